@@ -1,0 +1,1 @@
+"""EQUAL·CTAR Explorer core: all logic, importable without Streamlit."""

