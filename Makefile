@@ -1,0 +1,39 @@
+# Two commands: `make run` (set up, then serve the app on :8501) and `make test`.
+# Set-up is stamped on requirements.txt, so a second run reinstalls nothing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test setup browser bench index clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(PY) -m pip install -q "$$(grep -E '^torch==' requirements.txt)"
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+browser:
+	@bash scripts/ensure_chromium.sh
+
+test: setup browser
+	$(PY) -m pytest -q
+
+bench: setup
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || true; done
+
+index: setup
+	$(PY) -m core.equal index --corpus builtin
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

@@ -1,0 +1,29 @@
+"""EQUAL·CTAR Explorer: the router and the shared sidebar, nothing else."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import streamlit as st  # noqa: E402
+
+from pages import common  # noqa: E402
+
+st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon="🧭", layout="wide")
+
+pages = st.navigation(
+    {
+        "EQUAL": [
+            st.Page("pages/corpus_map.py", title="Corpus map", icon="🗺️", url_path="corpus-map", default=True),
+            st.Page("pages/bandit.py", title="Bandit", icon="🎰", url_path="bandit"),
+        ],
+        "Causal recommendation": [
+            st.Page("pages/ctar_generator.py", title="CTAR generator", icon="🎬", url_path="ctar"),
+            st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon="⚖️", url_path="debias"),
+        ],
+    }
+)
+common.draw_sidebar()
+pages.run()

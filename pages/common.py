@@ -1,0 +1,187 @@
+"""What every page shares: the sidebar's choices, the cached encoder, corpus and corpus map.
+
+The sidebar itself is drawn by ``app.py`` (see :func:`draw_sidebar`); pages read its choices
+through the small accessors here, which fall back to defaults so a page also runs alone
+(``AppTest.from_file("pages/...")``). Heavy objects are cached once per process
+(``st.cache_resource``) and the corpus map is also cached on disk by ``core.equal.mapping``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import streamlit as st
+
+from core.equal.corpus import Corpus, LoadReport
+from core.equal.encoders import DEFAULT_MODEL, Encoder, load_encoder
+
+ENCODER_CHOICES = {
+    "all-MiniLM-L6-v2 (packaged, offline)": DEFAULT_MODEL,
+    "Hashing (instant, no model; for quick looks)": "hashing",
+}
+SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
+
+
+def _state(key: str, default):
+    return st.session_state.get(key, default)
+
+
+def page_header(title: str, caption: str | None = None) -> None:
+    st.title(title)
+    if caption:
+        st.caption(caption)
+
+
+def seed() -> int:
+    return int(_state("sb_seed", 0))
+
+
+def demo_mode() -> bool:
+    """Presentation preset: fewer controls, larger defaults, plain-language notes first."""
+    return bool(_state("sb_demo", False))
+
+
+def encoder_name() -> str:
+    custom = _state("sb_encoder_path", "").strip()
+    choice = _state("sb_encoder", None)
+    if choice == "Local model path" and custom:
+        return custom
+    if choice in ENCODER_CHOICES:
+        return ENCODER_CHOICES[choice]
+    return os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
+
+
+def builtin_limit() -> int | None:
+    env = os.environ.get("EQUALCTAR_BUILTIN_LIMIT")
+    value = _state("sb_builtin_limit", int(env) if env else 3000)
+    return int(value) if value else None
+
+
+@st.cache_resource(show_spinner="Loading the encoder…")
+def encoder(name: str) -> Encoder:
+    return load_encoder(name)
+
+
+@st.cache_resource(show_spinner="Harvesting the built-in corpus…")
+def _builtin(limit: int | None) -> Corpus:
+    from core.equal.builtin import load_builtin_corpus
+
+    return load_builtin_corpus(limit=limit)
+
+
+@st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
+def _uploaded(data: bytes, filename: str, text_field: str | None) -> tuple[Corpus, LoadReport]:
+    from core.equal.corpus import load_corpus_bytes
+
+    return load_corpus_bytes(data, filename, text_field=text_field or None)
+
+
+@st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
+def _from_path(path: str, text_field: str | None, mtime: float) -> tuple[Corpus, LoadReport]:
+    from core.equal.corpus import load_corpus
+
+    return load_corpus(path, text_field=text_field or None)
+
+
+def corpus_source() -> tuple[Corpus, LoadReport | None]:
+    """The corpus chosen in the sidebar (built-in by default) and its load report.
+
+    Raises ``ValueError`` with a readable message for bad input; pages show it with
+    :func:`show_error` and stop.
+    """
+    source = _state("sb_source", SOURCES[0])
+    text_field = _state("sb_text_field", "").strip() or None
+    if source == SOURCES[1] and _state("sb_upload", None) is not None:
+        up = st.session_state["sb_upload"]
+        return _uploaded(up.getvalue(), up.name, text_field)
+    if source == SOURCES[2] and _state("sb_path", "").strip():
+        path = Path(_state("sb_path", "").strip()).expanduser()
+        if not path.exists():
+            raise ValueError(f"{path} does not exist")
+        return _from_path(str(path), text_field, path.stat().st_mtime)
+    return _builtin(builtin_limit()), None
+
+
+def default_k(n_docs: int) -> int:
+    """sqrt(n/2) clusters, between 2 and 200: ~40 for 3,000 documents (override on the map page)."""
+    return int(min(200, max(2, round(math.sqrt(n_docs / 2)))))
+
+
+def map_settings(corpus: Corpus):
+    from core.equal.mapping import MapSettings
+
+    overrides = dict(_state("map_overrides", {}))
+    base = MapSettings(encoder_name=encoder_name(), k=default_k(len(corpus)), seed=seed())
+    valid = {k: v for k, v in overrides.items() if hasattr(base, k)}
+    if "k" in valid:
+        valid["k"] = min(int(valid["k"]), len(corpus))
+    return replace(base, **valid)
+
+
+@st.cache_resource(show_spinner=False)
+def _maps() -> dict:
+    return {}
+
+
+def corpus_map():
+    """The :class:`core.equal.mapping.CorpusMap` for the sidebar's corpus and the map settings.
+
+    Memory first, then the on-disk cache, else built here with a progress bar per stage.
+    """
+    from core.equal.mapping import build_corpus_map, load_corpus_map
+
+    corpus, _ = corpus_source()
+    settings = map_settings(corpus)
+    key = (corpus.content_hash, settings)
+    maps = _maps()
+    if key in maps:
+        return maps[key]
+    cmap = load_corpus_map(corpus, settings)
+    if cmap is None:
+        bar = st.progress(0.0, text=f"Building the corpus map of {len(corpus):,} documents…")
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{stage} ({len(corpus):,} documents)…")
+
+        cmap = build_corpus_map(corpus, settings, encoder=encoder(settings.encoder_name), progress=progress)
+        bar.empty()
+    if len(maps) >= 4:
+        maps.pop(next(iter(maps)))
+    maps[key] = cmap
+    return cmap
+
+
+def show_error(exc: Exception, what: str) -> None:
+    """A clear message for bad input; nothing is lost, the user fixes the input and retries."""
+    st.error(f"{what}: {exc}", icon="⚠️")
+
+
+def draw_sidebar() -> None:
+    """The shared sidebar (called by app.py on every run, before the page)."""
+    with st.sidebar:
+        st.toggle("Demo mode", key="sb_demo", help="Presentation preset: fewer controls, plain-language notes.")
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed")
+        st.subheader("Corpus")
+        source = st.radio("Documents", SOURCES, key="sb_source", label_visibility="collapsed")
+        if source == SOURCES[0]:
+            st.number_input(
+                "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
+                value=builtin_limit() or 3000,
+                help="An evenly spread subset of the harvested Python documentation.",
+            )
+        elif source == SOURCES[1]:
+            st.file_uploader("JSONL, JSON, CSV or Parquet", type=["jsonl", "json", "csv", "parquet", "txt", "md"], key="sb_upload")
+        else:
+            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path")
+        if source != SOURCES[0]:
+            st.text_input("Text field (blank: detect)", key="sb_text_field")
+        st.subheader("Encoder")
+        options = list(ENCODER_CHOICES) + ["Local model path"]
+        env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
+        default_label = next((k for k, v in ENCODER_CHOICES.items() if v == env_default), options[0])
+        choice = st.selectbox("Encoder", options, index=options.index(default_label), key="sb_encoder", label_visibility="collapsed")
+        if choice == "Local model path":
+            st.text_input("Model folder or name", key="sb_encoder_path")
