@@ -1,5 +1,58 @@
-"""QA-pair extractors behind one protocol (see :mod:`core.equal.extract.base`)."""
+"""QA-pair extractors behind one protocol (see :mod:`core.equal.extract.base`).
+
+``make_extractor("rules")`` (the default) gives the deterministic offline
+:class:`~core.equal.extract.rules.RuleExtractor`; ``make_extractor("openai", settings)``
+gives the :class:`~core.equal.extract.openai_compat.OpenAIChatExtractor` for any
+OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server, OpenAI).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 
-__all__ = ["ExtractionResult", "Extractor", "QAPair"]
+if TYPE_CHECKING:
+    from core.settings import LLMSettings
+
+__all__ = ["EXTRACTOR_KINDS", "ExtractionResult", "Extractor", "QAPair", "make_extractor"]
+
+EXTRACTOR_KINDS = ("rules", "openai")
+_ALIASES = {"rules": "rules", "rule": "rules", "openai": "openai", "llm": "openai",
+            "openai-compatible": "openai", "openai_compat": "openai"}
+
+
+def make_extractor(kind: str = "rules", settings: LLMSettings | None = None, **options) -> Extractor:
+    """Build an extractor by kind.
+
+    Parameters
+    ----------
+    kind : {"rules", "openai"}
+        ``"rules"``: :class:`RuleExtractor` (options: ``config=RuleConfig(...)``).
+        ``"openai"`` (aliases ``"llm"``, ``"openai-compatible"``): :class:`OpenAIChatExtractor`
+        (options: ``concurrency``, ``timeout``, ``max_retries``, ``refine``, prices, ``cache``...).
+    settings : LLMSettings, optional
+        Endpoint for ``"openai"``; defaults to :meth:`LLMSettings.from_env`.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind``, or ``"openai"`` without a configured endpoint (``base_url`` and ``model``).
+    """
+    key = _ALIASES.get(str(kind).strip().lower())
+    if key is None:
+        raise ValueError(f"make_extractor: unknown kind {kind!r}; choose one of {EXTRACTOR_KINDS}")
+    if key == "rules":
+        from core.equal.extract.rules import RuleExtractor
+
+        return RuleExtractor(**options)
+    from core.equal.extract.openai_compat import OpenAIChatExtractor
+    from core.settings import LLMSettings as _LLMSettings
+
+    settings = settings if settings is not None else _LLMSettings.from_env()
+    if not settings.configured:
+        raise ValueError(
+            "make_extractor('openai'): settings.base_url and settings.model are required "
+            "(or set EQUAL_LLM_BASE_URL and EQUAL_LLM_MODEL)"
+        )
+    return OpenAIChatExtractor(settings, **options)
