@@ -27,6 +27,8 @@ class ExtractionResult:
 
     ``calls`` counts billable extraction calls (one per document not served from cache);
     ``errors`` holds (doc_id, message) for documents that failed after all retries.
+    ``requests`` counts HTTP requests sent (retries and refine passes included; 0 for the
+    rule-based extractor) and ``retries`` the requests that were repeats after a failure.
     """
 
     pairs: list[QAPair] = field(default_factory=list)
@@ -36,6 +38,8 @@ class ExtractionResult:
     completion_tokens: int = 0
     cost: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
 
 
 @runtime_checkable

@@ -1,0 +1,614 @@
+"""LLM extraction through any OpenAI-compatible ``/v1/chat/completions`` endpoint.
+
+Works with vLLM, Ollama (``http://localhost:11434/v1``), the llama.cpp server and OpenAI,
+over plain ``httpx`` (no ``openai`` package). It follows the paper's recipe (EQUAL, arXiv
+2505.12250; MAmmoTH2's extract + refine): an *extract* pass that asks for the natural
+question-answer pairs of a document as JSON, and an optional *refine* pass that fixes their
+format, fills missing answers and corrects errors.
+
+Robustness, in the order a request meets it:
+
+- **Cache** (:class:`~core.equal.extract.cache.ExtractionCache`) by document content hash +
+  model + prompt version: a document is never paid for twice (cached documents are counted in
+  ``ExtractionResult.cached``, not ``calls``). Duplicate texts inside one batch are sent once.
+- **Bounded concurrency**: at most ``concurrency`` requests in flight (a thread pool).
+- **Timeouts and retries**: 429, 408 and 5xx answers, timeouts and dropped connections are
+  retried up to ``max_retries`` times with exponential backoff and jitter,
+  ``delay = min(backoff_max, backoff_base * 2**attempt) * U(0.5, 1.5)``, or the server's
+  ``Retry-After`` (seconds or HTTP date, capped at ``backoff_max``) when it sends one. Other
+  4xx answers (bad request, wrong key, unknown model) are not retried.
+- **An unreachable endpoint** (connection refused, unknown host) is retried once; after that
+  the rest of the batch fails at once with "Could not reach <url>: connection refused" in
+  ``errors`` instead of waiting through every retry of every document.
+- **Robust JSON parsing** of the model's answer (:func:`parse_pairs`): code fences, leading
+  prose, trailing commas, a bare list, a single object, ``void``; an unparseable answer is
+  asked again once, then recorded as an error. Nothing here raises out of :meth:`extract`.
+- **Accounting**: tokens from the response's ``usage`` (estimated as characters / 4 when a
+  server leaves it out), ``cost = prompt_tokens / 1000 * price_per_1k_prompt +
+  completion_tokens / 1000 * price_per_1k_completion``, summed over every answered request
+  (retries after a malformed answer cost tokens too).
+
+The API key travels only in the ``Authorization: Bearer`` header: it is masked in ``repr``,
+never logged, never stored in the cache, and scrubbed from every error message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+
+from core.equal.extract.base import ExtractionResult, QAPair
+from core.equal.extract.cache import CachedExtraction, ExtractionCache, content_key
+from core.settings import LLMSettings
+
+__all__ = [
+    "EXTRACT_PROMPT",
+    "REFINE_PROMPT",
+    "OpenAIChatExtractor",
+    "OutputParseError",
+    "chat_completions_url",
+    "check_endpoint",
+    "parse_pairs",
+]
+
+logger = logging.getLogger(__name__)
+
+EXTRACT_PROMPT = """You extract instruction-tuning data from documents.
+Identify and extract the natural question-answer pairs that the document contains: a question \
+that the text asks and answers, an exercise or problem with its solution, an FAQ entry, a \
+documented function with what it does, its parameters, its return value or its usage example.
+Ignore advertisements, navigation, markup and boilerplate. Do not invent questions or facts \
+that are not in the document; keep answers complete (code included).
+Answer with JSON only, exactly of the form {"pairs": [{"question": "...", "answer": "..."}]}.
+If the document contains no natural question-answer pair, answer {"pairs": []}."""
+
+REFINE_PROMPT = """You refine question-answer pairs that were extracted from a document.
+Fix their format (each question complete and self-contained, answers without markup or \
+boilerplate), fill in answers that are missing or cut off using the document, and correct \
+errors against the document. Drop pairs that are not real question-answer pairs.
+Answer with JSON only, exactly of the form {"pairs": [{"question": "...", "answer": "..."}]}."""
+
+_RETRY_STATUSES = {408, 409, 425, 429}
+_QUESTION_KEYS = ("question", "q", "instruction", "prompt", "query", "problem")
+_ANSWER_KEYS = ("answer", "a", "output", "response", "solution", "completion")
+_LIST_KEYS = ("pairs", "qa_pairs", "qa", "items", "data", "results", "questions")
+_FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)```", re.DOTALL)
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_EMPTY_WORDS = {"void", "none", "null", "no pairs", "[]", "{}", "n/a"}
+
+
+class OutputParseError(ValueError):
+    """The model's answer holds no usable JSON (the message says what was seen)."""
+
+
+# ----------------------------------------------------------------------------- parsing
+def parse_pairs(content: str) -> list[tuple[str, str]]:
+    """Read ``(question, answer)`` pairs from a model's answer, tolerating the usual mess.
+
+    Accepts ``{"pairs": [...]}`` (or ``qa_pairs``/``items``/... or any single list value), a
+    bare list of objects or of ``[question, answer]`` lists, a single ``{"question", "answer"}``
+    object, JSON inside code fences or after leading prose, trailing commas, and the words
+    ``void``/``none`` for "no pairs". Pairs keep empty answers (the refine pass fills them).
+
+    Raises
+    ------
+    OutputParseError
+        No JSON value could be read, or it has no question-answer shape.
+
+    Examples
+    --------
+    >>> parse_pairs('Sure! ```json\\n{"pairs": [{"question": "Q?", "answer": "A",},]}\\n```')
+    [('Q?', 'A')]
+    >>> parse_pairs("void")
+    []
+    """
+    text = (content or "").strip()
+    if not text:
+        raise OutputParseError("the model returned an empty answer")
+    if text.lower().strip(" .\"'`") in _EMPTY_WORDS:
+        return []
+    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    for candidate in candidates:
+        found, value = _decode_first_json(candidate)
+        if found:
+            return _pairs_from(value)
+    raise OutputParseError(f"no JSON object or list in the model's answer (it starts {text[:60]!r})")
+
+
+def _decode_first_json(text: str) -> tuple[bool, Any]:
+    decoder = json.JSONDecoder()
+    starts = [i for i, ch in enumerate(text) if ch in "{["][:20]
+    for fix in (False, True):
+        for start in starts:
+            chunk = _TRAILING_COMMA.sub(r"\1", text[start:]) if fix else text[start:]
+            try:
+                value, _ = decoder.raw_decode(chunk)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, (dict, list)):
+                return True, value
+    return False, None
+
+
+def _first(obj: dict, keys: Sequence[str]) -> Any:
+    lowered = {str(k).lower(): v for k, v in obj.items()}
+    for key in keys:
+        if key in lowered:
+            return lowered[key]
+    return None
+
+
+def _pairs_from(value: Any) -> list[tuple[str, str]]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        if not value:
+            return []
+        inner = _first(value, _LIST_KEYS)
+        if isinstance(inner, list):
+            return _pairs_from(inner)
+        if _first(value, _QUESTION_KEYS) is not None:
+            return _pairs_from([value])
+        lists = [v for v in value.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            return _pairs_from(lists[0])
+        raise OutputParseError(f"JSON object without a 'pairs' list (keys: {sorted(value)[:6]})")
+    if isinstance(value, list):
+        pairs: list[tuple[str, str]] = []
+        for item in value:
+            if isinstance(item, dict):
+                q, a = _first(item, _QUESTION_KEYS), _first(item, _ANSWER_KEYS)
+            elif isinstance(item, (list, tuple)) and len(item) == 2:
+                q, a = item
+            else:
+                continue
+            if q is None:
+                continue
+            pairs.append((_as_text(q), _as_text(a)))
+        if value and not pairs:
+            raise OutputParseError("JSON list without question-answer items")
+        return pairs
+    raise OutputParseError(f"JSON {type(value).__name__} is not a list of pairs")
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return json.dumps(value, ensure_ascii=False)
+
+
+# ----------------------------------------------------------------------------- endpoint
+def chat_completions_url(base_url: str) -> str:
+    """The chat-completions URL for a base URL.
+
+    ``http://h:8000`` -> ``http://h:8000/v1/chat/completions``; a base ending in ``/v1`` (the
+    OpenAI convention, e.g. ``http://localhost:11434/v1``) gets ``/chat/completions``; a full
+    ``.../chat/completions`` URL is kept.
+    """
+    base = base_url.strip().rstrip("/")
+    if base.endswith("/chat/completions"):
+        return base
+    if re.search(r"/v\d+$", base):
+        return base + "/chat/completions"
+    return base + "/v1/chat/completions"
+
+
+def _models_url(base_url: str) -> str:
+    return chat_completions_url(base_url)[: -len("/chat/completions")] + "/models"
+
+
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in {"localhost", "127.0.0.1", "::1"} or host.startswith("127.")
+
+
+def _validate_url(base_url: str) -> None:
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"LLMSettings.base_url must be an http(s) URL, got {base_url!r}")
+
+
+def _connect_reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service not known" in text or "nodename" in text or "getaddrinfo" in text:
+        return "host not found"
+    if "unreachable" in text:
+        return "network unreachable"
+    return str(exc) or type(exc).__name__
+
+
+def _client(settings: LLMSettings, timeout: float) -> httpx.Client:
+    headers = {"Content-Type": "application/json"}
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {settings.api_key}"
+    return httpx.Client(
+        headers=headers,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        trust_env=not _is_loopback(settings.base_url),  # a local server is never reached via a proxy
+    )
+
+
+def check_endpoint(settings: LLMSettings, timeout: float = 5.0) -> tuple[bool, str]:
+    """Ask the endpoint for its model list; return ``(ok, message)`` for the page to show.
+
+    ``ok`` is false when nothing is configured, the server cannot be reached, rejects the key,
+    or lists models without ``settings.model``. A server without ``/models`` counts as
+    reachable (the model is then not checked). The key never appears in the message.
+    """
+    if not settings.configured:
+        return False, ("No LLM endpoint configured: set the base URL and model "
+                       "(EQUAL_LLM_BASE_URL and EQUAL_LLM_MODEL).")
+    try:
+        _validate_url(settings.base_url)
+    except ValueError as exc:
+        return False, str(exc)
+    base = settings.base_url.strip().rstrip("/")
+    url = _models_url(settings.base_url)
+    try:
+        with _client(settings, timeout) as client:
+            resp = client.get(url)
+    except httpx.TimeoutException:
+        return False, f"{base} did not answer within {timeout:g} s"
+    except (httpx.ConnectError, httpx.NetworkError) as exc:
+        return False, _redact(f"Could not reach {base}: {_connect_reason(exc)}", settings.api_key)
+    except httpx.HTTPError as exc:
+        return False, _redact(f"Could not reach {base}: {type(exc).__name__}", settings.api_key)
+    if resp.status_code in (401, 403):
+        return False, f"{base} rejected the API key (HTTP {resp.status_code})"
+    if resp.status_code != 200:
+        return True, f"{base} is reachable (HTTP {resp.status_code} on /models; model not checked)"
+    try:
+        ids = [str(m.get("id")) for m in resp.json().get("data", []) if isinstance(m, dict)]
+    except (ValueError, AttributeError):
+        return True, f"{base} is reachable (its /models answer is not JSON; model not checked)"
+    if ids and settings.model not in ids:
+        shown = ", ".join(ids[:8]) + (" ..." if len(ids) > 8 else "")
+        return False, f"{base} is reachable but does not serve model {settings.model!r} (it serves: {shown})"
+    return True, f"{base} is reachable and serves {settings.model!r}"
+
+
+def _redact(text: str, secret: str) -> str:
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    raw = resp.headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# ----------------------------------------------------------------------------- extractor
+class _Failed(Exception):
+    """A request that failed for good; the message is safe to show (no key)."""
+
+
+class _Malformed(Exception):
+    """An answered request whose body or content could not be parsed."""
+
+
+@dataclass
+class _Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+    retries: int = 0
+
+
+@dataclass
+class _Outcome:
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    usage: _Usage = field(default_factory=_Usage)
+    error: str | None = None
+    cacheable: bool = True
+
+
+class _Batch:
+    """State shared by the worker threads of one :meth:`OpenAIChatExtractor.extract` call."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.unreachable: str | None = None
+        self.lock = threading.Lock()
+
+
+class OpenAIChatExtractor:
+    """Extract QA pairs with an LLM behind an OpenAI-compatible chat endpoint.
+
+    Parameters
+    ----------
+    settings : LLMSettings
+        ``base_url`` (e.g. ``http://localhost:8000/v1``), ``model``, optional ``api_key``.
+    concurrency : int
+        Maximum requests in flight.
+    timeout : float
+        Seconds per request (read timeout; connect timeout ``min(timeout, 10)``).
+    max_retries : int
+        Retries after a 429/5xx/timeout/dropped connection (so at most ``max_retries + 1`` tries).
+    refine : bool
+        Run the refine pass on every document that yielded pairs (a second request).
+    price_per_1k_prompt, price_per_1k_completion : float
+        Prices per 1,000 tokens, for ``ExtractionResult.cost``.
+    cache : ExtractionCache, optional
+        Default: the on-disk cache under ``cache_dir("extractions")``; ``use_cache=False``
+        turns caching off.
+    max_doc_chars : int
+        Documents are cut to this many characters before sending (part of the cache key).
+    max_tokens : int
+        ``max_tokens`` of each completion.
+    temperature : float
+        Sampling temperature (0: as deterministic as the server allows).
+    json_mode : bool
+        Send ``response_format={"type": "json_object"}`` (servers that support it).
+    backoff_base, backoff_max : float
+        Seconds: the first retry waits about ``backoff_base``, no wait exceeds ``backoff_max``.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        concurrency: int = 4,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        refine: bool = False,
+        price_per_1k_prompt: float = 0.0,
+        price_per_1k_completion: float = 0.0,
+        cache: ExtractionCache | None = None,
+        *,
+        use_cache: bool = True,
+        max_doc_chars: int = 12_000,
+        max_tokens: int = 1024,
+        temperature: float = 0.0,
+        json_mode: bool = False,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+    ) -> None:
+        if not settings.base_url or not settings.model:
+            raise ValueError("OpenAIChatExtractor: settings.base_url and settings.model are required")
+        _validate_url(settings.base_url)
+        checks = {
+            "concurrency": (concurrency, 1), "max_retries": (max_retries, 0),
+            "max_doc_chars": (max_doc_chars, 100), "max_tokens": (max_tokens, 1),
+        }
+        for pname, (value, low) in checks.items():
+            if int(value) != value or value < low:
+                raise ValueError(f"OpenAIChatExtractor: {pname} must be an integer >= {low}, got {value!r}")
+        for pname, value in {"timeout": timeout, "backoff_max": backoff_max}.items():
+            if not value > 0:
+                raise ValueError(f"OpenAIChatExtractor: {pname} must be > 0, got {value!r}")
+        for pname, value in {"price_per_1k_prompt": price_per_1k_prompt, "temperature": temperature,
+                             "price_per_1k_completion": price_per_1k_completion,
+                             "backoff_base": backoff_base}.items():
+            if not value >= 0:
+                raise ValueError(f"OpenAIChatExtractor: {pname} must be >= 0, got {value!r}")
+        self.settings = settings
+        self.concurrency = int(concurrency)
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.refine = bool(refine)
+        self.price_per_1k_prompt = float(price_per_1k_prompt)
+        self.price_per_1k_completion = float(price_per_1k_completion)
+        self.max_doc_chars = int(max_doc_chars)
+        self.max_tokens = int(max_tokens)
+        self.temperature = float(temperature)
+        self.json_mode = bool(json_mode)
+        self.backoff_base = float(backoff_base)
+        self.backoff_max = float(backoff_max)
+        self.url = chat_completions_url(settings.base_url)
+        self._cache = (cache if cache is not None else ExtractionCache()) if use_cache else None
+        self._rng = random.Random()
+
+    def __repr__(self) -> str:
+        return (f"OpenAIChatExtractor(settings={self.settings!r}, concurrency={self.concurrency}, "
+                f"refine={self.refine}, prompt_version={self.prompt_version!r})")
+
+    @property
+    def prompt_version(self) -> str:
+        """Names the prompts and input cut; part of the cache key, so a prompt change re-extracts."""
+        digest = hashlib.sha256((EXTRACT_PROMPT + (REFINE_PROMPT if self.refine else "")).encode()).hexdigest()
+        return f"extract-v1{'+refine-v1' if self.refine else ''}:{digest[:10]}:chars{self.max_doc_chars}"
+
+    def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """``prompt/1000 * price_prompt + completion/1000 * price_completion``."""
+        return (prompt_tokens / 1000.0 * self.price_per_1k_prompt
+                + completion_tokens / 1000.0 * self.price_per_1k_completion)
+
+    # ------------------------------------------------------------------------- public
+    def extract(self, docs: Sequence[tuple[str, str]]) -> ExtractionResult:
+        """Extract every document (cache first, then the endpoint); never raises for a document.
+
+        ``calls`` counts documents sent to the endpoint (failed ones included), ``cached``
+        documents served from the cache or duplicating a text earlier in the batch.
+        """
+        result = ExtractionResult()
+        docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
+        keyed = [(doc_id, text, content_key(text[: self.max_doc_chars], self.settings.model,
+                                            self.prompt_version)) for doc_id, text in docs]
+        outcomes: dict[str, _Outcome] = {}
+        pending: list[tuple[str, str, str]] = []
+        pending_keys: set[str] = set()
+        for doc_id, text, key in keyed:
+            if key in outcomes or key in pending_keys:
+                continue
+            hit = self._cache.get(key) if self._cache is not None else None
+            if hit is not None:
+                outcomes[key] = _Outcome(pairs=list(hit.pairs))
+            else:
+                pending.append((doc_id, text, key))
+                pending_keys.add(key)
+        fresh: set[str] = set()
+        if pending:
+            with _client(self.settings, self.timeout) as client:
+                batch = _Batch(client)
+                workers = min(self.concurrency, len(pending))
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-extract") as pool:
+                    futures = [pool.submit(self._extract_one, doc_id, text, batch) for doc_id, text, _ in pending]
+                    for (doc_id, _, key), future in zip(pending, futures):
+                        outcomes[key] = future.result()
+                        fresh.add(key)
+        first_seen: set[str] = set()
+        for doc_id, _, key in keyed:
+            outcome = outcomes[key]
+            if key in fresh and key not in first_seen:
+                first_seen.add(key)
+                result.calls += 1
+                u = outcome.usage
+                result.prompt_tokens += u.prompt_tokens
+                result.completion_tokens += u.completion_tokens
+                result.requests += u.requests
+                result.retries += u.retries
+                result.cost += self.estimate_cost(u.prompt_tokens, u.completion_tokens)
+                if outcome.error is None and outcome.cacheable and self._cache is not None:
+                    self._cache.put(key, CachedExtraction(tuple(outcome.pairs), u.prompt_tokens,
+                                                          u.completion_tokens,
+                                                          self.estimate_cost(u.prompt_tokens, u.completion_tokens)),
+                                    model=self.settings.model, prompt_version=self.prompt_version)
+            else:
+                result.cached += 1
+            if outcome.error is not None:
+                result.errors.append((doc_id, outcome.error))
+            result.pairs.extend(QAPair(question=q, answer=a, doc_id=doc_id, extractor=self.name)
+                                for q, a in outcome.pairs if q and a)
+        return result
+
+    # ------------------------------------------------------------------------- per document
+    def _extract_one(self, doc_id: str, text: str, batch: _Batch) -> _Outcome:
+        outcome = _Outcome()
+        document = text[: self.max_doc_chars]
+        try:
+            messages = [
+                {"role": "system", "content": EXTRACT_PROMPT},
+                {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>"},
+            ]
+            pairs = self._chat_pairs(messages, doc_id, batch, outcome.usage)
+            if self.refine and pairs:
+                shown = json.dumps({"pairs": [{"question": q, "answer": a} for q, a in pairs]},
+                                   ensure_ascii=False)
+                refine_messages = [
+                    {"role": "system", "content": REFINE_PROMPT},
+                    {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>\n\nExtracted pairs:\n{shown}"},
+                ]
+                try:
+                    pairs = self._chat_pairs(refine_messages, doc_id, batch, outcome.usage)
+                except _Failed as exc:
+                    outcome.error = f"refine pass failed, kept the extract pass's pairs: {exc}"
+                    outcome.cacheable = False
+            outcome.pairs = [(q, a) for q, a in pairs if q and a]
+        except _Failed as exc:
+            outcome.error = str(exc)
+        except Exception as exc:  # never crash a batch on one document
+            outcome.error = _redact(f"unexpected {type(exc).__name__}: {exc}", self.settings.api_key)
+        if outcome.error is not None:
+            logger.warning("extraction of %s failed: %s", doc_id, outcome.error)
+        return outcome
+
+    def _chat_pairs(self, messages: list[dict], doc_id: str, batch: _Batch, usage: _Usage) -> list[tuple[str, str]]:
+        """One chat request whose answer must parse; a malformed answer is asked again once."""
+        problem = ""
+        for attempt in range(2):
+            try:
+                content = self._post(messages, doc_id, batch, usage)
+                return parse_pairs(content)
+            except (_Malformed, OutputParseError) as exc:
+                problem = _redact(str(exc), self.settings.api_key)
+                if attempt == 0:
+                    usage.retries += 1
+                    logger.info("malformed answer for %s (%s); asking again", doc_id, problem)
+        raise _Failed(f"malformed answer twice from {self.url}: {problem}")
+
+    def _post(self, messages: list[dict], doc_id: str, batch: _Batch, usage: _Usage) -> str:
+        """POST with retries; return the message content, or raise ``_Failed``/``_Malformed``."""
+        body: dict[str, Any] = {"model": self.settings.model, "messages": messages,
+                                "temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        key = self.settings.api_key
+        connect_failures = 0
+        for attempt in range(self.max_retries + 1):
+            if batch.unreachable is not None:
+                raise _Failed(batch.unreachable)
+            wait: float | None = None
+            logger.debug("POST %s model=%s doc=%s attempt=%d", self.url, self.settings.model, doc_id, attempt + 1)
+            try:
+                resp = batch.client.post(self.url, json=body)
+            except httpx.TimeoutException:
+                problem = f"no answer from {self.url} within {self.timeout:g} s"
+            except httpx.ConnectError as exc:
+                problem = _redact(f"Could not reach {self.url}: {_connect_reason(exc)}", key)
+                connect_failures += 1
+                if connect_failures >= 2:
+                    with batch.lock:
+                        batch.unreachable = problem
+                    raise _Failed(problem)
+            except httpx.HTTPError as exc:
+                problem = _redact(f"request to {self.url} failed: {type(exc).__name__}: {exc}", key)
+            else:
+                usage.requests += 1
+                if resp.status_code == 200:
+                    return self._read_content(resp, messages, usage)
+                snippet = _redact(resp.text[:200].strip(), key)
+                problem = f"HTTP {resp.status_code} from {self.url}: {snippet}"
+                if resp.status_code in (401, 403):
+                    raise _Failed(f"{self.url} rejected the API key (HTTP {resp.status_code})")
+                if resp.status_code not in _RETRY_STATUSES and resp.status_code < 500:
+                    raise _Failed(problem)
+                wait = _retry_after(resp)
+            if attempt == self.max_retries:
+                raise _Failed(f"{problem} (gave up after {attempt + 1} attempts)")
+            if wait is None:
+                wait = min(self.backoff_max, self.backoff_base * 2.0**attempt) * self._rng.uniform(0.5, 1.5)
+            wait = min(wait, self.backoff_max)
+            usage.retries += 1
+            logger.warning("%s for %s; retry %d/%d in %.2f s", problem, doc_id, attempt + 1,
+                           self.max_retries, wait)
+            time.sleep(wait)
+        raise _Failed("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def _read_content(self, resp: httpx.Response, messages: list[dict], usage: _Usage) -> str:
+        try:
+            data = resp.json()
+            content = data["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            usage.prompt_tokens += _estimate_tokens("".join(m["content"] for m in messages))
+            raise _Malformed(f"the response body is not a chat completion ({type(exc).__name__})") from None
+        reported = data.get("usage") if isinstance(data, dict) else None
+        if isinstance(reported, dict) and "prompt_tokens" in reported:
+            usage.prompt_tokens += int(reported.get("prompt_tokens") or 0)
+            usage.completion_tokens += int(reported.get("completion_tokens") or 0)
+        else:
+            usage.prompt_tokens += _estimate_tokens("".join(m["content"] for m in messages))
+            usage.completion_tokens += _estimate_tokens(content)
+        return content
+
+
+def _estimate_tokens(text: str) -> int:
+    """About four characters per token (OpenAI's rule of thumb for English)."""
+    return (len(text) + 3) // 4
