@@ -249,3 +249,37 @@ def test_urls_and_validation():
         make_extractor("gpt")
     ex = make_extractor("llm", LLMSettings(base_url="http://h", model="m"), use_cache=False)
     assert isinstance(ex, OpenAIChatExtractor)
+
+
+def test_refine_failure_keeps_extracted_pairs_and_is_not_cached(server, cache):
+    server.enqueue(Good(pairs=[{"question": "Q?", "answer": "A"}, {"question": "Open?", "answer": ""}]),
+                   Status(400))
+    result = _extractor(server, cache, refine=True).extract([("d1", "FACT z")])
+    assert [(p.question, p.answer) for p in result.pairs] == [("Q?", "A")]  # empty answer dropped
+    assert len(result.errors) == 1 and "refine pass failed" in result.errors[0][1]
+    assert len(cache) == 0
+
+
+def test_cache_is_thread_safe_and_persistent(tmp_path):
+    import threading
+
+    from core.equal.extract.cache import CachedExtraction, content_key
+
+    path = tmp_path / "c.sqlite"
+    shared = ExtractionCache(path)
+    keys = [content_key(f"doc {i}", "m", "v1") for i in range(200)]
+
+    def work(part: int) -> None:
+        for i in range(part, 200, 4):
+            shared.put(keys[i], CachedExtraction(((f"q{i}", f"a{i}"),), i, 1, 0.5))
+            assert shared.get(keys[i]).pairs == ((f"q{i}", f"a{i}"),)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    shared.close()
+    reopened = ExtractionCache(path)
+    assert len(reopened) == 200 and reopened.get(keys[7]).prompt_tokens == 7
+    assert content_key("doc 7", "m", "v2") not in reopened  # prompt version is part of the key

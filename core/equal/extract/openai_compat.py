@@ -458,7 +458,7 @@ class OpenAIChatExtractor:
         for doc_id, text, key in keyed:
             if key in outcomes or key in pending_keys:
                 continue
-            hit = self._cache.get(key) if self._cache is not None else None
+            hit = self._cache_get(key)
             if hit is not None:
                 outcomes[key] = _Outcome(pairs=list(hit.pairs))
             else:
@@ -486,11 +486,10 @@ class OpenAIChatExtractor:
                 result.requests += u.requests
                 result.retries += u.retries
                 result.cost += self.estimate_cost(u.prompt_tokens, u.completion_tokens)
-                if outcome.error is None and outcome.cacheable and self._cache is not None:
-                    self._cache.put(key, CachedExtraction(tuple(outcome.pairs), u.prompt_tokens,
-                                                          u.completion_tokens,
-                                                          self.estimate_cost(u.prompt_tokens, u.completion_tokens)),
-                                    model=self.settings.model, prompt_version=self.prompt_version)
+                if outcome.error is None and outcome.cacheable:
+                    self._cache_put(key, CachedExtraction(
+                        tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
+                        self.estimate_cost(u.prompt_tokens, u.completion_tokens)))
             else:
                 result.cached += 1
             if outcome.error is not None:
@@ -498,6 +497,23 @@ class OpenAIChatExtractor:
             result.pairs.extend(QAPair(question=q, answer=a, doc_id=doc_id, extractor=self.name)
                                 for q, a in outcome.pairs if q and a)
         return result
+
+    def _cache_get(self, key: str) -> CachedExtraction | None:
+        if self._cache is None:
+            return None
+        try:
+            return self._cache.get(key)
+        except Exception as exc:  # a broken cache costs money, never the batch
+            logger.warning("extraction cache unreadable (%s); treating as a miss", type(exc).__name__)
+            return None
+
+    def _cache_put(self, key: str, entry: CachedExtraction) -> None:
+        if self._cache is None:
+            return
+        try:
+            self._cache.put(key, entry, model=self.settings.model, prompt_version=self.prompt_version)
+        except Exception as exc:
+            logger.warning("could not write the extraction cache (%s); results kept", type(exc).__name__)
 
     # ------------------------------------------------------------------------- per document
     def _extract_one(self, doc_id: str, text: str, batch: _Batch) -> _Outcome:
