@@ -239,6 +239,8 @@ def _mine_negatives(
 ) -> NDArray[np.int64]:
     """``shape (n_pairs, k)`` indices of negative QA strings (other documents, ranks in range).
 
+    ``doc_vecs`` ``shape (n_docs, dim)``, ``qa_vecs`` ``shape (n_pairs, dim)``, unit rows;
+    ``pair_doc[i]`` is the row of ``doc_vecs`` that pair ``i`` came from.
     ``k = min(n_negatives, candidates available to every pair)``; 0 columns when none.
     """
     lo, hi = config.negative_ranks
@@ -352,7 +354,11 @@ def run_warmup(
     if config.hard_negatives:
         report("mine", 0, 1)
         model.eval()
-        negatives = _mine_negatives(_encode(model, anchors), _encode(model, positives), pair_doc, config, rng)
+        uniq = sorted(set(pair_doc.tolist()))
+        local = {d: k for k, d in enumerate(uniq)}
+        doc_vecs = _encode(model, [texts[d] for d in uniq])
+        pair_local = np.array([local[d] for d in pair_doc.tolist()], dtype=np.int64)
+        negatives = _mine_negatives(doc_vecs, _encode(model, positives), pair_local, config, rng)
         report("mine", 1, 1)
 
     # 4. train

@@ -38,16 +38,19 @@ BOILERPLATE = ("Home | Shop | Blog | Contact. Subscribe to our newsletter for we
 
 
 def _corpus(n: int = 40) -> Corpus:
-    """Tiny pages: the same long web boilerplate around one QA pair each (the warm-up should
-    learn to look past the boilerplate at what a page yields)."""
-    ids = tuple(f"doc-{i}" for i in range(n))
-    texts = tuple(
-        f"{BOILERPLATE}\n\n"
-        f"Q: {ASKS[i % 4].format(t=TOPICS[i])}\n"
-        f"A: With {TOPICS[i]}, patience and practice matter most."
-        for i in range(n)
-    )
-    return Corpus(ids, texts, ids, name="tiny")
+    """Tiny pages: the same long web boilerplate around one QA pair each (two on every fifth
+    page), after four boilerplate-only pages that yield nothing, so pair positions, document
+    positions and document ids all differ. The warm-up should learn to look past the
+    boilerplate at what a page yields."""
+    texts = [f"{BOILERPLATE}\n\nPage {k} of our archive." for k in range(4)]
+    for i in range(n):
+        text = (f"{BOILERPLATE}\n\nQ: {ASKS[i % 4].format(t=TOPICS[i])}\n"
+                f"A: With {TOPICS[i]}, patience and practice matter most.")
+        if i % 5 == 0:
+            text += f"\n\nQ: Where can I learn {TOPICS[i]}?\nA: A local club teaches {TOPICS[i]}."
+        texts.append(text)
+    ids = tuple(f"doc-{k}" for k in range(len(texts)))
+    return Corpus(ids, tuple(texts), ids, name="tiny")
 
 
 @pytest.mark.parametrize(
@@ -131,18 +134,20 @@ def test_real_warmup_of_packaged_model(tmp_path):
     cfg = WarmupConfig(sample_share=1.0, epochs=1, batch_size=8, lr=5e-5, hard_negatives=True, seed=7)
     result = run_warmup(corpus, DEFAULT_MODEL, RuleExtractor(), cfg, tmp_path / "warm",
                         progress=lambda stage, done, total: stages.append(stage))
-    assert result.n_train_pairs == 40 and result.n_docs_with_pairs == 40 and result.n_negatives == 3
-    assert result.extraction is not None and result.extraction.calls == 40
-    assert len(result.loss_history) >= 5 and all(np.isfinite(result.loss_history))  # >= 40 / 8 steps
+    assert result.n_train_pairs == 48 and result.n_docs_with_pairs == 40 and result.n_negatives == 3
+    assert result.extraction is not None and result.extraction.calls == 44
+    assert len(result.loss_history) >= 6 and all(np.isfinite(result.loss_history))  # >= 48 / 8 steps
     assert result.seconds < 90
     assert {"extract", "mine", "train", "save"} <= set(stages)
     meta = json.loads((tmp_path / "warm" / "warmup.json").read_text())
-    assert meta["n_train_pairs"] == 40 and meta["extractor"] == "rules"
+    assert meta["n_train_pairs"] == 48 and meta["extractor"] == "rules"
 
     # the saved folder loads as an encoder, and documents sit nearer to their own QA string
-    # than to the others' (the InfoNCE loss over all 40 pairs fell; measured independently)
-    qa = [p.as_text() for p in result.pairs]
-    docs = [corpus.texts[int(p.doc_id.split("-")[1])] for p in result.pairs]
+    # than to the others' (InfoNCE over each document's first pair fell; measured independently)
+    first = list({p.doc_id: p for p in reversed(result.pairs)}.values())[::-1]
+    qa = [p.as_text() for p in first]
+    docs = [corpus.texts[corpus.ids.index(p.doc_id)] for p in first]
+    assert len(first) == 40
     after = SentenceEncoder(result.model_path)
     assert after.encode(["hello"]).shape == (1, after.dim)
     before = SentenceEncoder(DEFAULT_MODEL)
