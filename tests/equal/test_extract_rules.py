@@ -187,3 +187,11 @@ def test_deterministic_and_one_call_per_document():
 def test_bad_config_names_the_parameter():
     with pytest.raises(ValueError, match="max_answer_sentences"):
         RuleConfig(max_answer_sentences=0)
+    with pytest.raises(ValueError, match="max_pairs"):
+        make_extractor("rules", max_pairs=3)
+
+
+def test_factory_passes_config_fields():
+    doc = "Q: one?\nA: 1.\n\nQ: two?\nA: 2.\n\nQ: three?\nA: 3."
+    extractor = make_extractor("rules", max_pairs_per_doc=2)
+    assert [p.question for p in extractor.extract([("d", doc)]).pairs] == ["one?", "two?"]

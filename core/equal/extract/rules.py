@@ -149,6 +149,8 @@ class RuleExtractor:
     ----------
     config : RuleConfig, optional
         Limits; the defaults suit the built-in corpus.
+    **fields
+        Or the :class:`RuleConfig` fields themselves (``RuleExtractor(max_pairs_per_doc=5)``).
 
     Examples
     --------
@@ -161,8 +163,13 @@ class RuleExtractor:
 
     name = "rules"
 
-    def __init__(self, config: RuleConfig | None = None) -> None:
-        self.config = config or RuleConfig()
+    def __init__(self, config: RuleConfig | None = None, **fields) -> None:
+        if config is not None and fields:
+            raise ValueError(f"RuleExtractor: pass either config or RuleConfig fields, not both ({sorted(fields)})")
+        try:
+            self.config = config or RuleConfig(**fields)
+        except TypeError as exc:
+            raise ValueError(f"RuleExtractor: {exc}") from None
 
     def __repr__(self) -> str:
         return f"RuleExtractor({self.config!r})"
