@@ -1,0 +1,278 @@
+"""Corpus ingestion: every format, every bad-input case with its location, errors, ids, chunking."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.equal.corpus import (
+    Corpus,
+    CorpusFormatError,
+    EmptyCorpusError,
+    LoadReport,
+    content_id,
+    load_corpus,
+    load_corpus_bytes,
+    split_words,
+)
+
+DOCS = [
+    {"id": "a", "text": "Lists keep items in order and allow duplicates.", "lang": "en"},
+    {"id": "b", "text": "A dictionary maps hashable keys to values.", "lang": "en"},
+    {"id": "c", "text": "Sets hold unique items without order.", "lang": "en"},
+]
+
+
+def _kinds(report: LoadReport) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for kind, loc, _ in report.issues:
+        out.setdefault(kind, []).append(loc)
+    return out
+
+
+# ------------------------------------------------------------------ formats
+
+
+def test_jsonl_file(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(d) for d in DOCS) + "\n", encoding="utf-8")
+    corpus, report = load_corpus(path)
+    assert corpus.ids == ("a", "b", "c")
+    assert corpus.texts == tuple(d["text"] for d in DOCS)
+    assert corpus.sources == ("docs.jsonl:1", "docs.jsonl:2", "docs.jsonl:3")
+    assert corpus.name == "docs"
+    assert (report.n_read, report.n_loaded, report.issues) == (3, 3, [])
+    assert (report.text_field, report.id_field) == ("text", "id")
+
+
+def test_json_array_of_objects_and_of_strings(tmp_path: Path) -> None:
+    path = tmp_path / "docs.json"
+    path.write_text(json.dumps(DOCS), encoding="utf-8")
+    corpus, report = load_corpus(path)
+    assert corpus.ids == ("a", "b", "c")
+    assert corpus.sources[1] == "docs.json row 2"
+
+    strings = [d["text"] for d in DOCS]
+    corpus, report = load_corpus_bytes(json.dumps(strings).encode(), "s.json")
+    assert corpus.texts == tuple(strings)
+    assert corpus.ids == tuple(content_id(t) for t in strings)
+    assert report.text_field is None and report.id_field is None
+
+
+def test_json_object_wrapping_one_array() -> None:
+    corpus, _ = load_corpus_bytes(json.dumps({"data": DOCS, "version": 2}).encode(), "w.json")
+    assert len(corpus) == 3
+
+
+def test_csv_tsv_with_multiline_cell_and_line_numbers(tmp_path: Path) -> None:
+    df = pd.DataFrame(DOCS)
+    df.loc[1, "text"] = "A dictionary maps\nhashable keys to values."
+    path = tmp_path / "docs.csv"
+    df.to_csv(path, index=False)
+    corpus, report = load_corpus(path)
+    assert corpus.texts[1] == "A dictionary maps\nhashable keys to values."
+    # record 3 starts on physical line 5 because record 2 spans lines 3-4
+    assert corpus.sources == ("docs.csv:2", "docs.csv:3", "docs.csv:5")
+    assert report.issues == []
+
+    tsv = df.to_csv(sep="\t", index=False).encode()
+    corpus_tsv, _ = load_corpus_bytes(tsv, "docs.tsv")
+    assert corpus_tsv.texts == corpus.texts
+
+
+def test_parquet(tmp_path: Path) -> None:
+    df = pd.DataFrame(DOCS + [{"id": "d", "text": None, "lang": "en"}])
+    path = tmp_path / "docs.parquet"
+    df.to_parquet(path)
+    corpus, report = load_corpus(path)
+    assert corpus.ids == ("a", "b", "c")
+    assert _kinds(report) == {"missing_text": ["docs.parquet row 4"]}
+
+
+def test_folder_recursive_sorted_and_skips_reported(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z.md").write_text("# Title\n\nMarkdown body text.", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Plain text file.", encoding="utf-8")
+    (tmp_path / "b" / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "empty.txt").write_text("   \n", encoding="utf-8")
+    corpus, report = load_corpus(tmp_path)
+    assert corpus.sources == ("a.txt", "b/z.md")
+    assert corpus.texts == ("Plain text file.", "# Title\n\nMarkdown body text.")
+    assert _kinds(report) == {"skipped_file": ["b/image.png"], "empty_text": ["empty.txt"]}
+
+
+def test_zip_upload_reads_like_a_folder() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("docs/two.md", "Second document.")
+        zf.writestr("docs/one.txt", "First document.")
+    corpus, report = load_corpus_bytes(buf.getvalue(), "upload.zip")
+    assert corpus.sources == ("docs/one.txt", "docs/two.md")
+    assert report.n_read == 2
+
+
+def test_upload_bytes_match_file_load(tmp_path: Path) -> None:
+    data = "\n".join(json.dumps(d) for d in DOCS).encode()
+    (tmp_path / "x.jsonl").write_bytes(data)
+    from_file, _ = load_corpus(tmp_path / "x.jsonl")
+    from_bytes, report = load_corpus_bytes(data, "x.jsonl")
+    assert from_bytes == from_file
+    assert report.source == "x.jsonl"
+
+
+# ------------------------------------------------------------------ field detection
+
+
+def test_text_field_detected_by_name_case_insensitive() -> None:
+    rows = [{"Title": "short", "Body": "A much longer body of text here."}]
+    _, report = load_corpus_bytes(json.dumps(rows).encode(), "r.json")
+    assert report.text_field == "Body"
+
+
+def test_text_field_falls_back_to_longest_string_column() -> None:
+    rows = [{"k": "x1", "notes": "the long column with many words in it", "n": 3},
+            {"k": "x2", "notes": "another long value with words", "n": 4}]
+    corpus, report = load_corpus_bytes(json.dumps(rows).encode(), "r.json")
+    assert report.text_field == "notes"
+    assert corpus.texts[0] == rows[0]["notes"]
+
+
+def test_named_fields_and_absent_field_error() -> None:
+    rows = [{"uid": "p", "q": "Why is the sky blue?", "text": "ignored"}]
+    corpus, report = load_corpus_bytes(json.dumps(rows).encode(), "r.json", text_field="q", id_field="uid")
+    assert corpus.ids == ("p",) and corpus.texts == ("Why is the sky blue?",)
+    with pytest.raises(CorpusFormatError, match=r"r\.json.*'body'.*\['uid', 'q', 'text'\]"):
+        load_corpus_bytes(json.dumps(rows).encode(), "r.json", text_field="body")
+    with pytest.raises(CorpusFormatError, match="id field 'nope'"):
+        load_corpus_bytes(json.dumps(rows).encode(), "r.json", id_field="nope")
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_every_bad_jsonl_case_is_reported_with_its_line() -> None:
+    lines = [
+        b'{"id": "1", "text": "first good document"}',       # 1
+        b'{"id": "2", "text": "broken',                        # 2 malformed
+        b'{"id": "3", "text": null}',                          # 3 null text
+        b'{"id": "4"}',                                        # 4 absent text
+        b'{"id": "5", "text": "   \\t "}',                     # 5 whitespace
+        b'{"id": "6", "text": "first good document"}',        # 6 duplicate text
+        b'{"id": "1", "text": "caf\xe9 au lait, second doc"}', # 7 non-UTF-8 + duplicate id
+        b'42',                                                 # 8 not a record
+        b'',                                                   # blank line: not a record
+        b'{"id": "", "text": "third document, empty id"}',     # 10 missing id
+        b'{"id": "9", "text": 17}',                            # 11 non-string text
+    ]
+    corpus, report = load_corpus_bytes(b"\n".join(lines), "bad.jsonl")
+    kinds = _kinds(report)
+    assert kinds == {
+        "non_utf8": ["bad.jsonl:7"],
+        "malformed_json": ["bad.jsonl:2"],
+        "missing_text": ["bad.jsonl:3", "bad.jsonl:4", "bad.jsonl:11"],
+        "empty_text": ["bad.jsonl:5"],
+        "duplicate_text": ["bad.jsonl:6"],
+        "duplicate_id": ["bad.jsonl:7"],
+        "not_a_record": ["bad.jsonl:8"],
+        "missing_id": ["bad.jsonl:10"],
+    }
+    # the non-UTF-8 document is kept with a replacement character, not dropped
+    assert corpus.texts[1] == "caf\ufffd au lait, second doc"
+    assert corpus.ids == ("1", "1~2", content_id("third document, empty id"))
+    assert report.n_read == 10 and report.n_loaded == 3
+    assert report.counts["missing_text"] == 3
+    frame = report.to_frame()
+    assert list(frame.columns) == ["kind", "location", "detail"] and len(frame) == len(report.issues)
+    summary = report.summary()
+    assert "\n" not in summary and "3 documents from 10 records" in summary and "1 malformed_json" in summary
+
+
+def test_bad_csv_rows_and_bytes_reported() -> None:
+    data = b"id,text\n1,good row\n2\n3,extra,cell\n4,\xff\xfebad bytes\n5,\n"
+    corpus, report = load_corpus_bytes(data, "bad.csv")
+    kinds = _kinds(report)
+    assert kinds["malformed_row"] == ["bad.csv:3", "bad.csv:4"]
+    assert kinds["non_utf8"] == ["bad.csv:5"]
+    assert kinds["empty_text"] == ["bad.csv:3", "bad.csv:6"]
+    assert corpus.ids == ("1", "3", "4")
+    assert corpus.texts[2] == "\ufffd\ufffdbad bytes"
+
+
+def test_duplicate_ids_made_unique() -> None:
+    rows = [{"id": "x", "text": f"document number {i}"} for i in range(3)]
+    corpus, report = load_corpus_bytes(json.dumps(rows).encode(), "d.json")
+    assert corpus.ids == ("x", "x~2", "x~3")
+    assert _kinds(report) == {"duplicate_id": ["d.json row 2", "d.json row 3"]}
+
+
+def test_empty_corpus_error_says_what_was_read_and_why() -> None:
+    data = b'{"text": ""}\n{"text": null}\nnot json\n'
+    with pytest.raises(EmptyCorpusError) as err:
+        load_corpus_bytes(data, "all_bad.jsonl")
+    message = str(err.value)
+    assert "all_bad.jsonl" in message and "read 3 records" in message
+    assert "1 empty_text" in message and "1 missing_text" in message and "1 malformed_json" in message
+    with pytest.raises(EmptyCorpusError, match="no records"):
+        load_corpus_bytes(b"", "nothing.csv")
+    assert issubclass(EmptyCorpusError, ValueError)
+
+
+def test_format_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(CorpusFormatError, match="missing.jsonl: no such file"):
+        load_corpus(tmp_path / "missing.jsonl")
+    (tmp_path / "x.docx").write_bytes(b"PK")
+    with pytest.raises(CorpusFormatError, match=r"x\.docx.*unknown corpus format '\.docx'"):
+        load_corpus(tmp_path / "x.docx")
+    with pytest.raises(CorpusFormatError, match=r"broken\.json: not valid JSON .*line 1"):
+        load_corpus_bytes(b'[{"text": "a"', "broken.json")
+    with pytest.raises(CorpusFormatError, match="bad.parquet: not a readable Parquet"):
+        load_corpus_bytes(b"not parquet", "bad.parquet")
+    with pytest.raises(CorpusFormatError, match="no column holds text"):
+        load_corpus_bytes(json.dumps([{"n": 1}, {"n": 2}]).encode(), "nums.json")
+    assert issubclass(CorpusFormatError, ValueError)
+
+
+# ------------------------------------------------------------------ ids and chunking
+
+
+def test_content_hash_ids_are_stable_across_loads_and_formats() -> None:
+    texts = ["alpha beta gamma", "delta epsilon"]
+    a, _ = load_corpus_bytes(json.dumps(texts).encode(), "one.json")
+    b, _ = load_corpus_bytes("\n".join(json.dumps({"body": t}) for t in reversed(texts)).encode(), "two.jsonl")
+    assert dict(zip(a.texts, a.ids)) == dict(zip(b.texts, b.ids))
+    assert a.ids[0] == content_id("alpha beta gamma") and len(a.ids[0]) == 12
+    assert a.content_hash != b.content_hash  # order differs
+
+
+def test_long_documents_are_chunked_to_max_words() -> None:
+    words = [f"w{i}" for i in range(450)]
+    long_text = " ".join(words[:100]) + "\n\n" + " ".join(words[100:])
+    rows = [{"id": "L", "text": long_text}, {"id": "S", "text": "short one"}]
+    corpus, report = load_corpus_bytes(json.dumps(rows).encode(), "long.json")
+    assert corpus.ids == ("L#0", "L#1", "L#2", "S")
+    assert corpus.sources[:3] == ("long.json row 1",) * 3
+    assert [len(t.split()) for t in corpus.texts] == [200, 200, 50, 2]
+    assert "w99\n\nw100" in corpus.texts[0]  # whitespace inside a chunk is kept
+    assert " ".join(" ".join(corpus.texts[:3]).split()) == " ".join(words)  # nothing lost
+    assert _kinds(report) == {"chunked": ["long.json row 1"]}
+    unchunked, _ = load_corpus_bytes(json.dumps(rows).encode(), "long.json", max_words=None)
+    assert unchunked.ids == ("L", "S")
+    with pytest.raises(ValueError, match="max_words"):
+        load_corpus_bytes(json.dumps(rows).encode(), "long.json", max_words=0)
+
+
+def test_split_words_boundaries() -> None:
+    assert split_words("a b c", 3) == ["a b c"]
+    assert split_words("a b c d", 3) == ["a b c", "d"]
+    assert split_words("  a  b ", 1) == ["a", "b"]
+
+
+def test_corpus_subset_and_frame() -> None:
+    corpus = Corpus(ids=("a", "b", "c"), texts=("x", "y", "z"), sources=("s",) * 3)
+    assert corpus.subset([2, 0]).ids == ("c", "a")
+    assert list(corpus.to_frame().columns) == ["id", "text", "source"]
