@@ -14,7 +14,7 @@ Rules: text = ``inspect.cleandoc(obj.__doc__)`` (own docstring, never inherited)
 it has at least :data:`MIN_CHARS` characters; an object reachable under several names is
 harvested once (the first module in sorted order that exposes it); long texts are chunked
 with :func:`core.equal.corpus.split_words` (``max_words=200``, ids ``<name>#<k>``); exact
-duplicate texts are dropped (first qualified name wins); documents are sorted by id.
+duplicate texts and chunks are dropped (first qualified name wins); documents are sorted by id.
 ``id`` = qualified name (``json.dumps``, ``pandas.DataFrame.merge``,
 ``pydoc_data.topics:assert``), ``source`` = the module it was found in.
 
@@ -27,9 +27,15 @@ Caching. The built corpus is written once as Parquet under
 harvested packages and :data:`HARVEST_VERSION`; later loads read that file (~0.1 s).
 
 Measured here (Python 3.11, numpy/scipy/pandas/scikit-learn/plotly installed, 2 cores):
-11,389 documents (187 top-level modules; scipy 3,790, numpy 1,621, scikit-learn 1,519, pandas
-1,279, pydoc topics 364, plotly 241, the rest stdlib), ~3.5 s for a cold build in a fresh
-process (mostly imports), ~0.1 s from the cache.
+11,357 documents from 187 top-level modules (scipy 3,784, numpy 1,600, scikit-learn 1,519,
+pandas 1,277, pydoc topics 364, plotly 240, the rest stdlib: builtins, asyncio, email,
+logging, xml, socket, http, json, datetime, ...), 2-3.5 s for a cold build in a fresh process
+(mostly imports), ~0.1 s from the cache.
+
+Determinism. Two builds in one process are equal, and the order and ids never change. Across
+processes a handful of texts can differ (about six here): scipy writes some docstrings at
+import time with random example output or set order. The cache therefore is the reference:
+build once, then every load on this machine returns the same corpus.
 """
 
 from __future__ import annotations
@@ -148,7 +154,11 @@ def _harvest_module(name: str, module: types.ModuleType, seen: set[int], out: li
         out.append((name, doc, name))
     for attr in _public_names(module):
         try:
+            # sys.excepthook & co. are often replaced at run time (pytest, streamlit); the
+            # originals (sys.__excepthook__) keep the harvest independent of the host process
             obj = getattr(module, attr)
+            if name == "sys" and callable(getattr(sys, f"__{attr}__", None)):
+                obj = getattr(sys, f"__{attr}__")
         except Exception:
             continue
         if not (inspect.isclass(obj) or callable(obj)) or isinstance(obj, types.ModuleType):
@@ -198,9 +208,12 @@ def harvest_builtin_corpus(max_words: int = DEFAULT_MAX_WORDS) -> Corpus:
     """
     raw: list[tuple[str, str, str]] = []
     seen: set[int] = set()
-    modules = _stdlib_module_names() + [m for m in SCIENTIFIC_MODULES]
-    for name in modules:
-        module = sys.modules.get(name) or _quiet_import(name)
+    names = _stdlib_module_names() + list(SCIENTIFIC_MODULES)
+    # import everything first, harvest after: some imports rewrite other packages' docstrings
+    # (scipy appends array-API notes to numpy functions), so reading while importing would
+    # make the result depend on what the host process imported before
+    modules = [(name, sys.modules.get(name) or _quiet_import(name)) for name in names]
+    for name, module in modules:
         if module is not None:
             _harvest_module(name, module, seen, raw)
     _harvest_topics(raw)
@@ -214,8 +227,10 @@ def harvest_builtin_corpus(max_words: int = DEFAULT_MAX_WORDS) -> Corpus:
         chunks = split_words(text, max_words)
         if len(chunks) == 1:
             docs[qual] = (text, source)
-        else:
-            for k, chunk in enumerate(chunks):
+            continue
+        for k, chunk in enumerate(chunks):
+            if chunk not in seen_text:  # shared boilerplate tails ("See Also ...") appear once
+                seen_text.add(chunk)
                 docs.setdefault(f"{qual}#{k}", (chunk, source))
     ids = sorted(docs)
     return Corpus(
