@@ -46,8 +46,10 @@ import importlib
 import importlib.metadata
 import inspect
 import io
+import os
 import pkgutil
 import sys
+import threading
 import types
 import warnings
 from pathlib import Path
@@ -292,7 +294,7 @@ def load_builtin_corpus(limit: int | None = None, max_words: int = DEFAULT_MAX_W
     if corpus is None:
         corpus = harvest_builtin_corpus(max_words)
         table = pa.table({"id": list(corpus.ids), "text": list(corpus.texts), "source": list(corpus.sources)})
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # concurrent builders
         pq.write_table(table, tmp)
         tmp.replace(path)
     if limit is not None and limit < len(corpus):
