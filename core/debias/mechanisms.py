@@ -1,0 +1,375 @@
+"""Bias mechanisms, one per row of the survey's taxonomy, as injectable exposure/outcome policies.
+
+Source: Wu, Li, Deng et al., "On the Opportunity of Causal Learning in Recommendation
+Systems" (arXiv 2201.06716), see ``docs/DEBIAS.md``. Each mechanism is
+
+* an **exposure policy** (``calc_propensity(ctx) -> (n, M) float64 in [0, 1]``, the protocol
+  of ``core.ctar.mechanisms.ExposurePolicy``), and optionally
+* an **outcome policy** (``observe(ctx, observed) -> (n, M)`` recorded ratings, the protocol of
+  ``core.ctar.mechanisms.OutcomePolicy``), and
+* :meth:`BiasMechanism.prepare`, which lets a mechanism change the *truth* itself (popularity
+  ``beta``, the hidden confounder ``h``) before exposure is drawn. The CTAR protocols have no
+  such hook; on the CTAR sampler only exposure/outcome are used.
+
+Each states the assumption it violates **given what the estimator conditions on**
+(:meth:`BiasMechanism.violated_assumptions`): A1 consistency/SUTVA, A2 unconfoundedness
+``r(1) ⊥ o | x``, A3 positivity ``0 < P(o=1 | x) < 1``. Condition names used across the lab:
+``"popularity"``, ``"rating"`` (a propensity model of P(o | r), e.g. naive Bayes with the
+randomized slice), ``"match"`` (the user-item affinity the system scores on), ``"position"``,
+``"confounder"`` (only an oracle sees it), ``"others_feedback"``.
+
+All propensities are rescaled to a mean observation ``rate`` and clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.debias.data import BiasContext, DebiasConfigError
+
+ASSUMPTIONS = {
+    "A1": "Consistency / SUTVA: one version of exposure, no interference between pairs.",
+    "A2": "Unconfoundedness: r(1) ⊥ o | x (given what the estimator conditions on).",
+    "A3": "Positivity: 0 < P(o=1 | x) < 1 for every pair.",
+}
+
+
+@runtime_checkable
+class ExposurePolicy(Protocol):
+    name: str
+
+    def calc_propensity(self, ctx) -> NDArray[np.float64]: ...
+
+
+@runtime_checkable
+class OutcomePolicy(Protocol):
+    def observe(self, ctx, observed: NDArray[np.bool_]) -> NDArray[np.float64]: ...
+
+
+def _rescale(weight: NDArray[np.float64], rate: float) -> NDArray[np.float64]:
+    """Scale non-negative weights to mean ``rate``, clip to [0, 1] (then re-scale once more)."""
+    w = np.asarray(weight, dtype=float)
+    mean = w.mean()
+    if mean <= 0:
+        return np.zeros_like(w)
+    p = np.clip(w * (rate / mean), 0.0, 1.0)
+    if p.mean() < rate * 0.999 and (p < 1).any():  # clipped mass: give it back to the rest
+        free = p < 1
+        p[free] = np.clip(p[free] * (rate * p.size - (~free).sum()) / p[free].sum(), 0, 1)
+    return p
+
+
+def _z(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    x = np.asarray(x, dtype=float)
+    s = x.std()
+    return (x - x.mean()) / (s if s > 0 else 1.0)
+
+
+def _check_rate(rate: float) -> None:
+    if not 0 < rate <= 1:
+        raise DebiasConfigError(f"rate must be in (0, 1], got {rate}")
+
+
+@dataclass(frozen=True)
+class BiasMechanism:
+    """Base: MCAR exposure at ``rate``, recorded ratings equal the truth, truth unchanged."""
+
+    rate: float = 0.1
+    name = "mcar"
+    label = "No bias (MCAR)"
+    knob = "none"
+    graph_edges: ClassVar[tuple[tuple[str, str], ...]] = ()  # the causal-graph edges it adds
+    explanation = "Every pair has the same chance to be observed: the observed sample is a fair sample."
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+
+    @property
+    def strength(self) -> float:
+        return 0.0
+
+    def prepare(self, ctx: BiasContext) -> BiasContext:
+        """Return the context whose ``rating`` is the truth ``r(1)`` under this mechanism."""
+        return ctx
+
+    def calc_propensity(self, ctx) -> NDArray[np.float64]:
+        return np.full(np.shape(ctx.rating), float(self.rate))
+
+    def observe(self, ctx, observed: NDArray[np.bool_]) -> NDArray[np.float64]:
+        return np.asarray(ctx.rating, dtype=float)
+
+    def calc_observable_propensity(self, ctx) -> NDArray[np.float64]:
+        """The best propensity an estimator can know: the true one, unless part of it is hidden."""
+        return self.calc_propensity(ctx)
+
+    def violated_assumptions(self, conditioned_on: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """The assumptions (subset of A1/A2/A3) this mechanism breaks for an estimator using ``conditioned_on``."""
+        return []
+
+    def describe(self, conditioned_on: set[str] | frozenset[str] = frozenset()) -> str:
+        """Plain-language statement of the mechanism and what it breaks for this estimator."""
+        broken = self.violated_assumptions(set(conditioned_on))
+        verdict = "breaks " + ", ".join(f"{a} ({ASSUMPTIONS[a].split(':')[0]})" for a in broken) if broken else "breaks no assumption"
+        return f"{self.explanation} Given what the estimator conditions on ({', '.join(sorted(conditioned_on)) or 'nothing'}), it {verdict}."
+
+
+@dataclass(frozen=True)
+class SelectionBias(BiasMechanism):
+    """Users choose what to rate: ``p = p0 * alpha^max(0, 4 - r)`` (alpha = 1 is MCAR). MNAR."""
+
+    alpha: float = 0.5
+    name = "selection"
+    label = "Selection (MNAR)"
+    knob = "alpha"
+    graph_edges = (("R", "O"),)
+    explanation = "Users mostly rate what they like, so low ratings go missing (the rating itself drives observation)."
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+        if not 0 < self.alpha <= 1:
+            raise DebiasConfigError(f"alpha must be in (0, 1], got {self.alpha}")
+
+    @property
+    def strength(self) -> float:
+        return self.alpha
+
+    def calc_propensity(self, ctx) -> NDArray[np.float64]:
+        r = np.asarray(ctx.rating, dtype=float)
+        return _rescale(self.alpha ** np.maximum(0.0, 4.0 - r), self.rate)
+
+    def violated_assumptions(self, conditioned_on=frozenset()) -> list[str]:
+        return [] if self.alpha == 1 or "rating" in conditioned_on else ["A2"]
+
+
+@dataclass(frozen=True)
+class ExposureBias(BiasMechanism):
+    """The system shows what it scores high: ``p = sigmoid(a * z(score) + b)`` with score = liked-tag matches."""
+
+    a: float = 1.5
+    name = "exposure"
+    label = "Exposure"
+    knob = "a"
+    graph_edges = (("X", "O"), ("X", "R"))
+    explanation = "The system only shows items it expects the user to like, and those are also the ones the user rates higher."
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+        if self.a < 0:
+            raise DebiasConfigError(f"a must be >= 0, got {self.a}")
+
+    @property
+    def strength(self) -> float:
+        return self.a
+
+    def calc_propensity(self, ctx) -> NDArray[np.float64]:
+        score = _z(np.asarray(ctx.n_match, dtype=float))
+        return _rescale(1.0 / (1.0 + np.exp(-self.a * score)), self.rate)
+
+    def violated_assumptions(self, conditioned_on=frozenset()) -> list[str]:
+        broken = [] if self.a == 0 or "match" in conditioned_on else ["A2"]
+        return broken + (["A3"] if self.a >= 6 else [])
+
+
+@dataclass(frozen=True)
+class PopularityBias(BiasMechanism):
+    """Popularity drives exposure ``p ∝ pop^eta`` and the rating ``r += beta * z(log pop)``."""
+
+    eta: float = 1.0
+    beta: float = 0.5
+    name = "popularity"
+    label = "Popularity"
+    knob = "eta"
+    graph_edges = (("Pop", "O"), ("Pop", "R"))
+    explanation = "Popular items are shown more and also rated higher, so the observed sample over-represents well-liked hits."
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+        if self.eta < 0:
+            raise DebiasConfigError(f"eta must be >= 0, got {self.eta}")
+
+    @property
+    def strength(self) -> float:
+        return self.eta
+
+    def prepare(self, ctx: BiasContext) -> BiasContext:
+        if self.beta == 0:
+            return ctx
+        shift = self.beta * _z(np.log(np.asarray(ctx.popularity, dtype=float)))
+        rating = np.clip(np.rint(np.asarray(ctx.rating, float) + shift[None, :]), 1, 5).astype(np.int8)
+        return ctx.with_rating(rating)
+
+    def calc_propensity(self, ctx) -> NDArray[np.float64]:
+        pop = np.asarray(ctx.popularity, dtype=float)
+        return _rescale(np.broadcast_to((pop / pop.max()) ** self.eta, np.shape(ctx.rating)).copy(), self.rate)
+
+    def violated_assumptions(self, conditioned_on=frozenset()) -> list[str]:
+        if self.eta == 0:
+            return []
+        if "popularity" in conditioned_on:
+            return ["A3"] if self.eta >= 3 else []  # near-A3 only in the extreme long tail
+        return ["A2"]
+
+
+@dataclass(frozen=True)
+class ConformityBias(BiasMechanism):
+    """Bandwagon: recorded ``r = (1 - lam) r(1) + lam * mean of others' observed r on the item``."""
+
+    lam: float = 0.5
+    name = "conformity"
+    label = "Conformity"
+    knob = "lambda"
+    graph_edges = (("O_other", "R_obs"),)
+    explanation = "People echo what others said about an item, so a recorded rating is not the user's own opinion."
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+        if not 0 <= self.lam <= 1:
+            raise DebiasConfigError(f"lam must be in [0, 1], got {self.lam}")
+
+    @property
+    def strength(self) -> float:
+        return self.lam
+
+    def observe(self, ctx, observed: NDArray[np.bool_]) -> NDArray[np.float64]:
+        r = np.asarray(ctx.rating, dtype=float)
+        o = np.asarray(observed, dtype=bool)
+        col_sum = (r * o).sum(axis=0, keepdims=True)
+        col_n = o.sum(axis=0, keepdims=True)
+        others_n = col_n - o
+        others = np.where(others_n > 0, (col_sum - r * o) / np.maximum(others_n, 1), r)
+        return (1 - self.lam) * r + self.lam * others
+
+    def violated_assumptions(self, conditioned_on=frozenset()) -> list[str]:
+        return [] if self.lam == 0 else ["A1"]
+
+
+@dataclass(frozen=True)
+class PositionBias(BiasMechanism):
+    """Examination by rank: each user sees a ranked list (by matches + noise), ``exam_k = (1/k)^eta``."""
+
+    eta: float = 1.0
+    name = "position"
+    label = "Position"
+    knob = "eta"
+    graph_edges = (("X", "Rank"), ("Rank", "O"), ("X", "R"))
+    explanation = "Items at the top of a list get looked at far more, and the list puts likely favourites on top."
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+        if self.eta < 0:
+            raise DebiasConfigError(f"eta must be >= 0, got {self.eta}")
+
+    @property
+    def strength(self) -> float:
+        return self.eta
+
+    def calc_propensity(self, ctx) -> NDArray[np.float64]:
+        score = np.asarray(ctx.n_match, dtype=float)
+        noise = ctx.rng.random(score.shape)  # the ranker's tie-break / exploration noise
+        rank = np.argsort(np.argsort(-(score + noise), axis=1), axis=1) + 1
+        return _rescale((1.0 / rank) ** self.eta, self.rate)
+
+    def violated_assumptions(self, conditioned_on=frozenset()) -> list[str]:
+        # the ranked list also couples pairs (moving one item down moves others up): an A1 concern
+        return [] if self.eta == 0 or {"position", "match"} & set(conditioned_on) else ["A2"]
+
+
+@dataclass(frozen=True)
+class ConfounderBias(BiasMechanism):
+    """Unmeasured confounder ``h ~ N(0,1)`` per pair enters ``logit(p)`` and the rating (``r += gamma h``)."""
+
+    gamma: float = 1.0
+    name = "confounder"
+    label = "Unmeasured confounder"
+    knob = "gamma"
+    graph_edges = (("H", "O"), ("H", "R"))
+    explanation = "Something nobody recorded (a mood, a friend's tip) makes a user both watch an item and like it."
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+        if self.gamma < 0:
+            raise DebiasConfigError(f"gamma must be >= 0, got {self.gamma}")
+
+    @property
+    def strength(self) -> float:
+        return self.gamma
+
+    def prepare(self, ctx: BiasContext) -> BiasContext:
+        h = ctx.rng.standard_normal(np.shape(ctx.rating))
+        rating = np.clip(np.rint(np.asarray(ctx.rating, float) + 0.5 * self.gamma * h), 1, 5).astype(np.int8)
+        return ctx.with_rating(rating, hidden=h)
+
+    def calc_propensity(self, ctx) -> NDArray[np.float64]:
+        h = ctx.extras.get("hidden") if hasattr(ctx, "extras") else None
+        if h is None:
+            raise DebiasConfigError("ConfounderBias needs prepare(ctx) first (the hidden h must be shared)")
+        return _rescale(1.0 / (1.0 + np.exp(-self.gamma * h)), self.rate)
+
+    def calc_observable_propensity(self, ctx) -> NDArray[np.float64]:
+        """``E_h[p]``: nobody observes ``h``, so even an oracle on observables only knows the mean rate."""
+        return np.full(np.shape(ctx.rating), float(self.calc_propensity(ctx).mean()))
+
+    def violated_assumptions(self, conditioned_on=frozenset()) -> list[str]:
+        return [] if self.gamma == 0 or "confounder" in conditioned_on else ["A2"]
+
+
+@dataclass(frozen=True)
+class PositivityBias(BiasMechanism):
+    """Cold start / filtering: a ``share`` of the least popular items gets ``p = 0`` (MCAR elsewhere)."""
+
+    share: float = 0.2
+    name = "positivity"
+    label = "Positivity violation"
+    knob = "share"
+    graph_edges = (("Filter", "O"),)
+    explanation = "Some items are never shown (new or filtered out), so nothing in the data speaks for them."
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+        if not 0 <= self.share < 1:
+            raise DebiasConfigError(f"share must be in [0, 1), got {self.share}")
+
+    @property
+    def strength(self) -> float:
+        return self.share
+
+    def calc_propensity(self, ctx) -> NDArray[np.float64]:
+        m = np.shape(ctx.rating)[1]
+        blocked = np.asarray(ctx.pop_rank) >= m - int(round(self.share * m))
+        p = np.full(np.shape(ctx.rating), float(self.rate))
+        p[:, blocked] = 0.0
+        return p
+
+    def violated_assumptions(self, conditioned_on=frozenset()) -> list[str]:
+        return ["A3"] if self.share > 0 else []
+
+
+#: name -> (factory(strength, rate) -> mechanism, default strength grid, the knob's "no bias" value)
+REGISTRY: dict[str, tuple[Callable[[float, float], BiasMechanism], tuple[float, ...]]] = {
+    "mcar": (lambda s, rate: BiasMechanism(rate=rate), (0.0,)),
+    "selection": (lambda s, rate: SelectionBias(rate=rate, alpha=s), (1.0, 0.7, 0.5, 0.3)),
+    "exposure": (lambda s, rate: ExposureBias(rate=rate, a=s), (0.0, 1.0, 2.0, 3.0)),
+    "popularity": (lambda s, rate: PopularityBias(rate=rate, eta=s), (0.0, 0.5, 1.0, 1.5)),
+    "conformity": (lambda s, rate: ConformityBias(rate=rate, lam=s), (0.0, 0.25, 0.5, 0.75)),
+    "position": (lambda s, rate: PositionBias(rate=rate, eta=s), (0.0, 0.5, 1.0, 1.5)),
+    "confounder": (lambda s, rate: ConfounderBias(rate=rate, gamma=s), (0.0, 0.5, 1.0, 2.0)),
+    "positivity": (lambda s, rate: PositivityBias(rate=rate, share=s), (0.0, 0.1, 0.2, 0.4)),
+}
+MECHANISMS = tuple(REGISTRY)
+
+
+def make_mechanism(name: str, strength: float, rate: float = 0.1) -> BiasMechanism:
+    """Build the named mechanism at ``strength`` (its knob: alpha, a, eta, lambda, gamma or share)."""
+    if name not in REGISTRY:
+        raise DebiasConfigError(f"mechanism must be one of {sorted(REGISTRY)}, got {name!r}")
+    return REGISTRY[name][0](float(strength), float(rate))
+
+
+def default_grid(name: str) -> tuple[float, ...]:
+    if name not in REGISTRY:
+        raise DebiasConfigError(f"mechanism must be one of {sorted(REGISTRY)}, got {name!r}")
+    return REGISTRY[name][1]
