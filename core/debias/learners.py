@@ -45,7 +45,7 @@ class MFConfig:
     dim: int = 16
     epochs: int = 300
     lr: float = 0.05
-    l2: float = 1e-4
+    l2: float = 3.0
     val_share: float = 0.1
     patience: int = 15
     clip: float = 0.05
@@ -123,8 +123,9 @@ def _predict(params, q=None):
     return p @ (q0 if q is None else q).T + bu + bi + g
 
 
-def _l2(params) -> object:
-    return sum((t * t).mean() for t in params[:4])
+def _l2(params, n_obs) -> object:
+    """``sum ||theta||^2 / |O|``: the usual per-observation ridge penalty of MF."""
+    return sum((t * t).sum() for t in params[:4]) / n_obs
 
 
 def fit_learner(name: str, data: TrainingData, config: MFConfig = MFConfig()) -> FitResult:
@@ -197,7 +198,7 @@ def fit_learner(name: str, data: TrainingData, config: MFConfig = MFConfig()) ->
                 loss = ehat.mean() + ((e - ehat) * o_tr * w).sum() / (o_tr * w).sum()
             else:
                 loss = (ehat + o_tr * w * (e - ehat)).sum() / size
-        loss = loss + config.l2 * _l2(model)
+        loss = loss + config.l2 * _l2(model, n_tr)
         loss.backward()
         opt.step()
         if imput is not None:
@@ -205,7 +206,7 @@ def fit_learner(name: str, data: TrainingData, config: MFConfig = MFConfig()) ->
             pd_ = _predict(model).detach()
             ehat = (pd_ - _predict(imput)) ** 2
             e_obs = (pd_ - y) ** 2
-            imp_loss = (imp_w * o_tr * (ehat - e_obs) ** 2).sum() / n_tr + config.l2 * _l2(imput)
+            imp_loss = (imp_w * o_tr * (ehat - e_obs) ** 2).sum() / n_tr + config.l2 * _l2(imput, n_tr)
             imp_loss.backward()
             opt_imp.step()
         with torch.no_grad():

@@ -125,7 +125,7 @@ def _propensity(config: SweepConfig, p, o, recorded, ctx, rng) -> np.ndarray:
     if config.propensity == "logistic":
         return logistic_propensity(o, clip=max(config.clip, 1e-6), seed=int(rng.integers(2**31)))
     n_users = np.shape(o)[0]
-    rct_users = rng.random(n_users) < config.rct_share
+    rct_users = rng.choice(n_users, size=max(1, int(round(config.rct_share * n_users))), replace=False)
     return naive_bayes_propensity(o, recorded, np.asarray(ctx.rating)[rct_users], clip=max(config.clip, 1e-6), levels=np.arange(1, 6))
 
 
