@@ -84,3 +84,31 @@ def run_learners(config: LearnerConfig, progress: Callable[[int, int, str], None
         if progress is not None:
             progress(i + 1, len(config.learners), name)
     return pd.DataFrame(rows)
+
+
+def explain_sweep(summary: pd.DataFrame, mechanism: str, strength: float, z: float = 3.0) -> list[str]:
+    """Plain-language notes (for a stakeholder audience) on one (mechanism, strength) of a sweep summary.
+
+    An estimator is called "on target" when its mean error is within ``z`` standard errors of
+    zero (or below 0.5% of the true loss), otherwise "biased" with the direction and size.
+    """
+    s = summary[(summary.mechanism == mechanism) & (summary.strength == strength)]
+    if s.empty:
+        return ["Run a sweep to see how each estimator does here."]
+    truth = float(s.truth.mean())
+    notes = [f"The true average error of the model over every user-item pair is {truth:.3f}; "
+             f"each estimator only sees the observed pairs and tries to recover it ({int(s.n_seeds.max())} repeats)."]
+    on, off = [], []
+    for row in s.itertuples():
+        if abs(row.bias) <= max(z * row.se, 0.005 * truth):
+            on.append(row.estimator)
+        else:
+            word = "over" if row.bias > 0 else "under"
+            off.append(f"{row.estimator} {word}-states it by {abs(row.bias):.3f} ({100 * abs(row.bias) / truth:.0f}%)")
+    if on:
+        notes.append(f"On target (the error bars cover the truth): {', '.join(on)}.")
+    if off:
+        notes.append("Biased: " + "; ".join(off) + ". More data would not fix this: the gap is systematic, not noise.")
+    widest = s.loc[s.sd.idxmax()]
+    notes.append(f"{widest.estimator} varies most between repeats (± {widest.sd:.3f}): unbiased on average is not the same as reliable once.")
+    return notes

@@ -1,0 +1,119 @@
+"""Figures of the debiasing lab: pure functions, data in, plotly Figure out.
+
+* :func:`make_bias_graph_figure` the causal graph of a bias mechanism, its edges drawn red when
+  they break an assumption for an estimator that conditions on ``conditioned_on`` (conditioned
+  nodes are drawn as boxes, the broken assumption is in the title);
+* :func:`make_estimates_figure` mean estimate per estimator with bias ± spread error bars and the
+  true loss as a line;
+* :func:`make_error_vs_strength_figure` bias (± sd over seeds) against the mechanism's strength;
+* :func:`make_learner_figure` learner AUC bars beside the popularity baseline.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.debias.mechanisms import ASSUMPTIONS, BiasMechanism
+
+# node -> (x, y, label); the graph is the per-pair template of the lab's world
+NODES = {
+    "Pop": (0.0, 1.0, "Popularity"),
+    "X": (0.0, 0.0, "User-item match x"),
+    "H": (1.0, 1.6, "Hidden h"),
+    "Rank": (1.0, -0.9, "Rank in list"),
+    "Filter": (2.0, -0.9, "Filter / cold start"),
+    "O": (2.0, 0.0, "Observed o"),
+    "R": (2.0, 1.0, "Rating r(1)"),
+    "O_other": (3.0, -0.9, "Others' feedback"),
+    "R_obs": (3.0, 0.5, "Recorded rating"),
+}
+BASE_EDGES = (("Pop", "R"), ("X", "R"), ("R", "R_obs"), ("O", "R_obs"))
+NODE_CONDITION = {"Pop": "popularity", "X": "match", "Rank": "position", "H": "confounder", "R": "rating", "O_other": "others_feedback"}
+PALETTE = {"ok": "#2a9d8f", "broken": "#d62828", "base": "#8d99ae", "cond": "#264653"}
+ESTIMATOR_COLORS = {"Naive": "#8d99ae", "EIB": "#e9c46a", "IPS": "#f4a261", "SNIPS": "#2a9d8f", "DR": "#264653"}
+
+
+def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | frozenset[str] = frozenset()) -> go.Figure:
+    """The causal graph with ``mechanism``'s edges: red when it breaks an assumption given ``conditioned_on``."""
+    broken = mechanism.violated_assumptions(set(conditioned_on))
+    edges = [(a, b, "base") for a, b in BASE_EDGES] + [(a, b, "broken" if broken else "ok") for a, b in mechanism.graph_edges]
+    if mechanism.name in ("mcar",) or not mechanism.graph_edges:
+        edges.append(("Filter", "O", "ok"))
+    used = {n for a, b, _ in edges for n in (a, b)} | {"O", "R"}
+    fig = go.Figure()
+    for a, b, kind in edges:
+        (x0, y0, _), (x1, y1, _) = NODES[a], NODES[b]
+        fig.add_annotation(
+            x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=3,
+            arrowsize=1.4, arrowwidth=4 if kind == "broken" else 2, arrowcolor=PALETTE[kind], standoff=22, startstandoff=22,
+        )
+    names = sorted(used)
+    conditioned = [NODE_CONDITION.get(n) in conditioned_on for n in names]
+    fig.add_trace(
+        go.Scatter(
+            x=[NODES[n][0] for n in names], y=[NODES[n][1] for n in names], mode="markers+text",
+            text=[NODES[n][2] + (" (conditioned)" if c else "") for n, c in zip(names, conditioned)],
+            textposition="bottom center", hoverinfo="text",
+            marker=dict(size=34, symbol=["square" if c else "circle" for c in conditioned],
+                        color=[PALETTE["cond"] if c else ("#ffffff" if n != "H" else "#dddddd") for n, c in zip(names, conditioned)],
+                        line=dict(width=2, color=PALETTE["cond"])),
+            showlegend=False,
+        )
+    )
+    verdict = ", ".join(f"{a}: {ASSUMPTIONS[a].split(':')[0]}" for a in broken) if broken else "no assumption broken"
+    fig.update_layout(
+        title=dict(text=f"{mechanism.label} (knob {mechanism.knob} = {mechanism.strength:g}) — {verdict}",
+                   font=dict(color=PALETTE["broken"] if broken else PALETTE["ok"])),
+        xaxis=dict(visible=False, range=[-0.6, 3.6]), yaxis=dict(visible=False, range=[-1.4, 2.0]),
+        height=380, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
+    )
+    return fig
+
+
+def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float) -> go.Figure:
+    """Mean estimate per estimator with error bars of one sd over seeds; the dashed line is the true loss."""
+    s = summary[(summary.mechanism == mechanism) & (summary.strength == strength)]
+    fig = go.Figure()
+    if s.empty:
+        fig.update_layout(title="No sweep results for this setting yet")
+        return fig
+    fig.add_trace(
+        go.Bar(x=s.estimator, y=s.estimate, error_y=dict(type="data", array=s.sd, visible=True),
+               marker_color=[ESTIMATOR_COLORS.get(e, "#999") for e in s.estimator],
+               customdata=s[["bias", "sd", "n_seeds"]].to_numpy(),
+               hovertemplate="%{x}: %{y:.4f}<br>bias %{customdata[0]:+.4f} ± %{customdata[1]:.4f} over %{customdata[2]} seeds<extra></extra>")
+    )
+    truth = float(s.truth.mean())
+    fig.add_hline(y=truth, line_dash="dash", line_color=PALETTE["broken"], annotation_text=f"true loss {truth:.3f}")
+    lo = min(float((s.estimate - s.sd).min()), truth)
+    hi = max(float((s.estimate + s.sd).max()), truth)
+    pad = 0.15 * (hi - lo or 1.0)
+    fig.update_layout(title=f"Estimated vs true loss ({mechanism}, strength {strength:g}); bars ± 1 sd over seeds",
+                      yaxis=dict(title="loss", range=[max(0.0, lo - pad), hi + pad]),
+                      height=380, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def make_error_vs_strength_figure(summary: pd.DataFrame, mechanism: str) -> go.Figure:
+    """Bias (mean error over seeds, ± sd) of each estimator against the mechanism's strength."""
+    s = summary[summary.mechanism == mechanism].sort_values("strength")
+    fig = go.Figure()
+    for name, g in s.groupby("estimator", sort=False):
+        fig.add_trace(go.Scatter(x=g.strength, y=g.bias, mode="lines+markers", name=name,
+                                 line=dict(color=ESTIMATOR_COLORS.get(name)),
+                                 error_y=dict(type="data", array=g.sd, visible=True, thickness=1)))
+    fig.add_hline(y=0, line_color="#444")
+    fig.update_layout(title=f"Error (estimate − truth) as {mechanism} bias grows", xaxis_title="strength (the mechanism's knob)",
+                      yaxis_title="bias ± sd", height=380, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def make_learner_figure(table: pd.DataFrame, metric: str = "auc") -> go.Figure:
+    """Bars of ``metric`` per learner (the popularity baseline in grey)."""
+    t = table.dropna(subset=[metric])
+    fig = go.Figure(go.Bar(x=t.learner, y=t[metric], marker_color=["#8d99ae" if n == "Popularity" else "#264653" for n in t.learner],
+                           text=[f"{v:.3f}" for v in t[metric]], textposition="outside"))
+    fig.update_layout(title=f"{metric.upper()} against the full truth", yaxis=dict(range=[0, 1.05] if "auc" in metric else None),
+                      height=340, margin=dict(l=10, r=10, t=50, b=10))
+    return fig

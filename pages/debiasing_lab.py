@@ -1,0 +1,137 @@
+"""Debiasing lab: every bias is a broken causal assumption; watch what it does to each estimator.
+
+Widgets -> core.debias (mechanisms, sweep, learners) -> core.viz.debias figures. The sweep runs
+in chunks of seeds inside a fragment, so the progress bar moves and Cancel stops it between
+chunks (keeping the seeds done so far).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from core.debias.data import DebiasConfigError, WorldConfig
+from core.debias.estimators import ESTIMATORS
+from core.debias.lab import LearnerConfig, explain_sweep, run_learners
+from core.debias.learners import LEARNERS, MFConfig
+from core.debias.mechanisms import ASSUMPTIONS, MECHANISMS, default_grid, make_mechanism
+from core.debias.propensity import PROPENSITY_MODELS
+from core.debias.sweep import IMPUTATIONS, SweepConfig, run_sweep, summarize_sweep
+from core.viz.debias import make_bias_graph_figure, make_error_vs_strength_figure, make_estimates_figure, make_learner_figure
+from pages import common
+
+SWEEP, LEARN, CHUNK = "debias_sweep", "debias_learners", 4
+WORLDS = {"Small (150 users x 200 items, fast)": (150, 200), "Medium (300 x 400)": (300, 400), "Large (600 x 800)": (600, 800)}
+CONDITIONS = {"match": "user-item match (what the system scores)", "rating": "the rating (naive Bayes with a random slice)",
+              "position": "position in the list", "confounder": "the hidden confounder (oracle only)"}
+
+common.page_header("Debiasing lab", "Every bias in a recommender is a broken causal assumption. Pick one, see which "
+                   "assumption breaks, and measure what it does to each estimator against the known truth.")
+seed = common.seed()
+
+labels = {name: make_mechanism(name, default_grid(name)[-1]).label for name in MECHANISMS}
+left, right = st.columns([1, 2])
+with left:
+    mech_name = st.selectbox("Bias", MECHANISMS, index=MECHANISMS.index("popularity"), format_func=labels.get, key="dl_mech")
+    grid = default_grid(mech_name)
+    knob = make_mechanism(mech_name, grid[-1]).knob
+    strength = st.select_slider(f"Strength ({knob})", options=list(grid), value=grid[-1] if len(grid) > 1 else grid[0], key="dl_strength")
+    on_pop = st.toggle("Estimator conditions on popularity", key="dl_on_pop",
+                       help="Popularity bias is an A2 violation only if the estimator ignores popularity.")
+    more = st.multiselect("…and also conditions on", list(CONDITIONS), format_func=CONDITIONS.get, key="dl_cond")
+conditioned = set(more) | ({"popularity"} if on_pop else set())
+mechanism = make_mechanism(mech_name, strength)
+broken = mechanism.violated_assumptions(conditioned)
+with right:
+    st.plotly_chart(make_bias_graph_figure(mechanism, conditioned), key="dl_graph")
+with left:
+    for a in ("A1", "A2", "A3"):
+        (st.error if a in broken else st.success)(f"**{a}** {'broken' if a in broken else 'holds'}: {ASSUMPTIONS[a].split(': ', 1)[1]}")
+st.info(mechanism.describe(conditioned))
+
+st.subheader("Estimators against the truth")
+with st.expander("Sweep settings", expanded=not common.demo_mode()):
+    c1, c2, c3 = st.columns(3)
+    n_seeds = c1.number_input("Seeds (repeats)", 2, 500, 20, key="dl_seeds")
+    world_label = c1.selectbox("World size", list(WORLDS), key="dl_world")
+    estimators = c2.multiselect("Estimators", ESTIMATORS, default=list(ESTIMATORS), key="dl_estimators")
+    propensity = c2.selectbox("Propensity model", PROPENSITY_MODELS, key="dl_prop",
+                              help="oracle: the true observation probability (a hidden confounder stays hidden).")
+    clip = c3.slider("Propensity clip γ", 0.0, 0.2, 0.0, 0.01, key="dl_clip", help="Floor for propensities: less variance, some bias.")
+    imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key="dl_imp")
+users, items = WORLDS[world_label]
+try:
+    config = SweepConfig(mechanisms=(mech_name,), estimators=tuple(estimators) or ESTIMATORS,
+                         seeds=tuple(range(seed, seed + int(n_seeds))), world=WorldConfig(n_users=users, n_items=items),
+                         propensity=propensity, clip=clip, imputation=imputation)
+except DebiasConfigError as exc:
+    common.show_error(exc, "Sweep settings")
+    st.stop()
+
+
+@st.fragment
+def sweep_panel(config: SweepConfig) -> None:
+    job = st.session_state.get(SWEEP)
+    running = bool(job and job["running"])
+    b1, b2, _ = st.columns([1, 1, 4])
+    if b1.button("Run sweep", type="primary", disabled=running, key="dl_run"):
+        job = st.session_state[SWEEP] = {"config": config, "next": 0, "frames": [], "running": True, "cancelled": False}
+    if b2.button("Cancel", disabled=not job, key="dl_cancel") and job and job["running"]:
+        job.update(running=False, cancelled=True)
+    if not job:
+        st.caption("Run a sweep to compare Naive, EIB, IPS, SNIPS and DR with the true loss over many random worlds.")
+        return
+    cfg, seeds = job["config"], job["config"].seeds
+    if job["running"]:
+        st.progress(job["next"] / len(seeds), text=f"Seeds {job['next']}/{len(seeds)} × {len(cfg.grid(cfg.mechanisms[0]))} strengths…")
+        chunk = seeds[job["next"]: job["next"] + CHUNK]
+        job["frames"].append(run_sweep(replace(cfg, seeds=chunk)))
+        job["next"] += len(chunk)
+        job["running"] = job["next"] < len(seeds)
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitAPIException:  # the first chunk ran in a full-app run (not a fragment rerun)
+            st.rerun()
+    df = pd.concat(job["frames"], ignore_index=True) if job["frames"] else pd.DataFrame()
+    if df.empty:
+        st.warning("Cancelled before the first seeds finished.")
+        return
+    if job["cancelled"]:
+        st.warning(f"Cancelled: showing the {df.seed.nunique()} seeds finished of {len(seeds)}.")
+    summary = summarize_sweep(df)
+    mech = cfg.mechanisms[0]
+    shown = strength if (summary.strength == strength).any() and mech == mech_name else summary.strength.max()
+    f1, f2 = st.columns(2)
+    f1.plotly_chart(make_estimates_figure(summary, mech, shown), key="dl_estimates")
+    f2.plotly_chart(make_error_vs_strength_figure(summary, mech), key="dl_strength_fig")
+    for note in explain_sweep(summary, mech, shown):
+        st.markdown(f"- {note}")
+    st.download_button("Download the sweep table (CSV)", df.to_csv(index=False), "debias_sweep.csv", "text/csv", key="dl_download")
+    with st.expander("Summary table"):
+        st.dataframe(summary.round(4), hide_index=True)
+
+
+sweep_panel(config)
+
+st.subheader("Learners trained on the biased data")
+st.caption("Matrix factorisation trained under each loss, scored on every user-item pair of the hidden truth "
+           "(AUC of 'rating ≥ 4', MSE of the rating, NDCG@10), beside a popularity baseline.")
+learners = st.multiselect("Learners", LEARNERS, default=list(LEARNERS), key="dl_learners")
+if st.button("Train learners", key="dl_train") and learners:
+    bar = st.progress(0.0, text="Training…")
+    lcfg = LearnerConfig(mechanism=mech_name, strength=strength, learners=tuple(learners), propensity=propensity,
+                         world=WorldConfig(n_users=users, n_items=items), mf=MFConfig(seed=seed), seed=seed)
+    st.session_state[LEARN] = run_learners(lcfg, progress=lambda i, n, name: bar.progress(i / n, text=f"{name} done ({i}/{n})"))
+    bar.empty()
+table = st.session_state.get(LEARN)
+if table is not None:
+    t1, t2 = st.columns([3, 2])
+    t1.dataframe(table.round(3), hide_index=True)
+    t2.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
+    best = table.dropna(subset=["mse"]).sort_values("mse").iloc[0]
+    pop_auc = float(table.loc[table.learner == "Popularity", "auc"].iloc[0])
+    st.markdown(f"- Closest to the hidden truth: **{best.learner}** (MSE {best.mse:.3f}).\n"
+                f"- Recommending by popularity alone ranks likes with AUC {pop_auc:.3f}; a learner below that adds nothing.")

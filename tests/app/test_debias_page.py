@@ -1,0 +1,92 @@
+"""The Debiasing lab page: AppTest (assumptions, sweep in chunks, cancel, learners) and a real browser run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "debiasing_lab.py")
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _run_until_done(at: AppTest, limit: int = 30) -> None:
+    for _ in range(limit):
+        job = at.session_state["debias_sweep"] if "debias_sweep" in at.session_state else None
+        if job is None or not job["running"]:
+            return
+        at.run()
+    raise AssertionError("the sweep did not finish")
+
+
+def test_popularity_bias_moves_between_a2_and_none():
+    at = _app()
+    assert at.selectbox(key="dl_mech").value == "popularity"
+    assert any("A2** broken" in e.value for e in at.error)
+    at.toggle(key="dl_on_pop").set_value(True).run()
+    assert not at.error and any("breaks no assumption" in i.value for i in at.info)
+    at.selectbox(key="dl_mech").set_value("positivity").run()
+    assert any("A3** broken" in e.value for e in at.error)
+    at.selectbox(key="dl_mech").set_value("conformity").run()
+    assert any("A1** broken" in e.value for e in at.error)
+
+
+def test_sweep_runs_in_chunks_and_explains_the_result():
+    at = _app()
+    at.number_input(key="dl_seeds").set_value(6).run()
+    at.button(key="dl_run").click().run()
+    _run_until_done(at)
+    assert not at.exception, [e.value for e in at.exception]
+    job = at.session_state["debias_sweep"]
+    assert job["next"] == 6 and not job["running"]
+    notes = " ".join(m.value for m in at.markdown)
+    assert "Biased:" in notes and "Naive over-states" in notes and "true average error" in notes
+
+
+def test_cancel_keeps_the_seeds_done():
+    """AppTest runs a whole chunk loop in one run(), so cancel is checked from a sweep left mid-way."""
+    at = _app()
+    at.number_input(key="dl_seeds").set_value(8).run()
+    at.button(key="dl_run").click().run()
+    job = dict(at.session_state["debias_sweep"])
+    job.update(running=True, next=4, frames=job["frames"][:1])  # as if the user clicks between chunks
+    at.session_state["debias_sweep"] = job
+    at.button(key="dl_cancel").click().run()
+    job = at.session_state["debias_sweep"]
+    assert not job["running"] and job["cancelled"] and job["next"] == 4
+    assert any("Cancelled: showing the 4 seeds finished of 8" in w.value for w in at.warning)
+    assert any("true average error" in m.value for m in at.markdown)
+
+
+def test_learner_table():
+    at = _app()
+    at.multiselect(key="dl_learners").set_value(["MF-Naive", "DR-JL"]).run()
+    at.button(key="dl_train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.session_state["debias_learners"]
+    assert list(table.learner) == ["Popularity", "MF-Naive", "DR-JL"]
+    assert (table.auc.iloc[1:] > table.auc.iloc[0]).all()
+
+
+@pytest.mark.browser
+def test_browser_runs_a_small_sweep(app_url, page, output_dir):
+    page.goto(f"{app_url}/debias", wait_until="networkidle")
+    page.get_by_text("Debiasing lab", exact=True).first.wait_for(timeout=60_000)
+    seeds = page.get_by_label("Seeds (repeats)")
+    seeds.fill("4")
+    seeds.press("Enter")
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Run sweep").click()
+    page.get_by_text(re.compile("Error \\(estimate − truth\\)")).first.wait_for(timeout=120_000)
+    page.get_by_text("Download the sweep table (CSV)").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(output_dir / "debias.png"), full_page=True)
