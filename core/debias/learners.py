@@ -47,8 +47,8 @@ class MFConfig:
     lr: float = 0.05
     l2: float = 3.0
     val_share: float = 0.1
-    patience: int = 15
-    clip: float = 0.05
+    patience: int = 30
+    clip: float = 0.002  # a floor, not gamma ~0.05: at CTAR's 2% density p is mostly below 0.05 and DR's two terms must balance
     lam_cause: float = 0.1
     seed: int = 0
     threads: int | None = None
