@@ -4,8 +4,10 @@
 mechanism, estimates propensities, adds a small randomized slice (a uniform ``rct_share`` of
 pairs with their true ratings, CTAR's RCT analogue, for CausE and naive Bayes), trains each
 learner and scores MSE/MAE against ``r(1)`` on every pair, AUC of ``r(1) >= 4`` and NDCG@10,
-beside a non-personalised popularity baseline. The CTAR route (user-tag facts, Test I/II/III)
-lives in :mod:`core.debias.ctar_bridge`.
+beside a non-personalised popularity baseline. With ``tags=True`` each learner is also trained on
+CTAR's user-tag facts (:mod:`core.debias.tags`, same world, same rating exposure) and scored by
+AUC on Test II ("identifiable"), Test III ("inidentifiable") and all test pairs, as CTAR's
+released baselines are, beside CTAR's non-personalised tag like-rate baseline.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import pandas as pd
 from core.debias.data import DebiasConfigError, WorldConfig, make_world
 from core.debias.learners import LEARNERS, MFConfig, TrainingData, fit_learner
 from core.debias.mechanisms import make_mechanism
-from core.debias.metrics import popularity_scores, summarize_prediction
+from core.debias.metrics import calc_auc, calc_auc_on_pairs, popularity_scores, summarize_prediction
+from core.debias.tags import TagTask, TagTaskConfig, make_tag_task, tag_like_rate
 from core.debias.propensity import PROPENSITY_MODELS, logistic_propensity, naive_bayes_propensity, popularity_propensity
 
 
@@ -36,6 +39,8 @@ class LearnerConfig:
     rct_share: float = 0.01
     mf: MFConfig = field(default_factory=MFConfig)
     seed: int = 0
+    tags: bool = True
+    tag_task: TagTaskConfig = field(default_factory=TagTaskConfig)
 
     def __post_init__(self) -> None:
         make_mechanism(self.mechanism, self.strength, self.rate)
@@ -67,20 +72,48 @@ def make_training_data(config: LearnerConfig):
     else:
         phat = naive_bayes_propensity(o, recorded, truth[rct], clip=1e-6, levels=np.arange(1, 6))
     data = TrainingData(np.where(o, recorded, 0.0), o, phat, np.where(rct, truth, 0.0), rct)
-    return data, truth
+    task = make_tag_task(ctx, o, config.tag_task, seed=config.seed) if config.tags else None
+    return data, truth, task
+
+
+def _tag_scores(pred, task: TagTask) -> dict[str, float]:
+    rows = np.concatenate([t[0] for t in task.tests.values()])
+    cols = np.concatenate([t[1] for t in task.tests.values()])
+    labels = np.concatenate([t[2] for t in task.tests.values()])
+    return {
+        "auc_test_II": calc_auc_on_pairs(pred, *task.tests["Test II"]),
+        "auc_test_III": calc_auc_on_pairs(pred, *task.tests["Test III"]),
+        "auc_test_all": calc_auc_on_pairs(pred, rows, cols, labels),
+        "auc_tags_truth": calc_auc(pred, task.liked),
+    }
 
 
 def run_learners(config: LearnerConfig, progress: Callable[[int, int, str], None] | None = None,
                  should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
-    """Train each learner; one row per learner (+ ``Popularity`` baseline) with seconds, epochs, mse, mae, auc, ndcg@10."""
-    data, truth = make_training_data(config)
-    rows = [{"learner": "Popularity", "seconds": 0.0, "epochs": 0, **summarize_prediction(popularity_scores(data.observed), truth)}]
-    rows[0]["mse"] = rows[0]["mae"] = float("nan")  # counts are not ratings
+    """Train each learner; one row per learner plus the baselines.
+
+    Columns: learner, seconds, epochs, mse, mae, auc, ndcg@10 (ratings vs the full truth) and,
+    with ``config.tags``, auc_test_II, auc_test_III, auc_test_all, auc_tags_truth (user-tag task).
+    The ``Popularity`` row scores ratings by item observation counts; the tag columns of that
+    row are CTAR's tag like-rate baseline.
+    """
+    data, truth, task = make_training_data(config)
+    base = {"learner": "Popularity", "seconds": 0.0, "epochs": 0, **summarize_prediction(popularity_scores(data.observed), truth)}
+    base["mse"] = base["mae"] = float("nan")  # counts are not ratings
+    if task is not None:
+        base.update(_tag_scores(tag_like_rate(task), task))
+        tag_data = TrainingData(task.values, task.observed, task.propensity, task.rct_values, task.rct_observed)
+    rows = [base]
     for i, name in enumerate(config.learners):
         if should_stop is not None and should_stop():
             break
         fit = fit_learner(name, data, config.mf)
-        rows.append({"learner": name, "seconds": fit.seconds, "epochs": fit.epochs, **summarize_prediction(fit.prediction, truth)})
+        row = {"learner": name, "seconds": fit.seconds, "epochs": fit.epochs, **summarize_prediction(fit.prediction, truth)}
+        if task is not None:
+            tag_fit = fit_learner(name, tag_data, config.mf)
+            row.update(_tag_scores(tag_fit.prediction, task))
+            row["seconds"] += tag_fit.seconds
+        rows.append(row)
         if progress is not None:
             progress(i + 1, len(config.learners), name)
     return pd.DataFrame(rows)

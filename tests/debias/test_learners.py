@@ -30,7 +30,7 @@ def test_each_learner_beats_popularity_on_full_truth_auc(table, name):
 
 
 def test_training_is_seeded_and_stops_early():
-    data, _ = make_training_data(SMALL)
+    data, _, _ = make_training_data(SMALL)
     a = fit_learner("DR-JL", data, MFConfig(epochs=400, dim=8, seed=1))
     b = fit_learner("DR-JL", data, MFConfig(epochs=400, dim=8, seed=1))
     assert np.array_equal(a.prediction, b.prediction)

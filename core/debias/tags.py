@@ -1,0 +1,154 @@
+"""CTAR's user-tag task on the lab's world: facts, a randomized slice, Test I/II/III, and the truth.
+
+CTAR (Lyu et al. 2022; ``docs/CTAR.md``) asks whether user u likes tag t, learned from facts
+``(u, t, islike)`` written while tagging movies. This module reproduces that protocol on a
+:class:`~core.debias.data.BiasContext` (which keeps the liked tags ``L_u`` and movie tags ``T_m``
+in ``extras``), so learners are scored exactly as CTAR's baselines are:
+
+* voluntary tagging ``O^T``: ``p_um ∝ sigmoid(Y_um - 0.005 * 1000 * j / M)`` (CTAR's MNAR
+  self-selection in the normalised-rank form), rescaled per user to mean ``tag_rate`` and clipped;
+* on a tagged movie with no liked tag the row is "-1": every tag of the movie is a negative fact;
+  else one liked tag is always written and each further one with probability ``remember``;
+  the forgotten ones form Test I;
+* the randomized slice (RCTTag): ``rct_users`` random users x ``rct_movies`` random movies, all
+  liked tags written, the movie's other tags known negatives (MCAR);
+* Test II "identifiable": pairs (u, t) with t on a movie u rated; Test III "inidentifiable": t on
+  no movie u rated; both exclude training facts, labels ``1[t in L_u]``, and are drawn with a
+  positive share of at most ``test_positive_share`` (CTAR's 1500/5000 and 1200/4000 quotas) by
+  sampling without replacement from what exists, so they can never loop;
+* propensities for the facts: label-based naive Bayes ``P(o=1 | y)`` with ``P(y)`` from the slice.
+
+Choices: facts are aggregated per (u, t) (a tag written on any movie is a positive; a negative
+only where never written). When the full CTAR sampler is used, build the same
+:class:`TagTask` from its tables instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.debias.data import BiasContext, DebiasConfigError
+from core.debias.propensity import naive_bayes_propensity
+
+
+@dataclass(frozen=True)
+class TagTaskConfig:
+    """Constants of the tagging protocol (CTAR's, scaled to the lab's smaller worlds)."""
+
+    tag_rate: float = 0.03
+    remember: float = 0.6
+    rct_users: int = 60
+    rct_movies: int = 10
+    n_test2: int = 3000
+    n_test3: int = 3000
+    test_positive_share: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 0 < self.tag_rate <= 1:
+            raise DebiasConfigError(f"tag_rate must be in (0, 1], got {self.tag_rate}")
+        if not 0 <= self.remember <= 1:
+            raise DebiasConfigError(f"remember must be in [0, 1], got {self.remember}")
+        for name in ("rct_users", "rct_movies", "n_test2", "n_test3"):
+            if int(getattr(self, name)) < 1:
+                raise DebiasConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.test_positive_share < 1:
+            raise DebiasConfigError(f"test_positive_share must be in (0, 1), got {self.test_positive_share}")
+
+
+@dataclass
+class TagTask:
+    """User x tag training facts and evaluation sets.
+
+    Attributes
+    ----------
+    values, observed : (U, T) facts (1 like, 0 dislike) and where a fact exists
+    propensity : (U, T) naive-Bayes ``P(o=1 | y)``
+    rct_values, rct_observed : (U, T) the randomized slice's facts
+    liked : (U, T) bool, the truth ``1[t in L_u]``
+    tests : name -> (rows, cols, labels) for "Test I", "Test II", "Test III"
+    """
+
+    values: NDArray[np.float64]
+    observed: NDArray[np.bool_]
+    propensity: NDArray[np.float64]
+    rct_values: NDArray[np.float64]
+    rct_observed: NDArray[np.bool_]
+    liked: NDArray[np.bool_]
+    tests: dict[str, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]] = field(default_factory=dict)
+
+
+def _write(rng, liked_rows, tags_rows, remember):
+    """For k tagged (u, m) pairs: (written (k, T), negatives (k, T), forgotten (k, T))."""
+    s = liked_rows & tags_rows
+    key = rng.random(s.shape)
+    first = np.zeros_like(s)
+    has = s.any(axis=1)
+    first[np.flatnonzero(has), np.argmax(np.where(s, key + 1.0, 0.0), axis=1)[has]] = True
+    written = s & (first | (rng.random(s.shape) < remember))
+    negatives = tags_rows & ~has[:, None]
+    return written, negatives, s & ~written
+
+
+def _sample_test(rng, pool: NDArray[np.bool_], liked, n: int, share: float):
+    rows, cols = np.nonzero(pool)
+    labels = liked[rows, cols]
+    pos, neg = np.flatnonzero(labels), np.flatnonzero(~labels)
+    n_pos = min(len(pos), int(round(n * share)))
+    n_neg = min(len(neg), n - n_pos)
+    pick = np.concatenate([rng.choice(pos, n_pos, replace=False), rng.choice(neg, n_neg, replace=False)])
+    return rows[pick], cols[pick], labels[pick].astype(np.int64)
+
+
+def make_tag_task(ctx: BiasContext, rated: NDArray[np.bool_], config: TagTaskConfig = TagTaskConfig(), seed: int = 0) -> TagTask:
+    """CTAR's user-tag protocol on ``ctx`` with the rating observation mask ``rated`` (U, M)."""
+    liked = ctx.extras.get("liked")
+    item_tags = ctx.extras.get("item_tags")
+    if liked is None or item_tags is None:
+        raise DebiasConfigError("ctx.extras needs 'liked' (U, T) and 'item_tags' (M, T): build it with make_world")
+    rng = np.random.default_rng([seed, 99])
+    u_n, m_n = ctx.rating.shape
+    j = np.asarray(ctx.pop_rank, float)
+    logit = np.asarray(ctx.rating, float) - 5.0 * j[None, :] / m_n
+    w = 1.0 / (1.0 + np.exp(-logit))
+    p_tag = np.clip(w * (config.tag_rate / w.mean(axis=1, keepdims=True)), 0, 1)
+    uu, mm = np.nonzero(rng.random(p_tag.shape) < p_tag)
+    written, negatives, forgotten = _write(rng, liked[uu], item_tags[mm], config.remember)
+    pos = np.zeros(liked.shape, bool)
+    neg = np.zeros(liked.shape, bool)
+    forg = np.zeros(liked.shape, bool)
+    for mask, out in ((written, pos), (negatives, neg), (forgotten, forg)):
+        r, t = np.nonzero(mask)
+        out[uu[r], t] = True
+    neg &= ~pos
+    observed = pos | neg
+    ru = rng.choice(u_n, size=min(config.rct_users, u_n), replace=False)
+    rm = np.argsort(rng.random((len(ru), m_n)), axis=1)[:, : min(config.rct_movies, m_n)]  # distinct movies per user
+    r_users = np.repeat(ru, rm.shape[1])
+    r_items = rm.ravel()
+    s = liked[r_users] & item_tags[r_items]
+    rct_obs = np.zeros(liked.shape, bool)
+    rct_val = np.zeros(liked.shape, float)
+    r, t = np.nonzero(item_tags[r_items])
+    rct_obs[r_users[r], t] = True
+    r, t = np.nonzero(s)
+    rct_val[r_users[r], t] = 1.0
+    values = pos.astype(float)
+    phat = naive_bayes_propensity(observed, values, rct_val[rct_obs], levels=np.array([0, 1]), clip=1e-6)
+    known = observed | rct_obs
+    tests = {}
+    r, t = np.nonzero(forg & ~known)
+    tests["Test I"] = (r, t, np.ones(len(r), np.int64))
+    rated_tags = (np.asarray(rated, np.int32) @ item_tags.astype(np.int32)) > 0
+    tests["Test II"] = _sample_test(rng, rated_tags & ~known, liked, config.n_test2, config.test_positive_share)
+    tests["Test III"] = _sample_test(rng, ~rated_tags & ~known, liked, config.n_test3, config.test_positive_share)
+    return TagTask(values=values, observed=observed, propensity=phat, rct_values=rct_val, rct_observed=rct_obs, liked=liked, tests=tests)
+
+
+def tag_like_rate(task: TagTask) -> NDArray[np.float64]:
+    """CTAR's non-personalised baseline: each tag's like-rate among its facts (broadcast to users)."""
+    n = task.observed.sum(axis=0)
+    rate = np.where(n > 0, (task.values * task.observed).sum(axis=0) / np.maximum(n, 1), 0.0)
+    return np.broadcast_to(rate[None, :], task.values.shape).astype(float)
