@@ -1,0 +1,127 @@
+"""Document embeddings with an on-disk cache, so a reopen recomputes nothing.
+
+Corpus embeddings are cached as one ``.npy`` per (corpus content hash, encoder name,
+max_tokens) under ``cache_dir("embeddings")`` and memory-mapped on load. Short texts (QA
+pairs, reference sets, used by the bandit reward) are cached one vector per text, keyed by
+``sha256(encoder name + max_tokens + text)``, in a sharded folder of ``.npy`` files.
+All vectors are float32 with unit L2 norm, ``shape (n, d)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.equal.corpus import Corpus
+from core.equal.encoders import Encoder
+from core.settings import cache_dir
+
+Progress = Callable[[int, int], None]
+
+
+def _key(*parts: object) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(str(p).encode("utf-8", "replace") + b"\x00")
+    return h.hexdigest()[:32]
+
+
+def corpus_embedding_path(corpus: Corpus, encoder: Encoder) -> Path:
+    """Cache file of ``corpus`` embedded by ``encoder``."""
+    return cache_dir("embeddings") / f"{_key(corpus.content_hash, encoder.name, encoder.max_tokens)}.npy"
+
+
+def _save_atomic(path: Path, arr: np.ndarray) -> None:
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, arr)
+    os.replace(tmp, path)
+
+
+def _check(vecs: np.ndarray, n: int, encoder: Encoder) -> NDArray[np.float32]:
+    vecs = np.asarray(vecs, dtype=np.float32)
+    if vecs.ndim != 2 or vecs.shape[0] != n:
+        raise ValueError(f"encoder {encoder.name!r} returned shape {vecs.shape}, expected ({n}, d)")
+    return vecs
+
+
+def embed_corpus(
+    corpus: Corpus,
+    encoder: Encoder,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> NDArray[np.float32]:
+    """Embed every document of ``corpus``; ``shape (len(corpus), encoder.dim)`` float32, unit rows.
+
+    Parameters
+    ----------
+    corpus : Corpus
+    encoder : Encoder
+    batch_size : int
+        Texts per encoder call.
+    progress : callable, optional
+        ``progress(done, total)`` after each batch (also called once on a cache hit).
+    use_cache : bool
+        Read and write the on-disk cache (keyed by content hash + encoder name + max_tokens).
+        A cached array is returned memory-mapped (read-only).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    n = len(corpus)
+    path = corpus_embedding_path(corpus, encoder)
+    if use_cache and path.exists():
+        arr = np.load(path, mmap_mode="r")
+        if arr.shape[0] == n and arr.dtype == np.float32:
+            if progress is not None:
+                progress(n, n)
+            return arr
+    vecs = _check(encoder.encode(list(corpus.texts), batch_size=batch_size, progress=progress), n, encoder)
+    if use_cache:
+        _save_atomic(path, vecs)
+    return vecs
+
+
+def embed_texts(
+    texts: Sequence[str],
+    encoder: Encoder,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> NDArray[np.float32]:
+    """Embed short texts with a per-text cache; ``shape (len(texts), encoder.dim)`` float32.
+
+    Only texts missing from the cache are sent to the encoder (each distinct text once), so
+    the bandit reward never re-encodes a QA pair or reference example it has seen.
+    """
+    texts = list(texts)
+    dim = int(encoder.dim)
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    root = cache_dir("text-embeddings")
+    keys = [_key(encoder.name, encoder.max_tokens, t) for t in texts]
+    missing: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        path = root / k[:2] / f"{k}.npy"
+        if use_cache and path.exists():
+            try:
+                out[i] = np.load(path)
+                continue
+            except (OSError, ValueError):
+                pass  # a broken cache file is recomputed
+        missing.setdefault(k, []).append(i)
+    if missing:
+        first = [rows[0] for rows in missing.values()]
+        vecs = _check(encoder.encode([texts[i] for i in first], batch_size=batch_size, progress=progress), len(first), encoder)
+        for (k, rows), v in zip(missing.items(), vecs):
+            out[rows] = v
+            if use_cache:
+                folder = root / k[:2]
+                folder.mkdir(exist_ok=True)
+                _save_atomic(folder / f"{k}.npy", v)
+    elif progress is not None:
+        progress(len(texts), len(texts))
+    return out

@@ -1,0 +1,211 @@
+"""The corpus map: embeddings, clusters, keywords, neighbour graph and a 2-D layout in one object.
+
+``build_corpus_map`` runs embed -> cluster -> project -> keywords and writes everything to
+``cache_dir("maps")/<key>/`` (arrays as ``.npy``, the cluster table as JSON, a ``done``
+marker last), keyed by the corpus content hash and every field of :class:`MapSettings`.
+``load_corpus_map`` reads it back (embeddings memory-mapped), recomputing nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from core.equal.cluster import cluster_keywords, cluster_w2_distances, kmeans, neighbour_graph, representatives
+from core.equal.corpus import Corpus
+from core.equal.embed import embed_corpus
+from core.equal.encoders import DEFAULT_MODEL, Encoder, load_encoder
+from core.equal.project import umap_project
+from core.settings import cache_dir
+
+StageProgress = Callable[[str, float], None]
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """Everything that changes a corpus map (all of it is part of the cache key).
+
+    ``k`` clusters (EQUAL chooses it by the elbow method), k-means ``seed``/``niter``,
+    UMAP ``umap_neighbors``/``umap_min_dist``, and ``w2_threshold`` for neighbour clusters
+    (EQUAL's code: 0.2).
+    """
+
+    encoder_name: str = DEFAULT_MODEL
+    k: int = 20
+    seed: int = 42
+    niter: int = 25
+    umap_neighbors: int = 15
+    umap_min_dist: float = 0.1
+    w2_threshold: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not self.encoder_name:
+            raise ValueError("encoder_name must not be empty")
+        if int(self.k) < 1:
+            raise ValueError(f"k must be >= 1, got {self.k}")
+        if int(self.niter) < 1:
+            raise ValueError(f"niter must be >= 1, got {self.niter}")
+        if int(self.umap_neighbors) < 2:
+            raise ValueError(f"umap_neighbors must be >= 2, got {self.umap_neighbors}")
+        if not 0.0 <= float(self.umap_min_dist) <= 1.0:
+            raise ValueError(f"umap_min_dist must be in [0, 1], got {self.umap_min_dist}")
+        if float(self.w2_threshold) < 0:
+            raise ValueError(f"w2_threshold must be >= 0, got {self.w2_threshold}")
+
+    @property
+    def validated(self) -> "MapSettings":
+        """Self (validation happens in ``__post_init__``); kept for call sites that chain it."""
+        return self
+
+
+@dataclass
+class CorpusMap:
+    """A built corpus map. Shapes: ``embeddings (n, d)``, ``labels (n,)`` int64,
+    ``centroids (k, d)``, ``xy (n, 2)``, ``w2 (k, k)``, ``neighbours (k, k)`` bool; ``clusters``
+    has columns ``cluster, size, keywords (str), representatives (list of doc ids)``."""
+
+    corpus: Corpus
+    settings: MapSettings
+    embeddings: NDArray[np.float32]
+    labels: NDArray[np.int64]
+    centroids: NDArray[np.float32]
+    xy: NDArray[np.float32]
+    clusters: pd.DataFrame
+    w2: NDArray[np.float64]
+    neighbours: NDArray[np.bool_]
+    _index: object = field(default=None, repr=False, compare=False)
+
+    def documents_frame(self) -> pd.DataFrame:
+        """Columns ``doc_id, text, source, cluster, x, y``, one row per document, corpus order."""
+        return pd.DataFrame({
+            "doc_id": list(self.corpus.ids), "text": list(self.corpus.texts),
+            "source": list(self.corpus.sources), "cluster": np.asarray(self.labels, dtype=np.int64),
+            "x": np.asarray(self.xy[:, 0], dtype=np.float32), "y": np.asarray(self.xy[:, 1], dtype=np.float32),
+        })
+
+    def search(self, query, encoder: Encoder | None = None, top_n: int = 20) -> pd.DataFrame:
+        """Nearest documents by cosine similarity: columns ``doc_id, score, cluster``, best first.
+
+        ``query`` is a text (encoded with ``encoder``, default the map's encoder) or a vector ``(d,)``.
+        """
+        import faiss
+
+        if isinstance(query, str):
+            if not query.strip():
+                raise ValueError("the search query is empty")
+            encoder = encoder or load_encoder(self.settings.encoder_name)
+            vec = encoder.encode([query])
+        else:
+            vec = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if vec.shape[1] != self.embeddings.shape[1]:
+            raise ValueError(f"query has dimension {vec.shape[1]}, the map's embeddings {self.embeddings.shape[1]}")
+        vec = np.ascontiguousarray(vec / max(float(np.linalg.norm(vec)), 1e-12), dtype=np.float32)
+        if self._index is None:
+            index = faiss.IndexFlatIP(self.embeddings.shape[1])
+            index.add(np.ascontiguousarray(self.embeddings, dtype=np.float32))
+            self._index = index
+        top = min(int(top_n), len(self.corpus))
+        scores, idx = self._index.search(vec, top)
+        idx = idx[0]
+        return pd.DataFrame({"doc_id": [self.corpus.ids[i] for i in idx], "score": scores[0].astype(float),
+                             "cluster": np.asarray(self.labels)[idx].astype(np.int64)})
+
+
+def map_cache_path(corpus: Corpus, settings: MapSettings) -> Path:
+    """Folder of the cached map for this corpus and these settings."""
+    payload = json.dumps({"corpus": corpus.content_hash, "format": _FORMAT, **asdict(settings)}, sort_keys=True)
+    return cache_dir("maps") / hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _cluster_table(corpus: Corpus, labels, centroids, emb, k: int) -> pd.DataFrame:
+    words = cluster_keywords(corpus.texts, labels, top_n=8, k=k)
+    reps = representatives(emb, labels, centroids, n=3)
+    sizes = np.bincount(labels, minlength=k)
+    return pd.DataFrame({"cluster": np.arange(k, dtype=np.int64), "size": sizes.astype(np.int64),
+                         "keywords": [", ".join(w) for w in words],
+                         "representatives": [[corpus.ids[i] for i in r] for r in reps]})
+
+
+def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | None = None,
+                     progress: StageProgress | None = None, use_cache: bool = True) -> CorpusMap:
+    """Embed, cluster, project and describe ``corpus``; read from / write to the map cache.
+
+    ``progress(stage, fraction)`` is called with stages ``"embed"``, ``"cluster"``,
+    ``"project"``, ``"keywords"`` (fraction in [0, 1] within the stage).
+    """
+    if settings.k > len(corpus):
+        raise ValueError(f"k={settings.k} clusters requested but the corpus has {len(corpus)} documents")
+    if use_cache:
+        cached = load_corpus_map(corpus, settings)
+        if cached is not None:
+            if progress is not None:
+                progress("keywords", 1.0)
+            return cached
+    report = progress or (lambda stage, fraction: None)
+    encoder = encoder or load_encoder(settings.encoder_name)
+    if encoder.name != settings.encoder_name:
+        raise ValueError(f"encoder {encoder.name!r} does not match settings.encoder_name {settings.encoder_name!r}")
+    report("embed", 0.0)
+    emb = embed_corpus(corpus, encoder, progress=lambda done, total: report("embed", done / max(total, 1)), use_cache=use_cache)
+    report("cluster", 0.0)
+    km = kmeans(emb, settings.k, seed=settings.seed, niter=settings.niter)
+    w2 = cluster_w2_distances(emb, km.labels, settings.k)
+    nb = neighbour_graph(w2, settings.w2_threshold)
+    report("cluster", 1.0)
+    report("project", 0.0)
+    xy = umap_project(emb, settings.umap_neighbors, settings.umap_min_dist, settings.seed)
+    report("project", 1.0)
+    report("keywords", 0.0)
+    table = _cluster_table(corpus, km.labels, km.centroids, emb, settings.k)
+    report("keywords", 1.0)
+    cmap = CorpusMap(corpus, settings, emb, km.labels, km.centroids, xy, table, w2, nb)
+    if use_cache:
+        save_corpus_map(cmap)
+    return cmap
+
+
+def save_corpus_map(cmap: CorpusMap) -> Path:
+    """Write ``cmap`` to its cache folder (atomically: a temp folder renamed into place)."""
+    final = map_cache_path(cmap.corpus, cmap.settings)
+    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ("embeddings", "labels", "centroids", "xy", "w2", "neighbours"):
+        np.save(tmp / f"{name}.npy", np.asarray(getattr(cmap, name)))
+    cmap.clusters.to_json(tmp / "clusters.json", orient="records")
+    (tmp / "done").write_text(json.dumps(asdict(cmap.settings)))
+    if final.exists():
+        shutil.rmtree(final, ignore_errors=True)
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another process won the race; its copy is equivalent
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def load_corpus_map(corpus: Corpus, settings: MapSettings) -> CorpusMap | None:
+    """The cached map of ``corpus`` with ``settings``, or ``None`` when absent or unreadable."""
+    path = map_cache_path(corpus, settings)
+    if not (path / "done").exists():
+        return None
+    try:
+        arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r" if name == "embeddings" else None)
+                  for name in ("embeddings", "labels", "centroids", "xy", "w2", "neighbours")}
+        clusters = pd.read_json(path / "clusters.json", orient="records")
+    except (OSError, ValueError):
+        return None
+    if len(arrays["labels"]) != len(corpus):
+        return None
+    clusters["representatives"] = clusters["representatives"].map(lambda r: [str(x) for x in r])
+    clusters["keywords"] = clusters["keywords"].fillna("").astype(str)
+    return CorpusMap(corpus, settings, **arrays, clusters=clusters)

@@ -1,0 +1,91 @@
+"""2-D projection of document embeddings: UMAP (cosine) fed with faiss exact nearest neighbours.
+
+UMAP's own nearest-neighbour search (NN-descent) dominates its run time; an exact
+inner-product search with faiss on unit vectors is much faster at these sizes and exact, so
+it is passed as ``precomputed_knn``. Distances are ``1 - cos`` clipped at 0, the cosine
+distance UMAP would compute itself.
+
+Small inputs: ``n_neighbors`` is capped at ``n - 1``. For ``n < 4`` UMAP's spectral layout is
+undefined, so the projection is the first two principal components (scaled to unit spread,
+zero-padded when there are fewer), which keeps the map drawable for a tiny corpus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def _unit(emb) -> NDArray[np.float32]:
+    x = np.ascontiguousarray(np.asarray(emb, dtype=np.float32))
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"embeddings must have shape (n, d) with n >= 1, got {x.shape}")
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x / np.where(norms == 0, 1.0, norms))
+
+
+def knn(emb: NDArray[np.float32], k: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """Exact cosine kNN with faiss ``IndexFlatIP``: ``(indices, distances)``, each ``shape (n, k)``.
+
+    Each point is its own first neighbour (distance 0), as UMAP expects. ``distances = 1 - cos``,
+    clipped at 0.
+    """
+    import faiss
+
+    x = _unit(emb)
+    n = len(x)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and n={n}, got {k}")
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(x)
+    sims, idx = index.search(x, k)
+    # make sure self comes first (ties between duplicates may order it second)
+    own = np.arange(n)
+    has_self = (idx == own[:, None]).any(axis=1)
+    for i in np.flatnonzero(~has_self | (idx[:, 0] != own)):
+        row = [j for j in idx[i] if j != i][: k - 1]
+        idx[i] = [i] + row
+        sims[i] = np.concatenate([[1.0], x[row] @ x[i]]) if row else [1.0]
+    dist = np.maximum(1.0 - sims, 0.0).astype(np.float32)
+    dist[:, 0] = 0.0
+    return idx.astype(np.int64), dist
+
+
+def umap_project(emb: NDArray[np.float32], n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 42) -> NDArray[np.float32]:
+    """UMAP 2-D layout (metric cosine) with faiss kNN; ``shape (n, 2)`` float32.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        UMAP's neighbourhood size (capped at ``n - 1``).
+    min_dist : float
+        UMAP's minimum distance in the layout, in ``[0, 1]``.
+    seed : int
+        ``random_state`` (UMAP then runs single-threaded, deterministic).
+    """
+    if n_neighbors < 2:
+        raise ValueError(f"n_neighbors must be >= 2, got {n_neighbors}")
+    if not 0.0 <= min_dist <= 1.0:
+        raise ValueError(f"min_dist must be in [0, 1], got {min_dist}")
+    x = _unit(emb)
+    n = len(x)
+    if n < 4:
+        centred = x - x.mean(axis=0)
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        xy = np.zeros((n, 2), dtype=np.float32)
+        comps = centred @ vt[:2].T
+        xy[:, : comps.shape[1]] = comps
+        spread = np.abs(xy).max() or 1.0
+        return (xy / spread).astype(np.float32)
+    import warnings
+
+    import umap
+
+    k = min(int(n_neighbors), n - 1)
+    idx, dist = knn(x, k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "n_jobs overridden by random_state", spectral fallbacks
+        reducer = umap.UMAP(n_neighbors=k, min_dist=float(min_dist), metric="cosine", random_state=int(seed),
+                            n_components=2, precomputed_knn=(idx, dist), init="spectral" if n > k + 1 else "random")
+        xy = reducer.fit_transform(x)
+    return np.asarray(xy, dtype=np.float32)

@@ -1,0 +1,79 @@
+"""Pure helpers between the map's figure and the data: selections to ids, exports, display sampling.
+
+A plotly selection reports ``point_index`` counted *within its trace*, so positions are
+meaningless across traces; every point carries its document id in ``custom_data[0]`` and
+selections are mapped through that id only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+
+def ids_from_plotly_selection(selection: Any) -> list[str]:
+    """Document ids of the selected points, in first-seen order, without duplicates.
+
+    Accepts a Streamlit selection event (``event.selection.points`` / ``event["selection"]["points"]``),
+    the ``selection`` mapping, or a list of point dicts. Each point's id is ``customdata[0]``
+    (``custom_data`` is accepted too; a scalar customdata is taken as the id). Points without
+    customdata are ignored, never mapped by position.
+    """
+    points: Iterable = ()
+    if selection is None:
+        return []
+    if isinstance(selection, Mapping) or hasattr(selection, "selection") or hasattr(selection, "points"):
+        sel = selection.get("selection", selection) if isinstance(selection, Mapping) else getattr(selection, "selection", selection)
+        points = (sel.get("points", ()) if isinstance(sel, Mapping) else getattr(sel, "points", ())) or ()
+    else:
+        points = selection
+    out: dict[str, None] = {}
+    for p in points:
+        cd = None
+        if isinstance(p, Mapping):
+            cd = p.get("customdata", p.get("custom_data"))
+        if cd is None:
+            continue
+        if isinstance(cd, (list, tuple, np.ndarray)):
+            if len(cd) == 0:
+                continue
+            cd = cd[0]
+        out.setdefault(str(cd), None)
+    return list(out)
+
+
+def export_documents(frame: pd.DataFrame, ids: Iterable[str], fmt: str) -> bytes:
+    """The rows of ``frame`` (a ``documents_frame``) whose ``doc_id`` is in ``ids``, as JSONL or CSV bytes.
+
+    Rows keep the frame's order; columns ``doc_id, text, source, cluster`` (plus any other
+    non-coordinate columns). ``fmt`` is ``"jsonl"`` or ``"csv"`` (UTF-8).
+    """
+    fmt = fmt.lower()
+    if fmt not in ("jsonl", "csv"):
+        raise ValueError(f"fmt must be 'jsonl' or 'csv', got {fmt!r}")
+    wanted = set(map(str, ids))
+    rows = frame[frame["doc_id"].astype(str).isin(wanted)].drop(columns=[c for c in ("x", "y") if c in frame.columns])
+    if fmt == "csv":
+        return rows.to_csv(index=False).encode("utf-8")
+    buf = io.StringIO()
+    for rec in rows.to_dict(orient="records"):
+        buf.write(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()}, ensure_ascii=False))
+        buf.write("\n")
+    return buf.getvalue().encode("utf-8")
+
+
+def display_sample(n: int, max_points: int, seed: int = 0) -> NDArray[np.int64]:
+    """Sorted indices of the points to draw: all ``n`` if ``n <= max_points``, else a seeded uniform
+    sample of ``max_points`` (selection on the drawn sample still maps to ids; exports of a
+    cluster or a search use the full data)."""
+    if max_points < 1:
+        raise ValueError(f"max_points must be >= 1, got {max_points}")
+    if n <= max_points:
+        return np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_points, replace=False)).astype(np.int64)

@@ -1,0 +1,1 @@
+"""Pure figure builders: data (DataFrames, arrays) in, plotly ``go.Figure`` out. No Streamlit here."""

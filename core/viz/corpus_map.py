@@ -1,0 +1,93 @@
+"""Figures of the corpus map page: the document scatter and the elbow (inertia) curve.
+
+The scatter uses ``go.Scattergl`` (WebGL), one trace per cluster so the legend toggles
+clusters; every point carries ``custom_data=[doc_id]`` so a selection maps to documents by
+id, never by position (a point index counts within its trace). Hover text is an
+HTML-escaped snippet, because plotly renders hover text as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from core.equal.selection import display_sample
+
+MAX_POINTS = 20_000
+SNIPPET = 160
+
+
+def _snippet(text: str, n: int = SNIPPET) -> str:
+    text = " ".join(str(text).split())
+    text = text if len(text) <= n else text[: n - 1] + "…"
+    return html.escape(text)
+
+
+def _palette(k: int) -> list[str]:
+    base = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24 + px.colors.qualitative.Alphabet
+    return [base[i % len(base)] for i in range(k)]
+
+
+def make_corpus_map_figure(
+    frame: pd.DataFrame,
+    highlight_cluster: int | None = None,
+    highlight_ids: Iterable[str] = (),
+    max_points: int = MAX_POINTS,
+    seed: int = 0,
+) -> go.Figure:
+    """WebGL scatter of a ``documents_frame`` (columns ``doc_id, text, source, cluster, x, y``).
+
+    ``highlight_cluster`` dims every other cluster; ``highlight_ids`` (e.g. search hits) are
+    drawn on top as black-ringed stars in an extra trace (also carrying ``custom_data``). Above
+    ``max_points`` rows a seeded uniform sample is drawn (``fig.layout.meta["sampled"]`` says so);
+    highlighted documents are always drawn.
+    """
+    n = len(frame)
+    keep = display_sample(n, max_points, seed)
+    shown = frame.iloc[keep]
+    clusters = sorted(int(c) for c in frame["cluster"].unique()) if n else []
+    colours = _palette(max(clusters) + 1 if clusters else 1)
+    fig = go.Figure()
+    for c in clusters:
+        part = shown[shown["cluster"] == c]
+        dim = highlight_cluster is not None and c != highlight_cluster
+        fig.add_trace(go.Scattergl(
+            x=part["x"], y=part["y"], mode="markers", name=f"cluster {c}",
+            marker=dict(size=5 if not dim else 4, color=colours[c], opacity=0.12 if dim else 0.8),
+            customdata=np.stack([part["doc_id"].astype(str).to_numpy(), part["text"].map(_snippet).to_numpy()], axis=1)
+            if len(part) else None,
+            hovertemplate="<b>%{customdata[0]}</b> · cluster " + str(c) + "<br>%{customdata[1]}<extra></extra>",
+        ))
+    ids = set(map(str, highlight_ids))
+    if ids:
+        hit = frame[frame["doc_id"].astype(str).isin(ids)]
+        fig.add_trace(go.Scattergl(
+            x=hit["x"], y=hit["y"], mode="markers", name="highlighted",
+            marker=dict(size=11, symbol="star", color="gold", line=dict(width=1, color="black")),
+            customdata=np.stack([hit["doc_id"].astype(str).to_numpy(), hit["text"].map(_snippet).to_numpy()], axis=1)
+            if len(hit) else None,
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra>match</extra>",
+        ))
+    fig.update_layout(
+        dragmode="lasso", height=620, margin=dict(l=10, r=10, t=30, b=10),
+        xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
+        legend=dict(itemsizing="constant", font=dict(size=10)), hoverlabel=dict(align="left"),
+        meta={"sampled": bool(len(keep) < n), "shown": int(len(keep)), "total": int(n)},
+        uirevision="corpus-map",
+    )
+    return fig
+
+
+def make_inertia_figure(curve: pd.DataFrame, suggested_k: int | None = None) -> go.Figure:
+    """Inertia against k (the elbow curve), with the suggested k marked."""
+    fig = go.Figure(go.Scatter(x=curve["k"], y=curve["inertia"], mode="lines+markers", name="inertia"))
+    if suggested_k is not None:
+        fig.add_vline(x=suggested_k, line_dash="dash", annotation_text=f"elbow: k={suggested_k}")
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="k (clusters)",
+                      yaxis_title="inertia (sum of squared distances)")
+    return fig
