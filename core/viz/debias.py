@@ -22,10 +22,11 @@ NODES = {
     "X": (0.0, 0.0, "User-item match x"),
     "H": (1.0, 1.6, "Hidden h"),
     "Rank": (1.0, -0.9, "Rank in list"),
-    "Filter": (2.0, -0.9, "Filter / cold start"),
+    "Filter": (1.3, -1.2, "Filter / cold start"),
+    "Coin": (1.3, -1.2, "Random coin (MCAR)"),
     "O": (2.0, 0.0, "Observed o"),
     "R": (2.0, 1.0, "Rating r(1)"),
-    "O_other": (3.0, -0.9, "Others' feedback"),
+    "O_other": (3.3, -1.2, "Others' feedback"),
     "R_obs": (3.0, 0.5, "Recorded rating"),
 }
 BASE_EDGES = (("Pop", "R"), ("X", "R"), ("R", "R_obs"), ("O", "R_obs"))
@@ -39,7 +40,7 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
     broken = mechanism.violated_assumptions(set(conditioned_on))
     edges = [(a, b, "base") for a, b in BASE_EDGES] + [(a, b, "broken" if broken else "ok") for a, b in mechanism.graph_edges]
     if mechanism.name in ("mcar",) or not mechanism.graph_edges:
-        edges.append(("Filter", "O", "ok"))
+        edges.append(("Coin", "O", "ok"))
     used = {n for a, b, _ in edges for n in (a, b)} | {"O", "R"}
     fig = go.Figure()
     for a, b, kind in edges:
@@ -54,7 +55,7 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
         go.Scatter(
             x=[NODES[n][0] for n in names], y=[NODES[n][1] for n in names], mode="markers+text",
             text=[NODES[n][2] + (" (conditioned)" if c else "") for n, c in zip(names, conditioned)],
-            textposition="bottom center", hoverinfo="text",
+            textposition="top center", hoverinfo="text",
             marker=dict(size=34, symbol=["square" if c else "circle" for c in conditioned],
                         color=[PALETTE["cond"] if c else ("#ffffff" if n != "H" else "#dddddd") for n, c in zip(names, conditioned)],
                         line=dict(width=2, color=PALETTE["cond"])),
@@ -65,7 +66,7 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
     fig.update_layout(
         title=dict(text=f"{mechanism.label} (knob {mechanism.knob} = {mechanism.strength:g}) — {verdict}",
                    font=dict(color=PALETTE["broken"] if broken else PALETTE["ok"])),
-        xaxis=dict(visible=False, range=[-0.6, 3.6]), yaxis=dict(visible=False, range=[-1.4, 2.0]),
+        xaxis=dict(visible=False, range=[-0.6, 3.6]), yaxis=dict(visible=False, range=[-1.6, 2.0]),
         height=380, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
     )
     return fig
