@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.equal.__main__ import main
+from core.equal.corpus import load_corpus
+from core.equal.mapping import MapSettings, load_corpus_map
+from tests.equal._mapdata import topic_corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, n: int = 60) -> Path:
+    corpus, _ = topic_corpus(n, seed=8)
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps({"id": i, "text": t}) for i, t in zip(corpus.ids, corpus.texts)) + "\nnot json\n")
+    return path
+
+
+def test_index_builds_the_map_cache(tmp_path, capsys):
+    path = _write(tmp_path)
+    rc = main(["index", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--seed", "3"])
+    assert rc == 0
+    captured = capsys.readouterr()
+    assert "indexed 60 documents into 4 clusters" in captured.out
+    assert "malformed_json" in captured.err  # the load report is shown
+    corpus, _ = load_corpus(path)
+    cmap = load_corpus_map(corpus, MapSettings(encoder_name="hashing-64", k=4, seed=3))
+    assert cmap is not None and cmap.xy.shape == (60, 2)
+
+
+def test_bad_input_exits_2_with_message(tmp_path, capsys):
+    assert main(["index", "--corpus", str(tmp_path / "missing.jsonl"), "--encoder", "hashing"]) == 2
+    assert "missing.jsonl" in capsys.readouterr().err
+    path = _write(tmp_path, 10)
+    assert main(["index", "--corpus", str(path), "--k", "50", "--encoder", "hashing"]) == 2
+    assert "k=50" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs(tmp_path):
+    path = _write(tmp_path, 20)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", EQUALCTAR_HOME=str(tmp_path / "home"))
+    out = subprocess.run([sys.executable, "-m", "core.equal", "index", "--corpus", str(path), "--k", "2", "--encoder", "hashing"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "indexed 20 documents" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "core.equal", "index"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--corpus" in bad.stderr

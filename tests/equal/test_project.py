@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+
+from core.equal.project import knn, umap_project
+from tests.equal._mapdata import blobs
+
+
+def test_knn_is_exact_cosine_with_self_first():
+    x, _ = blobs(120, k=3, seed=2)
+    idx, dist = knn(x, 6)
+    assert idx.shape == dist.shape == (120, 6)
+    assert (idx[:, 0] == np.arange(120)).all() and (dist[:, 0] == 0).all()
+    sims = x @ x.T
+    brute = np.argsort(-sims, axis=1)[:, :6]
+    assert np.mean([set(a) == set(b) for a, b in zip(idx, brute)]) > 0.98
+    assert (dist >= 0).all() and np.allclose(dist[:, 1], 1 - sims[np.arange(120), idx[:, 1]], atol=1e-5)
+
+
+def test_umap_keeps_planted_clusters_apart():
+    x, truth = blobs(300, k=4, spread=0.05, seed=9)
+    xy = umap_project(x, n_neighbors=15, seed=42)
+    assert xy.shape == (300, 2) and xy.dtype == np.float32 and np.isfinite(xy).all()
+    found = KMeans(4, n_init=4, random_state=0).fit_predict(xy)
+    assert adjusted_rand_score(truth, found) > 0.9
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+def test_umap_tiny_inputs_do_not_crash(n):
+    x, _ = blobs(n, k=1, seed=0)
+    xy = umap_project(x, n_neighbors=15)
+    assert xy.shape == (n, 2) and np.isfinite(xy).all()
+
+
+def test_umap_validates_parameters():
+    x, _ = blobs(10)
+    with pytest.raises(ValueError, match="min_dist"):
+        umap_project(x, min_dist=2.0)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.equal.selection import display_sample, export_documents, ids_from_plotly_selection
+from core.viz.corpus_map import make_corpus_map_figure
+
+
+def _frame(n=30):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"doc_id": [f"d{i}" for i in range(n)], "text": [f"text <b>{i}</b>, \"q\"" for i in range(n)],
+                         "source": ["s"] * n, "cluster": np.arange(n) % 3,
+                         "x": rng.normal(size=n).astype(np.float32), "y": rng.normal(size=n).astype(np.float32)})
+
+
+def test_selection_maps_through_custom_data_not_point_index():
+    frame = _frame()
+    fig = make_corpus_map_figure(frame)
+    # simulate a box selection of point 0 of every trace: the same point_index means different documents
+    points = []
+    for curve, trace in enumerate(fig.data):
+        points.append({"curve_number": curve, "point_index": 0, "point_number": 0,
+                       "customdata": list(trace.customdata[0])})
+    ids = ids_from_plotly_selection({"selection": {"points": points, "box": [], "lasso": []}})
+    assert ids == ["d0", "d1", "d2"]
+    for curve, trace in enumerate(fig.data):  # each trace holds only its cluster's ids
+        assert {str(c[0]) for c in trace.customdata} == set(frame.loc[frame.cluster == curve, "doc_id"])
+
+
+def test_selection_accepts_object_events_and_drops_missing_customdata():
+    class Sel:
+        points = [{"point_index": 3}, {"customdata": ["a", "snip"]}, {"customdata": "b"}, {"customdata": ["a"]}]
+
+    class Event:
+        selection = Sel()
+
+    assert ids_from_plotly_selection(Event()) == ["a", "b"]
+    assert ids_from_plotly_selection(None) == []
+    assert ids_from_plotly_selection([]) == []
+
+
+def test_export_jsonl_and_csv_round_trip():
+    frame = _frame()
+    data = export_documents(frame, ["d5", "d1", "nope"], "jsonl")
+    rows = [json.loads(line) for line in data.decode().splitlines()]
+    assert [r["doc_id"] for r in rows] == ["d1", "d5"]
+    assert rows[0]["text"] == 'text <b>1</b>, "q"' and "x" not in rows[0] and rows[0]["cluster"] == 1
+    back = pd.read_csv(io.BytesIO(export_documents(frame, ["d5", "d1"], "csv")))
+    assert back["doc_id"].tolist() == ["d1", "d5"] and back["text"].iloc[1] == 'text <b>5</b>, "q"'
+    with pytest.raises(ValueError, match="fmt"):
+        export_documents(frame, [], "xml")
+
+
+def test_display_sample_and_figure_note():
+    assert (display_sample(10, 20, 0) == np.arange(10)).all()
+    s = display_sample(1000, 100, 1)
+    assert len(s) == 100 and len(set(s)) == 100 and (np.diff(s) > 0).all()
+    assert (s == display_sample(1000, 100, 1)).all()
+    frame = _frame(200)
+    fig = make_corpus_map_figure(frame, max_points=50, highlight_ids=["d199"])
+    assert fig.layout.meta["sampled"] and fig.layout.meta["shown"] == 50
+    assert sum(len(t.x) for t in fig.data[:-1]) == 50
+    assert fig.data[-1].name == "highlighted" and fig.data[-1].customdata[0][0] == "d199"
+
+
+def test_hover_snippet_is_escaped():
+    fig = make_corpus_map_figure(_frame(3))
+    snippets = [c[1] for t in fig.data for c in t.customdata]
+    assert all("<b>" not in s and "&lt;b&gt;" in s for s in snippets)
