@@ -77,3 +77,41 @@ def display_sample(n: int, max_points: int, seed: int = 0) -> NDArray[np.int64]:
         return np.arange(n, dtype=np.int64)
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n, size=max_points, replace=False)).astype(np.int64)
+
+
+def _inside_polygon(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> NDArray[np.bool_]:
+    """Even-odd ray casting: which points ``(x, y)`` lie inside the polygon ``(px, py)``."""
+    inside = np.zeros(len(x), dtype=bool)
+    j = len(px) - 1
+    for i in range(len(px)):
+        xi, yi, xj, yj = px[i], py[i], px[j], py[j]
+        crosses = (yi > y) != (yj > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_cross = (xj - xi) * (y - yi) / (yj - yi) + xi
+        inside ^= crosses & (x < x_cross)
+        j = i
+    return inside
+
+
+def ids_in_selected_region(frame: pd.DataFrame, selection: Any) -> list[str]:
+    """Ids of *all* documents of ``frame`` inside the selection's boxes and lassos (frame order).
+
+    Used when the map draws a sample: a box or lasso drawn on the sample still selects every
+    document of the full data inside it. Point clicks carry no region and add nothing here
+    (combine with :func:`ids_from_plotly_selection`).
+    """
+    if selection is None:
+        return []
+    sel = selection.get("selection", selection) if isinstance(selection, Mapping) else getattr(selection, "selection", selection)
+    get = (lambda key: sel.get(key, ()) if isinstance(sel, Mapping) else getattr(sel, key, ()))
+    x = frame["x"].to_numpy(float)
+    y = frame["y"].to_numpy(float)
+    mask = np.zeros(len(frame), dtype=bool)
+    for box in get("box") or ():
+        bx, by = np.sort(np.asarray(box["x"], float)), np.sort(np.asarray(box["y"], float))
+        mask |= (x >= bx[0]) & (x <= bx[-1]) & (y >= by[0]) & (y <= by[-1])
+    for lasso in get("lasso") or ():
+        px, py = np.asarray(lasso["x"], float), np.asarray(lasso["y"], float)
+        if len(px) >= 3:
+            mask |= _inside_polygon(x, y, px, py)
+    return frame.loc[mask, "doc_id"].astype(str).tolist()

@@ -72,3 +72,13 @@ def test_hover_snippet_is_escaped():
     fig = make_corpus_map_figure(_frame(3))
     snippets = [c[1] for t in fig.data for c in t.customdata]
     assert all("<b>" not in s and "&lt;b&gt;" in s for s in snippets)
+
+
+def test_region_selection_uses_full_data():
+    from core.equal.selection import ids_in_selected_region
+
+    frame = pd.DataFrame({"doc_id": ["a", "b", "c", "d"], "x": [0.0, 1.2, 2.0, 0.5], "y": [0.0, 1.2, 2.0, 0.2]})
+    box = {"selection": {"points": [], "box": [{"x": [1.5, -0.5], "y": [-1, 1.5]}], "lasso": []}}
+    assert ids_in_selected_region(frame, box) == ["a", "b", "d"]
+    tri = {"selection": {"points": [], "box": [], "lasso": [{"x": [-1, 3, -1], "y": [-1, -1, 3]}]}}
+    assert ids_in_selected_region(frame, tri) == ["a", "d"]  # b (1.2, 1.2) lies beyond x + y = 2

@@ -1,0 +1,126 @@
+"""Corpus map: every document as a point, coloured by its k-means cluster (EQUAL stage B).
+
+Display sampling: above ``MAX_POINTS`` documents the scatter draws a seeded sample and says
+so. Box/lasso selections are then resolved against the FULL data (every document inside the
+drawn region, ``ids_in_selected_region``); clicked points map through their ``custom_data``
+id. Cluster exports, search and the cluster table always use all documents.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.equal.cluster import inertia_curve, suggest_k
+from core.equal.selection import export_documents, ids_from_plotly_selection, ids_in_selected_region
+from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure
+from pages import common
+
+common.page_header(
+    "Corpus map",
+    "Each point is a document, placed by UMAP and coloured by its k-means cluster (EQUAL's arms). "
+    "Select points with the box or lasso, click a cluster row to highlight it, or search by meaning.",
+)
+
+try:
+    corpus, report = common.corpus_source()
+except ValueError as exc:
+    common.show_error(exc, "Could not load the corpus")
+    st.stop()
+
+if report is not None:
+    with st.expander(f"Load report: {report.summary()}", expanded=bool(report.issues) and len(report.issues) < 20):
+        if report.issues:
+            st.dataframe(report.to_frame(), hide_index=True, width="stretch")
+        else:
+            st.write("Every record was loaded as is.")
+
+settings = common.map_settings(corpus)
+
+with st.expander("Map settings (model, clusters, UMAP, seed)", expanded=False):
+    with st.form("map_settings_form"):
+        c1, c2, c3 = st.columns(3)
+        choices = list(dict.fromkeys([settings.encoder_name, *common.ENCODER_CHOICES.values()]))
+        model = c1.selectbox("Encoder", choices, index=0, help="Model name, local path or 'hashing'.")
+        k = c1.number_input("Clusters k", min_value=1, max_value=max(1, len(corpus)), value=int(settings.k), step=1)
+        neighbours = c2.number_input("UMAP neighbours", min_value=2, max_value=200, value=int(settings.umap_neighbors))
+        min_dist = c2.slider("UMAP min_dist", 0.0, 1.0, float(settings.umap_min_dist), 0.05)
+        seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=int(settings.seed))
+        w2 = c3.number_input("Neighbour threshold (squared W2)", min_value=0.0, value=float(settings.w2_threshold), step=0.05)
+        if st.form_submit_button("Rebuild the map", type="primary"):
+            st.session_state["map_overrides"] = dict(
+                encoder_name=model, k=int(k), umap_neighbors=int(neighbours), umap_min_dist=float(min_dist),
+                seed=int(seed), w2_threshold=float(w2),
+            )
+            st.rerun()
+
+try:
+    cmap = common.corpus_map()
+except (ValueError, RuntimeError) as exc:
+    common.show_error(exc, "Could not build the corpus map")
+    st.stop()
+
+frame = cmap.documents_frame()
+curve_key = ("elbow", corpus.content_hash, cmap.settings.encoder_name)
+with st.expander("Choose k by the elbow of the inertia curve"):
+    if st.button("Compute the inertia curve"):
+        ks = sorted({k for k in (2, 5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200) if k <= len(corpus)})
+        with st.status("Running k-means for each k…") as status:
+            st.session_state[curve_key] = inertia_curve(cmap.embeddings, ks, seed=cmap.settings.seed)
+            status.update(label="Inertia curve ready", state="complete")
+    if curve_key in st.session_state:
+        curve = st.session_state[curve_key]
+        best = suggest_k(curve)
+        st.plotly_chart(make_inertia_figure(curve, best), key="inertia_chart")
+        st.caption(f"Suggested k = {best} (the point farthest from the chord). Set it under Map settings.")
+
+left, right = st.columns([3, 2])
+with right:
+    st.subheader("Clusters")
+    table = cmap.clusters.assign(neighbours=[int(r.sum()) for r in cmap.neighbours])
+    picked = st.dataframe(
+        table, hide_index=True, width="stretch", height=300, key="cluster_table",
+        on_select="rerun", selection_mode="single-row",
+        column_config={"representatives": st.column_config.ListColumn("representatives (nearest the centroid)")},
+    )
+    rows = picked.selection.rows if picked is not None else []
+    highlight = int(table["cluster"].iloc[rows[0]]) if rows else None
+    query = st.text_input("Search by meaning", placeholder="e.g. parse a date from a string")
+    top_n = st.slider("Matches", 5, 100, 20)
+hits = None
+if query.strip():
+    hits = cmap.search(query, common.encoder(cmap.settings.encoder_name), top_n=top_n)
+
+with left:
+    fig = make_corpus_map_figure(frame, highlight_cluster=highlight,
+                                 highlight_ids=() if hits is None else hits["doc_id"], max_points=MAX_POINTS, seed=common.seed())
+    if fig.layout.meta["sampled"]:
+        st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
+                "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart")
+    st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}.")
+
+selected = list(dict.fromkeys(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event)))
+if hits is not None:
+    st.subheader(f"Nearest documents to “{query}”")
+    st.dataframe(hits.merge(frame[["doc_id", "text"]], on="doc_id"), hide_index=True, width="stretch")
+
+st.subheader(f"Selected documents ({len(selected):,})")
+if selected:
+    chosen = frame[frame["doc_id"].isin(selected)]
+    st.dataframe(chosen[["doc_id", "cluster", "source", "text"]], hide_index=True, width="stretch", height=240)
+    doc = st.selectbox("Read a document in full", chosen["doc_id"].tolist())
+    with st.expander(f"Full text of {doc}", expanded=True):
+        st.text(chosen.loc[chosen["doc_id"] == doc, "text"].iloc[0])
+    c1, c2 = st.columns(2)
+    c1.download_button("Selection as JSONL", export_documents(frame, selected, "jsonl"), "selection.jsonl", "application/jsonl")
+    c2.download_button("Selection as CSV", export_documents(frame, selected, "csv"), "selection.csv", "text/csv")
+else:
+    st.caption("Drag a box or lasso on the map (or click a point) to list documents here.")
+
+if highlight is not None:
+    ids = frame.loc[frame["cluster"] == highlight, "doc_id"]
+    st.subheader(f"Cluster {highlight}: {len(ids):,} documents")
+    st.caption("Keywords: " + str(table.loc[table["cluster"] == highlight, "keywords"].iloc[0]))
+    c1, c2 = st.columns(2)
+    c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl", "application/jsonl")
+    c2.download_button("Cluster as CSV", export_documents(frame, ids, "csv"), f"cluster_{highlight}.csv", "text/csv")
