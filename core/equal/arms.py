@@ -1,0 +1,115 @@
+"""Arms = clusters; each arm is a queue of its not-yet-extracted documents.
+
+Document order inside a cluster is ``"random"`` (a seeded permutation per cluster; default,
+fairer than file order because corpora are often sorted by source) or ``"file"`` (corpus
+order, as EQUAL's code does).
+
+Exhaustion (``exhaust``):
+
+* ``"partial"`` (default): an arm with fewer than ``D`` documents left still plays; its last
+  pull takes what is left, and the arm is exhausted at 0. Every document stays reachable,
+  which matters for small clusters in small corpora (a 3,000-document corpus with 40
+  clusters would otherwise strand up to 9 documents per cluster).
+* ``"strict"`` (EQUAL's code): an arm with fewer than ``D`` documents left is exhausted.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+DOC_ORDERS = ("random", "file")
+EXHAUST_RULES = ("partial", "strict")
+
+
+class ArmDocs:
+    """Per-arm document queues over a corpus of ``n`` documents labelled into ``k`` clusters.
+
+    Parameters
+    ----------
+    labels : array of int, shape (n,)
+        Cluster of each document (``0 <= label < k``).
+    k : int, optional
+        Number of arms (default ``labels.max() + 1``).
+    docs_per_pull : int
+        ``D``, documents taken per pull.
+    order : {"random", "file"}
+    exhaust : {"partial", "strict"}
+    seed : int
+        Seeds the random order.
+    """
+
+    def __init__(self, labels: Sequence[int] | NDArray, k: int | None = None, docs_per_pull: int = 10,
+                 order: str = "random", exhaust: str = "partial", seed: int = 0) -> None:
+        labels = np.asarray(labels, dtype=np.int64)
+        if labels.ndim != 1 or len(labels) == 0:
+            raise ValueError("ArmDocs: labels must be a non-empty 1-D array")
+        if labels.min() < 0:
+            raise ValueError("ArmDocs: labels must be >= 0")
+        if order not in DOC_ORDERS:
+            raise ValueError(f"ArmDocs: order must be one of {DOC_ORDERS}, got {order!r}")
+        if exhaust not in EXHAUST_RULES:
+            raise ValueError(f"ArmDocs: exhaust must be one of {EXHAUST_RULES}, got {exhaust!r}")
+        if docs_per_pull < 1:
+            raise ValueError(f"ArmDocs: docs_per_pull must be >= 1, got {docs_per_pull}")
+        self.k = int(k if k is not None else labels.max() + 1)
+        if labels.max() >= self.k:
+            raise ValueError(f"ArmDocs: a label {labels.max()} >= k={self.k}")
+        self.labels = labels
+        self.docs_per_pull = int(docs_per_pull)
+        self.exhaust = exhaust
+        rng = np.random.default_rng([int(seed), 7])
+        self.queues: list[NDArray[np.int64]] = []
+        for j in range(self.k):
+            idx = np.flatnonzero(labels == j)
+            if order == "random":
+                idx = rng.permutation(idx)
+            self.queues.append(idx.astype(np.int64))
+        self.sizes = np.array([len(q) for q in self.queues], dtype=np.int64)
+        self.taken = np.zeros(len(labels), dtype=bool)
+        self.left = self.sizes.copy()
+        self._head = np.zeros(self.k, dtype=np.int64)
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_left(self) -> int:
+        return int(self.left.sum())
+
+    def available(self) -> NDArray[np.bool_]:
+        """Arms that can still be played, shape ``(k,)``."""
+        need = self.docs_per_pull if self.exhaust == "strict" else 1
+        return self.left >= need
+
+    def peek(self, arm: int, n: int | None = None) -> NDArray[np.int64]:
+        """The next ``n`` (default ``D``) untaken documents of ``arm``, in queue order, without taking them."""
+        n = self.docs_per_pull if n is None else n
+        q = self.queues[arm]
+        h = int(self._head[arm])
+        while h < len(q) and self.taken[q[h]]:
+            h += 1
+        self._head[arm] = h
+        rest = q[h:]
+        if len(rest) > 4 * n:  # fast path: look at a window only
+            window = rest[: 4 * n]
+            got = window[~self.taken[window]][:n]
+            if len(got) == n:
+                return got
+        return rest[~self.taken[rest]][:n]
+
+    def untaken(self) -> NDArray[np.int64]:
+        """All untaken document indices in corpus order."""
+        return np.flatnonzero(~self.taken)
+
+    def take(self, docs: Sequence[int] | NDArray) -> None:
+        """Mark documents as extracted (idempotent)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        docs = docs[~self.taken[docs]]
+        if len(docs) == 0:
+            return
+        self.taken[docs] = True
+        np.subtract.at(self.left, self.labels[docs], 1)

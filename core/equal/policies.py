@@ -1,0 +1,325 @@
+"""Bandit policies over clusters (arms), vectorised over the ``k`` arms.
+
+Arm policies share one protocol::
+
+    arms = policy.select(state, n_arms, rng)     # indices of the arms to play this round
+    policy.update(state, arm, reward)             # after each pull
+
+``state`` is a :class:`BanditState` holding ``arm_to_count`` / ``arm_to_sum`` (with
+neighbour sharing these include shared observations), ``arm_to_pulls`` (own pulls) and the
+``available`` mask (arms with documents left). ``rng`` is a ``numpy.random.Generator`` the
+run derives from ``(seed, round)``, so a resumed run selects exactly as an uninterrupted one.
+Ties are broken at random. Exhausted arms are never selected.
+
+Document policies (the paper's baselines) pick documents, not arms:
+``policy.select_docs(arm_docs, n_docs, rng)``: :class:`RandomDocs` (uniform over all remaining
+documents) and :class:`AllDocs` (every document in corpus order).
+
+EQUAL's DS score (Zhang et al., arXiv 2505.12250, Stage C)::
+
+    DS_j = mean_j + alpha * sqrt(2 ln(sum_k T_k) / (T_j + 1))
+
+with ``mean_j = 0`` for an unplayed arm, ``alpha = 1/(sum_k T_k + 1)`` ("paper") or a constant
+(code: 0.001). Neighbour sharing: a reward on arm ``i`` is also added to every neighbour
+``c`` of ``i`` (``sum_c += r``, ``count_c += 1``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Union, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+ARM_POLICIES = ("equal", "ucb1", "thompson", "epsilon-greedy", "exp3")
+DOC_POLICIES = ("random", "all")
+POLICIES = ARM_POLICIES + DOC_POLICIES
+
+
+class PolicyConfigError(ValueError):
+    """A policy parameter is out of range; the message names it."""
+
+
+@dataclass
+class BanditState:
+    """Per-arm statistics, all shape ``(k,)``.
+
+    ``record`` implements both reward estimates: ``cumulative=False`` adds the reward to the
+    arm's sum (mean of pull rewards); ``cumulative=True`` sets the arm's sum so that its mean
+    equals the newest reward (the OT of all its pairs so far), keeping the count.
+    """
+
+    k: int
+    neighbours: NDArray[np.bool_] | None = None
+    share_neighbours: bool = False
+    cumulative: bool = False
+    arm_to_count: NDArray[np.float64] = field(init=False)
+    arm_to_sum: NDArray[np.float64] = field(init=False)
+    arm_to_pulls: NDArray[np.int64] = field(init=False)
+    arm_to_last: NDArray[np.float64] = field(init=False)
+    available: NDArray[np.bool_] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise PolicyConfigError(f"BanditState.k must be >= 1, got {self.k}")
+        self.arm_to_count = np.zeros(self.k)
+        self.arm_to_sum = np.zeros(self.k)
+        self.arm_to_pulls = np.zeros(self.k, dtype=np.int64)
+        self.arm_to_last = np.full(self.k, np.nan)
+        self.available = np.ones(self.k, dtype=bool)
+        if self.neighbours is not None:
+            nb = np.asarray(self.neighbours, dtype=bool)
+            if nb.shape != (self.k, self.k):
+                raise PolicyConfigError(f"BanditState.neighbours must have shape ({self.k}, {self.k}), got {nb.shape}")
+            nb = nb.copy()
+            np.fill_diagonal(nb, False)
+            self.neighbours = nb
+
+    @property
+    def total_count(self) -> float:
+        return float(self.arm_to_count.sum())
+
+    @property
+    def arm_to_mean(self) -> NDArray[np.float64]:
+        """Mean reward per arm; 0 for arms never observed (EQUAL's initialisation)."""
+        return np.divide(self.arm_to_sum, self.arm_to_count, out=np.zeros(self.k), where=self.arm_to_count > 0)
+
+    def record(self, arm: int, reward: float) -> None:
+        """Add one observation of ``reward`` on ``arm`` (and its neighbours when sharing)."""
+        arm = int(arm)
+        self.arm_to_pulls[arm] += 1
+        self.arm_to_last[arm] = reward
+        if self.cumulative:
+            self.arm_to_count[arm] += 1
+            self.arm_to_sum[arm] = reward * self.arm_to_count[arm]
+        else:
+            self.arm_to_count[arm] += 1
+            self.arm_to_sum[arm] += reward
+        if self.share_neighbours and self.neighbours is not None:
+            nb = self.neighbours[arm]
+            self.arm_to_sum[nb] += reward
+            self.arm_to_count[nb] += 1
+
+
+def _top(scores: NDArray, available: NDArray[np.bool_], n: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """Indices of the ``n`` highest ``scores`` among available arms, ties broken at random."""
+    idx = np.flatnonzero(available)
+    if len(idx) == 0 or n <= 0:
+        return np.empty(0, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)[idx]
+    order = np.lexsort((rng.random(len(idx)), -s))
+    return idx[order[:n]].astype(np.int64)
+
+
+@runtime_checkable
+class ArmPolicy(Protocol):
+    name: str
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]: ...
+
+    def select(self, state: BanditState, n_arms: int, rng: np.random.Generator) -> NDArray[np.int64]: ...
+
+    def update(self, state: BanditState, arm: int, reward: float) -> None: ...
+
+
+class _ScorePolicy:
+    """Select the top-``n`` arms by a deterministic score; record rewards in the state."""
+
+    name = "score"
+    kind = "arms"
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def select(self, state: BanditState, n_arms: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        return _top(self.calc_scores(state), state.available, n_arms, rng)
+
+    def update(self, state: BanditState, arm: int, reward: float) -> None:
+        state.record(arm, reward)
+
+
+class EqualDS(_ScorePolicy):
+    """EQUAL's DS score. ``alpha="paper"`` gives ``1/(sum T + 1)``; a float gives a constant (code: 0.001)."""
+
+    name = "equal"
+
+    def __init__(self, alpha: Union[str, float] = "paper") -> None:
+        if isinstance(alpha, str):
+            if alpha != "paper":
+                raise PolicyConfigError(f"EqualDS.alpha must be 'paper' or a number >= 0, got {alpha!r}")
+        elif not (np.isfinite(alpha) and alpha >= 0):
+            raise PolicyConfigError(f"EqualDS.alpha must be >= 0, got {alpha!r}")
+        self.alpha = alpha
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
+        total = state.total_count
+        alpha = 1.0 / (total + 1.0) if self.alpha == "paper" else float(self.alpha)
+        bonus = np.sqrt(2.0 * np.log(max(total, 1.0)) / (state.arm_to_count + 1.0))
+        return state.arm_to_mean + alpha * bonus
+
+
+class UCB1(_ScorePolicy):
+    """``mean_j + c sqrt(2 ln N / T_j)`` (Auer et al. 2002); unplayed arms score +inf."""
+
+    name = "ucb1"
+
+    def __init__(self, c: float = 1.0) -> None:
+        if not (np.isfinite(c) and c >= 0):
+            raise PolicyConfigError(f"UCB1.c must be >= 0, got {c!r}")
+        self.c = float(c)
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
+        n = max(state.total_count, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bonus = np.sqrt(2.0 * np.log(n) / state.arm_to_count)
+        return np.where(state.arm_to_count > 0, state.arm_to_mean + self.c * bonus, np.inf)
+
+
+class GaussianThompson:
+    """Thompson sampling with a Gaussian posterior per arm.
+
+    Prior ``N(0, sigma^2)`` (one pseudo-observation of 0), known noise ``sigma``: the posterior
+    is ``N(sum_j / (T_j + 1), sigma^2 / (T_j + 1))``. ``calc_scores`` gives the posterior mean.
+    """
+
+    name = "thompson"
+    kind = "arms"
+
+    def __init__(self, sigma: float = 0.1) -> None:
+        if not (np.isfinite(sigma) and sigma > 0):
+            raise PolicyConfigError(f"GaussianThompson.sigma must be > 0, got {sigma!r}")
+        self.sigma = float(sigma)
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
+        return state.arm_to_sum / (state.arm_to_count + 1.0)
+
+    def select(self, state: BanditState, n_arms: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        draw = self.calc_scores(state) + rng.standard_normal(state.k) * self.sigma / np.sqrt(state.arm_to_count + 1.0)
+        return _top(draw, state.available, n_arms, rng)
+
+    def update(self, state: BanditState, arm: int, reward: float) -> None:
+        state.record(arm, reward)
+
+
+class EpsilonGreedy:
+    """Top arms by mean (unplayed: 0); each slot is replaced by a random available arm with probability ``epsilon``."""
+
+    name = "epsilon-greedy"
+    kind = "arms"
+
+    def __init__(self, epsilon: float = 0.1) -> None:
+        if not (0.0 <= epsilon <= 1.0):
+            raise PolicyConfigError(f"EpsilonGreedy.epsilon must be in [0, 1], got {epsilon!r}")
+        self.epsilon = float(epsilon)
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
+        return state.arm_to_mean
+
+    def select(self, state: BanditState, n_arms: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        greedy = _top(self.calc_scores(state), state.available, n_arms, rng)
+        explore = rng.random(len(greedy)) < self.epsilon
+        if not explore.any():
+            return greedy
+        keep = greedy[~explore]
+        pool = np.setdiff1d(np.flatnonzero(state.available), keep)
+        extra = rng.choice(pool, size=min(int(explore.sum()), len(pool)), replace=False) if len(pool) else np.empty(0, np.int64)
+        return np.concatenate([keep, extra]).astype(np.int64)
+
+    def update(self, state: BanditState, arm: int, reward: float) -> None:
+        state.record(arm, reward)
+
+
+class EXP3:
+    """EXP3 (Auer et al. 2002) with batched play (``n`` arms drawn without replacement).
+
+    ``p = (1 - gamma) w / sum w + gamma / K`` over available arms; a reward ``r`` is mapped to
+    ``x = clip((r - lo) / (hi - lo), 0, 1)`` (defaults: OT rewards lie in ``[-1.12, 0.88]``) and
+    ``log w_j += gamma * x / (p_j K)``. ``calc_scores`` gives ``p``.
+    """
+
+    name = "exp3"
+    kind = "arms"
+
+    def __init__(self, gamma: float = 0.1, reward_range: tuple[float, float] = (-1.12, 0.88)) -> None:
+        if not (0.0 < gamma <= 1.0):
+            raise PolicyConfigError(f"EXP3.gamma must be in (0, 1], got {gamma!r}")
+        lo, hi = reward_range
+        if not hi > lo:
+            raise PolicyConfigError(f"EXP3.reward_range must be (lo, hi) with hi > lo, got {reward_range!r}")
+        self.gamma = float(gamma)
+        self.reward_range = (float(lo), float(hi))
+        self.log_w: NDArray[np.float64] | None = None
+        self._p: NDArray[np.float64] | None = None
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
+        if self.log_w is None or len(self.log_w) != state.k:
+            self.log_w = np.zeros(state.k)
+        avail = state.available
+        p = np.zeros(state.k)
+        n_av = int(avail.sum())
+        if n_av == 0:
+            return p
+        w = np.exp(self.log_w[avail] - self.log_w[avail].max())
+        p[avail] = (1.0 - self.gamma) * w / w.sum() + self.gamma / n_av
+        return p
+
+    def select(self, state: BanditState, n_arms: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        p = self.calc_scores(state)
+        self._p = p
+        n = min(n_arms, int((p > 0).sum()))
+        if n == 0:
+            return np.empty(0, dtype=np.int64)
+        return rng.choice(state.k, size=n, replace=False, p=p / p.sum()).astype(np.int64)
+
+    def update(self, state: BanditState, arm: int, reward: float) -> None:
+        state.record(arm, reward)
+        if self.log_w is None:
+            self.log_w = np.zeros(state.k)
+        p = self._p if self._p is not None and self._p[arm] > 0 else self.calc_scores(state)
+        lo, hi = self.reward_range
+        x = min(max((reward - lo) / (hi - lo), 0.0), 1.0)
+        k = max(int((p > 0).sum()), 1)
+        self.log_w[arm] += self.gamma * x / (max(p[arm], 1e-12) * k)
+
+
+class RandomDocs:
+    """Baseline: each round, documents drawn uniformly from all remaining documents."""
+
+    name = "random"
+    kind = "documents"
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
+        return state.arm_to_mean
+
+    def select_docs(self, arm_docs, n_docs: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        left = arm_docs.untaken()
+        return np.sort(rng.choice(left, size=min(n_docs, len(left)), replace=False)).astype(np.int64)
+
+    def update(self, state: BanditState, arm: int, reward: float) -> None:
+        state.record(arm, reward)
+
+
+class AllDocs(RandomDocs):
+    """Baseline: every document, in corpus order (MAmmoTH2-style "extract everything")."""
+
+    name = "all"
+
+    def select_docs(self, arm_docs, n_docs: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        return arm_docs.untaken()[:n_docs]
+
+
+def make_policy(name: str, **params):
+    """Build a policy by name (one of :data:`POLICIES`) with its parameters.
+
+    ``equal``: ``alpha``; ``ucb1``: ``c``; ``thompson``: ``sigma``; ``epsilon-greedy``:
+    ``epsilon``; ``exp3``: ``gamma``, ``reward_range``; ``random``/``all``: none.
+    """
+    table = {"equal": EqualDS, "ucb1": UCB1, "thompson": GaussianThompson, "epsilon-greedy": EpsilonGreedy,
+             "exp3": EXP3, "random": RandomDocs, "all": AllDocs}
+    if name not in table:
+        raise PolicyConfigError(f"policy must be one of {POLICIES}, got {name!r}")
+    try:
+        return table[name](**params)
+    except TypeError as exc:
+        raise PolicyConfigError(f"policy {name!r}: bad parameters {sorted(params)}: {exc}") from exc

@@ -1,0 +1,160 @@
+"""The EQUAL reward: optimal transport between the QA pairs of a pull and the reference set.
+
+Source: EQUAL (Zhang et al., arXiv 2505.12250), Stage C. For the embeddings ``X`` of the QA
+pairs of a pull, shape ``(n, d)``, and the embeddings ``Y`` of the reference set ``D_r``,
+shape ``(m, d)``, both L2-normalised, with uniform weights ``a = 1/n``, ``b = 1/m`` and cost
+``C_ij = ||x_i - y_j||_2 = sqrt(2 - 2 cos(x_i, y_j))`` (monotone in the paper's ``1 - cos``):
+
+    W(X, Y) = min_{P in U(a, b)} <P, C>,      reward = 1 - W - offset
+
+Higher is better; ``W`` lies in ``[0, 2]``. The authors' code solves the transport with IPOT
+(beta 1, 500 outer x 10 inner iterations) and ``offset = 0.12``. Here ``method`` picks POT's
+exact EMD (``ot.emd2``; default, used up to ``emd_max_n`` points per side), POT's Sinkhorn
+(``ot.sinkhorn2``; used above ``emd_max_n`` or when asked) or IPOT (numpy, as in the paper).
+
+Choices (EQUAL.md "Open points"):
+
+* ``estimate="batch"`` (the code): each pull is rewarded by the OT of its own pairs; the arm's
+  estimate is the mean of its pull rewards. ``"cumulative"`` (the paper's text): each pull is
+  rewarded by the OT of *all* pairs extracted from that arm so far, and the arm's estimate is
+  that latest value (see :meth:`core.equal.policies.BanditState.record`).
+* A pull with no QA pairs gets ``empty_reward``: a number (default ``0.0``, the unplayed
+  arm's value -- such pulls neither attract nor repel) or ``"worst"`` (the lowest reward
+  observed so far in the run, ``-1 - offset`` before any).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+OT_METHODS = ("emd", "sinkhorn", "ipot")
+ESTIMATES = ("batch", "cumulative")
+
+
+class RewardConfigError(ValueError):
+    """A reward parameter is out of range; the message names it."""
+
+
+def calc_cost_matrix(x: NDArray, y: NDArray) -> NDArray[np.float64]:
+    """Euclidean distances between the L2-normalised rows of ``x`` ``(n, d)`` and ``y`` ``(m, d)``.
+
+    Rows are normalised here (zero rows stay zero), so ``C_ij = sqrt(2 - 2 cos)``; shape ``(n, m)``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    y = y / np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
+    sq = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * (x @ y.T)
+    return np.sqrt(np.maximum(sq, 0.0))
+
+
+def ipot(cost: NDArray, beta: float = 1.0, n_outer: int = 500, n_inner: int = 10) -> float:
+    """Inexact proximal point OT (Xie et al. 2019, "A Fast Proximal Point Method for Computing
+    Exact Wasserstein Distance"), as EQUAL's code uses it: uniform weights, ``beta`` the
+    proximal step, ``n_outer`` x ``n_inner`` Sinkhorn-like iterations. Returns ``<T, C>``.
+    """
+    c = np.asarray(cost, dtype=np.float64)
+    n, m = c.shape
+    a = np.full(n, 1.0 / n)
+    b = np.full(m, 1.0 / m)
+    sigma = np.full(m, 1.0 / m)
+    t = np.ones((n, m))
+    g = np.exp(-c / beta)
+    for _ in range(n_outer):
+        q = g * t
+        for _ in range(n_inner):
+            delta = a / np.maximum(q @ sigma, 1e-300)
+            sigma = b / np.maximum(q.T @ delta, 1e-300)
+        t = delta[:, None] * q * sigma[None, :]
+    return float((t * c).sum())
+
+
+@dataclass(frozen=True)
+class OTReward:
+    """OT reward configuration and calculator.
+
+    Parameters
+    ----------
+    method : {"emd", "sinkhorn", "ipot"}
+        Transport solver. ``"emd"`` switches to Sinkhorn above ``emd_max_n`` points per side.
+    offset : float
+        ``reward = 1 - W - offset`` (paper code: 0.12). Unplayed arms have estimate 0, so the
+        offset is the exploration threshold: arms with ``W > 1 - offset`` look worse than new ones.
+    estimate : {"batch", "cumulative"}
+        Per-pull OT (code) or OT of the arm's cumulative pairs (paper text).
+    empty_reward : float or "worst"
+        Reward of a pull that yields no QA pairs.
+    reg : float
+        Entropic regularisation of Sinkhorn (cost units; costs lie in [0, 2]).
+    emd_max_n : int
+        Largest side solved exactly by ``method="emd"``.
+    ipot_beta, ipot_outer, ipot_inner
+        IPOT parameters (paper: 1, 500, 10).
+    """
+
+    method: str = "emd"
+    offset: float = 0.12
+    estimate: str = "batch"
+    empty_reward: Union[float, str] = 0.0
+    reg: float = 0.05
+    emd_max_n: int = 2000
+    ipot_beta: float = 1.0
+    ipot_outer: int = 500
+    ipot_inner: int = 10
+
+    def __post_init__(self) -> None:
+        if self.method not in OT_METHODS:
+            raise RewardConfigError(f"OTReward.method must be one of {OT_METHODS}, got {self.method!r}")
+        if self.estimate not in ESTIMATES:
+            raise RewardConfigError(f"OTReward.estimate must be one of {ESTIMATES}, got {self.estimate!r}")
+        if isinstance(self.empty_reward, str):
+            if self.empty_reward != "worst":
+                raise RewardConfigError(f"OTReward.empty_reward must be a number or 'worst', got {self.empty_reward!r}")
+        elif not np.isfinite(float(self.empty_reward)):
+            raise RewardConfigError(f"OTReward.empty_reward must be finite, got {self.empty_reward!r}")
+        if not np.isfinite(self.offset):
+            raise RewardConfigError(f"OTReward.offset must be finite, got {self.offset!r}")
+        if self.reg <= 0:
+            raise RewardConfigError(f"OTReward.reg must be > 0, got {self.reg!r}")
+        if self.emd_max_n < 1:
+            raise RewardConfigError(f"OTReward.emd_max_n must be >= 1, got {self.emd_max_n!r}")
+        if self.ipot_beta <= 0 or self.ipot_outer < 1 or self.ipot_inner < 1:
+            raise RewardConfigError("OTReward.ipot_beta must be > 0 and ipot_outer/ipot_inner >= 1")
+
+    def calc_distance(self, x: NDArray, y: NDArray) -> float:
+        """OT distance ``W`` between the rows of ``x`` ``(n, d)`` and ``y`` ``(m, d)``, uniform weights."""
+        x = np.atleast_2d(np.asarray(x))
+        y = np.atleast_2d(np.asarray(y))
+        if len(x) == 0 or len(y) == 0:
+            raise ValueError("calc_distance: both point sets must be non-empty")
+        cost = calc_cost_matrix(x, y)
+        n, m = cost.shape
+        if self.method == "ipot":
+            return ipot(cost, self.ipot_beta, self.ipot_outer, self.ipot_inner)
+        import ot
+
+        a = np.full(n, 1.0 / n)
+        b = np.full(m, 1.0 / m)
+        if self.method == "emd" and max(n, m) <= self.emd_max_n:
+            return float(ot.emd2(a, b, cost))
+        return float(ot.sinkhorn2(a, b, cost, self.reg, numItermax=2000))
+
+    def calc(self, x: NDArray, y: NDArray, worst: float | None = None) -> float:
+        """``1 - W(x, y) - offset``; for an empty ``x`` the configured empty reward.
+
+        ``worst`` is the lowest reward observed so far (used by ``empty_reward="worst"``).
+        """
+        x = np.asarray(x)
+        if x.size == 0:
+            return self.calc_empty(worst)
+        return 1.0 - self.calc_distance(x, y) - self.offset
+
+    def calc_empty(self, worst: float | None = None) -> float:
+        """The reward of a pull without QA pairs."""
+        if self.empty_reward == "worst":
+            return float(worst) if worst is not None else -1.0 - self.offset
+        return float(self.empty_reward)
