@@ -75,7 +75,7 @@ def make_corpus_map_figure(
         ))
     fig.update_layout(
         dragmode="lasso", height=620, margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
+        xaxis=dict(visible=False), yaxis=dict(visible=False),
         legend=dict(itemsizing="constant", font=dict(size=10)), hoverlabel=dict(align="left"),
         meta={"sampled": bool(len(keep) < n), "shown": int(len(keep)), "total": int(n)},
         uirevision="corpus-map",
