@@ -177,26 +177,35 @@ class UCB1(_ScorePolicy):
 
 
 class GaussianThompson:
-    """Thompson sampling with a Gaussian posterior per arm.
+    """Thompson sampling with a conjugate Gaussian posterior per arm.
 
-    Prior ``N(0, sigma^2)`` (one pseudo-observation of 0), known noise ``sigma``: the posterior
-    is ``N(sum_j / (T_j + 1), sigma^2 / (T_j + 1))``. ``calc_scores`` gives the posterior mean.
+    Prior ``N(0, prior_sigma^2)``, known reward noise ``sigma``: after ``T_j`` observations
+    summing to ``S_j`` the posterior has variance ``v_j = 1 / (1/prior_sigma^2 + T_j/sigma^2)``
+    and mean ``v_j S_j / sigma^2``. Each round one draw per arm; the top ``n`` draws play.
+    ``calc_scores`` gives the posterior mean.
     """
 
     name = "thompson"
     kind = "arms"
 
-    def __init__(self, sigma: float = 0.1) -> None:
+    def __init__(self, sigma: float = 0.1, prior_sigma: float = 0.5) -> None:
         if not (np.isfinite(sigma) and sigma > 0):
             raise PolicyConfigError(f"GaussianThompson.sigma must be > 0, got {sigma!r}")
+        if not (np.isfinite(prior_sigma) and prior_sigma > 0):
+            raise PolicyConfigError(f"GaussianThompson.prior_sigma must be > 0, got {prior_sigma!r}")
         self.sigma = float(sigma)
+        self.prior_sigma = float(prior_sigma)
+
+    def _posterior(self, state: BanditState) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        var = 1.0 / (1.0 / self.prior_sigma**2 + state.arm_to_count / self.sigma**2)
+        return var * state.arm_to_sum / self.sigma**2, var
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
-        return state.arm_to_sum / (state.arm_to_count + 1.0)
+        return self._posterior(state)[0]
 
     def select(self, state: BanditState, n_arms: int, rng: np.random.Generator) -> NDArray[np.int64]:
-        draw = self.calc_scores(state) + rng.standard_normal(state.k) * self.sigma / np.sqrt(state.arm_to_count + 1.0)
-        return _top(draw, state.available, n_arms, rng)
+        mean, var = self._posterior(state)
+        return _top(mean + rng.standard_normal(state.k) * np.sqrt(var), state.available, n_arms, rng)
 
     def update(self, state: BanditState, arm: int, reward: float) -> None:
         state.record(arm, reward)
@@ -312,7 +321,7 @@ class AllDocs(RandomDocs):
 def make_policy(name: str, **params):
     """Build a policy by name (one of :data:`POLICIES`) with its parameters.
 
-    ``equal``: ``alpha``; ``ucb1``: ``c``; ``thompson``: ``sigma``; ``epsilon-greedy``:
+    ``equal``: ``alpha``; ``ucb1``: ``c``; ``thompson``: ``sigma``, ``prior_sigma``; ``epsilon-greedy``:
     ``epsilon``; ``exp3``: ``gamma``, ``reward_range``; ``random``/``all``: none.
     """
     table = {"equal": EqualDS, "ucb1": UCB1, "thompson": GaussianThompson, "epsilon-greedy": EpsilonGreedy,

@@ -1,0 +1,132 @@
+"""Reference sets ``D_r``: the downstream-task examples the bandit's reward aims at.
+
+Presets live in ``assets/reference/<name>.jsonl`` (written for this project; each matches a
+region of the built-in corpus of Python documentation). A user's own set is JSONL with a
+question and an answer per line (``question``/``answer``; also ``instruction``/``output``,
+``prompt``/``completion``, ``q``/``a``, or a chat ``messages`` list), or plain text with one
+question per line (answer empty).
+
+Each example is embedded in the same chat format as extracted pairs
+(``QAPair.as_text()``), so the OT reward compares like with like.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+PRESET_DIR = Path(__file__).resolve().parents[2] / "assets" / "reference"
+_Q_KEYS = ("question", "instruction", "prompt", "q", "query", "input")
+_A_KEYS = ("answer", "output", "completion", "a", "response")
+
+
+class ReferenceFormatError(ValueError):
+    """The reference set cannot be read; the message names the source and line."""
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """``D_r``: ``questions[i]`` with ``answers[i]`` (answers may be empty)."""
+
+    name: str
+    questions: tuple[str, ...]
+    answers: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.questions) != len(self.answers):
+            raise ReferenceFormatError(f"{self.name}: {len(self.questions)} questions but {len(self.answers)} answers")
+        if not self.questions:
+            raise ReferenceFormatError(f"{self.name}: the reference set is empty")
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def texts(self) -> list[str]:
+        """The strings to embed, in ``QAPair.as_text()``'s chat format."""
+        return [f"<|user|>\n{q}\n\n<|assistant|>\n{a}" for q, a in zip(self.questions, self.answers)]
+
+    def raw_texts(self) -> list[str]:
+        """Question and answer text, for decontamination."""
+        return [f"{q}\n{a}" for q, a in zip(self.questions, self.answers)]
+
+
+def list_presets() -> list[str]:
+    """Names of the shipped presets (file stems under ``assets/reference``), sorted."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.jsonl"))
+
+
+def _from_record(obj: object, where: str) -> tuple[str, str]:
+    if isinstance(obj, str):
+        return obj.strip(), ""
+    if not isinstance(obj, dict):
+        raise ReferenceFormatError(f"{where}: expected a JSON object with question/answer, got {type(obj).__name__}")
+    if isinstance(obj.get("messages"), list):
+        user = [m.get("content", "") for m in obj["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+        bot = [m.get("content", "") for m in obj["messages"] if isinstance(m, dict) and m.get("role") == "assistant"]
+        if user:
+            return str(user[0]).strip(), str(bot[0] if bot else "").strip()
+    low = {str(k).lower(): v for k, v in obj.items()}
+    q = next((low[k] for k in _Q_KEYS if isinstance(low.get(k), str) and low[k].strip()), None)
+    if q is None:
+        raise ReferenceFormatError(f"{where}: no question field (one of {_Q_KEYS}); keys are {sorted(obj)}")
+    a = next((low[k] for k in _A_KEYS if isinstance(low.get(k), str)), "")
+    return q.strip(), a.strip()
+
+
+def parse_reference(data: bytes | str, name: str = "uploaded") -> ReferenceSet:
+    """Parse JSONL (or a JSON list) of question/answer records, or plain text lines."""
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise ReferenceFormatError(f"{name}: not UTF-8 text ({exc})") from None
+    stripped = text.strip()
+    if not stripped:
+        raise ReferenceFormatError(f"{name}: the file is empty")
+    qs: list[str] = []
+    ans: list[str] = []
+    if stripped.startswith("["):
+        try:
+            records = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ReferenceFormatError(f"{name}: invalid JSON list ({exc.msg} at line {exc.lineno})") from None
+        for i, obj in enumerate(records, 1):
+            q, a = _from_record(obj, f"{name} item {i}")
+            qs.append(q)
+            ans.append(a)
+    elif stripped.startswith("{"):
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ReferenceFormatError(f"{name} line {lineno}: invalid JSON ({exc.msg})") from None
+            q, a = _from_record(obj, f"{name} line {lineno}")
+            qs.append(q)
+            ans.append(a)
+    else:
+        for line in text.splitlines():
+            if line.strip():
+                qs.append(line.strip())
+                ans.append("")
+    return ReferenceSet(name, tuple(qs), tuple(ans))
+
+
+def load_reference(source: str | Path | bytes, name: str | None = None) -> ReferenceSet:
+    """A preset by name (see :func:`list_presets`), a file path, or raw bytes.
+
+    Raises
+    ------
+    ReferenceFormatError
+        Unknown preset / missing file, or unreadable content (message names the line).
+    """
+    if isinstance(source, bytes):
+        return parse_reference(source, name or "uploaded")
+    text = str(source)
+    if text in list_presets():
+        return parse_reference((PRESET_DIR / f"{text}.jsonl").read_bytes(), name or text)
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ReferenceFormatError(f"{text!r} is neither a preset ({', '.join(list_presets())}) nor a file")
+    return parse_reference(path.read_bytes(), name or path.stem)

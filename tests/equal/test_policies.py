@@ -1,0 +1,142 @@
+"""Policies on synthetic arms with known means: sublinear regret, best arm most pulled, exhausted arms never chosen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.equal.arms import ArmDocs
+from core.equal.policies import POLICIES, BanditState, EqualDS, PolicyConfigError, make_policy
+
+MEANS = np.array([0.1, 0.2, 0.3, 0.5, 0.25, 0.15])
+
+
+def _play(policy_name, horizon, seed, sigma=0.1, shift=0.0, **params):
+    policy = make_policy(policy_name, **params)
+    state = BanditState(len(MEANS))
+    rng = np.random.default_rng(seed)
+    regret = np.empty(horizon)
+    for t in range(horizon):
+        arm = int(policy.select(state, 1, np.random.default_rng([seed, t]))[0])
+        policy.update(state, arm, MEANS[arm] + shift + sigma * rng.standard_normal())
+        regret[t] = MEANS.max() - MEANS[arm]
+    return np.cumsum(regret), state
+
+
+@pytest.mark.parametrize("name,params", [("ucb1", {"c": 0.3}), ("thompson", {"sigma": 0.1})])
+def test_regret_grows_sublinearly_and_best_arm_dominates(name, params):
+    T = 1000
+    runs = [_play(name, 2 * T, seed, **params) for seed in range(8)]
+    r_t = np.mean([r[T - 1] for r, _ in runs])
+    r_2t = np.mean([r[2 * T - 1] for r, _ in runs])
+    assert r_2t < 1.6 * r_t, (r_t, r_2t)  # linear regret would double
+    for _, state in runs:
+        assert state.arm_to_pulls.argmax() == MEANS.argmax()
+        assert state.arm_to_pulls[MEANS.argmax()] > 0.6 * 2 * T
+
+
+@pytest.mark.parametrize("name", ["equal", "epsilon-greedy", "exp3"])
+def test_other_policies_prefer_best_arm(name):
+    params = {"gamma": 0.05, "reward_range": (0.0, 1.0)} if name == "exp3" else {}
+    # EQUAL's rewards sit below 0 (the offset) except on good arms; unplayed arms score 0
+    shift = -0.4 if name == "equal" else 0.0
+    _, state = _play(name, 1500, 1, shift=shift, **params)
+    assert state.arm_to_pulls.argmax() == MEANS.argmax()
+
+
+@pytest.mark.parametrize("name", ["equal", "ucb1", "thompson", "epsilon-greedy", "exp3"])
+def test_exhausted_arms_never_selected_and_batch_is_distinct(name):
+    policy = make_policy(name, **({"epsilon": 1.0} if name == "epsilon-greedy" else {}))
+    state = BanditState(50)
+    state.available[::3] = False
+    for t in range(30):
+        arms = policy.select(state, 10, np.random.default_rng(t))
+        assert len(arms) == 10 and len(set(arms.tolist())) == 10
+        assert state.available[arms].all()
+        for a in arms:
+            policy.update(state, int(a), float(a % 7) / 10)
+    state.available[:] = False
+    assert len(policy.select(state, 5, np.random.default_rng(0))) == 0
+
+
+def test_ds_score_formula_and_alpha_schedules():
+    state = BanditState(3)
+    state.arm_to_count[:] = [4, 1, 0]
+    state.arm_to_sum[:] = [2.0, -0.5, 0.0]
+    total = 5.0
+    bonus = np.sqrt(2 * np.log(total) / (state.arm_to_count + 1))
+    mean = np.array([0.5, -0.5, 0.0])
+    np.testing.assert_allclose(EqualDS("paper").calc_scores(state), mean + bonus / (total + 1))
+    np.testing.assert_allclose(EqualDS(0.001).calc_scores(state), mean + 0.001 * bonus)
+
+
+def test_neighbour_sharing_adds_reward_to_neighbours():
+    nb = np.zeros((4, 4), dtype=bool)
+    nb[0, 1] = nb[1, 0] = True
+    nb[0, 0] = True  # self-loop is ignored
+    shared = BanditState(4, neighbours=nb, share_neighbours=True)
+    shared.record(0, 0.4)
+    np.testing.assert_allclose(shared.arm_to_sum, [0.4, 0.4, 0, 0])
+    np.testing.assert_allclose(shared.arm_to_count, [1, 1, 0, 0])
+    assert shared.arm_to_pulls.tolist() == [1, 0, 0, 0]
+    alone = BanditState(4, neighbours=nb, share_neighbours=False)
+    alone.record(0, 0.4)
+    np.testing.assert_allclose(alone.arm_to_count, [1, 0, 0, 0])
+
+
+def test_cumulative_estimate_tracks_latest_reward():
+    s = BanditState(2, cumulative=True)
+    s.record(0, 0.1)
+    s.record(0, 0.3)
+    assert s.arm_to_mean[0] == pytest.approx(0.3) and s.arm_to_count[0] == 2
+
+
+def test_document_baselines():
+    labels = np.repeat(np.arange(5), 20)
+    arms = ArmDocs(labels, docs_per_pull=4, seed=0)
+    alldocs = make_policy("all")
+    first = alldocs.select_docs(arms, 30, np.random.default_rng(0))
+    assert first.tolist() == list(range(30))
+    arms.take(first)
+    rnd = make_policy("random").select_docs(arms, 50, np.random.default_rng(1))
+    assert len(set(rnd.tolist())) == 50 and not arms.taken[rnd].any()
+    assert set(labels[rnd].tolist()) == {1, 2, 3, 4}  # uniform over remaining documents spans the clusters left
+
+
+def test_arm_docs_exhaust_rules_and_order():
+    labels = np.array([0] * 7 + [1] * 10)
+    strict = ArmDocs(labels, docs_per_pull=5, exhaust="strict", order="file")
+    assert strict.peek(0).tolist() == [0, 1, 2, 3, 4]
+    strict.take(strict.peek(0))
+    assert strict.available().tolist() == [False, True]
+    partial = ArmDocs(labels, docs_per_pull=5, exhaust="partial", order="file")
+    partial.take(partial.peek(0))
+    assert partial.available().tolist() == [True, True] and partial.peek(0).tolist() == [5, 6]
+    a = ArmDocs(labels, docs_per_pull=5, order="random", seed=1).queues[1]
+    b = ArmDocs(labels, docs_per_pull=5, order="random", seed=1).queues[1]
+    assert a.tolist() == b.tolist() and sorted(a.tolist()) == list(range(7, 17)) and a.tolist() != list(range(7, 17))
+
+
+def test_thousand_arms_select_is_fast():
+    import time
+
+    state = BanditState(1000)
+    rng = np.random.default_rng(0)
+    state.arm_to_count[:] = rng.integers(0, 20, 1000)
+    state.arm_to_sum[:] = rng.normal(size=1000)
+    for name in ("equal", "ucb1", "thompson", "epsilon-greedy", "exp3"):
+        p = make_policy(name)
+        t0 = time.perf_counter()
+        for t in range(50):
+            p.select(state, 50, np.random.default_rng(t))
+        assert (time.perf_counter() - t0) / 50 < 0.01, name
+
+
+@pytest.mark.parametrize("name,params,bad", [("equal", {"alpha": -1}, "alpha"), ("equal", {"alpha": "code"}, "alpha"),
+                                             ("epsilon-greedy", {"epsilon": 2}, "epsilon"), ("exp3", {"gamma": 0}, "gamma"),
+                                             ("ucb1", {"c": -1}, "c"), ("thompson", {"sigma": 0}, "sigma"),
+                                             ("nope", {}, "policy")])
+def test_bad_policy_parameters_are_named(name, params, bad):
+    with pytest.raises(PolicyConfigError, match=bad):
+        make_policy(name, **params)
+    assert "random" in POLICIES

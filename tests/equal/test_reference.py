@@ -1,0 +1,61 @@
+"""Reference sets: presets match the built-in corpus; uploads in JSONL/JSON/plain text; clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.equal.reference import ReferenceFormatError, list_presets, load_reference, parse_reference
+
+
+def test_presets_exist_and_are_a_few_dozen_examples():
+    names = list_presets()
+    assert {"text-processing", "dates-and-time", "files-and-os", "networking", "numerical-arrays", "statistics"} <= set(names)
+    for name in names:
+        ref = load_reference(name)
+        assert 20 <= len(ref) <= 60, name
+        assert all(q.strip() and a.strip() for q, a in zip(ref.questions, ref.answers))
+        assert len(set(ref.questions)) == len(ref), f"{name} has duplicate questions"
+        assert ref.texts()[0].startswith("<|user|>\n")
+
+
+def test_presets_match_their_region_of_the_builtin_corpus():
+    from core.equal.builtin import load_builtin_corpus
+    from core.equal.encoders import HashingEncoder
+
+    corpus = load_builtin_corpus(limit=3000)
+    enc = HashingEncoder(256)
+    docs = enc.encode(list(corpus.texts))
+    regions = {"numerical-arrays": "numpy", "statistics": "scipy.stats", "networking": ("socket", "http", "urllib", "email", "ssl")}
+    for name, prefix in regions.items():
+        ref = enc.encode(load_reference(name).raw_texts())
+        nearest = np.asarray(corpus.ids)[(ref @ docs.T).argmax(axis=1)]
+        share = np.mean([i.startswith(prefix) for i in nearest])
+        base = np.mean([i.startswith(prefix) for i in corpus.ids])
+        assert share > 2.5 * base, (name, share, base)  # far more often than chance, even by word hashing
+
+
+def test_parse_formats():
+    jsonl = b'{"question": "Q1", "answer": "A1"}\n\n{"instruction": "Q2", "output": "A2"}\n'
+    assert parse_reference(jsonl).questions == ("Q1", "Q2")
+    msgs = json.dumps({"messages": [{"role": "user", "content": "Q3"}, {"role": "assistant", "content": "A3"}]}).encode()
+    assert parse_reference(msgs).answers == ("A3",)
+    assert parse_reference(b'[{"q": "Q4", "a": "A4"}, "Q5"]').questions == ("Q4", "Q5")
+    plain = parse_reference("How do I sort?\n\nHow do I parse?\n")
+    assert plain.questions == ("How do I sort?", "How do I parse?") and plain.answers == ("", "")
+    assert load_reference(jsonl, name="mine").name == "mine"
+
+
+@pytest.mark.parametrize("data,match", [(b"", "empty"), (b'{"question": "a"}\n{bad', "line 2"),
+                                        (b'{"foo": "bar"}', "no question field"), (b"\xff\xfe\x00", "UTF-8"),
+                                        (b"[1, 2]", "item 1")])
+def test_bad_reference_messages(data, match):
+    with pytest.raises(ReferenceFormatError, match=match):
+        parse_reference(data, name="up.jsonl")
+
+
+def test_unknown_preset_or_path():
+    with pytest.raises(ReferenceFormatError, match="neither a preset"):
+        load_reference("no-such-preset")

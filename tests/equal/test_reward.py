@@ -1,0 +1,77 @@
+"""OT reward: equals POT's exact value, prefers batches from D_r's distribution, defined when empty."""
+
+from __future__ import annotations
+
+import numpy as np
+import ot
+import pytest
+
+from core.equal.reward import OTReward, RewardConfigError, calc_cost_matrix, ipot
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (3, 5), (7, 4), (12, 12)])
+def test_emd_reward_equals_pot_exact(n, m):
+    rng = np.random.default_rng(n * 100 + m)
+    x, y = _unit(rng.normal(size=(n, 16))), _unit(rng.normal(size=(m, 16)))
+    cost = np.linalg.norm(x[:, None, :] - y[None, :, :], axis=2)
+    exact = ot.emd2(np.full(n, 1 / n), np.full(m, 1 / m), cost)
+    rw = OTReward(method="emd", offset=0.12)
+    assert rw.calc_distance(x, y) == pytest.approx(exact, abs=1e-9)
+    assert rw.calc(x, y) == pytest.approx(1 - exact - 0.12, abs=1e-9)
+
+
+def test_cost_is_euclidean_between_normalised_rows():
+    x = np.array([[3.0, 0.0], [0.0, 2.0]])
+    y = np.array([[1.0, 0.0]])
+    c = calc_cost_matrix(x, y)
+    assert c[0, 0] == pytest.approx(0.0, abs=1e-12)
+    assert c[1, 0] == pytest.approx(np.sqrt(2.0))
+
+
+def test_ipot_and_sinkhorn_approach_exact_value():
+    rng = np.random.default_rng(3)
+    x, y = _unit(rng.normal(size=(10, 8))), _unit(rng.normal(size=(15, 8)))
+    exact = OTReward(method="emd").calc_distance(x, y)
+    # IPOT with the paper's beta=1 converges to the exact OT (proximal point, not entropic bias)
+    assert ipot(calc_cost_matrix(x, y), beta=1.0, n_outer=500, n_inner=10) == pytest.approx(exact, abs=2e-3)
+    assert OTReward(method="ipot", ipot_outer=300).calc_distance(x, y) == pytest.approx(exact, abs=5e-3)
+    assert OTReward(method="sinkhorn", reg=0.01).calc_distance(x, y) == pytest.approx(exact, abs=2e-2)
+
+
+def test_emd_switches_to_sinkhorn_above_threshold():
+    rng = np.random.default_rng(4)
+    x, y = _unit(rng.normal(size=(30, 8))), _unit(rng.normal(size=(20, 8)))
+    small = OTReward(method="emd", emd_max_n=10, reg=0.01).calc_distance(x, y)
+    assert small == pytest.approx(OTReward(method="sinkhorn", reg=0.01).calc_distance(x, y), abs=1e-9)
+
+
+def test_batch_from_reference_distribution_gets_larger_reward():
+    rng = np.random.default_rng(5)
+    centre_r, centre_u = rng.normal(size=32), rng.normal(size=32)
+    ref = _unit(centre_r + 0.5 * rng.normal(size=(40, 32)))
+    on = _unit(centre_r + 0.5 * rng.normal(size=(10, 32)))
+    off = _unit(centre_u + 0.5 * rng.normal(size=(10, 32)))
+    for method in ("emd", "sinkhorn", "ipot"):
+        rw = OTReward(method=method, ipot_outer=100)
+        assert rw.calc(on, ref) > rw.calc(off, ref) + 0.1
+
+
+def test_empty_batch_reward_is_defined():
+    ref = np.eye(3)
+    empty = np.empty((0, 3))
+    assert OTReward(empty_reward=0.0).calc(empty, ref) == 0.0
+    assert OTReward(empty_reward=-0.3).calc(empty, ref) == -0.3
+    assert OTReward(empty_reward="worst").calc(empty, ref, worst=-0.42) == -0.42
+    assert OTReward(empty_reward="worst", offset=0.12).calc(empty, ref) == pytest.approx(-1.12)
+
+
+@pytest.mark.parametrize("kwargs,name", [({"method": "exact"}, "method"), ({"estimate": "mean"}, "estimate"),
+                                         ({"empty_reward": "best"}, "empty_reward"), ({"reg": 0}, "reg"),
+                                         ({"emd_max_n": 0}, "emd_max_n")])
+def test_bad_config_names_parameter(kwargs, name):
+    with pytest.raises(RewardConfigError, match=name):
+        OTReward(**kwargs)

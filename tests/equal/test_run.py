@@ -1,0 +1,128 @@
+"""BanditRun: budgets, reproducibility from the seed, frames, every policy end to end."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from crash_run import make_setup  # noqa: E402
+
+from core.equal.extract.base import ExtractionResult, QAPair  # noqa: E402
+from core.equal.policies import POLICIES  # noqa: E402
+from core.equal.reward import OTReward  # noqa: E402
+from core.equal.run import BanditRun, RunConfig, RunConfigError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return make_setup()
+
+
+def _run(setup, **changes):
+    ids, texts, labels, ref, ext, embed, config = setup
+    return BanditRun(replace(config, **changes), ids, texts, labels, ref, ext, embed)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_policy_runs_to_budget_without_repeating_documents(setup, policy):
+    run = _run(setup, policy=policy, budget=0.4).run_until_done()
+    n = len(setup[0])
+    assert run.is_done and run.docs_done == int(np.ceil(0.4 * n))
+    pulls = run.pulls_frame()
+    assert pulls["n_docs"].sum() == run.docs_done
+    assert run.arms.taken.sum() == run.docs_done  # every extracted document taken exactly once
+    frames = run.rounds_frame()
+    assert frames["docs_cum"].is_monotonic_increasing and frames["coverage"].is_monotonic_increasing
+    assert len(run.pairs_frame()) == len(run.pairs) == frames["pairs_cum"].iloc[-1]
+
+
+def test_same_seed_same_run_other_seed_differs(setup):
+    a = _run(setup, seed=3).run_until_done().pulls_frame()
+    b = _run(setup, seed=3).run_until_done().pulls_frame()
+    c = _run(setup, seed=4).run_until_done().pulls_frame()
+    assert a.equals(b)
+    assert not a[["arm", "reward"]].equals(c[["arm", "reward"]])
+
+
+def test_equal_finds_the_on_task_cluster(setup):
+    # cluster 0 matches the reference (JSON questions); it should be pulled most and mostly extracted
+    run = _run(setup, share_neighbours=False, budget=0.4).run_until_done()
+    arms = run.arms_frame()
+    assert arms.loc[arms["pulls"].idxmax(), "arm"] == 0
+    assert arms.loc[0, "docs_left"] < arms.loc[0, "size"] / 2
+    rnd = _run(setup, policy="random", budget=0.4).run_until_done()
+    assert run.coverage > rnd.coverage
+    assert run.calc_de_distance() < rnd.calc_de_distance()
+
+
+def test_budget_in_calls_and_cost():
+    ids, texts, labels, ref, _, embed, config = make_setup()
+
+    class Priced:
+        name = "priced"
+
+        def extract(self, docs):
+            pairs = [QAPair(f"q {d}", "a", d, "priced") for d, _ in docs]
+            return ExtractionResult(pairs=pairs, calls=len(docs), cost=0.5 * len(docs))
+
+    calls = BanditRun(replace(config, budget_kind="calls", budget=17), ids, texts, labels, ref, Priced(), embed).run_until_done()
+    assert calls.calls == 17  # the last round is trimmed
+    cost = BanditRun(replace(config, budget_kind="cost", budget=10.0), ids, texts, labels, ref, Priced(), embed).run_until_done()
+    assert 10.0 <= cost.cost < 10.0 + 0.5 * config.batch_arms * config.docs_per_pull
+
+
+def test_empty_pulls_and_worst_reward(setup):
+    ids, texts, labels, ref, _, embed, config = setup
+
+    class Nothing:
+        name = "nothing"
+
+        def extract(self, docs):
+            return ExtractionResult(calls=len(docs))
+
+    run = BanditRun(replace(config, reward=OTReward(empty_reward=-0.25)), ids, texts, labels, ref, Nothing(), embed)
+    run.run_until_done()
+    assert (run.pulls_frame()["reward"] == -0.25).all() and run.coverage == 0.0
+
+
+def test_cumulative_estimate_and_plateau_stop(setup):
+    run = _run(setup, reward=OTReward(estimate="cumulative"), budget=1.0, stop="plateau", patience=3).run_until_done()
+    assert run.docs_done < len(setup[0])  # stopped early
+    cum = _run(setup, reward=OTReward(estimate="cumulative")).run_until_done()
+    m = cum.arms_frame()
+    last = cum.state.arm_to_last
+    played = m["pulls"] > 0
+    np.testing.assert_allclose(m.loc[played, "mean"], last[played.to_numpy()])
+
+
+def test_play_pull_is_bounded_and_round_completes(setup):
+    run = _run(setup)
+    assert run.play_pull() is None  # B=2: first pull of a round
+    res = run.play_pull()
+    assert res is not None and res.round == 0 and len(res.arms) == 2 and res.n_docs == 6
+
+
+@pytest.mark.parametrize("kwargs,name", [({"policy": "best"}, "policy"), ({"batch_arms": 0}, "batch_arms"),
+                                         ({"docs_per_pull": 0}, "docs_per_pull"), ({"budget": 1.5}, "budget"),
+                                         ({"budget_kind": "tokens"}, "budget_kind"), ({"stop": "never"}, "stop"),
+                                         ({"doc_order": "alpha"}, "doc_order"), ({"exhaust": "never"}, "exhaust")])
+def test_bad_config_names_parameter(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        RunConfig(**kwargs)
+
+
+def test_config_round_trips_json():
+    c = RunConfig(policy="exp3", policy_params={"gamma": 0.2, "reward_range": (-1.0, 1.0)},
+                  reward=OTReward(method="ipot", empty_reward="worst"))
+    assert RunConfig.from_dict(c.to_dict()) == c
+
+
+def test_mismatched_inputs_rejected(setup):
+    ids, texts, labels, ref, ext, embed, config = setup
+    with pytest.raises(RunConfigError, match="differ in length"):
+        BanditRun(config, ids[:-1], texts, labels, ref, ext, embed)

@@ -1,0 +1,109 @@
+"""Run store: one transaction per pull; SIGKILL mid-run then resume loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from crash_run import make_setup  # noqa: E402
+
+from core.equal.run import BanditRun  # noqa: E402
+from core.equal.store import RunStore, RunStoreError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _count(path: Path, table: str) -> int:
+    try:
+        with sqlite3.connect(path) as conn:
+            return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _reference_run():
+    ids, texts, labels, ref, ext, embed, config = make_setup()
+    return BanditRun(config, ids, texts, labels, ref, ext, embed).run_until_done()
+
+
+def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests/equal/crash_run.py"), str(db), "crashme", "0.15"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while _count(db, "pulls") < 5 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    committed = _count(db, "pulls")
+    assert committed >= 5
+
+    ids, texts, labels, ref, ext, embed, _ = make_setup()
+    store = RunStore(db)
+    run = BanditRun.resume(store, "crashme", ids, texts, labels, ref, ext, embed)
+    assert run.docs_done == int(store.load_run("crashme").pulls["doc_idx"].map(len).sum())
+    assert not run.is_done
+    run.run_until_done()
+
+    stored = store.load_run("crashme")
+    assert stored.status == "finished"
+    docs = [d for ds in stored.pulls["doc_ids"] for d in ds]
+    assert len(docs) == len(set(docs))  # no document extracted twice
+    keys = list(zip(stored.pairs["doc_id"], stored.pairs["question"], stored.pairs["answer"]))
+    assert len(keys) == len(set(keys))  # no pair duplicated
+
+    fresh = _reference_run()
+    assert stored.pulls[["round", "seq", "arm"]].values.tolist() == fresh.pulls_frame()[["round", "seq", "arm"]].values.tolist()
+    np.testing.assert_array_equal(stored.pulls["reward"].to_numpy(), fresh.pulls_frame()["reward"].to_numpy())
+    assert [(p.doc_id, p.question) for p in run.pairs] == [(p.doc_id, p.question) for p in fresh.pairs]
+    np.testing.assert_array_equal(run.de_embeddings, fresh.de_embeddings)
+    np.testing.assert_array_equal(run.state.arm_to_sum, fresh.state.arm_to_sum)
+
+
+def test_store_lists_and_reloads_runs(tmp_path):
+    ids, texts, labels, ref, ext, embed, config = make_setup()
+    store = RunStore(tmp_path / "r.sqlite")
+    run = BanditRun(config, ids, texts, labels, ref, ext, embed, store=store, run_id="a", name="first").run_until_done()
+    runs = store.list_runs()
+    assert runs.loc[0, "run_id"] == "a" and runs.loc[0, "status"] == "finished"
+    assert runs.loc[0, "docs"] == run.docs_done and runs.loc[0, "pairs"] == len(run.pairs)
+    stored = store.load_run("a")
+    assert len(stored.pairs) == len(run.pairs) and len(stored.pulls) == len(run.pulls_frame())
+    assert sum(len(p) for p in stored.plans.values()) == len(stored.pulls)
+    # a finished run reopens complete, with identical frames
+    again = BanditRun.resume(store, "a", ids, texts, labels, ref, ext, embed)
+    assert again.is_done
+    assert again.rounds_frame().drop(columns="run").equals(run.rounds_frame().drop(columns="run"))
+    with pytest.raises(RunStoreError, match="already exists"):
+        BanditRun(config, ids, texts, labels, ref, ext, embed, store=store, run_id="a")
+    with pytest.raises(RunStoreError, match="no run"):
+        store.load_run("zzz")
+    with pytest.raises(RunStoreError, match="another corpus"):
+        BanditRun.resume(store, "a", ids, texts, np.roll(labels, 1), ref, ext, embed)
+    store.delete_run("a")
+    assert store.list_runs().empty
+
+
+def test_failed_commit_leaves_nothing(tmp_path):
+    from core.equal.extract.base import ExtractionResult, QAPair
+
+    store = RunStore(tmp_path / "t.sqlite")
+    store.create_run("x", {}, "f", 3)
+    res = ExtractionResult(pairs=[QAPair("q", "a", "d", "e")], calls=1)
+    store.commit_pull("x", 0, 0, 1, ["d"], [0], 0.1, res, [(1, 1, 1.0, 0.1)])
+    with pytest.raises(sqlite3.IntegrityError):
+        store.commit_pull("x", 0, 0, 2, ["e"], [1], 0.2, res, [(2, 1, 1.0, 0.2)])  # duplicate pull key
+    stored = store.load_run("x")
+    assert len(stored.pulls) == 1 and len(stored.pairs) == 1
