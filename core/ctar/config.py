@@ -1,0 +1,245 @@
+"""Every constant of the CTAR generator in one frozen, validated dataclass.
+
+Source: Lyu, Dai, Wu et al., "A Semi-Synthetic Dataset Generation Framework for Causal
+Inference in Recommender Systems" (arXiv 2202.11351), code KID-22/CTAR (MIT); see
+``docs/CTAR.md``. Defaults equal the released generator's command-line defaults.
+
+Two modes (``mode``):
+
+``"exact"``
+    The original formulas. Rating exposure ``p_j = 2 r sigmoid(a (M/2 - j))`` (``r`` =
+    ``rating_rate``, ``a`` = ``rating_slope``), ObsTag ``p_um ∝ sigmoid(b_Y (M/1000) Y_um - b_j j)``
+    rescaled per user to mean ``obstag_rate``. Because the rescaling happens after the sigmoid,
+    some rates give ``p > 1`` (the original then crashes in ``np.random.binomial``); such rates
+    are refused here, naming the parameter and the largest value the mode allows.
+``"normalised"``
+    The rank is normalised, ``j' = 1000 j / M``, so the logit range does not grow with M (it is
+    the original's at M = 1000), and an intercept is solved (per user for ObsTag) so that the
+    mean observation probability equals the rate exactly with every ``p`` in ``[0, 1]``; any rate
+    in ``(0, 1)`` is feasible.
+
+Known defects of the original that this configuration fixes: the "missing rate" flags are
+observation rates (named ``*_rate`` here); ``--recsys`` was ignored (the exposure is an
+injected :class:`~core.ctar.mechanisms.ExposurePolicy` instead); the ``weightedsum`` rater was
+broken (only CTAR's ``qualitybase`` rater is offered); test-set quotas could loop forever
+(``test_max_rounds`` bounds them); Test I leaked known positives (``test_exact_compat=False``
+removes them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+import numpy as np
+
+MODES = ("exact", "normalised")
+RATING_LEVELS = (1, 2, 3, 4, 5)
+REFERENCE_N_MOVIES = 1000  # the M at which the normalised rank equals the original rank
+
+
+class CTARConfigError(ValueError):
+    """A CTAR configuration value is impossible; the message names the parameter."""
+
+
+def _sigmoid(x: Any) -> Any:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def max_rating_rate_exact(n_movies: int, rating_slope: float) -> float:
+    """Largest ``rating_rate`` for which the exact rating exposure keeps every ``p_j <= 1``.
+
+    ``max_j 2 r sigmoid(a (M/2 - j)) = 2 r sigmoid(a M / 2) <= 1``.
+    """
+    return float(1.0 / (2.0 * _sigmoid(rating_slope * n_movies / 2.0)))
+
+
+def max_obstag_rate_exact(n_movies: int, rating_slope: float, rank_slope: float) -> float:
+    """Largest ``obstag_rate`` the exact ObsTag mechanism allows for *every* possible rating matrix.
+
+    Per user ``p_uj = r w_uj / mean_j w_uj`` with ``w_uj = sigmoid(b_Y (M/1000) Y_uj - b_j j)``.
+    The worst case puts the largest weight (``Y = 5`` at ``j = 0``) over the smallest mean
+    (``Y = 1`` everywhere), so ``r <= mean_j sigmoid(b_Y (M/1000) - b_j j) / sigmoid(5 b_Y (M/1000))``
+    guarantees ``p <= 1`` whatever ratings are drawn.
+    """
+    scale = rating_slope * n_movies / REFERENCE_N_MOVIES
+    j = np.arange(n_movies)
+    low_mean = float(_sigmoid(scale * 1 - rank_slope * j).mean())
+    return low_mean / float(_sigmoid(scale * 5))
+
+
+@dataclass(frozen=True)
+class CTARConfig:
+    """Constants of CTAR's generator (defaults = the released generator's).
+
+    Parameters
+    ----------
+    mode : {"exact", "normalised"}
+        Original formulas, or normalised rank with solved intercepts (see the module docstring).
+    n_users : int
+        Synthetic users U (CTAR: 1000).
+    n_movies : int
+        Kept movies M, the M most popular of the inputs (CTAR: 1000); column j is the rank.
+    seed : int
+        Seed of every random stream (``numpy.random.SeedSequence``); CTAR used 9527.
+    tags_per_movie : int
+        ``|T_m|``, top tags per movie, padded from ``pi`` when a movie has fewer (CTAR: 8).
+    liked_min, liked_max : int
+        ``k_u ~ UniformInt{liked_min..liked_max}`` liked tags per user (CTAR: 10..20).
+    quality_sigma : float
+        ``q_m = b_m + N(0, quality_sigma^2)`` (CTAR: 0.75).
+    rating_offset, tag_effect, noise_sigma : float
+        ``Y_um = clip(round(q_m - rating_offset + tag_effect N_um + N(0, noise_sigma^2)), 1, 5)``
+        (CTAR: 0.7, 0.5, 0.25).
+    rating_rate, rating_slope : float
+        Rating observation rate (CTAR's ``missing_rate_rating`` 0.02) and logit slope per rank
+        position (0.002).
+    obstag_rate : float
+        Voluntary-tagging rate per user (CTAR's ``missing_rate_obstag`` 0.007).
+    obstag_rating_slope, obstag_rank_slope : float
+        ObsTag logit ``obstag_rating_slope * (M/1000) * Y - obstag_rank_slope * j`` (exact) or
+        ``c_u + obstag_rating_slope * Y - obstag_rank_slope * 1000 j / M`` (normalised);
+        CTAR: 1.0 (= 0.005 * M/5 / (M/1000)) and 0.005.
+    forget_prob : float
+        Each liked tag after the first is forgotten (held out for Test I) with this probability
+        (CTAR: 1 - obstag_non_missing_rate = 0.4).
+    rct_users, rct_movies : int
+        RCTTag design: ``rct_users`` random users x ``rct_movies`` random movies each (100 x 10).
+    test_identifiable_n, test_identifiable_pos : int
+        Test II size and positive quota (5000, 1500).
+    test_inidentifiable_n, test_inidentifiable_pos : int
+        Test III size and positive quota (4000, 1200).
+    validation_share : float
+        Share of each test set moved to the validation set (CTAR: 0.3).
+    test_exact_compat : bool
+        ``True`` keeps the original's leakage (Test I keeps forgotten tags that training facts
+        already reveal; Test III ignores training facts). Default ``False``: leak-free.
+    test_max_rounds : int
+        Bound on the rounds of candidate draws per test set, so an unfillable quota ends with a
+        shortfall (recorded in ``CTARSample.notes``) instead of looping forever.
+    chunk_pairs : int
+        Users are sampled in chunks of about ``chunk_pairs`` user-movie pairs (memory bound).
+        Random streams are keyed by chunk, so a result depends on (seed, chunk_pairs).
+    keep_full_max_pairs : int
+        Keep the full (U, M) rating matrix, masks and propensities in memory up to this many
+        pairs; above it :meth:`CTARSample.regenerate` recomputes any chunk.
+    """
+
+    mode: Literal["exact", "normalised"] = "exact"
+    n_users: int = 1000
+    n_movies: int = 1000
+    seed: int = 9527
+    tags_per_movie: int = 8
+    liked_min: int = 10
+    liked_max: int = 20
+    quality_sigma: float = 0.75
+    rating_offset: float = 0.7
+    tag_effect: float = 0.5
+    noise_sigma: float = 0.25
+    rating_rate: float = 0.02
+    rating_slope: float = 0.002
+    obstag_rate: float = 0.007
+    obstag_rating_slope: float = 1.0
+    obstag_rank_slope: float = 0.005
+    forget_prob: float = 0.4
+    rct_users: int = 100
+    rct_movies: int = 10
+    test_identifiable_n: int = 5000
+    test_identifiable_pos: int = 1500
+    test_inidentifiable_n: int = 4000
+    test_inidentifiable_pos: int = 1200
+    validation_share: float = 0.3
+    test_exact_compat: bool = False
+    test_max_rounds: int = 50
+    chunk_pairs: int = 2_000_000
+    keep_full_max_pairs: int = 50_000_000
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise CTARConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
+        for name in ("n_users", "n_movies", "tags_per_movie", "liked_min", "liked_max",
+                     "test_max_rounds", "chunk_pairs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise CTARConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("rct_users", "rct_movies", "test_identifiable_n", "test_identifiable_pos",
+                     "test_inidentifiable_n", "test_inidentifiable_pos", "keep_full_max_pairs", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise CTARConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.liked_min > self.liked_max:
+            raise CTARConfigError(f"liked_min ({self.liked_min}) must be <= liked_max ({self.liked_max})")
+        for name in ("quality_sigma", "noise_sigma", "rating_slope", "obstag_rank_slope"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise CTARConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+        for name in ("rating_offset", "tag_effect", "obstag_rating_slope"):
+            if not np.isfinite(getattr(self, name)):
+                raise CTARConfigError(f"{name} must be finite, got {getattr(self, name)!r}")
+        for name in ("rating_rate", "obstag_rate"):
+            value = getattr(self, name)
+            if not 0 < value < 1:
+                raise CTARConfigError(f"{name} must be in (0, 1), got {value!r}")
+        for name in ("forget_prob", "validation_share"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise CTARConfigError(f"{name} must be in [0, 1), got {value!r}")
+        if self.rct_users > self.n_users:
+            raise CTARConfigError(f"rct_users ({self.rct_users}) exceeds n_users ({self.n_users})")
+        if self.rct_movies > self.n_movies:
+            raise CTARConfigError(f"rct_movies ({self.rct_movies}) exceeds n_movies ({self.n_movies})")
+        if self.test_identifiable_pos > self.test_identifiable_n:
+            raise CTARConfigError(
+                f"test_identifiable_pos ({self.test_identifiable_pos}) exceeds test_identifiable_n "
+                f"({self.test_identifiable_n})")
+        if self.test_inidentifiable_pos > self.test_inidentifiable_n:
+            raise CTARConfigError(
+                f"test_inidentifiable_pos ({self.test_inidentifiable_pos}) exceeds test_inidentifiable_n "
+                f"({self.test_inidentifiable_n})")
+        if self.mode == "exact":
+            top = max_rating_rate_exact(self.n_movies, self.rating_slope)
+            if self.rating_rate > top:
+                raise CTARConfigError(
+                    f"rating_rate={self.rating_rate} exceeds {top:.4f}, the largest rate mode='exact' allows "
+                    f"at n_movies={self.n_movies} (2 * rate * sigmoid(rating_slope * M / 2) must be <= 1); "
+                    f"use mode='normalised' for higher rates")
+            top = max_obstag_rate_exact(self.n_movies, self.obstag_rating_slope, self.obstag_rank_slope)
+            if self.obstag_rate > top:
+                raise CTARConfigError(
+                    f"obstag_rate={self.obstag_rate} exceeds {top:.4f}, the largest rate mode='exact' can "
+                    f"guarantee without p > 1 at n_movies={self.n_movies}; use mode='normalised'")
+
+    @property
+    def n_pairs(self) -> int:
+        """``n_users * n_movies``."""
+        return int(self.n_users) * int(self.n_movies)
+
+    @property
+    def users_per_chunk(self) -> int:
+        """Users per sampling chunk, ``max(1, chunk_pairs // n_movies)``."""
+        return max(1, int(self.chunk_pairs) // int(self.n_movies))
+
+    def replace(self, **changes: Any) -> CTARConfig:
+        """A validated copy with ``changes`` (unknown names are refused, naming them)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise CTARConfigError(f"unknown CTARConfig parameter(s): {unknown}")
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: Parameters grouped by the mechanism they belong to (for forms and documentation).
+PARAMETER_GROUPS: dict[str, tuple[str, ...]] = {
+    "Size and seed": ("mode", "n_users", "n_movies", "seed"),
+    "Preferences and movie tags": ("tags_per_movie", "liked_min", "liked_max"),
+    "Quality and rating": ("quality_sigma", "rating_offset", "tag_effect", "noise_sigma"),
+    "Rating exposure (MAR)": ("rating_rate", "rating_slope"),
+    "Voluntary tagging (MNAR)": ("obstag_rate", "obstag_rating_slope", "obstag_rank_slope", "forget_prob"),
+    "Randomized slice (RCTTag)": ("rct_users", "rct_movies"),
+    "Test sets": ("test_identifiable_n", "test_identifiable_pos", "test_inidentifiable_n",
+                  "test_inidentifiable_pos", "validation_share", "test_exact_compat", "test_max_rounds"),
+    "Engine": ("chunk_pairs", "keep_full_max_pairs"),
+}

@@ -1,0 +1,556 @@
+"""CTAR's generator as a vectorised, seeded, chunked numpy sampler, with interventions.
+
+Contract (used by the debiasing lab):
+
+``sample(config, inputs=None, exposure=None, outcome=None, progress=None, *, obstag=None,
+intervention=None) -> CTARSample``
+
+* ``inputs``: :class:`~core.ctar.inputs.CatalogueInputs` (real or MovieLens),
+  a prepared :class:`~core.ctar.inputs.Catalogue`, or ``None`` for the seeded synthetic catalogue.
+* ``exposure``: an :class:`~core.ctar.mechanisms.ExposurePolicy` for the rating observation
+  ``O^Y`` (default CTAR's MAR :class:`~core.ctar.mechanisms.PopularityExposure`); ``obstag``:
+  the voluntary-tagging policy (default CTAR's MNAR :class:`~core.ctar.mechanisms.ObsTagExposure`);
+  ``outcome``: an :class:`~core.ctar.mechanisms.OutcomePolicy` giving the recorded rating values
+  (default the latent rating).
+* ``progress(fraction, message)``: called after each chunk.
+
+:class:`CTARSample` keeps the ground truth: ``liked (U, V) bool`` (``L_u``),
+``catalogue.movie_tags (M, K)`` (``T_m``), ``quality (M,)``, the full rating matrix
+``rating_full (U, M) int8``, the propensities ``propensity_rating``/``propensity_obstag
+(U, M) float32``, the masks ``observed``/``tagged (U, M) bool`` and ``n_match (U, M) int8`` (all
+kept up to ``config.keep_full_max_pairs`` pairs; :meth:`CTARSample.regenerate` recomputes any
+chunk exactly otherwise), the ObsTag/RCTTag tables, the forgotten tags, the test sets, and
+:meth:`CTARSample.tables` (CTAR's layout: rating, obstag, rcttag, movie, tests).
+
+Interventions: ``intervene(config, Intervention(exposure="uniform"))`` or
+``intervene(config, tag_effect=0.0)``, ``intervene(config, n_match=2)`` ... samples the mutilated
+model with the *same* random streams (common random numbers), so a do() sample differs from the
+observational one only through the cut mechanism.
+
+The generative steps per chunk of users (``docs/CTAR.md`` numbering):
+
+4. ``L_u``: ``k_u ~ UniformInt{liked_min..liked_max}`` tags from ``pi`` without replacement
+   (Gumbel-top-k: the ``k_u`` largest ``log pi_t + Gumbel`` keys; same law as sequential draws);
+5. ``N_um = |T_m ∩ L_u|``;
+6. ``q_m = b_m + N(0, quality_sigma^2)`` (once, all movies);
+7. ``Y_um = clip(rint(q_m - offset + tag_effect N_um + N(0, noise_sigma^2)), 1, 5)``
+   (``rint`` rounds halves to even, as Python's ``round`` did in the original);
+8. ``O^Y ~ Bernoulli(exposure)``; 9. ``O^T ~ Bernoulli(obstag)``;
+10. written tags of tagged pairs: "-1" if ``S_um`` empty, else the first liked tag in the movie's
+    tag order always and each further one unless forgotten (``forget_prob``);
+11. RCTTag: ``rct_users`` random users x ``rct_movies`` random movies, all liked tags written.
+
+Random streams: ``SeedSequence(seed)`` keyed by purpose (catalogue padding, quality, RCT design,
+test sets) and by (chunk index, purpose) for users, so results depend on ``(seed,
+chunk_pairs)`` only and each mechanism has its own stream. Memory: O(chunk_pairs) for the
+chunk's float arrays plus the kept matrices (about 11 bytes per pair).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from core.ctar.config import CTARConfig, CTARConfigError
+from core.ctar.inputs import Catalogue, CatalogueInputs, make_synthetic_inputs, prepare_catalogue
+from core.ctar.mechanisms import (
+    ExposurePolicy,
+    LatentOutcome,
+    ObsTagExposure,
+    OutcomePolicy,
+    PairContext,
+    PopularityExposure,
+    UniformExposure,
+)
+from core.ctar.tables import CTARTables
+from core.ctar.testsets import build_test_sets
+
+Progress = Callable[[float, str], None]
+
+_STREAMS = {"catalogue": 1, "quality": 2, "design": 3, "tests": 4}
+_CHUNK_STREAMS = ("liked", "noise", "exposure_policy", "exposure_draw", "outcome", "obstag_policy",
+                  "obstag_draw", "forget")
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A do() on the per-pair mechanism; ``None`` fields leave a mechanism as specified.
+
+    Attributes
+    ----------
+    exposure : ExposurePolicy or "uniform" or None
+        Replace the rating exposure ``O^Y`` (``"uniform"``: MCAR at ``rating_rate``; cuts Pop -> O^Y).
+    obstag : ExposurePolicy or "uniform" or None
+        Replace voluntary tagging ``O^T`` (``"uniform"``: MCAR at ``obstag_rate``; cuts Y, Pop -> O^T).
+    tag_effect : float or None
+        ``do(tag effect = value)`` in the rating equation (0 cuts N -> Y).
+    n_match : int or None
+        ``do(N = k)`` for every pair (cuts T, L -> N; reasons written still follow ``S_um``).
+    quality : float or None
+        ``do(Q = value)`` for every movie (cuts b -> Q).
+    rating : int or None
+        ``do(Y = value)`` for every pair (cuts Q, N -> Y).
+    """
+
+    exposure: Any = None
+    obstag: Any = None
+    tag_effect: float | None = None
+    n_match: int | None = None
+    quality: float | None = None
+    rating: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("exposure", "obstag"):
+            value = getattr(self, name)
+            if value is not None and value != "uniform" and not isinstance(value, ExposurePolicy):
+                raise CTARConfigError(f"{name} must be 'uniform' or an ExposurePolicy, got {value!r}")
+        if self.rating is not None and int(self.rating) not in (1, 2, 3, 4, 5):
+            raise CTARConfigError(f"rating must be in 1..5, got {self.rating}")
+        if self.n_match is not None and int(self.n_match) < 0:
+            raise CTARConfigError(f"n_match must be >= 0, got {self.n_match}")
+        if self.tag_effect is not None and not np.isfinite(self.tag_effect):
+            raise CTARConfigError(f"tag_effect must be finite, got {self.tag_effect}")
+
+    @property
+    def is_empty(self) -> bool:
+        return all(getattr(self, n) is None for n in ("exposure", "obstag", "tag_effect", "n_match", "quality", "rating"))
+
+    def cut_edges(self) -> list[tuple[str, str]]:
+        """Edges of the node-level graph (:mod:`core.ctar.graph`) removed by this intervention."""
+        cut: list[tuple[str, str]] = []
+        if self.exposure is not None:
+            cut += [("Pop", "OY")]
+        if self.obstag is not None:
+            cut += [("Y", "OT"), ("Pop", "OT")]
+        if self.tag_effect is not None and self.tag_effect == 0:
+            cut += [("N", "Y")]
+        if self.n_match is not None:
+            cut += [("S", "N")]
+        if self.quality is not None:
+            cut += [("b", "Q")]
+        if self.rating is not None:
+            cut += [("Q", "Y"), ("N", "Y")]
+        return list(dict.fromkeys(cut))
+
+    def describe(self) -> str:
+        parts = []
+        for name in ("exposure", "obstag", "tag_effect", "n_match", "quality", "rating"):
+            value = getattr(self, name)
+            if value is not None:
+                shown = value if isinstance(value, (str, int, float)) else getattr(value, "name", type(value).__name__)
+                parts.append(f"do({name} = {shown})")
+        return ", ".join(parts) or "no intervention"
+
+
+@dataclass
+class SampleCounts:
+    """Aggregates over *every* pair, accumulated chunk by chunk (the full matrix need not be kept).
+
+    Attributes
+    ----------
+    rating_full : (5,) int64, latent ratings 1..5 over all pairs
+    n_match_by_movie : (M, K+1) int64, counts of ``N_um = n`` per movie
+    rating_by_match : (K+1, 5) int64, latent rating counts by ``N``
+    p_rating_by_movie, observed_by_movie : (M,) float64 / int64, summed propensity and observed count
+    obstag_by_rating : (5,) int64 tagged pairs by latent rating; pairs_by_rating (5,) all pairs
+    p_obstag_by_decile_rating : (10, 5) float64 summed ObsTag propensity; pairs_by_decile_rating (10, 5)
+    rating_by_decile : (10, 5) int64, latent rating counts by popularity decile
+    """
+
+    rating_full: NDArray[np.int64]
+    n_match_by_movie: NDArray[np.int64]
+    rating_by_match: NDArray[np.int64]
+    p_rating_by_movie: NDArray[np.float64]
+    observed_by_movie: NDArray[np.int64]
+    obstag_by_rating: NDArray[np.int64]
+    pairs_by_rating: NDArray[np.int64]
+    p_obstag_by_decile_rating: NDArray[np.float64]
+    pairs_by_decile_rating: NDArray[np.int64]
+    rating_by_decile: NDArray[np.int64]
+
+    @classmethod
+    def zeros(cls, n_movies: int, k: int) -> SampleCounts:
+        return cls(np.zeros(5, np.int64), np.zeros((n_movies, k + 1), np.int64), np.zeros((k + 1, 5), np.int64),
+                   np.zeros(n_movies), np.zeros(n_movies, np.int64), np.zeros(5, np.int64), np.zeros(5, np.int64),
+                   np.zeros((10, 5)), np.zeros((10, 5), np.int64), np.zeros((10, 5), np.int64))
+
+
+@dataclass
+class ChunkResult:
+    """One chunk's arrays (all ``(n, M)`` unless stated) and its sparse rows."""
+
+    ctx: PairContext
+    p_rating: NDArray[np.float64]
+    observed: NDArray[np.bool_]
+    recorded: NDArray[Any]
+    p_obstag: NDArray[np.float64]
+    tagged: NDArray[np.bool_]
+    obstag_rows: pd.DataFrame
+    obstag_pairs: pd.DataFrame
+    forgotten: pd.DataFrame
+    rct_rows: pd.DataFrame
+
+
+@dataclass
+class CTARSample:
+    """A generated dataset with its ground truth (see the module docstring for the contract)."""
+
+    config: CTARConfig
+    catalogue: Catalogue
+    intervention: Intervention
+    exposure: ExposurePolicy
+    obstag_policy: ExposurePolicy
+    outcome: OutcomePolicy
+    liked: NDArray[np.bool_]
+    quality: NDArray[np.float64]
+    rct_design: NDArray[np.int64]
+    rating: pd.DataFrame
+    obstag: pd.DataFrame
+    rcttag: pd.DataFrame
+    obstag_pairs: pd.DataFrame
+    forgotten: pd.DataFrame
+    tests: dict[str, pd.DataFrame]
+    counts: SampleCounts
+    rating_full: NDArray[np.int8] | None = None
+    n_match: NDArray[np.int8] | None = None
+    observed: NDArray[np.bool_] | None = None
+    tagged: NDArray[np.bool_] | None = None
+    propensity_rating: NDArray[np.float32] | None = None
+    propensity_obstag: NDArray[np.float32] | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def n_users(self) -> int:
+        return int(self.config.n_users)
+
+    @property
+    def n_movies(self) -> int:
+        return int(self.catalogue.n_movies)
+
+    @property
+    def movie_tags(self) -> NDArray[np.int64]:
+        """(M, K) ``T_m`` as tag ids."""
+        return self.catalogue.movie_tags
+
+    @property
+    def keeps_full(self) -> bool:
+        return self.rating_full is not None
+
+    def liked_tags(self, user: int) -> NDArray[np.int64]:
+        """Tag ids of ``L_u``."""
+        return np.flatnonzero(self.liked[user])
+
+    def movie_frame(self) -> pd.DataFrame:
+        """movie.csv: movieid (= popularity rank), taglist."""
+        taglist = [",".join(str(int(t)) for t in row) for row in self.catalogue.movie_tags]
+        return pd.DataFrame({"movieid": np.arange(self.n_movies, dtype=np.int64), "taglist": taglist})
+
+    def tables(self) -> CTARTables:
+        """The observable dataset in CTAR's layout."""
+        return CTARTables(self.rating, self.obstag, self.rcttag, self.movie_frame(), self.tests,
+                          n_users=self.n_users, n_movies=self.n_movies)
+
+    def chunk_bounds(self) -> list[tuple[int, int]]:
+        step = self.config.users_per_chunk
+        return [(s, min(s + step, self.n_users)) for s in range(0, self.n_users, step)]
+
+    def regenerate(self, chunk: int) -> ChunkResult:
+        """Recompute chunk ``chunk`` exactly (same streams): the full matrices of its users."""
+        bounds = self.chunk_bounds()
+        if not 0 <= chunk < len(bounds):
+            raise CTARConfigError(f"chunk must be in [0, {len(bounds)}), got {chunk}")
+        return _sample_chunk(self.config, self.catalogue, self.quality, self.rct_design, chunk, bounds[chunk],
+                             self.exposure, self.obstag_policy, self.outcome, self.intervention)
+
+    def full_rating(self) -> NDArray[np.int8]:
+        """(U, M) latent ratings, from memory or regenerated chunk by chunk."""
+        if self.rating_full is not None:
+            return self.rating_full
+        return np.concatenate([self.regenerate(c).ctx.rating for c in range(len(self.chunk_bounds()))])
+
+    def calc_rating_propensity(self) -> NDArray[np.float32]:
+        """(U, M) rating-observation propensities, from memory or regenerated."""
+        if self.propensity_rating is not None:
+            return self.propensity_rating
+        return np.concatenate([self.regenerate(c).p_rating.astype(np.float32) for c in range(len(self.chunk_bounds()))])
+
+    def truth_frames(self) -> dict[str, pd.DataFrame]:
+        """Ground-truth tables: liked tags, movies (quality, popularity, tags), tags (names, pi), forgotten."""
+        u, t = np.nonzero(self.liked)
+        cat = self.catalogue
+        movies = pd.DataFrame({
+            "movieid": np.arange(self.n_movies, dtype=np.int64),
+            "source_movieid": cat.movie_source_ids, "title": cat.movie_titles.astype(str),
+            "popularity": cat.popularity, "base_rating": cat.base_rating, "quality": self.quality,
+            "n_real_tags": cat.n_real_tags,
+        })
+        tags = pd.DataFrame({"tagid": np.arange(cat.n_tags, dtype=np.int64), "source_tagid": cat.tag_source_ids,
+                             "name": cat.tag_names.astype(str), "pi": cat.pi})
+        return {"liked": pd.DataFrame({"userid": u.astype(np.int64), "tagid": t.astype(np.int64)}),
+                "movies": movies, "tags": tags, "forgotten": self.forgotten, "obstag_pairs": self.obstag_pairs}
+
+
+def _chunk_rngs(seed: int, chunk: int) -> dict[str, np.random.Generator]:
+    ss = np.random.SeedSequence(seed, spawn_key=(100, chunk))
+    return {name: np.random.default_rng(child) for name, child in zip(_CHUNK_STREAMS, ss.spawn(len(_CHUNK_STREAMS)))}
+
+
+def _stream(seed: int, name: str) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAMS[name],)))
+
+
+def draw_liked(rng: np.random.Generator, pi: NDArray[np.float64], n: int, k_min: int, k_max: int) -> NDArray[np.bool_]:
+    """(n, V) bool: ``k_u ~ UniformInt{k_min..k_max}`` tags per row drawn from ``pi`` without replacement.
+
+    Gumbel-top-k: the ``k`` largest of ``log pi_t + G_t`` (``G`` i.i.d. Gumbel) are a sample without
+    replacement with probabilities ``pi`` (Vieira 2014; Kool et al. 2019).
+    """
+    k_u = rng.integers(k_min, k_max + 1, size=n)
+    with np.errstate(divide="ignore"):
+        log_pi = np.log(pi).astype(np.float32)
+    keys = rng.gumbel(size=(n, pi.size)).astype(np.float32)
+    keys += log_pi
+    v = pi.size
+    top = np.argpartition(-keys, k_max - 1, axis=1)[:, :k_max] if k_max < v else np.tile(np.arange(v), (n, 1))
+    top_keys = np.take_along_axis(keys, top, axis=1)
+    order = np.argsort(-top_keys, axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    take = np.arange(top.shape[1])[None, :] < k_u[:, None]
+    liked = np.zeros((n, v), dtype=bool)
+    rows = np.repeat(np.arange(n), top.shape[1])[take.ravel()]
+    liked[rows, top.ravel()[take.ravel()]] = True
+    return liked
+
+
+def draw_quality(config: CTARConfig, catalogue: Catalogue) -> NDArray[np.float64]:
+    """``q_m = b_m + N(0, quality_sigma^2)`` from the quality stream."""
+    rng = _stream(config.seed, "quality")
+    return catalogue.base_rating + rng.normal(0.0, config.quality_sigma, catalogue.n_movies)
+
+
+def draw_rct_design(config: CTARConfig, n_movies: int) -> NDArray[np.int64]:
+    """(rct_users, 1 + rct_movies) int64: each row a user then its ``rct_movies`` random movies."""
+    rng = _stream(config.seed, "design")
+    users = np.sort(rng.choice(config.n_users, size=config.rct_users, replace=False))
+    movies = np.argsort(rng.random((config.rct_users, n_movies)), axis=1)[:, : config.rct_movies]
+    return np.concatenate([users[:, None], np.sort(movies, axis=1)], axis=1).astype(np.int64)
+
+
+def _resolve(policy: Any, rate: float) -> Any:
+    return UniformExposure(rate) if policy == "uniform" else policy
+
+
+def _write_tags(u: NDArray[np.int64], m: NDArray[np.int64], liked_local: NDArray[np.bool_], u_local: NDArray[np.int64],
+                movie_tags: NDArray[np.int64], forget: float | None, rng: np.random.Generator | None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows (userid, movieid, tagid) written for pairs (u, m), and the forgotten ones.
+
+    The first liked tag in the movie's tag order is always written; each further one is
+    forgotten with probability ``forget`` (``None``: all written, the RCT slice); pairs without a
+    liked tag write -1.
+    """
+    T = movie_tags[m]  # (P, K)
+    L = liked_local[u_local[:, None], T]
+    any_liked = L.any(axis=1)
+    written = L.copy()
+    if forget is not None and forget > 0:
+        first = np.argmax(L, axis=1)
+        keep = rng.random(L.shape) >= forget
+        keep[np.arange(L.shape[0]), first] = True
+        written &= keep
+    forgotten = L & ~written
+    pi, ki = np.nonzero(written)
+    none = np.flatnonzero(~any_liked)
+    rows = pd.DataFrame({
+        "userid": np.concatenate([u[pi], u[none]]),
+        "movieid": np.concatenate([m[pi], m[none]]),
+        "tagid": np.concatenate([T[pi, ki], np.full(none.size, -1, dtype=np.int64)]),
+        "_order": np.concatenate([pi * (T.shape[1] + 1) + ki, none * (T.shape[1] + 1)]),
+    }).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    fi, fk = np.nonzero(forgotten)
+    lost = pd.DataFrame({"userid": u[fi], "movieid": m[fi], "tagid": T[fi, fk]})
+    return rows.astype(np.int64), lost.astype(np.int64)
+
+
+def _sample_chunk(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.float64], rct_design: NDArray[np.int64],
+                  chunk: int, bounds: tuple[int, int], exposure: ExposurePolicy, obstag: ExposurePolicy,
+                  outcome: OutcomePolicy, do: Intervention) -> ChunkResult:
+    rngs = _chunk_rngs(config.seed, chunk)
+    start, stop = bounds
+    n, m_count = stop - start, catalogue.n_movies
+    users = np.arange(start, stop, dtype=np.int64)
+    liked = draw_liked(rngs["liked"], catalogue.pi, n, config.liked_min, config.liked_max)
+    tags = catalogue.movie_tags
+    n_match = np.zeros((n, m_count), dtype=np.int8)
+    for col in range(tags.shape[1]):
+        n_match += liked[:, tags[:, col]]
+    effect = config.tag_effect if do.tag_effect is None else float(do.tag_effect)
+    n_eff = n_match if do.n_match is None else np.full_like(n_match, int(do.n_match))
+    q = quality if do.quality is None else np.full_like(quality, float(do.quality))
+    latent = rngs["noise"].standard_normal((n, m_count), dtype=np.float32)
+    latent *= np.float32(config.noise_sigma)
+    latent += (q - config.rating_offset).astype(np.float32)[None, :]
+    latent += np.float32(effect) * n_eff
+    np.rint(latent, out=latent)
+    np.clip(latent, 1, 5, out=latent)
+    rating = latent.astype(np.int8)
+    del latent
+    if do.rating is not None:
+        rating[:] = int(do.rating)
+    pop_rank = np.arange(m_count, dtype=np.int64)
+    ctx = PairContext(users, rating, q, pop_rank, catalogue.popularity, n_eff, rngs["exposure_policy"],
+                      extras={"liked": liked, "movie_tags": tags, "n_match_natural": n_match})
+    p_rating = np.asarray(exposure.calc_propensity(ctx), dtype=np.float64)
+    _check_propensity(p_rating, (n, m_count), getattr(exposure, "name", "exposure"))
+    observed = rngs["exposure_draw"].random((n, m_count), dtype=np.float32) < p_rating
+    recorded = outcome.observe(replace(ctx, rng=rngs["outcome"]), observed)
+    p_obstag = np.asarray(obstag.calc_propensity(replace(ctx, rng=rngs["obstag_policy"])), dtype=np.float64)
+    _check_propensity(p_obstag, (n, m_count), getattr(obstag, "name", "obstag"))
+    tagged = rngs["obstag_draw"].random((n, m_count), dtype=np.float32) < p_obstag
+
+    tu, tm = np.nonzero(tagged)
+    obstag_rows, forgotten = _write_tags(tu + start, tm, liked, tu, tags, config.forget_prob, rngs["forget"])
+    obstag_pairs = pd.DataFrame({"userid": tu + start, "movieid": tm, "n_match": n_match[tu, tm].astype(np.int64),
+                                 "rating": rating[tu, tm].astype(np.int64), "p_obstag": p_obstag[tu, tm]})
+    in_chunk = (rct_design[:, 0] >= start) & (rct_design[:, 0] < stop)
+    design = rct_design[in_chunk]
+    ru = np.repeat(design[:, 0], design.shape[1] - 1)
+    rm = design[:, 1:].ravel()
+    rct_rows, _ = _write_tags(ru, rm, liked, ru - start, tags, None, None)
+    return ChunkResult(ctx, p_rating, observed, recorded, p_obstag, tagged, obstag_rows, obstag_pairs, forgotten, rct_rows)
+
+
+def _check_propensity(p: NDArray[np.float64], shape: tuple[int, int], name: str) -> None:
+    if p.shape != shape:
+        raise CTARConfigError(f"policy {name!r} returned propensities of shape {p.shape}, expected {shape}")
+    lo, hi = float(p.min(initial=0.0)), float(p.max(initial=0.0))
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 1:
+        raise CTARConfigError(f"policy {name!r} returned propensities outside [0, 1] (min {lo}, max {hi})")
+
+
+def _accumulate(counts: SampleCounts, res: ChunkResult, decile: NDArray[np.int64], k: int) -> None:
+    y = res.ctx.rating.astype(np.int64) - 1
+    n_nat = res.ctx.extras["n_match_natural"].astype(np.int64)
+    m_count = y.shape[1]
+    counts.rating_full += np.bincount(y.ravel(), minlength=5)
+    cols = np.broadcast_to(np.arange(m_count), y.shape)
+    counts.n_match_by_movie += np.bincount((cols * (k + 1) + n_nat).ravel(), minlength=m_count * (k + 1)).reshape(m_count, k + 1)
+    n_eff = np.minimum(res.ctx.n_match.astype(np.int64), k)
+    counts.rating_by_match += np.bincount((n_eff * 5 + y).ravel(), minlength=(k + 1) * 5).reshape(k + 1, 5)
+    counts.p_rating_by_movie += res.p_rating.sum(axis=0)
+    counts.observed_by_movie += res.observed.sum(axis=0)
+    counts.obstag_by_rating += np.bincount(y[res.tagged], minlength=5)
+    counts.pairs_by_rating += np.bincount(y.ravel(), minlength=5)
+    dy = (decile[None, :] * 5 + y).ravel()
+    counts.p_obstag_by_decile_rating += np.bincount(dy, weights=res.p_obstag.ravel(), minlength=50).reshape(10, 5)
+    dy_counts = np.bincount(dy, minlength=50).reshape(10, 5)
+    counts.pairs_by_decile_rating += dy_counts
+    counts.rating_by_decile += dy_counts
+
+
+def popularity_decile(n_movies: int) -> NDArray[np.int64]:
+    """(M,) decile 0..9 of each rank (0 = the most popular tenth)."""
+    return np.minimum(np.arange(n_movies) * 10 // max(n_movies, 1), 9).astype(np.int64)
+
+
+def sample(config: CTARConfig, inputs: CatalogueInputs | Catalogue | None = None, exposure: ExposurePolicy | None = None,
+           outcome: OutcomePolicy | None = None, progress: Progress | None = None, *, obstag: ExposurePolicy | None = None,
+           intervention: Intervention | None = None) -> CTARSample:
+    """Generate a CTAR dataset (see the module docstring for the contract and the steps).
+
+    Returns
+    -------
+    CTARSample
+        Observable tables in CTAR's layout plus the ground truth.
+
+    Examples
+    --------
+    >>> from core.ctar.config import CTARConfig
+    >>> s = sample(CTARConfig(n_users=50, n_movies=40, rct_users=5, rct_movies=3,
+    ...            test_identifiable_n=20, test_identifiable_pos=5, test_inidentifiable_n=20,
+    ...            test_inidentifiable_pos=5, rating_rate=0.2))
+    >>> s.rating_full.shape, s.rating.columns.tolist()
+    ((50, 40), ['userid', 'movieid', 'rating'])
+    """
+    t0 = time.perf_counter()
+    do = intervention or Intervention()
+    if isinstance(inputs, Catalogue):
+        catalogue = inputs
+        if catalogue.n_movies != config.n_movies:
+            raise CTARConfigError(f"n_movies={config.n_movies} differs from the prepared catalogue's {catalogue.n_movies}")
+    else:
+        catalogue = prepare_catalogue(inputs if inputs is not None else make_synthetic_inputs(),
+                                      config, _stream(config.seed, "catalogue"))
+    exposure = _resolve(do.exposure, config.rating_rate) or exposure or PopularityExposure.from_config(config)
+    obstag_policy = _resolve(do.obstag, config.obstag_rate) or obstag or ObsTagExposure.from_config(config)
+    outcome = outcome or LatentOutcome()
+    quality = draw_quality(config, catalogue)
+    rct_design = draw_rct_design(config, catalogue.n_movies)
+    n_users, n_movies, k = config.n_users, catalogue.n_movies, config.tags_per_movie
+    keep = config.n_pairs <= config.keep_full_max_pairs
+    full: dict[str, NDArray[Any]] = {}
+    if keep:
+        full = {"rating_full": np.empty((n_users, n_movies), np.int8), "n_match": np.empty((n_users, n_movies), np.int8),
+                "observed": np.empty((n_users, n_movies), bool), "tagged": np.empty((n_users, n_movies), bool),
+                "propensity_rating": np.empty((n_users, n_movies), np.float32),
+                "propensity_obstag": np.empty((n_users, n_movies), np.float32)}
+    liked = np.zeros((n_users, catalogue.n_tags), dtype=bool)
+    counts = SampleCounts.zeros(n_movies, k)
+    decile = popularity_decile(n_movies)
+    ratings, obstags, pairs, lost, rcts = [], [], [], [], []
+    step = config.users_per_chunk
+    bounds = [(s, min(s + step, n_users)) for s in range(0, n_users, step)]
+    for c, (start, stop) in enumerate(bounds):
+        res = _sample_chunk(config, catalogue, quality, rct_design, c, (start, stop), exposure, obstag_policy, outcome, do)
+        liked[start:stop] = res.ctx.extras["liked"]
+        ou, om = np.nonzero(res.observed)
+        ratings.append(pd.DataFrame({"userid": ou + start, "movieid": om,
+                                     "rating": np.asarray(res.recorded)[ou, om].astype(np.int64)}))
+        obstags.append(res.obstag_rows)
+        pairs.append(res.obstag_pairs)
+        lost.append(res.forgotten)
+        rcts.append(res.rct_rows)
+        _accumulate(counts, res, decile, k)
+        if keep:
+            full["rating_full"][start:stop] = res.ctx.rating
+            full["n_match"][start:stop] = res.ctx.n_match
+            full["observed"][start:stop] = res.observed
+            full["tagged"][start:stop] = res.tagged
+            full["propensity_rating"][start:stop] = res.p_rating
+            full["propensity_obstag"][start:stop] = res.p_obstag
+        del res
+        if progress is not None:
+            progress((c + 1) / (len(bounds) + 1), f"sampled users {stop:,} / {n_users:,}")
+    rating = pd.concat(ratings, ignore_index=True).astype(np.int64)
+    obstag_df = pd.concat(obstags, ignore_index=True)
+    rcttag = pd.concat(rcts, ignore_index=True)
+    forgotten = pd.concat(lost, ignore_index=True)
+    tests, notes = build_test_sets(config, liked, catalogue.movie_tags, rating, obstag_df, rcttag, forgotten,
+                                   _stream(config.seed, "tests"))
+    if progress is not None:
+        progress(1.0, "test sets built")
+    return CTARSample(config=config, catalogue=catalogue, intervention=do, exposure=exposure, obstag_policy=obstag_policy,
+                      outcome=outcome, liked=liked, quality=quality, rct_design=rct_design, rating=rating,
+                      obstag=obstag_df, rcttag=rcttag, obstag_pairs=pd.concat(pairs, ignore_index=True),
+                      forgotten=forgotten, tests=tests, counts=counts, notes=notes,
+                      seconds=time.perf_counter() - t0, **full)
+
+
+def intervene(config: CTARConfig, intervention: Intervention | None = None, *, inputs: CatalogueInputs | Catalogue | None = None,
+              progress: Progress | None = None, **do: Any) -> CTARSample:
+    """Sample the mutilated model: ``intervene(config, exposure="uniform")``, ``intervene(config, tag_effect=0)``.
+
+    Keyword arguments are :class:`Intervention` fields; the streams are those of
+    :func:`sample` with the same config, so the two samples are paired draws.
+    """
+    if intervention is None:
+        intervention = Intervention(**do)
+    elif do:
+        intervention = replace(intervention, **do)
+    return sample(config, inputs, progress=progress, intervention=intervention)
