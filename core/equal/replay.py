@@ -76,3 +76,19 @@ def replay(config: RunConfig, doc_ids: Sequence[str], labels: Sequence[int] | ND
     run = BanditRun(config, doc_ids, [""] * len(doc_ids), labels, reference, PrecomputedExtractor(pairs_by_doc), embed,
                     neighbours=neighbours, k=k, name=f"{config.policy} (replay, seed {config.seed})")
     return run.run_until_done(max_rounds=max_rounds)
+
+
+def replay_baselines(config: RunConfig, doc_ids: Sequence[str], texts: Sequence[str], labels: Sequence[int] | NDArray,
+                     extractor: Extractor, embed: EmbedFn, reference: NDArray, neighbours: NDArray | None = None,
+                     policies: Sequence[str] = ("random", "all")) -> dict:
+    """Random and All baseline curves for ``config``'s budget: extract everything once, then replay.
+
+    Returns ``{policy: rounds_frame}``. Meant for the offline rule extractor (cheap to run on
+    everything); with a paid extractor it would cost what "All" costs.
+    """
+    from dataclasses import replace
+
+    pairs = extract_all(doc_ids, texts, extractor)
+    table = embed_pairs(pairs, cached_embedder(embed))
+    return {p: replay(replace(config, policy=p, policy_params={}), doc_ids, labels, pairs, table, reference,
+                      neighbours=neighbours).rounds_frame() for p in policies}

@@ -1,0 +1,101 @@
+"""Figures for the bandit loop: pure functions, frames in, plotly Figures out.
+
+Inputs are the frames of :class:`core.equal.run.BanditRun` (``arms_frame``, ``rounds_frame``)
+and the corpus map's ``xy``; nothing here runs a bandit.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+BASELINE_STYLE = {"random": dict(dash="dot", color="#888"), "all": dict(dash="dash", color="#444")}
+METRIC_LABELS = {"coverage": "reference coverage (mean best cosine)", "reward_cum": "mean reward so far",
+                 "pairs_cum": "QA pairs collected", "reward": "round mean reward"}
+X_LABELS = {"calls_cum": "extraction calls", "docs_cum": "documents extracted", "cost_cum": "cost", "round": "round"}
+
+
+def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str = "selection score") -> go.Figure:
+    """Bars of the top-``top`` arms by score (exhausted arms greyed); hover shows pulls, mean, docs left."""
+    df = arms.sort_values("score", ascending=False).head(top)
+    finite = df["score"].replace([np.inf, -np.inf], np.nan)
+    cap = float(finite.max()) + 0.05 if finite.notna().any() else 1.0
+    colours = np.where(df["available"], "#1f77b4", "#c7c7c7")
+    fig = go.Figure(go.Bar(x=[f"c{a}" for a in df["arm"]], y=np.minimum(df["score"].to_numpy(dtype=float), cap),
+                           marker_color=colours, customdata=df[["pulls", "mean", "docs_left"]].to_numpy(),
+                           hovertemplate="%{x}: score %{y:.4f}<br>pulls %{customdata[0]}, mean %{customdata[1]:.4f}, "
+                                         "docs left %{customdata[2]}<extra></extra>"))
+    fig.update_layout(title=f"{score_label} (top {len(df)} arms)", xaxis_title="cluster", yaxis_title=score_label,
+                      height=300, margin=dict(l=40, r=10, t=40, b=40))
+    return fig
+
+
+def make_reward_figure(rounds: pd.DataFrame) -> go.Figure:
+    """Round mean reward (markers) and running mean reward (line) against the round."""
+    fig = go.Figure()
+    fig.add_scatter(x=rounds["round"], y=rounds["reward"], mode="markers", name="round mean", marker=dict(size=5))
+    fig.add_scatter(x=rounds["round"], y=rounds["reward_cum"], mode="lines", name="running mean")
+    fig.update_layout(title="Reward over rounds", xaxis_title="round", yaxis_title="reward = 1 - W - offset",
+                      height=300, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def make_budget_figure(runs: Mapping[str, pd.DataFrame], metric: str = "coverage", x: str = "calls_cum",
+                       baselines: Mapping[str, pd.DataFrame] | None = None) -> go.Figure:
+    """``metric`` against budget spent for one or more runs, Random/All baselines dashed on the same axes."""
+    fig = go.Figure()
+    for name, df in runs.items():
+        fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=name)
+    for name, df in (baselines or {}).items():
+        style = BASELINE_STYLE.get(name.split()[0].lower(), dict(dash="dot"))
+        fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=f"{name} (baseline)", line=style)
+    fig.update_layout(title=f"{METRIC_LABELS.get(metric, metric)} vs budget", xaxis_title=X_LABELS.get(x, x),
+                      yaxis_title=METRIC_LABELS.get(metric, metric), height=320, margin=dict(l=40, r=10, t=40, b=40),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray, doc_ids: Sequence[str],
+                          max_points: int = 20000, seed: int = 0) -> go.Figure:
+    """The corpus map (Scattergl) with extracted documents coloured by cluster and the rest grey.
+
+    Above ``max_points`` documents a seeded sample is drawn (extracted documents always kept).
+    Each point carries its ``doc_id`` in ``customdata``.
+    """
+    xy = np.asarray(xy)
+    taken = np.asarray(taken).astype(bool)
+    idx = np.arange(len(xy))
+    if len(idx) > max_points:
+        rest = idx[~taken]
+        keep = np.random.default_rng(seed).choice(rest, size=max(0, max_points - int(taken.sum())), replace=False)
+        idx = np.sort(np.concatenate([idx[taken], keep]))
+    ids = np.asarray(doc_ids, dtype=object)
+    fig = go.Figure()
+    grey = idx[~taken[idx]]
+    fig.add_trace(go.Scattergl(x=xy[grey, 0], y=xy[grey, 1], mode="markers", name="not extracted",
+                               marker=dict(size=4, color="#d9d9d9"), customdata=ids[grey],
+                               hovertemplate="%{customdata}<extra></extra>"))
+    hot = idx[taken[idx]]
+    fig.add_trace(go.Scattergl(x=xy[hot, 0], y=xy[hot, 1], mode="markers", name="extracted",
+                               marker=dict(size=6, color=np.asarray(labels)[hot], colorscale="Turbo"),
+                               customdata=np.stack([ids[hot], np.asarray(labels)[hot]], axis=1) if len(hot) else None,
+                               hovertemplate="%{customdata[0]} (cluster %{customdata[1]})<extra></extra>"))
+    fig.update_layout(title=f"Extracted documents: {int(taken.sum()):,} of {len(xy):,}", height=420,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(visible=False), yaxis=dict(visible=False),
+                      legend=dict(orientation="h", y=-0.05))
+    return fig
+
+
+def make_comparison_figure(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str, x: str = "calls_cum") -> go.Figure:
+    """Two runs side by side: reference coverage and running mean reward against budget."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("reference coverage", "mean reward so far"))
+    for df, name, colour in ((a, name_a, "#1f77b4"), (b, name_b, "#d62728")):
+        fig.add_scatter(x=df[x], y=df["coverage"], name=name, line=dict(color=colour), row=1, col=1)
+        fig.add_scatter(x=df[x], y=df["reward_cum"], name=name, line=dict(color=colour), showlegend=False, row=1, col=2)
+    fig.update_xaxes(title_text=X_LABELS.get(x, x))
+    fig.update_layout(height=340, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.3))
+    return fig

@@ -1,0 +1,83 @@
+"""The Bandit page: AppTest drives Start/Step/Pause/Reset on a small built-in subset; a browser watches it run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "bandit.py")
+
+
+@pytest.fixture()
+def small_builtin(monkeypatch):
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
+
+
+def _button(at: AppTest, key: str):
+    return next(b for b in at.button if b.key == key)
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_start_step_pause_reset(small_builtin):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0  # all 300 documents: many rounds of 5 x 10
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Press **Start**" in i.value for i in at.info)
+
+    _button(at, "bd_step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _metric(at, "Round") == "1" and _metric(at, "Status") == "paused"
+    run = at.session_state["bd_run"]
+    assert 0 < run.docs_done <= run.config.batch_arms * run.config.docs_per_pull  # one round (small clusters pull < D)
+    assert len(run.pulls_frame()) == run.config.batch_arms
+    arms_before = at.dataframe[0].value.copy()
+
+    _button(at, "bd_start").click().run()  # the fragment plays pulls for one tick during this run
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["bd_running"] is True or at.session_state["bd_run"].is_done
+    assert at.session_state["bd_run"].round > 1
+    assert not at.dataframe[0].value.equals(arms_before)  # the arm table moved
+
+    _button(at, "bd_pause").click().run()
+    done = at.session_state["bd_run"].docs_done
+    at.run()
+    assert at.session_state["bd_running"] is False and at.session_state["bd_run"].docs_done == done
+    assert _metric(at, "Status") in ("paused", "finished")
+    labels = [b.label for b in at.get("download_button")]
+    assert any("messages" in str(x) for x in labels) or not at.session_state["bd_run"].pairs
+
+    _button(at, "bd_reset").click().run()
+    assert "bd_run" not in at.session_state
+
+
+def test_bad_settings_are_reported(small_builtin):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_extractor"] = "openai"
+    at.run()
+    _button(at, "bd_start").click().run()
+    assert not at.exception
+    assert any("Cannot start" in e.value for e in at.error)
+
+
+@pytest.mark.browser
+def test_browser_arm_table_changes_while_running(app_url, page):
+    out = ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    page.goto(f"{app_url}/bandit")
+    page.get_by_role("button", name="Start").wait_for(timeout=240_000)
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_selector("text=Round", timeout=120_000)
+    page.wait_for_timeout(1500)
+    first = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    page.wait_for_timeout(2500)
+    second = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    page.screenshot(path=str(out / "bandit.png"), full_page=True)
+    assert first != second, (first, second)
