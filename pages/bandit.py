@@ -1,6 +1,7 @@
 """Bandit: EQUAL's loop live -- pick a reference task, press Start, watch clusters earn their pulls.
 
-Per tick the live fragment plays pulls for at most ``TICK_S`` seconds, then redraws (tables
+Per tick (0.5 s) the live fragment plays up to "rounds per update" rounds and at most ``TICK_S``
+seconds of pulls, then redraws (tables
 show the top arms only), so it keeps >= 2 updates/s with 1,000 arms. Runs are committed to
 the run store as they happen; a finished run can be reopened and two runs compared.
 """
@@ -82,6 +83,7 @@ with st.expander("Run settings", expanded="bd_run" not in S):
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
     exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
                            help="partial: last pull takes what is left; strict (paper): the arm is exhausted")
+    speed = st.slider("Rounds per update (live speed; each update also stops after 0.3 s of work)", 1, 50, 1, key="bd_speed")
     kind = st.radio("Extractor", ["rules", "openai"], horizontal=True, key="bd_extractor",
                     format_func=lambda x: "Rule-based (offline)" if x == "rules" else "OpenAI-compatible endpoint")
     if kind == "openai":
@@ -152,9 +154,9 @@ def live_panel() -> None:
         st.info("Press **Start** to run the bandit live, or **Step** to play one round.")
         return
     if S.get("bd_running") and not run.is_done:
-        t0 = time.perf_counter()
-        while not run.is_done and time.perf_counter() - t0 < TICK_S:
-            run.play_pull()
+        t0, rounds = time.perf_counter(), 0
+        while not run.is_done and rounds < S.get("bd_speed", 1) and time.perf_counter() - t0 < TICK_S:
+            rounds += run.play_pull() is not None
     if run.is_done and S.get("bd_running"):
         S["bd_running"] = False
         run.finish()
