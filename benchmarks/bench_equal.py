@@ -1,0 +1,130 @@
+"""EQUAL vs Random vs All on the built-in corpus, per preset reference set (offline replay).
+
+1. Embed the built-in corpus (cached), k-means it (k = sqrt(n/2), faiss, seed 42), W2
+   neighbour graph (threshold 0.2) -- the corpus map's recipe without the 2-D layout.
+2. Extract everything once with the rule extractor ("All") and embed every QA pair.
+3. Per preset: a pair is *on-task* when its cosine to its nearest reference example is at
+   least the 90th percentile of that score over all pairs (~10% qualify; printed).
+4. Replay each policy over 5 seeds and report (a) the extraction calls (one per document)
+   needed to collect 50% of all on-task pairs -- goal Random/EQUAL >= 5x, and All in corpus
+   order / EQUAL -- and (b) the OT distance of D_e to D_r at a 5% budget, EQUAL vs Random
+   (EQUAL lower).
+
+``--encoder hashing`` (default when EQUALCTAR_BENCH_ENCODER is unset: the packaged MiniLM)
+swaps in the fast word-hashing encoder; the encoder used is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+
+from core.equal.builtin import load_builtin_corpus  # noqa: E402
+from core.equal.cluster import cluster_w2_distances, kmeans, neighbour_graph  # noqa: E402
+from core.equal.embed import embed_corpus, embed_texts  # noqa: E402
+from core.equal.encoders import DEFAULT_MODEL, load_encoder  # noqa: E402
+from core.equal.extract import make_extractor  # noqa: E402
+from core.equal.reference import list_presets, load_reference  # noqa: E402
+from core.equal.replay import PrecomputedExtractor, extract_all, table_embedder  # noqa: E402
+from core.equal.run import BanditRun, RunConfig, single_thread_blas  # noqa: E402
+
+SEEDS = (0, 1, 2, 3, 4)
+GOAL = 5.0
+
+
+def calls_to_target(config, ids, labels, pairs, table, ref, neighbours, on_task: set[str], target: int, share: float):
+    """Replay until ``target`` on-task pairs are collected; return (calls, D_e OT distance at ``share`` budget)."""
+    run = BanditRun(replace(config, budget=1.0), ids, [""] * len(ids), labels, ref, PrecomputedExtractor(pairs),
+                    table_embedder(table), neighbours=neighbours)
+    got, seen, calls, dist = 0, 0, None, None
+    cut = math.ceil(share * len(ids))
+    with single_thread_blas():
+        while not run.is_done and (calls is None or dist is None):
+            run.play_pull()
+            new = run._pairs[seen:]
+            seen = len(run._pairs)
+            got += sum(p.as_text() in on_task for p in new)
+            if calls is None and got >= target:
+                calls = run.calls
+            if dist is None and run.docs_done >= cut:
+                dist = run.calc_de_distance()
+    return (calls if calls is not None else run.calls), dist
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--encoder", default=os.environ.get("EQUALCTAR_BENCH_ENCODER", DEFAULT_MODEL))
+    ap.add_argument("--k", type=int, default=None)
+    ap.add_argument("--batch-arms", type=int, default=RunConfig().batch_arms)
+    ap.add_argument("--docs-per-pull", type=int, default=RunConfig().docs_per_pull)
+    ap.add_argument("--policies", default="equal,ucb1,thompson")
+    args = ap.parse_args()
+    t0 = time.time()
+    corpus = load_builtin_corpus()
+    encoder = load_encoder(args.encoder)
+    print(f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents")
+    emb = embed_corpus(corpus, encoder)
+    k = args.k or int(min(200, max(2, round(math.sqrt(len(corpus) / 2)))))
+    km = kmeans(emb, k, seed=42)
+    labels = km.labels
+    neighbours = neighbour_graph(cluster_w2_distances(emb, labels, k), 0.2)
+    pairs = extract_all(corpus.ids, corpus.texts, make_extractor("rules"))
+    texts = list(dict.fromkeys(p.as_text() for ps in pairs.values() for p in ps))
+    vecs = embed_texts(texts, encoder)
+    table = dict(zip(texts, vecs))
+    n_docs_with = sum(1 for ps in pairs.values() if ps)
+    print(f"k={k} clusters, {int(neighbours.sum()) // 2} neighbour pairs; rule extractor: {len(texts):,} distinct pairs "
+          f"from {n_docs_with:,} documents; setup {time.time() - t0:.0f} s")
+    config = RunConfig(batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull)
+    print(f"EQUAL config: B={config.batch_arms}, D={config.docs_per_pull}, alpha={config.policy_params or 'paper'}, "
+          f"offset={config.reward.offset}, estimate={config.reward.estimate}, sharing={config.share_neighbours}")
+    policies = [p for p in args.policies.split(",") if p] + ["random", "all"]
+    ratios_random, ratios_all, dist_wins = [], [], []
+    for preset in list_presets():
+        ref_set = load_reference(preset)
+        ref = embed_texts(ref_set.texts(), encoder)
+        score = (vecs @ ref.T).max(axis=1)
+        thr = float(np.quantile(score, 0.9))
+        on_task = {t for t, s in zip(texts, score) if s >= thr}
+        target = math.ceil(0.5 * len(on_task))
+        res = {}
+        for pol in policies:
+            seeds = SEEDS if pol != "all" else (0,)
+            out = [calls_to_target(replace(config, policy=pol, seed=s), corpus.ids, labels, pairs, table, ref, neighbours,
+                                   on_task, target, 0.05) for s in seeds]
+            res[pol] = (float(np.mean([c for c, _ in out])), float(np.mean([d for _, d in out])))
+        eq_calls, eq_dist = res["equal"]
+        r_rand = res["random"][0] / eq_calls
+        r_all = res["all"][0] / eq_calls
+        ratios_random.append(r_rand)
+        ratios_all.append(r_all)
+        dist_wins.append(eq_dist < res["random"][1])
+        print(f"\n[{preset}] threshold cos >= {thr:.3f}: {len(on_task)} on-task pairs of {len(texts)} "
+              f"({len(on_task) / len(texts):.1%}); target {target}")
+        for pol, (calls, dist) in res.items():
+            print(f"  {pol:>9}: {calls:8.0f} calls to 50% on-task ({calls / len(corpus):.1%} of corpus); "
+                  f"W(D_e, D_r) at 5% budget {dist:.4f}")
+        print(f"  Random/EQUAL {r_rand:.2f}x, All/EQUAL {r_all:.2f}x, EQUAL OT lower than Random: {eq_dist < res['random'][1]}")
+    gm_rand = float(np.exp(np.mean(np.log(ratios_random))))
+    gm_all = float(np.exp(np.mean(np.log(ratios_all))))
+    print(f"\ngeometric mean over {len(ratios_random)} presets: Random/EQUAL {gm_rand:.2f}x, All/EQUAL {gm_all:.2f}x; "
+          f"EQUAL's D_e closer to D_r than Random's at 5% in {sum(dist_wins)}/{len(dist_wins)} presets; "
+          f"total {time.time() - t0:.0f} s ({encoder.name})")
+    ok = gm_rand >= GOAL and all(dist_wins)
+    print(f"random_over_equal_calls={gm_rand:.2f} goal=>={GOAL:.0f}x_and_lower_OT_all_presets {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
