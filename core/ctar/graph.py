@@ -165,11 +165,22 @@ def _normalise(a: NDArray[np.float64], axis: int = 0, fallback: NDArray[np.float
     return out
 
 
+def _import_pgmpy() -> None:
+    """Import pgmpy once with its own deprecation notices (StructureScore) silenced."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import pgmpy.inference  # noqa: F401
+        import pgmpy.models  # noqa: F401
+
+
 def build_pair_template(sample: CTARSample, n_q: int = 5, tag_effect: float | None = None) -> PairTemplate:
     """Build the per-pair ``DiscreteBayesianNetwork`` with CPDs from ``sample``'s mechanism.
 
     ``tag_effect`` overrides the rating equation's effect (for ``do(tag effect = value)``).
     """
+    _import_pgmpy()
     from pgmpy.factors.discrete import TabularCPD
     from pgmpy.models import DiscreteBayesianNetwork
 

@@ -98,11 +98,17 @@ def summarize(tables: CTARTables) -> pd.DataFrame:
 
 
 def compare_statistics(stats: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Side by side: one value column per named :func:`summarize` result (items in first-seen order)."""
+    """Side by side: one value column per named :func:`summarize` result, joined on ``item``.
+
+    The first result sets the rows (and their groups); the others fill in where they have the item.
+    """
     merged: pd.DataFrame | None = None
     for name, df in stats.items():
         part = df.rename(columns={"value": name})
-        merged = part if merged is None else merged.merge(part, on=["group", "item"], how="outer", sort=False)
+        if merged is None:
+            merged = part
+        else:
+            merged = merged.merge(part.drop(columns="group"), on="item", how="left", sort=False)
     return merged if merged is not None else pd.DataFrame(columns=["group", "item"])
 
 

@@ -17,8 +17,9 @@ Definitions (Lyu et al. 2022; KID-22/CTAR ``generate_data.py`` / ``extract_data.
 
 Candidates are drawn like the original (a random rated row, or a random unrated (u, m), then a
 tag of the movie; here a uniformly random tag position rather than the first eligible one) in
-vectorised batches; each quota takes what it can and after ``test_max_rounds`` batches a
-shortfall is recorded in the notes instead of looping forever. A ``validation_share`` of each
+vectorised batches; each quota takes what it can and after ``test_max_rounds`` batches (or
+three batches in a row without a new candidate) a shortfall is recorded in the notes instead of
+looping forever. A ``validation_share`` of each
 set (per label) moves to the validation set, as in the original.
 """
 
@@ -105,13 +106,14 @@ def _fill_quota(draw, exclude: NDArray[np.int64], liked_flat: NDArray[np.bool_],
     have = {1: 0, 0: 0}
     taken = np.array([], dtype=np.int64)
     drawn, hits = {1: 0, 0: 0}, {1: 0, 0: 0}
+    stale = 0
     for _ in range(max_rounds):
         short = {c: max(0, want[c] - have[c]) for c in (0, 1)}
         if sum(short.values()) == 0:
             break
         # batch sized by the yield seen so far (a rare label needs more draws), bounded
         size = max(short[c] * 2 * (drawn[c] + 1) / (hits[c] + 1) for c in (0, 1) if short[c] > 0)
-        cand = draw(int(min(max(size, 256), 2_000_000)))
+        cand = draw(int(min(max(size, 256), 500_000)))
         if cand.size == 0:
             break
         n_raw = cand.size
@@ -121,6 +123,7 @@ def _fill_quota(draw, exclude: NDArray[np.int64], liked_flat: NDArray[np.bool_],
             cand = cand[np.sort(first)]
             cand = cand[~_isin_sorted(cand, taken)]
         lab = liked_flat[cand]
+        added = 0
         for c in (1, 0):
             drawn[c] += n_raw
             hits[c] += int((lab == bool(c)).sum())
@@ -129,12 +132,16 @@ def _fill_quota(draw, exclude: NDArray[np.int64], liked_flat: NDArray[np.bool_],
                 pick = cand[lab == bool(c)][:room]
                 chosen[c].append(pick)
                 have[c] += pick.size
+                added += pick.size
+        stale = stale + 1 if added == 0 else 0
+        if stale >= 3:  # three batches without a new candidate: the pool is exhausted
+            break
         if dedupe:
             taken = np.sort(np.concatenate([taken] + chosen[1][-1:] + chosen[0][-1:]))
     for c, label in ((1, "positive"), (0, "negative")):
         if have[c] < want[c]:
-            notes.append(f"{name}: only {have[c]} of {want[c]} {label} rows could be drawn in {max_rounds} rounds "
-                         f"(quota not fillable with these settings)")
+            notes.append(f"{name}: only {have[c]} of {want[c]} {label} rows could be drawn (at most {max_rounds} "
+                         f"rounds; the candidate pool is too small for the quota with these settings)")
     parts = chosen[1] + chosen[0]
     return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.ctar.__main__ import main
+from core.ctar.export import export_sample, zip_bytes
+from core.ctar.stats import RELEASED_CTAR, compare_statistics, released_statistics, summarize, summarize_truth
+from core.ctar.tables import TRAIN_FILES, load_release
+from tests.ctar.conftest import ROOT
+
+
+def _value(df, item):
+    return float(df.loc[df["item"] == item, "value"].iloc[0])
+
+
+def test_summarize_counts_a_sample(small_sample):
+    s = small_sample
+    df = summarize(s.tables())
+    assert _value(df, "ratings") == len(s.rating)
+    assert _value(df, "density") == pytest.approx(len(s.rating) / (400 * 300))
+    assert sum(_value(df, f"ratings = {y}") for y in range(1, 6)) == len(s.rating)
+    assert _value(df, "ObsTag pairs") == len(s.obstag_pairs)
+    assert _value(df, 'ObsTag "-1" pairs') == int((s.obstag_pairs["n_match"] == 0).sum())
+    assert _value(df, "RCTTag pairs") == 400
+    deciles = [_value(df, f"ratings, decile {d}") for d in range(1, 11)]
+    assert sum(deciles) == len(s.rating) and deciles[0] > deciles[-1]
+    assert _value(df, "Test II rows") == len(s.tests["test_2"])
+    truth = summarize_truth(s)
+    assert truth["reasons_per_pair"]["pairs"].sum() == 400 * 300
+    assert truth["liked_per_user"]["users"].sum() == 400
+
+
+def test_compare_puts_columns_side_by_side(small_sample):
+    both = compare_statistics({"sample": summarize(small_sample.tables()), "released": released_statistics()})
+    row = both[both["item"] == "ratings"]
+    assert row["released"].iloc[0] == 19897 and row["sample"].iloc[0] == len(small_sample.rating)
+
+
+def test_release_statistics_equal_the_documented_figures(data_dir):
+    df = summarize(load_release(data_dir / "release"))
+    for item in ("users", "movies", "tags", "ratings", "ratings = 1", "ratings = 5", "ObsTag rows", "ObsTag pairs",
+                 'ObsTag "-1" pairs', "RCTTag rows", "RCTTag pairs", 'RCTTag "-1" pairs', "Test I rows",
+                 "Test II rows", "Test III rows", "Test all rows"):
+        assert _value(df, item) == pytest.approx(RELEASED_CTAR[item]), item
+
+
+def test_export_csv_has_ctars_layout_and_reads_back(small_sample, tmp_path):
+    paths = export_sample(small_sample, tmp_path, "csv")
+    assert (tmp_path / "truth" / "liked.csv").is_file() and (tmp_path / "config.json").is_file()
+    for name, cols in TRAIN_FILES.items():
+        assert pd.read_csv(tmp_path / "train" / f"{name}.csv").columns.tolist() == list(cols)
+    back = load_release(tmp_path)
+    assert back.rating.equals(small_sample.rating)
+    assert back.tests["test_2"].equals(small_sample.tests["test_2"])
+    # ground truth lives only under truth/
+    assert {p.parent.name for p in paths if p.stem in ("liked", "movies", "tags", "forgotten")} == {"truth"}
+    meta = json.loads((tmp_path / "config.json").read_text())
+    assert meta["config"]["n_users"] == 400
+
+
+def test_export_matches_the_release_columns(small_sample, tmp_path, data_dir):
+    export_sample(small_sample, tmp_path, "csv")
+    for sub, name in (("train", "rating"), ("train", "obstag"), ("train", "rcttag"), ("train", "movie"),
+                      ("test", "test_1"), ("test", "test")):
+        ours = pd.read_csv(tmp_path / sub / f"{name}.csv", nrows=3).columns.tolist()
+        theirs = pd.read_csv(data_dir / "release" / sub / f"{name}.csv", nrows=3).columns.tolist()
+        assert ours == theirs
+
+
+def test_parquet_export_keeps_every_pair_and_zip(small_sample, tmp_path):
+    export_sample(small_sample, tmp_path, "parquet")
+    pairs = pd.read_parquet(tmp_path / "truth" / "pairs.parquet")
+    assert len(pairs) == 400 * 300 and pairs["observed"].sum() == len(small_sample.rating)
+    assert pd.read_parquet(tmp_path / "train" / "obstag.parquet").equals(small_sample.obstag)
+    z = zipfile.ZipFile(io.BytesIO(zip_bytes(small_sample, "csv")))
+    assert "ctar/train/rating.csv" in z.namelist() and "ctar/truth/tags.csv" in z.namelist()
+    with pytest.raises(ValueError, match="fmt"):
+        export_sample(small_sample, tmp_path, "xlsx")
+
+
+def test_cli_generates_and_refuses_bad_parameters(tmp_path, capsys):
+    rc = main(["generate", "--out", str(tmp_path / "o"), "--n-users", "120", "--n-movies", "150", "--quiet",
+               "--set", "rct_users=10", "--set", "test_identifiable_n=100", "--set", "test_identifiable_pos=30",
+               "--set", "test_inidentifiable_n=100", "--set", "test_inidentifiable_pos=30", "--do", "exposure=uniform"])
+    assert rc == 0
+    assert (tmp_path / "o" / "train" / "rating.csv").is_file()
+    assert "do(exposure = uniform)" in json.loads((tmp_path / "o" / "config.json").read_text())["intervention"]
+    assert main(["generate", "--out", str(tmp_path / "x"), "--set", "rating_rate=0.9"]) == 2
+    assert "rating_rate" in capsys.readouterr().err
+    assert main(["generate", "--out", str(tmp_path / "x"), "--set", "nonsense=1"]) == 2
+    assert main(["generate", "--out", str(tmp_path / "x"), "--inputs", str(tmp_path / "missing")]) == 2
+
+
+def test_cli_runs_as_a_module_with_progress(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "core.ctar", "generate", "--out", str(tmp_path), "--n-users", "200",
+                          "--set", "rct_users=20"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "%" in out.stderr and "sampled 200,000 pairs" in out.stdout
