@@ -73,7 +73,98 @@ def _run_index(args: argparse.Namespace) -> int:
     return 0
 
 
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_index]
+def _load_map(args: argparse.Namespace):
+    import math
+
+    from core.equal.corpus import load_corpus
+    from core.equal.encoders import load_encoder
+    from core.equal.mapping import MapSettings, build_corpus_map
+
+    if args.corpus == "builtin":
+        from core.equal.builtin import load_builtin_corpus
+
+        corpus = load_builtin_corpus(limit=args.limit)
+    else:
+        corpus, _ = load_corpus(args.corpus)
+    k = args.k or int(min(200, max(2, round(math.sqrt(len(corpus) / 2)))))
+    encoder = load_encoder(args.encoder)
+    return build_corpus_map(corpus, MapSettings(encoder_name=args.encoder, k=k, seed=args.map_seed), encoder=encoder), encoder
+
+
+def _add_bandit_common(p: argparse.ArgumentParser) -> None:
+    from core.equal.encoders import DEFAULT_MODEL
+
+    p.add_argument("--corpus", default="builtin", help="a corpus file or folder, or 'builtin'")
+    p.add_argument("--limit", type=_positive, default=None, help="built-in corpus: use N evenly spread documents")
+    p.add_argument("--k", type=_positive, default=None, help="clusters (default: sqrt(n/2), 2..200)")
+    p.add_argument("--encoder", default=os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL))
+    p.add_argument("--map-seed", type=int, default=42)
+    p.add_argument("--reference", required=True, help="a preset name (see assets/reference) or a JSONL/text file")
+    p.add_argument("--store", default=None, help="run database (default: the cache's runs/runs.sqlite)")
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the EQUAL bandit (or a baseline) with the rule extractor, committing every pull")
+    _add_bandit_common(p)
+    p.add_argument("--policy", default="equal")
+    p.add_argument("--batch-arms", type=_positive, default=5)
+    p.add_argument("--docs-per-pull", type=_positive, default=10)
+    p.add_argument("--budget", type=float, default=0.05, help="share of the corpus to extract")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run")
+    p.set_defaults(func=_run_bandit)
+
+
+def _run_bandit(args: argparse.Namespace) -> int:
+    from core.equal.extract import make_extractor
+    from core.equal.reference import load_reference
+    from core.equal.run import BanditRun, RunConfig, encoder_embedder
+    from core.equal.store import RunStore
+
+    cmap, encoder = _load_map(args)
+    embed = encoder_embedder(encoder)
+    ref = embed(load_reference(args.reference).texts())
+    store = RunStore(args.store)
+    c = cmap.corpus
+    common = (c.ids, c.texts, cmap.labels, ref, make_extractor("rules"), embed)
+    if args.resume:
+        run = BanditRun.resume(store, args.resume, *common, neighbours=cmap.neighbours, k=len(cmap.clusters))
+    else:
+        config = RunConfig(policy=args.policy, batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull,
+                           budget=args.budget, seed=args.seed)
+        run = BanditRun(config, *common, neighbours=cmap.neighbours, store=store, k=len(cmap.clusters))
+    run.run_until_done()
+    print(f"run {run.run_id}: {run.round} rounds, {run.docs_done:,} documents, {len(run.pairs):,} pairs, "
+          f"coverage {run.coverage:.3f}, W(D_e, D_r) {run.calc_de_distance():.4f}; store {store.path}")
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write a stored run's D_e as decontaminated JSONL")
+    p.add_argument("run_id")
+    p.add_argument("--reference", required=True, help="D_r to decontaminate against (preset or file)")
+    p.add_argument("--store", default=None)
+    p.add_argument("--shape", choices=("messages", "alpaca"), default="messages")
+    p.add_argument("--ngram", type=_positive, default=8)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from core.equal.export import export_pairs
+    from core.equal.reference import load_reference
+    from core.equal.store import RunStore
+
+    stored = RunStore(args.store).load_run(args.run_id)
+    pairs = stored.pairs.rename(columns={"arm": "cluster"}).assign(policy=stored.config.get("policy", ""))
+    out = export_pairs(pairs, load_reference(args.reference).raw_texts(), shape=args.shape, n=args.ngram)
+    with open(args.out, "wb") as f:
+        f.write(out.data)
+    print(f"wrote {out.n_written:,} pairs to {args.out} ({out.n_removed} removed by {args.ngram}-gram decontamination)")
+    return 0
+
+
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_index, _add_run, _add_export]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,3 +126,21 @@ def test_mismatched_inputs_rejected(setup):
     ids, texts, labels, ref, ext, embed, config = setup
     with pytest.raises(RunConfigError, match="differ in length"):
         BanditRun(config, ids[:-1], texts, labels, ref, ext, embed)
+
+
+def test_cli_run_resume_and_export(tmp_path, capsys):
+    import json
+
+    from core.equal.__main__ import main
+    from core.equal.store import RunStore
+
+    db = str(tmp_path / "cli.sqlite")
+    base = ["--limit", "200", "--k", "8", "--encoder", "hashing", "--reference", "statistics", "--store", db]
+    assert main(["run", *base, "--budget", "0.2", "--batch-arms", "2"]) == 0
+    run_id = RunStore(db).list_runs().loc[0, "run_id"]
+    assert f"run {run_id}" in capsys.readouterr().out
+    out = tmp_path / "d_e.jsonl"
+    assert main(["export", run_id, "--reference", "statistics", "--store", db, "--shape", "alpaca", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and {"instruction", "input", "output", "provenance"} <= set(rows[0])
+    assert main(["run", *base[:-4], "--reference", "no-such-set", "--store", db]) == 2  # bad input: exit 2
