@@ -79,16 +79,16 @@ class CausalGraph:
 
 
 _NODES = (
-    NodeSpec("c", "Tag counts c(m,t)", "real", "c(m,t): times tag t was applied to movie m (input file)", (), 0, 3),
+    NodeSpec("c", "Tag counts c(m,t)", "real", "c(m,t): times tag t was applied to movie m (input file)", (), 0.2, 3),
     NodeSpec("Pop", "Popularity Pop_m", "real", "Pop_m = Σ_t c(m,t); keep the top M, column j = rank", ("n_movies",), 1, 4),
     NodeSpec("b", "Base rating b_m", "real", "b_m = the movie's real mean rating (1..5)", (), 2, 5),
     NodeSpec("pi", "Tag popularity π_t", "real", "π_t ∝ Σ_{m kept} c(m,t)", (), 1, 2),
     NodeSpec("T", "Movie tags T_m", "real", "T_m = top-K tags of m by count, padded from π", ("tags_per_movie",), 2, 3),
     NodeSpec("L", "Liked tags L_u", "synthetic", "k_u ~ UniformInt{liked_min..liked_max}; L_u = k_u tags ~ π without replacement (Gumbel-top-k)",
              ("liked_min", "liked_max"), 2, 1),
-    NodeSpec("S", "Reasons S_um", "latent", "S_um = T_m ∩ L_u", (), 3, 2),
-    NodeSpec("N", "Matches N_um", "latent", "N_um = |S_um|", (), 4, 2),
-    NodeSpec("Q", "Quality q_m", "synthetic", "q_m = b_m + N(0, quality_sigma²)", ("quality_sigma",), 3, 5),
+    NodeSpec("S", "Reasons S_um", "latent", "S_um = T_m ∩ L_u", (), 3, 2.2),
+    NodeSpec("N", "Matches N_um", "latent", "N_um = |S_um|", (), 4.2, 1.6),
+    NodeSpec("Q", "Quality q_m", "synthetic", "q_m = b_m + N(0, quality_sigma²)", ("quality_sigma",), 3.5, 5.6),
     NodeSpec("Y", "Latent rating Y_um", "latent",
              "Y_um = clip(round(q_m − rating_offset + tag_effect·N_um + N(0, noise_sigma²)), 1, 5)",
              ("rating_offset", "tag_effect", "noise_sigma"), 5, 4),

@@ -1,0 +1,161 @@
+"""CTAR generator: the causal graph with missingness, parameters by mechanism, sample, compare, download."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.ctar.config import PARAMETER_GROUPS, CTARConfig, CTARConfigError
+from core.ctar.export import zip_bytes
+from core.ctar.graph import build_pair_template, causal_graph, compare_interventional
+from core.ctar.inputs import CTARInputError, load_inputs
+from core.ctar.sampler import Intervention, intervene, sample
+from core.ctar.stats import check_marginals, compare_statistics, released_statistics, summarize, summarize_truth
+from core.ctar.tables import load_release
+from core.viz import ctar as viz
+
+try:
+    from pages import common
+except Exception:  # the page also runs alone
+    common = None
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ctar"
+DEFAULTS = CTARConfig()
+HIDDEN = {"seed", "chunk_pairs", "keep_full_max_pairs"}
+INTERVENTIONS = {
+    "none": Intervention(),
+    "do(exposure = uniform): cut Pop → O^Y": Intervention(exposure="uniform"),
+    "do(ObsTag = uniform): cut Y, Pop → O^T": Intervention(obstag="uniform"),
+    "do(tag effect = 0): cut N → Y": Intervention(tag_effect=0.0),
+    "do(N = 2): cut S → N": Intervention(n_match=2),
+    "do(Y = 5): cut Q, N → Y": Intervention(rating=5),
+}
+
+if common is not None:
+    common.page_header("CTAR generator", "Semi-synthetic recommender data whose causes are known (Lyu et al. 2022)")
+    seed = common.seed()
+else:
+    st.title("CTAR generator")
+    seed = 0
+
+
+def _reset() -> None:
+    for f in fields(CTARConfig):
+        st.session_state[f"ctar_{f.name}"] = getattr(DEFAULTS, f.name)
+
+
+def _widget(name: str):
+    key, default = f"ctar_{name}", getattr(DEFAULTS, name)
+    if key not in st.session_state:
+        st.session_state[key] = default
+    if name == "mode":
+        return st.selectbox("mode", ["exact", "normalised"], key=key, help="exact = CTAR's formulas; normalised = "
+                            "rank / M with intercepts solved so rates hold and p ≤ 1")
+    if isinstance(default, bool):
+        return st.checkbox(name, key=key)
+    if isinstance(default, int):
+        return st.number_input(name, min_value=0, step=1, key=key)
+    return st.number_input(name, step=float(default) / 10 or 0.01, format="%.4f", key=key)
+
+
+sources = ["Synthetic catalogue (offline)"]
+if (DATA / "original" / "movie_tag_ct.csv").is_file():
+    sources.append("CTAR original inputs")
+sources.append("Folder (CTAR original or MovieLens)")
+left, right = st.columns([2, 3])
+with left:
+    source = st.radio("Inputs", sources, horizontal=True, key="ctar_source")
+    folder = st.text_input("Folder path", "") if source.startswith("Folder") else ""
+    st.button("Reset to CTAR defaults", on_click=_reset)
+    values = {"seed": seed}
+    for group, names in PARAMETER_GROUPS.items():
+        with st.expander(group, expanded=group == "Size and seed"):
+            for name in names:
+                if name not in HIDDEN:
+                    values[name] = _widget(name)
+    choice = st.selectbox("Intervention", list(INTERVENTIONS), key="ctar_intervention")
+    intervention = INTERVENTIONS[choice]
+    generate = st.button("Generate", type="primary", key="ctar_generate")
+
+try:
+    config = CTARConfig(**values)
+except CTARConfigError as exc:
+    config = None
+    left.error(f"Invalid parameter: {exc}")
+
+with right:
+    graph = causal_graph(config or DEFAULTS, intervention)
+    event = st.plotly_chart(viz.make_causal_graph_figure(graph, st.session_state.get("ctar_node")), key="ctar_graph",
+                            on_select="rerun", selection_mode="points", width="stretch")
+    node = viz.selected_node(event) or st.session_state.get("ctar_node") or "Y"
+    st.session_state["ctar_node"] = node
+    info = graph.details(node)
+    st.markdown(f"**{info['label']}** · *{info['kind']}* — `{info['equation']}`")
+    if info["parameters"]:
+        st.dataframe(pd.DataFrame({"parameter": list(info["parameters"]), "value": [str(v) for v in info["parameters"].values()]}),
+                     hide_index=True, width="stretch")
+    st.caption("Click a node for its equation and parameters. Red dashed edges are cut by the chosen intervention.")
+
+if generate and config is not None:
+    bar = st.progress(0.0, "Sampling…")
+    try:
+        inputs = None if source.startswith("Synthetic") else load_inputs(DATA / "original" if source.startswith("CTAR") else folder)
+        result = sample(config, inputs, progress=lambda f, m: bar.progress(min(f, 1.0), m))
+        done = intervene(config, intervention, inputs=result.catalogue) if not intervention.is_empty else None
+        st.session_state["ctar_result"] = (result, done, intervention)
+        bar.progress(1.0, f"Sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s")
+    except (CTARConfigError, CTARInputError) as exc:
+        bar.empty()
+        st.error(str(exc))
+
+stored = st.session_state.get("ctar_result")
+if stored is None:
+    st.info("Set the parameters and press **Generate**.")
+    st.stop()
+result, done, done_iv = stored
+for note in result.notes:
+    st.caption(f"Note: {note}")
+
+st.subheader("Statistics")
+release_dir = DATA / "release"
+if (release_dir / "train" / "rating.csv").is_file():
+    released, label = summarize(load_release(release_dir)), "released CTAR (files)"
+else:
+    released, label = released_statistics(), "released CTAR (documented)"
+table = compare_statistics({"this sample": summarize(result.tables()), label: released})
+st.dataframe(table, hide_index=True, width="stretch", height=360)
+
+truth = summarize_truth(result)
+tabs = st.tabs(["Ratings", "Exposure", "ObsTag", "Liked tags", "Reasons"])
+tabs[0].plotly_chart(viz.make_rating_distribution_figure(truth["rating_distribution"]), width="stretch")
+tabs[1].plotly_chart(viz.make_exposure_figure(truth["exposure_by_rank"]), width="stretch")
+tabs[2].plotly_chart(viz.make_obstag_rate_figure(truth["obstag_by_rating"]), width="stretch")
+tabs[3].plotly_chart(viz.make_count_figure(truth["liked_per_user"], "liked", "users", "Liked tags per user", "|L_u|"),
+                     width="stretch")
+tabs[4].plotly_chart(viz.make_count_figure(truth["reasons_per_pair"], "n_match", "pairs", "Reasons per pair", "N_um"),
+                     width="stretch")
+
+st.subheader("Specified vs sampled marginals")
+st.dataframe(check_marginals(result), hide_index=True, width="stretch")
+
+st.subheader("Intervention")
+if done is None:
+    st.caption("Choose an intervention and press Generate to compare pgmpy's exact table with the mutilated sampler.")
+else:
+    with st.spinner("Building the pgmpy template…"):
+        template = build_pair_template(result)
+        st.markdown(f"**{done_iv.describe()}** — exact from the mutilated per-pair model (pgmpy) beside the numpy sample")
+        st.dataframe(compare_interventional(template, done, done_iv), width="stretch")
+
+st.subheader("Preview and downloads")
+ptabs = st.tabs(["rating", "obstag", "rcttag", "movie", "test"])
+tables = result.tables()
+for tab, df in zip(ptabs, (tables.rating, tables.obstag, tables.rcttag, tables.movie, tables.tests["test"])):
+    tab.dataframe(df.head(200), hide_index=True, width="stretch")
+c1, c2 = st.columns(2)
+c1.download_button("CSV (CTAR layout, zip)", zip_bytes(result, "csv"), "ctar_csv.zip", "application/zip")
+c2.download_button("Parquet (+ ground truth, zip)", zip_bytes(result, "parquet", with_pairs=result.config.n_pairs <= 2_000_000),
+                   "ctar_parquet.zip", "application/zip")
