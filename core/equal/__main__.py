@@ -1,8 +1,10 @@
 """Command line: ``python -m core.equal index --corpus PATH|builtin [--limit N] [--k K] [--encoder NAME] [--seed S]``.
 
 ``index`` runs load -> embed -> cluster -> project -> keywords and writes the map cache that
-the dashboard reads, so a later page open recomputes nothing. Bad input exits with code 2
-and a one-line message. Subcommands live in ``_SUBCOMMANDS``; add new ones there.
+the dashboard reads, so a later page open recomputes nothing. ``warmup`` fine-tunes the
+encoder contrastively on a sample (EQUAL stage A), re-maps the corpus with it and prints what
+changed. Bad input exits with code 2 and a one-line message. Subcommands live in
+``_SUBCOMMANDS``; add new ones there.
 """
 
 from __future__ import annotations
@@ -71,6 +73,104 @@ def _run_index(args: argparse.Namespace) -> int:
     print(f"indexed {len(corpus):,} documents into {k} clusters "
           f"({int(cmap.neighbours.sum()) // 2} neighbour pairs); cache: {map_cache_path(corpus, settings)}")
     return 0
+
+
+def _load_corpus(args: argparse.Namespace):
+    from core.equal.corpus import load_corpus
+
+    if args.corpus == "builtin":
+        from core.equal.builtin import load_builtin_corpus
+
+        corpus = load_builtin_corpus(limit=args.limit)
+        print(f"built-in corpus: {len(corpus):,} documents", file=sys.stderr)
+        return corpus
+    corpus, report = load_corpus(args.corpus, text_field=getattr(args, "text_field", None))
+    print(report.summary(), file=sys.stderr)
+    return corpus
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
+    return value
+
+
+def _add_warmup(sub: argparse._SubParsersAction) -> None:
+    from core.equal.encoders import DEFAULT_MODEL
+    from core.equal.reference import list_presets
+
+    presets = list_presets()
+    p = sub.add_parser("warmup", help="contrastive warm-up of the encoder (EQUAL stage A), re-map, report what changed")
+    p.add_argument("--corpus", required=True, help="a corpus file or folder, or 'builtin'")
+    p.add_argument("--limit", type=_positive, default=None, help="built-in corpus: use N evenly spread documents")
+    p.add_argument("--text-field", default=None, help="name of the text column (default: detect)")
+    p.add_argument("--share", type=_share, default=0.05, help="share of the documents extracted for training (default 0.05)")
+    p.add_argument("--epochs", type=_positive, default=1)
+    p.add_argument("--batch-size", type=_positive, default=16)
+    p.add_argument("--hard-negatives", action="store_true", help="add mined hard negatives to every pair")
+    p.add_argument("--encoder", default=os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL),
+                   help="base model to fine-tune: the packaged MiniLM (default) or a local model folder")
+    p.add_argument("--reference", default=presets[0] if presets else None,
+                   help=f"D_r for the per-document reward: a preset ({', '.join(presets)}; default {presets[0] if presets else 'none'}) or a JSONL/text file")
+    p.add_argument("--extractor", default="rules", help="'rules' (offline, default) or 'openai' (endpoint from the environment)")
+    p.add_argument("--k", type=_positive, default=None, help="clusters (default: sqrt(n/2), 2..200)")
+    p.add_argument("--seed", type=int, default=42, help="seeds the warm-up sample and training, and k-means/UMAP")
+    p.add_argument("--out", default=None, help="model folder (default: a cache folder named by corpus, model and settings)")
+    p.set_defaults(func=_run_warmup)
+
+
+def _run_warmup(args: argparse.Namespace) -> int:
+    import math
+
+    from tqdm import tqdm
+
+    from core.equal.extract import make_extractor
+    from core.equal.mapping import MapSettings
+    from core.equal.reference import load_reference
+    from core.equal.warmup import WarmupConfig
+    from core.equal.warmup_report import STAGES, check_finetunable, summarize_warmup, warm_up_and_compare
+
+    check_finetunable(args.encoder)
+    if args.reference is None:
+        raise ValueError("--reference: no preset is installed; pass a JSONL or text file")
+    reference = load_reference(args.reference)
+    extractor = make_extractor(args.extractor)
+    config = WarmupConfig(sample_share=args.share, epochs=args.epochs, batch_size=args.batch_size,
+                          hard_negatives=args.hard_negatives, seed=args.seed)
+    corpus = _load_corpus(args)
+    k = args.k or int(min(200, max(2, round(math.sqrt(len(corpus) / 2)))))
+    settings = MapSettings(encoder_name=args.encoder, k=k, seed=args.seed)
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, fraction: float) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[stage] = tqdm(total=100, unit="%", desc=stage, file=sys.stderr)
+        bar.update(max(0, int(round(min(max(fraction, 0.0), 1.0) * 100)) - bar.n))
+
+    try:
+        out = warm_up_and_compare(corpus, args.encoder, extractor, config, settings, reference, args.out, progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    r = out.report
+    print(f"saved the warmed-up encoder to {out.warmup.model_path}")
+    print(f"{r['n_train_pairs']} training pairs from {r['n_docs_with_pairs']} of {r['n_docs_sampled']} sampled "
+          f"documents, {r['n_steps']} steps in {r['seconds']:.1f} s; reference {reference.name!r}, k={k}")
+    table = summarize_warmup(r)
+    for row in table.itertuples(index=False):
+        print(f"  {row.measure}: {row.before:.4g} -> {row.after:.4g} (change {row.change:+.4g})")
+    print(f"  agreement of the clusterings: ARI {_fmt(r['ari'])}, NMI {_fmt(r['nmi'])} "
+          f"({int(r['n_scored'])} documents scored)")
+    print(f"report: {out.report_path}")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _load_map(args: argparse.Namespace):
@@ -164,7 +264,7 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_index, _add_run, _add_export]
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_index, _add_run, _add_export, _add_warmup]
 
 
 def main(argv: list[str] | None = None) -> int:
