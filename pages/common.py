@@ -154,6 +154,17 @@ def corpus_map():
     return cmap
 
 
+def use_encoder(path: str) -> None:
+    """Switch the sidebar encoder to a local model folder. An ``on_click`` callback: it runs
+    before the next script run draws the sidebar widgets, so their keys may be set here; a
+    map-settings override of the encoder is dropped so the choice takes effect."""
+    st.session_state["sb_encoder"] = "Local model path"
+    st.session_state["sb_encoder_path"] = str(path)
+    overrides = dict(st.session_state.get("map_overrides", {}))
+    overrides.pop("encoder_name", None)
+    st.session_state["map_overrides"] = overrides
+
+
 def show_error(exc: Exception, what: str) -> None:
     """A clear message for bad input; nothing is lost, the user fixes the input and retries."""
     st.error(f"{what}: {exc}", icon="⚠️")
@@ -182,6 +193,7 @@ def draw_sidebar() -> None:
         options = list(ENCODER_CHOICES) + ["Local model path"]
         env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
         default_label = next((k for k, v in ENCODER_CHOICES.items() if v == env_default), options[0])
-        choice = st.selectbox("Encoder", options, index=options.index(default_label), key="sb_encoder", label_visibility="collapsed")
+        st.session_state.setdefault("sb_encoder", default_label)  # no index: use_encoder() may set the key
+        choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
         if choice == "Local model path":
             st.text_input("Model folder or name", key="sb_encoder_path")

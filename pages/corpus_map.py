@@ -12,7 +12,9 @@ import streamlit as st
 
 from core.equal.cluster import inertia_curve, suggest_k
 from core.equal.selection import export_documents, ids_from_plotly_selection, ids_in_selected_region
-from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure
+from core.equal.reference import list_presets
+from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup
+from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
 from pages import common
 
 common.page_header(
@@ -124,3 +126,61 @@ if highlight is not None:
     c1, c2 = st.columns(2)
     c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl", "application/jsonl")
     c2.download_button("Cluster as CSV", export_documents(frame, ids, "csv"), f"cluster_{highlight}.csv", "text/csv")
+
+
+def _run_warmup(form: dict, corpus, cmap) -> None:
+    from core.equal.extract import make_extractor
+    from core.equal.reference import load_reference
+    from core.equal.warmup import WarmupConfig
+    from core.equal.warmup_report import warm_up_and_compare
+
+    bars: dict = {}
+
+    def progress(stage: str, fraction: float) -> None:
+        if stage not in bars:
+            bars[stage] = st.progress(0.0)
+        bars[stage].progress(min(max(fraction, 0.0), 1.0), text=f"{STAGE_LABELS.get(stage, stage)} ({fraction:.0%})")
+
+    base = cmap.settings.encoder_name
+    config = WarmupConfig(sample_share=form["share"] / 100, epochs=form["epochs"], batch_size=form["batch"],
+                          hard_negatives=form["hard"], seed=cmap.settings.seed)
+    warm_up_and_compare(corpus, base, make_extractor("rules"), config, cmap.settings, load_reference(form["ref"]),
+                        progress=progress, base_encoder=common.encoder(base))
+
+
+with st.expander("Contrastive warm-up (EQUAL stage A)"):
+    base = cmap.settings.encoder_name
+    st.caption("Extracts QA pairs (rule-based extractor) from a sample, fine-tunes the encoder so documents sit near "
+               "what they yield, saves it, re-maps with the same k and seed, and reports what changed.")
+    if base.startswith("hashing"):
+        st.info("The hashing test encoder has no weights to fine-tune. Choose the packaged MiniLM or a local model "
+                "folder in the sidebar to run the warm-up.", icon="ℹ️")
+    with st.form("warmup_form"):
+        c1, c2, c3 = st.columns(3)
+        form = dict(share=c1.number_input("Sample share (%)", 0.1, 100.0, 5.0, 0.5),
+                    epochs=int(c1.number_input("Epochs", 1, 20, 1)), batch=int(c2.number_input("Batch size", 2, 512, 16)),
+                    hard=c2.toggle("Hard negatives", help="Add 3 mined QA strings of similar documents per pair."),
+                    ref=c3.selectbox("Reference set (reward)", list_presets()))
+        clicked = st.form_submit_button("Run the warm-up", type="primary", disabled=base.startswith("hashing"))
+    if clicked:
+        try:
+            _run_warmup(form, corpus, cmap)
+        except (ValueError, RuntimeError) as exc:
+            common.show_error(exc, "The warm-up could not run")
+    saved = find_warmup_reports(corpus.content_hash)
+    if saved:
+        r = saved[0]
+        st.markdown(f"**Latest warm-up** of `{r['base_model']}` (k={r['k']}, reference {r['reference']}): "
+                    f"{r['n_train_pairs']} pairs from {r['n_docs_with_pairs']} of {r['n_docs_sampled']} sampled "
+                    f"documents, {r['n_steps']} steps, {r['seconds']:.0f} s. Model: `{r['model_path']}`")
+        m1, m2, m3 = st.columns(3)
+        m1.metric("ARI before vs after", "n/a" if r["ari"] is None else f"{r['ari']:.3f}", help="1 = same clustering")
+        m2.metric("Reward spread within clusters", "n/a" if r["spread_after"] is None else f"{r['spread_after']:.4f}",
+                  None if r["spread_change"] is None else f"{r['spread_change']:+.4f}", delta_color="inverse")
+        m3.metric("Documents scored", int(r["n_scored"] or 0))
+        st.dataframe(summarize_warmup(r), hide_index=True, width="stretch")
+        if r.get("loss_history"):
+            st.plotly_chart(make_warmup_loss_figure(r["loss_history"]), key="warmup_loss_chart")
+        in_use = base == r["model_path"]
+        st.button("Use the warmed-up encoder", disabled=in_use, on_click=common.use_encoder, args=(r["model_path"],),
+                  help="Switch the sidebar encoder to the saved model folder." if not in_use else "Already in use.")

@@ -51,6 +51,7 @@ from core.equal.warmup import WarmupConfig, WarmupError, WarmupResult, compare_c
 __all__ = [
     "REPORT_FILE",
     "STAGES",
+    "STAGE_LABELS",
     "WarmupComparison",
     "check_finetunable",
     "find_warmup_reports",
@@ -62,6 +63,15 @@ __all__ = [
 
 REPORT_FILE = "what_changed.json"
 STAGES = ("base map", "extract", "mine", "train", "save", "warm map", "reward")
+STAGE_LABELS = {
+    "base map": "Mapping with the base encoder",
+    "extract": "Extracting QA pairs from the sample",
+    "mine": "Mining hard negatives",
+    "train": "Fine-tuning the encoder on CPU",
+    "save": "Saving the model",
+    "warm map": "Re-embedding and re-clustering with the warmed-up encoder",
+    "reward": "Scoring the sampled documents against the reference set",
+}
 StageProgress = Callable[[str, float], None]
 WarmupFn = Callable[..., WarmupResult]
 _MAP_STAGES = ("embed", "cluster", "project", "keywords")
@@ -178,6 +188,7 @@ def _summary(warmup: WarmupResult) -> dict[str, Any]:
         "recall_at_1_after": warmup.recall_at_1_after,
         "extraction_calls": warmup.extraction.calls if warmup.extraction else 0,
         "extraction_cost": warmup.extraction.cost if warmup.extraction else 0.0,
+        "loss_history": [float(x) for x in losses],
     }
 
 
@@ -279,7 +290,7 @@ def warm_up_and_compare(
     labels_after = np.asarray(after.labels, dtype=np.int64)
     what = compare_clusterings(labels_before, labels_after, rewards)
     record: dict[str, Any] = {**what, **_summary(result)}
-    record = {k: _finite(v) for k, v in record.items()}
+    record = {k: _finite(v) for k, v in record.items()}  # NaN -> null in the JSON
     record.update(
         model_path=result.model_path, base_model=base_model, extractor=extractor.name,
         reference=reference.name, corpus_name=corpus.name, corpus_hash=corpus.content_hash,

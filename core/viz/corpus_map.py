@@ -91,3 +91,19 @@ def make_inertia_figure(curve: pd.DataFrame, suggested_k: int | None = None) -> 
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="k (clusters)",
                       yaxis_title="inertia (sum of squared distances)")
     return fig
+
+
+def make_warmup_loss_figure(loss_history: Iterable[float]) -> go.Figure:
+    """Training loss of the contrastive warm-up per step (in-batch InfoNCE), with a rolling mean
+    over ``max(1, steps // 10)`` steps so the trend shows through batch-to-batch noise."""
+    losses = pd.Series(list(loss_history), dtype=float)
+    steps = np.arange(1, len(losses) + 1)
+    fig = go.Figure(go.Scatter(x=steps, y=losses, mode="lines+markers", name="loss per step",
+                               marker=dict(size=4), line=dict(width=1)))
+    window = max(1, len(losses) // 10)
+    if window > 1:
+        fig.add_trace(go.Scatter(x=steps, y=losses.rolling(window, min_periods=1).mean(), mode="lines",
+                                 name=f"rolling mean ({window} steps)", line=dict(width=3)))
+    fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="training step",
+                      yaxis_title="InfoNCE loss", legend=dict(orientation="h", y=1.15))
+    return fig

@@ -84,3 +84,81 @@ def test_browser_renders_the_map(app_url, page, output_dir):
     assert page.locator(".js-plotly-plot canvas").count() > 0  # WebGL scatter
     output_dir.mkdir(exist_ok=True)
     page.screenshot(path=str(output_dir / "corpus_map.png"), full_page=True)
+
+
+WARMUP = "Contrastive warm-up (EQUAL stage A)"
+
+
+def test_warmup_panel_explains_the_hashing_encoder(small_corpus_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    at = _app(small_corpus_file)
+    assert any(e.label == WARMUP for e in at.expander)
+    assert any("hashing test encoder has no weights to fine-tune" in i.value for i in at.info)
+    run = next(b for b in at.button if b.label == "Run the warm-up")
+    assert run.disabled
+    assert not any("Latest warm-up" in m.value for m in at.markdown)  # nothing saved for this corpus yet
+
+
+def test_saved_warmup_report_survives_and_switches_the_encoder(small_corpus_file, tmp_path, monkeypatch):
+    """A report saved next to a model folder is shown in a fresh session (a closed tab loses
+    nothing), and the button switches the encoder to that folder (its map pre-cached here)."""
+    from dataclasses import replace
+
+    from core.equal.corpus import load_corpus
+    from core.equal.mapping import MapSettings, build_corpus_map, save_corpus_map
+    from core.equal.warmup_report import REPORT_FILE
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    corpus, _ = load_corpus(small_corpus_file)
+    model = tmp_path / "home" / "encoders" / "warmup-test"
+    model.mkdir(parents=True)
+    report = {"ari": 0.4321, "nmi": 0.6, "n_clusters_before": 8, "n_clusters_after": 8, "n_scored": 6,
+              "spread_before": 0.2, "spread_after": 0.15, "spread_change": -0.05, "explained_before": 0.1,
+              "explained_after": 0.3, "n_train_pairs": 9, "n_docs_sampled": 6, "n_docs_with_pairs": 5,
+              "n_steps": 4, "seconds": 3.0, "train_loss_start": 2.0, "train_loss_end": 0.5,
+              "eval_loss_before": 1.2, "eval_loss_after": 0.9, "recall_at_1_before": 0.5, "recall_at_1_after": 0.8,
+              "loss_history": [2.0, 1.5, 1.0, 0.5], "model_path": str(model), "base_model": "hashing",
+              "reference": "files-and-os", "corpus_hash": corpus.content_hash, "k": 8, "created": 1.0}
+    (model / REPORT_FILE).write_text(json.dumps(report))
+    base = build_corpus_map(corpus, MapSettings(encoder_name="hashing", k=8, seed=0))
+    save_corpus_map(replace(base, settings=MapSettings(encoder_name=str(model), k=8, seed=0)))
+
+    at = _app(small_corpus_file)
+    assert any("Latest warm-up" in m.value and "9 pairs" in m.value for m in at.markdown)
+    assert any(m.label == "ARI before vs after" and m.value == "0.432" for m in at.metric)
+    table = next(d.value for d in at.dataframe if "measure" in d.value.columns)
+    spread = table[table["measure"].str.startswith("Within-cluster reward spread")].iloc[0]
+    assert (spread["before"], spread["after"]) == (0.2, 0.15)
+    assert len(at.get("plotly_chart")) == 2  # the map and the warm-up loss curve
+    use = next(b for b in at.button if b.label == "Use the warmed-up encoder")
+    assert not use.disabled
+    use.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["sb_encoder"] == "Local model path" and at.session_state["sb_encoder_path"] == str(model)
+    assert any(f"encoder {model}" in c.value for c in at.caption)
+    assert next(b for b in at.button if b.label == "Use the warmed-up encoder").disabled
+
+
+@pytest.mark.slow
+def test_warmup_runs_from_the_page_with_the_packaged_model(tmp_path, monkeypatch):
+    from tests.equal.test_warmup_flow import _corpus
+
+    monkeypatch.delenv("EQUALCTAR_ENCODER", raising=False)
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    corpus = _corpus(40)
+    path = tmp_path / "qa.jsonl"
+    path.write_text("\n".join(json.dumps({"id": i, "text": t}) for i, t in zip(corpus.ids, corpus.texts)))
+    at = _app(path)
+    assert not at.info  # a real model: no hashing message
+    next(n for n in at.number_input if n.label == "Sample share (%)").set_value(50.0)
+    next(n for n in at.number_input if n.label == "Batch size").set_value(8)
+    next(b for b in at.button if b.label == "Run the warm-up").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    texts = [p.proto.text for p in at.get("progress")]
+    assert any(t.startswith("Fine-tuning the encoder on CPU") for t in texts) and len(texts) >= 6
+    assert any("Latest warm-up" in m.value and "20 sampled documents" in m.value for m in at.markdown)
+    assert next(m for m in at.metric if m.label == "Documents scored").value == "20"
+    next(b for b in at.button if b.label == "Use the warmed-up encoder").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["sb_encoder_path"].startswith(str(tmp_path / "home" / "encoders" / "warmup-"))
+    assert any("encoder " + at.session_state["sb_encoder_path"] in c.value for c in at.caption)
