@@ -9,7 +9,7 @@ from core.debias.__main__ import main
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.debias.sweep import COLUMNS, SweepConfig, run_sweep, summarize_sweep
 
-TINY = WorldConfig(n_users=60, n_items=80, n_tags=30)
+TINY = WorldConfig(n_users=60, n_items=80, n_tags=30, generator="compact")  # fastest; CTAR worlds: test_ctar_world.py
 
 
 def test_sweep_table_is_tidy_and_shows_naive_bias_growing_with_strength():
