@@ -8,8 +8,18 @@ Systems" (arXiv 2201.06716), see ``docs/DEBIAS.md``. Each mechanism is
 * an **outcome policy** (``observe(ctx, observed) -> (n, M)`` recorded ratings, the protocol of
   ``core.ctar.mechanisms.OutcomePolicy``), and
 * :meth:`BiasMechanism.prepare`, which lets a mechanism change the *truth* itself (popularity
-  ``beta``, the hidden confounder ``h``) before exposure is drawn. The CTAR protocols have no
-  such hook; on the CTAR sampler only exposure/outcome are used.
+  ``beta``, the hidden confounder ``h``) before exposure is drawn.
+
+Inside the CTAR sampler (:func:`core.ctar.sampler.sample`): wrap a mechanism with
+:func:`as_ctar_policies` and pass the one adapter as both policies,
+``pol = as_ctar_policies(mech); sample(config, exposure=pol, outcome=pol)``. The CTAR protocols
+have no ``prepare`` hook, so the adapter calls it on each chunk's ``PairContext`` before the
+propensities and reuses that prepared truth for the recorded outcome (one hidden draw ``h``
+shared by exposure and rating, as in the lab). CTAR keeps its latent ``Y`` as ``rating_full``;
+where ``prepare`` changes the truth the mechanism's ``r(1)`` is :meth:`CTARPolicies.calc_truth`.
+Mechanisms whose ``prepare`` is the identity may also be passed bare; the two that change the
+truth (popularity with ``beta != 0``, confounder) refuse a bare ``PairContext`` with a message
+naming the mechanism and the adapter.
 
 Each states the assumption it violates **given what the estimator conditions on**
 (:meth:`BiasMechanism.violated_assumptions`): A1 consistency/SUTVA, A2 unconfoundedness
@@ -23,13 +33,14 @@ All propensities are rescaled to a mean observation ``rate`` and clipped to [0, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, ClassVar, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
+from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from core.debias.data import BiasContext, DebiasConfigError
+from core.ctar.mechanisms import PairContext
+from core.debias.data import BiasContext, DebiasConfigError, context_from_pair_context
 
 ASSUMPTIONS = {
     "A1": "Consistency / SUTVA: one version of exposure, no interference between pairs.",
@@ -74,6 +85,14 @@ def _check_rate(rate: float) -> None:
         raise DebiasConfigError(f"rate must be in (0, 1], got {rate}")
 
 
+def _refuse_unprepared(mech: "BiasMechanism", ctx: Any, why: str) -> None:
+    """A bare CTAR ``PairContext`` never went through ``prepare``: refuse, naming the mechanism."""
+    if isinstance(ctx, PairContext):
+        raise DebiasConfigError(
+            f"mechanism {mech.name!r} {why} in prepare(), which CTAR's sampler never calls: inject it with "
+            f"as_ctar_policies(mechanism) (core.debias.mechanisms)")
+
+
 @dataclass(frozen=True)
 class BiasMechanism:
     """Base: MCAR exposure at ``rate``, recorded ratings equal the truth, truth unchanged."""
@@ -83,6 +102,7 @@ class BiasMechanism:
     label = "No bias (MCAR)"
     knob = "none"
     graph_edges: ClassVar[tuple[tuple[str, str], ...]] = ()  # the causal-graph edges it adds
+    shares_prepared_draw: ClassVar[bool] = False  # prepare() draws randomness that exposure and outcome must share
     explanation = "Every pair has the same chance to be observed: the observed sample is a fair sample."
 
     def __post_init__(self) -> None:
@@ -203,6 +223,8 @@ class PopularityBias(BiasMechanism):
         return ctx.with_rating(rating)
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
+        if self.beta != 0:
+            _refuse_unprepared(self, ctx, f"shifts the truth (beta={self.beta}; set beta=0 for exposure only)")
         pop = np.asarray(ctx.popularity, dtype=float)
         return _rescale(np.broadcast_to((pop / pop.max()) ** self.eta, np.shape(ctx.rating)).copy(), self.rate)
 
@@ -285,6 +307,7 @@ class ConfounderBias(BiasMechanism):
     gamma: float = 1.0
     name = "confounder"
     label = "Unmeasured confounder"
+    shares_prepared_draw = True
     knob = "gamma"
     graph_edges = (("H", "O"), ("H", "R"))
     explanation = "Something nobody recorded (a mood, a friend's tip) makes a user both watch an item and like it."
@@ -306,7 +329,8 @@ class ConfounderBias(BiasMechanism):
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         h = ctx.extras.get("hidden") if hasattr(ctx, "extras") else None
         if h is None:
-            raise DebiasConfigError("ConfounderBias needs prepare(ctx) first (the hidden h must be shared)")
+            _refuse_unprepared(self, ctx, "draws the hidden h shared by exposure and rating")
+            raise DebiasConfigError("mechanism 'confounder' needs prepare(ctx) first (the hidden h must be shared)")
         return _rescale(1.0 / (1.0 + np.exp(-self.gamma * h)), self.rate)
 
     def calc_observable_propensity(self, ctx) -> NDArray[np.float64]:
@@ -373,3 +397,87 @@ def default_grid(name: str) -> tuple[float, ...]:
     if name not in REGISTRY:
         raise DebiasConfigError(f"mechanism must be one of {sorted(REGISTRY)}, got {name!r}")
     return REGISTRY[name][1]
+
+
+class CTARPolicies:
+    """A bias mechanism as CTAR's exposure *and* outcome policy (one object, pass it as both).
+
+    ``calc_propensity(ctx)`` adapts the chunk's :class:`~core.ctar.mechanisms.PairContext` to a
+    :class:`~core.debias.data.BiasContext` (arrays shared, CTAR's ``extras`` carried), runs
+    ``mechanism.prepare`` on it with the chunk's exposure-policy stream (so a hidden ``h`` is drawn
+    reproducibly) and returns ``mechanism.calc_propensity`` of the prepared context, ``(n, M)``
+    float64 in [0, 1], rescaled to the mechanism's ``rate`` within the chunk. ``observe(ctx, o)``
+    reuses the same chunk's prepared context (matched by the identity of ``ctx.rating``) and
+    returns ``mechanism.observe`` rounded to the nearest level: CTAR's rating table records
+    integers, so a conformity rating of 3.6 is recorded as 4 rather than truncated by the sampler.
+    A mechanism's own statistics use the whole chunk (conformity's "others" are the chunk's users;
+    a chunk is every user up to ``CTARConfig.chunk_pairs`` pairs).
+
+    Attributes
+    ----------
+    mechanism : BiasMechanism
+    name : str
+    truth : dict first user of a chunk -> ``(n, M)`` prepared ratings ``r(1)`` of that chunk
+    """
+
+    def __init__(self, mechanism: BiasMechanism) -> None:
+        if not isinstance(mechanism, BiasMechanism):
+            raise DebiasConfigError(f"mechanism must be a BiasMechanism (make_mechanism(...)), got {type(mechanism).__name__}")
+        self.mechanism = mechanism
+        self.name = f"{mechanism.label} (debiasing lab)"
+        self.truth: dict[int, NDArray[np.int8]] = {}
+        self._last: tuple[Any, BiasContext] | None = None
+
+    def __repr__(self) -> str:
+        return f"CTARPolicies({self.mechanism!r})"
+
+    def prepare(self, ctx: Any) -> BiasContext:
+        """The prepared :class:`BiasContext` of one chunk (kept for :meth:`observe` and :meth:`calc_truth`)."""
+        prepared = self.mechanism.prepare(context_from_pair_context(ctx))
+        self._last = (ctx.rating, prepared)
+        if np.size(ctx.users):
+            self.truth[int(np.asarray(ctx.users)[0])] = prepared.rating
+        return prepared
+
+    def calc_propensity(self, ctx: Any) -> NDArray[np.float64]:
+        return np.asarray(self.mechanism.calc_propensity(self.prepare(ctx)), dtype=np.float64)
+
+    def observe(self, ctx: Any, observed: NDArray[np.bool_]) -> NDArray[np.float64]:
+        if self._last is not None and self._last[0] is ctx.rating:
+            prepared = replace(self._last[1], rng=ctx.rng)
+        elif self.mechanism.shares_prepared_draw:
+            raise DebiasConfigError(f"mechanism {self.mechanism.name!r}: observe() before calc_propensity() on this chunk; "
+                                    "pass the same as_ctar_policies object as exposure and outcome")
+        else:
+            prepared = self.prepare(ctx)
+        return np.rint(np.asarray(self.mechanism.observe(prepared, observed), dtype=np.float64))
+
+    def calc_truth(self, sample: Any) -> NDArray[np.int8]:
+        """``(U, M)`` int8 ratings ``r(1)`` under the mechanism for a sample drawn with this adapter.
+
+        Equals ``sample.rating_full`` (CTAR's latent ``Y``) unless ``prepare`` changes the truth
+        (popularity ``beta``, the confounder's ``h``).
+        """
+        starts = [start for start, _ in sample.chunk_bounds()]
+        missing = [s for s in starts if s not in self.truth]
+        if missing:
+            raise DebiasConfigError(f"no prepared truth for the chunks starting at users {missing[:5]}: "
+                                    "calc_truth needs the sample drawn with this adapter as its exposure")
+        return np.concatenate([np.asarray(self.truth[s], dtype=np.int8) for s in starts])
+
+
+def as_ctar_policies(mechanism: BiasMechanism) -> CTARPolicies:
+    """Wrap ``mechanism`` to run inside :func:`core.ctar.sampler.sample` as exposure and outcome.
+
+    Examples
+    --------
+    >>> from core.ctar.config import CTARConfig
+    >>> from core.ctar.sampler import sample
+    >>> pol = as_ctar_policies(make_mechanism("confounder", 1.0, rate=0.2))
+    >>> s = sample(CTARConfig(n_users=40, n_movies=30, rct_users=4, rct_movies=3, test_identifiable_n=10,
+    ...            test_identifiable_pos=3, test_inidentifiable_n=10, test_inidentifiable_pos=3),
+    ...            exposure=pol, outcome=pol)
+    >>> round(float(s.propensity_rating.mean()), 2), pol.calc_truth(s).shape
+    (0.2, (40, 30))
+    """
+    return CTARPolicies(mechanism)
