@@ -25,6 +25,7 @@ from pages import common
 
 SWEEP, LEARN, CHUNK = "debias_sweep", "debias_learners", 4
 WORLDS = {"Small (150 users x 200 items, fast)": (150, 200), "Medium (300 x 400)": (300, 400), "Large (600 x 800)": (600, 800)}
+GENERATORS = {"ctar": "CTAR generator", "compact": "Compact (fastest)"}
 CONDITIONS = {"match": "user-item match (what the system scores)", "rating": "the rating (naive Bayes with a random slice)",
               "position": "position in the list", "confounder": "the hidden confounder (oracle only)"}
 
@@ -57,6 +58,8 @@ with st.expander("Sweep settings", expanded=not common.demo_mode()):
     c1, c2, c3 = st.columns(3)
     n_seeds = c1.number_input("Seeds (repeats)", 2, 500, 20, key="dl_seeds")
     world_label = c1.selectbox("World size", list(WORLDS), key="dl_world")
+    generator = c1.selectbox("World", list(GENERATORS), format_func=GENERATORS.get, key="dl_generator")
+    c1.caption("CTAR generator: each seed is a full CTAR sample and its hidden truth; Compact: a lighter twin, same rating equation.")
     estimators = c2.multiselect("Estimators", ESTIMATORS, default=list(ESTIMATORS), key="dl_estimators")
     propensity = c2.selectbox("Propensity model", PROPENSITY_MODELS, key="dl_prop",
                               help="oracle: the true observation probability (a hidden confounder stays hidden).")
@@ -64,8 +67,9 @@ with st.expander("Sweep settings", expanded=not common.demo_mode()):
     imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key="dl_imp")
 users, items = WORLDS[world_label]
 try:
+    world = WorldConfig(n_users=users, n_items=items, generator=generator)
     config = SweepConfig(mechanisms=(mech_name,), estimators=tuple(estimators) or ESTIMATORS,
-                         seeds=tuple(range(seed, seed + int(n_seeds))), world=WorldConfig(n_users=users, n_items=items),
+                         seeds=tuple(range(seed, seed + int(n_seeds))), world=world,
                          propensity=propensity, clip=clip, imputation=imputation)
 except DebiasConfigError as exc:
     common.show_error(exc, "Sweep settings")
@@ -124,7 +128,7 @@ learners = st.multiselect("Learners", LEARNERS, default=list(LEARNERS), key="dl_
 if st.button("Train learners", key="dl_train") and learners:
     bar = st.progress(0.0, text="Training…")
     lcfg = LearnerConfig(mechanism=mech_name, strength=strength, learners=tuple(learners), propensity=propensity,
-                         world=WorldConfig(n_users=users, n_items=items), mf=MFConfig(seed=seed), seed=seed)
+                         world=world, mf=MFConfig(seed=seed), seed=seed)
     st.session_state[LEARN] = run_learners(lcfg, progress=lambda i, n, name: bar.progress(i / n, text=f"{name} done ({i}/{n})"))
     bar.empty()
 table = st.session_state.get(LEARN)

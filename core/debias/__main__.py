@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.debias.data import DebiasConfigError, WorldConfig
+from core.debias.data import GENERATORS, SYNTHETIC, DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
 from core.debias.mechanisms import MECHANISMS
 from core.debias.propensity import PROPENSITY_MODELS
@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed-offset", type=int, default=0)
     s.add_argument("--users", type=int, default=300)
     s.add_argument("--items", type=int, default=400)
+    s.add_argument("--generator", default="ctar", choices=GENERATORS,
+                   help="who draws each world: the CTAR sampler (default) or the compact twin (faster for tiny worlds)")
+    s.add_argument("--source", default=SYNTHETIC,
+                   help="CTAR generator's catalogue: 'synthetic' or a folder of CTAR's files or a MovieLens export")
     s.add_argument("--rate", type=float, default=0.1)
     s.add_argument("--propensity", default="oracle", choices=PROPENSITY_MODELS)
     s.add_argument("--clip", type=float, default=0.0)
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             strengths={m: tuple(args.strengths) for m in args.mechanisms} if args.strengths else {},
             estimators=tuple(args.estimators),
             seeds=tuple(range(args.seed_offset, args.seed_offset + args.seeds)),
-            world=WorldConfig(n_users=args.users, n_items=args.items),
+            world=WorldConfig(n_users=args.users, n_items=args.items, generator=args.generator, source=args.source),
             rate=args.rate,
             propensity=args.propensity,
             clip=args.clip,
@@ -58,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print(f"\r{done}/{total} worlds", end="", file=sys.stderr, flush=True)
 
-    df = run_sweep(config, progress=progress)
+    try:
+        df = run_sweep(config, progress=progress)
+    except DebiasConfigError as exc:  # e.g. the CTAR generator refuses a world its catalogue cannot fill
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 2
     if not args.quiet:
         print(file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)

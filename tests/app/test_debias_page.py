@@ -66,6 +66,19 @@ def test_cancel_keeps_the_seeds_done():
     assert any("true average error" in m.value for m in at.markdown)
 
 
+def test_world_choice_reaches_the_sweep():
+    at = _app()
+    assert at.selectbox(key="dl_generator").value == "ctar"
+    assert any("CTAR generator:" in c.value for c in at.caption)
+    at.selectbox(key="dl_generator").set_value("compact").run()
+    at.number_input(key="dl_seeds").set_value(2).run()
+    at.button(key="dl_run").click().run()
+    _run_until_done(at)
+    assert not at.exception, [e.value for e in at.exception]
+    job = at.session_state["debias_sweep"]
+    assert job["config"].world.generator == "compact" and job["next"] == 2
+
+
 def test_learner_table():
     at = _app()
     at.multiselect(key="dl_learners").set_value(["MF-Naive", "DR-JL"]).run()
