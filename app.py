@@ -1,4 +1,7 @@
-"""EQUAL·CTAR Explorer: the router and the shared sidebar, nothing else."""
+"""EQUAL·CTAR Explorer: the router and the shared sidebar, nothing else.
+
+Icons are Material Symbols (shipped with Streamlit), so they render without an emoji font.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +14,17 @@ import streamlit as st  # noqa: E402
 
 from pages import common  # noqa: E402
 
-st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon=":material/explore:", layout="wide")
 
 pages = st.navigation(
     {
         "EQUAL": [
-            st.Page("pages/corpus_map.py", title="Corpus map", icon="🗺️", url_path="corpus-map", default=True),
-            st.Page("pages/bandit.py", title="Bandit", icon="🎰", url_path="bandit"),
+            st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus-map", default=True),
+            st.Page("pages/bandit.py", title="Bandit", icon=":material/casino:", url_path="bandit"),
         ],
         "Causal recommendation": [
-            st.Page("pages/ctar_generator.py", title="CTAR generator", icon="🎬", url_path="ctar"),
-            st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon="⚖️", url_path="debias"),
+            st.Page("pages/ctar_generator.py", title="CTAR generator", icon=":material/account_tree:", url_path="ctar"),
+            st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon=":material/balance:", url_path="debias"),
         ],
     }
 )
