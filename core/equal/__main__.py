@@ -204,36 +204,61 @@ def _add_bandit_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the EQUAL bandit (or a baseline) with the rule extractor, committing every pull")
+    p = sub.add_parser("run", help="run the EQUAL bandit (or a baseline), committing every pull to SQLite")
     _add_bandit_common(p)
-    p.add_argument("--policy", default="equal")
+    p.add_argument("--policy", default="equal", help="equal | ucb1 | thompson | epsilon-greedy | exp3 | random | all")
     p.add_argument("--batch-arms", type=_positive, default=5)
     p.add_argument("--docs-per-pull", type=_positive, default=10)
-    p.add_argument("--budget", type=float, default=0.05, help="share of the corpus to extract")
+    p.add_argument("--budget-kind", choices=("share", "calls", "cost"), default="share")
+    p.add_argument("--budget", type=float, default=0.05, help="share of the corpus (default), extraction calls, or cost")
+    p.add_argument("--extractor", default="rules",
+                   help="'rules' (offline, default) or 'openai' (EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_bandit)
 
 
 def _run_bandit(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from core.equal.extract import make_extractor
     from core.equal.reference import load_reference
     from core.equal.run import BanditRun, RunConfig, encoder_embedder
     from core.equal.store import RunStore
 
+    extractor = make_extractor(args.extractor)  # a missing endpoint fails before any embedding work
+    if args.extractor != "rules":
+        from core.equal.extract.openai_compat import check_endpoint
+
+        ok, message = check_endpoint(extractor.settings)
+        if not ok:
+            raise RuntimeError(f"--extractor {args.extractor}: {message}")
     cmap, encoder = _load_map(args)
     embed = encoder_embedder(encoder)
     ref = embed(load_reference(args.reference).texts())
     store = RunStore(args.store)
     c = cmap.corpus
-    common = (c.ids, c.texts, cmap.labels, ref, make_extractor("rules"), embed)
+    common = (c.ids, c.texts, cmap.labels, ref, extractor, embed)
     if args.resume:
         run = BanditRun.resume(store, args.resume, *common, neighbours=cmap.neighbours, k=len(cmap.clusters))
     else:
         config = RunConfig(policy=args.policy, batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull,
-                           budget=args.budget, seed=args.seed)
+                           budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor, seed=args.seed)
         run = BanditRun(config, *common, neighbours=cmap.neighbours, store=store, k=len(cmap.clusters))
-    run.run_until_done()
+    print(f"run {run.run_id} ({run.config.policy}); every pull is committed to {store.path}", file=sys.stderr)
+    bar = tqdm(total=100, unit="%", desc="budget", file=sys.stderr, disable=args.quiet)
+    try:
+        while not run.is_done:
+            run.step()
+            bar.update(int(run.budget_fraction * 100) - bar.n)
+            bar.set_postfix(round=run.round, pairs=len(run.pairs))
+        run.finish()
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted after round {run.round}; nothing is lost: resume with --resume {run.run_id}", file=sys.stderr)
+        return 130
+    bar.close()
     print(f"run {run.run_id}: {run.round} rounds, {run.docs_done:,} documents, {len(run.pairs):,} pairs, "
           f"coverage {run.coverage:.3f}, W(D_e, D_r) {run.calc_de_distance():.4f}; store {store.path}")
     return 0

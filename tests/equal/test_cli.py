@@ -50,3 +50,35 @@ def test_module_entry_point_runs(tmp_path):
     assert "indexed 20 documents" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "core.equal", "index"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--corpus" in bad.stderr
+
+
+def test_run_with_an_openai_compatible_endpoint_never_shows_the_key(tmp_path, capsys, monkeypatch):
+    from tests.equal.fake_llm_server import FakeLLMServer
+
+    key = "sk-cli-SECRET-9876543210"
+    path = _write(tmp_path, 40)
+    store = tmp_path / "runs.sqlite"
+    with FakeLLMServer() as server:
+        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
+        monkeypatch.setenv("EQUAL_LLM_API_KEY", key)
+        rc = main(["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
+                   "--store", str(store), "--extractor", "openai", "--budget", "0.25", "--quiet"])
+        assert rc == 0, capsys.readouterr().err
+        assert server.chat_requests  # the endpoint did the extraction
+    captured = capsys.readouterr()
+    assert "10 documents" in captured.out  # 25% of 40, budget not overrun
+    assert key not in captured.out + captured.err
+    assert key.encode() not in store.read_bytes()
+
+
+def test_run_with_an_unreachable_endpoint_exits_2_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EQUAL_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # discard port: nothing listens
+    monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("EQUAL_LLM_API_KEY", "sk-unused-SECRET")
+    path = _write(tmp_path, 20)
+    rc = main(["run", "--corpus", str(path), "--encoder", "hashing", "--reference", "statistics",
+               "--store", str(tmp_path / "runs.sqlite"), "--extractor", "openai", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--extractor openai" in err and "SECRET" not in err
+    assert not (tmp_path / "runs.sqlite").exists()
