@@ -94,7 +94,8 @@ if query.strip():
 
 with left:
     fig = make_corpus_map_figure(frame, highlight_cluster=highlight,
-                                 highlight_ids=() if hits is None else hits["doc_id"], max_points=MAX_POINTS, seed=common.seed())
+                                 highlight_ids=() if hits is None else hits["doc_id"], max_points=MAX_POINTS, seed=common.seed(),
+                                 cluster_names={int(r.cluster): ", ".join(str(r.keywords).split(", ")[:2]) for r in cmap.clusters.itertuples()})
     if fig.layout.meta["sampled"]:
         st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
                 "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")

@@ -9,7 +9,7 @@ HTML-escaped snippet, because plotly renders hover text as HTML.
 from __future__ import annotations
 
 import html
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -39,13 +39,15 @@ def make_corpus_map_figure(
     highlight_ids: Iterable[str] = (),
     max_points: int = MAX_POINTS,
     seed: int = 0,
+    cluster_names: Mapping[int, str] | None = None,
 ) -> go.Figure:
     """WebGL scatter of a ``documents_frame`` (columns ``doc_id, text, source, cluster, x, y``).
 
     ``highlight_cluster`` dims every other cluster; ``highlight_ids`` (e.g. search hits) are
     drawn on top as black-ringed stars in an extra trace (also carrying ``custom_data``). Above
     ``max_points`` rows a seeded uniform sample is drawn (``fig.layout.meta["sampled"]`` says so);
-    highlighted documents are always drawn.
+    highlighted documents are always drawn. ``cluster_names`` (e.g. each cluster's top keywords)
+    label the legend and the hover as ``"3 · http, server"``.
     """
     n = len(frame)
     keep = display_sample(n, max_points, seed)
@@ -53,15 +55,16 @@ def make_corpus_map_figure(
     clusters = sorted(int(c) for c in frame["cluster"].unique()) if n else []
     colours = _palette(max(clusters) + 1 if clusters else 1)
     fig = go.Figure()
+    names = {c: f"{c} · {cluster_names[c]}" if cluster_names and cluster_names.get(c) else f"cluster {c}" for c in clusters}
     for c in clusters:
         part = shown[shown["cluster"] == c]
         dim = highlight_cluster is not None and c != highlight_cluster
         fig.add_trace(go.Scattergl(
-            x=part["x"], y=part["y"], mode="markers", name=f"cluster {c}",
+            x=part["x"], y=part["y"], mode="markers", name=names[c],
             marker=dict(size=5 if not dim else 4, color=colours[c], opacity=0.12 if dim else 0.8),
             customdata=np.stack([part["doc_id"].astype(str).to_numpy(), part["text"].map(_snippet).to_numpy()], axis=1)
             if len(part) else None,
-            hovertemplate="<b>%{customdata[0]}</b> · cluster " + str(c) + "<br>%{customdata[1]}<extra></extra>",
+            hovertemplate="<b>%{customdata[0]}</b> · " + html.escape(names[c]) + "<br>%{customdata[1]}<extra></extra>",
         ))
     ids = set(map(str, highlight_ids))
     if ids:

@@ -61,7 +61,7 @@ def test_search_and_settings_rebuild(small_corpus_file):
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["map_overrides"]["k"] == 3
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert len([t for t in fig["data"] if t["name"].startswith("cluster")]) == 3
+    assert len([t for t in fig["data"] if t["name"] != "highlighted"]) == 3  # one trace per cluster
 
 
 def test_bad_path_is_a_clear_error(tmp_path, monkeypatch):

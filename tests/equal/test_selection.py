@@ -82,3 +82,13 @@ def test_region_selection_uses_full_data():
     assert ids_in_selected_region(frame, box) == ["a", "b", "d"]
     tri = {"selection": {"points": [], "box": [], "lasso": [{"x": [-1, 3, -1], "y": [-1, -1, 3]}]}}
     assert ids_in_selected_region(frame, tri) == ["a", "d"]  # b (1.2, 1.2) lies beyond x + y = 2
+
+
+def test_cluster_names_label_legend_and_escaped_hover():
+    frame = _frame(6)
+    clusters = sorted(int(c) for c in frame["cluster"].unique())
+    names = {clusters[0]: "http, <server>"}
+    fig = make_corpus_map_figure(frame, cluster_names=names)
+    assert fig.data[0].name == f"{clusters[0]} · http, <server>"
+    assert "http, &lt;server&gt;" in fig.data[0].hovertemplate and "<server>" not in fig.data[0].hovertemplate
+    assert all(t.name == f"cluster {c}" for t, c in zip(fig.data[1:], clusters[1:]))  # unnamed clusters keep the plain label
