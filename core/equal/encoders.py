@@ -79,14 +79,20 @@ class SentenceEncoder:
         self.max_tokens = int(self.model.max_seq_length or 256)
 
     def encode(self, texts, batch_size: int = 64, progress=None) -> NDArray[np.float32]:
+        """Unit-norm float32 vectors ``(n, dim)`` in input order, ``progress(done, n)`` per batch.
+
+        Texts are batched longest first over the whole list (as ``SentenceTransformer.encode``
+        does internally), so batches pad little; encoding batch by batch in corpus order pads
+        every batch to its longest text and cost ~25% more on the built-in corpus.
+        """
         texts = list(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
-            chunk = texts[start : start + batch_size]
-            vecs = self.model.encode(
-                chunk, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            rows = order[start : start + batch_size]
+            out[rows] = self.model.encode(
+                [texts[i] for i in rows], batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
-            out[start : start + len(chunk)] = vecs
             if progress is not None:
                 progress(min(start + batch_size, len(texts)), len(texts))
         return out

@@ -74,3 +74,12 @@ def test_real_packaged_model_is_384d_unit_and_semantic():
     assert vecs.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.2
+    # longest-first batching returns rows in input order, each the vector of its own text
+    texts = ["short", "a much longer sentence about reading files line by line in Python " * 3, "mid length text here",
+             "x", "the second longest text in this list, about sockets and hosts"]
+    batched = enc.encode(texts, batch_size=2)
+    single = np.concatenate([enc.encode([t]) for t in texts])
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+    seen: list[int] = []
+    enc.encode(texts, batch_size=2, progress=lambda done, total: seen.append(done))
+    assert seen == [2, 4, 5]
