@@ -93,6 +93,17 @@ def _refuse_unprepared(mech: "BiasMechanism", ctx: Any, why: str) -> None:
             f"as_ctar_policies(mechanism) (core.debias.mechanisms)")
 
 
+def _check_interval(name: str, value: float, interval: str) -> None:
+    """Refuse ``value`` outside ``interval`` written as ``"(0, 1]"``, ``"[0, inf)"``, ..., naming ``name``."""
+    lo, hi = (float(x) for x in interval[1:-1].split(","))
+    above = value > lo if interval[0] == "(" else value >= lo
+    below = value < hi if interval[-1] == ")" else value <= hi
+    if not (above and below):
+        bound = f">= {lo:g}" if interval[0] == "[" else f"> {lo:g}"
+        raise DebiasConfigError(f"{name} must be {bound}, got {value}" if hi == float("inf") else
+                                f"{name} must be in {interval}, got {value}")
+
+
 @dataclass(frozen=True)
 class BiasMechanism:
     """Base: MCAR exposure at ``rate``, recorded ratings equal the truth, truth unchanged."""
@@ -105,12 +116,17 @@ class BiasMechanism:
     shares_prepared_draw: ClassVar[bool] = False  # prepare() draws randomness that exposure and outcome must share
     explanation = "Every pair has the same chance to be observed: the observed sample is a fair sample."
 
+    knob_field: ClassVar[str] = ""  # the dataclass field the strength knob sets ("" = no knob)
+    knob_range: ClassVar[str] = ""  # its allowed interval, e.g. "(0, 1]" or "[0, inf)"
+
     def __post_init__(self) -> None:
         _check_rate(self.rate)
+        if self.knob_field:
+            _check_interval(self.knob_field, getattr(self, self.knob_field), self.knob_range)
 
     @property
     def strength(self) -> float:
-        return 0.0
+        return float(getattr(self, self.knob_field)) if self.knob_field else 0.0
 
     def prepare(self, ctx: BiasContext) -> BiasContext:
         """Return the context whose ``rating`` is the truth ``r(1)`` under this mechanism."""
@@ -145,17 +161,11 @@ class SelectionBias(BiasMechanism):
     name = "selection"
     label = "Selection (MNAR)"
     knob = "alpha"
+    knob_field = "alpha"
+    knob_range = "(0, 1]"
     graph_edges = (("R", "O"),)
     explanation = "Users mostly rate what they like, so low ratings go missing (the rating itself drives observation)."
 
-    def __post_init__(self) -> None:
-        _check_rate(self.rate)
-        if not 0 < self.alpha <= 1:
-            raise DebiasConfigError(f"alpha must be in (0, 1], got {self.alpha}")
-
-    @property
-    def strength(self) -> float:
-        return self.alpha
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         r = np.asarray(ctx.rating, dtype=float)
@@ -173,17 +183,11 @@ class ExposureBias(BiasMechanism):
     name = "exposure"
     label = "Exposure"
     knob = "a"
+    knob_field = "a"
+    knob_range = "[0, inf)"
     graph_edges = (("X", "O"), ("X", "R"))
     explanation = "The system only shows items it expects the user to like, and those are also the ones the user rates higher."
 
-    def __post_init__(self) -> None:
-        _check_rate(self.rate)
-        if self.a < 0:
-            raise DebiasConfigError(f"a must be >= 0, got {self.a}")
-
-    @property
-    def strength(self) -> float:
-        return self.a
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         score = _z(np.asarray(ctx.n_match, dtype=float))
@@ -203,17 +207,11 @@ class PopularityBias(BiasMechanism):
     name = "popularity"
     label = "Popularity"
     knob = "eta"
+    knob_field = "eta"
+    knob_range = "[0, inf)"
     graph_edges = (("Pop", "O"), ("Pop", "R"))
     explanation = "Popular items are shown more and also rated higher, so the observed sample over-represents well-liked hits."
 
-    def __post_init__(self) -> None:
-        _check_rate(self.rate)
-        if self.eta < 0:
-            raise DebiasConfigError(f"eta must be >= 0, got {self.eta}")
-
-    @property
-    def strength(self) -> float:
-        return self.eta
 
     def prepare(self, ctx: BiasContext) -> BiasContext:
         if self.beta == 0:
@@ -244,17 +242,11 @@ class ConformityBias(BiasMechanism):
     name = "conformity"
     label = "Conformity"
     knob = "lambda"
+    knob_field = "lam"
+    knob_range = "[0, 1]"
     graph_edges = (("O_other", "R_obs"),)
     explanation = "People echo what others said about an item, so a recorded rating is not the user's own opinion."
 
-    def __post_init__(self) -> None:
-        _check_rate(self.rate)
-        if not 0 <= self.lam <= 1:
-            raise DebiasConfigError(f"lam must be in [0, 1], got {self.lam}")
-
-    @property
-    def strength(self) -> float:
-        return self.lam
 
     def observe(self, ctx, observed: NDArray[np.bool_]) -> NDArray[np.float64]:
         r = np.asarray(ctx.rating, dtype=float)
@@ -277,17 +269,11 @@ class PositionBias(BiasMechanism):
     name = "position"
     label = "Position"
     knob = "eta"
+    knob_field = "eta"
+    knob_range = "[0, inf)"
     graph_edges = (("X", "Rank"), ("Rank", "O"), ("X", "R"))
     explanation = "Items at the top of a list get looked at far more, and the list puts likely favourites on top."
 
-    def __post_init__(self) -> None:
-        _check_rate(self.rate)
-        if self.eta < 0:
-            raise DebiasConfigError(f"eta must be >= 0, got {self.eta}")
-
-    @property
-    def strength(self) -> float:
-        return self.eta
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         score = np.asarray(ctx.n_match, dtype=float)
@@ -309,17 +295,11 @@ class ConfounderBias(BiasMechanism):
     label = "Unmeasured confounder"
     shares_prepared_draw = True
     knob = "gamma"
+    knob_field = "gamma"
+    knob_range = "[0, inf)"
     graph_edges = (("H", "O"), ("H", "R"))
     explanation = "Something nobody recorded (a mood, a friend's tip) makes a user both watch an item and like it."
 
-    def __post_init__(self) -> None:
-        _check_rate(self.rate)
-        if self.gamma < 0:
-            raise DebiasConfigError(f"gamma must be >= 0, got {self.gamma}")
-
-    @property
-    def strength(self) -> float:
-        return self.gamma
 
     def prepare(self, ctx: BiasContext) -> BiasContext:
         h = ctx.rng.standard_normal(np.shape(ctx.rating))
@@ -349,17 +329,11 @@ class PositivityBias(BiasMechanism):
     name = "positivity"
     label = "Positivity violation"
     knob = "share"
+    knob_field = "share"
+    knob_range = "[0, 1)"
     graph_edges = (("Filter", "O"),)
     explanation = "Some items are never shown (new or filtered out), so nothing in the data speaks for them."
 
-    def __post_init__(self) -> None:
-        _check_rate(self.rate)
-        if not 0 <= self.share < 1:
-            raise DebiasConfigError(f"share must be in [0, 1), got {self.share}")
-
-    @property
-    def strength(self) -> float:
-        return self.share
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         m = np.shape(ctx.rating)[1]
