@@ -62,6 +62,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.ctar.config import CTARConfig, CTARConfigError
+from core.ctar.mechanisms import PairContext
 from core.ctar.inputs import Catalogue, CatalogueInputs, CTARInputError, load_inputs, make_synthetic_inputs
 from core.ctar.sampler import CTARSample, sample
 
@@ -151,37 +152,15 @@ class WorldConfig:
 
 
 @dataclass
-class BiasContext:
+class BiasContext(PairContext):
     """Everything a bias mechanism may look at, for ``n`` users x ``M`` items.
 
-    Duck-type compatible with ``core.ctar.mechanisms.PairContext``; ``extras`` carries what a
-    mechanism adds in :meth:`~core.debias.mechanisms.BiasMechanism.prepare` (e.g. the hidden
-    confounder ``h``) so that its exposure uses the same draw as its outcome shift.
-
-    Attributes
-    ----------
-    users : (n,) int
-    rating : (n, M) int8, latent full ratings ``r(1)`` on 1..5
-    quality : (M,) float
-    pop_rank : (M,) int, 0 = most popular
-    popularity : (M,) float
-    n_match : (n, M) int, liked-tag matches ``N_ui``
-    rng : numpy Generator
-    extras : dict
+    A :class:`core.ctar.mechanisms.PairContext` (same fields: ``users``, ``rating`` the latent
+    full ratings ``r(1)``, ``quality``, ``pop_rank``, ``popularity``, ``n_match``, ``rng``,
+    ``extras``) that a mechanism may re-derive: ``extras`` carries what it adds in
+    :meth:`~core.debias.mechanisms.BiasMechanism.prepare` (e.g. the hidden confounder ``h``) so
+    that its exposure uses the same draw as its outcome shift.
     """
-
-    users: NDArray[np.int64]
-    rating: NDArray[np.int8]
-    quality: NDArray[np.float64]
-    pop_rank: NDArray[np.int64]
-    popularity: NDArray[np.float64]
-    n_match: NDArray[np.int64]
-    rng: np.random.Generator
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.rating.shape  # type: ignore[return-value]
 
     def with_rating(self, rating: NDArray[np.int8], **extras: Any) -> "BiasContext":
         return replace(self, rating=rating, extras={**self.extras, **extras})

@@ -87,7 +87,7 @@ def _check_rate(rate: float) -> None:
 
 def _refuse_unprepared(mech: "BiasMechanism", ctx: Any, why: str) -> None:
     """A bare CTAR ``PairContext`` never went through ``prepare``: refuse, naming the mechanism."""
-    if isinstance(ctx, PairContext):
+    if isinstance(ctx, PairContext) and not isinstance(ctx, BiasContext):
         raise DebiasConfigError(
             f"mechanism {mech.name!r} {why} in prepare(), which CTAR's sampler never calls: inject it with "
             f"as_ctar_policies(mechanism) (core.debias.mechanisms)")
