@@ -47,7 +47,7 @@ except ValueError as exc:
 corpus = cmap.corpus
 embed = encoder_embedder(common.encoder(common.encoder_name()))
 
-with st.expander("Run settings", expanded="bd_run" not in S):
+with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_mode()):
     c1, c2, c3 = st.columns(3)
     presets = list_presets()
     preset = c1.selectbox("Reference task (D_r)", presets + ["Upload…"], key="bd_preset",

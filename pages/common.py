@@ -29,10 +29,26 @@ def _state(key: str, default):
     return st.session_state.get(key, default)
 
 
+DEMO_NOTES = {  # demo mode: what the audience is looking at, in plain words, above each page
+    "Corpus map": "Every dot is one document. Documents about the same thing land together; the colours are the "
+                  "groups the bandit will choose between. Hover to read one, or search by meaning to see where answers live.",
+    "Bandit": "The bandit decides which groups of documents are worth paying to process. Press Start: the bars show "
+              "which group it would try next, the table how each has paid off, and the budget chart how much closer "
+              "to the task it gets than picking documents at random or processing everything in order.",
+    "CTAR generator": "A realistic movie-rating dataset in which we know why every rating exists: the tags a user likes, "
+                      "why a rating was seen, and what was never seen. Press Generate, then compare with the published CTAR data.",
+    "Debiasing lab": "Real feedback is biased by what people choose to rate. Here the truth is known, so we can see which "
+                     "corrections recover it. Pick a bias and run the sweep: a method is right when its estimate sits on the dashed line of the true loss.",
+}
+
+
 def page_header(title: str, caption: str | None = None) -> None:
+    """Title and caption; in demo mode also the page's plain-language note (:data:`DEMO_NOTES`)."""
     st.title(title)
     if caption:
         st.caption(caption)
+    if demo_mode() and title in DEMO_NOTES:
+        st.info(DEMO_NOTES[title], icon=":material/co_present:")
 
 
 def seed() -> int:
@@ -40,7 +56,7 @@ def seed() -> int:
 
 
 def demo_mode() -> bool:
-    """Presentation preset: fewer controls, larger defaults, plain-language notes first."""
+    """Presentation preset: settings start folded away and each page opens with a plain-language note."""
     return bool(_state("sb_demo", False))
 
 
@@ -173,7 +189,7 @@ def show_error(exc: Exception, what: str) -> None:
 def draw_sidebar() -> None:
     """The shared sidebar (called by app.py on every run, before the page)."""
     with st.sidebar:
-        st.toggle("Demo mode", key="sb_demo", help="Presentation preset: fewer controls, plain-language notes.")
+        st.toggle("Demo mode", key="sb_demo", help="Presentation preset: settings folded away, a plain-language note on each page.")
         st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed")
         st.subheader("Corpus")
         source = st.radio("Documents", SOURCES, key="sb_source", label_visibility="collapsed")

@@ -72,7 +72,7 @@ with left:
     st.button("Reset to CTAR defaults", on_click=_reset)
     values = {"seed": seed}
     for group, names in PARAMETER_GROUPS.items():
-        with st.expander(group, expanded=group == "Size and seed"):
+        with st.expander(group, expanded=group == "Size and seed" and not (common and common.demo_mode())):
             for name in names:
                 if name not in HIDDEN:
                     values[name] = _widget(name)
