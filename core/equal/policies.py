@@ -19,7 +19,9 @@ EQUAL's DS score (Zhang et al., arXiv 2505.12250, Stage C)::
 
     DS_j = mean_j + alpha * sqrt(2 ln(sum_k T_k) / (T_j + 1))
 
-with ``mean_j = 0`` for an unplayed arm, ``alpha = 1/(sum_k T_k + 1)`` ("paper") or a constant
+with ``mean_j = 0`` for an unplayed arm (``BanditState(unplayed="zero")``; ``unplayed="mean"``
+gives it the mean of all pull rewards observed so far -- see :mod:`core.equal.run` for why
+that is the run's default), ``alpha = 1/(sum_k T_k + 1)`` ("paper") or a constant
 (code: 0.001). Neighbour sharing: a reward on arm ``i`` is also added to every neighbour
 ``c`` of ``i`` (``sum_c += r``, ``count_c += 1``).
 """
@@ -32,6 +34,7 @@ from typing import Protocol, Union, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+UNPLAYED_PRIORS = ("zero", "mean")
 ARM_POLICIES = ("equal", "ucb1", "thompson", "epsilon-greedy", "exp3")
 DOC_POLICIES = ("random", "all")
 POLICIES = ARM_POLICIES + DOC_POLICIES
@@ -54,15 +57,20 @@ class BanditState:
     neighbours: NDArray[np.bool_] | None = None
     share_neighbours: bool = False
     cumulative: bool = False
+    unplayed: str = "zero"
     arm_to_count: NDArray[np.float64] = field(init=False)
     arm_to_sum: NDArray[np.float64] = field(init=False)
     arm_to_pulls: NDArray[np.int64] = field(init=False)
     arm_to_last: NDArray[np.float64] = field(init=False)
     available: NDArray[np.bool_] = field(init=False)
+    reward_total: float = field(init=False, default=0.0)
+    reward_n: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         if self.k < 1:
             raise PolicyConfigError(f"BanditState.k must be >= 1, got {self.k}")
+        if self.unplayed not in UNPLAYED_PRIORS:
+            raise PolicyConfigError(f"BanditState.unplayed must be one of {UNPLAYED_PRIORS}, got {self.unplayed!r}")
         self.arm_to_count = np.zeros(self.k)
         self.arm_to_sum = np.zeros(self.k)
         self.arm_to_pulls = np.zeros(self.k, dtype=np.int64)
@@ -81,15 +89,25 @@ class BanditState:
         return float(self.arm_to_count.sum())
 
     @property
+    def prior_mean(self) -> float:
+        """The estimate of an arm never observed: 0 (``unplayed="zero"``) or the mean of all pull rewards so far."""
+        if self.unplayed == "mean" and self.reward_n:
+            return self.reward_total / self.reward_n
+        return 0.0
+
+    @property
     def arm_to_mean(self) -> NDArray[np.float64]:
-        """Mean reward per arm; 0 for arms never observed (EQUAL's initialisation)."""
-        return np.divide(self.arm_to_sum, self.arm_to_count, out=np.zeros(self.k), where=self.arm_to_count > 0)
+        """Mean reward per arm; :attr:`prior_mean` for arms never observed (EQUAL's: 0)."""
+        out = np.full(self.k, self.prior_mean)
+        return np.divide(self.arm_to_sum, self.arm_to_count, out=out, where=self.arm_to_count > 0)
 
     def record(self, arm: int, reward: float) -> None:
         """Add one observation of ``reward`` on ``arm`` (and its neighbours when sharing)."""
         arm = int(arm)
         self.arm_to_pulls[arm] += 1
         self.arm_to_last[arm] = reward
+        self.reward_total += float(reward)
+        self.reward_n += 1
         if self.cumulative:
             self.arm_to_count[arm] += 1
             self.arm_to_sum[arm] = reward * self.arm_to_count[arm]

@@ -140,3 +140,23 @@ def test_bad_policy_parameters_are_named(name, params, bad):
     with pytest.raises(PolicyConfigError, match=bad):
         make_policy(name, **params)
     assert "random" in POLICIES
+
+
+def test_unplayed_prior_zero_or_running_mean():
+    zero = BanditState(3)
+    mean = BanditState(3, unplayed="mean")
+    for s in (zero, mean):
+        assert s.arm_to_mean.tolist() == [0.0, 0.0, 0.0]  # before any reward both priors are 0
+        s.record(0, -0.2)
+        s.record(1, -0.4)
+    assert zero.arm_to_mean.tolist() == pytest.approx([-0.2, -0.4, 0.0])
+    assert mean.arm_to_mean.tolist() == pytest.approx([-0.2, -0.4, -0.3])
+    # paper prior: the unplayed arm outranks both; running-mean prior: the above-average arm 0 wins
+    rng = np.random.default_rng(0)
+    assert EqualDS(0.0).select(zero, 1, rng).tolist() == [2]
+    assert EqualDS(0.0).select(mean, 1, rng).tolist() == [0]
+
+
+def test_unplayed_prior_rejects_unknown_value():
+    with pytest.raises(PolicyConfigError, match="unplayed"):
+        BanditState(3, unplayed="optimistic")

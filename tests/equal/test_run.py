@@ -144,3 +144,26 @@ def test_cli_run_resume_and_export(tmp_path, capsys):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows and {"instruction", "input", "output", "provenance"} <= set(rows[0])
     assert main(["run", *base[:-4], "--reference", "no-such-set", "--store", db]) == 2  # bad input: exit 2
+
+
+def test_first_pull_docs_honoured_and_paper_setting_reads_d(setup):
+    run = _run(setup, first_pull_docs=2, docs_per_pull=5, budget=1.0).run_until_done()
+    pulls = run.pulls_frame()
+    first = ~pulls.duplicated("arm")
+    full = pulls["n_docs"] == 5
+    last_of_arm = ~pulls.duplicated("arm", keep="last")
+    assert (pulls.loc[first, "n_docs"] <= 2).all()
+    assert (full | last_of_arm | first).all()  # later pulls read D (an arm's last pull may be short)
+    paper = _run(setup, first_pull_docs=None, docs_per_pull=5, budget=0.5).run_until_done().pulls_frame()
+    assert (paper.loc[~paper.duplicated("arm"), "n_docs"] == 5).all()
+    capped = _run(setup, first_pull_docs=50, docs_per_pull=4, budget=0.3).run_until_done().pulls_frame()
+    assert capped["n_docs"].max() == 4  # never more than D
+
+
+def test_unplayed_and_first_pull_docs_validated(setup):
+    with pytest.raises(RunConfigError, match="unplayed"):
+        RunConfig(unplayed="inf")
+    with pytest.raises(RunConfigError, match="first_pull_docs"):
+        RunConfig(first_pull_docs=0)
+    run = _run(setup, unplayed="zero")
+    assert run.state.unplayed == "zero" and RunConfig().unplayed == "mean"
