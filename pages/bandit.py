@@ -70,6 +70,8 @@ with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_
     k = len(cmap.clusters)
     B = c2.number_input("Arms per round (B)", 1, max(1, k), min(5, k), key="bd_B")
     D = c2.number_input("Documents per pull (D)", 1, 1000, 10, key="bd_D")
+    first = c2.number_input("First pull of an arm (docs)", 1, int(D), min(3, int(D)), key="bd_first",
+                            help="A cheap probe; set it to D for the paper's behaviour.")
     budget_kind = c2.selectbox("Budget", ["share", "calls", "cost"], key="bd_budget_kind")
     budget = c2.number_input("Budget value (share: 0-1)", 0.0001, 1e9, 0.2 if budget_kind == "share" else 100.0,
                              key="bd_budget", format="%.4f")
@@ -79,6 +81,8 @@ with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_
     offset = c3.number_input("Reward offset", -2.0, 2.0, 0.12, key="bd_offset")
     estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
     empty = c3.selectbox("Empty pull reward", ["0", "worst"], key="bd_empty")
+    unplayed = c3.selectbox("Unplayed arm's estimate", ["mean", "zero"], key="bd_unplayed",
+                            help="mean: the running mean reward; zero: the paper (every arm is tried once first).")
     share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
     exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
@@ -99,7 +103,8 @@ try:
                        budget_kind=budget_kind, budget=float(budget), stop=stop, patience=int(patience),
                        reward=OTReward(method=method, offset=float(offset), estimate=estimate,
                                        empty_reward=0.0 if empty == "0" else "worst"),
-                       extractor=kind, seed=common.seed(), share_neighbours=share, doc_order=order, exhaust=exhaust)
+                       extractor=kind, seed=common.seed(), share_neighbours=share, doc_order=order, exhaust=exhaust,
+                       unplayed=unplayed, first_pull_docs=int(first))
 except ValueError as exc:
     common.show_error(exc, "Settings")
     st.stop()

@@ -58,6 +58,22 @@ def test_start_step_pause_reset(small_builtin):
     assert "bd_run" not in at.session_state
 
 
+def test_exploration_settings_reach_the_run(small_builtin):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_unplayed"] = "zero"  # the paper: every arm tried once, each first pull reads D
+    at.session_state["bd_first"] = 10
+    at.run()
+    _button(at, "bd_step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    config = at.session_state["bd_run"].config
+    assert config.unplayed == "zero" and config.first_pull_docs == 10
+    _button(at, "bd_reset").click().run()
+    at.session_state["bd_unplayed"], at.session_state["bd_first"] = "mean", 3
+    _button(at, "bd_step").click().run()
+    config = at.session_state["bd_run"].config
+    assert config.unplayed == "mean" and config.first_pull_docs == 3
+
+
 def test_bad_settings_are_reported(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["bd_extractor"] = "openai"
