@@ -213,6 +213,9 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=float, default=0.05, help="share of the corpus (default), extraction calls, or cost")
     p.add_argument("--extractor", default="rules",
                    help="'rules' (offline, default) or 'openai' (EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
+    p.add_argument("--unplayed", choices=("mean", "zero"), default="mean",
+                   help="an unplayed arm's estimate: the running mean reward (default) or 0 (the paper)")
+    p.add_argument("--first-pull-docs", type=_positive, default=3, help="documents on an arm's first pull (paper: D)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -244,7 +247,8 @@ def _run_bandit(args: argparse.Namespace) -> int:
         run = BanditRun.resume(store, args.resume, *common, neighbours=cmap.neighbours, k=len(cmap.clusters))
     else:
         config = RunConfig(policy=args.policy, batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull,
-                           budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor, seed=args.seed)
+                           budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor, seed=args.seed,
+                           unplayed=args.unplayed, first_pull_docs=min(args.first_pull_docs, args.docs_per_pull))
         run = BanditRun(config, *common, neighbours=cmap.neighbours, store=store, k=len(cmap.clusters))
     print(f"run {run.run_id} ({run.config.policy}); every pull is committed to {store.path}", file=sys.stderr)
     bar = tqdm(total=100, unit="%", desc="budget", file=sys.stderr, disable=args.quiet)
