@@ -7,7 +7,8 @@ learner and scores MSE/MAE against ``r(1)`` on every pair, AUC of ``r(1) >= 4`` 
 beside a non-personalised popularity baseline. With ``tags=True`` each learner is also trained on
 CTAR's user-tag facts (:mod:`core.debias.tags`, same world, same rating exposure) and scored by
 AUC on Test II ("identifiable"), Test III ("inidentifiable") and all test pairs, as CTAR's
-released baselines are, beside CTAR's non-personalised tag like-rate baseline.
+released baselines are (each keeps the epoch with the best AUC on CTAR's validation split),
+beside CTAR's non-personalised tag like-rate baseline.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def run_learners(config: LearnerConfig, progress: Callable[[int, int, str], None
     base["mse"] = base["mae"] = float("nan")  # counts are not ratings
     if task is not None:
         base.update(_tag_scores(tag_like_rate(task), task))
-        tag_data = TrainingData(task.values, task.observed, task.propensity, task.rct_values, task.rct_observed)
+        tag_data = TrainingData(task.values, task.observed, task.propensity, task.rct_values, task.rct_observed,
+                                task.validation)
     rows = [base]
     for i, name in enumerate(config.learners):
         if should_stop is not None and should_stop():

@@ -39,16 +39,23 @@ def popularity_propensity(o, clip: float = 0.0) -> NDArray[np.float64]:
     return clip_propensity(np.broadcast_to(o.mean(axis=0, keepdims=True), o.shape), clip)
 
 
-def naive_bayes_propensity(o, values, rct_values, clip: float = 0.0, levels=None, smoothing: float = 1.0) -> NDArray[np.float64]:
+def naive_bayes_propensity(o, values, rct_values, clip: float = 0.0, levels=None, smoothing: float = 1.0,
+                           rct_weights=None) -> NDArray[np.float64]:
     """``P(o=1 | r)`` by Bayes' rule; ``values`` are recorded outcomes (read where ``o``), ``rct_values`` the MCAR slice's.
 
     Parameters
     ----------
     o : (n, M) bool
     values : (n, M) recorded outcomes (discrete levels, e.g. ratings 1..5 or labels 0/1)
-    rct_values : (k,) outcomes of a uniformly random sample of pairs
+    rct_values : (k,) outcomes of a random sample of pairs
     levels : the outcome levels (default: the union of levels seen)
     smoothing : Laplace count added to every level
+    rct_weights : (k,) positive, optional
+        Inverse inclusion probabilities of the slice's pairs when the slice is random but not
+        uniform over the ``(n, M)`` grid (CTAR's RCTTag samples movies, so a tag on many movies
+        is more likely to be in it). ``P(r)`` is then the Horvitz-Thompson (Hajek) estimate over
+        the grid; without it ``P(r)`` describes another population than ``P(o)`` and
+        ``P(r | o)`` do, and the propensities are off by the ratio of the two.
 
     Unobserved pairs get the marginal ``P(o=1)`` (never read by the estimators).
     """
@@ -57,6 +64,12 @@ def naive_bayes_propensity(o, values, rct_values, clip: float = 0.0, levels=None
     rct_values = np.asarray(rct_values).ravel()
     if rct_values.size == 0:
         raise DebiasConfigError("rct_values is empty: naive Bayes needs a randomized slice")
+    if rct_weights is None:
+        rct_w = np.ones(rct_values.size)
+    else:
+        rct_w = np.asarray(rct_weights, dtype=float).ravel()
+        if rct_w.shape != rct_values.shape or not np.all(np.isfinite(rct_w)) or np.any(rct_w <= 0):
+            raise DebiasConfigError(f"rct_weights must be {rct_values.size} finite values > 0 (one per rct_values entry)")
     obs = np.rint(values[o]).astype(int)
     rct = np.rint(rct_values).astype(int)
     if levels is None:
@@ -64,7 +77,8 @@ def naive_bayes_propensity(o, values, rct_values, clip: float = 0.0, levels=None
     levels = np.asarray(levels, dtype=int)
     p_o = o.mean()
     n_obs = np.array([(obs == v).sum() for v in levels], float) + smoothing
-    n_rct = np.array([(rct == v).sum() for v in levels], float) + smoothing
+    n_rct = np.array([rct_w[rct == v].sum() for v in levels], float)
+    n_rct = n_rct * (rct.size / rct_w.sum()) + smoothing  # effective counts: smoothing keeps its weight
     p_r_o = n_obs / n_obs.sum()
     p_r = n_rct / n_rct.sum()
     p_level = np.clip(p_r_o * p_o / p_r, 1e-12, 1.0)
