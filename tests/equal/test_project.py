@@ -20,6 +20,18 @@ def test_knn_is_exact_cosine_with_self_first():
     assert (dist >= 0).all() and np.allclose(dist[:, 1], 1 - sims[np.arange(120), idx[:, 1]], atol=1e-5)
 
 
+def test_approximate_knn_above_the_exact_limit_keeps_recall():
+    x, _ = blobs(12_000, k=40, d=64, spread=0.2, seed=4)  # clusters that overlap, as real embeddings do
+    exact_idx, _ = knn(x, 15, exact=True)
+    idx, dist = knn(x, 15)  # 12,000 > EXACT_MAX: the inverted-file index
+    assert idx.shape == dist.shape == (12_000, 15) and (idx >= 0).all()
+    assert (idx[:, 0] == np.arange(12_000)).all() and (dist[:, 0] == 0).all()
+    recall = np.mean([len(set(a) & set(b)) / 15 for a, b in zip(idx, exact_idx)])
+    assert recall > 0.95, recall
+    sims = np.einsum("ij,ij->i", x[np.arange(12_000)], x[idx[:, 5]])
+    assert np.allclose(dist[:, 5], np.maximum(1 - sims, 0), atol=1e-5)
+
+
 def test_umap_keeps_planted_clusters_apart():
     x, truth = blobs(300, k=4, spread=0.05, seed=9)
     xy = umap_project(x, n_neighbors=15, seed=42)
