@@ -152,6 +152,9 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "RunConfig":
         d = dict(d)
+        # runs stored before these settings existed explored as the paper does; resume them so
+        d.setdefault("unplayed", "zero")
+        d.setdefault("first_pull_docs", None)
         d["reward"] = OTReward(**d.get("reward", {}))
         if "policy_params" in d and "reward_range" in d["policy_params"]:
             d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}

@@ -120,6 +120,9 @@ def test_config_round_trips_json():
     c = RunConfig(policy="exp3", policy_params={"gamma": 0.2, "reward_range": (-1.0, 1.0)},
                   reward=OTReward(method="ipot", empty_reward="worst"))
     assert RunConfig.from_dict(c.to_dict()) == c
+    older = {k: v for k, v in c.to_dict().items() if k not in ("unplayed", "first_pull_docs")}
+    legacy = RunConfig.from_dict(older)  # stored before the exploration settings: resumed as it ran
+    assert legacy.unplayed == "zero" and legacy.first_pull_docs is None
 
 
 def test_mismatched_inputs_rejected(setup):
