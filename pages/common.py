@@ -142,6 +142,14 @@ def _maps() -> dict:
     return {}
 
 
+def forget_encoder(name: str) -> None:
+    """Drop the in-memory encoder and maps of ``name``: its model folder was just rewritten."""
+    encoder.clear(name)
+    maps = _maps()
+    for key in [k for k in maps if k[1].encoder_name == name]:
+        del maps[key]
+
+
 def corpus_map():
     """The :class:`core.equal.mapping.CorpusMap` for the sidebar's corpus and the map settings.
 

@@ -145,8 +145,9 @@ def _run_warmup(form: dict, corpus, cmap) -> None:
     base = cmap.settings.encoder_name
     config = WarmupConfig(sample_share=form["share"] / 100, epochs=form["epochs"], batch_size=form["batch"],
                           hard_negatives=form["hard"], seed=cmap.settings.seed)
-    warm_up_and_compare(corpus, base, make_extractor("rules"), config, cmap.settings, load_reference(form["ref"]),
-                        progress=progress, base_encoder=common.encoder(base))
+    out = warm_up_and_compare(corpus, base, make_extractor("rules"), config, cmap.settings, load_reference(form["ref"]),
+                              progress=progress, base_encoder=common.encoder(base))
+    common.forget_encoder(out.warmup.model_path)
 
 
 with st.expander("Contrastive warm-up (EQUAL stage A)"):

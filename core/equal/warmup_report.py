@@ -89,11 +89,6 @@ def check_finetunable(base_model: str) -> None:
         )
 
 
-def _default_warmup(corpus, base_model, extractor, config, out_dir, progress) -> WarmupResult:
-    check_finetunable(base_model)
-    return run_warmup(corpus, base_model, extractor, config, out_dir, progress)
-
-
 @dataclass
 class WarmupComparison:
     """What :func:`warm_up_and_compare` produced.
@@ -263,9 +258,9 @@ def warm_up_and_compare(
     """
     if settings.k > len(corpus):
         raise ValueError(f"k={settings.k} clusters requested but the corpus has {len(corpus)} documents")
-    warmup_fn = warmup_fn or _default_warmup
-    if warmup_fn is _default_warmup:
+    if warmup_fn is None:  # a stub (tests) may stand in for training; the real one needs weights
         check_finetunable(base_model)
+        warmup_fn = run_warmup
     report = progress or (lambda stage, fraction: None)
     started = time.perf_counter()
     base_encoder = base_encoder or load_encoder(base_model)

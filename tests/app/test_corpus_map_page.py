@@ -162,3 +162,17 @@ def test_warmup_runs_from_the_page_with_the_packaged_model(tmp_path, monkeypatch
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["sb_encoder_path"].startswith(str(tmp_path / "home" / "encoders" / "warmup-"))
     assert any("encoder " + at.session_state["sb_encoder_path"] in c.value for c in at.caption)
+
+
+def test_forget_encoder_drops_only_that_models_encoder_and_maps():
+    from core.equal.mapping import MapSettings
+    from pages import common
+
+    first, other = common.encoder("hashing-16"), common.encoder("hashing-32")
+    assert common.encoder("hashing-16") is first  # cached
+    maps = common._maps()
+    stale, kept = ("h", MapSettings(encoder_name="hashing-16", k=2)), ("h", MapSettings(encoder_name="hashing-32", k=2))
+    maps[stale], maps[kept] = "stale", "kept"
+    common.forget_encoder("hashing-16")
+    assert common.encoder("hashing-16") is not first and common.encoder("hashing-32") is other
+    assert stale not in maps and maps.pop(kept) == "kept"
