@@ -18,9 +18,11 @@ Choices (EQUAL.md "Open points"):
   estimate is the mean of its pull rewards. ``"cumulative"`` (the paper's text): each pull is
   rewarded by the OT of *all* pairs extracted from that arm so far, and the arm's estimate is
   that latest value (see :meth:`core.equal.policies.BanditState.record`).
-* A pull with no QA pairs gets ``empty_reward``: a number (default ``0.0``, the unplayed
-  arm's value -- such pulls neither attract nor repel) or ``"worst"`` (the lowest reward
-  observed so far in the run, ``-1 - offset`` before any).
+* A pull with no QA pairs gets ``empty_reward``: ``"worst"`` (default: the lowest reward
+  observed so far in the run, ``-1 - offset`` before any -- calls that found nothing are the
+  worst outcome) or a number. ``0.0`` is the paper's unplayed value; since real rewards are
+  almost always negative, 0 makes a barren cluster look *better* than every productive one
+  (measured on the built-in corpus: Random/EQUAL 3.30x with 0, 3.50x with "worst", all else equal).
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ class OTReward:
     method: str = "emd"
     offset: float = 0.12
     estimate: str = "batch"
-    empty_reward: Union[float, str] = 0.0
+    empty_reward: Union[float, str] = "worst"
     reg: float = 0.05
     emd_max_n: int = 2000
     ipot_beta: float = 1.0

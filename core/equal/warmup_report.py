@@ -13,7 +13,7 @@ Corpus map page's warm-up panel:
    document's extracted QA pairs against the reference set ``D_r``,
    ``1 - W(X_doc, Y_ref) - offset``, both embedded with the *base* encoder so that the
    yardstick is the same before and after; a sampled document without pairs gets the reward
-   of an empty pull (``OTReward.calc_empty``, 0 by default); documents outside the sample,
+   of an empty pull (``OTReward.calc_empty``, 0 here); documents outside the sample,
    or whose extraction failed, are ``NaN`` (unscored);
 5. :func:`core.equal.warmup.compare_clusterings` of the two label vectors with those rewards,
    plus the training summary, written as ``what_changed.json`` into the model folder.
@@ -130,7 +130,8 @@ def rewards_per_document(
     embed : callable
         Texts -> ``shape (len(texts), d)`` unit vectors.
     reward : OTReward, optional
-        Default ``OTReward()`` (exact EMD, offset 0.12, empty pull 0).
+        Default ``OTReward(empty_reward=0.0)`` (exact EMD, offset 0.12, a document without
+        pairs scores 0: a fixed value, not the run-dependent "worst" a bandit uses).
 
     Returns
     -------
@@ -138,7 +139,7 @@ def rewards_per_document(
         ``1 - W(X_doc, Y_ref) - offset`` for sampled documents with pairs, the empty-pull
         reward for sampled documents without, ``NaN`` for documents not sampled or failed.
     """
-    reward = reward or OTReward()
+    reward = reward or OTReward(empty_reward=0.0)
     position = {doc_id: i for i, doc_id in enumerate(corpus.ids)}
     failed = {doc_id for doc_id, _ in (warmup.extraction.errors if warmup.extraction else [])}
     pairs = warmup.extraction.pairs if warmup.extraction is not None else warmup.pairs
