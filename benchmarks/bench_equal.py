@@ -9,6 +9,12 @@
    needed to collect 50% of all on-task pairs -- goal Random/EQUAL >= 5x, and All in corpus
    order / EQUAL -- and (b) the OT distance of D_e to D_r at a 5% budget, EQUAL vs Random
    (EQUAL lower).
+5. For context: the paper's Avg-sim baseline (documents by their mean cosine to D_r, no
+   bandit) and an arm-level oracle (the ceiling of any cluster policy at this clustering).
+
+EQUAL runs with RunConfig's defaults; ``--unplayed``, ``--prior-weight``, ``--first-pull-docs``,
+``--empty-reward``, ``--batch-arms`` and ``--docs-per-pull`` change them (``--paper`` sets the
+paper's exploration: unplayed 0, first pull D, empty pull 0).
 
 ``--encoder hashing`` (default when EQUALCTAR_BENCH_ENCODER is unset: the packaged MiniLM)
 swaps in the fast word-hashing encoder; the encoder used is printed.
@@ -66,10 +72,11 @@ def oracle_calls(labels, per_doc_on: np.ndarray, target: int) -> float:
     return float(before_docs + (target - before_on) / dens[order[i]])
 
 
-def calls_to_target(config, ids, labels, pairs, table, ref, neighbours, on_task: set[str], target: int, share: float):
+def calls_to_target(config, ids, labels, pairs, table, ref, neighbours, doc_emb, on_task: set[str], target: int,
+                    share: float):
     """Replay until ``target`` on-task pairs are collected; return (calls, D_e OT distance at ``share`` budget)."""
     run = BanditRun(replace(config, budget=1.0), ids, [""] * len(ids), labels, ref, PrecomputedExtractor(pairs),
-                    table_embedder(table), neighbours=neighbours)
+                    table_embedder(table), neighbours=neighbours, doc_emb=doc_emb)
     got, seen, calls, dist = 0, 0, None, None
     cut = math.ceil(share * len(ids))
     with single_thread_blas():
@@ -89,10 +96,18 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--encoder", default=os.environ.get("EQUALCTAR_BENCH_ENCODER", DEFAULT_MODEL))
     ap.add_argument("--k", type=int, default=None)
-    ap.add_argument("--batch-arms", type=int, default=RunConfig().batch_arms)
-    ap.add_argument("--docs-per-pull", type=int, default=RunConfig().docs_per_pull)
+    defaults = RunConfig()
+    ap.add_argument("--batch-arms", type=int, default=defaults.batch_arms)
+    ap.add_argument("--docs-per-pull", type=int, default=defaults.docs_per_pull)
+    ap.add_argument("--unplayed", choices=("prior", "mean", "zero"), default=defaults.unplayed)
+    ap.add_argument("--prior-weight", type=float, default=defaults.prior_weight)
+    ap.add_argument("--first-pull-docs", type=int, default=defaults.first_pull_docs, help="0: always D (the paper)")
+    ap.add_argument("--empty-reward", default=defaults.reward.empty_reward, help="'worst' or a number (paper: 0)")
+    ap.add_argument("--paper", action="store_true", help="the paper's exploration: --unplayed zero --first-pull-docs 0 --empty-reward 0")
     ap.add_argument("--policies", default="equal,ucb1,thompson")
     args = ap.parse_args()
+    if args.paper:
+        args.unplayed, args.first_pull_docs, args.empty_reward = "zero", 0, "0"
     t0 = time.time()
     corpus = load_builtin_corpus()
     encoder = load_encoder(args.encoder)
@@ -109,11 +124,16 @@ def main() -> int:
     n_docs_with = sum(1 for ps in pairs.values() if ps)
     print(f"k={k} clusters, {int(neighbours.sum()) // 2} neighbour pairs; rule extractor: {len(texts):,} distinct pairs "
           f"from {n_docs_with:,} documents; setup {time.time() - t0:.0f} s")
-    config = RunConfig(batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull)
-    print(f"EQUAL config: B={config.batch_arms}, D={config.docs_per_pull}, alpha={config.policy_params or 'paper'}, "
-          f"offset={config.reward.offset}, estimate={config.reward.estimate}, sharing={config.share_neighbours}")
-    policies = [p for p in args.policies.split(",") if p] + ["random", "all"]
-    ratios_random, ratios_all, ratios_oracle, dist_wins = [], [], [], []
+    empty = args.empty_reward if args.empty_reward == "worst" else float(args.empty_reward)
+    config = RunConfig(batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull, unplayed=args.unplayed,
+                       prior_weight=args.prior_weight, first_pull_docs=args.first_pull_docs or None,
+                       reward=replace(defaults.reward, empty_reward=empty))
+    print(f"EQUAL config: B={config.batch_arms}, D={config.docs_per_pull}, first pull {config.first_pull_docs or 'D'}, "
+          f"unplayed={config.unplayed} (weight {config.prior_weight:g}), empty pull={config.reward.empty_reward}, "
+          f"alpha={config.policy_params or 'paper'}, offset={config.reward.offset}, estimate={config.reward.estimate}, "
+          f"sharing={config.share_neighbours}")
+    policies = [p for p in args.policies.split(",") if p] + ["random", "all", "avg-sim"]
+    ratios_random, ratios_all, ratios_oracle, ratios_sim, dist_wins = [], [], [], [], []
     for preset in list_presets():
         ref_set = load_reference(preset)
         ref = embed_texts(ref_set.texts(), encoder)
@@ -125,9 +145,9 @@ def main() -> int:
         oracle = oracle_calls(labels, per_doc_on, target)
         res = {}
         for pol in policies:
-            seeds = SEEDS if pol != "all" else (0,)
+            seeds = SEEDS if pol not in ("all", "avg-sim") else (0,)  # deterministic baselines
             out = [calls_to_target(replace(config, policy=pol, seed=s), corpus.ids, labels, pairs, table, ref, neighbours,
-                                   on_task, target, 0.05) for s in seeds]
+                                   emb, on_task, target, 0.05) for s in seeds]
             res[pol] = (float(np.mean([c for c, _ in out])), float(np.mean([d for _, d in out])))
         eq_calls, eq_dist = res["equal"]
         r_rand = res["random"][0] / eq_calls
@@ -135,6 +155,7 @@ def main() -> int:
         ratios_random.append(r_rand)
         ratios_all.append(r_all)
         ratios_oracle.append(res["random"][0] / oracle)
+        ratios_sim.append(res["random"][0] / res["avg-sim"][0])
         dist_wins.append(eq_dist < res["random"][1])
         print(f"\n[{preset}] threshold cos >= {thr:.3f}: {len(on_task)} on-task pairs of {len(texts)} "
               f"({len(on_task) / len(texts):.1%}); target {target}")
@@ -147,8 +168,9 @@ def main() -> int:
     gm_rand = float(np.exp(np.mean(np.log(ratios_random))))
     gm_all = float(np.exp(np.mean(np.log(ratios_all))))
     gm_oracle = float(np.exp(np.mean(np.log(ratios_oracle))))
+    gm_sim = float(np.exp(np.mean(np.log(ratios_sim))))
     print(f"\ngeometric mean over {len(ratios_random)} presets: Random/EQUAL {gm_rand:.2f}x, All/EQUAL {gm_all:.2f}x, "
-          f"ceiling Random/oracle {gm_oracle:.2f}x (k={k}); "
+          f"ceiling Random/oracle {gm_oracle:.2f}x (k={k}), Random/Avg-sim {gm_sim:.2f}x; "
           f"EQUAL's D_e closer to D_r than Random's at 5% in {sum(dist_wins)}/{len(dist_wins)} presets; "
           f"total {time.time() - t0:.0f} s ({encoder.name})")
     ok = gm_rand >= GOAL and all(dist_wins)

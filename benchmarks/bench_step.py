@@ -46,13 +46,15 @@ def setup(k: int, docs_per_arm: int, d: int = 384, seed: int = 0):
             table[p.as_text()] = (v / np.linalg.norm(v)).astype(np.float32)
     ref = rng.normal(size=(100, d)) + centres[0]
     ref = (ref / np.linalg.norm(ref, axis=1, keepdims=True)).astype(np.float32)
-    return ids, labels, pairs, table, ref
+    docs = centres[labels] + rng.normal(size=(n, d))  # for the default unplayed="prior"
+    return ids, labels, pairs, table, ref, (docs / np.linalg.norm(docs, axis=1, keepdims=True)).astype(np.float32)
 
 
 def time_rounds(k: int, policy: str = "equal", rounds: int = 20, keep: list | None = None) -> tuple[float, float]:
-    ids, labels, pairs, table, ref = setup(k, docs_per_arm=max(20, (rounds + 2) * 10 * 50 // k + 10))
+    ids, labels, pairs, table, ref, docs = setup(k, docs_per_arm=max(20, (rounds + 2) * 10 * 50 // k + 10))
     config = RunConfig(policy=policy, batch_arms=50, docs_per_pull=10, budget=1.0)
-    run = BanditRun(config, ids, [""] * len(ids), labels, ref, PrecomputedExtractor(pairs), table_embedder(table))
+    run = BanditRun(config, ids, [""] * len(ids), labels, ref, PrecomputedExtractor(pairs), table_embedder(table),
+                    doc_emb=docs)
     run.step()  # warm-up
     t0 = time.perf_counter()
     for _ in range(rounds):

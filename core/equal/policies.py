@@ -19,11 +19,25 @@ EQUAL's DS score (Zhang et al., arXiv 2505.12250, Stage C)::
 
     DS_j = mean_j + alpha * sqrt(2 ln(sum_k T_k) / (T_j + 1))
 
-with ``mean_j = 0`` for an unplayed arm (``BanditState(unplayed="zero")``; ``unplayed="mean"``
-gives it the mean of all pull rewards observed so far -- see :mod:`core.equal.run` for why
-that is the run's default), ``alpha = 1/(sum_k T_k + 1)`` ("paper") or a constant
-(code: 0.001). Neighbour sharing: a reward on arm ``i`` is also added to every neighbour
-``c`` of ``i`` (``sum_c += r``, ``count_c += 1``).
+with ``alpha = 1/(sum_k T_k + 1)`` ("paper") or a constant (code: 0.001). Neighbour sharing:
+a reward on arm ``i`` is also added to every neighbour ``c`` of ``i`` (``sum_c += r``,
+``count_c += 1``).
+
+``mean_j`` of an arm (``BanditState.unplayed``; EQUAL.md leaves the initialisation open, see
+:mod:`core.equal.run` for the measured effect of each):
+
+* ``"zero"`` (the paper): ``S_j / T_j``, and 0 for an unplayed arm.
+* ``"mean"``: ``S_j / T_j``, and the mean of all pull rewards so far for an unplayed arm.
+* ``"prior"``: empirical Bayes on a free covariate, ``x_j`` = the mean over the cluster's
+  documents of their cosine to the nearest reference example (:func:`calc_arm_prior`; no
+  extraction needed). A line ``r ~ a + b x`` (``b >= 0``) is fitted by count-weighted least
+  squares to the observed arm means once 3 arms are observed (before: unit slope through the
+  running mean), and
+
+      mean_j = (w * pred_j + S_j) / (w + T_j)
+
+  i.e. ``w`` (``prior_weight``) pseudo-pulls at the predicted reward: unplayed arms are
+  probed most promising first, and one unlucky pull does not bury a promising cluster.
 """
 
 from __future__ import annotations
@@ -34,9 +48,10 @@ from typing import Protocol, Union, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-UNPLAYED_PRIORS = ("zero", "mean")
+UNPLAYED_PRIORS = ("prior", "mean", "zero")
 ARM_POLICIES = ("equal", "ucb1", "thompson", "epsilon-greedy", "exp3")
-DOC_POLICIES = ("random", "all")
+DOC_POLICIES = ("random", "all", "avg-sim")
+PRIOR_MIN_ARMS = 3
 POLICIES = ARM_POLICIES + DOC_POLICIES
 
 
@@ -58,6 +73,8 @@ class BanditState:
     share_neighbours: bool = False
     cumulative: bool = False
     unplayed: str = "zero"
+    arm_prior: NDArray[np.float64] | None = None
+    prior_weight: float = 4.0
     arm_to_count: NDArray[np.float64] = field(init=False)
     arm_to_sum: NDArray[np.float64] = field(init=False)
     arm_to_pulls: NDArray[np.int64] = field(init=False)
@@ -71,6 +88,15 @@ class BanditState:
             raise PolicyConfigError(f"BanditState.k must be >= 1, got {self.k}")
         if self.unplayed not in UNPLAYED_PRIORS:
             raise PolicyConfigError(f"BanditState.unplayed must be one of {UNPLAYED_PRIORS}, got {self.unplayed!r}")
+        if not (np.isfinite(self.prior_weight) and self.prior_weight >= 0):
+            raise PolicyConfigError(f"BanditState.prior_weight must be >= 0, got {self.prior_weight!r}")
+        if self.unplayed == "prior":
+            if self.arm_prior is None:
+                raise PolicyConfigError("BanditState(unplayed='prior') needs arm_prior (see calc_arm_prior)")
+            prior = np.asarray(self.arm_prior, dtype=np.float64)
+            if prior.shape != (self.k,) or not np.isfinite(prior).all():
+                raise PolicyConfigError(f"BanditState.arm_prior must be {self.k} finite numbers, got shape {prior.shape}")
+            self.arm_prior = prior
         self.arm_to_count = np.zeros(self.k)
         self.arm_to_sum = np.zeros(self.k)
         self.arm_to_pulls = np.zeros(self.k, dtype=np.int64)
@@ -90,16 +116,40 @@ class BanditState:
 
     @property
     def prior_mean(self) -> float:
-        """The estimate of an arm never observed: 0 (``unplayed="zero"``) or the mean of all pull rewards so far."""
-        if self.unplayed == "mean" and self.reward_n:
+        """0 with ``unplayed="zero"``, else the mean of all pull rewards so far (0 before any)."""
+        if self.unplayed != "zero" and self.reward_n:
             return self.reward_total / self.reward_n
         return 0.0
 
     @property
     def arm_to_mean(self) -> NDArray[np.float64]:
-        """Mean reward per arm; :attr:`prior_mean` for arms never observed (EQUAL's: 0)."""
+        """Estimated reward per arm (see the module docstring for each ``unplayed`` rule)."""
+        if self.unplayed == "prior":
+            pred = self.calc_prior_prediction()
+            w = self.prior_weight
+            return np.divide(w * pred + self.arm_to_sum, w + self.arm_to_count, out=pred.copy(),
+                             where=(w + self.arm_to_count) > 0)
         out = np.full(self.k, self.prior_mean)
         return np.divide(self.arm_to_sum, self.arm_to_count, out=out, where=self.arm_to_count > 0)
+
+    def calc_prior_prediction(self) -> NDArray[np.float64]:
+        """Reward predicted from :attr:`arm_prior` alone, shape ``(k,)`` (``unplayed="prior"``).
+
+        With at least :data:`PRIOR_MIN_ARMS` observed arms: the count-weighted least-squares
+        line through their means, slope clipped at 0 (a covariate that does not predict the
+        reward gives every arm the weighted mean). Before: slope 1 through the running mean.
+        """
+        x = self.arm_prior
+        seen = self.arm_to_count > 0
+        if seen.sum() < PRIOR_MIN_ARMS:
+            return self.prior_mean + (x - x.mean())
+        w = self.arm_to_count[seen]
+        y = self.arm_to_sum[seen] / w
+        xs = x[seen]
+        xm, ym = np.average(xs, weights=w), np.average(y, weights=w)
+        var = float(np.sum(w * (xs - xm) ** 2))
+        slope = max(0.0, float(np.sum(w * (xs - xm) * (y - ym))) / var) if var > 1e-12 else 0.0
+        return ym + slope * (x - xm)
 
     def record(self, arm: int, reward: float) -> None:
         """Add one observation of ``reward`` on ``arm`` (and its neighbours when sharing)."""
@@ -336,14 +386,67 @@ class AllDocs(RandomDocs):
         return arm_docs.untaken()[:n_docs]
 
 
+class AvgSimDocs(RandomDocs):
+    """Baseline (the paper's Avg-sim): documents by their mean cosine to the reference set, highest first.
+
+    ``doc_scores`` ``(n,)`` is set by the run from the corpus embeddings
+    (:func:`calc_doc_similarity`); it needs no extraction.
+    """
+
+    name = "avg-sim"
+
+    def __init__(self) -> None:
+        self.doc_scores: NDArray[np.float64] | None = None
+
+    def select_docs(self, arm_docs, n_docs: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        if self.doc_scores is None:
+            raise PolicyConfigError("policy 'avg-sim' ranks documents by their embeddings: pass doc_emb to the run")
+        left = arm_docs.untaken()
+        best = np.argsort(-self.doc_scores[left], kind="stable")[:n_docs]
+        return np.sort(left[best]).astype(np.int64)
+
+
+def calc_doc_similarity(doc_emb: NDArray, reference: NDArray, chunk: int = 65536) -> tuple[NDArray, NDArray]:
+    """Cosine of each document to its nearest reference example, and to the reference on average.
+
+    ``doc_emb`` ``(n, d)``, ``reference`` ``(m, d)`` (rows are normalised here). Returns two
+    arrays of shape ``(n,)``: ``(max_r cos, mean_r cos)``; computed in row chunks, so a million
+    documents need ``chunk x m`` floats at a time.
+    """
+    doc_emb = np.asarray(doc_emb, dtype=np.float32)
+    ref = np.asarray(reference, dtype=np.float32)
+    if doc_emb.ndim != 2 or ref.ndim != 2 or doc_emb.shape[1] != ref.shape[1]:
+        raise PolicyConfigError(f"document embeddings {doc_emb.shape} and reference embeddings {ref.shape} "
+                                "must share their dimension (embed both with the same encoder)")
+    ref = ref / np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
+    top, avg = np.empty(len(doc_emb)), np.empty(len(doc_emb))
+    for i in range(0, len(doc_emb), chunk):
+        x = doc_emb[i:i + chunk]
+        sims = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)) @ ref.T
+        top[i:i + chunk], avg[i:i + chunk] = sims.max(axis=1), sims.mean(axis=1)
+    return top, avg
+
+
+def calc_arm_prior(doc_max_sim: NDArray, labels: NDArray, k: int) -> NDArray[np.float64]:
+    """Per cluster, the mean of its documents' cosine to their nearest reference example, shape ``(k,)``.
+
+    An empty cluster gets the corpus mean (it is never played: it has no documents).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    sizes = np.bincount(labels, minlength=k).astype(np.float64)
+    total = np.bincount(labels, weights=np.asarray(doc_max_sim, dtype=np.float64), minlength=k)
+    fill = float(np.mean(doc_max_sim)) if len(labels) else 0.0
+    return np.divide(total, sizes, out=np.full(k, fill), where=sizes > 0)
+
+
 def make_policy(name: str, **params):
     """Build a policy by name (one of :data:`POLICIES`) with its parameters.
 
     ``equal``: ``alpha``; ``ucb1``: ``c``; ``thompson``: ``sigma``, ``prior_sigma``; ``epsilon-greedy``:
-    ``epsilon``; ``exp3``: ``gamma``, ``reward_range``; ``random``/``all``: none.
+    ``epsilon``; ``exp3``: ``gamma``, ``reward_range``; ``random``/``all``/``avg-sim``: none.
     """
     table = {"equal": EqualDS, "ucb1": UCB1, "thompson": GaussianThompson, "epsilon-greedy": EpsilonGreedy,
-             "exp3": EXP3, "random": RandomDocs, "all": AllDocs}
+             "exp3": EXP3, "random": RandomDocs, "all": AllDocs, "avg-sim": AvgSimDocs}
     if name not in table:
         raise PolicyConfigError(f"policy must be one of {POLICIES}, got {name!r}")
     try:

@@ -24,19 +24,29 @@ Exploration (EQUAL.md "Open points": unplayed-arm initialisation). OT rewards ``
 are almost always negative (``W`` is 1.1-1.35 on real text), so with the paper's unplayed
 estimate of 0 every new arm outranks every played one: the DS score first plays *all* ``k``
 arms with ``D`` documents each (k=75, D=10: 750 calls, 6.6% of the built-in corpus) before
-exploiting anything. Two defaults change that, each with the paper's behaviour one option away:
+exploiting anything. The defaults change that, each with the paper's behaviour one option away:
 
-* ``unplayed="mean"``: an unplayed arm's estimate is the mean of all pull rewards so far, so
-  an arm that beats the average is exploited at once and new arms are probed only while no
-  played arm is above average -- an initial value relative to the observed rewards instead
-  of the absolute 0 (``unplayed="zero"``: the paper).
+* ``unplayed="prior"``: each cluster's documents are compared with ``D_r`` once, for free (no
+  extraction: the corpus embeddings are already there); the reward is predicted from that
+  similarity by a line fitted to the arms observed so far, and each arm's estimate is shrunk
+  towards its prediction by ``prior_weight`` pseudo-pulls (see :mod:`core.equal.policies`).
+  New arms are probed most promising first, and one unlucky pull does not bury a good cluster.
+  Needs ``doc_emb``. ``"mean"``: an unplayed arm takes the running mean reward; ``"zero"``: the paper.
 * ``first_pull_docs=3``: an arm's first pull reads 3 documents, later pulls ``D``; a probe of
   a poor cluster costs 3 calls instead of 10 (``None``: always ``D``, the paper).
+* ``batch_arms=3`` arms per round: the paper's code plays 50 of k=1000 arms (5%); 3 is that share
+  of the ~75 clusters of a 10k-document corpus, and fewer arms per round means every plan uses
+  fresher rewards. More arms per round only parallelise extraction.
+* ``OTReward(empty_reward="worst")``: a pull that finds no pairs is the worst pull so far.
 
-Measured on the built-in corpus (benchmarks/bench_equal.py, 6 presets x 5 seeds): calls to
-collect half the on-task pairs fell from ~1,830 to ~1,720 (Random/EQUAL 3.09x -> 3.30x), and
-with ``OTReward(estimate="cumulative")`` -- which weighs a 3-document probe's pairs like any
-others, where the batch mean weighs the probe like a whole pull -- to ~1,620 (3.51x).
+Measured on the built-in corpus (benchmarks/bench_equal.py, 6 presets x 5 seeds, k=75): the
+extraction calls needed to collect half of the on-task pairs, as Random/EQUAL, each step
+added to the one before (B=5 until the last): the paper's settings 3.09x; ``unplayed="mean"``
+with 3-document probes 3.30x; ``empty_reward="worst"`` 3.50x; ``unplayed="prior"`` (weight 4)
+4.93x; 3 arms per round 5.13x (the defaults; the paper's settings at B=3: 3.18x). The
+arm-level ceiling (an oracle that knows each cluster's on-task density) is 5.9x. The paper's
+Avg-sim baseline (documents by similarity to ``D_r``, no extraction feedback) reaches 5.45x
+on this benchmark, whose "on-task" test is itself a cosine similarity to ``D_r``.
 
 Reference coverage, shown beside the reward: ``mean_r max_{e in D_e} cos(r, e)`` over the
 reference examples ``r`` (0 before any pair), i.e. how well ``D_e`` so far covers ``D_r``.
@@ -57,7 +67,8 @@ from numpy.typing import NDArray
 
 from core.equal.arms import DOC_ORDERS, EXHAUST_RULES, ArmDocs
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
-from core.equal.policies import POLICIES, UNPLAYED_PRIORS, BanditState, make_policy
+from core.equal.policies import (POLICIES, UNPLAYED_PRIORS, BanditState, PolicyConfigError, calc_arm_prior,
+                                 calc_doc_similarity, make_policy)
 from core.equal.reward import OTReward
 
 BUDGET_KINDS = ("share", "calls", "cost")
@@ -93,16 +104,20 @@ class RunConfig:
         EQUAL's neighbour reward sharing.
     doc_order : {"random", "file"}; exhaust : {"partial", "strict"}
         See :mod:`core.equal.arms`.
-    unplayed : {"mean", "zero"}
-        Estimate of an arm never observed: the mean of all pull rewards so far (default) or
-        0 (the paper). See "Exploration" in the module docstring.
+    unplayed : {"prior", "mean", "zero"}
+        How an arm's reward is estimated before (and, for "prior", while) it is observed: from
+        its documents' similarity to ``D_r`` (default; the run needs ``doc_emb``), the running
+        mean reward, or 0 (the paper). See "Exploration" in the module docstring.
+    prior_weight : float
+        Pseudo-pulls at the predicted reward with ``unplayed="prior"`` (default 4; 0: the
+        prediction only orders the unplayed arms).
     first_pull_docs : int, optional
         Documents taken on an arm's first pull, at most ``D`` (default 3; ``None``: ``D``, the paper).
     """
 
     policy: str = "equal"
     policy_params: Mapping[str, Any] = field(default_factory=dict)
-    batch_arms: int = 5
+    batch_arms: int = 3
     docs_per_pull: int = 10
     budget_kind: str = "share"
     budget: float = 0.05
@@ -114,7 +129,8 @@ class RunConfig:
     share_neighbours: bool = True
     doc_order: str = "random"
     exhaust: str = "partial"
-    unplayed: str = "mean"
+    unplayed: str = "prior"
+    prior_weight: float = 4.0
     first_pull_docs: int | None = 3
 
     def __post_init__(self) -> None:
@@ -143,6 +159,8 @@ class RunConfig:
             raise RunConfigError(f"RunConfig.unplayed must be one of {UNPLAYED_PRIORS}, got {self.unplayed!r}")
         if self.first_pull_docs is not None and not self.first_pull_docs >= 1:
             raise RunConfigError(f"RunConfig.first_pull_docs must be None or >= 1, got {self.first_pull_docs}")
+        if not (math.isfinite(self.prior_weight) and self.prior_weight >= 0):
+            raise RunConfigError(f"RunConfig.prior_weight must be >= 0, got {self.prior_weight}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -155,7 +173,7 @@ class RunConfig:
         # runs stored before these settings existed explored as the paper does; resume them so
         d.setdefault("unplayed", "zero")
         d.setdefault("first_pull_docs", None)
-        d["reward"] = OTReward(**d.get("reward", {}))
+        d["reward"] = OTReward(**{"empty_reward": 0.0, **d.get("reward", {})})
         if "policy_params" in d and "reward_range" in d["policy_params"]:
             d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}
         return cls(**d)
@@ -246,6 +264,9 @@ class BanditRun:
         :func:`encoder_embedder`).
     neighbours : bool array, shape (k, k), optional
         Neighbour graph for reward sharing.
+    doc_emb : array, shape (n, d), optional
+        The documents' embeddings, same space as ``reference`` (the corpus map's). Needed by
+        ``unplayed="prior"`` (the default) and by the ``avg-sim`` baseline; computed from once.
     store : RunStore, optional
         When given, everything is committed as it happens.
     run_id, name : str, optional
@@ -254,7 +275,7 @@ class BanditRun:
     def __init__(self, config: RunConfig, doc_ids: Sequence[str], texts: Sequence[str], labels: Sequence[int] | NDArray,
                  reference: NDArray, extractor: Extractor, embed: EmbedFn, neighbours: NDArray | None = None,
                  store=None, run_id: str | None = None, name: str = "", k: int | None = None,
-                 _register: bool = True) -> None:
+                 doc_emb: NDArray | None = None, _register: bool = True) -> None:
         if len(doc_ids) != len(texts) or len(doc_ids) != len(labels):
             raise RunConfigError(f"doc_ids ({len(doc_ids)}), texts ({len(texts)}) and labels ({len(labels)}) differ in length")
         reference = np.atleast_2d(np.asarray(reference, dtype=np.float32))
@@ -271,8 +292,10 @@ class BanditRun:
                             docs_per_pull=config.docs_per_pull, order=config.doc_order, exhaust=config.exhaust, seed=config.seed)
         self.k = self.arms.k
         self.policy = make_policy(config.policy, **dict(config.policy_params))
+        arm_prior, unplayed = self._init_similarity(doc_emb, config)
         self.state = BanditState(self.k, neighbours=neighbours, share_neighbours=config.share_neighbours,
-                                 cumulative=config.reward.estimate == "cumulative", unplayed=config.unplayed)
+                                 cumulative=config.reward.estimate == "cumulative", unplayed=unplayed,
+                                 arm_prior=arm_prior, prior_weight=config.prior_weight)
         self.state.available = self.arms.available()
         self.store = store
         self.run_id = run_id or uuid.uuid4().hex[:12]
@@ -297,6 +320,27 @@ class BanditRun:
         self._stopped = False
         if store is not None and _register:
             store.create_run(self.run_id, config.to_dict(), self.fingerprint, len(self.doc_ids), self.name)
+
+    def _init_similarity(self, doc_emb: NDArray | None, config: RunConfig) -> tuple[NDArray | None, str]:
+        """The arm prior (and Avg-sim's document scores) from ``doc_emb``; the state's ``unplayed`` rule."""
+        is_docs = getattr(self.policy, "kind", "arms") == "documents"
+        if doc_emb is None:
+            if config.policy == "avg-sim" or (config.unplayed == "prior" and not is_docs):
+                why = "the avg-sim baseline" if config.policy == "avg-sim" else "RunConfig.unplayed='prior'"
+                raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
+                                     "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
+            # a document baseline selects without arm estimates; "prior" then only labels the table
+            return None, "mean" if config.unplayed == "prior" else config.unplayed
+        doc_emb = np.asarray(doc_emb)
+        if doc_emb.ndim != 2 or len(doc_emb) != len(self.doc_ids):
+            raise RunConfigError(f"doc_emb must have one row per document ({len(self.doc_ids)}), got shape {doc_emb.shape}")
+        try:
+            top, avg = calc_doc_similarity(doc_emb, self.reference)
+        except PolicyConfigError as exc:
+            raise RunConfigError(str(exc)) from exc
+        if config.policy == "avg-sim":
+            self.policy.doc_scores = avg
+        return calc_arm_prior(top, self.labels, self.k), config.unplayed
 
     # ------------------------------------------------------------------ budget
     @property
@@ -466,8 +510,11 @@ class BanditRun:
     @classmethod
     def resume(cls, store, run_id: str, doc_ids: Sequence[str], texts: Sequence[str], labels, reference: NDArray,
                extractor: Extractor, embed: EmbedFn, neighbours: NDArray | None = None,
-               k: int | None = None) -> "BanditRun":
+               k: int | None = None, doc_emb: NDArray | None = None) -> "BanditRun":
         """Rebuild a stored run by replaying its committed pulls, ready to continue.
+
+        Pass the same ``neighbours`` and ``doc_emb`` the run was made with: the plans are
+        re-derived from them and checked against the stored ones.
 
         Raises :class:`~core.equal.store.RunStoreError` if the corpus or clustering differs
         from the stored run's, or a stored plan does not match what the policy selects.
@@ -477,7 +524,7 @@ class BanditRun:
         stored = store.load_run(run_id)
         config = RunConfig.from_dict(stored.config)
         run = cls(config, doc_ids, texts, labels, reference, extractor, embed, neighbours=neighbours, store=store,
-                  run_id=run_id, name=stored.name, k=k, _register=False)
+                  run_id=run_id, name=stored.name, k=k, doc_emb=doc_emb, _register=False)
         if run.fingerprint != stored.fingerprint:
             raise RunStoreError(f"run {run_id!r} was made on another corpus or clustering (fingerprint differs)")
         pairs_by_pull: dict[tuple[int, int], list[QAPair]] = {}

@@ -32,6 +32,7 @@ def make_setup(n_per_topic: int = 30, n_noise: int = 30):
 
     Topic documents carry ``Q:``/``A:`` pairs (the rule extractor reads them); cluster 4 holds
     prose without pairs. The reference set asks about JSON, so cluster 0 is the best arm.
+    The documents' embeddings (``doc_emb``, for ``unplayed="prior"``) are ``embed(texts)``.
     """
     rng = np.random.default_rng(123)
     ids, texts, labels = [], [], []
@@ -71,7 +72,7 @@ def main(argv: list[str]) -> int:
     store_path, run_id, delay = argv[0], argv[1], float(argv[2])
     ids, texts, labels, ref, ext, embed, config = make_setup()
     run = BanditRun(config, ids, texts, labels, ref, SlowExtractor(ext, delay), embed, store=RunStore(store_path),
-                    run_id=run_id)
+                    run_id=run_id, doc_emb=embed(texts))
     run.run_until_done()
     print("finished", flush=True)
     return 0

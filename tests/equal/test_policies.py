@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from core.equal.arms import ArmDocs
-from core.equal.policies import POLICIES, BanditState, EqualDS, PolicyConfigError, make_policy
+from core.equal.policies import (POLICIES, BanditState, EqualDS, PolicyConfigError, calc_arm_prior, calc_doc_similarity,
+                                 make_policy)
 
 MEANS = np.array([0.1, 0.2, 0.3, 0.5, 0.25, 0.15])
 
@@ -160,3 +161,65 @@ def test_unplayed_prior_zero_or_running_mean():
 def test_unplayed_prior_rejects_unknown_value():
     with pytest.raises(PolicyConfigError, match="unplayed"):
         BanditState(3, unplayed="optimistic")
+
+
+def test_similarity_prior_orders_probes_then_fits_the_observed_rewards():
+    prior = np.array([0.2, 0.6, 0.4, 0.8, 0.3])
+    state = BanditState(5, unplayed="prior", arm_prior=prior, prior_weight=4.0)
+    rng = np.random.default_rng(0)
+    # before any reward: unit slope through 0, so arms are probed most similar first
+    assert EqualDS().select(state, 5, rng).tolist() == [3, 1, 2, 4, 0]
+    np.testing.assert_allclose(state.arm_to_mean, prior - prior.mean())
+    # rewards that follow r = -1 + 0.5 x exactly: once 3 arms are seen the line is recovered
+    for arm in (3, 1, 2):
+        state.record(arm, -1.0 + 0.5 * prior[arm])
+    np.testing.assert_allclose(state.calc_prior_prediction(), -1.0 + 0.5 * prior)
+    np.testing.assert_allclose(state.arm_to_mean, -1.0 + 0.5 * prior)  # data and prediction agree
+    # an arm whose pull disappoints is shrunk towards its prediction, not buried
+    state.record(0, -2.0)
+    pred = state.calc_prior_prediction()
+    assert state.arm_to_mean[0] == pytest.approx((4 * pred[0] - 2.0) / 5)
+
+
+def test_similarity_prior_ignores_a_covariate_that_predicts_nothing():
+    prior = np.array([0.9, 0.5, 0.1, 0.7])
+    state = BanditState(4, unplayed="prior", arm_prior=prior, prior_weight=0.0)
+    for arm, r in ((0, -0.5), (1, -0.2), (2, 0.1)):  # more similar, *lower* reward: the slope is clipped at 0
+        state.record(arm, r)
+    np.testing.assert_allclose(state.calc_prior_prediction(), np.full(4, -0.2))
+    np.testing.assert_allclose(state.arm_to_mean, [-0.5, -0.2, 0.1, -0.2])  # weight 0: observed means as they are
+
+
+@pytest.mark.parametrize("kwargs,bad", [({}, "arm_prior"), ({"arm_prior": np.zeros(2)}, "arm_prior"),
+                                        ({"arm_prior": np.array([0.1, np.nan, 0.2])}, "arm_prior"),
+                                        ({"arm_prior": np.zeros(3), "prior_weight": -1.0}, "prior_weight")])
+def test_similarity_prior_is_validated(kwargs, bad):
+    with pytest.raises(PolicyConfigError, match=bad):
+        BanditState(3, unplayed="prior", **kwargs)
+
+
+def test_doc_similarity_and_arm_prior_match_brute_force():
+    rng = np.random.default_rng(5)
+    docs, ref = rng.normal(size=(23, 8)), rng.normal(size=(4, 8))
+    top, avg = calc_doc_similarity(docs, ref, chunk=5)
+    cos = (docs / np.linalg.norm(docs, axis=1, keepdims=True)) @ (ref / np.linalg.norm(ref, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(top, cos.max(1), rtol=1e-5)
+    np.testing.assert_allclose(avg, cos.mean(1), rtol=1e-5, atol=1e-6)
+    labels = np.arange(23) % 3
+    prior = calc_arm_prior(top, labels, k=4)  # cluster 3 is empty: the corpus mean
+    np.testing.assert_allclose(prior, [top[labels == c].mean() for c in range(3)] + [top.mean()])
+    with pytest.raises(PolicyConfigError, match="dimension"):
+        calc_doc_similarity(docs, ref[:, :5])
+
+
+def test_avg_sim_baseline_reads_the_most_similar_documents_first():
+    labels = np.repeat(np.arange(3), 4)
+    arms = ArmDocs(labels, docs_per_pull=2, seed=0)
+    policy = make_policy("avg-sim")
+    with pytest.raises(PolicyConfigError, match="doc_emb"):
+        policy.select_docs(arms, 3, np.random.default_rng(0))
+    policy.doc_scores = np.array([0.1, 0.9, 0.2, 0.3, 0.8, 0.0, 0.5, 0.4, 0.7, 0.6, 0.05, 0.15])
+    first = policy.select_docs(arms, 3, np.random.default_rng(0))
+    assert first.tolist() == [1, 4, 8]
+    arms.take(first)
+    assert policy.select_docs(arms, 2, np.random.default_rng(0)).tolist() == [6, 9]

@@ -25,7 +25,7 @@ def setup():
 
 def _run(setup, **changes):
     ids, texts, labels, ref, ext, embed, config = setup
-    return BanditRun(replace(config, **changes), ids, texts, labels, ref, ext, embed)
+    return BanditRun(replace(config, **changes), ids, texts, labels, ref, ext, embed, doc_emb=embed(texts))
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -70,9 +70,12 @@ def test_budget_in_calls_and_cost():
             pairs = [QAPair(f"q {d}", "a", d, "priced") for d, _ in docs]
             return ExtractionResult(pairs=pairs, calls=len(docs), cost=0.5 * len(docs))
 
-    calls = BanditRun(replace(config, budget_kind="calls", budget=17), ids, texts, labels, ref, Priced(), embed).run_until_done()
+    docs = embed(texts)
+    calls = BanditRun(replace(config, budget_kind="calls", budget=17), ids, texts, labels, ref, Priced(), embed,
+                      doc_emb=docs).run_until_done()
     assert calls.calls == 17  # the last round is trimmed
-    cost = BanditRun(replace(config, budget_kind="cost", budget=10.0), ids, texts, labels, ref, Priced(), embed).run_until_done()
+    cost = BanditRun(replace(config, budget_kind="cost", budget=10.0), ids, texts, labels, ref, Priced(), embed,
+                     doc_emb=docs).run_until_done()
     assert 10.0 <= cost.cost < 10.0 + 0.5 * config.batch_arms * config.docs_per_pull
 
 
@@ -85,7 +88,8 @@ def test_empty_pulls_and_worst_reward(setup):
         def extract(self, docs):
             return ExtractionResult(calls=len(docs))
 
-    run = BanditRun(replace(config, reward=OTReward(empty_reward=-0.25)), ids, texts, labels, ref, Nothing(), embed)
+    run = BanditRun(replace(config, reward=OTReward(empty_reward=-0.25)), ids, texts, labels, ref, Nothing(), embed,
+                    doc_emb=embed(texts))
     run.run_until_done()
     assert (run.pulls_frame()["reward"] == -0.25).all() and run.coverage == 0.0
 
@@ -93,11 +97,17 @@ def test_empty_pulls_and_worst_reward(setup):
 def test_cumulative_estimate_and_plateau_stop(setup):
     run = _run(setup, reward=OTReward(estimate="cumulative"), budget=1.0, stop="plateau", patience=3).run_until_done()
     assert run.docs_done < len(setup[0])  # stopped early
-    cum = _run(setup, reward=OTReward(estimate="cumulative")).run_until_done()
+    cum = _run(setup, reward=OTReward(estimate="cumulative"), unplayed="mean").run_until_done()
     m = cum.arms_frame()
     last = cum.state.arm_to_last
     played = m["pulls"] > 0
     np.testing.assert_allclose(m.loc[played, "mean"], last[played.to_numpy()])
+    # with the prior, the latest cumulative value is shrunk towards the prediction by prior_weight pseudo-pulls
+    cum = _run(setup, reward=OTReward(estimate="cumulative"), prior_weight=2.0).run_until_done()
+    s, seen = cum.state, cum.state.arm_to_count > 0
+    pred = s.calc_prior_prediction()
+    np.testing.assert_allclose(s.arm_to_mean[seen], (2 * pred[seen] + s.arm_to_count[seen] * s.arm_to_last[seen])
+                               / (2 + s.arm_to_count[seen]))
 
 
 def test_play_pull_is_bounded_and_round_completes(setup):
@@ -142,6 +152,10 @@ def test_cli_run_resume_and_export(tmp_path, capsys):
     assert main(["run", *base, "--budget", "0.2", "--batch-arms", "2"]) == 0
     run_id = RunStore(db).list_runs().loc[0, "run_id"]
     assert f"run {run_id}" in capsys.readouterr().out
+    # a resumed run re-derives its plans from the same map and similarity prior, and must agree with the store
+    assert main(["run", *base, "--resume", run_id]) == 0 and f"run {run_id}" in capsys.readouterr().out
+    assert main(["run", *base, "--policy", "avg-sim", "--budget", "0.1", "--quiet"]) == 0
+    assert main(["run", *base, "--prior-weight", "-1"]) == 2 and "prior_weight" in capsys.readouterr().err
     out = tmp_path / "d_e.jsonl"
     assert main(["export", run_id, "--reference", "statistics", "--store", db, "--shape", "alpaca", "--out", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -169,4 +183,49 @@ def test_unplayed_and_first_pull_docs_validated(setup):
     with pytest.raises(RunConfigError, match="first_pull_docs"):
         RunConfig(first_pull_docs=0)
     run = _run(setup, unplayed="zero")
-    assert run.state.unplayed == "zero" and RunConfig().unplayed == "mean"
+    assert run.state.unplayed == "zero" and RunConfig().unplayed == "prior"
+    with pytest.raises(RunConfigError, match="prior_weight"):
+        RunConfig(prior_weight=-1.0)
+
+
+def test_prior_needs_document_embeddings_and_checks_them(setup):
+    ids, texts, labels, ref, ext, embed, config = setup
+    with pytest.raises(RunConfigError, match="doc_emb"):
+        BanditRun(config, ids, texts, labels, ref, ext, embed)  # the default unplayed="prior"
+    with pytest.raises(RunConfigError, match="doc_emb"):
+        BanditRun(replace(config, policy="avg-sim"), ids, texts, labels, ref, ext, embed)
+    with pytest.raises(RunConfigError, match="one row per document"):
+        BanditRun(config, ids, texts, labels, ref, ext, embed, doc_emb=embed(texts)[:-1])
+    with pytest.raises(RunConfigError, match="dimension"):
+        BanditRun(config, ids, texts, labels, ref, ext, embed, doc_emb=embed(texts)[:, :10])
+    for policy in ("random", "all"):  # document baselines select without arm estimates
+        assert BanditRun(replace(config, policy=policy), ids, texts, labels, ref, ext, embed).run_until_done().is_done
+    assert BanditRun(replace(config, unplayed="mean"), ids, texts, labels, ref, ext, embed).run_until_done().is_done
+
+
+def test_prior_probes_the_cluster_that_looks_like_the_task_first(setup):
+    run = _run(setup)
+    run.step()
+    assert run.pulls_frame()["arm"].iloc[0] == 0  # the JSON cluster, for a JSON reference set
+    prior = run.state.arm_prior
+    assert prior.argmax() == 0 and prior[4] < prior[0]
+
+
+def test_barren_cluster_is_not_mistaken_for_a_good_one(setup):
+    # cluster 4 yields no pairs here; "worst" (the default) drops it after one probe, while the
+    # paper's empty reward 0 beats the real (mostly negative) rewards and keeps pulling it
+    ids, texts, labels, ref, ext, embed, config = setup
+
+    class Barren:
+        name = "barren"
+
+        def extract(self, docs):
+            out = ext.extract(docs)
+            return ExtractionResult(pairs=[p for p in out.pairs if not p.doc_id.startswith("noise.")], calls=out.calls)
+
+    def pulls_of_4(reward):
+        run = BanditRun(replace(config, unplayed="mean", budget=0.4, reward=reward), ids, texts, labels, ref, Barren(), embed)
+        return int((run.run_until_done().pulls_frame()["arm"] == 4).sum())
+
+    # 60 documents at B=2: the barren arm gets 2 of 20 pulls with "worst", and as many as the best arm with 0
+    assert pulls_of_4(OTReward()) <= 2 and pulls_of_4(OTReward(empty_reward=0.0)) >= 8
