@@ -1,21 +1,17 @@
 """Bandit: EQUAL's loop live -- pick a reference task, press Start, watch clusters earn their pulls.
 
 Per tick (0.5 s) the live fragment plays up to "rounds per update" rounds and at most ``TICK_S``
-seconds of pulls, then redraws (tables
-show the top arms only), so it keeps >= 2 updates/s with 1,000 arms. Runs are committed to
-the run store as they happen; a finished run can be reopened and two runs compared.
+seconds of pulls, then redraws the top arms only: >= 2 updates/s with 1,000 arms. Runs are
+committed as they happen; a finished run can be reopened and two runs compared.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-
-import numpy as np
 import streamlit as st
 
 from core.equal.export import export_pairs
-from core.equal.extract import make_extractor
+from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.policies import POLICIES
 from core.equal.reference import list_presets, load_reference
 from core.equal.replay import replay_baselines
@@ -46,6 +42,8 @@ except ValueError as exc:
     st.stop()
 corpus = cmap.corpus
 embed = encoder_embedder(common.encoder(common.encoder_name()))
+k = len(cmap.clusters)
+geometry = dict(neighbours=cmap.neighbours, k=k, doc_emb=cmap.embeddings)
 
 with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_mode()):
     c1, c2, c3 = st.columns(3)
@@ -67,8 +65,7 @@ with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_
         params["epsilon"] = c1.slider("epsilon", 0.0, 1.0, 0.1, key="bd_eps")
     elif policy == "exp3":
         params["gamma"] = c1.slider("gamma", 0.01, 1.0, 0.1, key="bd_gamma")
-    k = len(cmap.clusters)
-    B = c2.number_input("Arms per round (B)", 1, max(1, k), min(5, k), key="bd_B")
+    B = c2.number_input("Arms per round (B)", 1, max(1, k), min(3, k), key="bd_B")
     D = c2.number_input("Documents per pull (D)", 1, 1000, 10, key="bd_D")
     first = c2.number_input("First pull of an arm (docs)", 1, int(D), min(3, int(D)), key="bd_first",
                             help="A cheap probe; set it to D for the paper's behaviour.")
@@ -80,9 +77,11 @@ with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_
     method = c3.selectbox("OT solver", ["emd", "sinkhorn", "ipot"], key="bd_method")
     offset = c3.number_input("Reward offset", -2.0, 2.0, 0.12, key="bd_offset")
     estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
-    empty = c3.selectbox("Empty pull reward", ["0", "worst"], key="bd_empty")
-    unplayed = c3.selectbox("Unplayed arm's estimate", ["mean", "zero"], key="bd_unplayed",
-                            help="mean: the running mean reward; zero: the paper (every arm is tried once first).")
+    empty = c3.selectbox("Empty pull reward", ["worst", "0"], key="bd_empty")
+    unplayed = c3.selectbox("Arm estimate before pulls", ["prior", "mean", "zero"], key="bd_unplayed",
+                            help="prior: predicted from its documents' similarity to D_r (free), shrunk towards it; "
+                                 "mean: the running mean reward; zero: the paper (every arm is tried once first).")
+    weight = c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w") if unplayed == "prior" else 4.0
     share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
     exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
@@ -104,28 +103,18 @@ try:
                        reward=OTReward(method=method, offset=float(offset), estimate=estimate,
                                        empty_reward=0.0 if empty == "0" else "worst"),
                        extractor=kind, seed=common.seed(), share_neighbours=share, doc_order=order, exhaust=exhaust,
-                       unplayed=unplayed, first_pull_docs=int(first))
+                       unplayed=unplayed, prior_weight=float(weight), first_pull_docs=int(first))
 except ValueError as exc:
     common.show_error(exc, "Settings")
     st.stop()
 
 
-def _extractor():
-    if kind == "rules":
-        return make_extractor("rules")
-    from core.equal.extract.openai_compat import check_endpoint
+def _new_run() -> BanditRun:
     from core.settings import LLMSettings
 
-    settings = LLMSettings(base_url=base_url.strip(), model=model.strip(), api_key=api_key)
-    ok, message = check_endpoint(settings)
-    if not ok:
-        raise ValueError(message)
-    return make_extractor("openai", settings)
-
-
-def _new_run() -> BanditRun:
-    return BanditRun(config, corpus.ids, corpus.texts, cmap.labels, embed(ref.texts()), _extractor(), embed,
-                     neighbours=cmap.neighbours, store=_store(), k=k, name=f"{policy} · {ref.name} · seed {config.seed}")
+    ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(), api_key))
+    return BanditRun(config, corpus.ids, corpus.texts, cmap.labels, embed(ref.texts()), ext, embed, store=_store(),
+                     name=f"{policy} · {ref.name} · seed {config.seed}", **geometry)
 
 
 b1, b2, b3, b4 = st.columns(4)
@@ -191,10 +180,11 @@ def live_panel() -> None:
 live_panel()
 
 run = S.get("bd_run")
-if run is not None and kind == "rules" and st.button("Compute Random / All baselines (extracts everything once)", key="bd_base"):
+if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",
+                                                     key="bd_base"):
     with st.spinner("Extracting every document with the rule extractor and replaying the baselines…"):
         S["bd_baselines"] = replay_baselines(run.config, corpus.ids, corpus.texts, cmap.labels, make_extractor("rules"),
-                                             embed, run.reference, neighbours=cmap.neighbours)
+                                             embed, run.reference, neighbours=cmap.neighbours, doc_emb=cmap.embeddings)
 if run is not None and run.pairs:
     n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
     reference = S.get("bd_ref", ref)
@@ -217,7 +207,7 @@ with st.expander("Stored runs: reopen or compare"):
         def _load(run_id: str) -> BanditRun:
             stored_ref = S.get("bd_ref", ref)
             return BanditRun.resume(_store(), run_id, corpus.ids, corpus.texts, cmap.labels, embed(stored_ref.texts()),
-                                    make_extractor("rules"), embed, neighbours=cmap.neighbours, k=k)
+                                    make_extractor("rules"), embed, **geometry)
 
         try:
             if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):

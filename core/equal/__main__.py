@@ -206,15 +206,18 @@ def _add_bandit_common(p: argparse.ArgumentParser) -> None:
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the EQUAL bandit (or a baseline), committing every pull to SQLite")
     _add_bandit_common(p)
-    p.add_argument("--policy", default="equal", help="equal | ucb1 | thompson | epsilon-greedy | exp3 | random | all")
-    p.add_argument("--batch-arms", type=_positive, default=5)
+    p.add_argument("--policy", default="equal",
+                   help="equal | ucb1 | thompson | epsilon-greedy | exp3 | random | all | avg-sim")
+    p.add_argument("--batch-arms", type=_positive, default=3)
     p.add_argument("--docs-per-pull", type=_positive, default=10)
     p.add_argument("--budget-kind", choices=("share", "calls", "cost"), default="share")
     p.add_argument("--budget", type=float, default=0.05, help="share of the corpus (default), extraction calls, or cost")
     p.add_argument("--extractor", default="rules",
                    help="'rules' (offline, default) or 'openai' (EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
-    p.add_argument("--unplayed", choices=("mean", "zero"), default="mean",
-                   help="an unplayed arm's estimate: the running mean reward (default) or 0 (the paper)")
+    p.add_argument("--unplayed", choices=("prior", "mean", "zero"), default="prior",
+                   help="an arm's estimate before it is observed: predicted from its documents' similarity to the "
+                        "reference (default), the running mean reward, or 0 (the paper)")
+    p.add_argument("--prior-weight", type=float, default=4.0, help="pseudo-pulls at the predicted reward (--unplayed prior)")
     p.add_argument("--first-pull-docs", type=_positive, default=3, help="documents on an arm's first pull (paper: D)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run")
@@ -225,31 +228,30 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _run_bandit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.equal.extract import make_extractor
+    from core.equal.extract import make_checked_extractor
     from core.equal.reference import load_reference
     from core.equal.run import BanditRun, RunConfig, encoder_embedder
     from core.equal.store import RunStore
 
-    extractor = make_extractor(args.extractor)  # a missing endpoint fails before any embedding work
-    if args.extractor != "rules":
-        from core.equal.extract.openai_compat import check_endpoint
-
-        ok, message = check_endpoint(extractor.settings)
-        if not ok:
-            raise RuntimeError(f"--extractor {args.extractor}: {message}")
+    try:  # a missing or unreachable endpoint fails before any embedding work
+        extractor = make_checked_extractor(args.extractor)
+    except ValueError as exc:
+        raise ValueError(f"--extractor {args.extractor}: {exc}") from exc
     cmap, encoder = _load_map(args)
     embed = encoder_embedder(encoder)
     ref = embed(load_reference(args.reference).texts())
     store = RunStore(args.store)
     c = cmap.corpus
     common = (c.ids, c.texts, cmap.labels, ref, extractor, embed)
+    geometry = dict(neighbours=cmap.neighbours, k=len(cmap.clusters), doc_emb=cmap.embeddings)
     if args.resume:
-        run = BanditRun.resume(store, args.resume, *common, neighbours=cmap.neighbours, k=len(cmap.clusters))
+        run = BanditRun.resume(store, args.resume, *common, **geometry)
     else:
         config = RunConfig(policy=args.policy, batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull,
                            budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor, seed=args.seed,
-                           unplayed=args.unplayed, first_pull_docs=min(args.first_pull_docs, args.docs_per_pull))
-        run = BanditRun(config, *common, neighbours=cmap.neighbours, store=store, k=len(cmap.clusters))
+                           unplayed=args.unplayed, prior_weight=args.prior_weight,
+                           first_pull_docs=min(args.first_pull_docs, args.docs_per_pull))
+        run = BanditRun(config, *common, store=store, **geometry)
     print(f"run {run.run_id} ({run.config.policy}); every pull is committed to {store.path}", file=sys.stderr)
     bar = tqdm(total=100, unit="%", desc="budget", file=sys.stderr, disable=args.quiet)
     try:

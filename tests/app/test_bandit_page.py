@@ -60,11 +60,19 @@ def test_start_step_pause_reset(small_builtin):
 
 def test_exploration_settings_reach_the_run(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
-    at.session_state["bd_unplayed"] = "zero"  # the paper: every arm tried once, each first pull reads D
-    at.session_state["bd_first"] = 10
     at.run()
     _button(at, "bd_step").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    run = at.session_state["bd_run"]  # the defaults: similarity prior from the map's embeddings, 3 arms per round
+    assert run.config.unplayed == "prior" and run.config.batch_arms == 3 and run.config.reward.empty_reward == "worst"
+    assert run.state.arm_prior is not None and len(run.state.arm_prior) == run.k
+    _button(at, "bd_base").click().run()  # baselines on the same axes, Avg-sim among them
+    assert not at.exception, [e.value for e in at.exception]
+    assert set(at.session_state["bd_baselines"]) == {"random", "all", "avg-sim"}
+    _button(at, "bd_reset").click().run()
+    at.session_state["bd_unplayed"] = "zero"  # the paper: every arm tried once, each first pull reads D
+    at.session_state["bd_first"] = 10
+    _button(at, "bd_step").click().run()
     config = at.session_state["bd_run"].config
     assert config.unplayed == "zero" and config.first_pull_docs == 10
     _button(at, "bd_reset").click().run()
@@ -72,6 +80,10 @@ def test_exploration_settings_reach_the_run(small_builtin):
     _button(at, "bd_step").click().run()
     config = at.session_state["bd_run"].config
     assert config.unplayed == "mean" and config.first_pull_docs == 3
+    _button(at, "bd_reset").click().run()
+    at.session_state["bd_unplayed"], at.session_state["bd_prior_w"] = "prior", 2.0
+    _button(at, "bd_step").click().run()
+    assert at.session_state["bd_run"].config.prior_weight == 2.0
 
 
 def test_bad_settings_are_reported(small_builtin):

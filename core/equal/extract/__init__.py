@@ -15,7 +15,7 @@ from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 if TYPE_CHECKING:
     from core.settings import LLMSettings
 
-__all__ = ["EXTRACTOR_KINDS", "ExtractionResult", "Extractor", "QAPair", "make_extractor"]
+__all__ = ["EXTRACTOR_KINDS", "ExtractionResult", "Extractor", "QAPair", "make_checked_extractor", "make_extractor"]
 
 EXTRACTOR_KINDS = ("rules", "openai")
 _ALIASES = {"rules": "rules", "rule": "rules", "openai": "openai", "llm": "openai",
@@ -56,3 +56,22 @@ def make_extractor(kind: str = "rules", settings: LLMSettings | None = None, **o
             "(or set EQUAL_LLM_BASE_URL and EQUAL_LLM_MODEL)"
         )
     return OpenAIChatExtractor(settings, **options)
+
+
+def make_checked_extractor(kind: str = "rules", settings: LLMSettings | None = None, **options) -> Extractor:
+    """:func:`make_extractor`, and for an endpoint extractor a check that it answers before any work is done.
+
+    Raises
+    ------
+    ValueError
+        As :func:`make_extractor`, or the endpoint cannot be reached, rejects the key or lacks
+        the model (the message names the cause, never the key).
+    """
+    extractor = make_extractor(kind, settings, **options)
+    if _ALIASES.get(str(kind).strip().lower()) == "openai":
+        from core.equal.extract.openai_compat import check_endpoint
+
+        ok, message = check_endpoint(extractor.settings)
+        if not ok:
+            raise ValueError(message)
+    return extractor
