@@ -1,6 +1,9 @@
 """EQUAL·CTAR Explorer: the router and the shared sidebar, nothing else.
 
 Icons are Material Symbols (shipped with Streamlit), so they render without an emoji font.
+URL paths are the pages' file names, as Streamlit names them before ``st.navigation`` first
+runs, so a deep link opened first on a fresh server finds its page (see
+``pages.common.leave_pages_directory_mode``).
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon=":material/explo
 pages = st.navigation(
     {
         "EQUAL": [
-            st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus-map", default=True),
+            st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus_map", default=True),
             st.Page("pages/bandit.py", title="Bandit", icon=":material/casino:", url_path="bandit"),
         ],
         "Causal recommendation": [
-            st.Page("pages/ctar_generator.py", title="CTAR generator", icon=":material/account_tree:", url_path="ctar"),
-            st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon=":material/balance:", url_path="debias"),
+            st.Page("pages/ctar_generator.py", title="CTAR generator", icon=":material/account_tree:", url_path="ctar_generator"),
+            st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon=":material/balance:", url_path="debiasing_lab"),
         ],
     }
 )

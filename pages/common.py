@@ -42,8 +42,29 @@ DEMO_NOTES = {  # demo mode: what the audience is looking at, in plain words, ab
 }
 
 
+def leave_pages_directory_mode() -> None:
+    """Make a deep link that is a fresh server's first request land in ``app.py``'s navigation.
+
+    Until some session has run ``app.py`` (which calls ``st.navigation``), Streamlit treats the
+    ``pages/`` folder as a v1 multipage app: a first request for ``/bandit`` runs
+    ``pages/bandit.py`` alone, without ``app.py``'s sidebar and page config, and lists every
+    file (``common`` included) as a page. Streamlit switches modes through a process-wide flag
+    that ``st.navigation`` clears; clearing it here and rerunning sends this same request through
+    ``app.py``, whose pages use their file names as URL paths, so the page hash is unchanged and
+    the user lands on the page they asked for.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without the v1 flag has nothing to leave
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_header(title: str, caption: str | None = None) -> None:
     """Title and caption; in demo mode also the page's plain-language note (:data:`DEMO_NOTES`)."""
+    leave_pages_directory_mode()
     st.title(title)
     if caption:
         st.caption(caption)

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,16 +66,14 @@ def _require_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> str:
-    """Start the real app (``streamlit run app.py``) on a free loopback port; yield its URL.
+@contextmanager
+def serve_app(home: Path):
+    """Run ``streamlit run app.py`` on a free loopback port with its own ``home``; yield its URL.
 
-    The app gets its own home folder, the fast hashing encoder and a small built-in corpus,
-    so browser tests exercise the real pages without waiting minutes for the model.
+    The app gets the fast hashing encoder and a small built-in corpus, so browser tests
+    exercise the real pages without waiting minutes for the model.
     """
-    _require_chromium()
     port = _free_port()
-    home = tmp_path_factory.mktemp("app-home")
     env = dict(os.environ)
     env.update(
         EQUALCTAR_HOME=str(home),
@@ -90,26 +89,43 @@ def app_url(tmp_path_factory) -> str:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early: {(home / 'streamlit.log').read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not become healthy within 90 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited early: {(home / 'streamlit.log').read_text()}")
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not become healthy within 90 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory) -> str:
+    """The real app, started once for the session's browser tests."""
+    _require_chromium()
+    with serve_app(tmp_path_factory.mktemp("app-home")) as url:
+        yield url
+
+
+@pytest.fixture()
+def fresh_app_url(tmp_path) -> str:
+    """The real app on a server no session has visited yet (for first-request behaviour)."""
+    _require_chromium()
+    with serve_app(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,7 @@ def test_intervention_table_and_invalid_parameters():
 
 @pytest.mark.browser
 def test_browser_generates_and_sees_the_statistics(app_url, page, output_dir):
-    page.goto(f"{app_url}/ctar", wait_until="networkidle")
+    page.goto(f"{app_url}/ctar_generator", wait_until="networkidle")
     page.get_by_text("CTAR generator", exact=True).first.wait_for(timeout=60_000)
     page.get_by_text("Press Generate", exact=False).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)

@@ -91,7 +91,7 @@ def test_learner_table():
 
 @pytest.mark.browser
 def test_browser_runs_a_small_sweep(app_url, page, output_dir):
-    page.goto(f"{app_url}/debias", wait_until="networkidle")
+    page.goto(f"{app_url}/debiasing_lab", wait_until="networkidle")
     page.get_by_text("Debiasing lab", exact=True).first.wait_for(timeout=60_000)
     seeds = page.get_by_label("Seeds (repeats)")
     seeds.fill("4")
