@@ -20,14 +20,24 @@ X_LABELS = {"calls_cum": "extraction calls", "docs_cum": "documents extracted", 
 
 
 def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str = "selection score") -> go.Figure:
-    """Bars of the top-``top`` arms by score (exhausted arms greyed); hover shows pulls, mean, docs left."""
+    """Bars of the top-``top`` arms by score (exhausted arms greyed); hover shows pulls, mean, docs left.
+
+    OT scores are almost always negative and close together (e.g. -0.36 to -0.44), so bars hanging
+    from 0 would all look alike: when any score is negative the bars rise from just below the
+    lowest one shown. Non-negative scores (EXP3's probabilities) rise from 0. Unplayed UCB arms
+    (+inf) are capped just above the highest finite score.
+    """
     df = arms.sort_values("score", ascending=False).head(top)
     finite = df["score"].replace([np.inf, -np.inf], np.nan)
-    cap = float(finite.max()) + 0.05 if finite.notna().any() else 1.0
+    hi = float(finite.max()) if finite.notna().any() else 1.0
+    lo = float(finite.min()) if finite.notna().any() else 0.0
+    cap = hi + 0.05
+    floor = 0.0 if lo >= 0 else lo - max(0.15 * (hi - lo), 0.01)
+    scores = np.clip(df["score"].to_numpy(dtype=float), floor, cap)
     colours = np.where(df["available"], "#1f77b4", "#c7c7c7")
-    fig = go.Figure(go.Bar(x=[f"c{a}" for a in df["arm"]], y=np.minimum(df["score"].to_numpy(dtype=float), cap),
-                           marker_color=colours, customdata=df[["pulls", "mean", "docs_left"]].to_numpy(),
-                           hovertemplate="%{x}: score %{y:.4f}<br>pulls %{customdata[0]}, mean %{customdata[1]:.4f}, "
+    fig = go.Figure(go.Bar(x=[f"c{a}" for a in df["arm"]], y=scores - floor, base=floor,
+                           marker_color=colours, customdata=np.column_stack([df[["pulls", "mean", "docs_left"]].to_numpy(dtype=object), scores]),
+                           hovertemplate="%{x}: score %{customdata[3]:.4f}<br>pulls %{customdata[0]}, mean %{customdata[1]:.4f}, "
                                          "docs left %{customdata[2]}<extra></extra>"))
     fig.update_layout(title=f"{score_label} (top {len(df)} arms)", xaxis_title="cluster", yaxis_title=score_label,
                       height=300, margin=dict(l=40, r=10, t=40, b=40))

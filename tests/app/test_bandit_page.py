@@ -119,3 +119,19 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     page.screenshot(path=str(out / "bandit.png"), full_page=True)
     assert len(set(rounds)) >= 2, rounds  # the round counter moves while running
     assert len(set(shots)) >= 2  # and the arm table's content changes
+
+
+def test_score_bars_show_differences_between_negative_scores():
+    import numpy as np
+    import pandas as pd
+
+    from core.viz.bandit import make_score_bars_figure
+
+    arms = pd.DataFrame({"arm": [0, 1, 2], "pulls": [1, 0, 3], "mean": [-0.4, -0.38, -0.44], "docs_left": [5, 6, 7],
+                         "score": [-0.36, -0.38, -0.44], "available": [True, True, False]})
+    bar = make_score_bars_figure(arms).data[0]
+    heights = np.asarray(bar.y)
+    np.testing.assert_allclose(heights + bar.base, [-0.36, -0.38, -0.44])  # the bars end at the scores
+    assert bar.base < -0.44 and heights.min() > 0 and heights.max() / heights.min() > 5  # visibly different bars
+    arms["score"] = [0.5, 0.3, 0.2]  # probabilities (EXP3) rise from 0
+    assert make_score_bars_figure(arms).data[0].base == 0.0
