@@ -8,6 +8,7 @@ committed as they happen; a finished run can be reopened and two runs compared.
 from __future__ import annotations
 
 import time
+
 import streamlit as st
 
 from core.equal.export import export_pairs

@@ -170,7 +170,8 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "RunConfig":
         d = dict(d)
-        # runs stored before these settings existed explored as the paper does; resume them so
+        # runs stored before these settings existed explored as the paper does (unplayed 0, first
+        # pull D, empty pull 0); resume them so
         d.setdefault("unplayed", "zero")
         d.setdefault("first_pull_docs", None)
         d["reward"] = OTReward(**{"empty_reward": 0.0, **d.get("reward", {})})
@@ -266,7 +267,7 @@ class BanditRun:
         Neighbour graph for reward sharing.
     doc_emb : array, shape (n, d), optional
         The documents' embeddings, same space as ``reference`` (the corpus map's). Needed by
-        ``unplayed="prior"`` (the default) and by the ``avg-sim`` baseline; computed from once.
+        ``unplayed="prior"`` (the default) and by the ``avg-sim`` baseline; read once, at construction.
     store : RunStore, optional
         When given, everything is committed as it happens.
     run_id, name : str, optional
