@@ -413,16 +413,16 @@ def calc_doc_similarity(doc_emb: NDArray, reference: NDArray, chunk: int = 65536
     arrays of shape ``(n,)``: ``(max_r cos, mean_r cos)``; computed in row chunks, so a million
     documents need ``chunk x m`` floats at a time.
     """
+    from core.equal.reward import calc_cost_matrix
+
     doc_emb = np.asarray(doc_emb, dtype=np.float32)
     ref = np.asarray(reference, dtype=np.float32)
     if doc_emb.ndim != 2 or ref.ndim != 2 or doc_emb.shape[1] != ref.shape[1]:
         raise PolicyConfigError(f"document embeddings {doc_emb.shape} and reference embeddings {ref.shape} "
                                 "must share their dimension (embed both with the same encoder)")
-    ref = ref / np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
     top, avg = np.empty(len(doc_emb)), np.empty(len(doc_emb))
     for i in range(0, len(doc_emb), chunk):
-        x = doc_emb[i:i + chunk]
-        sims = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)) @ ref.T
+        sims = 1.0 - calc_cost_matrix(doc_emb[i:i + chunk], ref) ** 2 / 2.0  # the reward's cost is sqrt(2 - 2 cos)
         top[i:i + chunk], avg[i:i + chunk] = sims.max(axis=1), sims.mean(axis=1)
     return top, avg
 
