@@ -1,8 +1,6 @@
-"""Bandit: EQUAL's loop live -- pick a reference task, press Start, watch clusters earn their pulls.
-
-Per tick (0.5 s) the live fragment plays up to "rounds per update" rounds and at most ``TICK_S``
-seconds of pulls, then redraws the top arms only: >= 2 updates/s with 1,000 arms. Runs are
-committed as they happen; a finished run can be reopened and two runs compared.
+"""Bandit: EQUAL's loop live. Each 0.5 s tick plays up to "rounds per update" rounds and at most
+``TICK_S`` s of pulls, then redraws the top arms: >= 2 updates/s with 1,000 arms. Runs are
+committed as they happen; stored runs can be reopened and compared.
 """
 
 from __future__ import annotations
@@ -80,14 +78,14 @@ with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_
     estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
     empty = c3.selectbox("Empty pull reward", ["worst", "0"], key="bd_empty")
     unplayed = c3.selectbox("Arm estimate before pulls", ["prior", "mean", "zero"], key="bd_unplayed",
-                            help="prior: predicted from its documents' similarity to D_r (free), shrunk towards it; "
-                                 "mean: the running mean reward; zero: the paper (every arm is tried once first).")
+                            help="prior: predicted from the cluster's similarity to D_r, shrunk towards it; "
+                                 "mean: the running mean reward; zero: the paper (every arm tried first).")
     weight = c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w") if unplayed == "prior" else 4.0
     share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
     exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
                            help="partial: last pull takes what is left; strict (paper): the arm is exhausted")
-    speed = st.slider("Rounds per update (live speed; each update also stops after 0.3 s of work)", 1, 50, 1, key="bd_speed")
+    st.slider("Rounds per update (each update also stops after 0.3 s of work)", 1, 50, 1, key="bd_speed")
     kind = st.radio("Extractor", ["rules", "openai"], horizontal=True, key="bd_extractor",
                     format_func=lambda x: "Rule-based (offline)" if x == "rules" else "OpenAI-compatible endpoint")
     if kind == "openai":
@@ -119,24 +117,18 @@ def _new_run() -> BanditRun:
 
 
 b1, b2, b3, b4 = st.columns(4)
-if b1.button("Start", type="primary", key="bd_start"):
+start, step = b1.button("Start", type="primary", key="bd_start"), b3.button("Step", key="bd_step")
+if start or step:
     try:
-        if "bd_run" not in S or S["bd_run"].is_done:
+        if "bd_run" not in S or (start and S["bd_run"].is_done):
             S["bd_run"], S["bd_ref"] = _new_run(), ref
-        S["bd_running"] = True
-    except ValueError as exc:
-        common.show_error(exc, "Cannot start")
-if b2.button("Pause", key="bd_pause"):
-    S["bd_running"] = False
-if b3.button("Step", key="bd_step"):
-    try:
-        if "bd_run" not in S:
-            S["bd_run"], S["bd_ref"] = _new_run(), ref
-        S["bd_running"] = False
-        if not S["bd_run"].is_done:
+        S["bd_running"] = start
+        if step and not S["bd_run"].is_done:
             S["bd_run"].step()
     except ValueError as exc:
-        common.show_error(exc, "Cannot step")
+        common.show_error(exc, "Cannot start" if start else "Cannot step")
+if b2.button("Pause", key="bd_pause"):
+    S["bd_running"] = False
 if b4.button("Reset", key="bd_reset"):
     for key in ("bd_run", "bd_running", "bd_ref", "bd_baselines"):
         S.pop(key, None)
@@ -183,7 +175,7 @@ live_panel()
 run = S.get("bd_run")
 if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",
                                                      key="bd_base"):
-    with st.spinner("Extracting every document with the rule extractor and replaying the baselines…"):
+    with st.spinner("Extracting everything with the rule extractor, replaying the baselines…"):
         S["bd_baselines"] = replay_baselines(run.config, corpus.ids, corpus.texts, cmap.labels, make_extractor("rules"),
                                              embed, run.reference, neighbours=cmap.neighbours, doc_emb=cmap.embeddings)
 if run is not None and run.pairs:
@@ -201,22 +193,25 @@ with st.expander("Stored runs: reopen or compare"):
         st.write("No stored runs yet.")
     else:
         st.dataframe(runs.drop(columns=["run_id"]), hide_index=True, key="bd_runs")
-        labels = {r.run_id: f"{r.name} · {r.created:%Y-%m-%d %H:%M} · {r.status}" for r in runs.itertuples()}
+        labels = {r.run_id: f"{r.name} · {r.created:%Y-%m-%d %H:%M} · {r.status} · {r.run_id}" for r in runs.itertuples()}
         pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels), format_func=labels.get,
                               max_selections=2, key="bd_pick")
 
         def _load(run_id: str) -> BanditRun:
-            stored_ref = S.get("bd_ref", ref)
-            return BanditRun.resume(_store(), run_id, corpus.ids, corpus.texts, cmap.labels, embed(stored_ref.texts()),
-                                    make_extractor("rules"), embed, **geometry)
+            return BanditRun.resume(_store(), run_id, corpus.ids, corpus.texts, cmap.labels,
+                                    embed(S.get("bd_ref", ref).texts()), make_extractor("rules"), embed, **geometry)
 
         try:
             if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
                 S["bd_run"], S["bd_running"] = _load(pick[0]), False
                 st.rerun()
-            if len(pick) == 2:
-                a, b = (_load(p) for p in pick)
-                st.plotly_chart(make_comparison_figure(a.rounds_frame(), b.rounds_frame(), labels[pick[0]], labels[pick[1]]),
+            if len(pick) == 2:  # resumed once per stored state, not per rerun
+                info, cache = runs.set_index("run_id"), S.setdefault("bd_cmp", {})
+                keys = [(p, int(info.docs[p]), info.status[p], S.get("bd_ref", ref).name) for p in pick]
+                for key in keys:
+                    if key not in cache:
+                        cache[key] = _load(key[0]).rounds_frame()
+                st.plotly_chart(make_comparison_figure(*(cache[x] for x in keys), labels[pick[0]], labels[pick[1]]),
                                 key="bd_compare")
         except ValueError as exc:
             common.show_error(exc, "Cannot reopen (was it made on another corpus or clustering?)")

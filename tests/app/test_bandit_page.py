@@ -135,3 +135,25 @@ def test_score_bars_show_differences_between_negative_scores():
     assert bar.base < -0.44 and heights.min() > 0 and heights.max() / heights.min() > 5  # visibly different bars
     arms["score"] = [0.5, 0.3, 0.2]  # probabilities (EXP3) rise from 0
     assert make_score_bars_figure(arms).data[0].base == 0.0
+
+
+def test_two_stored_runs_compare_without_resuming_on_every_rerun(small_builtin, monkeypatch):
+    from core.equal.run import BanditRun
+
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    ids = []
+    for _ in range(2):  # two stored runs, one round each
+        _button(at, "bd_step").click().run()
+        ids.append(at.session_state["bd_run"].run_id)
+        _button(at, "bd_reset").click().run()
+    calls = []
+    original = BanditRun.resume.__func__
+    monkeypatch.setattr(BanditRun, "resume", classmethod(lambda cls, *a, **kw: calls.append(a[1]) or original(cls, *a, **kw)))
+    at.session_state["bd_pick"] = ids
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    assert sorted(calls) == sorted(ids)  # each run resumed once to draw the comparison
+    at.run()
+    assert sorted(calls) == sorted(ids)  # a rerun redraws from the kept frames
+    assert len(at.session_state["bd_cmp"]) == 2
