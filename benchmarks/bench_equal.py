@@ -36,10 +36,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
 
-from core.equal.builtin import load_builtin_corpus  # noqa: E402
-from core.equal.cluster import cluster_w2_distances, kmeans, neighbour_graph  # noqa: E402
-from core.equal.embed import embed_corpus, embed_texts  # noqa: E402
-from core.equal.encoders import DEFAULT_MODEL, load_encoder  # noqa: E402
+from core.corpus.builtin import load_builtin_corpus  # noqa: E402
+from core.corpus.cluster import cluster_w2_distances, kmeans, neighbour_graph  # noqa: E402
+from core.corpus.embed import embed_corpus, embed_texts  # noqa: E402
+from core.corpus.encoders import DEFAULT_MODEL, load_encoder  # noqa: E402
 from core.equal.extract import make_extractor  # noqa: E402
 from core.equal.reference import list_presets, load_reference  # noqa: E402
 from core.equal.replay import PrecomputedExtractor, extract_all, table_embedder  # noqa: E402

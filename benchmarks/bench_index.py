@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 def _texts(n: int) -> list[str]:
     try:
-        from core.equal.builtin import load_builtin_corpus
+        from core.corpus.builtin import load_builtin_corpus
 
         corpus = load_builtin_corpus(limit=n)
         print(f"corpus: {len(corpus)} built-in documents")
@@ -35,9 +35,9 @@ def _texts(n: int) -> list[str]:
 
 
 def bench_embedding(n: int = 2000) -> float:
-    from core.equal.corpus import Corpus
-    from core.equal.embed import embed_corpus
-    from core.equal.encoders import SentenceEncoder
+    from core.corpus.load import Corpus
+    from core.corpus.embed import embed_corpus
+    from core.corpus.encoders import SentenceEncoder
 
     texts = _texts(n)
     enc = SentenceEncoder()
@@ -61,7 +61,7 @@ def bench_embedding(n: int = 2000) -> float:
 def bench_kmeans(n: int = 100_000, d: int = 384, k: int = 100, niter: int = 20) -> tuple[float, float]:
     from sklearn.cluster import KMeans
 
-    from core.equal.cluster import kmeans
+    from core.corpus.cluster import kmeans
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(k, d)).astype(np.float32)
@@ -87,7 +87,7 @@ def bench_umap(n: int = 20_000, d: int = 384) -> float:
 
     import umap
 
-    from core.equal.project import umap_project
+    from core.corpus.project import umap_project
 
     rng = np.random.default_rng(1)
     centres = rng.normal(size=(50, d))

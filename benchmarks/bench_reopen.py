@@ -22,10 +22,10 @@ N = 10_000
 
 
 def _corpus():
-    from core.equal.corpus import Corpus
+    from core.corpus.load import Corpus
 
     try:
-        from core.equal.builtin import load_builtin_corpus
+        from core.corpus.builtin import load_builtin_corpus
 
         corpus = load_builtin_corpus(limit=N)
         if len(corpus) >= N:
@@ -43,9 +43,9 @@ def _corpus():
 
 
 def main() -> int:
-    from core.equal.encoders import HashingEncoder
-    from core.equal.mapping import MapSettings, build_corpus_map, load_corpus_map
-    from core.equal.project import umap_project
+    from core.corpus.encoders import HashingEncoder
+    from core.corpus.mapping import MapSettings, build_corpus_map, load_corpus_map
+    from core.corpus.project import umap_project
 
     import numpy as np
 

@@ -3,7 +3,7 @@
 The sidebar itself is drawn by ``app.py`` (see :func:`draw_sidebar`); pages read its choices
 through the small accessors here, which fall back to defaults so a page also runs alone
 (``AppTest.from_file("pages/...")``). Heavy objects are cached once per process
-(``st.cache_resource``) and the corpus map is also cached on disk by ``core.equal.mapping``.
+(``st.cache_resource``) and the corpus map is also cached on disk by ``core.corpus.mapping``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.equal.corpus import Corpus, LoadReport
-from core.equal.encoders import DEFAULT_MODEL, Encoder, load_encoder
+from core.corpus.load import Corpus, LoadReport
+from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder
 
 ENCODER_CHOICES = {
     "all-MiniLM-L6-v2 (packaged, offline)": DEFAULT_MODEL,
@@ -104,21 +104,21 @@ def encoder(name: str) -> Encoder:
 
 @st.cache_resource(show_spinner="Harvesting the built-in corpus…")
 def _builtin(limit: int | None) -> Corpus:
-    from core.equal.builtin import load_builtin_corpus
+    from core.corpus.builtin import load_builtin_corpus
 
     return load_builtin_corpus(limit=limit)
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
 def _uploaded(data: bytes, filename: str, text_field: str | None) -> tuple[Corpus, LoadReport]:
-    from core.equal.corpus import load_corpus_bytes
+    from core.corpus.load import load_corpus_bytes
 
     return load_corpus_bytes(data, filename, text_field=text_field or None)
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
 def _from_path(path: str, text_field: str | None, mtime: float) -> tuple[Corpus, LoadReport]:
-    from core.equal.corpus import load_corpus
+    from core.corpus.load import load_corpus
 
     return load_corpus(path, text_field=text_field or None)
 
@@ -148,7 +148,7 @@ def default_k(n_docs: int) -> int:
 
 
 def map_settings(corpus: Corpus):
-    from core.equal.mapping import MapSettings
+    from core.corpus.mapping import MapSettings
 
     overrides = dict(_state("map_overrides", {}))
     base = MapSettings(encoder_name=encoder_name(), k=default_k(len(corpus)), seed=seed())
@@ -172,11 +172,11 @@ def forget_encoder(name: str) -> None:
 
 
 def corpus_map():
-    """The :class:`core.equal.mapping.CorpusMap` for the sidebar's corpus and the map settings.
+    """The :class:`core.corpus.mapping.CorpusMap` for the sidebar's corpus and the map settings.
 
     Memory first, then the on-disk cache, else built here with a progress bar per stage.
     """
-    from core.equal.mapping import build_corpus_map, load_corpus_map
+    from core.corpus.mapping import build_corpus_map, load_corpus_map
 
     corpus, _ = corpus_source()
     settings = map_settings(corpus)

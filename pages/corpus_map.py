@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.equal.cluster import inertia_curve, suggest_k
-from core.equal.selection import export_documents, ids_from_plotly_selection, ids_in_selected_region
+from core.corpus.cluster import inertia_curve, suggest_k
+from core.corpus.selection import export_documents, ids_from_plotly_selection, ids_in_selected_region
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure

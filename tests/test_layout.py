@@ -45,3 +45,20 @@ def test_core_import_does_not_pull_streamlit():
 def test_pages_are_thin():
     big = [p.name for p in (ROOT / "pages").glob("*.py") if p.stat().st_size > 12_000]
     assert big == [], f"pages should stay thin (widgets -> core -> figure): {big}"
+
+
+def test_corpus_map_never_imports_the_bandit():
+    """``core.corpus`` is the map alone: the bandit (``core.equal``) builds on it, never back."""
+    files = sorted((ROOT / "core" / "corpus").rglob("*.py"))
+    assert len(files) >= 8, "core/corpus/ should hold the corpus map's modules"
+    offenders = []
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            mods = []
+            if isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                mods = [node.module]
+            offenders += [f"{path.name}: {m}" for m in mods if m.startswith(("core.equal", "core.debias", "core.ctar"))]
+    assert offenders == [], f"core/corpus must not import the bandit or the causal packages: {offenders}"

@@ -26,7 +26,7 @@ def _positive(text: str) -> int:
 
 
 def _add_index(sub: argparse._SubParsersAction) -> None:
-    from core.equal.encoders import DEFAULT_MODEL
+    from core.corpus.encoders import DEFAULT_MODEL
 
     p = sub.add_parser("index", help="build and cache the corpus map (embeddings, clusters, 2-D layout)")
     p.add_argument("--corpus", required=True, help="a corpus file or folder, or 'builtin'")
@@ -46,12 +46,12 @@ def _run_index(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from core.equal.corpus import load_corpus
-    from core.equal.encoders import load_encoder
-    from core.equal.mapping import MapSettings, build_corpus_map, map_cache_path
+    from core.corpus.load import load_corpus
+    from core.corpus.encoders import load_encoder
+    from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
 
     if args.corpus == "builtin":
-        from core.equal.builtin import load_builtin_corpus
+        from core.corpus.builtin import load_builtin_corpus
 
         corpus = load_builtin_corpus(limit=args.limit)
         print(f"built-in corpus: {len(corpus):,} documents", file=sys.stderr)
@@ -76,10 +76,10 @@ def _run_index(args: argparse.Namespace) -> int:
 
 
 def _load_corpus(args: argparse.Namespace):
-    from core.equal.corpus import load_corpus
+    from core.corpus.load import load_corpus
 
     if args.corpus == "builtin":
-        from core.equal.builtin import load_builtin_corpus
+        from core.corpus.builtin import load_builtin_corpus
 
         corpus = load_builtin_corpus(limit=args.limit)
         print(f"built-in corpus: {len(corpus):,} documents", file=sys.stderr)
@@ -97,7 +97,7 @@ def _share(text: str) -> float:
 
 
 def _add_warmup(sub: argparse._SubParsersAction) -> None:
-    from core.equal.encoders import DEFAULT_MODEL
+    from core.corpus.encoders import DEFAULT_MODEL
     from core.equal.reference import list_presets
 
     presets = list_presets()
@@ -126,7 +126,7 @@ def _run_warmup(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from core.equal.extract import make_extractor
-    from core.equal.mapping import MapSettings
+    from core.corpus.mapping import MapSettings
     from core.equal.reference import load_reference
     from core.equal.warmup import WarmupConfig
     from core.equal.warmup_report import STAGES, check_finetunable, summarize_warmup, warm_up_and_compare
@@ -176,12 +176,12 @@ def _fmt(value) -> str:
 def _load_map(args: argparse.Namespace):
     import math
 
-    from core.equal.corpus import load_corpus
-    from core.equal.encoders import load_encoder
-    from core.equal.mapping import MapSettings, build_corpus_map
+    from core.corpus.load import load_corpus
+    from core.corpus.encoders import load_encoder
+    from core.corpus.mapping import MapSettings, build_corpus_map
 
     if args.corpus == "builtin":
-        from core.equal.builtin import load_builtin_corpus
+        from core.corpus.builtin import load_builtin_corpus
 
         corpus = load_builtin_corpus(limit=args.limit)
     else:
@@ -192,7 +192,7 @@ def _load_map(args: argparse.Namespace):
 
 
 def _add_bandit_common(p: argparse.ArgumentParser) -> None:
-    from core.equal.encoders import DEFAULT_MODEL
+    from core.corpus.encoders import DEFAULT_MODEL
 
     p.add_argument("--corpus", default="builtin", help="a corpus file or folder, or 'builtin'")
     p.add_argument("--limit", type=_positive, default=None, help="built-in corpus: use N evenly spread documents")

@@ -242,8 +242,8 @@ def cached_embedder(embed: EmbedFn) -> EmbedFn:
 
 
 def encoder_embedder(encoder) -> EmbedFn:
-    """An :data:`EmbedFn` from an :class:`~core.equal.encoders.Encoder`, through the on-disk text cache."""
-    from core.equal.embed import embed_texts
+    """An :data:`EmbedFn` from an :class:`~core.corpus.encoders.Encoder`, through the on-disk text cache."""
+    from core.corpus.embed import embed_texts
 
     return cached_embedder(lambda texts: embed_texts(texts, encoder))
 

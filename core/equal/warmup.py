@@ -16,7 +16,7 @@ Recipe (:func:`run_warmup`):
    ``loss_i = -log softmax_j(scale * cos(d_i, q_j))[i]``, paper temperature 0.02 = scale 50;
    sentence-transformers' default scale 20 is ours) on CPU, batches built so that no
    document and no QA string appears twice in a batch (it would be a false negative);
-5. save the model (loads with :class:`core.equal.encoders.SentenceEncoder`), plus
+5. save the model (loads with :class:`core.corpus.encoders.SentenceEncoder`), plus
    ``warmup.json`` with the configuration and statistics.
 
 Why a plain torch loop and not ``SentenceTransformerTrainer``/``model.fit``: in the installed
@@ -172,7 +172,7 @@ def default_warmup_dir(corpus: _HasDocuments, base_model: str, config: WarmupCon
 
 
 def _resolve_model(base_model: str) -> str:
-    from core.equal.encoders import DEFAULT_MODEL, packaged_model_path
+    from core.corpus.encoders import DEFAULT_MODEL, packaged_model_path
 
     return packaged_model_path() if base_model == DEFAULT_MODEL else base_model
 
@@ -270,7 +270,7 @@ def run_warmup(
     corpus : Corpus
         Anything with parallel ``ids`` and ``texts``.
     base_model : str
-        ``core.equal.encoders.DEFAULT_MODEL`` (the packaged MiniLM) or a local model folder.
+        ``core.corpus.encoders.DEFAULT_MODEL`` (the packaged MiniLM) or a local model folder.
     extractor : Extractor
         Extracts the sample's QA pairs (the rule-based one, or an LLM).
     config : WarmupConfig, optional

@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal.corpus import Corpus
-from core.equal.encoders import Encoder, load_encoder
+from core.corpus.load import Corpus
+from core.corpus.encoders import Encoder, load_encoder
 from core.equal.extract.base import Extractor
-from core.equal.mapping import MapSettings, build_corpus_map, map_cache_path
+from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
 from core.equal.reference import ReferenceSet
 from core.equal.reward import OTReward
 from core.equal.warmup import WarmupConfig, WarmupError, WarmupResult, compare_clusterings, run_warmup
@@ -197,7 +197,7 @@ def _map_progress(report: StageProgress, stage: str) -> Callable[[str, float], N
 
 
 def _drop_stale_caches(corpus: Corpus, settings: MapSettings, encoder: Encoder) -> None:
-    from core.equal.embed import corpus_embedding_path
+    from core.corpus.embed import corpus_embedding_path
 
     corpus_embedding_path(corpus, encoder).unlink(missing_ok=True)
     shutil.rmtree(map_cache_path(corpus, settings), ignore_errors=True)
@@ -277,7 +277,7 @@ def warm_up_and_compare(
     after = build_corpus_map(corpus, after_settings, encoder=warm_encoder, progress=_map_progress(report, "warm map"))
     report("warm map", 1.0)
 
-    from core.equal.embed import embed_texts
+    from core.corpus.embed import embed_texts
 
     report("reward", 0.0)
     embed = lambda texts: embed_texts(texts, base_encoder)  # noqa: E731 - the base encoder's yardstick

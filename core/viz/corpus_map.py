@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from core.equal.selection import display_sample
+from core.corpus.selection import display_sample
 
 MAX_POINTS = 20_000
 SNIPPET = 160

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.equal._mapdata import topic_corpus
+from tests.corpus._mapdata import topic_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "corpus_map.py")
@@ -105,8 +105,8 @@ def test_saved_warmup_report_survives_and_switches_the_encoder(small_corpus_file
     nothing), and the button switches the encoder to that folder (its map pre-cached here)."""
     from dataclasses import replace
 
-    from core.equal.corpus import load_corpus
-    from core.equal.mapping import MapSettings, build_corpus_map, save_corpus_map
+    from core.corpus.load import load_corpus
+    from core.corpus.mapping import MapSettings, build_corpus_map, save_corpus_map
     from core.equal.warmup_report import REPORT_FILE
 
     monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
@@ -166,7 +166,7 @@ def test_warmup_runs_from_the_page_with_the_packaged_model(tmp_path, monkeypatch
 
 
 def test_forget_encoder_drops_only_that_models_encoder_and_maps():
-    from core.equal.mapping import MapSettings
+    from core.corpus.mapping import MapSettings
     from pages import common
 
     first, other = common.encoder("hashing-16"), common.encoder("hashing-32")

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 
-from core.equal.encoders import HashingEncoder  # noqa: E402
+from core.corpus.encoders import HashingEncoder  # noqa: E402
 from core.equal.extract import make_extractor  # noqa: E402
 from core.equal.run import BanditRun, RunConfig, cached_embedder  # noqa: E402
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from core.equal.__main__ import main
-from core.equal.corpus import load_corpus
-from core.equal.mapping import MapSettings, load_corpus_map
-from tests.equal._mapdata import topic_corpus
+from core.corpus.load import load_corpus
+from core.corpus.mapping import MapSettings, load_corpus_map
+from tests.corpus._mapdata import topic_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 

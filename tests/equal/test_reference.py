@@ -22,8 +22,8 @@ def test_presets_exist_and_are_a_few_dozen_examples():
 
 
 def test_presets_match_their_region_of_the_builtin_corpus():
-    from core.equal.builtin import load_builtin_corpus
-    from core.equal.encoders import HashingEncoder
+    from core.corpus.builtin import load_builtin_corpus
+    from core.corpus.encoders import HashingEncoder
 
     corpus = load_builtin_corpus(limit=3000)
     enc = HashingEncoder(256)

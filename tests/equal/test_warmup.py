@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from core.equal.corpus import Corpus
+from core.corpus.load import Corpus
 from core.equal.extract.rules import RuleExtractor
 from core.equal.warmup import (
     WarmupConfig,
@@ -127,7 +127,7 @@ def test_compare_clusterings_checks_shapes():
 
 @pytest.mark.slow
 def test_real_warmup_of_packaged_model(tmp_path):
-    from core.equal.encoders import DEFAULT_MODEL, SentenceEncoder
+    from core.corpus.encoders import DEFAULT_MODEL, SentenceEncoder
 
     corpus = _corpus(40)
     stages: list[str] = []

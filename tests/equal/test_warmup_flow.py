@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from core.equal.__main__ import main
-from core.equal.corpus import Corpus
-from core.equal.embed import embed_texts
-from core.equal.encoders import HashingEncoder
+from core.corpus.load import Corpus
+from core.corpus.embed import embed_texts
+from core.corpus.encoders import HashingEncoder
 from core.equal.extract.base import ExtractionResult
 from core.equal.extract.rules import RuleExtractor
-from core.equal.mapping import MapSettings, build_corpus_map
+from core.corpus.mapping import MapSettings, build_corpus_map
 from core.equal.reference import parse_reference
 from core.equal.reward import OTReward
 from core.equal.warmup import WarmupConfig, WarmupError, WarmupResult, compare_clusterings
@@ -27,7 +27,7 @@ from core.equal.warmup_report import (
     summarize_warmup,
     warm_up_and_compare,
 )
-from tests.equal._mapdata import TOPICS
+from tests.corpus._mapdata import TOPICS
 
 REFERENCE = parse_reference("\n".join(json.dumps({"question": f"How do I {a} a {b}?", "answer": f"Use {a} with {b}."})
                                       for a, b in [("read", "file"), ("open", "path"), ("write", "bytes")]), "files")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.equal.corpus import (
+from core.corpus.load import (
     Corpus,
     CorpusFormatError,
     EmptyCorpusError,

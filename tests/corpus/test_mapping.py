@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-import core.equal.mapping as mapping
-from core.equal.encoders import HashingEncoder
-from core.equal.mapping import MapSettings, build_corpus_map, load_corpus_map, map_cache_path
-from tests.equal._mapdata import topic_corpus
+import core.corpus.mapping as mapping
+from core.corpus.encoders import HashingEncoder
+from core.corpus.mapping import MapSettings, build_corpus_map, load_corpus_map, map_cache_path
+from tests.corpus._mapdata import topic_corpus
 
 
 class CountingEncoder(HashingEncoder):

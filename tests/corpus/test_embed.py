@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.equal.embed import corpus_embedding_path, embed_corpus, embed_texts
-from core.equal.encoders import HashingEncoder
-from tests.equal._mapdata import topic_corpus
+from core.corpus.embed import corpus_embedding_path, embed_corpus, embed_texts
+from core.corpus.encoders import HashingEncoder
+from tests.corpus._mapdata import topic_corpus
 
 
 class CountingEncoder(HashingEncoder):
@@ -62,7 +62,7 @@ def test_embed_rejects_bad_batch_size():
 
 @pytest.mark.slow
 def test_real_packaged_model_is_384d_unit_and_semantic():
-    from core.equal.encoders import SentenceEncoder
+    from core.corpus.encoders import SentenceEncoder
 
     enc = SentenceEncoder()
     vecs = embed_texts(

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.equal.selection import display_sample, export_documents, ids_from_plotly_selection
+from core.corpus.selection import display_sample, export_documents, ids_from_plotly_selection
 from core.viz.corpus_map import make_corpus_map_figure
 
 
@@ -75,7 +75,7 @@ def test_hover_snippet_is_escaped():
 
 
 def test_region_selection_uses_full_data():
-    from core.equal.selection import ids_in_selected_region
+    from core.corpus.selection import ids_in_selected_region
 
     frame = pd.DataFrame({"doc_id": ["a", "b", "c", "d"], "x": [0.0, 1.2, 2.0, 0.5], "y": [0.0, 1.2, 2.0, 0.2]})
     box = {"selection": {"points": [], "box": [{"x": [1.5, -0.5], "y": [-1, 1.5]}], "lasso": []}}

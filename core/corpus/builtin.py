@@ -13,7 +13,7 @@ Works offline on any machine with Python, and nobody on this team wrote it. Docu
 Rules: text = ``inspect.cleandoc(obj.__doc__)`` (own docstring, never inherited), kept when
 it has at least :data:`MIN_CHARS` characters; an object reachable under several names is
 harvested once (the first module in sorted order that exposes it); long texts are chunked
-with :func:`core.equal.corpus.split_words` (``max_words=200``, ids ``<name>#<k>``); exact
+with :func:`core.corpus.load.split_words` (``max_words=200``, ids ``<name>#<k>``); exact
 duplicate texts and chunks are dropped (first qualified name wins); documents are sorted by id.
 ``id`` = qualified name (``json.dumps``, ``pandas.DataFrame.merge``,
 ``pydoc_data.topics:assert``), ``source`` = the module it was found in.
@@ -54,7 +54,7 @@ import types
 import warnings
 from pathlib import Path
 
-from core.equal.corpus import DEFAULT_MAX_WORDS, Corpus, split_words
+from core.corpus.load import DEFAULT_MAX_WORDS, Corpus, split_words
 from core.settings import cache_dir
 
 HARVEST_VERSION = "1"

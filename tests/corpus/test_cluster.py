@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from core.equal.cluster import (
+from core.corpus.cluster import (
     cluster_keywords, cluster_w2_distances, inertia_curve, kmeans, neighbour_graph, representatives, suggest_k,
 )
-from tests.equal._mapdata import blobs
+from tests.corpus._mapdata import blobs
 
 
 def test_kmeans_recovers_planted_clusters_and_reports_full_inertia():

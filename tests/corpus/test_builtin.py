@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.equal.builtin import (
+from core.corpus.builtin import (
     builtin_cache_path,
     builtin_topic,
     harvest_builtin_corpus,
     load_builtin_corpus,
     spread_indices,
 )
-from core.equal.corpus import Corpus
+from core.corpus.load import Corpus
 
 
 @dataclass

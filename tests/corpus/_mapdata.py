@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.equal.corpus import Corpus
+from core.corpus.load import Corpus
 
 TOPICS = [
     ["file", "path", "open", "read", "write", "directory", "folder", "bytes"],

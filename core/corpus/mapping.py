@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal.cluster import cluster_keywords, cluster_w2_distances, kmeans, neighbour_graph, representatives
-from core.equal.corpus import Corpus
-from core.equal.embed import embed_corpus
-from core.equal.encoders import DEFAULT_MODEL, Encoder, load_encoder
-from core.equal.project import umap_project
+from core.corpus.cluster import cluster_keywords, cluster_w2_distances, kmeans, neighbour_graph, representatives
+from core.corpus.load import Corpus
+from core.corpus.embed import embed_corpus
+from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder
+from core.corpus.project import umap_project
 from core.settings import cache_dir
 
 StageProgress = Callable[[str, float], None]

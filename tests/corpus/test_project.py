@@ -5,8 +5,8 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from core.equal.project import knn, umap_project
-from tests.equal._mapdata import blobs
+from core.corpus.project import knn, umap_project
+from tests.corpus._mapdata import blobs
 
 
 def test_knn_is_exact_cosine_with_self_first():

@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from core.equal.corpus import Corpus
-from core.equal.encoders import Encoder
+from core.corpus.load import Corpus
+from core.corpus.encoders import Encoder
 from core.settings import cache_dir
 
 Progress = Callable[[int, int], None]
