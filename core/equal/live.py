@@ -157,3 +157,30 @@ class LiveLoop:
             self.run.finish()
             return True
         return False
+
+
+# ---------------------------------------------------------------------- stored runs
+def label_runs(runs) -> dict[str, str]:
+    """``{run_id: "name · 2026-12-01 20:15 · status · run_id"}`` for a ``RunStore.list_runs`` frame."""
+    return {r.run_id: f"{r.name} · {r.created:%Y-%m-%d %H:%M} · {r.status} · {r.run_id}" for r in runs.itertuples()}
+
+
+def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], object], reference_name: str) -> tuple[list, list[str]]:
+    """The ``rounds_frame`` of each stored run in ``run_ids``, reopening each once per stored state.
+
+    ``cache`` (kept by the page) maps ``(run_id, docs, status, reference_name)`` to a frame, so a
+    rerun redraws without replaying. Returns ``(frames, problems)``: one readable message per run
+    that could not be reopened (``reopen`` raised ``ValueError``), never one per attempt.
+    """
+    info = runs.set_index("run_id")
+    frames, problems = [], []
+    for run_id in run_ids:
+        key = (run_id, int(info.docs[run_id]), str(info.status[run_id]), reference_name)
+        if key not in cache:
+            try:
+                cache[key] = reopen(run_id).rounds_frame()
+            except ValueError as exc:
+                problems.append(f"{info.name[run_id]} ({run_id}): {exc}")
+                continue
+        frames.append(cache[key])
+    return frames, problems
