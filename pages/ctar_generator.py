@@ -88,7 +88,8 @@ except CTARConfigError as exc:
 
 with right:
     graph = causal_graph(config or DEFAULTS, intervention)
-    event = st.plotly_chart(viz.make_causal_graph_figure(graph, st.session_state.get("ctar_node")), key="ctar_graph",
+    # the figure does not depend on the chosen node: a changed figure would reset the chart's selection
+    event = st.plotly_chart(viz.make_causal_graph_figure(graph), key="ctar_graph",
                             on_select="rerun", selection_mode="points", width="stretch")
     node = viz.selected_node(event) or st.session_state.get("ctar_node") or "Y"
     st.session_state["ctar_node"] = node

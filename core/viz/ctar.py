@@ -49,7 +49,7 @@ def make_causal_graph_figure(graph: CausalGraph, selected: str | None = None, he
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="cut by do()",
                                  line=dict(color="#d62728", dash="dash", width=2)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select",
-                      dragmode="select", legend=dict(orientation="h", y=-0.05),
+                      dragmode=False, legend=dict(orientation="h", y=-0.05),
                       xaxis=dict(visible=False, range=[-0.6, 8.2]), yaxis=dict(visible=False, range=[-0.6, 6.8]))
     return fig
 
