@@ -51,3 +51,14 @@ class LLMSettings:
             model=env.get("EQUAL_LLM_MODEL") or env.get("OPENAI_MODEL", ""),
             api_key=env.get("EQUAL_LLM_API_KEY") or env.get("OPENAI_API_KEY", ""),
         )
+
+
+def data_dir(kind: str = "") -> Path:
+    """Where optional real data sets live: ``$EQUALCTAR_DATA`` or ``<repo>/../shared/data`` (may not exist).
+
+    ``kind`` names a sub-folder (``"ctar"``). Callers check the files they need and fall back
+    (or skip, in tests) with a reason when they are absent.
+    """
+    root = os.environ.get("EQUALCTAR_DATA") or str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+    path = Path(root).expanduser()
+    return path / kind if kind else path

@@ -15,7 +15,7 @@ from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.policies import POLICIES
 from core.equal.reference import list_presets, load_reference
 from core.equal.baselines import BaselineCache, baselines_job
-from core.equal.live import LiveLoop, label_runs, stored_rounds
+from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stored_rounds, top_arms
 from core.equal.reward import OTReward
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.store import RunStore
@@ -182,8 +182,7 @@ def live_panel() -> None:
     m[4].metric("Reference coverage", f"{run.coverage:.3f}")
     arms = run.arms_frame()
     left, right = st.columns([1, 1])
-    left.dataframe(arms.sort_values("score", ascending=False).head(30)[["arm", "pulls", "mean", "score", "docs_left"]],
-                   hide_index=True, height=300, key="bd_arms")
+    left.dataframe(top_arms(run), hide_index=True, height=300, key="bd_arms")
     right.plotly_chart(make_score_bars_figure(arms), key="bd_bars")
     rounds = run.rounds_frame()
     c1, c2 = st.columns(2)
@@ -192,8 +191,7 @@ def live_panel() -> None:
         c2.plotly_chart(make_budget_figure({run.name: rounds}, baselines=S.get("bd_baselines")), key="bd_budget_fig")
     st.plotly_chart(make_pulls_map_figure(cmap.xy, run.doc_pulls(), cmap.labels, corpus.ids), key="bd_map")
     st.caption("Newest extracted pairs")
-    st.dataframe(run.pairs_frame(last=8).iloc[::-1][["round", "cluster", "doc_id", "question", "answer"]],
-                 hide_index=True, key="bd_pairs")
+    st.dataframe(newest_pairs(run), hide_index=True, key="bd_pairs")
     if run.pairs:  # inside the fragment: the counts and the files follow the run
         n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
         reference = S.get("bd_ref", ref)
@@ -241,7 +239,7 @@ with st.expander("Stored runs: reopen or compare"):
     if runs.empty:
         st.write("No stored runs yet.")
     else:
-        st.dataframe(runs.drop(columns=["run_id"]), hide_index=True, key="bd_runs")
+        st.dataframe(runs_table(runs), hide_index=True, key="bd_runs")
         labels = label_runs(runs)
         pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels), format_func=labels.get,
                               max_selections=2, key="bd_pick")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 from core.corpus.load import Corpus, LoadReport
 from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder
+from core.corpus.views import MapMemo, apply_overrides, label_of
 
 ENCODER_CHOICES = {
     "all-MiniLM-L6-v2 (packaged, offline)": DEFAULT_MODEL,
@@ -150,25 +150,19 @@ def default_k(n_docs: int) -> int:
 def map_settings(corpus: Corpus):
     from core.corpus.mapping import MapSettings
 
-    overrides = dict(_state("map_overrides", {}))
     base = MapSettings(encoder_name=encoder_name(), k=default_k(len(corpus)), seed=seed())
-    valid = {k: v for k, v in overrides.items() if hasattr(base, k)}
-    if "k" in valid:
-        valid["k"] = min(int(valid["k"]), len(corpus))
-    return replace(base, **valid)
+    return apply_overrides(base, _state("map_overrides", {}), len(corpus))
 
 
 @st.cache_resource(show_spinner=False)
-def _maps() -> dict:
-    return {}
+def _maps() -> MapMemo:
+    return MapMemo(max_entries=4)
 
 
 def forget_encoder(name: str) -> None:
     """Drop the in-memory encoder and maps of ``name``: its model folder was just rewritten."""
     encoder.clear(name)
-    maps = _maps()
-    for key in [k for k in maps if k[1].encoder_name == name]:
-        del maps[key]
+    _maps().forget_encoder(name)
 
 
 def corpus_map():
@@ -193,9 +187,7 @@ def corpus_map():
 
         cmap = build_corpus_map(corpus, settings, encoder=encoder(settings.encoder_name), progress=progress)
         bar.empty()
-    if len(maps) >= 4:
-        maps.pop(next(iter(maps)))
-    maps[key] = cmap
+    maps[key] = cmap  # the memo drops the oldest beyond 4
     return cmap
 
 
@@ -237,7 +229,7 @@ def draw_sidebar() -> None:
         st.subheader("Encoder")
         options = list(ENCODER_CHOICES) + ["Local model path"]
         env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
-        default_label = next((k for k, v in ENCODER_CHOICES.items() if v == env_default), options[0])
+        default_label = label_of(ENCODER_CHOICES, env_default, options[0])
         st.session_state.setdefault("sb_encoder", default_label)  # no index: use_encoder() may set the key
         choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
         if choice == "Local model path":

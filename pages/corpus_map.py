@@ -146,7 +146,8 @@ def _run_warmup(form: dict, corpus, cmap) -> None:
         bars[stage].progress(min(max(fraction, 0.0), 1.0), text=f"{STAGE_LABELS.get(stage, stage)} ({fraction:.0%})")
 
     base = cmap.settings.encoder_name
-    config = WarmupConfig(sample_share=form["share"] / 100, epochs=form["epochs"], batch_size=form["batch"],
+    share_pct = form["share"]
+    config = WarmupConfig(sample_share=share_pct / 100, epochs=form["epochs"], batch_size=form["batch"],
                           hard_negatives=form["hard"], seed=cmap.settings.seed)
     out = warm_up_and_compare(corpus, base, make_extractor("rules"), config, cmap.settings, load_reference(form["ref"]),
                               progress=progress, base_encoder=common.encoder(base))

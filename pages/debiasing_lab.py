@@ -1,29 +1,26 @@
 """Debiasing lab: every bias is a broken causal assumption; watch what it does to each estimator.
 
-Widgets -> core.debias (mechanisms, sweep, learners) -> core.viz.debias figures. The sweep runs
-in chunks of seeds inside a fragment, so the progress bar moves and Cancel stops it between
-chunks (keeping the seeds done so far).
+Widgets -> core.debias (mechanisms, sweep, learners) -> core.viz.debias figures. The sweep is a
+:class:`core.debias.jobs.SweepJob` polled by a fragment while it runs (and only then), so the
+progress bar moves and Cancel stops it between chunks (keeping the seeds done so far).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
+from core.debias.jobs import SweepJob, as_bullets, learner_verdict, mechanism_labels, shown_strength
 from core.debias.lab import LearnerConfig, explain_sweep, run_learners
 from core.debias.learners import LEARNERS, MFConfig
 from core.debias.mechanisms import ASSUMPTIONS, MECHANISMS, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_MODELS
-from core.debias.sweep import IMPUTATIONS, SweepConfig, run_sweep, summarize_sweep
+from core.debias.sweep import IMPUTATIONS, SweepConfig, summarize_sweep
 from core.viz.debias import make_bias_graph_figure, make_error_vs_strength_figure, make_estimates_figure, make_learner_figure
 from pages import common
 
-SWEEP, LEARN, CHUNK = "debias_sweep", "debias_learners", 4
+SWEEP, LEARN, TICK_S, REFRESH_S = "debias_sweep", "debias_learners", 0.3, 0.5
 WORLDS = {"Small (150 users x 200 items, fast)": (150, 200), "Medium (300 x 400)": (300, 400), "Large (600 x 800)": (600, 800)}
 GENERATORS = {"ctar": "CTAR generator", "compact": "Compact (fastest)"}
 CONDITIONS = {"match": "user-item match (what the system scores)", "rating": "the rating (naive Bayes with a random slice)",
@@ -33,7 +30,7 @@ common.page_header("Debiasing lab", "Every bias in a recommender is a broken cau
                    "assumption breaks, and measure what it does to each estimator against the known truth.")
 seed = common.seed()
 
-labels = {name: make_mechanism(name, default_grid(name)[-1]).label for name in MECHANISMS}
+labels = mechanism_labels()
 left, right = st.columns([1, 2])
 with left:
     mech_name = st.selectbox("Bias", MECHANISMS, index=MECHANISMS.index("popularity"), format_func=labels.get, key="dl_mech")
@@ -76,43 +73,48 @@ except DebiasConfigError as exc:
     st.stop()
 
 
-@st.fragment
+def _start_sweep(config: SweepConfig) -> None:
+    st.session_state[SWEEP] = SweepJob(config)
+
+
+def _cancel_sweep() -> None:
+    st.session_state[SWEEP].cancel()
+
+
+job = st.session_state.get(SWEEP)
+
+
+@st.fragment(run_every=REFRESH_S if job is not None and job.running else None)
 def sweep_panel(config: SweepConfig) -> None:
-    job = st.session_state.get(SWEEP)
-    running = bool(job and job["running"])
+    job: SweepJob | None = st.session_state.get(SWEEP)
+    running = job is not None and job.running
     b1, b2, _ = st.columns([1, 1, 4])
-    if b1.button("Run sweep", type="primary", disabled=running, key="dl_run"):
-        job = st.session_state[SWEEP] = {"config": config, "next": 0, "frames": [], "running": True, "cancelled": False}
-    if b2.button("Cancel", disabled=not job, key="dl_cancel") and job and job["running"]:
-        job.update(running=False, cancelled=True)
-    if not job:
+    b1.button("Run sweep", type="primary", disabled=running, key="dl_run", on_click=_start_sweep, args=(config,))
+    b2.button("Cancel", disabled=not running, key="dl_cancel", on_click=_cancel_sweep)
+    if job is None:
         st.caption("Run a sweep to compare Naive, EIB, IPS, SNIPS and DR with the true loss over many random worlds.")
         return
-    cfg, seeds = job["config"], job["config"].seeds
-    if job["running"]:
-        st.progress(job["next"] / len(seeds), text=f"Seeds {job['next']}/{len(seeds)} × {len(cfg.grid(cfg.mechanisms[0]))} strengths…")
-        chunk = seeds[job["next"]: job["next"] + CHUNK]
-        job["frames"].append(run_sweep(replace(cfg, seeds=chunk)))
-        job["next"] += len(chunk)
-        job["running"] = job["next"] < len(seeds)
-        try:
-            st.rerun(scope="fragment")
-        except StreamlitAPIException:  # the first chunk ran in a full-app run (not a fragment rerun)
-            st.rerun()
-    df = pd.concat(job["frames"], ignore_index=True) if job["frames"] else pd.DataFrame()
-    if df.empty:
-        st.warning("Cancelled before the first seeds finished.")
+    if running:
+        job.advance(budget_s=st.session_state.get("debias_sweep_chunk_budget", TICK_S))  # tests: one chunk a poll
+        if not job.running:
+            st.rerun()  # finished: a full rerun stops the polling
+        st.progress(job.progress().fraction, text=job.describe())
         return
-    if job["cancelled"]:
-        st.warning(f"Cancelled: showing the {df.seed.nunique()} seeds finished of {len(seeds)}.")
+    if job.status == "failed":
+        common.show_error(job.error, "The sweep failed")
+        return
+    if job.cancel_note():
+        st.warning(job.cancel_note())
+    df = job.table()
+    if df.empty:
+        return
     summary = summarize_sweep(df)
-    mech = cfg.mechanisms[0]
-    shown = strength if (summary.strength == strength).any() and mech == mech_name else summary.strength.max()
+    mech = job.config.mechanisms[0]
+    shown = shown_strength(summary, mech, mech_name, strength)
     f1, f2 = st.columns(2)
     f1.plotly_chart(make_estimates_figure(summary, mech, shown), key="dl_estimates")
     f2.plotly_chart(make_error_vs_strength_figure(summary, mech), key="dl_strength_fig")
-    for note in explain_sweep(summary, mech, shown):
-        st.markdown(f"- {note}")
+    st.markdown(as_bullets(explain_sweep(summary, mech, shown)))
     st.download_button("Download the sweep table (CSV)", df.to_csv(index=False), "debias_sweep.csv", "text/csv", key="dl_download")
     with st.expander("Summary table"):
         st.dataframe(summary.round(4), hide_index=True)
@@ -136,12 +138,4 @@ if table is not None:
     t1, t2 = st.columns([3, 2])
     t1.dataframe(table.round(3), hide_index=True)
     t2.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
-    best = table.dropna(subset=["mse"]).sort_values("mse").iloc[0]
-    pop_auc = float(table.loc[table.learner == "Popularity", "auc"].iloc[0])
-    st.markdown(f"- Closest to the hidden truth: **{best.learner}** (MSE {best.mse:.3f}).\n"
-                f"- Recommending by popularity alone ranks likes with AUC {pop_auc:.3f}; a learner below that adds nothing.")
-    if "auc_test_III" in table:
-        rate = table.iloc[0]
-        st.markdown(f"- Tags: the non-personalised like-rate baseline scores {rate.auc_test_II:.3f} / {rate.auc_test_III:.3f} "
-                    "on Test II / III. Test III asks about tags on movies the user never rated: the data says least there, "
-                    "so that is where a debiased learner has to prove itself.")
+    st.markdown(learner_verdict(table))

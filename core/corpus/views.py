@@ -62,3 +62,52 @@ def search_table(hits: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
 def elbow_ks(n_docs: int) -> list[int]:
     """The k values of the inertia curve that a corpus of ``n_docs`` documents allows."""
     return [k for k in ELBOW_KS if k <= n_docs]
+
+
+def apply_overrides(base, overrides: dict, n_docs: int):
+    """``base`` (a ``MapSettings``) with the page's overrides that name one of its fields; k capped at ``n_docs``."""
+    from dataclasses import replace
+
+    valid = {k: v for k, v in dict(overrides).items() if hasattr(base, k)}
+    if "k" in valid:
+        valid["k"] = min(int(valid["k"]), int(n_docs))
+    return replace(base, **valid)
+
+
+def label_of(choices: dict[str, str], value: str, default: str) -> str:
+    """The label in ``{label: value}`` whose value is ``value`` (``default`` when none)."""
+    return next((label for label, v in choices.items() if v == value), default)
+
+
+class MapMemo:
+    """The process's in-memory corpus maps: at most ``max_entries``, oldest dropped first.
+
+    Keys are ``(corpus content hash, MapSettings)``; :meth:`forget_encoder` drops the maps of an
+    encoder whose model folder was rewritten (a warm-up saved over it).
+    """
+
+    def __init__(self, max_entries: int = 4) -> None:
+        self.max_entries = int(max_entries)
+        self._maps: dict = {}
+
+    def __contains__(self, key) -> bool:
+        return key in self._maps
+
+    def __getitem__(self, key):
+        return self._maps[key]
+
+    def __setitem__(self, key, cmap) -> None:
+        self._maps.pop(key, None)
+        while len(self._maps) >= self.max_entries:
+            self._maps.pop(next(iter(self._maps)))
+        self._maps[key] = cmap
+
+    def __len__(self) -> int:
+        return len(self._maps)
+
+    def pop(self, key, *default):
+        return self._maps.pop(key, *default)
+
+    def forget_encoder(self, name: str) -> None:
+        for key in [k for k in self._maps if k[1].encoder_name == name]:
+            del self._maps[key]

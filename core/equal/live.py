@@ -184,3 +184,19 @@ def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], object], r
                 continue
         frames.append(cache[key])
     return frames, problems
+
+
+# ---------------------------------------------------------------------- what the live panel shows
+def top_arms(run, n: int = 30):
+    """The ``n`` best-scored arms: columns ``arm, pulls, mean, score, docs_left``."""
+    return run.arms_frame().sort_values("score", ascending=False).head(n)[["arm", "pulls", "mean", "score", "docs_left"]]
+
+
+def newest_pairs(run, n: int = 8):
+    """The ``n`` newest QA pairs, newest first: columns ``round, cluster, doc_id, question, answer``."""
+    return run.pairs_frame(last=n).iloc[::-1][["round", "cluster", "doc_id", "question", "answer"]]
+
+
+def runs_table(runs):
+    """A ``RunStore.list_runs`` frame as the page lists it (the id is in each pick's label)."""
+    return runs.drop(columns=["run_id"])
