@@ -9,6 +9,7 @@ runs, so a deep link opened first on a fresh server finds its page (see
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -17,7 +18,10 @@ import streamlit as st  # noqa: E402
 
 from pages import common  # noqa: E402
 
-st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon=":material/explore:", layout="wide")
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+# the favicon is a local file: a Material-symbol page_icon is fetched from a font CDN (and fails offline)
+st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon=str(ASSETS / "favicon.png"), layout="wide")
 
 pages = st.navigation(
     {
