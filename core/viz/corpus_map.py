@@ -18,6 +18,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from core.corpus.selection import display_sample
+from core.viz.style import finish
 
 MAX_POINTS = 20_000
 SNIPPET = 160
@@ -108,7 +109,7 @@ def make_corpus_map_figure(
         meta={"sampled": bool(len(keep) < n), "shown": int(len(keep)), "total": int(n)},
         uirevision="corpus-map",
     )
-    return fig
+    return finish(fig)
 
 
 def make_inertia_figure(curve: pd.DataFrame, suggested_k: int | None = None) -> go.Figure:
@@ -118,7 +119,7 @@ def make_inertia_figure(curve: pd.DataFrame, suggested_k: int | None = None) -> 
         fig.add_vline(x=suggested_k, line_dash="dash", annotation_text=f"elbow: k={suggested_k}")
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="k (clusters)",
                       yaxis_title="inertia (sum of squared distances)")
-    return fig
+    return finish(fig)
 
 
 def make_warmup_loss_figure(loss_history: Iterable[float]) -> go.Figure:
@@ -134,4 +135,4 @@ def make_warmup_loss_figure(loss_history: Iterable[float]) -> go.Figure:
                                  name=f"rolling mean ({window} steps)", line=dict(width=3)))
     fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="training step",
                       yaxis_title="InfoNCE loss", legend=dict(orientation="h", y=1.15))
-    return fig
+    return finish(fig)
