@@ -35,5 +35,6 @@ pages = st.navigation(
         ],
     }
 )
+common.restore_link(pages.url_path)  # before the sidebar's widgets: a shared link sets them
 common.draw_sidebar()
 pages.run()

@@ -128,6 +128,12 @@ def _new_run() -> BanditRun:
                      name=f"{policy} · {ref.name} · seed {config.seed}", **geometry)
 
 
+def _reopen(run_id: str) -> BanditRun:
+    """A stored run rebuilt on this corpus map (refused with the reason when it does not fit)."""
+    return BanditRun.resume(_store(), run_id, corpus.ids, corpus.texts, cmap.labels,
+                            embed(S.get("bd_ref", ref).texts()), make_extractor("rules"), embed, **geometry)
+
+
 def _act(action: str) -> None:
     """A button's ``on_click``: runs before the script, which applies it (``_apply``) before it
     draws the buttons and the live panel, so both show the new state and Pause stops the very
@@ -153,6 +159,13 @@ def _apply(action: str) -> None:
 
 if "bd_action" in S:
     _apply(S.pop("bd_action"))
+link_run = S.pop("bd_link_run", None)  # a shared link names a stored run: reopen it, paused
+if link_run and (loop.run is None or loop.run.run_id != link_run):
+    try:
+        loop.adopt(_reopen(link_run))
+    except (ValueError, KeyError) as exc:
+        st.warning(f"This link could not restore run {link_run}: {exc}. The rest of the view is shown.",
+                   icon=":material/link_off:")
 b1, b2, b3, b4, b5 = st.columns(5)
 b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start", disabled=loop.playing,
           on_click=_act, args=("start",))
@@ -244,19 +257,17 @@ with st.expander("Stored runs: reopen or compare"):
         pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels), format_func=labels.get,
                               max_selections=2, key="bd_pick")
 
-        def _load(run_id: str) -> BanditRun:
-            return BanditRun.resume(_store(), run_id, corpus.ids, corpus.texts, cmap.labels,
-                                    embed(S.get("bd_ref", ref).texts()), make_extractor("rules"), embed, **geometry)
-
         if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
             try:
-                loop.adopt(_load(pick[0]))
+                loop.adopt(_reopen(pick[0]))
                 st.rerun()
             except ValueError as exc:
                 common.show_error(exc, "Cannot reopen (was it made on another corpus or clustering?)")
         if len(pick) == 2:  # resumed once per stored state, not per rerun
-            frames, problems = stored_rounds(S.setdefault("bd_cmp", {}), runs, pick, _load, S.get("bd_ref", ref).name)
+            frames, problems = stored_rounds(S.setdefault("bd_cmp", {}), runs, pick, _reopen, S.get("bd_ref", ref).name)
             if problems:
                 common.show_error(ValueError("; ".join(problems)), "Cannot compare: could not reopen")
             else:
                 st.plotly_chart(make_comparison_figure(*frames, labels[pick[0]], labels[pick[1]]), key="bd_compare")
+
+common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id)

@@ -62,12 +62,50 @@ def leave_pages_directory_mode() -> None:
         st.rerun()
 
 
+def restore_link(page: str) -> None:
+    """Once per session and page, before any widget: set the session from the link's query parameters.
+
+    Called by ``app.py`` with the page's URL path. What the link could not restore is kept for
+    :func:`page_header` to say, and the rest of the view is shown.
+    """
+    from core.links import restore_link as decode
+
+    flag = ("link_restored", page)
+    if st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    values, problems = decode(page, st.query_params.to_dict())
+    st.session_state.update(values)
+    if problems:
+        st.session_state["link_problems"] = problems
+
+
+def share_view(page: str, **current) -> None:
+    """Write the page's current view into the URL, so copying the address shares it.
+
+    ``current`` overrides session values for parameters the page derives (the live run's id, the
+    highlighted cluster). Values at their default are left out.
+    """
+    from core.links import encode_view, page_params
+
+    want = encode_view({**st.session_state.to_dict(), **current}, page_params(page))
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
+
+
 def page_header(title: str, caption: str | None = None) -> None:
-    """Title and caption; in demo mode also the page's plain-language note (:data:`DEMO_NOTES`)."""
+    """Title and caption; in demo mode also the page's plain-language note (:data:`DEMO_NOTES`).
+
+    A link that could not be fully restored says here what it could not restore.
+    """
     leave_pages_directory_mode()
     st.title(title)
-    if caption:
+    if caption and not presenting():
         st.caption(caption)
+    problems = st.session_state.pop("link_problems", None)
+    if problems:
+        st.warning("This link could not restore " + "; ".join(problems) + ". The rest of the view is shown.",
+                   icon=":material/link_off:")
     if demo_mode() and title in DEMO_NOTES:
         st.info(DEMO_NOTES[title], icon=":material/co_present:")
 
@@ -79,6 +117,11 @@ def seed() -> int:
 def demo_mode() -> bool:
     """Presentation preset: settings start folded away and each page opens with a plain-language note."""
     return bool(_state("sb_demo", False))
+
+
+def presenting() -> bool:
+    """Presentation mode (the sidebar's toggle): the tour leads, the corpus/encoder sidebar and notation are hidden."""
+    return demo_mode()
 
 
 def encoder_name() -> str:

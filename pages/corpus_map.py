@@ -13,7 +13,7 @@ import streamlit as st
 from core.corpus.cluster import inertia_curve, suggest_k
 from core.corpus.selection import SelectionMemory, export_documents, ids_from_plotly_selection, ids_in_selected_region
 from core.corpus.views import (cluster_at_row, cluster_doc_ids, cluster_keywords, cluster_names, cluster_table, document_text,
-                               elbow_ks, search_table, selected_documents)
+                               elbow_ks, row_of_cluster, search_table, selected_documents)
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
@@ -69,8 +69,18 @@ q1, q2 = st.columns([5, 1])
 query = q1.text_input("Search by meaning", placeholder="e.g. parse a date from a string", key="cm_query")
 top_n = q2.slider("Matches", 5, 100, 20, key="cm_top_n")
 hits = cmap.search(query, common.encoder(cmap.settings.encoder_name), top_n=top_n) if query.strip() else None
-# the cluster table is drawn below the map, but its row selection is known before: it dims the map
+# the cluster table is drawn below the map, but its row selection is known before: it dims the map;
+# without a row selected, a shared link's cluster (checked against this map) is highlighted
 highlight = cluster_at_row(cmap, S.get("cluster_table", {}).get("selection", {}).get("rows", []))
+if highlight is not None or S.get("_cm_had_rows"):
+    S["cm_cluster_link"] = highlight  # a row picked, or the pick just cleared, overrides the link
+S["_cm_had_rows"] = highlight is not None
+if highlight is None and S.get("cm_cluster_link") is not None:
+    if row_of_cluster(cmap, S["cm_cluster_link"]) is None:
+        st.warning(f"This link could not restore cluster {S.pop('cm_cluster_link')}: this map has clusters "
+                   f"0-{cmap.settings.k - 1}. The rest of the view is shown.", icon=":material/link_off:")
+    else:
+        highlight = int(S["cm_cluster_link"])
 
 fig = make_corpus_map_figure(frame, highlight_cluster=highlight, highlight_ids=() if hits is None else hits["doc_id"],
                              max_points=MAX_POINTS, seed=common.seed(), cluster_names=cluster_names(cmap))
@@ -190,3 +200,5 @@ with st.expander("Contrastive warm-up (EQUAL stage A)"):
         in_use = base == r["model_path"]
         st.button("Use the warmed-up encoder", disabled=in_use, on_click=common.use_encoder, args=(r["model_path"],),
                   help="Switch the sidebar encoder to the saved model folder." if not in_use else "Already in use.")
+
+common.share_view("", cm_cluster_link=highlight)

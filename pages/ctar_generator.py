@@ -23,6 +23,7 @@ DATA = ctar_data_dir()
 DEFAULTS = CTARConfig()
 HIDDEN = {"seed", "chunk_pairs", "keep_full_max_pairs"}
 
+PAGE = "ctar_generator"
 if common is not None:
     common.page_header("CTAR generator", "Semi-synthetic recommender data whose causes are known (Lyu et al. 2022)")
     seed = common.seed()
@@ -86,6 +87,9 @@ with right:
     if info["parameters"]:
         st.dataframe(parameter_table(info), hide_index=True, width="stretch")
     st.caption("Click a node for its equation and parameters. Red dashed edges are cut by the chosen intervention.")
+
+if common is not None:
+    common.share_view(PAGE)
 
 if generate and config is not None:
     bar = st.progress(0.0, "Sampling…")

@@ -33,10 +33,13 @@ seed = common.seed()
 labels = mechanism_labels()
 left, right = st.columns([1, 2])
 with left:
-    mech_name = st.selectbox("Bias", MECHANISMS, index=MECHANISMS.index("popularity"), format_func=labels.get, key="dl_mech")
+    st.session_state.setdefault("dl_mech", "popularity")  # defaults in the session: a shared link may have set them
+    mech_name = st.selectbox("Bias", MECHANISMS, format_func=labels.get, key="dl_mech")
     grid = default_grid(mech_name)
     knob = make_mechanism(mech_name, grid[-1]).knob
-    strength = st.select_slider(f"Strength ({knob})", options=list(grid), value=grid[-1] if len(grid) > 1 else grid[0], key="dl_strength")
+    if st.session_state.get("dl_strength") not in grid:
+        st.session_state["dl_strength"] = grid[-1]
+    strength = st.select_slider(f"Strength ({knob})", options=list(grid), key="dl_strength")
     on_pop = st.toggle("Estimator conditions on popularity", key="dl_on_pop",
                        help="Popularity bias is an A2 violation only if the estimator ignores popularity.")
     more = st.multiselect("…and also conditions on", list(CONDITIONS), format_func=CONDITIONS.get, key="dl_cond")
@@ -139,3 +142,5 @@ if table is not None:
     t1.dataframe(table.round(3), hide_index=True)
     t2.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
     st.markdown(learner_verdict(table))
+
+common.share_view("debiasing_lab")
