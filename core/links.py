@@ -197,13 +197,16 @@ def page_params(page: str) -> list[Param]:
     return common_params() + PAGE_PARAMS.get(page, lambda: [])()
 
 
-def restore_link(page: str, query: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+def restore_link(page: str | None, query: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
     """Decode a link opened on ``page``: the session values to set, and what could not be restored.
 
+    ``page=None`` decodes only the shared parameters (presentation mode, seed), which the app
+    needs before it builds its navigation; a page's own parameters are decoded with its path.
     Cross-checks what one parameter alone cannot: a debiasing strength must lie on the chosen
     bias's grid (else it is dropped and named, and the bias is kept).
     """
-    values, problems = decode_view(query, page_params(page))
+    params = common_params() if page is None else PAGE_PARAMS.get(page, lambda: [])()
+    values, problems = decode_view(query, params)
     if "dl_strength" in values:
         try:
             check_strength(values.get("dl_mech", "popularity"), values["dl_strength"])

@@ -62,10 +62,11 @@ def leave_pages_directory_mode() -> None:
         st.rerun()
 
 
-def restore_link(page: str) -> None:
+def restore_link(page: str | None) -> None:
     """Once per session and page, before any widget: set the session from the link's query parameters.
 
-    Called by ``app.py`` with the page's URL path. What the link could not restore is kept for
+    Called by ``app.py``: with ``None`` before it builds the navigation (presentation mode, seed),
+    then with the page's URL path. What the link could not restore is kept for
     :func:`page_header` to say, and the rest of the view is shown.
     """
     from core.links import restore_link as decode
@@ -77,7 +78,7 @@ def restore_link(page: str) -> None:
     values, problems = decode(page, st.query_params.to_dict())
     st.session_state.update(values)
     if problems:
-        st.session_state["link_problems"] = problems
+        st.session_state["link_problems"] = st.session_state.get("link_problems", []) + problems
 
 
 def share_view(page: str, **current) -> None:
@@ -250,17 +251,40 @@ def show_error(exc: Exception, what: str) -> None:
     st.error(f"{what}: {exc}", icon="⚠️")
 
 
+SIDEBAR_KEYS = ("sb_seed", "sb_source", "sb_builtin_limit", "sb_path", "sb_text_field", "sb_encoder",
+                "sb_encoder_path")
+
+
+def _on_demo_toggle() -> None:
+    if st.session_state.get("sb_demo"):
+        st.session_state["goto_tour"] = True
+
+
 def draw_sidebar() -> None:
-    """The shared sidebar (called by app.py on every run, before the page)."""
+    """The shared sidebar (called by app.py on every run, before the page).
+
+    In presentation mode only the toggle shows; the corpus, encoder and seed widgets are not
+    drawn, and their values are carried over (Streamlit forgets an undrawn widget's value), so
+    switching presentation mode off loses nothing.
+    """
     with st.sidebar:
-        st.toggle("Demo mode", key="sb_demo", help="Presentation preset: settings folded away, a plain-language note on each page.")
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed")
+        st.toggle("Demo mode", key="sb_demo", on_change=_on_demo_toggle,
+                  help="Presentation mode: a guided tour of the three methods, settings and notation out of sight. "
+                       "Switch it off for every setting; nothing is lost.")
+        if presenting():
+            for key in SIDEBAR_KEYS:  # re-assigning keeps an undrawn widget's value
+                if key in st.session_state:
+                    st.session_state[key] = st.session_state[key]
+            st.caption("Presentation mode. Use the Tour, or switch this off for every setting.")
+            return
+        st.session_state.setdefault("sb_seed", 0)  # defaults in the session: a link or the tour may have set them
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed")
         st.subheader("Corpus")
         source = st.radio("Documents", SOURCES, key="sb_source", label_visibility="collapsed")
         if source == SOURCES[0]:
+            st.session_state.setdefault("sb_builtin_limit", builtin_limit() or 3000)
             st.number_input(
                 "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
-                value=builtin_limit() or 3000,
                 help="An evenly spread subset of the harvested Python documentation.",
             )
         elif source == SOURCES[1]:

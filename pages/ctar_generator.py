@@ -83,7 +83,8 @@ with right:
     node = viz.selected_node(event) or st.session_state.get("ctar_node") or "Y"
     st.session_state["ctar_node"] = node
     info = graph.details(node)
-    st.markdown(f"**{info['label']}** · *{info['kind']}* — `{info['equation']}`")
+    presenting = common is not None and common.presenting()  # no equations in presentation mode
+    st.markdown(f"**{info['label']}** · *{info['kind']}*" + ("" if presenting else f" — `{info['equation']}`"))
     if info["parameters"]:
         st.dataframe(parameter_table(info), hide_index=True, width="stretch")
     st.caption("Click a node for its equation and parameters. Red dashed edges are cut by the chosen intervention.")

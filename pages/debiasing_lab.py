@@ -48,8 +48,8 @@ mechanism = make_mechanism(mech_name, strength)
 broken = mechanism.violated_assumptions(conditioned)
 with right:
     st.plotly_chart(make_bias_graph_figure(mechanism, conditioned), key="dl_graph")
-with left:
-    for a in ("A1", "A2", "A3"):
+with left:  # the assumptions' notation stays out of presentation mode (the plain description below says it)
+    for a in () if common.presenting() else ("A1", "A2", "A3"):
         (st.error if a in broken else st.success)(f"**{a}** {'broken' if a in broken else 'holds'}: {ASSUMPTIONS[a].split(': ', 1)[1]}")
 st.info(mechanism.describe(conditioned))
 

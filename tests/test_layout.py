@@ -47,7 +47,8 @@ def test_core_import_does_not_pull_streamlit():
 #    widgets (the one allowance), i.e. over a literal tuple/list of constants, names or tuples of those
 #    (``for col, shape in ((d1, "messages"), (d2, "alpaca"))``), over an UPPER_CASE module constant or
 #    its ``.items()/.keys()/.values()`` (``for group, names in PARAMETER_GROUPS.items()``), or over a
-#    name bound by such an enclosing loop (``for name in names``);
+#    name bound by such an enclosing loop (``for name in names``); or a ``for`` whose body only lays
+#    widgets out: nothing but calls (``for col, (label, value) in zip(cols, story.items()): col.metric(label, value)``);
 # 2. no arithmetic on data: no arithmetic operator (+ - * / // % ** @) with a subscripted operand
 #    (``df["x"] / n``, ``job["next"] / total``), nor an augmented assignment to a subscript;
 # 3. no frame manipulation: no access to pandas' reshaping and filtering API (FRAME_API) in pages.
@@ -74,6 +75,11 @@ def _fixed(node: ast.AST, bound: set[str]) -> bool:
             and node.func.value.id.isupper())
 
 
+def _layout_only(body: list[ast.stmt]) -> bool:
+    """A loop body that only calls (widgets): no assignment, no condition, no nested loop."""
+    return all(isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) for stmt in body)
+
+
 def _targets(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
@@ -89,7 +95,7 @@ def page_logic(source: str, filename: str = "<page>") -> list[str]:
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             found.append(f"line {line}: comprehension over data")
         elif isinstance(node, ast.For):
-            if _fixed(node.iter, bound):
+            if _fixed(node.iter, bound) or _layout_only(node.body):
                 bound = bound | _targets(node.target)
             else:
                 found.append(f"line {line}: for loop over data")
@@ -116,7 +122,8 @@ def test_page_rule_catches_logic_and_allows_widget_layout():
     assert page_logic("for col, shape in ((d1, 'messages'), (d2, 'alpaca')):\n    col.button(shape)") == []
     assert page_logic("st.metric('Round', run.round)\nx = a + b") == []
     assert page_logic("for group, names in GROUPS.items():\n    for name in names:\n        st.number_input(name)") == []
-    assert page_logic("for name in frame.columns:\n    st.write(name)")  # data-driven: not a fixed set
+    assert page_logic("for name in frame.columns:\n    n = len(name)\n    st.write(n)")  # computes: not layout
+    assert page_logic("for col, (k, v) in zip(cols, story.items()):\n    col.metric(k, v)") == []  # layout only
     assert page_logic("for g, names in GROUPS.items():\n    pass\nfor n in names:\n    pass")  # bound only inside
 
 
