@@ -121,7 +121,11 @@ def test_browser_arm_table_changes_while_running(app_url, page):
         shots.append(table.screenshot())
         rounds.append(page.locator("[data-testid='stMetricValue']").nth(1).inner_text())
         page.wait_for_timeout(1200)
+    opacity = [page.evaluate("""() => { let e = document.querySelector("[data-testid='stMetric']"), o = 1;
+        while (e) { o *= parseFloat(getComputedStyle(e).opacity || 1); e = e.parentElement; } return o; }""")
+               for _ in range(20) if page.wait_for_timeout(100) is None]
     page.screenshot(path=str(out / "bandit.png"), full_page=True)
+    assert min(opacity) == 1.0, opacity  # the live panel never greys out while it refreshes
     assert len(set(rounds)) >= 2, rounds  # the round counter moves while running
     assert len(set(shots)) >= 2  # and the arm table's content changes
 
