@@ -31,7 +31,7 @@ def _state(key: str, default):
 
 DEMO_NOTES = {  # demo mode: what the audience is looking at, in plain words, above each page
     "Corpus map": "Every dot is one document. Documents about the same thing land together; the colours are the "
-                  "groups the bandit will choose between. Hover to read one, or search by meaning to see where answers live.",
+                  "groups the bandit will choose between. Click a dot to read it, or search by meaning to see where answers live.",
     "Bandit": "The bandit decides which groups of documents are worth paying to process. Press Start: the bars show "
               "which group it would try next, the table how each has paid off, and the budget chart how much closer "
               "to the task it gets than picking documents at random or processing everything in order.",

@@ -40,7 +40,7 @@ if report is not None:
 
 settings = common.map_settings(corpus)
 
-with st.expander("Map settings (model, clusters, UMAP, seed)", expanded=False):
+with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP, seed)", expanded=False):
     with st.form("map_settings_form"):
         c1, c2, c3 = st.columns(3)
         choices = list(dict.fromkeys([settings.encoder_name, *common.ENCODER_CHOICES.values()]))
