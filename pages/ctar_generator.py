@@ -84,7 +84,8 @@ with right:
     st.session_state["ctar_node"] = node
     info = graph.details(node)
     presenting = common is not None and common.presenting()  # no equations in presentation mode
-    st.markdown(f"**{info['label']}** · *{info['kind']}*" + ("" if presenting else f" — `{info['equation']}`"))
+    name = viz.plain_label(info["label"]) if presenting else info["label"]
+    st.markdown(f"**{name}** · *{info['kind']}*" + ("" if presenting else f" — `{info['equation']}`"))
     if info["parameters"]:
         st.dataframe(parameter_table(info), hide_index=True, width="stretch")
     st.caption("Click a node for its equation and parameters. Red dashed edges are cut by the chosen intervention.")

@@ -166,3 +166,21 @@ def test_two_stored_runs_compare_without_resuming_on_every_rerun(small_builtin, 
     at.run()
     assert sorted(calls) == sorted(ids)  # a rerun redraws from the kept frames
     assert len(at.session_state["bd_cmp"]) == 2
+
+
+def test_runs_that_cannot_be_compared_say_so_once(small_builtin):
+    """Two stored runs, one made with another reference set: comparing them shows one message, not one per attempt."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    ids = []
+    for preset in ("numerical-arrays", "files-and-os"):
+        at.session_state["bd_preset"] = preset
+        _button(at, "bd_step").click().run()
+        ids.append(at.session_state["bd_loop"].run.run_id)
+        _button(at, "bd_reset").click().run()
+    at.session_state["bd_pick"] = ids
+    at.run()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) <= 1, [e.value for e in at.error]  # one message naming the run, or (fixed in core) none
+    assert len(at.error) == 1 or len(at.get("plotly_chart")) >= 1
