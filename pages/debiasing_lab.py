@@ -85,9 +85,10 @@ def _cancel_sweep() -> None:
 
 
 job = st.session_state.get(SWEEP)
+polling = job is not None and job.running  # decided per full run: the fragment polls only while a sweep runs
 
 
-@st.fragment(run_every=REFRESH_S if job is not None and job.running else None)
+@st.fragment(run_every=REFRESH_S if polling else None)
 def sweep_panel(config: SweepConfig) -> None:
     job: SweepJob | None = st.session_state.get(SWEEP)
     running = job is not None and job.running
@@ -97,6 +98,8 @@ def sweep_panel(config: SweepConfig) -> None:
     if job is None:
         st.caption("Run a sweep to compare Naive, EIB, IPS, SNIPS and DR with the true loss over many random worlds.")
         return
+    if running and not polling:  # started by a click inside this fragment: a full rerun starts the polling
+        st.rerun()
     if running:
         job.advance(budget_s=st.session_state.get("debias_sweep_chunk_budget", TICK_S))  # tests: one chunk a poll
         if not job.running:
@@ -143,4 +146,4 @@ if table is not None:
     t2.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
     st.markdown(learner_verdict(table))
 
-common.share_view("debiasing_lab")
+common.share_view("debiasing_lab", dl_strength=None if strength == grid[-1] else strength)  # the default stays out

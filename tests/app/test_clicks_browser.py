@@ -6,13 +6,23 @@ import time
 
 import pytest
 
-# Pixel position of one point of a plotly chart: the last point of the first trace carrying custom_data.
+# Pixel position of one point of a plotly chart: the node ``which`` (by custom_data id), or else the most
+# isolated point of the map (farthest from every other point and label), so the click hits only it.
 POINT_JS = """([chart, which]) => {
-  const gd = document.querySelectorAll('.js-plotly-plot')[chart], fl = gd._fullLayout;
-  const tr = gd._fullData.find(t => t.customdata && t.customdata.length > 0 && (which === null || t.customdata.some(c => c[0] === which)));
-  const i = which === null ? tr.customdata.length - 1 : tr.customdata.findIndex(c => c[0] === which);
-  const r = gd.getBoundingClientRect();
-  return {x: r.left + fl._size.l + fl.xaxis.l2p(tr.x[i]), y: r.top + fl._size.t + fl.yaxis.l2p(tr.y[i]), id: String(tr.customdata[i][0])};
+  const gd = document.querySelectorAll('.js-plotly-plot')[chart], fl = gd._fullLayout, r = gd.getBoundingClientRect();
+  const px = (x, y) => [r.left + fl._size.l + fl.xaxis.l2p(x), r.top + fl._size.t + fl.yaxis.l2p(y)];
+  const pts = [];
+  gd._fullData.forEach(t => (t.customdata || []).forEach((c, i) => pts.push({p: px(t.x[i], t.y[i]), id: String(c[0])})));
+  const labels = (fl.annotations || []).map(a => px(a.x, a.y));
+  let best = null, bestD = -1;
+  for (const q of pts) {
+    if (which !== null) { if (q.id === which) { best = q; break; } continue; }
+    let d = 1e9;
+    for (const o of pts) if (o !== q) d = Math.min(d, Math.hypot(o.p[0] - q.p[0], o.p[1] - q.p[1]));
+    for (const l of labels) d = Math.min(d, Math.hypot(l[0] - q.p[0], l[1] - q.p[1]) - 30);
+    if (d > bestD) { bestD = d; best = q; }
+  }
+  return {x: best.p[0], y: best.p[1], id: best.id};
 }"""
 
 
