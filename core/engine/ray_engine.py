@@ -1,0 +1,388 @@
+"""The ray engine: the same embedding and extraction functions, run on a Ray cluster.
+
+Embedding (:func:`embed_corpus_ray`). The corpus is staged once as Parquet files of
+``(row, id, text)`` (content-addressed under ``cache_dir("datasets")``; on a multi-node
+cluster it is shipped through the object store instead, since the other nodes cannot read this
+machine's disk), read as a streaming ``ray.data`` Dataset, and embedded by ``map_batches``
+with the callable class :class:`EncodeBatch` on an actor pool
+(``compute=ray.data.ActorPoolStrategy(size=workers)``; ``num_gpus`` per actor when the
+cluster has GPUs). Each actor loads its encoder once with
+:func:`core.corpus.encoders.load_encoder`, the function the local path uses. The driver
+streams the result batches into a memory-mapped ``.npy`` at their row positions and renames it
+into place as :func:`core.corpus.embed.corpus_embedding_path`, the file the app reads, with a
+provenance ``.json`` saying ``{"engine": "ray", "workers": ..., "seconds": ...}``.
+
+Extraction (:func:`extract_all_ray`). A pool of ``workers`` actors, each holding one extractor
+built from the same :class:`~core.engine.local.ExtractorSpec` as the local engine; the driver
+sends batches of documents, commits each result to the :class:`~core.engine.sink.PairSink`
+as it arrives (``ray.wait``), and resends a batch whose worker died (the actor is replaced) up
+to ``max_attempts`` times; a batch that fails every time is recorded as failed, so a rerun
+retries it. With ``max_in_flight`` the requests to the endpoint are bounded in total:
+``min(workers, max_in_flight)`` actors with ``max_in_flight // actors`` requests each.
+
+Ray is imported only inside these functions; without it they raise a ``RuntimeError``
+saying what to install.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.corpus.embed import corpus_embedding_path, write_embedding_provenance
+from core.corpus.encoders import Encoder, load_encoder
+from core.corpus.load import Corpus
+from core.engine.local import ExtractAllReport, ExtractorSpec, Progress, new_job_id, plan_batches
+from core.engine.sink import BatchOutcome, PairSink
+from core.settings import cache_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+_INSTALL = "The ray engine needs Ray: pip install -r requirements-ray.txt (or use --engine local)"
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """Where and how wide the ray engine runs.
+
+    Parameters
+    ----------
+    address : str, optional
+        An existing cluster (``ray://host:10001`` or ``host:6379``); default ``$RAY_ADDRESS``,
+        else a local Ray started on demand on 127.0.0.1 with ``num_cpus`` CPUs.
+    num_cpus : int
+        CPUs of the local Ray (ignored when connecting to a cluster).
+    workers : int
+        Actors in the pool (each takes one CPU, or ``gpus_per_worker`` GPUs).
+    gpus_per_worker : float, optional
+        GPUs per embedding actor; default 1 when the cluster has GPUs, else 0.
+    object_store_mb : int
+        Object store of the local Ray, in MiB.
+    """
+
+    address: str | None = None
+    num_cpus: int = 2
+    workers: int = 2
+    gpus_per_worker: float | None = None
+    object_store_mb: int = 512
+
+    def __post_init__(self) -> None:
+        if int(self.num_cpus) < 1:
+            raise ValueError(f"RayConfig: num_cpus must be >= 1, got {self.num_cpus}")
+        if int(self.workers) < 1:
+            raise ValueError(f"RayConfig: workers must be >= 1, got {self.workers}")
+        if self.gpus_per_worker is not None and not self.gpus_per_worker >= 0:
+            raise ValueError(f"RayConfig: gpus_per_worker must be >= 0, got {self.gpus_per_worker}")
+        if int(self.object_store_mb) < 80:
+            raise ValueError(f"RayConfig: object_store_mb must be >= 80, got {self.object_store_mb}")
+
+
+def require_ray():
+    """The ``ray`` module, or ``RuntimeError`` saying how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the data extra)
+    except ImportError as exc:
+        raise RuntimeError(_INSTALL) from exc
+    return ray
+
+
+def ensure_ray(config: RayConfig | None = None):
+    """Connect to Ray once per process: the configured / ``RAY_ADDRESS`` cluster, else a local one.
+
+    The local one listens on 127.0.0.1 only, has no dashboard, and passes the project root on
+    ``PYTHONPATH`` (plus the product home and offline flags) to its workers. On a cluster the
+    code must already be there (``ray job submit --working-dir .``, see the README).
+    """
+    ray = require_ray()
+    if ray.is_initialized():
+        return ray
+    config = config or RayConfig()
+    address = config.address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+    else:
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        env = {"PYTHONPATH": path, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+               "TOKENIZERS_PARALLELISM": "false"}
+        if os.environ.get("EQUALCTAR_HOME"):
+            env["EQUALCTAR_HOME"] = os.environ["EQUALCTAR_HOME"]
+        ray.init(num_cpus=int(config.num_cpus), include_dashboard=False, _node_ip_address="127.0.0.1",
+                 object_store_memory=int(config.object_store_mb) * 1024 * 1024, log_to_driver=False,
+                 logging_level=logging.WARNING, runtime_env={"env_vars": env})
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    return ray
+
+
+def shutdown_ray() -> None:
+    """Disconnect (and stop a local Ray this process started)."""
+    try:
+        import ray
+    except ImportError:
+        return
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def _gpus(ray, config: RayConfig) -> float:
+    if config.gpus_per_worker is not None:
+        return float(config.gpus_per_worker)
+    return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
+
+
+def _actor_cpus(ray, workers: int) -> float:
+    """CPUs per embedding actor: 1, or less so that one CPU stays free for the Dataset's
+    read tasks (with every CPU held by actors, the read never starts and the job hangs)."""
+    total = float(ray.cluster_resources().get("CPU", 1.0))
+    return 1.0 if total >= workers + 1 else max(0.05, (total - 1.0) / workers) if total > 1 else 0.5 / workers
+
+
+def _multi_node(ray) -> bool:
+    return len({n.get("NodeManagerAddress") for n in ray.nodes() if n.get("Alive")}) > 1
+
+
+# ----------------------------------------------------------------------------- embedding
+class EncodeBatch:
+    """Callable class for ``map_batches``: loads the encoder once per actor, embeds each batch.
+
+    ``__call__`` takes ``{"row": (b,), "text": (b,)}`` numpy columns and returns
+    ``{"row": (b,), "embedding": (b, d) float32}``, unit rows (as the encoder returns them).
+    """
+
+    def __init__(self, encoder_name: str, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self.encoder = load_encoder(encoder_name)
+        self.batch_size = int(batch_size)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        texts = [str(t) for t in batch["text"]]
+        vecs = np.asarray(self.encoder.encode(texts, batch_size=self.batch_size), dtype=np.float32)
+        return {"row": np.asarray(batch["row"], dtype=np.int64), "embedding": vecs}
+
+
+def stage_corpus(corpus: Corpus, rows_per_file: int) -> Path:
+    """Write ``corpus`` as Parquet files ``part-00000.parquet, ...`` of ``(row, id, text)``, once per content hash."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = cache_dir("datasets") / f"{corpus.content_hash[:32]}-{rows_per_file}"
+    if (folder / "done").exists():
+        return folder
+    tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for part, start in enumerate(range(0, len(corpus), rows_per_file)):
+        stop = min(start + rows_per_file, len(corpus))
+        table = pa.table({"row": pa.array(np.arange(start, stop, dtype=np.int64)),
+                          "id": pa.array(corpus.ids[start:stop], pa.string()),
+                          "text": pa.array(corpus.texts[start:stop], pa.string())})
+        pq.write_table(table, tmp / f"part-{part:05d}.parquet")
+    (tmp / "done").write_text(str(len(corpus)))
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another process staged it first; its copy is the same
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def corpus_dataset(ray, corpus: Corpus, rows_per_block: int):
+    """The corpus as a Ray Dataset of ``(row, id, text)``: read from staged Parquet on one node,
+    from the object store across several."""
+    if not _multi_node(ray):
+        folder = stage_corpus(corpus, rows_per_block)
+        return ray.data.read_parquet(str(folder), file_extensions=["parquet"])
+    import pyarrow as pa
+
+    tables = [pa.table({"row": np.arange(s, min(s + rows_per_block, len(corpus)), dtype=np.int64),
+                        "id": list(corpus.ids[s : s + rows_per_block]),
+                        "text": list(corpus.texts[s : s + rows_per_block])})
+              for s in range(0, len(corpus), rows_per_block)]
+    return ray.data.from_arrow(tables)
+
+
+def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None = None, batch_size: int = 64,
+                     progress: Progress | None = None, use_cache: bool = True) -> NDArray[np.float32]:
+    """Embed ``corpus`` on Ray; same result and same cache file as :func:`core.corpus.embed.embed_corpus`.
+
+    Parameters
+    ----------
+    corpus : Corpus
+    encoder : Encoder
+        Names the cache file (``encoder.name``, ``encoder.max_tokens``); every actor loads its
+        own copy with ``load_encoder(encoder.name)``.
+    config : RayConfig, optional
+    batch_size : int
+        Texts per encoder call inside an actor.
+    progress : callable, optional
+        ``progress(done, total)`` as result batches arrive (once on a cache hit).
+    use_cache : bool
+        Return the cached embeddings when present (whichever engine wrote them) and write the cache.
+
+    Returns
+    -------
+    ndarray, shape (len(corpus), encoder.dim), float32
+        Memory-mapped from the cache file when ``use_cache``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    n = len(corpus)
+    path = corpus_embedding_path(corpus, encoder)
+    if use_cache and path.exists():
+        arr = np.load(path, mmap_mode="r")
+        if arr.shape[0] == n and arr.dtype == np.float32:
+            if progress is not None:
+                progress(n, n)
+            return arr
+    config = config or RayConfig()
+    ray = ensure_ray(config)
+    started = time.perf_counter()
+    workers = int(config.workers)
+    gpus = _gpus(ray, config)
+    rows_per_block = int(min(10_000, max(batch_size, math.ceil(n / (4 * workers)))))
+    ds = corpus_dataset(ray, corpus, rows_per_block).map_batches(
+        EncodeBatch, fn_constructor_args=(encoder.name, batch_size), batch_size=batch_size,
+        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=0 if gpus > 0 else _actor_cpus(ray, workers), num_gpus=gpus)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.ray.tmp.npy")
+    out: np.memmap | None = None
+    seen = np.zeros(n, dtype=bool)
+    try:
+        for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            rows = np.asarray(batch["row"], dtype=np.int64)
+            vecs = np.asarray(batch["embedding"], dtype=np.float32)
+            if vecs.ndim != 2 or vecs.shape[0] != rows.shape[0]:
+                raise ValueError(f"encoder {encoder.name!r} returned shape {vecs.shape} for {rows.shape[0]} texts")
+            if out is None:
+                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, vecs.shape[1]))
+            out[rows] = vecs
+            seen[rows] = True
+            if progress is not None:
+                progress(int(seen.sum()), n)
+        if out is None or not seen.all():
+            raise RuntimeError(f"the ray engine returned {int(seen.sum())} of {n} embeddings")
+        out.flush()
+        del out
+        if not use_cache:
+            return np.array(np.load(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    write_embedding_provenance(path, {"engine": "ray", "workers": workers, "gpus_per_worker": gpus,
+                                      "seconds": round(time.perf_counter() - started, 3)})
+    return np.load(path, mmap_mode="r")
+
+
+# ----------------------------------------------------------------------------- extraction
+def _worker_class(ray):
+    @ray.remote(num_cpus=1, max_restarts=0)
+    class ExtractWorker:
+        """One extractor per actor, built from the spec where it runs."""
+
+        def __init__(self, spec: Callable[[], Any]) -> None:
+            self.extractor = spec()
+
+        def extract(self, batch: list[tuple[str, str]]):
+            t0 = time.perf_counter()
+            result = self.extractor.extract(batch)
+            return result, time.perf_counter() - t0
+
+    return ExtractWorker
+
+
+def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Callable[[], Any], sink: PairSink,
+                    config: RayConfig | None = None, batch_docs: int = 16, max_in_flight: int | None = None,
+                    max_attempts: int = 3, progress: Progress | None = None) -> ExtractAllReport:
+    """Extract every document of ``docs`` not yet done in ``sink`` on a pool of Ray actors.
+
+    Parameters
+    ----------
+    docs : sequence of (doc_id, text)
+    spec : ExtractorSpec or picklable zero-argument callable returning an extractor
+    sink : PairSink
+        Each batch is committed as its result arrives.
+    config : RayConfig, optional
+        ``workers`` actors.
+    batch_docs : int
+        Documents per task.
+    max_in_flight : int, optional
+        Bound on concurrent requests to the endpoint over all actors (an :class:`ExtractorSpec`
+        of kind ``"openai"`` only): ``min(workers, max_in_flight)`` actors with
+        ``max_in_flight // actors`` requests each. Default: each actor keeps its extractor's
+        ``concurrency``.
+    max_attempts : int
+        Tries per batch when its worker dies; after the last, the batch's documents are
+        recorded as failed (a rerun retries them).
+    """
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+    if max_in_flight is not None and max_in_flight < 1:
+        raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+    config = config or RayConfig()
+    started = time.perf_counter()
+    job = new_job_id()
+    batches = plan_batches(docs, sink.done_ids(), batch_docs)
+    todo = sum(len(b) for b in batches)
+    skipped = len(docs) - todo
+    n_workers = min(int(config.workers), max(1, len(batches)))
+    if isinstance(spec, ExtractorSpec) and spec.kind in ("openai", "llm") and max_in_flight is not None:
+        n_workers = min(n_workers, max_in_flight)
+        spec = spec.with_options(concurrency=max(1, max_in_flight // n_workers))
+    retries = 0
+    if not batches:
+        return ExtractAllReport(job, "ray", len(docs), skipped, 0, 0, time.perf_counter() - started, sink.totals())
+    ray = ensure_ray(config)
+    from ray.exceptions import RayError
+
+    worker_cls = _worker_class(ray)
+    spec_ref = ray.put(spec)
+    actors = [worker_cls.remote(spec_ref) for _ in range(n_workers)]
+    free = deque(range(n_workers))
+    pending = deque(range(len(batches)))
+    attempts = [0] * len(batches)
+    in_flight: dict[Any, tuple[int, int]] = {}
+    done = 0
+    try:
+        while pending or in_flight:
+            while pending and free:
+                slot, b = free.popleft(), pending.popleft()
+                attempts[b] += 1
+                in_flight[actors[slot].extract.remote(batches[b])] = (slot, b)
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            slot, b = in_flight.pop(ready[0])
+            doc_ids = [d for d, _ in batches[b]]
+            try:
+                result, seconds = ray.get(ready[0])
+            except RayError as exc:
+                retries += 1
+                logging.getLogger(__name__).warning("batch %d failed on worker %d (try %d/%d): %s", b, slot,
+                                                    attempts[b], max_attempts, type(exc).__name__)
+                ray.kill(actors[slot], no_restart=True)
+                actors[slot] = worker_cls.remote(spec_ref)  # a fresh worker; the old one may be dead
+                if attempts[b] < max_attempts:
+                    pending.appendleft(b)
+                else:
+                    sink.record_failure(doc_ids, f"worker failed {attempts[b]} times: {type(exc).__name__}", job=job)
+                    done += len(doc_ids)
+                free.append(slot)
+                continue
+            sink.commit(BatchOutcome(doc_ids, result, job=job, engine="ray", attempts=attempts[b], seconds=seconds))
+            free.append(slot)
+            done += len(doc_ids)
+            if progress is not None:
+                progress(done, todo)
+    finally:
+        for actor in actors:
+            ray.kill(actor, no_restart=True)
+    return ExtractAllReport(job, "ray", len(docs), skipped, len(batches), retries, time.perf_counter() - started,
+                            sink.totals())
