@@ -108,14 +108,17 @@ def ensure_ray(config: RayConfig | None = None):
     config = config or RayConfig()
     address = config.address or os.environ.get("RAY_ADDRESS") or None
     if address:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise RuntimeError(f"Could not connect to the Ray cluster at {address!r}: {exc}") from exc
     else:
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         env = {"PYTHONPATH": path, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
                "TOKENIZERS_PARALLELISM": "false"}
         if os.environ.get("EQUALCTAR_HOME"):
             env["EQUALCTAR_HOME"] = os.environ["EQUALCTAR_HOME"]
-        ray.init(num_cpus=int(config.num_cpus), include_dashboard=False, _node_ip_address="127.0.0.1",
+        ray.init(address="local", num_cpus=int(config.num_cpus), include_dashboard=False, _node_ip_address="127.0.0.1",
                  object_store_memory=int(config.object_store_mb) * 1024 * 1024, log_to_driver=False,
                  logging_level=logging.WARNING, runtime_env={"env_vars": env})
     ctx = ray.data.DataContext.get_current()
@@ -200,7 +203,16 @@ def corpus_dataset(ray, corpus: Corpus, rows_per_block: int):
     from the object store across several."""
     if not _multi_node(ray):
         folder = stage_corpus(corpus, rows_per_block)
-        return ray.data.read_parquet(str(folder), file_extensions=["parquet"])
+        n_files = sum(1 for _ in folder.glob("part-*.parquet"))
+        ctx = ray.data.DataContext.get_current()
+        v2 = getattr(ctx, "use_datasource_v2", None)
+        try:  # Ray 2.60's V2 Parquet reader packs small files into one block (one busy actor); V1 keeps one per file
+            if v2 is not None:
+                ctx.use_datasource_v2 = False
+            return ray.data.read_parquet(str(folder), file_extensions=["parquet"], override_num_blocks=n_files)
+        finally:
+            if v2 is not None:
+                ctx.use_datasource_v2 = v2
     import pyarrow as pa
 
     tables = [pa.table({"row": np.arange(s, min(s + rows_per_block, len(corpus)), dtype=np.int64),
