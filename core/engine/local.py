@@ -55,7 +55,8 @@ class ExtractorSpec:
 @dataclass(frozen=True)
 class ExtractAllReport:
     """What one "extract all" job did. ``totals`` are over the whole sink (earlier jobs included);
-    ``task_retries`` counts batches this job had to resend because a worker died."""
+    ``task_retries`` counts batches this job had to resend because a worker died; ``first_seconds``
+    is the time until the first batch was committed (worker start-up included)."""
 
     job: str
     engine: str
@@ -65,6 +66,7 @@ class ExtractAllReport:
     task_retries: int
     seconds: float
     totals: SinkTotals
+    first_seconds: float = 0.0
 
     @property
     def docs_per_second(self) -> float:
@@ -97,6 +99,7 @@ def extract_all_local(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Cal
     skipped = len(docs) - sum(len(b) for b in batches)
     extractor = spec()
     done = 0
+    first = 0.0
     todo = sum(len(b) for b in batches)
     for batch in batches:
         t0 = time.perf_counter()
@@ -104,7 +107,8 @@ def extract_all_local(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Cal
         sink.commit(BatchOutcome([d for d, _ in batch], result, job=job, engine="local",
                                  seconds=time.perf_counter() - t0))
         done += len(batch)
+        first = first or time.perf_counter() - started
         if progress is not None:
             progress(done, todo)
     return ExtractAllReport(job, "local", len(docs), skipped, len(batches), 0, time.perf_counter() - started,
-                            sink.totals())
+                            sink.totals(), first_seconds=first)

@@ -223,7 +223,8 @@ def corpus_dataset(ray, corpus: Corpus, rows_per_block: int):
 
 
 def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None = None, batch_size: int = 64,
-                     progress: Progress | None = None, use_cache: bool = True) -> NDArray[np.float32]:
+                     progress: Progress | None = None, use_cache: bool = True,
+                     stats: dict | None = None) -> NDArray[np.float32]:
     """Embed ``corpus`` on Ray; same result and same cache file as :func:`core.corpus.embed.embed_corpus`.
 
     Parameters
@@ -239,6 +240,9 @@ def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None 
         ``progress(done, total)`` as result batches arrive (once on a cache hit).
     use_cache : bool
         Return the cached embeddings when present (whichever engine wrote them) and write the cache.
+    stats : dict, optional
+        Filled with ``seconds`` (the whole job), ``first_seconds`` (until the first batch came
+        back: staging, actor start, model load) and ``first_rows`` (rows in that batch).
 
     Returns
     -------
@@ -277,6 +281,8 @@ def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None 
             if out is None:
                 out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, vecs.shape[1]))
             out[rows] = vecs
+            if not seen.any() and stats is not None:
+                stats.update(first_seconds=time.perf_counter() - started, first_rows=int(rows.shape[0]))
             seen[rows] = True
             if progress is not None:
                 progress(int(seen.sum()), n)
@@ -284,6 +290,8 @@ def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None 
             raise RuntimeError(f"the ray engine returned {int(seen.sum())} of {n} embeddings")
         out.flush()
         del out
+        if stats is not None:
+            stats["seconds"] = time.perf_counter() - started
         if not use_cache:
             return np.array(np.load(tmp))
         os.replace(tmp, path)
@@ -364,6 +372,7 @@ def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Calla
     attempts = [0] * len(batches)
     in_flight: dict[Any, tuple[int, int]] = {}
     done = 0
+    first: float | None = None
     try:
         while pending or in_flight:
             while pending and free:
@@ -389,6 +398,8 @@ def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Calla
                 free.append(slot)
                 continue
             sink.commit(BatchOutcome(doc_ids, result, job=job, engine="ray", attempts=attempts[b], seconds=seconds))
+            if first is None:
+                first = time.perf_counter() - started
             free.append(slot)
             done += len(doc_ids)
             if progress is not None:
@@ -397,4 +408,4 @@ def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Calla
         for actor in actors:
             ray.kill(actor, no_restart=True)
     return ExtractAllReport(job, "ray", len(docs), skipped, len(batches), retries, time.perf_counter() - started,
-                            sink.totals())
+                            sink.totals(), first_seconds=first or 0.0)
