@@ -147,7 +147,7 @@ def main() -> int:
     finally:
         shutdown_ray()
     projection(embed, extract, len(corpus), min(N_EXTRACT, len(corpus)))
-    ratios = {w: r / l for w, (l, r) in embed.items()}
+    ratios = {w: t_ray / t_local for w, (t_local, t_ray) in embed.items()}
     worst = max(ratios.values())
     verdict = "PASS" if worst <= GOAL else "FAIL"
     print(f"embedding ray/local at equal workers: 1 worker {ratios[1]:.2f}, 2 workers {ratios[2]:.2f} "
