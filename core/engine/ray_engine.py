@@ -56,8 +56,8 @@ class RayConfig:
     Parameters
     ----------
     address : str, optional
-        An existing cluster (``ray://host:10001`` or ``host:6379``); default ``$RAY_ADDRESS``,
-        else a local Ray started on demand on 127.0.0.1 with ``num_cpus`` CPUs.
+        An existing cluster (``ray://host:10001`` or ``host:6379``, or ``auto``); default
+        ``$RAY_ADDRESS``, else a local Ray started on demand with ``num_cpus`` CPUs.
     num_cpus : int
         CPUs of the local Ray (ignored when connecting to a cluster).
     workers : int
@@ -98,9 +98,12 @@ def require_ray():
 def ensure_ray(config: RayConfig | None = None):
     """Connect to Ray once per process: the configured / ``RAY_ADDRESS`` cluster, else a local one.
 
-    The local one listens on 127.0.0.1 only, has no dashboard, and passes the project root on
-    ``PYTHONPATH`` (plus the product home and offline flags) to its workers. On a cluster the
-    code must already be there (``ray job submit --working-dir .``, see the README).
+    The local one has no dashboard, is guarded by Ray's token authentication (on by default
+    since Ray 2.52), and passes the project root on ``PYTHONPATH`` (plus the product home and
+    offline flags) to its workers. It cannot be held to the loopback interface: Ray rewrites
+    ``127.0.0.1`` to the node's address so that other nodes could join. On a cluster the code
+    must already be there (``ray job submit --working-dir .``, see the README). An address that
+    does not answer fails within seconds (``RuntimeError``), not after Ray's minute-long retries.
     """
     ray = require_ray()
     if ray.is_initialized():
@@ -108,6 +111,7 @@ def ensure_ray(config: RayConfig | None = None):
     config = config or RayConfig()
     address = config.address or os.environ.get("RAY_ADDRESS") or None
     if address:
+        _check_reachable(address)
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -118,12 +122,34 @@ def ensure_ray(config: RayConfig | None = None):
                "TOKENIZERS_PARALLELISM": "false"}
         if os.environ.get("EQUALCTAR_HOME"):
             env["EQUALCTAR_HOME"] = os.environ["EQUALCTAR_HOME"]
-        ray.init(address="local", num_cpus=int(config.num_cpus), include_dashboard=False, _node_ip_address="127.0.0.1",
+        ray.init(address="local", num_cpus=int(config.num_cpus), include_dashboard=False,
                  object_store_memory=int(config.object_store_mb) * 1024 * 1024, log_to_driver=False,
                  logging_level=logging.WARNING, runtime_env={"env_vars": env})
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     return ray
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """``RuntimeError`` unless ``host:port`` of ``address`` (``ray://host:port`` or ``host:port``) accepts a connection."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address in ("auto", "local"):
+        return
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parts.hostname, parts.port or (10001 if address.startswith("ray://") else 6379)
+    except ValueError as exc:
+        raise RuntimeError(f"Ray address {address!r} is not host:port or ray://host:port") from exc
+    if not host:
+        raise RuntimeError(f"Ray address {address!r} is not host:port or ray://host:port")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise RuntimeError(f"Could not reach the Ray cluster at {address!r}: {exc.strerror or exc}. Start it "
+                           "(ray start --head), fix --address / RAY_ADDRESS, or use --engine local") from exc
 
 
 def shutdown_ray() -> None:

@@ -93,3 +93,21 @@ def test_local_extract_all_interrupted_then_resumed_equals_one_run(tmp_path):
     assert again.docs_skipped == 8
     assert parts.pairs_frame().equals(whole.pairs_frame())
     assert parts.totals().calls == 30
+
+
+def test_an_unreachable_ray_address_fails_fast_with_what_to_do():
+    import socket
+
+    from core.engine.ray_engine import _check_reachable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
+    with pytest.raises(RuntimeError, match=r"Could not reach the Ray cluster at .*--engine local"):
+        _check_reachable(f"127.0.0.1:{port}", timeout=2.0)
+    with pytest.raises(RuntimeError, match="is not host:port"):
+        _check_reachable("ray://:abc")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        _check_reachable(f"ray://127.0.0.1:{server.getsockname()[1]}")  # listening: no error
