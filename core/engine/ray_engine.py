@@ -20,6 +20,9 @@ to ``max_attempts`` times; a batch that fails every time is recorded as failed, 
 retries it. With ``max_in_flight`` the requests to the endpoint are bounded in total:
 ``min(workers, max_in_flight)`` actors with ``max_in_flight // actors`` requests each.
 
+The bandit loop itself stays sequential; :class:`RayExtractorPool` serves its pulls from such
+a pool behind the ordinary extractor protocol, so ``BanditRun`` takes it like any extractor.
+
 Ray is imported only inside these functions; without it they raise a ``RuntimeError``
 saying what to install.
 """
@@ -338,6 +341,9 @@ def _worker_class(ray):
         def __init__(self, spec: Callable[[], Any]) -> None:
             self.extractor = spec()
 
+        def extractor_name(self) -> str:
+            return str(getattr(self.extractor, "name", type(self.extractor).__name__))
+
         def extract(self, batch: list[tuple[str, str]]):
             t0 = time.perf_counter()
             result = self.extractor.extract(batch)
@@ -435,3 +441,90 @@ def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Calla
             ray.kill(actor, no_restart=True)
     return ExtractAllReport(job, "ray", len(docs), skipped, len(batches), retries, time.perf_counter() - started,
                             sink.totals(), first_seconds=first or 0.0)
+
+
+# ----------------------------------------------------------------------------- pool for the bandit
+def merge_results(parts: Sequence[Any]) -> Any:
+    """One :class:`ExtractionResult` from several, in order: pairs and errors concatenated, counts summed."""
+    from core.equal.extract.base import ExtractionResult
+
+    merged = ExtractionResult()
+    for part in parts:
+        merged.pairs.extend(part.pairs)
+        merged.errors.extend(part.errors)
+        for name in ("calls", "cached", "prompt_tokens", "completion_tokens", "cost", "requests", "retries"):
+            setattr(merged, name, getattr(merged, name) + getattr(part, name))
+    return merged
+
+
+class RayExtractorPool:
+    """An extractor (the :class:`~core.equal.extract.base.Extractor` protocol) served by a pool of Ray actors.
+
+    The bandit loop stays sequential; each pull's documents are cut into up to ``workers``
+    contiguous chunks, extracted in parallel by actors holding the extractor ``spec`` builds,
+    and merged back in order (:func:`merge_results`), so a pull returns the same pairs and the
+    same accounting as the extractor itself would (except that a text repeated in two chunks
+    is not recognised as a duplicate). A chunk whose worker dies is resent to a fresh actor up
+    to ``max_attempts`` times; after that its documents come back as ``errors``, never lost
+    silently. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, spec: ExtractorSpec | Callable[[], Any], config: RayConfig | None = None,
+                 min_chunk_docs: int = 1, max_attempts: int = 3) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        if min_chunk_docs < 1:
+            raise ValueError(f"min_chunk_docs must be >= 1, got {min_chunk_docs}")
+        self.config = config or RayConfig()
+        self._ray = ensure_ray(self.config)
+        self._cls = _worker_class(self._ray)
+        self._spec_ref = self._ray.put(spec)
+        self._actors = [self._cls.remote(self._spec_ref) for _ in range(int(self.config.workers))]
+        self.name = str(self._ray.get(self._actors[0].extractor_name.remote()))
+        self.min_chunk_docs = int(min_chunk_docs)
+        self.max_attempts = int(max_attempts)
+        self.task_retries = 0
+
+    def extract(self, docs: Sequence[tuple[str, str]]):
+        """Extract ``docs`` (``(doc_id, text)``) over the pool; one merged result, in input order."""
+        from ray.exceptions import RayError
+
+        from core.equal.extract.base import ExtractionResult
+
+        docs = [(str(d), t) for d, t in docs]
+        if not docs:
+            return ExtractionResult()
+        n_chunks = max(1, min(len(self._actors), len(docs) // self.min_chunk_docs))
+        size = math.ceil(len(docs) / n_chunks)
+        chunks = [docs[i : i + size] for i in range(0, len(docs), size)]
+        results: list[Any] = [None] * len(chunks)
+        attempts = [1] * len(chunks)
+        in_flight = {self._actors[c].extract.remote(chunk): c for c, chunk in enumerate(chunks)}
+        while in_flight:
+            ready, _ = self._ray.wait(list(in_flight), num_returns=1)
+            c = in_flight.pop(ready[0])
+            try:
+                results[c], _ = self._ray.get(ready[0])
+            except RayError as exc:
+                self.task_retries += 1
+                self._ray.kill(self._actors[c], no_restart=True)
+                self._actors[c] = self._cls.remote(self._spec_ref)
+                if attempts[c] < self.max_attempts:
+                    attempts[c] += 1
+                    in_flight[self._actors[c].extract.remote(chunks[c])] = c
+                else:
+                    message = f"worker failed {attempts[c]} times: {type(exc).__name__}"
+                    results[c] = ExtractionResult(errors=[(d, message) for d, _ in chunks[c]])
+        return merge_results(results)
+
+    def close(self) -> None:
+        """Stop the pool's actors."""
+        for actor in self._actors:
+            self._ray.kill(actor, no_restart=True)
+        self._actors = []
+
+    def __enter__(self) -> "RayExtractorPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

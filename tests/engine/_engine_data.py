@@ -31,7 +31,8 @@ def qa_corpus(n: int = 60, seed: int = 0) -> Corpus:
 
 class CrashOnce:
     """Extractor factory: the rules extractor, except that the worker process dies (``os._exit``)
-    on the first batch holding ``doc_id`` while ``marker`` does not exist (it is created first)."""
+    on the first batch holding ``doc_id`` (``"*"``: any batch) while ``marker`` does not exist (it is
+    created first); with ``always`` on every such batch."""
 
     def __init__(self, doc_id: str, marker: str, always: bool = False) -> None:
         self.doc_id, self.marker, self.always = doc_id, marker, always
@@ -46,7 +47,7 @@ class _Crashing(RuleExtractor):
         self.doc_id, self.marker, self.always = doc_id, marker, always
 
     def extract(self, docs):
-        if any(d == self.doc_id for d, _ in docs) and (self.always or not self.marker.exists()):
+        if any(self.doc_id in ("*", d) for d, _ in docs) and (self.always or not self.marker.exists()):
             self.marker.write_text("crashed")
             os._exit(1)  # the worker dies mid-job, result unsent
         return super().extract(docs)

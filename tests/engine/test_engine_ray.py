@@ -133,3 +133,31 @@ def test_real_minilm_on_ray_matches_local(ray_cluster):
     emb = ray_engine.embed_corpus_ray(corpus, encoder, RayConfig(workers=2), batch_size=8)
     assert emb.shape == (20, 384)
     np.testing.assert_allclose(np.asarray(emb), local, atol=1e-5)
+
+
+def test_bandit_pulls_served_by_the_ray_pool_give_the_same_run(ray_cluster, tmp_path):
+    from dataclasses import replace
+
+    from core.equal.run import BanditRun
+    from tests.equal.crash_run import make_setup
+
+    ids, texts, labels, ref, rules, embed, config = make_setup()
+    config = replace(config, budget=0.3)
+    local = BanditRun(config, ids, texts, labels, ref, rules, embed, doc_emb=embed(texts)).run_until_done()
+    with ray_engine.RayExtractorPool(CrashOnce("*", str(tmp_path / "m")), RayConfig(workers=2)) as pool:
+        assert pool.name == "rules"
+        served = BanditRun(config, ids, texts, labels, ref, pool, embed, doc_emb=embed(texts)).run_until_done()
+        crashed = pool.task_retries
+    assert served.pulls_frame().equals(local.pulls_frame())
+    assert served.pairs_frame().equals(local.pairs_frame())
+    assert (tmp_path / "m").exists() and crashed >= 1  # the first pull's worker died; the run did not notice
+
+
+def test_pool_merges_chunks_in_order_with_the_accounting(ray_cluster):
+    from core.equal.extract.rules import RuleExtractor
+
+    docs = _docs(qa_corpus(17, seed=8))
+    direct = RuleExtractor().extract(docs)
+    with ray_engine.RayExtractorPool(ExtractorSpec("rules"), RayConfig(workers=2)) as pool:
+        merged = pool.extract(docs)
+    assert merged.pairs == direct.pairs and merged.calls == direct.calls == 17 and merged.errors == []
