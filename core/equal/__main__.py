@@ -109,7 +109,7 @@ def _add_extract_all(sub: argparse._SubParsersAction) -> None:
                    help="'rules' (offline, default) or 'openai' (EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
     p.add_argument("--batch-docs", type=_positive, default=16, help="documents per task (default 16)")
     p.add_argument("--max-in-flight", type=_positive, default=None,
-                   help="--engine ray, openai extractor: requests in flight to the endpoint over all workers")
+                   help="openai extractor: requests in flight to the endpoint (over all workers with --engine ray)")
     p.add_argument("--sink", default=None, help="SQLite file of pairs (default: the cache's extract-all/<corpus>-<extractor>.sqlite)")
     _add_engine_args(p)
     p.set_defaults(func=_run_extract_all)
@@ -124,11 +124,14 @@ def _run_extract_all(args: argparse.Namespace) -> int:
     from core.settings import cache_dir
 
     try:  # a missing or unreachable endpoint fails before any work
-        make_checked_extractor(args.extractor)
+        checked = make_checked_extractor(args.extractor)
     except ValueError as exc:
         raise ValueError(f"--extractor {args.extractor}: {exc}") from exc
     corpus = _load_corpus(args)
-    spec = ExtractorSpec(args.extractor)
+    # the endpoint as this machine resolved it travels with the spec, so cluster workers need no environment
+    spec = ExtractorSpec(args.extractor, getattr(checked, "settings", None))
+    if args.max_in_flight is not None and args.engine == "local" and spec.settings is not None:
+        spec = spec.with_options(concurrency=args.max_in_flight)
     path = args.sink or cache_dir("extract-all") / f"{corpus.content_hash[:16]}-{args.extractor}.sqlite"
     sink = PairSink(path)
     docs = list(zip(corpus.ids, corpus.texts))

@@ -45,3 +45,18 @@ def test_bad_engine_arguments_are_refused(corpus_file, capsys):
     assert "invalid choice: 'spark'" in capsys.readouterr().err
     assert main(["extract-all", "--corpus", str(corpus_file), "--extractor", "nonsense"]) == 2
     assert "--extractor nonsense" in capsys.readouterr().err
+
+
+def test_extract_all_with_an_llm_endpoint_on_ray_stays_within_max_in_flight(ray_cluster, corpus_file, tmp_path,
+                                                                            monkeypatch, capsys):
+    from tests.equal.fake_llm_server import FakeLLMServer
+
+    with FakeLLMServer(delay=0.05) as server:
+        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
+        assert main(["extract-all", "--corpus", str(corpus_file), "--extractor", "openai", "--engine", "ray",
+                     "--max-in-flight", "2", "--sink", str(tmp_path / "llm.sqlite"), "--batch-docs", "5"]) == 0
+        assert 1 <= server.max_in_flight <= 2
+        assert len(server.chat_requests) == 30  # this session's response cache has never seen these texts
+    out = capsys.readouterr().out
+    assert "30 documents done, 0 failed, 20 pairs, 30 calls" in out
