@@ -8,21 +8,28 @@ through the small accessors here, which fall back to defaults so a page also run
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import re
+import secrets
 from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
+from core.corpus import access
 from core.corpus.load import Corpus, LoadReport
-from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder
+from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder, token_counter
+
+logger = logging.getLogger("equalctar.pages")
 
 ENCODER_CHOICES = {
     "all-MiniLM-L6-v2 (packaged, offline)": DEFAULT_MODEL,
     "Hashing (instant, no model; for quick looks)": "hashing",
 }
 SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
+UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "tsv", "parquet", "pq", "txt", "md", "markdown", "rst", "zip"]
 
 
 def _state(key: str, default):
@@ -81,9 +88,23 @@ def demo_mode() -> bool:
     return bool(_state("sb_demo", False))
 
 
+def client_ip() -> str | None:
+    """The browser's peer address (``None`` on this machine or outside a server)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # bare script runs have no request
+        return None
+    return ip if isinstance(ip, str) else None  # AppTest answers with a mock: no real peer
+
+
+def server_paths_allowed() -> bool:
+    """Whether this browser may type server-side paths (:func:`core.corpus.access.server_paths_allowed`)."""
+    return access.server_paths_allowed(client_ip())
+
+
 def encoder_name() -> str:
-    custom = _state("sb_encoder_path", "").strip()
-    choice = _state("sb_encoder", None)
+    custom = _state("sb_encoder_path", "").strip() if server_paths_allowed() else ""
+    choice = _state("sb_encoder", None) or _state(_KEEP + "sb_encoder", None)
     if choice == "Local model path" and custom:
         return custom
     if choice in ENCODER_CHOICES:
@@ -109,18 +130,29 @@ def _builtin(limit: int | None) -> Corpus:
     return load_builtin_corpus(limit=limit)
 
 
+@st.cache_resource(show_spinner=False)
+def _token_counter(name: str):
+    return token_counter(name)
+
+
+def _chunking(name: str) -> dict:
+    """``count_tokens``/``max_tokens`` of the sidebar's encoder, so chunks fit what it reads."""
+    counter = _token_counter(name)
+    return {} if counter is None else {"count_tokens": counter[0], "max_tokens": counter[1]}
+
+
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
-def _uploaded(data: bytes, filename: str, text_field: str | None) -> tuple[Corpus, LoadReport]:
+def _uploaded(data: bytes, filename: str, text_field: str | None, encoder: str = DEFAULT_MODEL) -> tuple[Corpus, LoadReport]:
     from core.corpus.load import load_corpus_bytes
 
-    return load_corpus_bytes(data, filename, text_field=text_field or None)
+    return load_corpus_bytes(data, filename, text_field=text_field or None, **_chunking(encoder))
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
-def _from_path(path: str, text_field: str | None, mtime: float) -> tuple[Corpus, LoadReport]:
+def _from_path(path: str, text_field: str | None, mtime: float, encoder: str = DEFAULT_MODEL) -> tuple[Corpus, LoadReport]:
     from core.corpus.load import load_corpus
 
-    return load_corpus(path, text_field=text_field or None)
+    return load_corpus(path, text_field=text_field or None, roots=access.allowed_roots(), **_chunking(encoder))
 
 
 def corpus_source() -> tuple[Corpus, LoadReport | None]:
@@ -133,12 +165,17 @@ def corpus_source() -> tuple[Corpus, LoadReport | None]:
     text_field = _state("sb_text_field", "").strip() or None
     if source == SOURCES[1] and _state("sb_upload", None) is not None:
         up = st.session_state["sb_upload"]
-        return _uploaded(up.getvalue(), up.name, text_field)
+        return _uploaded(up.getvalue(), up.name, text_field, encoder_name())
     if source == SOURCES[2] and _state("sb_path", "").strip():
-        path = Path(_state("sb_path", "").strip()).expanduser()
+        if not server_paths_allowed():
+            raise access.PathNotAllowedError(
+                "this app is shared on a network: files on the server cannot be named from a browser here; "
+                "upload the file instead (the server's owner can allow it with EQUALCTAR_SERVER_PATHS=all)"
+            )
+        path = access.check_path(_state("sb_path", "").strip())  # before any stat: never says what exists
         if not path.exists():
             raise ValueError(f"{path} does not exist")
-        return _from_path(str(path), text_field, path.stat().st_mtime)
+        return _from_path(str(path), text_field, path.stat().st_mtime, encoder_name())
     return _builtin(builtin_limit()), None
 
 
@@ -204,24 +241,74 @@ def use_encoder(path: str) -> None:
     before the next script run draws the sidebar widgets, so their keys may be set here; a
     map-settings override of the encoder is dropped so the choice takes effect."""
     st.session_state["sb_encoder"] = "Local model path"
+    st.session_state[_KEEP + "sb_encoder"] = "Local model path"
     st.session_state["sb_encoder_path"] = str(path)
     overrides = dict(st.session_state.get("map_overrides", {}))
     overrides.pop("encoder_name", None)
     st.session_state["map_overrides"] = overrides
 
 
-def show_error(exc: Exception, what: str) -> None:
-    """A clear message for bad input; nothing is lost, the user fixes the input and retries."""
-    st.error(f"{what}: {exc}", icon="⚠️")
+_ABS_PATH = re.compile(r"(?<![\w.])(?:/[^\s/'\"():,;]+)+/([^\s/'\"():,;]+)")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """The first line of a message, cut to ``limit`` characters, absolute paths shown as their last part."""
+    line = (str(text).strip().splitlines() or [""])[0]
+    line = _ABS_PATH.sub(r"…/\1", line)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def show_error(exc: BaseException, what: str | None = None) -> str | None:
+    """Show a failure in the browser without a traceback or a server path.
+
+    Bad input (a ``ValueError``: the message was written for the user) is shown as
+    ``"<what>: <message>"``; the user fixes the input and retries, nothing is lost. Anything
+    else is a bug: its traceback goes to the server log under a short error id, and the
+    browser gets ``"Something went wrong (error id abc123): <one line>"``. Returns that id.
+    """
+    if isinstance(exc, ValueError):
+        st.error(f"{what}: {_one_line(exc, 1000)}" if what else _one_line(exc, 1000), icon="⚠️")
+        return None
+    error_id = secrets.token_hex(3)
+    logger.error("error id %s%s", error_id, f" ({what})" if what else "", exc_info=(type(exc), exc, exc.__traceback__))
+    st.error(f"Something went wrong (error id {error_id}): {type(exc).__name__}: {_one_line(exc)}. "
+             "The details are in the server log under that id.", icon="⚠️")
+    return error_id
+
+
+_KEEP = "_keep_"  # plain session-state copies of widget values: they survive a render a rerun cut short
+
+
+def _restore(key: str, default) -> None:
+    """Give a widget key its kept value (or ``default``) when the session has lost it, before drawing."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(_KEEP + key, default)
+
+
+def _keep(key: str) -> None:
+    if key in st.session_state:
+        st.session_state[_KEEP + key] = st.session_state[key]
 
 
 def draw_sidebar() -> None:
-    """The shared sidebar (called by app.py on every run, before the page)."""
+    """The shared sidebar (called by app.py on every run, before the page).
+
+    Widget values the pages depend on (source, path, encoder) are also kept under plain
+    session-state keys and restored before the widgets are drawn, so a path submitted while
+    the first render is still running never resets the encoder to its default. A browser
+    that may not name server paths (:func:`server_paths_allowed`) is offered uploads only.
+    """
+    paths_ok = server_paths_allowed()
+    sources = SOURCES if paths_ok else SOURCES[:2]
     with st.sidebar:
         st.toggle("Demo mode", key="sb_demo", help="Presentation preset: settings folded away, a plain-language note on each page.")
         st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed")
         st.subheader("Corpus")
-        source = st.radio("Documents", SOURCES, key="sb_source", label_visibility="collapsed")
+        _restore("sb_source", SOURCES[0])
+        if st.session_state["sb_source"] not in sources:
+            st.session_state["sb_source"] = SOURCES[1]
+        source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed", on_change=_keep, args=("sb_source",))
+        _keep("sb_source")
         if source == SOURCES[0]:
             st.number_input(
                 "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
@@ -229,16 +316,24 @@ def draw_sidebar() -> None:
                 help="An evenly spread subset of the harvested Python documentation.",
             )
         elif source == SOURCES[1]:
-            st.file_uploader("JSONL, JSON, CSV or Parquet", type=["jsonl", "json", "csv", "parquet", "txt", "md"], key="sb_upload")
+            st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES, key="sb_upload")
         else:
-            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path")
+            _restore("sb_path", "")
+            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path", on_change=_keep, args=("sb_path",),
+                          help="Only under the folders the server allows (EQUALCTAR_ROOTS; default: its working "
+                               "folder and cache).")
+            _keep("sb_path")
         if source != SOURCES[0]:
             st.text_input("Text field (blank: detect)", key="sb_text_field")
         st.subheader("Encoder")
-        options = list(ENCODER_CHOICES) + ["Local model path"]
+        options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
         env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
         default_label = next((k for k, v in ENCODER_CHOICES.items() if v == env_default), options[0])
-        st.session_state.setdefault("sb_encoder", default_label)  # no index: use_encoder() may set the key
-        choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
+        _restore("sb_encoder", default_label)  # no index: use_encoder() may set the key
+        if st.session_state["sb_encoder"] not in options:
+            st.session_state["sb_encoder"] = default_label
+        choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed",
+                              on_change=_keep, args=("sb_encoder",))
+        _keep("sb_encoder")
         if choice == "Local model path":
             st.text_input("Model folder or name", key="sb_encoder_path")
