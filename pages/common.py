@@ -8,28 +8,24 @@ through the small accessors here, which fall back to defaults so a page also run
 
 from __future__ import annotations
 
-import logging
 import math
 import os
-import re
-import secrets
 from dataclasses import replace
-from pathlib import Path
 
 import streamlit as st
 
+from core import ui_state
 from core.corpus import access
-from core.corpus.load import Corpus, LoadReport
-from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder, token_counter
-
-logger = logging.getLogger("equalctar.pages")
+from core.corpus.load import SUPPORTED_EXTENSIONS, Corpus, LoadReport
+from core.corpus.encoders import DEFAULT_MODEL, Encoder, chunking_options, load_encoder
+from core.errors import describe_failure
 
 ENCODER_CHOICES = {
     "all-MiniLM-L6-v2 (packaged, offline)": DEFAULT_MODEL,
     "Hashing (instant, no model; for quick looks)": "hashing",
 }
 SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
-UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "tsv", "parquet", "pq", "txt", "md", "markdown", "rst", "zip"]
+UPLOAD_TYPES = [e.lstrip(".") for e in SUPPORTED_EXTENSIONS]
 
 
 def _state(key: str, default):
@@ -88,23 +84,14 @@ def demo_mode() -> bool:
     return bool(_state("sb_demo", False))
 
 
-def client_ip() -> str | None:
-    """The browser's peer address (``None`` on this machine or outside a server)."""
-    try:
-        ip = st.context.ip_address
-    except Exception:  # bare script runs have no request
-        return None
-    return ip if isinstance(ip, str) else None  # AppTest answers with a mock: no real peer
-
-
 def server_paths_allowed() -> bool:
-    """Whether this browser may type server-side paths (:func:`core.corpus.access.server_paths_allowed`)."""
-    return access.server_paths_allowed(client_ip())
+    """Whether this browser may type server-side paths (:mod:`core.corpus.access`)."""
+    return access.server_paths_allowed(access.peer_address(st.context))
 
 
 def encoder_name() -> str:
     custom = _state("sb_encoder_path", "").strip() if server_paths_allowed() else ""
-    choice = _state("sb_encoder", None) or _state(_KEEP + "sb_encoder", None)
+    choice = ui_state.kept(st.session_state, "sb_encoder")
     if choice == "Local model path" and custom:
         return custom
     if choice in ENCODER_CHOICES:
@@ -130,49 +117,31 @@ def _builtin(limit: int | None) -> Corpus:
     return load_builtin_corpus(limit=limit)
 
 
-@st.cache_resource(show_spinner=False)
-def _token_counter(name: str):
-    return token_counter(name)
-
-
-def _chunking(name: str) -> dict:
-    """``count_tokens``/``max_tokens`` of the sidebar's encoder, so chunks fit what it reads."""
-    counter = _token_counter(name)
-    return {} if counter is None else {"count_tokens": counter[0], "max_tokens": counter[1]}
-
-
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
-def _uploaded(data: bytes, filename: str, text_field: str | None, encoder: str = DEFAULT_MODEL) -> tuple[Corpus, LoadReport]:
+def _uploaded(data: bytes, filename: str, text_field: str | None, encoder: str) -> tuple[Corpus, LoadReport]:
     from core.corpus.load import load_corpus_bytes
 
-    return load_corpus_bytes(data, filename, text_field=text_field or None, **_chunking(encoder))
+    return load_corpus_bytes(data, filename, text_field=text_field or None, **chunking_options(encoder))
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
-def _from_path(path: str, text_field: str | None, mtime: float, encoder: str = DEFAULT_MODEL) -> tuple[Corpus, LoadReport]:
+def _from_path(path: str, text_field: str | None, mtime: float, encoder: str) -> tuple[Corpus, LoadReport]:
     from core.corpus.load import load_corpus
 
-    return load_corpus(path, text_field=text_field or None, roots=access.allowed_roots(), **_chunking(encoder))
+    return load_corpus(path, text_field=text_field or None, roots=access.allowed_roots(), **chunking_options(encoder))
 
 
 def corpus_source() -> tuple[Corpus, LoadReport | None]:
-    """The corpus chosen in the sidebar (built-in by default) and its load report.
-
-    Raises ``ValueError`` with a readable message for bad input; pages show it with
-    :func:`show_error` and stop.
-    """
+    """The sidebar's corpus (built-in by default) and its load report; bad input raises a readable
+    ``ValueError`` that pages show with :func:`show_error`."""
     source = _state("sb_source", SOURCES[0])
     text_field = _state("sb_text_field", "").strip() or None
     if source == SOURCES[1] and _state("sb_upload", None) is not None:
         up = st.session_state["sb_upload"]
         return _uploaded(up.getvalue(), up.name, text_field, encoder_name())
     if source == SOURCES[2] and _state("sb_path", "").strip():
-        if not server_paths_allowed():
-            raise access.PathNotAllowedError(
-                "this app is shared on a network: files on the server cannot be named from a browser here; "
-                "upload the file instead (the server's owner can allow it with EQUALCTAR_SERVER_PATHS=all)"
-            )
-        path = access.check_path(_state("sb_path", "").strip())  # before any stat: never says what exists
+        access.require_server_paths(access.peer_address(st.context))
+        path = access.check_path(_state("sb_path", ""))  # before any stat
         if not path.exists():
             raise ValueError(f"{path} does not exist")
         return _from_path(str(path), text_field, path.stat().st_mtime, encoder_name())
@@ -180,8 +149,8 @@ def corpus_source() -> tuple[Corpus, LoadReport | None]:
 
 
 def default_k(n_docs: int) -> int:
-    """sqrt(n/2) clusters, between 2 and 200: ~40 for 3,000 documents (override on the map page)."""
-    return int(min(200, max(2, round(math.sqrt(n_docs / 2)))))
+    """sqrt(n/2) clusters, between 2 and 200 (at most n): ~40 for 3,000 documents (override on the map page)."""
+    return int(min(200, max(1, n_docs), max(2, round(math.sqrt(n_docs / 2)))))
 
 
 def map_settings(corpus: Corpus):
@@ -191,7 +160,7 @@ def map_settings(corpus: Corpus):
     base = MapSettings(encoder_name=encoder_name(), k=default_k(len(corpus)), seed=seed())
     valid = {k: v for k, v in overrides.items() if hasattr(base, k)}
     if "k" in valid:
-        valid["k"] = min(int(valid["k"]), len(corpus))
+        valid["k"] = max(1, min(int(valid["k"]), len(corpus)))
     return replace(base, **valid)
 
 
@@ -241,74 +210,30 @@ def use_encoder(path: str) -> None:
     before the next script run draws the sidebar widgets, so their keys may be set here; a
     map-settings override of the encoder is dropped so the choice takes effect."""
     st.session_state["sb_encoder"] = "Local model path"
-    st.session_state[_KEEP + "sb_encoder"] = "Local model path"
     st.session_state["sb_encoder_path"] = str(path)
     overrides = dict(st.session_state.get("map_overrides", {}))
     overrides.pop("encoder_name", None)
     st.session_state["map_overrides"] = overrides
 
 
-_ABS_PATH = re.compile(r"(?<![\w.])(?:/[^\s/'\"():,;]+)+/([^\s/'\"():,;]+)")
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    """The first line of a message, cut to ``limit`` characters, absolute paths shown as their last part."""
-    line = (str(text).strip().splitlines() or [""])[0]
-    line = _ABS_PATH.sub(r"…/\1", line)
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def show_error(exc: BaseException, what: str | None = None) -> str | None:
-    """Show a failure in the browser without a traceback or a server path.
-
-    Bad input (a ``ValueError``: the message was written for the user) is shown as
-    ``"<what>: <message>"``; the user fixes the input and retries, nothing is lost. Anything
-    else is a bug: its traceback goes to the server log under a short error id, and the
-    browser gets ``"Something went wrong (error id abc123): <one line>"``. Returns that id.
-    """
-    if isinstance(exc, ValueError):
-        st.error(f"{what}: {_one_line(exc, 1000)}" if what else _one_line(exc, 1000), icon="⚠️")
-        return None
-    error_id = secrets.token_hex(3)
-    logger.error("error id %s%s", error_id, f" ({what})" if what else "", exc_info=(type(exc), exc, exc.__traceback__))
-    st.error(f"Something went wrong (error id {error_id}): {type(exc).__name__}: {_one_line(exc)}. "
-             "The details are in the server log under that id.", icon="⚠️")
+    """Bad input as ``"<what>: <message>"``; a bug as one line and an id (:mod:`core.errors`)."""
+    error_id, message = describe_failure(exc, what)
+    st.error(message, icon="⚠️")
     return error_id
 
 
-_KEEP = "_keep_"  # plain session-state copies of widget values: they survive a render a rerun cut short
-
-
-def _restore(key: str, default) -> None:
-    """Give a widget key its kept value (or ``default``) when the session has lost it, before drawing."""
-    if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(_KEEP + key, default)
-
-
-def _keep(key: str) -> None:
-    if key in st.session_state:
-        st.session_state[_KEEP + key] = st.session_state[key]
-
-
 def draw_sidebar() -> None:
-    """The shared sidebar (called by app.py on every run, before the page).
-
-    Widget values the pages depend on (source, path, encoder) are also kept under plain
-    session-state keys and restored before the widgets are drawn, so a path submitted while
-    the first render is still running never resets the encoder to its default. A browser
-    that may not name server paths (:func:`server_paths_allowed`) is offered uploads only.
-    """
+    """The shared sidebar (app.py, every run). Values survive a cut-short first render
+    (:mod:`core.ui_state`); a browser that may not name server paths gets uploads only."""
     paths_ok = server_paths_allowed()
     sources = SOURCES if paths_ok else SOURCES[:2]
     with st.sidebar:
         st.toggle("Demo mode", key="sb_demo", help="Presentation preset: settings folded away, a plain-language note on each page.")
         st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed")
         st.subheader("Corpus")
-        _restore("sb_source", SOURCES[0])
-        if st.session_state["sb_source"] not in sources:
-            st.session_state["sb_source"] = SOURCES[1]
-        source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed", on_change=_keep, args=("sb_source",))
-        _keep("sb_source")
+        ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
+        source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
         if source == SOURCES[0]:
             st.number_input(
                 "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
@@ -318,22 +243,18 @@ def draw_sidebar() -> None:
         elif source == SOURCES[1]:
             st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES, key="sb_upload")
         else:
-            _restore("sb_path", "")
-            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path", on_change=_keep, args=("sb_path",),
-                          help="Only under the folders the server allows (EQUALCTAR_ROOTS; default: its working "
-                               "folder and cache).")
-            _keep("sb_path")
+            ui_state.restore(st.session_state, "sb_path", "")
+            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path",
+                          help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
         if source != SOURCES[0]:
             st.text_input("Text field (blank: detect)", key="sb_text_field")
         st.subheader("Encoder")
         options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
         env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
         default_label = next((k for k, v in ENCODER_CHOICES.items() if v == env_default), options[0])
-        _restore("sb_encoder", default_label)  # no index: use_encoder() may set the key
-        if st.session_state["sb_encoder"] not in options:
-            st.session_state["sb_encoder"] = default_label
-        choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed",
-                              on_change=_keep, args=("sb_encoder",))
-        _keep("sb_encoder")
+        ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
+        choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
+        for key in ("sb_source", "sb_path", "sb_encoder"):
+            ui_state.keep(st.session_state, key)
         if choice == "Local model path":
             st.text_input("Model folder or name", key="sb_encoder_path")

@@ -36,7 +36,9 @@ __all__ = [
     "allowed_roots",
     "check_path",
     "is_local_client",
+    "peer_address",
     "is_under_roots",
+    "require_server_paths",
     "server_path_policy",
     "server_paths_allowed",
 ]
@@ -103,6 +105,15 @@ def is_local_client(ip: str | None) -> bool:
         return False
 
 
+def peer_address(context: object) -> str | None:
+    """The peer address in a Streamlit ``st.context`` (``None``: this machine, or no real request)."""
+    try:
+        ip = getattr(context, "ip_address")
+    except Exception:  # a bare script run has no request
+        return None
+    return ip if isinstance(ip, str) else None  # AppTest answers with a mock: no real peer
+
+
 def server_path_policy() -> str:
     """``EQUALCTAR_SERVER_PATHS`` (``local``, ``all`` or ``off``; default ``local``); anything else is an error."""
     raw = os.environ.get("EQUALCTAR_SERVER_PATHS", "local").strip().lower() or "local"
@@ -111,6 +122,15 @@ def server_path_policy() -> str:
             f"EQUALCTAR_SERVER_PATHS must be one of {', '.join(SERVER_PATH_POLICIES)}, got {raw!r}"
         )
     return raw
+
+
+def require_server_paths(client_ip: str | None) -> None:
+    """Raise :class:`PathNotAllowedError` (saying to upload instead) unless ``client_ip`` may name paths."""
+    if not server_paths_allowed(client_ip):
+        raise PathNotAllowedError(
+            "this app is shared on a network: files on the server cannot be named from a browser here; "
+            "upload the file instead (the server's owner can allow it with EQUALCTAR_SERVER_PATHS=all)"
+        )
 
 
 def server_paths_allowed(client_ip: str | None, policy: str | None = None) -> bool:

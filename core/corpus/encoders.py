@@ -7,6 +7,7 @@ deterministic encoder for tests and quick demos where the test is not about the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -140,6 +141,14 @@ def load_encoder(name: str = DEFAULT_MODEL) -> Encoder:
         dim = int(name.split("-", 1)[1]) if "-" in name else 128
         return HashingEncoder(dim)
     return SentenceEncoder(name)
+
+
+@functools.lru_cache(maxsize=8)
+def chunking_options(name: str = DEFAULT_MODEL) -> dict:
+    """``count_tokens``/``max_tokens`` for :func:`core.corpus.load.load_corpus` so chunks fit encoder
+    ``name`` (``{}``, the loader's char rule, when it has no tokenizer). Cached per name."""
+    counter = token_counter(name)
+    return {} if counter is None else {"count_tokens": counter[0], "max_tokens": counter[1]}
 
 
 def token_counter(name: str = DEFAULT_MODEL) -> "tuple[Callable[[str], int], int] | None":
