@@ -37,5 +37,7 @@ pages = st.navigation(
 common.draw_sidebar()
 try:
     pages.run()
-except Exception as exc:  # a bug: traceback to the server log under an id, one line to the browser
-    common.show_error(exc if not isinstance(exc, ValueError) else RuntimeError(str(exc)), pages.title)
+except Exception as exc:  # a bug (even a ValueError, here): traceback to the server log under an id, one line shown
+    from core.errors import report_unexpected  # noqa: E402
+
+    st.error(report_unexpected(exc, pages.title)[1], icon="⚠️")
