@@ -332,10 +332,6 @@ def _redact(text: str, secret: str) -> str:
     return scrub_secrets(text, secret)
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
-    return _retry_after_value(resp.headers.get("retry-after"))
-
-
 # ----------------------------------------------------------------------------- extractor
 class _Failed(Exception):
     """A request that failed for good; the message is safe to show (no key)."""
