@@ -154,7 +154,8 @@ def chunking_options(name: str = DEFAULT_MODEL) -> dict:
 def token_counter(name: str = DEFAULT_MODEL) -> "tuple[Callable[[str], int], int] | None":
     """The tokenizer of encoder ``name`` as ``(count, max_tokens)``, for chunking at load time.
 
-    ``count(text)`` is the number of word pieces without special tokens; ``max_tokens`` is what
+    ``count(text)`` is the number of word pieces without special tokens (``count.spans(text)``
+    their character spans, so a text is cut with one tokenizer call); ``max_tokens`` is what
     one chunk may hold (the model's ``max_seq_length`` minus its two special tokens). Only the
     tokenizer is loaded (milliseconds, no model weights). ``None`` for encoders that read any
     length (hashing) or whose tokenizer cannot be found: the loader then falls back to its
@@ -177,7 +178,16 @@ def token_counter(name: str = DEFAULT_MODEL) -> "tuple[Callable[[str], int], int
     except Exception:  # no tokenizer files: the caller falls back to the char rule
         return None
 
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+    class _Count:
+        """Word pieces of a text (no special tokens); ``spans`` gives each piece's character span."""
+
+        def __call__(self, text: str) -> int:
+            return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+        def spans(self, text: str) -> list[tuple[int, int]]:
+            enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+            return [tuple(span) for span in enc["offset_mapping"]]
+
+    count = _Count()
 
     return count, max(1, max_len - 2)

@@ -57,8 +57,9 @@ keeping the original whitespace inside each chunk; chunk ``k`` (0-based) gets th
 Words are not tokens: a text without spaces (Chinese, Japanese, a minified file) is one
 "word" of thousands of word pieces. So every chunk is then measured in tokens, with the
 encoder's own tokenizer when one is given (``count_tokens``, see
-:func:`core.corpus.encoders.token_counter`), else with :func:`estimate_tokens` (a char rule
-that counts every non-ASCII character as one token, as BERT's word pieces do for CJK), and
+:func:`core.corpus.encoders.token_counter`; the page passes it, about 1 ms per chunk), else with
+:func:`estimate_tokens` (a char rule that counts every non-ASCII character as one token, as BERT's
+word pieces do for CJK), and
 cut further, at whitespace where there is some and between characters where there is none,
 until no chunk exceeds ``max_tokens`` (default :data:`DEFAULT_MAX_TOKENS`, MiniLM's 256 minus
 its two special tokens).
@@ -99,9 +100,9 @@ DEFAULT_MAX_WORDS = 200
 DEFAULT_MAX_TOKENS = 254  # all-MiniLM-L6-v2 reads 256 word pieces, [CLS] and [SEP] included
 
 _SPACE = re.compile(r"(\s+)")
-_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+_PIECE = re.compile(r"[A-Za-z0-9]{1,7}|[^\sA-Za-z0-9]")  # the char rule's pseudo word pieces
 
-TokenCounter = Callable[[str], int]
+TokenCounter = Callable[[str], int]  # may also have ``spans(text) -> [(start, end), ...]`` (one per token)
 
 
 @dataclass(frozen=True)
@@ -253,16 +254,44 @@ def split_words(text: str, max_words: int | None) -> list[str]:
 
 
 def estimate_tokens(text: str) -> int:
-    """A tokenizer-free upper estimate of word pieces: one per non-ASCII or punctuation character
-    (BERT's word pieces give each CJK character and each punctuation mark its own token), and
-    ``1 + len // 8`` per ASCII letter/digit run.
+    """A tokenizer-free estimate of word pieces: one per non-ASCII or punctuation character (BERT's
+    word pieces give each CJK character and each punctuation mark its own token, so no script is
+    undercounted by a factor), and one per 7 characters of an ASCII letter/digit run (rare English
+    words split into more pieces than that: the fallback is close, not exact).
 
     >>> estimate_tokens("Hello, world"), estimate_tokens("\u4e2d\u6587\u6587\u672c")
     (3, 4)
     """
-    runs = _ASCII_WORD.findall(text)
-    other = len(_ASCII_WORD.sub("", text)) - sum(ch.isspace() for ch in text)
-    return sum(1 + len(r) // 8 for r in runs) + max(0, other)
+    return sum(1 for _ in _PIECE.finditer(text))
+
+
+def _estimate_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _PIECE.finditer(text)]
+
+
+estimate_tokens.spans = _estimate_spans  # type: ignore[attr-defined]
+
+
+def _cut_at_spans(text: str, spans: list[tuple[int, int]], max_tokens: int) -> list[str]:
+    """Cut ``text`` into pieces of at most ``max_tokens`` of its token ``spans``, at whitespace between
+    tokens where the window has some, else between two tokens. Pieces are contiguous slices with
+    their outer whitespace stripped, so no character other than that whitespace is dropped."""
+    def boundary(j: int) -> bool:  # whitespace between token j-1 and token j
+        return any(ch.isspace() for ch in text[spans[j - 1][1] : spans[j][0]])
+
+    cuts = [0]  # character offsets where pieces start
+    i, n = 0, len(spans)
+    while n - i > max_tokens:
+        limit = i + max_tokens  # tokens i .. limit-1 fit; the next piece starts at token j
+        j = limit
+        while j > i + 1 and not boundary(j):
+            j -= 1
+        if not boundary(j):
+            j = limit  # no whitespace in the window (CJK, a minified line): cut between two tokens
+        cuts.append(spans[j][0])
+        i = j
+    cuts.append(len(text))
+    return [piece for piece in (text[a:b].strip() for a, b in zip(cuts, cuts[1:])) if piece]
 
 
 def _cut_by_chars(text: str, count: TokenCounter, max_tokens: int) -> list[str]:
@@ -288,12 +317,17 @@ def _cut_by_chars(text: str, count: TokenCounter, max_tokens: int) -> list[str]:
 
 def split_tokens(text: str, max_tokens: int, count_tokens: TokenCounter | None = None) -> list[str]:
     """Split ``text`` into consecutive pieces of at most ``max_tokens`` tokens (``count_tokens``
-    or :func:`estimate_tokens`), at whitespace where possible, else between characters.
+    or :func:`estimate_tokens`), at whitespace where possible, else between tokens (characters).
 
-    Nothing is lost: whitespace inside a piece is kept, and the pieces joined by the whitespace
-    between them give the (stripped) text back.
+    A counter with a ``spans`` method (the encoders' and the char rule) is called once per text;
+    a plain ``str -> int`` callable is called per word. Nothing is lost: whitespace inside a piece
+    is kept, and the pieces joined by the whitespace between them give the (stripped) text back.
     """
     count = count_tokens or estimate_tokens
+    spans_of = getattr(count, "spans", None)
+    if spans_of is not None:
+        spans = spans_of(text)
+        return [text] if len(spans) <= max_tokens else _cut_at_spans(text, spans, max_tokens)
     if count(text) <= max_tokens:
         return [text]
     parts = _SPACE.split(text.strip())  # word, space, word, ..., word
