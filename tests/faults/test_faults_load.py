@@ -217,3 +217,19 @@ def test_cjk_chunks_fit_the_real_minilm_tokenizer() -> None:
                                   max_tokens=max_tokens)
     assert max(count(t) for t in corpus.texts) <= 254
     assert "".join(corpus.texts) == text
+
+
+@pytest.mark.slow
+def test_code_heavy_english_chunks_fit_the_real_minilm_tokenizer() -> None:
+    """200 words of code-ish English run past 256 word pieces: the word rule alone truncated them."""
+    from core.corpus.encoders import chunking_options
+
+    opts = chunking_options()
+    count = opts["count_tokens"]
+    rng = random.Random(3)
+    vocab = "def parse_header(buf: bytes) -> dict[str, int]: raise ValueError('bad') os.path.join x=1; y+=2".split()
+    text = " ".join(rng.choice(vocab) for _ in range(190))
+    assert count(text) > 254  # one word-rule chunk, cut by the model before
+    corpus, _ = load_corpus_bytes(json.dumps([{"text": text}]).encode(), "code.json", **opts)
+    assert len(corpus) >= 2 and max(count(t) for t in corpus.texts) <= 254
+    assert " ".join(corpus.texts).split() == text.split()  # words whole, nothing lost
