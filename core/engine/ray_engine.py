@@ -445,7 +445,8 @@ def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Calla
 
 # ----------------------------------------------------------------------------- pool for the bandit
 def merge_results(parts: Sequence[Any]) -> Any:
-    """One :class:`ExtractionResult` from several, in order: pairs and errors concatenated, counts summed."""
+    """One :class:`ExtractionResult` from several, in order: pairs and errors concatenated, counts summed,
+    ``cancelled`` when any part was."""
     from core.equal.extract.base import ExtractionResult
 
     merged = ExtractionResult()
@@ -454,6 +455,8 @@ def merge_results(parts: Sequence[Any]) -> Any:
         merged.errors.extend(part.errors)
         for name in ("calls", "cached", "prompt_tokens", "completion_tokens", "cost", "requests", "retries"):
             setattr(merged, name, getattr(merged, name) + getattr(part, name))
+        if getattr(part, "cancelled", False):
+            merged.cancelled = True
     return merged
 
 
