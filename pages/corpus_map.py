@@ -89,7 +89,8 @@ if fig.layout.meta["sampled"]:
             "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart",
                         config={"scrollZoom": True})
-st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}.")
+st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}, "
+           f"embedded by the {cmap.engine} engine.")
 memory: SelectionMemory = S.setdefault(("cm_selection", corpus.content_hash), SelectionMemory())
 # a search or a highlighted cluster redraws the figure, which empties the chart's selection: the memory keeps it
 selected = memory.update(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event),

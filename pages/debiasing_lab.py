@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.csv_safe import to_safe_csv
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
 from core.debias.jobs import SweepJob, as_bullets, learner_verdict, mechanism_labels, shown_strength
@@ -121,7 +122,7 @@ def sweep_panel(config: SweepConfig) -> None:
     f1.plotly_chart(make_estimates_figure(summary, mech, shown), key="dl_estimates")
     f2.plotly_chart(make_error_vs_strength_figure(summary, mech), key="dl_strength_fig")
     st.markdown(as_bullets(explain_sweep(summary, mech, shown)))
-    st.download_button("Download the sweep table (CSV)", df.to_csv(index=False), "debias_sweep.csv", "text/csv", key="dl_download")
+    st.download_button("Download the sweep table (CSV)", to_safe_csv(df), "debias_sweep.csv", "text/csv", key="dl_download")
     with st.expander("Summary table"):
         st.dataframe(summary.round(4), hide_index=True)
 

@@ -65,12 +65,12 @@ def elbow_ks(n_docs: int) -> list[int]:
 
 
 def apply_overrides(base, overrides: dict, n_docs: int):
-    """``base`` (a ``MapSettings``) with the page's overrides that name one of its fields; k capped at ``n_docs``."""
+    """``base`` (a ``MapSettings``) with the page's overrides that name one of its fields; k within ``1..n_docs``."""
     from dataclasses import replace
 
     valid = {k: v for k, v in dict(overrides).items() if hasattr(base, k)}
     if "k" in valid:
-        valid["k"] = min(int(valid["k"]), int(n_docs))
+        valid["k"] = max(1, min(int(valid["k"]), int(n_docs)))
     return replace(base, **valid)
 
 
@@ -111,3 +111,10 @@ class MapMemo:
     def forget_encoder(self, name: str) -> None:
         for key in [k for k in self._maps if k[1].encoder_name == name]:
             del self._maps[key]
+
+
+def upload_types() -> list[str]:
+    """File types the sidebar's uploader accepts (the loader's extensions, without the dot)."""
+    from core.corpus.load import SUPPORTED_EXTENSIONS
+
+    return [e.lstrip(".") for e in SUPPORTED_EXTENSIONS]
