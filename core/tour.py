@@ -29,7 +29,7 @@ STEPS = (
     TourStep(2, "The bandit spends less to get closer data",
              "Turning documents into training questions costs money for every document read. The bandit reads a few "
              "documents from a group, sees how close the result is to the task, and spends more where it pays off. "
-             "Picking documents at random, on the same budget, gets less close."),
+             "The chart races it live against picking documents at random on the same budget."),
     TourStep(3, "What the generator knows that real data hides",
              "In real feedback we only see the ratings people chose to give. Our generator makes a realistic movie "
              "data set in which every rating that would have been given is known, so the hidden part can be measured."),
