@@ -118,7 +118,7 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     page.wait_for_timeout(1500)
     shots, rounds = [], []
     for _ in range(3):
-        shots.append(table.screenshot())
+        shots.append(page.screenshot(clip=table.bounding_box()))  # no wait for stability: the table is live
         rounds.append(page.locator("[data-testid='stMetricValue']").nth(1).inner_text())
         page.wait_for_timeout(1200)
     opacity = [page.evaluate("""() => { let e = document.querySelector("[data-testid='stMetric']"), o = 1;

@@ -38,6 +38,8 @@ def _click_point(page, chart: int = 0, which: str | None = None) -> tuple[str, f
 def test_clicking_a_map_point_shows_its_document_and_a_search_keeps_the_selection(app_url, page, output_dir):
     page.goto(f"{app_url}/corpus_map")
     page.locator(".js-plotly-plot .plot-container").first.wait_for(timeout=180_000)
+    page.get_by_role("heading", name="Selected documents (0)").wait_for(timeout=60_000)  # the page has settled
+    page.get_by_role("heading", name="Clusters").wait_for(timeout=60_000)
     page.wait_for_timeout(2500)
     doc_id, t0 = _click_point(page)
     page.get_by_text(f"Full text of {doc_id}").wait_for(timeout=10_000)
