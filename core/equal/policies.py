@@ -11,9 +11,13 @@ neighbour sharing these include shared observations), ``arm_to_pulls`` (own pull
 run derives from ``(seed, round)``, so a resumed run selects exactly as an uninterrupted one.
 Ties are broken at random. Exhausted arms are never selected.
 
-Document policies (the paper's baselines) pick documents, not arms:
-``policy.select_docs(arm_docs, n_docs, rng)``: :class:`RandomDocs` (uniform over all remaining
-documents) and :class:`AllDocs` (every document in corpus order).
+Every arm policy implements :class:`ArmPolicy` (``select``/``update``/``calc_scores``).
+Document policies (the paper's baselines) pick documents, not arms, and implement
+:class:`DocumentPolicy`: ``policy.select_docs(arm_docs, n_docs, rng)``; a policy that ranks by
+similarity to the reference set (``needs_similarity``) is handed each document's mean cosine to
+``D_r`` once through ``policy.prepare(doc_similarity)``. :class:`RandomDocs` (uniform over all
+remaining documents), :class:`AllDocs` (every document in corpus order) and :class:`AvgSimDocs`.
+The run dispatches on the protocol (``isinstance(policy, DocumentPolicy)``), never on a name.
 
 EQUAL's DS score (Zhang et al., arXiv 2505.12250, Stage C)::
 
@@ -182,6 +186,13 @@ def _top(scores: NDArray, available: NDArray[np.bool_], n: int, rng: np.random.G
 
 @runtime_checkable
 class ArmPolicy(Protocol):
+    """A policy over arms (clusters): it selects arms and learns from each pull's reward.
+
+    ``select`` returns up to ``n_arms`` distinct available arm indices, shape ``(<= n_arms,)``;
+    ``update`` records one pull's reward (usually through ``state.record``); ``calc_scores``
+    gives the per-arm score shown in the run's tables, shape ``(k,)``.
+    """
+
     name: str
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]: ...
@@ -191,11 +202,33 @@ class ArmPolicy(Protocol):
     def update(self, state: BanditState, arm: int, reward: float) -> None: ...
 
 
+@runtime_checkable
+class DocumentPolicy(Protocol):
+    """A policy over documents (the paper's baselines): it picks documents, whatever their cluster.
+
+    ``select_docs(arm_docs, n_docs, rng)`` returns up to ``n_docs`` untaken document indices
+    (:class:`core.equal.arms.ArmDocs` knows which are left). ``needs_similarity``: the run must
+    call ``prepare(doc_similarity)`` with each document's mean cosine to the reference set,
+    shape ``(n,)``, before the first selection (and refuses to start without corpus embeddings).
+    ``update``/``calc_scores`` keep the arm table comparable with arm policies.
+    """
+
+    name: str
+    needs_similarity: bool
+
+    def prepare(self, doc_similarity: NDArray[np.float64]) -> None: ...
+
+    def select_docs(self, arm_docs, n_docs: int, rng: np.random.Generator) -> NDArray[np.int64]: ...
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]: ...
+
+    def update(self, state: BanditState, arm: int, reward: float) -> None: ...
+
+
 class _ScorePolicy:
     """Select the top-``n`` arms by a deterministic score; record rewards in the state."""
 
     name = "score"
-    kind = "arms"
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -254,7 +287,6 @@ class GaussianThompson:
     """
 
     name = "thompson"
-    kind = "arms"
 
     def __init__(self, sigma: float = 0.1, prior_sigma: float = 0.5) -> None:
         if not (np.isfinite(sigma) and sigma > 0):
@@ -283,7 +315,6 @@ class EpsilonGreedy:
     """Top arms by mean (unplayed: 0); each slot is replaced by a random available arm with probability ``epsilon``."""
 
     name = "epsilon-greedy"
-    kind = "arms"
 
     def __init__(self, epsilon: float = 0.1) -> None:
         if not (0.0 <= epsilon <= 1.0):
@@ -316,7 +347,6 @@ class EXP3:
     """
 
     name = "exp3"
-    kind = "arms"
 
     def __init__(self, gamma: float = 0.1, reward_range: tuple[float, float] = (-1.12, 0.88)) -> None:
         if not (0.0 < gamma <= 1.0):
@@ -364,7 +394,10 @@ class RandomDocs:
     """Baseline: each round, documents drawn uniformly from all remaining documents."""
 
     name = "random"
-    kind = "documents"
+    needs_similarity = False
+
+    def prepare(self, doc_similarity: NDArray[np.float64]) -> None:
+        """Nothing to prepare: the draw ignores similarity."""
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
         return state.arm_to_mean
@@ -389,14 +422,19 @@ class AllDocs(RandomDocs):
 class AvgSimDocs(RandomDocs):
     """Baseline (the paper's Avg-sim): documents by their mean cosine to the reference set, highest first.
 
-    ``doc_scores`` ``(n,)`` is set by the run from the corpus embeddings
-    (:func:`calc_doc_similarity`); it needs no extraction.
+    ``doc_scores`` ``(n,)`` comes from :meth:`prepare` (the run passes the mean cosine of
+    :func:`calc_doc_similarity` over the corpus embeddings); it needs no extraction.
     """
 
     name = "avg-sim"
+    needs_similarity = True
 
     def __init__(self) -> None:
         self.doc_scores: NDArray[np.float64] | None = None
+
+    def prepare(self, doc_similarity: NDArray[np.float64]) -> None:
+        """Rank by ``doc_similarity`` ``(n,)`` from now on."""
+        self.doc_scores = np.asarray(doc_similarity, dtype=np.float64)
 
     def select_docs(self, arm_docs, n_docs: int, rng: np.random.Generator) -> NDArray[np.int64]:
         if self.doc_scores is None:
@@ -439,7 +477,7 @@ def calc_arm_prior(doc_max_sim: NDArray, labels: NDArray, k: int) -> NDArray[np.
     return np.divide(total, sizes, out=np.full(k, fill), where=sizes > 0)
 
 
-def make_policy(name: str, **params):
+def make_policy(name: str, **params) -> ArmPolicy | DocumentPolicy:
     """Build a policy by name (one of :data:`POLICIES`) with its parameters.
 
     ``equal``: ``alpha``; ``ucb1``: ``c``; ``thompson``: ``sigma``, ``prior_sigma``; ``epsilon-greedy``:
