@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from core.debias.data import WorldConfig
-from core.debias.lab import DEBIASED, DEFAULT_SCENARIO, LearnerConfig, compare_learners_over_seeds, explain_learners, run_learners
+from core.debias.lab import DEBIASED, DEFAULT_SCENARIO, compare_learners_over_seeds, explain_learners, run_learners
 from core.debias.learners import MFConfig
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
