@@ -127,6 +127,7 @@ def docs() -> list[dict]:
         ("int.__eq__", "int.__eq__ docstring", inspect.getdoc(int.__eq__), []),
         # a second batch, labelled before the extractor was run on it
         ("sed-toc", "sed/sedfaq.txt", cut(sed, r"^CONTENTS", 16), []),
+        ("sed-toc-examples", "sed/sedfaq.txt", cut(sed, r"^4\. EXAMPLES", 16), []),
         ("sed-faq-2.1", "sed/sedfaq.txt", cut(sed, r"^2\.1\. What is sed\?", 14, nth=1),
          [g("stands for Stream EDitor", "What is sed")]),
         # RST heading phrased as a question, section below

@@ -173,7 +173,8 @@ def _is_question_text(text: str, max_chars: int) -> bool:
 
 
 # "1. ", "1.1. ", "3) ", or a dotted number then a tab (spaces after cleaning): "3.27<TAB>How ..."
-_NUMBERED = re.compile(r"^(?P<indent>[ \t]*)(?P<num>\d{1,3}(?:[.)]|(?:\.\d{1,3})+(?:\.|(?=[ \t]{2}))))[ \t]+(?P<head>\S.*)$")
+_NUMBERED = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<num>\d{1,3}(?:[.)]|(?:\.\d{1,3})+(?:\.|(?=[ \t]{2}|[ \t][A-Z]))))[ \t]+(?P<head>\S.*)$")
 _HEAD_END = re.compile(r"[?.:!][\"')*_]*$")
 _MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<t>.+?)[ \t#]*$")
 _RST_UNDERLINE = re.compile(r"^[ \t]*([=\-~^\"'`#*+])\1{2,}[ \t]*$")
@@ -191,6 +192,7 @@ _DEFINITION = re.compile(
 _NOT_TERMS = {"result", "default", "following", "same", "only", "first", "last", "reason", "other", "rest", "idea",
               "problem", "answer", "question", "way", "difference", "goal", "purpose", "main", "best", "next"}
 _ARROW = re.compile(r"^[ \t]*(?P<x>\S.*?)[ \t]+(?:->|=>|\u2192)[ \t]+(?P<y>\S.*)$")
+_ENDS_ASKING = re.compile(r"\?[\"')\]]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$")
 _CHUNK = re.compile(r"#(\d+)$")
 _SCHEME = re.compile(r"^[A-Za-z][\w+-]*:(?!:)")
@@ -222,6 +224,15 @@ class _Outcome:
 
 def _paragraphs(text: str) -> list[str]:
     return [p for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
+
+
+def _is_answer(text: str) -> bool:
+    """Could ``text`` answer a question: some words, not itself a question or a list of them, not a CAPS label."""
+    words = re.findall(r"[A-Za-z]+", text)
+    flat = _one_line(text)
+    label = re.sub(r"\(.*?\)", "", flat)
+    return (len(words) >= 2 and not _mostly_questions(text) and not _ENDS_ASKING.search(flat)
+            and not (label.upper() == label and len(words) < 8) and not _NUMBERED.match(text.strip().split("\n")[0]))
 
 
 def _mostly_questions(text: str) -> bool:
@@ -374,7 +385,7 @@ class _LayoutRules(_RuleBase):
             # a statement entry is a sentence ("compress() returns Z_BUF_ERROR."), not a title ("New Features")
             statement = (not is_doc and gap and 2 <= len(question.split()) <= 15 and question.rstrip("*_")[-1:] in ".!:"
                          and not _SENTENCE_END.search(question) and bool(re.match(r"[A-Z]|\w+\(", question)))
-            if words >= 4 and (is_q or statement) and not _mostly_questions(body):
+            if words >= 4 and (is_q or statement) and _is_answer(body):
                 pairs.append((question, body))
                 spans.append((offsets[i], offsets[stop]))
             elif not body.strip() or _mostly_questions(body):
@@ -415,7 +426,7 @@ class _LayoutRules(_RuleBase):
             taken: list[int] = []
             if not body.strip():
                 body, taken = self._section(paragraphs, k, kind, used)
-            if body.strip() and not _mostly_questions(body):
+            if _is_answer(body):
                 pairs.append((title, body))
                 used.update([k, *taken])
             else:
@@ -453,7 +464,7 @@ class _LayoutRules(_RuleBase):
                 continue
             nxt = paragraphs[k + 1]
             first = _strip_decoration(nxt.strip().split("\n")[0])
-            if _heading(nxt) or _is_question_text(first, self.config.max_question_chars) or _mostly_questions(nxt):
+            if _heading(nxt) or _is_question_text(first, self.config.max_question_chars) or not _is_answer(nxt):
                 near += 1
                 continue
             pairs.append((flat, nxt))
@@ -473,10 +484,10 @@ class _LayoutRules(_RuleBase):
                     continue
                 answer = []
                 for follow in sentences[i + 1 : i + 1 + cfg.max_answer_sentences]:
-                    if follow.endswith("?"):
+                    if _ENDS_ASKING.search(follow):
                         break
                     answer.append(follow)
-                if answer:
+                if answer and _is_answer(" ".join(answer)):
                     pairs.append((sentence, " ".join(answer)))
                     used.add(k)
                 else:
