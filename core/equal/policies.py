@@ -42,6 +42,13 @@ a reward on arm ``i`` is also added to every neighbour ``c`` of ``i`` (``sum_c +
 
   i.e. ``w`` (``prior_weight``) pseudo-pulls at the predicted reward: unplayed arms are
   probed most promising first, and one unlucky pull does not bury a promising cluster.
+* ``"eb"``: as ``"prior"``, with ``w`` learned from the rewards instead of fixed (variance-aware
+  empirical Bayes, the normal-normal model): ``w = sigma^2 / tau^2``, where ``sigma^2`` is the
+  pooled within-arm variance of pull rewards (how noisy one pull is: a 3-document probe that
+  happens to find one pair) and ``tau^2`` the between-arm variance of the arm means around the
+  prior line, less their sampling noise (how much the arms really differ), by the method of
+  moments; ``w`` is clipped to ``[0.5, 50]`` and is ``prior_weight`` until two arms have two pulls.
+  Noisy rewards lean on the prior longer; clearly different arms leave it sooner.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ from typing import Protocol, Union, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-UNPLAYED_PRIORS = ("prior", "mean", "zero")
+UNPLAYED_PRIORS = ("prior", "eb", "mean", "zero")
 ARM_POLICIES = ("equal", "ucb1", "thompson", "epsilon-greedy", "exp3")
 DOC_POLICIES = ("random", "all", "avg-sim")
 PRIOR_MIN_ARMS = 3
@@ -83,6 +90,8 @@ class BanditState:
     arm_to_sum: NDArray[np.float64] = field(init=False)
     arm_to_pulls: NDArray[np.int64] = field(init=False)
     arm_to_last: NDArray[np.float64] = field(init=False)
+    arm_to_own_sum: NDArray[np.float64] = field(init=False)
+    arm_to_own_sumsq: NDArray[np.float64] = field(init=False)
     available: NDArray[np.bool_] = field(init=False)
     reward_total: float = field(init=False, default=0.0)
     reward_n: int = field(init=False, default=0)
@@ -94,9 +103,10 @@ class BanditState:
             raise PolicyConfigError(f"BanditState.unplayed must be one of {UNPLAYED_PRIORS}, got {self.unplayed!r}")
         if not (np.isfinite(self.prior_weight) and self.prior_weight >= 0):
             raise PolicyConfigError(f"BanditState.prior_weight must be >= 0, got {self.prior_weight!r}")
-        if self.unplayed == "prior":
+        if self.unplayed in ("prior", "eb"):
             if self.arm_prior is None:
-                raise PolicyConfigError("BanditState(unplayed='prior') needs arm_prior (see calc_arm_prior)")
+                raise PolicyConfigError(f"BanditState(unplayed={self.unplayed!r}) needs arm_prior (see calc_arm_prior): "
+                                        "pass doc_emb to the run")
             prior = np.asarray(self.arm_prior, dtype=np.float64)
             if prior.shape != (self.k,) or not np.isfinite(prior).all():
                 raise PolicyConfigError(f"BanditState.arm_prior must be {self.k} finite numbers, got shape {prior.shape}")
@@ -105,6 +115,8 @@ class BanditState:
         self.arm_to_sum = np.zeros(self.k)
         self.arm_to_pulls = np.zeros(self.k, dtype=np.int64)
         self.arm_to_last = np.full(self.k, np.nan)
+        self.arm_to_own_sum = np.zeros(self.k)
+        self.arm_to_own_sumsq = np.zeros(self.k)
         self.available = np.ones(self.k, dtype=bool)
         if self.neighbours is not None:
             nb = np.asarray(self.neighbours, dtype=bool)
@@ -128,13 +140,26 @@ class BanditState:
     @property
     def arm_to_mean(self) -> NDArray[np.float64]:
         """Estimated reward per arm (see the module docstring for each ``unplayed`` rule)."""
-        if self.unplayed == "prior":
+        if self.unplayed in ("prior", "eb"):
             pred = self.calc_prior_prediction()
-            w = self.prior_weight
+            w = self.prior_weight if self.unplayed == "prior" else self.calc_prior_weight(pred)
             return np.divide(w * pred + self.arm_to_sum, w + self.arm_to_count, out=pred.copy(),
                              where=(w + self.arm_to_count) > 0)
         out = np.full(self.k, self.prior_mean)
         return np.divide(self.arm_to_sum, self.arm_to_count, out=out, where=self.arm_to_count > 0)
+
+    def calc_prior_weight(self, pred: NDArray[np.float64]) -> float:
+        """``unplayed="eb"``: pseudo-pulls ``sigma^2 / tau^2`` from the pull rewards (see the module docstring)."""
+        n = self.arm_to_pulls.astype(np.float64)
+        multi = n >= 2
+        if multi.sum() < 2:
+            return self.prior_weight
+        within = self.arm_to_own_sumsq[multi] - self.arm_to_own_sum[multi] ** 2 / n[multi]
+        sigma2 = max(float(within.sum() / (n[multi] - 1).sum()), 1e-8)
+        seen = n > 0
+        resid = self.arm_to_own_sum[seen] / n[seen] - pred[seen]
+        tau2 = float(np.average(resid**2, weights=n[seen]) - sigma2 * seen.sum() / n[seen].sum())
+        return float(np.clip(sigma2 / max(tau2, 1e-8), 0.5, 50.0))
 
     def calc_prior_prediction(self) -> NDArray[np.float64]:
         """Reward predicted from :attr:`arm_prior` alone, shape ``(k,)`` (``unplayed="prior"``).
@@ -160,6 +185,8 @@ class BanditState:
         arm = int(arm)
         self.arm_to_pulls[arm] += 1
         self.arm_to_last[arm] = reward
+        self.arm_to_own_sum[arm] += reward
+        self.arm_to_own_sumsq[arm] += reward * reward
         self.reward_total += float(reward)
         self.reward_n += 1
         if self.cumulative:

@@ -248,3 +248,28 @@ def test_run_prepares_a_similarity_policy_through_the_protocol():
         BanditRun(*args, PrecomputedExtractor({}), table_embedder({}))
     run = BanditRun(*args, PrecomputedExtractor({}), table_embedder({}), doc_emb=emb)
     assert run.policy.doc_scores is not None and run.policy.doc_scores.shape == (12,)
+
+
+def test_eb_prior_weight_follows_the_noise_of_the_rewards():
+    rng = np.random.default_rng(0)
+    prior = np.linspace(0.0, 1.0, 6)
+
+    def state_after(spread: float, noise: float) -> BanditState:
+        state = BanditState(6, unplayed="eb", arm_prior=prior, prior_weight=4.0)
+        true = -1.0 + spread * rng.standard_normal(6)  # arm means unrelated to the prior
+        for _ in range(6):
+            for arm in range(6):
+                state.record(arm, float(true[arm] + noise * rng.standard_normal()))
+        return state
+
+    noisy = state_after(spread=0.01, noise=0.3)  # one pull says little, arms alike: lean on the prior
+    clear = state_after(spread=0.3, noise=0.01)  # pulls agree, arms differ: trust the data
+    w_noisy = noisy.calc_prior_weight(noisy.calc_prior_prediction())
+    w_clear = clear.calc_prior_weight(clear.calc_prior_prediction())
+    assert w_noisy > 10 * w_clear
+    assert 0.5 <= w_clear <= 50 and 0.5 <= w_noisy <= 50
+    fresh = BanditState(6, unplayed="eb", arm_prior=prior, prior_weight=4.0)
+    fresh.record(0, -1.0)
+    assert fresh.calc_prior_weight(fresh.calc_prior_prediction()) == 4.0  # too few pulls: the configured weight
+    with pytest.raises(PolicyConfigError, match="arm_prior"):
+        BanditState(6, unplayed="eb")
