@@ -73,7 +73,7 @@ from core.equal.extract.base import ExtractionResult, QAPair
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RULES", "RuleConfig", "RuleExtractor", "RuleTrace", "explain_documents"]
+__all__ = ["RULES", "RuleConfig", "RuleExtractor", "RuleTrace", "explain_cluster", "explain_documents"]
 
 _QUESTION_MARKERS = r"q\d*|question(?:\s+\d+[\w.]*)?|problem(?:\s+\d+[\w.]*)?|exercise(?:\s+\d+[\w.]*)?"
 _ANSWER_MARKERS = r"a\d*|answer|ans|solution"
@@ -747,6 +747,18 @@ def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]])
         rows.append({"doc_id": str(doc_id), "pairs": sum(t.n_pairs for t in fired),
                      "rules": ", ".join(t.rule for t in fired), "why": why})
     return pd.DataFrame(rows, columns=["doc_id", "pairs", "rules", "why"])
+
+
+def explain_cluster(extractor: RuleExtractor, doc_ids: Sequence[str], texts: Sequence[str], labels: Sequence[int],
+                    cluster: int, limit: int = 200) -> "pd.DataFrame":
+    """:func:`explain_documents` for the first ``limit`` documents of one cluster (``labels`` ``(n,)``), for the Bandit page.
+
+    A cluster that yields nothing says why: every row's ``why`` names the shapes that were
+    present but rejected (a table of contents, a private name, a question followed by another
+    question) or that no question-answer shape was there at all.
+    """
+    idx = [i for i, lab in enumerate(labels) if int(lab) == int(cluster)][: max(0, int(limit))]
+    return explain_documents(extractor, [(doc_ids[i], texts[i]) for i in idx])
 
 
 def _is_header_or_code(paragraph: str) -> bool:
