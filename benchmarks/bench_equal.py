@@ -247,15 +247,20 @@ def run_case(name: str, s: Setup, ref: np.ndarray, prefixes: tuple[str, ...], ba
     return res
 
 
-def build_decoy_case(corpus, emb: np.ndarray, encoder, ref: np.ndarray) -> tuple[Setup, dict[str, int]]:
-    """The built-in corpus plus the decoy and rich regions of real text; prints how similar each region looks."""
+def build_decoy_case(corpus, encoder, ref: np.ndarray, sample: int | None) -> tuple[Setup, dict[str, int]]:
+    """The built-in corpus (or its on-task documents plus a seeded ``sample`` of the rest) and the decoy and
+    rich regions of real text; prints how similar each region looks to ``D_r``."""
+    if sample is not None:
+        on = [i for i, d in enumerate(corpus.ids) if is_on_task(d, PROVENANCE["files-and-os"])]
+        rest = sorted(set(range(len(corpus))) - set(on))
+        pick = np.random.default_rng(7).choice(len(rest), size=min(sample, len(rest)), replace=False)
+        corpus = corpus.subset(sorted(on + [rest[i] for i in pick]), name="builtin-sample")
     decoy = man_index() + faq_contents() + changelogs()
     rich = faq_entries()
     extra = decoy + rich
     ids = list(corpus.ids) + [i for i, _ in extra]
     texts = list(corpus.texts) + [t for _, t in extra]
-    extra_emb = embed_texts([t for _, t in extra], encoder)
-    all_emb = np.concatenate([np.asarray(emb), extra_emb]).astype(np.float32)
+    all_emb = embed_texts(texts, encoder)
     s = make_setup(ids, texts, all_emb, encoder)
     sim = (all_emb @ ref.T).mean(axis=1)
     n = len(corpus.ids)
@@ -275,29 +280,32 @@ def main() -> int:
     ap.add_argument("--encoder", default=os.environ.get("EQUALCTAR_BENCH_ENCODER", DEFAULT_MODEL))
     ap.add_argument("--presets", default=",".join(list_presets()))
     ap.add_argument("--no-decoy", action="store_true", help="skip the similarity-vs-usefulness case")
+    ap.add_argument("--decoy-sample", type=int, default=None,
+                    help="decoy case on the on-task documents plus this many other built-in documents (seeded)")
     args = ap.parse_args()
     t0 = time.time()
     corpus = load_builtin_corpus()
     encoder = load_encoder(args.encoder)
-    emb = embed_corpus(corpus, encoder)
-    std = make_setup(list(corpus.ids), list(corpus.texts), np.asarray(emb), encoder)
     base = RunConfig(reward=OTReward())
-    print(f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents, k={int(std.labels.max()) + 1}; "
-          f"setup {time.time() - t0:.0f} s; EQUAL: B={base.batch_arms}, D={base.docs_per_pull}, "
-          f"first pull {base.first_pull_docs}, unplayed={base.unplayed}, empty pull={base.reward.empty_reward}")
+    print(f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents; EQUAL: B={base.batch_arms}, "
+          f"D={base.docs_per_pull}, first pull {base.first_pull_docs}, unplayed={base.unplayed}, "
+          f"empty pull={base.reward.empty_reward}")
+    presets = [p for p in args.presets.split(",") if p]
+    std = make_setup(list(corpus.ids), list(corpus.texts), np.asarray(embed_corpus(corpus, encoder)), encoder) if presets else None
     ratios = {"random": [], "avg-sim": [], "oracle": [], "EQUAL eb prior": [], "EQUAL no prior": [], "EQUAL paper": []}
-    for preset in [p for p in args.presets.split(",") if p]:
+    for preset in presets:
         ref = embed_texts(load_reference(preset).texts(), encoder)
         res = run_case(preset, std, ref, PROVENANCE[preset], base, 0.5)
         for pol in ratios:
             ratios[pol].append(res[pol][0] / res["EQUAL"][0])
-    gm = {pol: float(np.exp(np.mean(np.log(r)))) for pol, r in ratios.items()}
-    print("\nstandard case, geometric mean of calls to 50% on-task / EQUAL's: "
-          + ", ".join(f"{pol} {v:.2f}x" for pol, v in gm.items()))
-    ok, decoy_ratio = gm["random"] >= GOAL_RANDOM, float("nan")
+    gm = {pol: float(np.exp(np.mean(np.log(r)))) if r else float("nan") for pol, r in ratios.items()}
+    if presets:
+        print("\nstandard case, geometric mean of calls to 50% on-task / EQUAL's: "
+              + ", ".join(f"{pol} {v:.2f}x" for pol, v in gm.items()))
+    ok, decoy_ratio = (gm["random"] >= GOAL_RANDOM) if presets else True, float("nan")
     if not args.no_decoy:
         ref = embed_texts(load_reference("files-and-os").texts(), encoder)
-        s, _ = build_decoy_case(corpus, emb, encoder, ref)
+        s, _ = build_decoy_case(corpus, encoder, ref, args.decoy_sample)
         res = run_case("decoy case: files-and-os", s, ref, PROVENANCE["files-and-os"], base, None)
         decoy_ratio = res["EQUAL"][1] / max(res["avg-sim"][1], 1e-9)
         print(f"  EQUAL/Avg-sim on-task pairs at {SHARE:.0%}: {decoy_ratio:.2f}x; EQUAL eb prior/Avg-sim "
