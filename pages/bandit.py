@@ -1,6 +1,6 @@
 """Bandit: EQUAL's loop live. Each 0.5 s tick plays up to "rounds per update" rounds and at most
 ``TICK_S`` s of pulls, then redraws the top arms: >= 2 updates/s with 1,000 arms. Runs are
-committed as they happen; stored runs can be reopened and compared.
+committed as they happen and can be reopened and compared.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import streamlit as st
 
 from core.equal.export import export_pairs
 from core.equal.extract import make_checked_extractor, make_extractor
-from core.equal.extract.rules import RuleExtractor, explain_cluster
 from core.equal.policies import POLICIES
 from core.equal.reference import list_presets, load_reference
 from core.equal.replay import replay_baselines
@@ -78,10 +77,9 @@ with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_
     offset = c3.number_input("Reward offset", -2.0, 2.0, 0.12, key="bd_offset")
     estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
     empty = c3.selectbox("Empty pull reward", ["worst", "0"], key="bd_empty")
-    unplayed = c3.selectbox("Arm estimate before pulls", ["prior", "eb", "mean", "zero"], key="bd_unplayed",
-                            help="prior: predicted from the cluster's similarity to D_r, shrunk towards it; "
-                                 "eb: the same, with the shrinkage learned from how noisy the rewards are; "
-                                 "mean: the running mean reward; zero: the paper (every arm tried first).")
+    unplayed = c3.selectbox("Arm estimate before pulls", ["prior", "mean", "zero"], key="bd_unplayed",
+                            help="prior: from the cluster's similarity to D_r, shrunk towards it; "
+                                 "mean: the running mean reward; zero: the paper (every arm first).")
     weight = c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w") if unplayed == "prior" else 4.0
     share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
@@ -174,10 +172,7 @@ def live_panel() -> None:
 
 live_panel()
 
-with st.expander("Why a cluster yields what it yields (rule extractor, per document)"):
-    why_cluster = st.number_input("Cluster", 0, k - 1, 0, key="bd_why_cluster")
-    st.dataframe(explain_cluster(RuleExtractor(), corpus.ids, corpus.texts, cmap.labels, int(why_cluster)),
-                 hide_index=True, key="bd_why")
+common.why_cluster(corpus, cmap)
 
 run = S.get("bd_run")
 if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",
