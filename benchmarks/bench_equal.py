@@ -10,12 +10,13 @@ and an on-task pair is a pair the rule extractor takes from an on-task document.
    extractor (replay). Per preset, each policy is replayed until it holds 50% of the on-task
    pairs; the figure is its extraction calls (one per document). Goal: Random/EQUAL >= 5x
    (geometric mean over the 6 presets). Also printed: on-task pairs held at a 5% budget.
-2. Similarity and usefulness part ways ("decoy" case, preset files-and-os): the corpus plus two
-   regions of real text from this machine's /usr/share: a decoy region that speaks the
-   reference's vocabulary but answers nothing (man-page NAME indexes of file tools, FAQ tables
-   of contents, changelogs of coreutils/findutils/tar/...) and a rich region of answered FAQ
-   entries (lsof: open files, procps: processes; on-task by provenance, like the os/pathlib/...
-   docstrings). Figure: on-task pairs held at a 5% budget. Goal: EQUAL >= 1.5x Avg-sim.
+2. Similarity and usefulness part ways ("decoy" case, preset files-and-os): the built-in documents
+   not about files/OS (``--decoy-sample N``: a seeded sample of them) plus two regions of real
+   text from this machine's /usr/share: a decoy region that speaks the reference's vocabulary but
+   answers nothing (man-page NAME indexes of file tools, FAQ tables of contents, changelogs of
+   coreutils/findutils/tar/...) and a rich region of answered FAQ entries (lsof: open files,
+   procps: processes), on-task by provenance. Under MiniLM the decoys look more like D_r than the
+   FAQ entries do (printed). Figure: on-task pairs held at a 5% budget. Goal: EQUAL >= 1.5x Avg-sim.
 
 Policies, each over 5 seeds (Avg-sim is deterministic): Random, Avg-sim (documents by mean
 cosine to D_r), EQUAL with RunConfig's defaults (similarity prior), EQUAL without the prior
@@ -63,12 +64,13 @@ _PANDAS_TIME = tuple(f"pandas.{n}" for n in ("Timestamp", "Timedelta", "Period",
                                              "PeriodIndex", "DatetimeTZDtype", "date_range", "bdate_range", "period_range",
                                              "timedelta_range", "to_datetime", "to_timedelta", "tseries", "offsets",
                                              "DateOffset"))
+DECOY_ON_TASK = ("FAQ/lsof", "FAQ/procps")  # the decoy case's on-task region: answered FAQ entries
 PROVENANCE: dict[str, tuple[str, ...]] = {
     "dates-and-time": ("datetime", "time", "calendar", "zoneinfo", "numpy.datetime_as_string", "numpy.datetime_data",
                        "numpy.busday_count", "numpy.busday_offset", "numpy.is_busday", "numpy.busdaycalendar",
                        *_PANDAS_TIME),
     "files-and-os": ("os", "posix", "pathlib", "shutil", "glob", "fnmatch", "tempfile", "io", "stat", "filecmp",
-                     "fileinput", "zipfile", "tarfile", "subprocess", "FAQ/lsof", "FAQ/procps"),
+                     "fileinput", "zipfile", "tarfile", "subprocess"),
     "networking": ("socket", "ssl", "http", "urllib", "ftplib", "smtplib", "imaplib", "poplib", "nntplib", "telnetlib",
                    "socketserver", "xmlrpc", "ipaddress", "selectors", "email", "asyncio.streams"),
     "numerical-arrays": ("numpy", "scipy.linalg"),
@@ -248,13 +250,18 @@ def run_case(name: str, s: Setup, ref: np.ndarray, prefixes: tuple[str, ...], ba
 
 
 def build_decoy_case(corpus, encoder, ref: np.ndarray, sample: int | None) -> tuple[Setup, dict[str, int]]:
-    """The built-in corpus (or its on-task documents plus a seeded ``sample`` of the rest) and the decoy and
-    rich regions of real text; prints how similar each region looks to ``D_r``."""
+    """The built-in documents that are *not* about files and the OS (all, or a seeded ``sample``), a decoy region
+    and a rich region of real text; prints how similar each region looks to ``D_r``.
+
+    The os/pathlib/... docstrings are left out: they are both the most similar to the reference and
+    answerable, so with them in, ranking by similarity is right and the case would not test where it is wrong.
+    """
+    on = {i for i, d in enumerate(corpus.ids) if is_on_task(d, PROVENANCE["files-and-os"])}
+    rest = [i for i in range(len(corpus)) if i not in on]
     if sample is not None:
-        on = [i for i, d in enumerate(corpus.ids) if is_on_task(d, PROVENANCE["files-and-os"])]
-        rest = sorted(set(range(len(corpus))) - set(on))
         pick = np.random.default_rng(7).choice(len(rest), size=min(sample, len(rest)), replace=False)
-        corpus = corpus.subset(sorted(on + [rest[i] for i in pick]), name="builtin-sample")
+        rest = sorted(rest[i] for i in pick)
+    corpus = corpus.subset(rest, name="builtin-off-task")
     decoy = man_index() + faq_contents() + changelogs()
     rich = faq_entries()
     extra = decoy + rich
@@ -264,14 +271,12 @@ def build_decoy_case(corpus, encoder, ref: np.ndarray, sample: int | None) -> tu
     s = make_setup(ids, texts, all_emb, encoder)
     sim = (all_emb @ ref.T).mean(axis=1)
     n = len(corpus.ids)
-    on_std = np.array([is_on_task(d, PROVENANCE["files-and-os"]) for d in corpus.ids])
     regions = {"decoy": slice(n, n + len(decoy)), "rich FAQ": slice(n + len(decoy), len(ids))}
     print(f"\n[decoy case] +{len(decoy)} decoy documents (man index, FAQ contents, changelogs), +{len(rich)} FAQ entries")
     for label, part in regions.items():
         yielded = sum(1 for d in ids[part] if s.pairs[d])
         print(f"  {label:>9}: mean cosine to D_r {sim[part].mean():.3f}, {yielded}/{len(ids[part])} documents yield pairs")
-    print(f"  {'docstrings':>9}: mean cosine to D_r {sim[:n][on_std].mean():.3f} (on-task by provenance), "
-          f"{sim[:n][~on_std].mean():.3f} (the rest)")
+    print(f"  {'docstrings':>9}: mean cosine to D_r {sim[:n].mean():.3f} ({n} built-in documents not about files/OS)")
     return s, {"decoy": len(decoy), "rich": len(rich)}
 
 
@@ -306,7 +311,7 @@ def main() -> int:
     if not args.no_decoy:
         ref = embed_texts(load_reference("files-and-os").texts(), encoder)
         s, _ = build_decoy_case(corpus, encoder, ref, args.decoy_sample)
-        res = run_case("decoy case: files-and-os", s, ref, PROVENANCE["files-and-os"], base, None)
+        res = run_case("decoy case: files-and-os", s, ref, DECOY_ON_TASK, base, None)
         decoy_ratio = res["EQUAL"][1] / max(res["avg-sim"][1], 1e-9)
         print(f"  EQUAL/Avg-sim on-task pairs at {SHARE:.0%}: {decoy_ratio:.2f}x; EQUAL eb prior/Avg-sim "
               f"{res['EQUAL eb prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL no prior/Avg-sim "
