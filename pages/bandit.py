@@ -19,7 +19,7 @@ from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.store import RunStore
 from core.viz.bandit import (make_budget_figure, make_comparison_figure, make_pulls_map_figure, make_reward_figure,
                              make_score_bars_figure)
-from pages import common
+from pages import common, why
 
 TICK_S = 0.3
 S = st.session_state
@@ -172,7 +172,7 @@ def live_panel() -> None:
 
 live_panel()
 
-common.why_cluster(corpus, cmap)
+why.cluster(corpus, cmap)
 
 run = S.get("bd_run")
 if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",

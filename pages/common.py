@@ -258,13 +258,3 @@ def draw_sidebar() -> None:
             ui_state.keep(st.session_state, key)
         if choice == "Local model path":
             st.text_input("Model folder or name", key="sb_encoder_path")
-
-
-def why_cluster(corpus, cmap) -> None:
-    """Expander: per document of a chosen cluster of ``cmap``, which extraction rule fired or why none did."""
-    from core.equal.extract.rules import RuleExtractor, explain_cluster
-
-    with st.expander("Why a cluster yields what it yields (rule extractor, per document)"):
-        cluster = st.number_input("Cluster", 0, max(len(cmap.clusters) - 1, 0), 0, key="bd_why_cluster")
-        st.dataframe(explain_cluster(RuleExtractor(), corpus.ids, corpus.texts, cmap.labels, int(cluster)),
-                     hide_index=True, key="bd_why")
