@@ -12,8 +12,8 @@ import streamlit as st
 from core.csv_safe import to_safe_csv
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
-from core.debias.jobs import SweepJob, as_bullets, learner_verdict, mechanism_labels, shown_strength
-from core.debias.lab import LearnerConfig, explain_sweep, run_learners
+from core.debias.jobs import SweepJob, as_bullets, mechanism_labels, shown_strength
+from core.debias.lab import DEFAULT_SCENARIO, LearnerConfig, explain_learners, explain_sweep, run_learners
 from core.debias.learners import LEARNERS, MFConfig
 from core.debias.mechanisms import ASSUMPTIONS, MECHANISMS, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_MODELS
@@ -134,17 +134,22 @@ st.caption("Matrix factorisation trained under each loss. Ratings: scored on eve
            "(MSE, AUC of 'rating ≥ 4', NDCG@10). Tags: trained on CTAR-style user-tag facts and scored by AUC on "
            "Test II (tags of movies the user rated) and Test III (tags of movies never rated), as CTAR's baselines are.")
 learners = st.multiselect("Learners", LEARNERS, default=list(LEARNERS), key="dl_learners")
+use_default = st.toggle("Train on the lab's default scenario (selection bias, alpha 0.25, 5% observed, known propensities)",
+                        value=True, key="dl_default_scenario",
+                        help="Where propensity and doubly-robust learners beat MF-Naive on the truth. Off: the bias chosen above.")
 if st.button("Train learners", key="dl_train") and learners:
     bar = st.progress(0.0, text="Training…")
-    lcfg = LearnerConfig(mechanism=mech_name, strength=strength, learners=tuple(learners), propensity=propensity,
-                         world=world, mf=MFConfig(seed=seed), seed=seed)
+    lcfg = (LearnerConfig(learners=tuple(learners), world=world, mf=MFConfig(seed=seed), seed=seed) if use_default else
+            LearnerConfig(mechanism=mech_name, strength=strength, learners=tuple(learners), propensity=propensity,
+                          world=world, mf=MFConfig(seed=seed), seed=seed))
     st.session_state[LEARN] = run_learners(lcfg, progress=lambda i, n, name: bar.progress(i / n, text=f"{name} done ({i}/{n})"))
+    st.session_state[LEARN + "_config"] = lcfg
     bar.empty()
-table = st.session_state.get(LEARN)
+table, lcfg = st.session_state.get(LEARN), st.session_state.get(LEARN + "_config", DEFAULT_SCENARIO)
 if table is not None:
     t1, t2 = st.columns([3, 2])
     t1.dataframe(table.round(3), hide_index=True)
     t2.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
-    st.markdown(learner_verdict(table))
+    st.markdown(as_bullets(explain_learners(table, lcfg)))
 
 common.share_view("debiasing_lab", dl_strength=None if strength == grid[-1] else strength)  # the default stays out

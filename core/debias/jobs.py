@@ -1,4 +1,4 @@
-"""What the Debiasing lab page runs and says, as core objects: the sweep as a polled job, the verdicts as text.
+"""What the Debiasing lab page runs and says, as core objects: the sweep as a polled job, its labels and bullets.
 
 :class:`SweepJob` runs a :class:`~core.debias.sweep.SweepConfig` a few seeds at a time (a
 :class:`core.jobs.Job`): the page polls it, the progress bar moves, and Cancel stops it between
@@ -74,17 +74,3 @@ def shown_strength(summary: pd.DataFrame, mechanism: str, swept: str, strength: 
 def as_bullets(notes) -> str:
     """Markdown bullets, one per note."""
     return "\n".join(f"- {n}" for n in notes)
-
-
-def learner_verdict(table: pd.DataFrame) -> str:
-    """Plain-language bullets on a learner table (``run_learners``): who is closest to the truth, and the bars to beat."""
-    best = table.dropna(subset=["mse"]).sort_values("mse").iloc[0]
-    pop_auc = float(table.loc[table["learner"] == "Popularity", "auc"].iloc[0])
-    notes = [f"Closest to the hidden truth: **{best.learner}** (MSE {best.mse:.3f}).",
-             f"Recommending by popularity alone ranks likes with AUC {pop_auc:.3f}; a learner below that adds nothing."]
-    if "auc_test_III" in table:
-        rate = table.iloc[0]
-        notes.append(f"Tags: the non-personalised like-rate baseline scores {rate.auc_test_II:.3f} / {rate.auc_test_III:.3f} "
-                     "on Test II / III. Test III asks about tags on movies the user never rated: the data says least there, "
-                     "so that is where a debiased learner has to prove itself.")
-    return as_bullets(notes)

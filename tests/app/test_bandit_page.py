@@ -184,3 +184,13 @@ def test_runs_that_cannot_be_compared_say_so_once(small_builtin):
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) <= 1, [e.value for e in at.error]  # one message naming the run, or (fixed in core) none
     assert len(at.error) == 1 or len(at.get("plotly_chart")) >= 1
+
+
+def test_page_explains_per_document_why_a_cluster_yields_what_it_yields(small_builtin):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    frames = [d.value for d in at.dataframe if list(d.value.columns) == ["doc_id", "pairs", "rules", "why"]]
+    assert frames and len(frames[0]) > 0
+    why = frames[0]
+    assert ((why.pairs > 0) == (why.rules != "")).all() and (why.why[why.pairs == 0] != "").all()

@@ -1,11 +1,9 @@
-"""core.debias.jobs: the sweep as a polled job (cancel keeps the finished seeds) and the verdict text."""
+"""core.debias.jobs: the sweep as a polled job (cancel keeps the finished seeds)."""
 
 from __future__ import annotations
 
-import pandas as pd
-
 from core.debias.data import WorldConfig
-from core.debias.jobs import SweepJob, learner_verdict
+from core.debias.jobs import SweepJob
 from core.debias.sweep import SweepConfig
 
 
@@ -22,9 +20,3 @@ def test_sweep_job_runs_in_chunks_and_cancel_keeps_the_seeds_done():
     while full.running:
         full.advance(budget_s=0.0)
     assert full.status == "done" and set(full.result["seed"]) == {0, 1, 2, 3} and full.cancel_note() is None
-
-
-def test_learner_verdict_names_the_best_and_the_popularity_bar():
-    table = pd.DataFrame({"learner": ["Popularity", "MF-Naive", "DR-JL"], "mse": [None, 1.2, 0.9], "auc": [0.61, 0.7, 0.72]})
-    text = learner_verdict(table)
-    assert "**DR-JL** (MSE 0.900)" in text and "AUC 0.610" in text and "Test III" not in text
