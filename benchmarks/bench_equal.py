@@ -44,6 +44,7 @@ from core.equal.extract import make_extractor  # noqa: E402
 from core.equal.reference import list_presets, load_reference  # noqa: E402
 from core.equal.replay import PrecomputedExtractor, extract_all, table_embedder  # noqa: E402
 from core.equal.run import BanditRun, RunConfig, single_thread_blas  # noqa: E402
+from core.equal.space import ArmSpace  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
 GOAL = 5.0
@@ -72,18 +73,16 @@ def oracle_calls(labels, per_doc_on: np.ndarray, target: int) -> float:
     return float(before_docs + (target - before_on) / dens[order[i]])
 
 
-def calls_to_target(config, ids, labels, pairs, table, ref, neighbours, doc_emb, on_task: set[str], target: int,
-                    share: float):
+def calls_to_target(config, space: ArmSpace, pairs, table, ref, on_task: set[str], target: int, share: float):
     """Replay until ``target`` on-task pairs are collected; return (calls, D_e OT distance at ``share`` budget)."""
-    run = BanditRun(replace(config, budget=1.0), ids, [""] * len(ids), labels, ref, PrecomputedExtractor(pairs),
-                    table_embedder(table), neighbours=neighbours, doc_emb=doc_emb)
+    run = BanditRun(replace(config, budget=1.0), space, ref, PrecomputedExtractor(pairs), table_embedder(table))
     got, seen, calls, dist = 0, 0, None, None
-    cut = math.ceil(share * len(ids))
+    cut = math.ceil(share * len(space))
     with single_thread_blas():
         while not run.is_done and (calls is None or dist is None):
             run.play_pull()
-            new = run._pairs[seen:]
-            seen = len(run._pairs)
+            new = run.ledger.pairs[seen:]
+            seen = len(run.ledger.pairs)
             got += sum(p.as_text() in on_task for p in new)
             if calls is None and got >= target:
                 calls = run.calls
@@ -117,6 +116,7 @@ def main() -> int:
     km = kmeans(emb, k, seed=42)
     labels = km.labels
     neighbours = neighbour_graph(cluster_w2_distances(emb, labels, k), 0.2)
+    space = ArmSpace(corpus.ids, None, labels, neighbours=neighbours, doc_emb=emb, encoder=encoder.name)
     pairs = extract_all(corpus.ids, corpus.texts, make_extractor("rules"))
     texts = list(dict.fromkeys(p.as_text() for ps in pairs.values() for p in ps))
     vecs = embed_texts(texts, encoder)
@@ -146,8 +146,8 @@ def main() -> int:
         res = {}
         for pol in policies:
             seeds = SEEDS if pol not in ("all", "avg-sim") else (0,)  # deterministic baselines
-            out = [calls_to_target(replace(config, policy=pol, seed=s), corpus.ids, labels, pairs, table, ref, neighbours,
-                                   emb, on_task, target, 0.05) for s in seeds]
+            out = [calls_to_target(replace(config, policy=pol, seed=s), space, pairs, table, ref, on_task, target, 0.05)
+                   for s in seeds]
             res[pol] = (float(np.mean([c for c, _ in out])), float(np.mean([d for _, d in out])))
         eq_calls, eq_dist = res["equal"]
         r_rand = res["random"][0] / eq_calls
