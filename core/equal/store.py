@@ -152,7 +152,7 @@ class RunStore:
             yield
         except sqlite3.IntegrityError:
             raise
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:  # pandas wraps the sqlite3 error
             text = str(exc).lower()
             if not any(s in text for s in ("malformed", "not a database", "encrypted", "corrupt")):
                 raise
