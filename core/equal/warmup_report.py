@@ -284,20 +284,27 @@ def warm_up_and_compare(
     rewards = rewards_per_document(corpus, result, embed(reference.texts()), embed, reward)
     labels_before = np.asarray(before.labels, dtype=np.int64)
     labels_after = np.asarray(after.labels, dtype=np.int64)
-    what = compare_clusterings(labels_before, labels_after, rewards)
-    record: dict[str, Any] = {**what, **_summary(result)}
-    record = {k: _finite(v) for k, v in record.items()}  # NaN -> null in the JSON
-    record.update(
-        model_path=result.model_path, base_model=base_model, extractor=extractor.name,
-        reference=reference.name, corpus_name=corpus.name, corpus_hash=corpus.content_hash,
-        n_docs=len(corpus), k=settings.k, map_seed=settings.seed, config=asdict(config),
-        total_seconds=time.perf_counter() - started, created=time.time(),
-    )
+    record = _make_record(compare_clusterings(labels_before, labels_after, rewards), result, corpus, base_model,
+                          extractor.name, reference.name, settings, config, started)
     path = Path(result.model_path) / REPORT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
     report("reward", 1.0)
     return WarmupComparison(result, record, labels_before, labels_after, rewards, before_settings, after_settings, str(path))
+
+
+def _make_record(what: dict[str, Any], result: WarmupResult, corpus: Corpus, base_model: str, extractor_name: str,
+                 reference_name: str, settings: MapSettings, config: WarmupConfig, started: float) -> dict[str, Any]:
+    """The ``what_changed.json`` record: the comparison, the warm-up summary and what it was made with."""
+    record: dict[str, Any] = {**what, **_summary(result)}
+    record = {k: _finite(v) for k, v in record.items()}  # NaN -> null in the JSON
+    record.update(
+        model_path=result.model_path, base_model=base_model, extractor=extractor_name,
+        reference=reference_name, corpus_name=corpus.name, corpus_hash=corpus.content_hash,
+        n_docs=len(corpus), k=settings.k, map_seed=settings.seed, config=asdict(config),
+        total_seconds=time.perf_counter() - started, created=time.time(),
+    )
+    return record
 
 
 def load_warmup_report(model_path: str | Path) -> dict[str, Any] | None:
