@@ -8,7 +8,7 @@ PORT   ?= 8501
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test setup browser bench index clean
+.PHONY: run test lint setup browser bench index clean
 
 setup: $(STAMP)
 
@@ -26,8 +26,14 @@ run: setup
 browser:
 	@bash scripts/ensure_chromium.sh
 
+# lead: enable lint in test (make it `test: setup browser lint` once the global ruff pass has landed)
 test: setup browser
 	$(PY) -m pytest -q
+
+# ruff (rules in pyproject.toml) over the code, mypy over core/ and pages/
+lint: setup
+	$(VENV)/bin/ruff check core pages tests benchmarks app.py
+	$(VENV)/bin/mypy core pages
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || true; done

@@ -80,8 +80,8 @@ class LLMSettings:
 def env_float(name: str, default: float = 0.0) -> float:
     """``float($name)``, ``default`` when unset or empty; a value that is not a number raises a message naming it.
 
-    >>> os.environ["EQUALCTAR_DOCTEST_X"] = "0.5"; env_float("EQUALCTAR_DOCTEST_X")
-    0.5
+    >>> env_float("EQUALCTAR_NEVER_SET_IN_A_DOCTEST", 2.5)
+    2.5
     """
     from core.validate import ValidationError
 

@@ -16,7 +16,8 @@ from core.equal.reference import list_presets, load_reference
 from core.equal.replay import replay_baselines
 from core.equal.reward import OTReward
 from core.equal.provenance import RunProvenance
-from core.equal.run import BanditRun, RunConfig, encoder_embedder, reopen_recorded
+from core.equal.reopen import reopen_recorded
+from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.space import ArmSpace
 from core.equal.store import RunStore
 from core.viz.bandit import (make_budget_figure, make_comparison_figure, make_pulls_map_figure, make_reward_figure,

@@ -108,3 +108,39 @@ class Ledger:
                              "doc_id": [p.doc_id for p in pairs], "question": [p.question for p in pairs],
                              "answer": [p.answer for p in pairs], "extractor": [p.extractor for p in pairs],
                              "policy": policy})
+
+
+class FailureLog:
+    """Documents whose extraction failed: attempts per document, those set aside, and the current failure streak.
+
+    A failed document is not done: it stays in its arm's queue and is retried on the arm's next
+    pull, until it has failed ``max_attempts`` times in this session; then it is set aside
+    (taken, not done) until the run is resumed, so one bad document cannot stall its arm.
+
+    >>> log = FailureLog(max_attempts=2)
+    >>> log.record(ok=[1], failed=[7]), log.record(ok=[], failed=[7]), log.streak, sorted(log.set_aside)
+    ([], [7], 1, [7])
+    """
+
+    def __init__(self, max_attempts: int = 3) -> None:
+        self.max_attempts = int(max_attempts)
+        self.attempts: dict[int, int] = {}
+        self.set_aside: set[int] = set()
+        self.streak = 0  # consecutive failed documents (reset by any success)
+
+    def record(self, ok: list[int], failed: list[int]) -> list[int]:
+        """Count one pull's outcome; returns the documents to set aside now."""
+        out = []
+        for i in failed:
+            self.attempts[i] = self.attempts.get(i, 0) + 1
+            if self.attempts[i] >= self.max_attempts and i not in self.set_aside:
+                self.set_aside.add(i)
+                out.append(i)
+        self.streak = 0 if ok else self.streak + len(failed)
+        return out
+
+    def forgive(self) -> list[int]:
+        """Start afresh (a resume retries everything): the documents set aside so far, to put back."""
+        back = sorted(self.set_aside)
+        self.attempts, self.set_aside, self.streak = {}, set(), 0
+        return back

@@ -139,7 +139,7 @@ def diff_provenance(recorded: RunProvenance, given: RunProvenance) -> list[str]:
         out.append(f"reference set differs: run used {recorded.reference_name!r} (sha {recorded.reference_sha}), "
                    f"you passed {given.reference_name!r} (sha {given.reference_sha})")
     if recorded.extractor and given.extractor:
-        keys = sorted(set(recorded.extractor) | set(given.extractor))
+        keys = sorted(set(recorded.extractor) & set(given.extractor))  # a setting known on one side only: unknown
         changed = [k for k in keys if recorded.extractor.get(k) != given.extractor.get(k)]
         if changed:
             parts = ", ".join(f"{k}: {recorded.extractor.get(k)!r} -> {given.extractor.get(k)!r}" for k in changed)

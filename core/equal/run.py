@@ -69,128 +69,28 @@ from __future__ import annotations
 import math
 import uuid
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal.arms import DOC_ORDERS, EXHAUST_RULES, ArmDocs
+from core.equal.arms import ArmDocs
+from core.equal.config import BUDGET_KINDS, STOP_RULES, RunConfig, RunConfigError
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
-from core.equal.ledger import Ledger
-from core.equal.policies import (POLICIES, UNPLAYED_PRIORS, BanditState, PolicyConfigError, calc_arm_prior,
-                                 calc_doc_similarity, make_policy)
+from core.equal.ledger import FailureLog, Ledger
+from core.equal.policies import BanditState, PolicyConfigError, calc_arm_prior, calc_doc_similarity, make_policy
 from core.equal.provenance import RunProvenance, diff_provenance, extractor_prices
-from core.equal.reward import OTReward
 from core.equal.space import ArmSpace, ArmSpaceError
-from core.equal.store import Recorder, RunStoreError, StoredRun
-from core.validate import check_choice, check_int, check_range
+from core.equal.store import Recorder, RunStoreError, StoredRun, make_owner
 
-BUDGET_KINDS = ("share", "calls", "cost")
-STOP_RULES = ("budget", "plateau")
+__all__ = ["BUDGET_KINDS", "STOP_RULES", "BanditRun", "EmbedFn", "RoundResult", "RunConfig", "RunConfigError",
+           "cached_embedder", "check_cost_budget", "encoder_embedder", "single_thread_blas"]
+
 MAX_DOC_ATTEMPTS = 3  # failures of one document in one session before it is set aside until a resume
 EmbedFn = Callable[[Sequence[str]], NDArray[np.float32]]
 Plan = list[tuple[int, list[int]]]
-
-
-class RunConfigError(ValueError):
-    """A run parameter is out of range; the message names it."""
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that defines a run (stored as JSON with it).
-
-    Parameters
-    ----------
-    policy : str
-        One of :data:`core.equal.policies.POLICIES`.
-    policy_params : dict
-        Keyword parameters of the policy (e.g. ``{"alpha": 0.001}``).
-    batch_arms : int
-        ``B``, arms played per round (paper code: 50 for k=1000).
-    docs_per_pull : int
-        ``D``, documents per pull (paper code: 10).
-    budget_kind, budget : see module docstring.
-    stop : {"budget", "plateau"}; patience : int
-    reward : OTReward
-    extractor : str
-        Extractor kind (recorded for provenance; the extractor object is injected).
-    seed : int
-    share_neighbours : bool
-        EQUAL's neighbour reward sharing.
-    doc_order : {"random", "file"}; exhaust : {"partial", "strict"}
-        See :mod:`core.equal.arms`.
-    unplayed : {"prior", "mean", "zero"}
-        How an arm's reward is estimated before (and, for "prior", while) it is observed: from
-        its documents' similarity to ``D_r`` (default; the run needs ``doc_emb``), the running
-        mean reward, or 0 (the paper). See "Exploration" in the module docstring.
-    prior_weight : float
-        Pseudo-pulls at the predicted reward with ``unplayed="prior"`` (default 4; 0: the
-        prediction only orders the unplayed arms).
-    first_pull_docs : int, optional
-        Documents taken on an arm's first pull, at most ``D`` (default 3; ``None``: ``D``, the paper).
-    max_failures : int
-        Consecutive failed extractions after which the run stops as ``"stopped: endpoint failing"`` (default 5).
-    """
-
-    policy: str = "equal"
-    policy_params: Mapping[str, Any] = field(default_factory=dict)
-    batch_arms: int = 3
-    docs_per_pull: int = 10
-    budget_kind: str = "share"
-    budget: float = 0.05
-    stop: str = "budget"
-    patience: int = 20
-    reward: OTReward = field(default_factory=OTReward)
-    extractor: str = "rules"
-    seed: int = 0
-    share_neighbours: bool = True
-    doc_order: str = "random"
-    exhaust: str = "partial"
-    unplayed: str = "prior"
-    prior_weight: float = 4.0
-    first_pull_docs: int | None = 3
-    max_failures: int = 5
-
-    def __post_init__(self) -> None:
-        err = RunConfigError
-        check_choice("RunConfig.policy", self.policy, POLICIES, error=err)
-        make_policy(self.policy, **dict(self.policy_params))  # validates the parameters
-        check_int("RunConfig.batch_arms", self.batch_arms, lo=1, error=err)
-        check_int("RunConfig.docs_per_pull", self.docs_per_pull, lo=1, error=err)
-        check_choice("RunConfig.budget_kind", self.budget_kind, BUDGET_KINDS, error=err)
-        check_range("RunConfig.budget", self.budget, lo=0, lo_open=True,
-                    hi=1 if self.budget_kind == "share" else None, error=err)
-        check_choice("RunConfig.stop", self.stop, STOP_RULES, error=err)
-        check_int("RunConfig.patience", self.patience, lo=1, error=err)
-        if not isinstance(self.reward, OTReward):
-            raise RunConfigError("RunConfig.reward must be an OTReward")
-        check_choice("RunConfig.doc_order", self.doc_order, DOC_ORDERS, error=err)
-        check_choice("RunConfig.exhaust", self.exhaust, EXHAUST_RULES, error=err)
-        check_choice("RunConfig.unplayed", self.unplayed, UNPLAYED_PRIORS, error=err)
-        if self.first_pull_docs is not None:
-            check_int("RunConfig.first_pull_docs (None or a count)", self.first_pull_docs, lo=1, error=err)
-        check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
-        check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["policy_params"] = dict(self.policy_params)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
-        d = dict(d)
-        # runs stored before these settings existed explored as the paper does (unplayed 0, first
-        # pull D, empty pull 0); resume them so
-        d.setdefault("unplayed", "zero")
-        d.setdefault("first_pull_docs", None)
-        d["reward"] = OTReward(**{"empty_reward": 0.0, **d.get("reward", {})})
-        if "policy_params" in d and "reward_range" in d["policy_params"]:
-            d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}
-        return cls(**d)
 
 
 @dataclass
@@ -281,12 +181,61 @@ def _is_document_policy(policy: Any) -> bool:
     return callable(getattr(policy, "select_docs", None))
 
 
+def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: RunConfig,
+                      k: int) -> tuple[NDArray | None, str, NDArray | None]:
+    """The arm prior, the state's ``unplayed`` rule and Avg-sim's document scores, from ``space.doc_emb``."""
+    is_docs = _is_document_policy(policy)
+    if space.doc_emb is None:
+        if config.policy == "avg-sim" or (config.unplayed == "prior" and not is_docs):
+            why = "the avg-sim baseline" if config.policy == "avg-sim" else "RunConfig.unplayed='prior'"
+            raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
+                                 "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
+        # a document baseline selects without arm estimates; "prior" then only labels the table
+        return None, "mean" if config.unplayed == "prior" else config.unplayed, None
+    doc_emb = np.asarray(space.doc_emb)
+    if doc_emb.ndim != 2 or len(doc_emb) != len(space):
+        raise RunConfigError(f"doc_emb must have one row per document ({len(space)}), got shape {doc_emb.shape}")
+    try:
+        top, avg = calc_doc_similarity(doc_emb, reference)
+    except PolicyConfigError as exc:
+        raise RunConfigError(str(exc)) from exc
+    return calc_arm_prior(top, space.labels, k), config.unplayed, avg if config.policy == "avg-sim" else None
+
+
+def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, config: RunConfig, room: int | None,
+               rng: np.random.Generator) -> Plan:
+    """The pulls of a round: ``[(arm, [doc index, ...]), ...]``, at most ``room`` documents (``None``: no limit).
+
+    An arm policy picks ``B`` arms and each takes its next ``D`` documents (``first_pull_docs`` on
+    its first pull); a document policy picks ``B * D`` documents, grouped by arm.
+    """
+    if _is_document_policy(policy):
+        n = config.batch_arms * config.docs_per_pull
+        docs = policy.select_docs(arms, n if room is None else min(n, room), rng)
+        by_arm: dict[int, list[int]] = {}
+        for i in docs:
+            by_arm.setdefault(int(labels[i]), []).append(int(i))
+        return list(by_arm.items())
+    plan = []
+    first = min(config.first_pull_docs or config.docs_per_pull, config.docs_per_pull)
+    for arm in policy.select(state, config.batch_arms, rng):
+        docs = arms.peek(int(arm), first if state.arm_to_pulls[arm] == 0 else None)
+        if room is not None:
+            docs = docs[:room]
+            room -= len(docs)
+        if len(docs):
+            plan.append((int(arm), [int(i) for i in docs]))
+    return plan
+
+
+# long: the run's round state (plan, sequence, round rewards, plateau counter, lease) is shared by planning,
+# playing, resuming and ending; splitting the class further would pass that state between objects. The ledger
+# (what was found), the arm space, the failure log, the recorder and the planning function are already apart.
 class BanditRun:
     """One EQUAL (or baseline) run over an arm space: plans rounds, plays pulls, steps.
 
     What it found is in :attr:`ledger`; what it does is written through ``store`` (a
-    :class:`~core.equal.store.Recorder`) as it happens. About 190 lines: the frames and
-    budget accounting that used to live here are in the ledger.
+    :class:`~core.equal.store.Recorder`) as it happens.
 
     Parameters
     ----------
@@ -322,7 +271,9 @@ class BanditRun:
                             exhaust=config.exhaust, seed=config.seed)
         self.k = self.arms.k
         self.policy = make_policy(config.policy, **dict(config.policy_params))
-        arm_prior, unplayed = self._init_similarity(space.doc_emb, config)
+        arm_prior, unplayed, doc_scores = _similarity_prior(self.policy, space, reference, config, self.k)
+        if doc_scores is not None:
+            self.policy.doc_scores = doc_scores  # the #13 protocol work gives document policies their scores
         self.state = BanditState(self.k, neighbours=space.neighbours, share_neighbours=config.share_neighbours,
                                  cumulative=config.reward.estimate == "cumulative", unplayed=unplayed,
                                  arm_prior=arm_prior, prior_weight=config.prior_weight)
@@ -330,7 +281,7 @@ class BanditRun:
         self.store, self.ledger = store, Ledger(reference)
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.name = name or f"{config.policy} seed {config.seed}"
-        self.owner = uuid.uuid4().hex  # this object's lease on the stored run
+        self.owner = make_owner()  # this object's lease on the stored run
         self.fingerprint = space.fingerprint
         self.round, self._seq = 0, 0
         self._plan: Plan | None = None
@@ -338,34 +289,11 @@ class BanditRun:
         self._best_round, self._stale = -math.inf, 0
         self.worst: float | None = None
         self._stopped, self.stop_reason, self._claimed = False, "", _register
-        self.consecutive_failures = 0
-        self._attempts: dict[int, int] = {}
-        self.set_aside: set[int] = set()  # documents that failed MAX_DOC_ATTEMPTS times this session
+        self.failures = FailureLog(MAX_DOC_ATTEMPTS)
         self.unknown_inputs: list[str] = []  # set by resume: inputs an old stored run did not record
         if store is not None and _register:
             store.create_run(self.run_id, config.to_dict(), self.fingerprint, len(space), self.name,
                              provenance=self.provenance.to_dict(), owner=self.owner)
-
-    def _init_similarity(self, doc_emb: NDArray | None, config: RunConfig) -> tuple[NDArray | None, str]:
-        """The arm prior (and Avg-sim's document scores) from ``doc_emb``; the state's ``unplayed`` rule."""
-        is_docs = _is_document_policy(self.policy)
-        if doc_emb is None:
-            if config.policy == "avg-sim" or (config.unplayed == "prior" and not is_docs):
-                why = "the avg-sim baseline" if config.policy == "avg-sim" else "RunConfig.unplayed='prior'"
-                raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
-                                     "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
-            # a document baseline selects without arm estimates; "prior" then only labels the table
-            return None, "mean" if config.unplayed == "prior" else config.unplayed
-        doc_emb = np.asarray(doc_emb)
-        if doc_emb.ndim != 2 or len(doc_emb) != len(self.space):
-            raise RunConfigError(f"doc_emb must have one row per document ({len(self.space)}), got shape {doc_emb.shape}")
-        try:
-            top, avg = calc_doc_similarity(doc_emb, self.reference)
-        except PolicyConfigError as exc:
-            raise RunConfigError(str(exc)) from exc
-        if config.policy == "avg-sim":
-            self.policy.doc_scores = avg  # the #13 protocol work gives document policies their scores
-        return calc_arm_prior(top, self.space.labels, self.k), config.unplayed
 
     # ------------------------------------------------------------------ budget
     @property
@@ -402,29 +330,10 @@ class BanditRun:
         return np.random.default_rng([int(self.config.seed), int(round_), 11])
 
     def _make_plan(self, round_: int) -> Plan:
-        """The pulls of a round: ``[(arm, [doc index, ...]), ...]``, trimmed to the budget left."""
+        """The pulls of a round, trimmed to the budget left (see :func:`plan_round`)."""
         c = self.config
-        rng = self._rng(round_)
-        room = None
-        if c.budget_kind in ("share", "calls"):
-            room = int(max(0, math.ceil(self.budget_target - self.spent)))
-        if _is_document_policy(self.policy):
-            n = c.batch_arms * c.docs_per_pull
-            docs = self.policy.select_docs(self.arms, n if room is None else min(n, room), rng)
-            by_arm: dict[int, list[int]] = {}
-            for i in docs:
-                by_arm.setdefault(int(self.space.labels[i]), []).append(int(i))
-            return list(by_arm.items())
-        plan = []
-        first = min(c.first_pull_docs or c.docs_per_pull, c.docs_per_pull)
-        for arm in self.policy.select(self.state, c.batch_arms, rng):
-            docs = self.arms.peek(int(arm), first if self.state.arm_to_pulls[arm] == 0 else None)
-            if room is not None:
-                docs = docs[:room]
-                room -= len(docs)
-            if len(docs):
-                plan.append((int(arm), [int(i) for i in docs]))
-        return plan
+        room = int(max(0, math.ceil(self.budget_target - self.spent))) if c.budget_kind in ("share", "calls") else None
+        return plan_round(self.policy, self.state, self.arms, self.space.labels, c, room, self._rng(round_))
 
     # ------------------------------------------------------------------ playing
     def play_pull(self) -> RoundResult | None:
@@ -514,15 +423,9 @@ class BanditRun:
             self.policy.update(self.state, arm, reward)
             self.worst = reward if self.worst is None else min(self.worst, reward)
             self._round_rewards.append(reward)
-        self.arms.take(ok)
-        for i in failed:
-            self._attempts[i] = self._attempts.get(i, 0) + 1
-            if self._attempts[i] >= MAX_DOC_ATTEMPTS:
-                self.arms.take([i])
-                self.set_aside.add(i)
+        self.arms.take(ok + self.failures.record(ok, failed))
         self.state.available = self.arms.available()
-        self.consecutive_failures = 0 if ok else self.consecutive_failures + len(failed)
-        if self.consecutive_failures >= self.config.max_failures:
+        if self.failures.streak >= self.config.max_failures:
             self.stop_reason = "endpoint failing"
         if commit and self.store is not None:
             self._commit(arm, docs, result, reward if ok else float("nan"), failed)
@@ -565,59 +468,8 @@ class BanditRun:
     @classmethod
     def resume(cls, store: Recorder, run_id: str, space: ArmSpace, reference: NDArray, extractor: Extractor,
                embed: EmbedFn, provenance: RunProvenance | None = None) -> BanditRun:
-        """Rebuild a stored run by replaying its committed pulls, ready to continue.
-
-        Pass the same arm space (map) the run was made with: the plans are re-derived from it and
-        checked against the stored ones. With ``provenance``, the inputs are compared with the
-        recorded ones first. Documents whose extraction failed are retried.
-
-        Raises :class:`~core.equal.store.RunStoreError` naming every recorded input that differs,
-        if the corpus or clustering differs, or a stored plan does not match what the policy selects.
-        """
-        stored = store.load_run(run_id)
-        recorded = RunProvenance.from_dict(stored.provenance)
-        given = provenance or RunProvenance.build(space, None, extractor)
-        problems = diff_provenance(recorded, given)
-        if problems:
-            raise RunStoreError(f"run {run_id!r} cannot be reopened with these inputs: " + "; ".join(problems)
-                                + ". Reopen it with the recorded inputs (core.equal.run.recorded_inputs)")
-        run = cls(RunConfig.from_dict(stored.config), space, reference, extractor, embed, store=store, run_id=run_id,
-                  name=stored.name, provenance=recorded if stored.provenance else given, _register=False)
-        run.unknown_inputs = recorded.unknown
-        if run.fingerprint != stored.fingerprint:
-            raise RunStoreError(f"run {run_id!r} was made on another corpus or clustering (fingerprint differs)")
-        run._replay(stored)
-        run.stop_reason, run.consecutive_failures = "", 0  # a resume retries what failed
-        run.arms.release(sorted(run.set_aside))
-        run.set_aside.clear()
-        run.state.available = run.arms.available()
-        return run
-
-    def _replay(self, stored: StoredRun) -> None:
-        pairs_by_pull: dict[tuple[int, int], list[QAPair]] = {}
-        for r in stored.pairs.itertuples(index=False):
-            pairs_by_pull.setdefault((int(r.round), int(r.seq)), []).append(QAPair(r.question, r.answer, r.doc_id, r.extractor))
-        pulls_by_round: dict[int, list] = {}
-        for p in stored.pulls.itertuples(index=False):
-            pulls_by_round.setdefault(int(p.round), []).append(p)
-        for round_ in sorted(stored.plans):
-            plan = [(int(a), [int(i) for i in d]) for a, d in stored.plans[round_]]
-            if self._make_plan(round_) != plan:
-                raise RunStoreError(f"run {self.run_id!r}: round {round_} plan differs from what the policy selects now")
-            if not plan:
-                self._stopped = True
-                break
-            self.round, self._plan, self._seq, self._round_rewards = round_, plan, 0, []
-            for p in pulls_by_round.get(round_, []):
-                if int(p.seq) != self._seq or int(p.arm) != plan[self._seq][0]:
-                    raise RunStoreError(f"run {self.run_id!r}: pull ({round_}, {p.seq}) does not follow its plan")
-                pairs = pairs_by_pull.get((round_, int(p.seq)), [])
-                result = ExtractionResult(pairs=pairs, calls=int(p.calls), cost=float(p.cost),
-                                          errors=[(d, "failed") for d in p.failed])
-                emb = self.embed([q.as_text() for q in pairs]) if pairs else np.empty((0, self.reference.shape[1]), np.float32)
-                reward = float("nan") if p.reward is None else float(p.reward)  # NULL: every document failed
-                self._apply(int(p.arm), plan[self._seq][1], result, emb, reward, commit=False)
-                self._after_pull()
+        """Rebuild a stored run by replaying its committed pulls, ready to continue (see :func:`resume_run`)."""
+        return resume_run(cls, store, run_id, space, reference, extractor, embed, provenance)
 
     # ------------------------------------------------------------------ frames (read from the ledger)
     doc_ids = property(lambda self: self.space.doc_ids)
@@ -628,6 +480,8 @@ class BanditRun:
     coverage = property(lambda self: self.ledger.coverage, doc="Reference coverage (see :mod:`core.equal.ledger`).")
     de_embeddings = property(lambda self: self.ledger.de_embeddings, doc="Embeddings of ``D_e``, ``(len(pairs), d)``.")
     pairs = property(lambda self: list(self.ledger.pairs))
+    consecutive_failures = property(lambda self: self.failures.streak)
+    set_aside = property(lambda self: self.failures.set_aside)
 
     def pulls_frame(self) -> pd.DataFrame:
         return self.ledger.pulls_frame(self.name, self.config.policy)
@@ -648,7 +502,7 @@ class BanditRun:
     def doc_pulls(self) -> NDArray[np.int64]:
         """Per document: 1 if extracted, else 0, shape ``(n,)`` (colours the map)."""
         taken = self.arms.taken.copy()
-        taken[list(self.set_aside)] = False
+        taken[sorted(self.failures.set_aside)] = False
         return taken.astype(np.int64)
 
     def calc_de_distance(self, max_points: int = 2000) -> float:
@@ -661,67 +515,60 @@ class BanditRun:
         return self.config.reward.calc_distance(x, self.reference)
 
 
-@dataclass(frozen=True)
-class RecordedInputs:
-    """What a stored run was made with: its config, provenance, ``D_r`` (when recorded) and what is unknown."""
+def resume_run(cls: type[BanditRun], store: Recorder, run_id: str, space: ArmSpace, reference: NDArray,
+               extractor: Extractor, embed: EmbedFn, provenance: RunProvenance | None = None) -> BanditRun:
+    """Rebuild a stored run by replaying its committed pulls, ready to continue.
 
-    run_id: str
-    name: str
-    status: str
-    config: RunConfig
-    provenance: RunProvenance
-    unknown: list[str]
+    Pass the same arm space (map) the run was made with: the plans are re-derived from it and
+    checked against the stored ones. With ``provenance``, the inputs are compared with the
+    recorded ones first. Documents whose extraction failed are retried.
 
-    @property
-    def reference(self):  # -> ReferenceSet | None
-        return self.provenance.reference_set()
-
-
-def recorded_inputs(store: Recorder, run_id: str) -> RecordedInputs:
-    """The inputs recorded with ``run_id`` (for "reopen with the recorded inputs"); ``unknown`` lists what an old run lacks."""
-    stored = store.load_run(run_id)
-    prov = RunProvenance.from_dict(stored.provenance)
-    return RecordedInputs(run_id, stored.name, stored.status, RunConfig.from_dict(stored.config), prov, prov.unknown)
-
-
-class _ReadOnlyExtractor:
-    """Stands in for the recorded extractor when a run is reopened only to be looked at or compared."""
-
-    def __init__(self, settings: Mapping[str, Any]) -> None:
-        self.name = str(settings.get("kind", "unknown"))
-        self.config = None
-
-    def extract(self, docs: Sequence[tuple[str, str]]) -> ExtractionResult:
-        raise RunStoreError("this run was reopened read-only (to look at or compare); reopen it with its extractor "
-                            "to continue it")
-
-
-def reopen_recorded(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedFn, extractor: Extractor | None = None,
-                    fallback_reference: Any = None) -> BanditRun:
-    """Reopen ``run_id`` with ITS OWN recorded ``D_r`` (embedded with ``embed``), checked against ``space``.
-
-    ``extractor`` defaults to the rule extractor for a rules run and to a read-only stand-in
-    otherwise (enough to look at or compare the run). ``fallback_reference`` (a ReferenceSet) is
-    used for an old run that did not record its ``D_r``; without one such a run is refused.
-    Two runs made with different reference sets can so be compared side by side.
+    Raises :class:`~core.equal.store.RunStoreError` naming every recorded input that differs,
+    if the corpus or clustering differs, or a stored plan does not match what the policy selects.
     """
-    rec = recorded_inputs(store, run_id)
-    ref = rec.reference or fallback_reference
-    if ref is None:
-        raise RunStoreError(f"run {run_id!r} was stored before reference sets were recorded: pass the reference "
-                            "set it was made with")
-    kind = str(rec.provenance.extractor.get("kind", rec.config.extractor))
-    if extractor is None:
-        if kind == "rules":
-            from core.equal.extract.rules import RuleConfig, RuleExtractor
+    stored = store.load_run(run_id)
+    recorded = RunProvenance.from_dict(stored.provenance)
+    given = provenance or RunProvenance.build(space, None, extractor)
+    problems = diff_provenance(recorded, given)
+    if problems:
+        raise RunStoreError(f"run {run_id!r} cannot be reopened with these inputs: " + "; ".join(problems)
+                            + ". Reopen it with the recorded inputs (core.equal.reopen.reopen_recorded)")
+    run = cls(RunConfig.from_dict(stored.config), space, reference, extractor, embed, store=store, run_id=run_id,
+              name=stored.name, provenance=recorded if stored.provenance else given, _register=False)
+    run.unknown_inputs = recorded.unknown
+    if run.fingerprint != stored.fingerprint:
+        raise RunStoreError(f"run {run_id!r} was made on another corpus or clustering (fingerprint differs)")
+    _replay(run, stored)
+    run.stop_reason = ""  # a resume retries what failed
+    run.arms.release(run.failures.forgive())
+    run.state.available = run.arms.available()
+    return run
 
-            cfg = rec.provenance.extractor.get("config")
-            extractor = RuleExtractor(RuleConfig(**cfg)) if cfg else RuleExtractor()
-        else:
-            extractor = _ReadOnlyExtractor(rec.provenance.extractor)  # type: ignore[assignment]
-    assert extractor is not None
-    given = RunProvenance.build(space, ref, extractor)
-    if isinstance(extractor, _ReadOnlyExtractor):
-        given = replace(given, extractor={})
-    return BanditRun.resume(store, run_id, space, embed(ref.texts()), extractor, embed, provenance=given)
 
+def _replay(run: BanditRun, stored: StoredRun) -> None:
+    """Apply the committed pulls of ``stored`` to the fresh ``run``, checking each round's plan."""
+    pairs_by_pull: dict[tuple[int, int], list[QAPair]] = {}
+    for r in stored.pairs.itertuples(index=False):
+        pairs_by_pull.setdefault((int(r.round), int(r.seq)), []).append(QAPair(r.question, r.answer, r.doc_id, r.extractor))
+    pulls_by_round: dict[int, list] = {}
+    for p in stored.pulls.itertuples(index=False):
+        pulls_by_round.setdefault(int(p.round), []).append(p)
+    width = run.reference.shape[1]
+    for round_ in sorted(stored.plans):
+        plan = [(int(a), [int(i) for i in d]) for a, d in stored.plans[round_]]
+        if run._make_plan(round_) != plan:
+            raise RunStoreError(f"run {run.run_id!r}: round {round_} plan differs from what the policy selects now")
+        if not plan:
+            run._stopped = True
+            break
+        run.round, run._plan, run._seq, run._round_rewards = round_, plan, 0, []
+        for p in pulls_by_round.get(round_, []):
+            if int(p.seq) != run._seq or int(p.arm) != plan[run._seq][0]:
+                raise RunStoreError(f"run {run.run_id!r}: pull ({round_}, {p.seq}) does not follow its plan")
+            pairs = pairs_by_pull.get((round_, int(p.seq)), [])
+            result = ExtractionResult(pairs=pairs, calls=int(p.calls), cost=float(p.cost),
+                                      errors=[(d, "failed") for d in p.failed])
+            emb = run.embed([q.as_text() for q in pairs]) if pairs else np.empty((0, width), np.float32)
+            reward = float("nan") if p.reward is None else float(p.reward)  # NULL: every document failed
+            run._apply(int(p.arm), plan[run._seq][1], result, emb, reward, commit=False)
+            run._after_pull()

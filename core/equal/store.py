@@ -30,9 +30,12 @@ raises :class:`RunStoreCorrupt` naming the file and how to recover.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +134,25 @@ def check_status(status: str) -> str:
     return status
 
 
+def make_owner() -> str:
+    """A lease owner id: ``host:pid:random``, so a lease held by a process that died on this host is free at once."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False only when ``owner`` names a process on this host that no longer exists (a killed CLI run)."""
+    parts = owner.split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return True
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
 class RunStore:
     """The run database. Thread-safe (one connection behind a lock), usable from a Streamlit fragment."""
 
@@ -210,7 +232,7 @@ class RunStore:
             raise RunStoreError(f"no run {run_id!r} in {self.path}")
         holder, beat, status = row
         age = time.time() - float(beat or 0.0)
-        if holder and holder != owner and status == "running" and age < LEASE_S:
+        if holder and holder != owner and status == "running" and age < LEASE_S and _owner_alive(holder):
             raise RunBusyError(f"run {run_id!r} is being played by another session (its last pull was {age:.0f} s "
                                f"ago); pause it there, or wait {LEASE_S:.0f} s after it stops, then press Start again")
 

@@ -85,6 +85,8 @@ def test_run_with_an_unreachable_endpoint_exits_2_before_any_work(tmp_path, caps
 
 
 def _fake_env(monkeypatch, server) -> None:
+    """The fake endpoint, and a fresh home: the extraction cache must not answer for a failing endpoint."""
+    monkeypatch.setenv("EQUALCTAR_HOME", str(Path(server.home)))
     monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
     monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
     monkeypatch.setenv("EQUAL_LLM_API_KEY", "sk-test-SECRET-000")
@@ -99,6 +101,7 @@ def test_failing_endpoint_stops_the_run_exit_3_and_resume_retries(tmp_path, caps
     args = ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
             "--store", str(store), "--extractor", "openai", "--budget", "0.25", "--quiet"]
     with FakeLLMServer() as server:
+        server.home = tmp_path / "home"
         _fake_env(monkeypatch, server)
         server.responder = lambda body: Status(400)  # refused, not retried: every document fails at once
         assert main([*args, "--max-failures", "3"]) == 3
@@ -123,6 +126,7 @@ def test_cost_budget_needs_prices_and_then_stops_the_run(tmp_path, capsys, monke
     args = ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
             "--store", str(store), "--extractor", "openai", "--budget-kind", "cost", "--budget", "0.001", "--quiet"]
     with FakeLLMServer() as server:
+        server.home = tmp_path / "home"
         _fake_env(monkeypatch, server)
         assert main(args) == 2 and "needs prices" in capsys.readouterr().err
         assert main([*args, "--price-in", "5", "--price-out", "5"]) == 0

@@ -15,7 +15,8 @@ from crash_run import make_setup, make_space  # noqa: E402
 from core.corpus.encoders import HashingEncoder  # noqa: E402
 from core.equal.provenance import RunProvenance, diff_provenance  # noqa: E402
 from core.equal.reference import ReferenceSet, load_reference  # noqa: E402
-from core.equal.run import BanditRun, RunConfigError, encoder_embedder, recorded_inputs, reopen_recorded  # noqa: E402
+from core.equal.reopen import recorded_inputs, reopen_recorded  # noqa: E402
+from core.equal.run import BanditRun, RunConfigError, encoder_embedder  # noqa: E402
 from core.equal.space import ArmSpace  # noqa: E402
 from core.equal.store import RunStore, RunStoreError  # noqa: E402
 
