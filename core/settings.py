@@ -69,9 +69,9 @@ class LLMSettings:
         the prices ``EQUAL_LLM_PRICE_IN``/``EQUAL_LLM_PRICE_OUT`` (per 1k tokens; a bad number is an error)."""
         env = os.environ
         return cls(
-            base_url=env.get("EQUAL_LLM_BASE_URL") or env.get("OPENAI_BASE_URL", ""),
-            model=env.get("EQUAL_LLM_MODEL") or env.get("OPENAI_MODEL", ""),
-            api_key=env.get("EQUAL_LLM_API_KEY") or env.get("OPENAI_API_KEY", ""),
+            base_url=env.get("EQUAL_LLM_BASE_URL") or env.get("OPENAI_BASE_URL") or "",
+            model=env.get("EQUAL_LLM_MODEL") or env.get("OPENAI_MODEL") or "",
+            api_key=env.get("EQUAL_LLM_API_KEY") or env.get("OPENAI_API_KEY") or "",
             price_in=env_float("EQUAL_LLM_PRICE_IN"),
             price_out=env_float("EQUAL_LLM_PRICE_OUT"),
         )

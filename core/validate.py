@@ -12,18 +12,20 @@ handlers in pages and the CLI keep working). Configs raise their own subclass by
     core.validate.ValidationError: budget must be > 0, got 0.0
     >>> check_choice("stop", "plateau", ("budget", "plateau"))
     'plateau'
-    >>> parse_bool("maybe", name="test_exact_compat")
+    >>> parse_bool("maybe", name="strict")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    core.validate.ValidationError: test_exact_compat must be a yes/no value (true/false, yes/no, on/off, 1/0), got 'maybe'
+    core.validate.ValidationError: strict must be a yes/no value (...), got 'maybe'
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, TypeVar
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+Num = TypeVar("Num", int, float)
 
 _TRUE = ("true", "yes", "on", "1", "y", "t")
 _FALSE = ("false", "no", "off", "0", "n", "f")
@@ -33,8 +35,8 @@ class ValidationError(ValueError):
     """A parameter is out of range or not one of the allowed values; the message names it."""
 
 
-def check_range(name: str, value: T, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
-                hi_open: bool = False, error: type[ValueError] = ValidationError) -> T:
+def check_range(name: str, value: Num, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+                hi_open: bool = False, error: type[ValueError] = ValidationError) -> Num:
     """``value`` if it is a finite number within ``[lo, hi]`` (open ends with ``lo_open``/``hi_open``), else ``error``.
 
     Booleans are refused (``True`` is not a count); NaN and infinities always fail.

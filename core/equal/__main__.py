@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -50,8 +50,8 @@ def _run_index(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from core.corpus.load import load_corpus
     from core.corpus.encoders import load_encoder
+    from core.corpus.load import load_corpus
     from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
 
     if args.corpus == "builtin":
@@ -109,18 +109,22 @@ def _add_warmup(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", required=True, help="a corpus file or folder, or 'builtin'")
     p.add_argument("--limit", type=_positive, default=None, help="built-in corpus: use N evenly spread documents")
     p.add_argument("--text-field", default=None, help="name of the text column (default: detect)")
-    p.add_argument("--share", type=_share, default=0.05, help="share of the documents extracted for training (default 0.05)")
+    p.add_argument("--share", type=_share, default=0.05,
+                   help="share of the documents extracted for training (default 0.05)")
     p.add_argument("--epochs", type=_positive, default=1)
     p.add_argument("--batch-size", type=_positive, default=16)
     p.add_argument("--hard-negatives", action="store_true", help="add mined hard negatives to every pair")
     p.add_argument("--encoder", default=os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL),
                    help="base model to fine-tune: the packaged MiniLM (default) or a local model folder")
     p.add_argument("--reference", default=presets[0] if presets else None,
-                   help=f"D_r for the per-document reward: a preset ({', '.join(presets)}; default {presets[0] if presets else 'none'}) or a JSONL/text file")
-    p.add_argument("--extractor", default="rules", help="'rules' (offline, default) or 'openai' (endpoint from the environment)")
+                   help=f"D_r for the per-document reward: a preset ({', '.join(presets)}; default "
+                        f"{presets[0] if presets else 'none'}) or a JSONL/text file")
+    p.add_argument("--extractor", default="rules",
+                   help="'rules' (offline, default) or 'openai' (endpoint from the environment)")
     p.add_argument("--k", type=_positive, default=None, help="clusters (default: sqrt(n/2), 2..200)")
     p.add_argument("--seed", type=int, default=42, help="seeds the warm-up sample and training, and k-means/UMAP")
-    p.add_argument("--out", default=None, help="model folder (default: a cache folder named by corpus, model and settings)")
+    p.add_argument("--out", default=None,
+                   help="model folder (default: a cache folder named by corpus, model and settings)")
     p.set_defaults(func=_run_warmup)
 
 
@@ -129,11 +133,11 @@ def _run_warmup(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from core.equal.extract import make_extractor
     from core.corpus.mapping import MapSettings
+    from core.equal.extract import make_extractor
     from core.equal.reference import load_reference
     from core.equal.warmup import WarmupConfig
-    from core.equal.warmup_report import STAGES, check_finetunable, summarize_warmup, warm_up_and_compare
+    from core.equal.warmup_report import check_finetunable, summarize_warmup, warm_up_and_compare
 
     check_finetunable(args.encoder)
     if args.reference is None:
@@ -180,8 +184,8 @@ def _fmt(value) -> str:
 def _load_map(args: argparse.Namespace):
     import math
 
-    from core.corpus.load import load_corpus
     from core.corpus.encoders import load_encoder
+    from core.corpus.load import load_corpus
     from core.corpus.mapping import MapSettings, build_corpus_map
 
     if args.corpus == "builtin":
@@ -192,7 +196,8 @@ def _load_map(args: argparse.Namespace):
         corpus, _ = load_corpus(args.corpus)
     k = args.k or int(min(200, max(2, round(math.sqrt(len(corpus) / 2)))))
     encoder = load_encoder(args.encoder)
-    return build_corpus_map(corpus, MapSettings(encoder_name=args.encoder, k=k, seed=args.map_seed), encoder=encoder), encoder
+    settings = MapSettings(encoder_name=args.encoder, k=k, seed=args.map_seed)
+    return build_corpus_map(corpus, settings, encoder=encoder), encoder
 
 
 def _add_bandit_common(p: argparse.ArgumentParser) -> None:
@@ -215,9 +220,11 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-arms", type=_positive, default=3)
     p.add_argument("--docs-per-pull", type=_positive, default=10)
     p.add_argument("--budget-kind", choices=("share", "calls", "cost"), default="share")
-    p.add_argument("--budget", type=float, default=0.05, help="share of the corpus (default), extraction calls, or cost")
+    p.add_argument("--budget", type=float, default=0.05,
+                   help="share of the corpus (default), extraction calls, or cost")
     p.add_argument("--extractor", default="rules",
-                   help="'rules' (offline, default) or 'openai' (EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
+                   help="'rules' (offline, default) or 'openai' "
+                        "(EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
     p.add_argument("--price-in", type=float, default=None,
                    help="price per 1k input tokens (default $EQUAL_LLM_PRICE_IN or 0); a cost budget needs a price")
     p.add_argument("--price-out", type=float, default=None,
@@ -227,10 +234,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--unplayed", choices=("prior", "mean", "zero"), default="prior",
                    help="an arm's estimate before it is observed: predicted from its documents' similarity to the "
                         "reference (default), the running mean reward, or 0 (the paper)")
-    p.add_argument("--prior-weight", type=float, default=4.0, help="pseudo-pulls at the predicted reward (--unplayed prior)")
+    p.add_argument("--prior-weight", type=float, default=4.0,
+                   help="pseudo-pulls at the predicted reward (--unplayed prior)")
     p.add_argument("--first-pull-docs", type=_positive, default=3, help="documents on an arm's first pull (paper: D)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run (with its recorded settings)")
+    p.add_argument("--resume", default=None, metavar="RUN_ID",
+                   help="continue a stored run (with its recorded settings)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_bandit)
 
@@ -325,7 +334,8 @@ def _run_bandit(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         bar.close()
         run.pause()
-        print(f"interrupted after round {run.round}; nothing is lost: resume with --resume {run.run_id}", file=sys.stderr)
+        print(f"interrupted after round {run.round}; nothing is lost: resume with --resume {run.run_id}",
+              file=sys.stderr)
         return 130
     bar.close()
     if run.stop_reason:

@@ -15,7 +15,7 @@ Exhaustion (``exhaust``):
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray

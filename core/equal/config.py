@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from core.equal.arms import DOC_ORDERS, EXHAUST_RULES
 from core.equal.policies import POLICIES, UNPLAYED_PRIORS, make_policy

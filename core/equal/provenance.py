@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.equal.extract.base import Extractor
@@ -147,7 +148,8 @@ def diff_provenance(recorded: RunProvenance, given: RunProvenance) -> list[str]:
     return out
 
 
-def diff_configs(recorded: Mapping[str, Any], given: Mapping[str, Any], fields: Sequence[str] | None = None) -> list[str]:
+def diff_configs(recorded: Mapping[str, Any], given: Mapping[str, Any],
+                 fields: Sequence[str] | None = None) -> list[str]:
     """One sentence per config field (of ``fields``, default all in ``given``) whose value differs.
 
     >>> diff_configs({"seed": 0, "budget": 0.05}, {"seed": 5})

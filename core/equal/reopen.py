@@ -7,8 +7,9 @@ sets can be compared side by side, each against its own ``D_r``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from core.equal.config import RunConfig
 from core.equal.extract.base import ExtractionResult, Extractor
@@ -36,7 +37,10 @@ class RecordedInputs:
 
 
 def recorded_inputs(store: Recorder, run_id: str) -> RecordedInputs:
-    """The inputs recorded with ``run_id`` (for "reopen with the recorded inputs"); ``unknown`` lists what an old run lacks."""
+    """The inputs recorded with ``run_id`` (for "reopen with the recorded inputs").
+
+    ``unknown`` lists what an old run did not record.
+    """
     stored = store.load_run(run_id)
     prov = RunProvenance.from_dict(stored.provenance)
     return RecordedInputs(run_id, stored.name, stored.status, RunConfig.from_dict(stored.config), prov, prov.unknown)

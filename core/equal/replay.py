@@ -9,7 +9,7 @@ and parameters can be tuned visually at speed. The run object is the ordinary
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray

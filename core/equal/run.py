@@ -68,9 +68,10 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -362,7 +363,8 @@ class BanditRun:
                 return RoundResult(self.round, [], 0, 0, [], 0, 0.0, True)
         arm, docs = self._plan[self._seq]
         result = self.extractor.extract(self.space.documents(docs))
-        emb = self.embed([p.as_text() for p in result.pairs]) if result.pairs else np.empty((0, self.reference.shape[1]), np.float32)
+        emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
+               else np.empty((0, self.reference.shape[1]), np.float32))
         self._apply(arm, docs, result, emb, self._calc_reward(arm, emb))
         out = self._after_pull()
         if self.is_done:
@@ -370,7 +372,7 @@ class BanditRun:
         return out
 
     def step(self) -> RoundResult:
-        """Play one whole round (the rest of it, if a round is in progress); a run that ends here is recorded as ended."""
+        """Play one whole round (the rest of it, if a round is in progress); a run ending here is recorded so."""
         with single_thread_blas():
             while True:
                 out = self._play_pull()
@@ -429,9 +431,11 @@ class BanditRun:
             self.stop_reason = "endpoint failing"
         if commit and self.store is not None:
             self._commit(arm, docs, result, reward if ok else float("nan"), failed)
-        self.ledger.record(self.round, self._seq, arm, len(ok), result, emb, reward if ok else float("nan"), len(failed))
+        self.ledger.record(self.round, self._seq, arm, len(ok), result, emb, reward if ok else float("nan"),
+                           len(failed))
 
-    def _commit(self, arm: int, docs: Sequence[int], result: ExtractionResult, reward: float, failed: list[int]) -> None:
+    def _commit(self, arm: int, docs: Sequence[int], result: ExtractionResult, reward: float,
+                failed: list[int]) -> None:
         assert self.store is not None
         touched = [arm]
         if self.state.share_neighbours and self.state.neighbours is not None:
@@ -549,7 +553,8 @@ def _replay(run: BanditRun, stored: StoredRun) -> None:
     """Apply the committed pulls of ``stored`` to the fresh ``run``, checking each round's plan."""
     pairs_by_pull: dict[tuple[int, int], list[QAPair]] = {}
     for r in stored.pairs.itertuples(index=False):
-        pairs_by_pull.setdefault((int(r.round), int(r.seq)), []).append(QAPair(r.question, r.answer, r.doc_id, r.extractor))
+        pair = QAPair(r.question, r.answer, r.doc_id, r.extractor)
+        pairs_by_pull.setdefault((int(r.round), int(r.seq)), []).append(pair)
     pulls_by_round: dict[int, list] = {}
     for p in stored.pulls.itertuples(index=False):
         pulls_by_round.setdefault(int(p.round), []).append(p)

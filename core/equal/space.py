@@ -14,8 +14,9 @@ when the dimensions happen to match.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -147,4 +148,5 @@ class ArmSpace:
         if canonical_encoder_name(other, dim or None) != mine:
             raise ArmSpaceError(f"the reference set and the pairs would be embedded with encoder {other!r}, but the "
                                 f"map's document embeddings come from {mine!r}: rewards and priors would compare two "
-                                f"different spaces. Choose the map's encoder ({mine!r}) or rebuild the map with {other!r}")
+                                f"different spaces. Choose the map's encoder ({mine!r}) or rebuild the map with "
+                                f"{other!r}")

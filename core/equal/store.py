@@ -36,10 +36,11 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -238,11 +239,12 @@ class RunStore:
 
     def claim(self, run_id: str, owner: str) -> None:
         """Take the run's lease for ``owner`` and mark it running; :class:`RunBusyError` if another session holds it."""
-        self._tx([("UPDATE runs SET owner=?, heartbeat=?, status='running' WHERE run_id=?", (owner, time.time(), run_id))],
-                 [False], check=lambda cur: self._check_lease(cur, run_id, owner))
+        sql = "UPDATE runs SET owner=?, heartbeat=?, status='running' WHERE run_id=?"
+        self._tx([(sql, (owner, time.time(), run_id))], [False],
+                 check=lambda cur: self._check_lease(cur, run_id, owner))
 
     def release(self, run_id: str, owner: str, status: str) -> None:
-        """Give the lease back and set ``status`` (``paused``, ``finished``, ``stopped: ...``), if ``owner`` holds it."""
+        """Give the lease back and set ``status`` (``paused``, ``finished``, ``stopped: ...``) if ``owner`` holds it."""
         self._tx([("UPDATE runs SET owner=NULL, status=? WHERE run_id=? AND (owner IS NULL OR owner=?)",
                    (check_status(status), run_id, owner))], [False])
 
@@ -262,7 +264,8 @@ class RunStore:
         unless ``owner`` holds the lease, and the lease is renewed.
         """
         now = time.time()
-        pull = (run_id, int(round_), int(seq), int(arm), json.dumps(list(doc_ids)), json.dumps([int(i) for i in doc_idx]),
+        pull = (run_id, int(round_), int(seq), int(arm), json.dumps(list(doc_ids)),
+                json.dumps([int(i) for i in doc_idx]),
                 len(result.pairs), float(reward), int(result.calls), float(result.cost), int(result.prompt_tokens),
                 int(result.completion_tokens), len(result.errors), now, json.dumps(list(failed)))
         pairs = [(run_id, int(round_), int(seq), pos, int(arm), p.doc_id, p.question, p.answer, p.extractor)
@@ -305,8 +308,10 @@ class RunStore:
                 raise RunStoreError(f"no run {run_id!r} in {self.path}")
             plans = {int(r): [(int(a), list(d)) for a, d in json.loads(p)] for r, p in
                      self._conn.execute("SELECT round, plan FROM rounds WHERE run_id=? ORDER BY round", (run_id,))}
-            pulls = pd.read_sql_query("SELECT * FROM pulls WHERE run_id=? ORDER BY round, seq", self._conn, params=(run_id,))
-            pairs = pd.read_sql_query("SELECT * FROM pairs WHERE run_id=? ORDER BY round, seq, pos", self._conn, params=(run_id,))
+            pulls = pd.read_sql_query("SELECT * FROM pulls WHERE run_id=? ORDER BY round, seq", self._conn,
+                                      params=(run_id,))
+            pairs = pd.read_sql_query("SELECT * FROM pairs WHERE run_id=? ORDER BY round, seq, pos", self._conn,
+                                      params=(run_id,))
         pulls["doc_ids"] = [json.loads(x) for x in pulls["doc_ids"]]
         pulls["doc_idx"] = [json.loads(x) for x in pulls["doc_idx"]]
         pulls["failed"] = [json.loads(x) if x else [] for x in pulls["failed"]]
@@ -314,5 +319,5 @@ class RunStore:
                          json.loads(row[7] or "{}"))
 
     def delete_run(self, run_id: str) -> None:
-        self._tx([(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in ("pairs", "pulls", "rounds", "arm_state", "runs")],
-                 [False] * 5)
+        tables = ("pairs", "pulls", "rounds", "arm_state", "runs")
+        self._tx([(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in tables], [False] * len(tables))

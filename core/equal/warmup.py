@@ -36,9 +36,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,8 +66,11 @@ class WarmupError(ValueError):
 
 
 class _HasDocuments(Protocol):
-    ids: Sequence[str]
-    texts: Sequence[str]
+    @property
+    def ids(self) -> Sequence[str]: ...
+
+    @property
+    def texts(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -366,7 +370,10 @@ def extract_sample(ids: Sequence[str], texts: Sequence[str], chosen: NDArray[np.
 
 def training_set(ids: Sequence[str], texts: Sequence[str], chosen: NDArray[np.int64], extraction: ExtractionResult,
                  config: WarmupConfig, rng: np.random.Generator) -> TrainingSet:
-    """Stage 2: the sample's pairs (at most ``config.max_pairs``) with their documents; :class:`WarmupError` if too few."""
+    """Stage 2: the sample's pairs (at most ``config.max_pairs``) with their documents.
+
+    Raises :class:`WarmupError` when fewer than 2 documents yield pairs.
+    """
     index_of = {ids[i]: int(i) for i in chosen}
     pairs = [p for p in extraction.pairs if p.doc_id in index_of]
     if len(pairs) > config.max_pairs:
@@ -400,7 +407,7 @@ def _load_model(base_model: str, config: WarmupConfig) -> Any:
 
 def mine_hard_negatives(model: Any, texts: Sequence[str], training: TrainingSet, config: WarmupConfig,
                         rng: np.random.Generator, report: Progress) -> NDArray[np.int64]:
-    """Stage 3 (with ``config.hard_negatives``): per pair, indices of hard negative QA strings; shape ``(n_pairs, m)``."""
+    """Stage 3 (with ``config.hard_negatives``): per pair, indices of hard negative QA strings, ``(n_pairs, m)``."""
     if not config.hard_negatives:
         return np.zeros((len(training.pairs), 0), dtype=np.int64)
     report("mine", 0, 1)

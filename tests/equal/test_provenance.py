@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_run import make_setup, make_space  # noqa: E402
+from crash_run import make_setup  # noqa: E402
 
 from core.corpus.encoders import HashingEncoder  # noqa: E402
 from core.equal.provenance import RunProvenance, diff_provenance  # noqa: E402
@@ -50,7 +50,8 @@ def test_reopening_with_another_reference_set_is_refused_naming_both(world):
     msg = str(info.value)
     recorded = recorded_inputs(store, "a").provenance
     assert "reference set differs" in msg and "'numerical-arrays'" in msg and "'statistics'" in msg
-    assert recorded.reference_sha in msg and recorded.reference_sha != RunProvenance.build(reference=other).reference_sha
+    assert recorded.reference_sha in msg
+    assert recorded.reference_sha != RunProvenance.build(reference=other).reference_sha
 
 
 def test_reopening_with_another_encoder_or_extractor_settings_is_refused(world):
@@ -60,7 +61,8 @@ def test_reopening_with_another_encoder_or_extractor_settings_is_refused(world):
     wide = ArmSpace(space.doc_ids, space.texts, space.labels, doc_emb=HashingEncoder(32).encode(list(space.texts)),
                     encoder="hashing-32")
     with pytest.raises(RunStoreError, match="embedding space differs"):
-        BanditRun.resume(store, "a", wide, embed(ref.texts()), ext, embed, provenance=RunProvenance.build(wide, ref, ext))
+        BanditRun.resume(store, "a", wide, embed(ref.texts()), ext, embed,
+                         provenance=RunProvenance.build(wide, ref, ext))
     from core.equal.extract.rules import RuleConfig, RuleExtractor
 
     strict = RuleExtractor(RuleConfig(max_answer_chars=50))
