@@ -190,7 +190,11 @@ if run is not None and run.pairs:
                             f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}")
 
 with st.expander("Stored runs: reopen or compare"):
-    runs = _store().list_runs()
+    try:
+        runs = _store().list_runs()
+    except ValueError as exc:
+        common.show_error(exc, "Stored runs unavailable")
+        st.stop()
     if runs.empty:
         st.write("No stored runs yet.")
     else:
@@ -199,7 +203,7 @@ with st.expander("Stored runs: reopen or compare"):
         pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels), format_func=labels.get,
                               max_selections=2, key="bd_pick")
 
-        def _load(run_id: str) -> BanditRun:  # each run with its own recorded D_r and extractor
+        def _load(run_id: str) -> BanditRun:
             return reopen_recorded(_store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
 
         try:
