@@ -26,38 +26,43 @@ def cache_dir(kind: str) -> Path:
     return path
 
 
+def _price(name: str) -> float | None:
+    """A price from the environment: unset or blank is ``None`` (unknown); else a finite number >= 0."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a price per 1,000 tokens (a number >= 0), got {raw!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise ValueError(f"{name} must be a finite number >= 0, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class LLMSettings:
     """OpenAI-compatible endpoint settings. The key is never printed: ``repr`` masks it.
 
-    ``price_in``/``price_out`` are the prices per 1,000 input (prompt) and output
-    (completion) tokens, in any currency; a cost budget needs at least one of them.
+    Prices are per 1,000 input (prompt) and output (completion) tokens; ``None`` means unknown
+    (a cost budget cannot be enforced and must be refused).
     """
 
     base_url: str = ""
     model: str = ""
     api_key: str = ""
-    price_in: float = 0.0
-    price_out: float = 0.0
-
-    def __post_init__(self) -> None:
-        from core.validate import check_range
-
-        check_range("price_in (per 1k input tokens)", self.price_in, lo=0)
-        check_range("price_out (per 1k output tokens)", self.price_out, lo=0)
+    price_per_1k_prompt: float | None = None
+    price_per_1k_completion: float | None = None
 
     def __repr__(self) -> str:  # never leak the key into logs or tracebacks
         masked = "***" if self.api_key else ""
         return (f"LLMSettings(base_url={self.base_url!r}, model={self.model!r}, api_key={masked!r}, "
-                f"price_in={self.price_in!r}, price_out={self.price_out!r})")
+                f"price_per_1k_prompt={self.price_per_1k_prompt!r}, "
+                f"price_per_1k_completion={self.price_per_1k_completion!r})")
 
     @property
-    def priced(self) -> bool:
-        return self.price_in > 0 or self.price_out > 0
-
-    def price_options(self) -> dict[str, float]:
-        """The extractor keyword options for these prices (``OpenAIChatExtractor``'s names)."""
-        return {"price_per_1k_prompt": self.price_in, "price_per_1k_completion": self.price_out}
+    def prices_known(self) -> bool:
+        return self.price_per_1k_prompt is not None and self.price_per_1k_completion is not None
 
     @property
     def configured(self) -> bool:
@@ -65,30 +70,13 @@ class LLMSettings:
 
     @classmethod
     def from_env(cls) -> LLMSettings:
-        """Read ``EQUAL_LLM_BASE_URL``/``EQUAL_LLM_MODEL``/``EQUAL_LLM_API_KEY`` (falling back to ``OPENAI_*``) and
-        the prices ``EQUAL_LLM_PRICE_IN``/``EQUAL_LLM_PRICE_OUT`` (per 1k tokens; a bad number is an error)."""
+        """Read ``EQUAL_LLM_BASE_URL``/``EQUAL_LLM_MODEL``/``EQUAL_LLM_API_KEY`` (falling back to ``OPENAI_*``)
+        and the prices ``EQUAL_LLM_PRICE_PER_1K_PROMPT``/``EQUAL_LLM_PRICE_PER_1K_COMPLETION``."""
         env = os.environ
         return cls(
             base_url=env.get("EQUAL_LLM_BASE_URL") or env.get("OPENAI_BASE_URL") or "",
             model=env.get("EQUAL_LLM_MODEL") or env.get("OPENAI_MODEL") or "",
             api_key=env.get("EQUAL_LLM_API_KEY") or env.get("OPENAI_API_KEY") or "",
-            price_in=env_float("EQUAL_LLM_PRICE_IN"),
-            price_out=env_float("EQUAL_LLM_PRICE_OUT"),
+            price_per_1k_prompt=_price("EQUAL_LLM_PRICE_PER_1K_PROMPT"),
+            price_per_1k_completion=_price("EQUAL_LLM_PRICE_PER_1K_COMPLETION"),
         )
-
-
-def env_float(name: str, default: float = 0.0) -> float:
-    """``float($name)``, ``default`` when unset or empty; a value that is not a number raises a message naming it.
-
-    >>> env_float("EQUALCTAR_NEVER_SET_IN_A_DOCTEST", 2.5)
-    2.5
-    """
-    from core.validate import ValidationError
-
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        return float(text)
-    except ValueError:
-        raise ValidationError(f"environment variable {name} must be a number, got {text!r}") from None

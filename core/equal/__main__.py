@@ -93,6 +93,16 @@ def _load_corpus(args: argparse.Namespace):
     return corpus
 
 
+def _price(text: str) -> float:
+    from core.validate import ValidationError, check_range
+
+    try:
+        return check_range("price", float(text), lo=0)
+    except (ValueError, ValidationError):
+        raise argparse.ArgumentTypeError(f"must be a price per 1,000 tokens (a finite number >= 0), got {text!r}") \
+            from None
+
+
 def _share(text: str) -> float:
     value = float(text)
     if not 0.0 < value <= 1.0:
@@ -225,10 +235,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--extractor", default="rules",
                    help="'rules' (offline, default) or 'openai' "
                         "(EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
-    p.add_argument("--price-in", type=float, default=None,
-                   help="price per 1k input tokens (default $EQUAL_LLM_PRICE_IN or 0); a cost budget needs a price")
-    p.add_argument("--price-out", type=float, default=None,
-                   help="price per 1k output tokens (default $EQUAL_LLM_PRICE_OUT or 0)")
+    p.add_argument("--price-in", type=_price, default=None,
+                   help="price per 1k input tokens (default $EQUAL_LLM_PRICE_PER_1K_PROMPT); a cost budget needs both")
+    p.add_argument("--price-out", type=_price, default=None,
+                   help="price per 1k output tokens (default $EQUAL_LLM_PRICE_PER_1K_COMPLETION)")
     p.add_argument("--max-failures", type=_positive, default=5,
                    help="stop as 'stopped: endpoint failing' after this many consecutive failed extractions")
     p.add_argument("--unplayed", choices=("prior", "mean", "zero"), default="prior",
@@ -274,8 +284,9 @@ def _make_run_extractor(args: argparse.Namespace):
     options = {}
     if args.extractor != "rules":
         settings = LLMSettings.from_env()
-        settings = replace(settings, price_in=settings.price_in if args.price_in is None else args.price_in,
-                           price_out=settings.price_out if args.price_out is None else args.price_out)
+        prompt, completion = settings.price_per_1k_prompt, settings.price_per_1k_completion
+        settings = replace(settings, price_per_1k_prompt=prompt if args.price_in is None else args.price_in,
+                           price_per_1k_completion=completion if args.price_out is None else args.price_out)
         options = {"settings": settings}
     try:  # a missing or unreachable endpoint fails before any embedding work
         return make_checked_extractor(args.extractor, **options)

@@ -60,11 +60,13 @@ def extractor_settings(extractor: Extractor) -> dict[str, Any]:
     return out
 
 
-def extractor_prices(extractor: Extractor) -> tuple[float, float] | None:
-    """``(price per 1k prompt tokens, per 1k completion tokens)`` when the extractor has prices, else ``None``."""
+def extractor_prices(extractor: Extractor) -> tuple[float | None, float | None] | None:
+    """``(price per 1k prompt tokens, per 1k completion tokens)`` when the extractor is priced (a price may be
+    ``None``: unknown), else ``None`` (an extractor without prices, e.g. the rule extractor or a test fake)."""
     if not all(hasattr(extractor, n) for n in _PRICE_FIELDS):
         return None
-    return tuple(float(getattr(extractor, n)) for n in _PRICE_FIELDS)  # type: ignore[return-value]
+    values = [getattr(extractor, n) for n in _PRICE_FIELDS]
+    return (None if values[0] is None else float(values[0]), None if values[1] is None else float(values[1]))
 
 
 @dataclass(frozen=True)

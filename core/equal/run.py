@@ -170,11 +170,13 @@ def check_cost_budget(config: RunConfig, extractor: Extractor) -> None:
     if config.budget_kind != "cost":
         return
     prices = extractor_prices(extractor)
-    if getattr(extractor, "name", "") == "rules" or (prices is not None and not any(prices)):
+    unknown = prices is not None and (None in prices or not any(prices))
+    if getattr(extractor, "name", "") == "rules" or unknown:
         raise RunConfigError("a cost budget needs prices: set the prices per 1k input and output tokens "
-                             "(--price-in/--price-out, EQUAL_LLM_PRICE_IN/EQUAL_LLM_PRICE_OUT, or the page's price "
-                             "fields); without them every call costs 0 and the budget would never stop the run. "
-                             "The rule extractor is free: use a share or calls budget")
+                             "(--price-in/--price-out, EQUAL_LLM_PRICE_PER_1K_PROMPT/"
+                             "EQUAL_LLM_PRICE_PER_1K_COMPLETION, or the page's price fields); without them every call "
+                             "costs 0 and the budget would never stop the run. The rule extractor is free: use a "
+                             "share or calls budget")
 
 
 def _is_document_policy(policy: Any) -> bool:

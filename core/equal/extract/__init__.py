@@ -55,8 +55,6 @@ def make_extractor(kind: str = "rules", settings: LLMSettings | None = None, **o
             "make_extractor('openai'): settings.base_url and settings.model are required "
             "(or set EQUAL_LLM_BASE_URL and EQUAL_LLM_MODEL)"
         )
-    for option, price in settings.price_options().items():  # prices are settings (issue #15); options win
-        options.setdefault(option, price)
     return OpenAIChatExtractor(settings, **options)
 
 
