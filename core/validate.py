@@ -15,7 +15,7 @@ handlers in pages and the CLI keep working). Configs raise their own subclass by
     >>> parse_bool("maybe", name="strict")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    core.validate.ValidationError: strict must be a yes/no value (...), got 'maybe'
+    core.validate.ValidationError: strict must be true or false (...), got 'maybe'
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def check_choice(name: str, value: T, choices: Iterable[T], *, error: type[Value
     return value
 
 
-def parse_bool(value: Any, name: str = "value", *, error: type[ValueError] = ValidationError) -> bool:
+def parse_bool(value: Any, name: str = "value", error: type[Exception] = ValidationError) -> bool:
     """Strict boolean: ``True``/``False``, ``1``/``0`` or one of true/false, yes/no, on/off, y/n, t/f, 1/0 (any case).
 
     Anything else (``"maybe"``, ``""``, ``2``) is an ``error`` -- never silently ``False``.
@@ -81,7 +81,7 @@ def parse_bool(value: Any, name: str = "value", *, error: type[ValueError] = Val
             return True
         if low in _FALSE:
             return False
-    raise error(f"{name} must be a yes/no value (true/false, yes/no, on/off, 1/0), got {value!r}")
+    raise error(f"{name} must be true or false (also yes/no, on/off, 1/0), got {value!r}")
 
 
 def _describe(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:

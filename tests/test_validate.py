@@ -45,5 +45,5 @@ def test_parse_bool_accepts_the_usual_spellings(text, value):
 
 @pytest.mark.parametrize("text", ["maybe", "", "2", 2, None, "truthy"])
 def test_parse_bool_is_strict(text):
-    with pytest.raises(ValidationError, match="test_exact_compat must be a yes/no value"):
+    with pytest.raises(ValidationError, match="test_exact_compat must be true or false"):
         parse_bool(text, "test_exact_compat")
