@@ -134,8 +134,6 @@ def parse_count(text: str | int | float, name: str, low: int = 0, error: type[Ex
     return value
 
 
-
-
 def parse_bool(text: str | bool, name: str, error: type[Exception] = SizeError) -> bool:
     """``true/false``, ``yes/no``, ``on/off``, ``1/0`` (any case); anything else is an error naming ``name``.
 
