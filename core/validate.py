@@ -21,6 +21,7 @@ handlers in pages and the CLI keep working). Configs raise their own subclass by
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -50,10 +51,14 @@ def check_range(name: str, value: Num, lo: float | None = None, hi: float | None
     return value
 
 
-def check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None, *,
+def check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None, *, strict: bool = False,
               error: type[ValueError] = ValidationError) -> int:
-    """``value`` as an ``int`` if it is an integer (``3`` or ``3.0``) within ``[lo, hi]``, else ``error``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+    """``value`` as an ``int`` if it is a whole number within ``[lo, hi]``, else ``error``.
+
+    Python and numpy integers pass; so does an integral float (``3.0``) unless ``strict``. Booleans never do.
+    """
+    integral = isinstance(value, numbers.Integral) or (not strict and isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not integral:
         raise error(f"{name} must be a whole number, got {value!r}")
     return int(check_range(name, int(value), lo, hi, error=error))
 

@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 
 from core.corpus.load import content_hash
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
+from core.validate import ValidationError, check_int, check_range
 
 __all__ = [
     "WarmupConfig",
@@ -120,22 +121,17 @@ class WarmupConfig:
     eval_pairs: int = 256
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.sample_share <= 1.0:
-            raise ValueError(f"WarmupConfig.sample_share must be in (0, 1], got {self.sample_share!r}")
+        check_range("WarmupConfig.sample_share", self.sample_share, lo=0, lo_open=True, hi=1)
         for name, low in (("epochs", 1), ("batch_size", 2), ("max_pairs", 2), ("n_negatives", 1),
                           ("max_seq_length", 8), ("eval_pairs", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"WarmupConfig.{name} must be an integer >= {low}, got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"WarmupConfig.lr must be > 0, got {self.lr!r}")
-        if not self.scale > 0:
-            raise ValueError(f"WarmupConfig.scale must be > 0, got {self.scale!r}")
+            check_int(f"WarmupConfig.{name}", getattr(self, name), lo=low, strict=True)
+        check_range("WarmupConfig.lr", self.lr, lo=0, lo_open=True)
+        check_range("WarmupConfig.scale", self.scale, lo=0, lo_open=True)
         lo, hi = self.negative_ranks
         if not (1 <= lo <= hi):
-            raise ValueError(f"WarmupConfig.negative_ranks must satisfy 1 <= low <= high, got {self.negative_ranks!r}")
-        if not isinstance(self.seed, (int, np.integer)):
-            raise ValueError(f"WarmupConfig.seed must be an integer, got {self.seed!r}")
+            raise ValidationError("WarmupConfig.negative_ranks must satisfy 1 <= low <= high, "
+                                  f"got {self.negative_ranks!r}")
+        check_int("WarmupConfig.seed", self.seed, strict=True)
 
 
 @dataclass
