@@ -100,7 +100,8 @@ with left:
         st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
                 "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart")
-    st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}.")
+    st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}, "
+               f"embedded by the {cmap.engine} engine.")
 
 selected = list(dict.fromkeys(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event)))
 if hits is not None:

@@ -18,13 +18,12 @@ ALLOWED = {
     # (path, qualified name): the offenders when the rule came in, in files others own and shrink
     ("core/corpus/load.py", "_assemble"),
     ("core/corpus/load.py", "load_corpus"),  # grew with the #15 size limits
+    ("core/engine/ray_engine.py", "extract_all_ray"),  # came with the #14 Ray engine
     ("core/ctar/inputs.py", "prepare_catalogue"),
     ("core/ctar/sampler.py", "sample"),
     ("core/ctar/testsets.py", "build_test_sets"),
-    ("core/debias/learners.py", "fit_learner"),  # the #13 work turns learners into strategy objects
     ("core/equal/extract/openai_compat.py", "OpenAIChatExtractor"),
     ("core/equal/extract/openai_compat.py", "OpenAIChatExtractor.__init__"),  # grew with the #15 limits
-    ("core/equal/extract/rules.py", "RuleExtractor"),
 }
 
 

@@ -81,7 +81,14 @@ from core.equal.arms import ArmDocs
 from core.equal.config import BUDGET_KINDS, STOP_RULES, RunConfig, RunConfigError
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 from core.equal.ledger import FailureLog, Ledger
-from core.equal.policies import BanditState, PolicyConfigError, calc_arm_prior, calc_doc_similarity, make_policy
+from core.equal.policies import (
+    BanditState,
+    DocumentPolicy,
+    PolicyConfigError,
+    calc_arm_prior,
+    calc_doc_similarity,
+    make_policy,
+)
 from core.equal.provenance import RunProvenance, diff_provenance, extractor_prices
 from core.equal.space import ArmSpace, ArmSpaceError
 from core.equal.store import Recorder, RunStoreError, StoredRun, make_owner
@@ -180,17 +187,18 @@ def check_cost_budget(config: RunConfig, extractor: Extractor) -> None:
 
 
 def _is_document_policy(policy: Any) -> bool:
-    """Document baselines (random, all, avg-sim) choose documents, not arms: they have ``select_docs``."""
-    return callable(getattr(policy, "select_docs", None))
+    """Document baselines (random, all, avg-sim) choose documents, not arms (:class:`DocumentPolicy`)."""
+    return isinstance(policy, DocumentPolicy)
 
 
 def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: RunConfig,
                       k: int) -> tuple[NDArray | None, str, NDArray | None]:
     """The arm prior, the state's ``unplayed`` rule and Avg-sim's document scores, from ``space.doc_emb``."""
     is_docs = _is_document_policy(policy)
+    needs_sim = is_docs and policy.needs_similarity
     if space.doc_emb is None:
-        if config.policy == "avg-sim" or (config.unplayed == "prior" and not is_docs):
-            why = "the avg-sim baseline" if config.policy == "avg-sim" else "RunConfig.unplayed='prior'"
+        if needs_sim or (config.unplayed == "prior" and not is_docs):
+            why = f"the {config.policy} baseline" if needs_sim else "RunConfig.unplayed='prior'"
             raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
                                  "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
         # a document baseline selects without arm estimates; "prior" then only labels the table
@@ -202,7 +210,7 @@ def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: 
         top, avg = calc_doc_similarity(doc_emb, reference)
     except PolicyConfigError as exc:
         raise RunConfigError(str(exc)) from exc
-    return calc_arm_prior(top, space.labels, k), config.unplayed, avg if config.policy == "avg-sim" else None
+    return calc_arm_prior(top, space.labels, k), config.unplayed, avg if needs_sim else None
 
 
 def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, config: RunConfig, room: int | None,
@@ -276,7 +284,8 @@ class BanditRun:
         self.policy = make_policy(config.policy, **dict(config.policy_params))
         arm_prior, unplayed, doc_scores = _similarity_prior(self.policy, space, reference, config, self.k)
         if doc_scores is not None:
-            self.policy.doc_scores = doc_scores  # the #13 protocol work gives document policies their scores
+            assert isinstance(self.policy, DocumentPolicy)
+            self.policy.prepare(doc_scores)  # a document policy that ranks by similarity to D_r
         self.state = BanditState(self.k, neighbours=space.neighbours, share_neighbours=config.share_neighbours,
                                  cumulative=config.reward.estimate == "cumulative", unplayed=unplayed,
                                  arm_prior=arm_prior, prior_weight=config.prior_weight)
