@@ -111,14 +111,14 @@ def make_race(cmap, reference, extractor, embed, seed: int = 0):
     from dataclasses import replace
 
     from core.equal.run import BanditRun, RunConfig
+    from core.equal.space import ArmSpace
 
     config = RunConfig(policy="equal", seed=int(seed), **TOUR_BANDIT)
+    space = ArmSpace.from_corpus_map(cmap)
     runs = []
     for policy in ("equal", "random"):
         cfg = config if policy == "equal" else replace(config, policy="random", policy_params={})
-        runs.append(BanditRun(cfg, cmap.corpus.ids, cmap.corpus.texts, cmap.labels, reference, extractor, embed,
-                              neighbours=cmap.neighbours, k=len(cmap.clusters), doc_emb=cmap.embeddings,
-                              name=f"tour {policy}"))
+        runs.append(BanditRun(cfg, space, reference, extractor, embed, name=f"tour {policy}"))
     return runs[0], runs[1]
 
 

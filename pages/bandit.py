@@ -17,7 +17,10 @@ from core.equal.reference import list_presets, load_reference
 from core.equal.baselines import BaselineCache, baselines_job
 from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stored_rounds, top_arms
 from core.equal.reward import OTReward
+from core.equal.provenance import RunProvenance
+from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
+from core.equal.space import ArmSpace
 from core.equal.store import RunStore
 from core.viz.bandit import (make_budget_figure, make_comparison_figure, make_pulls_map_figure, make_reward_figure,
                              make_score_bars_figure)
@@ -50,7 +53,7 @@ except ValueError as exc:
 corpus = cmap.corpus
 embed = encoder_embedder(common.encoder(common.encoder_name()))
 k = len(cmap.clusters)
-geometry = dict(neighbours=cmap.neighbours, k=k, doc_emb=cmap.embeddings)
+space = ArmSpace.from_corpus_map(cmap)
 
 loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(_store()))
 # a new label after Start is a new (folded) expander: the live numbers move up above the fold
@@ -124,14 +127,13 @@ def _new_run() -> BanditRun:
     from core.settings import LLMSettings
 
     ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(), api_key))
-    return BanditRun(config, corpus.ids, corpus.texts, cmap.labels, embed(ref.texts()), ext, embed, store=_store(),
-                     name=f"{policy} · {ref.name} · seed {config.seed}", **geometry)
+    return BanditRun(config, space, embed(ref.texts()), ext, embed, store=_store(), provenance=RunProvenance.build(
+        space, ref, ext), name=f"{policy} · {ref.name} · seed {config.seed}")
 
 
 def _reopen(run_id: str) -> BanditRun:
-    """A stored run rebuilt on this corpus map (refused with the reason when it does not fit)."""
-    return BanditRun.resume(_store(), run_id, corpus.ids, corpus.texts, cmap.labels,
-                            embed(S.get("bd_ref", ref).texts()), make_extractor("rules"), embed, **geometry)
+    """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference)."""
+    return reopen_recorded(_store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
 
 
 def _act(action: str) -> None:
@@ -223,8 +225,7 @@ run = loop.run
 if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",
                                                      key="bd_base", disabled="bd_base_job" in S and S["bd_base_job"].running):
     cache = _baseline_cache(corpus.content_hash, run.fingerprint, common.encoder_name())
-    S["bd_base_job"] = baselines_job(run.config, corpus.ids, corpus.texts, cmap.labels, make_extractor("rules"), embed,
-                                     run.reference, cache=cache, neighbours=cmap.neighbours, doc_emb=cmap.embeddings)
+    S["bd_base_job"] = baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
 
 
 @st.fragment(run_every=REFRESH_S if "bd_base_job" in S and S["bd_base_job"].running else None)
@@ -250,7 +251,11 @@ def baselines_panel() -> None:
 baselines_panel()
 
 with st.expander("Stored runs: reopen or compare"):
-    runs = _store().list_runs()
+    try:
+        runs = _store().list_runs()
+    except ValueError as exc:
+        common.show_error(exc, "Stored runs unavailable")
+        st.stop()
     if runs.empty:
         st.write("No stored runs yet.")
     else:

@@ -10,6 +10,7 @@ and reuses replayed curves whose configuration is unchanged.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Generator, Sequence
 
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 
 from core.equal.extract.base import QAPair
 from core.equal.replay import replay
-from core.equal.run import RunConfig, config_json
+from core.equal.run import RunConfig
 from core.jobs import Job, Tick
 
 BATCH_DOCS = 32
@@ -44,9 +45,9 @@ def baseline_policies(with_doc_emb: bool) -> tuple[str, ...]:
     return ("random", "all") + (("avg-sim",) if with_doc_emb else ())
 
 
-def _work(config: RunConfig, doc_ids: Sequence[str], texts: Sequence[str], labels, extractor, embed, reference: NDArray,
-          cache: BaselineCache, neighbours: NDArray | None, doc_emb: NDArray | None,
+def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache,
           policies: Sequence[str]) -> Generator[Tick, None, dict[str, pd.DataFrame]]:
+    doc_ids, texts = list(space.doc_ids), space.texts
     todo = [i for i, d in enumerate(doc_ids) if d not in cache.pairs_by_doc]
     for start in range(0, len(todo), BATCH_DOCS):
         chunk = todo[start:start + BATCH_DOCS]
@@ -65,26 +66,24 @@ def _work(config: RunConfig, doc_ids: Sequence[str], texts: Sequence[str], label
     out: dict[str, pd.DataFrame] = {}
     for n, policy in enumerate(policies):
         cfg = replace(config, policy=policy, policy_params={})
-        key = (policy, config_json(cfg))
+        key = (policy, json.dumps(cfg.to_dict(), sort_keys=True))
         if key not in cache.curves:
-            cache.curves[key] = replay(cfg, doc_ids, labels, pairs, cache.table, reference, neighbours=neighbours,
-                                       doc_emb=doc_emb).rounds_frame()
+            cache.curves[key] = replay(cfg, space, pairs, cache.table, reference).rounds_frame()
         out[policy] = cache.curves[key]
         yield Tick(n + 1, len(policies), "Replaying the baselines")
     return out
 
 
-def baselines_job(config: RunConfig, doc_ids: Sequence[str], texts: Sequence[str], labels, extractor, embed,
-                  reference: NDArray, cache: BaselineCache | None = None, neighbours: NDArray | None = None,
-                  doc_emb: NDArray | None = None, policies: Sequence[str] | None = None) -> Job:
+def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache | None = None,
+                  policies: Sequence[str] | None = None) -> Job:
     """A :class:`~core.jobs.Job` whose result is ``{policy: rounds_frame}`` for ``config``'s budget.
 
     Parameters
     ----------
     config : RunConfig
         The live run's settings; each baseline replays it with its own policy.
-    doc_ids, texts : sequences of str, length n
-    labels : array of int, shape (n,)
+    space : ArmSpace
+        The corpus map's arms, with texts (extraction reads them) and, for Avg-sim, ``doc_emb``.
     extractor : Extractor
         Meant for the offline rule extractor (with a paid one, "All" costs what it costs).
     embed : callable
@@ -92,7 +91,6 @@ def baselines_job(config: RunConfig, doc_ids: Sequence[str], texts: Sequence[str
     cache : BaselineCache, optional
         Shared by jobs on the same corpus and extractor; filled as the job works.
     """
-    policies = tuple(policies) if policies is not None else baseline_policies(doc_emb is not None)
-    work = _work(config, doc_ids, texts, labels, extractor, embed, reference, cache if cache is not None else BaselineCache(),
-                 neighbours, doc_emb, policies)
+    policies = tuple(policies) if policies is not None else baseline_policies(space.doc_emb is not None)
+    work = _work(config, space, extractor, embed, reference, cache if cache is not None else BaselineCache(), policies)
     return Job("Random / All / Avg-sim baselines", work)

@@ -92,13 +92,19 @@ class LiveLoop:
         if not self.run.is_done:
             self.run.step()
         if not self._settle():
-            self._record("paused")
+            self._record_pause()
 
     def pause(self) -> None:
         """Stop playing now: the next ``tick`` plays nothing."""
         self._require("pause", "playing")
         self.state = "paused"
-        self._record("paused")
+        self._record_pause()
+
+    def _record_pause(self) -> None:
+        if hasattr(self.run, "pause"):  # the run records it and gives up its lease
+            self.run.pause()
+        else:
+            self._record("paused")
 
     def resume(self) -> None:
         self._require("resume", "paused")
@@ -110,7 +116,9 @@ class LiveLoop:
         """End the run here (recorded as finished), whether or not its budget is spent."""
         self._require("finish", "playing", "paused")
         self.state = "finished"
-        self.run.finish()
+        self.run.finish()  # records a run whose budget is spent
+        if not self.run.is_done:
+            self._record("finished")  # ended early by the user: finished all the same
 
     def abandon(self) -> None:
         """Give the run up (recorded as abandoned); it can still be reopened from the store."""
@@ -130,7 +138,7 @@ class LiveLoop:
             self.abandon()
         self.run, self.state = run, "paused"
         if not self._settle():
-            self._record("paused")
+            self._record_pause()
 
     # ------------------------------------------------------------------ playing
     def tick(self, max_rounds: int = 1, max_seconds: float = 0.3) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_run import make_setup  # noqa: E402
+from crash_run import make_setup, make_space  # noqa: E402
 
 from core.equal.live import IllegalTransition, LiveLoop  # noqa: E402
 from core.equal.run import BanditRun  # noqa: E402
@@ -30,7 +30,8 @@ def store(tmp_path):
 
 def _run(setup, store=None, **changes):
     ids, texts, labels, ref, ext, embed, config = setup
-    return BanditRun(replace(config, **changes), ids, texts, labels, ref, ext, embed, doc_emb=embed(texts), store=store)
+    return BanditRun(replace(config, **changes), make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed,
+                     store=store)
 
 
 def _status(store, run) -> str:
