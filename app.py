@@ -12,6 +12,7 @@ its traceback goes to the server log only, never to the browser (``client.showEr
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -20,10 +21,17 @@ import streamlit as st  # noqa: E402
 
 from pages import common  # noqa: E402
 
-st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon=":material/explore:", layout="wide")
+ASSETS = Path(__file__).resolve().parent / "assets"
 
+# the favicon is a local file: a Material-symbol page_icon is fetched from a font CDN (and fails offline)
+st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon=str(ASSETS / "favicon.png"), layout="wide")
+
+common.restore_link(None)  # a link's presentation mode and seed, before the navigation depends on them
+tour = st.Page("pages/tour.py", title="Tour", icon=":material/co_present:", url_path="tour",
+               visibility="visible" if common.presenting() else "hidden")  # hidden, not absent: a tour link still opens
 pages = st.navigation(
     {
+        "Presentation": [tour],
         "EQUAL": [
             st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus_map", default=True),
             st.Page("pages/bandit.py", title="Bandit", icon=":material/casino:", url_path="bandit"),
@@ -34,6 +42,9 @@ pages = st.navigation(
         ],
     }
 )
+common.restore_link(pages.url_path)  # before the sidebar's widgets: a shared link sets them
+if st.session_state.pop("goto_tour", False) and pages.url_path != "tour":
+    st.switch_page(tour)  # presentation mode was just switched on: the tour leads
 common.draw_sidebar()
 try:
     pages.run()

@@ -80,3 +80,14 @@ class LLMSettings:
             price_per_1k_prompt=_price("EQUAL_LLM_PRICE_PER_1K_PROMPT"),
             price_per_1k_completion=_price("EQUAL_LLM_PRICE_PER_1K_COMPLETION"),
         )
+
+
+def data_dir(kind: str = "") -> Path:
+    """Where optional real data sets live: ``$EQUALCTAR_DATA`` or ``<repo>/../shared/data`` (may not exist).
+
+    ``kind`` names a sub-folder (``"ctar"``). Callers check the files they need and fall back
+    (or skip, in tests) with a reason when they are absent.
+    """
+    root = os.environ.get("EQUALCTAR_DATA") or str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+    path = Path(root).expanduser()
+    return path / kind if kind else path

@@ -1,11 +1,12 @@
-"""Bandit: EQUAL's loop live. Each 0.5 s tick plays up to "rounds per update" rounds and at most
-``TICK_S`` s of pulls, then redraws the top arms: >= 2 updates/s with 1,000 arms. Runs are
-committed as they happen and can be reopened and compared.
+"""Bandit: EQUAL's loop live, rendered from :class:`core.equal.live.LiveLoop` (the state machine).
+
+The live fragment refreshes every ``REFRESH_S`` s only while the loop plays; each refresh
+plays up to "rounds per update" rounds and at most ``TICK_S`` s of pulls. The baselines are a
+:mod:`core.jobs` job polled by their own fragment. Runs are committed as they happen; stored
+runs can be reopened and compared.
 """
 
 from __future__ import annotations
-
-import time
 
 import streamlit as st
 
@@ -13,7 +14,8 @@ from core.equal.export import export_pairs
 from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.policies import POLICIES
 from core.equal.reference import list_presets, load_reference
-from core.equal.replay import replay_baselines
+from core.equal.baselines import BaselineCache, baselines_job
+from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stored_rounds, top_arms
 from core.equal.reward import OTReward
 from core.equal.provenance import RunProvenance
 from core.equal.reopen import reopen_recorded
@@ -24,7 +26,7 @@ from core.viz.bandit import (make_budget_figure, make_comparison_figure, make_pu
                              make_score_bars_figure)
 from pages import common, why
 
-TICK_S = 0.3
+TICK_S, REFRESH_S = 0.3, 0.5
 S = st.session_state
 
 common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts D documents of it and is rewarded by "
@@ -37,6 +39,12 @@ def _store() -> RunStore:
     return RunStore()
 
 
+@st.cache_resource(max_entries=4)
+def _baseline_cache(corpus_hash: str, map_key: str, encoder: str) -> BaselineCache:
+    """Extracted pairs and embeddings shared by every baselines job on one corpus map and encoder."""
+    return BaselineCache()
+
+
 try:
     cmap = common.corpus_map()
 except ValueError as exc:
@@ -47,7 +55,11 @@ embed = encoder_embedder(common.encoder(common.encoder_name()))
 k = len(cmap.clusters)
 space = ArmSpace.from_corpus_map(cmap)
 
-with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_mode()):
+loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(_store()))
+# a new label after Start is a new (folded) expander: the live numbers move up above the fold
+idle_view = loop.state == "idle" and S.get("bd_action") not in ("start", "step")
+settings_label = "Run settings" if idle_view else "Run settings (used by the next new run)"
+with st.expander(settings_label, expanded=idle_view and not common.demo_mode()):
     c1, c2, c3 = st.columns(3)
     presets = list_presets()
     preset = c1.selectbox("Reference task (D_r)", presets + ["Upload…"], key="bd_preset",
@@ -119,48 +131,73 @@ def _new_run() -> BanditRun:
         space, ref, ext), name=f"{policy} · {ref.name} · seed {config.seed}")
 
 
-b1, b2, b3, b4 = st.columns(4)
-start, step = b1.button("Start", type="primary", key="bd_start"), b3.button("Step", key="bd_step")
-if start or step:
+def _reopen(run_id: str) -> BanditRun:
+    """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference)."""
+    return reopen_recorded(_store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
+
+
+def _act(action: str) -> None:
+    """A button's ``on_click``: runs before the script, which applies it (``_apply``) before it
+    draws the buttons and the live panel, so both show the new state and Pause stops the very
+    next refresh. Applied in the script, not here, so a new run gets the settings of this run."""
+    S["bd_action"] = action
+
+
+def _apply(action: str) -> None:
     try:
-        if "bd_run" not in S or (start and S["bd_run"].is_done):
-            S["bd_run"], S["bd_ref"] = _new_run(), ref
-        S["bd_running"] = start
-        if step and not S["bd_run"].is_done:
-            S["bd_run"].step()
+        if action in ("start", "step") and loop.state != "paused":
+            S["bd_ref"] = ref
+            getattr(loop, action)(_new_run())
+        elif action == "start":
+            loop.resume()
+        else:
+            getattr(loop, action)()
+        if action == "reset":
+            for key in ("bd_ref", "bd_baselines", "bd_base_job"):
+                S.pop(key, None)
     except ValueError as exc:
-        common.show_error(exc, "Cannot start" if start else "Cannot step")
-if b2.button("Pause", key="bd_pause"):
-    S["bd_running"] = False
-if b4.button("Reset", key="bd_reset"):
-    for key in ("bd_run", "bd_running", "bd_ref", "bd_baselines"):
-        S.pop(key, None)
+        common.show_error(exc, f"Cannot {action}")
 
 
-@st.fragment(run_every=0.5)
+if "bd_action" in S:
+    _apply(S.pop("bd_action"))
+link_run = S.pop("bd_link_run", None)  # a shared link names a stored run: reopen it, paused
+if link_run and (loop.run is None or loop.run.run_id != link_run):
+    try:
+        loop.adopt(_reopen(link_run))
+    except (ValueError, KeyError) as exc:
+        st.warning(f"This link could not restore run {link_run}: {exc}. The rest of the view is shown.",
+                   icon=":material/link_off:")
+b1, b2, b3, b4, b5 = st.columns(5)
+b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start", disabled=loop.playing,
+          on_click=_act, args=("start",))
+b2.button("Pause", key="bd_pause", disabled=not loop.playing, on_click=_act, args=("pause",))
+b3.button("Step", key="bd_step", disabled=loop.playing, on_click=_act, args=("step",))
+b4.button("Finish", key="bd_finish", disabled=loop.state not in ("playing", "paused"), on_click=_act, args=("finish",),
+          help="End the run here; it is stored as finished.")
+b5.button("Reset", key="bd_reset", disabled=loop.state == "idle", on_click=_act, args=("reset",),
+          help="Drop the live run (stored as abandoned if unfinished).")
+
+
+@st.fragment(run_every=REFRESH_S if loop.playing else None)
 def live_panel() -> None:
-    run: BanditRun | None = S.get("bd_run")
+    run = loop.run
     if run is None:
         st.info("Press **Start** to run the bandit live, or **Step** to play one round.")
         return
-    if S.get("bd_running") and not run.is_done:
-        t0, rounds = time.perf_counter(), 0
-        while not run.is_done and rounds < S.get("bd_speed", 1) and time.perf_counter() - t0 < TICK_S:
-            rounds += run.play_pull() is not None
-    if run.is_done and S.get("bd_running"):
-        S["bd_running"] = False
-        run.finish()
-    state = "running" if S.get("bd_running") else ("finished" if run.is_done else "paused")
+    was_playing = loop.playing
+    loop.tick(max_rounds=int(S.get("bd_speed", 1)), max_seconds=TICK_S)
+    if was_playing and not loop.playing:  # the budget is spent: a full rerun stops the refresh
+        st.rerun()
     m = st.columns(5)
-    m[0].metric("Status", state)
+    m[0].metric("Status", loop.state)
     m[1].metric("Round", run.round)
     m[2].metric("Budget spent", f"{run.budget_fraction:.0%}")
     m[3].metric("QA pairs", f"{len(run.pairs):,}")
     m[4].metric("Reference coverage", f"{run.coverage:.3f}")
     arms = run.arms_frame()
-    top = arms.sort_values("score", ascending=False).head(30)
     left, right = st.columns([1, 1])
-    left.dataframe(top[["arm", "pulls", "mean", "score", "docs_left"]], hide_index=True, height=300, key="bd_arms")
+    left.dataframe(top_arms(run), hide_index=True, height=300, key="bd_arms")
     right.plotly_chart(make_score_bars_figure(arms), key="bd_bars")
     rounds = run.rounds_frame()
     c1, c2 = st.columns(2)
@@ -169,27 +206,49 @@ def live_panel() -> None:
         c2.plotly_chart(make_budget_figure({run.name: rounds}, baselines=S.get("bd_baselines")), key="bd_budget_fig")
     st.plotly_chart(make_pulls_map_figure(cmap.xy, run.doc_pulls(), cmap.labels, corpus.ids), key="bd_map")
     st.caption("Newest extracted pairs")
-    st.dataframe(run.pairs_frame(last=8).iloc[::-1][["round", "cluster", "doc_id", "question", "answer"]],
-                 hide_index=True, key="bd_pairs")
+    st.dataframe(newest_pairs(run), hide_index=True, key="bd_pairs")
+    if run.pairs:  # inside the fragment: the counts and the files follow the run
+        n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
+        reference = S.get("bd_ref", ref)
+        d1, d2 = st.columns(2)
+        for col, shape in ((d1, "messages"), (d2, "alpaca")):
+            out = export_pairs(run.pairs_frame(), reference.raw_texts(), shape=shape, n=int(n))
+            col.download_button(f"D_e as {shape} JSONL ({out.n_written:,}; {out.n_removed} removed)", out.data,
+                                f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}")
 
 
 live_panel()
 
 why.cluster(corpus, cmap)
 
-run = S.get("bd_run")
+run = loop.run
 if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",
-                                                     key="bd_base"):
-    with st.spinner("Extracting everything with the rule extractor, replaying the baselines…"):
-        S["bd_baselines"] = replay_baselines(run.config, space, make_extractor("rules"), embed, run.reference)
-if run is not None and run.pairs:
-    n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
-    reference = S.get("bd_ref", ref)
-    d1, d2 = st.columns(2)
-    for col, shape in ((d1, "messages"), (d2, "alpaca")):
-        out = export_pairs(run.pairs_frame(), reference.raw_texts(), shape=shape, n=int(n))
-        col.download_button(f"D_e as {shape} JSONL ({out.n_written:,}; {out.n_removed} removed)", out.data,
-                            f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}")
+                                                     key="bd_base", disabled="bd_base_job" in S and S["bd_base_job"].running):
+    cache = _baseline_cache(corpus.content_hash, run.fingerprint, common.encoder_name())
+    S["bd_base_job"] = baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
+
+
+@st.fragment(run_every=REFRESH_S if "bd_base_job" in S and S["bd_base_job"].running else None)
+def baselines_panel() -> None:
+    job = S.get("bd_base_job")
+    if job is None:
+        return
+    if job.running:
+        progress = job.advance(budget_s=TICK_S)
+        st.progress(progress.fraction, text=progress.describe("steps"))
+        if st.button("Cancel the baselines", key="bd_base_cancel"):
+            job.cancel()
+            st.rerun()
+    if job.status == "done" and S.get("bd_baselines") is not job.result:
+        S["bd_baselines"] = job.result
+        st.rerun()  # the budget chart draws them; the polling stops
+    if job.status == "cancelled":
+        st.caption("Baselines cancelled; what was extracted is kept, so computing them again resumes.")
+    if job.status == "failed":
+        common.show_error(job.error, "The baselines failed")
+
+
+baselines_panel()
 
 with st.expander("Stored runs: reopen or compare"):
     try:
@@ -200,25 +259,22 @@ with st.expander("Stored runs: reopen or compare"):
     if runs.empty:
         st.write("No stored runs yet.")
     else:
-        st.dataframe(runs.drop(columns=["run_id"]), hide_index=True, key="bd_runs")
-        labels = {r.run_id: f"{r.name} · {r.created:%Y-%m-%d %H:%M} · {r.status} · {r.run_id}" for r in runs.itertuples()}
+        st.dataframe(runs_table(runs), hide_index=True, key="bd_runs")
+        labels = label_runs(runs)
         pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels), format_func=labels.get,
                               max_selections=2, key="bd_pick")
 
-        def _load(run_id: str) -> BanditRun:
-            return reopen_recorded(_store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
-
-        try:
-            if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
-                S["bd_run"], S["bd_running"] = _load(pick[0]), False
+        if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
+            try:
+                loop.adopt(_reopen(pick[0]))
                 st.rerun()
-            if len(pick) == 2:  # resumed once per stored state, not per rerun
-                info, cache = runs.set_index("run_id"), S.setdefault("bd_cmp", {})
-                keys = [(p, int(info.docs[p]), info.status[p], S.get("bd_ref", ref).name) for p in pick]
-                for key in keys:
-                    if key not in cache:
-                        cache[key] = _load(key[0]).rounds_frame()
-                st.plotly_chart(make_comparison_figure(*(cache[x] for x in keys), labels[pick[0]], labels[pick[1]]),
-                                key="bd_compare")
-        except ValueError as exc:
-            common.show_error(exc, "Cannot reopen (was it made on another corpus or clustering?)")
+            except ValueError as exc:
+                common.show_error(exc, "Cannot reopen (was it made on another corpus or clustering?)")
+        if len(pick) == 2:  # resumed once per stored state, not per rerun
+            frames, problems = stored_rounds(S.setdefault("bd_cmp", {}), runs, pick, _reopen, S.get("bd_ref", ref).name)
+            if problems:
+                common.show_error(ValueError("; ".join(problems)), "Cannot compare: could not reopen")
+            else:
+                st.plotly_chart(make_comparison_figure(*frames, labels[pick[0]], labels[pick[1]]), key="bd_compare")
+
+common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id)

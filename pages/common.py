@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import replace
 
 import streamlit as st
 
 from core import ui_state
 from core.corpus import access
-from core.corpus.load import SUPPORTED_EXTENSIONS, Corpus, LoadReport
+from core.corpus.load import Corpus, LoadReport
 from core.corpus.encoders import DEFAULT_MODEL, Encoder, chunking_options, load_encoder
+from core.corpus.views import MapMemo, apply_overrides, label_of, upload_types
 from core.errors import describe_failure
 
 ENCODER_CHOICES = {
@@ -25,7 +25,7 @@ ENCODER_CHOICES = {
     "Hashing (instant, no model; for quick looks)": "hashing",
 }
 SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
-UPLOAD_TYPES = [e.lstrip(".") for e in SUPPORTED_EXTENSIONS]
+UPLOAD_TYPES = upload_types()
 
 
 def _state(key: str, default):
@@ -34,7 +34,7 @@ def _state(key: str, default):
 
 DEMO_NOTES = {  # demo mode: what the audience is looking at, in plain words, above each page
     "Corpus map": "Every dot is one document. Documents about the same thing land together; the colours are the "
-                  "groups the bandit will choose between. Hover to read one, or search by meaning to see where answers live.",
+                  "groups the bandit will choose between. Click a dot to read it, or search by meaning to see where answers live.",
     "Bandit": "The bandit decides which groups of documents are worth paying to process. Press Start: the bars show "
               "which group it would try next, the table how each has paid off, and the budget chart how much closer "
               "to the task it gets than picking documents at random or processing everything in order.",
@@ -65,12 +65,51 @@ def leave_pages_directory_mode() -> None:
         st.rerun()
 
 
+def restore_link(page: str | None) -> None:
+    """Once per session and page, before any widget: set the session from the link's query parameters.
+
+    Called by ``app.py``: with ``None`` before it builds the navigation (presentation mode, seed),
+    then with the page's URL path. What the link could not restore is kept for
+    :func:`page_header` to say, and the rest of the view is shown.
+    """
+    from core.links import restore_link as decode
+
+    flag = ("link_restored", page)
+    if st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    values, problems = decode(page, st.query_params.to_dict())
+    st.session_state.update(values)
+    if problems:
+        st.session_state["link_problems"] = st.session_state.get("link_problems", []) + problems
+
+
+def share_view(page: str, **current) -> None:
+    """Write the page's current view into the URL, so copying the address shares it.
+
+    ``current`` overrides session values for parameters the page derives (the live run's id, the
+    highlighted cluster). Values at their default are left out.
+    """
+    from core.links import encode_view, page_params
+
+    want = encode_view({**st.session_state.to_dict(), **current}, page_params(page))
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
+
+
 def page_header(title: str, caption: str | None = None) -> None:
-    """Title and caption; in demo mode also the page's plain-language note (:data:`DEMO_NOTES`)."""
+    """Title and caption; in demo mode also the page's plain-language note (:data:`DEMO_NOTES`).
+
+    A link that could not be fully restored says here what it could not restore.
+    """
     leave_pages_directory_mode()
     st.title(title)
-    if caption:
+    if caption and not presenting():
         st.caption(caption)
+    problems = st.session_state.pop("link_problems", None)
+    if problems:
+        st.warning("This link could not restore " + "; ".join(problems) + ". The rest of the view is shown.",
+                   icon=":material/link_off:")
     if demo_mode() and title in DEMO_NOTES:
         st.info(DEMO_NOTES[title], icon=":material/co_present:")
 
@@ -82,6 +121,11 @@ def seed() -> int:
 def demo_mode() -> bool:
     """Presentation preset: settings start folded away and each page opens with a plain-language note."""
     return bool(_state("sb_demo", False))
+
+
+def presenting() -> bool:
+    """Presentation mode (the sidebar's toggle): the tour leads, the corpus/encoder sidebar and notation are hidden."""
+    return demo_mode()
 
 
 def server_paths_allowed() -> bool:
@@ -156,25 +200,19 @@ def default_k(n_docs: int) -> int:
 def map_settings(corpus: Corpus):
     from core.corpus.mapping import MapSettings
 
-    overrides = dict(_state("map_overrides", {}))
     base = MapSettings(encoder_name=encoder_name(), k=default_k(len(corpus)), seed=seed())
-    valid = {k: v for k, v in overrides.items() if hasattr(base, k)}
-    if "k" in valid:
-        valid["k"] = max(1, min(int(valid["k"]), len(corpus)))
-    return replace(base, **valid)
+    return apply_overrides(base, _state("map_overrides", {}), len(corpus))
 
 
 @st.cache_resource(show_spinner=False)
-def _maps() -> dict:
-    return {}
+def _maps() -> MapMemo:
+    return MapMemo(max_entries=4)
 
 
 def forget_encoder(name: str) -> None:
     """Drop the in-memory encoder and maps of ``name``: its model folder was just rewritten."""
     encoder.clear(name)
-    maps = _maps()
-    for key in [k for k in maps if k[1].encoder_name == name]:
-        del maps[key]
+    _maps().forget_encoder(name)
 
 
 def corpus_map():
@@ -199,9 +237,7 @@ def corpus_map():
 
         cmap = build_corpus_map(corpus, settings, encoder=encoder(settings.encoder_name), progress=progress)
         bar.empty()
-    if len(maps) >= 4:
-        maps.pop(next(iter(maps)))
-    maps[key] = cmap
+    maps[key] = cmap  # the memo drops the oldest beyond 4
     return cmap
 
 
@@ -223,21 +259,44 @@ def show_error(exc: BaseException, what: str | None = None) -> str | None:
     return error_id
 
 
+SIDEBAR_KEYS = ("sb_seed", "sb_source", "sb_builtin_limit", "sb_path", "sb_text_field", "sb_encoder",
+                "sb_encoder_path")
+
+
+def _on_demo_toggle() -> None:
+    if st.session_state.get("sb_demo"):
+        st.session_state["goto_tour"] = True
+
+
 def draw_sidebar() -> None:
-    """The shared sidebar (app.py, every run). Values survive a cut-short first render
-    (:mod:`core.ui_state`); a browser that may not name server paths gets uploads only."""
+    """The shared sidebar (called by app.py on every run, before the page).
+
+    In presentation mode only the toggle shows; the corpus, encoder and seed widgets are not
+    drawn, and their values are carried over (Streamlit forgets an undrawn widget's value), so
+    switching presentation mode off loses nothing. Values survive a cut-short first render
+    (:mod:`core.ui_state`); a browser that may not name server paths gets uploads only.
+    """
     paths_ok = server_paths_allowed()
     sources = SOURCES if paths_ok else SOURCES[:2]
     with st.sidebar:
-        st.toggle("Demo mode", key="sb_demo", help="Presentation preset: settings folded away, a plain-language note on each page.")
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed")
+        st.toggle("Demo mode", key="sb_demo", on_change=_on_demo_toggle,
+                  help="Presentation mode: a guided tour of the three methods, settings and notation out of sight. "
+                       "Switch it off for every setting; nothing is lost.")
+        if presenting():
+            for key in SIDEBAR_KEYS:  # re-assigning keeps an undrawn widget's value
+                if key in st.session_state:
+                    st.session_state[key] = st.session_state[key]
+            st.caption("Presentation mode. Use the Tour, or switch this off for every setting.")
+            return
+        st.session_state.setdefault("sb_seed", 0)  # defaults in the session: a link or the tour may have set them
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed")
         st.subheader("Corpus")
         ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
         source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
         if source == SOURCES[0]:
+            st.session_state.setdefault("sb_builtin_limit", builtin_limit() or 3000)
             st.number_input(
                 "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
-                value=builtin_limit() or 3000,
                 help="An evenly spread subset of the harvested Python documentation.",
             )
         elif source == SOURCES[1]:
@@ -251,7 +310,7 @@ def draw_sidebar() -> None:
         st.subheader("Encoder")
         options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
         env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
-        default_label = next((k for k, v in ENCODER_CHOICES.items() if v == env_default), options[0])
+        default_label = label_of(ENCODER_CHOICES, env_default, options[0])
         ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
         choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
         for key in ("sb_source", "sb_path", "sb_encoder"):

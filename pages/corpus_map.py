@@ -11,7 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.corpus.cluster import inertia_curve, suggest_k
-from core.corpus.selection import export_documents, ids_from_plotly_selection, ids_in_selected_region
+from core.corpus.selection import SelectionMemory, export_documents, ids_from_plotly_selection, ids_in_selected_region
+from core.corpus.views import (cluster_at_row, cluster_doc_ids, cluster_keywords, cluster_names, cluster_table, document_text,
+                               elbow_ks, row_of_cluster, search_table, selected_documents)
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
@@ -19,8 +21,8 @@ from pages import common
 
 common.page_header(
     "Corpus map",
-    "Each point is a document, placed by UMAP and coloured by its k-means cluster (EQUAL's arms). "
-    "Select points with the box or lasso, click a cluster row to highlight it, or search by meaning.",
+    "Each point is a document; colours are its cluster (EQUAL's arms). Click a point to read it, or pick the "
+    "toolbar's box or lasso.",
 )
 
 try:
@@ -38,7 +40,7 @@ if report is not None:
 
 settings = common.map_settings(corpus)
 
-with st.expander("Map settings (model, clusters, UMAP, seed)", expanded=False):
+with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP, seed)", expanded=False):
     with st.form("map_settings_form"):
         c1, c2, c3 = st.columns(3)
         choices = list(dict.fromkeys([settings.encoder_name, *common.ENCODER_CHOICES.values()]))
@@ -62,72 +64,83 @@ except (ValueError, RuntimeError) as exc:
     st.stop()
 
 frame = cmap.documents_frame()
+S = st.session_state
+q1, q2 = st.columns([5, 1])
+query = q1.text_input("Search by meaning", placeholder="e.g. parse a date from a string", key="cm_query")
+top_n = q2.slider("Matches", 5, 100, 20, key="cm_top_n")
+hits = cmap.search(query, common.encoder(cmap.settings.encoder_name), top_n=top_n) if query.strip() else None
+# the cluster table is drawn below the map, but its row selection is known before: it dims the map;
+# without a row selected, a shared link's cluster (checked against this map) is highlighted
+highlight = cluster_at_row(cmap, S.get("cluster_table", {}).get("selection", {}).get("rows", []))
+if highlight is not None or S.get("_cm_had_rows"):
+    S["cm_cluster_link"] = highlight  # a row picked, or the pick just cleared, overrides the link
+S["_cm_had_rows"] = highlight is not None
+if highlight is None and S.get("cm_cluster_link") is not None:
+    if row_of_cluster(cmap, S["cm_cluster_link"]) is None:
+        st.warning(f"This link could not restore cluster {S.pop('cm_cluster_link')}: this map has clusters "
+                   f"0-{cmap.settings.k - 1}. The rest of the view is shown.", icon=":material/link_off:")
+    else:
+        highlight = int(S["cm_cluster_link"])
+
+fig = make_corpus_map_figure(frame, highlight_cluster=highlight, highlight_ids=() if hits is None else hits["doc_id"],
+                             max_points=MAX_POINTS, seed=common.seed(), cluster_names=cluster_names(cmap))
+if fig.layout.meta["sampled"]:
+    st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
+            "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
+event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart",
+                        config={"scrollZoom": True})
+st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}, "
+           f"embedded by the {cmap.engine} engine.")
+memory: SelectionMemory = S.setdefault(("cm_selection", corpus.content_hash), SelectionMemory())
+# a search or a highlighted cluster redraws the figure, which empties the chart's selection: the memory keeps it
+selected = memory.update(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event),
+                         token=(highlight, None if hits is None else tuple(hits["doc_id"])))
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(f"Selected documents ({len(selected):,})")
+    if selected:
+        chosen = selected_documents(frame, selected)
+        if len(selected) > 1:
+            st.dataframe(chosen, hide_index=True, width="stretch", height=240)
+        doc = st.selectbox("Read a document in full", chosen["doc_id"].tolist(), key="cm_doc")
+        with st.expander(f"Full text of {doc}", expanded=True):
+            st.text(document_text(frame, doc))
+        c1, c2, c3 = st.columns(3)
+        c1.download_button("Selection as JSONL", export_documents(frame, selected, "jsonl"), "selection.jsonl", "application/jsonl")
+        c2.download_button("Selection as CSV", export_documents(frame, selected, "csv"), "selection.csv", "text/csv")
+        c3.button("Clear the selection", on_click=memory.clear, key="cm_clear")
+    else:
+        st.caption("Click a point, or drag a box or lasso on the map, to list documents here.")
+    if hits is not None:
+        st.subheader(f"Nearest documents to “{query}”")
+        st.dataframe(search_table(hits, frame), hide_index=True, width="stretch")
+with right:
+    st.subheader("Clusters")
+    table = cluster_table(cmap)
+    st.dataframe(
+        table, hide_index=True, width="stretch", height=300, key="cluster_table",
+        on_select="rerun", selection_mode="single-row",
+        column_config={"representatives": st.column_config.ListColumn("representatives (nearest the centroid)")},
+    )
+    if highlight is not None:
+        ids = cluster_doc_ids(frame, highlight)
+        st.markdown(f"**Cluster {highlight}**: {len(ids):,} documents · {cluster_keywords(cmap, highlight)}")
+        c1, c2 = st.columns(2)
+        c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl", "application/jsonl")
+        c2.download_button("Cluster as CSV", export_documents(frame, ids, "csv"), f"cluster_{highlight}.csv", "text/csv")
+
 curve_key = ("elbow", corpus.content_hash, cmap.settings.encoder_name)
 with st.expander("Choose k by the elbow of the inertia curve"):
     if st.button("Compute the inertia curve"):
-        ks = sorted({k for k in (2, 5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200) if k <= len(corpus)})
         with st.status("Running k-means for each k…") as status:
-            st.session_state[curve_key] = inertia_curve(cmap.embeddings, ks, seed=cmap.settings.seed)
+            st.session_state[curve_key] = inertia_curve(cmap.embeddings, elbow_ks(len(corpus)), seed=cmap.settings.seed)
             status.update(label="Inertia curve ready", state="complete")
     if curve_key in st.session_state:
         curve = st.session_state[curve_key]
         best = suggest_k(curve)
         st.plotly_chart(make_inertia_figure(curve, best), key="inertia_chart")
         st.caption(f"Suggested k = {best} (the point farthest from the chord). Set it under Map settings.")
-
-left, right = st.columns([3, 2])
-with right:
-    st.subheader("Clusters")
-    table = cmap.clusters.assign(neighbours=[int(r.sum()) for r in cmap.neighbours])
-    picked = st.dataframe(
-        table, hide_index=True, width="stretch", height=300, key="cluster_table",
-        on_select="rerun", selection_mode="single-row",
-        column_config={"representatives": st.column_config.ListColumn("representatives (nearest the centroid)")},
-    )
-    rows = picked.selection.rows if picked is not None else []
-    highlight = int(table["cluster"].iloc[rows[0]]) if rows else None
-    query = st.text_input("Search by meaning", placeholder="e.g. parse a date from a string")
-    top_n = st.slider("Matches", 5, 100, 20)
-hits = None
-if query.strip():
-    hits = cmap.search(query, common.encoder(cmap.settings.encoder_name), top_n=top_n)
-
-with left:
-    fig = make_corpus_map_figure(frame, highlight_cluster=highlight,
-                                 highlight_ids=() if hits is None else hits["doc_id"], max_points=MAX_POINTS, seed=common.seed(),
-                                 cluster_names={int(r.cluster): ", ".join(str(r.keywords).split(", ")[:2]) for r in cmap.clusters.itertuples()})
-    if fig.layout.meta["sampled"]:
-        st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
-                "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart")
-    st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}, "
-               f"embedded by the {cmap.engine} engine.")
-
-selected = list(dict.fromkeys(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event)))
-if hits is not None:
-    st.subheader(f"Nearest documents to “{query}”")
-    st.dataframe(hits.merge(frame[["doc_id", "text"]], on="doc_id"), hide_index=True, width="stretch")
-
-st.subheader(f"Selected documents ({len(selected):,})")
-if selected:
-    chosen = frame[frame["doc_id"].isin(selected)]
-    st.dataframe(chosen[["doc_id", "cluster", "source", "text"]], hide_index=True, width="stretch", height=240)
-    doc = st.selectbox("Read a document in full", chosen["doc_id"].tolist())
-    with st.expander(f"Full text of {doc}", expanded=True):
-        st.text(chosen.loc[chosen["doc_id"] == doc, "text"].iloc[0])
-    c1, c2 = st.columns(2)
-    c1.download_button("Selection as JSONL", export_documents(frame, selected, "jsonl"), "selection.jsonl", "application/jsonl")
-    c2.download_button("Selection as CSV", export_documents(frame, selected, "csv"), "selection.csv", "text/csv")
-else:
-    st.caption("Drag a box or lasso on the map (or click a point) to list documents here.")
-
-if highlight is not None:
-    ids = frame.loc[frame["cluster"] == highlight, "doc_id"]
-    st.subheader(f"Cluster {highlight}: {len(ids):,} documents")
-    st.caption("Keywords: " + str(table.loc[table["cluster"] == highlight, "keywords"].iloc[0]))
-    c1, c2 = st.columns(2)
-    c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl", "application/jsonl")
-    c2.download_button("Cluster as CSV", export_documents(frame, ids, "csv"), f"cluster_{highlight}.csv", "text/csv")
 
 
 def _run_warmup(form: dict, corpus, cmap) -> None:
@@ -144,7 +157,8 @@ def _run_warmup(form: dict, corpus, cmap) -> None:
         bars[stage].progress(min(max(fraction, 0.0), 1.0), text=f"{STAGE_LABELS.get(stage, stage)} ({fraction:.0%})")
 
     base = cmap.settings.encoder_name
-    config = WarmupConfig(sample_share=form["share"] / 100, epochs=form["epochs"], batch_size=form["batch"],
+    share_pct = form["share"]
+    config = WarmupConfig(sample_share=share_pct / 100, epochs=form["epochs"], batch_size=form["batch"],
                           hard_negatives=form["hard"], seed=cmap.settings.seed)
     out = warm_up_and_compare(corpus, base, make_extractor("rules"), config, cmap.settings, load_reference(form["ref"]),
                               progress=progress, base_encoder=common.encoder(base))
@@ -187,3 +201,5 @@ with st.expander("Contrastive warm-up (EQUAL stage A)"):
         in_use = base == r["model_path"]
         st.button("Use the warmed-up encoder", disabled=in_use, on_click=common.use_encoder, args=(r["model_path"],),
                   help="Switch the sidebar encoder to the saved model folder." if not in_use else "Already in use.")
+
+common.share_view("", cm_cluster_link=highlight)

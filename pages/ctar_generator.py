@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-from pathlib import Path
-
-import pandas as pd
 import streamlit as st
 
 from core.ctar.config import PARAMETER_GROUPS, CTARConfig, CTARConfigError
 from core.ctar.export import zip_bytes
 from core.ctar.graph import build_pair_template, causal_graph, compare_interventional
 from core.ctar.inputs import CTARInputError, load_inputs
-from core.ctar.sampler import Intervention, intervene, sample
-from core.ctar.stats import check_marginals, compare_statistics, released_statistics, summarize, summarize_truth
-from core.ctar.tables import load_release
+from core.ctar.presets import (INTERVENTIONS, PREVIEW_TABLES, ctar_data_dir, default_values, has_original_inputs, notes_text,
+                               parameter_table, preview_tables, released_reference)
+from core.ctar.sampler import intervene, sample
+from core.ctar.stats import check_marginals, compare_statistics, summarize, summarize_truth
 from core.viz import ctar as viz
 
 try:
@@ -22,18 +19,11 @@ try:
 except Exception:  # the page also runs alone
     common = None
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ctar"
+DATA = ctar_data_dir()
 DEFAULTS = CTARConfig()
 HIDDEN = {"seed", "chunk_pairs", "keep_full_max_pairs"}
-INTERVENTIONS = {
-    "none": Intervention(),
-    "do(exposure = uniform): cut Pop → O^Y": Intervention(exposure="uniform"),
-    "do(ObsTag = uniform): cut Y, Pop → O^T": Intervention(obstag="uniform"),
-    "do(tag effect = 0): cut N → Y": Intervention(tag_effect=0.0),
-    "do(N = 2): cut S → N": Intervention(n_match=2),
-    "do(Y = 5): cut Q, N → Y": Intervention(rating=5),
-}
 
+PAGE = "ctar_generator"
 if common is not None:
     common.page_header("CTAR generator", "Semi-synthetic recommender data whose causes are known (Lyu et al. 2022)")
     seed = common.seed()
@@ -43,8 +33,7 @@ else:
 
 
 def _reset() -> None:
-    for f in fields(CTARConfig):
-        st.session_state[f"ctar_{f.name}"] = getattr(DEFAULTS, f.name)
+    st.session_state.update(default_values("ctar_"))
 
 
 def _widget(name: str):
@@ -62,7 +51,7 @@ def _widget(name: str):
 
 
 sources = ["Synthetic catalogue (offline)"]
-if (DATA / "original" / "movie_tag_ct.csv").is_file():
+if has_original_inputs(DATA):
     sources.append("CTAR original inputs")
 from core.corpus import access  # noqa: E402
 
@@ -91,16 +80,21 @@ except CTARConfigError as exc:
 
 with right:
     graph = causal_graph(config or DEFAULTS, intervention)
-    event = st.plotly_chart(viz.make_causal_graph_figure(graph, st.session_state.get("ctar_node")), key="ctar_graph",
+    # the figure does not depend on the chosen node: a changed figure would reset the chart's selection
+    event = st.plotly_chart(viz.make_causal_graph_figure(graph), key="ctar_graph",
                             on_select="rerun", selection_mode="points", width="stretch")
     node = viz.selected_node(event) or st.session_state.get("ctar_node") or "Y"
     st.session_state["ctar_node"] = node
     info = graph.details(node)
-    st.markdown(f"**{info['label']}** · *{info['kind']}* — `{info['equation']}`")
+    presenting = common is not None and common.presenting()  # no equations in presentation mode
+    name = viz.plain_label(info["label"]) if presenting else info["label"]
+    st.markdown(f"**{name}** · *{info['kind']}*" + ("" if presenting else f" — `{info['equation']}`"))
     if info["parameters"]:
-        st.dataframe(pd.DataFrame({"parameter": list(info["parameters"]), "value": [str(v) for v in info["parameters"].values()]}),
-                     hide_index=True, width="stretch")
+        st.dataframe(parameter_table(info), hide_index=True, width="stretch")
     st.caption("Click a node for its equation and parameters. Red dashed edges are cut by the chosen intervention.")
+
+if common is not None:
+    common.share_view(PAGE)
 
 if generate and config is not None:
     bar = st.progress(0.0, "Sampling…")
@@ -121,15 +115,11 @@ if stored is None:
     st.info("Set the parameters and press **Generate**.")
     st.stop()
 result, done, done_iv = stored
-for note in result.notes:
-    st.caption(f"Note: {note}")
+if result.notes:
+    st.caption(notes_text(result))
 
 st.subheader("Statistics")
-release_dir = DATA / "release"
-if (release_dir / "train" / "rating.csv").is_file():
-    released, label = summarize(load_release(release_dir)), "released CTAR (files)"
-else:
-    released, label = released_statistics(), "released CTAR (documented)"
+released, label = released_reference(DATA)
 table = compare_statistics({"this sample": summarize(result.tables()), label: released})
 st.dataframe(table, hide_index=True, width="stretch", height=360)
 
@@ -156,10 +146,9 @@ else:
         st.dataframe(compare_interventional(template, done, done_iv), width="stretch")
 
 st.subheader("Preview and downloads")
-ptabs = st.tabs(["rating", "obstag", "rcttag", "movie", "test"])
-tables = result.tables()
-for tab, df in zip(ptabs, (tables.rating, tables.obstag, tables.rcttag, tables.movie, tables.tests["test"])):
-    tab.dataframe(df.head(200), hide_index=True, width="stretch")
+previews = preview_tables(result.tables())
+shown = st.segmented_control("File", PREVIEW_TABLES, default=PREVIEW_TABLES[0], key="ctar_preview") or PREVIEW_TABLES[0]
+st.dataframe(previews[shown], hide_index=True, width="stretch")
 c1, c2 = st.columns(2)
 c1.download_button("CSV (CTAR layout, zip)", zip_bytes(result, "csv"), "ctar_csv.zip", "application/zip")
 c2.download_button("Parquet (+ ground truth, zip)", zip_bytes(result, "parquet", with_pairs=result.config.n_pairs <= 2_000_000),

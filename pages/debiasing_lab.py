@@ -1,30 +1,27 @@
 """Debiasing lab: every bias is a broken causal assumption; watch what it does to each estimator.
 
-Widgets -> core.debias (mechanisms, sweep, learners) -> core.viz.debias figures. The sweep runs
-in chunks of seeds inside a fragment, so the progress bar moves and Cancel stops it between
-chunks (keeping the seeds done so far).
+Widgets -> core.debias (mechanisms, sweep, learners) -> core.viz.debias figures. The sweep is a
+:class:`core.debias.jobs.SweepJob` polled by a fragment while it runs (and only then), so the
+progress bar moves and Cancel stops it between chunks (keeping the seeds done so far).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from core.csv_safe import to_safe_csv
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
+from core.debias.jobs import SweepJob, as_bullets, mechanism_labels, shown_strength
 from core.debias.lab import DEFAULT_SCENARIO, LearnerConfig, explain_learners, explain_sweep, run_learners
 from core.debias.learners import LEARNERS, MFConfig
 from core.debias.mechanisms import ASSUMPTIONS, MECHANISMS, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_MODELS
-from core.debias.sweep import IMPUTATIONS, SweepConfig, run_sweep, summarize_sweep
+from core.debias.sweep import IMPUTATIONS, SweepConfig, summarize_sweep
 from core.viz.debias import make_bias_graph_figure, make_error_vs_strength_figure, make_estimates_figure, make_learner_figure
 from pages import common
 
-SWEEP, LEARN, CHUNK = "debias_sweep", "debias_learners", 4
+SWEEP, LEARN, TICK_S, REFRESH_S = "debias_sweep", "debias_learners", 0.3, 0.5
 WORLDS = {"Small (150 users x 200 items, fast)": (150, 200), "Medium (300 x 400)": (300, 400), "Large (600 x 800)": (600, 800)}
 GENERATORS = {"ctar": "CTAR generator", "compact": "Compact (fastest)"}
 CONDITIONS = {"match": "user-item match (what the system scores)", "rating": "the rating (naive Bayes with a random slice)",
@@ -34,13 +31,16 @@ common.page_header("Debiasing lab", "Every bias in a recommender is a broken cau
                    "assumption breaks, and measure what it does to each estimator against the known truth.")
 seed = common.seed()
 
-labels = {name: make_mechanism(name, default_grid(name)[-1]).label for name in MECHANISMS}
+labels = mechanism_labels()
 left, right = st.columns([1, 2])
 with left:
-    mech_name = st.selectbox("Bias", MECHANISMS, index=MECHANISMS.index("popularity"), format_func=labels.get, key="dl_mech")
+    st.session_state.setdefault("dl_mech", "popularity")  # defaults in the session: a shared link may have set them
+    mech_name = st.selectbox("Bias", MECHANISMS, format_func=labels.get, key="dl_mech")
     grid = default_grid(mech_name)
     knob = make_mechanism(mech_name, grid[-1]).knob
-    strength = st.select_slider(f"Strength ({knob})", options=list(grid), value=grid[-1] if len(grid) > 1 else grid[0], key="dl_strength")
+    if st.session_state.get("dl_strength") not in grid:
+        st.session_state["dl_strength"] = grid[-1]
+    strength = st.select_slider(f"Strength ({knob})", options=list(grid), key="dl_strength")
     on_pop = st.toggle("Estimator conditions on popularity", key="dl_on_pop",
                        help="Popularity bias is an A2 violation only if the estimator ignores popularity.")
     more = st.multiselect("…and also conditions on", list(CONDITIONS), format_func=CONDITIONS.get, key="dl_cond")
@@ -49,8 +49,8 @@ mechanism = make_mechanism(mech_name, strength)
 broken = mechanism.violated_assumptions(conditioned)
 with right:
     st.plotly_chart(make_bias_graph_figure(mechanism, conditioned), key="dl_graph")
-with left:
-    for a in ("A1", "A2", "A3"):
+with left:  # the assumptions' notation stays out of presentation mode (the plain description below says it)
+    for a in () if common.presenting() else ("A1", "A2", "A3"):
         (st.error if a in broken else st.success)(f"**{a}** {'broken' if a in broken else 'holds'}: {ASSUMPTIONS[a].split(': ', 1)[1]}")
 st.info(mechanism.describe(conditioned))
 
@@ -77,43 +77,51 @@ except DebiasConfigError as exc:
     st.stop()
 
 
-@st.fragment
+def _start_sweep(config: SweepConfig) -> None:
+    st.session_state[SWEEP] = SweepJob(config)
+
+
+def _cancel_sweep() -> None:
+    st.session_state[SWEEP].cancel()
+
+
+job = st.session_state.get(SWEEP)
+polling = job is not None and job.running  # decided per full run: the fragment polls only while a sweep runs
+
+
+@st.fragment(run_every=REFRESH_S if polling else None)
 def sweep_panel(config: SweepConfig) -> None:
-    job = st.session_state.get(SWEEP)
-    running = bool(job and job["running"])
+    job: SweepJob | None = st.session_state.get(SWEEP)
+    running = job is not None and job.running
     b1, b2, _ = st.columns([1, 1, 4])
-    if b1.button("Run sweep", type="primary", disabled=running, key="dl_run"):
-        job = st.session_state[SWEEP] = {"config": config, "next": 0, "frames": [], "running": True, "cancelled": False}
-    if b2.button("Cancel", disabled=not job, key="dl_cancel") and job and job["running"]:
-        job.update(running=False, cancelled=True)
-    if not job:
+    b1.button("Run sweep", type="primary", disabled=running, key="dl_run", on_click=_start_sweep, args=(config,))
+    b2.button("Cancel", disabled=not running, key="dl_cancel", on_click=_cancel_sweep)
+    if job is None:
         st.caption("Run a sweep to compare Naive, EIB, IPS, SNIPS and DR with the true loss over many random worlds.")
         return
-    cfg, seeds = job["config"], job["config"].seeds
-    if job["running"]:
-        st.progress(job["next"] / len(seeds), text=f"Seeds {job['next']}/{len(seeds)} × {len(cfg.grid(cfg.mechanisms[0]))} strengths…")
-        chunk = seeds[job["next"]: job["next"] + CHUNK]
-        job["frames"].append(run_sweep(replace(cfg, seeds=chunk)))
-        job["next"] += len(chunk)
-        job["running"] = job["next"] < len(seeds)
-        try:
-            st.rerun(scope="fragment")
-        except StreamlitAPIException:  # the first chunk ran in a full-app run (not a fragment rerun)
-            st.rerun()
-    df = pd.concat(job["frames"], ignore_index=True) if job["frames"] else pd.DataFrame()
-    if df.empty:
-        st.warning("Cancelled before the first seeds finished.")
+    if running and not polling:  # started by a click inside this fragment: a full rerun starts the polling
+        st.rerun()
+    if running:
+        job.advance(budget_s=st.session_state.get("debias_sweep_chunk_budget", TICK_S))  # tests: one chunk a poll
+        if not job.running:
+            st.rerun()  # finished: a full rerun stops the polling
+        st.progress(job.progress().fraction, text=job.describe())
         return
-    if job["cancelled"]:
-        st.warning(f"Cancelled: showing the {df.seed.nunique()} seeds finished of {len(seeds)}.")
+    if job.status == "failed":
+        common.show_error(job.error, "The sweep failed")
+        return
+    if job.cancel_note():
+        st.warning(job.cancel_note())
+    df = job.table()
+    if df.empty:
+        return
     summary = summarize_sweep(df)
-    mech = cfg.mechanisms[0]
-    shown = strength if (summary.strength == strength).any() and mech == mech_name else summary.strength.max()
+    mech = job.config.mechanisms[0]
+    shown = shown_strength(summary, mech, mech_name, strength)
     f1, f2 = st.columns(2)
     f1.plotly_chart(make_estimates_figure(summary, mech, shown), key="dl_estimates")
     f2.plotly_chart(make_error_vs_strength_figure(summary, mech), key="dl_strength_fig")
-    for note in explain_sweep(summary, mech, shown):
-        st.markdown(f"- {note}")
+    st.markdown(as_bullets(explain_sweep(summary, mech, shown)))
     st.download_button("Download the sweep table (CSV)", to_safe_csv(df), "debias_sweep.csv", "text/csv", key="dl_download")
     with st.expander("Summary table"):
         st.dataframe(summary.round(4), hide_index=True)
@@ -142,5 +150,6 @@ if table is not None:
     t1, t2 = st.columns([3, 2])
     t1.dataframe(table.round(3), hide_index=True)
     t2.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
-    for note in explain_learners(table, lcfg):
-        st.markdown(f"- {note}")
+    st.markdown(as_bullets(explain_learners(table, lcfg)))
+
+common.share_view("debiasing_lab", dl_strength=None if strength == grid[-1] else strength)  # the default stays out

@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 OUTPUT = ROOT / "test-output"
+SERVER_PIDS: dict[str, int] = {}  # app URL -> the streamlit server's process id (for CPU measurements)
 
 # Set before any test module imports core: every cache and run store goes to a temp folder.
 _HOME = tempfile.mkdtemp(prefix="equalctar-test-")
@@ -107,8 +108,10 @@ def serve_app(home: Path):
                 time.sleep(0.5)
         else:
             raise RuntimeError("streamlit did not become healthy within 90 s")
+        SERVER_PIDS[url] = proc.pid
         yield url
     finally:
+        SERVER_PIDS.pop(url, None)
         proc.terminate()
         try:
             proc.wait(timeout=10)
@@ -144,10 +147,22 @@ def _browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def server_pids() -> dict[str, int]:
+    """``{app URL: streamlit server pid}`` of the servers the fixtures started."""
+    return SERVER_PIDS
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` and its reaped children (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture()
 def page(_browser):
-    """A fresh Playwright page (1400x900) in real chromium."""
-    context = _browser.new_context(viewport={"width": 1400, "height": 900})
+    """A fresh Playwright page (1440x900) in real chromium."""
+    context = _browser.new_context(viewport={"width": 1440, "height": 900})
     pg = context.new_page()
     yield pg
     context.close()

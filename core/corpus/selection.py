@@ -118,3 +118,41 @@ def ids_in_selected_region(frame: pd.DataFrame, selection: Any) -> list[str]:
         if len(px) >= 3:
             mask |= _inside_polygon(x, y, px, py)
     return frame.loc[mask, "doc_id"].astype(str).tolist()
+
+
+class SelectionMemory:
+    """The map's selection across reruns, kept when only the figure changed.
+
+    Streamlit resets a chart's selection whenever the figure it draws changes (a search adds
+    its stars, a cluster row dims the others), so the event of that rerun comes back empty.
+    An empty event clears the remembered ids only when the previous rerun drew the same figure
+    (``token``) with a selection on it: that is the user deselecting. Otherwise the ids stay
+    until :meth:`clear`.
+
+    >>> m = SelectionMemory()
+    >>> m.update(["a", "b"], token="plain")
+    ['a', 'b']
+    >>> m.update([], token="with search stars")  # the search redrew the figure: kept
+    ['a', 'b']
+    >>> m.update([], token="plain")  # the search cleared: redrawn again, still kept
+    ['a', 'b']
+    >>> m.update(["c"], token="plain"), m.update([], token="plain")  # selected, then deselected
+    (['c'], [])
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self._token: Any = None
+        self._shown = False  # whether the previous rerun's event carried a selection
+
+    def update(self, event_ids: Iterable[str], token: Any) -> list[str]:
+        event_ids = list(dict.fromkeys(str(i) for i in event_ids))
+        if event_ids:
+            self.ids = event_ids
+        elif self._shown and token == self._token:
+            self.ids = []
+        self._token, self._shown = token, bool(event_ids)
+        return list(self.ids)
+
+    def clear(self) -> None:
+        self.ids, self._shown = [], False

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+from core.viz.style import finish
 
 BASELINE_STYLE = {"random": dict(dash="dot", color="#888"), "all": dict(dash="dash", color="#444")}
 METRIC_LABELS = {"coverage": "reference coverage (mean best cosine)", "reward_cum": "mean reward so far",
@@ -41,7 +42,7 @@ def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str =
                                          "docs left %{customdata[2]}<extra></extra>"))
     fig.update_layout(title=f"{score_label} (top {len(df)} arms)", xaxis_title="cluster", yaxis_title=score_label,
                       height=300, margin=dict(l=40, r=10, t=40, b=40))
-    return fig
+    return finish(fig)
 
 
 def make_reward_figure(rounds: pd.DataFrame) -> go.Figure:
@@ -51,7 +52,7 @@ def make_reward_figure(rounds: pd.DataFrame) -> go.Figure:
     fig.add_scatter(x=rounds["round"], y=rounds["reward_cum"], mode="lines", name="running mean")
     fig.update_layout(title="Reward over rounds", xaxis_title="round", yaxis_title="reward = 1 - W - offset",
                       height=300, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25))
-    return fig
+    return finish(fig)
 
 
 def make_budget_figure(runs: Mapping[str, pd.DataFrame], metric: str = "coverage", x: str = "calls_cum",
@@ -66,7 +67,7 @@ def make_budget_figure(runs: Mapping[str, pd.DataFrame], metric: str = "coverage
     fig.update_layout(title=f"{METRIC_LABELS.get(metric, metric)} vs budget", xaxis_title=X_LABELS.get(x, x),
                       yaxis_title=METRIC_LABELS.get(metric, metric), height=320, margin=dict(l=40, r=10, t=40, b=40),
                       legend=dict(orientation="h", y=-0.25))
-    return fig
+    return finish(fig)
 
 
 def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray, doc_ids: Sequence[str],
@@ -97,7 +98,7 @@ def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray,
     fig.update_layout(title=f"Extracted documents: {int(taken.sum()):,} of {len(xy):,}", height=420,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(visible=False), yaxis=dict(visible=False),
                       legend=dict(orientation="h", y=-0.05))
-    return fig
+    return finish(fig)
 
 
 def make_comparison_figure(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str, x: str = "calls_cum") -> go.Figure:
@@ -108,4 +109,4 @@ def make_comparison_figure(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b
         fig.add_scatter(x=df[x], y=df["reward_cum"], name=name, line=dict(color=colour), showlegend=False, row=1, col=2)
     fig.update_xaxes(title_text=X_LABELS.get(x, x))
     fig.update_layout(height=340, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.3))
-    return fig
+    return finish(fig)

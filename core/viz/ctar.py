@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.ctar.graph import CausalGraph
+from core.viz.style import finish
 
 KIND_STYLE = {
     "real": ("#1f77b4", "square", "real input"),
@@ -21,8 +22,29 @@ KIND_STYLE = {
 }
 
 
+NOTATION = set("_^(){}πΣ∩⊥")
+
+
+def plain_label(label: str) -> str:
+    """A node's name without its notation, for the graph itself (the notation is in the hover).
+
+    >>> plain_label("Rating observed O^Y"), plain_label("Tag counts c(m,t)"), plain_label("rating.csv")
+    ('Rating observed', 'Tag counts', 'rating.csv')
+    """
+    words = []
+    for word in label.split(" "):
+        if words and (NOTATION & set(word) or (len(word) <= 2 and word[:1].isupper())):
+            break
+        words.append(word)
+    return " ".join(words)
+
+
 def make_causal_graph_figure(graph: CausalGraph, selected: str | None = None, height: int = 460) -> go.Figure:
-    """The node-level graph: nodes styled by kind, arrows for edges, cut edges red and dashed."""
+    """The node-level graph: nodes styled by kind, arrows for edges, cut edges red and dashed.
+
+    Node names are plain words (:func:`plain_label`) on opaque chips drawn over the edges, so no
+    edge runs through a name; the notation and the equation are in each node's hover tooltip.
+    """
     pos = {n.id: (n.x, n.y) for n in graph.nodes}
     fig = go.Figure()
     for a, b in graph.edges:
@@ -39,19 +61,22 @@ def make_causal_graph_figure(graph: CausalGraph, selected: str | None = None, he
         if not nodes:
             continue
         fig.add_trace(go.Scatter(
-            x=[n.x for n in nodes], y=[n.y for n in nodes], mode="markers+text", name=label,
-            text=[n.label for n in nodes], textposition="top center", customdata=[[n.id] for n in nodes],
+            x=[n.x for n in nodes], y=[n.y for n in nodes], mode="markers", name=label,
+            customdata=[[n.id] for n in nodes],
             hovertext=[f"<b>{n.label}</b><br>{n.equation}" for n in nodes], hoverinfo="text",
             marker=dict(size=[26 if n.id == selected else 18 for n in nodes], color=color, symbol=symbol,
                         line=dict(width=[3 if n.id == selected else 1 for n in nodes], color="#222")),
         ))
+    for n in graph.nodes:  # after the edges: drawn on top of them
+        fig.add_annotation(x=n.x, y=n.y, yshift=19, text=plain_label(n.label), showarrow=False, font=dict(size=12, color="#1f2430"),
+                           bgcolor="rgba(255,255,255,0.92)", bordercolor="rgba(31,36,48,0.18)", borderpad=2)
     if graph.cut:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="cut by do()",
                                  line=dict(color="#d62728", dash="dash", width=2)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select",
-                      dragmode="select", legend=dict(orientation="h", y=-0.05),
+                      dragmode=False, legend=dict(orientation="h", y=-0.05),
                       xaxis=dict(visible=False, range=[-0.6, 8.2]), yaxis=dict(visible=False, range=[-0.6, 6.8]))
-    return fig
+    return finish(fig)
 
 
 def selected_node(event: Any) -> str | None:
@@ -74,7 +99,7 @@ def make_rating_distribution_figure(dist: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(x=dist["rating"], y=dist[col], name=col))
     fig.update_layout(barmode="group", xaxis_title="rating", yaxis_title="share", height=320,
                       margin=dict(l=10, r=10, t=30, b=10), title="Full vs observed ratings")
-    return fig
+    return finish(fig)
 
 
 def make_exposure_figure(df: pd.DataFrame) -> go.Figure:
@@ -85,7 +110,7 @@ def make_exposure_figure(df: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Scatter(x=df["rank"], y=df["propensity"], mode="lines", name="propensity p_j"))
     fig.update_layout(xaxis_title="popularity rank j", yaxis_title="P(rating observed)", height=320,
                       margin=dict(l=10, r=10, t=30, b=10), title="Rating exposure (MAR)")
-    return fig
+    return finish(fig)
 
 
 def make_obstag_rate_figure(df: pd.DataFrame) -> go.Figure:
@@ -93,11 +118,11 @@ def make_obstag_rate_figure(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(x=df["rating"], y=df["rate"], text=[f"{v:.4f}" for v in df["rate"]], textposition="outside"))
     fig.update_layout(xaxis_title="latent rating Y", yaxis_title="P(tag written)", height=320,
                       margin=dict(l=10, r=10, t=30, b=10), title="ObsTag rate by latent rating (MNAR)")
-    return fig
+    return finish(fig)
 
 
 def make_count_figure(df: pd.DataFrame, x: str, y: str, title: str, x_title: str) -> go.Figure:
     """A bar chart of counts (liked tags per user, reasons per pair)."""
     fig = go.Figure(go.Bar(x=df[x], y=df[y]))
     fig.update_layout(xaxis_title=x_title, yaxis_title=y, height=300, margin=dict(l=10, r=10, t=30, b=10), title=title)
-    return fig
+    return finish(fig)

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.debias.mechanisms import ASSUMPTIONS, BiasMechanism
+from core.viz.style import finish
 
 # node -> (x, y, label); the graph is the per-pair template of the lab's world
 NODES = {
@@ -67,9 +68,9 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
         title=dict(text=f"{mechanism.label} (knob {mechanism.knob} = {mechanism.strength:g}) — {verdict}",
                    font=dict(color=PALETTE["broken"] if broken else PALETTE["ok"])),
         xaxis=dict(visible=False, range=[-0.6, 3.6]), yaxis=dict(visible=False, range=[-1.6, 2.0]),
-        height=380, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
+        height=380, margin=dict(l=10, r=10, t=50, b=10),
     )
-    return fig
+    return finish(fig)
 
 
 def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float) -> go.Figure:
@@ -93,7 +94,7 @@ def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float
     fig.update_layout(title=f"Estimated vs true loss ({mechanism}, strength {strength:g}); bars ± 1 sd over seeds",
                       yaxis=dict(title="loss", range=[max(0.0, lo - pad), hi + pad]),
                       height=380, margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+    return finish(fig)
 
 
 def make_error_vs_strength_figure(summary: pd.DataFrame, mechanism: str) -> go.Figure:
@@ -107,7 +108,7 @@ def make_error_vs_strength_figure(summary: pd.DataFrame, mechanism: str) -> go.F
     fig.add_hline(y=0, line_color="#444")
     fig.update_layout(title=f"Error (estimate − truth) as {mechanism} bias grows", xaxis_title="strength (the mechanism's knob)",
                       yaxis_title="bias ± sd", height=380, margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+    return finish(fig)
 
 
 def make_learner_figure(table: pd.DataFrame, metric: str = "auc") -> go.Figure:
@@ -117,4 +118,4 @@ def make_learner_figure(table: pd.DataFrame, metric: str = "auc") -> go.Figure:
                            text=[f"{v:.3f}" for v in t[metric]], textposition="outside"))
     fig.update_layout(title=f"{metric.upper()} against the full truth", yaxis=dict(range=[0, 1.05] if "auc" in metric else None),
                       height=340, margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+    return finish(fig)

@@ -35,27 +35,27 @@ def test_start_step_pause_reset(small_builtin):
     _button(at, "bd_step").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert _metric(at, "Round") == "1" and _metric(at, "Status") == "paused"
-    run = at.session_state["bd_run"]
+    run = at.session_state["bd_loop"].run
     assert 0 < run.docs_done <= run.config.batch_arms * run.config.docs_per_pull  # one round (small clusters pull < D)
     assert len(run.pulls_frame()) == run.config.batch_arms
     arms_before = at.dataframe[0].value.copy()
 
     _button(at, "bd_start").click().run()  # the fragment plays pulls for one tick during this run
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["bd_running"] is True or at.session_state["bd_run"].is_done
-    assert at.session_state["bd_run"].round > 1
+    loop = at.session_state["bd_loop"]
+    assert loop.state in ("playing", "finished") and loop.run.round > 1
     assert not at.dataframe[0].value.equals(arms_before)  # the arm table moved
 
-    _button(at, "bd_pause").click().run()
-    done = at.session_state["bd_run"].docs_done
+    _button(at, "bd_pause").click().run()  # pause takes effect in the run that handles the click
+    done = loop.run.docs_done
+    assert loop.state in ("paused", "finished")
     at.run()
-    assert at.session_state["bd_running"] is False and at.session_state["bd_run"].docs_done == done
-    assert _metric(at, "Status") in ("paused", "finished")
+    assert loop.run.docs_done == done and _metric(at, "Status") in ("paused", "finished")
     labels = [b.label for b in at.get("download_button")]
-    assert any("messages" in str(x) for x in labels) or not at.session_state["bd_run"].pairs
+    assert any("messages" in str(x) for x in labels) or not loop.run.pairs
 
     _button(at, "bd_reset").click().run()
-    assert "bd_run" not in at.session_state
+    assert at.session_state["bd_loop"].run is None
 
 
 def test_exploration_settings_reach_the_run(small_builtin):
@@ -63,27 +63,32 @@ def test_exploration_settings_reach_the_run(small_builtin):
     at.run()
     _button(at, "bd_step").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    run = at.session_state["bd_run"]  # the defaults: similarity prior from the map's embeddings, 3 arms per round
+    run = at.session_state["bd_loop"].run  # the defaults: similarity prior from the map's embeddings, 3 arms per round
     assert run.config.unplayed == "prior" and run.config.batch_arms == 3 and run.config.reward.empty_reward == "worst"
     assert run.state.arm_prior is not None and len(run.state.arm_prior) == run.k
-    _button(at, "bd_base").click().run()  # baselines on the same axes, Avg-sim among them
+    _button(at, "bd_base").click().run()  # baselines on the same axes, Avg-sim among them: a polled job
+    assert not at.exception, [e.value for e in at.exception]
+    for _ in range(200):  # each run is one poll of the job (a browser polls every 0.5 s)
+        if "bd_baselines" in at.session_state:
+            break
+        at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert set(at.session_state["bd_baselines"]) == {"random", "all", "avg-sim"}
     _button(at, "bd_reset").click().run()
     at.session_state["bd_unplayed"] = "zero"  # the paper: every arm tried once, each first pull reads D
     at.session_state["bd_first"] = 10
     _button(at, "bd_step").click().run()
-    config = at.session_state["bd_run"].config
+    config = at.session_state["bd_loop"].run.config
     assert config.unplayed == "zero" and config.first_pull_docs == 10
     _button(at, "bd_reset").click().run()
     at.session_state["bd_unplayed"], at.session_state["bd_first"] = "mean", 3
     _button(at, "bd_step").click().run()
-    config = at.session_state["bd_run"].config
+    config = at.session_state["bd_loop"].run.config
     assert config.unplayed == "mean" and config.first_pull_docs == 3
     _button(at, "bd_reset").click().run()
     at.session_state["bd_unplayed"], at.session_state["bd_prior_w"] = "prior", 2.0
     _button(at, "bd_step").click().run()
-    assert at.session_state["bd_run"].config.prior_weight == 2.0
+    assert at.session_state["bd_loop"].run.config.prior_weight == 2.0
 
 
 def test_bad_settings_are_reported(small_builtin):
@@ -113,10 +118,14 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     page.wait_for_timeout(1500)
     shots, rounds = [], []
     for _ in range(3):
-        shots.append(table.screenshot())
+        shots.append(page.screenshot(clip=table.bounding_box()))  # no wait for stability: the table is live
         rounds.append(page.locator("[data-testid='stMetricValue']").nth(1).inner_text())
         page.wait_for_timeout(1200)
+    opacity = [page.evaluate("""() => { let e = document.querySelector("[data-testid='stMetric']"), o = 1;
+        while (e) { o *= parseFloat(getComputedStyle(e).opacity || 1); e = e.parentElement; } return o; }""")
+               for _ in range(20) if page.wait_for_timeout(100) is None]
     page.screenshot(path=str(out / "bandit.png"), full_page=True)
+    assert min(opacity) == 1.0, opacity  # the live panel never greys out while it refreshes
     assert len(set(rounds)) >= 2, rounds  # the round counter moves while running
     assert len(set(shots)) >= 2  # and the arm table's content changes
 
@@ -145,7 +154,7 @@ def test_two_stored_runs_compare_without_resuming_on_every_rerun(small_builtin, 
     ids = []
     for _ in range(2):  # two stored runs, one round each
         _button(at, "bd_step").click().run()
-        ids.append(at.session_state["bd_run"].run_id)
+        ids.append(at.session_state["bd_loop"].run.run_id)
         _button(at, "bd_reset").click().run()
     calls = []
     original = BanditRun.resume.__func__
@@ -157,6 +166,24 @@ def test_two_stored_runs_compare_without_resuming_on_every_rerun(small_builtin, 
     at.run()
     assert sorted(calls) == sorted(ids)  # a rerun redraws from the kept frames
     assert len(at.session_state["bd_cmp"]) == 2
+
+
+def test_runs_that_cannot_be_compared_say_so_once(small_builtin):
+    """Two stored runs, one made with another reference set: comparing them shows one message, not one per attempt."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    ids = []
+    for preset in ("numerical-arrays", "files-and-os"):
+        at.session_state["bd_preset"] = preset
+        _button(at, "bd_step").click().run()
+        ids.append(at.session_state["bd_loop"].run.run_id)
+        _button(at, "bd_reset").click().run()
+    at.session_state["bd_pick"] = ids
+    at.run()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) <= 1, [e.value for e in at.error]  # one message naming the run, or (fixed in core) none
+    assert len(at.error) == 1 or len(at.get("plotly_chart")) >= 1
 
 
 def test_page_explains_per_document_why_a_cluster_yields_what_it_yields(small_builtin):

@@ -21,7 +21,7 @@ def _app() -> AppTest:
 def _run_until_done(at: AppTest, limit: int = 30) -> None:
     for _ in range(limit):
         job = at.session_state["debias_sweep"] if "debias_sweep" in at.session_state else None
-        if job is None or not job["running"]:
+        if job is None or not job.running:
             return
         at.run()
     raise AssertionError("the sweep did not finish")
@@ -46,22 +46,23 @@ def test_sweep_runs_in_chunks_and_explains_the_result():
     _run_until_done(at)
     assert not at.exception, [e.value for e in at.exception]
     job = at.session_state["debias_sweep"]
-    assert job["next"] == 6 and not job["running"]
+    assert job.status == "done" and job.seeds_done == 6 and job.progress().done == 6
     notes = " ".join(m.value for m in at.markdown)
     assert "Biased:" in notes and "Naive over-states" in notes and "true average error" in notes
 
 
 def test_cancel_keeps_the_seeds_done():
-    """AppTest runs a whole chunk loop in one run(), so cancel is checked from a sweep left mid-way."""
+    """Each AppTest run is one poll of the job (a chunk of 4 seeds); Cancel lands between chunks."""
     at = _app()
     at.number_input(key="dl_seeds").set_value(8).run()
+    at.session_state["debias_sweep_chunk_budget"] = 0.0
     at.button(key="dl_run").click().run()
-    job = dict(at.session_state["debias_sweep"])
-    job.update(running=True, next=4, frames=job["frames"][:1])  # as if the user clicks between chunks
-    at.session_state["debias_sweep"] = job
+    job = at.session_state["debias_sweep"]
+    assert job.running and job.seeds_done == 4  # the first chunk, shown as progress
+    assert any("4/8" in p.proto.text for p in at.get("progress"))
     at.button(key="dl_cancel").click().run()
     job = at.session_state["debias_sweep"]
-    assert not job["running"] and job["cancelled"] and job["next"] == 4
+    assert job.status == "cancelled" and job.seeds_done == 4
     assert any("Cancelled: showing the 4 seeds finished of 8" in w.value for w in at.warning)
     assert any("true average error" in m.value for m in at.markdown)
 
@@ -76,7 +77,7 @@ def test_world_choice_reaches_the_sweep():
     _run_until_done(at)
     assert not at.exception, [e.value for e in at.exception]
     job = at.session_state["debias_sweep"]
-    assert job["config"].world.generator == "compact" and job["next"] == 2
+    assert job.config.world.generator == "compact" and job.seeds_done == 2
 
 
 def test_learner_table():

@@ -1,0 +1,120 @@
+"""What the Corpus map page shows, computed here so the page only places it.
+
+Pure functions over a :class:`~core.corpus.mapping.CorpusMap` and its ``documents_frame``
+(columns ``doc_id, text, source, cluster, x, y``).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import pandas as pd
+
+ELBOW_KS = (2, 5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200)
+
+
+def cluster_table(cmap) -> pd.DataFrame:
+    """The cluster table: ``cmap.clusters`` plus ``neighbours``, each cluster's neighbour count."""
+    return cmap.clusters.assign(neighbours=cmap.neighbours.sum(axis=1).astype(int))
+
+
+def cluster_names(cmap, n_keywords: int = 2) -> dict[int, str]:
+    """``{cluster: "kw1, kw2"}``: each cluster's top keywords, for the map's labels and hover."""
+    return {int(c): ", ".join(str(k).split(", ")[:n_keywords]) for c, k in zip(cmap.clusters["cluster"], cmap.clusters["keywords"])}
+
+
+def cluster_keywords(cmap, cluster: int) -> str:
+    return str(cmap.clusters.loc[cmap.clusters["cluster"] == cluster, "keywords"].iloc[0])
+
+
+def cluster_at_row(cmap, rows: Iterable[int]) -> int | None:
+    """The cluster of the first selected row of the cluster table (``None`` when no row is selected)."""
+    rows = list(rows)
+    return int(cmap.clusters["cluster"].iloc[rows[0]]) if rows else None
+
+
+def row_of_cluster(cmap, cluster: int | None) -> int | None:
+    """The table row showing ``cluster`` (``None`` when absent): restores a row selection from a link."""
+    if cluster is None:
+        return None
+    hits = (cmap.clusters["cluster"] == int(cluster)).to_numpy().nonzero()[0]
+    return int(hits[0]) if len(hits) else None
+
+
+def cluster_doc_ids(frame: pd.DataFrame, cluster: int) -> pd.Series:
+    return frame.loc[frame["cluster"] == cluster, "doc_id"]
+
+
+def selected_documents(frame: pd.DataFrame, ids: Iterable[str]) -> pd.DataFrame:
+    """The rows of ``ids`` (in frame order): columns ``doc_id, cluster, source, text``."""
+    return frame.loc[frame["doc_id"].isin(list(ids)), ["doc_id", "cluster", "source", "text"]]
+
+
+def document_text(frame: pd.DataFrame, doc_id: str) -> str:
+    return str(frame.loc[frame["doc_id"] == doc_id, "text"].iloc[0])
+
+
+def search_table(hits: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Search hits (``doc_id, score, cluster``) with each document's text."""
+    return hits.merge(frame[["doc_id", "text"]], on="doc_id")
+
+
+def elbow_ks(n_docs: int) -> list[int]:
+    """The k values of the inertia curve that a corpus of ``n_docs`` documents allows."""
+    return [k for k in ELBOW_KS if k <= n_docs]
+
+
+def apply_overrides(base, overrides: dict, n_docs: int):
+    """``base`` (a ``MapSettings``) with the page's overrides that name one of its fields; k within ``1..n_docs``."""
+    from dataclasses import replace
+
+    valid = {k: v for k, v in dict(overrides).items() if hasattr(base, k)}
+    if "k" in valid:
+        valid["k"] = max(1, min(int(valid["k"]), int(n_docs)))
+    return replace(base, **valid)
+
+
+def label_of(choices: dict[str, str], value: str, default: str) -> str:
+    """The label in ``{label: value}`` whose value is ``value`` (``default`` when none)."""
+    return next((label for label, v in choices.items() if v == value), default)
+
+
+class MapMemo:
+    """The process's in-memory corpus maps: at most ``max_entries``, oldest dropped first.
+
+    Keys are ``(corpus content hash, MapSettings)``; :meth:`forget_encoder` drops the maps of an
+    encoder whose model folder was rewritten (a warm-up saved over it).
+    """
+
+    def __init__(self, max_entries: int = 4) -> None:
+        self.max_entries = int(max_entries)
+        self._maps: dict = {}
+
+    def __contains__(self, key) -> bool:
+        return key in self._maps
+
+    def __getitem__(self, key):
+        return self._maps[key]
+
+    def __setitem__(self, key, cmap) -> None:
+        self._maps.pop(key, None)
+        while len(self._maps) >= self.max_entries:
+            self._maps.pop(next(iter(self._maps)))
+        self._maps[key] = cmap
+
+    def __len__(self) -> int:
+        return len(self._maps)
+
+    def pop(self, key, *default):
+        return self._maps.pop(key, *default)
+
+    def forget_encoder(self, name: str) -> None:
+        for key in [k for k in self._maps if k[1].encoder_name == name]:
+            del self._maps[key]
+
+
+def upload_types() -> list[str]:
+    """File types the sidebar's uploader accepts (the loader's extensions, without the dot)."""
+    from core.corpus.load import SUPPORTED_EXTENSIONS
+
+    return [e.lstrip(".") for e in SUPPORTED_EXTENSIONS]

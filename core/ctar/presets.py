@@ -1,0 +1,74 @@
+"""What the CTAR generator page offers and compares against, named here so the page only places it.
+
+* :data:`INTERVENTIONS`: the intervention presets of the picker, as :class:`~core.ctar.sampler.Intervention`.
+* :func:`released_reference`: the released CTAR statistics to compare a sample with — computed
+  from the release files when they are present, else the documented figures.
+* Small views of a sample: :func:`preview_tables`, :func:`parameter_table`, :func:`notes_text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+
+from core.ctar.config import CTARConfig
+from core.ctar.sampler import Intervention
+from core.settings import data_dir
+
+INTERVENTIONS = {
+    "none": Intervention(),
+    "do(exposure = uniform): cut Pop → O^Y": Intervention(exposure="uniform"),
+    "do(ObsTag = uniform): cut Y, Pop → O^T": Intervention(obstag="uniform"),
+    "do(tag effect = 0): cut N → Y": Intervention(tag_effect=0.0),
+    "do(N = 2): cut S → N": Intervention(n_match=2),
+    "do(Y = 5): cut Q, N → Y": Intervention(rating=5),
+}
+PREVIEW_TABLES = ("rating", "obstag", "rcttag", "movie", "test")
+PREVIEW_ROWS = 200
+
+
+def ctar_data_dir() -> Path:
+    """``<data>/ctar``: ``original/`` (CTAR's inputs) and ``release/`` (its published files), when present."""
+    return data_dir("ctar")
+
+
+def has_original_inputs(root: Path | None = None) -> bool:
+    return ((root or ctar_data_dir()) / "original" / "movie_tag_ct.csv").is_file()
+
+
+def released_reference(root: Path | None = None) -> tuple[dict, str]:
+    """``(statistics, label)`` of the released CTAR data: from the files under ``release/`` when
+    they exist (``"released CTAR (files)"``), else the documented figures."""
+    from core.ctar.stats import released_statistics, summarize
+    from core.ctar.tables import load_release
+
+    release = (root or ctar_data_dir()) / "release"
+    if (release / "train" / "rating.csv").is_file():
+        return summarize(load_release(release)), "released CTAR (files)"
+    return released_statistics(), "released CTAR (documented)"
+
+
+def default_values(prefix: str = "ctar_") -> dict[str, object]:
+    """``{prefix + field: CTAR default}`` for every config field: what "Reset to CTAR defaults" writes."""
+    defaults = CTARConfig()
+    return {f"{prefix}{f.name}": getattr(defaults, f.name) for f in fields(CTARConfig)}
+
+
+def preview_tables(tables) -> dict[str, pd.DataFrame]:
+    """The first :data:`PREVIEW_ROWS` rows of each file of a sample's ``tables()``."""
+    frames = {"rating": tables.rating, "obstag": tables.obstag, "rcttag": tables.rcttag, "movie": tables.movie,
+              "test": tables.tests["test"]}
+    return {name: frames[name].head(PREVIEW_ROWS) for name in PREVIEW_TABLES}
+
+
+def parameter_table(details: dict) -> pd.DataFrame:
+    """A node's parameters (``CausalGraph.details(...)["parameters"]``) as ``parameter, value`` rows."""
+    params = details["parameters"]
+    return pd.DataFrame({"parameter": list(params), "value": [str(v) for v in params.values()]})
+
+
+def notes_text(result) -> str:
+    """A sample's notes, one per line (empty when none)."""
+    return "\n\n".join(f"Note: {n}" for n in result.notes)

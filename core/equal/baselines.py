@@ -1,0 +1,96 @@
+"""The Random / All / Avg-sim baselines as a cancellable, incremental job (:mod:`core.jobs`).
+
+The baselines need every document extracted once and every pair text embedded once; then
+each baseline policy is replayed over that table (:mod:`core.equal.replay`). The job does
+this in small batches, yielding a :class:`~core.jobs.Tick` after each, and keeps what it has
+done in a :class:`BaselineCache`: a cancelled job loses nothing, and the next job (another
+seed, budget or policy setting on the same corpus) extracts and embeds only what is missing,
+and reuses replayed curves whose configuration is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Generator, Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from core.equal.extract.base import QAPair
+from core.equal.replay import replay
+from core.equal.run import RunConfig
+from core.jobs import Job, Tick
+
+BATCH_DOCS = 32
+BATCH_TEXTS = 64
+
+
+@dataclass
+class BaselineCache:
+    """What baseline jobs on one corpus and extractor have computed so far.
+
+    ``pairs_by_doc``: ``{doc_id: [QAPair, ...]}`` for every extracted document; ``table``:
+    ``{pair text: vector}``; ``curves``: ``{(policy, config json): rounds_frame}``.
+    """
+
+    pairs_by_doc: dict[str, list[QAPair]] = field(default_factory=dict)
+    table: dict[str, NDArray[np.float32]] = field(default_factory=dict)
+    curves: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+
+
+def baseline_policies(with_doc_emb: bool) -> tuple[str, ...]:
+    """Random and All, plus Avg-sim when the documents' embeddings are known."""
+    return ("random", "all") + (("avg-sim",) if with_doc_emb else ())
+
+
+def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache,
+          policies: Sequence[str]) -> Generator[Tick, None, dict[str, pd.DataFrame]]:
+    doc_ids, texts = list(space.doc_ids), space.texts
+    todo = [i for i, d in enumerate(doc_ids) if d not in cache.pairs_by_doc]
+    for start in range(0, len(todo), BATCH_DOCS):
+        chunk = todo[start:start + BATCH_DOCS]
+        found: dict[str, list[QAPair]] = {doc_ids[i]: [] for i in chunk}
+        for p in extractor.extract([(doc_ids[i], texts[i]) for i in chunk]).pairs:
+            found.setdefault(p.doc_id, []).append(p)
+        cache.pairs_by_doc.update(found)  # per batch: a cancelled job keeps what it extracted
+        yield Tick(min(start + BATCH_DOCS, len(todo)), len(todo), "Extracting every document once")
+    wanted = list(dict.fromkeys(p.as_text() for d in doc_ids for p in cache.pairs_by_doc[d]))
+    missing = [t for t in wanted if t not in cache.table]
+    for start in range(0, len(missing), BATCH_TEXTS):
+        chunk = missing[start:start + BATCH_TEXTS]
+        cache.table.update(zip(chunk, np.asarray(embed(chunk), dtype=np.float32)))
+        yield Tick(min(start + BATCH_TEXTS, len(missing)), len(missing), "Embedding the pairs")
+    pairs = {d: cache.pairs_by_doc[d] for d in doc_ids}
+    out: dict[str, pd.DataFrame] = {}
+    for n, policy in enumerate(policies):
+        cfg = replace(config, policy=policy, policy_params={})
+        key = (policy, json.dumps(cfg.to_dict(), sort_keys=True))
+        if key not in cache.curves:
+            cache.curves[key] = replay(cfg, space, pairs, cache.table, reference).rounds_frame()
+        out[policy] = cache.curves[key]
+        yield Tick(n + 1, len(policies), "Replaying the baselines")
+    return out
+
+
+def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache | None = None,
+                  policies: Sequence[str] | None = None) -> Job:
+    """A :class:`~core.jobs.Job` whose result is ``{policy: rounds_frame}`` for ``config``'s budget.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The live run's settings; each baseline replays it with its own policy.
+    space : ArmSpace
+        The corpus map's arms, with texts (extraction reads them) and, for Avg-sim, ``doc_emb``.
+    extractor : Extractor
+        Meant for the offline rule extractor (with a paid one, "All" costs what it costs).
+    embed : callable
+        ``texts -> (len, d)`` unit vectors in the space of ``reference`` (shape ``(m, d)``).
+    cache : BaselineCache, optional
+        Shared by jobs on the same corpus and extractor; filled as the job works.
+    """
+    policies = tuple(policies) if policies is not None else baseline_policies(space.doc_emb is not None)
+    work = _work(config, space, extractor, embed, reference, cache if cache is not None else BaselineCache(), policies)
+    return Job("Random / All / Avg-sim baselines", work)

@@ -1,0 +1,210 @@
+"""The Bandit page's live loop as a state machine: the page only renders it.
+
+States and the transitions allowed between them (anything else raises
+:class:`IllegalTransition`, a ``ValueError`` whose message names the state and the action)::
+
+    idle ──start──▶ playing ──pause──▶ paused ──resume──▶ playing
+      │               │  ▲                │
+      └──step──▶ paused  └──── tick ──────┘ (tick plays only while playing)
+    playing/paused ──finish──▶ finished      (also reached when the run's budget is spent)
+    playing/paused ──abandon──▶ abandoned
+    any ──reset──▶ idle                       (an unfinished run is abandoned first)
+
+``finished``/``abandoned`` accept ``start``/``step`` with a new run. Statuses reach the run
+store as they happen (``running``, ``paused``, ``finished``, ``abandoned``) through the
+store's ``set_status``, so a paused or abandoned run no longer reads "running".
+
+The loop uses only :class:`~core.equal.run.BanditRun`'s public surface: ``step``,
+``play_pull``, ``is_done``, ``finish`` and ``run_id``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Protocol
+
+LIVE_STATES = ("idle", "playing", "paused", "finished", "abandoned")
+
+
+class IllegalTransition(ValueError):
+    """An action the live loop's current state does not allow (e.g. ``pause`` while idle)."""
+
+
+class StatusRecorder(Protocol):
+    def set_status(self, run_id: str, status: str) -> None: ...
+
+
+class LiveLoop:
+    """Start, step, pause, resume, finish, reset or abandon one live bandit run.
+
+    Parameters
+    ----------
+    store : object with ``set_status(run_id, status)``, optional
+        Where run statuses are recorded (the :class:`~core.equal.store.RunStore`).
+    clock : callable, optional
+        Seconds as a float; injected by tests.
+    """
+
+    def __init__(self, store: StatusRecorder | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.store = store
+        self.clock = clock
+        self.state = "idle"
+        self.run = None
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def playing(self) -> bool:
+        """Whether the page should keep refreshing (the only state in which ``tick`` does work)."""
+        return self.state == "playing"
+
+    @property
+    def has_run(self) -> bool:
+        return self.run is not None
+
+    def _require(self, action: str, *states: str) -> None:
+        if self.state not in states:
+            raise IllegalTransition(f"cannot {action} a run that is {self.state} (allowed when {' or '.join(states)})")
+
+    def _record(self, status: str) -> None:
+        if self.store is not None and self.run is not None:
+            self.store.set_status(self.run.run_id, status)
+
+    # ------------------------------------------------------------------ transitions
+    def start(self, run=None) -> None:
+        """Play ``run`` live (idle, finished or abandoned: a new run is required), or resume a paused one."""
+        if self.state == "paused" and run is None:
+            return self.resume()
+        self._require("start", "idle", "finished", "abandoned")
+        if run is None:
+            raise IllegalTransition("start: a new run is required")
+        self.run, self.state = run, "playing"
+        self._settle()
+
+    def step(self, run=None) -> None:
+        """Play one whole round, then hold (``paused``), or ``finished`` when that round ended the run."""
+        if self.state in ("idle", "finished", "abandoned"):
+            if run is None:
+                raise IllegalTransition(f"step: a {self.state} loop needs a new run")
+            self.run = run
+        else:
+            self._require("step", "paused")
+        self.state = "paused"
+        if not self.run.is_done:
+            self.run.step()
+        if not self._settle():
+            self._record_pause()
+
+    def pause(self) -> None:
+        """Stop playing now: the next ``tick`` plays nothing."""
+        self._require("pause", "playing")
+        self.state = "paused"
+        self._record_pause()
+
+    def _record_pause(self) -> None:
+        if hasattr(self.run, "pause"):  # the run records it and gives up its lease
+            self.run.pause()
+        else:
+            self._record("paused")
+
+    def resume(self) -> None:
+        self._require("resume", "paused")
+        self.state = "playing"
+        self._record("running")
+        self._settle()
+
+    def finish(self) -> None:
+        """End the run here (recorded as finished), whether or not its budget is spent."""
+        self._require("finish", "playing", "paused")
+        self.state = "finished"
+        self.run.finish()  # records a run whose budget is spent
+        if not self.run.is_done:
+            self._record("finished")  # ended early by the user: finished all the same
+
+    def abandon(self) -> None:
+        """Give the run up (recorded as abandoned); it can still be reopened from the store."""
+        self._require("abandon", "playing", "paused")
+        self.state = "abandoned"
+        self._record("abandoned")
+
+    def reset(self) -> None:
+        """Back to idle with no run; an unfinished run is abandoned first."""
+        if self.state in ("playing", "paused"):
+            self.abandon()
+        self.run, self.state = None, "idle"
+
+    def adopt(self, run) -> None:
+        """Hold a reopened stored run, paused (or finished when it is done)."""
+        if self.state in ("playing", "paused"):
+            self.abandon()
+        self.run, self.state = run, "paused"
+        if not self._settle():
+            self._record_pause()
+
+    # ------------------------------------------------------------------ playing
+    def tick(self, max_rounds: int = 1, max_seconds: float = 0.3) -> int:
+        """While playing, play pulls until ``max_rounds`` rounds complete or ``max_seconds`` pass.
+
+        Returns the number of pulls played (0 unless playing). Reaching the end of the run's
+        budget finishes it. At least one pull is played per call, so a slow pull still advances.
+        """
+        if self.state != "playing":
+            return 0
+        t0, rounds, pulls = self.clock(), 0, 0
+        while not self.run.is_done and rounds < max_rounds:
+            rounds += self.run.play_pull() is not None
+            pulls += 1
+            if self.clock() - t0 >= max_seconds:
+                break
+        self._settle()
+        return pulls
+
+    def _settle(self) -> bool:
+        """Finish a playing or paused run whose budget is spent; True when it did."""
+        if self.state in ("playing", "paused") and self.run is not None and self.run.is_done:
+            self.state = "finished"
+            self.run.finish()
+            return True
+        return False
+
+
+# ---------------------------------------------------------------------- stored runs
+def label_runs(runs) -> dict[str, str]:
+    """``{run_id: "name · 2026-12-01 20:15 · status · run_id"}`` for a ``RunStore.list_runs`` frame."""
+    return {r.run_id: f"{r.name} · {r.created:%Y-%m-%d %H:%M} · {r.status} · {r.run_id}" for r in runs.itertuples()}
+
+
+def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], object], reference_name: str) -> tuple[list, list[str]]:
+    """The ``rounds_frame`` of each stored run in ``run_ids``, reopening each once per stored state.
+
+    ``cache`` (kept by the page) maps ``(run_id, docs, status, reference_name)`` to a frame, so a
+    rerun redraws without replaying. Returns ``(frames, problems)``: one readable message per run
+    that could not be reopened (``reopen`` raised ``ValueError``), never one per attempt.
+    """
+    info = runs.set_index("run_id")
+    frames, problems = [], []
+    for run_id in run_ids:
+        key = (run_id, int(info.docs[run_id]), str(info.status[run_id]), reference_name)
+        if key not in cache:
+            try:
+                cache[key] = reopen(run_id).rounds_frame()
+            except ValueError as exc:
+                problems.append(f"{info.name[run_id]} ({run_id}): {exc}")
+                continue
+        frames.append(cache[key])
+    return frames, problems
+
+
+# ---------------------------------------------------------------------- what the live panel shows
+def top_arms(run, n: int = 30):
+    """The ``n`` best-scored arms: columns ``arm, pulls, mean, score, docs_left``."""
+    return run.arms_frame().sort_values("score", ascending=False).head(n)[["arm", "pulls", "mean", "score", "docs_left"]]
+
+
+def newest_pairs(run, n: int = 8):
+    """The ``n`` newest QA pairs, newest first: columns ``round, cluster, doc_id, question, answer``."""
+    return run.pairs_frame(last=n).iloc[::-1][["round", "cluster", "doc_id", "question", "answer"]]
+
+
+def runs_table(runs):
+    """A ``RunStore.list_runs`` frame as the page lists it (the id is in each pick's label)."""
+    return runs.drop(columns=["run_id"])

@@ -1,0 +1,133 @@
+"""The presentation mode's guided tour: four steps, one idea each, in plain words.
+
+Each step has a title, one or two sentences without notation, and the big numbers of its hero
+visual, computed here from the real objects (a corpus map, two live bandit runs, a CTAR
+sample, a debiasing sweep) so the tour page only places them. Nothing here uses formulas,
+assumption codes or test-set names: the tour is for people who have never seen them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.links import TOUR_STEPS
+
+
+@dataclass(frozen=True)
+class TourStep:
+    number: int
+    title: str
+    text: str
+
+
+STEPS = (
+    TourStep(1, "What the corpus looks like",
+             "Every dot is one document. Documents about the same thing land close together, and each colour is a "
+             "group of them. The names on the map are the words each group uses most."),
+    TourStep(2, "The bandit spends less to get closer data",
+             "Turning documents into training questions costs money for every document read. The bandit reads a few "
+             "documents from a group, sees how close the result is to the task, and spends more where it pays off. "
+             "The chart races it live against picking documents at random on the same budget."),
+    TourStep(3, "What the generator knows that real data hides",
+             "In real feedback we only see the ratings people chose to give. Our generator makes a realistic movie "
+             "data set in which every rating that would have been given is known, so the hidden part can be measured."),
+    TourStep(4, "What a bias does to each way of estimating",
+             "Popular movies are shown more and rated higher, so a plain average of the ratings we see is too "
+             "optimistic. Corrections that account for why a rating was seen land on the truth (the dashed line)."),
+)
+assert len(STEPS) == TOUR_STEPS
+
+# demo-sized settings: small enough that every step's visual is ready in seconds
+TOUR_BANDIT = dict(batch_arms=2, docs_per_pull=4, budget=0.25)
+TOUR_CTAR = dict(n_users=300, n_movies=1000)
+TOUR_SWEEP_SEEDS = 12
+TOUR_WORLD = dict(n_users=150, n_items=200, generator="compact")
+PLAIN_RATING_COLUMNS = {"full (latent)": "all ratings people would give", "observed (rating.csv)": "ratings we get to see",
+                        "tagged (ObsTag)": "ratings that come with a tag"}
+
+
+def step(number: int) -> TourStep:
+    """The tour step ``number`` (1-based), clamped to the tour."""
+    return STEPS[min(max(int(number), 1), len(STEPS)) - 1]
+
+
+def corpus_story(cmap) -> dict[str, str]:
+    """Big numbers of step 1: documents, groups, the largest group."""
+    sizes = cmap.clusters["size"]
+    return {"Documents": f"{len(cmap.corpus):,}", "Groups": f"{len(sizes):,}", "Largest group": f"{int(sizes.max()):,} documents"}
+
+
+def bandit_story(bandit, random) -> dict[str, str]:
+    """Big numbers of step 2 from the live EQUAL run and the random run on the same budget."""
+    gain = bandit.coverage - random.coverage
+    return {"Budget spent": f"{bandit.budget_fraction:.0%}",
+            "Closeness to the task, bandit": f"{bandit.coverage:.2f}",
+            "Picking at random": f"{random.coverage:.2f}",
+            "Bandit vs random": f"{gain:+.2f}"}
+
+
+def race_frames(bandit, random) -> dict[str, pd.DataFrame]:
+    """``{"Bandit": rounds, "Random picks": rounds}`` for the budget chart."""
+    return {"Bandit": bandit.rounds_frame(), "Random picks": random.rounds_frame()}
+
+
+def ctar_story(result) -> dict[str, str]:
+    """Big numbers of step 3: how much of the full rating table real data would show."""
+    full = int(result.counts.rating_full.sum())
+    seen = len(result.rating)
+    return {"Ratings that exist": f"{full:,}", "Ratings we get to see": f"{seen:,}", "Hidden from real data": f"{1 - seen / max(full, 1):.1%}"}
+
+
+def plain_rating_distribution(dist: pd.DataFrame) -> pd.DataFrame:
+    """``summarize_truth(...)["rating_distribution"]`` with plain column names for the tour's legend."""
+    return dist.rename(columns=PLAIN_RATING_COLUMNS)
+
+
+def debias_story(summary: pd.DataFrame, mechanism: str = "popularity") -> dict[str, str]:
+    """Big numbers of step 4 at the strongest bias swept: the truth, the plain average's error, the best correction's."""
+    s = summary[(summary["mechanism"] == mechanism) & (summary["strength"] == summary["strength"].max())]
+    truth = float(s["truth"].mean())
+    naive = s[s["estimator"] == "Naive"]
+    rest = s[s["estimator"] != "Naive"]
+    best = rest.loc[rest["bias"].abs().idxmin()]
+    return {"True error of the recommender": f"{truth:.3f}",
+            "Plain average is off by": f"{abs(float(naive['bias'].iloc[0])) / truth:.0%}",
+            f"Best correction ({best['estimator']}) is off by": f"{abs(float(best['bias'])) / truth:.1%}"}
+
+
+def strongest(summary: pd.DataFrame) -> float:
+    return float(summary["strength"].max())
+
+
+def make_race(cmap, reference, extractor, embed, seed: int = 0):
+    """The live runs of step 2: EQUAL and Random picks on the same small budget, same corpus map.
+
+    ``reference`` is the task's embeddings ``(m, d)`` in the map's space; ``embed`` the map's
+    encoder as an embed function. Returns ``(bandit, random)`` :class:`~core.equal.run.BanditRun`
+    objects (not stored: the tour leaves no runs behind).
+    """
+    from dataclasses import replace
+
+    from core.equal.run import BanditRun, RunConfig
+    from core.equal.space import ArmSpace
+
+    config = RunConfig(policy="equal", seed=int(seed), **TOUR_BANDIT)
+    space = ArmSpace.from_corpus_map(cmap)
+    runs = []
+    for policy in ("equal", "random"):
+        cfg = config if policy == "equal" else replace(config, policy="random", policy_params={})
+        runs.append(BanditRun(cfg, space, reference, extractor, embed, name=f"tour {policy}"))
+    return runs[0], runs[1]
+
+
+def race_tick(bandit_loop, random_loop, max_rounds: int = 2, max_seconds: float = 0.3) -> None:
+    """One refresh of step 2: the bandit plays a tick, then Random catches up to as many documents read,
+    so the two curves stay side by side on the budget axis (neither runs ahead by being faster)."""
+    bandit_loop.tick(max_rounds=max_rounds, max_seconds=max_seconds)
+    target = bandit_loop.run.docs_done if bandit_loop.playing else None
+    while random_loop.playing and (target is None or random_loop.run.docs_done < target):
+        random_loop.tick(max_rounds=1, max_seconds=max_seconds)
+        if target is None:
+            break

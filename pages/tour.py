@@ -1,0 +1,128 @@
+"""Presentation mode's guided tour: one idea per step, its hero visual above the fold, big numbers, Next/Back.
+
+Step 2 starts two live bandit runs by itself (EQUAL and Random picks, small budget), so there
+is motion to show; the fragment refreshes only while they play. Steps 3 and 4 compute a small
+CTAR sample and a small debiasing sweep once per process. Words and numbers come from
+:mod:`core.tour`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.corpus.views import cluster_names
+from core.equal.extract import make_extractor
+from core.equal.live import LiveLoop
+from core.equal.reference import load_reference
+from core.equal.run import encoder_embedder
+from core.tour import (STEPS, TOUR_CTAR, TOUR_SWEEP_SEEDS, TOUR_WORLD, bandit_story, corpus_story, ctar_story, debias_story,
+                       make_race, plain_rating_distribution, race_frames, race_tick, step, strongest)
+from core.viz.bandit import make_budget_figure
+from core.viz.corpus_map import make_corpus_map_figure
+from core.viz.ctar import make_rating_distribution_figure
+from core.viz.debias import make_estimates_figure
+from pages import common
+
+S = st.session_state
+HERO_HEIGHT, REFRESH_S = 470, 0.5
+
+common.leave_pages_directory_mode()
+S.setdefault("tour_step", 1)
+current = step(S["tour_step"])
+
+
+def _go(delta: int) -> None:
+    S["tour_step"] = step(S.get("tour_step", 1) + delta).number
+
+
+head, back, nxt = st.columns([8, 1, 1], vertical_alignment="bottom")
+head.subheader(f"{current.number} of {len(STEPS)} · {current.title}")
+back.button("Back", key="tour_back", on_click=_go, args=(-1,), disabled=current.number == 1, width="stretch")
+nxt.button("Next", key="tour_next", on_click=_go, args=(1,), type="primary", disabled=current.number == len(STEPS),
+           width="stretch")
+st.markdown(current.text)
+
+
+def _metrics(story: dict[str, str]) -> None:
+    cols = st.columns(len(story))
+    for col, (label, value) in zip(cols, story.items()):
+        col.metric(label, value)
+
+
+@st.cache_resource(show_spinner="Generating a small movie-rating data set…")
+def _ctar_sample(seed: int):
+    from core.ctar.config import CTARConfig
+    from core.ctar.sampler import sample
+
+    return sample(CTARConfig(seed=seed, **TOUR_CTAR))
+
+
+@st.cache_resource(show_spinner="Measuring each estimate against the truth…")
+def _sweep(seed: int):
+    from core.debias.data import WorldConfig
+    from core.debias.sweep import SweepConfig, run_sweep, summarize_sweep
+
+    config = SweepConfig(mechanisms=("popularity",), seeds=tuple(range(seed, seed + TOUR_SWEEP_SEEDS)),
+                         world=WorldConfig(**TOUR_WORLD))
+    return summarize_sweep(run_sweep(config))
+
+
+def _hero(fig, title: str, key: str, **axes) -> None:
+    fig.update_layout(title=title, height=HERO_HEIGHT, **axes)
+    st.plotly_chart(fig, key=key)
+
+
+def _race() -> tuple[LiveLoop, LiveLoop]:
+    """The two live loops of step 2, started on first view (and again after Play again)."""
+    loops = S.setdefault("tour_loops", (LiveLoop(), LiveLoop()))
+    if loops[0].state == "idle":
+        cmap = common.corpus_map()
+        embed = encoder_embedder(common.encoder(cmap.settings.encoder_name))
+        bandit, random = make_race(cmap, embed(load_reference("numerical-arrays").texts()), make_extractor("rules"), embed,
+                                   seed=common.seed())
+        loops[0].start(bandit)
+        loops[1].start(random)
+    return loops
+
+
+def _replay() -> None:
+    S.pop("tour_loops", None)
+
+
+if current.number == 1:
+    cmap = common.corpus_map()
+    _metrics(corpus_story(cmap))
+    fig = make_corpus_map_figure(cmap.documents_frame(), cluster_names=cluster_names(cmap), seed=common.seed())
+    _hero(fig, "", "tour_map")
+elif current.number == 2:
+    loops = _race()
+
+    @st.fragment(run_every=REFRESH_S if loops[0].playing or loops[1].playing else None)
+    def race() -> None:
+        was = loops[0].playing or loops[1].playing
+        race_tick(*loops)
+        if was and not (loops[0].playing or loops[1].playing):
+            st.rerun()  # both budgets spent: stop refreshing
+        _metrics(bandit_story(loops[0].run, loops[1].run))
+        _hero(make_budget_figure(race_frames(loops[0].run, loops[1].run), x="docs_cum"),
+              "Closeness to the task as the budget is spent", "tour_race",
+              xaxis_title="documents read", yaxis_title="closeness to the task")
+
+    race()
+    if not (loops[0].playing or loops[1].playing):
+        st.button("Play again", key="tour_replay", on_click=_replay)
+elif current.number == 3:
+    result = _ctar_sample(common.seed())
+    _metrics(ctar_story(result))
+    from core.ctar.stats import summarize_truth
+
+    dist = plain_rating_distribution(summarize_truth(result)["rating_distribution"])
+    _hero(make_rating_distribution_figure(dist), "Ratings when all are known, and the ones we get to see", "tour_ctar",
+          xaxis_title="rating (1 to 5 stars)", yaxis_title="share of ratings")
+else:
+    summary = _sweep(common.seed())
+    _metrics(debias_story(summary))
+    _hero(make_estimates_figure(summary, "popularity", strongest(summary)),
+          "Each way of estimating the recommender's error, against the truth", "tour_debias", yaxis_title="error")
+
+common.share_view("tour")

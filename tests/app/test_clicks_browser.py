@@ -1,0 +1,71 @@
+"""Clicks do what the captions say, in real chromium: a map point shows its document, a graph node its equation."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+# Pixel position of one point of a plotly chart: the node ``which`` (by custom_data id), or else the most
+# isolated point of the map (farthest from every other point and label), so the click hits only it.
+POINT_JS = """([chart, which]) => {
+  const gd = document.querySelectorAll('.js-plotly-plot')[chart], fl = gd._fullLayout, r = gd.getBoundingClientRect();
+  const px = (x, y) => [r.left + fl._size.l + fl.xaxis.l2p(x), r.top + fl._size.t + fl.yaxis.l2p(y)];
+  const pts = [];
+  gd._fullData.forEach(t => (t.customdata || []).forEach((c, i) => pts.push({p: px(t.x[i], t.y[i]), id: String(c[0])})));
+  const labels = (fl.annotations || []).map(a => px(a.x, a.y));
+  let best = null, bestD = -1;
+  for (const q of pts) {
+    if (which !== null) { if (q.id === which) { best = q; break; } continue; }
+    let d = 1e9;
+    for (const o of pts) if (o !== q) d = Math.min(d, Math.hypot(o.p[0] - q.p[0], o.p[1] - q.p[1]));
+    for (const l of labels) d = Math.min(d, Math.hypot(l[0] - q.p[0], l[1] - q.p[1]) - 30);
+    if (d > bestD) { bestD = d; best = q; }
+  }
+  return {x: best.p[0], y: best.p[1], id: best.id};
+}"""
+
+
+def _click_point(page, chart: int = 0, which: str | None = None) -> tuple[str, float]:
+    pt = page.evaluate(POINT_JS, [chart, which])
+    page.mouse.move(pt["x"], pt["y"])
+    page.wait_for_timeout(300)
+    page.mouse.click(pt["x"], pt["y"])
+    return pt["id"], time.monotonic()
+
+
+@pytest.mark.browser
+def test_clicking_a_map_point_shows_its_document_and_a_search_keeps_the_selection(app_url, page, output_dir):
+    page.goto(f"{app_url}/corpus_map")
+    page.locator(".js-plotly-plot .plot-container").first.wait_for(timeout=180_000)
+    page.get_by_role("heading", name="Selected documents (0)").wait_for(timeout=60_000)  # the page has settled
+    page.get_by_role("heading", name="Clusters").wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)
+    doc_id, t0 = _click_point(page)
+    page.get_by_text(f"Full text of {doc_id}").wait_for(timeout=10_000)
+    took = time.monotonic() - t0
+    page.screenshot(path=str(output_dir / "corpus_map_click.png"))
+    assert took < 2.0, f"the clicked document's text took {took:.1f} s to show"
+    assert page.get_by_role("heading", name="Selected documents (1)").count() == 1
+
+    box = page.get_by_label("Search by meaning")
+    box.fill("read a file line by line")
+    box.press("Enter")
+    page.get_by_role("heading", name="Nearest documents to").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert page.get_by_role("heading", name="Selected documents (1)").count() == 1  # the search kept the selection
+    assert page.get_by_text(f"Full text of {doc_id}").count() == 1
+
+
+@pytest.mark.browser
+def test_clicking_a_graph_node_shows_its_equation(app_url, page, output_dir):
+    page.goto(f"{app_url}/ctar_generator")
+    page.locator(".js-plotly-plot .plot-container").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(2000)
+    title = page.locator("[data-testid='stMarkdownContainer'] strong", has_text="Movie tags")
+    assert title.count() == 0  # the details show the rating node until a click
+    _, t0 = _click_point(page, which="T")
+    title.first.wait_for(timeout=10_000)
+    took = time.monotonic() - t0
+    page.screenshot(path=str(output_dir / "ctar_node_click.png"))
+    assert took < 2.0, f"the clicked node's equation took {took:.1f} s to show"

@@ -1,0 +1,36 @@
+"""core.corpus.views and selection memory: what the Corpus map page shows, computed outside the page."""
+
+from __future__ import annotations
+
+from core.corpus.mapping import MapSettings
+from core.corpus.selection import SelectionMemory
+from core.corpus.views import MapMemo, apply_overrides, label_of
+
+
+def test_map_memo_keeps_four_and_forgets_an_encoder():
+    memo = MapMemo(max_entries=4)
+    keys = [("h", MapSettings(encoder_name=f"enc{i % 2}", k=2 + i)) for i in range(5)]
+    for i, key in enumerate(keys):
+        memo[key] = i
+    assert len(memo) == 4 and keys[0] not in memo and memo[keys[4]] == 4  # oldest dropped
+    memo.forget_encoder("enc0")
+    assert all(k[1].encoder_name == "enc1" for k in keys[1:] if k in memo) and len(memo) == 2
+
+
+def test_overrides_name_fields_only_and_k_is_capped():
+    base = MapSettings(encoder_name="hashing", k=10)
+    out = apply_overrides(base, {"k": 500, "bogus": 1, "seed": 3}, n_docs=40)
+    assert out.k == 40 and out.seed == 3 and not hasattr(out, "bogus")
+    assert label_of({"A": "x", "B": "y"}, "y", "A") == "B" and label_of({"A": "x"}, "z", "A") == "A"
+
+
+def test_selection_survives_a_redraw_and_clears_on_deselect():
+    m = SelectionMemory()
+    assert m.update(["d1"], token=(None, None)) == ["d1"]
+    assert m.update([], token=(None, ("d7", "d8"))) == ["d1"]  # a search redrew the map
+    assert m.update([], token=(None, ("d7", "d8"))) == ["d1"]  # and reran
+    assert m.update(["d2", "d2", "d3"], token=(None, None)) == ["d2", "d3"]
+    assert m.update([], token=(None, None)) == []  # an empty event from the same figure: the user deselected
+    m.update(["d4"], token=(1, None))
+    m.clear()
+    assert m.ids == []

@@ -1,0 +1,129 @@
+"""core.equal.live: every transition of the live loop, the illegal ones, and statuses in the store."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from crash_run import make_setup, make_space  # noqa: E402
+
+from core.equal.live import IllegalTransition, LiveLoop  # noqa: E402
+from core.equal.run import BanditRun  # noqa: E402
+from core.equal.store import RunStore  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return make_setup()
+
+
+@pytest.fixture()
+def store(tmp_path):
+    s = RunStore(tmp_path / "runs.sqlite")
+    yield s
+    s.close()
+
+
+def _run(setup, store=None, **changes):
+    ids, texts, labels, ref, ext, embed, config = setup
+    return BanditRun(replace(config, **changes), make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed,
+                     store=store)
+
+
+def _status(store, run) -> str:
+    runs = store.list_runs()
+    return runs.loc[runs.run_id == run.run_id, "status"].iloc[0]
+
+
+def test_start_tick_pause_resume_finish(setup, store):
+    loop = LiveLoop(store)
+    assert loop.state == "idle" and not loop.playing and loop.tick() == 0
+    run = _run(setup, store, budget=1.0)
+    loop.start(run)
+    assert loop.playing and _status(store, run) == "running"
+    assert loop.tick(max_rounds=1, max_seconds=100) >= 1 and run.round == 1
+    loop.pause()
+    assert loop.state == "paused" and _status(store, run) == "paused"
+    done = run.docs_done
+    assert loop.tick(max_rounds=5, max_seconds=100) == 0 and run.docs_done == done  # pause is immediate
+    loop.resume()
+    assert loop.playing and _status(store, run) == "running"
+    loop.tick(max_rounds=1, max_seconds=100)
+    assert run.docs_done > done
+    loop.finish()
+    assert loop.state == "finished" and _status(store, run) == "finished" and not loop.playing
+
+
+def test_playing_to_the_budget_finishes_by_itself(setup, store):
+    loop = LiveLoop(store)
+    run = _run(setup, store, budget=0.2)
+    loop.start(run)
+    while loop.playing:
+        loop.tick(max_rounds=50, max_seconds=100)
+    assert run.is_done and loop.state == "finished" and _status(store, run) == "finished"
+
+
+def test_a_run_finished_with_step_finishes(setup, store):
+    loop = LiveLoop(store)
+    run = _run(setup, store, budget=0.2)
+    loop.step(run)
+    assert loop.state == "paused" and run.round == 1 and _status(store, run) == "paused"
+    while loop.state == "paused":
+        loop.step()
+    assert run.is_done and loop.state == "finished" and _status(store, run) == "finished"
+
+
+def test_abandon_and_reset_record_the_status(setup, store):
+    loop = LiveLoop(store)
+    run = _run(setup, store, budget=1.0)
+    loop.start(run)
+    loop.tick(max_seconds=100)
+    loop.abandon()
+    assert loop.state == "abandoned" and _status(store, run) == "abandoned"
+    other = _run(setup, store, budget=1.0)
+    loop.start(other)  # a new run after an abandoned one
+    loop.reset()  # reset abandons the unfinished run
+    assert loop.state == "idle" and loop.run is None and _status(store, other) == "abandoned"
+
+
+@pytest.mark.parametrize("state, action", [
+    ("idle", "pause"), ("idle", "resume"), ("idle", "finish"), ("idle", "abandon"),
+    ("playing", "resume"), ("playing", "step"), ("playing", "start"),
+    ("paused", "pause"), ("paused", "start_new"),
+    ("finished", "pause"), ("finished", "resume"), ("finished", "finish"), ("finished", "abandon"),
+    ("abandoned", "pause"), ("abandoned", "resume"), ("abandoned", "finish"),
+])
+def test_illegal_transitions_are_refused_with_the_state_named(setup, state, action):
+    loop = LiveLoop()
+    run = _run(setup, budget=1.0)
+    if state != "idle":
+        loop.start(run)
+    if state == "paused":
+        loop.pause()
+    elif state == "finished":
+        loop.finish()
+    elif state == "abandoned":
+        loop.abandon()
+    before = loop.state
+    with pytest.raises(IllegalTransition, match=before):
+        if action == "start_new":
+            loop.start(_run(setup, budget=1.0))
+        elif action == "start":
+            loop.start(_run(setup, budget=1.0))
+        else:
+            getattr(loop, action)()
+    assert loop.state == before  # a refused action changes nothing
+
+
+def test_adopt_a_reopened_run(setup, store):
+    loop = LiveLoop(store)
+    run = _run(setup, store, budget=1.0)
+    run.step()
+    loop.adopt(run)
+    assert loop.state == "paused" and loop.run is run
+    loop.resume()
+    assert loop.playing

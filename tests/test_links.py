@@ -1,0 +1,39 @@
+"""core.links: a view survives the round trip through a link; a stale or invalid link says what it could not restore."""
+
+from __future__ import annotations
+
+from core.links import encode_view, page_params, restore_link
+
+
+def test_round_trip_of_each_page():
+    views = {
+        "corpus_map": {"cm_query": "parse a date", "cm_cluster_link": 3, "sb_demo": True},
+        "bandit": {"bd_link_run": "a1b2c3d4e5f6", "sb_seed": 7},
+        "ctar_generator": {"ctar_n_users": 300, "ctar_tag_effect": 0.25, "ctar_intervention": "do(Y = 5): cut Q, N → Y"},
+        "debiasing_lab": {"dl_mech": "selection", "dl_strength": 1.0, "dl_on_pop": True},
+        "tour": {"tour_step": 3, "sb_demo": True},
+    }
+    for page, view in views.items():
+        query = encode_view(view, page_params(page))
+        values, problems = restore_link(page, query)
+        shared, more = restore_link(None, query)
+        assert problems == more == [] and {**values, **shared} == view, (page, query, values)
+
+
+def test_defaults_stay_out_of_the_link():
+    assert encode_view({"dl_mech": "popularity", "dl_on_pop": False, "sb_seed": 0}, page_params("debiasing_lab")) == {}
+    query = encode_view({"ctar_intervention": "do(Y = 5): cut Q, N → Y"}, page_params("ctar_generator"))
+    assert query == {"do": "rating"}  # a short slug, not the label
+
+
+def test_an_invalid_link_restores_the_rest_and_names_what_it_could_not():
+    query = {"bias": "wobbly", "on_pop": "1", "seed": "-4", "junk": "x"}
+    values, problems = restore_link("debiasing_lab", query)
+    assert values == {"dl_on_pop": True}
+    assert len(problems) == 1 and problems[0].startswith("bias 'wobbly': must be one of")
+    values, problems = restore_link(None, query)
+    assert values == {} and problems[0].startswith("seed '-4'")
+    values, problems = restore_link("debiasing_lab", {"bias": "popularity", "strength": "123"})
+    assert values == {"dl_mech": "popularity"} and "strength 123: must be one of" in problems[0]
+    values, problems = restore_link("ctar_generator", {"n_users": "many", "do": "teleport", "mode": "normalised"})
+    assert values == {"ctar_mode": "normalised"} and len(problems) == 2
