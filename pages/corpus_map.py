@@ -60,6 +60,12 @@ try:
 except (ValueError, RuntimeError) as exc:
     common.show_error(exc, "Could not build the corpus map")
     st.stop()
+job = common.upgrade_job()
+if job is not None:
+    tier = "static tier (model2vec distilled from MiniLM)" if cmap.settings.encoder_name.startswith("static") else "hashing encoder"
+    st.caption(f"Map made by the **{tier}**, `{cmap.settings.encoder_name}`, so it opens in seconds; "
+               f"**{settings.encoder_name}** is embedding the corpus in the background.")
+    common.show_upgrade(job)
 
 frame = cmap.documents_frame()
 curve_key = ("elbow", corpus.content_hash, cmap.settings.encoder_name)
@@ -100,7 +106,8 @@ with left:
         st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
                 "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart")
-    st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}.")
+    st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
+               f"{cmap.settings.encoder_name} (embedding space `{cmap.space_id}`).")
 
 selected = list(dict.fromkeys(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event)))
 if hits is not None:
