@@ -9,7 +9,7 @@ with every step bounded in memory:
    memory-mapped afterwards; documents and ids go to ``docs.parquet`` as they come);
 2. k-means (faiss) trained on a sample of ``256 * k`` rows, then every row assigned in chunks;
 3. a 2-D layout: UMAP on a uniform sample (``layout_sample`` rows), every other row placed at the
-   similarity-weighted mean of its 5 nearest sample points (faiss IVF over the sample);
+   similarity-weighted mean of its 5 nearest sample points (faiss IVF over a 32-d PCA of the sample);
 4. c-TF-IDF keywords from up to ``keyword_docs`` documents per cluster;
 5. a faiss IVF index with 8-bit scalar quantisation for semantic search over all rows.
 
@@ -177,7 +177,7 @@ class LargeIndexConfig:
     k: int | None = None
     seed: int = 42
     chunk_size: int = 20_000
-    layout_sample: int = 20_000
+    layout_sample: int = 10_000
     keyword_docs: int = 300
     float16: bool = True
     max_words: int | None = 200
@@ -314,6 +314,8 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     tmp.mkdir(parents=True)
     timings: dict[str, float] = {}
     size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(int(os.environ.get("EQUALCTAR_FAISS_THREADS", "1")))  # OpenMP spin-waits badly on busy cores
     try:
         # 1. embed, streamed
         t = time.perf_counter()
@@ -378,16 +380,21 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         rest[lay] = False
         if rest.any():
             tracker = ProgressTracker("place", report, unit="rows")
+            # neighbours for placement are searched in a 32-d PCA of the sample: 8x less work than
+            # the full vectors, and a layout needs only the nearest few, not exact ranks
+            pca = faiss.PCAMatrix(dim, min(32, dim))
+            pca.train(lay_x)
+            lay_p = pca.apply(lay_x)
+            lay_p /= np.maximum(np.linalg.norm(lay_p, axis=1, keepdims=True), 1e-12)
             nlist = max(1, int(np.sqrt(len(lay))))
-            quant = faiss.IndexFlatIP(dim)
-            sindex = faiss.IndexIVFFlat(quant, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            sindex.train(lay_x)
-            sindex.add(lay_x)
-            sindex.nprobe = min(nlist, 8)
+            sindex = faiss.IndexIVFFlat(faiss.IndexFlatIP(lay_p.shape[1]), lay_p.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+            sindex.train(lay_p)
+            sindex.add(lay_p)
+            sindex.nprobe = min(nlist, 4)
             rest_rows = np.flatnonzero(rest)
             for j, sl in enumerate(_chunks(len(rest_rows), 50_000)):
                 rows = rest_rows[sl]
-                q = np.ascontiguousarray(emb[rows], dtype=np.float32)
+                q = pca.apply(np.ascontiguousarray(emb[rows], dtype=np.float32))
                 q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
                 sims, nb = sindex.search(q, 5)
                 nb = np.where(nb < 0, nb[:, :1], nb)
@@ -449,6 +456,8 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        faiss.omp_set_num_threads(threads)
     return load_large_map(final)
 
 
@@ -466,3 +475,40 @@ def lod_sample(lmap: LargeMap, max_points: int = 100_000, seed: int = 0) -> NDAr
     if n <= max_points:
         return np.arange(n, dtype=np.int64)
     return np.sort(np.random.default_rng(seed).choice(n, size=int(max_points), replace=False)).astype(np.int64)
+
+
+def write_recombined_corpus(texts, n: int, path: str | Path, seed: int = 0, per_doc: tuple[int, int] = (2, 4)) -> Path:
+    """Write a JSONL corpus of ``n`` documents made of real sentences from ``texts``, recombined.
+
+    Each document joins ``per_doc[0]..per_doc[1]`` sentences drawn (seeded) from the pool of
+    every sentence in ``texts``, mostly from one source text and its neighbours, so the corpus
+    keeps topical structure (a random mix of sentences would have none). For scale tests and
+    benchmarks; written in chunks, then renamed into place.
+    """
+    import re
+
+    sentences: list[str] = []
+    starts: list[int] = []
+    for t in texts:
+        starts.append(len(sentences))
+        sentences.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+|\n{2,}", t) if len(s.split()) >= 3)
+    if not sentences:
+        raise ValueError("no sentences of 3 or more words in the given texts")
+    starts_arr = np.asarray(starts)
+    pool = np.asarray(sentences, dtype=object)
+    rng = np.random.default_rng(seed)
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for start in range(0, int(n), 50_000):
+            m = min(50_000, int(n) - start)
+            counts = rng.integers(per_doc[0], per_doc[1] + 1, m)
+            anchor = starts_arr[rng.integers(0, len(starts_arr), m)]
+            lines = []
+            for i in range(m):
+                offs = anchor[i] + rng.integers(0, 12, counts[i])  # sentences of this text and the next few
+                doc = " ".join(pool[np.minimum(offs, len(pool) - 1)])
+                lines.append(json.dumps({"id": f"d{start + i}", "text": doc}))
+            fh.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path
