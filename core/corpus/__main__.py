@@ -16,19 +16,6 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-class _Printer:
-    """Progress lines on stderr, at most one per stage every ``every`` seconds (and the last)."""
-
-    def __init__(self, every: float = 2.0) -> None:
-        self.every, self.last = every, {}
-
-    def __call__(self, p) -> None:
-        now = time.perf_counter()
-        if p.done >= p.total or now - self.last.get(p.stage, 0.0) >= self.every:
-            self.last[p.stage] = now
-            print(p.describe(), file=sys.stderr, flush=True)
-
-
 def _distill(args: argparse.Namespace) -> int:
     from core.corpus.encoders import distill_static_model, setup_models_dir
 
@@ -39,13 +26,14 @@ def _distill(args: argparse.Namespace) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
+    from core.corpus.progress import ProgressPrinter
     from core.corpus.stream import LargeIndexConfig, StreamFormatError, index_large_corpus
 
     try:
         config = LargeIndexConfig(encoder_name=args.encoder, k=args.k, seed=args.seed, chunk_size=args.chunk_size,
                                   layout_sample=args.layout_sample, float16=not args.float32, text_field=args.text_field)
         t = time.perf_counter()
-        lmap = index_large_corpus(args.corpus, config, report=_Printer())
+        lmap = index_large_corpus(args.corpus, config, report=ProgressPrinter())
     except (StreamFormatError, ValueError, OSError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -69,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--k", type=int, default=None, help="clusters (default sqrt(n/2), at most 200)")
     i.add_argument("--seed", type=int, default=42)
     i.add_argument("--chunk-size", type=int, default=20_000, help="documents read and embedded at a time")
-    i.add_argument("--layout-sample", type=int, default=20_000, help="documents UMAP lays out; the rest are placed")
+    i.add_argument("--layout-sample", type=int, default=10_000, help="documents UMAP lays out; the rest are placed")
     i.add_argument("--float32", action="store_true", help="store embeddings as float32 (default float16)")
     i.add_argument("--text-field", default=None)
     i.set_defaults(func=_index)

@@ -106,3 +106,19 @@ class ProgressTracker:
         return snap
 
     __call__ = update
+
+
+class ProgressPrinter:
+    """A :data:`ProgressCallback` for command lines: one :meth:`Progress.describe` line on stderr
+    per stage at most every ``every`` seconds, and always the stage's last."""
+
+    def __init__(self, every: float = 2.0, stream=None) -> None:
+        self.every, self.stream, self.last = every, stream, {}
+
+    def __call__(self, p: Progress) -> None:
+        import sys
+
+        now = time.perf_counter()
+        if p.done >= p.total or now - self.last.get(p.stage, -1e9) >= self.every:
+            self.last[p.stage] = now
+            print(p.describe(), file=self.stream or sys.stderr, flush=True)
