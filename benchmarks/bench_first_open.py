@@ -45,8 +45,9 @@ def _free_port() -> int:
 
 def start_app(home: Path, extra_env: dict | None = None) -> tuple[subprocess.Popen, str, float]:
     port = _free_port()
-    env = dict(os.environ, EQUALCTAR_HOME=str(home), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **(extra_env or {}))
+    env = dict(os.environ, EQUALCTAR_HOME=str(home), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env.pop("EQUALCTAR_ENCODER", None)
+    env.update(extra_env or {})
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(ROOT / ".venv/bin/streamlit"), "run", "app.py", "--server.port", str(port),
                              "--server.headless", "true", "--server.address", "127.0.0.1",

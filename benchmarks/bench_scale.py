@@ -91,7 +91,7 @@ def throughput(path: Path, sample: int) -> tuple[float, float, float, float]:
 def browser(path: Path, home: Path) -> tuple[float, float, float, int]:
     from playwright.sync_api import sync_playwright
 
-    proc, url, _ = start_app(home)
+    proc, url, _ = start_app(home, {"EQUALCTAR_PROGRESSIVE": "0", "EQUALCTAR_ENCODER": "hashing"})  # no MiniLM job meanwhile
     opens: list[float] = []
     select_s, n_selected = float("nan"), 0
     try:
@@ -101,7 +101,7 @@ def browser(path: Path, home: Path) -> tuple[float, float, float, int]:
                 page = b.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(url + "/", timeout=120_000)
                 page.get_by_role("link", name="Large corpus").first.click()
-                box = page.get_by_label("Corpus file (.jsonl/.parquet) or folder")
+                box = page.get_by_role("textbox", name="Corpus file (.jsonl/.parquet) or folder")
                 box.wait_for(timeout=60_000)
                 t = time.perf_counter()
                 box.fill(str(path))

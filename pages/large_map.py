@@ -15,7 +15,7 @@ from core.corpus.selection import ids_in_selected_region
 from core.viz.corpus_map import make_corpus_map_figure
 from pages import common
 
-MAX_DRAWN = 60_000
+MAX_DRAWN = 20_000
 
 common.page_header(
     "Large corpus",
@@ -26,10 +26,10 @@ common.page_header(
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=2)
 def _open(path: str, mtime: float):
-    from core.corpus.stream import LargeIndexConfig, large_index_path, load_large_map
+    from core.corpus.stream import find_large_index, load_large_map
 
-    folder = large_index_path(path, LargeIndexConfig())
-    return load_large_map(folder) if (folder / "done").exists() else None
+    folder = find_large_index(path)
+    return None if folder is None else load_large_map(folder)
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
@@ -74,10 +74,15 @@ if lmap is None:
         st.rerun()
     st.stop()
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _figure(folder: str, _lmap, _drawn):
+    names = {int(r.cluster): ", ".join(str(r.keywords).split(", ")[:2]) for r in _lmap.clusters.itertuples()}
+    return make_corpus_map_figure(_drawn, max_points=len(_drawn), cluster_names=names)
+
+
 full, drawn = _frames(str(lmap.folder), lmap)
 meta = lmap.meta
-names = {int(r.cluster): ", ".join(str(r.keywords).split(", ")[:2]) for r in lmap.clusters.itertuples()}
-fig = make_corpus_map_figure(drawn, max_points=len(drawn), cluster_names=names)
+fig = _figure(str(lmap.folder), lmap, drawn)  # built once per index; every rerun sends the same figure
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="large_map_chart")
 st.caption(f"{len(lmap):,} documents ({len(drawn):,} drawn), {meta['k']} clusters, map made by the encoder "
            f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s.")

@@ -269,6 +269,27 @@ class LargeMap:
                              "cluster": self.labels[rows].astype(np.int64), "row": rows.astype(np.int64)})
 
 
+def _source_key(path: Path) -> Path:
+    from core.settings import cache_dir
+
+    p = Path(path).expanduser().resolve()
+    return cache_dir("large-maps") / "by-source" / f"{hashlib.sha256(str(p).encode()).hexdigest()[:24]}.json"
+
+
+def find_large_index(path: str | Path) -> Path | None:
+    """The newest finished index of ``path`` (any settings) whose input is unchanged since, else ``None``."""
+    p = Path(path).expanduser().resolve()
+    try:
+        pointer = json.loads(_source_key(p).read_text())
+        stat = p.stat()
+    except (OSError, ValueError):
+        return None
+    folder = Path(pointer["folder"])
+    if pointer.get("size") != stat.st_size or pointer.get("mtime") != stat.st_mtime or not (folder / "done").exists():
+        return None
+    return folder
+
+
 def load_large_map(folder: str | Path) -> LargeMap:
     folder = Path(folder)
     if not (folder / "done").exists():
@@ -307,6 +328,10 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         raise StreamFormatError(f"{path} does not exist")
     final = large_index_path(path, config)
     if use_cache and (final / "done").exists():
+        pointer = _source_key(path)
+        pointer.parent.mkdir(exist_ok=True)
+        stat = path.stat()
+        pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
         return load_large_map(final)
     encoder = encoder or load_encoder(config.encoder_name)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
@@ -450,6 +475,10 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
+        pointer = _source_key(path)
+        pointer.parent.mkdir(exist_ok=True)
+        stat = path.stat()
+        pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OSError(f"indexing {path} into {final.parent} failed: {exc} (nothing was kept; free space and rerun)") from exc

@@ -112,3 +112,15 @@ def test_parquet_and_folders_stream_too_and_unknown_input_is_named(tmp_path):
     with pytest.raises(StreamFormatError, match="no document"):
         index_large_corpus(tmp_path / "empty.jsonl", LargeIndexConfig(), encoder=HashingEncoder(16))
     assert not list(large_index_path(tmp_path / "empty.jsonl", LargeIndexConfig()).parent.glob("*.tmp"))
+
+
+def test_the_index_is_found_by_its_source_until_the_source_changes(tmp_path):
+    from core.corpus.stream import find_large_index
+
+    path = tmp_path / "few.jsonl"
+    path.write_text("\n".join(json.dumps({"text": f"document number {i} about files"}) for i in range(30)) + "\n")
+    assert find_large_index(path) is None
+    lmap = index_large_corpus(path, LargeIndexConfig(k=2, layout_sample=100), encoder=HashingEncoder(16))
+    assert find_large_index(path) == lmap.folder
+    path.write_text(path.read_text() + json.dumps({"text": "one more"}) + "\n")
+    assert find_large_index(path) is None
