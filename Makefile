@@ -5,6 +5,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
+# 127.0.0.1: only this machine can reach the app. HOST=0.0.0.0 shares it on the network
+# (other machines then get uploads only; see SECURITY.md)
+HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
@@ -23,7 +26,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: setup
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 
 browser:
 	@bash scripts/ensure_chromium.sh

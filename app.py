@@ -4,6 +4,9 @@ Icons are Material Symbols (shipped with Streamlit), so they render without an e
 URL paths are the pages' file names, as Streamlit names them before ``st.navigation`` first
 runs, so a deep link opened first on a fresh server finds its page (see
 ``pages.common.leave_pages_directory_mode``).
+
+An exception no page handled is shown as one line with an error id (``pages.common.show_error``);
+its traceback goes to the server log only, never to the browser (``client.showErrorDetails``).
 """
 
 from __future__ import annotations
@@ -33,4 +36,9 @@ pages = st.navigation(
     }
 )
 common.draw_sidebar()
-pages.run()
+try:
+    pages.run()
+except Exception as exc:  # a bug (even a ValueError, here): traceback to the server log under an id, one line shown
+    from core.errors import report_unexpected  # noqa: E402
+
+    st.error(report_unexpected(exc, pages.title)[1], icon="⚠️")

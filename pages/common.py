@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import replace
-from pathlib import Path
 
 import streamlit as st
 
-from core.corpus.load import Corpus, LoadReport
-from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, Encoder, load_encoder
+from core import ui_state
+from core.corpus import access
+from core.corpus.load import SUPPORTED_EXTENSIONS, Corpus, LoadReport
+from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, Encoder, chunking_options, load_encoder
+from core.errors import describe_failure
 
 ENCODER_CHOICES = {
     "all-MiniLM-L6-v2 (packaged; a static map first while it embeds)": DEFAULT_MODEL,
@@ -24,6 +26,7 @@ ENCODER_CHOICES = {
     "Hashing (instant, no model; for quick looks)": "hashing",
 }
 SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
+UPLOAD_TYPES = [e.lstrip(".") for e in SUPPORTED_EXTENSIONS]
 
 
 def _state(key: str, default):
@@ -82,9 +85,14 @@ def demo_mode() -> bool:
     return bool(_state("sb_demo", False))
 
 
+def server_paths_allowed() -> bool:
+    """Whether this browser may type server-side paths (:mod:`core.corpus.access`)."""
+    return access.server_paths_allowed(access.peer_address(st.context))
+
+
 def encoder_name() -> str:
-    custom = _state("sb_encoder_path", "").strip()
-    choice = _state("sb_encoder", None)
+    custom = _state("sb_encoder_path", "").strip() if server_paths_allowed() else ""
+    choice = ui_state.kept(st.session_state, "sb_encoder")
     if choice == "Local model path" and custom:
         return custom
     if choice in ENCODER_CHOICES:
@@ -111,41 +119,39 @@ def _builtin(limit: int | None) -> Corpus:
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
-def _uploaded(data: bytes, filename: str, text_field: str | None) -> tuple[Corpus, LoadReport]:
+def _uploaded(data: bytes, filename: str, text_field: str | None, encoder: str) -> tuple[Corpus, LoadReport]:
     from core.corpus.load import load_corpus_bytes
 
-    return load_corpus_bytes(data, filename, text_field=text_field or None)
+    return load_corpus_bytes(data, filename, text_field=text_field or None, **chunking_options(encoder))
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
-def _from_path(path: str, text_field: str | None, mtime: float) -> tuple[Corpus, LoadReport]:
+def _from_path(path: str, text_field: str | None, mtime: float, encoder: str) -> tuple[Corpus, LoadReport]:
     from core.corpus.load import load_corpus
 
-    return load_corpus(path, text_field=text_field or None)
+    return load_corpus(path, text_field=text_field or None, roots=access.allowed_roots(), **chunking_options(encoder))
 
 
 def corpus_source() -> tuple[Corpus, LoadReport | None]:
-    """The corpus chosen in the sidebar (built-in by default) and its load report.
-
-    Raises ``ValueError`` with a readable message for bad input; pages show it with
-    :func:`show_error` and stop.
-    """
+    """The sidebar's corpus (built-in by default) and its load report; bad input raises a readable
+    ``ValueError`` that pages show with :func:`show_error`."""
     source = _state("sb_source", SOURCES[0])
     text_field = _state("sb_text_field", "").strip() or None
     if source == SOURCES[1] and _state("sb_upload", None) is not None:
         up = st.session_state["sb_upload"]
-        return _uploaded(up.getvalue(), up.name, text_field)
+        return _uploaded(up.getvalue(), up.name, text_field, encoder_name())
     if source == SOURCES[2] and _state("sb_path", "").strip():
-        path = Path(_state("sb_path", "").strip()).expanduser()
+        access.require_server_paths(access.peer_address(st.context))
+        path = access.check_path(_state("sb_path", ""))  # before any stat
         if not path.exists():
             raise ValueError(f"{path} does not exist")
-        return _from_path(str(path), text_field, path.stat().st_mtime)
+        return _from_path(str(path), text_field, path.stat().st_mtime, encoder_name())
     return _builtin(builtin_limit()), None
 
 
 def default_k(n_docs: int) -> int:
-    """sqrt(n/2) clusters, between 2 and 200: ~40 for 3,000 documents (override on the map page)."""
-    return int(min(200, max(2, round(math.sqrt(n_docs / 2)))))
+    """sqrt(n/2) clusters, between 2 and 200 (at most n): ~40 for 3,000 documents (override on the map page)."""
+    return int(min(200, max(1, n_docs), max(2, round(math.sqrt(n_docs / 2)))))
 
 
 def map_settings(corpus: Corpus):
@@ -155,7 +161,7 @@ def map_settings(corpus: Corpus):
     base = MapSettings(encoder_name=encoder_name(), k=default_k(len(corpus)), seed=seed())
     valid = {k: v for k, v in overrides.items() if hasattr(base, k)}
     if "k" in valid:
-        valid["k"] = min(int(valid["k"]), len(corpus))
+        valid["k"] = max(1, min(int(valid["k"]), len(corpus)))
     return replace(base, **valid)
 
 
@@ -304,18 +310,24 @@ def use_encoder(path: str) -> None:
     st.session_state["map_overrides"] = overrides
 
 
-def show_error(exc: Exception, what: str) -> None:
-    """A clear message for bad input; nothing is lost, the user fixes the input and retries."""
-    st.error(f"{what}: {exc}", icon="⚠️")
+def show_error(exc: BaseException, what: str | None = None) -> str | None:
+    """Bad input as ``"<what>: <message>"``; a bug as one line and an id (:mod:`core.errors`)."""
+    error_id, message = describe_failure(exc, what)
+    st.error(message, icon="⚠️")
+    return error_id
 
 
 def draw_sidebar() -> None:
-    """The shared sidebar (called by app.py on every run, before the page)."""
+    """The shared sidebar (app.py, every run). Values survive a cut-short first render
+    (:mod:`core.ui_state`); a browser that may not name server paths gets uploads only."""
+    paths_ok = server_paths_allowed()
+    sources = SOURCES if paths_ok else SOURCES[:2]
     with st.sidebar:
         st.toggle("Demo mode", key="sb_demo", help="Presentation preset: settings folded away, a plain-language note on each page.")
         st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed")
         st.subheader("Corpus")
-        source = st.radio("Documents", SOURCES, key="sb_source", label_visibility="collapsed")
+        ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
+        source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
         if source == SOURCES[0]:
             st.number_input(
                 "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
@@ -323,17 +335,21 @@ def draw_sidebar() -> None:
                 help="An evenly spread subset of the harvested Python documentation.",
             )
         elif source == SOURCES[1]:
-            st.file_uploader("JSONL, JSON, CSV or Parquet", type=["jsonl", "json", "csv", "parquet", "txt", "md"], key="sb_upload")
+            st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES, key="sb_upload")
         else:
-            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path")
+            ui_state.restore(st.session_state, "sb_path", "")
+            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path",
+                          help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
         if source != SOURCES[0]:
             st.text_input("Text field (blank: detect)", key="sb_text_field")
         st.subheader("Encoder")
-        options = list(ENCODER_CHOICES) + ["Local model path"]
+        options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
         env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
         default_label = next((k for k, v in ENCODER_CHOICES.items() if v == env_default), options[0])
-        st.session_state.setdefault("sb_encoder", default_label)  # no index: use_encoder() may set the key
+        ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
         choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
+        for key in ("sb_source", "sb_path", "sb_encoder"):
+            ui_state.keep(st.session_state, key)
         if choice == "Local model path":
             st.text_input("Model folder or name", key="sb_encoder_path")
         _draw_tier_figures()

@@ -64,7 +64,10 @@ def _widget(name: str):
 sources = ["Synthetic catalogue (offline)"]
 if (DATA / "original" / "movie_tag_ct.csv").is_file():
     sources.append("CTAR original inputs")
-sources.append("Folder (CTAR original or MovieLens)")
+from core.corpus import access  # noqa: E402
+
+if common is None or common.server_paths_allowed():  # a browser from another machine: no server paths
+    sources.append("Folder (CTAR original or MovieLens)")
 left, right = st.columns([2, 3])
 with left:
     source = st.radio("Inputs", sources, horizontal=True, key="ctar_source")
@@ -102,12 +105,14 @@ with right:
 if generate and config is not None:
     bar = st.progress(0.0, "Sampling…")
     try:
+        if source.startswith("Folder"):
+            folder = str(access.check_path(folder))  # only under the allowed roots, links followed
         inputs = None if source.startswith("Synthetic") else load_inputs(DATA / "original" if source.startswith("CTAR") else folder)
         result = sample(config, inputs, progress=lambda f, m: bar.progress(min(f, 1.0), m))
         done = intervene(config, intervention, inputs=result.catalogue) if not intervention.is_empty else None
         st.session_state["ctar_result"] = (result, done, intervention)
         bar.progress(1.0, f"Sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s")
-    except (CTARConfigError, CTARInputError) as exc:
+    except (CTARConfigError, CTARInputError, access.PathNotAllowedError) as exc:
         bar.empty()
         st.error(str(exc))
 

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from core.csv_safe import to_safe_csv
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
 from core.debias.lab import LearnerConfig, explain_sweep, run_learners
@@ -113,7 +114,7 @@ def sweep_panel(config: SweepConfig) -> None:
     f2.plotly_chart(make_error_vs_strength_figure(summary, mech), key="dl_strength_fig")
     for note in explain_sweep(summary, mech, shown):
         st.markdown(f"- {note}")
-    st.download_button("Download the sweep table (CSV)", df.to_csv(index=False), "debias_sweep.csv", "text/csv", key="dl_download")
+    st.download_button("Download the sweep table (CSV)", to_safe_csv(df), "debias_sweep.csv", "text/csv", key="dl_download")
     with st.expander("Summary table"):
         st.dataframe(summary.round(4), hide_index=True)
 

@@ -45,6 +45,10 @@ def _frames(folder: str, _lmap) -> tuple[pd.DataFrame, pd.DataFrame]:
     return full, drawn
 
 
+if not common.server_paths_allowed():
+    st.info("Large corpora are read from paths on the server, which this browser may not type (the server only "
+            "accepts them from its own machine; see core.corpus.access). Open the app on the server itself.")
+    st.stop()
 path = st.text_input("Corpus file (.jsonl/.parquet) or folder", key="lm_path",
                      placeholder="/data/corpus.jsonl", help="The same path given to `python -m core.corpus index --corpus`.")
 if not path.strip():

@@ -35,6 +35,11 @@ OUTPUT = ROOT / "test-output"
 # Set before any test module imports core: every cache and run store goes to a temp folder.
 _HOME = tempfile.mkdtemp(prefix="equalctar-test-")
 os.environ["EQUALCTAR_HOME"] = _HOME
+# Page tests type paths of files they wrote under the system temp folder: let the sidebar read
+# there (the product default is the working directory and the home; tests of the refusal set
+# EQUALCTAR_ROOTS themselves).
+os.environ.setdefault("EQUALCTAR_ROOTS", os.pathsep.join([str(Path(__file__).resolve().parents[1]), _HOME,
+                                                          tempfile.gettempdir()]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

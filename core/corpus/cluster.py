@@ -97,13 +97,16 @@ def suggest_k(curve: pd.DataFrame) -> int:
     return int(k[int(np.argmax(dist))])
 
 
+MAX_KEYWORD_CHARS = 30
+
+
 def cluster_keywords(texts: Sequence[str], labels: NDArray[np.int64], top_n: int = 8, k: int | None = None) -> list[list[str]]:
     """Top ``top_n`` words per cluster by class-based TF-IDF (BERTopic's c-TF-IDF).
 
     All documents of a cluster form one class document; with term frequency ``tf_{t,c}``
     normalised by the class length, ``A`` the mean number of words per class and ``f_t`` the
     term's frequency over all classes, ``w_{t,c} = tf_{t,c} * log(1 + A / f_t)``. English
-    stop words are dropped. Returns one list per cluster ``0..k-1`` (empty for an empty cluster).
+    stop words and words longer than :data:`MAX_KEYWORD_CHARS` are dropped. Returns one list per cluster ``0..k-1`` (empty for an empty cluster).
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -115,7 +118,10 @@ def cluster_keywords(texts: Sequence[str], labels: NDArray[np.int64], top_n: int
     for text, lab in zip(texts, labels):
         joined[lab].append(text)
     docs = [" ".join(parts) for parts in joined]
-    vec = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_]+\b")
+    # words of 2..MAX_KEYWORD_CHARS characters: a 5,000-character token is not a keyword (it was one,
+    # and its legend entry squeezed the map to 64 px)
+    vec = CountVectorizer(stop_words="english",
+                          token_pattern=rf"(?u)\b[a-zA-Z][a-zA-Z0-9_]{{1,{MAX_KEYWORD_CHARS - 1}}}\b")
     try:
         counts = vec.fit_transform(docs).astype(np.float64)
     except ValueError:  # only stop words / no tokens at all

@@ -15,11 +15,12 @@ mix spaces (a bandit run, a warm-up, an export).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -285,3 +286,53 @@ def load_encoder(name: str = DEFAULT_MODEL) -> Encoder:
     if name.startswith(STATIC_MODEL + ":"):
         return StaticEncoder(name.split(":", 1)[1])
     return SentenceEncoder(name)
+
+
+@functools.lru_cache(maxsize=8)
+def chunking_options(name: str = DEFAULT_MODEL) -> dict:
+    """``count_tokens``/``max_tokens`` for :func:`core.corpus.load.load_corpus` so chunks fit encoder
+    ``name`` (``{}``, the loader's char rule, when it has no tokenizer). Cached per name."""
+    counter = token_counter(name)
+    return {} if counter is None else {"count_tokens": counter[0], "max_tokens": counter[1]}
+
+
+def token_counter(name: str = DEFAULT_MODEL) -> "tuple[Callable[[str], int], int] | None":
+    """The tokenizer of encoder ``name`` as ``(count, max_tokens)``, for chunking at load time.
+
+    ``count(text)`` is the number of word pieces without special tokens (``count.spans(text)``
+    their character spans, so a text is cut with one tokenizer call); ``max_tokens`` is what
+    one chunk may hold (the model's ``max_seq_length`` minus its two special tokens). Only the
+    tokenizer is loaded (milliseconds, no model weights). ``None`` for encoders that read any
+    length (hashing) or whose tokenizer cannot be found: the loader then falls back to its
+    character rule (:func:`core.corpus.load.estimate_tokens`).
+    """
+    if name.startswith("hashing"):
+        return None
+    import json
+    from pathlib import Path
+
+    try:
+        from transformers import AutoTokenizer
+
+        path = packaged_model_path() if name == DEFAULT_MODEL else name
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        max_len = 256
+        config = Path(path) / "sentence_bert_config.json"
+        if config.is_file():
+            max_len = int(json.loads(config.read_text()).get("max_seq_length") or max_len)
+    except Exception:  # no tokenizer files: the caller falls back to the char rule
+        return None
+
+    class _Count:
+        """Word pieces of a text (no special tokens); ``spans`` gives each piece's character span."""
+
+        def __call__(self, text: str) -> int:
+            return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+        def spans(self, text: str) -> list[tuple[int, int]]:
+            enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+            return [tuple(span) for span in enc["offset_mapping"]]
+
+    count = _Count()
+
+    return count, max(1, max_len - 2)

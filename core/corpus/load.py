@@ -31,14 +31,38 @@ Bad input never crashes and never disappears silently: each problem becomes one 
 ``missing_id``          the id field is empty on this record; the content hash is used (kept)
 ``duplicate_id``        an id seen before; made unique with ``~2``, ``~3``, ... (kept)
 ``chunked``             a document longer than ``max_words`` words, split (kept, as chunks)
-``skipped_file``        a file in a folder/zip whose extension is not a text extension
+``skipped_file``        a file in a folder/zip whose extension is not a text extension (never read)
+``hidden_file``         a dot-named file or folder (or ``__MACOSX``) in a folder/zip (not read)
+``too_large``           a file or zip member over :attr:`LoadLimits.max_file_bytes` (not read)
+``special_file``        a FIFO, device or socket in a folder (refused without opening it)
+``broken_link``         a symbolic link whose target does not exist
+``outside_roots``       a link in a folder that leads outside the allowed roots (page loads only)
 ======================  =====================================================================
+
+Limits (:class:`LoadLimits`). Sizes are checked before anything is read: a file path or an
+upload over ``max_total_bytes`` is refused; in a folder or a zip, a member's extension and
+size are checked from the directory entry (``stat``, the zip's central directory), so a 3 GB
+binary is skipped without being opened. A zip whose declared expansion exceeds
+``max_total_bytes`` in total, or whose member expands more than ``max_zip_ratio`` times
+(a zip bomb), is refused before any member is decompressed; members are then read with a
+bounded read, so a central directory that lies about sizes cannot blow past the limit. A
+path that is a FIFO, a device or a socket is refused with a message (opening a FIFO would
+block forever).
 
 Long documents. The packaged encoder reads at most 256 word-piece tokens, about 200 English
 words; anything after is ignored by the model. So a document of more than ``max_words``
 whitespace-separated words is split into consecutive chunks of at most ``max_words`` words,
 keeping the original whitespace inside each chunk; chunk ``k`` (0-based) gets the id
 ``<id>#<k>`` and the same source as its origin. ``max_words=None`` switches chunking off.
+Words are not tokens: a text without spaces (Chinese, Japanese, a minified file) is one
+"word" of thousands of word pieces. So every chunk is then measured in tokens, with the
+encoder's own tokenizer when one is given (``count_tokens``, see
+:func:`core.corpus.encoders.token_counter`; the page passes it, about 1 ms per chunk), else with
+:func:`estimate_tokens` (a char rule that counts every non-ASCII character as one token, as BERT's
+word pieces do for CJK), and
+cut further, at whitespace where there is some and between characters where there is none,
+until no chunk exceeds ``max_tokens`` (default :data:`DEFAULT_MAX_TOKENS`, MiniLM's 256 minus
+its two special tokens).
 
 An input from which nothing remains raises :class:`EmptyCorpusError` (saying how many
 records were read and why each was dropped); an unreadable input (missing file, unknown
@@ -52,12 +76,14 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,8 +97,37 @@ TEXT_EXTENSIONS: tuple[str, ...] = (".txt", ".md", ".markdown", ".rst")
 RECORD_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 SUPPORTED_EXTENSIONS: tuple[str, ...] = RECORD_EXTENSIONS + TEXT_EXTENSIONS + (".zip",)
 DEFAULT_MAX_WORDS = 200
+DEFAULT_MAX_TOKENS = 254  # all-MiniLM-L6-v2 reads 256 word pieces, [CLS] and [SEP] included
 
 _SPACE = re.compile(r"(\s+)")
+_PIECE = re.compile(r"[A-Za-z0-9]{1,7}|[^\sA-Za-z0-9]")  # the char rule's pseudo word pieces
+
+TokenCounter = Callable[[str], int]  # may also have ``spans(text) -> [(start, end), ...]`` (one per token)
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """Size limits checked before reading (bytes; ``max_zip_ratio`` is uncompressed / compressed).
+
+    ``max_total_bytes`` bounds one input file, an upload, a zip's declared expansion and the
+    sum of the text files of a folder; ``max_file_bytes`` one member of a folder or zip.
+    """
+
+    max_total_bytes: int = 1 << 30
+    max_file_bytes: int = 256 << 20
+    max_zip_ratio: float = 200.0
+    max_files: int = 200_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_total_bytes", "max_file_bytes", "max_files"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"LoadLimits.{name} must be a positive integer, got {value!r}")
+        if not self.max_zip_ratio >= 1:
+            raise ValueError(f"LoadLimits.max_zip_ratio must be >= 1, got {self.max_zip_ratio!r}")
+
+
+DEFAULT_LIMITS = LoadLimits()
 
 
 class CorpusFormatError(ValueError):
@@ -81,6 +136,17 @@ class CorpusFormatError(ValueError):
 
 class EmptyCorpusError(ValueError):
     """The input was read, but no usable document remained."""
+
+
+class CorpusTooLargeError(CorpusFormatError):
+    """The input is over a :class:`LoadLimits` limit (refused before reading it)."""
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
 
 
 @dataclass(frozen=True)
@@ -185,6 +251,120 @@ def split_words(text: str, max_words: int | None) -> list[str]:
     parts = _SPACE.split(text.strip())  # word, space, word, ..., word (2n - 1 parts)
     step = 2 * max_words
     return ["".join(parts[k : k + step - 1]) for k in range(0, len(parts), step)]
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate of word pieces: one per non-ASCII or punctuation character (BERT's
+    word pieces give each CJK character and each punctuation mark its own token, so no script is
+    undercounted by a factor), and one per 7 characters of an ASCII letter/digit run (rare English
+    words split into more pieces than that: the fallback is close, not exact).
+
+    >>> estimate_tokens("Hello, world"), estimate_tokens("\u4e2d\u6587\u6587\u672c")
+    (3, 4)
+    """
+    return sum(1 for _ in _PIECE.finditer(text))
+
+
+def _estimate_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _PIECE.finditer(text)]
+
+
+estimate_tokens.spans = _estimate_spans  # type: ignore[attr-defined]
+
+
+def _cut_at_spans(text: str, spans: list[tuple[int, int]], max_tokens: int) -> list[str]:
+    """Cut ``text`` into pieces of at most ``max_tokens`` of its token ``spans``, at whitespace between
+    tokens where the window has some, else between two tokens. Pieces are contiguous slices with
+    their outer whitespace stripped, so no character other than that whitespace is dropped."""
+    def boundary(j: int) -> bool:  # whitespace between token j-1 and token j
+        return any(ch.isspace() for ch in text[spans[j - 1][1] : spans[j][0]])
+
+    cuts = [0]  # character offsets where pieces start
+    i, n = 0, len(spans)
+    while n - i > max_tokens:
+        limit = i + max_tokens  # tokens i .. limit-1 fit; the next piece starts at token j
+        j = limit
+        while j > i + 1 and not boundary(j):
+            j -= 1
+        if not boundary(j):
+            j = limit  # no whitespace in the window (CJK, a minified line): cut between two tokens
+        cuts.append(spans[j][0])
+        i = j
+    cuts.append(len(text))
+    return [piece for piece in (text[a:b].strip() for a, b in zip(cuts, cuts[1:])) if piece]
+
+
+def _cut_by_chars(text: str, count: TokenCounter, max_tokens: int) -> list[str]:
+    """Cut a text with no usable whitespace into pieces of at most ``max_tokens`` tokens
+    (binary search on the prefix length, so ``O(log n)`` counts per piece)."""
+    pieces: list[str] = []
+    rest = text
+    while rest:
+        if count(rest) <= max_tokens:
+            pieces.append(rest)
+            break
+        lo, hi = 1, len(rest)  # the longest prefix that fits lies in [lo, hi)
+        while lo < hi - 1:
+            mid = (lo + hi) // 2
+            if count(rest[:mid]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid
+        pieces.append(rest[:lo])
+        rest = rest[lo:]
+    return pieces
+
+
+def split_tokens(text: str, max_tokens: int, count_tokens: TokenCounter | None = None) -> list[str]:
+    """Split ``text`` into consecutive pieces of at most ``max_tokens`` tokens (``count_tokens``
+    or :func:`estimate_tokens`), at whitespace where possible, else between tokens (characters).
+
+    A counter with a ``spans`` method (the encoders' and the char rule) is called once per text;
+    a plain ``str -> int`` callable is called per word. Nothing is lost: whitespace inside a piece
+    is kept, and the pieces joined by the whitespace between them give the (stripped) text back.
+    """
+    count = count_tokens or estimate_tokens
+    spans_of = getattr(count, "spans", None)
+    if spans_of is not None:
+        spans = spans_of(text)
+        return [text] if len(spans) <= max_tokens else _cut_at_spans(text, spans, max_tokens)
+    if count(text) <= max_tokens:
+        return [text]
+    parts = _SPACE.split(text.strip())  # word, space, word, ..., word
+    pieces: list[str] = []
+    start, used = 0, 0  # the current piece is parts[start:k] (k even: a word index)
+    for k in range(0, len(parts), 2):
+        n = count(parts[k])
+        if n > max_tokens:  # one "word" too long for the model: cut it between characters
+            if k > start:
+                pieces.append("".join(parts[start : k - 1]))
+            pieces.extend(_cut_by_chars(parts[k], count, max_tokens))
+            start, used = k + 2, 0
+            continue
+        if k > start and used + n > max_tokens:
+            pieces.append("".join(parts[start : k - 1]))
+            start, used = k, 0
+        used += n
+    if start < len(parts):
+        pieces.append("".join(parts[start:]))
+    # per-word counts can miss merges across words; check each piece once and cut again if needed
+    out: list[str] = []
+    for piece in pieces:
+        out.extend([piece] if count(piece) <= max_tokens else _cut_by_chars(piece, count, max_tokens))
+    return out
+
+
+def split_text(
+    text: str, max_words: int | None, max_tokens: int | None = None, count_tokens: TokenCounter | None = None
+) -> list[str]:
+    """:func:`split_words`, then :func:`split_tokens` on every chunk over ``max_tokens``."""
+    chunks = split_words(text, max_words)
+    if max_words is None or max_tokens is None:
+        return chunks
+    out: list[str] = []
+    for chunk in chunks:
+        out.extend(split_tokens(chunk, max_tokens, count_tokens))
+    return out
 
 
 # ---------------------------------------------------------------------------- reading
@@ -298,20 +478,67 @@ def _read_parquet(data: bytes, name: str) -> list[_Record]:
 
 
 def _read_text_files(files: list[tuple[str, bytes]], name: str, report: LoadReport) -> list[_Record]:
-    """One record ``{"text": ...}`` per text file; other files are reported as skipped."""
-    records: list[_Record] = []
-    for rel, data in sorted(files):
-        if PurePosixPath(rel).suffix.lower() not in TEXT_EXTENSIONS:
-            report.add("skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)})")
-            continue
-        records.append((rel, {"text": _decode(data, rel, report)}))
-    return records
+    """One record ``{"text": ...}`` per text file (the caller has skipped and reported the others)."""
+    return [(rel, {"text": _decode(data, rel, report)}) for rel, data in sorted(files)]
 
 
-def _read_records(data: bytes, filename: str, report: LoadReport) -> list[_Record]:
+def _is_hidden(rel: str) -> bool:
+    parts = PurePosixPath(rel).parts
+    return any(part.startswith(".") for part in parts) or "__MACOSX" in parts
+
+
+def _is_text_name(rel: str) -> bool:
+    return PurePosixPath(rel).suffix.lower() in TEXT_EXTENSIONS
+
+
+def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) -> list[_Record]:
+    """Text members of a zip, each checked from the central directory before it is decompressed."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            if len(infos) > limits.max_files:
+                raise CorpusTooLargeError(f"{name}: {len(infos):,} members, more than the limit of {limits.max_files:,}")
+            chosen: list[zipfile.ZipInfo] = []
+            for info in infos:
+                rel = info.filename
+                if _is_hidden(rel):
+                    report.add("hidden_file", rel, "dot-named or __MACOSX member; not read")
+                elif not _is_text_name(rel):
+                    report.add("skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)}); not read")
+                elif info.file_size > limits.max_file_bytes:
+                    report.add("too_large", rel, f"expands to {_size_text(info.file_size)}, over the "
+                               f"{_size_text(limits.max_file_bytes)} limit per file; not read")
+                elif info.file_size > (1 << 20) and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
+                    report.add("too_large", rel, f"expands {info.file_size / max(info.compress_size, 1):,.0f} times "
+                               f"(limit {limits.max_zip_ratio:g}): refused as a zip bomb; not read")
+                else:
+                    chosen.append(info)
+            declared = sum(i.file_size for i in chosen)
+            if declared > limits.max_total_bytes:
+                raise CorpusTooLargeError(
+                    f"{name}: its text files expand to {_size_text(declared)}, over the "
+                    f"{_size_text(limits.max_total_bytes)} limit; nothing was decompressed"
+                )
+            files: list[tuple[str, bytes]] = []
+            for info in chosen:
+                with zf.open(info) as fh:  # bounded: a lying central directory cannot exceed the limit
+                    content = fh.read(limits.max_file_bytes + 1)
+                if len(content) > limits.max_file_bytes:
+                    report.add("too_large", info.filename, f"expands past the {_size_text(limits.max_file_bytes)} "
+                               "limit per file although its header says less; dropped")
+                    continue
+                files.append((info.filename, content))
+    except zipfile.BadZipFile as err:
+        raise CorpusFormatError(f"{name}: not a readable zip file ({err})") from None
+    return _read_text_files(files, name, report)
+
+
+def _read_records(data: bytes, filename: str, report: LoadReport, limits: LoadLimits = DEFAULT_LIMITS) -> list[_Record]:
     name = Path(filename).name
     ext = Path(filename).suffix.lower()
     report.format = ext.lstrip(".")
+    if len(data) > limits.max_total_bytes:
+        raise CorpusTooLargeError(f"{name}: {_size_text(len(data))}, over the {_size_text(limits.max_total_bytes)} limit")
     if ext in (".jsonl", ".ndjson"):
         return _read_jsonl(data, name, report)
     if ext == ".json":
@@ -323,18 +550,86 @@ def _read_records(data: bytes, filename: str, report: LoadReport) -> list[_Recor
     if ext in TEXT_EXTENSIONS:
         return [(name, {"text": _decode(data, name, report)})]
     if ext == ".zip":
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                files = [(i.filename, zf.read(i)) for i in zf.infolist()
-                         if not i.is_dir() and not PurePosixPath(i.filename).name.startswith(".")
-                         and "__MACOSX" not in i.filename]
-        except zipfile.BadZipFile as err:
-            raise CorpusFormatError(f"{name}: not a readable zip file ({err})") from None
-        return _read_text_files(files, name, report)
+        return _read_zip(data, name, report, limits)
     raise CorpusFormatError(
         f"{name}: unknown corpus format '{ext or '(no extension)'}'; "
         f"supported: {', '.join(SUPPORTED_EXTENSIONS)} or a folder of text files"
     )
+
+
+def _special_kind(mode: int) -> str | None:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return None
+
+
+def _scan_folder(
+    root: Path, report: LoadReport, limits: LoadLimits, roots: "tuple[Path, ...] | None"
+) -> list[tuple[str, Path]]:
+    """The text files of a folder to read, ``(relative path, path)``; everything else gets a row.
+
+    Only directory entries are looked at (``lstat``/``stat``), never file contents: a FIFO is
+    not opened, a 3 GB binary not read.
+    """
+    from core.corpus.access import is_under_roots
+
+    chosen: list[tuple[str, Path]] = []
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        for d in sorted(dirnames):
+            rel = (base / d).relative_to(root).as_posix()
+            if d.startswith(".") or d == "__MACOSX":
+                report.add("hidden_file", rel + "/", "dot-named folder; not read")
+            elif (base / d).is_symlink():
+                report.add("skipped_file", rel + "/", "a link to a folder; not followed")
+        dirnames[:] = sorted(d for d in dirnames if not (d.startswith(".") or d == "__MACOSX")
+                             and not (base / d).is_symlink())
+        for fname in sorted(filenames):
+            path = base / fname
+            rel = path.relative_to(root).as_posix()
+            if fname.startswith("."):
+                report.add("hidden_file", rel, "dot-named file; not read")
+                continue
+            try:
+                info = path.stat()  # follows a link
+            except FileNotFoundError:
+                report.add("broken_link", rel, "a link whose target does not exist")
+                continue
+            except OSError as err:
+                report.add("skipped_file", rel, f"cannot be examined ({err.strerror})")
+                continue
+            if path.is_symlink() and roots is not None and not is_under_roots(path, roots):
+                report.add("outside_roots", rel, "a link that leads outside the allowed folders; not read")
+                continue
+            special = _special_kind(info.st_mode)
+            if special is not None:
+                report.add("special_file", rel, f"{special}, not a file; not opened")
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                report.add("skipped_file", rel, "a link to a folder; not followed")
+                continue
+            if not _is_text_name(rel):
+                report.add("skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)}); not read")
+                continue
+            if info.st_size > limits.max_file_bytes:
+                report.add("too_large", rel, f"{_size_text(info.st_size)}, over the "
+                           f"{_size_text(limits.max_file_bytes)} limit per file; not read")
+                continue
+            total += info.st_size
+            chosen.append((rel, path))
+            if len(chosen) > limits.max_files:
+                raise CorpusTooLargeError(f"{root.name}: more than {limits.max_files:,} text files")
+    if total > limits.max_total_bytes:
+        raise CorpusTooLargeError(
+            f"{root.name}: its text files hold {_size_text(total)}, over the "
+            f"{_size_text(limits.max_total_bytes)} limit; nothing was read"
+        )
+    return chosen
 
 
 # ---------------------------------------------------------------------------- assembling
@@ -380,6 +675,8 @@ def _assemble(
     text_field: str | None,
     id_field: str | None,
     max_words: int | None,
+    max_tokens: int | None = DEFAULT_MAX_TOKENS,
+    count_tokens: TokenCounter | None = None,
 ) -> Corpus:
     report.n_read += len(records)
     columns = _columns(records)
@@ -443,10 +740,10 @@ def _assemble(
             report.add("missing_id", loc, f"id field '{id_field}' is empty; content hash used")
             raw_id = None
         doc_id = unique(str(raw_id).strip() if raw_id is not None else content_id(text), loc)
-        chunks = split_words(text, max_words)
+        chunks = split_text(text, max_words, max_tokens, count_tokens)
         if len(chunks) > 1:
-            report.add("chunked", loc, f"{len(text.split())} words split into "
-                       f"{len(chunks)} chunks of at most {max_words} words")
+            report.add("chunked", loc, f"{len(text.split())} words split into {len(chunks)} chunks of at most "
+                       f"{max_words} words" + (f" and {max_tokens} tokens" if max_tokens else ""))
             for k, chunk in enumerate(chunks):
                 ids.append(unique(f"{doc_id}#{k}", loc))
                 texts.append(chunk)
@@ -467,9 +764,11 @@ def _assemble(
     return Corpus(ids=tuple(ids), texts=tuple(texts), sources=tuple(sources), name=Path(name).stem or name)
 
 
-def _check_max_words(max_words: int | None) -> None:
+def _check_max_words(max_words: int | None, max_tokens: int | None = None) -> None:
     if max_words is not None and (not isinstance(max_words, int) or max_words < 1):
         raise ValueError(f"max_words must be a positive integer or None, got {max_words!r}")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        raise ValueError(f"max_tokens must be a positive integer or None, got {max_tokens!r}")
 
 
 def load_corpus_bytes(
@@ -478,6 +777,10 @@ def load_corpus_bytes(
     text_field: str | None = None,
     id_field: str | None = None,
     max_words: int | None = DEFAULT_MAX_WORDS,
+    *,
+    max_tokens: int | None = DEFAULT_MAX_TOKENS,
+    count_tokens: TokenCounter | None = None,
+    limits: LoadLimits = DEFAULT_LIMITS,
 ) -> tuple[Corpus, LoadReport]:
     """Load a corpus from the bytes of an uploaded file, dispatching on ``filename``'s extension.
 
@@ -491,6 +794,12 @@ def load_corpus_bytes(
         Column names; detected when omitted (see the module docstring).
     max_words : int or None
         Chunk size for long documents (``None``: no chunking).
+    max_tokens : int or None
+        Most tokens per chunk (``count_tokens``, else :func:`estimate_tokens`); ``None``: words only.
+    count_tokens : callable, optional
+        ``str -> int``, the encoder's tokenizer without special tokens.
+    limits : LoadLimits
+        Size limits, checked before reading.
 
     Returns
     -------
@@ -499,15 +808,16 @@ def load_corpus_bytes(
     Raises
     ------
     CorpusFormatError
-        Unknown extension, unreadable container, or a named field that is absent.
+        Unknown extension, unreadable container, a named field that is absent, or (as
+        :class:`CorpusTooLargeError`) an input over ``limits``.
     EmptyCorpusError
         Nothing usable remained.
     """
-    _check_max_words(max_words)
+    _check_max_words(max_words, max_tokens)
     name = Path(filename).name or "upload"
     report = LoadReport(source=name, max_words=max_words)
-    records = _read_records(bytes(data), name, report)
-    corpus = _assemble(records, report, name, text_field, id_field, max_words)
+    records = _read_records(bytes(data), name, report, limits)
+    corpus = _assemble(records, report, name, text_field, id_field, max_words, max_tokens, count_tokens)
     return corpus, report
 
 
@@ -516,34 +826,68 @@ def load_corpus(
     text_field: str | None = None,
     id_field: str | None = None,
     max_words: int | None = DEFAULT_MAX_WORDS,
+    *,
+    max_tokens: int | None = DEFAULT_MAX_TOKENS,
+    count_tokens: TokenCounter | None = None,
+    limits: LoadLimits = DEFAULT_LIMITS,
+    roots: "tuple[Path, ...] | None" = None,
 ) -> tuple[Corpus, LoadReport]:
     """Load a corpus file (JSONL, JSON, CSV/TSV, Parquet, text, zip) or a folder of text files.
 
     A folder is read recursively; every ``.txt``/``.md``/``.markdown``/``.rst`` file is one
-    document (sorted by relative path; its source is that path), other files are reported as
-    ``skipped_file``. See :func:`load_corpus_bytes` for the parameters and errors.
+    document (sorted by relative path; its source is that path), everything else gets a report
+    row without being read (see the module docstring). ``roots`` (page loads; see
+    :mod:`core.corpus.access`): the path, with links followed, must lie under one of them, and
+    links inside a folder that lead elsewhere are not read; ``None`` (the command line) allows
+    any path. See :func:`load_corpus_bytes` for the other parameters and the errors.
     """
-    _check_max_words(max_words)
+    _check_max_words(max_words, max_tokens)
+    if roots is not None:
+        from core.corpus.access import check_path
+
+        check_path(path, roots)  # before anything else: a refusal never says whether it exists
     path = Path(path).expanduser()
-    if not path.exists():
-        raise CorpusFormatError(f"{path}: no such file or folder")
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        kind = "a link whose target does not exist" if path.is_symlink() else "no such file or folder"
+        raise CorpusFormatError(f"{path}: {kind}") from None
+    except OSError as err:
+        raise CorpusFormatError(f"{path}: cannot read ({err.strerror})") from None
+    special = _special_kind(info.st_mode)
+    if special is not None:
+        raise CorpusFormatError(f"{path}: {special}, not a file or folder; refused (it is never opened)")
+    if stat.S_ISDIR(info.st_mode):
         report = LoadReport(source=path.name or str(path), max_words=max_words, format="folder")
+        chosen = _scan_folder(path, report, limits, roots)
         files = []
-        for p in sorted(path.rglob("*")):
-            rel = p.relative_to(path).as_posix()
-            if p.is_file() and not any(part.startswith(".") for part in PurePosixPath(rel).parts):
-                files.append((rel, p.read_bytes()))
+        for rel, p in chosen:
+            try:
+                with open(p, "rb") as fh:  # bounded: the file may have grown since the scan
+                    content = fh.read(limits.max_file_bytes + 1)
+            except OSError as err:
+                report.add("skipped_file", rel, f"cannot be read ({err.strerror})")
+                continue
+            if len(content) > limits.max_file_bytes:
+                report.add("too_large", rel, f"grew past the {_size_text(limits.max_file_bytes)} limit per file; dropped")
+                continue
+            files.append((rel, content))
         records = _read_text_files(files, report.source, report)
-        corpus = _assemble(records, report, report.source, text_field, id_field, max_words)
+        corpus = _assemble(records, report, report.source, text_field, id_field, max_words, max_tokens, count_tokens)
         return corpus, report
     if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
         raise CorpusFormatError(
             f"{path}: unknown corpus format '{path.suffix or '(no extension)'}'; "
             f"supported: {', '.join(SUPPORTED_EXTENSIONS)} or a folder of text files"
         )
+    if info.st_size > limits.max_total_bytes:
+        raise CorpusTooLargeError(
+            f"{path.name}: {_size_text(info.st_size)}, over the {_size_text(limits.max_total_bytes)} limit; not read"
+        )
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read(limits.max_total_bytes + 1)
     except OSError as err:
         raise CorpusFormatError(f"{path}: cannot read ({err.strerror})") from None
-    return load_corpus_bytes(data, path.name, text_field=text_field, id_field=id_field, max_words=max_words)
+    return load_corpus_bytes(data, path.name, text_field=text_field, id_field=id_field, max_words=max_words,
+                             max_tokens=max_tokens, count_tokens=count_tokens, limits=limits)

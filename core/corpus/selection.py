@@ -51,15 +51,18 @@ def export_documents(frame: pd.DataFrame, ids: Iterable[str], fmt: str) -> bytes
     """The rows of ``frame`` (a ``documents_frame``) whose ``doc_id`` is in ``ids``, as JSONL or CSV bytes.
 
     Rows keep the frame's order; columns ``doc_id, text, source, cluster`` (plus any other
-    non-coordinate columns). ``fmt`` is ``"jsonl"`` or ``"csv"`` (UTF-8).
+    non-coordinate columns). ``fmt`` is ``"jsonl"`` or ``"csv"`` (UTF-8); CSV text cells that a
+    spreadsheet would run as formulas get a leading ``'`` (:mod:`core.csv_safe`).
     """
     fmt = fmt.lower()
     if fmt not in ("jsonl", "csv"):
         raise ValueError(f"fmt must be 'jsonl' or 'csv', got {fmt!r}")
     wanted = set(map(str, ids))
     rows = frame[frame["doc_id"].astype(str).isin(wanted)].drop(columns=[c for c in ("x", "y") if c in frame.columns])
-    if fmt == "csv":
-        return rows.to_csv(index=False).encode("utf-8")
+    if fmt == "csv":  # cells starting with = + - @ are escaped: a spreadsheet must not run them
+        from core.csv_safe import to_safe_csv
+
+        return to_safe_csv(rows).encode("utf-8")
     buf = io.StringIO()
     for rec in rows.to_dict(orient="records"):
         buf.write(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()}, ensure_ascii=False))

@@ -18,20 +18,35 @@ from dataclasses import fields
 
 from core.ctar.config import CTARConfig, CTARConfigError
 from core.ctar.inputs import CTARInputError, load_inputs
+from core.limits import parse_bool, parse_count
 
 
 def _parse_value(name: str, text: str, kinds: dict[str, type]) -> object:
+    """One ``NAME=VALUE`` value, strictly: bools are true/false (not "anything else is False"),
+    counts accept ``1e6``/``1_000_000`` but not ``2.5``, floats must be finite."""
     if name not in kinds:
         raise CTARConfigError(f"unknown parameter {name!r}; known: {sorted(kinds)}")
     kind = kinds[name]
     if kind is bool:
-        return text.lower() in ("1", "true", "yes")
+        return parse_bool(text, name, CTARConfigError)
     if kind is str:
         return text
+    if kind is int:
+        return parse_count(text, name, low=-(2**63), error=CTARConfigError)
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError as exc:
         raise CTARConfigError(f"{name}: cannot read {text!r} as {kind.__name__}") from exc
+    if kind is float and value != value or value in (float("inf"), float("-inf")):
+        raise CTARConfigError(f"{name} must be a finite number, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        return parse_count(text, "a size", low=0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _kinds() -> dict[str, type]:
@@ -47,9 +62,9 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--format", choices=("csv", "parquet", "both"), default="csv")
     g.add_argument("--mode", choices=("exact", "normalised"), default="exact")
-    g.add_argument("--n-users", type=int, default=1000)
-    g.add_argument("--n-movies", type=int, default=1000)
-    g.add_argument("--seed", type=int, default=9527)
+    g.add_argument("--n-users", type=_count, default=1000, help="users (1000, 1e6, 1_000_000)")
+    g.add_argument("--n-movies", type=_count, default=1000)
+    g.add_argument("--seed", type=_count, default=9527)
     g.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="any CTARConfig parameter")
     g.add_argument("--do", action="append", default=[], metavar="NAME=VALUE",
                    help="intervention: exposure=uniform, obstag=uniform, tag_effect=0, n_match=2, quality=4, rating=5")

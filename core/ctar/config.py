@@ -68,6 +68,31 @@ def max_obstag_rate_exact(n_movies: int, rating_slope: float, rank_slope: float)
     return low_mean / float(_sigmoid(scale * 5))
 
 
+ESTIMATE_N_TAGS = 2000  # tag vocabulary assumed by the memory check (synthetic: 1,200; CTAR's release: ~1,700)
+
+
+def estimate_sample_bytes(
+    n_users: int, n_movies: int, *, tags_per_movie: int = 8, rating_rate: float = 0.02, obstag_rate: float = 0.007,
+    chunk_pairs: int = 2_000_000, keep_full_max_pairs: int = 50_000_000, rct_users: int = 100,
+    n_tags: int = ESTIMATE_N_TAGS,
+) -> float:
+    """Peak bytes of :func:`core.ctar.sampler.sample` for these sizes (an upper estimate).
+
+    Per user the liked-tag matrix (``n_tags`` bools) and per-user vectors; per movie the tag
+    table and counters; per chunk of ``max(chunk_pairs, M)`` pairs the working arrays (~64 B a
+    pair); per pair the full matrices when kept (12 B) and the observed rows (ratings up to
+    ``2 r`` of the pairs at ~120 B a row with its copies, ObsTag rows ~40 B per tag); and the RCT
+    design draw (``rct_users x M`` floats).
+    """
+    u, m = float(n_users), float(n_movies)
+    pairs = u * m
+    chunk = min(pairs, max(float(chunk_pairs), m))
+    kept = pairs * 12.0 if pairs <= keep_full_max_pairs else 0.0
+    rows = pairs * (2.0 * rating_rate * 120.0 + obstag_rate * tags_per_movie * 40.0)
+    return (u * (n_tags + 64.0) + m * (tags_per_movie * 24.0 + 256.0) + chunk * 64.0 + kept + rows
+            + float(rct_users) * m * 8.0 + (64 << 20))
+
+
 @dataclass(frozen=True)
 class CTARConfig:
     """Constants of CTAR's generator (defaults = the released generator's).
@@ -169,6 +194,8 @@ class CTARConfig:
                 raise CTARConfigError(f"{name} must be an integer >= 0, got {value!r}")
         if self.liked_min > self.liked_max:
             raise CTARConfigError(f"liked_min ({self.liked_min}) must be <= liked_max ({self.liked_max})")
+        if not isinstance(self.test_exact_compat, (bool, np.bool_)):
+            raise CTARConfigError(f"test_exact_compat must be True or False, got {self.test_exact_compat!r}")
         for name in ("quality_sigma", "noise_sigma", "rating_slope", "obstag_rank_slope"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
@@ -196,6 +223,7 @@ class CTARConfig:
             raise CTARConfigError(
                 f"test_inidentifiable_pos ({self.test_inidentifiable_pos}) exceeds test_inidentifiable_n "
                 f"({self.test_inidentifiable_n})")
+        self.check_memory()  # before the exact-mode checks below, which allocate per movie
         if self.mode == "exact":
             top = max_rating_rate_exact(self.n_movies, self.rating_slope)
             if self.rating_rate > top:
@@ -208,6 +236,28 @@ class CTARConfig:
                 raise CTARConfigError(
                     f"obstag_rate={self.obstag_rate} exceeds {top:.4f}, the largest rate mode='exact' can "
                     f"guarantee without p > 1 at n_movies={self.n_movies}; use mode='normalised'")
+
+    def estimate_bytes(self, n_users: int | None = None, n_movies: int | None = None,
+                       n_tags: int = ESTIMATE_N_TAGS) -> float:
+        """:func:`estimate_sample_bytes` of this configuration (optionally with other sizes)."""
+        return estimate_sample_bytes(
+            self.n_users if n_users is None else n_users, self.n_movies if n_movies is None else n_movies,
+            tags_per_movie=self.tags_per_movie, rating_rate=self.rating_rate, obstag_rate=self.obstag_rate,
+            chunk_pairs=self.chunk_pairs, keep_full_max_pairs=self.keep_full_max_pairs, rct_users=self.rct_users,
+            n_tags=n_tags)
+
+    def check_memory(self, n_tags: int = ESTIMATE_N_TAGS, budget: int | None = None) -> None:
+        """Refuse sizes whose sample would not fit in memory, naming the largest ``n_users`` (or
+        ``n_movies``) that fits (:mod:`core.limits`). Called by ``__post_init__`` and by the sampler
+        with the catalogue's real tag count."""
+        from core.limits import check_fits
+
+        needed = self.estimate_bytes(n_tags=n_tags)
+        if self.estimate_bytes(n_users=1, n_tags=n_tags) > (budget or _budget()):  # the movies alone do not fit
+            check_fits(f"a CTAR sample of {self.n_movies:,} movies", needed, "n_movies", self.n_movies,
+                       lambda v: self.estimate_bytes(n_users=1, n_movies=v, n_tags=n_tags), CTARConfigError, budget)
+        check_fits(f"a CTAR sample of {self.n_users:,} users x {self.n_movies:,} movies", needed, "n_users",
+                   self.n_users, lambda v: self.estimate_bytes(n_users=v, n_tags=n_tags), CTARConfigError, budget)
 
     @property
     def n_pairs(self) -> int:
@@ -229,6 +279,12 @@ class CTARConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _budget() -> int:
+    from core.limits import memory_budget
+
+    return memory_budget()
 
 
 #: Parameters grouped by the mechanism they belong to (for forms and documentation).

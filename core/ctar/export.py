@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from core.csv_safe import to_safe_csv
 from core.ctar.sampler import CTARSample
 from core.ctar.tables import TEST_NAMES, VALID_NAMES
 
@@ -74,7 +75,7 @@ def export_sample(sample: CTARSample, folder: str | Path, fmt: Format = "csv", w
         path = folder / f"{name}.{fmt}"
         path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            df.to_csv(path, index=False)
+            to_safe_csv(df, path_or_buf=path)
         else:
             df.to_parquet(path, index=False)
         written.append(path)
@@ -101,7 +102,7 @@ def zip_bytes(sample: CTARSample, fmt: Format = "csv", with_pairs: bool = False)
                 frames["truth/pairs"] = pairs
         for name, df in frames.items():
             if fmt == "csv":
-                zf.writestr(f"ctar/{name}.csv", df.to_csv(index=False))
+                zf.writestr(f"ctar/{name}.csv", to_safe_csv(df))
             else:
                 b = io.BytesIO()
                 df.to_parquet(b, index=False)

@@ -111,10 +111,15 @@ class Intervention:
                 raise CTARConfigError(f"{name} must be 'uniform' or an ExposurePolicy, got {value!r}")
         if self.rating is not None and int(self.rating) not in (1, 2, 3, 4, 5):
             raise CTARConfigError(f"rating must be in 1..5, got {self.rating}")
-        if self.n_match is not None and int(self.n_match) < 0:
-            raise CTARConfigError(f"n_match must be >= 0, got {self.n_match}")
-        if self.tag_effect is not None and not np.isfinite(self.tag_effect):
-            raise CTARConfigError(f"tag_effect must be finite, got {self.tag_effect}")
+        if self.n_match is not None:
+            if isinstance(self.n_match, bool) or float(self.n_match) != int(float(self.n_match)) \
+                    or not 0 <= int(self.n_match) <= 127:
+                raise CTARConfigError(f"n_match must be a whole number in 0..127 (matching tags per pair, stored as "
+                                      f"int8; a movie has tags_per_movie tags), got {self.n_match}")
+        for name in ("tag_effect", "quality"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float, np.number)) and np.isfinite(value)):
+                raise CTARConfigError(f"{name} must be a finite number, got {value!r}")
 
     @property
     def is_empty(self) -> bool:
@@ -487,6 +492,7 @@ def sample(config: CTARConfig, inputs: CatalogueInputs | Catalogue | None = None
     else:
         catalogue = prepare_catalogue(inputs if inputs is not None else make_synthetic_inputs(),
                                       config, _stream(config.seed, "catalogue"))
+    config.check_memory(n_tags=catalogue.n_tags)  # with the real vocabulary, before any (U, .) allocation
     exposure = _resolve(do.exposure, config.rating_rate) or exposure or PopularityExposure.from_config(config)
     obstag_policy = _resolve(do.obstag, config.obstag_rate) or obstag or ObsTagExposure.from_config(config)
     outcome = outcome or LatentOutcome()

@@ -10,7 +10,16 @@ from core.debias.data import GENERATORS, SYNTHETIC, DebiasConfigError, WorldConf
 from core.debias.estimators import ESTIMATORS
 from core.debias.mechanisms import MECHANISMS
 from core.debias.propensity import PROPENSITY_MODELS
-from core.debias.sweep import IMPUTATIONS, SweepConfig, run_sweep, summarize_sweep
+from core.debias.sweep import IMPUTATIONS, SweepConfig, check_n_seeds, run_sweep, summarize_sweep
+from core.limits import parse_count
+
+
+def _count(text: str) -> int:
+    """A whole number, also written ``1e5`` or ``100_000``."""
+    try:
+        return parse_count(text, "a count", low=0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,10 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mechanisms", nargs="+", default=["selection"], choices=MECHANISMS)
     s.add_argument("--strengths", nargs="+", type=float, default=None, help="one grid for every mechanism (default: each one's grid)")
     s.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
-    s.add_argument("--seeds", type=int, default=20, help="number of seeds (0..N-1 plus --seed-offset)")
-    s.add_argument("--seed-offset", type=int, default=0)
-    s.add_argument("--users", type=int, default=300)
-    s.add_argument("--items", type=int, default=400)
+    s.add_argument("--seeds", type=_count, default=20, help="number of seeds (0..N-1 plus --seed-offset)")
+    s.add_argument("--seed-offset", type=_count, default=0)
+    s.add_argument("--users", type=_count, default=300)
+    s.add_argument("--items", type=_count, default=400)
     s.add_argument("--generator", default="ctar", choices=GENERATORS,
                    help="who draws each world: the CTAR sampler (default) or the compact twin (faster for tiny worlds)")
     s.add_argument("--source", default=SYNTHETIC,
@@ -47,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             mechanisms=tuple(args.mechanisms),
             strengths={m: tuple(args.strengths) for m in args.mechanisms} if args.strengths else {},
             estimators=tuple(args.estimators),
-            seeds=tuple(range(args.seed_offset, args.seed_offset + args.seeds)),
+            seeds=tuple(range(args.seed_offset, args.seed_offset + check_n_seeds(args.seeds))),
             world=WorldConfig(n_users=args.users, n_items=args.items, generator=args.generator, source=args.source),
             rate=args.rate,
             propensity=args.propensity,

@@ -76,6 +76,15 @@ class DebiasConfigError(ValueError):
     """A debiasing configuration value is out of range; the message names the parameter."""
 
 
+def estimate_world_bytes(n_users: int, n_items: int, n_tags: int = 80) -> float:
+    """Peak bytes of one world and its estimates: ~20 float64 arrays of ``(n_users, n_items)`` (latent
+    and observed ratings, propensities, masks, each estimator's errors; 160 B a pair), the CTAR
+    sampler's own rows (~12 B a pair), and the per-user tag draw (``n_users x n_tags`` Gumbel keys,
+    order and ranks, 24 B each)."""
+    u, m = float(n_users), float(n_items)
+    return u * m * 172.0 + u * float(n_tags) * 24.0 + m * 512.0 + (64 << 20)
+
+
 @dataclass(frozen=True)
 class WorldConfig:
     """Size and constants of the semi-synthetic rating world (CTAR's rating equation).
@@ -132,8 +141,10 @@ class WorldConfig:
             if not Path(self.source).is_dir():
                 raise DebiasConfigError(f"source must be 'synthetic' or an existing folder, got {self.source!r}")
         for name in ("n_users", "n_items", "n_tags", "tags_per_item", "liked_min", "liked_max"):
-            if int(getattr(self, name)) < 1:
-                raise DebiasConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise DebiasConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+        self.check_memory()  # before any (n_users, n_items) allocation, the CTAR sampler's checks included
         if self.tags_per_item > self.n_tags:
             raise DebiasConfigError(f"tags_per_item ({self.tags_per_item}) exceeds n_tags ({self.n_tags})")
         if not self.liked_min <= self.liked_max <= self.n_tags:
@@ -149,6 +160,19 @@ class WorldConfig:
     @property
     def n_pairs(self) -> int:
         return self.n_users * self.n_items
+
+    def estimate_bytes(self, n_users: int | None = None, n_items: int | None = None) -> float:
+        """:func:`estimate_world_bytes` of this world (optionally with other sizes)."""
+        return estimate_world_bytes(self.n_users if n_users is None else n_users,
+                                    self.n_items if n_items is None else n_items, self.n_tags)
+
+    def check_memory(self, budget: int | None = None) -> None:
+        """Refuse a world that would not fit in memory, naming the largest ``n_users`` that fits."""
+        from core.limits import check_fits
+
+        what = f"a debiasing world of {self.n_users:,} users x {self.n_items:,} items"
+        check_fits(what, self.estimate_bytes(), "n_users", self.n_users, lambda v: self.estimate_bytes(n_users=v),
+                   DebiasConfigError, budget)
 
 
 @dataclass

@@ -44,6 +44,17 @@ IMPUTATIONS = ("item_mean", "observed_mean", "oracle_noisy", "zero")
 COLUMNS = ["mechanism", "strength", "estimator", "seed", "estimate", "truth", "error"]
 
 
+MAX_SEEDS = 100_000  # each seed is a new world: 10^5 already takes days; the table stays small
+
+
+def check_n_seeds(n: int) -> int:
+    """``n`` if it is a usable number of seeds (1..:data:`MAX_SEEDS`), else a :class:`DebiasConfigError`
+    (checked before the seeds are listed, so ``--seeds 1e9`` never builds a billion-entry tuple)."""
+    if isinstance(n, bool) or int(n) != n or not 1 <= n <= MAX_SEEDS:
+        raise DebiasConfigError(f"the number of seeds must be in 1..{MAX_SEEDS:,} (each seed draws a new world), got {n:,}")
+    return int(n)
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     """What to sweep.
@@ -87,6 +98,7 @@ class SweepConfig:
             raise DebiasConfigError(f"estimators must be a non-empty subset of {list(ESTIMATORS)}, got {list(self.estimators)}")
         if not self.seeds:
             raise DebiasConfigError("seeds must not be empty")
+        check_n_seeds(len(self.seeds))
         if self.propensity not in PROPENSITY_MODELS:
             raise DebiasConfigError(f"propensity must be one of {list(PROPENSITY_MODELS)}, got {self.propensity!r}")
         if self.imputation not in IMPUTATIONS:

@@ -33,6 +33,14 @@ def _palette(k: int) -> list[str]:
     return [base[i % len(base)] for i in range(k)]
 
 
+MAX_LEGEND_CHARS = 48
+
+
+def _cap(label: str, limit: int = MAX_LEGEND_CHARS) -> str:
+    """A legend label of at most ``limit`` characters (an ellipsis marks the cut)."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def make_corpus_map_figure(
     frame: pd.DataFrame,
     highlight_cluster: int | None = None,
@@ -55,7 +63,8 @@ def make_corpus_map_figure(
     clusters = sorted(int(c) for c in frame["cluster"].unique()) if n else []
     colours = _palette(max(clusters) + 1 if clusters else 1)
     fig = go.Figure()
-    names = {c: f"{c} · {cluster_names[c]}" if cluster_names and cluster_names.get(c) else f"cluster {c}" for c in clusters}
+    names = {c: _cap(f"{c} · {cluster_names[c]}") if cluster_names and cluster_names.get(c) else f"cluster {c}"
+             for c in clusters}
     for c in clusters:
         part = shown[shown["cluster"] == c]
         dim = highlight_cluster is not None and c != highlight_cluster

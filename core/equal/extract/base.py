@@ -29,6 +29,9 @@ class ExtractionResult:
     ``errors`` holds (doc_id, message) for documents that failed after all retries.
     ``requests`` counts HTTP requests sent (retries and refine passes included; 0 for the
     rule-based extractor) and ``retries`` the requests that were repeats after a failure.
+    ``cost`` includes what failed documents were billed (tokens the server actually counted).
+    ``cancelled`` is true when the batch was stopped early (Pause, cancel): the documents it
+    did not finish are in ``errors`` and were not charged beyond what the server billed.
     """
 
     pairs: list[QAPair] = field(default_factory=list)
@@ -40,6 +43,7 @@ class ExtractionResult:
     errors: list[tuple[str, str]] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
+    cancelled: bool = False
 
 
 @runtime_checkable

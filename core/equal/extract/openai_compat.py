@@ -12,6 +12,15 @@ Robustness, in the order a request meets it:
   model + prompt version: a document is never paid for twice (cached documents are counted in
   ``ExtractionResult.cached``, not ``calls``). Duplicate texts inside one batch are sent once.
 - **Bounded concurrency**: at most ``concurrency`` requests in flight (a thread pool).
+- **A total deadline per request**: ``timeout`` seconds from sending to the last byte, not per
+  read: the answer is streamed and cut at the deadline, so a server that trickles one byte a
+  second is given up on like a silent one. Answers over ``max_response_bytes`` are cut and
+  fail; at most ``max_pairs_per_doc`` pairs are kept per document.
+- **Cancel**: :meth:`OpenAIChatExtractor.extract` returns within about 0.1 s of ``cancel``
+  being set (the Pause button, or :meth:`OpenAIChatExtractor.cancel`), and Ctrl-C
+  (``KeyboardInterrupt``) leaves it within the same time: requests run on daemon threads that
+  are abandoned, never waited for. Documents answered before that are cached as they finish;
+  the others are listed in ``errors`` (``cancelled``), so a resumed run sends them again.
 - **Timeouts and retries**: 429, 408 and 5xx answers, timeouts and dropped connections are
   retried up to ``max_retries`` times with exponential backoff and jitter,
   ``delay = min(backoff_max, backoff_base * 2**attempt) * U(0.5, 1.5)``, or the server's
@@ -24,12 +33,16 @@ Robustness, in the order a request meets it:
   prose, trailing commas, a bare list, a single object, ``void``; an unparseable answer is
   asked again once, then recorded as an error. Nothing here raises out of :meth:`extract`.
 - **Accounting**: tokens from the response's ``usage`` (estimated as characters / 4 when a
-  server leaves it out), ``cost = prompt_tokens / 1000 * price_per_1k_prompt +
+  server leaves it out; an answer cut for size counts ``max_tokens`` completion tokens, what
+  the server may bill at most), ``cost = prompt_tokens / 1000 * price_per_1k_prompt +
   completion_tokens / 1000 * price_per_1k_completion``, summed over every answered request
-  (retries after a malformed answer cost tokens too).
+  (retries after a malformed answer cost tokens too), failed documents included. Prices
+  default to ``None`` (unknown: :attr:`OpenAIChatExtractor.prices_known` is false and the cost
+  reads 0), taken from :class:`~core.settings.LLMSettings` when not given.
 
 The API key travels only in the ``Authorization: Bearer`` header: it is masked in ``repr``,
-never logged, never stored in the cache, and scrubbed from every error message.
+never logged, never stored in the cache, and scrubbed from every error message together with
+anything shaped like a credential (:func:`scrub_secrets`), before any snippet is cut.
 """
 
 from __future__ import annotations
@@ -42,7 +55,6 @@ import random
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 from urllib.parse import urlsplit
@@ -61,6 +73,7 @@ __all__ = [
     "chat_completions_url",
     "check_endpoint",
     "parse_pairs",
+    "scrub_secrets",
 ]
 
 logger = logging.getLogger(__name__)
@@ -234,7 +247,7 @@ def _connect_reason(exc: Exception) -> str:
 
 
 def _client(settings: LLMSettings, timeout: float) -> httpx.Client:
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "Accept-Encoding": "gzip, deflate"}  # both decoded bounded
     if settings.api_key:
         headers["Authorization"] = f"Bearer {settings.api_key}"
     return httpx.Client(
@@ -283,25 +296,40 @@ def check_endpoint(settings: LLMSettings, timeout: float = 5.0) -> tuple[bool, s
     return True, f"{base} is reachable and serves {settings.model!r}"
 
 
-def _redact(text: str, secret: str) -> str:
+_SECRET_SHAPES = (
+    re.compile(r"(?i)\b(bearer|basic|token|api[_-]?key|authorization|secret|password)(\s*[:=]?\s*)[\"']?[^\s\"',;]{6,}"),
+    re.compile(r"\b(?:sk|pk|rk|ak|gh[pousr]|xox[abpr]|hf|key)[-_][A-Za-z0-9_\-]{8,}"),
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]+){0,2}"),  # JWT
+    re.compile(r"\b[0-9a-fA-F]{24,}\b"),  # long hex runs
+    re.compile(r"(?<![A-Za-z0-9+/_\-])(?=[A-Za-z0-9+/_\-]*[0-9])(?=[A-Za-z0-9+/_\-]*[A-Za-z])"
+               r"[A-Za-z0-9+_\-][A-Za-z0-9+/_\-]{31,}={0,2}"),  # long base64 runs (a digit and a letter)
+)
+
+
+def scrub_secrets(text: str, secret: str = "") -> str:
+    """``text`` without ``secret`` (and any 6+ character piece of its start) or anything shaped like
+    a credential: ``sk-...``-style keys, bearer/basic tokens, JWTs, hex runs of 24+ and base64
+    runs of 32+ characters become ``***``.
+
+    >>> scrub_secrets("bad key sk-abcdefghijklmnop; Authorization: Bearer abc.def.ghi123")
+    'bad key ***; Authorization: Bearer ***'
+    """
+    text = str(text)
     if secret and len(secret) >= 4:
         text = text.replace(secret, "***")
+        for n in range(len(secret) - 1, 5, -1):  # an echo that was cut: its first n characters
+            if secret[:n] in text:
+                text = text.replace(secret[:n], "***")
+    for pattern in _SECRET_SHAPES:
+        if pattern.groups >= 2:
+            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+        else:
+            text = pattern.sub("***", text)
     return text
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
-    raw = resp.headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+def _redact(text: str, secret: str) -> str:
+    return scrub_secrets(text, secret)
 
 
 # ----------------------------------------------------------------------------- extractor
@@ -329,13 +357,76 @@ class _Outcome:
     cacheable: bool = True
 
 
+_CANCELLED = "cancelled before an answer arrived (not charged beyond what the server billed; sent again on resume)"
+
+
+class _AnyEvent:
+    """Set when any of its events is set (the extractor's own and the caller's)."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+    def set(self) -> None:
+        self.events[0].set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking within 0.05 s of a set event; return whether one is set."""
+        end = time.monotonic() + max(0.0, seconds)
+        while not self.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            self.events[0].wait(min(left, 0.05))
+        return True
+
+
+def _deadline_watchdog(resp: httpx.Response, seconds: float) -> threading.Timer | None:
+    """Shut the response's socket down after ``seconds`` (``None`` when the socket is not reachable)."""
+    import socket
+
+    try:
+        sock = resp.extensions["network_stream"].get_extra_info("socket")
+    except Exception:
+        sock = None
+    if sock is None:
+        return None
+
+    def fire() -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    timer = threading.Timer(max(0.0, seconds), fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _close_later(client: httpx.Client, seconds: float) -> None:
+    time.sleep(seconds)
+    try:
+        client.close()
+    except Exception:  # pragma: no cover - closing an abandoned client is best effort
+        pass
+
+
 class _Batch:
     """State shared by the worker threads of one :meth:`OpenAIChatExtractor.extract` call."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx.Client, stop: _AnyEvent | None = None) -> None:
         self.client = client
         self.unreachable: str | None = None
         self.lock = threading.Lock()
+        self.stop = stop if stop is not None else _AnyEvent(threading.Event())
+        self.abandoned = False
+
+
+class _TooLarge(Exception):
+    """An answer longer than ``max_response_bytes``."""
 
 
 class OpenAIChatExtractor:
@@ -353,8 +444,10 @@ class OpenAIChatExtractor:
         Retries after a 429/5xx/timeout/dropped connection (so at most ``max_retries + 1`` tries).
     refine : bool
         Run the refine pass on every document that yielded pairs (a second request).
-    price_per_1k_prompt, price_per_1k_completion : float
-        Prices per 1,000 tokens, for ``ExtractionResult.cost``.
+    price_per_1k_prompt, price_per_1k_completion : float or None
+        Prices per 1,000 input/output tokens, for ``ExtractionResult.cost``; ``None`` takes
+        ``settings``' prices, and when those are ``None`` too the price is unknown (cost 0,
+        :attr:`prices_known` false: a cost budget must then be refused by the caller).
     cache : ExtractionCache, optional
         Default: the on-disk cache under ``cache_dir("extractions")``; ``use_cache=False``
         turns caching off.
@@ -368,6 +461,10 @@ class OpenAIChatExtractor:
         Send ``response_format={"type": "json_object"}`` (servers that support it).
     backoff_base, backoff_max : float
         Seconds: the first retry waits about ``backoff_base``, no wait exceeds ``backoff_max``.
+    max_pairs_per_doc : int
+        Pairs kept per document (an answer with more is cut, with a note in the log).
+    max_response_bytes : int
+        Largest answer body read; a longer one is cut and the document fails.
     """
 
     name = "openai"
@@ -379,8 +476,8 @@ class OpenAIChatExtractor:
         timeout: float = 60.0,
         max_retries: int = 4,
         refine: bool = False,
-        price_per_1k_prompt: float = 0.0,
-        price_per_1k_completion: float = 0.0,
+        price_per_1k_prompt: float | None = None,
+        price_per_1k_completion: float | None = None,
         cache: ExtractionCache | None = None,
         *,
         use_cache: bool = True,
@@ -390,6 +487,8 @@ class OpenAIChatExtractor:
         json_mode: bool = False,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        max_pairs_per_doc: int = 64,
+        max_response_bytes: int = 2_000_000,
     ) -> None:
         if not settings.base_url or not settings.model:
             raise ValueError("OpenAIChatExtractor: settings.base_url and settings.model are required")
@@ -397,6 +496,7 @@ class OpenAIChatExtractor:
         checks = {
             "concurrency": (concurrency, 1), "max_retries": (max_retries, 0),
             "max_doc_chars": (max_doc_chars, 100), "max_tokens": (max_tokens, 1),
+            "max_pairs_per_doc": (max_pairs_per_doc, 1), "max_response_bytes": (max_response_bytes, 1024),
         }
         for pname, (value, low) in checks.items():
             if int(value) != value or value < low:
@@ -404,18 +504,27 @@ class OpenAIChatExtractor:
         for pname, value in {"timeout": timeout, "backoff_max": backoff_max}.items():
             if not value > 0:
                 raise ValueError(f"OpenAIChatExtractor: {pname} must be > 0, got {value!r}")
+        if price_per_1k_prompt is None:
+            price_per_1k_prompt = getattr(settings, "price_per_1k_prompt", None)
+        if price_per_1k_completion is None:
+            price_per_1k_completion = getattr(settings, "price_per_1k_completion", None)
         for pname, value in {"price_per_1k_prompt": price_per_1k_prompt, "temperature": temperature,
                              "price_per_1k_completion": price_per_1k_completion,
                              "backoff_base": backoff_base}.items():
-            if not value >= 0:
-                raise ValueError(f"OpenAIChatExtractor: {pname} must be >= 0, got {value!r}")
+            if value is None and pname.startswith("price"):
+                continue
+            if not (isinstance(value, (int, float)) and value >= 0 and value != float("inf")):
+                raise ValueError(f"OpenAIChatExtractor: {pname} must be a finite number >= 0, got {value!r}")
         self.settings = settings
         self.concurrency = int(concurrency)
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
         self.refine = bool(refine)
-        self.price_per_1k_prompt = float(price_per_1k_prompt)
-        self.price_per_1k_completion = float(price_per_1k_completion)
+        self.price_per_1k_prompt = None if price_per_1k_prompt is None else float(price_per_1k_prompt)
+        self.price_per_1k_completion = None if price_per_1k_completion is None else float(price_per_1k_completion)
+        self.max_pairs_per_doc = int(max_pairs_per_doc)
+        self.max_response_bytes = int(max_response_bytes)
+        self._cancel = threading.Event()
         self.max_doc_chars = int(max_doc_chars)
         self.max_tokens = int(max_tokens)
         self.temperature = float(temperature)
@@ -436,19 +545,33 @@ class OpenAIChatExtractor:
         digest = hashlib.sha256((EXTRACT_PROMPT + (REFINE_PROMPT if self.refine else "")).encode()).hexdigest()
         return f"extract-v1{'+refine-v1' if self.refine else ''}:{digest[:10]}:chars{self.max_doc_chars}"
 
+    @property
+    def prices_known(self) -> bool:
+        """Both prices are set (else ``cost`` reads 0 and means "unknown")."""
+        return self.price_per_1k_prompt is not None and self.price_per_1k_completion is not None
+
     def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        """``prompt/1000 * price_prompt + completion/1000 * price_completion``."""
-        return (prompt_tokens / 1000.0 * self.price_per_1k_prompt
-                + completion_tokens / 1000.0 * self.price_per_1k_completion)
+        """``prompt/1000 * price_prompt + completion/1000 * price_completion`` (an unknown price counts 0)."""
+        return (prompt_tokens / 1000.0 * (self.price_per_1k_prompt or 0.0)
+                + completion_tokens / 1000.0 * (self.price_per_1k_completion or 0.0))
+
+    def cancel(self) -> None:
+        """Make a running :meth:`extract` (any thread) return within about 0.1 s; later calls run again."""
+        self._cancel.set()
 
     # ------------------------------------------------------------------------- public
-    def extract(self, docs: Sequence[tuple[str, str]]) -> ExtractionResult:
+    def extract(self, docs: Sequence[tuple[str, str]], cancel: threading.Event | None = None) -> ExtractionResult:
         """Extract every document (cache first, then the endpoint); never raises for a document.
 
         ``calls`` counts documents sent to the endpoint (failed ones included), ``cached``
-        documents served from the cache or duplicating a text earlier in the batch.
+        documents served from the cache or duplicating a text earlier in the batch. Setting
+        ``cancel`` (or calling :meth:`cancel`) returns within about 0.1 s: documents without an
+        answer yet get a ``cancelled`` error and ``result.cancelled`` is true. A
+        ``KeyboardInterrupt`` leaves just as fast (answers that arrived are already cached).
         """
         result = ExtractionResult()
+        self._cancel.clear()
+        stop = _AnyEvent(self._cancel, cancel)
         docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
         keyed = [(doc_id, text, content_key(text[: self.max_doc_chars], self.settings.model,
                                             self.prompt_version)) for doc_id, text in docs]
@@ -466,37 +589,88 @@ class OpenAIChatExtractor:
                 pending_keys.add(key)
         fresh: set[str] = set()
         if pending:
-            with _client(self.settings, self.timeout) as client:
-                batch = _Batch(client)
-                workers = min(self.concurrency, len(pending))
-                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-extract") as pool:
-                    futures = [pool.submit(self._extract_one, doc_id, text, batch) for doc_id, text, _ in pending]
-                    for (doc_id, _, key), future in zip(pending, futures):
-                        outcomes[key] = future.result()
-                        fresh.add(key)
+            client = _client(self.settings, self.timeout)
+            batch = _Batch(client, stop)
+            try:
+                self._run_pending(pending, batch, outcomes, fresh)
+            finally:
+                if batch.abandoned:  # a daemon thread may still read: let it fail on a closed client later
+                    threading.Thread(target=_close_later, args=(client, self.timeout + 1.0), daemon=True).start()
+                else:
+                    client.close()
         first_seen: set[str] = set()
         for doc_id, _, key in keyed:
             outcome = outcomes[key]
             if key in fresh and key not in first_seen:
                 first_seen.add(key)
-                result.calls += 1
+                if outcome.error != _CANCELLED or outcome.usage.requests:
+                    result.calls += 1
                 u = outcome.usage
                 result.prompt_tokens += u.prompt_tokens
                 result.completion_tokens += u.completion_tokens
                 result.requests += u.requests
                 result.retries += u.retries
                 result.cost += self.estimate_cost(u.prompt_tokens, u.completion_tokens)
-                if outcome.error is None and outcome.cacheable:
-                    self._cache_put(key, CachedExtraction(
-                        tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
-                        self.estimate_cost(u.prompt_tokens, u.completion_tokens)))
             else:
                 result.cached += 1
             if outcome.error is not None:
                 result.errors.append((doc_id, outcome.error))
+                if outcome.error == _CANCELLED:
+                    result.cancelled = True
             result.pairs.extend(QAPair(question=q, answer=a, doc_id=doc_id, extractor=self.name)
                                 for q, a in outcome.pairs if q and a)
         return result
+
+    def _run_pending(self, pending: list[tuple[str, str, str]], batch: "_Batch",
+                     outcomes: dict[str, "_Outcome"], fresh: set[str]) -> None:
+        """Run the uncached documents on at most ``concurrency`` daemon threads; poll every 0.1 s for
+        cancel, so neither a Pause nor Ctrl-C waits for a hanging endpoint."""
+        import queue
+
+        todo = list(pending)
+        done: "queue.Queue[tuple[str, _Outcome]]" = queue.Queue()
+        running: set[str] = set()
+
+        def work(doc_id: str, text: str, key: str) -> None:
+            done.put((key, self._extract_one(doc_id, text, batch)))
+
+        def launch() -> None:
+            while todo and len(running) < self.concurrency and not batch.stop.is_set():
+                doc_id, text, key = todo.pop(0)
+                running.add(key)
+                threading.Thread(target=work, args=(doc_id, text, key), daemon=True,
+                                 name=f"llm-extract-{doc_id[:20]}").start()
+
+        try:
+            launch()
+            while running:
+                try:
+                    key, outcome = done.get(timeout=0.1)
+                except queue.Empty:
+                    if batch.stop.is_set():
+                        break
+                    continue
+                running.discard(key)
+                outcomes[key] = outcome
+                fresh.add(key)
+                self._store(key, outcome)  # as each answer lands: an interrupt loses nothing paid for
+                launch()
+        except BaseException:  # KeyboardInterrupt: stop the others and leave now
+            batch.stop.set()
+            batch.abandoned = bool(running)
+            raise
+        batch.abandoned = bool(running)
+        for doc_id, _, key in pending:
+            if key not in outcomes:
+                outcomes[key] = _Outcome(error=_CANCELLED, cacheable=False)
+                fresh.add(key)
+
+    def _store(self, key: str, outcome: "_Outcome") -> None:
+        if outcome.error is None and outcome.cacheable:
+            u = outcome.usage
+            self._cache_put(key, CachedExtraction(
+                tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
+                self.estimate_cost(u.prompt_tokens, u.completion_tokens)))
 
     def _cache_get(self, key: str) -> CachedExtraction | None:
         if self._cache is None:
@@ -524,8 +698,9 @@ class OpenAIChatExtractor:
                 {"role": "system", "content": EXTRACT_PROMPT},
                 {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>"},
             ]
-            pairs = self._chat_pairs(messages, doc_id, batch, outcome.usage)
+            pairs = self._chat_pairs(messages, doc_id, batch, outcome.usage)[: self.max_pairs_per_doc * 4]
             if self.refine and pairs:
+                pairs = pairs[: self.max_pairs_per_doc]
                 shown = json.dumps({"pairs": [{"question": q, "answer": a} for q, a in pairs]},
                                    ensure_ascii=False)
                 refine_messages = [
@@ -537,9 +712,15 @@ class OpenAIChatExtractor:
                 except _Failed as exc:
                     outcome.error = f"refine pass failed, kept the extract pass's pairs: {exc}"
                     outcome.cacheable = False
-            outcome.pairs = [(q, a) for q, a in pairs if q and a]
+            kept = [(q, a) for q, a in pairs if q and a]
+            if len(kept) > self.max_pairs_per_doc:
+                logger.warning("%s: %d pairs in the answer, kept the first %d (max_pairs_per_doc)",
+                               doc_id, len(kept), self.max_pairs_per_doc)
+                kept = kept[: self.max_pairs_per_doc]
+            outcome.pairs = kept
         except _Failed as exc:
             outcome.error = str(exc)
+            outcome.cacheable = False
         except Exception as exc:  # never crash a batch on one document
             outcome.error = _redact(f"unexpected {type(exc).__name__}: {exc}", self.settings.api_key)
         if outcome.error is not None:
@@ -555,7 +736,7 @@ class OpenAIChatExtractor:
                 return parse_pairs(content)
             except (_Malformed, OutputParseError) as exc:
                 problem = _redact(str(exc), self.settings.api_key)
-                if attempt == 0:
+                if attempt == 0 and not batch.stop.is_set():
                     usage.retries += 1
                     logger.info("malformed answer for %s (%s); asking again", doc_id, problem)
         raise _Failed(f"malformed answer twice from {self.url}: {problem}")
@@ -571,12 +752,22 @@ class OpenAIChatExtractor:
         for attempt in range(self.max_retries + 1):
             if batch.unreachable is not None:
                 raise _Failed(batch.unreachable)
+            if batch.stop.is_set():
+                raise _Failed(_CANCELLED)
             wait: float | None = None
             logger.debug("POST %s model=%s doc=%s attempt=%d", self.url, self.settings.model, doc_id, attempt + 1)
             try:
-                resp = batch.client.post(self.url, json=body)
+                status, headers, raw = self._request(batch, body)
+            except _TooLarge:
+                usage.requests += 1
+                usage.prompt_tokens += _estimate_tokens("".join(m["content"] for m in messages))
+                usage.completion_tokens += self.max_tokens  # what the server may bill at most
+                raise _Failed(f"the answer from {self.url} is larger than {self.max_response_bytes:,} bytes; "
+                              "cut and dropped") from None
             except httpx.TimeoutException:
-                problem = f"no answer from {self.url} within {self.timeout:g} s"
+                if batch.stop.is_set():
+                    raise _Failed(_CANCELLED) from None
+                problem = f"no complete answer from {self.url} within {self.timeout:g} s"
             except httpx.ConnectError as exc:
                 problem = _redact(f"Could not reach {self.url}: {_connect_reason(exc)}", key)
                 connect_failures += 1
@@ -584,19 +775,22 @@ class OpenAIChatExtractor:
                     with batch.lock:
                         batch.unreachable = problem
                     raise _Failed(problem)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: the client closed under us
+                if batch.stop.is_set():
+                    raise _Failed(_CANCELLED) from None
                 problem = _redact(f"request to {self.url} failed: {type(exc).__name__}: {exc}", key)
             else:
                 usage.requests += 1
-                if resp.status_code == 200:
-                    return self._read_content(resp, messages, usage)
-                snippet = _redact(resp.text[:200].strip(), key)
-                problem = f"HTTP {resp.status_code} from {self.url}: {snippet}"
-                if resp.status_code in (401, 403):
-                    raise _Failed(f"{self.url} rejected the API key (HTTP {resp.status_code})")
-                if resp.status_code not in _RETRY_STATUSES and resp.status_code < 500:
+                if status == 200:
+                    return self._read_content(raw, messages, usage)
+                text = raw.decode("utf-8", "replace")
+                snippet = _redact(text, key).strip()[:200]  # scrub the whole body, then cut
+                problem = f"HTTP {status} from {self.url}: {snippet}"
+                if status in (401, 403):
+                    raise _Failed(f"{self.url} rejected the API key (HTTP {status})")
+                if status not in _RETRY_STATUSES and status < 500:
                     raise _Failed(problem)
-                wait = _retry_after(resp)
+                wait = _retry_after_value(headers.get("retry-after"))
             if attempt == self.max_retries:
                 raise _Failed(f"{problem} (gave up after {attempt + 1} attempts)")
             if wait is None:
@@ -605,24 +799,99 @@ class OpenAIChatExtractor:
             usage.retries += 1
             logger.warning("%s for %s; retry %d/%d in %.2f s", problem, doc_id, attempt + 1,
                            self.max_retries, wait)
-            time.sleep(wait)
+            if batch.stop.wait(wait):
+                raise _Failed(_CANCELLED)
         raise _Failed("unreachable")  # pragma: no cover - the loop always returns or raises
 
-    def _read_content(self, resp: httpx.Response, messages: list[dict], usage: _Usage) -> str:
+    def _request(self, batch: _Batch, body: dict) -> tuple[int, httpx.Headers, bytes]:
+        """One POST, streamed, under a total deadline of ``timeout`` seconds (not per read) and
+        ``max_response_bytes``; a set stop event ends it at the next chunk.
+
+        Raises ``httpx.TimeoutException`` at the deadline, :class:`_TooLarge` past the size.
+        """
+        deadline = time.monotonic() + self.timeout
+        # each read waits at most until the deadline; the loop below cuts a trickle there too
+        per_read = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+        with batch.client.stream("POST", self.url, json=body, timeout=per_read) as resp:
+            # headers came within the deadline; a blocked body read is woken at the deadline by
+            # shutting the socket down (a read timeout alone restarts with every byte of a trickle)
+            watchdog = _deadline_watchdog(resp, deadline - time.monotonic())
+            try:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_raw():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise _TooLarge()
+                    if batch.stop.is_set():
+                        raise httpx.ReadTimeout("cancelled")
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout(f"total deadline of {self.timeout:g} s passed")
+            except httpx.HTTPError:
+                if time.monotonic() >= deadline - 0.01:
+                    raise httpx.ReadTimeout(f"total deadline of {self.timeout:g} s passed") from None
+                raise
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
+            raw = b"".join(chunks)
+            encoding = resp.headers.get("content-encoding", "").lower()
+            if encoding in ("gzip", "deflate", "br", "zstd") and raw:
+                raw = _decode_bounded(raw, encoding, self.max_response_bytes)
+            return resp.status_code, resp.headers, raw
+
+    def _read_content(self, raw: bytes, messages: list[dict], usage: _Usage) -> str:
         try:
-            data = resp.json()
+            data = json.loads(raw.decode("utf-8", "replace"))
             content = data["choices"][0]["message"]["content"] or ""
+            if not isinstance(content, str):
+                raise TypeError("content is not text")
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             usage.prompt_tokens += _estimate_tokens("".join(m["content"] for m in messages))
             raise _Malformed(f"the response body is not a chat completion ({type(exc).__name__})") from None
         reported = data.get("usage") if isinstance(data, dict) else None
         if isinstance(reported, dict) and "prompt_tokens" in reported:
-            usage.prompt_tokens += int(reported.get("prompt_tokens") or 0)
-            usage.completion_tokens += int(reported.get("completion_tokens") or 0)
+            usage.prompt_tokens += _as_count(reported.get("prompt_tokens"))
+            usage.completion_tokens += _as_count(reported.get("completion_tokens"))
         else:
             usage.prompt_tokens += _estimate_tokens("".join(m["content"] for m in messages))
             usage.completion_tokens += _estimate_tokens(content)
         return content
+
+
+def _as_count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _decode_bounded(raw: bytes, encoding: str, limit: int) -> bytes:
+    """Decompress a gzip/deflate body without letting it expand past ``limit`` bytes."""
+    import zlib
+
+    if encoding not in ("gzip", "deflate"):
+        raise _TooLarge()  # br/zstd: not requested by this client; refuse rather than guess
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+    out = d.decompress(raw, limit + 1)
+    if len(out) > limit or d.unconsumed_tail:
+        raise _TooLarge()
+    return out
+
+
+def _retry_after_value(raw: str | None) -> float | None:
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _estimate_tokens(text: str) -> int:

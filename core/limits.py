@@ -1,0 +1,150 @@
+"""Sizes checked against memory before anything is allocated, with the largest size that fits.
+
+A generator asked for 10^9 users should say so in one line, not die in a 995 GiB allocation.
+Every entry point (CLI and page) calls the same core check: the config's ``__post_init__``
+estimates the peak bytes of the job from its sizes (:func:`core.ctar.config.estimate_sample_bytes`,
+:func:`core.debias.data.estimate_world_bytes`) and :func:`check_fits` refuses it when the
+estimate exceeds :func:`memory_budget`, naming the largest value of the parameter that fits.
+
+``EQUALCTAR_MEMORY_BUDGET`` (bytes, or with a ``K``/``M``/``G`` suffix) overrides the budget,
+which is otherwise 80% of what the machine has available (``MemAvailable`` in
+``/proc/meminfo``, capped by ``RLIMIT_AS``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from typing import Callable
+
+__all__ = ["SizeError", "available_memory_bytes", "check_fits", "format_bytes", "largest_fitting", "memory_budget",
+           "parse_bool", "parse_count"]
+
+
+class SizeError(ValueError):
+    """A size whose job would not fit in memory (or a count that is not a count)."""
+
+
+def available_memory_bytes() -> int:
+    """Bytes the process may still allocate: ``MemAvailable`` (or total RAM), capped by ``RLIMIT_AS``."""
+    avail = 0
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if not avail:
+        try:
+            avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            avail = 8 << 30
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+            avail = min(avail, soft)
+    except (ImportError, ValueError, OSError):
+        pass
+    return int(avail)
+
+
+_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_budget() -> int:
+    """The most bytes one job may plan to use: ``EQUALCTAR_MEMORY_BUDGET`` or 80% of what is available."""
+    raw = os.environ.get("EQUALCTAR_MEMORY_BUDGET", "").strip().upper().removesuffix("B").removesuffix("I")
+    if raw:
+        match = re.fullmatch(r"([0-9.]+)\s*([KMGT]?)", raw)
+        if not match:
+            raise SizeError(f"EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G, got {raw!r}")
+        return int(float(match.group(1)) * _SUFFIX[match.group(2)])
+    return int(0.8 * available_memory_bytes())
+
+
+def format_bytes(n: float) -> str:
+    """``1536 -> '1.5 KiB'``."""
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def largest_fitting(estimate: Callable[[int], float], budget: float, low: int = 1, high: int = 10**15) -> int:
+    """The largest ``v`` in ``[low, high]`` with ``estimate(v) <= budget`` (``estimate`` non-decreasing);
+    ``low - 1`` when even ``low`` does not fit."""
+    if estimate(low) > budget:
+        return low - 1
+    while low < high:
+        mid = (low + high + 1) // 2
+        if estimate(mid) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def check_fits(what: str, needed: float, parameter: str, value: int, estimate: Callable[[int], float],
+               error: type[Exception] = SizeError, budget: int | None = None) -> None:
+    """Raise ``error`` when ``needed`` bytes exceed the budget, naming the largest ``parameter`` that fits.
+
+    ``estimate(v)`` is the job's bytes with ``parameter = v`` and every other size unchanged.
+    """
+    budget = memory_budget() if budget is None else budget
+    if needed <= budget:
+        return
+    top = largest_fitting(estimate, budget, 1, max(1, int(value)))
+    fits = (f"the largest {parameter} that fits is {top:,}" if top >= 1
+            else f"nothing fits even with {parameter}=1; reduce the other sizes")
+    raise error(
+        f"{what} needs about {format_bytes(needed)} of memory and {format_bytes(budget)} is available "
+        f"({parameter}={int(value):,}); {fits} (set EQUALCTAR_MEMORY_BUDGET to change the budget)"
+    )
+
+
+def parse_count(text: str | int | float, name: str, low: int = 0, error: type[Exception] = SizeError) -> int:
+    """A whole number from ``text``: ``"1000"``, ``"1_000"``, ``"1e9"`` (integral only), at least ``low``.
+
+    >>> parse_count("1e3", "n_users"), parse_count("2_000", "n_users")
+    (1000, 2000)
+    """
+    if isinstance(text, bool):
+        raise error(f"{name} must be a whole number, got {text!r}")
+    if isinstance(text, int):
+        value = text
+    else:
+        raw = str(text).strip().replace("_", "")
+        try:
+            value = int(raw)
+        except ValueError:
+            try:
+                number = float(raw)
+            except ValueError:
+                raise error(f"{name} must be a whole number, got {text!r}") from None
+            if not math.isfinite(number) or number != int(number):
+                raise error(f"{name} must be a whole number, got {text!r}")
+            value = int(number)
+    if value < low:
+        raise error(f"{name} must be >= {low}, got {value:,}")
+    return value
+
+
+_TRUE = {"1", "true", "yes", "on", "t", "y"}
+_FALSE = {"0", "false", "no", "off", "f", "n"}
+
+
+def parse_bool(text: str | bool, name: str, error: type[Exception] = SizeError) -> bool:
+    """``true/false``, ``yes/no``, ``on/off``, ``1/0`` (any case); anything else is an error naming ``name``."""
+    if isinstance(text, bool):
+        return text
+    raw = str(text).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise error(f"{name} must be true or false (also yes/no, on/off, 1/0), got {text!r}")
