@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 PORT   ?= 8501
 # 127.0.0.1: only this machine can reach the app. HOST=0.0.0.0 shares it on the network
 # (other machines then get uploads only; see SECURITY.md)
@@ -11,7 +12,7 @@ HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test setup browser bench index clean
+.PHONY: run test setup setup-ray browser bench index clean
 
 setup: $(STAMP)
 
@@ -25,16 +26,23 @@ $(STAMP): requirements.txt
 	$(PY) -m core.corpus distill --setup
 	touch $(STAMP)
 
+# The optional ray engine (requirements-ray.txt): installed for `make test`, never needed by `make run`.
+setup-ray: $(RAY_STAMP)
+
+$(RAY_STAMP): $(STAMP) requirements-ray.txt
+	$(PY) -m pip install -q -r requirements-ray.txt -c requirements.txt  # -c: no pin in requirements.txt moves
+	touch $(RAY_STAMP)
+
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 
 browser:
 	@bash scripts/ensure_chromium.sh
 
-test: setup browser
+test: setup setup-ray browser
 	$(PY) -m pytest -q
 
-bench: setup
+bench: setup setup-ray
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || true; done
 
 index: setup

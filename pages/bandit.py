@@ -1,6 +1,6 @@
 """Bandit: EQUAL's loop live. Each 0.5 s tick plays up to "rounds per update" rounds and at most
 ``TICK_S`` s of pulls, then redraws the top arms: >= 2 updates/s with 1,000 arms. Runs are
-committed as they happen; stored runs can be reopened and compared.
+committed as they happen and can be reopened and compared.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.store import RunStore
 from core.viz.bandit import (make_budget_figure, make_comparison_figure, make_pulls_map_figure, make_reward_figure,
                              make_score_bars_figure)
-from pages import common
+from pages import common, why
 
 TICK_S = 0.3
 S = st.session_state
@@ -78,8 +78,8 @@ with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_
     estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
     empty = c3.selectbox("Empty pull reward", ["worst", "0"], key="bd_empty")
     unplayed = c3.selectbox("Arm estimate before pulls", ["prior", "mean", "zero"], key="bd_unplayed",
-                            help="prior: predicted from the cluster's similarity to D_r, shrunk towards it; "
-                                 "mean: the running mean reward; zero: the paper (every arm tried first).")
+                            help="prior: from the cluster's similarity to D_r, shrunk towards it; "
+                                 "mean: the running mean reward; zero: the paper (every arm first).")
     weight = c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w") if unplayed == "prior" else 4.0
     share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
@@ -171,6 +171,8 @@ def live_panel() -> None:
 
 
 live_panel()
+
+why.cluster(corpus, cmap)
 
 run = S.get("bd_run")
 if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",

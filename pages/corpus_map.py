@@ -109,7 +109,7 @@ with left:
                 "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart")
     st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
-               f"{cmap.settings.encoder_name} (embedding space `{cmap.space_id}`).")
+               f"{cmap.settings.encoder_name} (embedding space `{cmap.space_id}`), embedded by the {cmap.engine} engine.")
 
 selected = list(dict.fromkeys(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event)))
 if hits is not None:

@@ -4,12 +4,15 @@ Corpus embeddings are cached as one ``.npy`` per (corpus content hash, encoder n
 max_tokens) under ``cache_dir("embeddings")`` and memory-mapped on load. Short texts (QA
 pairs, reference sets, used by the bandit reward) are cached one vector per text, keyed by
 ``sha256(encoder name + max_tokens + text)``, in a sharded folder of ``.npy`` files.
-All vectors are float32 with unit L2 norm, ``shape (n, d)``.
+All vectors are float32 with unit L2 norm, ``shape (n, d)``. Beside each corpus ``.npy`` a
+``.json`` records which engine produced it (``{"engine": "local"}`` or ``"ray"`` with its
+workers and time; see :mod:`core.engine`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Callable, Sequence
@@ -39,6 +42,23 @@ def embedding_cache_path(content_hash: str, encoder_name: str, max_tokens: int) 
 def corpus_embedding_path(corpus: Corpus, encoder: Encoder) -> Path:
     """Cache file of ``corpus`` embedded by ``encoder``."""
     return embedding_cache_path(corpus.content_hash, encoder.name, encoder.max_tokens)
+
+
+def embedding_provenance(corpus: Corpus, encoder: Encoder) -> dict:
+    """What produced the cached embeddings of ``corpus``: at least ``{"engine": ...}`` (``"local"`` when unrecorded)."""
+    try:
+        info = json.loads(corpus_embedding_path(corpus, encoder).with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        info = {}
+    return {"engine": "local", **(info if isinstance(info, dict) else {})}
+
+
+def write_embedding_provenance(path: Path, info: dict) -> None:
+    """Write the provenance ``.json`` beside the embedding file ``path`` (atomically)."""
+    side = path.with_suffix(".json")
+    tmp = side.with_name(f"{side.stem}.{os.getpid()}.tmp.json")
+    tmp.write_text(json.dumps(info, sort_keys=True))
+    os.replace(tmp, side)
 
 
 def _save_atomic(path: Path, arr: np.ndarray) -> None:
@@ -88,6 +108,7 @@ def embed_corpus(
     vecs = _check(encoder.encode(list(corpus.texts), batch_size=batch_size, progress=progress), n, encoder)
     if use_cache:
         _save_atomic(path, vecs)
+        write_embedding_provenance(path, {"engine": "local"})
     return vecs
 
 

@@ -4,6 +4,8 @@
 ``cache_dir("maps")/<key>/`` (arrays as ``.npy``, the cluster table as JSON, a ``done``
 marker last), keyed by the corpus content hash and every field of :class:`MapSettings`.
 ``load_corpus_map`` reads it back (embeddings memory-mapped), recomputing nothing.
+``CorpusMap.engine`` names the engine that embedded the corpus (``"local"`` or ``"ray"``,
+read from the embedding cache's provenance; kept in ``engine.json`` beside the map).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from numpy.typing import NDArray
 
 from core.corpus.cluster import cluster_keywords, cluster_w2_distances, kmeans, neighbour_graph, representatives
 from core.corpus.load import Corpus
-from core.corpus.embed import embed_corpus
+from core.corpus.embed import embed_corpus, embedding_provenance
 from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder, space_id
 from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.project import umap_project
@@ -85,6 +87,7 @@ class CorpusMap:
     clusters: pd.DataFrame
     w2: NDArray[np.float64]
     neighbours: NDArray[np.bool_]
+    engine: str = "local"
     _index: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -174,6 +177,7 @@ def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | N
     encoder = encoder or load_encoder(settings.encoder_name)
     step("embed", 0, n)
     emb = embed_corpus(corpus, encoder, progress=lambda done, total: step("embed", done, total), use_cache=use_cache)
+    engine = str(embedding_provenance(corpus, encoder).get("engine", "local")) if use_cache else "local"
     trackers["cluster"].started = time.perf_counter()
     step("cluster", 0, n)
     km = kmeans(emb, settings.k, seed=settings.seed, niter=settings.niter)
@@ -188,7 +192,7 @@ def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | N
     step("keywords", 0, n)
     table = _cluster_table(corpus, km.labels, km.centroids, emb, settings.k)
     step("keywords", n, n)
-    cmap = CorpusMap(corpus, settings, emb, km.labels, km.centroids, xy, table, w2, nb)
+    cmap = CorpusMap(corpus, settings, emb, km.labels, km.centroids, xy, table, w2, nb, engine=engine)
     if use_cache:
         save_corpus_map(cmap)
     return cmap
@@ -203,6 +207,7 @@ def save_corpus_map(cmap: CorpusMap) -> Path:
     for name in ("embeddings", "labels", "centroids", "xy", "w2", "neighbours"):
         np.save(tmp / f"{name}.npy", np.asarray(getattr(cmap, name)))
     cmap.clusters.to_json(tmp / "clusters.json", orient="records")
+    (tmp / "engine.json").write_text(json.dumps({"engine": cmap.engine}))
     (tmp / "done").write_text(json.dumps(asdict(cmap.settings)))
     if final.exists():
         shutil.rmtree(final, ignore_errors=True)
@@ -224,8 +229,12 @@ def load_corpus_map(corpus: Corpus, settings: MapSettings) -> CorpusMap | None:
         clusters = pd.read_json(path / "clusters.json", orient="records")
     except (OSError, ValueError):
         return None
+    try:
+        engine = str(json.loads((path / "engine.json").read_text()).get("engine", "local"))
+    except (OSError, ValueError, AttributeError):
+        engine = "local"  # maps written before engines were recorded
     if len(arrays["labels"]) != len(corpus):
         return None
     clusters["representatives"] = clusters["representatives"].map(lambda r: [str(x) for x in r])
     clusters["keywords"] = clusters["keywords"].fillna("").astype(str)
-    return CorpusMap(corpus, settings, **arrays, clusters=clusters)
+    return CorpusMap(corpus, settings, **arrays, clusters=clusters, engine=engine)

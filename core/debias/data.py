@@ -53,7 +53,7 @@ context seen inside the sampler (see :func:`core.debias.mechanisms.as_ctar_polic
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any

@@ -1,5 +1,8 @@
 """Command line: ``python -m core.equal index --corpus PATH|builtin [--limit N] [--k K] [--encoder NAME] [--seed S]``.
 
+``index --engine ray [--address ...]`` embeds on Ray into the same cache; ``extract-all --engine
+local|ray`` extracts every document into a resumable SQLite sink (see :mod:`core.engine`).
+
 ``index`` runs load -> embed -> cluster -> project -> keywords and writes the map cache that
 the dashboard reads, so a later page open recomputes nothing. ``warmup`` fine-tunes the
 encoder contrastively on a sample (EQUAL stage A), re-maps the corpus with it and prints what
@@ -40,7 +43,23 @@ def _add_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--umap-min-dist", type=float, default=0.1)
     p.add_argument("--stream", action="store_true",
                    help="a corpus larger than memory: stream it into a large map index (python -m core.corpus index)")
+    _add_engine_args(p)
     p.set_defaults(func=_run_index)
+
+
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where the heavy step runs: this process (default) or Ray (pip install -r requirements-ray.txt)")
+    p.add_argument("--address", default=None,
+                   help="--engine ray: an existing cluster (default $RAY_ADDRESS, else a local Ray with --num-cpus)")
+    p.add_argument("--workers", type=_positive, default=2, help="--engine ray: actors in the pool (default 2)")
+    p.add_argument("--num-cpus", type=_positive, default=2, help="--engine ray: CPUs of a local Ray (default 2)")
+
+
+def _ray_config(args: argparse.Namespace):
+    from core.engine.ray_engine import RayConfig
+
+    return RayConfig(address=args.address, num_cpus=args.num_cpus, workers=args.workers)
 
 
 def _run_index(args: argparse.Namespace) -> int:
@@ -71,10 +90,73 @@ def _run_index(args: argparse.Namespace) -> int:
                            umap_neighbors=args.umap_neighbors, umap_min_dist=args.umap_min_dist)
     encoder = load_encoder(args.encoder)
     # each step: done/total, rate, time left, one-time (core.corpus.progress)
-    cmap = build_corpus_map(corpus, settings, encoder=encoder, report=ProgressPrinter())
+    printer = ProgressPrinter()
+    if args.engine == "ray":  # embeddings on Ray into the same cache; the map is then built from it
+        from core.corpus.progress import ProgressTracker
+        from core.engine.ray_engine import embed_corpus_ray
+
+        embed_corpus_ray(corpus, encoder, _ray_config(args), progress=ProgressTracker("embed", printer))
+    cmap = build_corpus_map(corpus, settings, encoder=encoder, report=printer)
     print(f"indexed {len(corpus):,} documents into {k} clusters "
-          f"({int(cmap.neighbours.sum()) // 2} neighbour pairs); cache: {map_cache_path(corpus, settings)}")
+          f"({int(cmap.neighbours.sum()) // 2} neighbour pairs; embedded by the {cmap.engine} engine); "
+          f"cache: {map_cache_path(corpus, settings)}")
     return 0
+
+
+def _add_extract_all(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("extract-all", help="extract QA pairs from every document (the All baseline / D_e of a corpus), "
+                                           "committing each batch to a SQLite sink; a rerun resumes")
+    p.add_argument("--corpus", required=True, help="a corpus file or folder, or 'builtin'")
+    p.add_argument("--limit", type=_positive, default=None, help="built-in corpus: use N evenly spread documents")
+    p.add_argument("--text-field", default=None, help="name of the text column (default: detect)")
+    p.add_argument("--extractor", default="rules",
+                   help="'rules' (offline, default) or 'openai' (EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
+    p.add_argument("--batch-docs", type=_positive, default=16, help="documents per task (default 16)")
+    p.add_argument("--max-in-flight", type=_positive, default=None,
+                   help="openai extractor: requests in flight to the endpoint (over all workers with --engine ray)")
+    p.add_argument("--sink", default=None, help="SQLite file of pairs (default: the cache's extract-all/<corpus>-<extractor>.sqlite)")
+    _add_engine_args(p)
+    p.set_defaults(func=_run_extract_all)
+
+
+def _run_extract_all(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core.engine.local import ExtractorSpec, extract_all_local
+    from core.engine.sink import PairSink
+    from core.equal.extract import make_checked_extractor
+    from core.settings import cache_dir
+
+    try:  # a missing or unreachable endpoint fails before any work
+        checked = make_checked_extractor(args.extractor)
+    except ValueError as exc:
+        raise ValueError(f"--extractor {args.extractor}: {exc}") from exc
+    corpus = _load_corpus(args)
+    # the endpoint as this machine resolved it travels with the spec, so cluster workers need no environment
+    spec = ExtractorSpec(args.extractor, getattr(checked, "settings", None))
+    if args.max_in_flight is not None and args.engine == "local" and spec.settings is not None:
+        spec = spec.with_options(concurrency=args.max_in_flight)
+    path = args.sink or cache_dir("extract-all") / f"{corpus.content_hash[:16]}-{args.extractor}.sqlite"
+    sink = PairSink(path)
+    docs = list(zip(corpus.ids, corpus.texts))
+    with tqdm(total=len(docs), unit="doc", desc=f"extract ({args.engine})", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        if args.engine == "ray":
+            from core.engine.ray_engine import extract_all_ray
+
+            report = extract_all_ray(docs, spec, sink, _ray_config(args), batch_docs=args.batch_docs,
+                                     max_in_flight=args.max_in_flight, progress=progress)
+        else:
+            report = extract_all_local(docs, spec, sink, batch_docs=args.batch_docs, progress=progress)
+    t = report.totals
+    print(f"extract-all ({report.engine}): {len(docs) - report.docs_skipped:,} documents extracted in "
+          f"{report.seconds:.1f} s ({report.docs_skipped:,} already done), {report.task_retries} tasks retried; "
+          f"sink {sink.path}: {t.docs_done:,} documents done, {t.docs_failed:,} failed, {t.pairs:,} pairs, "
+          f"{t.calls:,} calls, {t.prompt_tokens + t.completion_tokens:,} tokens, cost {t.cost:.4f}")
+    return 1 if t.docs_failed else 0
 
 
 def _load_corpus(args: argparse.Namespace):
@@ -297,7 +379,8 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_index, _add_run, _add_export, _add_warmup]
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_index, _add_run, _add_export, _add_warmup,
+                                                                   _add_extract_all]
 
 
 def main(argv: list[str] | None = None) -> int:

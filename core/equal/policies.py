@@ -11,9 +11,13 @@ neighbour sharing these include shared observations), ``arm_to_pulls`` (own pull
 run derives from ``(seed, round)``, so a resumed run selects exactly as an uninterrupted one.
 Ties are broken at random. Exhausted arms are never selected.
 
-Document policies (the paper's baselines) pick documents, not arms:
-``policy.select_docs(arm_docs, n_docs, rng)``: :class:`RandomDocs` (uniform over all remaining
-documents) and :class:`AllDocs` (every document in corpus order).
+Every arm policy implements :class:`ArmPolicy` (``select``/``update``/``calc_scores``).
+Document policies (the paper's baselines) pick documents, not arms, and implement
+:class:`DocumentPolicy`: ``policy.select_docs(arm_docs, n_docs, rng)``; a policy that ranks by
+similarity to the reference set (``needs_similarity``) is handed each document's mean cosine to
+``D_r`` once through ``policy.prepare(doc_similarity)``. :class:`RandomDocs` (uniform over all
+remaining documents), :class:`AllDocs` (every document in corpus order) and :class:`AvgSimDocs`.
+The run dispatches on the protocol (``isinstance(policy, DocumentPolicy)``), never on a name.
 
 EQUAL's DS score (Zhang et al., arXiv 2505.12250, Stage C)::
 
@@ -38,6 +42,13 @@ a reward on arm ``i`` is also added to every neighbour ``c`` of ``i`` (``sum_c +
 
   i.e. ``w`` (``prior_weight``) pseudo-pulls at the predicted reward: unplayed arms are
   probed most promising first, and one unlucky pull does not bury a promising cluster.
+* ``"eb"``: as ``"prior"``, with ``w`` learned from the rewards instead of fixed (variance-aware
+  empirical Bayes, the normal-normal model): ``w = sigma^2 / tau^2``, where ``sigma^2`` is the
+  pooled within-arm variance of pull rewards (how noisy one pull is: a 3-document probe that
+  happens to find one pair) and ``tau^2`` the between-arm variance of the arm means around the
+  prior line, less their sampling noise (how much the arms really differ), by the method of
+  moments; ``w`` is clipped to ``[0.5, 50]`` and is ``prior_weight`` until two arms have two pulls.
+  Noisy rewards lean on the prior longer; clearly different arms leave it sooner.
 """
 
 from __future__ import annotations
@@ -48,7 +59,7 @@ from typing import Protocol, Union, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-UNPLAYED_PRIORS = ("prior", "mean", "zero")
+UNPLAYED_PRIORS = ("prior", "eb", "mean", "zero")
 ARM_POLICIES = ("equal", "ucb1", "thompson", "epsilon-greedy", "exp3")
 DOC_POLICIES = ("random", "all", "avg-sim")
 PRIOR_MIN_ARMS = 3
@@ -79,6 +90,8 @@ class BanditState:
     arm_to_sum: NDArray[np.float64] = field(init=False)
     arm_to_pulls: NDArray[np.int64] = field(init=False)
     arm_to_last: NDArray[np.float64] = field(init=False)
+    arm_to_own_sum: NDArray[np.float64] = field(init=False)
+    arm_to_own_sumsq: NDArray[np.float64] = field(init=False)
     available: NDArray[np.bool_] = field(init=False)
     reward_total: float = field(init=False, default=0.0)
     reward_n: int = field(init=False, default=0)
@@ -90,9 +103,10 @@ class BanditState:
             raise PolicyConfigError(f"BanditState.unplayed must be one of {UNPLAYED_PRIORS}, got {self.unplayed!r}")
         if not (np.isfinite(self.prior_weight) and self.prior_weight >= 0):
             raise PolicyConfigError(f"BanditState.prior_weight must be >= 0, got {self.prior_weight!r}")
-        if self.unplayed == "prior":
+        if self.unplayed in ("prior", "eb"):
             if self.arm_prior is None:
-                raise PolicyConfigError("BanditState(unplayed='prior') needs arm_prior (see calc_arm_prior)")
+                raise PolicyConfigError(f"BanditState(unplayed={self.unplayed!r}) needs arm_prior (see calc_arm_prior): "
+                                        "pass doc_emb to the run")
             prior = np.asarray(self.arm_prior, dtype=np.float64)
             if prior.shape != (self.k,) or not np.isfinite(prior).all():
                 raise PolicyConfigError(f"BanditState.arm_prior must be {self.k} finite numbers, got shape {prior.shape}")
@@ -101,6 +115,8 @@ class BanditState:
         self.arm_to_sum = np.zeros(self.k)
         self.arm_to_pulls = np.zeros(self.k, dtype=np.int64)
         self.arm_to_last = np.full(self.k, np.nan)
+        self.arm_to_own_sum = np.zeros(self.k)
+        self.arm_to_own_sumsq = np.zeros(self.k)
         self.available = np.ones(self.k, dtype=bool)
         if self.neighbours is not None:
             nb = np.asarray(self.neighbours, dtype=bool)
@@ -124,13 +140,26 @@ class BanditState:
     @property
     def arm_to_mean(self) -> NDArray[np.float64]:
         """Estimated reward per arm (see the module docstring for each ``unplayed`` rule)."""
-        if self.unplayed == "prior":
+        if self.unplayed in ("prior", "eb"):
             pred = self.calc_prior_prediction()
-            w = self.prior_weight
+            w = self.prior_weight if self.unplayed == "prior" else self.calc_prior_weight(pred)
             return np.divide(w * pred + self.arm_to_sum, w + self.arm_to_count, out=pred.copy(),
                              where=(w + self.arm_to_count) > 0)
         out = np.full(self.k, self.prior_mean)
         return np.divide(self.arm_to_sum, self.arm_to_count, out=out, where=self.arm_to_count > 0)
+
+    def calc_prior_weight(self, pred: NDArray[np.float64]) -> float:
+        """``unplayed="eb"``: pseudo-pulls ``sigma^2 / tau^2`` from the pull rewards (see the module docstring)."""
+        n = self.arm_to_pulls.astype(np.float64)
+        multi = n >= 2
+        if multi.sum() < 2:
+            return self.prior_weight
+        within = self.arm_to_own_sumsq[multi] - self.arm_to_own_sum[multi] ** 2 / n[multi]
+        sigma2 = max(float(within.sum() / (n[multi] - 1).sum()), 1e-8)
+        seen = n > 0
+        resid = self.arm_to_own_sum[seen] / n[seen] - pred[seen]
+        tau2 = float(np.average(resid**2, weights=n[seen]) - sigma2 * seen.sum() / n[seen].sum())
+        return float(np.clip(sigma2 / max(tau2, 1e-8), 0.5, 50.0))
 
     def calc_prior_prediction(self) -> NDArray[np.float64]:
         """Reward predicted from :attr:`arm_prior` alone, shape ``(k,)`` (``unplayed="prior"``).
@@ -156,6 +185,8 @@ class BanditState:
         arm = int(arm)
         self.arm_to_pulls[arm] += 1
         self.arm_to_last[arm] = reward
+        self.arm_to_own_sum[arm] += reward
+        self.arm_to_own_sumsq[arm] += reward * reward
         self.reward_total += float(reward)
         self.reward_n += 1
         if self.cumulative:
@@ -182,6 +213,13 @@ def _top(scores: NDArray, available: NDArray[np.bool_], n: int, rng: np.random.G
 
 @runtime_checkable
 class ArmPolicy(Protocol):
+    """A policy over arms (clusters): it selects arms and learns from each pull's reward.
+
+    ``select`` returns up to ``n_arms`` distinct available arm indices, shape ``(<= n_arms,)``;
+    ``update`` records one pull's reward (usually through ``state.record``); ``calc_scores``
+    gives the per-arm score shown in the run's tables, shape ``(k,)``.
+    """
+
     name: str
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]: ...
@@ -191,11 +229,33 @@ class ArmPolicy(Protocol):
     def update(self, state: BanditState, arm: int, reward: float) -> None: ...
 
 
+@runtime_checkable
+class DocumentPolicy(Protocol):
+    """A policy over documents (the paper's baselines): it picks documents, whatever their cluster.
+
+    ``select_docs(arm_docs, n_docs, rng)`` returns up to ``n_docs`` untaken document indices
+    (:class:`core.equal.arms.ArmDocs` knows which are left). ``needs_similarity``: the run must
+    call ``prepare(doc_similarity)`` with each document's mean cosine to the reference set,
+    shape ``(n,)``, before the first selection (and refuses to start without corpus embeddings).
+    ``update``/``calc_scores`` keep the arm table comparable with arm policies.
+    """
+
+    name: str
+    needs_similarity: bool
+
+    def prepare(self, doc_similarity: NDArray[np.float64]) -> None: ...
+
+    def select_docs(self, arm_docs, n_docs: int, rng: np.random.Generator) -> NDArray[np.int64]: ...
+
+    def calc_scores(self, state: BanditState) -> NDArray[np.float64]: ...
+
+    def update(self, state: BanditState, arm: int, reward: float) -> None: ...
+
+
 class _ScorePolicy:
     """Select the top-``n`` arms by a deterministic score; record rewards in the state."""
 
     name = "score"
-    kind = "arms"
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -254,7 +314,6 @@ class GaussianThompson:
     """
 
     name = "thompson"
-    kind = "arms"
 
     def __init__(self, sigma: float = 0.1, prior_sigma: float = 0.5) -> None:
         if not (np.isfinite(sigma) and sigma > 0):
@@ -283,7 +342,6 @@ class EpsilonGreedy:
     """Top arms by mean (unplayed: 0); each slot is replaced by a random available arm with probability ``epsilon``."""
 
     name = "epsilon-greedy"
-    kind = "arms"
 
     def __init__(self, epsilon: float = 0.1) -> None:
         if not (0.0 <= epsilon <= 1.0):
@@ -316,7 +374,6 @@ class EXP3:
     """
 
     name = "exp3"
-    kind = "arms"
 
     def __init__(self, gamma: float = 0.1, reward_range: tuple[float, float] = (-1.12, 0.88)) -> None:
         if not (0.0 < gamma <= 1.0):
@@ -364,7 +421,10 @@ class RandomDocs:
     """Baseline: each round, documents drawn uniformly from all remaining documents."""
 
     name = "random"
-    kind = "documents"
+    needs_similarity = False
+
+    def prepare(self, doc_similarity: NDArray[np.float64]) -> None:
+        """Nothing to prepare: the draw ignores similarity."""
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
         return state.arm_to_mean
@@ -389,14 +449,19 @@ class AllDocs(RandomDocs):
 class AvgSimDocs(RandomDocs):
     """Baseline (the paper's Avg-sim): documents by their mean cosine to the reference set, highest first.
 
-    ``doc_scores`` ``(n,)`` is set by the run from the corpus embeddings
-    (:func:`calc_doc_similarity`); it needs no extraction.
+    ``doc_scores`` ``(n,)`` comes from :meth:`prepare` (the run passes the mean cosine of
+    :func:`calc_doc_similarity` over the corpus embeddings); it needs no extraction.
     """
 
     name = "avg-sim"
+    needs_similarity = True
 
     def __init__(self) -> None:
         self.doc_scores: NDArray[np.float64] | None = None
+
+    def prepare(self, doc_similarity: NDArray[np.float64]) -> None:
+        """Rank by ``doc_similarity`` ``(n,)`` from now on."""
+        self.doc_scores = np.asarray(doc_similarity, dtype=np.float64)
 
     def select_docs(self, arm_docs, n_docs: int, rng: np.random.Generator) -> NDArray[np.int64]:
         if self.doc_scores is None:
@@ -439,7 +504,7 @@ def calc_arm_prior(doc_max_sim: NDArray, labels: NDArray, k: int) -> NDArray[np.
     return np.divide(total, sizes, out=np.full(k, fill), where=sizes > 0)
 
 
-def make_policy(name: str, **params):
+def make_policy(name: str, **params) -> ArmPolicy | DocumentPolicy:
     """Build a policy by name (one of :data:`POLICIES`) with its parameters.
 
     ``equal``: ``alpha``; ``ucb1``: ``c``; ``thompson``: ``sigma``, ``prior_sigma``; ``epsilon-greedy``:

@@ -67,8 +67,8 @@ from numpy.typing import NDArray
 
 from core.equal.arms import DOC_ORDERS, EXHAUST_RULES, ArmDocs
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
-from core.equal.policies import (POLICIES, UNPLAYED_PRIORS, BanditState, PolicyConfigError, calc_arm_prior,
-                                 calc_doc_similarity, make_policy)
+from core.equal.policies import (POLICIES, UNPLAYED_PRIORS, BanditState, DocumentPolicy, PolicyConfigError,
+                                 calc_arm_prior, calc_doc_similarity, make_policy)
 from core.equal.reward import OTReward
 
 BUDGET_KINDS = ("share", "calls", "cost")
@@ -324,10 +324,11 @@ class BanditRun:
 
     def _init_similarity(self, doc_emb: NDArray | None, config: RunConfig) -> tuple[NDArray | None, str]:
         """The arm prior (and Avg-sim's document scores) from ``doc_emb``; the state's ``unplayed`` rule."""
-        is_docs = getattr(self.policy, "kind", "arms") == "documents"
+        is_docs = isinstance(self.policy, DocumentPolicy)
+        needs_sim = is_docs and self.policy.needs_similarity
         if doc_emb is None:
-            if config.policy == "avg-sim" or (config.unplayed == "prior" and not is_docs):
-                why = "the avg-sim baseline" if config.policy == "avg-sim" else "RunConfig.unplayed='prior'"
+            if needs_sim or (config.unplayed == "prior" and not is_docs):
+                why = f"the {config.policy} baseline" if needs_sim else "RunConfig.unplayed='prior'"
                 raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
                                      "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
             # a document baseline selects without arm estimates; "prior" then only labels the table
@@ -339,8 +340,8 @@ class BanditRun:
             top, avg = calc_doc_similarity(doc_emb, self.reference)
         except PolicyConfigError as exc:
             raise RunConfigError(str(exc)) from exc
-        if config.policy == "avg-sim":
-            self.policy.doc_scores = avg
+        if needs_sim:
+            self.policy.prepare(avg)
         return calc_arm_prior(top, self.labels, self.k), config.unplayed
 
     # ------------------------------------------------------------------ budget
@@ -376,7 +377,7 @@ class BanditRun:
         room = None
         if c.budget_kind in ("share", "calls"):
             room = int(max(0, math.ceil(self.budget_target - self.spent)))
-        if getattr(self.policy, "kind", "arms") == "documents":
+        if isinstance(self.policy, DocumentPolicy):
             n = c.batch_arms * c.docs_per_pull
             docs = self.policy.select_docs(self.arms, n if room is None else min(n, room), rng)
             by_arm: dict[int, list[int]] = {}

@@ -157,3 +157,13 @@ def test_two_stored_runs_compare_without_resuming_on_every_rerun(small_builtin, 
     at.run()
     assert sorted(calls) == sorted(ids)  # a rerun redraws from the kept frames
     assert len(at.session_state["bd_cmp"]) == 2
+
+
+def test_page_explains_per_document_why_a_cluster_yields_what_it_yields(small_builtin):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    frames = [d.value for d in at.dataframe if list(d.value.columns) == ["doc_id", "pairs", "rules", "why"]]
+    assert frames and len(frames[0]) > 0
+    why = frames[0]
+    assert ((why.pairs > 0) == (why.rules != "")).all() and (why.why[why.pairs == 0] != "").all()

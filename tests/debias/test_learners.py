@@ -116,3 +116,23 @@ def test_metrics_on_known_cases():
     assert popularity_scores(np.array([[1, 0], [1, 1]]))[0].tolist() == [2.0, 1.0]
     with pytest.raises(DebiasConfigError, match="outside"):
         calc_auc_on_pairs(truth, [5], [0], [1])
+
+
+def test_learners_are_strategies_in_a_registry():
+    from core.debias.learners import LEARNER_REGISTRY, Learner, make_learner
+
+    assert tuple(LEARNER_REGISTRY) == LEARNERS
+    for name in LEARNERS:
+        learner = make_learner(name)
+        assert isinstance(learner, Learner) and learner.name == name
+    with pytest.raises(DebiasConfigError, match="learner must be one of"):
+        make_learner("MF-Magic")
+
+
+def test_thread_count_is_restored_after_a_fit():
+    torch = pytest.importorskip("torch")
+    data, _, _ = make_training_data(SMALL)
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    fit_learner("MF-Naive", data, MFConfig(epochs=3, dim=4, threads=target))
+    assert torch.get_num_threads() == before

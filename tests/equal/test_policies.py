@@ -218,8 +218,58 @@ def test_avg_sim_baseline_reads_the_most_similar_documents_first():
     policy = make_policy("avg-sim")
     with pytest.raises(PolicyConfigError, match="doc_emb"):
         policy.select_docs(arms, 3, np.random.default_rng(0))
-    policy.doc_scores = np.array([0.1, 0.9, 0.2, 0.3, 0.8, 0.0, 0.5, 0.4, 0.7, 0.6, 0.05, 0.15])
+    policy.prepare(np.array([0.1, 0.9, 0.2, 0.3, 0.8, 0.0, 0.5, 0.4, 0.7, 0.6, 0.05, 0.15]))
     first = policy.select_docs(arms, 3, np.random.default_rng(0))
     assert first.tolist() == [1, 4, 8]
     arms.take(first)
     assert policy.select_docs(arms, 2, np.random.default_rng(0)).tolist() == [6, 9]
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_every_policy_implements_exactly_one_protocol(name):
+    from core.equal.policies import ARM_POLICIES, ArmPolicy, DocumentPolicy
+
+    policy = make_policy(name)
+    assert isinstance(policy, ArmPolicy) != isinstance(policy, DocumentPolicy)
+    assert isinstance(policy, ArmPolicy) == (name in ARM_POLICIES)
+    assert not hasattr(policy, "kind"), "the run dispatches on the protocol, not on a tag"
+
+
+def test_run_prepares_a_similarity_policy_through_the_protocol():
+    from core.equal.replay import PrecomputedExtractor, table_embedder
+    from core.equal.run import BanditRun, RunConfig, RunConfigError
+
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((12, 4)).astype(np.float32)
+    labels = np.repeat(np.arange(3), 4)
+    ids = [f"d{i}" for i in range(12)]
+    args = (RunConfig(policy="avg-sim", budget=0.5, unplayed="mean"), ids, [""] * 12, labels, emb[:2])
+    with pytest.raises(RunConfigError, match="avg-sim baseline"):
+        BanditRun(*args, PrecomputedExtractor({}), table_embedder({}))
+    run = BanditRun(*args, PrecomputedExtractor({}), table_embedder({}), doc_emb=emb)
+    assert run.policy.doc_scores is not None and run.policy.doc_scores.shape == (12,)
+
+
+def test_eb_prior_weight_follows_the_noise_of_the_rewards():
+    rng = np.random.default_rng(0)
+    prior = np.linspace(0.0, 1.0, 6)
+
+    def state_after(spread: float, noise: float) -> BanditState:
+        state = BanditState(6, unplayed="eb", arm_prior=prior, prior_weight=4.0)
+        true = -1.0 + spread * rng.standard_normal(6)  # arm means unrelated to the prior
+        for _ in range(6):
+            for arm in range(6):
+                state.record(arm, float(true[arm] + noise * rng.standard_normal()))
+        return state
+
+    noisy = state_after(spread=0.01, noise=0.3)  # one pull says little, arms alike: lean on the prior
+    clear = state_after(spread=0.3, noise=0.01)  # pulls agree, arms differ: trust the data
+    w_noisy = noisy.calc_prior_weight(noisy.calc_prior_prediction())
+    w_clear = clear.calc_prior_weight(clear.calc_prior_prediction())
+    assert w_noisy > 10 * w_clear
+    assert 0.5 <= w_clear <= 50 and 0.5 <= w_noisy <= 50
+    fresh = BanditState(6, unplayed="eb", arm_prior=prior, prior_weight=4.0)
+    fresh.record(0, -1.0)
+    assert fresh.calc_prior_weight(fresh.calc_prior_prediction()) == 4.0  # too few pulls: the configured weight
+    with pytest.raises(PolicyConfigError, match="arm_prior"):
+        BanditState(6, unplayed="eb")

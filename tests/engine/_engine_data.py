@@ -1,0 +1,53 @@
+"""A small seeded corpus with question-answer shapes, and extractors that crash, for the engine tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from core.corpus.load import Corpus
+from core.equal.extract.rules import RuleExtractor
+
+WORDS = ["file", "path", "date", "time", "array", "shape", "socket", "port", "cache", "key"]
+
+
+def qa_corpus(n: int = 60, seed: int = 0) -> Corpus:
+    """``n`` documents; two in three hold ``Q:``/``A:`` pairs (1-3 each) and a ``FACT`` line, the rest none."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for i in range(n):
+        words = " ".join(rng.choice(WORDS, 10))
+        if i % 3 == 2:
+            texts.append(f"Notes {i}: {words}.")
+            continue
+        qa = "\n\n".join(f"Q: What is {rng.choice(WORDS)} number {i}-{j}?\nA: It is {words} {j}."
+                         for j in range(1 + i % 3))
+        texts.append(f"Page {i}.\nFACT {rng.choice(WORDS)} holds {i}\n\n{qa}\n")
+    return Corpus(ids=tuple(f"d{i:03d}" for i in range(n)), texts=tuple(texts),
+                  sources=tuple(f"qa.jsonl:{i + 1}" for i in range(n)), name="qa")
+
+
+class CrashOnce:
+    """Extractor factory: the rules extractor, except that the worker process dies (``os._exit``)
+    on the first batch holding ``doc_id`` (``"*"``: any batch) while ``marker`` does not exist (it is
+    created first); with ``always`` on every such batch."""
+
+    def __init__(self, doc_id: str, marker: str, always: bool = False) -> None:
+        self.doc_id, self.marker, self.always = doc_id, marker, always
+
+    def __call__(self) -> "_Crashing":
+        return _Crashing(self.doc_id, Path(self.marker), self.always)
+
+
+class _Crashing(RuleExtractor):
+    def __init__(self, doc_id: str, marker: Path, always: bool) -> None:
+        super().__init__()
+        self.doc_id, self.marker, self.always = doc_id, marker, always
+
+    def extract(self, docs):
+        if any(self.doc_id in ("*", d) for d, _ in docs) and (self.always or not self.marker.exists()):
+            self.marker.write_text("crashed")
+            os._exit(1)  # the worker dies mid-job, result unsent
+        return super().extract(docs)
