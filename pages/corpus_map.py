@@ -17,7 +17,7 @@ from core.corpus.selection import export_documents, ids_from_plotly_selection, i
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
-from pages import common
+from pages import common, upgrade_panel
 
 common.page_header(
     "Corpus map",
@@ -62,12 +62,12 @@ try:
 except (ValueError, RuntimeError) as exc:
     common.show_error(exc, "Could not build the corpus map")
     st.stop()
-job = common.upgrade_job()
+job = upgrade_panel.upgrade_job()
 if job is not None:
     tier = "static tier (model2vec distilled from MiniLM)" if cmap.settings.encoder_name.startswith("static") else "hashing encoder"
     st.caption(f"Map made by the **{tier}**, `{cmap.settings.encoder_name}`, so it opens in seconds; "
                f"**{settings.encoder_name}** is embedding the corpus in the background.")
-    common.show_upgrade(job)
+    upgrade_panel.show_upgrade(job)
 
 frame = cmap.documents_frame()
 curve_key = ("elbow", corpus.content_hash, cmap.settings.encoder_name)
