@@ -12,7 +12,7 @@ HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test setup setup-ray browser bench index clean
+.PHONY: run test lint setup setup-ray browser bench index clean
 
 setup: $(STAMP)
 
@@ -39,8 +39,14 @@ run: setup
 browser:
 	@bash scripts/ensure_chromium.sh
 
+# lead: enable lint in test (make it `test: setup setup-ray browser lint` once the global ruff pass has landed)
 test: setup setup-ray browser
 	$(PY) -m pytest -q
+
+# ruff (rules in pyproject.toml) over the code, mypy over core/ and pages/
+lint: setup
+	$(VENV)/bin/ruff check core pages tests benchmarks app.py
+	$(VENV)/bin/mypy core pages
 
 bench: setup setup-ray
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || true; done

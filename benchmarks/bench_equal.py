@@ -56,6 +56,7 @@ from core.equal.reference import list_presets, load_reference  # noqa: E402
 from core.equal.replay import PrecomputedExtractor, extract_all, table_embedder  # noqa: E402
 from core.equal.reward import OTReward  # noqa: E402
 from core.equal.run import BanditRun, RunConfig, single_thread_blas  # noqa: E402
+from core.equal.space import ArmSpace  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
 GOAL_RANDOM, GOAL_DECOY, SHARE = 5.0, 1.5, 0.05
@@ -202,15 +203,15 @@ def oracle_pairs(labels, per_doc_on: np.ndarray, calls: float) -> float:
 def replay(config: RunConfig, s: Setup, ref: np.ndarray, on_doc: set[str], target: int | None,
            share: float) -> tuple[float, float]:
     """Replay one policy; return (calls to hold ``target`` on-task pairs, on-task pairs held at ``share`` budget)."""
-    run = BanditRun(replace(config, budget=1.0), s.ids, [""] * len(s.ids), s.labels, ref, PrecomputedExtractor(s.pairs),
-                    table_embedder(s.table), neighbours=s.neighbours, doc_emb=s.emb)
+    space = ArmSpace(s.ids, None, s.labels, neighbours=s.neighbours, doc_emb=s.emb)
+    run = BanditRun(replace(config, budget=1.0), space, ref, PrecomputedExtractor(s.pairs), table_embedder(s.table))
     got, seen, calls, at_share = 0, 0, None, None
     cut = math.ceil(share * len(s.ids))
     with single_thread_blas():
         while not run.is_done and ((target is not None and calls is None) or at_share is None):
             run.play_pull()
-            new = run._pairs[seen:]
-            seen = len(run._pairs)
+            new = run.ledger.pairs[seen:]
+            seen = len(run.ledger.pairs)
             got += sum(p.doc_id in on_doc for p in new)
             if target is not None and calls is None and got >= target:
                 calls = run.calls

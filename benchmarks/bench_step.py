@@ -26,6 +26,7 @@ from core.equal.extract.base import QAPair  # noqa: E402
 from core.equal.replay import PrecomputedExtractor, table_embedder  # noqa: E402
 from core.equal.reward import OTReward  # noqa: E402
 from core.equal.run import BanditRun, RunConfig, single_thread_blas  # noqa: E402
+from core.equal.space import ArmSpace  # noqa: E402
 
 GOAL_MS = 50.0
 TICK_S = 0.3  # pages/bandit.py: seconds of pulls per live tick
@@ -53,8 +54,8 @@ def setup(k: int, docs_per_arm: int, d: int = 384, seed: int = 0):
 def time_rounds(k: int, policy: str = "equal", rounds: int = 20, keep: list | None = None) -> tuple[float, float]:
     ids, labels, pairs, table, ref, docs = setup(k, docs_per_arm=max(20, (rounds + 2) * 10 * 50 // k + 10))
     config = RunConfig(policy=policy, batch_arms=50, docs_per_pull=10, budget=1.0)
-    run = BanditRun(config, ids, [""] * len(ids), labels, ref, PrecomputedExtractor(pairs), table_embedder(table),
-                    doc_emb=docs)
+    run = BanditRun(config, ArmSpace(ids, None, labels, doc_emb=docs), ref, PrecomputedExtractor(pairs),
+                    table_embedder(table))
     run.step()  # warm-up
     t0 = time.perf_counter()
     for _ in range(rounds):

@@ -134,17 +134,11 @@ def parse_count(text: str | int | float, name: str, low: int = 0, error: type[Ex
     return value
 
 
-_TRUE = {"1", "true", "yes", "on", "t", "y"}
-_FALSE = {"0", "false", "no", "off", "f", "n"}
-
-
 def parse_bool(text: str | bool, name: str, error: type[Exception] = SizeError) -> bool:
-    """``true/false``, ``yes/no``, ``on/off``, ``1/0`` (any case); anything else is an error naming ``name``."""
-    if isinstance(text, bool):
-        return text
-    raw = str(text).strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise error(f"{name} must be true or false (also yes/no, on/off, 1/0), got {text!r}")
+    """``true/false``, ``yes/no``, ``on/off``, ``1/0`` (any case); anything else is an error naming ``name``.
+
+    The one strict boolean parser is :func:`core.validate.parse_bool`; this keeps the limits' error type.
+    """
+    from core.validate import parse_bool as strict_bool
+
+    return strict_bool(text, name, error)

@@ -69,14 +69,14 @@ class LLMSettings:
         return bool(self.base_url and self.model)
 
     @classmethod
-    def from_env(cls) -> "LLMSettings":
+    def from_env(cls) -> LLMSettings:
         """Read ``EQUAL_LLM_BASE_URL``/``EQUAL_LLM_MODEL``/``EQUAL_LLM_API_KEY`` (falling back to ``OPENAI_*``)
         and the prices ``EQUAL_LLM_PRICE_PER_1K_PROMPT``/``EQUAL_LLM_PRICE_PER_1K_COMPLETION``."""
         env = os.environ
         return cls(
-            base_url=env.get("EQUAL_LLM_BASE_URL") or env.get("OPENAI_BASE_URL", ""),
-            model=env.get("EQUAL_LLM_MODEL") or env.get("OPENAI_MODEL", ""),
-            api_key=env.get("EQUAL_LLM_API_KEY") or env.get("OPENAI_API_KEY", ""),
+            base_url=env.get("EQUAL_LLM_BASE_URL") or env.get("OPENAI_BASE_URL") or "",
+            model=env.get("EQUAL_LLM_MODEL") or env.get("OPENAI_MODEL") or "",
+            api_key=env.get("EQUAL_LLM_API_KEY") or env.get("OPENAI_API_KEY") or "",
             price_per_1k_prompt=_price("EQUAL_LLM_PRICE_PER_1K_PROMPT"),
             price_per_1k_completion=_price("EQUAL_LLM_PRICE_PER_1K_COMPLETION"),
         )

@@ -15,7 +15,10 @@ from core.equal.policies import POLICIES
 from core.equal.reference import list_presets, load_reference
 from core.equal.replay import replay_baselines
 from core.equal.reward import OTReward
+from core.equal.provenance import RunProvenance
+from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
+from core.equal.space import ArmSpace
 from core.equal.store import RunStore
 from core.viz.bandit import (make_budget_figure, make_comparison_figure, make_pulls_map_figure, make_reward_figure,
                              make_score_bars_figure)
@@ -42,7 +45,7 @@ except ValueError as exc:
 corpus = cmap.corpus
 embed = encoder_embedder(common.encoder(common.encoder_name()))
 k = len(cmap.clusters)
-geometry = dict(neighbours=cmap.neighbours, k=k, doc_emb=cmap.embeddings)
+space = ArmSpace.from_corpus_map(cmap)
 
 with st.expander("Run settings", expanded="bd_run" not in S and not common.demo_mode()):
     c1, c2, c3 = st.columns(3)
@@ -112,8 +115,8 @@ def _new_run() -> BanditRun:
     from core.settings import LLMSettings
 
     ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(), api_key))
-    return BanditRun(config, corpus.ids, corpus.texts, cmap.labels, embed(ref.texts()), ext, embed, store=_store(),
-                     name=f"{policy} · {ref.name} · seed {config.seed}", **geometry)
+    return BanditRun(config, space, embed(ref.texts()), ext, embed, store=_store(), provenance=RunProvenance.build(
+        space, ref, ext), name=f"{policy} · {ref.name} · seed {config.seed}")
 
 
 b1, b2, b3, b4 = st.columns(4)
@@ -178,8 +181,7 @@ run = S.get("bd_run")
 if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",
                                                      key="bd_base"):
     with st.spinner("Extracting everything with the rule extractor, replaying the baselines…"):
-        S["bd_baselines"] = replay_baselines(run.config, corpus.ids, corpus.texts, cmap.labels, make_extractor("rules"),
-                                             embed, run.reference, neighbours=cmap.neighbours, doc_emb=cmap.embeddings)
+        S["bd_baselines"] = replay_baselines(run.config, space, make_extractor("rules"), embed, run.reference)
 if run is not None and run.pairs:
     n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
     reference = S.get("bd_ref", ref)
@@ -190,7 +192,11 @@ if run is not None and run.pairs:
                             f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}")
 
 with st.expander("Stored runs: reopen or compare"):
-    runs = _store().list_runs()
+    try:
+        runs = _store().list_runs()
+    except ValueError as exc:
+        common.show_error(exc, "Stored runs unavailable")
+        st.stop()
     if runs.empty:
         st.write("No stored runs yet.")
     else:
@@ -200,8 +206,7 @@ with st.expander("Stored runs: reopen or compare"):
                               max_selections=2, key="bd_pick")
 
         def _load(run_id: str) -> BanditRun:
-            return BanditRun.resume(_store(), run_id, corpus.ids, corpus.texts, cmap.labels,
-                                    embed(S.get("bd_ref", ref).texts()), make_extractor("rules"), embed, **geometry)
+            return reopen_recorded(_store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
 
         try:
             if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):

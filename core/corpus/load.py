@@ -83,7 +83,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,6 +138,21 @@ class EmptyCorpusError(ValueError):
     """The input was read, but no usable document remained."""
 
 
+def content_hash(ids: Sequence[str], texts: Sequence[str]) -> str:
+    """The project's one corpus-content hash: sha256 over ``(id, text)`` in order, hex.
+
+    Every cache keyed by a corpus (embeddings, maps, warm-ups) uses it. A run's arm fingerprint
+    (:func:`core.equal.space.arms_fingerprint`) is a different thing: it covers the clustering.
+
+    >>> content_hash(["a"], ["x"]) == content_hash(["a"], ["x"]) != content_hash(["a"], ["y"])
+    True
+    """
+    h = hashlib.sha256()
+    for i, t in zip(ids, texts):
+        h.update(i.encode("utf-8", "replace") + b"\x00" + t.encode("utf-8", "replace") + b"\x01")
+    return h.hexdigest()
+
+
 class CorpusTooLargeError(CorpusFormatError):
     """The input is over a :class:`LoadLimits` limit (refused before reading it)."""
 
@@ -168,11 +183,8 @@ class Corpus:
 
     @property
     def content_hash(self) -> str:
-        """sha256 over ids and texts, the cache key of everything computed from this corpus."""
-        h = hashlib.sha256()
-        for i, t in zip(self.ids, self.texts):
-            h.update(i.encode("utf-8", "replace") + b"\x00" + t.encode("utf-8", "replace") + b"\x01")
-        return h.hexdigest()
+        """sha256 over ids and texts, the cache key of everything computed from this corpus (:func:`content_hash`)."""
+        return content_hash(self.ids, self.texts)
 
     def subset(self, indices: "list[int] | tuple[int, ...]", name: str | None = None) -> "Corpus":
         """The documents at ``indices`` (in that order), as a new corpus."""

@@ -73,10 +73,6 @@ class CausalGraph:
         return {"node": n.id, "label": n.label, "kind": n.kind, "equation": n.equation, "parameters": params,
                 "parents": [a for a, b in self.edges if b == n.id], "children": [b for a, b in self.edges if a == n.id]}
 
-    def edge_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"source": [a for a, _ in self.edges], "target": [b for _, b in self.edges],
-                             "cut": [(a, b) in self.cut for a, b in self.edges]})
-
 
 _NODES = (
     NodeSpec("c", "Tag counts c(m,t)", "real", "c(m,t): times tag t was applied to movie m (input file)", (), 0.2, 3),

@@ -247,10 +247,6 @@ class CTARSample:
     def keeps_full(self) -> bool:
         return self.rating_full is not None
 
-    def liked_tags(self, user: int) -> NDArray[np.int64]:
-        """Tag ids of ``L_u``."""
-        return np.flatnonzero(self.liked[user])
-
     def movie_frame(self) -> pd.DataFrame:
         """movie.csv: movieid (= popularity rank), taglist."""
         taglist = [",".join(str(int(t)) for t in row) for row in self.catalogue.movie_tags]

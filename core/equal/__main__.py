@@ -8,6 +8,10 @@ the dashboard reads, so a later page open recomputes nothing. ``warmup`` fine-tu
 encoder contrastively on a sample (EQUAL stage A), re-maps the corpus with it and prints what
 changed. Bad input exits with code 2 and a one-line message. Subcommands live in
 ``_SUBCOMMANDS``; add new ones there.
+
+``run`` exits 0 when the run finished, 130 when interrupted (the run is paused), 2 on bad
+input (including a ``--resume`` whose flags differ from the recorded settings) and 3 when the
+run stopped because the endpoint kept failing (it says how to resume).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -49,7 +53,8 @@ def _add_index(sub: argparse._SubParsersAction) -> None:
 
 def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="where the heavy step runs: this process (default) or Ray (pip install -r requirements-ray.txt)")
+                   help="where the heavy step runs: this process (default) or Ray "
+                        "(pip install -r requirements-ray.txt)")
     p.add_argument("--address", default=None,
                    help="--engine ray: an existing cluster (default $RAY_ADDRESS, else a local Ray with --num-cpus)")
     p.add_argument("--workers", type=_positive, default=2, help="--engine ray: actors in the pool (default 2)")
@@ -65,7 +70,6 @@ def _ray_config(args: argparse.Namespace):
 def _run_index(args: argparse.Namespace) -> int:
     import math
 
-    from core.corpus.load import load_corpus
     from core.corpus.progress import ProgressPrinter
 
     if args.stream:
@@ -75,6 +79,7 @@ def _run_index(args: argparse.Namespace) -> int:
         extra += ["--text-field", args.text_field] if args.text_field else []
         return corpus_main(["index", "--corpus", args.corpus, "--seed", str(args.seed), *extra])
     from core.corpus.encoders import load_encoder
+    from core.corpus.load import load_corpus
     from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
 
     if args.corpus == "builtin":
@@ -110,11 +115,13 @@ def _add_extract_all(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=_positive, default=None, help="built-in corpus: use N evenly spread documents")
     p.add_argument("--text-field", default=None, help="name of the text column (default: detect)")
     p.add_argument("--extractor", default="rules",
-                   help="'rules' (offline, default) or 'openai' (EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
+                   help="'rules' (offline, default) or 'openai' "
+                        "(EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
     p.add_argument("--batch-docs", type=_positive, default=16, help="documents per task (default 16)")
     p.add_argument("--max-in-flight", type=_positive, default=None,
                    help="openai extractor: requests in flight to the endpoint (over all workers with --engine ray)")
-    p.add_argument("--sink", default=None, help="SQLite file of pairs (default: the cache's extract-all/<corpus>-<extractor>.sqlite)")
+    p.add_argument("--sink", default=None,
+                   help="SQLite file of pairs (default: the cache's extract-all/<corpus>-<extractor>.sqlite)")
     _add_engine_args(p)
     p.set_defaults(func=_run_extract_all)
 
@@ -173,6 +180,16 @@ def _load_corpus(args: argparse.Namespace):
     return corpus
 
 
+def _price(text: str) -> float:
+    from core.validate import ValidationError, check_range
+
+    try:
+        return check_range("price", float(text), lo=0)
+    except (ValueError, ValidationError):
+        raise argparse.ArgumentTypeError(f"must be a price per 1,000 tokens (a finite number >= 0), got {text!r}") \
+            from None
+
+
 def _share(text: str) -> float:
     value = float(text)
     if not 0.0 < value <= 1.0:
@@ -189,18 +206,22 @@ def _add_warmup(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", required=True, help="a corpus file or folder, or 'builtin'")
     p.add_argument("--limit", type=_positive, default=None, help="built-in corpus: use N evenly spread documents")
     p.add_argument("--text-field", default=None, help="name of the text column (default: detect)")
-    p.add_argument("--share", type=_share, default=0.05, help="share of the documents extracted for training (default 0.05)")
+    p.add_argument("--share", type=_share, default=0.05,
+                   help="share of the documents extracted for training (default 0.05)")
     p.add_argument("--epochs", type=_positive, default=1)
     p.add_argument("--batch-size", type=_positive, default=16)
     p.add_argument("--hard-negatives", action="store_true", help="add mined hard negatives to every pair")
     p.add_argument("--encoder", default=os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL),
                    help="base model to fine-tune: the packaged MiniLM (default) or a local model folder")
     p.add_argument("--reference", default=presets[0] if presets else None,
-                   help=f"D_r for the per-document reward: a preset ({', '.join(presets)}; default {presets[0] if presets else 'none'}) or a JSONL/text file")
-    p.add_argument("--extractor", default="rules", help="'rules' (offline, default) or 'openai' (endpoint from the environment)")
+                   help=f"D_r for the per-document reward: a preset ({', '.join(presets)}; default "
+                        f"{presets[0] if presets else 'none'}) or a JSONL/text file")
+    p.add_argument("--extractor", default="rules",
+                   help="'rules' (offline, default) or 'openai' (endpoint from the environment)")
     p.add_argument("--k", type=_positive, default=None, help="clusters (default: sqrt(n/2), 2..200)")
     p.add_argument("--seed", type=int, default=42, help="seeds the warm-up sample and training, and k-means/UMAP")
-    p.add_argument("--out", default=None, help="model folder (default: a cache folder named by corpus, model and settings)")
+    p.add_argument("--out", default=None,
+                   help="model folder (default: a cache folder named by corpus, model and settings)")
     p.set_defaults(func=_run_warmup)
 
 
@@ -209,11 +230,11 @@ def _run_warmup(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from core.equal.extract import make_extractor
     from core.corpus.mapping import MapSettings
+    from core.equal.extract import make_extractor
     from core.equal.reference import load_reference
     from core.equal.warmup import WarmupConfig
-    from core.equal.warmup_report import STAGES, check_finetunable, summarize_warmup, warm_up_and_compare
+    from core.equal.warmup_report import check_finetunable, summarize_warmup, warm_up_and_compare
 
     check_finetunable(args.encoder)
     if args.reference is None:
@@ -260,8 +281,8 @@ def _fmt(value) -> str:
 def _load_map(args: argparse.Namespace):
     import math
 
-    from core.corpus.load import load_corpus
     from core.corpus.encoders import load_encoder
+    from core.corpus.load import load_corpus
     from core.corpus.mapping import MapSettings, build_corpus_map
 
     if args.corpus == "builtin":
@@ -272,7 +293,8 @@ def _load_map(args: argparse.Namespace):
         corpus, _ = load_corpus(args.corpus)
     k = args.k or int(min(200, max(2, round(math.sqrt(len(corpus) / 2)))))
     encoder = load_encoder(args.encoder)
-    return build_corpus_map(corpus, MapSettings(encoder_name=args.encoder, k=k, seed=args.map_seed), encoder=encoder), encoder
+    settings = MapSettings(encoder_name=args.encoder, k=k, seed=args.map_seed)
+    return build_corpus_map(corpus, settings, encoder=encoder), encoder
 
 
 def _add_bandit_common(p: argparse.ArgumentParser) -> None:
@@ -295,47 +317,110 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-arms", type=_positive, default=3)
     p.add_argument("--docs-per-pull", type=_positive, default=10)
     p.add_argument("--budget-kind", choices=("share", "calls", "cost"), default="share")
-    p.add_argument("--budget", type=float, default=0.05, help="share of the corpus (default), extraction calls, or cost")
+    p.add_argument("--budget", type=float, default=0.05,
+                   help="share of the corpus (default), extraction calls, or cost")
     p.add_argument("--extractor", default="rules",
-                   help="'rules' (offline, default) or 'openai' (EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
+                   help="'rules' (offline, default) or 'openai' "
+                        "(EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
+    p.add_argument("--price-in", type=_price, default=None,
+                   help="price per 1k input tokens (default $EQUAL_LLM_PRICE_PER_1K_PROMPT); a cost budget needs both")
+    p.add_argument("--price-out", type=_price, default=None,
+                   help="price per 1k output tokens (default $EQUAL_LLM_PRICE_PER_1K_COMPLETION)")
+    p.add_argument("--max-failures", type=_positive, default=5,
+                   help="stop as 'stopped: endpoint failing' after this many consecutive failed extractions")
     p.add_argument("--unplayed", choices=("prior", "mean", "zero"), default="prior",
                    help="an arm's estimate before it is observed: predicted from its documents' similarity to the "
                         "reference (default), the running mean reward, or 0 (the paper)")
-    p.add_argument("--prior-weight", type=float, default=4.0, help="pseudo-pulls at the predicted reward (--unplayed prior)")
+    p.add_argument("--prior-weight", type=float, default=4.0,
+                   help="pseudo-pulls at the predicted reward (--unplayed prior)")
     p.add_argument("--first-pull-docs", type=_positive, default=3, help="documents on an arm's first pull (paper: D)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run")
+    p.add_argument("--resume", default=None, metavar="RUN_ID",
+                   help="continue a stored run (with its recorded settings)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_bandit)
+
+
+# run flags that are part of the stored RunConfig: a --resume that passes one with another value is refused
+_RUN_FLAGS = {"--policy": "policy", "--batch-arms": "batch_arms", "--docs-per-pull": "docs_per_pull",
+              "--budget-kind": "budget_kind", "--budget": "budget", "--extractor": "extractor", "--seed": "seed",
+              "--unplayed": "unplayed", "--prior-weight": "prior_weight", "--first-pull-docs": "first_pull_docs",
+              "--max-failures": "max_failures"}
+EXIT_STOPPED = 3
+
+
+def _explicit_flags(argv: list[str]) -> set[str]:
+    return {tok.split("=", 1)[0] for tok in argv if tok.startswith("--")}
+
+
+def _make_config(args: argparse.Namespace):
+    from core.equal.run import RunConfig
+
+    return RunConfig(policy=args.policy, batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull,
+                     budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor, seed=args.seed,
+                     unplayed=args.unplayed, prior_weight=args.prior_weight,
+                     first_pull_docs=min(args.first_pull_docs, args.docs_per_pull), max_failures=args.max_failures)
+
+
+def _make_run_extractor(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from core.equal.extract import make_checked_extractor
+    from core.settings import LLMSettings
+
+    options = {}
+    if args.extractor != "rules":
+        settings = LLMSettings.from_env()
+        prompt, completion = settings.price_per_1k_prompt, settings.price_per_1k_completion
+        settings = replace(settings, price_per_1k_prompt=prompt if args.price_in is None else args.price_in,
+                           price_per_1k_completion=completion if args.price_out is None else args.price_out)
+        options = {"settings": settings}
+    try:  # a missing or unreachable endpoint fails before any embedding work
+        return make_checked_extractor(args.extractor, **options)
+    except ValueError as exc:
+        raise ValueError(f"--extractor {args.extractor}: {exc}") from exc
+
+
+def _open_run(args: argparse.Namespace, store, space, ref_emb, ref_set, extractor, embed):
+    from core.equal.provenance import RunProvenance, diff_configs
+    from core.equal.run import BanditRun
+
+    provenance = RunProvenance.build(space, ref_set, extractor)
+    if not args.resume:
+        config = _make_config(args)
+        from core.equal.run import check_cost_budget
+
+        check_cost_budget(config, extractor)
+        return BanditRun(config, space, ref_emb, extractor, embed, store=store, provenance=provenance)
+    stored = store.load_run(args.resume)
+    given = vars(_make_config(args)) if _explicit_flags(args.argv) & set(_RUN_FLAGS) else {}
+    fields = [_RUN_FLAGS[f] for f in sorted(_explicit_flags(args.argv) & set(_RUN_FLAGS))]
+    problems = diff_configs(stored.config, given, fields) if given else []
+    if problems:
+        raise ValueError(f"--resume {args.resume}: a resumed run keeps its recorded settings; " + "; ".join(problems)
+                         + ". Drop those flags to continue it, or start a new run")
+    run = BanditRun.resume(store, args.resume, space, ref_emb, extractor, embed, provenance=provenance)
+    if run.unknown_inputs:
+        print(f"note: run {run.run_id} was stored without its {', '.join(run.unknown_inputs)}; "
+              "they could not be checked", file=sys.stderr)
+    return run
 
 
 def _run_bandit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.equal.extract import make_checked_extractor
     from core.equal.reference import load_reference
-    from core.equal.run import BanditRun, RunConfig, encoder_embedder
+    from core.equal.run import encoder_embedder
+    from core.equal.space import ArmSpace
     from core.equal.store import RunStore
 
-    try:  # a missing or unreachable endpoint fails before any embedding work
-        extractor = make_checked_extractor(args.extractor)
-    except ValueError as exc:
-        raise ValueError(f"--extractor {args.extractor}: {exc}") from exc
+    extractor = _make_run_extractor(args)
+    store = RunStore(args.store)  # a damaged database is named before any embedding work
     cmap, encoder = _load_map(args)
     embed = encoder_embedder(encoder)
-    ref = embed(load_reference(args.reference).texts())
-    store = RunStore(args.store)
-    c = cmap.corpus
-    common = (c.ids, c.texts, cmap.labels, ref, extractor, embed)
-    geometry = dict(neighbours=cmap.neighbours, k=len(cmap.clusters), doc_emb=cmap.embeddings)
-    if args.resume:
-        run = BanditRun.resume(store, args.resume, *common, **geometry)
-    else:
-        config = RunConfig(policy=args.policy, batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull,
-                           budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor, seed=args.seed,
-                           unplayed=args.unplayed, prior_weight=args.prior_weight,
-                           first_pull_docs=min(args.first_pull_docs, args.docs_per_pull))
-        run = BanditRun(config, *common, store=store, **geometry)
+    ref_set = load_reference(args.reference)
+    space = ArmSpace.from_corpus_map(cmap)
+    run = _open_run(args, store, space, embed(ref_set.texts()), ref_set, extractor, embed)
     print(f"run {run.run_id} ({run.config.policy}); every pull is committed to {store.path}", file=sys.stderr)
     bar = tqdm(total=100, unit="%", desc="budget", file=sys.stderr, disable=args.quiet)
     try:
@@ -346,9 +431,17 @@ def _run_bandit(args: argparse.Namespace) -> int:
         run.finish()
     except KeyboardInterrupt:
         bar.close()
-        print(f"interrupted after round {run.round}; nothing is lost: resume with --resume {run.run_id}", file=sys.stderr)
+        run.pause()
+        print(f"interrupted after round {run.round}; nothing is lost: resume with --resume {run.run_id}",
+              file=sys.stderr)
         return 130
     bar.close()
+    if run.stop_reason:
+        print(f"run {run.run_id} {run.status} after {run.consecutive_failures} consecutive failed extractions "
+              f"({run.docs_done:,} documents done, {len(run.pairs):,} pairs kept). Fix the endpoint, then resume with: "
+              f"python -m core.equal run --resume {run.run_id} (same --corpus/--reference/--encoder); failed documents "
+              "are retried", file=sys.stderr)
+        return EXIT_STOPPED
     print(f"run {run.run_id}: {run.round} rounds, {run.docs_done:,} documents, {len(run.pairs):,} pairs, "
           f"coverage {run.coverage:.3f}, W(D_e, D_r) {run.calc_de_distance():.4f}; store {store.path}")
     return 0
@@ -388,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in _SUBCOMMANDS:
         add(sub)
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:  # bad input: a message, not a traceback

@@ -15,7 +15,7 @@ Exhaustion (``exhaust``):
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,3 +113,13 @@ class ArmDocs:
             return
         self.taken[docs] = True
         np.subtract.at(self.left, self.labels[docs], 1)
+
+    def release(self, docs: Sequence[int] | NDArray) -> None:
+        """Put taken documents back into their queues (a resumed run retries documents that failed)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        docs = docs[self.taken[docs]]
+        if len(docs) == 0:
+            return
+        self.taken[docs] = False
+        np.add.at(self.left, self.labels[docs], 1)
+        self._head[np.unique(self.labels[docs])] = 0

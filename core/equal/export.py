@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -37,14 +37,18 @@ class ExportResult:
 
 
 def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
-    """Word ``n``-grams of ``text`` (lower-cased alphanumeric tokens); texts shorter than ``n`` give their whole token tuple."""
+    """Word ``n``-grams of ``text`` (lower-cased alphanumeric tokens).
+
+    Texts shorter than ``n`` give their whole token tuple.
+    """
     toks = _TOKEN.findall(text.lower())
     if len(toks) < n:
         return {tuple(toks)} if len(toks) >= max(1, n // 2) else set()
     return {tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)}
 
 
-def find_contaminated(questions: Sequence[str], answers: Sequence[str], reference_texts: Iterable[str], n: int = 8) -> list[bool]:
+def find_contaminated(questions: Sequence[str], answers: Sequence[str], reference_texts: Iterable[str],
+                      n: int = 8) -> list[bool]:
     """For each pair, whether it shares a word ``n``-gram with any reference text."""
     if n < 1:
         raise ValueError(f"find_contaminated: n must be >= 1, got {n}")
@@ -76,7 +80,8 @@ def export_pairs(pairs: pd.DataFrame, reference_texts: Iterable[str], shape: str
         if "extractor" in pairs.columns:
             prov["extractor"] = row.extractor
         if shape == "messages":
-            obj = {"messages": [{"role": "user", "content": row.question}, {"role": "assistant", "content": row.answer}],
+            obj = {"messages": [{"role": "user", "content": row.question},
+                                {"role": "assistant", "content": row.answer}],
                    "provenance": prov}
         else:
             obj = {"instruction": row.question, "input": "", "output": row.answer, "provenance": prov}

@@ -9,13 +9,14 @@ and parameters can be tuned visually at speed. The run object is the ordinary
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 from core.equal.run import BanditRun, EmbedFn, RunConfig, cached_embedder
+from core.equal.space import ArmSpace
 
 
 class PrecomputedExtractor:
@@ -64,35 +65,36 @@ def embed_pairs(pairs_by_doc: Mapping[str, Sequence[QAPair]], embed: EmbedFn) ->
     return dict(zip(texts, vecs))
 
 
-def replay(config: RunConfig, doc_ids: Sequence[str], labels: Sequence[int] | NDArray,
-           pairs_by_doc: Mapping[str, Sequence[QAPair]], embeddings: Mapping[str, NDArray] | EmbedFn,
-           reference: NDArray, neighbours: NDArray | None = None, k: int | None = None,
-           max_rounds: int | None = None, doc_emb: NDArray | None = None) -> BanditRun:
+def replay(config: RunConfig, space: ArmSpace, pairs_by_doc: Mapping[str, Sequence[QAPair]],
+           embeddings: Mapping[str, NDArray] | EmbedFn, reference: NDArray, max_rounds: int | None = None) -> BanditRun:
     """Run ``config`` over pre-extracted pairs without a store; returns the finished :class:`BanditRun`.
 
+    ``space`` needs no texts (``ArmSpace.from_corpus_map(cmap, with_texts=False)``);
     ``embeddings`` is a ``{pair text: vector}`` table (see :func:`embed_pairs`) or an embed
-    function; ``doc_emb`` the documents' embeddings (needed by ``unplayed="prior"`` and ``avg-sim``).
+    function. ``space.doc_emb`` is needed by ``unplayed="prior"`` and ``avg-sim``.
     """
     embed = table_embedder(embeddings) if isinstance(embeddings, Mapping) else cached_embedder(embeddings)
-    run = BanditRun(config, doc_ids, [""] * len(doc_ids), labels, reference, PrecomputedExtractor(pairs_by_doc), embed,
-                    neighbours=neighbours, k=k, name=f"{config.policy} (replay, seed {config.seed})", doc_emb=doc_emb)
+    run = BanditRun(config, space, reference, PrecomputedExtractor(pairs_by_doc), embed,
+                    name=f"{config.policy} (replay, seed {config.seed})")
     return run.run_until_done(max_rounds=max_rounds)
 
 
-def replay_baselines(config: RunConfig, doc_ids: Sequence[str], texts: Sequence[str], labels: Sequence[int] | NDArray,
-                     extractor: Extractor, embed: EmbedFn, reference: NDArray, neighbours: NDArray | None = None,
-                     policies: Sequence[str] | None = None, doc_emb: NDArray | None = None) -> dict:
+def replay_baselines(config: RunConfig, space: ArmSpace, extractor: Extractor, embed: EmbedFn, reference: NDArray,
+                     policies: Sequence[str] | None = None) -> dict:
     """Baseline curves for ``config``'s budget: extract everything once, then replay.
 
-    ``policies`` defaults to Random and All, plus Avg-sim when ``doc_emb`` is given.
+    ``policies`` defaults to Random and All, plus Avg-sim when ``space.doc_emb`` is known.
     Returns ``{policy: rounds_frame}``. Meant for the offline rule extractor (cheap to run on
     everything); with a paid extractor it would cost what "All" costs.
     """
     from dataclasses import replace
 
+    if space.texts is None:
+        raise ValueError("replay_baselines extracts every document: the arm space needs the texts")
     if policies is None:
-        policies = ("random", "all") + (("avg-sim",) if doc_emb is not None else ())
-    pairs = extract_all(doc_ids, texts, extractor)
+        policies = ("random", "all") + (("avg-sim",) if space.doc_emb is not None else ())
+    pairs = extract_all(space.doc_ids, space.texts, extractor)
     table = embed_pairs(pairs, cached_embedder(embed))
-    return {p: replay(replace(config, policy=p, policy_params={}), doc_ids, labels, pairs, table, reference,
-                      neighbours=neighbours, doc_emb=doc_emb).rounds_frame() for p in policies}
+    bare = replace(space, texts=None)
+    return {p: replay(replace(config, policy=p, policy_params={}), bare, pairs, table, reference).rounds_frame()
+            for p in policies}

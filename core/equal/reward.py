@@ -28,7 +28,6 @@ Choices (EQUAL.md "Open points"):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -101,7 +100,7 @@ class OTReward:
     method: str = "emd"
     offset: float = 0.12
     estimate: str = "batch"
-    empty_reward: Union[float, str] = "worst"
+    empty_reward: float | str = "worst"
     reg: float = 0.05
     emd_max_n: int = 2000
     ipot_beta: float = 1.0

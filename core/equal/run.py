@@ -2,10 +2,16 @@
 
 Usage::
 
-    run = BanditRun(RunConfig(policy="equal"), doc_ids, texts, labels, reference_emb,
-                    extractor, embed, neighbours=cmap.neighbours, store=RunStore())
+    run = BanditRun(RunConfig(policy="equal"), ArmSpace.from_corpus_map(cmap), reference_emb,
+                    extractor, embed, store=RunStore(), provenance=RunProvenance.build(space, ref, extractor))
     while not run.is_done:
         result = run.step()              # one round: top-B arms x D documents
+
+The parts: :class:`RunConfig` (frozen, stored as JSON), :class:`~core.equal.space.ArmSpace`
+(documents and arms, built from a corpus map), the run (plans, plays, steps),
+:class:`~core.equal.ledger.Ledger` (frames and coverage), a
+:class:`~core.equal.store.Recorder` (the SQLite :class:`~core.equal.store.RunStore`) and
+:class:`~core.equal.provenance.RunProvenance` (what the run was made with, checked on resume).
 
 A round's plan (arms and their documents) is fixed before its first pull and committed; each
 pull is committed with its reward and QA pairs in one transaction. Selection uses a
@@ -48,136 +54,51 @@ arm-level ceiling (an oracle that knows each cluster's on-task density) is 5.9x.
 Avg-sim baseline (documents by similarity to ``D_r``, no extraction feedback) reaches 5.45x
 on this benchmark, whose "on-task" test is itself a cosine similarity to ``D_r``.
 
-Reference coverage, shown beside the reward: ``mean_r max_{e in D_e} cos(r, e)`` over the
-reference examples ``r`` (0 before any pair), i.e. how well ``D_e`` so far covers ``D_r``.
+Failures (issue #15): a document whose extraction failed (``ExtractionResult.errors``) is
+recorded as failed, not done: it spends no share budget, stays in its arm's queue and is
+retried on its arm's next pull (after ``MAX_DOC_ATTEMPTS`` failures in one session it is set
+aside until the run is resumed). A pull whose documents all failed does not update the
+policy. After ``max_failures`` consecutive failed documents the run stops with status
+``"stopped: endpoint failing"``; resuming it retries every failed document.
+
+Reference coverage, shown beside the reward: see :mod:`core.equal.ledger`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import uuid
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal.arms import DOC_ORDERS, EXHAUST_RULES, ArmDocs
+from core.equal.arms import ArmDocs
+from core.equal.config import BUDGET_KINDS, STOP_RULES, RunConfig, RunConfigError
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
-from core.equal.policies import (POLICIES, UNPLAYED_PRIORS, BanditState, DocumentPolicy, PolicyConfigError,
-                                 calc_arm_prior, calc_doc_similarity, make_policy)
-from core.equal.reward import OTReward
+from core.equal.ledger import FailureLog, Ledger
+from core.equal.policies import (
+    BanditState,
+    DocumentPolicy,
+    PolicyConfigError,
+    calc_arm_prior,
+    calc_doc_similarity,
+    make_policy,
+)
+from core.equal.provenance import RunProvenance, diff_provenance, extractor_prices
+from core.equal.space import ArmSpace, ArmSpaceError
+from core.equal.store import Recorder, RunStoreError, StoredRun, make_owner
 
-BUDGET_KINDS = ("share", "calls", "cost")
-STOP_RULES = ("budget", "plateau")
+__all__ = ["BUDGET_KINDS", "STOP_RULES", "BanditRun", "EmbedFn", "RoundResult", "RunConfig", "RunConfigError",
+           "cached_embedder", "check_cost_budget", "encoder_embedder", "single_thread_blas"]
+
+MAX_DOC_ATTEMPTS = 3  # failures of one document in one session before it is set aside until a resume
 EmbedFn = Callable[[Sequence[str]], NDArray[np.float32]]
-
-
-class RunConfigError(ValueError):
-    """A run parameter is out of range; the message names it."""
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that defines a run (stored as JSON with it).
-
-    Parameters
-    ----------
-    policy : str
-        One of :data:`core.equal.policies.POLICIES`.
-    policy_params : dict
-        Keyword parameters of the policy (e.g. ``{"alpha": 0.001}``).
-    batch_arms : int
-        ``B``, arms played per round (paper code: 50 for k=1000).
-    docs_per_pull : int
-        ``D``, documents per pull (paper code: 10).
-    budget_kind, budget : see module docstring.
-    stop : {"budget", "plateau"}; patience : int
-    reward : OTReward
-    extractor : str
-        Extractor kind (recorded for provenance; the extractor object is injected).
-    seed : int
-    share_neighbours : bool
-        EQUAL's neighbour reward sharing.
-    doc_order : {"random", "file"}; exhaust : {"partial", "strict"}
-        See :mod:`core.equal.arms`.
-    unplayed : {"prior", "mean", "zero"}
-        How an arm's reward is estimated before (and, for "prior", while) it is observed: from
-        its documents' similarity to ``D_r`` (default; the run needs ``doc_emb``), the running
-        mean reward, or 0 (the paper). See "Exploration" in the module docstring.
-    prior_weight : float
-        Pseudo-pulls at the predicted reward with ``unplayed="prior"`` (default 4; 0: the
-        prediction only orders the unplayed arms).
-    first_pull_docs : int, optional
-        Documents taken on an arm's first pull, at most ``D`` (default 3; ``None``: ``D``, the paper).
-    """
-
-    policy: str = "equal"
-    policy_params: Mapping[str, Any] = field(default_factory=dict)
-    batch_arms: int = 3
-    docs_per_pull: int = 10
-    budget_kind: str = "share"
-    budget: float = 0.05
-    stop: str = "budget"
-    patience: int = 20
-    reward: OTReward = field(default_factory=OTReward)
-    extractor: str = "rules"
-    seed: int = 0
-    share_neighbours: bool = True
-    doc_order: str = "random"
-    exhaust: str = "partial"
-    unplayed: str = "prior"
-    prior_weight: float = 4.0
-    first_pull_docs: int | None = 3
-
-    def __post_init__(self) -> None:
-        if self.policy not in POLICIES:
-            raise RunConfigError(f"RunConfig.policy must be one of {POLICIES}, got {self.policy!r}")
-        make_policy(self.policy, **dict(self.policy_params))  # validates the parameters
-        if self.batch_arms < 1:
-            raise RunConfigError(f"RunConfig.batch_arms must be >= 1, got {self.batch_arms}")
-        if self.docs_per_pull < 1:
-            raise RunConfigError(f"RunConfig.docs_per_pull must be >= 1, got {self.docs_per_pull}")
-        if self.budget_kind not in BUDGET_KINDS:
-            raise RunConfigError(f"RunConfig.budget_kind must be one of {BUDGET_KINDS}, got {self.budget_kind!r}")
-        if not (self.budget > 0) or (self.budget_kind == "share" and self.budget > 1):
-            raise RunConfigError(f"RunConfig.budget must be > 0 (and <= 1 for a share), got {self.budget}")
-        if self.stop not in STOP_RULES:
-            raise RunConfigError(f"RunConfig.stop must be one of {STOP_RULES}, got {self.stop!r}")
-        if self.patience < 1:
-            raise RunConfigError(f"RunConfig.patience must be >= 1, got {self.patience}")
-        if not isinstance(self.reward, OTReward):
-            raise RunConfigError("RunConfig.reward must be an OTReward")
-        if self.doc_order not in DOC_ORDERS:
-            raise RunConfigError(f"RunConfig.doc_order must be one of {DOC_ORDERS}, got {self.doc_order!r}")
-        if self.exhaust not in EXHAUST_RULES:
-            raise RunConfigError(f"RunConfig.exhaust must be one of {EXHAUST_RULES}, got {self.exhaust!r}")
-        if self.unplayed not in UNPLAYED_PRIORS:
-            raise RunConfigError(f"RunConfig.unplayed must be one of {UNPLAYED_PRIORS}, got {self.unplayed!r}")
-        if self.first_pull_docs is not None and not self.first_pull_docs >= 1:
-            raise RunConfigError(f"RunConfig.first_pull_docs must be None or >= 1, got {self.first_pull_docs}")
-        if not (math.isfinite(self.prior_weight) and self.prior_weight >= 0):
-            raise RunConfigError(f"RunConfig.prior_weight must be >= 0, got {self.prior_weight}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["policy_params"] = dict(self.policy_params)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "RunConfig":
-        d = dict(d)
-        # runs stored before these settings existed explored as the paper does (unplayed 0, first
-        # pull D, empty pull 0); resume them so
-        d.setdefault("unplayed", "zero")
-        d.setdefault("first_pull_docs", None)
-        d["reward"] = OTReward(**{"empty_reward": 0.0, **d.get("reward", {})})
-        if "policy_params" in d and "reward_range" in d["policy_params"]:
-            d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}
-        return cls(**d)
+Plan = list[tuple[int, list[int]]]
 
 
 @dataclass
@@ -194,10 +115,10 @@ class RoundResult:
     done: bool
 
 
-_BLAS = None
+_BLAS: Any = None
 
 
-def single_thread_blas():
+def single_thread_blas() -> AbstractContextManager[Any]:
     """Context that limits BLAS to one thread.
 
     A round's matrix products are tiny (pairs x reference x d); a threaded BLAS on a busy
@@ -212,21 +133,17 @@ def single_thread_blas():
             _BLAS = ThreadpoolController()
         return _BLAS.limit(limits=1, user_api="blas")
     except Exception:  # pragma: no cover - optional dependency
-        from contextlib import nullcontext
-
         return nullcontext()
 
 
-def corpus_fingerprint(doc_ids: Sequence[str], labels: NDArray) -> str:
-    """Hash of document ids and cluster labels: a resumed run must see the same arms."""
-    h = hashlib.blake2b(digest_size=12)
-    h.update("\x1f".join(doc_ids).encode())
-    h.update(np.asarray(labels, dtype=np.int64).tobytes())
-    return h.hexdigest()
-
-
 def cached_embedder(embed: EmbedFn) -> EmbedFn:
-    """Wrap ``embed`` with an in-memory per-text cache (each distinct text is embedded once)."""
+    """Wrap ``embed`` with an in-memory per-text cache (each distinct text is embedded once).
+
+    >>> calls = []
+    >>> fn = cached_embedder(lambda texts: calls.append(list(texts)) or np.ones((len(texts), 2), np.float32))
+    >>> fn(["a", "b", "a"]).shape, fn(["b"]).shape, calls
+    ((3, 2), (1, 2), [['a', 'b']])
+    """
     memo: dict[str, NDArray[np.float32]] = {}
 
     def fn(texts: Sequence[str]) -> NDArray[np.float32]:
@@ -241,114 +158,160 @@ def cached_embedder(embed: EmbedFn) -> EmbedFn:
     return fn
 
 
-def encoder_embedder(encoder) -> EmbedFn:
-    """An :data:`EmbedFn` from an :class:`~core.corpus.encoders.Encoder`, through the on-disk text cache."""
+def encoder_embedder(encoder: Any) -> EmbedFn:
+    """An :data:`EmbedFn` from an :class:`~core.corpus.encoders.Encoder`, through the on-disk text cache.
+
+    The function carries ``encoder_name`` and ``dim``, so a run can refuse to mix it with a map
+    embedded by another encoder (:meth:`ArmSpace.check_embedder`).
+    """
     from core.corpus.embed import embed_texts
 
-    return cached_embedder(lambda texts: embed_texts(texts, encoder))
+    fn = cached_embedder(lambda texts: embed_texts(texts, encoder))
+    fn.encoder_name = str(encoder.name)  # type: ignore[attr-defined]
+    fn.dim = int(encoder.dim)  # type: ignore[attr-defined]
+    return fn
 
 
+def check_cost_budget(config: RunConfig, extractor: Extractor) -> None:
+    """Refuse a cost budget the extractor cannot spend: the free rule extractor, or an endpoint without prices."""
+    if config.budget_kind != "cost":
+        return
+    prices = extractor_prices(extractor)
+    unknown = prices is not None and (None in prices or not any(prices))
+    if getattr(extractor, "name", "") == "rules" or unknown:
+        raise RunConfigError("a cost budget needs prices: set the prices per 1k input and output tokens "
+                             "(--price-in/--price-out, EQUAL_LLM_PRICE_PER_1K_PROMPT/"
+                             "EQUAL_LLM_PRICE_PER_1K_COMPLETION, or the page's price fields); without them every call "
+                             "costs 0 and the budget would never stop the run. The rule extractor is free: use a "
+                             "share or calls budget")
+
+
+def _is_document_policy(policy: Any) -> bool:
+    """Document baselines (random, all, avg-sim) choose documents, not arms (:class:`DocumentPolicy`)."""
+    return isinstance(policy, DocumentPolicy)
+
+
+def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: RunConfig,
+                      k: int) -> tuple[NDArray | None, str, NDArray | None]:
+    """The arm prior, the state's ``unplayed`` rule and Avg-sim's document scores, from ``space.doc_emb``."""
+    is_docs = _is_document_policy(policy)
+    needs_sim = is_docs and policy.needs_similarity
+    if space.doc_emb is None:
+        if needs_sim or (config.unplayed == "prior" and not is_docs):
+            why = f"the {config.policy} baseline" if needs_sim else "RunConfig.unplayed='prior'"
+            raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
+                                 "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
+        # a document baseline selects without arm estimates; "prior" then only labels the table
+        return None, "mean" if config.unplayed == "prior" else config.unplayed, None
+    doc_emb = np.asarray(space.doc_emb)
+    if doc_emb.ndim != 2 or len(doc_emb) != len(space):
+        raise RunConfigError(f"doc_emb must have one row per document ({len(space)}), got shape {doc_emb.shape}")
+    try:
+        top, avg = calc_doc_similarity(doc_emb, reference)
+    except PolicyConfigError as exc:
+        raise RunConfigError(str(exc)) from exc
+    return calc_arm_prior(top, space.labels, k), config.unplayed, avg if needs_sim else None
+
+
+def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, config: RunConfig, room: int | None,
+               rng: np.random.Generator) -> Plan:
+    """The pulls of a round: ``[(arm, [doc index, ...]), ...]``, at most ``room`` documents (``None``: no limit).
+
+    An arm policy picks ``B`` arms and each takes its next ``D`` documents (``first_pull_docs`` on
+    its first pull); a document policy picks ``B * D`` documents, grouped by arm.
+    """
+    if _is_document_policy(policy):
+        n = config.batch_arms * config.docs_per_pull
+        docs = policy.select_docs(arms, n if room is None else min(n, room), rng)
+        by_arm: dict[int, list[int]] = {}
+        for i in docs:
+            by_arm.setdefault(int(labels[i]), []).append(int(i))
+        return list(by_arm.items())
+    plan = []
+    first = min(config.first_pull_docs or config.docs_per_pull, config.docs_per_pull)
+    for arm in policy.select(state, config.batch_arms, rng):
+        docs = arms.peek(int(arm), first if state.arm_to_pulls[arm] == 0 else None)
+        if room is not None:
+            docs = docs[:room]
+            room -= len(docs)
+        if len(docs):
+            plan.append((int(arm), [int(i) for i in docs]))
+    return plan
+
+
+# long: the run's round state (plan, sequence, round rewards, plateau counter, lease) is shared by planning,
+# playing, resuming and ending; splitting the class further would pass that state between objects. The ledger
+# (what was found), the arm space, the failure log, the recorder and the planning function are already apart.
 class BanditRun:
-    """One EQUAL (or baseline) run over a clustered corpus.
+    """One EQUAL (or baseline) run over an arm space: plans rounds, plays pulls, steps.
+
+    What it found is in :attr:`ledger`; what it does is written through ``store`` (a
+    :class:`~core.equal.store.Recorder`) as it happens.
 
     Parameters
     ----------
     config : RunConfig
-    doc_ids, texts : sequences of str, length n
-    labels : array of int, shape (n,)
-        Cluster (arm) of each document.
+    space : ArmSpace
+        Documents, labels, neighbour graph and document embeddings (``ArmSpace.from_corpus_map``).
     reference : array, shape (m, d)
-        Embeddings of ``D_r`` (unit rows).
+        Embeddings of ``D_r`` (unit rows), in the same space as ``space.doc_emb``.
     extractor : Extractor
     embed : callable
-        ``texts -> (len, d)`` unit vectors, same space as ``reference`` (cache it:
-        :func:`encoder_embedder`).
-    neighbours : bool array, shape (k, k), optional
-        Neighbour graph for reward sharing.
-    doc_emb : array, shape (n, d), optional
-        The documents' embeddings, same space as ``reference`` (the corpus map's). Needed by
-        ``unplayed="prior"`` (the default) and by the ``avg-sim`` baseline; read once, at construction.
-    store : RunStore, optional
+        ``texts -> (len, d)`` unit vectors, same space as ``reference`` (:func:`encoder_embedder`).
+    store : Recorder, optional
         When given, everything is committed as it happens.
     run_id, name : str, optional
+    provenance : RunProvenance, optional
+        What the run is made with (stored; checked by :meth:`resume`).
     """
 
-    def __init__(self, config: RunConfig, doc_ids: Sequence[str], texts: Sequence[str], labels: Sequence[int] | NDArray,
-                 reference: NDArray, extractor: Extractor, embed: EmbedFn, neighbours: NDArray | None = None,
-                 store=None, run_id: str | None = None, name: str = "", k: int | None = None,
-                 doc_emb: NDArray | None = None, _register: bool = True) -> None:
-        if len(doc_ids) != len(texts) or len(doc_ids) != len(labels):
-            raise RunConfigError(f"doc_ids ({len(doc_ids)}), texts ({len(texts)}) and labels ({len(labels)}) differ in length")
+    def __init__(self, config: RunConfig, space: ArmSpace, reference: NDArray, extractor: Extractor, embed: EmbedFn,
+                 store: Recorder | None = None, run_id: str | None = None, name: str = "",
+                 provenance: RunProvenance | None = None, _register: bool = True) -> None:
         reference = np.atleast_2d(np.asarray(reference, dtype=np.float32))
         if reference.size == 0:
             raise RunConfigError("reference: the reference set has no embeddings")
-        self.config = config
-        self.doc_ids = list(doc_ids)
-        self.texts = texts
-        self.labels = np.asarray(labels, dtype=np.int64)
-        self.reference = reference
-        self.extractor = extractor
-        self.embed = embed
-        self.arms = ArmDocs(self.labels, k=k if k is not None else (len(neighbours) if neighbours is not None else None),
-                            docs_per_pull=config.docs_per_pull, order=config.doc_order, exhaust=config.exhaust, seed=config.seed)
+        try:
+            space.check_embedder(embed)
+        except ArmSpaceError as exc:
+            raise RunConfigError(str(exc)) from None
+        check_cost_budget(config, extractor)
+        self.config, self.space, self.reference, self.extractor, self.embed = config, space, reference, extractor, embed
+        self.provenance = provenance or RunProvenance.build(space, None, extractor)
+        self.arms = ArmDocs(space.labels, k=space.k, docs_per_pull=config.docs_per_pull, order=config.doc_order,
+                            exhaust=config.exhaust, seed=config.seed)
         self.k = self.arms.k
         self.policy = make_policy(config.policy, **dict(config.policy_params))
-        arm_prior, unplayed = self._init_similarity(doc_emb, config)
-        self.state = BanditState(self.k, neighbours=neighbours, share_neighbours=config.share_neighbours,
+        arm_prior, unplayed, doc_scores = _similarity_prior(self.policy, space, reference, config, self.k)
+        if doc_scores is not None:
+            assert isinstance(self.policy, DocumentPolicy)
+            self.policy.prepare(doc_scores)  # a document policy that ranks by similarity to D_r
+        self.state = BanditState(self.k, neighbours=space.neighbours, share_neighbours=config.share_neighbours,
                                  cumulative=config.reward.estimate == "cumulative", unplayed=unplayed,
                                  arm_prior=arm_prior, prior_weight=config.prior_weight)
         self.state.available = self.arms.available()
-        self.store = store
+        self.store, self.ledger = store, Ledger(reference)
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.name = name or f"{config.policy} seed {config.seed}"
-        self.fingerprint = corpus_fingerprint(self.doc_ids, self.labels)
-        self.round = 0
-        self._plan: list[tuple[int, list[int]]] | None = None
-        self._seq = 0
+        self.owner = make_owner()  # this object's lease on the stored run
+        self.fingerprint = space.fingerprint
+        self.round, self._seq = 0, 0
+        self._plan: Plan | None = None
         self._round_rewards: list[float] = []
-        self._best_round = -math.inf
-        self._stale = 0
+        self._best_round, self._stale = -math.inf, 0
         self.worst: float | None = None
-        self.docs_done = 0
-        self.calls = 0
-        self.cost = 0.0
-        self._pairs: list[QAPair] = []
-        self._pair_meta: list[tuple[int, int]] = []  # (round, arm)
-        self._emb: list[NDArray[np.float32]] = []
-        self._arm_emb: dict[int, list[NDArray[np.float32]]] = {}
-        self._best_sim = np.full(len(reference), -1.0, dtype=np.float64)
-        self._log: list[dict[str, Any]] = []
-        self._stopped = False
+        self._stopped, self.stop_reason, self._claimed = False, "", _register
+        self.failures = FailureLog(MAX_DOC_ATTEMPTS)
+        self.unknown_inputs: list[str] = []  # set by resume: inputs an old stored run did not record
         if store is not None and _register:
-            store.create_run(self.run_id, config.to_dict(), self.fingerprint, len(self.doc_ids), self.name)
-
-    def _init_similarity(self, doc_emb: NDArray | None, config: RunConfig) -> tuple[NDArray | None, str]:
-        """The arm prior (and Avg-sim's document scores) from ``doc_emb``; the state's ``unplayed`` rule."""
-        is_docs = isinstance(self.policy, DocumentPolicy)
-        needs_sim = is_docs and self.policy.needs_similarity
-        if doc_emb is None:
-            if needs_sim or (config.unplayed == "prior" and not is_docs):
-                why = f"the {config.policy} baseline" if needs_sim else "RunConfig.unplayed='prior'"
-                raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
-                                     "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
-            # a document baseline selects without arm estimates; "prior" then only labels the table
-            return None, "mean" if config.unplayed == "prior" else config.unplayed
-        doc_emb = np.asarray(doc_emb)
-        if doc_emb.ndim != 2 or len(doc_emb) != len(self.doc_ids):
-            raise RunConfigError(f"doc_emb must have one row per document ({len(self.doc_ids)}), got shape {doc_emb.shape}")
-        try:
-            top, avg = calc_doc_similarity(doc_emb, self.reference)
-        except PolicyConfigError as exc:
-            raise RunConfigError(str(exc)) from exc
-        if needs_sim:
-            self.policy.prepare(avg)
-        return calc_arm_prior(top, self.labels, self.k), config.unplayed
+            store.create_run(self.run_id, config.to_dict(), self.fingerprint, len(space), self.name,
+                             provenance=self.provenance.to_dict(), owner=self.owner)
 
     # ------------------------------------------------------------------ budget
     @property
     def budget_target(self) -> float:
         c = self.config
-        return math.ceil(c.budget * len(self.doc_ids)) if c.budget_kind == "share" else c.budget
+        return math.ceil(c.budget * len(self.space)) if c.budget_kind == "share" else c.budget
 
     @property
     def spent(self) -> float:
@@ -364,43 +327,33 @@ class BanditRun:
     def is_done(self) -> bool:
         if self._plan is not None:
             return False
-        return self._stopped or self.spent >= self.budget_target or self.arms.n_left == 0 or not self.state.available.any()
+        return (self._stopped or bool(self.stop_reason) or self.spent >= self.budget_target or self.arms.n_left == 0
+                or not self.state.available.any())
+
+    @property
+    def status(self) -> str:
+        """``"finished"``, ``"stopped: <reason>"`` or ``"running"`` (the page adds ``paused``)."""
+        if self.stop_reason:
+            return f"stopped: {self.stop_reason}"
+        return "finished" if self.is_done else "running"
 
     # ------------------------------------------------------------------ planning
     def _rng(self, round_: int) -> np.random.Generator:
         return np.random.default_rng([int(self.config.seed), int(round_), 11])
 
-    def _make_plan(self, round_: int) -> list[tuple[int, list[int]]]:
-        """The pulls of a round: ``[(arm, [doc index, ...]), ...]``, trimmed to the budget left."""
+    def _make_plan(self, round_: int) -> Plan:
+        """The pulls of a round, trimmed to the budget left (see :func:`plan_round`)."""
         c = self.config
-        rng = self._rng(round_)
-        room = None
-        if c.budget_kind in ("share", "calls"):
-            room = int(max(0, math.ceil(self.budget_target - self.spent)))
-        if isinstance(self.policy, DocumentPolicy):
-            n = c.batch_arms * c.docs_per_pull
-            docs = self.policy.select_docs(self.arms, n if room is None else min(n, room), rng)
-            by_arm: dict[int, list[int]] = {}
-            for i in docs:
-                by_arm.setdefault(int(self.labels[i]), []).append(int(i))
-            return list(by_arm.items())
-        plan = []
-        first = min(c.first_pull_docs or c.docs_per_pull, c.docs_per_pull)
-        for arm in self.policy.select(self.state, c.batch_arms, rng):
-            docs = self.arms.peek(int(arm), first if self.state.arm_to_pulls[arm] == 0 else None)
-            if room is not None:
-                docs = docs[:room]
-                room -= len(docs)
-            if len(docs):
-                plan.append((int(arm), [int(i) for i in docs]))
-        return plan
+        room = int(max(0, math.ceil(self.budget_target - self.spent))) if c.budget_kind in ("share", "calls") else None
+        return plan_round(self.policy, self.state, self.arms, self.space.labels, c, room, self._rng(round_))
 
     # ------------------------------------------------------------------ playing
     def play_pull(self) -> RoundResult | None:
         """Play the next pull of the current round (planning the round first if needed).
 
         Returns the :class:`RoundResult` when this pull completes the round, else ``None``.
-        Bounded work per call: one extraction of ``D`` documents, one OT.
+        Bounded work per call: one extraction of ``D`` documents, one OT. Raises
+        :class:`~core.equal.store.RunBusyError` when another session is playing this stored run.
         """
         with single_thread_blas():
             return self._play_pull()
@@ -408,32 +361,36 @@ class BanditRun:
     def _play_pull(self) -> RoundResult | None:
         if self.is_done:
             raise RuntimeError("play_pull: the run is done")
+        if self.store is not None and not self._claimed:
+            self.store.claim(self.run_id, self.owner)
+            self._claimed = True
         if self._plan is None:
-            self._plan = self._make_plan(self.round)
-            self._seq = 0
-            self._round_rewards = []
+            self._plan, self._seq, self._round_rewards = self._make_plan(self.round), 0, []
             if self.store is not None:
                 self.store.save_plan(self.run_id, self.round, self._plan)
             if not self._plan:
-                self._plan = None
-                self._stopped = True
+                self._plan, self._stopped = None, True
+                self._record_end()
                 return RoundResult(self.round, [], 0, 0, [], 0, 0.0, True)
         arm, docs = self._plan[self._seq]
-        result = self.extractor.extract([(self.doc_ids[i], self.texts[i]) for i in docs])
-        emb = self.embed([p.as_text() for p in result.pairs]) if result.pairs else np.empty((0, self.reference.shape[1]), np.float32)
-        reward = self._calc_reward(arm, emb)
-        self._apply(arm, docs, result, emb, reward)
-        return self._after_pull()
+        result = self.extractor.extract(self.space.documents(docs))
+        emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
+               else np.empty((0, self.reference.shape[1]), np.float32))
+        self._apply(arm, docs, result, emb, self._calc_reward(arm, emb))
+        out = self._after_pull()
+        if self.is_done:
+            self._record_end()
+        return out
 
     def step(self) -> RoundResult:
-        """Play one whole round (the rest of it, if a round is in progress)."""
+        """Play one whole round (the rest of it, if a round is in progress); a run ending here is recorded so."""
         with single_thread_blas():
             while True:
                 out = self._play_pull()
                 if out is not None:
                     return out
 
-    def run_until_done(self, max_rounds: int | None = None) -> "BanditRun":
+    def run_until_done(self, max_rounds: int | None = None) -> BanditRun:
         """Step until the budget or stop rule ends the run (or ``max_rounds`` rounds)."""
         n = 0
         while not self.is_done and (max_rounds is None or n < max_rounds):
@@ -444,55 +401,69 @@ class BanditRun:
         return self
 
     def finish(self) -> None:
-        """Mark the run finished in the store."""
-        if self.store is not None:
-            self.store.set_status(self.run_id, "finished")
+        """Record the run's end in the store: ``finished``, or ``stopped: <reason>``."""
+        self._record_end()
+
+    def pause(self) -> None:
+        """Record the run as ``paused`` and give up its lease (another session may then continue it)."""
+        if self.store is not None and not self.is_done:
+            self.store.release(self.run_id, self.owner, "paused")
+            self._claimed = False
+
+    def _record_end(self) -> None:
+        if self.store is not None and self.is_done:
+            self.store.release(self.run_id, self.owner, self.status)
+            self._claimed = False
 
     def _calc_reward(self, arm: int, emb: NDArray) -> float:
         rw = self.config.reward
         if rw.estimate == "cumulative":
-            parts = self._arm_emb.get(arm, []) + ([emb] if len(emb) else [])
+            parts = self.ledger.arm_embeddings(arm) + ([emb] if len(emb) else [])
             x = np.concatenate(parts) if parts else emb
         else:
             x = emb
         return rw.calc(x, self.reference, worst=self.worst)
 
+    def _split_failed(self, docs: Sequence[int], result: ExtractionResult) -> tuple[list[int], list[int]]:
+        bad_ids = {str(d) for d, _ in result.errors}
+        ok = [i for i in docs if self.space.doc_ids[i] not in bad_ids]
+        return ok, [i for i in docs if self.space.doc_ids[i] in bad_ids]
+
     def _apply(self, arm: int, docs: Sequence[int], result: ExtractionResult, emb: NDArray, reward: float,
                commit: bool = True) -> None:
-        self.policy.update(self.state, arm, reward)
-        self.arms.take(docs)
+        ok, failed = self._split_failed(docs, result)
+        if ok:  # a pull whose every document failed says nothing about the arm
+            self.policy.update(self.state, arm, reward)
+            self.worst = reward if self.worst is None else min(self.worst, reward)
+            self._round_rewards.append(reward)
+        self.arms.take(ok + self.failures.record(ok, failed))
         self.state.available = self.arms.available()
-        self.worst = reward if self.worst is None else min(self.worst, reward)
-        self.docs_done += len(docs)
-        self.calls += int(result.calls)
-        self.cost += float(result.cost)
-        if len(emb):
-            self._pairs.extend(result.pairs)
-            self._pair_meta.extend([(self.round, arm)] * len(result.pairs))
-            self._emb.append(emb)
-            self._arm_emb.setdefault(arm, []).append(emb)
-            sims = (emb.astype(np.float64) @ self.reference.T.astype(np.float64)).max(axis=0)
-            np.maximum(self._best_sim, sims, out=self._best_sim)
+        if self.failures.streak >= self.config.max_failures:
+            self.stop_reason = "endpoint failing"
         if commit and self.store is not None:
-            touched = [arm]
-            if self.state.share_neighbours and self.state.neighbours is not None:
-                touched += [int(j) for j in np.flatnonzero(self.state.neighbours[arm])]
-            rows = [(j, int(self.state.arm_to_pulls[j]), float(self.state.arm_to_count[j]), float(self.state.arm_to_sum[j]))
-                    for j in touched]
-            self.store.commit_pull(self.run_id, self.round, self._seq, arm, [self.doc_ids[i] for i in docs], docs,
-                                   reward, result, rows)
-        self._round_rewards.append(reward)
-        self._log.append({"round": self.round, "seq": self._seq, "arm": int(arm), "n_docs": len(docs),
-                          "n_pairs": len(result.pairs), "reward": float(reward), "calls": int(result.calls),
-                          "cost": float(result.cost), "docs_cum": self.docs_done, "calls_cum": self.calls,
-                          "cost_cum": self.cost, "pairs_cum": len(self._pairs), "coverage": self.coverage})
+            self._commit(arm, docs, result, reward if ok else float("nan"), failed)
+        self.ledger.record(self.round, self._seq, arm, len(ok), result, emb, reward if ok else float("nan"),
+                           len(failed))
+
+    def _commit(self, arm: int, docs: Sequence[int], result: ExtractionResult, reward: float,
+                failed: list[int]) -> None:
+        assert self.store is not None
+        touched = [arm]
+        if self.state.share_neighbours and self.state.neighbours is not None:
+            touched += [int(j) for j in np.flatnonzero(self.state.neighbours[arm])]
+        rows = [(j, int(self.state.arm_to_pulls[j]), float(self.state.arm_to_count[j]), float(self.state.arm_to_sum[j]))
+                for j in touched]
+        ids = self.space.doc_ids
+        self.store.commit_pull(self.run_id, self.round, self._seq, arm, [ids[i] for i in docs], docs, reward, result,
+                               rows, failed=[ids[i] for i in failed], owner=self.owner)
 
     def _after_pull(self) -> RoundResult | None:
+        assert self._plan is not None
         self._seq += 1
         if self._seq < len(self._plan):
             return None
         plan = self._plan
-        rows = self._log[-len(plan):]
+        rows = self.ledger.log[-len(plan):]
         mean = float(np.mean(self._round_rewards)) if self._round_rewards else 0.0
         if mean > self._best_round + 1e-12:
             self._best_round, self._stale = mean, 0
@@ -510,91 +481,31 @@ class BanditRun:
 
     # ------------------------------------------------------------------ resume
     @classmethod
-    def resume(cls, store, run_id: str, doc_ids: Sequence[str], texts: Sequence[str], labels, reference: NDArray,
-               extractor: Extractor, embed: EmbedFn, neighbours: NDArray | None = None,
-               k: int | None = None, doc_emb: NDArray | None = None) -> "BanditRun":
-        """Rebuild a stored run by replaying its committed pulls, ready to continue.
+    def resume(cls, store: Recorder, run_id: str, space: ArmSpace, reference: NDArray, extractor: Extractor,
+               embed: EmbedFn, provenance: RunProvenance | None = None) -> BanditRun:
+        """Rebuild a stored run by replaying its committed pulls, ready to continue (see :func:`resume_run`)."""
+        return resume_run(cls, store, run_id, space, reference, extractor, embed, provenance)
 
-        Pass the same ``neighbours`` and ``doc_emb`` the run was made with: the plans are
-        re-derived from them and checked against the stored ones.
-
-        Raises :class:`~core.equal.store.RunStoreError` if the corpus or clustering differs
-        from the stored run's, or a stored plan does not match what the policy selects.
-        """
-        from core.equal.store import RunStoreError
-
-        stored = store.load_run(run_id)
-        config = RunConfig.from_dict(stored.config)
-        run = cls(config, doc_ids, texts, labels, reference, extractor, embed, neighbours=neighbours, store=store,
-                  run_id=run_id, name=stored.name, k=k, doc_emb=doc_emb, _register=False)
-        if run.fingerprint != stored.fingerprint:
-            raise RunStoreError(f"run {run_id!r} was made on another corpus or clustering (fingerprint differs)")
-        pairs_by_pull: dict[tuple[int, int], list[QAPair]] = {}
-        for r in stored.pairs.itertuples(index=False):
-            pairs_by_pull.setdefault((int(r.round), int(r.seq)), []).append(QAPair(r.question, r.answer, r.doc_id, r.extractor))
-        pulls_by_round: dict[int, list] = {}
-        for p in stored.pulls.itertuples(index=False):
-            pulls_by_round.setdefault(int(p.round), []).append(p)
-        for round_ in sorted(stored.plans):
-            plan = [(int(a), [int(i) for i in d]) for a, d in stored.plans[round_]]
-            fresh = run._make_plan(round_)
-            if fresh != plan:
-                raise RunStoreError(f"run {run_id!r}: round {round_} plan differs from what the policy selects now")
-            if not plan:
-                run._stopped = True
-                break
-            run.round, run._plan, run._seq, run._round_rewards = round_, plan, 0, []
-            for p in pulls_by_round.get(round_, []):
-                if int(p.seq) != run._seq or int(p.arm) != plan[run._seq][0]:
-                    raise RunStoreError(f"run {run_id!r}: pull ({round_}, {p.seq}) does not follow its plan")
-                pairs = pairs_by_pull.get((round_, int(p.seq)), [])
-                result = ExtractionResult(pairs=pairs, calls=int(p.calls), cost=float(p.cost))
-                emb = run.embed([q.as_text() for q in pairs]) if pairs else np.empty((0, run.reference.shape[1]), np.float32)
-                run._apply(int(p.arm), plan[run._seq][1], result, emb, float(p.reward), commit=False)
-                run._after_pull()
-        if stored.status == "finished" and not run.is_done:
-            store.set_status(run_id, "running")
-        return run
-
-    # ------------------------------------------------------------------ frames
-    @property
-    def coverage(self) -> float:
-        """Reference coverage ``mean_r max_e cos(r, e)`` (0 before any pair)."""
-        return float(self._best_sim.mean()) if self._pairs else 0.0
-
-    @property
-    def de_embeddings(self) -> NDArray[np.float32]:
-        """Embeddings of ``D_e``, shape ``(len(pairs), d)``."""
-        return np.concatenate(self._emb) if self._emb else np.empty((0, self.reference.shape[1]), np.float32)
-
-    @property
-    def pairs(self) -> list[QAPair]:
-        return list(self._pairs)
+    # ------------------------------------------------------------------ frames (read from the ledger)
+    doc_ids = property(lambda self: self.space.doc_ids)
+    labels = property(lambda self: self.space.labels)
+    docs_done = property(lambda self: self.ledger.docs_done)
+    calls = property(lambda self: self.ledger.calls)
+    cost = property(lambda self: self.ledger.cost)
+    coverage = property(lambda self: self.ledger.coverage, doc="Reference coverage (see :mod:`core.equal.ledger`).")
+    de_embeddings = property(lambda self: self.ledger.de_embeddings, doc="Embeddings of ``D_e``, ``(len(pairs), d)``.")
+    pairs = property(lambda self: list(self.ledger.pairs))
+    consecutive_failures = property(lambda self: self.failures.streak)
+    set_aside = property(lambda self: self.failures.set_aside)
 
     def pulls_frame(self) -> pd.DataFrame:
-        """One row per pull: round, seq, arm, n_docs, n_pairs, reward, calls, cost and running totals."""
-        cols = ["round", "seq", "arm", "n_docs", "n_pairs", "reward", "calls", "cost", "docs_cum", "calls_cum",
-                "cost_cum", "pairs_cum", "coverage"]
-        df = pd.DataFrame(self._log, columns=cols)
-        df.insert(0, "policy", self.config.policy)
-        df.insert(0, "run", self.name)
-        return df
+        return self.ledger.pulls_frame(self.name, self.config.policy)
 
     def rounds_frame(self) -> pd.DataFrame:
-        """One row per round (in-progress round included): reward mean, running totals, coverage, budget share."""
-        df = self.pulls_frame()
-        if df.empty:
-            return pd.DataFrame(columns=["run", "policy", "round", "pulls", "reward", "reward_cum", "docs_cum", "calls_cum",
-                                         "cost_cum", "pairs_cum", "coverage", "share"])
-        g = df.groupby("round", sort=True)
-        out = g.agg(pulls=("seq", "size"), reward=("reward", "mean"), docs_cum=("docs_cum", "last"),
-                    calls_cum=("calls_cum", "last"), cost_cum=("cost_cum", "last"), pairs_cum=("pairs_cum", "last"),
-                    coverage=("coverage", "last")).reset_index()
-        out["reward_cum"] = (g["reward"].sum().cumsum() / g["reward"].size().cumsum()).to_numpy()
-        out["share"] = out["docs_cum"] / len(self.doc_ids)
-        out.insert(0, "policy", self.config.policy)
-        out.insert(0, "run", self.name)
-        return out
+        return self.ledger.rounds_frame(self.name, self.config.policy, len(self.space))
+
+    def pairs_frame(self, last: int | None = None) -> pd.DataFrame:
+        return self.ledger.pairs_frame(self.config.policy, last)
 
     def arms_frame(self) -> pd.DataFrame:
         """One row per arm: size, docs_left, pulls, count (with shared), mean, score, available."""
@@ -603,19 +514,11 @@ class BanditRun:
                              "pulls": s.arm_to_pulls, "count": s.arm_to_count, "mean": s.arm_to_mean,
                              "score": self.policy.calc_scores(s), "available": s.available})
 
-    def pairs_frame(self, last: int | None = None) -> pd.DataFrame:
-        """``D_e`` with provenance: round, arm (cluster), doc_id, question, answer, extractor, policy."""
-        pairs, meta = self._pairs, self._pair_meta
-        if last is not None:
-            pairs, meta = pairs[-last:], meta[-last:]
-        return pd.DataFrame({"round": [m[0] for m in meta], "cluster": [m[1] for m in meta],
-                             "doc_id": [p.doc_id for p in pairs], "question": [p.question for p in pairs],
-                             "answer": [p.answer for p in pairs], "extractor": [p.extractor for p in pairs],
-                             "policy": self.config.policy})
-
     def doc_pulls(self) -> NDArray[np.int64]:
         """Per document: 1 if extracted, else 0, shape ``(n,)`` (colours the map)."""
-        return self.arms.taken.astype(np.int64)
+        taken = self.arms.taken.copy()
+        taken[sorted(self.failures.set_aside)] = False
+        return taken.astype(np.int64)
 
     def calc_de_distance(self, max_points: int = 2000) -> float:
         """OT distance of ``D_e`` to ``D_r`` with the run's reward solver (a seeded subsample above ``max_points``)."""
@@ -627,10 +530,61 @@ class BanditRun:
         return self.config.reward.calc_distance(x, self.reference)
 
 
-def with_policy(config: RunConfig, policy: str, **params) -> RunConfig:
-    """``config`` with another policy (and its parameters)."""
-    return replace(config, policy=policy, policy_params=params)
+def resume_run(cls: type[BanditRun], store: Recorder, run_id: str, space: ArmSpace, reference: NDArray,
+               extractor: Extractor, embed: EmbedFn, provenance: RunProvenance | None = None) -> BanditRun:
+    """Rebuild a stored run by replaying its committed pulls, ready to continue.
+
+    Pass the same arm space (map) the run was made with: the plans are re-derived from it and
+    checked against the stored ones. With ``provenance``, the inputs are compared with the
+    recorded ones first. Documents whose extraction failed are retried.
+
+    Raises :class:`~core.equal.store.RunStoreError` naming every recorded input that differs,
+    if the corpus or clustering differs, or a stored plan does not match what the policy selects.
+    """
+    stored = store.load_run(run_id)
+    recorded = RunProvenance.from_dict(stored.provenance)
+    given = provenance or RunProvenance.build(space, None, extractor)
+    problems = diff_provenance(recorded, given)
+    if problems:
+        raise RunStoreError(f"run {run_id!r} cannot be reopened with these inputs: " + "; ".join(problems)
+                            + ". Reopen it with the recorded inputs (core.equal.reopen.reopen_recorded)")
+    run = cls(RunConfig.from_dict(stored.config), space, reference, extractor, embed, store=store, run_id=run_id,
+              name=stored.name, provenance=recorded if stored.provenance else given, _register=False)
+    run.unknown_inputs = recorded.unknown
+    if run.fingerprint != stored.fingerprint:
+        raise RunStoreError(f"run {run_id!r} was made on another corpus or clustering (fingerprint differs)")
+    _replay(run, stored)
+    run.stop_reason = ""  # a resume retries what failed
+    run.arms.release(run.failures.forgive())
+    run.state.available = run.arms.available()
+    return run
 
 
-def config_json(config: RunConfig) -> str:
-    return json.dumps(config.to_dict(), sort_keys=True)
+def _replay(run: BanditRun, stored: StoredRun) -> None:
+    """Apply the committed pulls of ``stored`` to the fresh ``run``, checking each round's plan."""
+    pairs_by_pull: dict[tuple[int, int], list[QAPair]] = {}
+    for r in stored.pairs.itertuples(index=False):
+        pair = QAPair(r.question, r.answer, r.doc_id, r.extractor)
+        pairs_by_pull.setdefault((int(r.round), int(r.seq)), []).append(pair)
+    pulls_by_round: dict[int, list] = {}
+    for p in stored.pulls.itertuples(index=False):
+        pulls_by_round.setdefault(int(p.round), []).append(p)
+    width = run.reference.shape[1]
+    for round_ in sorted(stored.plans):
+        plan = [(int(a), [int(i) for i in d]) for a, d in stored.plans[round_]]
+        if run._make_plan(round_) != plan:
+            raise RunStoreError(f"run {run.run_id!r}: round {round_} plan differs from what the policy selects now")
+        if not plan:
+            run._stopped = True
+            break
+        run.round, run._plan, run._seq, run._round_rewards = round_, plan, 0, []
+        for p in pulls_by_round.get(round_, []):
+            if int(p.seq) != run._seq or int(p.arm) != plan[run._seq][0]:
+                raise RunStoreError(f"run {run.run_id!r}: pull ({round_}, {p.seq}) does not follow its plan")
+            pairs = pairs_by_pull.get((round_, int(p.seq)), [])
+            result = ExtractionResult(pairs=pairs, calls=int(p.calls), cost=float(p.cost),
+                                      errors=[(d, "failed") for d in p.failed])
+            emb = run.embed([q.as_text() for q in pairs]) if pairs else np.empty((0, width), np.float32)
+            reward = float("nan") if p.reward is None else float(p.reward)  # NULL: every document failed
+            run._apply(int(p.arm), plan[run._seq][1], result, emb, reward, commit=False)
+            run._after_pull()

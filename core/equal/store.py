@@ -3,10 +3,12 @@
 One database file (default ``core.settings.cache_dir("runs") / "runs.sqlite"``), WAL mode.
 Tables::
 
-    runs      (run_id PK, name, created, status, config JSON, fingerprint, n_docs)
+    runs      (run_id PK, name, created, status, config JSON, fingerprint, n_docs,
+               provenance JSON, owner, heartbeat)  -- owner/heartbeat: the lease of the playing session
     rounds    (run_id, round) PK, plan JSON  -- the round's pulls [[arm, [doc index, ...]], ...]
     pulls     (run_id, round, seq) PK, arm, doc_ids JSON, doc_idx JSON, n_pairs, reward,
-              calls, cost, prompt_tokens, completion_tokens, n_errors, created
+              calls, cost, prompt_tokens, completion_tokens, n_errors, created,
+              failed JSON  -- doc ids whose extraction failed: not done, retried
     pairs     (run_id, round, seq, pos) PK, arm, doc_id, question, answer, extractor
     arm_state (run_id, arm) PK, pulls, count, sum   -- the statistics after the newest pull
 
@@ -14,40 +16,70 @@ A round's plan is committed before its first pull; each pull (row, pairs and arm
 is committed in ONE transaction, so a process killed at any moment leaves either the whole
 pull or none of it, and the primary keys make a duplicate impossible.
 :meth:`core.equal.run.BanditRun.resume` rebuilds the state by replaying committed pulls.
+
+Statuses (:data:`STATUSES`): ``running``, ``paused``, ``finished``, ``stopped: <reason>``
+(e.g. ``stopped: endpoint failing``) and ``abandoned`` (a ``running`` run whose lease has not
+been renewed for :data:`LEASE_S` seconds is listed as abandoned). Only the session holding a
+run's lease (:meth:`RunStore.claim`) may commit pulls to it; a second session gets a
+:class:`RunBusyError` naming the run, not a UNIQUE-constraint error. A damaged database file
+raises :class:`RunStoreCorrupt` naming the file and how to recover.
+
+:class:`Recorder` is the protocol the run writes through; :class:`RunStore` implements it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, name TEXT, created REAL, status TEXT, config TEXT,
-    fingerprint TEXT, n_docs INTEGER);
+    fingerprint TEXT, n_docs INTEGER, provenance TEXT, owner TEXT, heartbeat REAL);
 CREATE TABLE IF NOT EXISTS rounds (
     run_id TEXT, round INTEGER, plan TEXT, PRIMARY KEY (run_id, round));
 CREATE TABLE IF NOT EXISTS pulls (
     run_id TEXT, round INTEGER, seq INTEGER, arm INTEGER, doc_ids TEXT, doc_idx TEXT,
     n_pairs INTEGER, reward REAL, calls INTEGER, cost REAL, prompt_tokens INTEGER,
-    completion_tokens INTEGER, n_errors INTEGER, created REAL, PRIMARY KEY (run_id, round, seq));
+    completion_tokens INTEGER, n_errors INTEGER, created REAL, failed TEXT, PRIMARY KEY (run_id, round, seq));
 CREATE TABLE IF NOT EXISTS pairs (
     run_id TEXT, round INTEGER, seq INTEGER, pos INTEGER, arm INTEGER, doc_id TEXT,
     question TEXT, answer TEXT, extractor TEXT, PRIMARY KEY (run_id, round, seq, pos));
 CREATE TABLE IF NOT EXISTS arm_state (
     run_id TEXT, arm INTEGER, pulls INTEGER, count REAL, sum REAL, PRIMARY KEY (run_id, arm));
 """
+# columns added after the first release: (table, column, type); old databases get them on open
+_MIGRATIONS = (("runs", "provenance", "TEXT"), ("runs", "owner", "TEXT"), ("runs", "heartbeat", "REAL"),
+               ("pulls", "failed", "TEXT"))
+_PULL_COLUMNS = ("run_id, round, seq, arm, doc_ids, doc_idx, n_pairs, reward, calls, cost, prompt_tokens, "
+                 "completion_tokens, n_errors, created, failed")
+
+STATUSES = ("running", "paused", "finished", "stopped", "abandoned")
+LEASE_S = 120.0  # a running run whose last pull or claim is older than this is free to take (and listed abandoned)
 
 
 class RunStoreError(ValueError):
     """A run is missing, or the store does not match what is asked of it."""
+
+
+class RunBusyError(RunStoreError):
+    """Another session holds the run's lease (it is playing the run)."""
+
+
+class RunStoreCorrupt(RunStoreError):
+    """The database file is damaged; the message names it and how to recover."""
 
 
 @dataclass
@@ -64,12 +96,62 @@ class StoredRun:
     plans: dict[int, list[tuple[int, list[int]]]]
     pulls: pd.DataFrame
     pairs: pd.DataFrame
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+class Recorder(Protocol):
+    """Where a run writes what it does, as it happens (:class:`RunStore` is the SQLite one)."""
+
+    def create_run(self, run_id: str, config: dict[str, Any], fingerprint: str, n_docs: int, name: str = "",
+                   provenance: dict[str, Any] | None = None, owner: str | None = None) -> None: ...
+
+    def save_plan(self, run_id: str, round_: int, plan: Sequence[tuple[int, Sequence[int]]]) -> None: ...
+
+    def commit_pull(self, run_id: str, round_: int, seq: int, arm: int, doc_ids: Sequence[str],
+                    doc_idx: Sequence[int], reward: float, result: Any,
+                    arm_rows: Sequence[tuple[int, int, float, float]], failed: Sequence[str] = (),
+                    owner: str | None = None) -> None: ...
+
+    def claim(self, run_id: str, owner: str) -> None: ...
+
+    def release(self, run_id: str, owner: str, status: str) -> None: ...
+
+    def set_status(self, run_id: str, status: str) -> None: ...
+
+    def load_run(self, run_id: str) -> StoredRun: ...
 
 
 def default_store_path() -> Path:
     from core.settings import cache_dir
 
     return cache_dir("runs") / "runs.sqlite"
+
+
+def check_status(status: str) -> str:
+    """``status`` if it is one of :data:`STATUSES` (``stopped`` may carry a reason: ``"stopped: endpoint failing"``)."""
+    head = status.split(":", 1)[0].strip()
+    if head not in STATUSES or (head != "stopped" and head != status):
+        raise RunStoreError(f"run status must be one of {STATUSES} (or 'stopped: <reason>'), got {status!r}")
+    return status
+
+
+def make_owner() -> str:
+    """A lease owner id: ``host:pid:random``, so a lease held by a process that died on this host is free at once."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False only when ``owner`` names a process on this host that no longer exists (a killed CLI run)."""
+    parts = owner.split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return True
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 class RunStore:
@@ -79,20 +161,46 @@ class RunStore:
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        with self._guard():
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+            self._migrate()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn "database disk image is malformed" (and kin) into a :class:`RunStoreCorrupt` naming the file."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:  # pandas wraps the sqlite3 error
+            text = str(exc).lower()
+            if not any(s in text for s in ("malformed", "not a database", "encrypted", "corrupt")):
+                raise
+            raise RunStoreCorrupt(f"the run database {self.path} is damaged ({exc}). Move it aside "
+                                  f"(mv '{self.path}' '{self.path}.broken'); a new, empty one is then created, and "
+                                  "the rest of the app works meanwhile") from None
+
+    def _migrate(self) -> None:
+        for table, column, kind in _MIGRATIONS:
+            have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
-    def _tx(self, statements: Sequence[tuple[str, Sequence | Sequence[Sequence]]], many: Sequence[bool]) -> None:
-        with self._lock:
+    def _tx(self, statements: Sequence[tuple[str, Any]], many: Sequence[bool],
+            check: Callable[[sqlite3.Cursor], None] | None = None) -> None:
+        with self._lock, self._guard():
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
+                if check is not None:
+                    check(cur)
                 for (sql, params), is_many in zip(statements, many):
                     (cur.executemany if is_many else cur.execute)(sql, params)
                 cur.execute("COMMIT")
@@ -100,19 +208,45 @@ class RunStore:
                 cur.execute("ROLLBACK")
                 raise
 
-    def create_run(self, run_id: str, config: dict[str, Any], fingerprint: str, n_docs: int, name: str = "") -> None:
-        """Register a new run (status ``"running"``). Raises if ``run_id`` exists."""
+    def create_run(self, run_id: str, config: dict[str, Any], fingerprint: str, n_docs: int, name: str = "",
+                   provenance: dict[str, Any] | None = None, owner: str | None = None) -> None:
+        """Register a new run (status ``"running"``, leased to ``owner``). Raises if ``run_id`` exists."""
         if self.has_run(run_id):
             raise RunStoreError(f"run {run_id!r} already exists in {self.path}")
-        self._tx([("INSERT INTO runs VALUES (?,?,?,?,?,?,?)",
-                   (run_id, name or run_id, time.time(), "running", json.dumps(config), fingerprint, int(n_docs)))], [False])
+        now = time.time()
+        row = (run_id, name or run_id, now, "running", json.dumps(config), fingerprint, int(n_docs),
+               json.dumps(provenance or {}), owner, now)
+        self._tx([("INSERT INTO runs (run_id, name, created, status, config, fingerprint, n_docs, provenance, owner, "
+                   "heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?)", row)], [False])
 
     def has_run(self, run_id: str) -> bool:
-        with self._lock:
+        with self._lock, self._guard():
             return self._conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone() is not None
 
     def set_status(self, run_id: str, status: str) -> None:
-        self._tx([("UPDATE runs SET status=? WHERE run_id=?", (status, run_id))], [False])
+        """Set a run's status (one of :data:`STATUSES`; ``"stopped: <reason>"`` allowed)."""
+        self._tx([("UPDATE runs SET status=? WHERE run_id=?", (check_status(status), run_id))], [False])
+
+    def _check_lease(self, cur: sqlite3.Cursor, run_id: str, owner: str) -> None:
+        row = cur.execute("SELECT owner, heartbeat, status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            raise RunStoreError(f"no run {run_id!r} in {self.path}")
+        holder, beat, status = row
+        age = time.time() - float(beat or 0.0)
+        if holder and holder != owner and status == "running" and age < LEASE_S and _owner_alive(holder):
+            raise RunBusyError(f"run {run_id!r} is being played by another session (its last pull was {age:.0f} s "
+                               f"ago); pause it there, or wait {LEASE_S:.0f} s after it stops, then press Start again")
+
+    def claim(self, run_id: str, owner: str) -> None:
+        """Take the run's lease for ``owner`` and mark it running; :class:`RunBusyError` if another session holds it."""
+        sql = "UPDATE runs SET owner=?, heartbeat=?, status='running' WHERE run_id=?"
+        self._tx([(sql, (owner, time.time(), run_id))], [False],
+                 check=lambda cur: self._check_lease(cur, run_id, owner))
+
+    def release(self, run_id: str, owner: str, status: str) -> None:
+        """Give the lease back and set ``status`` (``paused``, ``finished``, ``stopped: ...``) if ``owner`` holds it."""
+        self._tx([("UPDATE runs SET owner=NULL, status=? WHERE run_id=? AND (owner IS NULL OR owner=?)",
+                   (check_status(status), run_id, owner))], [False])
 
     def save_plan(self, run_id: str, round_: int, plan: Sequence[tuple[int, Sequence[int]]]) -> None:
         """Commit a round's plan (idempotent for the same round)."""
@@ -120,51 +254,70 @@ class RunStore:
         self._tx([("INSERT OR IGNORE INTO rounds VALUES (?,?,?)", (run_id, int(round_), data))], [False])
 
     def commit_pull(self, run_id: str, round_: int, seq: int, arm: int, doc_ids: Sequence[str], doc_idx: Sequence[int],
-                    reward: float, result, arm_rows: Sequence[tuple[int, int, float, float]]) -> None:
+                    reward: float, result: Any, arm_rows: Sequence[tuple[int, int, float, float]],
+                    failed: Sequence[str] = (), owner: str | None = None) -> None:
         """Commit one pull, its QA pairs and the touched arms' statistics in one transaction.
 
         ``result`` is the pull's :class:`~core.equal.extract.base.ExtractionResult`;
-        ``arm_rows`` are ``(arm, pulls, count, sum)`` after the update.
+        ``arm_rows`` are ``(arm, pulls, count, sum)`` after the update; ``failed`` the doc ids
+        whose extraction failed. With ``owner``, the pull is refused (:class:`RunBusyError`)
+        unless ``owner`` holds the lease, and the lease is renewed.
         """
-        pull = (run_id, int(round_), int(seq), int(arm), json.dumps(list(doc_ids)), json.dumps([int(i) for i in doc_idx]),
+        now = time.time()
+        pull = (run_id, int(round_), int(seq), int(arm), json.dumps(list(doc_ids)),
+                json.dumps([int(i) for i in doc_idx]),
                 len(result.pairs), float(reward), int(result.calls), float(result.cost), int(result.prompt_tokens),
-                int(result.completion_tokens), len(result.errors), time.time())
+                int(result.completion_tokens), len(result.errors), now, json.dumps(list(failed)))
         pairs = [(run_id, int(round_), int(seq), pos, int(arm), p.doc_id, p.question, p.answer, p.extractor)
                  for pos, p in enumerate(result.pairs)]
         states = [(run_id, int(a), int(n), float(c), float(s)) for a, n, c, s in arm_rows]
-        self._tx([("INSERT INTO pulls VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", pull),
-                  ("INSERT INTO pairs VALUES (?,?,?,?,?,?,?,?,?)", pairs),
-                  ("INSERT OR REPLACE INTO arm_state VALUES (?,?,?,?,?)", states)], [False, True, True])
+        statements: list[tuple[str, Any]] = [
+            (f"INSERT INTO pulls ({_PULL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", pull),
+            ("INSERT INTO pairs VALUES (?,?,?,?,?,?,?,?,?)", pairs),
+            ("INSERT OR REPLACE INTO arm_state VALUES (?,?,?,?,?)", states)]
+        many = [False, True, True]
+        if owner is not None:
+            statements.append(("UPDATE runs SET heartbeat=?, owner=? WHERE run_id=?", (now, owner, run_id)))
+            many.append(False)
+        self._tx(statements, many, check=None if owner is None else lambda cur: self._check_lease(cur, run_id, owner))
 
     def list_runs(self) -> pd.DataFrame:
-        """One row per run: run_id, name, created (UTC), status, policy, n_docs, pulls, docs, pairs, calls, cost, mean_reward."""
-        sql = """SELECT r.run_id, r.name, r.created, r.status, r.config, r.n_docs,
+        """One row per run: run_id, name, created (UTC), status, policy, reference, n_docs, pulls, docs, pairs, calls,
+        cost, mean_reward. A ``running`` run whose lease lapsed :data:`LEASE_S` seconds ago is listed ``abandoned``."""
+        sql = """SELECT r.run_id, r.name, r.created, r.status, r.config, r.provenance, r.heartbeat, r.n_docs,
                         COUNT(p.seq) AS pulls, COALESCE(SUM(json_array_length(p.doc_ids)),0) AS docs,
                         COALESCE(SUM(p.n_pairs),0) AS pairs, COALESCE(SUM(p.calls),0) AS calls,
                         COALESCE(SUM(p.cost),0) AS cost, AVG(p.reward) AS mean_reward
                  FROM runs r LEFT JOIN pulls p ON p.run_id = r.run_id
                  GROUP BY r.run_id ORDER BY r.created DESC"""
-        with self._lock:
+        with self._lock, self._guard():
             df = pd.read_sql_query(sql, self._conn)
         df["policy"] = [json.loads(c).get("policy", "") for c in df["config"]]
+        df["reference"] = [json.loads(p or "{}").get("reference_name", "") for p in df["provenance"]]
+        lapsed = (df["status"] == "running") & (time.time() - df["heartbeat"].fillna(df["created"]) > LEASE_S)
+        df.loc[lapsed, "status"] = "abandoned"
         df["created"] = pd.to_datetime(df["created"], unit="s", utc=True)
-        return df.drop(columns="config")
+        return df.drop(columns=["config", "provenance", "heartbeat"])
 
     def load_run(self, run_id: str) -> StoredRun:
         """All committed rows of ``run_id`` (pulls ordered by round and seq)."""
-        with self._lock:
-            row = self._conn.execute("SELECT run_id, name, status, created, config, fingerprint, n_docs FROM runs WHERE run_id=?",
-                                     (run_id,)).fetchone()
+        with self._lock, self._guard():
+            row = self._conn.execute("SELECT run_id, name, status, created, config, fingerprint, n_docs, provenance "
+                                     "FROM runs WHERE run_id=?", (run_id,)).fetchone()
             if row is None:
                 raise RunStoreError(f"no run {run_id!r} in {self.path}")
             plans = {int(r): [(int(a), list(d)) for a, d in json.loads(p)] for r, p in
                      self._conn.execute("SELECT round, plan FROM rounds WHERE run_id=? ORDER BY round", (run_id,))}
-            pulls = pd.read_sql_query("SELECT * FROM pulls WHERE run_id=? ORDER BY round, seq", self._conn, params=(run_id,))
-            pairs = pd.read_sql_query("SELECT * FROM pairs WHERE run_id=? ORDER BY round, seq, pos", self._conn, params=(run_id,))
+            pulls = pd.read_sql_query("SELECT * FROM pulls WHERE run_id=? ORDER BY round, seq", self._conn,
+                                      params=(run_id,))
+            pairs = pd.read_sql_query("SELECT * FROM pairs WHERE run_id=? ORDER BY round, seq, pos", self._conn,
+                                      params=(run_id,))
         pulls["doc_ids"] = [json.loads(x) for x in pulls["doc_ids"]]
         pulls["doc_idx"] = [json.loads(x) for x in pulls["doc_idx"]]
-        return StoredRun(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], int(row[6]), plans, pulls, pairs)
+        pulls["failed"] = [json.loads(x) if x else [] for x in pulls["failed"]]
+        return StoredRun(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], int(row[6]), plans, pulls, pairs,
+                         json.loads(row[7] or "{}"))
 
     def delete_run(self, run_id: str) -> None:
-        self._tx([(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in ("pairs", "pulls", "rounds", "arm_state", "runs")],
-                 [False] * 5)
+        tables = ("pairs", "pulls", "rounds", "arm_state", "runs")
+        self._tx([(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in tables], [False] * len(tables))

@@ -36,14 +36,17 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from core.corpus.load import content_hash
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
+from core.validate import ValidationError, check_int, check_range
 
 __all__ = [
     "WarmupConfig",
@@ -64,8 +67,11 @@ class WarmupError(ValueError):
 
 
 class _HasDocuments(Protocol):
-    ids: Sequence[str]
-    texts: Sequence[str]
+    @property
+    def ids(self) -> Sequence[str]: ...
+
+    @property
+    def texts(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -115,22 +121,17 @@ class WarmupConfig:
     eval_pairs: int = 256
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.sample_share <= 1.0:
-            raise ValueError(f"WarmupConfig.sample_share must be in (0, 1], got {self.sample_share!r}")
+        check_range("WarmupConfig.sample_share", self.sample_share, lo=0, lo_open=True, hi=1)
         for name, low in (("epochs", 1), ("batch_size", 2), ("max_pairs", 2), ("n_negatives", 1),
                           ("max_seq_length", 8), ("eval_pairs", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"WarmupConfig.{name} must be an integer >= {low}, got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"WarmupConfig.lr must be > 0, got {self.lr!r}")
-        if not self.scale > 0:
-            raise ValueError(f"WarmupConfig.scale must be > 0, got {self.scale!r}")
+            check_int(f"WarmupConfig.{name}", getattr(self, name), lo=low, strict=True)
+        check_range("WarmupConfig.lr", self.lr, lo=0, lo_open=True)
+        check_range("WarmupConfig.scale", self.scale, lo=0, lo_open=True)
         lo, hi = self.negative_ranks
         if not (1 <= lo <= hi):
-            raise ValueError(f"WarmupConfig.negative_ranks must satisfy 1 <= low <= high, got {self.negative_ranks!r}")
-        if not isinstance(self.seed, (int, np.integer)):
-            raise ValueError(f"WarmupConfig.seed must be an integer, got {self.seed!r}")
+            raise ValidationError("WarmupConfig.negative_ranks must satisfy 1 <= low <= high, "
+                                  f"got {self.negative_ranks!r}")
+        check_int("WarmupConfig.seed", self.seed, strict=True)
 
 
 @dataclass
@@ -164,9 +165,7 @@ def default_warmup_dir(corpus: _HasDocuments, base_model: str, config: WarmupCon
     """A cache folder named by corpus content, base model, extractor and configuration."""
     from core.settings import cache_dir
 
-    h = hashlib.sha256()
-    for text in list(corpus.ids) + list(corpus.texts):
-        h.update(text.encode("utf-8", "replace") + b"\x00")
+    h = hashlib.sha256(content_hash(corpus.ids, corpus.texts).encode())
     h.update(json.dumps([base_model, extractor_name, asdict(config)], sort_keys=True, default=str).encode())
     return cache_dir("encoders") / f"warmup-{h.hexdigest()[:16]}"
 
@@ -255,6 +254,30 @@ def _mine_negatives(
     return np.stack([rng.choice(w, size=k, replace=False) for w in windows]).astype(np.int64)
 
 
+@dataclass
+class TrainingSet:
+    """Stage 2's output: the (document, QA) training pairs of the sample.
+
+    ``pair_doc[i]`` is the corpus index of pair ``i``'s document, ``anchors[i]`` its text and
+    ``positives[i]`` the pair's chat-format string; ``eval_idx`` picks the first pair of up to
+    ``eval_pairs`` documents for the before/after alignment.
+    """
+
+    pairs: list[QAPair]
+    pair_doc: NDArray[np.int64]
+    anchors: list[str]
+    positives: list[str]
+    eval_idx: list[int]
+
+    @property
+    def n_docs_with_pairs(self) -> int:
+        return len(set(self.pair_doc.tolist()))
+
+    @property
+    def eval_texts(self) -> tuple[list[str], list[str]]:
+        return [self.anchors[i] for i in self.eval_idx], [self.positives[i] for i in self.eval_idx]
+
+
 def run_warmup(
     corpus: _HasDocuments,
     base_model: str,
@@ -264,6 +287,11 @@ def run_warmup(
     progress: Progress | None = None,
 ) -> WarmupResult:
     """Fine-tune ``base_model`` contrastively on (document, QA) pairs of a corpus sample.
+
+    Stages: sample and extract (:func:`extract_sample`), training pairs (:func:`training_set`),
+    hard negatives (optional, :func:`mine_hard_negatives`), train (:func:`train_contrastive`),
+    save (:func:`save_warmup`). Each stage's output is typed, and the seeded generator is drawn
+    from in that order, so a warm-up is reproducible from ``config.seed``.
 
     Parameters
     ----------
@@ -297,11 +325,35 @@ def run_warmup(
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     report = progress or (lambda stage, done, total: None)
-
-    # 1. sample and extract
     chosen = _sample(len(texts), config.sample_share, rng)
+    extraction = extract_sample(ids, texts, chosen, extractor, report)
+    training = training_set(ids, texts, chosen, extraction, config, rng)
+    model = _load_model(base_model, config)
+    eval_docs, eval_qas = training.eval_texts
+    loss_before = recall_before = None
+    if len(eval_docs) >= 2:
+        model.eval()
+        loss_before, recall_before = _alignment(model, eval_docs, eval_qas, config.scale)
+    negatives = mine_hard_negatives(model, texts, training, config, rng, report)
+    loss_history = train_contrastive(model, training, negatives, config, rng, report)
+    model.eval()
+    loss_after = recall_after = None
+    if len(eval_docs) >= 2:
+        loss_after, recall_after = _alignment(model, eval_docs, eval_qas, config.scale)
+    result = WarmupResult(
+        model_path=str(out), n_train_pairs=len(training.pairs), seconds=0.0, loss_history=loss_history,
+        n_docs_sampled=len(chosen), n_docs_with_pairs=training.n_docs_with_pairs, n_negatives=int(negatives.shape[1]),
+        sampled_ids=[ids[i] for i in chosen], pairs=training.pairs, extraction=extraction,
+        eval_loss_before=loss_before, eval_loss_after=loss_after,
+        recall_at_1_before=recall_before, recall_at_1_after=recall_after,
+    )
+    return save_warmup(model, result, out, base_model, extractor.name, config, started, report)
+
+
+def extract_sample(ids: Sequence[str], texts: Sequence[str], chosen: NDArray[np.int64], extractor: Extractor,
+                   report: Progress, step: int = 16) -> ExtractionResult:
+    """Stage 1: extract the sampled documents ``chosen`` in batches of ``step``; the summed accounting."""
     extraction = ExtractionResult()
-    step = 16
     for start in range(0, len(chosen), step):
         part = extractor.extract([(ids[i], texts[i]) for i in chosen[start : start + step]])
         extraction.pairs += part.pairs
@@ -309,8 +361,15 @@ def run_warmup(
         for name in ("calls", "cached", "prompt_tokens", "completion_tokens", "cost", "requests", "retries"):
             setattr(extraction, name, getattr(extraction, name) + getattr(part, name))
         report("extract", min(start + step, len(chosen)), len(chosen))
+    return extraction
 
-    # 2. training pairs
+
+def training_set(ids: Sequence[str], texts: Sequence[str], chosen: NDArray[np.int64], extraction: ExtractionResult,
+                 config: WarmupConfig, rng: np.random.Generator) -> TrainingSet:
+    """Stage 2: the sample's pairs (at most ``config.max_pairs``) with their documents.
+
+    Raises :class:`WarmupError` when fewer than 2 documents yield pairs.
+    """
     index_of = {ids[i]: int(i) for i in chosen}
     pairs = [p for p in extraction.pairs if p.doc_id in index_of]
     if len(pairs) > config.max_pairs:
@@ -324,47 +383,52 @@ def run_warmup(
             f"{n_docs_with_pairs} documents; at least 2 documents with pairs are needed. Raise "
             "sample_share or use an extractor that finds pairs in this corpus."
         )
-    anchors = [texts[i] for i in pair_doc]
-    positives = [p.as_text() for p in pairs]
+    first_of_doc: dict[int, int] = {}
+    for i, d in enumerate(pair_doc.tolist()):
+        first_of_doc.setdefault(d, i)
+    return TrainingSet(pairs, pair_doc, [texts[i] for i in pair_doc], [p.as_text() for p in pairs],
+                       list(first_of_doc.values())[: config.eval_pairs])
 
+
+def _load_model(base_model: str, config: WarmupConfig) -> Any:
     import torch
-    import transformers
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.util import batch_to_device
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.manual_seed(config.seed)
     model = SentenceTransformer(_resolve_model(base_model), device="cpu")
     model.max_seq_length = min(int(model.max_seq_length or config.max_seq_length), config.max_seq_length)
+    return model
 
-    # evaluation set: the first pair of up to eval_pairs documents
-    first_of_doc: dict[int, int] = {}
-    for i, d in enumerate(pair_doc.tolist()):
-        first_of_doc.setdefault(d, i)
-    eval_idx = list(first_of_doc.values())[: config.eval_pairs]
-    eval_docs, eval_qas = [anchors[i] for i in eval_idx], [positives[i] for i in eval_idx]
-    loss_before = recall_before = None
-    if len(eval_idx) >= 2:
-        model.eval()
-        loss_before, recall_before = _alignment(model, eval_docs, eval_qas, config.scale)
 
-    # 3. hard negatives
-    negatives = np.zeros((len(pairs), 0), dtype=np.int64)
-    if config.hard_negatives:
-        report("mine", 0, 1)
-        model.eval()
-        uniq = sorted(set(pair_doc.tolist()))
-        local = {d: k for k, d in enumerate(uniq)}
-        doc_vecs = _encode(model, [texts[d] for d in uniq])
-        pair_local = np.array([local[d] for d in pair_doc.tolist()], dtype=np.int64)
-        negatives = _mine_negatives(doc_vecs, _encode(model, positives), pair_local, config, rng)
-        report("mine", 1, 1)
+def mine_hard_negatives(model: Any, texts: Sequence[str], training: TrainingSet, config: WarmupConfig,
+                        rng: np.random.Generator, report: Progress) -> NDArray[np.int64]:
+    """Stage 3 (with ``config.hard_negatives``): per pair, indices of hard negative QA strings, ``(n_pairs, m)``."""
+    if not config.hard_negatives:
+        return np.zeros((len(training.pairs), 0), dtype=np.int64)
+    report("mine", 0, 1)
+    model.eval()
+    uniq = sorted(set(training.pair_doc.tolist()))
+    local = {d: k for k, d in enumerate(uniq)}
+    doc_vecs = _encode(model, [texts[d] for d in uniq])
+    pair_local = np.array([local[d] for d in training.pair_doc.tolist()], dtype=np.int64)
+    negatives = _mine_negatives(doc_vecs, _encode(model, training.positives), pair_local, config, rng)
+    report("mine", 1, 1)
+    return negatives
 
-    # 4. train
+
+def train_contrastive(model: Any, training: TrainingSet, negatives: NDArray[np.int64], config: WarmupConfig,
+                      rng: np.random.Generator, report: Progress) -> list[float]:
+    """Stage 4: MultipleNegativesRankingLoss over batches without in-batch collisions; the loss per step."""
+    import torch
+    import transformers
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.util import batch_to_device
+
+    anchors, positives, pair_doc = training.anchors, training.positives, training.pair_doc
     loss_fn = MultipleNegativesRankingLoss(model, scale=config.scale)
     keys_of = [frozenset([("doc", int(pair_doc[i])), ("qa", positives[i])]
-                         + [("qa", positives[j]) for j in negatives[i]]) for i in range(len(pairs))]
+                         + [("qa", positives[j]) for j in negatives[i]]) for i in range(len(training.pairs))]
     epoch_batches = [[b for b in _batches(keys_of, config.batch_size, rng)
                       if len(b) >= 2 or negatives.shape[1] > 0] for _ in range(config.epochs)]
     total_steps = sum(len(b) for b in epoch_batches)
@@ -374,39 +438,32 @@ def run_warmup(
     )
     loss_history: list[float] = []
     model.train()
-    for batches in epoch_batches:
-        for batch in batches:
-            columns = [[anchors[i] for i in batch], [positives[i] for i in batch]]
-            columns += [[positives[j] for j in negatives[batch, k]] for k in range(negatives.shape[1])]
-            features = [batch_to_device(model.preprocess(col), model.device) for col in columns]
-            loss = loss_fn(features, None)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            loss_history.append(float(loss.detach()))
-            report("train", len(loss_history), total_steps)
-    model.eval()
-    loss_after = recall_after = None
-    if len(eval_idx) >= 2:
-        loss_after, recall_after = _alignment(model, eval_docs, eval_qas, config.scale)
+    for batch in (b for batches in epoch_batches for b in batches):
+        columns = [[anchors[i] for i in batch], [positives[i] for i in batch]]
+        columns += [[positives[j] for j in negatives[batch, k]] for k in range(negatives.shape[1])]
+        features = [batch_to_device(model.preprocess(col), model.device) for col in columns]
+        loss = loss_fn(features, None)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        loss_history.append(float(loss.detach()))
+        report("train", len(loss_history), total_steps)
+    return loss_history
 
-    # 5. save
+
+def save_warmup(model: Any, result: WarmupResult, out: Path, base_model: str, extractor_name: str,
+                config: WarmupConfig, started: float, report: Progress) -> WarmupResult:
+    """Stage 5: save the model and ``warmup.json`` (the result without pairs) to ``out``; ``result`` with its time."""
     report("save", 0, 1)
     out.mkdir(parents=True, exist_ok=True)
     model.save(str(out))
-    seconds = time.perf_counter() - started
-    result = WarmupResult(
-        model_path=str(out), n_train_pairs=len(pairs), seconds=seconds, loss_history=loss_history,
-        n_docs_sampled=len(chosen), n_docs_with_pairs=n_docs_with_pairs, n_negatives=int(negatives.shape[1]),
-        sampled_ids=[ids[i] for i in chosen], pairs=pairs, extraction=extraction,
-        eval_loss_before=loss_before, eval_loss_after=loss_after,
-        recall_at_1_before=recall_before, recall_at_1_after=recall_after,
-    )
+    result.seconds = time.perf_counter() - started
     meta = {k: v for k, v in asdict(result).items() if k not in {"pairs", "extraction", "sampled_ids"}}
-    meta.update(base_model=base_model, extractor=extractor.name, config=asdict(config),
-                extraction_calls=extraction.calls, extraction_cost=extraction.cost)
+    meta.update(base_model=base_model, extractor=extractor_name, config=asdict(config),
+                extraction_calls=result.extraction.calls if result.extraction else 0,
+                extraction_cost=result.extraction.cost if result.extraction else 0.0)
     (out / "warmup.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     report("save", 1, 1)
     return result

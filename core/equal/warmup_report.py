@@ -32,18 +32,19 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.corpus.load import Corpus
 from core.corpus.encoders import Encoder, load_encoder
-from core.equal.extract.base import Extractor
+from core.corpus.load import Corpus
 from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
+from core.equal.extract.base import Extractor
 from core.equal.reference import ReferenceSet
 from core.equal.reward import OTReward
 from core.equal.warmup import WarmupConfig, WarmupError, WarmupResult, compare_clusterings, run_warmup
@@ -284,20 +285,28 @@ def warm_up_and_compare(
     rewards = rewards_per_document(corpus, result, embed(reference.texts()), embed, reward)
     labels_before = np.asarray(before.labels, dtype=np.int64)
     labels_after = np.asarray(after.labels, dtype=np.int64)
-    what = compare_clusterings(labels_before, labels_after, rewards)
-    record: dict[str, Any] = {**what, **_summary(result)}
-    record = {k: _finite(v) for k, v in record.items()}  # NaN -> null in the JSON
-    record.update(
-        model_path=result.model_path, base_model=base_model, extractor=extractor.name,
-        reference=reference.name, corpus_name=corpus.name, corpus_hash=corpus.content_hash,
-        n_docs=len(corpus), k=settings.k, map_seed=settings.seed, config=asdict(config),
-        total_seconds=time.perf_counter() - started, created=time.time(),
-    )
+    record = _make_record(compare_clusterings(labels_before, labels_after, rewards), result, corpus, base_model,
+                          extractor.name, reference.name, settings, config, started)
     path = Path(result.model_path) / REPORT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
     report("reward", 1.0)
-    return WarmupComparison(result, record, labels_before, labels_after, rewards, before_settings, after_settings, str(path))
+    return WarmupComparison(result, record, labels_before, labels_after, rewards, before_settings, after_settings,
+                            str(path))
+
+
+def _make_record(what: dict[str, Any], result: WarmupResult, corpus: Corpus, base_model: str, extractor_name: str,
+                 reference_name: str, settings: MapSettings, config: WarmupConfig, started: float) -> dict[str, Any]:
+    """The ``what_changed.json`` record: the comparison, the warm-up summary and what it was made with."""
+    record: dict[str, Any] = {**what, **_summary(result)}
+    record = {k: _finite(v) for k, v in record.items()}  # NaN -> null in the JSON
+    record.update(
+        model_path=result.model_path, base_model=base_model, extractor=extractor_name,
+        reference=reference_name, corpus_name=corpus.name, corpus_hash=corpus.content_hash,
+        n_docs=len(corpus), k=settings.k, map_seed=settings.seed, config=asdict(config),
+        total_seconds=time.perf_counter() - started, created=time.time(),
+    )
+    return record
 
 
 def load_warmup_report(model_path: str | Path) -> dict[str, Any] | None:
@@ -327,7 +336,8 @@ def find_warmup_reports(corpus_hash: str | None = None, root: str | Path | None 
 
 _ROWS = (
     ("Train loss (in-batch InfoNCE; start -> end of training)", "train_loss_start", "train_loss_end"),
-    ("InfoNCE, one QA pair per document (lower: documents sit near what they yield)", "eval_loss_before", "eval_loss_after"),
+    ("InfoNCE, one QA pair per document (lower: documents sit near what they yield)", "eval_loss_before",
+     "eval_loss_after"),
     ("Recall@1: a document's nearest QA string is its own", "recall_at_1_before", "recall_at_1_after"),
     ("Within-cluster reward spread (lower: clusters pay more uniformly)", "spread_before", "spread_after"),
     ("Reward variance explained by the clusters (higher is better)", "explained_before", "explained_after"),

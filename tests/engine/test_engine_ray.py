@@ -139,14 +139,15 @@ def test_bandit_pulls_served_by_the_ray_pool_give_the_same_run(ray_cluster, tmp_
     from dataclasses import replace
 
     from core.equal.run import BanditRun
-    from tests.equal.crash_run import make_setup
+    from tests.equal.crash_run import make_setup, make_space
 
     ids, texts, labels, ref, rules, embed, config = make_setup()
     config = replace(config, budget=0.3)
-    local = BanditRun(config, ids, texts, labels, ref, rules, embed, doc_emb=embed(texts)).run_until_done()
+    space = make_space(ids, texts, labels, embed)
+    local = BanditRun(config, space, ref, rules, embed).run_until_done()
     with ray_engine.RayExtractorPool(CrashOnce("*", str(tmp_path / "m")), RayConfig(workers=2)) as pool:
         assert pool.name == "rules"
-        served = BanditRun(config, ids, texts, labels, ref, pool, embed, doc_emb=embed(texts)).run_until_done()
+        served = BanditRun(config, space, ref, pool, embed).run_until_done()
         crashed = pool.task_retries
     assert served.pulls_frame().equals(local.pulls_frame())
     assert served.pairs_frame().equals(local.pairs_frame())

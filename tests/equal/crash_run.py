@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from core.corpus.encoders import HashingEncoder  # noqa: E402
 from core.equal.extract import make_extractor  # noqa: E402
 from core.equal.run import BanditRun, RunConfig, cached_embedder  # noqa: E402
+from core.equal.space import ArmSpace  # noqa: E402
 
 TOPICS = [
     ("json", ["parse", "serialize", "decode", "encode", "string", "file", "object", "dict"]),
@@ -55,6 +56,13 @@ def make_setup(n_per_topic: int = 30, n_noise: int = 30):
     return ids, texts, np.asarray(labels), reference, make_extractor("rules"), cached_embedder(enc.encode), config
 
 
+def make_space(ids, texts, labels, embed=None, doc_emb=None) -> ArmSpace:
+    """The test corpus as an arm space; ``embed`` (or ``doc_emb``) gives the document embeddings."""
+    if doc_emb is None and embed is not None:
+        doc_emb = embed(texts)
+    return ArmSpace(ids, texts, labels, doc_emb=doc_emb)
+
+
 class SlowExtractor:
     """Delays each extraction so a test can kill the process mid-run."""
 
@@ -71,8 +79,8 @@ def main(argv: list[str]) -> int:
 
     store_path, run_id, delay = argv[0], argv[1], float(argv[2])
     ids, texts, labels, ref, ext, embed, config = make_setup()
-    run = BanditRun(config, ids, texts, labels, ref, SlowExtractor(ext, delay), embed, store=RunStore(store_path),
-                    run_id=run_id, doc_emb=embed(texts))
+    run = BanditRun(config, make_space(ids, texts, labels, embed), ref, SlowExtractor(ext, delay), embed,
+                    store=RunStore(store_path), run_id=run_id)
     run.run_until_done()
     print("finished", flush=True)
     return 0

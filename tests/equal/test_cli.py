@@ -97,3 +97,79 @@ def test_index_prints_informative_progress_and_streams_large_corpora(tmp_path, c
     assert main(["index", "--corpus", str(path), "--k", "4", "--stream"]) == 0
     captured = capsys.readouterr()
     assert "indexed 400 documents" in captured.out and "into 4 clusters" in captured.out
+
+
+def _fake_env(monkeypatch, server) -> None:
+    """The fake endpoint, and a fresh home: the extraction cache must not answer for a failing endpoint."""
+    monkeypatch.setenv("EQUALCTAR_HOME", str(Path(server.home)))
+    monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
+    monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("EQUAL_LLM_API_KEY", "sk-test-SECRET-000")
+
+
+def test_failing_endpoint_stops_the_run_exit_3_and_resume_retries(tmp_path, capsys, monkeypatch):
+    from core.equal.store import RunStore
+    from tests.equal.fake_llm_server import FakeLLMServer, Good, Status
+
+    path = _write(tmp_path, 40)
+    store = tmp_path / "runs.sqlite"
+    args = ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
+            "--store", str(store), "--extractor", "openai", "--budget", "0.25", "--quiet"]
+    with FakeLLMServer() as server:
+        server.home = tmp_path / "home"
+        _fake_env(monkeypatch, server)
+        server.responder = lambda body: Status(400)  # refused, not retried: every document fails at once
+        assert main([*args, "--max-failures", "3"]) == 3
+        err = capsys.readouterr().err
+        run_id = RunStore(store).list_runs().loc[0, "run_id"]
+        assert "stopped: endpoint failing" in err and f"--resume {run_id}" in err
+        stored = RunStore(store).load_run(run_id)
+        assert stored.status == "stopped: endpoint failing" and stored.pairs.empty
+        assert sum(map(len, stored.pulls["failed"])) == stored.pulls["n_errors"].sum() >= 3
+        server.responder = lambda body: Good()
+        assert main([*args, "--resume", run_id]) == 0
+        assert "10 documents" in capsys.readouterr().out  # the failed ones were retried and the budget spent on work
+    assert RunStore(store).load_run(run_id).status == "finished"
+
+
+def test_cost_budget_needs_prices_and_then_stops_the_run(tmp_path, capsys, monkeypatch):
+    from core.equal.store import RunStore
+    from tests.equal.fake_llm_server import FakeLLMServer
+
+    path = _write(tmp_path, 40)
+    store = tmp_path / "runs.sqlite"
+    args = ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
+            "--store", str(store), "--extractor", "openai", "--budget-kind", "cost", "--budget", "0.001", "--quiet"]
+    with FakeLLMServer() as server:
+        server.home = tmp_path / "home"
+        _fake_env(monkeypatch, server)
+        assert main(args) == 2 and "needs prices" in capsys.readouterr().err
+        assert main([*args, "--price-in", "5", "--price-out", "5"]) == 0
+    runs = RunStore(store).list_runs()
+    assert len(runs) == 1 and runs.loc[0, "cost"] >= 0.001 and runs.loc[0, "docs"] < 40
+    assert main(["run", "--corpus", str(path), "--encoder", "hashing", "--reference", "statistics", "--store",
+                 str(store), "--budget-kind", "cost", "--budget", "1"]) == 2  # the free rule extractor: refused
+    assert "rule extractor is free" in capsys.readouterr().err
+
+
+def test_resume_with_another_seed_is_refused_and_a_damaged_store_is_named(tmp_path, capsys):
+    from core.equal.store import RunStore
+
+    path = _write(tmp_path, 40)
+    store = tmp_path / "runs.sqlite"
+    corpus = ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--quiet"]
+    base = [*corpus, "--reference", "statistics", "--store", str(store)]
+    assert main([*base, "--budget", "0.2", "--seed", "4"]) == 0
+    run_id = RunStore(store).list_runs().loc[0, "run_id"]
+    capsys.readouterr()
+    assert main([*base, "--resume", run_id, "--seed", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "seed differs: run used 4, you passed 5" in err
+    assert main([*base, "--resume", run_id, "--seed", "4"]) == 0  # the same value is fine
+    assert main([*corpus, "--reference", "numerical-arrays", "--store", str(store), "--resume", run_id]) == 2
+    assert "reference set differs" in capsys.readouterr().err
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"garbage" * 1000)
+    assert main([*corpus, "--reference", "statistics", "--store", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert str(broken) in err and "move it aside" in err.lower() and "Traceback" not in err

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_run import make_setup  # noqa: E402
+from crash_run import make_setup, make_space  # noqa: E402
 
 from core.equal.replay import PrecomputedExtractor, embed_pairs, extract_all, replay  # noqa: E402
 from core.equal.run import BanditRun  # noqa: E402
@@ -19,11 +19,11 @@ from core.equal.run import BanditRun  # noqa: E402
 def test_replay_matches_live_run(policy):
     ids, texts, labels, ref, ext, embed, config = make_setup()
     config = replace(config, policy=policy)
-    live = BanditRun(config, ids, texts, labels, ref, ext, embed, doc_emb=embed(texts)).run_until_done()
+    live = BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed).run_until_done()
     pairs = extract_all(ids, texts, ext, batch_size=17)
     assert sum(map(len, pairs.values())) == len(ext.extract(list(zip(ids, texts))).pairs)
     table = embed_pairs(pairs, embed)
-    rep = replay(config, ids, labels, pairs, table, ref, doc_emb=embed(texts))
+    rep = replay(config, make_space(ids, None, labels, doc_emb=embed(texts)), pairs, table, ref)
     cols = ["round", "seq", "arm", "n_docs", "n_pairs", "reward", "docs_cum", "pairs_cum", "coverage"]
     assert rep.pulls_frame()[cols].equals(live.pulls_frame()[cols])
     assert rep.arms_frame().equals(live.arms_frame())
@@ -35,4 +35,4 @@ def test_precomputed_extractor_counts_calls_and_missing_embedding_is_clear():
     res = PrecomputedExtractor(pairs, cost_per_call=0.01).extract([(ids[0], ""), ("unknown", "")])
     assert res.calls == 2 and res.cost == pytest.approx(0.02) and len(res.pairs) == len(pairs[ids[0]])
     with pytest.raises(KeyError, match="no precomputed embedding"):
-        replay(config, ids, labels, pairs, {}, ref, doc_emb=embed(texts))
+        replay(config, make_space(ids, None, labels, doc_emb=embed(texts)), pairs, {}, ref)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_run import make_setup  # noqa: E402
+from crash_run import make_setup, make_space  # noqa: E402
 
 from core.equal.extract.base import ExtractionResult, QAPair  # noqa: E402
 from core.equal.policies import POLICIES  # noqa: E402
@@ -25,7 +25,7 @@ def setup():
 
 def _run(setup, **changes):
     ids, texts, labels, ref, ext, embed, config = setup
-    return BanditRun(replace(config, **changes), ids, texts, labels, ref, ext, embed, doc_emb=embed(texts))
+    return BanditRun(replace(config, **changes), make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed)
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -71,11 +71,11 @@ def test_budget_in_calls_and_cost():
             return ExtractionResult(pairs=pairs, calls=len(docs), cost=0.5 * len(docs))
 
     docs = embed(texts)
-    calls = BanditRun(replace(config, budget_kind="calls", budget=17), ids, texts, labels, ref, Priced(), embed,
-                      doc_emb=docs).run_until_done()
+    calls = BanditRun(replace(config, budget_kind="calls", budget=17), make_space(ids, texts, labels, doc_emb=docs),
+                      ref, Priced(), embed).run_until_done()
     assert calls.calls == 17  # the last round is trimmed
-    cost = BanditRun(replace(config, budget_kind="cost", budget=10.0), ids, texts, labels, ref, Priced(), embed,
-                     doc_emb=docs).run_until_done()
+    cost = BanditRun(replace(config, budget_kind="cost", budget=10.0), make_space(ids, texts, labels, doc_emb=docs),
+                     ref, Priced(), embed).run_until_done()
     assert 10.0 <= cost.cost < 10.0 + 0.5 * config.batch_arms * config.docs_per_pull
 
 
@@ -88,8 +88,8 @@ def test_empty_pulls_and_worst_reward(setup):
         def extract(self, docs):
             return ExtractionResult(calls=len(docs))
 
-    run = BanditRun(replace(config, reward=OTReward(empty_reward=-0.25)), ids, texts, labels, ref, Nothing(), embed,
-                    doc_emb=embed(texts))
+    run = BanditRun(replace(config, reward=OTReward(empty_reward=-0.25)), make_space(ids, texts, labels, doc_emb=embed(texts)),
+                    ref, Nothing(), embed)
     run.run_until_done()
     assert (run.pulls_frame()["reward"] == -0.25).all() and run.coverage == 0.0
 
@@ -137,8 +137,8 @@ def test_config_round_trips_json():
 
 def test_mismatched_inputs_rejected(setup):
     ids, texts, labels, ref, ext, embed, config = setup
-    with pytest.raises(RunConfigError, match="differ in length"):
-        BanditRun(config, ids[:-1], texts, labels, ref, ext, embed)
+    with pytest.raises(ValueError, match="differ in length"):
+        BanditRun(config, make_space(ids[:-1], texts, labels), ref, ext, embed)
 
 
 def test_cli_run_resume_and_export(tmp_path, capsys):
@@ -191,16 +191,18 @@ def test_unplayed_and_first_pull_docs_validated(setup):
 def test_prior_needs_document_embeddings_and_checks_them(setup):
     ids, texts, labels, ref, ext, embed, config = setup
     with pytest.raises(RunConfigError, match="doc_emb"):
-        BanditRun(config, ids, texts, labels, ref, ext, embed)  # the default unplayed="prior"
+        BanditRun(config, make_space(ids, texts, labels), ref, ext, embed)  # the default unplayed="prior"
     with pytest.raises(RunConfigError, match="doc_emb"):
-        BanditRun(replace(config, policy="avg-sim"), ids, texts, labels, ref, ext, embed)
+        BanditRun(replace(config, policy="avg-sim"), make_space(ids, texts, labels), ref, ext, embed)
     with pytest.raises(RunConfigError, match="one row per document"):
-        BanditRun(config, ids, texts, labels, ref, ext, embed, doc_emb=embed(texts)[:-1])
+        BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)[:-1]), ref, ext, embed)
     with pytest.raises(RunConfigError, match="dimension"):
-        BanditRun(config, ids, texts, labels, ref, ext, embed, doc_emb=embed(texts)[:, :10])
+        BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)[:, :10]), ref, ext, embed)
     for policy in ("random", "all"):  # document baselines select without arm estimates
-        assert BanditRun(replace(config, policy=policy), ids, texts, labels, ref, ext, embed).run_until_done().is_done
-    assert BanditRun(replace(config, unplayed="mean"), ids, texts, labels, ref, ext, embed).run_until_done().is_done
+        assert BanditRun(replace(config, policy=policy), make_space(ids, texts, labels),
+                         ref, ext, embed).run_until_done().is_done
+    assert BanditRun(replace(config, unplayed="mean"), make_space(ids, texts, labels),
+                     ref, ext, embed).run_until_done().is_done
 
 
 def test_prior_probes_the_cluster_that_looks_like_the_task_first(setup):
@@ -224,7 +226,8 @@ def test_barren_cluster_is_not_mistaken_for_a_good_one(setup):
             return ExtractionResult(pairs=[p for p in out.pairs if not p.doc_id.startswith("noise.")], calls=out.calls)
 
     def pulls_of_4(reward):
-        run = BanditRun(replace(config, unplayed="mean", budget=0.4, reward=reward), ids, texts, labels, ref, Barren(), embed)
+        run = BanditRun(replace(config, unplayed="mean", budget=0.4, reward=reward), make_space(ids, texts, labels),
+                        ref, Barren(), embed)
         return int((run.run_until_done().pulls_frame()["arm"] == 4).sum())
 
     # 60 documents at B=2: the barren arm gets 2 of 20 pulls with "worst", and as many as the best arm with 0

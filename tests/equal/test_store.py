@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_run import make_setup  # noqa: E402
+from crash_run import make_setup, make_space  # noqa: E402
 
 from core.equal.run import BanditRun  # noqa: E402
 from core.equal.store import RunStore, RunStoreError  # noqa: E402
@@ -32,7 +32,7 @@ def _count(path: Path, table: str) -> int:
 
 def _reference_run():
     ids, texts, labels, ref, ext, embed, config = make_setup()
-    return BanditRun(config, ids, texts, labels, ref, ext, embed, doc_emb=embed(texts)).run_until_done()
+    return BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed).run_until_done()
 
 
 def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path):
@@ -52,7 +52,7 @@ def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path):
 
     ids, texts, labels, ref, ext, embed, _ = make_setup()
     store = RunStore(db)
-    run = BanditRun.resume(store, "crashme", ids, texts, labels, ref, ext, embed, doc_emb=embed(texts))
+    run = BanditRun.resume(store, "crashme", make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed)
     assert run.docs_done == int(store.load_run("crashme").pulls["doc_idx"].map(len).sum())
     assert not run.is_done
     run.run_until_done()
@@ -76,8 +76,8 @@ def test_store_lists_and_reloads_runs(tmp_path):
     ids, texts, labels, ref, ext, embed, config = make_setup()
     store = RunStore(tmp_path / "r.sqlite")
     docs = embed(texts)
-    run = BanditRun(config, ids, texts, labels, ref, ext, embed, store=store, run_id="a", name="first",
-                    doc_emb=docs).run_until_done()
+    run = BanditRun(config, make_space(ids, texts, labels, doc_emb=docs), ref, ext, embed, store=store, run_id="a",
+                    name="first").run_until_done()
     runs = store.list_runs()
     assert runs.loc[0, "run_id"] == "a" and runs.loc[0, "status"] == "finished"
     assert runs.loc[0, "docs"] == run.docs_done and runs.loc[0, "pairs"] == len(run.pairs)
@@ -85,17 +85,17 @@ def test_store_lists_and_reloads_runs(tmp_path):
     assert len(stored.pairs) == len(run.pairs) and len(stored.pulls) == len(run.pulls_frame())
     assert sum(len(p) for p in stored.plans.values()) == len(stored.pulls)
     # a finished run reopens complete, with identical frames
-    again = BanditRun.resume(store, "a", ids, texts, labels, ref, ext, embed, doc_emb=docs)
+    again = BanditRun.resume(store, "a", make_space(ids, texts, labels, doc_emb=docs), ref, ext, embed)
     assert again.is_done
     assert again.rounds_frame().drop(columns="run").equals(run.rounds_frame().drop(columns="run"))
     with pytest.raises(RunStoreError, match="already exists"):
-        BanditRun(config, ids, texts, labels, ref, ext, embed, store=store, run_id="a", doc_emb=docs)
+        BanditRun(config, make_space(ids, texts, labels, doc_emb=docs), ref, ext, embed, store=store, run_id="a")
     with pytest.raises(RunStoreError, match="no run"):
         store.load_run("zzz")
     with pytest.raises(RunStoreError, match="another corpus"):
-        BanditRun.resume(store, "a", ids, texts, np.roll(labels, 1), ref, ext, embed, doc_emb=docs)
+        BanditRun.resume(store, "a", make_space(ids, texts, np.roll(labels, 1), doc_emb=docs), ref, ext, embed)
     with pytest.raises(RunStoreError, match="plan differs"):  # other document embeddings: another prior
-        BanditRun.resume(store, "a", ids, texts, labels, ref, ext, embed, doc_emb=docs[::-1].copy())
+        BanditRun.resume(store, "a", make_space(ids, texts, labels, doc_emb=docs[::-1].copy()), ref, ext, embed)
     store.delete_run("a")
     assert store.list_runs().empty
 

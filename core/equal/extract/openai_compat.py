@@ -297,7 +297,9 @@ def check_endpoint(settings: LLMSettings, timeout: float = 5.0) -> tuple[bool, s
 
 
 _SECRET_SHAPES = (
-    re.compile(r"(?i)\b(bearer|basic|token|api[_-]?key|authorization|secret|password)(\s*[:=]?\s*)[\"']?[^\s\"',;]{6,}"),
+    # the value may follow an auth scheme ("Authorization: Bearer <token>"): the scheme is kept, the token scrubbed
+    re.compile(r"(?i)\b(bearer|basic|token|api[_-]?key|authorization|secret|password)"
+               r"(\s*[:=]?\s*(?:(?:bearer|basic|token)\s+)?)[\"']?[^\s\"',;]{6,}"),
     re.compile(r"\b(?:sk|pk|rk|ak|gh[pousr]|xox[abpr]|hf|key)[-_][A-Za-z0-9_\-]{8,}"),
     re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]+){0,2}"),  # JWT
     re.compile(r"\b[0-9a-fA-F]{24,}\b"),  # long hex runs

@@ -1,0 +1,114 @@
+"""The frozen configuration of a bandit run (stored as JSON with the run; see :mod:`core.equal.run`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from core.equal.arms import DOC_ORDERS, EXHAUST_RULES
+from core.equal.policies import POLICIES, UNPLAYED_PRIORS, make_policy
+from core.equal.reward import OTReward
+from core.validate import check_choice, check_int, check_range
+
+BUDGET_KINDS = ("share", "calls", "cost")
+STOP_RULES = ("budget", "plateau")
+
+
+class RunConfigError(ValueError):
+    """A run parameter is out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run (stored as JSON with it).
+
+    Parameters
+    ----------
+    policy : str
+        One of :data:`core.equal.policies.POLICIES`.
+    policy_params : dict
+        Keyword parameters of the policy (e.g. ``{"alpha": 0.001}``).
+    batch_arms : int
+        ``B``, arms played per round (paper code: 50 for k=1000).
+    docs_per_pull : int
+        ``D``, documents per pull (paper code: 10).
+    budget_kind, budget : see module docstring.
+    stop : {"budget", "plateau"}; patience : int
+    reward : OTReward
+    extractor : str
+        Extractor kind (recorded for provenance; the extractor object is injected).
+    seed : int
+    share_neighbours : bool
+        EQUAL's neighbour reward sharing.
+    doc_order : {"random", "file"}; exhaust : {"partial", "strict"}
+        See :mod:`core.equal.arms`.
+    unplayed : {"prior", "mean", "zero"}
+        How an arm's reward is estimated before (and, for "prior", while) it is observed: from
+        its documents' similarity to ``D_r`` (default; the run needs ``doc_emb``), the running
+        mean reward, or 0 (the paper). See "Exploration" in the module docstring.
+    prior_weight : float
+        Pseudo-pulls at the predicted reward with ``unplayed="prior"`` (default 4; 0: the
+        prediction only orders the unplayed arms).
+    first_pull_docs : int, optional
+        Documents taken on an arm's first pull, at most ``D`` (default 3; ``None``: ``D``, the paper).
+    max_failures : int
+        Consecutive failed extractions after which the run stops as ``"stopped: endpoint failing"`` (default 5).
+    """
+
+    policy: str = "equal"
+    policy_params: Mapping[str, Any] = field(default_factory=dict)
+    batch_arms: int = 3
+    docs_per_pull: int = 10
+    budget_kind: str = "share"
+    budget: float = 0.05
+    stop: str = "budget"
+    patience: int = 20
+    reward: OTReward = field(default_factory=OTReward)
+    extractor: str = "rules"
+    seed: int = 0
+    share_neighbours: bool = True
+    doc_order: str = "random"
+    exhaust: str = "partial"
+    unplayed: str = "prior"
+    prior_weight: float = 4.0
+    first_pull_docs: int | None = 3
+    max_failures: int = 5
+
+    def __post_init__(self) -> None:
+        err = RunConfigError
+        check_choice("RunConfig.policy", self.policy, POLICIES, error=err)
+        make_policy(self.policy, **dict(self.policy_params))  # validates the parameters
+        check_int("RunConfig.batch_arms", self.batch_arms, lo=1, error=err)
+        check_int("RunConfig.docs_per_pull", self.docs_per_pull, lo=1, error=err)
+        check_choice("RunConfig.budget_kind", self.budget_kind, BUDGET_KINDS, error=err)
+        check_range("RunConfig.budget", self.budget, lo=0, lo_open=True,
+                    hi=1 if self.budget_kind == "share" else None, error=err)
+        check_choice("RunConfig.stop", self.stop, STOP_RULES, error=err)
+        check_int("RunConfig.patience", self.patience, lo=1, error=err)
+        if not isinstance(self.reward, OTReward):
+            raise RunConfigError("RunConfig.reward must be an OTReward")
+        check_choice("RunConfig.doc_order", self.doc_order, DOC_ORDERS, error=err)
+        check_choice("RunConfig.exhaust", self.exhaust, EXHAUST_RULES, error=err)
+        check_choice("RunConfig.unplayed", self.unplayed, UNPLAYED_PRIORS, error=err)
+        if self.first_pull_docs is not None:
+            check_int("RunConfig.first_pull_docs (None or a count)", self.first_pull_docs, lo=1, error=err)
+        check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
+        check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["policy_params"] = dict(self.policy_params)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
+        d = dict(d)
+        # runs stored before these settings existed explored as the paper does (unplayed 0, first
+        # pull D, empty pull 0); resume them so
+        d.setdefault("unplayed", "zero")
+        d.setdefault("first_pull_docs", None)
+        d["reward"] = OTReward(**{"empty_reward": 0.0, **d.get("reward", {})})
+        if "policy_params" in d and "reward_range" in d["policy_params"]:
+            d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}
+        return cls(**d)

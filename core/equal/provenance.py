@@ -1,0 +1,162 @@
+"""What a run was made with, recorded beside it, so it can be reopened exactly (or refused, naming the difference).
+
+A :class:`RunProvenance` holds the embedding space (encoder name and
+:func:`~core.equal.space.embedding_space_id`), the reference set ``D_r`` (name, content hash and
+its examples, so a run can be reopened with *its own* ``D_r`` even when it was an upload), and
+the extractor (kind and the settings that change its output; never the API key). The policy
+and its parameters are in the run's :class:`~core.equal.run.RunConfig`.
+
+:func:`diff_provenance` lists every difference as a sentence, e.g.
+``reference set differs: run used 'numerical-arrays' (sha 1a2b3c4d5e6f), you passed 'statistics' (sha 9f8e7d6c5b4a)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.equal.extract.base import Extractor
+    from core.equal.reference import ReferenceSet
+    from core.equal.space import ArmSpace
+
+# extractor attributes that change what it extracts (recorded and compared); prices change only the
+# accounting and are recorded apart
+_EXTRACTOR_FIELDS = ("refine", "max_doc_chars", "max_tokens", "temperature", "json_mode", "prompt_version")
+_PRICE_FIELDS = ("price_per_1k_prompt", "price_per_1k_completion")
+
+
+def reference_sha(questions: Sequence[str], answers: Sequence[str]) -> str:
+    """Content hash of a reference set (its questions and answers, in order), 12 hex digits.
+
+    >>> reference_sha(["q1"], ["a1"]) == reference_sha(["q1"], ["a1"])
+    True
+    >>> reference_sha(["q1"], ["a1"]) == reference_sha(["q1"], ["a2"])
+    False
+    """
+    h = hashlib.sha256()
+    for q, a in zip(questions, answers):
+        h.update(q.encode("utf-8", "replace") + b"\x00" + a.encode("utf-8", "replace") + b"\x01")
+    return h.hexdigest()[:12]
+
+
+def extractor_settings(extractor: Extractor) -> dict[str, Any]:
+    """The extractor's kind and the settings that change its output (never the API key)."""
+    out: dict[str, Any] = {"kind": str(getattr(extractor, "name", type(extractor).__name__))}
+    config = getattr(extractor, "config", None)
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        out["config"] = json.loads(json.dumps(dataclasses.asdict(config), default=str))
+    settings = getattr(extractor, "settings", None)
+    if settings is not None:
+        out["base_url"] = str(getattr(settings, "base_url", ""))
+        out["model"] = str(getattr(settings, "model", ""))
+    for name in _EXTRACTOR_FIELDS:
+        if hasattr(extractor, name):
+            out[name] = getattr(extractor, name)
+    return out
+
+
+def extractor_prices(extractor: Extractor) -> tuple[float | None, float | None] | None:
+    """``(price per 1k prompt tokens, per 1k completion tokens)`` when the extractor is priced (a price may be
+    ``None``: unknown), else ``None`` (an extractor without prices, e.g. the rule extractor or a test fake)."""
+    if not all(hasattr(extractor, n) for n in _PRICE_FIELDS):
+        return None
+    values = [getattr(extractor, n) for n in _PRICE_FIELDS]
+    return (None if values[0] is None else float(values[0]), None if values[1] is None else float(values[1]))
+
+
+@dataclass(frozen=True)
+class RunProvenance:
+    """The inputs of a run besides its config (see the module docstring). "" / {} mean "not recorded"."""
+
+    encoder: str = ""
+    space_id: str = ""
+    reference_name: str = ""
+    reference_sha: str = ""
+    reference_examples: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    extractor: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, space: ArmSpace | None = None, reference: ReferenceSet | None = None,
+              extractor: Extractor | None = None) -> RunProvenance:
+        """Provenance from the run's inputs (any of them may be omitted: it is then "not recorded")."""
+        examples = tuple(zip(reference.questions, reference.answers)) if reference is not None else ()
+        return cls(encoder=space.encoder if space is not None else "",
+                   space_id=space.space_id if space is not None else "",
+                   reference_name=reference.name if reference is not None else "",
+                   reference_sha=reference_sha(reference.questions, reference.answers) if reference is not None else "",
+                   reference_examples=examples,
+                   extractor=extractor_settings(extractor) if extractor is not None else {})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"encoder": self.encoder, "space_id": self.space_id, "reference_name": self.reference_name,
+                "reference_sha": self.reference_sha, "reference_examples": [list(x) for x in self.reference_examples],
+                "extractor": dict(self.extractor)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> RunProvenance:
+        d = dict(d or {})
+        return cls(encoder=d.get("encoder", ""), space_id=d.get("space_id", ""),
+                   reference_name=d.get("reference_name", ""), reference_sha=d.get("reference_sha", ""),
+                   reference_examples=tuple((str(q), str(a)) for q, a in d.get("reference_examples", [])),
+                   extractor=dict(d.get("extractor", {})))
+
+    @property
+    def unknown(self) -> list[str]:
+        """The inputs this record does not know (a run stored before provenance was recorded knows none)."""
+        missing = []
+        if not self.space_id:
+            missing.append("encoder and embedding space")
+        if not self.reference_sha:
+            missing.append("reference set")
+        if not self.extractor:
+            missing.append("extractor settings")
+        return missing
+
+    def reference_set(self) -> ReferenceSet | None:
+        """The recorded ``D_r`` as a :class:`~core.equal.reference.ReferenceSet` (``None`` if not recorded)."""
+        if not self.reference_examples:
+            return None
+        from core.equal.reference import ReferenceSet
+
+        return ReferenceSet(self.reference_name or "recorded", tuple(q for q, _ in self.reference_examples),
+                            tuple(a for _, a in self.reference_examples))
+
+
+def diff_provenance(recorded: RunProvenance, given: RunProvenance) -> list[str]:
+    """One sentence per input that differs; inputs unknown on either side are not compared.
+
+    >>> a = RunProvenance(reference_name="numerical-arrays", reference_sha="1a2b")
+    >>> diff_provenance(a, RunProvenance(reference_name="statistics", reference_sha="9f"))
+    ["reference set differs: run used 'numerical-arrays' (sha 1a2b), you passed 'statistics' (sha 9f)"]
+    """
+    out = []
+    if recorded.space_id and given.space_id and recorded.space_id != given.space_id:
+        out.append(f"embedding space differs: run used encoder {recorded.encoder!r} (space {recorded.space_id}), "
+                   f"you passed {given.encoder!r} (space {given.space_id})")
+    if recorded.reference_sha and given.reference_sha and recorded.reference_sha != given.reference_sha:
+        out.append(f"reference set differs: run used {recorded.reference_name!r} (sha {recorded.reference_sha}), "
+                   f"you passed {given.reference_name!r} (sha {given.reference_sha})")
+    if recorded.extractor and given.extractor:
+        keys = sorted(set(recorded.extractor) & set(given.extractor))  # a setting known on one side only: unknown
+        changed = [k for k in keys if recorded.extractor.get(k) != given.extractor.get(k)]
+        if changed:
+            parts = ", ".join(f"{k}: {recorded.extractor.get(k)!r} -> {given.extractor.get(k)!r}" for k in changed)
+            out.append(f"extractor differs ({parts})")
+    return out
+
+
+def diff_configs(recorded: Mapping[str, Any], given: Mapping[str, Any],
+                 fields: Sequence[str] | None = None) -> list[str]:
+    """One sentence per config field (of ``fields``, default all in ``given``) whose value differs.
+
+    >>> diff_configs({"seed": 0, "budget": 0.05}, {"seed": 5})
+    ['seed differs: run used 0, you passed 5']
+    """
+    names = list(fields) if fields is not None else list(given)
+    return [f"{k} differs: run used {recorded.get(k)!r}, you passed {given.get(k)!r}"
+            for k in names if recorded.get(k) != given.get(k)]

@@ -1,0 +1,89 @@
+"""Reopen a stored run with the inputs it recorded (its own ``D_r``, extractor and embedding space).
+
+:func:`recorded_inputs` says what a run was made with (and what an old run did not record);
+:func:`reopen_recorded` resumes it with those inputs, so two runs made with different reference
+sets can be compared side by side, each against its own ``D_r``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from core.equal.config import RunConfig
+from core.equal.extract.base import ExtractionResult, Extractor
+from core.equal.provenance import RunProvenance
+from core.equal.reference import ReferenceSet
+from core.equal.run import BanditRun, EmbedFn
+from core.equal.space import ArmSpace
+from core.equal.store import Recorder, RunStoreError
+
+
+@dataclass(frozen=True)
+class RecordedInputs:
+    """What a stored run was made with: its config, provenance, ``D_r`` (when recorded) and what is unknown."""
+
+    run_id: str
+    name: str
+    status: str
+    config: RunConfig
+    provenance: RunProvenance
+    unknown: list[str]
+
+    @property
+    def reference(self) -> ReferenceSet | None:
+        return self.provenance.reference_set()
+
+
+def recorded_inputs(store: Recorder, run_id: str) -> RecordedInputs:
+    """The inputs recorded with ``run_id`` (for "reopen with the recorded inputs").
+
+    ``unknown`` lists what an old run did not record.
+    """
+    stored = store.load_run(run_id)
+    prov = RunProvenance.from_dict(stored.provenance)
+    return RecordedInputs(run_id, stored.name, stored.status, RunConfig.from_dict(stored.config), prov, prov.unknown)
+
+
+class _ReadOnlyExtractor:
+    """Stands in for the recorded extractor when a run is reopened only to be looked at or compared."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.name = str(settings.get("kind", "unknown"))
+        self.config = None
+
+    def extract(self, docs: Sequence[tuple[str, str]]) -> ExtractionResult:
+        raise RunStoreError("this run was reopened read-only (to look at or compare); reopen it with its extractor "
+                            "to continue it")
+
+
+def reopen_recorded(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedFn, extractor: Extractor | None = None,
+                    fallback_reference: ReferenceSet | None = None) -> BanditRun:
+    """Reopen ``run_id`` with ITS OWN recorded ``D_r`` (embedded with ``embed``), checked against ``space``.
+
+    ``extractor`` defaults to the rule extractor for a rules run and to a read-only stand-in
+    otherwise (enough to look at or compare the run). ``fallback_reference`` (a ReferenceSet) is
+    used for an old run that did not record its ``D_r``; without one such a run is refused.
+    Two runs made with different reference sets can so be compared side by side.
+    """
+    rec = recorded_inputs(store, run_id)
+    ref = rec.reference or fallback_reference
+    if ref is None:
+        raise RunStoreError(f"run {run_id!r} was stored before reference sets were recorded: pass the reference "
+                            "set it was made with")
+    kind = str(rec.provenance.extractor.get("kind", rec.config.extractor))
+    if extractor is None:
+        if kind == "rules":
+            from core.equal.extract.rules import RuleConfig, RuleExtractor
+
+            cfg = rec.provenance.extractor.get("config")
+            extractor = RuleExtractor(RuleConfig(**cfg)) if cfg else RuleExtractor()
+        else:
+            extractor = _ReadOnlyExtractor(rec.provenance.extractor)  # type: ignore[assignment]
+    assert extractor is not None
+    given = RunProvenance.build(space, ref, extractor)
+    if isinstance(extractor, _ReadOnlyExtractor):
+        given = replace(given, extractor={})
+    return BanditRun.resume(store, run_id, space, embed(ref.texts()), extractor, embed, provenance=given)
+

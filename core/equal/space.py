@@ -1,0 +1,152 @@
+"""The arm space of a run: which documents there are, which arm (cluster) each belongs to, and in which embedding space.
+
+Built from a corpus map with :meth:`ArmSpace.from_corpus_map`, so the page, the CLI, replay
+and the benchmarks no longer regroup ``ids, texts, labels, neighbours, k, embeddings`` by
+hand. ``texts`` may be ``None`` (replay and benchmarks serve pre-extracted pairs by id and
+never read a text).
+
+The embedding space is named by :func:`embedding_space_id` (encoder name and dimension): the
+reference set and the extracted pairs must be embedded in the same space as the documents,
+or the reward and the similarity prior compare vectors of two different models -- silently,
+when the dimensions happen to match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from core.corpus.mapping import CorpusMap
+
+
+class ArmSpaceError(ValueError):
+    """The arm space's inputs do not fit together; the message names them."""
+
+
+def canonical_encoder_name(name: str, dim: int | None = None) -> str:
+    """``name`` with aliases resolved: ``"hashing"`` -> ``"hashing-128"`` (the encoder's own ``name``).
+
+    >>> canonical_encoder_name("hashing")
+    'hashing-128'
+    >>> canonical_encoder_name("hashing", 64)
+    'hashing-64'
+    >>> canonical_encoder_name("all-MiniLM-L6-v2")
+    'all-MiniLM-L6-v2'
+    """
+    if name == "hashing":
+        return f"hashing-{dim or 128}"
+    return name
+
+
+def embedding_space_id(encoder_name: str, dim: int) -> str:
+    """A short id of the embedding space (encoder name + dimension): equal ids mean comparable vectors.
+
+    >>> embedding_space_id("hashing-64", 64) == embedding_space_id("hashing", 64)
+    True
+    >>> embedding_space_id("hashing-64", 64) == embedding_space_id("hashing-128", 128)
+    False
+    """
+    payload = f"{canonical_encoder_name(encoder_name, dim)}\x00{int(dim)}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def arms_fingerprint(doc_ids: Sequence[str], labels: NDArray) -> str:
+    """Hash of document ids and cluster labels: a resumed run must see the same arms.
+
+    Not a corpus-content hash (that is :attr:`core.corpus.load.Corpus.content_hash`): it
+    covers the clustering, which the content hash does not, and it is what old runs stored.
+    """
+    h = hashlib.blake2b(digest_size=12)
+    h.update("\x1f".join(doc_ids).encode())
+    h.update(np.asarray(labels, dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ArmSpace:
+    """Documents grouped into arms.
+
+    Parameters
+    ----------
+    doc_ids : sequence of str, length n
+    texts : sequence of str, length n, or None
+        The documents' texts (``None``: the extractor does not read them, e.g. replay).
+    labels : array of int, shape (n,)
+        Arm of each document.
+    neighbours : bool array, shape (k, k), optional
+        Neighbour graph for reward sharing.
+    k : int, optional
+        Number of arms (default ``len(neighbours)``, else ``labels.max() + 1``).
+    doc_emb : array, shape (n, d), optional
+        The documents' embeddings (for ``unplayed="prior"`` and the avg-sim baseline).
+    encoder : str
+        Name of the encoder that made ``doc_emb`` ("" when unknown).
+    """
+
+    doc_ids: Sequence[str]
+    texts: Sequence[str] | None
+    labels: NDArray[np.int64]
+    neighbours: NDArray[np.bool_] | None = None
+    k: int | None = None
+    doc_emb: NDArray[np.float32] | None = field(default=None, repr=False)
+    encoder: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "doc_ids", list(self.doc_ids))
+        object.__setattr__(self, "labels", np.asarray(self.labels, dtype=np.int64))
+        n = len(self.doc_ids)
+        if (self.texts is not None and len(self.texts) != n) or len(self.labels) != n:
+            n_texts = "no" if self.texts is None else len(self.texts)
+            raise ArmSpaceError(f"doc_ids ({n}), texts ({n_texts}) and labels ({len(self.labels)}) differ in length")
+        if self.k is None and self.neighbours is not None:
+            object.__setattr__(self, "k", len(self.neighbours))
+
+    @classmethod
+    def from_corpus_map(cls, cmap: CorpusMap, with_texts: bool = True) -> ArmSpace:
+        """The arm space of a built map: its documents, cluster labels, neighbour graph and embeddings."""
+        return cls(cmap.corpus.ids, cmap.corpus.texts if with_texts else None, cmap.labels,
+                   neighbours=cmap.neighbours, k=len(cmap.clusters), doc_emb=cmap.embeddings,
+                   encoder=canonical_encoder_name(cmap.settings.encoder_name, int(cmap.embeddings.shape[1])))
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    @property
+    def space_id(self) -> str:
+        """:func:`embedding_space_id` of ``doc_emb`` ("" when the encoder or the embeddings are unknown)."""
+        if not self.encoder or self.doc_emb is None:
+            return ""
+        return embedding_space_id(self.encoder, int(np.shape(self.doc_emb)[1]))
+
+    @property
+    def fingerprint(self) -> str:
+        return arms_fingerprint(self.doc_ids, self.labels)
+
+    def documents(self, indices: Sequence[int]) -> list[tuple[str, str]]:
+        """``[(doc_id, text), ...]`` for the extractor (text "" when the space holds no texts)."""
+        if self.texts is None:
+            return [(self.doc_ids[i], "") for i in indices]
+        return [(self.doc_ids[i], self.texts[i]) for i in indices]
+
+    def check_embedder(self, embed: object) -> None:
+        """Refuse an embed function whose encoder differs from the one that made ``doc_emb``.
+
+        Only functions made by :func:`core.equal.run.encoder_embedder` carry their encoder; others
+        (test tables, replay lookups) are accepted as they are.
+        """
+        other = getattr(embed, "encoder_name", "")
+        if not other or not self.encoder:
+            return
+        dim = int(getattr(embed, "dim", 0) or 0)
+        mine = self.encoder
+        if canonical_encoder_name(other, dim or None) != mine:
+            raise ArmSpaceError(f"the reference set and the pairs would be embedded with encoder {other!r}, but the "
+                                f"map's document embeddings come from {mine!r}: rewards and priors would compare two "
+                                f"different spaces. Choose the map's encoder ({mine!r}) or rebuild the map with "
+                                f"{other!r}")

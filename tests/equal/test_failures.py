@@ -1,0 +1,158 @@
+"""Budgets are real (issue #15, run side): failed extractions, an endpoint that keeps failing, prices, statuses,
+a second session, a damaged run database."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from crash_run import make_setup, make_space  # noqa: E402
+
+from core.equal.extract.base import ExtractionResult  # noqa: E402
+from core.equal.run import BanditRun, RunConfigError  # noqa: E402
+from core.equal.store import RunBusyError, RunStore, RunStoreCorrupt, RunStoreError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return make_setup()
+
+
+class Flaky:
+    """The rule extractor, except that documents in ``broken`` fail (and while ``down``, every document)."""
+
+    name = "flaky"
+
+    def __init__(self, inner, broken=()) -> None:
+        self.inner, self.broken, self.down, self.seen = inner, set(broken), False, []
+
+    def extract(self, docs):
+        self.seen.extend(d for d, _ in docs)
+        bad = [d for d, _ in docs if self.down or d in self.broken]
+        good = [(d, t) for d, t in docs if d not in bad]
+        out = self.inner.extract(good) if good else ExtractionResult()
+        return replace(out, calls=len(docs), errors=[(d, "HTTP 500") for d in bad])
+
+
+def _run(setup, ext, store=None, run_id=None, **changes):
+    ids, texts, labels, ref, _, embed, config = setup
+    return BanditRun(replace(config, **changes), make_space(ids, texts, labels, embed), ref, ext, embed, store=store,
+                     run_id=run_id)
+
+
+def test_a_failed_document_is_not_done_spends_no_share_and_is_retried(setup, tmp_path):
+    ids, _, _, _, rules, _, _ = setup
+    ok = _run(setup, rules).run_until_done()
+    broken = {ok.pairs[0].doc_id}  # a document with pairs that the first pull reads
+    flaky = Flaky(rules, broken)
+    store = RunStore(tmp_path / "r.sqlite")
+    run = _run(setup, flaky, store=store, run_id="f").run_until_done()
+    assert run.docs_done == ok.docs_done  # the budget is spent on documents that were extracted
+    assert flaky.seen.count(next(iter(broken))) == 3  # retried on the arm's next pulls, then set aside
+    assert next(iter(broken)) not in {p.doc_id for p in run.pairs}
+    stored = store.load_run("f")
+    failed = [d for ds in stored.pulls["failed"] for d in ds]
+    assert failed == [next(iter(broken))] * 3 and stored.pulls["n_errors"].sum() == 3
+    assert run.pulls_frame()["n_failed"].sum() == 3
+    assert int(run.doc_pulls()[ids.index(next(iter(broken)))]) == 0  # not shown as extracted on the map
+
+
+def test_an_endpoint_that_keeps_failing_stops_the_run_and_a_resume_retries(setup, tmp_path):
+    _, _, _, _, rules, embed, _ = setup
+    flaky = Flaky(rules)
+    store = RunStore(tmp_path / "r.sqlite")
+    run = _run(setup, flaky, store=store, run_id="down", max_failures=4)
+    run.step()
+    flaky.down = True
+    run.run_until_done()
+    assert run.is_done and run.status == "stopped: endpoint failing" and run.consecutive_failures >= 4
+    assert store.load_run("down").status == "stopped: endpoint failing"
+    calls_while_down = len(flaky.seen)
+    flaky.down = False
+    ids, texts, labels, ref, _, _, _ = setup
+    again = BanditRun.resume(store, "down", make_space(ids, texts, labels, embed), ref, flaky, embed)
+    assert not again.is_done and again.docs_done == run.docs_done
+    again.run_until_done()
+    assert store.load_run("down").status == "finished"
+    retried = set(flaky.seen[calls_while_down:])
+    failed_before = {d for ds in store.load_run("down").pulls["failed"] for d in ds}
+    assert failed_before and failed_before <= retried  # every failed document was tried again
+    assert again.docs_done == _run(setup, rules).run_until_done().docs_done
+
+
+def test_a_cost_budget_without_prices_is_refused(setup):
+    _, _, _, _, rules, _, _ = setup
+    with pytest.raises(RunConfigError, match="needs prices"):
+        _run(setup, rules, budget_kind="cost", budget=1.0)
+
+    class Unpriced:
+        name = "openai"
+        price_per_1k_prompt = price_per_1k_completion = 0.0
+
+        def extract(self, docs):  # pragma: no cover - never reached
+            raise AssertionError
+
+    with pytest.raises(RunConfigError, match="--price-in"):
+        _run(setup, Unpriced(), budget_kind="cost", budget=1.0)
+
+
+def test_step_to_the_end_records_finished_and_pause_records_paused(setup, tmp_path):
+    _, _, _, _, rules, _, _ = setup
+    store = RunStore(tmp_path / "r.sqlite")
+    run = _run(setup, rules, store=store, run_id="s")
+    run.step()
+    run.pause()
+    assert store.load_run("s").status == "paused"
+    while not run.is_done:  # Step only, never run_until_done / finish
+        run.step()
+    assert store.load_run("s").status == "finished"
+    with pytest.raises(RunStoreError, match="status must be one of"):
+        store.set_status("s", "done-ish")
+
+
+def test_a_second_session_gets_a_clear_message_and_a_lapsed_lease_is_abandoned(setup, tmp_path, monkeypatch):
+    ids, texts, labels, ref, rules, embed, _ = setup
+    store = RunStore(tmp_path / "r.sqlite")
+    first = _run(setup, rules, store=store, run_id="shared")
+    first.step()
+    second = BanditRun.resume(store, "shared", make_space(ids, texts, labels, embed), ref, rules, embed)
+    with pytest.raises(RunBusyError, match="another session"):
+        second.step()
+    with pytest.raises(RunBusyError):  # every tick: the same message, no UNIQUE-constraint error
+        second.play_pull()
+    first.step()  # the owner carries on
+    import core.equal.store as store_mod
+
+    monkeypatch.setattr(store_mod, "LEASE_S", 0.0)
+    assert store.list_runs().set_index("run_id").loc["shared", "status"] == "abandoned"
+    second = BanditRun.resume(store, "shared", make_space(ids, texts, labels, embed), ref, rules, embed)
+    second.step()  # a lapsed lease may be taken over
+    with pytest.raises(RunBusyError):
+        monkeypatch.setattr(store_mod, "LEASE_S", 3600.0)
+        first.step()  # and the old owner can no longer write
+
+
+def test_a_damaged_database_names_the_file_and_how_to_recover(tmp_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 500)
+    with pytest.raises(RunStoreCorrupt, match="mv .*junk.sqlite"):
+        RunStore(junk)
+    db = tmp_path / "runs.sqlite"
+    store = RunStore(db)
+    store.create_run("x", {}, "f", 3)
+    for i in range(200):
+        store.create_run(f"r{i}", {"pad": "x" * 500}, "f", 3)
+    store.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(db.read_bytes())
+    data[4096 * 2:4096 * 6] = b"\xff" * (4096 * 4)  # smash some b-tree pages
+    db.write_bytes(bytes(data))
+    with pytest.raises(RunStoreCorrupt, match="damaged") as info:
+        RunStore(db).list_runs()
+    assert str(db) in str(info.value) and "move it aside" in str(info.value).lower()
