@@ -69,6 +69,7 @@ def _pick_field(record: dict, wanted: str | None, names: tuple[str, ...], where:
     return None
 
 
+# long: one streamed reader per input format (folder, JSONL, Parquet); splitting it would scatter the shared report
 def _records(path: Path, text_field: str | None, report: StreamReport, batch: int) -> Iterator[tuple[str | None, str, str]]:
     """``(id or None, text, location)`` per record of one file or folder, streamed."""
     suffix = path.suffix.lower()
@@ -306,6 +307,7 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
         yield slice(start, min(start + size, n))
 
 
+# long: the five bounded-memory steps share one temp folder and its cleanup; to split into one function per step
 def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexConfig(), encoder=None,
                        report: ProgressCallback | None = None, use_cache: bool = True) -> LargeMap:
     """Stream ``path`` through embed -> k-means -> layout -> keywords -> search index (see the module docstring).

@@ -171,6 +171,7 @@ def _spawn(folder: Path, threads: int | None) -> None:
     (folder / "worker.pid").write_text(str(proc.pid))
 
 
+# long: the worker's loop and its status writes must stay together for resume/stop to be exact
 def run_worker(folder: Path) -> int:
     """The worker's body: embed every missing chunk, then write the embedding cache file."""
     import signal
