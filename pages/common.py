@@ -16,12 +16,13 @@ import streamlit as st
 from core import ui_state
 from core.corpus import access
 from core.corpus.load import Corpus, LoadReport
-from core.corpus.encoders import DEFAULT_MODEL, Encoder, chunking_options, load_encoder
+from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, Encoder, chunking_options, load_encoder
 from core.corpus.views import MapMemo, apply_overrides, label_of, upload_types
 from core.errors import describe_failure
 
 ENCODER_CHOICES = {
-    "all-MiniLM-L6-v2 (packaged, offline)": DEFAULT_MODEL,
+    "all-MiniLM-L6-v2 (packaged; a static map first while it embeds)": DEFAULT_MODEL,
+    "Static (model2vec distilled from MiniLM; fast)": STATIC_MODEL,
     "Hashing (instant, no model; for quick looks)": "hashing",
 }
 SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
@@ -216,29 +217,11 @@ def forget_encoder(name: str) -> None:
 
 
 def corpus_map():
-    """The :class:`core.corpus.mapping.CorpusMap` for the sidebar's corpus and the map settings.
+    """The corpus map for the sidebar's corpus and the map settings (see :func:`pages.upgrade_panel.corpus_map`:
+    memory, disk cache, else built with progress; a static map first while MiniLM embeds in the background)."""
+    from pages import upgrade_panel
 
-    Memory first, then the on-disk cache, else built here with a progress bar per stage.
-    """
-    from core.corpus.mapping import build_corpus_map, load_corpus_map
-
-    corpus, _ = corpus_source()
-    settings = map_settings(corpus)
-    key = (corpus.content_hash, settings)
-    maps = _maps()
-    if key in maps:
-        return maps[key]
-    cmap = load_corpus_map(corpus, settings)
-    if cmap is None:
-        bar = st.progress(0.0, text=f"Building the corpus map of {len(corpus):,} documents…")
-
-        def progress(stage: str, fraction: float) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{stage} ({len(corpus):,} documents)…")
-
-        cmap = build_corpus_map(corpus, settings, encoder=encoder(settings.encoder_name), progress=progress)
-        bar.empty()
-    maps[key] = cmap  # the memo drops the oldest beyond 4
-    return cmap
+    return upgrade_panel.corpus_map()
 
 
 def use_encoder(path: str) -> None:
@@ -317,3 +300,6 @@ def draw_sidebar() -> None:
             ui_state.keep(st.session_state, key)
         if choice == "Local model path":
             st.text_input("Model folder or name", key="sb_encoder_path")
+        from pages import upgrade_panel
+
+        upgrade_panel.draw_tier_figures()

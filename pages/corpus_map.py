@@ -8,6 +8,8 @@ id. Cluster exports, search and the cluster table always use all documents.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from core.corpus.cluster import inertia_curve, suggest_k
@@ -17,7 +19,7 @@ from core.corpus.views import (cluster_at_row, cluster_doc_ids, cluster_keywords
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
-from pages import common
+from pages import common, upgrade_panel
 
 common.page_header(
     "Corpus map",
@@ -62,6 +64,12 @@ try:
 except (ValueError, RuntimeError) as exc:
     common.show_error(exc, "Could not build the corpus map")
     st.stop()
+job = upgrade_panel.upgrade_job()
+if job is not None:
+    tier = "static tier (model2vec distilled from MiniLM)" if cmap.settings.encoder_name.startswith("static") else "hashing encoder"
+    st.caption(f"Map made by the **{tier}**, `{cmap.settings.encoder_name}`, so it opens in seconds; "
+               f"**{settings.encoder_name}** is embedding the corpus in the background.")
+    upgrade_panel.show_upgrade(job)
 
 frame = cmap.documents_frame()
 S = st.session_state
@@ -89,8 +97,8 @@ if fig.layout.meta["sampled"]:
             "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart",
                         config={"scrollZoom": True})
-st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, encoder {cmap.settings.encoder_name}, "
-           f"embedded by the {cmap.engine} engine.")
+st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
+           f"{cmap.settings.encoder_name} (embedding space `{cmap.space_id}`), embedded by the {cmap.engine} engine.")
 memory: SelectionMemory = S.setdefault(("cm_selection", corpus.content_hash), SelectionMemory())
 # a search or a highlighted cluster redraws the figure, which empties the chart's selection: the memory keeps it
 selected = memory.update(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event),
@@ -156,29 +164,31 @@ def _run_warmup(form: dict, corpus, cmap) -> None:
             bars[stage] = st.progress(0.0)
         bars[stage].progress(min(max(fraction, 0.0), 1.0), text=f"{STAGE_LABELS.get(stage, stage)} ({fraction:.0%})")
 
-    base = cmap.settings.encoder_name
+    # the encoder chosen, not a provisional static map's: the warm-up stays in one embedding space
+    base = settings.encoder_name
     share_pct = form["share"]
     config = WarmupConfig(sample_share=share_pct / 100, epochs=form["epochs"], batch_size=form["batch"],
                           hard_negatives=form["hard"], seed=cmap.settings.seed)
-    out = warm_up_and_compare(corpus, base, make_extractor("rules"), config, cmap.settings, load_reference(form["ref"]),
+    out = warm_up_and_compare(corpus, base, make_extractor("rules"), config, replace(cmap.settings, encoder_name=base),
+                              load_reference(form["ref"]),
                               progress=progress, base_encoder=common.encoder(base))
     common.forget_encoder(out.warmup.model_path)
 
 
 with st.expander("Contrastive warm-up (EQUAL stage A)"):
-    base = cmap.settings.encoder_name
+    base = settings.encoder_name
     st.caption("Extracts QA pairs (rule-based extractor) from a sample, fine-tunes the encoder so documents sit near "
                "what they yield, saves it, re-maps with the same k and seed, and reports what changed.")
-    if base.startswith("hashing"):
-        st.info("The hashing test encoder has no weights to fine-tune. Choose the packaged MiniLM or a local model "
-                "folder in the sidebar to run the warm-up.", icon="ℹ️")
+    if base.startswith(("hashing", "static-minilm")):
+        st.info("The hashing test encoder has no weights to fine-tune, nor has the static tier a transformer. Choose "
+                "the packaged MiniLM or a local model folder in the sidebar to run the warm-up.", icon="ℹ️")
     with st.form("warmup_form"):
         c1, c2, c3 = st.columns(3)
         form = dict(share=c1.number_input("Sample share (%)", 0.1, 100.0, 5.0, 0.5),
                     epochs=int(c1.number_input("Epochs", 1, 20, 1)), batch=int(c2.number_input("Batch size", 2, 512, 16)),
                     hard=c2.toggle("Hard negatives", help="Add 3 mined QA strings of similar documents per pair."),
                     ref=c3.selectbox("Reference set (reward)", list_presets()))
-        clicked = st.form_submit_button("Run the warm-up", type="primary", disabled=base.startswith("hashing"))
+        clicked = st.form_submit_button("Run the warm-up", type="primary", disabled=base.startswith(("hashing", "static-minilm")))
     if clicked:
         try:
             _run_warmup(form, corpus, cmap)

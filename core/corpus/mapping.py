@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,7 +26,8 @@ from numpy.typing import NDArray
 from core.corpus.cluster import cluster_keywords, cluster_w2_distances, kmeans, neighbour_graph, representatives
 from core.corpus.load import Corpus
 from core.corpus.embed import embed_corpus, embedding_provenance
-from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder
+from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder, space_id
+from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.project import umap_project
 from core.settings import cache_dir
 
@@ -88,6 +90,12 @@ class CorpusMap:
     engine: str = "local"
     _index: object = field(default=None, repr=False, compare=False)
 
+    @property
+    def space_id(self) -> str:
+        """Stable id of the embedding space of ``embeddings`` (see ``core.corpus.encoders.space_id``):
+        a run, warm-up or export records it and never mixes vectors of two spaces."""
+        return space_id(self.settings.encoder_name)
+
     def documents_frame(self) -> pd.DataFrame:
         """Columns ``doc_id, text, source, cluster, x, y``, one row per document, corpus order."""
         return pd.DataFrame({
@@ -140,13 +148,15 @@ def _cluster_table(corpus: Corpus, labels, centroids, emb, k: int) -> pd.DataFra
 
 
 def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | None = None,
-                     progress: StageProgress | None = None, use_cache: bool = True) -> CorpusMap:
+                     progress: StageProgress | None = None, use_cache: bool = True,
+                     report: ProgressCallback | None = None) -> CorpusMap:
     """Embed, cluster, project and describe ``corpus``; read from / write to the map cache.
 
     ``progress(stage, fraction)`` is called with stages ``"embed"``, ``"cluster"``,
-    ``"project"``, ``"keywords"`` (fraction in [0, 1] within the stage). ``encoder`` must be
-    the one ``settings.encoder_name`` loads (aliases such as ``"hashing"`` for ``"hashing-128"``
-    are fine); by default it is loaded from that name.
+    ``"project"``, ``"keywords"`` (fraction in [0, 1] within the stage); ``report`` receives the
+    same steps as :class:`core.corpus.progress.Progress` snapshots (done/total, rate, time left,
+    one-time). ``encoder`` must be the one ``settings.encoder_name`` loads (aliases such as
+    ``"hashing"`` for ``"hashing-128"`` are fine); by default it is loaded from that name.
     """
     if settings.k > len(corpus):
         raise ValueError(f"k={settings.k} clusters requested but the corpus has {len(corpus)} documents")
@@ -156,22 +166,32 @@ def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | N
             if progress is not None:
                 progress("keywords", 1.0)
             return cached
-    report = progress or (lambda stage, fraction: None)
+    n = len(corpus)
+    trackers = {stage: ProgressTracker(stage, report) for stage in ("embed", "cluster", "project", "keywords")}
+
+    def step(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done / max(total, 1))
+        trackers[stage].update(done, total)
+
     encoder = encoder or load_encoder(settings.encoder_name)
-    report("embed", 0.0)
-    emb = embed_corpus(corpus, encoder, progress=lambda done, total: report("embed", done / max(total, 1)), use_cache=use_cache)
+    step("embed", 0, n)
+    emb = embed_corpus(corpus, encoder, progress=lambda done, total: step("embed", done, total), use_cache=use_cache)
     engine = str(embedding_provenance(corpus, encoder).get("engine", "local")) if use_cache else "local"
-    report("cluster", 0.0)
+    trackers["cluster"].started = time.perf_counter()
+    step("cluster", 0, n)
     km = kmeans(emb, settings.k, seed=settings.seed, niter=settings.niter)
     w2 = cluster_w2_distances(emb, km.labels, settings.k)
     nb = neighbour_graph(w2, settings.w2_threshold)
-    report("cluster", 1.0)
-    report("project", 0.0)
+    step("cluster", n, n)
+    trackers["project"].started = time.perf_counter()
+    step("project", 0, n)
     xy = umap_project(emb, settings.umap_neighbors, settings.umap_min_dist, settings.seed)
-    report("project", 1.0)
-    report("keywords", 0.0)
+    step("project", n, n)
+    trackers["keywords"].started = time.perf_counter()
+    step("keywords", 0, n)
     table = _cluster_table(corpus, km.labels, km.centroids, emb, settings.k)
-    report("keywords", 1.0)
+    step("keywords", n, n)
     cmap = CorpusMap(corpus, settings, emb, km.labels, km.centroids, xy, table, w2, nb, engine=engine)
     if use_cache:
         save_corpus_map(cmap)

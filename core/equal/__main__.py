@@ -45,6 +45,8 @@ def _add_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--umap-neighbors", type=_positive, default=15)
     p.add_argument("--umap-min-dist", type=float, default=0.1)
+    p.add_argument("--stream", action="store_true",
+                   help="a corpus larger than memory: stream it into a large map index (python -m core.corpus index)")
     _add_engine_args(p)
     p.set_defaults(func=_run_index)
 
@@ -68,8 +70,14 @@ def _ray_config(args: argparse.Namespace):
 def _run_index(args: argparse.Namespace) -> int:
     import math
 
-    from tqdm import tqdm
+    from core.corpus.progress import ProgressPrinter
 
+    if args.stream:
+        from core.corpus.__main__ import main as corpus_main
+
+        extra = ["--k", str(args.k)] if args.k else []
+        extra += ["--text-field", args.text_field] if args.text_field else []
+        return corpus_main(["index", "--corpus", args.corpus, "--seed", str(args.seed), *extra])
     from core.corpus.encoders import load_encoder
     from core.corpus.load import load_corpus
     from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
@@ -86,19 +94,14 @@ def _run_index(args: argparse.Namespace) -> int:
     settings = MapSettings(encoder_name=args.encoder, k=k, seed=args.seed,
                            umap_neighbors=args.umap_neighbors, umap_min_dist=args.umap_min_dist)
     encoder = load_encoder(args.encoder)
-    stages = ("embed", "cluster", "project", "keywords")
-    with tqdm(total=len(stages) * 100, unit="%", desc="index", file=sys.stderr) as bar:
-        def progress(stage: str, fraction: float) -> None:
-            bar.set_description(stage)
-            target = int(round((stages.index(stage) + min(max(fraction, 0.0), 1.0)) * 100))
-            bar.update(max(0, target - bar.n))
+    # each step: done/total, rate, time left, one-time (core.corpus.progress)
+    printer = ProgressPrinter()
+    if args.engine == "ray":  # embeddings on Ray into the same cache; the map is then built from it
+        from core.corpus.progress import ProgressTracker
+        from core.engine.ray_engine import embed_corpus_ray
 
-        if args.engine == "ray":  # embeddings on Ray into the same cache; the map is then built from it
-            from core.engine.ray_engine import embed_corpus_ray
-
-            embed_corpus_ray(corpus, encoder, _ray_config(args),
-                             progress=lambda done, total: progress("embed", done / max(total, 1)))
-        cmap = build_corpus_map(corpus, settings, encoder=encoder, progress=progress)
+        embed_corpus_ray(corpus, encoder, _ray_config(args), progress=ProgressTracker("embed", printer))
+    cmap = build_corpus_map(corpus, settings, encoder=encoder, report=printer)
     print(f"indexed {len(corpus):,} documents into {k} clusters "
           f"({int(cmap.neighbours.sum()) // 2} neighbour pairs; embedded by the {cmap.engine} engine); "
           f"cache: {map_cache_path(corpus, settings)}")

@@ -84,6 +84,21 @@ def test_run_with_an_unreachable_endpoint_exits_2_before_any_work(tmp_path, caps
     assert not (tmp_path / "runs.sqlite").exists()
 
 
+def test_index_prints_informative_progress_and_streams_large_corpora(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "docs.jsonl"
+    words = ["file path open read", "date time zone clock", "array shape dtype axis", "socket host port server"]
+    path.write_text("\n".join(json.dumps({"id": f"d{i}", "text": f"{words[i % 4]} note {i} " * 3}) for i in range(400)) + "\n")
+    assert main(["index", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64"]) == 0
+    err = capsys.readouterr().err
+    assert "Embedding documents: 400/400 documents (100%)" in err and "one-time (cached)" in err
+    assert "2-D layout (UMAP)" in err
+    assert main(["index", "--corpus", str(path), "--k", "4", "--stream"]) == 0
+    captured = capsys.readouterr()
+    assert "indexed 400 documents" in captured.out and "into 4 clusters" in captured.out
+
+
 def _fake_env(monkeypatch, server) -> None:
     """The fake endpoint, and a fresh home: the extraction cache must not answer for a failing endpoint."""
     monkeypatch.setenv("EQUALCTAR_HOME", str(Path(server.home)))

@@ -1,0 +1,545 @@
+"""Corpora larger than memory: streaming ingestion and a map index that scales to millions.
+
+:func:`iter_document_chunks` reads JSONL, Parquet or a folder of text files in chunks
+(never the whole file), splitting long documents into ``<id>#i`` pieces as
+``core.corpus.load`` does. :func:`index_large_corpus` builds a map index from such a stream,
+with every step bounded in memory:
+
+1. embed chunk by chunk with the fast tier, appending to ``embeddings.f16`` (float16 rows,
+   memory-mapped afterwards; documents and ids go to ``docs.parquet`` as they come);
+2. k-means (faiss) trained on a sample of ``256 * k`` rows, then every row assigned in chunks;
+3. a 2-D layout: UMAP on a uniform sample (``layout_sample`` rows), every other row placed at the
+   similarity-weighted mean of its 5 nearest sample points (faiss IVF over a 32-d PCA of the sample);
+4. c-TF-IDF keywords from up to ``keyword_docs`` documents per cluster;
+5. a faiss IVF index with 8-bit scalar quantisation for semantic search over all rows.
+
+Everything is written to a temporary folder renamed into place at the end, so an interrupted
+index leaves nothing half-written; :class:`LargeMap` reads it back (arrays memory-mapped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from core.corpus.load import ID_FIELD_NAMES, TEXT_EXTENSIONS, TEXT_FIELD_NAMES, content_id, split_words
+from core.corpus.progress import Progress, ProgressCallback, ProgressTracker
+
+_FORMAT = 1
+
+
+class StreamFormatError(ValueError):
+    """A streamed corpus that cannot be read: the message names the file and what is wrong."""
+
+
+@dataclass
+class StreamReport:
+    """Counts of what streaming skipped (first 100 issues kept with their location)."""
+
+    read: int = 0
+    documents: int = 0
+    skipped: int = 0
+    issues: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, where: str, why: str) -> None:
+        self.skipped += 1
+        if len(self.issues) < 100:
+            self.issues.append((where, why))
+
+
+def _pick_field(record: dict, wanted: str | None, names: tuple[str, ...], where: str) -> str | None:
+    if wanted is not None:
+        if wanted not in record:
+            raise StreamFormatError(f"{where}: no field {wanted!r}; fields are {sorted(record)}")
+        return wanted
+    lower = {k.lower(): k for k in record}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    return None
+
+
+# long: one streamed reader per input format (folder, JSONL, Parquet); splitting it would scatter the shared report
+def _records(path: Path, text_field: str | None, report: StreamReport, batch: int) -> Iterator[tuple[str | None, str, str]]:
+    """``(id or None, text, location)`` per record of one file or folder, streamed."""
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
+        if not files:
+            raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
+        for f in files:
+            report.read += 1
+            try:
+                yield str(f.relative_to(path)), f.read_text(encoding="utf-8"), str(f)
+            except UnicodeDecodeError as exc:
+                report.skip(str(f), f"not UTF-8 ({exc.reason} at byte {exc.start})")
+        return
+    if suffix in (".jsonl", ".ndjson"):
+        text_key = id_key = None
+        with open(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                report.read += 1
+                where = f"{path.name}:{lineno}"
+                try:
+                    rec = json.loads(raw)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    report.skip(where, f"malformed JSON ({exc})")
+                    continue
+                if isinstance(rec, str):
+                    yield None, rec, where
+                    continue
+                if not isinstance(rec, dict):
+                    report.skip(where, f"expected an object or a string, got {type(rec).__name__}")
+                    continue
+                if text_key is None:
+                    text_key = _pick_field(rec, text_field, TEXT_FIELD_NAMES, where)
+                    if text_key is None:
+                        raise StreamFormatError(f"{where}: no text field found (looked for {', '.join(TEXT_FIELD_NAMES)}); "
+                                                f"fields are {sorted(rec)}: name one with --text-field")
+                    id_key = _pick_field(rec, None, ID_FIELD_NAMES, where)
+                text = rec.get(text_key)
+                if not isinstance(text, str):
+                    report.skip(where, f"field {text_key!r} missing or not text")
+                    continue
+                yield (None if id_key is None or rec.get(id_key) is None else str(rec[id_key])), text, where
+        return
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        names = pf.schema_arrow.names
+        text_key = _pick_field(dict.fromkeys(names), text_field, TEXT_FIELD_NAMES, path.name)
+        if text_key is None:
+            raise StreamFormatError(f"{path.name}: no text column (looked for {', '.join(TEXT_FIELD_NAMES)}); columns are {names}")
+        id_key = _pick_field(dict.fromkeys(names), None, ID_FIELD_NAMES, path.name)
+        row = 0
+        for rb in pf.iter_batches(batch_size=batch, columns=[c for c in (text_key, id_key) if c]):
+            texts = rb.column(text_key).to_pylist()
+            ids = rb.column(id_key).to_pylist() if id_key else [None] * len(texts)
+            for i, t in zip(ids, texts):
+                row += 1
+                report.read += 1
+                if not isinstance(t, str):
+                    report.skip(f"{path.name}: row {row}", f"column {text_key!r} empty or not text")
+                    continue
+                yield (None if i is None else str(i)), t, f"{path.name}: row {row}"
+        return
+    raise StreamFormatError(f"{path}: streaming reads .jsonl/.ndjson, .parquet or a folder of text files, not {suffix or 'this'}")
+
+
+def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field: str | None = None,
+                         max_words: int | None = 200, report: StreamReport | None = None) -> Iterator[tuple[list[str], list[str]]]:
+    """Yield ``(ids, texts)`` lists of at most ``chunk_size`` documents, reading ``path`` as a stream.
+
+    Empty texts are skipped (counted in ``report``); documents longer than ``max_words`` words
+    become ``<id>#0``, ``<id>#1``, ...; missing ids are the content hash. Exact duplicates are
+    not removed here (that would need every hash in memory; ids stay unique by a ``~n`` suffix).
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise StreamFormatError(f"{path} does not exist")
+    report = report if report is not None else StreamReport()
+    ids: list[str] = []
+    texts: list[str] = []
+    for doc_id, text, where in _records(path, text_field, report, chunk_size):
+        if not text.strip():
+            report.skip(where, "empty text")
+            continue
+        base = doc_id if doc_id is not None else content_id(text)
+        pieces = split_words(text, max_words)
+        for j, piece in enumerate(pieces):
+            ids.append(base if len(pieces) == 1 else f"{base}#{j}")
+            texts.append(piece)
+        report.documents += 1
+        if len(ids) >= chunk_size:
+            yield ids, texts
+            ids, texts = [], []
+    if ids:
+        yield ids, texts
+
+
+@dataclass(frozen=True)
+class LargeIndexConfig:
+    """Settings of a large map index (all of them are part of its cache key, with the input)."""
+
+    encoder_name: str = "static-minilm"
+    k: int | None = None
+    seed: int = 42
+    chunk_size: int = 20_000
+    layout_sample: int = 10_000
+    keyword_docs: int = 300
+    float16: bool = True
+    max_words: int | None = 200
+    text_field: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.k is not None and int(self.k) < 2:
+            raise ValueError(f"k must be >= 2, got {self.k}")
+        if int(self.chunk_size) < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if int(self.layout_sample) < 100:
+            raise ValueError(f"layout_sample must be >= 100, got {self.layout_sample}")
+
+
+def large_index_path(path: str | Path, config: LargeIndexConfig) -> Path:
+    """Folder of the index of ``path`` (keyed by its absolute path, size, mtime and ``config``)."""
+    from core.settings import cache_dir
+
+    p = Path(path).expanduser().resolve()
+    stat = p.stat()
+    payload = json.dumps({"path": str(p), "size": stat.st_size, "mtime": stat.st_mtime, "format": _FORMAT,
+                          **asdict(config)}, sort_keys=True)
+    return cache_dir("large-maps") / hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+@dataclass
+class LargeMap:
+    """A large map index read back from its folder. Shapes: ``embeddings (n, d)`` float16/32
+    memory-mapped, ``labels (n,)`` int32, ``xy (n, 2)`` float32, ``centroids (k, d)``;
+    ``clusters`` columns ``cluster, size, keywords``; ``ids`` and texts stay in ``docs.parquet``."""
+
+    folder: Path
+    meta: dict
+    embeddings: NDArray
+    labels: NDArray[np.int32]
+    xy: NDArray[np.float32]
+    centroids: NDArray[np.float32]
+    clusters: pd.DataFrame
+    _ids: NDArray | None = None
+    _index: object = None
+
+    @property
+    def space_id(self) -> str:
+        return str(self.meta["space_id"])
+
+    def __len__(self) -> int:
+        return int(self.meta["n"])
+
+    @property
+    def ids(self) -> NDArray:
+        """Every document id, ``shape (n,)`` (read once from ``docs.parquet``)."""
+        if self._ids is None:
+            import pyarrow.parquet as pq
+
+            self._ids = pq.read_table(self.folder / "docs.parquet", columns=["doc_id"]).column("doc_id").to_numpy()
+        return self._ids
+
+    def texts(self, rows) -> list[str]:
+        """Texts of ``rows`` (row numbers), read from ``docs.parquet`` without loading the rest."""
+        import pyarrow.parquet as pq
+
+        rows = np.asarray(rows, dtype=np.int64)
+        pf = pq.ParquetFile(self.folder / "docs.parquet")
+        out: dict[int, str] = {}
+        start = 0
+        wanted = np.sort(rows)
+        for g in range(pf.num_row_groups):
+            n = pf.metadata.row_group(g).num_rows
+            inside = wanted[(wanted >= start) & (wanted < start + n)]
+            if len(inside):
+                col = pf.read_row_group(g, columns=["text"]).column("text")
+                for r in inside:
+                    out[int(r)] = col[int(r - start)].as_py()
+            start += n
+        return [out[int(r)] for r in rows]
+
+    def search(self, query_vector: NDArray[np.float32], top_n: int = 20, nprobe: int = 16) -> pd.DataFrame:
+        """Nearest documents to a unit query vector ``(d,)`` via the IVF index: ``doc_id, score, cluster, row``."""
+        import faiss
+
+        if self._index is None:
+            self._index = faiss.read_index(str(self.folder / "search.faiss"), faiss.IO_FLAG_MMAP)
+        self._index.nprobe = int(nprobe)
+        q = np.ascontiguousarray(np.asarray(query_vector, dtype=np.float32).reshape(1, -1))
+        scores, idx = self._index.search(q, int(top_n))
+        keep = idx[0] >= 0
+        rows = idx[0][keep]
+        return pd.DataFrame({"doc_id": self.ids[rows], "score": scores[0][keep].astype(float),
+                             "cluster": self.labels[rows].astype(np.int64), "row": rows.astype(np.int64)})
+
+
+def _source_key(path: Path) -> Path:
+    from core.settings import cache_dir
+
+    p = Path(path).expanduser().resolve()
+    return cache_dir("large-maps") / "by-source" / f"{hashlib.sha256(str(p).encode()).hexdigest()[:24]}.json"
+
+
+def find_large_index(path: str | Path) -> Path | None:
+    """The newest finished index of ``path`` (any settings) whose input is unchanged since, else ``None``."""
+    p = Path(path).expanduser().resolve()
+    try:
+        pointer = json.loads(_source_key(p).read_text())
+        stat = p.stat()
+    except (OSError, ValueError):
+        return None
+    folder = Path(pointer["folder"])
+    if pointer.get("size") != stat.st_size or pointer.get("mtime") != stat.st_mtime or not (folder / "done").exists():
+        return None
+    return folder
+
+
+def load_large_map(folder: str | Path) -> LargeMap:
+    folder = Path(folder)
+    if not (folder / "done").exists():
+        raise FileNotFoundError(f"{folder} holds no finished large map index")
+    meta = json.loads((folder / "meta.json").read_text())
+    dtype = np.float16 if meta["float16"] else np.float32
+    emb = np.memmap(folder / "embeddings.bin", dtype=dtype, mode="r", shape=(int(meta["n"]), int(meta["dim"])))
+    return LargeMap(folder, meta, emb, np.load(folder / "labels.npy", mmap_mode="r"), np.load(folder / "xy.npy"),
+                    np.load(folder / "centroids.npy"), pd.read_json(folder / "clusters.json", orient="records"))
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+# long: the five bounded-memory steps share one temp folder and its cleanup; to split into one function per step
+def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexConfig(), encoder=None,
+                       report: ProgressCallback | None = None, use_cache: bool = True) -> LargeMap:
+    """Stream ``path`` through embed -> k-means -> layout -> keywords -> search index (see the module docstring).
+
+    ``report`` receives :class:`Progress` snapshots per stage (``embed`` counts documents read
+    against an estimate from the bytes read so far, the others count rows). Raises
+    :class:`StreamFormatError` for unreadable input and ``OSError`` (with the folder named)
+    when the disk fills; the temporary folder is removed either way.
+    """
+    import faiss
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.corpus.cluster import cluster_keywords
+    from core.corpus.encoders import load_encoder, space_id
+    from core.corpus.project import umap_project
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise StreamFormatError(f"{path} does not exist")
+    final = large_index_path(path, config)
+    if use_cache and (final / "done").exists():
+        pointer = _source_key(path)
+        pointer.parent.mkdir(exist_ok=True)
+        stat = path.stat()
+        pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
+        return load_large_map(final)
+    encoder = encoder or load_encoder(config.encoder_name)
+    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    timings: dict[str, float] = {}
+    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(int(os.environ.get("EQUALCTAR_FAISS_THREADS", "1")))  # OpenMP spin-waits badly on busy cores
+    try:
+        # 1. embed, streamed
+        t = time.perf_counter()
+        tracker = ProgressTracker("embed", report)
+        stream_report = StreamReport()
+        dtype = np.float16 if config.float16 else np.float32
+        writer = None
+        n = 0
+        read_bytes = 0
+        with open(tmp / "embeddings.bin", "wb") as fh:
+            for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words, stream_report):
+                vecs = np.asarray(encoder.encode(texts), dtype=np.float32)
+                fh.write(vecs.astype(dtype).tobytes())
+                table = pa.table({"doc_id": ids, "text": texts})
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp / "docs.parquet", table.schema)
+                writer.write_table(table, row_group_size=len(ids))
+                n += len(ids)
+                read_bytes += sum(len(x) for x in texts)
+                estimate = max(n, int(n * size / max(read_bytes, 1)))
+                tracker.update(n, estimate)
+        if writer is not None:
+            writer.close()
+        if n == 0:
+            raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped)")
+        tracker.update(n, n)
+        timings["embed"] = time.perf_counter() - t
+        dim = int(encoder.dim)
+        emb = np.memmap(tmp / "embeddings.bin", dtype=dtype, mode="r", shape=(n, dim))
+        rng = np.random.default_rng(config.seed)
+
+        # 2. k-means on a sample, then assign everything in chunks
+        t = time.perf_counter()
+        k = int(config.k or min(200, max(2, round(np.sqrt(n / 2)))))
+        k = min(k, n)
+        tracker = ProgressTracker("cluster", report, unit="rows")
+        sample = np.sort(rng.choice(n, size=min(n, 256 * k), replace=False))
+        km = faiss.Kmeans(dim, k, niter=20, seed=config.seed, spherical=False, verbose=False,
+                          max_points_per_centroid=256, min_points_per_centroid=1)
+        km.train(np.ascontiguousarray(emb[sample], dtype=np.float32))
+        centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+        cindex = faiss.IndexFlatL2(dim)
+        cindex.add(centroids)
+        labels = np.empty(n, dtype=np.int32)
+        for sl in _chunks(n, 100_000):
+            labels[sl] = cindex.search(np.ascontiguousarray(emb[sl], dtype=np.float32), 1)[1][:, 0]
+            tracker.update(sl.stop, n)
+        timings["cluster"] = time.perf_counter() - t
+
+        # 3. layout: UMAP on a sample, the rest placed by their nearest sample points
+        t = time.perf_counter()
+        tracker = ProgressTracker("project", report, unit="rows")
+        tracker.update(0, n)
+        lay = np.sort(rng.choice(n, size=min(n, int(config.layout_sample)), replace=False))
+        lay_x = np.ascontiguousarray(emb[lay], dtype=np.float32)
+        lay_x /= np.maximum(np.linalg.norm(lay_x, axis=1, keepdims=True), 1e-12)
+        lay_xy = umap_project(lay_x, 15, 0.1, config.seed)
+        xy = np.empty((n, 2), dtype=np.float32)
+        xy[lay] = lay_xy
+        timings["umap_sample"] = time.perf_counter() - t
+        rest = np.ones(n, dtype=bool)
+        rest[lay] = False
+        if rest.any():
+            tracker = ProgressTracker("place", report, unit="rows")
+            # neighbours for placement are searched in a 32-d PCA of the sample: 8x less work than
+            # the full vectors, and a layout needs only the nearest few, not exact ranks
+            pca = faiss.PCAMatrix(dim, min(32, dim))
+            pca.train(lay_x)
+            lay_p = pca.apply(lay_x)
+            lay_p /= np.maximum(np.linalg.norm(lay_p, axis=1, keepdims=True), 1e-12)
+            nlist = max(1, int(np.sqrt(len(lay))))
+            sindex = faiss.IndexIVFFlat(faiss.IndexFlatIP(lay_p.shape[1]), lay_p.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+            sindex.train(lay_p)
+            sindex.add(lay_p)
+            sindex.nprobe = min(nlist, 4)
+            rest_rows = np.flatnonzero(rest)
+            for j, sl in enumerate(_chunks(len(rest_rows), 50_000)):
+                rows = rest_rows[sl]
+                q = pca.apply(np.ascontiguousarray(emb[rows], dtype=np.float32))
+                q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+                sims, nb = sindex.search(q, 5)
+                nb = np.where(nb < 0, nb[:, :1], nb)
+                w = np.maximum(sims, 0.0) ** 4 + 1e-6
+                w /= w.sum(axis=1, keepdims=True)
+                xy[rows] = (lay_xy[nb] * w[:, :, None]).sum(axis=1)
+                tracker.update(sl.stop, len(rest_rows))
+        timings["layout"] = time.perf_counter() - t
+
+        # 4. keywords from a capped sample per cluster
+        t = time.perf_counter()
+        per = int(config.keyword_docs)
+        order = rng.permutation(n)
+        picked = order[np.argsort(labels[order], kind="stable")]
+        starts = np.searchsorted(labels[picked], np.arange(k))
+        ends = np.searchsorted(labels[picked], np.arange(k), side="right")
+        kw_rows = np.sort(np.concatenate([picked[s:min(e, s + per)] for s, e in zip(starts, ends)]))
+        kw_texts = LargeMap(tmp, {}, emb, labels, xy, centroids, pd.DataFrame()).texts(kw_rows)
+        words = cluster_keywords(kw_texts, labels[kw_rows].astype(np.int64), top_n=8, k=k)
+        sizes = np.bincount(labels, minlength=k)
+        clusters = pd.DataFrame({"cluster": np.arange(k, dtype=np.int64), "size": sizes.astype(np.int64),
+                                 "keywords": [", ".join(w) for w in words]})
+        timings["keywords"] = time.perf_counter() - t
+
+        # 5. search index: IVF + 8-bit scalar quantisation over every row
+        t = time.perf_counter()
+        tracker = ProgressTracker("index", report, unit="rows")
+        nlist = max(1, min(4096, int(np.sqrt(n))))  # adding costs n * nlist dot products: 4*sqrt(n) took 148 s at 1M
+        quant = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(quant, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        train = np.ascontiguousarray(emb[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))], dtype=np.float32)
+        index.train(train / np.maximum(np.linalg.norm(train, axis=1, keepdims=True), 1e-12))
+        for sl in _chunks(n, 100_000):
+            x = np.ascontiguousarray(emb[sl], dtype=np.float32)
+            index.add(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12))
+            tracker.update(sl.stop, n)
+        faiss.write_index(index, str(tmp / "search.faiss"))
+        del index
+        timings["search_index"] = time.perf_counter() - t
+
+        np.save(tmp / "labels.npy", labels)
+        np.save(tmp / "xy.npy", xy)
+        np.save(tmp / "centroids.npy", centroids)
+        clusters.to_json(tmp / "clusters.json", orient="records")
+        meta = {"n": n, "dim": dim, "k": k, "float16": bool(config.float16), "encoder": encoder.name,
+                "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
+                "config": asdict(config), "timings": timings, "read": stream_report.read,
+                "documents": stream_report.documents, "skipped": stream_report.skipped,
+                "issues": stream_report.issues[:20]}
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        (tmp / "done").write_text("ok")
+        del emb
+        if final.exists():
+            shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        pointer = _source_key(path)
+        pointer.parent.mkdir(exist_ok=True)
+        stat = path.stat()
+        pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OSError(f"indexing {path} into {final.parent} failed: {exc} (nothing was kept; free space and rerun)") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        faiss.omp_set_num_threads(threads)
+    return load_large_map(final)
+
+
+def region_ids(lmap: LargeMap, x: tuple[float, float], y: tuple[float, float]) -> NDArray:
+    """Ids of every document whose layout point lies in the box ``x`` by ``y`` (all ``n`` rows)."""
+    xy = lmap.xy
+    inside = (xy[:, 0] >= min(x)) & (xy[:, 0] <= max(x)) & (xy[:, 1] >= min(y)) & (xy[:, 1] <= max(y))
+    return lmap.ids[np.flatnonzero(inside)]
+
+
+def lod_sample(lmap: LargeMap, max_points: int = 100_000, seed: int = 0) -> NDArray[np.int64]:
+    """Rows to draw at full zoom: at most ``max_points``, every cluster kept in proportion
+    (a seeded uniform sample). Selections are still resolved on every row (:func:`region_ids`)."""
+    n = len(lmap)
+    if n <= max_points:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(np.random.default_rng(seed).choice(n, size=int(max_points), replace=False)).astype(np.int64)
+
+
+def write_recombined_corpus(texts, n: int, path: str | Path, seed: int = 0, per_doc: tuple[int, int] = (2, 4)) -> Path:
+    """Write a JSONL corpus of ``n`` documents made of real sentences from ``texts``, recombined.
+
+    Each document joins ``per_doc[0]..per_doc[1]`` sentences drawn (seeded) from the pool of
+    every sentence in ``texts``, mostly from one source text and its neighbours, so the corpus
+    keeps topical structure (a random mix of sentences would have none). For scale tests and
+    benchmarks; written in chunks, then renamed into place.
+    """
+    import re
+
+    sentences: list[str] = []
+    starts: list[int] = []
+    for t in texts:
+        starts.append(len(sentences))
+        sentences.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+|\n{2,}", t) if len(s.split()) >= 3)
+    if not sentences:
+        raise ValueError("no sentences of 3 or more words in the given texts")
+    starts_arr = np.asarray(starts)
+    pool = np.asarray(sentences, dtype=object)
+    rng = np.random.default_rng(seed)
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for start in range(0, int(n), 50_000):
+            m = min(50_000, int(n) - start)
+            counts = rng.integers(per_doc[0], per_doc[1] + 1, m)
+            anchor = starts_arr[rng.integers(0, len(starts_arr), m)]
+            lines = []
+            for i in range(m):
+                offs = anchor[i] + rng.integers(0, 12, counts[i])  # sentences of this text and the next few
+                doc = " ".join(pool[np.minimum(offs, len(pool) - 1)])
+                lines.append(json.dumps({"id": f"d{start + i}", "text": doc}))
+            fh.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,111 @@
+"""Large corpus: a map index of up to millions of documents (built by ``python -m core.corpus index``).
+
+The scatter draws a level-of-detail sample (``MAX_DRAWN`` points, WebGL); box and lasso
+selections are resolved against EVERY row of the index (``ids_in_selected_region`` on the full
+id/x/y table), so a selection means all documents inside the region, not only the drawn ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.corpus.selection import ids_in_selected_region
+from core.viz.corpus_map import make_corpus_map_figure
+from pages import common
+
+MAX_DRAWN = 20_000
+
+common.page_header(
+    "Large corpus",
+    "A corpus far larger than memory, streamed through the static encoder tier into a map index. "
+    f"The map draws {MAX_DRAWN:,} points; box and lasso selections list every document inside.",
+)
+
+
+@st.cache_resource(show_spinner="Opening the index…", max_entries=2)
+def _open(path: str, mtime: float):
+    from core.corpus.stream import find_large_index, load_large_map
+
+    folder = find_large_index(path)
+    return None if folder is None else load_large_map(folder)
+
+
+@st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
+def _frames(folder: str, _lmap) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from core.corpus.stream import lod_sample
+
+    lmap = _lmap
+    xy = np.asarray(lmap.xy)
+    full = pd.DataFrame({"doc_id": lmap.ids, "x": xy[:, 0], "y": xy[:, 1]})
+    rows = lod_sample(lmap, MAX_DRAWN)
+    drawn = pd.DataFrame({"doc_id": lmap.ids[rows], "text": lmap.texts(rows), "source": "",
+                          "cluster": np.asarray(lmap.labels)[rows].astype(np.int64), "x": xy[rows, 0], "y": xy[rows, 1]})
+    return full, drawn
+
+
+if not common.server_paths_allowed():
+    st.info("Large corpora are read from paths on the server, which this browser may not type (the server only "
+            "accepts them from its own machine; see core.corpus.access). Open the app on the server itself.")
+    st.stop()
+path = st.text_input("Corpus file (.jsonl/.parquet) or folder", key="lm_path",
+                     placeholder="/data/corpus.jsonl", help="The same path given to `python -m core.corpus index --corpus`.")
+if not path.strip():
+    st.info("Index a large corpus once from the command line (streamed in chunks; static encoder tier):\n\n"
+            "`.venv/bin/python -m core.corpus index --corpus /data/corpus.jsonl`\n\nthen give its path here.")
+    st.stop()
+from pathlib import Path  # noqa: E402
+
+source = Path(path.strip()).expanduser()
+if not source.exists():
+    common.show_error(ValueError(f"{source} does not exist"), "Could not open the corpus")
+    st.stop()
+lmap = _open(str(source.resolve()), source.stat().st_mtime)
+if lmap is None:
+    st.warning(f"{source} has no index yet. Build it with `python -m core.corpus index --corpus {source}` "
+               "(or here, for corpora of up to a few hundred thousand documents).")
+    if st.button("Index it now", type="primary"):
+        from core.corpus.stream import StreamFormatError, index_large_corpus
+
+        bar = st.progress(0.0, text="Streaming the corpus…")
+        try:
+            index_large_corpus(source, report=lambda p: bar.progress(p.fraction, text=p.describe()))
+        except (StreamFormatError, ValueError, OSError) as exc:
+            common.show_error(exc, "Could not index the corpus")
+            st.stop()
+        _open.clear()
+        st.rerun()
+    st.stop()
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _figure(folder: str, _lmap, _drawn):
+    names = {int(r.cluster): ", ".join(str(r.keywords).split(", ")[:2]) for r in _lmap.clusters.itertuples()}
+    return make_corpus_map_figure(_drawn, max_points=len(_drawn), cluster_names=names)
+
+
+full, drawn = _frames(str(lmap.folder), lmap)
+meta = lmap.meta
+fig = _figure(str(lmap.folder), lmap, drawn)  # built once per index; every rerun sends the same figure
+event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="large_map_chart")
+st.caption(f"{len(lmap):,} documents ({len(drawn):,} drawn), {meta['k']} clusters, map made by the encoder "
+           f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s.")
+
+selected = ids_in_selected_region(full, event)
+st.subheader(f"Selected documents ({len(selected):,})", anchor="selected-documents")
+if selected:
+    rows = np.flatnonzero(full["doc_id"].isin(set(selected)).to_numpy())
+    head = rows[:200]
+    st.dataframe(pd.DataFrame({"doc_id": full["doc_id"].to_numpy()[head], "cluster": np.asarray(lmap.labels)[head],
+                               "text": lmap.texts(head)}), hide_index=True, width="stretch", height=240)
+    st.download_button("Selected ids (one per line)", "\n".join(map(str, selected)).encode(), "selection_ids.txt", "text/plain")
+else:
+    st.caption("Drag a box or lasso on the map to select every document inside it.")
+
+query = st.text_input("Search by meaning", key="lm_query")
+if query.strip():
+    vec = common.encoder(meta["encoder"]).encode([query])[0]
+    hits = lmap.search(vec, top_n=20)
+    st.dataframe(hits.assign(text=lmap.texts(hits["row"].to_numpy())), hide_index=True, width="stretch")
+with st.expander("Clusters"):
+    st.dataframe(lmap.clusters, hide_index=True, width="stretch")

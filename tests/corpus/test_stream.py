@@ -1,0 +1,126 @@
+"""Streaming ingestion and the large map index (a 50,000-document corpus of real, recombined sentences)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.corpus.encoders import STATIC_MODEL, HashingEncoder, load_encoder, static_model_ready
+from core.corpus.stream import (LargeIndexConfig, StreamFormatError, StreamReport, index_large_corpus,
+                                iter_document_chunks, large_index_path, lod_sample, region_ids, write_recombined_corpus)
+from tests.corpus._mapdata import TOPICS
+
+SOURCE_TEXTS = [  # real-looking documentation sentences, four topics
+    f"To {verb} a {noun}, call the function with the {noun} as its first argument. The result is a new {noun}. "
+    f"Errors raise an exception that names the {noun}. See the {topic[0]} and {topic[1]} modules for details."
+    for topic in TOPICS for verb in ("open", "read", "parse", "convert", "close") for noun in topic
+]
+
+
+def _fast_encoder():
+    return load_encoder(STATIC_MODEL) if static_model_ready() else HashingEncoder(128)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    path = write_recombined_corpus(SOURCE_TEXTS, 50_000, tmp_path_factory.mktemp("big") / "docs.jsonl", seed=3)
+    seen = []
+    config = LargeIndexConfig(encoder_name="fast", k=20, layout_sample=2000, chunk_size=10_000)
+    lmap = index_large_corpus(path, config, encoder=_fast_encoder(), report=seen.append)
+    return path, config, lmap, seen
+
+
+def test_fifty_thousand_documents_stream_into_a_complete_index(big):
+    path, config, lmap, seen = big
+    assert len(lmap) == 50_000 and lmap.embeddings.shape[0] == 50_000
+    assert lmap.embeddings.dtype == np.float16
+    assert lmap.xy.shape == (50_000, 2) and np.isfinite(lmap.xy).all()
+    assert lmap.labels.shape == (50_000,) and set(np.unique(lmap.labels)) <= set(range(20))
+    assert lmap.clusters["size"].sum() == 50_000 and (lmap.clusters["keywords"].str.len() > 0).all()
+    assert len(set(lmap.ids)) == 50_000
+    stages = {p.stage for p in seen}
+    assert {"embed", "cluster", "project", "place", "index"} <= stages
+    assert all(p.done <= p.total for p in seen)
+
+
+def test_embedding_chunks_are_the_vectors_of_their_documents(big):
+    _, _, lmap, _ = big
+    rows = np.array([0, 9_999, 10_000, 49_999])
+    direct = _fast_encoder().encode(lmap.texts(rows))
+    np.testing.assert_allclose(np.asarray(lmap.embeddings[rows], dtype=np.float32), direct, atol=2e-3)  # float16
+
+
+def test_placed_points_land_near_their_cluster(big):
+    _, _, lmap, _ = big
+    xy, labels = np.asarray(lmap.xy), np.asarray(lmap.labels)
+    centres = np.stack([xy[labels == c].mean(axis=0) if (labels == c).any() else np.zeros(2) for c in range(20)])
+    own = np.linalg.norm(xy - centres[labels], axis=1)
+    other = np.linalg.norm(xy - centres[(labels + 7) % 20], axis=1)
+    assert np.median(own) < np.median(other)
+
+
+def test_box_selection_maps_to_every_id_inside_and_search_finds_a_document(big):
+    _, _, lmap, _ = big
+    xy = np.asarray(lmap.xy)
+    x0, x1 = np.quantile(xy[:, 0], [0.2, 0.5])
+    y0, y1 = np.quantile(xy[:, 1], [0.2, 0.6])
+    ids = region_ids(lmap, (x1, x0), (y0, y1))
+    inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    assert set(ids) == set(np.asarray(lmap.ids)[inside]) and len(ids) > 100
+    shown = lod_sample(lmap, max_points=5_000)
+    assert len(shown) == 5_000 and len(np.unique(shown)) == 5_000
+    vec = np.asarray(lmap.embeddings[123], dtype=np.float32)
+    hits = lmap.search(vec / np.linalg.norm(vec), top_n=5)
+    assert lmap.ids[123] in set(hits["doc_id"]) or hits["score"].iloc[0] > 0.99
+
+
+def test_a_second_index_of_the_same_file_is_read_from_the_cache(big):
+    path, config, lmap, _ = big
+    again = index_large_corpus(path, config, encoder=_fast_encoder())
+    assert again.folder == lmap.folder == large_index_path(path, config)
+    assert again.meta["timings"] == lmap.meta["timings"]
+
+
+def test_bad_lines_are_counted_and_located_not_fatal(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    rows = [json.dumps({"id": "a", "text": "first document " * 3}), "{not json", json.dumps({"id": "b", "text": ""}),
+            json.dumps({"id": "c", "body": "no text field here"}), json.dumps({"id": "d", "text": "word " * 450})]
+    path.write_text("\n".join(rows) + "\n")
+    report = StreamReport()
+    chunks = list(iter_document_chunks(path, chunk_size=2, report=report))
+    ids = [i for c in chunks for i in c[0]]
+    assert ids == ["a", "d#0", "d#1", "d#2"]  # 450 words -> three pieces of at most 200
+    assert report.skipped == 3
+    assert [w for w, _ in report.issues] == ["mixed.jsonl:2", "mixed.jsonl:3", "mixed.jsonl:4"]
+
+
+def test_parquet_and_folders_stream_too_and_unknown_input_is_named(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"doc_id": ["x", "y"], "content": ["alpha beta", "gamma delta"]}), tmp_path / "t.parquet")
+    assert list(iter_document_chunks(tmp_path / "t.parquet")) == [(["x", "y"], ["alpha beta", "gamma delta"])]
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "one.txt").write_text("hello there")
+    assert list(iter_document_chunks(tmp_path / "docs")) == [(["one.txt"], ["hello there"])]
+    (tmp_path / "t.xlsx").write_bytes(b"x")
+    with pytest.raises(StreamFormatError, match="t.xlsx"):
+        list(iter_document_chunks(tmp_path / "t.xlsx"))
+    (tmp_path / "empty.jsonl").write_text(json.dumps({"text": " "}) + "\n")
+    with pytest.raises(StreamFormatError, match="no document"):
+        index_large_corpus(tmp_path / "empty.jsonl", LargeIndexConfig(), encoder=HashingEncoder(16))
+    assert not list(large_index_path(tmp_path / "empty.jsonl", LargeIndexConfig()).parent.glob("*.tmp"))
+
+
+def test_the_index_is_found_by_its_source_until_the_source_changes(tmp_path):
+    from core.corpus.stream import find_large_index
+
+    path = tmp_path / "few.jsonl"
+    path.write_text("\n".join(json.dumps({"text": f"document number {i} about files"}) for i in range(30)) + "\n")
+    assert find_large_index(path) is None
+    lmap = index_large_corpus(path, LargeIndexConfig(k=2, layout_sample=100), encoder=HashingEncoder(16))
+    assert find_large_index(path) == lmap.folder
+    path.write_text(path.read_text() + json.dumps({"text": "one more"}) + "\n")
+    assert find_large_index(path) is None
