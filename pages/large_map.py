@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from core.corpus.selection import ids_in_selected_region
+from core.corpus.views import cluster_names, ids_as_lines, large_search_table, large_selection_table
 from core.viz.corpus_map import make_corpus_map_figure
 from pages import common
 
@@ -80,8 +81,7 @@ if lmap is None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _figure(folder: str, _lmap, _drawn):
-    names = {int(r.cluster): ", ".join(str(r.keywords).split(", ")[:2]) for r in _lmap.clusters.itertuples()}
-    return make_corpus_map_figure(_drawn, max_points=len(_drawn), cluster_names=names)
+    return make_corpus_map_figure(_drawn, max_points=len(_drawn), cluster_names=cluster_names(_lmap))
 
 
 full, drawn = _frames(str(lmap.folder), lmap)
@@ -94,11 +94,8 @@ st.caption(f"{len(lmap):,} documents ({len(drawn):,} drawn), {meta['k']} cluster
 selected = ids_in_selected_region(full, event)
 st.subheader(f"Selected documents ({len(selected):,})", anchor="selected-documents")
 if selected:
-    rows = np.flatnonzero(full["doc_id"].isin(set(selected)).to_numpy())
-    head = rows[:200]
-    st.dataframe(pd.DataFrame({"doc_id": full["doc_id"].to_numpy()[head], "cluster": np.asarray(lmap.labels)[head],
-                               "text": lmap.texts(head)}), hide_index=True, width="stretch", height=240)
-    st.download_button("Selected ids (one per line)", "\n".join(map(str, selected)).encode(), "selection_ids.txt", "text/plain")
+    st.dataframe(large_selection_table(lmap, full, selected), hide_index=True, width="stretch", height=240)
+    st.download_button("Selected ids (one per line)", ids_as_lines(selected), "selection_ids.txt", "text/plain")
 else:
     st.caption("Drag a box or lasso on the map to select every document inside it.")
 
@@ -106,6 +103,6 @@ query = st.text_input("Search by meaning", key="lm_query")
 if query.strip():
     vec = common.encoder(meta["encoder"]).encode([query])[0]
     hits = lmap.search(vec, top_n=20)
-    st.dataframe(hits.assign(text=lmap.texts(hits["row"].to_numpy())), hide_index=True, width="stretch")
+    st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
 with st.expander("Clusters"):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")

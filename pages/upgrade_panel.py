@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL
 from core.corpus.load import Corpus
+from core.corpus.views import choice_labels, describe_tiers
 from pages.common import ENCODER_CHOICES, _maps, _state, corpus_source, encoder, map_settings
 
 
@@ -55,9 +56,8 @@ def corpus_map():
     st.session_state["map_upgrade_job"] = None
     if progressive(settings.encoder_name) and (corpus.content_hash, settings) not in _maps():
         if load_corpus_map(corpus, settings) is None:
-            from core.corpus.upgrade import ensure_upgrade
-
             from core.corpus.encoders import static_model_ready
+            from core.corpus.upgrade import ensure_upgrade
 
             job = ensure_upgrade(corpus, settings.encoder_name)
             if job.state != "done":  # the fastest tier built: static (made at set-up), else hashing
@@ -146,9 +146,8 @@ def draw_tier_figures() -> None:
         figures = tier_figures(corpus)
     except (ValueError, RuntimeError, OSError):
         return
-    labels = {v: k.split(" (")[0] for k, v in ENCODER_CHOICES.items()}
     if figures:
-        st.caption("Measured on this corpus: " + " · ".join(f"**{labels.get(t, t)}**: {line}" for t, line in figures.items()))
+        st.caption("Measured on this corpus: " + describe_tiers(figures, choice_labels(ENCODER_CHOICES)))
     else:
         st.caption("Tier figures (docs/s, neighbour recall@10 and k-means ARI against MiniLM) appear once MiniLM has "
                    "embedded a few hundred documents of this corpus in the background.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 ELBOW_KS = (2, 5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200)
@@ -118,3 +119,30 @@ def upload_types() -> list[str]:
     from core.corpus.load import SUPPORTED_EXTENSIONS
 
     return [e.lstrip(".") for e in SUPPORTED_EXTENSIONS]
+
+
+def large_selection_table(lmap, full: pd.DataFrame, selected: Iterable[str], limit: int = 200) -> pd.DataFrame:
+    """The first ``limit`` selected documents of a large map: ``doc_id``, ``cluster`` and text read from disk."""
+    rows = np.flatnonzero(full["doc_id"].isin(set(selected)).to_numpy())[:limit]
+    return pd.DataFrame({"doc_id": full["doc_id"].to_numpy()[rows], "cluster": np.asarray(lmap.labels)[rows],
+                         "text": lmap.texts(rows)})
+
+
+def large_search_table(lmap, hits: pd.DataFrame) -> pd.DataFrame:
+    """Search hits of a large map with each hit's text read from disk."""
+    return hits.assign(text=lmap.texts(hits["row"].to_numpy()))
+
+
+def ids_as_lines(ids: Iterable[str]) -> bytes:
+    """Selected ids, one per line, for download."""
+    return "\n".join(map(str, ids)).encode()
+
+
+def describe_tiers(figures: dict[str, str], labels: dict[str, str]) -> str:
+    """One caption line of each encoder tier's measured figures, tiers named by their sidebar label."""
+    return " · ".join(f"**{labels.get(t, t)}**: {line}" for t, line in figures.items())
+
+
+def choice_labels(choices: dict[str, str]) -> dict[str, str]:
+    """``{value: short label}`` for a ``{long label: value}`` choice dict (the label up to its first " (")."""
+    return {v: k.split(" (")[0] for k, v in choices.items()}
