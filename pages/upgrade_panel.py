@@ -68,9 +68,7 @@ def corpus_map():
     if key in maps:
         return maps[key]
     cmap = _map_with_progress(corpus, settings)
-    if len(maps) >= 4:
-        maps.pop(next(iter(maps)))
-    maps[key] = cmap
+    maps[key] = cmap  # the memo (core.corpus.views.MapMemo) drops the oldest beyond its size
     return cmap
 
 
