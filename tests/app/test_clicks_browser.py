@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # Pixel position of one point of a plotly chart: the node ``which`` (by custom_data id), or else the most
 # isolated point of the map (farthest from every other point and label), so the click hits only it.
@@ -42,7 +43,16 @@ def test_clicking_a_map_point_shows_its_document_and_a_search_keeps_the_selectio
     page.get_by_role("heading", name="Clusters").wait_for(timeout=60_000)
     page.wait_for_timeout(2500)
     doc_id, t0 = _click_point(page)
-    page.get_by_text(f"Full text of {doc_id}").wait_for(timeout=10_000)
+    try:
+        page.get_by_text(f"Full text of {doc_id}").wait_for(timeout=10_000)
+    except PlaywrightTimeout:
+        # a click that lands while the page is still rerunning is dropped by plotly (nothing selected, the
+        # heading still says 0): that is a lost click, not a slow one, so click once more and time that one
+        assert page.get_by_role("heading", name="Selected documents (0)").count() == 1, "a click selected something else"
+        page.screenshot(path=str(output_dir / "corpus_map_click_lost.png"))
+        page.wait_for_timeout(2000)
+        doc_id, t0 = _click_point(page)
+        page.get_by_text(f"Full text of {doc_id}").wait_for(timeout=10_000)
     took = time.monotonic() - t0
     page.screenshot(path=str(output_dir / "corpus_map_click.png"))
     assert took < 2.0, f"the clicked document's text took {took:.1f} s to show"
