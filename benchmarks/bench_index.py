@@ -35,9 +35,9 @@ def _texts(n: int) -> list[str]:
 
 
 def bench_embedding(n: int = 2000) -> float:
-    from core.corpus.load import Corpus
     from core.corpus.embed import embed_corpus
     from core.corpus.encoders import SentenceEncoder
+    from core.corpus.load import Corpus
 
     texts = _texts(n)
     enc = SentenceEncoder()

@@ -49,8 +49,9 @@ chunk's float arrays plus the kept matrices (about 11 bytes per pair).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -62,8 +62,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.ctar.config import CTARConfig, CTARConfigError
-from core.ctar.mechanisms import PairContext
 from core.ctar.inputs import Catalogue, CatalogueInputs, CTARInputError, load_inputs, make_synthetic_inputs
+from core.ctar.mechanisms import PairContext
 from core.ctar.sampler import CTARSample, sample
 
 GENERATORS = ("ctar", "compact")
@@ -186,7 +186,7 @@ class BiasContext(PairContext):
     that its exposure uses the same draw as its outcome shift.
     """
 
-    def with_rating(self, rating: NDArray[np.int8], **extras: Any) -> "BiasContext":
+    def with_rating(self, rating: NDArray[np.int8], **extras: Any) -> BiasContext:
         return replace(self, rating=rating, extras={**self.extras, **extras})
 
 

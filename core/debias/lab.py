@@ -22,8 +22,8 @@ words, what a table shows and where the learners do *not* separate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,8 @@ from core.debias.data import DebiasConfigError, WorldConfig, make_world
 from core.debias.learners import LEARNERS, MFConfig, TrainingData, fit_learner
 from core.debias.mechanisms import make_mechanism
 from core.debias.metrics import calc_auc, calc_auc_on_pairs, popularity_scores, summarize_prediction
-from core.debias.tags import TagTask, TagTaskConfig, make_tag_task, tag_like_rate
 from core.debias.propensity import PROPENSITY_MODELS, logistic_propensity, naive_bayes_propensity, popularity_propensity
+from core.debias.tags import TagTask, TagTaskConfig, make_tag_task, tag_like_rate
 
 
 @dataclass(frozen=True)

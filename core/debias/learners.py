@@ -46,15 +46,15 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from core.debias.data import DebiasConfigError
 from core.debias.metrics import calc_auc
-
 
 
 @dataclass(frozen=True)

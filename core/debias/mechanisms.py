@@ -33,8 +33,9 @@ All propensities are rescaled to a mean observation ``rate`` and clipped to [0, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,7 +86,7 @@ def _check_rate(rate: float) -> None:
         raise DebiasConfigError(f"rate must be in (0, 1], got {rate}")
 
 
-def _refuse_unprepared(mech: "BiasMechanism", ctx: Any, why: str) -> None:
+def _refuse_unprepared(mech: BiasMechanism, ctx: Any, why: str) -> None:
     """A bare CTAR ``PairContext`` never went through ``prepare``: refuse, naming the mechanism."""
     if isinstance(ctx, PairContext) and not isinstance(ctx, BiasContext):
         raise DebiasConfigError(

@@ -54,7 +54,7 @@ a reward on arm ``i`` is also added to every neighbour ``c`` of ``i`` (``sum_c +
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -272,7 +272,7 @@ class EqualDS(_ScorePolicy):
 
     name = "equal"
 
-    def __init__(self, alpha: Union[str, float] = "paper") -> None:
+    def __init__(self, alpha: str | float = "paper") -> None:
         if isinstance(alpha, str):
             if alpha != "paper":
                 raise PolicyConfigError(f"EqualDS.alpha must be 'paper' or a number >= 0, got {alpha!r}")

@@ -7,8 +7,17 @@ import warnings
 import numpy as np
 import pytest
 
-from core.ctar.graph import (NODE_KINDS, backdoor_sets, build_pair_template, calc_interventional_table,
-                             calc_rating_probs, causal_graph, compare_interventional, cross_check, simulate_template)
+from core.ctar.graph import (
+    NODE_KINDS,
+    backdoor_sets,
+    build_pair_template,
+    calc_interventional_table,
+    calc_rating_probs,
+    causal_graph,
+    compare_interventional,
+    cross_check,
+    simulate_template,
+)
 from core.ctar.sampler import Intervention, intervene
 from tests.ctar.conftest import small_config
 

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from core.ctar.config import CTARConfigError
-from core.ctar.inputs import (CTARInputError, load_ctar_original, load_inputs, load_movielens, make_synthetic_inputs,
-                              prepare_catalogue, rescale_half_stars)
+from core.ctar.inputs import (
+    CTARInputError,
+    load_ctar_original,
+    load_inputs,
+    load_movielens,
+    make_synthetic_inputs,
+    prepare_catalogue,
+    rescale_half_stars,
+)
 from tests.ctar.conftest import small_config
 
 TAGS = "movieid,tagid,tagCount\n0,0,10\n0,1,5\n1,1,7\n1,2,3\n2,0,1\n"

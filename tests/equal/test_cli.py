@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.equal.__main__ import main
 from core.corpus.load import load_corpus
 from core.corpus.mapping import MapSettings, load_corpus_map
+from core.equal.__main__ import main
 from tests.corpus._mapdata import topic_corpus
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from core.equal.arms import ArmDocs
-from core.equal.policies import (POLICIES, BanditState, EqualDS, PolicyConfigError, calc_arm_prior, calc_doc_similarity,
-                                 make_policy)
+from core.equal.policies import (
+    POLICIES,
+    BanditState,
+    EqualDS,
+    PolicyConfigError,
+    calc_arm_prior,
+    calc_doc_similarity,
+    make_policy,
+)
 
 MEANS = np.array([0.1, 0.2, 0.3, 0.5, 0.25, 0.15])
 

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.equal.__main__ import main
-from core.corpus.load import Corpus
 from core.corpus.embed import embed_texts
 from core.corpus.encoders import HashingEncoder
-from core.equal.extract.base import ExtractionResult
-from core.equal.extract.rules import RuleExtractor
+from core.corpus.load import Corpus
 from core.corpus.mapping import MapSettings, build_corpus_map
+from core.equal.__main__ import main
+from core.equal.extract.rules import RuleExtractor
 from core.equal.reference import parse_reference
 from core.equal.reward import OTReward
 from core.equal.warmup import WarmupConfig, WarmupError, WarmupResult, compare_clusterings

@@ -63,8 +63,9 @@ precision bars.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -720,7 +721,7 @@ def _cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return "\n\n".join(part for part in rest if part.strip())
 
 
-def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]]) -> "pd.DataFrame":
+def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]]) -> pd.DataFrame:
     """Per document: how many pairs, which rules fired and, when none did, why (for "a cluster that yields nothing").
 
     Parameters
@@ -750,7 +751,7 @@ def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]])
 
 
 def explain_cluster(extractor: RuleExtractor, doc_ids: Sequence[str], texts: Sequence[str], labels: Sequence[int],
-                    cluster: int, limit: int = 200) -> "pd.DataFrame":
+                    cluster: int, limit: int = 200) -> pd.DataFrame:
     """:func:`explain_documents` for the first ``limit`` documents of one cluster (``labels`` ``(n,)``), for the Bandit page.
 
     A cluster that yields nothing says why: every row's ``why`` names the shapes that were
