@@ -67,8 +67,10 @@ def main() -> int:
     print(f"pgmpy simulate (per-pair template, 6 nodes): {len(sim):,} rows in {pg_wall:.2f} s = {pg_rate:,.0f} rows/s")
     print(f"speedup numpy / pgmpy (rows per second): {ratio:.1f}x")
     ok = child["wall"] <= 10 and child["peak_gb"] <= 2 and ratio >= 10
-    print(f"bench_ctar wall_s={child['wall']:.2f} peak_gb={child['peak_gb']:.2f} speedup={ratio:.1f}x "
-          f"goal=wall<=10s,peak<=2GB,speedup>=10x {'PASS' if ok else 'FAIL'}")
+    print(
+        f"bench_ctar wall_s={child['wall']:.2f} peak_gb={child['peak_gb']:.2f} speedup={ratio:.1f}x "
+        f"goal=wall<=10s,peak<=2GB,speedup>=10x {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -45,7 +45,13 @@ def python_loop_estimators(e, o, p, ehat) -> dict[str, float]:
         else:
             s["eib"] += ehat[k]
             s["dr"] += ehat[k]
-    return {"Naive": s["naive"] / s["n_obs"], "EIB": s["eib"] / n, "IPS": s["ips"] / n, "SNIPS": s["ips"] / s["snips_w"], "DR": s["dr"] / n}
+    return {
+        "Naive": s["naive"] / s["n_obs"],
+        "EIB": s["eib"] / n,
+        "IPS": s["ips"] / n,
+        "SNIPS": s["ips"] / s["snips_w"],
+        "DR": s["dr"] / n,
+    }
 
 
 def main() -> int:
@@ -69,30 +75,46 @@ def main() -> int:
         estimate_all(e1, o1, p1, ehat1)
     kernel_s = time.perf_counter() - t
     kernel_pps = 100 * n / kernel_s
-    print(f"estimators alone: 5 estimators x 100 seeds x 1e6 pairs (observation draw included) in {kernel_s:.1f} s, "
-          f"{kernel_pps / 1e6:.1f} M pairs/s = x{kernel_pps / base_pps:.0f} a per-pair Python loop ({base_pps / 1e6:.2f} M pairs/s, same run)")
+    print(
+        f"estimators alone: 5 estimators x 100 seeds x 1e6 pairs (observation draw included) in {kernel_s:.1f} s, "
+        f"{kernel_pps / 1e6:.1f} M pairs/s = x{kernel_pps / base_pps:.0f} a per-pair Python loop ({base_pps / 1e6:.2f} M pairs/s, same run)"
+    )
 
-    cfg = SweepConfig(mechanisms=("selection",), strengths={"selection": (0.5,)}, seeds=tuple(range(100)),
-                      world=WorldConfig(n_users=1000, n_items=1000, n_tags=300, tags_per_item=8, liked_min=10, liked_max=20))
+    cfg = SweepConfig(
+        mechanisms=("selection",),
+        strengths={"selection": (0.5,)},
+        seeds=tuple(range(100)),
+        world=WorldConfig(n_users=1000, n_items=1000, n_tags=300, tags_per_item=8, liked_min=10, liked_max=20),
+    )
     t = time.perf_counter()
     df = run_sweep(cfg)
     sweep_s = time.perf_counter() - t
     pps = 100 * 1_000_000 / sweep_s
     naive = df[df.estimator == "Naive"].error.mean()
     dr = df[df.estimator == "DR"].error.mean()
-    print(f"sweep: 5 estimators x 100 seeds x 1e6 pairs (new world per seed) in {sweep_s:.1f} s "
-          f"({pps / 1e6:.1f} M pairs/s, world generation dominates); mean error Naive {naive:+.4f}, DR {dr:+.4f}")
+    print(
+        f"sweep: 5 estimators x 100 seeds x 1e6 pairs (new world per seed) in {sweep_s:.1f} s "
+        f"({pps / 1e6:.1f} M pairs/s, world generation dominates); mean error Naive {naive:+.4f}, DR {dr:+.4f}"
+    )
 
-    lcfg = LearnerConfig(mechanism="popularity", strength=1.0, rate=0.02, rct_share=0.01, seed=0,
-                         world=WorldConfig(n_users=1000, n_items=1000, n_tags=300, tags_per_item=8, liked_min=10, liked_max=20),
-                         mf=MFConfig(threads=2))
+    lcfg = LearnerConfig(
+        mechanism="popularity",
+        strength=1.0,
+        rate=0.02,
+        rct_share=0.01,
+        seed=0,
+        world=WorldConfig(n_users=1000, n_items=1000, n_tags=300, tags_per_item=8, liked_min=10, liked_max=20),
+        mf=MFConfig(threads=2),
+    )
     table = run_learners(lcfg)
     print("learners at CTAR's default size (1,000 x 1,000, 2% observed, popularity exposure):")
     print(table.round(3).to_string(index=False))
     slowest = float(table.seconds.max())
     ok = sweep_s < SWEEP_GOAL_S and slowest < LEARNER_GOAL_S
-    print(f"bench_debias={sweep_s:.1f}s slowest_learner={slowest:.1f}s goal=sweep<{SWEEP_GOAL_S:.0f}s,learner<{LEARNER_GOAL_S:.0f}s "
-          f"{'PASS' if ok else 'FAIL'}")
+    print(
+        f"bench_debias={sweep_s:.1f}s slowest_learner={slowest:.1f}s goal=sweep<{SWEEP_GOAL_S:.0f}s,learner<{LEARNER_GOAL_S:.0f}s "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -61,23 +61,92 @@ from core.equal.space import ArmSpace  # noqa: E402
 SEEDS = (0, 1, 2, 3, 4)
 GOAL_RANDOM, GOAL_DECOY, SHARE = 5.0, 1.5, 0.05
 DOC = Path("/usr/share/doc")
-_PANDAS_TIME = tuple(f"pandas.{n}" for n in ("Timestamp", "Timedelta", "Period", "DatetimeIndex", "TimedeltaIndex",
-                                             "PeriodIndex", "DatetimeTZDtype", "date_range", "bdate_range", "period_range",
-                                             "timedelta_range", "to_datetime", "to_timedelta", "tseries", "offsets",
-                                             "DateOffset"))
+_PANDAS_TIME = tuple(
+    f"pandas.{n}"
+    for n in (
+        "Timestamp",
+        "Timedelta",
+        "Period",
+        "DatetimeIndex",
+        "TimedeltaIndex",
+        "PeriodIndex",
+        "DatetimeTZDtype",
+        "date_range",
+        "bdate_range",
+        "period_range",
+        "timedelta_range",
+        "to_datetime",
+        "to_timedelta",
+        "tseries",
+        "offsets",
+        "DateOffset",
+    )
+)
 DECOY_ON_TASK = ("FAQ/lsof", "FAQ/procps")  # the decoy case's on-task region: answered FAQ entries
 PROVENANCE: dict[str, tuple[str, ...]] = {
-    "dates-and-time": ("datetime", "time", "calendar", "zoneinfo", "numpy.datetime_as_string", "numpy.datetime_data",
-                       "numpy.busday_count", "numpy.busday_offset", "numpy.is_busday", "numpy.busdaycalendar",
-                       *_PANDAS_TIME),
-    "files-and-os": ("os", "posix", "pathlib", "shutil", "glob", "fnmatch", "tempfile", "io", "stat", "filecmp",
-                     "fileinput", "zipfile", "tarfile", "subprocess"),
-    "networking": ("socket", "ssl", "http", "urllib", "ftplib", "smtplib", "imaplib", "poplib", "nntplib", "telnetlib",
-                   "socketserver", "xmlrpc", "ipaddress", "selectors", "email", "asyncio.streams"),
+    "dates-and-time": (
+        "datetime",
+        "time",
+        "calendar",
+        "zoneinfo",
+        "numpy.datetime_as_string",
+        "numpy.datetime_data",
+        "numpy.busday_count",
+        "numpy.busday_offset",
+        "numpy.is_busday",
+        "numpy.busdaycalendar",
+        *_PANDAS_TIME,
+    ),
+    "files-and-os": (
+        "os",
+        "posix",
+        "pathlib",
+        "shutil",
+        "glob",
+        "fnmatch",
+        "tempfile",
+        "io",
+        "stat",
+        "filecmp",
+        "fileinput",
+        "zipfile",
+        "tarfile",
+        "subprocess",
+    ),
+    "networking": (
+        "socket",
+        "ssl",
+        "http",
+        "urllib",
+        "ftplib",
+        "smtplib",
+        "imaplib",
+        "poplib",
+        "nntplib",
+        "telnetlib",
+        "socketserver",
+        "xmlrpc",
+        "ipaddress",
+        "selectors",
+        "email",
+        "asyncio.streams",
+    ),
     "numerical-arrays": ("numpy", "scipy.linalg"),
     "statistics": ("statistics", "scipy.stats", "random", "numpy.random"),
-    "text-processing": ("json", "csv", "re", "string", "textwrap", "difflib", "html", "pprint", "unicodedata", "codecs",
-                        "builtins.str", "shlex"),
+    "text-processing": (
+        "json",
+        "csv",
+        "re",
+        "string",
+        "textwrap",
+        "difflib",
+        "html",
+        "pprint",
+        "unicodedata",
+        "codecs",
+        "builtins.str",
+        "shlex",
+    ),
 }
 
 
@@ -94,8 +163,11 @@ def _read(path: Path) -> str:
 
 def man_index(per_doc: int = 12) -> list[tuple[str, str]]:
     """``name - what it does`` lines of the man pages (sections 1, 8) whose description speaks of files."""
-    words = re.compile(r"\b(files?|director(?:y|ies)|paths?|disks?|permissions?|owners?|archives?|copy|move|rename|"
-                       r"links?|mount|filesystems?)\b", re.IGNORECASE)
+    words = re.compile(
+        r"\b(files?|director(?:y|ies)|paths?|disks?|permissions?|owners?|archives?|copy|move|rename|"
+        r"links?|mount|filesystems?)\b",
+        re.IGNORECASE,
+    )
     entries = []
     for path in sorted(Path("/usr/share/man/man1").glob("*.gz")) + sorted(Path("/usr/share/man/man8").glob("*.gz")):
         if path.name.startswith("gcloud"):
@@ -109,7 +181,9 @@ def man_index(per_doc: int = 12) -> list[tuple[str, str]]:
         if " - " in line and not line.startswith(".") and len(line) < 160 and words.search(line.split(" - ", 1)[1]):
             entries.append(line)
     entries = sorted(dict.fromkeys(entries))
-    return [(f"man-index#{k}", "\n".join(entries[i:i + per_doc])) for k, i in enumerate(range(0, len(entries), per_doc))]
+    return [
+        (f"man-index#{k}", "\n".join(entries[i : i + per_doc])) for k, i in enumerate(range(0, len(entries), per_doc))
+    ]
 
 
 def faq_contents(per_doc: int = 15) -> list[tuple[str, str]]:
@@ -118,8 +192,8 @@ def faq_contents(per_doc: int = 15) -> list[tuple[str, str]]:
     for name, path, first in (("lsof", "lsof/00FAQ.gz", r"^1\.0\s"), ("sed", "sed/sedfaq.txt.gz", r"^1\. GENERAL")):
         lines = _read(DOC / path).split("\n")
         hits = [i for i, ln in enumerate(lines) if re.match(first, ln)]
-        toc = [ln for ln in lines[hits[0]:hits[1]] if ln.strip()]
-        out += [(f"toc/{name}#{k}", "\n".join(toc[i:i + per_doc])) for k, i in enumerate(range(0, len(toc), per_doc))]
+        toc = [ln for ln in lines[hits[0] : hits[1]] if ln.strip()]
+        out += [(f"toc/{name}#{k}", "\n".join(toc[i : i + per_doc])) for k, i in enumerate(range(0, len(toc), per_doc))]
     return out
 
 
@@ -130,7 +204,7 @@ def changelogs(words: int = 120, cap: int = 40) -> list[tuple[str, str]]:
         for name in ("changelog.gz", "changelog.Debian.gz", "NEWS.gz"):
             if (DOC / pkg / name).exists():
                 toks = _read(DOC / pkg / name).split()
-                chunks = [" ".join(toks[i:i + words]) for i in range(0, len(toks), words)][:cap]
+                chunks = [" ".join(toks[i : i + words]) for i in range(0, len(toks), words)][:cap]
                 out += [(f"changelog/{pkg}/{name}#{k}", c) for k, c in enumerate(chunks)]
     return out
 
@@ -144,8 +218,10 @@ def faq_entries(per_doc: int = 2) -> list[tuple[str, str]]:
     procps = [e.strip() for e in re.split(r"\n(?=\S[^\n]*\?\n)", _read(DOC / "procps/FAQ.gz")) if e.strip()]
     out = []
     for name, entries in (("lsof", lsof), ("procps", procps)):
-        out += [(f"FAQ/{name}#{k}", "\n\n".join(entries[i:i + per_doc]))
-                for k, i in enumerate(range(0, len(entries), per_doc))]
+        out += [
+            (f"FAQ/{name}#{k}", "\n\n".join(entries[i : i + per_doc]))
+            for k, i in enumerate(range(0, len(entries), per_doc))
+        ]
     return out
 
 
@@ -200,8 +276,9 @@ def oracle_pairs(labels, per_doc_on: np.ndarray, calls: float) -> float:
     return float(before_on + (calls - before_docs) * on[order[i]] / sizes[order[i]])
 
 
-def replay(config: RunConfig, s: Setup, ref: np.ndarray, on_doc: set[str], target: int | None,
-           share: float) -> tuple[float, float]:
+def replay(
+    config: RunConfig, s: Setup, ref: np.ndarray, on_doc: set[str], target: int | None, share: float
+) -> tuple[float, float]:
     """Replay one policy; return (calls to hold ``target`` on-task pairs, on-task pairs held at ``share`` budget)."""
     space = ArmSpace(s.ids, None, s.labels, neighbours=s.neighbours, doc_emb=s.emb)
     run = BanditRun(replace(config, budget=1.0), space, ref, PrecomputedExtractor(s.pairs), table_embedder(s.table))
@@ -222,13 +299,19 @@ def replay(config: RunConfig, s: Setup, ref: np.ndarray, on_doc: set[str], targe
 
 def policy_configs(base: RunConfig) -> dict[str, RunConfig]:
     paper = replace(base, unplayed="zero", first_pull_docs=None, reward=replace(base.reward, empty_reward=0.0))
-    return {"random": replace(base, policy="random"), "avg-sim": replace(base, policy="avg-sim"),
-            "EQUAL": base, "EQUAL eb prior": replace(base, unplayed="eb"), "EQUAL no prior": replace(base, unplayed="mean"),
-            "EQUAL paper": paper}
+    return {
+        "random": replace(base, policy="random"),
+        "avg-sim": replace(base, policy="avg-sim"),
+        "EQUAL": base,
+        "EQUAL eb prior": replace(base, unplayed="eb"),
+        "EQUAL no prior": replace(base, unplayed="mean"),
+        "EQUAL paper": paper,
+    }
 
 
-def run_case(name: str, s: Setup, ref: np.ndarray, prefixes: tuple[str, ...], base: RunConfig,
-             target_share: float | None) -> dict[str, tuple[float, float]]:
+def run_case(
+    name: str, s: Setup, ref: np.ndarray, prefixes: tuple[str, ...], base: RunConfig, target_share: float | None
+) -> dict[str, tuple[float, float]]:
     """Every policy on one case: ``{policy: (mean calls to target, mean on-task pairs at SHARE)}``, printed."""
     on_doc = {d for d in s.ids if is_on_task(d, prefixes)}
     per_doc_on = np.array([len(s.pairs[d]) if d in on_doc else 0 for d in s.ids], dtype=float)
@@ -240,10 +323,14 @@ def run_case(name: str, s: Setup, ref: np.ndarray, prefixes: tuple[str, ...], ba
         out = [replay(replace(cfg, seed=sd), s, ref, on_doc, target, SHARE) for sd in seeds]
         res[pol] = (float(np.mean([c for c, _ in out])), float(np.mean([p for _, p in out])))
     budget = math.ceil(SHARE * len(s.ids))
-    res["oracle"] = (oracle_calls(s.labels, per_doc_on, target) if target else float("nan"),
-                     oracle_pairs(s.labels, per_doc_on, budget))
-    print(f"\n[{name}] {len(on_doc)} on-task documents by provenance ({len(on_doc) / len(s.ids):.1%}), "
-          f"{total:.0f} on-task pairs" + (f"; target {target} (50%)" if target else ""))
+    res["oracle"] = (
+        oracle_calls(s.labels, per_doc_on, target) if target else float("nan"),
+        oracle_pairs(s.labels, per_doc_on, budget),
+    )
+    print(
+        f"\n[{name}] {len(on_doc)} on-task documents by provenance ({len(on_doc) / len(s.ids):.1%}), "
+        f"{total:.0f} on-task pairs" + (f"; target {target} (50%)" if target else "")
+    )
     for pol, (calls, pairs) in res.items():
         head = f"{calls:8.0f} calls to 50% on-task ({calls / len(s.ids):5.1%} of corpus); " if target else ""
         print(f"  {pol:>15}: {head}{pairs:7.1f} on-task pairs at a {SHARE:.0%} budget ({budget} calls)")
@@ -273,10 +360,14 @@ def build_decoy_case(corpus, encoder, ref: np.ndarray, sample: int | None) -> tu
     sim = (all_emb @ ref.T).mean(axis=1)
     n = len(corpus.ids)
     regions = {"decoy": slice(n, n + len(decoy)), "rich FAQ": slice(n + len(decoy), len(ids))}
-    print(f"\n[decoy case] +{len(decoy)} decoy documents (man index, FAQ contents, changelogs), +{len(rich)} FAQ entries")
+    print(
+        f"\n[decoy case] +{len(decoy)} decoy documents (man index, FAQ contents, changelogs), +{len(rich)} FAQ entries"
+    )
     for label, part in regions.items():
         yielded = sum(1 for d in ids[part] if s.pairs[d])
-        print(f"  {label:>9}: mean cosine to D_r {sim[part].mean():.3f}, {yielded}/{len(ids[part])} documents yield pairs")
+        print(
+            f"  {label:>9}: mean cosine to D_r {sim[part].mean():.3f}, {yielded}/{len(ids[part])} documents yield pairs"
+        )
     print(f"  {'docstrings':>9}: mean cosine to D_r {sim[:n].mean():.3f} ({n} built-in documents not about files/OS)")
     return s, {"decoy": len(decoy), "rich": len(rich)}
 
@@ -286,18 +377,28 @@ def main() -> int:
     ap.add_argument("--encoder", default=os.environ.get("EQUALCTAR_BENCH_ENCODER", DEFAULT_MODEL))
     ap.add_argument("--presets", default=",".join(list_presets()))
     ap.add_argument("--no-decoy", action="store_true", help="skip the similarity-vs-usefulness case")
-    ap.add_argument("--decoy-sample", type=int, default=None,
-                    help="decoy case on the on-task documents plus this many other built-in documents (seeded)")
+    ap.add_argument(
+        "--decoy-sample",
+        type=int,
+        default=None,
+        help="decoy case on the on-task documents plus this many other built-in documents (seeded)",
+    )
     args = ap.parse_args()
     t0 = time.time()
     corpus = load_builtin_corpus()
     encoder = load_encoder(args.encoder)
     base = RunConfig(reward=OTReward())
-    print(f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents; EQUAL: B={base.batch_arms}, "
-          f"D={base.docs_per_pull}, first pull {base.first_pull_docs}, unplayed={base.unplayed}, "
-          f"empty pull={base.reward.empty_reward}")
+    print(
+        f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents; EQUAL: B={base.batch_arms}, "
+        f"D={base.docs_per_pull}, first pull {base.first_pull_docs}, unplayed={base.unplayed}, "
+        f"empty pull={base.reward.empty_reward}"
+    )
     presets = [p for p in args.presets.split(",") if p]
-    std = make_setup(list(corpus.ids), list(corpus.texts), np.asarray(embed_corpus(corpus, encoder)), encoder) if presets else None
+    std = (
+        make_setup(list(corpus.ids), list(corpus.texts), np.asarray(embed_corpus(corpus, encoder)), encoder)
+        if presets
+        else None
+    )
     ratios = {"random": [], "avg-sim": [], "oracle": [], "EQUAL eb prior": [], "EQUAL no prior": [], "EQUAL paper": []}
     for preset in presets:
         ref = embed_texts(load_reference(preset).texts(), encoder)
@@ -306,22 +407,28 @@ def main() -> int:
             ratios[pol].append(res[pol][0] / res["EQUAL"][0])
     gm = {pol: float(np.exp(np.mean(np.log(r)))) if r else float("nan") for pol, r in ratios.items()}
     if presets:
-        print("\nstandard case, geometric mean of calls to 50% on-task / EQUAL's: "
-              + ", ".join(f"{pol} {v:.2f}x" for pol, v in gm.items()))
+        print(
+            "\nstandard case, geometric mean of calls to 50% on-task / EQUAL's: "
+            + ", ".join(f"{pol} {v:.2f}x" for pol, v in gm.items())
+        )
     ok, decoy_ratio = (gm["random"] >= GOAL_RANDOM) if presets else True, float("nan")
     if not args.no_decoy:
         ref = embed_texts(load_reference("files-and-os").texts(), encoder)
         s, _ = build_decoy_case(corpus, encoder, ref, args.decoy_sample)
         res = run_case("decoy case: files-and-os", s, ref, DECOY_ON_TASK, base, None)
         decoy_ratio = res["EQUAL"][1] / max(res["avg-sim"][1], 1e-9)
-        print(f"  EQUAL/Avg-sim on-task pairs at {SHARE:.0%}: {decoy_ratio:.2f}x; EQUAL eb prior/Avg-sim "
-              f"{res['EQUAL eb prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL no prior/Avg-sim "
-              f"{res['EQUAL no prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL paper/Avg-sim "
-              f"{res['EQUAL paper'][1] / max(res['avg-sim'][1], 1e-9):.2f}x")
+        print(
+            f"  EQUAL/Avg-sim on-task pairs at {SHARE:.0%}: {decoy_ratio:.2f}x; EQUAL eb prior/Avg-sim "
+            f"{res['EQUAL eb prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL no prior/Avg-sim "
+            f"{res['EQUAL no prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL paper/Avg-sim "
+            f"{res['EQUAL paper'][1] / max(res['avg-sim'][1], 1e-9):.2f}x"
+        )
         ok = ok and decoy_ratio >= GOAL_DECOY
     print(f"total {time.time() - t0:.0f} s ({encoder.name})")
-    print(f"bench_equal={gm['random']:.2f} decoy={decoy_ratio:.2f} goal=random/EQUAL>={GOAL_RANDOM:.0f}x_and_"
-          f"EQUAL/avg-sim>={GOAL_DECOY}x_on_decoy {'PASS' if ok else 'FAIL'}")
+    print(
+        f"bench_equal={gm['random']:.2f} decoy={decoy_ratio:.2f} goal=random/EQUAL>={GOAL_RANDOM:.0f}x_and_"
+        f"EQUAL/avg-sim>={GOAL_DECOY}x_on_decoy {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -35,9 +35,9 @@ def _texts(n: int) -> list[str]:
 
 
 def bench_embedding(n: int = 2000) -> float:
-    from core.corpus.load import Corpus
     from core.corpus.embed import embed_corpus
     from core.corpus.encoders import SentenceEncoder
+    from core.corpus.load import Corpus
 
     texts = _texts(n)
     enc = SentenceEncoder()
@@ -53,8 +53,10 @@ def bench_embedding(n: int = 2000) -> float:
         ours_times.append(time.perf_counter() - t)
     raw, ours = min(raw_times), min(ours_times)
     ratio = ours / raw
-    print(f"[1] embedding {len(texts)} docs: raw encode {raw:.2f} s ({len(texts) / raw:.0f} docs/s), "
-          f"pipeline {ours:.2f} s ({len(texts) / ours:.0f} docs/s), overhead ratio {ratio:.3f} (goal <= 1.10)")
+    print(
+        f"[1] embedding {len(texts)} docs: raw encode {raw:.2f} s ({len(texts) / raw:.0f} docs/s), "
+        f"pipeline {ours:.2f} s ({len(texts) / ours:.0f} docs/s), overhead ratio {ratio:.3f} (goal <= 1.10)"
+    )
     return ratio
 
 
@@ -76,9 +78,11 @@ def bench_kmeans(n: int = 100_000, d: int = 384, k: int = 100, niter: int = 20) 
     sk_inertia = float(((x - sk.cluster_centers_[sk.labels_]) ** 2).sum(dtype=np.float64))
     speed = t_sk / t_ours
     gap = ours.inertia / sk_inertia - 1.0
-    print(f"[2] k-means {n}x{d}, k={k}, {niter} iterations: faiss (256 pts/centroid sample) {t_ours:.2f} s, "
-          f"scikit-learn {t_sk:.2f} s, speed-up {speed:.1f}x (goal >= 10); inertia faiss {ours.inertia:.1f} "
-          f"vs sklearn {sk_inertia:.1f} ({100 * gap:+.2f}%, goal within 2%)")
+    print(
+        f"[2] k-means {n}x{d}, k={k}, {niter} iterations: faiss (256 pts/centroid sample) {t_ours:.2f} s, "
+        f"scikit-learn {t_sk:.2f} s, speed-up {speed:.1f}x (goal >= 10); inertia faiss {ours.inertia:.1f} "
+        f"vs sklearn {sk_inertia:.1f} ({100 * gap:+.2f}%, goal within 2%)"
+    )
     return speed, gap
 
 
@@ -104,7 +108,9 @@ def bench_umap(n: int = 20_000, d: int = 384) -> float:
         umap.UMAP(n_neighbors=15, min_dist=0.1, metric="cosine", random_state=42).fit_transform(x)
         t_plain = time.perf_counter() - t
     speed = t_plain / t_ours
-    print(f"[3] UMAP {n} points: faiss kNN {t_ours:.1f} s, plain UMAP {t_plain:.1f} s, speed-up {speed:.2f}x (goal >= 4)")
+    print(
+        f"[3] UMAP {n} points: faiss kNN {t_ours:.1f} s, plain UMAP {t_plain:.1f} s, speed-up {speed:.2f}x (goal >= 4)"
+    )
     return speed
 
 
@@ -115,8 +121,10 @@ def main() -> int:
     ok = [ratio <= 1.10, speed >= 10 and abs(gap) <= 0.02, uspeed >= 4]
     print(f"goals met: embedding {ok[0]}, kmeans {ok[1]}, umap {ok[2]}")
     verdict = "PASS" if all(ok) else "FAIL"
-    print(f"bench_index=embed_overhead:{ratio:.3f},kmeans_speedup:{speed:.1f}x@{100 * gap:+.2f}%,umap_speedup:{uspeed:.2f}x "
-          f"goal=<=1.10,>=10x@2%,>=4x {verdict}")
+    print(
+        f"bench_index=embed_overhead:{ratio:.3f},kmeans_speedup:{speed:.1f}x@{100 * gap:+.2f}%,umap_speedup:{uspeed:.2f}x "
+        f"goal=<=1.10,>=10x@2%,>=4x {verdict}"
+    )
     return 0 if verdict == "PASS" else 1
 
 

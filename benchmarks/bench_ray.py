@@ -79,9 +79,11 @@ def bench_embedding(corpus) -> dict[int, tuple[float, float]]:
         t_ray = time.perf_counter() - t
         err = float(np.abs(np.asarray(emb) - local).max())
         out[workers] = (t_local, t_ray)
-        print(f"embed  {workers} worker(s): local {t_local:6.1f} s ({len(corpus) / t_local:5.1f} docs/s)   "
-              f"ray {t_ray:6.1f} s ({len(corpus) / t_ray:5.1f} docs/s; first {stats['first_rows']} rows back after "
-              f"{stats['first_seconds']:.1f} s)   ray/local {t_ray / t_local:.2f}   max |diff| {err:.1e}")
+        print(
+            f"embed  {workers} worker(s): local {t_local:6.1f} s ({len(corpus) / t_local:5.1f} docs/s)   "
+            f"ray {t_ray:6.1f} s ({len(corpus) / t_ray:5.1f} docs/s; first {stats['first_rows']} rows back after "
+            f"{stats['first_seconds']:.1f} s)   ray/local {t_ray / t_local:.2f}   max |diff| {err:.1e}"
+        )
     return out
 
 
@@ -99,39 +101,52 @@ def bench_extraction(corpus) -> dict[int, tuple[float, float]]:
     with FakeLLMServer(delay=LATENCY) as server:
         settings = LLMSettings(server.base_url, "fake-model")
         for workers in (1, 2):
-            local_spec = ExtractorSpec("openai", settings, {"use_cache": False,
-                                                            "concurrency": PER_WORKER_IN_FLIGHT * workers})
+            local_spec = ExtractorSpec(
+                "openai", settings, {"use_cache": False, "concurrency": PER_WORKER_IN_FLIGHT * workers}
+            )
             ray_spec = ExtractorSpec("openai", settings, {"use_cache": False, "concurrency": PER_WORKER_IN_FLIGHT})
             local = extract_all_local(docs, local_spec, PairSink(folder / f"l{workers}.sqlite"), batch_docs=16)
             ray_sink = PairSink(folder / f"r{workers}.sqlite")
             ray = extract_all_ray(docs, ray_spec, ray_sink, RayConfig(workers=workers), batch_docs=16)
-            same = ray_sink.pairs_frame().drop(columns="extractor").equals(
-                PairSink(folder / f"l{workers}.sqlite").pairs_frame().drop(columns="extractor"))
+            same = (
+                ray_sink.pairs_frame()
+                .drop(columns="extractor")
+                .equals(PairSink(folder / f"l{workers}.sqlite").pairs_frame().drop(columns="extractor"))
+            )
             out[workers] = (local.seconds, ray.seconds)
-            print(f"extract {workers} worker(s): local {local.seconds:6.1f} s ({local.docs_per_second:5.1f} docs/s)   "
-                  f"ray {ray.seconds:6.1f} s ({ray.docs_per_second:5.1f} docs/s; first batch committed after "
-                  f"{ray.first_seconds:.1f} s)   ray/local {ray.seconds / local.seconds:.2f}   same pairs: {same}")
+            print(
+                f"extract {workers} worker(s): local {local.seconds:6.1f} s ({local.docs_per_second:5.1f} docs/s)   "
+                f"ray {ray.seconds:6.1f} s ({ray.docs_per_second:5.1f} docs/s; first batch committed after "
+                f"{ray.first_seconds:.1f} s)   ray/local {ray.seconds / local.seconds:.2f}   same pairs: {same}"
+            )
     return out
 
 
-def projection(embed: dict[int, tuple[float, float]], extract: dict[int, tuple[float, float]],
-               n_embed: int, n_extract: int) -> None:
+def projection(
+    embed: dict[int, tuple[float, float]], extract: dict[int, tuple[float, float]], n_embed: int, n_extract: int
+) -> None:
     """Time for 100M documents on N machines, from the measured per-worker ray throughput at 2 workers
     (whole jobs, start-up included, so the projection errs on the slow side)."""
     total = 100_000_000
     embed_rate = n_embed / embed[2][1] / 2
     extract_rate = n_extract / extract[2][1] / 2
     cores = 16
-    print(f"\nprojection to {total:,} documents (measured per ray worker: embedding {embed_rate:.1f} docs/s on one "
-          f"CPU core with MiniLM; extraction {extract_rate:.1f} docs/s at {PER_WORKER_IN_FLIGHT} requests in flight "
-          f"and {LATENCY * 1000:.0f} ms per request); {cores} workers per machine, linear scaling assumed:")
+    print(
+        f"\nprojection to {total:,} documents (measured per ray worker: embedding {embed_rate:.1f} docs/s on one "
+        f"CPU core with MiniLM; extraction {extract_rate:.1f} docs/s at {PER_WORKER_IN_FLIGHT} requests in flight "
+        f"and {LATENCY * 1000:.0f} ms per request); {cores} workers per machine, linear scaling assumed:"
+    )
     print(f"{'machines':>9} {'embed (h)':>10} {'extract (h)':>12}")
     for machines in (1, 10, 100, 1000):
         workers = machines * cores
-        print(f"{machines:>9} {total / (embed_rate * workers) / 3600:>10.1f} {total / (extract_rate * workers) / 3600:>12.1f}")
-    print("Linear scaling holds while the endpoint keeps its latency: extraction is bound by what the served LLM "
-          "answers per second (tokens/s of the GPUs behind it), not by the workers; the sink on the driver "
-          "commits one batch per transaction (~1 ms), far below either rate.")
+        print(
+            f"{machines:>9} {total / (embed_rate * workers) / 3600:>10.1f} {total / (extract_rate * workers) / 3600:>12.1f}"
+        )
+    print(
+        "Linear scaling holds while the endpoint keeps its latency: extraction is bound by what the served LLM "
+        "answers per second (tokens/s of the GPUs behind it), not by the workers; the sink on the driver "
+        "commits one batch per transaction (~1 ms), far below either rate."
+    )
 
 
 def main() -> int:
@@ -150,8 +165,10 @@ def main() -> int:
     ratios = {w: t_ray / t_local for w, (t_local, t_ray) in embed.items()}
     worst = max(ratios.values())
     verdict = "PASS" if worst <= GOAL else "FAIL"
-    print(f"embedding ray/local at equal workers: 1 worker {ratios[1]:.2f}, 2 workers {ratios[2]:.2f} "
-          f"(goal <= {GOAL}); 2-worker speed-up on ray {embed[1][1] / embed[2][1]:.2f}x")
+    print(
+        f"embedding ray/local at equal workers: 1 worker {ratios[1]:.2f}, 2 workers {ratios[2]:.2f} "
+        f"(goal <= {GOAL}); 2-worker speed-up on ray {embed[1][1] / embed[2][1]:.2f}x"
+    )
     print(f"bench_ray={worst:.2f} {verdict}")
     return 0 if verdict == "PASS" else 1
 

@@ -43,11 +43,11 @@ def _corpus():
 
 
 def main() -> int:
+    import numpy as np
+
     from core.corpus.encoders import HashingEncoder
     from core.corpus.mapping import MapSettings, build_corpus_map, load_corpus_map
     from core.corpus.project import umap_project
-
-    import numpy as np
 
     umap_project(np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32))  # numba JIT outside the timing
     corpus = _corpus()

@@ -54,8 +54,9 @@ def setup(k: int, docs_per_arm: int, d: int = 384, seed: int = 0):
 def time_rounds(k: int, policy: str = "equal", rounds: int = 20, keep: list | None = None) -> tuple[float, float]:
     ids, labels, pairs, table, ref, docs = setup(k, docs_per_arm=max(20, (rounds + 2) * 10 * 50 // k + 10))
     config = RunConfig(policy=policy, batch_arms=50, docs_per_pull=10, budget=1.0)
-    run = BanditRun(config, ArmSpace(ids, None, labels, doc_emb=docs), ref, PrecomputedExtractor(pairs),
-                    table_embedder(table))
+    run = BanditRun(
+        config, ArmSpace(ids, None, labels, doc_emb=docs), ref, PrecomputedExtractor(pairs), table_embedder(table)
+    )
     run.step()  # warm-up
     t0 = time.perf_counter()
     for _ in range(rounds):
@@ -65,7 +66,7 @@ def time_rounds(k: int, policy: str = "equal", rounds: int = 20, keep: list | No
         keep.append(run)
     # baseline: the 50 OT solves of a round alone
     rw = OTReward()
-    batches = [run.de_embeddings[i * 15:(i + 1) * 15] for i in range(50)]
+    batches = [run.de_embeddings[i * 15 : (i + 1) * 15] for i in range(50)]
     with single_thread_blas():
         t0 = time.perf_counter()
         for _ in range(5):
@@ -88,8 +89,12 @@ def time_panel(run: BanditRun, repeats: int = 5) -> float:
         arms = run.arms_frame()
         top = arms.sort_values("score", ascending=False).head(30)
         rounds = run.rounds_frame()
-        figs = [make_score_bars_figure(arms), make_reward_figure(rounds), make_budget_figure({run.name: rounds}),
-                make_pulls_map_figure(xy, run.doc_pulls(), run.labels, run.doc_ids)]
+        figs = [
+            make_score_bars_figure(arms),
+            make_reward_figure(rounds),
+            make_budget_figure({run.name: rounds}),
+            make_pulls_map_figure(xy, run.doc_pulls(), run.labels, run.doc_ids),
+        ]
         payload = [json.dumps(f.to_plotly_json(), cls=__import__("plotly").utils.PlotlyJSONEncoder) for f in figs]
         tables = [top.to_json(), run.pairs_frame(last=8).to_json()]
         times.append(time.perf_counter() - t0)
@@ -108,10 +113,14 @@ def main() -> int:
     print(f"k=1000 arms, B=50 x D=10: {ms1k:.1f} ms/round (OT solves alone {ot1k:.1f} ms; overhead x{ms1k / ot1k:.2f})")
     panel = time_panel(kept[0])
     tick = 1000 * TICK_S + panel
-    print(f"live panel redraw, 1,000 arms, {len(kept[0].doc_ids):,}-document map: {panel:.0f} ms; a tick = "
-          f"{1000 * TICK_S:.0f} ms of pulls + redraw = {tick:.0f} ms -> {min(2.0, 1000 / tick):.1f} updates/s at run_every=0.5 s")
+    print(
+        f"live panel redraw, 1,000 arms, {len(kept[0].doc_ids):,}-document map: {panel:.0f} ms; a tick = "
+        f"{1000 * TICK_S:.0f} ms of pulls + redraw = {tick:.0f} ms -> {min(2.0, 1000 / tick):.1f} updates/s at run_every=0.5 s"
+    )
     ok = ms50 < GOAL_MS and tick <= 500
-    print(f"step_ms_k50_B50_D10={ms50:.1f} panel_ms_k1000={panel:.0f} goal=<{GOAL_MS:.0f},tick<=500 {'PASS' if ok else 'FAIL'}")
+    print(
+        f"step_ms_k50_B50_D10={ms50:.1f} panel_ms_k1000={panel:.0f} goal=<{GOAL_MS:.0f},tick<=500 {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -58,7 +58,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m core.ctar", description="CTAR semi-synthetic dataset generator")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="sample a dataset and write it in CTAR's layout")
-    g.add_argument("--inputs", default="synthetic", help="'synthetic' (default), a CTAR original folder or a MovieLens folder")
+    g.add_argument(
+        "--inputs", default="synthetic", help="'synthetic' (default), a CTAR original folder or a MovieLens folder"
+    )
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--format", choices=("csv", "parquet", "both"), default="csv")
     g.add_argument("--mode", choices=("exact", "normalised"), default="exact")
@@ -66,8 +68,13 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n-movies", type=_count, default=1000)
     g.add_argument("--seed", type=_count, default=9527)
     g.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="any CTARConfig parameter")
-    g.add_argument("--do", action="append", default=[], metavar="NAME=VALUE",
-                   help="intervention: exposure=uniform, obstag=uniform, tag_effect=0, n_match=2, quality=4, rating=5")
+    g.add_argument(
+        "--do",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="intervention: exposure=uniform, obstag=uniform, tag_effect=0, n_match=2, quality=4, rating=5",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     s = sub.add_parser("stats", help="print the statistics of a dataset folder in CTAR's layout")
     s.add_argument("folder")
@@ -113,8 +120,18 @@ def _generate(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     stats = summarize(result.tables())
-    keep = stats["item"].isin(["ratings", "density", "ObsTag pairs", 'ObsTag "-1" pairs', 'RCTTag "-1" share',
-                               "Test I rows", "Test II rows", "Test III rows"])
+    keep = stats["item"].isin(
+        [
+            "ratings",
+            "density",
+            "ObsTag pairs",
+            'ObsTag "-1" pairs',
+            'RCTTag "-1" share',
+            "Test I rows",
+            "Test II rows",
+            "Test III rows",
+        ]
+    )
     print(stats[keep].to_string(index=False))
     print(f"sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s ({intervention.describe()})")
     return 0

@@ -70,42 +70,117 @@ class CausalGraph:
         """Equation, kind and current parameter values of ``node_id``."""
         n = self.node(node_id)
         params = {p: getattr(self.config, p) for p in n.params} if self.config is not None else {}
-        return {"node": n.id, "label": n.label, "kind": n.kind, "equation": n.equation, "parameters": params,
-                "parents": [a for a, b in self.edges if b == n.id], "children": [b for a, b in self.edges if a == n.id]}
+        return {
+            "node": n.id,
+            "label": n.label,
+            "kind": n.kind,
+            "equation": n.equation,
+            "parameters": params,
+            "parents": [a for a, b in self.edges if b == n.id],
+            "children": [b for a, b in self.edges if a == n.id],
+        }
 
 
 _NODES = (
     NodeSpec("c", "Tag counts c(m,t)", "real", "c(m,t): times tag t was applied to movie m (input file)", (), 0.2, 3),
-    NodeSpec("Pop", "Popularity Pop_m", "real", "Pop_m = Σ_t c(m,t); keep the top M, column j = rank", ("n_movies",), 1, 4),
+    NodeSpec(
+        "Pop", "Popularity Pop_m", "real", "Pop_m = Σ_t c(m,t); keep the top M, column j = rank", ("n_movies",), 1, 4
+    ),
     NodeSpec("b", "Base rating b_m", "real", "b_m = the movie's real mean rating (1..5)", (), 2, 5),
     NodeSpec("pi", "Tag popularity π_t", "real", "π_t ∝ Σ_{m kept} c(m,t)", (), 1, 2),
     NodeSpec("T", "Movie tags T_m", "real", "T_m = top-K tags of m by count, padded from π", ("tags_per_movie",), 2, 3),
-    NodeSpec("L", "Liked tags L_u", "synthetic", "k_u ~ UniformInt{liked_min..liked_max}; L_u = k_u tags ~ π without replacement (Gumbel-top-k)",
-             ("liked_min", "liked_max"), 2, 1),
+    NodeSpec(
+        "L",
+        "Liked tags L_u",
+        "synthetic",
+        "k_u ~ UniformInt{liked_min..liked_max}; L_u = k_u tags ~ π without replacement (Gumbel-top-k)",
+        ("liked_min", "liked_max"),
+        2,
+        1,
+    ),
     NodeSpec("S", "Reasons S_um", "latent", "S_um = T_m ∩ L_u", (), 3, 2.2),
     NodeSpec("N", "Matches N_um", "latent", "N_um = |S_um|", (), 4.2, 1.6),
     NodeSpec("Q", "Quality q_m", "synthetic", "q_m = b_m + N(0, quality_sigma²)", ("quality_sigma",), 3.5, 5.6),
-    NodeSpec("Y", "Latent rating Y_um", "latent",
-             "Y_um = clip(round(q_m − rating_offset + tag_effect·N_um + N(0, noise_sigma²)), 1, 5)",
-             ("rating_offset", "tag_effect", "noise_sigma"), 5, 4),
-    NodeSpec("OY", "Rating observed O^Y", "synthetic",
-             "O^Y ~ Bernoulli(p_j); exact: p_j = 2·rating_rate·σ(rating_slope·(M/2 − j)); normalised: σ(c − rating_slope·1000·j/M), mean = rating_rate (MAR)",
-             ("mode", "rating_rate", "rating_slope"), 5, 6),
+    NodeSpec(
+        "Y",
+        "Latent rating Y_um",
+        "latent",
+        "Y_um = clip(round(q_m − rating_offset + tag_effect·N_um + N(0, noise_sigma²)), 1, 5)",
+        ("rating_offset", "tag_effect", "noise_sigma"),
+        5,
+        4,
+    ),
+    NodeSpec(
+        "OY",
+        "Rating observed O^Y",
+        "synthetic",
+        "O^Y ~ Bernoulli(p_j); exact: p_j = 2·rating_rate·σ(rating_slope·(M/2 − j)); normalised: σ(c − rating_slope·1000·j/M), mean = rating_rate (MAR)",
+        ("mode", "rating_rate", "rating_slope"),
+        5,
+        6,
+    ),
     NodeSpec("Ystar", "rating.csv", "observed", "Y* = Y_um where O^Y = 1", (), 6.5, 5.5),
-    NodeSpec("OT", "Tag written O^T (ObsTag)", "synthetic",
-             "O^T ~ Bernoulli(p_uj), p_uj ∝ σ(obstag_rating_slope·(M/1000)·Y − obstag_rank_slope·j), per-user mean = obstag_rate (MNAR)",
-             ("mode", "obstag_rate", "obstag_rating_slope", "obstag_rank_slope"), 6, 3),
-    NodeSpec("F", "Forget coin", "synthetic", "each liked tag after the first is forgotten with prob. forget_prob (→ Test I)",
-             ("forget_prob",), 6, 1),
-    NodeSpec("W", "obstag.csv", "observed", "if O^T: write −1 when S_um = ∅, else the first liked tag and each further one unless forgotten",
-             (), 7.5, 2.5),
-    NodeSpec("R", "RCT slice R_um", "synthetic", "rct_users random users × rct_movies random movies (MCAR)", ("rct_users", "rct_movies"), 5, 0),
+    NodeSpec(
+        "OT",
+        "Tag written O^T (ObsTag)",
+        "synthetic",
+        "O^T ~ Bernoulli(p_uj), p_uj ∝ σ(obstag_rating_slope·(M/1000)·Y − obstag_rank_slope·j), per-user mean = obstag_rate (MNAR)",
+        ("mode", "obstag_rate", "obstag_rating_slope", "obstag_rank_slope"),
+        6,
+        3,
+    ),
+    NodeSpec(
+        "F",
+        "Forget coin",
+        "synthetic",
+        "each liked tag after the first is forgotten with prob. forget_prob (→ Test I)",
+        ("forget_prob",),
+        6,
+        1,
+    ),
+    NodeSpec(
+        "W",
+        "obstag.csv",
+        "observed",
+        "if O^T: write −1 when S_um = ∅, else the first liked tag and each further one unless forgotten",
+        (),
+        7.5,
+        2.5,
+    ),
+    NodeSpec(
+        "R",
+        "RCT slice R_um",
+        "synthetic",
+        "rct_users random users × rct_movies random movies (MCAR)",
+        ("rct_users", "rct_movies"),
+        5,
+        0,
+    ),
     NodeSpec("Wrct", "rcttag.csv", "observed", "if R_um: write every tag of S_um (−1 when empty)", (), 7.5, 0.5),
 )
 _EDGES = (
-    ("c", "Pop"), ("c", "pi"), ("c", "T"), ("pi", "T"), ("pi", "L"), ("Pop", "b"), ("b", "Q"),
-    ("T", "S"), ("L", "S"), ("S", "N"), ("Q", "Y"), ("N", "Y"), ("Pop", "OY"), ("OY", "Ystar"), ("Y", "Ystar"),
-    ("Y", "OT"), ("Pop", "OT"), ("OT", "W"), ("S", "W"), ("F", "W"), ("R", "Wrct"), ("S", "Wrct"),
+    ("c", "Pop"),
+    ("c", "pi"),
+    ("c", "T"),
+    ("pi", "T"),
+    ("pi", "L"),
+    ("Pop", "b"),
+    ("b", "Q"),
+    ("T", "S"),
+    ("L", "S"),
+    ("S", "N"),
+    ("Q", "Y"),
+    ("N", "Y"),
+    ("Pop", "OY"),
+    ("OY", "Ystar"),
+    ("Y", "Ystar"),
+    ("Y", "OT"),
+    ("Pop", "OT"),
+    ("OT", "W"),
+    ("S", "W"),
+    ("F", "W"),
+    ("R", "Wrct"),
+    ("S", "Wrct"),
 )
 
 
@@ -120,6 +195,7 @@ def causal_graph(config: CTARConfig | None = None, intervention: Intervention | 
 
 
 # ----------------------------------------------------------------------------- pgmpy template
+
 
 @dataclass
 class PairTemplate:
@@ -152,7 +228,9 @@ def calc_rating_probs(mu: NDArray[np.float64], sigma: float) -> NDArray[np.float
     return norm.cdf((upper - mu) / sigma) - norm.cdf((lower - mu) / sigma)
 
 
-def _normalise(a: NDArray[np.float64], axis: int = 0, fallback: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+def _normalise(
+    a: NDArray[np.float64], axis: int = 0, fallback: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     s = a.sum(axis=axis, keepdims=True)
     out = np.divide(a, s, out=np.zeros_like(a, dtype=float), where=s > 0)
     if fallback is not None:
@@ -191,26 +269,42 @@ def build_pair_template(sample: CTARSample, n_q: int = 5, tag_effect: float | No
     qbin = np.clip(np.searchsorted(edges, q, side="right") - 1, 0, n_q - 1)
     movies_per = np.bincount(decile, minlength=10).astype(float)
     p_pop = movies_per / movies_per.sum()
-    p_q_pop = _normalise(np.array([np.bincount(qbin[decile == d], minlength=n_q) for d in range(10)], float).T, 0,
-                         np.full((n_q, 1), 1 / n_q))
+    p_q_pop = _normalise(
+        np.array([np.bincount(qbin[decile == d], minlength=n_q) for d in range(10)], float).T,
+        0,
+        np.full((n_q, 1), 1 / n_q),
+    )
     n_by_decile = np.array([counts.n_match_by_movie[decile == d].sum(axis=0) for d in range(10)], float).T  # (K+1, 10)
     p_n_pop = _normalise(n_by_decile, 0, np.eye(k + 1)[:, :1])
     effect = cfg.tag_effect if tag_effect is None else tag_effect
     mu = q[:, None] - cfg.rating_offset + effect * np.arange(k + 1)[None, :]  # (M, K+1)
     probs = calc_rating_probs(mu, cfg.noise_sigma)  # (M, K+1, 5)
-    p_y_qn = np.stack([probs[qbin == b].mean(axis=0) if (qbin == b).any() else np.full((k + 1, 5), 0.2)
-                       for b in range(n_q)])  # (n_q, K+1, 5)
-    p_oy = np.array([counts.p_rating_by_movie[decile == d].sum() / max(movies_per[d] * cfg.n_users, 1) for d in range(10)])
+    p_y_qn = np.stack(
+        [probs[qbin == b].mean(axis=0) if (qbin == b).any() else np.full((k + 1, 5), 0.2) for b in range(n_q)]
+    )  # (n_q, K+1, 5)
+    p_oy = np.array(
+        [counts.p_rating_by_movie[decile == d].sum() / max(movies_per[d] * cfg.n_users, 1) for d in range(10)]
+    )
     p_oy = np.clip(p_oy, 0, 1)
     overall = counts.p_obstag_by_decile_rating.sum() / max(counts.pairs_by_decile_rating.sum(), 1)
-    p_ot = np.where(counts.pairs_by_decile_rating > 0,
-                    counts.p_obstag_by_decile_rating / np.maximum(counts.pairs_by_decile_rating, 1), overall)  # (10, 5)
+    p_ot = np.where(
+        counts.pairs_by_decile_rating > 0,
+        counts.p_obstag_by_decile_rating / np.maximum(counts.pairs_by_decile_rating, 1),
+        overall,
+    )  # (10, 5)
     p_ot = np.clip(p_ot, 0, 1)
 
-    model = DiscreteBayesianNetwork([("Pop", "Q"), ("Pop", "N"), ("Q", "Y"), ("N", "Y"), ("Pop", "OY"),
-                                     ("Pop", "OT"), ("Y", "OT")])
-    states = {"Pop": list(range(10)), "Q": list(range(n_q)), "N": list(range(k + 1)), "Y": [1, 2, 3, 4, 5],
-              "OY": [0, 1], "OT": [0, 1]}
+    model = DiscreteBayesianNetwork(
+        [("Pop", "Q"), ("Pop", "N"), ("Q", "Y"), ("N", "Y"), ("Pop", "OY"), ("Pop", "OT"), ("Y", "OT")]
+    )
+    states = {
+        "Pop": list(range(10)),
+        "Q": list(range(n_q)),
+        "N": list(range(k + 1)),
+        "Y": [1, 2, 3, 4, 5],
+        "OY": [0, 1],
+        "OT": [0, 1],
+    }
     # TabularCPD columns: evidence states in row-major order of the evidence list
     y_values = p_y_qn.transpose(2, 0, 1).reshape(5, n_q * (k + 1))
     ot_values = np.stack([1 - p_ot.ravel(), p_ot.ravel()])  # evidence [Pop, Y]
@@ -218,9 +312,25 @@ def build_pair_template(sample: CTARSample, n_q: int = 5, tag_effect: float | No
         TabularCPD("Pop", 10, p_pop[:, None], state_names={"Pop": states["Pop"]}),
         TabularCPD("Q", n_q, p_q_pop, ["Pop"], [10], state_names={"Q": states["Q"], "Pop": states["Pop"]}),
         TabularCPD("N", k + 1, p_n_pop, ["Pop"], [10], state_names={"N": states["N"], "Pop": states["Pop"]}),
-        TabularCPD("Y", 5, y_values, ["Q", "N"], [n_q, k + 1], state_names={"Y": states["Y"], "Q": states["Q"], "N": states["N"]}),
-        TabularCPD("OY", 2, np.stack([1 - p_oy, p_oy]), ["Pop"], [10], state_names={"OY": [0, 1], "Pop": states["Pop"]}),
-        TabularCPD("OT", 2, ot_values, ["Pop", "Y"], [10, 5], state_names={"OT": [0, 1], "Pop": states["Pop"], "Y": states["Y"]}),
+        TabularCPD(
+            "Y",
+            5,
+            y_values,
+            ["Q", "N"],
+            [n_q, k + 1],
+            state_names={"Y": states["Y"], "Q": states["Q"], "N": states["N"]},
+        ),
+        TabularCPD(
+            "OY", 2, np.stack([1 - p_oy, p_oy]), ["Pop"], [10], state_names={"OY": [0, 1], "Pop": states["Pop"]}
+        ),
+        TabularCPD(
+            "OT",
+            2,
+            ot_values,
+            ["Pop", "Y"],
+            [10, 5],
+            state_names={"OT": [0, 1], "Pop": states["Pop"], "Y": states["Y"]},
+        ),
     )
     model.check_model()
     return PairTemplate(model, edges, p_y_qn, qbin, q, cfg)
@@ -238,8 +348,9 @@ def backdoor_sets(template: PairTemplate, treatment: str = "N", outcome: str = "
     return sorted((sorted(s) for s in sets), key=lambda s: (len(s), s))
 
 
-def _query(model: Any, variables: list[str], do: dict[str, Any] | None = None,
-           evidence: dict[str, Any] | None = None) -> pd.Series:
+def _query(
+    model: Any, variables: list[str], do: dict[str, Any] | None = None, evidence: dict[str, Any] | None = None
+) -> pd.Series:
     """``P(variables[0] | do(do), evidence)`` by variable elimination in the mutilated model.
 
     ``DiscreteBayesianNetwork.do`` cuts the incoming edges of each do() node and its CPD is set
@@ -291,15 +402,29 @@ def calc_interventional_table(template: PairTemplate, intervention: Intervention
         k = cfg.tags_per_movie
         effect = cfg.tag_effect if intervention.tag_effect is None else float(intervention.tag_effect)
         p = _rebuild_y(template, effect, intervention.quality)
-        model = _replace_cpd(model, "Y", TabularCPD("Y", 5, p.transpose(2, 0, 1).reshape(5, -1), ["Q", "N"],
-                                                    [p.shape[0], k + 1], state_names={"Y": [1, 2, 3, 4, 5],
-                                                    "Q": list(range(p.shape[0])), "N": list(range(k + 1))}))
-    for node, policy, rate in (("OY", intervention.exposure, cfg.rating_rate), ("OT", intervention.obstag, cfg.obstag_rate)):
+        model = _replace_cpd(
+            model,
+            "Y",
+            TabularCPD(
+                "Y",
+                5,
+                p.transpose(2, 0, 1).reshape(5, -1),
+                ["Q", "N"],
+                [p.shape[0], k + 1],
+                state_names={"Y": [1, 2, 3, 4, 5], "Q": list(range(p.shape[0])), "N": list(range(k + 1))},
+            ),
+        )
+    for node, policy, rate in (
+        ("OY", intervention.exposure, cfg.rating_rate),
+        ("OT", intervention.obstag, cfg.obstag_rate),
+    ):
         if policy is None:
             continue
         if policy != "uniform":
             raise ValueError(f"{node}: only 'uniform' exposure has an exact per-pair table, got {policy!r}")
-        model = _replace_cpd(model.do([node]), node, TabularCPD(node, 2, [[1 - rate], [rate]], state_names={node: [0, 1]}))
+        model = _replace_cpd(
+            model.do([node]), node, TabularCPD(node, 2, [[1 - rate], [rate]], state_names={node: [0, 1]})
+        )
     do: dict[str, Any] = {}
     if intervention.n_match is not None:
         do["N"] = min(int(intervention.n_match), cfg.tags_per_movie)
@@ -324,8 +449,14 @@ def _rebuild_y(template: PairTemplate, tag_effect: float, quality: float | None 
     q = template.quality if quality is None else np.full_like(template.quality, float(quality))
     mu = q[:, None] - cfg.rating_offset + tag_effect * np.arange(k + 1)[None, :]
     probs = calc_rating_probs(mu, cfg.noise_sigma)
-    return np.stack([probs[template.q_bin_of_movie == b].mean(axis=0) if (template.q_bin_of_movie == b).any()
-                     else np.full((k + 1, 5), 0.2) for b in range(n_q)])
+    return np.stack(
+        [
+            probs[template.q_bin_of_movie == b].mean(axis=0)
+            if (template.q_bin_of_movie == b).any()
+            else np.full((k + 1, 5), 0.2)
+            for b in range(n_q)
+        ]
+    )
 
 
 def calc_sampled_table(sample_do: CTARSample, intervention: Intervention) -> pd.Series:
@@ -365,8 +496,9 @@ def simulate_template(template: PairTemplate, n: int, seed: int = 0, missing: bo
         from pgmpy.factors.discrete import TabularCPD
 
         p_oy = model.get_cpds("OY").values[1]
-        missing_prob = TabularCPD("Y*", 2, np.stack([1 - p_oy, p_oy])[::-1], ["Pop"], [10],
-                                  state_names={"Y*": [0, 1], "Pop": list(range(10))})
+        missing_prob = TabularCPD(
+            "Y*", 2, np.stack([1 - p_oy, p_oy])[::-1], ["Pop"], [10], state_names={"Y*": [0, 1], "Pop": list(range(10))}
+        )
     sim = model.simulate(n_samples=int(n), seed=seed, show_progress=False, missing_prob=missing_prob)
     return sim.apply(lambda col: pd.to_numeric(col.astype(object), errors="coerce"))
 
@@ -391,9 +523,14 @@ def cross_check(template: PairTemplate, sample: CTARSample, n: int = 20_000, see
     for y in range(1, 6):
         sel = sim["Y"] == y
         if sel.sum() >= 50:
-            rows.append((f"P(O^T=1 | Y={y})", float(sim.loc[sel, "OT"].mean()),
-                         c.p_obstag_by_decile_rating[:, y - 1].sum() / max(c.pairs_by_decile_rating[:, y - 1].sum(), 1),
-                         int(sel.sum())))
+            rows.append(
+                (
+                    f"P(O^T=1 | Y={y})",
+                    float(sim.loc[sel, "OT"].mean()),
+                    c.p_obstag_by_decile_rating[:, y - 1].sum() / max(c.pairs_by_decile_rating[:, y - 1].sum(), 1),
+                    int(sel.sum()),
+                )
+            )
     df = pd.DataFrame(rows, columns=["quantity", "pgmpy", "numpy", "n"])
     p = df["numpy"].clip(1e-6, 1 - 1e-6)
     df["se"] = np.sqrt(p * (1 - p) / df["n"])

@@ -49,8 +49,9 @@ chunk's float arrays plus the kept matrices (about 11 bytes per pair).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,8 +74,16 @@ from core.ctar.testsets import build_test_sets
 Progress = Callable[[float, str], None]
 
 _STREAMS = {"catalogue": 1, "quality": 2, "design": 3, "tests": 4}
-_CHUNK_STREAMS = ("liked", "noise", "exposure_policy", "exposure_draw", "outcome", "obstag_policy",
-                  "obstag_draw", "forget")
+_CHUNK_STREAMS = (
+    "liked",
+    "noise",
+    "exposure_policy",
+    "exposure_draw",
+    "outcome",
+    "obstag_policy",
+    "obstag_draw",
+    "forget",
+)
 
 
 @dataclass(frozen=True)
@@ -112,10 +121,15 @@ class Intervention:
         if self.rating is not None and int(self.rating) not in (1, 2, 3, 4, 5):
             raise CTARConfigError(f"rating must be in 1..5, got {self.rating}")
         if self.n_match is not None:
-            if isinstance(self.n_match, bool) or float(self.n_match) != int(float(self.n_match)) \
-                    or not 0 <= int(self.n_match) <= 127:
-                raise CTARConfigError(f"n_match must be a whole number in 0..127 (matching tags per pair, stored as "
-                                      f"int8; a movie has tags_per_movie tags), got {self.n_match}")
+            if (
+                isinstance(self.n_match, bool)
+                or float(self.n_match) != int(float(self.n_match))
+                or not 0 <= int(self.n_match) <= 127
+            ):
+                raise CTARConfigError(
+                    f"n_match must be a whole number in 0..127 (matching tags per pair, stored as "
+                    f"int8; a movie has tags_per_movie tags), got {self.n_match}"
+                )
         for name in ("tag_effect", "quality"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float, np.number)) and np.isfinite(value)):
@@ -123,7 +137,9 @@ class Intervention:
 
     @property
     def is_empty(self) -> bool:
-        return all(getattr(self, n) is None for n in ("exposure", "obstag", "tag_effect", "n_match", "quality", "rating"))
+        return all(
+            getattr(self, n) is None for n in ("exposure", "obstag", "tag_effect", "n_match", "quality", "rating")
+        )
 
     def cut_edges(self) -> list[tuple[str, str]]:
         """Edges of the node-level graph (:mod:`core.ctar.graph`) removed by this intervention."""
@@ -180,9 +196,18 @@ class SampleCounts:
 
     @classmethod
     def zeros(cls, n_movies: int, k: int) -> SampleCounts:
-        return cls(np.zeros(5, np.int64), np.zeros((n_movies, k + 1), np.int64), np.zeros((k + 1, 5), np.int64),
-                   np.zeros(n_movies), np.zeros(n_movies, np.int64), np.zeros(5, np.int64), np.zeros(5, np.int64),
-                   np.zeros((10, 5)), np.zeros((10, 5), np.int64), np.zeros((10, 5), np.int64))
+        return cls(
+            np.zeros(5, np.int64),
+            np.zeros((n_movies, k + 1), np.int64),
+            np.zeros((k + 1, 5), np.int64),
+            np.zeros(n_movies),
+            np.zeros(n_movies, np.int64),
+            np.zeros(5, np.int64),
+            np.zeros(5, np.int64),
+            np.zeros((10, 5)),
+            np.zeros((10, 5), np.int64),
+            np.zeros((10, 5), np.int64),
+        )
 
 
 @dataclass
@@ -254,8 +279,15 @@ class CTARSample:
 
     def tables(self) -> CTARTables:
         """The observable dataset in CTAR's layout."""
-        return CTARTables(self.rating, self.obstag, self.rcttag, self.movie_frame(), self.tests,
-                          n_users=self.n_users, n_movies=self.n_movies)
+        return CTARTables(
+            self.rating,
+            self.obstag,
+            self.rcttag,
+            self.movie_frame(),
+            self.tests,
+            n_users=self.n_users,
+            n_movies=self.n_movies,
+        )
 
     def chunk_bounds(self) -> list[tuple[int, int]]:
         step = self.config.users_per_chunk
@@ -266,8 +298,18 @@ class CTARSample:
         bounds = self.chunk_bounds()
         if not 0 <= chunk < len(bounds):
             raise CTARConfigError(f"chunk must be in [0, {len(bounds)}), got {chunk}")
-        return _sample_chunk(self.config, self.catalogue, self.quality, self.rct_design, chunk, bounds[chunk],
-                             self.exposure, self.obstag_policy, self.outcome, self.intervention)
+        return _sample_chunk(
+            self.config,
+            self.catalogue,
+            self.quality,
+            self.rct_design,
+            chunk,
+            bounds[chunk],
+            self.exposure,
+            self.obstag_policy,
+            self.outcome,
+            self.intervention,
+        )
 
     def full_rating(self) -> NDArray[np.int8]:
         """(U, M) latent ratings, from memory or regenerated chunk by chunk."""
@@ -285,16 +327,32 @@ class CTARSample:
         """Ground-truth tables: liked tags, movies (quality, popularity, tags), tags (names, pi), forgotten."""
         u, t = np.nonzero(self.liked)
         cat = self.catalogue
-        movies = pd.DataFrame({
-            "movieid": np.arange(self.n_movies, dtype=np.int64),
-            "source_movieid": cat.movie_source_ids, "title": cat.movie_titles.astype(str),
-            "popularity": cat.popularity, "base_rating": cat.base_rating, "quality": self.quality,
-            "n_real_tags": cat.n_real_tags,
-        })
-        tags = pd.DataFrame({"tagid": np.arange(cat.n_tags, dtype=np.int64), "source_tagid": cat.tag_source_ids,
-                             "name": cat.tag_names.astype(str), "pi": cat.pi})
-        return {"liked": pd.DataFrame({"userid": u.astype(np.int64), "tagid": t.astype(np.int64)}),
-                "movies": movies, "tags": tags, "forgotten": self.forgotten, "obstag_pairs": self.obstag_pairs}
+        movies = pd.DataFrame(
+            {
+                "movieid": np.arange(self.n_movies, dtype=np.int64),
+                "source_movieid": cat.movie_source_ids,
+                "title": cat.movie_titles.astype(str),
+                "popularity": cat.popularity,
+                "base_rating": cat.base_rating,
+                "quality": self.quality,
+                "n_real_tags": cat.n_real_tags,
+            }
+        )
+        tags = pd.DataFrame(
+            {
+                "tagid": np.arange(cat.n_tags, dtype=np.int64),
+                "source_tagid": cat.tag_source_ids,
+                "name": cat.tag_names.astype(str),
+                "pi": cat.pi,
+            }
+        )
+        return {
+            "liked": pd.DataFrame({"userid": u.astype(np.int64), "tagid": t.astype(np.int64)}),
+            "movies": movies,
+            "tags": tags,
+            "forgotten": self.forgotten,
+            "obstag_pairs": self.obstag_pairs,
+        }
 
 
 def _chunk_rngs(seed: int, chunk: int) -> dict[str, np.random.Generator]:
@@ -347,9 +405,15 @@ def _resolve(policy: Any, rate: float) -> Any:
     return UniformExposure(rate) if policy == "uniform" else policy
 
 
-def _write_tags(u: NDArray[np.int64], m: NDArray[np.int64], liked_local: NDArray[np.bool_], u_local: NDArray[np.int64],
-                movie_tags: NDArray[np.int64], forget: float | None, rng: np.random.Generator | None
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _write_tags(
+    u: NDArray[np.int64],
+    m: NDArray[np.int64],
+    liked_local: NDArray[np.bool_],
+    u_local: NDArray[np.int64],
+    movie_tags: NDArray[np.int64],
+    forget: float | None,
+    rng: np.random.Generator | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows (userid, movieid, tagid) written for pairs (u, m), and the forgotten ones.
 
     The first liked tag in the movie's tag order is always written; each further one is
@@ -368,20 +432,36 @@ def _write_tags(u: NDArray[np.int64], m: NDArray[np.int64], liked_local: NDArray
     forgotten = L & ~written
     pi, ki = np.nonzero(written)
     none = np.flatnonzero(~any_liked)
-    rows = pd.DataFrame({
-        "userid": np.concatenate([u[pi], u[none]]),
-        "movieid": np.concatenate([m[pi], m[none]]),
-        "tagid": np.concatenate([T[pi, ki], np.full(none.size, -1, dtype=np.int64)]),
-        "_order": np.concatenate([pi * (T.shape[1] + 1) + ki, none * (T.shape[1] + 1)]),
-    }).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    rows = (
+        pd.DataFrame(
+            {
+                "userid": np.concatenate([u[pi], u[none]]),
+                "movieid": np.concatenate([m[pi], m[none]]),
+                "tagid": np.concatenate([T[pi, ki], np.full(none.size, -1, dtype=np.int64)]),
+                "_order": np.concatenate([pi * (T.shape[1] + 1) + ki, none * (T.shape[1] + 1)]),
+            }
+        )
+        .sort_values("_order", kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
     fi, fk = np.nonzero(forgotten)
     lost = pd.DataFrame({"userid": u[fi], "movieid": m[fi], "tagid": T[fi, fk]})
     return rows.astype(np.int64), lost.astype(np.int64)
 
 
-def _sample_chunk(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.float64], rct_design: NDArray[np.int64],
-                  chunk: int, bounds: tuple[int, int], exposure: ExposurePolicy, obstag: ExposurePolicy,
-                  outcome: OutcomePolicy, do: Intervention) -> ChunkResult:
+def _sample_chunk(
+    config: CTARConfig,
+    catalogue: Catalogue,
+    quality: NDArray[np.float64],
+    rct_design: NDArray[np.int64],
+    chunk: int,
+    bounds: tuple[int, int],
+    exposure: ExposurePolicy,
+    obstag: ExposurePolicy,
+    outcome: OutcomePolicy,
+    do: Intervention,
+) -> ChunkResult:
     rngs = _chunk_rngs(config.seed, chunk)
     start, stop = bounds
     n, m_count = stop - start, catalogue.n_movies
@@ -405,8 +485,16 @@ def _sample_chunk(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.
     if do.rating is not None:
         rating[:] = int(do.rating)
     pop_rank = np.arange(m_count, dtype=np.int64)
-    ctx = PairContext(users, rating, q, pop_rank, catalogue.popularity, n_eff, rngs["exposure_policy"],
-                      extras={"liked": liked, "movie_tags": tags, "n_match_natural": n_match})
+    ctx = PairContext(
+        users,
+        rating,
+        q,
+        pop_rank,
+        catalogue.popularity,
+        n_eff,
+        rngs["exposure_policy"],
+        extras={"liked": liked, "movie_tags": tags, "n_match_natural": n_match},
+    )
     p_rating = np.asarray(exposure.calc_propensity(ctx), dtype=np.float64)
     _check_propensity(p_rating, (n, m_count), getattr(exposure, "name", "exposure"))
     observed = rngs["exposure_draw"].random((n, m_count), dtype=np.float32) < p_rating
@@ -417,14 +505,23 @@ def _sample_chunk(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.
 
     tu, tm = np.nonzero(tagged)
     obstag_rows, forgotten = _write_tags(tu + start, tm, liked, tu, tags, config.forget_prob, rngs["forget"])
-    obstag_pairs = pd.DataFrame({"userid": tu + start, "movieid": tm, "n_match": n_match[tu, tm].astype(np.int64),
-                                 "rating": rating[tu, tm].astype(np.int64), "p_obstag": p_obstag[tu, tm]})
+    obstag_pairs = pd.DataFrame(
+        {
+            "userid": tu + start,
+            "movieid": tm,
+            "n_match": n_match[tu, tm].astype(np.int64),
+            "rating": rating[tu, tm].astype(np.int64),
+            "p_obstag": p_obstag[tu, tm],
+        }
+    )
     in_chunk = (rct_design[:, 0] >= start) & (rct_design[:, 0] < stop)
     design = rct_design[in_chunk]
     ru = np.repeat(design[:, 0], design.shape[1] - 1)
     rm = design[:, 1:].ravel()
     rct_rows, _ = _write_tags(ru, rm, liked, ru - start, tags, None, None)
-    return ChunkResult(ctx, p_rating, observed, recorded, p_obstag, tagged, obstag_rows, obstag_pairs, forgotten, rct_rows)
+    return ChunkResult(
+        ctx, p_rating, observed, recorded, p_obstag, tagged, obstag_rows, obstag_pairs, forgotten, rct_rows
+    )
 
 
 def _check_propensity(p: NDArray[np.float64], shape: tuple[int, int], name: str) -> None:
@@ -441,7 +538,9 @@ def _accumulate(counts: SampleCounts, res: ChunkResult, decile: NDArray[np.int64
     m_count = y.shape[1]
     counts.rating_full += np.bincount(y.ravel(), minlength=5)
     cols = np.broadcast_to(np.arange(m_count), y.shape)
-    counts.n_match_by_movie += np.bincount((cols * (k + 1) + n_nat).ravel(), minlength=m_count * (k + 1)).reshape(m_count, k + 1)
+    counts.n_match_by_movie += np.bincount((cols * (k + 1) + n_nat).ravel(), minlength=m_count * (k + 1)).reshape(
+        m_count, k + 1
+    )
     n_eff = np.minimum(res.ctx.n_match.astype(np.int64), k)
     counts.rating_by_match += np.bincount((n_eff * 5 + y).ravel(), minlength=(k + 1) * 5).reshape(k + 1, 5)
     counts.p_rating_by_movie += res.p_rating.sum(axis=0)
@@ -460,9 +559,16 @@ def popularity_decile(n_movies: int) -> NDArray[np.int64]:
     return np.minimum(np.arange(n_movies) * 10 // max(n_movies, 1), 9).astype(np.int64)
 
 
-def sample(config: CTARConfig, inputs: CatalogueInputs | Catalogue | None = None, exposure: ExposurePolicy | None = None,
-           outcome: OutcomePolicy | None = None, progress: Progress | None = None, *, obstag: ExposurePolicy | None = None,
-           intervention: Intervention | None = None) -> CTARSample:
+def sample(
+    config: CTARConfig,
+    inputs: CatalogueInputs | Catalogue | None = None,
+    exposure: ExposurePolicy | None = None,
+    outcome: OutcomePolicy | None = None,
+    progress: Progress | None = None,
+    *,
+    obstag: ExposurePolicy | None = None,
+    intervention: Intervention | None = None,
+) -> CTARSample:
     """Generate a CTAR dataset (see the module docstring for the contract and the steps).
 
     Returns
@@ -484,10 +590,13 @@ def sample(config: CTARConfig, inputs: CatalogueInputs | Catalogue | None = None
     if isinstance(inputs, Catalogue):
         catalogue = inputs
         if catalogue.n_movies != config.n_movies:
-            raise CTARConfigError(f"n_movies={config.n_movies} differs from the prepared catalogue's {catalogue.n_movies}")
+            raise CTARConfigError(
+                f"n_movies={config.n_movies} differs from the prepared catalogue's {catalogue.n_movies}"
+            )
     else:
-        catalogue = prepare_catalogue(inputs if inputs is not None else make_synthetic_inputs(),
-                                      config, _stream(config.seed, "catalogue"))
+        catalogue = prepare_catalogue(
+            inputs if inputs is not None else make_synthetic_inputs(), config, _stream(config.seed, "catalogue")
+        )
     config.check_memory(n_tags=catalogue.n_tags)  # with the real vocabulary, before any (U, .) allocation
     exposure = _resolve(do.exposure, config.rating_rate) or exposure or PopularityExposure.from_config(config)
     obstag_policy = _resolve(do.obstag, config.obstag_rate) or obstag or ObsTagExposure.from_config(config)
@@ -498,10 +607,14 @@ def sample(config: CTARConfig, inputs: CatalogueInputs | Catalogue | None = None
     keep = config.n_pairs <= config.keep_full_max_pairs
     full: dict[str, NDArray[Any]] = {}
     if keep:
-        full = {"rating_full": np.empty((n_users, n_movies), np.int8), "n_match": np.empty((n_users, n_movies), np.int8),
-                "observed": np.empty((n_users, n_movies), bool), "tagged": np.empty((n_users, n_movies), bool),
-                "propensity_rating": np.empty((n_users, n_movies), np.float32),
-                "propensity_obstag": np.empty((n_users, n_movies), np.float32)}
+        full = {
+            "rating_full": np.empty((n_users, n_movies), np.int8),
+            "n_match": np.empty((n_users, n_movies), np.int8),
+            "observed": np.empty((n_users, n_movies), bool),
+            "tagged": np.empty((n_users, n_movies), bool),
+            "propensity_rating": np.empty((n_users, n_movies), np.float32),
+            "propensity_obstag": np.empty((n_users, n_movies), np.float32),
+        }
     liked = np.zeros((n_users, catalogue.n_tags), dtype=bool)
     counts = SampleCounts.zeros(n_movies, k)
     decile = popularity_decile(n_movies)
@@ -509,11 +622,16 @@ def sample(config: CTARConfig, inputs: CatalogueInputs | Catalogue | None = None
     step = config.users_per_chunk
     bounds = [(s, min(s + step, n_users)) for s in range(0, n_users, step)]
     for c, (start, stop) in enumerate(bounds):
-        res = _sample_chunk(config, catalogue, quality, rct_design, c, (start, stop), exposure, obstag_policy, outcome, do)
+        res = _sample_chunk(
+            config, catalogue, quality, rct_design, c, (start, stop), exposure, obstag_policy, outcome, do
+        )
         liked[start:stop] = res.ctx.extras["liked"]
         ou, om = np.nonzero(res.observed)
-        ratings.append(pd.DataFrame({"userid": ou + start, "movieid": om,
-                                     "rating": np.asarray(res.recorded)[ou, om].astype(np.int64)}))
+        ratings.append(
+            pd.DataFrame(
+                {"userid": ou + start, "movieid": om, "rating": np.asarray(res.recorded)[ou, om].astype(np.int64)}
+            )
+        )
         obstags.append(res.obstag_rows)
         pairs.append(res.obstag_pairs)
         lost.append(res.forgotten)
@@ -533,19 +651,42 @@ def sample(config: CTARConfig, inputs: CatalogueInputs | Catalogue | None = None
     obstag_df = pd.concat(obstags, ignore_index=True)
     rcttag = pd.concat(rcts, ignore_index=True)
     forgotten = pd.concat(lost, ignore_index=True)
-    tests, notes = build_test_sets(config, liked, catalogue.movie_tags, rating, obstag_df, rcttag, forgotten,
-                                   _stream(config.seed, "tests"))
+    tests, notes = build_test_sets(
+        config, liked, catalogue.movie_tags, rating, obstag_df, rcttag, forgotten, _stream(config.seed, "tests")
+    )
     if progress is not None:
         progress(1.0, "test sets built")
-    return CTARSample(config=config, catalogue=catalogue, intervention=do, exposure=exposure, obstag_policy=obstag_policy,
-                      outcome=outcome, liked=liked, quality=quality, rct_design=rct_design, rating=rating,
-                      obstag=obstag_df, rcttag=rcttag, obstag_pairs=pd.concat(pairs, ignore_index=True),
-                      forgotten=forgotten, tests=tests, counts=counts, notes=notes,
-                      seconds=time.perf_counter() - t0, **full)
+    return CTARSample(
+        config=config,
+        catalogue=catalogue,
+        intervention=do,
+        exposure=exposure,
+        obstag_policy=obstag_policy,
+        outcome=outcome,
+        liked=liked,
+        quality=quality,
+        rct_design=rct_design,
+        rating=rating,
+        obstag=obstag_df,
+        rcttag=rcttag,
+        obstag_pairs=pd.concat(pairs, ignore_index=True),
+        forgotten=forgotten,
+        tests=tests,
+        counts=counts,
+        notes=notes,
+        seconds=time.perf_counter() - t0,
+        **full,
+    )
 
 
-def intervene(config: CTARConfig, intervention: Intervention | None = None, *, inputs: CatalogueInputs | Catalogue | None = None,
-              progress: Progress | None = None, **do: Any) -> CTARSample:
+def intervene(
+    config: CTARConfig,
+    intervention: Intervention | None = None,
+    *,
+    inputs: CatalogueInputs | Catalogue | None = None,
+    progress: Progress | None = None,
+    **do: Any,
+) -> CTARSample:
     """Sample the mutilated model: ``intervene(config, exposure="uniform")``, ``intervene(config, tag_effect=0)``.
 
     Keyword arguments are :class:`Intervention` fields; the streams are those of

@@ -21,12 +21,28 @@ from core.ctar.tables import CTARTables
 
 #: The released CTAR dataset (docs/CTAR.md, counted from the files): item -> value.
 RELEASED_CTAR: dict[str, float] = {
-    "users": 1000, "movies": 1000, "tags": 1720, "tags per movie": 8,
-    "ratings": 19897, "density": 19897 / 1e6,
-    "ratings = 1": 203, "ratings = 2": 1501, "ratings = 3": 5530, "ratings = 4": 7517, "ratings = 5": 5146,
-    "ObsTag rows": 9619, "ObsTag pairs": 7104, 'ObsTag "-1" pairs': 1465,
-    "RCTTag rows": 1489, "RCTTag pairs": 1000, 'RCTTag "-1" pairs': 246, 'RCTTag "-1" share': 0.246,
-    "Test I rows": 1267, "Test II rows": 4170, "Test III rows": 3719, "Test all rows": 9156,
+    "users": 1000,
+    "movies": 1000,
+    "tags": 1720,
+    "tags per movie": 8,
+    "ratings": 19897,
+    "density": 19897 / 1e6,
+    "ratings = 1": 203,
+    "ratings = 2": 1501,
+    "ratings = 3": 5530,
+    "ratings = 4": 7517,
+    "ratings = 5": 5146,
+    "ObsTag rows": 9619,
+    "ObsTag pairs": 7104,
+    'ObsTag "-1" pairs': 1465,
+    "RCTTag rows": 1489,
+    "RCTTag pairs": 1000,
+    'RCTTag "-1" pairs': 246,
+    'RCTTag "-1" share': 0.246,
+    "Test I rows": 1267,
+    "Test II rows": 4170,
+    "Test III rows": 3719,
+    "Test all rows": 9156,
 }
 
 
@@ -132,19 +148,41 @@ def summarize_truth(sample: CTARSample) -> dict[str, pd.DataFrame]:
     full = c.rating_full / max(c.rating_full.sum(), 1)
     obs = np.bincount(sample.rating["rating"].to_numpy(np.int64), minlength=6)[1:6].astype(float)
     tag = c.obstag_by_rating.astype(float)
-    dist = pd.DataFrame({"rating": np.arange(1, 6), "full (latent)": full, "observed (rating.csv)": obs / max(obs.sum(), 1),
-                         "tagged (ObsTag)": tag / max(tag.sum(), 1)})
-    exposure = pd.DataFrame({"rank": np.arange(sample.n_movies), "propensity": c.p_rating_by_movie / u,
-                             "observed share": c.observed_by_movie / u})
-    ot = pd.DataFrame({"rating": np.arange(1, 6), "pairs": c.pairs_by_rating, "tagged": c.obstag_by_rating,
-                       "rate": c.obstag_by_rating / np.maximum(c.pairs_by_rating, 1)})
+    dist = pd.DataFrame(
+        {
+            "rating": np.arange(1, 6),
+            "full (latent)": full,
+            "observed (rating.csv)": obs / max(obs.sum(), 1),
+            "tagged (ObsTag)": tag / max(tag.sum(), 1),
+        }
+    )
+    exposure = pd.DataFrame(
+        {
+            "rank": np.arange(sample.n_movies),
+            "propensity": c.p_rating_by_movie / u,
+            "observed share": c.observed_by_movie / u,
+        }
+    )
+    ot = pd.DataFrame(
+        {
+            "rating": np.arange(1, 6),
+            "pairs": c.pairs_by_rating,
+            "tagged": c.obstag_by_rating,
+            "rate": c.obstag_by_rating / np.maximum(c.pairs_by_rating, 1),
+        }
+    )
     k = sample.liked.sum(axis=1)
     liked = pd.Series(k).value_counts().sort_index()
     liked_df = pd.DataFrame({"liked": liked.index.astype(int), "users": liked.to_numpy()})
     n_tot = c.n_match_by_movie.sum(axis=0)
     reasons = pd.DataFrame({"n_match": np.arange(n_tot.size), "pairs": n_tot, "share": n_tot / max(n_tot.sum(), 1)})
-    return {"rating_distribution": dist, "exposure_by_rank": exposure, "obstag_by_rating": ot,
-            "liked_per_user": liked_df, "reasons_per_pair": reasons}
+    return {
+        "rating_distribution": dist,
+        "exposure_by_rank": exposure,
+        "obstag_by_rating": ot,
+        "liked_per_user": liked_df,
+        "reasons_per_pair": reasons,
+    }
 
 
 def check_marginals(sample: CTARSample) -> pd.DataFrame:
@@ -164,18 +202,31 @@ def check_marginals(sample: CTARSample) -> pd.DataFrame:
 
     k = sample.liked.sum(axis=1)
     width = cfg.liked_max - cfg.liked_min + 1
-    add("liked tags per user (mean)", (cfg.liked_min + cfg.liked_max) / 2, k.mean(),
-        np.sqrt((width ** 2 - 1) / 12 / max(len(k), 1)))
+    add(
+        "liked tags per user (mean)",
+        (cfg.liked_min + cfg.liked_max) / 2,
+        k.mean(),
+        np.sqrt((width**2 - 1) / 12 / max(len(k), 1)),
+    )
     p_rate = c.p_rating_by_movie.sum() / pairs
     add("rating observation rate", p_rate, len(sample.rating) / pairs, np.sqrt(p_rate * (1 - p_rate) / pairs))
     p_tag = c.p_obstag_by_decile_rating.sum() / pairs
     if sample.intervention.obstag is None:
-        add("ObsTag rate (specified = obstag_rate)", cfg.obstag_rate, len(sample.obstag_pairs) / pairs,
-            np.sqrt(p_tag * (1 - p_tag) / pairs))
+        add(
+            "ObsTag rate (specified = obstag_rate)",
+            cfg.obstag_rate,
+            len(sample.obstag_pairs) / pairs,
+            np.sqrt(p_tag * (1 - p_tag) / pairs),
+        )
     noise = sample.quality - sample.catalogue.base_rating
     if sample.intervention.quality is None:
         add("quality noise mean", 0.0, noise.mean(), cfg.quality_sigma / np.sqrt(noise.size))
-        add("quality noise sd", cfg.quality_sigma, noise.std(ddof=1), cfg.quality_sigma / np.sqrt(2 * max(noise.size - 1, 1)))
+        add(
+            "quality noise sd",
+            cfg.quality_sigma,
+            noise.std(ddof=1),
+            cfg.quality_sigma / np.sqrt(2 * max(noise.size - 1, 1)),
+        )
     extra = sample.obstag_pairs["n_match"].clip(lower=1).sub(1).sum()
     written_extra = (sample.obstag["tagid"] >= 0).sum() - (sample.obstag_pairs["n_match"] > 0).sum()
     if extra > 0:

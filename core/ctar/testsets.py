@@ -51,12 +51,22 @@ class Facts:
     n_tags: int
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"userid": self.keys // self.n_tags, "tagid": self.keys % self.n_tags,
-                             "islike": self.islike.astype(np.int64)})
+        return pd.DataFrame(
+            {
+                "userid": self.keys // self.n_tags,
+                "tagid": self.keys % self.n_tags,
+                "islike": self.islike.astype(np.int64),
+            }
+        )
 
 
-def extract_facts(obstag: pd.DataFrame, rcttag: pd.DataFrame, movie_tags: NDArray[np.int64],
-                  liked: NDArray[np.bool_] | None, n_tags: int) -> Facts:
+def extract_facts(
+    obstag: pd.DataFrame,
+    rcttag: pd.DataFrame,
+    movie_tags: NDArray[np.int64],
+    liked: NDArray[np.bool_] | None,
+    n_tags: int,
+) -> Facts:
     """Training facts from ObsTag and RCTTag rows (CTAR's ``extract_data.py``), vectorised."""
     keys, labels = [], []
     for table, all_tags_negative in ((rcttag, True), (obstag, False)):
@@ -67,7 +77,9 @@ def extract_facts(obstag: pd.DataFrame, rcttag: pd.DataFrame, movie_tags: NDArra
         keys.append(u[written] * n_tags + t[written])
         labels.append(np.ones(int(written.sum()), dtype=np.int8))
         # negatives: every tag of an RCT pair; every tag of a "-1" ObsTag pair
-        pairs = pd.DataFrame({"u": u, "m": m}) if all_tags_negative else pd.DataFrame({"u": u[~written], "m": m[~written]})
+        pairs = (
+            pd.DataFrame({"u": u, "m": m}) if all_tags_negative else pd.DataFrame({"u": u[~written], "m": m[~written]})
+        )
         pairs = pairs.drop_duplicates()
         pu = pairs["u"].to_numpy(np.int64)
         pt = movie_tags[pairs["m"].to_numpy(np.int64)]
@@ -95,8 +107,18 @@ def _split(df: pd.DataFrame, share: float, rng: np.random.Generator) -> tuple[pd
     return df[mask].reset_index(drop=True), df[~mask].reset_index(drop=True)
 
 
-def _fill_quota(draw, exclude: NDArray[np.int64], liked_flat: NDArray[np.bool_], n_total: int, n_pos: int,
-                max_rounds: int, dedupe: bool, name: str, notes: list[str], rng: np.random.Generator) -> NDArray[np.int64]:
+def _fill_quota(
+    draw,
+    exclude: NDArray[np.int64],
+    liked_flat: NDArray[np.bool_],
+    n_total: int,
+    n_pos: int,
+    max_rounds: int,
+    dedupe: bool,
+    name: str,
+    notes: list[str],
+    rng: np.random.Generator,
+) -> NDArray[np.int64]:
     """Draw candidate keys with ``draw(size)`` until the positive and negative quotas are met.
 
     Returns the chosen keys (pos first). Stops after ``max_rounds`` batches, noting a shortfall.
@@ -140,15 +162,24 @@ def _fill_quota(draw, exclude: NDArray[np.int64], liked_flat: NDArray[np.bool_],
             taken = np.sort(np.concatenate([taken] + chosen[1][-1:] + chosen[0][-1:]))
     for c, label in ((1, "positive"), (0, "negative")):
         if have[c] < want[c]:
-            notes.append(f"{name}: only {have[c]} of {want[c]} {label} rows could be drawn (at most {max_rounds} "
-                         f"rounds; the candidate pool is too small for the quota with these settings)")
+            notes.append(
+                f"{name}: only {have[c]} of {want[c]} {label} rows could be drawn (at most {max_rounds} "
+                f"rounds; the candidate pool is too small for the quota with these settings)"
+            )
     parts = chosen[1] + chosen[0]
     return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 
 
-def build_test_sets(config: CTARConfig, liked: NDArray[np.bool_], movie_tags: NDArray[np.int64],
-                    rating: pd.DataFrame, obstag: pd.DataFrame, rcttag: pd.DataFrame,
-                    forgotten: pd.DataFrame, rng: np.random.Generator) -> tuple[dict[str, pd.DataFrame], list[str]]:
+def build_test_sets(
+    config: CTARConfig,
+    liked: NDArray[np.bool_],
+    movie_tags: NDArray[np.int64],
+    rating: pd.DataFrame,
+    obstag: pd.DataFrame,
+    rcttag: pd.DataFrame,
+    forgotten: pd.DataFrame,
+    rng: np.random.Generator,
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Test I/II/III (and validation) in CTAR's layout, plus notes on any shortfall.
 
     Parameters
@@ -175,8 +206,10 @@ def build_test_sets(config: CTARConfig, liked: NDArray[np.bool_], movie_tags: ND
     if not exact:
         leaked = _isin_sorted(t1, facts.keys)
         if leaked.any():
-            notes.append(f"Test I: {int(leaked.sum())} forgotten tag(s) already known from training facts removed "
-                         f"(the original's leak)")
+            notes.append(
+                f"Test I: {int(leaked.sum())} forgotten tag(s) already known from training facts removed "
+                f"(the original's leak)"
+            )
         t1 = np.unique(t1[~leaked])
     exclude = np.union1d(facts.keys, t1)
 
@@ -191,8 +224,18 @@ def build_test_sets(config: CTARConfig, liked: NDArray[np.bool_], movie_tags: ND
         pos = rng.integers(0, k, size)
         return ru[i] * n_tags + movie_tags[rm[i], pos]
 
-    t2 = _fill_quota(draw_rated, exclude, liked_flat, config.test_identifiable_n, config.test_identifiable_pos,
-                     config.test_max_rounds, not exact, "Test II", notes, rng)
+    t2 = _fill_quota(
+        draw_rated,
+        exclude,
+        liked_flat,
+        config.test_identifiable_n,
+        config.test_identifiable_pos,
+        config.test_max_rounds,
+        not exact,
+        "Test II",
+        notes,
+        rng,
+    )
 
     # Test III: a tag on no movie the user rated, drawn from an unrated (u, m)
     rated_pairs = np.unique(ru * n_movies + rm)
@@ -207,12 +250,23 @@ def build_test_sets(config: CTARConfig, liked: NDArray[np.bool_], movie_tags: ND
         pos = rng.integers(0, k, u.size)
         return u * n_tags + movie_tags[m, pos]
 
-    t3 = _fill_quota(draw_unrated, exclude3, liked_flat, config.test_inidentifiable_n,
-                     config.test_inidentifiable_pos, config.test_max_rounds, not exact, "Test III", notes, rng)
+    t3 = _fill_quota(
+        draw_unrated,
+        exclude3,
+        liked_flat,
+        config.test_inidentifiable_n,
+        config.test_inidentifiable_pos,
+        config.test_max_rounds,
+        not exact,
+        "Test III",
+        notes,
+        rng,
+    )
 
     def frame(keys: NDArray[np.int64]) -> pd.DataFrame:
-        return pd.DataFrame({"userid": keys // n_tags, "tagid": keys % n_tags,
-                             "islike": liked_flat[keys].astype(np.int64)})
+        return pd.DataFrame(
+            {"userid": keys // n_tags, "tagid": keys % n_tags, "islike": liked_flat[keys].astype(np.int64)}
+        )
 
     out: dict[str, pd.DataFrame] = {}
     for i, keys in enumerate((t1, t2, t3), start=1):

@@ -27,16 +27,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sweep", help="estimators vs the ideal loss over mechanisms x strengths x seeds")
     s.add_argument("--mechanisms", nargs="+", default=["selection"], choices=MECHANISMS)
-    s.add_argument("--strengths", nargs="+", type=float, default=None, help="one grid for every mechanism (default: each one's grid)")
+    s.add_argument(
+        "--strengths",
+        nargs="+",
+        type=float,
+        default=None,
+        help="one grid for every mechanism (default: each one's grid)",
+    )
     s.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
     s.add_argument("--seeds", type=_count, default=20, help="number of seeds (0..N-1 plus --seed-offset)")
     s.add_argument("--seed-offset", type=_count, default=0)
     s.add_argument("--users", type=_count, default=300)
     s.add_argument("--items", type=_count, default=400)
-    s.add_argument("--generator", default="ctar", choices=GENERATORS,
-                   help="who draws each world: the CTAR sampler (default) or the compact twin (faster for tiny worlds)")
-    s.add_argument("--source", default=SYNTHETIC,
-                   help="CTAR generator's catalogue: 'synthetic' or a folder of CTAR's files or a MovieLens export")
+    s.add_argument(
+        "--generator",
+        default="ctar",
+        choices=GENERATORS,
+        help="who draws each world: the CTAR sampler (default) or the compact twin (faster for tiny worlds)",
+    )
+    s.add_argument(
+        "--source",
+        default=SYNTHETIC,
+        help="CTAR generator's catalogue: 'synthetic' or a folder of CTAR's files or a MovieLens export",
+    )
     s.add_argument("--rate", type=float, default=0.1)
     s.add_argument("--propensity", default="oracle", choices=PROPENSITY_MODELS)
     s.add_argument("--clip", type=float, default=0.0)

@@ -62,8 +62,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.ctar.config import CTARConfig, CTARConfigError
-from core.ctar.mechanisms import PairContext
 from core.ctar.inputs import Catalogue, CatalogueInputs, CTARInputError, load_inputs, make_synthetic_inputs
+from core.ctar.mechanisms import PairContext
 from core.ctar.sampler import CTARSample, sample
 
 GENERATORS = ("ctar", "compact")
@@ -137,7 +137,9 @@ class WorldConfig:
             raise DebiasConfigError(f"source must be 'synthetic' or a folder path, got {self.source!r}")
         if self.source != SYNTHETIC:
             if self.generator != "ctar":
-                raise DebiasConfigError(f"source={self.source!r} (real inputs) needs generator='ctar', got {self.generator!r}")
+                raise DebiasConfigError(
+                    f"source={self.source!r} (real inputs) needs generator='ctar', got {self.generator!r}"
+                )
             if not Path(self.source).is_dir():
                 raise DebiasConfigError(f"source must be 'synthetic' or an existing folder, got {self.source!r}")
         for name in ("n_users", "n_items", "n_tags", "tags_per_item", "liked_min", "liked_max"):
@@ -163,16 +165,24 @@ class WorldConfig:
 
     def estimate_bytes(self, n_users: int | None = None, n_items: int | None = None) -> float:
         """:func:`estimate_world_bytes` of this world (optionally with other sizes)."""
-        return estimate_world_bytes(self.n_users if n_users is None else n_users,
-                                    self.n_items if n_items is None else n_items, self.n_tags)
+        return estimate_world_bytes(
+            self.n_users if n_users is None else n_users, self.n_items if n_items is None else n_items, self.n_tags
+        )
 
     def check_memory(self, budget: int | None = None) -> None:
         """Refuse a world that would not fit in memory, naming the largest ``n_users`` that fits."""
         from core.limits import check_fits
 
         what = f"a debiasing world of {self.n_users:,} users x {self.n_items:,} items"
-        check_fits(what, self.estimate_bytes(), "n_users", self.n_users, lambda v: self.estimate_bytes(n_users=v),
-                   DebiasConfigError, budget)
+        check_fits(
+            what,
+            self.estimate_bytes(),
+            "n_users",
+            self.n_users,
+            lambda v: self.estimate_bytes(n_users=v),
+            DebiasConfigError,
+            budget,
+        )
 
 
 @dataclass
@@ -186,11 +196,13 @@ class BiasContext(PairContext):
     that its exposure uses the same draw as its outcome shift.
     """
 
-    def with_rating(self, rating: NDArray[np.int8], **extras: Any) -> "BiasContext":
+    def with_rating(self, rating: NDArray[np.int8], **extras: Any) -> BiasContext:
         return replace(self, rating=rating, extras={**self.extras, **extras})
 
 
-def _gumbel_top_k(rng: np.random.Generator, log_w: NDArray[np.float64], n_rows: int, k: NDArray[np.int64]) -> NDArray[np.bool_]:
+def _gumbel_top_k(
+    rng: np.random.Generator, log_w: NDArray[np.float64], n_rows: int, k: NDArray[np.int64]
+) -> NDArray[np.bool_]:
     """Rows of a boolean (n_rows, len(log_w)) mask with ``k[r]`` items drawn without replacement ∝ w."""
     keys = log_w[None, :] + rng.gumbel(size=(n_rows, log_w.size))
     order = np.argsort(-keys, axis=1)
@@ -199,8 +211,9 @@ def _gumbel_top_k(rng: np.random.Generator, log_w: NDArray[np.float64], n_rows: 
     return ranks < k[:, None]
 
 
-def make_world(config: WorldConfig, seed: int,
-               inputs: CatalogueInputs | Catalogue | str | Path | None = None) -> BiasContext:
+def make_world(
+    config: WorldConfig, seed: int, inputs: CatalogueInputs | Catalogue | str | Path | None = None
+) -> BiasContext:
     """Draw one world with ``config.generator``: the CTAR sampler or the compact twin.
 
     Parameters
@@ -282,11 +295,22 @@ def make_ctar_config(config: WorldConfig, seed: int) -> CTARConfig:
         raise DebiasConfigError(f"seed must be an integer >= 0 for the CTAR generator, got {seed!r}")
     try:
         return CTARConfig(
-            n_users=int(config.n_users), n_movies=int(config.n_items), seed=int(seed), tags_per_movie=int(config.tags_per_item),
-            liked_min=int(config.liked_min), liked_max=int(config.liked_max), quality_sigma=float(config.quality_sigma),
-            rating_offset=float(config.offset), tag_effect=float(config.tag_effect), noise_sigma=float(config.noise_sigma),
-            rct_users=min(10, int(config.n_users)), rct_movies=min(5, int(config.n_items)),
-            test_identifiable_n=20, test_identifiable_pos=6, test_inidentifiable_n=20, test_inidentifiable_pos=6,
+            n_users=int(config.n_users),
+            n_movies=int(config.n_items),
+            seed=int(seed),
+            tags_per_movie=int(config.tags_per_item),
+            liked_min=int(config.liked_min),
+            liked_max=int(config.liked_max),
+            quality_sigma=float(config.quality_sigma),
+            rating_offset=float(config.offset),
+            tag_effect=float(config.tag_effect),
+            noise_sigma=float(config.noise_sigma),
+            rct_users=min(10, int(config.n_users)),
+            rct_movies=min(5, int(config.n_items)),
+            test_identifiable_n=20,
+            test_identifiable_pos=6,
+            test_inidentifiable_n=20,
+            test_inidentifiable_pos=6,
             keep_full_max_pairs=max(CTARConfig.keep_full_max_pairs, config.n_pairs),
         )
     except CTARConfigError as exc:
@@ -302,8 +326,9 @@ def _folder_stamp(folder: Path) -> float:
     return max((f.stat().st_mtime for f in folder.glob("*.csv")), default=0.0)
 
 
-def make_ctar_inputs(config: WorldConfig, seed: int,
-                     inputs: CatalogueInputs | Catalogue | str | Path | None = None) -> CatalogueInputs | Catalogue:
+def make_ctar_inputs(
+    config: WorldConfig, seed: int, inputs: CatalogueInputs | Catalogue | str | Path | None = None
+) -> CatalogueInputs | Catalogue:
     """The catalogue inputs of a CTAR world.
 
     ``inputs`` if given (a folder is read with :func:`core.ctar.inputs.load_inputs`), else
@@ -316,22 +341,32 @@ def make_ctar_inputs(config: WorldConfig, seed: int,
     if isinstance(inputs, (str, Path)):
         folder = Path(inputs)
         if not folder.is_dir():
-            raise DebiasConfigError(f"inputs must be a folder, CatalogueInputs or a Catalogue, got {str(inputs)!r} (not a folder)")
+            raise DebiasConfigError(
+                f"inputs must be a folder, CatalogueInputs or a Catalogue, got {str(inputs)!r} (not a folder)"
+            )
         try:
             return _load_folder(str(folder.resolve()), _folder_stamp(folder))
         except CTARInputError as exc:
             raise DebiasConfigError(f"source: {exc}") from exc
     if inputs is not None:
         if not isinstance(inputs, (CatalogueInputs, Catalogue)):
-            raise DebiasConfigError(f"inputs must be a folder, CatalogueInputs or a Catalogue, got {type(inputs).__name__}")
+            raise DebiasConfigError(
+                f"inputs must be a folder, CatalogueInputs or a Catalogue, got {type(inputs).__name__}"
+            )
         return inputs
     k = int(config.tags_per_item)
-    return make_synthetic_inputs(seed=int(seed), n_movies=int(config.n_items), n_tags=int(config.n_tags), tags_per_movie=k,
-                                 short_share=0.15 if k > 2 else 0.0)  # short movies get 2..k-1 tags
+    return make_synthetic_inputs(
+        seed=int(seed),
+        n_movies=int(config.n_items),
+        n_tags=int(config.n_tags),
+        tags_per_movie=k,
+        short_share=0.15 if k > 2 else 0.0,
+    )  # short movies get 2..k-1 tags
 
 
-def sample_ctar_world(config: WorldConfig, seed: int, inputs: CatalogueInputs | Catalogue | str | Path | None = None,
-                      **policies: Any) -> CTARSample:
+def sample_ctar_world(
+    config: WorldConfig, seed: int, inputs: CatalogueInputs | Catalogue | str | Path | None = None, **policies: Any
+) -> CTARSample:
     """The CTAR sample behind a world: ``sample(make_ctar_config(config, seed), make_ctar_inputs(...), **policies)``.
 
     ``policies`` are passed on (``exposure=``, ``outcome=``, ``obstag=``, ``intervention=``), e.g. a
@@ -354,8 +389,10 @@ def context_from_ctar_sample(ctar: CTARSample, seed: int) -> BiasContext:
     the sample as ``ctar_sample``; ``rng`` a stream of ``seed`` that CTAR's own streams never use.
     """
     if not ctar.keeps_full:
-        raise DebiasConfigError(f"the CTAR sample did not keep its full matrices ({ctar.config.n_pairs:,} pairs > "
-                                f"keep_full_max_pairs={ctar.config.keep_full_max_pairs:,})")
+        raise DebiasConfigError(
+            f"the CTAR sample did not keep its full matrices ({ctar.config.n_pairs:,} pairs > "
+            f"keep_full_max_pairs={ctar.config.keep_full_max_pairs:,})"
+        )
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0xDEB1A5,)))
     cat = ctar.catalogue
     return BiasContext(
@@ -366,7 +403,12 @@ def context_from_ctar_sample(ctar: CTARSample, seed: int) -> BiasContext:
         popularity=np.asarray(cat.popularity, dtype=float),
         n_match=ctar.n_match.astype(np.int64),
         rng=rng,
-        extras={"liked": ctar.liked, "item_tags": cat.movie_tag_mask, "movie_tags": cat.movie_tags, "ctar_sample": ctar},
+        extras={
+            "liked": ctar.liked,
+            "item_tags": cat.movie_tag_mask,
+            "movie_tags": cat.movie_tags,
+            "ctar_sample": ctar,
+        },
     )
 
 
@@ -375,7 +417,9 @@ def context_from_pair_context(ctx: Any) -> BiasContext:
 
     Arrays are shared, not copied; ``extras`` (CTAR's ``liked``, ``movie_tags``) are carried over.
     """
-    missing = [n for n in ("users", "rating", "quality", "pop_rank", "popularity", "n_match", "rng") if not hasattr(ctx, n)]
+    missing = [
+        n for n in ("users", "rating", "quality", "pop_rank", "popularity", "n_match", "rng") if not hasattr(ctx, n)
+    ]
     if missing:
         raise DebiasConfigError(f"context lacks PairContext fields {missing}")
     return BiasContext(

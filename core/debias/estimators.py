@@ -20,7 +20,7 @@ is harmless (it is what a positivity violation looks like); ``o = 1`` with ``pha
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray

@@ -46,15 +46,15 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from core.debias.data import DebiasConfigError
 from core.debias.metrics import calc_auc
-
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,9 @@ class MFConfig:
     l2: float = 3.0
     val_share: float = 0.1
     patience: int = 30
-    clip: float = 0.002  # a floor, not gamma ~0.05: at CTAR's 2% density p is mostly below 0.05 and DR's two terms must balance
+    clip: float = (
+        0.002  # a floor, not gamma ~0.05: at CTAR's 2% density p is mostly below 0.05 and DR's two terms must balance
+    )
     lam_cause: float = 0.1
     seed: int = 0
     threads: int | None = None
@@ -114,7 +116,9 @@ class TrainingData:
         self.values = np.nan_to_num(np.asarray(self.values, dtype=float))
         self.observed = np.asarray(self.observed, dtype=bool)
         if self.values.shape != self.observed.shape or self.values.ndim != 2:
-            raise DebiasConfigError(f"values {self.values.shape} and observed {self.observed.shape} must be the same 2-D shape")
+            raise DebiasConfigError(
+                f"values {self.values.shape} and observed {self.observed.shape} must be the same 2-D shape"
+            )
         if self.observed.sum() < 2:
             raise DebiasConfigError("observed must contain at least 2 pairs")
         if self.propensity is not None and np.shape(self.propensity) != self.values.shape:
@@ -130,7 +134,9 @@ def _check_validation(validation, shape):
         raise DebiasConfigError("validation must be (rows, cols, labels)")
     rows, cols, labels = (np.asarray(a).ravel() for a in validation)
     if not rows.size == cols.size == labels.size:
-        raise DebiasConfigError(f"validation rows, cols and labels must have one length, got {rows.size}, {cols.size}, {labels.size}")
+        raise DebiasConfigError(
+            f"validation rows, cols and labels must have one length, got {rows.size}, {cols.size}, {labels.size}"
+        )
     if rows.size and (rows.min() < 0 or rows.max() >= shape[0] or cols.min() < 0 or cols.max() >= shape[1]):
         raise DebiasConfigError(f"validation pairs fall outside the {shape} grid")
     if not np.isin(labels, (0, 1)).all() or len(np.unique(labels)) < 2:
@@ -312,8 +318,9 @@ class DoublyRobustMF(IPSMF):
         imp_w = self._imputation_weights(grid.ph)
         imp_w = imp_w / imp_w[grid.train].mean()
         n, m = grid.ph.shape
-        self.imput = _mf(grid.torch, n, m, grid.config.dim, grid.gen,
-                         _weighted_mean(grid.data.values[grid.train], imp_w[grid.train]))
+        self.imput = _mf(
+            grid.torch, n, m, grid.config.dim, grid.gen, _weighted_mean(grid.data.values[grid.train], imp_w[grid.train])
+        )
         self.imp_w = grid.torch.from_numpy(imp_w.astype(np.float32))
         self.opt_imp = grid.torch.optim.Adam(self.imput, lr=grid.config.lr)
         return []
@@ -392,8 +399,9 @@ class CausE(NaiveMF):
         return _predict(model, self.q_t)
 
 
-LEARNER_REGISTRY: dict[str, type] = {cls.name: cls for cls in (NaiveMF, IPSMF, SNIPSMF, DoublyRobustMF, MoreRobustDR,
-                                                               StableDR, CausE)}
+LEARNER_REGISTRY: dict[str, type] = {
+    cls.name: cls for cls in (NaiveMF, IPSMF, SNIPSMF, DoublyRobustMF, MoreRobustDR, StableDR, CausE)
+}
 LEARNERS: tuple[str, ...] = tuple(LEARNER_REGISTRY)
 
 
@@ -416,11 +424,21 @@ def _make_grid(data: TrainingData, config: MFConfig) -> Grid:
     train = data.observed & ~val
     ph = np.clip(data.propensity if data.propensity is not None else np.ones((n, m)), config.clip, 1.0)
     o_tr = torch.from_numpy(train.astype(np.float32))
-    return Grid(torch=torch, data=data, config=config, gen=torch.Generator().manual_seed(config.seed),
-                y=torch.from_numpy(data.values.astype(np.float32)), o_tr=o_tr,
-                o_va=torch.from_numpy(val.astype(np.float32)), d_va=torch.from_numpy(held.astype(np.float32)),
-                w=torch.from_numpy((1.0 / ph).astype(np.float32)), ph=ph, train=train,
-                n_tr=o_tr.sum().clamp(min=1), size=float(n * m))
+    return Grid(
+        torch=torch,
+        data=data,
+        config=config,
+        gen=torch.Generator().manual_seed(config.seed),
+        y=torch.from_numpy(data.values.astype(np.float32)),
+        o_tr=o_tr,
+        o_va=torch.from_numpy(val.astype(np.float32)),
+        d_va=torch.from_numpy(held.astype(np.float32)),
+        w=torch.from_numpy((1.0 / ph).astype(np.float32)),
+        ph=ph,
+        train=train,
+        n_tr=o_tr.sum().clamp(min=1),
+        size=float(n * m),
+    )
 
 
 def _train(learner: Learner, grid: Grid, model: list, params: list) -> tuple[list[float], int]:
@@ -475,5 +493,6 @@ def fit_learner(name: str | Learner, data: TrainingData, config: MFConfig = MFCo
         losses, epochs = _train(learner, grid, model, params)
         with grid.torch.no_grad():
             pred = learner.predict(model).numpy().astype(float)
-    return FitResult(name=learner.name, prediction=pred, epochs=epochs, seconds=time.perf_counter() - start,
-                     val_losses=losses)
+    return FitResult(
+        name=learner.name, prediction=pred, epochs=epochs, seconds=time.perf_counter() - start, val_losses=losses
+    )

@@ -33,8 +33,9 @@ All propensities are rescaled to a mean observation ``rate`` and clipped to [0, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,12 +86,13 @@ def _check_rate(rate: float) -> None:
         raise DebiasConfigError(f"rate must be in (0, 1], got {rate}")
 
 
-def _refuse_unprepared(mech: "BiasMechanism", ctx: Any, why: str) -> None:
+def _refuse_unprepared(mech: BiasMechanism, ctx: Any, why: str) -> None:
     """A bare CTAR ``PairContext`` never went through ``prepare``: refuse, naming the mechanism."""
     if isinstance(ctx, PairContext) and not isinstance(ctx, BiasContext):
         raise DebiasConfigError(
             f"mechanism {mech.name!r} {why} in prepare(), which CTAR's sampler never calls: inject it with "
-            f"as_ctar_policies(mechanism) (core.debias.mechanisms)")
+            f"as_ctar_policies(mechanism) (core.debias.mechanisms)"
+        )
 
 
 def _check_interval(name: str, value: float, interval: str) -> None:
@@ -100,8 +102,11 @@ def _check_interval(name: str, value: float, interval: str) -> None:
     below = value < hi if interval[-1] == ")" else value <= hi
     if not (above and below):
         bound = f">= {lo:g}" if interval[0] == "[" else f"> {lo:g}"
-        raise DebiasConfigError(f"{name} must be {bound}, got {value}" if hi == float("inf") else
-                                f"{name} must be in {interval}, got {value}")
+        raise DebiasConfigError(
+            f"{name} must be {bound}, got {value}"
+            if hi == float("inf")
+            else f"{name} must be in {interval}, got {value}"
+        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,11 @@ class BiasMechanism:
     def describe(self, conditioned_on: set[str] | frozenset[str] = frozenset()) -> str:
         """Plain-language statement of the mechanism and what it breaks for this estimator."""
         broken = self.violated_assumptions(set(conditioned_on))
-        verdict = "breaks " + ", ".join(f"{a} ({ASSUMPTIONS[a].split(':')[0]})" for a in broken) if broken else "breaks no assumption"
+        verdict = (
+            "breaks " + ", ".join(f"{a} ({ASSUMPTIONS[a].split(':')[0]})" for a in broken)
+            if broken
+            else "breaks no assumption"
+        )
         return f"{self.explanation} Given what the estimator conditions on ({', '.join(sorted(conditioned_on)) or 'nothing'}), it {verdict}."
 
 
@@ -165,7 +174,6 @@ class SelectionBias(BiasMechanism):
     knob_range = "(0, 1]"
     graph_edges = (("R", "O"),)
     explanation = "Users mostly rate what they like, so low ratings go missing (the rating itself drives observation)."
-
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         r = np.asarray(ctx.rating, dtype=float)
@@ -186,8 +194,9 @@ class ExposureBias(BiasMechanism):
     knob_field = "a"
     knob_range = "[0, inf)"
     graph_edges = (("X", "O"), ("X", "R"))
-    explanation = "The system only shows items it expects the user to like, and those are also the ones the user rates higher."
-
+    explanation = (
+        "The system only shows items it expects the user to like, and those are also the ones the user rates higher."
+    )
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         score = _z(np.asarray(ctx.n_match, dtype=float))
@@ -210,8 +219,9 @@ class PopularityBias(BiasMechanism):
     knob_field = "eta"
     knob_range = "[0, inf)"
     graph_edges = (("Pop", "O"), ("Pop", "R"))
-    explanation = "Popular items are shown more and also rated higher, so the observed sample over-represents well-liked hits."
-
+    explanation = (
+        "Popular items are shown more and also rated higher, so the observed sample over-represents well-liked hits."
+    )
 
     def prepare(self, ctx: BiasContext) -> BiasContext:
         if self.beta == 0:
@@ -247,7 +257,6 @@ class ConformityBias(BiasMechanism):
     graph_edges = (("O_other", "R_obs"),)
     explanation = "People echo what others said about an item, so a recorded rating is not the user's own opinion."
 
-
     def observe(self, ctx, observed: NDArray[np.bool_]) -> NDArray[np.float64]:
         r = np.asarray(ctx.rating, dtype=float)
         o = np.asarray(observed, dtype=bool)
@@ -274,7 +283,6 @@ class PositionBias(BiasMechanism):
     graph_edges = (("X", "Rank"), ("Rank", "O"), ("X", "R"))
     explanation = "Items at the top of a list get looked at far more, and the list puts likely favourites on top."
 
-
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         score = np.asarray(ctx.n_match, dtype=float)
         noise = ctx.rng.random(score.shape)  # the ranker's tie-break / exploration noise
@@ -299,7 +307,6 @@ class ConfounderBias(BiasMechanism):
     knob_range = "[0, inf)"
     graph_edges = (("H", "O"), ("H", "R"))
     explanation = "Something nobody recorded (a mood, a friend's tip) makes a user both watch an item and like it."
-
 
     def prepare(self, ctx: BiasContext) -> BiasContext:
         h = ctx.rng.standard_normal(np.shape(ctx.rating))
@@ -333,7 +340,6 @@ class PositivityBias(BiasMechanism):
     knob_range = "[0, 1)"
     graph_edges = (("Filter", "O"),)
     explanation = "Some items are never shown (new or filtered out), so nothing in the data speaks for them."
-
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         m = np.shape(ctx.rating)[1]
@@ -396,7 +402,9 @@ class CTARPolicies:
 
     def __init__(self, mechanism: BiasMechanism) -> None:
         if not isinstance(mechanism, BiasMechanism):
-            raise DebiasConfigError(f"mechanism must be a BiasMechanism (make_mechanism(...)), got {type(mechanism).__name__}")
+            raise DebiasConfigError(
+                f"mechanism must be a BiasMechanism (make_mechanism(...)), got {type(mechanism).__name__}"
+            )
         self.mechanism = mechanism
         self.name = f"{mechanism.label} (debiasing lab)"
         self.truth: dict[int, NDArray[np.int8]] = {}
@@ -420,8 +428,10 @@ class CTARPolicies:
         if self._last is not None and self._last[0] is ctx.rating:
             prepared = replace(self._last[1], rng=ctx.rng)
         elif self.mechanism.shares_prepared_draw:
-            raise DebiasConfigError(f"mechanism {self.mechanism.name!r}: observe() before calc_propensity() on this chunk; "
-                                    "pass the same as_ctar_policies object as exposure and outcome")
+            raise DebiasConfigError(
+                f"mechanism {self.mechanism.name!r}: observe() before calc_propensity() on this chunk; "
+                "pass the same as_ctar_policies object as exposure and outcome"
+            )
         else:
             prepared = self.prepare(ctx)
         return np.rint(np.asarray(self.mechanism.observe(prepared, observed), dtype=np.float64))
@@ -435,8 +445,10 @@ class CTARPolicies:
         starts = [start for start, _ in sample.chunk_bounds()]
         missing = [s for s in starts if s not in self.truth]
         if missing:
-            raise DebiasConfigError(f"no prepared truth for the chunks starting at users {missing[:5]}: "
-                                    "calc_truth needs the sample drawn with this adapter as its exposure")
+            raise DebiasConfigError(
+                f"no prepared truth for the chunks starting at users {missing[:5]}: "
+                "calc_truth needs the sample drawn with this adapter as its exposure"
+            )
         return np.concatenate([np.asarray(self.truth[s], dtype=np.int8) for s in starts])
 
 

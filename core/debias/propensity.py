@@ -39,8 +39,9 @@ def popularity_propensity(o, clip: float = 0.0) -> NDArray[np.float64]:
     return clip_propensity(np.broadcast_to(o.mean(axis=0, keepdims=True), o.shape), clip)
 
 
-def naive_bayes_propensity(o, values, rct_values, clip: float = 0.0, levels=None, smoothing: float = 1.0,
-                           rct_weights=None) -> NDArray[np.float64]:
+def naive_bayes_propensity(
+    o, values, rct_values, clip: float = 0.0, levels=None, smoothing: float = 1.0, rct_weights=None
+) -> NDArray[np.float64]:
     """``P(o=1 | r)`` by Bayes' rule; ``values`` are recorded outcomes (read where ``o``), ``rct_values`` the MCAR slice's.
 
     Parameters
@@ -69,7 +70,9 @@ def naive_bayes_propensity(o, values, rct_values, clip: float = 0.0, levels=None
     else:
         rct_w = np.asarray(rct_weights, dtype=float).ravel()
         if rct_w.shape != rct_values.shape or not np.all(np.isfinite(rct_w)) or np.any(rct_w <= 0):
-            raise DebiasConfigError(f"rct_weights must be {rct_values.size} finite values > 0 (one per rct_values entry)")
+            raise DebiasConfigError(
+                f"rct_weights must be {rct_values.size} finite values > 0 (one per rct_values entry)"
+            )
     obs = np.rint(values[o]).astype(int)
     rct = np.rint(rct_values).astype(int)
     if levels is None:
@@ -100,13 +103,19 @@ def pair_features(o, popularity=None) -> NDArray[np.float64]:
     item_rate = o.mean(axis=0)
     pop = np.log(np.asarray(popularity, float)) if popularity is not None else np.log(item_rate * n + 1)
     feats = np.stack(
-        [np.broadcast_to(pop[None, :], (n, m)), np.broadcast_to(item_rate[None, :], (n, m)), np.broadcast_to(o.mean(axis=1)[:, None], (n, m))],
+        [
+            np.broadcast_to(pop[None, :], (n, m)),
+            np.broadcast_to(item_rate[None, :], (n, m)),
+            np.broadcast_to(o.mean(axis=1)[:, None], (n, m)),
+        ],
         axis=-1,
     )
     return feats
 
 
-def logistic_propensity(o, features=None, clip: float = 0.0, max_rows: int = 200_000, seed: int = 0) -> NDArray[np.float64]:
+def logistic_propensity(
+    o, features=None, clip: float = 0.0, max_rows: int = 200_000, seed: int = 0
+) -> NDArray[np.float64]:
     """Logistic regression of ``o`` on ``features`` (n, M, F) (default :func:`pair_features`)."""
     from sklearn.linear_model import LogisticRegression
 

@@ -23,8 +23,8 @@ Choices (the spec is silent):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,9 @@ def check_n_seeds(n: int) -> int:
     """``n`` if it is a usable number of seeds (1..:data:`MAX_SEEDS`), else a :class:`DebiasConfigError`
     (checked before the seeds are listed, so ``--seeds 1e9`` never builds a billion-entry tuple)."""
     if isinstance(n, bool) or int(n) != n or not 1 <= n <= MAX_SEEDS:
-        raise DebiasConfigError(f"the number of seeds must be in 1..{MAX_SEEDS:,} (each seed draws a new world), got {n:,}")
+        raise DebiasConfigError(
+            f"the number of seeds must be in 1..{MAX_SEEDS:,} (each seed draws a new world), got {n:,}"
+        )
     return int(n)
 
 
@@ -92,10 +94,14 @@ class SweepConfig:
     def __post_init__(self) -> None:
         bad = [m for m in self.mechanisms if m not in REGISTRY]
         if bad or not self.mechanisms:
-            raise DebiasConfigError(f"mechanisms must be a non-empty subset of {sorted(REGISTRY)}, got {list(self.mechanisms)}")
+            raise DebiasConfigError(
+                f"mechanisms must be a non-empty subset of {sorted(REGISTRY)}, got {list(self.mechanisms)}"
+            )
         bad = [e for e in self.estimators if e not in ESTIMATORS]
         if bad or not self.estimators:
-            raise DebiasConfigError(f"estimators must be a non-empty subset of {list(ESTIMATORS)}, got {list(self.estimators)}")
+            raise DebiasConfigError(
+                f"estimators must be a non-empty subset of {list(ESTIMATORS)}, got {list(self.estimators)}"
+            )
         if not self.seeds:
             raise DebiasConfigError("seeds must not be empty")
         check_n_seeds(len(self.seeds))
@@ -138,7 +144,9 @@ def _propensity(config: SweepConfig, p, o, recorded, ctx, rng) -> np.ndarray:
         return logistic_propensity(o, clip=max(config.clip, 1e-6), seed=int(rng.integers(2**31)))
     n_users = np.shape(o)[0]
     rct_users = rng.choice(n_users, size=max(1, int(round(config.rct_share * n_users))), replace=False)
-    return naive_bayes_propensity(o, recorded, np.asarray(ctx.rating)[rct_users], clip=max(config.clip, 1e-6), levels=np.arange(1, 6))
+    return naive_bayes_propensity(
+        o, recorded, np.asarray(ctx.rating)[rct_users], clip=max(config.clip, 1e-6), levels=np.arange(1, 6)
+    )
 
 
 def _imputation(config: SweepConfig, e_obs, e_true, o, rng) -> np.ndarray:
@@ -167,12 +175,22 @@ def run_world(config: SweepConfig, mechanism: str, strength: float, seed: int, w
     recorded = mech.observe(ctx, o)
     e_true = calc_error(pred, ctx.rating, config.loss)
     e_obs = calc_error(pred, recorded, config.loss)
-    phat = _propensity(config, mech.calc_observable_propensity(ctx) if mech.name == "confounder" else p, o, recorded, ctx, sub)
+    phat = _propensity(
+        config, mech.calc_observable_propensity(ctx) if mech.name == "confounder" else p, o, recorded, ctx, sub
+    )
     ehat = _imputation(config, e_obs, e_true, o, sub)
     truth = float(ideal_loss(e_true))
     est = estimate_all(e_obs, o, phat, ehat, config.estimators)
     return [
-        dict(mechanism=mechanism, strength=float(strength), estimator=name, seed=int(seed), estimate=float(v), truth=truth, error=float(v) - truth)
+        dict(
+            mechanism=mechanism,
+            strength=float(strength),
+            estimator=name,
+            seed=int(seed),
+            estimate=float(v),
+            truth=truth,
+            error=float(v) - truth,
+        )
         for name, v in est.items()
     ]
 
@@ -214,7 +232,9 @@ def run_sweep(
 def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:
     """Per (mechanism, strength, estimator): mean estimate/truth, bias = mean error, spread (sd), standard error, RMSE."""
     if df.empty:
-        return pd.DataFrame(columns=["mechanism", "strength", "estimator", "estimate", "truth", "bias", "sd", "se", "rmse", "n_seeds"])
+        return pd.DataFrame(
+            columns=["mechanism", "strength", "estimator", "estimate", "truth", "bias", "sd", "se", "rmse", "n_seeds"]
+        )
     g = df.groupby(["mechanism", "strength", "estimator"], sort=False)
     out = g.agg(
         estimate=("estimate", "mean"),

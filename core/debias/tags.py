@@ -125,7 +125,9 @@ def rct_inclusion(tag_movies, n_movies: int, k: int) -> NDArray[np.float64]:
     """
     n_t = np.asarray(tag_movies, dtype=float)
     if k < 1 or k > n_movies or np.any(n_t < 0) or np.any(n_t > n_movies):
-        raise DebiasConfigError(f"need 1 <= k <= n_movies and 0 <= tag_movies <= n_movies, got k={k}, n_movies={n_movies}")
+        raise DebiasConfigError(
+            f"need 1 <= k <= n_movies and 0 <= tag_movies <= n_movies, got k={k}, n_movies={n_movies}"
+        )
     i = np.arange(k, dtype=float)
     # log C(M - n, k) / C(M, k) = sum_i log((M - n - i) / (M - i)); a zero factor means the tag is always hit
     ratio = (n_movies - n_t[:, None] - i[None, :]) / (n_movies - i[None, :])
@@ -143,7 +145,9 @@ def _split_validation(rng, part, share: float):
     return (rows[to_val], cols[to_val], labels[to_val]), (rows[~to_val], cols[~to_val], labels[~to_val])
 
 
-def make_tag_task(ctx: BiasContext, rated: NDArray[np.bool_], config: TagTaskConfig = TagTaskConfig(), seed: int = 0) -> TagTask:
+def make_tag_task(
+    ctx: BiasContext, rated: NDArray[np.bool_], config: TagTaskConfig = TagTaskConfig(), seed: int = 0
+) -> TagTask:
     """CTAR's user-tag protocol on ``ctx`` with the rating observation mask ``rated`` (U, M)."""
     liked = ctx.extras.get("liked")
     item_tags = ctx.extras.get("item_tags")
@@ -178,8 +182,14 @@ def make_tag_task(ctx: BiasContext, rated: NDArray[np.bool_], config: TagTaskCon
     rct_val[r_users[r], t] = 1.0
     values = pos.astype(float)
     incl = rct_inclusion(item_tags.sum(axis=0), m_n, rm.shape[1])
-    phat = naive_bayes_propensity(observed, values, rct_val[rct_obs], levels=np.array([0, 1]), clip=1e-6,
-                                  rct_weights=1.0 / np.broadcast_to(incl, liked.shape)[rct_obs])
+    phat = naive_bayes_propensity(
+        observed,
+        values,
+        rct_val[rct_obs],
+        levels=np.array([0, 1]),
+        clip=1e-6,
+        rct_weights=1.0 / np.broadcast_to(incl, liked.shape)[rct_obs],
+    )
     known = observed | rct_obs
     tests = {}
     r, t = np.nonzero(forg & ~known)
@@ -192,8 +202,16 @@ def make_tag_task(ctx: BiasContext, rated: NDArray[np.bool_], config: TagTaskCon
     validation = tuple(np.concatenate([val[k] for val, _ in parts.values()]) for k in range(3))
     if len(np.unique(validation[2])) < 2:
         validation = None  # a tiny world: AUC needs both labels, so learners fall back to held-out facts
-    return TagTask(values=values, observed=observed, propensity=phat, rct_values=rct_val, rct_observed=rct_obs, liked=liked,
-                   tests={name: test for name, (_, test) in parts.items()}, validation=validation)
+    return TagTask(
+        values=values,
+        observed=observed,
+        propensity=phat,
+        rct_values=rct_val,
+        rct_observed=rct_obs,
+        liked=liked,
+        tests={name: test for name, (_, test) in parts.items()},
+        validation=validation,
+    )
 
 
 def tag_like_rate(task: TagTask) -> NDArray[np.float64]:

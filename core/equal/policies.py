@@ -54,7 +54,7 @@ a reward on arm ``i`` is also added to every neighbour ``c`` of ``i`` (``sum_c +
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -105,11 +105,15 @@ class BanditState:
             raise PolicyConfigError(f"BanditState.prior_weight must be >= 0, got {self.prior_weight!r}")
         if self.unplayed in ("prior", "eb"):
             if self.arm_prior is None:
-                raise PolicyConfigError(f"BanditState(unplayed={self.unplayed!r}) needs arm_prior (see calc_arm_prior): "
-                                        "pass doc_emb to the run")
+                raise PolicyConfigError(
+                    f"BanditState(unplayed={self.unplayed!r}) needs arm_prior (see calc_arm_prior): "
+                    "pass doc_emb to the run"
+                )
             prior = np.asarray(self.arm_prior, dtype=np.float64)
             if prior.shape != (self.k,) or not np.isfinite(prior).all():
-                raise PolicyConfigError(f"BanditState.arm_prior must be {self.k} finite numbers, got shape {prior.shape}")
+                raise PolicyConfigError(
+                    f"BanditState.arm_prior must be {self.k} finite numbers, got shape {prior.shape}"
+                )
             self.arm_prior = prior
         self.arm_to_count = np.zeros(self.k)
         self.arm_to_sum = np.zeros(self.k)
@@ -143,8 +147,9 @@ class BanditState:
         if self.unplayed in ("prior", "eb"):
             pred = self.calc_prior_prediction()
             w = self.prior_weight if self.unplayed == "prior" else self.calc_prior_weight(pred)
-            return np.divide(w * pred + self.arm_to_sum, w + self.arm_to_count, out=pred.copy(),
-                             where=(w + self.arm_to_count) > 0)
+            return np.divide(
+                w * pred + self.arm_to_sum, w + self.arm_to_count, out=pred.copy(), where=(w + self.arm_to_count) > 0
+            )
         out = np.full(self.k, self.prior_mean)
         return np.divide(self.arm_to_sum, self.arm_to_count, out=out, where=self.arm_to_count > 0)
 
@@ -272,7 +277,7 @@ class EqualDS(_ScorePolicy):
 
     name = "equal"
 
-    def __init__(self, alpha: Union[str, float] = "paper") -> None:
+    def __init__(self, alpha: str | float = "paper") -> None:
         if isinstance(alpha, str):
             if alpha != "paper":
                 raise PolicyConfigError(f"EqualDS.alpha must be 'paper' or a number >= 0, got {alpha!r}")
@@ -358,7 +363,11 @@ class EpsilonGreedy:
             return greedy
         keep = greedy[~explore]
         pool = np.setdiff1d(np.flatnonzero(state.available), keep)
-        extra = rng.choice(pool, size=min(int(explore.sum()), len(pool)), replace=False) if len(pool) else np.empty(0, np.int64)
+        extra = (
+            rng.choice(pool, size=min(int(explore.sum()), len(pool)), replace=False)
+            if len(pool)
+            else np.empty(0, np.int64)
+        )
         return np.concatenate([keep, extra]).astype(np.int64)
 
     def update(self, state: BanditState, arm: int, reward: float) -> None:
@@ -483,12 +492,14 @@ def calc_doc_similarity(doc_emb: NDArray, reference: NDArray, chunk: int = 65536
     doc_emb = np.asarray(doc_emb, dtype=np.float32)
     ref = np.asarray(reference, dtype=np.float32)
     if doc_emb.ndim != 2 or ref.ndim != 2 or doc_emb.shape[1] != ref.shape[1]:
-        raise PolicyConfigError(f"document embeddings {doc_emb.shape} and reference embeddings {ref.shape} "
-                                "must share their dimension (embed both with the same encoder)")
+        raise PolicyConfigError(
+            f"document embeddings {doc_emb.shape} and reference embeddings {ref.shape} "
+            "must share their dimension (embed both with the same encoder)"
+        )
     top, avg = np.empty(len(doc_emb)), np.empty(len(doc_emb))
     for i in range(0, len(doc_emb), chunk):
-        sims = 1.0 - calc_cost_matrix(doc_emb[i:i + chunk], ref) ** 2 / 2.0  # the reward's cost is sqrt(2 - 2 cos)
-        top[i:i + chunk], avg[i:i + chunk] = sims.max(axis=1), sims.mean(axis=1)
+        sims = 1.0 - calc_cost_matrix(doc_emb[i : i + chunk], ref) ** 2 / 2.0  # the reward's cost is sqrt(2 - 2 cos)
+        top[i : i + chunk], avg[i : i + chunk] = sims.max(axis=1), sims.mean(axis=1)
     return top, avg
 
 
@@ -510,8 +521,16 @@ def make_policy(name: str, **params) -> ArmPolicy | DocumentPolicy:
     ``equal``: ``alpha``; ``ucb1``: ``c``; ``thompson``: ``sigma``, ``prior_sigma``; ``epsilon-greedy``:
     ``epsilon``; ``exp3``: ``gamma``, ``reward_range``; ``random``/``all``/``avg-sim``: none.
     """
-    table = {"equal": EqualDS, "ucb1": UCB1, "thompson": GaussianThompson, "epsilon-greedy": EpsilonGreedy,
-             "exp3": EXP3, "random": RandomDocs, "all": AllDocs, "avg-sim": AvgSimDocs}
+    table = {
+        "equal": EqualDS,
+        "ucb1": UCB1,
+        "thompson": GaussianThompson,
+        "epsilon-greedy": EpsilonGreedy,
+        "exp3": EXP3,
+        "random": RandomDocs,
+        "all": AllDocs,
+        "avg-sim": AvgSimDocs,
+    }
     if name not in table:
         raise PolicyConfigError(f"policy must be one of {POLICIES}, got {name!r}")
     try:

@@ -15,9 +15,18 @@ DATA = ROOT / ".." / "shared" / "data" / "ctar"
 
 
 def small_config(**changes) -> CTARConfig:
-    base = dict(n_users=400, n_movies=300, seed=3, rct_users=40, rct_movies=10, test_identifiable_n=600,
-                test_identifiable_pos=180, test_inidentifiable_n=500, test_inidentifiable_pos=150,
-                chunk_pairs=30_000)
+    base = dict(
+        n_users=400,
+        n_movies=300,
+        seed=3,
+        rct_users=40,
+        rct_movies=10,
+        test_identifiable_n=600,
+        test_identifiable_pos=180,
+        test_inidentifiable_n=500,
+        test_inidentifiable_pos=150,
+        chunk_pairs=30_000,
+    )
     base.update(changes)
     return CTARConfig(**base)
 
@@ -34,6 +43,9 @@ def small_sample(synthetic_inputs):
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    if not (DATA / "original" / "movie_tag_ct.csv").is_file() or not (DATA / "release" / "train" / "rating.csv").is_file():
+    if (
+        not (DATA / "original" / "movie_tag_ct.csv").is_file()
+        or not (DATA / "release" / "train" / "rating.csv").is_file()
+    ):
         pytest.skip(f"CTAR real inputs/release not found under {DATA.resolve()} (../shared/data/ctar is optional)")
     return DATA

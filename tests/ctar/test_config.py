@@ -13,17 +13,34 @@ def test_defaults_are_ctars():
     assert (c.quality_sigma, c.rating_offset, c.tag_effect, c.noise_sigma) == (0.75, 0.7, 0.5, 0.25)
     assert (c.rating_rate, c.rating_slope, c.obstag_rate, c.obstag_rank_slope) == (0.02, 0.002, 0.007, 0.005)
     assert (c.forget_prob, c.rct_users, c.rct_movies, c.validation_share) == (0.4, 100, 10, 0.3)
-    assert (c.test_identifiable_n, c.test_identifiable_pos, c.test_inidentifiable_n, c.test_inidentifiable_pos) == (5000, 1500, 4000, 1200)
+    assert (c.test_identifiable_n, c.test_identifiable_pos, c.test_inidentifiable_n, c.test_inidentifiable_pos) == (
+        5000,
+        1500,
+        4000,
+        1200,
+    )
 
 
-@pytest.mark.parametrize("changes, name", [
-    ({"mode": "fast"}, "mode"), ({"n_users": 0}, "n_users"), ({"n_movies": -3}, "n_movies"),
-    ({"liked_min": 30}, "liked_min"), ({"quality_sigma": -1.0}, "quality_sigma"),
-    ({"rating_rate": 0.0}, "rating_rate"), ({"obstag_rate": 1.5}, "obstag_rate"),
-    ({"forget_prob": 1.0}, "forget_prob"), ({"rct_users": 2000}, "rct_users"), ({"rct_movies": 5000}, "rct_movies"),
-    ({"test_identifiable_pos": 6000}, "test_identifiable_pos"), ({"test_inidentifiable_pos": 4001}, "test_inidentifiable_pos"),
-    ({"tag_effect": float("nan")}, "tag_effect"), ({"n_users": 2.5}, "n_users"), ({"validation_share": -0.1}, "validation_share"),
-])
+@pytest.mark.parametrize(
+    "changes, name",
+    [
+        ({"mode": "fast"}, "mode"),
+        ({"n_users": 0}, "n_users"),
+        ({"n_movies": -3}, "n_movies"),
+        ({"liked_min": 30}, "liked_min"),
+        ({"quality_sigma": -1.0}, "quality_sigma"),
+        ({"rating_rate": 0.0}, "rating_rate"),
+        ({"obstag_rate": 1.5}, "obstag_rate"),
+        ({"forget_prob": 1.0}, "forget_prob"),
+        ({"rct_users": 2000}, "rct_users"),
+        ({"rct_movies": 5000}, "rct_movies"),
+        ({"test_identifiable_pos": 6000}, "test_identifiable_pos"),
+        ({"test_inidentifiable_pos": 4001}, "test_inidentifiable_pos"),
+        ({"tag_effect": float("nan")}, "tag_effect"),
+        ({"n_users": 2.5}, "n_users"),
+        ({"validation_share": -0.1}, "validation_share"),
+    ],
+)
 def test_impossible_values_are_refused_naming_the_parameter(changes, name):
     with pytest.raises(CTARConfigError, match=name):
         CTARConfig(**changes)
@@ -63,7 +80,9 @@ def test_normalised_rank_equals_original_logit_range_at_1000_movies():
     # the normalised ObsTag logit differs from the exact one only by the per-user intercept at M = 1000
     rng = np.random.default_rng(1)
     y = rng.integers(1, 6, size=(5, 1000)).astype(np.int8)
-    ctx = PairContext(np.arange(5), y, np.zeros(1000), np.arange(1000), np.ones(1000), np.zeros((5, 1000), np.int8), rng)
+    ctx = PairContext(
+        np.arange(5), y, np.zeros(1000), np.arange(1000), np.ones(1000), np.zeros((5, 1000), np.int8), rng
+    )
     exact = ObsTagExposure(mode="exact").calc_logits(ctx)
     normalised = ObsTagExposure(mode="normalised").calc_logits(ctx)
     np.testing.assert_allclose(exact, normalised)

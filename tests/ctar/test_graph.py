@@ -7,8 +7,17 @@ import warnings
 import numpy as np
 import pytest
 
-from core.ctar.graph import (NODE_KINDS, backdoor_sets, build_pair_template, calc_interventional_table,
-                             calc_rating_probs, causal_graph, compare_interventional, cross_check, simulate_template)
+from core.ctar.graph import (
+    NODE_KINDS,
+    backdoor_sets,
+    build_pair_template,
+    calc_interventional_table,
+    calc_rating_probs,
+    causal_graph,
+    compare_interventional,
+    cross_check,
+    simulate_template,
+)
 from core.ctar.sampler import Intervention, intervene
 from tests.ctar.conftest import small_config
 
@@ -38,10 +47,20 @@ def test_display_graph_is_a_dag_with_kinds_equations_and_cut_edges():
 def test_template_cpds_come_from_the_sampler(template, small_sample):
     m = template.model
     assert m.check_model()
-    assert set(m.edges()) == {("Pop", "Q"), ("Pop", "N"), ("Q", "Y"), ("N", "Y"), ("Pop", "OY"), ("Pop", "OT"), ("Y", "OT")}
+    assert set(m.edges()) == {
+        ("Pop", "Q"),
+        ("Pop", "N"),
+        ("Q", "Y"),
+        ("N", "Y"),
+        ("Pop", "OY"),
+        ("Pop", "OT"),
+        ("Y", "OT"),
+    }
     p_oy = m.get_cpds("OY").values[1]
     assert p_oy[0] > p_oy[-1]  # popularity drives exposure
-    np.testing.assert_allclose(p_oy.mean(), small_sample.counts.p_rating_by_movie.sum() / small_sample.config.n_pairs, rtol=1e-6)
+    np.testing.assert_allclose(
+        p_oy.mean(), small_sample.counts.p_rating_by_movie.sum() / small_sample.config.n_pairs, rtol=1e-6
+    )
 
 
 def test_backdoor_sets_show_popularity_confounds(template):

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from core.ctar.config import CTARConfigError
-from core.ctar.inputs import (CTARInputError, load_ctar_original, load_inputs, load_movielens, make_synthetic_inputs,
-                              prepare_catalogue, rescale_half_stars)
+from core.ctar.inputs import (
+    CTARInputError,
+    load_ctar_original,
+    load_inputs,
+    load_movielens,
+    make_synthetic_inputs,
+    prepare_catalogue,
+    rescale_half_stars,
+)
 from tests.ctar.conftest import small_config
 
 TAGS = "movieid,tagid,tagCount\n0,0,10\n0,1,5\n1,1,7\n1,2,3\n2,0,1\n"
@@ -21,8 +28,11 @@ def _write(folder, tags=TAGS, ratings=RATINGS):
 def test_original_format_reads_and_ranks(tmp_path):
     inp = load_ctar_original(_write(tmp_path))
     assert len(inp.movie_tag) == 5 and inp.movie_rating["rating"].tolist() == [4.5, 3.0, 2.0]
-    cat = prepare_catalogue(inp, small_config(n_movies=3, tags_per_movie=2, liked_min=1, liked_max=2, rct_movies=2),
-                            np.random.default_rng(0))
+    cat = prepare_catalogue(
+        inp,
+        small_config(n_movies=3, tags_per_movie=2, liked_min=1, liked_max=2, rct_movies=2),
+        np.random.default_rng(0),
+    )
     assert cat.movie_source_ids.tolist() == [0, 1, 2]  # popularity 15, 10, 1
     assert cat.popularity.tolist() == [15, 10, 1]
     assert cat.n_real_tags.tolist() == [2, 2, 1]  # movie 2 padded from pi
@@ -30,18 +40,21 @@ def test_original_format_reads_and_ranks(tmp_path):
     np.testing.assert_allclose(cat.pi.sum(), 1)
 
 
-@pytest.mark.parametrize("tags, ratings, fragment", [
-    ("movieid,tag,tagCount\n0,0,1\n", RATINGS, "missing column"),
-    ("movieid,tagid,tagCount\n0,0,1\n0,x,2\n", RATINGS, "column 'tagid', line 3"),
-    ("movieid,tagid,tagCount\n0,0,1\n0,1,-4\n", RATINGS, "column 'tagCount', line 3"),
-    ("movieid,tagid,tagCount\n0,0,1.5\n", RATINGS, "column 'tagCount', line 2"),
-    ("movieid,tagid,tagCount\n0,0,1\n0,0,2\n", RATINGS, "line 3: duplicate"),
-    ("movieid,tagid,tagCount\n", RATINGS, "no data rows"),
-    (TAGS, "movieid,rating\n0,4.5\n1,7\n", "column 'rating', line 3"),
-    (TAGS, "movieid,rating\n0,4.5\n0,3\n", "duplicate"),
-    (TAGS, "movieid,score\n0,4\n", "missing column"),
-    (TAGS, "movieid,rating\n9,4\n", "no tagged movie has a rating"),
-])
+@pytest.mark.parametrize(
+    "tags, ratings, fragment",
+    [
+        ("movieid,tag,tagCount\n0,0,1\n", RATINGS, "missing column"),
+        ("movieid,tagid,tagCount\n0,0,1\n0,x,2\n", RATINGS, "column 'tagid', line 3"),
+        ("movieid,tagid,tagCount\n0,0,1\n0,1,-4\n", RATINGS, "column 'tagCount', line 3"),
+        ("movieid,tagid,tagCount\n0,0,1.5\n", RATINGS, "column 'tagCount', line 2"),
+        ("movieid,tagid,tagCount\n0,0,1\n0,0,2\n", RATINGS, "line 3: duplicate"),
+        ("movieid,tagid,tagCount\n", RATINGS, "no data rows"),
+        (TAGS, "movieid,rating\n0,4.5\n1,7\n", "column 'rating', line 3"),
+        (TAGS, "movieid,rating\n0,4.5\n0,3\n", "duplicate"),
+        (TAGS, "movieid,score\n0,4\n", "missing column"),
+        (TAGS, "movieid,rating\n9,4\n", "no tagged movie has a rating"),
+    ],
+)
 def test_original_format_bad_inputs_name_file_column_line(tmp_path, tags, ratings, fragment):
     _write(tmp_path, tags, ratings)
     with pytest.raises(CTARInputError, match=fragment) as err:
@@ -71,8 +84,12 @@ def test_unrated_movies_are_reported_not_silently_dropped(tmp_path):
 
 def _movielens(folder, tags=None, ratings=None, movies=None):
     (folder / "movies.csv").write_text(movies or "movieId,title,genres\n1,A,x\n2,B,y\n3,C,z\n")
-    (folder / "tags.csv").write_text(tags or "userId,movieId,tag,timestamp\n1,1,Funny,0\n2,1, funny ,0\n1,2,dark,0\n3,1,dark,0\n")
-    (folder / "ratings.csv").write_text(ratings or "userId,movieId,rating,timestamp\n1,1,5,0\n2,1,0.5,0\n1,2,3,0\n1,3,4,0\n")
+    (folder / "tags.csv").write_text(
+        tags or "userId,movieId,tag,timestamp\n1,1,Funny,0\n2,1, funny ,0\n1,2,dark,0\n3,1,dark,0\n"
+    )
+    (folder / "ratings.csv").write_text(
+        ratings or "userId,movieId,rating,timestamp\n1,1,5,0\n2,1,0.5,0\n1,2,3,0\n1,3,4,0\n"
+    )
     return folder
 
 
@@ -87,21 +104,27 @@ def test_movielens_aggregates_counts_names_and_rescales(tmp_path):
     assert inp.movie_titles[2] == "B"
 
 
-@pytest.mark.parametrize("kw, fragment", [
-    ({"tags": "userId,movieId,tag\n1,1,   \n"}, "tags.csv: column 'tag', line 2: empty tag"),
-    ({"tags": "userId,movieId,tag\n1,9,x\n"}, "tags.csv: column 'movieId', line 2: movie 9 not in movies.csv"),
-    ({"ratings": "userId,movieId,rating\n1,1,6\n"}, "ratings.csv: column 'rating', line 2"),
-    ({"ratings": "userId,movieId,rating\n1,7,4\n"}, "ratings.csv: column 'movieId', line 2"),
-    ({"ratings": "userId,movieId\n1,1\n"}, "ratings.csv: missing column"),
-    ({"movies": "movieId,title\n1,A\n1,B\n"}, "movies.csv: columns \\['movieId'\\], line 3: duplicate"),
-])
+@pytest.mark.parametrize(
+    "kw, fragment",
+    [
+        ({"tags": "userId,movieId,tag\n1,1,   \n"}, "tags.csv: column 'tag', line 2: empty tag"),
+        ({"tags": "userId,movieId,tag\n1,9,x\n"}, "tags.csv: column 'movieId', line 2: movie 9 not in movies.csv"),
+        ({"ratings": "userId,movieId,rating\n1,1,6\n"}, "ratings.csv: column 'rating', line 2"),
+        ({"ratings": "userId,movieId,rating\n1,7,4\n"}, "ratings.csv: column 'movieId', line 2"),
+        ({"ratings": "userId,movieId\n1,1\n"}, "ratings.csv: missing column"),
+        ({"movies": "movieId,title\n1,A\n1,B\n"}, "movies.csv: columns \\['movieId'\\], line 3: duplicate"),
+    ],
+)
 def test_movielens_bad_inputs(tmp_path, kw, fragment):
     with pytest.raises(CTARInputError, match=fragment):
         load_movielens(_movielens(tmp_path, **kw))
 
 
 def test_synthetic_catalogue_is_seeded_heavy_tailed_and_readable():
-    a, b = make_synthetic_inputs(seed=4, n_movies=500, n_tags=300), make_synthetic_inputs(seed=4, n_movies=500, n_tags=300)
+    a, b = (
+        make_synthetic_inputs(seed=4, n_movies=500, n_tags=300),
+        make_synthetic_inputs(seed=4, n_movies=500, n_tags=300),
+    )
     assert a.movie_tag.equals(b.movie_tag) and a.movie_rating.equals(b.movie_rating)
     assert not a.movie_tag.equals(make_synthetic_inputs(seed=5, n_movies=500, n_tags=300).movie_tag)
     pop = a.movie_tag.groupby("movieid")["tagCount"].sum().sort_values(ascending=False).to_numpy()

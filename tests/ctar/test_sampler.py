@@ -44,15 +44,18 @@ def test_written_tags_follow_the_reasons(small_sample):
     assert (pairs["n_match"].to_numpy() == s.n_match[pairs["userid"], pairs["movieid"]]).all()
     assert s.tagged.sum() == len(pairs)
     # every pair with a liked tag writes at least one; forgotten ones are liked and unwritten
-    assert set(map(tuple, pairs.loc[pairs["n_match"] > 0, ["userid", "movieid"]].to_numpy())) == \
-        set(map(tuple, written[["userid", "movieid"]].drop_duplicates().to_numpy()))
+    assert set(map(tuple, pairs.loc[pairs["n_match"] > 0, ["userid", "movieid"]].to_numpy())) == set(
+        map(tuple, written[["userid", "movieid"]].drop_duplicates().to_numpy())
+    )
     f = s.forgotten
     assert s.liked[f["userid"], f["tagid"]].all()
     # RCT: all liked tags of every design pair
     rct = s.rcttag
     assert rct.groupby(["userid", "movieid"]).ngroups == 40 * 10
     got = rct[rct["tagid"] >= 0].groupby(["userid", "movieid"]).size()
-    np.testing.assert_array_equal(got.to_numpy(), s.n_match[got.index.get_level_values(0), got.index.get_level_values(1)])
+    np.testing.assert_array_equal(
+        got.to_numpy(), s.n_match[got.index.get_level_values(0), got.index.get_level_values(1)]
+    )
 
 
 def test_specified_marginals_match_within_sampling_error(small_sample):

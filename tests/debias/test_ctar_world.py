@@ -26,15 +26,30 @@ RATE = 0.1
 
 def _ctar_config(world: WorldConfig, seed: int) -> CTARConfig:
     """Written out field by field, so a wrong mapping in make_ctar_config shows up."""
-    return CTARConfig(n_users=world.n_users, n_movies=world.n_items, seed=seed, tags_per_movie=world.tags_per_item,
-                      liked_min=world.liked_min, liked_max=world.liked_max, quality_sigma=world.quality_sigma,
-                      rating_offset=world.offset, tag_effect=world.tag_effect, noise_sigma=world.noise_sigma,
-                      rct_users=10, rct_movies=5, test_identifiable_n=20, test_identifiable_pos=6,
-                      test_inidentifiable_n=20, test_inidentifiable_pos=6)
+    return CTARConfig(
+        n_users=world.n_users,
+        n_movies=world.n_items,
+        seed=seed,
+        tags_per_movie=world.tags_per_item,
+        liked_min=world.liked_min,
+        liked_max=world.liked_max,
+        quality_sigma=world.quality_sigma,
+        rating_offset=world.offset,
+        tag_effect=world.tag_effect,
+        noise_sigma=world.noise_sigma,
+        rct_users=10,
+        rct_movies=5,
+        test_identifiable_n=20,
+        test_identifiable_pos=6,
+        test_inidentifiable_n=20,
+        test_inidentifiable_pos=6,
+    )
 
 
 def _ctar_sample(world: WorldConfig, seed: int, **policies):
-    inputs = make_synthetic_inputs(seed=seed, n_movies=world.n_items, n_tags=world.n_tags, tags_per_movie=world.tags_per_item)
+    inputs = make_synthetic_inputs(
+        seed=seed, n_movies=world.n_items, n_tags=world.n_tags, tags_per_movie=world.tags_per_item
+    )
     return sample(_ctar_config(world, seed), inputs, **policies)
 
 
@@ -130,8 +145,14 @@ def test_estimators_on_ctar_worlds_ips_snips_dr_unbiased_naive_biased():
     noise, independent of o (the sweep's "item_mean" uses each pair's own observed error, which biases DR
     on worlds this small; that is a property of the imputation, not of the world)."""
     seeds = tuple(range(120))
-    cfg = SweepConfig(mechanisms=("selection",), strengths={"selection": (0.5,)}, seeds=seeds, world=SMALL,
-                      propensity="oracle", imputation="oracle_noisy")
+    cfg = SweepConfig(
+        mechanisms=("selection",),
+        strengths={"selection": (0.5,)},
+        seeds=seeds,
+        world=SMALL,
+        propensity="oracle",
+        imputation="oracle_noisy",
+    )
     s = summarize_sweep(run_sweep(cfg)).set_index("estimator")
     inside = []
     for seed in seeds:
@@ -158,7 +179,9 @@ def ctar_folder(tmp_path):
     rng = np.random.default_rng(0)
     rows = [(m, t, int(rng.integers(1, 50))) for m in range(12) for t in rng.choice(10, size=4, replace=False)]
     pd.DataFrame(rows, columns=["movieid", "tagid", "tagCount"]).to_csv(tmp_path / "movie_tag_ct.csv", index=False)
-    pd.DataFrame({"movieid": range(12), "rating": rng.uniform(2.5, 4.5, 12)}).to_csv(tmp_path / "movie_rating.csv", index=False)
+    pd.DataFrame({"movieid": range(12), "rating": rng.uniform(2.5, 4.5, 12)}).to_csv(
+        tmp_path / "movie_rating.csv", index=False
+    )
     return tmp_path
 
 
@@ -167,7 +190,9 @@ def test_real_inputs_through_the_python_api(ctar_folder):
     from_folder = make_world(world, 0, inputs=ctar_folder)
     from_inputs = make_world(world, 0, inputs=load_ctar_original(ctar_folder))
     from_source = make_world(replace(world, source=str(ctar_folder)), 0)
-    assert np.array_equal(from_folder.rating, from_inputs.rating) and np.array_equal(from_folder.rating, from_source.rating)
+    assert np.array_equal(from_folder.rating, from_inputs.rating) and np.array_equal(
+        from_folder.rating, from_source.rating
+    )
     pop = pd.read_csv(ctar_folder / "movie_tag_ct.csv").groupby("movieid").tagCount.sum().sort_values(ascending=False)
     assert np.array_equal(from_folder.popularity, pop.to_numpy()[:8].astype(float))
     assert "CTAR original files" in from_folder.extras["ctar_sample"].catalogue.source
@@ -185,7 +210,11 @@ def test_bad_world_inputs_name_the_parameter(ctar_folder, tmp_path):
     with pytest.raises(DebiasConfigError, match="seed must be an integer >= 0"):
         make_world(SMALL, -1)
     with pytest.raises(DebiasConfigError, match="n_items=20 exceeds the 12 rated, tagged movies"):
-        make_world(WorldConfig(n_users=10, n_items=20, n_tags=10, tags_per_item=3, liked_min=2, liked_max=4), 0, inputs=ctar_folder)
+        make_world(
+            WorldConfig(n_users=10, n_items=20, n_tags=10, tags_per_item=3, liked_min=2, liked_max=4),
+            0,
+            inputs=ctar_folder,
+        )
     with pytest.raises(DebiasConfigError, match="liked_max=25 exceeds"):
         make_world(WorldConfig(n_users=10, n_items=10, n_tags=30, tags_per_item=1, liked_min=1, liked_max=25), 0)
     with pytest.raises(DebiasConfigError, match="inputs must be a folder"):
@@ -199,7 +228,25 @@ def test_bad_world_inputs_name_the_parameter(ctar_folder, tmp_path):
 def test_cli_generator_choice(tmp_path, capsys):
     out = tmp_path / "s.csv"
     for generator in ("ctar", "compact"):
-        assert main(["sweep", "--generator", generator, "--seeds", "2", "--users", "40", "--items", "50", "--out", str(out), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "sweep",
+                    "--generator",
+                    generator,
+                    "--seeds",
+                    "2",
+                    "--users",
+                    "40",
+                    "--items",
+                    "50",
+                    "--out",
+                    str(out),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         assert len(pd.read_csv(out)) == 4 * 5 * 2
     with pytest.raises(SystemExit):
         main(["sweep", "--generator", "magic", "--out", str(out)])

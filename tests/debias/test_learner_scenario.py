@@ -13,8 +13,13 @@ from core.debias.learners import MFConfig
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 # the default scenario at a small size (150 x 200 pairs, dim 8, 120 epochs, one thread): ~10 s for 5 seeds
-SMALL_DEFAULT = replace(DEFAULT_SCENARIO, world=WorldConfig(n_users=150, n_items=200, n_tags=40),
-                        mf=MFConfig(epochs=120, dim=8, threads=1), learners=("MF-Naive", *DEBIASED), tags=False)
+SMALL_DEFAULT = replace(
+    DEFAULT_SCENARIO,
+    world=WorldConfig(n_users=150, n_items=200, n_tags=40),
+    mf=MFConfig(epochs=120, dim=8, threads=1),
+    learners=("MF-Naive", *DEBIASED),
+    tags=False,
+)
 
 
 def test_default_scenario_is_mnar_selection_with_known_propensities():
@@ -32,7 +37,9 @@ def test_default_scenario_separates_propensity_and_doubly_robust_learners_from_n
     for name in DEBIASED:
         row = result.loc[name]
         assert row["wins"] == 5, f"{name} beats MF-Naive in {row['wins']}/5 seeds"
-        assert row["p_sign"] < 0.05 and row["p_ttest"] < 0.01, f"{name}: sign p {row['p_sign']:.3f}, t p {row['p_ttest']:.4f}"
+        assert (
+            row["p_sign"] < 0.05 and row["p_ttest"] < 0.01
+        ), f"{name}: sign p {row['p_sign']:.3f}, t p {row['p_ttest']:.4f}"
         assert -row["diff"] > row["baseline_sd"], f"{name}: gain {-row['diff']:.3f} <= seed sd {row['baseline_sd']:.3f}"
         assert row["separated"]
 
@@ -41,7 +48,9 @@ def test_popularity_exposure_leaves_little_to_correct_and_the_text_says_why(defa
     cfg = replace(SMALL_DEFAULT, mechanism="popularity", strength=1.0, rate=0.1, learners=("MF-Naive", "MF-IPS"))
     result = compare_learners_over_seeds(cfg, seeds=(0, 1, 2), metric="mse").set_index("learner")
     gain_here, gain_default = -result.loc["MF-IPS", "diff"], -default_result.loc["MF-IPS", "diff"]
-    assert gain_here < 0.3 * gain_default, f"IPS gains {gain_here:.3f} under popularity vs {gain_default:.3f} by default"
+    assert (
+        gain_here < 0.3 * gain_default
+    ), f"IPS gains {gain_here:.3f} under popularity vs {gain_default:.3f} by default"
     notes = " ".join(explain_learners(run_learners(cfg), cfg))
     assert "bias term per item" in notes and "popularity alone ranks likes with AUC" in notes
 

@@ -13,7 +13,9 @@ TINY = WorldConfig(n_users=60, n_items=80, n_tags=30, generator="compact")  # fa
 
 
 def test_sweep_table_is_tidy_and_shows_naive_bias_growing_with_strength():
-    cfg = SweepConfig(mechanisms=("popularity",), strengths={"popularity": (0.0, 1.0)}, seeds=tuple(range(12)), world=TINY)
+    cfg = SweepConfig(
+        mechanisms=("popularity",), strengths={"popularity": (0.0, 1.0)}, seeds=tuple(range(12)), world=TINY
+    )
     df = run_sweep(cfg)
     assert list(df.columns) == COLUMNS
     assert len(df) == 2 * 5 * 12 and not df.attrs["cancelled"]
@@ -39,16 +41,24 @@ def test_seeded_sweeps_repeat():
 
 @pytest.mark.parametrize("propensity", ["popularity", "logistic", "naive_bayes"])
 def test_estimated_propensities_run_every_mechanism(propensity):
-    cfg = SweepConfig(mechanisms=("popularity", "positivity", "conformity"), seeds=(0,), world=TINY, propensity=propensity, clip=0.01)
+    cfg = SweepConfig(
+        mechanisms=("popularity", "positivity", "conformity"), seeds=(0,), world=TINY, propensity=propensity, clip=0.01
+    )
     df = run_sweep(cfg)
     assert df.estimate.notna().all() and len(df) == 3 * 4 * 5
 
 
 @pytest.mark.parametrize(
     "kwargs, param",
-    [(dict(mechanisms=("x",)), "mechanisms"), (dict(estimators=("Foo",)), "estimators"), (dict(seeds=()), "seeds"),
-     (dict(propensity="magic"), "propensity"), (dict(clip=1.0), "clip"), (dict(strengths={"selection": (2.0,)}), "alpha"),
-     (dict(imputation="mice"), "imputation")],
+    [
+        (dict(mechanisms=("x",)), "mechanisms"),
+        (dict(estimators=("Foo",)), "estimators"),
+        (dict(seeds=()), "seeds"),
+        (dict(propensity="magic"), "propensity"),
+        (dict(clip=1.0), "clip"),
+        (dict(strengths={"selection": (2.0,)}), "alpha"),
+        (dict(imputation="mice"), "imputation"),
+    ],
 )
 def test_bad_sweep_config_names_the_parameter(kwargs, param):
     with pytest.raises(DebiasConfigError, match=param):
@@ -57,11 +67,30 @@ def test_bad_sweep_config_names_the_parameter(kwargs, param):
 
 def test_cli_writes_the_tidy_table(tmp_path, capsys):
     out = tmp_path / "sweep.parquet"
-    rc = main(["sweep", "--mechanisms", "selection", "positivity", "--seeds", "3", "--users", "50", "--items", "60", "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "sweep",
+            "--mechanisms",
+            "selection",
+            "positivity",
+            "--seeds",
+            "3",
+            "--users",
+            "50",
+            "--items",
+            "60",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     df = pd.read_parquet(out)
     assert list(df.columns) == COLUMNS and set(df.mechanism) == {"selection", "positivity"}
-    assert main(["sweep", "--seeds", "2", "--users", "40", "--items", "40", "--out", str(tmp_path / "s.csv"), "--quiet"]) == 0
+    assert (
+        main(["sweep", "--seeds", "2", "--users", "40", "--items", "40", "--out", str(tmp_path / "s.csv"), "--quiet"])
+        == 0
+    )
     assert len(pd.read_csv(tmp_path / "s.csv")) == 4 * 5 * 2
     assert main(["sweep", "--out", str(tmp_path / "s.txt")]) == 2
     assert "--out must end in .csv or .parquet" in capsys.readouterr().err

@@ -108,7 +108,9 @@ def test_tag_task_needs_the_world_truth():
 
 
 def test_learner_table_reports_ctar_test_aucs():
-    cfg = LearnerConfig(mechanism="popularity", strength=1.0, world=W, learners=("MF-Naive", "MF-IPS"), mf=MFConfig(epochs=60, dim=8))
+    cfg = LearnerConfig(
+        mechanism="popularity", strength=1.0, world=W, learners=("MF-Naive", "MF-IPS"), mf=MFConfig(epochs=60, dim=8)
+    )
     table = run_learners(cfg)
     assert list(table.learner) == ["Popularity", "MF-Naive", "MF-IPS"]
     for col in ("auc_test_II", "auc_test_III", "auc_test_all", "mse", "auc"):

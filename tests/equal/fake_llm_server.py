@@ -19,9 +19,10 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -78,14 +79,14 @@ def document_of(body: dict) -> str:
 def derived_pairs(body: dict) -> list[dict]:
     """Default answer: one pair per ``FACT <x>`` line of the document; refine upper-cases answers."""
     doc = document_of(body)
-    refine = any("refine" in m.get("content", "").lower() for m in body.get("messages", [])
-                 if m.get("role") == "system")
+    refine = any(
+        "refine" in m.get("content", "").lower() for m in body.get("messages", []) if m.get("role") == "system"
+    )
     pairs = []
     for line in doc.splitlines():
         if line.startswith("FACT "):
             fact = line[5:].strip()
-            pairs.append({"question": f"What is {fact.split()[0]}?",
-                          "answer": fact.upper() if refine else fact})
+            pairs.append({"question": f"What is {fact.split()[0]}?", "answer": fact.upper() if refine else fact})
     return pairs
 
 
@@ -119,7 +120,7 @@ class FakeLLMServer:
     def chat_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
-    def start(self) -> "FakeLLMServer":
+    def start(self) -> FakeLLMServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -144,8 +145,10 @@ class FakeLLMServer:
             def do_GET(self) -> None:
                 server._record(self.path, dict(self.headers), None)
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, json.dumps({"object": "list", "data": [
-                        {"id": m, "object": "model"} for m in server.models]}))
+                    self._send(
+                        200,
+                        json.dumps({"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]}),
+                    )
                 else:
                     self._send(404, '{"error": "not found"}')
 
@@ -172,7 +175,9 @@ class FakeLLMServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-llm", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-llm", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -183,7 +188,7 @@ class FakeLLMServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeLLMServer":
+    def __enter__(self) -> FakeLLMServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -191,8 +196,9 @@ class FakeLLMServer:
 
     # -- internals
     def _record(self, path: str, headers: dict, body: dict | None) -> Recorded:
-        rec = Recorded(path=path, headers={k.lower(): v for k, v in headers.items()}, body=body,
-                       started=time.monotonic())
+        rec = Recorded(
+            path=path, headers={k.lower(): v for k, v in headers.items()}, body=body, started=time.monotonic()
+        )
         with self._lock:
             self.requests.append(rec)
         return rec
@@ -221,15 +227,19 @@ class FakeLLMServer:
 
     def _completion(self, body: dict, content: str, usage: bool) -> str:
         out: dict[str, Any] = {
-            "id": "chatcmpl-fake", "object": "chat.completion", "model": body.get("model", ""),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "model": body.get("model", ""),
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
         }
         if usage:
             prompt = sum(len(m.get("content", "").split()) for m in body.get("messages", []))
             completion = len(content.split())
-            out["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
-                            "total_tokens": prompt + completion}
+            out["usage"] = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            }
             with self._lock:
                 self.usage_sent["prompt_tokens"] += prompt
                 self.usage_sent["completion_tokens"] += completion

@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.equal.__main__ import main
 from core.corpus.load import load_corpus
 from core.corpus.mapping import MapSettings, load_corpus_map
+from core.equal.__main__ import main
 from tests.corpus._mapdata import topic_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def _write(tmp_path: Path, n: int = 60) -> Path:
     corpus, _ = topic_corpus(n, seed=8)
     path = tmp_path / "docs.jsonl"
-    path.write_text("\n".join(json.dumps({"id": i, "text": t}) for i, t in zip(corpus.ids, corpus.texts)) + "\nnot json\n")
+    path.write_text(
+        "\n".join(json.dumps({"id": i, "text": t}) for i, t in zip(corpus.ids, corpus.texts)) + "\nnot json\n"
+    )
     return path
 
 
@@ -44,11 +46,19 @@ def test_bad_input_exits_2_with_message(tmp_path, capsys):
 def test_module_entry_point_runs(tmp_path):
     path = _write(tmp_path, 20)
     env = dict(os.environ, HF_HUB_OFFLINE="1", EQUALCTAR_HOME=str(tmp_path / "home"))
-    out = subprocess.run([sys.executable, "-m", "core.equal", "index", "--corpus", str(path), "--k", "2", "--encoder", "hashing"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "core.equal", "index", "--corpus", str(path), "--k", "2", "--encoder", "hashing"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert "indexed 20 documents" in out.stdout
-    bad = subprocess.run([sys.executable, "-m", "core.equal", "index"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "core.equal", "index"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 2 and "--corpus" in bad.stderr
 
 
@@ -62,8 +72,26 @@ def test_run_with_an_openai_compatible_endpoint_never_shows_the_key(tmp_path, ca
         monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
         monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
         monkeypatch.setenv("EQUAL_LLM_API_KEY", key)
-        rc = main(["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
-                   "--store", str(store), "--extractor", "openai", "--budget", "0.25", "--quiet"])
+        rc = main(
+            [
+                "run",
+                "--corpus",
+                str(path),
+                "--k",
+                "4",
+                "--encoder",
+                "hashing-64",
+                "--reference",
+                "statistics",
+                "--store",
+                str(store),
+                "--extractor",
+                "openai",
+                "--budget",
+                "0.25",
+                "--quiet",
+            ]
+        )
         assert rc == 0, capsys.readouterr().err
         assert server.chat_requests  # the endpoint did the extraction
     captured = capsys.readouterr()
@@ -77,8 +105,22 @@ def test_run_with_an_unreachable_endpoint_exits_2_before_any_work(tmp_path, caps
     monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
     monkeypatch.setenv("EQUAL_LLM_API_KEY", "sk-unused-SECRET")
     path = _write(tmp_path, 20)
-    rc = main(["run", "--corpus", str(path), "--encoder", "hashing", "--reference", "statistics",
-               "--store", str(tmp_path / "runs.sqlite"), "--extractor", "openai", "--quiet"])
+    rc = main(
+        [
+            "run",
+            "--corpus",
+            str(path),
+            "--encoder",
+            "hashing",
+            "--reference",
+            "statistics",
+            "--store",
+            str(tmp_path / "runs.sqlite"),
+            "--extractor",
+            "openai",
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "--extractor openai" in err and "SECRET" not in err
     assert not (tmp_path / "runs.sqlite").exists()
@@ -113,8 +155,24 @@ def test_failing_endpoint_stops_the_run_exit_3_and_resume_retries(tmp_path, caps
 
     path = _write(tmp_path, 40)
     store = tmp_path / "runs.sqlite"
-    args = ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
-            "--store", str(store), "--extractor", "openai", "--budget", "0.25", "--quiet"]
+    args = [
+        "run",
+        "--corpus",
+        str(path),
+        "--k",
+        "4",
+        "--encoder",
+        "hashing-64",
+        "--reference",
+        "statistics",
+        "--store",
+        str(store),
+        "--extractor",
+        "openai",
+        "--budget",
+        "0.25",
+        "--quiet",
+    ]
     with FakeLLMServer() as server:
         server.home = tmp_path / "home"
         _fake_env(monkeypatch, server)
@@ -138,8 +196,26 @@ def test_cost_budget_needs_prices_and_then_stops_the_run(tmp_path, capsys, monke
 
     path = _write(tmp_path, 40)
     store = tmp_path / "runs.sqlite"
-    args = ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
-            "--store", str(store), "--extractor", "openai", "--budget-kind", "cost", "--budget", "0.001", "--quiet"]
+    args = [
+        "run",
+        "--corpus",
+        str(path),
+        "--k",
+        "4",
+        "--encoder",
+        "hashing-64",
+        "--reference",
+        "statistics",
+        "--store",
+        str(store),
+        "--extractor",
+        "openai",
+        "--budget-kind",
+        "cost",
+        "--budget",
+        "0.001",
+        "--quiet",
+    ]
     with FakeLLMServer() as server:
         server.home = tmp_path / "home"
         _fake_env(monkeypatch, server)
@@ -147,8 +223,26 @@ def test_cost_budget_needs_prices_and_then_stops_the_run(tmp_path, capsys, monke
         assert main([*args, "--price-in", "5", "--price-out", "5"]) == 0
     runs = RunStore(store).list_runs()
     assert len(runs) == 1 and runs.loc[0, "cost"] >= 0.001 and runs.loc[0, "docs"] < 40
-    assert main(["run", "--corpus", str(path), "--encoder", "hashing", "--reference", "statistics", "--store",
-                 str(store), "--budget-kind", "cost", "--budget", "1"]) == 2  # the free rule extractor: refused
+    assert (
+        main(
+            [
+                "run",
+                "--corpus",
+                str(path),
+                "--encoder",
+                "hashing",
+                "--reference",
+                "statistics",
+                "--store",
+                str(store),
+                "--budget-kind",
+                "cost",
+                "--budget",
+                "1",
+            ]
+        )
+        == 2
+    )  # the free rule extractor: refused
     assert "rule extractor is free" in capsys.readouterr().err
 
 

@@ -11,13 +11,25 @@ from core.equal.export import export_pairs, find_contaminated, ngrams
 
 
 def _pairs():
-    return pd.DataFrame({
-        "round": [0, 1, 2], "cluster": [3, 4, 3], "doc_id": ["json.dumps", "json.loads", "os.walk"],
-        "question": ["What does json.dumps do?", "How do I parse a JSON string into Python objects quickly?",
-                     "How do I walk a tree?"],
-        "answer": ["Serialize obj to a JSON formatted str.", "Call json.loads on the text and you get dicts and lists back.",
-                   "os.walk yields dirpath, dirnames, filenames."],
-        "extractor": "rules", "policy": "equal"})
+    return pd.DataFrame(
+        {
+            "round": [0, 1, 2],
+            "cluster": [3, 4, 3],
+            "doc_id": ["json.dumps", "json.loads", "os.walk"],
+            "question": [
+                "What does json.dumps do?",
+                "How do I parse a JSON string into Python objects quickly?",
+                "How do I walk a tree?",
+            ],
+            "answer": [
+                "Serialize obj to a JSON formatted str.",
+                "Call json.loads on the text and you get dicts and lists back.",
+                "os.walk yields dirpath, dirnames, filenames.",
+            ],
+            "extractor": "rules",
+            "policy": "equal",
+        }
+    )
 
 
 REF = ["How do I parse a JSON string into Python objects quickly? Call json.loads"]
@@ -30,10 +42,18 @@ def test_export_shapes_with_provenance_after_decontamination(shape, monkeypatch)
     rows = [json.loads(line) for line in res.data.decode().splitlines()]
     assert res.n_removed == 1 and res.n_written == 2 == len(rows)
     assert [r["provenance"]["doc_id"] for r in rows] == ["json.dumps", "os.walk"]
-    assert rows[0]["provenance"] == {"doc_id": "json.dumps", "cluster": 3, "round": 0, "policy": "equal", "extractor": "rules"}
+    assert rows[0]["provenance"] == {
+        "doc_id": "json.dumps",
+        "cluster": 3,
+        "round": 0,
+        "policy": "equal",
+        "extractor": "rules",
+    }
     if shape == "messages":
-        assert rows[1]["messages"] == [{"role": "user", "content": "How do I walk a tree?"},
-                                       {"role": "assistant", "content": "os.walk yields dirpath, dirnames, filenames."}]
+        assert rows[1]["messages"] == [
+            {"role": "user", "content": "How do I walk a tree?"},
+            {"role": "assistant", "content": "os.walk yields dirpath, dirnames, filenames."},
+        ]
     else:
         assert rows[1]["instruction"] == "How do I walk a tree?" and rows[1]["input"] == ""
     assert b"sk-secret" not in res.data and b"base_url" not in res.data

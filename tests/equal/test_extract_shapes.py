@@ -74,10 +74,15 @@ def test_word_problem_paragraph_then_its_solution():
     # the shape the issue measured (problem paragraph, blank line, worked solution: no markers)
     extractor = RuleExtractor()
     assert extractor.extract_text("g", "How many clips did she sell?\n\nShe sold 72.") == [
-        ("How many clips did she sell?", "She sold 72.")]
-    problem = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
-               "How many clips did Natalia sell altogether in April and May?")
-    solution = "Natalia sold 48/2 = 24 clips in May.\nNatalia sold 48+24 = 72 clips altogether in April and May.\n#### 72"
+        ("How many clips did she sell?", "She sold 72.")
+    ]
+    problem = (
+        "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+        "How many clips did Natalia sell altogether in April and May?"
+    )
+    solution = (
+        "Natalia sold 48/2 = 24 clips in May.\nNatalia sold 48+24 = 72 clips altogether in April and May.\n#### 72"
+    )
     pairs = extractor.extract_text("gsm-1", f"{problem}\n\n{solution}")
     assert pairs == [(problem, solution)]
     trace = {t.rule: t for t in extractor.explain("gsm-1", f"{problem}\n\n{solution}")}

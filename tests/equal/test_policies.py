@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from core.equal.arms import ArmDocs
-from core.equal.policies import (POLICIES, BanditState, EqualDS, PolicyConfigError, calc_arm_prior, calc_doc_similarity,
-                                 make_policy)
+from core.equal.policies import (
+    POLICIES,
+    BanditState,
+    EqualDS,
+    PolicyConfigError,
+    calc_arm_prior,
+    calc_doc_similarity,
+    make_policy,
+)
 
 MEANS = np.array([0.1, 0.2, 0.3, 0.5, 0.25, 0.15])
 
@@ -133,10 +140,18 @@ def test_thousand_arms_select_distinct_available_arms():
             assert state.available[arms].all(), name
 
 
-@pytest.mark.parametrize("name,params,bad", [("equal", {"alpha": -1}, "alpha"), ("equal", {"alpha": "code"}, "alpha"),
-                                             ("epsilon-greedy", {"epsilon": 2}, "epsilon"), ("exp3", {"gamma": 0}, "gamma"),
-                                             ("ucb1", {"c": -1}, "c"), ("thompson", {"sigma": 0}, "sigma"),
-                                             ("nope", {}, "policy")])
+@pytest.mark.parametrize(
+    "name,params,bad",
+    [
+        ("equal", {"alpha": -1}, "alpha"),
+        ("equal", {"alpha": "code"}, "alpha"),
+        ("epsilon-greedy", {"epsilon": 2}, "epsilon"),
+        ("exp3", {"gamma": 0}, "gamma"),
+        ("ucb1", {"c": -1}, "c"),
+        ("thompson", {"sigma": 0}, "sigma"),
+        ("nope", {}, "policy"),
+    ],
+)
 def test_bad_policy_parameters_are_named(name, params, bad):
     with pytest.raises(PolicyConfigError, match=bad):
         make_policy(name, **params)
@@ -190,9 +205,15 @@ def test_similarity_prior_ignores_a_covariate_that_predicts_nothing():
     np.testing.assert_allclose(state.arm_to_mean, [-0.5, -0.2, 0.1, -0.2])  # weight 0: observed means as they are
 
 
-@pytest.mark.parametrize("kwargs,bad", [({}, "arm_prior"), ({"arm_prior": np.zeros(2)}, "arm_prior"),
-                                        ({"arm_prior": np.array([0.1, np.nan, 0.2])}, "arm_prior"),
-                                        ({"arm_prior": np.zeros(3), "prior_weight": -1.0}, "prior_weight")])
+@pytest.mark.parametrize(
+    "kwargs,bad",
+    [
+        ({}, "arm_prior"),
+        ({"arm_prior": np.zeros(2)}, "arm_prior"),
+        ({"arm_prior": np.array([0.1, np.nan, 0.2])}, "arm_prior"),
+        ({"arm_prior": np.zeros(3), "prior_weight": -1.0}, "prior_weight"),
+    ],
+)
 def test_similarity_prior_is_validated(kwargs, bad):
     with pytest.raises(PolicyConfigError, match=bad):
         BanditState(3, unplayed="prior", **kwargs)
@@ -247,8 +268,9 @@ def test_run_prepares_a_similarity_policy_through_the_protocol():
     config = RunConfig(policy="avg-sim", budget=0.5, unplayed="mean")
     with pytest.raises(RunConfigError, match="avg-sim baseline"):
         BanditRun(config, ArmSpace(ids, None, labels), emb[:2], PrecomputedExtractor({}), table_embedder({}))
-    run = BanditRun(config, ArmSpace(ids, None, labels, doc_emb=emb), emb[:2], PrecomputedExtractor({}),
-                    table_embedder({}))
+    run = BanditRun(
+        config, ArmSpace(ids, None, labels, doc_emb=emb), emb[:2], PrecomputedExtractor({}), table_embedder({})
+    )
     assert run.policy.doc_scores is not None and run.policy.doc_scores.shape == (12,)
 
 

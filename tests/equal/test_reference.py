@@ -12,7 +12,9 @@ from core.equal.reference import ReferenceFormatError, list_presets, load_refere
 
 def test_presets_exist_and_are_a_few_dozen_examples():
     names = list_presets()
-    assert {"text-processing", "dates-and-time", "files-and-os", "networking", "numerical-arrays", "statistics"} <= set(names)
+    assert {"text-processing", "dates-and-time", "files-and-os", "networking", "numerical-arrays", "statistics"} <= set(
+        names
+    )
     for name in names:
         ref = load_reference(name)
         assert 20 <= len(ref) <= 60, name
@@ -28,7 +30,11 @@ def test_presets_match_their_region_of_the_builtin_corpus():
     corpus = load_builtin_corpus(limit=3000)
     enc = HashingEncoder(256)
     docs = enc.encode(list(corpus.texts))
-    regions = {"numerical-arrays": "numpy", "statistics": "scipy.stats", "networking": ("socket", "http", "urllib", "email", "ssl")}
+    regions = {
+        "numerical-arrays": "numpy",
+        "statistics": "scipy.stats",
+        "networking": ("socket", "http", "urllib", "email", "ssl"),
+    }
     for name, prefix in regions.items():
         ref = enc.encode(load_reference(name).raw_texts())
         nearest = np.asarray(corpus.ids)[(ref @ docs.T).argmax(axis=1)]
@@ -40,7 +46,9 @@ def test_presets_match_their_region_of_the_builtin_corpus():
 def test_parse_formats():
     jsonl = b'{"question": "Q1", "answer": "A1"}\n\n{"instruction": "Q2", "output": "A2"}\n'
     assert parse_reference(jsonl).questions == ("Q1", "Q2")
-    msgs = json.dumps({"messages": [{"role": "user", "content": "Q3"}, {"role": "assistant", "content": "A3"}]}).encode()
+    msgs = json.dumps(
+        {"messages": [{"role": "user", "content": "Q3"}, {"role": "assistant", "content": "A3"}]}
+    ).encode()
     assert parse_reference(msgs).answers == ("A3",)
     assert parse_reference(b'[{"q": "Q4", "a": "A4"}, "Q5"]').questions == ("Q4", "Q5")
     plain = parse_reference("How do I sort?\n\nHow do I parse?\n")
@@ -48,9 +56,16 @@ def test_parse_formats():
     assert load_reference(jsonl, name="mine").name == "mine"
 
 
-@pytest.mark.parametrize("data,match", [(b"", "empty"), (b'{"question": "a"}\n{bad', "line 2"),
-                                        (b'{"foo": "bar"}', "no question field"), (b"\xff\xfe\x00", "UTF-8"),
-                                        (b"[1, 2]", "item 1")])
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (b"", "empty"),
+        (b'{"question": "a"}\n{bad', "line 2"),
+        (b'{"foo": "bar"}', "no question field"),
+        (b"\xff\xfe\x00", "UTF-8"),
+        (b"[1, 2]", "item 1"),
+    ],
+)
 def test_bad_reference_messages(data, match):
     with pytest.raises(ReferenceFormatError, match=match):
         parse_reference(data, name="up.jsonl")

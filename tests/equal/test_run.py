@@ -71,11 +71,21 @@ def test_budget_in_calls_and_cost():
             return ExtractionResult(pairs=pairs, calls=len(docs), cost=0.5 * len(docs))
 
     docs = embed(texts)
-    calls = BanditRun(replace(config, budget_kind="calls", budget=17), make_space(ids, texts, labels, doc_emb=docs),
-                      ref, Priced(), embed).run_until_done()
+    calls = BanditRun(
+        replace(config, budget_kind="calls", budget=17),
+        make_space(ids, texts, labels, doc_emb=docs),
+        ref,
+        Priced(),
+        embed,
+    ).run_until_done()
     assert calls.calls == 17  # the last round is trimmed
-    cost = BanditRun(replace(config, budget_kind="cost", budget=10.0), make_space(ids, texts, labels, doc_emb=docs),
-                     ref, Priced(), embed).run_until_done()
+    cost = BanditRun(
+        replace(config, budget_kind="cost", budget=10.0),
+        make_space(ids, texts, labels, doc_emb=docs),
+        ref,
+        Priced(),
+        embed,
+    ).run_until_done()
     assert 10.0 <= cost.cost < 10.0 + 0.5 * config.batch_arms * config.docs_per_pull
 
 
@@ -88,8 +98,13 @@ def test_empty_pulls_and_worst_reward(setup):
         def extract(self, docs):
             return ExtractionResult(calls=len(docs))
 
-    run = BanditRun(replace(config, reward=OTReward(empty_reward=-0.25)), make_space(ids, texts, labels, doc_emb=embed(texts)),
-                    ref, Nothing(), embed)
+    run = BanditRun(
+        replace(config, reward=OTReward(empty_reward=-0.25)),
+        make_space(ids, texts, labels, doc_emb=embed(texts)),
+        ref,
+        Nothing(),
+        embed,
+    )
     run.run_until_done()
     assert (run.pulls_frame()["reward"] == -0.25).all() and run.coverage == 0.0
 
@@ -106,8 +121,9 @@ def test_cumulative_estimate_and_plateau_stop(setup):
     cum = _run(setup, reward=OTReward(estimate="cumulative"), prior_weight=2.0).run_until_done()
     s, seen = cum.state, cum.state.arm_to_count > 0
     pred = s.calc_prior_prediction()
-    np.testing.assert_allclose(s.arm_to_mean[seen], (2 * pred[seen] + s.arm_to_count[seen] * s.arm_to_last[seen])
-                               / (2 + s.arm_to_count[seen]))
+    np.testing.assert_allclose(
+        s.arm_to_mean[seen], (2 * pred[seen] + s.arm_to_count[seen] * s.arm_to_last[seen]) / (2 + s.arm_to_count[seen])
+    )
 
 
 def test_play_pull_is_bounded_and_round_completes(setup):
@@ -117,18 +133,30 @@ def test_play_pull_is_bounded_and_round_completes(setup):
     assert res is not None and res.round == 0 and len(res.arms) == 2 and res.n_docs == 6
 
 
-@pytest.mark.parametrize("kwargs,name", [({"policy": "best"}, "policy"), ({"batch_arms": 0}, "batch_arms"),
-                                         ({"docs_per_pull": 0}, "docs_per_pull"), ({"budget": 1.5}, "budget"),
-                                         ({"budget_kind": "tokens"}, "budget_kind"), ({"stop": "never"}, "stop"),
-                                         ({"doc_order": "alpha"}, "doc_order"), ({"exhaust": "never"}, "exhaust")])
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        ({"policy": "best"}, "policy"),
+        ({"batch_arms": 0}, "batch_arms"),
+        ({"docs_per_pull": 0}, "docs_per_pull"),
+        ({"budget": 1.5}, "budget"),
+        ({"budget_kind": "tokens"}, "budget_kind"),
+        ({"stop": "never"}, "stop"),
+        ({"doc_order": "alpha"}, "doc_order"),
+        ({"exhaust": "never"}, "exhaust"),
+    ],
+)
 def test_bad_config_names_parameter(kwargs, name):
     with pytest.raises(ValueError, match=name):
         RunConfig(**kwargs)
 
 
 def test_config_round_trips_json():
-    c = RunConfig(policy="exp3", policy_params={"gamma": 0.2, "reward_range": (-1.0, 1.0)},
-                  reward=OTReward(method="ipot", empty_reward="worst"))
+    c = RunConfig(
+        policy="exp3",
+        policy_params={"gamma": 0.2, "reward_range": (-1.0, 1.0)},
+        reward=OTReward(method="ipot", empty_reward="worst"),
+    )
     assert RunConfig.from_dict(c.to_dict()) == c
     older = {k: v for k, v in c.to_dict().items() if k not in ("unplayed", "first_pull_docs")}
     legacy = RunConfig.from_dict(older)  # stored before the exploration settings: resumed as it ran
@@ -157,7 +185,10 @@ def test_cli_run_resume_and_export(tmp_path, capsys):
     assert main(["run", *base, "--policy", "avg-sim", "--budget", "0.1", "--quiet"]) == 0
     assert main(["run", *base, "--prior-weight", "-1"]) == 2 and "prior_weight" in capsys.readouterr().err
     out = tmp_path / "d_e.jsonl"
-    assert main(["export", run_id, "--reference", "statistics", "--store", db, "--shape", "alpaca", "--out", str(out)]) == 0
+    assert (
+        main(["export", run_id, "--reference", "statistics", "--store", db, "--shape", "alpaca", "--out", str(out)])
+        == 0
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows and {"instruction", "input", "output", "provenance"} <= set(rows[0])
     assert main(["run", *base[:-4], "--reference", "no-such-set", "--store", db]) == 2  # bad input: exit 2
@@ -199,10 +230,16 @@ def test_prior_needs_document_embeddings_and_checks_them(setup):
     with pytest.raises(RunConfigError, match="dimension"):
         BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)[:, :10]), ref, ext, embed)
     for policy in ("random", "all"):  # document baselines select without arm estimates
-        assert BanditRun(replace(config, policy=policy), make_space(ids, texts, labels),
-                         ref, ext, embed).run_until_done().is_done
-    assert BanditRun(replace(config, unplayed="mean"), make_space(ids, texts, labels),
-                     ref, ext, embed).run_until_done().is_done
+        assert (
+            BanditRun(replace(config, policy=policy), make_space(ids, texts, labels), ref, ext, embed)
+            .run_until_done()
+            .is_done
+        )
+    assert (
+        BanditRun(replace(config, unplayed="mean"), make_space(ids, texts, labels), ref, ext, embed)
+        .run_until_done()
+        .is_done
+    )
 
 
 def test_prior_probes_the_cluster_that_looks_like_the_task_first(setup):
@@ -226,8 +263,13 @@ def test_barren_cluster_is_not_mistaken_for_a_good_one(setup):
             return ExtractionResult(pairs=[p for p in out.pairs if not p.doc_id.startswith("noise.")], calls=out.calls)
 
     def pulls_of_4(reward):
-        run = BanditRun(replace(config, unplayed="mean", budget=0.4, reward=reward), make_space(ids, texts, labels),
-                        ref, Barren(), embed)
+        run = BanditRun(
+            replace(config, unplayed="mean", budget=0.4, reward=reward),
+            make_space(ids, texts, labels),
+            ref,
+            Barren(),
+            embed,
+        )
         return int((run.run_until_done().pulls_frame()["arm"] == 4).sum())
 
     # 60 documents at B=2: the barren arm gets 2 of 20 pulls with "worst", and as many as the best arm with 0

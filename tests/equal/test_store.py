@@ -37,8 +37,12 @@ def _reference_run():
 
 def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path):
     db = tmp_path / "runs.sqlite"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests/equal/crash_run.py"), str(db), "crashme", "0.15"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/equal/crash_run.py"), str(db), "crashme", "0.15"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 60
         while _count(db, "pulls") < 5 and time.time() < deadline and proc.poll() is None:
@@ -65,7 +69,10 @@ def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path):
     assert len(keys) == len(set(keys))  # no pair duplicated
 
     fresh = _reference_run()
-    assert stored.pulls[["round", "seq", "arm"]].values.tolist() == fresh.pulls_frame()[["round", "seq", "arm"]].values.tolist()
+    assert (
+        stored.pulls[["round", "seq", "arm"]].values.tolist()
+        == fresh.pulls_frame()[["round", "seq", "arm"]].values.tolist()
+    )
     np.testing.assert_array_equal(stored.pulls["reward"].to_numpy(), fresh.pulls_frame()["reward"].to_numpy())
     assert [(p.doc_id, p.question) for p in run.pairs] == [(p.doc_id, p.question) for p in fresh.pairs]
     np.testing.assert_array_equal(run.de_embeddings, fresh.de_embeddings)
@@ -76,8 +83,9 @@ def test_store_lists_and_reloads_runs(tmp_path):
     ids, texts, labels, ref, ext, embed, config = make_setup()
     store = RunStore(tmp_path / "r.sqlite")
     docs = embed(texts)
-    run = BanditRun(config, make_space(ids, texts, labels, doc_emb=docs), ref, ext, embed, store=store, run_id="a",
-                    name="first").run_until_done()
+    run = BanditRun(
+        config, make_space(ids, texts, labels, doc_emb=docs), ref, ext, embed, store=store, run_id="a", name="first"
+    ).run_until_done()
     runs = store.list_runs()
     assert runs.loc[0, "run_id"] == "a" and runs.loc[0, "status"] == "finished"
     assert runs.loc[0, "docs"] == run.docs_done and runs.loc[0, "pairs"] == len(run.pairs)

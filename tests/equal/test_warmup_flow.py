@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.equal.__main__ import main
-from core.corpus.load import Corpus
 from core.corpus.embed import embed_texts
 from core.corpus.encoders import HashingEncoder
-from core.equal.extract.base import ExtractionResult
-from core.equal.extract.rules import RuleExtractor
+from core.corpus.load import Corpus
 from core.corpus.mapping import MapSettings, build_corpus_map
+from core.equal.__main__ import main
+from core.equal.extract.rules import RuleExtractor
 from core.equal.reference import parse_reference
 from core.equal.reward import OTReward
 from core.equal.warmup import WarmupConfig, WarmupError, WarmupResult, compare_clusterings
@@ -29,8 +28,13 @@ from core.equal.warmup_report import (
 )
 from tests.corpus._mapdata import TOPICS
 
-REFERENCE = parse_reference("\n".join(json.dumps({"question": f"How do I {a} a {b}?", "answer": f"Use {a} with {b}."})
-                                      for a, b in [("read", "file"), ("open", "path"), ("write", "bytes")]), "files")
+REFERENCE = parse_reference(
+    "\n".join(
+        json.dumps({"question": f"How do I {a} a {b}?", "answer": f"Use {a} with {b}."})
+        for a, b in [("read", "file"), ("open", "path"), ("write", "bytes")]
+    ),
+    "files",
+)
 
 
 def _corpus(n: int = 40) -> Corpus:
@@ -41,7 +45,9 @@ def _corpus(n: int = 40) -> Corpus:
         words = TOPICS[i % 4]
         text = " ".join(rng.choice(words, 12)) + f" note{i}."
         if i % 3:
-            text += f"\n\nQ: How do I use {words[i % 8]} here?\nA: Combine {words[(i + 1) % 8]} with {words[(i + 2) % 8]}."
+            text += (
+                f"\n\nQ: How do I use {words[i % 8]} here?\nA: Combine {words[(i + 1) % 8]} with {words[(i + 2) % 8]}."
+            )
         texts.append(text)
     ids = tuple(f"d{i}" for i in range(n))
     return Corpus(ids, tuple(texts), ids, name="qa-topics")
@@ -58,10 +64,19 @@ def _stub_warmup(sample: list[int], model_dir: Path, calls: list):
         for stage in ("extract", "train", "save"):
             progress(stage, 1, 1)
         model_dir.mkdir(parents=True, exist_ok=True)
-        return WarmupResult(model_path=str(model_dir), n_train_pairs=len(extraction.pairs), seconds=0.1,
-                            loss_history=[3.0, 2.0, 1.0], n_docs_sampled=len(sample), n_docs_with_pairs=5,
-                            sampled_ids=ids, pairs=extraction.pairs, extraction=extraction,
-                            eval_loss_before=2.5, eval_loss_after=1.5)
+        return WarmupResult(
+            model_path=str(model_dir),
+            n_train_pairs=len(extraction.pairs),
+            seconds=0.1,
+            loss_history=[3.0, 2.0, 1.0],
+            n_docs_sampled=len(sample),
+            n_docs_with_pairs=5,
+            sampled_ids=ids,
+            pairs=extraction.pairs,
+            extraction=extraction,
+            eval_loss_before=2.5,
+            eval_loss_after=1.5,
+        )
 
     return run
 
@@ -74,9 +89,16 @@ def test_flow_wires_rewards_labels_and_report(tmp_path):
     settings = MapSettings(encoder_name="ignored", k=4, seed=5, umap_neighbors=5)
     warm = HashingEncoder(32)
     out = warm_up_and_compare(
-        corpus, "hashing-64", RuleExtractor(), WarmupConfig(sample_share=0.2), settings, REFERENCE,
-        out_dir=tmp_path / "model", progress=lambda s, f: stages.append((s, f)),
-        warmup_fn=_stub_warmup(sample, tmp_path / "model", calls), load_warm=lambda path: warm,
+        corpus,
+        "hashing-64",
+        RuleExtractor(),
+        WarmupConfig(sample_share=0.2),
+        settings,
+        REFERENCE,
+        out_dir=tmp_path / "model",
+        progress=lambda s, f: stages.append((s, f)),
+        warmup_fn=_stub_warmup(sample, tmp_path / "model", calls),
+        load_warm=lambda path: warm,
     )
     assert calls == [("hashing-64", WarmupConfig(sample_share=0.2), tmp_path / "model")]
 
@@ -130,15 +152,23 @@ def test_flow_wires_rewards_labels_and_report(tmp_path):
 
 def test_flow_refuses_the_hashing_encoder_before_any_work(tmp_path):
     with pytest.raises(WarmupError, match="base_model='hashing'"):
-        warm_up_and_compare(_corpus(10), "hashing", RuleExtractor(), WarmupConfig(), MapSettings(k=2),
-                            REFERENCE, out_dir=tmp_path)
+        warm_up_and_compare(
+            _corpus(10), "hashing", RuleExtractor(), WarmupConfig(), MapSettings(k=2), REFERENCE, out_dir=tmp_path
+        )
     assert not list(tmp_path.iterdir())
 
 
 def test_flow_refuses_more_clusters_than_documents(tmp_path):
     with pytest.raises(ValueError, match="k=50"):
-        warm_up_and_compare(_corpus(10), "hashing-64", RuleExtractor(), WarmupConfig(), MapSettings(k=50),
-                            REFERENCE, warmup_fn=lambda *a: pytest.fail("must not run"))
+        warm_up_and_compare(
+            _corpus(10),
+            "hashing-64",
+            RuleExtractor(),
+            WarmupConfig(),
+            MapSettings(k=50),
+            REFERENCE,
+            warmup_fn=lambda *a: pytest.fail("must not run"),
+        )
 
 
 def _write(tmp_path: Path, n: int) -> Path:
@@ -176,8 +206,27 @@ def test_cli_bad_share_and_missing_corpus(tmp_path, capsys):
 def test_cli_warms_up_the_packaged_model(tmp_path, capsys):
     path = _write(tmp_path, 36)
     out_dir = tmp_path / "warm"
-    rc = main(["warmup", "--corpus", str(path), "--share", "0.5", "--epochs", "1", "--batch-size", "8",
-               "--k", "4", "--seed", "3", "--reference", "files-and-os", "--out", str(out_dir)])
+    rc = main(
+        [
+            "warmup",
+            "--corpus",
+            str(path),
+            "--share",
+            "0.5",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--k",
+            "4",
+            "--seed",
+            "3",
+            "--reference",
+            "files-and-os",
+            "--out",
+            str(out_dir),
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert (out_dir / "config.json").is_file() and (out_dir / "warmup.json").is_file()

@@ -55,8 +55,9 @@ import random
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -623,14 +624,14 @@ class OpenAIChatExtractor:
                                 for q, a in outcome.pairs if q and a)
         return result
 
-    def _run_pending(self, pending: list[tuple[str, str, str]], batch: "_Batch",
-                     outcomes: dict[str, "_Outcome"], fresh: set[str]) -> None:
+    def _run_pending(self, pending: list[tuple[str, str, str]], batch: _Batch,
+                     outcomes: dict[str, _Outcome], fresh: set[str]) -> None:
         """Run the uncached documents on at most ``concurrency`` daemon threads; poll every 0.1 s for
         cancel, so neither a Pause nor Ctrl-C waits for a hanging endpoint."""
         import queue
 
         todo = list(pending)
-        done: "queue.Queue[tuple[str, _Outcome]]" = queue.Queue()
+        done: queue.Queue[tuple[str, _Outcome]] = queue.Queue()
         running: set[str] = set()
 
         def work(doc_id: str, text: str, key: str) -> None:
@@ -667,7 +668,7 @@ class OpenAIChatExtractor:
                 outcomes[key] = _Outcome(error=_CANCELLED, cacheable=False)
                 fresh.add(key)
 
-    def _store(self, key: str, outcome: "_Outcome") -> None:
+    def _store(self, key: str, outcome: _Outcome) -> None:
         if outcome.error is None and outcome.cacheable:
             u = outcome.usage
             self._cache_put(key, CachedExtraction(

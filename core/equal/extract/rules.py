@@ -63,8 +63,9 @@ precision bars.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -142,8 +143,14 @@ class RuleConfig:
     summary_requires_structure: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("max_answer_sentences", "max_answer_chars", "max_example_lines",
-                     "min_summary_words", "max_question_chars", "max_pairs_per_doc"):
+        for name in (
+            "max_answer_sentences",
+            "max_answer_chars",
+            "max_example_lines",
+            "min_summary_words",
+            "max_question_chars",
+            "max_pairs_per_doc",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"RuleConfig.{name} must be >= 1, got {getattr(self, name)!r}")
 
@@ -174,31 +181,70 @@ def _is_question_text(text: str, max_chars: int) -> bool:
 
 # "1. ", "1.1. ", "3) ", or a dotted number then a tab (spaces after cleaning): "3.27<TAB>How ..."
 _NUMBERED = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<num>\d{1,3}(?:[.)]|(?:\.\d{1,3})+(?:\.|(?=[ \t]{2}|[ \t][A-Z]))))[ \t]+(?P<head>\S.*)$")
+    r"^(?P<indent>[ \t]*)(?P<num>\d{1,3}(?:[.)]|(?:\.\d{1,3})+(?:\.|(?=[ \t]{2}|[ \t][A-Z]))))[ \t]+(?P<head>\S.*)$"
+)
 _HEAD_END = re.compile(r"[?.:!][\"')*_]*$")
 _MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<t>.+?)[ \t#]*$")
 _RST_UNDERLINE = re.compile(r"^[ \t]*([=\-~^\"'`#*+])\1{2,}[ \t]*$")
 _EMPHASIS = re.compile(r"^[ \t]*(?P<m>\*\*|\*|__|_)(?P<t>[^*_].*?)(?P=m)[ \t]*$")
 _TASK_HOW = re.compile(r"^how\s+(?:to\s+)?(?P<rest>.+)$", re.IGNORECASE)
 _TASK_WORDS = {
-    "installation": "install", "installing": "install", "install": "install", "using": "use",
-    "getting started": "get started", "configuration": "configure", "configuring": "configure",
-    "building": "build", "running": "run", "upgrading": "upgrade", "troubleshooting": "troubleshoot",
+    "installation": "install",
+    "installing": "install",
+    "install": "install",
+    "using": "use",
+    "getting started": "get started",
+    "configuration": "configure",
+    "configuring": "configure",
+    "building": "build",
+    "running": "run",
+    "upgrading": "upgrade",
+    "troubleshooting": "troubleshoot",
 }
 _DEFINITION = re.compile(
     r"^(?:(?P<art>An?|The)\s+(?P<term>[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*){0,4}?)"
     r"|(?P<q>[\"'`]{1,2})(?P<quoted>[\w.-]+)(?P=q))\s+(?:is|are)\s+(?P<what>(?:an?|the|one)\s+\S)",
 )
-_NOT_TERMS = {"result", "default", "following", "same", "only", "first", "last", "reason", "other", "rest", "idea",
-              "problem", "answer", "question", "way", "difference", "goal", "purpose", "main", "best", "next"}
+_NOT_TERMS = {
+    "result",
+    "default",
+    "following",
+    "same",
+    "only",
+    "first",
+    "last",
+    "reason",
+    "other",
+    "rest",
+    "idea",
+    "problem",
+    "answer",
+    "question",
+    "way",
+    "difference",
+    "goal",
+    "purpose",
+    "main",
+    "best",
+    "next",
+}
 _ARROW = re.compile(r"^[ \t]*(?P<x>\S.*?)[ \t]+(?:->|=>|\u2192)[ \t]+(?P<y>\S.*)$")
 _ENDS_ASKING = re.compile(r"\?[\"')\]]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$")
 _CHUNK = re.compile(r"#(\d+)$")
 _SCHEME = re.compile(r"^[A-Za-z][\w+-]*:(?!:)")
 
-RULES = ("markers", "numbered", "question_heading", "task_heading", "question_paragraph", "prose_question",
-         "docstring", "definition", "worked_example")
+RULES = (
+    "markers",
+    "numbered",
+    "question_heading",
+    "task_heading",
+    "question_paragraph",
+    "prose_question",
+    "docstring",
+    "definition",
+    "worked_example",
+)
 
 
 @dataclass(frozen=True)
@@ -231,8 +277,13 @@ def _is_answer(text: str) -> bool:
     words = re.findall(r"[A-Za-z]+", text)
     flat = _one_line(text)
     label = re.sub(r"\(.*?\)", "", flat)
-    return (len(words) >= 2 and not _mostly_questions(text) and not _ENDS_ASKING.search(flat)
-            and not (label.upper() == label and len(words) < 8) and not _NUMBERED.match(text.strip().split("\n")[0]))
+    return (
+        len(words) >= 2
+        and not _mostly_questions(text)
+        and not _ENDS_ASKING.search(flat)
+        and not (label.upper() == label and len(words) < 8)
+        and not _NUMBERED.match(text.strip().split("\n")[0])
+    )
 
 
 def _mostly_questions(text: str) -> bool:
@@ -276,7 +327,7 @@ def _task_question(title: str) -> str | None:
         return "How do you use it?"
     for word, verb in _TASK_WORDS.items():
         if low == word or low.startswith(word + " "):
-            obj = t[len(word):].strip()
+            obj = t[len(word) :].strip()
             return f"How do you {verb} {obj}?".replace(" ?", "?") if obj else f"How do you {verb} it?"
     return None
 
@@ -324,13 +375,14 @@ class _RuleBase:
 class _LayoutRules(_RuleBase):
     """Rules that read the layout: markers, numbered entries, headings, question paragraphs, prose questions."""
 
-
     # markers ------------------------------------------------------------------------
     def _rule_markers(self, text: str) -> tuple[_Outcome, str]:
         """Pairs from ``Q:``/``A:``-style markers, and the text with their spans removed."""
         marks = list(_MARKER.finditer(text))
         if not marks:
-            return _Outcome([], "no Q:/A:, Question:/Answer:, Problem:/Solution: or Exercise marker at a line start"), text
+            return _Outcome(
+                [], "no Q:/A:, Question:/Answer:, Problem:/Solution: or Exercise marker at a line start"
+            ), text
         breaks = [m.start() for m in _SECTION_BREAK.finditer(text)]
         pairs: list[tuple[str, str]] = []
         used: list[tuple[int, int]] = []
@@ -370,9 +422,17 @@ class _LayoutRules(_RuleBase):
         offsets = np.cumsum([0] + [len(ln) + 1 for ln in lines]).tolist()
         for k, i in enumerate(starts):
             stop = starts[k + 1] if k + 1 < len(starts) else len(lines)
-            stop = next((j for j in range(i + 1, stop) if _RST_UNDERLINE.match(lines[j]) or _MD_HEADING.match(lines[j])), stop)
+            stop = next(
+                (j for j in range(i + 1, stop) if _RST_UNDERLINE.match(lines[j]) or _MD_HEADING.match(lines[j])), stop
+            )
             head, j = [entries[i].group("head").strip()], i + 1
-            while j < stop and lines[j].strip() and not _HEAD_END.search(head[-1]) and len(head) < 3 and lines[j][:1] in " \t":
+            while (
+                j < stop
+                and lines[j].strip()
+                and not _HEAD_END.search(head[-1])
+                and len(head) < 3
+                and lines[j][:1] in " \t"
+            ):
                 head.append(lines[j].strip())
                 j += 1
             question = " ".join(head)
@@ -383,16 +443,29 @@ class _LayoutRules(_RuleBase):
             words = len(re.findall(r"[A-Za-z]+", body))
             is_q = question.endswith("?")
             # a statement entry is a sentence ("compress() returns Z_BUF_ERROR."), not a title ("New Features")
-            statement = (not is_doc and gap and 2 <= len(question.split()) <= 15 and question.rstrip("*_")[-1:] in ".!:"
-                         and not _SENTENCE_END.search(question) and bool(re.match(r"[A-Z]|\w+\(", question)))
+            statement = (
+                not is_doc
+                and gap
+                and 2 <= len(question.split()) <= 15
+                and question.rstrip("*_")[-1:] in ".!:"
+                and not _SENTENCE_END.search(question)
+                and bool(re.match(r"[A-Z]|\w+\(", question))
+            )
             if words >= 4 and (is_q or statement) and _is_answer(body):
                 pairs.append((question, body))
                 spans.append((offsets[i], offsets[stop]))
             elif not body.strip() or _mostly_questions(body):
                 empty += 1
                 spans.append((offsets[i], offsets[stop]))
-        detail = "" if pairs else (f"{empty} numbered entr(y/ies) with no answer under them (a table of contents or a list)"
-                                   if empty else "numbered lines are list items, not questions with answers")
+        detail = (
+            ""
+            if pairs
+            else (
+                f"{empty} numbered entr(y/ies) with no answer under them (a table of contents or a list)"
+                if empty
+                else "numbered lines are list items, not questions with answers"
+            )
+        )
         return _Outcome(pairs, detail, near=True), _cut_spans(text, spans)
 
     # headings and question paragraphs --------------------------------------------------
@@ -405,7 +478,11 @@ class _LayoutRules(_RuleBase):
             nxt = paragraphs[j]
             h = _heading(nxt)
             first = _strip_decoration(nxt.strip().split("\n")[0])
-            if (h and h[0] in ("md", "rst")) or (taken and h) or _is_question_text(first, self.config.max_question_chars):
+            if (
+                (h and h[0] in ("md", "rst"))
+                or (taken and h)
+                or _is_question_text(first, self.config.max_question_chars)
+            ):
                 break
             taken.append(j)
             if kind not in ("md", "rst"):
@@ -419,7 +496,11 @@ class _LayoutRules(_RuleBase):
             if k in used or self._is_code(para):
                 continue
             h = _heading(para)
-            kind, title, body = h if h else ("line", _strip_decoration(para.strip().split("\n")[0]), "\n".join(para.strip().split("\n")[1:]))
+            kind, title, body = (
+                h
+                if h
+                else ("line", _strip_decoration(para.strip().split("\n")[0]), "\n".join(para.strip().split("\n")[1:]))
+            )
             title = _strip_decoration(title)
             if not _is_question_text(title, cfg.max_question_chars) or _SENTENCE_END.search(title):
                 continue
@@ -431,8 +512,13 @@ class _LayoutRules(_RuleBase):
                 used.update([k, *taken])
             else:
                 near += 1
-        return _Outcome(pairs, f"{near} question heading(s) or line(s) followed by another question or nothing"
-                        if near else "no heading, title or line ending in '?'", near=bool(near))
+        return _Outcome(
+            pairs,
+            f"{near} question heading(s) or line(s) followed by another question or nothing"
+            if near
+            else "no heading, title or line ending in '?'",
+            near=bool(near),
+        )
 
     def _rule_task_heading(self, paragraphs: list[str], used: set[int]) -> _Outcome:
         pairs, near = [], 0
@@ -449,8 +535,13 @@ class _LayoutRules(_RuleBase):
                 used.update([k, *taken])
             else:
                 near += 1
-        return _Outcome(pairs, f"{near} task heading(s) with no section under them" if near
-                        else "no heading phrased as a task (How ..., How to ..., Installing ..., Usage)", near=bool(near))
+        return _Outcome(
+            pairs,
+            f"{near} task heading(s) with no section under them"
+            if near
+            else "no heading phrased as a task (How ..., How to ..., Installing ..., Usage)",
+            near=bool(near),
+        )
 
     def _rule_question_paragraph(self, paragraphs: list[str], used: set[int]) -> _Outcome:
         pairs, near = [], 0
@@ -469,8 +560,13 @@ class _LayoutRules(_RuleBase):
                 continue
             pairs.append((flat, nxt))
             used.update([k, k + 1])
-        return _Outcome(pairs, f"{near} paragraph(s) ending in a question followed by another question or a heading"
-                        if near else "no paragraph ending in '?' followed by an answer paragraph", near=bool(near))
+        return _Outcome(
+            pairs,
+            f"{near} paragraph(s) ending in a question followed by another question or a heading"
+            if near
+            else "no paragraph ending in '?' followed by an answer paragraph",
+            near=bool(near),
+        )
 
     def _rule_prose(self, paragraphs: list[str], used: set[int]) -> _Outcome:
         cfg = self.config
@@ -492,8 +588,13 @@ class _LayoutRules(_RuleBase):
                     used.add(k)
                 else:
                     near += 1
-        return _Outcome(pairs, f"{near} question(s) in prose not followed by a statement" if near
-                        else "no sentence ending in '?' inside a paragraph", near=bool(near))
+        return _Outcome(
+            pairs,
+            f"{near} question(s) in prose not followed by a statement"
+            if near
+            else "no sentence ending in '?' inside a paragraph",
+            near=bool(near),
+        )
 
 
 class _ContentRules(_RuleBase):
@@ -514,7 +615,9 @@ class _ContentRules(_RuleBase):
             sentence = _SENTENCE_END.split(flat)[0]
             if sentence.endswith(":"):
                 sentence = "\n".join(para.strip().split("\n"))
-            if len(re.findall(r"[A-Za-z]+", sentence)) < 6 or re.match(r"(?:the|as)\s+follows?", flat[m.start("what"):], re.I):
+            if len(re.findall(r"[A-Za-z]+", sentence)) < 6 or re.match(
+                r"(?:the|as)\s+follows?", flat[m.start("what") :], re.I
+            ):
                 continue
             subject = f"{m.group('art').lower()} {term}" if m.group("art") else f"{m.group('q')}{term}{m.group('q')}"
             pairs.append((f"What is {subject}?", sentence))
@@ -551,8 +654,11 @@ class _ContentRules(_RuleBase):
         if private and (has_shape or _QUALIFIED.match(name)):
             return _Outcome([], f"{name!r} is a private or dunder name", near=True)
         if not (public or (has_shape and _IDENTIFIER.match(name))):
-            return _Outcome([], f"id {doc_id!r} names no public qualified object and the text has no docstring "
-                            "sections or >>> examples")
+            return _Outcome(
+                [],
+                f"id {doc_id!r} names no public qualified object and the text has no docstring "
+                "sections or >>> examples",
+            )
         pairs: list[tuple[str, str]] = []
         summary = self._summary(text) if chunk == 0 else ""
         if summary and ((has_shape or "\n\n" in summary) or not self.config.summary_requires_structure):
@@ -704,7 +810,9 @@ class RuleExtractor(_LayoutRules, _ContentRules):
             if counts[rule]:
                 traces.append(RuleTrace(rule, "fired", counts[rule], out.detail or f"{counts[rule]} pair(s)"))
             elif out.pairs:
-                traces.append(RuleTrace(rule, "near", 0, "its pairs repeat questions already taken, or the cap was reached"))
+                traces.append(
+                    RuleTrace(rule, "near", 0, "its pairs repeat questions already taken, or the cap was reached")
+                )
             else:
                 traces.append(RuleTrace(rule, "near" if out.near else "absent", 0, out.detail))
         return kept, traces
@@ -720,7 +828,7 @@ def _cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return "\n\n".join(part for part in rest if part.strip())
 
 
-def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]]) -> "pd.DataFrame":
+def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]]) -> pd.DataFrame:
     """Per document: how many pairs, which rules fired and, when none did, why (for "a cluster that yields nothing").
 
     Parameters
@@ -741,16 +849,35 @@ def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]])
         traces = extractor.explain(str(doc_id), text if isinstance(text, str) else "")
         fired = [t for t in traces if t.status == "fired"]
         near = [f"{t.rule}: {t.detail}" for t in traces if t.status == "near"]
-        why = "" if fired else ("; ".join(near) if near else
-                                "no question-answer shape: no '?', no Q:/A: markers, no numbered entries, no headings, "
-                                "no definition, no docstring sections")
-        rows.append({"doc_id": str(doc_id), "pairs": sum(t.n_pairs for t in fired),
-                     "rules": ", ".join(t.rule for t in fired), "why": why})
+        why = (
+            ""
+            if fired
+            else (
+                "; ".join(near)
+                if near
+                else "no question-answer shape: no '?', no Q:/A: markers, no numbered entries, no headings, "
+                "no definition, no docstring sections"
+            )
+        )
+        rows.append(
+            {
+                "doc_id": str(doc_id),
+                "pairs": sum(t.n_pairs for t in fired),
+                "rules": ", ".join(t.rule for t in fired),
+                "why": why,
+            }
+        )
     return pd.DataFrame(rows, columns=["doc_id", "pairs", "rules", "why"])
 
 
-def explain_cluster(extractor: RuleExtractor, doc_ids: Sequence[str], texts: Sequence[str], labels: Sequence[int],
-                    cluster: int, limit: int = 200) -> "pd.DataFrame":
+def explain_cluster(
+    extractor: RuleExtractor,
+    doc_ids: Sequence[str],
+    texts: Sequence[str],
+    labels: Sequence[int],
+    cluster: int,
+    limit: int = 200,
+) -> pd.DataFrame:
     """:func:`explain_documents` for the first ``limit`` documents of one cluster (``labels`` ``(n,)``), for the Bandit page.
 
     A cluster that yields nothing says why: every row's ``why`` names the shapes that were
