@@ -239,13 +239,13 @@ def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, 
     return plan
 
 
-# long: the run's round state (plan, sequence, round rewards, plateau counter, lease) is shared by planning,
-# playing, resuming and ending; splitting the class further would pass that state between objects. The ledger
-# (what was found), the arm space, the failure log, the recorder and the planning function are already apart.
 class PullInterrupted(RuntimeError):
     """A pull whose extraction was cancelled (Pause) mid-call: nothing was applied; it plays again next."""
 
 
+# long: the run's round state (plan, sequence, round rewards, plateau counter, lease) is shared by planning,
+# playing, resuming and ending; splitting the class further would pass that state between objects. The ledger
+# (what was found), the arm space, the failure log, the recorder and the planning function are already apart.
 class BanditRun:
     interrupted: bool = False
     """One EQUAL (or baseline) run over an arm space: plans rounds, plays pulls, steps.
