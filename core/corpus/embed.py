@@ -74,6 +74,23 @@ def _check(vecs: np.ndarray, n: int, encoder: Encoder) -> NDArray[np.float32]:
     return vecs
 
 
+def read_cached_embeddings(corpus: Corpus, encoder: Encoder, progress=None) -> NDArray[np.float32] | None:
+    """The cached embeddings of ``corpus`` by ``encoder`` (memory-mapped, read-only), or None when there are none.
+
+    A file of the wrong length or dtype counts as absent (it is rewritten by the next embedding). ``progress`` is
+    told ``(n, n)`` on a hit, so a caller's bar completes.
+    """
+    n, path = len(corpus), corpus_embedding_path(corpus, encoder)
+    if not path.exists():
+        return None
+    arr = np.load(path, mmap_mode="r")
+    if arr.shape[0] != n or arr.dtype != np.float32:
+        return None
+    if progress is not None:
+        progress(n, n)
+    return arr
+
+
 def embed_corpus(
     corpus: Corpus,
     encoder: Encoder,
@@ -99,12 +116,9 @@ def embed_corpus(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n = len(corpus)
     path = corpus_embedding_path(corpus, encoder)
-    if use_cache and path.exists():
-        arr = np.load(path, mmap_mode="r")
-        if arr.shape[0] == n and arr.dtype == np.float32:
-            if progress is not None:
-                progress(n, n)
-            return arr
+    cached = read_cached_embeddings(corpus, encoder, progress) if use_cache else None
+    if cached is not None:
+        return cached
     vecs = _check(encoder.encode(list(corpus.texts), batch_size=batch_size, progress=progress), n, encoder)
     if use_cache:
         _save_atomic(path, vecs)

@@ -41,7 +41,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from core.corpus.embed import corpus_embedding_path, write_embedding_provenance
+from core.corpus.embed import corpus_embedding_path, read_cached_embeddings, write_embedding_provenance
 from core.corpus.encoders import Encoder, load_encoder
 from core.corpus.load import Corpus
 from core.engine.local import ExtractAllReport, ExtractorSpec, Progress, new_job_id, plan_batches
@@ -282,12 +282,9 @@ def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None 
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n = len(corpus)
     path = corpus_embedding_path(corpus, encoder)
-    if use_cache and path.exists():
-        arr = np.load(path, mmap_mode="r")
-        if arr.shape[0] == n and arr.dtype == np.float32:
-            if progress is not None:
-                progress(n, n)
-            return arr
+    cached = read_cached_embeddings(corpus, encoder, progress) if use_cache else None
+    if cached is not None:
+        return cached
     config = config or RayConfig()
     ray = ensure_ray(config)
     started = time.perf_counter()

@@ -79,17 +79,9 @@ def _run_index(args: argparse.Namespace) -> int:
         extra += ["--text-field", args.text_field] if args.text_field else []
         return corpus_main(["index", "--corpus", args.corpus, "--seed", str(args.seed), *extra])
     from core.corpus.encoders import load_encoder
-    from core.corpus.load import load_corpus
     from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
 
-    if args.corpus == "builtin":
-        from core.corpus.builtin import load_builtin_corpus
-
-        corpus = load_builtin_corpus(limit=args.limit)
-        print(f"built-in corpus: {len(corpus):,} documents", file=sys.stderr)
-    else:
-        corpus, report = load_corpus(args.corpus, text_field=args.text_field)
-        print(report.summary(), file=sys.stderr)
+    corpus = _load_corpus(args)
     k = args.k or int(min(200, max(2, round(math.sqrt(len(corpus) / 2)))))
     settings = MapSettings(encoder_name=args.encoder, k=k, seed=args.seed,
                            umap_neighbors=args.umap_neighbors, umap_min_dist=args.umap_min_dist)
@@ -175,7 +167,11 @@ def _load_corpus(args: argparse.Namespace):
         corpus = load_builtin_corpus(limit=args.limit)
         print(f"built-in corpus: {len(corpus):,} documents", file=sys.stderr)
         return corpus
-    corpus, report = load_corpus(args.corpus, text_field=getattr(args, "text_field", None))
+    from core.corpus.encoders import DEFAULT_MODEL, chunking_options
+
+    # chunks cut by the encoder's own tokenizer, as the page does: no text is silently truncated by the model
+    options = chunking_options(getattr(args, "encoder", None) or DEFAULT_MODEL)
+    corpus, report = load_corpus(args.corpus, text_field=getattr(args, "text_field", None), **options)
     print(report.summary(), file=sys.stderr)
     return corpus
 
@@ -282,15 +278,9 @@ def _load_map(args: argparse.Namespace):
     import math
 
     from core.corpus.encoders import load_encoder
-    from core.corpus.load import load_corpus
     from core.corpus.mapping import MapSettings, build_corpus_map
 
-    if args.corpus == "builtin":
-        from core.corpus.builtin import load_builtin_corpus
-
-        corpus = load_builtin_corpus(limit=args.limit)
-    else:
-        corpus, _ = load_corpus(args.corpus)
+    corpus = _load_corpus(args)
     k = args.k or int(min(200, max(2, round(math.sqrt(len(corpus) / 2)))))
     encoder = load_encoder(args.encoder)
     settings = MapSettings(encoder_name=args.encoder, k=k, seed=args.map_seed)

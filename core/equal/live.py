@@ -152,6 +152,8 @@ class LiveLoop:
         t0, rounds, pulls = self.clock(), 0, 0
         while not self.run.is_done and rounds < max_rounds:
             rounds += self.run.play_pull() is not None
+            if getattr(self.run, "interrupted", False) or self.state != "playing":
+                break  # paused from another thread: its extraction was cancelled, the pull replays on resume
             pulls += 1
             if self.clock() - t0 >= max_seconds:
                 break

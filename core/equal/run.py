@@ -239,14 +239,20 @@ def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, 
     return plan
 
 
+class PullInterrupted(RuntimeError):
+    """A pull whose extraction was cancelled (Pause) mid-call: nothing was applied; it plays again next."""
+
+
 # long: the run's round state (plan, sequence, round rewards, plateau counter, lease) is shared by planning,
 # playing, resuming and ending; splitting the class further would pass that state between objects. The ledger
 # (what was found), the arm space, the failure log, the recorder and the planning function are already apart.
 class BanditRun:
+    interrupted: bool = False
     """One EQUAL (or baseline) run over an arm space: plans rounds, plays pulls, steps.
 
     What it found is in :attr:`ledger`; what it does is written through ``store`` (a
-    :class:`~core.equal.store.Recorder`) as it happens.
+    :class:`~core.equal.store.Recorder`) as it happens. ``interrupted`` is true after a pull whose
+    extraction :meth:`pause` cancelled (that pull was not applied).
 
     Parameters
     ----------
@@ -361,6 +367,7 @@ class BanditRun:
     def _play_pull(self) -> RoundResult | None:
         if self.is_done:
             raise RuntimeError("play_pull: the run is done")
+        self.interrupted = False
         if self.store is not None and not self._claimed:
             self.store.claim(self.run_id, self.owner)
             self._claimed = True
@@ -374,6 +381,9 @@ class BanditRun:
                 return RoundResult(self.round, [], 0, 0, [], 0, 0.0, True)
         arm, docs = self._plan[self._seq]
         result = self.extractor.extract(self.space.documents(docs))
+        if getattr(result, "cancelled", False):  # paused mid-call: nothing applied, the same pull replays
+            self.interrupted = True
+            return None
         emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
                else np.empty((0, self.reference.shape[1]), np.float32))
         self._apply(arm, docs, result, emb, self._calc_reward(arm, emb))
@@ -389,6 +399,8 @@ class BanditRun:
                 out = self._play_pull()
                 if out is not None:
                     return out
+                if self.interrupted:
+                    raise PullInterrupted("the extraction was interrupted (paused); the pull replays on the next step")
 
     def run_until_done(self, max_rounds: int | None = None) -> BanditRun:
         """Step until the budget or stop rule ends the run (or ``max_rounds`` rounds)."""
@@ -405,7 +417,14 @@ class BanditRun:
         self._record_end()
 
     def pause(self) -> None:
-        """Record the run as ``paused`` and give up its lease (another session may then continue it)."""
+        """Record the run as ``paused`` and give up its lease (another session may then continue it).
+
+        An extraction waiting in another thread is interrupted (``extractor.cancel()``, where the
+        extractor has one): its pull is not applied and is played again on resume, so nothing is lost.
+        """
+        cancel = getattr(self.extractor, "cancel", None)
+        if callable(cancel):
+            cancel()
         if self.store is not None and not self.is_done:
             self.store.release(self.run_id, self.owner, "paused")
             self._claimed = False

@@ -156,3 +156,51 @@ def test_a_damaged_database_names_the_file_and_how_to_recover(tmp_path):
     with pytest.raises(RunStoreCorrupt, match="damaged") as info:
         RunStore(db).list_runs()
     assert str(db) in str(info.value) and "move it aside" in str(info.value).lower()
+
+
+class Hanging:
+    """The rule extractor behind a call that waits until :meth:`cancel` (as the LLM extractor's does)."""
+
+    name = "hanging"
+
+    def __init__(self, inner) -> None:
+        import threading
+
+        self.inner, self.waiting, self._cancel, self.hang = inner, threading.Event(), threading.Event(), True
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def extract(self, docs):
+        if not self.hang:
+            return self.inner.extract(docs)
+        self._cancel.clear()
+        self.waiting.set()
+        self._cancel.wait(30)
+        return ExtractionResult(calls=0, errors=[(d, "cancelled") for d, _ in docs], cancelled=True)
+
+
+def test_pause_interrupts_a_waiting_extraction_and_the_pull_replays_on_resume(setup, tmp_path):
+    import threading
+
+    from core.equal.live import LiveLoop
+
+    _, _, _, _, rules, _, _ = setup
+    store = RunStore(tmp_path / "r.sqlite")
+    ext = Hanging(rules)
+    run = _run(setup, ext, store=store, run_id="p")
+    loop = LiveLoop()
+    loop.start(run)
+    played: list[int] = []
+    worker = threading.Thread(target=lambda: played.append(loop.tick(max_rounds=5, max_seconds=60)))
+    worker.start()
+    assert ext.waiting.wait(10), "the pull never reached the extractor"
+    loop.pause()  # from another thread, as the page's Pause button does
+    worker.join(10)
+    assert not worker.is_alive(), "Pause did not interrupt the waiting extraction"
+    assert played == [0] and run.docs_done == 0 and run.pairs == []  # nothing applied, nothing lost
+    assert store.load_run("p").status == "paused"
+    ext.hang = False
+    loop.resume()
+    loop.tick(max_rounds=1, max_seconds=60)
+    assert run.docs_done > 0 and run.round >= 1  # the interrupted pull played on resume

@@ -233,3 +233,22 @@ def test_code_heavy_english_chunks_fit_the_real_minilm_tokenizer() -> None:
     corpus, _ = load_corpus_bytes(json.dumps([{"text": text}]).encode(), "code.json", **opts)
     assert len(corpus) >= 2 and max(count(t) for t in corpus.texts) <= 254
     assert " ".join(corpus.texts).split() == text.split()  # words whole, nothing lost
+
+
+@pytest.mark.slow
+def test_the_cli_chunks_by_the_encoders_tokenizer_like_the_page(tmp_path) -> None:
+    """``python -m core.equal index/run/warmup`` loaded user corpora with the char rule only (not an upper bound)."""
+    import argparse
+
+    from core.corpus.encoders import DEFAULT_MODEL, token_counter
+    from core.equal.__main__ import _load_corpus
+
+    rng = random.Random(4)
+    vocab = "def parse_header(buf: bytes) -> dict[str, int]: raise ValueError('bad') os.path.join x=1; y+=2".split()
+    text = " ".join(rng.choice(vocab) for _ in range(190))  # the char rule's chunks of it run to ~300 word pieces
+    path = tmp_path / "code.jsonl"
+    path.write_text(json.dumps({"id": "code", "text": text}) + "\n", encoding="utf-8")
+    corpus = _load_corpus(argparse.Namespace(corpus=str(path), encoder=DEFAULT_MODEL, limit=None, text_field=None))
+    count, max_tokens = token_counter(DEFAULT_MODEL)
+    assert max(count(t) for t in corpus.texts) <= max_tokens
+    assert " ".join(corpus.texts).split() == text.split()
