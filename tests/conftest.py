@@ -8,19 +8,14 @@ a missing browser is a failure, because CI must run them.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests._app_server import CHROMIUM, SERVER_PIDS, require_chromium, serve_app
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -31,7 +26,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 OUTPUT = ROOT / "test-output"
-SERVER_PIDS: dict[str, int] = {}  # app URL -> the streamlit server's process id (for CPU measurements)
 
 # Set before any test module imports core: every cache and run store goes to a temp folder.
 _HOME = tempfile.mkdtemp(prefix="equalctar-test-")
@@ -57,88 +51,25 @@ def output_dir() -> Path:
     return OUTPUT
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    reason = f"{CHROMIUM} is missing: install Debian's chromium (make test does so as root)"
-    if os.environ.get("CI"):
-        pytest.fail(reason + "; CI must run the browser tests")
-    pytest.skip(reason)
-
-
-@contextmanager
-def serve_app(home: Path):
-    """Run ``streamlit run app.py`` on a free loopback port with its own ``home``; yield its URL.
-
-    The app gets the fast hashing encoder and a small built-in corpus, so browser tests
-    exercise the real pages without waiting minutes for the model.
-    """
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        EQUALCTAR_HOME=str(home),
-        EQUALCTAR_ENCODER=os.environ.get("EQUALCTAR_TEST_ENCODER", "hashing"),
-        EQUALCTAR_BUILTIN_LIMIT="600",
-        HF_HUB_OFFLINE="1",
-    )
-    log = open(home / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited early: {(home / 'streamlit.log').read_text()}")
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("streamlit did not become healthy within 90 s")
-        SERVER_PIDS[url] = proc.pid
-        yield url
-    finally:
-        SERVER_PIDS.pop(url, None)
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> str:
     """The real app, started once for the session's browser tests."""
-    _require_chromium()
-    with serve_app(tmp_path_factory.mktemp("app-home")) as url:
+    require_chromium()
+    with serve_app(tmp_path_factory.mktemp("app-home")) as (url, _):
         yield url
 
 
 @pytest.fixture()
 def fresh_app_url(tmp_path) -> str:
     """The real app on a server no session has visited yet (for first-request behaviour)."""
-    _require_chromium()
-    with serve_app(tmp_path) as url:
+    require_chromium()
+    with serve_app(tmp_path) as (url, _):
         yield url
 
 
 @pytest.fixture(scope="session")
 def _browser():
-    _require_chromium()
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -151,12 +82,6 @@ def _browser():
 def server_pids() -> dict[str, int]:
     """``{app URL: streamlit server pid}`` of the servers the fixtures started."""
     return SERVER_PIDS
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by process ``pid`` and its reaped children (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import cpu_seconds
+from tests._app_server import cpu_seconds
 
 
 def _open_bandit(page, url):

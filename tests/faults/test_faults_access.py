@@ -10,13 +10,9 @@ second address (the machine's non-loopback one).
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
-import time
 import tomllib
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.corpus import access
 from core.corpus.load import load_corpus
+from tests._app_server import healthy, serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "zebracanary quokkacanary"
@@ -142,47 +139,12 @@ def _second_address() -> str | None:
     return ip or None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 @contextmanager
 def _serve(home: Path, address: str | None):
-    """``streamlit run app.py`` with the repository's config; ``address=None`` keeps its default."""
-    port = _free_port()
-    env = dict(os.environ, EQUALCTAR_HOME=str(home), EQUALCTAR_ENCODER="hashing", EQUALCTAR_BUILTIN_LIMIT="300",
-               HF_HUB_OFFLINE="1")
-    env.pop("EQUALCTAR_SERVER_PATHS", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    if address is not None:
-        cmd += ["--server.address", address]
-    log = open(home / "streamlit.log", "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline and not _healthy(f"http://127.0.0.1:{port}"):
-            if proc.poll() is not None:
-                raise RuntimeError((home / "streamlit.log").read_text())
-            time.sleep(0.5)
+    """The app with the repository's config; ``address=None`` keeps its default bind address."""
+    with serve_app(home, env={"EQUALCTAR_BUILTIN_LIMIT": "300"}, unset=["EQUALCTAR_SERVER_PATHS"],
+                   address=address) as (_, port):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.mark.slow
@@ -191,8 +153,8 @@ def test_default_server_is_not_reachable_from_a_second_address(tmp_path) -> None
     if second is None:
         pytest.skip("this machine has no non-loopback address to connect from")
     with _serve(tmp_path, None) as port:
-        assert _healthy(f"http://127.0.0.1:{port}")
-        assert not _healthy(f"http://{second}:{port}"), "the default server listens beyond localhost"
+        assert healthy(f"http://127.0.0.1:{port}")
+        assert not healthy(f"http://{second}:{port}"), "the default server listens beyond localhost"
 
 
 @pytest.mark.browser

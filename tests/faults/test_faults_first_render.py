@@ -6,59 +6,21 @@ the user picks Hashing and submits a path while the first render is still embedd
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests._app_server import require_chromium, serve_app
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"  # as in tests/conftest.py (not imported: importing it again resets EQUALCTAR_HOME)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _require_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests")
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make test does so as root)")
 
 
 @pytest.fixture()
 def minilm_app_url(tmp_path):
-    _require_chromium()
-    port = _free_port()
-    env = dict(os.environ, EQUALCTAR_HOME=str(tmp_path), EQUALCTAR_BUILTIN_LIMIT="600", HF_HUB_OFFLINE="1")
-    env.pop("EQUALCTAR_ENCODER", None)
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(180):
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
+    """The app with its product defaults (no test encoder): MiniLM is the sidebar's first choice."""
+    require_chromium()
+    with serve_app(tmp_path, unset=["EQUALCTAR_ENCODER"]) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _encoder_shown(page) -> str:

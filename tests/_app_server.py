@@ -1,0 +1,95 @@
+"""Start the real app for browser and server tests: one implementation for conftest and the fault suites.
+
+A plain module (not conftest), so a test file can import it without resetting ``EQUALCTAR_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+SERVER_PIDS: dict[str, int] = {}  # url -> pid of each app server a test started (for CPU measurements)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_chromium() -> None:
+    """Skip (outside CI) or fail (in CI, which must run the browser tests) when Debian's chromium is missing."""
+    if Path(CHROMIUM).exists():
+        return
+    reason = f"{CHROMIUM} is missing: install Debian's chromium (make test does so as root)"
+    if os.environ.get("CI"):
+        pytest.fail(reason + "; CI must run the browser tests")
+    pytest.skip(reason)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` and its reaped children (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def serve_app(home: Path, env: Mapping[str, str] | None = None, unset: Sequence[str] = (),
+              address: str | None = "127.0.0.1") -> Iterator[tuple[str, int]]:
+    """Run ``streamlit run app.py`` on a free port with its own ``home``; yield ``(loopback url, port)``.
+
+    By default the app gets the fast hashing encoder and a small built-in corpus, so browser tests
+    exercise the real pages without waiting minutes for the model; ``env`` overrides, ``unset``
+    removes variables, ``address=None`` keeps the repository's configured bind address.
+    """
+    port = free_port()
+    full = dict(os.environ)
+    full.update(EQUALCTAR_HOME=str(home), EQUALCTAR_ENCODER=os.environ.get("EQUALCTAR_TEST_ENCODER", "hashing"),
+                EQUALCTAR_BUILTIN_LIMIT="600", HF_HUB_OFFLINE="1")
+    full.update(env or {})
+    for name in unset:
+        full.pop(name, None)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    if address is not None:
+        cmd += ["--server.address", address]
+    log = open(home / "streamlit.log", "w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while not healthy(url):
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited early: {(home / 'streamlit.log').read_text()}")
+            if time.time() > deadline:
+                raise RuntimeError("streamlit did not become healthy within 90 s")
+            time.sleep(0.5)
+        SERVER_PIDS[url] = proc.pid
+        yield url, port
+    finally:
+        SERVER_PIDS.pop(url, None)
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
