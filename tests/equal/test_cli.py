@@ -149,30 +149,19 @@ def _fake_env(monkeypatch, server) -> None:
     monkeypatch.setenv("EQUAL_LLM_API_KEY", "sk-test-SECRET-000")
 
 
+def _llm_run_args(path, store, *budget: str) -> list[str]:
+    """``run`` over a 4-cluster hashing map with the OpenAI-compatible extractor (the fake endpoint)."""
+    return ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--reference", "statistics",
+            "--store", str(store), "--extractor", "openai", *budget, "--quiet"]
+
+
 def test_failing_endpoint_stops_the_run_exit_3_and_resume_retries(tmp_path, capsys, monkeypatch):
     from core.equal.store import RunStore
     from tests.equal.fake_llm_server import FakeLLMServer, Good, Status
 
     path = _write(tmp_path, 40)
     store = tmp_path / "runs.sqlite"
-    args = [
-        "run",
-        "--corpus",
-        str(path),
-        "--k",
-        "4",
-        "--encoder",
-        "hashing-64",
-        "--reference",
-        "statistics",
-        "--store",
-        str(store),
-        "--extractor",
-        "openai",
-        "--budget",
-        "0.25",
-        "--quiet",
-    ]
+    args = _llm_run_args(path, store, "--budget", "0.25")
     with FakeLLMServer() as server:
         server.home = tmp_path / "home"
         _fake_env(monkeypatch, server)
@@ -196,26 +185,7 @@ def test_cost_budget_needs_prices_and_then_stops_the_run(tmp_path, capsys, monke
 
     path = _write(tmp_path, 40)
     store = tmp_path / "runs.sqlite"
-    args = [
-        "run",
-        "--corpus",
-        str(path),
-        "--k",
-        "4",
-        "--encoder",
-        "hashing-64",
-        "--reference",
-        "statistics",
-        "--store",
-        str(store),
-        "--extractor",
-        "openai",
-        "--budget-kind",
-        "cost",
-        "--budget",
-        "0.001",
-        "--quiet",
-    ]
+    args = _llm_run_args(path, store, "--budget-kind", "cost", "--budget", "0.001")
     with FakeLLMServer() as server:
         server.home = tmp_path / "home"
         _fake_env(monkeypatch, server)
