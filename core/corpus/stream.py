@@ -307,166 +307,204 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
         yield slice(start, min(start + size, n))
 
 
-# long: the five bounded-memory steps share one temp folder and its cleanup; to split into one function per step
+def _unit_rows(x: NDArray) -> NDArray:
+    """``x`` with each row scaled to unit length (in place for float32 input)."""
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return x
+
+
+def _remember_source(path: Path, final: Path) -> None:
+    """Point ``path`` (by size and mtime) at its index folder, so the page finds it whatever the settings."""
+    pointer = _source_key(path)
+    pointer.parent.mkdir(exist_ok=True)
+    stat = path.stat()
+    pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
+
+
+def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, report) -> tuple[int, StreamReport]:
+    """Step 1: embed ``path`` chunk by chunk into ``tmp/embeddings.bin``, texts into ``tmp/docs.parquet``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    tracker = ProgressTracker("embed", report)
+    stream_report = StreamReport()
+    dtype = np.float16 if config.float16 else np.float32
+    writer, n, read_bytes = None, 0, 0
+    with open(tmp / "embeddings.bin", "wb") as fh:
+        for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words, stream_report):
+            fh.write(np.asarray(encoder.encode(texts), dtype=np.float32).astype(dtype).tobytes())
+            table = pa.table({"doc_id": ids, "text": texts})
+            if writer is None:
+                writer = pq.ParquetWriter(tmp / "docs.parquet", table.schema)
+            writer.write_table(table, row_group_size=len(ids))
+            n += len(ids)
+            read_bytes += sum(len(x) for x in texts)
+            tracker.update(n, max(n, int(n * size / max(read_bytes, 1))))  # total estimated from the bytes read
+    if writer is not None:
+        writer.close()
+    if n == 0:
+        raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped)")
+    tracker.update(n, n)
+    return n, stream_report
+
+
+def _cluster_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Generator, report) -> tuple[NDArray, NDArray]:
+    """Step 2: faiss k-means on a sample of at most ``256 k`` rows, then every row assigned in chunks.
+
+    Returns ``(centroids, shape (k, dim) float32; labels, shape (n,) int32)``.
+    """
+    import faiss
+
+    n, dim = emb.shape
+    k = min(int(config.k or min(200, max(2, round(np.sqrt(n / 2))))), n)
+    tracker = ProgressTracker("cluster", report, unit="rows")
+    sample = np.sort(rng.choice(n, size=min(n, 256 * k), replace=False))
+    km = faiss.Kmeans(dim, k, niter=20, seed=config.seed, spherical=False, verbose=False,
+                      max_points_per_centroid=256, min_points_per_centroid=1)
+    km.train(np.ascontiguousarray(emb[sample], dtype=np.float32))
+    centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+    cindex = faiss.IndexFlatL2(dim)
+    cindex.add(centroids)
+    labels = np.empty(n, dtype=np.int32)
+    for sl in _chunks(n, 100_000):
+        labels[sl] = cindex.search(np.ascontiguousarray(emb[sl], dtype=np.float32), 1)[1][:, 0]
+        tracker.update(sl.stop, n)
+    return centroids, labels
+
+
+def _place_rest(emb: NDArray, lay: NDArray, lay_x: NDArray, lay_xy: NDArray, xy: NDArray, report) -> None:
+    """Place every row outside the UMAP sample ``lay`` at the similarity-weighted mean of its 5 nearest sample points.
+
+    Neighbours are searched in a 32-d PCA of the sample: 8x less work than the full vectors, and a
+    layout needs only the nearest few, not exact ranks. Writes into ``xy``.
+    """
+    import faiss
+
+    rest_rows = np.setdiff1d(np.arange(len(emb)), lay, assume_unique=True)
+    if not len(rest_rows):
+        return
+    tracker = ProgressTracker("place", report, unit="rows")
+    dim = lay_x.shape[1]
+    pca = faiss.PCAMatrix(dim, min(32, dim))
+    pca.train(lay_x)
+    lay_p = _unit_rows(pca.apply(lay_x))
+    nlist = max(1, int(np.sqrt(len(lay))))
+    sindex = faiss.IndexIVFFlat(faiss.IndexFlatIP(lay_p.shape[1]), lay_p.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+    sindex.train(lay_p)
+    sindex.add(lay_p)
+    sindex.nprobe = min(nlist, 4)
+    for sl in _chunks(len(rest_rows), 50_000):
+        rows = rest_rows[sl]
+        sims, nb = sindex.search(_unit_rows(pca.apply(np.ascontiguousarray(emb[rows], dtype=np.float32))), 5)
+        nb = np.where(nb < 0, nb[:, :1], nb)
+        w = np.maximum(sims, 0.0) ** 4 + 1e-6
+        w /= w.sum(axis=1, keepdims=True)
+        xy[rows] = (lay_xy[nb] * w[:, :, None]).sum(axis=1)
+        tracker.update(sl.stop, len(rest_rows))
+
+
+def _layout_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Generator, report,
+                   timings: dict[str, float]) -> NDArray[np.float32]:
+    """Step 3: UMAP on a sample of ``layout_sample`` rows, the rest placed by :func:`_place_rest`; shape (n, 2)."""
+    from core.corpus.project import umap_project
+
+    n = len(emb)
+    t = time.perf_counter()
+    ProgressTracker("project", report, unit="rows").update(0, n)
+    lay = np.sort(rng.choice(n, size=min(n, int(config.layout_sample)), replace=False))
+    lay_x = _unit_rows(np.ascontiguousarray(emb[lay], dtype=np.float32))
+    lay_xy = umap_project(lay_x, 15, 0.1, config.seed)
+    xy = np.empty((n, 2), dtype=np.float32)
+    xy[lay] = lay_xy
+    timings["umap_sample"] = time.perf_counter() - t
+    _place_rest(emb, lay, lay_x, lay_xy, xy, report)
+    return xy
+
+
+def _keywords_stream(tmp: Path, emb: NDArray, labels: NDArray, xy: NDArray, centroids: NDArray,
+                     config: LargeIndexConfig, rng: np.random.Generator) -> pd.DataFrame:
+    """Step 4: c-TF-IDF keywords from at most ``keyword_docs`` random documents per cluster: ``cluster, size, keywords``."""
+    from core.corpus.cluster import cluster_keywords
+
+    n, k, per = len(labels), len(centroids), int(config.keyword_docs)
+    order = rng.permutation(n)
+    picked = order[np.argsort(labels[order], kind="stable")]
+    starts = np.searchsorted(labels[picked], np.arange(k))
+    ends = np.searchsorted(labels[picked], np.arange(k), side="right")
+    kw_rows = np.sort(np.concatenate([picked[s:min(e, s + per)] for s, e in zip(starts, ends, strict=True)]))
+    kw_texts = LargeMap(tmp, {}, emb, labels, xy, centroids, pd.DataFrame()).texts(kw_rows)
+    words = cluster_keywords(kw_texts, labels[kw_rows].astype(np.int64), top_n=8, k=k)
+    return pd.DataFrame({"cluster": np.arange(k, dtype=np.int64),
+                         "size": np.bincount(labels, minlength=k).astype(np.int64),
+                         "keywords": [", ".join(w) for w in words]})
+
+
+def _search_index_stream(tmp: Path, emb: NDArray, rng: np.random.Generator, report) -> None:
+    """Step 5: an IVF index with 8-bit scalar quantisation over every (unit) row, written to ``tmp/search.faiss``."""
+    import faiss
+
+    n, dim = emb.shape
+    tracker = ProgressTracker("index", report, unit="rows")
+    nlist = max(1, min(4096, int(np.sqrt(n))))  # adding costs n * nlist dot products: 4*sqrt(n) took 148 s at 1M
+    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    train = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
+    index.train(_unit_rows(np.ascontiguousarray(emb[train], dtype=np.float32)))
+    for sl in _chunks(n, 100_000):
+        index.add(_unit_rows(np.ascontiguousarray(emb[sl], dtype=np.float32)))
+        tracker.update(sl.stop, n)
+    faiss.write_index(index, str(tmp / "search.faiss"))
+
+
 def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexConfig(), encoder=None,
                        report: ProgressCallback | None = None, use_cache: bool = True) -> LargeMap:
     """Stream ``path`` through embed -> k-means -> layout -> keywords -> search index (see the module docstring).
 
-    ``report`` receives :class:`Progress` snapshots per stage (``embed`` counts documents read
-    against an estimate from the bytes read so far, the others count rows). Raises
-    :class:`StreamFormatError` for unreadable input and ``OSError`` (with the folder named)
-    when the disk fills; the temporary folder is removed either way.
+    Every step writes into one temporary folder that is renamed into place at the end, so an
+    interrupted run leaves nothing half-written. ``report`` receives :class:`Progress` snapshots
+    per stage (``embed`` counts documents read against an estimate from the bytes read so far,
+    the others count rows). Raises :class:`StreamFormatError` for unreadable input and
+    ``OSError`` (with the folder named) when the disk fills; the temporary folder is removed either way.
     """
     import faiss
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from core.corpus.cluster import cluster_keywords
     from core.corpus.encoders import load_encoder, space_id
-    from core.corpus.project import umap_project
 
     path = Path(path).expanduser()
     if not path.exists():
         raise StreamFormatError(f"{path} does not exist")
     final = large_index_path(path, config)
     if use_cache and (final / "done").exists():
-        pointer = _source_key(path)
-        pointer.parent.mkdir(exist_ok=True)
-        stat = path.stat()
-        pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
+        _remember_source(path, final)
         return load_large_map(final)
     encoder = encoder or load_encoder(config.encoder_name)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     timings: dict[str, float] = {}
-    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(int(os.environ.get("EQUALCTAR_FAISS_THREADS", "1")))  # OpenMP spin-waits badly on busy cores
     try:
-        # 1. embed, streamed
         t = time.perf_counter()
-        tracker = ProgressTracker("embed", report)
-        stream_report = StreamReport()
-        dtype = np.float16 if config.float16 else np.float32
-        writer = None
-        n = 0
-        read_bytes = 0
-        with open(tmp / "embeddings.bin", "wb") as fh:
-            for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words, stream_report):
-                vecs = np.asarray(encoder.encode(texts), dtype=np.float32)
-                fh.write(vecs.astype(dtype).tobytes())
-                table = pa.table({"doc_id": ids, "text": texts})
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp / "docs.parquet", table.schema)
-                writer.write_table(table, row_group_size=len(ids))
-                n += len(ids)
-                read_bytes += sum(len(x) for x in texts)
-                estimate = max(n, int(n * size / max(read_bytes, 1)))
-                tracker.update(n, estimate)
-        if writer is not None:
-            writer.close()
-        if n == 0:
-            raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped)")
-        tracker.update(n, n)
-        timings["embed"] = time.perf_counter() - t
+        n, stream_report = _embed_stream(path, tmp, config, encoder, report)
+        timings["embed"], t = time.perf_counter() - t, time.perf_counter()
         dim = int(encoder.dim)
-        emb = np.memmap(tmp / "embeddings.bin", dtype=dtype, mode="r", shape=(n, dim))
+        emb = np.memmap(tmp / "embeddings.bin", dtype=np.float16 if config.float16 else np.float32, mode="r",
+                        shape=(n, dim))
         rng = np.random.default_rng(config.seed)
-
-        # 2. k-means on a sample, then assign everything in chunks
-        t = time.perf_counter()
-        k = int(config.k or min(200, max(2, round(np.sqrt(n / 2)))))
-        k = min(k, n)
-        tracker = ProgressTracker("cluster", report, unit="rows")
-        sample = np.sort(rng.choice(n, size=min(n, 256 * k), replace=False))
-        km = faiss.Kmeans(dim, k, niter=20, seed=config.seed, spherical=False, verbose=False,
-                          max_points_per_centroid=256, min_points_per_centroid=1)
-        km.train(np.ascontiguousarray(emb[sample], dtype=np.float32))
-        centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
-        cindex = faiss.IndexFlatL2(dim)
-        cindex.add(centroids)
-        labels = np.empty(n, dtype=np.int32)
-        for sl in _chunks(n, 100_000):
-            labels[sl] = cindex.search(np.ascontiguousarray(emb[sl], dtype=np.float32), 1)[1][:, 0]
-            tracker.update(sl.stop, n)
-        timings["cluster"] = time.perf_counter() - t
-
-        # 3. layout: UMAP on a sample, the rest placed by their nearest sample points
-        t = time.perf_counter()
-        tracker = ProgressTracker("project", report, unit="rows")
-        tracker.update(0, n)
-        lay = np.sort(rng.choice(n, size=min(n, int(config.layout_sample)), replace=False))
-        lay_x = np.ascontiguousarray(emb[lay], dtype=np.float32)
-        lay_x /= np.maximum(np.linalg.norm(lay_x, axis=1, keepdims=True), 1e-12)
-        lay_xy = umap_project(lay_x, 15, 0.1, config.seed)
-        xy = np.empty((n, 2), dtype=np.float32)
-        xy[lay] = lay_xy
-        timings["umap_sample"] = time.perf_counter() - t
-        rest = np.ones(n, dtype=bool)
-        rest[lay] = False
-        if rest.any():
-            tracker = ProgressTracker("place", report, unit="rows")
-            # neighbours for placement are searched in a 32-d PCA of the sample: 8x less work than
-            # the full vectors, and a layout needs only the nearest few, not exact ranks
-            pca = faiss.PCAMatrix(dim, min(32, dim))
-            pca.train(lay_x)
-            lay_p = pca.apply(lay_x)
-            lay_p /= np.maximum(np.linalg.norm(lay_p, axis=1, keepdims=True), 1e-12)
-            nlist = max(1, int(np.sqrt(len(lay))))
-            sindex = faiss.IndexIVFFlat(faiss.IndexFlatIP(lay_p.shape[1]), lay_p.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
-            sindex.train(lay_p)
-            sindex.add(lay_p)
-            sindex.nprobe = min(nlist, 4)
-            rest_rows = np.flatnonzero(rest)
-            for j, sl in enumerate(_chunks(len(rest_rows), 50_000)):
-                rows = rest_rows[sl]
-                q = pca.apply(np.ascontiguousarray(emb[rows], dtype=np.float32))
-                q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-                sims, nb = sindex.search(q, 5)
-                nb = np.where(nb < 0, nb[:, :1], nb)
-                w = np.maximum(sims, 0.0) ** 4 + 1e-6
-                w /= w.sum(axis=1, keepdims=True)
-                xy[rows] = (lay_xy[nb] * w[:, :, None]).sum(axis=1)
-                tracker.update(sl.stop, len(rest_rows))
-        timings["layout"] = time.perf_counter() - t
-
-        # 4. keywords from a capped sample per cluster
-        t = time.perf_counter()
-        per = int(config.keyword_docs)
-        order = rng.permutation(n)
-        picked = order[np.argsort(labels[order], kind="stable")]
-        starts = np.searchsorted(labels[picked], np.arange(k))
-        ends = np.searchsorted(labels[picked], np.arange(k), side="right")
-        kw_rows = np.sort(np.concatenate([picked[s:min(e, s + per)] for s, e in zip(starts, ends)]))
-        kw_texts = LargeMap(tmp, {}, emb, labels, xy, centroids, pd.DataFrame()).texts(kw_rows)
-        words = cluster_keywords(kw_texts, labels[kw_rows].astype(np.int64), top_n=8, k=k)
-        sizes = np.bincount(labels, minlength=k)
-        clusters = pd.DataFrame({"cluster": np.arange(k, dtype=np.int64), "size": sizes.astype(np.int64),
-                                 "keywords": [", ".join(w) for w in words]})
-        timings["keywords"] = time.perf_counter() - t
-
-        # 5. search index: IVF + 8-bit scalar quantisation over every row
-        t = time.perf_counter()
-        tracker = ProgressTracker("index", report, unit="rows")
-        nlist = max(1, min(4096, int(np.sqrt(n))))  # adding costs n * nlist dot products: 4*sqrt(n) took 148 s at 1M
-        quant = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(quant, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
-        train = np.ascontiguousarray(emb[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))], dtype=np.float32)
-        index.train(train / np.maximum(np.linalg.norm(train, axis=1, keepdims=True), 1e-12))
-        for sl in _chunks(n, 100_000):
-            x = np.ascontiguousarray(emb[sl], dtype=np.float32)
-            index.add(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12))
-            tracker.update(sl.stop, n)
-        faiss.write_index(index, str(tmp / "search.faiss"))
-        del index
+        centroids, labels = _cluster_stream(emb, config, rng, report)
+        timings["cluster"], t = time.perf_counter() - t, time.perf_counter()
+        xy = _layout_stream(emb, config, rng, report, timings)
+        timings["layout"], t = time.perf_counter() - t, time.perf_counter()
+        clusters = _keywords_stream(tmp, emb, labels, xy, centroids, config, rng)
+        timings["keywords"], t = time.perf_counter() - t, time.perf_counter()
+        _search_index_stream(tmp, emb, rng, report)
         timings["search_index"] = time.perf_counter() - t
-
-        np.save(tmp / "labels.npy", labels)
-        np.save(tmp / "xy.npy", xy)
-        np.save(tmp / "centroids.npy", centroids)
+        for name, arr in (("labels", labels), ("xy", xy), ("centroids", centroids)):
+            np.save(tmp / f"{name}.npy", arr)
         clusters.to_json(tmp / "clusters.json", orient="records")
-        meta = {"n": n, "dim": dim, "k": k, "float16": bool(config.float16), "encoder": encoder.name,
+        meta = {"n": n, "dim": dim, "k": len(centroids), "float16": bool(config.float16), "encoder": encoder.name,
                 "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
                 "config": asdict(config), "timings": timings, "read": stream_report.read,
                 "documents": stream_report.documents, "skipped": stream_report.skipped,
@@ -477,10 +515,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
-        pointer = _source_key(path)
-        pointer.parent.mkdir(exist_ok=True)
-        stat = path.stat()
-        pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
+        _remember_source(path, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OSError(f"indexing {path} into {final.parent} failed: {exc} (nothing was kept; free space and rerun)") from exc
