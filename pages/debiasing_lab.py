@@ -40,19 +40,21 @@ with left:
     knob = make_mechanism(mech_name, grid[-1]).knob
     if st.session_state.get("dl_strength") not in grid:
         st.session_state["dl_strength"] = grid[-1]
-    strength = st.select_slider(f"Strength ({knob})", options=list(grid), key="dl_strength")
+    strength = st.select_slider("Strength" if common.presenting() else f"Strength ({knob})", options=list(grid),
+                                key="dl_strength")
     on_pop = st.toggle("Estimator conditions on popularity", key="dl_on_pop",
-                       help="Popularity bias is an A2 violation only if the estimator ignores popularity.")
+                       help="Popularity bias misleads only an estimator that ignores popularity." if common.presenting()
+                       else "Popularity bias is an A2 violation only if the estimator ignores popularity.")
     more = st.multiselect("…and also conditions on", list(CONDITIONS), format_func=CONDITIONS.get, key="dl_cond")
 conditioned = set(more) | ({"popularity"} if on_pop else set())
 mechanism = make_mechanism(mech_name, strength)
 broken = mechanism.violated_assumptions(conditioned)
 with right:
-    st.plotly_chart(make_bias_graph_figure(mechanism, conditioned), key="dl_graph")
+    st.plotly_chart(make_bias_graph_figure(mechanism, conditioned, plain=common.presenting()), key="dl_graph")
 with left:  # the assumptions' notation stays out of presentation mode (the plain description below says it)
     for a in () if common.presenting() else ("A1", "A2", "A3"):
         (st.error if a in broken else st.success)(f"**{a}** {'broken' if a in broken else 'holds'}: {ASSUMPTIONS[a].split(': ', 1)[1]}")
-st.info(mechanism.describe(conditioned))
+st.info(mechanism.describe(conditioned, plain=common.presenting()))
 
 st.subheader("Estimators against the truth")
 with st.expander("Sweep settings", expanded=not common.demo_mode()):

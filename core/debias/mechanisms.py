@@ -48,6 +48,12 @@ ASSUMPTIONS = {
     "A2": "Unconfoundedness: r(1) ⊥ o | x (given what the estimator conditions on).",
     "A3": "Positivity: 0 < P(o=1 | x) < 1 for every pair.",
 }
+# what goes wrong when each assumption breaks, in words for presentation mode (no notation shown)
+PLAIN_BREAKS = {
+    "A1": "one rating changes another",
+    "A2": "something the correction does not account for drives both what gets rated and how it is rated",
+    "A3": "some user-movie pairs can never be rated",
+}
 
 
 @runtime_checkable
@@ -151,9 +157,20 @@ class BiasMechanism:
         """The assumptions (subset of A1/A2/A3) this mechanism breaks for an estimator using ``conditioned_on``."""
         return []
 
-    def describe(self, conditioned_on: set[str] | frozenset[str] = frozenset()) -> str:
-        """Plain-language statement of the mechanism and what it breaks for this estimator."""
+    def describe(self, conditioned_on: set[str] | frozenset[str] = frozenset(), plain: bool = False) -> str:
+        """Plain-language statement of the mechanism and what it breaks for this estimator.
+
+        ``plain=True`` (presentation mode) names no assumption by its label or notation:
+
+        >>> m = make_mechanism("popularity", 1.5)
+        >>> "A2" in m.describe() and "A2" not in m.describe(plain=True)
+        True
+        """
         broken = self.violated_assumptions(set(conditioned_on))
+        if plain:
+            why = "; and ".join(PLAIN_BREAKS[a] for a in broken)
+            return (f"{self.explanation} Uncorrected, the ratings we see mislead, because {why}."
+                    if broken else f"{self.explanation} The ratings we see are a fair sample for this correction.")
         verdict = (
             "breaks " + ", ".join(f"{a} ({ASSUMPTIONS[a].split(':')[0]})" for a in broken)
             if broken

@@ -30,14 +30,21 @@ NODES = {
     "O_other": (3.3, -1.2, "Others' feedback"),
     "R_obs": (3.0, 0.5, "Recorded rating"),
 }
+# presentation mode: the same nodes without notation
+PLAIN_NODE_LABELS = {"X": "How well user and movie match", "H": "Something hidden", "O": "Rated or not",
+                     "R": "True rating", "Coin": "Random chance"}
 BASE_EDGES = (("Pop", "R"), ("X", "R"), ("R", "R_obs"), ("O", "R_obs"))
 NODE_CONDITION = {"Pop": "popularity", "X": "match", "Rank": "position", "H": "confounder", "R": "rating", "O_other": "others_feedback"}
 PALETTE = {"ok": "#2a9d8f", "broken": "#d62828", "base": "#8d99ae", "cond": "#264653"}
 ESTIMATOR_COLORS = {"Naive": "#8d99ae", "EIB": "#e9c46a", "IPS": "#f4a261", "SNIPS": "#2a9d8f", "DR": "#264653"}
 
 
-def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | frozenset[str] = frozenset()) -> go.Figure:
-    """The causal graph with ``mechanism``'s edges: red when it breaks an assumption given ``conditioned_on``."""
+def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | frozenset[str] = frozenset(),
+                           plain: bool = False) -> go.Figure:
+    """The causal graph with ``mechanism``'s edges: red when it breaks an assumption given ``conditioned_on``.
+
+    ``plain=True`` (presentation mode) labels nodes and title in words, with no notation.
+    """
     broken = mechanism.violated_assumptions(set(conditioned_on))
     edges = [(a, b, "base") for a, b in BASE_EDGES] + [(a, b, "broken" if broken else "ok") for a, b in mechanism.graph_edges]
     if mechanism.name in ("mcar",) or not mechanism.graph_edges:
@@ -55,7 +62,7 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
     fig.add_trace(
         go.Scatter(
             x=[NODES[n][0] for n in names], y=[NODES[n][1] for n in names], mode="markers+text",
-            text=[NODES[n][2] + (" (conditioned)" if c else "") for n, c in zip(names, conditioned)],
+            text=[_node_label(n, plain) + (" (conditioned)" if c else "") for n, c in zip(names, conditioned)],
             textposition="top center", hoverinfo="text",
             marker=dict(size=34, symbol=["square" if c else "circle" for c in conditioned],
                         color=[PALETTE["cond"] if c else ("#ffffff" if n != "H" else "#dddddd") for n, c in zip(names, conditioned)],
@@ -63,14 +70,23 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
             showlegend=False,
         )
     )
-    verdict = ", ".join(f"{a}: {ASSUMPTIONS[a].split(':')[0]}" for a in broken) if broken else "no assumption broken"
+    if plain:
+        title = f"{mechanism.label.split(' (')[0]} at strength {mechanism.strength:g}: " + (
+            "the ratings we see mislead" if broken else "the ratings we see are fair")
+    else:
+        verdict = ", ".join(f"{a}: {ASSUMPTIONS[a].split(':')[0]}" for a in broken) or "no assumption broken"
+        title = f"{mechanism.label} (knob {mechanism.knob} = {mechanism.strength:g}) — {verdict}"
     fig.update_layout(
-        title=dict(text=f"{mechanism.label} (knob {mechanism.knob} = {mechanism.strength:g}) — {verdict}",
+        title=dict(text=title,
                    font=dict(color=PALETTE["broken"] if broken else PALETTE["ok"])),
         xaxis=dict(visible=False, range=[-0.6, 3.6]), yaxis=dict(visible=False, range=[-1.6, 2.0]),
         height=380, margin=dict(l=10, r=10, t=50, b=10),
     )
     return finish(fig)
+
+
+def _node_label(node: str, plain: bool) -> str:
+    return PLAIN_NODE_LABELS.get(node, NODES[node][2]) if plain else NODES[node][2]
 
 
 def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float) -> go.Figure:

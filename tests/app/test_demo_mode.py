@@ -36,3 +36,21 @@ def test_every_page_has_a_demo_note():
     titles = {f.stem: f.read_text() for f in PAGES.glob("*.py")}
     for title in DEMO_NOTES:  # each note belongs to a real page title
         assert any(f'"{title}"' in text and "page_header" in text for text in titles.values()), title
+
+
+def test_presentation_mode_shows_the_bias_without_notation():
+    """The lab's bias graph, strength slider and verdict speak words in presentation mode, notation otherwise."""
+    at = AppTest.from_file(str(PAGES / "debiasing_lab.py"), default_timeout=120)
+    at.session_state["sb_demo"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    graph = at.get("plotly_chart")[0].proto.spec
+    shown = " ".join([graph] + [i.value for i in at.info] + [s.label for s in at.select_slider])
+    for notation in ("A2", "r(1)", "Unconfoundedness", "eta", "knob"):
+        assert notation not in shown, notation
+    assert "True rating" in graph and "mislead" in shown
+
+    at.session_state["sb_demo"] = False
+    at.run()
+    graph = at.get("plotly_chart")[0].proto.spec
+    assert "A2: Unconfoundedness" in graph and "Rating r(1)" in graph
