@@ -47,6 +47,37 @@ def cluster_centroids(frame: pd.DataFrame) -> pd.DataFrame:
     return grouped[["x", "y"]].median().assign(size=grouped.size()).reset_index()
 
 
+PLOT_WIDTH_PX = 1100  # the map's width at 1440 px wide with the sidebar open (labels are placed for it)
+LABEL_CHAR_PX, LABEL_HEIGHT_PX = 7.2, 18  # a 12 px label: mean glyph width and line box with its padding
+
+
+def place_labels(centroids: pd.DataFrame, texts: list[str], span: tuple[float, float],
+                 size_px: tuple[float, float]) -> list[tuple[int, float, float]]:
+    """Where each cluster label goes without covering another: ``[(row, x, y)]``, largest clusters first.
+
+    A label is tried at its centroid, then one line above and below it; when all three overlap a
+    label already placed, it is left out (its cluster is still named in the hover). ``span`` is the
+    data extent ``(x, y)`` that fills the plot's ``size_px`` ``(width, height)``.
+
+    >>> c = pd.DataFrame({"x": [0.0, 0.0, 5.0], "y": [0.0, 0.0, 5.0], "size": [30, 10, 5]})
+    >>> [(i, y) for i, _, y in place_labels(c, ["alpha, beta", "gamma", "delta"], (10.0, 10.0), (500, 500))]
+    [(0, 0.0), (1, 0.36), (2, 5.0)]
+    """
+    px_x, px_y = span[0] / size_px[0], span[1] / size_px[1]  # data units per pixel
+    line = LABEL_HEIGHT_PX * px_y
+    placed: list[tuple[float, float, float, float]] = []  # (x, y, half width, half height) in data units
+    out: list[tuple[int, float, float]] = []
+    for i in np.argsort(-centroids["size"].to_numpy(), kind="stable"):
+        x, y0 = float(centroids["x"].iloc[i]), float(centroids["y"].iloc[i])
+        half_w, half_h = len(texts[i]) * LABEL_CHAR_PX * px_x / 2 + 2 * px_x, line / 2
+        for y in (y0, y0 + line, y0 - line):
+            if all(abs(x - px) >= half_w + pw or abs(y - py) >= half_h + ph for px, py, pw, ph in placed):
+                placed.append((x, y, half_w, half_h))
+                out.append((int(i), x, round(y, 6)))
+                break
+    return sorted(out)
+
+
 def _palette(k: int) -> list[str]:
     base = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24 + px.colors.qualitative.Alphabet
     return [base[i % len(base)] for i in range(k)]
@@ -107,10 +138,13 @@ def make_corpus_map_figure(
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra>match</extra>",
         ))
     if n:
-        for r in cluster_centroids(frame).itertuples():
-            dim = highlight_cluster is not None and int(r.cluster) != highlight_cluster
-            text = short_label(cluster_names[int(r.cluster)]) if cluster_names and cluster_names.get(int(r.cluster)) else f"cluster {r.cluster}"
-            fig.add_annotation(x=r.x, y=r.y, text=html.escape(text), showarrow=False, opacity=0.35 if dim else 0.95,
+        centroids = cluster_centroids(frame)
+        texts = [short_label(cluster_names[int(c)]) if cluster_names and cluster_names.get(int(c)) else f"cluster {c}"
+                 for c in centroids["cluster"]]
+        span = (float(frame["x"].max() - frame["x"].min()) or 1.0, float(frame["y"].max() - frame["y"].min()) or 1.0)
+        for i, x, y in place_labels(centroids, texts, span, (PLOT_WIDTH_PX, height)):
+            dim = highlight_cluster is not None and int(centroids["cluster"].iloc[i]) != highlight_cluster
+            fig.add_annotation(x=x, y=y, text=html.escape(texts[i]), showarrow=False, opacity=0.35 if dim else 0.95,
                                font=dict(size=12, color="#1f2430"), bgcolor="rgba(255,255,255,0.72)", borderpad=2)
     fig.update_layout(
         dragmode="pan", height=height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core.corpus.selection import display_sample, export_documents, ids_from_plotly_selection
-from core.viz.corpus_map import make_corpus_map_figure
+from core.viz.corpus_map import LABEL_CHAR_PX, LABEL_HEIGHT_PX, PLOT_WIDTH_PX, make_corpus_map_figure
 
 
 def _frame(n=30):
@@ -92,3 +92,27 @@ def test_cluster_names_label_legend_and_escaped_hover():
     assert fig.data[0].name == f"{clusters[0]} · http, <server>"
     assert "http, &lt;server&gt;" in fig.data[0].hovertemplate and "<server>" not in fig.data[0].hovertemplate
     assert all(t.name == f"cluster {c}" for t, c in zip(fig.data[1:], clusters[1:]))  # unnamed clusters keep the plain label
+
+
+def test_on_map_labels_never_overlap_and_the_largest_clusters_keep_theirs():
+    """Twelve clusters crowded round one point: the labels drawn do not cover each other, big ones win."""
+    rng = np.random.default_rng(1)
+    n = 1200
+    cluster = np.arange(n) % 12
+    frame = pd.DataFrame({"doc_id": [f"d{i}" for i in range(n)], "text": ["t"] * n, "source": ["s"] * n,
+                          "cluster": cluster, "x": rng.normal(size=n) * 0.05 + (cluster == 11) * 40.0,
+                          "y": rng.normal(size=n) * 0.05})
+    frame = frame[(frame.cluster > 0) | (frame.index < 600)]  # cluster 0 is the largest (all its rows kept)
+    frame = pd.concat([frame, frame[frame.cluster == 0]])
+    names = {c: f"keyword{c}, other{c}" for c in range(12)}
+    fig = make_corpus_map_figure(frame, cluster_names=names, height=500)
+    labels = fig.layout.annotations
+    assert 3 <= len(labels) < 12  # the centroid and one line above and below: three fit, the rest are left out
+    texts = {a.text for a in labels}
+    assert "keyword0, other0" in texts and "keyword11, other11" in texts  # largest, and the one far away
+    per_px_x = float(frame.x.max() - frame.x.min()) / PLOT_WIDTH_PX
+    per_px_y = float(frame.y.max() - frame.y.min()) / 500
+    boxes = [(a.x, a.y, len(a.text) * LABEL_CHAR_PX * per_px_x / 2) for a in labels]
+    for i, (x1, y1, w1) in enumerate(boxes):
+        for x2, y2, w2 in boxes[i + 1:]:  # apart in x by their half widths, or in y by a line
+            assert abs(x1 - x2) >= w1 + w2 or abs(y1 - y2) >= LABEL_HEIGHT_PX * per_px_y * 0.999
