@@ -10,7 +10,7 @@ HTML-escaped snippet, because plotly renders hover text as HTML.
 from __future__ import annotations
 
 import html
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -109,7 +109,8 @@ def make_corpus_map_figure(
     if n:
         for r in cluster_centroids(frame).itertuples():
             dim = highlight_cluster is not None and int(r.cluster) != highlight_cluster
-            text = short_label(cluster_names[int(r.cluster)]) if cluster_names and cluster_names.get(int(r.cluster)) else f"cluster {r.cluster}"
+            name = cluster_names.get(int(r.cluster)) if cluster_names else None
+            text = short_label(name) if name else f"cluster {r.cluster}"
             fig.add_annotation(x=r.x, y=r.y, text=html.escape(text), showarrow=False, opacity=0.35 if dim else 0.95,
                                font=dict(size=12, color="#1f2430"), bgcolor="rgba(255,255,255,0.72)", borderpad=2)
     fig.update_layout(
