@@ -71,7 +71,7 @@ from core.ctar.mechanisms import (
 from core.ctar.tables import CTARTables
 from core.ctar.testsets import build_test_sets
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]  # the return value is ignored
 
 _STREAMS = {"catalogue": 1, "quality": 2, "design": 3, "tests": 4}
 _CHUNK_STREAMS = (

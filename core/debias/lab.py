@@ -107,7 +107,7 @@ def _tag_scores(pred, task: TagTask) -> dict[str, float]:
 
 def run_learners(
     config: LearnerConfig,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, str], object] | None = None,  # the return value is ignored
     should_stop: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
     """Train each learner; one row per learner plus the baselines.
