@@ -33,13 +33,16 @@ pages = st.navigation(
     {
         "Presentation": [tour],
         "EQUAL": [
-            st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus_map", default=True),
+            st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus_map",
+                    default=True),
             st.Page("pages/bandit.py", title="Bandit", icon=":material/casino:", url_path="bandit"),
             st.Page("pages/large_map.py", title="Large corpus", icon=":material/grain:", url_path="large_map"),
         ],
         "Causal recommendation": [
-            st.Page("pages/ctar_generator.py", title="CTAR generator", icon=":material/account_tree:", url_path="ctar_generator"),
-            st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon=":material/balance:", url_path="debiasing_lab"),
+            st.Page("pages/ctar_generator.py", title="CTAR generator", icon=":material/account_tree:",
+                    url_path="ctar_generator"),
+            st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon=":material/balance:",
+                    url_path="debiasing_lab"),
         ],
     }
 )

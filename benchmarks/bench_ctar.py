@@ -34,8 +34,9 @@ t0 = time.perf_counter()
 s = sample(config, inputs)
 wall = time.perf_counter() - t0
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+tests = {{k: len(v) for k, v in s.tests.items() if k.startswith('test')}}
 print(json.dumps(dict(wall=wall, peak_gb=peak_kb / 1024 ** 2, base_gb=before / 1024 ** 2, ratings=len(s.rating),
-                      obstag_pairs=len(s.obstag_pairs), tests={{k: len(v) for k, v in s.tests.items() if k.startswith('test')}})))
+                      obstag_pairs=len(s.obstag_pairs), tests=tests)))
 """
 
 

@@ -77,7 +77,8 @@ def main() -> int:
     kernel_pps = 100 * n / kernel_s
     print(
         f"estimators alone: 5 estimators x 100 seeds x 1e6 pairs (observation draw included) in {kernel_s:.1f} s, "
-        f"{kernel_pps / 1e6:.1f} M pairs/s = x{kernel_pps / base_pps:.0f} a per-pair Python loop ({base_pps / 1e6:.2f} M pairs/s, same run)"
+        f"{kernel_pps / 1e6:.1f} M pairs/s = x{kernel_pps / base_pps:.0f} a per-pair Python loop "
+        f"({base_pps / 1e6:.2f} M pairs/s, same run)"
     )
 
     cfg = SweepConfig(
@@ -112,7 +113,8 @@ def main() -> int:
     slowest = float(table.seconds.max())
     ok = sweep_s < SWEEP_GOAL_S and slowest < LEARNER_GOAL_S
     print(
-        f"bench_debias={sweep_s:.1f}s slowest_learner={slowest:.1f}s goal=sweep<{SWEEP_GOAL_S:.0f}s,learner<{LEARNER_GOAL_S:.0f}s "
+        f"bench_debias={sweep_s:.1f}s slowest_learner={slowest:.1f}s "
+        f"goal=sweep<{SWEEP_GOAL_S:.0f}s,learner<{LEARNER_GOAL_S:.0f}s "
         f"{'PASS' if ok else 'FAIL'}"
     )
     return 0 if ok else 1

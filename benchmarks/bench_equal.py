@@ -228,7 +228,8 @@ def faq_entries(per_doc: int = 2) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- setup and replay
 @dataclass
 class Setup:
-    """One corpus ready to replay: ids, embeddings ``(n, d)``, cluster labels ``(n,)``, neighbours, pairs and their vectors."""
+    """One corpus ready to replay: ids, embeddings ``(n, d)``, cluster labels ``(n,)``, neighbours, pairs and their
+    vectors."""
 
     ids: list[str]
     emb: np.ndarray
@@ -248,7 +249,8 @@ def make_setup(ids: list[str], texts: list[str], emb: np.ndarray, encoder) -> Se
 
 
 def oracle_calls(labels, per_doc_on: np.ndarray, target: float) -> float:
-    """Calls an arm-level oracle (clusters by on-task density, each to exhaustion) needs for ``target`` on-task pairs."""
+    """Calls an arm-level oracle (clusters by on-task density, each to exhaustion) needs for ``target`` on-task
+    pairs."""
     labels = np.asarray(labels)
     sizes = np.bincount(labels)
     on = np.bincount(labels, weights=per_doc_on, minlength=len(sizes))

@@ -85,7 +85,8 @@ def main() -> int:
             t_map = time.perf_counter() - t0
             n_points = page.evaluate(POINTS_JS)
             made_by = page.get_by_text("map made by the encoder").first.inner_text()
-            print(f"[1] complete map after {t_map:.1f} s from server start ({n_points:,} points drawn; {made_by!r}); goal <= 30 s")
+            print(f"[1] complete map after {t_map:.1f} s from server start ({n_points:,} points drawn; {made_by!r}); "
+                  "goal <= 30 s")
             Path(args.screenshot).parent.mkdir(exist_ok=True)
             page.screenshot(path=args.screenshot)
             deadline = time.perf_counter() + args.upgrade_limit
@@ -130,7 +131,8 @@ def main() -> int:
     else:
         print("[2] no click measured: the upgrade was not running when the map appeared")
     if t_upgrade is not None:
-        print(f"[3] map upgraded to MiniLM by itself after {t_upgrade:.0f} s; first map {t_upgrade / t_map:.1f}x sooner")
+        print(f"[3] map upgraded to MiniLM by itself after {t_upgrade:.0f} s; first map {t_upgrade / t_map:.1f}x "
+              "sooner")
     else:
         print(f"[3] MiniLM upgrade not finished within {args.upgrade_limit:.0f} s")
     ok = t_map is not None and t_map <= 30 and bool(clicks) and worst < 2.0 and t_upgrade is not None

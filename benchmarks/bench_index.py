@@ -122,7 +122,8 @@ def main() -> int:
     print(f"goals met: embedding {ok[0]}, kmeans {ok[1]}, umap {ok[2]}")
     verdict = "PASS" if all(ok) else "FAIL"
     print(
-        f"bench_index=embed_overhead:{ratio:.3f},kmeans_speedup:{speed:.1f}x@{100 * gap:+.2f}%,umap_speedup:{uspeed:.2f}x "
+        f"bench_index=embed_overhead:{ratio:.3f},kmeans_speedup:{speed:.1f}x@{100 * gap:+.2f}%,"
+        f"umap_speedup:{uspeed:.2f}x "
         f"goal=<=1.10,>=10x@2%,>=4x {verdict}"
     )
     return 0 if verdict == "PASS" else 1

@@ -140,7 +140,8 @@ def projection(
     for machines in (1, 10, 100, 1000):
         workers = machines * cores
         print(
-            f"{machines:>9} {total / (embed_rate * workers) / 3600:>10.1f} {total / (extract_rate * workers) / 3600:>12.1f}"
+            f"{machines:>9} {total / (embed_rate * workers) / 3600:>10.1f} "
+            f"{total / (extract_rate * workers) / 3600:>12.1f}"
         )
     print(
         "Linear scaling holds while the endpoint keeps its latency: extraction is bound by what the served LLM "

@@ -91,7 +91,8 @@ def throughput(path: Path, sample: int) -> tuple[float, float, float, float]:
 def browser(path: Path, home: Path) -> tuple[float, float, float, int]:
     from playwright.sync_api import sync_playwright
 
-    proc, url, _ = start_app(home, {"EQUALCTAR_PROGRESSIVE": "0", "EQUALCTAR_ENCODER": "hashing"})  # no MiniLM job meanwhile
+    proc, url, _ = start_app(home, {"EQUALCTAR_PROGRESSIVE": "0",
+                                    "EQUALCTAR_ENCODER": "hashing"})  # no MiniLM job meanwhile
     opens: list[float] = []
     select_s, n_selected = float("nan"), 0
     try:
@@ -147,16 +148,19 @@ def main() -> int:
     path = build_corpus(args.n, work / "corpus.jsonl")
     wall, rss, summary = run_index(path, home)
     print(f"[1] {summary}")
-    print(f"[1] index of {args.n:,} documents end to end: {wall:.0f} s (goal <= 600 s), peak RSS {rss:.2f} GB (goal <= 8 GB)")
+    print(f"[1] index of {args.n:,} documents end to end: {wall:.0f} s (goal <= 600 s), peak RSS {rss:.2f} GB (goal "
+          "<= 8 GB)")
     fast, slow, recall, ari = throughput(path, args.sample)
     print(f"[2] encode on {args.sample} documents: static {fast:,.0f} docs/s, MiniLM {slow:,.1f} docs/s, "
-          f"ratio {fast / slow:,.0f}x (goal >= 100x); neighbour recall@10 vs MiniLM {recall:.2f}, k-means ARI {ari:.2f}")
+          f"ratio {fast / slow:,.0f}x (goal >= 100x); neighbour recall@10 vs MiniLM {recall:.2f}, k-means ARI "
+          f"{ari:.2f}")
     cold = warm = sel = float("nan")
     n_sel = 0
     if not args.no_browser:
         cold, warm, sel, n_sel = browser(path, home)
         print(f"[3] chromium: map of {args.n:,} opened in {cold:.1f} s cold (fresh server), {warm:.1f} s warm; "
-              f"a box selection's {n_sel:,} ids back in {sel:.2f} s; warm open + selection {warm + sel:.1f} s (goal <= 5 s)")
+              f"a box selection's {n_sel:,} ids back in {sel:.2f} s; warm open + selection {warm + sel:.1f} s (goal "
+              "<= 5 s)")
     ok = [wall <= 600, rss <= 8, fast / slow >= 100, args.no_browser or (n_sel > 0 and warm + sel <= 5)]
     verdict = "PASS" if all(ok) else "FAIL"
     print(f"bench_scale=n:{args.n},index:{wall:.0f}s,rss:{rss:.2f}GB,speedup:{fast / slow:.0f}x,recall:{recall:.2f},"

@@ -30,7 +30,7 @@ def escape_cell(value: Any) -> Any:
     return value
 
 
-def escape_formulas(frame: "pd.DataFrame") -> "pd.DataFrame":
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells (and column names) are escaped with :func:`escape_cell`."""
     out = frame.copy()
     for col in out.columns:
@@ -40,7 +40,7 @@ def escape_formulas(frame: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def to_safe_csv(frame: "pd.DataFrame", **kwargs: Any) -> str:
+def to_safe_csv(frame: pd.DataFrame, **kwargs: Any) -> str:
     """``frame.to_csv(**kwargs)`` after :func:`escape_formulas` (``index=False`` by default)."""
     kwargs.setdefault("index", False)
     return escape_formulas(frame).to_csv(**kwargs)

@@ -32,7 +32,8 @@ def short_message(exc: BaseException | str, limit: int = 300) -> str:
 def report_unexpected(exc: BaseException, where: str | None = None) -> tuple[str, str]:
     """Log ``exc`` with its traceback under a new error id; return ``(error_id, message for the browser)``."""
     error_id = secrets.token_hex(3)
-    logger.error("error id %s%s", error_id, f" ({where})" if where else "", exc_info=(type(exc), exc, exc.__traceback__))
+    logger.error("error id %s%s", error_id, f" ({where})" if where else "",
+                 exc_info=(type(exc), exc, exc.__traceback__))
     message = (f"Something went wrong (error id {error_id}): {type(exc).__name__}: {short_message(exc)}. "
                "The details are in the server log under that id.")
     return error_id, message

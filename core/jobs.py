@@ -23,8 +23,9 @@ Example
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Callable, Generator
+from typing import Any
 
 JOB_STATUSES = ("running", "done", "cancelled", "failed")
 
@@ -75,7 +76,8 @@ class Job:
         Seconds as a float (``time.perf_counter``); injected by tests.
     """
 
-    def __init__(self, name: str, work: Generator[Tick, None, Any], clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, name: str, work: Generator[Tick, None, Any],
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.name = name
         self._work = work
         self._clock = clock

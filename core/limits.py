@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["SizeError", "available_memory_bytes", "check_fits", "format_bytes", "largest_fitting", "memory_budget",
            "parse_bool", "parse_count"]
@@ -127,7 +127,7 @@ def parse_count(text: str | int | float, name: str, low: int = 0, error: type[Ex
             except ValueError:
                 raise error(f"{name} must be a whole number, got {text!r}") from None
             if not math.isfinite(number) or number != int(number):
-                raise error(f"{name} must be a whole number, got {text!r}")
+                raise error(f"{name} must be a whole number, got {text!r}") from None
             value = int(number)
     if value < low:
         raise error(f"{name} must be >= {low}, got {value:,}")

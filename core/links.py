@@ -13,8 +13,9 @@ too, so their validation is tested without a browser.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Mapping
+from typing import Any
 
 TOUR_STEPS = 4  # the presentation mode's tour (pages/tour.py): one step per idea
 

@@ -9,6 +9,7 @@ assumption codes or test-set names: the tour is for people who have never seen t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -40,11 +41,12 @@ STEPS = (
 assert len(STEPS) == TOUR_STEPS
 
 # demo-sized settings: small enough that every step's visual is ready in seconds
-TOUR_BANDIT = dict(batch_arms=2, docs_per_pull=4, budget=0.25)
-TOUR_CTAR = dict(n_users=300, n_movies=1000)
+TOUR_BANDIT: dict[str, Any] = dict(batch_arms=2, docs_per_pull=4, budget=0.25)
+TOUR_CTAR: dict[str, Any] = dict(n_users=300, n_movies=1000)
 TOUR_SWEEP_SEEDS = 12
-TOUR_WORLD = dict(n_users=150, n_items=200, generator="compact")
-PLAIN_RATING_COLUMNS = {"full (latent)": "all ratings people would give", "observed (rating.csv)": "ratings we get to see",
+TOUR_WORLD: dict[str, Any] = dict(n_users=150, n_items=200, generator="compact")
+PLAIN_RATING_COLUMNS = {"full (latent)": "all ratings people would give",
+                        "observed (rating.csv)": "ratings we get to see",
                         "tagged (ObsTag)": "ratings that come with a tag"}
 
 
@@ -56,7 +58,8 @@ def step(number: int) -> TourStep:
 def corpus_story(cmap) -> dict[str, str]:
     """Big numbers of step 1: documents, groups, the largest group."""
     sizes = cmap.clusters["size"]
-    return {"Documents": f"{len(cmap.corpus):,}", "Groups": f"{len(sizes):,}", "Largest group": f"{int(sizes.max()):,} documents"}
+    return {"Documents": f"{len(cmap.corpus):,}", "Groups": f"{len(sizes):,}",
+            "Largest group": f"{int(sizes.max()):,} documents"}
 
 
 def bandit_story(bandit, random) -> dict[str, str]:
@@ -77,7 +80,8 @@ def ctar_story(result) -> dict[str, str]:
     """Big numbers of step 3: how much of the full rating table real data would show."""
     full = int(result.counts.rating_full.sum())
     seen = len(result.rating)
-    return {"Ratings that exist": f"{full:,}", "Ratings we get to see": f"{seen:,}", "Hidden from real data": f"{1 - seen / max(full, 1):.1%}"}
+    return {"Ratings that exist": f"{full:,}", "Ratings we get to see": f"{seen:,}",
+            "Hidden from real data": f"{1 - seen / max(full, 1):.1%}"}
 
 
 def plain_rating_distribution(dist: pd.DataFrame) -> pd.DataFrame:
@@ -86,7 +90,8 @@ def plain_rating_distribution(dist: pd.DataFrame) -> pd.DataFrame:
 
 
 def debias_story(summary: pd.DataFrame, mechanism: str = "popularity") -> dict[str, str]:
-    """Big numbers of step 4 at the strongest bias swept: the truth, the plain average's error, the best correction's."""
+    """Big numbers of step 4 at the strongest bias swept: the truth, the plain average's error, the best
+    correction's."""
     s = summary[(summary["mechanism"] == mechanism) & (summary["strength"] == summary["strength"].max())]
     truth = float(s["truth"].mean())
     naive = s[s["estimator"] == "Naive"]

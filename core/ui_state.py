@@ -10,18 +10,19 @@ Pure functions over a ``MutableMapping``, so they are tested without a server.
 
 from __future__ import annotations
 
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 KEEP_PREFIX = "_keep_"
 
 
-def keep(state: MutableMapping[str, Any], key: str) -> None:
+def keep(state: MutableMapping[Any, Any], key: str) -> None:
     """Copy ``state[key]`` (if present) to its kept copy."""
     if key in state:
         state[KEEP_PREFIX + key] = state[key]
 
 
-def restore(state: MutableMapping[str, Any], key: str, default: Any, allowed: Any = None) -> Any:
+def restore(state: MutableMapping[Any, Any], key: str, default: Any, allowed: Any = None) -> Any:
     """Before drawing the widget ``key``: if the session lost its value, put back the kept copy (else
     ``default``); a value not in ``allowed`` (when given) becomes ``default``. Returns the value."""
     if key not in state:
@@ -31,6 +32,6 @@ def restore(state: MutableMapping[str, Any], key: str, default: Any, allowed: An
     return state[key]
 
 
-def kept(state: MutableMapping[str, Any], key: str, default: Any = None) -> Any:
+def kept(state: MutableMapping[Any, Any], key: str, default: Any = None) -> Any:
     """The widget's value, else its kept copy, else ``default``."""
     return state.get(key, state.get(KEEP_PREFIX + key, default))

@@ -10,27 +10,32 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.equal.baselines import BaselineCache, baselines_job
 from core.equal.export import export_pairs
 from core.equal.extract import make_checked_extractor, make_extractor
-from core.equal.policies import POLICIES
-from core.equal.reference import list_presets, load_reference
-from core.equal.baselines import BaselineCache, baselines_job
 from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stored_rounds, top_arms
-from core.equal.reward import OTReward
+from core.equal.policies import POLICIES
 from core.equal.provenance import RunProvenance
+from core.equal.reference import list_presets, load_reference
 from core.equal.reopen import reopen_recorded
+from core.equal.reward import OTReward
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.space import ArmSpace
 from core.equal.store import RunStore
-from core.viz.bandit import (make_budget_figure, make_comparison_figure, make_pulls_map_figure, make_reward_figure,
-                             make_score_bars_figure)
+from core.viz.bandit import (
+    make_budget_figure,
+    make_comparison_figure,
+    make_pulls_map_figure,
+    make_reward_figure,
+    make_score_bars_figure,
+)
 from pages import common, why
 
 TICK_S, REFRESH_S = 0.3, 0.5
 S = st.session_state
 
-common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts D documents of it and is rewarded by "
-                   "how close its QA pairs sit to the reference task (optimal transport). Fewer extraction calls, "
+common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts D documents of it and is rewarded "
+                   "by how close its QA pairs sit to the reference task (optimal transport). Fewer extraction calls, "
                    "closer data.")
 
 
@@ -70,7 +75,8 @@ with st.expander(settings_label, expanded=idle_view and not common.demo_mode()):
     params: dict = {}
     if policy == "equal":
         a = c1.selectbox("alpha", ["paper: 1/(ΣT+1)", "constant"], key="bd_alpha_kind")
-        params["alpha"] = "paper" if a.startswith("paper") else c1.number_input("alpha", 0.0, 10.0, 0.001, format="%.4f", key="bd_alpha")
+        params["alpha"] = "paper" if a.startswith("paper") else c1.number_input("alpha", 0.0, 10.0, 0.001,
+                                                                                format="%.4f", key="bd_alpha")
     elif policy == "ucb1":
         params["c"] = c1.number_input("c", 0.0, 10.0, 1.0, key="bd_c")
     elif policy == "thompson":
@@ -95,7 +101,8 @@ with st.expander(settings_label, expanded=idle_view and not common.demo_mode()):
     unplayed = c3.selectbox("Arm estimate before pulls", ["prior", "mean", "zero"], key="bd_unplayed",
                             help="prior: from the cluster's similarity to D_r, shrunk towards it; "
                                  "mean: the running mean reward; zero: the paper (every arm first).")
-    weight = c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w") if unplayed == "prior" else 4.0
+    weight = c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0,
+                             key="bd_prior_w") if unplayed == "prior" else 4.0
     share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
     exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
@@ -126,7 +133,8 @@ except ValueError as exc:
 def _new_run() -> BanditRun:
     from core.settings import LLMSettings
 
-    ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(), api_key))
+    ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(),
+                                                                                api_key))
     return BanditRun(config, space, embed(ref.texts()), ext, embed, store=_store(), provenance=RunProvenance.build(
         space, ref, ext), name=f"{policy} · {ref.name} · seed {config.seed}")
 
@@ -222,8 +230,10 @@ live_panel()
 why.cluster(corpus, cmap)
 
 run = loop.run
-if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts everything once)",
-                                                     key="bd_base", disabled="bd_base_job" in S and S["bd_base_job"].running):
+if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts "
+                                                     "everything once)",
+                                                     key="bd_base",
+                                                     disabled="bd_base_job" in S and S["bd_base_job"].running):
     cache = _baseline_cache(corpus.content_hash, run.fingerprint, common.encoder_name())
     S["bd_base_job"] = baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
 
@@ -261,8 +271,8 @@ with st.expander("Stored runs: reopen or compare"):
     else:
         st.dataframe(runs_table(runs), hide_index=True, key="bd_runs")
         labels = label_runs(runs)
-        pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels), format_func=labels.get,
-                              max_selections=2, key="bd_pick")
+        pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels),
+                              format_func=lambda r: labels.get(r, r), max_selections=2, key="bd_pick")
 
         if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
             try:
@@ -275,6 +285,7 @@ with st.expander("Stored runs: reopen or compare"):
             if problems:
                 common.show_error(ValueError("; ".join(problems)), "Cannot compare: could not reopen")
             else:
-                st.plotly_chart(make_comparison_figure(*frames, labels[pick[0]], labels[pick[1]]), key="bd_compare")
+                st.plotly_chart(make_comparison_figure(frames[0], frames[1], labels[pick[0]], labels[pick[1]]),
+                                key="bd_compare")
 
 common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id)

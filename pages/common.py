@@ -15,8 +15,8 @@ import streamlit as st
 
 from core import ui_state
 from core.corpus import access
-from core.corpus.load import Corpus, LoadReport
 from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, Encoder, chunking_options, load_encoder
+from core.corpus.load import Corpus, LoadReport
 from core.corpus.views import MapMemo, apply_overrides, label_of, upload_types
 from core.errors import describe_failure
 
@@ -35,14 +35,17 @@ def _state(key: str, default):
 
 DEMO_NOTES = {  # demo mode: what the audience is looking at, in plain words, above each page
     "Corpus map": "Every dot is one document. Documents about the same thing land together; the colours are the "
-                  "groups the bandit will choose between. Click a dot to read it, or search by meaning to see where answers live.",
+                  "groups the bandit will choose between. Click a dot to read it, or search by meaning to see where "
+                  "answers live.",
     "Bandit": "The bandit decides which groups of documents are worth paying to process. Press Start: the bars show "
               "which group it would try next, the table how each has paid off, and the budget chart how much closer "
               "to the task it gets than picking documents at random or processing everything in order.",
-    "CTAR generator": "A realistic movie-rating dataset in which we know why every rating exists: the tags a user likes, "
-                      "why a rating was seen, and what was never seen. Press Generate, then compare with the published CTAR data.",
-    "Debiasing lab": "Real feedback is biased by what people choose to rate. Here the truth is known, so we can see which "
-                     "corrections recover it. Pick a bias and run the sweep: a method is right when its estimate sits on the dashed line of the true loss.",
+    "CTAR generator": "A realistic movie-rating dataset in which we know why every rating exists: the tags a user "
+                      "likes, why a rating was seen, and what was never seen. Press Generate, then compare with the "
+                      "published CTAR data.",
+    "Debiasing lab": "Real feedback is biased by what people choose to rate. Here the truth is known, so we can see "
+                     "which corrections recover it. Pick a bias and run the sweep: a method is right when its "
+                     "estimate sits on the dashed line of the true loss.",
 }
 
 
@@ -75,12 +78,12 @@ def restore_link(page: str | None) -> None:
     """
     from core.links import restore_link as decode
 
-    flag = ("link_restored", page)
+    flag = f"link_restored:{page}"
     if st.session_state.get(flag):
         return
     st.session_state[flag] = True
     values, problems = decode(page, st.query_params.to_dict())
-    st.session_state.update(values)
+    st.session_state.update(**values)
     if problems:
         st.session_state["link_problems"] = st.session_state.get("link_problems", []) + problems
 
@@ -283,7 +286,8 @@ def draw_sidebar() -> None:
                 help="An evenly spread subset of the harvested Python documentation.",
             )
         elif source == SOURCES[1]:
-            st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES, key="sb_upload")
+            st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,
+                             key="sb_upload")
         else:
             ui_state.restore(st.session_state, "sb_path", "")
             st.text_input("Path to a file or a folder of .txt/.md", key="sb_path",

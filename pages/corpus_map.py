@@ -14,8 +14,18 @@ import streamlit as st
 
 from core.corpus.cluster import inertia_curve, suggest_k
 from core.corpus.selection import SelectionMemory, export_documents, ids_from_plotly_selection, ids_in_selected_region
-from core.corpus.views import (cluster_at_row, cluster_doc_ids, cluster_keywords, cluster_names, cluster_table, document_text,
-                               elbow_ks, row_of_cluster, search_table, selected_documents)
+from core.corpus.views import (
+    cluster_at_row,
+    cluster_doc_ids,
+    cluster_keywords,
+    cluster_names,
+    cluster_table,
+    document_text,
+    elbow_ks,
+    row_of_cluster,
+    search_table,
+    selected_documents,
+)
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
@@ -42,7 +52,8 @@ if report is not None:
 
 settings = common.map_settings(corpus)
 
-with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP, seed)", expanded=False):
+with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP, seed)",
+                 expanded=False):
     with st.form("map_settings_form"):
         c1, c2, c3 = st.columns(3)
         choices = list(dict.fromkeys([settings.encoder_name, *common.ENCODER_CHOICES.values()]))
@@ -51,7 +62,8 @@ with st.expander("Map settings" if common.presenting() else "Map settings (model
         neighbours = c2.number_input("UMAP neighbours", min_value=2, max_value=200, value=int(settings.umap_neighbors))
         min_dist = c2.slider("UMAP min_dist", 0.0, 1.0, float(settings.umap_min_dist), 0.05)
         seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=int(settings.seed))
-        w2 = c3.number_input("Neighbour threshold (squared W2)", min_value=0.0, value=float(settings.w2_threshold), step=0.05)
+        w2 = c3.number_input("Neighbour threshold (squared W2)", min_value=0.0, value=float(settings.w2_threshold),
+                             step=0.05)
         if st.form_submit_button("Rebuild the map", type="primary"):
             st.session_state["map_overrides"] = dict(
                 encoder_name=model, k=int(k), umap_neighbors=int(neighbours), umap_min_dist=float(min_dist),
@@ -66,7 +78,8 @@ except (ValueError, RuntimeError) as exc:
     st.stop()
 job = upgrade_panel.upgrade_job()
 if job is not None:
-    tier = "static tier (model2vec distilled from MiniLM)" if cmap.settings.encoder_name.startswith("static") else "hashing encoder"
+    tier = ("static tier (model2vec distilled from MiniLM)" if cmap.settings.encoder_name.startswith("static")
+            else "hashing encoder")
     st.caption(f"Map made by the **{tier}**, `{cmap.settings.encoder_name}`, so it opens in seconds; "
                f"**{settings.encoder_name}** is embedding the corpus in the background.")
     upgrade_panel.show_upgrade(job)
@@ -99,7 +112,7 @@ event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box",
                         config={"scrollZoom": True})
 st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
            f"{cmap.settings.encoder_name} (embedding space `{cmap.space_id}`), embedded by the {cmap.engine} engine.")
-memory: SelectionMemory = S.setdefault(("cm_selection", corpus.content_hash), SelectionMemory())
+memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory())
 # a search or a highlighted cluster redraws the figure, which empties the chart's selection: the memory keeps it
 selected = memory.update(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event),
                          token=(highlight, None if hits is None else tuple(hits["doc_id"])))
@@ -115,7 +128,8 @@ with left:
         with st.expander(f"Full text of {doc}", expanded=True):
             st.text(document_text(frame, doc))
         c1, c2, c3 = st.columns(3)
-        c1.download_button("Selection as JSONL", export_documents(frame, selected, "jsonl"), "selection.jsonl", "application/jsonl")
+        c1.download_button("Selection as JSONL", export_documents(frame, selected, "jsonl"), "selection.jsonl",
+                           "application/jsonl")
         c2.download_button("Selection as CSV", export_documents(frame, selected, "csv"), "selection.csv", "text/csv")
         c3.button("Clear the selection", on_click=memory.clear, key="cm_clear")
     else:
@@ -135,10 +149,12 @@ with right:
         ids = cluster_doc_ids(frame, highlight)
         st.markdown(f"**Cluster {highlight}**: {len(ids):,} documents · {cluster_keywords(cmap, highlight)}")
         c1, c2 = st.columns(2)
-        c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl", "application/jsonl")
-        c2.download_button("Cluster as CSV", export_documents(frame, ids, "csv"), f"cluster_{highlight}.csv", "text/csv")
+        c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl",
+                           "application/jsonl")
+        c2.download_button("Cluster as CSV", export_documents(frame, ids, "csv"), f"cluster_{highlight}.csv",
+                           "text/csv")
 
-curve_key = ("elbow", corpus.content_hash, cmap.settings.encoder_name)
+curve_key = f"elbow:{corpus.content_hash}:{cmap.settings.encoder_name}"
 with st.expander("Choose k by the elbow of the inertia curve"):
     if st.button("Compute the inertia curve"):
         with st.status("Running k-means for each k…") as status:
@@ -185,10 +201,12 @@ with st.expander("Contrastive warm-up (EQUAL stage A)"):
     with st.form("warmup_form"):
         c1, c2, c3 = st.columns(3)
         form = dict(share=c1.number_input("Sample share (%)", 0.1, 100.0, 5.0, 0.5),
-                    epochs=int(c1.number_input("Epochs", 1, 20, 1)), batch=int(c2.number_input("Batch size", 2, 512, 16)),
+                    epochs=int(c1.number_input("Epochs", 1, 20, 1)),
+                    batch=int(c2.number_input("Batch size", 2, 512, 16)),
                     hard=c2.toggle("Hard negatives", help="Add 3 mined QA strings of similar documents per pair."),
                     ref=c3.selectbox("Reference set (reward)", list_presets()))
-        clicked = st.form_submit_button("Run the warm-up", type="primary", disabled=base.startswith(("hashing", "static-minilm")))
+        clicked = st.form_submit_button("Run the warm-up", type="primary",
+                                        disabled=base.startswith(("hashing", "static-minilm")))
     if clicked:
         try:
             _run_warmup(form, corpus, cmap)

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import streamlit as st
 
 from core.ctar.config import PARAMETER_GROUPS, CTARConfig, CTARConfigError
 from core.ctar.export import zip_bytes
 from core.ctar.graph import build_pair_template, causal_graph, compare_interventional
 from core.ctar.inputs import CTARInputError, load_inputs
-from core.ctar.presets import (INTERVENTIONS, PREVIEW_TABLES, ctar_data_dir, default_values, has_original_inputs, notes_text,
-                               parameter_table, preview_tables, released_reference)
+from core.ctar.presets import (
+    INTERVENTIONS,
+    PREVIEW_TABLES,
+    ctar_data_dir,
+    default_values,
+    has_original_inputs,
+    notes_text,
+    parameter_table,
+    preview_tables,
+    released_reference,
+)
 from core.ctar.sampler import intervene, sample
 from core.ctar.stats import check_marginals, compare_statistics, summarize, summarize_truth
 from core.viz import ctar as viz
 
+common: ModuleType | None
 try:
     from pages import common
 except Exception:  # the page also runs alone
@@ -33,7 +46,7 @@ else:
 
 
 def _reset() -> None:
-    st.session_state.update(default_values("ctar_"))
+    st.session_state.update(**default_values("ctar_"))
 
 
 def _widget(name: str):
@@ -62,7 +75,7 @@ with left:
     source = st.radio("Inputs", sources, horizontal=True, key="ctar_source")
     folder = st.text_input("Folder path", "") if source.startswith("Folder") else ""
     st.button("Reset to CTAR defaults", on_click=_reset)
-    values = {"seed": seed}
+    values: dict[str, Any] = {"seed": seed}  # each checked by CTARConfig
     for group, names in PARAMETER_GROUPS.items():
         with st.expander(group, expanded=group == "Size and seed" and not (common and common.demo_mode())):
             for name in names:
@@ -72,6 +85,7 @@ with left:
     intervention = INTERVENTIONS[choice]
     generate = st.button("Generate", type="primary", key="ctar_generate")
 
+config: CTARConfig | None
 try:
     config = CTARConfig(**values)
 except CTARConfigError as exc:
@@ -101,7 +115,8 @@ if generate and config is not None:
     try:
         if source.startswith("Folder"):
             folder = str(access.check_path(folder))  # only under the allowed roots, links followed
-        inputs = None if source.startswith("Synthetic") else load_inputs(DATA / "original" if source.startswith("CTAR") else folder)
+        inputs = (None if source.startswith("Synthetic")
+                  else load_inputs(DATA / "original" if source.startswith("CTAR") else folder))
         result = sample(config, inputs, progress=lambda f, m: bar.progress(min(f, 1.0), m))
         done = intervene(config, intervention, inputs=result.catalogue) if not intervention.is_empty else None
         st.session_state["ctar_result"] = (result, done, intervention)
@@ -142,7 +157,8 @@ if done is None:
 else:
     with st.spinner("Building the pgmpy template…"):
         template = build_pair_template(result)
-        st.markdown(f"**{done_iv.describe()}** — exact from the mutilated per-pair model (pgmpy) beside the numpy sample")
+        st.markdown(f"**{done_iv.describe()}** — exact from the mutilated per-pair model (pgmpy) beside the numpy "
+                    "sample")
         st.dataframe(compare_interventional(template, done, done_iv), width="stretch")
 
 st.subheader("Preview and downloads")
@@ -151,5 +167,6 @@ shown = st.segmented_control("File", PREVIEW_TABLES, default=PREVIEW_TABLES[0], 
 st.dataframe(previews[shown], hide_index=True, width="stretch")
 c1, c2 = st.columns(2)
 c1.download_button("CSV (CTAR layout, zip)", zip_bytes(result, "csv"), "ctar_csv.zip", "application/zip")
-c2.download_button("Parquet (+ ground truth, zip)", zip_bytes(result, "parquet", with_pairs=result.config.n_pairs <= 2_000_000),
+c2.download_button("Parquet (+ ground truth, zip)",
+                   zip_bytes(result, "parquet", with_pairs=result.config.n_pairs <= 2_000_000),
                    "ctar_parquet.zip", "application/zip")

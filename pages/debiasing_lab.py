@@ -18,13 +18,20 @@ from core.debias.learners import LEARNERS, MFConfig
 from core.debias.mechanisms import ASSUMPTIONS, MECHANISMS, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_MODELS
 from core.debias.sweep import IMPUTATIONS, SweepConfig, summarize_sweep
-from core.viz.debias import make_bias_graph_figure, make_error_vs_strength_figure, make_estimates_figure, make_learner_figure
+from core.viz.debias import (
+    make_bias_graph_figure,
+    make_error_vs_strength_figure,
+    make_estimates_figure,
+    make_learner_figure,
+)
 from pages import common
 
 SWEEP, LEARN, TICK_S, REFRESH_S = "debias_sweep", "debias_learners", 0.3, 0.5
-WORLDS = {"Small (150 users x 200 items, fast)": (150, 200), "Medium (300 x 400)": (300, 400), "Large (600 x 800)": (600, 800)}
+WORLDS = {"Small (150 users x 200 items, fast)": (150, 200), "Medium (300 x 400)": (300, 400),
+          "Large (600 x 800)": (600, 800)}
 GENERATORS = {"ctar": "CTAR generator", "compact": "Compact (fastest)"}
-CONDITIONS = {"match": "user-item match (what the system scores)", "rating": "the rating (naive Bayes with a random slice)",
+CONDITIONS = {"match": "user-item match (what the system scores)",
+              "rating": "the rating (naive Bayes with a random slice)",
               "position": "position in the list", "confounder": "the hidden confounder (oracle only)"}
 
 common.page_header("Debiasing lab", "Every bias in a recommender is a broken causal assumption. Pick one, see which "
@@ -35,7 +42,7 @@ labels = mechanism_labels()
 left, right = st.columns([1, 2])
 with left:
     st.session_state.setdefault("dl_mech", "popularity")  # defaults in the session: a shared link may have set them
-    mech_name = st.selectbox("Bias", MECHANISMS, format_func=labels.get, key="dl_mech")
+    mech_name = st.selectbox("Bias", MECHANISMS, format_func=lambda m: labels.get(m, m), key="dl_mech")
     grid = default_grid(mech_name)
     knob = make_mechanism(mech_name, grid[-1]).knob
     if st.session_state.get("dl_strength") not in grid:
@@ -45,7 +52,8 @@ with left:
     on_pop = st.toggle("Estimator conditions on popularity", key="dl_on_pop",
                        help="Popularity bias misleads only an estimator that ignores popularity." if common.presenting()
                        else "Popularity bias is an A2 violation only if the estimator ignores popularity.")
-    more = st.multiselect("…and also conditions on", list(CONDITIONS), format_func=CONDITIONS.get, key="dl_cond")
+    more = st.multiselect("…and also conditions on", list(CONDITIONS), format_func=lambda c: CONDITIONS.get(c, c),
+                          key="dl_cond")
 conditioned = set(more) | ({"popularity"} if on_pop else set())
 mechanism = make_mechanism(mech_name, strength)
 broken = mechanism.violated_assumptions(conditioned)
@@ -53,7 +61,8 @@ with right:
     st.plotly_chart(make_bias_graph_figure(mechanism, conditioned, plain=common.presenting()), key="dl_graph")
 with left:  # the assumptions' notation stays out of presentation mode (the plain description below says it)
     for a in () if common.presenting() else ("A1", "A2", "A3"):
-        (st.error if a in broken else st.success)(f"**{a}** {'broken' if a in broken else 'holds'}: {ASSUMPTIONS[a].split(': ', 1)[1]}")
+        (st.error if a in broken else st.success)(f"**{a}** {'broken' if a in broken else 'holds'}: "
+                                                  f"{ASSUMPTIONS[a].split(': ', 1)[1]}")
 st.info(mechanism.describe(conditioned, plain=common.presenting()))
 
 st.subheader("Estimators against the truth")
@@ -61,12 +70,14 @@ with st.expander("Sweep settings", expanded=not common.demo_mode()):
     c1, c2, c3 = st.columns(3)
     n_seeds = c1.number_input("Seeds (repeats)", 2, 500, 20, key="dl_seeds")
     world_label = c1.selectbox("World size", list(WORLDS), key="dl_world")
-    generator = c1.selectbox("World", list(GENERATORS), format_func=GENERATORS.get, key="dl_generator")
-    c1.caption("CTAR generator: each seed is a full CTAR sample and its hidden truth; Compact: a lighter twin, same rating equation.")
+    generator = c1.selectbox("World", list(GENERATORS), format_func=lambda g: GENERATORS.get(g, g), key="dl_generator")
+    c1.caption("CTAR generator: each seed is a full CTAR sample and its hidden truth; Compact: a lighter twin, same "
+               "rating equation.")
     estimators = c2.multiselect("Estimators", ESTIMATORS, default=list(ESTIMATORS), key="dl_estimators")
     propensity = c2.selectbox("Propensity model", PROPENSITY_MODELS, key="dl_prop",
                               help="oracle: the true observation probability (a hidden confounder stays hidden).")
-    clip = c3.slider("Propensity clip γ", 0.0, 0.2, 0.0, 0.01, key="dl_clip", help="Floor for propensities: less variance, some bias.")
+    clip = c3.slider("Propensity clip γ", 0.0, 0.2, 0.0, 0.01, key="dl_clip",
+                     help="Floor for propensities: less variance, some bias.")
     imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key="dl_imp")
 users, items = WORLDS[world_label]
 try:
@@ -110,7 +121,7 @@ def sweep_panel(config: SweepConfig) -> None:
         st.progress(job.progress().fraction, text=job.describe())
         return
     if job.status == "failed":
-        common.show_error(job.error, "The sweep failed")
+        common.show_error(job.error or RuntimeError("the sweep failed without an error"), "The sweep failed")
         return
     if job.cancel_note():
         st.warning(job.cancel_note())
@@ -124,7 +135,8 @@ def sweep_panel(config: SweepConfig) -> None:
     f1.plotly_chart(make_estimates_figure(summary, mech, shown), key="dl_estimates")
     f2.plotly_chart(make_error_vs_strength_figure(summary, mech), key="dl_strength_fig")
     st.markdown(as_bullets(explain_sweep(summary, mech, shown)))
-    st.download_button("Download the sweep table (CSV)", to_safe_csv(df), "debias_sweep.csv", "text/csv", key="dl_download")
+    st.download_button("Download the sweep table (CSV)", to_safe_csv(df), "debias_sweep.csv", "text/csv",
+                       key="dl_download")
     with st.expander("Summary table"):
         st.dataframe(summary.round(4), hide_index=True)
 
@@ -134,17 +146,21 @@ sweep_panel(config)
 st.subheader("Learners trained on the biased data")
 st.caption("Matrix factorisation trained under each loss. Ratings: scored on every user-item pair of the hidden truth "
            "(MSE, AUC of 'rating ≥ 4', NDCG@10). Tags: trained on CTAR-style user-tag facts and scored by AUC on "
-           "Test II (tags of movies the user rated) and Test III (tags of movies never rated), as CTAR's baselines are.")
+           "Test II (tags of movies the user rated) and Test III (tags of movies never rated), as CTAR's baselines "
+           "are.")
 learners = st.multiselect("Learners", LEARNERS, default=list(LEARNERS), key="dl_learners")
-use_default = st.toggle("Train on the lab's default scenario (selection bias, alpha 0.25, 5% observed, known propensities)",
+use_default = st.toggle("Train on the lab's default scenario (selection bias, alpha 0.25, 5% observed, known "
+                        "propensities)",
                         value=True, key="dl_default_scenario",
-                        help="Where propensity and doubly-robust learners beat MF-Naive on the truth. Off: the bias chosen above.")
+                        help="Where propensity and doubly-robust learners beat MF-Naive on the truth. Off: the bias "
+                             "chosen above.")
 if st.button("Train learners", key="dl_train") and learners:
     bar = st.progress(0.0, text="Training…")
     lcfg = (LearnerConfig(learners=tuple(learners), world=world, mf=MFConfig(seed=seed), seed=seed) if use_default else
             LearnerConfig(mechanism=mech_name, strength=strength, learners=tuple(learners), propensity=propensity,
                           world=world, mf=MFConfig(seed=seed), seed=seed))
-    st.session_state[LEARN] = run_learners(lcfg, progress=lambda i, n, name: bar.progress(i / n, text=f"{name} done ({i}/{n})"))
+    st.session_state[LEARN] = run_learners(
+        lcfg, progress=lambda i, n, name: bar.progress(i / n, text=f"{name} done ({i}/{n})"))
     st.session_state[LEARN + "_config"] = lcfg
     bar.empty()
 table, lcfg = st.session_state.get(LEARN), st.session_state.get(LEARN + "_config", DEFAULT_SCENARIO)

@@ -42,7 +42,8 @@ def _frames(folder: str, _lmap) -> tuple[pd.DataFrame, pd.DataFrame]:
     full = pd.DataFrame({"doc_id": lmap.ids, "x": xy[:, 0], "y": xy[:, 1]})
     rows = lod_sample(lmap, MAX_DRAWN)
     drawn = pd.DataFrame({"doc_id": lmap.ids[rows], "text": lmap.texts(rows), "source": "",
-                          "cluster": np.asarray(lmap.labels)[rows].astype(np.int64), "x": xy[rows, 0], "y": xy[rows, 1]})
+                          "cluster": np.asarray(lmap.labels)[rows].astype(np.int64), "x": xy[rows, 0],
+                          "y": xy[rows, 1]})
     return full, drawn
 
 
@@ -51,7 +52,8 @@ if not common.server_paths_allowed():
             "accepts them from its own machine; see core.corpus.access). Open the app on the server itself.")
     st.stop()
 path = st.text_input("Corpus file (.jsonl/.parquet) or folder", key="lm_path",
-                     placeholder="/data/corpus.jsonl", help="The same path given to `python -m core.corpus index --corpus`.")
+                     placeholder="/data/corpus.jsonl",
+                     help="The same path given to `python -m core.corpus index --corpus`.")
 if not path.strip():
     st.info("Index a large corpus once from the command line (streamed in chunks; static encoder tier):\n\n"
             "`.venv/bin/python -m core.corpus index --corpus /data/corpus.jsonl`\n\nthen give its path here.")

@@ -15,8 +15,22 @@ from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop
 from core.equal.reference import load_reference
 from core.equal.run import encoder_embedder
-from core.tour import (STEPS, TOUR_CTAR, TOUR_SWEEP_SEEDS, TOUR_WORLD, bandit_story, corpus_story, ctar_story, debias_story,
-                       make_race, plain_rating_distribution, race_frames, race_tick, step, strongest)
+from core.tour import (
+    STEPS,
+    TOUR_CTAR,
+    TOUR_SWEEP_SEEDS,
+    TOUR_WORLD,
+    bandit_story,
+    corpus_story,
+    ctar_story,
+    debias_story,
+    make_race,
+    plain_rating_distribution,
+    race_frames,
+    race_tick,
+    step,
+    strongest,
+)
 from core.viz.bandit import make_budget_figure
 from core.viz.corpus_map import make_corpus_map_figure
 from core.viz.ctar import make_rating_distribution_figure
@@ -78,7 +92,8 @@ def _race() -> tuple[LiveLoop, LiveLoop]:
     if loops[0].state == "idle":
         cmap = common.corpus_map()
         embed = encoder_embedder(common.encoder(cmap.settings.encoder_name))
-        bandit, random = make_race(cmap, embed(load_reference("numerical-arrays").texts()), make_extractor("rules"), embed,
+        bandit, random = make_race(cmap, embed(load_reference("numerical-arrays").texts()), make_extractor("rules"),
+                                   embed,
                                    seed=common.seed())
         loops[0].start(bandit)
         loops[1].start(random)

@@ -33,7 +33,8 @@ def _map_with_progress(corpus: Corpus, settings):
         bar = st.progress(0.0, text=f"Building the corpus map of {len(corpus):,} documents…")
 
         def report(p) -> None:
-            bar.progress(p.fraction, text=f"{p.describe()} — map of {len(corpus):,} documents, encoder {settings.encoder_name}")
+            bar.progress(p.fraction, text=f"{p.describe()} — map of {len(corpus):,} documents, encoder "
+                                          f"{settings.encoder_name}")
 
         cmap = build_corpus_map(corpus, settings, encoder=encoder(settings.encoder_name), report=report)
         bar.empty()
@@ -91,7 +92,8 @@ def show_upgrade(job) -> None:
         if state == "done":
             st.rerun()
         if state == "failed":
-            st.warning(f"The MiniLM embeddings could not be computed: {job.status().get('error')}. The static map stays; "
+            st.warning(f"The MiniLM embeddings could not be computed: {job.status().get('error')}. The static map "
+                       "stays; "
                        "the finished part is kept, reopen the page to retry.", icon="⚠️")
             return
         if state == "stopped":

@@ -1,4 +1,5 @@
-"""Why a cluster yields what it yields: the rule extractor's per-document explanation, as an expander for the Bandit page."""
+"""Why a cluster yields what it yields: the rule extractor's per-document explanation, as an expander for the Bandit
+page."""
 
 from __future__ import annotations
 

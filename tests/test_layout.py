@@ -121,14 +121,16 @@ def test_page_rule_catches_logic_and_allows_widget_layout():
     assert page_logic("while job.running:\n    job.advance()")
     assert page_logic("for col, shape in ((d1, 'messages'), (d2, 'alpaca')):\n    col.button(shape)") == []
     assert page_logic("st.metric('Round', run.round)\nx = a + b") == []
-    assert page_logic("for group, names in GROUPS.items():\n    for name in names:\n        st.number_input(name)") == []
+    assert page_logic("for group, names in GROUPS.items():\n    for name in names:\n        "
+                      "st.number_input(name)") == []
     assert page_logic("for name in frame.columns:\n    n = len(name)\n    st.write(n)")  # computes: not layout
     assert page_logic("for col, (k, v) in zip(cols, story.items()):\n    col.metric(k, v)") == []  # layout only
     assert page_logic("for g, names in GROUPS.items():\n    pass\nfor n in names:\n    pass")  # bound only inside
 
 
 def test_pages_hold_no_logic():
-    offences = {p.name: page_logic(p.read_text(encoding="utf-8"), str(p)) for p in sorted((ROOT / "pages").glob("*.py"))}
+    offences = {p.name: page_logic(p.read_text(encoding="utf-8"),
+                                   str(p)) for p in sorted((ROOT / "pages").glob("*.py"))}
     offences = {k: v for k, v in offences.items() if v}
     assert offences == {}, f"pages are widgets -> core -> figure; move this logic into core/: {offences}"
 

@@ -9,7 +9,8 @@ def test_round_trip_of_each_page():
     views = {
         "corpus_map": {"cm_query": "parse a date", "cm_cluster_link": 3, "sb_demo": True},
         "bandit": {"bd_link_run": "a1b2c3d4e5f6", "sb_seed": 7},
-        "ctar_generator": {"ctar_n_users": 300, "ctar_tag_effect": 0.25, "ctar_intervention": "do(Y = 5): cut Q, N → Y"},
+        "ctar_generator": {"ctar_n_users": 300, "ctar_tag_effect": 0.25,
+                           "ctar_intervention": "do(Y = 5): cut Q, N → Y"},
         "debiasing_lab": {"dl_mech": "selection", "dl_strength": 1.0, "dl_on_pop": True},
         "tour": {"tour_step": 3, "sb_demo": True},
     }

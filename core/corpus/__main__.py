@@ -31,7 +31,8 @@ def _index(args: argparse.Namespace) -> int:
 
     try:
         config = LargeIndexConfig(encoder_name=args.encoder, k=args.k, seed=args.seed, chunk_size=args.chunk_size,
-                                  layout_sample=args.layout_sample, float16=not args.float32, text_field=args.text_field)
+                                  layout_sample=args.layout_sample, float16=not args.float32,
+                                  text_field=args.text_field)
         t = time.perf_counter()
         lmap = index_large_corpus(args.corpus, config, report=ProgressPrinter())
     except (StreamFormatError, ValueError, OSError, RuntimeError) as exc:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import Any
 
 from core.settings import home_dir
 
@@ -105,10 +106,10 @@ def is_local_client(ip: str | None) -> bool:
         return False
 
 
-def peer_address(context: object) -> str | None:
+def peer_address(context: Any) -> str | None:
     """The peer address in a Streamlit ``st.context`` (``None``: this machine, or no real request)."""
     try:
-        ip = getattr(context, "ip_address")
+        ip = context.ip_address
     except Exception:  # a bare script run has no request
         return None
     return ip if isinstance(ip, str) else None  # AppTest answers with a mock: no real peer

@@ -9,8 +9,8 @@ fits is below 0.2 are neighbours. Keywords: class-based TF-IDF as in BERTopic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -91,7 +91,7 @@ def suggest_k(curve: pd.DataFrame) -> int:
     kx = (k - k[0]) / max(k[-1] - k[0], 1e-12)
     yy = (y - y.min()) / max(y.max() - y.min(), 1e-12)
     p0, p1 = np.array([kx[0], yy[0]]), np.array([kx[-1], yy[-1]])
-    chord = (p1 - p0) / max(np.linalg.norm(p1 - p0), 1e-12)
+    chord = (p1 - p0) / max(float(np.linalg.norm(p1 - p0)), 1e-12)
     pts = np.stack([kx, yy], axis=1) - p0
     dist = np.abs(pts[:, 0] * chord[1] - pts[:, 1] * chord[0])
     return int(k[int(np.argmax(dist))])
@@ -100,13 +100,15 @@ def suggest_k(curve: pd.DataFrame) -> int:
 MAX_KEYWORD_CHARS = 30
 
 
-def cluster_keywords(texts: Sequence[str], labels: NDArray[np.int64], top_n: int = 8, k: int | None = None) -> list[list[str]]:
+def cluster_keywords(texts: Sequence[str], labels: NDArray[np.int64], top_n: int = 8,
+                     k: int | None = None) -> list[list[str]]:
     """Top ``top_n`` words per cluster by class-based TF-IDF (BERTopic's c-TF-IDF).
 
     All documents of a cluster form one class document; with term frequency ``tf_{t,c}``
     normalised by the class length, ``A`` the mean number of words per class and ``f_t`` the
     term's frequency over all classes, ``w_{t,c} = tf_{t,c} * log(1 + A / f_t)``. English
-    stop words and words longer than :data:`MAX_KEYWORD_CHARS` are dropped. Returns one list per cluster ``0..k-1`` (empty for an empty cluster).
+    stop words and words longer than :data:`MAX_KEYWORD_CHARS` are dropped. Returns one list per cluster ``0..k-1``
+    (empty for an empty cluster).
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -114,7 +116,7 @@ def cluster_keywords(texts: Sequence[str], labels: NDArray[np.int64], top_n: int
     if len(texts) != len(labels):
         raise ValueError(f"texts ({len(texts)}) and labels ({len(labels)}) differ in length")
     k = int(labels.max()) + 1 if k is None else int(k)
-    joined = [[] for _ in range(k)]
+    joined: list[list[str]] = [[] for _ in range(k)]
     for text, lab in zip(texts, labels):
         joined[lab].append(text)
     docs = [" ".join(parts) for parts in joined]
@@ -141,7 +143,8 @@ def cluster_keywords(texts: Sequence[str], labels: NDArray[np.int64], top_n: int
     return out
 
 
-def representatives(emb: NDArray[np.float32], labels: NDArray[np.int64], centroids: NDArray[np.float32], n: int = 3) -> list[list[int]]:
+def representatives(emb: NDArray[np.float32], labels: NDArray[np.int64], centroids: NDArray[np.float32],
+                    n: int = 3) -> list[list[int]]:
     """Indices of the ``n`` documents of each cluster nearest (L2) to its centroid, nearest first."""
     x = _as_f32(emb)
     labels = np.asarray(labels, dtype=np.int64)

@@ -14,14 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from core.corpus.load import Corpus
 from core.corpus.encoders import Encoder
+from core.corpus.load import Corpus
 from core.settings import cache_dir
 
 Progress = Callable[[int, int], None]
@@ -155,7 +155,8 @@ def embed_texts(
         missing.setdefault(k, []).append(i)
     if missing:
         first = [rows[0] for rows in missing.values()]
-        vecs = _check(encoder.encode([texts[i] for i in first], batch_size=batch_size, progress=progress), len(first), encoder)
+        vecs = _check(encoder.encode([texts[i] for i in first], batch_size=batch_size, progress=progress), len(first),
+                      encoder)
         for (k, rows), v in zip(missing.items(), vecs):
             out[rows] = v
             if use_cache:

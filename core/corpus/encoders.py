@@ -19,8 +19,9 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,7 +89,10 @@ class SentenceEncoder:
             ) from exc
         self.name = model
         self.space_id = model
-        self.dim = int(self.model.get_embedding_dimension())
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise RuntimeError(f"The encoder {model!r} does not say its embedding dimension")
+        self.dim = int(dim)
         self.max_tokens = int(self.model.max_seq_length or 256)
 
     def encode(self, texts, batch_size: int = 64, progress=None) -> NDArray[np.float32]:
@@ -199,7 +203,8 @@ def distill_static_model(pca_dims: int = STATIC_PCA_DIMS, vocabulary: Sequence[s
     try:
         from model2vec.distill import distill
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError("The static encoder tier needs model2vec: pip install model2vec==0.10.0 skeletoken==0.6.1") from exc
+        raise RuntimeError("The static encoder tier needs model2vec: pip install model2vec==0.10.0 "
+                           "skeletoken==0.6.1") from exc
     import logging
     import shutil
 
@@ -296,7 +301,7 @@ def chunking_options(name: str = DEFAULT_MODEL) -> dict:
     return {} if counter is None else {"count_tokens": counter[0], "max_tokens": counter[1]}
 
 
-def token_counter(name: str = DEFAULT_MODEL) -> "tuple[Callable[[str], int], int] | None":
+def token_counter(name: str = DEFAULT_MODEL) -> tuple[Callable[[str], int], int] | None:
     """The tokenizer of encoder ``name`` as ``(count, max_tokens)``, for chunking at load time.
 
     ``count(text)`` is the number of word pieces without special tokens (``count.spans(text)``

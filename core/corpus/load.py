@@ -81,9 +81,10 @@ import re
 import stat
 import zipfile
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -186,7 +187,7 @@ class Corpus:
         """sha256 over ids and texts, the cache key of everything computed from this corpus (:func:`content_hash`)."""
         return content_hash(self.ids, self.texts)
 
-    def subset(self, indices: "list[int] | tuple[int, ...]", name: str | None = None) -> "Corpus":
+    def subset(self, indices: list[int] | tuple[int, ...], name: str | None = None) -> Corpus:
         """The documents at ``indices`` (in that order), as a new corpus."""
         return Corpus(
             ids=tuple(self.ids[i] for i in indices),
@@ -195,7 +196,7 @@ class Corpus:
             name=name or self.name,
         )
 
-    def to_frame(self) -> "pd.DataFrame":
+    def to_frame(self) -> pd.DataFrame:
         """Columns ``id``, ``text``, ``source``, one row per document."""
         import pandas as pd
 
@@ -236,7 +237,7 @@ class LoadReport:
         issues = ", ".join(f"{n} {kind}" for kind, n in counts.items()) if counts else "no issues"
         return f"{self.source}: {self.n_loaded} documents from {self.n_read} records ({fields}); {issues}"
 
-    def to_frame(self) -> "pd.DataFrame":
+    def to_frame(self) -> pd.DataFrame:
         """Columns ``kind``, ``location``, ``detail``, one row per issue."""
         import pandas as pd
 
@@ -509,7 +510,8 @@ def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) ->
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             if len(infos) > limits.max_files:
-                raise CorpusTooLargeError(f"{name}: {len(infos):,} members, more than the limit of {limits.max_files:,}")
+                raise CorpusTooLargeError(f"{name}: {len(infos):,} members, more than the limit of "
+                                          f"{limits.max_files:,}")
             chosen: list[zipfile.ZipInfo] = []
             for info in infos:
                 rel = info.filename
@@ -550,7 +552,8 @@ def _read_records(data: bytes, filename: str, report: LoadReport, limits: LoadLi
     ext = Path(filename).suffix.lower()
     report.format = ext.lstrip(".")
     if len(data) > limits.max_total_bytes:
-        raise CorpusTooLargeError(f"{name}: {_size_text(len(data))}, over the {_size_text(limits.max_total_bytes)} limit")
+        raise CorpusTooLargeError(f"{name}: {_size_text(len(data))}, over the {_size_text(limits.max_total_bytes)} "
+                                  "limit")
     if ext in (".jsonl", ".ndjson"):
         return _read_jsonl(data, name, report)
     if ext == ".json":
@@ -580,7 +583,7 @@ def _special_kind(mode: int) -> str | None:
 
 
 def _scan_folder(
-    root: Path, report: LoadReport, limits: LoadLimits, roots: "tuple[Path, ...] | None"
+    root: Path, report: LoadReport, limits: LoadLimits, roots: tuple[Path, ...] | None
 ) -> list[tuple[str, Path]]:
     """The text files of a folder to read, ``(relative path, path)``; everything else gets a row.
 
@@ -695,7 +698,8 @@ def _assemble(
     has_dicts = bool(columns)
     if text_field is not None and text_field not in columns:
         raise CorpusFormatError(
-            f"{name}: text field '{text_field}' not found; available columns: {columns or 'none (records are plain strings)'}"
+            f"{name}: text field '{text_field}' not found; available columns: "
+            f"{columns or 'none (records are plain strings)'}"
         )
     if id_field is not None and id_field not in columns:
         raise CorpusFormatError(f"{name}: id field '{id_field}' not found; available columns: {columns}")
@@ -725,6 +729,7 @@ def _assemble(
         return new
 
     for loc, value in records:
+        text: Any
         if isinstance(value, str):
             text, raw_id = value, None
         elif isinstance(value, dict):
@@ -772,7 +777,8 @@ def _assemble(
             why = "it holds no records" + (f" ({', '.join(f'{n} {k}' for k, n in counts.items())})" if counts else "")
         else:
             why = "every record was dropped: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-        raise EmptyCorpusError(f"{name}: read {report.n_read} records ({report.format or 'text'}) but no document remained; {why}")
+        raise EmptyCorpusError(f"{name}: read {report.n_read} records ({report.format or 'text'}) but no document "
+                               f"remained; {why}")
     return Corpus(ids=tuple(ids), texts=tuple(texts), sources=tuple(sources), name=Path(name).stem or name)
 
 
@@ -842,7 +848,7 @@ def load_corpus(
     max_tokens: int | None = DEFAULT_MAX_TOKENS,
     count_tokens: TokenCounter | None = None,
     limits: LoadLimits = DEFAULT_LIMITS,
-    roots: "tuple[Path, ...] | None" = None,
+    roots: tuple[Path, ...] | None = None,
 ) -> tuple[Corpus, LoadReport]:
     """Load a corpus file (JSONL, JSON, CSV/TSV, Parquet, text, zip) or a folder of text files.
 
@@ -881,7 +887,8 @@ def load_corpus(
                 report.add("skipped_file", rel, f"cannot be read ({err.strerror})")
                 continue
             if len(content) > limits.max_file_bytes:
-                report.add("too_large", rel, f"grew past the {_size_text(limits.max_file_bytes)} limit per file; dropped")
+                report.add("too_large", rel, f"grew past the {_size_text(limits.max_file_bytes)} limit per file; "
+                                             "dropped")
                 continue
             files.append((rel, content))
         records = _read_text_files(files, report.source, report)

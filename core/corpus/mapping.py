@@ -15,18 +15,19 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from core.corpus.cluster import cluster_keywords, cluster_w2_distances, kmeans, neighbour_graph, representatives
-from core.corpus.load import Corpus
 from core.corpus.embed import embed_corpus, embedding_provenance
 from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder, space_id
+from core.corpus.load import Corpus
 from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.project import umap_project
 from core.settings import cache_dir
@@ -67,7 +68,7 @@ class MapSettings:
             raise ValueError(f"w2_threshold must be >= 0, got {self.w2_threshold}")
 
     @property
-    def validated(self) -> "MapSettings":
+    def validated(self) -> MapSettings:
         """Self (validation happens in ``__post_init__``); kept for call sites that chain it."""
         return self
 
@@ -88,7 +89,7 @@ class CorpusMap:
     w2: NDArray[np.float64]
     neighbours: NDArray[np.bool_]
     engine: str = "local"
-    _index: object = field(default=None, repr=False, compare=False)
+    _index: Any = field(default=None, repr=False, compare=False)  # faiss index, built on the first search
 
     @property
     def space_id(self) -> str:

@@ -10,12 +10,13 @@ page draws :meth:`Progress.describe` under a bar, the CLI prints it to stderr.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 STAGE_LABELS = {
     "embed": "Embedding documents", "cluster": "Clustering (k-means)", "project": "2-D layout (UMAP)",
-    "keywords": "Cluster keywords", "upgrade": "MiniLM embeddings (background)", "distill": "Building the static encoder",
+    "keywords": "Cluster keywords", "upgrade": "MiniLM embeddings (background)",
+    "distill": "Building the static encoder",
     "read": "Reading documents", "place": "Placing the rest of the points", "assign": "Assigning clusters",
     "quality": "Measuring the encoder tier",
 }
@@ -65,7 +66,8 @@ class Progress:
         return None if rate is None else (self.total - self.done) / rate
 
     def describe(self) -> str:
-        """One line: ``Embedding documents: 1,200/3,000 documents (40%), 14 documents/s, 2 min 8 s left, one-time (cached)``."""
+        """One line: ``Embedding documents: 1,200/3,000 documents (40%), 14 documents/s, 2 min 8 s left, one-time
+        (cached)``."""
         label = STAGE_LABELS.get(self.stage, self.stage)
         parts = [f"{label}: {self.done:,}/{self.total:,} {self.unit} ({self.fraction:.0%})"]
         if self.rate is not None:
@@ -79,7 +81,7 @@ class Progress:
         return ", ".join(parts)
 
 
-ProgressCallback = Callable[[Progress], None]
+ProgressCallback = Callable[[Progress], object]  # the return value is ignored
 
 
 @dataclass
@@ -105,7 +107,8 @@ class ProgressTracker:
             self.callback(snap)
         return snap
 
-    __call__ = update
+    def __call__(self, done: int, total: int) -> None:
+        self.update(done, total)
 
 
 class ProgressPrinter:
@@ -113,7 +116,8 @@ class ProgressPrinter:
     per stage at most every ``every`` seconds, and always the stage's last."""
 
     def __init__(self, every: float = 2.0, stream=None) -> None:
-        self.every, self.stream, self.last = every, stream, {}
+        self.every, self.stream = every, stream
+        self.last: dict[str, float] = {}
 
     def __call__(self, p: Progress) -> None:
         import sys

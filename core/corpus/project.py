@@ -5,7 +5,8 @@ inner-product search on unit vectors is much faster, so it is passed as ``precom
 Up to ``EXACT_MAX`` points the search is exact (``IndexFlatIP``); above, where the exact
 search grows as n^2 (100k x 384 would be ~8 TFLOP), an inverted-file index (``IndexIVFFlat``,
 ``sqrt(n)`` lists trained on a sample, ``nprobe`` = 1/8 of them) searches ~12% of the points;
-UMAP's own NN-descent is approximate too, and recall stays above 0.95 (tested). Distances are ``1 - cos`` clipped at 0, the cosine
+UMAP's own NN-descent is approximate too, and recall stays above 0.95 (tested). Distances are ``1 - cos`` clipped at 0,
+the cosine
 distance UMAP would compute itself.
 
 Small inputs: ``n_neighbors`` is capped at ``n - 1``. For ``n < 4`` UMAP's spectral layout is
@@ -34,14 +35,16 @@ def _index(x: NDArray[np.float32], exact: bool, seed: int = 0):
     import faiss
 
     d = x.shape[1]
+    index: faiss.Index
     if exact:
         index = faiss.IndexFlatIP(d)
     else:
         nlist = int(np.sqrt(len(x)))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
         train = x[np.random.default_rng(seed).choice(len(x), size=min(len(x), 64 * nlist), replace=False)]
-        index.train(train)
-        index.nprobe = max(1, nlist // 8)
+        ivf.train(train)
+        ivf.nprobe = max(1, nlist // 8)
+        index = ivf
     index.add(x)
     return index
 
@@ -77,7 +80,8 @@ def knn(emb: NDArray[np.float32], k: int, exact: bool | None = None) -> tuple[ND
     return idx.astype(np.int64), dist
 
 
-def umap_project(emb: NDArray[np.float32], n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 42) -> NDArray[np.float32]:
+def umap_project(emb: NDArray[np.float32], n_neighbors: int = 15, min_dist: float = 0.1,
+                 seed: int = 42) -> NDArray[np.float32]:
     """UMAP 2-D layout (metric cosine) with faiss kNN; ``shape (n, 2)`` float32.
 
     Parameters

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,8 @@ def ids_from_plotly_selection(selection: Any) -> list[str]:
     if selection is None:
         return []
     if isinstance(selection, Mapping) or hasattr(selection, "selection") or hasattr(selection, "points"):
-        sel = selection.get("selection", selection) if isinstance(selection, Mapping) else getattr(selection, "selection", selection)
+        sel = (selection.get("selection", selection) if isinstance(selection, Mapping)
+               else getattr(selection, "selection", selection))
         points = (sel.get("points", ()) if isinstance(sel, Mapping) else getattr(sel, "points", ())) or ()
     else:
         points = selection
@@ -65,7 +67,8 @@ def export_documents(frame: pd.DataFrame, ids: Iterable[str], fmt: str) -> bytes
         return to_safe_csv(rows).encode("utf-8")
     buf = io.StringIO()
     for rec in rows.to_dict(orient="records"):
-        buf.write(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()}, ensure_ascii=False))
+        buf.write(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()},
+                             ensure_ascii=False))
         buf.write("\n")
     return buf.getvalue().encode("utf-8")
 
@@ -105,7 +108,8 @@ def ids_in_selected_region(frame: pd.DataFrame, selection: Any) -> list[str]:
     """
     if selection is None:
         return []
-    sel = selection.get("selection", selection) if isinstance(selection, Mapping) else getattr(selection, "selection", selection)
+    sel = (selection.get("selection", selection) if isinstance(selection, Mapping)
+           else getattr(selection, "selection", selection))
     get = (lambda key: sel.get(key, ()) if isinstance(sel, Mapping) else getattr(sel, key, ()))
     x = frame["x"].to_numpy(float)
     y = frame["y"].to_numpy(float)

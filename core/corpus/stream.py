@@ -24,16 +24,17 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from core.corpus.load import ID_FIELD_NAMES, TEXT_EXTENSIONS, TEXT_FIELD_NAMES, content_id, split_words
-from core.corpus.progress import Progress, ProgressCallback, ProgressTracker
+from core.corpus.progress import ProgressCallback, ProgressTracker
 
 _FORMAT = 1
 
@@ -70,7 +71,8 @@ def _pick_field(record: dict, wanted: str | None, names: tuple[str, ...], where:
 
 
 # long: one streamed reader per input format (folder, JSONL, Parquet); splitting it would scatter the shared report
-def _records(path: Path, text_field: str | None, report: StreamReport, batch: int) -> Iterator[tuple[str | None, str, str]]:
+def _records(path: Path, text_field: str | None, report: StreamReport,
+             batch: int) -> Iterator[tuple[str | None, str, str]]:
     """``(id or None, text, location)`` per record of one file or folder, streamed."""
     suffix = path.suffix.lower()
     if path.is_dir():
@@ -106,7 +108,8 @@ def _records(path: Path, text_field: str | None, report: StreamReport, batch: in
                 if text_key is None:
                     text_key = _pick_field(rec, text_field, TEXT_FIELD_NAMES, where)
                     if text_key is None:
-                        raise StreamFormatError(f"{where}: no text field found (looked for {', '.join(TEXT_FIELD_NAMES)}); "
+                        raise StreamFormatError(f"{where}: no text field found (looked for "
+                                                f"{', '.join(TEXT_FIELD_NAMES)}); "
                                                 f"fields are {sorted(rec)}: name one with --text-field")
                     id_key = _pick_field(rec, None, ID_FIELD_NAMES, where)
                 text = rec.get(text_key)
@@ -122,7 +125,8 @@ def _records(path: Path, text_field: str | None, report: StreamReport, batch: in
         names = pf.schema_arrow.names
         text_key = _pick_field(dict.fromkeys(names), text_field, TEXT_FIELD_NAMES, path.name)
         if text_key is None:
-            raise StreamFormatError(f"{path.name}: no text column (looked for {', '.join(TEXT_FIELD_NAMES)}); columns are {names}")
+            raise StreamFormatError(f"{path.name}: no text column (looked for {', '.join(TEXT_FIELD_NAMES)}); columns "
+                                    f"are {names}")
         id_key = _pick_field(dict.fromkeys(names), None, ID_FIELD_NAMES, path.name)
         row = 0
         for rb in pf.iter_batches(batch_size=batch, columns=[c for c in (text_key, id_key) if c]):
@@ -136,11 +140,13 @@ def _records(path: Path, text_field: str | None, report: StreamReport, batch: in
                     continue
                 yield (None if i is None else str(i)), t, f"{path.name}: row {row}"
         return
-    raise StreamFormatError(f"{path}: streaming reads .jsonl/.ndjson, .parquet or a folder of text files, not {suffix or 'this'}")
+    raise StreamFormatError(f"{path}: streaming reads .jsonl/.ndjson, .parquet or a folder of text files, not "
+                            f"{suffix or 'this'}")
 
 
 def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field: str | None = None,
-                         max_words: int | None = 200, report: StreamReport | None = None) -> Iterator[tuple[list[str], list[str]]]:
+                         max_words: int | None = 200,
+                         report: StreamReport | None = None) -> Iterator[tuple[list[str], list[str]]]:
     """Yield ``(ids, texts)`` lists of at most ``chunk_size`` documents, reading ``path`` as a stream.
 
     Empty texts are skipped (counted in ``report``); documents longer than ``max_words`` words
@@ -218,7 +224,7 @@ class LargeMap:
     centroids: NDArray[np.float32]
     clusters: pd.DataFrame
     _ids: NDArray | None = None
-    _index: object = None
+    _index: Any = None  # a faiss index, read on the first search (faiss is imported lazily)
 
     @property
     def space_id(self) -> str:
@@ -332,7 +338,8 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     dtype = np.float16 if config.float16 else np.float32
     writer, n, read_bytes = None, 0, 0
     with open(tmp / "embeddings.bin", "wb") as fh:
-        for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words, stream_report):
+        for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words,
+                                               stream_report):
             fh.write(np.asarray(encoder.encode(texts), dtype=np.float32).astype(dtype).tobytes())
             table = pa.table({"doc_id": ids, "text": texts})
             if writer is None:
@@ -349,7 +356,8 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     return n, stream_report
 
 
-def _cluster_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Generator, report) -> tuple[NDArray, NDArray]:
+def _cluster_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Generator,
+                    report) -> tuple[NDArray, NDArray]:
     """Step 2: faiss k-means on a sample of at most ``256 k`` rows, then every row assigned in chunks.
 
     Returns ``(centroids, shape (k, dim) float32; labels, shape (n,) int32)``.
@@ -424,7 +432,8 @@ def _layout_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Genera
 
 def _keywords_stream(tmp: Path, emb: NDArray, labels: NDArray, xy: NDArray, centroids: NDArray,
                      config: LargeIndexConfig, rng: np.random.Generator) -> pd.DataFrame:
-    """Step 4: c-TF-IDF keywords from at most ``keyword_docs`` random documents per cluster: ``cluster, size, keywords``."""
+    """Step 4: c-TF-IDF keywords from at most ``keyword_docs`` random documents per cluster: ``cluster, size,
+    keywords``."""
     from core.corpus.cluster import cluster_keywords
 
     n, k, per = len(labels), len(centroids), int(config.keyword_docs)
@@ -484,7 +493,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     tmp.mkdir(parents=True)
     timings: dict[str, float] = {}
     threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(int(os.environ.get("EQUALCTAR_FAISS_THREADS", "1")))  # OpenMP spin-waits badly on busy cores
+    faiss.omp_set_num_threads(int(os.environ.get("EQUALCTAR_FAISS_THREADS", "1")))  # OpenMP spin-waits on busy cores
     try:
         t = time.perf_counter()
         n, stream_report = _embed_stream(path, tmp, config, encoder, report)
@@ -518,7 +527,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         _remember_source(path, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise OSError(f"indexing {path} into {final.parent} failed: {exc} (nothing was kept; free space and rerun)") from exc
+        raise OSError(f"indexing {path} into {final.parent} failed: {exc} (nothing kept; free space, rerun)") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

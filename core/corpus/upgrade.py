@@ -71,7 +71,8 @@ class UpgradeJob:
         try:
             return json.loads((self.folder / "status.json").read_text())
         except (OSError, ValueError):
-            return {"state": "starting", "done": 0, "total": int(self.spec["total"]), "elapsed": 0.0, "done_at_start": 0}
+            return {"state": "starting", "done": 0, "total": int(self.spec["total"]), "elapsed": 0.0,
+                    "done_at_start": 0}
 
     def chunk_paths(self) -> list[Path]:
         return sorted((self.folder / "chunks").glob("[0-9]*.npy"))

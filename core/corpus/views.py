@@ -6,7 +6,7 @@ Pure functions over a :class:`~core.corpus.mapping.CorpusMap` and its ``document
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,8 @@ def cluster_table(cmap) -> pd.DataFrame:
 
 def cluster_names(cmap, n_keywords: int = 2) -> dict[int, str]:
     """``{cluster: "kw1, kw2"}``: each cluster's top keywords, for the map's labels and hover."""
-    return {int(c): ", ".join(str(k).split(", ")[:n_keywords]) for c, k in zip(cmap.clusters["cluster"], cmap.clusters["keywords"])}
+    return {int(c): ", ".join(str(k).split(", ")[:n_keywords])
+            for c, k in zip(cmap.clusters["cluster"], cmap.clusters["keywords"])}
 
 
 def cluster_keywords(cmap, cluster: int) -> str:

@@ -15,10 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 from core.ctar.config import CTARConfig, CTARConfigError
 from core.ctar.inputs import CTARInputError, load_inputs
 from core.limits import parse_bool, parse_count
+
+if TYPE_CHECKING:  # the export module (pandas, pyarrow) is imported only when a command needs it
+    from core.ctar.export import Format
 
 
 def _parse_value(name: str, text: str, kinds: dict[str, type]) -> object:
@@ -95,7 +99,7 @@ def _generate(args: argparse.Namespace) -> int:
         changes[name.strip()] = _parse_value(name.strip(), value.strip(), kinds)
     config = CTARConfig(**changes)
     do_kinds = {"exposure": str, "obstag": str, "tag_effect": float, "n_match": int, "quality": float, "rating": int}
-    do = {}
+    do: dict[str, Any] = {}  # each value read by _parse_value, then checked by Intervention
     for item in args.do:
         name, _, value = item.partition("=")
         do[name.strip()] = _parse_value(name.strip(), value.strip(), do_kinds)
@@ -112,7 +116,7 @@ def _generate(args: argparse.Namespace) -> int:
 
     result = sample(config, inputs, progress=progress, intervention=intervention)
     bar.close()
-    formats = ("csv", "parquet") if args.format == "both" else (args.format,)
+    formats: tuple[Format, ...] = ("csv", "parquet") if args.format == "both" else (args.format,)
     for fmt in formats:
         out = args.out if len(formats) == 1 else f"{args.out}/{fmt}"
         paths = export_sample(result, out, fmt=fmt)

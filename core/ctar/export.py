@@ -47,14 +47,15 @@ def _frames(sample: CTARSample) -> dict[str, pd.DataFrame]:
 
 def pairs_frame(sample: CTARSample) -> pd.DataFrame | None:
     """Every pair's ground truth (U*M rows) when the full matrices are kept, else None."""
-    if not sample.keeps_full:
+    full = {"rating": sample.rating_full, "n_match": sample.n_match, "p_rating": sample.propensity_rating,
+            "p_obstag": sample.propensity_obstag, "observed": sample.observed, "tagged": sample.tagged}
+    kept = {name: matrix.ravel() for name, matrix in full.items() if matrix is not None}
+    if not sample.keeps_full or len(kept) < len(full):
         return None
     u, m = sample.n_users, sample.n_movies
     return pd.DataFrame({
         "userid": np.repeat(np.arange(u, dtype=np.int32), m), "movieid": np.tile(np.arange(m, dtype=np.int32), u),
-        "rating": sample.rating_full.ravel(), "n_match": sample.n_match.ravel(),
-        "p_rating": sample.propensity_rating.ravel(), "p_obstag": sample.propensity_obstag.ravel(),
-        "observed": sample.observed.ravel(), "tagged": sample.tagged.ravel(),
+        **kept,
     })
 
 

@@ -114,7 +114,8 @@ _NODES = (
         "OY",
         "Rating observed O^Y",
         "synthetic",
-        "O^Y ~ Bernoulli(p_j); exact: p_j = 2·rating_rate·σ(rating_slope·(M/2 − j)); normalised: σ(c − rating_slope·1000·j/M), mean = rating_rate (MAR)",
+        "O^Y ~ Bernoulli(p_j); exact: p_j = 2·rating_rate·σ(rating_slope·(M/2 − j)); normalised: σ(c − "
+        "rating_slope·1000·j/M), mean = rating_rate (MAR)",
         ("mode", "rating_rate", "rating_slope"),
         5,
         6,
@@ -124,7 +125,8 @@ _NODES = (
         "OT",
         "Tag written O^T (ObsTag)",
         "synthetic",
-        "O^T ~ Bernoulli(p_uj), p_uj ∝ σ(obstag_rating_slope·(M/1000)·Y − obstag_rank_slope·j), per-user mean = obstag_rate (MNAR)",
+        "O^T ~ Bernoulli(p_uj), p_uj ∝ σ(obstag_rating_slope·(M/1000)·Y − obstag_rank_slope·j), per-user mean = "
+        "obstag_rate (MNAR)",
         ("mode", "obstag_rate", "obstag_rating_slope", "obstag_rank_slope"),
         6,
         3,
@@ -391,7 +393,8 @@ def calc_interventional_table(template: PairTemplate, intervention: Intervention
     """Exact distribution of :func:`intervention_target` in the mutilated per-pair model (pgmpy).
 
     ``n_match``/``rating`` cut the node (``model.do``) and fix it; ``tag_effect`` and ``quality``
-    rebuild the Y CPD (``do(Q = q)`` sets every movie's quality, so ``Q -> Y`` carries the constant); ``exposure``/``obstag`` = "uniform" replace the
+    rebuild the Y CPD (``do(Q = q)`` sets every movie's quality, so ``Q -> Y`` carries the constant);
+    ``exposure``/``obstag`` = "uniform" replace the
     CPD of OY/OT by a constant (other policies are not representable per pair and raise).
     """
     from pgmpy.factors.discrete import TabularCPD

@@ -69,7 +69,8 @@ class PairContext:
 class ExposurePolicy(Protocol):
     """``calc_propensity(ctx) -> (n, M) float64`` in [0, 1]: the probability each pair is observed."""
 
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only, so frozen dataclasses satisfy the protocol
 
     def calc_propensity(self, ctx: PairContext) -> NDArray[np.float64]: ...
 

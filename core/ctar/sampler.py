@@ -71,7 +71,7 @@ from core.ctar.mechanisms import (
 from core.ctar.tables import CTARTables
 from core.ctar.testsets import build_test_sets
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]  # the return value is ignored
 
 _STREAMS = {"catalogue": 1, "quality": 2, "design": 3, "tests": 4}
 _CHUNK_STREAMS = (
@@ -401,8 +401,9 @@ def draw_rct_design(config: CTARConfig, n_movies: int) -> NDArray[np.int64]:
     return np.concatenate([users[:, None], np.sort(movies, axis=1)], axis=1).astype(np.int64)
 
 
-def _resolve(policy: Any, rate: float) -> Any:
-    return UniformExposure(rate) if policy == "uniform" else policy
+def _resolve(policy: ExposurePolicy | str | None, rate: float) -> ExposurePolicy | None:
+    """An intervention's exposure: ``"uniform"`` is MCAR at ``rate`` (Intervention checked the rest)."""
+    return UniformExposure(rate) if policy == "uniform" else policy if isinstance(policy, ExposurePolicy) else None
 
 
 def _write_tags(
@@ -425,6 +426,7 @@ def _write_tags(
     any_liked = L.any(axis=1)
     written = L.copy()
     if forget is not None and forget > 0:
+        assert rng is not None, "forgetting tags draws from rng"
         first = np.argmax(L, axis=1)
         keep = rng.random(L.shape) >= forget
         keep[np.arange(L.shape[0]), first] = True
@@ -598,7 +600,7 @@ def sample(
             inputs if inputs is not None else make_synthetic_inputs(), config, _stream(config.seed, "catalogue")
         )
     config.check_memory(n_tags=catalogue.n_tags)  # with the real vocabulary, before any (U, .) allocation
-    exposure = _resolve(do.exposure, config.rating_rate) or exposure or PopularityExposure.from_config(config)
+    exposure_policy = _resolve(do.exposure, config.rating_rate) or exposure or PopularityExposure.from_config(config)
     obstag_policy = _resolve(do.obstag, config.obstag_rate) or obstag or ObsTagExposure.from_config(config)
     outcome = outcome or LatentOutcome()
     quality = draw_quality(config, catalogue)
@@ -623,7 +625,7 @@ def sample(
     bounds = [(s, min(s + step, n_users)) for s in range(0, n_users, step)]
     for c, (start, stop) in enumerate(bounds):
         res = _sample_chunk(
-            config, catalogue, quality, rct_design, c, (start, stop), exposure, obstag_policy, outcome, do
+            config, catalogue, quality, rct_design, c, (start, stop), exposure_policy, obstag_policy, outcome, do
         )
         liked[start:stop] = res.ctx.extras["liked"]
         ou, om = np.nonzero(res.observed)
@@ -660,7 +662,7 @@ def sample(
         config=config,
         catalogue=catalogue,
         intervention=do,
-        exposure=exposure,
+        exposure=exposure_policy,
         obstag_policy=obstag_policy,
         outcome=outcome,
         liked=liked,

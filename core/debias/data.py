@@ -251,7 +251,7 @@ def make_compact_world(config: WorldConfig, seed: int) -> BiasContext:
     rng = np.random.default_rng(seed)
     c = config
     ranks = np.arange(c.n_items)
-    popularity = (ranks + 1.0) ** (-c.zipf)
+    popularity = ((ranks + 1.0) ** (-c.zipf)).astype(np.float64)
     popularity = popularity / popularity.sum() * c.n_users * c.n_items * 0.02  # counts-like scale
     logpop = np.log(popularity)
     z = (logpop - logpop.mean()) / (logpop.std() or 1.0)
@@ -388,7 +388,7 @@ def context_from_ctar_sample(ctar: CTARSample, seed: int) -> BiasContext:
     ``(U, V) bool``, ``item_tags = catalogue.movie_tag_mask (M, V) bool``, ``movie_tags (M, K)`` and
     the sample as ``ctar_sample``; ``rng`` a stream of ``seed`` that CTAR's own streams never use.
     """
-    if not ctar.keeps_full:
+    if ctar.rating_full is None or ctar.n_match is None:  # not keeps_full
         raise DebiasConfigError(
             f"the CTAR sample did not keep its full matrices ({ctar.config.n_pairs:,} pairs > "
             f"keep_full_max_pairs={ctar.config.keep_full_max_pairs:,})"

@@ -7,8 +7,8 @@ chunks, keeping the seeds done so far (:meth:`SweepJob.table`).
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import replace
-from typing import Generator
 
 import pandas as pd
 
@@ -29,13 +29,13 @@ class SweepJob(Job):
     def __init__(self, config: SweepConfig, chunk: int = CHUNK_SEEDS) -> None:
         self.config, self.chunk = config, int(chunk)
         self.frames: list[pd.DataFrame] = []
-        super().__init__("Debiasing sweep", self._work())
+        super().__init__("Debiasing sweep", self._chunks())
 
     @property
     def seeds_done(self) -> int:
         return sum(int(f["seed"].nunique()) for f in self.frames)
 
-    def _work(self) -> Generator[Tick, None, pd.DataFrame]:
+    def _chunks(self) -> Generator[Tick, None, pd.DataFrame]:
         seeds = self.config.seeds
         for start in range(0, len(seeds), self.chunk):
             self.frames.append(run_sweep(replace(self.config, seeds=seeds[start:start + self.chunk])))

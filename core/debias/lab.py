@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,7 @@ def _tag_scores(pred, task: TagTask) -> dict[str, float]:
 
 def run_learners(
     config: LearnerConfig,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[int, int, str], object] | None = None,  # the return value is ignored
     should_stop: Callable[[], bool] | None = None,
 ) -> pd.DataFrame:
     """Train each learner; one row per learner plus the baselines.
@@ -134,7 +135,7 @@ def run_learners(
         if should_stop is not None and should_stop():
             break
         fit = fit_learner(name, data, config.mf)
-        row = {
+        row: dict[str, Any] = {
             "learner": name,
             "seconds": fit.seconds,
             "epochs": fit.epochs,
@@ -177,7 +178,8 @@ def explain_sweep(summary: pd.DataFrame, mechanism: str, strength: float, z: flo
         notes.append("Biased: " + "; ".join(off) + ". More data would not fix this: the gap is systematic, not noise.")
     widest = s.loc[s.sd.idxmax()]
     notes.append(
-        f"{widest.estimator} varies most between repeats (± {widest.sd:.3f}): unbiased on average is not the same as reliable once."
+        f"{widest.estimator} varies most between repeats (± {widest.sd:.3f}): unbiased on average is not the same as "
+        "reliable once."
     )
     return notes
 
@@ -253,15 +255,16 @@ _WHY_NOT = {
     "too positive and over-predicts the pairs nobody rated; weighting each rating by 1/p(observed) puts "
     "the missing low ratings back. This is the survey's case: propensity and doubly-robust learners beat "
     "MF-Naive on the full truth, by more than the seed-to-seed spread, when the propensity is right.",
-    "conformity": "Recorded ratings are pulled towards what others said. That changes the outcome, not who is observed, "
-    "so no propensity weight can undo it: every learner inherits the herd's rating.",
+    "conformity": "Recorded ratings are pulled towards what others said. That changes the outcome, not who is "
+    "observed, so no propensity weight can undo it: every learner inherits the herd's rating.",
     "position": "Items higher in a list are seen more. The weights fix this only if the propensity model knows the "
     "positions; weak position effects leave little to correct.",
 }
 
 
 def explain_learners(table: pd.DataFrame, config: LearnerConfig) -> list[str]:
-    """Plain-language notes on one learner table: who is closest to the truth, against MF-Naive and the non-personalised baseline.
+    """Plain-language notes on one learner table: who is closest to the truth, against MF-Naive and the
+    non-personalised baseline.
 
     Says where the learners separate and where they do not: the mechanism's own reason (see
     ``_WHY_NOT``), estimated rather than oracle propensities, and CTAR's finding that its Test II

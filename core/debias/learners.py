@@ -370,7 +370,8 @@ class StableDR(DoublyRobustMF):
 
 
 class CausE(NaiveMF):
-    """CausE (Bonner & Vasile 2018): item factors on the biased data and on the randomized slice, tied by ``lam_cause``."""
+    """CausE (Bonner & Vasile 2018): item factors on the biased data and on the randomized slice, tied by
+    ``lam_cause``."""
 
     name = "CausE"
 
@@ -446,8 +447,8 @@ def _train(learner: Learner, grid: Grid, model: list, params: list) -> tuple[lis
     torch, config, data = grid.torch, grid.config, grid.data
     opt = torch.optim.Adam(params, lr=config.lr)
     has_val = bool(grid.o_va.sum() > 0)
-    best, best_state, bad, losses, epoch = np.inf, None, 0, [], 0
-    for epoch in range(1, config.epochs + 1):
+    best, best_state, bad, losses = np.inf, None, 0, []
+    for _ in range(config.epochs):
         opt.zero_grad()
         loss = learner.loss(grid, model, _predict(model)) + config.l2 * _l2(model, grid.n_tr)
         loss.backward()
@@ -471,7 +472,7 @@ def _train(learner: Learner, grid: Grid, model: list, params: list) -> tuple[lis
         with torch.no_grad():
             for t, saved in zip(params, best_state):
                 t.copy_(saved)
-    return losses, epoch
+    return losses, len(losses)  # one loss per epoch run
 
 
 def fit_learner(name: str | Learner, data: TrainingData, config: MFConfig = MFConfig()) -> FitResult:

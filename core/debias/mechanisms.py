@@ -176,7 +176,8 @@ class BiasMechanism:
             if broken
             else "breaks no assumption"
         )
-        return f"{self.explanation} Given what the estimator conditions on ({', '.join(sorted(conditioned_on)) or 'nothing'}), it {verdict}."
+        given = ", ".join(sorted(conditioned_on)) or "nothing"
+        return f"{self.explanation} Given what the estimator conditions on ({given}), it {verdict}."
 
 
 @dataclass(frozen=True)

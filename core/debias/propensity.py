@@ -42,7 +42,8 @@ def popularity_propensity(o, clip: float = 0.0) -> NDArray[np.float64]:
 def naive_bayes_propensity(
     o, values, rct_values, clip: float = 0.0, levels=None, smoothing: float = 1.0, rct_weights=None
 ) -> NDArray[np.float64]:
-    """``P(o=1 | r)`` by Bayes' rule; ``values`` are recorded outcomes (read where ``o``), ``rct_values`` the MCAR slice's.
+    """``P(o=1 | r)`` by Bayes' rule; ``values`` are recorded outcomes (read where ``o``), ``rct_values`` the MCAR
+    slice's.
 
     Parameters
     ----------

@@ -230,7 +230,8 @@ def run_sweep(
 
 
 def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (mechanism, strength, estimator): mean estimate/truth, bias = mean error, spread (sd), standard error, RMSE."""
+    """Per (mechanism, strength, estimator): mean estimate/truth, bias = mean error, spread (sd), standard error,
+    RMSE."""
     if df.empty:
         return pd.DataFrame(
             columns=["mechanism", "strength", "estimator", "estimate", "truth", "bias", "sd", "se", "rmse", "n_seeds"]

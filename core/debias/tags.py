@@ -199,9 +199,9 @@ def make_tag_task(
     tests["Test II"] = _sample_test(rng, rated_tags & ~known, liked, config.n_test2, config.test_positive_share)
     tests["Test III"] = _sample_test(rng, ~rated_tags & ~known, liked, config.n_test3, config.test_positive_share)
     parts = {name: _split_validation(rng, part, config.validation_share) for name, part in tests.items()}
-    validation = tuple(np.concatenate([val[k] for val, _ in parts.values()]) for k in range(3))
-    if len(np.unique(validation[2])) < 2:
-        validation = None  # a tiny world: AUC needs both labels, so learners fall back to held-out facts
+    rows, cols, labels = (np.concatenate([val[k] for val, _ in parts.values()]) for k in range(3))
+    # a tiny world: AUC needs both labels, so learners fall back to held-out facts
+    validation = (rows, cols, labels) if len(np.unique(labels)) >= 2 else None
     return TagTask(
         values=values,
         observed=observed,

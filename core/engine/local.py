@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from core.engine.sink import BatchOutcome, PairSink, SinkTotals
 from core.equal.extract.base import Extractor
@@ -47,7 +48,7 @@ class ExtractorSpec:
 
         return make_extractor(self.kind, self.settings, **self.options)
 
-    def with_options(self, **options) -> "ExtractorSpec":
+    def with_options(self, **options) -> ExtractorSpec:
         """A copy with ``options`` added (later ones win)."""
         return ExtractorSpec(self.kind, self.settings, {**self.options, **options})
 

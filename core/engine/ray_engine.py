@@ -34,9 +34,10 @@ import math
 import os
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -134,7 +135,8 @@ def ensure_ray(config: RayConfig | None = None):
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
-    """``RuntimeError`` unless ``host:port`` of ``address`` (``ray://host:port`` or ``host:port``) accepts a connection."""
+    """``RuntimeError`` unless ``host:port`` of ``address`` (``ray://host:port`` or ``host:port``) accepts a
+    connection."""
     import socket
     from urllib.parse import urlsplit
 
@@ -523,7 +525,7 @@ class RayExtractorPool:
             self._ray.kill(actor, no_restart=True)
         self._actors = []
 
-    def __enter__(self) -> "RayExtractorPool":
+    def __enter__(self) -> RayExtractorPool:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -2,7 +2,8 @@
 
 Every pair has the unique key ``(doc_id, pair_index)`` (its position among the pairs of its
 document), every document a row in ``docs`` and every batch of documents a row in
-``batches`` holding what it cost, keyed by the job and the batch's document ids. One batch is committed in one transaction with
+``batches`` holding what it cost, keyed by the job and the batch's document ids. One batch is committed in one
+transaction with
 ``INSERT OR IGNORE``, so a batch that is delivered twice (a task retried after its worker died
 just after sending the result) changes nothing the second time: no pair and no cost is counted
 twice, and a crash between two batches loses only the batch in flight, which a rerun redoes.
@@ -17,9 +18,9 @@ import hashlib
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -197,7 +198,7 @@ class PairSink:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> "PairSink":
+    def __enter__(self) -> PairSink:
         return self
 
     def __exit__(self, *exc) -> None:

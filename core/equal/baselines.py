@@ -11,8 +11,8 @@ and reuses replayed curves whose configuration is unchanged.
 from __future__ import annotations
 
 import json
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Generator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -59,8 +59,8 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
     wanted = list(dict.fromkeys(p.as_text() for d in doc_ids for p in cache.pairs_by_doc[d]))
     missing = [t for t in wanted if t not in cache.table]
     for start in range(0, len(missing), BATCH_TEXTS):
-        chunk = missing[start:start + BATCH_TEXTS]
-        cache.table.update(zip(chunk, np.asarray(embed(chunk), dtype=np.float32)))
+        texts_chunk = missing[start:start + BATCH_TEXTS]
+        cache.table.update(zip(texts_chunk, np.asarray(embed(texts_chunk), dtype=np.float32)))
         yield Tick(min(start + BATCH_TEXTS, len(missing)), len(missing), "Embedding the pairs")
     pairs = {d: cache.pairs_by_doc[d] for d in doc_ids}
     out: dict[str, pd.DataFrame] = {}

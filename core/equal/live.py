@@ -21,7 +21,8 @@ The loop uses only :class:`~core.equal.run.BanditRun`'s public surface: ``step``
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 LIVE_STATES = ("idle", "playing", "paused", "finished", "abandoned")
 
@@ -49,7 +50,7 @@ class LiveLoop:
         self.store = store
         self.clock = clock
         self.state = "idle"
-        self.run = None
+        self.run: Any = None  # a BanditRun, or a test double with the methods the loop calls
 
     # ------------------------------------------------------------------ queries
     @property
@@ -175,7 +176,8 @@ def label_runs(runs) -> dict[str, str]:
     return {r.run_id: f"{r.name} · {r.created:%Y-%m-%d %H:%M} · {r.status} · {r.run_id}" for r in runs.itertuples()}
 
 
-def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], object], reference_name: str) -> tuple[list, list[str]]:
+def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], Any],
+                  reference_name: str) -> tuple[list, list[str]]:
     """The ``rounds_frame`` of each stored run in ``run_ids``, reopening each once per stored state.
 
     ``cache`` (kept by the page) maps ``(run_id, docs, status, reference_name)`` to a frame, so a
@@ -199,7 +201,8 @@ def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], object], r
 # ---------------------------------------------------------------------- what the live panel shows
 def top_arms(run, n: int = 30):
     """The ``n`` best-scored arms: columns ``arm, pulls, mean, score, docs_left``."""
-    return run.arms_frame().sort_values("score", ascending=False).head(n)[["arm", "pulls", "mean", "score", "docs_left"]]
+    return run.arms_frame().sort_values("score", ascending=False).head(n)[["arm", "pulls", "mean", "score",
+                                                                           "docs_left"]]
 
 
 def newest_pairs(run, n: int = 8):

@@ -174,6 +174,7 @@ class BanditState:
         reward gives every arm the weighted mean). Before: slope 1 through the running mean.
         """
         x = self.arm_prior
+        assert x is not None, "unplayed='prior' is checked to come with an arm_prior"
         seen = self.arm_to_count > 0
         if seen.sum() < PRIOR_MIN_ARMS:
             return self.prior_mean + (x - x.mean())

@@ -6,12 +6,13 @@ and the corpus map's ``xy``; nothing here runs a bandit.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
 from core.viz.style import finish
 
 BASELINE_STYLE = {"random": dict(dash="dot", color="#888"), "all": dict(dash="dash", color="#444")}
@@ -37,8 +38,11 @@ def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str =
     scores = np.clip(df["score"].to_numpy(dtype=float), floor, cap)
     colours = np.where(df["available"], "#1f77b4", "#c7c7c7")
     fig = go.Figure(go.Bar(x=[f"c{a}" for a in df["arm"]], y=scores - floor, base=floor,
-                           marker_color=colours, customdata=np.column_stack([df[["pulls", "mean", "docs_left"]].to_numpy(dtype=object), scores]),
-                           hovertemplate="%{x}: score %{customdata[3]:.4f}<br>pulls %{customdata[0]}, mean %{customdata[1]:.4f}, "
+                           marker_color=colours,
+                           customdata=np.column_stack([df[["pulls", "mean", "docs_left"]].to_numpy(dtype=object),
+                                                       scores]),
+                           hovertemplate="%{x}: score %{customdata[3]:.4f}<br>pulls %{customdata[0]}, mean "
+                                         "%{customdata[1]:.4f}, "
                                          "docs left %{customdata[2]}<extra></extra>"))
     fig.update_layout(title=f"{score_label} (top {len(df)} arms)", xaxis_title="cluster", yaxis_title=score_label,
                       height=300, margin=dict(l=40, r=10, t=40, b=40))
@@ -101,7 +105,8 @@ def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray,
     return finish(fig)
 
 
-def make_comparison_figure(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str, x: str = "calls_cum") -> go.Figure:
+def make_comparison_figure(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str,
+                           x: str = "calls_cum") -> go.Figure:
     """Two runs side by side: reference coverage and running mean reward against budget."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("reference coverage", "mean reward so far"))
     for df, name, colour in ((a, name_a, "#1f77b4"), (b, name_b, "#d62728")):

@@ -10,7 +10,7 @@ HTML-escaped snippet, because plotly renders hover text as HTML.
 from __future__ import annotations
 
 import html
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd

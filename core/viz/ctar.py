@@ -31,7 +31,7 @@ def plain_label(label: str) -> str:
     >>> plain_label("Rating observed O^Y"), plain_label("Tag counts c(m,t)"), plain_label("rating.csv")
     ('Rating observed', 'Tag counts', 'rating.csv')
     """
-    words = []
+    words: list[str] = []
     for word in label.split(" "):
         if words and (NOTATION & set(word) or (len(word) <= 2 and word[:1].isupper())):
             break
@@ -68,7 +68,8 @@ def make_causal_graph_figure(graph: CausalGraph, selected: str | None = None, he
                         line=dict(width=[3 if n.id == selected else 1 for n in nodes], color="#222")),
         ))
     for n in graph.nodes:  # after the edges: drawn on top of them
-        fig.add_annotation(x=n.x, y=n.y, yshift=19, text=plain_label(n.label), showarrow=False, font=dict(size=12, color="#1f2430"),
+        fig.add_annotation(x=n.x, y=n.y, yshift=19, text=plain_label(n.label), showarrow=False,
+                           font=dict(size=12, color="#1f2430"),
                            bgcolor="rgba(255,255,255,0.92)", bordercolor="rgba(31,36,48,0.18)", borderpad=2)
     if graph.cut:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="cut by do()",

@@ -34,7 +34,8 @@ NODES = {
 PLAIN_NODE_LABELS = {"X": "How well user and movie match", "H": "Something hidden", "O": "Rated or not",
                      "R": "True rating", "Coin": "Random chance"}
 BASE_EDGES = (("Pop", "R"), ("X", "R"), ("R", "R_obs"), ("O", "R_obs"))
-NODE_CONDITION = {"Pop": "popularity", "X": "match", "Rank": "position", "H": "confounder", "R": "rating", "O_other": "others_feedback"}
+NODE_CONDITION = {"Pop": "popularity", "X": "match", "Rank": "position", "H": "confounder", "R": "rating",
+                  "O_other": "others_feedback"}
 PALETTE = {"ok": "#2a9d8f", "broken": "#d62828", "base": "#8d99ae", "cond": "#264653"}
 ESTIMATOR_COLORS = {"Naive": "#8d99ae", "EIB": "#e9c46a", "IPS": "#f4a261", "SNIPS": "#2a9d8f", "DR": "#264653"}
 
@@ -46,7 +47,8 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
     ``plain=True`` (presentation mode) labels nodes and title in words, with no notation.
     """
     broken = mechanism.violated_assumptions(set(conditioned_on))
-    edges = [(a, b, "base") for a, b in BASE_EDGES] + [(a, b, "broken" if broken else "ok") for a, b in mechanism.graph_edges]
+    edges = [(a, b, "base") for a, b in BASE_EDGES] + [(a, b, "broken" if broken else "ok")
+                                                       for a, b in mechanism.graph_edges]
     if mechanism.name in ("mcar",) or not mechanism.graph_edges:
         edges.append(("Coin", "O", "ok"))
     used = {n for a, b, _ in edges for n in (a, b)} | {"O", "R"}
@@ -55,7 +57,8 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
         (x0, y0, _), (x1, y1, _) = NODES[a], NODES[b]
         fig.add_annotation(
             x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=3,
-            arrowsize=1.4, arrowwidth=4 if kind == "broken" else 2, arrowcolor=PALETTE[kind], standoff=22, startstandoff=22,
+            arrowsize=1.4, arrowwidth=4 if kind == "broken" else 2, arrowcolor=PALETTE[kind], standoff=22,
+            startstandoff=22,
         )
     names = sorted(used)
     conditioned = [NODE_CONDITION.get(n) in conditioned_on for n in names]
@@ -65,7 +68,8 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
             text=[_node_label(n, plain) + (" (conditioned)" if c else "") for n, c in zip(names, conditioned)],
             textposition="top center", hoverinfo="text",
             marker=dict(size=34, symbol=["square" if c else "circle" for c in conditioned],
-                        color=[PALETTE["cond"] if c else ("#ffffff" if n != "H" else "#dddddd") for n, c in zip(names, conditioned)],
+                        color=[PALETTE["cond"] if c else ("#ffffff" if n != "H" else "#dddddd")
+                               for n, c in zip(names, conditioned)],
                         line=dict(width=2, color=PALETTE["cond"])),
             showlegend=False,
         )
@@ -100,7 +104,8 @@ def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float
         go.Bar(x=s.estimator, y=s.estimate, error_y=dict(type="data", array=s.sd, visible=True),
                marker_color=[ESTIMATOR_COLORS.get(e, "#999") for e in s.estimator],
                customdata=s[["bias", "sd", "n_seeds"]].to_numpy(),
-               hovertemplate="%{x}: %{y:.4f}<br>bias %{customdata[0]:+.4f} ± %{customdata[1]:.4f} over %{customdata[2]} seeds<extra></extra>")
+               hovertemplate="%{x}: %{y:.4f}<br>bias %{customdata[0]:+.4f} ± %{customdata[1]:.4f} over "
+                             "%{customdata[2]} seeds<extra></extra>")
     )
     truth = float(s.truth.mean())
     fig.add_hline(y=truth, line_dash="dash", line_color=PALETTE["broken"], annotation_text=f"true loss {truth:.3f}")
@@ -122,7 +127,8 @@ def make_error_vs_strength_figure(summary: pd.DataFrame, mechanism: str) -> go.F
                                  line=dict(color=ESTIMATOR_COLORS.get(name)),
                                  error_y=dict(type="data", array=g.sd, visible=True, thickness=1)))
     fig.add_hline(y=0, line_color="#444")
-    fig.update_layout(title=f"Error (estimate − truth) as {mechanism} bias grows", xaxis_title="strength (the mechanism's knob)",
+    fig.update_layout(title=f"Error (estimate − truth) as {mechanism} bias grows",
+                      xaxis_title="strength (the mechanism's knob)",
                       yaxis_title="bias ± sd", height=380, margin=dict(l=10, r=10, t=50, b=10))
     return finish(fig)
 
@@ -130,8 +136,10 @@ def make_error_vs_strength_figure(summary: pd.DataFrame, mechanism: str) -> go.F
 def make_learner_figure(table: pd.DataFrame, metric: str = "auc") -> go.Figure:
     """Bars of ``metric`` per learner (the popularity baseline in grey)."""
     t = table.dropna(subset=[metric])
-    fig = go.Figure(go.Bar(x=t.learner, y=t[metric], marker_color=["#8d99ae" if n == "Popularity" else "#264653" for n in t.learner],
+    fig = go.Figure(go.Bar(x=t.learner, y=t[metric],
+                           marker_color=["#8d99ae" if n == "Popularity" else "#264653" for n in t.learner],
                            text=[f"{v:.3f}" for v in t[metric]], textposition="outside"))
-    fig.update_layout(title=f"{metric.upper()} against the full truth", yaxis=dict(range=[0, 1.05] if "auc" in metric else None),
+    fig.update_layout(title=f"{metric.upper()} against the full truth",
+                      yaxis=dict(range=[0, 1.05] if "auc" in metric else None),
                       height=340, margin=dict(l=10, r=10, t=50, b=10))
     return finish(fig)

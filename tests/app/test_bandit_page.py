@@ -107,7 +107,8 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     page.goto(f"{app_url}/bandit")
     page.get_by_role("button", name="Start").wait_for(timeout=240_000)
     # one document per pull, one arm per round, the whole corpus: hundreds of rounds to watch
-    for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"), ("Budget value (share: 0-1)", "1")):
+    for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"),
+                         ("Budget value (share: 0-1)", "1")):
         box = page.get_by_label(label)
         box.fill(value)
         box.press("Enter")
@@ -158,7 +159,8 @@ def test_two_stored_runs_compare_without_resuming_on_every_rerun(small_builtin, 
         _button(at, "bd_reset").click().run()
     calls = []
     original = BanditRun.resume.__func__
-    monkeypatch.setattr(BanditRun, "resume", classmethod(lambda cls, *a, **kw: calls.append(a[1]) or original(cls, *a, **kw)))
+    monkeypatch.setattr(BanditRun, "resume", classmethod(lambda cls, *a,
+                                                         **kw: calls.append(a[1]) or original(cls, *a, **kw)))
     at.session_state["bd_pick"] = ids
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]

@@ -13,7 +13,8 @@ POINT_JS = """([chart, which]) => {
   const gd = document.querySelectorAll('.js-plotly-plot')[chart], fl = gd._fullLayout, r = gd.getBoundingClientRect();
   const px = (x, y) => [r.left + fl._size.l + fl.xaxis.l2p(x), r.top + fl._size.t + fl.yaxis.l2p(y)];
   const pts = [];
-  gd._fullData.forEach(t => (t.customdata || []).forEach((c, i) => pts.push({p: px(t.x[i], t.y[i]), id: String(c[0])})));
+  gd._fullData.forEach(t => (t.customdata || []).forEach(
+    (c, i) => pts.push({p: px(t.x[i], t.y[i]), id: String(c[0])})));
   const labels = (fl.annotations || []).map(a => px(a.x, a.y));
   let best = null, bestD = -1;
   for (const q of pts) {
@@ -48,7 +49,8 @@ def test_clicking_a_map_point_shows_its_document_and_a_search_keeps_the_selectio
     except PlaywrightTimeout:
         # a click that lands while the page is still rerunning is dropped by plotly (nothing selected, the
         # heading still says 0): that is a lost click, not a slow one, so click once more and time that one
-        assert page.get_by_role("heading", name="Selected documents (0)").count() == 1, "a click selected something else"
+        assert page.get_by_role("heading", name="Selected documents "
+                                                "(0)").count() == 1, "a click selected something else"
         page.screenshot(path=str(output_dir / "corpus_map_click_lost.png"))
         page.wait_for_timeout(2000)
         doc_id, t0 = _click_point(page)

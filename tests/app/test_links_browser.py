@@ -1,4 +1,5 @@
-"""A link copied from each page reproduces the same view in a fresh browser context; a bad link says what it could not restore."""
+"""A link copied from each page reproduces the same view in a fresh browser context; a bad link says what it could not
+restore."""
 
 from __future__ import annotations
 

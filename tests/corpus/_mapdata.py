@@ -19,7 +19,8 @@ def topic_corpus(n: int = 200, seed: int = 0, topics: int = 4) -> tuple[Corpus, 
     rng = np.random.default_rng(seed)
     truth = np.arange(n) % topics
     texts = tuple(" ".join(rng.choice(TOPICS[t], 12)) + f" note{i}" for i, t in enumerate(truth))
-    return Corpus(ids=tuple(f"doc{i}" for i in range(n)), texts=texts, sources=tuple(f"t.jsonl:{i + 1}" for i in range(n)), name="topics"), truth
+    return Corpus(ids=tuple(f"doc{i}" for i in range(n)), texts=texts,
+                  sources=tuple(f"t.jsonl:{i + 1}" for i in range(n)), name="topics"), truth
 
 
 def blobs(n: int = 400, k: int = 5, d: int = 32, spread: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,13 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from core.corpus.cluster import (
-    cluster_keywords, cluster_w2_distances, inertia_curve, kmeans, neighbour_graph, representatives, suggest_k,
+    cluster_keywords,
+    cluster_w2_distances,
+    inertia_curve,
+    kmeans,
+    neighbour_graph,
+    representatives,
+    suggest_k,
 )
 from tests.corpus._mapdata import blobs
 

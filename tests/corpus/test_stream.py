@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from core.corpus.encoders import STATIC_MODEL, HashingEncoder, load_encoder, static_model_ready
-from core.corpus.stream import (LargeIndexConfig, StreamFormatError, StreamReport, index_large_corpus,
-                                iter_document_chunks, large_index_path, lod_sample, region_ids, write_recombined_corpus)
+from core.corpus.stream import (
+    LargeIndexConfig,
+    StreamFormatError,
+    StreamReport,
+    index_large_corpus,
+    iter_document_chunks,
+    large_index_path,
+    lod_sample,
+    region_ids,
+    write_recombined_corpus,
+)
 from tests.corpus._mapdata import TOPICS
 
 SOURCE_TEXTS = [  # real-looking documentation sentences, four topics

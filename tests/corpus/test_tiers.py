@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.corpus.encoders import (STATIC_MODEL, HashingEncoder, distill_static_model, load_encoder, space_id,
-                                  static_model_ready)
+from core.corpus.encoders import (
+    STATIC_MODEL,
+    HashingEncoder,
+    distill_static_model,
+    load_encoder,
+    space_id,
+    static_model_ready,
+)
 from core.corpus.tiers import kmeans_ari, measure_tier, neighbour_recall
 from tests.corpus._mapdata import blobs, topic_corpus
 
@@ -68,7 +74,8 @@ def test_real_distillation_makes_a_static_model_that_is_fast_and_sees_meaning(tm
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not static_model_ready(), reason="the static tier is built by make setup (python -m core.corpus distill --setup)")
+@pytest.mark.skipif(not static_model_ready(), reason="the static tier is built by make setup (python -m core.corpus "
+                                                     "distill --setup)")
 def test_the_static_tier_agrees_with_minilm_far_above_chance():
     from core.corpus.encoders import SentenceEncoder
 

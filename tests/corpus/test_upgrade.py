@@ -74,7 +74,8 @@ def test_an_interrupted_job_resumes_from_its_finished_chunks(monkeypatch):
     assert {p.name: p.stat().st_mtime_ns for p in job.chunk_paths() if p.name in finished} == finished
     st = job.status()
     assert st["state"] == "done" and st["done_at_start"] == 40
-    np.testing.assert_allclose(embed_corpus(corpus, HashingEncoder(32)), HashingEncoder(32).encode(corpus.texts), atol=1e-6)
+    np.testing.assert_allclose(embed_corpus(corpus, HashingEncoder(32)), HashingEncoder(32).encode(corpus.texts),
+                               atol=1e-6)
 
 
 def test_a_dead_worker_is_restarted_by_the_next_open():

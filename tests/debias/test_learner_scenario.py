@@ -1,4 +1,5 @@
-"""The lab's default scenario separates the learners on the known truth (a paired test over seeds), and says why elsewhere."""
+"""The lab's default scenario separates the learners on the known truth (a paired test over seeds), and says why
+elsewhere."""
 
 from __future__ import annotations
 

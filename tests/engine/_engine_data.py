@@ -37,7 +37,7 @@ class CrashOnce:
     def __init__(self, doc_id: str, marker: str, always: bool = False) -> None:
         self.doc_id, self.marker, self.always = doc_id, marker, always
 
-    def __call__(self) -> "_Crashing":
+    def __call__(self) -> _Crashing:
         return _Crashing(self.doc_id, Path(self.marker), self.always)
 
 

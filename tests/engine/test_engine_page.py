@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from core.corpus.encoders import load_encoder
 from core.corpus.load import load_corpus
 from tests.corpus._mapdata import topic_corpus

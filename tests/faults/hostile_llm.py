@@ -43,7 +43,7 @@ class HostileLLM:
         return self._body({"choices": [{"message": {"role": "assistant", "content": content}}],
                            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}})
 
-    def start(self) -> "HostileLLM":
+    def start(self) -> HostileLLM:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -111,7 +111,7 @@ class HostileLLM:
             self._server.shutdown()
             self._server.server_close()
 
-    def __enter__(self) -> "HostileLLM":
+    def __enter__(self) -> HostileLLM:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -24,6 +24,7 @@ from core.corpus.load import (
     SUPPORTED_EXTENSIONS,
     CorpusFormatError,
     CorpusTooLargeError,
+    EmptyCorpusError,
     LoadLimits,
     estimate_tokens,
     load_corpus,
@@ -81,7 +82,7 @@ def test_zip_total_expansion_checked_before_reading(monkeypatch) -> None:
         load_corpus_bytes(data, "big.zip", limits=limits)
     assert read == []
     small = LoadLimits(max_total_bytes=1 << 30, max_file_bytes=100_000, max_zip_ratio=10_000)
-    with pytest.raises(Exception):  # every member over the per-file limit: nothing remains
+    with pytest.raises(EmptyCorpusError, match=r"3 too_large"):  # every member over the per-file limit: nothing remains
         load_corpus_bytes(data, "big.zip", limits=small)
 
 

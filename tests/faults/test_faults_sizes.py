@@ -33,7 +33,8 @@ def _cli(module: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 
     out = ["--out", str(tmp_path / ("x.csv" if module == "core.debias" else "out"))]
-    cmd = [sys.executable, "-m", module, *(["sweep"] if module == "core.debias" else ["generate"]), *out, "--quiet", *args]
+    cmd = [sys.executable, "-m", module, *(["sweep"] if module == "core.debias" else ["generate"]), *out, "--quiet",
+           *args]
     env = {"EQUALCTAR_MEMORY_BUDGET": str(BUDGET), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, preexec_fn=limit)
 

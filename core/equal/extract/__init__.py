@@ -69,8 +69,9 @@ def make_checked_extractor(kind: str = "rules", settings: LLMSettings | None = N
     """
     extractor = make_extractor(kind, settings, **options)
     if _ALIASES.get(str(kind).strip().lower()) == "openai":
-        from core.equal.extract.openai_compat import check_endpoint
+        from core.equal.extract.openai_compat import OpenAIChatExtractor, check_endpoint
 
+        assert isinstance(extractor, OpenAIChatExtractor)  # what make_extractor builds for "openai"
         ok, message = check_endpoint(extractor.settings)
         if not ok:
             raise ValueError(message)
