@@ -39,8 +39,8 @@ run: setup
 browser:
 	@bash scripts/ensure_chromium.sh
 
-# lead: enable lint in test (make it `test: setup setup-ray browser lint` once the global ruff pass has landed)
-test: setup setup-ray browser
+# lint first: a ruff finding or a mypy error fails `make test` before any test runs
+test: setup setup-ray browser lint
 	$(PY) -m pytest -q
 
 # ruff (rules in pyproject.toml) over the code, mypy over core/ and pages/

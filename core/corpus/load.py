@@ -683,6 +683,81 @@ def _detect_text_field(records: list[_Record], columns: list[str], name: str) ->
     return max(columns, key=lambda c: (means.get(c, -1.0), -columns.index(c)))
 
 
+def _resolve_fields(records: list[_Record], report: LoadReport, name: str, text_field: str | None,
+                    id_field: str | None) -> tuple[str | None, str | None]:
+    """The text and id fields: as asked (checked against the records' columns), else detected."""
+    columns = _columns(records)
+    if text_field is not None and text_field not in columns:
+        raise CorpusFormatError(
+            f"{name}: text field '{text_field}' not found; available columns: "
+            f"{columns or 'none (records are plain strings)'}"
+        )
+    if id_field is not None and id_field not in columns:
+        raise CorpusFormatError(f"{name}: id field '{id_field}' not found; available columns: {columns}")
+    if columns and text_field is None:
+        text_field = _detect_text_field(records, columns, name)
+    if columns and id_field is None:
+        candidate = _pick(columns, ID_FIELD_NAMES)
+        id_field = candidate if candidate != text_field else None
+    report.text_field, report.id_field = text_field, id_field
+    return text_field, id_field
+
+
+def _record_text(loc: str, value: Any, text_field: str | None, id_field: str | None,
+                 report: LoadReport) -> tuple[str, Any] | None:
+    """``(stripped text, raw id or None)`` of one record, or None with the reason in ``report``."""
+    text: Any
+    if isinstance(value, str):
+        text, raw_id = value, None
+    elif isinstance(value, dict):
+        text = value.get(text_field)
+        raw_id = value.get(id_field) if id_field else None
+    else:
+        report.add("not_a_record", loc, f"a JSON {type(value).__name__}, not an object or a string")
+        return None
+    if text is None:
+        why = "null" if isinstance(value, dict) and text_field in value else "absent"
+        report.add("missing_text", loc, f"text field '{text_field}' is {why}")
+        return None
+    if not isinstance(text, str):
+        report.add("missing_text", loc, f"text field '{text_field}' holds a {type(text).__name__}, not text")
+        return None
+    text = text.strip()
+    if not text:
+        report.add("empty_text", loc, "the text is empty or only whitespace")
+        return None
+    return text, raw_id
+
+
+class _UniqueIds:
+    """Hands out document ids, renaming a repeat ``id~2``, ``id~3``, ... (reported)."""
+
+    def __init__(self, report: LoadReport) -> None:
+        self.report, self.seen = report, set[str]()
+
+    def __call__(self, candidate: str, loc: str) -> str:
+        if candidate not in self.seen:
+            self.seen.add(candidate)
+            return candidate
+        n = 2
+        while f"{candidate}~{n}" in self.seen:
+            n += 1
+        new = f"{candidate}~{n}"
+        self.report.add("duplicate_id", loc, f"id '{candidate}' already used; renamed to '{new}'")
+        self.seen.add(new)
+        return new
+
+
+def _empty_corpus_error(name: str, report: LoadReport) -> EmptyCorpusError:
+    counts = report.counts
+    if report.n_read == 0:
+        why = "it holds no records" + (f" ({', '.join(f'{n} {k}' for k, n in counts.items())})" if counts else "")
+    else:
+        why = "every record was dropped: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    return EmptyCorpusError(f"{name}: read {report.n_read} records ({report.format or 'text'}) but no document "
+                            f"remained; {why}")
+
+
 def _assemble(
     records: list[_Record],
     report: LoadReport,
@@ -694,61 +769,17 @@ def _assemble(
     count_tokens: TokenCounter | None = None,
 ) -> Corpus:
     report.n_read += len(records)
-    columns = _columns(records)
-    has_dicts = bool(columns)
-    if text_field is not None and text_field not in columns:
-        raise CorpusFormatError(
-            f"{name}: text field '{text_field}' not found; available columns: "
-            f"{columns or 'none (records are plain strings)'}"
-        )
-    if id_field is not None and id_field not in columns:
-        raise CorpusFormatError(f"{name}: id field '{id_field}' not found; available columns: {columns}")
-    if has_dicts and text_field is None:
-        text_field = _detect_text_field(records, columns, name)
-    if has_dicts and id_field is None:
-        candidate = _pick(columns, ID_FIELD_NAMES)
-        id_field = candidate if candidate != text_field else None
-    report.text_field, report.id_field = text_field, id_field
-
+    text_field, id_field = _resolve_fields(records, report, name, text_field, id_field)
     ids: list[str] = []
     texts: list[str] = []
     sources: list[str] = []
     seen_text: dict[str, str] = {}
-    seen_id: set[str] = set()
-
-    def unique(candidate: str, loc: str) -> str:
-        if candidate not in seen_id:
-            seen_id.add(candidate)
-            return candidate
-        n = 2
-        while f"{candidate}~{n}" in seen_id:
-            n += 1
-        new = f"{candidate}~{n}"
-        report.add("duplicate_id", loc, f"id '{candidate}' already used; renamed to '{new}'")
-        seen_id.add(new)
-        return new
-
+    unique = _UniqueIds(report)
     for loc, value in records:
-        text: Any
-        if isinstance(value, str):
-            text, raw_id = value, None
-        elif isinstance(value, dict):
-            text = value.get(text_field)
-            raw_id = value.get(id_field) if id_field else None
-        else:
-            report.add("not_a_record", loc, f"a JSON {type(value).__name__}, not an object or a string")
+        read = _record_text(loc, value, text_field, id_field, report)
+        if read is None:
             continue
-        if text is None:
-            why = "null" if isinstance(value, dict) and text_field in value else "absent"
-            report.add("missing_text", loc, f"text field '{text_field}' is {why}")
-            continue
-        if not isinstance(text, str):
-            report.add("missing_text", loc, f"text field '{text_field}' holds a {type(text).__name__}, not text")
-            continue
-        text = text.strip()
-        if not text:
-            report.add("empty_text", loc, "the text is empty or only whitespace")
-            continue
+        text, raw_id = read
         if text in seen_text:
             report.add("duplicate_text", loc, f"same text as {seen_text[text]}; kept the first")
             continue
@@ -769,16 +800,9 @@ def _assemble(
             ids.append(doc_id)
             texts.append(text)
             sources.append(loc)
-
     report.n_loaded = len(texts)
     if not texts:
-        counts = report.counts
-        if report.n_read == 0:
-            why = "it holds no records" + (f" ({', '.join(f'{n} {k}' for k, n in counts.items())})" if counts else "")
-        else:
-            why = "every record was dropped: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-        raise EmptyCorpusError(f"{name}: read {report.n_read} records ({report.format or 'text'}) but no document "
-                               f"remained; {why}")
+        raise _empty_corpus_error(name, report)
     return Corpus(ids=tuple(ids), texts=tuple(texts), sources=tuple(sources), name=Path(name).stem or name)
 
 
@@ -839,6 +863,58 @@ def load_corpus_bytes(
     return corpus, report
 
 
+def _stat_corpus_path(path: Path) -> os.stat_result:
+    """``path``'s stat, refusing what is missing, unreadable or neither a file nor a folder (never opened)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        kind = "a link whose target does not exist" if path.is_symlink() else "no such file or folder"
+        raise CorpusFormatError(f"{path}: {kind}") from None
+    except OSError as err:
+        raise CorpusFormatError(f"{path}: cannot read ({err.strerror})") from None
+    special = _special_kind(info.st_mode)
+    if special is not None:
+        raise CorpusFormatError(f"{path}: {special}, not a file or folder; refused (it is never opened)")
+    return info
+
+
+def _read_chosen_files(chosen: list[tuple[str, Path]], report: LoadReport,
+                       limits: LoadLimits) -> list[tuple[str, bytes]]:
+    """The bytes of each scanned file, bounded per file (it may have grown since the scan); the rest reported."""
+    files = []
+    for rel, p in chosen:
+        try:
+            with open(p, "rb") as fh:
+                content = fh.read(limits.max_file_bytes + 1)
+        except OSError as err:
+            report.add("skipped_file", rel, f"cannot be read ({err.strerror})")
+            continue
+        if len(content) > limits.max_file_bytes:
+            report.add("too_large", rel, f"grew past the {_size_text(limits.max_file_bytes)} limit per file; "
+                                         "dropped")
+            continue
+        files.append((rel, content))
+    return files
+
+
+def _read_corpus_file(path: Path, info: os.stat_result, limits: LoadLimits) -> bytes:
+    """A corpus file's bytes, once its extension and size are known to be acceptable."""
+    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise CorpusFormatError(
+            f"{path}: unknown corpus format '{path.suffix or '(no extension)'}'; "
+            f"supported: {', '.join(SUPPORTED_EXTENSIONS)} or a folder of text files"
+        )
+    if info.st_size > limits.max_total_bytes:
+        raise CorpusTooLargeError(
+            f"{path.name}: {_size_text(info.st_size)}, over the {_size_text(limits.max_total_bytes)} limit; not read"
+        )
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limits.max_total_bytes + 1)
+    except OSError as err:
+        raise CorpusFormatError(f"{path}: cannot read ({err.strerror})") from None
+
+
 def load_corpus(
     path: str | Path,
     text_field: str | None = None,
@@ -865,48 +941,13 @@ def load_corpus(
 
         check_path(path, roots)  # before anything else: a refusal never says whether it exists
     path = Path(path).expanduser()
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        kind = "a link whose target does not exist" if path.is_symlink() else "no such file or folder"
-        raise CorpusFormatError(f"{path}: {kind}") from None
-    except OSError as err:
-        raise CorpusFormatError(f"{path}: cannot read ({err.strerror})") from None
-    special = _special_kind(info.st_mode)
-    if special is not None:
-        raise CorpusFormatError(f"{path}: {special}, not a file or folder; refused (it is never opened)")
+    info = _stat_corpus_path(path)
     if stat.S_ISDIR(info.st_mode):
         report = LoadReport(source=path.name or str(path), max_words=max_words, format="folder")
-        chosen = _scan_folder(path, report, limits, roots)
-        files = []
-        for rel, p in chosen:
-            try:
-                with open(p, "rb") as fh:  # bounded: the file may have grown since the scan
-                    content = fh.read(limits.max_file_bytes + 1)
-            except OSError as err:
-                report.add("skipped_file", rel, f"cannot be read ({err.strerror})")
-                continue
-            if len(content) > limits.max_file_bytes:
-                report.add("too_large", rel, f"grew past the {_size_text(limits.max_file_bytes)} limit per file; "
-                                             "dropped")
-                continue
-            files.append((rel, content))
+        files = _read_chosen_files(_scan_folder(path, report, limits, roots), report, limits)
         records = _read_text_files(files, report.source, report)
         corpus = _assemble(records, report, report.source, text_field, id_field, max_words, max_tokens, count_tokens)
         return corpus, report
-    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
-        raise CorpusFormatError(
-            f"{path}: unknown corpus format '{path.suffix or '(no extension)'}'; "
-            f"supported: {', '.join(SUPPORTED_EXTENSIONS)} or a folder of text files"
-        )
-    if info.st_size > limits.max_total_bytes:
-        raise CorpusTooLargeError(
-            f"{path.name}: {_size_text(info.st_size)}, over the {_size_text(limits.max_total_bytes)} limit; not read"
-        )
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(limits.max_total_bytes + 1)
-    except OSError as err:
-        raise CorpusFormatError(f"{path}: cannot read ({err.strerror})") from None
+    data = _read_corpus_file(path, info, limits)
     return load_corpus_bytes(data, path.name, text_field=text_field, id_field=id_field, max_words=max_words,
                              max_tokens=max_tokens, count_tokens=count_tokens, limits=limits)

@@ -25,7 +25,7 @@ sampler's pair-level aggregates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -251,90 +251,102 @@ def _import_pgmpy() -> None:
         import pgmpy.models  # noqa: F401
 
 
-def build_pair_template(sample: CTARSample, n_q: int = 5, tag_effect: float | None = None) -> PairTemplate:
-    """Build the per-pair ``DiscreteBayesianNetwork`` with CPDs from ``sample``'s mechanism.
+class _PairTables(NamedTuple):
+    """The per-pair CPD tables, as probabilities (columns: the parents' states in row-major order)."""
 
-    ``tag_effect`` overrides the rating equation's effect (for ``do(tag effect = value)``).
-    """
-    _import_pgmpy()
-    from pgmpy.factors.discrete import TabularCPD
-    from pgmpy.models import DiscreteBayesianNetwork
+    p_pop: NDArray[np.float64]  # (10,) movies per popularity decile
+    p_q_pop: NDArray[np.float64]  # (n_q, 10)
+    p_n_pop: NDArray[np.float64]  # (K+1, 10)
+    p_y_qn: NDArray[np.float64]  # (n_q, K+1, 5)
+    p_oy: NDArray[np.float64]  # (10,)
+    p_ot: NDArray[np.float64]  # (10, 5)
 
-    cfg = sample.config
-    counts = sample.counts
-    m = sample.n_movies
-    k = cfg.tags_per_movie
-    decile = popularity_decile(m)
-    q = sample.quality if sample.intervention.quality is None else np.full(m, float(sample.intervention.quality))
+
+def _quality_bins(q: NDArray[np.float64], n_q: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Quantile edges of the movie qualities (open at both ends) and each movie's bin ``0..n_q-1``."""
     edges = np.quantile(q, np.linspace(0, 1, n_q + 1))
     edges[0], edges[-1] = -np.inf, np.inf
-    qbin = np.clip(np.searchsorted(edges, q, side="right") - 1, 0, n_q - 1)
+    return edges, np.clip(np.searchsorted(edges, q, side="right") - 1, 0, n_q - 1)
+
+
+def _rating_tables(sample: CTARSample, q: NDArray[np.float64], qbin: NDArray[np.int64], n_q: int,
+                   effect: float) -> tuple[NDArray[np.float64], ...]:
+    """``P(Pop)``, ``P(Q | Pop)``, ``P(N | Pop)`` from the movies and counts; ``P(Y | Q, N)`` from the equation."""
+    cfg, k = sample.config, sample.config.tags_per_movie
+    decile = popularity_decile(sample.n_movies)
     movies_per = np.bincount(decile, minlength=10).astype(float)
-    p_pop = movies_per / movies_per.sum()
     p_q_pop = _normalise(
         np.array([np.bincount(qbin[decile == d], minlength=n_q) for d in range(10)], float).T,
         0,
         np.full((n_q, 1), 1 / n_q),
     )
-    n_by_decile = np.array([counts.n_match_by_movie[decile == d].sum(axis=0) for d in range(10)], float).T  # (K+1, 10)
-    p_n_pop = _normalise(n_by_decile, 0, np.eye(k + 1)[:, :1])
-    effect = cfg.tag_effect if tag_effect is None else tag_effect
+    n_by_decile = np.array([sample.counts.n_match_by_movie[decile == d].sum(axis=0) for d in range(10)], float).T
+    p_n_pop = _normalise(n_by_decile, 0, np.eye(k + 1)[:, :1])  # (K+1, 10)
     mu = q[:, None] - cfg.rating_offset + effect * np.arange(k + 1)[None, :]  # (M, K+1)
     probs = calc_rating_probs(mu, cfg.noise_sigma)  # (M, K+1, 5)
     p_y_qn = np.stack(
         [probs[qbin == b].mean(axis=0) if (qbin == b).any() else np.full((k + 1, 5), 0.2) for b in range(n_q)]
     )  # (n_q, K+1, 5)
+    return movies_per / movies_per.sum(), p_q_pop, p_n_pop, p_y_qn
+
+
+def _observation_tables(sample: CTARSample) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``P(O^Y = 1 | Pop)`` and ``P(O^T = 1 | Pop, Y)`` from the propensities summed while sampling."""
+    cfg, counts = sample.config, sample.counts
+    decile = popularity_decile(sample.n_movies)
+    movies_per = np.bincount(decile, minlength=10).astype(float)
     p_oy = np.array(
         [counts.p_rating_by_movie[decile == d].sum() / max(movies_per[d] * cfg.n_users, 1) for d in range(10)]
     )
-    p_oy = np.clip(p_oy, 0, 1)
     overall = counts.p_obstag_by_decile_rating.sum() / max(counts.pairs_by_decile_rating.sum(), 1)
     p_ot = np.where(
         counts.pairs_by_decile_rating > 0,
         counts.p_obstag_by_decile_rating / np.maximum(counts.pairs_by_decile_rating, 1),
         overall,
     )  # (10, 5)
-    p_ot = np.clip(p_ot, 0, 1)
+    return np.clip(p_oy, 0, 1), np.clip(p_ot, 0, 1)
+
+
+def _pair_network(t: _PairTables, n_q: int, k: int) -> Any:
+    """The pgmpy ``DiscreteBayesianNetwork`` Pop -> Q, N, OY, OT; Q, N -> Y -> OT with ``t`` as its CPDs."""
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
 
     model = DiscreteBayesianNetwork(
         [("Pop", "Q"), ("Pop", "N"), ("Q", "Y"), ("N", "Y"), ("Pop", "OY"), ("Pop", "OT"), ("Y", "OT")]
     )
-    states = {
-        "Pop": list(range(10)),
-        "Q": list(range(n_q)),
-        "N": list(range(k + 1)),
-        "Y": [1, 2, 3, 4, 5],
-        "OY": [0, 1],
-        "OT": [0, 1],
-    }
+    pop, q_states, n_states, y_states = list(range(10)), list(range(n_q)), list(range(k + 1)), [1, 2, 3, 4, 5]
     # TabularCPD columns: evidence states in row-major order of the evidence list
-    y_values = p_y_qn.transpose(2, 0, 1).reshape(5, n_q * (k + 1))
-    ot_values = np.stack([1 - p_ot.ravel(), p_ot.ravel()])  # evidence [Pop, Y]
+    y_values = t.p_y_qn.transpose(2, 0, 1).reshape(5, n_q * (k + 1))
+    ot_values = np.stack([1 - t.p_ot.ravel(), t.p_ot.ravel()])  # evidence [Pop, Y]
     model.add_cpds(
-        TabularCPD("Pop", 10, p_pop[:, None], state_names={"Pop": states["Pop"]}),
-        TabularCPD("Q", n_q, p_q_pop, ["Pop"], [10], state_names={"Q": states["Q"], "Pop": states["Pop"]}),
-        TabularCPD("N", k + 1, p_n_pop, ["Pop"], [10], state_names={"N": states["N"], "Pop": states["Pop"]}),
-        TabularCPD(
-            "Y",
-            5,
-            y_values,
-            ["Q", "N"],
-            [n_q, k + 1],
-            state_names={"Y": states["Y"], "Q": states["Q"], "N": states["N"]},
-        ),
-        TabularCPD(
-            "OY", 2, np.stack([1 - p_oy, p_oy]), ["Pop"], [10], state_names={"OY": [0, 1], "Pop": states["Pop"]}
-        ),
-        TabularCPD(
-            "OT",
-            2,
-            ot_values,
-            ["Pop", "Y"],
-            [10, 5],
-            state_names={"OT": [0, 1], "Pop": states["Pop"], "Y": states["Y"]},
-        ),
+        TabularCPD("Pop", 10, t.p_pop[:, None], state_names={"Pop": pop}),
+        TabularCPD("Q", n_q, t.p_q_pop, ["Pop"], [10], state_names={"Q": q_states, "Pop": pop}),
+        TabularCPD("N", k + 1, t.p_n_pop, ["Pop"], [10], state_names={"N": n_states, "Pop": pop}),
+        TabularCPD("Y", 5, y_values, ["Q", "N"], [n_q, k + 1],
+                   state_names={"Y": y_states, "Q": q_states, "N": n_states}),
+        TabularCPD("OY", 2, np.stack([1 - t.p_oy, t.p_oy]), ["Pop"], [10], state_names={"OY": [0, 1], "Pop": pop}),
+        TabularCPD("OT", 2, ot_values, ["Pop", "Y"], [10, 5], state_names={"OT": [0, 1], "Pop": pop, "Y": y_states}),
     )
     model.check_model()
+    return model
+
+
+def build_pair_template(sample: CTARSample, n_q: int = 5, tag_effect: float | None = None) -> PairTemplate:
+    """Build the per-pair ``DiscreteBayesianNetwork`` with CPDs from ``sample``'s mechanism.
+
+    ``tag_effect`` overrides the rating equation's effect (for ``do(tag effect = value)``).
+    """
+    _import_pgmpy()
+    cfg = sample.config
+    m = sample.n_movies
+    q = sample.quality if sample.intervention.quality is None else np.full(m, float(sample.intervention.quality))
+    edges, qbin = _quality_bins(q, n_q)
+    effect = cfg.tag_effect if tag_effect is None else tag_effect
+    p_pop, p_q_pop, p_n_pop, p_y_qn = _rating_tables(sample, q, qbin, n_q, effect)
+    p_oy, p_ot = _observation_tables(sample)
+    tables = _PairTables(p_pop, p_q_pop, p_n_pop, p_y_qn, p_oy, p_ot)
+    model = _pair_network(tables, n_q, cfg.tags_per_movie)
     return PairTemplate(model, edges, p_y_qn, qbin, q, cfg)
 
 

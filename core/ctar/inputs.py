@@ -338,6 +338,75 @@ def make_synthetic_inputs(seed: int = 0, n_movies: int = 2000, n_tags: int = 120
 
 # ----------------------------------------------------------------------------- selection
 
+def _popular_movies(inputs: CatalogueInputs, n_movies: int) -> pd.DataFrame:
+    """Step 1: the ``n_movies`` movies with the most tag applications (ties by id): ``movieid, pop``."""
+    pop = inputs.movie_tag.groupby("movieid")["tagCount"].sum()
+    order = pd.DataFrame({"movieid": pop.index.to_numpy(), "pop": pop.to_numpy()})
+    order = order.sort_values(["pop", "movieid"], ascending=[False, True], kind="stable")
+    if n_movies > len(order):
+        raise CTARConfigError(f"n_movies={n_movies} exceeds the {len(order)} rated, tagged movies of "
+                              f"{inputs.source}")
+    return order.head(n_movies)
+
+
+def _tag_popularity(sub: pd.DataFrame, config: CTARConfig) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Step 2: the kept movies' tags by total count (most first) and their popularity ``pi``."""
+    tag_count = sub.groupby("tagid")["tagCount"].sum().sort_values(ascending=False, kind="stable")
+    if config.tags_per_movie > tag_count.size:
+        raise CTARConfigError(f"tags_per_movie={config.tags_per_movie} exceeds the {tag_count.size} tags of the "
+                              "kept movies")
+    if config.liked_max > tag_count.size:
+        raise CTARConfigError(f"liked_max={config.liked_max} exceeds the {tag_count.size} tags of the kept movies")
+    weights = tag_count.to_numpy(np.float64)
+    pi_src = weights / weights.sum() if weights.sum() > 0 else np.full(weights.size, 1.0 / weights.size)
+    return tag_count.index.to_numpy(np.int64), pi_src
+
+
+def _top_real_tags(sub: pd.DataFrame, movie_ids: NDArray[np.int64], src_tags: NDArray[np.int64],
+                   k: int) -> NDArray[np.int64]:
+    """Step 3: each movie's top-``k`` real tags by count (ties by tag id), as indices into ``src_tags``; -1 pads."""
+    rank_of = pd.Series(np.arange(movie_ids.size), index=movie_ids)
+    src_index = pd.Series(np.arange(src_tags.size), index=src_tags)
+    s = sub.assign(rank=rank_of.loc[sub["movieid"]].to_numpy(), t=src_index.loc[sub["tagid"]].to_numpy())
+    s = s.sort_values(["rank", "tagCount", "tagid"], ascending=[True, False, True], kind="stable")
+    s["pos"] = s.groupby("rank").cumcount()
+    s = s[s["pos"] < k]
+    tags = np.full((movie_ids.size, k), -1, dtype=np.int64)
+    tags[s["rank"].to_numpy(), s["pos"].to_numpy()] = s["t"].to_numpy()
+    return tags
+
+
+def _pad_from_pi(tags: NDArray[np.int64], pi_src: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.int64]:
+    """Fill the -1 slots of movies with fewer than K real tags from ``pi`` without replacement (excluding the
+    movie's own tags), in place; returns the number of real tags per movie."""
+    k = tags.shape[1]
+    n_real = (tags >= 0).sum(axis=1)
+    short = np.flatnonzero(n_real < k)
+    if short.size:
+        with np.errstate(divide="ignore"):
+            log_pi = np.log(pi_src)
+        keys = log_pi[None, :] + rng.gumbel(size=(short.size, pi_src.size))
+        own = tags[short]
+        rows = np.repeat(np.arange(short.size), k)
+        cols = own.ravel()
+        ok = cols >= 0
+        keys[rows[ok], cols[ok]] = -np.inf
+        for i, m in enumerate(short):
+            need = k - n_real[m]
+            tags[m, n_real[m]:] = np.argsort(-keys[i])[:need]
+    return n_real
+
+
+def _rerank_tags(tags: NDArray[np.int64], n_tags: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Tag ids in first appearance in the movies' tag lists, then the rest of pi: ``(perm, new_of_old)``."""
+    first = pd.unique(tags.ravel())
+    rest = np.setdiff1d(np.arange(n_tags), first, assume_unique=False)
+    perm = np.concatenate([first, rest])
+    new_of_old = np.empty_like(perm)
+    new_of_old[perm] = np.arange(perm.size)
+    return perm, new_of_old
+
+
 def prepare_catalogue(inputs: CatalogueInputs, config: CTARConfig, rng: np.random.Generator) -> Catalogue:
     """CTAR steps 1-3: keep the top ``n_movies`` by popularity, tag popularity, top-K tags per movie.
 
@@ -347,56 +416,13 @@ def prepare_catalogue(inputs: CatalogueInputs, config: CTARConfig, rng: np.rando
         ``n_movies`` above the rated, tagged movies available; ``tags_per_movie`` or
         ``liked_max`` above the tags of the kept movies.
     """
-    mt = inputs.movie_tag
-    pop = mt.groupby("movieid")["tagCount"].sum()
-    order = pd.DataFrame({"movieid": pop.index.to_numpy(), "pop": pop.to_numpy()})
-    order = order.sort_values(["pop", "movieid"], ascending=[False, True], kind="stable")
-    if config.n_movies > len(order):
-        raise CTARConfigError(f"n_movies={config.n_movies} exceeds the {len(order)} rated, tagged movies of "
-                              f"{inputs.source}")
-    kept = order.head(config.n_movies)
+    kept = _popular_movies(inputs, config.n_movies)
     movie_ids = kept["movieid"].to_numpy(np.int64)
-    rank_of = pd.Series(np.arange(movie_ids.size), index=movie_ids)
-    sub = mt[mt["movieid"].isin(movie_ids)]
-    tag_count = sub.groupby("tagid")["tagCount"].sum().sort_values(ascending=False, kind="stable")
-    K = config.tags_per_movie
-    if K > tag_count.size:
-        raise CTARConfigError(f"tags_per_movie={K} exceeds the {tag_count.size} tags of the kept movies")
-    if config.liked_max > tag_count.size:
-        raise CTARConfigError(f"liked_max={config.liked_max} exceeds the {tag_count.size} tags of the kept movies")
-    src_tags = tag_count.index.to_numpy(np.int64)
-    src_index = pd.Series(np.arange(src_tags.size), index=src_tags)
-    weights = tag_count.to_numpy(np.float64)
-    pi_src = weights / weights.sum() if weights.sum() > 0 else np.full(weights.size, 1.0 / weights.size)
-
-    # top-K real tags per movie by count (ties by tag id), in rank order
-    s = sub.assign(rank=rank_of.loc[sub["movieid"]].to_numpy(), t=src_index.loc[sub["tagid"]].to_numpy())
-    s = s.sort_values(["rank", "tagCount", "tagid"], ascending=[True, False, True], kind="stable")
-    s["pos"] = s.groupby("rank").cumcount()
-    s = s[s["pos"] < K]
-    tags = np.full((movie_ids.size, K), -1, dtype=np.int64)
-    tags[s["rank"].to_numpy(), s["pos"].to_numpy()] = s["t"].to_numpy()
-    n_real = (tags >= 0).sum(axis=1)
-    short = np.flatnonzero(n_real < K)
-    if short.size:  # pad from pi without replacement, excluding the movie's own tags
-        with np.errstate(divide="ignore"):
-            log_pi = np.log(pi_src)
-        keys = log_pi[None, :] + rng.gumbel(size=(short.size, pi_src.size))
-        own = tags[short]
-        rows = np.repeat(np.arange(short.size), K)
-        cols = own.ravel()
-        ok = cols >= 0
-        keys[rows[ok], cols[ok]] = -np.inf
-        for i, m in enumerate(short):
-            need = K - n_real[m]
-            tags[m, n_real[m]:] = np.argsort(-keys[i])[:need]
-
-    # reranked ids: first appearance in the movies' tag lists, then the rest of pi
-    first = pd.unique(tags.ravel())
-    rest = np.setdiff1d(np.arange(src_tags.size), first, assume_unique=False)
-    perm = np.concatenate([first, rest])
-    new_of_old = np.empty_like(perm)
-    new_of_old[perm] = np.arange(perm.size)
+    sub = inputs.movie_tag[inputs.movie_tag["movieid"].isin(movie_ids)]
+    src_tags, pi_src = _tag_popularity(sub, config)
+    tags = _top_real_tags(sub, movie_ids, src_tags, config.tags_per_movie)
+    n_real = _pad_from_pi(tags, pi_src, rng)
+    perm, new_of_old = _rerank_tags(tags, src_tags.size)
     names = np.array([inputs.tag_names.get(int(t), f"tag {int(t)}") for t in src_tags[perm]], dtype=object)
     base = inputs.movie_rating.set_index("movieid")["rating"].reindex(movie_ids).to_numpy(np.float64)
     titles = np.array([inputs.movie_titles.get(int(m), f"movie {int(m)}") for m in movie_ids], dtype=object)

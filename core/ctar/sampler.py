@@ -452,24 +452,14 @@ def _write_tags(
     return rows.astype(np.int64), lost.astype(np.int64)
 
 
-def _sample_chunk(
-    config: CTARConfig,
-    catalogue: Catalogue,
-    quality: NDArray[np.float64],
-    rct_design: NDArray[np.int64],
-    chunk: int,
-    bounds: tuple[int, int],
-    exposure: ExposurePolicy,
-    obstag: ExposurePolicy,
-    outcome: OutcomePolicy,
-    do: Intervention,
-) -> ChunkResult:
-    rngs = _chunk_rngs(config.seed, chunk)
-    start, stop = bounds
-    n, m_count = stop - start, catalogue.n_movies
-    users = np.arange(start, stop, dtype=np.int64)
+def _draw_ratings(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.float64], n: int, do: Intervention,
+                  rngs: dict[str, np.random.Generator]) -> tuple[NDArray[Any], ...]:
+    """Liked tags, matches ``N`` (natural and after ``do``), quality and the latent ratings of ``n`` users.
+
+    Returns ``(liked, n_match, n_eff, q, rating)``.
+    """
+    m_count, tags = catalogue.n_movies, catalogue.movie_tags
     liked = draw_liked(rngs["liked"], catalogue.pi, n, config.liked_min, config.liked_max)
-    tags = catalogue.movie_tags
     n_match = np.zeros((n, m_count), dtype=np.int8)
     for col in range(tags.shape[1]):
         n_match += liked[:, tags[:, col]]
@@ -486,25 +476,15 @@ def _sample_chunk(
     del latent
     if do.rating is not None:
         rating[:] = int(do.rating)
-    pop_rank = np.arange(m_count, dtype=np.int64)
-    ctx = PairContext(
-        users,
-        rating,
-        q,
-        pop_rank,
-        catalogue.popularity,
-        n_eff,
-        rngs["exposure_policy"],
-        extras={"liked": liked, "movie_tags": tags, "n_match_natural": n_match},
-    )
-    p_rating = np.asarray(exposure.calc_propensity(ctx), dtype=np.float64)
-    _check_propensity(p_rating, (n, m_count), getattr(exposure, "name", "exposure"))
-    observed = rngs["exposure_draw"].random((n, m_count), dtype=np.float32) < p_rating
-    recorded = outcome.observe(replace(ctx, rng=rngs["outcome"]), observed)
-    p_obstag = np.asarray(obstag.calc_propensity(replace(ctx, rng=rngs["obstag_policy"])), dtype=np.float64)
-    _check_propensity(p_obstag, (n, m_count), getattr(obstag, "name", "obstag"))
-    tagged = rngs["obstag_draw"].random((n, m_count), dtype=np.float32) < p_obstag
+    return liked, n_match, n_eff, q, rating
 
+
+def _tag_rows(res_ctx: PairContext, tagged: NDArray[np.bool_], p_obstag: NDArray[np.float64], config: CTARConfig,
+              rct_design: NDArray[np.int64], bounds: tuple[int, int],
+              rngs: dict[str, np.random.Generator]) -> tuple[pd.DataFrame, ...]:
+    """A chunk's written tags: ``(obstag_rows, forgotten, obstag_pairs, rct_rows)``."""
+    start, stop = bounds
+    liked, tags, n_match = res_ctx.extras["liked"], res_ctx.extras["movie_tags"], res_ctx.extras["n_match_natural"]
     tu, tm = np.nonzero(tagged)
     obstag_rows, forgotten = _write_tags(tu + start, tm, liked, tu, tags, config.forget_prob, rngs["forget"])
     obstag_pairs = pd.DataFrame(
@@ -512,7 +492,7 @@ def _sample_chunk(
             "userid": tu + start,
             "movieid": tm,
             "n_match": n_match[tu, tm].astype(np.int64),
-            "rating": rating[tu, tm].astype(np.int64),
+            "rating": res_ctx.rating[tu, tm].astype(np.int64),
             "p_obstag": p_obstag[tu, tm],
         }
     )
@@ -521,6 +501,43 @@ def _sample_chunk(
     ru = np.repeat(design[:, 0], design.shape[1] - 1)
     rm = design[:, 1:].ravel()
     rct_rows, _ = _write_tags(ru, rm, liked, ru - start, tags, None, None)
+    return obstag_rows, forgotten, obstag_pairs, rct_rows
+
+
+def _sample_chunk(
+    config: CTARConfig,
+    catalogue: Catalogue,
+    quality: NDArray[np.float64],
+    rct_design: NDArray[np.int64],
+    chunk: int,
+    bounds: tuple[int, int],
+    exposure: ExposurePolicy,
+    obstag: ExposurePolicy,
+    outcome: OutcomePolicy,
+    do: Intervention,
+) -> ChunkResult:
+    rngs = _chunk_rngs(config.seed, chunk)
+    start, stop = bounds
+    n, m_count = stop - start, catalogue.n_movies
+    liked, n_match, n_eff, q, rating = _draw_ratings(config, catalogue, quality, n, do, rngs)
+    ctx = PairContext(
+        np.arange(start, stop, dtype=np.int64),
+        rating,
+        q,
+        np.arange(m_count, dtype=np.int64),
+        catalogue.popularity,
+        n_eff,
+        rngs["exposure_policy"],
+        extras={"liked": liked, "movie_tags": catalogue.movie_tags, "n_match_natural": n_match},
+    )
+    p_rating = np.asarray(exposure.calc_propensity(ctx), dtype=np.float64)
+    _check_propensity(p_rating, (n, m_count), getattr(exposure, "name", "exposure"))
+    observed = rngs["exposure_draw"].random((n, m_count), dtype=np.float32) < p_rating
+    recorded = outcome.observe(replace(ctx, rng=rngs["outcome"]), observed)
+    p_obstag = np.asarray(obstag.calc_propensity(replace(ctx, rng=rngs["obstag_policy"])), dtype=np.float64)
+    _check_propensity(p_obstag, (n, m_count), getattr(obstag, "name", "obstag"))
+    tagged = rngs["obstag_draw"].random((n, m_count), dtype=np.float32) < p_obstag
+    obstag_rows, forgotten, obstag_pairs, rct_rows = _tag_rows(ctx, tagged, p_obstag, config, rct_design, bounds, rngs)
     return ChunkResult(
         ctx, p_rating, observed, recorded, p_obstag, tagged, obstag_rows, obstag_pairs, forgotten, rct_rows
     )
@@ -561,6 +578,58 @@ def popularity_decile(n_movies: int) -> NDArray[np.int64]:
     return np.minimum(np.arange(n_movies) * 10 // max(n_movies, 1), 9).astype(np.int64)
 
 
+def _catalogue_for(config: CTARConfig, inputs: CatalogueInputs | Catalogue | None) -> Catalogue:
+    """A prepared catalogue as given (its size checked), or steps 1-3 on ``inputs`` (synthetic when None)."""
+    if isinstance(inputs, Catalogue):
+        if inputs.n_movies != config.n_movies:
+            raise CTARConfigError(f"n_movies={config.n_movies} differs from the prepared catalogue's {inputs.n_movies}")
+        return inputs
+    return prepare_catalogue(
+        inputs if inputs is not None else make_synthetic_inputs(), config, _stream(config.seed, "catalogue")
+    )
+
+
+_FULL_MATRICES = {"rating_full": np.int8, "n_match": np.int8, "observed": bool, "tagged": bool,
+                  "propensity_rating": np.float32, "propensity_obstag": np.float32}
+
+
+class _Collected:
+    """What the chunks leave behind: their sparse rows, the running counts, and (small runs) the full matrices."""
+
+    def __init__(self, config: CTARConfig, catalogue: Catalogue) -> None:
+        n_users, n_movies, self.k = config.n_users, catalogue.n_movies, config.tags_per_movie
+        self.full: dict[str, NDArray[Any]] = {}
+        if config.n_pairs <= config.keep_full_max_pairs:
+            self.full = {name: np.empty((n_users, n_movies), dtype) for name, dtype in _FULL_MATRICES.items()}
+        self.liked = np.zeros((n_users, catalogue.n_tags), dtype=bool)
+        self.counts = SampleCounts.zeros(n_movies, self.k)
+        self.decile = popularity_decile(n_movies)
+        self.ratings: list[pd.DataFrame] = []
+        self.obstags: list[pd.DataFrame] = []
+        self.pairs: list[pd.DataFrame] = []
+        self.lost: list[pd.DataFrame] = []
+        self.rcts: list[pd.DataFrame] = []
+
+    def add(self, res: ChunkResult, start: int, stop: int) -> None:
+        self.liked[start:stop] = res.ctx.extras["liked"]
+        ou, om = np.nonzero(res.observed)
+        self.ratings.append(
+            pd.DataFrame(
+                {"userid": ou + start, "movieid": om, "rating": np.asarray(res.recorded)[ou, om].astype(np.int64)}
+            )
+        )
+        self.obstags.append(res.obstag_rows)
+        self.pairs.append(res.obstag_pairs)
+        self.lost.append(res.forgotten)
+        self.rcts.append(res.rct_rows)
+        _accumulate(self.counts, res, self.decile, self.k)
+        if self.full:
+            chunk = {"rating_full": res.ctx.rating, "n_match": res.ctx.n_match, "observed": res.observed,
+                     "tagged": res.tagged, "propensity_rating": res.p_rating, "propensity_obstag": res.p_obstag}
+            for name, values in chunk.items():
+                self.full[name][start:stop] = values
+
+
 def sample(
     config: CTARConfig,
     inputs: CatalogueInputs | Catalogue | None = None,
@@ -589,72 +658,30 @@ def sample(
     """
     t0 = time.perf_counter()
     do = intervention or Intervention()
-    if isinstance(inputs, Catalogue):
-        catalogue = inputs
-        if catalogue.n_movies != config.n_movies:
-            raise CTARConfigError(
-                f"n_movies={config.n_movies} differs from the prepared catalogue's {catalogue.n_movies}"
-            )
-    else:
-        catalogue = prepare_catalogue(
-            inputs if inputs is not None else make_synthetic_inputs(), config, _stream(config.seed, "catalogue")
-        )
+    catalogue = _catalogue_for(config, inputs)
     config.check_memory(n_tags=catalogue.n_tags)  # with the real vocabulary, before any (U, .) allocation
     exposure_policy = _resolve(do.exposure, config.rating_rate) or exposure or PopularityExposure.from_config(config)
     obstag_policy = _resolve(do.obstag, config.obstag_rate) or obstag or ObsTagExposure.from_config(config)
     outcome = outcome or LatentOutcome()
     quality = draw_quality(config, catalogue)
     rct_design = draw_rct_design(config, catalogue.n_movies)
-    n_users, n_movies, k = config.n_users, catalogue.n_movies, config.tags_per_movie
-    keep = config.n_pairs <= config.keep_full_max_pairs
-    full: dict[str, NDArray[Any]] = {}
-    if keep:
-        full = {
-            "rating_full": np.empty((n_users, n_movies), np.int8),
-            "n_match": np.empty((n_users, n_movies), np.int8),
-            "observed": np.empty((n_users, n_movies), bool),
-            "tagged": np.empty((n_users, n_movies), bool),
-            "propensity_rating": np.empty((n_users, n_movies), np.float32),
-            "propensity_obstag": np.empty((n_users, n_movies), np.float32),
-        }
-    liked = np.zeros((n_users, catalogue.n_tags), dtype=bool)
-    counts = SampleCounts.zeros(n_movies, k)
-    decile = popularity_decile(n_movies)
-    ratings, obstags, pairs, lost, rcts = [], [], [], [], []
-    step = config.users_per_chunk
+    got = _Collected(config, catalogue)
+    n_users, step = config.n_users, config.users_per_chunk
     bounds = [(s, min(s + step, n_users)) for s in range(0, n_users, step)]
     for c, (start, stop) in enumerate(bounds):
         res = _sample_chunk(
             config, catalogue, quality, rct_design, c, (start, stop), exposure_policy, obstag_policy, outcome, do
         )
-        liked[start:stop] = res.ctx.extras["liked"]
-        ou, om = np.nonzero(res.observed)
-        ratings.append(
-            pd.DataFrame(
-                {"userid": ou + start, "movieid": om, "rating": np.asarray(res.recorded)[ou, om].astype(np.int64)}
-            )
-        )
-        obstags.append(res.obstag_rows)
-        pairs.append(res.obstag_pairs)
-        lost.append(res.forgotten)
-        rcts.append(res.rct_rows)
-        _accumulate(counts, res, decile, k)
-        if keep:
-            full["rating_full"][start:stop] = res.ctx.rating
-            full["n_match"][start:stop] = res.ctx.n_match
-            full["observed"][start:stop] = res.observed
-            full["tagged"][start:stop] = res.tagged
-            full["propensity_rating"][start:stop] = res.p_rating
-            full["propensity_obstag"][start:stop] = res.p_obstag
+        got.add(res, start, stop)
         del res
         if progress is not None:
             progress((c + 1) / (len(bounds) + 1), f"sampled users {stop:,} / {n_users:,}")
-    rating = pd.concat(ratings, ignore_index=True).astype(np.int64)
-    obstag_df = pd.concat(obstags, ignore_index=True)
-    rcttag = pd.concat(rcts, ignore_index=True)
-    forgotten = pd.concat(lost, ignore_index=True)
+    rating = pd.concat(got.ratings, ignore_index=True).astype(np.int64)
+    obstag_df = pd.concat(got.obstags, ignore_index=True)
+    rcttag = pd.concat(got.rcts, ignore_index=True)
+    forgotten = pd.concat(got.lost, ignore_index=True)
     tests, notes = build_test_sets(
-        config, liked, catalogue.movie_tags, rating, obstag_df, rcttag, forgotten, _stream(config.seed, "tests")
+        config, got.liked, catalogue.movie_tags, rating, obstag_df, rcttag, forgotten, _stream(config.seed, "tests")
     )
     if progress is not None:
         progress(1.0, "test sets built")
@@ -665,19 +692,19 @@ def sample(
         exposure=exposure_policy,
         obstag_policy=obstag_policy,
         outcome=outcome,
-        liked=liked,
+        liked=got.liked,
         quality=quality,
         rct_design=rct_design,
         rating=rating,
         obstag=obstag_df,
         rcttag=rcttag,
-        obstag_pairs=pd.concat(pairs, ignore_index=True),
+        obstag_pairs=pd.concat(got.pairs, ignore_index=True),
         forgotten=forgotten,
         tests=tests,
-        counts=counts,
+        counts=got.counts,
         notes=notes,
         seconds=time.perf_counter() - t0,
-        **full,
+        **got.full,
     )
 
 

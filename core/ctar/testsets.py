@@ -25,6 +25,7 @@ set (per label) moves to the validation set, as in the original.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,6 +171,67 @@ def _fill_quota(
     return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 
 
+def _test1_keys(forgotten: pd.DataFrame, facts_keys: NDArray[np.int64], n_tags: int, exact: bool,
+                notes: list[str]) -> NDArray[np.int64]:
+    """Test I: the forgotten liked tags as ``u * n_tags + t``; without ``exact``, those the facts hold removed."""
+    t1 = forgotten["userid"].to_numpy(np.int64) * n_tags + forgotten["tagid"].to_numpy(np.int64)
+    if exact:
+        return t1
+    leaked = _isin_sorted(t1, facts_keys)
+    if leaked.any():
+        notes.append(
+            f"Test I: {int(leaked.sum())} forgotten tag(s) already known from training facts removed "
+            f"(the original's leak)"
+        )
+    return np.unique(t1[~leaked])
+
+
+def _rated_drawer(ru: NDArray[np.int64], rm: NDArray[np.int64], movie_tags: NDArray[np.int64], n_tags: int,
+                  rng: np.random.Generator) -> Callable[[int], NDArray[np.int64]]:
+    """Test II's candidates: a random rated row, then a random tag position of its movie."""
+    k = movie_tags.shape[1]
+
+    def draw_rated(size: int) -> NDArray[np.int64]:
+        if ru.size == 0:
+            return np.array([], dtype=np.int64)
+        i = rng.integers(0, ru.size, size)
+        pos = rng.integers(0, k, size)
+        return ru[i] * n_tags + movie_tags[rm[i], pos]
+
+    return draw_rated
+
+
+def _unrated_drawer(rated_pairs: NDArray[np.int64], movie_tags: NDArray[np.int64], n_users: int, n_tags: int,
+                    rng: np.random.Generator) -> Callable[[int], NDArray[np.int64]]:
+    """Test III's candidates: a random unrated (u, m), then a random tag position of the movie."""
+    n_movies, k = movie_tags.shape
+
+    def draw_unrated(size: int) -> NDArray[np.int64]:
+        u = rng.integers(0, n_users, size)
+        m = rng.integers(0, n_movies, size)
+        keep = ~_isin_sorted(u * n_movies + m, rated_pairs)
+        u, m = u[keep], m[keep]
+        pos = rng.integers(0, k, u.size)
+        return u * n_tags + movie_tags[m, pos]
+
+    return draw_unrated
+
+
+def _test_frames(parts: tuple[NDArray[np.int64], ...], liked_flat: NDArray[np.bool_], n_tags: int, share: float,
+                 rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    """``test_i``/``val_i`` for each part's keys (``userid, tagid, islike``), and their concatenations."""
+    out: dict[str, pd.DataFrame] = {}
+    for i, keys in enumerate(parts, start=1):
+        frame = pd.DataFrame(
+            {"userid": keys // n_tags, "tagid": keys % n_tags, "islike": liked_flat[keys].astype(np.int64)}
+        )
+        val, test = _split(frame, share, rng)
+        out[f"test_{i}"], out[f"val_{i}"] = test, val
+    out["test"] = pd.concat([out["test_1"], out["test_2"], out["test_3"]], ignore_index=True)
+    out["validation"] = pd.concat([out["val_1"], out["val_2"], out["val_3"]], ignore_index=True)
+    return out
+
+
 def build_test_sets(
     config: CTARConfig,
     liked: NDArray[np.bool_],
@@ -195,83 +257,23 @@ def build_test_sets(
     notes : list of str
     """
     n_users, n_tags = liked.shape
-    n_movies, k = movie_tags.shape
+    n_movies = movie_tags.shape[0]
     liked_flat = liked.ravel()
     notes: list[str] = []
     exact = config.test_exact_compat
     facts = extract_facts(obstag, rcttag, movie_tags, liked, n_tags)
-
-    # Test I
-    t1 = forgotten["userid"].to_numpy(np.int64) * n_tags + forgotten["tagid"].to_numpy(np.int64)
-    if not exact:
-        leaked = _isin_sorted(t1, facts.keys)
-        if leaked.any():
-            notes.append(
-                f"Test I: {int(leaked.sum())} forgotten tag(s) already known from training facts removed "
-                f"(the original's leak)"
-            )
-        t1 = np.unique(t1[~leaked])
+    t1 = _test1_keys(forgotten, facts.keys, n_tags, exact, notes)
     exclude = np.union1d(facts.keys, t1)
-
-    # Test II: a tag of a rated movie
     ru = rating["userid"].to_numpy(np.int64)
     rm = rating["movieid"].to_numpy(np.int64)
-
-    def draw_rated(size: int) -> NDArray[np.int64]:
-        if ru.size == 0:
-            return np.array([], dtype=np.int64)
-        i = rng.integers(0, ru.size, size)
-        pos = rng.integers(0, k, size)
-        return ru[i] * n_tags + movie_tags[rm[i], pos]
-
-    t2 = _fill_quota(
-        draw_rated,
-        exclude,
-        liked_flat,
-        config.test_identifiable_n,
-        config.test_identifiable_pos,
-        config.test_max_rounds,
-        not exact,
-        "Test II",
-        notes,
-        rng,
-    )
-
-    # Test III: a tag on no movie the user rated, drawn from an unrated (u, m)
+    t2 = _fill_quota(_rated_drawer(ru, rm, movie_tags, n_tags, rng), exclude, liked_flat,
+                     config.test_identifiable_n, config.test_identifiable_pos, config.test_max_rounds, not exact,
+                     "Test II", notes, rng)
+    # Test III: a tag on no movie the user rated, disjoint from the facts, Test I and Test II unless exact
     rated_pairs = np.unique(ru * n_movies + rm)
     rated_tags = np.unique((ru[:, None] * n_tags + movie_tags[rm]).ravel())
     exclude3 = rated_tags if exact else np.union1d(rated_tags, np.union1d(exclude, t2))
-
-    def draw_unrated(size: int) -> NDArray[np.int64]:
-        u = rng.integers(0, n_users, size)
-        m = rng.integers(0, n_movies, size)
-        keep = ~_isin_sorted(u * n_movies + m, rated_pairs)
-        u, m = u[keep], m[keep]
-        pos = rng.integers(0, k, u.size)
-        return u * n_tags + movie_tags[m, pos]
-
-    t3 = _fill_quota(
-        draw_unrated,
-        exclude3,
-        liked_flat,
-        config.test_inidentifiable_n,
-        config.test_inidentifiable_pos,
-        config.test_max_rounds,
-        not exact,
-        "Test III",
-        notes,
-        rng,
-    )
-
-    def frame(keys: NDArray[np.int64]) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"userid": keys // n_tags, "tagid": keys % n_tags, "islike": liked_flat[keys].astype(np.int64)}
-        )
-
-    out: dict[str, pd.DataFrame] = {}
-    for i, keys in enumerate((t1, t2, t3), start=1):
-        val, test = _split(frame(keys), config.validation_share, rng)
-        out[f"test_{i}"], out[f"val_{i}"] = test, val
-    out["test"] = pd.concat([out["test_1"], out["test_2"], out["test_3"]], ignore_index=True)
-    out["validation"] = pd.concat([out["val_1"], out["val_2"], out["val_3"]], ignore_index=True)
-    return out, notes
+    t3 = _fill_quota(_unrated_drawer(rated_pairs, movie_tags, n_users, n_tags, rng), exclude3, liked_flat,
+                     config.test_inidentifiable_n, config.test_inidentifiable_pos, config.test_max_rounds, not exact,
+                     "Test III", notes, rng)
+    return _test_frames((t1, t2, t3), liked_flat, n_tags, config.validation_share, rng), notes

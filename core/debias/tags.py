@@ -145,16 +145,13 @@ def _split_validation(rng, part, share: float):
     return (rows[to_val], cols[to_val], labels[to_val]), (rows[~to_val], cols[~to_val], labels[~to_val])
 
 
-def make_tag_task(
-    ctx: BiasContext, rated: NDArray[np.bool_], config: TagTaskConfig = TagTaskConfig(), seed: int = 0
-) -> TagTask:
-    """CTAR's user-tag protocol on ``ctx`` with the rating observation mask ``rated`` (U, M)."""
-    liked = ctx.extras.get("liked")
-    item_tags = ctx.extras.get("item_tags")
-    if liked is None or item_tags is None:
-        raise DebiasConfigError("ctx.extras needs 'liked' (U, T) and 'item_tags' (M, T): build it with make_world")
-    rng = np.random.default_rng([seed, 99])
-    u_n, m_n = ctx.rating.shape
+_Part = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]  # (rows, cols, labels)
+
+
+def _voluntary_facts(ctx: BiasContext, liked: NDArray[np.bool_], item_tags: NDArray[np.bool_], config: TagTaskConfig,
+                     rng: np.random.Generator) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+    """MNAR tagging (rises with the rating, falls with the rank): written (+), negative (-) and forgotten facts."""
+    m_n = ctx.rating.shape[1]
     j = np.asarray(ctx.pop_rank, float)
     logit = np.asarray(ctx.rating, float) - 5.0 * j[None, :] / m_n
     w = 1.0 / (1.0 + np.exp(-logit))
@@ -167,8 +164,16 @@ def make_tag_task(
     for mask, out in ((written, pos), (negatives, neg), (forgotten, forg)):
         r, t = np.nonzero(mask)
         out[uu[r], t] = True
-    neg &= ~pos
-    observed = pos | neg
+    return pos, neg & ~pos, forg
+
+
+def _rct_facts(shape: tuple[int, int], liked: NDArray[np.bool_], item_tags: NDArray[np.bool_], config: TagTaskConfig,
+               rng: np.random.Generator) -> tuple[NDArray[np.bool_], NDArray[np.float64], int]:
+    """The random slice: ``rct_users`` users each tag ``rct_movies`` distinct random movies fully.
+
+    Returns the observed mask, the values (1 where liked) and the movies per user.
+    """
+    u_n, m_n = shape
     ru = rng.choice(u_n, size=min(config.rct_users, u_n), replace=False)
     rm = np.argsort(rng.random((len(ru), m_n)), axis=1)[:, : min(config.rct_movies, m_n)]  # distinct movies per user
     r_users = np.repeat(ru, rm.shape[1])
@@ -180,8 +185,41 @@ def make_tag_task(
     rct_obs[r_users[r], t] = True
     r, t = np.nonzero(s)
     rct_val[r_users[r], t] = 1.0
+    return rct_obs, rct_val, rm.shape[1]
+
+
+def _tag_tests(rng: np.random.Generator, rated: NDArray[np.bool_], item_tags: NDArray[np.bool_],
+               liked: NDArray[np.bool_], known: NDArray[np.bool_], forg: NDArray[np.bool_],
+               config: TagTaskConfig) -> tuple[dict[str, _Part], _Part | None]:
+    """Test I (forgotten liked tags), II (tags of rated movies), III (of unrated ones), disjoint; and validation."""
+    tests = {}
+    r, t = np.nonzero(forg & ~known)
+    tests["Test I"] = (r, t, np.ones(len(r), np.int64))
+    rated_tags = (np.asarray(rated, np.int32) @ item_tags.astype(np.int32)) > 0
+    known = known | forg  # Test I pairs stay out of Test II/III (CTAR skips them too), so the parts are disjoint
+    tests["Test II"] = _sample_test(rng, rated_tags & ~known, liked, config.n_test2, config.test_positive_share)
+    tests["Test III"] = _sample_test(rng, ~rated_tags & ~known, liked, config.n_test3, config.test_positive_share)
+    parts = {name: _split_validation(rng, part, config.validation_share) for name, part in tests.items()}
+    rows, cols, labels = (np.concatenate([val[k] for val, _ in parts.values()]) for k in range(3))
+    # a tiny world: AUC needs both labels, so learners fall back to held-out facts
+    validation = (rows, cols, labels) if len(np.unique(labels)) >= 2 else None
+    return {name: test for name, (_, test) in parts.items()}, validation
+
+
+def make_tag_task(
+    ctx: BiasContext, rated: NDArray[np.bool_], config: TagTaskConfig = TagTaskConfig(), seed: int = 0
+) -> TagTask:
+    """CTAR's user-tag protocol on ``ctx`` with the rating observation mask ``rated`` (U, M)."""
+    liked = ctx.extras.get("liked")
+    item_tags = ctx.extras.get("item_tags")
+    if liked is None or item_tags is None:
+        raise DebiasConfigError("ctx.extras needs 'liked' (U, T) and 'item_tags' (M, T): build it with make_world")
+    rng = np.random.default_rng([seed, 99])
+    pos, neg, forg = _voluntary_facts(ctx, liked, item_tags, config, rng)
+    observed = pos | neg
+    rct_obs, rct_val, rct_movies = _rct_facts(ctx.rating.shape, liked, item_tags, config, rng)
     values = pos.astype(float)
-    incl = rct_inclusion(item_tags.sum(axis=0), m_n, rm.shape[1])
+    incl = rct_inclusion(item_tags.sum(axis=0), ctx.rating.shape[1], rct_movies)
     phat = naive_bayes_propensity(
         observed,
         values,
@@ -190,18 +228,7 @@ def make_tag_task(
         clip=1e-6,
         rct_weights=1.0 / np.broadcast_to(incl, liked.shape)[rct_obs],
     )
-    known = observed | rct_obs
-    tests = {}
-    r, t = np.nonzero(forg & ~known)
-    tests["Test I"] = (r, t, np.ones(len(r), np.int64))
-    rated_tags = (np.asarray(rated, np.int32) @ item_tags.astype(np.int32)) > 0
-    known |= forg  # Test I pairs stay out of Test II/III (CTAR skips them too), so the parts are disjoint
-    tests["Test II"] = _sample_test(rng, rated_tags & ~known, liked, config.n_test2, config.test_positive_share)
-    tests["Test III"] = _sample_test(rng, ~rated_tags & ~known, liked, config.n_test3, config.test_positive_share)
-    parts = {name: _split_validation(rng, part, config.validation_share) for name, part in tests.items()}
-    rows, cols, labels = (np.concatenate([val[k] for val, _ in parts.values()]) for k in range(3))
-    # a tiny world: AUC needs both labels, so learners fall back to held-out facts
-    validation = (rows, cols, labels) if len(np.unique(labels)) >= 2 else None
+    tests, validation = _tag_tests(rng, rated, item_tags, liked, observed | rct_obs, forg, config)
     return TagTask(
         values=values,
         observed=observed,
@@ -209,7 +236,7 @@ def make_tag_task(
         rct_values=rct_val,
         rct_observed=rct_obs,
         liked=liked,
-        tests={name: test for name, (_, test) in parts.items()},
+        tests=tests,
         validation=validation,
     )
 

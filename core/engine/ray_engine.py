@@ -351,6 +351,69 @@ def _worker_class(ray):
     return ExtractWorker
 
 
+def _pool_size(spec: ExtractorSpec | Callable[[], Any], workers: int, n_batches: int,
+               max_in_flight: int | None) -> tuple[int, ExtractorSpec | Callable[[], Any]]:
+    """Actors to start (no more than batches), and the spec with its share of ``max_in_flight`` requests."""
+    n_workers = min(int(workers), max(1, n_batches))
+    if isinstance(spec, ExtractorSpec) and spec.kind in ("openai", "llm") and max_in_flight is not None:
+        n_workers = min(n_workers, max_in_flight)
+        spec = spec.with_options(concurrency=max(1, max_in_flight // n_workers))
+    return n_workers, spec
+
+
+def _run_batches(ray: Any, spec: ExtractorSpec | Callable[[], Any], n_workers: int, batches: list, sink: PairSink,
+                 job: str, max_attempts: int, progress: Progress | None, started: float) -> tuple[int, float | None]:
+    """Feed ``batches`` to ``n_workers`` actors, one task each at a time; commit each result as it lands.
+
+    A batch whose worker dies is retried on a fresh worker up to ``max_attempts`` tries, then its
+    documents are recorded as failed. Returns ``(retries, seconds to the first committed batch)``.
+    """
+    from ray.exceptions import RayError
+
+    worker_cls = _worker_class(ray)
+    spec_ref = ray.put(spec)
+    actors = [worker_cls.remote(spec_ref) for _ in range(n_workers)]
+    free, pending = deque(range(n_workers)), deque(range(len(batches)))
+    attempts = [0] * len(batches)
+    in_flight: dict[Any, tuple[int, int]] = {}
+    done, retries, todo = 0, 0, sum(len(b) for b in batches)
+    first: float | None = None
+    try:
+        while pending or in_flight:
+            while pending and free:
+                slot, b = free.popleft(), pending.popleft()
+                attempts[b] += 1
+                in_flight[actors[slot].extract.remote(batches[b])] = (slot, b)
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            slot, b = in_flight.pop(ready[0])
+            doc_ids = [d for d, _ in batches[b]]
+            free.append(slot)
+            try:
+                result, seconds = ray.get(ready[0])
+            except RayError as exc:
+                retries += 1
+                logging.getLogger(__name__).warning("batch %d failed on worker %d (try %d/%d): %s", b, slot,
+                                                    attempts[b], max_attempts, type(exc).__name__)
+                ray.kill(actors[slot], no_restart=True)
+                actors[slot] = worker_cls.remote(spec_ref)  # a fresh worker; the old one may be dead
+                if attempts[b] < max_attempts:
+                    pending.appendleft(b)
+                else:
+                    sink.record_failure(doc_ids, f"worker failed {attempts[b]} times: {type(exc).__name__}", job=job)
+                    done += len(doc_ids)
+                continue
+            sink.commit(BatchOutcome(doc_ids, result, job=job, engine="ray", attempts=attempts[b], seconds=seconds))
+            if first is None:
+                first = time.perf_counter() - started
+            done += len(doc_ids)
+            if progress is not None:
+                progress(done, todo)
+    finally:
+        for actor in actors:
+            ray.kill(actor, no_restart=True)
+    return retries, first
+
+
 def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Callable[[], Any], sink: PairSink,
                     config: RayConfig | None = None, batch_docs: int = 16, max_in_flight: int | None = None,
                     max_attempts: int = 3, progress: Progress | None = None) -> ExtractAllReport:
@@ -383,61 +446,12 @@ def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Calla
     started = time.perf_counter()
     job = new_job_id()
     batches = plan_batches(docs, sink.done_ids(), batch_docs)
-    todo = sum(len(b) for b in batches)
-    skipped = len(docs) - todo
-    n_workers = min(int(config.workers), max(1, len(batches)))
-    if isinstance(spec, ExtractorSpec) and spec.kind in ("openai", "llm") and max_in_flight is not None:
-        n_workers = min(n_workers, max_in_flight)
-        spec = spec.with_options(concurrency=max(1, max_in_flight // n_workers))
-    retries = 0
+    skipped = len(docs) - sum(len(b) for b in batches)
+    n_workers, spec = _pool_size(spec, config.workers, len(batches), max_in_flight)
     if not batches:
         return ExtractAllReport(job, "ray", len(docs), skipped, 0, 0, time.perf_counter() - started, sink.totals())
     ray = ensure_ray(config)
-    from ray.exceptions import RayError
-
-    worker_cls = _worker_class(ray)
-    spec_ref = ray.put(spec)
-    actors = [worker_cls.remote(spec_ref) for _ in range(n_workers)]
-    free = deque(range(n_workers))
-    pending = deque(range(len(batches)))
-    attempts = [0] * len(batches)
-    in_flight: dict[Any, tuple[int, int]] = {}
-    done = 0
-    first: float | None = None
-    try:
-        while pending or in_flight:
-            while pending and free:
-                slot, b = free.popleft(), pending.popleft()
-                attempts[b] += 1
-                in_flight[actors[slot].extract.remote(batches[b])] = (slot, b)
-            ready, _ = ray.wait(list(in_flight), num_returns=1)
-            slot, b = in_flight.pop(ready[0])
-            doc_ids = [d for d, _ in batches[b]]
-            try:
-                result, seconds = ray.get(ready[0])
-            except RayError as exc:
-                retries += 1
-                logging.getLogger(__name__).warning("batch %d failed on worker %d (try %d/%d): %s", b, slot,
-                                                    attempts[b], max_attempts, type(exc).__name__)
-                ray.kill(actors[slot], no_restart=True)
-                actors[slot] = worker_cls.remote(spec_ref)  # a fresh worker; the old one may be dead
-                if attempts[b] < max_attempts:
-                    pending.appendleft(b)
-                else:
-                    sink.record_failure(doc_ids, f"worker failed {attempts[b]} times: {type(exc).__name__}", job=job)
-                    done += len(doc_ids)
-                free.append(slot)
-                continue
-            sink.commit(BatchOutcome(doc_ids, result, job=job, engine="ray", attempts=attempts[b], seconds=seconds))
-            if first is None:
-                first = time.perf_counter() - started
-            free.append(slot)
-            done += len(doc_ids)
-            if progress is not None:
-                progress(done, todo)
-    finally:
-        for actor in actors:
-            ray.kill(actor, no_restart=True)
+    retries, first = _run_batches(ray, spec, n_workers, batches, sink, job, max_attempts, progress, started)
     return ExtractAllReport(job, "ray", len(docs), skipped, len(batches), retries, time.perf_counter() - started,
                             sink.totals(), first_seconds=first or 0.0)
 

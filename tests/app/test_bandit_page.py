@@ -159,8 +159,8 @@ def test_two_stored_runs_compare_without_resuming_on_every_rerun(small_builtin, 
         _button(at, "bd_reset").click().run()
     calls = []
     original = BanditRun.resume.__func__
-    monkeypatch.setattr(BanditRun, "resume", classmethod(lambda cls, *a,
-                                                         **kw: calls.append(a[1]) or original(cls, *a, **kw)))
+    monkeypatch.setattr(BanditRun, "resume",
+                        classmethod(lambda cls, *a, **kw: calls.append(a[1]) or original(cls, *a, **kw)))
     at.session_state["bd_pick"] = ids
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]

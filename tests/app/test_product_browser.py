@@ -21,8 +21,8 @@ def test_no_page_requests_a_non_local_host(app_url, page):
                       and urlparse(u).hostname not in ("127.0.0.1", "localhost")})
     assert requests and foreign == [], f"requests to other hosts (fail offline): {foreign}"
     icons = page.locator("link[rel~='icon']")
-    assert icons.count() >= 1 and all(urlparse(icons.nth(i).get_attribute("href")).hostname in (None, "127.0.0.1",
-                                                                                                "localhost")
+    local = (None, "127.0.0.1", "localhost")
+    assert icons.count() >= 1 and all(urlparse(icons.nth(i).get_attribute("href")).hostname in local
                                       for i in range(icons.count()))
 
 

@@ -59,5 +59,5 @@ def test_each_tour_step_shows_its_hero_above_the_fold_without_notation(app_url, 
         assert not NOTATION.search(visible), (number, NOTATION.search(visible))
         sidebar = page.locator("[data-testid='stSidebar']").inner_text()
         assert "Encoder" not in sidebar and "Documents to use" not in sidebar  # corpus/encoder sidebar hidden
-        assert page.get_by_role("button", name="Next").count() == 1 and page.get_by_role("button",
-                                                                                         name="Back").count() == 1
+        assert page.get_by_role("button", name="Next").count() == 1
+        assert page.get_by_role("button", name="Back").count() == 1

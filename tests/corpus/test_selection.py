@@ -91,8 +91,8 @@ def test_cluster_names_label_legend_and_escaped_hover():
     fig = make_corpus_map_figure(frame, cluster_names=names)
     assert fig.data[0].name == f"{clusters[0]} · http, <server>"
     assert "http, &lt;server&gt;" in fig.data[0].hovertemplate and "<server>" not in fig.data[0].hovertemplate
-    assert all(t.name == f"cluster {c}" for t, c in zip(fig.data[1:],
-                                                        clusters[1:]))  # unnamed clusters keep the plain label
+    # unnamed clusters keep the plain label
+    assert all(t.name == f"cluster {c}" for t, c in zip(fig.data[1:], clusters[1:]))
 
 
 def test_on_map_labels_never_overlap_and_the_largest_clusters_keep_theirs():

@@ -131,8 +131,8 @@ def test_index_prints_informative_progress_and_streams_large_corpora(tmp_path, c
 
     path = tmp_path / "docs.jsonl"
     words = ["file path open read", "date time zone clock", "array shape dtype axis", "socket host port server"]
-    path.write_text("\n".join(json.dumps({"id": f"d{i}",
-                                          "text": f"{words[i % 4]} note {i} " * 3}) for i in range(400)) + "\n")
+    records = (json.dumps({"id": f"d{i}", "text": f"{words[i % 4]} note {i} " * 3}) for i in range(400))
+    path.write_text("\n".join(records) + "\n")
     assert main(["index", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64"]) == 0
     err = capsys.readouterr().err
     assert "Embedding documents: 400/400 documents (100%)" in err and "one-time (cached)" in err

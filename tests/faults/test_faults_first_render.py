@@ -25,8 +25,8 @@ def minilm_app_url(tmp_path):
 
 def _encoder_shown(page) -> str:
     box = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").last
-    return box.evaluate("el => el.innerText + ' ' + Array.from(el.querySelectorAll('input')).map(i => i.value).join(' "
-                        "')")
+    return box.evaluate("el => el.innerText + ' ' + "
+                        "Array.from(el.querySelectorAll('input')).map(i => i.value).join(' ')")
 
 
 @pytest.mark.browser

@@ -55,7 +55,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -432,319 +432,44 @@ class _TooLarge(Exception):
     """An answer longer than ``max_response_bytes``."""
 
 
-class OpenAIChatExtractor:
-    """Extract QA pairs with an LLM behind an OpenAI-compatible chat endpoint.
+def _check_counts(**counts: tuple[Any, int]) -> None:
+    """Each ``name=(value, low)`` is a whole number ``>= low``."""
+    for pname, (value, low) in counts.items():
+        if int(value) != value or value < low:
+            raise ValueError(f"OpenAIChatExtractor: {pname} must be an integer >= {low}, got {value!r}")
 
-    Parameters
-    ----------
-    settings : LLMSettings
-        ``base_url`` (e.g. ``http://localhost:8000/v1``), ``model``, optional ``api_key``.
-    concurrency : int
-        Maximum requests in flight.
-    timeout : float
-        Seconds per request (read timeout; connect timeout ``min(timeout, 10)``).
-    max_retries : int
-        Retries after a 429/5xx/timeout/dropped connection (so at most ``max_retries + 1`` tries).
-    refine : bool
-        Run the refine pass on every document that yielded pairs (a second request).
-    price_per_1k_prompt, price_per_1k_completion : float or None
-        Prices per 1,000 input/output tokens, for ``ExtractionResult.cost``; ``None`` takes
-        ``settings``' prices, and when those are ``None`` too the price is unknown (cost 0,
-        :attr:`prices_known` false: a cost budget must then be refused by the caller).
-    cache : ExtractionCache, optional
-        Default: the on-disk cache under ``cache_dir("extractions")``; ``use_cache=False``
-        turns caching off.
-    max_doc_chars : int
-        Documents are cut to this many characters before sending (part of the cache key).
-    max_tokens : int
-        ``max_tokens`` of each completion.
-    temperature : float
-        Sampling temperature (0: as deterministic as the server allows).
-    json_mode : bool
-        Send ``response_format={"type": "json_object"}`` (servers that support it).
-    backoff_base, backoff_max : float
-        Seconds: the first retry waits about ``backoff_base``, no wait exceeds ``backoff_max``.
-    max_pairs_per_doc : int
-        Pairs kept per document (an answer with more is cut, with a note in the log).
-    max_response_bytes : int
-        Largest answer body read; a longer one is cut and the document fails.
+
+def _check_positive(**values: Any) -> None:
+    for pname, value in values.items():
+        if not value > 0:
+            raise ValueError(f"OpenAIChatExtractor: {pname} must be > 0, got {value!r}")
+
+
+def _check_non_negative(**values: Any) -> None:
+    """Each value a finite number ``>= 0``; an unset (``None``) price is allowed (cost then reads 0)."""
+    for pname, value in values.items():
+        if value is None and pname.startswith("price"):
+            continue
+        if not (isinstance(value, (int, float)) and value >= 0 and value != float("inf")):
+            raise ValueError(f"OpenAIChatExtractor: {pname} must be a finite number >= 0, got {value!r}")
+
+
+class _ChatTransport:
+    """The HTTP side of one chat completion: retries with backoff, a total deadline, a size cap, usage.
+
+    Built once by :class:`OpenAIChatExtractor` from its (checked) settings; ``post`` is called from
+    its worker threads and shares nothing between calls but the random source of the backoff jitter.
     """
 
-    name = "openai"
-
-    def __init__(
-        self,
-        settings: LLMSettings,
-        concurrency: int = 4,
-        timeout: float = 60.0,
-        max_retries: int = 4,
-        refine: bool = False,
-        price_per_1k_prompt: float | None = None,
-        price_per_1k_completion: float | None = None,
-        cache: ExtractionCache | None = None,
-        *,
-        use_cache: bool = True,
-        max_doc_chars: int = 12_000,
-        max_tokens: int = 1024,
-        temperature: float = 0.0,
-        json_mode: bool = False,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
-        max_pairs_per_doc: int = 64,
-        max_response_bytes: int = 2_000_000,
-    ) -> None:
-        if not settings.base_url or not settings.model:
-            raise ValueError("OpenAIChatExtractor: settings.base_url and settings.model are required")
-        _validate_url(settings.base_url)
-        checks = {
-            "concurrency": (concurrency, 1), "max_retries": (max_retries, 0),
-            "max_doc_chars": (max_doc_chars, 100), "max_tokens": (max_tokens, 1),
-            "max_pairs_per_doc": (max_pairs_per_doc, 1), "max_response_bytes": (max_response_bytes, 1024),
-        }
-        for pname, (value, low) in checks.items():
-            if int(value) != value or value < low:
-                raise ValueError(f"OpenAIChatExtractor: {pname} must be an integer >= {low}, got {value!r}")
-        for pname, value in {"timeout": timeout, "backoff_max": backoff_max}.items():
-            if not value > 0:
-                raise ValueError(f"OpenAIChatExtractor: {pname} must be > 0, got {value!r}")
-        if price_per_1k_prompt is None:
-            price_per_1k_prompt = getattr(settings, "price_per_1k_prompt", None)
-        if price_per_1k_completion is None:
-            price_per_1k_completion = getattr(settings, "price_per_1k_completion", None)
-        for pname, value in {"price_per_1k_prompt": price_per_1k_prompt, "temperature": temperature,
-                             "price_per_1k_completion": price_per_1k_completion,
-                             "backoff_base": backoff_base}.items():
-            if value is None and pname.startswith("price"):
-                continue
-            if not (isinstance(value, (int, float)) and value >= 0 and value != float("inf")):
-                raise ValueError(f"OpenAIChatExtractor: {pname} must be a finite number >= 0, got {value!r}")
-        self.settings = settings
-        self.concurrency = int(concurrency)
-        self.timeout = float(timeout)
-        self.max_retries = int(max_retries)
-        self.refine = bool(refine)
-        self.price_per_1k_prompt = None if price_per_1k_prompt is None else float(price_per_1k_prompt)
-        self.price_per_1k_completion = None if price_per_1k_completion is None else float(price_per_1k_completion)
-        self.max_pairs_per_doc = int(max_pairs_per_doc)
-        self.max_response_bytes = int(max_response_bytes)
-        self._cancel = threading.Event()
-        self.max_doc_chars = int(max_doc_chars)
-        self.max_tokens = int(max_tokens)
-        self.temperature = float(temperature)
-        self.json_mode = bool(json_mode)
-        self.backoff_base = float(backoff_base)
-        self.backoff_max = float(backoff_max)
-        self.url = chat_completions_url(settings.base_url)
-        self._cache = (cache if cache is not None else ExtractionCache()) if use_cache else None
+    def __init__(self, settings: LLMSettings, url: str, *, timeout: float, max_retries: int, max_tokens: int,
+                 temperature: float, json_mode: bool, backoff_base: float, backoff_max: float,
+                 max_response_bytes: int) -> None:
+        self.settings, self.url, self.timeout, self.max_retries = settings, url, timeout, max_retries
+        self.max_tokens, self.temperature, self.json_mode = max_tokens, temperature, json_mode
+        self.backoff_base, self.backoff_max, self.max_response_bytes = backoff_base, backoff_max, max_response_bytes
         self._rng = random.Random()
 
-    def __repr__(self) -> str:
-        return (f"OpenAIChatExtractor(settings={self.settings!r}, concurrency={self.concurrency}, "
-                f"refine={self.refine}, prompt_version={self.prompt_version!r})")
-
-    @property
-    def prompt_version(self) -> str:
-        """Names the prompts and input cut; part of the cache key, so a prompt change re-extracts."""
-        digest = hashlib.sha256((EXTRACT_PROMPT + (REFINE_PROMPT if self.refine else "")).encode()).hexdigest()
-        return f"extract-v1{'+refine-v1' if self.refine else ''}:{digest[:10]}:chars{self.max_doc_chars}"
-
-    @property
-    def prices_known(self) -> bool:
-        """Both prices are set (else ``cost`` reads 0 and means "unknown")."""
-        return self.price_per_1k_prompt is not None and self.price_per_1k_completion is not None
-
-    def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        """``prompt/1000 * price_prompt + completion/1000 * price_completion`` (an unknown price counts 0)."""
-        return (prompt_tokens / 1000.0 * (self.price_per_1k_prompt or 0.0)
-                + completion_tokens / 1000.0 * (self.price_per_1k_completion or 0.0))
-
-    def cancel(self) -> None:
-        """Make a running :meth:`extract` (any thread) return within about 0.1 s; later calls run again."""
-        self._cancel.set()
-
-    # ------------------------------------------------------------------------- public
-    def extract(self, docs: Sequence[tuple[str, str]], cancel: threading.Event | None = None) -> ExtractionResult:
-        """Extract every document (cache first, then the endpoint); never raises for a document.
-
-        ``calls`` counts documents sent to the endpoint (failed ones included), ``cached``
-        documents served from the cache or duplicating a text earlier in the batch. Setting
-        ``cancel`` (or calling :meth:`cancel`) returns within about 0.1 s: documents without an
-        answer yet get a ``cancelled`` error and ``result.cancelled`` is true. A
-        ``KeyboardInterrupt`` leaves just as fast (answers that arrived are already cached).
-        """
-        result = ExtractionResult()
-        self._cancel.clear()
-        stop = _AnyEvent(self._cancel, cancel)
-        docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
-        keyed = [(doc_id, text, content_key(text[: self.max_doc_chars], self.settings.model,
-                                            self.prompt_version)) for doc_id, text in docs]
-        outcomes: dict[str, _Outcome] = {}
-        pending: list[tuple[str, str, str]] = []
-        pending_keys: set[str] = set()
-        for doc_id, text, key in keyed:
-            if key in outcomes or key in pending_keys:
-                continue
-            hit = self._cache_get(key)
-            if hit is not None:
-                outcomes[key] = _Outcome(pairs=list(hit.pairs))
-            else:
-                pending.append((doc_id, text, key))
-                pending_keys.add(key)
-        fresh: set[str] = set()
-        if pending:
-            client = _client(self.settings, self.timeout)
-            batch = _Batch(client, stop)
-            try:
-                self._run_pending(pending, batch, outcomes, fresh)
-            finally:
-                if batch.abandoned:  # a daemon thread may still read: let it fail on a closed client later
-                    threading.Thread(target=_close_later, args=(client, self.timeout + 1.0), daemon=True).start()
-                else:
-                    client.close()
-        first_seen: set[str] = set()
-        for doc_id, _, key in keyed:
-            outcome = outcomes[key]
-            if key in fresh and key not in first_seen:
-                first_seen.add(key)
-                if outcome.error != _CANCELLED or outcome.usage.requests:
-                    result.calls += 1
-                u = outcome.usage
-                result.prompt_tokens += u.prompt_tokens
-                result.completion_tokens += u.completion_tokens
-                result.requests += u.requests
-                result.retries += u.retries
-                result.cost += self.estimate_cost(u.prompt_tokens, u.completion_tokens)
-            else:
-                result.cached += 1
-            if outcome.error is not None:
-                result.errors.append((doc_id, outcome.error))
-                if outcome.error == _CANCELLED:
-                    result.cancelled = True
-            result.pairs.extend(QAPair(question=q, answer=a, doc_id=doc_id, extractor=self.name)
-                                for q, a in outcome.pairs if q and a)
-        return result
-
-    def _run_pending(self, pending: list[tuple[str, str, str]], batch: _Batch,
-                     outcomes: dict[str, _Outcome], fresh: set[str]) -> None:
-        """Run the uncached documents on at most ``concurrency`` daemon threads; poll every 0.1 s for
-        cancel, so neither a Pause nor Ctrl-C waits for a hanging endpoint."""
-        import queue
-
-        todo = list(pending)
-        done: queue.Queue[tuple[str, _Outcome]] = queue.Queue()
-        running: set[str] = set()
-
-        def work(doc_id: str, text: str, key: str) -> None:
-            done.put((key, self._extract_one(doc_id, text, batch)))
-
-        def launch() -> None:
-            while todo and len(running) < self.concurrency and not batch.stop.is_set():
-                doc_id, text, key = todo.pop(0)
-                running.add(key)
-                threading.Thread(target=work, args=(doc_id, text, key), daemon=True,
-                                 name=f"llm-extract-{doc_id[:20]}").start()
-
-        try:
-            launch()
-            while running:
-                try:
-                    key, outcome = done.get(timeout=0.1)
-                except queue.Empty:
-                    if batch.stop.is_set():
-                        break
-                    continue
-                running.discard(key)
-                outcomes[key] = outcome
-                fresh.add(key)
-                self._store(key, outcome)  # as each answer lands: an interrupt loses nothing paid for
-                launch()
-        except BaseException:  # KeyboardInterrupt: stop the others and leave now
-            batch.stop.set()
-            batch.abandoned = bool(running)
-            raise
-        batch.abandoned = bool(running)
-        for doc_id, _, key in pending:
-            if key not in outcomes:
-                outcomes[key] = _Outcome(error=_CANCELLED, cacheable=False)
-                fresh.add(key)
-
-    def _store(self, key: str, outcome: _Outcome) -> None:
-        if outcome.error is None and outcome.cacheable:
-            u = outcome.usage
-            self._cache_put(key, CachedExtraction(
-                tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
-                self.estimate_cost(u.prompt_tokens, u.completion_tokens)))
-
-    def _cache_get(self, key: str) -> CachedExtraction | None:
-        if self._cache is None:
-            return None
-        try:
-            return self._cache.get(key)
-        except Exception as exc:  # a broken cache costs money, never the batch
-            logger.warning("extraction cache unreadable (%s); treating as a miss", type(exc).__name__)
-            return None
-
-    def _cache_put(self, key: str, entry: CachedExtraction) -> None:
-        if self._cache is None:
-            return
-        try:
-            self._cache.put(key, entry, model=self.settings.model, prompt_version=self.prompt_version)
-        except Exception as exc:
-            logger.warning("could not write the extraction cache (%s); results kept", type(exc).__name__)
-
-    # ------------------------------------------------------------------------- per document
-    def _extract_one(self, doc_id: str, text: str, batch: _Batch) -> _Outcome:
-        outcome = _Outcome()
-        document = text[: self.max_doc_chars]
-        try:
-            messages = [
-                {"role": "system", "content": EXTRACT_PROMPT},
-                {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>"},
-            ]
-            pairs = self._chat_pairs(messages, doc_id, batch, outcome.usage)[: self.max_pairs_per_doc * 4]
-            if self.refine and pairs:
-                pairs = pairs[: self.max_pairs_per_doc]
-                shown = json.dumps({"pairs": [{"question": q, "answer": a} for q, a in pairs]},
-                                   ensure_ascii=False)
-                refine_messages = [
-                    {"role": "system", "content": REFINE_PROMPT},
-                    {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>\n\nExtracted pairs:\n{shown}"},
-                ]
-                try:
-                    pairs = self._chat_pairs(refine_messages, doc_id, batch, outcome.usage)
-                except _Failed as exc:
-                    outcome.error = f"refine pass failed, kept the extract pass's pairs: {exc}"
-                    outcome.cacheable = False
-            kept = [(q, a) for q, a in pairs if q and a]
-            if len(kept) > self.max_pairs_per_doc:
-                logger.warning("%s: %d pairs in the answer, kept the first %d (max_pairs_per_doc)",
-                               doc_id, len(kept), self.max_pairs_per_doc)
-                kept = kept[: self.max_pairs_per_doc]
-            outcome.pairs = kept
-        except _Failed as exc:
-            outcome.error = str(exc)
-            outcome.cacheable = False
-        except Exception as exc:  # never crash a batch on one document
-            outcome.error = _redact(f"unexpected {type(exc).__name__}: {exc}", self.settings.api_key)
-        if outcome.error is not None:
-            logger.warning("extraction of %s failed: %s", doc_id, outcome.error)
-        return outcome
-
-    def _chat_pairs(self, messages: list[dict], doc_id: str, batch: _Batch, usage: _Usage) -> list[tuple[str, str]]:
-        """One chat request whose answer must parse; a malformed answer is asked again once."""
-        problem = ""
-        for attempt in range(2):
-            try:
-                content = self._post(messages, doc_id, batch, usage)
-                return parse_pairs(content)
-            except (_Malformed, OutputParseError) as exc:
-                problem = _redact(str(exc), self.settings.api_key)
-                if attempt == 0 and not batch.stop.is_set():
-                    usage.retries += 1
-                    logger.info("malformed answer for %s (%s); asking again", doc_id, problem)
-        raise _Failed(f"malformed answer twice from {self.url}: {problem}")
-
-    def _post(self, messages: list[dict], doc_id: str, batch: _Batch, usage: _Usage) -> str:
+    def post(self, messages: list[dict], doc_id: str, batch: _Batch, usage: _Usage) -> str:
         """POST with retries; return the message content, or raise ``_Failed``/``_Malformed``."""
         body: dict[str, Any] = {"model": self.settings.model, "messages": messages,
                                 "temperature": self.temperature, "max_tokens": self.max_tokens}
@@ -777,7 +502,7 @@ class OpenAIChatExtractor:
                 if connect_failures >= 2:
                     with batch.lock:
                         batch.unreachable = problem
-                    raise _Failed(problem)
+                    raise _Failed(problem) from exc
             except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: the client closed under us
                 if batch.stop.is_set():
                     raise _Failed(_CANCELLED) from None
@@ -862,6 +587,317 @@ class OpenAIChatExtractor:
             usage.completion_tokens += _estimate_tokens(content)
         return content
 
+
+def _run_pending(pending: list[tuple[str, str, str]], batch: _Batch, outcomes: dict[str, _Outcome], fresh: set[str],
+                 concurrency: int, extract_one: Callable[[str, str, _Batch], _Outcome],
+                 store: Callable[[str, _Outcome], None]) -> None:
+    """Run the uncached documents on at most ``concurrency`` daemon threads; poll every 0.1 s for
+    cancel, so neither a Pause nor Ctrl-C waits for a hanging endpoint."""
+    import queue
+
+    todo = list(pending)
+    done: queue.Queue[tuple[str, _Outcome]] = queue.Queue()
+    running: set[str] = set()
+
+    def work(doc_id: str, text: str, key: str) -> None:
+        done.put((key, extract_one(doc_id, text, batch)))
+
+    def launch() -> None:
+        while todo and len(running) < concurrency and not batch.stop.is_set():
+            doc_id, text, key = todo.pop(0)
+            running.add(key)
+            threading.Thread(target=work, args=(doc_id, text, key), daemon=True,
+                             name=f"llm-extract-{doc_id[:20]}").start()
+
+    try:
+        launch()
+        while running:
+            try:
+                key, outcome = done.get(timeout=0.1)
+            except queue.Empty:
+                if batch.stop.is_set():
+                    break
+                continue
+            running.discard(key)
+            outcomes[key] = outcome
+            fresh.add(key)
+            store(key, outcome)  # as each answer lands: an interrupt loses nothing paid for
+            launch()
+    except BaseException:  # KeyboardInterrupt: stop the others and leave now
+        batch.stop.set()
+        batch.abandoned = bool(running)
+        raise
+    batch.abandoned = bool(running)
+    for _, _, key in pending:
+        if key not in outcomes:
+            outcomes[key] = _Outcome(error=_CANCELLED, cacheable=False)
+            fresh.add(key)
+
+
+def _tally(keyed: list[tuple[str, str, str]], outcomes: dict[str, _Outcome], fresh: set[str], extractor: str,
+           cost: Callable[[int, int], float]) -> ExtractionResult:
+    """One result in document order: a text answered in this call counts its call and cost once."""
+    result = ExtractionResult()
+    first_seen: set[str] = set()
+    for doc_id, _, key in keyed:
+        outcome = outcomes[key]
+        if key in fresh and key not in first_seen:
+            first_seen.add(key)
+            if outcome.error != _CANCELLED or outcome.usage.requests:
+                result.calls += 1
+            u = outcome.usage
+            result.prompt_tokens += u.prompt_tokens
+            result.completion_tokens += u.completion_tokens
+            result.requests += u.requests
+            result.retries += u.retries
+            result.cost += cost(u.prompt_tokens, u.completion_tokens)
+        else:
+            result.cached += 1
+        if outcome.error is not None:
+            result.errors.append((doc_id, outcome.error))
+            if outcome.error == _CANCELLED:
+                result.cancelled = True
+        result.pairs.extend(QAPair(question=q, answer=a, doc_id=doc_id, extractor=extractor)
+                            for q, a in outcome.pairs if q and a)
+    return result
+
+
+class OpenAIChatExtractor:
+    """Extract QA pairs with an LLM behind an OpenAI-compatible chat endpoint.
+
+    Parameters
+    ----------
+    settings : LLMSettings
+        ``base_url`` (e.g. ``http://localhost:8000/v1``), ``model``, optional ``api_key``.
+    concurrency : int
+        Maximum requests in flight.
+    timeout : float
+        Seconds per request (read timeout; connect timeout ``min(timeout, 10)``).
+    max_retries : int
+        Retries after a 429/5xx/timeout/dropped connection (so at most ``max_retries + 1`` tries).
+    refine : bool
+        Run the refine pass on every document that yielded pairs (a second request).
+    price_per_1k_prompt, price_per_1k_completion : float or None
+        Prices per 1,000 input/output tokens, for ``ExtractionResult.cost``; ``None`` takes
+        ``settings``' prices, and when those are ``None`` too the price is unknown (cost 0,
+        :attr:`prices_known` false: a cost budget must then be refused by the caller).
+    cache : ExtractionCache, optional
+        Default: the on-disk cache under ``cache_dir("extractions")``; ``use_cache=False``
+        turns caching off.
+    max_doc_chars : int
+        Documents are cut to this many characters before sending (part of the cache key).
+    max_tokens : int
+        ``max_tokens`` of each completion.
+    temperature : float
+        Sampling temperature (0: as deterministic as the server allows).
+    json_mode : bool
+        Send ``response_format={"type": "json_object"}`` (servers that support it).
+    backoff_base, backoff_max : float
+        Seconds: the first retry waits about ``backoff_base``, no wait exceeds ``backoff_max``.
+    max_pairs_per_doc : int
+        Pairs kept per document (an answer with more is cut, with a note in the log).
+    max_response_bytes : int
+        Largest answer body read; a longer one is cut and the document fails.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        concurrency: int = 4,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        refine: bool = False,
+        price_per_1k_prompt: float | None = None,
+        price_per_1k_completion: float | None = None,
+        cache: ExtractionCache | None = None,
+        *,
+        use_cache: bool = True,
+        max_doc_chars: int = 12_000,
+        max_tokens: int = 1024,
+        temperature: float = 0.0,
+        json_mode: bool = False,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        max_pairs_per_doc: int = 64,
+        max_response_bytes: int = 2_000_000,
+    ) -> None:
+        if not settings.base_url or not settings.model:
+            raise ValueError("OpenAIChatExtractor: settings.base_url and settings.model are required")
+        _validate_url(settings.base_url)
+        _check_counts(concurrency=(concurrency, 1), max_retries=(max_retries, 0), max_doc_chars=(max_doc_chars, 100),
+                      max_tokens=(max_tokens, 1), max_pairs_per_doc=(max_pairs_per_doc, 1),
+                      max_response_bytes=(max_response_bytes, 1024))
+        _check_positive(timeout=timeout, backoff_max=backoff_max)
+        if price_per_1k_prompt is None:
+            price_per_1k_prompt = getattr(settings, "price_per_1k_prompt", None)
+        if price_per_1k_completion is None:
+            price_per_1k_completion = getattr(settings, "price_per_1k_completion", None)
+        _check_non_negative(price_per_1k_prompt=price_per_1k_prompt, temperature=temperature,
+                            price_per_1k_completion=price_per_1k_completion, backoff_base=backoff_base)
+        self.settings = settings
+        self.concurrency = int(concurrency)
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.refine = bool(refine)
+        self.price_per_1k_prompt = None if price_per_1k_prompt is None else float(price_per_1k_prompt)
+        self.price_per_1k_completion = None if price_per_1k_completion is None else float(price_per_1k_completion)
+        self.max_pairs_per_doc = int(max_pairs_per_doc)
+        self.max_response_bytes = int(max_response_bytes)
+        self._cancel = threading.Event()
+        self.max_doc_chars = int(max_doc_chars)
+        self.max_tokens = int(max_tokens)
+        self.temperature = float(temperature)
+        self.json_mode = bool(json_mode)
+        self.backoff_base = float(backoff_base)
+        self.backoff_max = float(backoff_max)
+        self.url = chat_completions_url(settings.base_url)
+        self._cache = (cache if cache is not None else ExtractionCache()) if use_cache else None
+        self._transport = _ChatTransport(
+            settings, self.url, timeout=self.timeout, max_retries=self.max_retries, max_tokens=self.max_tokens,
+            temperature=self.temperature, json_mode=self.json_mode, backoff_base=self.backoff_base,
+            backoff_max=self.backoff_max, max_response_bytes=self.max_response_bytes)
+
+    def __repr__(self) -> str:
+        return (f"OpenAIChatExtractor(settings={self.settings!r}, concurrency={self.concurrency}, "
+                f"refine={self.refine}, prompt_version={self.prompt_version!r})")
+
+    @property
+    def prompt_version(self) -> str:
+        """Names the prompts and input cut; part of the cache key, so a prompt change re-extracts."""
+        digest = hashlib.sha256((EXTRACT_PROMPT + (REFINE_PROMPT if self.refine else "")).encode()).hexdigest()
+        return f"extract-v1{'+refine-v1' if self.refine else ''}:{digest[:10]}:chars{self.max_doc_chars}"
+
+    @property
+    def prices_known(self) -> bool:
+        """Both prices are set (else ``cost`` reads 0 and means "unknown")."""
+        return self.price_per_1k_prompt is not None and self.price_per_1k_completion is not None
+
+    def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """``prompt/1000 * price_prompt + completion/1000 * price_completion`` (an unknown price counts 0)."""
+        return (prompt_tokens / 1000.0 * (self.price_per_1k_prompt or 0.0)
+                + completion_tokens / 1000.0 * (self.price_per_1k_completion or 0.0))
+
+    def cancel(self) -> None:
+        """Make a running :meth:`extract` (any thread) return within about 0.1 s; later calls run again."""
+        self._cancel.set()
+
+    # ------------------------------------------------------------------------- public
+    def extract(self, docs: Sequence[tuple[str, str]], cancel: threading.Event | None = None) -> ExtractionResult:
+        """Extract every document (cache first, then the endpoint); never raises for a document.
+
+        ``calls`` counts documents sent to the endpoint (failed ones included), ``cached``
+        documents served from the cache or duplicating a text earlier in the batch. Setting
+        ``cancel`` (or calling :meth:`cancel`) returns within about 0.1 s: documents without an
+        answer yet get a ``cancelled`` error and ``result.cancelled`` is true. A
+        ``KeyboardInterrupt`` leaves just as fast (answers that arrived are already cached).
+        """
+        self._cancel.clear()
+        stop = _AnyEvent(self._cancel, cancel)
+        docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
+        keyed = [(doc_id, text, content_key(text[: self.max_doc_chars], self.settings.model,
+                                            self.prompt_version)) for doc_id, text in docs]
+        outcomes: dict[str, _Outcome] = {}
+        pending: list[tuple[str, str, str]] = []
+        pending_keys: set[str] = set()
+        for doc_id, text, key in keyed:
+            if key in outcomes or key in pending_keys:
+                continue
+            hit = self._cache_get(key)
+            if hit is not None:
+                outcomes[key] = _Outcome(pairs=list(hit.pairs))
+            else:
+                pending.append((doc_id, text, key))
+                pending_keys.add(key)
+        fresh: set[str] = set()
+        if pending:
+            client = _client(self.settings, self.timeout)
+            batch = _Batch(client, stop)
+            try:
+                _run_pending(pending, batch, outcomes, fresh, self.concurrency, self._extract_one, self._store)
+            finally:
+                if batch.abandoned:  # a daemon thread may still read: let it fail on a closed client later
+                    threading.Thread(target=_close_later, args=(client, self.timeout + 1.0), daemon=True).start()
+                else:
+                    client.close()
+        return _tally(keyed, outcomes, fresh, self.name, self.estimate_cost)
+
+    def _store(self, key: str, outcome: _Outcome) -> None:
+        if outcome.error is None and outcome.cacheable:
+            u = outcome.usage
+            self._cache_put(key, CachedExtraction(
+                tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
+                self.estimate_cost(u.prompt_tokens, u.completion_tokens)))
+
+    def _cache_get(self, key: str) -> CachedExtraction | None:
+        if self._cache is None:
+            return None
+        try:
+            return self._cache.get(key)
+        except Exception as exc:  # a broken cache costs money, never the batch
+            logger.warning("extraction cache unreadable (%s); treating as a miss", type(exc).__name__)
+            return None
+
+    def _cache_put(self, key: str, entry: CachedExtraction) -> None:
+        if self._cache is None:
+            return
+        try:
+            self._cache.put(key, entry, model=self.settings.model, prompt_version=self.prompt_version)
+        except Exception as exc:
+            logger.warning("could not write the extraction cache (%s); results kept", type(exc).__name__)
+
+    # ------------------------------------------------------------------------- per document
+    def _extract_one(self, doc_id: str, text: str, batch: _Batch) -> _Outcome:
+        outcome = _Outcome()
+        document = text[: self.max_doc_chars]
+        try:
+            messages = [
+                {"role": "system", "content": EXTRACT_PROMPT},
+                {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>"},
+            ]
+            pairs = self._chat_pairs(messages, doc_id, batch, outcome.usage)[: self.max_pairs_per_doc * 4]
+            if self.refine and pairs:
+                pairs = pairs[: self.max_pairs_per_doc]
+                shown = json.dumps({"pairs": [{"question": q, "answer": a} for q, a in pairs]},
+                                   ensure_ascii=False)
+                refine_messages = [
+                    {"role": "system", "content": REFINE_PROMPT},
+                    {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>\n\nExtracted pairs:\n{shown}"},
+                ]
+                try:
+                    pairs = self._chat_pairs(refine_messages, doc_id, batch, outcome.usage)
+                except _Failed as exc:
+                    outcome.error = f"refine pass failed, kept the extract pass's pairs: {exc}"
+                    outcome.cacheable = False
+            kept = [(q, a) for q, a in pairs if q and a]
+            if len(kept) > self.max_pairs_per_doc:
+                logger.warning("%s: %d pairs in the answer, kept the first %d (max_pairs_per_doc)",
+                               doc_id, len(kept), self.max_pairs_per_doc)
+                kept = kept[: self.max_pairs_per_doc]
+            outcome.pairs = kept
+        except _Failed as exc:
+            outcome.error = str(exc)
+            outcome.cacheable = False
+        except Exception as exc:  # never crash a batch on one document
+            outcome.error = _redact(f"unexpected {type(exc).__name__}: {exc}", self.settings.api_key)
+        if outcome.error is not None:
+            logger.warning("extraction of %s failed: %s", doc_id, outcome.error)
+        return outcome
+
+    def _chat_pairs(self, messages: list[dict], doc_id: str, batch: _Batch, usage: _Usage) -> list[tuple[str, str]]:
+        """One chat request whose answer must parse; a malformed answer is asked again once."""
+        problem = ""
+        for attempt in range(2):
+            try:
+                content = self._transport.post(messages, doc_id, batch, usage)
+                return parse_pairs(content)
+            except (_Malformed, OutputParseError) as exc:
+                problem = _redact(str(exc), self.settings.api_key)
+                if attempt == 0 and not batch.stop.is_set():
+                    usage.retries += 1
+                    logger.info("malformed answer for %s (%s); asking again", doc_id, problem)
+        raise _Failed(f"malformed answer twice from {self.url}: {problem}")
 
 def _as_count(value: Any) -> int:
     try:
