@@ -105,10 +105,10 @@ class RunConfig:
     def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
         d = dict(d)
         # runs stored before these settings existed explored as the paper does (unplayed 0, first
-        # pull D, empty pull 0); resume them so
+        # pull D, empty pull 0) and were rewarded per pull; resume them so
         d.setdefault("unplayed", "zero")
         d.setdefault("first_pull_docs", None)
-        d["reward"] = OTReward(**{"empty_reward": 0.0, **d.get("reward", {})})
+        d["reward"] = OTReward(**{"empty_reward": 0.0, "credit": "pull", **d.get("reward", {})})
         if "policy_params" in d and "reward_range" in d["policy_params"]:
             d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}
         return cls(**d)

@@ -42,6 +42,7 @@ class Ledger:
         self.pair_meta: list[tuple[int, int]] = []  # (round, arm)
         self.emb: list[NDArray[np.float32]] = []
         self.arm_emb: dict[int, list[NDArray[np.float32]]] = {}
+        self.arm_docs: dict[int, int] = {}  # documents extracted per arm
         self.best_sim = np.full(len(reference), -1.0, dtype=np.float64)
         self.log: list[dict[str, Any]] = []
 
@@ -49,6 +50,7 @@ class Ledger:
                reward: float, n_failed: int = 0) -> None:
         """Add one pull: ``n_done`` documents extracted (``n_failed`` more failed), its pairs and their embeddings."""
         self.docs_done += n_done
+        self.arm_docs[arm] = self.arm_docs.get(arm, 0) + n_done
         self.calls += int(result.calls)
         self.cost += float(result.cost)
         if len(emb):

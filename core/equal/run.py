@@ -386,7 +386,8 @@ class BanditRun:
             return None
         emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
                else np.empty((0, self.reference.shape[1]), np.float32))
-        self._apply(arm, docs, result, emb, self._calc_reward(arm, emb))
+        n_ok = len(self._split_failed(docs, result)[0])
+        self._apply(arm, docs, result, emb, self._calc_reward(arm, emb, n_ok) if n_ok else float("nan"))
         out = self._after_pull()
         if self.is_done:
             self._record_end()
@@ -434,14 +435,16 @@ class BanditRun:
             self.store.release(self.run_id, self.owner, self.status)
             self._claimed = False
 
-    def _calc_reward(self, arm: int, emb: NDArray) -> float:
+    def _calc_reward(self, arm: int, emb: NDArray, n_docs: int) -> float:
+        """The reward of a pull of ``arm`` that read ``n_docs`` documents and found pairs embedded as ``emb``."""
         rw = self.config.reward
         if rw.estimate == "cumulative":
             parts = self.ledger.arm_embeddings(arm) + ([emb] if len(emb) else [])
             x = np.concatenate(parts) if parts else emb
+            n_docs += self.ledger.arm_docs.get(arm, 0)
         else:
             x = emb
-        return rw.calc(x, self.reference, worst=self.worst)
+        return rw.calc_pull(x, self.reference, n_docs, worst=self.worst)
 
     def _split_failed(self, docs: Sequence[int], result: ExtractionResult) -> tuple[list[int], list[int]]:
         bad_ids = {str(d) for d, _ in result.errors}
