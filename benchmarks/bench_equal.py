@@ -228,7 +228,7 @@ def faq_entries(per_doc: int = 2) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- setup and replay
 @dataclass
 class Setup:
-    """One corpus ready to replay: ids, embeddings ``(n, d)``, cluster labels ``(n,)``, neighbours, pairs and their vectors."""
+    """One corpus ready to replay: ids, embeddings ``(n, d)``, labels ``(n,)``, neighbours, pairs and their vectors."""
 
     ids: list[str]
     emb: np.ndarray
@@ -248,7 +248,7 @@ def make_setup(ids: list[str], texts: list[str], emb: np.ndarray, encoder) -> Se
 
 
 def oracle_calls(labels, per_doc_on: np.ndarray, target: float) -> float:
-    """Calls an arm-level oracle (clusters by on-task density, each to exhaustion) needs for ``target`` on-task pairs."""
+    """Calls an arm-level oracle (clusters by on-task density, each in turn) needs for ``target`` on-task pairs."""
     labels = np.asarray(labels)
     sizes = np.bincount(labels)
     on = np.bincount(labels, weights=per_doc_on, minlength=len(sizes))
@@ -298,11 +298,14 @@ def replay(
 
 
 def policy_configs(base: RunConfig) -> dict[str, RunConfig]:
-    paper = replace(base, unplayed="zero", first_pull_docs=None, reward=replace(base.reward, empty_reward=0.0))
+    pull = replace(base.reward, credit="pull")
+    paper = replace(base, unplayed="zero", first_pull_docs=None, reward=replace(pull, empty_reward=0.0))
     return {
         "random": replace(base, policy="random"),
         "avg-sim": replace(base, policy="avg-sim"),
         "EQUAL": base,
+        "EQUAL pair credit": replace(base, reward=replace(base.reward, credit="pair")),
+        "EQUAL pull credit": replace(base, reward=pull),
         "EQUAL eb prior": replace(base, unplayed="eb"),
         "EQUAL no prior": replace(base, unplayed="mean"),
         "EQUAL paper": paper,
@@ -391,7 +394,7 @@ def main() -> int:
     print(
         f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents; EQUAL: B={base.batch_arms}, "
         f"D={base.docs_per_pull}, first pull {base.first_pull_docs}, unplayed={base.unplayed}, "
-        f"empty pull={base.reward.empty_reward}"
+        f"credit={base.reward.credit}, empty pull={base.reward.empty_reward} (credit=pull)"
     )
     presets = [p for p in args.presets.split(",") if p]
     std = (
@@ -399,7 +402,7 @@ def main() -> int:
         if presets
         else None
     )
-    ratios = {"random": [], "avg-sim": [], "oracle": [], "EQUAL eb prior": [], "EQUAL no prior": [], "EQUAL paper": []}
+    ratios: dict[str, list[float]] = {pol: [] for pol in [*policy_configs(base), "oracle"] if pol != "EQUAL"}
     for preset in presets:
         ref = embed_texts(load_reference(preset).texts(), encoder)
         res = run_case(preset, std, ref, PROVENANCE[preset], base, 0.5)
@@ -418,10 +421,8 @@ def main() -> int:
         res = run_case("decoy case: files-and-os", s, ref, DECOY_ON_TASK, base, None)
         decoy_ratio = res["EQUAL"][1] / max(res["avg-sim"][1], 1e-9)
         print(
-            f"  EQUAL/Avg-sim on-task pairs at {SHARE:.0%}: {decoy_ratio:.2f}x; EQUAL eb prior/Avg-sim "
-            f"{res['EQUAL eb prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL no prior/Avg-sim "
-            f"{res['EQUAL no prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL paper/Avg-sim "
-            f"{res['EQUAL paper'][1] / max(res['avg-sim'][1], 1e-9):.2f}x"
+            f"  on-task pairs at {SHARE:.0%} / Avg-sim's: "
+            + ", ".join(f"{pol} {v[1] / max(res['avg-sim'][1], 1e-9):.2f}x" for pol, v in res.items())
         )
         ok = ok and decoy_ratio >= GOAL_DECOY
     print(f"total {time.time() - t0:.0f} s ({encoder.name})")

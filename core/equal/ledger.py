@@ -43,6 +43,7 @@ class Ledger:
         self.emb: list[NDArray[np.float32]] = []
         self.arm_emb: dict[int, list[NDArray[np.float32]]] = {}
         self.arm_docs: dict[int, int] = {}  # documents extracted per arm
+        self.arm_pair_docs: dict[int, list[str]] = {}  # per arm, the document of each of its pairs
         self.best_sim = np.full(len(reference), -1.0, dtype=np.float64)
         self.log: list[dict[str, Any]] = []
 
@@ -58,6 +59,7 @@ class Ledger:
             self.pair_meta.extend([(round_, arm)] * len(result.pairs))
             self.emb.append(emb)
             self.arm_emb.setdefault(arm, []).append(emb)
+            self.arm_pair_docs.setdefault(arm, []).extend(str(p.doc_id) for p in result.pairs)
             sims = (emb.astype(np.float64) @ self.reference.T.astype(np.float64)).max(axis=0)
             np.maximum(self.best_sim, sims, out=self.best_sim)
         self.log.append({"round": round_, "seq": seq, "arm": int(arm), "n_docs": n_done,

@@ -387,7 +387,8 @@ class BanditRun:
         emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
                else np.empty((0, self.reference.shape[1]), np.float32))
         n_ok = len(self._split_failed(docs, result)[0])
-        self._apply(arm, docs, result, emb, self._calc_reward(arm, emb, n_ok) if n_ok else float("nan"))
+        reward = self._calc_reward(arm, emb, [p.doc_id for p in result.pairs], n_ok) if n_ok else float("nan")
+        self._apply(arm, docs, result, emb, reward)
         out = self._after_pull()
         if self.is_done:
             self._record_end()
@@ -435,16 +436,17 @@ class BanditRun:
             self.store.release(self.run_id, self.owner, self.status)
             self._claimed = False
 
-    def _calc_reward(self, arm: int, emb: NDArray, n_docs: int) -> float:
-        """The reward of a pull of ``arm`` that read ``n_docs`` documents and found pairs embedded as ``emb``."""
+    def _calc_reward(self, arm: int, emb: NDArray, pair_docs: list[str], n_docs: int) -> float:
+        """The reward of a pull of ``arm`` that read ``n_docs`` documents and found pairs ``emb`` (from ``pair_docs``)."""
         rw = self.config.reward
         if rw.estimate == "cumulative":
             parts = self.ledger.arm_embeddings(arm) + ([emb] if len(emb) else [])
             x = np.concatenate(parts) if parts else emb
             n_docs += self.ledger.arm_docs.get(arm, 0)
+            pair_docs = self.ledger.arm_pair_docs.get(arm, []) + pair_docs
         else:
             x = emb
-        return rw.calc_pull(x, self.reference, n_docs, worst=self.worst)
+        return rw.calc_pull(x, self.reference, n_docs, pair_docs=pair_docs, worst=self.worst)
 
     def _split_failed(self, docs: Sequence[int], result: ExtractionResult) -> tuple[list[int], list[int]]:
         bad_ids = {str(d) for d, _ in result.errors}

@@ -95,10 +95,26 @@ def test_document_credit_values_yield_over_a_few_close_pairs():
     rich = np.repeat(fair, 20, axis=0)  # ten documents read, two fair pairs each
     paper = OTReward(credit="pull", empty_reward=0.0)
     assert paper.calc_pull(sparse, ref, 10) > paper.calc_pull(rich, ref, 10) + 0.5  # the paper prefers the close pair
-    doc = OTReward(credit="document")
-    assert doc.calc_pull(rich, ref, 10) > 5 * doc.calc_pull(sparse, ref, 10)
-    assert doc.calc_pull(np.empty((0, 8)), ref, 10) == 0.0  # documents without pairs add nothing
-    assert doc.calc_pull(sparse, ref, 10) < doc.calc_pull(sparse, ref, 1)  # and cost a call each
+    doc, pair = OTReward(credit="document"), OTReward(credit="pair")
+    rich_docs = [f"d{i // 2}" for i in range(20)]
+    assert doc.calc_pull(rich, ref, 10, rich_docs) > 4 * doc.calc_pull(sparse, ref, 10, ["d0"])
+    assert pair.calc_pull(rich, ref, 10) > 8 * pair.calc_pull(sparse, ref, 10)
+    for rw in (doc, pair):
+        assert rw.calc_pull(np.empty((0, 8)), ref, 10, []) == 0.0  # documents without pairs add nothing
+        assert rw.calc_pull(sparse, ref, 10, ["d0"]) < rw.calc_pull(sparse, ref, 1, ["d0"])  # and cost a call each
+
+
+def test_document_credit_does_not_count_how_finely_a_document_is_cut():
+    ref, close, fair = _reference_and_pairs()
+    one = OTReward().calc_pull(fair, ref, 4, ["a"])
+    assert OTReward().calc_pull(np.repeat(fair, 5, axis=0), ref, 4, ["a"] * 5) == pytest.approx(one)
+    assert OTReward(credit="pair").calc_pull(np.repeat(fair, 5, axis=0), ref, 4) == pytest.approx(5 * one)
+    # two documents, one with a close and one with a fair pair: the mean of their values over the four read
+    both = OTReward().calc_pull(np.vstack([close, fair, fair]), ref, 4, ["a", "b", "b"])
+    v = OTReward().calc_pair_credit(np.vstack([close, fair, fair]), ref)
+    assert both == pytest.approx((v[0] + (v[1] + v[2]) / 2) / 4)
+    with pytest.raises(ValueError, match="document names"):
+        OTReward().calc_pull(fair, ref, 4, ["a", "b"])
 
 
 def test_pair_credit_is_the_transported_cosine_clipped_at_zero():

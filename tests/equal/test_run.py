@@ -208,7 +208,7 @@ def _yield_embed(texts):
     return out
 
 
-@pytest.mark.parametrize("credit", ["document", "pull"])
+@pytest.mark.parametrize("credit", ["document", "pair", "pull"])
 def test_a_cluster_that_yields_nothing_is_valued_below_one_that_yields(credit):
     ids = [f"{kind}.{i}" for kind in ("sparse", "rich", "barren") for i in range(40)]
     labels = np.repeat([0, 1, 2], 40)
@@ -219,8 +219,8 @@ def test_a_cluster_that_yields_nothing_is_valued_below_one_that_yields(credit):
     run = BanditRun(config, ArmSpace(ids, [""] * len(ids), labels), ref, _YieldExtractor(), _yield_embed)
     arms = run.run_until_done().arms_frame().set_index("arm")  # every arm read to the end: four pulls each
     assert (arms["pulls"] == 4).all()
-    if credit == "document":  # per document read: 2 x 0.5 beats 0.1 x 1, and an empty pull is worth 0
-        assert arms.loc[1, "mean"] > 5 * arms.loc[0, "mean"] > 0.0 == arms.loc[2, "mean"]
+    if credit in ("document", "pair"):  # per document read: 0.5 on every document beats 1 on one in ten; an empty pull is 0
+        assert arms.loc[1, "mean"] > 4 * arms.loc[0, "mean"] > 0.0 == arms.loc[2, "mean"]
     else:  # the paper's per-pull OT: the one close pair outranks twenty fair ones
         assert arms.loc[0, "mean"] > arms.loc[1, "mean"] + 0.5
 
