@@ -21,7 +21,6 @@ ALLOWED = {
     ("core/ctar/graph.py", "build_pair_template"),
     ("core/ctar/sampler.py", "_sample_chunk"),
     ("core/debias/tags.py", "make_tag_task"),
-    ("core/equal/extract/rules.py", "_LayoutRules"),
     ("core/corpus/load.py", "load_corpus"),  # grew with the #15 size limits
     ("core/engine/ray_engine.py", "extract_all_ray"),  # came with the #14 Ray engine
     ("core/ctar/inputs.py", "prepare_catalogue"),
