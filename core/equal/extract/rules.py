@@ -294,7 +294,7 @@ def _mostly_questions(text: str) -> bool:
 
 
 def _heading(para: str) -> tuple[str, str, str] | None:
-    """``(kind, title, body)`` when the paragraph opens with a heading: ``md``, ``rst``, ``emph``, ``title`` or ``line``."""
+    """``(kind, title, body)`` when the paragraph opens with a heading: md, rst, emph, title or line."""
     lines = para.strip("\n").split("\n")
     first = lines[0]
     m = _MD_HEADING.match(first)
@@ -887,7 +887,7 @@ def explain_cluster(
     cluster: int,
     limit: int = 200,
 ) -> pd.DataFrame:
-    """:func:`explain_documents` for the first ``limit`` documents of one cluster (``labels`` ``(n,)``), for the Bandit page.
+    """:func:`explain_documents` for the first ``limit`` documents of one cluster (``labels`` ``(n,)``), for the page.
 
     A cluster that yields nothing says why: every row's ``why`` names the shapes that were
     present but rejected (a table of contents, a private name, a question followed by another
