@@ -44,6 +44,10 @@ exploiting anything. The defaults change that, each with the paper's behaviour o
   of the ~75 clusters of a 10k-document corpus, and fewer arms per round means every plan uses
   fresher rewards. More arms per round only parallelise extraction.
 * ``OTReward(empty_reward="worst")``: a pull that finds no pairs is the worst pull so far.
+* ``OTReward(credit="document")``: a pull is worth the mean, over the documents it read, of
+  each document's value (the mean transported cosine of its pairs to ``D_r``, 0 for a document
+  without pairs), so yield enters the arm's value; ``credit="pull"`` is the paper's one OT
+  distance per pull (see :mod:`core.equal.reward`; measured in README "EQUAL on provenance labels").
 
 Measured on the built-in corpus (benchmarks/bench_equal.py, 6 presets x 5 seeds, k=75): the
 extraction calls needed to collect half of the on-task pairs, as Random/EQUAL, each step
@@ -437,7 +441,7 @@ class BanditRun:
             self._claimed = False
 
     def _calc_reward(self, arm: int, emb: NDArray, pair_docs: list[str], n_docs: int) -> float:
-        """The reward of a pull of ``arm`` that read ``n_docs`` documents and found pairs ``emb`` (from ``pair_docs``)."""
+        """The reward of a pull of ``arm`` that read ``n_docs`` documents and found pairs ``emb`` of ``pair_docs``."""
         rw = self.config.reward
         if rw.estimate == "cumulative":
             parts = self.ledger.arm_embeddings(arm) + ([emb] if len(emb) else [])

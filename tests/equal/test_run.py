@@ -219,7 +219,7 @@ def test_a_cluster_that_yields_nothing_is_valued_below_one_that_yields(credit):
     run = BanditRun(config, ArmSpace(ids, [""] * len(ids), labels), ref, _YieldExtractor(), _yield_embed)
     arms = run.run_until_done().arms_frame().set_index("arm")  # every arm read to the end: four pulls each
     assert (arms["pulls"] == 4).all()
-    if credit in ("document", "pair"):  # per document read: 0.5 on every document beats 1 on one in ten; an empty pull is 0
+    if credit in ("document", "pair"):  # per document read: 0.5 on each beats 1 on one in ten; an empty pull is 0
         assert arms.loc[1, "mean"] > 4 * arms.loc[0, "mean"] > 0.0 == arms.loc[2, "mean"]
     else:  # the paper's per-pull OT: the one close pair outranks twenty fair ones
         assert arms.loc[0, "mean"] > arms.loc[1, "mean"] + 0.5
