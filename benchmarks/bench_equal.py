@@ -19,10 +19,13 @@ and an on-task pair is a pair the rule extractor takes from an on-task document.
    FAQ entries do (printed). Figure: on-task pairs held at a 5% budget. Goal: EQUAL >= 1.5x Avg-sim.
 
 Policies, each over 5 seeds (Avg-sim is deterministic): Random, Avg-sim (documents by mean
-cosine to D_r), EQUAL with RunConfig's defaults (similarity prior), EQUAL without the prior
-(``unplayed="mean"``), EQUAL with the paper's exploration (unplayed 0, first pull D, empty
-pull 0), and the arm-level oracle on the provenance label (clusters densest in on-task pairs
-first: the ceiling of any cluster policy at this clustering).
+cosine to D_r), EQUAL with RunConfig's defaults (credit per document read, similarity prior
+weighted by the rewards' variances: ``unplayed="eb"``), and EQUAL one setting away from them:
+a fixed prior weight (``"prior"``), credit per pair, credit per pull (the paper's reward), the
+defaults before issue #13 (per-pull credit, fixed prior), no prior (``"mean"``); EQUAL with
+the paper's settings (per-pull credit, unplayed 0, first pull D, empty pull 0); and the
+arm-level oracle on the provenance label (clusters densest in on-task pairs first: the ceiling
+of any cluster policy at this clustering).
 
 ``--encoder hashing`` (default when EQUALCTAR_BENCH_ENCODER is unset: the packaged MiniLM)
 swaps in the fast word-hashing encoder; the encoder used is printed. Last line:
@@ -304,9 +307,10 @@ def policy_configs(base: RunConfig) -> dict[str, RunConfig]:
         "random": replace(base, policy="random"),
         "avg-sim": replace(base, policy="avg-sim"),
         "EQUAL": base,
+        "EQUAL fixed prior": replace(base, unplayed="prior"),
         "EQUAL pair credit": replace(base, reward=replace(base.reward, credit="pair")),
         "EQUAL pull credit": replace(base, reward=pull),
-        "EQUAL eb prior": replace(base, unplayed="eb"),
+        "EQUAL before #13": replace(base, unplayed="prior", reward=pull),
         "EQUAL no prior": replace(base, unplayed="mean"),
         "EQUAL paper": paper,
     }

@@ -95,10 +95,12 @@ with st.expander(settings_label, expanded=idle_view and not common.demo_mode()):
     offset = c3.number_input("Reward offset (pull credit)", -2.0, 2.0, 0.12, key="bd_offset")
     estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
     empty = c3.selectbox("Empty pull reward (pull credit)", ["worst", "0"], key="bd_empty")
-    unplayed = c3.selectbox("Arm estimate before pulls", ["prior", "mean", "zero"], key="bd_unplayed",
-                            help="prior: from the cluster's similarity to D_r, shrunk towards it; "
+    unplayed = c3.selectbox("Arm estimate before pulls", ["eb", "prior", "mean", "zero"], key="bd_unplayed",
+                            help="eb: from the cluster's similarity to D_r, trusted as far as the rewards' variances "
+                                 "say; prior: the same with a fixed weight; "
                                  "mean: the running mean reward; zero: the paper (every arm first).")
-    weight = c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w") if unplayed == "prior" else 4.0
+    weight = (c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w")
+              if unplayed in ("prior", "eb") else 4.0)
     share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
     exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",

@@ -201,12 +201,12 @@ def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: 
     is_docs = _is_document_policy(policy)
     needs_sim = is_docs and policy.needs_similarity
     if space.doc_emb is None:
-        if needs_sim or (config.unplayed == "prior" and not is_docs):
-            why = f"the {config.policy} baseline" if needs_sim else "RunConfig.unplayed='prior'"
+        if needs_sim or (config.unplayed in ("prior", "eb") and not is_docs):
+            why = f"the {config.policy} baseline" if needs_sim else f"RunConfig.unplayed={config.unplayed!r}"
             raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
                                  "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
         # a document baseline selects without arm estimates; "prior" then only labels the table
-        return None, "mean" if config.unplayed == "prior" else config.unplayed, None
+        return None, "mean" if config.unplayed in ("prior", "eb") else config.unplayed, None
     doc_emb = np.asarray(space.doc_emb)
     if doc_emb.ndim != 2 or len(doc_emb) != len(space):
         raise RunConfigError(f"doc_emb must have one row per document ({len(space)}), got shape {doc_emb.shape}")

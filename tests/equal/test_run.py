@@ -119,7 +119,7 @@ def test_cumulative_estimate_and_plateau_stop(setup):
     played = m["pulls"] > 0
     np.testing.assert_allclose(m.loc[played, "mean"], last[played.to_numpy()])
     # with the prior, the latest cumulative value is shrunk towards the prediction by prior_weight pseudo-pulls
-    cum = _run(setup, reward=OTReward(estimate="cumulative"), prior_weight=2.0).run_until_done()
+    cum = _run(setup, reward=OTReward(estimate="cumulative"), unplayed="prior", prior_weight=2.0).run_until_done()
     s, seen = cum.state, cum.state.arm_to_count > 0
     pred = s.calc_prior_prediction()
     np.testing.assert_allclose(
@@ -276,7 +276,7 @@ def test_unplayed_and_first_pull_docs_validated(setup):
     with pytest.raises(RunConfigError, match="first_pull_docs"):
         RunConfig(first_pull_docs=0)
     run = _run(setup, unplayed="zero")
-    assert run.state.unplayed == "zero" and RunConfig().unplayed == "prior"
+    assert run.state.unplayed == "zero" and RunConfig().unplayed == "eb"
     with pytest.raises(RunConfigError, match="prior_weight"):
         RunConfig(prior_weight=-1.0)
 
@@ -284,7 +284,7 @@ def test_unplayed_and_first_pull_docs_validated(setup):
 def test_prior_needs_document_embeddings_and_checks_them(setup):
     ids, texts, labels, ref, ext, embed, config = setup
     with pytest.raises(RunConfigError, match="doc_emb"):
-        BanditRun(config, make_space(ids, texts, labels), ref, ext, embed)  # the default unplayed="prior"
+        BanditRun(config, make_space(ids, texts, labels), ref, ext, embed)  # the default unplayed="eb"
     with pytest.raises(RunConfigError, match="doc_emb"):
         BanditRun(replace(config, policy="avg-sim"), make_space(ids, texts, labels), ref, ext, embed)
     with pytest.raises(RunConfigError, match="one row per document"):
