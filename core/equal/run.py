@@ -32,12 +32,15 @@ estimate of 0 every new arm outranks every played one: the DS score first plays 
 arms with ``D`` documents each (k=75, D=10: 750 calls, 6.6% of the built-in corpus) before
 exploiting anything. The defaults change that, each with the paper's behaviour one option away:
 
-* ``unplayed="prior"``: each cluster's documents are compared with ``D_r`` once, for free (no
-  extraction: the corpus embeddings are already there); the reward is predicted from that
-  similarity by a line fitted to the arms observed so far, and each arm's estimate is shrunk
-  towards its prediction by ``prior_weight`` pseudo-pulls (see :mod:`core.equal.policies`).
-  New arms are probed most promising first, and one unlucky pull does not bury a good cluster.
-  Needs ``doc_emb``. ``"mean"``: an unplayed arm takes the running mean reward; ``"zero"``: the paper.
+* ``unplayed="eb"`` (default) and ``"prior"``: each cluster's documents are compared with ``D_r``
+  once, for free (no extraction: the corpus embeddings are already there); the reward is
+  predicted from that similarity by a line fitted to the arms observed so far, and each arm's
+  estimate is shrunk towards its prediction: by ``prior_weight`` pseudo-pulls (``"prior"``) or
+  by a weight the rewards' variances set (``"eb"``: noisy pulls lean on the prediction longer,
+  arms that clearly differ from it leave it sooner; see :mod:`core.equal.policies`). New arms
+  are probed most promising first, one unlucky pull does not bury a good cluster, and where
+  similarity misleads (the decoy case of ``benchmarks/bench_equal.py``) ``"eb"`` stops trusting
+  it. Needs ``doc_emb``. ``"mean"``: an unplayed arm takes the running mean reward; ``"zero"``: the paper.
 * ``first_pull_docs=3``: an arm's first pull reads 3 documents, later pulls ``D``; a probe of
   a poor cluster costs 3 calls instead of 10 (``None``: always ``D``, the paper).
 * ``batch_arms=3`` arms per round: the paper's code plays 50 of k=1000 arms (5%); 3 is that share
@@ -49,7 +52,7 @@ exploiting anything. The defaults change that, each with the paper's behaviour o
   without pairs), so yield enters the arm's value; ``credit="pull"`` is the paper's one OT
   distance per pull (see :mod:`core.equal.reward`; measured in README "EQUAL on provenance labels").
 
-Measured on the built-in corpus (benchmarks/bench_equal.py, 6 presets x 5 seeds, k=75): the
+Measured before issue #13, on the old cosine-labelled benchmark (6 presets x 5 seeds, k=75): the
 extraction calls needed to collect half of the on-task pairs, as Random/EQUAL, each step
 added to the one before (B=5 until the last): the paper's settings 3.09x; ``unplayed="mean"``
 with 3-document probes 3.30x; ``empty_reward="worst"`` 3.50x; ``unplayed="prior"`` (weight 4)
