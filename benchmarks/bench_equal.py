@@ -18,11 +18,14 @@ and an on-task pair is a pair the rule extractor takes from an on-task document.
    procps: processes), on-task by provenance. Under MiniLM the decoys look more like D_r than the
    FAQ entries do (printed). Figure: on-task pairs held at a 5% budget. Goal: EQUAL >= 1.5x Avg-sim.
 
-Policies, each over 5 seeds (Avg-sim is deterministic): Random, Avg-sim (documents by mean
-cosine to D_r), EQUAL with RunConfig's defaults (similarity prior), EQUAL without the prior
-(``unplayed="mean"``), EQUAL with the paper's exploration (unplayed 0, first pull D, empty
-pull 0), and the arm-level oracle on the provenance label (clusters densest in on-task pairs
-first: the ceiling of any cluster policy at this clustering).
+Policies, each over 5 seeds (``--seeds N``; Avg-sim is deterministic): Random, Avg-sim (documents by mean
+cosine to D_r), EQUAL with RunConfig's defaults (credit per document read, similarity prior
+weighted by the rewards' variances: ``unplayed="eb"``), and EQUAL one setting away from them:
+a fixed prior weight (``"prior"``), credit per pair, credit per pull (the paper's reward), the
+defaults before issue #13 (per-pull credit, fixed prior), no prior (``"mean"``); EQUAL with
+the paper's settings (per-pull credit, unplayed 0, first pull D, empty pull 0); and the
+arm-level oracle on the provenance label (clusters densest in on-task pairs first: the ceiling
+of any cluster policy at this clustering).
 
 ``--encoder hashing`` (default when EQUALCTAR_BENCH_ENCODER is unset: the packaged MiniLM)
 swaps in the fast word-hashing encoder; the encoder used is printed. Last line:
@@ -228,8 +231,7 @@ def faq_entries(per_doc: int = 2) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- setup and replay
 @dataclass
 class Setup:
-    """One corpus ready to replay: ids, embeddings ``(n, d)``, cluster labels ``(n,)``, neighbours, pairs and their
-    vectors."""
+    """One corpus ready to replay: ids, embeddings ``(n, d)``, labels ``(n,)``, neighbours, pairs and their vectors."""
 
     ids: list[str]
     emb: np.ndarray
@@ -249,8 +251,7 @@ def make_setup(ids: list[str], texts: list[str], emb: np.ndarray, encoder) -> Se
 
 
 def oracle_calls(labels, per_doc_on: np.ndarray, target: float) -> float:
-    """Calls an arm-level oracle (clusters by on-task density, each to exhaustion) needs for ``target`` on-task
-    pairs."""
+    """Calls an arm-level oracle (clusters by on-task density, each in turn) needs for ``target`` on-task pairs."""
     labels = np.asarray(labels)
     sizes = np.bincount(labels)
     on = np.bincount(labels, weights=per_doc_on, minlength=len(sizes))
@@ -300,19 +301,24 @@ def replay(
 
 
 def policy_configs(base: RunConfig) -> dict[str, RunConfig]:
-    paper = replace(base, unplayed="zero", first_pull_docs=None, reward=replace(base.reward, empty_reward=0.0))
+    pull = replace(base.reward, credit="pull")
+    paper = replace(base, unplayed="zero", first_pull_docs=None, reward=replace(pull, empty_reward=0.0))
     return {
         "random": replace(base, policy="random"),
         "avg-sim": replace(base, policy="avg-sim"),
         "EQUAL": base,
-        "EQUAL eb prior": replace(base, unplayed="eb"),
+        "EQUAL fixed prior": replace(base, unplayed="prior"),
+        "EQUAL pair credit": replace(base, reward=replace(base.reward, credit="pair")),
+        "EQUAL pull credit": replace(base, reward=pull),
+        "EQUAL before #13": replace(base, unplayed="prior", reward=pull),
         "EQUAL no prior": replace(base, unplayed="mean"),
         "EQUAL paper": paper,
     }
 
 
 def run_case(
-    name: str, s: Setup, ref: np.ndarray, prefixes: tuple[str, ...], base: RunConfig, target_share: float | None
+    name: str, s: Setup, ref: np.ndarray, prefixes: tuple[str, ...], base: RunConfig, target_share: float | None,
+    seeds: tuple[int, ...] = SEEDS,
 ) -> dict[str, tuple[float, float]]:
     """Every policy on one case: ``{policy: (mean calls to target, mean on-task pairs at SHARE)}``, printed."""
     on_doc = {d for d in s.ids if is_on_task(d, prefixes)}
@@ -321,8 +327,8 @@ def run_case(
     target = math.ceil(target_share * total) if target_share else None
     res = {}
     for pol, cfg in policy_configs(base).items():
-        seeds = (0,) if pol == "avg-sim" else SEEDS
-        out = [replay(replace(cfg, seed=sd), s, ref, on_doc, target, SHARE) for sd in seeds]
+        runs = (0,) if pol == "avg-sim" else seeds
+        out = [replay(replace(cfg, seed=sd), s, ref, on_doc, target, SHARE) for sd in runs]
         res[pol] = (float(np.mean([c for c, _ in out])), float(np.mean([p for _, p in out])))
     budget = math.ceil(SHARE * len(s.ids))
     res["oracle"] = (
@@ -385,7 +391,9 @@ def main() -> int:
         default=None,
         help="decoy case on the on-task documents plus this many other built-in documents (seeded)",
     )
+    ap.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds per policy (0, 1, ...)")
     args = ap.parse_args()
+    seeds = tuple(range(args.seeds))
     t0 = time.time()
     corpus = load_builtin_corpus()
     encoder = load_encoder(args.encoder)
@@ -393,7 +401,7 @@ def main() -> int:
     print(
         f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents; EQUAL: B={base.batch_arms}, "
         f"D={base.docs_per_pull}, first pull {base.first_pull_docs}, unplayed={base.unplayed}, "
-        f"empty pull={base.reward.empty_reward}"
+        f"credit={base.reward.credit}, empty pull={base.reward.empty_reward} (credit=pull)"
     )
     presets = [p for p in args.presets.split(",") if p]
     std = (
@@ -401,10 +409,10 @@ def main() -> int:
         if presets
         else None
     )
-    ratios = {"random": [], "avg-sim": [], "oracle": [], "EQUAL eb prior": [], "EQUAL no prior": [], "EQUAL paper": []}
+    ratios: dict[str, list[float]] = {pol: [] for pol in [*policy_configs(base), "oracle"] if pol != "EQUAL"}
     for preset in presets:
         ref = embed_texts(load_reference(preset).texts(), encoder)
-        res = run_case(preset, std, ref, PROVENANCE[preset], base, 0.5)
+        res = run_case(preset, std, ref, PROVENANCE[preset], base, 0.5, seeds)
         for pol in ratios:
             ratios[pol].append(res[pol][0] / res["EQUAL"][0])
     gm = {pol: float(np.exp(np.mean(np.log(r)))) if r else float("nan") for pol, r in ratios.items()}
@@ -417,16 +425,14 @@ def main() -> int:
     if not args.no_decoy:
         ref = embed_texts(load_reference("files-and-os").texts(), encoder)
         s, _ = build_decoy_case(corpus, encoder, ref, args.decoy_sample)
-        res = run_case("decoy case: files-and-os", s, ref, DECOY_ON_TASK, base, None)
+        res = run_case("decoy case: files-and-os", s, ref, DECOY_ON_TASK, base, None, seeds)
         decoy_ratio = res["EQUAL"][1] / max(res["avg-sim"][1], 1e-9)
         print(
-            f"  EQUAL/Avg-sim on-task pairs at {SHARE:.0%}: {decoy_ratio:.2f}x; EQUAL eb prior/Avg-sim "
-            f"{res['EQUAL eb prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL no prior/Avg-sim "
-            f"{res['EQUAL no prior'][1] / max(res['avg-sim'][1], 1e-9):.2f}x; EQUAL paper/Avg-sim "
-            f"{res['EQUAL paper'][1] / max(res['avg-sim'][1], 1e-9):.2f}x"
+            f"  on-task pairs at {SHARE:.0%} / Avg-sim's: "
+            + ", ".join(f"{pol} {v[1] / max(res['avg-sim'][1], 1e-9):.2f}x" for pol, v in res.items())
         )
         ok = ok and decoy_ratio >= GOAL_DECOY
-    print(f"total {time.time() - t0:.0f} s ({encoder.name})")
+    print(f"total {time.time() - t0:.0f} s ({encoder.name}, {len(seeds)} seeds)")
     print(
         f"bench_equal={gm['random']:.2f} decoy={decoy_ratio:.2f} goal=random/EQUAL>={GOAL_RANDOM:.0f}x_and_"
         f"EQUAL/avg-sim>={GOAL_DECOY}x_on_decoy {'PASS' if ok else 'FAIL'}"

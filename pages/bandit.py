@@ -95,14 +95,18 @@ with st.expander(settings_label, expanded=idle_view and not common.demo_mode()):
     stop = c2.selectbox("Stop rule", ["budget", "plateau"], key="bd_stop")
     patience = c2.number_input("Plateau patience (rounds)", 1, 1000, 20, key="bd_patience")
     method = c3.selectbox("OT solver", ["emd", "sinkhorn", "ipot"], key="bd_method")
-    offset = c3.number_input("Reward offset", -2.0, 2.0, 0.12, key="bd_offset")
+    credit = c3.selectbox("Reward credit", ["document", "pull"], key="bd_credit",
+                          help="document: each pair's cosine to the D_r examples OT moves it to, summed and divided by "
+                               "the documents read (yield counts); pull: one OT distance per pull (the paper).")
+    offset = c3.number_input("Reward offset (pull credit)", -2.0, 2.0, 0.12, key="bd_offset")
     estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
-    empty = c3.selectbox("Empty pull reward", ["worst", "0"], key="bd_empty")
-    unplayed = c3.selectbox("Arm estimate before pulls", ["prior", "mean", "zero"], key="bd_unplayed",
-                            help="prior: from the cluster's similarity to D_r, shrunk towards it; "
+    empty = c3.selectbox("Empty pull reward (pull credit)", ["worst", "0"], key="bd_empty")
+    unplayed = c3.selectbox("Arm estimate before pulls", ["eb", "prior", "mean", "zero"], key="bd_unplayed",
+                            help="eb: from the cluster's similarity to D_r, trusted as far as the rewards' variances "
+                                 "say; prior: the same with a fixed weight; "
                                  "mean: the running mean reward; zero: the paper (every arm first).")
-    weight = c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0,
-                             key="bd_prior_w") if unplayed == "prior" else 4.0
+    weight = (c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w")
+              if unplayed in ("prior", "eb") else 4.0)
     share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
     order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
     exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
@@ -121,7 +125,7 @@ try:
         preset if preset != "Upload…" else presets[0])
     config = RunConfig(policy=policy, policy_params=params, batch_arms=int(B), docs_per_pull=int(D),
                        budget_kind=budget_kind, budget=float(budget), stop=stop, patience=int(patience),
-                       reward=OTReward(method=method, offset=float(offset), estimate=estimate,
+                       reward=OTReward(method=method, offset=float(offset), estimate=estimate, credit=credit,
                                        empty_reward=0.0 if empty == "0" else "worst"),
                        extractor=kind, seed=common.seed(), share_neighbours=share, doc_order=order, exhaust=exhaust,
                        unplayed=unplayed, prior_weight=float(weight), first_pull_docs=int(first))

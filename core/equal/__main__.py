@@ -318,11 +318,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
                    help="price per 1k output tokens (default $EQUAL_LLM_PRICE_PER_1K_COMPLETION)")
     p.add_argument("--max-failures", type=_positive, default=5,
                    help="stop as 'stopped: endpoint failing' after this many consecutive failed extractions")
-    p.add_argument("--unplayed", choices=("prior", "mean", "zero"), default="prior",
+    p.add_argument("--unplayed", choices=("eb", "prior", "mean", "zero"), default="eb",
                    help="an arm's estimate before it is observed: predicted from its documents' similarity to the "
-                        "reference (default), the running mean reward, or 0 (the paper)")
+                        "reference, trusted as far as the rewards' variances say (eb, default) or by a fixed weight "
+                        "(prior), the running mean reward, or 0 (the paper)")
     p.add_argument("--prior-weight", type=float, default=4.0,
-                   help="pseudo-pulls at the predicted reward (--unplayed prior)")
+                   help="pseudo-pulls at the predicted reward (--unplayed prior; eb until two arms have two pulls)")
     p.add_argument("--first-pull-docs", type=_positive, default=3, help="documents on an arm's first pull (paper: D)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", default=None, metavar="RUN_ID",

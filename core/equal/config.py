@@ -43,13 +43,15 @@ class RunConfig:
         EQUAL's neighbour reward sharing.
     doc_order : {"random", "file"}; exhaust : {"partial", "strict"}
         See :mod:`core.equal.arms`.
-    unplayed : {"prior", "mean", "zero"}
-        How an arm's reward is estimated before (and, for "prior", while) it is observed: from
-        its documents' similarity to ``D_r`` (default; the run needs ``doc_emb``), the running
-        mean reward, or 0 (the paper). See "Exploration" in the module docstring.
+    unplayed : {"eb", "prior", "mean", "zero"}
+        How an arm's reward is estimated before (and, for "eb"/"prior", while) it is observed:
+        predicted from its documents' similarity to ``D_r`` and shrunk towards that prediction by a
+        weight learned from the rewards' variances ("eb", default; the run needs ``doc_emb``) or by
+        ``prior_weight`` pseudo-pulls ("prior"), the running mean reward, or 0 (the paper). See
+        "Exploration" in :mod:`core.equal.run` and :mod:`core.equal.policies`.
     prior_weight : float
         Pseudo-pulls at the predicted reward with ``unplayed="prior"`` (default 4; 0: the
-        prediction only orders the unplayed arms).
+        prediction only orders the unplayed arms), and with ``"eb"`` until two arms have two pulls.
     first_pull_docs : int, optional
         Documents taken on an arm's first pull, at most ``D`` (default 3; ``None``: ``D``, the paper).
     max_failures : int
@@ -70,7 +72,7 @@ class RunConfig:
     share_neighbours: bool = True
     doc_order: str = "random"
     exhaust: str = "partial"
-    unplayed: str = "prior"
+    unplayed: str = "eb"
     prior_weight: float = 4.0
     first_pull_docs: int | None = 3
     max_failures: int = 5
@@ -105,10 +107,10 @@ class RunConfig:
     def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
         d = dict(d)
         # runs stored before these settings existed explored as the paper does (unplayed 0, first
-        # pull D, empty pull 0); resume them so
+        # pull D, empty pull 0) and were rewarded per pull; resume them so
         d.setdefault("unplayed", "zero")
         d.setdefault("first_pull_docs", None)
-        d["reward"] = OTReward(**{"empty_reward": 0.0, **d.get("reward", {})})
+        d["reward"] = OTReward(**{"empty_reward": 0.0, "credit": "pull", **d.get("reward", {})})
         if "policy_params" in d and "reward_range" in d["policy_params"]:
             d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}
         return cls(**d)

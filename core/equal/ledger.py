@@ -42,6 +42,8 @@ class Ledger:
         self.pair_meta: list[tuple[int, int]] = []  # (round, arm)
         self.emb: list[NDArray[np.float32]] = []
         self.arm_emb: dict[int, list[NDArray[np.float32]]] = {}
+        self.arm_docs: dict[int, int] = {}  # documents extracted per arm
+        self.arm_pair_docs: dict[int, list[str]] = {}  # per arm, the document of each of its pairs
         self.best_sim = np.full(len(reference), -1.0, dtype=np.float64)
         self.log: list[dict[str, Any]] = []
 
@@ -49,6 +51,7 @@ class Ledger:
                reward: float, n_failed: int = 0) -> None:
         """Add one pull: ``n_done`` documents extracted (``n_failed`` more failed), its pairs and their embeddings."""
         self.docs_done += n_done
+        self.arm_docs[arm] = self.arm_docs.get(arm, 0) + n_done
         self.calls += int(result.calls)
         self.cost += float(result.cost)
         if len(emb):
@@ -56,6 +59,7 @@ class Ledger:
             self.pair_meta.extend([(round_, arm)] * len(result.pairs))
             self.emb.append(emb)
             self.arm_emb.setdefault(arm, []).append(emb)
+            self.arm_pair_docs.setdefault(arm, []).extend(str(p.doc_id) for p in result.pairs)
             sims = (emb.astype(np.float64) @ self.reference.T.astype(np.float64)).max(axis=0)
             np.maximum(self.best_sim, sims, out=self.best_sim)
         self.log.append({"round": round_, "seq": seq, "arm": int(arm), "n_docs": n_done,

@@ -32,20 +32,27 @@ estimate of 0 every new arm outranks every played one: the DS score first plays 
 arms with ``D`` documents each (k=75, D=10: 750 calls, 6.6% of the built-in corpus) before
 exploiting anything. The defaults change that, each with the paper's behaviour one option away:
 
-* ``unplayed="prior"``: each cluster's documents are compared with ``D_r`` once, for free (no
-  extraction: the corpus embeddings are already there); the reward is predicted from that
-  similarity by a line fitted to the arms observed so far, and each arm's estimate is shrunk
-  towards its prediction by ``prior_weight`` pseudo-pulls (see :mod:`core.equal.policies`).
-  New arms are probed most promising first, and one unlucky pull does not bury a good cluster.
-  Needs ``doc_emb``. ``"mean"``: an unplayed arm takes the running mean reward; ``"zero"``: the paper.
+* ``unplayed="eb"`` (default) and ``"prior"``: each cluster's documents are compared with ``D_r``
+  once, for free (no extraction: the corpus embeddings are already there); the reward is
+  predicted from that similarity by a line fitted to the arms observed so far, and each arm's
+  estimate is shrunk towards its prediction: by ``prior_weight`` pseudo-pulls (``"prior"``) or
+  by a weight the rewards' variances set (``"eb"``: noisy pulls lean on the prediction longer,
+  arms that clearly differ from it leave it sooner; see :mod:`core.equal.policies`). New arms
+  are probed most promising first, one unlucky pull does not bury a good cluster, and where
+  similarity misleads (the decoy case of ``benchmarks/bench_equal.py``) ``"eb"`` stops trusting
+  it. Needs ``doc_emb``. ``"mean"``: an unplayed arm takes the running mean reward; ``"zero"``: the paper.
 * ``first_pull_docs=3``: an arm's first pull reads 3 documents, later pulls ``D``; a probe of
   a poor cluster costs 3 calls instead of 10 (``None``: always ``D``, the paper).
 * ``batch_arms=3`` arms per round: the paper's code plays 50 of k=1000 arms (5%); 3 is that share
   of the ~75 clusters of a 10k-document corpus, and fewer arms per round means every plan uses
   fresher rewards. More arms per round only parallelise extraction.
 * ``OTReward(empty_reward="worst")``: a pull that finds no pairs is the worst pull so far.
+* ``OTReward(credit="document")``: a pull is worth the mean, over the documents it read, of
+  each document's value (the mean transported cosine of its pairs to ``D_r``, 0 for a document
+  without pairs), so yield enters the arm's value; ``credit="pull"`` is the paper's one OT
+  distance per pull (see :mod:`core.equal.reward`; measured in README "EQUAL on provenance labels").
 
-Measured on the built-in corpus (benchmarks/bench_equal.py, 6 presets x 5 seeds, k=75): the
+Measured before issue #13, on the old cosine-labelled benchmark (6 presets x 5 seeds, k=75): the
 extraction calls needed to collect half of the on-task pairs, as Random/EQUAL, each step
 added to the one before (B=5 until the last): the paper's settings 3.09x; ``unplayed="mean"``
 with 3-document probes 3.30x; ``empty_reward="worst"`` 3.50x; ``unplayed="prior"`` (weight 4)
@@ -197,12 +204,12 @@ def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: 
     is_docs = _is_document_policy(policy)
     needs_sim = is_docs and policy.needs_similarity
     if space.doc_emb is None:
-        if needs_sim or (config.unplayed == "prior" and not is_docs):
-            why = f"the {config.policy} baseline" if needs_sim else "RunConfig.unplayed='prior'"
+        if needs_sim or (config.unplayed in ("prior", "eb") and not is_docs):
+            why = f"the {config.policy} baseline" if needs_sim else f"RunConfig.unplayed={config.unplayed!r}"
             raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
                                  "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
         # a document baseline selects without arm estimates; "prior" then only labels the table
-        return None, "mean" if config.unplayed == "prior" else config.unplayed, None
+        return None, "mean" if config.unplayed in ("prior", "eb") else config.unplayed, None
     doc_emb = np.asarray(space.doc_emb)
     if doc_emb.ndim != 2 or len(doc_emb) != len(space):
         raise RunConfigError(f"doc_emb must have one row per document ({len(space)}), got shape {doc_emb.shape}")
@@ -386,7 +393,9 @@ class BanditRun:
             return None
         emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
                else np.empty((0, self.reference.shape[1]), np.float32))
-        self._apply(arm, docs, result, emb, self._calc_reward(arm, emb))
+        n_ok = len(self._split_failed(docs, result)[0])
+        reward = self._calc_reward(arm, emb, [p.doc_id for p in result.pairs], n_ok) if n_ok else float("nan")
+        self._apply(arm, docs, result, emb, reward)
         out = self._after_pull()
         if self.is_done:
             self._record_end()
@@ -434,14 +443,17 @@ class BanditRun:
             self.store.release(self.run_id, self.owner, self.status)
             self._claimed = False
 
-    def _calc_reward(self, arm: int, emb: NDArray) -> float:
+    def _calc_reward(self, arm: int, emb: NDArray, pair_docs: list[str], n_docs: int) -> float:
+        """The reward of a pull of ``arm`` that read ``n_docs`` documents and found pairs ``emb`` of ``pair_docs``."""
         rw = self.config.reward
         if rw.estimate == "cumulative":
             parts = self.ledger.arm_embeddings(arm) + ([emb] if len(emb) else [])
             x = np.concatenate(parts) if parts else emb
+            n_docs += self.ledger.arm_docs.get(arm, 0)
+            pair_docs = self.ledger.arm_pair_docs.get(arm, []) + pair_docs
         else:
             x = emb
-        return rw.calc(x, self.reference, worst=self.worst)
+        return rw.calc_pull(x, self.reference, n_docs, pair_docs=pair_docs, worst=self.worst)
 
     def _split_failed(self, docs: Sequence[int], result: ExtractionResult) -> tuple[list[int], list[int]]:
         bad_ids = {str(d) for d, _ in result.errors}

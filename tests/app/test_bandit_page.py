@@ -64,7 +64,8 @@ def test_exploration_settings_reach_the_run(small_builtin):
     _button(at, "bd_step").click().run()
     assert not at.exception, [e.value for e in at.exception]
     run = at.session_state["bd_loop"].run  # the defaults: similarity prior from the map's embeddings, 3 arms per round
-    assert run.config.unplayed == "prior" and run.config.batch_arms == 3 and run.config.reward.empty_reward == "worst"
+    assert run.config.unplayed == "eb" and run.config.batch_arms == 3 and run.config.reward.empty_reward == "worst"
+    assert run.config.reward.credit == "document"  # credit per document read
     assert run.state.arm_prior is not None and len(run.state.arm_prior) == run.k
     _button(at, "bd_base").click().run()  # baselines on the same axes, Avg-sim among them: a polled job
     assert not at.exception, [e.value for e in at.exception]
@@ -89,6 +90,10 @@ def test_exploration_settings_reach_the_run(small_builtin):
     at.session_state["bd_unplayed"], at.session_state["bd_prior_w"] = "prior", 2.0
     _button(at, "bd_step").click().run()
     assert at.session_state["bd_loop"].run.config.prior_weight == 2.0
+    _button(at, "bd_reset").click().run()
+    at.session_state["bd_credit"] = "pull"  # the paper's reward: one OT distance per pull
+    _button(at, "bd_step").click().run()
+    assert at.session_state["bd_loop"].run.config.reward.credit == "pull"
 
 
 def test_bad_settings_are_reported(small_builtin):

@@ -75,3 +75,76 @@ def test_empty_batch_reward_is_defined():
 def test_bad_config_names_parameter(kwargs, name):
     with pytest.raises(RewardConfigError, match=name):
         OTReward(**kwargs)
+
+
+# ---------------------------------------------------------------- credit per pair and per document read
+def _reference_and_pairs():
+    """A reference set around ``e0``; a close pair (``e0``) and a fair pair (cosine 0.5 to ``e0``)."""
+    rng = np.random.default_rng(11)
+    ref = np.zeros((6, 8))
+    ref[:, 0] = 1.0
+    ref[:, 2:] = 0.05 * rng.normal(size=(6, 6))
+    close = np.eye(8)[:1]
+    fair = _unit(np.array([[0.5, np.sqrt(0.75), 0, 0, 0, 0, 0, 0]]))
+    return _unit(ref), close, fair
+
+
+def test_document_credit_values_yield_over_a_few_close_pairs():
+    ref, close, fair = _reference_and_pairs()
+    sparse = close  # ten documents read, one close pair found
+    rich = np.repeat(fair, 20, axis=0)  # ten documents read, two fair pairs each
+    paper = OTReward(credit="pull", empty_reward=0.0)
+    assert paper.calc_pull(sparse, ref, 10) > paper.calc_pull(rich, ref, 10) + 0.5  # the paper prefers the close pair
+    doc, pair = OTReward(credit="document"), OTReward(credit="pair")
+    rich_docs = [f"d{i // 2}" for i in range(20)]
+    assert doc.calc_pull(rich, ref, 10, rich_docs) > 4 * doc.calc_pull(sparse, ref, 10, ["d0"])
+    assert pair.calc_pull(rich, ref, 10) > 8 * pair.calc_pull(sparse, ref, 10)
+    for rw in (doc, pair):
+        assert rw.calc_pull(np.empty((0, 8)), ref, 10, []) == 0.0  # documents without pairs add nothing
+        assert rw.calc_pull(sparse, ref, 10, ["d0"]) < rw.calc_pull(sparse, ref, 1, ["d0"])  # and cost a call each
+
+
+def test_document_credit_does_not_count_how_finely_a_document_is_cut():
+    ref, close, fair = _reference_and_pairs()
+    one = OTReward().calc_pull(fair, ref, 4, ["a"])
+    assert OTReward().calc_pull(np.repeat(fair, 5, axis=0), ref, 4, ["a"] * 5) == pytest.approx(one)
+    assert OTReward(credit="pair").calc_pull(np.repeat(fair, 5, axis=0), ref, 4) == pytest.approx(5 * one)
+    # two documents, one with a close and one with a fair pair: the mean of their values over the four read
+    both = OTReward().calc_pull(np.vstack([close, fair, fair]), ref, 4, ["a", "b", "b"])
+    v = OTReward().calc_pair_credit(np.vstack([close, fair, fair]), ref)
+    assert both == pytest.approx((v[0] + (v[1] + v[2]) / 2) / 4)
+    with pytest.raises(ValueError, match="document names"):
+        OTReward().calc_pull(fair, ref, 4, ["a", "b"])
+
+
+def test_pair_credit_is_the_transported_cosine_clipped_at_zero():
+    ref = np.eye(4)[:2]  # two reference examples, e0 and e1
+    x = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, -1.0, 0.2], [0, 0.6, 0.8, 0]])
+    credit = OTReward().calc_pair_credit(x[:2], ref)
+    assert credit == pytest.approx([1.0, 1.0])  # the plan moves each pair onto its own example
+    lone = OTReward().calc_pair_credit(x[3:], ref)  # one pair is moved to both examples: (0 + 0.6) / 2
+    assert lone == pytest.approx([0.3])
+    assert OTReward().calc_pair_credit(x[2:3], ref) == pytest.approx([0.0])  # unrelated: 0, never negative
+    assert OTReward().calc_pair_credit(np.empty((0, 4)), ref).shape == (0,)
+
+
+def test_pair_credit_mean_matches_every_solver():
+    rng = np.random.default_rng(6)
+    x, y = _unit(rng.normal(size=(9, 8)) + 1.0), _unit(rng.normal(size=(12, 8)) + 1.0)
+    exact = OTReward(method="emd").calc_pair_credit(x, y)
+    for rw in (OTReward(method="ipot", ipot_outer=300), OTReward(method="sinkhorn", reg=0.01)):
+        assert rw.calc_pair_credit(x, y).mean() == pytest.approx(exact.mean(), abs=2e-2)
+    plan, cost = OTReward().calc_plan(x, y)
+    assert (plan * cost).sum() == pytest.approx(OTReward().calc_distance(x, y), abs=1e-9)
+
+
+def test_pull_credit_is_the_paper_reward_and_a_pull_reads_documents():
+    rng = np.random.default_rng(8)
+    x, y = _unit(rng.normal(size=(5, 8))), _unit(rng.normal(size=(7, 8)))
+    rw = OTReward(credit="pull")
+    assert rw.calc_pull(x, y, 10) == rw.calc(x, y) == rw.calc_pull(x, y, 3)
+    assert rw.calc_pull(np.empty((0, 8)), y, 10, worst=-0.4) == -0.4
+    with pytest.raises(ValueError, match="n_docs"):
+        OTReward().calc_pull(x, y, 0)
+    with pytest.raises(RewardConfigError, match="credit"):
+        OTReward(credit="batch")

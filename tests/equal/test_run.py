@@ -16,6 +16,7 @@ from core.equal.extract.base import ExtractionResult, QAPair  # noqa: E402
 from core.equal.policies import POLICIES  # noqa: E402
 from core.equal.reward import OTReward  # noqa: E402
 from core.equal.run import BanditRun, RunConfig, RunConfigError  # noqa: E402
+from core.equal.space import ArmSpace  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def test_empty_pulls_and_worst_reward(setup):
             return ExtractionResult(calls=len(docs))
 
     run = BanditRun(
-        replace(config, reward=OTReward(empty_reward=-0.25)),
+        replace(config, reward=OTReward(empty_reward=-0.25, credit="pull")),  # empty_reward is the per-pull rule
         make_space(ids, texts, labels, doc_emb=embed(texts)),
         ref,
         Nothing(),
@@ -118,7 +119,7 @@ def test_cumulative_estimate_and_plateau_stop(setup):
     played = m["pulls"] > 0
     np.testing.assert_allclose(m.loc[played, "mean"], last[played.to_numpy()])
     # with the prior, the latest cumulative value is shrunk towards the prediction by prior_weight pseudo-pulls
-    cum = _run(setup, reward=OTReward(estimate="cumulative"), prior_weight=2.0).run_until_done()
+    cum = _run(setup, reward=OTReward(estimate="cumulative"), unplayed="prior", prior_weight=2.0).run_until_done()
     s, seen = cum.state, cum.state.arm_to_count > 0
     pred = s.calc_prior_prediction()
     np.testing.assert_allclose(
@@ -161,6 +162,67 @@ def test_config_round_trips_json():
     older = {k: v for k, v in c.to_dict().items() if k not in ("unplayed", "first_pull_docs")}
     legacy = RunConfig.from_dict(older)  # stored before the exploration settings: resumed as it ran
     assert legacy.unplayed == "zero" and legacy.first_pull_docs is None
+    assert c.reward.credit == "document" and c.to_dict()["reward"]["credit"] == "document"  # recorded with the run
+    no_credit = {**c.to_dict(), "reward": {k: v for k, v in c.to_dict()["reward"].items() if k != "credit"}}
+    assert RunConfig.from_dict(no_credit).reward.credit == "pull"  # stored before credit existed: rewarded per pull
+
+
+# the rewards of ``_run(setup, seed=3, budget=0.5)`` as the code computed them before per-document credit existed
+# (commit 69ac104); ``credit="pull"`` must give them again, bit for bit
+_PAPER_CREDIT_ARMS = [0, 3, 0, 1, 0, 2, 0, 3, 0, 1, 0, 3, 0, 3, 0, 3, 0, 3, 0, 3, 3, 1, 3, 1, 3]
+_PAPER_CREDIT_REWARDS = [
+    0.03011067608, -0.205931211679, 0.057715186763, -0.220401950196, 0.085799091172, -0.239025710488,
+    0.053241304627, -0.171246144877, 0.057176292659, -0.306397347043, 0.056784543963, -0.22387657287,
+    0.039849533335, -0.17738943502, 0.125695566775, -0.230931666959, 0.117512599427, -0.216313258298,
+    0.092992954566, -0.167295199064, -0.212102252778, -0.212484826095, -0.236725669118, -0.269327569087,
+    -0.190060928231]
+
+
+def test_pull_credit_reproduces_the_earlier_run_exactly(setup):
+    pulls = _run(setup, seed=3, budget=0.5, reward=OTReward(credit="pull")).run_until_done().pulls_frame()
+    assert list(pulls["arm"]) == _PAPER_CREDIT_ARMS
+    assert np.allclose(pulls["reward"], _PAPER_CREDIT_REWARDS, rtol=0, atol=1e-11)
+
+
+class _YieldExtractor:
+    """``sparse.i``: one pair close to ``D_r`` every tenth document; ``rich.i``: two fair pairs; ``barren.i``: none."""
+
+    name = "yield-test"
+
+    def extract(self, docs):
+        pairs = []
+        for doc_id, _ in docs:
+            kind, i = doc_id.split(".")
+            if kind == "sparse" and int(i) % 10 == 0:
+                pairs.append(QAPair(f"close {i}", "a", doc_id, self.name))
+            elif kind == "rich":
+                pairs += [QAPair(f"fair {i} {j}", "a", doc_id, self.name) for j in range(2)]
+        return ExtractionResult(pairs=pairs, calls=len(docs))
+
+
+def _yield_embed(texts):
+    """``close`` pairs lie on ``e0`` (the reference direction), ``fair`` pairs at cosine 0.5 to it."""
+    out = np.zeros((len(texts), 4), np.float32)
+    for row, t in zip(out, texts):
+        row[:2] = (1.0, 0.0) if "close" in t else (0.5, np.sqrt(0.75))
+    return out
+
+
+@pytest.mark.parametrize("credit", ["document", "pair", "pull"])
+def test_a_cluster_that_yields_nothing_is_valued_below_one_that_yields(credit):
+    ids = [f"{kind}.{i}" for kind in ("sparse", "rich", "barren") for i in range(40)]
+    labels = np.repeat([0, 1, 2], 40)
+    ref = np.tile(np.array([[1.0, 0.0, 0.0, 0.0]], np.float32), (5, 1))
+    reward = OTReward(credit=credit, empty_reward=0.0)
+    config = RunConfig(policy="equal", batch_arms=1, docs_per_pull=10, first_pull_docs=None, budget=1.0,
+                       unplayed="zero", share_neighbours=False, reward=reward, doc_order="file")
+    run = BanditRun(config, ArmSpace(ids, [""] * len(ids), labels), ref, _YieldExtractor(), _yield_embed)
+    arms = run.run_until_done().arms_frame().set_index("arm")  # every arm read to the end: four pulls each
+    assert (arms["pulls"] == 4).all()
+    if credit in ("document", "pair"):  # per document read: 0.5 on each beats 1 on one in ten; an empty pull is 0
+        assert arms.loc[1, "mean"] > 4 * arms.loc[0, "mean"] > 0.0 == arms.loc[2, "mean"]
+    else:  # the paper's per-pull OT: the one close pair outranks twenty fair ones
+        assert arms.loc[0, "mean"] > arms.loc[1, "mean"] + 0.5
 
 
 def test_mismatched_inputs_rejected(setup):
@@ -214,7 +276,7 @@ def test_unplayed_and_first_pull_docs_validated(setup):
     with pytest.raises(RunConfigError, match="first_pull_docs"):
         RunConfig(first_pull_docs=0)
     run = _run(setup, unplayed="zero")
-    assert run.state.unplayed == "zero" and RunConfig().unplayed == "prior"
+    assert run.state.unplayed == "zero" and RunConfig().unplayed == "eb"
     with pytest.raises(RunConfigError, match="prior_weight"):
         RunConfig(prior_weight=-1.0)
 
@@ -222,7 +284,7 @@ def test_unplayed_and_first_pull_docs_validated(setup):
 def test_prior_needs_document_embeddings_and_checks_them(setup):
     ids, texts, labels, ref, ext, embed, config = setup
     with pytest.raises(RunConfigError, match="doc_emb"):
-        BanditRun(config, make_space(ids, texts, labels), ref, ext, embed)  # the default unplayed="prior"
+        BanditRun(config, make_space(ids, texts, labels), ref, ext, embed)  # the default unplayed="eb"
     with pytest.raises(RunConfigError, match="doc_emb"):
         BanditRun(replace(config, policy="avg-sim"), make_space(ids, texts, labels), ref, ext, embed)
     with pytest.raises(RunConfigError, match="one row per document"):
@@ -272,5 +334,7 @@ def test_barren_cluster_is_not_mistaken_for_a_good_one(setup):
         )
         return int((run.run_until_done().pulls_frame()["arm"] == 4).sum())
 
-    # 60 documents at B=2: the barren arm gets 2 of 20 pulls with "worst", and as many as the best arm with 0
-    assert pulls_of_4(OTReward()) <= 2 and pulls_of_4(OTReward(empty_reward=0.0)) >= 8
+    # 60 documents at B=2: the barren arm gets 2 of 20 pulls with "worst", and as many as the best arm with 0;
+    # per-document credit (the default) values an empty pull at 0, the least any pull is worth
+    assert pulls_of_4(OTReward(credit="pull")) <= 2 and pulls_of_4(OTReward(credit="pull", empty_reward=0.0)) >= 8
+    assert pulls_of_4(OTReward()) <= 2

@@ -294,8 +294,7 @@ def _mostly_questions(text: str) -> bool:
 
 
 def _heading(para: str) -> tuple[str, str, str] | None:
-    """``(kind, title, body)`` when the paragraph opens with a heading: ``md``, ``rst``, ``emph``, ``title`` or
-    ``line``."""
+    """``(kind, title, body)`` when the paragraph opens with a heading: md, rst, emph, title or line."""
     lines = para.strip("\n").split("\n")
     first = lines[0]
     m = _MD_HEADING.match(first)
@@ -373,8 +372,11 @@ class _RuleBase:
         return text
 
 
-class _LayoutRules(_RuleBase):
-    """Rules that read the layout: markers, numbered entries, headings, question paragraphs, prose questions."""
+class _LineRules(_RuleBase):
+    """Rules that read marked lines of the whole text: ``Q:``/``A:`` markers and numbered entries.
+
+    Each returns its outcome and the text with the spans it consumed removed, for the paragraph rules.
+    """
 
     # markers ------------------------------------------------------------------------
     def _rule_markers(self, text: str) -> tuple[_Outcome, str]:
@@ -469,7 +471,13 @@ class _LayoutRules(_RuleBase):
         )
         return _Outcome(pairs, detail, near=True), _cut_spans(text, spans)
 
-    # headings and question paragraphs --------------------------------------------------
+
+class _ParagraphRules(_RuleBase):
+    """Rules that read the paragraphs left over: headings, question paragraphs and prose questions.
+
+    Each marks the paragraphs it used in ``used``, so a later rule does not take them again.
+    """
+
     def _section(self, paragraphs: list[str], k: int, kind: str, used: set[int]) -> tuple[str, list[int]]:
         """The answer under paragraph ``k``'s heading: the next paragraph, or for md/rst headings the section."""
         taken: list[int] = []
@@ -721,7 +729,7 @@ class _ContentRules(_RuleBase):
         return self._trim("\n".join(kept))
 
 
-class RuleExtractor(_LayoutRules, _ContentRules):
+class RuleExtractor(_LineRules, _ParagraphRules, _ContentRules):
     """Deterministic rule-based extractor (see the module docstring for the named rules).
 
     Parameters
@@ -879,8 +887,7 @@ def explain_cluster(
     cluster: int,
     limit: int = 200,
 ) -> pd.DataFrame:
-    """:func:`explain_documents` for the first ``limit`` documents of one cluster (``labels`` ``(n,)``), for the Bandit
-    page.
+    """:func:`explain_documents` for the first ``limit`` documents of one cluster (``labels`` ``(n,)``), for the page.
 
     A cluster that yields nothing says why: every row's ``why`` names the shapes that were
     present but rejected (a table of contents, a private name, a question followed by another
