@@ -15,6 +15,7 @@ import sys
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+FIRST_MAP_DOCUMENTS = 3000  # the Corpus map page's default built-in size (pages.common.builtin_limit)
 
 
 def _distill(args: argparse.Namespace) -> int:
@@ -42,7 +43,26 @@ def _prepare(args: argparse.Namespace) -> int:
     x = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
     umap_project(x), umap_project(x, n_epochs=10)  # the map's and the large index's calls: compiled once, cached
     print(f"UMAP compiled and cached ({time.perf_counter() - t:.0f} s; one-time)")
+    if args.setup:
+        _prepare_first_map()
     return 0
+
+
+def _prepare_first_map() -> None:
+    """The map a first open shows (built-in corpus, the page's default size and settings, static tier), built once."""
+    from core.corpus.builtin import load_builtin_corpus
+    from core.corpus.encoders import STATIC_MODEL, static_model_ready
+    from core.corpus.mapping import build_corpus_map, default_map_settings, save_corpus_map, setup_maps_dir
+
+    if not static_model_ready():
+        print("first map not built: the static tier is missing (python -m core.corpus distill --setup)")
+        return
+    t = time.perf_counter()
+    corpus = load_builtin_corpus(limit=FIRST_MAP_DOCUMENTS)
+    cmap = build_corpus_map(corpus, default_map_settings(STATIC_MODEL, len(corpus)), use_cache=False)
+    folder = save_corpus_map(cmap, root=setup_maps_dir())
+    print(f"first map of the built-in corpus ({len(corpus):,} documents, static tier) in {folder} "
+          f"({time.perf_counter() - t:.0f} s; one-time)")
 
 
 def _index(args: argparse.Namespace) -> int:

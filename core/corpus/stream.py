@@ -490,6 +490,9 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     if use_cache and (final / "done").exists():
         _remember_source(path, final)
         return load_large_map(final)
+    from core.corpus.project import preload_umap
+
+    preload_umap()  # its import overlaps the embedding
     encoder = encoder or load_encoder(config.encoder_name)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -513,6 +516,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         timings["keywords"], t = time.perf_counter() - t, time.perf_counter()
         _search_index_stream(tmp, emb, centroids, labels, rng, report)
         timings["search_index"] = time.perf_counter() - t
+        _write_lod(tmp, labels, xy)
         for name, arr in (("labels", labels), ("xy", xy), ("centroids", centroids)):
             np.save(tmp / f"{name}.npy", arr)
         clusters.to_json(tmp / "clusters.json", orient="records")
@@ -546,13 +550,46 @@ def region_ids(lmap: LargeMap, x: tuple[float, float], y: tuple[float, float]) -
     return lmap.ids[np.flatnonzero(inside)]
 
 
-def lod_sample(lmap: LargeMap, max_points: int = 100_000, seed: int = 0) -> NDArray[np.int64]:
-    """Rows to draw at full zoom: at most ``max_points``, every cluster kept in proportion
-    (a seeded uniform sample). Selections are still resolved on every row (:func:`region_ids`)."""
-    n = len(lmap)
+LOD_POINTS = 20_000  # what the Large corpus page draws
+
+
+def _lod_rows(n: int, max_points: int, seed: int = 0) -> NDArray[np.int64]:
     if n <= max_points:
         return np.arange(n, dtype=np.int64)
     return np.sort(np.random.default_rng(seed).choice(n, size=int(max_points), replace=False)).astype(np.int64)
+
+
+def lod_sample(lmap: LargeMap, max_points: int = 100_000, seed: int = 0) -> NDArray[np.int64]:
+    """Rows to draw at full zoom: at most ``max_points``, every cluster kept in proportion
+    (a seeded uniform sample). Selections are still resolved on every row (:func:`region_ids`)."""
+    return _lod_rows(len(lmap), max_points, seed)
+
+
+def _write_lod(tmp: Path, labels: NDArray, xy: NDArray) -> None:
+    """Step 6: the drawn sample (:data:`LOD_POINTS` rows) with ids and texts in ``lod.parquet``, so opening
+    the map reads 20,000 rows instead of scanning every row group of ``docs.parquet`` for them."""
+    part = LargeMap(tmp, {}, None, labels, xy, None, pd.DataFrame())
+    rows = _lod_rows(len(labels), LOD_POINTS)
+    pd.DataFrame({"row": rows, "doc_id": part.ids[rows], "text": part.texts(rows),
+                  "cluster": labels[rows].astype(np.int64), "x": xy[rows, 0], "y": xy[rows, 1]}).to_parquet(
+        tmp / "lod.parquet", index=False)
+
+
+def lod_frame(lmap: LargeMap, max_points: int = LOD_POINTS) -> pd.DataFrame:
+    """The drawn sample as a documents frame (``doc_id, text, source, cluster, x, y``; :func:`lod_sample` rows).
+
+    Read from ``lod.parquet`` (written by the index) when it holds these rows, else gathered from
+    ``docs.parquet`` (a scan of every row group: seconds at a million rows).
+    """
+    rows = lod_sample(lmap, max_points)
+    path = lmap.folder / "lod.parquet"
+    if path.exists():
+        lod = pd.read_parquet(path)
+        if np.array_equal(lod["row"].to_numpy(), rows):
+            return lod.assign(source="")[["doc_id", "text", "source", "cluster", "x", "y"]]
+    xy = np.asarray(lmap.xy)
+    return pd.DataFrame({"doc_id": lmap.ids[rows], "text": lmap.texts(rows), "source": "",
+                         "cluster": np.asarray(lmap.labels)[rows].astype(np.int64), "x": xy[rows, 0], "y": xy[rows, 1]})
 
 
 def write_recombined_corpus(texts, n: int, path: str | Path, seed: int = 0, per_doc: tuple[int, int] = (2, 4)) -> Path:

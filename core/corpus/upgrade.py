@@ -133,7 +133,8 @@ def ensure_upgrade(corpus, encoder_name: str, chunk: int = CHUNK, threads: int |
 
     Safe to call on every page run: it spawns a worker only when none is alive and the job is
     not finished. ``threads`` caps the worker's torch threads (default: all cores but one, at
-    least 1, so the page keeps a core; ``EQUALCTAR_UPGRADE_THREADS`` overrides).
+    least 1, so the page keeps a core; ``EQUALCTAR_UPGRADE_THREADS`` overrides); the worker runs
+    at ``nice`` 10 (``EQUALCTAR_UPGRADE_NICE``), so the page's reruns come first.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -187,6 +188,10 @@ def run_worker(folder: Path) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     threads = int(os.environ.get("EQUALCTAR_UPGRADE_THREADS") or max(1, (os.cpu_count() or 2) - 1))
+    try:  # below the page: a click's rerun gets the CPU first, the job takes what is left
+        os.nice(int(os.environ.get("EQUALCTAR_UPGRADE_NICE", "10")))
+    except (OSError, ValueError):
+        pass
     try:
         import torch
 
