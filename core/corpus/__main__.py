@@ -50,15 +50,16 @@ def _prepare(args: argparse.Namespace) -> int:
 
 def _prepare_first_map() -> None:
     """The map a first open shows (built-in corpus, the page's default size and settings, static tier), built once."""
-    from core.corpus.builtin import load_builtin_corpus
+    from core.corpus.builtin import setup_builtin_corpus
     from core.corpus.encoders import STATIC_MODEL, static_model_ready
     from core.corpus.mapping import build_corpus_map, default_map_settings, save_corpus_map, setup_maps_dir
 
-    if not static_model_ready():
-        print("first map not built: the static tier is missing (python -m core.corpus distill --setup)")
+    # the set-up copy, not this home's own harvest (two harvests can differ in a few texts: another map)
+    corpus = setup_builtin_corpus(limit=FIRST_MAP_DOCUMENTS)
+    if corpus is None or not static_model_ready():
+        print("first map not built: the static tier or the set-up corpus is missing")
         return
     t = time.perf_counter()
-    corpus = load_builtin_corpus(limit=FIRST_MAP_DOCUMENTS)
     cmap = build_corpus_map(corpus, default_map_settings(STATIC_MODEL, len(corpus)), use_cache=False)
     folder = save_corpus_map(cmap, root=setup_maps_dir())
     print(f"first map of the built-in corpus ({len(corpus):,} documents, static tier) in {folder} "

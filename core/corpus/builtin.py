@@ -304,6 +304,15 @@ def spread_indices(n: int, limit: int) -> list[int]:
     return [(i * n) // limit for i in range(limit)]
 
 
+def setup_builtin_corpus(limit: int | None = None, max_words: int = DEFAULT_MAX_WORDS) -> Corpus | None:
+    """The set-up copy of the built-in corpus (:func:`setup_builtin_path`), ``limit`` documents spread as
+    :func:`load_builtin_corpus` spreads them; ``None`` when there is no readable copy."""
+    corpus = _read_cached(setup_builtin_path(max_words))
+    if corpus is not None and limit is not None and limit < len(corpus):
+        corpus = corpus.subset(spread_indices(len(corpus), limit), name=f"builtin[{limit}]")
+    return corpus
+
+
 def load_builtin_corpus(limit: int | None = None, max_words: int = DEFAULT_MAX_WORDS) -> Corpus:
     """The built-in corpus: this home's cache, else the set-up copy, else harvested and cached in this home.
 

@@ -36,6 +36,7 @@ from core.corpus.progress import Progress
 from core.settings import cache_dir
 
 CHUNK = 128
+TIER_STEP, TIER_MAX = 256, 1024  # the tier figures are measured at 256, 512, 768 and 1,024 documents done
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -181,6 +182,7 @@ def run_worker(folder: Path) -> int:
 
     from core.corpus.embed import embedding_cache_path
     from core.corpus.encoders import load_encoder
+    from core.corpus.tiers import measure_tiers_in_worker
 
     job = UpgradeJob(folder)
     spec = job.spec
@@ -224,6 +226,8 @@ def run_worker(folder: Path) -> int:
             tmp = folder / "chunks" / f"{i:05d}.{os.getpid()}.tmp.npy"
             np.save(tmp, vecs)
             os.replace(tmp, folder / "chunks" / f"{i:05d}.npy")
+            if (done + len(rows)) // TIER_STEP > done // TIER_STEP and done < TIER_MAX:  # before the page sees it
+                measure_tiers_in_worker(folder, texts)
             done += len(rows)
             status.update(done=done, elapsed=time.perf_counter() - started)
             _write_json(folder / "status.json", status)

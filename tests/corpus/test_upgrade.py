@@ -74,7 +74,8 @@ def test_an_interrupted_job_resumes_from_its_finished_chunks(monkeypatch):
     assert {p.name: p.stat().st_mtime_ns for p in job.chunk_paths() if p.name in finished} == finished
     st = job.status()
     assert st["state"] == "done" and st["done_at_start"] == 40
-    np.testing.assert_allclose(embed_corpus(corpus, HashingEncoder(32)), HashingEncoder(32).encode(corpus.texts), atol=1e-6)
+    np.testing.assert_allclose(embed_corpus(corpus, HashingEncoder(32)), HashingEncoder(32).encode(corpus.texts),
+                               atol=1e-6)
 
 
 def test_a_dead_worker_is_restarted_by_the_next_open():
@@ -95,3 +96,15 @@ def test_a_failing_encoder_leaves_a_readable_message_and_no_cache_file():
     assert "no/such/model" in job.status()["error"]
     with pytest.raises(FileNotFoundError):
         np.load(job.folder / "chunks" / "00000.npy")
+
+
+def test_the_worker_measures_the_tiers_so_the_page_only_reads_them():
+    from core.corpus.tiers import measure_from_upgrade
+
+    corpus, _ = topic_corpus(300, seed=12)
+    job = ensure_upgrade(corpus, "hashing-64", chunk=64)
+    assert _wait(job) == "done", job.status()
+    # measured by the worker at 256 documents done: read here with measuring forbidden
+    q = measure_from_upgrade(corpus, job, HashingEncoder(128), compute=False)
+    assert q is not None and q.n_sample == 256 and q.reference == "hashing-64" and 0 < q.recall_at_10 <= 1
+    assert measure_from_upgrade(corpus, job, HashingEncoder(32), compute=False) is None  # a tier it did not measure
