@@ -469,6 +469,17 @@ def _search_index_stream(tmp: Path, emb: NDArray, centroids: NDArray, labels: ND
     faiss.write_index(index, str(tmp / "search.faiss"))
 
 
+def _write_outputs(tmp: Path, labels: NDArray, xy: NDArray, centroids: NDArray, clusters: pd.DataFrame,
+                   meta: dict) -> None:
+    """The index's arrays, drawn sample, cluster table and metadata into ``tmp``; the ``done`` marker last."""
+    _write_lod(tmp, labels, xy)
+    for name, arr in (("labels", labels), ("xy", xy), ("centroids", centroids)):
+        np.save(tmp / f"{name}.npy", arr)
+    clusters.to_json(tmp / "clusters.json", orient="records")
+    (tmp / "meta.json").write_text(json.dumps(meta))
+    (tmp / "done").write_text("ok")
+
+
 def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexConfig(), encoder=None,
                        report: ProgressCallback | None = None, use_cache: bool = True) -> LargeMap:
     """Stream ``path`` through embed -> k-means -> layout -> keywords -> search index (see the module docstring).
@@ -516,17 +527,12 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         timings["keywords"], t = time.perf_counter() - t, time.perf_counter()
         _search_index_stream(tmp, emb, centroids, labels, rng, report)
         timings["search_index"] = time.perf_counter() - t
-        _write_lod(tmp, labels, xy)
-        for name, arr in (("labels", labels), ("xy", xy), ("centroids", centroids)):
-            np.save(tmp / f"{name}.npy", arr)
-        clusters.to_json(tmp / "clusters.json", orient="records")
         meta = {"n": n, "dim": dim, "k": len(centroids), "float16": bool(config.float16), "encoder": encoder.name,
                 "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
                 "config": asdict(config), "timings": timings, "read": stream_report.read,
                 "documents": stream_report.documents, "skipped": stream_report.skipped,
                 "issues": stream_report.issues[:20]}
-        (tmp / "meta.json").write_text(json.dumps(meta))
-        (tmp / "done").write_text("ok")
+        _write_outputs(tmp, labels, xy, centroids, clusters, meta)
         del emb
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
