@@ -27,6 +27,12 @@ class Built:
     cache_exists: bool
 
 
+@pytest.fixture(autouse=True)
+def _no_setup_copy(tmp_path, monkeypatch):
+    """No set-up copy of the corpus (make setup's) unless a test writes one: these tests harvest."""
+    monkeypatch.setenv("EQUALCTAR_MODELS", str(tmp_path / "no-setup" / "models"))
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """One cold build into a fresh home (cache written), then one reload from the cache."""
