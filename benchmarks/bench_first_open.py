@@ -7,8 +7,10 @@ drives Debian's chromium with Playwright:
 
 1. seconds from the server's start to a complete map (points drawn, cluster table shown,
    labelled with the encoder that made it); goal <= 30 s;
-2. while the background job runs, a click (the Demo mode toggle: a full script rerun on the
-   server) until the page shows its answer, repeated; goal: every answer < 2 s;
+2. while the background job runs, a user action until the page shows its answer, repeated: a
+   search by meaning typed and sent (a full script rerun: the query encoded, the map redrawn with
+   the hits starred, the hits listed), then cleared; goal: every answer < 2 s. (The Demo mode
+   toggle used before now opens the tour, another page, so it no longer measures the map page.)
 3. seconds until the map has switched to MiniLM by itself (reported; the ratio against
    step 1 is how much sooner the first map comes than a MiniLM-only first open would).
 
@@ -32,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+QUERIES = ("parse a date from a string", "open a network socket", "sort a list in place", "read a csv file")
 POINTS_JS = """() => { const gd = document.querySelector('.js-plotly-plot');
   if (!gd || !gd._fullData || !gd._fullData.length) return 0;
   return gd._fullData.reduce((s, t) => s + (t._length || 0), 0); }"""
@@ -90,21 +93,19 @@ def main() -> int:
             Path(args.screenshot).parent.mkdir(exist_ok=True)
             page.screenshot(path=args.screenshot)
             deadline = time.perf_counter() + args.upgrade_limit
-            toggle = page.get_by_text("Demo mode").first
-            demo_on = False
+            box = page.get_by_role("textbox", name="Search by meaning").first
+            searching = False
             while time.perf_counter() < deadline:
                 if "all-MiniLM" in page.get_by_text("map made by the encoder").first.inner_text(timeout=60_000):
                     t_upgrade = time.perf_counter() - t0
                     break
                 if page.get_by_text("in the background").count() and len(clicks) < 20:
+                    box.fill("" if searching else QUERIES[len(clicks) // 2 % len(QUERIES)])
                     t = time.perf_counter()
-                    toggle.click()
-                    demo_on = not demo_on
-                    note = page.get_by_text("Every dot is one document")
-                    if demo_on:
-                        note.first.wait_for(timeout=60_000)
-                    else:
-                        note.first.wait_for(state="detached", timeout=60_000)
+                    box.press("Enter")
+                    searching = not searching
+                    answer = page.get_by_text("Nearest documents to")
+                    answer.first.wait_for(state="visible" if searching else "detached", timeout=60_000)
                     clicks.append(time.perf_counter() - t)
                 page.wait_for_timeout(8000)
             if t_upgrade is not None:
@@ -126,13 +127,14 @@ def main() -> int:
                     pass
     worst = max(clicks) if clicks else float("nan")
     if clicks:
-        print(f"[2] {len(clicks)} clicks during the background upgrade answered in {min(clicks):.2f}-{worst:.2f} s "
+        print(f"[2] {len(clicks)} searches sent or cleared during the background upgrade answered in "
+              f"{min(clicks):.2f}-{worst:.2f} s "
               f"(median {sorted(clicks)[len(clicks) // 2]:.2f} s); goal < 2 s")
     else:
-        print("[2] no click measured: the upgrade was not running when the map appeared")
+        print("[2] no action measured: the upgrade was not running when the map appeared")
     if t_upgrade is not None:
-        print(f"[3] map upgraded to MiniLM by itself after {t_upgrade:.0f} s; first map {t_upgrade / t_map:.1f}x "
-              "sooner")
+        print(f"[3] map upgraded to MiniLM by itself after {t_upgrade:.0f} s; "
+              f"first map {t_upgrade / t_map:.1f}x sooner")
     else:
         print(f"[3] MiniLM upgrade not finished within {args.upgrade_limit:.0f} s")
     ok = t_map is not None and t_map <= 30 and bool(clicks) and worst < 2.0 and t_upgrade is not None

@@ -1,17 +1,16 @@
 """Large corpus: a map index of up to millions of documents (built by ``python -m core.corpus index``).
 
 The scatter draws a level-of-detail sample (``MAX_DRAWN`` points, WebGL); box and lasso
-selections are resolved against EVERY row of the index (``ids_in_selected_region`` on the full
-id/x/y table), so a selection means all documents inside the region, not only the drawn ones.
+selections are resolved against EVERY row of the index (``rows_in_selected_region`` on all
+layout points), so a selection means all documents inside the region, not only the drawn ones.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.corpus.selection import ids_in_selected_region
+from core.corpus.selection import rows_in_selected_region
 from core.corpus.views import cluster_names, ids_as_lines, large_search_table, large_selection_table
 from core.viz.corpus_map import make_corpus_map_figure
 from pages import common
@@ -34,17 +33,10 @@ def _open(path: str, mtime: float):
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
-def _frames(folder: str, _lmap) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from core.corpus.stream import lod_sample
+def _drawn(folder: str, _lmap) -> pd.DataFrame:
+    from core.corpus.stream import lod_frame
 
-    lmap = _lmap
-    xy = np.asarray(lmap.xy)
-    full = pd.DataFrame({"doc_id": lmap.ids, "x": xy[:, 0], "y": xy[:, 1]})
-    rows = lod_sample(lmap, MAX_DRAWN)
-    drawn = pd.DataFrame({"doc_id": lmap.ids[rows], "text": lmap.texts(rows), "source": "",
-                          "cluster": np.asarray(lmap.labels)[rows].astype(np.int64), "x": xy[rows, 0],
-                          "y": xy[rows, 1]})
-    return full, drawn
+    return lod_frame(_lmap, MAX_DRAWN)
 
 
 if not common.server_paths_allowed():
@@ -86,18 +78,18 @@ def _figure(folder: str, _lmap, _drawn):
     return make_corpus_map_figure(_drawn, max_points=len(_drawn), cluster_names=cluster_names(_lmap))
 
 
-full, drawn = _frames(str(lmap.folder), lmap)
+drawn = _drawn(str(lmap.folder), lmap)
 meta = lmap.meta
 fig = _figure(str(lmap.folder), lmap, drawn)  # built once per index; every rerun sends the same figure
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="large_map_chart")
 st.caption(f"{len(lmap):,} documents ({len(drawn):,} drawn), {meta['k']} clusters, map made by the encoder "
            f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s.")
 
-selected = ids_in_selected_region(full, event)
-st.subheader(f"Selected documents ({len(selected):,})", anchor="selected-documents")
-if selected:
-    st.dataframe(large_selection_table(lmap, full, selected), hide_index=True, width="stretch", height=240)
-    st.download_button("Selected ids (one per line)", ids_as_lines(selected), "selection_ids.txt", "text/plain")
+rows = rows_in_selected_region(lmap.xy, event)
+st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")
+if len(rows):
+    st.dataframe(large_selection_table(lmap, rows), hide_index=True, width="stretch", height=240)
+    st.download_button("Selected ids (one per line)", ids_as_lines(lmap.ids[rows]), "selection_ids.txt", "text/plain")
 else:
     st.caption("Drag a box or lasso on the map to select every document inside it.")
 

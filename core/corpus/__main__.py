@@ -1,8 +1,9 @@
 """Command line of the corpus map: ``python -m core.corpus distill|index ...``.
 
-``distill`` builds the static encoder tier once (``make setup`` runs it, so the first page open
-never waits for it). ``index`` streams a corpus of any size (JSONL, Parquet or a folder of text
-files, read in chunks) through the fast tier into a large map index (see ``core.corpus.stream``),
+``distill`` builds the static encoder tier once and ``prepare`` harvests the built-in corpus and
+compiles UMAP once (``make setup`` runs both, so the first page open waits for neither).
+``index`` streams a corpus of any size (JSONL, Parquet or a folder of text files, read in
+chunks) through the fast tier into a large map index (see ``core.corpus.stream``),
 printing each step's done/total, rate, time left and whether it is one-time.
 """
 
@@ -14,6 +15,7 @@ import sys
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+FIRST_MAP_DOCUMENTS = 3000  # the Corpus map page's default built-in size (pages.common.builtin_limit)
 
 
 def _distill(args: argparse.Namespace) -> int:
@@ -23,6 +25,45 @@ def _distill(args: argparse.Namespace) -> int:
     out = distill_static_model(args.pca_dims, out_dir=setup_models_dir() if args.setup else None)
     print(f"static encoder ready in {out} ({time.perf_counter() - t:.0f} s; one-time, cached)")
     return 0
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    """One-time set-up of the first open: the built-in corpus harvested, UMAP's numba code compiled and cached."""
+    import numpy as np
+
+    from core.corpus.builtin import harvest_builtin_corpus, setup_builtin_path, write_builtin_cache
+    from core.corpus.project import umap_project
+
+    t = time.perf_counter()
+    path = setup_builtin_path() if args.setup else None
+    if path is not None and not path.exists():
+        write_builtin_cache(harvest_builtin_corpus(), path)
+    print(f"built-in corpus ready in {path or 'the cache'} ({time.perf_counter() - t:.0f} s; one-time)")
+    t = time.perf_counter()
+    x = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
+    umap_project(x), umap_project(x, n_epochs=10)  # the map's and the large index's calls: compiled once, cached
+    print(f"UMAP compiled and cached ({time.perf_counter() - t:.0f} s; one-time)")
+    if args.setup:
+        _prepare_first_map()
+    return 0
+
+
+def _prepare_first_map() -> None:
+    """The map a first open shows (built-in corpus, the page's default size and settings, static tier), built once."""
+    from core.corpus.builtin import setup_builtin_corpus
+    from core.corpus.encoders import STATIC_MODEL, static_model_ready
+    from core.corpus.mapping import build_corpus_map, default_map_settings, save_corpus_map, setup_maps_dir
+
+    # the set-up copy, not this home's own harvest (two harvests can differ in a few texts: another map)
+    corpus = setup_builtin_corpus(limit=FIRST_MAP_DOCUMENTS)
+    if corpus is None or not static_model_ready():
+        print("first map not built: the static tier or the set-up corpus is missing")
+        return
+    t = time.perf_counter()
+    cmap = build_corpus_map(corpus, default_map_settings(STATIC_MODEL, len(corpus)), use_cache=False)
+    folder = save_corpus_map(cmap, root=setup_maps_dir())
+    print(f"first map of the built-in corpus ({len(corpus):,} documents, static tier) in {folder} "
+          f"({time.perf_counter() - t:.0f} s; one-time)")
 
 
 def _index(args: argparse.Namespace) -> int:
@@ -52,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--pca-dims", type=int, default=256)
     d.add_argument("--setup", action="store_true", help="write into the virtualenv (make setup) instead of the cache")
     d.set_defaults(func=_distill)
+    p = sub.add_parser("prepare", help="harvest the built-in corpus and compile UMAP, once")
+    p.add_argument("--setup", action="store_true", help="write the corpus into the virtualenv (make setup)")
+    p.set_defaults(func=_prepare)
     i = sub.add_parser("index", help="stream a corpus of any size into a large map index")
     i.add_argument("--corpus", required=True, help="a .jsonl/.ndjson or .parquet file, or a folder of .txt/.md/.rst")
     i.add_argument("--encoder", default="static-minilm", help="encoder tier (default: the static tier)")

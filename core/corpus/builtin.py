@@ -24,7 +24,10 @@ windows, print, start things or hang on import are never imported (:data:`DENYLI
 
 Caching. The built corpus is written once as Parquet under
 ``core.settings.cache_dir("builtin")``, keyed by the Python version, the versions of the
-harvested packages and :data:`HARVEST_VERSION`; later loads read that file (~0.1 s).
+harvested packages and :data:`HARVEST_VERSION`; later loads read that file (~0.1 s). ``make
+setup`` harvests it once into the virtualenv (:func:`setup_builtin_path`), which a home without
+its own copy reads, so a first open on a fresh ``EQUALCTAR_HOME`` harvests nothing; without
+either file the corpus is harvested as before.
 
 Measured here (Python 3.11, numpy/scipy/pandas/scikit-learn/plotly installed, 2 cores):
 11,357 documents from 187 top-level modules (scipy 3,784, numpy 1,600, scikit-learn 1,519,
@@ -259,6 +262,41 @@ def builtin_cache_path(max_words: int = DEFAULT_MAX_WORDS) -> Path:
     return cache_dir("builtin") / f"builtin-{hashlib.sha1(key.encode()).hexdigest()[:16]}.parquet"
 
 
+def setup_builtin_path(max_words: int = DEFAULT_MAX_WORDS) -> Path:
+    """Where ``make setup`` leaves the harvested corpus (``python -m core.corpus prepare --setup``): beside the
+    static model, inside the virtualenv, so a fresh ``EQUALCTAR_HOME`` reads it instead of harvesting."""
+    from core.corpus.encoders import setup_models_dir
+
+    return setup_models_dir().parent / "builtin" / builtin_cache_path(max_words).name
+
+
+def _read_cached(path: Path) -> Corpus | None:
+    """The corpus in a cache file, or ``None`` when it is absent or unreadable (then rebuilt, never trusted)."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return None
+    try:
+        table = pq.read_table(path).to_pydict()
+        return Corpus(ids=tuple(table["id"]), texts=tuple(table["text"]), sources=tuple(table["source"]),
+                      name="builtin")
+    except Exception:
+        return None
+
+
+def write_builtin_cache(corpus: Corpus, path: Path) -> Path:
+    """Write ``corpus`` to the Parquet cache file ``path`` (a temporary file renamed into place)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"id": list(corpus.ids), "text": list(corpus.texts), "source": list(corpus.sources)})
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # concurrent builders
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return path
+
+
 def spread_indices(n: int, limit: int) -> list[int]:
     """``limit`` indices spread evenly over ``range(n)``: ``floor(i * n / limit)``, deterministic."""
     if limit >= n:
@@ -266,8 +304,17 @@ def spread_indices(n: int, limit: int) -> list[int]:
     return [(i * n) // limit for i in range(limit)]
 
 
+def setup_builtin_corpus(limit: int | None = None, max_words: int = DEFAULT_MAX_WORDS) -> Corpus | None:
+    """The set-up copy of the built-in corpus (:func:`setup_builtin_path`), ``limit`` documents spread as
+    :func:`load_builtin_corpus` spreads them; ``None`` when there is no readable copy."""
+    corpus = _read_cached(setup_builtin_path(max_words))
+    if corpus is not None and limit is not None and limit < len(corpus):
+        corpus = corpus.subset(spread_indices(len(corpus), limit), name=f"builtin[{limit}]")
+    return corpus
+
+
 def load_builtin_corpus(limit: int | None = None, max_words: int = DEFAULT_MAX_WORDS) -> Corpus:
-    """The built-in corpus, from the cache when present, else harvested and cached.
+    """The built-in corpus: this home's cache, else the set-up copy, else harvested and cached in this home.
 
     Parameters
     ----------
@@ -279,24 +326,13 @@ def load_builtin_corpus(limit: int | None = None, max_words: int = DEFAULT_MAX_W
     """
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     path = builtin_cache_path(max_words)
-    corpus = None
-    if path.exists():
-        try:
-            table = pq.read_table(path).to_pydict()
-            corpus = Corpus(ids=tuple(table["id"]), texts=tuple(table["text"]),
-                            sources=tuple(table["source"]), name="builtin")
-        except Exception:  # a broken cache file is rebuilt, never trusted
-            corpus = None
+    corpus = _read_cached(path)
+    if corpus is None:  # the copy make setup harvested, shared by every home
+        corpus = _read_cached(setup_builtin_path(max_words))
     if corpus is None:
         corpus = harvest_builtin_corpus(max_words)
-        table = pa.table({"id": list(corpus.ids), "text": list(corpus.texts), "source": list(corpus.sources)})
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # concurrent builders
-        pq.write_table(table, tmp)
-        tmp.replace(path)
+        write_builtin_cache(corpus, path)
     if limit is not None and limit < len(corpus):
         corpus = corpus.subset(spread_indices(len(corpus), limit), name=f"builtin[{limit}]")
     return corpus

@@ -29,7 +29,7 @@ from core.corpus.embed import embed_corpus, embedding_provenance
 from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder, space_id
 from core.corpus.load import Corpus
 from core.corpus.progress import ProgressCallback, ProgressTracker
-from core.corpus.project import umap_project
+from core.corpus.project import preload_umap, umap_project
 from core.settings import cache_dir
 
 StageProgress = Callable[[str, float], None]
@@ -133,6 +133,12 @@ class CorpusMap:
                              "cluster": np.asarray(self.labels)[idx].astype(np.int64)})
 
 
+def default_map_settings(encoder_name: str, n_docs: int, seed: int = 0) -> MapSettings:
+    """The Corpus map page's settings before any override: ``sqrt(n/2)`` clusters (2..200, at most n), seed 0."""
+    k = int(min(200, max(1, n_docs), max(2, round(float(np.sqrt(n_docs / 2))))))
+    return MapSettings(encoder_name=encoder_name, k=k, seed=int(seed))
+
+
 def map_cache_path(corpus: Corpus, settings: MapSettings) -> Path:
     """Folder of the cached map for this corpus and these settings."""
     payload = json.dumps({"corpus": corpus.content_hash, "format": _FORMAT, **asdict(settings)}, sort_keys=True)
@@ -175,6 +181,7 @@ def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | N
             progress(stage, done / max(total, 1))
         trackers[stage].update(done, total)
 
+    preload_umap()  # its import overlaps the embedding
     encoder = encoder or load_encoder(settings.encoder_name)
     step("embed", 0, n)
     emb = embed_corpus(corpus, encoder, progress=lambda done, total: step("embed", done, total), use_cache=use_cache)
@@ -199,9 +206,21 @@ def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | N
     return cmap
 
 
-def save_corpus_map(cmap: CorpusMap) -> Path:
-    """Write ``cmap`` to its cache folder (atomically: a temp folder renamed into place)."""
+def setup_maps_dir() -> Path:
+    """Maps ``make setup`` built (the built-in corpus's first map, ``python -m core.corpus prepare --setup``),
+    beside the static model in the virtualenv; :func:`load_corpus_map` reads them when a home has none."""
+    from core.corpus.encoders import setup_models_dir
+
+    return setup_models_dir().parent / "maps"
+
+
+def save_corpus_map(cmap: CorpusMap, root: Path | None = None) -> Path:
+    """Write ``cmap`` to its cache folder (atomically: a temp folder renamed into place), under
+    ``root`` instead of ``cache_dir("maps")`` when given."""
     final = map_cache_path(cmap.corpus, cmap.settings)
+    if root is not None:
+        final = Path(root) / final.name
+        final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -220,8 +239,11 @@ def save_corpus_map(cmap: CorpusMap) -> Path:
 
 
 def load_corpus_map(corpus: Corpus, settings: MapSettings) -> CorpusMap | None:
-    """The cached map of ``corpus`` with ``settings``, or ``None`` when absent or unreadable."""
+    """The cached map of ``corpus`` with ``settings`` (this home's, else one built at set-up), or ``None``
+    when absent or unreadable."""
     path = map_cache_path(corpus, settings)
+    if not (path / "done").exists():
+        path = setup_maps_dir() / path.name
     if not (path / "done").exists():
         return None
     try:

@@ -99,6 +99,24 @@ def _inside_polygon(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray
     return inside
 
 
+def region_mask(x: NDArray, y: NDArray, selection: Any) -> NDArray[np.bool_]:
+    """Which points ``(x, y)`` lie inside the selection's boxes and lassos (point clicks carry no region)."""
+    mask = np.zeros(len(x), dtype=bool)
+    if selection is None:
+        return mask
+    sel = (selection.get("selection", selection) if isinstance(selection, Mapping)
+           else getattr(selection, "selection", selection))
+    get = (lambda key: sel.get(key, ()) if isinstance(sel, Mapping) else getattr(sel, key, ()))
+    for box in get("box") or ():
+        bx, by = np.sort(np.asarray(box["x"], float)), np.sort(np.asarray(box["y"], float))
+        mask |= (x >= bx[0]) & (x <= bx[-1]) & (y >= by[0]) & (y <= by[-1])
+    for lasso in get("lasso") or ():
+        px, py = np.asarray(lasso["x"], float), np.asarray(lasso["y"], float)
+        if len(px) >= 3:
+            mask |= _inside_polygon(x, y, px, py)
+    return mask
+
+
 def ids_in_selected_region(frame: pd.DataFrame, selection: Any) -> list[str]:
     """Ids of *all* documents of ``frame`` inside the selection's boxes and lassos (frame order).
 
@@ -108,20 +126,17 @@ def ids_in_selected_region(frame: pd.DataFrame, selection: Any) -> list[str]:
     """
     if selection is None:
         return []
-    sel = (selection.get("selection", selection) if isinstance(selection, Mapping)
-           else getattr(selection, "selection", selection))
-    get = (lambda key: sel.get(key, ()) if isinstance(sel, Mapping) else getattr(sel, key, ()))
-    x = frame["x"].to_numpy(float)
-    y = frame["y"].to_numpy(float)
-    mask = np.zeros(len(frame), dtype=bool)
-    for box in get("box") or ():
-        bx, by = np.sort(np.asarray(box["x"], float)), np.sort(np.asarray(box["y"], float))
-        mask |= (x >= bx[0]) & (x <= bx[-1]) & (y >= by[0]) & (y <= by[-1])
-    for lasso in get("lasso") or ():
-        px, py = np.asarray(lasso["x"], float), np.asarray(lasso["y"], float)
-        if len(px) >= 3:
-            mask |= _inside_polygon(x, y, px, py)
+    mask = region_mask(frame["x"].to_numpy(float), frame["y"].to_numpy(float), selection)
     return frame.loc[mask, "doc_id"].astype(str).tolist()
+
+
+def rows_in_selected_region(xy: NDArray, selection: Any) -> NDArray[np.int64]:
+    """Row numbers of every point of ``xy (n, 2)`` inside the selection's boxes and lassos, ascending.
+
+    The large map's selection: numpy over all ``n`` rows (milliseconds at 1M), no id frame, no id lookups.
+    """
+    xy = np.asarray(xy)
+    return np.flatnonzero(region_mask(xy[:, 0], xy[:, 1], selection)).astype(np.int64)
 
 
 class SelectionMemory:

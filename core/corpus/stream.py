@@ -8,10 +8,12 @@ with every step bounded in memory:
 1. embed chunk by chunk with the fast tier, appending to ``embeddings.f16`` (float16 rows,
    memory-mapped afterwards; documents and ids go to ``docs.parquet`` as they come);
 2. k-means (faiss) trained on a sample of ``256 * k`` rows, then every row assigned in chunks;
-3. a 2-D layout: UMAP on a uniform sample (``layout_sample`` rows), every other row placed at the
-   similarity-weighted mean of its 5 nearest sample points (faiss IVF over a 32-d PCA of the sample);
+3. a 2-D layout: UMAP on a uniform sample (``layout_sample`` rows, ``layout_epochs`` epochs), every
+   other row placed at the similarity-weighted mean of its 5 nearest sample points (faiss IVF over
+   a 32-d PCA of the sample);
 4. c-TF-IDF keywords from up to ``keyword_docs`` documents per cluster;
-5. a faiss IVF index with 8-bit scalar quantisation for semantic search over all rows.
+5. a faiss IVF index with 8-bit scalar quantisation for semantic search over all rows, its
+   inverted lists the k-means clusters of step 2 (nothing is assigned twice).
 
 Everything is written to a temporary folder renamed into place at the end, so an interrupted
 index leaves nothing half-written; :class:`LargeMap` reads it back (arrays memory-mapped).
@@ -36,7 +38,7 @@ from numpy.typing import NDArray
 from core.corpus.load import ID_FIELD_NAMES, TEXT_EXTENSIONS, TEXT_FIELD_NAMES, content_id, split_words
 from core.corpus.progress import ProgressCallback, ProgressTracker
 
-_FORMAT = 1
+_FORMAT = 2  # 2: search lists are the k-means clusters; UMAP sample run for layout_epochs
 
 
 class StreamFormatError(ValueError):
@@ -185,6 +187,7 @@ class LargeIndexConfig:
     seed: int = 42
     chunk_size: int = 20_000
     layout_sample: int = 10_000
+    layout_epochs: int = 200
     keyword_docs: int = 300
     float16: bool = True
     max_words: int | None = 200
@@ -422,7 +425,7 @@ def _layout_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Genera
     ProgressTracker("project", report, unit="rows").update(0, n)
     lay = np.sort(rng.choice(n, size=min(n, int(config.layout_sample)), replace=False))
     lay_x = _unit_rows(np.ascontiguousarray(emb[lay], dtype=np.float32))
-    lay_xy = umap_project(lay_x, 15, 0.1, config.seed)
+    lay_xy = umap_project(lay_x, 15, 0.1, config.seed, n_epochs=int(config.layout_epochs))
     xy = np.empty((n, 2), dtype=np.float32)
     xy[lay] = lay_xy
     timings["umap_sample"] = time.perf_counter() - t
@@ -449,21 +452,41 @@ def _keywords_stream(tmp: Path, emb: NDArray, labels: NDArray, xy: NDArray, cent
                          "keywords": [", ".join(w) for w in words]})
 
 
-def _search_index_stream(tmp: Path, emb: NDArray, rng: np.random.Generator, report) -> None:
-    """Step 5: an IVF index with 8-bit scalar quantisation over every (unit) row, written to ``tmp/search.faiss``."""
+def _search_index_stream(tmp: Path, emb: NDArray, centroids: NDArray, labels: NDArray, rng: np.random.Generator,
+                         report) -> None:
+    """Step 5: an IVF index with 8-bit scalar quantisation over every (unit) row, written to ``tmp/search.faiss``.
+
+    Its inverted lists are the k-means clusters of step 2 (the centroids as coarse quantizer, the
+    labels as each row's list), so adding a row assigns nothing: at 1M rows, training 1,000 fresh
+    lists and assigning every row to them took most of this step (148 s with 4 sqrt(n) lists).
+    """
     import faiss
 
     n, dim = emb.shape
     tracker = ProgressTracker("index", report, unit="rows")
-    nlist = max(1, min(4096, int(np.sqrt(n))))  # adding costs n * nlist dot products: 4*sqrt(n) took 148 s at 1M
-    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                          faiss.METRIC_INNER_PRODUCT)
-    train = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
+    quantizer = faiss.IndexFlatL2(dim)  # k-means assigned rows by L2; unit rows rank alike under IP
+    quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, len(centroids), faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT, False)  # no residuals: raw unit rows
+    train = np.sort(rng.choice(n, size=min(n, 20_000), replace=False))
     index.train(_unit_rows(np.ascontiguousarray(emb[train], dtype=np.float32)))
     for sl in _chunks(n, 100_000):
-        index.add(_unit_rows(np.ascontiguousarray(emb[sl], dtype=np.float32)))
+        rows = _unit_rows(np.ascontiguousarray(emb[sl], dtype=np.float32))
+        lists = np.ascontiguousarray(labels[sl], dtype=np.int64)
+        index.add_core(len(rows), faiss.swig_ptr(rows), None, faiss.swig_ptr(lists))
         tracker.update(sl.stop, n)
     faiss.write_index(index, str(tmp / "search.faiss"))
+
+
+def _write_outputs(tmp: Path, labels: NDArray, xy: NDArray, centroids: NDArray, clusters: pd.DataFrame,
+                   meta: dict) -> None:
+    """The index's arrays, drawn sample, cluster table and metadata into ``tmp``; the ``done`` marker last."""
+    _write_lod(tmp, labels, xy)
+    for name, arr in (("labels", labels), ("xy", xy), ("centroids", centroids)):
+        np.save(tmp / f"{name}.npy", arr)
+    clusters.to_json(tmp / "clusters.json", orient="records")
+    (tmp / "meta.json").write_text(json.dumps(meta))
+    (tmp / "done").write_text("ok")
 
 
 def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexConfig(), encoder=None,
@@ -487,6 +510,9 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     if use_cache and (final / "done").exists():
         _remember_source(path, final)
         return load_large_map(final)
+    from core.corpus.project import preload_umap
+
+    preload_umap()  # its import overlaps the embedding
     encoder = encoder or load_encoder(config.encoder_name)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -508,18 +534,14 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         timings["layout"], t = time.perf_counter() - t, time.perf_counter()
         clusters = _keywords_stream(tmp, emb, labels, xy, centroids, config, rng)
         timings["keywords"], t = time.perf_counter() - t, time.perf_counter()
-        _search_index_stream(tmp, emb, rng, report)
+        _search_index_stream(tmp, emb, centroids, labels, rng, report)
         timings["search_index"] = time.perf_counter() - t
-        for name, arr in (("labels", labels), ("xy", xy), ("centroids", centroids)):
-            np.save(tmp / f"{name}.npy", arr)
-        clusters.to_json(tmp / "clusters.json", orient="records")
         meta = {"n": n, "dim": dim, "k": len(centroids), "float16": bool(config.float16), "encoder": encoder.name,
                 "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
                 "config": asdict(config), "timings": timings, "read": stream_report.read,
                 "documents": stream_report.documents, "skipped": stream_report.skipped,
                 "issues": stream_report.issues[:20]}
-        (tmp / "meta.json").write_text(json.dumps(meta))
-        (tmp / "done").write_text("ok")
+        _write_outputs(tmp, labels, xy, centroids, clusters, meta)
         del emb
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
@@ -543,13 +565,47 @@ def region_ids(lmap: LargeMap, x: tuple[float, float], y: tuple[float, float]) -
     return lmap.ids[np.flatnonzero(inside)]
 
 
-def lod_sample(lmap: LargeMap, max_points: int = 100_000, seed: int = 0) -> NDArray[np.int64]:
-    """Rows to draw at full zoom: at most ``max_points``, every cluster kept in proportion
-    (a seeded uniform sample). Selections are still resolved on every row (:func:`region_ids`)."""
-    n = len(lmap)
+LOD_POINTS = 20_000  # what the Large corpus page draws
+
+
+def _lod_rows(n: int, max_points: int, seed: int = 0) -> NDArray[np.int64]:
     if n <= max_points:
         return np.arange(n, dtype=np.int64)
     return np.sort(np.random.default_rng(seed).choice(n, size=int(max_points), replace=False)).astype(np.int64)
+
+
+def lod_sample(lmap: LargeMap, max_points: int = 100_000, seed: int = 0) -> NDArray[np.int64]:
+    """Rows to draw at full zoom: at most ``max_points``, every cluster kept in proportion
+    (a seeded uniform sample). Selections are still resolved on every row (:func:`region_ids`)."""
+    return _lod_rows(len(lmap), max_points, seed)
+
+
+def _write_lod(tmp: Path, labels: NDArray, xy: NDArray) -> None:
+    """Step 6: the drawn sample (:data:`LOD_POINTS` rows) with ids and texts in ``lod.parquet``, so opening
+    the map reads 20,000 rows instead of scanning every row group of ``docs.parquet`` for them."""
+    unused = np.empty((0, 0), dtype=np.float32)  # ids and texts come from docs.parquet; no vectors are read
+    part = LargeMap(tmp, {}, unused, labels, xy, unused, pd.DataFrame())
+    rows = _lod_rows(len(labels), LOD_POINTS)
+    pd.DataFrame({"row": rows, "doc_id": part.ids[rows], "text": part.texts(rows),
+                  "cluster": labels[rows].astype(np.int64), "x": xy[rows, 0], "y": xy[rows, 1]}).to_parquet(
+        tmp / "lod.parquet", index=False)
+
+
+def lod_frame(lmap: LargeMap, max_points: int = LOD_POINTS) -> pd.DataFrame:
+    """The drawn sample as a documents frame (``doc_id, text, source, cluster, x, y``; :func:`lod_sample` rows).
+
+    Read from ``lod.parquet`` (written by the index) when it holds these rows, else gathered from
+    ``docs.parquet`` (a scan of every row group: seconds at a million rows).
+    """
+    rows = lod_sample(lmap, max_points)
+    path = lmap.folder / "lod.parquet"
+    if path.exists():
+        lod = pd.read_parquet(path)
+        if np.array_equal(lod["row"].to_numpy(), rows):
+            return lod.assign(source="")[["doc_id", "text", "source", "cluster", "x", "y"]]
+    xy = np.asarray(lmap.xy)
+    return pd.DataFrame({"doc_id": lmap.ids[rows], "text": lmap.texts(rows), "source": "",
+                         "cluster": np.asarray(lmap.labels)[rows].astype(np.int64), "x": xy[rows, 0], "y": xy[rows, 1]})
 
 
 def write_recombined_corpus(texts, n: int, path: str | Path, seed: int = 0, per_doc: tuple[int, int] = (2, 4)) -> Path:

@@ -110,11 +110,12 @@ def _quality_path(content_hash: str, tier: str, reference: str, n: int) -> Path:
 
 def measure_tier(texts, reference_vectors: NDArray[np.float32], tier_encoder, content_hash: str,
                  reference: str = "all-MiniLM-L6-v2 (packaged)", ref_docs_per_s: float | None = None,
-                 k: int | None = None, use_cache: bool = True) -> TierQuality:
+                 k: int | None = None, use_cache: bool = True, read_only: bool = False) -> TierQuality | None:
     """Measure ``tier_encoder`` against ``reference_vectors (n, d)`` of the same ``texts`` (cached).
 
     ``content_hash`` names the corpus (with the sample size it keys the cache); ``k`` defaults
-    to ``sqrt(n / 2)`` clusters, as the map does.
+    to ``sqrt(n / 2)`` clusters, as the map does. ``read_only``: the cached figures or ``None``,
+    never a measurement.
     """
     texts = list(texts)
     n = len(texts)
@@ -128,6 +129,8 @@ def measure_tier(texts, reference_vectors: NDArray[np.float32], tier_encoder, co
             return TierQuality(**json.loads(path.read_text()))
         except (OSError, ValueError, TypeError):
             pass
+    if read_only:
+        return None
     tier_encoder.encode(texts[: min(n, 64)])  # warm-up: first calls pay one-time set-up
     t = time.perf_counter()
     vecs = tier_encoder.encode(texts)
@@ -142,17 +145,43 @@ def measure_tier(texts, reference_vectors: NDArray[np.float32], tier_encoder, co
     return quality
 
 
-def measure_from_upgrade(corpus, job, tier_encoder, max_sample: int = 1024, step: int = 256) -> TierQuality | None:
+def measure_from_upgrade(corpus, job, tier_encoder, max_sample: int = 1024, step: int = 256,
+                         compute: bool | None = None) -> TierQuality | None:
     """Measure ``tier_encoder`` on the documents the background job (:mod:`core.corpus.upgrade`)
     has embedded so far (a random sample, since the job embeds in a seeded random order).
 
     The sample size is rounded down to a multiple of ``step`` (at most ``max_sample``), so the
     figures are measured a few times as the job advances and cached in between; ``None`` until
-    ``step`` documents are done. The reference's documents/s is the job's own rate.
+    ``step`` documents are done. The reference's documents/s is the job's own rate. While the
+    job's worker runs it measures each step itself, before it reports the step done
+    (``compute=None``: only a caller of a job without a live worker measures; the page then
+    never spends seconds of a rerun on it).
     """
     rows, vecs = job.done_rows()
     n = min(len(rows), int(max_sample)) // int(step) * int(step)
     if n == 0:
         return None
+    read_only = job.state == "running" if compute is None else not compute
     return measure_tier([corpus.texts[int(r)] for r in rows[:n]], vecs[:n], tier_encoder, corpus.content_hash,
-                        reference=job.spec["encoder"], ref_docs_per_s=job.progress().rate)
+                        reference=job.spec["encoder"], ref_docs_per_s=job.progress().rate, read_only=read_only)
+
+
+def measure_tiers_in_worker(folder, texts: list[str], tiers: tuple[str, ...] = ("static-minilm", "hashing")) -> None:
+    """The worker's measurement of each tier on its finished chunks (cached for the page to read).
+
+    Never raises: a tier that cannot be loaded or measured is left out (the page says "not measured").
+    """
+    from types import SimpleNamespace
+
+    from core.corpus.encoders import STATIC_MODEL, load_encoder, static_model_ready
+    from core.corpus.upgrade import UpgradeJob
+
+    job = UpgradeJob(folder)
+    corpus = SimpleNamespace(texts=texts, content_hash=job.spec["content_hash"])
+    for tier in tiers:
+        if tier == STATIC_MODEL and not static_model_ready():
+            continue
+        try:
+            measure_from_upgrade(corpus, job, load_encoder(tier), compute=True)
+        except Exception:  # a figure is a nicety; the embeddings are the job
+            continue

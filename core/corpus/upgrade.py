@@ -36,6 +36,7 @@ from core.corpus.progress import Progress
 from core.settings import cache_dir
 
 CHUNK = 128
+TIER_STEP, TIER_MAX = 256, 1024  # the tier figures are measured at 256, 512, 768 and 1,024 documents done
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -134,7 +135,8 @@ def ensure_upgrade(corpus, encoder_name: str, chunk: int = CHUNK, threads: int |
 
     Safe to call on every page run: it spawns a worker only when none is alive and the job is
     not finished. ``threads`` caps the worker's torch threads (default: all cores but one, at
-    least 1, so the page keeps a core; ``EQUALCTAR_UPGRADE_THREADS`` overrides).
+    least 1, so the page keeps a core; ``EQUALCTAR_UPGRADE_THREADS`` overrides); the worker runs
+    at ``nice`` 10 (``EQUALCTAR_UPGRADE_NICE``), so the page's reruns come first.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -181,6 +183,7 @@ def run_worker(folder: Path) -> int:
 
     from core.corpus.embed import embedding_cache_path
     from core.corpus.encoders import load_encoder
+    from core.corpus.tiers import measure_tiers_in_worker
 
     job = UpgradeJob(folder)
     spec = job.spec
@@ -188,6 +191,10 @@ def run_worker(folder: Path) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     threads = int(os.environ.get("EQUALCTAR_UPGRADE_THREADS") or max(1, (os.cpu_count() or 2) - 1))
+    try:  # below the page: a click's rerun gets the CPU first, the job takes what is left
+        os.nice(int(os.environ.get("EQUALCTAR_UPGRADE_NICE", "10")))
+    except (OSError, ValueError):
+        pass
     try:
         import torch
 
@@ -220,6 +227,8 @@ def run_worker(folder: Path) -> int:
             tmp = folder / "chunks" / f"{i:05d}.{os.getpid()}.tmp.npy"
             np.save(tmp, vecs)
             os.replace(tmp, folder / "chunks" / f"{i:05d}.npy")
+            if (done + len(rows)) // TIER_STEP > done // TIER_STEP and done < TIER_MAX:  # before the page sees it
+                measure_tiers_in_worker(folder, texts)
             done += len(rows)
             status.update(done=done, elapsed=time.perf_counter() - started)
             _write_json(folder / "status.json", status)

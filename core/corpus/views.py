@@ -122,10 +122,10 @@ def upload_types() -> list[str]:
     return [e.lstrip(".") for e in SUPPORTED_EXTENSIONS]
 
 
-def large_selection_table(lmap, full: pd.DataFrame, selected: Iterable[str], limit: int = 200) -> pd.DataFrame:
-    """The first ``limit`` selected documents of a large map: ``doc_id``, ``cluster`` and text read from disk."""
-    rows = np.flatnonzero(full["doc_id"].isin(set(selected)).to_numpy())[:limit]
-    return pd.DataFrame({"doc_id": full["doc_id"].to_numpy()[rows], "cluster": np.asarray(lmap.labels)[rows],
+def large_selection_table(lmap, rows, limit: int = 200) -> pd.DataFrame:
+    """The first ``limit`` of the selected ``rows`` of a large map: ``doc_id``, ``cluster`` and text read from disk."""
+    rows = np.asarray(rows, dtype=np.int64)[:limit]
+    return pd.DataFrame({"doc_id": np.asarray(lmap.ids)[rows], "cluster": np.asarray(lmap.labels)[rows],
                          "text": lmap.texts(rows)})
 
 

@@ -117,16 +117,18 @@ def make_corpus_map_figure(
     fig = go.Figure()
     names = {c: _cap(f"{c} · {cluster_names[c]}") if cluster_names and cluster_names.get(c) else f"cluster {c}"
              for c in clusters}
+    traces = []  # added at once, as are the labels below: one by one, plotly revalidates all of them each time
     for c in clusters:
         part = shown[shown["cluster"] == c]
         dim = highlight_cluster is not None and c != highlight_cluster
-        fig.add_trace(go.Scattergl(
+        traces.append(go.Scattergl(
             x=part["x"], y=part["y"], mode="markers", name=names[c], showlegend=False,
             marker=dict(size=5 if not dim else 4, color=colours[c], opacity=0.12 if dim else 0.8),
             customdata=np.stack([part["doc_id"].astype(str).to_numpy(), part["text"].map(_snippet).to_numpy()], axis=1)
             if len(part) else None,
             hovertemplate="<b>%{customdata[0]}</b> · " + html.escape(names[c]) + "<br>%{customdata[1]}<extra></extra>",
         ))
+    fig.add_traces(traces)
     ids = set(map(str, highlight_ids))
     if ids:
         hit = frame[frame["doc_id"].astype(str).isin(ids)]
@@ -137,6 +139,7 @@ def make_corpus_map_figure(
             if len(hit) else None,
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra>match</extra>",
         ))
+    labels = []
     if n:
         centroids = cluster_centroids(frame)
         texts = [short_label(cluster_names[int(c)]) if cluster_names and cluster_names.get(int(c)) else f"cluster {c}"
@@ -144,8 +147,9 @@ def make_corpus_map_figure(
         span = (float(frame["x"].max() - frame["x"].min()) or 1.0, float(frame["y"].max() - frame["y"].min()) or 1.0)
         for i, x, y in place_labels(centroids, texts, span, (PLOT_WIDTH_PX, height)):
             dim = highlight_cluster is not None and int(centroids["cluster"].iloc[i]) != highlight_cluster
-            fig.add_annotation(x=x, y=y, text=html.escape(texts[i]), showarrow=False, opacity=0.35 if dim else 0.95,
-                               font=dict(size=12, color="#1f2430"), bgcolor="rgba(255,255,255,0.72)", borderpad=2)
+            labels.append(dict(x=x, y=y, text=html.escape(texts[i]), showarrow=False, opacity=0.35 if dim else 0.95,
+                               font=dict(size=12, color="#1f2430"), bgcolor="rgba(255,255,255,0.72)", borderpad=2))
+    fig.update_layout(annotations=labels)
     fig.update_layout(
         dragmode="pan", height=height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False,
         xaxis=dict(visible=False), yaxis=dict(visible=False), hoverlabel=dict(align="left"),

@@ -27,11 +27,18 @@ class Built:
     cache_exists: bool
 
 
+@pytest.fixture(autouse=True)
+def _no_setup_copy(tmp_path, monkeypatch):
+    """No set-up copy of the corpus (make setup's) unless a test writes one: these tests harvest."""
+    monkeypatch.setenv("EQUALCTAR_MODELS", str(tmp_path / "no-setup" / "models"))
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """One cold build into a fresh home (cache written), then one reload from the cache."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EQUALCTAR_HOME", str(tmp_path_factory.mktemp("builtin-home")))
+        mp.setenv("EQUALCTAR_MODELS", str(tmp_path_factory.mktemp("no-setup") / "models"))  # no set-up copy: harvest
         corpus = load_builtin_corpus()
         cache_exists = builtin_cache_path().exists()
         import core.corpus.builtin as builtin_mod
@@ -93,6 +100,21 @@ def test_broken_cache_is_rebuilt(built: Built, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path))
     builtin_cache_path().write_bytes(b"not parquet")
     assert load_builtin_corpus() == built.corpus
+
+
+def test_a_fresh_home_reads_the_copy_made_at_setup_and_harvests_nothing(built: Built, tmp_path, monkeypatch) -> None:
+    import core.corpus.builtin as builtin_mod
+
+    monkeypatch.setenv("EQUALCTAR_MODELS", str(tmp_path / "venv" / "models"))
+    builtin_mod.write_builtin_cache(built.corpus, builtin_mod.setup_builtin_path())  # what `prepare --setup` writes
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "fresh-home"))
+    monkeypatch.setattr(builtin_mod, "harvest_builtin_corpus", lambda *a, **kw: pytest.fail("harvested again"))
+    assert load_builtin_corpus() == built.corpus
+    spread = built.corpus.subset(spread_indices(len(built.corpus), 300), name="builtin[300]")
+    assert load_builtin_corpus(limit=300) == spread
+    builtin_mod.setup_builtin_path().write_bytes(b"broken")  # a broken set-up copy is not trusted
+    monkeypatch.setattr(builtin_mod, "harvest_builtin_corpus", lambda *a, **kw: built.corpus)
+    assert load_builtin_corpus() == built.corpus and builtin_cache_path().exists()
 
 
 def test_limit_gives_an_even_deterministic_spread(built: Built, monkeypatch, tmp_path) -> None:

@@ -89,3 +89,20 @@ def test_settings_and_k_validation():
     corpus, _ = topic_corpus(5)
     with pytest.raises(ValueError, match="k=6"):
         build_corpus_map(corpus, MapSettings(encoder_name="hashing-16", k=6), encoder=HashingEncoder(16))
+
+
+def test_a_map_built_at_setup_is_read_by_a_fresh_home_and_the_page_asks_for_its_settings(tmp_path, monkeypatch):
+    from core.corpus.mapping import default_map_settings, save_corpus_map, setup_maps_dir
+    from pages.common import default_k
+
+    assert all(default_map_settings("x", n).k == default_k(n) for n in (1, 3, 50, 3000, 11_357, 200_000))
+    corpus, _ = topic_corpus(60, seed=4)
+    settings = default_map_settings("hashing-32", len(corpus))
+    monkeypatch.setenv("EQUALCTAR_MODELS", str(tmp_path / "venv" / "models"))
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "setup-home"))
+    built = build_corpus_map(corpus, settings, encoder=HashingEncoder(32), use_cache=False)
+    assert save_corpus_map(built, root=setup_maps_dir()).parent == tmp_path / "venv" / "maps"
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "fresh-home"))
+    again = load_corpus_map(corpus, settings)
+    assert again is not None and np.array_equal(again.xy, built.xy) and np.array_equal(again.labels, built.labels)
+    assert load_corpus_map(corpus, dataclasses.replace(settings, seed=1)) is None  # other settings: built as before

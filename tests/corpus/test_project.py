@@ -51,3 +51,16 @@ def test_umap_validates_parameters():
     x, _ = blobs(10)
     with pytest.raises(ValueError, match="min_dist"):
         umap_project(x, min_dist=2.0)
+
+
+def test_umap_compilation_is_cached_on_disk_once_turned_on():
+    """UMAP's numba functions are not ``cache=True``; turned on before first use, each later process loads them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from core.corpus.project import cache_umap_compilation as c; import umap.layouts as l; "
+            "n = c(); print(n, type(l._nb_optimize_layout_euclidean_single_epoch._cache).__name__, c())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert int(out[0]) > 10 and out[1] != "NullCache" and out[2] == "0"

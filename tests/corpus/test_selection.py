@@ -84,6 +84,30 @@ def test_region_selection_uses_full_data():
     assert ids_in_selected_region(frame, tri) == ["a", "d"]  # b (1.2, 1.2) lies beyond x + y = 2
 
 
+def test_large_map_selection_is_every_row_inside_by_number_and_its_table_reads_those_rows():
+    from types import SimpleNamespace
+
+    from core.corpus.selection import rows_in_selected_region
+    from core.corpus.views import large_selection_table
+
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(-1, 1, (10_000, 2)).astype(np.float32)
+    both = {"selection": {"points": [], "box": [{"x": [0.5, 0.0], "y": [0.0, 0.5]}],
+                          "lasso": [{"x": [-1, -0.5, -1], "y": [-1, -1, -0.5]}]}}
+    rows = rows_in_selected_region(xy, both)
+    in_box = (xy[:, 0] >= 0) & (xy[:, 0] <= 0.5) & (xy[:, 1] >= 0) & (xy[:, 1] <= 0.5)
+    in_corner = (xy[:, 0] + xy[:, 1] < -1.5)  # the lasso's triangle
+    assert rows.tolist() == np.flatnonzero(in_box | in_corner).tolist() and len(rows) > 500
+    assert len(rows_in_selected_region(xy, None)) == 0
+    clicks = {"selection": {"points": [{"customdata": ["d1"]}]}}
+    assert len(rows_in_selected_region(xy, clicks)) == 0  # clicks: no region
+    lmap = SimpleNamespace(ids=np.array([f"d{i}" for i in range(10_000)], dtype=object),
+                           labels=np.arange(10_000) % 7, texts=lambda r: [f"text {i}" for i in r])
+    table = large_selection_table(lmap, rows, limit=50)
+    assert table["doc_id"].tolist() == [f"d{r}" for r in rows[:50]]
+    assert table["cluster"].tolist() == (rows[:50] % 7).tolist() and table["text"].iloc[0] == f"text {rows[0]}"
+
+
 def test_cluster_names_label_legend_and_escaped_hover():
     frame = _frame(6)
     clusters = sorted(int(c) for c in frame["cluster"].unique())

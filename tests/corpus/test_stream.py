@@ -85,6 +85,21 @@ def test_box_selection_maps_to_every_id_inside_and_search_finds_a_document(big):
     assert lmap.ids[123] in set(hits["doc_id"]) or hits["score"].iloc[0] > 0.99
 
 
+def test_search_lists_are_the_map_clusters_and_search_agrees_with_exact_search(big):
+    import faiss
+
+    _, _, lmap, _ = big
+    index = faiss.read_index(str(lmap.folder / "search.faiss"))
+    sizes = [index.invlists.list_size(c) for c in range(index.nlist)]
+    assert sizes == np.bincount(np.asarray(lmap.labels), minlength=20).tolist()  # every row in its cluster's list
+    emb = np.asarray(lmap.embeddings, dtype=np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    for r in np.random.default_rng(0).choice(len(emb), 30, replace=False):
+        sims = emb @ emb[r]
+        found = sims[lmap.search(emb[r], top_n=10)["row"].to_numpy()]  # exact similarity of what was found
+        assert found.mean() >= 0.98 * np.sort(sims)[-10:].mean()  # (many recombined documents tie)
+
+
 def test_a_second_index_of_the_same_file_is_read_from_the_cache(big):
     path, config, lmap, _ = big
     again = index_large_corpus(path, config, encoder=_fast_encoder())

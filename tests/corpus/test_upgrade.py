@@ -96,3 +96,15 @@ def test_a_failing_encoder_leaves_a_readable_message_and_no_cache_file():
     assert "no/such/model" in job.status()["error"]
     with pytest.raises(FileNotFoundError):
         np.load(job.folder / "chunks" / "00000.npy")
+
+
+def test_the_worker_measures_the_tiers_so_the_page_only_reads_them():
+    from core.corpus.tiers import measure_from_upgrade
+
+    corpus, _ = topic_corpus(300, seed=12)
+    job = ensure_upgrade(corpus, "hashing-64", chunk=64)
+    assert _wait(job) == "done", job.status()
+    # measured by the worker at 256 documents done: read here with measuring forbidden
+    q = measure_from_upgrade(corpus, job, HashingEncoder(128), compute=False)
+    assert q is not None and q.n_sample == 256 and q.reference == "hashing-64" and 0 < q.recall_at_10 <= 1
+    assert measure_from_upgrade(corpus, job, HashingEncoder(32), compute=False) is None  # a tier it did not measure
