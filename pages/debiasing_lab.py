@@ -12,8 +12,8 @@ import streamlit as st
 from core.csv_safe import to_safe_csv
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
-from core.debias.jobs import SweepJob, as_bullets, mechanism_labels, shown_strength
-from core.debias.lab import DEFAULT_SCENARIO, LearnerConfig, explain_learners, explain_sweep, run_learners
+from core.debias.jobs import LearnersJob, SweepJob, as_bullets, mechanism_labels, shown_strength
+from core.debias.lab import LearnerConfig, explain_learners, explain_sweep
 from core.debias.learners import LEARNERS, MFConfig
 from core.debias.mechanisms import ASSUMPTIONS, MECHANISMS, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_MODELS
@@ -154,20 +154,55 @@ use_default = st.toggle("Train on the lab's default scenario (selection bias, al
                         value=True, key="dl_default_scenario",
                         help="Where propensity and doubly-robust learners beat MF-Naive on the truth. Off: the bias "
                              "chosen above.")
-if st.button("Train learners", key="dl_train") and learners:
-    bar = st.progress(0.0, text="Training…")
-    lcfg = (LearnerConfig(learners=tuple(learners), world=world, mf=MFConfig(seed=seed), seed=seed) if use_default else
-            LearnerConfig(mechanism=mech_name, strength=strength, learners=tuple(learners), propensity=propensity,
-                          world=world, mf=MFConfig(seed=seed), seed=seed))
-    st.session_state[LEARN] = run_learners(
-        lcfg, progress=lambda i, n, name: bar.progress(i / n, text=f"{name} done ({i}/{n})"))
-    st.session_state[LEARN + "_config"] = lcfg
-    bar.empty()
-table, lcfg = st.session_state.get(LEARN), st.session_state.get(LEARN + "_config", DEFAULT_SCENARIO)
-if table is not None:
+lcfg = (LearnerConfig(learners=tuple(learners), world=world, mf=MFConfig(seed=seed), seed=seed) if use_default else
+        LearnerConfig(mechanism=mech_name, strength=strength, learners=tuple(learners), propensity=propensity,
+                      world=world, mf=MFConfig(seed=seed), seed=seed))
+
+
+def _start_learners(config: LearnerConfig) -> None:
+    st.session_state[LEARN] = LearnersJob(config)
+
+
+def _cancel_learners() -> None:
+    st.session_state[LEARN].cancel()
+
+
+learn_job = st.session_state.get(LEARN)
+learn_polling = learn_job is not None and learn_job.running
+
+
+@st.fragment(run_every=REFRESH_S if learn_polling else None)
+def learners_panel(config: LearnerConfig) -> None:
+    job: LearnersJob | None = st.session_state.get(LEARN)
+    running = job is not None and job.running
+    b1, b2, _ = st.columns([1, 1, 4])
+    b1.button("Train learners", type="primary", disabled=running or not config.learners, key="dl_train",
+              on_click=_start_learners, args=(config,))
+    b2.button("Cancel", disabled=not running, key="dl_learn_cancel", on_click=_cancel_learners)
+    if job is None:
+        return
+    if running and not learn_polling:  # started by a click inside this fragment: a full rerun starts the polling
+        st.rerun()
+    if running:
+        job.advance(budget_s=st.session_state.get("debias_learners_budget", TICK_S))  # tests: one learner a poll
+        if not job.running:
+            st.rerun()
+        st.progress(job.progress().fraction, text=job.describe())
+        return
+    if job.status == "failed" and job.error is not None:
+        common.show_error(job.error, "Training failed")
+        return
+    if job.cancel_note():
+        st.warning(job.cancel_note())
+    table = job.table()
+    if table.empty:
+        return
     t1, t2 = st.columns([3, 2])
     t1.dataframe(table.round(3), hide_index=True)
     t2.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
-    st.markdown(as_bullets(explain_learners(table, lcfg)))
+    st.markdown(as_bullets(explain_learners(table, job.config)))
+
+
+learners_panel(lcfg)
 
 common.share_view("debiasing_lab", dl_strength=None if strength == grid[-1] else strength)  # the default stays out

@@ -1,8 +1,10 @@
-"""What the Debiasing lab page runs and says, as core objects: the sweep as a polled job, its labels and bullets.
+"""What the Debiasing lab page runs and says, as core objects: the sweep and the learners as polled jobs,
+their labels and bullets.
 
 :class:`SweepJob` runs a :class:`~core.debias.sweep.SweepConfig` a few seeds at a time (a
 :class:`core.jobs.Job`): the page polls it, the progress bar moves, and Cancel stops it between
-chunks, keeping the seeds done so far (:meth:`SweepJob.table`).
+chunks, keeping the seeds done so far (:meth:`SweepJob.table`). :class:`LearnersJob` trains a
+:class:`~core.debias.lab.LearnerConfig`'s learners one per unit the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from core.debias.lab import LearnerConfig, iter_learner_rows
 from core.debias.mechanisms import MECHANISMS, default_grid, make_mechanism
 from core.debias.sweep import SweepConfig, run_sweep
 from core.jobs import Job, Tick
@@ -57,6 +60,40 @@ class SweepJob(Job):
         if not self.frames:
             return "Cancelled before the first seeds finished."
         return f"Cancelled: showing the {self.seeds_done} seeds finished of {len(self.config.seeds)}."
+
+
+class LearnersJob(Job):
+    """The learner table built one learner per unit; :meth:`table` holds the rows trained so far.
+
+    The first unit draws the world and scores the baselines, each next one trains a learner
+    (ratings, and the tag task when ``config.tags``); a cancel keeps the learners already trained.
+    """
+
+    def __init__(self, config: LearnerConfig) -> None:
+        self.config = config
+        self.rows: list[dict] = []
+        super().__init__("Training learners", self._learners())
+
+    def _learners(self) -> Generator[Tick, None, pd.DataFrame]:
+        total = len(self.config.learners) + 1
+        for row in iter_learner_rows(self.config):
+            self.rows.append(row)
+            yield Tick(len(self.rows), total, "Baselines" if len(self.rows) == 1 else f"{row['learner']} trained")
+        return self.table()
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def cancel_note(self) -> str | None:
+        """The warning a cancelled training shows (``None`` unless cancelled)."""
+        if self.status != "cancelled":
+            return None
+        trained = max(0, len(self.rows) - 1)  # the first row is the baselines
+        return f"Cancelled: showing the {trained} learners trained of {len(self.config.learners)}."
+
+    def describe(self) -> str:
+        """``"MF-IPS trained: 3/8 steps · …"``: the world and its baselines, then one step per learner."""
+        return self.progress().describe("steps")
 
 
 def mechanism_labels() -> dict[str, str]:

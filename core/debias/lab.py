@@ -22,7 +22,7 @@ words, what a table shows and where the learners do *not* separate.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -105,17 +105,11 @@ def _tag_scores(pred, task: TagTask) -> dict[str, float]:
     }
 
 
-def run_learners(
-    config: LearnerConfig,
-    progress: Callable[[int, int, str], object] | None = None,  # the return value is ignored
-    should_stop: Callable[[], bool] | None = None,
-) -> pd.DataFrame:
-    """Train each learner; one row per learner plus the baselines.
+def iter_learner_rows(config: LearnerConfig) -> Iterator[dict[str, Any]]:
+    """The rows of :func:`run_learners` one at a time: the baselines first, then each learner as it is trained.
 
-    Columns: learner, seconds, epochs, mse, mae, auc, ndcg@10 (ratings vs the full truth) and,
-    with ``config.tags``, auc_test_II, auc_test_III, auc_test_all, auc_tags_truth (user-tag task).
-    The ``Popularity`` row scores ratings by item observation counts; the tag columns of that
-    row are CTAR's tag like-rate baseline.
+    A job (:class:`core.debias.jobs.LearnersJob`) steps through it, so a page can show progress and
+    stop between two learners.
     """
     data, truth, task = make_training_data(config)
     base = {
@@ -130,10 +124,8 @@ def run_learners(
         tag_data = TrainingData(
             task.values, task.observed, task.propensity, task.rct_values, task.rct_observed, task.validation
         )
-    rows = [base]
-    for i, name in enumerate(config.learners):
-        if should_stop is not None and should_stop():
-            break
+    yield base
+    for name in config.learners:
         fit = fit_learner(name, data, config.mf)
         row: dict[str, Any] = {
             "learner": name,
@@ -145,9 +137,28 @@ def run_learners(
             tag_fit = fit_learner(name, tag_data, config.mf)
             row.update(_tag_scores(tag_fit.prediction, task))
             row["seconds"] += tag_fit.seconds
+        yield row
+
+
+def run_learners(
+    config: LearnerConfig,
+    progress: Callable[[int, int, str], object] | None = None,  # the return value is ignored
+    should_stop: Callable[[], bool] | None = None,
+) -> pd.DataFrame:
+    """Train each learner; one row per learner plus the baselines.
+
+    Columns: learner, seconds, epochs, mse, mae, auc, ndcg@10 (ratings vs the full truth) and,
+    with ``config.tags``, auc_test_II, auc_test_III, auc_test_all, auc_tags_truth (user-tag task).
+    The ``Popularity`` row scores ratings by item observation counts; the tag columns of that
+    row are CTAR's tag like-rate baseline.
+    """
+    rows = []
+    for row in iter_learner_rows(config):
         rows.append(row)
-        if progress is not None:
-            progress(i + 1, len(config.learners), name)
+        if len(rows) > 1 and progress is not None:
+            progress(len(rows) - 1, len(config.learners), row["learner"])
+        if should_stop is not None and len(rows) <= len(config.learners) and should_stop():
+            break
     return pd.DataFrame(rows)
 
 

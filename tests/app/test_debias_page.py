@@ -84,13 +84,34 @@ def test_learner_table():
     at = _app()
     at.multiselect(key="dl_learners").set_value(["MF-Naive", "DR-JL"]).run()
     at.button(key="dl_train").click().run()
+    for _ in range(30):  # each run is one poll of the learners job
+        if not at.session_state["debias_learners"].running:
+            break
+        at.run()
     assert not at.exception, [e.value for e in at.exception]
-    table = at.session_state["debias_learners"]
+    job = at.session_state["debias_learners"]
+    assert job.status == "done" and job.progress().done == 3
+    table = job.table()
     assert list(table.learner) == ["Popularity", "MF-Naive", "DR-JL"]
     # the default scenario (selection bias, known propensities): the doubly-robust learner is closer to the truth
     assert table.mse.iloc[2] < table.mse.iloc[1] and (table.auc.iloc[1:] > 0.7).all()
     notes = " ".join(m.value for m in at.markdown)
     assert "popularity alone ranks likes with AUC" in notes and "Users mostly rate what they like" in notes
+
+
+def test_learners_are_a_job_that_cancels_between_learners():
+    """One learner per poll: progress shows while it trains; Cancel keeps the learners already trained."""
+    at = _app()
+    at.multiselect(key="dl_learners").set_value(["MF-Naive", "MF-IPS", "DR-JL"]).run()
+    at.session_state["debias_learners_budget"] = 0.0
+    at.button(key="dl_train").click().run()
+    job = at.session_state["debias_learners"]
+    assert job.running and job.progress().done in (1, 2)  # the baselines, maybe a first learner
+    assert any("/4 steps" in p.proto.text for p in at.get("progress"))
+    at.button(key="dl_learn_cancel").click().run()
+    job = at.session_state["debias_learners"]
+    assert job.status == "cancelled" and list(job.table().learner)[0] == "Popularity" and len(job.rows) < 4
+    assert any("Cancelled: showing the" in w.value for w in at.warning)
 
 
 @pytest.mark.browser
