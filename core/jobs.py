@@ -22,6 +22,7 @@ Example
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -128,3 +129,93 @@ class Job:
         if not self.running:
             left = 0.0 if self.status == "done" else None
         return JobProgress(tick.done, tick.total, tick.stage, self._seconds, rate, left)
+
+
+class JobCancelled(Exception):
+    """Raised inside a :class:`ThreadJob`'s work at its next report after :meth:`ThreadJob.cancel`."""
+
+
+class ThreadJob:
+    """A job whose work is one long call that reports as it goes (a model's fine-tuning): it runs in a
+    daemon thread, and the page polls it exactly as it polls a :class:`Job`.
+
+    ``work(report)`` calls ``report(done, total, stage)`` now and then; after :meth:`cancel` the
+    next report raises :class:`JobCancelled` inside the work, which ends it as ``"cancelled"``
+    (what it saved so far stays saved). ``stages`` lists the stages seen, in order.
+
+    >>> def work(report):
+    ...     for i in range(3):
+    ...         report(i + 1, 3, "counting")
+    ...     return "counted"
+    >>> job = ThreadJob("count", work)
+    >>> _ = job.wait(10)
+    >>> job.status, job.result, job.progress().done, job.stages
+    ('done', 'counted', 3, ['counting'])
+    """
+
+    def __init__(self, name: str, work: Callable[[Callable[[int, int, str], None]], Any],
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.name = name
+        self.status = "running"
+        self.result: Any = None
+        self.error: Exception | None = None
+        self.stages: list[str] = []
+        self._tick = Tick(0, 0, "")
+        self._clock = clock
+        self._t0 = clock()
+        self._end: float | None = None
+        self._stage_start: tuple[str, int, float] = ("", 0, 0.0)
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(work,), name=f"job: {name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def cancelling(self) -> bool:
+        """Cancel was asked and the work has not reported since."""
+        return self.running and self._cancel.is_set()
+
+    def _report(self, done: int, total: int, stage: str) -> None:
+        if self._cancel.is_set():
+            raise JobCancelled(self.name)
+        if stage != self._stage_start[0]:
+            self._stage_start = (stage, 0, self._clock() - self._t0)
+            self.stages.append(stage)
+        self._tick = Tick(int(done), int(total), stage)
+
+    def _run(self, work: Callable[[Callable[[int, int, str], None]], Any]) -> None:
+        try:
+            self.result = work(self._report)
+            self.status = "done"
+        except JobCancelled:
+            self.status = "cancelled"
+        except Exception as exc:  # shown by the page, never raised into its run
+            self.error, self.status = exc, "failed"
+        finally:
+            self._end = self._clock() - self._t0
+
+    def advance(self, budget_s: float = 0.3) -> JobProgress:
+        """Wait up to ``budget_s`` seconds for the work to end; the progress so far."""
+        self._thread.join(timeout=max(0.0, budget_s))
+        return self.progress()
+
+    def wait(self, timeout: float | None = None) -> JobProgress:
+        """Block until the work ends (or ``timeout`` seconds pass)."""
+        self._thread.join(timeout)
+        return self.progress()
+
+    def cancel(self) -> None:
+        """Ask the work to stop at its next report."""
+        if self.running:
+            self._cancel.set()
+
+    def progress(self) -> JobProgress:
+        seconds = self._end if self._end is not None else self._clock() - self._t0
+        stage, done0, t0 = self._stage_start
+        tick, spent = self._tick, seconds - t0
+        rate = (tick.done - done0) / spent if spent > 0 and tick.done > done0 else None
+        left = (tick.total - tick.done) / rate if rate and self.running else (0.0 if self.status == "done" else None)
+        return JobProgress(tick.done, tick.total, tick.stage, seconds, rate, left)

@@ -61,17 +61,22 @@ k = len(cmap.clusters)
 space = ArmSpace.from_corpus_map(cmap)
 
 loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(_store()))
-# a new label after Start is a new (folded) expander: the live numbers move up above the fold
+# after Start the settings are labelled as being for the next run (the live one keeps its own)
 idle_view = loop.state == "idle" and S.get("bd_action") not in ("start", "step")
-settings_label = "Run settings" if idle_view else "Run settings (used by the next new run)"
-with st.expander(settings_label, expanded=idle_view and not common.demo_mode()):
+# the four choices a newcomer makes stay in view above Start; the rest wait folded under "More settings"
+t1, t2, t3, t4 = st.columns(4)
+presets = list_presets()
+preset = t1.selectbox("Reference task (D_r)", presets + ["Upload…"], key="bd_preset",
+                      index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
+policy = t2.selectbox("Policy", POLICIES, key="bd_policy")
+budget_kind = t3.selectbox("Budget", ["share", "calls", "cost"], key="bd_budget_kind")
+budget = t4.number_input("Budget value (share: 0-1)", 0.0001, 1e9, 0.2 if budget_kind == "share" else 100.0,
+                         key="bd_budget", format="%.4f")
+upload = st.file_uploader("JSONL question/answer or text lines", type=["jsonl", "json", "txt"], key="bd_upload") \
+    if preset == "Upload…" else None
+settings_label = "More settings" if idle_view else "More settings (used by the next new run)"
+with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it stays open across reruns
     c1, c2, c3 = st.columns(3)
-    presets = list_presets()
-    preset = c1.selectbox("Reference task (D_r)", presets + ["Upload…"], key="bd_preset",
-                          index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
-    upload = c1.file_uploader("JSONL question/answer or text lines", type=["jsonl", "json", "txt"], key="bd_upload") \
-        if preset == "Upload…" else None
-    policy = c1.selectbox("Policy", POLICIES, key="bd_policy")
     params: dict = {}
     if policy == "equal":
         a = c1.selectbox("alpha", ["paper: 1/(ΣT+1)", "constant"], key="bd_alpha_kind")
@@ -89,9 +94,6 @@ with st.expander(settings_label, expanded=idle_view and not common.demo_mode()):
     D = c2.number_input("Documents per pull (D)", 1, 1000, 10, key="bd_D")
     first = c2.number_input("First pull of an arm (docs)", 1, int(D), min(3, int(D)), key="bd_first",
                             help="A cheap probe; set it to D for the paper's behaviour.")
-    budget_kind = c2.selectbox("Budget", ["share", "calls", "cost"], key="bd_budget_kind")
-    budget = c2.number_input("Budget value (share: 0-1)", 0.0001, 1e9, 0.2 if budget_kind == "share" else 100.0,
-                             key="bd_budget", format="%.4f")
     stop = c2.selectbox("Stop rule", ["budget", "plateau"], key="bd_stop")
     patience = c2.number_input("Plateau patience (rounds)", 1, 1000, 20, key="bd_patience")
     method = c3.selectbox("OT solver", ["emd", "sinkhorn", "ipot"], key="bd_method")

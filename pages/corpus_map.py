@@ -27,7 +27,7 @@ from core.corpus.views import (
     selected_documents,
 )
 from core.equal.reference import list_presets
-from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup
+from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
 from pages import common, upgrade_panel
 
@@ -167,28 +167,50 @@ with st.expander("Choose k by the elbow of the inertia curve"):
         st.caption(f"Suggested k = {best} (the point farthest from the chord). Set it under Map settings.")
 
 
-def _run_warmup(form: dict, corpus, cmap) -> None:
+WARMUP_JOB = "cm_warmup_job"
+
+
+def _start_warmup(form: dict, corpus, cmap) -> None:
     from core.equal.extract import make_extractor
     from core.equal.reference import load_reference
     from core.equal.warmup import WarmupConfig
-    from core.equal.warmup_report import warm_up_and_compare
-
-    bars: dict = {}
-
-    def progress(stage: str, fraction: float) -> None:
-        if stage not in bars:
-            bars[stage] = st.progress(0.0)
-        bars[stage].progress(min(max(fraction, 0.0), 1.0), text=f"{STAGE_LABELS.get(stage, stage)} ({fraction:.0%})")
 
     # the encoder chosen, not a provisional static map's: the warm-up stays in one embedding space
     base = settings.encoder_name
-    share_pct = form["share"]
-    config = WarmupConfig(sample_share=share_pct / 100, epochs=form["epochs"], batch_size=form["batch"],
+    config = WarmupConfig(sample_share=form["share"] / 100, epochs=form["epochs"], batch_size=form["batch"],
                           hard_negatives=form["hard"], seed=cmap.settings.seed)
-    out = warm_up_and_compare(corpus, base, make_extractor("rules"), config, replace(cmap.settings, encoder_name=base),
-                              load_reference(form["ref"]),
-                              progress=progress, base_encoder=common.encoder(base))
-    common.forget_encoder(out.warmup.model_path)
+    st.session_state[WARMUP_JOB] = warmup_job(corpus, base, make_extractor("rules"), config,
+                                              replace(cmap.settings, encoder_name=base), load_reference(form["ref"]),
+                                              base_encoder=common.encoder(base))
+    st.session_state.pop(WARMUP_JOB + "_applied", None)
+
+
+warm = st.session_state.get(WARMUP_JOB)
+warm_polling = warm is not None and warm.running  # decided per full run: the fragment polls only while it trains
+
+
+@st.fragment(run_every=0.5 if warm_polling else None)
+def warmup_panel() -> None:
+    job = st.session_state.get(WARMUP_JOB)
+    if job is None:
+        return
+    if job.running and not warm_polling:  # started by this run's click: a full rerun starts the polling
+        st.rerun()
+    if job.running:
+        p = job.progress()
+        st.progress(p.fraction, text=f"{STAGE_LABELS.get(p.stage, p.stage or 'Starting')} ({p.done}%) · "
+                                     f"{p.seconds:.0f} s so far" + (" · cancelling…" if job.cancelling else ""))
+        st.button("Cancel the warm-up", key="cm_warmup_cancel", on_click=job.cancel, disabled=job.cancelling)
+        return
+    if warm_polling:  # finished while polling: one full rerun shows the saved report and stops the polling
+        st.rerun()
+    if job.status == "done" and not st.session_state.get(WARMUP_JOB + "_applied"):
+        common.forget_encoder(job.result.warmup.model_path)
+        st.session_state[WARMUP_JOB + "_applied"] = True
+    if job.status == "failed" and job.error is not None:
+        common.show_error(job.error, "The warm-up could not run")
+    elif job.status == "cancelled":
+        st.warning("Warm-up cancelled: the map and the encoder in use are unchanged.")
 
 
 with st.expander("Contrastive warm-up (EQUAL stage A)"):
@@ -206,12 +228,13 @@ with st.expander("Contrastive warm-up (EQUAL stage A)"):
                     hard=c2.toggle("Hard negatives", help="Add 3 mined QA strings of similar documents per pair."),
                     ref=c3.selectbox("Reference set (reward)", list_presets()))
         clicked = st.form_submit_button("Run the warm-up", type="primary",
-                                        disabled=base.startswith(("hashing", "static-minilm")))
+                                        disabled=base.startswith(("hashing", "static-minilm")) or warm_polling)
     if clicked:
         try:
-            _run_warmup(form, corpus, cmap)
+            _start_warmup(form, corpus, cmap)
         except (ValueError, RuntimeError) as exc:
             common.show_error(exc, "The warm-up could not run")
+    warmup_panel()
     saved = find_warmup_reports(corpus.content_hash)
     if saved:
         r = saved[0]

@@ -48,6 +48,7 @@ from core.equal.extract.base import Extractor
 from core.equal.reference import ReferenceSet
 from core.equal.reward import OTReward
 from core.equal.warmup import WarmupConfig, WarmupError, WarmupResult, compare_clusterings, run_warmup
+from core.jobs import ThreadJob
 
 __all__ = [
     "REPORT_FILE",
@@ -60,6 +61,7 @@ __all__ = [
     "rewards_per_document",
     "summarize_warmup",
     "warm_up_and_compare",
+    "warmup_job",
 ]
 
 REPORT_FILE = "what_changed.json"
@@ -355,3 +357,21 @@ def summarize_warmup(record: dict[str, Any]) -> pd.DataFrame:
         after = float("nan") if after is None else float(after)
         rows.append({"measure": label, "before": before, "after": after, "change": after - before})
     return pd.DataFrame(rows)
+
+
+def warmup_job(corpus: Corpus, base_model: str, extractor: Extractor, config: WarmupConfig, settings: MapSettings,
+               reference: ReferenceSet, *, base_encoder: Encoder | None = None,
+               warmup_fn: WarmupFn | None = None) -> ThreadJob:
+    """:func:`warm_up_and_compare` as a :class:`~core.jobs.ThreadJob` a page polls and can cancel.
+
+    Each stage of :data:`STAGES` reports its progress as ``done`` of 100; the result is the
+    :class:`WarmupComparison` (its report saved beside the model, as without a job).
+    """
+    def work(report: Callable[[int, int, str], None]) -> WarmupComparison:
+        def progress(stage: str, fraction: float) -> None:
+            report(round(min(max(fraction, 0.0), 1.0) * 100), 100, stage)
+
+        return warm_up_and_compare(corpus, base_model, extractor, config, settings, reference, progress=progress,
+                                   base_encoder=base_encoder, warmup_fn=warmup_fn)
+
+    return ThreadJob("Contrastive warm-up", work)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -154,15 +155,46 @@ def test_warmup_runs_from_the_page_with_the_packaged_model(tmp_path, monkeypatch
     next(n for n in at.number_input if n.label == "Sample share (%)").set_value(50.0)
     next(n for n in at.number_input if n.label == "Batch size").set_value(8)
     next(b for b in at.button if b.label == "Run the warm-up").click().run()
+    job = at.session_state["cm_warmup_job"]  # a thread job the page polls: the page answers while it trains
+    assert any(p.proto.text.endswith("s so far") for p in at.get("progress"))
+    job.wait(900)
+    at.run()
+    assert job.status == "done", job.error
+    assert "train" in job.stages and len(job.stages) >= 6
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
-    texts = [p.proto.text for p in at.get("progress")]
-    assert any(t.startswith("Fine-tuning the encoder on CPU") for t in texts) and len(texts) >= 6
     assert any("Latest warm-up" in m.value and "20 sampled documents" in m.value for m in at.markdown)
     assert next(m for m in at.metric if m.label == "Documents scored").value == "20"
     next(b for b in at.button if b.label == "Use the warmed-up encoder").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["sb_encoder_path"].startswith(str(tmp_path / "home" / "encoders" / "warmup-"))
     assert any("encoder " + at.session_state["sb_encoder_path"] in c.value for c in at.caption)
+
+
+def test_warmup_runs_as_a_job_the_page_polls_and_cancels(small_corpus_file, tmp_path, monkeypatch):
+    """A warm-up that reports as it goes: the page shows its stage while it runs, Cancel stops it."""
+    from core.equal import warmup_report
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+
+    def training(corpus, base, extractor, config, settings, reference, progress=None, **_):
+        for i in range(600):  # 30 s unless cancelled
+            progress("train", i / 600)
+            time.sleep(0.05)
+        raise AssertionError("the warm-up was not cancelled")
+
+    monkeypatch.setattr(warmup_report, "warm_up_and_compare", training)
+    at = _app(small_corpus_file)
+    job = warmup_report.warmup_job(None, "model", None, None, None, None)
+    at.session_state["cm_warmup_job"] = job
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Fine-tuning the encoder on CPU" in p.proto.text for p in at.get("progress"))
+    assert next(b for b in at.button if b.label == "Run the warm-up").disabled  # one warm-up at a time
+    at.button(key="cm_warmup_cancel").click().run()
+    job.wait(10)
+    at.run()
+    assert job.status == "cancelled" and job.stages == ["train"]  # "failed" had the fake run to its end
+    assert any("Warm-up cancelled" in w.value for w in at.warning)
 
 
 def test_forget_encoder_drops_only_that_models_encoder_and_maps():
