@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.corpus.selection import rows_in_selected_region
 from core.corpus.views import cluster_names, ids_as_lines, large_search_table, large_selection_table
-from core.viz.corpus_map import make_corpus_map_figure
+from core.viz.corpus_map import make_large_map_figure
 from pages import common
 
 MAX_DRAWN = 20_000
@@ -75,7 +75,7 @@ if lmap is None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _figure(folder: str, _lmap, _drawn):
-    return make_corpus_map_figure(_drawn, max_points=len(_drawn), cluster_names=cluster_names(_lmap))
+    return make_large_map_figure(_drawn, cluster_names=cluster_names(_lmap))
 
 
 drawn = _drawn(str(lmap.folder), lmap)

@@ -159,6 +159,40 @@ def make_corpus_map_figure(
     return finish(fig)
 
 
+def make_large_map_figure(drawn: pd.DataFrame, cluster_names: Mapping[int, str] | None = None,
+                          height: int = 500) -> go.Figure:
+    """The Large corpus map: the drawn sample (``doc_id, cluster, x, y``) as *one* WebGL trace.
+
+    One trace with a colour per point instead of a trace per cluster, and a hover of id and
+    cluster instead of a text snippet: at 200 clusters and 20,000 points the browser parses and
+    draws a fraction of what :func:`make_corpus_map_figure` sends. Box and lasso selections are
+    resolved on every row by region (:func:`core.corpus.selection.rows_in_selected_region`), so
+    the points need no custom data. Labels are placed as on the small map (:func:`place_labels`).
+    """
+    n = len(drawn)
+    clusters = drawn["cluster"].to_numpy(np.int64) if n else np.zeros(0, np.int64)
+    colours = np.asarray(_palette(int(clusters.max()) + 1 if n else 1))
+    names = {int(c): (short_label(cluster_names[int(c)]) if cluster_names and cluster_names.get(int(c))
+                      else f"cluster {c}") for c in np.unique(clusters)}
+    fig = go.Figure(go.Scattergl(
+        x=drawn["x"].to_numpy(np.float32), y=drawn["y"].to_numpy(np.float32), mode="markers", showlegend=False,
+        marker=dict(size=4, color=colours[clusters].tolist(), opacity=0.75),
+        text=drawn["doc_id"].astype(str).to_numpy(), hovertemplate="<b>%{text}</b><extra></extra>",
+    ))
+    labels = []
+    if n:
+        centroids = cluster_centroids(drawn)
+        texts = [names[int(c)] for c in centroids["cluster"]]
+        span = (float(drawn["x"].max() - drawn["x"].min()) or 1.0, float(drawn["y"].max() - drawn["y"].min()) or 1.0)
+        labels = [dict(x=x, y=y, text=html.escape(texts[i]), showarrow=False, opacity=0.95,
+                       font=dict(size=12, color="#1f2430"), bgcolor="rgba(255,255,255,0.72)", borderpad=2)
+                  for i, x, y in place_labels(centroids, texts, span, (PLOT_WIDTH_PX, height))]
+    fig.update_layout(annotations=labels, dragmode="pan", height=height, margin=dict(l=0, r=0, t=0, b=0),
+                      xaxis=dict(visible=False), yaxis=dict(visible=False), uirevision="large-map",
+                      meta={"shown": int(n)})
+    return finish(fig)
+
+
 def make_inertia_figure(curve: pd.DataFrame, suggested_k: int | None = None) -> go.Figure:
     """Inertia against k (the elbow curve), with the suggested k marked."""
     fig = go.Figure(go.Scatter(x=curve["k"], y=curve["inertia"], mode="lines+markers", name="inertia"))

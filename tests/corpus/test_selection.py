@@ -141,3 +141,22 @@ def test_on_map_labels_never_overlap_and_the_largest_clusters_keep_theirs():
     for i, (x1, y1, w1) in enumerate(boxes):
         for x2, y2, w2 in boxes[i + 1:]:  # apart in x by their half widths, or in y by a line
             assert abs(x1 - x2) >= w1 + w2 or abs(y1 - y2) >= LABEL_HEIGHT_PX * per_px_y * 0.999
+
+
+def test_large_map_figure_is_one_trace_coloured_by_cluster():
+    """200 clusters, 20,000 points: one WebGL trace (not 200), each point its cluster's colour, ids on hover."""
+    from core.viz.corpus_map import make_large_map_figure
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    drawn = pd.DataFrame({"doc_id": [f"doc{i}" for i in range(n)], "cluster": rng.integers(0, 200, n),
+                          "x": rng.normal(size=n), "y": rng.normal(size=n)})
+    fig = make_large_map_figure(drawn, {c: f"kw{c}, other{c}" for c in range(200)})
+    assert len(fig.data) == 1 and fig.data[0].type == "scattergl" and len(fig.data[0].x) == n
+    colours = list(fig.data[0].marker.color)
+    same = drawn.groupby("cluster").indices
+    assert all(len({colours[i] for i in rows}) == 1 for rows in same.values())  # one colour per cluster
+    assert len({colours[rows[0]] for rows in same.values()}) > 20  # and clusters told apart
+    assert fig.data[0].text[7] == "doc7" and 0 < len(fig.layout.annotations) < 200  # crowded labels left out
+    per_cluster = make_corpus_map_figure(drawn.assign(text="a sentence of a document " * 8, source=""), max_points=n)
+    assert len(fig.to_json()) < len(per_cluster.to_json()) / 3  # what the browser parses on open

@@ -148,3 +148,19 @@ def test_the_index_is_found_by_its_source_until_the_source_changes(tmp_path):
     assert find_large_index(path) == lmap.folder
     path.write_text(path.read_text() + json.dumps({"text": "one more"}) + "\n")
     assert find_large_index(path) is None
+
+
+def test_the_large_corpus_page_draws_the_index_as_one_trace(big):
+    """The page opens the 50k index by its corpus path and draws the level-of-detail sample as one WebGL trace."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    path, _, lmap, _ = big
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "pages" / "large_map.py"), default_timeout=180)
+    at.session_state["lm_path"] = str(path)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"]) == 1 and spec["data"][0]["type"] == "scattergl"
+    assert any("50,000 documents (20,000 drawn)" in c.value for c in at.caption)
