@@ -177,7 +177,8 @@ def _start_warmup(form: dict, corpus, cmap) -> None:
 
     # the encoder chosen, not a provisional static map's: the warm-up stays in one embedding space
     base = settings.encoder_name
-    config = WarmupConfig(sample_share=form["share"] / 100, epochs=form["epochs"], batch_size=form["batch"],
+    share_pct = form["share"]
+    config = WarmupConfig(sample_share=share_pct / 100, epochs=form["epochs"], batch_size=form["batch"],
                           hard_negatives=form["hard"], seed=cmap.settings.seed)
     st.session_state[WARMUP_JOB] = warmup_job(corpus, base, make_extractor("rules"), config,
                                               replace(cmap.settings, encoder_name=base), load_reference(form["ref"]),
