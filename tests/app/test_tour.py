@@ -53,6 +53,11 @@ def test_each_tour_step_shows_its_hero_above_the_fold_without_notation(app_url, 
         page.locator("[data-testid='stMetric']").first.wait_for(timeout=60_000)
         page.wait_for_timeout(2500)
         box = hero.bounding_box()
+        for _ in range(10):  # the live race re-renders its chart: a box read mid-render is None, read it again
+            if box is not None:
+                break
+            page.wait_for_timeout(500)
+            box = page.locator("[data-testid='stPlotlyChart']").first.bounding_box()
         page.screenshot(path=str(output_dir / f"tour_{number}.png"))
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, (number, box)
         visible = page.locator("[data-testid='stMain']").inner_text()
