@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.equal.arms import DOC_ORDERS
 from core.equal.baselines import BaselineCache, baselines_job
 from core.equal.export import export_pairs
 from core.equal.extract import make_checked_extractor, make_extractor
@@ -30,6 +31,8 @@ from core.viz.bandit import (
     make_score_bars_figure,
 )
 from pages import common, why
+
+DEFAULTS = RunConfig()  # the settings a new run starts from: the page offers the same
 
 TICK_S, REFRESH_S = 0.3, 0.5
 S = st.session_state
@@ -98,6 +101,7 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
     patience = c2.number_input("Plateau patience (rounds)", 1, 1000, 20, key="bd_patience")
     method = c3.selectbox("OT solver", ["emd", "sinkhorn", "ipot"], key="bd_method")
     credit = c3.selectbox("Reward credit", ["document", "pull"], key="bd_credit",
+                          index=["document", "pull"].index(DEFAULTS.reward.credit),
                           help="document: each pair's cosine to the D_r examples OT moves it to, summed and divided by "
                                "the documents read (yield counts); pull: one OT distance per pull (the paper).")
     offset = c3.number_input("Reward offset (pull credit)", -2.0, 2.0, 0.12, key="bd_offset")
@@ -109,8 +113,15 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
                                  "mean: the running mean reward; zero: the paper (every arm first).")
     weight = (c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w")
               if unplayed in ("prior", "eb") else 4.0)
-    share = c3.toggle("Neighbour reward sharing", True, key="bd_share")
-    order = c3.selectbox("Document order in a cluster", ["random", "file"], key="bd_order")
+    share = c3.toggle("Neighbour reward sharing", DEFAULTS.share_neighbours, key="bd_share")
+    nb_weight = (c3.number_input("Neighbour weight", 0.0, 1.0, DEFAULTS.neighbour_weight, 0.05, key="bd_nb_w",
+                                 help="What a neighbouring cluster's pull counts for an arm: 1 as much as its own "
+                                      "(the paper), less pools the neighbours as weaker evidence.")
+                 if share else DEFAULTS.neighbour_weight)
+    order = c3.selectbox("Document order in a cluster", list(DOC_ORDERS), key="bd_order",
+                         index=DOC_ORDERS.index(DEFAULTS.doc_order),
+                         help="similar: a cluster's documents most similar to D_r first (the bandit still picks "
+                              "the cluster from the rewards); random: a seeded shuffle (the paper); file: corpus order")
     exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
                            help="partial: last pull takes what is left; strict (paper): the arm is exhausted")
     st.slider("Rounds per update (each update also stops after 0.3 s of work)", 1, 50, 1, key="bd_speed")
@@ -129,7 +140,8 @@ try:
                        budget_kind=budget_kind, budget=float(budget), stop=stop, patience=int(patience),
                        reward=OTReward(method=method, offset=float(offset), estimate=estimate, credit=credit,
                                        empty_reward=0.0 if empty == "0" else "worst"),
-                       extractor=kind, seed=common.seed(), share_neighbours=share, doc_order=order, exhaust=exhaust,
+                       extractor=kind, seed=common.seed(), share_neighbours=share, neighbour_weight=float(nb_weight),
+                       doc_order=order, exhaust=exhaust,
                        unplayed=unplayed, prior_weight=float(weight), first_pull_docs=int(first))
 except ValueError as exc:
     common.show_error(exc, "Settings")

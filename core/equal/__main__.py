@@ -300,6 +300,10 @@ def _add_bandit_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
+    from core.equal.arms import DOC_ORDERS
+    from core.equal.run import RunConfig
+
+    defaults = RunConfig()
     p = sub.add_parser("run", help="run the EQUAL bandit (or a baseline), committing every pull to SQLite")
     _add_bandit_common(p)
     p.add_argument("--policy", default="equal",
@@ -325,6 +329,15 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prior-weight", type=float, default=4.0,
                    help="pseudo-pulls at the predicted reward (--unplayed prior; eb until two arms have two pulls)")
     p.add_argument("--first-pull-docs", type=_positive, default=3, help="documents on an arm's first pull (paper: D)")
+    p.add_argument("--credit", choices=("document", "pair", "pull"), default=defaults.reward.credit,
+                   help=f"reward credit: per document read, per pair, or one OT distance per pull (the paper); "
+                        f"default {defaults.reward.credit}")
+    p.add_argument("--doc-order", choices=DOC_ORDERS, default=defaults.doc_order,
+                   help=f"a cluster's documents: most similar to the reference first (similar), a seeded shuffle "
+                        f"(random, the paper) or corpus order (file); default {defaults.doc_order}")
+    p.add_argument("--neighbour-weight", type=float, default=defaults.neighbour_weight,
+                   help=f"what a neighbouring cluster's pull counts for an arm, 0-1 (1: the paper; 0: no sharing); "
+                        f"default {defaults.neighbour_weight}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", default=None, metavar="RUN_ID",
                    help="continue a stored run (with its recorded settings)")
@@ -336,7 +349,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 _RUN_FLAGS = {"--policy": "policy", "--batch-arms": "batch_arms", "--docs-per-pull": "docs_per_pull",
               "--budget-kind": "budget_kind", "--budget": "budget", "--extractor": "extractor", "--seed": "seed",
               "--unplayed": "unplayed", "--prior-weight": "prior_weight", "--first-pull-docs": "first_pull_docs",
-              "--max-failures": "max_failures"}
+              "--max-failures": "max_failures", "--credit": "credit", "--doc-order": "doc_order",
+              "--neighbour-weight": "neighbour_weight"}
 EXIT_STOPPED = 3
 
 
@@ -345,12 +359,20 @@ def _explicit_flags(argv: list[str]) -> set[str]:
 
 
 def _make_config(args: argparse.Namespace):
+    from core.equal.reward import OTReward
     from core.equal.run import RunConfig
 
     return RunConfig(policy=args.policy, batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull,
                      budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor, seed=args.seed,
                      unplayed=args.unplayed, prior_weight=args.prior_weight,
-                     first_pull_docs=min(args.first_pull_docs, args.docs_per_pull), max_failures=args.max_failures)
+                     first_pull_docs=min(args.first_pull_docs, args.docs_per_pull), max_failures=args.max_failures,
+                     reward=OTReward(credit=args.credit), doc_order=args.doc_order,
+                     neighbour_weight=args.neighbour_weight, share_neighbours=args.neighbour_weight > 0)
+
+
+def _flat_config(config) -> dict:
+    """A config's fields with the reward's credit beside them (what ``--resume`` compares against its flags)."""
+    return {**config.to_dict(), "credit": config.reward.credit}
 
 
 def _make_run_extractor(args: argparse.Namespace):
@@ -374,7 +396,7 @@ def _make_run_extractor(args: argparse.Namespace):
 
 def _open_run(args: argparse.Namespace, store, space, ref_emb, ref_set, extractor, embed):
     from core.equal.provenance import RunProvenance, diff_configs
-    from core.equal.run import BanditRun
+    from core.equal.run import BanditRun, RunConfig
 
     provenance = RunProvenance.build(space, ref_set, extractor)
     if not args.resume:
@@ -384,9 +406,9 @@ def _open_run(args: argparse.Namespace, store, space, ref_emb, ref_set, extracto
         check_cost_budget(config, extractor)
         return BanditRun(config, space, ref_emb, extractor, embed, store=store, provenance=provenance)
     stored = store.load_run(args.resume)
-    given = vars(_make_config(args)) if _explicit_flags(args.argv) & set(_RUN_FLAGS) else {}
+    given = _flat_config(_make_config(args)) if _explicit_flags(args.argv) & set(_RUN_FLAGS) else {}
     fields = [_RUN_FLAGS[f] for f in sorted(_explicit_flags(args.argv) & set(_RUN_FLAGS))]
-    problems = diff_configs(stored.config, given, fields) if given else []
+    problems = diff_configs(_flat_config(RunConfig.from_dict(stored.config)), given, fields) if given else []
     if problems:
         raise ValueError(f"--resume {args.resume}: a resumed run keeps its recorded settings; " + "; ".join(problems)
                          + ". Drop those flags to continue it, or start a new run")

@@ -1,8 +1,11 @@
 """Arms = clusters; each arm is a queue of its not-yet-extracted documents.
 
 Document order inside a cluster is ``"random"`` (a seeded permutation per cluster; default,
-fairer than file order because corpora are often sorted by source) or ``"file"`` (corpus
-order, as EQUAL's code does).
+fairer than file order because corpora are often sorted by source), ``"file"`` (corpus
+order, as EQUAL's code does) or ``"similar"`` (most similar to the reference set first, by
+``scores``: each document's cosine to its nearest ``D_r`` example; ties in the seeded random
+order). With ``"similar"`` the bandit still chooses *where* to read (which cluster) from the
+rewards; the similarity only chooses which of a cluster's documents are read first.
 
 Exhaustion (``exhaust``):
 
@@ -20,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-DOC_ORDERS = ("random", "file")
+DOC_ORDERS = ("random", "file", "similar")
 EXHAUST_RULES = ("partial", "strict")
 
 
@@ -35,14 +38,17 @@ class ArmDocs:
         Number of arms (default ``labels.max() + 1``).
     docs_per_pull : int
         ``D``, documents taken per pull.
-    order : {"random", "file"}
+    order : {"random", "file", "similar"}
     exhaust : {"partial", "strict"}
     seed : int
         Seeds the random order.
+    scores : array of float, shape (n,), optional
+        Needed by ``order="similar"``: higher is read first.
     """
 
     def __init__(self, labels: Sequence[int] | NDArray, k: int | None = None, docs_per_pull: int = 10,
-                 order: str = "random", exhaust: str = "partial", seed: int = 0) -> None:
+                 order: str = "random", exhaust: str = "partial", seed: int = 0,
+                 scores: NDArray | None = None) -> None:
         labels = np.asarray(labels, dtype=np.int64)
         if labels.ndim != 1 or len(labels) == 0:
             raise ValueError("ArmDocs: labels must be a non-empty 1-D array")
@@ -54,6 +60,8 @@ class ArmDocs:
             raise ValueError(f"ArmDocs: exhaust must be one of {EXHAUST_RULES}, got {exhaust!r}")
         if docs_per_pull < 1:
             raise ValueError(f"ArmDocs: docs_per_pull must be >= 1, got {docs_per_pull}")
+        if order == "similar" and (scores is None or np.shape(scores) != labels.shape):
+            raise ValueError("ArmDocs: order 'similar' needs one score per document (the cosine to D_r)")
         self.k = int(k if k is not None else labels.max() + 1)
         if labels.max() >= self.k:
             raise ValueError(f"ArmDocs: a label {labels.max()} >= k={self.k}")
@@ -64,8 +72,10 @@ class ArmDocs:
         self.queues: list[NDArray[np.int64]] = []
         for j in range(self.k):
             idx = np.flatnonzero(labels == j)
-            if order == "random":
+            if order != "file":
                 idx = rng.permutation(idx)
+            if order == "similar":
+                idx = idx[np.argsort(-np.asarray(scores, dtype=np.float64)[idx], kind="stable")]
             self.queues.append(idx.astype(np.int64))
         self.sizes = np.array([len(q) for q in self.queues], dtype=np.int64)
         self.taken = np.zeros(len(labels), dtype=bool)

@@ -41,6 +41,8 @@ class RunConfig:
     seed : int
     share_neighbours : bool
         EQUAL's neighbour reward sharing.
+    neighbour_weight : float
+        What a neighbour's pull counts for an arm, in ``[0, 1]`` (1: as much as its own pull, the paper).
     doc_order : {"random", "file"}; exhaust : {"partial", "strict"}
         See :mod:`core.equal.arms`.
     unplayed : {"eb", "prior", "mean", "zero"}
@@ -70,6 +72,7 @@ class RunConfig:
     extractor: str = "rules"
     seed: int = 0
     share_neighbours: bool = True
+    neighbour_weight: float = 1.0
     doc_order: str = "random"
     exhaust: str = "partial"
     unplayed: str = "eb"
@@ -96,6 +99,7 @@ class RunConfig:
         if self.first_pull_docs is not None:
             check_int("RunConfig.first_pull_docs (None or a count)", self.first_pull_docs, lo=1, error=err)
         check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
+        check_range("RunConfig.neighbour_weight", self.neighbour_weight, lo=0, hi=1, error=err)
         check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +114,8 @@ class RunConfig:
         # pull D, empty pull 0) and were rewarded per pull; resume them so
         d.setdefault("unplayed", "zero")
         d.setdefault("first_pull_docs", None)
+        d.setdefault("neighbour_weight", 1.0)
+        d.setdefault("doc_order", "random")
         d["reward"] = OTReward(**{"empty_reward": 0.0, "credit": "pull", **d.get("reward", {})})
         if "policy_params" in d and "reward_range" in d["policy_params"]:
             d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}

@@ -24,8 +24,10 @@ EQUAL's DS score (Zhang et al., arXiv 2505.12250, Stage C)::
     DS_j = mean_j + alpha * sqrt(2 ln(sum_k T_k) / (T_j + 1))
 
 with ``alpha = 1/(sum_k T_k + 1)`` ("paper") or a constant (code: 0.001). Neighbour sharing:
-a reward on arm ``i`` is also added to every neighbour ``c`` of ``i`` (``sum_c += r``,
-``count_c += 1``).
+a reward on arm ``i`` is also added to every neighbour ``c`` of ``i`` (``sum_c += lam * r``,
+``count_c += lam``), ``lam = neighbour_weight``: 1 is the paper (a neighbour's pull counts as
+much as the arm's own), a smaller weight pools neighbours as weaker evidence (measured in
+:mod:`core.equal.run`, "Exploration").
 
 ``mean_j`` of an arm (``BanditState.unplayed``; EQUAL.md leaves the initialisation open, see
 :mod:`core.equal.run` for the measured effect of each):
@@ -86,6 +88,7 @@ class BanditState:
     unplayed: str = "zero"
     arm_prior: NDArray[np.float64] | None = None
     prior_weight: float = 4.0
+    neighbour_weight: float = 1.0
     arm_to_count: NDArray[np.float64] = field(init=False)
     arm_to_sum: NDArray[np.float64] = field(init=False)
     arm_to_pulls: NDArray[np.int64] = field(init=False)
@@ -103,6 +106,8 @@ class BanditState:
             raise PolicyConfigError(f"BanditState.unplayed must be one of {UNPLAYED_PRIORS}, got {self.unplayed!r}")
         if not (np.isfinite(self.prior_weight) and self.prior_weight >= 0):
             raise PolicyConfigError(f"BanditState.prior_weight must be >= 0, got {self.prior_weight!r}")
+        if not (np.isfinite(self.neighbour_weight) and 0 <= self.neighbour_weight <= 1):
+            raise PolicyConfigError(f"BanditState.neighbour_weight must be in [0, 1], got {self.neighbour_weight!r}")
         if self.unplayed in ("prior", "eb"):
             if self.arm_prior is None:
                 raise PolicyConfigError(
@@ -201,10 +206,10 @@ class BanditState:
         else:
             self.arm_to_count[arm] += 1
             self.arm_to_sum[arm] += reward
-        if self.share_neighbours and self.neighbours is not None:
+        if self.share_neighbours and self.neighbours is not None and self.neighbour_weight > 0:
             nb = self.neighbours[arm]
-            self.arm_to_sum[nb] += reward
-            self.arm_to_count[nb] += 1
+            self.arm_to_sum[nb] += self.neighbour_weight * reward
+            self.arm_to_count[nb] += self.neighbour_weight
 
 
 def _top(scores: NDArray, available: NDArray[np.bool_], n: int, rng: np.random.Generator) -> NDArray[np.int64]:

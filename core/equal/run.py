@@ -199,17 +199,21 @@ def _is_document_policy(policy: Any) -> bool:
 
 
 def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: RunConfig,
-                      k: int) -> tuple[NDArray | None, str, NDArray | None]:
-    """The arm prior, the state's ``unplayed`` rule and Avg-sim's document scores, from ``space.doc_emb``."""
+                      k: int) -> tuple[NDArray | None, str, NDArray | None, NDArray | None]:
+    """The arm prior, the state's ``unplayed`` rule, Avg-sim's document scores and each document's cosine to its
+    nearest ``D_r`` example (``doc_order="similar"`` reads by it), from ``space.doc_emb``."""
     is_docs = _is_document_policy(policy)
     needs_sim = is_docs and policy.needs_similarity
     if space.doc_emb is None:
+        if config.doc_order == "similar":
+            raise RunConfigError("RunConfig.doc_order='similar' reads each cluster's documents by their similarity "
+                                 "to the reference set: pass doc_emb (the corpus embeddings), or choose 'random'")
         if needs_sim or (config.unplayed in ("prior", "eb") and not is_docs):
             why = f"the {config.policy} baseline" if needs_sim else f"RunConfig.unplayed={config.unplayed!r}"
             raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
                                  "pass doc_emb (the corpus embeddings), or choose unplayed='mean' or 'zero'")
         # a document baseline selects without arm estimates; "prior" then only labels the table
-        return None, "mean" if config.unplayed in ("prior", "eb") else config.unplayed, None
+        return None, "mean" if config.unplayed in ("prior", "eb") else config.unplayed, None, None
     doc_emb = np.asarray(space.doc_emb)
     if doc_emb.ndim != 2 or len(doc_emb) != len(space):
         raise RunConfigError(f"doc_emb must have one row per document ({len(space)}), got shape {doc_emb.shape}")
@@ -217,7 +221,7 @@ def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: 
         top, avg = calc_doc_similarity(doc_emb, reference)
     except PolicyConfigError as exc:
         raise RunConfigError(str(exc)) from exc
-    return calc_arm_prior(top, space.labels, k), config.unplayed, avg if needs_sim else None
+    return calc_arm_prior(top, space.labels, k), config.unplayed, avg if needs_sim else None, top
 
 
 def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, config: RunConfig, room: int | None,
@@ -291,16 +295,18 @@ class BanditRun:
         check_cost_budget(config, extractor)
         self.config, self.space, self.reference, self.extractor, self.embed = config, space, reference, extractor, embed
         self.provenance = provenance or RunProvenance.build(space, None, extractor)
-        self.arms = ArmDocs(space.labels, k=space.k, docs_per_pull=config.docs_per_pull, order=config.doc_order,
-                            exhaust=config.exhaust, seed=config.seed)
-        self.k = self.arms.k
         self.policy = make_policy(config.policy, **dict(config.policy_params))
-        arm_prior, unplayed, doc_scores = _similarity_prior(self.policy, space, reference, config, self.k)
+        k = space.k if space.k is not None else int(space.labels.max()) + 1
+        arm_prior, unplayed, doc_scores, doc_top = _similarity_prior(self.policy, space, reference, config, k)
+        self.arms = ArmDocs(space.labels, k=space.k, docs_per_pull=config.docs_per_pull, order=config.doc_order,
+                            exhaust=config.exhaust, seed=config.seed, scores=doc_top)
+        self.k = self.arms.k
         if doc_scores is not None:
             assert isinstance(self.policy, DocumentPolicy)
             self.policy.prepare(doc_scores)  # a document policy that ranks by similarity to D_r
         self.state = BanditState(self.k, neighbours=space.neighbours, share_neighbours=config.share_neighbours,
                                  cumulative=config.reward.estimate == "cumulative", unplayed=unplayed,
+                                 neighbour_weight=config.neighbour_weight,
                                  arm_prior=arm_prior, prior_weight=config.prior_weight)
         self.state.available = self.arms.available()
         self.store, self.ledger = store, Ledger(reference)

@@ -238,3 +238,22 @@ def test_resume_with_another_seed_is_refused_and_a_damaged_store_is_named(tmp_pa
     assert main([*corpus, "--reference", "statistics", "--store", str(broken)]) == 2
     err = capsys.readouterr().err
     assert str(broken) in err and "move it aside" in err.lower() and "Traceback" not in err
+
+
+def test_run_records_the_reward_and_reading_flags_and_resume_checks_them(tmp_path, capsys):
+    from core.equal.store import RunStore
+
+    path = _write(tmp_path, 40)
+    store = tmp_path / "runs.sqlite"
+    base = ["run", "--corpus", str(path), "--k", "4", "--encoder", "hashing-64", "--quiet", "--reference",
+            "statistics", "--store", str(store)]
+    flags = ["--credit", "pull", "--doc-order", "file", "--neighbour-weight", "0.5"]
+    assert main([*base, "--budget", "0.2", *flags]) == 0
+    row = RunStore(store).list_runs().iloc[0]
+    config = RunStore(store).load_run(row["run_id"]).config
+    assert (config["reward"]["credit"], config["doc_order"], config["neighbour_weight"]) == ("pull", "file", 0.5)
+    capsys.readouterr()
+    assert main([*base, "--resume", row["run_id"], "--credit", "document"]) == 2
+    assert "credit differs: run used 'pull', you passed 'document'" in capsys.readouterr().err
+    assert main([*base, "--resume", row["run_id"], *flags]) == 0  # the recorded values are fine
+    assert main([*base, "--neighbour-weight", "2"]) == 2 and "neighbour_weight" in capsys.readouterr().err

@@ -92,6 +92,23 @@ def test_neighbour_sharing_adds_reward_to_neighbours():
     np.testing.assert_allclose(alone.arm_to_count, [1, 0, 0, 0])
 
 
+def test_a_neighbour_weight_pools_neighbours_as_weaker_evidence():
+    nb = np.zeros((3, 3), dtype=bool)
+    nb[0, 1] = nb[1, 0] = True
+    s = BanditState(3, neighbours=nb, share_neighbours=True, neighbour_weight=0.25)
+    s.record(1, 0.8)  # arm 1's own pull
+    s.record(0, 0.0)  # a neighbour's barren pull counts a quarter
+    np.testing.assert_allclose(s.arm_to_count, [1.25, 1.25, 0])
+    assert s.arm_to_mean[1] == pytest.approx(0.8 / 1.25)
+    full = BanditState(3, neighbours=nb, share_neighbours=True)  # the paper: as much as its own
+    full.record(1, 0.8)
+    full.record(0, 0.0)
+    assert full.arm_to_mean[1] == pytest.approx(0.4)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(PolicyConfigError, match="neighbour_weight"):
+            BanditState(3, neighbour_weight=bad)
+
+
 def test_cumulative_estimate_tracks_latest_reward():
     s = BanditState(2, cumulative=True)
     s.record(0, 0.1)
@@ -123,6 +140,20 @@ def test_arm_docs_exhaust_rules_and_order():
     a = ArmDocs(labels, docs_per_pull=5, order="random", seed=1).queues[1]
     b = ArmDocs(labels, docs_per_pull=5, order="random", seed=1).queues[1]
     assert a.tolist() == b.tolist() and sorted(a.tolist()) == list(range(7, 17)) and a.tolist() != list(range(7, 17))
+
+
+def test_arm_docs_similar_order_reads_a_cluster_most_similar_first():
+    labels = np.array([0, 1, 0, 1, 0, 1, 0])
+    scores = np.array([0.1, 0.9, 0.7, 0.2, 0.7, 0.5, 0.3])
+    arms = ArmDocs(labels, docs_per_pull=2, order="similar", scores=scores, seed=0)
+    assert arms.peek(1).tolist() == [1, 5]  # 0.9, 0.5 (then 0.2)
+    assert sorted(arms.peek(0).tolist()) == [2, 4]  # the two 0.7s, in the seeded order
+    arms.take(arms.peek(0))
+    assert arms.peek(0).tolist() == [6, 0]  # 0.3, then 0.1
+    with pytest.raises(ValueError, match="one score per document"):
+        ArmDocs(labels, order="similar")
+    with pytest.raises(ValueError, match="one score per document"):
+        ArmDocs(labels, order="similar", scores=scores[:3])
 
 
 def test_thousand_arms_select_distinct_available_arms():

@@ -281,6 +281,24 @@ def test_unplayed_and_first_pull_docs_validated(setup):
         RunConfig(prior_weight=-1.0)
 
 
+def test_similar_order_reads_the_documents_closest_to_the_reference_first(setup):
+    ids, texts, labels, ref, ext, embed, config = setup
+    emb = embed(texts)
+    run = _run(setup, doc_order="similar", budget=0.3).run_until_done()
+    top = (emb @ ref.T).max(axis=1)
+    labels, played = np.asarray(labels), 0
+    for arm in np.unique(labels):
+        mine = labels == arm
+        read, left = top[mine & run.arms.taken], top[mine & ~run.arms.taken]
+        if len(read) and len(left):  # every document read from a cluster is as similar as every one left in it
+            played += 1
+            assert read.min() >= left.max() - 1e-6
+    assert played >= 1
+    with pytest.raises(RunConfigError, match="doc_order='similar'"):
+        BanditRun(replace(config, doc_order="similar", unplayed="mean"), make_space(ids, texts, labels), ref, ext,
+                  embed)
+
+
 def test_prior_needs_document_embeddings_and_checks_them(setup):
     ids, texts, labels, ref, ext, embed, config = setup
     with pytest.raises(RunConfigError, match="doc_emb"):
