@@ -504,6 +504,17 @@ def _is_text_name(rel: str) -> bool:
     return PurePosixPath(rel).suffix.lower() in TEXT_EXTENSIONS
 
 
+def _not_readable_text(rel: str, size: int, limits: LoadLimits, size_verb: str = "") -> tuple[str, str, str] | None:
+    """The report row ``(kind, rel, why)`` of a file or zip member not read as text (not a text name, or over
+    the per-file limit), else ``None``; ``size_verb`` words the size (``"expands to "`` for a zip member)."""
+    if not _is_text_name(rel):
+        return "skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)}); not read"
+    if size > limits.max_file_bytes:
+        return "too_large", rel, (f"{size_verb}{_size_text(size)}, over the {_size_text(limits.max_file_bytes)} "
+                                  "limit per file; not read")
+    return None
+
+
 def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) -> list[_Record]:
     """Text members of a zip, each checked from the central directory before it is decompressed."""
     try:
@@ -515,13 +526,11 @@ def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) ->
             chosen: list[zipfile.ZipInfo] = []
             for info in infos:
                 rel = info.filename
+                refused = _not_readable_text(rel, info.file_size, limits, "expands to ")
                 if _is_hidden(rel):
                     report.add("hidden_file", rel, "dot-named or __MACOSX member; not read")
-                elif not _is_text_name(rel):
-                    report.add("skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)}); not read")
-                elif info.file_size > limits.max_file_bytes:
-                    report.add("too_large", rel, f"expands to {_size_text(info.file_size)}, over the "
-                               f"{_size_text(limits.max_file_bytes)} limit per file; not read")
+                elif refused is not None:
+                    report.add(*refused)
                 elif info.file_size > (1 << 20) and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
                     report.add("too_large", rel, f"expands {info.file_size / max(info.compress_size, 1):,.0f} times "
                                f"(limit {limits.max_zip_ratio:g}): refused as a zip bomb; not read")
@@ -617,17 +626,15 @@ def _readable_size(path: Path, rel: str, report: LoadReport, limits: LoadLimits,
         report.add("skipped_file", rel, f"cannot be examined ({err.strerror})")
         return None
     special = _special_kind(info.st_mode)
+    refused = _not_readable_text(rel, info.st_size, limits)
     if path.is_symlink() and roots is not None and not is_under_roots(path, roots):
         report.add("outside_roots", rel, "a link that leads outside the allowed folders; not read")
     elif special is not None:
         report.add("special_file", rel, f"{special}, not a file; not opened")
     elif stat.S_ISDIR(info.st_mode):
         report.add("skipped_file", rel, "a link to a folder; not followed")
-    elif not _is_text_name(rel):
-        report.add("skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)}); not read")
-    elif info.st_size > limits.max_file_bytes:
-        report.add("too_large", rel, f"{_size_text(info.st_size)}, over the "
-                   f"{_size_text(limits.max_file_bytes)} limit per file; not read")
+    elif refused is not None:
+        report.add(*refused)
     else:
         return info.st_size
     return None
