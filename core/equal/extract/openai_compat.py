@@ -694,8 +694,8 @@ def _cache_put(cache: ExtractionCache | None, key: str, entry: CachedExtraction,
         logger.warning("could not write the extraction cache (%s); results kept", type(exc).__name__)
 
 
-def _split_cached(keyed: list[tuple[str, str, str]], cache_get: Callable[[str], CachedExtraction | None]
-                  ) -> tuple[dict[str, _Outcome], list[tuple[str, str, str]]]:
+def _split_cached(keyed: list[tuple[str, str, str]],
+                  cache: ExtractionCache | None) -> tuple[dict[str, _Outcome], list[tuple[str, str, str]]]:
     """``(outcomes of the keys found in the cache, documents to send)``; one document per distinct key."""
     outcomes: dict[str, _Outcome] = {}
     pending: list[tuple[str, str, str]] = []
@@ -703,7 +703,7 @@ def _split_cached(keyed: list[tuple[str, str, str]], cache_get: Callable[[str], 
     for doc_id, text, key in keyed:
         if key in outcomes or key in pending_keys:
             continue
-        hit = cache_get(key)
+        hit = _cache_get(cache, key)
         if hit is not None:
             outcomes[key] = _Outcome(pairs=list(hit.pairs))
         else:
@@ -871,7 +871,7 @@ class OpenAIChatExtractor:
         docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
         keyed = [(doc_id, text, content_key(text[: self.max_doc_chars], self.settings.model,
                                             self.prompt_version)) for doc_id, text in docs]
-        outcomes, pending = _split_cached(keyed, lambda key: _cache_get(self._cache, key))
+        outcomes, pending = _split_cached(keyed, self._cache)
         fresh: set[str] = set()
         if pending:
             _on_a_client(self.settings, self.timeout, stop, lambda batch: _run_pending(
