@@ -193,7 +193,8 @@ def _yield_cpu() -> int:
     return threads
 
 
-def _assemble(job: UpgradeJob, order: NDArray[np.int64], total: int, chunk: int, encoder) -> Path:
+def _assemble(job: UpgradeJob, content_hash: str, order: NDArray[np.int64], total: int, chunk: int,
+              encoder) -> Path:
     """The finished chunks put back in corpus order, written (renamed into place) as the embedding cache file."""
     from core.corpus.embed import embedding_cache_path
 
@@ -201,7 +202,7 @@ def _assemble(job: UpgradeJob, order: NDArray[np.int64], total: int, chunk: int,
     for path in job.chunk_paths():
         i = int(path.stem)
         out[order[i * chunk:(i + 1) * chunk]] = np.load(path)
-    final = embedding_cache_path(job.spec["content_hash"], encoder.name, encoder.max_tokens)
+    final = embedding_cache_path(content_hash, encoder.name, encoder.max_tokens)
     tmp = final.with_name(f"{final.stem}.{os.getpid()}.tmp.npy")
     np.save(tmp, out)
     os.replace(tmp, final)
@@ -254,7 +255,7 @@ def run_worker(folder: Path) -> int:
             done += len(rows)
             status.update(done=done, elapsed=time.perf_counter() - started)
             _write_json(folder / "status.json", status)
-        final = _assemble(job, order, total, chunk, encoder)
+        final = _assemble(job, spec["content_hash"], order, total, chunk, encoder)
         status.update(state="done", embeddings=str(final), dim=int(encoder.dim))
         _write_json(folder / "status.json", status)
         return 0
