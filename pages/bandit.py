@@ -251,12 +251,12 @@ run = loop.run
 if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts "
                                                      "everything once)",
                                                      key="bd_base",
-                                                     disabled="bd_base_job" in S and S["bd_base_job"].running):
+                                                     disabled=common.job_running("bd_base_job")):
     cache = _baseline_cache(corpus.content_hash, run.fingerprint, common.encoder_name())
     S["bd_base_job"] = baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
 
 
-@st.fragment(run_every=REFRESH_S if "bd_base_job" in S and S["bd_base_job"].running else None)
+@st.fragment(run_every=REFRESH_S if common.job_running("bd_base_job") else None)
 def baselines_panel() -> None:
     job = S.get("bd_base_job")
     if job is None:

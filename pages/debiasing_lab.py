@@ -90,41 +90,17 @@ except DebiasConfigError as exc:
     st.stop()
 
 
-def _start_sweep(config: SweepConfig) -> None:
-    st.session_state[SWEEP] = SweepJob(config)
+sweep_polling = common.job_running(SWEEP)  # decided per full run: the fragment polls only while a sweep runs
 
 
-def _cancel_sweep() -> None:
-    st.session_state[SWEEP].cancel()
-
-
-job = st.session_state.get(SWEEP)
-polling = job is not None and job.running  # decided per full run: the fragment polls only while a sweep runs
-
-
-@st.fragment(run_every=REFRESH_S if polling else None)
+@st.fragment(run_every=REFRESH_S if sweep_polling else None)
 def sweep_panel(config: SweepConfig) -> None:
-    job: SweepJob | None = st.session_state.get(SWEEP)
-    running = job is not None and job.running
-    b1, b2, _ = st.columns([1, 1, 4])
-    b1.button("Run sweep", type="primary", disabled=running, key="dl_run", on_click=_start_sweep, args=(config,))
-    b2.button("Cancel", disabled=not running, key="dl_cancel", on_click=_cancel_sweep)
+    job = common.poll_job_panel(
+        SWEEP, sweep_polling, lambda: SweepJob(config), start_label="Run sweep", start_key="dl_run",
+        cancel_key="dl_cancel", failed="The sweep failed", budget_key="debias_sweep_chunk_budget", tick_s=TICK_S,
+        idle="Run a sweep to compare Naive, EIB, IPS, SNIPS and DR with the true loss over many random worlds.")
     if job is None:
-        st.caption("Run a sweep to compare Naive, EIB, IPS, SNIPS and DR with the true loss over many random worlds.")
         return
-    if running and not polling:  # started by a click inside this fragment: a full rerun starts the polling
-        st.rerun()
-    if running:
-        job.advance(budget_s=st.session_state.get("debias_sweep_chunk_budget", TICK_S))  # tests: one chunk a poll
-        if not job.running:
-            st.rerun()  # finished: a full rerun stops the polling
-        st.progress(job.progress().fraction, text=job.describe())
-        return
-    if job.status == "failed":
-        common.show_error(job.error or RuntimeError("the sweep failed without an error"), "The sweep failed")
-        return
-    if job.cancel_note():
-        st.warning(job.cancel_note())
     df = job.table()
     if df.empty:
         return
@@ -159,41 +135,17 @@ lcfg = (LearnerConfig(learners=tuple(learners), world=world, mf=MFConfig(seed=se
                       world=world, mf=MFConfig(seed=seed), seed=seed))
 
 
-def _start_learners(config: LearnerConfig) -> None:
-    st.session_state[LEARN] = LearnersJob(config)
-
-
-def _cancel_learners() -> None:
-    st.session_state[LEARN].cancel()
-
-
-learn_job = st.session_state.get(LEARN)
-learn_polling = learn_job is not None and learn_job.running
+learn_polling = common.job_running(LEARN)
 
 
 @st.fragment(run_every=REFRESH_S if learn_polling else None)
 def learners_panel(config: LearnerConfig) -> None:
-    job: LearnersJob | None = st.session_state.get(LEARN)
-    running = job is not None and job.running
-    b1, b2, _ = st.columns([1, 1, 4])
-    b1.button("Train learners", type="primary", disabled=running or not config.learners, key="dl_train",
-              on_click=_start_learners, args=(config,))
-    b2.button("Cancel", disabled=not running, key="dl_learn_cancel", on_click=_cancel_learners)
+    job = common.poll_job_panel(
+        LEARN, learn_polling, lambda: LearnersJob(config), start_label="Train learners", start_key="dl_train",
+        cancel_key="dl_learn_cancel", failed="Training failed", budget_key="debias_learners_budget", tick_s=TICK_S,
+        can_start=bool(config.learners))
     if job is None:
         return
-    if running and not learn_polling:  # started by a click inside this fragment: a full rerun starts the polling
-        st.rerun()
-    if running:
-        job.advance(budget_s=st.session_state.get("debias_learners_budget", TICK_S))  # tests: one learner a poll
-        if not job.running:
-            st.rerun()
-        st.progress(job.progress().fraction, text=job.describe())
-        return
-    if job.status == "failed" and job.error is not None:
-        common.show_error(job.error, "Training failed")
-        return
-    if job.cancel_note():
-        st.warning(job.cancel_note())
     table = job.table()
     if table.empty:
         return

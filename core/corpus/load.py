@@ -504,6 +504,17 @@ def _is_text_name(rel: str) -> bool:
     return PurePosixPath(rel).suffix.lower() in TEXT_EXTENSIONS
 
 
+def _not_readable_text(rel: str, size: int, limits: LoadLimits, size_verb: str = "") -> tuple[str, str, str] | None:
+    """The report row ``(kind, rel, why)`` of a file or zip member not read as text (not a text name, or over
+    the per-file limit), else ``None``; ``size_verb`` words the size (``"expands to "`` for a zip member)."""
+    if not _is_text_name(rel):
+        return "skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)}); not read"
+    if size > limits.max_file_bytes:
+        return "too_large", rel, (f"{size_verb}{_size_text(size)}, over the {_size_text(limits.max_file_bytes)} "
+                                  "limit per file; not read")
+    return None
+
+
 def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) -> list[_Record]:
     """Text members of a zip, each checked from the central directory before it is decompressed."""
     try:
@@ -515,13 +526,11 @@ def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) ->
             chosen: list[zipfile.ZipInfo] = []
             for info in infos:
                 rel = info.filename
+                refused = _not_readable_text(rel, info.file_size, limits, "expands to ")
                 if _is_hidden(rel):
                     report.add("hidden_file", rel, "dot-named or __MACOSX member; not read")
-                elif not _is_text_name(rel):
-                    report.add("skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)}); not read")
-                elif info.file_size > limits.max_file_bytes:
-                    report.add("too_large", rel, f"expands to {_size_text(info.file_size)}, over the "
-                               f"{_size_text(limits.max_file_bytes)} limit per file; not read")
+                elif refused is not None:
+                    report.add(*refused)
                 elif info.file_size > (1 << 20) and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
                     report.add("too_large", rel, f"expands {info.file_size / max(info.compress_size, 1):,.0f} times "
                                f"(limit {limits.max_zip_ratio:g}): refused as a zip bomb; not read")
@@ -582,6 +591,55 @@ def _special_kind(mode: int) -> str | None:
     return None
 
 
+def _prune_folders(root: Path, base: Path, dirnames: list[str], report: LoadReport) -> None:
+    """Give dot-named folders and links to folders a row each and drop them from ``dirnames``
+    (in place, so ``os.walk`` does not descend); the rest stay, sorted."""
+    kept = []
+    for d in sorted(dirnames):
+        rel = (base / d).relative_to(root).as_posix()
+        if d.startswith(".") or d == "__MACOSX":
+            report.add("hidden_file", rel + "/", "dot-named folder; not read")
+        elif (base / d).is_symlink():
+            report.add("skipped_file", rel + "/", "a link to a folder; not followed")
+        else:
+            kept.append(d)
+    dirnames[:] = kept
+
+
+def _readable_size(path: Path, rel: str, report: LoadReport, limits: LoadLimits,
+                   roots: tuple[Path, ...] | None) -> int | None:
+    """The size of a text file to read, or ``None`` after giving it a row that says why it is not read.
+
+    Only the directory entry is looked at (``stat``, which follows a link), never the contents.
+    """
+    from core.corpus.access import is_under_roots
+
+    if path.name.startswith("."):
+        report.add("hidden_file", rel, "dot-named file; not read")
+        return None
+    try:
+        info = path.stat()  # follows a link
+    except FileNotFoundError:
+        report.add("broken_link", rel, "a link whose target does not exist")
+        return None
+    except OSError as err:
+        report.add("skipped_file", rel, f"cannot be examined ({err.strerror})")
+        return None
+    special = _special_kind(info.st_mode)
+    refused = _not_readable_text(rel, info.st_size, limits)
+    if path.is_symlink() and roots is not None and not is_under_roots(path, roots):
+        report.add("outside_roots", rel, "a link that leads outside the allowed folders; not read")
+    elif special is not None:
+        report.add("special_file", rel, f"{special}, not a file; not opened")
+    elif stat.S_ISDIR(info.st_mode):
+        report.add("skipped_file", rel, "a link to a folder; not followed")
+    elif refused is not None:
+        report.add(*refused)
+    else:
+        return info.st_size
+    return None
+
+
 def _scan_folder(
     root: Path, report: LoadReport, limits: LoadLimits, roots: tuple[Path, ...] | None
 ) -> list[tuple[str, Path]]:
@@ -590,52 +648,18 @@ def _scan_folder(
     Only directory entries are looked at (``lstat``/``stat``), never file contents: a FIFO is
     not opened, a 3 GB binary not read.
     """
-    from core.corpus.access import is_under_roots
-
     chosen: list[tuple[str, Path]] = []
     total = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         base = Path(dirpath)
-        for d in sorted(dirnames):
-            rel = (base / d).relative_to(root).as_posix()
-            if d.startswith(".") or d == "__MACOSX":
-                report.add("hidden_file", rel + "/", "dot-named folder; not read")
-            elif (base / d).is_symlink():
-                report.add("skipped_file", rel + "/", "a link to a folder; not followed")
-        dirnames[:] = sorted(d for d in dirnames if not (d.startswith(".") or d == "__MACOSX")
-                             and not (base / d).is_symlink())
+        _prune_folders(root, base, dirnames, report)
         for fname in sorted(filenames):
             path = base / fname
             rel = path.relative_to(root).as_posix()
-            if fname.startswith("."):
-                report.add("hidden_file", rel, "dot-named file; not read")
+            size = _readable_size(path, rel, report, limits, roots)
+            if size is None:
                 continue
-            try:
-                info = path.stat()  # follows a link
-            except FileNotFoundError:
-                report.add("broken_link", rel, "a link whose target does not exist")
-                continue
-            except OSError as err:
-                report.add("skipped_file", rel, f"cannot be examined ({err.strerror})")
-                continue
-            if path.is_symlink() and roots is not None and not is_under_roots(path, roots):
-                report.add("outside_roots", rel, "a link that leads outside the allowed folders; not read")
-                continue
-            special = _special_kind(info.st_mode)
-            if special is not None:
-                report.add("special_file", rel, f"{special}, not a file; not opened")
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                report.add("skipped_file", rel, "a link to a folder; not followed")
-                continue
-            if not _is_text_name(rel):
-                report.add("skipped_file", rel, f"not a text file ({', '.join(TEXT_EXTENSIONS)}); not read")
-                continue
-            if info.st_size > limits.max_file_bytes:
-                report.add("too_large", rel, f"{_size_text(info.st_size)}, over the "
-                           f"{_size_text(limits.max_file_bytes)} limit per file; not read")
-                continue
-            total += info.st_size
+            total += size
             chosen.append((rel, path))
             if len(chosen) > limits.max_files:
                 raise CorpusTooLargeError(f"{root.name}: more than {limits.max_files:,} text files")

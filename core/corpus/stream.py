@@ -72,78 +72,91 @@ def _pick_field(record: dict, wanted: str | None, names: tuple[str, ...], where:
     return None
 
 
-# long: one streamed reader per input format (folder, JSONL, Parquet); splitting it would scatter the shared report
+def _folder_records(path: Path, report: StreamReport) -> Iterator[tuple[str | None, str, str]]:
+    """Every text file under ``path`` (sorted), its relative path as id; a file not in UTF-8 is skipped."""
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
+    if not files:
+        raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
+    for f in files:
+        report.read += 1
+        try:
+            yield str(f.relative_to(path)), f.read_text(encoding="utf-8"), str(f)
+        except UnicodeDecodeError as exc:
+            report.skip(str(f), f"not UTF-8 ({exc.reason} at byte {exc.start})")
+
+
+def _jsonl_records(path: Path, text_field: str | None, report: StreamReport) -> Iterator[tuple[str | None, str, str]]:
+    """One record per non-blank line: a string, or an object whose text and id fields are chosen on the first."""
+    text_key = id_key = None
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            report.read += 1
+            where = f"{path.name}:{lineno}"
+            try:
+                rec = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                report.skip(where, f"malformed JSON ({exc})")
+                continue
+            if isinstance(rec, str):
+                yield None, rec, where
+                continue
+            if not isinstance(rec, dict):
+                report.skip(where, f"expected an object or a string, got {type(rec).__name__}")
+                continue
+            if text_key is None:
+                text_key = _pick_field(rec, text_field, TEXT_FIELD_NAMES, where)
+                if text_key is None:
+                    raise StreamFormatError(f"{where}: no text field found (looked for "
+                                            f"{', '.join(TEXT_FIELD_NAMES)}); "
+                                            f"fields are {sorted(rec)}: name one with --text-field")
+                id_key = _pick_field(rec, None, ID_FIELD_NAMES, where)
+            text = rec.get(text_key)
+            if not isinstance(text, str):
+                report.skip(where, f"field {text_key!r} missing or not text")
+                continue
+            yield (None if id_key is None or rec.get(id_key) is None else str(rec[id_key])), text, where
+
+
+def _parquet_records(path: Path, text_field: str | None, report: StreamReport,
+                     batch: int) -> Iterator[tuple[str | None, str, str]]:
+    """One record per row, read ``batch`` rows at a time from the text (and id, if any) columns only."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    text_key = _pick_field(dict.fromkeys(names), text_field, TEXT_FIELD_NAMES, path.name)
+    if text_key is None:
+        raise StreamFormatError(f"{path.name}: no text column (looked for {', '.join(TEXT_FIELD_NAMES)}); columns "
+                                f"are {names}")
+    id_key = _pick_field(dict.fromkeys(names), None, ID_FIELD_NAMES, path.name)
+    row = 0
+    for rb in pf.iter_batches(batch_size=batch, columns=[c for c in (text_key, id_key) if c]):
+        texts = rb.column(text_key).to_pylist()
+        ids = rb.column(id_key).to_pylist() if id_key else [None] * len(texts)
+        for i, t in zip(ids, texts):
+            row += 1
+            report.read += 1
+            if not isinstance(t, str):
+                report.skip(f"{path.name}: row {row}", f"column {text_key!r} empty or not text")
+                continue
+            yield (None if i is None else str(i)), t, f"{path.name}: row {row}"
+
+
 def _records(path: Path, text_field: str | None, report: StreamReport,
              batch: int) -> Iterator[tuple[str | None, str, str]]:
-    """``(id or None, text, location)`` per record of one file or folder, streamed."""
+    """``(id or None, text, location)`` per record of one file or folder, streamed by the reader of its format."""
     suffix = path.suffix.lower()
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
-        if not files:
-            raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
-        for f in files:
-            report.read += 1
-            try:
-                yield str(f.relative_to(path)), f.read_text(encoding="utf-8"), str(f)
-            except UnicodeDecodeError as exc:
-                report.skip(str(f), f"not UTF-8 ({exc.reason} at byte {exc.start})")
-        return
-    if suffix in (".jsonl", ".ndjson"):
-        text_key = id_key = None
-        with open(path, "rb") as fh:
-            for lineno, raw in enumerate(fh, 1):
-                if not raw.strip():
-                    continue
-                report.read += 1
-                where = f"{path.name}:{lineno}"
-                try:
-                    rec = json.loads(raw)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    report.skip(where, f"malformed JSON ({exc})")
-                    continue
-                if isinstance(rec, str):
-                    yield None, rec, where
-                    continue
-                if not isinstance(rec, dict):
-                    report.skip(where, f"expected an object or a string, got {type(rec).__name__}")
-                    continue
-                if text_key is None:
-                    text_key = _pick_field(rec, text_field, TEXT_FIELD_NAMES, where)
-                    if text_key is None:
-                        raise StreamFormatError(f"{where}: no text field found (looked for "
-                                                f"{', '.join(TEXT_FIELD_NAMES)}); "
-                                                f"fields are {sorted(rec)}: name one with --text-field")
-                    id_key = _pick_field(rec, None, ID_FIELD_NAMES, where)
-                text = rec.get(text_key)
-                if not isinstance(text, str):
-                    report.skip(where, f"field {text_key!r} missing or not text")
-                    continue
-                yield (None if id_key is None or rec.get(id_key) is None else str(rec[id_key])), text, where
-        return
-    if suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        names = pf.schema_arrow.names
-        text_key = _pick_field(dict.fromkeys(names), text_field, TEXT_FIELD_NAMES, path.name)
-        if text_key is None:
-            raise StreamFormatError(f"{path.name}: no text column (looked for {', '.join(TEXT_FIELD_NAMES)}); columns "
-                                    f"are {names}")
-        id_key = _pick_field(dict.fromkeys(names), None, ID_FIELD_NAMES, path.name)
-        row = 0
-        for rb in pf.iter_batches(batch_size=batch, columns=[c for c in (text_key, id_key) if c]):
-            texts = rb.column(text_key).to_pylist()
-            ids = rb.column(id_key).to_pylist() if id_key else [None] * len(texts)
-            for i, t in zip(ids, texts):
-                row += 1
-                report.read += 1
-                if not isinstance(t, str):
-                    report.skip(f"{path.name}: row {row}", f"column {text_key!r} empty or not text")
-                    continue
-                yield (None if i is None else str(i)), t, f"{path.name}: row {row}"
-        return
-    raise StreamFormatError(f"{path}: streaming reads .jsonl/.ndjson, .parquet or a folder of text files, not "
-                            f"{suffix or 'this'}")
+        yield from _folder_records(path, report)
+    elif suffix in (".jsonl", ".ndjson"):
+        yield from _jsonl_records(path, text_field, report)
+    elif suffix in (".parquet", ".pq"):
+        yield from _parquet_records(path, text_field, report, batch)
+    else:
+        raise StreamFormatError(f"{path}: streaming reads .jsonl/.ndjson, .parquet or a folder of text files, not "
+                                f"{suffix or 'this'}")
 
 
 def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field: str | None = None,
@@ -489,6 +502,36 @@ def _write_outputs(tmp: Path, labels: NDArray, xy: NDArray, centroids: NDArray, 
     (tmp / "done").write_text("ok")
 
 
+def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, report) -> None:
+    """Steps 1-5 into ``tmp``, each timed, then the arrays, the cluster table and ``meta.json`` (with the timings
+    and what streaming skipped); returns with the embeddings' memory map closed, so ``tmp`` can be renamed."""
+    from core.corpus.encoders import space_id
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    n, stream_report = _embed_stream(path, tmp, config, encoder, report)
+    timings["embed"], t = time.perf_counter() - t, time.perf_counter()
+    dim = int(encoder.dim)
+    emb = np.memmap(tmp / "embeddings.bin", dtype=np.float16 if config.float16 else np.float32, mode="r",
+                    shape=(n, dim))
+    rng = np.random.default_rng(config.seed)
+    centroids, labels = _cluster_stream(emb, config, rng, report)
+    timings["cluster"], t = time.perf_counter() - t, time.perf_counter()
+    xy = _layout_stream(emb, config, rng, report, timings)
+    timings["layout"], t = time.perf_counter() - t, time.perf_counter()
+    clusters = _keywords_stream(tmp, emb, labels, xy, centroids, config, rng)
+    timings["keywords"], t = time.perf_counter() - t, time.perf_counter()
+    _search_index_stream(tmp, emb, centroids, labels, rng, report)
+    timings["search_index"] = time.perf_counter() - t
+    meta = {"n": n, "dim": dim, "k": len(centroids), "float16": bool(config.float16), "encoder": encoder.name,
+            "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
+            "config": asdict(config), "timings": timings, "read": stream_report.read,
+            "documents": stream_report.documents, "skipped": stream_report.skipped,
+            "issues": stream_report.issues[:20]}
+    _write_outputs(tmp, labels, xy, centroids, clusters, meta)
+    del emb
+
+
 def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexConfig(), encoder=None,
                        report: ProgressCallback | None = None, use_cache: bool = True) -> LargeMap:
     """Stream ``path`` through embed -> k-means -> layout -> keywords -> search index (see the module docstring).
@@ -501,7 +544,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     """
     import faiss
 
-    from core.corpus.encoders import load_encoder, space_id
+    from core.corpus.encoders import load_encoder
 
     path = Path(path).expanduser()
     if not path.exists():
@@ -517,32 +560,10 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    timings: dict[str, float] = {}
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(int(os.environ.get("EQUALCTAR_FAISS_THREADS", "1")))  # OpenMP spin-waits on busy cores
     try:
-        t = time.perf_counter()
-        n, stream_report = _embed_stream(path, tmp, config, encoder, report)
-        timings["embed"], t = time.perf_counter() - t, time.perf_counter()
-        dim = int(encoder.dim)
-        emb = np.memmap(tmp / "embeddings.bin", dtype=np.float16 if config.float16 else np.float32, mode="r",
-                        shape=(n, dim))
-        rng = np.random.default_rng(config.seed)
-        centroids, labels = _cluster_stream(emb, config, rng, report)
-        timings["cluster"], t = time.perf_counter() - t, time.perf_counter()
-        xy = _layout_stream(emb, config, rng, report, timings)
-        timings["layout"], t = time.perf_counter() - t, time.perf_counter()
-        clusters = _keywords_stream(tmp, emb, labels, xy, centroids, config, rng)
-        timings["keywords"], t = time.perf_counter() - t, time.perf_counter()
-        _search_index_stream(tmp, emb, centroids, labels, rng, report)
-        timings["search_index"] = time.perf_counter() - t
-        meta = {"n": n, "dim": dim, "k": len(centroids), "float16": bool(config.float16), "encoder": encoder.name,
-                "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
-                "config": asdict(config), "timings": timings, "read": stream_report.read,
-                "documents": stream_report.documents, "skipped": stream_report.skipped,
-                "issues": stream_report.issues[:20]}
-        _write_outputs(tmp, labels, xy, centroids, clusters, meta)
-        del emb
+        _build_index(path, tmp, config, encoder, report)
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)

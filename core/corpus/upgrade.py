@@ -174,22 +174,11 @@ def _spawn(folder: Path, threads: int | None) -> None:
     (folder / "worker.pid").write_text(str(proc.pid))
 
 
-# long: the worker's loop and its status writes must stay together for resume/stop to be exact
-def run_worker(folder: Path) -> int:
-    """The worker's body: embed every missing chunk, then write the embedding cache file."""
-    import signal
+def _yield_cpu() -> int:
+    """Lower the worker below the page (``nice``) and cap torch's threads; returns the thread count.
 
-    import pyarrow.parquet as pq
-
-    from core.corpus.embed import embedding_cache_path
-    from core.corpus.encoders import load_encoder
-    from core.corpus.tiers import measure_tiers_in_worker
-
-    job = UpgradeJob(folder)
-    spec = job.spec
-    (folder / "worker.pid").write_text(str(os.getpid()))
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    Threads: ``EQUALCTAR_UPGRADE_THREADS``, else every core but one; nice: ``EQUALCTAR_UPGRADE_NICE`` (10).
+    """
     threads = int(os.environ.get("EQUALCTAR_UPGRADE_THREADS") or max(1, (os.cpu_count() or 2) - 1))
     try:  # below the page: a click's rerun gets the CPU first, the job takes what is left
         os.nice(int(os.environ.get("EQUALCTAR_UPGRADE_NICE", "10")))
@@ -201,6 +190,40 @@ def run_worker(folder: Path) -> int:
         torch.set_num_threads(threads)
     except ImportError:  # pragma: no cover - hashing tests without torch
         pass
+    return threads
+
+
+def _assemble(job: UpgradeJob, content_hash: str, order: NDArray[np.int64], total: int, chunk: int,
+              encoder) -> Path:
+    """The finished chunks put back in corpus order, written (renamed into place) as the embedding cache file."""
+    from core.corpus.embed import embedding_cache_path
+
+    out = np.empty((total, encoder.dim), dtype=np.float32)
+    for path in job.chunk_paths():
+        i = int(path.stem)
+        out[order[i * chunk:(i + 1) * chunk]] = np.load(path)
+    final = embedding_cache_path(content_hash, encoder.name, encoder.max_tokens)
+    tmp = final.with_name(f"{final.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, out)
+    os.replace(tmp, final)
+    return final
+
+
+def run_worker(folder: Path) -> int:
+    """The worker's body: embed every missing chunk, then write the embedding cache file."""
+    import signal
+
+    import pyarrow.parquet as pq
+
+    from core.corpus.encoders import load_encoder
+    from core.corpus.tiers import measure_tiers_in_worker
+
+    job = UpgradeJob(folder)
+    spec = job.spec
+    (folder / "worker.pid").write_text(str(os.getpid()))
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    threads = _yield_cpu()
     total, chunk = int(spec["total"]), int(spec["chunk"])
     texts = pq.read_table(folder / "texts.parquet").column("text").to_pylist()
     order = np.load(folder / "order.npy")
@@ -232,14 +255,7 @@ def run_worker(folder: Path) -> int:
             done += len(rows)
             status.update(done=done, elapsed=time.perf_counter() - started)
             _write_json(folder / "status.json", status)
-        out = np.empty((total, encoder.dim), dtype=np.float32)
-        for path in job.chunk_paths():
-            i = int(path.stem)
-            out[order[i * chunk:(i + 1) * chunk]] = np.load(path)
-        final = embedding_cache_path(spec["content_hash"], encoder.name, encoder.max_tokens)
-        tmp = final.with_name(f"{final.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, out)
-        os.replace(tmp, final)
+        final = _assemble(job, spec["content_hash"], order, total, chunk, encoder)
         status.update(state="done", embeddings=str(final), dim=int(encoder.dim))
         _write_json(folder / "status.json", status)
         return 0

@@ -629,6 +629,12 @@ class _Collected:
             for name, values in chunk.items():
                 self.full[name][start:stop] = values
 
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The chunks' rows joined: ``(rating, obstag, rcttag, forgotten)``."""
+        rating = pd.concat(self.ratings, ignore_index=True).astype(np.int64)
+        return (rating, pd.concat(self.obstags, ignore_index=True), pd.concat(self.rcts, ignore_index=True),
+                pd.concat(self.lost, ignore_index=True))
+
 
 def sample(
     config: CTARConfig,
@@ -665,47 +671,37 @@ def sample(
     outcome = outcome or LatentOutcome()
     quality = draw_quality(config, catalogue)
     rct_design = draw_rct_design(config, catalogue.n_movies)
-    got = _Collected(config, catalogue)
-    n_users, step = config.n_users, config.users_per_chunk
-    bounds = [(s, min(s + step, n_users)) for s in range(0, n_users, step)]
-    for c, (start, stop) in enumerate(bounds):
-        res = _sample_chunk(
-            config, catalogue, quality, rct_design, c, (start, stop), exposure_policy, obstag_policy, outcome, do
-        )
-        got.add(res, start, stop)
-        del res
-        if progress is not None:
-            progress((c + 1) / (len(bounds) + 1), f"sampled users {stop:,} / {n_users:,}")
-    rating = pd.concat(got.ratings, ignore_index=True).astype(np.int64)
-    obstag_df = pd.concat(got.obstags, ignore_index=True)
-    rcttag = pd.concat(got.rcts, ignore_index=True)
-    forgotten = pd.concat(got.lost, ignore_index=True)
+    got = _sample_users(config, catalogue, quality, rct_design, exposure_policy, obstag_policy, outcome, do, progress)
+    rating, obstag_df, rcttag, forgotten = got.tables()
     tests, notes = build_test_sets(
         config, got.liked, catalogue.movie_tags, rating, obstag_df, rcttag, forgotten, _stream(config.seed, "tests")
     )
     if progress is not None:
         progress(1.0, "test sets built")
     return CTARSample(
-        config=config,
-        catalogue=catalogue,
-        intervention=do,
-        exposure=exposure_policy,
-        obstag_policy=obstag_policy,
-        outcome=outcome,
-        liked=got.liked,
-        quality=quality,
-        rct_design=rct_design,
-        rating=rating,
-        obstag=obstag_df,
-        rcttag=rcttag,
-        obstag_pairs=pd.concat(got.pairs, ignore_index=True),
-        forgotten=forgotten,
-        tests=tests,
-        counts=got.counts,
-        notes=notes,
-        seconds=time.perf_counter() - t0,
-        **got.full,
+        config=config, catalogue=catalogue, intervention=do,
+        exposure=exposure_policy, obstag_policy=obstag_policy, outcome=outcome,  # the mechanisms
+        liked=got.liked, quality=quality, rct_design=rct_design,  # the latent draws
+        rating=rating, obstag=obstag_df, rcttag=rcttag, obstag_pairs=pd.concat(got.pairs, ignore_index=True),
+        forgotten=forgotten, tests=tests,  # the tables
+        counts=got.counts, notes=notes, seconds=time.perf_counter() - t0, **got.full,
     )
+
+
+def _sample_users(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.float64],
+                  rct_design: NDArray[np.int64], exposure: ExposurePolicy, obstag: ExposurePolicy,
+                  outcome: OutcomePolicy, do: Intervention, progress: Progress | None) -> _Collected:
+    """Steps 4, 5 and 7-11 (module docstring) chunk by chunk of users, each chunk on its own seeded streams."""
+    got = _Collected(config, catalogue)
+    n_users, step = config.n_users, config.users_per_chunk
+    bounds = [(s, min(s + step, n_users)) for s in range(0, n_users, step)]
+    for c, (start, stop) in enumerate(bounds):
+        res = _sample_chunk(config, catalogue, quality, rct_design, c, (start, stop), exposure, obstag, outcome, do)
+        got.add(res, start, stop)
+        del res
+        if progress is not None:
+            progress((c + 1) / (len(bounds) + 1), f"sampled users {stop:,} / {n_users:,}")
+    return got
 
 
 def intervene(

@@ -185,6 +185,64 @@ def summarize_truth(sample: CTARSample) -> dict[str, pd.DataFrame]:
     }
 
 
+_Row = tuple[str, float, float, float]  # (quantity, specified, sampled, standard error)
+
+
+def _row(name: str, specified: float, sampled: float, se: float) -> _Row:
+    return name, float(specified), float(sampled), float(se)
+
+
+def _observation_rows(sample: CTARSample) -> list[_Row]:
+    """Liked tags per user, the rating observation rate and (unless intervened on) the ObsTag rate."""
+    cfg, c, pairs = sample.config, sample.counts, float(sample.config.n_pairs)
+    k = sample.liked.sum(axis=1)
+    width = cfg.liked_max - cfg.liked_min + 1
+    rows = [_row("liked tags per user (mean)", (cfg.liked_min + cfg.liked_max) / 2, k.mean(),
+                 np.sqrt((width**2 - 1) / 12 / max(len(k), 1)))]
+    p_rate = c.p_rating_by_movie.sum() / pairs
+    rows.append(_row("rating observation rate", p_rate, len(sample.rating) / pairs,
+                     np.sqrt(p_rate * (1 - p_rate) / pairs)))
+    p_tag = c.p_obstag_by_decile_rating.sum() / pairs
+    if sample.intervention.obstag is None:
+        rows.append(_row("ObsTag rate (specified = obstag_rate)", cfg.obstag_rate, len(sample.obstag_pairs) / pairs,
+                         np.sqrt(p_tag * (1 - p_tag) / pairs)))
+    return rows
+
+
+def _quality_and_memory_rows(sample: CTARSample) -> list[_Row]:
+    """Mean and sd of the quality noise ``q - b`` (unless intervened on) and the remembered share of further tags."""
+    cfg, rows = sample.config, []
+    noise = sample.quality - sample.catalogue.base_rating
+    if sample.intervention.quality is None:
+        rows.append(_row("quality noise mean", 0.0, noise.mean(), cfg.quality_sigma / np.sqrt(noise.size)))
+        rows.append(_row("quality noise sd", cfg.quality_sigma, noise.std(ddof=1),
+                         cfg.quality_sigma / np.sqrt(2 * max(noise.size - 1, 1))))
+    extra = sample.obstag_pairs["n_match"].clip(lower=1).sub(1).sum()
+    written_extra = (sample.obstag["tagid"] >= 0).sum() - (sample.obstag_pairs["n_match"] > 0).sum()
+    if extra > 0:
+        keep = 1 - cfg.forget_prob
+        rows.append(_row("remembered share of further liked tags", keep, written_extra / extra,
+                         np.sqrt(keep * (1 - keep) / extra)))
+    return rows
+
+
+def _rating_given_match_rows(sample: CTARSample) -> list[_Row]:
+    """``E[Y | N = n]`` for n = 0, 1, 2 (with at least 100 pairs), analytic over the realised qualities."""
+    cfg, c, rows = sample.config, sample.counts, []
+    mu = sample.quality[:, None] - cfg.rating_offset + cfg.tag_effect * np.arange(cfg.tags_per_movie + 1)[None, :]
+    probs = calc_rating_probs(mu, cfg.noise_sigma)  # (M, K+1, 5)
+    w = c.n_match_by_movie.astype(float)  # (M, K+1)
+    for n in range(3):
+        if w[:, n].sum() < 100:
+            continue
+        p = (probs[:, n, :] * w[:, n, None]).sum(axis=0) / w[:, n].sum()
+        mean = float(p @ np.arange(1, 6))
+        var = float(p @ (np.arange(1, 6) - mean) ** 2)
+        got = c.rating_by_match[n] @ np.arange(1, 6) / max(c.rating_by_match[n].sum(), 1)
+        rows.append(_row(f"E[Y | N = {n}]", mean, got, np.sqrt(var / w[:, n].sum()) * 3))  # pairs share movies, users
+    return rows
+
+
 def check_marginals(sample: CTARSample) -> pd.DataFrame:
     """Specified vs sampled marginals, each with a standard error and ``ok = |diff| <= 4 se``.
 
@@ -193,58 +251,11 @@ def check_marginals(sample: CTARSample) -> pd.DataFrame:
     (analytic from the rating equation over the realised qualities), RCT pairs.
     """
     cfg = sample.config
-    c = sample.counts
-    pairs = float(cfg.n_pairs)
-    rows = []
-
-    def add(name: str, specified: float, sampled: float, se: float) -> None:
-        rows.append((name, float(specified), float(sampled), float(se)))
-
-    k = sample.liked.sum(axis=1)
-    width = cfg.liked_max - cfg.liked_min + 1
-    add(
-        "liked tags per user (mean)",
-        (cfg.liked_min + cfg.liked_max) / 2,
-        k.mean(),
-        np.sqrt((width**2 - 1) / 12 / max(len(k), 1)),
-    )
-    p_rate = c.p_rating_by_movie.sum() / pairs
-    add("rating observation rate", p_rate, len(sample.rating) / pairs, np.sqrt(p_rate * (1 - p_rate) / pairs))
-    p_tag = c.p_obstag_by_decile_rating.sum() / pairs
-    if sample.intervention.obstag is None:
-        add(
-            "ObsTag rate (specified = obstag_rate)",
-            cfg.obstag_rate,
-            len(sample.obstag_pairs) / pairs,
-            np.sqrt(p_tag * (1 - p_tag) / pairs),
-        )
-    noise = sample.quality - sample.catalogue.base_rating
-    if sample.intervention.quality is None:
-        add("quality noise mean", 0.0, noise.mean(), cfg.quality_sigma / np.sqrt(noise.size))
-        add(
-            "quality noise sd",
-            cfg.quality_sigma,
-            noise.std(ddof=1),
-            cfg.quality_sigma / np.sqrt(2 * max(noise.size - 1, 1)),
-        )
-    extra = sample.obstag_pairs["n_match"].clip(lower=1).sub(1).sum()
-    written_extra = (sample.obstag["tagid"] >= 0).sum() - (sample.obstag_pairs["n_match"] > 0).sum()
-    if extra > 0:
-        keep = 1 - cfg.forget_prob
-        add("remembered share of further liked tags", keep, written_extra / extra, np.sqrt(keep * (1 - keep) / extra))
+    rows = _observation_rows(sample) + _quality_and_memory_rows(sample)
     if sample.intervention.is_empty:
-        mu = sample.quality[:, None] - cfg.rating_offset + cfg.tag_effect * np.arange(cfg.tags_per_movie + 1)[None, :]
-        probs = calc_rating_probs(mu, cfg.noise_sigma)  # (M, K+1, 5)
-        w = c.n_match_by_movie.astype(float)  # (M, K+1)
-        for n in range(3):
-            if w[:, n].sum() < 100:
-                continue
-            p = (probs[:, n, :] * w[:, n, None]).sum(axis=0) / w[:, n].sum()
-            mean = float(p @ np.arange(1, 6))
-            var = float(p @ (np.arange(1, 6) - mean) ** 2)
-            got = c.rating_by_match[n] @ np.arange(1, 6) / max(c.rating_by_match[n].sum(), 1)
-            add(f"E[Y | N = {n}]", mean, got, np.sqrt(var / w[:, n].sum()) * 3)  # pairs share movies and users
-    add("RCT pairs", cfg.rct_users * cfg.rct_movies, len(sample.rcttag.groupby(["userid", "movieid"])), 0.0)
+        rows += _rating_given_match_rows(sample)
+    rows.append(_row("RCT pairs", cfg.rct_users * cfg.rct_movies, len(sample.rcttag.groupby(["userid", "movieid"])),
+                     0.0))
     df = pd.DataFrame(rows, columns=["quantity", "specified", "sampled", "se"])
     df["difference"] = df["sampled"] - df["specified"]
     df["ok"] = df["difference"].abs() <= 4 * df["se"] + 1e-9

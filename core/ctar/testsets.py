@@ -108,6 +108,25 @@ def _split(df: pd.DataFrame, share: float, rng: np.random.Generator) -> tuple[pd
     return df[mask].reset_index(drop=True), df[~mask].reset_index(drop=True)
 
 
+def _fresh(cand: NDArray[np.int64], exclude: NDArray[np.int64],
+           taken: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """Candidates not in the sorted ``exclude``; with ``taken`` (sorted) also deduplicated, first
+    occurrence kept in draw order, and not already chosen."""
+    cand = cand[~_isin_sorted(cand, exclude)]
+    if taken is not None:
+        _, first = np.unique(cand, return_index=True)
+        cand = cand[np.sort(first)]
+        cand = cand[~_isin_sorted(cand, taken)]
+    return cand
+
+
+def _shortfalls(name: str, have: dict[int, int], want: dict[int, int], max_rounds: int) -> list[str]:
+    """A note per label whose quota was not met."""
+    return [f"{name}: only {have[c]} of {want[c]} {label} rows could be drawn (at most {max_rounds} "
+            f"rounds; the candidate pool is too small for the quota with these settings)"
+            for c, label in ((1, "positive"), (0, "negative")) if have[c] < want[c]]
+
+
 def _fill_quota(
     draw,
     exclude: NDArray[np.int64],
@@ -140,11 +159,7 @@ def _fill_quota(
         if cand.size == 0:
             break
         n_raw = cand.size
-        cand = cand[~_isin_sorted(cand, exclude)]
-        if dedupe:
-            _, first = np.unique(cand, return_index=True)
-            cand = cand[np.sort(first)]
-            cand = cand[~_isin_sorted(cand, taken)]
+        cand = _fresh(cand, exclude, taken if dedupe else None)
         lab = liked_flat[cand]
         added = 0
         for c in (1, 0):
@@ -161,12 +176,7 @@ def _fill_quota(
             break
         if dedupe:
             taken = np.sort(np.concatenate([taken] + chosen[1][-1:] + chosen[0][-1:]))
-    for c, label in ((1, "positive"), (0, "negative")):
-        if have[c] < want[c]:
-            notes.append(
-                f"{name}: only {have[c]} of {want[c]} {label} rows could be drawn (at most {max_rounds} "
-                f"rounds; the candidate pool is too small for the quota with these settings)"
-            )
+    notes.extend(_shortfalls(name, have, want, max_rounds))
     parts = chosen[1] + chosen[0]
     return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 

@@ -253,6 +253,42 @@ def corpus_dataset(ray, corpus: Corpus, rows_per_block: int):
     return ray.data.from_arrow(tables)
 
 
+def _embedding_dataset(ray, corpus: Corpus, encoder_name: str, batch_size: int, workers: int, gpus: float):
+    """The corpus dataset mapped through :class:`EncodeBatch` on a pool of ``workers`` actors (``gpus`` each).
+
+    Blocks of at least ``batch_size`` and at most 10,000 rows, about 4 per worker, so every actor gets work.
+    """
+    rows_per_block = int(min(10_000, max(batch_size, math.ceil(len(corpus) / (4 * workers)))))
+    return corpus_dataset(ray, corpus, rows_per_block).map_batches(
+        EncodeBatch, fn_constructor_args=(encoder_name, batch_size), batch_size=batch_size,
+        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=0 if gpus > 0 else _actor_cpus(ray, workers), num_gpus=gpus)
+
+
+def _gather_embeddings(ds, tmp: Path, n: int, encoder_name: str, started: float, progress: Progress | None,
+                       stats: dict | None) -> None:
+    """Stream the result batches into a memory-mapped ``.npy`` at ``tmp``, each at its rows; flushed and closed
+    on return. Raises when a batch has the wrong shape or some rows never came back."""
+    out: np.memmap | None = None
+    seen = np.zeros(n, dtype=bool)
+    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        rows = np.asarray(batch["row"], dtype=np.int64)
+        vecs = np.asarray(batch["embedding"], dtype=np.float32)
+        if vecs.ndim != 2 or vecs.shape[0] != rows.shape[0]:
+            raise ValueError(f"encoder {encoder_name!r} returned shape {vecs.shape} for {rows.shape[0]} texts")
+        if out is None:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, vecs.shape[1]))
+        out[rows] = vecs
+        if not seen.any() and stats is not None:
+            stats.update(first_seconds=time.perf_counter() - started, first_rows=int(rows.shape[0]))
+        seen[rows] = True
+        if progress is not None:
+            progress(int(seen.sum()), n)
+    if out is None or not seen.all():
+        raise RuntimeError(f"the ray engine returned {int(seen.sum())} of {n} embeddings")
+    out.flush()
+
+
 def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None = None, batch_size: int = 64,
                      progress: Progress | None = None, use_cache: bool = True,
                      stats: dict | None = None) -> NDArray[np.float32]:
@@ -292,32 +328,10 @@ def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None 
     started = time.perf_counter()
     workers = int(config.workers)
     gpus = _gpus(ray, config)
-    rows_per_block = int(min(10_000, max(batch_size, math.ceil(n / (4 * workers)))))
-    ds = corpus_dataset(ray, corpus, rows_per_block).map_batches(
-        EncodeBatch, fn_constructor_args=(encoder.name, batch_size), batch_size=batch_size,
-        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=0 if gpus > 0 else _actor_cpus(ray, workers), num_gpus=gpus)
+    ds = _embedding_dataset(ray, corpus, encoder.name, batch_size, workers, gpus)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.ray.tmp.npy")
-    out: np.memmap | None = None
-    seen = np.zeros(n, dtype=bool)
     try:
-        for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            rows = np.asarray(batch["row"], dtype=np.int64)
-            vecs = np.asarray(batch["embedding"], dtype=np.float32)
-            if vecs.ndim != 2 or vecs.shape[0] != rows.shape[0]:
-                raise ValueError(f"encoder {encoder.name!r} returned shape {vecs.shape} for {rows.shape[0]} texts")
-            if out is None:
-                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, vecs.shape[1]))
-            out[rows] = vecs
-            if not seen.any() and stats is not None:
-                stats.update(first_seconds=time.perf_counter() - started, first_rows=int(rows.shape[0]))
-            seen[rows] = True
-            if progress is not None:
-                progress(int(seen.sum()), n)
-        if out is None or not seen.all():
-            raise RuntimeError(f"the ray engine returned {int(seen.sum())} of {n} embeddings")
-        out.flush()
-        del out
+        _gather_embeddings(ds, tmp, n, encoder.name, started, progress, stats)
         if stats is not None:
             stats["seconds"] = time.perf_counter() - started
         if not use_cache:

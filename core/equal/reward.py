@@ -157,41 +157,46 @@ class OTReward:
         if self.ipot_beta <= 0 or self.ipot_outer < 1 or self.ipot_inner < 1:
             raise RewardConfigError("OTReward.ipot_beta must be > 0 and ipot_outer/ipot_inner >= 1")
 
-    def calc_distance(self, x: NDArray, y: NDArray) -> float:
-        """OT distance ``W`` between the rows of ``x`` ``(n, d)`` and ``y`` ``(m, d)``, uniform weights."""
+    def _transport_problem(self, x: NDArray, y: NDArray,
+                           caller: str) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], str]:
+        """The cost ``C`` ``(n, m)`` between the rows of ``x`` and ``y``, the uniform weights ``a`` ``(n,)`` and
+        ``b`` ``(m,)``, and the solver: :attr:`method`, except ``"emd"`` above ``emd_max_n`` points per side,
+        which is ``"sinkhorn"``. Both sets must be non-empty (``caller`` names the method in the error)."""
         x = np.atleast_2d(np.asarray(x))
         y = np.atleast_2d(np.asarray(y))
         if len(x) == 0 or len(y) == 0:
-            raise ValueError("calc_distance: both point sets must be non-empty")
+            raise ValueError(f"{caller}: both point sets must be non-empty")
         cost = calc_cost_matrix(x, y)
         n, m = cost.shape
-        if self.method == "ipot":
+        solver = "sinkhorn" if self.method == "emd" and max(n, m) > self.emd_max_n else self.method
+        return cost, np.full(n, 1.0 / n), np.full(m, 1.0 / m), solver
+
+    def calc_distance(self, x: NDArray, y: NDArray) -> float:
+        """OT distance ``W`` between the rows of ``x`` ``(n, d)`` and ``y`` ``(m, d)``, uniform weights.
+
+        Solved for the distance itself (``ot.emd2``, ``ot.sinkhorn2``): ``<P, C>`` of :meth:`calc_plan` can
+        differ from it in the last bits, and the runs' rewards were computed this way.
+        """
+        cost, a, b, solver = self._transport_problem(x, y, "calc_distance")
+        if solver == "ipot":
             return ipot(cost, self.ipot_beta, self.ipot_outer, self.ipot_inner)
         import ot
 
-        a = np.full(n, 1.0 / n)
-        b = np.full(m, 1.0 / m)
-        if self.method == "emd" and max(n, m) <= self.emd_max_n:
+        if solver == "emd":
             return float(ot.emd2(a, b, cost))
         return float(ot.sinkhorn2(a, b, cost, self.reg, numItermax=2000))
 
     def calc_plan(self, x: NDArray, y: NDArray) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The optimal plan ``P`` and the cost ``C`` between ``x`` ``(n, d)`` and ``y`` ``(m, d)``, both ``(n, m)``.
 
-        The solver is the one :meth:`calc_distance` uses, so ``<P, C>`` is that distance.
+        The solver is the one :meth:`calc_distance` uses, so ``<P, C>`` is that distance (up to rounding).
         """
-        x = np.atleast_2d(np.asarray(x))
-        y = np.atleast_2d(np.asarray(y))
-        if len(x) == 0 or len(y) == 0:
-            raise ValueError("calc_plan: both point sets must be non-empty")
-        cost = calc_cost_matrix(x, y)
-        n, m = cost.shape
-        if self.method == "ipot":
+        cost, a, b, solver = self._transport_problem(x, y, "calc_plan")
+        if solver == "ipot":
             return ipot_plan(cost, self.ipot_beta, self.ipot_outer, self.ipot_inner), cost
         import ot
 
-        a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
-        if self.method == "emd" and max(n, m) <= self.emd_max_n:
+        if solver == "emd":
             return np.asarray(ot.emd(a, b, cost), dtype=np.float64), cost
         return np.asarray(ot.sinkhorn(a, b, cost, self.reg, numItermax=2000), dtype=np.float64), cost
 

@@ -328,18 +328,8 @@ def run_warmup(
     chosen = _sample(len(texts), config.sample_share, rng)
     extraction = extract_sample(ids, texts, chosen, extractor, report)
     training = training_set(ids, texts, chosen, extraction, config, rng)
-    model = _load_model(base_model, config)
-    eval_docs, eval_qas = training.eval_texts
-    loss_before = recall_before = None
-    if len(eval_docs) >= 2:
-        model.eval()
-        loss_before, recall_before = _alignment(model, eval_docs, eval_qas, config.scale)
-    negatives = mine_hard_negatives(model, texts, training, config, rng, report)
-    loss_history = train_contrastive(model, training, negatives, config, rng, report)
-    model.eval()
-    loss_after = recall_after = None
-    if len(eval_docs) >= 2:
-        loss_after, recall_after = _alignment(model, eval_docs, eval_qas, config.scale)
+    model, negatives, loss_history, (loss_before, recall_before), (loss_after, recall_after) = _fine_tune(
+        base_model, texts, training, config, rng, report)
     result = WarmupResult(
         model_path=str(out), n_train_pairs=len(training.pairs), seconds=0.0, loss_history=loss_history,
         n_docs_sampled=len(chosen), n_docs_with_pairs=training.n_docs_with_pairs, n_negatives=int(negatives.shape[1]),
@@ -348,6 +338,34 @@ def run_warmup(
         recall_at_1_before=recall_before, recall_at_1_after=recall_after,
     )
     return save_warmup(model, result, out, base_model, extractor.name, config, started, report)
+
+
+_Alignment = tuple[float | None, float | None]  # (held-out loss, recall@1); None with fewer than 2 held-out pairs
+
+
+def _fine_tune(base_model: str, texts: Sequence[str], training: TrainingSet, config: WarmupConfig,
+               rng: np.random.Generator, report: Progress) -> tuple[Any, NDArray[np.int64], list[float], _Alignment,
+                                                                    _Alignment]:
+    """Load ``base_model``, then stages 3-4 (hard negatives, contrastive training), the held-out alignment
+    measured before and after.
+
+    Returns ``(model in eval mode, negatives, loss per step, alignment before, alignment after)``.
+    """
+    model = _load_model(base_model, config)
+    before = _held_out_alignment(model, training, config)
+    negatives = mine_hard_negatives(model, texts, training, config, rng, report)
+    loss_history = train_contrastive(model, training, negatives, config, rng, report)
+    model.eval()
+    return model, negatives, loss_history, before, _held_out_alignment(model, training, config)
+
+
+def _held_out_alignment(model: Any, training: TrainingSet, config: WarmupConfig) -> _Alignment:
+    """``(loss, recall@1)`` of the held-out pairs (:func:`_alignment`, the model put in eval mode)."""
+    eval_docs, eval_qas = training.eval_texts
+    if len(eval_docs) < 2:
+        return None, None
+    model.eval()
+    return _alignment(model, eval_docs, eval_qas, config.scale)
 
 
 def extract_sample(ids: Sequence[str], texts: Sequence[str], chosen: NDArray[np.int64], extractor: Extractor,

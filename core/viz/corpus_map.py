@@ -91,6 +91,45 @@ def _cap(label: str, limit: int = MAX_LEGEND_CHARS) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def _hover_data(part: pd.DataFrame) -> np.ndarray | None:
+    """``(n, 2)`` id and text snippet per row, the points' ``custom_data`` (``None`` for no rows)."""
+    if not len(part):
+        return None
+    return np.stack([part["doc_id"].astype(str).to_numpy(), part["text"].map(_snippet).to_numpy()], axis=1)
+
+
+def _cluster_traces(shown: pd.DataFrame, clusters: list[int], names: Mapping[int, str],
+                    highlight_cluster: int | None) -> list[go.Scattergl]:
+    """One WebGL trace per cluster, coloured by cluster id; all but ``highlight_cluster`` dimmed when it is set."""
+    colours = _palette(max(clusters) + 1 if clusters else 1)
+    traces = []
+    for c in clusters:
+        part = shown[shown["cluster"] == c]
+        dim = highlight_cluster is not None and c != highlight_cluster
+        traces.append(go.Scattergl(
+            x=part["x"], y=part["y"], mode="markers", name=names[c], showlegend=False,
+            marker=dict(size=5 if not dim else 4, color=colours[c], opacity=0.12 if dim else 0.8),
+            customdata=_hover_data(part),
+            hovertemplate="<b>%{customdata[0]}</b> · " + html.escape(names[c]) + "<br>%{customdata[1]}<extra></extra>",
+        ))
+    return traces
+
+
+def _cluster_labels(frame: pd.DataFrame, cluster_names: Mapping[int, str] | None, highlight_cluster: int | None,
+                    height: int) -> list[dict]:
+    """Annotations naming the clusters at their centroids, placed by :func:`place_labels` so none overlap."""
+    centroids = cluster_centroids(frame)
+    texts = [short_label(cluster_names[int(c)]) if cluster_names and cluster_names.get(int(c)) else f"cluster {c}"
+             for c in centroids["cluster"]]
+    span = (float(frame["x"].max() - frame["x"].min()) or 1.0, float(frame["y"].max() - frame["y"].min()) or 1.0)
+    labels = []
+    for i, x, y in place_labels(centroids, texts, span, (PLOT_WIDTH_PX, height)):
+        dim = highlight_cluster is not None and int(centroids["cluster"].iloc[i]) != highlight_cluster
+        labels.append(dict(x=x, y=y, text=html.escape(texts[i]), showarrow=False, opacity=0.35 if dim else 0.95,
+                           font=dict(size=12, color="#1f2430"), bgcolor="rgba(255,255,255,0.72)", borderpad=2))
+    return labels
+
+
 def make_corpus_map_figure(
     frame: pd.DataFrame,
     highlight_cluster: int | None = None,
@@ -111,45 +150,22 @@ def make_corpus_map_figure(
     """
     n = len(frame)
     keep = display_sample(n, max_points, seed)
-    shown = frame.iloc[keep]
     clusters = sorted(int(c) for c in frame["cluster"].unique()) if n else []
-    colours = _palette(max(clusters) + 1 if clusters else 1)
-    fig = go.Figure()
     names = {c: _cap(f"{c} · {cluster_names[c]}") if cluster_names and cluster_names.get(c) else f"cluster {c}"
              for c in clusters}
-    traces = []  # added at once, as are the labels below: one by one, plotly revalidates all of them each time
-    for c in clusters:
-        part = shown[shown["cluster"] == c]
-        dim = highlight_cluster is not None and c != highlight_cluster
-        traces.append(go.Scattergl(
-            x=part["x"], y=part["y"], mode="markers", name=names[c], showlegend=False,
-            marker=dict(size=5 if not dim else 4, color=colours[c], opacity=0.12 if dim else 0.8),
-            customdata=np.stack([part["doc_id"].astype(str).to_numpy(), part["text"].map(_snippet).to_numpy()], axis=1)
-            if len(part) else None,
-            hovertemplate="<b>%{customdata[0]}</b> · " + html.escape(names[c]) + "<br>%{customdata[1]}<extra></extra>",
-        ))
-    fig.add_traces(traces)
+    fig = go.Figure()
+    # traces added at once, as are the labels below: one by one, plotly revalidates all of them each time
+    fig.add_traces(_cluster_traces(frame.iloc[keep], clusters, names, highlight_cluster))
     ids = set(map(str, highlight_ids))
     if ids:
         hit = frame[frame["doc_id"].astype(str).isin(ids)]
         fig.add_trace(go.Scattergl(
             x=hit["x"], y=hit["y"], mode="markers", name="highlighted", showlegend=False,
             marker=dict(size=11, symbol="star", color="gold", line=dict(width=1, color="black")),
-            customdata=np.stack([hit["doc_id"].astype(str).to_numpy(), hit["text"].map(_snippet).to_numpy()], axis=1)
-            if len(hit) else None,
+            customdata=_hover_data(hit),
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra>match</extra>",
         ))
-    labels = []
-    if n:
-        centroids = cluster_centroids(frame)
-        texts = [short_label(cluster_names[int(c)]) if cluster_names and cluster_names.get(int(c)) else f"cluster {c}"
-                 for c in centroids["cluster"]]
-        span = (float(frame["x"].max() - frame["x"].min()) or 1.0, float(frame["y"].max() - frame["y"].min()) or 1.0)
-        for i, x, y in place_labels(centroids, texts, span, (PLOT_WIDTH_PX, height)):
-            dim = highlight_cluster is not None and int(centroids["cluster"].iloc[i]) != highlight_cluster
-            labels.append(dict(x=x, y=y, text=html.escape(texts[i]), showarrow=False, opacity=0.35 if dim else 0.95,
-                               font=dict(size=12, color="#1f2430"), bgcolor="rgba(255,255,255,0.72)", borderpad=2))
-    fig.update_layout(annotations=labels)
+    fig.update_layout(annotations=_cluster_labels(frame, cluster_names, highlight_cluster, height) if n else [])
     fig.update_layout(
         dragmode="pan", height=height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False,
         xaxis=dict(visible=False), yaxis=dict(visible=False), hoverlabel=dict(align="left"),

@@ -114,6 +114,26 @@ def test_learners_are_a_job_that_cancels_between_learners():
     assert any("Cancelled: showing the" in w.value for w in at.warning)
 
 
+def test_a_failed_job_shows_its_error_and_can_be_started_again():
+    """Both panels poll through common.poll_job_panel: a failed job is an error under the panel's words, a failure
+    without an error too (the learners panel used to fall through to an empty table), never a traceback."""
+    from core.debias.jobs import LearnersJob, SweepJob
+    from core.debias.lab import LearnerConfig
+    from core.debias.sweep import SweepConfig
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    sweep, learners = SweepJob(SweepConfig()), LearnersJob(LearnerConfig())
+    sweep.status, sweep.error = "failed", ValueError("no observed pair in world 3")
+    learners.status, learners.error = "failed", None
+    at.session_state["debias_sweep"], at.session_state["debias_learners"] = sweep, learners
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any("The sweep failed" in e and "no observed pair in world 3" in e for e in errors), errors
+    assert any("Training failed" in e for e in errors), errors
+    assert not at.button(key="dl_run").disabled and not at.button(key="dl_train").disabled
+
+
 @pytest.mark.browser
 def test_browser_runs_a_small_sweep(app_url, page, output_dir):
     page.goto(f"{app_url}/debiasing_lab", wait_until="networkidle")

@@ -521,15 +521,20 @@ class _ChatTransport:
                 wait = _retry_after_value(headers.get("retry-after"))
             if attempt == self.max_retries:
                 raise _Failed(f"{problem} (gave up after {attempt + 1} attempts)")
-            if wait is None:
-                wait = min(self.backoff_max, self.backoff_base * 2.0**attempt) * self._rng.uniform(0.5, 1.5)
-            wait = min(wait, self.backoff_max)
+            wait = self._backoff(attempt, wait)
             usage.retries += 1
             logger.warning("%s for %s; retry %d/%d in %.2f s", problem, doc_id, attempt + 1,
                            self.max_retries, wait)
             if batch.stop.wait(wait):
                 raise _Failed(_CANCELLED)
         raise _Failed("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def _backoff(self, attempt: int, asked: float | None) -> float:
+        """Seconds before the next try: the server's ``Retry-After`` if it sent one, else
+        ``backoff_base * 2^attempt`` with +-50 % jitter; never over ``backoff_max``."""
+        if asked is None:
+            asked = min(self.backoff_max, self.backoff_base * 2.0**attempt) * self._rng.uniform(0.5, 1.5)
+        return min(asked, self.backoff_max)
 
     def _request(self, batch: _Batch, body: dict) -> tuple[int, httpx.Headers, bytes]:
         """One POST, streamed, under a total deadline of ``timeout`` seconds (not per read) and
@@ -662,6 +667,76 @@ def _tally(keyed: list[tuple[str, str, str]], outcomes: dict[str, _Outcome], fre
     return result
 
 
+def _or_setting(price: float | None, settings: LLMSettings, name: str) -> float | None:
+    """``price`` as given, else the settings' price of that name (``None``: unknown)."""
+    return getattr(settings, name, None) if price is None else price
+
+
+def _cache_get(cache: ExtractionCache | None, key: str) -> CachedExtraction | None:
+    """The cached answer of ``key``; a cache that cannot be read is a miss (it costs money, never the batch)."""
+    if cache is None:
+        return None
+    try:
+        return cache.get(key)
+    except Exception as exc:
+        logger.warning("extraction cache unreadable (%s); treating as a miss", type(exc).__name__)
+        return None
+
+
+def _cache_put(cache: ExtractionCache | None, key: str, entry: CachedExtraction, model: str,
+               prompt_version: str) -> None:
+    """Cache ``entry``; a cache that cannot be written is logged, the results are kept."""
+    if cache is None:
+        return
+    try:
+        cache.put(key, entry, model=model, prompt_version=prompt_version)
+    except Exception as exc:
+        logger.warning("could not write the extraction cache (%s); results kept", type(exc).__name__)
+
+
+def _split_cached(keyed: list[tuple[str, str, str]],
+                  cache: ExtractionCache | None) -> tuple[dict[str, _Outcome], list[tuple[str, str, str]]]:
+    """``(outcomes of the keys found in the cache, documents to send)``; one document per distinct key."""
+    outcomes: dict[str, _Outcome] = {}
+    pending: list[tuple[str, str, str]] = []
+    pending_keys: set[str] = set()
+    for doc_id, text, key in keyed:
+        if key in outcomes or key in pending_keys:
+            continue
+        hit = _cache_get(cache, key)
+        if hit is not None:
+            outcomes[key] = _Outcome(pairs=list(hit.pairs))
+        else:
+            pending.append((doc_id, text, key))
+            pending_keys.add(key)
+    return outcomes, pending
+
+
+def _on_a_client(settings: LLMSettings, timeout: float, stop: _AnyEvent, run: Callable[[_Batch], None]) -> None:
+    """``run(batch)`` on a fresh HTTP client, closed after; when threads were abandoned still reading, closed
+    later on a daemon thread (they fail on a closed client instead of hanging)."""
+    client = _client(settings, timeout)
+    batch = _Batch(client, stop)
+    try:
+        run(batch)
+    finally:
+        if batch.abandoned:
+            threading.Thread(target=_close_later, args=(client, timeout + 1.0), daemon=True).start()
+        else:
+            client.close()
+
+
+def _extract_messages(document: str) -> list[dict]:
+    return [{"role": "system", "content": EXTRACT_PROMPT},
+            {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>"}]
+
+
+def _refine_messages(document: str, pairs: list[tuple[str, str]]) -> list[dict]:
+    shown = json.dumps({"pairs": [{"question": q, "answer": a} for q, a in pairs]}, ensure_ascii=False)
+    return [{"role": "system", "content": REFINE_PROMPT},
+            {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>\n\nExtracted pairs:\n{shown}"}]
+
+
 class OpenAIChatExtractor:
     """Extract QA pairs with an LLM behind an OpenAI-compatible chat endpoint.
 
@@ -730,10 +805,8 @@ class OpenAIChatExtractor:
                       max_tokens=(max_tokens, 1), max_pairs_per_doc=(max_pairs_per_doc, 1),
                       max_response_bytes=(max_response_bytes, 1024))
         _check_positive(timeout=timeout, backoff_max=backoff_max)
-        if price_per_1k_prompt is None:
-            price_per_1k_prompt = getattr(settings, "price_per_1k_prompt", None)
-        if price_per_1k_completion is None:
-            price_per_1k_completion = getattr(settings, "price_per_1k_completion", None)
+        price_per_1k_prompt = _or_setting(price_per_1k_prompt, settings, "price_per_1k_prompt")
+        price_per_1k_completion = _or_setting(price_per_1k_completion, settings, "price_per_1k_completion")
         _check_non_negative(price_per_1k_prompt=price_per_1k_prompt, temperature=temperature,
                             price_per_1k_completion=price_per_1k_completion, backoff_base=backoff_base)
         self.settings = settings
@@ -798,75 +871,31 @@ class OpenAIChatExtractor:
         docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
         keyed = [(doc_id, text, content_key(text[: self.max_doc_chars], self.settings.model,
                                             self.prompt_version)) for doc_id, text in docs]
-        outcomes: dict[str, _Outcome] = {}
-        pending: list[tuple[str, str, str]] = []
-        pending_keys: set[str] = set()
-        for doc_id, text, key in keyed:
-            if key in outcomes or key in pending_keys:
-                continue
-            hit = self._cache_get(key)
-            if hit is not None:
-                outcomes[key] = _Outcome(pairs=list(hit.pairs))
-            else:
-                pending.append((doc_id, text, key))
-                pending_keys.add(key)
+        outcomes, pending = _split_cached(keyed, self._cache)
         fresh: set[str] = set()
         if pending:
-            client = _client(self.settings, self.timeout)
-            batch = _Batch(client, stop)
-            try:
-                _run_pending(pending, batch, outcomes, fresh, self.concurrency, self._extract_one, self._store)
-            finally:
-                if batch.abandoned:  # a daemon thread may still read: let it fail on a closed client later
-                    threading.Thread(target=_close_later, args=(client, self.timeout + 1.0), daemon=True).start()
-                else:
-                    client.close()
+            _on_a_client(self.settings, self.timeout, stop, lambda batch: _run_pending(
+                pending, batch, outcomes, fresh, self.concurrency, self._extract_one, self._store))
         return _tally(keyed, outcomes, fresh, self.name, self.estimate_cost)
 
     def _store(self, key: str, outcome: _Outcome) -> None:
         if outcome.error is None and outcome.cacheable:
             u = outcome.usage
-            self._cache_put(key, CachedExtraction(
+            _cache_put(self._cache, key, CachedExtraction(
                 tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
-                self.estimate_cost(u.prompt_tokens, u.completion_tokens)))
-
-    def _cache_get(self, key: str) -> CachedExtraction | None:
-        if self._cache is None:
-            return None
-        try:
-            return self._cache.get(key)
-        except Exception as exc:  # a broken cache costs money, never the batch
-            logger.warning("extraction cache unreadable (%s); treating as a miss", type(exc).__name__)
-            return None
-
-    def _cache_put(self, key: str, entry: CachedExtraction) -> None:
-        if self._cache is None:
-            return
-        try:
-            self._cache.put(key, entry, model=self.settings.model, prompt_version=self.prompt_version)
-        except Exception as exc:
-            logger.warning("could not write the extraction cache (%s); results kept", type(exc).__name__)
+                self.estimate_cost(u.prompt_tokens, u.completion_tokens)), self.settings.model, self.prompt_version)
 
     # ------------------------------------------------------------------------- per document
     def _extract_one(self, doc_id: str, text: str, batch: _Batch) -> _Outcome:
         outcome = _Outcome()
         document = text[: self.max_doc_chars]
         try:
-            messages = [
-                {"role": "system", "content": EXTRACT_PROMPT},
-                {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>"},
-            ]
-            pairs = self._chat_pairs(messages, doc_id, batch, outcome.usage)[: self.max_pairs_per_doc * 4]
+            pairs = self._chat_pairs(_extract_messages(document), doc_id, batch,
+                                     outcome.usage)[: self.max_pairs_per_doc * 4]
             if self.refine and pairs:
                 pairs = pairs[: self.max_pairs_per_doc]
-                shown = json.dumps({"pairs": [{"question": q, "answer": a} for q, a in pairs]},
-                                   ensure_ascii=False)
-                refine_messages = [
-                    {"role": "system", "content": REFINE_PROMPT},
-                    {"role": "user", "content": f"Document:\n<<<\n{document}\n>>>\n\nExtracted pairs:\n{shown}"},
-                ]
                 try:
-                    pairs = self._chat_pairs(refine_messages, doc_id, batch, outcome.usage)
+                    pairs = self._chat_pairs(_refine_messages(document, pairs), doc_id, batch, outcome.usage)
                 except _Failed as exc:
                     outcome.error = f"refine pass failed, kept the extract pass's pairs: {exc}"
                     outcome.cacheable = False
