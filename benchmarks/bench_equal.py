@@ -20,10 +20,13 @@ and an on-task pair is a pair the rule extractor takes from an on-task document.
 
 Policies, each over 5 seeds (``--seeds N``; Avg-sim is deterministic): Random, Avg-sim (documents by mean
 cosine to D_r), EQUAL with RunConfig's defaults (credit per document read, similarity prior
-weighted by the rewards' variances: ``unplayed="eb"``), and EQUAL one setting away from them:
-a fixed prior weight (``"prior"``), credit per pair, credit per pull (the paper's reward), the
-defaults before issue #13 (per-pull credit, fixed prior), no prior (``"mean"``); EQUAL with
-the paper's settings (per-pull credit, unplayed 0, first pull D, empty pull 0); and the
+weighted by the rewards' variances: ``unplayed="eb"``, a cluster's documents read most similar
+first, a neighbour's pull counted a quarter), and EQUAL one setting away from them: documents
+in a random order, full neighbour sharing, a fixed prior weight (``"prior"``), credit per pair,
+credit per pull (the paper's reward), no prior (``"mean"``); the defaults of the round before
+(random order and full sharing), the defaults before issue #13 (also per-pull credit, fixed
+prior); EQUAL with the paper's settings (per-pull credit, unplayed 0, first pull D, empty pull
+0, random order, full sharing); and the
 arm-level oracle on the provenance label (clusters densest in on-task pairs first: the ceiling
 of any cluster policy at this clustering).
 
@@ -302,16 +305,20 @@ def replay(
 
 def policy_configs(base: RunConfig) -> dict[str, RunConfig]:
     pull = replace(base.reward, credit="pull")
-    paper = replace(base, unplayed="zero", first_pull_docs=None, reward=replace(pull, empty_reward=0.0))
+    shuffled = replace(base, doc_order="random", neighbour_weight=1.0)  # how the paper reads clusters and shares
+    paper = replace(shuffled, unplayed="zero", first_pull_docs=None, reward=replace(pull, empty_reward=0.0))
     return {
         "random": replace(base, policy="random"),
         "avg-sim": replace(base, policy="avg-sim"),
         "EQUAL": base,
+        "EQUAL random order": replace(base, doc_order="random"),
+        "EQUAL full sharing": replace(base, neighbour_weight=1.0),
         "EQUAL fixed prior": replace(base, unplayed="prior"),
         "EQUAL pair credit": replace(base, reward=replace(base.reward, credit="pair")),
         "EQUAL pull credit": replace(base, reward=pull),
-        "EQUAL before #13": replace(base, unplayed="prior", reward=pull),
         "EQUAL no prior": replace(base, unplayed="mean"),
+        "EQUAL last round": shuffled,
+        "EQUAL before #13": replace(shuffled, unplayed="prior", reward=pull),
         "EQUAL paper": paper,
     }
 
@@ -341,7 +348,7 @@ def run_case(
     )
     for pol, (calls, pairs) in res.items():
         head = f"{calls:8.0f} calls to 50% on-task ({calls / len(s.ids):5.1%} of corpus); " if target else ""
-        print(f"  {pol:>15}: {head}{pairs:7.1f} on-task pairs at a {SHARE:.0%} budget ({budget} calls)")
+        print(f"  {pol:>18}: {head}{pairs:7.1f} on-task pairs at a {SHARE:.0%} budget ({budget} calls)")
     return res
 
 

@@ -42,9 +42,11 @@ class RunConfig:
     share_neighbours : bool
         EQUAL's neighbour reward sharing.
     neighbour_weight : float
-        What a neighbour's pull counts for an arm, in ``[0, 1]`` (1: as much as its own pull, the paper).
-    doc_order : {"random", "file"}; exhaust : {"partial", "strict"}
-        See :mod:`core.equal.arms`.
+        What a neighbour's pull counts for an arm, in ``[0, 1]`` (default 0.25; 1: as much as its own pull, the
+        paper).
+    doc_order : {"similar", "random", "file"}; exhaust : {"partial", "strict"}
+        See :mod:`core.equal.arms` (default ``"similar"``: a cluster's documents most similar to ``D_r`` first;
+        the paper reads them in a random order; needs ``doc_emb``).
     unplayed : {"eb", "prior", "mean", "zero"}
         How an arm's reward is estimated before (and, for "eb"/"prior", while) it is observed:
         predicted from its documents' similarity to ``D_r`` and shrunk towards that prediction by a
@@ -72,8 +74,8 @@ class RunConfig:
     extractor: str = "rules"
     seed: int = 0
     share_neighbours: bool = True
-    neighbour_weight: float = 1.0
-    doc_order: str = "random"
+    neighbour_weight: float = 0.25
+    doc_order: str = "similar"
     exhaust: str = "partial"
     unplayed: str = "eb"
     prior_weight: float = 4.0

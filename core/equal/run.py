@@ -51,6 +51,11 @@ exploiting anything. The defaults change that, each with the paper's behaviour o
   each document's value (the mean transported cosine of its pairs to ``D_r``, 0 for a document
   without pairs), so yield enters the arm's value; ``credit="pull"`` is the paper's one OT
   distance per pull (see :mod:`core.equal.reward`; measured in README "EQUAL on provenance labels").
+* ``doc_order="similar"``: the bandit chooses the cluster from the rewards, and within it the
+  documents most similar to ``D_r`` are read first (the paper: a random order, ``"random"``).
+* ``neighbour_weight=0.25``: a neighbouring cluster's pull counts a quarter of the arm's own. At
+  the paper's 1 the decoy neighbours of an answered FAQ cluster pulled its estimate from 0.60
+  after one pull (the best of any arm) to 0.34, so it was never played again (static tier).
 
 Measured before issue #13, on the old cosine-labelled benchmark (6 presets x 5 seeds, k=75): the
 extraction calls needed to collect half of the on-task pairs, as Random/EQUAL, each step
@@ -205,7 +210,7 @@ def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: 
     is_docs = _is_document_policy(policy)
     needs_sim = is_docs and policy.needs_similarity
     if space.doc_emb is None:
-        if config.doc_order == "similar":
+        if config.doc_order == "similar" and not is_docs:  # a document baseline picks its documents itself
             raise RunConfigError("RunConfig.doc_order='similar' reads each cluster's documents by their similarity "
                                  "to the reference set: pass doc_emb (the corpus embeddings), or choose 'random'")
         if needs_sim or (config.unplayed in ("prior", "eb") and not is_docs):
@@ -298,7 +303,8 @@ class BanditRun:
         self.policy = make_policy(config.policy, **dict(config.policy_params))
         k = space.k if space.k is not None else int(space.labels.max()) + 1
         arm_prior, unplayed, doc_scores, doc_top = _similarity_prior(self.policy, space, reference, config, k)
-        self.arms = ArmDocs(space.labels, k=space.k, docs_per_pull=config.docs_per_pull, order=config.doc_order,
+        order = "random" if config.doc_order == "similar" and doc_top is None else config.doc_order
+        self.arms = ArmDocs(space.labels, k=space.k, docs_per_pull=config.docs_per_pull, order=order,
                             exhaust=config.exhaust, seed=config.seed, scores=doc_top)
         self.k = self.arms.k
         if doc_scores is not None:
