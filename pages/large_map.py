@@ -98,5 +98,6 @@ if query.strip():
     vec = common.encoder(meta["encoder"]).encode([query])[0]
     hits = lmap.search(vec, top_n=20)
     st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
-with st.expander("Clusters"):
+# on demand: a table drawn with the map costs the first open the data grid's code (~1.3 MB) and its drawing
+if st.toggle("Show the clusters table", key="lm_clusters"):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")

@@ -164,3 +164,6 @@ def test_the_large_corpus_page_draws_the_index_as_one_trace(big):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"]) == 1 and spec["data"][0]["type"] == "scattergl"
     assert any("50,000 documents (20,000 drawn)" in c.value for c in at.caption)
+    assert not at.dataframe  # nothing selected, clusters folded: no table on the first open
+    at.toggle(key="lm_clusters").set_value(True).run()
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == lmap.meta["k"]
