@@ -9,6 +9,7 @@ HTML-escaped snippet, because plotly renders hover text as HTML.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Iterable, Mapping
 
@@ -25,6 +26,7 @@ SNIPPET = 160
 LABEL_TOKEN_CHARS = 14  # a keyword longer than this is cut with "…" in the on-map label
 
 
+@functools.lru_cache(maxsize=65536)  # a map's texts are the same on every rerun: a search redraws the map
 def _snippet(text: str, n: int = SNIPPET) -> str:
     text = " ".join(str(text).split())
     text = text if len(text) <= n else text[: n - 1] + "…"
@@ -102,12 +104,13 @@ def _cluster_traces(shown: pd.DataFrame, clusters: list[int], names: Mapping[int
                     highlight_cluster: int | None) -> list[go.Scattergl]:
     """One WebGL trace per cluster, coloured by cluster id; all but ``highlight_cluster`` dimmed when it is set."""
     colours = _palette(max(clusters) + 1 if clusters else 1)
+    rows = shown.groupby("cluster", sort=False).indices  # one pass, not a mask per cluster
     traces = []
     for c in clusters:
-        part = shown[shown["cluster"] == c]
+        part = shown.iloc[rows[c]] if c in rows else shown.iloc[:0]
         dim = highlight_cluster is not None and c != highlight_cluster
         traces.append(go.Scattergl(
-            x=part["x"], y=part["y"], mode="markers", name=names[c], showlegend=False,
+            x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers", name=names[c], showlegend=False,
             marker=dict(size=5 if not dim else 4, color=colours[c], opacity=0.12 if dim else 0.8),
             customdata=_hover_data(part),
             hovertemplate="<b>%{customdata[0]}</b> · " + html.escape(names[c]) + "<br>%{customdata[1]}<extra></extra>",
