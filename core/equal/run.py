@@ -263,12 +263,15 @@ class PullInterrupted(RuntimeError):
 # playing, resuming and ending; splitting the class further would pass that state between objects. The ledger
 # (what was found), the arm space, the failure log, the recorder and the planning function are already apart.
 class BanditRun:
-    interrupted: bool = False
     """One EQUAL (or baseline) run over an arm space: plans rounds, plays pulls, steps.
 
     What it found is in :attr:`ledger`; what it does is written through ``store`` (a
     :class:`~core.equal.store.Recorder`) as it happens. ``interrupted`` is true after a pull whose
     extraction :meth:`pause` cancelled (that pull was not applied).
+
+    Why one class of ~300 lines: the round state (plan, sequence, round rewards, plateau counter,
+    lease) is shared by planning, playing, resuming and ending; the ledger, the arm space, the
+    failure log, the recorder and :func:`plan_round` are already apart.
 
     Parameters
     ----------
@@ -287,6 +290,8 @@ class BanditRun:
         What the run is made with (stored; checked by :meth:`resume`).
     """
 
+    interrupted: bool = False
+
     def __init__(self, config: RunConfig, space: ArmSpace, reference: NDArray, extractor: Extractor, embed: EmbedFn,
                  store: Recorder | None = None, run_id: str | None = None, name: str = "",
                  provenance: RunProvenance | None = None, _register: bool = True) -> None:
@@ -304,7 +309,7 @@ class BanditRun:
         k = space.k if space.k is not None else int(space.labels.max()) + 1
         arm_prior, unplayed, doc_scores, doc_top = _similarity_prior(self.policy, space, reference, config, k)
         order = "random" if config.doc_order == "similar" and doc_top is None else config.doc_order
-        self.arms = ArmDocs(space.labels, k=space.k, docs_per_pull=config.docs_per_pull, order=order,
+        self.arms = ArmDocs(space.labels, k=k, docs_per_pull=config.docs_per_pull, order=order,
                             exhaust=config.exhaust, seed=config.seed, scores=doc_top)
         self.k = self.arms.k
         if doc_scores is not None:
