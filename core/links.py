@@ -111,9 +111,10 @@ def common_params() -> list[Param]:
 
 
 def corpus_map_params(n_clusters: int | None = None) -> list[Param]:
-    """The search text and the highlighted cluster (checked against the map's clusters when known)."""
+    """The search text, whether the map stars its matches, and the highlighted cluster (checked against
+    the map's clusters when known)."""
     hi = (n_clusters - 1) if n_clusters else 10_000
-    return [Param("q", "cm_query", parse_text, ""),
+    return [Param("q", "cm_query", parse_text, ""), Param("star", "cm_star", parse_bool, False),
             Param("cluster", "cm_cluster_link", parse_int_in(0, hi))]
 
 

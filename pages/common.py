@@ -160,6 +160,26 @@ def encoder(name: str) -> Encoder:
     return load_encoder(name)
 
 
+def warm_encoder(name: str) -> None:
+    """Load ``name`` into :func:`encoder`'s cache in a background thread, once, so the page's first
+    search does not wait for it (a run that asks meanwhile waits on the cache's lock, not twice)."""
+    import threading
+
+    if name not in _WARMING:
+        _WARMING.add(name)
+        threading.Thread(target=_load_quietly, args=(name,), name="warm-encoder", daemon=True).start()
+
+
+def _load_quietly(name: str) -> None:
+    try:
+        encoder(name)
+    except Exception:  # noqa: BLE001 - the page's own call reports a model that cannot load
+        pass
+
+
+_WARMING: set[str] = set()
+
+
 @st.cache_resource(show_spinner="Harvesting the built-in corpus…")
 def _builtin(limit: int | None) -> Corpus:
     from core.corpus.builtin import load_builtin_corpus

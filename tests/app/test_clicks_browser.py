@@ -63,7 +63,7 @@ def test_clicking_a_map_point_shows_its_document_and_a_search_keeps_the_selectio
     box = page.get_by_label("Search by meaning")
     box.fill("read a file line by line")
     box.press("Enter")
-    page.get_by_role("heading", name="Nearest documents to").wait_for(timeout=30_000)
+    page.get_by_text("Nearest documents to").wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     assert page.get_by_role("heading", name="Selected documents (1)").count() == 1  # the search kept the selection
     assert page.get_by_text(f"Full text of {doc_id}").count() == 1

@@ -52,11 +52,19 @@ def test_page_shows_map_table_and_load_report(small_corpus_file):
 
 def test_search_and_settings_rebuild(small_corpus_file):
     at = _app(small_corpus_file)
+    before = at.get("plotly_chart")[0].proto.spec
     at.text_input[0].set_value("numpy array shape dtype").run()
     assert not at.exception, [e.value for e in at.exception]
+    assert any("Nearest documents" in m.value for m in at.markdown)
+    assert len(at.dataframe[1].value) == 20  # the matches listed under the search box, with their text
+    assert "numpy" in " ".join(at.dataframe[1].value["text"]).lower()
+    assert at.get("plotly_chart")[0].proto.spec == before  # the map is not re-sent for a search
+    at.toggle(key="cm_star").set_value(True).run()
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert fig["data"][-1]["name"] == "highlighted" and len(fig["data"][-1]["customdata"]) == 20
-    assert any("Nearest documents" in s.value for s in at.subheader)
+    assert {c[0] for c in fig["data"][-1]["customdata"]} == set(at.dataframe[1].value["doc_id"])
+    at.text_input[0].set_value("").run()
+    assert all(t["name"] != "highlighted" for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"])
     at.number_input[0].set_value(3)  # k inside the settings form
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -30,7 +30,7 @@ def test_links_reproduce_each_pages_view(_browser, app_url, output_dir):
     box.wait_for(timeout=180_000)
     box.fill("read a file line by line")
     box.press("Enter")
-    page.get_by_role("heading", name="Nearest documents to").wait_for(timeout=60_000)
+    page.get_by_text("Nearest documents to").wait_for(timeout=60_000)
     views.append((_wait_url(page, "q="), "[data-testid='stHeading']"))
     # Debiasing lab: a bias conditioned on
     page.goto(f"{app_url}/debiasing_lab")
