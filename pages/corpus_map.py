@@ -23,13 +23,12 @@ from core.corpus.views import (
     document_text,
     elbow_ks,
     row_of_cluster,
-    search_table,
     selected_documents,
 )
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
-from pages import common, upgrade_panel
+from pages import common, search_panel, upgrade_panel
 
 common.page_header(
     "Corpus map",
@@ -89,43 +88,6 @@ S = st.session_state
 common.warm_encoder(cmap.settings.encoder_name)  # a first search does not wait for the query encoder to load
 
 
-def _star_request() -> tuple[str, int] | None:
-    """The search the map should star: ``(query, matches)`` with the toggle on and a query typed, else None."""
-    query = str(S.get("cm_query", "")).strip()
-    return (query, int(S.get("cm_top_n", 20))) if S.get("cm_star") and query else None
-
-
-def _search(cmap, query: str, top_n: int):
-    """The map's nearest documents to ``query``, kept for the next run (the panel and the stars ask alike)."""
-    key = (cmap.space_id, len(frame), query, top_n)
-    if S.get("_cm_search", (None,))[0] != key:
-        S["_cm_search"] = (key, cmap.search(query, common.encoder(cmap.settings.encoder_name), top_n=top_n))
-    return S["_cm_search"][1]
-
-
-@st.fragment
-def search_panel(cmap, frame) -> None:
-    """Search by meaning. A fragment: a query reruns only this panel, so the map is not re-sent.
-
-    A changed figure is a new chart in the browser (WebGL context and all, ~1 s at 3,000 points on
-    a CPU-only machine), so the map stars the matches only when asked (the toggle), and then a
-    query redraws the page.
-    """
-    q1, q2, q3 = st.columns([4.6, 1.4, 1.3], vertical_alignment="bottom")
-    query = q1.text_input("Search by meaning", placeholder="e.g. parse a date from a string", key="cm_query")
-    top_n = q2.slider("Matches", 5, 100, 20, key="cm_top_n")
-    q3.toggle("Star on map", key="cm_star", help="Redraws the map with the matches as stars (a second or two "
-              "at this size); off, a search answers here without redrawing the map.")
-    if _star_request() != S.get("_cm_map_stars"):  # the map shows other stars than asked: redraw the page
-        st.rerun(scope="app")
-    if query.strip():
-        hits = _search(cmap, query, top_n)
-        st.markdown(f"**Nearest documents to “{query}”** · {len(hits)} best first"
-                    + ("" if S.get("cm_star") else " · turn on *Star on map* to see where they lie"))
-        st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213)
-    common.share_view("", cm_cluster_link=S.get("_cm_highlight"))
-
-
 # the cluster table is drawn below the map, but its row selection is known before: it dims the map;
 # without a row selected, a shared link's cluster (checked against this map) is highlighted
 highlight = cluster_at_row(cmap, S.get("cluster_table", {}).get("selection", {}).get("rows", []))
@@ -140,10 +102,10 @@ if highlight is None and S.get("cm_cluster_link") is not None:
         highlight = int(S["cm_cluster_link"])
 
 S["_cm_highlight"] = highlight  # the search panel writes the view into the URL
-stars = _star_request()
+stars = search_panel.star_request()
 S["_cm_map_stars"] = stars
-hits = None if stars is None else _search(cmap, *stars)
-search_panel(cmap, frame)
+hits = None if stars is None else search_panel.search(cmap, *stars)
+search_panel.show(cmap, frame)
 fig = make_corpus_map_figure(frame, highlight_cluster=highlight, highlight_ids=() if hits is None else hits["doc_id"],
                              max_points=MAX_POINTS, seed=common.seed(), cluster_names=cluster_names(cmap))
 if fig.layout.meta["sampled"]:
