@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.corpus.align import describe_alignment
 from core.corpus.selection import rows_in_selected_region
 from core.corpus.views import cluster_names, ids_as_lines, large_search_table, large_selection_table
 from core.viz.corpus_map import make_large_map_figure
@@ -83,7 +84,8 @@ meta = lmap.meta
 fig = _figure(str(lmap.folder), lmap, drawn)  # built once per index; every rerun sends the same figure
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="large_map_chart")
 st.caption(f"{len(lmap):,} documents ({len(drawn):,} drawn), {meta['k']} clusters, map made by the encoder "
-           f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s.")
+           f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s."
+           + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else ""))
 
 rows = rows_in_selected_region(lmap.xy, event)
 st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")
@@ -95,7 +97,7 @@ else:
 
 query = st.text_input("Search by meaning", key="lm_query")
 if query.strip():
-    vec = common.encoder(meta["encoder"]).encode([query])[0]
+    vec = lmap.query_encoder(common.encoder(meta.get("base_encoder", meta["encoder"]))).encode([query])[0]
     hits = lmap.search(vec, top_n=20)
     st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
 # on demand: a table drawn with the map costs the first open the data grid's code (~1.3 MB) and its drawing

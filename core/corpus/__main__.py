@@ -73,7 +73,7 @@ def _index(args: argparse.Namespace) -> int:
     try:
         config = LargeIndexConfig(encoder_name=args.encoder, k=args.k, seed=args.seed, chunk_size=args.chunk_size,
                                   layout_sample=args.layout_sample, float16=not args.float32,
-                                  text_field=args.text_field)
+                                  text_field=args.text_field, align_docs=args.align)
         t = time.perf_counter()
         lmap = index_large_corpus(args.corpus, config, report=ProgressPrinter())
     except (StreamFormatError, ValueError, OSError, RuntimeError) as exc:
@@ -83,6 +83,10 @@ def _index(args: argparse.Namespace) -> int:
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in m["timings"].items())
     print(f"indexed {m['n']:,} documents ({m['documents']:,} read, {m['skipped']:,} skipped) into {m['k']} clusters "
           f"with {m['encoder']} in {time.perf_counter() - t:.1f} s ({timings}); index at {lmap.folder}")
+    if m.get("alignment"):
+        from core.corpus.align import describe_alignment
+
+        print(f"static vectors {describe_alignment(m['alignment'])}")
     return 0
 
 
@@ -105,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--layout-sample", type=int, default=10_000, help="documents UMAP lays out; the rest are placed")
     i.add_argument("--float32", action="store_true", help="store embeddings as float32 (default float16)")
     i.add_argument("--text-field", default=None)
+    i.add_argument("--align", type=int, default=1024, metavar="N",
+                   help="documents MiniLM embeds to fit a ridge map from the static tier into its space "
+                        "(about a minute on 2 cores; 0: keep the static space)")
     i.set_defaults(func=_index)
     return ap
 

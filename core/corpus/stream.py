@@ -5,8 +5,12 @@
 ``core.corpus.load`` does. :func:`index_large_corpus` builds a map index from such a stream,
 with every step bounded in memory:
 
-1. embed chunk by chunk with the fast tier, appending to ``embeddings.f16`` (float16 rows,
+1. embed chunk by chunk with the fast tier, appending to ``embeddings.bin`` (float16 rows,
    memory-mapped afterwards; documents and ids go to ``docs.parquet`` as they come);
+   with ``align_docs`` set (the default), a seeded uniform sample of that many documents is kept
+   as the stream passes (reservoir sampling), embedded with MiniLM once the stream ends, and a
+   ridge map fitted from the static vectors into MiniLM's space (:mod:`core.corpus.align`) is
+   applied to every row, chunk by chunk, before anything else reads them;
 2. k-means (faiss) trained on a sample of ``256 * k`` rows, then every row assigned in chunks;
 3. a 2-D layout: UMAP on a uniform sample (``layout_sample`` rows, ``layout_epochs`` epochs), every
    other row placed at the similarity-weighted mean of its 5 nearest sample points (faiss IVF over
@@ -38,7 +42,7 @@ from numpy.typing import NDArray
 from core.corpus.load import ID_FIELD_NAMES, TEXT_EXTENSIONS, TEXT_FIELD_NAMES, content_id, split_words
 from core.corpus.progress import ProgressCallback, ProgressTracker
 
-_FORMAT = 2  # 2: search lists are the k-means clusters; UMAP sample run for layout_epochs
+_FORMAT = 3  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space
 
 
 class StreamFormatError(ValueError):
@@ -205,6 +209,8 @@ class LargeIndexConfig:
     float16: bool = True
     max_words: int | None = 200
     text_field: str | None = None
+    align_docs: int = 1024  # documents MiniLM embeds to fit the ridge map (0: the static space as it is)
+    align_encoder: str = "all-MiniLM-L6-v2 (packaged)"
 
     def __post_init__(self) -> None:
         if self.k is not None and int(self.k) < 2:
@@ -213,6 +219,8 @@ class LargeIndexConfig:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if int(self.layout_sample) < 100:
             raise ValueError(f"layout_sample must be >= 100, got {self.layout_sample}")
+        if int(self.align_docs) != 0 and int(self.align_docs) < 40:
+            raise ValueError(f"align_docs must be 0 (no alignment) or >= 40, got {self.align_docs}")
 
 
 def large_index_path(path: str | Path, config: LargeIndexConfig) -> Path:
@@ -248,6 +256,14 @@ class LargeMap:
 
     def __len__(self) -> int:
         return int(self.meta["n"])
+
+    def query_encoder(self, base):
+        """What a search query is encoded with: ``base`` (the encoder named ``meta["base_encoder"]``)
+        followed by the index's ridge map when it has one, so queries land in the rows' space."""
+        from core.corpus.align import AlignedEncoder, Alignment
+
+        path = self.folder / "align.npz"
+        return AlignedEncoder(base, Alignment.load(path)) if path.exists() else base
 
     @property
     def ids(self) -> NDArray:
@@ -343,8 +359,30 @@ def _remember_source(path: Path, final: Path) -> None:
     pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
 
 
-def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, report) -> tuple[int, StreamReport]:
-    """Step 1: embed ``path`` chunk by chunk into ``tmp/embeddings.bin``, texts into ``tmp/docs.parquet``."""
+class _Reservoir:
+    """A seeded uniform sample of ``size`` texts of a stream seen chunk by chunk (Algorithm R, one draw per text)."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size, self.seen = int(size), 0
+        self.texts: list[str] = []
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, texts: list[str]) -> None:
+        take = max(0, min(len(texts), self.size - len(self.texts)))
+        self.texts.extend(texts[:take])
+        self.seen += take
+        rest = texts[take:]
+        if rest:
+            slots = self.rng.integers(0, self.seen + np.arange(1, len(rest) + 1))  # text i replaces slot j < size
+            for i in np.flatnonzero(slots < self.size):
+                self.texts[int(slots[i])] = rest[int(i)]
+            self.seen += len(rest)
+
+
+def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, report,
+                  out_name: str = "embeddings.bin", sample: _Reservoir | None = None) -> tuple[int, StreamReport]:
+    """Step 1: embed ``path`` chunk by chunk into ``tmp/<out_name>``, texts into ``tmp/docs.parquet``
+    (and into ``sample``, if given)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -353,10 +391,12 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     stream_report = StreamReport()
     dtype = np.float16 if config.float16 else np.float32
     writer, n, read_bytes = None, 0, 0
-    with open(tmp / "embeddings.bin", "wb") as fh:
+    with open(tmp / out_name, "wb") as fh:
         for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words,
                                                stream_report):
             fh.write(np.asarray(encoder.encode(texts), dtype=np.float32).astype(dtype).tobytes())
+            if sample is not None:
+                sample.add(texts)
             table = pa.table({"doc_id": ids, "text": texts})
             if writer is None:
                 writer = pq.ParquetWriter(tmp / "docs.parquet", table.schema)
@@ -370,6 +410,50 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
         raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped)")
     tracker.update(n, n)
     return n, stream_report
+
+
+def _wants_alignment(config: LargeIndexConfig, encoder) -> bool:
+    from core.corpus.encoders import space_id
+
+    return int(config.align_docs) > 0 and getattr(encoder, "space_id", encoder.name) != space_id(config.align_encoder)
+
+
+def _fit_and_apply_alignment(tmp: Path, n: int, config: LargeIndexConfig, encoder, sample: _Reservoir,
+                             report) -> tuple[Any, dict]:
+    """Step 1b: MiniLM embeds the sample, a ridge map is fitted (:func:`core.corpus.align.fit_alignment`) and
+    applied to every row of ``static.bin`` into ``embeddings.bin``, chunk by chunk; ``align.npz`` keeps the map.
+
+    Returns the encoder a query needs (the static tier followed by the map) and the map's report.
+    If the reference cannot be loaded or the sample is too small, the static rows are kept as they
+    are and the report says why (``{"error": ...}``): the index is still complete.
+    """
+    from core.corpus.align import AlignedEncoder, fit_alignment
+    from core.corpus.encoders import load_encoder
+
+    dtype = np.float16 if config.float16 else np.float32
+    t = time.perf_counter()
+    try:
+        if len(sample.texts) < 40:
+            raise ValueError(f"the corpus has {len(sample.texts)} documents; a ridge map needs at least 40")
+        reference = load_encoder(config.align_encoder)
+        tracker = ProgressTracker("align", report)
+        t_ref = time.perf_counter()
+        y = reference.encode(sample.texts, progress=tracker)
+        ref_rate = len(sample.texts) / max(time.perf_counter() - t_ref, 1e-9)
+        alignment, fitted = fit_alignment(encoder.encode(sample.texts), y, getattr(encoder, "space_id", encoder.name),
+                                          getattr(reference, "space_id", reference.name), seed=config.seed)
+    except (RuntimeError, ValueError, OSError, ImportError) as exc:
+        os.replace(tmp / "static.bin", tmp / "embeddings.bin")
+        return encoder, {"error": str(exc)}
+    static = np.memmap(tmp / "static.bin", dtype=dtype, mode="r", shape=(n, int(encoder.dim)))
+    with open(tmp / "embeddings.bin", "wb") as fh:
+        for sl in _chunks(n, 100_000):
+            fh.write(alignment.apply(static[sl]).astype(dtype).tobytes())
+    del static
+    (tmp / "static.bin").unlink()
+    alignment.save(tmp / "align.npz")
+    fitted.update(reference=reference.name, reference_docs_per_s=ref_rate, seconds=time.perf_counter() - t)
+    return AlignedEncoder(encoder, alignment), fitted
 
 
 def _cluster_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Generator,
@@ -509,8 +593,16 @@ def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repor
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    n, stream_report = _embed_stream(path, tmp, config, encoder, report)
-    timings["embed"], t = time.perf_counter() - t, time.perf_counter()
+    base, alignment = encoder, None
+    if _wants_alignment(config, encoder):
+        sample = _Reservoir(config.align_docs, config.seed)
+        n, stream_report = _embed_stream(path, tmp, config, encoder, report, "static.bin", sample)
+        timings["embed"], t = time.perf_counter() - t, time.perf_counter()
+        encoder, alignment = _fit_and_apply_alignment(tmp, n, config, encoder, sample, report)
+        timings["align"], t = time.perf_counter() - t, time.perf_counter()
+    else:
+        n, stream_report = _embed_stream(path, tmp, config, encoder, report)
+        timings["embed"], t = time.perf_counter() - t, time.perf_counter()
     dim = int(encoder.dim)
     emb = np.memmap(tmp / "embeddings.bin", dtype=np.float16 if config.float16 else np.float32, mode="r",
                     shape=(n, dim))
@@ -524,6 +616,7 @@ def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repor
     _search_index_stream(tmp, emb, centroids, labels, rng, report)
     timings["search_index"] = time.perf_counter() - t
     meta = {"n": n, "dim": dim, "k": len(centroids), "float16": bool(config.float16), "encoder": encoder.name,
+            "base_encoder": base.name, "alignment": alignment,
             "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
             "config": asdict(config), "timings": timings, "read": stream_report.read,
             "documents": stream_report.documents, "skipped": stream_report.skipped,

@@ -36,7 +36,8 @@ def _fast_encoder():
 def big(tmp_path_factory):
     path = write_recombined_corpus(SOURCE_TEXTS, 50_000, tmp_path_factory.mktemp("big") / "docs.jsonl", seed=3)
     seen = []
-    config = LargeIndexConfig(encoder_name="fast", k=20, layout_sample=2000, chunk_size=10_000)
+    config = LargeIndexConfig(encoder_name="fast", k=20, layout_sample=2000, chunk_size=10_000,
+                              align_docs=0)  # the ridge map into MiniLM's space: tests/corpus/test_align.py
     lmap = index_large_corpus(path, config, encoder=_fast_encoder(), report=seen.append)
     return path, config, lmap, seen
 
