@@ -18,7 +18,8 @@ STAGE_LABELS = {
     "keywords": "Cluster keywords", "upgrade": "MiniLM embeddings (background)",
     "distill": "Building the static encoder",
     "read": "Reading documents", "place": "Placing the rest of the points", "assign": "Assigning clusters",
-    "quality": "Measuring the encoder tier",
+    "quality": "Measuring the encoder tier", "align": "MiniLM on a sample, for the ridge map",
+    "index": "Search index",
 }
 
 
