@@ -13,7 +13,7 @@ import streamlit as st
 from core.corpus.align import describe_alignment
 from core.corpus.selection import rows_in_selected_region
 from core.corpus.views import cluster_names, ids_as_lines, large_search_table, large_selection_table
-from core.viz.corpus_map import make_large_map_figure
+from core.viz.corpus_map import make_blank_figure, make_large_map_figure
 from pages import common
 
 MAX_DRAWN = 20_000
@@ -50,6 +50,8 @@ path = st.text_input("Corpus file (.jsonl/.parquet) or folder", key="lm_path",
 if not path.strip():
     st.info("Index a large corpus once from the command line (streamed in chunks; static encoder tier):\n\n"
             "`.venv/bin/python -m core.corpus index --corpus /data/corpus.jsonl`\n\nthen give its path here.")
+    # while a path is typed, the browser loads plotly's code (1.2-1.5 s of the first map's open otherwise)
+    st.plotly_chart(make_blank_figure(), config={"staticPlot": True, "displayModeBar": False}, key="lm_preload")
     st.stop()
 from pathlib import Path  # noqa: E402
 

@@ -212,6 +212,14 @@ def make_large_map_figure(drawn: pd.DataFrame, cluster_names: Mapping[int, str] 
     return finish(fig)
 
 
+def make_blank_figure(height: int = 10) -> go.Figure:
+    """An empty, transparent figure ``height`` pixels high (plotly's least): drawn where no chart is yet, it makes the
+    browser load and compile plotly's code (~1.2 s in chromium here) before the real chart needs it."""
+    fig = go.Figure(layout=dict(height=height, margin=dict(l=0, r=0, t=0, b=0), xaxis=dict(visible=False),
+                                yaxis=dict(visible=False), showlegend=False))
+    return finish(fig)
+
+
 def make_inertia_figure(curve: pd.DataFrame, suggested_k: int | None = None) -> go.Figure:
     """Inertia against k (the elbow curve), with the suggested k marked."""
     fig = go.Figure(go.Scatter(x=curve["k"], y=curve["inertia"], mode="lines+markers", name="inertia"))

@@ -168,3 +168,20 @@ def test_the_large_corpus_page_draws_the_index_as_one_trace(big):
     assert not at.dataframe  # nothing selected, clusters folded: no table on the first open
     at.toggle(key="lm_clusters").set_value(True).run()
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == lmap.meta["k"]
+
+
+def test_before_a_path_is_given_the_page_loads_the_chart_code_with_an_empty_chart():
+    """No path yet: the instructions, and a blank static chart (no data) so the browser has plotly's code
+    compiled by the time the map is asked for."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "pages" / "large_map.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("python -m core.corpus index" in i.value for i in at.info)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["data"] == [] and spec["layout"]["height"] == 10
