@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.ctar.config import PARAMETER_GROUPS, CTARConfig, CTARConfigError
+from core.ctar.config import PARAMETER_GROUPS, PARAMETER_LABELS, CTARConfig, CTARConfigError, in_words
 from core.ctar.export import zip_bytes
 from core.ctar.graph import build_pair_template, causal_graph, compare_interventional
 from core.ctar.inputs import CTARInputError, load_inputs
@@ -53,14 +53,15 @@ def _widget(name: str):
     key, default = f"ctar_{name}", getattr(DEFAULTS, name)
     if key not in st.session_state:
         st.session_state[key] = default
+    label, about = PARAMETER_LABELS.get(name, (name, ""))
+    about = f"{about} (`{name}`)"  # the field's name, as in CTARConfig, the exports and the spec
     if name == "mode":
-        return st.selectbox("mode", ["exact", "normalised"], key=key, help="exact = CTAR's formulas; normalised = "
-                            "rank / M with intercepts solved so rates hold and p ≤ 1")
+        return st.selectbox(label, ["exact", "normalised"], key=key, help=about)
     if isinstance(default, bool):
-        return st.checkbox(name, key=key)
+        return st.checkbox(label, key=key, help=about)
     if isinstance(default, int):
-        return st.number_input(name, min_value=0, step=1, key=key)
-    return st.number_input(name, step=float(default) / 10 or 0.01, format="%.4f", key=key)
+        return st.number_input(label, min_value=0, step=1, key=key, help=about)
+    return st.number_input(label, step=float(default) / 10 or 0.01, format="%.4f", key=key, help=about)
 
 
 sources = ["Synthetic catalogue (offline)"]
@@ -90,7 +91,7 @@ try:
     config = CTARConfig(**values)
 except CTARConfigError as exc:
     config = None
-    left.error(f"Invalid parameter: {exc}")
+    left.error(f"Invalid parameter: {in_words(str(exc))}")
 
 with right:
     graph = causal_graph(config or DEFAULTS, intervention)

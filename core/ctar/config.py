@@ -288,6 +288,68 @@ def _budget() -> int:
 
 
 #: Parameters grouped by the mechanism they belong to (for forms and documentation).
+PARAMETER_LABELS: dict[str, tuple[str, str]] = {  # field: (what a form shows, what its help says)
+    "mode": ("Formulas", "exact = CTAR's formulas; normalised = rank / M with intercepts solved so rates hold "
+                         "and p <= 1"),
+    "n_users": ("Users", "Synthetic users U (CTAR: 1000)."),
+    "n_movies": ("Movies", "The M most popular movies of the inputs (CTAR: 1000)."),
+    "seed": ("Seed", "Seed of every random stream (CTAR: 9527)."),
+    "tags_per_movie": ("Tags per movie", "Top tags kept per movie, padded when a movie has fewer (CTAR: 8)."),
+    "liked_min": ("Liked tags per user, at least", "Each user likes between this and the maximum tags (CTAR: 10)."),
+    "liked_max": ("Liked tags per user, at most", "CTAR: 20."),
+    "quality_sigma": ("Movie quality spread", "Standard deviation of a movie's quality around its mean rating "
+                                              "(CTAR: 0.75)."),
+    "rating_offset": ("Rating offset", "Subtracted from quality before rounding to 1-5 stars (CTAR: 0.7)."),
+    "tag_effect": ("Effect of liked tags on the rating", "Stars added per liked tag the movie has, scaled "
+                                                          "(CTAR: 0.5)."),
+    "noise_sigma": ("Rating noise", "Standard deviation of the rating's noise (CTAR: 0.25)."),
+    "rating_rate": ("Share of ratings observed", "How often a rating is seen at all (MAR; CTAR: 0.02)."),
+    "rating_slope": ("Popularity bias of ratings", "Logit slope per popularity rank: popular movies are rated more "
+                                                   "(CTAR: 0.002)."),
+    "obstag_rate": ("Share of tags given", "Voluntary tagging rate per user (MNAR; CTAR: 0.007)."),
+    "obstag_rating_slope": ("Tagging follows the rating", "How much a higher rating makes a tag more likely "
+                                                          "(CTAR: 1.0)."),
+    "obstag_rank_slope": ("Tagging follows popularity", "How much popularity rank makes a tag more likely "
+                                                        "(CTAR: 0.005)."),
+    "forget_prob": ("Liked tags held out", "Each liked tag after the first is held out for Test I with this "
+                                           "probability (CTAR: 0.4)."),
+    "rct_users": ("Randomized slice: users", "Random users of the RCTTag design (CTAR: 100)."),
+    "rct_movies": ("Randomized slice: movies per user", "Random movies each of them tags (CTAR: 10)."),
+    "test_identifiable_n": ("Test II size", "Identifiable test set (CTAR: 5000)."),
+    "test_identifiable_pos": ("Test II positives", "Positive quota of Test II (CTAR: 1500)."),
+    "test_inidentifiable_n": ("Test III size", "Inidentifiable test set (CTAR: 4000)."),
+    "test_inidentifiable_pos": ("Test III positives", "Positive quota of Test III (CTAR: 1200)."),
+    "validation_share": ("Validation share", "Share of each test set moved to validation (CTAR: 0.3)."),
+    "test_exact_compat": ("Keep the original's test leakage", "On: test sets as CTAR built them (Test I keeps "
+                                                               "tags training reveals). Off: leak-free."),
+    "test_max_rounds": ("Rounds to fill a test set", "Bound on candidate draws, so an unfillable quota ends with a "
+                                                      "shortfall noted instead of looping."),
+    "chunk_pairs": ("User-movie pairs per chunk", "Memory bound of the sampler; results depend on it."),
+    "keep_full_max_pairs": ("Pairs kept in memory", "Above this the full matrices are recomputed per chunk."),
+}
+
+
+def parameter_label(name: str) -> str:
+    """What a form calls the field ``name`` (the field name itself when it has no label).
+
+    >>> parameter_label("n_users"), parameter_label("unknown_field")
+    ('Users', 'unknown_field')
+    """
+    return PARAMETER_LABELS.get(name, (name, ""))[0]
+
+
+def in_words(message: str) -> str:
+    """``message`` with each field name it mentions preceded by the field's label, for a form's error.
+
+    >>> in_words("rating_rate must be <= 0.5, got 0.9")
+    'Share of ratings observed (rating_rate) must be <= 0.5, got 0.9'
+    """
+    import re
+
+    names = "|".join(sorted(PARAMETER_LABELS, key=len, reverse=True))
+    return re.sub(rf"\b({names})\b", lambda m: f"{parameter_label(m[1])} ({m[1]})", message)
+
+
 PARAMETER_GROUPS: dict[str, tuple[str, ...]] = {
     "Size and seed": ("mode", "n_users", "n_movies", "seed"),
     "Preferences and movie tags": ("tags_per_movie", "liked_min", "liked_max"),

@@ -50,7 +50,10 @@ def test_intervention_table_and_invalid_parameters():
     table = _frame_with(at, "exact (pgmpy)")
     assert (table["difference"].abs() < 0.02).all()
     at.number_input(key="ctar_rating_rate").set_value(0.9).run()
-    assert any("rating_rate" in e.value for e in at.error)
+    assert any("Share of ratings observed (rating_rate)" in e.value for e in at.error)  # the label, then the field
+    assert at.number_input(key="ctar_rating_rate").label == "Share of ratings observed"
+    assert at.number_input(key="ctar_n_users").label == "Users" and "`n_users`" in at.number_input(
+        key="ctar_n_users").help
     at.button[0].click().run()  # reset to CTAR defaults
     assert at.number_input(key="ctar_rating_rate").value == pytest.approx(0.02)
     assert at.number_input(key="ctar_n_users").value == 1000
