@@ -64,9 +64,13 @@ def preview_tables(tables) -> dict[str, pd.DataFrame]:
 
 
 def parameter_table(details: dict) -> pd.DataFrame:
-    """A node's parameters (``CausalGraph.details(...)["parameters"]``) as ``parameter, value`` rows."""
+    """A node's parameters (``CausalGraph.details(...)["parameters"]``) as ``setting, parameter, value`` rows
+    (``setting``: the label the form gives the parameter, :data:`core.ctar.config.PARAMETER_LABELS`)."""
+    from core.ctar.config import parameter_label
+
     params = details["parameters"]
-    return pd.DataFrame({"parameter": list(params), "value": [str(v) for v in params.values()]})
+    return pd.DataFrame({"setting": [parameter_label(p) for p in params], "parameter": list(params),
+                         "value": [str(v) for v in params.values()]})
 
 
 def notes_text(result) -> str:
