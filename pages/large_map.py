@@ -20,7 +20,8 @@ MAX_DRAWN = 20_000
 
 common.page_header(
     "Large corpus",
-    "A corpus far larger than memory, streamed through the static encoder tier into a map index. "
+    "A corpus far larger than memory, streamed through the static encoder tier (mapped into MiniLM's space by a "
+    "ridge map fitted on a sample) into a map index. "
     f"The map draws {MAX_DRAWN:,} points; box and lasso selections list every document inside.",
 )
 
@@ -48,7 +49,8 @@ path = st.text_input("Corpus file (.jsonl/.parquet) or folder", key="lm_path",
                      placeholder="/data/corpus.jsonl",
                      help="The same path given to `python -m core.corpus index --corpus`.")
 if not path.strip():
-    st.info("Index a large corpus once from the command line (streamed in chunks; static encoder tier):\n\n"
+    st.info("Index a large corpus once from the command line (streamed in chunks; static encoder tier, aligned "
+            "to MiniLM on 1,024 sampled documents):\n\n"
             "`.venv/bin/python -m core.corpus index --corpus /data/corpus.jsonl`\n\nthen give its path here.")
     # while a path is typed, the browser loads plotly's code (1.2-1.5 s of the first map's open otherwise)
     st.plotly_chart(make_blank_figure(), config={"staticPlot": True, "displayModeBar": False}, key="lm_preload")
