@@ -79,8 +79,9 @@ upload = st.file_uploader("JSONL question/answer or text lines", type=["jsonl", 
     if preset == "Upload…" else None
 settings_label = "More settings" if idle_view else "More settings (used by the next new run)"
 with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it stays open across reruns
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = st.columns(3)  # the policy and its prior | what a pull reads | how a pull is rewarded
     params: dict = {}
+    c1.markdown("**Policy**")
     if policy == "equal":
         a = c1.selectbox("alpha", ["paper: 1/(ΣT+1)", "constant"], key="bd_alpha_kind")
         params["alpha"] = "paper" if a.startswith("paper") else c1.number_input("alpha", 0.0, 10.0, 0.001,
@@ -93,12 +94,31 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
         params["epsilon"] = c1.slider("epsilon", 0.0, 1.0, 0.1, key="bd_eps")
     elif policy == "exp3":
         params["gamma"] = c1.slider("gamma", 0.01, 1.0, 0.1, key="bd_gamma")
+    unplayed = c1.selectbox("Arm estimate before pulls", ["eb", "prior", "mean", "zero"], key="bd_unplayed",
+                            help="eb: from the cluster's similarity to D_r, trusted as far as the rewards' variances "
+                                 "say; prior: the same with a fixed weight; "
+                                 "mean: the running mean reward; zero: the paper (every arm first).")
+    weight = (c1.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w")
+              if unplayed in ("prior", "eb") else 4.0)
+    share = c1.toggle("Neighbour reward sharing", DEFAULTS.share_neighbours, key="bd_share")
+    nb_weight = (c1.number_input("Neighbour weight", 0.0, 1.0, DEFAULTS.neighbour_weight, 0.05, key="bd_nb_w",
+                                 help="What a neighbouring cluster's pull counts for an arm: 1 as much as its own "
+                                      "(the paper), less pools the neighbours as weaker evidence.")
+                 if share else DEFAULTS.neighbour_weight)
+    c2.markdown("**Pulls**")
     B = c2.number_input("Arms per round (B)", 1, max(1, k), min(3, k), key="bd_B")
     D = c2.number_input("Documents per pull (D)", 1, 1000, 10, key="bd_D")
     first = c2.number_input("First pull of an arm (docs)", 1, int(D), min(3, int(D)), key="bd_first",
                             help="A cheap probe; set it to D for the paper's behaviour.")
+    order = c2.selectbox("Document order in a cluster", list(DOC_ORDERS), key="bd_order",
+                         index=DOC_ORDERS.index(DEFAULTS.doc_order),
+                         help="similar: a cluster's documents most similar to D_r first (the bandit still picks "
+                              "the cluster from the rewards); random: a seeded shuffle (the paper); file: corpus order")
+    exhaust = c2.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
+                           help="partial: last pull takes what is left; strict (paper): the arm is exhausted")
     stop = c2.selectbox("Stop rule", ["budget", "plateau"], key="bd_stop")
     patience = c2.number_input("Plateau patience (rounds)", 1, 1000, 20, key="bd_patience")
+    c3.markdown("**Reward**")
     method = c3.selectbox("OT solver", ["emd", "sinkhorn", "ipot"], key="bd_method")
     credit = c3.selectbox("Reward credit", ["document", "pull"], key="bd_credit",
                           index=["document", "pull"].index(DEFAULTS.reward.credit),
@@ -107,23 +127,6 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
     offset = c3.number_input("Reward offset (pull credit)", -2.0, 2.0, 0.12, key="bd_offset")
     estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
     empty = c3.selectbox("Empty pull reward (pull credit)", ["worst", "0"], key="bd_empty")
-    unplayed = c3.selectbox("Arm estimate before pulls", ["eb", "prior", "mean", "zero"], key="bd_unplayed",
-                            help="eb: from the cluster's similarity to D_r, trusted as far as the rewards' variances "
-                                 "say; prior: the same with a fixed weight; "
-                                 "mean: the running mean reward; zero: the paper (every arm first).")
-    weight = (c3.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w")
-              if unplayed in ("prior", "eb") else 4.0)
-    share = c3.toggle("Neighbour reward sharing", DEFAULTS.share_neighbours, key="bd_share")
-    nb_weight = (c3.number_input("Neighbour weight", 0.0, 1.0, DEFAULTS.neighbour_weight, 0.05, key="bd_nb_w",
-                                 help="What a neighbouring cluster's pull counts for an arm: 1 as much as its own "
-                                      "(the paper), less pools the neighbours as weaker evidence.")
-                 if share else DEFAULTS.neighbour_weight)
-    order = c3.selectbox("Document order in a cluster", list(DOC_ORDERS), key="bd_order",
-                         index=DOC_ORDERS.index(DEFAULTS.doc_order),
-                         help="similar: a cluster's documents most similar to D_r first (the bandit still picks "
-                              "the cluster from the rewards); random: a seeded shuffle (the paper); file: corpus order")
-    exhaust = c3.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
-                           help="partial: last pull takes what is left; strict (paper): the arm is exhausted")
     st.slider("Rounds per update (each update also stops after 0.3 s of work)", 1, 50, 1, key="bd_speed")
     kind = st.radio("Extractor", ["rules", "openai"], horizontal=True, key="bd_extractor",
                     format_func=lambda x: "Rule-based (offline)" if x == "rules" else "OpenAI-compatible endpoint")
