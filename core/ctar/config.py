@@ -339,15 +339,15 @@ def parameter_label(name: str) -> str:
 
 
 def in_words(message: str) -> str:
-    """``message`` with each field name it mentions preceded by the field's label, for a form's error.
+    """``message`` with each field name it mentions followed by the field's label, for a form's error.
 
     >>> in_words("rating_rate must be <= 0.5, got 0.9")
-    'Share of ratings observed (rating_rate) must be <= 0.5, got 0.9'
+    'rating_rate (Share of ratings observed) must be <= 0.5, got 0.9'
     """
     import re
 
     names = "|".join(sorted(PARAMETER_LABELS, key=len, reverse=True))
-    return re.sub(rf"\b({names})\b", lambda m: f"{parameter_label(m[1])} ({m[1]})", message)
+    return re.sub(rf"\b({names})\b", lambda m: f"{m[1]} ({parameter_label(m[1])})", message)
 
 
 PARAMETER_GROUPS: dict[str, tuple[str, ...]] = {

@@ -101,4 +101,4 @@ def test_ctar_page_shows_the_same_refusal(monkeypatch) -> None:
     at.run()
     at.number_input(key="ctar_n_users").set_value(1_000_000_000).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("the largest n_users that fits is" in e.value for e in at.error)
+    assert any("the largest n_users (Users) that fits is" in e.value for e in at.error)
