@@ -287,7 +287,6 @@ def _budget() -> int:
     return memory_budget()
 
 
-#: Parameters grouped by the mechanism they belong to (for forms and documentation).
 PARAMETER_LABELS: dict[str, tuple[str, str]] = {  # field: (what a form shows, what its help says)
     "mode": ("Formulas", "exact = CTAR's formulas; normalised = rank / M with intercepts solved so rates hold "
                          "and p <= 1"),
@@ -350,6 +349,7 @@ def in_words(message: str) -> str:
     return re.sub(rf"\b({names})\b", lambda m: f"{m[1]} ({parameter_label(m[1])})", message)
 
 
+#: Parameters grouped by the mechanism they belong to (for forms and documentation).
 PARAMETER_GROUPS: dict[str, tuple[str, ...]] = {
     "Size and seed": ("mode", "n_users", "n_movies", "seed"),
     "Preferences and movie tags": ("tags_per_movie", "liked_min", "liked_max"),
