@@ -19,6 +19,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import streamlit as st  # noqa: E402
 
+from core import access  # noqa: E402
+from core.errors import short_message  # noqa: E402
 from pages import common  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -52,6 +54,8 @@ if st.session_state.pop("goto_tour", False) and pages.url_path != "tour":
 common.draw_sidebar()
 try:
     pages.run()
+except access.PathNotAllowedError as exc:  # a path box's refusal (core.access.gate), wherever the page read it
+    st.error(short_message(exc, 1000), icon="⚠️")
 except Exception as exc:  # a bug (even a ValueError, here): traceback to the server log under an id, one line shown
     from core.errors import report_unexpected  # noqa: E402
 

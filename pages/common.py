@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
-from core import ui_state
-from core.corpus import access
+from core import access, ui_state
 from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, Encoder, chunking_options, load_encoder
 from core.corpus.load import Corpus, LoadReport
 from core.corpus.views import MapMemo, apply_overrides, label_of, upload_types
@@ -135,15 +135,34 @@ def presenting() -> bool:
 
 
 def server_paths_allowed() -> bool:
-    """Whether this browser may type server-side paths (:mod:`core.corpus.access`)."""
+    """Whether this browser may type server-side paths (:mod:`core.access`)."""
     return access.server_paths_allowed(access.peer_address(st.context))
 
 
+def path_input(label: str, key: str, **kwargs) -> str:
+    """A text box that names a file or folder on the server (one of :data:`PATH_KEYS`). Its value is
+    read only through :func:`server_path`, which passes it through :func:`core.access.gate`."""
+    return st.text_input(label, key=key, **kwargs)
+
+
+#: The path boxes of the app, by session key (tests/faults/test_path_gate.py runs the path faults on each).
+PATH_KEYS = {"sb_path": "Local file or folder", "sb_encoder_path": "Local model path", "lm_path": "Large corpus",
+             "ctar_folder": "CTAR folder"}
+
+
+def server_path(key: str) -> Path | None:
+    """The path typed in the box ``key``, through :func:`core.access.gate` (the browser may name paths; under
+    the roots, links followed); ``None`` when blank. Raises :class:`core.access.PathNotAllowedError`."""
+    text = str(_state(key, "")).strip()
+    return access.gate(text, access.peer_address(st.context)) if text else None
+
+
 def encoder_name() -> str:
-    custom = _state("sb_encoder_path", "").strip() if server_paths_allowed() else ""
+    """The sidebar's encoder; a local model path passes :func:`core.access.gate_model` (raises when refused)."""
+    custom = _state("sb_encoder_path", "").strip()
     choice = ui_state.kept(st.session_state, "sb_encoder")
     if choice == "Local model path" and custom:
-        return custom
+        return access.gate_model(custom, access.peer_address(st.context))
     if choice in ENCODER_CHOICES:
         return ENCODER_CHOICES[choice]
     return os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
@@ -209,9 +228,8 @@ def corpus_source() -> tuple[Corpus, LoadReport | None]:
     if source == SOURCES[1] and _state("sb_upload", None) is not None:
         up = st.session_state["sb_upload"]
         return _uploaded(up.getvalue(), up.name, text_field, encoder_name())
-    if source == SOURCES[2] and _state("sb_path", "").strip():
-        access.require_server_paths(access.peer_address(st.context))
-        path = access.check_path(_state("sb_path", ""))  # before any stat
+    path = server_path("sb_path") if source == SOURCES[2] else None  # gated before any stat
+    if path is not None:
         if not path.exists():
             raise ValueError(f"{path} does not exist")
         return _from_path(str(path), text_field, path.stat().st_mtime, encoder_name())
@@ -388,8 +406,8 @@ def draw_sidebar() -> None:
                              key="sb_upload")
         else:
             ui_state.restore(st.session_state, "sb_path", "")
-            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path",
-                          help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
+            path_input("Path to a file or a folder of .txt/.md", "sb_path",
+                       help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
         if source != SOURCES[0]:
             st.text_input("Text field (blank: detect)", key="sb_text_field")
         st.subheader("Encoder")
@@ -401,7 +419,8 @@ def draw_sidebar() -> None:
         for key in ("sb_source", "sb_path", "sb_encoder"):
             ui_state.keep(st.session_state, key)
         if choice == "Local model path":
-            st.text_input("Model folder or name", key="sb_encoder_path")
+            path_input("Model folder or name", "sb_encoder_path",
+                       help="A folder under the server's allowed folders, or a model name in the local cache.")
         from pages import upgrade_panel
 
         upgrade_panel.draw_tier_figures()

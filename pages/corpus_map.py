@@ -38,8 +38,9 @@ common.page_header(
 
 try:
     corpus, report = common.corpus_source()
+    settings = common.map_settings(corpus)  # a local model path passes core.access.gate_model here
 except ValueError as exc:
-    common.show_error(exc, "Could not load the corpus")
+    common.show_error(exc, "Could not open the corpus or its encoder")
     st.stop()
 
 if report is not None:
@@ -48,8 +49,6 @@ if report is not None:
             st.dataframe(report.to_frame(), hide_index=True, width="stretch")
         else:
             st.write("Every record was loaded as is.")
-
-settings = common.map_settings(corpus)
 
 with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP, seed)",
                  expanded=False):

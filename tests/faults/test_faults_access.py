@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.corpus import access
+from core import access
 from core.corpus.load import load_corpus
 from tests._app_server import healthy, serve_app
 
