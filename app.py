@@ -21,6 +21,7 @@ import streamlit as st  # noqa: E402
 
 from core import access  # noqa: E402
 from core.errors import short_message  # noqa: E402
+from core.text import md_escape  # noqa: E402
 from pages import common  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -55,8 +56,8 @@ common.draw_sidebar()
 try:
     pages.run()
 except access.PathNotAllowedError as exc:  # a path box's refusal (core.access.gate), wherever the page read it
-    st.error(short_message(exc, 1000), icon="⚠️")
+    st.error(md_escape(short_message(exc, 1000)), icon="⚠️")
 except Exception as exc:  # a bug (even a ValueError, here): traceback to the server log under an id, one line shown
     from core.errors import report_unexpected  # noqa: E402
 
-    st.error(report_unexpected(exc, pages.title)[1], icon="⚠️")
+    st.error(md_escape(report_unexpected(exc, pages.title)[1]), icon="⚠️")

@@ -23,6 +23,7 @@ from core.equal.reward import OTReward
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.space import ArmSpace
 from core.equal.store import RunStore
+from core.text import md_escape
 from core.viz.bandit import (
     make_budget_figure,
     make_comparison_figure,
@@ -195,7 +196,7 @@ if link_run and (loop.run is None or loop.run.run_id != link_run):
     try:
         loop.adopt(_reopen(link_run))
     except (ValueError, KeyError) as exc:
-        st.warning(f"This link could not restore run {link_run}: {exc}. The rest of the view is shown.",
+        st.warning(f"This link could not restore run {link_run}: {md_escape(exc)}. The rest of the view is shown.",
                    icon=":material/link_off:")
 b1, b2, b3, b4, b5 = st.columns(5)
 b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start", disabled=loop.playing,

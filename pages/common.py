@@ -21,6 +21,7 @@ from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, Encoder, chunking_
 from core.corpus.load import Corpus, LoadReport
 from core.corpus.views import MapMemo, apply_overrides, label_of, upload_types
 from core.errors import describe_failure
+from core.text import md_escape
 
 ENCODER_CHOICES = {
     "all-MiniLM-L6-v2 (packaged; a static map first while it embeds)": DEFAULT_MODEL,
@@ -112,12 +113,17 @@ def page_header(title: str, caption: str | None = None) -> None:
     st.title(title)
     if caption and not presenting():
         st.caption(caption)
-    problems = st.session_state.pop("link_problems", None)
-    if problems:
-        st.warning("This link could not restore " + "; ".join(problems) + ". The rest of the view is shown.",
-                   icon=":material/link_off:")
+    link_warning()
     if demo_mode() and title in DEMO_NOTES:
         st.info(DEMO_NOTES[title], icon=":material/co_present:")
+
+
+def link_warning() -> None:
+    """What the page's link could not restore, each value named (escaped: a link's text is data, never Markdown)."""
+    problems = st.session_state.pop("link_problems", None)
+    if problems:
+        st.warning("This link could not restore " + md_escape("; ".join(problems)) + ". The rest of the view is shown.",
+                   icon=":material/link_off:")
 
 
 def seed() -> int:
@@ -281,7 +287,7 @@ def use_encoder(path: str) -> None:
 def show_error(exc: BaseException, what: str | None = None) -> str | None:
     """Bad input as ``"<what>: <message>"``; a bug as one line and an id (:mod:`core.errors`)."""
     error_id, message = describe_failure(exc, what)
-    st.error(message, icon="⚠️")
+    st.error(md_escape(message), icon="⚠️")  # a message may quote a file's name or a link's value
     return error_id
 
 

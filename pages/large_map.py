@@ -14,6 +14,7 @@ from core import access
 from core.corpus.align import describe_alignment
 from core.corpus.selection import rows_in_selected_region
 from core.corpus.views import cluster_names, ids_as_lines, large_search_table, large_selection_table
+from core.text import md_escape
 from core.viz.corpus_map import make_blank_figure, make_large_map_figure
 from pages import common
 
@@ -67,7 +68,8 @@ if not source.exists():
     st.stop()
 lmap = _open(str(source), source.stat().st_mtime)
 if lmap is None:
-    st.warning(f"{source} has no index yet. Build it with `python -m core.corpus index --corpus {source}` "
+    st.warning(f"{md_escape(path.strip())} has no index yet. Build it with "
+               f"`python -m core.corpus index --corpus {path.strip().replace('`', '')}` "
                "(or here, for corpora of up to a few hundred thousand documents).")
     if st.button("Index it now", type="primary"):
         from core.corpus.stream import StreamFormatError, index_large_corpus

@@ -230,7 +230,7 @@ class RunStore:
     def _check_lease(self, cur: sqlite3.Cursor, run_id: str, owner: str) -> None:
         row = cur.execute("SELECT owner, heartbeat, status FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is None:
-            raise RunStoreError(f"no run {run_id!r} in {self.path}")
+            raise RunStoreError(f"no run {run_id!r} in the run store")
         holder, beat, status = row
         age = time.time() - float(beat or 0.0)
         if holder and holder != owner and status == "running" and age < LEASE_S and _owner_alive(holder):
@@ -305,7 +305,7 @@ class RunStore:
             row = self._conn.execute("SELECT run_id, name, status, created, config, fingerprint, n_docs, provenance "
                                      "FROM runs WHERE run_id=?", (run_id,)).fetchone()
             if row is None:
-                raise RunStoreError(f"no run {run_id!r} in {self.path}")
+                raise RunStoreError(f"no run {run_id!r} in the run store")
             plans = {int(r): [(int(a), list(d)) for a, d in json.loads(p)] for r, p in
                      self._conn.execute("SELECT round, plan FROM rounds WHERE run_id=? ORDER BY round", (run_id,))}
             pulls = pd.read_sql_query("SELECT * FROM pulls WHERE run_id=? ORDER BY round, seq", self._conn,
