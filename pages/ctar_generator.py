@@ -25,6 +25,8 @@ from core.ctar.presets import (
 )
 from core.ctar.sampler import intervene, sample
 from core.ctar.stats import check_marginals, compare_statistics, summarize, summarize_truth
+from core.errors import short_message
+from core.text import md_escape
 from core.viz import ctar as viz
 
 common: ModuleType | None
@@ -92,7 +94,7 @@ try:
     config = CTARConfig(**values)
 except CTARConfigError as exc:
     config = None
-    left.error(f"Invalid parameter: {in_words(str(exc))}")
+    left.error(f"Invalid parameter: {md_escape(in_words(str(exc)))}")
 
 with right:
     graph = causal_graph(config or DEFAULTS, intervention)
@@ -126,7 +128,7 @@ if generate and config is not None:
         bar.progress(1.0, f"Sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s")
     except (CTARConfigError, CTARInputError, access.PathNotAllowedError) as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(md_escape(short_message(exc, 1000)))  # a CSV's header or a folder's name is data, not Markdown
 
 stored = st.session_state.get("ctar_result")
 if stored is None:
