@@ -33,7 +33,9 @@ UPLOAD_TYPES = upload_types()
 
 
 def _state(key: str, default):
-    return st.session_state.get(key, default)
+    """A session value; while presenting, a sidebar value not drawn comes from the saved view."""
+    saved = st.session_state.get(SAVED_VIEW, {}).get("values", {})
+    return st.session_state.get(key, saved.get(key, default))
 
 
 DEMO_NOTES = {  # demo mode: what the audience is looking at, in plain words, above each page
@@ -87,6 +89,8 @@ def restore_link(page: str | None) -> None:
     st.session_state[flag] = True
     values, problems = decode(page, st.query_params.to_dict())
     st.session_state.update(**values)
+    if "sb_demo" in values:  # a link's presentation mode
+        st.session_state[PRESENTING] = values["sb_demo"]
     if problems:
         st.session_state["link_problems"] = st.session_state.get("link_problems", []) + problems
 
@@ -132,7 +136,7 @@ def seed() -> int:
 
 def demo_mode() -> bool:
     """Presentation preset: settings start folded away and each page opens with a plain-language note."""
-    return bool(_state("sb_demo", False))
+    return bool(st.session_state.get(PRESENTING, _state("sb_demo", False)))
 
 
 def presenting() -> bool:
@@ -371,9 +375,34 @@ SIDEBAR_KEYS = ("sb_seed", "sb_source", "sb_builtin_limit", "sb_path", "sb_text_
                 "sb_encoder_path")
 
 
+#: presentation mode's saved view: ``{"page": url path, "values": {sidebar key: value}}`` while presenting
+SAVED_VIEW = "_presentation_saved"
+#: presentation mode itself, in a key no widget owns: a page switch (to the Tour and back) resets the toggle's
+#: own widget state in Streamlit 1.67, so the toggle is drawn from this key on every run
+PRESENTING = "_presenting"
+
+
 def _on_demo_toggle() -> None:
-    if st.session_state.get("sb_demo"):
-        st.session_state["goto_tour"] = True
+    """Entering presentation mode saves the view (every sidebar value and the page); leaving restores it
+    exactly and goes back to that page. A callback: it runs before the next run draws any widget."""
+    S = st.session_state
+    S[PRESENTING] = bool(S.get("sb_demo"))
+    if S[PRESENTING]:
+        S[SAVED_VIEW] = {"page": S.get("_page", ""), "values": {k: S[k] for k in SIDEBAR_KEYS if k in S}}
+        S["_goto"] = "tour"
+        return
+    saved = S.pop(SAVED_VIEW, None) or {"page": "", "values": {}}  # a link opened presenting: the first page
+    S.update(saved["values"])
+    S["_goto"] = saved["page"] if saved["page"] != "tour" else ""
+
+
+def pending_page(current: str) -> str | None:
+    """The page to switch to after presentation mode changed (``None``: stay); remembers ``current`` as the page
+    a presenter would come back to."""
+    S = st.session_state
+    goto = S.pop("_goto", None)
+    S["_page"] = current
+    return goto if goto not in (None, current) else None
 
 
 def draw_sidebar() -> None:
@@ -381,11 +410,14 @@ def draw_sidebar() -> None:
 
     In presentation mode only the toggle shows; the corpus, encoder and seed widgets are not
     drawn, and their values are carried over (Streamlit forgets an undrawn widget's value), so
-    switching presentation mode off loses nothing. Values survive a cut-short first render
-    (:mod:`core.ui_state`); a browser that may not name server paths gets uploads only.
+    switching presentation mode off loses nothing (and :data:`SAVED_VIEW` restores them exactly).
+    The settings sit in one container after the toggle, which presentation mode replaces by a
+    caption at once, so a slow first Tour step never shows the settings of the page before it.
+    Values survive a cut-short first render (:mod:`core.ui_state`); a browser that may not name
+    server paths gets uploads only.
     """
-    paths_ok = server_paths_allowed()
-    sources = SOURCES if paths_ok else SOURCES[:2]
+    if PRESENTING in st.session_state:
+        st.session_state["sb_demo"] = st.session_state[PRESENTING]
     with st.sidebar:
         st.toggle("Demo mode", key="sb_demo", on_change=_on_demo_toggle,
                   help="Presentation mode: a guided tour of the three methods, settings and notation out of sight. "
@@ -396,37 +428,44 @@ def draw_sidebar() -> None:
                     st.session_state[key] = st.session_state[key]
             st.caption("Presentation mode. Use the Tour, or switch this off for every setting.")
             return
-        st.session_state.setdefault("sb_seed", 0)  # defaults in the session: a link or the tour may have set them
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed")
-        st.subheader("Corpus")
-        ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
-        source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
-        if source == SOURCES[0]:
-            st.session_state.setdefault("sb_builtin_limit", builtin_limit() or 3000)
-            st.number_input(
-                "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
-                help="An evenly spread subset of the harvested Python documentation.",
-            )
-        elif source == SOURCES[1]:
-            st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,
-                             key="sb_upload")
-        else:
-            ui_state.restore(st.session_state, "sb_path", "")
-            path_input("Path to a file or a folder of .txt/.md", "sb_path",
-                       help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
-        if source != SOURCES[0]:
-            st.text_input("Text field (blank: detect)", key="sb_text_field")
-        st.subheader("Encoder")
-        options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
-        env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
-        default_label = label_of(ENCODER_CHOICES, env_default, options[0])
-        ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
-        choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
-        for key in ("sb_source", "sb_path", "sb_encoder"):
-            ui_state.keep(st.session_state, key)
-        if choice == "Local model path":
-            path_input("Model folder or name", "sb_encoder_path",
-                       help="A folder under the server's allowed folders, or a model name in the local cache.")
-        from pages import upgrade_panel
+        with st.container():
+            _draw_settings(server_paths_allowed())
 
-        upgrade_panel.draw_tier_figures()
+
+def _draw_settings(paths_ok: bool) -> None:
+    """The sidebar's seed, corpus and encoder (not in presentation mode)."""
+    sources = SOURCES if paths_ok else SOURCES[:2]
+    st.session_state.setdefault("sb_seed", 0)  # defaults in the session: a link or the tour may have set them
+    st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed")
+    st.subheader("Corpus")
+    ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
+    source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
+    if source == SOURCES[0]:
+        st.session_state.setdefault("sb_builtin_limit", builtin_limit() or 3000)
+        st.number_input(
+            "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
+            help="An evenly spread subset of the harvested Python documentation.",
+        )
+    elif source == SOURCES[1]:
+        st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,
+                         key="sb_upload")
+    else:
+        ui_state.restore(st.session_state, "sb_path", "")
+        path_input("Path to a file or a folder of .txt/.md", "sb_path",
+                   help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
+    if source != SOURCES[0]:
+        st.text_input("Text field (blank: detect)", key="sb_text_field")
+    st.subheader("Encoder")
+    options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
+    env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
+    default_label = label_of(ENCODER_CHOICES, env_default, options[0])
+    ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
+    choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
+    for key in ("sb_source", "sb_path", "sb_encoder"):
+        ui_state.keep(st.session_state, key)
+    if choice == "Local model path":
+        path_input("Model folder or name", "sb_encoder_path",
+                   help="A folder under the server's allowed folders, or a model name in the local cache.")
+    from pages import upgrade_panel
+
+    upgrade_panel.draw_tier_figures()
