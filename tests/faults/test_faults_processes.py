@@ -158,3 +158,114 @@ def test_a_worker_whose_server_died_stops_and_the_next_server_resumes_it(tmp_pat
     assert _wait_for(lambda: resumed.state in ("done", "failed"), 120), resumed.status()
     assert resumed.status()["done_at_start"] >= status["done"]  # resumed from its chunks, not from scratch
     _assert_identical(resumed, golden)
+
+
+# ------------------------------------------------------------------ a bandit run whose server dies while it plays
+sys.path.insert(0, str(ROOT / "tests" / "equal"))
+from crash_run import make_setup, make_space  # noqa: E402
+
+from core.equal.live import LiveLoop  # noqa: E402
+from core.equal.run import BanditRun  # noqa: E402
+from core.equal.store import RunStore, make_owner  # noqa: E402
+
+PULL_COLUMNS = ["round", "seq", "arm", "doc_ids", "doc_idx", "n_pairs", "reward", "calls", "n_errors", "failed"]
+PAIR_COLUMNS = ["round", "seq", "pos", "arm", "doc_id", "question", "answer", "extractor"]
+
+
+def _pulls_in(db: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT COUNT(*) FROM pulls").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _golden_live_run(tmp_path: Path):
+    """The same run played uninterrupted through a live loop, as stored."""
+    ids, texts, labels, ref, ext, embed, config = make_setup()
+    store = RunStore(tmp_path / "golden.sqlite")
+    loop = LiveLoop(store)
+    loop.start(BanditRun(config, make_space(ids, texts, labels, embed), ref, ext, embed, store=store, run_id="golden"))
+    while loop.playing:
+        loop.tick(max_rounds=1, max_seconds=0.3)
+    return store.load_run("golden")
+
+
+@pytest.mark.slow
+def test_a_run_whose_server_was_killed_reads_interrupted_at_once_and_resumes_exactly(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    script = str(ROOT / "tests" / "equal" / "crash_run.py")
+    server = subprocess.Popen([sys.executable, script, str(db), "killed", "0.1", "live"], cwd=ROOT,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for(lambda: _pulls_in(db) >= 5 or server.poll() is not None, 120)
+        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+    finally:
+        server.kill()  # SIGKILL: no release, no status written; its lease names a dead process
+        server.wait(timeout=30)
+    store = RunStore(db)
+    assert store.list_runs().set_index("run_id").loc["killed", "status"] == "interrupted"  # not after LEASE_S
+    assert store.load_run("killed").status == "interrupted"  # what a reopen reads: the same rule
+    ids, texts, labels, ref, ext, embed, _ = make_setup()
+    loop = LiveLoop(store)  # the next server's page: Reopen (held paused), then Resume
+    loop.adopt(BanditRun.resume(store, "killed", make_space(ids, texts, labels, embed), ref, ext, embed))
+    assert loop.state == "paused"
+    loop.press("start", lambda: pytest.fail("Resume must continue the stored run, not build a new one"))
+    assert loop.playing and store.list_runs().set_index("run_id").loc["killed", "status"] == "running"
+    while loop.playing:
+        loop.tick(max_rounds=5, max_seconds=10)
+    stored, golden = store.load_run("killed"), _golden_live_run(tmp_path)
+    assert stored.status == "finished" and loop.state == "finished"
+    assert stored.plans == golden.plans  # every round as the uninterrupted run planned it
+    assert stored.pulls[PULL_COLUMNS].equals(golden.pulls[PULL_COLUMNS])  # nothing lost, nothing repeated
+    assert stored.pairs[PAIR_COLUMNS].equals(golden.pairs[PAIR_COLUMNS])
+
+
+# ------------------------------------------------------------------ Start pressed twice, in two tabs
+def _dead_owner() -> str:
+    """A lease owner naming a process of this host that has ended (as a killed server leaves it)."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host, _pid, token = make_owner().split(":")
+    return f"{host}:{gone.pid}:{token}"
+
+
+def test_start_in_two_tabs_and_twice_in_one_leaves_no_run_nobody_controls(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
+    store = RunStore()  # the page's store (this session's EQUALCTAR_HOME)
+    before = set(store.list_runs()["run_id"])
+    store.create_run("server-killed", {"policy": "equal"}, "f", 3, name="killed with its server", owner=_dead_owner())
+    tabs = [AppTest.from_file(str(ROOT / "pages" / "bandit.py"), default_timeout=240) for _ in range(2)]
+    for at in tabs:
+        at.session_state["bd_budget"] = 1.0  # long runs: they are still playing at the end
+        at.run()
+
+    def press_start(at) -> None:  # what the Start button's on_click leaves for the next script run
+        at.session_state["bd_action"] = "start"
+        at.run()
+        assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+
+    press_start(tabs[0])
+    press_start(tabs[0])  # a double click: the second click queued while the first started the run
+    press_start(tabs[1])  # Start in a second tab
+    press_start(tabs[0])  # Start again in the first
+    loops = [at.session_state["bd_loop"] for at in tabs]
+    assert all(loop.playing for loop in loops)
+    controlled = {loop.run.run_id for loop in loops}
+    runs = store.list_runs()
+    new = runs[~runs.run_id.isin(before | {"server-killed"})].set_index("run_id")
+    assert set(new.index) == controlled  # one run per tab: the repeated Starts built none
+    assert (new.status == "running").all() and (new.pulls > 0).all()
+    assert runs.set_index("run_id").loc["server-killed", "status"] == "interrupted"
+    shown = [d.value for d in tabs[0].dataframe if "status" in d.value.columns and "name" in d.value.columns]
+    assert shown and "interrupted" in set(shown[0].loc[shown[0].name == "killed with its server", "status"])
+    for at in tabs:  # leave the shared store as found: the tabs' runs given up, the seeded one removed
+        at.session_state["bd_action"] = "reset"
+        at.run()
+    assert set(store.list_runs().set_index("run_id").loc[sorted(controlled), "status"]) == {"interrupted"}
+    store.delete_run("server-killed")
