@@ -170,12 +170,24 @@ def ensure_upgrade(corpus, encoder_name: str, chunk: int = CHUNK, threads: int |
                                           "total": len(corpus), "chunk": int(chunk), "created": time.time()})
     if start:
         with _SPAWN_LOCK:  # two sessions' script threads opening the page at once start one worker
+            _await_orphan(job)
             if job.state == "stopped" or (job.state == "starting" and not (folder / "worker.pid").exists()):
                 _spawn(folder, threads)
     return job
 
 
 _SPAWN_LOCK = threading.Lock()
+
+
+def _await_orphan(job: UpgradeJob, timeout: float = 3.0) -> None:
+    """Wait (at most ``timeout`` s) for a worker whose server is gone to stop, as its parent watch makes it
+    within a second, so the next server's first open resumes the job rather than finding it "running"."""
+    parent, pid = job.status().get("parent"), job.pid()
+    if parent is None or pid is None or int(parent) == os.getpid() or _alive(int(parent)):
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _spawn(folder: Path, threads: int | None) -> None:
@@ -289,7 +301,7 @@ class _Worker:
     so the worker never exits between them; a SIGKILL may, and costs only that chunk.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, parent: int | None = None) -> None:
         import pyarrow.parquet as pq
 
         self.folder, self.job = folder, UpgradeJob(folder)
@@ -305,7 +317,7 @@ class _Worker:
         self.have = _finished_chunks(self.job, self.total, self.chunk)
         done = sum(min(self.chunk, self.total - i * self.chunk) for i in self.have)
         self.status: dict[str, Any] = {"state": "running", "done": done, "total": self.total, "elapsed": 0.0,
-                                       "done_at_start": done, "pid": os.getpid()}
+                                       "done_at_start": done, "pid": os.getpid(), "parent": parent}
 
     def write_status(self, **changes) -> None:
         with self.commit:
@@ -353,7 +365,7 @@ def run_worker(folder: Path, parent: int | None = None) -> int:
 
     from core.corpus.encoders import load_encoder
 
-    worker = _Worker(folder)
+    worker = _Worker(folder, parent)
     _write_text(folder / "worker.pid", str(os.getpid()))
     for sig in (signal.SIGTERM, signal.SIGINT):  # stop after the current chunk (a Ctrl-C in the server's terminal)
         signal.signal(sig, lambda *_: worker.stopping.append(1))

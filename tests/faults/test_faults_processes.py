@@ -129,7 +129,8 @@ def test_a_finished_worker_is_reaped_without_waiting_for_the_next_one(tmp_path, 
 
 
 @pytest.mark.slow
-def test_a_worker_whose_server_died_stops_and_the_next_server_resumes_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize("next_server", ["after_the_worker_stopped", "at_once"])
+def test_a_worker_whose_server_died_stops_and_the_next_server_resumes_it(tmp_path, monkeypatch, next_server):
     corpus, _ = topic_corpus(200, seed=30)
     golden = _golden(corpus, 4, tmp_path / "golden", monkeypatch)
     home = tmp_path / "home"
@@ -148,15 +149,19 @@ def test_a_worker_whose_server_died_stops_and_the_next_server_resumes_it(tmp_pat
     finally:
         server.kill()
         server.wait(timeout=30)
-    assert _wait_for(lambda: not _alive(worker), 15)  # the worker noticed within seconds and stopped
-    status = job.status()
-    assert status["state"] == "stopped" and "server" in status["reason"] and status["done"] < status["total"]
-    assert job.state == "stopped"
     monkeypatch.setenv("EQUALCTAR_HOME", str(home))
-    resumed = ensure_upgrade(corpus, ENCODER, chunk=4)  # the next server's first page open
+    if next_server == "at_once":  # the next server opens the page while the orphan is still finishing its chunk
+        resumed = ensure_upgrade(corpus, ENCODER, chunk=4)  # waits (bounded) for it to stop, then resumes
+        assert not _alive(worker) and resumed.pid() != worker  # it stopped by itself: nothing here killed it
+    else:
+        assert _wait_for(lambda: not _alive(worker), 15)  # the worker noticed within seconds and stopped
+        status = job.status()
+        assert status["state"] == "stopped" and "server" in status["reason"] and status["done"] < status["total"]
+        assert job.state == "stopped"
+        resumed = ensure_upgrade(corpus, ENCODER, chunk=4)  # the next server's first page open
     assert resumed.folder == job.folder and resumed.pid() != worker
     assert _wait_for(lambda: resumed.state in ("done", "failed"), 120), resumed.status()
-    assert resumed.status()["done_at_start"] >= status["done"]  # resumed from its chunks, not from scratch
+    assert resumed.status()["done_at_start"] >= 8  # resumed from its chunks, not from scratch
     _assert_identical(resumed, golden)
 
 
