@@ -237,6 +237,7 @@ def _dead_owner() -> str:
     return f"{host}:{gone.pid}:{token}"
 
 
+@pytest.mark.slow
 def test_start_in_two_tabs_and_twice_in_one_leaves_no_run_nobody_controls(monkeypatch):
     from streamlit.testing.v1 import AppTest
 
