@@ -157,6 +157,7 @@ def _new_run() -> BanditRun:
 
     ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(),
                                                                                 api_key))
+    S["bd_ref"] = ref
     return BanditRun(config, space, embed(ref.texts()), ext, embed, store=_store(), provenance=RunProvenance.build(
         space, ref, ext), name=f"{policy} · {ref.name} · seed {config.seed}")
 
@@ -175,13 +176,7 @@ def _act(action: str) -> None:
 
 def _apply(action: str) -> None:
     try:
-        if action in ("start", "step") and loop.state != "paused":
-            S["bd_ref"] = ref
-            getattr(loop, action)(_new_run())
-        elif action == "start":
-            loop.resume()
-        else:
-            getattr(loop, action)()
+        loop.press(action, _new_run)  # a repeated Start while playing builds nothing
         if action == "reset":
             for key in ("bd_ref", "bd_baselines", "bd_base_job"):
                 S.pop(key, None)
@@ -206,7 +201,7 @@ b3.button("Step", key="bd_step", disabled=loop.playing, on_click=_act, args=("st
 b4.button("Finish", key="bd_finish", disabled=loop.state not in ("playing", "paused"), on_click=_act, args=("finish",),
           help="End the run here; it is stored as finished.")
 b5.button("Reset", key="bd_reset", disabled=loop.state == "idle", on_click=_act, args=("reset",),
-          help="Drop the live run (stored as abandoned if unfinished).")
+          help="Drop the live run (stored as interrupted if unfinished: reopen it to resume).")
 
 
 @st.fragment(run_every=REFRESH_S if loop.playing else None)
