@@ -23,12 +23,17 @@ TOUR_STEPS = 4  # the presentation mode's tour (pages/tour.py): one step per ide
 
 @dataclass(frozen=True)
 class Param:
-    """One query parameter: ``name`` in the URL, ``key`` in the session, ``parse`` text -> value."""
+    """One query parameter: ``name`` in the URL, ``key`` in the session, ``parse`` text -> value.
+
+    ``once``: the page consumes the value (reopens the linked run, highlights the linked cluster), so it is
+    not part of the view kept when the page is left.
+    """
 
     name: str
     key: str
     parse: Callable[[str], Any]
     default: Any = None
+    once: bool = False
 
     def encode(self, value: Any) -> str | None:
         """The text for ``value``; ``None`` when it is the default (left out of the link)."""
@@ -131,12 +136,12 @@ def corpus_map_params(n_clusters: int | None = None) -> list[Param]:
     the map's clusters when known)."""
     hi = (n_clusters - 1) if n_clusters else 10_000
     return [Param("q", "cm_query", parse_text, ""), Param("star", "cm_star", parse_bool, False),
-            Param("cluster", "cm_cluster_link", parse_int_in(0, hi))]
+            Param("cluster", "cm_cluster_link", parse_int_in(0, hi), once=True)]
 
 
 def bandit_params() -> list[Param]:
     """The stored run shown live (reopened from the run store)."""
-    return [Param("run", "bd_link_run", parse_run_id)]
+    return [Param("run", "bd_link_run", parse_run_id, once=True)]
 
 
 INTERVENTION_SLUGS = ("none", "exposure", "obstag", "tag-effect", "n-match", "rating")
@@ -224,6 +229,13 @@ PAGE_PARAMS: dict[str, Callable[[], list[Param]]] = {
     "": corpus_map_params, "corpus_map": corpus_map_params, "bandit": bandit_params, "ctar_generator": ctar_params,
     "debiasing_lab": debias_params, "tour": tour_params,
 }
+
+
+def view_keys(page: str | None = None) -> list[str]:
+    """The session keys of ``page``'s view (every page's when ``None``): what its links carry, kept when the
+    page is left so that it comes back as it was (:func:`core.ui_state.carry`)."""
+    makers = PAGE_PARAMS.values() if page is None else [PAGE_PARAMS.get(page, lambda: [])]
+    return list(dict.fromkeys(p.key for make in makers for p in make() if not p.once))
 
 
 def page_params(page: str) -> list[Param]:

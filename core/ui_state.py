@@ -10,7 +10,7 @@ Pure functions over a ``MutableMapping``, so they are tested without a server.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 KEEP_PREFIX = "_keep_"
@@ -30,6 +30,45 @@ def restore(state: MutableMapping[Any, Any], key: str, default: Any, allowed: An
     if allowed is not None and state[key] not in allowed:
         state[key] = default
     return state[key]
+
+
+def carry(state: MutableMapping[Any, Any], keep: Iterable[str], restore: Iterable[str]) -> None:
+    """Once per run, before any widget: keep each present key of ``keep``, and put back a kept key of
+    ``restore`` (the page about to draw) that the session lost: Streamlit drops a widget's value at the end
+    of a run that did not draw it (a page left). Only the drawing page's keys are put back, in the run
+    that draws them, so the browser is sent the value with the widget.
+
+    >>> s = {"ctar_intervention": "do(Y = 5)"}
+    >>> carry(s, ["ctar_intervention"], []); del s["ctar_intervention"]; carry(s, [], [])
+    >>> "ctar_intervention" in s
+    False
+    >>> carry(s, [], ["ctar_intervention"]); s["ctar_intervention"]
+    'do(Y = 5)'
+    """
+    for key in keep:
+        if key in state:
+            state[KEEP_PREFIX + key] = state[key]
+    for key in restore:
+        if key not in state and KEEP_PREFIX + key in state:
+            state[key] = state[KEEP_PREFIX + key]
+
+
+def snapshot(state: MutableMapping[Any, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """The present ``keys`` of ``state`` and their values (a view to restore later).
+
+    >>> snapshot({"sb_seed": 1, "other": 2}, ["sb_seed", "sb_path"])
+    {'sb_seed': 1}
+    """
+    return {key: state[key] for key in keys if key in state}
+
+
+def without_field(per_corpus: dict[str, dict[str, Any]], field: str) -> dict[str, dict[str, Any]]:
+    """``{corpus: settings}`` with ``field`` dropped from every corpus's settings.
+
+    >>> without_field({"c1": {"k": 3, "encoder_name": "x"}}, "encoder_name")
+    {'c1': {'k': 3}}
+    """
+    return {corpus: {k: v for k, v in values.items() if k != field} for corpus, values in per_corpus.items()}
 
 
 def kept(state: MutableMapping[Any, Any], key: str, default: Any = None) -> Any:

@@ -95,6 +95,14 @@ def restore_link(page: str | None) -> None:
         st.session_state["link_problems"] = st.session_state.get("link_problems", []) + problems
 
 
+def keep_views(page: str) -> None:
+    """Every page's view (the keys its links carry) survives leaving the page (:func:`core.ui_state.carry`);
+    ``page`` (its URL path) is the one about to draw."""
+    from core.links import view_keys
+
+    ui_state.carry(st.session_state, view_keys(), view_keys(page))
+
+
 def share_view(page: str, **current) -> None:
     """Write the page's current view into the URL, so copying the address shares it.
 
@@ -255,7 +263,13 @@ def map_settings(corpus: Corpus):
     from core.corpus.mapping import MapSettings
 
     base = MapSettings(encoder_name=encoder_name(), k=default_k(len(corpus)), seed=seed())
-    return apply_overrides(base, _state("map_overrides", {}), len(corpus))
+    return apply_overrides(base, _state("map_overrides", {}).get(corpus.content_hash, {}), len(corpus))
+
+
+def set_map_overrides(corpus: Corpus, values: dict) -> None:
+    """The Map settings form's choices, for this corpus only (another corpus keeps its own defaults; the seed is
+    the sidebar's)."""
+    st.session_state["map_overrides"] = {**st.session_state.get("map_overrides", {}), corpus.content_hash: values}
 
 
 @st.cache_resource(show_spinner=False)
@@ -283,9 +297,8 @@ def use_encoder(path: str) -> None:
     map-settings override of the encoder is dropped so the choice takes effect."""
     st.session_state["sb_encoder"] = "Local model path"
     st.session_state["sb_encoder_path"] = str(path)
-    overrides = dict(st.session_state.get("map_overrides", {}))
-    overrides.pop("encoder_name", None)
-    st.session_state["map_overrides"] = overrides
+    st.session_state["map_overrides"] = ui_state.without_field(st.session_state.get("map_overrides", {}),
+                                                               "encoder_name")
 
 
 def show_error(exc: BaseException, what: str | None = None) -> str | None:
@@ -388,7 +401,7 @@ def _on_demo_toggle() -> None:
     S = st.session_state
     S[PRESENTING] = bool(S.get("sb_demo"))
     if S[PRESENTING]:
-        S[SAVED_VIEW] = {"page": S.get("_page", ""), "values": {k: S[k] for k in SIDEBAR_KEYS if k in S}}
+        S[SAVED_VIEW] = {"page": S.get("_page", ""), "values": ui_state.snapshot(S, SIDEBAR_KEYS)}
         S["_goto"] = "tour"
         return
     saved = S.pop(SAVED_VIEW, None) or {"page": "", "values": {}}  # a link opened presenting: the first page

@@ -53,7 +53,7 @@ if report is not None:
         else:
             st.write("Every record was loaded as is.")
 
-with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP, seed)",
+with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP; this corpus only)",
                  expanded=False):
     with st.form("map_settings_form"):
         c1, c2, c3 = st.columns(3)
@@ -62,14 +62,11 @@ with st.expander("Map settings" if common.presenting() else "Map settings (model
         k = c1.number_input("Clusters k", min_value=1, max_value=max(1, len(corpus)), value=int(settings.k), step=1)
         neighbours = c2.number_input("UMAP neighbours", min_value=2, max_value=200, value=int(settings.umap_neighbors))
         min_dist = c2.slider("UMAP min_dist", 0.0, 1.0, float(settings.umap_min_dist), 0.05)
-        seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=int(settings.seed))
         w2 = c3.number_input("Neighbour threshold (squared W2)", min_value=0.0, value=float(settings.w2_threshold),
                              step=0.05)
         if st.form_submit_button("Rebuild the map", type="primary"):
-            st.session_state["map_overrides"] = dict(
-                encoder_name=model, k=int(k), umap_neighbors=int(neighbours), umap_min_dist=float(min_dist),
-                seed=int(seed), w2_threshold=float(w2),
-            )
+            common.set_map_overrides(corpus, dict(encoder_name=model, k=int(k), umap_neighbors=int(neighbours),
+                                                  umap_min_dist=float(min_dist), w2_threshold=float(w2)))
             st.rerun()
 
 try:

@@ -69,9 +69,16 @@ def test_search_and_settings_rebuild(small_corpus_file):
     at.number_input[0].set_value(3)  # k inside the settings form
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["map_overrides"]["k"] == 3
+    (overrides,) = at.session_state["map_overrides"].values()  # for this corpus only
+    assert overrides["k"] == 3 and "seed" not in overrides  # the sidebar's Seed is the one seed
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len([t for t in fig["data"] if t["name"] != "highlighted"]) == 3  # one trace per cluster
+    other = small_corpus_file.with_name("other.jsonl")  # another corpus: the settings made for this one stay here
+    other.write_text("\n".join(small_corpus_file.read_text().splitlines()[:80]) + "\n")
+    at.session_state["sb_path"] = str(other)
+    at.run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len([t for t in fig["data"] if t["name"] != "highlighted"]) == 6  # its own default k, sqrt(80 / 2)
 
 
 def test_bad_path_is_a_clear_error(tmp_path, monkeypatch):

@@ -43,3 +43,30 @@ def test_presentation_mode_round_trip_keeps_every_setting_and_the_page(app_url, 
     page.screenshot(path=str(output_dir / "presentation_after.png"))
     assert "/ctar_generator" in page.url, f"presentation mode did not return to the page it left: {page.url}"
     assert _sidebar(page) == before
+
+
+@pytest.mark.browser
+def test_a_page_left_and_come_back_to_keeps_its_view(app_url, page) -> None:
+    """Issue #24: leaving the CTAR generator lost its intervention (Streamlit drops an undrawn widget's value)."""
+    page.goto(f"{app_url}/ctar_generator")
+    page.get_by_text("Intervention").first.wait_for(timeout=120_000)
+    option = page.get_by_role("option", name="do(Y = 5): cut Q, N → Y")
+    for _ in range(5):  # a click while the page's first run is still drawing can be lost: open it again
+        page.wait_for_timeout(1500)
+        page.locator("[data-testid='stSelectbox']").filter(has_text="Intervention").click()
+        if option.count():
+            break
+    option.click()
+    page.wait_for_function("() => location.search.includes('do=rating')", timeout=30_000)
+    nav = page.locator("[data-testid='stSidebarNav']")
+    nav.get_by_text("Debiasing lab").click()
+    page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    nav.get_by_text("CTAR generator").click()
+    page.get_by_text("Intervention").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text="Intervention")
+    box.scroll_into_view_if_needed()
+    shown = box.inner_text() + " ".join(box.locator("input").evaluate_all("(es) => es.map(e => e.value)"))
+    assert "do(Y = 5)" in shown, shown
+    assert "do=rating" in page.url  # and the link says so
