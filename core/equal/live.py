@@ -10,7 +10,9 @@ States and the transitions allowed between them (anything else raises
     playing/paused ──abandon──▶ abandoned
     any ──reset──▶ idle                       (an unfinished run is abandoned first)
 
-``finished``/``abandoned`` accept ``start``/``step`` with a new run. Statuses reach the run
+``finished``/``abandoned`` accept ``start``/``step`` with a new run. A full disk while playing
+(:class:`~core.disk.DiskFullError` from the run store) pauses the loop in memory and leaves the
+message in :attr:`LiveLoop.problem`; the pull is kept and stored by the next ``resume``/``step``. Statuses reach the run
 store as they happen (``running``, ``paused``, ``finished``, ``abandoned``) through the
 store's ``set_status``, so a paused or abandoned run no longer reads "running".
 
@@ -23,6 +25,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from core.disk import DiskFullError
 
 LIVE_STATES = ("idle", "playing", "paused", "finished", "abandoned")
 
@@ -51,6 +55,7 @@ class LiveLoop:
         self.clock = clock
         self.state = "idle"
         self.run: Any = None  # a BanditRun, or a test double with the methods the loop calls
+        self.problem = ""  # why playing stopped by itself (a full disk), for the page to show; cleared on playing
 
     # ------------------------------------------------------------------ queries
     @property
@@ -78,7 +83,7 @@ class LiveLoop:
         self._require("start", "idle", "finished", "abandoned")
         if run is None:
             raise IllegalTransition("start: a new run is required")
-        self.run, self.state = run, "playing"
+        self.run, self.state, self.problem = run, "playing", ""
         self._settle()
 
     def step(self, run=None) -> None:
@@ -89,9 +94,13 @@ class LiveLoop:
             self.run = run
         else:
             self._require("step", "paused")
-        self.state = "paused"
+        self.state, self.problem = "paused", ""
         if not self.run.is_done:
-            self.run.step()
+            try:
+                self.run.step()
+            except DiskFullError as exc:  # nothing more can be stored: hold, with the message
+                self.problem = str(exc)
+                return
         if not self._settle():
             self._record_pause()
 
@@ -109,7 +118,7 @@ class LiveLoop:
 
     def resume(self) -> None:
         self._require("resume", "paused")
-        self.state = "playing"
+        self.state, self.problem = "playing", ""
         self._record("running")
         self._settle()
 
@@ -147,12 +156,17 @@ class LiveLoop:
 
         Returns the number of pulls played (0 unless playing). Reaching the end of the run's
         budget finishes it. At least one pull is played per call, so a slow pull still advances.
+        A full disk pauses the loop (in memory: nothing can be recorded) with the message in :attr:`problem`.
         """
         if self.state != "playing":
             return 0
         t0, rounds, pulls = self.clock(), 0, 0
         while not self.run.is_done and rounds < max_rounds:
-            rounds += self.run.play_pull() is not None
+            try:
+                rounds += self.run.play_pull() is not None
+            except DiskFullError as exc:  # the pull is applied and kept; Resume stores it once space is freed
+                self.state, self.problem = "paused", str(exc)
+                return pulls
             if getattr(self.run, "interrupted", False) or self.state != "playing":
                 break  # paused from another thread: its extraction was cancelled, the pull replays on resume
             pulls += 1

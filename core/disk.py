@@ -1,0 +1,89 @@
+"""Writing when the disk may fill: a typed error naming what was not written, and atomic files.
+
+Every write site of the app (the run store, the embedding caches, the background upgrade, the
+large index, the exports) goes through :func:`naming_disk_full` or :func:`write_atomic`, so a
+full disk (``ENOSPC``, a quota: ``EDQUOT``, SQLite's "database or disk is full", the same words
+from pyarrow or faiss) surfaces as one :class:`DiskFullError` whose message says what was not
+saved, and names at most the last component of a path, never a server folder::
+
+    >>> err = DiskFullError("the run store could not save round 7", "runs.sqlite")
+    >>> str(err).split("; ")[0]
+    'the run store could not save round 7: the disk is full (no space left on the device holding runs.sqlite)'
+
+:func:`write_atomic` writes to a temporary name beside the target and renames it into place, so
+an interrupted or failed write never leaves a half-written file under the final name, and the
+temporary file is removed on failure (a full disk gets its space back).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_FULL_WORDS = ("no space left", "disk is full", "disk quota exceeded")
+
+
+class DiskFullError(OSError):
+    """A write failed because the disk (or the user's quota) is full; ``what`` names what was not written."""
+
+    def __init__(self, what: str, place: str = "") -> None:
+        holding = f" holding {place}" if place else ""
+        super().__init__(errno.ENOSPC, f"{what}: the disk is full (no space left on the device{holding}); "
+                                       "free some space and try again")
+        self.what = what
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an error it was raised from) says the disk or a quota is full."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DiskFullError) or getattr(exc, "errno", None) in DISK_FULL_ERRNOS:
+            return True
+        if any(word in str(exc).lower() for word in _FULL_WORDS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextmanager
+def naming_disk_full(what: str, place: str | Path = "", error: type[DiskFullError] = DiskFullError) -> Iterator[None]:
+    """Re-raise a full-disk failure inside the block as ``error(what, <last component of place>)``;
+    any other exception passes unchanged."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        raise error(what, Path(place).name if place else "") from exc
+
+
+def temp_path(path: Path) -> Path:
+    """The temporary name :func:`write_atomic` writes ``path`` under (same folder and suffix, the pid inside)."""
+    return path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], object], what: str) -> Path:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``.
+
+    On any failure the temporary file is removed and ``path`` keeps its previous content (or stays
+    absent); a full disk raises :class:`DiskFullError` naming ``what`` and ``path``'s file name.
+    """
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        with naming_disk_full(what, path):
+            write(tmp)
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,150 @@
+"""A full disk at every write site: a clear message naming what was not written, nothing written
+before is damaged, and the same step succeeds once space is freed.
+
+Each test mounts a small tmpfs (:func:`small_disk`) as the product home or the output folder,
+fills it with a filler file so the write under test fails partway, then deletes the filler and
+retries. Mounting needs root (or CAP_SYS_ADMIN); without it the tests skip and say so.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "equal"))
+from crash_run import make_setup, make_space  # noqa: E402
+
+from core.equal.extract.base import ExtractionResult, QAPair  # noqa: E402
+from core.equal.run import BanditRun  # noqa: E402
+from core.equal.store import RunStore, RunStoreFull  # noqa: E402
+
+Disk = Callable[[int], Path]
+
+
+@pytest.fixture()
+def small_disk(tmp_path) -> Iterator[Disk]:
+    """``small_disk(kib)``: a fresh tmpfs of ``kib`` KiB mounted under ``tmp_path``, unmounted at teardown."""
+    mounted: list[Path] = []
+
+    def mount(kib: int) -> Path:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={int(kib)}k", "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs to fill (needs root or CAP_SYS_ADMIN): {done.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], check=False, capture_output=True)
+
+
+def fill(disk: Path, leave_kib: int = 0) -> Path:
+    """Fill ``disk`` with ``disk/filler`` until at most ``leave_kib`` KiB are free; returns the filler."""
+    filler = disk / "filler"
+    stat = os.statvfs(disk)
+    room = stat.f_bavail * stat.f_frsize - leave_kib * 1024
+    with open(filler, "ab") as fh:
+        try:
+            while room > 0:
+                block = min(room, 1 << 20)
+                fh.write(b"\0" * block)
+                fh.flush()
+                room -= block
+        except OSError:  # full before the count: tmpfs rounds to pages
+            pass
+    return filler
+
+
+def _left_behind(folder: Path) -> list[str]:
+    """Temporary files a failed write left in ``folder`` (they would hold the disk's space)."""
+    return sorted(p.name for p in folder.rglob("*") if ".tmp" in p.name)
+
+
+def _pull(store: RunStore, round_: int, seq: int, answer: str = "a") -> None:
+    result = ExtractionResult(pairs=[QAPair(f"q{round_}.{seq}", answer, f"d{round_}.{seq}", "rules")], calls=1)
+    store.commit_pull("r", round_, seq, 1, [f"d{round_}.{seq}"], [seq], 0.5, result, [(1, seq + 1, 1.0, 0.5)])
+
+
+# ---------------------------------------------------------------------- the run store
+def test_run_store_full_names_the_round_keeps_earlier_pulls_and_saves_the_pull_once_freed(small_disk):
+    disk = small_disk(1024)
+    store = RunStore(disk / "runs.sqlite")
+    store.create_run("r", {"policy": "equal"}, "f", 10)
+    for seq in range(3):
+        _pull(store, 0, seq)
+    filler = fill(disk)
+    with pytest.raises(RunStoreFull) as err:
+        _pull(store, 7, 0, answer="x" * 200_000)
+    message = str(err.value)
+    assert "could not save round 7, pull 0" in message and "the disk is full" in message
+    assert "runs.sqlite" in message and str(disk) not in message  # the file's name, never the server folder
+    assert isinstance(err.value, ValueError) and isinstance(err.value, OSError)  # both kinds of caller catch it
+    stored = RunStore(disk / "runs.sqlite").load_run("r")  # a second connection reads the committed rows
+    assert stored.pulls["seq"].tolist() == [0, 1, 2] and len(stored.pairs) == 3
+    filler.unlink()
+    _pull(store, 7, 0, answer="x" * 200_000)  # the same pull, once space is freed
+    stored = store.load_run("r")
+    assert stored.pulls["round"].tolist() == [0, 0, 0, 7] and stored.pairs["answer"].str.len().max() == 200_000
+
+
+def test_bandit_run_on_a_full_disk_keeps_its_pull_and_stores_it_when_freed(small_disk):
+    ids, texts, labels, ref, ext, embed, config = make_setup()
+    space = make_space(ids, texts, labels, doc_emb=embed(texts))
+    reference = BanditRun(config, space, ref, ext, embed).run_until_done()
+    disk = small_disk(2048)
+    store = RunStore(disk / "runs.sqlite")
+    run = BanditRun(config, space, ref, ext, embed, store=store, run_id="full")
+    for _ in range(3):
+        run.play_pull()
+    filler = fill(disk)
+    with pytest.raises(RunStoreFull, match="the run store could not save round"):
+        for _ in range(50):  # the WAL holds a few pages spare: a later pull meets the full disk
+            run.play_pull()
+    played = len(run.pulls_frame())
+    assert len(store.load_run("full").pulls) < played  # the pull the disk refused is not stored ...
+    with pytest.raises(RunStoreFull):
+        run.play_pull()  # ... nor played past while the disk is still full
+    assert len(run.pulls_frame()) == played
+    filler.unlink()
+    run.run_until_done()
+    stored = store.load_run("full")
+    assert stored.status == "finished"
+    assert (stored.pulls[["round", "seq", "arm"]].values.tolist()
+            == reference.pulls_frame()[["round", "seq", "arm"]].values.tolist())  # nothing lost, nothing twice
+    np.testing.assert_array_equal(stored.pulls["reward"].to_numpy(), reference.pulls_frame()["reward"].to_numpy())
+    again = BanditRun.resume(store, "full", space, ref, ext, embed)
+    np.testing.assert_array_equal(again.state.arm_to_sum, reference.state.arm_to_sum)
+
+
+def test_live_loop_pauses_with_the_message_and_resumes_once_freed(small_disk):
+    from core.equal.live import LiveLoop
+
+    ids, texts, labels, ref, ext, embed, config = make_setup()
+    space = make_space(ids, texts, labels, doc_emb=embed(texts))
+    disk = small_disk(2048)
+    store = RunStore(disk / "runs.sqlite")
+    loop = LiveLoop(store)
+    loop.start(BanditRun(config, space, ref, ext, embed, store=store, run_id="live"))
+    loop.tick(max_rounds=1, max_seconds=60)
+    filler = fill(disk)
+    for _ in range(50):
+        loop.tick(max_rounds=1, max_seconds=60)
+        if not loop.playing:
+            break
+    assert loop.state == "paused" and "the disk is full" in loop.problem and str(disk) not in loop.problem
+    filler.unlink()
+    loop.resume()
+    assert loop.problem == ""
+    while loop.playing:
+        loop.tick(max_rounds=5, max_seconds=60)
+    assert loop.state == "finished" and store.load_run("live").status == "finished"
+    assert len(store.load_run("live").pulls) == len(loop.run.pulls_frame())
