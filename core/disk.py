@@ -3,7 +3,7 @@
 Every write site of the app (the run store, the embedding caches, the background upgrade, the
 large index, the exports) goes through :func:`naming_disk_full` or :func:`write_atomic`, so a
 full disk (``ENOSPC``, a quota: ``EDQUOT``, SQLite's "database or disk is full", the same words
-from pyarrow or faiss) surfaces as one :class:`DiskFullError` whose message says what was not
+from pyarrow or faiss, numpy's short write) surfaces as one :class:`DiskFullError` whose message says what was not
 saved, and names at most the last component of a path, never a server folder::
 
     >>> err = DiskFullError("the run store could not save round 7", "runs.sqlite")
@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _FULL_WORDS = ("no space left", "disk is full", "disk quota exceeded")
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")  # numpy's tofile on a full disk (no errno)
 
 
 class DiskFullError(OSError):
@@ -47,7 +49,8 @@ def is_disk_full(exc: BaseException | None) -> bool:
         seen.add(id(exc))
         if isinstance(exc, DiskFullError) or getattr(exc, "errno", None) in DISK_FULL_ERRNOS:
             return True
-        if any(word in str(exc).lower() for word in _FULL_WORDS):
+        text = str(exc).lower()
+        if any(word in text for word in _FULL_WORDS) or (isinstance(exc, OSError) and _SHORT_WRITE.search(text)):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -72,16 +75,17 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], object], what: str) -> Path:
+def write_atomic(path: str | Path, write: Callable[[Path], object], what: str, place: str | Path = "") -> Path:
     """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``.
 
     On any failure the temporary file is removed and ``path`` keeps its previous content (or stays
-    absent); a full disk raises :class:`DiskFullError` naming ``what`` and ``path``'s file name.
+    absent); a full disk raises :class:`DiskFullError` naming ``what`` and ``place`` (default: ``path``)'s last
+    component.
     """
     path = Path(path)
     tmp = temp_path(path)
     try:
-        with naming_disk_full(what, path):
+        with naming_disk_full(what, place or path):
             write(tmp)
             os.replace(tmp, path)
     finally:

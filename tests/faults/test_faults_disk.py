@@ -20,9 +20,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "equal"))
 from crash_run import make_setup, make_space  # noqa: E402
 
+from core.corpus.encoders import HashingEncoder  # noqa: E402
+from core.disk import DiskFullError  # noqa: E402
 from core.equal.extract.base import ExtractionResult, QAPair  # noqa: E402
 from core.equal.run import BanditRun  # noqa: E402
 from core.equal.store import RunStore, RunStoreFull  # noqa: E402
+from tests.corpus._mapdata import topic_corpus  # noqa: E402
 
 Disk = Callable[[int], Path]
 
@@ -148,3 +151,64 @@ def test_live_loop_pauses_with_the_message_and_resumes_once_freed(small_disk):
         loop.tick(max_rounds=5, max_seconds=60)
     assert loop.state == "finished" and store.load_run("live").status == "finished"
     assert len(store.load_run("live").pulls) == len(loop.run.pulls_frame())
+
+
+@pytest.fixture()
+def home_on(monkeypatch) -> Callable[[Path], Path]:
+    """Point ``EQUALCTAR_HOME`` (every cache and run store) at a folder."""
+    def point(folder: Path) -> Path:
+        monkeypatch.setenv("EQUALCTAR_HOME", str(folder))
+        return folder
+    return point
+
+
+# ---------------------------------------------------------------------- the embedding caches
+def test_embedding_cache_full_names_the_cache_keeps_the_earlier_file_and_writes_once_freed(small_disk, home_on):
+    from core.corpus.embed import corpus_embedding_path, embed_corpus, read_cached_embeddings
+
+    disk = home_on(small_disk(1024))
+    enc = HashingEncoder(512)
+    small, _ = topic_corpus(40, seed=1)
+    before = np.array(embed_corpus(small, enc))
+    large, _ = topic_corpus(400, seed=2)  # 400 x 512 float32: 800 KiB, more than is left
+    filler = fill(disk, leave_kib=200)
+    with pytest.raises(DiskFullError) as err:
+        embed_corpus(large, enc)
+    assert "the embedding cache could not save the vectors of 400 documents (hashing-512)" in str(err.value)
+    assert "the disk is full" in str(err.value) and str(disk) not in str(err.value)
+    assert not corpus_embedding_path(large, enc).exists()  # no half-written file under the cache's name
+    assert _left_behind(disk) == []  # the temporary file is gone: its space is back
+    np.testing.assert_array_equal(read_cached_embeddings(small, enc), before)  # the earlier cache still loads
+    filler.unlink()
+    vecs = embed_corpus(large, enc)
+    np.testing.assert_allclose(read_cached_embeddings(large, enc), vecs)
+    np.testing.assert_allclose(vecs, enc.encode(large.texts), atol=1e-6)
+
+
+def test_text_embedding_cache_full_names_the_cache_and_fills_in_once_freed(small_disk, home_on):
+    from core.corpus.embed import embed_texts
+
+    disk = home_on(small_disk(2048))
+    enc = HashingEncoder(256)  # a file of 1 KiB per text (a 4 KiB page on tmpfs): 200 texts need 800 KiB
+    seen = embed_texts(["how do I parse json", "what is a socket"], enc)
+    texts = [f"question number {i} about dates" for i in range(200)]
+    filler = fill(disk, leave_kib=40)
+    with pytest.raises(DiskFullError, match="the text-embedding cache could not save the vectors of 200 texts") as err:
+        embed_texts(texts, enc)
+    assert "holding text-embeddings" in str(err.value)
+    assert _left_behind(disk) == []
+    calls: list[int] = []
+
+    class Counting(HashingEncoder):
+        def encode(self, batch, batch_size=64, progress=None):
+            calls.append(len(batch))
+            return super().encode(batch, batch_size, progress)
+
+    counting = Counting(256)
+    np.testing.assert_array_equal(embed_texts(["how do I parse json", "what is a socket"], counting), seen)
+    assert calls == []  # the vectors cached before the disk filled still load
+    filler.unlink()
+    np.testing.assert_allclose(embed_texts(texts, counting), enc.encode(texts), atol=1e-6)
+    calls.clear()
+    embed_texts(texts, counting)
+    assert calls == []  # every text is cached now
