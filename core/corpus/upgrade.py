@@ -13,7 +13,11 @@ that embeds the corpus with the slow encoder in chunks:
     state) and ``worker.pid``.
 
 A killed worker loses at most the chunk it was on; the next :func:`ensure_upgrade` (the next
-page open, or a restarted server) starts a worker that skips the finished chunks. When all are
+page open, or a restarted server) starts a worker that skips the finished chunks. A full disk
+fails the job with a message naming what was not saved (``the background upgrade could not save
+chunk 4 of 10: the disk is full ...``), keeps the finished chunks, and removes the half-written
+one; the job counts as ``stopped`` again (so the next open resumes it) once more space is free
+than when it failed. When all are
 done the worker writes the ordinary embedding cache file (``core.corpus.embed``), so the map
 is built from it exactly as if the corpus had been embedded in the foreground.
 """
@@ -23,16 +27,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from core.corpus.progress import Progress
+from core.disk import DiskFullError, is_disk_full, naming_disk_full, write_atomic
 from core.settings import cache_dir
 
 CHUNK = 128
@@ -40,10 +47,15 @@ TIER_STEP, TIER_MAX = 256, 1024  # the tier figures are measured at 256, 512, 76
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+def _write_json(path: Path, data: dict, what: str = "the background upgrade could not save its status") -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data)), what, "upgrades")
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return int(shutil.disk_usage(folder).free)
+    except OSError:
+        return 0
 
 
 def _alive(pid: int) -> bool:
@@ -76,12 +88,18 @@ class UpgradeJob:
                     "done_at_start": 0}
 
     def chunk_paths(self) -> list[Path]:
-        return sorted((self.folder / "chunks").glob("[0-9]*.npy"))
+        """The finished chunks (``NNNNN.npy``; a temporary file a killed worker left is not one)."""
+        return sorted(p for p in (self.folder / "chunks").glob("[0-9]*.npy") if p.stem.isdigit())
 
     @property
     def state(self) -> str:
-        """``starting``, ``running``, ``done``, ``failed``, or ``stopped`` (no live worker, not done)."""
+        """``starting``, ``running``, ``done``, ``failed``, or ``stopped`` (no live worker, not done).
+
+        A job that failed on a full disk is ``stopped`` (to be resumed) once more space is free than when it failed.
+        """
         st = self.status()
+        if st.get("state") == "failed" and st.get("disk_full"):
+            return "stopped" if _free_bytes(self.folder) > int(st.get("free_at_failure", 0)) else "failed"
         if st.get("state") in ("done", "failed"):
             return st["state"]
         pid = self.pid()
@@ -143,17 +161,16 @@ def ensure_upgrade(corpus, encoder_name: str, chunk: int = CHUNK, threads: int |
 
     folder = job_folder(corpus.content_hash, encoder_name)
     job = UpgradeJob(folder)
-    if not (folder / "job.json").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "chunks").mkdir(exist_ok=True)
-        tmp = folder / f"texts.{os.getpid()}.tmp"
-        pq.write_table(pa.table({"text": list(corpus.texts)}), tmp)
-        os.replace(tmp, folder / "texts.parquet")
+    if not (folder / "job.json").exists():  # written last: a job set up halfway is set up again
+        what = "the background upgrade could not save the documents it embeds"
+        with naming_disk_full(what, "upgrades"):
+            (folder / "chunks").mkdir(parents=True, exist_ok=True)
+        table = pa.table({"text": list(corpus.texts)})
+        write_atomic(folder / "texts.parquet", lambda tmp: pq.write_table(table, tmp), what, "upgrades")
         order = np.random.default_rng(0).permutation(len(corpus)).astype(np.int64)
-        np.save(folder / f"order.{os.getpid()}.tmp.npy", order)
-        os.replace(folder / f"order.{os.getpid()}.tmp.npy", folder / "order.npy")
+        write_atomic(folder / "order.npy", lambda tmp: np.save(tmp, order), what, "upgrades")
         _write_json(folder / "job.json", {"content_hash": corpus.content_hash, "encoder": encoder_name,
-                                          "total": len(corpus), "chunk": int(chunk), "created": time.time()})
+                                          "total": len(corpus), "chunk": int(chunk), "created": time.time()}, what)
     if start and job.state in ("starting", "stopped"):
         if job.state == "stopped" or not (folder / "worker.pid").exists():
             _spawn(folder, threads)
@@ -167,11 +184,12 @@ def _spawn(folder: Path, threads: int | None) -> None:
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     if threads is not None:
         env["EQUALCTAR_UPGRADE_THREADS"] = str(int(threads))
-    log = open(folder / "worker.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "core.corpus.upgrade", str(folder)], cwd=str(_ROOT), env=env,
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-    log.close()
-    (folder / "worker.pid").write_text(str(proc.pid))
+    with naming_disk_full("the background upgrade could not start its worker", "upgrades"):
+        log = open(folder / "worker.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "core.corpus.upgrade", str(folder)], cwd=str(_ROOT), env=env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        (folder / "worker.pid").write_text(str(proc.pid))
 
 
 def _yield_cpu() -> int:
@@ -203,10 +221,19 @@ def _assemble(job: UpgradeJob, content_hash: str, order: NDArray[np.int64], tota
         i = int(path.stem)
         out[order[i * chunk:(i + 1) * chunk]] = np.load(path)
     final = embedding_cache_path(content_hash, encoder.name, encoder.max_tokens)
-    tmp = final.with_name(f"{final.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, out)
-    os.replace(tmp, final)
-    return final
+    return write_atomic(final, lambda tmp: np.save(tmp, out),
+                        "the background upgrade could not write the finished embedding cache", "embeddings")
+
+
+def _record_failure(folder: Path, status: dict, exc: Exception) -> None:
+    """Write the failure into ``status.json`` (a full disk: resumable once more space is free than now)."""
+    full = is_disk_full(exc)
+    status.update(state="failed", error=str(exc) if isinstance(exc, DiskFullError) else f"{type(exc).__name__}: {exc}",
+                  disk_full=full, free_at_failure=_free_bytes(folder))
+    try:
+        _write_json(folder / "status.json", status)
+    except OSError as err:  # even the small status file did not fit: the log says why (when it can)
+        print(f"upgrade failed: {status['error']}; {err}", file=sys.stderr)
 
 
 def run_worker(folder: Path) -> int:
@@ -220,8 +247,7 @@ def run_worker(folder: Path) -> int:
 
     job = UpgradeJob(folder)
     spec = job.spec
-    (folder / "worker.pid").write_text(str(os.getpid()))
-    stopping = []
+    stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     threads = _yield_cpu()
     total, chunk = int(spec["total"]), int(spec["chunk"])
@@ -234,6 +260,7 @@ def run_worker(folder: Path) -> int:
     status = {"state": "running", "done": done, "total": total, "elapsed": 0.0, "done_at_start": done_at_start,
               "pid": os.getpid(), "threads": threads}
     try:
+        (folder / "worker.pid").write_text(str(os.getpid()))
         _write_json(folder / "status.json", status)
         encoder = load_encoder(spec["encoder"])
         status["elapsed"] = 0.0
@@ -247,9 +274,8 @@ def run_worker(folder: Path) -> int:
                 continue
             rows = order[i * chunk:(i + 1) * chunk]
             vecs = np.asarray(encoder.encode([texts[r] for r in rows], batch_size=32), dtype=np.float32)
-            tmp = folder / "chunks" / f"{i:05d}.{os.getpid()}.tmp.npy"
-            np.save(tmp, vecs)
-            os.replace(tmp, folder / "chunks" / f"{i:05d}.npy")
+            write_atomic(folder / "chunks" / f"{i:05d}.npy", partial(np.save, arr=vecs),
+                         f"the background upgrade could not save chunk {i + 1} of {n_chunks}", "upgrades")
             if (done + len(rows)) // TIER_STEP > done // TIER_STEP and done < TIER_MAX:  # before the page sees it
                 measure_tiers_in_worker(folder, texts)
             done += len(rows)
@@ -260,8 +286,7 @@ def run_worker(folder: Path) -> int:
         _write_json(folder / "status.json", status)
         return 0
     except Exception as exc:  # the page shows the message; the finished chunks stay for a retry
-        status.update(state="failed", error=f"{type(exc).__name__}: {exc}")
-        _write_json(folder / "status.json", status)
+        _record_failure(folder, status, exc)
         return 1
 
 

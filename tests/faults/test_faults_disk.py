@@ -212,3 +212,83 @@ def test_text_embedding_cache_full_names_the_cache_and_fills_in_once_freed(small
     calls.clear()
     embed_texts(texts, counting)
     assert calls == []  # every text is cached now
+
+
+# ---------------------------------------------------------------------- the background upgrade
+class _Counting(HashingEncoder):
+    """Counts the documents it is asked to embed (to see which chunks a resumed job redoes)."""
+
+    def __init__(self, dim: int, calls: list[int]) -> None:
+        super().__init__(dim)
+        self.calls = calls
+
+    def encode(self, texts, batch_size=64, progress=None):
+        self.calls.append(len(texts))
+        return super().encode(texts, batch_size, progress)
+
+
+def _upgrade_job(monkeypatch, calls: list[int]):
+    """200 documents in 10 chunks of 20 x 512 float32 (40 KiB each; the final cache file 400 KiB)."""
+    import core.corpus.encoders as encoders
+    from core.corpus.upgrade import ensure_upgrade
+
+    corpus, _ = topic_corpus(200, seed=3)
+    monkeypatch.setattr(encoders, "load_encoder", lambda name: _Counting(512, calls))
+    return corpus, ensure_upgrade(corpus, "hashing-512", chunk=20, start=False)
+
+
+def _chunks_are_valid(job, corpus) -> int:
+    rows, vecs = job.done_rows()
+    np.testing.assert_allclose(vecs, HashingEncoder(512).encode([corpus.texts[r] for r in rows]), atol=1e-6)
+    return len(job.chunk_paths())
+
+
+def test_upgrade_chunk_on_a_full_disk_fails_with_its_number_and_resumes_from_the_last_chunk(small_disk, home_on,
+                                                                                           monkeypatch):
+    from core.corpus.embed import corpus_embedding_path, read_cached_embeddings
+    from core.corpus.upgrade import ensure_upgrade, run_worker
+
+    disk = home_on(small_disk(1024))
+    calls: list[int] = []
+    corpus, job = _upgrade_job(monkeypatch, calls)
+    filler = fill(disk, leave_kib=150)  # room for three chunks and the status, not the fourth
+    assert run_worker(job.folder) == 1
+    st = job.status()
+    assert st["state"] == "failed" and job.state == "failed"  # still full: no worker would get further
+    assert "the background upgrade could not save chunk" in st["error"] and "the disk is full" in st["error"]
+    assert str(disk) not in st["error"] and not st["error"].startswith("DiskFullError")
+    finished = _chunks_are_valid(job, corpus)
+    assert 1 <= finished < 10 and f"chunk {finished + 1} of 10" in st["error"]
+    assert _left_behind(disk) == []  # the half-written chunk is gone, not left under a chunk's name
+    assert ensure_upgrade(corpus, "hashing-512", chunk=20, start=False).state == "failed"
+    filler.unlink()
+    assert job.state == "stopped"  # space was freed: the next open resumes it
+    calls.clear()
+    assert run_worker(job.folder) == 0
+    assert calls == [20] * (10 - finished)  # only the chunks that were missing
+    assert job.status()["state"] == "done" and _chunks_are_valid(job, corpus) == 10
+    enc = HashingEncoder(512)
+    assert corpus_embedding_path(corpus, enc).exists()
+    np.testing.assert_allclose(read_cached_embeddings(corpus, enc), enc.encode(corpus.texts), atol=1e-6)
+
+
+def test_upgrade_final_cache_on_a_full_disk_keeps_every_chunk_and_is_written_once_freed(small_disk, home_on,
+                                                                                       monkeypatch):
+    from core.corpus.embed import corpus_embedding_path, read_cached_embeddings
+    from core.corpus.upgrade import run_worker
+
+    disk = home_on(small_disk(1400))
+    calls: list[int] = []
+    corpus, job = _upgrade_job(monkeypatch, calls)
+    filler = fill(disk, leave_kib=600)  # the ten chunks (440 KiB) fit; the 400 KiB cache file then does not
+    assert run_worker(job.folder) == 1
+    error = job.status()["error"]
+    assert "the background upgrade could not write the finished embedding cache" in error, error
+    assert _chunks_are_valid(job, corpus) == 10
+    enc = HashingEncoder(512)
+    assert not corpus_embedding_path(corpus, enc).exists() and _left_behind(disk) == []
+    filler.unlink()
+    calls.clear()
+    assert job.state == "stopped" and run_worker(job.folder) == 0
+    assert calls == []  # nothing embedded again: the chunks were all there
+    np.testing.assert_allclose(read_cached_embeddings(corpus, enc), enc.encode(corpus.texts), atol=1e-6)
