@@ -70,6 +70,16 @@ def naming_disk_full(what: str, place: str | Path = "", error: type[DiskFullErro
         raise error(what, Path(place).name if place else "") from exc
 
 
+def drop_frames(exc: BaseException | None) -> None:
+    """Drop the tracebacks of ``exc`` and the errors it was raised from, so the frames they hold (a memory map
+    of a deleted temporary file, an open writer) are freed now and the disk gets that space back."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
+
+
 def temp_path(path: Path) -> Path:
     """The temporary name :func:`write_atomic` writes ``path`` under (same folder and suffix, the pid inside)."""
     return path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")

@@ -8,6 +8,7 @@ retries. Mounting needs root (or CAP_SYS_ADMIN); without it the tests skip and s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -292,3 +293,47 @@ def test_upgrade_final_cache_on_a_full_disk_keeps_every_chunk_and_is_written_onc
     assert job.state == "stopped" and run_worker(job.folder) == 0
     assert calls == []  # nothing embedded again: the chunks were all there
     np.testing.assert_allclose(read_cached_embeddings(corpus, enc), enc.encode(corpus.texts), atol=1e-6)
+
+
+# ---------------------------------------------------------------------- the large index
+def _large_input(folder: Path, name: str, n: int) -> Path:
+    path = folder / name
+    topics = ("json", "dates", "sockets", "arrays")
+    path.write_text("\n".join(json.dumps({"text": f"document {i} about files and {topics[i % 4]} parsing number "
+                                                   f"{i % 17}"}) for i in range(n)) + "\n")
+    return path
+
+
+_LARGE = dict(k=4, layout_sample=200, align_docs=0, chunk_size=500, layout_epochs=20)  # no MiniLM: no alignment
+
+
+@pytest.mark.parametrize("leave_kib", [400, 1700, 2430])  # in the embeddings, the search index, the drawn sample
+def test_large_index_on_a_full_disk_names_the_input_keeps_nothing_half_built_and_completes_once_freed(
+        small_disk, home_on, tmp_path, leave_kib):
+    """3,000 documents x 256 dims: embeddings.bin 1,500 KiB and docs.parquet 75 KiB first, search.faiss
+    780 KiB next, lod.parquet 120 KiB after; each ``leave_kib`` lets the build reach a later write."""
+    from core.corpus.stream import LargeIndexConfig, find_large_index, index_large_corpus, large_index_path
+
+    home_on(small_disk(4096))
+    disk = Path(os.environ["EQUALCTAR_HOME"])
+    enc = HashingEncoder(256)
+    earlier = index_large_corpus(_large_input(tmp_path, "earlier.jsonl", 200), LargeIndexConfig(**_LARGE), encoder=enc)
+    path = _large_input(tmp_path, "docs.jsonl", 3000)
+    config = LargeIndexConfig(**_LARGE)
+    filler = fill(disk, leave_kib=leave_kib)
+    with pytest.raises(DiskFullError) as err:
+        index_large_corpus(path, config, encoder=enc)
+    message = str(err.value)
+    assert "the large index of docs.jsonl could not be written: the disk is full" in message
+    assert str(disk) not in message and str(tmp_path) not in message
+    final = large_index_path(path, config)
+    assert not final.exists() and find_large_index(path) is None  # nothing half-built under the index's name
+    assert not list(final.parent.glob("*.tmp")) and _left_behind(disk) == []  # the temporary folder is gone
+    again = index_large_corpus(tmp_path / "earlier.jsonl", LargeIndexConfig(**_LARGE), encoder=enc)
+    assert again.folder == earlier.folder and len(again) == 200  # the earlier index still loads
+    filler.unlink()
+    lmap = index_large_corpus(path, config, encoder=enc)
+    assert len(lmap) == 3000 and find_large_index(path) == lmap.folder
+    np.testing.assert_allclose(np.asarray(lmap.embeddings[:5], dtype=np.float32),
+                               enc.encode([f"document {i} about files and {t} parsing number {i}" for i, t in
+                                           enumerate(("json", "dates", "sockets", "arrays", "json"))]), atol=2e-3)
