@@ -337,3 +337,104 @@ def test_large_index_on_a_full_disk_names_the_input_keeps_nothing_half_built_and
     np.testing.assert_allclose(np.asarray(lmap.embeddings[:5], dtype=np.float32),
                                enc.encode([f"document {i} about files and {t} parsing number {i}" for i, t in
                                            enumerate(("json", "dates", "sockets", "arrays", "json"))]), atol=2e-3)
+
+
+# ---------------------------------------------------------------------- exports and CTAR output
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _ctar_sample(seed: int):
+    from core.ctar.inputs import make_synthetic_inputs
+    from core.ctar.sampler import sample
+    from tests.ctar.conftest import small_config
+
+    return sample(small_config(n_users=120, n_movies=150, seed=seed, rct_users=10, test_identifiable_n=100,
+                               test_identifiable_pos=30, test_inidentifiable_n=100, test_inidentifiable_pos=30),
+                  make_synthetic_inputs(seed=1, n_movies=300, n_tags=200))
+
+
+def test_ctar_export_on_a_full_disk_names_the_file_leaves_every_file_whole_and_completes_once_freed(small_disk,
+                                                                                                   tmp_path):
+    from core.ctar.export import export_sample
+
+    old, new = _ctar_sample(3), _ctar_sample(4)
+    export_sample(new, tmp_path / "expected", "csv")
+    expected = _files(tmp_path / "expected")
+    disk = small_disk(2048)
+    out = disk / "ctar-out"
+    export_sample(old, out, "csv")
+    before = _files(out)
+    filler = fill(disk, leave_kib=4)  # one spare page: the one-page files are replaced, train/movie.csv (2) is not
+    with pytest.raises(DiskFullError) as err:
+        export_sample(new, out, "csv")
+    message = str(err.value)
+    assert message.startswith("the CTAR sample could not write ") and "the disk is full" in message
+    assert "holding ctar-out" in message and str(disk) not in message
+    named = message.split("could not write ", 1)[1].split(":", 1)[0]
+    assert named in expected and _files(out)[named] == before[named]  # the file it names is as it was
+    now = _files(out)
+    assert set(now) == set(before)  # no temporary file left, no file missing
+    assert all(now[name] in (before[name], expected[name]) for name in now)  # each file whole: old or new
+    assert any(now[name] == expected[name] != before[name] for name in now)  # it failed partway, not at once
+    filler.unlink()
+    export_sample(new, out, "csv")
+    assert _files(out) == expected
+
+
+def test_run_export_cli_on_a_full_disk_says_so_and_writes_the_file_once_freed(small_disk, tmp_path, capsys):
+    from core.equal.__main__ import main
+
+    ids, texts, labels, ref, ext, embed, config = make_setup()
+    store = RunStore(tmp_path / "runs.sqlite")
+    BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed, store=store,
+              run_id="done").run_until_done()
+    disk = small_disk(256)
+    out = disk / "d_e.jsonl"
+    args = ["export", "done", "--store", str(tmp_path / "runs.sqlite"), "--reference", "files-and-os",
+            "--out", str(out)]
+    out.write_text("an earlier export\n")
+    filler = fill(disk)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: the export of run done could not be written to d_e.jsonl: the disk is full" in err
+    assert str(disk) not in err and "Traceback" not in err
+    assert out.read_text() == "an earlier export\n" and _left_behind(disk) == []
+    filler.unlink()
+    assert main(args) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(store.load_run("done").pairs) and all(json.loads(x)["messages"] for x in lines)
+
+
+def test_sweep_cli_on_a_full_disk_says_so_and_writes_the_table_once_freed(small_disk, capsys):
+    import pandas as pd
+
+    from core.debias.__main__ import main
+
+    disk = small_disk(256)
+    out = disk / "sweep.csv"
+    args = ["sweep", "--seeds", "2", "--users", "40", "--items", "40", "--out", str(out), "--quiet"]
+    filler = fill(disk)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: the sweep's 40 rows could not be written to sweep.csv: the disk is full" in err
+    assert str(disk) not in err and not out.exists() and _left_behind(disk) == []
+    filler.unlink()
+    assert main(args) == 0 and len(pd.read_csv(out)) == 40
+
+
+def test_ctar_generate_cli_on_a_full_disk_names_the_file_not_written(small_disk, capsys):
+    from core.ctar.__main__ import main
+
+    disk = small_disk(256)
+    out = disk / "o"
+    args = ["generate", "--out", str(out), "--n-users", "120", "--n-movies", "150", "--quiet",
+            "--set", "rct_users=10", "--set", "test_identifiable_n=100", "--set", "test_identifiable_pos=30",
+            "--set", "test_inidentifiable_n=100", "--set", "test_inidentifiable_pos=30"]
+    filler = fill(disk)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: the CTAR sample could not write train/rating.csv: the disk is full" in err
+    assert str(disk) not in err and _left_behind(disk) == []
+    filler.unlink()
+    assert main(args) == 0 and (out / "config.json").is_file() and (out / "truth" / "liked.csv").is_file()
