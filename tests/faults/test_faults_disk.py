@@ -438,3 +438,27 @@ def test_ctar_generate_cli_on_a_full_disk_names_the_file_not_written(small_disk,
     assert str(disk) not in err and _left_behind(disk) == []
     filler.unlink()
     assert main(args) == 0 and (out / "config.json").is_file() and (out / "truth" / "liked.csv").is_file()
+
+
+def test_map_cache_on_a_full_disk_names_the_map_keeps_the_earlier_map_and_saves_once_freed(small_disk, home_on):
+    from core.corpus.embed import embed_corpus
+    from core.corpus.mapping import MapSettings, build_corpus_map, load_corpus_map
+
+    disk = home_on(small_disk(2048))
+    enc = HashingEncoder(128)
+    settings = MapSettings(encoder_name="hashing-128", k=4)
+    earlier, _ = topic_corpus(60, seed=5)
+    build_corpus_map(earlier, settings, encoder=enc)
+    corpus, _ = topic_corpus(600, seed=6)
+    embed_corpus(corpus, enc)  # its embedding cache is written; the map's copy (300 KiB) is what does not fit
+    filler = fill(disk, leave_kib=100)
+    with pytest.raises(DiskFullError) as err:
+        build_corpus_map(corpus, settings, encoder=enc)
+    assert "the map cache could not save the map of 600 documents: the disk is full" in str(err.value)
+    assert str(disk) not in str(err.value) and _left_behind(disk) == []  # the half-written folder is gone
+    assert load_corpus_map(corpus, settings) is None
+    assert load_corpus_map(earlier, settings) is not None  # the earlier map still loads
+    filler.unlink()
+    cmap = build_corpus_map(corpus, settings, encoder=enc)
+    again = load_corpus_map(corpus, settings)
+    assert again is not None and np.array_equal(again.labels, cmap.labels)
