@@ -462,3 +462,21 @@ def test_map_cache_on_a_full_disk_names_the_map_keeps_the_earlier_map_and_saves_
     cmap = build_corpus_map(corpus, settings, encoder=enc)
     again = load_corpus_map(corpus, settings)
     assert again is not None and np.array_equal(again.labels, cmap.labels)
+
+
+def test_extraction_cache_on_a_full_disk_refuses_cleanly_keeps_earlier_answers_and_saves_once_freed(small_disk):
+    from core.equal.extract.cache import CachedExtraction, ExtractionCache
+
+    disk = small_disk(1024)
+    cache = ExtractionCache(disk / "extractions.sqlite")
+    cache.put("k0", CachedExtraction((("q", "a"),), 10, 5, 0.01))
+    filler = fill(disk)
+    big = CachedExtraction(tuple((f"q{i}", "x" * 2000) for i in range(100)))
+    with pytest.raises(DiskFullError, match="the extraction cache could not save an extraction: the disk is full"):
+        cache.put("k1", big)
+    assert cache.get("k0") == CachedExtraction((("q", "a"),), 10, 5, 0.01) and "k1" not in cache
+    filler.unlink()
+    other = ExtractionCache(disk / "extractions.sqlite")  # another process: no lock was left held
+    other.put("k2", CachedExtraction((("q2", "a2"),)))
+    cache.put("k1", big)
+    assert cache.get("k1") == big and len(ExtractionCache(disk / "extractions.sqlite")) == 3
