@@ -53,6 +53,6 @@ common.draw_sidebar()
 try:
     pages.run()
 except Exception as exc:  # a bug (even a ValueError, here): traceback to the server log under an id, one line shown
-    from core.errors import report_unexpected  # noqa: E402
+    from core.errors import describe_unhandled  # noqa: E402
 
-    st.error(report_unexpected(exc, pages.title)[1], icon="⚠️")
+    st.error(describe_unhandled(exc, pages.title), icon="⚠️")

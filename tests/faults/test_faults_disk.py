@@ -480,3 +480,14 @@ def test_extraction_cache_on_a_full_disk_refuses_cleanly_keeps_earlier_answers_a
     other.put("k2", CachedExtraction((("q2", "a2"),)))
     cache.put("k1", big)
     assert cache.get("k1") == big and len(ExtractionCache(disk / "extractions.sqlite")) == 3
+
+
+# ---------------------------------------------------------------------- what the browser is shown
+def test_a_full_disk_reaches_the_page_as_its_message_not_as_a_bug():
+    from core.errors import describe_failure, describe_unhandled
+
+    full = DiskFullError("the map cache could not save the map of 600 documents", "maps")
+    assert describe_unhandled(full, "Corpus map") == str(full)  # the app's last resort: no "Something went wrong"
+    assert describe_failure(full, "Could not build the corpus map") == (
+        None, f"Could not build the corpus map: {full}")
+    assert "Something went wrong (error id" in describe_unhandled(KeyError("x"), "Corpus map")  # a bug still is one
