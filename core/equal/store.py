@@ -170,7 +170,7 @@ class RunStore:
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        with self._guard():
+        with naming_disk_full("the run store could not be opened", self.path, RunStoreFull), self._guard():
             self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")

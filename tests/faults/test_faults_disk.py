@@ -100,6 +100,17 @@ def test_run_store_full_names_the_round_keeps_earlier_pulls_and_saves_the_pull_o
     assert stored.pulls["round"].tolist() == [0, 0, 0, 7] and stored.pairs["answer"].str.len().max() == 200_000
 
 
+def test_a_new_run_store_on_a_full_disk_says_so_and_opens_once_freed(small_disk):
+    disk = small_disk(256)
+    filler = fill(disk)
+    with pytest.raises(RunStoreFull, match="the run store could not be opened: the disk is full"):
+        RunStore(disk / "runs.sqlite")
+    filler.unlink()
+    store = RunStore(disk / "runs.sqlite")
+    store.create_run("r", {}, "f", 1)
+    assert store.has_run("r")
+
+
 def test_bandit_run_on_a_full_disk_keeps_its_pull_and_stores_it_when_freed(small_disk):
     ids, texts, labels, ref, ext, embed, config = make_setup()
     space = make_space(ids, texts, labels, doc_emb=embed(texts))
