@@ -502,3 +502,38 @@ def test_a_full_disk_reaches_the_page_as_its_message_not_as_a_bug():
     assert describe_failure(full, "Could not build the corpus map") == (
         None, f"Could not build the corpus map: {full}")
     assert "Something went wrong (error id" in describe_unhandled(KeyError("x"), "Corpus map")  # a bug still is one
+
+
+@pytest.mark.slow
+def test_bandit_page_pauses_on_a_full_disk_shows_what_was_not_saved_and_resumes(small_disk, home_on, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
+    disk = home_on(small_disk(16 * 1024))
+    st.cache_resource.clear()  # the page's run store is cached per process: open it in this home
+    try:
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "pages" / "bandit.py"), default_timeout=240)
+        at.session_state["bd_budget"] = 1.0
+        at.run()
+        next(b for b in at.button if b.key == "bd_step").click().run()
+        loop = at.session_state["bd_loop"]
+        assert not at.exception and loop.state == "paused"
+        filler = fill(disk)
+        for _ in range(20):  # each run's tick plays a pull or two; the WAL's spare pages run out within a few
+            next(b for b in at.button if b.key == "bd_start").click().run()
+            if loop.problem:
+                break
+        assert not at.exception, [e.value for e in at.exception]
+        assert loop.state == "paused" and "the disk is full" in loop.problem
+        shown = [w.value for w in at.warning]
+        assert any("the run store could not save" in w and "is stored when you resume" in w for w in shown), shown
+        assert all(str(disk) not in w for w in shown)
+        filler.unlink()
+        next(b for b in at.button if b.key == "bd_start").click().run()
+        assert not at.exception and loop.problem == "" and not at.warning
+        stored = RunStore(disk / "runs" / "runs.sqlite").load_run(loop.run.run_id)
+        assert len(stored.pulls) == len(loop.run.pulls_frame())  # the kept pull and the new ones are all stored
+    finally:
+        st.cache_resource.clear()
