@@ -537,3 +537,22 @@ def test_bandit_page_pauses_on_a_full_disk_shows_what_was_not_saved_and_resumes(
         assert len(stored.pulls) == len(loop.run.pulls_frame())  # the kept pull and the new ones are all stored
     finally:
         st.cache_resource.clear()
+
+
+def test_builtin_corpus_cache_on_a_full_disk_keeps_the_earlier_file_and_writes_once_freed(small_disk):
+    from core.corpus.builtin import _read_cached, write_builtin_cache
+
+    disk = small_disk(2048)
+    path = disk / "builtin" / "builtin.parquet"
+    earlier, _ = topic_corpus(50, seed=7)
+    write_builtin_cache(earlier, path)
+    corpus, _ = topic_corpus(20_000, seed=8)  # about 850 KiB as Parquet
+    filler = fill(disk, leave_kib=400)
+    with pytest.raises(DiskFullError, match="the built-in corpus cache could not save its 20,000 documents: the disk"):
+        write_builtin_cache(corpus, path)
+    back = _read_cached(path)
+    assert back is not None and back.texts == earlier.texts  # the earlier cache is whole
+    assert _left_behind(disk) == []
+    filler.unlink()
+    write_builtin_cache(corpus, path)
+    assert _read_cached(path).texts == corpus.texts
