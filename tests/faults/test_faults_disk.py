@@ -556,3 +556,24 @@ def test_builtin_corpus_cache_on_a_full_disk_keeps_the_earlier_file_and_writes_o
     filler.unlink()
     write_builtin_cache(corpus, path)
     assert _read_cached(path).texts == corpus.texts
+
+
+def test_warmup_save_on_a_full_disk_names_the_model_and_saves_once_freed(small_disk):
+    from core.equal.warmup import WarmupConfig, WarmupResult, save_warmup
+
+    class Model:  # stands in for the trained SentenceTransformer: its save writes ~300 KiB of weights
+        def save(self, folder: str) -> None:
+            Path(folder, "model.safetensors").write_bytes(b"w" * 300_000)
+
+    disk = small_disk(1024)
+    out = disk / "warmup-abc"
+    filler = fill(disk, leave_kib=100)
+    result = WarmupResult(model_path=str(out), n_train_pairs=3, seconds=0.0, loss_history=[1.0])
+    with pytest.raises(DiskFullError) as err:
+        save_warmup(Model(), result, out, "base", "rules", WarmupConfig(), 0.0, lambda *a: None)
+    assert "the warm-up could not save its model to warmup-abc: the disk is full" in str(err.value)
+    assert str(disk) not in str(err.value) and not (out / "warmup.json").exists()  # not marked as saved
+    filler.unlink()
+    save_warmup(Model(), result, out, "base", "rules", WarmupConfig(), 0.0, lambda *a: None)
+    assert json.loads((out / "warmup.json").read_text())["n_train_pairs"] == 3
+    assert (out / "model.safetensors").stat().st_size == 300_000
