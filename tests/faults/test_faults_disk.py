@@ -577,3 +577,26 @@ def test_warmup_save_on_a_full_disk_names_the_model_and_saves_once_freed(small_d
     save_warmup(Model(), result, out, "base", "rules", WarmupConfig(), 0.0, lambda *a: None)
     assert json.loads((out / "warmup.json").read_text())["n_train_pairs"] == 3
     assert (out / "model.safetensors").stat().st_size == 300_000
+
+
+def test_extract_all_sink_on_a_full_disk_names_the_batch_keeps_earlier_batches_and_commits_once_freed(small_disk):
+    from core.engine.sink import BatchOutcome, PairSink
+
+    def batch(first: int, answer: str) -> BatchOutcome:
+        ids = [f"d{i}" for i in range(first, first + 10)]
+        pairs = [QAPair(f"q{d}", answer, d, "rules") for d in ids]
+        return BatchOutcome(ids, ExtractionResult(pairs=pairs, calls=10, cost=0.1), job="j")
+
+    disk = small_disk(1024)
+    sink = PairSink(disk / "pairs.sqlite")
+    assert sink.commit(batch(0, "a"))
+    filler = fill(disk)
+    with pytest.raises(DiskFullError, match="extract all could not save a batch of 10 documents: the disk is full"):
+        sink.commit(batch(10, "x" * 20_000))
+    totals = sink.totals()
+    assert (totals.docs_done, totals.pairs, totals.batches) == (10, 10, 1)  # the refused batch left nothing
+    assert sink.done_ids() == {f"d{i}" for i in range(10)}  # its documents are not done: a rerun sends them
+    filler.unlink()
+    assert sink.commit(batch(10, "x" * 20_000))
+    totals = PairSink(disk / "pairs.sqlite").totals()
+    assert (totals.docs_done, totals.pairs, totals.batches) == (20, 20, 2) and totals.cost == pytest.approx(0.2)
