@@ -36,10 +36,13 @@ class DiskFullError(OSError):
         holding = f" holding {place}" if place else ""
         super().__init__(errno.ENOSPC, f"{what}: the disk is full (no space left on the device{holding}); "
                                        "free some space and try again")
-        self.what = what
+        self.what, self.place = what, place
 
     def __str__(self) -> str:
         return str(self.strerror)
+
+    def __reduce__(self):  # pickled (a job thread, a worker) as what it was built from, not OSError's args
+        return type(self), (self.what, self.place)
 
 
 def is_disk_full(exc: BaseException | None) -> bool:

@@ -600,3 +600,12 @@ def test_extract_all_sink_on_a_full_disk_names_the_batch_keeps_earlier_batches_a
     assert sink.commit(batch(10, "x" * 20_000))
     totals = PairSink(disk / "pairs.sqlite").totals()
     assert (totals.docs_done, totals.pairs, totals.batches) == (20, 20, 2) and totals.cost == pytest.approx(0.2)
+
+
+def test_disk_full_errors_survive_pickling_with_their_message():
+    import pickle
+
+    for err in (DiskFullError("the map cache could not save the map of 6 documents", "maps"),
+                RunStoreFull("the run store could not save round 7, pull 0", "runs.sqlite")):
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err) and back.errno == err.errno
