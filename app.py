@@ -19,6 +19,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import streamlit as st  # noqa: E402
 
+from core import access  # noqa: E402
+from core.errors import short_message  # noqa: E402
+from core.text import md_escape  # noqa: E402
 from pages import common  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -29,30 +32,32 @@ st.set_page_config(page_title="EQUAL·CTAR Explorer", page_icon=str(ASSETS / "fa
 common.restore_link(None)  # a link's presentation mode and seed, before the navigation depends on them
 tour = st.Page("pages/tour.py", title="Tour", icon=":material/co_present:", url_path="tour",
                visibility="visible" if common.presenting() else "hidden")  # hidden, not absent: a tour link still opens
-pages = st.navigation(
-    {
-        "Presentation": [tour],
-        "EQUAL": [
-            st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus_map",
-                    default=True),
-            st.Page("pages/bandit.py", title="Bandit", icon=":material/casino:", url_path="bandit"),
-            st.Page("pages/large_map.py", title="Large corpus", icon=":material/grain:", url_path="large_map"),
-        ],
-        "Causal recommendation": [
-            st.Page("pages/ctar_generator.py", title="CTAR generator", icon=":material/account_tree:",
-                    url_path="ctar_generator"),
-            st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon=":material/balance:",
-                    url_path="debiasing_lab"),
-        ],
-    }
-)
+SECTIONS = {
+    "Presentation": [tour],
+    "EQUAL": [
+        st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus_map",
+                default=True),
+        st.Page("pages/bandit.py", title="Bandit", icon=":material/casino:", url_path="bandit"),
+        st.Page("pages/large_map.py", title="Large corpus", icon=":material/grain:", url_path="large_map"),
+    ],
+    "Causal recommendation": [
+        st.Page("pages/ctar_generator.py", title="CTAR generator", icon=":material/account_tree:",
+                url_path="ctar_generator"),
+        st.Page("pages/debiasing_lab.py", title="Debiasing lab", icon=":material/balance:", url_path="debiasing_lab"),
+    ],
+}
+pages = st.navigation(SECTIONS)
 common.restore_link(pages.url_path)  # before the sidebar's widgets: a shared link sets them
-if st.session_state.pop("goto_tour", False) and pages.url_path != "tour":
-    st.switch_page(tour)  # presentation mode was just switched on: the tour leads
+# the sidebar before any page switch: a run cut short before its widgets are drawn forgets their values
 common.draw_sidebar()
+goto = common.pending_page(pages.url_path)  # presentation mode switched on (the tour) or off (the page left)
+if goto is not None:
+    st.switch_page(next(p for group in SECTIONS.values() for p in group if p.url_path == goto))
 try:
     pages.run()
+except access.PathNotAllowedError as exc:  # a path box's refusal (core.access.gate), wherever the page read it
+    st.error(md_escape(short_message(exc, 1000)), icon="⚠️")
 except Exception as exc:  # a bug (even a ValueError, here): traceback to the server log under an id, one line shown
     from core.errors import describe_unhandled  # noqa: E402
 
-    st.error(describe_unhandled(exc, pages.title), icon="⚠️")
+    st.error(md_escape(describe_unhandled(exc, pages.title)), icon="⚠️")

@@ -13,8 +13,9 @@ too, so their validation is tested without a browser.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 TOUR_STEPS = 4  # the presentation mode's tour (pages/tour.py): one step per idea
@@ -48,7 +49,8 @@ def decode_view(query: Mapping[str, str], params: list[Param]) -> tuple[dict[str
         try:
             values[p.key] = p.parse(text)
         except (ValueError, TypeError, KeyError) as exc:
-            problems.append(f"{p.name} {text!r}: {exc}")
+            shown = text if len(text) <= 60 else text[:59] + "…"
+            problems.append(f"{p.name} {shown!r}: {exc}")
     return values, problems
 
 
@@ -85,12 +87,26 @@ def parse_run_id(text: str) -> str:
 
 def parse_int_in(lo: int, hi: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        value = int(text)
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError("must be a whole number") from None
         if not lo <= value <= hi:
             raise ValueError(f"must be between {lo} and {hi}")
         return value
 
     return parse
+
+
+def parse_float(text: str) -> float:
+    """A finite number (``nan`` and ``inf`` are refused, not turned into a widget's 0.0)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
 
 
 def parse_choice(options) -> Callable[[str], str]:
@@ -142,15 +158,31 @@ def ctar_params() -> list[Param]:
         elif isinstance(default, int):
             parse = parse_int_in(0, 10**9)
         elif isinstance(default, float):
-            parse = float
+            parse = parse_float
         else:
             parse = parse_choice(["exact", "normalised"]) if f.name == "mode" else str
-        out.append(Param(f.name, f"ctar_{f.name}", parse, default))
+        out.append(Param(f.name, f"ctar_{f.name}", _checked_by_config(f.name, parse), default))
     names = list(INTERVENTIONS)
     by_slug = dict(zip(INTERVENTION_SLUGS, names))
     out.append(_SlugParam("do", "ctar_intervention", lambda t: by_slug[parse_choice(INTERVENTION_SLUGS)(t)], names[0],
                           slugs={v: k for k, v in by_slug.items()}))
     return out
+
+
+def _checked_by_config(name: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse``, then the value checked by :class:`CTARConfig` itself (its range), so a link cannot set a value
+    the form would refuse."""
+    from core.ctar.config import CTARConfig, CTARConfigError
+
+    def checked(text: str) -> Any:
+        value = parse(text)
+        try:
+            replace(CTARConfig(), **{name: value})
+        except CTARConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    return checked
 
 
 @dataclass(frozen=True)
@@ -170,7 +202,7 @@ def debias_params() -> list[Param]:
     from core.debias.mechanisms import MECHANISMS
 
     return [Param("bias", "dl_mech", parse_choice(MECHANISMS), "popularity"),
-            Param("strength", "dl_strength", float),
+            Param("strength", "dl_strength", parse_float),
             Param("on_pop", "dl_on_pop", parse_bool, False)]
 
 

@@ -23,6 +23,7 @@ from core.equal.reward import OTReward
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.space import ArmSpace
 from core.equal.store import RunStore
+from core.text import md_escape
 from core.viz.bandit import (
     make_budget_figure,
     make_comparison_figure,
@@ -156,6 +157,7 @@ def _new_run() -> BanditRun:
 
     ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(),
                                                                                 api_key))
+    S["bd_ref"] = ref
     return BanditRun(config, space, embed(ref.texts()), ext, embed, store=_store(), provenance=RunProvenance.build(
         space, ref, ext), name=f"{policy} · {ref.name} · seed {config.seed}")
 
@@ -174,13 +176,7 @@ def _act(action: str) -> None:
 
 def _apply(action: str) -> None:
     try:
-        if action in ("start", "step") and loop.state != "paused":
-            S["bd_ref"] = ref
-            getattr(loop, action)(_new_run())
-        elif action == "start":
-            loop.resume()
-        else:
-            getattr(loop, action)()
+        loop.press(action, _new_run)  # a repeated Start while playing builds nothing
         if action == "reset":
             for key in ("bd_ref", "bd_baselines", "bd_base_job"):
                 S.pop(key, None)
@@ -195,7 +191,7 @@ if link_run and (loop.run is None or loop.run.run_id != link_run):
     try:
         loop.adopt(_reopen(link_run))
     except (ValueError, KeyError) as exc:
-        st.warning(f"This link could not restore run {link_run}: {exc}. The rest of the view is shown.",
+        st.warning(f"This link could not restore run {link_run}: {md_escape(exc)}. The rest of the view is shown.",
                    icon=":material/link_off:")
 b1, b2, b3, b4, b5 = st.columns(5)
 b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start", disabled=loop.playing,
@@ -205,7 +201,7 @@ b3.button("Step", key="bd_step", disabled=loop.playing, on_click=_act, args=("st
 b4.button("Finish", key="bd_finish", disabled=loop.state not in ("playing", "paused"), on_click=_act, args=("finish",),
           help="End the run here; it is stored as finished.")
 b5.button("Reset", key="bd_reset", disabled=loop.state == "idle", on_click=_act, args=("reset",),
-          help="Drop the live run (stored as abandoned if unfinished).")
+          help="Drop the live run (stored as interrupted if unfinished: reopen it to resume).")
 
 
 @st.fragment(run_every=REFRESH_S if loop.playing else None)

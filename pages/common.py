@@ -11,16 +11,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
-from core import ui_state
-from core.corpus import access
+from core import access, ui_state
 from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, Encoder, chunking_options, load_encoder
 from core.corpus.load import Corpus, LoadReport
 from core.corpus.views import MapMemo, apply_overrides, label_of, upload_types
 from core.errors import describe_failure
+from core.text import md_escape
 
 ENCODER_CHOICES = {
     "all-MiniLM-L6-v2 (packaged; a static map first while it embeds)": DEFAULT_MODEL,
@@ -32,7 +33,9 @@ UPLOAD_TYPES = upload_types()
 
 
 def _state(key: str, default):
-    return st.session_state.get(key, default)
+    """A session value; while presenting, a sidebar value not drawn comes from the saved view."""
+    saved = st.session_state.get(SAVED_VIEW, {}).get("values", {})
+    return st.session_state.get(key, saved.get(key, default))
 
 
 DEMO_NOTES = {  # demo mode: what the audience is looking at, in plain words, above each page
@@ -86,6 +89,8 @@ def restore_link(page: str | None) -> None:
     st.session_state[flag] = True
     values, problems = decode(page, st.query_params.to_dict())
     st.session_state.update(**values)
+    if "sb_demo" in values:  # a link's presentation mode
+        st.session_state[PRESENTING] = values["sb_demo"]
     if problems:
         st.session_state["link_problems"] = st.session_state.get("link_problems", []) + problems
 
@@ -112,12 +117,17 @@ def page_header(title: str, caption: str | None = None) -> None:
     st.title(title)
     if caption and not presenting():
         st.caption(caption)
-    problems = st.session_state.pop("link_problems", None)
-    if problems:
-        st.warning("This link could not restore " + "; ".join(problems) + ". The rest of the view is shown.",
-                   icon=":material/link_off:")
+    link_warning()
     if demo_mode() and title in DEMO_NOTES:
         st.info(DEMO_NOTES[title], icon=":material/co_present:")
+
+
+def link_warning() -> None:
+    """What the page's link could not restore, each value named (escaped: a link's text is data, never Markdown)."""
+    problems = st.session_state.pop("link_problems", None)
+    if problems:
+        st.warning("This link could not restore " + md_escape("; ".join(problems)) + ". The rest of the view is shown.",
+                   icon=":material/link_off:")
 
 
 def seed() -> int:
@@ -126,7 +136,7 @@ def seed() -> int:
 
 def demo_mode() -> bool:
     """Presentation preset: settings start folded away and each page opens with a plain-language note."""
-    return bool(_state("sb_demo", False))
+    return bool(st.session_state.get(PRESENTING, _state("sb_demo", False)))
 
 
 def presenting() -> bool:
@@ -135,15 +145,34 @@ def presenting() -> bool:
 
 
 def server_paths_allowed() -> bool:
-    """Whether this browser may type server-side paths (:mod:`core.corpus.access`)."""
+    """Whether this browser may type server-side paths (:mod:`core.access`)."""
     return access.server_paths_allowed(access.peer_address(st.context))
 
 
+def path_input(label: str, key: str, **kwargs) -> str:
+    """A text box that names a file or folder on the server (one of :data:`PATH_KEYS`). Its value is
+    read only through :func:`server_path`, which passes it through :func:`core.access.gate`."""
+    return st.text_input(label, key=key, **kwargs)
+
+
+#: The path boxes of the app, by session key (tests/faults/test_path_gate.py runs the path faults on each).
+PATH_KEYS = {"sb_path": "Local file or folder", "sb_encoder_path": "Local model path", "lm_path": "Large corpus",
+             "ctar_folder": "CTAR folder"}
+
+
+def server_path(key: str) -> Path | None:
+    """The path typed in the box ``key``, through :func:`core.access.gate` (the browser may name paths; under
+    the roots, links followed); ``None`` when blank. Raises :class:`core.access.PathNotAllowedError`."""
+    text = str(_state(key, "")).strip()
+    return access.gate(text, access.peer_address(st.context)) if text else None
+
+
 def encoder_name() -> str:
-    custom = _state("sb_encoder_path", "").strip() if server_paths_allowed() else ""
+    """The sidebar's encoder; a local model path passes :func:`core.access.gate_model` (raises when refused)."""
+    custom = _state("sb_encoder_path", "").strip()
     choice = ui_state.kept(st.session_state, "sb_encoder")
     if choice == "Local model path" and custom:
-        return custom
+        return access.gate_model(custom, access.peer_address(st.context))
     if choice in ENCODER_CHOICES:
         return ENCODER_CHOICES[choice]
     return os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
@@ -209,9 +238,8 @@ def corpus_source() -> tuple[Corpus, LoadReport | None]:
     if source == SOURCES[1] and _state("sb_upload", None) is not None:
         up = st.session_state["sb_upload"]
         return _uploaded(up.getvalue(), up.name, text_field, encoder_name())
-    if source == SOURCES[2] and _state("sb_path", "").strip():
-        access.require_server_paths(access.peer_address(st.context))
-        path = access.check_path(_state("sb_path", ""))  # before any stat
+    path = server_path("sb_path") if source == SOURCES[2] else None  # gated before any stat
+    if path is not None:
         if not path.exists():
             raise ValueError(f"{path} does not exist")
         return _from_path(str(path), text_field, path.stat().st_mtime, encoder_name())
@@ -263,7 +291,7 @@ def use_encoder(path: str) -> None:
 def show_error(exc: BaseException, what: str | None = None) -> str | None:
     """Bad input as ``"<what>: <message>"``; a bug as one line and an id (:mod:`core.errors`)."""
     error_id, message = describe_failure(exc, what)
-    st.error(message, icon="⚠️")
+    st.error(md_escape(message), icon="⚠️")  # a message may quote a file's name or a link's value
     return error_id
 
 
@@ -347,9 +375,34 @@ SIDEBAR_KEYS = ("sb_seed", "sb_source", "sb_builtin_limit", "sb_path", "sb_text_
                 "sb_encoder_path")
 
 
+#: presentation mode's saved view: ``{"page": url path, "values": {sidebar key: value}}`` while presenting
+SAVED_VIEW = "_presentation_saved"
+#: presentation mode itself, in a key no widget owns: a page switch (to the Tour and back) resets the toggle's
+#: own widget state in Streamlit 1.67, so the toggle is drawn from this key on every run
+PRESENTING = "_presenting"
+
+
 def _on_demo_toggle() -> None:
-    if st.session_state.get("sb_demo"):
-        st.session_state["goto_tour"] = True
+    """Entering presentation mode saves the view (every sidebar value and the page); leaving restores it
+    exactly and goes back to that page. A callback: it runs before the next run draws any widget."""
+    S = st.session_state
+    S[PRESENTING] = bool(S.get("sb_demo"))
+    if S[PRESENTING]:
+        S[SAVED_VIEW] = {"page": S.get("_page", ""), "values": {k: S[k] for k in SIDEBAR_KEYS if k in S}}
+        S["_goto"] = "tour"
+        return
+    saved = S.pop(SAVED_VIEW, None) or {"page": "", "values": {}}  # a link opened presenting: the first page
+    S.update(saved["values"])
+    S["_goto"] = saved["page"] if saved["page"] != "tour" else ""
+
+
+def pending_page(current: str) -> str | None:
+    """The page to switch to after presentation mode changed (``None``: stay); remembers ``current`` as the page
+    a presenter would come back to."""
+    S = st.session_state
+    goto = S.pop("_goto", None)
+    S["_page"] = current
+    return goto if goto not in (None, current) else None
 
 
 def draw_sidebar() -> None:
@@ -357,11 +410,14 @@ def draw_sidebar() -> None:
 
     In presentation mode only the toggle shows; the corpus, encoder and seed widgets are not
     drawn, and their values are carried over (Streamlit forgets an undrawn widget's value), so
-    switching presentation mode off loses nothing. Values survive a cut-short first render
-    (:mod:`core.ui_state`); a browser that may not name server paths gets uploads only.
+    switching presentation mode off loses nothing (and :data:`SAVED_VIEW` restores them exactly).
+    The settings sit in one container after the toggle, which presentation mode replaces by a
+    caption at once, so a slow first Tour step never shows the settings of the page before it.
+    Values survive a cut-short first render (:mod:`core.ui_state`); a browser that may not name
+    server paths gets uploads only.
     """
-    paths_ok = server_paths_allowed()
-    sources = SOURCES if paths_ok else SOURCES[:2]
+    if PRESENTING in st.session_state:
+        st.session_state["sb_demo"] = st.session_state[PRESENTING]
     with st.sidebar:
         st.toggle("Demo mode", key="sb_demo", on_change=_on_demo_toggle,
                   help="Presentation mode: a guided tour of the three methods, settings and notation out of sight. "
@@ -372,36 +428,44 @@ def draw_sidebar() -> None:
                     st.session_state[key] = st.session_state[key]
             st.caption("Presentation mode. Use the Tour, or switch this off for every setting.")
             return
-        st.session_state.setdefault("sb_seed", 0)  # defaults in the session: a link or the tour may have set them
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed")
-        st.subheader("Corpus")
-        ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
-        source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
-        if source == SOURCES[0]:
-            st.session_state.setdefault("sb_builtin_limit", builtin_limit() or 3000)
-            st.number_input(
-                "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
-                help="An evenly spread subset of the harvested Python documentation.",
-            )
-        elif source == SOURCES[1]:
-            st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,
-                             key="sb_upload")
-        else:
-            ui_state.restore(st.session_state, "sb_path", "")
-            st.text_input("Path to a file or a folder of .txt/.md", key="sb_path",
-                          help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
-        if source != SOURCES[0]:
-            st.text_input("Text field (blank: detect)", key="sb_text_field")
-        st.subheader("Encoder")
-        options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
-        env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
-        default_label = label_of(ENCODER_CHOICES, env_default, options[0])
-        ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
-        choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
-        for key in ("sb_source", "sb_path", "sb_encoder"):
-            ui_state.keep(st.session_state, key)
-        if choice == "Local model path":
-            st.text_input("Model folder or name", key="sb_encoder_path")
-        from pages import upgrade_panel
+        with st.container():
+            _draw_settings(server_paths_allowed())
 
-        upgrade_panel.draw_tier_figures()
+
+def _draw_settings(paths_ok: bool) -> None:
+    """The sidebar's seed, corpus and encoder (not in presentation mode)."""
+    sources = SOURCES if paths_ok else SOURCES[:2]
+    st.session_state.setdefault("sb_seed", 0)  # defaults in the session: a link or the tour may have set them
+    st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed")
+    st.subheader("Corpus")
+    ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
+    source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
+    if source == SOURCES[0]:
+        st.session_state.setdefault("sb_builtin_limit", builtin_limit() or 3000)
+        st.number_input(
+            "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
+            help="An evenly spread subset of the harvested Python documentation.",
+        )
+    elif source == SOURCES[1]:
+        st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,
+                         key="sb_upload")
+    else:
+        ui_state.restore(st.session_state, "sb_path", "")
+        path_input("Path to a file or a folder of .txt/.md", "sb_path",
+                   help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
+    if source != SOURCES[0]:
+        st.text_input("Text field (blank: detect)", key="sb_text_field")
+    st.subheader("Encoder")
+    options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
+    env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
+    default_label = label_of(ENCODER_CHOICES, env_default, options[0])
+    ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
+    choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
+    for key in ("sb_source", "sb_path", "sb_encoder"):
+        ui_state.keep(st.session_state, key)
+    if choice == "Local model path":
+        path_input("Model folder or name", "sb_encoder_path",
+                   help="A folder under the server's allowed folders, or a model name in the local cache.")
+    from pages import upgrade_panel
+
+    upgrade_panel.draw_tier_figures()

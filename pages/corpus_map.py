@@ -9,6 +9,7 @@ id. Cluster exports, search and the cluster table always use all documents.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import streamlit as st
 
@@ -27,6 +28,7 @@ from core.corpus.views import (
 )
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
+from core.text import md_escape
 from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
 from pages import common, search_panel, upgrade_panel
 
@@ -38,18 +40,18 @@ common.page_header(
 
 try:
     corpus, report = common.corpus_source()
+    settings = common.map_settings(corpus)  # a local model path passes core.access.gate_model here
 except ValueError as exc:
-    common.show_error(exc, "Could not load the corpus")
+    common.show_error(exc, "Could not open the corpus or its encoder")
     st.stop()
 
 if report is not None:
-    with st.expander(f"Load report: {report.summary()}", expanded=bool(report.issues) and len(report.issues) < 20):
+    with st.expander(f"Load report: {md_escape(report.summary())}",
+                     expanded=bool(report.issues) and len(report.issues) < 20):
         if report.issues:
             st.dataframe(report.to_frame(), hide_index=True, width="stretch")
         else:
             st.write("Every record was loaded as is.")
-
-settings = common.map_settings(corpus)
 
 with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP, seed)",
                  expanded=False):
@@ -79,8 +81,8 @@ job = upgrade_panel.upgrade_job()
 if job is not None:
     tier = ("static tier (model2vec distilled from MiniLM)" if cmap.settings.encoder_name.startswith("static")
             else "hashing encoder")
-    st.caption(f"Map made by the **{tier}**, `{cmap.settings.encoder_name}`, so it opens in seconds; "
-               f"**{settings.encoder_name}** is embedding the corpus in the background.")
+    st.caption(f"Map made by the **{tier}**, {md_escape(cmap.settings.encoder_name)}, so it opens in seconds; "
+               f"**{md_escape(settings.encoder_name)}** is embedding the corpus in the background.")
     upgrade_panel.show_upgrade(job)
 
 frame = cmap.documents_frame()
@@ -114,7 +116,8 @@ if fig.layout.meta["sampled"]:
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart",
                         config={"scrollZoom": True})
 st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
-           f"{cmap.settings.encoder_name} (embedding space `{cmap.space_id}`), embedded by the {cmap.engine} engine.")
+           f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
+           f"{cmap.engine} engine.")
 memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory())
 # a search or a highlighted cluster redraws the figure, which empties the chart's selection: the memory keeps it
 selected = memory.update(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event),
@@ -128,7 +131,7 @@ with left:
         if len(selected) > 1:
             st.dataframe(chosen, hide_index=True, width="stretch", height=240)
         doc = st.selectbox("Read a document in full", chosen["doc_id"].tolist(), key="cm_doc")
-        with st.expander(f"Full text of {doc}", expanded=True):
+        with st.expander(f"Full text of {md_escape(doc)}", expanded=True):
             st.text(document_text(frame, doc))
         c1, c2, c3 = st.columns(3)
         c1.download_button("Selection as JSONL", export_documents(frame, selected, "jsonl"), "selection.jsonl",
@@ -147,7 +150,7 @@ with right:
     )
     if highlight is not None:
         ids = cluster_doc_ids(frame, highlight)
-        st.markdown(f"**Cluster {highlight}**: {len(ids):,} documents · {cluster_keywords(cmap, highlight)}")
+        st.markdown(f"**Cluster {highlight}**: {len(ids):,} documents · {md_escape(cluster_keywords(cmap, highlight))}")
         c1, c2 = st.columns(2)
         c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl",
                            "application/jsonl")
@@ -239,9 +242,10 @@ with st.expander("Contrastive warm-up (EQUAL stage A)"):
     saved = find_warmup_reports(corpus.content_hash)
     if saved:
         r = saved[0]
-        st.markdown(f"**Latest warm-up** of `{r['base_model']}` (k={r['k']}, reference {r['reference']}): "
-                    f"{r['n_train_pairs']} pairs from {r['n_docs_with_pairs']} of {r['n_docs_sampled']} sampled "
-                    f"documents, {r['n_steps']} steps, {r['seconds']:.0f} s. Model: `{r['model_path']}`")
+        st.markdown(f"**Latest warm-up** of {md_escape(r['base_model'])} (k={r['k']}, reference "
+                    f"{md_escape(r['reference'])}): {r['n_train_pairs']} pairs from {r['n_docs_with_pairs']} of "
+                    f"{r['n_docs_sampled']} sampled documents, {r['n_steps']} steps, {r['seconds']:.0f} s. Model: "
+                    f"{md_escape(Path(r['model_path']).name)}")
         m1, m2, m3 = st.columns(3)
         m1.metric("ARI before vs after", "n/a" if r["ari"] is None else f"{r['ari']:.3f}", help="1 = same clustering")
         m2.metric("Reward spread within clusters", "n/a" if r["spread_after"] is None else f"{r['spread_after']:.4f}",

@@ -7,10 +7,11 @@ from typing import Any
 
 import streamlit as st
 
+from core import access
 from core.ctar.config import PARAMETER_GROUPS, PARAMETER_LABELS, CTARConfig, CTARConfigError, in_words
 from core.ctar.export import zip_bytes
 from core.ctar.graph import build_pair_template, causal_graph, compare_interventional
-from core.ctar.inputs import CTARInputError, load_inputs
+from core.ctar.inputs import CatalogueInputs, CTARInputError, load_inputs
 from core.ctar.presets import (
     INTERVENTIONS,
     PREVIEW_TABLES,
@@ -24,6 +25,8 @@ from core.ctar.presets import (
 )
 from core.ctar.sampler import intervene, sample
 from core.ctar.stats import check_marginals, compare_statistics, summarize, summarize_truth
+from core.errors import short_message
+from core.text import md_escape
 from core.viz import ctar as viz
 
 common: ModuleType | None
@@ -67,14 +70,14 @@ def _widget(name: str):
 sources = ["Synthetic catalogue (offline)"]
 if has_original_inputs(DATA):
     sources.append("CTAR original inputs")
-from core.corpus import access  # noqa: E402
-
-if common is None or common.server_paths_allowed():  # a browser from another machine: no server paths
+if common is not None and common.server_paths_allowed():  # a browser from another machine: no server paths
     sources.append("Folder (CTAR original or MovieLens)")
 left, right = st.columns([2, 3])
 with left:
     source = st.radio("Inputs", sources, horizontal=True, key="ctar_source")
-    folder = st.text_input("Folder path", "") if source.startswith("Folder") else ""
+    if source.startswith("Folder") and common is not None:
+        common.path_input("Folder path", "ctar_folder", help="Only under the server's allowed folders "
+                          "(EQUALCTAR_ROOTS); its files are read with their links followed.")
     st.button("Reset to CTAR defaults", on_click=_reset)
     values: dict[str, Any] = {"seed": seed}  # each checked by CTARConfig
     for group, names in PARAMETER_GROUPS.items():
@@ -91,7 +94,7 @@ try:
     config = CTARConfig(**values)
 except CTARConfigError as exc:
     config = None
-    left.error(f"Invalid parameter: {in_words(str(exc))}")
+    left.error(f"Invalid parameter: {md_escape(in_words(str(exc)))}")
 
 with right:
     graph = causal_graph(config or DEFAULTS, intervention)
@@ -114,17 +117,18 @@ if common is not None:
 if generate and config is not None:
     bar = st.progress(0.0, "Sampling…")
     try:
-        if source.startswith("Folder"):
-            folder = str(access.check_path(folder))  # only under the allowed roots, links followed
-        inputs = (None if source.startswith("Synthetic")
-                  else load_inputs(DATA / "original" if source.startswith("CTAR") else folder))
+        inputs: CatalogueInputs | None = None  # the synthetic catalogue
+        if source.startswith("Folder") and common is not None:  # a typed folder: under the roots, its files too
+            inputs = load_inputs(common.server_path("ctar_folder") or "", roots=access.allowed_roots())
+        elif source.startswith("CTAR"):
+            inputs = load_inputs(DATA / "original")
         result = sample(config, inputs, progress=lambda f, m: bar.progress(min(f, 1.0), m))
         done = intervene(config, intervention, inputs=result.catalogue) if not intervention.is_empty else None
         st.session_state["ctar_result"] = (result, done, intervention)
         bar.progress(1.0, f"Sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s")
     except (CTARConfigError, CTARInputError, access.PathNotAllowedError) as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(md_escape(short_message(exc, 1000)))  # a CSV's header or a folder's name is data, not Markdown
 
 stored = st.session_state.get("ctar_result")
 if stored is None:

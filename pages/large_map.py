@@ -10,9 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core import access
 from core.corpus.align import describe_alignment
 from core.corpus.selection import rows_in_selected_region
 from core.corpus.views import cluster_names, ids_as_lines, large_search_table, large_selection_table
+from core.text import md_escape
 from core.viz.corpus_map import make_blank_figure, make_large_map_figure
 from pages import common
 
@@ -43,11 +45,11 @@ def _drawn(folder: str, _lmap) -> pd.DataFrame:
 
 if not common.server_paths_allowed():
     st.info("Large corpora are read from paths on the server, which this browser may not type (the server only "
-            "accepts them from its own machine; see core.corpus.access). Open the app on the server itself.")
+            "accepts them from its own machine; see core.access). Open the app on the server itself.")
     st.stop()
-path = st.text_input("Corpus file (.jsonl/.parquet) or folder", key="lm_path",
-                     placeholder="/data/corpus.jsonl",
-                     help="The same path given to `python -m core.corpus index --corpus`.")
+path = common.path_input("Corpus file (.jsonl/.parquet) or folder", "lm_path", placeholder="/data/corpus.jsonl",
+                         help="The same path given to `python -m core.corpus index --corpus`; only under the "
+                              "server's allowed folders (EQUALCTAR_ROOTS).")
 if not path.strip():
     st.info("Index a large corpus once from the command line (streamed in chunks; static encoder tier, aligned "
             "to MiniLM on 1,024 sampled documents):\n\n"
@@ -55,22 +57,27 @@ if not path.strip():
     # while a path is typed, the browser loads plotly's code (1.2-1.5 s of the first map's open otherwise)
     st.plotly_chart(make_blank_figure(), config={"staticPlot": True, "displayModeBar": False}, key="lm_preload")
     st.stop()
-from pathlib import Path  # noqa: E402
-
-source = Path(path.strip()).expanduser()
+try:
+    source = common.server_path("lm_path")  # the roots, links followed, before any stat
+except access.PathNotAllowedError as exc:
+    common.show_error(exc, "Could not open the corpus")
+    st.stop()
+assert source is not None  # the box is not blank
 if not source.exists():
     common.show_error(ValueError(f"{source} does not exist"), "Could not open the corpus")
     st.stop()
-lmap = _open(str(source.resolve()), source.stat().st_mtime)
+lmap = _open(str(source), source.stat().st_mtime)
 if lmap is None:
-    st.warning(f"{source} has no index yet. Build it with `python -m core.corpus index --corpus {source}` "
+    st.warning(f"{md_escape(path.strip())} has no index yet. Build it with "
+               f"`python -m core.corpus index --corpus {path.strip().replace('`', '')}` "
                "(or here, for corpora of up to a few hundred thousand documents).")
     if st.button("Index it now", type="primary"):
         from core.corpus.stream import StreamFormatError, index_large_corpus
 
         bar = st.progress(0.0, text="Streaming the corpus…")
         try:
-            index_large_corpus(source, report=lambda p: bar.progress(p.fraction, text=p.describe()))
+            index_large_corpus(source, report=lambda p: bar.progress(p.fraction, text=p.describe()),
+                               roots=access.allowed_roots())  # every file of a folder under the roots too
         except (StreamFormatError, ValueError, OSError) as exc:
             common.show_error(exc, "Could not index the corpus")
             st.stop()

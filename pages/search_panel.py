@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.corpus.views import search_table
+from core.text import md_escape
 from pages import common
 
 S = st.session_state
@@ -44,7 +45,7 @@ def show(cmap, frame) -> None:
         st.rerun(scope="app")
     if query.strip():
         hits = search(cmap, query, top_n)
-        st.markdown(f"**Nearest documents to “{query}”** · {len(hits)} best first"
+        st.markdown(f"**Nearest documents to “{md_escape(query)}”** · {len(hits)} best first"
                     + ("" if S.get("cm_star") else " · turn on *Star on map* to see where they lie"))
         st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213)
     common.share_view("", cm_cluster_link=S.get("_cm_highlight"))

@@ -41,6 +41,7 @@ S = st.session_state
 HERO_HEIGHT, REFRESH_S = 470, 0.5
 
 common.leave_pages_directory_mode()
+common.link_warning()  # a step the link could not restore is named, not silently replaced
 S.setdefault("tour_step", 1)
 current = step(S["tour_step"])
 

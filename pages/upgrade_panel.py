@@ -16,6 +16,8 @@ import streamlit as st
 from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL
 from core.corpus.load import Corpus
 from core.corpus.views import choice_labels, describe_tiers
+from core.errors import short_message
+from core.text import md_escape
 from pages.common import ENCODER_CHOICES, _maps, _state, corpus_source, encoder, map_settings
 
 
@@ -92,9 +94,9 @@ def show_upgrade(job) -> None:
         if state == "done":
             st.rerun()
         if state == "failed":
-            st.warning(f"The MiniLM embeddings could not be computed: {job.status().get('error')}. The static map "
-                       "stays; "
-                       "the finished part is kept, reopen the page to retry.", icon="⚠️")
+            error = md_escape(short_message(str(job.status().get("error"))))
+            st.warning(f"The MiniLM embeddings could not be computed: {error}. The static map stays; the finished "
+                       "part is kept, reopen the page to retry.", icon="⚠️")
             return
         if state == "stopped":
             st.info(f"The MiniLM upgrade stopped at {p.done:,}/{p.total:,} documents; it resumes on the next open.")

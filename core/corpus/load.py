@@ -612,7 +612,7 @@ def _readable_size(path: Path, rel: str, report: LoadReport, limits: LoadLimits,
 
     Only the directory entry is looked at (``stat``, which follows a link), never the contents.
     """
-    from core.corpus.access import is_under_roots
+    from core.access import is_under_roots
 
     if path.name.startswith("."):
         report.add("hidden_file", rel, "dot-named file; not read")
@@ -955,13 +955,13 @@ def load_corpus(
     A folder is read recursively; every ``.txt``/``.md``/``.markdown``/``.rst`` file is one
     document (sorted by relative path; its source is that path), everything else gets a report
     row without being read (see the module docstring). ``roots`` (page loads; see
-    :mod:`core.corpus.access`): the path, with links followed, must lie under one of them, and
+    :mod:`core.access`): the path, with links followed, must lie under one of them, and
     links inside a folder that lead elsewhere are not read; ``None`` (the command line) allows
     any path. See :func:`load_corpus_bytes` for the other parameters and the errors.
     """
     _check_max_words(max_words, max_tokens)
     if roots is not None:
-        from core.corpus.access import check_path
+        from core.access import check_path
 
         check_path(path, roots)  # before anything else: a refusal never says whether it exists
     path = Path(path).expanduser()

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from core.access import check_path, is_under_roots
 from core.corpus.load import ID_FIELD_NAMES, TEXT_EXTENSIONS, TEXT_FIELD_NAMES, content_id, split_words
 from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.disk import DiskFullError, drop_frames, is_disk_full, write_atomic
@@ -77,13 +78,18 @@ def _pick_field(record: dict, wanted: str | None, names: tuple[str, ...], where:
     return None
 
 
-def _folder_records(path: Path, report: StreamReport) -> Iterator[tuple[str | None, str, str]]:
-    """Every text file under ``path`` (sorted), its relative path as id; a file not in UTF-8 is skipped."""
+def _folder_records(path: Path, report: StreamReport,
+                    roots: tuple[Path, ...] | None) -> Iterator[tuple[str | None, str, str]]:
+    """Every text file under ``path`` (sorted), its relative path as id; a file not in UTF-8 is skipped, and so
+    is one whose links lead outside ``roots`` (a page's read; :func:`core.access.check_path`)."""
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
     if not files:
         raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
     for f in files:
         report.read += 1
+        if roots is not None and not is_under_roots(f, roots):
+            report.skip(str(f.relative_to(path)), "a link that leads outside the allowed folders; not read")
+            continue
         try:
             yield str(f.relative_to(path)), f.read_text(encoding="utf-8"), str(f)
         except UnicodeDecodeError as exc:
@@ -149,12 +155,12 @@ def _parquet_records(path: Path, text_field: str | None, report: StreamReport,
             yield (None if i is None else str(i)), t, f"{path.name}: row {row}"
 
 
-def _records(path: Path, text_field: str | None, report: StreamReport,
-             batch: int) -> Iterator[tuple[str | None, str, str]]:
+def _records(path: Path, text_field: str | None, report: StreamReport, batch: int,
+             roots: tuple[Path, ...] | None = None) -> Iterator[tuple[str | None, str, str]]:
     """``(id or None, text, location)`` per record of one file or folder, streamed by the reader of its format."""
     suffix = path.suffix.lower()
     if path.is_dir():
-        yield from _folder_records(path, report)
+        yield from _folder_records(path, report, roots)
     elif suffix in (".jsonl", ".ndjson"):
         yield from _jsonl_records(path, text_field, report)
     elif suffix in (".parquet", ".pq"):
@@ -165,21 +171,23 @@ def _records(path: Path, text_field: str | None, report: StreamReport,
 
 
 def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field: str | None = None,
-                         max_words: int | None = 200,
-                         report: StreamReport | None = None) -> Iterator[tuple[list[str], list[str]]]:
+                         max_words: int | None = 200, report: StreamReport | None = None,
+                         roots: tuple[Path, ...] | None = None) -> Iterator[tuple[list[str], list[str]]]:
     """Yield ``(ids, texts)`` lists of at most ``chunk_size`` documents, reading ``path`` as a stream.
 
     Empty texts are skipped (counted in ``report``); documents longer than ``max_words`` words
     become ``<id>#0``, ``<id>#1``, ...; missing ids are the content hash. Exact duplicates are
     not removed here (that would need every hash in memory; ids stay unique by a ``~n`` suffix).
+    ``roots`` (a page's read): the path and every file read in a folder, links followed, lie under
+    one of them (:mod:`core.access`); ``None`` (the command line) reads any path.
     """
-    path = Path(path).expanduser()
+    path = Path(path).expanduser() if roots is None else check_path(path, roots)
     if not path.exists():
         raise StreamFormatError(f"{path} does not exist")
     report = report if report is not None else StreamReport()
     ids: list[str] = []
     texts: list[str] = []
-    for doc_id, text, where in _records(path, text_field, report, chunk_size):
+    for doc_id, text, where in _records(path, text_field, report, chunk_size, roots):
         if not text.strip():
             report.skip(where, "empty text")
             continue
@@ -383,7 +391,8 @@ class _Reservoir:
 
 
 def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, report,
-                  out_name: str = "embeddings.bin", sample: _Reservoir | None = None) -> tuple[int, StreamReport]:
+                  out_name: str = "embeddings.bin", sample: _Reservoir | None = None,
+                  roots: tuple[Path, ...] | None = None) -> tuple[int, StreamReport]:
     """Step 1: embed ``path`` chunk by chunk into ``tmp/<out_name>``, texts into ``tmp/docs.parquet``
     (and into ``sample``, if given)."""
     import pyarrow as pa
@@ -396,7 +405,7 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     writer, n, read_bytes = None, 0, 0
     with open(tmp / out_name, "wb") as fh:
         for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words,
-                                               stream_report):
+                                               stream_report, roots):
             fh.write(np.asarray(encoder.encode(texts), dtype=np.float32).astype(dtype).tobytes())
             if sample is not None:
                 sample.add(texts)
@@ -589,7 +598,8 @@ def _write_outputs(tmp: Path, labels: NDArray, xy: NDArray, centroids: NDArray, 
     (tmp / "done").write_text("ok")
 
 
-def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, report) -> None:
+def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, report,
+                 roots: tuple[Path, ...] | None = None) -> None:
     """Steps 1-5 into ``tmp``, each timed, then the arrays, the cluster table and ``meta.json`` (with the timings
     and what streaming skipped); returns with the embeddings' memory map closed, so ``tmp`` can be renamed."""
     from core.corpus.encoders import space_id
@@ -599,12 +609,12 @@ def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repor
     base, alignment = encoder, None
     if _wants_alignment(config, encoder):
         sample = _Reservoir(config.align_docs, config.seed)
-        n, stream_report = _embed_stream(path, tmp, config, encoder, report, "static.bin", sample)
+        n, stream_report = _embed_stream(path, tmp, config, encoder, report, "static.bin", sample, roots)
         timings["embed"], t = time.perf_counter() - t, time.perf_counter()
         encoder, alignment = _fit_and_apply_alignment(tmp, n, config, encoder, sample, report)
         timings["align"], t = time.perf_counter() - t, time.perf_counter()
     else:
-        n, stream_report = _embed_stream(path, tmp, config, encoder, report)
+        n, stream_report = _embed_stream(path, tmp, config, encoder, report, roots=roots)
         timings["embed"], t = time.perf_counter() - t, time.perf_counter()
     dim = int(encoder.dim)
     emb = np.memmap(tmp / "embeddings.bin", dtype=np.float16 if config.float16 else np.float32, mode="r",
@@ -629,7 +639,8 @@ def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repor
 
 
 def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexConfig(), encoder=None,
-                       report: ProgressCallback | None = None, use_cache: bool = True) -> LargeMap:
+                       report: ProgressCallback | None = None, use_cache: bool = True,
+                       roots: tuple[Path, ...] | None = None) -> LargeMap:
     """Stream ``path`` through embed -> k-means -> layout -> keywords -> search index (see the module docstring).
 
     Every step writes into one temporary folder that is renamed into place at the end, so an
@@ -639,12 +650,13 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     :class:`~core.disk.DiskFullError` (naming the input file, no server folder) when the disk fills at
     any step, and ``OSError`` (the input named) for another failed write; the temporary folder is removed
     either way, an earlier index is untouched, and a rerun once space is freed builds it whole.
+    ``roots``: as in :func:`iter_document_chunks` (a page's read).
     """
     import faiss
 
     from core.corpus.encoders import load_encoder
 
-    path = Path(path).expanduser()
+    path = Path(path).expanduser() if roots is None else check_path(path, roots)  # before any stat
     if not path.exists():
         raise StreamFormatError(f"{path} does not exist")
     final = large_index_path(path, config)
@@ -664,7 +676,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(int(os.environ.get("EQUALCTAR_FAISS_THREADS", "1")))  # OpenMP spin-waits on busy cores
     try:
-        _build_index(path, tmp, config, encoder, report)
+        _build_index(path, tmp, config, encoder, report, roots)
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)

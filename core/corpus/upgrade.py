@@ -1,25 +1,31 @@
 """The background upgrade: MiniLM embeddings of a corpus computed in a separate process.
 
 The first open of a corpus shows a map from the fast static tier within seconds; meanwhile
-:func:`ensure_upgrade` starts ``python -m core.corpus.upgrade <job folder>``, a detached worker
-process (its own session, so it survives the page's script runs and even a server restart)
-that embeds the corpus with the slow encoder in chunks:
+:func:`ensure_upgrade` starts ``python -m core.corpus.upgrade <job folder> --parent <server pid>``,
+a worker process that embeds the corpus with the slow encoder in chunks. It outlives the page's
+script runs, not the server: it checks its parent every half second and, once the server is gone,
+records ``stopped`` and exits (mid-chunk: that chunk is redone), so no worker is left behind
+when the server dies. A thread of the server waits for each worker it started, so a finished
+worker never lingers as a zombie. The job folder:
 
 ``cache_dir("upgrades")/<key>/``
     ``texts.parquet`` (the documents, written once), ``order.npy`` (a seeded permutation: chunk
     ``i`` holds rows ``order[i*chunk:(i+1)*chunk]``, so the finished chunks are a random sample
     the tier measurement can use at any time), ``job.json`` (what to compute), ``chunks/NNNNN.npy``
-    (one per finished chunk, each written then renamed), ``status.json`` (done/total, rate,
-    state) and ``worker.pid``.
+    (one per finished chunk, each written to ``NNNNN.<pid>.tmp.npy`` then renamed), ``status.json``
+    (done/total, rate, state; written then renamed) and ``worker.pid``.
 
-A killed worker loses at most the chunk it was on; the next :func:`ensure_upgrade` (the next
-page open, or a restarted server) starts a worker that skips the finished chunks. A full disk
-fails the job with a message naming what was not saved (``the background upgrade could not save
-chunk 4 of 10: the disk is full ...``), keeps the finished chunks, and removes the half-written
-one; the job counts as ``stopped`` again (so the next open resumes it) once more space is free
-than when it failed. When all are
-done the worker writes the ordinary embedding cache file (``core.corpus.embed``), so the map
-is built from it exactly as if the corpus had been embedded in the foreground.
+A killed worker (SIGKILL at any instruction) loses at most the chunk it was on; the next
+:func:`ensure_upgrade` (the next page open, or a restarted server) starts a worker that removes
+the dead workers' temporary files, recomputes any chunk that does not read back whole, and
+skips the finished ones. When all are done the worker writes the ordinary embedding cache file
+(``core.corpus.embed``, written then renamed), so the map is built from it exactly as if the
+corpus had been embedded in the foreground; the file is byte-identical to an uninterrupted run's.
+
+A full disk fails the job with a message naming what was not saved (``the background upgrade could
+not save chunk 4 of 10: the disk is full ...``), keeps the finished chunks and removes the
+half-written one; the job counts as ``stopped`` again (so the next open resumes it) once more space
+is free than when it failed.
 """
 
 from __future__ import annotations
@@ -30,10 +36,13 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,8 +56,13 @@ TIER_STEP, TIER_MAX = 256, 1024  # the tier figures are measured at 256, 512, 76
 _ROOT = Path(__file__).resolve().parents[2]
 
 
+def _write_text(path: Path, text: str, what: str = "the background upgrade could not save its status") -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place (a reader sees old or new)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text), what, "upgrades")
+
+
 def _write_json(path: Path, data: dict, what: str = "the background upgrade could not save its status") -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data)), what, "upgrades")
+    _write_text(path, json.dumps(data), what)
 
 
 def _free_bytes(folder: Path) -> int:
@@ -88,7 +102,7 @@ class UpgradeJob:
                     "done_at_start": 0}
 
     def chunk_paths(self) -> list[Path]:
-        """The finished chunks (``NNNNN.npy``; a temporary file a killed worker left is not one)."""
+        """The finished chunks (``NNNNN.npy``; a killed worker's ``NNNNN.<pid>.tmp.npy`` is not one)."""
         return sorted(p for p in (self.folder / "chunks").glob("[0-9]*.npy") if p.stem.isdigit())
 
     @property
@@ -171,13 +185,33 @@ def ensure_upgrade(corpus, encoder_name: str, chunk: int = CHUNK, threads: int |
         write_atomic(folder / "order.npy", lambda tmp: np.save(tmp, order), what, "upgrades")
         _write_json(folder / "job.json", {"content_hash": corpus.content_hash, "encoder": encoder_name,
                                           "total": len(corpus), "chunk": int(chunk), "created": time.time()}, what)
-    if start and job.state in ("starting", "stopped"):
-        if job.state == "stopped" or not (folder / "worker.pid").exists():
-            _spawn(folder, threads)
+    if start:
+        with _SPAWN_LOCK:  # two sessions' script threads opening the page at once start one worker
+            _await_orphan(job)
+            if job.state == "stopped" or (job.state == "starting" and not (folder / "worker.pid").exists()):
+                _spawn(folder, threads)
     return job
 
 
+_SPAWN_LOCK = threading.Lock()
+
+
+def _await_orphan(job: UpgradeJob, timeout: float = 3.0) -> None:
+    """Wait (at most ``timeout`` s) for a worker whose server is gone to stop, as its parent watch makes it
+    within a second, so the next server's first open resumes the job rather than finding it "running"."""
+    parent, pid = job.status().get("parent"), job.pid()
+    if parent is None or pid is None or int(parent) == os.getpid() or _alive(int(parent)):
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _spawn(folder: Path, threads: int | None) -> None:
+    """Start the worker as a child of this process, told to stop when this process is gone.
+
+    A daemon thread waits for it, so a finished worker is reaped at once (no zombie until the next start).
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.setdefault("HF_HUB_OFFLINE", "1")
@@ -186,10 +220,12 @@ def _spawn(folder: Path, threads: int | None) -> None:
         env["EQUALCTAR_UPGRADE_THREADS"] = str(int(threads))
     with naming_disk_full("the background upgrade could not start its worker", "upgrades"):
         log = open(folder / "worker.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "core.corpus.upgrade", str(folder)], cwd=str(_ROOT), env=env,
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-m", "core.corpus.upgrade", str(folder), "--parent",
+                                 str(os.getpid())], cwd=str(_ROOT), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=log)
         log.close()
-        (folder / "worker.pid").write_text(str(proc.pid))
+        _write_text(folder / "worker.pid", str(proc.pid), "the background upgrade could not start its worker")
+    threading.Thread(target=proc.wait, name=f"reap-upgrade-{proc.pid}", daemon=True).start()
 
 
 def _yield_cpu() -> int:
@@ -211,6 +247,35 @@ def _yield_cpu() -> int:
     return threads
 
 
+def _remove_dead_tmp(folder: Path, pattern: str) -> None:
+    """Remove the temporary files (``<name>.<pid>.tmp...``) of workers that are no longer alive.
+
+    A live worker's own files are kept: its rename may still be on its way.
+    """
+    for path in folder.glob(pattern):
+        pid = path.name.split(".tmp", 1)[0].rsplit(".", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _finished_chunks(job: UpgradeJob, total: int, chunk: int) -> set[int]:
+    """Indices of the chunks that read back whole (rows, 2-D float32); any other chunk file is removed, to be redone."""
+    have = set()
+    for path in job.chunk_paths():
+        i = int(path.stem)
+        try:
+            v = np.load(path, mmap_mode="r")
+            whole = v.dtype == np.float32 and v.ndim == 2 and len(v) == min(chunk, total - i * chunk) > 0
+            del v
+        except (OSError, ValueError):
+            whole = False
+        if whole:
+            have.add(i)
+        else:
+            path.unlink(missing_ok=True)
+    return have
+
+
 def _assemble(job: UpgradeJob, content_hash: str, order: NDArray[np.int64], total: int, chunk: int,
               encoder) -> Path:
     """The finished chunks put back in corpus order, written (renamed into place) as the embedding cache file."""
@@ -221,74 +286,137 @@ def _assemble(job: UpgradeJob, content_hash: str, order: NDArray[np.int64], tota
         i = int(path.stem)
         out[order[i * chunk:(i + 1) * chunk]] = np.load(path)
     final = embedding_cache_path(content_hash, encoder.name, encoder.max_tokens)
+    _remove_dead_tmp(final.parent, f"{final.stem}.*.tmp.npy")
     return write_atomic(final, lambda tmp: np.save(tmp, out),
                         "the background upgrade could not write the finished embedding cache", "embeddings")
 
 
-def _record_failure(folder: Path, status: dict, exc: Exception) -> None:
-    """Write the failure into ``status.json`` (a full disk: resumable once more space is free than now)."""
-    full = is_disk_full(exc)
-    status.update(state="failed", error=str(exc) if isinstance(exc, DiskFullError) else f"{type(exc).__name__}: {exc}",
-                  disk_full=full, free_at_failure=_free_bytes(folder))
-    try:
-        _write_json(folder / "status.json", status)
-    except OSError as err:  # even the small status file did not fit: the log says why (when it can)
-        print(f"upgrade failed: {status['error']}; {err}", file=sys.stderr)
+def _watch_parent(parent: int, on_gone: Callable[[], None], every: float = 0.5) -> threading.Thread:
+    """Call ``on_gone`` from a daemon thread once process ``parent`` has ended (checked every ``every`` s).
+
+    When ``parent`` started this process, a changed ``os.getppid()`` says so (the orphan is
+    re-parented), which a recycled pid cannot fake; otherwise the pid is probed. Not Linux's
+    ``PR_SET_PDEATHSIG``: it fires when the *thread* that spawned the child ends, and the
+    server spawns workers from a script thread that ends after every page run.
+    """
+    direct = os.getppid() == parent
+
+    def watch() -> None:
+        while (os.getppid() == parent) if direct else _alive(parent):
+            time.sleep(every)
+        on_gone()
+
+    thread = threading.Thread(target=watch, name="watch-parent", daemon=True)
+    thread.start()
+    return thread
 
 
-def run_worker(folder: Path) -> int:
-    """The worker's body: embed every missing chunk, then write the embedding cache file."""
+class _Worker:
+    """One worker process's run over a job folder: status writes and chunk commits behind one lock.
+
+    The lock makes "stop now" (the parent is gone) wait for a chunk's rename and its status line,
+    so the worker never exits between them; a SIGKILL may, and costs only that chunk.
+    """
+
+    def __init__(self, folder: Path, parent: int | None = None) -> None:
+        import pyarrow.parquet as pq
+
+        self.folder, self.job = folder, UpgradeJob(folder)
+        spec = self.job.spec
+        self.total, self.chunk, self.encoder_name = int(spec["total"]), int(spec["chunk"]), spec["encoder"]
+        self.content_hash = spec["content_hash"]
+        self.commit = threading.Lock()
+        self.stopping: list[int] = []
+        _remove_dead_tmp(folder / "chunks", "*.tmp.npy")
+        _remove_dead_tmp(folder, "*.tmp*")
+        self.texts = pq.read_table(folder / "texts.parquet").column("text").to_pylist()
+        self.order = np.load(folder / "order.npy")
+        self.have = _finished_chunks(self.job, self.total, self.chunk)
+        done = sum(min(self.chunk, self.total - i * self.chunk) for i in self.have)
+        self.status: dict[str, Any] = {"state": "running", "done": done, "total": self.total, "elapsed": 0.0,
+                                       "done_at_start": done, "pid": os.getpid(), "parent": parent}
+
+    def write_status(self, **changes) -> None:
+        with self.commit:
+            self.status.update(changes)
+            _write_json(self.folder / "status.json", self.status)
+
+    def record_failure(self, exc: Exception) -> None:
+        """``failed`` with the message; a full disk also records the free space then, so the job is resumed
+        (reads ``stopped``) once more is free. A status the disk refuses too goes to the log."""
+        full = is_disk_full(exc)
+        error = str(exc) if isinstance(exc, DiskFullError) else f"{type(exc).__name__}: {exc}"
+        try:
+            self.write_status(state="failed", error=error, disk_full=full, free_at_failure=_free_bytes(self.folder))
+        except OSError as err:
+            print(f"upgrade failed: {error}; {err}", file=sys.stderr)
+
+    def exit_stopped(self) -> None:
+        """Record ``stopped`` and end the process now (from the parent watch: the server is gone)."""
+        with self.commit:
+            self.status.update(state="stopped", reason="the server that started this worker is gone")
+            _write_json(self.folder / "status.json", self.status)
+            os._exit(0)
+
+    def embed_missing(self, encoder) -> bool:
+        """Embed every chunk not yet on disk; False when asked to stop (SIGTERM/SIGINT) before the end."""
+        from core.corpus.tiers import measure_tiers_in_worker
+
+        total, chunk, started = self.total, self.chunk, time.perf_counter()  # the rate counts encoding only
+        n_chunks = (total + chunk - 1) // chunk
+        for i in range(n_chunks):
+            if self.stopping:
+                self.write_status(state="stopped")
+                return False
+            if i in self.have:
+                continue
+            rows = self.order[i * chunk:(i + 1) * chunk]
+            vecs = np.asarray(encoder.encode([self.texts[r] for r in rows], batch_size=32), dtype=np.float32)
+            done = int(self.status["done"])
+            with self.commit:  # written to NNNNN.<pid>.tmp.npy, renamed; removed if the disk refuses it
+                write_atomic(self.folder / "chunks" / f"{i:05d}.npy", partial(np.save, arr=vecs),
+                             f"the background upgrade could not save chunk {i + 1} of {n_chunks}", "upgrades")
+            if (done + len(rows)) // TIER_STEP > done // TIER_STEP and done < TIER_MAX:  # before the page sees it
+                measure_tiers_in_worker(self.folder, self.texts)
+            self.write_status(done=done + len(rows), elapsed=time.perf_counter() - started)
+        return True
+
+
+def run_worker(folder: Path, parent: int | None = None) -> int:
+    """The worker's body: embed every missing chunk, then write the embedding cache file.
+
+    With ``parent`` (the server's pid), the worker records ``stopped`` and exits within about a
+    second of that process ending; the next :func:`ensure_upgrade` resumes from the chunks on disk.
+    """
     import signal
 
-    import pyarrow.parquet as pq
-
     from core.corpus.encoders import load_encoder
-    from core.corpus.tiers import measure_tiers_in_worker
 
-    job = UpgradeJob(folder)
-    spec = job.spec
-    stopping: list[int] = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    threads = _yield_cpu()
-    total, chunk = int(spec["total"]), int(spec["chunk"])
-    texts = pq.read_table(folder / "texts.parquet").column("text").to_pylist()
-    order = np.load(folder / "order.npy")
-    n_chunks = (total + chunk - 1) // chunk
-    have = {int(p.stem) for p in job.chunk_paths()}
-    done = sum(min(chunk, total - i * chunk) for i in have)
-    started, done_at_start = time.perf_counter(), done
-    status = {"state": "running", "done": done, "total": total, "elapsed": 0.0, "done_at_start": done_at_start,
-              "pid": os.getpid(), "threads": threads}
+    worker = _Worker(folder, parent)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # stop after the current chunk (a Ctrl-C in the server's terminal)
+        signal.signal(sig, lambda *_: worker.stopping.append(1))
+    if parent is not None:
+        _watch_parent(parent, worker.exit_stopped)
     try:
-        (folder / "worker.pid").write_text(str(os.getpid()))
-        _write_json(folder / "status.json", status)
-        encoder = load_encoder(spec["encoder"])
-        status["elapsed"] = 0.0
-        started = time.perf_counter()  # the rate counts encoding, not the model load
-        for i in range(n_chunks):
-            if stopping:
-                status["state"] = "stopped"
-                _write_json(folder / "status.json", status)
-                return 0
-            if i in have:
-                continue
-            rows = order[i * chunk:(i + 1) * chunk]
-            vecs = np.asarray(encoder.encode([texts[r] for r in rows], batch_size=32), dtype=np.float32)
-            write_atomic(folder / "chunks" / f"{i:05d}.npy", partial(np.save, arr=vecs),
-                         f"the background upgrade could not save chunk {i + 1} of {n_chunks}", "upgrades")
-            if (done + len(rows)) // TIER_STEP > done // TIER_STEP and done < TIER_MAX:  # before the page sees it
-                measure_tiers_in_worker(folder, texts)
-            done += len(rows)
-            status.update(done=done, elapsed=time.perf_counter() - started)
-            _write_json(folder / "status.json", status)
-        final = _assemble(job, spec["content_hash"], order, total, chunk, encoder)
-        status.update(state="done", embeddings=str(final), dim=int(encoder.dim))
-        _write_json(folder / "status.json", status)
+        _write_text(folder / "worker.pid", str(os.getpid()))  # in here: a full disk is recorded as the failure
+        worker.write_status(state="running", threads=_yield_cpu())
+        encoder = load_encoder(worker.encoder_name)
+        if not worker.embed_missing(encoder):
+            return 0
+        with worker.commit:
+            final = _assemble(worker.job, worker.content_hash, worker.order, worker.total, worker.chunk, encoder)
+        worker.write_status(state="done", embeddings=str(final), dim=int(encoder.dim))
         return 0
     except Exception as exc:  # the page shows the message; the finished chunks stay for a retry
-        _record_failure(folder, status, exc)
+        worker.record_failure(exc)
         return 1
 
 
+def _main(argv: list[str]) -> int:
+    """``python -m core.corpus.upgrade <job folder> [--parent <pid>]``."""
+    parent = int(argv[argv.index("--parent") + 1]) if "--parent" in argv else None
+    return run_worker(Path(argv[0]), parent)
+
+
 if __name__ == "__main__":
-    sys.exit(run_worker(Path(sys.argv[1])))
+    sys.exit(_main(sys.argv[1:]))

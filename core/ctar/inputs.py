@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from core.access import check_path, inside
 from core.ctar.config import CTARConfig, CTARConfigError
 
 
@@ -169,8 +170,11 @@ def _finish(movie_tag: pd.DataFrame, movie_rating: pd.DataFrame, tag_names: dict
     return CatalogueInputs(movie_tag, movie_rating, tag_names, titles, source, notes)
 
 
-def load_ctar_original(folder: str | Path) -> CatalogueInputs:
+def load_ctar_original(folder: str | Path, roots: tuple[Path, ...] | None = None) -> CatalogueInputs:
     """Read CTAR's ``movie_tag_ct.csv`` and ``movie_rating.csv`` from ``folder``.
+
+    ``roots`` (a page's read): each file, its links followed, must lie under one of them
+    (:func:`core.access.inside`), else :class:`core.access.PathNotAllowedError`.
 
     Raises
     ------
@@ -179,7 +183,7 @@ def load_ctar_original(folder: str | Path) -> CatalogueInputs:
         [1, 5], or a duplicate (movieid, tagid) / movieid row, naming file, column and line.
     """
     folder = Path(folder)
-    path = folder / "movie_tag_ct.csv"
+    path = inside(folder, "movie_tag_ct.csv", roots)
     raw = _read_csv(path, ("movieid", "tagid", "tagCount"))
     movie_tag = pd.DataFrame({
         "movieid": _numeric(raw, path, "movieid", integer=True, low=0),
@@ -187,7 +191,7 @@ def load_ctar_original(folder: str | Path) -> CatalogueInputs:
         "tagCount": _numeric(raw, path, "tagCount", integer=True, low=0),
     })
     _check_duplicates(movie_tag, path, ["movieid", "tagid"])
-    rpath = folder / "movie_rating.csv"
+    rpath = inside(folder, "movie_rating.csv", roots)
     rraw = _read_csv(rpath, ("movieid", "rating"))
     movie_rating = pd.DataFrame({
         "movieid": _numeric(rraw, rpath, "movieid", integer=True, low=0),
@@ -202,22 +206,23 @@ def rescale_half_stars(rating: NDArray[np.float64]) -> NDArray[np.float64]:
     return 1.0 + (np.asarray(rating, dtype=float) - 0.5) * 4.0 / 4.5
 
 
-def load_movielens(folder: str | Path) -> CatalogueInputs:
+def load_movielens(folder: str | Path, roots: tuple[Path, ...] | None = None) -> CatalogueInputs:
     """Aggregate a MovieLens folder (``ratings.csv``, ``tags.csv``, ``movies.csv``).
 
     Tag applications are counted per (movie, normalised tag text); tag ids are assigned in
     sorted order of the text and the names kept. Ratings (0.5..5) are averaged per movie and
     rescaled to 1..5. Movie ids in ``tags.csv``/``ratings.csv`` must exist in ``movies.csv``.
+    ``roots``: as in :func:`load_ctar_original`.
     """
     folder = Path(folder)
-    mpath = folder / "movies.csv"
+    mpath = inside(folder, "movies.csv", roots)
     movies = _read_csv(mpath, ("movieId", "title"))
     movie_ids = _numeric(movies, mpath, "movieId", integer=True, low=0)
     movies = movies.assign(movieId=movie_ids)
     _check_duplicates(movies, mpath, ["movieId"])
     known = set(movie_ids.tolist())
 
-    tpath = folder / "tags.csv"
+    tpath = inside(folder, "tags.csv", roots)
     tags = _read_csv(tpath, ("userId", "movieId", "tag"))
     _numeric(tags, tpath, "userId", integer=True, low=0)
     tmovie = _numeric(tags, tpath, "movieId", integer=True, low=0)
@@ -231,7 +236,7 @@ def load_movielens(folder: str | Path) -> CatalogueInputs:
         i = int(np.flatnonzero(unknown)[0])
         raise CTARInputError(f"{tpath}: column 'movieId', line {i + 2}: movie {tmovie.iloc[i]} not in {mpath.name}")
 
-    rpath = folder / "ratings.csv"
+    rpath = inside(folder, "ratings.csv", roots)
     ratings = _read_csv(rpath, ("userId", "movieId", "rating"))
     _numeric(ratings, rpath, "userId", integer=True, low=0)
     rmovie = _numeric(ratings, rpath, "movieId", integer=True, low=0)
@@ -253,18 +258,19 @@ def load_movielens(folder: str | Path) -> CatalogueInputs:
                    f"MovieLens folder {folder}")
 
 
-def load_inputs(source: str | Path | None) -> CatalogueInputs:
+def load_inputs(source: str | Path | None, roots: tuple[Path, ...] | None = None) -> CatalogueInputs:
     """``None`` or ``"synthetic"``: :func:`make_synthetic_inputs`; a folder: CTAR original files if
-    ``movie_tag_ct.csv`` is there, else MovieLens (``tags.csv``)."""
+    ``movie_tag_ct.csv`` is there, else MovieLens (``tags.csv``). ``roots`` (a page's read): the
+    folder and every file read in it, links followed, must lie under one of them."""
     if source is None or str(source) == "synthetic":
         return make_synthetic_inputs()
-    folder = Path(source)
+    folder = Path(source) if roots is None else check_path(source, roots)
     if not folder.is_dir():
         raise CTARInputError(f"{folder}: not a folder (expected CTAR's movie_tag_ct.csv or MovieLens' tags.csv)")
     if (folder / "movie_tag_ct.csv").exists():
-        return load_ctar_original(folder)
+        return load_ctar_original(folder, roots)
     if (folder / "tags.csv").exists():
-        return load_movielens(folder)
+        return load_movielens(folder, roots)
     raise CTARInputError(f"{folder}: neither movie_tag_ct.csv (CTAR) nor tags.csv (MovieLens) found")
 
 

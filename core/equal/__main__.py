@@ -407,7 +407,9 @@ def _open_run(args: argparse.Namespace, store, space, ref_emb, ref_set, extracto
         from core.equal.run import check_cost_budget
 
         check_cost_budget(config, extractor)
-        return BanditRun(config, space, ref_emb, extractor, embed, store=store, provenance=provenance)
+        run = BanditRun(config, space, ref_emb, extractor, embed, store=store, provenance=provenance)
+        run.claim()  # stored (running, leased to this process) now: the id printed next resumes even before a pull
+        return run
     stored = store.load_run(args.resume)
     given = _flat_config(_make_config(args)) if _explicit_flags(args.argv) & set(_RUN_FLAGS) else {}
     fields = [_RUN_FLAGS[f] for f in sorted(_explicit_flags(args.argv) & set(_RUN_FLAGS))]

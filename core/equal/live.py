@@ -7,17 +7,20 @@ States and the transitions allowed between them (anything else raises
       │               │  ▲                │
       └──step──▶ paused  └──── tick ──────┘ (tick plays only while playing)
     playing/paused ──finish──▶ finished      (also reached when the run's budget is spent)
-    playing/paused ──abandon──▶ abandoned
-    any ──reset──▶ idle                       (an unfinished run is abandoned first)
+    playing/paused ──abandon──▶ interrupted
+    any ──reset──▶ idle                       (an unfinished run is interrupted first)
+    playing ──start (no new run)──▶ playing   (a repeated Start is a no-op)
 
-``finished``/``abandoned`` accept ``start``/``step`` with a new run. A full disk while playing
+``finished``/``interrupted`` accept ``start``/``step`` with a new run. Statuses reach the run
+store as they happen (``running``, ``paused``, ``finished``, ``interrupted``): the run takes its
+lease (``claim``) when started or resumed and gives it back when paused or given up, so a run
+in the store is either played by a live loop or is not ``running``. :meth:`LiveLoop.press`
+applies a page's buttons, however often a button was pressed. A full disk while playing
 (:class:`~core.disk.DiskFullError` from the run store) pauses the loop in memory and leaves the
-message in :attr:`LiveLoop.problem`; the pull is kept and stored by the next ``resume``/``step``. Statuses reach the run
-store as they happen (``running``, ``paused``, ``finished``, ``abandoned``) through the
-store's ``set_status``, so a paused or abandoned run no longer reads "running".
+message in :attr:`LiveLoop.problem`; the pull is kept and stored by the next ``resume``/``step``.
 
 The loop uses only :class:`~core.equal.run.BanditRun`'s public surface: ``step``,
-``play_pull``, ``is_done``, ``finish`` and ``run_id``.
+``play_pull``, ``is_done``, ``finish``, ``claim``, ``pause``, ``abandon`` and ``run_id``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any, Protocol
 
 from core.disk import DiskFullError
 
-LIVE_STATES = ("idle", "playing", "paused", "finished", "abandoned")
+LIVE_STATES = ("idle", "playing", "paused", "finished", "interrupted")
 
 
 class IllegalTransition(ValueError):
@@ -40,7 +43,7 @@ class StatusRecorder(Protocol):
 
 
 class LiveLoop:
-    """Start, step, pause, resume, finish, reset or abandon one live bandit run.
+    """Start, step, pause, resume, finish, reset or abandon (interrupt) one live bandit run.
 
     Parameters
     ----------
@@ -76,19 +79,42 @@ class LiveLoop:
             self.store.set_status(self.run.run_id, status)
 
     # ------------------------------------------------------------------ transitions
+    def press(self, action: str, new_run: Callable[[], Any]) -> None:
+        """Apply a page's button once, however often it was pressed.
+
+        ``start``: a new run (``new_run()``) when none is live, resume when paused, and nothing
+        while playing: a double click, or a click queued before the button greyed out, builds no
+        run. ``step``: one round of the paused run, or of a new one; nothing while playing. Other
+        actions (``pause``, ``finish``, ``reset``) are the methods of the same name.
+        """
+        if action in ("start", "step") and self.state == "playing":
+            return
+        if action in ("start", "step") and self.state != "paused":
+            return getattr(self, action)(new_run())
+        getattr(self, action)()
+
     def start(self, run=None) -> None:
-        """Play ``run`` live (idle, finished or abandoned: a new run is required), or resume a paused one."""
+        """Play ``run`` live (idle, finished or interrupted: a new run is required), or resume a paused one.
+
+        Without a run, a playing loop stays as it is (a repeated Start). The run takes its lease
+        first, so a run another session plays is refused (``RunBusyError``) and nothing changes.
+        """
+        if self.state == "playing" and run is None:
+            return None
         if self.state == "paused" and run is None:
             return self.resume()
-        self._require("start", "idle", "finished", "abandoned")
+        self._require("start", "idle", "finished", "interrupted")
         if run is None:
             raise IllegalTransition("start: a new run is required")
+        if hasattr(run, "claim"):
+            run.claim()
         self.run, self.state, self.problem = run, "playing", ""
         self._settle()
+        return None
 
     def step(self, run=None) -> None:
         """Play one whole round, then hold (``paused``), or ``finished`` when that round ended the run."""
-        if self.state in ("idle", "finished", "abandoned"):
+        if self.state in ("idle", "finished", "interrupted"):
             if run is None:
                 raise IllegalTransition(f"step: a {self.state} loop needs a new run")
             self.run = run
@@ -117,9 +143,13 @@ class LiveLoop:
             self._record("paused")
 
     def resume(self) -> None:
+        """Play the paused run again (it takes its lease back first: refused while another session plays it)."""
         self._require("resume", "paused")
+        if hasattr(self.run, "claim"):
+            self.run.claim()
+        else:
+            self._record("running")
         self.state, self.problem = "playing", ""
-        self._record("running")
         self._settle()
 
     def finish(self) -> None:
@@ -131,13 +161,16 @@ class LiveLoop:
             self._record("finished")  # ended early by the user: finished all the same
 
     def abandon(self) -> None:
-        """Give the run up (recorded as abandoned); it can still be reopened from the store."""
+        """Give the run up (recorded as interrupted, its lease released); it can be reopened and resumed."""
         self._require("abandon", "playing", "paused")
-        self.state = "abandoned"
-        self._record("abandoned")
+        self.state = "interrupted"
+        if hasattr(self.run, "abandon"):
+            self.run.abandon()
+        else:
+            self._record("interrupted")
 
     def reset(self) -> None:
-        """Back to idle with no run; an unfinished run is abandoned first."""
+        """Back to idle with no run; an unfinished run is interrupted first."""
         if self.state in ("playing", "paused"):
             self.abandon()
         self.run, self.state = None, "idle"

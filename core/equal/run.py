@@ -331,13 +331,31 @@ class BanditRun:
         self._round_rewards: list[float] = []
         self._best_round, self._stale = -math.inf, 0
         self.worst: float | None = None
-        self._stopped, self.stop_reason, self._claimed = False, "", _register
+        self._stopped, self.stop_reason, self._claimed = False, "", False
         self._unsaved: dict[str, Any] | None = None  # a played pull a full disk kept from the store
         self.failures = FailureLog(MAX_DOC_ATTEMPTS)
         self.unknown_inputs: list[str] = []  # set by resume: inputs an old stored run did not record
-        if store is not None and _register:
-            store.create_run(self.run_id, config.to_dict(), self.fingerprint, len(space), self.name,
-                             provenance=self.provenance.to_dict(), owner=self.owner)
+        self._unstored = store is not None and _register  # written to the store by its first claim, not here
+        if self._unstored and store is not None and store.has_run(self.run_id):
+            raise RunStoreError(f"run {self.run_id!r} already exists in the store")
+
+    def claim(self) -> None:
+        """Take this run's lease in the store, so that only this object commits to it (a no-op while held).
+
+        A new run is written to the store here (status ``running``, leased to :attr:`owner`), not
+        when it is built: a run built and never started (a Start pressed twice, a page run cut
+        short) leaves no row that nobody controls. Raises
+        :class:`~core.equal.store.RunBusyError` when another live session holds the lease.
+        """
+        if self.store is None or self._claimed:
+            return
+        if self._unstored:
+            self.store.create_run(self.run_id, self.config.to_dict(), self.fingerprint, len(self.space), self.name,
+                                  provenance=self.provenance.to_dict(), owner=self.owner)
+            self._unstored = False
+        else:
+            self.store.claim(self.run_id, self.owner)
+        self._claimed = True
 
     # ------------------------------------------------------------------ budget
     @property
@@ -395,9 +413,7 @@ class BanditRun:
         if self.is_done:
             raise RuntimeError("play_pull: the run is done")
         self.interrupted = False
-        if self.store is not None and not self._claimed:
-            self.store.claim(self.run_id, self.owner)
-            self._claimed = True
+        self.claim()
         if self._plan is None:
             plan = self._make_plan(self.round)  # seeded by the round: the same plan if saving it is retried
             if self.store is not None:
@@ -453,12 +469,20 @@ class BanditRun:
         An extraction waiting in another thread is interrupted (``extractor.cancel()``, where the
         extractor has one): its pull is not applied and is played again on resume, so nothing is lost.
         """
+        self._give_up("paused")
+
+    def abandon(self) -> None:
+        """Give the run up unfinished (a page's Reset): recorded ``interrupted``, its lease released, so it
+        can be reopened and resumed later. An extraction waiting in another thread is interrupted."""
+        self._give_up("interrupted")
+
+    def _give_up(self, status: str) -> None:
         cancel = getattr(self.extractor, "cancel", None)
         if callable(cancel):
             cancel()
-        if self.store is not None and not self.is_done:
+        if self.store is not None and not self.is_done and not self._unstored:
             self._flush_unsaved()
-            self.store.release(self.run_id, self.owner, "paused")
+            self.store.release(self.run_id, self.owner, status)
             self._claimed = False
 
     def _record_end(self) -> None:

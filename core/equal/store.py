@@ -18,9 +18,12 @@ pull or none of it, and the primary keys make a duplicate impossible.
 :meth:`core.equal.run.BanditRun.resume` rebuilds the state by replaying committed pulls.
 
 Statuses (:data:`STATUSES`): ``running``, ``paused``, ``finished``, ``stopped: <reason>``
-(e.g. ``stopped: endpoint failing``) and ``abandoned`` (a ``running`` run whose lease has not
-been renewed for :data:`LEASE_S` seconds is listed as abandoned). Only the session holding a
-run's lease (:meth:`RunStore.claim`) may commit pulls to it; a second session gets a
+(e.g. ``stopped: endpoint failing``) and ``interrupted``: given up unfinished (a page's Reset), or
+a ``running`` run nobody controls any more, as :func:`shown_status` rules for the listing, the
+loaded run and the lease check alike: no lease holder, a holder whose process is dead on this
+host (the server was killed: known at once), or a lease not renewed for :data:`LEASE_S` seconds.
+The old word ``abandoned`` reads as ``interrupted``. Only the session holding a run's lease
+(:meth:`RunStore.claim`) may commit pulls to it; a second session gets a
 :class:`RunBusyError` naming the run, not a UNIQUE-constraint error. A damaged database file
 raises :class:`RunStoreCorrupt` naming the file and how to recover. A full disk raises
 :class:`RunStoreFull` naming what was not saved (``the run store could not save round 7, pull 2``);
@@ -71,8 +74,9 @@ _MIGRATIONS = (("runs", "provenance", "TEXT"), ("runs", "owner", "TEXT"), ("runs
 _PULL_COLUMNS = ("run_id, round, seq, arm, doc_ids, doc_idx, n_pairs, reward, calls, cost, prompt_tokens, "
                  "completion_tokens, n_errors, created, failed")
 
-STATUSES = ("running", "paused", "finished", "stopped", "abandoned")
-LEASE_S = 120.0  # a running run whose last pull or claim is older than this is free to take (and listed abandoned)
+STATUSES = ("running", "paused", "finished", "stopped", "interrupted")
+_OLD_STATUSES = {"abandoned": "interrupted"}  # words older stores hold, read as today's
+LEASE_S = 120.0  # a running run whose last pull or claim is older than this is free to take (and shown interrupted)
 
 
 class RunStoreError(ValueError):
@@ -114,6 +118,8 @@ class Recorder(Protocol):
     def create_run(self, run_id: str, config: dict[str, Any], fingerprint: str, n_docs: int, name: str = "",
                    provenance: dict[str, Any] | None = None, owner: str | None = None) -> None: ...
 
+    def has_run(self, run_id: str) -> bool: ...
+
     def save_plan(self, run_id: str, round_: int, plan: Sequence[tuple[int, Sequence[int]]]) -> None: ...
 
     def commit_pull(self, run_id: str, round_: int, seq: int, arm: int, doc_ids: Sequence[str],
@@ -137,7 +143,9 @@ def default_store_path() -> Path:
 
 
 def check_status(status: str) -> str:
-    """``status`` if it is one of :data:`STATUSES` (``stopped`` may carry a reason: ``"stopped: endpoint failing"``)."""
+    """``status`` if it is one of :data:`STATUSES` (``stopped`` may carry a reason: ``"stopped: endpoint failing"``);
+    an older store's word is mapped to today's (``abandoned`` -> ``interrupted``)."""
+    status = _OLD_STATUSES.get(status, status)
     head = status.split(":", 1)[0].strip()
     if head not in STATUSES or (head != "stopped" and head != status):
         raise RunStoreError(f"run status must be one of {STATUSES} (or 'stopped: <reason>'), got {status!r}")
@@ -161,6 +169,24 @@ def _owner_alive(owner: str) -> bool:
     except OSError:  # exists, owned by someone else
         return True
     return True
+
+
+def shown_status(status: str, owner: str | None, heartbeat: float | None, now: float) -> str:
+    """The status a stored run is shown with, the one rule for the listing, a loaded run and the lease check.
+
+    A ``running`` run that nobody controls is ``interrupted``: no session holds its lease
+    (``owner`` empty), the holder's process is dead on this host (:func:`_owner_alive`: a
+    killed server is seen at once, not after the lease runs out), or the lease was not renewed
+    for :data:`LEASE_S` seconds (``heartbeat``, epoch seconds; ``None`` counts as never). An
+    older store's word is mapped (``abandoned`` -> ``interrupted``).
+
+    >>> shown_status("running", None, 0.0, 1.0), shown_status("abandoned", None, None, 1.0)
+    ('interrupted', 'interrupted')
+    """
+    status = _OLD_STATUSES.get(status, status)
+    if status == "running" and (not owner or now - float(heartbeat or 0.0) > LEASE_S or not _owner_alive(owner)):
+        return "interrupted"
+    return status
 
 
 class RunStore:
@@ -244,10 +270,11 @@ class RunStore:
     def _check_lease(self, cur: sqlite3.Cursor, run_id: str, owner: str) -> None:
         row = cur.execute("SELECT owner, heartbeat, status FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is None:
-            raise RunStoreError(f"no run {run_id!r} in {self.path}")
+            raise RunStoreError(f"no run {run_id!r} in the run store")
         holder, beat, status = row
-        age = time.time() - float(beat or 0.0)
-        if holder and holder != owner and status == "running" and age < LEASE_S and _owner_alive(holder):
+        now = time.time()
+        age = now - float(beat or 0.0)
+        if holder and holder != owner and shown_status(status, holder, beat, now) == "running":
             raise RunBusyError(f"run {run_id!r} is being played by another session (its last pull was {age:.0f} s "
                                f"ago); pause it there, or wait {LEASE_S:.0f} s after it stops, then press Start again")
 
@@ -299,8 +326,9 @@ class RunStore:
 
     def list_runs(self) -> pd.DataFrame:
         """One row per run: run_id, name, created (UTC), status, policy, reference, n_docs, pulls, docs, pairs, calls,
-        cost, mean_reward. A ``running`` run whose lease lapsed :data:`LEASE_S` seconds ago is listed ``abandoned``."""
-        sql = """SELECT r.run_id, r.name, r.created, r.status, r.config, r.provenance, r.heartbeat, r.n_docs,
+        cost, mean_reward. Statuses as :func:`shown_status` rules them: a ``running`` run nobody controls is
+        ``interrupted``."""
+        sql = """SELECT r.run_id, r.name, r.created, r.status, r.config, r.provenance, r.owner, r.heartbeat, r.n_docs,
                         COUNT(p.seq) AS pulls, COALESCE(SUM(json_array_length(p.doc_ids)),0) AS docs,
                         COALESCE(SUM(p.n_pairs),0) AS pairs, COALESCE(SUM(p.calls),0) AS calls,
                         COALESCE(SUM(p.cost),0) AS cost, AVG(p.reward) AS mean_reward
@@ -310,18 +338,20 @@ class RunStore:
             df = pd.read_sql_query(sql, self._conn)
         df["policy"] = [json.loads(c).get("policy", "") for c in df["config"]]
         df["reference"] = [json.loads(p or "{}").get("reference_name", "") for p in df["provenance"]]
-        lapsed = (df["status"] == "running") & (time.time() - df["heartbeat"].fillna(df["created"]) > LEASE_S)
-        df.loc[lapsed, "status"] = "abandoned"
+        now = time.time()
+        beats = df["heartbeat"].fillna(df["created"])
+        df["status"] = [shown_status(s, o, b, now) for s, o, b in zip(df["status"], df["owner"], beats)]
         df["created"] = pd.to_datetime(df["created"], unit="s", utc=True)
-        return df.drop(columns=["config", "provenance", "heartbeat"])
+        return df.drop(columns=["config", "provenance", "owner", "heartbeat"])
 
     def load_run(self, run_id: str) -> StoredRun:
         """All committed rows of ``run_id`` (pulls ordered by round and seq)."""
         with self._lock, self._guard():
-            row = self._conn.execute("SELECT run_id, name, status, created, config, fingerprint, n_docs, provenance "
-                                     "FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            row = self._conn.execute("SELECT run_id, name, status, created, config, fingerprint, n_docs, provenance, "
+                                     "owner, COALESCE(heartbeat, created) FROM runs WHERE run_id=?",
+                                     (run_id,)).fetchone()
             if row is None:
-                raise RunStoreError(f"no run {run_id!r} in {self.path}")
+                raise RunStoreError(f"no run {run_id!r} in the run store")
             plans = {int(r): [(int(a), list(d)) for a, d in json.loads(p)] for r, p in
                      self._conn.execute("SELECT round, plan FROM rounds WHERE run_id=? ORDER BY round", (run_id,))}
             pulls = pd.read_sql_query("SELECT * FROM pulls WHERE run_id=? ORDER BY round, seq", self._conn,
@@ -331,7 +361,8 @@ class RunStore:
         pulls["doc_ids"] = [json.loads(x) for x in pulls["doc_ids"]]
         pulls["doc_idx"] = [json.loads(x) for x in pulls["doc_idx"]]
         pulls["failed"] = [json.loads(x) if x else [] for x in pulls["failed"]]
-        return StoredRun(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], int(row[6]), plans, pulls, pairs,
+        status = shown_status(row[2], row[8], row[9], time.time())
+        return StoredRun(row[0], row[1], status, row[3], json.loads(row[4]), row[5], int(row[6]), plans, pulls, pairs,
                          json.loads(row[7] or "{}"))
 
     def delete_run(self, run_id: str) -> None:

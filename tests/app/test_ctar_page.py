@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests._text import shown
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "ctar_generator.py")
 
@@ -50,7 +52,7 @@ def test_intervention_table_and_invalid_parameters():
     table = _frame_with(at, "exact (pgmpy)")
     assert (table["difference"].abs() < 0.02).all()
     at.number_input(key="ctar_rating_rate").set_value(0.9).run()
-    assert any("rating_rate (Share of ratings observed)" in e.value for e in at.error)  # the field and its label
+    assert any("rating_rate (Share of ratings observed)" in shown(e.value) for e in at.error)  # field and label
     assert at.number_input(key="ctar_rating_rate").label == "Share of ratings observed"
     assert at.number_input(key="ctar_n_users").label == "Users" and "`n_users`" in at.number_input(
         key="ctar_n_users").help

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core.corpus.encoders import DEFAULT_MODEL, chunking_options
 from core.corpus.load import load_corpus
 from core.corpus.upgrade import UpgradeJob, ensure_upgrade, run_worker
+from tests._text import shown
 from tests.corpus._mapdata import topic_corpus
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "corpus_map.py")
@@ -38,7 +39,7 @@ def test_first_open_shows_a_fast_map_then_upgrades_to_minilm(tmp_path, monkeypat
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     first_open = time.perf_counter() - t
-    captions = " ".join(c.value for c in at.caption)
+    captions = " ".join(shown(c.value) for c in at.caption)
     assert "Map made by the" in captions and "in the background" in captions, [e.value for e in at.error]
     assert "map made by the encoder static-minilm" in captions or "map made by the encoder hashing" in captions
     assert at.get("plotly_chart"), "no map on the first open"
@@ -50,7 +51,7 @@ def test_first_open_shows_a_fast_map_then_upgrades_to_minilm(tmp_path, monkeypat
     assert job.state == "done", job.status()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    captions = " ".join(c.value for c in at.caption)
+    captions = " ".join(shown(c.value) for c in at.caption)
     assert "map made by the encoder all-MiniLM-L6-v2 (packaged)" in captions
     assert "in the background" not in captions
     assert at.session_state["map_upgrade_job"] is None

@@ -1,7 +1,9 @@
 """A small, fully deterministic bandit run for the store/resume tests (also run as a script).
 
-``python tests/equal/crash_run.py STORE RUN_ID DELAY`` starts a run committed to ``STORE`` and
-sleeps ``DELAY`` seconds per pull, so the test can SIGKILL it mid-run. The same
+``python tests/equal/crash_run.py STORE RUN_ID DELAY [live]`` starts a run committed to ``STORE`` and
+sleeps ``DELAY`` seconds per pull, so the test can SIGKILL it mid-run; with ``live`` it is played
+the way the Bandit page plays it (a :class:`~core.equal.live.LiveLoop` started, then ticked), as a
+server killed while a page plays. The same
 :func:`make_setup` builds the identical corpus, labels, reference and extractor in the test.
 """
 
@@ -79,9 +81,18 @@ def main(argv: list[str]) -> int:
 
     store_path, run_id, delay = argv[0], argv[1], float(argv[2])
     ids, texts, labels, ref, ext, embed, config = make_setup()
+    store = RunStore(store_path)
     run = BanditRun(config, make_space(ids, texts, labels, embed), ref, SlowExtractor(ext, delay), embed,
-                    store=RunStore(store_path), run_id=run_id)
-    run.run_until_done()
+                    store=store, run_id=run_id)
+    if argv[3:] == ["live"]:
+        from core.equal.live import LiveLoop
+
+        loop = LiveLoop(store)
+        loop.start(run)
+        while loop.playing:
+            loop.tick(max_rounds=1, max_seconds=0.3)
+    else:
+        run.run_until_done()
     print("finished", flush=True)
     return 0
 

@@ -115,7 +115,7 @@ def test_step_to_the_end_records_finished_and_pause_records_paused(setup, tmp_pa
         store.set_status("s", "done-ish")
 
 
-def test_a_second_session_gets_a_clear_message_and_a_lapsed_lease_is_abandoned(setup, tmp_path, monkeypatch):
+def test_a_second_session_gets_a_clear_message_and_a_lapsed_lease_is_interrupted(setup, tmp_path, monkeypatch):
     ids, texts, labels, ref, rules, embed, _ = setup
     store = RunStore(tmp_path / "r.sqlite")
     first = _run(setup, rules, store=store, run_id="shared")
@@ -129,7 +129,7 @@ def test_a_second_session_gets_a_clear_message_and_a_lapsed_lease_is_abandoned(s
     import core.equal.store as store_mod
 
     monkeypatch.setattr(store_mod, "LEASE_S", 0.0)
-    assert store.list_runs().set_index("run_id").loc["shared", "status"] == "abandoned"
+    assert store.list_runs().set_index("run_id").loc["shared", "status"] == "interrupted"
     second = BanditRun.resume(store, "shared", make_space(ids, texts, labels, embed), ref, rules, embed)
     second.step()  # a lapsed lease may be taken over
     with pytest.raises(RunBusyError):

@@ -83,11 +83,11 @@ def test_abandon_and_reset_record_the_status(setup, store):
     loop.start(run)
     loop.tick(max_seconds=100)
     loop.abandon()
-    assert loop.state == "abandoned" and _status(store, run) == "abandoned"
+    assert loop.state == "interrupted" and _status(store, run) == "interrupted"
     other = _run(setup, store, budget=1.0)
-    loop.start(other)  # a new run after an abandoned one
-    loop.reset()  # reset abandons the unfinished run
-    assert loop.state == "idle" and loop.run is None and _status(store, other) == "abandoned"
+    loop.start(other)  # a new run after an interrupted one
+    loop.reset()  # reset interrupts the unfinished run
+    assert loop.state == "idle" and loop.run is None and _status(store, other) == "interrupted"
 
 
 @pytest.mark.parametrize("state, action", [
@@ -95,7 +95,7 @@ def test_abandon_and_reset_record_the_status(setup, store):
     ("playing", "resume"), ("playing", "step"), ("playing", "start"),
     ("paused", "pause"), ("paused", "start_new"),
     ("finished", "pause"), ("finished", "resume"), ("finished", "finish"), ("finished", "abandon"),
-    ("abandoned", "pause"), ("abandoned", "resume"), ("abandoned", "finish"),
+    ("interrupted", "pause"), ("interrupted", "resume"), ("interrupted", "finish"),
 ])
 def test_illegal_transitions_are_refused_with_the_state_named(setup, state, action):
     loop = LiveLoop()
@@ -106,7 +106,7 @@ def test_illegal_transitions_are_refused_with_the_state_named(setup, state, acti
         loop.pause()
     elif state == "finished":
         loop.finish()
-    elif state == "abandoned":
+    elif state == "interrupted":
         loop.abandon()
     before = loop.state
     with pytest.raises(IllegalTransition, match=before):
@@ -127,3 +127,37 @@ def test_adopt_a_reopened_run(setup, store):
     assert loop.state == "paused" and loop.run is run
     loop.resume()
     assert loop.playing
+
+
+def test_a_run_built_but_never_started_leaves_nothing_in_the_store(setup, store):
+    run = _run(setup, store, budget=1.0)
+    assert not store.has_run(run.run_id)  # built (a Start whose script run was cut short): no row
+    run.pause()
+    run.abandon()  # giving it up writes nothing either
+    assert store.list_runs().empty
+    LiveLoop(store).start(run)  # started: stored as running, leased to this loop's run
+    assert _status(store, run) == "running" and store.list_runs().pulls.tolist() == [0]
+
+
+def test_start_pressed_twice_in_one_tab_and_once_in_another_builds_one_run_per_tab(setup, store):
+    built: list[BanditRun] = []
+
+    def new_run():
+        built.append(_run(setup, store, budget=1.0))
+        return built[-1]
+
+    first, second = LiveLoop(store), LiveLoop(store)
+    first.press("start", new_run)
+    first.press("start", new_run)  # the double click: a no-op, nothing built
+    first.press("step", new_run)  # a Step queued while playing: the same
+    second.press("start", new_run)
+    first.press("start", new_run)
+    assert len(built) == 2 and first.run is built[0] and second.run is built[1] and first.playing
+    runs = store.list_runs().set_index("run_id")
+    assert sorted(runs.index) == sorted(r.run_id for r in built) and (runs.status == "running").all()
+    first.press("pause", new_run)
+    assert _status(store, built[0]) == "paused"
+    first.press("start", new_run)  # Resume: the same run, its lease taken back
+    assert first.run is built[0] and len(built) == 2 and _status(store, built[0]) == "running"
+    second.press("reset", new_run)
+    assert second.state == "idle" and _status(store, built[1]) == "interrupted"

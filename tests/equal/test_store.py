@@ -119,3 +119,50 @@ def test_failed_commit_leaves_nothing(tmp_path):
         store.commit_pull("x", 0, 0, 2, ["e"], [1], 0.2, res, [(2, 1, 1.0, 0.2)])  # duplicate pull key
     stored = store.load_run("x")
     assert len(stored.pulls) == 1 and len(stored.pairs) == 1
+
+
+def test_one_rule_says_interrupted_for_the_listing_a_loaded_run_and_the_lease(tmp_path, monkeypatch):
+    import socket
+
+    import core.equal.store as store_mod
+    from core.equal.store import RunBusyError, make_owner, shown_status
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = f"{socket.gethostname()}:{gone.pid}:abc"  # a server of this host that was killed
+    now = time.time()
+    assert shown_status("running", make_owner(), now, now) == "running"  # this live process holds it
+    assert shown_status("running", dead, now, now) == "interrupted"  # at once, not after LEASE_S
+    assert shown_status("running", None, now, now) == "interrupted"  # nobody holds it
+    assert shown_status("running", "elsewhere:1:abc", now - store_mod.LEASE_S - 1, now) == "interrupted"
+    assert shown_status("running", "elsewhere:1:abc", now, now) == "running"  # another host: trusted until it lapses
+    assert shown_status("paused", None, 0.0, now) == "paused" and shown_status("abandoned", None, 0.0, now) == (
+        "interrupted")
+    store = RunStore(tmp_path / "r.sqlite")
+    store.create_run("killed", {"policy": "equal"}, "f", 3, owner=dead)
+    store.create_run("live", {"policy": "equal"}, "f", 3, owner=make_owner())
+    listed = store.list_runs().set_index("run_id").status
+    assert (listed["killed"], listed["live"]) == ("interrupted", "running")
+    assert store.load_run("killed").status == "interrupted" and store.load_run("live").status == "running"
+    store.claim("killed", make_owner())  # an interrupted run is free to take over
+    with pytest.raises(RunBusyError):
+        store.claim("live", make_owner())  # a live one is not
+
+
+def test_an_old_store_that_says_abandoned_reopens_as_interrupted(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as conn:  # the first release's schema: no provenance, owner, heartbeat, failed
+        conn.executescript("""
+            CREATE TABLE runs (run_id TEXT PRIMARY KEY, name TEXT, created REAL, status TEXT, config TEXT,
+                               fingerprint TEXT, n_docs INTEGER);
+            CREATE TABLE pulls (run_id TEXT, round INTEGER, seq INTEGER, arm INTEGER, doc_ids TEXT, doc_idx TEXT,
+                n_pairs INTEGER, reward REAL, calls INTEGER, cost REAL, prompt_tokens INTEGER,
+                completion_tokens INTEGER, n_errors INTEGER, created REAL, PRIMARY KEY (run_id, round, seq));""")
+        conn.execute("INSERT INTO runs VALUES ('old', 'old run', 1.0, 'abandoned', '{\"policy\": \"ucb1\"}', 'f', 3)")
+        conn.execute("INSERT INTO runs VALUES ('done', 'done run', 2.0, 'finished', '{\"policy\": \"ucb1\"}', 'f', 3)")
+    store = RunStore(db)
+    listed = store.list_runs().set_index("run_id")
+    assert listed.loc["old", "status"] == "interrupted" and listed.loc["done", "status"] == "finished"
+    assert store.load_run("old").status == "interrupted"
+    store.set_status("done", "abandoned")  # an old caller's word is stored as today's
+    assert store.load_run("done").status == "interrupted"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.corpus import access
+from core import access
 from core.corpus.load import load_corpus
 from tests._app_server import healthy, serve_app
 
@@ -171,3 +171,11 @@ def test_remote_browser_gets_uploads_only(tmp_path, page, output_dir) -> None:
             sources[name] = page.get_by_text("Local file or folder").count()
     assert sources["local"] >= 1, "a browser on this machine should be offered server paths"
     assert sources["remote"] == 0, "a browser from another address was offered server paths"
+
+
+def test_uploads_stop_where_the_loader_does_at_1_gb() -> None:
+    """Streamlit's own upload limit is the loader's (SECURITY.md: 1 GB), not Streamlit's default 200/500 MB."""
+    from core.corpus.load import DEFAULT_LIMITS
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] << 20 == DEFAULT_LIMITS.max_total_bytes == 1 << 30

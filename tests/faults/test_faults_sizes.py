@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from core.ctar.config import CTARConfig, CTARConfigError
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.limits import SizeError, largest_fitting, parse_bool, parse_count
+from tests._text import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 2 << 30  # EQUALCTAR_MEMORY_BUDGET for these tests: the answers do not depend on the machine
@@ -101,4 +102,4 @@ def test_ctar_page_shows_the_same_refusal(monkeypatch) -> None:
     at.run()
     at.number_input(key="ctar_n_users").set_value(1_000_000_000).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("the largest n_users (Users) that fits is" in e.value for e in at.error)
+    assert any("the largest n_users (Users) that fits is" in shown(e.value) for e in at.error)

@@ -20,6 +20,12 @@ is exempt: whoever runs it already reads files as themselves.
 
 A refusal never says whether the path exists (so a remote user cannot probe the disk), and
 folder listings only ever name files inside an allowed root.
+
+One gate: a path a page was given passes :func:`gate` (who may name paths, then the roots),
+and every file a reader opens inside an allowed folder passes :func:`check_path` (the roots,
+links followed) before it is opened. Pages draw their path boxes with
+``pages.common.path_input``, which calls :func:`gate`; ``tests/faults/test_path_gate.py``
+finds every text box in ``pages/`` and ``app.py`` and fails on one that does not.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ __all__ = [
     "SERVER_PATH_POLICIES",
     "allowed_roots",
     "check_path",
+    "gate",
+    "gate_model",
+    "inside",
     "is_local_client",
     "peer_address",
     "is_under_roots",
@@ -77,8 +86,8 @@ def check_path(path: str | Path, roots: tuple[Path, ...] | None = None) -> Path:
     Raises
     ------
     PathNotAllowedError
-        The path (or where its links lead) is outside every root. The message names the roots
-        and the setting, never whether the path exists.
+        The path (or where its links lead) is outside every root. The message names the
+        setting, never a server folder the user did not type, nor whether the path exists.
     """
     roots = allowed_roots() if roots is None else roots
     text = str(path).strip()
@@ -87,12 +96,61 @@ def check_path(path: str | Path, roots: tuple[Path, ...] | None = None) -> Path:
     if "\x00" in text:
         raise PathNotAllowedError("a path cannot hold a NUL character")
     if not is_under_roots(text, roots):
-        shown = ", ".join(str(r) for r in roots)
-        raise PathNotAllowedError(
-            f"{text}: only paths under the allowed folders can be read from a page ({shown}); "
-            "upload the file instead, or start the app with EQUALCTAR_ROOTS naming the folder"
-        )
+        raise PathNotAllowedError(f"{text}: {OUTSIDE_ROOTS}")
     return Path(text).expanduser().resolve()
+
+
+OUTSIDE_ROOTS = ("only paths under the allowed folders can be read from a page (the folder the app was started "
+                 "in and its cache, or those EQUALCTAR_ROOTS names); upload the file instead, or start the app "
+                 "with EQUALCTAR_ROOTS naming the folder")
+
+
+def gate(path: str | Path, client_ip: str | None, roots: tuple[Path, ...] | None = None) -> Path:
+    """The gate of every server path a page was given: the browser may name paths at all
+    (:func:`require_server_paths`), and the path lies under the roots (:func:`check_path`).
+
+    Returns the path resolved, links followed; raises :class:`PathNotAllowedError` otherwise.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> gate(root / "notes.txt", None, (root.resolve(),)) == (root / "notes.txt").resolve()
+    True
+    >>> gate("/etc/passwd", None, (root.resolve(),))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    core.access.PathNotAllowedError: /etc/passwd: only paths under the allowed folders can be read from a page ...
+    >>> gate(root / "notes.txt", "192.0.2.7", (root.resolve(),))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    core.access.PathNotAllowedError: this app is shared on a network: ...
+    """
+    require_server_paths(client_ip)
+    return check_path(path, roots)
+
+
+def gate_model(name: str, client_ip: str | None, roots: tuple[Path, ...] | None = None) -> str:
+    """A model typed on a page: a folder through :func:`gate`; a name (``org/model``, read from the
+    local model cache, never fetched: ``HF_HUB_OFFLINE``) as it is, once the browser may name paths.
+
+    A name that starts like a path (``/``, ``.``, ``~``) or names an existing folder is a path; the
+    model's loader opens the files inside, so each of them (links followed) must lie under the roots too.
+    """
+    require_server_paths(client_ip)
+    text = name.strip()
+    if not (text.startswith(("/", ".", "~")) or Path(text).expanduser().exists()):
+        return text
+    folder = check_path(text, roots)
+    for dirpath, dirnames, filenames in os.walk(folder):  # a link to a folder is not walked into, but checked
+        for entry in (*dirnames, *filenames):
+            check_path(Path(dirpath) / entry, roots)
+    return str(folder)
+
+
+def inside(folder: str | Path, name: str, roots: tuple[Path, ...] | None) -> Path:
+    """``folder/name``, checked by :func:`check_path` with its links followed when ``roots`` is given
+    (a page's read); as it is when ``roots`` is ``None`` (the command line)."""
+    path = Path(folder).expanduser() / name
+    return path if roots is None else check_path(path, roots)
 
 
 def is_local_client(ip: str | None) -> bool:

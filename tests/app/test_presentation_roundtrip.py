@@ -1,0 +1,45 @@
+"""Presentation mode cannot lose the presenter's settings: every sidebar value and the page are the same after
+Demo mode on, Next and off (issue #24's repro: the corpus went 3000 -> 100 documents and the seed 1 -> 0)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _sidebar(page) -> dict[str, str]:
+    """Every sidebar input's value, by its label, and the chosen radio and select options."""
+    side = page.locator("[data-testid='stSidebar']")
+    values = {label: side.get_by_role("spinbutton", name=label).input_value() for label in ("Seed", "Documents to use")}
+    values["source"] = side.locator("[data-testid='stRadio'] input:checked").evaluate("e => e.value")
+    values["encoder"] = side.locator("[data-testid='stSelectbox']").first.inner_text()
+    return values
+
+
+@pytest.mark.browser
+def test_presentation_mode_round_trip_keeps_every_setting_and_the_page(app_url, page, output_dir) -> None:
+    page.goto(f"{app_url}/ctar_generator")
+    page.get_by_text("Intervention").first.wait_for(timeout=120_000)
+    side = page.locator("[data-testid='stSidebar']")
+    for label, value in (("Seed", "1"), ("Documents to use", "400")):
+        box = side.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Enter")
+        page.wait_for_timeout(1500)
+    before = _sidebar(page)
+    assert before["Seed"] == "1" and before["Documents to use"] == "400"
+
+    page.get_by_text("Demo mode").click()
+    page.get_by_role("button", name="Next").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(output_dir / "presentation_step1.png"))
+    assert side.get_by_role("spinbutton").count() == 0, "the Tour's first step shows the settings"
+    assert side.get_by_text("Presentation mode").count() == 1
+    page.get_by_role("button", name="Next").click()
+    page.get_by_text("2 of 4").first.wait_for(timeout=60_000)
+
+    page.get_by_text("Demo mode").click()
+    page.get_by_text("Intervention").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(output_dir / "presentation_after.png"))
+    assert "/ctar_generator" in page.url, f"presentation mode did not return to the page it left: {page.url}"
+    assert _sidebar(page) == before
