@@ -59,6 +59,6 @@ try:
 except access.PathNotAllowedError as exc:  # a path box's refusal (core.access.gate), wherever the page read it
     st.error(md_escape(short_message(exc, 1000)), icon="⚠️")
 except Exception as exc:  # a bug (even a ValueError, here): traceback to the server log under an id, one line shown
-    from core.errors import report_unexpected  # noqa: E402
+    from core.errors import describe_unhandled  # noqa: E402
 
-    st.error(md_escape(report_unexpected(exc, pages.title)[1]), icon="⚠️")
+    st.error(md_escape(describe_unhandled(exc, pages.title)), icon="⚠️")

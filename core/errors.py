@@ -4,7 +4,8 @@ A page catches what it did not expect and calls :func:`report_unexpected`: the t
 logged under a fresh six-hex-digit id and the user sees ``"Something went wrong (error id
 abc123): <one line>"``, with absolute paths cut to their last part, so nothing about the
 server's layout reaches the browser. Bad input (``ValueError``) has messages written for the
-user and is shown by :func:`short_message` alone.
+user and is shown by :func:`short_message` alone, as is a full disk (:class:`~core.disk.DiskFullError`:
+not a bug; its message says what was not saved and to free space).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+
+from core.disk import DiskFullError
 
 logger = logging.getLogger("equalctar.errors")
 
@@ -42,7 +45,15 @@ def report_unexpected(exc: BaseException, where: str | None = None) -> tuple[str
 def describe_failure(exc: BaseException, what: str | None = None) -> tuple[str | None, str]:
     """``(error_id, message)`` for the browser: bad input (``ValueError``, written for the user) as
     ``"<what>: <message>"`` with no id; anything else through :func:`report_unexpected`."""
-    if isinstance(exc, ValueError):
+    if isinstance(exc, (ValueError, DiskFullError)):
         text = short_message(exc, 1000)
         return None, f"{what}: {text}" if what else text
     return report_unexpected(exc, what)
+
+
+def describe_unhandled(exc: BaseException, where: str | None = None) -> str:
+    """The line for an exception no page handled: a full disk says what was not saved (no error id: not a
+    bug); anything else is a bug, reported by :func:`report_unexpected`."""
+    if isinstance(exc, DiskFullError):
+        return short_message(exc, 1000)
+    return report_unexpected(exc, where)[1]

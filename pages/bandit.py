@@ -212,8 +212,11 @@ def live_panel() -> None:
         return
     was_playing = loop.playing
     loop.tick(max_rounds=int(S.get("bd_speed", 1)), max_seconds=TICK_S)
-    if was_playing and not loop.playing:  # the budget is spent: a full rerun stops the refresh
+    if was_playing and not loop.playing:  # the budget is spent (or the disk is full): a full rerun stops the refresh
         st.rerun()
+    if loop.problem:
+        st.warning(f"Paused: {loop.problem}. The last pull is kept and is stored when you resume.",
+                   icon=":material/hard_drive:")
     m = st.columns(5)
     m[0].metric("Status", loop.state)
     m[1].metric("Round", run.round)

@@ -58,6 +58,7 @@ import warnings
 from pathlib import Path
 
 from core.corpus.load import DEFAULT_MAX_WORDS, Corpus, split_words
+from core.disk import naming_disk_full
 from core.settings import cache_dir
 
 HARVEST_VERSION = "1"
@@ -285,15 +286,24 @@ def _read_cached(path: Path) -> Corpus | None:
 
 
 def write_builtin_cache(corpus: Corpus, path: Path) -> Path:
-    """Write ``corpus`` to the Parquet cache file ``path`` (a temporary file renamed into place)."""
+    """Write ``corpus`` to the Parquet cache file ``path`` (a temporary file renamed into place).
+
+    A full disk raises :class:`~core.disk.DiskFullError` naming the cache; the temporary file is removed.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    what = f"the built-in corpus cache could not save its {len(corpus):,} documents"
+    with naming_disk_full(what, path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table({"id": list(corpus.ids), "text": list(corpus.texts), "source": list(corpus.sources)})
     tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # concurrent builders
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    try:
+        with naming_disk_full(what, path.parent):
+            pq.write_table(table, tmp)
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

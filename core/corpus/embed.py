@@ -7,13 +7,17 @@ pairs, reference sets, used by the bandit reward) are cached one vector per text
 All vectors are float32 with unit L2 norm, ``shape (n, d)``. Beside each corpus ``.npy`` a
 ``.json`` records which engine produced it (``{"engine": "local"}`` or ``"ray"`` with its
 workers and time; see :mod:`core.engine`).
+
+Every file is written under a temporary name and renamed into place (:func:`core.disk.write_atomic`),
+so a full disk leaves the earlier cache files as they were and no half-written file under a cache
+name; it raises :class:`~core.disk.DiskFullError` naming the cache, and the next call (space freed)
+embeds and writes again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from numpy.typing import NDArray
 
 from core.corpus.encoders import Encoder
 from core.corpus.load import Corpus
+from core.disk import write_atomic
 from core.settings import cache_dir
 
 Progress = Callable[[int, int], None]
@@ -55,16 +60,12 @@ def embedding_provenance(corpus: Corpus, encoder: Encoder) -> dict:
 
 def write_embedding_provenance(path: Path, info: dict) -> None:
     """Write the provenance ``.json`` beside the embedding file ``path`` (atomically)."""
-    side = path.with_suffix(".json")
-    tmp = side.with_name(f"{side.stem}.{os.getpid()}.tmp.json")
-    tmp.write_text(json.dumps(info, sort_keys=True))
-    os.replace(tmp, side)
+    write_atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(info, sort_keys=True)),
+                 "the embedding cache could not record which engine made its vectors")
 
 
-def _save_atomic(path: Path, arr: np.ndarray) -> None:
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, arr)
-    os.replace(tmp, path)
+def _save_atomic(path: Path, arr: np.ndarray, what: str, place: str | Path = "") -> None:
+    write_atomic(path, lambda tmp: np.save(tmp, arr), what, place)
 
 
 def _check(vecs: np.ndarray, n: int, encoder: Encoder) -> NDArray[np.float32]:
@@ -121,7 +122,8 @@ def embed_corpus(
         return cached
     vecs = _check(encoder.encode(list(corpus.texts), batch_size=batch_size, progress=progress), n, encoder)
     if use_cache:
-        _save_atomic(path, vecs)
+        _save_atomic(path, vecs, f"the embedding cache could not save the vectors of {n:,} documents "
+                                 f"({Path(encoder.name).name})")
         write_embedding_provenance(path, {"engine": "local"})
     return vecs
 
@@ -162,7 +164,8 @@ def embed_texts(
             if use_cache:
                 folder = root / k[:2]
                 folder.mkdir(exist_ok=True)
-                _save_atomic(folder / f"{k}.npy", v)
+                _save_atomic(folder / f"{k}.npy", v, f"the text-embedding cache could not save the vectors of "
+                                                     f"{len(missing):,} texts ({Path(encoder.name).name})", root)
     elif progress is not None:
         progress(len(texts), len(texts))
     return out

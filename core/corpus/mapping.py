@@ -30,6 +30,7 @@ from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder, space_id
 from core.corpus.load import Corpus
 from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.project import preload_umap, umap_project
+from core.disk import naming_disk_full
 from core.settings import cache_dir
 
 StageProgress = Callable[[str, float], None]
@@ -216,19 +217,25 @@ def setup_maps_dir() -> Path:
 
 def save_corpus_map(cmap: CorpusMap, root: Path | None = None) -> Path:
     """Write ``cmap`` to its cache folder (atomically: a temp folder renamed into place), under
-    ``root`` instead of ``cache_dir("maps")`` when given."""
+    ``root`` instead of ``cache_dir("maps")`` when given. A full disk raises :class:`~core.disk.DiskFullError`
+    naming the map, and removes the temporary folder."""
     final = map_cache_path(cmap.corpus, cmap.settings)
     if root is not None:
         final = Path(root) / final.name
         final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name in ("embeddings", "labels", "centroids", "xy", "w2", "neighbours"):
-        np.save(tmp / f"{name}.npy", np.asarray(getattr(cmap, name)))
-    cmap.clusters.to_json(tmp / "clusters.json", orient="records")
-    (tmp / "engine.json").write_text(json.dumps({"engine": cmap.engine}))
-    (tmp / "done").write_text(json.dumps(asdict(cmap.settings)))
+    try:
+        with naming_disk_full(f"the map cache could not save the map of {len(cmap.corpus):,} documents", "maps"):
+            tmp.mkdir(parents=True)
+            for name in ("embeddings", "labels", "centroids", "xy", "w2", "neighbours"):
+                np.save(tmp / f"{name}.npy", np.asarray(getattr(cmap, name)))
+            cmap.clusters.to_json(tmp / "clusters.json", orient="records")
+            (tmp / "engine.json").write_text(json.dumps({"engine": cmap.engine}))
+            (tmp / "done").write_text(json.dumps(asdict(cmap.settings)))
+    except BaseException:  # a full disk gets the half-written folder's space back; earlier maps are untouched
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if final.exists():
         shutil.rmtree(final, ignore_errors=True)
     try:

@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 from core.access import check_path, is_under_roots
 from core.corpus.load import ID_FIELD_NAMES, TEXT_EXTENSIONS, TEXT_FIELD_NAMES, content_id, split_words
 from core.corpus.progress import ProgressCallback, ProgressTracker
+from core.disk import DiskFullError, drop_frames, is_disk_full, write_atomic
 
 _FORMAT = 3  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space
 
@@ -364,7 +365,9 @@ def _remember_source(path: Path, final: Path) -> None:
     pointer = _source_key(path)
     pointer.parent.mkdir(exist_ok=True)
     stat = path.stat()
-    pointer.write_text(json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime}))
+    data = json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime})
+    write_atomic(pointer, lambda tmp: tmp.write_text(data), f"the large index of {path.name} could not be recorded",
+                 "large-maps")
 
 
 class _Reservoir:
@@ -643,8 +646,10 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     Every step writes into one temporary folder that is renamed into place at the end, so an
     interrupted run leaves nothing half-written. ``report`` receives :class:`Progress` snapshots
     per stage (``embed`` counts documents read against an estimate from the bytes read so far,
-    the others count rows). Raises :class:`StreamFormatError` for unreadable input and
-    ``OSError`` (with the folder named) when the disk fills; the temporary folder is removed either way.
+    the others count rows). Raises :class:`StreamFormatError` for unreadable input,
+    :class:`~core.disk.DiskFullError` (naming the input file, no server folder) when the disk fills at
+    any step, and ``OSError`` (the input named) for another failed write; the temporary folder is removed
+    either way, an earlier index is untouched, and a rerun once space is freed builds it whole.
     ``roots``: as in :func:`iter_document_chunks` (a page's read).
     """
     import faiss
@@ -656,7 +661,10 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
         raise StreamFormatError(f"{path} does not exist")
     final = large_index_path(path, config)
     if use_cache and (final / "done").exists():
-        _remember_source(path, final)
+        try:
+            _remember_source(path, final)
+        except DiskFullError:
+            pass  # the index is whole; the page finds it by its settings meanwhile, and the next open records it
         return load_large_map(final)
     from core.corpus.project import preload_umap
 
@@ -673,11 +681,13 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         _remember_source(path, final)
-    except OSError as exc:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise OSError(f"indexing {path} into {final.parent} failed: {exc} (nothing kept; free space, rerun)") from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, Exception) and is_disk_full(exc):  # numpy, pyarrow and faiss each say it their own way
+            drop_frames(exc)  # they hold the memory map of the deleted embeddings: free its space now
+            raise DiskFullError(f"the large index of {path.name} could not be written", "large-maps") from exc
+        if isinstance(exc, OSError):
+            raise OSError(f"indexing {path} failed: {exc} (nothing kept; rerun)") from exc
         raise
     finally:
         faiss.omp_set_num_threads(threads)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from core.disk import write_atomic
 from core.settings import cache_dir
 
 TIER_LABELS = {
@@ -139,9 +139,8 @@ def measure_tier(texts, reference_vectors: NDArray[np.float32], tier_encoder, co
     quality = TierQuality(tier_encoder.name, reference, n, float(speed), ref_docs_per_s,
                           float(neighbour_recall(vecs, reference_vectors)), kmeans_ari(vecs, reference_vectors, k), k)
     if use_cache:
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(quality)))
-        os.replace(tmp, path)
+        write_atomic(path, lambda tmp: tmp.write_text(json.dumps(asdict(quality))),
+                     f"the measurement of the {tier_encoder.name} tier could not be saved", "tiers")
     return quality
 
 

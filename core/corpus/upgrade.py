@@ -21,6 +21,11 @@ the dead workers' temporary files, recomputes any chunk that does not read back 
 skips the finished ones. When all are done the worker writes the ordinary embedding cache file
 (``core.corpus.embed``, written then renamed), so the map is built from it exactly as if the
 corpus had been embedded in the foreground; the file is byte-identical to an uninterrupted run's.
+
+A full disk fails the job with a message naming what was not saved (``the background upgrade could
+not save chunk 4 of 10: the disk is full ...``), keeps the finished chunks and removes the
+half-written one; the job counts as ``stopped`` again (so the next open resumes it) once more space
+is free than when it failed.
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.corpus.progress import Progress
+from core.disk import DiskFullError, is_disk_full, naming_disk_full, write_atomic
 from core.settings import cache_dir
 
 CHUNK = 128
@@ -48,15 +56,20 @@ TIER_STEP, TIER_MAX = 256, 1024  # the tier figures are measured at 256, 512, 76
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def _write_text(path: Path, text: str) -> None:
+def _write_text(path: Path, text: str, what: str = "the background upgrade could not save its status") -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it into place (a reader sees old or new)."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: tmp.write_text(text), what, "upgrades")
 
 
-def _write_json(path: Path, data: dict) -> None:
-    _write_text(path, json.dumps(data))
+def _write_json(path: Path, data: dict, what: str = "the background upgrade could not save its status") -> None:
+    _write_text(path, json.dumps(data), what)
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return int(shutil.disk_usage(folder).free)
+    except OSError:
+        return 0
 
 
 def _alive(pid: int) -> bool:
@@ -94,8 +107,13 @@ class UpgradeJob:
 
     @property
     def state(self) -> str:
-        """``starting``, ``running``, ``done``, ``failed``, or ``stopped`` (no live worker, not done)."""
+        """``starting``, ``running``, ``done``, ``failed``, or ``stopped`` (no live worker, not done).
+
+        A job that failed on a full disk is ``stopped`` (to be resumed) once more space is free than when it failed.
+        """
         st = self.status()
+        if st.get("state") == "failed" and st.get("disk_full"):
+            return "stopped" if _free_bytes(self.folder) > int(st.get("free_at_failure", 0)) else "failed"
         if st.get("state") in ("done", "failed"):
             return st["state"]
         pid = self.pid()
@@ -157,17 +175,16 @@ def ensure_upgrade(corpus, encoder_name: str, chunk: int = CHUNK, threads: int |
 
     folder = job_folder(corpus.content_hash, encoder_name)
     job = UpgradeJob(folder)
-    if not (folder / "job.json").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "chunks").mkdir(exist_ok=True)
-        tmp = folder / f"texts.{os.getpid()}.tmp"
-        pq.write_table(pa.table({"text": list(corpus.texts)}), tmp)
-        os.replace(tmp, folder / "texts.parquet")
+    if not (folder / "job.json").exists():  # written last: a job set up halfway is set up again
+        what = "the background upgrade could not save the documents it embeds"
+        with naming_disk_full(what, "upgrades"):
+            (folder / "chunks").mkdir(parents=True, exist_ok=True)
+        table = pa.table({"text": list(corpus.texts)})
+        write_atomic(folder / "texts.parquet", lambda tmp: pq.write_table(table, tmp), what, "upgrades")
         order = np.random.default_rng(0).permutation(len(corpus)).astype(np.int64)
-        np.save(folder / f"order.{os.getpid()}.tmp.npy", order)
-        os.replace(folder / f"order.{os.getpid()}.tmp.npy", folder / "order.npy")
+        write_atomic(folder / "order.npy", lambda tmp: np.save(tmp, order), what, "upgrades")
         _write_json(folder / "job.json", {"content_hash": corpus.content_hash, "encoder": encoder_name,
-                                          "total": len(corpus), "chunk": int(chunk), "created": time.time()})
+                                          "total": len(corpus), "chunk": int(chunk), "created": time.time()}, what)
     if start:
         with _SPAWN_LOCK:  # two sessions' script threads opening the page at once start one worker
             _await_orphan(job)
@@ -201,11 +218,13 @@ def _spawn(folder: Path, threads: int | None) -> None:
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     if threads is not None:
         env["EQUALCTAR_UPGRADE_THREADS"] = str(int(threads))
-    log = open(folder / "worker.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "core.corpus.upgrade", str(folder), "--parent", str(os.getpid())],
-                            cwd=str(_ROOT), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    log.close()
-    _write_text(folder / "worker.pid", str(proc.pid))
+    with naming_disk_full("the background upgrade could not start its worker", "upgrades"):
+        log = open(folder / "worker.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "core.corpus.upgrade", str(folder), "--parent",
+                                 str(os.getpid())], cwd=str(_ROOT), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=log)
+        log.close()
+        _write_text(folder / "worker.pid", str(proc.pid), "the background upgrade could not start its worker")
     threading.Thread(target=proc.wait, name=f"reap-upgrade-{proc.pid}", daemon=True).start()
 
 
@@ -268,10 +287,8 @@ def _assemble(job: UpgradeJob, content_hash: str, order: NDArray[np.int64], tota
         out[order[i * chunk:(i + 1) * chunk]] = np.load(path)
     final = embedding_cache_path(content_hash, encoder.name, encoder.max_tokens)
     _remove_dead_tmp(final.parent, f"{final.stem}.*.tmp.npy")
-    tmp = final.with_name(f"{final.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, out)
-    os.replace(tmp, final)
-    return final
+    return write_atomic(final, lambda tmp: np.save(tmp, out),
+                        "the background upgrade could not write the finished embedding cache", "embeddings")
 
 
 def _watch_parent(parent: int, on_gone: Callable[[], None], every: float = 0.5) -> threading.Thread:
@@ -324,6 +341,16 @@ class _Worker:
             self.status.update(changes)
             _write_json(self.folder / "status.json", self.status)
 
+    def record_failure(self, exc: Exception) -> None:
+        """``failed`` with the message; a full disk also records the free space then, so the job is resumed
+        (reads ``stopped``) once more is free. A status the disk refuses too goes to the log."""
+        full = is_disk_full(exc)
+        error = str(exc) if isinstance(exc, DiskFullError) else f"{type(exc).__name__}: {exc}"
+        try:
+            self.write_status(state="failed", error=error, disk_full=full, free_at_failure=_free_bytes(self.folder))
+        except OSError as err:
+            print(f"upgrade failed: {error}; {err}", file=sys.stderr)
+
     def exit_stopped(self) -> None:
         """Record ``stopped`` and end the process now (from the parent watch: the server is gone)."""
         with self.commit:
@@ -336,7 +363,8 @@ class _Worker:
         from core.corpus.tiers import measure_tiers_in_worker
 
         total, chunk, started = self.total, self.chunk, time.perf_counter()  # the rate counts encoding only
-        for i in range((total + chunk - 1) // chunk):
+        n_chunks = (total + chunk - 1) // chunk
+        for i in range(n_chunks):
             if self.stopping:
                 self.write_status(state="stopped")
                 return False
@@ -345,10 +373,9 @@ class _Worker:
             rows = self.order[i * chunk:(i + 1) * chunk]
             vecs = np.asarray(encoder.encode([self.texts[r] for r in rows], batch_size=32), dtype=np.float32)
             done = int(self.status["done"])
-            with self.commit:
-                tmp = self.folder / "chunks" / f"{i:05d}.{os.getpid()}.tmp.npy"
-                np.save(tmp, vecs)
-                os.replace(tmp, self.folder / "chunks" / f"{i:05d}.npy")
+            with self.commit:  # written to NNNNN.<pid>.tmp.npy, renamed; removed if the disk refuses it
+                write_atomic(self.folder / "chunks" / f"{i:05d}.npy", partial(np.save, arr=vecs),
+                             f"the background upgrade could not save chunk {i + 1} of {n_chunks}", "upgrades")
             if (done + len(rows)) // TIER_STEP > done // TIER_STEP and done < TIER_MAX:  # before the page sees it
                 measure_tiers_in_worker(self.folder, self.texts)
             self.write_status(done=done + len(rows), elapsed=time.perf_counter() - started)
@@ -366,12 +393,12 @@ def run_worker(folder: Path, parent: int | None = None) -> int:
     from core.corpus.encoders import load_encoder
 
     worker = _Worker(folder, parent)
-    _write_text(folder / "worker.pid", str(os.getpid()))
     for sig in (signal.SIGTERM, signal.SIGINT):  # stop after the current chunk (a Ctrl-C in the server's terminal)
         signal.signal(sig, lambda *_: worker.stopping.append(1))
     if parent is not None:
         _watch_parent(parent, worker.exit_stopped)
     try:
+        _write_text(folder / "worker.pid", str(os.getpid()))  # in here: a full disk is recorded as the failure
         worker.write_status(state="running", threads=_yield_cpu())
         encoder = load_encoder(worker.encoder_name)
         if not worker.embed_missing(encoder):
@@ -381,7 +408,7 @@ def run_worker(folder: Path, parent: int | None = None) -> int:
         worker.write_status(state="done", embeddings=str(final), dim=int(encoder.dim))
         return 0
     except Exception as exc:  # the page shows the message; the finished chunks stay for a retry
-        worker.write_status(state="failed", error=f"{type(exc).__name__}: {exc}")
+        worker.record_failure(exc)
         return 1
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.ctar.config import CTARConfig, CTARConfigError
 from core.ctar.inputs import CTARInputError, load_inputs
+from core.disk import DiskFullError
 from core.limits import parse_bool, parse_count
 
 if TYPE_CHECKING:  # the export module (pandas, pyarrow) is imported only when a command needs it
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         return _generate(args) if args.command == "generate" else _stats(args)
-    except (CTARConfigError, CTARInputError) as exc:
+    except (CTARConfigError, CTARInputError, DiskFullError) as exc:  # a full disk names the file not written
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -12,6 +12,11 @@ Layout (``folder/``)::
 
 The observable files never contain ground truth, so the folder can be handed to a learner with
 ``truth/`` removed. :func:`zip_bytes` packs the same layout in memory for downloads.
+
+Each file is written under a temporary name and renamed into place, so no file is ever left
+half-written under its name: on a full disk :func:`export_sample` raises
+:class:`~core.disk.DiskFullError` naming the file it could not write (``train/rating.csv``), the
+files of an earlier export stay whole, and a rerun once space is freed writes them all.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import pandas as pd
 from core.csv_safe import to_safe_csv
 from core.ctar.sampler import CTARSample
 from core.ctar.tables import TEST_NAMES, VALID_NAMES
+from core.disk import naming_disk_full, write_atomic
 
 Format = Literal["csv", "parquet"]
 
@@ -66,29 +72,36 @@ def _meta(sample: CTARSample) -> str:
                        "source": sample.catalogue.source, "notes": sample.notes}, indent=2)
 
 
+def _write_frame(df: pd.DataFrame, folder: Path, name: str, fmt: Format) -> Path:
+    """``folder/<name>.<fmt>``, written to a temporary name and renamed; a full disk names ``<name>.<fmt>``."""
+    path = folder / f"{name}.{fmt}"
+    what = f"the CTAR sample could not write {name}.{fmt}"
+    with naming_disk_full(what, folder):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        return write_atomic(path, lambda tmp: to_safe_csv(df, path_or_buf=tmp), what, folder)
+    return write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False), what, folder)
+
+
 def export_sample(sample: CTARSample, folder: str | Path, fmt: Format = "csv", with_pairs: bool = True) -> list[Path]:
-    """Write ``sample`` under ``folder`` in CTAR's layout; returns the written paths."""
+    """Write ``sample`` under ``folder`` in CTAR's layout; returns the written paths.
+
+    Raises :class:`~core.disk.DiskFullError` naming the file not written when the disk fills (see the module).
+    """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     folder = Path(folder)
-    written = []
-    for name, df in _frames(sample).items():
-        path = folder / f"{name}.{fmt}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "csv":
-            to_safe_csv(df, path_or_buf=path)
-        else:
-            df.to_parquet(path, index=False)
-        written.append(path)
+    frames = _frames(sample)
     if fmt == "parquet" and with_pairs:
         pairs = pairs_frame(sample)
         if pairs is not None:
-            path = folder / "truth" / "pairs.parquet"
-            pairs.to_parquet(path, index=False)
-            written.append(path)
-    path = folder / "config.json"
-    path.write_text(_meta(sample), encoding="utf-8")
-    written.append(path)
+            frames["truth/pairs"] = pairs
+    written = []
+    for name, df in frames.items():
+        written.append(_write_frame(df, folder, name, fmt))
+    meta = _meta(sample)
+    written.append(write_atomic(folder / "config.json", lambda tmp: tmp.write_text(meta, encoding="utf-8"),
+                                "the CTAR sample could not write config.json", folder))
     return written
 
 

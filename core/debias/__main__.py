@@ -11,6 +11,7 @@ from core.debias.estimators import ESTIMATORS
 from core.debias.mechanisms import MECHANISMS
 from core.debias.propensity import PROPENSITY_MODELS
 from core.debias.sweep import IMPUTATIONS, SweepConfig, check_n_seeds, run_sweep, summarize_sweep
+from core.disk import DiskFullError, write_atomic
 from core.limits import parse_count
 
 
@@ -92,10 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix.lower() == ".parquet":
-        df.to_parquet(args.out, index=False)
-    else:
-        df.to_csv(args.out, index=False)
+    write = (lambda tmp: df.to_parquet(tmp, index=False)) if args.out.suffix.lower() == ".parquet" else \
+        (lambda tmp: df.to_csv(tmp, index=False))
+    try:  # a temporary name renamed into place: a full disk leaves no half-written file under --out
+        write_atomic(args.out, write, f"the sweep's {len(df):,} rows could not be written to {args.out.name}")
+    except DiskFullError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {len(df):,} rows to {args.out}")
     if args.summary:
         print(summarize_sweep(df).round(4).to_string(index=False))

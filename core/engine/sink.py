@@ -10,6 +10,10 @@ twice, and a crash between two batches loses only the batch in flight, which a r
 
 Documents whose extraction failed after all of the extractor's retries are recorded with
 their error and are *not* done: the next run of the same job tries them again.
+
+A batch the disk refuses raises :class:`~core.disk.DiskFullError` naming it; its transaction is
+rolled back (the batches before it still read back), and committing it again once space is
+freed stores it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.disk import naming_disk_full
 from core.equal.extract.base import ExtractionResult
 
 __all__ = ["BatchOutcome", "PairSink", "SinkTotals", "batch_key"]
@@ -124,7 +129,8 @@ class PairSink:
         for pair in result.pairs:
             by_doc.setdefault(pair.doc_id, []).append(pair)
         now = time.time()
-        with self._lock:
+        what = f"extract all could not save a batch of {len(outcome.doc_ids):,} documents"
+        with self._lock, naming_disk_full(what, self.path):
             cur = self._conn.cursor()
             try:
                 cur.execute("BEGIN IMMEDIATE")
@@ -161,10 +167,16 @@ class PairSink:
         """Record a whole batch as failed (its worker died on every attempt); a rerun retries it."""
         now = time.time()
         key = batch_key([job, *doc_ids])
-        with self._lock:
-            self._conn.executemany("INSERT OR IGNORE INTO docs VALUES (?, 0, ?, ?, ?)",
-                                   [(d, error, key, now) for d in doc_ids])
-            self._conn.commit()
+        with self._lock, naming_disk_full(f"extract all could not record {len(doc_ids):,} failed documents",
+                                          self.path):
+            try:
+                self._conn.executemany("INSERT OR IGNORE INTO docs VALUES (?, 0, ?, ?, ?)",
+                                       [(d, error, key, now) for d in doc_ids])
+                self._conn.commit()
+            except sqlite3.Error:
+                if self._conn.in_transaction:
+                    self._conn.rollback()
+                raise
 
     def totals(self) -> SinkTotals:
         """Sums over everything committed so far."""

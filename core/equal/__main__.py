@@ -20,6 +20,9 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+from core.disk import DiskFullError, write_atomic
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -481,8 +484,8 @@ def _run_export(args: argparse.Namespace) -> int:
     stored = RunStore(args.store).load_run(args.run_id)
     pairs = stored.pairs.rename(columns={"arm": "cluster"}).assign(policy=stored.config.get("policy", ""))
     out = export_pairs(pairs, load_reference(args.reference).raw_texts(), shape=args.shape, n=args.ngram)
-    with open(args.out, "wb") as f:
-        f.write(out.data)
+    write_atomic(args.out, lambda tmp: tmp.write_bytes(out.data),  # no half-written file under --out
+                 f"the export of run {args.run_id} could not be written to {Path(args.out).name}")
     print(f"wrote {out.n_written:,} pairs to {args.out} ({out.n_removed} removed by {args.ngram}-gram decontamination)")
     return 0
 
@@ -501,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:  # bad input: a message, not a traceback
+    except (ValueError, FileNotFoundError, RuntimeError, DiskFullError) as exc:  # a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -15,7 +15,9 @@ States and the transitions allowed between them (anything else raises
 store as they happen (``running``, ``paused``, ``finished``, ``interrupted``): the run takes its
 lease (``claim``) when started or resumed and gives it back when paused or given up, so a run
 in the store is either played by a live loop or is not ``running``. :meth:`LiveLoop.press`
-applies a page's buttons, however often a button was pressed.
+applies a page's buttons, however often a button was pressed. A full disk while playing
+(:class:`~core.disk.DiskFullError` from the run store) pauses the loop in memory and leaves the
+message in :attr:`LiveLoop.problem`; the pull is kept and stored by the next ``resume``/``step``.
 
 The loop uses only :class:`~core.equal.run.BanditRun`'s public surface: ``step``,
 ``play_pull``, ``is_done``, ``finish``, ``claim``, ``pause``, ``abandon`` and ``run_id``.
@@ -26,6 +28,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from core.disk import DiskFullError
 
 LIVE_STATES = ("idle", "playing", "paused", "finished", "interrupted")
 
@@ -54,6 +58,7 @@ class LiveLoop:
         self.clock = clock
         self.state = "idle"
         self.run: Any = None  # a BanditRun, or a test double with the methods the loop calls
+        self.problem = ""  # why playing stopped by itself (a full disk), for the page to show; cleared on playing
 
     # ------------------------------------------------------------------ queries
     @property
@@ -103,7 +108,7 @@ class LiveLoop:
             raise IllegalTransition("start: a new run is required")
         if hasattr(run, "claim"):
             run.claim()
-        self.run, self.state = run, "playing"
+        self.run, self.state, self.problem = run, "playing", ""
         self._settle()
         return None
 
@@ -115,9 +120,13 @@ class LiveLoop:
             self.run = run
         else:
             self._require("step", "paused")
-        self.state = "paused"
+        self.state, self.problem = "paused", ""
         if not self.run.is_done:
-            self.run.step()
+            try:
+                self.run.step()
+            except DiskFullError as exc:  # nothing more can be stored: hold, with the message
+                self.problem = str(exc)
+                return
         if not self._settle():
             self._record_pause()
 
@@ -140,7 +149,7 @@ class LiveLoop:
             self.run.claim()
         else:
             self._record("running")
-        self.state = "playing"
+        self.state, self.problem = "playing", ""
         self._settle()
 
     def finish(self) -> None:
@@ -180,12 +189,17 @@ class LiveLoop:
 
         Returns the number of pulls played (0 unless playing). Reaching the end of the run's
         budget finishes it. At least one pull is played per call, so a slow pull still advances.
+        A full disk pauses the loop (in memory: nothing can be recorded) with the message in :attr:`problem`.
         """
         if self.state != "playing":
             return 0
         t0, rounds, pulls = self.clock(), 0, 0
         while not self.run.is_done and rounds < max_rounds:
-            rounds += self.run.play_pull() is not None
+            try:
+                rounds += self.run.play_pull() is not None
+            except DiskFullError as exc:  # the pull is applied and kept; Resume stores it once space is freed
+                self.state, self.problem = "paused", str(exc)
+                return pulls
             if getattr(self.run, "interrupted", False) or self.state != "playing":
                 break  # paused from another thread: its extraction was cancelled, the pull replays on resume
             pulls += 1

@@ -89,6 +89,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from core.disk import DiskFullError
 from core.equal.arms import ArmDocs
 from core.equal.config import BUDGET_KINDS, STOP_RULES, RunConfig, RunConfigError
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
@@ -331,6 +332,7 @@ class BanditRun:
         self._best_round, self._stale = -math.inf, 0
         self.worst: float | None = None
         self._stopped, self.stop_reason, self._claimed = False, "", False
+        self._unsaved: dict[str, Any] | None = None  # a played pull a full disk kept from the store
         self.failures = FailureLog(MAX_DOC_ATTEMPTS)
         self.unknown_inputs: list[str] = []  # set by resume: inputs an old stored run did not record
         self._unstored = store is not None and _register  # written to the store by its first claim, not here
@@ -407,14 +409,16 @@ class BanditRun:
             return self._play_pull()
 
     def _play_pull(self) -> RoundResult | None:
+        self._flush_unsaved()
         if self.is_done:
             raise RuntimeError("play_pull: the run is done")
         self.interrupted = False
         self.claim()
         if self._plan is None:
-            self._plan, self._seq, self._round_rewards = self._make_plan(self.round), 0, []
+            plan = self._make_plan(self.round)  # seeded by the round: the same plan if saving it is retried
             if self.store is not None:
-                self.store.save_plan(self.run_id, self.round, self._plan)
+                self.store.save_plan(self.run_id, self.round, plan)
+            self._plan, self._seq, self._round_rewards = plan, 0, []
             if not self._plan:
                 self._plan, self._stopped = None, True
                 self._record_end()
@@ -432,6 +436,7 @@ class BanditRun:
         out = self._after_pull()
         if self.is_done:
             self._record_end()
+        self._flush_unsaved()  # raises RunStoreFull, once the pull is applied, if the disk kept it from the store
         return out
 
     def step(self) -> RoundResult:
@@ -476,11 +481,13 @@ class BanditRun:
         if callable(cancel):
             cancel()
         if self.store is not None and not self.is_done and not self._unstored:
+            self._flush_unsaved()
             self.store.release(self.run_id, self.owner, status)
             self._claimed = False
 
     def _record_end(self) -> None:
         if self.store is not None and self.is_done:
+            self._flush_unsaved()
             self.store.release(self.run_id, self.owner, self.status)
             self._claimed = False
 
@@ -526,8 +533,23 @@ class BanditRun:
         rows = [(j, int(self.state.arm_to_pulls[j]), float(self.state.arm_to_count[j]), float(self.state.arm_to_sum[j]))
                 for j in touched]
         ids = self.space.doc_ids
-        self.store.commit_pull(self.run_id, self.round, self._seq, arm, [ids[i] for i in docs], docs, reward, result,
-                               rows, failed=[ids[i] for i in failed], owner=self.owner)
+        call: dict[str, Any] = dict(run_id=self.run_id, round_=self.round, seq=self._seq, arm=arm,
+                                    doc_ids=[ids[i] for i in docs], doc_idx=docs, reward=reward, result=result,
+                                    arm_rows=rows, failed=[ids[i] for i in failed], owner=self.owner)
+        try:
+            self.store.commit_pull(**call)
+        except DiskFullError:  # applied in memory all the same; play_pull raises once it is, and retries the commit
+            self._unsaved = call
+
+    def _flush_unsaved(self) -> None:
+        """Commit the pull a full disk kept from the store (:class:`~core.equal.store.RunStoreFull` while it is full).
+
+        The pull was played and applied in memory; it is committed, exactly as it would have been,
+        before anything else reaches the store, so the stored run stays a prefix of the played one.
+        """
+        if self._unsaved is not None and self.store is not None:
+            self.store.commit_pull(**self._unsaved)
+            self._unsaved = None
 
     def _after_pull(self) -> RoundResult | None:
         assert self._plan is not None

@@ -25,7 +25,10 @@ host (the server was killed: known at once), or a lease not renewed for :data:`L
 The old word ``abandoned`` reads as ``interrupted``. Only the session holding a run's lease
 (:meth:`RunStore.claim`) may commit pulls to it; a second session gets a
 :class:`RunBusyError` naming the run, not a UNIQUE-constraint error. A damaged database file
-raises :class:`RunStoreCorrupt` naming the file and how to recover.
+raises :class:`RunStoreCorrupt` naming the file and how to recover. A full disk raises
+:class:`RunStoreFull` naming what was not saved (``the run store could not save round 7, pull 2``);
+the failed transaction is rolled back, so every earlier row still reads back, and the same write
+succeeds once space is freed.
 
 :class:`Recorder` is the protocol the run writes through; :class:`RunStore` implements it.
 """
@@ -46,6 +49,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
+
+from core.disk import DiskFullError, naming_disk_full
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -84,6 +89,10 @@ class RunBusyError(RunStoreError):
 
 class RunStoreCorrupt(RunStoreError):
     """The database file is damaged; the message names it and how to recover."""
+
+
+class RunStoreFull(DiskFullError, RunStoreError):
+    """The disk is full: the message names what was not saved; nothing committed before is touched."""
 
 
 @dataclass
@@ -187,7 +196,7 @@ class RunStore:
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        with self._guard():
+        with naming_disk_full("the run store could not be opened", self.path, RunStoreFull), self._guard():
             self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -219,9 +228,11 @@ class RunStore:
         with self._lock:
             self._conn.close()
 
-    def _tx(self, statements: Sequence[tuple[str, Any]], many: Sequence[bool],
+    def _tx(self, what: str, statements: Sequence[tuple[str, Any]], many: Sequence[bool],
             check: Callable[[sqlite3.Cursor], None] | None = None) -> None:
-        with self._lock, self._guard():
+        """Run ``statements`` in one transaction; a full disk raises :class:`RunStoreFull` naming ``what``."""
+        with self._lock, naming_disk_full(f"the run store could not save {what}", self.path, RunStoreFull), \
+                self._guard():
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -231,7 +242,8 @@ class RunStore:
                     (cur.executemany if is_many else cur.execute)(sql, params)
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                    cur.execute("ROLLBACK")
                 raise
 
     def create_run(self, run_id: str, config: dict[str, Any], fingerprint: str, n_docs: int, name: str = "",
@@ -242,8 +254,9 @@ class RunStore:
         now = time.time()
         row = (run_id, name or run_id, now, "running", json.dumps(config), fingerprint, int(n_docs),
                json.dumps(provenance or {}), owner, now)
-        self._tx([("INSERT INTO runs (run_id, name, created, status, config, fingerprint, n_docs, provenance, owner, "
-                   "heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?)", row)], [False])
+        sql = ("INSERT INTO runs (run_id, name, created, status, config, fingerprint, n_docs, provenance, owner, "
+               "heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        self._tx(f"the new run {run_id}", [(sql, row)], [False])
 
     def has_run(self, run_id: str) -> bool:
         with self._lock, self._guard():
@@ -251,7 +264,8 @@ class RunStore:
 
     def set_status(self, run_id: str, status: str) -> None:
         """Set a run's status (one of :data:`STATUSES`; ``"stopped: <reason>"`` allowed)."""
-        self._tx([("UPDATE runs SET status=? WHERE run_id=?", (check_status(status), run_id))], [False])
+        sql = "UPDATE runs SET status=? WHERE run_id=?"
+        self._tx(f"the status of run {run_id}", [(sql, (check_status(status), run_id))], [False])
 
     def _check_lease(self, cur: sqlite3.Cursor, run_id: str, owner: str) -> None:
         row = cur.execute("SELECT owner, heartbeat, status FROM runs WHERE run_id=?", (run_id,)).fetchone()
@@ -267,18 +281,19 @@ class RunStore:
     def claim(self, run_id: str, owner: str) -> None:
         """Take the run's lease for ``owner`` and mark it running; :class:`RunBusyError` if another session holds it."""
         sql = "UPDATE runs SET owner=?, heartbeat=?, status='running' WHERE run_id=?"
-        self._tx([(sql, (owner, time.time(), run_id))], [False],
+        self._tx(f"the lease of run {run_id}", [(sql, (owner, time.time(), run_id))], [False],
                  check=lambda cur: self._check_lease(cur, run_id, owner))
 
     def release(self, run_id: str, owner: str, status: str) -> None:
         """Give the lease back and set ``status`` (``paused``, ``finished``, ``stopped: ...``) if ``owner`` holds it."""
-        self._tx([("UPDATE runs SET owner=NULL, status=? WHERE run_id=? AND (owner IS NULL OR owner=?)",
-                   (check_status(status), run_id, owner))], [False])
+        sql = "UPDATE runs SET owner=NULL, status=? WHERE run_id=? AND (owner IS NULL OR owner=?)"
+        self._tx(f"the status of run {run_id}", [(sql, (check_status(status), run_id, owner))], [False])
 
     def save_plan(self, run_id: str, round_: int, plan: Sequence[tuple[int, Sequence[int]]]) -> None:
         """Commit a round's plan (idempotent for the same round)."""
         data = json.dumps([[int(a), [int(i) for i in docs]] for a, docs in plan])
-        self._tx([("INSERT OR IGNORE INTO rounds VALUES (?,?,?)", (run_id, int(round_), data))], [False])
+        sql = "INSERT OR IGNORE INTO rounds VALUES (?,?,?)"
+        self._tx(f"the plan of round {round_}", [(sql, (run_id, int(round_), data))], [False])
 
     def commit_pull(self, run_id: str, round_: int, seq: int, arm: int, doc_ids: Sequence[str], doc_idx: Sequence[int],
                     reward: float, result: Any, arm_rows: Sequence[tuple[int, int, float, float]],
@@ -306,7 +321,8 @@ class RunStore:
         if owner is not None:
             statements.append(("UPDATE runs SET heartbeat=?, owner=? WHERE run_id=?", (now, owner, run_id)))
             many.append(False)
-        self._tx(statements, many, check=None if owner is None else lambda cur: self._check_lease(cur, run_id, owner))
+        self._tx(f"round {round_}, pull {seq}", statements, many,
+                 check=None if owner is None else lambda cur: self._check_lease(cur, run_id, owner))
 
     def list_runs(self) -> pd.DataFrame:
         """One row per run: run_id, name, created (UTC), status, policy, reference, n_docs, pulls, docs, pairs, calls,
@@ -351,4 +367,5 @@ class RunStore:
 
     def delete_run(self, run_id: str) -> None:
         tables = ("pairs", "pulls", "rounds", "arm_state", "runs")
-        self._tx([(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in tables], [False] * len(tables))
+        statements = [(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in tables]
+        self._tx(f"the deletion of run {run_id}", statements, [False] * len(tables))

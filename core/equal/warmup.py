@@ -45,6 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.corpus.load import content_hash
+from core.disk import naming_disk_full, write_atomic
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 from core.validate import ValidationError, check_int, check_range
 
@@ -475,14 +476,17 @@ def save_warmup(model: Any, result: WarmupResult, out: Path, base_model: str, ex
                 config: WarmupConfig, started: float, report: Progress) -> WarmupResult:
     """Stage 5: save the model and ``warmup.json`` (the result without pairs) to ``out``; ``result`` with its time."""
     report("save", 0, 1)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(str(out))
+    with naming_disk_full(f"the warm-up could not save its model to {out.name}", out.parent):
+        out.mkdir(parents=True, exist_ok=True)
+        model.save(str(out))
     result.seconds = time.perf_counter() - started
     meta = {k: v for k, v in asdict(result).items() if k not in {"pairs", "extraction", "sampled_ids"}}
     meta.update(base_model=base_model, extractor=extractor_name, config=asdict(config),
                 extraction_calls=result.extraction.calls if result.extraction else 0,
                 extraction_cost=result.extraction.cost if result.extraction else 0.0)
-    (out / "warmup.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    text = json.dumps(meta, indent=2, default=str)  # written last, whole or not at all: the mark of a saved warm-up
+    write_atomic(out / "warmup.json", lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                 f"the warm-up could not save warmup.json to {out.name}", out.parent)
     report("save", 1, 1)
     return result
 

@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 from core.corpus.encoders import Encoder, load_encoder
 from core.corpus.load import Corpus
 from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
+from core.disk import write_atomic
 from core.equal.extract.base import Extractor
 from core.equal.reference import ReferenceSet
 from core.equal.reward import OTReward
@@ -295,7 +296,9 @@ def warm_up_and_compare(
                           extractor.name, reference.name, settings, config, started)
     path = Path(result.model_path) / REPORT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    text = json.dumps(record, indent=2, default=str)
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                 f"the warm-up comparison could not be saved to {path.parent.name}", path.parent)
     report("reward", 1.0)
     return WarmupComparison(result, record, labels_before, labels_after, rewards, before_settings, after_settings,
                             str(path))

@@ -9,6 +9,8 @@ Storage: one SQLite file (default ``cache_dir("extractions") / "extractions.sqli
 journal, one connection shared under a lock (``check_same_thread=False``), so worker threads
 of one extractor and several processes (the app and a CLI run) can use it together.
 Failed extractions are not cached; an empty result ("this document holds no pairs") is.
+A write the disk refuses raises :class:`~core.disk.DiskFullError` and is rolled back (no lock is
+left held on the file for the other processes); the extractor logs it and keeps its results.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.disk import naming_disk_full
 
 __all__ = ["CachedExtraction", "ExtractionCache", "content_key"]
 
@@ -102,13 +106,18 @@ class ExtractionCache:
     ) -> None:
         """Store (or replace) the extraction for ``key``."""
         payload = json.dumps([[q, a] for q, a in entry.pairs], ensure_ascii=False)
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO extractions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, model, prompt_version, payload, int(entry.prompt_tokens),
-                 int(entry.completion_tokens), float(entry.cost), time.time()),
-            )
-            self._conn.commit()
+        with self._lock, naming_disk_full("the extraction cache could not save an extraction", self.path):
+            try:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO extractions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (key, model, prompt_version, payload, int(entry.prompt_tokens),
+                     int(entry.completion_tokens), float(entry.cost), time.time()),
+                )
+                self._conn.commit()
+            except sqlite3.Error:
+                if self._conn.in_transaction:
+                    self._conn.rollback()
+                raise
 
     def __contains__(self, key: str) -> bool:
         with self._lock:
