@@ -32,11 +32,13 @@ STEPS = (
              "documents from a group, sees how close the result is to the task, and spends more where it pays off. "
              "The chart races it live against picking documents at random on the same budget."),
     TourStep(3, "What the generator knows that real data hides",
-             "In real feedback we only see the ratings people chose to give. Our generator makes a realistic movie "
-             "data set in which every rating that would have been given is known, so the hidden part can be measured."),
+             "In real feedback we only see what people chose to give, and what they choose to say about a movie "
+             "leans towards what they liked. Our generator makes a realistic movie data set in which every rating "
+             "that would have been given is known, so the hidden part can be measured."),
     TourStep(4, "What a bias does to each way of estimating",
-             "Popular movies are shown more and rated higher, so a plain average of the ratings we see is too "
-             "optimistic. Corrections that account for why a rating was seen land on the truth (the dashed line)."),
+             "Popular movies are shown more, so the ratings we see are not a fair sample, and a plain average of "
+             "them misjudges how good a recommender is. Corrections that account for why a rating was seen land "
+             "closer to the truth (the dashed line)."),
 )
 assert len(STEPS) == TOUR_STEPS
 
@@ -45,9 +47,15 @@ TOUR_BANDIT: dict[str, Any] = dict(batch_arms=2, docs_per_pull=4, budget=0.25)
 TOUR_CTAR: dict[str, Any] = dict(n_users=300, n_movies=1000)
 TOUR_SWEEP_SEEDS = 12
 TOUR_WORLD: dict[str, Any] = dict(n_users=150, n_items=200, generator="compact")
+#: step 3 compares these two columns of the rating distribution (CTAR's rating exposure depends on popularity
+#: only, so the observed ratings look like all of them; the ratings people tag are the ones that lean)
 PLAIN_RATING_COLUMNS = {"full (latent)": "all ratings people would give",
-                        "observed (rating.csv)": "ratings we get to see",
-                        "tagged (ObsTag)": "ratings that come with a tag"}
+                        "tagged (ObsTag)": "ratings people chose to tag"}
+#: step 4's estimators in words
+PLAIN_ESTIMATORS = {"Naive": "Plain average", "EIB": "Filling in the gaps", "IPS": "Reweighting",
+                    "SNIPS": "Reweighting, normalised", "DR": "Reweighting plus a model"}
+#: the race's two curves, in colours nobody confuses
+RACE_COLORS = {"Bandit": "#e76f51", "Random picks": "#5c677d"}
 
 
 def step(number: int) -> TourStep:
@@ -84,22 +92,50 @@ def ctar_story(result) -> dict[str, str]:
             "Hidden from real data": f"{1 - seen / max(full, 1):.1%}"}
 
 
+def high_shares(dist: pd.DataFrame) -> tuple[float, float]:
+    """Step 3's figures: the share of 4- and 5-star ratings among all ratings, and among the tagged ones."""
+    high = dist["rating"] >= 4
+    return float(dist.loc[high, "full (latent)"].sum()), float(dist.loc[high, "tagged (ObsTag)"].sum())
+
+
+def ctar_claim(dist: pd.DataFrame) -> str:
+    """Step 3's sentence, from its own figure: how far the tagged ratings lean from all of them."""
+    every, tagged = high_shares(dist)
+    lean = "higher" if tagged > every else "lower"
+    return (f"Of all the ratings people would give, **{every:.0%}** are 4 or 5 stars; of the ratings they chose to "
+            f"tag, **{tagged:.0%}**: {abs(tagged - every) * 100:.0f} points {lean}. Real data shows only the second.")
+
+
 def plain_rating_distribution(dist: pd.DataFrame) -> pd.DataFrame:
-    """``summarize_truth(...)["rating_distribution"]`` with plain column names for the tour's legend."""
-    return dist.rename(columns=PLAIN_RATING_COLUMNS)
+    """``summarize_truth(...)["rating_distribution"]``, the two columns step 3 compares, named in words."""
+    return dist[["rating", *PLAIN_RATING_COLUMNS]].rename(columns=PLAIN_RATING_COLUMNS)
+
 
 
 def debias_story(summary: pd.DataFrame, mechanism: str = "popularity") -> dict[str, str]:
     """Big numbers of step 4 at the strongest bias swept: the truth, the plain average's error, the best
     correction's."""
+    truth, naive, best, name = _debias_figures(summary, mechanism)
+    return {"True error of the recommender": f"{truth:.3f}",
+            "Plain average is off by": f"{abs(naive) / truth:.0%}",
+            f"Best correction ({PLAIN_ESTIMATORS.get(name, name)}) is off by": f"{abs(best) / truth:.1%}"}
+
+
+def _debias_figures(summary: pd.DataFrame, mechanism: str) -> tuple[float, float, float, str]:
+    """``(true error, plain average's bias, best correction's bias, its name)`` at the strongest bias swept."""
     s = summary[(summary["mechanism"] == mechanism) & (summary["strength"] == summary["strength"].max())]
-    truth = float(s["truth"].mean())
-    naive = s[s["estimator"] == "Naive"]
     rest = s[s["estimator"] != "Naive"]
     best = rest.loc[rest["bias"].abs().idxmin()]
-    return {"True error of the recommender": f"{truth:.3f}",
-            "Plain average is off by": f"{abs(float(naive['bias'].iloc[0])) / truth:.0%}",
-            f"Best correction ({best['estimator']}) is off by": f"{abs(float(best['bias'])) / truth:.1%}"}
+    naive = float(s.loc[s["estimator"] == "Naive", "bias"].iloc[0])
+    return float(s["truth"].mean()), naive, float(best["bias"]), str(best["estimator"])
+
+
+def debias_claim(summary: pd.DataFrame, mechanism: str = "popularity") -> str:
+    """Step 4's sentence, from its own figure: which way the plain average errs, and by how much more."""
+    truth, naive, best, name = _debias_figures(summary, mechanism)
+    way = "too high" if naive > 0 else "too low"
+    return (f"The plain average puts the recommender's error {way}, by **{abs(naive) / truth:.0%}**; "
+            f"{PLAIN_ESTIMATORS.get(name, name).lower()} is off by **{abs(best) / truth:.1%}**.")
 
 
 def strongest(summary: pd.DataFrame) -> float:

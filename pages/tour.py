@@ -16,13 +16,17 @@ from core.equal.live import LiveLoop
 from core.equal.reference import load_reference
 from core.equal.run import encoder_embedder
 from core.tour import (
+    PLAIN_ESTIMATORS,
+    RACE_COLORS,
     STEPS,
     TOUR_CTAR,
     TOUR_SWEEP_SEEDS,
     TOUR_WORLD,
     bandit_story,
     corpus_story,
+    ctar_claim,
     ctar_story,
+    debias_claim,
     debias_story,
     make_race,
     plain_rating_distribution,
@@ -120,7 +124,7 @@ elif current.number == 2:
         if was and not (loops[0].playing or loops[1].playing):
             st.rerun()  # both budgets spent: stop refreshing
         _metrics(bandit_story(loops[0].run, loops[1].run))
-        _hero(make_budget_figure(race_frames(loops[0].run, loops[1].run), x="docs_cum"),
+        _hero(make_budget_figure(race_frames(loops[0].run, loops[1].run), x="docs_cum", colors=RACE_COLORS),
               "Closeness to the task as the budget is spent", "tour_race",
               xaxis_title="documents read", yaxis_title="closeness to the task")
 
@@ -132,13 +136,16 @@ elif current.number == 3:
     _metrics(ctar_story(result))
     from core.ctar.stats import summarize_truth
 
-    dist = plain_rating_distribution(summarize_truth(result)["rating_distribution"])
-    _hero(make_rating_distribution_figure(dist), "Ratings when all are known, and the ones we get to see", "tour_ctar",
-          xaxis_title="rating (1 to 5 stars)", yaxis_title="share of ratings")
+    dist = summarize_truth(result)["rating_distribution"]
+    st.markdown(ctar_claim(dist))
+    _hero(make_rating_distribution_figure(plain_rating_distribution(dist)),
+          "All ratings, and the ones people chose to tag", "tour_ctar", xaxis_title="rating (1 to 5 stars)",
+          yaxis_title="share of ratings")
 else:
     summary = _sweep(common.seed())
     _metrics(debias_story(summary))
-    _hero(make_estimates_figure(summary, "popularity", strongest(summary)),
+    st.markdown(debias_claim(summary))
+    _hero(make_estimates_figure(summary, "popularity", strongest(summary), names=PLAIN_ESTIMATORS),
           "Each way of estimating the recommender's error, against the truth", "tour_debias", yaxis_title="error")
 
 common.share_view("tour")

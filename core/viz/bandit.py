@@ -60,11 +60,14 @@ def make_reward_figure(rounds: pd.DataFrame) -> go.Figure:
 
 
 def make_budget_figure(runs: Mapping[str, pd.DataFrame], metric: str = "coverage", x: str = "calls_cum",
-                       baselines: Mapping[str, pd.DataFrame] | None = None) -> go.Figure:
-    """``metric`` against budget spent for one or more runs, Random/All baselines dashed on the same axes."""
+                       baselines: Mapping[str, pd.DataFrame] | None = None,
+                       colors: Mapping[str, str] | None = None) -> go.Figure:
+    """``metric`` against budget spent for one or more runs, Random/All baselines dashed on the same axes;
+    ``colors`` (by run name) sets a run's line colour."""
     fig = go.Figure()
     for name, df in runs.items():
-        fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=name)
+        fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=name,
+                        line=dict(color=(colors or {}).get(name), width=3 if colors else 2))
     for name, df in (baselines or {}).items():
         style = BASELINE_STYLE.get(name.split()[0].lower(), dict(dash="dot"))
         fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=f"{name} (baseline)", line=style)

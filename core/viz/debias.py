@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -93,15 +95,20 @@ def _node_label(node: str, plain: bool) -> str:
     return PLAIN_NODE_LABELS.get(node, NODES[node][2]) if plain else NODES[node][2]
 
 
-def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float) -> go.Figure:
-    """Mean estimate per estimator with error bars of one sd over seeds; the dashed line is the true loss."""
+def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float,
+                          names: Mapping[str, str] | None = None) -> go.Figure:
+    """Mean estimate per estimator with error bars of one sd over seeds; the dashed line is the true loss.
+
+    ``names`` shows estimators under other names (the tour's words); colours stay the estimator's own.
+    """
     s = summary[(summary.mechanism == mechanism) & (summary.strength == strength)]
     fig = go.Figure()
     if s.empty:
         fig.update_layout(title="No sweep results for this setting yet")
         return fig
     fig.add_trace(
-        go.Bar(x=s.estimator, y=s.estimate, error_y=dict(type="data", array=s.sd, visible=True),
+        go.Bar(x=[(names or {}).get(e, e) for e in s.estimator], y=s.estimate,
+               error_y=dict(type="data", array=s.sd, visible=True),
                marker_color=[ESTIMATOR_COLORS.get(e, "#999") for e in s.estimator],
                customdata=s[["bias", "sd", "n_seeds"]].to_numpy(),
                hovertemplate="%{x}: %{y:.4f}<br>bias %{customdata[0]:+.4f} ± %{customdata[1]:.4f} over "
