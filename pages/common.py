@@ -409,6 +409,12 @@ def _on_demo_toggle() -> None:
     S["_goto"] = saved["page"] if saved["page"] != "tour" else ""
 
 
+def exit_presentation() -> None:
+    """The Tour's Exit button (an ``on_click`` callback): presentation mode off, the saved view back."""
+    st.session_state["sb_demo"] = False
+    _on_demo_toggle()
+
+
 def pending_page(current: str) -> str | None:
     """The page to switch to after presentation mode changed (``None``: stay); remembers ``current`` as the page
     a presenter would come back to."""

@@ -9,6 +9,7 @@ CTAR sample and a small debiasing sweep once per process. Words and numbers come
 from __future__ import annotations
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from core.corpus.views import cluster_names
 from core.equal.extract import make_extractor
@@ -54,11 +55,37 @@ def _go(delta: int) -> None:
     S["tour_step"] = step(S.get("tour_step", 1) + delta).number
 
 
-head, back, nxt = st.columns([8, 1, 1], vertical_alignment="bottom")
+def _jump(number: int) -> None:
+    S["tour_step"] = step(number).number
+
+
+# the presenter's keys: Right/Left press Next/Back (only while the tour's buttons are on the page)
+ARROW_KEYS = """<script>
+const doc = window.parent.document;
+if (!doc.__tourKeys) {
+  doc.__tourKeys = true;
+  doc.addEventListener("keydown", (e) => {
+    const t = e.target;
+    if (t.isContentEditable || t.tagName === "TEXTAREA" ||
+        (t.tagName === "INPUT" && !["checkbox", "radio", "button"].includes(t.type))) return;  // typing
+    const key = {ArrowRight: "tour_next", ArrowLeft: "tour_back"}[e.key];
+    const button = key && doc.querySelector(`.st-key-${key} button:not([disabled])`);
+    if (button) { e.preventDefault(); button.click(); }
+  });
+}
+</script>"""
+
+head, back, nxt, leave = st.columns([7, 1, 1, 1], vertical_alignment="bottom")
 head.subheader(f"{current.number} of {len(STEPS)} · {current.title}")
 back.button("Back", key="tour_back", on_click=_go, args=(-1,), disabled=current.number == 1, width="stretch")
+leave.button("Exit", key="tour_exit", on_click=common.exit_presentation, width="stretch",
+             help="Leave presentation mode: every setting and the page you left come back.")
 nxt.button("Next", key="tour_next", on_click=_go, args=(1,), type="primary", disabled=current.number == len(STEPS),
            width="stretch")
+for dot, tour_step in zip(st.columns(len(STEPS) + 12), STEPS):  # the step dots: where we are, a jump to any step
+    dot.button("●" if tour_step is current else "○", key=f"tour_dot_{tour_step.number}", on_click=_jump,
+               args=(tour_step.number,), type="tertiary", help=tour_step.title)
+components.html(ARROW_KEYS, height=0)
 st.markdown(current.text)
 
 
@@ -87,8 +114,12 @@ def _sweep(seed: int):
 
 
 def _hero(fig, title: str, key: str, **axes) -> None:
+    """The step's chart, with its camera button always in view: "save this chart as PNG"."""
     fig.update_layout(title=title, height=HERO_HEIGHT, **axes)
-    st.plotly_chart(fig, key=key)
+    st.plotly_chart(fig, key=key, config={"displayModeBar": True, "displaylogo": False,
+                                          "modeBarButtons": [["toImage"]],
+                                          "toImageButtonOptions": {"filename": f"tour-step-{current.number}",
+                                                                   "scale": 2}})
 
 
 def _race() -> tuple[LiveLoop, LiveLoop]:

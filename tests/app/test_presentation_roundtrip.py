@@ -70,3 +70,26 @@ def test_a_page_left_and_come_back_to_keeps_its_view(app_url, page) -> None:
     shown = box.inner_text() + " ".join(box.locator("input").evaluate_all("(es) => es.map(e => e.value)"))
     assert "do(Y = 5)" in shown, shown
     assert "do=rating" in page.url  # and the link says so
+
+
+@pytest.mark.browser
+def test_presenter_controls_keys_dots_png_and_exit(app_url, page, output_dir) -> None:
+    page.goto(f"{app_url}/debiasing_lab")
+    page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)
+    page.get_by_text("Demo mode").click()
+    page.get_by_text("1 of 4").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.keyboard.press("ArrowRight")
+    page.get_by_text("2 of 4").first.wait_for(timeout=60_000)
+    page.keyboard.press("ArrowLeft")
+    page.get_by_text("1 of 4").first.wait_for(timeout=60_000)
+    page.locator(".st-key-tour_dot_3 button").first.click()
+    page.get_by_text("3 of 4").first.wait_for(timeout=60_000)
+    camera = page.locator(".modebar-btn[data-title*='png']")
+    camera.first.wait_for(timeout=60_000)  # "save this chart as PNG", always in view
+    page.screenshot(path=str(output_dir / "presentation_controls.png"))
+    page.locator(".st-key-tour_exit button").first.click()
+    page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=60_000)
+    assert "/debiasing_lab" in page.url
+    assert page.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name="Seed").count() == 1
