@@ -243,8 +243,12 @@ async def visit_all(url: str, n: int, first_index: int = 0, timeout_s: float = 1
 
 def run_sessions(url: str, n: int, first_index: int = 0, timeout_s: float = 120.0,
                  while_open=None) -> list[SessionResult]:
-    """:func:`visit_all` from synchronous code (the bench and its test)."""
-    return asyncio.run(visit_all(url, n, first_index, timeout_s, while_open))
+    """:func:`visit_all` from synchronous code (the bench and its test), on a thread of its own: a caller's
+    thread may already have an event loop (a test process that ran Streamlit's AppTest does)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, visit_all(url, n, first_index, timeout_s, while_open)).result()
 
 
 # --- the server and its cost, from /proc ---------------------------------------------------------------------------
