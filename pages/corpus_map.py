@@ -18,7 +18,6 @@ from core.corpus.views import (
     cluster_at_row,
     cluster_doc_ids,
     cluster_keywords,
-    cluster_names,
     cluster_table,
     document_text,
     elbow_ks,
@@ -27,17 +26,8 @@ from core.corpus.views import (
 )
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
-from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
+from core.viz.corpus_map import make_inertia_figure, make_warmup_loss_figure
 from pages import common, search_panel, upgrade_panel
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _map_figure(map_key: str, highlight: int | None, stars: tuple[str, ...], seed: int, _cmap):
-    """The map's figure for one view of one map (``map_key``), built once and shared by every session:
-    ``st.plotly_chart`` only reads it, and building it is most of a page run's CPU (~0.2 s at 3,000 points)."""
-    return make_corpus_map_figure(_cmap.documents_frame(), highlight_cluster=highlight, highlight_ids=stars,
-                                  max_points=MAX_POINTS, seed=seed, cluster_names=cluster_names(_cmap))
-
 
 common.page_header(
     "Corpus map",
@@ -115,8 +105,7 @@ stars = search_panel.star_request()
 S["_cm_map_stars"] = stars
 hits = None if stars is None else search_panel.search(cmap, *stars)
 search_panel.show(cmap, frame)
-fig = _map_figure(f"{corpus.content_hash}|{cmap.settings!r}", highlight,
-                  () if hits is None else tuple(hits["doc_id"]), common.seed(), cmap)
+fig = common.map_figure(cmap, highlight, () if hits is None else hits["doc_id"], common.seed())  # shared by sessions
 if fig.layout.meta["sampled"]:
     st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
             "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
