@@ -278,9 +278,26 @@ def _maps() -> MapMemo:
 
 
 def forget_encoder(name: str) -> None:
-    """Drop the in-memory encoder and maps of ``name``: its model folder was just rewritten."""
+    """Drop the in-memory encoder, maps and map figures of ``name``: its model folder was just rewritten."""
     encoder.clear(name)
     _maps().forget_encoder(name)
+    _map_figure.clear()  # keyed by corpus and settings, which a rewritten model folder leaves unchanged
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _map_figure(map_key: str, highlight: int | None, stars: tuple[str, ...], seed: int, _cmap):
+    from core.corpus.views import cluster_names
+    from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure
+
+    return make_corpus_map_figure(_cmap.documents_frame(), highlight_cluster=highlight, highlight_ids=stars,
+                                  max_points=MAX_POINTS, seed=seed, cluster_names=cluster_names(_cmap))
+
+
+def map_figure(cmap, highlight: int | None = None, stars=(), seed: int = 0):
+    """The corpus map's figure for one view (a highlighted cluster, starred documents, the display seed),
+    built once and shared by every session and page (the Corpus map, the tour): ``st.plotly_chart`` only
+    reads it, and building it is most of a page run's CPU (~0.2 s at 3,000 points)."""
+    return _map_figure(f"{cmap.corpus.content_hash}|{cmap.settings!r}", highlight, tuple(stars), int(seed), cmap)
 
 
 def corpus_map():

@@ -19,7 +19,6 @@ from core.corpus.views import (
     cluster_at_row,
     cluster_doc_ids,
     cluster_keywords,
-    cluster_names,
     cluster_table,
     document_text,
     elbow_ks,
@@ -29,7 +28,7 @@ from core.corpus.views import (
 from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
 from core.text import md_escape
-from core.viz.corpus_map import MAX_POINTS, make_corpus_map_figure, make_inertia_figure, make_warmup_loss_figure
+from core.viz.corpus_map import make_inertia_figure, make_warmup_loss_figure
 from pages import common, search_panel, upgrade_panel
 
 common.page_header(
@@ -105,8 +104,7 @@ stars = search_panel.star_request()
 S["_cm_map_stars"] = stars
 hits = None if stars is None else search_panel.search(cmap, *stars)
 search_panel.show(cmap, frame)
-fig = make_corpus_map_figure(frame, highlight_cluster=highlight, highlight_ids=() if hits is None else hits["doc_id"],
-                             max_points=MAX_POINTS, seed=common.seed(), cluster_names=cluster_names(cmap))
+fig = common.map_figure(cmap, highlight, () if hits is None else hits["doc_id"], common.seed())  # shared by sessions
 if fig.layout.meta["sampled"]:
     st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
             "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")

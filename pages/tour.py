@@ -11,7 +11,6 @@ from __future__ import annotations
 import streamlit as st
 import streamlit.components.v1 as components
 
-from core.corpus.views import cluster_names
 from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop
 from core.equal.reference import load_reference
@@ -37,7 +36,6 @@ from core.tour import (
     strongest,
 )
 from core.viz.bandit import make_budget_figure
-from core.viz.corpus_map import make_corpus_map_figure
 from core.viz.ctar import make_rating_distribution_figure
 from core.viz.debias import make_estimates_figure
 from pages import common
@@ -143,7 +141,7 @@ def _replay() -> None:
 if current.number == 1:
     cmap = common.corpus_map()
     _metrics(corpus_story(cmap))
-    fig = make_corpus_map_figure(cmap.documents_frame(), cluster_names=cluster_names(cmap), seed=common.seed())
+    fig = common.map_figure(cmap, seed=common.seed())  # the Corpus map's default view: one figure for every session
     _hero(fig, "", "tour_map")
 elif current.number == 2:
     loops = _race()

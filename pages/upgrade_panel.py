@@ -66,12 +66,13 @@ def corpus_map():
             if job.state != "done":  # the fastest tier built: static (made at set-up), else hashing
                 st.session_state["map_upgrade_job"] = str(job.folder)
                 settings = replace(settings, encoder_name=STATIC_MODEL if static_model_ready() else "hashing")
-    key = (corpus.content_hash, settings)
-    maps = _maps()
-    if key in maps:
-        return maps[key]
-    cmap = _map_with_progress(corpus, settings)
-    maps[key] = cmap  # the memo (core.corpus.views.MapMemo) drops the oldest beyond its size
+    # one build per map, shared: a session asking while another builds it waits for that one
+    # (the memo, core.corpus.views.MapMemo, drops the oldest beyond its size)
+    note = st.empty()
+    cmap = _maps().obtain((corpus.content_hash, settings), lambda: _map_with_progress(corpus, settings),
+                          on_wait=lambda: note.caption("Another visitor is building this map; it is shared, so it "
+                                                       "shows here as soon as it is ready."))
+    note.empty()
     return cmap
 
 

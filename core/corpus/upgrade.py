@@ -170,6 +170,14 @@ def ensure_upgrade(corpus, encoder_name: str, chunk: int = CHUNK, threads: int |
     least 1, so the page keeps a core; ``EQUALCTAR_UPGRADE_THREADS`` overrides); the worker runs
     at ``nice`` 10 (``EQUALCTAR_UPGRADE_NICE``), so the page's reruns come first.
     """
+    with _ENSURE_LOCK:  # sessions open at once: one writes the job and spawns its one worker, the rest see it
+        return _ensure_upgrade(corpus, encoder_name, chunk, threads, start)
+
+
+_ENSURE_LOCK = threading.Lock()
+
+
+def _ensure_upgrade(corpus, encoder_name: str, chunk: int, threads: int | None, start: bool) -> UpgradeJob:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

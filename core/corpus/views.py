@@ -6,7 +6,8 @@ Pure functions over a :class:`~core.corpus.mapping.CorpusMap` and its ``document
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,12 +86,45 @@ class MapMemo:
     """The process's in-memory corpus maps: at most ``max_entries``, oldest dropped first.
 
     Keys are ``(corpus content hash, MapSettings)``; :meth:`forget_encoder` drops the maps of an
-    encoder whose model folder was rewritten (a warm-up saved over it).
+    encoder whose model folder was rewritten (a warm-up saved over it). Shared by every session of
+    the server: :meth:`obtain` builds a missing map once, however many sessions ask for it at once.
+
+    >>> memo, calls = MapMemo(max_entries=2), []
+    >>> memo.obtain("a", lambda: calls.append(1) or "map a"), memo.obtain("a", lambda: "again")
+    ('map a', 'map a')
+    >>> len(calls)
+    1
     """
 
     def __init__(self, max_entries: int = 4) -> None:
+        import threading
+
         self.max_entries = int(max_entries)
         self._maps: dict = {}
+        self._guard = threading.Lock()
+        self._building: dict = {}  # key -> the lock its one builder holds
+
+    def obtain(self, key, build: Callable[[], Any], on_wait: Callable[[], None] | None = None):
+        """The map under ``key``; else ``build()`` it, in one thread only: a session that asks while
+        another builds it waits for that build (``on_wait()`` is called first, to say so) and shares it."""
+        import threading
+
+        if key in self._maps:
+            return self._maps[key]
+        with self._guard:
+            lock = self._building.setdefault(key, threading.Lock())
+        if not lock.acquire(blocking=False):
+            if on_wait is not None:
+                on_wait()
+            lock.acquire()
+        try:
+            if key not in self._maps:
+                self[key] = build()
+            return self._maps[key]
+        finally:
+            lock.release()
+            with self._guard:
+                self._building.pop(key, None)
 
     def __contains__(self, key) -> bool:
         return key in self._maps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -108,3 +109,31 @@ def test_the_worker_measures_the_tiers_so_the_page_only_reads_them():
     q = measure_from_upgrade(corpus, job, HashingEncoder(128), compute=False)
     assert q is not None and q.n_sample == 256 and q.reference == "hashing-64" and 0 < q.recall_at_10 <= 1
     assert measure_from_upgrade(corpus, job, HashingEncoder(32), compute=False) is None  # a tier it did not measure
+
+
+def test_sessions_opening_at_once_start_one_worker(monkeypatch):
+    import threading
+
+    import core.corpus.upgrade as upgrade
+
+    corpus, _ = topic_corpus(40, seed=17)
+    spawned = []
+
+    def fake_spawn(folder, threads):  # records the spawn, writes the pid a real spawn writes
+        spawned.append(folder)
+        time.sleep(0.05)
+        (folder / "worker.pid").write_text(str(os.getpid()))
+
+    monkeypatch.setattr(upgrade, "_spawn", fake_spawn)
+    start = threading.Barrier(6)
+
+    def session() -> None:
+        start.wait()
+        ensure_upgrade(corpus, "hashing-16", chunk=8)
+
+    threads = [threading.Thread(target=session) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(spawned) == 1

@@ -34,3 +34,41 @@ def test_selection_survives_a_redraw_and_clears_on_deselect():
     m.update(["d4"], token=(1, None))
     m.clear()
     assert m.ids == []
+
+
+def test_map_memo_builds_a_map_once_for_sessions_that_ask_at_once():
+    import threading
+    import time
+
+    memo, built, waited = MapMemo(max_entries=4), [], []
+    start = threading.Barrier(8)
+
+    def build():
+        built.append(1)
+        time.sleep(0.2)  # long enough that the other sessions ask while it builds
+        return "the map"
+
+    def session(out: list) -> None:
+        start.wait()
+        out.append(memo.obtain(("h", "settings"), build, on_wait=lambda: waited.append(1)))
+
+    got: list = []
+    threads = [threading.Thread(target=session, args=(got,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert built == [1] and got == ["the map"] * 8 and len(waited) >= 1
+
+
+def test_map_memo_lets_a_failed_build_be_retried():
+    memo = MapMemo()
+
+    def broken():
+        raise RuntimeError("no model")
+
+    try:
+        memo.obtain("k", broken)
+    except RuntimeError:
+        pass
+    assert "k" not in memo and memo.obtain("k", lambda: 3) == 3
