@@ -86,7 +86,8 @@ def test_presenter_controls_keys_dots_png_and_exit(app_url, page, output_dir) ->
     page.get_by_text("1 of 4").first.wait_for(timeout=60_000)
     page.locator(".st-key-tour_dot_3 button").first.click()
     page.get_by_text("3 of 4").first.wait_for(timeout=60_000)
-    camera = page.locator(".modebar-btn[data-title*='png']")
+    page.get_by_text("people chose to tag").first.wait_for(timeout=60_000)  # step 3's own chart, not step 1's
+    camera = page.locator(".modebar-btn[data-title*='png' i]")
     camera.first.wait_for(timeout=60_000)  # "save this chart as PNG", always in view
     page.screenshot(path=str(output_dir / "presentation_controls.png"))
     page.locator(".st-key-tour_exit button").first.click()
