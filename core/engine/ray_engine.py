@@ -106,7 +106,7 @@ def ensure_ray(config: RayConfig | None = None):
     since Ray 2.52), and passes the project root on ``PYTHONPATH`` (plus the product home and
     offline flags) to its workers. It cannot be held to the loopback interface: Ray rewrites
     ``127.0.0.1`` to the node's address so that other nodes could join. On a cluster the code
-    must already be there (``ray job submit --working-dir .``, see the README). An address that
+    must already be there (``ray job submit --working-dir .``, see docs/DESIGN.md). An address that
     does not answer fails within seconds (``RuntimeError``), not after Ray's minute-long retries.
     """
     ray = require_ray()

@@ -50,7 +50,7 @@ exploiting anything. The defaults change that, each with the paper's behaviour o
 * ``OTReward(credit="document")``: a pull is worth the mean, over the documents it read, of
   each document's value (the mean transported cosine of its pairs to ``D_r``, 0 for a document
   without pairs), so yield enters the arm's value; ``credit="pull"`` is the paper's one OT
-  distance per pull (see :mod:`core.equal.reward`; measured in README "EQUAL on provenance labels").
+  distance per pull (see :mod:`core.equal.reward`; measured in benchmarks/README.md, "EQUAL on provenance labels").
 * ``doc_order="similar"``: the bandit chooses the cluster from the rewards, and within it the
   documents most similar to ``D_r`` are read first (the paper: a random order, ``"random"``).
 * ``neighbour_weight=0.25``: a neighbouring cluster's pull counts a quarter of the arm's own. At
