@@ -29,7 +29,7 @@ from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
 from core.text import md_escape
 from core.viz.corpus_map import make_inertia_figure, make_warmup_loss_figure
-from pages import common, search_panel, upgrade_panel
+from pages import common, search_panel, tags_panel, upgrade_panel
 
 common.page_header(
     "Corpus map",
@@ -103,7 +103,8 @@ S["_cm_highlight"] = highlight  # the search panel writes the view into the URL
 stars = search_panel.star_request()
 S["_cm_map_stars"] = stars
 hits = None if stars is None else search_panel.search(cmap, *stars)
-fig = common.map_figure(cmap, highlight, () if hits is None else hits["doc_id"], common.seed())  # shared by sessions
+starred = (() if hits is None else tuple(hits["doc_id"])) + tags_panel.shown_ids(corpus)  # matches, then tags
+fig = common.map_figure(cmap, highlight, starred, common.seed())  # shared by sessions
 if fig.layout.meta["sampled"]:
     st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
             "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
@@ -117,7 +118,7 @@ search_panel.show(cmap, frame)  # under the map: its matches never push the map 
 memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory())
 # a search or a highlighted cluster redraws the figure, which empties the chart's selection: the memory keeps it
 selected = memory.update(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event),
-                         token=(highlight, None if hits is None else tuple(hits["doc_id"])))
+                         token=(highlight, starred))
 
 left, right = st.columns([2, 3])  # the clusters' keywords and representatives need the room
 with left:
@@ -134,6 +135,7 @@ with left:
                            "application/jsonl")
         c2.download_button("Selection as CSV", export_documents(frame, selected, "csv"), "selection.csv", "text/csv")
         c3.button("Clear the selection", on_click=memory.clear, key="cm_clear")
+        tags_panel.save_selection(corpus, frame, selected)
     else:
         st.caption("Click a point, or drag a box or lasso on the map, to list documents here.")
 with right:
@@ -154,6 +156,8 @@ with right:
                            "application/jsonl")
         c2.download_button("Cluster as CSV", export_documents(frame, ids, "csv"), f"cluster_{highlight}.csv",
                            "text/csv")
+
+tags_panel.show(corpus, frame)
 
 curve_key = f"elbow:{corpus.content_hash}:{cmap.settings.encoder_name}"
 with st.expander("Choose k by the elbow of the inertia curve"):
