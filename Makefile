@@ -12,7 +12,7 @@ HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint setup setup-ray browser bench index clean
+.PHONY: run test test-fast lint setup setup-ray browser bench index clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ browser:
 # lint first: a ruff finding or a mypy error fails `make test` before any test runs
 test: setup setup-ray browser lint
 	$(PY) -m pytest -q
+
+# the edit loop: no browser, no real model, no larger computation (the markers in pyproject.toml)
+test-fast: setup lint
+	$(PY) -m pytest -q -m "not slow and not browser"
 
 # ruff (rules in pyproject.toml) over the code, mypy over core/ and pages/
 lint: setup

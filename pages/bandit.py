@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.corpus.tags import TagStore
 from core.equal.arms import DOC_ORDERS
 from core.equal.baselines import BaselineCache, baselines_job
 from core.equal.export import export_pairs
@@ -17,7 +18,7 @@ from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stored_rounds, top_arms
 from core.equal.policies import POLICIES
 from core.equal.provenance import RunProvenance
-from core.equal.reference import list_presets, load_reference
+from core.equal.reference import TAG_PREFIX, list_presets, load_reference, reference_from_tag, tag_choices
 from core.equal.reopen import reopen_recorded
 from core.equal.reward import OTReward
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
@@ -70,7 +71,8 @@ idle_view = loop.state == "idle" and S.get("bd_action") not in ("start", "step")
 # the four choices a newcomer makes stay in view above Start; the rest wait folded under "More settings"
 t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
-preset = t1.selectbox("Reference task (D_r)", presets + ["Upload…"], key="bd_preset",
+tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
+preset = t1.selectbox("Reference task (D_r)", presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
                       index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
 policy = t2.selectbox("Policy", POLICIES, key="bd_policy")
 budget_kind = t3.selectbox("Budget", ["share", "calls", "cost"], key="bd_budget_kind")
@@ -138,8 +140,9 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
         api_key = e3.text_input("API key", type="password", key="bd_key")
 
 try:
-    ref = load_reference(upload.getvalue(), upload.name) if upload is not None else load_reference(
-        preset if preset != "Upload…" else presets[0])
+    ref = (load_reference(upload.getvalue(), upload.name) if upload is not None else
+           reference_from_tag(preset, tags, corpus, make_extractor("rules")) if preset.startswith(TAG_PREFIX) else
+           load_reference(preset if preset != "Upload…" else presets[0]))
     config = RunConfig(policy=policy, policy_params=params, batch_arms=int(B), docs_per_pull=int(D),
                        budget_kind=budget_kind, budget=float(budget), stop=stop, patience=int(patience),
                        reward=OTReward(method=method, offset=float(offset), estimate=estimate, credit=credit,

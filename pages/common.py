@@ -24,9 +24,9 @@ from core.errors import describe_failure
 from core.text import md_escape
 
 ENCODER_CHOICES = {
-    "all-MiniLM-L6-v2 (packaged; a static map first while it embeds)": DEFAULT_MODEL,
-    "Static (model2vec distilled from MiniLM; fast)": STATIC_MODEL,
-    "Hashing (instant, no model; for quick looks)": "hashing",
+    "MiniLM (best; fast map first)": DEFAULT_MODEL,  # short labels: the sidebar cuts long ones
+    "Static (fast, from MiniLM)": STATIC_MODEL,
+    "Hashing (instant, no model)": "hashing",
 }
 SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
 UPLOAD_TYPES = upload_types()
@@ -496,7 +496,10 @@ def _draw_settings(paths_ok: bool) -> None:
     env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
     default_label = label_of(ENCODER_CHOICES, env_default, options[0])
     ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
-    choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed")
+    choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed",
+                          help="MiniLM: all-MiniLM-L6-v2, packaged; the map opens from the static tier in seconds and "
+                               "is redrawn with MiniLM once it has embedded the corpus in the background. Static: "
+                               "model2vec distilled from MiniLM. Hashing: no model, for quick looks.")
     for key in ("sb_source", "sb_path", "sb_encoder"):
         ui_state.keep(st.session_state, key)
     if choice == "Local model path":

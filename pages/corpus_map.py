@@ -29,7 +29,7 @@ from core.equal.reference import list_presets
 from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
 from core.text import md_escape
 from core.viz.corpus_map import make_inertia_figure, make_warmup_loss_figure
-from pages import common, search_panel, upgrade_panel
+from pages import common, search_panel, tags_panel, upgrade_panel
 
 common.page_header(
     "Corpus map",
@@ -52,8 +52,8 @@ if report is not None:
         else:
             st.write("Every record was loaded as is.")
 
-with st.expander("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP; this corpus only)",
-                 expanded=False):
+# a popover: opening the settings does not push the map down
+with st.popover("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP; this corpus only)"):
     with st.form("map_settings_form"):
         c1, c2, c3 = st.columns(3)
         choices = list(dict.fromkeys([settings.encoder_name, *common.ENCODER_CHOICES.values()]))
@@ -103,22 +103,24 @@ S["_cm_highlight"] = highlight  # the search panel writes the view into the URL
 stars = search_panel.star_request()
 S["_cm_map_stars"] = stars
 hits = None if stars is None else search_panel.search(cmap, *stars)
-search_panel.show(cmap, frame)
-fig = common.map_figure(cmap, highlight, () if hits is None else hits["doc_id"], common.seed())  # shared by sessions
+starred = (() if hits is None else tuple(hits["doc_id"])) + tags_panel.shown_ids(corpus)  # matches, then tags
+fig = common.map_figure(cmap, highlight, starred, common.seed())  # shared by sessions
 if fig.layout.meta["sampled"]:
     st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
             "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
+# no scroll zoom: the wheel scrolls the page (zoom with the toolbar, or a box)
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart",
-                        config={"scrollZoom": True})
+                        config={"scrollZoom": False})
 st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
            f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
            f"{cmap.engine} engine.")
+search_panel.show(cmap, frame)  # under the map: its matches never push the map below the fold
 memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory())
 # a search or a highlighted cluster redraws the figure, which empties the chart's selection: the memory keeps it
 selected = memory.update(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event),
-                         token=(highlight, None if hits is None else tuple(hits["doc_id"])))
+                         token=(highlight, starred))
 
-left, right = st.columns([3, 2])
+left, right = st.columns([2, 3])  # the clusters' keywords and representatives need the room
 with left:
     st.subheader(f"Selected documents ({len(selected):,})")
     if selected:
@@ -133,6 +135,7 @@ with left:
                            "application/jsonl")
         c2.download_button("Selection as CSV", export_documents(frame, selected, "csv"), "selection.csv", "text/csv")
         c3.button("Clear the selection", on_click=memory.clear, key="cm_clear")
+        tags_panel.save_selection(corpus, frame, selected)
     else:
         st.caption("Click a point, or drag a box or lasso on the map, to list documents here.")
 with right:
@@ -141,7 +144,9 @@ with right:
     st.dataframe(
         table, hide_index=True, width="stretch", height=300, key="cluster_table",
         on_select="rerun", selection_mode="single-row",
-        column_config={"representatives": st.column_config.ListColumn("representatives (nearest the centroid)")},
+        column_config={"keywords": st.column_config.TextColumn("keywords", width="large"),
+                       "representatives": st.column_config.ListColumn("representatives (nearest the centroid)",
+                                                                      width="large")},
     )
     if highlight is not None:
         ids = cluster_doc_ids(frame, highlight)
@@ -151,6 +156,8 @@ with right:
                            "application/jsonl")
         c2.download_button("Cluster as CSV", export_documents(frame, ids, "csv"), f"cluster_{highlight}.csv",
                            "text/csv")
+
+tags_panel.show(corpus, frame)
 
 curve_key = f"elbow:{corpus.content_hash}:{cmap.settings.encoder_name}"
 with st.expander("Choose k by the elbow of the inertia curve"):

@@ -78,16 +78,17 @@ with left:
     if source.startswith("Folder") and common is not None:
         common.path_input("Folder path", "ctar_folder", help="Only under the server's allowed folders "
                           "(EQUALCTAR_ROOTS); its files are read with their links followed.")
-    st.button("Reset to CTAR defaults", on_click=_reset)
+    choice = st.selectbox("Intervention", list(INTERVENTIONS), key="ctar_intervention")
+    intervention = INTERVENTIONS[choice]
+    g1, g2 = st.columns(2)  # above the parameters, so Generate is in view on a laptop screen
+    generate = g1.button("Generate", type="primary", key="ctar_generate", width="stretch")
+    g2.button("Reset to CTAR defaults", on_click=_reset, width="stretch")
     values: dict[str, Any] = {"seed": seed}  # each checked by CTARConfig
     for group, names in PARAMETER_GROUPS.items():
         with st.expander(group, expanded=group == "Size and seed" and not (common and common.demo_mode())):
             for name in names:
                 if name not in HIDDEN:
                     values[name] = _widget(name)
-    choice = st.selectbox("Intervention", list(INTERVENTIONS), key="ctar_intervention")
-    intervention = INTERVENTIONS[choice]
-    generate = st.button("Generate", type="primary", key="ctar_generate")
 
 config: CTARConfig | None
 try:

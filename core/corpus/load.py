@@ -228,6 +228,11 @@ class LoadReport:
         """Record one issue."""
         self.issues.append((kind, location, detail))
 
+    def drop(self, kind: str, locations: set[str]) -> None:
+        """Remove the ``kind`` rows at ``locations`` (a later row says more about those records)."""
+        if locations:
+            self.issues[:] = [row for row in self.issues if row[0] != kind or row[1] not in locations]
+
     @property
     def counts(self) -> dict[str, int]:
         """Number of issues per kind, in first-seen order."""
@@ -412,6 +417,7 @@ def _decode(data: bytes, name: str, report: LoadReport) -> str:
 
 def _read_jsonl(data: bytes, name: str, report: LoadReport) -> list[_Record]:
     text = _decode(data, name, report)
+    bad_bytes = {loc for kind, loc, _ in report.issues if kind == "non_utf8"}
     records: list[_Record] = []
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -421,8 +427,23 @@ def _read_jsonl(data: bytes, name: str, report: LoadReport) -> list[_Record]:
             records.append((loc, json.loads(line)))
         except json.JSONDecodeError as err:
             report.n_read += 1
-            report.add("malformed_json", loc, f"not valid JSON ({err.msg} at column {err.colno})")
+            report.add("malformed_json", loc, _json_problem(err, loc in bad_bytes))
+        else:
+            bad_bytes.discard(loc)  # kept, with its bytes replaced: its non_utf8 row stays
+    report.drop("non_utf8", bad_bytes)  # dropped as malformed: one row a record
     return records
+
+
+def _json_problem(err: json.JSONDecodeError, bad_bytes: bool) -> str:
+    """One row's detail for a line that is not JSON (which also held invalid UTF-8, if ``bad_bytes``: one dropped
+    record is one row, not two).
+
+    >>> _json_problem(json.JSONDecodeError("Unterminated string starting at", '{"a": "b', 6), False)
+    'not valid JSON (unterminated string starting at column 7)'
+    """
+    msg = err.msg[:1].lower() + err.msg[1:]
+    text = f"not valid JSON ({msg.removesuffix(' at')} at column {err.colno})"
+    return text + "; it also held invalid UTF-8 bytes" if bad_bytes else text
 
 
 def _read_json(data: bytes, name: str, report: LoadReport) -> list[_Record]:

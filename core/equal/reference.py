@@ -13,6 +13,7 @@ Each example is embedded in the same chat format as extracted pairs
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,3 +131,44 @@ def load_reference(source: str | Path | bytes, name: str | None = None) -> Refer
     if not path.is_file():
         raise ReferenceFormatError(f"{text!r} is neither a preset ({', '.join(list_presets())}) nor a file")
     return parse_reference(path.read_bytes(), name or path.stem)
+
+
+def reference_from_documents(name: str, docs: Sequence[tuple[str, str]], extractor, max_pairs: int = 200,
+                             snippet_chars: int = 400) -> ReferenceSet:
+    """A reference task made from documents (a saved selection of the map): the pairs ``extractor`` finds in
+    them, at most ``max_pairs``; a document that yields none stands as a question (its first
+    ``snippet_chars`` characters) with no answer. ``docs`` are ``(doc_id, text)``.
+
+    >>> from core.equal.extract import make_extractor
+    >>> ref = reference_from_documents("tag: demo", [("d1", "Q: What is 2+2?\\nA: 4."), ("d2", "Plain prose.")],
+    ...                                make_extractor("rules"))
+    >>> ref.name, len(ref) >= 2, "Plain prose." in ref.questions
+    ('tag: demo', True, True)
+    """
+    if not docs:
+        raise ReferenceFormatError(f"{name}: no documents to make a reference task from")
+    pairs = extractor.extract(list(docs)).pairs[:max_pairs]
+    found = {p.doc_id for p in pairs}
+    questions = [p.question for p in pairs] + [text[:snippet_chars].strip() for doc_id, text in docs
+                                               if doc_id not in found and text.strip()]
+    answers = [p.answer for p in pairs] + [""] * (len(questions) - len(pairs))
+    return ReferenceSet(name, tuple(questions[:max_pairs]), tuple(answers[:max_pairs]))
+
+
+TAG_PREFIX = "Tag: "  # a saved selection of the map offered as a reference task (core.corpus.tags)
+
+
+def tag_choices(tags) -> list[str]:
+    """The Bandit page's reference-task choices for the corpus's tags (``"Tag: <name>"``)."""
+    return [TAG_PREFIX + t.name for t in tags]
+
+
+def reference_from_tag(choice: str, tags, corpus, extractor) -> ReferenceSet:
+    """The reference task of the tag chosen as ``choice`` (``"Tag: <name>"``): its documents' pairs
+    (:func:`reference_from_documents`). Raises :class:`ReferenceFormatError` if the tag is gone or empty here."""
+    name = choice.removeprefix(TAG_PREFIX)
+    tag = next((t for t in tags if t.name == name), None)
+    if tag is None:
+        raise ReferenceFormatError(f"tag {name!r}: no such tag on this corpus (deleted, or made on another corpus)")
+    texts = dict(zip(corpus.ids, corpus.texts))
+    return reference_from_documents(f"tag: {name}", [(d, texts[d]) for d in tag.doc_ids if d in texts], extractor)

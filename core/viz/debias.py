@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.debias.mechanisms import ASSUMPTIONS, BiasMechanism
+from core.debias.mechanisms import ASSUMPTIONS, BiasMechanism, default_grid
 from core.viz.style import finish
 
 # node -> (x, y, label); the graph is the per-pair template of the lab's world
@@ -119,8 +119,8 @@ def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float
     lo = min(float((s.estimate - s.sd).min()), truth)
     hi = max(float((s.estimate + s.sd).max()), truth)
     pad = 0.15 * (hi - lo or 1.0)
-    fig.update_layout(title=f"Estimated vs true loss ({mechanism}, strength {strength:g}); bars ± 1 sd over seeds",
-                      yaxis=dict(title="loss", range=[max(0.0, lo - pad), hi + pad]),
+    fig.update_layout(title=f"Estimates vs the true loss ({mechanism}, strength {strength:g})",
+                      yaxis=dict(title="loss (bars: ± 1 sd over seeds)", range=[max(0.0, lo - pad), hi + pad]),
                       height=380, margin=dict(l=10, r=10, t=50, b=10))
     return finish(fig)
 
@@ -134,8 +134,10 @@ def make_error_vs_strength_figure(summary: pd.DataFrame, mechanism: str) -> go.F
                                  line=dict(color=ESTIMATOR_COLORS.get(name)),
                                  error_y=dict(type="data", array=g.sd, visible=True, thickness=1)))
     fig.add_hline(y=0, line_color="#444")
+    grid = default_grid(mechanism)
     fig.update_layout(title=f"Error (estimate − truth) as {mechanism} bias grows",
-                      xaxis_title="strength (the mechanism's knob)",
+                      xaxis=dict(title="strength (the mechanism's knob; no bias on the left)",
+                                 autorange="reversed" if grid[0] > grid[-1] else True),  # selection: 1 is no bias
                       yaxis_title="bias ± sd", height=380, margin=dict(l=10, r=10, t=50, b=10))
     return finish(fig)
 

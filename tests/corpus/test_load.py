@@ -276,3 +276,14 @@ def test_corpus_subset_and_frame() -> None:
     corpus = Corpus(ids=("a", "b", "c"), texts=("x", "y", "z"), sources=("s",) * 3)
     assert corpus.subset([2, 0]).ids == ("c", "a")
     assert list(corpus.to_frame().columns) == ["id", "text", "source"]
+
+
+def test_a_dropped_record_is_one_row_even_with_bad_bytes_and_reads_plainly() -> None:
+    """Issue #24: 14 records with bad bytes that were also not JSON were counted twice, and the detail read
+    'starting at at column 24'."""
+    data = b'{"text": "caf\xe9 au lait"}\n{"text": "broken \xff\n{"text": "fine"}\n'
+    corpus, report = load_corpus_bytes(data, "mixed.jsonl")
+    assert len(corpus) == 2
+    assert report.counts == {"non_utf8": 1, "malformed_json": 1}
+    (detail,) = [d for kind, _, d in report.issues if kind == "malformed_json"]
+    assert " at at " not in detail and "invalid UTF-8" in detail

@@ -39,7 +39,7 @@ def test_encoder_survives_a_path_submitted_during_the_first_render(minilm_app_ur
     box = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").last
     box.wait_for(timeout=60_000)
     box.click()  # the first render is still loading MiniLM and embedding the built-in corpus
-    page.get_by_role("option", name="Hashing (instant, no model; for quick looks)").click()
+    page.get_by_role("option", name="Hashing (instant, no model)").click()
     page.get_by_text("Local file or folder").first.click()
     path_box = page.locator("input[aria-label='Path to a file or a folder of .txt/.md']")
     path_box.wait_for(timeout=60_000)

@@ -1,0 +1,54 @@
+"""Saved selections ("tags"): kept per corpus across sessions, refused with a reason, a reference task for a run."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.corpus.tags import TagError, TagStore
+from core.equal.extract import make_extractor
+from core.equal.reference import ReferenceFormatError, reference_from_tag, tag_choices
+from tests.corpus._mapdata import topic_corpus
+
+
+def test_tags_belong_to_their_corpus_and_survive_a_new_store(tmp_path) -> None:
+    TagStore("corpus-a", root=tmp_path).save("dates", ["d1", "d2", "d1"])
+    TagStore("corpus-a", root=tmp_path).save("files", ["d3"])
+    again = TagStore("corpus-a", root=tmp_path)
+    assert [(t.name, t.doc_ids) for t in again.tags()] == [("dates", ("d1", "d2")), ("files", ("d3",))]
+    assert TagStore("corpus-b", root=tmp_path).tags() == []  # another corpus has its own tags
+    again.save("dates", ["d4"])  # the same name replaces
+    assert again.get("dates").doc_ids == ("d4",) and len(again.tags()) == 2
+    again.delete("files")
+    assert [t.name for t in TagStore("corpus-a", root=tmp_path).tags()] == ["dates"]
+
+
+@pytest.mark.parametrize("name, ids, why", [("  ", ["d1"], "needs a name"), ("x" * 61, ["d1"], "at most 60"),
+                                            ("ok", [], "select documents"), ("ok", ["d1", "zz"], "not in this corpus")])
+def test_a_tag_that_cannot_be_saved_says_why_and_changes_nothing(tmp_path, name, ids, why) -> None:
+    store = TagStore("c", root=tmp_path)
+    store.save("kept", ["d1"])
+    with pytest.raises(TagError, match=why):
+        store.save(name, ids, known=["d1", "d2"])
+    assert [t.name for t in store.tags()] == ["kept"]
+
+
+def test_a_damaged_tag_file_reads_as_no_tags_and_is_replaced(tmp_path) -> None:
+    store = TagStore("c", root=tmp_path)
+    store.path.write_text("{not json")
+    assert store.tags() == []
+    store.save("fresh", ["d1"])
+    assert [t.name for t in store.tags()] == ["fresh"]
+
+
+def test_a_tag_is_a_reference_task_made_of_its_documents(tmp_path) -> None:
+    corpus, _ = topic_corpus(60, seed=3)
+    store = TagStore(corpus.content_hash, root=tmp_path)
+    store.save("first ten", corpus.ids[:10])
+    (choice,) = tag_choices(store.tags())
+    assert choice == "Tag: first ten"
+    ref = reference_from_tag(choice, store.tags(), corpus, make_extractor("rules"))
+    assert ref.name == "tag: first ten" and 1 <= len(ref) <= 200
+    texts = " ".join(corpus.texts[:10])
+    assert all(q[:40] in texts for q in ref.questions if q)  # every question comes from a tagged document
+    with pytest.raises(ReferenceFormatError, match="no such tag"):
+        reference_from_tag("Tag: gone", store.tags(), corpus, make_extractor("rules"))
