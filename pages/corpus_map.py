@@ -131,10 +131,11 @@ with left:
         with st.expander(f"Full text of {md_escape(doc)}", expanded=True):
             st.text(document_text(frame, doc))
         c1, c2, c3 = st.columns(3)
-        c1.download_button("Selection as JSONL", export_documents(frame, selected, "jsonl"), "selection.jsonl",
-                           "application/jsonl")
-        c2.download_button("Selection as CSV", export_documents(frame, selected, "csv"), "selection.csv", "text/csv")
-        c3.button("Clear the selection", on_click=memory.clear, key="cm_clear")
+        c1.download_button("JSONL", export_documents(frame, selected, "jsonl"), "selection.jsonl", "application/jsonl",
+                           help="The selected documents as JSONL")
+        c2.download_button("CSV", export_documents(frame, selected, "csv"), "selection.csv", "text/csv",
+                           help="The selected documents as CSV")
+        c3.button("Clear", help="Clear the selection", on_click=memory.clear, key="cm_clear")
         tags_panel.save_selection(corpus, frame, selected)
     else:
         st.caption("Click a point, or drag a box or lasso on the map, to list documents here.")

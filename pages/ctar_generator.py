@@ -82,7 +82,7 @@ with left:
     intervention = INTERVENTIONS[choice]
     g1, g2 = st.columns(2)  # above the parameters, so Generate is in view on a laptop screen
     generate = g1.button("Generate", type="primary", key="ctar_generate", width="stretch")
-    g2.button("Reset to CTAR defaults", on_click=_reset, width="stretch")
+    g2.button("Reset to CTAR defaults", on_click=_reset, width="stretch", key="ctar_reset")
     values: dict[str, Any] = {"seed": seed}  # each checked by CTARConfig
     for group, names in PARAMETER_GROUPS.items():
         with st.expander(group, expanded=group == "Size and seed" and not (common and common.demo_mode())):

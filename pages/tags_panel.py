@@ -28,10 +28,10 @@ def _save(corpus, frame, selected: list[str]) -> None:
 
 
 def save_selection(corpus, frame, selected: list[str]) -> None:
-    """Under the selected documents: a name and Save as a tag."""
+    """Under the selected documents: a name and Save tag."""
     n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
     n1.text_input("Name this selection", key="cm_tag_name", max_chars=60, placeholder="e.g. date parsing")
-    n2.button("Save as a tag", key="cm_tag_save", on_click=_save, args=(corpus, frame, selected), width="stretch")
+    n2.button("Save tag", key="cm_tag_save", on_click=_save, args=(corpus, frame, selected), width="stretch")
     if "cm_tag_error" in S:
         common.show_error(S.pop("cm_tag_error"), "Could not save the tag")
     elif "cm_tag_saved" in S:

@@ -56,7 +56,7 @@ def test_intervention_table_and_invalid_parameters():
     assert at.number_input(key="ctar_rating_rate").label == "Share of ratings observed"
     assert at.number_input(key="ctar_n_users").label == "Users" and "`n_users`" in at.number_input(
         key="ctar_n_users").help
-    at.button[0].click().run()  # reset to CTAR defaults
+    at.button(key="ctar_reset").click().run()  # reset to CTAR defaults
     assert at.number_input(key="ctar_rating_rate").value == pytest.approx(0.02)
     assert at.number_input(key="ctar_n_users").value == 1000
 

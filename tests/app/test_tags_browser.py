@@ -26,11 +26,14 @@ def test_a_saved_selection_stars_on_the_map_and_starts_a_bandit_run(app_url, pag
     name.fill("one odd document")
     name.press("Enter")
     page.wait_for_timeout(800)
-    page.get_by_role("button", name="Save as a tag").click()
+    page.get_by_role("button", name="Save tag").click()
     page.get_by_text("Saved the tag").wait_for(timeout=30_000)
     page.get_by_role("heading", name="Tags (1)").wait_for(timeout=30_000)
-    page.locator(".st-key-cm_tags_shown").click()
-    page.get_by_role("option", name="one odd document").click()
+    page.screenshot(path=str(output_dir / "tags_saved.png"))
+    chooser = page.locator(".st-key-cm_tags_shown input").first
+    chooser.click()
+    chooser.type("one odd")
+    page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(g => (g.data || [])"
                            ".some(t => t.name === 'highlighted'))", timeout=30_000)
