@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 SNIPPET_CHARS = 300  # a hover text's length
+EXTENT = 0.875  # points fill [-EXTENT, EXTENT] of the canvas's [-1, 1]
 MAX_INLINE_TEXTS = 5_000  # up to this many points, every point's snippet travels with the map (no hover rerun)
 
 
@@ -66,11 +67,12 @@ class MapPoints:
 
 
 def prepare_points(x: Any, y: Any, codes: Any = None) -> MapPoints:
-    """Drop non-finite points and scale the rest into [-1, 1] (one scale for both axes, so shapes keep).
+    """Drop non-finite points and scale the rest into [-EXTENT, EXTENT] (one scale for both axes, so shapes
+    keep; the margin keeps edge points off the canvas border).
 
     >>> p = prepare_points([0.0, 2.0, float("nan"), 4.0], [0.0, 1.0, 1.0, 2.0], [0, 1, 1, 2])
     >>> p.rows.tolist(), p.x.tolist(), p.y.tolist(), p.dropped
-    ([0, 1, 3], [-1.0, 0.0, 1.0], [-0.5, 0.0, 0.5], 1)
+    ([0, 1, 3], [-0.875, 0.0, 0.875], [-0.4375, 0.0, 0.4375], 1)
     """
     xs = np.asarray(x, dtype=np.float64).ravel()
     ys = np.asarray(y, dtype=np.float64).ravel()
@@ -85,7 +87,7 @@ def prepare_points(x: Any, y: Any, codes: Any = None) -> MapPoints:
     zs = np.where(np.isfinite(zs[rows]), zs[rows], 0.0)
     if len(rows):
         cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
-        half = max(xs.max() - xs.min(), ys.max() - ys.min()) / 2 or 1.0
+        half = (max(xs.max() - xs.min(), ys.max() - ys.min()) / 2 or 1.0) / EXTENT
         xs, ys = (xs - cx) / half, (ys - cy) / half
     out = [np.ascontiguousarray(a, dtype=np.float32) for a in (xs, ys, zs)]
     digest = hashlib.blake2b(digest_size=8)

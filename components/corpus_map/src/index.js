@@ -233,6 +233,7 @@ export default function corpusMap(component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
   if (!data) return undefined;
   const { header, sections } = parsePayload(data);
+  const size = data.byteLength;
   let m = MAPS.get(parentElement);
   if (!m) {
     m = create(parentElement, header, { setStateValue, setTriggerValue });
@@ -241,6 +242,7 @@ export default function corpusMap(component) {
     Object.assign(m, { setStateValue, setTriggerValue });
   }
   if (!m.sp) return undefined;
+  m.dom.root.setAttribute('data-payload-bytes', String(size)); // tests check that points travel once
   m.pending = (m.pending || Promise.resolve()).then(() => update(m, header, sections)).catch((e) => {
     m.dom.note.textContent = `The map could not be drawn: ${e && e.message ? e.message : e}`;
   });
