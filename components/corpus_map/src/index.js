@@ -14,6 +14,8 @@ import createScatterplot from 'regl-scatterplot';
 const MAPS = new WeakMap();
 const CACHE = new Map(); // version -> {x, y, z, n}; the last two versions
 const HOVER_DELAY_MS = 250;
+const ACTIVE = '#e8590c'; // selected and highlighted points
+const HOVER = '#1f2430';
 
 function parsePayload(data) {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -170,7 +172,7 @@ function create(parent, header, api) {
     canvas: dom.canvas, width: Math.max(width, 100), height: Math.max(height, 100),
     pointSize: 3, pointSizeSelected: 2, opacity: 0.85, lassoColor: [0.23, 0.36, 0.86, 1],
     backgroundColor: [1, 1, 1, 0], lassoInitiator: false, deselectOnDblClick: true,
-    deselectOnEscape: true, actionKeyMap: { lasso: 'shift' }, pointColorActive: '#e8590c',
+    deselectOnEscape: true, actionKeyMap: { lasso: 'shift' }, opacityInactiveScale: 0.5,
   });
   const m = { dom, sp, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
     hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: null, ...api };
@@ -201,6 +203,7 @@ async function applyHighlight(m, header, sections) {
     else m.sp.deselect({ preventEvent: true });
   } finally { m.applyingHighlight = false; }
   m.dom.root.setAttribute('data-highlighted', String(sections.highlight ? sections.highlight.length : 0));
+  m.dom.root.setAttribute('data-highlight-sig', String(sig));
 }
 
 async function update(m, header, sections) {
@@ -211,7 +214,10 @@ async function update(m, header, sections) {
   const colorsSig = JSON.stringify(header.colors || []);
   if (colorsSig !== m.colorsSig) {
     m.colorsSig = colorsSig;
-    m.sp.set({ colorBy: 'valueA', pointColor: header.colors && header.colors.length ? header.colors : ['#3b5bdb'] });
+    const colors = header.colors && header.colors.length ? header.colors : ['#3b5bdb'];
+    // as many active and hover colours as point colours, or regl-scatterplot reuses each point's own colour
+    m.sp.set({ colorBy: 'valueA', pointColor: colors, pointColorActive: colors.map(() => ACTIVE),
+      pointColorHover: colors.map(() => HOVER) });
   }
   if (m.version !== header.v) {
     const pts = pointsFor(header, sections);
