@@ -11,8 +11,9 @@ point with regl-scatterplot. Streamlit hands it one ``bytes`` payload per rerun:
 (its ``have`` state); every other rerun sends the header and the small sections (``highlight``)
 only, and the component updates the same WebGL context.
 
-Selections come back as ``{"seq", "n", "enc", "b64"}``: ``enc`` is ``"none"``, ``"i32"`` (little-endian
-int32 point indices, when fewer than ``n / 32`` are selected) or ``"bits"`` (a bitmap of ``n`` bits,
+Selections come back as ``{"seq", "n", "v", "enc", "b64"}`` (``v``: the version they were made on):
+``enc`` is ``"none"``, ``"i32"`` (little-endian int32 point indices, when fewer than ``n / 32`` are
+selected) or ``"bits"`` (a bitmap of ``n`` bits,
 bit ``i`` at byte ``i // 8``, bit ``i % 8``): at most ``n / 8`` bytes, 125 kB for a million points.
 Point indices count the drawn points; :func:`selection_rows` maps them to the caller's rows
 through :attr:`MapPoints.rows` (non-finite coordinates are dropped, so the two differ).
@@ -181,7 +182,10 @@ def selection_indices(state: Mapping[str, Any] | None, n: int) -> NDArray[np.int
 
 
 def selection_rows(points: MapPoints, state: Mapping[str, Any] | None) -> NDArray[np.int64]:
-    """The caller's rows of a selection state (ascending): drawn point indices mapped through ``points.rows``."""
+    """The caller's rows of a selection state (ascending): drawn point indices mapped through ``points.rows``.
+    A selection made on another version of the map selects nothing."""
+    if state and state.get("v") not in (None, points.version):
+        return np.zeros(0, dtype=np.int64)
     return points.rows[selection_indices(state, points.n)]
 
 

@@ -84,6 +84,8 @@ def test_a_selection_comes_back_as_the_callers_rows(enc):
     p = prepare_points(x, np.zeros(20))
     picked = [0, 3, 4, 17]  # drawn indices: rows 0, 4, 5, 19 (rows 3 and 7 are not drawn)
     assert selection_rows(p, _state(picked, p.n, enc)).tolist() == [0, 4, 5, 19]
+    assert selection_rows(p, _state(picked, p.n, enc) | {"v": p.version}).tolist() == [0, 4, 5, 19]
+    assert selection_rows(p, _state(picked, p.n, enc) | {"v": "another map"}).tolist() == []
 
 
 def test_a_million_point_selection_pages_through_a_bitmap_quickly():

@@ -8,7 +8,7 @@
 // Data (bytes, see core/viz/webgl_map.py): "CMAP" | uint32 header length | header JSON | pad to 4 |
 // binary sections named in header.sections {name: [byteOffset, length, "f32"|"i32"]}.
 // State sent back: have (the version whose points this browser holds), selection
-// ({seq, n, enc: "none"|"i32"|"bits", b64}), hover (the point index whose text it wants).
+// ({seq, n, v, enc: "none"|"i32"|"bits", b64}), hover (the point index whose text it wants).
 import createScatterplot from 'regl-scatterplot';
 
 const MAPS = new WeakMap();
@@ -41,14 +41,14 @@ function toBase64(u8) {
 }
 
 // The selected point indices, compactly: int32 list when short, else a bitmap of n bits (little bit order).
-export function encodeSelection(points, n, seq) {
-  if (!points || points.length === 0) return { seq, n, enc: 'none', b64: '' };
+export function encodeSelection(points, n, seq, v) {
+  if (!points || points.length === 0) return { seq, n, v, enc: 'none', b64: '' };
   if (points.length * 32 < n) {
-    return { seq, n, enc: 'i32', b64: toBase64(new Uint8Array(Int32Array.from(points).buffer)) };
+    return { seq, n, v, enc: 'i32', b64: toBase64(new Uint8Array(Int32Array.from(points).buffer)) };
   }
   const bits = new Uint8Array((n + 7) >> 3);
   for (let k = 0; k < points.length; k++) { const i = points[k]; bits[i >> 3] |= 1 << (i & 7); }
-  return { seq, n, enc: 'bits', b64: toBase64(bits) };
+  return { seq, n, v, enc: 'bits', b64: toBase64(bits) };
 }
 
 function el(tag, cls, parent) {
@@ -129,12 +129,12 @@ function wireEvents(m) {
   sp.subscribe('select', ({ points }) => {
     if (m.applyingHighlight) return;
     m.seq += 1;
-    m.setStateValue('selection', encodeSelection(points, m.n, m.seq));
+    m.setStateValue('selection', encodeSelection(points, m.n, m.seq, m.version));
   });
   sp.subscribe('deselect', () => {
     if (m.applyingHighlight) return;
     m.seq += 1;
-    m.setStateValue('selection', encodeSelection([], m.n, m.seq));
+    m.setStateValue('selection', encodeSelection([], m.n, m.seq, m.version));
   });
   sp.subscribe('pointOver', (index) => {
     m.hovered = index;
