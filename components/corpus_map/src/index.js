@@ -14,6 +14,7 @@ import createScatterplot from 'regl-scatterplot';
 const MAPS = new WeakMap();
 const CACHE = new Map(); // version -> {x, y, z, n}; the last two versions
 const HOVER_DELAY_MS = 250;
+const PERFORMANCE_MODE_POINTS = 500000;
 const ACTIVE = '#e8590c'; // selected and highlighted points
 const HOVER = '#1f2430';
 
@@ -172,6 +173,10 @@ function create(parent, header, api) {
     canvas: dom.canvas, width: Math.max(width, 100), height: Math.max(height, 100),
     pointSize: 3, pointSizeSelected: 2, opacity: 0.85, lassoColor: [0.23, 0.36, 0.86, 1],
     backgroundColor: [1, 1, 1, 0], lassoInitiator: false, deselectOnDblClick: true,
+    // events at once, not a few frames later (a frame of a million points takes ~0.7 s in software GL)
+    syncEvents: true,
+    // squares without alpha blending: cheaper frames for maps of many points (set once, at creation)
+    performanceMode: (header.n || 0) >= PERFORMANCE_MODE_POINTS,
     deselectOnEscape: true, actionKeyMap: { lasso: 'shift' }, opacityInactiveScale: 0.5,
   });
   const m = { dom, sp, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
