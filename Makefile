@@ -12,7 +12,7 @@ HOST   ?= 127.0.0.1
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test test-fast lint setup setup-ray browser bench index clean
+.PHONY: run test test-fast lint setup setup-ray browser bench index clean map-bundle
 
 setup: $(STAMP)
 
@@ -56,6 +56,11 @@ lint: setup
 
 bench: setup setup-ray
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || true; done
+
+# the WebGL map's JavaScript (components/corpus_map/dist, committed): exact versions from package-lock.json,
+# bundled by esbuild; tests/test_map_bundle.py rebuilds it and compares byte for byte
+map-bundle:
+	cd components/corpus_map && npm ci --no-audit --no-fund && npm run build
 
 index: setup
 	$(PY) -m core.equal index --corpus builtin

@@ -35,7 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.bench_first_open import ARGS, CHROMIUM, POINTS_JS, start_app  # noqa: E402
+from benchmarks.bench_first_open import ARGS, CHROMIUM, start_app  # noqa: E402
+
+# the WebGL map: every point of the index drawn
+MAP_JS = ("() => { const m = document.querySelector('[data-testid=corpus-map]'); "
+          "return m ? Number(m.dataset.points || 0) : 0; }")
 
 
 def build_corpus(n: int, path: Path) -> Path:
@@ -109,13 +113,12 @@ def browser(path: Path, home: Path) -> tuple[float, float, float, int]:
                 t = time.perf_counter()
                 box.fill(str(path))
                 box.press("Enter")
-                page.wait_for_function(POINTS_JS, timeout=600_000, polling=100)
+                page.wait_for_function(MAP_JS, timeout=600_000, polling=100)
                 page.get_by_text("Selected documents (0)").first.wait_for(timeout=60_000)
                 opens.append(time.perf_counter() - t)
                 if attempt == 1:
-                    page.evaluate("() => { const gd = document.querySelector('.js-plotly-plot'); "
-                                  "return window.Plotly ? Plotly.relayout(gd, {dragmode: 'select'}) : null; }")
-                    plot = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+                    page.locator("[data-testid=corpus-map]").get_by_role("button", name="Box").click()
+                    plot = page.locator("[data-testid=corpus-map] canvas").first.bounding_box()
                     if plot is None:
                         break
                     x0, y0 = plot["x"] + plot["width"] * 0.3, plot["y"] + plot["height"] * 0.3

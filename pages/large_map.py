@@ -1,30 +1,27 @@
 """Large corpus: a map index of up to millions of documents (built by ``python -m core.corpus index``).
 
-The scatter draws a level-of-detail sample (``MAX_DRAWN`` points, WebGL); box and lasso
-selections are resolved against EVERY row of the index (``rows_in_selected_region`` on all
-layout points), so a selection means all documents inside the region, not only the drawn ones.
+The WebGL map (``pages.map_component``, regl-scatterplot) draws EVERY row of the index; a click,
+box or lasso returns the selected rows themselves, and search hits are marked on the same map
+without redrawing it. Hovering a point reads its text from disk.
 """
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core import access
 from core.corpus.align import describe_alignment
-from core.corpus.selection import rows_in_selected_region
-from core.corpus.views import cluster_names, ids_as_lines, large_search_table, large_selection_table
+from core.corpus.views import ids_as_lines, large_search_table, large_selection_table
 from core.text import md_escape
-from core.viz.corpus_map import make_blank_figure, make_large_map_figure
+from core.viz.webgl_map import cluster_colors, prepare_points
 from pages import common
-
-MAX_DRAWN = 20_000
+from pages.map_component import corpus_map
 
 common.page_header(
     "Large corpus",
     "A corpus far larger than memory, streamed through the static encoder tier (mapped into MiniLM's space by a "
     "ridge map fitted on a sample) into a map index. "
-    f"The map draws {MAX_DRAWN:,} points; box and lasso selections list every document inside.",
+    "The map draws every document; a click, box or lasso lists the documents it selects.",
 )
 
 
@@ -37,10 +34,8 @@ def _open(path: str, mtime: float):
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
-def _drawn(folder: str, _lmap) -> pd.DataFrame:
-    from core.corpus.stream import lod_frame
-
-    return lod_frame(_lmap, MAX_DRAWN)
+def _points(folder: str, _lmap):
+    return prepare_points(_lmap.xy[:, 0], _lmap.xy[:, 1], _lmap.labels)
 
 
 if not common.server_paths_allowed():
@@ -54,8 +49,6 @@ if not path.strip():
     st.info("Index a large corpus once from the command line (streamed in chunks; static encoder tier, aligned "
             "to MiniLM on 1,024 sampled documents):\n\n"
             "`.venv/bin/python -m core.corpus index --corpus /data/corpus.jsonl`\n\nthen give its path here.")
-    # while a path is typed, the browser loads plotly's code (1.2-1.5 s of the first map's open otherwise)
-    st.plotly_chart(make_blank_figure(), config={"staticPlot": True, "displayModeBar": False}, key="lm_preload")
     st.stop()
 try:
     source = common.server_path("lm_path")  # the roots, links followed, before any stat
@@ -85,28 +78,11 @@ if lmap is None:
         st.rerun()
     st.stop()
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _figure(folder: str, _lmap, _drawn):
-    return make_large_map_figure(_drawn, cluster_names=cluster_names(_lmap))
-
-
-drawn = _drawn(str(lmap.folder), lmap)
 meta = lmap.meta
-fig = _figure(str(lmap.folder), lmap, drawn)  # built once per index; every rerun sends the same figure
-event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="large_map_chart")
-st.caption(f"{len(lmap):,} documents ({len(drawn):,} drawn), {meta['k']} clusters, map made by the encoder "
-           f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s."
-           + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else ""))
-
-rows = rows_in_selected_region(lmap.xy, event)
-st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")
-if len(rows):
-    st.dataframe(large_selection_table(lmap, rows), hide_index=True, width="stretch", height=240)
-    st.download_button("Selected ids (one per line)", ids_as_lines(lmap.ids[rows]), "selection_ids.txt", "text/plain")
-else:
-    st.caption("Drag a box or lasso on the map to select every document inside it.")
-
-query = st.text_input("Search by meaning", key="lm_query")
+points = _points(str(lmap.folder), lmap)  # prepared once per index; the browser gets the points once too
+map_box, caption_box, selected_box = st.container(), st.container(), st.container()
+query = st.text_input("Search by meaning", key="lm_query", help="The hits are marked on the map.")
+hits = None
 if query.strip():
     vec = lmap.query_encoder(common.encoder(meta.get("base_encoder", meta["encoder"]))).encode([query])[0]
     hits = lmap.search(vec, top_n=20)
@@ -114,3 +90,22 @@ if query.strip():
 # on demand: a table drawn with the map costs the first open the data grid's code (~1.3 MB) and its drawing
 if st.toggle("Show the clusters table", key="lm_clusters"):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")
+
+with map_box:
+    picked = corpus_map(points, key="large_map", colors=cluster_colors(meta["k"]), height=600,
+                        highlight=None if hits is None else hits["row"].to_numpy(),
+                        hover_text=lambda row: lmap.texts([row])[0])
+caption_box.caption(
+    f"{len(lmap):,} documents ({points.n:,} drawn), {meta['k']} clusters, map made by the encoder "
+    f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s."
+    + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else "")
+    + " Click the map to zoom with the wheel; drag with Box or Lasso (or Shift+drag) to select.")
+rows = picked.rows
+with selected_box:
+    st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")
+    if len(rows):
+        st.dataframe(large_selection_table(lmap, rows), hide_index=True, width="stretch", height=240)
+        st.download_button("Selected ids (one per line)", ids_as_lines(lmap.ids[rows]), "selection_ids.txt",
+                           "text/plain")
+    else:
+        st.caption("Select documents on the map: click one, or drag a box or lasso (Shift+drag) around many.")

@@ -151,28 +151,32 @@ def test_the_index_is_found_by_its_source_until_the_source_changes(tmp_path):
     assert find_large_index(path) is None
 
 
-def test_the_large_corpus_page_draws_the_index_as_one_trace(big):
-    """The page opens the 50k index by its corpus path and draws the level-of-detail sample as one WebGL trace."""
+def test_the_large_corpus_page_draws_every_point_of_the_index_on_the_webgl_map(big):
+    """The page opens the 50k index by its corpus path and sends EVERY point to the WebGL map component."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
+
+    from core.viz.webgl_map import decode_payload_header
 
     path, _, lmap, _ = big
     at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "pages" / "large_map.py"), default_timeout=180)
     at.session_state["lm_path"] = str(path)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert len(spec["data"]) == 1 and spec["data"][0]["type"] == "scattergl"
-    assert any("50,000 documents (20,000 drawn)" in c.value for c in at.caption)
+    assert not at.get("plotly_chart")
+    maps = at.get("bidi_component")
+    assert len(maps) == 1
+    header = decode_payload_header(maps[0].proto.bytes)
+    assert header["n"] == 50_000 and header["sections"]["x"][1] == 50_000  # the browser holds no points yet
+    assert any("50,000 documents (50,000 drawn)" in c.value for c in at.caption)
     assert not at.dataframe  # nothing selected, clusters folded: no table on the first open
     at.toggle(key="lm_clusters").set_value(True).run()
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == lmap.meta["k"]
 
 
-def test_before_a_path_is_given_the_page_loads_the_chart_code_with_an_empty_chart():
-    """No path yet: the instructions, and a blank static chart (no data) so the browser has plotly's code
-    compiled by the time the map is asked for."""
+def test_before_a_path_is_given_the_page_shows_how_to_index_and_no_map():
+    """No path yet: the instructions, and no map."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -181,7 +185,4 @@ def test_before_a_path_is_given_the_page_loads_the_chart_code_with_an_empty_char
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("python -m core.corpus index" in i.value for i in at.info)
-    charts = at.get("plotly_chart")
-    assert len(charts) == 1
-    spec = json.loads(charts[0].proto.spec)
-    assert spec["data"] == [] and spec["layout"]["height"] == 10
+    assert not at.get("plotly_chart") and not at.get("bidi_component")

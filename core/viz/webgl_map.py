@@ -1,0 +1,213 @@
+"""The WebGL corpus map's wire format: points and updates to bytes, the browser's selection back to rows.
+
+The map component (``components/corpus_map``, mounted by ``pages/map_component.py``) draws every
+point with regl-scatterplot. Streamlit hands it one ``bytes`` payload per rerun::
+
+    b"CMAP" | uint32 LE header length | header JSON (UTF-8) | zero pad to 4 bytes | sections
+
+``header["sections"]`` names each binary section ``{name: [byte offset, length, "f32" | "i32"]}``
+(offsets from the end of the padding). The points (``x, y`` in [-1, 1] with the aspect kept,
+``z`` the cluster code) travel only while the browser does not yet hold this map's ``version``
+(its ``have`` state); every other rerun sends the header and the small sections (``highlight``)
+only, and the component updates the same WebGL context.
+
+Selections come back as ``{"seq", "n", "v", "enc", "b64"}`` (``v``: the version they were made on):
+``enc`` is ``"none"``, ``"i32"`` (little-endian int32 point indices, when fewer than ``n / 32`` are
+selected) or ``"bits"`` (a bitmap of ``n`` bits,
+bit ``i`` at byte ``i // 8``, bit ``i % 8``): at most ``n / 8`` bytes, 125 kB for a million points.
+Point indices count the drawn points; :func:`selection_rows` maps them to the caller's rows
+through :attr:`MapPoints.rows` (non-finite coordinates are dropped, so the two differ).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+SNIPPET_CHARS = 300  # a hover text's length
+EXTENT = 0.875  # points fill [-EXTENT, EXTENT] of the canvas's [-1, 1]
+MAX_INLINE_TEXTS = 5_000  # up to this many points, every point's snippet travels with the map (no hover rerun)
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    """The points a map draws, normalised, with the rows they came from.
+
+    ``x, y, z`` have shape ``(m,)`` float32 (``m`` finite points of ``n`` given); ``rows (m,)`` int64
+    are the caller's row numbers of the drawn points, ascending; ``version`` names this content.
+    """
+
+    x: NDArray[np.float32]
+    y: NDArray[np.float32]
+    z: NDArray[np.float32]
+    rows: NDArray[np.int64]
+    n_given: int
+    version: str
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    @property
+    def dropped(self) -> int:
+        return self.n_given - self.n
+
+    @property
+    def note(self) -> str:
+        """What the map says about points it could not draw ("" when all were drawn)."""
+        if not self.dropped:
+            return ""
+        return f"{self.dropped:,} of {self.n_given:,} points not drawn: their coordinates are NaN or infinite"
+
+
+def prepare_points(x: Any, y: Any, codes: Any = None) -> MapPoints:
+    """Drop non-finite points and scale the rest into [-EXTENT, EXTENT] (one scale for both axes, so shapes
+    keep; the margin keeps edge points off the canvas border).
+
+    >>> p = prepare_points([0.0, 2.0, float("nan"), 4.0], [0.0, 1.0, 1.0, 2.0], [0, 1, 1, 2])
+    >>> p.rows.tolist(), p.x.tolist(), p.y.tolist(), p.dropped
+    ([0, 1, 3], [-0.875, 0.0, 0.875], [-0.4375, 0.0, 0.4375], 1)
+    """
+    xs = np.asarray(x, dtype=np.float64).ravel()
+    ys = np.asarray(y, dtype=np.float64).ravel()
+    if len(xs) != len(ys):
+        raise ValueError(f"x and y differ in length: {len(xs)} and {len(ys)}")
+    zs = np.zeros(len(xs)) if codes is None else np.asarray(codes, dtype=np.float64).ravel()
+    if len(zs) != len(xs):
+        raise ValueError(f"codes has {len(zs)} values for {len(xs)} points")
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    rows = np.flatnonzero(keep).astype(np.int64)
+    xs, ys = xs[rows], ys[rows]
+    zs = np.where(np.isfinite(zs[rows]), zs[rows], 0.0)
+    if len(rows):
+        cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
+        half = (max(xs.max() - xs.min(), ys.max() - ys.min()) / 2 or 1.0) / EXTENT
+        xs, ys = (xs - cx) / half, (ys - cy) / half
+    out = [np.ascontiguousarray(a, dtype=np.float32) for a in (xs, ys, zs)]
+    digest = hashlib.blake2b(digest_size=8)
+    for a in out:
+        digest.update(a.tobytes())
+    return MapPoints(out[0], out[1], out[2], rows, len(keep), digest.hexdigest())
+
+
+def point_indices(points: MapPoints, rows: Any) -> NDArray[np.int32]:
+    """Indices among the drawn points of the given caller ``rows`` (rows not drawn are left out), ascending."""
+    rows = np.unique(np.asarray(rows, dtype=np.int64).ravel())
+    pos = np.searchsorted(points.rows, rows)
+    pos = np.minimum(pos, max(points.n - 1, 0))
+    found = (points.n > 0) & (points.rows[pos] == rows) if points.n else np.zeros(len(rows), dtype=bool)
+    return pos[found].astype(np.int32)
+
+
+def _signature(values: NDArray | None) -> str | None:
+    if values is None:
+        return None
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=8).hexdigest()
+
+
+def short_text(text: Any, n: int = SNIPPET_CHARS) -> str:
+    """One line of at most ``n`` characters (an ellipsis marks the cut); never markup-escaped: the map shows
+    text with ``textContent``."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = None,
+                   colors: Sequence[str] | None = None, texts: Sequence[str] | None = None,
+                   hover: tuple[int, str] | None = None, height: int = 560) -> bytes:
+    """The bytes one rerun sends the component (module docstring): the header, the highlight, and the points
+    when ``send_points``. ``highlight``: caller rows to mark (``None``: leave the user's selection alone;
+    empty: clear it); ``texts``: one hover text per DRAWN point (small maps); ``hover``: ``(point index, text)``
+    answering the browser's request for one point's text."""
+    sections: dict[str, NDArray] = {}
+    if send_points:
+        sections.update(x=points.x, y=points.y, z=points.z)
+    hl = None if highlight is None else point_indices(points, highlight)
+    if hl is not None:
+        sections["highlight"] = hl
+    header: dict[str, Any] = {"v": points.version, "n": points.n, "height": int(height), "note": points.note,
+                              "colors": list(colors or []), "highlight_sig": _signature(hl), "sections": {}}
+    if texts is not None:
+        header["texts"] = list(texts)
+    if hover is not None:
+        header["hover"] = {"i": int(hover[0]), "text": str(hover[1])}
+    blobs, offset = [], 0
+    for name, arr in sections.items():
+        kind = "i32" if arr.dtype.kind in "iu" else "f32"
+        blob = np.ascontiguousarray(arr, dtype="<i4" if kind == "i32" else "<f4").tobytes()
+        header["sections"][name] = [offset, len(arr), kind]
+        blobs.append(blob)
+        offset += len(blob)
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    pad = b"\0" * ((4 - len(head) % 4) % 4)
+    return b"".join([b"CMAP", len(head).to_bytes(4, "little"), head, pad, *blobs])
+
+
+def decode_payload_header(payload: bytes) -> dict[str, Any]:
+    """The header of a payload (tests and tools read it back)."""
+    if payload[:4] != b"CMAP":
+        raise ValueError("not a corpus map payload (no CMAP magic)")
+    size = int.from_bytes(payload[4:8], "little")
+    return json.loads(payload[8:8 + size].decode("utf-8"))
+
+
+def selection_indices(state: Mapping[str, Any] | None, n: int) -> NDArray[np.int64]:
+    """Point indices of a selection state sent by the browser (module docstring), ascending, within ``[0, n)``.
+
+    A state for another number of points (an older map) selects nothing.
+
+    >>> selection_indices({"enc": "i32", "n": 10, "b64": "AwAAAAEAAAA="}, 10).tolist()
+    [1, 3]
+    >>> selection_indices({"enc": "bits", "n": 10, "b64": "BQI="}, 10).tolist()
+    [0, 2, 9]
+    """
+    if not state or state.get("enc") in (None, "none") or int(state.get("n", -1)) != n:
+        return np.zeros(0, dtype=np.int64)
+    raw = base64.b64decode(state.get("b64") or "")
+    if state["enc"] == "i32":
+        idx = np.frombuffer(raw, dtype="<i4").astype(np.int64)
+    elif state["enc"] == "bits":
+        idx = np.flatnonzero(np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")[:n])
+    else:
+        raise ValueError(f"unknown selection encoding {state['enc']!r}; expected 'none', 'i32' or 'bits'")
+    idx = np.unique(idx)
+    return idx[(idx >= 0) & (idx < n)].astype(np.int64)
+
+
+def selection_rows(points: MapPoints, state: Mapping[str, Any] | None) -> NDArray[np.int64]:
+    """The caller's rows of a selection state (ascending): drawn point indices mapped through ``points.rows``.
+    A selection made on another version of the map selects nothing."""
+    if state and state.get("v") not in (None, points.version):
+        return np.zeros(0, dtype=np.int64)
+    return points.rows[selection_indices(state, points.n)]
+
+
+def hover_answer(points: MapPoints, index: Any, text_of: Callable[[int], str] | None) -> tuple[int, str] | None:
+    """``(point index, short text)`` for the browser's hover request ``index`` (``None`` when there is none)."""
+    if index is None or text_of is None or not 0 <= int(index) < points.n:
+        return None
+    return int(index), short_text(text_of(int(points.rows[int(index)])))
+
+
+def inline_texts(points: MapPoints, labels: Sequence[Any] | None) -> list[str] | None:
+    """Per drawn point hover texts for a small map (``labels`` per GIVEN row); ``None`` above
+    :data:`MAX_INLINE_TEXTS` points or without labels (then hover asks for one text at a time)."""
+    if labels is None or points.n > MAX_INLINE_TEXTS:
+        return None
+    if len(labels) != points.n_given:
+        raise ValueError(f"labels has {len(labels)} texts for {points.n_given} points")
+    return [short_text(labels[int(r)]) for r in points.rows]
+
+
+def cluster_colors(k: int) -> list[str]:
+    """One colour per cluster code ``0..k-1`` (the plotly maps' palette)."""
+    from core.viz.corpus_map import _palette
+
+    return _palette(max(int(k), 1))

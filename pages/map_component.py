@@ -1,0 +1,68 @@
+"""The WebGL corpus map (``components/corpus_map``: regl-scatterplot in a Streamlit components.v2 module).
+
+One WebGL context per map for the life of the page: a rerun calls the component again with the
+same element, so highlights, colours and hover texts update in place, and the points themselves
+travel only while the browser does not hold this map's version (``core.viz.webgl_map``).
+Not a page: ``app.py`` lists pages explicitly, so this module is only imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+from numpy.typing import NDArray
+
+from core.viz import webgl_map
+from core.viz.webgl_map import MapPoints
+
+DIST = Path(__file__).resolve().parent.parent / "components" / "corpus_map" / "dist"
+
+
+@st.cache_resource(show_spinner=False)
+def _component():
+    return st.components.v2.component(
+        "equalctar.corpus_map", js=(DIST / "corpus_map.js").read_text(encoding="utf-8"),
+        css=(DIST / "corpus_map.css").read_text(encoding="utf-8"), isolate_styles=False)
+
+
+@dataclass(frozen=True)
+class MapSelection:
+    """What the map returned: the caller's ``rows`` selected by click, box or lasso (ascending), and the
+    map's note on points it could not draw."""
+
+    rows: NDArray[np.int64]
+    note: str
+
+
+def _noop() -> None:
+    """State changes rerun the page; the values are read from the result."""
+
+
+def _browser_state(key: str) -> dict[str, Any]:
+    """The component's state as the browser last set it (before this run mounts it)."""
+    value = st.session_state.get(key)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = None, highlight: Any = None,
+               colors: Sequence[str] | None = None, hover_text: Callable[[int], str] | None = None,
+               height: int = 560) -> MapSelection:
+    """Draw ``points`` (:func:`core.viz.webgl_map.prepare_points`, cached by the caller) and return the selection.
+
+    ``labels``: one hover text per given row (small maps; above ``MAX_INLINE_TEXTS`` points use
+    ``hover_text(row) -> str``, asked for one hovered point at a time). ``highlight``: rows to mark
+    (``None`` leaves the user's own selection as it is). ``colors``: one colour per cluster code.
+    """
+    before = _browser_state(key)
+    payload = webgl_map.encode_payload(
+        points, send_points=before.get("have") != points.version, highlight=highlight, colors=colors,
+        texts=webgl_map.inline_texts(points, labels), height=height,
+        hover=webgl_map.hover_answer(points, before.get("hover"), hover_text))
+    result = _component()(key=key, data=payload, height=height + 2, on_have_change=_noop,
+                          on_selection_change=_noop, on_hover_change=_noop)
+    return MapSelection(webgl_map.selection_rows(points, result.get("selection")), points.note)

@@ -1,0 +1,131 @@
+"""The Large corpus page's WebGL map in real chromium: every point drawn, a box selection listed, in place updates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.corpus.encoders import HashingEncoder
+from core.corpus.stream import LargeIndexConfig, index_large_corpus
+from tests._app_server import serve_app
+
+N_DOCS = 300
+TOPICS = ("files", "sockets", "dates", "colours")
+# counts the WebGL contexts any canvas of the page creates (a remount would create one more)
+COUNT_CONTEXTS = """
+window.__webglContexts = 0;
+const original = HTMLCanvasElement.prototype.getContext;
+HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+  const had = this.__hasGl;
+  const ctx = original.call(this, kind, ...rest);
+  if (ctx && /webgl/.test(String(kind)) && !had) { this.__hasGl = true; window.__webglContexts += 1; }
+  return ctx;
+};
+"""
+MAP = '[data-testid="corpus-map"]'
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory):
+    """A home holding the index of a 300-document corpus (hashing encoder, no MiniLM alignment)."""
+    home = tmp_path_factory.mktemp("large-map-home")
+    path = home / "docs.jsonl"
+    path.write_text("\n".join(json.dumps({"id": f"d{i}", "text": f"notes on {TOPICS[i % 4]} number {i} "
+                                                            "<b>not bold</b> <script>window.__xss = 1</script>"})
+                              for i in range(N_DOCS)) + "\n")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EQUALCTAR_HOME", str(home))  # the app's server finds the index under its own home
+    try:
+        index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(32))
+    finally:
+        mp.undo()
+    return home, path
+
+
+def _open(page, url: str, path) -> None:
+    page.add_init_script(COUNT_CONTEXTS)
+    page.goto(url + "/large_map")
+    box = page.get_by_label("Corpus file (.jsonl/.parquet) or folder", exact=True)
+    box.fill(str(path))
+    box.press("Enter")
+    page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === '{N_DOCS}'",
+                           timeout=60_000)
+
+
+def _drag_box(page) -> None:
+    page.locator(MAP).get_by_role("button", name="Box").click()
+    bb = page.locator(f"{MAP} canvas").bounding_box()
+    page.mouse.move(bb["x"] + 4, bb["y"] + 4)
+    page.mouse.down()
+    for k in range(1, 21):  # the whole canvas: every point
+        page.mouse.move(bb["x"] + 4 + (bb["width"] - 8) * k / 20, bb["y"] + 4 + (bb["height"] - 8) * k / 20)
+    page.mouse.up()
+
+
+@pytest.mark.browser
+def test_the_map_draws_every_document_and_a_box_lists_them_without_a_new_webgl_context(small_index, page,
+                                                                                       output_dir):
+    home, path = small_index
+    with serve_app(home) as (url, _):
+        _open(page, url, path)
+        root = page.locator(MAP)
+        assert root.get_attribute("data-points") == str(N_DOCS)
+        page.wait_for_timeout(1500)  # the browser's "have" rerun: later payloads carry no points
+        first = page.evaluate("window.__webglContexts")
+        assert first >= 1
+        page.screenshot(path=str(output_dir / "large_map_drawn.png"))
+
+        _drag_box(page)
+        heading = page.get_by_role("heading", name=f"Selected documents ({N_DOCS})")
+        heading.wait_for(timeout=30_000)
+        page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Selected ids (one per line)").count() == 1
+        heading.scroll_into_view_if_needed()
+        page.screenshot(path=str(output_dir / "large_map_box_selection.png"))
+
+        query = page.get_by_label("Search by meaning", exact=True)
+        for i in range(20):  # each search marks its hits on the same map: no remount, no new context
+            query.fill(f"notes on {TOPICS[i % 4]} number {i}")
+            query.press("Enter")
+            page.wait_for_function(f"document.querySelector('{MAP}').dataset.highlighted > 0", timeout=30_000)
+            page.wait_for_timeout(150)
+        page.wait_for_timeout(1000)
+        assert page.evaluate("window.__webglContexts") == first
+        assert int(root.get_attribute("data-payload-bytes")) < 12 * N_DOCS  # header and hits only, no points
+        assert page.evaluate("window.__xss") is None
+        root.scroll_into_view_if_needed()
+        page.screenshot(path=str(output_dir / "large_map_search_marked.png"))
+
+
+@pytest.mark.browser
+def test_hover_shows_the_text_as_text_and_the_wheel_scrolls_the_page_until_the_map_has_focus(small_index, page,
+                                                                                             output_dir):
+    home, path = small_index
+    with serve_app(home) as (url, _):
+        _open(page, url, path)
+        page.wait_for_timeout(1000)
+        # the pixel of point 0, from the scatterplot's own view
+        xy = page.evaluate(f"""() => {{
+            const m = document.querySelector('{MAP}').__cmap, r = m.dom.canvas.getBoundingClientRect();
+            const [x, y] = m.sp.getScreenPosition(0);
+            return [r.left + x, r.top + y];
+        }}""")
+        page.mouse.move(xy[0] - 3, xy[1] - 3)
+        page.mouse.move(xy[0], xy[1])
+        tip = page.locator(f"{MAP} .cmap-tip")
+        page.wait_for_function(f"document.querySelector('{MAP} .cmap-tip').textContent.includes('notes on')",
+                               timeout=30_000)
+        text = tip.text_content()
+        assert "<b>not bold</b>" in text and "<script>" in text  # shown as written, never run as markup
+        assert page.evaluate("window.__xss") is None
+        page.screenshot(path=str(output_dir / "large_map_hover.png"))
+
+        scroller = "document.querySelector('[data-testid=\"stMain\"]')"
+        page.evaluate(f"{scroller}.scrollTop = 0")
+        page.mouse.move(xy[0], xy[1])
+        view = page.evaluate(f"() => Array.from(document.querySelector('{MAP}').__cmap.sp.get('cameraView'))")
+        page.mouse.wheel(0, 300)
+        page.wait_for_timeout(500)
+        assert page.evaluate(f"() => Array.from(document.querySelector('{MAP}').__cmap.sp.get('cameraView'))") \
+            == view  # not focused: the map did not zoom
