@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import access
 from core.corpus.align import describe_alignment
+from core.corpus.stream import SAMPLE_DOCS, StreamFormatError, index_large_corpus, sample_corpus
 from core.corpus.views import ids_as_lines, large_search_table, large_selection_table
 from core.text import md_escape
 from core.viz.webgl_map import cluster_colors, prepare_points
@@ -42,13 +43,29 @@ if not common.server_paths_allowed():
     st.info("Large corpora are read from paths on the server, which this browser may not type (the server only "
             "accepts them from its own machine; see core.access). Open the app on the server itself.")
     st.stop()
+if "lm_pending_path" in st.session_state:  # the sample index was just built: open it
+    st.session_state["lm_path"] = st.session_state.pop("lm_pending_path")
 path = common.path_input("Corpus file (.jsonl/.parquet) or folder", "lm_path", placeholder="/data/corpus.jsonl",
                          help="The same path given to `python -m core.corpus index --corpus`; only under the "
                               "server's allowed folders (EQUALCTAR_ROOTS).")
 if not path.strip():
-    st.info("Index a large corpus once from the command line (streamed in chunks; static encoder tier, aligned "
-            "to MiniLM on 1,024 sampled documents):\n\n"
-            "`.venv/bin/python -m core.corpus index --corpus /data/corpus.jsonl`\n\nthen give its path here.")
+    st.info("This page maps a corpus too large for memory, up to millions of documents: it is streamed once into "
+            "an index (static encoder tier, aligned to MiniLM on 1,024 sampled documents; k-means; a 2-D layout), "
+            "then every document is drawn here and a box or lasso lists the ones inside.\n\n"
+            f"**To try it now**, build the sample: the built-in documents recombined into {SAMPLE_DOCS:,} (a "
+            "minute or two, once). **For your own corpus**, give its path above, or index it from the command "
+            "line: `.venv/bin/python -m core.corpus index --corpus /data/corpus.jsonl`.")
+    if st.button(f"Build the sample index ({SAMPLE_DOCS:,} documents)", type="primary", key="lm_sample"):
+        bar = st.progress(0.0, text="Writing the sample corpus…")
+        try:
+            sample = sample_corpus()
+            index_large_corpus(sample, report=lambda p: bar.progress(p.fraction, text=p.describe()),
+                               roots=access.allowed_roots())
+        except (StreamFormatError, ValueError, OSError) as exc:
+            common.show_error(exc, "Could not build the sample index")
+            st.stop()
+        st.session_state["lm_pending_path"] = str(sample)  # the box is drawn: set its value on the next run
+        st.rerun()
     st.stop()
 try:
     source = common.server_path("lm_path")  # the roots, links followed, before any stat
@@ -65,8 +82,6 @@ if lmap is None:
                f"`python -m core.corpus index --corpus {path.strip().replace('`', '')}` "
                "(or here, for corpora of up to a few hundred thousand documents).")
     if st.button("Index it now", type="primary"):
-        from core.corpus.stream import StreamFormatError, index_large_corpus
-
         bar = st.progress(0.0, text="Streaming the corpus…")
         try:
             index_large_corpus(source, report=lambda p: bar.progress(p.fraction, text=p.describe()),

@@ -784,13 +784,14 @@ def write_recombined_corpus(texts, n: int, path: str | Path, seed: int = 0, per_
 SAMPLE_DOCS = 100_000
 
 
-def sample_corpus(n: int = SAMPLE_DOCS, seed: int = 0) -> Path:
+def sample_corpus(n: int | None = None, seed: int = 0) -> Path:
     """A large corpus to try the Large corpus page on without one of your own: the built-in documents'
     sentences recombined into ``n`` documents (:func:`write_recombined_corpus`), written once into the cache
-    (``cache_dir("samples")``, under the allowed folders) and reused."""
+    (``cache_dir("samples")``, under the allowed folders) and reused; ``n`` defaults to :data:`SAMPLE_DOCS`."""
     from core.corpus.builtin import load_builtin_corpus
     from core.settings import cache_dir
 
+    n = SAMPLE_DOCS if n is None else n
     path = cache_dir("samples") / f"builtin-recombined-{n}-{seed}.jsonl"
     if not path.exists():
         write_recombined_corpus(load_builtin_corpus().texts, n, path, seed=seed)
