@@ -150,3 +150,9 @@ def test_corpus_map_never_imports_the_bandit():
                 mods = [node.module]
             offenders += [f"{path.name}: {m}" for m in mods if m.startswith(("core.equal", "core.debias", "core.ctar"))]
     assert offenders == [], f"core/corpus must not import the bandit or the causal packages: {offenders}"
+
+
+def test_test_files_have_unique_names():
+    """The test folders have no ``__init__.py``: two test files with one name stop pytest's collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
