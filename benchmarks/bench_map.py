@@ -29,21 +29,13 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests._app_server import free_port, healthy  # noqa: E402
+from tests._app_server import COUNT_CONTEXTS, free_port, healthy  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 BUNDLE = ROOT / "components" / "corpus_map" / "dist"
-COUNT_CONTEXTS = """
-window.__webglContexts = 0;
-const original = HTMLCanvasElement.prototype.getContext;
-HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
-  const had = this.__hasGl;
-  const ctx = original.call(this, kind, ...rest);
-  if (ctx && /webgl/.test(String(kind)) && !had) { this.__hasGl = true; window.__webglContexts += 1; }
-  return ctx;
-};"""
+
 FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 WEBGL_READY = """(n) => { const m = document.querySelector('[data-testid=corpus-map]');
   return !!m && m.dataset.points === String(n); }"""

@@ -19,7 +19,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-SERVER_PIDS: dict[str, int] = {}  # url -> pid of each app server a test started (for CPU measurements)
+SERVER_PIDS: dict[str, int] = {}
+# an init script that counts the WebGL contexts any canvas of the page creates (a remounted chart makes one more)
+COUNT_CONTEXTS = """
+window.__webglContexts = 0;
+const original = HTMLCanvasElement.prototype.getContext;
+HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+  const had = this.__hasGl;
+  const ctx = original.call(this, kind, ...rest);
+  if (ctx && /webgl/.test(String(kind)) && !had) { this.__hasGl = true; window.__webglContexts += 1; }
+  return ctx;
+};
+"""
+  # url -> pid of each app server a test started (for CPU measurements)
 
 
 def free_port() -> int:

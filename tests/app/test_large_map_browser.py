@@ -8,21 +8,10 @@ import pytest
 
 from core.corpus.encoders import HashingEncoder
 from core.corpus.stream import LargeIndexConfig, index_large_corpus
-from tests._app_server import serve_app
+from tests._app_server import COUNT_CONTEXTS, serve_app
 
 N_DOCS = 300
 TOPICS = ("files", "sockets", "dates", "colours")
-# counts the WebGL contexts any canvas of the page creates (a remount would create one more)
-COUNT_CONTEXTS = """
-window.__webglContexts = 0;
-const original = HTMLCanvasElement.prototype.getContext;
-HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
-  const had = this.__hasGl;
-  const ctx = original.call(this, kind, ...rest);
-  if (ctx && /webgl/.test(String(kind)) && !had) { this.__hasGl = true; window.__webglContexts += 1; }
-  return ctx;
-};
-"""
 MAP = '[data-testid="corpus-map"]'
 
 
