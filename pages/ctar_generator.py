@@ -97,6 +97,8 @@ except CTARConfigError as exc:
     config = None
     left.error(f"Invalid parameter: {md_escape(in_words(str(exc)))}")
 
+if common is not None:  # the address bar first: a link copied right after a change holds it
+    common.share_view(PAGE)
 with right:
     graph = causal_graph(config or DEFAULTS, intervention)
     # the figure does not depend on the chosen node: a changed figure would reset the chart's selection
@@ -112,8 +114,6 @@ with right:
         st.dataframe(parameter_table(info), hide_index=True, width="stretch")
     st.caption("Click a node for its equation and parameters. Red dashed edges are cut by the chosen intervention.")
 
-if common is not None:
-    common.share_view(PAGE)
 
 if generate and config is not None:
     bar = st.progress(0.0, "Sampling…")

@@ -54,6 +54,8 @@ with left:
                        else "Popularity bias is an A2 violation only if the estimator ignores popularity.")
     more = st.multiselect("…and also conditions on", list(CONDITIONS), format_func=lambda c: CONDITIONS.get(c, c),
                           key="dl_cond")
+# the address bar first: a link copied right after a click holds it (the sweep and its charts come later)
+common.share_view("debiasing_lab", dl_strength=None if strength == grid[-1] else strength)  # the default stays out
 conditioned = set(more) | ({"popularity"} if on_pop else set())
 mechanism = make_mechanism(mech_name, strength)
 broken = mechanism.violated_assumptions(conditioned)
@@ -157,4 +159,3 @@ def learners_panel(config: LearnerConfig) -> None:
 
 learners_panel(lcfg)
 
-common.share_view("debiasing_lab", dl_strength=None if strength == grid[-1] else strength)  # the default stays out
