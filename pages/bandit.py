@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.corpus.tags import TagStore
+from core.corpus.tags import TagStore, tagged_ids
 from core.equal.arms import DOC_ORDERS
 from core.equal.baselines import BaselineCache, baselines_job
 from core.equal.export import export_pairs
@@ -53,6 +53,12 @@ def _store() -> RunStore:
 def _baseline_cache(corpus_hash: str, map_key: str, encoder: str) -> BaselineCache:
     """Extracted pairs and embeddings shared by every baselines job on one corpus map and encoder."""
     return BaselineCache()
+
+
+@st.cache_resource(max_entries=8)
+def _tag_reference(choice: str, tagged: tuple, corpus_hash: str, _tags, _corpus):
+    """A tag's reference task, extracted once per tag content (a rerun does not extract its documents again)."""
+    return reference_from_tag(choice, _tags, _corpus, make_extractor("rules"))
 
 
 try:
@@ -141,7 +147,8 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
 
 try:
     ref = (load_reference(upload.getvalue(), upload.name) if upload is not None else
-           reference_from_tag(preset, tags, corpus, make_extractor("rules")) if preset.startswith(TAG_PREFIX) else
+           _tag_reference(preset, tagged_ids(tags, [preset.removeprefix(TAG_PREFIX)]), corpus.content_hash, tags,
+                          corpus) if preset.startswith(TAG_PREFIX) else
            load_reference(preset if preset != "Upload…" else presets[0]))
     config = RunConfig(policy=policy, policy_params=params, batch_arms=int(B), docs_per_pull=int(D),
                        budget_kind=budget_kind, budget=float(budget), stop=stop, patience=int(patience),
