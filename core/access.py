@@ -140,10 +140,18 @@ def gate_model(name: str, client_ip: str | None, roots: tuple[Path, ...] | None 
     if not (text.startswith(("/", ".", "~")) or Path(text).expanduser().exists()):
         return text
     folder = check_path(text, roots)
+    seen = 0
     for dirpath, dirnames, filenames in os.walk(folder):  # a link to a folder is not walked into, but checked
         for entry in (*dirnames, *filenames):
             check_path(Path(dirpath) / entry, roots)
+            seen += 1
+            if seen > MODEL_FOLDER_ENTRIES:  # this runs on every page run: a model folder is small
+                raise PathNotAllowedError(f"{text}: holds over {MODEL_FOLDER_ENTRIES:,} files and folders, "
+                                          "more than a model folder does")
     return str(folder)
+
+
+MODEL_FOLDER_ENTRIES = 5_000
 
 
 def inside(folder: str | Path, name: str, roots: tuple[Path, ...] | None) -> Path:
