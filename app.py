@@ -22,7 +22,7 @@ import streamlit as st  # noqa: E402
 from core import access  # noqa: E402
 from core.errors import short_message  # noqa: E402
 from core.text import md_escape  # noqa: E402
-from pages import common  # noqa: E402
+from pages import common, sidebar  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -50,8 +50,8 @@ pages = st.navigation(SECTIONS)
 common.restore_link(pages.url_path)  # before the sidebar's widgets: a shared link sets them
 common.keep_views(pages.url_path)  # a page left and come back to shows the view it had
 # the sidebar before any page switch: a run cut short before its widgets are drawn forgets their values
-common.draw_sidebar()
-goto = common.pending_page(pages.url_path)  # presentation mode switched on (the tour) or off (the page left)
+sidebar.draw_sidebar()
+goto = sidebar.pending_page(pages.url_path)  # presentation mode switched on (the tour) or off (the page left)
 if goto is not None:
     st.switch_page(next(p for group in SECTIONS.values() for p in group if p.url_path == goto))
 try:

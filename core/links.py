@@ -13,6 +13,7 @@ too, so their validation is tested without a browser.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -231,11 +232,12 @@ PAGE_PARAMS: dict[str, Callable[[], list[Param]]] = {
 }
 
 
-def view_keys(page: str | None = None) -> list[str]:
+@functools.cache
+def view_keys(page: str | None = None) -> tuple[str, ...]:
     """The session keys of ``page``'s view (every page's when ``None``): what its links carry, kept when the
-    page is left so that it comes back as it was (:func:`core.ui_state.carry`)."""
+    page is left so that it comes back as it was (:func:`core.ui_state.carry`). Asked on every run: computed once."""
     makers = PAGE_PARAMS.values() if page is None else [PAGE_PARAMS.get(page, lambda: [])]
-    return list(dict.fromkeys(p.key for make in makers for p in make() if not p.once))
+    return tuple(dict.fromkeys(p.key for make in makers for p in make() if not p.once))
 
 
 def page_params(page: str) -> list[Param]:

@@ -1,6 +1,6 @@
 """What every page shares: the sidebar's choices, the cached encoder, corpus and corpus map.
 
-The sidebar itself is drawn by ``app.py`` (see :func:`draw_sidebar`); pages read its choices
+The sidebar itself is drawn by ``app.py`` (see :mod:`pages.sidebar`, with presentation mode); pages read its choices
 through the small accessors here, which fall back to defaults so a page also runs alone
 (``AppTest.from_file("pages/...")``). Heavy objects are cached once per process
 (``st.cache_resource``) and the corpus map is also cached on disk by ``core.corpus.mapping``.
@@ -19,7 +19,7 @@ import streamlit as st
 from core import access, ui_state
 from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, Encoder, chunking_options, load_encoder
 from core.corpus.load import Corpus, LoadReport
-from core.corpus.views import MapMemo, apply_overrides, label_of, upload_types
+from core.corpus.views import MapMemo, apply_overrides, upload_types
 from core.errors import describe_failure
 from core.text import md_escape
 
@@ -403,108 +403,8 @@ def poll_job_panel(key: str, polling: bool, start: Callable[[], _Job], *, start_
 
 SIDEBAR_KEYS = ("sb_seed", "sb_source", "sb_builtin_limit", "sb_path", "sb_text_field", "sb_encoder",
                 "sb_encoder_path")
-
-
 #: presentation mode's saved view: ``{"page": url path, "values": {sidebar key: value}}`` while presenting
 SAVED_VIEW = "_presentation_saved"
 #: presentation mode itself, in a key no widget owns: a page switch (to the Tour and back) resets the toggle's
-#: own widget state in Streamlit 1.67, so the toggle is drawn from this key on every run
+#: own widget state in Streamlit 1.67, so the toggle is drawn from this key on every run (pages/sidebar.py)
 PRESENTING = "_presenting"
-
-
-def _on_demo_toggle() -> None:
-    """Entering presentation mode saves the view (every sidebar value and the page); leaving restores it
-    exactly and goes back to that page. A callback: it runs before the next run draws any widget."""
-    S = st.session_state
-    S[PRESENTING] = bool(S.get("sb_demo"))
-    if S[PRESENTING]:
-        S[SAVED_VIEW] = {"page": S.get("_page", ""), "values": ui_state.snapshot(S, SIDEBAR_KEYS)}
-        S["_goto"] = "tour"
-        return
-    saved = S.pop(SAVED_VIEW, None) or {"page": "", "values": {}}  # a link opened presenting: the first page
-    S.update(saved["values"])
-    S["_goto"] = saved["page"] if saved["page"] != "tour" else ""
-
-
-def exit_presentation() -> None:
-    """The Tour's Exit button (an ``on_click`` callback): presentation mode off, the saved view back."""
-    st.session_state["sb_demo"] = False
-    _on_demo_toggle()
-
-
-def pending_page(current: str) -> str | None:
-    """The page to switch to after presentation mode changed (``None``: stay); remembers ``current`` as the page
-    a presenter would come back to."""
-    S = st.session_state
-    goto = S.pop("_goto", None)
-    S["_page"] = current
-    return goto if goto not in (None, current) else None
-
-
-def draw_sidebar() -> None:
-    """The shared sidebar (called by app.py on every run, before the page).
-
-    In presentation mode only the toggle shows; the corpus, encoder and seed widgets are not
-    drawn, and their values are carried over (Streamlit forgets an undrawn widget's value), so
-    switching presentation mode off loses nothing (and :data:`SAVED_VIEW` restores them exactly).
-    The settings sit in one container after the toggle, which presentation mode replaces by a
-    caption at once, so a slow first Tour step never shows the settings of the page before it.
-    Values survive a cut-short first render (:mod:`core.ui_state`); a browser that may not name
-    server paths gets uploads only.
-    """
-    if PRESENTING in st.session_state:
-        st.session_state["sb_demo"] = st.session_state[PRESENTING]
-    with st.sidebar:
-        st.toggle("Demo mode", key="sb_demo", on_change=_on_demo_toggle,
-                  help="Presentation mode: a guided tour of the three methods, settings and notation out of sight. "
-                       "Switch it off for every setting; nothing is lost.")
-        if presenting():
-            for key in SIDEBAR_KEYS:  # re-assigning keeps an undrawn widget's value
-                if key in st.session_state:
-                    st.session_state[key] = st.session_state[key]
-            st.caption("Presentation mode. Use the Tour, or switch this off for every setting.")
-            return
-        with st.container():
-            _draw_settings(server_paths_allowed())
-
-
-def _draw_settings(paths_ok: bool) -> None:
-    """The sidebar's seed, corpus and encoder (not in presentation mode)."""
-    sources = SOURCES if paths_ok else SOURCES[:2]
-    st.session_state.setdefault("sb_seed", 0)  # defaults in the session: a link or the tour may have set them
-    st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed")
-    st.subheader("Corpus")
-    ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
-    source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
-    if source == SOURCES[0]:
-        st.session_state.setdefault("sb_builtin_limit", builtin_limit() or 3000)
-        st.number_input(
-            "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
-            help="An evenly spread subset of the harvested Python documentation.",
-        )
-    elif source == SOURCES[1]:
-        st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,
-                         key="sb_upload")
-    else:
-        ui_state.restore(st.session_state, "sb_path", "")
-        path_input("Path to a file or a folder of .txt/.md", "sb_path",
-                   help="Only under the server's allowed folders (EQUALCTAR_ROOTS).")
-    if source != SOURCES[0]:
-        st.text_input("Text field (blank: detect)", key="sb_text_field")
-    st.subheader("Encoder")
-    options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
-    env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
-    default_label = label_of(ENCODER_CHOICES, env_default, options[0])
-    ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
-    choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed",
-                          help="MiniLM: all-MiniLM-L6-v2, packaged; the map opens from the static tier in seconds and "
-                               "is redrawn with MiniLM once it has embedded the corpus in the background. Static: "
-                               "model2vec distilled from MiniLM. Hashing: no model, for quick looks.")
-    for key in ("sb_source", "sb_path", "sb_encoder"):
-        ui_state.keep(st.session_state, key)
-    if choice == "Local model path":
-        path_input("Model folder or name", "sb_encoder_path",
-                   help="A folder under the server's allowed folders, or a model name in the local cache.")
-    from pages import upgrade_panel
-
-    upgrade_panel.draw_tier_figures()

@@ -38,7 +38,7 @@ from core.tour import (
 from core.viz.bandit import make_budget_figure
 from core.viz.ctar import make_rating_distribution_figure
 from core.viz.debias import make_estimates_figure
-from pages import common
+from pages import common, sidebar
 
 S = st.session_state
 HERO_HEIGHT, REFRESH_S = 470, 0.5
@@ -76,7 +76,7 @@ if (!doc.__tourKeys) {
 head, back, nxt, leave = st.columns([7, 1, 1, 1], vertical_alignment="bottom")
 head.subheader(f"{current.number} of {len(STEPS)} · {current.title}")
 back.button("Back", key="tour_back", on_click=_go, args=(-1,), disabled=current.number == 1, width="stretch")
-leave.button("Exit", key="tour_exit", on_click=common.exit_presentation, width="stretch",
+leave.button("Exit", key="tour_exit", on_click=sidebar.exit_presentation, width="stretch",
              help="Leave presentation mode: every setting and the page you left come back.")
 nxt.button("Next", key="tour_next", on_click=_go, args=(1,), type="primary", disabled=current.number == len(STEPS),
            width="stretch")
