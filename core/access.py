@@ -44,6 +44,8 @@ __all__ = [
     "check_path",
     "gate",
     "gate_model",
+    "check_model_files",
+    "is_model_path",
     "inside",
     "is_local_client",
     "peer_address",
@@ -132,23 +134,30 @@ def gate_model(name: str, client_ip: str | None, roots: tuple[Path, ...] | None 
     """A model typed on a page: a folder through :func:`gate`; a name (``org/model``, read from the
     local model cache, never fetched: ``HF_HUB_OFFLINE``) as it is, once the browser may name paths.
 
-    A name that starts like a path (``/``, ``.``, ``~``) or names an existing folder is a path; the
-    model's loader opens the files inside, so each of them (links followed) must lie under the roots too.
+    A name that starts like a path (``/``, ``.``, ``~``) or names an existing folder is a path. The files
+    inside are checked by :func:`check_model_files` when the model is loaded (once, not on every page run).
     """
     require_server_paths(client_ip)
     text = name.strip()
-    if not (text.startswith(("/", ".", "~")) or Path(text).expanduser().exists()):
-        return text
-    folder = check_path(text, roots)
+    return str(check_path(text, roots)) if is_model_path(text) else text
+
+
+def is_model_path(name: str) -> bool:
+    """Whether a model name is a folder on this machine (else a name in the local model cache)."""
+    return name.startswith(("/", ".", "~")) or Path(name).expanduser().exists()
+
+
+def check_model_files(folder: str | Path, roots: tuple[Path, ...] | None = None) -> None:
+    """Before a model folder is loaded: every file and folder in it, links followed, lies under the roots
+    (the loader opens them). Raises :class:`PathNotAllowedError`, also past :data:`MODEL_FOLDER_ENTRIES`."""
     seen = 0
     for dirpath, dirnames, filenames in os.walk(folder):  # a link to a folder is not walked into, but checked
         for entry in (*dirnames, *filenames):
             check_path(Path(dirpath) / entry, roots)
             seen += 1
-            if seen > MODEL_FOLDER_ENTRIES:  # this runs on every page run: a model folder is small
-                raise PathNotAllowedError(f"{text}: holds over {MODEL_FOLDER_ENTRIES:,} files and folders, "
+            if seen > MODEL_FOLDER_ENTRIES:
+                raise PathNotAllowedError(f"{folder}: holds over {MODEL_FOLDER_ENTRIES:,} files and folders, "
                                           "more than a model folder does")
-    return str(folder)
 
 
 MODEL_FOLDER_ENTRIES = 5_000

@@ -194,6 +194,11 @@ def builtin_limit() -> int | None:
 
 @st.cache_resource(show_spinner="Loading the encoder…")
 def encoder(name: str) -> Encoder:
+    """The encoder ``name``, loaded once per process; a local model folder's files are checked against the
+    roots first (:func:`core.access.check_model_files`: the folder itself passed the gate in :func:`encoder_name`)."""
+    typed = str(_state("sb_encoder_path", "")).strip()
+    if typed and access.is_model_path(typed) and name == str(Path(typed).expanduser().resolve()):
+        access.check_model_files(name)  # once per load: the loader opens these files
     return load_encoder(name)
 
 

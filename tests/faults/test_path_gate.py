@@ -205,8 +205,11 @@ def test_a_model_name_passes_and_a_model_folder_outside_is_refused(layout) -> No
     (allowed / "model").mkdir()
     (allowed / "model" / "config.json").write_text("{}")
     assert access.gate_model(str(allowed / "model"), None) == str((allowed / "model").resolve())
-    for bad in (str(outside), str(allowed / "outside_dir"), "~/../../etc", str(allowed)):  # allowed/ holds links out
+    for bad in (str(outside), str(allowed / "outside_dir"), "~/../../etc"):
         with pytest.raises(access.PathNotAllowedError):
             access.gate_model(bad, None)
+    with pytest.raises(access.PathNotAllowedError):  # allowed/ holds links out: its files are refused at load time
+        access.check_model_files(access.gate_model(str(allowed), None))
+    access.check_model_files(access.gate_model(str(allowed / "model"), None))
     with pytest.raises(access.PathNotAllowedError, match="shared on a network"):
         access.gate_model("sentence-transformers/all-MiniLM-L6-v2", "192.0.2.7")
