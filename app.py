@@ -20,7 +20,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import streamlit as st  # noqa: E402
 
 from core import access  # noqa: E402
-from core.errors import short_message  # noqa: E402
 from core.text import md_escape  # noqa: E402
 from pages import common, sidebar  # noqa: E402
 
@@ -57,7 +56,7 @@ if goto is not None:
 try:
     pages.run()
 except access.PathNotAllowedError as exc:  # a path box's refusal (core.access.gate), wherever the page read it
-    st.error(md_escape(short_message(exc, 1000)), icon="⚠️")
+    common.show_error(exc)  # bad input: its message, escaped
 except Exception as exc:  # a bug (even a ValueError, here): traceback to the server log under an id, one line shown
     from core.errors import describe_unhandled  # noqa: E402
 

@@ -25,7 +25,6 @@ from core.ctar.presets import (
 )
 from core.ctar.sampler import intervene, sample
 from core.ctar.stats import check_marginals, compare_statistics, summarize, summarize_truth
-from core.errors import short_message
 from core.text import md_escape
 from core.viz import ctar as viz
 
@@ -129,7 +128,7 @@ if generate and config is not None:
         bar.progress(1.0, f"Sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s")
     except (CTARConfigError, CTARInputError, access.PathNotAllowedError) as exc:
         bar.empty()
-        st.error(md_escape(short_message(exc, 1000)))  # a CSV's header or a folder's name is data, not Markdown
+        common.show_error(exc) if common is not None else st.error(str(exc))  # escaped: a CSV header is data
 
 stored = st.session_state.get("ctar_result")
 if stored is None:
