@@ -1,0 +1,472 @@
+"""The tuning lab: a grid of bandit settings, each over several seeds, replayed from cache as one job.
+
+Pick one or two settings of :class:`~core.equal.config.RunConfig` (:data:`TUNABLES`) and their
+values: every cell of the grid, for every seed, is played as an ordinary
+:class:`~core.equal.run.BanditRun` over pairs extracted and embedded once
+(:mod:`core.equal.replay`), so a cell's curve is exactly what a live run with those settings
+would show (bit for bit, with a deterministic extractor) and a whole grid costs seconds. Random
+and Avg-sim (the paper's baselines) are replayed with the same seeds and budget beside it.
+
+The pairs and their vectors live in a :class:`~core.equal.baselines.BaselineCache` shared with
+the Bandit page's baselines. A grid whose documents are not all in it needs extraction calls:
+:func:`calls_to_spend` counts them (a document an LLM extractor has in its own on-disk cache
+costs nothing) and :class:`TuneJob` refuses to start without ``spend=True``
+(:class:`TuneSpendError` names the count): an LLM extractor replays only what is cached unless
+the user confirms. Settings a grid cannot play (an empty grid, ``B`` above the map's clusters,
+``D = 0``) are refused before the job starts, naming the setting (:class:`TuneConfigError`).
+
+The job's table (:meth:`TuneJob.table`, :data:`TABLE_COLUMNS`) has one row per cell, seed and
+round: extraction calls so far, reference coverage (``mean_r max_e cos(r, e)``, the Bandit
+page's "Reference coverage": label-free closeness of the pairs found to ``D_r``), the mean
+reward, the pairs, and on a built-in preset the on-task share (provenance label,
+:mod:`core.equal.ontask`; NaN elsewhere). :func:`summarize_tune` turns it into curves with a
+band over seeds; :func:`rank_cells` into one line per cell.
+
+Example
+-------
+>>> grid = TuneGrid((("batch_arms", (1, 3)), ("credit", ("document", "pull"))), seeds=(0, 1))
+>>> [c.label for c in grid.cells()]
+['B=1 · credit=document', 'B=1 · credit=pull', 'B=3 · credit=document', 'B=3 · credit=pull']
+>>> TuneGrid((), seeds=(0,))
+Traceback (most recent call last):
+...
+core.equal.tune.TuneConfigError: the grid is empty: pick one or two settings to vary, each with at least one value
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from core.equal.arms import DOC_ORDERS
+from core.equal.baselines import BATCH_DOCS, BATCH_TEXTS, BaselineCache
+from core.equal.config import RunConfig, RunConfigError
+from core.equal.extract.base import QAPair
+from core.equal.policies import POLICIES, UNPLAYED_PRIORS
+from core.equal.replay import PrecomputedExtractor, table_embedder
+from core.equal.reward import CREDITS
+from core.equal.run import BanditRun, single_thread_blas
+from core.equal.space import ArmSpace
+from core.jobs import Job, Tick
+
+BASELINES = ("random", "avg-sim")
+TABLE_COLUMNS = ["cell", "kind", "policy", "seed", "round", "calls", "coverage", "reward", "pairs", "on_task_share"]
+
+
+class TuneConfigError(ValueError):
+    """A grid that cannot be played; the message names the setting."""
+
+
+class TuneSpendError(TuneConfigError):
+    """The grid needs extraction calls that were not confirmed; ``calls`` says how many."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = int(calls)
+        super().__init__(f"this grid needs {calls:,} extraction calls: {calls:,} documents are not in the cache yet. "
+                         "Confirm the spend to extract them (page: the confirm button; command line: --spend); "
+                         "nothing is extracted until then")
+
+
+@dataclass(frozen=True)
+class Tunable:
+    """One setting the lab can vary: its :class:`RunConfig` field, short name in cell labels, label and values."""
+
+    name: str
+    short: str
+    label: str
+    choices: tuple[Any, ...]
+    parse: Callable[[str], Any]
+    apply: Callable[[RunConfig, Any], RunConfig]
+
+    def value_text(self, value: Any) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _field(name: str) -> Callable[[RunConfig, Any], RunConfig]:
+    return lambda config, value: replace(config, **{name: value})
+
+
+def _choice(options: Sequence[str], label: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in options:
+            raise TuneConfigError(f"{label}: {text!r} is not one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def _number(kind: type, label: str) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return kind(text)
+        except ValueError:
+            raise TuneConfigError(f"{label}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
+
+    return parse
+
+
+TUNABLES: dict[str, Tunable] = {t.name: t for t in (
+    Tunable("policy", "policy", "Policy", POLICIES, _choice(POLICIES, "policy"),
+            lambda c, v: replace(c, policy=v, policy_params={})),  # a policy's parameters are its own
+    Tunable("batch_arms", "B", "Arms per round (B)", (1, 2, 3, 5, 8, 10, 20), _number(int, "arms per round (B)"),
+            _field("batch_arms")),
+    Tunable("docs_per_pull", "D", "Documents per pull (D)", (1, 3, 5, 10, 20, 50),
+            _number(int, "documents per pull (D)"), _field("docs_per_pull")),
+    Tunable("unplayed", "prior", "Arm estimate before pulls (prior)", UNPLAYED_PRIORS,
+            _choice(UNPLAYED_PRIORS, "unplayed"), _field("unplayed")),
+    Tunable("neighbour_weight", "neighbour", "Neighbour weight", (0.0, 0.1, 0.25, 0.5, 1.0),
+            _number(float, "neighbour weight"), _field("neighbour_weight")),
+    Tunable("credit", "credit", "Reward credit", CREDITS, _choice(CREDITS, "credit"),
+            lambda c, v: replace(c, reward=replace(c.reward, credit=v))),
+    Tunable("doc_order", "order", "Document order in a cluster", DOC_ORDERS, _choice(DOC_ORDERS, "doc_order"),
+            _field("doc_order")),
+    Tunable("budget", "budget", "Budget", (0.05, 0.1, 0.2, 0.3, 0.5), _number(float, "budget"), _field("budget")),
+)}
+_ALIASES = {"B": "batch_arms", "D": "docs_per_pull", "prior": "unplayed", "order": "doc_order",
+            "neighbour": "neighbour_weight"}
+
+
+def find_tunable(name: str) -> Tunable:
+    """The :class:`Tunable` called ``name`` (a field name or its short name: ``B``, ``D``, ``prior``, ``order``)."""
+    key = _ALIASES.get(name, name)
+    if key not in TUNABLES:
+        raise TuneConfigError(f"unknown setting {name!r}: choose one of {', '.join(TUNABLES)}")
+    return TUNABLES[key]
+
+
+def parse_axis(text: str) -> tuple[str, tuple[Any, ...]]:
+    """``"batch_arms=1,3,5"`` -> ``("batch_arms", (1, 3, 5))`` (the command line's ``--vary``).
+
+    >>> parse_axis("D=3,10")
+    ('docs_per_pull', (3, 10))
+    """
+    name, sep, values = text.partition("=")
+    if not sep:
+        raise TuneConfigError(f"--vary {text!r}: write SETTING=VALUE,VALUE,... (e.g. batch_arms=1,3,5)")
+    tunable = find_tunable(name.strip())
+    parts = [v.strip() for v in values.split(",") if v.strip()]
+    if not parts:
+        raise TuneConfigError(f"{tunable.label}: pick at least one value")
+    return tunable.name, tuple(tunable.parse(v) for v in parts)
+
+
+@dataclass(frozen=True)
+class TuneCell:
+    """One setting cell: its label (``"B=3 · D=10"``), the values it sets, and its config (the base seed)."""
+
+    label: str
+    values: Mapping[str, Any]
+    config: RunConfig
+
+
+@dataclass(frozen=True)
+class TuneGrid:
+    """One or two settings to vary (``axes``: ``((name, values), ...)``), the seeds, and the other settings.
+
+    Validated on construction: every cell's :class:`RunConfig` is built, so a value the run
+    would refuse (``D = 0``, a neighbour weight of 2) is refused here, naming the setting.
+    A cost budget is refused (replayed extractions cost nothing).
+    """
+
+    axes: tuple[tuple[str, tuple[Any, ...]], ...]
+    seeds: tuple[int, ...] = (0, 1, 2)
+    base: RunConfig = field(default_factory=lambda: RunConfig(budget=0.2))
+
+    def __post_init__(self) -> None:
+        if not self.axes:
+            raise TuneConfigError("the grid is empty: pick one or two settings to vary, each with at least one value")
+        for name, values in self.axes:
+            if not len(values):
+                raise TuneConfigError(f"{find_tunable(str(name)).label}: pick at least one value")
+        axes = tuple((find_tunable(str(n)).name, tuple(dict.fromkeys(v))) for n, v in self.axes)
+        names = [n for n, _ in axes]
+        if len(axes) > 2 or len(set(names)) != len(names):
+            raise TuneConfigError(f"vary one or two different settings, got {', '.join(names)}")
+        if not self.seeds:
+            raise TuneConfigError("seeds: pick at least one seed")
+        if self.base.budget_kind == "cost":
+            raise TuneConfigError("budget kind 'cost': the lab replays cached extractions, which cost nothing; "
+                                  "use a share or calls budget")
+        object.__setattr__(self, "axes", axes)
+        object.__setattr__(self, "seeds", tuple(int(s) for s in dict.fromkeys(self.seeds)))
+        self.cells()  # every cell's config is valid
+
+    def cells(self) -> list[TuneCell]:
+        """Every combination of the axes' values, first axis slowest."""
+        out = []
+        for combo in itertools.product(*(values for _, values in self.axes)):
+            config, parts = self.base, []
+            for (name, _), value in zip(self.axes, combo):
+                tunable = TUNABLES[name]
+                try:
+                    config = tunable.apply(config, value)
+                except (RunConfigError, TypeError) as exc:
+                    raise TuneConfigError(f"{tunable.label} = {value!r}: {exc}") from None
+                parts.append(f"{tunable.short}={tunable.value_text(value)}")
+            out.append(TuneCell(" · ".join(parts), dict(zip((n for n, _ in self.axes), combo)), config))
+        return out
+
+    @property
+    def n_runs(self) -> int:
+        """Runs the job plays: every cell and each baseline, once per seed."""
+        return (len(self.cells()) + len(BASELINES)) * len(self.seeds)
+
+    def baseline_config(self, policy: str) -> RunConfig:
+        """A baseline's settings: the base's, with the largest budget of any cell (its curve spans the x axis)."""
+        budget = max(c.config.budget for c in self.cells())
+        return replace(self.base, policy=policy, policy_params={}, budget=budget)
+
+
+def check_grid(grid: TuneGrid, space: ArmSpace, reference: NDArray) -> None:
+    """Refuse, naming the setting, a grid some cell of which this map cannot play (before any work).
+
+    ``B`` above the map's clusters is refused; every cell's run is then built once (without
+    playing it), so what :class:`~core.equal.run.BanditRun` itself refuses (a similarity order
+    without document embeddings) is refused here too.
+    """
+    k = space.k if space.k is not None else int(np.max(space.labels)) + 1
+    empty = PrecomputedExtractor({})
+    for cell in grid.cells():
+        if cell.config.batch_arms > k:
+            raise TuneConfigError(f"{TUNABLES['batch_arms'].label} = {cell.config.batch_arms} is more than the map's "
+                                  f"{k} clusters; pick at most {k}")
+        try:
+            BanditRun(cell.config, space, reference, empty, table_embedder({}))
+        except RunConfigError as exc:
+            raise TuneConfigError(f"{cell.label}: {exc}") from None
+
+
+def calls_to_spend(space: ArmSpace, extractor: Any, cache: BaselineCache) -> int:
+    """Extraction calls a grid on ``space`` would spend: documents neither in ``cache`` nor in the extractor's own
+    on-disk cache (``extractor.is_cached(text)``, an LLM extractor's), each read once."""
+    is_cached = getattr(extractor, "is_cached", None)
+    texts = space.texts
+    n = 0
+    for i, doc in enumerate(space.doc_ids):
+        if doc in cache.pairs_by_doc:
+            continue
+        if callable(is_cached) and texts is not None and is_cached(texts[i]):
+            continue
+        n += 1
+    return n
+
+
+def on_task_share_by_round(run: BanditRun, on_task: set[str], n_rounds: int) -> NDArray[np.float64]:
+    """Per round of ``run`` (``shape (n_rounds,)``): the share of the pairs found so far whose document is on-task
+    (NaN before the first pair)."""
+    rounds = np.asarray([m[0] for m in run.ledger.pair_meta], dtype=np.int64)
+    hits = np.asarray([p.doc_id in on_task for p in run.ledger.pairs], dtype=np.float64)
+    per_round_on = np.cumsum(np.bincount(rounds, weights=hits, minlength=n_rounds)[:n_rounds])
+    per_round_all = np.cumsum(np.bincount(rounds, minlength=n_rounds)[:n_rounds]).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(per_round_all > 0, per_round_on / per_round_all, np.nan)
+
+
+def run_frame(run: BanditRun, cell: str, kind: str, on_task: set[str] | None) -> pd.DataFrame:
+    """A finished run as rows of the tuning table (:data:`TABLE_COLUMNS`), one per round."""
+    rounds = run.rounds_frame()
+    n_rounds = int(rounds["round"].max()) + 1 if len(rounds) else 0
+    share = (on_task_share_by_round(run, on_task, n_rounds)[rounds["round"].to_numpy(dtype=np.int64)]
+             if on_task is not None and len(rounds) else np.full(len(rounds), np.nan))
+    return pd.DataFrame({"cell": cell, "kind": kind, "policy": run.config.policy, "seed": run.config.seed,
+                         "round": rounds["round"].to_numpy(dtype=np.int64),
+                         "calls": rounds["calls_cum"].to_numpy(dtype=np.int64),
+                         "coverage": rounds["coverage"].to_numpy(dtype=np.float64),
+                         "reward": rounds["reward_cum"].to_numpy(dtype=np.float64),
+                         "pairs": rounds["pairs_cum"].to_numpy(dtype=np.int64), "on_task_share": share},
+                        columns=TABLE_COLUMNS)
+
+
+class TuneJob(Job):
+    """A :class:`TuneGrid` played as one cancellable :class:`~core.jobs.Job` (see the module docstring).
+
+    Units: a batch of documents extracted (only those not cached, and only with ``spend``), a
+    batch of pair texts embedded, then one run per cell and seed, and per baseline and seed.
+    :meth:`table` holds the runs finished so far (a cancelled job keeps them, and ``cache`` keeps
+    what was extracted and embedded). ``result`` is the table when done.
+
+    Parameters
+    ----------
+    grid : TuneGrid
+    space : ArmSpace
+        The corpus map's arms, with texts (a document not cached is extracted from them) and
+        ``doc_emb`` (Avg-sim and the similarity prior need it).
+    extractor : Extractor
+        Reads the documents the cache lacks; with an LLM, only after ``spend=True``.
+    embed : callable
+        ``texts -> (len, d)`` unit vectors in the space of ``reference`` (shape ``(m, d)``).
+    cache : BaselineCache, optional
+        Shared with the Bandit page's baselines on the same corpus map and extractor.
+    on_task : set of str, optional
+        On-task document ids (:func:`core.equal.ontask.on_task_ids`); the table's on-task share.
+    spend : bool
+        Confirms the extraction calls :func:`calls_to_spend` counts; without it a grid that needs
+        any raises :class:`TuneSpendError` here, before the job starts.
+
+    Raises
+    ------
+    TuneConfigError
+        A cell this map cannot play (:func:`check_grid`); :class:`TuneSpendError` as above.
+    """
+
+    def __init__(self, grid: TuneGrid, space: ArmSpace, extractor: Any, embed: Callable[[Sequence[str]], NDArray],
+                 reference: NDArray, cache: BaselineCache | None = None, on_task: set[str] | None = None,
+                 spend: bool = False) -> None:
+        reference = np.atleast_2d(np.asarray(reference, dtype=np.float32))
+        check_grid(grid, space, reference)
+        self.cache = cache if cache is not None else BaselineCache()
+        self.calls_needed = calls_to_spend(space, extractor, self.cache)
+        if self.calls_needed and not spend:
+            raise TuneSpendError(self.calls_needed)
+        self.grid, self.space, self.extractor, self.embed, self.reference = grid, space, extractor, embed, reference
+        self.on_task = on_task
+        self.frames: list[pd.DataFrame] = []
+        self.failed_docs: list[str] = []
+        super().__init__("Tuning grid", self._units())
+
+    # ------------------------------------------------------------------ work
+    def _units(self) -> Generator[Tick, None, pd.DataFrame]:
+        yield from self._extract()
+        yield from self._embed()
+        bare = replace(self.space, texts=None)
+        pairs = {d: self.cache.pairs_by_doc.get(d, []) for d in self.space.doc_ids}
+        embed = table_embedder(self.cache.table)
+        runs = [(c.label, "setting", c.config) for c in self.grid.cells()]
+        runs += [(p, "baseline", self.grid.baseline_config(p)) for p in BASELINES
+                 if p != "avg-sim" or self.space.doc_emb is not None]
+        total = len(runs) * len(self.grid.seeds)
+        n = 0
+        with single_thread_blas():
+            for label, kind, config in runs:
+                for seed in self.grid.seeds:
+                    run = BanditRun(replace(config, seed=seed), bare, self.reference, PrecomputedExtractor(pairs),
+                                    embed, name=f"{label} seed {seed}").run_until_done()
+                    self.frames.append(run_frame(run, label, kind, self.on_task))
+                    n += 1
+                    yield Tick(n, total, "Replaying the grid")
+        return self.table()
+
+    def _extract(self) -> Generator[Tick, None, None]:
+        ids, texts = list(self.space.doc_ids), self.space.texts
+        todo = [i for i, d in enumerate(ids) if d not in self.cache.pairs_by_doc]
+        if todo and texts is None:
+            raise TuneConfigError(f"{len(todo)} documents are not in the cache and the arm space has no texts")
+        assert texts is not None or not todo
+        for start in range(0, len(todo), BATCH_DOCS):
+            chunk = todo[start:start + BATCH_DOCS]
+            result = self.extractor.extract([(ids[i], texts[i]) for i in chunk])  # type: ignore[index]
+            bad = {str(d) for d, _ in result.errors}
+            found: dict[str, list[QAPair]] = {ids[i]: [] for i in chunk if ids[i] not in bad}
+            for p in result.pairs:
+                if p.doc_id in found:
+                    found[p.doc_id].append(p)
+            self.cache.pairs_by_doc.update(found)  # per batch: a cancelled job keeps what it extracted
+            self.failed_docs += sorted(bad)
+            yield Tick(min(start + BATCH_DOCS, len(todo)), len(todo), "Extracting the documents not cached")
+        if self.failed_docs:
+            raise TuneConfigError(f"{len(self.failed_docs):,} documents could not be extracted (first: "
+                                  f"{self.failed_docs[0]!r}); the others are kept, so running the grid again retries "
+                                  "only these")
+
+    def _embed(self) -> Generator[Tick, None, None]:
+        wanted = dict.fromkeys(p.as_text() for d in self.space.doc_ids for p in self.cache.pairs_by_doc.get(d, []))
+        missing = [t for t in wanted if t not in self.cache.table]
+        for start in range(0, len(missing), BATCH_TEXTS):
+            chunk = missing[start:start + BATCH_TEXTS]
+            self.cache.table.update(zip(chunk, np.asarray(self.embed(chunk), dtype=np.float32)))
+            yield Tick(min(start + BATCH_TEXTS, len(missing)), len(missing), "Embedding the pairs")
+
+    # ------------------------------------------------------------------ what the page shows
+    def table(self) -> pd.DataFrame:
+        """The rows of every run finished so far (:data:`TABLE_COLUMNS`)."""
+        return pd.concat(self.frames, ignore_index=True) if self.frames else pd.DataFrame(columns=TABLE_COLUMNS)
+
+    def describe(self) -> str:
+        """What the progress bar says: ``"Replaying the grid: 12/42 runs · 9/s · 3 s left"``."""
+        stage = self.progress().stage
+        unit = "runs" if stage == "Replaying the grid" else ("pair texts" if stage.startswith("Embedding")
+                                                             else "documents")
+        return self.progress().describe(unit)
+
+    def cancel_note(self) -> str | None:
+        """The warning a cancelled job shows (``None`` unless cancelled)."""
+        if self.status != "cancelled":
+            return None
+        return (f"Cancelled: {len(self.frames)} of {self.grid.n_runs} runs finished are shown; what was extracted "
+                "and embedded is kept, so running the grid again resumes.")
+
+
+def _step_at(calls: NDArray, values: NDArray, grid: NDArray) -> NDArray[np.float64]:
+    """``values`` read as a step function of ``calls`` (sorted) at ``grid``: the last value at ``calls <= x``, NaN
+    before the first.
+
+    >>> _step_at(np.array([10, 20]), np.array([0.5, 0.7]), np.array([5, 10, 15, 25]))
+    array([nan, 0.5, 0.5, 0.7])
+    """
+    idx = np.searchsorted(calls, grid, side="right") - 1
+    out = np.asarray(values, dtype=np.float64)[np.clip(idx, 0, None)]
+    return np.where(idx >= 0, out, np.nan)
+
+
+def summarize_tune(table: pd.DataFrame, value: str = "coverage", points: int = 60) -> pd.DataFrame:
+    """Curves with a band over seeds: per cell and point of a shared calls axis, ``mean``, ``lo``, ``hi``.
+
+    Each run is read as a step function of its extraction calls (its value after its last
+    round at or before ``calls``); ``lo``/``hi`` are the lowest and highest seed, and a point
+    past a seed's last round reads that seed's final value (a run that stopped early keeps
+    what it found). Columns: ``cell, kind, calls, mean, lo, hi, seeds``.
+    """
+    cols = ["cell", "kind", "calls", "mean", "lo", "hi", "seeds"]
+    data = table.dropna(subset=[value])
+    if data.empty:
+        return pd.DataFrame(columns=cols)
+    top = int(data["calls"].max())
+    grid = np.unique(np.linspace(0, top, points).round().astype(np.int64))
+    out = []
+    for (cell, kind), g in data.groupby(["cell", "kind"], sort=False):
+        curves = np.stack([_step_at(r["calls"].to_numpy(), r[value].to_numpy(), grid)
+                           for _, r in g.sort_values("round").groupby("seed", sort=True)])
+        seen = ~np.isnan(curves)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a point no seed has reached yet is NaN
+            mean, lo, hi = np.nanmean(curves, 0), np.nanmin(curves, 0), np.nanmax(curves, 0)
+        out.append(pd.DataFrame({"cell": cell, "kind": kind, "calls": grid, "mean": mean, "lo": lo, "hi": hi,
+                                 "seeds": seen.sum(0)}))
+    return pd.concat(out, ignore_index=True)[cols]
+
+
+def rank_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell, best first: the final coverage's mean and spread over seeds, the calls spent, and the
+    final on-task share (NaN without a provenance label). Columns: ``cell, kind, coverage, coverage_sd,
+    calls, on_task_share``."""
+    cols = ["cell", "kind", "coverage", "coverage_sd", "calls", "on_task_share"]
+    if table.empty:
+        return pd.DataFrame(columns=cols)
+    last = table.sort_values("round").groupby(["cell", "kind", "seed"], sort=False).tail(1)
+    out = last.groupby(["cell", "kind"], sort=False).agg(
+        coverage=("coverage", "mean"), coverage_sd=("coverage", "std"), calls=("calls", "mean"),
+        on_task_share=("on_task_share", "mean")).reset_index()
+    out["coverage_sd"] = out["coverage_sd"].fillna(0.0)
+    return out.sort_values(["coverage", "cell"], ascending=[False, True], ignore_index=True)[cols]
+
+
+def cell_settings(grid: TuneGrid, label: str) -> RunConfig:
+    """The :class:`RunConfig` of the cell labelled ``label`` (for the Bandit page's settings)."""
+    for cell in grid.cells():
+        if cell.label == label:
+            return cell.config
+    raise KeyError(f"no cell {label!r} in this grid")
+
+
+def total_calls_hint(grid: TuneGrid, n_docs: int) -> int:
+    """The most documents one run of ``grid`` reads (its largest budget), for the page's caption."""
+    budgets = [c.config.budget for c in grid.cells()]
+    return int(math.ceil(max(budgets) * n_docs)) if grid.base.budget_kind == "share" else int(max(budgets))

@@ -1,0 +1,190 @@
+"""core.equal.tune: a grid cell replays bit for bit as its own BanditRun; cancel keeps the work; refusals name the
+setting; a grid not cached asks before it spends."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from crash_run import make_setup, make_space  # noqa: E402
+
+from core.equal.baselines import BaselineCache  # noqa: E402
+from core.equal.run import BanditRun  # noqa: E402
+from core.equal.tune import (  # noqa: E402
+    TABLE_COLUMNS,
+    TuneConfigError,
+    TuneGrid,
+    TuneJob,
+    TuneSpendError,
+    parse_axis,
+    rank_cells,
+    summarize_tune,
+)
+
+
+class CountingExtractor:
+    def __init__(self, inner) -> None:
+        self.inner, self.docs, self.name = inner, 0, inner.name
+
+    def extract(self, docs):
+        self.docs += len(docs)
+        return self.inner.extract(docs)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    ids, texts, labels, ref, ext, embed, config = make_setup()
+    return ids, texts, labels, ref, ext, embed, config, embed(texts)
+
+
+def _finish(job):
+    polls = 0
+    while job.running:
+        job.advance(budget_s=0.0)
+        polls += 1
+    return polls
+
+
+def _grid(config, **kw):
+    axes = kw.pop("axes", (("batch_arms", (1, 2)), ("credit", ("document", "pull"))))
+    return TuneGrid(axes, seeds=kw.pop("seeds", (3, 4)), base=replace(config, **kw))
+
+
+def test_each_cell_equals_its_own_bandit_run_bit_for_bit(setup):
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    grid = _grid(config)
+    job = TuneJob(grid, make_space(ids, texts, labels, doc_emb=doc_emb), ext, embed, ref, spend=True)
+    polls = _finish(job)
+    assert job.status == "done" and polls > len(grid.cells())  # worked in many slices
+    table = job.result
+    assert list(table.columns) == TABLE_COLUMNS
+    assert set(table["cell"]) == {c.label for c in grid.cells()} | {"random", "avg-sim"}
+    for cell in grid.cells():
+        for seed in grid.seeds:
+            live = BanditRun(replace(cell.config, seed=seed), make_space(ids, texts, labels, doc_emb=doc_emb), ref,
+                             ext, embed).run_until_done().rounds_frame()
+            got = table[(table["cell"] == cell.label) & (table["seed"] == seed)]
+            assert got["calls"].tolist() == live["calls_cum"].tolist()
+            assert got["coverage"].tolist() == live["coverage"].tolist()  # exact floats, not approximately
+            assert got["reward"].tolist() == live["reward_cum"].tolist()
+
+
+def test_cells_differ_and_baselines_share_the_axis(setup):
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    job = TuneJob(_grid(config, axes=(("credit", ("document", "pull")),)), make_space(ids, texts, labels,
+                                                                                       doc_emb=doc_emb),
+                  ext, embed, ref, spend=True, on_task={i for i in ids if i.startswith("json.")})
+    _finish(job)
+    table = job.result
+    finals = table.sort_values("round").groupby(["cell", "seed"]).tail(1)
+    assert finals.groupby("cell")["calls"].max().nunique() == 1  # one budget: every curve ends at the same calls
+    share = table.loc[table["kind"] == "setting", "on_task_share"]
+    assert share.between(0, 1).all() and share.max() > 0  # the reference asks about json: some pairs are on-task
+    summary = summarize_tune(table)
+    assert set(summary.columns) == {"cell", "kind", "calls", "mean", "lo", "hi", "seeds"}
+    ok = summary.dropna(subset=["mean"])
+    assert (ok["lo"] <= ok["mean"] + 1e-12).all() and (ok["mean"] <= ok["hi"] + 1e-12).all()
+    ranked = rank_cells(table)
+    assert ranked["coverage"].is_monotonic_decreasing and len(ranked) == 4
+
+
+def test_cancel_keeps_runs_and_cache_and_the_next_job_spends_nothing(setup):
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    cache, counting = BaselineCache(), CountingExtractor(ext)
+    space = make_space(ids, texts, labels, doc_emb=doc_emb)
+    job = TuneJob(_grid(config), space, counting, embed, ref, cache=cache, spend=True)
+    while job.running and job.progress().stage != "Replaying the grid":
+        job.advance(budget_s=0.0)
+    job.advance(budget_s=0.0)
+    job.cancel()
+    assert job.status == "cancelled" and len(job.frames) >= 1 and "Cancelled" in job.cancel_note()
+    assert not job.table().empty and counting.docs == len(ids)
+    again = TuneJob(_grid(config), space, counting, embed, ref, cache=cache)  # everything cached: no spend needed
+    assert again.calls_needed == 0
+    _finish(again)
+    assert again.status == "done" and counting.docs == len(ids)  # nothing extracted twice
+
+
+def test_a_grid_not_cached_asks_before_spending(setup):
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    counting = CountingExtractor(ext)
+    cache = BaselineCache()
+    with pytest.raises(TuneSpendError) as info:
+        TuneJob(_grid(config), make_space(ids, texts, labels, doc_emb=doc_emb), counting, embed, ref, cache=cache)
+    assert info.value.calls == len(ids) and f"{len(ids):,} extraction calls" in str(info.value)
+    assert counting.docs == 0  # nothing spent while asking
+
+
+class CachedOnly(CountingExtractor):
+    """An LLM-like extractor whose own on-disk cache holds some documents (they cost nothing)."""
+
+    def __init__(self, inner, cached_texts) -> None:
+        super().__init__(inner)
+        self.cached = set(cached_texts)
+
+    def is_cached(self, text):
+        return text in self.cached
+
+
+def test_llm_documents_in_its_own_cache_are_not_counted_as_spend(setup):
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    llm = CachedOnly(ext, texts[:50])
+    with pytest.raises(TuneSpendError) as info:
+        TuneJob(_grid(config), make_space(ids, texts, labels, doc_emb=doc_emb), llm, embed, ref)
+    assert info.value.calls == len(ids) - 50
+
+
+@pytest.mark.parametrize(("axes", "base", "named"), [
+    ((), {}, "the grid is empty"),
+    ((("batch_arms", ()),), {}, "Arms per round (B): pick at least one value"),
+    ((("docs_per_pull", (0, 10)),), {}, "Documents per pull (D) = 0"),
+    ((("neighbour_weight", (2.0,)),), {}, "Neighbour weight = 2.0"),
+    ((("wobble", (1,)),), {}, "unknown setting 'wobble'"),
+    ((("budget", (0.1,)),), {"budget_kind": "cost"}, "budget kind 'cost'"),
+])
+def test_bad_grids_are_refused_naming_the_setting(setup, axes, base, named):
+    config = setup[6]
+    with pytest.raises(TuneConfigError, match=named.replace("(", r"\(").replace(")", r"\)")):
+        TuneGrid(axes, seeds=(0,), base=replace(config, **base))
+
+
+def test_more_arms_than_clusters_is_refused_before_any_work(setup):
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    counting = CountingExtractor(ext)
+    with pytest.raises(TuneConfigError, match=r"Arms per round \(B\) = 8 is more than the map's 5 clusters"):
+        TuneJob(_grid(config, axes=(("batch_arms", (2, 8)),)), make_space(ids, texts, labels, doc_emb=doc_emb),
+                counting, embed, ref, spend=True)
+    assert counting.docs == 0
+
+
+def test_a_similarity_setting_without_document_embeddings_is_refused(setup):
+    ids, texts, labels, ref, ext, embed, config, _ = setup
+    with pytest.raises(TuneConfigError, match="doc_order='similar'"):
+        TuneJob(_grid(config, axes=(("doc_order", ("random", "similar")),), unplayed="mean"),
+                make_space(ids, texts, labels), ext, embed, ref, spend=True)
+
+
+def test_parse_axis_reads_the_command_line_form():
+    assert parse_axis("B=1,3, 5") == ("batch_arms", (1, 3, 5))
+    assert parse_axis("credit=pull,document") == ("credit", ("pull", "document"))
+    with pytest.raises(TuneConfigError, match="documents per pull"):
+        parse_axis("D=three")
+    with pytest.raises(TuneConfigError, match="SETTING=VALUE"):
+        parse_axis("batch_arms")
+
+
+def test_summary_reads_each_seed_as_a_step_function():
+    table = pd.DataFrame({"cell": "c", "kind": "setting", "policy": "equal", "seed": [0, 0, 1, 1], "round": [0, 1] * 2,
+                          "calls": [10, 20, 10, 20], "coverage": [0.2, 0.4, 0.4, 0.6], "reward": 0.0, "pairs": 1,
+                          "on_task_share": np.nan})
+    s = summarize_tune(table, points=3)  # calls 0, 10, 20
+    assert s["calls"].tolist() == [0, 10, 20]
+    assert np.isnan(s["mean"].iloc[0]) and s["seeds"].tolist() == [0, 2, 2]
+    assert s["mean"].iloc[1:].round(9).tolist() == [0.3, 0.5]
+    assert s["lo"].iloc[2] == 0.4 and s["hi"].iloc[2] == 0.6
