@@ -188,3 +188,24 @@ def test_summary_reads_each_seed_as_a_step_function():
     assert np.isnan(s["mean"].iloc[0]) and s["seeds"].tolist() == [0, 2, 2]
     assert s["mean"].iloc[1:].round(9).tolist() == [0.3, 0.5]
     assert s["lo"].iloc[2] == 0.4 and s["hi"].iloc[2] == 0.6
+
+
+def test_an_llm_extractor_replays_only_its_cache_until_the_spend_is_confirmed(setup, tmp_path):
+    from core.equal.extract.cache import ExtractionCache
+    from core.equal.extract.openai_compat import OpenAIChatExtractor
+    from core.settings import LLMSettings
+    from tests.equal.fake_llm_server import FakeLLMServer
+
+    ids, texts, labels, ref, _, embed, config, doc_emb = setup
+    space = make_space(ids, texts, labels, doc_emb=doc_emb)
+    with FakeLLMServer() as server:
+        llm = OpenAIChatExtractor(LLMSettings(base_url=server.base_url, model="fake-model", api_key="k"),
+                                  cache=ExtractionCache(tmp_path / "x.sqlite"), timeout=5.0)
+        llm.extract(list(zip(ids[:40], texts[:40])))  # paid earlier: in the extractor's own cache
+        paid = len(server.chat_requests)
+        with pytest.raises(TuneSpendError) as info:
+            TuneJob(_grid(config), space, llm, embed, ref)
+        assert info.value.calls == len(ids) - 40 and len(server.chat_requests) == paid  # asked, spent nothing
+        job = TuneJob(_grid(config), space, llm, embed, ref, spend=True)
+        _finish(job)
+        assert job.status == "done" and len(server.chat_requests) == paid + len(ids) - 40  # the cached 40 are free

@@ -852,6 +852,11 @@ class OpenAIChatExtractor:
         return (prompt_tokens / 1000.0 * (self.price_per_1k_prompt or 0.0)
                 + completion_tokens / 1000.0 * (self.price_per_1k_completion or 0.0))
 
+    def is_cached(self, text: str) -> bool:
+        """Whether ``text``'s extraction is in the cache (extracting it again costs no call)."""
+        key = content_key(text[: self.max_doc_chars], self.settings.model, self.prompt_version)
+        return _cache_get(self._cache, key) is not None
+
     def cancel(self) -> None:
         """Make a running :meth:`extract` (any thread) return within about 0.1 s; later calls run again."""
         self._cancel.set()
