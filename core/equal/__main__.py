@@ -9,6 +9,10 @@ encoder contrastively on a sample (EQUAL stage A), re-maps the corpus with it an
 changed. Bad input exits with code 2 and a one-line message. Subcommands live in
 ``_SUBCOMMANDS``; add new ones there.
 
+``tune --vary B=1,3,5 --vary D=3,10 --seeds 3 --reference PRESET --out table.csv`` replays a grid of
+settings from cache (:mod:`core.equal.tune`) and writes its table (CSV or Parquet, by the suffix);
+a grid that needs extraction calls names how many and needs ``--spend``.
+
 ``run`` exits 0 when the run finished, 130 when interrupted (the run is paused), 2 on bad
 input (including a ``--resume`` whose flags differ from the recorded settings) and 3 when the
 run stopped because the endpoint kept failing (it says how to resume).
@@ -490,8 +494,71 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_tune(sub: argparse._SubParsersAction) -> None:
+    from core.equal.tune import TUNABLES
+
+    p = sub.add_parser("tune", help="the tuning lab: replay a grid of one or two settings x seeds from the extraction "
+                                    "and embedding caches, with Random and Avg-sim, and write the table")
+    _add_bandit_common(p)
+    p.add_argument("--vary", action="append", required=True, metavar="SETTING=V1,V2,...",
+                   help=f"a setting to vary and its values (once or twice); settings: {', '.join(TUNABLES)} "
+                        "(B and D for arms per round and documents per pull)")
+    p.add_argument("--seeds", type=_positive, default=3, help="seeds per cell (default 3: --seed, --seed+1, ...)")
+    p.add_argument("--seed", type=int, default=0, help="the first seed")
+    p.add_argument("--policy", default="equal", help="the policy of every cell (unless --vary policy=...)")
+    p.add_argument("--budget-kind", choices=("share", "calls"), default="share")
+    p.add_argument("--budget", type=float, default=0.2, help="share of the corpus (default 0.2) or extraction calls")
+    p.add_argument("--extractor", default="rules",
+                   help="'rules' (offline, default) or 'openai' "
+                        "(EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
+    p.add_argument("--spend", action="store_true",
+                   help="extract the documents not in the cache (without it, a grid that needs extraction calls "
+                        "says how many and stops)")
+    p.add_argument("--out", required=True, help="the table: .csv or .parquet")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_tune)
+
+
+def _run_tune(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core.equal.extract import make_checked_extractor
+    from core.equal.ontask import on_task_ids
+    from core.equal.reference import load_reference
+    from core.equal.run import RunConfig, encoder_embedder
+    from core.equal.space import ArmSpace
+    from core.equal.tune import TABLE_FORMATS, TuneGrid, TuneJob, parse_axis, rank_cells, write_table
+
+    if Path(args.out).suffix.lower() not in TABLE_FORMATS:  # before any map or model is loaded
+        raise ValueError(f"--out {Path(args.out).name}: the suffix picks the format, use .csv or .parquet")
+    base = RunConfig(policy=args.policy, budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor)
+    grid = TuneGrid(tuple(parse_axis(v) for v in args.vary), tuple(range(args.seed, args.seed + args.seeds)), base)
+    extractor = make_checked_extractor(args.extractor)
+    cmap, encoder = _load_map(args)
+    embed = encoder_embedder(encoder)
+    ref_set = load_reference(args.reference)
+    on_task = on_task_ids(ref_set.name, cmap.corpus.ids) if args.corpus == "builtin" else None
+    job = TuneJob(grid, ArmSpace.from_corpus_map(cmap), extractor, embed, embed(ref_set.texts()), on_task=on_task,
+                  spend=args.spend)
+    bar = tqdm(total=grid.n_runs, unit="run", desc="grid", file=sys.stderr, disable=args.quiet)
+    while job.running:
+        progress = job.advance(budget_s=0.5)
+        bar.set_description(progress.stage or "grid")
+        bar.total = progress.total
+        bar.update(progress.done - bar.n)
+    bar.close()
+    if job.status == "failed":
+        raise ValueError(str(job.error))
+    table = job.result
+    write_table(table, args.out)
+    best = rank_cells(table).iloc[0]
+    print(f"wrote {len(table):,} rows ({len(grid.cells())} cells x {len(grid.seeds)} seeds, Random and Avg-sim) to "
+          f"{args.out}; closest to the reference: {best['cell']} (coverage {best['coverage']:.3f})")
+    return 0
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_index, _add_run, _add_export, _add_warmup,
-                                                                   _add_extract_all]
+                                                                   _add_extract_all, _add_tune]
 
 
 def main(argv: list[str] | None = None) -> int:

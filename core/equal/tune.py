@@ -40,6 +40,7 @@ import math
 import warnings
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -386,8 +387,15 @@ class TuneJob(Job):
 
     # ------------------------------------------------------------------ what the page shows
     def table(self) -> pd.DataFrame:
-        """The rows of every run finished so far (:data:`TABLE_COLUMNS`)."""
-        return pd.concat(self.frames, ignore_index=True) if self.frames else pd.DataFrame(columns=TABLE_COLUMNS)
+        """The rows of every run finished so far: :data:`TABLE_COLUMNS`, then one column per varied setting
+        holding the cell's value (empty for the baselines)."""
+        table = pd.concat(self.frames, ignore_index=True) if self.frames else pd.DataFrame(columns=TABLE_COLUMNS)
+        for name, _ in self.grid.axes:
+            by_label = {c.label: c.values[name] for c in self.grid.cells()}
+            column = table["cell"].map(by_label)
+            whole = all(isinstance(v, int) and not isinstance(v, bool) for v in by_label.values())
+            table[name] = column.astype("Int64") if whole else column  # a count stays a count beside empty baselines
+        return table
 
     def describe(self) -> str:
         """What the progress bar says: ``"Replaying the grid: 12/42 runs · 9/s · 3 s left"``."""
@@ -470,3 +478,26 @@ def total_calls_hint(grid: TuneGrid, n_docs: int) -> int:
     """The most documents one run of ``grid`` reads (its largest budget), for the page's caption."""
     budgets = [c.config.budget for c in grid.cells()]
     return int(math.ceil(max(budgets) * n_docs)) if grid.base.budget_kind == "share" else int(max(budgets))
+
+
+TABLE_FORMATS = (".csv", ".parquet")
+
+
+def write_table(table: pd.DataFrame, out: str | Path) -> Path:
+    """Write the tuning table as CSV or Parquet, chosen by ``out``'s suffix; nothing half-written is left."""
+    from core.csv_safe import to_safe_csv
+    from core.disk import write_atomic
+
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise TuneConfigError(f"--out {path.name}: the suffix picks the format, use .csv or .parquet")
+    if suffix == ".csv":
+        text = to_safe_csv(table)
+        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                            f"the tuning table could not be written to {path.name}")
+    frame = table.copy()
+    for column in frame.select_dtypes(include="object").columns:
+        frame[column] = frame[column].map(lambda v: None if v is None or v != v else str(v))
+    return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False),
+                        f"the tuning table could not be written to {path.name}")

@@ -257,3 +257,33 @@ def test_run_records_the_reward_and_reading_flags_and_resume_checks_them(tmp_pat
     assert "credit differs: run used 'pull', you passed 'document'" in capsys.readouterr().err
     assert main([*base, "--resume", row["run_id"], *flags]) == 0  # the recorded values are fine
     assert main([*base, "--neighbour-weight", "2"]) == 2 and "neighbour_weight" in capsys.readouterr().err
+
+
+def test_tune_writes_the_grid_table_and_asks_before_spending(tmp_path, capsys):
+    import pandas as pd
+
+    args = ["tune", "--corpus", "builtin", "--limit", "200", "--encoder", "hashing-64", "--reference", "statistics",
+            "--vary", "B=1,3", "--vary", "credit=document,pull", "--seeds", "2", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "t.csv")]) == 2  # nothing cached: asks first
+    assert "needs 200 extraction calls" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()
+    assert main([*args, "--out", str(tmp_path / "t.csv"), "--spend"]) == 0
+    assert "closest to the reference" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert set(table["cell"]) == {"B=1 · credit=document", "B=1 · credit=pull", "B=3 · credit=document",
+                                  "B=3 · credit=pull", "random", "avg-sim"}
+    assert set(table["seed"]) == {0, 1} and table["calls"].max() == 40  # a 0.2 share of 200 documents
+    assert table["on_task_share"].between(0, 1).all()  # a built-in preset: the provenance label is known
+    assert set(table.loc[table["kind"] == "setting", "batch_arms"]) == {1, 3}
+    assert main([*args, "--out", str(tmp_path / "t.parquet"), "--spend"]) == 0
+    assert pd.read_parquet(tmp_path / "t.parquet")[["cell", "seed", "calls", "coverage"]].equals(
+        table[["cell", "seed", "calls", "coverage"]])
+
+
+def test_tune_refuses_bad_settings_naming_them(tmp_path, capsys):
+    base = ["tune", "--corpus", "builtin", "--limit", "200", "--encoder", "hashing-64", "--reference", "statistics"]
+    assert main([*base, "--vary", "D=0,10", "--out", str(tmp_path / "t.csv")]) == 2
+    assert "Documents per pull (D) = 0" in capsys.readouterr().err
+    assert main([*base, "--vary", "B=1,500", "--out", str(tmp_path / "t.csv"), "--spend"]) == 2
+    assert "Arms per round (B) = 500 is more than the map's" in capsys.readouterr().err
+    assert main([*base, "--vary", "B=1", "--out", str(tmp_path / "t.xlsx")]) == 2
+    assert "use .csv or .parquet" in capsys.readouterr().err
