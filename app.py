@@ -37,6 +37,7 @@ SECTIONS = {
         st.Page("pages/corpus_map.py", title="Corpus map", icon=":material/scatter_plot:", url_path="corpus_map",
                 default=True),
         st.Page("pages/bandit.py", title="Bandit", icon=":material/casino:", url_path="bandit"),
+        st.Page("pages/tuning_lab.py", title="Tuning lab", icon=":material/tune:", url_path="tuning_lab"),
         st.Page("pages/large_map.py", title="Large corpus", icon=":material/grain:", url_path="large_map"),
     ],
     "Causal recommendation": [

@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.corpus.tags import TagStore, tagged_ids
 from core.equal.arms import DOC_ORDERS
-from core.equal.baselines import BaselineCache, baselines_job
+from core.equal.baselines import baselines_job
 from core.equal.export import export_pairs
 from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stored_rounds, top_arms
@@ -47,12 +47,6 @@ common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extra
 @st.cache_resource
 def _store() -> RunStore:
     return RunStore()
-
-
-@st.cache_resource(max_entries=4)
-def _baseline_cache(corpus_hash: str, map_key: str, encoder: str) -> BaselineCache:
-    """Extracted pairs and embeddings shared by every baselines job on one corpus map and encoder."""
-    return BaselineCache()
 
 
 @st.cache_resource(max_entries=8)
@@ -264,7 +258,7 @@ if run is not None and kind == "rules" and st.button("Compute the Random / All /
                                                      "everything once)",
                                                      key="bd_base",
                                                      disabled=common.job_running("bd_base_job")):
-    cache = _baseline_cache(corpus.content_hash, run.fingerprint, common.encoder_name())
+    cache = common.baseline_cache(corpus.content_hash, run.fingerprint, common.encoder_name())  # the tuning lab's too
     S["bd_base_job"] = baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
 
 

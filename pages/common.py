@@ -259,6 +259,22 @@ def corpus_source() -> tuple[Corpus, LoadReport | None]:
     return _builtin(builtin_limit()), None
 
 
+def builtin_corpus() -> bool:
+    """Whether the sidebar's corpus is the built-in one (its documents carry provenance labels)."""
+    source = _state("sb_source", SOURCES[0])
+    return not (source == SOURCES[1] and _state("sb_upload", None) is not None) and not (
+        source == SOURCES[2] and str(_state("sb_path", "")).strip())
+
+
+@st.cache_resource(max_entries=4)
+def baseline_cache(corpus_hash: str, map_key: str, encoder: str, extractor: str = "rules"):
+    """Extracted pairs and embeddings shared by every baselines job and tuning grid on one corpus map, encoder and
+    extractor (:class:`core.equal.baselines.BaselineCache`)."""
+    from core.equal.baselines import BaselineCache
+
+    return BaselineCache()
+
+
 def default_k(n_docs: int) -> int:
     """sqrt(n/2) clusters, between 2 and 200 (at most n): ~40 for 3,000 documents (override on the map page)."""
     return int(min(200, max(1, n_docs), max(2, round(math.sqrt(n_docs / 2)))))

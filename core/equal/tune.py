@@ -114,6 +114,7 @@ def _number(kind: type, label: str) -> Callable[[str], Any]:
     return parse
 
 
+_PAGE_CREDITS = tuple(c for c in CREDITS if c != "pair")  # the credits the Bandit page offers: a cell can go there
 TUNABLES: dict[str, Tunable] = {t.name: t for t in (
     Tunable("policy", "policy", "Policy", POLICIES, _choice(POLICIES, "policy"),
             lambda c, v: replace(c, policy=v, policy_params={})),  # a policy's parameters are its own
@@ -125,7 +126,7 @@ TUNABLES: dict[str, Tunable] = {t.name: t for t in (
             _choice(UNPLAYED_PRIORS, "unplayed"), _field("unplayed")),
     Tunable("neighbour_weight", "neighbour", "Neighbour weight", (0.0, 0.1, 0.25, 0.5, 1.0),
             _number(float, "neighbour weight"), _field("neighbour_weight")),
-    Tunable("credit", "credit", "Reward credit", CREDITS, _choice(CREDITS, "credit"),
+    Tunable("credit", "credit", "Reward credit", _PAGE_CREDITS, _choice(_PAGE_CREDITS, "credit"),
             lambda c, v: replace(c, reward=replace(c.reward, credit=v))),
     Tunable("doc_order", "order", "Document order in a cluster", DOC_ORDERS, _choice(DOC_ORDERS, "doc_order"),
             _field("doc_order")),
@@ -501,3 +502,27 @@ def write_table(table: pd.DataFrame, out: str | Path) -> Path:
         frame[column] = frame[column].map(lambda v: None if v is None or v != v else str(v))
     return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False),
                         f"the tuning table could not be written to {path.name}")
+
+
+def axes_from(names: Sequence[str], values: Mapping[str, Sequence[Any]]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The page's picks as a grid's axes: ``names`` in order, each with its chosen values (none chosen: empty).
+
+    >>> axes_from(["docs_per_pull"], {"docs_per_pull": [3, 10], "budget": [0.1]})
+    (('docs_per_pull', (3, 10)),)
+    """
+    return tuple((name, tuple(values.get(name, ()))) for name in names)
+
+
+def bandit_page_values(config: RunConfig) -> dict[str, Any]:
+    """The Bandit page's widget values (session keys) that set up a new run with ``config``'s settings.
+
+    Only what the lab varies or keeps from the Bandit page's defaults: policy, B, D (and the first
+    pull, at most D), the prior, neighbour sharing and weight, the reward credit, the document order
+    and the budget.
+    """
+    first = config.first_pull_docs or config.docs_per_pull
+    return {"bd_policy": config.policy, "bd_B": int(config.batch_arms), "bd_D": int(config.docs_per_pull),
+            "bd_first": int(min(first, config.docs_per_pull)), "bd_unplayed": config.unplayed,
+            "bd_share": bool(config.share_neighbours), "bd_nb_w": float(config.neighbour_weight),
+            "bd_credit": config.reward.credit, "bd_order": config.doc_order, "bd_budget_kind": config.budget_kind,
+            "bd_budget": float(config.budget)}

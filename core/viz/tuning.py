@@ -1,0 +1,70 @@
+"""The tuning lab's chart: closeness to the reference set against extraction calls, one curve per setting cell.
+
+Input is :func:`core.equal.tune.summarize_tune`'s frame (``cell, kind, calls, mean, lo, hi, seeds``).
+Each setting cell is a line (the mean over seeds) inside a band (the lowest to the highest seed);
+Random and Avg-sim are dashed beside them. Plain SVG traces: a grid of a dozen curves is a few
+hundred points, and a page that redraws it opens no WebGL context.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from core.viz.style import finish
+
+VALUE_LABELS = {
+    "coverage": "Closeness to the reference set (reference coverage)",
+    "on_task_share": "On-task share of the pairs found",
+    "reward": "Mean reward so far",
+}
+BASELINE_STYLE = {"random": dict(color="#7f7f7f", dash="dash", width=2),
+                  "avg-sim": dict(color="#222222", dash="dot", width=2)}
+BASELINE_NAMES = {"random": "Random (baseline)", "avg-sim": "Avg-sim (baseline)"}
+PALETTE = qualitative.Dark24
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    """``"#1f77b4"`` -> ``"rgba(31,119,180,0.15)"``.
+
+    >>> _rgba("#ff0000", 0.5)
+    'rgba(255,0,0,0.5)'
+    """
+    h = hex_color.lstrip("#")
+    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
+
+
+def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight: str | None = None,
+                       title: str | None = None) -> go.Figure:
+    """Curves of ``summary`` (one per cell, a band over seeds) with the baselines dashed; ``highlight`` draws one
+    cell thicker and the others fainter. Each trace carries its cell in ``customdata`` (a click names the cell).
+    """
+    fig = go.Figure()
+    cells = list(dict.fromkeys(summary.loc[summary["kind"] == "setting", "cell"]))
+    for i, cell in enumerate(cells):
+        d = summary[summary["cell"] == cell].dropna(subset=["mean"])
+        color = PALETTE[i % len(PALETTE)]
+        faint = highlight is not None and cell != highlight
+        group = dict(legendgroup=cell, customdata=[cell] * len(d))
+        fig.add_scatter(x=d["calls"], y=d["hi"], mode="lines", line=dict(width=0), showlegend=False,
+                        hoverinfo="skip", **group)
+        fig.add_scatter(x=d["calls"], y=d["lo"], mode="lines", line=dict(width=0), fill="tonexty",
+                        fillcolor=_rgba(color, 0.06 if faint else 0.18), showlegend=False, hoverinfo="skip", **group)
+        fig.add_scatter(x=d["calls"], y=d["mean"], mode="lines", name=cell,
+                        line=dict(color=color, width=4 if cell == highlight else 2), opacity=0.35 if faint else 1.0,
+                        hovertemplate=f"{cell}<br>%{{x:,}} calls: %{{y:.3f}} (mean over seeds)<extra></extra>",
+                        **group)
+    for policy in ("random", "avg-sim"):
+        d = summary[(summary["cell"] == policy) & (summary["kind"] == "baseline")].dropna(subset=["mean"])
+        if d.empty:
+            continue
+        name = BASELINE_NAMES[policy]
+        fig.add_scatter(x=d["calls"], y=d["mean"], mode="lines", name=name, line=BASELINE_STYLE[policy],
+                        customdata=[policy] * len(d),
+                        hovertemplate=f"{name}<br>%{{x:,}} calls: %{{y:.3f}}<extra></extra>")
+    label = VALUE_LABELS.get(value, value)
+    fig.update_layout(title=title or f"{label.split(' (')[0]} against extraction calls; bands span the seeds",
+                      xaxis_title="Extraction calls (documents read)", yaxis_title=label, height=460,
+                      margin=dict(l=50, r=10, t=50, b=40), legend=dict(title="Setting cell"), hovermode="closest")
+    return finish(fig)

@@ -1,0 +1,139 @@
+"""Tuning lab: many bandit settings side by side, replayed from cache, and the best one sent to the Bandit page.
+
+Widgets -> :class:`core.equal.tune.TuneGrid` -> a :class:`core.equal.tune.TuneJob` polled by a
+fragment while it runs (``common.poll_job_panel``) -> :func:`core.viz.tuning.make_tuning_figure`.
+The pairs and their vectors are shared with the Bandit page's baselines (``common.baseline_cache``);
+a grid that needs extraction calls says how many on its Run button, which is the confirmation.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.csv_safe import to_safe_csv
+from core.equal.extract import make_extractor
+from core.equal.ontask import on_task_ids
+from core.equal.policies import POLICIES
+from core.equal.reference import list_presets, load_reference
+from core.equal.run import RunConfig, encoder_embedder
+from core.equal.space import ArmSpace
+from core.equal.tune import (
+    TUNABLES,
+    TuneGrid,
+    TuneJob,
+    axes_from,
+    bandit_page_values,
+    calls_to_spend,
+    cell_settings,
+    check_grid,
+    rank_cells,
+    summarize_tune,
+)
+from core.viz.tuning import make_tuning_figure
+from pages import common
+
+JOB, TICK_S, REFRESH_S = "tl_job", 0.3, 0.5
+VALUES = {"coverage": "Closeness to the reference set", "on_task_share": "On-task share (provenance label)"}
+S = st.session_state
+
+common.page_header("Tuning lab", "Many bandit settings side by side: each cell of the grid is replayed over several "
+                   "seeds from the cached extractions, so a whole grid takes seconds. Pick the best curve and send its "
+                   "settings to the Bandit page.")
+
+try:
+    cmap = common.corpus_map()
+except ValueError as exc:
+    common.show_error(exc, "Could not build the corpus map")
+    st.stop()
+corpus = cmap.corpus
+embed = encoder_embedder(common.encoder(common.encoder_name()))
+space = ArmSpace.from_corpus_map(cmap)
+presets = list_presets()
+
+c1, c2, c3, c4 = st.columns(4)
+S.setdefault("tl_preset", "numerical-arrays" if "numerical-arrays" in presets else presets[0])
+preset = c1.selectbox("Reference task", presets, key="tl_preset")
+S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
+vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key="tl_vary",
+                      format_func=lambda n: TUNABLES[n].label)
+n_seeds = c3.number_input("Seeds per cell", 1, 10, 3, key="tl_seeds",
+                          help="Each cell is played with seeds starting at the sidebar's seed; the band spans them.")
+budget = c4.number_input("Budget (share of the corpus)", 0.01, 1.0, 0.2, 0.05, key="tl_budget")
+policy = c1.selectbox("Policy (unless varied)", POLICIES, key="tl_policy")
+kind = c2.radio("Extractor", ["rules", "openai"], horizontal=True, key="tl_extractor",
+                format_func=lambda x: "Rule-based (offline)" if x == "rules" else "OpenAI-compatible (environment)",
+                help="An endpoint extractor replays what its cache holds; documents it lacks are extracted only "
+                     "after you confirm the calls.")
+chosen: dict = {}
+values_area = c3.container() if len(vary) < 2 else st.container()
+for name, tunable in TUNABLES.items():
+    if name in vary:
+        S.setdefault(f"tl_values_{name}", list(tunable.choices[:4]))
+        chosen[name] = values_area.multiselect(f"{tunable.label}: values", list(tunable.choices),
+                                               key=f"tl_values_{name}", format_func=tunable.value_text)
+
+try:
+    grid = TuneGrid(axes_from(vary, chosen), tuple(range(common.seed(), common.seed() + int(n_seeds))),
+                    RunConfig(policy=policy, budget=float(budget), extractor=kind))
+    extractor = make_extractor(kind)
+    ref = load_reference(preset)
+    ref_emb = embed(ref.texts())
+    check_grid(grid, space, ref_emb)
+except ValueError as exc:  # TuneConfigError, or an endpoint that is not configured
+    common.show_error(exc, "Grid settings")
+    st.stop()
+
+cache = common.baseline_cache(corpus.content_hash, space.fingerprint, common.encoder_name(), kind)
+need = calls_to_spend(space, extractor, cache)
+on_task = on_task_ids(preset, corpus.ids) if common.builtin_corpus() else None
+if need:
+    st.warning(f"{need:,} documents are not extracted yet: this grid spends {need:,} extraction calls "
+               f"({'offline and free' if kind == 'rules' else 'paid, on the endpoint'}) before it replays. Running "
+               "it confirms the spend; they are extracted once and kept for every later grid.",
+               icon=":material/payments:")
+st.caption(f"{len(grid.cells())} setting cells × {len(grid.seeds)} seeds, with Random and Avg-sim: {grid.n_runs} runs.")
+polling = common.job_running(JOB)
+
+
+@st.fragment(run_every=REFRESH_S if polling else None)
+def grid_panel(grid: TuneGrid) -> None:
+    job = common.poll_job_panel(
+        JOB, polling, lambda: TuneJob(grid, space, extractor, embed, ref_emb, cache=cache, on_task=on_task,
+                                      spend=True),
+        start_label=f"Spend {need:,} calls and run" if need else "Run the grid", start_key="tl_run",
+        cancel_key="tl_cancel", failed="The grid failed", budget_key="tl_budget_s", tick_s=TICK_S,
+        idle="Run the grid to see every cell's closeness to the reference set against the extraction calls it spent.")
+    if job is None:
+        return
+    table = job.table()
+    if table.empty:
+        return
+    shown = st.radio("Show", list(VALUES) if job.on_task is not None else ["coverage"], horizontal=True,
+                     key="tl_value", format_func=lambda v: VALUES.get(v, v))
+    ranked = rank_cells(table)
+    pick = st.selectbox("Pick a curve (best first)", ranked["cell"], key="tl_pick",
+                        help="Its settings go to the Bandit page, and the link below opens them.")
+    st.plotly_chart(make_tuning_figure(summarize_tune(table, shown), shown, highlight=pick), key="tl_chart")
+    st.dataframe(ranked, hide_index=True, key="tl_ranked", column_config={
+        "cell": "Setting cell", "kind": "Kind", "coverage": st.column_config.NumberColumn("Closeness", format="%.3f"),
+        "coverage_sd": st.column_config.NumberColumn("± sd over seeds", format="%.3f"),
+        "calls": st.column_config.NumberColumn("Calls", format="%d"),
+        "on_task_share": st.column_config.NumberColumn("On-task share", format="%.2f")})
+    if pick in ("random", "avg-sim"):
+        st.caption("A baseline has no settings to apply: pick a setting cell.")
+        return
+    config = cell_settings(job.grid, pick)
+    st.button("Apply to the Bandit page", type="primary", key="tl_apply", on_click=_apply, args=(config, preset))
+    st.download_button("Download the table (CSV)", to_safe_csv(table), "tuning_lab.csv", "text/csv",
+                       key="tl_download")
+    if S.pop("tl_goto_bandit", False):
+        st.switch_page("pages/bandit.py")
+
+
+def _apply(config: RunConfig, preset: str) -> None:
+    S.update(**bandit_page_values(config))
+    S["bd_preset"] = preset
+    S["tl_goto_bandit"] = True
+
+
+grid_panel(grid)

@@ -1,0 +1,93 @@
+"""The Tuning lab page (AppTest, small built-in subset): the spend is asked on the Run button, the grid runs as a
+polled job with curves and a ranking, bad settings are refused naming them, and a picked cell goes to the Bandit page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests._text import shown
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "tuning_lab.py")
+
+
+@pytest.fixture()
+def small_builtin(monkeypatch):
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
+
+
+def _button(at: AppTest, key: str):
+    return next(b for b in at.button if b.key == key)
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["tl_vary"] = ["batch_arms", "credit"]
+    at.session_state["tl_values_batch_arms"] = [1, 3]
+    at.session_state["tl_seeds"] = 2
+    at.session_state["tl_budget_s"] = 5.0  # each poll works up to 5 s: few reruns
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _run_until_done(at: AppTest, limit: int = 40) -> None:
+    for _ in range(limit):
+        job = at.session_state["tl_job"] if "tl_job" in at.session_state else None
+        if job is not None and not job.running:
+            return
+        at.run()
+    raise AssertionError("the grid did not finish")
+
+
+def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
+    at = _app()
+    run = _button(at, "tl_run")
+    assert "4 setting cells × 2 seeds" in " ".join(c.value for c in at.caption)
+    if run.label.startswith("Spend"):  # nothing cached yet: the button names the calls it will spend
+        assert run.label == "Spend 300 calls and run" and any("300 extraction calls" in shown(w.value) for w in at.warning)
+    run.click().run()
+    _run_until_done(at)
+    job = at.session_state["tl_job"]
+    assert job.status == "done" and not at.exception
+    assert set(job.table()["cell"]) == {"B=1 · credit=document", "B=1 · credit=pull", "B=3 · credit=document",
+                                        "B=3 · credit=pull", "random", "avg-sim"}
+    assert at.radio(key="tl_value").options == ["Closeness to the reference set", "On-task share (provenance label)"]
+    pick = at.selectbox(key="tl_pick")
+    assert pick.value == pick.options[0]  # the best cell first
+    pick.set_value("B=3 · credit=pull").run()
+    _button(at, "tl_apply").click().run()
+    assert at.session_state["bd_B"] == 3 and at.session_state["bd_credit"] == "pull"
+    assert at.session_state["bd_preset"] == "numerical-arrays"
+    assert at.session_state["bd_budget"] == 0.2 and at.session_state["bd_budget_kind"] == "share"
+    # a second grid on the same cache spends nothing
+    again = AppTest.from_file(PAGE, default_timeout=240)
+    again.session_state["tl_vary"] = ["docs_per_pull"]
+    again.run()
+    assert _button(again, "tl_run").label == "Run the grid" and not again.warning
+
+
+def test_bad_settings_are_refused_naming_them(small_builtin):
+    at = _app()
+    at.multiselect(key="tl_values_batch_arms").set_value([1, 20]).run()
+    assert any("Arms per round (B) = 20 is more than the map's" in shown(e.value) for e in at.error)
+    at.multiselect(key="tl_values_batch_arms").set_value([]).run()
+    assert any("Arms per round (B): pick at least one value" in shown(e.value) for e in at.error)
+    at.multiselect(key="tl_vary").set_value([]).run()
+    assert any("the grid is empty" in shown(e.value) for e in at.error)
+    assert not at.exception and not [b for b in at.button if b.key == "tl_run"]  # nothing to start
+
+
+def test_cancel_keeps_the_runs_done(small_builtin):
+    at = _app()
+    at.session_state["tl_budget_s"] = 0.0  # one unit per poll
+    _button(at, "tl_run").click().run()
+    at.run()
+    _button(at, "tl_cancel").click().run()
+    job = at.session_state["tl_job"]
+    assert job.status == "cancelled" and not at.exception
+    assert any("Cancelled" in w.value for w in at.warning)
