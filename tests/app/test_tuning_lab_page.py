@@ -1,5 +1,6 @@
 """The Tuning lab page (AppTest, small built-in subset): the spend is asked on the Run button, the grid runs as a
-polled job with curves and a ranking, bad settings are refused naming them, and a picked cell goes to the Bandit page."""
+polled job with curves and a ranking, bad settings are refused naming them, and a picked cell goes to the Bandit
+page."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     run = _button(at, "tl_run")
     assert "4 setting cells × 2 seeds" in " ".join(c.value for c in at.caption)
     if run.label.startswith("Spend"):  # nothing cached yet: the button names the calls it will spend
-        assert run.label == "Spend 300 calls and run" and any("300 extraction calls" in shown(w.value) for w in at.warning)
+        assert run.label == "Spend 300 calls and run"
+        assert any("300 extraction calls" in shown(w.value) for w in at.warning)
     run.click().run()
     _run_until_done(at)
     job = at.session_state["tl_job"]
