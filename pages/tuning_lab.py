@@ -27,6 +27,7 @@ from core.equal.tune import (
     cell_settings,
     check_grid,
     rank_cells,
+    setting_cells,
     summarize_tune,
 )
 from core.viz.tuning import make_tuning_figure
@@ -50,7 +51,7 @@ embed = encoder_embedder(common.encoder(common.encoder_name()))
 space = ArmSpace.from_corpus_map(cmap)
 presets = list_presets()
 
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5 = st.columns([1.2, 2, 0.8, 0.9, 1])
 S.setdefault("tl_preset", "numerical-arrays" if "numerical-arrays" in presets else presets[0])
 preset = c1.selectbox("Reference task", presets, key="tl_preset")
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
@@ -58,19 +59,22 @@ vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selec
                       format_func=lambda n: TUNABLES[n].label)
 n_seeds = c3.number_input("Seeds per cell", 1, 10, 3, key="tl_seeds",
                           help="Each cell is played with seeds starting at the sidebar's seed; the band spans them.")
-budget = c4.number_input("Budget (share of the corpus)", 0.01, 1.0, 0.2, 0.05, key="tl_budget")
-policy = c1.selectbox("Policy (unless varied)", POLICIES, key="tl_policy")
-kind = c2.radio("Extractor", ["rules", "openai"], horizontal=True, key="tl_extractor",
-                format_func=lambda x: "Rule-based (offline)" if x == "rules" else "OpenAI-compatible (environment)",
-                help="An endpoint extractor replays what its cache holds; documents it lacks are extracted only "
-                     "after you confirm the calls.")
+budget = c4.number_input("Budget (share)", 0.01, 1.0, 0.2, 0.05, key="tl_budget",
+                         help="The share of the corpus each run may extract (unless the budget is varied).")
+policy = c5.selectbox("Policy (unless varied)", POLICIES, key="tl_policy")
+v1, v2, v3 = st.columns([2, 2, 1.2])
+value_cols, slot = (v1, v2), 0
 chosen: dict = {}
-values_area = c3.container() if len(vary) < 2 else st.container()
 for name, tunable in TUNABLES.items():
     if name in vary:
         S.setdefault(f"tl_values_{name}", list(tunable.choices[:4]))
-        chosen[name] = values_area.multiselect(f"{tunable.label}: values", list(tunable.choices),
-                                               key=f"tl_values_{name}", format_func=tunable.value_text)
+        chosen[name] = value_cols[slot].multiselect(f"{tunable.label}: values", list(tunable.choices),
+                                                    key=f"tl_values_{name}", format_func=tunable.value_text)
+        slot += 1
+kind = v3.radio("Extractor", ["rules", "openai"], horizontal=True, key="tl_extractor",
+                format_func=lambda x: "Rule-based" if x == "rules" else "Endpoint (environment)",
+                help="Rule-based: offline and free. An endpoint extractor (EQUAL_LLM_BASE_URL, EQUAL_LLM_MODEL) "
+                     "replays what its cache holds; documents it lacks are extracted only after you confirm the calls.")
 
 try:
     grid = TuneGrid(axes_from(vary, chosen), tuple(range(common.seed(), common.seed() + int(n_seeds))),
@@ -88,8 +92,8 @@ need = calls_to_spend(space, extractor, cache)
 on_task = on_task_ids(preset, corpus.ids) if common.builtin_corpus() else None
 if need:
     st.warning(f"{need:,} documents are not extracted yet: this grid spends {need:,} extraction calls "
-               f"({'offline and free' if kind == 'rules' else 'paid, on the endpoint'}) before it replays. Running "
-               "it confirms the spend; they are extracted once and kept for every later grid.",
+               f"({'offline and free' if kind == 'rules' else 'paid, on the endpoint'}) before it replays. Pressing "
+               f"**Run ({need:,} calls)** confirms the spend; they are extracted once and kept for every later grid.",
                icon=":material/payments:")
 st.caption(f"{len(grid.cells())} setting cells × {len(grid.seeds)} seeds, with Random and Avg-sim: {grid.n_runs} runs.")
 polling = common.job_running(JOB)
@@ -100,7 +104,7 @@ def grid_panel(grid: TuneGrid) -> None:
     job = common.poll_job_panel(
         JOB, polling, lambda: TuneJob(grid, space, extractor, embed, ref_emb, cache=cache, on_task=on_task,
                                       spend=True),
-        start_label=f"Spend {need:,} calls and run" if need else "Run the grid", start_key="tl_run",
+        start_label=f"Run ({need:,} calls)" if need else "Run the grid", start_key="tl_run",
         cancel_key="tl_cancel", failed="The grid failed", budget_key="tl_budget_s", tick_s=TICK_S,
         idle="Run the grid to see every cell's closeness to the reference set against the extraction calls it spent.")
     if job is None:
@@ -108,24 +112,26 @@ def grid_panel(grid: TuneGrid) -> None:
     table = job.table()
     if table.empty:
         return
-    shown = st.radio("Show", list(VALUES) if job.on_task is not None else ["coverage"], horizontal=True,
-                     key="tl_value", format_func=lambda v: VALUES.get(v, v))
+    left, right = st.columns([3, 1])
+    shown = right.radio("Show", list(VALUES) if job.on_task is not None else ["coverage"], key="tl_value",
+                        format_func=lambda v: VALUES.get(v, v))
     ranked = rank_cells(table)
-    pick = st.selectbox("Pick a curve (best first)", ranked["cell"], key="tl_pick",
-                        help="Its settings go to the Bandit page, and the link below opens them.")
-    st.plotly_chart(make_tuning_figure(summarize_tune(table, shown), shown, highlight=pick), key="tl_chart")
-    st.dataframe(ranked, hide_index=True, key="tl_ranked", column_config={
-        "cell": "Setting cell", "kind": "Kind", "coverage": st.column_config.NumberColumn("Closeness", format="%.3f"),
-        "coverage_sd": st.column_config.NumberColumn("± sd over seeds", format="%.3f"),
-        "calls": st.column_config.NumberColumn("Calls", format="%d"),
-        "on_task_share": st.column_config.NumberColumn("On-task share", format="%.2f")})
-    if pick in ("random", "avg-sim"):
-        st.caption("A baseline has no settings to apply: pick a setting cell.")
+    pick = right.selectbox("Pick a curve (best first)", setting_cells(ranked), key="tl_pick",
+                           help="Its settings go to the Bandit page, and the link below opens them.")
+    left.plotly_chart(make_tuning_figure(summarize_tune(table, shown), shown, highlight=pick), key="tl_chart")
+    with st.expander("Every cell, best first", expanded=False):
+        st.dataframe(ranked, hide_index=True, key="tl_ranked", column_config={
+            "cell": "Setting cell", "kind": "Kind",
+            "coverage": st.column_config.NumberColumn("Closeness", format="%.3f"),
+            "coverage_sd": st.column_config.NumberColumn("± sd over seeds", format="%.3f"),
+            "calls": st.column_config.NumberColumn("Calls", format="%d"),
+            "on_task_share": st.column_config.NumberColumn("On-task share", format="%.2f")})
+    right.download_button("Download the table (CSV)", to_safe_csv(table), "tuning_lab.csv", "text/csv",
+                          key="tl_download")
+    if pick is None:
         return
     config = cell_settings(job.grid, pick)
-    st.button("Apply to the Bandit page", type="primary", key="tl_apply", on_click=_apply, args=(config, preset))
-    st.download_button("Download the table (CSV)", to_safe_csv(table), "tuning_lab.csv", "text/csv",
-                       key="tl_download")
+    right.button("Apply to the Bandit page", type="primary", key="tl_apply", on_click=_apply, args=(config, preset))
     if S.pop("tl_goto_bandit", False):
         st.switch_page("pages/bandit.py")
 

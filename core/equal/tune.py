@@ -467,6 +467,11 @@ def rank_cells(table: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["coverage", "cell"], ascending=[False, True], ignore_index=True)[cols]
 
 
+def setting_cells(ranked: pd.DataFrame) -> list[str]:
+    """The setting cells of :func:`rank_cells`'s frame, best first (the baselines have no settings to apply)."""
+    return ranked.loc[ranked["kind"] == "setting", "cell"].tolist()
+
+
 def cell_settings(grid: TuneGrid, label: str) -> RunConfig:
     """The :class:`RunConfig` of the cell labelled ``label`` (for the Bandit page's settings)."""
     for cell in grid.cells():

@@ -64,7 +64,8 @@ def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight
                         customdata=[policy] * len(d),
                         hovertemplate=f"{name}<br>%{{x:,}} calls: %{{y:.3f}}<extra></extra>")
     label = VALUE_LABELS.get(value, value)
-    fig.update_layout(title=title or f"{label.split(' (')[0]} against extraction calls; bands span the seeds",
+    fig.update_layout(title=title or f"{label.split(' (')[0]} against extraction calls",
                       xaxis_title="Extraction calls (documents read)", yaxis_title=label, height=460,
-                      margin=dict(l=50, r=10, t=50, b=40), legend=dict(title="Setting cell"), hovermode="closest")
+                      margin=dict(l=50, r=10, t=50, b=40), hovermode="closest",
+                      legend=dict(title="Setting cell (band: lowest to highest seed)"))
     return finish(fig)

@@ -49,8 +49,8 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     at = _app()
     run = _button(at, "tl_run")
     assert "4 setting cells × 2 seeds" in " ".join(c.value for c in at.caption)
-    if run.label.startswith("Spend"):  # nothing cached yet: the button names the calls it will spend
-        assert run.label == "Spend 300 calls and run"
+    if run.label != "Run the grid":  # nothing cached yet: the button names the calls it will spend
+        assert run.label == "Run (300 calls)"
         assert any("300 extraction calls" in shown(w.value) for w in at.warning)
     run.click().run()
     _run_until_done(at)
