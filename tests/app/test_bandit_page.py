@@ -77,17 +77,17 @@ def test_exploration_settings_reach_the_run(small_builtin):
     assert set(at.session_state["bd_baselines"]) == {"random", "all", "avg-sim"}
     _button(at, "bd_reset").click().run()
     at.session_state["bd_unplayed"] = "zero"  # the paper: every arm tried once, each first pull reads D
-    at.session_state["bd_first"] = 10
+    at.session_state["bd_first_pull_docs"] = 10
     _button(at, "bd_step").click().run()
     config = at.session_state["bd_loop"].run.config
     assert config.unplayed == "zero" and config.first_pull_docs == 10
     _button(at, "bd_reset").click().run()
-    at.session_state["bd_unplayed"], at.session_state["bd_first"] = "mean", 3
+    at.session_state["bd_unplayed"], at.session_state["bd_first_pull_docs"] = "mean", 3
     _button(at, "bd_step").click().run()
     config = at.session_state["bd_loop"].run.config
     assert config.unplayed == "mean" and config.first_pull_docs == 3
     _button(at, "bd_reset").click().run()
-    at.session_state["bd_unplayed"], at.session_state["bd_prior_w"] = "prior", 2.0
+    at.session_state["bd_unplayed"], at.session_state["bd_prior_weight"] = "prior", 2.0
     _button(at, "bd_step").click().run()
     assert at.session_state["bd_loop"].run.config.prior_weight == 2.0
     _button(at, "bd_reset").click().run()
