@@ -146,7 +146,7 @@ link_run = S.pop("bd_link_run", None)  # a shared link names a stored run: reope
 if link_run and (loop.run is None or loop.run.run_id != link_run):
     try:
         loop.adopt(_reopen(link_run))
-        bandit_settings.apply_config(loop.run.config)  # the controls show the linked run's settings, set before they draw
+        bandit_settings.apply_config(loop.run.config)  # the controls show the linked run's settings
         st.rerun()
     except (ValueError, KeyError) as exc:
         st.warning(f"This link could not restore run {link_run}: {md_escape(exc)}. The rest of the view is shown.",

@@ -81,7 +81,7 @@ def restore_link(page: str | None) -> None:
     then with the page's URL path. What the link could not restore is kept for
     :func:`page_header` to say, and the rest of the view is shown.
     """
-    from core.links import restore_link as decode
+    from pages._lib.links import restore_link as decode
 
     flag = f"link_restored:{page}"
     if st.session_state.get(flag):
@@ -98,7 +98,7 @@ def restore_link(page: str | None) -> None:
 def keep_views(page: str) -> None:
     """Every page's view (the keys its links carry) survives leaving the page (:func:`core.ui_state.carry`);
     ``page`` (its URL path) is the one about to draw."""
-    from core.links import view_keys
+    from pages._lib.links import view_keys
 
     ui_state.carry(st.session_state, view_keys(), view_keys(page))
 
@@ -109,7 +109,8 @@ def share_view(page: str, **current) -> None:
     ``current`` overrides session values for parameters the page derives (the live run's id, the
     highlighted cluster). Values at their default are left out.
     """
-    from core.links import encode_view, page_params
+    from core.links import encode_view
+    from pages._lib.links import page_params
 
     want = encode_view({**st.session_state.to_dict(), **current}, page_params(page))
     if st.query_params.to_dict() != want:
