@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 from core.links import (
@@ -52,29 +52,31 @@ INTERVENTION_SLUGS = ("none", "exposure", "obstag", "tag-effect", "n-match", "ra
 
 
 def ctar_params() -> list[Param]:
-    """Every generator setting (``ctar_<field>``), checked against its type, and the intervention."""
-    from core.ctar.config import CTARConfig
+    """Every generator setting a form shows (``ctar_<field>``), parsed by its type or its choices (CTARConfig's
+    field metadata) and checked by CTARConfig, and the intervention."""
+    from core.ctar.config import FORM_FIELDS, CTARConfig, field_meta
     from core.ctar.presets import INTERVENTIONS
 
     defaults = CTARConfig()
     out = []
-    for f in fields(CTARConfig):
-        if f.name in ("seed", "chunk_pairs", "keep_full_max_pairs"):
-            continue
-        default = getattr(defaults, f.name)
-        if isinstance(default, bool):
-            parse: Callable[[str], Any] = parse_bool
+    for name in FORM_FIELDS:
+        default = getattr(defaults, name)
+        choices = field_meta(name)["choices"]
+        if choices:
+            parse: Callable[[str], Any] = parse_choice(choices)
+        elif isinstance(default, bool):
+            parse = parse_bool
         elif isinstance(default, int):
             parse = parse_int_in(0, 10**9)
         elif isinstance(default, float):
             parse = parse_float
         else:
-            parse = parse_choice(["exact", "normalised"]) if f.name == "mode" else str
-        out.append(Param(f.name, f"ctar_{f.name}", _checked_by_config(f.name, parse), default))
+            parse = str
+        out.append(Param(name, f"ctar_{name}", _checked_by_config(name, parse), default))
     names = list(INTERVENTIONS)
     by_slug = dict(zip(INTERVENTION_SLUGS, names))
     out.append(SlugParam("do", "ctar_intervention", lambda t: by_slug[parse_choice(INTERVENTION_SLUGS)(t)], names[0],
-                          slugs={v: k for k, v in by_slug.items()}))
+                         slugs={v: k for k, v in by_slug.items()}))
     return out
 
 
