@@ -22,7 +22,7 @@ from core.equal.tune import (
     TuneGrid,
     TuneJob,
     axes_from,
-    bandit_page_values,
+    bandit_link,
     calls_to_spend,
     cell_settings,
     check_grid,
@@ -31,7 +31,7 @@ from core.equal.tune import (
     summarize_tune,
 )
 from core.viz.tuning import make_tuning_figure
-from pages import common
+from pages import bandit_settings, common
 
 JOB, TICK_S, REFRESH_S = "tl_job", 0.3, 0.5
 VALUES = {"coverage": "Closeness to the reference set", "on_task_share": "On-task share (provenance label)"}
@@ -132,12 +132,14 @@ def grid_panel(grid: TuneGrid) -> None:
         return
     config = cell_settings(job.grid, pick)
     right.button("Apply to the Bandit page", type="primary", key="tl_apply", on_click=_apply, args=(config, preset))
+    right.caption("Shareable link to the Bandit page with these settings:")
+    right.code(bandit_link(st.context.url, config), language=None, wrap_lines=True)
     if S.pop("tl_goto_bandit", False):
         st.switch_page("pages/bandit.py")
 
 
 def _apply(config: RunConfig, preset: str) -> None:
-    S.update(**bandit_page_values(config))
+    bandit_settings.apply_config(config)  # every Bandit control shows the cell's settings when that page draws
     S["bd_preset"] = preset
     S["tl_goto_bandit"] = True
 

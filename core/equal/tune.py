@@ -47,14 +47,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal.arms import DOC_ORDERS
 from core.equal.baselines import BATCH_DOCS, BATCH_TEXTS, BaselineCache
 from core.equal.config import RunConfig, RunConfigError
 from core.equal.extract.base import QAPair
-from core.equal.policies import POLICIES, UNPLAYED_PRIORS
 from core.equal.replay import PrecomputedExtractor, table_embedder
-from core.equal.reward import CREDITS
 from core.equal.run import BanditRun, single_thread_blas
+from core.equal.settings import BY_NAME, Setting, config_from_values, values_of
 from core.equal.space import ArmSpace
 from core.jobs import Job, Tick
 
@@ -78,59 +76,47 @@ class TuneSpendError(TuneConfigError):
 
 @dataclass(frozen=True)
 class Tunable:
-    """One setting the lab can vary: its :class:`RunConfig` field, short name in cell labels, label and values."""
+    """One setting the lab can vary: its :class:`~core.equal.settings.Setting` (label, parsing and rules come from
+    there, as on the Bandit page), its short name in cell labels, and the values the page offers."""
 
-    name: str
+    spec: Setting
     short: str
-    label: str
     choices: tuple[Any, ...]
-    parse: Callable[[str], Any]
-    apply: Callable[[RunConfig, Any], RunConfig]
+
+    @property
+    def name(self) -> str:
+        """The setting's own name (``"credit"`` for ``reward.credit``): what ``--vary`` and the table call it."""
+        return self.spec.field
+
+    @property
+    def label(self) -> str:
+        return _LABELS.get(self.spec.name, self.spec.label)
+
+    def parse(self, text: str) -> Any:
+        try:
+            return self.spec.parse(text)
+        except ValueError as exc:
+            raise TuneConfigError(f"{self.label}: {text!r} {exc}") from None
 
     def value_text(self, value: Any) -> str:
         return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _field(name: str) -> Callable[[RunConfig, Any], RunConfig]:
-    return lambda config, value: replace(config, **{name: value})
+def _tunable(name: str, short: str, choices: tuple[Any, ...] = ()) -> Tunable:
+    spec = BY_NAME[name]
+    return Tunable(spec, short, choices or spec.choices)
 
 
-def _choice(options: Sequence[str], label: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text not in options:
-            raise TuneConfigError(f"{label}: {text!r} is not one of {', '.join(options)}")
-        return text
-
-    return parse
-
-
-def _number(kind: type, label: str) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            return kind(text)
-        except ValueError:
-            raise TuneConfigError(f"{label}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
-
-    return parse
-
-
-_PAGE_CREDITS = tuple(c for c in CREDITS if c != "pair")  # the credits the Bandit page offers: a cell can go there
+_LABELS = {"budget": "Budget (share of the corpus, or calls)"}  # the page's label names the share alone
 TUNABLES: dict[str, Tunable] = {t.name: t for t in (
-    Tunable("policy", "policy", "Policy", POLICIES, _choice(POLICIES, "policy"),
-            lambda c, v: replace(c, policy=v, policy_params={})),  # a policy's parameters are its own
-    Tunable("batch_arms", "B", "Arms per round (B)", (1, 2, 3, 5, 8, 10, 20), _number(int, "arms per round (B)"),
-            _field("batch_arms")),
-    Tunable("docs_per_pull", "D", "Documents per pull (D)", (1, 3, 5, 10, 20, 50),
-            _number(int, "documents per pull (D)"), _field("docs_per_pull")),
-    Tunable("unplayed", "prior", "Arm estimate before pulls (prior)", UNPLAYED_PRIORS,
-            _choice(UNPLAYED_PRIORS, "unplayed"), _field("unplayed")),
-    Tunable("neighbour_weight", "neighbour", "Neighbour weight", (0.0, 0.1, 0.25, 0.5, 1.0),
-            _number(float, "neighbour weight"), _field("neighbour_weight")),
-    Tunable("credit", "credit", "Reward credit", _PAGE_CREDITS, _choice(_PAGE_CREDITS, "credit"),
-            lambda c, v: replace(c, reward=replace(c.reward, credit=v))),
-    Tunable("doc_order", "order", "Document order in a cluster", DOC_ORDERS, _choice(DOC_ORDERS, "doc_order"),
-            _field("doc_order")),
-    Tunable("budget", "budget", "Budget", (0.05, 0.1, 0.2, 0.3, 0.5), _number(float, "budget"), _field("budget")),
+    _tunable("policy", "policy"),
+    _tunable("batch_arms", "B", (1, 2, 3, 5, 8, 10, 20)),
+    _tunable("docs_per_pull", "D", (1, 3, 5, 10, 20, 50)),
+    _tunable("unplayed", "prior"),
+    _tunable("neighbour_weight", "neighbour", (0.0, 0.1, 0.25, 0.5, 1.0)),
+    _tunable("reward.credit", "credit"),
+    _tunable("doc_order", "order"),
+    _tunable("budget", "budget", (0.05, 0.1, 0.2, 0.3, 0.5)),
 )}
 _ALIASES = {"B": "batch_arms", "D": "docs_per_pull", "prior": "unplayed", "order": "doc_order",
             "neighbour": "neighbour_weight"}
@@ -202,17 +188,22 @@ class TuneGrid:
         self.cells()  # every cell's config is valid
 
     def cells(self) -> list[TuneCell]:
-        """Every combination of the axes' values, first axis slowest."""
+        """Every combination of the axes' values, first axis slowest; each cell's config is the base's settings with
+        the cell's values, through :func:`core.equal.settings.config_from_values` (the Bandit page's rules: a
+        neighbour weight of 0 switches sharing off, a first pull reads at most D)."""
+        base = values_of(self.base)
         out = []
         for combo in itertools.product(*(values for _, values in self.axes)):
-            config, parts = self.base, []
+            values, parts = dict(base), []
             for (name, _), value in zip(self.axes, combo):
                 tunable = TUNABLES[name]
-                try:
-                    config = tunable.apply(config, value)
-                except (RunConfigError, TypeError) as exc:
-                    raise TuneConfigError(f"{tunable.label} = {value!r}: {exc}") from None
+                values[tunable.spec.name] = value
                 parts.append(f"{tunable.short}={tunable.value_text(value)}")
+            try:
+                config = config_from_values(values)
+            except (RunConfigError, TypeError) as exc:
+                bad = [f"{TUNABLES[n].label} = {v!r}" for (n, _), v in zip(self.axes, combo)]
+                raise TuneConfigError(f"{' · '.join(bad)}: {exc}") from None
             out.append(TuneCell(" · ".join(parts), dict(zip((n for n, _ in self.axes), combo)), config))
         return out
 
@@ -472,6 +463,20 @@ def setting_cells(ranked: pd.DataFrame) -> list[str]:
     return ranked.loc[ranked["kind"] == "setting", "cell"].tolist()
 
 
+def bandit_link(page_url: str | None, config: RunConfig) -> str:
+    """The Bandit page's address with ``config``'s settings (:func:`core.equal.settings.settings_link`), beside the
+    page at ``page_url`` (the lab's own address; ``None``: a relative link).
+
+    >>> bandit_link("http://127.0.0.1:8501/tuning_lab", RunConfig(batch_arms=5))
+    'http://127.0.0.1:8501/bandit?batch_arms=5'
+    """
+    from core.equal.settings import settings_link
+
+    root = (page_url or "").split("?", 1)[0].rsplit("/", 1)[0]
+    query = settings_link(config)
+    return f"{root}/bandit" + (f"?{query}" if query else "")
+
+
 def cell_settings(grid: TuneGrid, label: str) -> RunConfig:
     """The :class:`RunConfig` of the cell labelled ``label`` (for the Bandit page's settings)."""
     for cell in grid.cells():
@@ -516,18 +521,3 @@ def axes_from(names: Sequence[str], values: Mapping[str, Sequence[Any]]) -> tupl
     (('docs_per_pull', (3, 10)),)
     """
     return tuple((name, tuple(values.get(name, ()))) for name in names)
-
-
-def bandit_page_values(config: RunConfig) -> dict[str, Any]:
-    """The Bandit page's widget values (session keys) that set up a new run with ``config``'s settings.
-
-    Only what the lab varies or keeps from the Bandit page's defaults: policy, B, D (and the first
-    pull, at most D), the prior, neighbour sharing and weight, the reward credit, the document order
-    and the budget.
-    """
-    first = config.first_pull_docs or config.docs_per_pull
-    return {"bd_policy": config.policy, "bd_B": int(config.batch_arms), "bd_D": int(config.docs_per_pull),
-            "bd_first": int(min(first, config.docs_per_pull)), "bd_unplayed": config.unplayed,
-            "bd_share": bool(config.share_neighbours), "bd_nb_w": float(config.neighbour_weight),
-            "bd_credit": config.reward.credit, "bd_order": config.doc_order, "bd_budget_kind": config.budget_kind,
-            "bd_budget": float(config.budget)}

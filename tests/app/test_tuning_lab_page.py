@@ -63,9 +63,10 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     assert pick.value == pick.options[0]  # the best cell first
     pick.set_value("B=3 · credit=pull").run()
     _button(at, "tl_apply").click().run()
-    assert at.session_state["bd_B"] == 3 and at.session_state["bd_credit"] == "pull"
+    config = at.session_state["bd_pending_config"]  # the Bandit page shows it in every control when it draws
+    assert config == job.grid.cells()[3].config and (config.batch_arms, config.reward.credit) == (3, "pull")
     assert at.session_state["bd_preset"] == "numerical-arrays"
-    assert at.session_state["bd_budget"] == 0.2 and at.session_state["bd_budget_kind"] == "share"
+    assert any("batch_arms=3" in c.value and "credit=pull" in c.value for c in at.code)  # the shareable link
     # a second grid on the same cache spends nothing
     again = AppTest.from_file(PAGE, default_timeout=240)
     again.session_state["tl_vary"] = ["docs_per_pull"]

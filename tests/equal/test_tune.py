@@ -63,7 +63,7 @@ def test_each_cell_equals_its_own_bandit_run_bit_for_bit(setup):
     polls = _finish(job)
     assert job.status == "done" and polls > len(grid.cells())  # worked in many slices
     table = job.result
-    assert list(table.columns) == TABLE_COLUMNS
+    assert list(table.columns) == [*TABLE_COLUMNS, "batch_arms", "credit"]  # then each varied setting
     assert set(table["cell"]) == {c.label for c in grid.cells()} | {"random", "avg-sim"}
     for cell in grid.cells():
         for seed in grid.seeds:
@@ -173,7 +173,7 @@ def test_a_similarity_setting_without_document_embeddings_is_refused(setup):
 def test_parse_axis_reads_the_command_line_form():
     assert parse_axis("B=1,3, 5") == ("batch_arms", (1, 3, 5))
     assert parse_axis("credit=pull,document") == ("credit", ("pull", "document"))
-    with pytest.raises(TuneConfigError, match="documents per pull"):
+    with pytest.raises(TuneConfigError, match=r"Documents per pull \(D\): .three. must be a whole number"):
         parse_axis("D=three")
     with pytest.raises(TuneConfigError, match="SETTING=VALUE"):
         parse_axis("batch_arms")
