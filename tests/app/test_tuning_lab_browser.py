@@ -29,12 +29,14 @@ def test_grid_curves_pick_apply_and_link(app_url, page, output_dir):
     pick.click()
     page.get_by_role("option", name="B=5 · D=1", exact=True).click()
     page.wait_for_timeout(1500)
+    link = page.locator("[data-testid='stCode']").inner_text()
+    assert re.search(r"/bandit\?.*batch_arms=5.*docs_per_pull=1", link), link  # the shareable link
     page.screenshot(path=str(output_dir / "tuning_lab_pick.png"))
     page.get_by_role("button", name="Apply to the Bandit page").click()
     page.wait_for_url(re.compile(r"/bandit"), timeout=60_000)
     page.get_by_role("button", name="Start").wait_for(timeout=120_000)
     page.get_by_text("More settings").click()
     page.wait_for_timeout(1000)
-    assert page.get_by_label("Arms per round (B)").input_value() == "5"
-    assert page.get_by_label("Documents per pull (D)").input_value() == "1"
+    assert page.get_by_label("Arms per round (B)", exact=True).input_value() == "5"
+    assert page.get_by_label("Documents per pull (D)", exact=True).input_value() == "1"
     page.screenshot(path=str(output_dir / "tuning_lab_applied.png"))
