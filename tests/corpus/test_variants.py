@@ -213,3 +213,24 @@ def test_real_minilm_bf16_is_close_to_fp32(tmp_path, monkeypatch):
     assert verdict.cosine_mean >= 0.99 and verdict.cosine_min >= 0.98
     assert verdict.recall_at_10 >= 0.95 and verdict.passed
     assert enc.variant is FP32  # the check leaves the encoder as it was
+
+
+@pytest.mark.parametrize("close_noise, expected", [(0.02, "close stand-in on AMX_BF16 (in use"),
+                                                   (1.5, "fp32 torch; close stand-in on AMX_BF16 (not used")])
+def test_the_upgrade_worker_checks_on_its_corpus_and_names_the_variant(fake, monkeypatch, close_noise, expected):
+    import core.corpus.encoders as encoders
+    from core.corpus.upgrade import ensure_upgrade, run_worker
+    from tests.corpus._mapdata import topic_corpus
+
+    close, _ = fake
+    monkeypatch.setattr(close, "noise", close_noise)
+    corpus, _ = topic_corpus(150, seed=5)
+    job = ensure_upgrade(corpus, "stand-in", chunk=32, start=False)
+    used = []
+    monkeypatch.setattr(encoders, "load_encoder", lambda name: used.append(_encoder()) or used[-1])
+    assert run_worker(job.folder) == 0
+    status = job.status()
+    assert status["state"] == "done" and expected in status["variant"]
+    assert used[0].variant.name == ("close" if close_noise < 0.1 else "fp32")
+    verdict = cached_check("stand-in", "close")
+    assert verdict is not None and verdict.n_sample == 150  # the sample: this corpus's documents (all 150 here)
