@@ -1,1 +1,7 @@
-"""The presentation's shared code that is not a page: links (Streamlit's navigation never lists this folder)."""
+"""What the pages share, by concept; no page lives here (Streamlit lists only ``pages/*.py``).
+
+``choices`` (the sidebar's settings as pages read them), ``routing`` (links and the page header),
+``loaders`` (the cached encoder, corpus and corpus map), ``jobs`` (the one polling panel),
+``errors`` (how a failure is shown) and ``links`` (which page's link carries what). :mod:`pages.common`
+re-exports the names most pages use.
+"""
