@@ -114,7 +114,7 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     def box(label: str):  # a number box by its label (its help button is labelled "Help for ...")
         return page.get_by_role("spinbutton", name=label, exact=True)
 
-    assert box("Budget value (share: 0-1)").is_visible()  # the main choices are in view
+    box("Budget value (share: 0-1)").wait_for(state="visible", timeout=30_000)  # the main choices are in view
     assert not box("Arms per round (B)").is_visible()  # the rest folded under "More settings"
     page.get_by_text("More settings").click()
     # one document per pull, one arm per round, the whole corpus: hundreds of rounds to watch
