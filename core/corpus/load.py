@@ -10,7 +10,8 @@ Formats (dispatched on the file extension, the same for a path and for uploaded 
 * a folder (path only) or a ``.zip`` (upload): every ``.txt``/``.md``/``.markdown``/``.rst``
   file inside, recursively, in sorted relative-path order, one document per file.
 
-Fields. The text field is the one named (``text_field``), else the first column whose name
+Fields (the rules of :mod:`core.corpus.readers`, which the streaming reader shares). The text field is the one
+named (``text_field``), else the first column whose name
 (case-insensitive) is in :data:`TEXT_FIELD_NAMES`, else the string column with the longest
 mean length. The id field is the one named, else the first in :data:`ID_FIELD_NAMES`, else
 none: then a document's id is ``sha1(text)[:12]`` (hex), so the same text gets the same id
@@ -87,14 +88,19 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from core.corpus.readers import (
+    ID_FIELD_NAMES,
+    CorpusFormatError,
+    decode_utf8,
+    detect_text_field,
+    pick_column,
+    record_columns,
+)
+
 if TYPE_CHECKING:
     import pandas as pd
 
-TEXT_FIELD_NAMES: tuple[str, ...] = (
-    "text", "content", "body", "document", "doc", "passage", "abstract", "question",
-    "prompt", "instruction", "sentence", "description", "summary", "title",
-)
-ID_FIELD_NAMES: tuple[str, ...] = ("id", "doc_id", "_id", "uuid", "docid", "document_id", "key")
+
 TEXT_EXTENSIONS: tuple[str, ...] = (".txt", ".md", ".markdown", ".rst")
 RECORD_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 SUPPORTED_EXTENSIONS: tuple[str, ...] = RECORD_EXTENSIONS + TEXT_EXTENSIONS + (".zip",)
@@ -130,10 +136,6 @@ class LoadLimits:
 
 
 DEFAULT_LIMITS = LoadLimits()
-
-
-class CorpusFormatError(ValueError):
-    """The input cannot be read as a corpus at all (missing file, unknown format, absent field)."""
 
 
 class EmptyCorpusError(ValueError):
@@ -395,28 +397,8 @@ def split_text(
 _Record = tuple[str, Any]  # (location, value: dict | str | other JSON value)
 
 
-def _decode(data: bytes, name: str, report: LoadReport) -> str:
-    """UTF-8 decode; invalid bytes become U+FFFD and every affected line is reported."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    lines = data.split(b"\n")
-    out = []
-    for lineno, raw in enumerate(lines, 1):
-        try:
-            out.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as err:
-            out.append(raw.decode("utf-8", "replace"))
-            report.add("non_utf8", f"{name}:{lineno}",
-                       f"invalid UTF-8 byte(s) at column {err.start + 1}; replaced with U+FFFD")
-    return "\n".join(out)
-
-
 def _read_jsonl(data: bytes, name: str, report: LoadReport) -> list[_Record]:
-    text = _decode(data, name, report)
+    text = decode_utf8(data, name, report)
     bad_bytes = {loc for kind, loc, _ in report.issues if kind == "non_utf8"}
     records: list[_Record] = []
     for lineno, line in enumerate(text.split("\n"), 1):
@@ -447,7 +429,7 @@ def _json_problem(err: json.JSONDecodeError, bad_bytes: bool) -> str:
 
 
 def _read_json(data: bytes, name: str, report: LoadReport) -> list[_Record]:
-    text = _decode(data, name, report)
+    text = decode_utf8(data, name, report)
     if not text.strip():
         return []
     try:
@@ -471,7 +453,7 @@ def _read_json(data: bytes, name: str, report: LoadReport) -> list[_Record]:
 
 
 def _read_csv(data: bytes, name: str, report: LoadReport, delimiter: str) -> list[_Record]:
-    text = _decode(data, name, report)
+    text = decode_utf8(data, name, report)
     csv.field_size_limit(1 << 30)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -517,7 +499,7 @@ def _read_parquet(data: bytes, name: str) -> list[_Record]:
 
 def _read_text_files(files: list[tuple[str, bytes]], name: str, report: LoadReport) -> list[_Record]:
     """One record ``{"text": ...}`` per text file (the caller has skipped and reported the others)."""
-    return [(rel, {"text": _decode(data, rel, report)}) for rel, data in sorted(files)]
+    return [(rel, {"text": decode_utf8(data, rel, report)}) for rel, data in sorted(files)]
 
 
 def _is_hidden(rel: str) -> bool:
@@ -597,7 +579,7 @@ def _read_records(data: bytes, filename: str, report: LoadReport, limits: LoadLi
     if ext in (".parquet", ".pq"):
         return _read_parquet(data, name)
     if ext in TEXT_EXTENSIONS:
-        return [(name, {"text": _decode(data, name, report)})]
+        return [(name, {"text": decode_utf8(data, name, report)})]
     if ext == ".zip":
         return _read_zip(data, name, report, limits)
     raise CorpusFormatError(
@@ -699,43 +681,10 @@ def _scan_folder(
 # ---------------------------------------------------------------------------- assembling
 
 
-def _columns(records: list[_Record]) -> list[str]:
-    seen: dict[str, None] = {}
-    for _, value in records:
-        if isinstance(value, dict):
-            for k in value:
-                seen.setdefault(str(k), None)
-    return list(seen)
-
-
-def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lower = {c.lower(): c for c in reversed(columns)}
-    for n in names:
-        if n in lower:
-            return lower[n]
-    return None
-
-
-def _detect_text_field(records: list[_Record], columns: list[str], name: str) -> str:
-    found = _pick(columns, TEXT_FIELD_NAMES)
-    if found is not None:
-        return found
-    lengths: dict[str, list[int]] = {c: [] for c in columns}
-    for _, value in records:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if isinstance(v, str):
-                    lengths[str(k)].append(len(v))
-    means = {c: sum(v) / len(v) for c, v in lengths.items() if v}
-    if not means:
-        raise CorpusFormatError(f"{name}: no column holds text; available columns: {columns}")
-    return max(columns, key=lambda c: (means.get(c, -1.0), -columns.index(c)))
-
-
 def _resolve_fields(records: list[_Record], report: LoadReport, name: str, text_field: str | None,
                     id_field: str | None) -> tuple[str | None, str | None]:
     """The text and id fields: as asked (checked against the records' columns), else detected."""
-    columns = _columns(records)
+    columns = record_columns(records)
     if text_field is not None and text_field not in columns:
         raise CorpusFormatError(
             f"{name}: text field '{text_field}' not found; available columns: "
@@ -744,9 +693,9 @@ def _resolve_fields(records: list[_Record], report: LoadReport, name: str, text_
     if id_field is not None and id_field not in columns:
         raise CorpusFormatError(f"{name}: id field '{id_field}' not found; available columns: {columns}")
     if columns and text_field is None:
-        text_field = _detect_text_field(records, columns, name)
+        text_field = detect_text_field(records, columns, name)
     if columns and id_field is None:
-        candidate = _pick(columns, ID_FIELD_NAMES)
+        candidate = pick_column(columns, ID_FIELD_NAMES)
         id_field = candidate if candidate != text_field else None
     report.text_field, report.id_field = text_field, id_field
     return text_field, id_field
