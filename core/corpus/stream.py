@@ -41,7 +41,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from core.access import check_path, is_under_roots
-from core.corpus.load import TEXT_EXTENSIONS, content_id, split_words
+from core.corpus.chunking import content_id, split_words
+from core.corpus.load import TEXT_EXTENSIONS
 from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.readers import (
     ID_FIELD_NAMES,
