@@ -58,6 +58,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from core.ctar.config import CTARConfig, CTARConfigError
+from core.ctar.equations import gumbel_top_k, rating_equation
 from core.ctar.inputs import Catalogue, CatalogueInputs, make_synthetic_inputs, prepare_catalogue
 from core.ctar.mechanisms import (
     ExposurePolicy,
@@ -367,24 +368,14 @@ def _stream(seed: int, name: str) -> np.random.Generator:
 def draw_liked(rng: np.random.Generator, pi: NDArray[np.float64], n: int, k_min: int, k_max: int) -> NDArray[np.bool_]:
     """(n, V) bool: ``k_u ~ UniformInt{k_min..k_max}`` tags per row drawn from ``pi`` without replacement.
 
-    Gumbel-top-k: the ``k`` largest of ``log pi_t + G_t`` (``G`` i.i.d. Gumbel) are a sample without
-    replacement with probabilities ``pi`` (Vieira 2014; Kool et al. 2019).
+    :func:`~core.ctar.equations.gumbel_top_k` with float32 keys: the ``k`` largest of ``log pi_t + G_t``
+    (``G`` i.i.d. Gumbel) are a sample without replacement with probabilities ``pi`` (Vieira 2014;
+    Kool et al. 2019).
     """
     k_u = rng.integers(k_min, k_max + 1, size=n)
     with np.errstate(divide="ignore"):
-        log_pi = np.log(pi).astype(np.float32)
-    keys = rng.gumbel(size=(n, pi.size)).astype(np.float32)
-    keys += log_pi
-    v = pi.size
-    top = np.argpartition(-keys, k_max - 1, axis=1)[:, :k_max] if k_max < v else np.tile(np.arange(v), (n, 1))
-    top_keys = np.take_along_axis(keys, top, axis=1)
-    order = np.argsort(-top_keys, axis=1)
-    top = np.take_along_axis(top, order, axis=1)
-    take = np.arange(top.shape[1])[None, :] < k_u[:, None]
-    liked = np.zeros((n, v), dtype=bool)
-    rows = np.repeat(np.arange(n), top.shape[1])[take.ravel()]
-    liked[rows, top.ravel()[take.ravel()]] = True
-    return liked
+        log_pi = np.log(pi)
+    return gumbel_top_k(rng, log_pi, k_u, k_max=k_max, dtype=np.float32)
 
 
 def draw_quality(config: CTARConfig, catalogue: Catalogue) -> NDArray[np.float64]:
@@ -466,14 +457,11 @@ def _draw_ratings(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.
     effect = config.tag_effect if do.tag_effect is None else float(do.tag_effect)
     n_eff = n_match if do.n_match is None else np.full_like(n_match, int(do.n_match))
     q = quality if do.quality is None else np.full_like(quality, float(do.quality))
-    latent = rngs["noise"].standard_normal((n, m_count), dtype=np.float32)
-    latent *= np.float32(config.noise_sigma)
-    latent += (q - config.rating_offset).astype(np.float32)[None, :]
-    latent += np.float32(effect) * n_eff
-    np.rint(latent, out=latent)
-    np.clip(latent, 1, 5, out=latent)
-    rating = latent.astype(np.int8)
-    del latent
+    noise = rngs["noise"].standard_normal((n, m_count), dtype=np.float32)
+    rating = rating_equation(
+        noise, q, n_eff, offset=config.rating_offset, tag_effect=effect, noise_sigma=config.noise_sigma
+    )
+    del noise
     if do.rating is not None:
         rating[:] = int(do.rating)
     return liked, n_match, n_eff, q, rating
