@@ -51,3 +51,36 @@ class _Crashing(RuleExtractor):
             self.marker.write_text("crashed")
             os._exit(1)  # the worker dies mid-job, result unsent
         return super().extract(docs)
+
+
+class ExposureThatStops:
+    """A CTAR exposure policy: CTAR's own (``inner``), except that on the block whose first user is
+    ``user`` it first writes ``marker`` (the Ray node id it runs on, when it runs on Ray) and then, while
+    no ``marker + ".seen"`` exists, either kills its process (``crash``) or waits ``pause`` seconds (so
+    a test can kill the node under it). Values are ``inner``'s: a block that completes is the normal one."""
+
+    def __init__(self, inner, user: int, marker: str, crash: bool = False, pause: float = 0.0) -> None:
+        self.inner, self.user, self.marker, self.crash, self.pause = inner, user, marker, crash, pause
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def calc_propensity(self, ctx):
+        import time
+
+        seen = Path(self.marker + ".seen")
+        if int(ctx.users[0]) == self.user and not seen.exists():
+            node = ""
+            try:
+                import ray
+
+                node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+            except ImportError:
+                pass
+            Path(self.marker).write_text(node)
+            if self.crash:
+                seen.write_text("crashed")
+                os._exit(1)  # the worker dies mid-block, nothing of the block written
+            time.sleep(self.pause)
+        return self.inner.calc_propensity(ctx)
