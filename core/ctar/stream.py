@@ -133,7 +133,9 @@ def _write_table(table: pa.Table, path: Path, out: Path) -> None:
     what = f"the CTAR stream could not write {path.relative_to(out)}"
     with naming_disk_full(what, out):
         path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression=_COMPRESSION), what, out)
+    dictionary = [c for c in table.column_names if c != "p_obstag"]  # per-user propensities: nearly all distinct
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression=_COMPRESSION, use_dictionary=dictionary),
+                 what, out)
 
 
 def _write_json(path: Path, data: dict[str, Any], out: Path) -> None:
@@ -348,7 +350,8 @@ def generate_stream(
             report.rows[name] = report.rows.get(name, 0) + n
     left = sorted(set(range(n_blocks)) - written_blocks(out))
     if left:
-        raise StreamError(f"{out}: blocks {_spans(left)} are missing after the run; rerun the same command to finish")
+        raise StreamError(f"{out}: blocks missing after the run: {_spans(left)} of 0-{n_blocks - 1} "
+                          "(their workers failed); rerun the same command to finish")
     if not (out / DONE).is_file():
         report.notes = finish_output(plan, out)
     report.seconds = time.perf_counter() - t0
