@@ -11,7 +11,11 @@ which answers each request after a fixed latency (standing in for a served LLM),
 flight per worker; local at w workers is one extractor with ``4 w`` in flight.
 
 Goal: ray / local <= 1.3 at equal workers (embedding job wall time, both worker counts, start-up
-included, so it depends on the corpus size: ``BENCH_RAY_DOCS``, default 800). The projection
+included, so it depends on the corpus size: ``BENCH_RAY_DOCS``, default 800). CTAR generation
+(``core.ctar.stream``, 2e7 pairs: ``BENCH_RAY_CTAR_USERS`` x 1,000) and the debiasing sweep
+(``BENCH_RAY_SWEEP_SEEDS`` seeds, default 8) at 1 worker: local in-process vs one Ray task per block /
+per seed, outputs checked equal (Parquet bytes, the sweep table); a first small job on Ray starts the
+task worker and its imports (once per cluster) before the timing. The projection
 uses the whole-job per-worker rate at 2 workers (start-up included: it errs on the slow side). Last line
 ``bench_ray=<worst ratio> PASS|FAIL``. Run it once, niced: the machine is shared.
 """
@@ -35,6 +39,8 @@ N_EMBED = int(os.environ.get("BENCH_RAY_DOCS", "800"))
 N_EXTRACT = int(os.environ.get("BENCH_RAY_EXTRACT_DOCS", "240"))
 LATENCY = 0.1  # seconds per request of the fake endpoint
 PER_WORKER_IN_FLIGHT = 4
+N_CTAR_USERS = int(float(os.environ.get("BENCH_RAY_CTAR_USERS", "20000")))  # x 1,000 movies: 2e7 pairs
+N_SWEEP_SEEDS = int(os.environ.get("BENCH_RAY_SWEEP_SEEDS", "8"))
 GOAL = 1.3
 
 
@@ -122,8 +128,64 @@ def bench_extraction(corpus) -> dict[int, tuple[float, float]]:
     return out
 
 
+def _digest(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.parquet"))}
+
+
+def bench_ctar() -> tuple[float, float]:
+    """(local seconds, ray seconds at 1 worker) for a streamed CTAR run of N_CTAR_USERS x 1,000; parts checked equal.
+
+    A one-block run on Ray first starts the task worker and its imports (once per cluster, as Ray's start-up).
+    """
+    from core.ctar.config import CTARConfig
+    from core.ctar.stream import generate_stream
+    from core.engine.ray_engine import RayConfig
+    from core.engine.ray_jobs import ray_block_runner
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-ray-ctar-"))
+    runner = ray_block_runner(RayConfig(workers=1))
+    generate_stream(CTARConfig(n_users=200, rct_users=20), folder / "warm", runner=runner, engine="ray")
+    config = CTARConfig(n_users=N_CTAR_USERS, rct_users=1000)
+    local = generate_stream(config, folder / "local")
+    ray = generate_stream(config, folder / "ray", runner=runner, engine="ray")
+    same = _digest(folder / "local") == _digest(folder / "ray")
+    pairs = config.n_pairs
+    print(f"ctar   1 worker : local {local.seconds:6.1f} s ({pairs / local.seconds:,.0f} pairs/s)   "
+          f"ray {ray.seconds:6.1f} s ({pairs / ray.seconds:,.0f} pairs/s)   ray/local {ray.seconds / local.seconds:.2f}"
+          f"   same Parquet bytes: {same}")
+    if not same:
+        raise SystemExit("bench_ray=error ctar on ray differs from local FAIL")
+    return local.seconds, ray.seconds
+
+
+def bench_sweep() -> tuple[float, float]:
+    """(local seconds, ray seconds at 1 worker) for a debiasing sweep of N_SWEEP_SEEDS seeds; tables checked equal."""
+    import pandas as pd
+
+    from core.debias.sweep import SweepConfig, run_sweep
+    from core.engine.ray_engine import RayConfig
+    from core.engine.ray_jobs import run_sweep_ray
+
+    run_sweep_ray(SweepConfig(seeds=(0,)), RayConfig(workers=1))  # the task worker's imports, once
+    sweep = SweepConfig(seeds=tuple(range(N_SWEEP_SEEDS)))
+    t = time.perf_counter()
+    local = run_sweep(sweep)
+    t_local = time.perf_counter() - t
+    t = time.perf_counter()
+    ray = run_sweep_ray(sweep, RayConfig(workers=1))
+    t_ray = time.perf_counter() - t
+    pd.testing.assert_frame_equal(local, ray)
+    print(f"sweep  1 worker : local {t_local:6.1f} s ({sweep.n_worlds / t_local:.1f} worlds/s)   "
+          f"ray {t_ray:6.1f} s   ray/local {t_ray / t_local:.2f}   same table: True")
+    return t_local, t_ray
+
+
 def projection(
-    embed: dict[int, tuple[float, float]], extract: dict[int, tuple[float, float]], n_embed: int, n_extract: int
+    embed: dict[int, tuple[float, float]], extract: dict[int, tuple[float, float]], n_embed: int, n_extract: int,
+    ctar: tuple[float, float],
 ) -> None:
     """Time for 100M documents on N machines, from the measured per-worker ray throughput at 2 workers
     (whole jobs, start-up included, so the projection errs on the slow side)."""
@@ -136,12 +198,15 @@ def projection(
         f"CPU core with MiniLM; extraction {extract_rate:.1f} docs/s at {PER_WORKER_IN_FLIGHT} requests in flight "
         f"and {LATENCY * 1000:.0f} ms per request); {cores} workers per machine, linear scaling assumed:"
     )
-    print(f"{'machines':>9} {'embed (h)':>10} {'extract (h)':>12}")
+    ctar_rate = N_CTAR_USERS * 1000 / ctar[1]
+    print(f"CTAR streamed to Parquet: {ctar_rate:,.0f} pairs/s per ray worker (1 worker, this machine)")
+    print(f"{'machines':>9} {'embed (h)':>10} {'extract (h)':>12} {'CTAR 1e8 (h)':>13} {'CTAR 1e9 (h)':>13}")
     for machines in (1, 10, 100, 1000):
         workers = machines * cores
         print(
-            f"{machines:>9} {total / (embed_rate * workers) / 3600:>10.1f} "
-            f"{total / (extract_rate * workers) / 3600:>12.1f}"
+            f"{machines:>9} {total / (embed_rate * workers) / 3600:>10.2f} "
+            f"{total / (extract_rate * workers) / 3600:>12.2f} {1e8 / (ctar_rate * workers) / 3600:>13.4f} "
+            f"{1e9 / (ctar_rate * workers) / 3600:>13.4f}"
         )
     print(
         "Linear scaling holds while the endpoint keeps its latency: extraction is bound by what the served LLM "
@@ -160,16 +225,21 @@ def main() -> int:
     try:
         embed = bench_embedding(corpus)
         extract = bench_extraction(corpus.subset(list(range(min(N_EXTRACT, len(corpus))))))
+        ctar = bench_ctar()
+        sweep = bench_sweep()
     finally:
         shutdown_ray()
-    projection(embed, extract, len(corpus), min(N_EXTRACT, len(corpus)))
+    projection(embed, extract, len(corpus), min(N_EXTRACT, len(corpus)), ctar)
     ratios = {w: t_ray / t_local for w, (t_local, t_ray) in embed.items()}
-    worst = max(ratios.values())
+    ctar_ratio, sweep_ratio = ctar[1] / ctar[0], sweep[1] / sweep[0]
+    worst = max(*ratios.values(), ctar_ratio, sweep_ratio)
     verdict = "PASS" if worst <= GOAL else "FAIL"
     print(
         f"embedding ray/local at equal workers: 1 worker {ratios[1]:.2f}, 2 workers {ratios[2]:.2f} "
         f"(goal <= {GOAL}); 2-worker speed-up on ray {embed[1][1] / embed[2][1]:.2f}x"
     )
+    print(f"ray/local at 1 worker: CTAR generation {ctar_ratio:.2f}, debiasing sweep {sweep_ratio:.2f} "
+          f"(goal <= {GOAL})")
     print(f"bench_ray={worst:.2f} {verdict}")
     return 0 if verdict == "PASS" else 1
 
