@@ -15,7 +15,10 @@ included, so it depends on the corpus size: ``BENCH_RAY_DOCS``, default 800). CT
 (``core.ctar.stream``, 2e7 pairs: ``BENCH_RAY_CTAR_USERS`` x 1,000) and the debiasing sweep
 (``BENCH_RAY_SWEEP_SEEDS`` seeds, default 8) at 1 worker: local in-process vs one Ray task per block /
 per seed, outputs checked equal (Parquet bytes, the sweep table); a first small job on Ray starts the
-task worker and its imports (once per cluster) before the timing. The projection
+task worker and its imports (once per cluster) before the timing; local and ray alternate over 2 rounds and
+the fastest of each is kept. Ray runs its workers at niceness 15, so the local path is timed in a child process
+at the workers' niceness (a nice-0 baseline beside nice-15 workers on a loaded machine measured the scheduler:
+2.3x at 1 worker with the same CPU seconds per block, 0.40 vs 0.42). The projection
 uses the whole-job per-worker rate at 2 workers (start-up included: it errs on the slow side). Last line
 ``bench_ray=<worst ratio> PASS|FAIL``. Run it once, niced: the machine is shared.
 """
@@ -23,6 +26,7 @@ uses the whole-job per-worker rate at 2 workers (start-up included: it errs on t
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -41,6 +45,7 @@ LATENCY = 0.1  # seconds per request of the fake endpoint
 PER_WORKER_IN_FLIGHT = 4
 N_CTAR_USERS = int(float(os.environ.get("BENCH_RAY_CTAR_USERS", "20000")))  # x 1,000 movies: 2e7 pairs
 N_SWEEP_SEEDS = int(os.environ.get("BENCH_RAY_SWEEP_SEEDS", "8"))
+ROUNDS = 2  # CTAR and sweep: local and ray alternated, the fastest of each
 GOAL = 1.3
 
 
@@ -135,6 +140,44 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*.parquet"))}
 
 
+LOCAL_CTAR = """
+import sys, time
+from core.ctar.config import CTARConfig
+from core.ctar.stream import generate_stream
+report = generate_stream(CTARConfig(n_users=int(sys.argv[1]), rct_users=1000), sys.argv[2])
+print(report.seconds)
+"""
+LOCAL_SWEEP = """
+import sys, time
+from core.debias.sweep import SweepConfig, run_sweep
+sweep = SweepConfig(seeds=tuple(range(int(sys.argv[1]))))
+run_sweep(SweepConfig(seeds=(0,)))  # imports and first-call costs, as the Ray worker's warm-up
+t = time.perf_counter()
+table = run_sweep(sweep)
+print(time.perf_counter() - t)
+table.to_parquet(sys.argv[2])
+"""
+
+
+def ray_worker_niceness() -> int:
+    """The niceness Ray gives its workers (15 by default on Linux)."""
+    import ray
+
+    return int(ray.get(ray.remote(num_cpus=1)(lambda: os.nice(0)).remote()))
+
+
+def run_local_child(code: str, *args: str, niceness: int) -> float:
+    """Seconds the local path took in a child process at ``niceness`` (the Ray workers'): on a shared machine
+    a nice-15 worker against a nice-0 baseline measures the scheduler, not the engine."""
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
+                         timeout=1800, preexec_fn=lambda: os.nice(niceness))
+    if run.returncode != 0:
+        raise SystemExit(f"bench_ray=error local child failed: {run.stderr[-2000:]} FAIL")
+    return float(run.stdout.strip().splitlines()[-1])
+
+
 def bench_ctar() -> tuple[float, float]:
     """(local seconds, ray seconds at 1 worker) for a streamed CTAR run of N_CTAR_USERS x 1,000; parts checked equal.
 
@@ -149,37 +192,55 @@ def bench_ctar() -> tuple[float, float]:
     runner = ray_block_runner(RayConfig(workers=1))
     generate_stream(CTARConfig(n_users=200, rct_users=20), folder / "warm", runner=runner, engine="ray")
     config = CTARConfig(n_users=N_CTAR_USERS, rct_users=1000)
-    local = generate_stream(config, folder / "local")
-    ray = generate_stream(config, folder / "ray", runner=runner, engine="ray")
-    same = _digest(folder / "local") == _digest(folder / "ray")
+    times: dict[str, list[float]] = {"local": [], "ray": []}
+    nice = ray_worker_niceness()
+    for round_ in range(ROUNDS):  # alternated, the fastest of each kept: the shared machine's load comes and goes
+        for engine in ("ray", "local") if round_ % 2 == 0 else ("local", "ray"):
+            folder_ = folder / f"{engine}{round_}"
+            if engine == "ray":
+                times[engine].append(generate_stream(config, folder_, runner=runner, engine=engine).seconds)
+            else:
+                times[engine].append(run_local_child(LOCAL_CTAR, str(N_CTAR_USERS), str(folder_), niceness=nice))
+        same = _digest(folder / f"local{round_}") == _digest(folder / f"ray{round_}")
+        if not same:
+            raise SystemExit("bench_ray=error ctar on ray differs from local FAIL")
+        shutil.rmtree(folder / f"local{round_}")
+        shutil.rmtree(folder / f"ray{round_}")
+    t_local, t_ray = min(times["local"]), min(times["ray"])
     pairs = config.n_pairs
-    print(f"ctar   1 worker : local {local.seconds:6.1f} s ({pairs / local.seconds:,.0f} pairs/s)   "
-          f"ray {ray.seconds:6.1f} s ({pairs / ray.seconds:,.0f} pairs/s)   ray/local {ray.seconds / local.seconds:.2f}"
-          f"   same Parquet bytes: {same}")
-    if not same:
-        raise SystemExit("bench_ray=error ctar on ray differs from local FAIL")
-    return local.seconds, ray.seconds
+    print(f"ctar   1 worker : local {t_local:6.1f} s ({pairs / t_local:,.0f} pairs/s)   "
+          f"ray {t_ray:6.1f} s ({pairs / t_ray:,.0f} pairs/s)   ray/local {t_ray / t_local:.2f}   "
+          f"same Parquet bytes: True   (fastest of {ROUNDS} alternated runs: "
+          f"local {[round(x, 1) for x in times['local']]}, ray {[round(x, 1) for x in times['ray']]})")
+    return t_local, t_ray
 
 
 def bench_sweep() -> tuple[float, float]:
     """(local seconds, ray seconds at 1 worker) for a debiasing sweep of N_SWEEP_SEEDS seeds; tables checked equal."""
     import pandas as pd
 
-    from core.debias.sweep import SweepConfig, run_sweep
+    from core.debias.sweep import SweepConfig
     from core.engine.ray_engine import RayConfig
     from core.engine.ray_jobs import run_sweep_ray
 
     run_sweep_ray(SweepConfig(seeds=(0,)), RayConfig(workers=1))  # the task worker's imports, once
     sweep = SweepConfig(seeds=tuple(range(N_SWEEP_SEEDS)))
-    t = time.perf_counter()
-    local = run_sweep(sweep)
-    t_local = time.perf_counter() - t
-    t = time.perf_counter()
-    ray = run_sweep_ray(sweep, RayConfig(workers=1))
-    t_ray = time.perf_counter() - t
-    pd.testing.assert_frame_equal(local, ray)
+    times: dict[str, list[float]] = {"local": [], "ray": []}
+    nice = ray_worker_niceness()
+    folder = Path(tempfile.mkdtemp(prefix="bench-ray-sweep-"))
+    for round_ in range(ROUNDS):
+        for engine in ("ray", "local") if round_ % 2 == 0 else ("local", "ray"):
+            if engine == "local":
+                times[engine].append(run_local_child(LOCAL_SWEEP, str(N_SWEEP_SEEDS), str(folder / "local.parquet"),
+                                                     niceness=nice))
+                continue
+            t = time.perf_counter()
+            table = run_sweep_ray(sweep, RayConfig(workers=1))
+            times[engine].append(time.perf_counter() - t)
+        pd.testing.assert_frame_equal(table, pd.read_parquet(folder / "local.parquet"))
+    t_local, t_ray = min(times["local"]), min(times["ray"])
     print(f"sweep  1 worker : local {t_local:6.1f} s ({sweep.n_worlds / t_local:.1f} worlds/s)   "
-          f"ray {t_ray:6.1f} s   ray/local {t_ray / t_local:.2f}   same table: True")
+          f"ray {t_ray:6.1f} s   ray/local {t_ray / t_local:.2f}   same table: True   (fastest of {ROUNDS} alternated)")
     return t_local, t_ray
 
 
