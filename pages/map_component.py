@@ -53,14 +53,16 @@ def _browser_state(key: str) -> dict[str, Any]:
 def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = None, highlight: Any = None,
                colors: Sequence[str] | None = None, hover_text: Callable[[int], str] | None = None,
                height: int = 560, stars: Any = None, marks: Any = None, map_labels: Sequence[Any] | None = None,
-               legend: Sequence[webgl_map.LegendEntry] | None = None, legend_title: str = "cluster") -> MapSelection:
+               legend: Sequence[webgl_map.LegendEntry] | None = None, legend_title: str = "cluster",
+               highlight_key: str = "") -> MapSelection:
     """Draw ``points`` (:func:`core.viz.webgl_map.prepare_points`, cached by the caller) and return the selection.
 
     ``labels``: one hover text per given row (maps of up to ``MAX_INLINE_TEXTS`` points; above, use
     ``hover_text(row) -> str``, asked for one hovered point at a time). ``highlight``: rows to mark
     (``None`` leaves the user's own selection as it is). ``colors``: one colour per code. ``stars`` and
-    ``marks``: rows drawn as stars and rings over the points. ``map_labels``: labels by zoom
-    (:func:`core.corpus.labels.map_labels`). ``legend``: one entry per code, each hides and shows its points.
+    ``marks``: rows drawn as stars and rings over the points; a new ``highlight_key`` applies ``highlight``
+    again. ``map_labels``: labels by zoom (:func:`core.corpus.labels.map_labels`). ``legend``: one entry per
+    code, each hides and shows its points.
     """
     before = _browser_state(key)
     send = before.get("have") != points.version
@@ -68,9 +70,16 @@ def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = No
         points, send_points=send, highlight=highlight, colors=colors,
         texts=webgl_map.inline_texts(points, labels) if send else None, height=height,
         hover=webgl_map.hover_answer(points, before.get("hover"), hover_text), stars=stars, marks=marks,
-        labels=map_labels, legend=legend, legend_title=legend_title)
+        labels=map_labels, legend=legend, legend_title=legend_title, highlight_key=highlight_key)
     result = _component()(key=key, data=payload, height=height + 2, on_have_change=_noop,
                           on_selection_change=_noop, on_hover_change=_noop)
     selection = result.get("selection")
     return MapSelection(webgl_map.selection_rows(points, selection), points.note,
                         int((selection or {}).get("seq", 0) or 0))
+
+
+def selection_before(points: MapPoints, key: str) -> MapSelection:
+    """The selection the browser holds before this run mounts the map (what :func:`corpus_map` will return):
+    what the page draws may depend on it (a clicked point's neighbours)."""
+    state = _browser_state(key).get("selection")
+    return MapSelection(webgl_map.selection_rows(points, state), points.note, int((state or {}).get("seq", 0) or 0))

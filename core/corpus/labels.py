@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +26,10 @@ from core.corpus.cluster import MAX_KEYWORD_CHARS
 PHRASE_CANDIDATES = 12  # c-TF-IDF candidates per class that the encoder reranks
 LABEL_PHRASES = 2  # phrases in one label
 MAX_LABEL_CHARS = 40
+
+# words of any technical corpus's boilerplate ("bool, default True", "array_like, optional"): no label
+BOILERPLATE = frozenset("default optional true false bool none int str float returns return parameters param type "
+                        "types value values np self object args kwargs obj instance example examples".split())
 
 Encode = Callable[[list[str]], NDArray[np.float32]]
 
@@ -42,35 +47,58 @@ class MapLabel:
     size: int
 
 
-def phrase_candidates(texts: Sequence[str], classes: NDArray[np.int64], n_classes: int,
+PHRASE_TEXT_CHARS = 1_000  # a document's first characters that its phrases are counted over
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """1- and 2-gram counts ``(n_docs, n_terms)`` (sparse) of the documents and the ``terms`` they count."""
+
+    counts: Any
+    terms: NDArray[np.str_]
+
+
+def count_terms(texts: Sequence[str]) -> TermCounts:
+    """Each document's 1- and 2-grams (English stop words dropped first, so "parse a date" counts
+    "parse date"), over its first :data:`PHRASE_TEXT_CHARS` characters; counted once per map and summed
+    per class by :func:`phrase_candidates`."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    vec = CountVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS | BOILERPLATE), ngram_range=(1, 2), dtype=np.float64,
+                          token_pattern=rf"(?u)\b[a-zA-Z][a-zA-Z0-9_]{{1,{MAX_KEYWORD_CHARS - 1}}}\b")
+    try:
+        counts = vec.fit_transform([str(t)[:PHRASE_TEXT_CHARS] for t in texts])
+    except ValueError:  # no words at all (only stop words, numbers or symbols)
+        return TermCounts(None, np.array([], dtype=str))
+    return TermCounts(counts, vec.get_feature_names_out())
+
+
+def phrase_candidates(texts: Sequence[str] | TermCounts, classes: NDArray[np.int64], n_classes: int,
                       top_n: int = PHRASE_CANDIDATES) -> list[list[str]]:
     """The top 2-grams then the top 1-grams of each class ``0..n_classes-1`` by c-TF-IDF (``top_n`` in all, half
     each at most while both have enough): a 2-gram's count is always lower than its words', so ranked together
-    the tokens would crowd out every phrase.
+    the tokens would crowd out every phrase. ``texts``: the documents, or their :func:`count_terms`.
 
     With ``tf_{t,c}`` the term's count in class ``c`` over the class's length, ``A`` the mean class
     length and ``f_t`` the term's count over all classes: ``w_{t,c} = tf_{t,c} * log(1 + A / f_t)``
-    (Grootendorst 2022, BERTopic). English stop words are dropped before the 2-grams are formed.
+    (Grootendorst 2022, BERTopic).
 
     >>> phrase_candidates(["parse a date string", "parse the date", "open a socket", "socket server"],
     ...                   np.array([0, 0, 1, 1]), 2, top_n=2)
     [['parse date', 'date'], ['open socket', 'socket']]
     """
-    from sklearn.feature_extraction.text import CountVectorizer
+    from scipy import sparse
 
+    terms = texts if isinstance(texts, TermCounts) else count_terms(texts)
     classes = np.asarray(classes, dtype=np.int64)
-    if len(texts) != len(classes):
-        raise ValueError(f"texts ({len(texts)}) and classes ({len(classes)}) differ in length")
-    joined: list[list[str]] = [[] for _ in range(n_classes)]
-    for text, c in zip(texts, classes):
-        joined[int(c)].append(str(text))
-    vec = CountVectorizer(stop_words="english", ngram_range=(1, 2), max_features=200_000,
-                          token_pattern=rf"(?u)\b[a-zA-Z][a-zA-Z0-9_]{{1,{MAX_KEYWORD_CHARS - 1}}}\b")
-    try:
-        counts = vec.fit_transform([" ".join(parts) for parts in joined]).astype(np.float64)
-    except ValueError:  # no words at all (only stop words, numbers or symbols)
+    if terms.counts is None:
         return [[] for _ in range(n_classes)]
-    words = vec.get_feature_names_out()
+    if terms.counts.shape[0] != len(classes):
+        raise ValueError(f"texts ({terms.counts.shape[0]}) and classes ({len(classes)}) differ in length")
+    member = sparse.csr_matrix((np.ones(len(classes)), (classes, np.arange(len(classes)))),
+                               shape=(n_classes, len(classes)))
+    counts = (member @ terms.counts).tocsr()
+    words = terms.terms
     lengths = np.asarray(counts.sum(axis=1)).ravel()
     tf = counts.multiply(1.0 / np.where(lengths == 0, 1.0, lengths)[:, None]).tocsr()
     f_t = np.asarray(counts.sum(axis=0)).ravel()
@@ -79,7 +107,7 @@ def phrase_candidates(texts: Sequence[str], classes: NDArray[np.int64], n_classe
     out = []
     for c in range(n_classes):
         row = scores.getrow(c)
-        order = np.lexsort((row.indices, -row.data))  # ties: the vocabulary's order, reproducible
+        order = np.lexsort((row.indices, -row.data))[:40 * top_n]  # ties: the vocabulary's order, reproducible
         ranked = [str(words[row.indices[j]]) for j in order]
         pairs = [w for w in ranked if " " in w and len(set(w.split())) == 2]  # not "index index"
         singles = [w for w in ranked if " " not in w]
@@ -88,7 +116,7 @@ def phrase_candidates(texts: Sequence[str], classes: NDArray[np.int64], n_classe
     return out
 
 
-def choose_phrases(candidates: Sequence[str], similarity: Sequence[float] | None = None,
+def choose_phrases(candidates: Sequence[str], similarity: Sequence[float] | NDArray | None = None,
                    n: int = LABEL_PHRASES) -> list[str]:
     """Up to ``n`` phrases, by ``similarity`` to the class (best first; ``None``: the candidates' order),
     skipping a phrase that shares a word with one already chosen (no "date, parse date").
@@ -115,7 +143,7 @@ def _unit(a: NDArray) -> NDArray[np.float64]:
     return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
 
 
-def class_phrases(texts: Sequence[str], classes: NDArray[np.int64], centroids: NDArray[np.float32],
+def class_phrases(texts: Sequence[str] | TermCounts, classes: NDArray[np.int64], centroids: NDArray[np.float32],
                   encode: Encode | None = None) -> list[str]:
     """One label per class ``0..len(centroids)-1``: :func:`phrase_candidates` reranked by the cosine of each
     candidate's embedding (``encode``, the map's encoder) to the class centroid, then :func:`choose_phrases`.
@@ -178,7 +206,8 @@ def labels_for(texts: Sequence[str], clusters: NDArray[np.int64], embeddings: ND
                encode: Encode | None = None) -> list[MapLabel]:
     """Both levels of labels of a clustered map: coarse groups (level 0) and clusters (level 1)."""
     clusters = np.asarray(clusters, dtype=np.int64)
-    fine = place_labels(xy, clusters, class_phrases(texts, clusters, centroids, encode), level=1)
+    terms = count_terms(texts)
+    fine = place_labels(xy, clusters, class_phrases(terms, clusters, centroids, encode), level=1)
     groups = coarse_groups(centroids)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     if n_groups <= 1:
@@ -187,7 +216,7 @@ def labels_for(texts: Sequence[str], clusters: NDArray[np.int64], embeddings: ND
     emb = np.asarray(embeddings, dtype=np.float32)
     group_centroids = np.stack([emb[doc_groups == g].mean(axis=0) if np.any(doc_groups == g)
                                 else np.zeros(emb.shape[1], dtype=np.float32) for g in range(n_groups)])
-    coarse = place_labels(xy, doc_groups, class_phrases(texts, doc_groups, group_centroids, encode), level=0)
+    coarse = place_labels(xy, doc_groups, class_phrases(terms, doc_groups, group_centroids, encode), level=0)
     return coarse + fine
 
 
@@ -210,3 +239,8 @@ def map_labels(cmap, encode: Encode | None = None) -> list[MapLabel]:
         while len(_CACHE) > CACHE_ENTRIES:
             _CACHE.popitem(last=False)
     return labels
+
+
+def label_names(labels: Sequence[MapLabel]) -> dict[int, str]:
+    """``{cluster: phrase}`` of the cluster-level labels (the legend names clusters by them)."""
+    return {lab.code: lab.text for lab in labels if lab.level == 1}

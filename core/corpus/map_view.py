@@ -87,3 +87,14 @@ def nearest_neighbours(cmap, doc_id: str, n: int = NEIGHBOURS) -> pd.DataFrame:
     hits = cmap.search(np.asarray(cmap.embeddings[int(row[0])], dtype=np.float32), top_n=n + 1)
     hits = hits[hits["doc_id"] != doc_id].head(n)
     return hits.merge(frame[["doc_id", "text"]], on="doc_id")
+
+
+def cluster_rows(frame: pd.DataFrame, cluster: int | None) -> NDArray[np.int64]:
+    """The rows of ``cluster`` (none for ``None``): the map highlights them.
+
+    >>> cluster_rows(pd.DataFrame({"cluster": [1, 0, 1]}), 1).tolist(), cluster_rows(pd.DataFrame(), None).tolist()
+    ([0, 2], [])
+    """
+    if cluster is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(frame["cluster"].to_numpy() == int(cluster)).astype(np.int64)

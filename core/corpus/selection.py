@@ -174,6 +174,7 @@ class SelectionMemory:
         self._shown = False  # whether the previous rerun's event carried a selection
         self._cleared: tuple[Any, list[str]] | None = None  # the token and ids that Clear dropped
         self._last: list[str] = []
+        self.clears = 0  # how many times Clear was pressed: the map clears its own selection on a new one
 
     def update(self, event_ids: Iterable[str], token: Any) -> list[str]:
         event_ids = list(dict.fromkeys(str(i) for i in event_ids))
@@ -189,8 +190,4 @@ class SelectionMemory:
 
     def clear(self) -> None:
         self.ids, self._shown, self._cleared = [], False, (self._token, self._last)
-
-    @property
-    def stale(self) -> bool:
-        """Whether the last token's selection was cleared (the map still shows it: clear it there too)."""
-        return self._cleared is not None and self._cleared[0] == self._token and bool(self._cleared[1])
+        self.clears += 1

@@ -131,10 +131,10 @@ def point_indices(points: MapPoints, rows: Any) -> NDArray[np.int32]:
     return pos[found].astype(np.int32)
 
 
-def _signature(values: NDArray | None) -> str | None:
+def _signature(values: NDArray | None, key: str = "") -> str | None:
     if values is None:
         return None
-    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=8).hexdigest()
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes() + key.encode(), digest_size=8).hexdigest()
 
 
 def short_text(text: Any, n: int = SNIPPET_CHARS) -> str:
@@ -148,7 +148,7 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
                    colors: Sequence[str] | None = None, texts: Sequence[str] | None = None,
                    hover: tuple[int, str] | None = None, height: int = 560, stars: Any = None, marks: Any = None,
                    labels: Sequence[Any] | None = None, legend: Sequence[LegendEntry] | None = None,
-                   legend_title: str = "cluster") -> bytes:
+                   legend_title: str = "cluster", highlight_key: str = "") -> bytes:
     """The bytes one rerun sends the component (module docstring): the header, the highlight, and the points
     when ``send_points``. ``highlight``: caller rows to mark (``None``: leave the user's selection alone;
     empty: clear it); ``texts``: one hover text per DRAWN point (small maps; sent with the points only, the
@@ -156,7 +156,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
     one point's text. ``stars`` and ``marks``: caller rows drawn as stars (search matches, tags) and as rings
     (a clicked point's neighbours) over the points, at most :data:`MAX_MARKS` each. ``labels``:
     :class:`core.corpus.labels.MapLabel` in the caller's coordinates (level 0 shows zoomed out, 1 zoomed in);
-    ``legend``: :class:`LegendEntry` per colour code, whose entries hide and show their points."""
+    ``legend``: :class:`LegendEntry` per colour code, whose entries hide and show their points. A new
+    ``highlight_key`` applies the same ``highlight`` again (a Clear button: the user's selection is dropped)."""
     sections: dict[str, NDArray] = {}
     if send_points:
         sections.update(x=points.x, y=points.y, z=points.z)
@@ -167,7 +168,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
         if rows is not None:
             sections[name] = point_indices(points, rows)[:MAX_MARKS]
     header: dict[str, Any] = {"v": points.version, "n": points.n, "height": int(height), "note": points.note,
-                              "colors": list(colors or []), "highlight_sig": _signature(hl), "sections": {}}
+                              "colors": list(colors or []), "highlight_sig": _signature(hl, highlight_key),
+                              "sections": {}}
     if texts is not None and send_points:
         header["texts"] = list(texts)
     if hover is not None:
@@ -177,8 +179,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
         header["labels"] = [[int(lab.level), int(lab.code), str(lab.text), round(float(x), 5), round(float(y), 5),
                              int(lab.size)] for lab, x, y in zip(labels, lx, ly)]
     if legend is not None:
-        header["legend"] = {"title": str(legend_title), "clusters": legend_title == "cluster", "entries": [[int(e.code), str(e.name), str(e.color),
-                                                                     int(e.count)] for e in legend]}
+        entries = [[int(e.code), str(e.name), str(e.color), int(e.count)] for e in legend]
+        header["legend"] = {"title": str(legend_title), "clusters": legend_title == "cluster", "entries": entries}
     blobs, offset = [], 0
     for name, arr in sections.items():
         kind = "i32" if arr.dtype.kind in "iu" else "f32"
@@ -197,6 +199,16 @@ def decode_payload_header(payload: bytes) -> dict[str, Any]:
         raise ValueError("not a corpus map payload (no CMAP magic)")
     size = int.from_bytes(payload[4:8], "little")
     return json.loads(payload[8:8 + size].decode("utf-8"))
+
+
+def decode_payload(payload: bytes) -> tuple[dict[str, Any], dict[str, NDArray]]:
+    """The header and the binary sections of a payload, read as the browser reads them (tests and tools)."""
+    header = decode_payload_header(payload)
+    size = int.from_bytes(payload[4:8], "little")
+    start = 8 + size + (4 - size % 4) % 4
+    sections = {name: np.frombuffer(payload[start + off:start + off + 4 * n], dtype="<i4" if kind == "i32" else "<f4")
+                for name, (off, n, kind) in header["sections"].items()}
+    return header, sections
 
 
 def selection_indices(state: Mapping[str, Any] | None, n: int) -> NDArray[np.int64]:
@@ -265,6 +277,11 @@ class Coloring:
 
     codes: NDArray[np.int64]
     legend: list[LegendEntry]
+
+    @property
+    def colors(self) -> list[str]:
+        """One colour per code ``0..len(legend)-1``."""
+        return [e.color for e in self.legend]
 
 
 def cluster_coloring(clusters: Any, names: Mapping[int, str] | None = None) -> Coloring:
