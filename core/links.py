@@ -91,6 +91,13 @@ def parse_run_id(text: str) -> str:
     return text
 
 
+def parse_map_version(text: str) -> str:
+    """A map version (``core.viz.webgl_map.MapPoints.version``: 16 hex digits)."""
+    if len(text) != 16 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError("is not a map version (16 hex digits)")
+    return text
+
+
 def parse_int_in(lo: int, hi: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -133,11 +140,14 @@ def common_params() -> list[Param]:
 
 
 def corpus_map_params(n_clusters: int | None = None) -> list[Param]:
-    """The search text, whether the map stars its matches, and the highlighted cluster (checked against
-    the map's clusters when known)."""
+    """The search text, whether the map stars its matches, the highlighted cluster (checked against
+    the map's clusters when known), the column the map is coloured by and the map's version (the page
+    says when the linked version no longer exists, and draws the current one)."""
     hi = (n_clusters - 1) if n_clusters else 10_000
     return [Param("q", "cm_query", parse_text, ""), Param("star", "cm_star", parse_bool, False),
-            Param("cluster", "cm_cluster_link", parse_int_in(0, hi), once=True)]
+            Param("cluster", "cm_cluster_link", parse_int_in(0, hi), once=True),
+            Param("color", "cm_color", parse_text, "cluster"),
+            Param("map", "cm_map_link", parse_map_version, once=True)]
 
 
 def bandit_params() -> list[Param]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.corpus.cluster import inertia_curve, suggest_k
-from core.corpus.labels import label_names, map_labels
-from core.corpus.map_view import cluster_rows, color_columns, ids_of, map_view, nearest_neighbours, rows_of
+from core.corpus.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
 from core.corpus.selection import SelectionMemory, export_documents
 from core.corpus.views import (
     cluster_at_row,
@@ -27,7 +26,7 @@ from core.corpus.views import (
 from core.text import md_escape
 from core.viz.corpus_map import make_inertia_figure
 from pages import common, search_panel, tags_panel, upgrade_panel, warmup_panel
-from pages.map_component import corpus_map, selection_before
+from pages.map_component import cluster_labels, colored_view, corpus_map, selection_before
 
 common.page_header(
     "Corpus map",
@@ -82,30 +81,7 @@ if job is not None:
 frame = cmap.documents_frame()
 S = st.session_state
 common.warm_encoder(cmap.settings.encoder_name)  # a first search does not wait for the query encoder to load
-map_key = f"{corpus.content_hash}|{cmap.settings!r}"
 MAP_KEY = "corpus_map_webgl"
-
-
-@st.cache_resource(show_spinner="Naming the clusters…", max_entries=8)
-def _labels(key: str, _cmap):
-    """Labels by zoom, once per map (``core.corpus.labels``: phrases reranked by the map's own encoder; by
-    c-TF-IDF alone when that encoder cannot load, e.g. a map cached from a model folder since removed)."""
-    try:
-        encode = common.encoder(_cmap.settings.encoder_name).encode
-    except (RuntimeError, ValueError, OSError):
-        encode = None
-    return map_labels(_cmap, encode)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _view(key: str, column: str, _labels, _cmap):
-    """The map's points coloured by ``column``, shared by sessions (the browser gets them once per version)."""
-    return map_view(_cmap.documents_frame(), column, label_names(_labels))
-
-
-def _seq(key: str) -> int:
-    return int((S.get(key) or {}).get("selection", {}).get("seq", 0) or 0)
-
 
 # the cluster table is drawn below the map, but its row selection is known before: it dims the map;
 # without a row selected, a shared link's cluster (checked against this map) is highlighted
@@ -126,16 +102,25 @@ S["_cm_map_stars"] = stars
 hits = None if stars is None else search_panel.search(cmap, *stars)
 starred = (() if hits is None else tuple(hits["doc_id"])) + tags_panel.shown_ids(corpus)  # matches, then tags
 memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory())
-column = S.get("cm_color", "cluster")
-labels = _labels(map_key, cmap)
-view = _view(map_key, column, labels, cmap)
+if S.get("cm_color", "cluster") not in color_columns(frame):  # a link's column this corpus does not have
+    st.warning(f"This map cannot be coloured by {md_escape(str(S['cm_color']))}: this corpus has the columns "
+               f"{md_escape(', '.join(color_columns(frame)))}. Coloured by cluster.", icon=":material/link_off:")
+    S["cm_color"] = "cluster"
+labels = cluster_labels(cmap)
+view = colored_view(cmap, S.get("cm_color", "cluster"), labels)
+if S.get("cm_map_link") not in (None, view.points.version):
+    st.warning(f"This link's map version {md_escape(S.pop('cm_map_link'))} no longer exists (the corpus, its encoder "
+               f"or the map settings changed since); the current version, {view.points.version}, is drawn.",
+               icon=":material/link_off:")
+S["_cm_version"] = view.points.version  # the search panel writes it into the URL
 # the browser's selection is known before the map is mounted: a single clicked document rings its neighbours
-selected = memory.update(ids_of(frame, selection_before(view.points, MAP_KEY).rows), token=_seq(MAP_KEY))
+before = selection_before(view.points, MAP_KEY)
+selected = memory.update(ids_of(frame, before.rows), token=before.seq)
 near = nearest_neighbours(cmap, selected[0]) if len(selected) == 1 else None
 corpus_map(view.points, key=MAP_KEY, labels=view.hover, colors=view.coloring.colors, height=600,
            highlight=cluster_rows(frame, highlight), highlight_key=str(memory.clears),
            stars=rows_of(frame, starred), marks=None if near is None else rows_of(frame, near["doc_id"]),
-           map_labels=labels, legend=view.coloring.legend, legend_title=column)
+           map_labels=labels, legend=view.coloring.legend, legend_title=S.get("cm_color", "cluster"))
 c1, c2 = st.columns([5, 1], vertical_alignment="center")
 c1.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
            f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "

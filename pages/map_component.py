@@ -17,8 +17,11 @@ import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
 
+from core.corpus.labels import label_names, map_labels
+from core.corpus.map_view import MapView, map_view
 from core.viz import webgl_map
 from core.viz.webgl_map import MapPoints
+from pages import common
 
 DIST = Path(__file__).resolve().parent.parent / "components" / "corpus_map" / "dist"
 
@@ -83,3 +86,33 @@ def selection_before(points: MapPoints, key: str) -> MapSelection:
     what the page draws may depend on it (a clicked point's neighbours)."""
     state = _browser_state(key).get("selection")
     return MapSelection(webgl_map.selection_rows(points, state), points.note, int((state or {}).get("seq", 0) or 0))
+
+
+def _map_key(cmap) -> str:
+    return f"{cmap.corpus.content_hash}|{cmap.settings!r}"
+
+
+@st.cache_resource(show_spinner="Naming the clusters…", max_entries=8)
+def _labels(key: str, _cmap) -> list:
+    try:
+        encode = common.encoder(_cmap.settings.encoder_name).encode
+    except (RuntimeError, ValueError, OSError):
+        encode = None
+    return map_labels(_cmap, encode)
+
+
+def cluster_labels(cmap) -> list:
+    """Labels by zoom of a corpus map, once per map (``core.corpus.labels``: phrases reranked by the map's own
+    encoder; by c-TF-IDF alone when that encoder cannot load, e.g. a map cached from a model folder since gone)."""
+    return _labels(_map_key(cmap), cmap)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _view(key: str, column: str, _labels, _cmap) -> MapView:
+    return map_view(_cmap.documents_frame(), column, label_names(_labels))
+
+
+def colored_view(cmap, column: str, labels) -> MapView:
+    """The corpus map's points coloured by ``column``, shared by sessions and pages (the browser gets them once
+    per version); the legend names clusters by their ``labels``."""
+    return _view(_map_key(cmap), column, labels, cmap)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -234,3 +236,45 @@ def test_forget_encoder_drops_only_that_models_encoder_and_maps():
     common.forget_encoder("hashing-16")
     assert common.encoder("hashing-16") is not first and common.encoder("hashing-32") is other
     assert stale not in maps and maps.pop(kept) == "kept"
+
+
+def test_colour_by_a_column_and_a_stale_link_say_what_they_could_not_restore(small_corpus_file):
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["sb_source"] = LOCAL
+    at.session_state["sb_path"] = str(small_corpus_file)
+    at.session_state["cm_map_link"] = "0123456789abcdef"  # an old link's map version
+    at.session_state["cm_color"] = "year"  # a column this corpus does not have
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown_warnings = " ".join(w.value for w in at.warning)
+    assert "0123456789abcdef no longer exists" in shown(shown_warnings)
+    assert "cannot be coloured by year" in shown_warnings
+    header, sections = _map(at)
+    assert header["n"] == 120 and header["legend"]["title"] == "cluster"  # the current version is drawn
+    assert f"current version, {header['v']}" in shown(shown_warnings)
+    at.selectbox(key="cm_color").set_value("length (characters)").run()
+    assert not at.exception, [e.value for e in at.exception]
+    header, sections = _map(at)
+    assert header["legend"]["title"] == "length (characters)" and not header["legend"]["clusters"]
+    assert sum(e[3] for e in header["legend"]["entries"]) == 120 and len(sections["x"]) == 120
+    assert set(np.unique(sections["z"]).astype(int)) <= {e[0] for e in header["legend"]["entries"]}
+    assert not at.warning  # the stale link was said once
+
+
+def test_a_clicked_document_lists_its_neighbours_and_rings_them(small_corpus_file):
+    from core.viz.webgl_map import decode_payload_header
+
+    at = _app(small_corpus_file)
+    header = decode_payload_header(at.get("bidi_component")[0].proto.bytes)
+    one = base64.b64encode(np.array([7], dtype="<i4").tobytes()).decode()
+    at.session_state["corpus_map_webgl"] = {"have": header["v"],
+                                            "selection": {"seq": 1, "n": 120, "v": header["v"], "enc": "i32",
+                                                          "b64": one}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Nearest neighbours of doc7" in c.value for c in at.caption)
+    near = next(d.value for d in at.dataframe if "score" in d.value.columns and len(d.value) == 10)
+    assert "doc7" not in set(near["doc_id"]) and near["score"].is_monotonic_decreasing
+    _, sections = _map(at)
+    assert {f"doc{r}" for r in sections["marks"]} == set(near["doc_id"])
+    assert "x" not in sections  # the browser holds this version: the points are not sent again
