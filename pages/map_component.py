@@ -57,7 +57,7 @@ def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = No
                colors: Sequence[str] | None = None, hover_text: Callable[[int], str] | None = None,
                height: int = 560, stars: Any = None, marks: Any = None, map_labels: Sequence[Any] | None = None,
                legend: Sequence[webgl_map.LegendEntry] | None = None, legend_title: str = "cluster",
-               highlight_key: str = "") -> MapSelection:
+               highlight_key: str = "", png_name: str = "corpus-map") -> MapSelection:
     """Draw ``points`` (:func:`core.viz.webgl_map.prepare_points`, cached by the caller) and return the selection.
 
     ``labels``: one hover text per given row (maps of up to ``MAX_INLINE_TEXTS`` points; above, use
@@ -65,7 +65,7 @@ def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = No
     (``None`` leaves the user's own selection as it is). ``colors``: one colour per code. ``stars`` and
     ``marks``: rows drawn as stars and rings over the points; a new ``highlight_key`` applies ``highlight``
     again. ``map_labels``: labels by zoom (:func:`core.corpus.labels.map_labels`). ``legend``: one entry per
-    code, each hides and shows its points.
+    code, each hides and shows its points. ``png_name``: the file name of the map's Save PNG button.
     """
     before = _browser_state(key)
     send = before.get("have") != points.version
@@ -73,7 +73,7 @@ def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = No
         points, send_points=send, highlight=highlight, colors=colors,
         texts=webgl_map.inline_texts(points, labels) if send else None, height=height,
         hover=webgl_map.hover_answer(points, before.get("hover"), hover_text), stars=stars, marks=marks,
-        labels=map_labels, legend=legend, legend_title=legend_title, highlight_key=highlight_key)
+        labels=map_labels, legend=legend, legend_title=legend_title, highlight_key=highlight_key, png_name=png_name)
     result = _component()(key=key, data=payload, height=height + 2, on_have_change=_noop,
                           on_selection_change=_noop, on_hover_change=_noop)
     selection = result.get("selection")

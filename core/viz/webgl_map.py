@@ -148,7 +148,7 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
                    colors: Sequence[str] | None = None, texts: Sequence[str] | None = None,
                    hover: tuple[int, str] | None = None, height: int = 560, stars: Any = None, marks: Any = None,
                    labels: Sequence[Any] | None = None, legend: Sequence[LegendEntry] | None = None,
-                   legend_title: str = "cluster", highlight_key: str = "") -> bytes:
+                   legend_title: str = "cluster", highlight_key: str = "", png_name: str = "corpus-map") -> bytes:
     """The bytes one rerun sends the component (module docstring): the header, the highlight, and the points
     when ``send_points``. ``highlight``: caller rows to mark (``None``: leave the user's selection alone;
     empty: clear it); ``texts``: one hover text per DRAWN point (small maps; sent with the points only, the
@@ -157,7 +157,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
     (a clicked point's neighbours) over the points, at most :data:`MAX_MARKS` each. ``labels``:
     :class:`core.corpus.labels.MapLabel` in the caller's coordinates (level 0 shows zoomed out, 1 zoomed in);
     ``legend``: :class:`LegendEntry` per colour code, whose entries hide and show their points. A new
-    ``highlight_key`` applies the same ``highlight`` again (a Clear button: the user's selection is dropped)."""
+    ``highlight_key`` applies the same ``highlight`` again (a Clear button: the user's selection is dropped);
+    ``png_name`` names the file the map's Save PNG button writes."""
     sections: dict[str, NDArray] = {}
     if send_points:
         sections.update(x=points.x, y=points.y, z=points.z)
@@ -170,6 +171,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
     header: dict[str, Any] = {"v": points.version, "n": points.n, "height": int(height), "note": points.note,
                               "colors": list(colors or []), "highlight_sig": _signature(hl, highlight_key),
                               "sections": {}}
+    if png_name != "corpus-map":
+        header["png"] = str(png_name)
     if texts is not None and send_points:
         header["texts"] = list(texts)
     if hover is not None:

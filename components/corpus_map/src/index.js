@@ -89,6 +89,9 @@ function buildDom(parent, height) {
   }
   const reset = el('button', 'cmap-btn', bar);
   reset.type = 'button'; reset.textContent = 'Reset view'; reset.dataset.action = 'reset';
+  const png = el('button', 'cmap-btn', bar);
+  png.type = 'button'; png.textContent = 'Save PNG'; png.dataset.action = 'png';
+  png.title = 'Save the map as it looks now (points, labels, stars) as a PNG file';
   const hint = el('span', 'cmap-hint', bar);
   const canvasBox = el('div', 'cmap-canvas', root);
   const canvas = el('canvas', '', canvasBox);
@@ -97,7 +100,7 @@ function buildDom(parent, height) {
   legend.setAttribute('data-testid', 'corpus-map-legend');
   const tip = el('div', 'cmap-tip', root);
   const note = el('div', 'cmap-note', root);
-  return { root, bar, modes, reset, hint, canvasBox, canvas, overlay, legend, tip, note };
+  return { root, bar, modes, reset, png, hint, canvasBox, canvas, overlay, legend, tip, note };
 }
 
 function setMode(m, mode) {
@@ -295,6 +298,22 @@ function buildLegend(m, legend) {
   }
 }
 
+// The points (regl-scatterplot copies each frame into this 2-D canvas) and the overlay, on white, as a PNG file.
+function savePng(m) {
+  const src = m.dom.canvas;
+  const out = document.createElement('canvas');
+  out.width = src.width; out.height = src.height;
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(src, 0, 0);
+  ctx.drawImage(m.dom.overlay, 0, 0, out.width, out.height);
+  const a = document.createElement('a');
+  a.download = `${(m.header.png || 'corpus-map').replace(/[^A-Za-z0-9_.-]/g, '_')}.png`;
+  a.href = out.toDataURL('image/png');
+  a.click();
+}
+
 function wireEvents(m) {
   const { sp } = m;
   sp.subscribe('select', ({ points }) => {
@@ -322,6 +341,7 @@ function wireEvents(m) {
   });
   for (const [mode, b] of Object.entries(m.dom.modes)) b.addEventListener('click', () => setMode(m, mode));
   m.dom.reset.addEventListener('click', () => sp.reset());
+  m.dom.png.addEventListener('click', () => savePng(m));
   new ResizeObserver(() => {
     const { width, height } = m.dom.canvasBox.getBoundingClientRect();
     if (width > 0 && height > 0) {
