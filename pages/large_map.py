@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import access
 from core.corpus.align import describe_alignment
+from core.corpus.labels import index_labels
 from core.corpus.stream import SAMPLE_DOCS, StreamFormatError, index_large_corpus, sample_corpus
 from core.corpus.views import ids_as_lines, large_search_table, large_selection_table
 from core.text import md_escape
@@ -37,6 +38,12 @@ def _open(path: str, mtime: float):
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
 def _points(folder: str, _lmap):
     return prepare_points(_lmap.xy[:, 0], _lmap.xy[:, 1], _lmap.labels)
+
+
+@st.cache_resource(show_spinner="Naming the clusters…", max_entries=2)
+def _labels(folder: str, _lmap):
+    """Labels by zoom and the legend, from the index's keywords (once per index)."""
+    return index_labels(_lmap)
 
 
 if not common.server_paths_allowed():
@@ -107,7 +114,9 @@ if st.toggle("Show the clusters table", key="lm_clusters"):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")
 
 with map_box:
+    map_labels, legend = _labels(str(lmap.folder), lmap)
     picked = corpus_map(points, key="large_map", colors=cluster_colors(meta["k"]), height=600,
+                        map_labels=map_labels, legend=legend,
                         highlight=None if hits is None else hits["row"].to_numpy(),
                         hover_text=lambda row: lmap.texts([row])[0])
 caption_box.caption(

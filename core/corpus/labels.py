@@ -244,3 +244,34 @@ def map_labels(cmap, encode: Encode | None = None) -> list[MapLabel]:
 def label_names(labels: Sequence[MapLabel]) -> dict[int, str]:
     """``{cluster: phrase}`` of the cluster-level labels (the legend names clusters by them)."""
     return {lab.code: lab.text for lab in labels if lab.level == 1}
+
+
+def keyword_labels(xy: NDArray[np.float32], clusters: NDArray[np.int64], keywords: Sequence[str],
+                   centroids: NDArray[np.float32]) -> list[MapLabel]:
+    """Labels by zoom of a map whose clusters are already named (a large index's ``keywords``, comma-separated,
+    best first): a cluster by its first two keywords, a coarse group (:func:`coarse_groups`) by the first
+    keyword of each of its two largest clusters. No text is read again, so a million points take a second."""
+    clusters = np.asarray(clusters, dtype=np.int64)
+    names = [", ".join(str(kw).split(", ")[:2]) for kw in keywords]
+    fine = place_labels(xy, clusters, names, level=1)
+    groups = coarse_groups(centroids)
+    if len(groups) == 0 or groups.max() == 0:
+        return fine
+    sizes = np.bincount(clusters, minlength=len(names))
+    group_names = []
+    for g in range(int(groups.max()) + 1):
+        members = np.flatnonzero(groups == g)
+        largest = members[np.argsort(-sizes[members], kind="stable")][:2]
+        group_names.append(_cap(", ".join(str(keywords[c]).split(", ")[0] for c in largest if keywords[c])))
+    return place_labels(xy, groups[clusters], group_names, level=0) + fine
+
+
+def index_labels(lmap) -> tuple[list[MapLabel], list]:
+    """Labels by zoom and the legend entries of a large index (:class:`core.corpus.stream.LargeMap`), by its
+    clusters' keywords (:func:`keyword_labels`)."""
+    from core.viz.webgl_map import cluster_coloring
+
+    names = dict(zip(lmap.clusters["cluster"].astype(int), lmap.clusters["keywords"].astype(str)))
+    keywords = [names.get(c, "") for c in range(len(lmap.centroids))]
+    labels = keyword_labels(lmap.xy, lmap.labels, keywords, lmap.centroids)
+    return labels, cluster_coloring(lmap.labels, label_names(labels)).legend
