@@ -105,12 +105,11 @@ def test_bad_path_is_a_clear_error(tmp_path, monkeypatch):
 @pytest.mark.browser
 def test_browser_renders_the_map(app_url, page, output_dir):
     page.goto(f"{app_url}/", wait_until="domcontentloaded")  # the default page lives at the root URL
-    page.locator(".js-plotly-plot .plot-container").first.wait_for(timeout=180_000)
+    page.locator("[data-testid='corpus-map'][data-points='600']").wait_for(timeout=180_000)  # every document
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(3000)  # let WebGL draw the points
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("Page not found").count() == 0
-    assert page.locator(".js-plotly-plot canvas").count() > 0  # WebGL scatter
+    assert page.locator("[data-testid='corpus-map'] canvas").count() == 2  # the points (WebGL) and the labels
     output_dir.mkdir(exist_ok=True)
     page.screenshot(path=str(output_dir / "corpus_map.png"), full_page=True)
 

@@ -11,7 +11,8 @@
 // ({seq, n, v, enc: "none"|"i32"|"bits", b64}), hover (the point index whose text it wants).
 // Over the WebGL canvas a 2-D canvas draws the labels (header.labels [level, code, text, x, y, size]: coarse
 // groups zoomed out, clusters zoomed in, largest first, none overlapping, none past an edge), stars
-// (sections.stars) and rings (sections.marks); a legend (header.legend) hides and shows codes (sp.filter).
+// (sections.stars), rings (sections.marks) and a highlight of up to OVERLAY_HIGHLIGHT points (more: the
+// scatterplot's own selection); a legend (header.legend) hides and shows codes (sp.filter).
 import createScatterplot from 'regl-scatterplot';
 
 const MAPS = new WeakMap();
@@ -22,6 +23,7 @@ const ACTIVE = '#e8590c'; // selected and highlighted points
 const HOVER = '#1f2430';
 const STAR = '#f59f00';
 const RING = '#c2255c';
+const OVERLAY_HIGHLIGHT = 5000; // highlights of up to this many points are drawn on the 2-D overlay
 const FINE_ZOOM = 1.6; // camera scale from which cluster labels replace the coarse groups' labels
 const LABEL_FONT = '600 12px sans-serif';
 
@@ -208,9 +210,19 @@ function drawMarks(m, ctx, w, h) {
     ctx.arc(p[0], p[1], 6, 0, 2 * Math.PI);
     ctx.stroke();
   }
+  ctx.fillStyle = ACTIVE;
+  ctx.strokeStyle = '#1f2430';
+  ctx.lineWidth = 1;
+  for (const i of m.highlight) {
+    const p = project(m, pts.x[i], pts.y[i]);
+    if (!p || p[0] < -4 || p[0] > w + 4 || p[1] < -4 || p[1] > h + 4) continue;
+    ctx.beginPath();
+    ctx.arc(p[0], p[1], 3.5, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.stroke();
+  }
   ctx.fillStyle = STAR;
   ctx.strokeStyle = '#5c3c00';
-  ctx.lineWidth = 1;
   for (const i of m.stars) {
     const p = project(m, pts.x[i], pts.y[i]);
     if (!p || p[0] < -8 || p[0] > w + 8 || p[1] < -8 || p[1] > h + 8) continue;
@@ -376,6 +388,7 @@ function create(parent, header, api) {
   });
   const m = { dom, sp, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
     hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: null, pts: null, texts: null,
+    highlight: [], highlightSelected: false,
     view: sp.get('cameraView'), width: Math.max(width, 100), height: Math.max(height, 100), stars: [], marks: [],
     hidden: new Set(), legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false, ...api };
   dom.root.__cmap = m; // benchmarks and tests reach the scatterplot through the element
@@ -399,12 +412,24 @@ async function applyHighlight(m, header, sections) {
   if (sig === m.highlightSig) return;
   m.highlightSig = sig;
   if (sig === null) return; // no highlight asked: the user's own selection stays as it is
+  const ids = sections.highlight || new Int32Array(0);
   m.applyingHighlight = true;
   try {
-    const ids = sections.highlight ? Array.from(sections.highlight) : [];
-    if (ids.length) m.sp.select(ids, { preventEvent: true });
-    else m.sp.deselect({ preventEvent: true });
+    if (ids.length && ids.length <= OVERLAY_HIGHLIGHT) { // drawn over the points: no WebGL frame at all
+      m.highlight = ids;
+      if (m.highlightSelected) m.sp.deselect({ preventEvent: true });
+      m.highlightSelected = false;
+    } else if (ids.length) { // many: the scatterplot's own selection (the others dim)
+      m.highlight = [];
+      m.sp.select(Array.from(ids), { preventEvent: true });
+      m.highlightSelected = true;
+    } else { // empty: clear (a Clear button, a highlight taken away)
+      m.highlight = [];
+      m.sp.deselect({ preventEvent: true });
+      m.highlightSelected = false;
+    }
   } finally { m.applyingHighlight = false; }
+  queueOverlay(m);
   m.dom.root.setAttribute('data-highlighted', String(sections.highlight ? sections.highlight.length : 0));
   m.dom.root.setAttribute('data-highlight-sig', String(sig));
 }
@@ -431,6 +456,7 @@ async function update(m, header, sections) {
     m.texts = pts.texts;
     m.hoverCache = new Map();
     m.highlightSig = null;
+    m.highlight = [];
     const t0 = performance.now();
     await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical' });
     if (m.hidden.size) applyHidden(m);
