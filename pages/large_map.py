@@ -129,7 +129,8 @@ with selected_box:
     st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")
     if len(rows):
         st.dataframe(large_selection_table(lmap, rows), hide_index=True, width="stretch", height=240)
-        st.download_button("Selected ids (one per line)", ids_as_lines(lmap.ids[rows]), "selection_ids.txt",
+        # built when clicked, not on every rerun: a selection of a million rows is ~10 MB of ids
+        st.download_button("Selected ids (one per line)", lambda: ids_as_lines(lmap.ids[rows]), "selection_ids.txt",
                            "text/plain")
     else:
         st.caption("Select documents on the map: click one, or drag a box or lasso (Shift+drag) around many.")

@@ -188,15 +188,16 @@ def coarse_groups(centroids: NDArray[np.float32], n_groups: int | None = None) -
 
 def place_labels(xy: NDArray[np.float32], classes: NDArray[np.int64], names: Sequence[str],
                  level: int) -> list[MapLabel]:
-    """A label per non-empty class at the median of its members' ``xy`` (inside the cluster's densest part,
-    unlike the mean of a curved cluster), largest class first."""
+    """A label per non-empty class at the member nearest the median of its members' ``xy`` (inside the cluster,
+    unlike the mean of a curved cluster; on data even for a group of distant clusters), largest class first."""
     classes = np.asarray(classes, dtype=np.int64)
     out = []
     for c, name in enumerate(names):
         members = xy[classes == c]
         if not len(members) or not name:
             continue
-        mx, my = np.median(members, axis=0)
+        median = np.median(members, axis=0)
+        mx, my = members[int(np.argmin(((members - median) ** 2).sum(axis=1)))]  # on a member: never in a gap
         out.append(MapLabel(level, c, name, float(mx), float(my), int(len(members))))
     return sorted(out, key=lambda m: (-m.size, m.code))
 
