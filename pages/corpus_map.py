@@ -11,7 +11,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core.corpus.cluster import inertia_curve, suggest_k
-from core.corpus.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
 from core.corpus.selection import SelectionMemory, export_documents
 from core.corpus.views import (
     cluster_at_row,
@@ -25,6 +24,7 @@ from core.corpus.views import (
 )
 from core.text import md_escape
 from core.viz.corpus_map import make_inertia_figure
+from core.viz.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
 from pages import common, search_panel, tags_panel, upgrade_panel, warmup_panel
 from pages.map_component import cluster_labels, colored_view, corpus_map, selection_before
 

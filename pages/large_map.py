@@ -11,10 +11,10 @@ import streamlit as st
 
 from core import access
 from core.corpus.align import describe_alignment
-from core.corpus.labels import index_labels
 from core.corpus.stream import SAMPLE_DOCS, StreamFormatError, index_large_corpus, sample_corpus
 from core.corpus.views import ids_as_lines, large_search_table, large_selection_table
 from core.text import md_escape
+from core.viz.map_view import index_view
 from core.viz.webgl_map import cluster_colors, prepare_points
 from pages import common
 from pages.map_component import corpus_map
@@ -43,7 +43,7 @@ def _points(folder: str, _lmap):
 @st.cache_resource(show_spinner="Naming the clusters…", max_entries=2)
 def _labels(folder: str, _lmap):
     """Labels by zoom and the legend, from the index's keywords (once per index)."""
-    return index_labels(_lmap)
+    return index_view(_lmap)
 
 
 if not common.server_paths_allowed():

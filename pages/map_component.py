@@ -18,8 +18,8 @@ import streamlit as st
 from numpy.typing import NDArray
 
 from core.corpus.labels import label_names, map_labels
-from core.corpus.map_view import MapView, map_view
 from core.viz import webgl_map
+from core.viz.map_view import MapView, map_view
 from core.viz.webgl_map import MapPoints
 from pages import common
 

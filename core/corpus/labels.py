@@ -265,14 +265,3 @@ def keyword_labels(xy: NDArray[np.float32], clusters: NDArray[np.int64], keyword
         largest = members[np.argsort(-sizes[members], kind="stable")][:2]
         group_names.append(_cap(", ".join(str(keywords[c]).split(", ")[0] for c in largest if keywords[c])))
     return place_labels(xy, groups[clusters], group_names, level=0) + fine
-
-
-def index_labels(lmap) -> tuple[list[MapLabel], list]:
-    """Labels by zoom and the legend entries of a large index (:class:`core.corpus.stream.LargeMap`), by its
-    clusters' keywords (:func:`keyword_labels`)."""
-    from core.viz.webgl_map import cluster_coloring
-
-    names = dict(zip(lmap.clusters["cluster"].astype(int), lmap.clusters["keywords"].astype(str)))
-    keywords = [names.get(c, "") for c in range(len(lmap.centroids))]
-    labels = keyword_labels(lmap.xy, lmap.labels, keywords, lmap.centroids)
-    return labels, cluster_coloring(lmap.labels, label_names(labels)).legend

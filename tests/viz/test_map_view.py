@@ -1,4 +1,4 @@
-"""What the Corpus map's WebGL map draws (core.corpus.map_view): colour by any column, rows and ids, neighbours."""
+"""What the Corpus map's WebGL map draws (core.viz.map_view): colour by any column, rows and ids, neighbours."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from core.corpus.encoders import HashingEncoder
-from core.corpus.map_view import coloring, map_view, nearest_neighbours, rows_of
 from core.corpus.mapping import MapSettings, build_corpus_map
+from core.viz.map_view import coloring, map_view, nearest_neighbours, rows_of
 from core.viz.webgl_map import column_coloring
 from tests.corpus._mapdata import topic_corpus
 

@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.viz.webgl_map import Coloring, MapPoints, cluster_coloring, column_coloring, prepare_points, short_text
+from core.viz.webgl_map import (
+    Coloring,
+    LegendEntry,
+    MapPoints,
+    cluster_coloring,
+    column_coloring,
+    prepare_points,
+    short_text,
+)
 
 LENGTH = "length (characters)"
 NEIGHBOURS = 10
@@ -98,3 +106,14 @@ def cluster_rows(frame: pd.DataFrame, cluster: int | None) -> NDArray[np.int64]:
     if cluster is None:
         return np.zeros(0, dtype=np.int64)
     return np.flatnonzero(frame["cluster"].to_numpy() == int(cluster)).astype(np.int64)
+
+
+def index_view(lmap) -> tuple[list, list[LegendEntry]]:
+    """Labels by zoom and the legend entries of a large index (:class:`core.corpus.stream.LargeMap`), by its
+    clusters' keywords (:func:`core.corpus.labels.keyword_labels`)."""
+    from core.corpus.labels import keyword_labels, label_names
+
+    names = dict(zip(lmap.clusters["cluster"].astype(int), lmap.clusters["keywords"].astype(str)))
+    keywords = [names.get(c, "") for c in range(len(lmap.centroids))]
+    labels = keyword_labels(lmap.xy, lmap.labels, keywords, lmap.centroids)
+    return labels, cluster_coloring(lmap.labels, label_names(labels)).legend
