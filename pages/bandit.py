@@ -110,7 +110,8 @@ idle_view = loop.state == "idle" and S.get("bd_action") not in ("start", "step")
 t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
-preset = t1.selectbox("Reference task (D_r)", presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
+preset = t1.selectbox("Reference task" if common.presenting() else "Reference task (D_r)",  # no notation presenting
+                      presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
                       index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
 policy = t2.selectbox("Policy", POLICIES, key="bd_policy")
 budget_kind = t3.selectbox("Budget", ["share", "calls", "cost"], key="bd_budget_kind")
@@ -271,9 +272,8 @@ def live_panel() -> None:
     if not rounds.empty:  # the main chart: closeness against extraction calls, the baselines beside it
         c1.plotly_chart(make_budget_figure({run.name: rounds}, baselines=S.get("bd_baselines")), key="bd_budget_fig")
         c2.plotly_chart(make_reward_figure(rounds), key="bd_reward")
-        c2.caption(METRIC_HELP["reward"] if not common.presenting() else
-                   "The reward of a round falls as the best clusters are used up: the bandit spends its best pulls "
-                   "first.")
+        c2.caption("A round's reward falls as the best clusters are used up: the bandit spends its best pulls first.",
+                   help=None if common.presenting() else METRIC_HELP["reward"])
     left, right = st.columns([1, 1])
     left.dataframe(top_arms(run, names=names), hide_index=True, height=300, key="bd_arms")
     right.plotly_chart(make_score_bars_figure(run.arms_frame(), names=names), key="bd_bars")
@@ -309,11 +309,14 @@ def _start_baselines():
     return baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
 
 
-@st.fragment(run_every=REFRESH_S if common.job_running("bd_base_job") else None)
+base_polling = common.job_running("bd_base_job")  # decided per full run: the fragment polls only while the job runs
+
+
+@st.fragment(run_every=REFRESH_S if base_polling else None)
 def baselines_panel() -> None:
     st.caption("**Baselines** on the same axes: random documents, every document in order, and the documents most "
                "similar to the reference set first (each document is extracted once, then every baseline replays).")
-    job = common.poll_job_panel("bd_base_job", common.job_running("bd_base_job"), _start_baselines,
+    job = common.poll_job_panel("bd_base_job", base_polling, _start_baselines,
                                 start_label="Compute the baselines", start_key="bd_base", cancel_key="bd_base_cancel",
                                 failed="The baselines failed", budget_key="bd_base_budget", tick_s=TICK_S)
     if job is not None and job.status == "done" and S.get("bd_baselines") is not job.result:

@@ -14,7 +14,8 @@ replayed curves whose configuration is unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Sequence
+import time
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -22,7 +23,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from core.equal.extract.base import QAPair
-from core.equal.replay import replay
+from core.equal.replay import replay_run
 from core.equal.run import RunConfig
 from core.jobs import Job, JobProgress, Tick
 
@@ -68,40 +69,68 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
         yield Tick(min(start + BATCH_DOCS, len(todo)), len(todo), STAGE_PAIRS)
     pairs = {d: cache.pairs_by_doc[d] for d in doc_ids}
     out: dict[str, pd.DataFrame] = {}
+    total = 100 * len(policies)  # percent of each baseline's budget: rounds of one replay differ in cost
     for n, policy in enumerate(policies):
         cfg = replace(config, policy=policy, policy_params={})
         key = (policy, json.dumps(cfg.to_dict(), sort_keys=True))
-        if key not in cache.curves:
-            cache.curves[key] = replay(cfg, space, pairs, cache.table, reference).rounds_frame()
+        if key not in cache.curves:  # replayed round by round (as replay() would), so Cancel acts between rounds
+            run = replay_run(cfg, space, pairs, cache.table, reference)
+            while not run.is_done:
+                run.step()
+                yield Tick(100 * n + int(99 * run.budget_fraction), total, STAGE_REPLAY)
+            run.finish()
+            cache.curves[key] = run.rounds_frame()
         out[policy] = cache.curves[key]
-        yield Tick(n + 1, len(policies), STAGE_REPLAY)
+        yield Tick(100 * (n + 1), total, STAGE_REPLAY)
     return out
 
 
 class BaselinesJob(Job):
     """The baselines' :class:`~core.jobs.Job` with the words a polling panel shows (``common.poll_job_panel``).
 
-    Its time left covers the whole job: the documents still to extract and embed at the rate so far,
-    plus the replays, estimated at ``replay_share`` of the time the documents took (measured on the
+    Its time left covers the whole job, from 5 % of the documents on: the documents still to extract
+    and embed at the rate so far, plus the replays, forecast at ``replay_share`` of the time the
+    documents took until a third of them is replayed (measured on the
     built-in corpus, static tier: 8.6 s to extract and embed 3,000 documents, 1.5 s for the three replays).
     """
 
     replay_share = 0.17
 
-    def __init__(self, work: Generator[Tick, None, dict[str, pd.DataFrame]], n_docs: int) -> None:
-        super().__init__("Random / All / Avg-sim baselines", work)
+    def __init__(self, work: Generator[Tick, None, dict[str, pd.DataFrame]], n_docs: int,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__("Random / All / Avg-sim baselines", work, clock)
         self.n_docs = n_docs
+        self._wall_start: float | None = None
+
+    def advance(self, budget_s: float = 0.3) -> JobProgress:
+        if self._wall_start is None:
+            self._wall_start = self._clock()
+        return super().advance(budget_s)
 
     def progress(self) -> JobProgress:
+        """Time left in wall-clock seconds: the work's own estimate (see the class docstring) scaled by the
+        wall time per second of work so far (a page polls in slices, with its own drawing between them)."""
         p = super().progress()
-        if not self.running or p.seconds_left is None or p.stage != STAGE_PAIRS:
+        if not self.running or p.seconds_left is None:
             return p
-        replays = self.replay_share * p.seconds * p.total / max(p.done, 1)
-        return replace(p, seconds_left=p.seconds_left + replays)
+        if p.stage == STAGE_PAIRS and p.fraction < 0.05:  # the first batches carry the start-up: no guess yet
+            return replace(p, seconds_left=None)
+        left = p.seconds_left
+        if p.stage == STAGE_PAIRS:
+            left += self.replay_share * p.seconds * p.total / max(p.done, 1)
+        elif p.fraction < 1 / 3:  # the replays' own rate is noisy over their first rounds: keep the forecast
+            docs_seconds = self._stage_start[2]
+            left = max(0.0, self.replay_share * docs_seconds - (p.seconds - docs_seconds))
+        if self._wall_start is not None and p.seconds > 0:
+            left *= max(1.0, (self._clock() - self._wall_start) / p.seconds)
+        return replace(p, seconds_left=left)
 
     def describe(self) -> str:
-        unit = "documents" if self.progress().stage == STAGE_PAIRS else "baselines"
-        return self.progress().describe(unit)
+        p = self.progress()
+        if p.stage == STAGE_PAIRS:
+            return p.describe("documents")
+        left = "" if p.seconds_left is None else f" · {p.seconds_left:,.0f} s left"
+        return f"{p.stage}: {p.fraction:.0%}{left}"
 
     def cancel_note(self) -> str | None:
         if self.status != "cancelled":

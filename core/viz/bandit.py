@@ -97,7 +97,7 @@ def make_reward_figure(rounds: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(x=rounds["round"], y=rounds["reward"], mode="markers", name="each round", marker=dict(size=5))
     fig.add_scatter(x=rounds["round"], y=rounds["reward_cum"], mode="lines", name="mean so far")
-    fig.update_layout(title="Reward of each round (falls as the best clusters are used up)", xaxis_title="round",
+    fig.update_layout(title="Reward of each round", xaxis_title="round",
                       yaxis_title="reward (closeness of the round's pairs)",
                       height=300, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25))
     return finish(fig)
