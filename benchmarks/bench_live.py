@@ -50,11 +50,13 @@ def _left_seconds(text: str) -> float | None:
     return float(m.group(1)) * (60 if m.group(2) == "min" else 1)
 
 
-def _cli_rounds_per_s(home: Path, budget: float) -> tuple[float, int]:
+def _cli_rounds_per_s(home: Path, budget: float, encoder: str) -> tuple[float, int]:
+    """The CLI's rounds per second on the same corpus, map encoder and cache (its wall time includes its start-up)."""
     env = dict(os.environ, EQUALCTAR_HOME=str(home), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env.pop("EQUALCTAR_ENCODER", None)
     cmd = [sys.executable, "-m", "core.equal", "run", "--corpus", "builtin", "--limit", "3000",
-           "--reference", "numerical-arrays", "--budget", str(budget), "--store", str(home / "cli_runs.sqlite")]
+           "--reference", "numerical-arrays", "--budget", str(budget), "--store", str(home / "cli_runs.sqlite"),
+           "--encoder", encoder, "--quiet"]
     t = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     wall = time.perf_counter() - t
@@ -68,6 +70,8 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--screenshot", default=str(ROOT / "test-output" / "bench_live.png"))
     ap.add_argument("--no-cli", action="store_true", help="skip the CLI baseline")
+    ap.add_argument("--cli-encoder", default="static-minilm",
+                    help="the CLI's encoder: the map the page plays on a cold cache is the static tier's")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -158,9 +162,9 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
     print(f"    worst time-left error {'n/a' if worst_eta is None else f'{worst_eta:.0%}'}; goal <= 30 %")
     cli_rate = float("nan")
     if not args.no_cli:
-        cli_rate, cli_rounds = _cli_rounds_per_s(home, 0.2)
-        print(f"[baseline] CLI, same settings and cache: {cli_rounds} rounds, {cli_rate:.2f} rounds/s "
-              f"(page/CLI = {rate / cli_rate:.2f}x)" if rate else "")
+        cli_rate, cli_rounds = _cli_rounds_per_s(home, 0.2, args.cli_encoder)
+        print(f"[baseline] CLI, same settings, {args.cli_encoder} map, same cache: {cli_rounds} rounds, "
+              f"{cli_rate:.2f} rounds/s including its start-up (page/CLI = {(rate or 0) / cli_rate:.2f}x)")
     ok = (t_first is not None and t_first <= 2 and rate is not None and rate >= 2 and t_base is not None
           and t_base <= 20 and (worst_eta is None or worst_eta <= 0.3) and t_cancel is not None and t_cancel <= 1)
     print(f"bench_live=first:{t_first:.2f}s,rounds_per_s:{rate:.2f},baselines:{t_base:.1f}s,cancel:{t_cancel:.2f}s "
