@@ -23,8 +23,10 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-DOC_ORDERS = ("random", "file", "similar")
-EXHAUST_RULES = ("partial", "strict")
+from core.equal.choices import DocOrder, Exhaust, values
+
+DOC_ORDERS = values(DocOrder)
+EXHAUST_RULES = values(Exhaust)
 
 
 class ArmDocs:

@@ -7,12 +7,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.equal.arms import DOC_ORDERS, EXHAUST_RULES
+from core.equal.choices import BudgetKind, StopRule, values
+from core.equal.extract import EXTRACTOR_ALIASES, EXTRACTOR_KINDS
 from core.equal.policies import POLICIES, UNPLAYED_PRIORS, make_policy
 from core.equal.reward import OTReward
 from core.validate import check_choice, check_int, check_range
 
-BUDGET_KINDS = ("share", "calls", "cost")
-STOP_RULES = ("budget", "plateau")
+BUDGET_KINDS = values(BudgetKind)
+STOP_RULES = values(StopRule)
 
 
 class RunConfigError(ValueError):
@@ -93,6 +95,8 @@ class RunConfig:
                     hi=1 if self.budget_kind == "share" else None, error=err)
         check_choice("RunConfig.stop", self.stop, STOP_RULES, error=err)
         check_int("RunConfig.patience", self.patience, lo=1, error=err)
+        if not isinstance(self.extractor, str) or self.extractor.strip().lower() not in EXTRACTOR_ALIASES:
+            raise RunConfigError(f"RunConfig.extractor must be one of {EXTRACTOR_KINDS}, got {self.extractor!r}")
         if not isinstance(self.reward, OTReward):
             raise RunConfigError("RunConfig.reward must be an OTReward")
         check_choice("RunConfig.doc_order", self.doc_order, DOC_ORDERS, error=err)
@@ -103,6 +107,7 @@ class RunConfig:
         check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
         check_range("RunConfig.neighbour_weight", self.neighbour_weight, lo=0, hi=1, error=err)
         check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
+        check_int("RunConfig.seed", self.seed, lo=0, error=err)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
