@@ -5,8 +5,8 @@ Starts the app as ``make run`` does (see :mod:`bench_first_open`) on a fresh ``E
 the corpus in the background), opens the Bandit page with its defaults and the rule extractor:
 
 1. seconds from the click on Start until the Round metric first reads >= 1; goal <= 2 s;
-2. rounds per second shown on the page (the Round metric, read every 0.25 s) from Start
-   until the run finishes or 60 s pass; goal >= 2 rounds/s;
+2. rounds per second shown on the page (the Round metric, read every 0.25 s) from the first
+   numbers until the run finishes or 60 s after Start; goal >= 2 rounds/s;
 3. the Random / All / Avg-sim baselines' wall time, from the click until the budget chart
    draws them; goal <= 20 s. Each time-left the progress line showed is printed against the
    true time left (goal: within 30 %), and Cancel is timed on a second baselines job
@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 
 from bench_first_open import ARGS, CHROMIUM, start_app  # noqa: E402
 
@@ -92,7 +93,8 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
             page.wait_for_function(f"() => ({ROUND_JS})() >= 1", timeout=120_000, polling=50)
             t_first = time.perf_counter() - t0
             print(f"[1] first numbers {t_first:.2f} s after Start; goal <= 2 s")
-            seen, t_last = 0, time.perf_counter()
+            seen, t_last = page.evaluate(ROUND_JS), time.perf_counter()
+            r_first, t_shown = seen, t_last  # rounds/s counted from the first numbers on: Start's cost is [1]
             while time.perf_counter() - t0 < args.seconds:
                 r = page.evaluate(ROUND_JS)
                 if r > seen:
@@ -101,10 +103,10 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
                     break
                 page.wait_for_timeout(250)
             n_rounds = seen
-            rate = n_rounds / (t_last - t0)
+            rate = (n_rounds - r_first) / max(t_last - t_shown, 1e-9)
             status = page.evaluate(STATUS_JS)
-            print(f"[2] {n_rounds} rounds shown in {t_last - t0:.1f} s after Start ({status}): {rate:.2f} rounds/s; "
-                  "goal >= 2")
+            print(f"[2] rounds {r_first} -> {n_rounds} shown in the {t_last - t_shown:.1f} s after the first numbers "
+                  f"({status}): {rate:.2f} rounds/s; goal >= 2 (from the Start click: {n_rounds / (t_last - t0):.2f})")
             Path(args.screenshot).parent.mkdir(exist_ok=True)
             page.screenshot(path=args.screenshot)
             button = page.get_by_role("button", name="Compute the baselines")
@@ -162,7 +164,9 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
     print(f"    worst time-left error {'n/a' if worst_eta is None else f'{worst_eta:.0%}'}; goal <= 30 %")
     cli_rate = float("nan")
     if not args.no_cli:
-        cli_rate, cli_rounds = _cli_rounds_per_s(home, 0.2, args.cli_encoder)
+        from core.equal.config import RunConfig
+
+        cli_rate, cli_rounds = _cli_rounds_per_s(home, RunConfig().budget, args.cli_encoder)  # the page's default
         print(f"[baseline] CLI, same settings, {args.cli_encoder} map, same cache: {cli_rounds} rounds, "
               f"{cli_rate:.2f} rounds/s including its start-up (page/CLI = {(rate or 0) / cli_rate:.2f}x)")
     ok = (t_first is not None and t_first <= 2 and rate is not None and rate >= 2 and t_base is not None
