@@ -21,13 +21,13 @@ def test_live_panel_updates_in_place(app_url, page, output_dir):
     page.goto(f"{app_url}/bandit")
     start = page.get_by_role("button", name="Start")
     start.wait_for(timeout=240_000)
-    box = page.get_by_label("Budget value (share: 0-1)")
+    box = page.get_by_label("Budget value (share: 0-1)", exact=True)
     box.fill("1")  # the whole (small) corpus: a run long enough to watch several refreshes
     box.press("Enter")
     page.wait_for_timeout(1500)
     page.get_by_text("More settings").click()
     for label in ("Arms per round (B)", "Documents per pull (D)"):  # one document a round: hundreds of rounds
-        field = page.get_by_label(label)
+        field = page.get_by_label(label, exact=True)
         field.fill("1")
         field.press("Enter")
         page.wait_for_timeout(800)
