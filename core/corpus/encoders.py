@@ -383,7 +383,7 @@ def token_counter(name: str = DEFAULT_MODEL) -> tuple[Callable[[str], int], int]
     one chunk may hold (the model's ``max_seq_length`` minus its two special tokens). Only the
     tokenizer is loaded (milliseconds, no model weights). ``None`` for encoders that read any
     length (hashing) or whose tokenizer cannot be found: the loader then falls back to its
-    character rule (:func:`core.corpus.load.estimate_tokens`).
+    character rule (:func:`core.corpus.chunking.estimate_tokens`).
     """
     if EncoderSpec.of(name).tier is Tier.HASHING:
         return None
