@@ -100,8 +100,8 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
                     break
                 page.wait_for_timeout(250)
             if page.evaluate(STATUS_JS) == "finished":  # the default budget fits in a few updates: for the rate,
-                page.get_by_role("button", name="Reset").click()  # the whole corpus, from a fresh Start
-                page.get_by_role("button", name="Start").wait_for(timeout=60_000)
+                page.get_by_role("button", name="Reset", exact=True).click()  # the whole corpus, from a fresh Start
+                page.get_by_role("button", name="Start", exact=True).wait_for(timeout=60_000)
                 box = page.get_by_label("Budget value (share: 0-1)", exact=True)
                 box.fill("1")
                 box.press("Enter")
