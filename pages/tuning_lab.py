@@ -37,6 +37,14 @@ JOB, TICK_S, REFRESH_S = "tl_job", 0.3, 0.5
 VALUES = {"coverage": "Closeness to the reference set", "on_task_share": "On-task share (provenance label)"}
 S = st.session_state
 
+
+
+@st.cache_resource(max_entries=4)
+def _embedder(name: str):
+    """One pair-text embedder per encoder for the process: its memo is shared by every grid."""
+    return encoder_embedder(common.encoder(name))
+
+
 common.page_header("Tuning lab", "Many bandit settings side by side: each cell of the grid is replayed over several "
                    "seeds from the cached extractions, so a whole grid takes seconds. Pick the best curve and send its "
                    "settings to the Bandit page.")
@@ -47,7 +55,8 @@ except ValueError as exc:
     common.show_error(exc, "Could not build the corpus map")
     st.stop()
 corpus = cmap.corpus
-embed = encoder_embedder(common.encoder(common.encoder_name()))
+map_encoder = cmap.settings.encoder_name  # the encoder that made this map (a static one while MiniLM embeds)
+embed = _embedder(map_encoder)
 space = ArmSpace.from_corpus_map(cmap)
 presets = list_presets()
 
@@ -87,7 +96,7 @@ except ValueError as exc:  # TuneConfigError, or an endpoint that is not configu
     common.show_error(exc, "Grid settings")
     st.stop()
 
-cache = common.baseline_cache(corpus.content_hash, space.fingerprint, common.encoder_name(), kind)
+cache = common.baseline_cache(corpus.content_hash, space.fingerprint, map_encoder, kind)
 need = calls_to_spend(space, extractor, cache)
 on_task = on_task_ids(preset, corpus.ids) if common.builtin_corpus() else None
 if need:
