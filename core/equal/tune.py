@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal.baselines import BATCH_DOCS, BATCH_TEXTS, BaselineCache
+from core.equal.baselines import BATCH_DOCS, BaselineCache
 from core.equal.config import RunConfig, RunConfigError
 from core.equal.extract.base import QAPair
 from core.equal.replay import PrecomputedExtractor, table_embedder
@@ -57,6 +57,7 @@ from core.equal.space import ArmSpace
 from core.jobs import Job, Tick
 
 BASELINES = ("random", "avg-sim")
+BATCH_TEXTS = 64  # pair texts embedded per unit of the job
 TABLE_COLUMNS = ["cell", "kind", "policy", "seed", "round", "calls", "coverage", "reward", "pairs", "on_task_share"]
 
 
