@@ -47,6 +47,10 @@ class RunConfig:
     doc_order : {"similar", "random", "file"}; exhaust : {"partial", "strict"}
         See :mod:`core.equal.arms` (default ``"similar"``: a cluster's documents most similar to ``D_r`` first;
         the paper reads them in a random order; needs ``doc_emb``).
+    order_explore : float
+        With ``doc_order="similar"``: seeded Gumbel noise on each document's similarity, in standard
+        deviations of the similarities (see :mod:`core.equal.arms`); 0 reads the most similar first, always.
+        Above 0 the seed chooses among similar documents, so two seeds give two runs.
     unplayed : {"eb", "prior", "mean", "zero"}
         How an arm's reward is estimated before (and, for "eb"/"prior", while) it is observed:
         predicted from its documents' similarity to ``D_r`` and shrunk towards that prediction by a
@@ -76,6 +80,7 @@ class RunConfig:
     share_neighbours: bool = True
     neighbour_weight: float = 0.25
     doc_order: str = "similar"
+    order_explore: float = 0.5
     exhaust: str = "partial"
     unplayed: str = "eb"
     prior_weight: float = 4.0
@@ -96,6 +101,7 @@ class RunConfig:
         if not isinstance(self.reward, OTReward):
             raise RunConfigError("RunConfig.reward must be an OTReward")
         check_choice("RunConfig.doc_order", self.doc_order, DOC_ORDERS, error=err)
+        check_range("RunConfig.order_explore", self.order_explore, lo=0, error=err)
         check_choice("RunConfig.exhaust", self.exhaust, EXHAUST_RULES, error=err)
         check_choice("RunConfig.unplayed", self.unplayed, UNPLAYED_PRIORS, error=err)
         if self.first_pull_docs is not None:
@@ -103,6 +109,26 @@ class RunConfig:
         check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
         check_range("RunConfig.neighbour_weight", self.neighbour_weight, lo=0, hi=1, error=err)
         check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
+
+    @property
+    def deterministic(self) -> bool:
+        """True when the seed changes nothing but exact ties: the run is the same for every seed.
+
+        The document baselines Avg-sim and All read a fixed order; an arm policy whose score has
+        no random draw (EQUAL, UCB1) is fixed too when each cluster is read in corpus order or
+        most-similar-first without exploration. Random, Thompson, epsilon-greedy and EXP3 draw
+        from the seed, and so does a random or explored order inside a cluster.
+
+        >>> RunConfig(policy="avg-sim").deterministic, RunConfig().deterministic
+        (True, False)
+        >>> RunConfig(order_explore=0.0).deterministic, RunConfig(doc_order="random").deterministic
+        (True, False)
+        """
+        if self.policy in ("avg-sim", "all"):
+            return True
+        if self.policy not in ("equal", "ucb1"):
+            return False
+        return self.doc_order == "file" or (self.doc_order == "similar" and self.order_explore == 0)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -118,6 +144,7 @@ class RunConfig:
         d.setdefault("first_pull_docs", None)
         d.setdefault("neighbour_weight", 1.0)
         d.setdefault("doc_order", "random")
+        d.setdefault("order_explore", 0.0)  # runs stored before issue #28 read the most similar first, always
         d["reward"] = OTReward(**{"empty_reward": 0.0, "credit": "pull", **d.get("reward", {})})
         if "policy_params" in d and "reward_range" in d["policy_params"]:
             d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}

@@ -311,7 +311,8 @@ class BanditRun:
         arm_prior, unplayed, doc_scores, doc_top = _similarity_prior(self.policy, space, reference, config, k)
         order = "random" if config.doc_order == "similar" and doc_top is None else config.doc_order
         self.arms = ArmDocs(space.labels, k=k, docs_per_pull=config.docs_per_pull, order=order,
-                            exhaust=config.exhaust, seed=config.seed, scores=doc_top)
+                            exhaust=config.exhaust, seed=config.seed, scores=doc_top,
+                            explore=config.order_explore if order == "similar" else 0.0)
         self.k = self.arms.k
         if doc_scores is not None:
             assert isinstance(self.policy, DocumentPolicy)

@@ -46,10 +46,20 @@ def test_same_seed_same_run_other_seed_differs(setup):
     a = _run(setup, seed=3).run_until_done().pulls_frame()
     b = _run(setup, seed=3).run_until_done().pulls_frame()
     assert a.equals(b)
-    # the seed orders a cluster's documents (doc_order="random", the paper) and breaks ties; with the default
-    # "similar" order the documents are read by their similarity, so only ties are left to it
+    # with the defaults the seed samples the order inside a cluster (order_explore), so it means something
+    c = _run(setup, seed=4).run_until_done().pulls_frame()
+    assert not RunConfig().deterministic
+    assert not a[["arm", "reward"]].equals(c[["arm", "reward"]])
     shuffled = [_run(setup, seed=sd, doc_order="random").run_until_done().pulls_frame() for sd in (3, 4)]
     assert not shuffled[0][["arm", "reward"]].equals(shuffled[1][["arm", "reward"]])
+
+
+def test_a_deterministic_configuration_ignores_the_seed(setup):
+    # most similar first without exploration: the property says so, and the runs agree
+    fixed = replace(RunConfig(), order_explore=0.0)
+    assert fixed.deterministic
+    runs = [_run(setup, seed=sd, order_explore=0.0).run_until_done().pulls_frame() for sd in (3, 4)]
+    assert runs[0][["arm", "reward", "n_docs"]].equals(runs[1][["arm", "reward", "n_docs"]])
 
 
 def test_equal_finds_the_on_task_cluster(setup):
@@ -287,7 +297,7 @@ def test_unplayed_and_first_pull_docs_validated(setup):
 def test_similar_order_reads_the_documents_closest_to_the_reference_first(setup):
     ids, texts, labels, ref, ext, embed, config = setup
     emb = embed(texts)
-    run = _run(setup, doc_order="similar", budget=0.3).run_until_done()
+    run = _run(setup, doc_order="similar", order_explore=0.0, budget=0.3).run_until_done()
     top = (emb @ ref.T).max(axis=1)
     labels, played = np.asarray(labels), 0
     for arm in np.unique(labels):
