@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-DOC_ORDERS = ("random", "file", "similar")
+DOC_ORDERS = ("random", "file", "similar", "learned")
 EXHAUST_RULES = ("partial", "strict")
 
 

@@ -13,6 +13,8 @@ from core.validate import check_choice, check_int, check_range
 
 BUDGET_KINDS = ("share", "calls", "cost")
 STOP_RULES = ("budget", "plateau")
+ARM_PRIORS = ("cluster", "next")
+DOC_SIMILARITIES = ("max", "mean")
 
 
 class RunConfigError(ValueError):
@@ -44,11 +46,12 @@ class RunConfig:
     neighbour_weight : float
         What a neighbour's pull counts for an arm, in ``[0, 1]`` (default 0.25; 1: as much as its own pull, the
         paper).
-    doc_order : {"similar", "random", "file"}; exhaust : {"partial", "strict"}
+    doc_order : {"similar", "learned", "random", "file"}; exhaust : {"partial", "strict"}
         See :mod:`core.equal.arms` (default ``"similar"``: a cluster's documents most similar to ``D_r`` first;
-        the paper reads them in a random order; needs ``doc_emb``).
+        the paper reads them in a random order; needs ``doc_emb``). ``"learned"``: by the value the run's own reads
+        predict for each document (:mod:`core.equal.docmodel`), most similar first until 10 documents are read.
     order_explore : float
-        With ``doc_order="similar"``: seeded Gumbel noise on each document's similarity, in standard
+        With ``doc_order="similar"`` or ``"learned"``: seeded Gumbel noise on each document's similarity, in standard
         deviations of the similarities (see :mod:`core.equal.arms`); 0 reads the most similar first, always.
         Above 0 the seed chooses among similar documents, so two seeds give two runs.
     unplayed : {"eb", "prior", "mean", "zero"}
@@ -57,6 +60,14 @@ class RunConfig:
         weight learned from the rewards' variances ("eb", default; the run needs ``doc_emb``) or by
         ``prior_weight`` pseudo-pulls ("prior"), the running mean reward, or 0 (the paper). See
         "Exploration" in :mod:`core.equal.run` and :mod:`core.equal.policies`.
+    doc_similarity : {"max", "mean"}
+        A document's similarity to ``D_r``, which ``doc_order`` reads by and the ``"eb"``/``"prior"`` estimate starts
+        from: its cosine to the nearest reference example (``"max"``) or its mean cosine to all of them
+        (``"mean"``, what Avg-sim ranks by).
+    arm_prior : {"cluster", "next"}
+        The covariate the ``"eb"``/``"prior"`` estimate predicts an arm's reward from: the mean similarity to
+        ``D_r`` of all the cluster's documents (``"cluster"``, fixed), or of the documents its next pull will read
+        (``"next"``, refreshed every round; with ``doc_order="learned"`` their learned value).
     prior_weight : float
         Pseudo-pulls at the predicted reward with ``unplayed="prior"`` (default 4; 0: the
         prediction only orders the unplayed arms), and with ``"eb"`` until two arms have two pulls.
@@ -83,6 +94,8 @@ class RunConfig:
     order_explore: float = 0.5
     exhaust: str = "partial"
     unplayed: str = "eb"
+    doc_similarity: str = "max"
+    arm_prior: str = "cluster"
     prior_weight: float = 4.0
     first_pull_docs: int | None = 3
     max_failures: int = 5
@@ -106,6 +119,8 @@ class RunConfig:
         check_choice("RunConfig.unplayed", self.unplayed, UNPLAYED_PRIORS, error=err)
         if self.first_pull_docs is not None:
             check_int("RunConfig.first_pull_docs (None or a count)", self.first_pull_docs, lo=1, error=err)
+        check_choice("RunConfig.doc_similarity", self.doc_similarity, DOC_SIMILARITIES, error=err)
+        check_choice("RunConfig.arm_prior", self.arm_prior, ARM_PRIORS, error=err)
         check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
         check_range("RunConfig.neighbour_weight", self.neighbour_weight, lo=0, hi=1, error=err)
         check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
@@ -128,7 +143,7 @@ class RunConfig:
             return True
         if self.policy not in ("equal", "ucb1"):
             return False
-        return self.doc_order == "file" or (self.doc_order == "similar" and self.order_explore == 0)
+        return self.doc_order == "file" or (self.doc_order in ("similar", "learned") and self.order_explore == 0)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
