@@ -1,9 +1,9 @@
 """The shared sidebar and presentation mode (drawn by ``app.py`` on every run, before the page).
 
 Presentation mode is a state that cannot lose the presenter's settings: entering it saves every
-sidebar value and the page (:data:`pages.common.SAVED_VIEW`), leaving it restores them exactly and
-returns to that page; the mode itself lives in a key no widget owns (:data:`pages.common.PRESENTING`).
-Pages read the choices through :mod:`pages.common`'s accessors.
+sidebar value and the page (:data:`pages._lib.choices.SAVED_VIEW`), leaving it restores them exactly and
+returns to that page; the mode itself lives in a key no widget owns (:data:`pages._lib.choices.PRESENTING`).
+Pages read the choices through :mod:`pages._lib.choices`' accessors.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import os
 import streamlit as st
 
 from core import ui_state
+from core.corpus.encoders import DEFAULT_MODEL
 from core.corpus.views import label_of
-from pages.common import (
-    DEFAULT_MODEL,
+from pages import upgrade_panel
+from pages._lib.choices import (
     ENCODER_CHOICES,
     PRESENTING,
     SAVED_VIEW,
@@ -122,6 +123,4 @@ def _draw_settings(paths_ok: bool) -> None:
     if choice == "Local model path":
         path_input("Model folder or name", "sb_encoder_path",
                    help="A folder under the server's allowed folders, or a model name in the local cache.")
-    from pages import upgrade_panel
-
     upgrade_panel.draw_tier_figures()

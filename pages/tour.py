@@ -3,7 +3,7 @@
 Step 2 starts two live bandit runs by itself (EQUAL and Random picks, small budget), so there
 is motion to show; the fragment refreshes only while they play. Steps 3 and 4 compute a small
 CTAR sample and a small debiasing sweep once per process. Words and numbers come from
-:mod:`core.tour`.
+:mod:`pages._lib.tour_steps`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop
 from core.equal.reference import load_reference
 from core.equal.run import encoder_embedder
-from core.tour import (
+from core.viz.bandit import make_budget_figure
+from core.viz.ctar import make_rating_distribution_figure
+from core.viz.debias import make_estimates_figure
+from pages import common, sidebar
+from pages._lib.tour_steps import (
     PLAIN_ESTIMATORS,
     RACE_COLORS,
     STEPS,
@@ -35,10 +39,6 @@ from core.tour import (
     step,
     strongest,
 )
-from core.viz.bandit import make_budget_figure
-from core.viz.ctar import make_rating_distribution_figure
-from core.viz.debias import make_estimates_figure
-from pages import common, sidebar
 
 S = st.session_state
 HERO_HEIGHT, REFRESH_S = 470, 0.5

@@ -1,6 +1,6 @@
 """The progressive corpus map for the pages: build path, background upgrade progress, tier figures.
 
-Kept apart from ``pages/common.py`` so the shared accessors stay small. :func:`corpus_map` starts
+Kept apart from :mod:`pages._lib.loaders` so the shared accessors stay small. :func:`corpus_map` starts
 (or resumes) the MiniLM job of :mod:`core.corpus.upgrade` and returns a static-tier map until it
 is done; :func:`show_upgrade` polls it; :func:`draw_tier_figures` shows each tier's figures.
 """
@@ -18,7 +18,8 @@ from core.corpus.load import Corpus
 from core.corpus.views import choice_labels, describe_tiers
 from core.errors import short_message
 from core.text import md_escape
-from pages.common import ENCODER_CHOICES, _maps, _state, corpus_source, encoder, map_settings
+from pages._lib.choices import ENCODER_CHOICES, sidebar_value
+from pages._lib.loaders import corpus_source, encoder, map_memo, map_settings
 
 
 def progressive(encoder_name: str) -> bool:
@@ -57,7 +58,7 @@ def corpus_map():
     corpus, _ = corpus_source()
     settings = map_settings(corpus)
     st.session_state["map_upgrade_job"] = None
-    if progressive(settings.encoder_name) and (corpus.content_hash, settings) not in _maps():
+    if progressive(settings.encoder_name) and (corpus.content_hash, settings) not in map_memo():
         if load_corpus_map(corpus, settings) is None:
             from core.corpus.encoders import static_model_ready
             from core.corpus.upgrade import ensure_upgrade
@@ -69,7 +70,7 @@ def corpus_map():
     # one build per map, shared: a session asking while another builds it waits for that one
     # (the memo, core.corpus.views.MapMemo, drops the oldest beyond its size)
     note = st.empty()
-    cmap = _maps().obtain((corpus.content_hash, settings), lambda: _map_with_progress(corpus, settings),
+    cmap = map_memo().obtain((corpus.content_hash, settings), lambda: _map_with_progress(corpus, settings),
                           on_wait=lambda: note.caption("Another visitor is building this map; it is shared, so it "
                                                        "shows here as soon as it is ready."))
     note.empty()
@@ -80,7 +81,7 @@ def upgrade_job():
     """The background upgrade job behind the map on show, or ``None`` when the map is final."""
     from core.corpus.upgrade import UpgradeJob
 
-    folder = _state("map_upgrade_job", None)
+    folder = sidebar_value("map_upgrade_job", None)
     return UpgradeJob(Path(folder)) if folder else None
 
 

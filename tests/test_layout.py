@@ -156,3 +156,81 @@ def test_test_files_have_unique_names():
     """The test folders have no ``__init__.py``: two test files with one name stop pytest's collection."""
     names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+# The whole import order, every import read (those inside functions too: a lazy import is still an arrow).
+# Layers, bottom up: core's root (base utilities) < core's domain packages < core.viz < pages._lib < pages < app.
+# A ``__main__`` module is a command, like app.py: it sits on top, may import any package, and nothing imports
+# it but another command (``python -m core.equal extract-all`` drives core.engine, which builds on
+# core.equal.extract).
+DOMAIN_PACKAGES = ("core.corpus", "core.ctar", "core.debias", "core.engine", "core.equal", "core.viz")
+#: core/links.py moves to pages/_lib/links.py (issue #22, helper "spec"); until then its arrows are allowed
+PENDING_MOVE = {"core.links"}
+
+
+def _graph():
+    from tests._imports import import_graph
+
+    return import_graph(ROOT)
+
+
+def _commands(graph) -> set[str]:
+    return {m for m in graph if m.endswith(".__main__")}
+
+
+def test_core_never_imports_pages_or_the_app():
+    from tests._imports import package_of
+
+    graph = _graph()
+    offenders = sorted(f"{m} -> {t}" for m, ts in graph.items() if m.startswith("core")
+                       for t in ts if package_of(t, ROOT) in ("pages", "pages._lib", "app"))
+    assert offenders == [], f"core/ is the logic under the pages; it never imports them: {offenders}"
+
+
+def test_core_root_imports_no_domain_package():
+    """core's root keeps base utilities (paths, access, errors, jobs, text); the domains build on it, never back."""
+    from tests._imports import package_of
+
+    graph = _graph()
+    offenders = sorted(f"{m} -> {t}" for m, ts in graph.items() if package_of(m, ROOT) == "core"
+                       and m not in PENDING_MOVE for t in ts if package_of(t, ROOT) != "core")
+    assert offenders == [], f"core's root modules must not import a domain package: {offenders}"
+
+
+def test_only_commands_import_a_command():
+    """``python -m core.equal index --stream`` hands over to ``core.corpus``'s command; a library module never does."""
+    graph = _graph()
+    commands = _commands(graph) | {"app"}
+    offenders = sorted(f"{m} -> {t}" for m, ts in graph.items() if m not in commands for t in ts if t in commands)
+    assert offenders == [], f"a command (__main__, app.py) is imported by no library module: {offenders}"
+
+
+def test_no_import_cycles_between_modules():
+    from tests._imports import cycles
+
+    assert cycles(_graph()) == [], "modules that import each other (one of them should own the shared part)"
+
+
+def test_no_import_cycles_between_packages():
+    from tests._imports import cycles, package_graph
+
+    graph = _graph()
+    packages = package_graph(graph, ROOT, skip=_commands(graph) | PENDING_MOVE)
+    assert set(DOMAIN_PACKAGES) <= set(packages), "the graph should see every domain package"
+    assert cycles(packages) == [], f"packages that import each other: {packages}"
+
+
+def test_import_rules_catch_a_cycle_and_a_hidden_import(tmp_path):
+    from tests._imports import cycles, import_graph, package_graph
+
+    for folder in ("core/corpus", "core/equal", "pages"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "app.py").write_text("from pages import common\n")
+    (tmp_path / "pages" / "common.py").write_text("import core.corpus.a\n")
+    (tmp_path / "core" / "corpus" / "a.py").write_text("def f():\n    from core.equal.b import g\n")
+    (tmp_path / "core" / "equal" / "b.py").write_text("from ..corpus import a\n")
+    graph = import_graph(tmp_path)
+    assert graph["core.corpus.a"] == {"core.equal.b"} and graph["core.equal.b"] == {"core.corpus.a"}
+    assert cycles(graph) == [["core.corpus.a", "core.equal.b"]]
+    assert cycles(package_graph(graph, tmp_path)) == [["core.corpus", "core.equal"]]

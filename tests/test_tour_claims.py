@@ -12,7 +12,7 @@ from core.ctar.sampler import sample
 from core.ctar.stats import summarize_truth
 from core.debias.data import WorldConfig
 from core.debias.sweep import SweepConfig, run_sweep, summarize_sweep
-from core.tour import (
+from pages._lib.tour_steps import (
     STEPS,
     TOUR_CTAR,
     TOUR_WORLD,

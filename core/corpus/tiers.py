@@ -163,24 +163,3 @@ def measure_from_upgrade(corpus, job, tier_encoder, max_sample: int = 1024, step
     read_only = job.state == "running" if compute is None else not compute
     return measure_tier([corpus.texts[int(r)] for r in rows[:n]], vecs[:n], tier_encoder, corpus.content_hash,
                         reference=job.spec["encoder"], ref_docs_per_s=job.progress().rate, read_only=read_only)
-
-
-def measure_tiers_in_worker(folder, texts: list[str], tiers: tuple[str, ...] = ("static-minilm", "hashing")) -> None:
-    """The worker's measurement of each tier on its finished chunks (cached for the page to read).
-
-    Never raises: a tier that cannot be loaded or measured is left out (the page says "not measured").
-    """
-    from types import SimpleNamespace
-
-    from core.corpus.encoders import STATIC_MODEL, load_encoder, static_model_ready
-    from core.corpus.upgrade import UpgradeJob
-
-    job = UpgradeJob(folder)
-    corpus = SimpleNamespace(texts=texts, content_hash=job.spec["content_hash"])
-    for tier in tiers:
-        if tier == STATIC_MODEL and not static_model_ready():
-            continue
-        try:
-            measure_from_upgrade(corpus, job, load_encoder(tier), compute=True)
-        except Exception:  # a figure is a nicety; the embeddings are the job
-            continue

@@ -42,12 +42,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from core.corpus.progress import Progress
+from core.corpus.tiers import measure_from_upgrade
 from core.disk import DiskFullError, is_disk_full, naming_disk_full, write_atomic
 from core.settings import cache_dir
 
@@ -368,8 +370,6 @@ class _Worker:
 
     def embed_missing(self, encoder) -> bool:
         """Embed every chunk not yet on disk; False when asked to stop (SIGTERM/SIGINT) before the end."""
-        from core.corpus.tiers import measure_tiers_in_worker
-
         total, chunk, started = self.total, self.chunk, time.perf_counter()  # the rate counts encoding only
         n_chunks = (total + chunk - 1) // chunk
         for i in range(n_chunks):
@@ -388,6 +388,24 @@ class _Worker:
                 measure_tiers_in_worker(self.folder, self.texts)
             self.write_status(done=done + len(rows), elapsed=time.perf_counter() - started)
         return True
+
+
+def measure_tiers_in_worker(folder, texts: list[str], tiers: tuple[str, ...] = ("static-minilm", "hashing")) -> None:
+    """The worker's measurement of each tier on its finished chunks (cached for the page to read).
+
+    Never raises: a tier that cannot be loaded or measured is left out (the page says "not measured").
+    """
+    from core.corpus.encoders import STATIC_MODEL, load_encoder, static_model_ready
+
+    job = UpgradeJob(folder)
+    corpus = SimpleNamespace(texts=texts, content_hash=job.spec["content_hash"])
+    for tier in tiers:
+        if tier == STATIC_MODEL and not static_model_ready():
+            continue
+        try:
+            measure_from_upgrade(corpus, job, load_encoder(tier), compute=True)
+        except Exception:  # a figure is a nicety; the embeddings are the job
+            continue
 
 
 def run_worker(folder: Path, parent: int | None = None) -> int:

@@ -303,58 +303,61 @@ def _add_bandit_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
-    from core.equal.arms import DOC_ORDERS
-    from core.equal.run import RunConfig
-
-    defaults = RunConfig()
     p = sub.add_parser("run", help="run the EQUAL bandit (or a baseline), committing every pull to SQLite")
     _add_bandit_common(p)
-    p.add_argument("--policy", default="equal",
-                   help="equal | ucb1 | thompson | epsilon-greedy | exp3 | random | all | avg-sim")
-    p.add_argument("--batch-arms", type=_positive, default=3)
-    p.add_argument("--docs-per-pull", type=_positive, default=10)
-    p.add_argument("--budget-kind", choices=("share", "calls", "cost"), default="share")
-    p.add_argument("--budget", type=float, default=0.05,
-                   help="share of the corpus (default), extraction calls, or cost")
-    p.add_argument("--extractor", default="rules",
-                   help="'rules' (offline, default) or 'openai' "
-                        "(EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
+    _add_settings(p)
     p.add_argument("--price-in", type=_price, default=None,
                    help="price per 1k input tokens (default $EQUAL_LLM_PRICE_PER_1K_PROMPT); a cost budget needs both")
     p.add_argument("--price-out", type=_price, default=None,
                    help="price per 1k output tokens (default $EQUAL_LLM_PRICE_PER_1K_COMPLETION)")
-    p.add_argument("--max-failures", type=_positive, default=5,
-                   help="stop as 'stopped: endpoint failing' after this many consecutive failed extractions")
-    p.add_argument("--unplayed", choices=("eb", "prior", "mean", "zero"), default="eb",
-                   help="an arm's estimate before it is observed: predicted from its documents' similarity to the "
-                        "reference, trusted as far as the rewards' variances say (eb, default) or by a fixed weight "
-                        "(prior), the running mean reward, or 0 (the paper)")
-    p.add_argument("--prior-weight", type=float, default=4.0,
-                   help="pseudo-pulls at the predicted reward (--unplayed prior; eb until two arms have two pulls)")
-    p.add_argument("--first-pull-docs", type=_positive, default=3, help="documents on an arm's first pull (paper: D)")
-    p.add_argument("--credit", choices=("document", "pair", "pull"), default=defaults.reward.credit,
-                   help=f"reward credit: per document read, per pair, or one OT distance per pull (the paper); "
-                        f"default {defaults.reward.credit}")
-    p.add_argument("--doc-order", choices=DOC_ORDERS, default=defaults.doc_order,
-                   help=f"a cluster's documents: most similar to the reference first (similar), a seeded shuffle "
-                        f"(random, the paper) or corpus order (file); default {defaults.doc_order}")
-    p.add_argument("--neighbour-weight", type=float, default=defaults.neighbour_weight,
-                   help=f"what a neighbouring cluster's pull counts for an arm, 0-1 (1: the paper; 0: no sharing); "
-                        f"default {defaults.neighbour_weight}")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", default=None, metavar="RUN_ID",
                    help="continue a stored run (with its recorded settings)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_bandit)
 
 
-# run flags that are part of the stored RunConfig: a --resume that passes one with another value is refused
-_RUN_FLAGS = {"--policy": "policy", "--batch-arms": "batch_arms", "--docs-per-pull": "docs_per_pull",
-              "--budget-kind": "budget_kind", "--budget": "budget", "--extractor": "extractor", "--seed": "seed",
-              "--unplayed": "unplayed", "--prior-weight": "prior_weight", "--first-pull-docs": "first_pull_docs",
-              "--max-failures": "max_failures", "--credit": "credit", "--doc-order": "doc_order",
-              "--neighbour-weight": "neighbour_weight"}
+def _add_settings(p: argparse.ArgumentParser) -> None:
+    """One option per run setting, derived from :data:`core.equal.settings.SETTINGS` (flag, type, choices, default,
+    help); the range is checked by ``RunConfig``, whose message names the setting."""
+    from core.equal.settings import SETTINGS
+
+    for spec in SETTINGS:
+        default = None if spec.default_by else spec.default
+        shown = f"; default {default}" if default is not None else ""
+        if spec.default_by:
+            other, table = spec.default_by
+            shown = f"; default {spec.default}, or by {other}: " + ", ".join(f"{k} {v}" for k, v in table.items())
+        if spec.when:
+            shown += f"; applies when {spec.when[0].rsplit('.', 1)[-1]} is {' or '.join(map(str, spec.when[1]))}"
+        about = f"{spec.label}: {spec.help.rstrip('.')}{shown}".replace("%", "%%")
+        if spec.kind is bool:
+            p.add_argument(spec.flag, action=argparse.BooleanOptionalAction, default=default, help=about)
+        else:
+            p.add_argument(spec.flag, type=_setting_type(spec), choices=spec.choices or None, default=default,
+                           dest=spec.field, help=about)
+
+
+def _setting_type(spec) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        try:
+            return spec.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
+
+    parse.__name__ = spec.field  # argparse names the type in its messages
+    return parse
+
+
 EXIT_STOPPED = 3
+
+
+def _run_flags() -> dict[str, str]:
+    """Run flags that are part of the stored RunConfig, by the field they set: a ``--resume`` that passes one with
+    another value is refused."""
+    from core.equal.settings import SETTINGS
+
+    return {spec.flag: spec.field for spec in SETTINGS} | {f"--no-{s.flag[2:]}": s.field for s in SETTINGS
+                                                            if s.kind is bool}
 
 
 def _explicit_flags(argv: list[str]) -> set[str]:
@@ -362,20 +365,17 @@ def _explicit_flags(argv: list[str]) -> set[str]:
 
 
 def _make_config(args: argparse.Namespace):
-    from core.equal.reward import OTReward
-    from core.equal.run import RunConfig
+    from core.equal.settings import SETTINGS, config_from_values
 
-    return RunConfig(policy=args.policy, batch_arms=args.batch_arms, docs_per_pull=args.docs_per_pull,
-                     budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor, seed=args.seed,
-                     unplayed=args.unplayed, prior_weight=args.prior_weight,
-                     first_pull_docs=min(args.first_pull_docs, args.docs_per_pull), max_failures=args.max_failures,
-                     reward=OTReward(credit=args.credit), doc_order=args.doc_order,
-                     neighbour_weight=args.neighbour_weight, share_neighbours=args.neighbour_weight > 0)
+    given = {spec.name: getattr(args, spec.field) for spec in SETTINGS}
+    return config_from_values({name: value for name, value in given.items() if value is not None})
 
 
 def _flat_config(config) -> dict:
-    """A config's fields with the reward's credit beside them (what ``--resume`` compares against its flags)."""
-    return {**config.to_dict(), "credit": config.reward.credit}
+    """A config's settings by field name (``credit`` beside ``budget``), as ``--resume`` compares them."""
+    from core.equal.settings import flat_values
+
+    return flat_values(config)
 
 
 def _make_run_extractor(args: argparse.Namespace):
@@ -411,8 +411,9 @@ def _open_run(args: argparse.Namespace, store, space, ref_emb, ref_set, extracto
         run.claim()  # stored (running, leased to this process) now: the id printed next resumes even before a pull
         return run
     stored = store.load_run(args.resume)
-    given = _flat_config(_make_config(args)) if _explicit_flags(args.argv) & set(_RUN_FLAGS) else {}
-    fields = [_RUN_FLAGS[f] for f in sorted(_explicit_flags(args.argv) & set(_RUN_FLAGS))]
+    flags = _run_flags()
+    given = _flat_config(_make_config(args)) if _explicit_flags(args.argv) & set(flags) else {}
+    fields = [flags[f] for f in sorted(_explicit_flags(args.argv) & set(flags))]
     problems = diff_configs(_flat_config(RunConfig.from_dict(stored.config)), given, fields) if given else []
     if problems:
         raise ValueError(f"--resume {args.resume}: a resumed run keeps its recorded settings; " + "; ".join(problems)

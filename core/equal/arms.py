@@ -33,8 +33,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-DOC_ORDERS = ("random", "file", "similar", "learned")
-EXHAUST_RULES = ("partial", "strict")
+from core.equal.choices import DocOrder, Exhaust, values
+
+DOC_ORDERS = values(DocOrder)
+EXHAUST_RULES = values(Exhaust)
 
 
 class ArmDocs:

@@ -7,14 +7,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.equal.arms import DOC_ORDERS, EXHAUST_RULES
+from core.equal.choices import ArmPrior, BudgetKind, DocSimilarity, StopRule, values
 from core.equal.policies import POLICIES, UNPLAYED_PRIORS, make_policy
 from core.equal.reward import OTReward
 from core.validate import check_choice, check_int, check_range
 
-BUDGET_KINDS = ("share", "calls", "cost")
-STOP_RULES = ("budget", "plateau")
-ARM_PRIORS = ("cluster", "next")
-DOC_SIMILARITIES = ("max", "mean")
+BUDGET_KINDS = values(BudgetKind)
+STOP_RULES = values(StopRule)
+ARM_PRIORS = values(ArmPrior)
+DOC_SIMILARITIES = values(DocSimilarity)
 
 
 class RunConfigError(ValueError):

@@ -61,9 +61,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-UNPLAYED_PRIORS = ("prior", "eb", "mean", "zero")
-ARM_POLICIES = ("equal", "ucb1", "thompson", "epsilon-greedy", "exp3")
-DOC_POLICIES = ("random", "all", "avg-sim")
+from core.equal.choices import ARM_POLICY_SET, ArmEstimate, Policy, values
+
+UNPLAYED_PRIORS = values(ArmEstimate)
+ARM_POLICIES = tuple(p for p in values(Policy) if p in ARM_POLICY_SET)
+DOC_POLICIES = tuple(p for p in values(Policy) if p not in ARM_POLICY_SET)
 PRIOR_MIN_ARMS = 3
 POLICIES = ARM_POLICIES + DOC_POLICIES
 

@@ -50,9 +50,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-OT_METHODS = ("emd", "sinkhorn", "ipot")
-ESTIMATES = ("batch", "cumulative")
-CREDITS = ("document", "pair", "pull")
+from core.equal.choices import Credit, OTMethod, RewardEstimate, values
+
+OT_METHODS = values(OTMethod)
+ESTIMATES = values(RewardEstimate)
+CREDITS = values(Credit)
 
 
 class RewardConfigError(ValueError):

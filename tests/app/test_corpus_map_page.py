@@ -219,7 +219,7 @@ def test_forget_encoder_drops_only_that_models_encoder_and_maps():
 
     first, other = common.encoder("hashing-16"), common.encoder("hashing-32")
     assert common.encoder("hashing-16") is first  # cached
-    maps = common._maps()
+    maps = common.map_memo()
     stale, kept = ("h", MapSettings(encoder_name="hashing-16", k=2)), ("h", MapSettings(encoder_name="hashing-32", k=2))
     maps[stale], maps[kept] = "stale", "kept"
     common.forget_encoder("hashing-16")

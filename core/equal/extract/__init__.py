@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.equal.choices import ExtractorKind, values
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXTRACTOR_KINDS", "ExtractionResult", "Extractor", "QAPair", "make_checked_extractor", "make_extractor"]
 
-EXTRACTOR_KINDS = ("rules", "openai")
+EXTRACTOR_KINDS = values(ExtractorKind)
 _ALIASES = {"rules": "rules", "rule": "rules", "openai": "openai", "llm": "openai",
             "openai-compatible": "openai", "openai_compat": "openai"}
 

@@ -1,0 +1,469 @@
+"""Every setting of a bandit run declared once: the page's widgets, the CLI's options and the links derive from here.
+
+A :class:`Setting` names one field of :class:`~core.equal.config.RunConfig` by its path
+(``"batch_arms"``, ``"reward.credit"``, ``"policy_params.alpha"``) and says its type (``int``,
+``float``, ``bool`` or a choice, a :class:`enum.StrEnum` of :mod:`core.equal.choices`), its
+range, its label in words, its help (formulas go there), the paper's value, and when it applies
+(``policy_params.c`` only to UCB1; ``reward.offset`` only to the paper's per-pull credit). The
+default is read from ``RunConfig()`` (a policy's parameter from the policy's own signature), so
+it is never typed twice. Validation stays in ``RunConfig``: :func:`check_setting` asks it.
+
+:func:`config_from_values` is the one way to turn settings into a ``RunConfig`` (the page, the
+CLI and the links use it); it holds the rules that tie settings together:
+
+* a setting that does not apply (a policy's parameter under another policy, the offset under
+  per-document credit) takes its default;
+* a neighbour weight of 0 switches neighbour sharing off (``share_neighbours=False``);
+* an arm's first pull reads at most ``D`` documents (``min(first_pull_docs, docs_per_pull)``);
+* a policy's parameters are recorded only where they differ from the policy's default.
+
+>>> config = config_from_values({"policy": "ucb1", "policy_params.c": 2.0, "docs_per_pull": 2})
+>>> config.policy, dict(config.policy_params), config.first_pull_docs
+('ucb1', {'c': 2.0}, 2)
+>>> settings_link(config)
+'policy=ucb1&c=2.0&docs_per_pull=2&first_pull_docs=2'
+>>> config_from_values({}) == RunConfig()
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import Any
+from urllib.parse import urlencode
+
+from core.equal.choices import (
+    AlphaRule,
+    ArmEstimate,
+    ArmPrior,
+    BudgetKind,
+    Credit,
+    DocOrder,
+    DocSimilarity,
+    EmptyReward,
+    Exhaust,
+    ExtractorKind,
+    OTMethod,
+    Policy,
+    RewardEstimate,
+    StopRule,
+)
+from core.equal.config import RunConfig, RunConfigError
+from core.equal.reward import OTReward
+
+__all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "check_setting", "config_from_values", "flat_values",
+           "link_values", "settings_link", "widget_state"]
+
+NUMBER = "number"  # what a setting that takes a word or a number (alpha: "paper" or 0.001) holds when it is a number
+KEY_PREFIX = "bd_"  # the Bandit page's session keys: "bd_" + the field's own name
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a run.
+
+    Parameters
+    ----------
+    name : str
+        The ``RunConfig`` field path: ``"budget"``, ``"reward.credit"``, ``"policy_params.alpha"``.
+    kind : type
+        ``int``, ``float``, ``bool``, or a ``StrEnum`` whose values are the choices.
+    label, help : str
+        What a form shows, in words; the help holds formulas and the paper's value.
+    group : str
+        Where the page draws it: ``"main"`` (in view above Start), ``"policy"``, ``"pulls"``,
+        ``"reward"``, ``"extractor"``, or ``"cli"`` (the command line only: the page's seed is the sidebar's).
+    lo, hi, lo_open, hi_open
+        The range ``RunConfig`` accepts (``None``: unbounded; ``*_open``: the end is excluded).
+    word : type[StrEnum], optional
+        A word the setting takes instead of a number (``AlphaRule.PAPER``, ``EmptyReward.WORST``).
+    paper : Any
+        The value in EQUAL's paper or code (``None``: it has none).
+    when : (str, tuple of str), optional
+        ``(setting name, values)``: it applies only while that setting has one of those values.
+    default_by : (str, mapping), optional
+        ``(setting name, {value: default})``: its default depends on another setting (the budget on its kind).
+    step, widget
+        Page hints: a number input's step; ``"slider"``, ``"toggle"`` or ``"radio"`` instead of the usual widget.
+    choice_labels : mapping
+        Words for choices (and for ``word``) where the value alone says too little.
+    """
+
+    name: str
+    kind: type
+    label: str
+    help: str
+    group: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    word: type[StrEnum] | None = None
+    paper: Any = None
+    when: tuple[str, tuple[Any, ...]] | None = None
+    default_by: tuple[str, Mapping[str, Any]] | None = None
+    step: float | None = None
+    widget: str = ""
+    choice_labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def field(self) -> str:
+        """The field's own name, the last part of :attr:`name` (what the CLI, links and messages call it)."""
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
+    def slug(self) -> str:
+        """The link's query parameter."""
+        return self.field
+
+    @property
+    def flag(self) -> str:
+        """The CLI option: ``--`` and the field's name with dashes (``--docs-per-pull``)."""
+        return "--" + self.field.replace("_", "-")
+
+    @property
+    def key(self) -> str:
+        """The Bandit page's session key of its widget (for a ``word`` setting: the number's)."""
+        return KEY_PREFIX + self.field
+
+    @property
+    def rule_key(self) -> str:
+        """A ``word`` setting's second widget: the word, or :data:`NUMBER`."""
+        return self.key + "_rule"
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The values of a choice setting (plain strings), else ``()``."""
+        if isinstance(self.kind, type) and issubclass(self.kind, Enum):
+            return tuple(str(m.value) for m in self.kind)
+        return ()
+
+    @property
+    def default(self) -> Any:
+        """The value ``RunConfig()`` gives (a policy's parameter: the policy's own default)."""
+        return _field_default(self.name)
+
+    def default_for(self, values: Mapping[str, Any]) -> Any:
+        """The default given the other settings' ``values`` (the budget's depends on its kind)."""
+        if self.default_by is not None:
+            other, table = self.default_by
+            chosen = values.get(other, _field_default(other))
+            if chosen in table:
+                return table[chosen]
+        return self.default
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether the setting matters given the other settings' ``values`` (missing ones at their default)."""
+        if self.when is None:
+            return True
+        other, allowed = self.when
+        return _plain(values.get(other, _field_default(other))) in allowed
+
+    def parse(self, text: str) -> Any:
+        """A link's or the command line's text as a value of this setting's type, else ``ValueError`` saying why.
+
+        The range is not checked here: :func:`check_setting` asks ``RunConfig``.
+        """
+        text = str(text).strip()
+        if self.choices:
+            if text not in self.choices:
+                raise ValueError(f"must be one of {', '.join(self.choices)}")
+            return text
+        if self.word is not None and text in _values(self.word):
+            return text
+        if self.kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("must be 1 or 0")
+        if self.kind is int:
+            try:
+                return int(text)
+            except ValueError:
+                raise ValueError("must be a whole number") from None
+        try:
+            value = float(text)
+        except ValueError:
+            words = f" or {', '.join(_values(self.word))}" if self.word is not None else ""
+            raise ValueError(f"must be a number{words}") from None
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+def _values(choice: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(str(m.value) for m in choice)
+
+
+def _plain(value: Any) -> Any:
+    """A choice member as its plain string (stored runs hold strings); anything else unchanged."""
+    return str(value.value) if isinstance(value, Enum) else value
+
+
+_PULL_CREDIT = ("reward.credit", (Credit.PULL.value,))
+_PRIORS = ("unplayed", (ArmEstimate.PRIOR.value, ArmEstimate.EB.value))
+
+#: Every setting of a run, in the order the page draws them (a condition names a setting drawn before it).
+SETTINGS: tuple[Setting, ...] = (
+    # ------------------------------------------------------------------ in view above Start
+    Setting("policy", Policy, "Policy", "Who picks the clusters to read: EQUAL's score (the paper), UCB1, Thompson "
+            "sampling, epsilon-greedy, EXP3; or a baseline that picks documents: random, all, most similar to the "
+            "reference (avg-sim).", "main", paper="equal"),
+    Setting("budget_kind", BudgetKind, "Budget", "What the budget counts: a share of the corpus' documents, "
+            "extraction calls, or cost (an endpoint's prices).", "main", paper="share"),
+    Setting("budget", float, "Budget value (share: 0-1)", "A share of the documents in (0, 1] (the paper: 0.05), "
+            "or a number of calls, or a cost.", "main", lo=0, lo_open=True, paper=0.05, step=0.01,
+            default_by=("budget_kind", {BudgetKind.CALLS.value: 100.0, BudgetKind.COST.value: 100.0})),
+    # ------------------------------------------------------------------ the policy and its prior
+    Setting("policy_params.alpha", float, "Exploration weight", "EQUAL's score mean_j + alpha sqrt(2 ln(sum T) / "
+            "(T_j + 1)); paper: alpha = 1/(sum T + 1), the authors' code: a constant 0.001.", "policy", lo=0,
+            word=AlphaRule, paper="paper", when=("policy", ("equal",)), step=0.001,
+            choice_labels={"paper": "paper: 1/(ΣT+1)", NUMBER: "constant"}),
+    Setting("policy_params.c", float, "Exploration weight c", "UCB1's score mean_j + c sqrt(2 ln N / T_j) "
+            "(Auer et al. 2002).", "policy", lo=0, when=("policy", ("ucb1",)), step=0.1),
+    Setting("policy_params.sigma", float, "Reward noise", "Thompson sampling's known reward noise sigma: the "
+            "posterior of an arm has variance 1 / (1/prior_sigma^2 + T_j/sigma^2).", "policy", lo=0, lo_open=True,
+            when=("policy", ("thompson",)), step=0.01),
+    Setting("policy_params.prior_sigma", float, "Prior spread", "Thompson sampling's prior N(0, prior_sigma^2) "
+            "of an arm's reward.", "policy", lo=0, lo_open=True, when=("policy", ("thompson",)), step=0.05),
+    Setting("policy_params.epsilon", float, "Exploration share", "Epsilon-greedy: each arm of a round is replaced "
+            "by a random one with probability epsilon.", "policy", lo=0, hi=1, when=("policy", ("epsilon-greedy",)),
+            widget="slider"),
+    Setting("policy_params.gamma", float, "Exploration share", "EXP3: p = (1 - gamma) w / sum w + gamma / K.",
+            "policy", lo=0, hi=1, lo_open=True, when=("policy", ("exp3",)), widget="slider"),
+    Setting("unplayed", ArmEstimate, "Arm estimate before pulls", "eb: from the cluster's similarity to the "
+            "reference, trusted as far as the rewards' variances say; prior: the same with a fixed weight; mean: the "
+            "running mean reward; zero: the paper (every arm first).", "policy", paper="zero"),
+    Setting("prior_weight", float, "Prior weight (pseudo-pulls)", "Pseudo-pulls at the predicted reward (prior; "
+            "eb until two arms have two pulls); 0: the prediction only orders the unplayed arms.", "policy", lo=0,
+            when=_PRIORS, step=1.0),
+    Setting("share_neighbours", bool, "Neighbour reward sharing", "EQUAL's sharing: a pull also counts for the "
+            "cluster's neighbours on the map.", "policy", paper=True, widget="toggle"),
+    Setting("neighbour_weight", float, "Neighbour weight", "What a neighbouring cluster's pull counts for an arm: 1 "
+            "as much as its own (the paper), less pools the neighbours as weaker evidence; 0: no sharing.", "policy",
+            lo=0, hi=1, paper=1.0, when=("share_neighbours", (True,)), step=0.05),
+    # ------------------------------------------------------------------ what a pull reads
+    Setting("batch_arms", int, "Arms per round (B)", "Clusters pulled each round (the authors' code: 50 of "
+            "k = 1000).", "pulls", lo=1),
+    Setting("docs_per_pull", int, "Documents per pull (D)", "Documents extracted per pull (the paper: 10).",
+            "pulls", lo=1, paper=10),
+    Setting("first_pull_docs", int, "First pull of an arm (docs)", "A cheap probe, at most D; set it to D for the "
+            "paper's behaviour.", "pulls", lo=1),
+    Setting("doc_order", DocOrder, "Document order in a cluster", "similar: a cluster's documents most similar to "
+            "the reference first (the bandit still picks the cluster from the rewards); random: a seeded shuffle "
+            "(the paper); file: corpus order; learned: by the value the run's own reads predict for each document "
+            "(a ridge regression on its embedding and similarity, most similar first until 10 are read).", "pulls",
+            paper="random"),
+    Setting("order_explore", float, "Order exploration", "similar/learned: seeded Gumbel noise on each document's "
+            "score, in standard deviations of the scores, so the seed samples the order around the ranking; 0 reads "
+            "the best first, always (the seed then changes nothing but ties).", "pulls", lo=0, step=0.25,
+            when=("doc_order", (DocOrder.SIMILAR.value, DocOrder.LEARNED.value))),
+    Setting("doc_similarity", DocSimilarity, "Document similarity", "max: a document's cosine to its nearest "
+            "reference example; mean: its mean cosine to them all (what avg-sim ranks by). Orders a cluster's "
+            "documents and starts the eb/prior estimate.", "pulls"),
+    Setting("arm_prior", ArmPrior, "Arm prior from", "cluster: the similarity of all the cluster's documents; next: "
+            "of the documents its next pull reads (with the learned order, their learned value), every round.",
+            "policy", when=_PRIORS),
+    Setting("exhaust", Exhaust, "Arm with < D docs left", "partial: its last pull takes what is left; strict (the "
+            "paper): the arm is exhausted.", "pulls", paper="strict"),
+    Setting("stop", StopRule, "Stop rule", "budget: stop when the budget is spent; plateau: also stop after "
+            "'patience' rounds whose mean reward did not beat the best round.", "pulls", paper="budget"),
+    Setting("patience", int, "Plateau patience (rounds)", "Rounds without a better round before a plateau stop.",
+            "pulls", lo=1, when=("stop", ("plateau",))),
+    # ------------------------------------------------------------------ how a pull is rewarded
+    Setting("reward.method", OTMethod, "OT solver", "The optimal-transport solver: exact EMD (Sinkhorn above 2,000 "
+            "points), Sinkhorn, or IPOT (the authors' code).", "reward", paper="ipot"),
+    Setting("reward.credit", Credit, "Reward credit", "document: each pair's cosine to the reference examples OT "
+            "moves it to, summed and divided by the documents read (yield counts); pair: per pair; pull: one OT "
+            "distance per pull, 1 - W - offset (the paper).", "reward", paper="pull"),
+    Setting("reward.offset", float, "Reward offset (pull credit)", "reward = 1 - W - offset (the authors' code: "
+            "0.12).", "reward", paper=0.12, when=_PULL_CREDIT, step=0.01),
+    Setting("reward.estimate", RewardEstimate, "Reward estimate", "batch: a pull is rewarded by the OT of its own "
+            "pairs (the authors' code); cumulative: by the OT of all the arm's pairs so far (the paper's text).",
+            "reward", paper="batch"),
+    Setting("reward.empty_reward", float, "Empty pull reward (pull credit)", "A pull that yields no pairs: the worst "
+            "reward so far, or a number (the paper: 0).", "reward", word=EmptyReward, paper=0.0, when=_PULL_CREDIT,
+            step=0.1, choice_labels={"worst": "worst so far", NUMBER: "a number"}),
+    # ------------------------------------------------------------------ who extracts
+    Setting("extractor", ExtractorKind, "Extractor", "rules: offline and free; openai: an OpenAI-compatible "
+            "endpoint (the CLI reads it from EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY).",
+            "extractor", widget="radio",
+            choice_labels={"rules": "Rule-based (offline)", "openai": "OpenAI-compatible endpoint"}),
+    Setting("max_failures", int, "Failures before stopping", "Consecutive failed extractions after which the run "
+            "stops as 'stopped: endpoint failing' (resume it once the endpoint answers).", "extractor", lo=1,
+            when=("extractor", ("openai",))),
+    Setting("seed", int, "Seed", "Seeds the run's every draw (on the page: the sidebar's Seed).", "cli", lo=0),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+#: The page's groups (the ``"cli"`` group is the command line's only).
+PAGE_GROUPS: dict[str, tuple[Setting, ...]] = {
+    group: tuple(s for s in SETTINGS if s.group == group)
+    for group in ("main", "policy", "pulls", "reward", "extractor")}
+PAGE_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.group != "cli")
+
+
+@functools.cache
+def _policy_default(policy: str, param: str) -> Any:
+    from core.equal.policies import make_policy
+
+    return inspect.signature(type(make_policy(policy)).__init__).parameters[param].default
+
+
+def _field_default(name: str) -> Any:
+    defaults = RunConfig()
+    if name.startswith("policy_params."):
+        param = name.split(".", 1)[1]
+        if param in defaults.policy_params:
+            return defaults.policy_params[param]
+        when = BY_NAME[name].when
+        assert when is not None, f"{name}: a policy's parameter says which policy it belongs to"
+        return _policy_default(when[1][0], param)
+    value: Any = defaults
+    for part in name.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _typed(spec: Setting, value: Any) -> Any:
+    """``value`` as the setting's type where it is a plain number of another (a widget's 3.0 for an int); a value
+    of the wrong kind is passed on for ``RunConfig`` to refuse, naming the setting."""
+    value = _plain(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if spec.kind is int and float(value).is_integer():
+        return int(value)
+    if spec.kind is float:
+        return float(value)
+    return value
+
+
+def resolve(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every setting's value: the given one where it applies, else its default (conditions read the given values).
+
+    >>> resolve({"policy": "equal", "policy_params.c": 5.0})["policy_params.c"]  # c is UCB1's
+    1.0
+    """
+    given = {name: _typed(BY_NAME[name], v) for name, v in values.items() if name in BY_NAME and v is not None}
+    unknown = sorted(set(values) - set(BY_NAME))
+    if unknown:
+        raise RunConfigError(f"unknown run setting(s): {', '.join(unknown)}")
+    out: dict[str, Any] = {}
+    for spec in SETTINGS:  # in order: a condition names a setting resolved before it
+        context = {**given, **out}
+        out[spec.name] = given[spec.name] if spec.name in given and spec.applies(context) else spec.default_for(context)
+    return out
+
+
+def config_from_values(values: Mapping[str, Any]) -> RunConfig:
+    """The ``RunConfig`` of these settings (names as in :data:`SETTINGS`; missing ones at their default).
+
+    Raises :class:`~core.equal.config.RunConfigError` (a ``ValueError`` naming the setting) as ``RunConfig`` does.
+    """
+    v = resolve(values)
+    policy_params = {s.field: v[s.name] for s in SETTINGS
+                     if s.name.startswith("policy_params.") and s.applies(v) and v[s.name] != s.default}
+    reward = {s.field: v[s.name] for s in SETTINGS if s.name.startswith("reward.")}
+    top = {s.name: v[s.name] for s in SETTINGS if "." not in s.name}
+    first = top["first_pull_docs"]
+    if isinstance(first, int) and isinstance(top["docs_per_pull"], int) and not isinstance(first, bool):
+        top["first_pull_docs"] = min(first, top["docs_per_pull"])  # an arm's first pull reads at most D
+    if isinstance(top["neighbour_weight"], (int, float)) and top["neighbour_weight"] == 0:
+        top["share_neighbours"] = False  # weight 0: nothing is shared
+    try:
+        rewarder = OTReward(**reward)
+    except ValueError as exc:
+        raise RunConfigError(str(exc)) from exc
+    return RunConfig(**top, policy_params=policy_params, reward=rewarder)
+
+
+def flat_values(config: RunConfig) -> dict[str, Any]:
+    """Each setting's value in ``config``, by the field's own name (``"credit"``, ``"alpha"``): what ``--resume``
+    compares its flags against. A policy's parameter the config does not hold is at the policy's default."""
+    out: dict[str, Any] = {}
+    for spec in SETTINGS:
+        if spec.name.startswith("policy_params."):
+            out[spec.field] = config.policy_params.get(spec.field, spec.default)
+        else:
+            value: Any = config
+            for part in spec.name.split("."):
+                value = getattr(value, part)
+            out[spec.field] = value
+    return out
+
+
+def values_of(config: RunConfig) -> dict[str, Any]:
+    """Each setting's value in ``config`` by its name (an unset first pull reads ``D``)."""
+    flat = flat_values(config)
+    out = {s.name: flat[s.field] for s in SETTINGS}
+    if out["first_pull_docs"] is None:
+        out["first_pull_docs"] = config.docs_per_pull
+    return out
+
+
+def link_values(config: RunConfig) -> dict[str, Any]:
+    """The settings a link carries for ``config``: those that apply and differ from their default, by name."""
+    values = values_of(config)
+    return {s.name: values[s.name] for s in PAGE_SETTINGS
+            if s.applies(values) and values[s.name] != s.default_for(values)}
+
+
+def encode_value(value: Any) -> str:
+    """A setting's value as link text (``True`` -> ``"1"``)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(_plain(value))
+
+
+def settings_link(config: RunConfig) -> str:
+    """The Bandit page's query string for ``config``: every setting that applies and is not at its default, by its
+    slug (``""`` when all are). The page's link restores them (:func:`check_setting` guards each)."""
+    return urlencode({BY_NAME[name].slug: encode_value(v) for name, v in link_values(config).items()})
+
+
+def widget_state(config: RunConfig) -> dict[str, Any]:
+    """The Bandit page's session values that show ``config``: each setting's widget key, and for a setting that
+    takes a word (alpha: ``"paper"``) the word widget's key too."""
+    values = values_of(config)
+    out: dict[str, Any] = {}
+    for spec in PAGE_SETTINGS:
+        out.update(widget_values(spec, values[spec.name]))
+    return out
+
+
+def widget_values(spec: Setting, value: Any) -> dict[str, Any]:
+    """The session values that show ``value`` in ``spec``'s widgets."""
+    value = _typed(spec, value)
+    if spec.word is None:
+        return {spec.key: value}
+    if isinstance(value, str):  # the word: the number's widget keeps what it had
+        return {spec.rule_key: value}
+    return {spec.rule_key: NUMBER, spec.key: value}
+
+
+def check_setting(spec: Setting, value: Any, context: Mapping[str, Any] | None = None) -> Any:
+    """``value`` when ``RunConfig`` accepts it for ``spec``, else ``ValueError`` with ``RunConfig``'s reason.
+
+    ``context``: other settings' values already accepted (a budget of 100 is fine for calls, not for a
+    share). Where ``spec`` applies only under some value of another setting (``c`` under UCB1), it is
+    checked under that value, so a link cannot hold what the form would refuse.
+
+    >>> check_setting(BY_NAME["policy_params.c"], -1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: UCB1.c must be >= 0, got -1.0
+    """
+    given = dict(context or {})
+    if spec.when is not None and not spec.applies(given):
+        given[spec.when[0]] = spec.when[1][0]
+    try:
+        config_from_values({**given, spec.name: value})
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    return value

@@ -1,0 +1,100 @@
+"""The sidebar's choices as pages read them: seed, presentation mode, corpus source, encoder, server paths.
+
+The sidebar itself is drawn by ``app.py`` (:mod:`pages.sidebar`); these accessors fall back to
+defaults, so a page also runs alone (``AppTest.from_file("pages/...")``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from core import access, ui_state
+from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL
+from core.corpus.views import upload_types
+
+ENCODER_CHOICES = {
+    "MiniLM (best; fast map first)": DEFAULT_MODEL,  # short labels: the sidebar cuts long ones
+    "Static (fast, from MiniLM)": STATIC_MODEL,
+    "Hashing (instant, no model)": "hashing",
+}
+SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
+UPLOAD_TYPES = upload_types()
+
+SIDEBAR_KEYS = ("sb_seed", "sb_source", "sb_builtin_limit", "sb_path", "sb_text_field", "sb_encoder",
+                "sb_encoder_path")
+#: presentation mode's saved view: ``{"page": url path, "values": {sidebar key: value}}`` while presenting
+SAVED_VIEW = "_presentation_saved"
+#: presentation mode itself, in a key no widget owns: a page switch (to the Tour and back) resets the toggle's
+#: own widget state in Streamlit 1.67, so the toggle is drawn from this key on every run (pages/sidebar.py)
+PRESENTING = "_presenting"
+#: The path boxes of the app, by session key (tests/faults/test_path_gate.py runs the path faults on each).
+PATH_KEYS = {"sb_path": "Local file or folder", "sb_encoder_path": "Local model path", "lm_path": "Large corpus",
+             "ctar_folder": "CTAR folder"}
+
+
+def sidebar_value(key: str, default):
+    """A session value; while presenting, a sidebar value not drawn comes from the saved view."""
+    saved = st.session_state.get(SAVED_VIEW, {}).get("values", {})
+    return st.session_state.get(key, saved.get(key, default))
+
+
+def seed() -> int:
+    return int(sidebar_value("sb_seed", 0))
+
+
+def demo_mode() -> bool:
+    """Presentation preset: settings start folded away and each page opens with a plain-language note."""
+    return bool(st.session_state.get(PRESENTING, sidebar_value("sb_demo", False)))
+
+
+def presenting() -> bool:
+    """Presentation mode (the sidebar's toggle): the tour leads, the corpus/encoder sidebar and notation are hidden."""
+    return demo_mode()
+
+
+def server_paths_allowed() -> bool:
+    """Whether this browser may type server-side paths (:mod:`core.access`)."""
+    return access.server_paths_allowed(access.peer_address(st.context))
+
+
+def path_input(label: str, key: str, **kwargs) -> str:
+    """A text box that names a file or folder on the server (one of :data:`PATH_KEYS`). Its value is
+    read only through :func:`server_path`, which passes it through :func:`core.access.gate`."""
+    return st.text_input(label, key=key, **kwargs)
+
+
+def server_path(key: str) -> Path | None:
+    """The path typed in the box ``key``, through :func:`core.access.gate` (the browser may name paths; under
+    the roots, links followed); ``None`` when blank. Raises :class:`core.access.PathNotAllowedError`."""
+    text = str(sidebar_value(key, "")).strip()
+    return access.gate(text, access.peer_address(st.context)) if text else None
+
+
+def encoder_name() -> str:
+    """The sidebar's encoder; a local model path passes :func:`core.access.gate_model` (raises when refused)."""
+    custom = sidebar_value("sb_encoder_path", "").strip()
+    choice = ui_state.kept(st.session_state, "sb_encoder")
+    if choice == "Local model path" and custom:
+        return access.gate_model(custom, access.peer_address(st.context))
+    if choice in ENCODER_CHOICES:
+        return ENCODER_CHOICES[choice]
+    return os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
+
+
+def builtin_limit() -> int | None:
+    env = os.environ.get("EQUALCTAR_BUILTIN_LIMIT")
+    value = sidebar_value("sb_builtin_limit", int(env) if env else 3000)
+    return int(value) if value else None
+
+
+def use_encoder(path: str) -> None:
+    """Switch the sidebar encoder to a local model folder. An ``on_click`` callback: it runs
+    before the next script run draws the sidebar widgets, so their keys may be set here; a
+    map-settings override of the encoder is dropped so the choice takes effect."""
+    st.session_state["sb_encoder"] = "Local model path"
+    st.session_state["sb_encoder_path"] = str(path)
+    st.session_state["map_overrides"] = ui_state.without_field(st.session_state.get("map_overrides", {}),
+                                                               "encoder_name")
