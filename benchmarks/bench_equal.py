@@ -1,38 +1,38 @@
-"""EQUAL against Random, Avg-sim and an oracle, with ground truth that does not come from the method.
+"""EQUAL against Random, Avg-sim, the paper's settings and an oracle, on a family of cases split before tuning.
 
 On-task is decided by PROVENANCE, never by an embedding: a document is on-task for a preset
 reference set when it comes from one of the modules that preset is about (:data:`PROVENANCE`;
 the built-in corpus is harvested docstrings whose ids carry their module, e.g. ``json.dumps``),
-and an on-task pair is a pair the rule extractor takes from an on-task document.
+and an on-task pair is a pair the rule extractor takes from an on-task document. Every document
+is extracted once with the rule extractor and replayed (no extraction during a replay).
 
-1. Standard case: the built-in corpus (embedded, cached), k-means (k = sqrt(n/2), faiss, seed
-   42), W2 neighbour graph (threshold 0.2); every document extracted once with the rule
-   extractor (replay). Per preset, each policy is replayed until it holds 50% of the on-task
-   pairs; the figure is its extraction calls (one per document). Goal: Random/EQUAL >= 5x
-   (geometric mean over the 6 presets). Also printed: on-task pairs held at a 5% budget.
-2. Similarity and usefulness part ways ("decoy" case, preset files-and-os): the built-in documents
-   not about files/OS (``--decoy-sample N``: a seeded sample of them) plus two regions of real
-   text from this machine's /usr/share: a decoy region that speaks the reference's vocabulary but
-   answers nothing (man-page NAME indexes of file tools, FAQ tables of contents, changelogs of
-   coreutils/findutils/tar/...) and a rich region of answered FAQ entries (lsof: open files,
-   procps: processes), on-task by provenance. Under MiniLM the decoys look more like D_r than the
-   FAQ entries do (printed). Figure: on-task pairs held at a 5% budget. Goal: EQUAL >= 1.5x Avg-sim.
+The family (issue #28; ``benchmarks/_equal_cases.py``), always on the whole built-in corpus:
 
-Policies, each over 5 seeds (``--seeds N``; Avg-sim is deterministic): Random, Avg-sim (documents by mean
-cosine to D_r), EQUAL with RunConfig's defaults (credit per document read, similarity prior
-weighted by the rewards' variances: ``unplayed="eb"``, a cluster's documents read most similar
-first, a neighbour's pull counted a quarter), and EQUAL one setting away from them: documents
-in a random order, full neighbour sharing, a fixed prior weight (``"prior"``), credit per pair,
-credit per pull (the paper's reward), no prior (``"mean"``); the defaults of the round before
-(random order and full sharing), the defaults before issue #13 (also per-pull credit, fixed
-prior); EQUAL with the paper's settings (per-pull credit, unplayed 0, first pull D, empty pull
-0, random order, full sharing); and the
-arm-level oracle on the provenance label (clusters densest in on-task pairs first: the ceiling
-of any cluster policy at this clustering).
+1. Standard cases, one per preset (6): the corpus as it is, k-means (k = sqrt(n/2), faiss, seed 42),
+   W2 neighbour graph (threshold 0.2). Figure: extraction calls until the policy holds 50% of the
+   on-task pairs (a policy other than Random stops at a quarter of the corpus: ``CAP``).
+2. Decoy cases, 4 presets x 4 kinds (16): the corpus plus a few hundred documents that speak the
+   preset's vocabulary and answer nothing -- unanswered questions in the reference set's style, an
+   index, Python's changelog entries naming the preset's modules, boilerplate near-duplicates --
+   made from this machine's real text; clustered afresh, so decoys share clusters with answered
+   documents where the embedding puts them (printed). Figure: on-task pairs held at a 5% budget.
+3. The legacy decoy case (files-and-os: answered FAQ entries among man-page indexes, FAQ contents
+   and changelogs; the os/pathlib docstrings left out). It chose the earlier defaults, so it is a
+   tuning case. ``--decoy-sample N`` also runs it on a sample of N built-in documents, labelled SAMPLE.
 
-``--encoder hashing`` (default when EQUALCTAR_BENCH_ENCODER is unset: the packaged MiniLM)
-swaps in the fast word-hashing encoder; the encoder used is printed. Last line:
-``bench_equal=<Random/EQUAL> decoy=<EQUAL/Avg-sim> ... PASS|FAIL``.
+Split by a fixed rule (:func:`_equal_cases.split_of`): preset number + kind number even -> tuning,
+else confirmation. Defaults are chosen on the tuning half (``--half tuning --variants ...``); the
+verdict is the confirmation half's: EQUAL >= Avg-sim on every case (worst ratio >= 1.0, printed by
+name), geometric mean of EQUAL/Avg-sim >= 1.5x on the decoy cases, Random/EQUAL >= 5x on the standard
+cases. Policies: Random, Avg-sim (documents by mean cosine to D_r), EQUAL (RunConfig's defaults),
+EQUAL #13 (the defaults before issue #28: most similar first, always), EQUAL paper (per-pull credit,
+unplayed 0, first pull D, empty pull 0, random order, full sharing), the variants asked for, and the
+arm-level oracle on the provenance label (clusters densest in on-task pairs first: the ceiling of any
+cluster policy at this clustering). A configuration that ignores its seed (``RunConfig.deterministic``)
+runs once; the others over ``--seeds`` seeds.
+
+``--encoder`` (default: EQUALCTAR_BENCH_ENCODER, else the packaged MiniLM); ``static-minilm`` is the
+fast tier. Last line: ``bench_equal=confirmation random/EQUAL=<x> decoy=<x> worst=<x>(<case>) ... PASS|FAIL``.
 """
 
 from __future__ import annotations
@@ -339,6 +339,10 @@ VARIANTS: dict[str, dict] = {  # settings one step from the defaults, measured o
     "mean sim next": {"doc_similarity": "mean", "arm_prior": "next"},
     "next": {"arm_prior": "next"},
     "learned": {"doc_order": "learned"},
+    "learned explore 0.25": {"doc_order": "learned", "order_explore": 0.25},
+    "learned explore 0.1": {"doc_order": "learned", "order_explore": 0.1},
+    "learned mean explore 0": {"doc_order": "learned", "doc_similarity": "mean", "order_explore": 0.0},
+    "explore 0.25": {"order_explore": 0.25},
     "learned next": {"doc_order": "learned", "arm_prior": "next"},
     "learned mean next": {"doc_order": "learned", "doc_similarity": "mean", "arm_prior": "next"},
 }

@@ -43,22 +43,22 @@ def test_every_policy_runs_to_budget_without_repeating_documents(setup, policy):
 
 
 def test_same_seed_same_run_other_seed_differs(setup):
-    a = _run(setup, seed=3).run_until_done().pulls_frame()
-    b = _run(setup, seed=3).run_until_done().pulls_frame()
-    assert a.equals(b)
-    # with the defaults the seed samples the order inside a cluster (order_explore), so it means something
-    c = _run(setup, seed=4).run_until_done().pulls_frame()
-    assert not RunConfig().deterministic
-    assert not a[["arm", "reward"]].equals(c[["arm", "reward"]])
+    # with order exploration the seed samples the order inside a cluster, so it means something
+    for order in ("similar", "learned"):
+        a = _run(setup, seed=3, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        b = _run(setup, seed=3, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        assert a.equals(b)
+        c = _run(setup, seed=4, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        assert not RunConfig(doc_order=order, order_explore=0.5).deterministic
+        assert not a[["arm", "reward"]].equals(c[["arm", "reward"]])
     shuffled = [_run(setup, seed=sd, doc_order="random").run_until_done().pulls_frame() for sd in (3, 4)]
     assert not shuffled[0][["arm", "reward"]].equals(shuffled[1][["arm", "reward"]])
 
 
 def test_a_deterministic_configuration_ignores_the_seed(setup):
-    # most similar first without exploration: the property says so, and the runs agree
-    fixed = replace(RunConfig(), order_explore=0.0)
-    assert fixed.deterministic
-    runs = [_run(setup, seed=sd, order_explore=0.0).run_until_done().pulls_frame() for sd in (3, 4)]
+    # the defaults read the best-scored documents first without exploration: the property says so, the runs agree
+    assert RunConfig().deterministic
+    runs = [_run(setup, seed=sd).run_until_done().pulls_frame() for sd in (3, 4)]
     assert runs[0][["arm", "reward", "n_docs"]].equals(runs[1][["arm", "reward", "n_docs"]])
 
 
@@ -192,7 +192,7 @@ _PAPER_CREDIT_REWARDS = [
 
 def test_pull_credit_reproduces_the_earlier_run_exactly(setup):
     pulls = _run(setup, seed=3, budget=0.5, reward=OTReward(credit="pull"), doc_order="random",
-                 neighbour_weight=1.0).run_until_done().pulls_frame()
+                 doc_similarity="max", neighbour_weight=1.0).run_until_done().pulls_frame()
     assert list(pulls["arm"]) == _PAPER_CREDIT_ARMS
     assert np.allclose(pulls["reward"], _PAPER_CREDIT_REWARDS, rtol=0, atol=1e-11)
 
@@ -297,7 +297,7 @@ def test_unplayed_and_first_pull_docs_validated(setup):
 def test_similar_order_reads_the_documents_closest_to_the_reference_first(setup):
     ids, texts, labels, ref, ext, embed, config = setup
     emb = embed(texts)
-    run = _run(setup, doc_order="similar", order_explore=0.0, budget=0.3).run_until_done()
+    run = _run(setup, doc_order="similar", doc_similarity="max", budget=0.3).run_until_done()
     top = (emb @ ref.T).max(axis=1)
     labels, played = np.asarray(labels), 0
     for arm in np.unique(labels):
@@ -307,7 +307,7 @@ def test_similar_order_reads_the_documents_closest_to_the_reference_first(setup)
             played += 1
             assert read.min() >= left.max() - 1e-6
     assert played >= 1
-    with pytest.raises(RunConfigError, match="doc_order='similar'"):
+    with pytest.raises(RunConfigError, match="doc_order='learned'"):
         BanditRun(replace(config, unplayed="mean"), make_space(ids, texts, labels), ref, ext,
                   embed)
 
