@@ -11,17 +11,15 @@ from __future__ import annotations
 import streamlit as st
 
 from core.corpus.tags import TagStore, tagged_ids
-from core.equal.arms import DOC_ORDERS
 from core.equal.baselines import BaselineCache, baselines_job
 from core.equal.export import export_pairs
 from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stored_rounds, top_arms
-from core.equal.policies import POLICIES
 from core.equal.provenance import RunProvenance
 from core.equal.reference import TAG_PREFIX, list_presets, load_reference, reference_from_tag, tag_choices
 from core.equal.reopen import reopen_recorded
-from core.equal.reward import OTReward
-from core.equal.run import BanditRun, RunConfig, encoder_embedder
+from core.equal.run import BanditRun, encoder_embedder
+from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
 from core.equal.space import ArmSpace
 from core.equal.store import RunStore
 from core.text import md_escape
@@ -32,9 +30,7 @@ from core.viz.bandit import (
     make_reward_figure,
     make_score_bars_figure,
 )
-from pages import common, why
-
-DEFAULTS = RunConfig()  # the settings a new run starts from: the page offers the same
+from pages import bandit_settings, common, why
 
 TICK_S, REFRESH_S = 0.3, 0.5
 S = st.session_state
@@ -74,71 +70,27 @@ space = ArmSpace.from_corpus_map(cmap)
 loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(_store()))
 # after Start the settings are labelled as being for the next run (the live one keeps its own)
 idle_view = loop.state == "idle" and S.get("bd_action") not in ("start", "step")
+bandit_settings.apply_pending()  # a reopened run's (or the tuning lab's) settings, before any setting is drawn
 # the four choices a newcomer makes stay in view above Start; the rest wait folded under "More settings"
 t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
 preset = t1.selectbox("Reference task (D_r)", presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
                       index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
-policy = t2.selectbox("Policy", POLICIES, key="bd_policy")
-budget_kind = t3.selectbox("Budget", ["share", "calls", "cost"], key="bd_budget_kind")
-budget = t4.number_input("Budget value (share: 0-1)", 0.0001, 1e9, 0.2 if budget_kind == "share" else 100.0,
-                         key="bd_budget", format="%.4f")
+values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
+for spec, col in zip(PAGE_GROUPS["main"], (t2, t3, t4)):
+    bandit_settings.draw(values, spec, col)
 upload = st.file_uploader("JSONL question/answer or text lines", type=["jsonl", "json", "txt"], key="bd_upload") \
     if preset == "Upload…" else None
 settings_label = "More settings" if idle_view else "More settings (used by the next new run)"
 with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it stays open across reruns
     c1, c2, c3 = st.columns(3)  # the policy and its prior | what a pull reads | how a pull is rewarded
-    params: dict = {}
-    c1.markdown("**Policy**")
-    if policy == "equal":
-        a = c1.selectbox("alpha", ["paper: 1/(ΣT+1)", "constant"], key="bd_alpha_kind")
-        params["alpha"] = "paper" if a.startswith("paper") else c1.number_input("alpha", 0.0, 10.0, 0.001,
-                                                                                format="%.4f", key="bd_alpha")
-    elif policy == "ucb1":
-        params["c"] = c1.number_input("c", 0.0, 10.0, 1.0, key="bd_c")
-    elif policy == "thompson":
-        params["sigma"] = c1.number_input("noise sigma", 0.001, 5.0, 0.1, key="bd_sigma")
-    elif policy == "epsilon-greedy":
-        params["epsilon"] = c1.slider("epsilon", 0.0, 1.0, 0.1, key="bd_eps")
-    elif policy == "exp3":
-        params["gamma"] = c1.slider("gamma", 0.01, 1.0, 0.1, key="bd_gamma")
-    unplayed = c1.selectbox("Arm estimate before pulls", ["eb", "prior", "mean", "zero"], key="bd_unplayed",
-                            help="eb: from the cluster's similarity to D_r, trusted as far as the rewards' variances "
-                                 "say; prior: the same with a fixed weight; "
-                                 "mean: the running mean reward; zero: the paper (every arm first).")
-    weight = (c1.number_input("Prior weight (pseudo-pulls)", 0.0, 100.0, 4.0, key="bd_prior_w")
-              if unplayed in ("prior", "eb") else 4.0)
-    share = c1.toggle("Neighbour reward sharing", DEFAULTS.share_neighbours, key="bd_share")
-    nb_weight = (c1.number_input("Neighbour weight", 0.0, 1.0, DEFAULTS.neighbour_weight, 0.05, key="bd_nb_w",
-                                 help="What a neighbouring cluster's pull counts for an arm: 1 as much as its own "
-                                      "(the paper), less pools the neighbours as weaker evidence.")
-                 if share else DEFAULTS.neighbour_weight)
-    c2.markdown("**Pulls**")
-    B = c2.number_input("Arms per round (B)", 1, max(1, k), min(3, k), key="bd_B")
-    D = c2.number_input("Documents per pull (D)", 1, 1000, 10, key="bd_D")
-    first = c2.number_input("First pull of an arm (docs)", 1, int(D), min(3, int(D)), key="bd_first",
-                            help="A cheap probe; set it to D for the paper's behaviour.")
-    order = c2.selectbox("Document order in a cluster", list(DOC_ORDERS), key="bd_order",
-                         index=DOC_ORDERS.index(DEFAULTS.doc_order),
-                         help="similar: a cluster's documents most similar to D_r first (the bandit still picks "
-                              "the cluster from the rewards); random: a seeded shuffle (the paper); file: corpus order")
-    exhaust = c2.selectbox("Arm with < D docs left", ["partial", "strict"], key="bd_exhaust",
-                           help="partial: last pull takes what is left; strict (paper): the arm is exhausted")
-    stop = c2.selectbox("Stop rule", ["budget", "plateau"], key="bd_stop")
-    patience = c2.number_input("Plateau patience (rounds)", 1, 1000, 20, key="bd_patience")
-    c3.markdown("**Reward**")
-    method = c3.selectbox("OT solver", ["emd", "sinkhorn", "ipot"], key="bd_method")
-    credit = c3.selectbox("Reward credit", ["document", "pull"], key="bd_credit",
-                          index=["document", "pull"].index(DEFAULTS.reward.credit),
-                          help="document: each pair's cosine to the D_r examples OT moves it to, summed and divided by "
-                               "the documents read (yield counts); pull: one OT distance per pull (the paper).")
-    offset = c3.number_input("Reward offset (pull credit)", -2.0, 2.0, 0.12, key="bd_offset")
-    estimate = c3.selectbox("Reward estimate", ["batch", "cumulative"], key="bd_estimate")
-    empty = c3.selectbox("Empty pull reward (pull credit)", ["worst", "0"], key="bd_empty")
+    for col, title, group in ((c1, "**Policy**", "policy"), (c2, "**Pulls**", "pulls"), (c3, "**Reward**", "reward")):
+        col.markdown(title)
+        bandit_settings.draw_group(values, PAGE_GROUPS[group], col)
     st.slider("Rounds per update (each update also stops after 0.3 s of work)", 1, 50, 1, key="bd_speed")
-    kind = st.radio("Extractor", ["rules", "openai"], horizontal=True, key="bd_extractor",
-                    format_func=lambda x: "Rule-based (offline)" if x == "rules" else "OpenAI-compatible endpoint")
+    bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
+    kind = values["extractor"]
     if kind == "openai":
         e1, e2, e3 = st.columns(3)
         base_url = e1.text_input("Base URL", key="bd_base_url", placeholder="http://127.0.0.1:8000/v1")
@@ -150,13 +102,7 @@ try:
            _tag_reference(preset, tagged_ids(tags, [preset.removeprefix(TAG_PREFIX)]), corpus.content_hash, tags,
                           corpus) if preset.startswith(TAG_PREFIX) else
            load_reference(preset if preset != "Upload…" else presets[0]))
-    config = RunConfig(policy=policy, policy_params=params, batch_arms=int(B), docs_per_pull=int(D),
-                       budget_kind=budget_kind, budget=float(budget), stop=stop, patience=int(patience),
-                       reward=OTReward(method=method, offset=float(offset), estimate=estimate, credit=credit,
-                                       empty_reward=0.0 if empty == "0" else "worst"),
-                       extractor=kind, seed=common.seed(), share_neighbours=share, neighbour_weight=float(nb_weight),
-                       doc_order=order, exhaust=exhaust,
-                       unplayed=unplayed, prior_weight=float(weight), first_pull_docs=int(first))
+    config = config_from_values({**values, "seed": common.seed()})
 except ValueError as exc:
     common.show_error(exc, "Settings")
     st.stop()
@@ -169,7 +115,7 @@ def _new_run() -> BanditRun:
                                                                                 api_key))
     S["bd_ref"] = ref
     return BanditRun(config, space, embed(ref.texts()), ext, embed, store=_store(), provenance=RunProvenance.build(
-        space, ref, ext), name=f"{policy} · {ref.name} · seed {config.seed}")
+        space, ref, ext), name=f"{config.policy} · {ref.name} · seed {config.seed}")
 
 
 def _reopen(run_id: str) -> BanditRun:
@@ -200,6 +146,8 @@ link_run = S.pop("bd_link_run", None)  # a shared link names a stored run: reope
 if link_run and (loop.run is None or loop.run.run_id != link_run):
     try:
         loop.adopt(_reopen(link_run))
+        bandit_settings.apply_config(loop.run.config)  # the controls show the linked run's settings
+        st.rerun()
     except (ValueError, KeyError) as exc:
         st.warning(f"This link could not restore run {link_run}: {md_escape(exc)}. The rest of the view is shown.",
                    icon=":material/link_off:")
@@ -307,6 +255,7 @@ with st.expander("Stored runs: reopen or compare"):
         if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
             try:
                 loop.adopt(_reopen(pick[0]))
+                bandit_settings.apply_config(loop.run.config)  # every control shows the reopened run's settings
                 st.rerun()
             except ValueError as exc:
                 common.show_error(exc, "Cannot reopen (was it made on another corpus or clustering?)")
@@ -318,4 +267,4 @@ with st.expander("Stored runs: reopen or compare"):
                 st.plotly_chart(make_comparison_figure(frames[0], frames[1], labels[pick[0]], labels[pick[1]]),
                                 key="bd_compare")
 
-common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id)
+common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id, **link_state(config))

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from core import access
-from core.ctar.config import PARAMETER_GROUPS, PARAMETER_LABELS, CTARConfig, CTARConfigError, in_words
+from core.ctar.config import FORM_FIELDS, PARAMETER_GROUPS, CTARConfig, CTARConfigError, field_meta, in_words
 from core.ctar.export import zip_bytes
 from core.ctar.graph import build_pair_template, causal_graph, compare_interventional
 from core.ctar.inputs import CatalogueInputs, CTARInputError, load_inputs
@@ -36,7 +36,6 @@ except Exception:  # the page also runs alone
 
 DATA = ctar_data_dir()
 DEFAULTS = CTARConfig()
-HIDDEN = {"seed", "chunk_pairs", "keep_full_max_pairs"}
 
 PAGE = "ctar_generator"
 if common is not None:
@@ -55,10 +54,10 @@ def _widget(name: str):
     key, default = f"ctar_{name}", getattr(DEFAULTS, name)
     if key not in st.session_state:
         st.session_state[key] = default
-    label, about = PARAMETER_LABELS.get(name, (name, ""))
-    about = f"{about} (`{name}`)"  # the field's name, as in CTARConfig, the exports and the spec
-    if name == "mode":
-        return st.selectbox(label, ["exact", "normalised"], key=key, help=about)
+    meta = field_meta(name)  # label, help and choices are CTARConfig's field metadata
+    label, about = meta["label"], f"{meta['help']} (`{name}`)"  # the field's name, as in CTARConfig and the exports
+    if meta["choices"]:
+        return st.selectbox(label, meta["choices"], key=key, help=about)
     if isinstance(default, bool):
         return st.checkbox(label, key=key, help=about)
     if isinstance(default, int):
@@ -86,7 +85,7 @@ with left:
     for group, names in PARAMETER_GROUPS.items():
         with st.expander(group, expanded=group == "Size and seed" and not (common and common.demo_mode())):
             for name in names:
-                if name not in HIDDEN:
+                if name in FORM_FIELDS:
                     values[name] = _widget(name)
 
 config: CTARConfig | None

@@ -164,9 +164,6 @@ def test_test_files_have_unique_names():
 # it but another command (``python -m core.equal extract-all`` drives core.engine, which builds on
 # core.equal.extract).
 DOMAIN_PACKAGES = ("core.corpus", "core.ctar", "core.debias", "core.engine", "core.equal", "core.viz")
-#: core/links.py moves to pages/_lib/links.py (issue #22, helper "spec"); until then its arrows are allowed
-PENDING_MOVE = {"core.links"}
-
 
 def _graph():
     from tests._imports import import_graph
@@ -193,7 +190,7 @@ def test_core_root_imports_no_domain_package():
 
     graph = _graph()
     offenders = sorted(f"{m} -> {t}" for m, ts in graph.items() if package_of(m, ROOT) == "core"
-                       and m not in PENDING_MOVE for t in ts if package_of(t, ROOT) != "core")
+                       for t in ts if package_of(t, ROOT) != "core")
     assert offenders == [], f"core's root modules must not import a domain package: {offenders}"
 
 
@@ -215,7 +212,7 @@ def test_no_import_cycles_between_packages():
     from tests._imports import cycles, package_graph
 
     graph = _graph()
-    packages = package_graph(graph, ROOT, skip=_commands(graph) | PENDING_MOVE)
+    packages = package_graph(graph, ROOT, skip=_commands(graph))
     assert set(DOMAIN_PACKAGES) <= set(packages), "the graph should see every domain package"
     assert cycles(packages) == [], f"packages that import each other: {packages}"
 

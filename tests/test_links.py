@@ -1,14 +1,16 @@
-"""core.links: a view survives the round trip through a link; a stale or invalid link says what it could not restore."""
+"""Links (core.links, pages._lib.links): a view survives the round trip; a bad link says what it could not restore."""
 
 from __future__ import annotations
 
-from core.links import encode_view, page_params, restore_link
+from core.links import encode_view
+from pages._lib.links import page_params, restore_link
 
 
 def test_round_trip_of_each_page():
     views = {
         "corpus_map": {"cm_query": "parse a date", "cm_cluster_link": 3, "sb_demo": True},
-        "bandit": {"bd_link_run": "a1b2c3d4e5f6", "sb_seed": 7},
+        "bandit": {"bd_link_run": "a1b2c3d4e5f6", "sb_seed": 7, "bd_policy": "ucb1", "bd_c": 2.5,
+                   "bd_budget_kind": "calls", "bd_budget": 40.0, "bd_credit": "pull"},
         "ctar_generator": {"ctar_n_users": 300, "ctar_tag_effect": 0.25,
                            "ctar_intervention": "do(Y = 5): cut Q, N → Y"},
         "debiasing_lab": {"dl_mech": "selection", "dl_strength": 1.0, "dl_on_pop": True},
@@ -38,3 +40,17 @@ def test_an_invalid_link_restores_the_rest_and_names_what_it_could_not():
     assert values == {"dl_mech": "popularity"} and "strength 123: must be one of" in problems[0]
     values, problems = restore_link("ctar_generator", {"n_users": "many", "do": "teleport", "mode": "normalised"})
     assert values == {"ctar_mode": "normalised"} and len(problems) == 2
+
+
+def test_a_bandit_link_is_checked_by_run_config_with_its_other_settings():
+    # 40 calls is a budget; 40 as a share of the corpus is not
+    values, problems = restore_link("bandit", {"budget": "40"})
+    assert values == {} and problems[0].startswith("budget '40': RunConfig.budget must be")
+    values, problems = restore_link("bandit", {"budget_kind": "calls", "budget": "40"})
+    assert values == {"bd_budget_kind": "calls", "bd_budget": 40.0} and problems == []
+    # a policy's parameter is checked under its policy, even when the link names another
+    values, problems = restore_link("bandit", {"policy": "equal", "c": "-1", "alpha": "paper", "gamma": "0"})
+    assert values == {"bd_policy": "equal", "bd_alpha_rule": "paper"}
+    assert [p.split(" ", 1)[0] for p in problems] == ["c", "gamma"] and "UCB1.c must be >= 0" in problems[0]
+    values, _ = restore_link("bandit", {"alpha": "0.002"})
+    assert values == {"bd_alpha_rule": "number", "bd_alpha": 0.002}  # both of its widgets

@@ -13,7 +13,7 @@ Works offline on any machine with Python, and nobody on this team wrote it. Docu
 Rules: text = ``inspect.cleandoc(obj.__doc__)`` (own docstring, never inherited), kept when
 it has at least :data:`MIN_CHARS` characters; an object reachable under several names is
 harvested once (the first module in sorted order that exposes it); long texts are chunked
-with :func:`core.corpus.load.split_words` (``max_words=200``, ids ``<name>#<k>``); exact
+with :func:`core.corpus.chunking.split_words` (``max_words=200``, ids ``<name>#<k>``); exact
 duplicate texts and chunks are dropped (first qualified name wins); documents are sorted by id.
 ``id`` = qualified name (``json.dumps``, ``pandas.DataFrame.merge``,
 ``pydoc_data.topics:assert``), ``source`` = the module it was found in.
@@ -57,7 +57,8 @@ import types
 import warnings
 from pathlib import Path
 
-from core.corpus.load import DEFAULT_MAX_WORDS, Corpus, split_words
+from core.corpus.chunking import DEFAULT_MAX_WORDS, split_words
+from core.corpus.load import Corpus
 from core.disk import naming_disk_full
 from core.settings import cache_dir
 

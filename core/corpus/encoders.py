@@ -20,6 +20,8 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -281,32 +283,88 @@ class StaticEncoder:
         return out
 
 
+class Tier(StrEnum):
+    """What kind of encoder a name identifies; a tier decides how the encoder loads and what it can do."""
+
+    HASHING = "hashing"  #: the deterministic bag-of-words test encoder (``hashing``, ``hashing-<dim>``)
+    STATIC = "static"  #: model2vec distilled from MiniLM (``static-minilm``, ``static-minilm:<folder>``)
+    TRANSFORMER = "transformer"  #: a sentence-transformers model: the packaged MiniLM, a folder or a cached name
+
+
+_HASHING_NAME = re.compile(r"hashing(?:-(\d+))?")
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """The identity of an encoder, read from its name once (no model is loaded): :meth:`of` is the one parser.
+
+    Attributes
+    ----------
+    name : str
+        The canonical name (``"hashing"`` -> ``"hashing-128"``), the encoder's own ``name`` once loaded.
+    tier : Tier
+    dimension : int or None
+        The vectors' dimension when the name fixes it (hashing); ``None``: known once loaded.
+    space_id : str
+        The stable id of the embedding space: equal ids mean comparable vectors. Runs, warm-ups,
+        large maps and exports record it and refuse to mix spaces.
+    fine_tunable : bool
+        Whether the contrastive warm-up (EQUAL stage A) can train it: a transformer only.
+
+    >>> EncoderSpec.of("hashing")
+    EncoderSpec(name='hashing-128', tier=<Tier.HASHING: 'hashing'>, dimension=128, space_id='hashing-128', \
+fine_tunable=False)
+    >>> EncoderSpec.of("hashing", dimension=64).space_id, EncoderSpec.of("all-MiniLM-L6-v2").fine_tunable
+    ('hashing-64', True)
+    """
+
+    name: str
+    tier: Tier
+    dimension: int | None
+    space_id: str
+    fine_tunable: bool
+
+    @classmethod
+    def of(cls, name: str, dimension: int | None = None) -> EncoderSpec:
+        """The spec of encoder ``name``; ``dimension`` completes the bare ``"hashing"`` alias (default 128)."""
+        name = str(name)
+        hashing = _HASHING_NAME.fullmatch(name)
+        if hashing:
+            dim = int(hashing.group(1) or dimension or 128)
+            return cls(f"hashing-{dim}", Tier.HASHING, dim, f"hashing-{dim}", False)
+        if name == STATIC_MODEL:
+            return cls(name, Tier.STATIC, None, f"{STATIC_MODEL}/{static_model_dir().name}", False)
+        if name.startswith(STATIC_MODEL + ":"):
+            return cls(name, Tier.STATIC, None, f"{STATIC_MODEL}/{Path(name.split(':', 1)[1]).name}", False)
+        return cls(name, Tier.TRANSFORMER, None, name, True)
+
+    def load(self) -> Encoder:
+        """The encoder itself (:class:`HashingEncoder`, :class:`StaticEncoder` or :class:`SentenceEncoder`)."""
+        if self.tier is Tier.HASHING:
+            return HashingEncoder(int(self.dimension or 128))
+        if self.tier is Tier.STATIC:
+            return StaticEncoder() if self.name == STATIC_MODEL else StaticEncoder(self.name.split(":", 1)[1])
+        return SentenceEncoder(self.name)
+
+
 def space_id(encoder_name: str) -> str:
-    """Stable id of the embedding space of the encoder ``encoder_name`` loads (no model is loaded).
+    """Stable id of the embedding space of the encoder ``encoder_name`` loads (no model is loaded):
+    :attr:`EncoderSpec.space_id`, the one space id of the project.
 
     Two maps with the same ``space_id`` have comparable vectors; runs, warm-ups and exports
     record it and refuse to mix spaces.
+
+    >>> space_id("hashing") == space_id("hashing-128")
+    True
     """
-    if encoder_name.startswith("hashing"):
-        return f"hashing-{encoder_name.split('-', 1)[1]}" if "-" in encoder_name else "hashing-128"
-    if encoder_name == STATIC_MODEL:
-        return f"{STATIC_MODEL}/{static_model_dir().name}"
-    if encoder_name.startswith(STATIC_MODEL + ":"):
-        return f"{STATIC_MODEL}/{Path(encoder_name.split(':', 1)[1]).name}"
-    return encoder_name
+    return EncoderSpec.of(encoder_name).space_id
 
 
 def load_encoder(name: str = DEFAULT_MODEL) -> Encoder:
     """``"hashing"``/``"hashing-<dim>"``: :class:`HashingEncoder`; ``"static-minilm"`` (or
-    ``"static-minilm:<folder>"``): :class:`StaticEncoder`; anything else a :class:`SentenceEncoder`."""
-    if name.startswith("hashing"):
-        dim = int(name.split("-", 1)[1]) if "-" in name else 128
-        return HashingEncoder(dim)
-    if name == STATIC_MODEL:
-        return StaticEncoder()
-    if name.startswith(STATIC_MODEL + ":"):
-        return StaticEncoder(name.split(":", 1)[1])
-    return SentenceEncoder(name)
+    ``"static-minilm:<folder>"``): :class:`StaticEncoder`; anything else a :class:`SentenceEncoder`
+    (:meth:`EncoderSpec.load`)."""
+    return EncoderSpec.of(name).load()
 
 
 @functools.lru_cache(maxsize=8)
@@ -325,9 +383,9 @@ def token_counter(name: str = DEFAULT_MODEL) -> tuple[Callable[[str], int], int]
     one chunk may hold (the model's ``max_seq_length`` minus its two special tokens). Only the
     tokenizer is loaded (milliseconds, no model weights). ``None`` for encoders that read any
     length (hashing) or whose tokenizer cannot be found: the loader then falls back to its
-    character rule (:func:`core.corpus.load.estimate_tokens`).
+    character rule (:func:`core.corpus.chunking.estimate_tokens`).
     """
-    if name.startswith("hashing"):
+    if EncoderSpec.of(name).tier is Tier.HASHING:
         return None
     import json
     from pathlib import Path

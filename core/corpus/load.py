@@ -10,7 +10,8 @@ Formats (dispatched on the file extension, the same for a path and for uploaded 
 * a folder (path only) or a ``.zip`` (upload): every ``.txt``/``.md``/``.markdown``/``.rst``
   file inside, recursively, in sorted relative-path order, one document per file.
 
-Fields. The text field is the one named (``text_field``), else the first column whose name
+Fields (the rules of :mod:`core.corpus.readers`, which the streaming reader shares). The text field is the one
+named (``text_field``), else the first column whose name
 (case-insensitive) is in :data:`TEXT_FIELD_NAMES`, else the string column with the longest
 mean length. The id field is the one named, else the first in :data:`ID_FIELD_NAMES`, else
 none: then a document's id is ``sha1(text)[:12]`` (hex), so the same text gets the same id
@@ -58,7 +59,7 @@ Words are not tokens: a text without spaces (Chinese, Japanese, a minified file)
 "word" of thousands of word pieces. So every chunk is then measured in tokens, with the
 encoder's own tokenizer when one is given (``count_tokens``, see
 :func:`core.corpus.encoders.token_counter`; the page passes it, about 1 ms per chunk), else with
-:func:`estimate_tokens` (a char rule that counts every non-ASCII character as one token, as BERT's
+:func:`core.corpus.chunking.estimate_tokens` (a char rule that counts every non-ASCII character as one token, as BERT's
 word pieces do for CJK), and
 cut further, at whitespace where there is some and between characters where there is none,
 until no chunk exceeds ``max_tokens`` (default :data:`DEFAULT_MAX_TOKENS`, MiniLM's 256 minus
@@ -77,34 +78,38 @@ import hashlib
 import io
 import json
 import os
-import re
 import stat
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from core.corpus.chunking import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MAX_WORDS,
+    TokenCounter,
+    content_id,
+    split_text,
+)
+from core.corpus.readers import (
+    ID_FIELD_NAMES,
+    CorpusFormatError,
+    decode_utf8,
+    detect_text_field,
+    pick_column,
+    record_columns,
+)
+
 if TYPE_CHECKING:
     import pandas as pd
 
-TEXT_FIELD_NAMES: tuple[str, ...] = (
-    "text", "content", "body", "document", "doc", "passage", "abstract", "question",
-    "prompt", "instruction", "sentence", "description", "summary", "title",
-)
-ID_FIELD_NAMES: tuple[str, ...] = ("id", "doc_id", "_id", "uuid", "docid", "document_id", "key")
+
 TEXT_EXTENSIONS: tuple[str, ...] = (".txt", ".md", ".markdown", ".rst")
 RECORD_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 SUPPORTED_EXTENSIONS: tuple[str, ...] = RECORD_EXTENSIONS + TEXT_EXTENSIONS + (".zip",)
-DEFAULT_MAX_WORDS = 200
-DEFAULT_MAX_TOKENS = 254  # all-MiniLM-L6-v2 reads 256 word pieces, [CLS] and [SEP] included
-
-_SPACE = re.compile(r"(\s+)")
-_PIECE = re.compile(r"[A-Za-z0-9]{1,7}|[^\sA-Za-z0-9]")  # the char rule's pseudo word pieces
-
-TokenCounter = Callable[[str], int]  # may also have ``spans(text) -> [(start, end), ...]`` (one per token)
 
 
 @dataclass(frozen=True)
@@ -130,10 +135,6 @@ class LoadLimits:
 
 
 DEFAULT_LIMITS = LoadLimits()
-
-
-class CorpusFormatError(ValueError):
-    """The input cannot be read as a corpus at all (missing file, unknown format, absent field)."""
 
 
 class EmptyCorpusError(ValueError):
@@ -253,170 +254,11 @@ class LoadReport:
         return pd.DataFrame(self.issues, columns=["kind", "location", "detail"])
 
 
-def content_id(text: str) -> str:
-    """Stable id of a text: the first 12 hex digits of ``sha1(text)`` (UTF-8)."""
-    return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:12]
-
-
-def split_words(text: str, max_words: int | None) -> list[str]:
-    """Split ``text`` into consecutive chunks of at most ``max_words`` whitespace-separated words.
-
-    Whitespace inside a chunk is kept as in the input; a text of at most ``max_words`` words
-    (or ``max_words=None``) comes back as ``[text]``.
-    """
-    if max_words is None:
-        return [text]
-    if max_words < 1:
-        raise ValueError(f"max_words must be >= 1 or None, got {max_words}")
-    if len(text.split(None, max_words)) <= max_words:  # fast path: at most max_words words
-        return [text]
-    parts = _SPACE.split(text.strip())  # word, space, word, ..., word (2n - 1 parts)
-    step = 2 * max_words
-    return ["".join(parts[k : k + step - 1]) for k in range(0, len(parts), step)]
-
-
-def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate of word pieces: one per non-ASCII or punctuation character (BERT's
-    word pieces give each CJK character and each punctuation mark its own token, so no script is
-    undercounted by a factor), and one per 7 characters of an ASCII letter/digit run (rare English
-    words split into more pieces than that: the fallback is close, not exact).
-
-    >>> estimate_tokens("Hello, world"), estimate_tokens("\u4e2d\u6587\u6587\u672c")
-    (3, 4)
-    """
-    return sum(1 for _ in _PIECE.finditer(text))
-
-
-def _estimate_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _PIECE.finditer(text)]
-
-
-estimate_tokens.spans = _estimate_spans  # type: ignore[attr-defined]
-
-
-def _cut_at_spans(text: str, spans: list[tuple[int, int]], max_tokens: int) -> list[str]:
-    """Cut ``text`` into pieces of at most ``max_tokens`` of its token ``spans``, at whitespace between
-    tokens where the window has some, else between two tokens. Pieces are contiguous slices with
-    their outer whitespace stripped, so no character other than that whitespace is dropped."""
-    def boundary(j: int) -> bool:  # whitespace between token j-1 and token j
-        return any(ch.isspace() for ch in text[spans[j - 1][1] : spans[j][0]])
-
-    cuts = [0]  # character offsets where pieces start
-    i, n = 0, len(spans)
-    while n - i > max_tokens:
-        limit = i + max_tokens  # tokens i .. limit-1 fit; the next piece starts at token j
-        j = limit
-        while j > i + 1 and not boundary(j):
-            j -= 1
-        if not boundary(j):
-            j = limit  # no whitespace in the window (CJK, a minified line): cut between two tokens
-        cuts.append(spans[j][0])
-        i = j
-    cuts.append(len(text))
-    return [piece for piece in (text[a:b].strip() for a, b in zip(cuts, cuts[1:])) if piece]
-
-
-def _cut_by_chars(text: str, count: TokenCounter, max_tokens: int) -> list[str]:
-    """Cut a text with no usable whitespace into pieces of at most ``max_tokens`` tokens
-    (binary search on the prefix length, so ``O(log n)`` counts per piece)."""
-    pieces: list[str] = []
-    rest = text
-    while rest:
-        if count(rest) <= max_tokens:
-            pieces.append(rest)
-            break
-        lo, hi = 1, len(rest)  # the longest prefix that fits lies in [lo, hi)
-        while lo < hi - 1:
-            mid = (lo + hi) // 2
-            if count(rest[:mid]) <= max_tokens:
-                lo = mid
-            else:
-                hi = mid
-        pieces.append(rest[:lo])
-        rest = rest[lo:]
-    return pieces
-
-
-def split_tokens(text: str, max_tokens: int, count_tokens: TokenCounter | None = None) -> list[str]:
-    """Split ``text`` into consecutive pieces of at most ``max_tokens`` tokens (``count_tokens``
-    or :func:`estimate_tokens`), at whitespace where possible, else between tokens (characters).
-
-    A counter with a ``spans`` method (the encoders' and the char rule) is called once per text;
-    a plain ``str -> int`` callable is called per word. Nothing is lost: whitespace inside a piece
-    is kept, and the pieces joined by the whitespace between them give the (stripped) text back.
-    """
-    count = count_tokens or estimate_tokens
-    spans_of = getattr(count, "spans", None)
-    if spans_of is not None:
-        spans = spans_of(text)
-        return [text] if len(spans) <= max_tokens else _cut_at_spans(text, spans, max_tokens)
-    if count(text) <= max_tokens:
-        return [text]
-    parts = _SPACE.split(text.strip())  # word, space, word, ..., word
-    pieces: list[str] = []
-    start, used = 0, 0  # the current piece is parts[start:k] (k even: a word index)
-    for k in range(0, len(parts), 2):
-        n = count(parts[k])
-        if n > max_tokens:  # one "word" too long for the model: cut it between characters
-            if k > start:
-                pieces.append("".join(parts[start : k - 1]))
-            pieces.extend(_cut_by_chars(parts[k], count, max_tokens))
-            start, used = k + 2, 0
-            continue
-        if k > start and used + n > max_tokens:
-            pieces.append("".join(parts[start : k - 1]))
-            start, used = k, 0
-        used += n
-    if start < len(parts):
-        pieces.append("".join(parts[start:]))
-    # per-word counts can miss merges across words; check each piece once and cut again if needed
-    out: list[str] = []
-    for piece in pieces:
-        out.extend([piece] if count(piece) <= max_tokens else _cut_by_chars(piece, count, max_tokens))
-    return out
-
-
-def split_text(
-    text: str, max_words: int | None, max_tokens: int | None = None, count_tokens: TokenCounter | None = None
-) -> list[str]:
-    """:func:`split_words`, then :func:`split_tokens` on every chunk over ``max_tokens``."""
-    chunks = split_words(text, max_words)
-    if max_words is None or max_tokens is None:
-        return chunks
-    out: list[str] = []
-    for chunk in chunks:
-        out.extend(split_tokens(chunk, max_tokens, count_tokens))
-    return out
-
-
-# ---------------------------------------------------------------------------- reading
-
-
 _Record = tuple[str, Any]  # (location, value: dict | str | other JSON value)
 
 
-def _decode(data: bytes, name: str, report: LoadReport) -> str:
-    """UTF-8 decode; invalid bytes become U+FFFD and every affected line is reported."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    lines = data.split(b"\n")
-    out = []
-    for lineno, raw in enumerate(lines, 1):
-        try:
-            out.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as err:
-            out.append(raw.decode("utf-8", "replace"))
-            report.add("non_utf8", f"{name}:{lineno}",
-                       f"invalid UTF-8 byte(s) at column {err.start + 1}; replaced with U+FFFD")
-    return "\n".join(out)
-
-
 def _read_jsonl(data: bytes, name: str, report: LoadReport) -> list[_Record]:
-    text = _decode(data, name, report)
+    text = decode_utf8(data, name, report)
     bad_bytes = {loc for kind, loc, _ in report.issues if kind == "non_utf8"}
     records: list[_Record] = []
     for lineno, line in enumerate(text.split("\n"), 1):
@@ -447,7 +289,7 @@ def _json_problem(err: json.JSONDecodeError, bad_bytes: bool) -> str:
 
 
 def _read_json(data: bytes, name: str, report: LoadReport) -> list[_Record]:
-    text = _decode(data, name, report)
+    text = decode_utf8(data, name, report)
     if not text.strip():
         return []
     try:
@@ -471,7 +313,7 @@ def _read_json(data: bytes, name: str, report: LoadReport) -> list[_Record]:
 
 
 def _read_csv(data: bytes, name: str, report: LoadReport, delimiter: str) -> list[_Record]:
-    text = _decode(data, name, report)
+    text = decode_utf8(data, name, report)
     csv.field_size_limit(1 << 30)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -517,7 +359,7 @@ def _read_parquet(data: bytes, name: str) -> list[_Record]:
 
 def _read_text_files(files: list[tuple[str, bytes]], name: str, report: LoadReport) -> list[_Record]:
     """One record ``{"text": ...}`` per text file (the caller has skipped and reported the others)."""
-    return [(rel, {"text": _decode(data, rel, report)}) for rel, data in sorted(files)]
+    return [(rel, {"text": decode_utf8(data, rel, report)}) for rel, data in sorted(files)]
 
 
 def _is_hidden(rel: str) -> bool:
@@ -597,7 +439,7 @@ def _read_records(data: bytes, filename: str, report: LoadReport, limits: LoadLi
     if ext in (".parquet", ".pq"):
         return _read_parquet(data, name)
     if ext in TEXT_EXTENSIONS:
-        return [(name, {"text": _decode(data, name, report)})]
+        return [(name, {"text": decode_utf8(data, name, report)})]
     if ext == ".zip":
         return _read_zip(data, name, report, limits)
     raise CorpusFormatError(
@@ -699,43 +541,10 @@ def _scan_folder(
 # ---------------------------------------------------------------------------- assembling
 
 
-def _columns(records: list[_Record]) -> list[str]:
-    seen: dict[str, None] = {}
-    for _, value in records:
-        if isinstance(value, dict):
-            for k in value:
-                seen.setdefault(str(k), None)
-    return list(seen)
-
-
-def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lower = {c.lower(): c for c in reversed(columns)}
-    for n in names:
-        if n in lower:
-            return lower[n]
-    return None
-
-
-def _detect_text_field(records: list[_Record], columns: list[str], name: str) -> str:
-    found = _pick(columns, TEXT_FIELD_NAMES)
-    if found is not None:
-        return found
-    lengths: dict[str, list[int]] = {c: [] for c in columns}
-    for _, value in records:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if isinstance(v, str):
-                    lengths[str(k)].append(len(v))
-    means = {c: sum(v) / len(v) for c, v in lengths.items() if v}
-    if not means:
-        raise CorpusFormatError(f"{name}: no column holds text; available columns: {columns}")
-    return max(columns, key=lambda c: (means.get(c, -1.0), -columns.index(c)))
-
-
 def _resolve_fields(records: list[_Record], report: LoadReport, name: str, text_field: str | None,
                     id_field: str | None) -> tuple[str | None, str | None]:
     """The text and id fields: as asked (checked against the records' columns), else detected."""
-    columns = _columns(records)
+    columns = record_columns(records)
     if text_field is not None and text_field not in columns:
         raise CorpusFormatError(
             f"{name}: text field '{text_field}' not found; available columns: "
@@ -744,9 +553,9 @@ def _resolve_fields(records: list[_Record], report: LoadReport, name: str, text_
     if id_field is not None and id_field not in columns:
         raise CorpusFormatError(f"{name}: id field '{id_field}' not found; available columns: {columns}")
     if columns and text_field is None:
-        text_field = _detect_text_field(records, columns, name)
+        text_field = detect_text_field(records, columns, name)
     if columns and id_field is None:
-        candidate = _pick(columns, ID_FIELD_NAMES)
+        candidate = pick_column(columns, ID_FIELD_NAMES)
         id_field = candidate if candidate != text_field else None
     report.text_field, report.id_field = text_field, id_field
     return text_field, id_field
@@ -886,7 +695,8 @@ def load_corpus_bytes(
     max_words : int or None
         Chunk size for long documents (``None``: no chunking).
     max_tokens : int or None
-        Most tokens per chunk (``count_tokens``, else :func:`estimate_tokens`); ``None``: words only.
+        Most tokens per chunk (``count_tokens``, else :func:`~core.corpus.chunking.estimate_tokens`);
+        ``None``: words only.
     count_tokens : callable, optional
         ``str -> int``, the encoder's tokenizer without special tokens.
     limits : LoadLimits

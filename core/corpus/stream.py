@@ -26,6 +26,7 @@ index leaves nothing half-written; :class:`LargeMap` reads it back (arrays memor
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -40,20 +41,36 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from core.access import check_path, is_under_roots
-from core.corpus.load import ID_FIELD_NAMES, TEXT_EXTENSIONS, TEXT_FIELD_NAMES, content_id, split_words
+from core.corpus.chunking import content_id, split_words
+from core.corpus.load import TEXT_EXTENSIONS
 from core.corpus.progress import ProgressCallback, ProgressTracker
+from core.corpus.readers import (
+    ID_FIELD_NAMES,
+    TEXT_FIELD_NAMES,
+    CorpusFormatError,
+    decode_line,
+    decode_utf8,
+    detect_text_field,
+    pick_column,
+    record_columns,
+)
 from core.disk import DiskFullError, drop_frames, is_disk_full, write_atomic
 
 _FORMAT = 3  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space
 
 
-class StreamFormatError(ValueError):
+class StreamFormatError(CorpusFormatError):
     """A streamed corpus that cannot be read: the message names the file and what is wrong."""
+
+
+#: records a stream reads before it chooses the text field by the longest mean length (no field named or found
+#: by name); a file of at most this many records gets the field :func:`core.corpus.load.load_corpus` picks
+DETECT_RECORDS = 1_000
 
 
 @dataclass
 class StreamReport:
-    """Counts of what streaming skipped (first 100 issues kept with their location)."""
+    """Counts of what streaming read, skipped and kept with a problem (first 100 issues kept with their location)."""
 
     read: int = 0
     documents: int = 0
@@ -61,27 +78,40 @@ class StreamReport:
     issues: list[tuple[str, str]] = field(default_factory=list)
 
     def skip(self, where: str, why: str) -> None:
+        """A record not read (counted in ``skipped``)."""
         self.skipped += 1
+        self._note(where, why)
+
+    def add(self, kind: str, location: str, detail: str) -> None:
+        """A record kept with a problem (:class:`core.corpus.readers.IssueSink`: bad bytes replaced)."""
+        self._note(location, f"{kind}: {detail}")
+
+    def _note(self, where: str, why: str) -> None:
         if len(self.issues) < 100:
             self.issues.append((where, why))
 
 
-def _pick_field(record: dict, wanted: str | None, names: tuple[str, ...], where: str) -> str | None:
+def _pick_field(columns: list[str], wanted: str | None, names: tuple[str, ...], where: str) -> str | None:
     if wanted is not None:
-        if wanted not in record:
-            raise StreamFormatError(f"{where}: no field {wanted!r}; fields are {sorted(record)}")
+        if wanted not in columns:
+            raise StreamFormatError(f"{where}: no field {wanted!r}; fields are {sorted(columns)}")
         return wanted
-    lower = {k.lower(): k for k in record}
-    for n in names:
-        if n in lower:
-            return lower[n]
-    return None
+    return pick_column(columns, names)
+
+
+def _detect_text_field(head: list[tuple[str, Any]], columns: list[str], name: str) -> str:
+    """:func:`core.corpus.readers.detect_text_field` on the first records, its refusal a :class:`StreamFormatError`."""
+    try:
+        return detect_text_field(head, columns, name)
+    except CorpusFormatError as exc:
+        raise StreamFormatError(str(exc)) from None
 
 
 def _folder_records(path: Path, report: StreamReport,
                     roots: tuple[Path, ...] | None) -> Iterator[tuple[str | None, str, str]]:
-    """Every text file under ``path`` (sorted), its relative path as id; a file not in UTF-8 is skipped, and so
-    is one whose links lead outside ``roots`` (a page's read; :func:`core.access.check_path`)."""
+    """Every text file under ``path`` (sorted), its relative path as id; bad bytes are replaced and reported
+    (:func:`core.corpus.readers.decode_utf8`); a file whose links lead outside ``roots`` is skipped (a page's read;
+    :func:`core.access.check_path`)."""
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
     if not files:
         raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
@@ -90,15 +120,13 @@ def _folder_records(path: Path, report: StreamReport,
         if roots is not None and not is_under_roots(f, roots):
             report.skip(str(f.relative_to(path)), "a link that leads outside the allowed folders; not read")
             continue
-        try:
-            yield str(f.relative_to(path)), f.read_text(encoding="utf-8"), str(f)
-        except UnicodeDecodeError as exc:
-            report.skip(str(f), f"not UTF-8 ({exc.reason} at byte {exc.start})")
+        rel = str(f.relative_to(path))
+        yield rel, decode_utf8(f.read_bytes(), rel, report), str(f)
 
 
-def _jsonl_records(path: Path, text_field: str | None, report: StreamReport) -> Iterator[tuple[str | None, str, str]]:
-    """One record per non-blank line: a string, or an object whose text and id fields are chosen on the first."""
-    text_key = id_key = None
+def _jsonl_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]:
+    """``(location, JSON value)`` per non-blank line; bad bytes replaced and reported, a line that is not JSON
+    skipped."""
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
             if not raw.strip():
@@ -106,28 +134,34 @@ def _jsonl_records(path: Path, text_field: str | None, report: StreamReport) -> 
             report.read += 1
             where = f"{path.name}:{lineno}"
             try:
-                rec = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
+                yield where, json.loads(decode_line(raw, where, report))
+            except ValueError as exc:
                 report.skip(where, f"malformed JSON ({exc})")
-                continue
-            if isinstance(rec, str):
-                yield None, rec, where
-                continue
-            if not isinstance(rec, dict):
-                report.skip(where, f"expected an object or a string, got {type(rec).__name__}")
-                continue
-            if text_key is None:
-                text_key = _pick_field(rec, text_field, TEXT_FIELD_NAMES, where)
-                if text_key is None:
-                    raise StreamFormatError(f"{where}: no text field found (looked for "
-                                            f"{', '.join(TEXT_FIELD_NAMES)}); "
-                                            f"fields are {sorted(rec)}: name one with --text-field")
-                id_key = _pick_field(rec, None, ID_FIELD_NAMES, where)
-            text = rec.get(text_key)
-            if not isinstance(text, str):
-                report.skip(where, f"field {text_key!r} missing or not text")
-                continue
-            yield (None if id_key is None or rec.get(id_key) is None else str(rec[id_key])), text, where
+
+
+def _jsonl_records(path: Path, text_field: str | None, report: StreamReport) -> Iterator[tuple[str | None, str, str]]:
+    """One record per non-blank line: a string, or an object. The text and id fields are chosen as
+    :mod:`core.corpus.readers` does, on the first :data:`DETECT_RECORDS` records."""
+    values = _jsonl_values(path, report)
+    head = list(itertools.islice(values, DETECT_RECORDS))
+    columns = record_columns(head)
+    text_key = _pick_field(columns, text_field, TEXT_FIELD_NAMES, path.name) if columns else None
+    if columns and text_key is None:
+        text_key = _detect_text_field(head, columns, path.name)
+    id_key = pick_column(columns, ID_FIELD_NAMES) if columns else None
+    id_key = id_key if id_key != text_key else None
+    for where, rec in itertools.chain(head, values):
+        if isinstance(rec, str):
+            yield None, rec, where
+            continue
+        if not isinstance(rec, dict):
+            report.skip(where, f"expected an object or a string, got {type(rec).__name__}")
+            continue
+        text = rec.get(text_key) if text_key is not None else None
+        if not isinstance(text, str):
+            report.skip(where, f"field {text_key!r} missing or not text")
+            continue
+        yield (None if id_key is None or rec.get(id_key) is None else str(rec[id_key])), text, where
 
 
 def _parquet_records(path: Path, text_field: str | None, report: StreamReport,
@@ -137,11 +171,12 @@ def _parquet_records(path: Path, text_field: str | None, report: StreamReport,
 
     pf = pq.ParquetFile(path)
     names = pf.schema_arrow.names
-    text_key = _pick_field(dict.fromkeys(names), text_field, TEXT_FIELD_NAMES, path.name)
+    text_key = _pick_field(names, text_field, TEXT_FIELD_NAMES, path.name)
     if text_key is None:
-        raise StreamFormatError(f"{path.name}: no text column (looked for {', '.join(TEXT_FIELD_NAMES)}); columns "
-                                f"are {names}")
-    id_key = _pick_field(dict.fromkeys(names), None, ID_FIELD_NAMES, path.name)
+        head = pf.read_row_group(0).slice(0, DETECT_RECORDS).to_pylist() if pf.num_row_groups else []
+        text_key = _detect_text_field([(path.name, row) for row in head], names, path.name)
+    id_key = pick_column(names, ID_FIELD_NAMES)
+    id_key = id_key if id_key != text_key else None
     row = 0
     for rb in pf.iter_batches(batch_size=batch, columns=[c for c in (text_key, id_key) if c]):
         texts = rb.column(text_key).to_pylist()

@@ -104,7 +104,7 @@ class MapMemo:
         self._guard = threading.Lock()
         self._building: dict = {}  # key -> the lock its one builder holds
 
-    def obtain(self, key, build: Callable[[], Any], on_wait: Callable[[], None] | None = None):
+    def obtain(self, key, build: Callable[[], Any], on_wait: Callable[[], object] | None = None):
         """The map under ``key``; else ``build()`` it, in one thread only: a session that asks while
         another builds it waits for that build (``on_wait()`` is called first, to say so) and shares it."""
         import threading

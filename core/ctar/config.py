@@ -28,7 +28,8 @@ removes them).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -93,6 +94,14 @@ def estimate_sample_bytes(
             + float(rct_users) * m * 8.0 + (64 << 20))
 
 
+def _param(default: Any, label: str, group: str, about: str, *, choices: tuple[str, ...] = (),
+           form: bool = True) -> Any:
+    """A field of :class:`CTARConfig` with what a form needs as its metadata: ``label`` (words), ``help``, the
+    mechanism ``group`` it belongs to, its ``choices`` (a text field's), and whether a ``form`` shows it."""
+    return field(default=default, metadata={"label": label, "help": about, "group": group, "choices": choices,
+                                            "form": form})
+
+
 @dataclass(frozen=True)
 class CTARConfig:
     """Constants of CTAR's generator (defaults = the released generator's).
@@ -150,34 +159,63 @@ class CTARConfig:
         pairs; above it :meth:`CTARSample.regenerate` recomputes any chunk.
     """
 
-    mode: Literal["exact", "normalised"] = "exact"
-    n_users: int = 1000
-    n_movies: int = 1000
-    seed: int = 9527
-    tags_per_movie: int = 8
-    liked_min: int = 10
-    liked_max: int = 20
-    quality_sigma: float = 0.75
-    rating_offset: float = 0.7
-    tag_effect: float = 0.5
-    noise_sigma: float = 0.25
-    rating_rate: float = 0.02
-    rating_slope: float = 0.002
-    obstag_rate: float = 0.007
-    obstag_rating_slope: float = 1.0
-    obstag_rank_slope: float = 0.005
-    forget_prob: float = 0.4
-    rct_users: int = 100
-    rct_movies: int = 10
-    test_identifiable_n: int = 5000
-    test_identifiable_pos: int = 1500
-    test_inidentifiable_n: int = 4000
-    test_inidentifiable_pos: int = 1200
-    validation_share: float = 0.3
-    test_exact_compat: bool = False
-    test_max_rounds: int = 50
-    chunk_pairs: int = 2_000_000
-    keep_full_max_pairs: int = 50_000_000
+    mode: Literal["exact", "normalised"] = _param("exact", "Formulas", "Size and seed",
+        "exact = CTAR's formulas; normalised = rank / M with intercepts solved so rates hold and p <= 1", choices=MODES)
+    n_users: int = _param(1000, "Users", "Size and seed",
+                          "Synthetic users U (CTAR: 1000).")
+    n_movies: int = _param(1000, "Movies", "Size and seed",
+                           "The M most popular movies of the inputs (CTAR: 1000).")
+    seed: int = _param(9527, "Seed", "Size and seed",
+                       "Seed of every random stream (CTAR: 9527).", form=False)
+    tags_per_movie: int = _param(8, "Tags per movie", "Preferences and movie tags",
+                                 "Top tags kept per movie, padded when a movie has fewer (CTAR: 8).")
+    liked_min: int = _param(10, "Liked tags per user, at least", "Preferences and movie tags",
+                            "Each user likes between this and the maximum tags (CTAR: 10).")
+    liked_max: int = _param(20, "Liked tags per user, at most", "Preferences and movie tags",
+                            "CTAR: 20.")
+    quality_sigma: float = _param(0.75, "Movie quality spread", "Quality and rating",
+                                  "Standard deviation of a movie's quality around its mean rating (CTAR: 0.75).")
+    rating_offset: float = _param(0.7, "Rating offset", "Quality and rating",
+                                  "Subtracted from quality before rounding to 1-5 stars (CTAR: 0.7).")
+    tag_effect: float = _param(0.5, "Effect of liked tags on the rating", "Quality and rating",
+                               "Stars added per liked tag the movie has, scaled (CTAR: 0.5).")
+    noise_sigma: float = _param(0.25, "Rating noise", "Quality and rating",
+                                "Standard deviation of the rating's noise (CTAR: 0.25).")
+    rating_rate: float = _param(0.02, "Share of ratings observed", "Rating exposure (MAR)",
+                                "How often a rating is seen at all (MAR; CTAR: 0.02).")
+    rating_slope: float = _param(0.002, "Popularity bias of ratings", "Rating exposure (MAR)",
+                                 "Logit slope per popularity rank: popular movies are rated more (CTAR: 0.002).")
+    obstag_rate: float = _param(0.007, "Share of tags given", "Voluntary tagging (MNAR)",
+                                "Voluntary tagging rate per user (MNAR; CTAR: 0.007).")
+    obstag_rating_slope: float = _param(1.0, "Tagging follows the rating", "Voluntary tagging (MNAR)",
+                                        "How much a higher rating makes a tag more likely (CTAR: 1.0).")
+    obstag_rank_slope: float = _param(0.005, "Tagging follows popularity", "Voluntary tagging (MNAR)",
+                                      "How much popularity rank makes a tag more likely (CTAR: 0.005).")
+    forget_prob: float = _param(0.4, "Liked tags held out", "Voluntary tagging (MNAR)",
+        "Each liked tag after the first is held out for Test I with this probability (CTAR: 0.4).")
+    rct_users: int = _param(100, "Randomized slice: users", "Randomized slice (RCTTag)",
+                            "Random users of the RCTTag design (CTAR: 100).")
+    rct_movies: int = _param(10, "Randomized slice: movies per user", "Randomized slice (RCTTag)",
+                             "Random movies each of them tags (CTAR: 10).")
+    test_identifiable_n: int = _param(5000, "Test II size", "Test sets",
+                                      "Identifiable test set (CTAR: 5000).")
+    test_identifiable_pos: int = _param(1500, "Test II positives", "Test sets",
+                                        "Positive quota of Test II (CTAR: 1500).")
+    test_inidentifiable_n: int = _param(4000, "Test III size", "Test sets",
+                                        "Inidentifiable test set (CTAR: 4000).")
+    test_inidentifiable_pos: int = _param(1200, "Test III positives", "Test sets",
+                                          "Positive quota of Test III (CTAR: 1200).")
+    validation_share: float = _param(0.3, "Validation share", "Test sets",
+                                     "Share of each test set moved to validation (CTAR: 0.3).")
+    test_exact_compat: bool = _param(False, "Keep the original's test leakage", "Test sets",
+        "On: test sets as CTAR built them (Test I keeps tags training reveals). Off: leak-free.")
+    test_max_rounds: int = _param(50, "Rounds to fill a test set", "Test sets",
+        "Bound on candidate draws, so an unfillable quota ends with a shortfall noted instead of looping.")
+    chunk_pairs: int = _param(2_000_000, "User-movie pairs per chunk", "Engine",
+                              "Memory bound of the sampler; results depend on it.", form=False)
+    keep_full_max_pairs: int = _param(50_000_000, "Pairs kept in memory", "Engine",
+                                      "Above this the full matrices are recomputed per chunk.", form=False)
+
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -288,44 +326,19 @@ def _budget() -> int:
 
 
 PARAMETER_LABELS: dict[str, tuple[str, str]] = {  # field: (what a form shows, what its help says)
-    "mode": ("Formulas", "exact = CTAR's formulas; normalised = rank / M with intercepts solved so rates hold "
-                         "and p <= 1"),
-    "n_users": ("Users", "Synthetic users U (CTAR: 1000)."),
-    "n_movies": ("Movies", "The M most popular movies of the inputs (CTAR: 1000)."),
-    "seed": ("Seed", "Seed of every random stream (CTAR: 9527)."),
-    "tags_per_movie": ("Tags per movie", "Top tags kept per movie, padded when a movie has fewer (CTAR: 8)."),
-    "liked_min": ("Liked tags per user, at least", "Each user likes between this and the maximum tags (CTAR: 10)."),
-    "liked_max": ("Liked tags per user, at most", "CTAR: 20."),
-    "quality_sigma": ("Movie quality spread", "Standard deviation of a movie's quality around its mean rating "
-                                              "(CTAR: 0.75)."),
-    "rating_offset": ("Rating offset", "Subtracted from quality before rounding to 1-5 stars (CTAR: 0.7)."),
-    "tag_effect": ("Effect of liked tags on the rating", "Stars added per liked tag the movie has, scaled "
-                                                          "(CTAR: 0.5)."),
-    "noise_sigma": ("Rating noise", "Standard deviation of the rating's noise (CTAR: 0.25)."),
-    "rating_rate": ("Share of ratings observed", "How often a rating is seen at all (MAR; CTAR: 0.02)."),
-    "rating_slope": ("Popularity bias of ratings", "Logit slope per popularity rank: popular movies are rated more "
-                                                   "(CTAR: 0.002)."),
-    "obstag_rate": ("Share of tags given", "Voluntary tagging rate per user (MNAR; CTAR: 0.007)."),
-    "obstag_rating_slope": ("Tagging follows the rating", "How much a higher rating makes a tag more likely "
-                                                          "(CTAR: 1.0)."),
-    "obstag_rank_slope": ("Tagging follows popularity", "How much popularity rank makes a tag more likely "
-                                                        "(CTAR: 0.005)."),
-    "forget_prob": ("Liked tags held out", "Each liked tag after the first is held out for Test I with this "
-                                           "probability (CTAR: 0.4)."),
-    "rct_users": ("Randomized slice: users", "Random users of the RCTTag design (CTAR: 100)."),
-    "rct_movies": ("Randomized slice: movies per user", "Random movies each of them tags (CTAR: 10)."),
-    "test_identifiable_n": ("Test II size", "Identifiable test set (CTAR: 5000)."),
-    "test_identifiable_pos": ("Test II positives", "Positive quota of Test II (CTAR: 1500)."),
-    "test_inidentifiable_n": ("Test III size", "Inidentifiable test set (CTAR: 4000)."),
-    "test_inidentifiable_pos": ("Test III positives", "Positive quota of Test III (CTAR: 1200)."),
-    "validation_share": ("Validation share", "Share of each test set moved to validation (CTAR: 0.3)."),
-    "test_exact_compat": ("Keep the original's test leakage", "On: test sets as CTAR built them (Test I keeps "
-                                                               "tags training reveals). Off: leak-free."),
-    "test_max_rounds": ("Rounds to fill a test set", "Bound on candidate draws, so an unfillable quota ends with a "
-                                                      "shortfall noted instead of looping."),
-    "chunk_pairs": ("User-movie pairs per chunk", "Memory bound of the sampler; results depend on it."),
-    "keep_full_max_pairs": ("Pairs kept in memory", "Above this the full matrices are recomputed per chunk."),
-}
+    f.name: (f.metadata["label"], f.metadata["help"]) for f in fields(CTARConfig)}
+
+
+def field_meta(name: str) -> Mapping[str, Any]:
+    """The form metadata of :class:`CTARConfig`'s field ``name``: ``label``, ``help``, ``group``, ``choices``, ``form``.
+
+    >>> field_meta("mode")["choices"], field_meta("seed")["form"]
+    (('exact', 'normalised'), False)
+    """
+    return _FIELDS[name].metadata
+
+
+_FIELDS = {f.name: f for f in fields(CTARConfig)}
 
 
 def parameter_label(name: str) -> str:
@@ -349,15 +362,9 @@ def in_words(message: str) -> str:
     return re.sub(rf"\b({names})\b", lambda m: f"{m[1]} ({parameter_label(m[1])})", message)
 
 
-#: Parameters grouped by the mechanism they belong to (for forms and documentation).
+#: Parameters grouped by the mechanism they belong to (for forms and documentation), in field order.
 PARAMETER_GROUPS: dict[str, tuple[str, ...]] = {
-    "Size and seed": ("mode", "n_users", "n_movies", "seed"),
-    "Preferences and movie tags": ("tags_per_movie", "liked_min", "liked_max"),
-    "Quality and rating": ("quality_sigma", "rating_offset", "tag_effect", "noise_sigma"),
-    "Rating exposure (MAR)": ("rating_rate", "rating_slope"),
-    "Voluntary tagging (MNAR)": ("obstag_rate", "obstag_rating_slope", "obstag_rank_slope", "forget_prob"),
-    "Randomized slice (RCTTag)": ("rct_users", "rct_movies"),
-    "Test sets": ("test_identifiable_n", "test_identifiable_pos", "test_inidentifiable_n",
-                  "test_inidentifiable_pos", "validation_share", "test_exact_compat", "test_max_rounds"),
-    "Engine": ("chunk_pairs", "keep_full_max_pairs"),
-}
+    group: tuple(f.name for f in fields(CTARConfig) if f.metadata["group"] == group)
+    for group in dict.fromkeys(f.metadata["group"] for f in fields(CTARConfig))}
+#: Fields a form shows (and a link carries): all but the seed (the sidebar's) and the engine's memory bounds.
+FORM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CTARConfig) if f.metadata["form"])

@@ -8,6 +8,7 @@ from typing import Any
 
 from core.equal.arms import DOC_ORDERS, EXHAUST_RULES
 from core.equal.choices import ArmPrior, BudgetKind, DocSimilarity, StopRule, values
+from core.equal.extract import EXTRACTOR_ALIASES, EXTRACTOR_KINDS
 from core.equal.policies import POLICIES, UNPLAYED_PRIORS, make_policy
 from core.equal.reward import OTReward
 from core.validate import check_choice, check_int, check_range
@@ -115,6 +116,8 @@ class RunConfig:
                     hi=1 if self.budget_kind == "share" else None, error=err)
         check_choice("RunConfig.stop", self.stop, STOP_RULES, error=err)
         check_int("RunConfig.patience", self.patience, lo=1, error=err)
+        if not isinstance(self.extractor, str) or self.extractor.strip().lower() not in EXTRACTOR_ALIASES:
+            raise RunConfigError(f"RunConfig.extractor must be one of {EXTRACTOR_KINDS}, got {self.extractor!r}")
         if not isinstance(self.reward, OTReward):
             raise RunConfigError("RunConfig.reward must be an OTReward")
         check_choice("RunConfig.doc_order", self.doc_order, DOC_ORDERS, error=err)
@@ -128,6 +131,7 @@ class RunConfig:
         check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
         check_range("RunConfig.neighbour_weight", self.neighbour_weight, lo=0, hi=1, error=err)
         check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
+        check_int("RunConfig.seed", self.seed, lo=0, error=err)
 
     @property
     def deterministic(self) -> bool:

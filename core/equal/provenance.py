@@ -1,7 +1,7 @@
 """What a run was made with, recorded beside it, so it can be reopened exactly (or refused, naming the difference).
 
 A :class:`RunProvenance` holds the embedding space (encoder name and
-:func:`~core.equal.space.embedding_space_id`), the reference set ``D_r`` (name, content hash and
+:func:`~core.corpus.encoders.space_id`), the reference set ``D_r`` (name, content hash and
 its examples, so a run can be reopened with *its own* ``D_r`` even when it was an upload), and
 the extractor (kind and the settings that change its output; never the API key). The policy
 and its parameters are in the run's :class:`~core.equal.run.RunConfig`.
@@ -15,9 +15,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from core.corpus.encoders import EncoderSpec, space_id
 
 if TYPE_CHECKING:
     from core.equal.extract.base import Extractor
@@ -100,7 +103,8 @@ class RunProvenance:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RunProvenance:
         d = dict(d or {})
-        return cls(encoder=d.get("encoder", ""), space_id=d.get("space_id", ""),
+        encoder = d.get("encoder", "")
+        return cls(encoder=encoder, space_id=migrate_space_id(encoder, d.get("space_id", "")),
                    reference_name=d.get("reference_name", ""), reference_sha=d.get("reference_sha", ""),
                    reference_examples=tuple((str(q), str(a)) for q, a in d.get("reference_examples", [])),
                    extractor=dict(d.get("extractor", {})))
@@ -125,6 +129,33 @@ class RunProvenance:
 
         return ReferenceSet(self.reference_name or "recorded", tuple(q for q, _ in self.reference_examples),
                             tuple(a for _, a in self.reference_examples))
+
+
+def legacy_space_id(encoder: str, dim: int) -> str:
+    """The space id that runs stored before the one space id recorded: 16 hex digits of the sha256 of the
+    canonical encoder name and the dimension. Kept only to read those runs (:func:`migrate_space_id`)."""
+    payload = f"{EncoderSpec.of(encoder, dim).name}\x00{int(dim)}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+_LEGACY_ID = re.compile(r"[0-9a-f]{16}")
+_LEGACY_MAX_DIM = 8192
+
+
+def migrate_space_id(encoder: str, recorded: str) -> str:
+    """``recorded`` in today's form: a legacy id (:func:`legacy_space_id`) that is indeed the hash of ``encoder``
+    at some dimension becomes :func:`core.corpus.encoders.space_id` of ``encoder``; anything else is kept.
+
+    >>> migrate_space_id("hashing-64", legacy_space_id("hashing-64", 64))
+    'hashing-64'
+    >>> migrate_space_id("hashing-64", legacy_space_id("hashing-32", 32)) == legacy_space_id("hashing-32", 32)
+    True
+    """
+    if not encoder or not _LEGACY_ID.fullmatch(recorded or ""):
+        return recorded
+    if any(legacy_space_id(encoder, dim) == recorded for dim in range(1, _LEGACY_MAX_DIM + 1)):
+        return space_id(encoder)
+    return recorded
 
 
 def diff_provenance(recorded: RunProvenance, given: RunProvenance) -> list[str]:

@@ -56,8 +56,8 @@ from core.equal.choices import (
 from core.equal.config import RunConfig, RunConfigError
 from core.equal.reward import OTReward
 
-__all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "check_setting", "config_from_values", "flat_values",
-           "link_values", "settings_link", "widget_state"]
+__all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "check_setting", "config_from_values", "decode_link",
+           "dependent_defaults", "flat_values", "link_state", "link_values", "settings_link", "widget_state"]
 
 NUMBER = "number"  # what a setting that takes a word or a number (alpha: "paper" or 0.001) holds when it is a number
 KEY_PREFIX = "bd_"  # the Bandit page's session keys: "bd_" + the field's own name
@@ -92,6 +92,8 @@ class Setting:
         Page hints: a number input's step; ``"slider"``, ``"toggle"`` or ``"radio"`` instead of the usual widget.
     choice_labels : mapping
         Words for choices (and for ``word``) where the value alone says too little.
+    number : float
+        For a ``word`` setting: the number it starts at when a number is chosen instead of the word.
     """
 
     name: str
@@ -110,6 +112,7 @@ class Setting:
     step: float | None = None
     widget: str = ""
     choice_labels: Mapping[str, str] = field(default_factory=dict)
+    number: float = 0.0
 
     @property
     def field(self) -> str:
@@ -135,6 +138,16 @@ class Setting:
     def rule_key(self) -> str:
         """A ``word`` setting's second widget: the word, or :data:`NUMBER`."""
         return self.key + "_rule"
+
+    @property
+    def word_choices(self) -> tuple[str, ...]:
+        """A ``word`` setting's first widget's options: its words, then :data:`NUMBER`."""
+        return (*_values(self.word), NUMBER) if self.word is not None else ()
+
+    def number_default(self, values: Mapping[str, Any]) -> Any:
+        """What the number widget starts at: the default if it is a number, else :attr:`number`."""
+        default = self.default_for(values)
+        return self.number if isinstance(default, str) or default is None else default
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -223,7 +236,7 @@ SETTINGS: tuple[Setting, ...] = (
     # ------------------------------------------------------------------ the policy and its prior
     Setting("policy_params.alpha", float, "Exploration weight", "EQUAL's score mean_j + alpha sqrt(2 ln(sum T) / "
             "(T_j + 1)); paper: alpha = 1/(sum T + 1), the authors' code: a constant 0.001.", "policy", lo=0,
-            word=AlphaRule, paper="paper", when=("policy", ("equal",)), step=0.001,
+            word=AlphaRule, paper="paper", when=("policy", ("equal",)), step=0.001, number=0.001,
             choice_labels={"paper": "paper: 1/(ΣT+1)", NUMBER: "constant"}),
     Setting("policy_params.c", float, "Exploration weight c", "UCB1's score mean_j + c sqrt(2 ln N / T_j) "
             "(Auer et al. 2002).", "policy", lo=0, when=("policy", ("ucb1",)), step=0.1),
@@ -467,3 +480,51 @@ def check_setting(spec: Setting, value: Any, context: Mapping[str, Any] | None =
     except ValueError as exc:
         raise ValueError(str(exc)) from None
     return value
+
+
+def link_state(config: RunConfig) -> dict[str, Any]:
+    """The Bandit page's widget keys and what its link writes for each (``None``: left out, at its default or not
+    applying); the page passes these to the link so it carries ``config``, not stale widget values."""
+    carried = link_values(config)
+    return {s.key: carried.get(s.name) for s in PAGE_SETTINGS}
+
+
+def dependent_defaults(name: str, value: Any) -> dict[str, Any]:
+    """Widget values of the settings whose default depends on setting ``name`` now at ``value`` (a new budget kind
+    sets the budget to that kind's default: 100 calls, not a share of 0.05 calls).
+
+    >>> dependent_defaults("budget_kind", "calls")
+    {'bd_budget': 100.0}
+    """
+    out: dict[str, Any] = {}
+    for spec in SETTINGS:
+        if spec.default_by is not None and spec.default_by[0] == name:
+            out.update(widget_values(spec, spec.default_for({name: value})))
+    return out
+
+
+def decode_link(query: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """A Bandit link's settings as widget values, and one problem per value ``RunConfig`` refuses.
+
+    Each value is checked with the link's other accepted values (a budget of 100 with ``budget_kind=calls``),
+    in the page's order, so a setting's condition is read before it.
+
+    >>> decode_link({"budget_kind": "calls", "budget": "100", "c": "-1", "credit": "none"})[0]
+    {'bd_budget_kind': 'calls', 'bd_budget': 100.0}
+    """
+    accepted: dict[str, Any] = {}
+    state: dict[str, Any] = {}
+    problems: list[str] = []
+    for spec in PAGE_SETTINGS:
+        if spec.slug not in query:
+            continue
+        text = str(query[spec.slug])
+        try:
+            value = check_setting(spec, spec.parse(text), accepted)
+        except ValueError as exc:
+            shown = text if len(text) <= 60 else text[:59] + "…"
+            problems.append(f"{spec.slug} {shown!r}: {exc}")
+            continue
+        accepted[spec.name] = value
+        state.update(widget_values(spec, value))
+    return state, problems

@@ -5,7 +5,7 @@ and the benchmarks no longer regroup ``ids, texts, labels, neighbours, k, embedd
 hand. ``texts`` may be ``None`` (replay and benchmarks serve pre-extracted pairs by id and
 never read a text).
 
-The embedding space is named by :func:`embedding_space_id` (encoder name and dimension): the
+The embedding space is named by :func:`core.corpus.encoders.space_id` (the one space id): the
 reference set and the extracted pairs must be embedded in the same space as the documents,
 or the reward and the similarity prior compare vectors of two different models -- silently,
 when the dimensions happen to match.
@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from core.corpus.encoders import EncoderSpec, space_id
+
 if TYPE_CHECKING:
     from core.corpus.mapping import CorpusMap
 
@@ -30,7 +32,8 @@ class ArmSpaceError(ValueError):
 
 
 def canonical_encoder_name(name: str, dim: int | None = None) -> str:
-    """``name`` with aliases resolved: ``"hashing"`` -> ``"hashing-128"`` (the encoder's own ``name``).
+    """``name`` with aliases resolved (:attr:`core.corpus.encoders.EncoderSpec.name`): ``"hashing"`` ->
+    ``"hashing-128"`` (the encoder's own ``name``), or ``"hashing-<dim>"`` for embeddings of ``dim`` columns.
 
     >>> canonical_encoder_name("hashing")
     'hashing-128'
@@ -39,21 +42,7 @@ def canonical_encoder_name(name: str, dim: int | None = None) -> str:
     >>> canonical_encoder_name("all-MiniLM-L6-v2")
     'all-MiniLM-L6-v2'
     """
-    if name == "hashing":
-        return f"hashing-{dim or 128}"
-    return name
-
-
-def embedding_space_id(encoder_name: str, dim: int) -> str:
-    """A short id of the embedding space (encoder name + dimension): equal ids mean comparable vectors.
-
-    >>> embedding_space_id("hashing-64", 64) == embedding_space_id("hashing", 64)
-    True
-    >>> embedding_space_id("hashing-64", 64) == embedding_space_id("hashing-128", 128)
-    False
-    """
-    payload = f"{canonical_encoder_name(encoder_name, dim)}\x00{int(dim)}"
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return EncoderSpec.of(name, dim).name
 
 
 def arms_fingerprint(doc_ids: Sequence[str], labels: NDArray) -> str:
@@ -119,10 +108,11 @@ class ArmSpace:
 
     @property
     def space_id(self) -> str:
-        """:func:`embedding_space_id` of ``doc_emb`` ("" when the encoder or the embeddings are unknown)."""
+        """:func:`core.corpus.encoders.space_id` of the encoder that made ``doc_emb`` ("" when the encoder or the
+        embeddings are unknown)."""
         if not self.encoder or self.doc_emb is None:
             return ""
-        return embedding_space_id(self.encoder, int(np.shape(self.doc_emb)[1]))
+        return space_id(self.encoder)
 
     @property
     def fingerprint(self) -> str:

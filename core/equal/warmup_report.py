@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.corpus.encoders import Encoder, load_encoder
+from core.corpus.encoders import Encoder, EncoderSpec, Tier, load_encoder
 from core.corpus.load import Corpus
 from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
 from core.disk import write_atomic
@@ -84,11 +84,15 @@ _MAP_STAGES = ("embed", "cluster", "project", "keywords")
 def check_finetunable(base_model: str) -> None:
     """Raise :class:`WarmupError` when ``base_model`` names an encoder that cannot be fine-tuned.
 
-    The hashing test encoder (``"hashing"``, ``"hashing-<dim>"``) has no weights to train.
+    Only a transformer is (:attr:`core.corpus.encoders.EncoderSpec.fine_tunable`): the hashing test encoder
+    (``"hashing"``, ``"hashing-<dim>"``) has no weights to train, the static tier no transformer.
     """
-    if str(base_model).startswith("hashing"):
+    spec = EncoderSpec.of(str(base_model))
+    if not spec.fine_tunable:
+        what = ("the hashing test encoder, which has no weights to fine-tune" if spec.tier is Tier.HASHING
+                else "the static tier (model2vec), which has no transformer to fine-tune")
         raise WarmupError(
-            f"base_model={base_model!r} is the hashing test encoder, which has no weights to fine-tune; "
+            f"base_model={base_model!r} is {what}; "
             "choose a sentence-transformers model (the packaged MiniLM or a local model folder)"
         )
 

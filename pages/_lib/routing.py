@@ -6,10 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core import ui_state
-from core.links import encode_view, page_params, view_keys
-from core.links import restore_link as decode_link
+from core.links import encode_view
 from core.text import md_escape
 from pages._lib.choices import PRESENTING
+from pages._lib.links import page_params, view_keys
+from pages._lib.links import restore_link as decode_link
 
 
 def leave_pages_directory_mode() -> None:

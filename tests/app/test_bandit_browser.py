@@ -30,7 +30,7 @@ def test_idle_bandit_page_costs_the_server_under_5_percent_of_a_core(fresh_app_u
     share = _idle_cpu_share(pid)
     assert share < 0.05, f"idle Bandit page (no run) kept the server at {share:.0%} of a core"
     # a finished run is idle too: spend a tiny budget, wait for "finished", measure again
-    box = page.get_by_label("Budget value (share: 0-1)")
+    box = page.get_by_label("Budget value (share: 0-1)", exact=True)
     box.fill("0.02")
     box.press("Enter")
     page.wait_for_timeout(1500)
@@ -45,7 +45,7 @@ def test_idle_bandit_page_costs_the_server_under_5_percent_of_a_core(fresh_app_u
 @pytest.mark.browser
 def test_exports_follow_the_run_and_the_live_numbers_sit_above_the_fold(app_url, page, output_dir):
     _open_bandit(page, app_url)
-    box = page.get_by_label("Budget value (share: 0-1)")
+    box = page.get_by_label("Budget value (share: 0-1)", exact=True)
     box.fill("0.3")
     box.press("Enter")
     page.wait_for_timeout(1500)
@@ -54,7 +54,7 @@ def test_exports_follow_the_run_and_the_live_numbers_sit_above_the_fold(app_url,
     status.wait_for(timeout=60_000)
     box = status.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 900, f"live numbers start below the fold: {box}"
-    assert page.get_by_label("Arms per round (B)").is_hidden()  # only the four main choices sit above the numbers
+    assert page.get_by_label("Arms per round (B)", exact=True).is_hidden()  # only the main four above the numbers
     page.locator("[data-testid='stMetricValue']").filter(has_text="finished").wait_for(timeout=180_000)
     page.wait_for_timeout(1000)
     pairs = int(page.locator("[data-testid='stMetric']").filter(has_text="QA pairs")

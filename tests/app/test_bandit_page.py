@@ -77,17 +77,17 @@ def test_exploration_settings_reach_the_run(small_builtin):
     assert set(at.session_state["bd_baselines"]) == {"random", "all", "avg-sim"}
     _button(at, "bd_reset").click().run()
     at.session_state["bd_unplayed"] = "zero"  # the paper: every arm tried once, each first pull reads D
-    at.session_state["bd_first"] = 10
+    at.session_state["bd_first_pull_docs"] = 10
     _button(at, "bd_step").click().run()
     config = at.session_state["bd_loop"].run.config
     assert config.unplayed == "zero" and config.first_pull_docs == 10
     _button(at, "bd_reset").click().run()
-    at.session_state["bd_unplayed"], at.session_state["bd_first"] = "mean", 3
+    at.session_state["bd_unplayed"], at.session_state["bd_first_pull_docs"] = "mean", 3
     _button(at, "bd_step").click().run()
     config = at.session_state["bd_loop"].run.config
     assert config.unplayed == "mean" and config.first_pull_docs == 3
     _button(at, "bd_reset").click().run()
-    at.session_state["bd_unplayed"], at.session_state["bd_prior_w"] = "prior", 2.0
+    at.session_state["bd_unplayed"], at.session_state["bd_prior_weight"] = "prior", 2.0
     _button(at, "bd_step").click().run()
     assert at.session_state["bd_loop"].run.config.prior_weight == 2.0
     _button(at, "bd_reset").click().run()
@@ -111,13 +111,13 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     out.mkdir(exist_ok=True)
     page.goto(f"{app_url}/bandit")
     page.get_by_role("button", name="Start").wait_for(timeout=240_000)
-    assert page.get_by_label("Budget value (share: 0-1)").is_visible()  # the main choices are in view
-    assert not page.get_by_label("Arms per round (B)").is_visible()  # the rest folded under "More settings"
+    assert page.get_by_label("Budget value (share: 0-1)", exact=True).is_visible()  # the main choices are in view
+    assert not page.get_by_label("Arms per round (B)", exact=True).is_visible()  # the rest folded under "More settings"
     page.get_by_text("More settings").click()
     # one document per pull, one arm per round, the whole corpus: hundreds of rounds to watch
     for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"),
                          ("Budget value (share: 0-1)", "1")):
-        box = page.get_by_label(label)
+        box = page.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Enter")
         page.wait_for_timeout(800)

@@ -10,15 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.corpus.chunking import content_id, split_words
 from core.corpus.load import (
     Corpus,
     CorpusFormatError,
     EmptyCorpusError,
     LoadReport,
-    content_id,
     load_corpus,
     load_corpus_bytes,
-    split_words,
 )
 
 DOCS = [

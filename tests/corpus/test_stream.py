@@ -186,3 +186,29 @@ def test_before_a_path_is_given_the_page_shows_how_to_index_and_no_map():
     assert not at.exception, [e.value for e in at.exception]
     assert any("python -m core.corpus index" in i.value for i in at.info)
     assert not at.get("plotly_chart") and not at.get("bidi_component")
+
+
+def test_load_and_stream_read_bad_bytes_and_an_unnamed_text_field_alike(tmp_path):
+    """One reader layer (core.corpus.readers): bad UTF-8 is replaced and reported in both, not skipped in one;
+    without a text field by name both take the longest string column, neither refuses."""
+    from core.corpus.load import load_corpus
+
+    path = tmp_path / "notes.jsonl"
+    rows = [b'{"key": "n1", "tag": "a", "note": "caf\xe9 au lait and a long sentence"}',
+            b'{"key": "n2", "tag": "b", "note": "second note about the weather today"}']
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    corpus, load_report = load_corpus(path)
+    report = StreamReport()
+    ((ids, texts),) = list(iter_document_chunks(path, report=report))
+    assert (ids, texts) == (list(corpus.ids), list(corpus.texts)) == (["n1", "n2"], list(corpus.texts))
+    assert "\ufffd" in texts[0] and report.skipped == 0 and load_report.text_field == "note"
+    assert [(kind, loc) for kind, loc, _ in load_report.issues] == [("non_utf8", "notes.jsonl:1")]
+    assert report.issues == [(loc, f"{kind}: {detail}") for kind, loc, detail in load_report.issues]  # same words
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"fa\xe7ade of the building")
+    corpus, _ = load_corpus(folder)
+    assert list(iter_document_chunks(folder)) == [(["a.txt"], list(corpus.texts))]  # kept, not skipped
+    (tmp_path / "numbers.jsonl").write_text(json.dumps({"a": 1, "b": 2}) + "\n")
+    with pytest.raises(StreamFormatError, match="no column holds text"):
+        list(iter_document_chunks(tmp_path / "numbers.jsonl"))

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -30,8 +32,24 @@ TOPICS = [
 ]
 
 
-def make_setup(n_per_topic: int = 30, n_noise: int = 30):
-    """``(doc_ids, texts, labels, reference, extractor, embed, config)`` for a 5-cluster corpus.
+class BanditWorld(NamedTuple):
+    """The test corpus and what a run needs besides its store, by name (still unpacks as the old 7-tuple)."""
+
+    ids: list[str]
+    texts: list[str]
+    labels: np.ndarray
+    reference: np.ndarray
+    extractor: Any
+    embed: Callable
+    config: RunConfig
+
+    def space(self) -> ArmSpace:
+        """The corpus as an arm space, its documents embedded by :attr:`embed`."""
+        return make_space(self.ids, self.texts, self.labels, doc_emb=self.embed(self.texts))
+
+
+def make_setup(n_per_topic: int = 30, n_noise: int = 30) -> BanditWorld:
+    """The :class:`BanditWorld` of a 5-cluster corpus.
 
     Topic documents carry ``Q:``/``A:`` pairs (the rule extractor reads them); cluster 4 holds
     prose without pairs. The reference set asks about JSON, so cluster 0 is the best arm.
@@ -55,7 +73,8 @@ def make_setup(n_per_topic: int = 30, n_noise: int = 30):
                  for w, v in [("parse", "string"), ("serialize", "dict"), ("decode", "file"), ("encode", "object")]]
     reference = enc.encode(ref_texts)
     config = RunConfig(policy="equal", batch_arms=2, docs_per_pull=3, budget=0.5, seed=7)
-    return ids, texts, np.asarray(labels), reference, make_extractor("rules"), cached_embedder(enc.encode), config
+    return BanditWorld(ids, texts, np.asarray(labels), reference, make_extractor("rules"), cached_embedder(enc.encode),
+                       config)
 
 
 def make_space(ids, texts, labels, embed=None, doc_emb=None) -> ArmSpace:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_run import make_setup, make_space  # noqa: E402
+from crash_run import make_space  # noqa: E402
 
 from core.equal.baselines import BaselineCache, baselines_job  # noqa: E402
 from core.equal.replay import replay_baselines  # noqa: E402
@@ -24,11 +22,6 @@ class CountingExtractor:
         return self.inner.extract(docs)
 
 
-@pytest.fixture(scope="module")
-def setup():
-    return make_setup()
-
-
 def _finish(job):
     n = 0
     while job.running:
@@ -37,8 +30,8 @@ def _finish(job):
     return n
 
 
-def test_job_gives_the_same_curves_as_the_one_shot_replay(setup):
-    ids, texts, labels, ref, ext, embed, config = setup
+def test_job_gives_the_same_curves_as_the_one_shot_replay(bandit_world):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
     doc_emb = embed(texts)
     job = baselines_job(config, make_space(ids, texts, labels, doc_emb=doc_emb), ext, embed, ref)
     polls = _finish(job)
@@ -49,8 +42,8 @@ def test_job_gives_the_same_curves_as_the_one_shot_replay(setup):
         assert job.result[policy][["docs_cum", "coverage"]].equals(frame[["docs_cum", "coverage"]])
 
 
-def test_cancelled_job_keeps_its_work_and_the_next_one_reuses_it(setup):
-    ids, texts, labels, ref, ext, embed, config = setup
+def test_cancelled_job_keeps_its_work_and_the_next_one_reuses_it(bandit_world):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
     cache, counting = BaselineCache(), CountingExtractor(ext)
     job = baselines_job(config, make_space(ids, texts, labels), counting, embed, ref, cache=cache)
     job.advance(budget_s=0.0)

@@ -11,16 +11,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_run import make_setup, make_space  # noqa: E402
+from crash_run import make_space  # noqa: E402
 
 from core.equal.extract.base import ExtractionResult  # noqa: E402
 from core.equal.run import BanditRun, RunConfigError  # noqa: E402
 from core.equal.store import RunBusyError, RunStore, RunStoreCorrupt, RunStoreError  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def setup():
-    return make_setup()
 
 
 class Flaky:
@@ -39,19 +34,20 @@ class Flaky:
         return replace(out, calls=len(docs), errors=[(d, "HTTP 500") for d in bad])
 
 
-def _run(setup, ext, store=None, run_id=None, **changes):
-    ids, texts, labels, ref, _, embed, config = setup
+def _run(bandit_world, ext, store=None, run_id=None, **changes):
+    w = bandit_world
+    ids, texts, labels, ref, embed, config = w.ids, w.texts, w.labels, w.reference, w.embed, w.config
     return BanditRun(replace(config, **changes), make_space(ids, texts, labels, embed), ref, ext, embed, store=store,
                      run_id=run_id)
 
 
-def test_a_failed_document_is_not_done_spends_no_share_and_is_retried(setup, tmp_path):
-    ids, _, _, _, rules, _, _ = setup
-    ok = _run(setup, rules).run_until_done()
+def test_a_failed_document_is_not_done_spends_no_share_and_is_retried(bandit_world, tmp_path):
+    ids, rules = bandit_world.ids, bandit_world.extractor
+    ok = _run(bandit_world, rules).run_until_done()
     broken = {ok.pairs[0].doc_id}  # a document with pairs that the first pull reads
     flaky = Flaky(rules, broken)
     store = RunStore(tmp_path / "r.sqlite")
-    run = _run(setup, flaky, store=store, run_id="f").run_until_done()
+    run = _run(bandit_world, flaky, store=store, run_id="f").run_until_done()
     assert run.docs_done == ok.docs_done  # the budget is spent on documents that were extracted
     assert flaky.seen.count(next(iter(broken))) == 3  # retried on the arm's next pulls, then set aside
     assert next(iter(broken)) not in {p.doc_id for p in run.pairs}
@@ -62,11 +58,11 @@ def test_a_failed_document_is_not_done_spends_no_share_and_is_retried(setup, tmp
     assert int(run.doc_pulls()[ids.index(next(iter(broken)))]) == 0  # not shown as extracted on the map
 
 
-def test_an_endpoint_that_keeps_failing_stops_the_run_and_a_resume_retries(setup, tmp_path):
-    _, _, _, _, rules, embed, _ = setup
+def test_an_endpoint_that_keeps_failing_stops_the_run_and_a_resume_retries(bandit_world, tmp_path):
+    rules, embed = bandit_world.extractor, bandit_world.embed
     flaky = Flaky(rules)
     store = RunStore(tmp_path / "r.sqlite")
-    run = _run(setup, flaky, store=store, run_id="down", max_failures=4)
+    run = _run(bandit_world, flaky, store=store, run_id="down", max_failures=4)
     run.step()
     flaky.down = True
     run.run_until_done()
@@ -74,7 +70,7 @@ def test_an_endpoint_that_keeps_failing_stops_the_run_and_a_resume_retries(setup
     assert store.load_run("down").status == "stopped: endpoint failing"
     calls_while_down = len(flaky.seen)
     flaky.down = False
-    ids, texts, labels, ref, _, _, _ = setup
+    ids, texts, labels, ref = bandit_world.ids, bandit_world.texts, bandit_world.labels, bandit_world.reference
     again = BanditRun.resume(store, "down", make_space(ids, texts, labels, embed), ref, flaky, embed)
     assert not again.is_done and again.docs_done == run.docs_done
     again.run_until_done()
@@ -82,13 +78,13 @@ def test_an_endpoint_that_keeps_failing_stops_the_run_and_a_resume_retries(setup
     retried = set(flaky.seen[calls_while_down:])
     failed_before = {d for ds in store.load_run("down").pulls["failed"] for d in ds}
     assert failed_before and failed_before <= retried  # every failed document was tried again
-    assert again.docs_done == _run(setup, rules).run_until_done().docs_done
+    assert again.docs_done == _run(bandit_world, rules).run_until_done().docs_done
 
 
-def test_a_cost_budget_without_prices_is_refused(setup):
-    _, _, _, _, rules, _, _ = setup
+def test_a_cost_budget_without_prices_is_refused(bandit_world):
+    rules = bandit_world.extractor
     with pytest.raises(RunConfigError, match="needs prices"):
-        _run(setup, rules, budget_kind="cost", budget=1.0)
+        _run(bandit_world, rules, budget_kind="cost", budget=1.0)
 
     class Unpriced:
         name = "openai"
@@ -98,13 +94,13 @@ def test_a_cost_budget_without_prices_is_refused(setup):
             raise AssertionError
 
     with pytest.raises(RunConfigError, match="--price-in"):
-        _run(setup, Unpriced(), budget_kind="cost", budget=1.0)
+        _run(bandit_world, Unpriced(), budget_kind="cost", budget=1.0)
 
 
-def test_step_to_the_end_records_finished_and_pause_records_paused(setup, tmp_path):
-    _, _, _, _, rules, _, _ = setup
+def test_step_to_the_end_records_finished_and_pause_records_paused(bandit_world, tmp_path):
+    rules = bandit_world.extractor
     store = RunStore(tmp_path / "r.sqlite")
-    run = _run(setup, rules, store=store, run_id="s")
+    run = _run(bandit_world, rules, store=store, run_id="s")
     run.step()
     run.pause()
     assert store.load_run("s").status == "paused"
@@ -115,10 +111,11 @@ def test_step_to_the_end_records_finished_and_pause_records_paused(setup, tmp_pa
         store.set_status("s", "done-ish")
 
 
-def test_a_second_session_gets_a_clear_message_and_a_lapsed_lease_is_interrupted(setup, tmp_path, monkeypatch):
-    ids, texts, labels, ref, rules, embed, _ = setup
+def test_a_second_session_gets_a_clear_message_and_a_lapsed_lease_is_interrupted(bandit_world, tmp_path, monkeypatch):
+    w = bandit_world
+    ids, texts, labels, ref, rules, embed = w.ids, w.texts, w.labels, w.reference, w.extractor, w.embed
     store = RunStore(tmp_path / "r.sqlite")
-    first = _run(setup, rules, store=store, run_id="shared")
+    first = _run(bandit_world, rules, store=store, run_id="shared")
     first.step()
     second = BanditRun.resume(store, "shared", make_space(ids, texts, labels, embed), ref, rules, embed)
     with pytest.raises(RunBusyError, match="another session"):
@@ -180,15 +177,15 @@ class Hanging:
         return ExtractionResult(calls=0, errors=[(d, "cancelled") for d, _ in docs], cancelled=True)
 
 
-def test_pause_interrupts_a_waiting_extraction_and_the_pull_replays_on_resume(setup, tmp_path):
+def test_pause_interrupts_a_waiting_extraction_and_the_pull_replays_on_resume(bandit_world, tmp_path):
     import threading
 
     from core.equal.live import LiveLoop
 
-    _, _, _, _, rules, _, _ = setup
+    rules = bandit_world.extractor
     store = RunStore(tmp_path / "r.sqlite")
     ext = Hanging(rules)
-    run = _run(setup, ext, store=store, run_id="p")
+    run = _run(bandit_world, ext, store=store, run_id="p")
     loop = LiveLoop()
     loop.start(run)
     played: list[int] = []

@@ -9,16 +9,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_run import make_setup, make_space  # noqa: E402
+from crash_run import make_space  # noqa: E402
 
 from core.equal.live import IllegalTransition, LiveLoop  # noqa: E402
 from core.equal.run import BanditRun  # noqa: E402
 from core.equal.store import RunStore  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def setup():
-    return make_setup()
 
 
 @pytest.fixture()
@@ -28,8 +23,8 @@ def store(tmp_path):
     s.close()
 
 
-def _run(setup, store=None, **changes):
-    ids, texts, labels, ref, ext, embed, config = setup
+def _run(bandit_world, store=None, **changes):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
     return BanditRun(replace(config, **changes), make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed,
                      store=store)
 
@@ -39,10 +34,10 @@ def _status(store, run) -> str:
     return runs.loc[runs.run_id == run.run_id, "status"].iloc[0]
 
 
-def test_start_tick_pause_resume_finish(setup, store):
+def test_start_tick_pause_resume_finish(bandit_world, store):
     loop = LiveLoop(store)
     assert loop.state == "idle" and not loop.playing and loop.tick() == 0
-    run = _run(setup, store, budget=1.0)
+    run = _run(bandit_world, store, budget=1.0)
     loop.start(run)
     assert loop.playing and _status(store, run) == "running"
     assert loop.tick(max_rounds=1, max_seconds=100) >= 1 and run.round == 1
@@ -58,18 +53,18 @@ def test_start_tick_pause_resume_finish(setup, store):
     assert loop.state == "finished" and _status(store, run) == "finished" and not loop.playing
 
 
-def test_playing_to_the_budget_finishes_by_itself(setup, store):
+def test_playing_to_the_budget_finishes_by_itself(bandit_world, store):
     loop = LiveLoop(store)
-    run = _run(setup, store, budget=0.2)
+    run = _run(bandit_world, store, budget=0.2)
     loop.start(run)
     while loop.playing:
         loop.tick(max_rounds=50, max_seconds=100)
     assert run.is_done and loop.state == "finished" and _status(store, run) == "finished"
 
 
-def test_a_run_finished_with_step_finishes(setup, store):
+def test_a_run_finished_with_step_finishes(bandit_world, store):
     loop = LiveLoop(store)
-    run = _run(setup, store, budget=0.2)
+    run = _run(bandit_world, store, budget=0.2)
     loop.step(run)
     assert loop.state == "paused" and run.round == 1 and _status(store, run) == "paused"
     while loop.state == "paused":
@@ -77,14 +72,14 @@ def test_a_run_finished_with_step_finishes(setup, store):
     assert run.is_done and loop.state == "finished" and _status(store, run) == "finished"
 
 
-def test_abandon_and_reset_record_the_status(setup, store):
+def test_abandon_and_reset_record_the_status(bandit_world, store):
     loop = LiveLoop(store)
-    run = _run(setup, store, budget=1.0)
+    run = _run(bandit_world, store, budget=1.0)
     loop.start(run)
     loop.tick(max_seconds=100)
     loop.abandon()
     assert loop.state == "interrupted" and _status(store, run) == "interrupted"
-    other = _run(setup, store, budget=1.0)
+    other = _run(bandit_world, store, budget=1.0)
     loop.start(other)  # a new run after an interrupted one
     loop.reset()  # reset interrupts the unfinished run
     assert loop.state == "idle" and loop.run is None and _status(store, other) == "interrupted"
@@ -97,9 +92,9 @@ def test_abandon_and_reset_record_the_status(setup, store):
     ("finished", "pause"), ("finished", "resume"), ("finished", "finish"), ("finished", "abandon"),
     ("interrupted", "pause"), ("interrupted", "resume"), ("interrupted", "finish"),
 ])
-def test_illegal_transitions_are_refused_with_the_state_named(setup, state, action):
+def test_illegal_transitions_are_refused_with_the_state_named(bandit_world, state, action):
     loop = LiveLoop()
-    run = _run(setup, budget=1.0)
+    run = _run(bandit_world, budget=1.0)
     if state != "idle":
         loop.start(run)
     if state == "paused":
@@ -111,17 +106,17 @@ def test_illegal_transitions_are_refused_with_the_state_named(setup, state, acti
     before = loop.state
     with pytest.raises(IllegalTransition, match=before):
         if action == "start_new":
-            loop.start(_run(setup, budget=1.0))
+            loop.start(_run(bandit_world, budget=1.0))
         elif action == "start":
-            loop.start(_run(setup, budget=1.0))
+            loop.start(_run(bandit_world, budget=1.0))
         else:
             getattr(loop, action)()
     assert loop.state == before  # a refused action changes nothing
 
 
-def test_adopt_a_reopened_run(setup, store):
+def test_adopt_a_reopened_run(bandit_world, store):
     loop = LiveLoop(store)
-    run = _run(setup, store, budget=1.0)
+    run = _run(bandit_world, store, budget=1.0)
     run.step()
     loop.adopt(run)
     assert loop.state == "paused" and loop.run is run
@@ -129,8 +124,8 @@ def test_adopt_a_reopened_run(setup, store):
     assert loop.playing
 
 
-def test_a_run_built_but_never_started_leaves_nothing_in_the_store(setup, store):
-    run = _run(setup, store, budget=1.0)
+def test_a_run_built_but_never_started_leaves_nothing_in_the_store(bandit_world, store):
+    run = _run(bandit_world, store, budget=1.0)
     assert not store.has_run(run.run_id)  # built (a Start whose script run was cut short): no row
     run.pause()
     run.abandon()  # giving it up writes nothing either
@@ -139,11 +134,11 @@ def test_a_run_built_but_never_started_leaves_nothing_in_the_store(setup, store)
     assert _status(store, run) == "running" and store.list_runs().pulls.tolist() == [0]
 
 
-def test_start_pressed_twice_in_one_tab_and_once_in_another_builds_one_run_per_tab(setup, store):
+def test_start_pressed_twice_in_one_tab_and_once_in_another_builds_one_run_per_tab(bandit_world, store):
     built: list[BanditRun] = []
 
     def new_run():
-        built.append(_run(setup, store, budget=1.0))
+        built.append(_run(bandit_world, store, budget=1.0))
         return built[-1]
 
     first, second = LiveLoop(store), LiveLoop(store)

@@ -134,3 +134,41 @@ def test_extractor_settings_never_record_the_key():
 
     rec = extractor_settings(Endpoint())
     assert rec["model"] == "m" and "sk-secret" not in repr(rec)
+
+
+def test_a_run_stored_before_the_one_space_id_reopens_and_resumes(world, tmp_path):
+    """tests/equal/fixtures/run_store_before_space_id.sqlite was written by the code before EncoderSpec: the same
+    world, 3 rounds, its space recorded as the sha256 id ``fa81b7f6d0b46d87``. It reopens in today's space id."""
+    import shutil
+
+    space, ext, embed, _, _ = world
+    path = tmp_path / "old.sqlite"
+    shutil.copy(Path(__file__).parent / "fixtures" / "run_store_before_space_id.sqlite", path)
+    with sqlite3.connect(path) as conn:
+        raw = conn.execute("SELECT provenance FROM runs WHERE run_id='old-space-id'").fetchone()[0]
+    assert '"space_id": "fa81b7f6d0b46d87"' in raw  # the old form, as stored
+    store = RunStore(path)
+    recorded = recorded_inputs(store, "old-space-id")
+    assert recorded.provenance.space_id == space.space_id == "hashing-64" and recorded.unknown == []
+    ref = load_reference("numerical-arrays")
+    again = reopen_recorded(store, "old-space-id", space, embed)
+    assert again.round == 3 and again.provenance.space_id == "hashing-64"
+    assert again.run_until_done(max_rounds=2).round == 5  # and it plays on
+    wide = ArmSpace(space.doc_ids, space.texts, space.labels, doc_emb=HashingEncoder(32).encode(list(space.texts)),
+                    encoder="hashing-32")
+    with pytest.raises(RunStoreError, match="embedding space differs.*hashing-64.*hashing-32"):
+        BanditRun.resume(store, "old-space-id", wide, embed(ref.texts()), ext, embed,
+                         provenance=RunProvenance.build(wide, ref, ext))
+
+
+def test_the_map_and_the_run_name_one_space_alike():
+    """One space id: the map's (core.corpus.encoders.space_id) is the one a run records (ArmSpace.space_id)."""
+    from core.corpus.encoders import EncoderSpec, Tier, space_id
+
+    enc = HashingEncoder(64)
+    texts = ["a b", "b c", "c d"]
+    arms = ArmSpace(["1", "2", "3"], texts, [0, 0, 1], doc_emb=enc.encode(texts), encoder="hashing-64")
+    assert arms.space_id == space_id("hashing-64") == enc.space_id
+    assert space_id("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2" != space_id("hashing")
+    spec = EncoderSpec.of("static-minilm:/models/static-minilm-pca64")
+    assert spec.tier is Tier.STATIC and spec.space_id == "static-minilm/static-minilm-pca64" and not spec.fine_tunable

@@ -19,20 +19,15 @@ from core.equal.run import BanditRun, RunConfig, RunConfigError  # noqa: E402
 from core.equal.space import ArmSpace  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def setup():
-    return make_setup()
-
-
-def _run(setup, **changes):
-    ids, texts, labels, ref, ext, embed, config = setup
+def _run(bandit_world, **changes):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
     return BanditRun(replace(config, **changes), make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed)
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-def test_every_policy_runs_to_budget_without_repeating_documents(setup, policy):
-    run = _run(setup, policy=policy, budget=0.4).run_until_done()
-    n = len(setup[0])
+def test_every_policy_runs_to_budget_without_repeating_documents(bandit_world, policy):
+    run = _run(bandit_world, policy=policy, budget=0.4).run_until_done()
+    n = len(bandit_world.ids)
     assert run.is_done and run.docs_done == int(np.ceil(0.4 * n))
     pulls = run.pulls_frame()
     assert pulls["n_docs"].sum() == run.docs_done
@@ -42,33 +37,33 @@ def test_every_policy_runs_to_budget_without_repeating_documents(setup, policy):
     assert len(run.pairs_frame()) == len(run.pairs) == frames["pairs_cum"].iloc[-1]
 
 
-def test_same_seed_same_run_other_seed_differs(setup):
+def test_same_seed_same_run_other_seed_differs(bandit_world):
     # with order exploration the seed samples the order inside a cluster, so it means something
     for order in ("similar", "learned"):
-        a = _run(setup, seed=3, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
-        b = _run(setup, seed=3, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        a = _run(bandit_world, seed=3, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        b = _run(bandit_world, seed=3, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
         assert a.equals(b)
-        c = _run(setup, seed=4, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        c = _run(bandit_world, seed=4, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
         assert not RunConfig(doc_order=order, order_explore=0.5).deterministic
         assert not a[["arm", "reward"]].equals(c[["arm", "reward"]])
-    shuffled = [_run(setup, seed=sd, doc_order="random").run_until_done().pulls_frame() for sd in (3, 4)]
+    shuffled = [_run(bandit_world, seed=sd, doc_order="random").run_until_done().pulls_frame() for sd in (3, 4)]
     assert not shuffled[0][["arm", "reward"]].equals(shuffled[1][["arm", "reward"]])
 
 
-def test_a_deterministic_configuration_ignores_the_seed(setup):
+def test_a_deterministic_configuration_ignores_the_seed(bandit_world):
     # the defaults read the best-scored documents first without exploration: the property says so, the runs agree
     assert RunConfig().deterministic
-    runs = [_run(setup, seed=sd).run_until_done().pulls_frame() for sd in (3, 4)]
+    runs = [_run(bandit_world, seed=sd).run_until_done().pulls_frame() for sd in (3, 4)]
     assert runs[0][["arm", "reward", "n_docs"]].equals(runs[1][["arm", "reward", "n_docs"]])
 
 
-def test_equal_finds_the_on_task_cluster(setup):
+def test_equal_finds_the_on_task_cluster(bandit_world):
     # cluster 0 matches the reference (JSON questions); it should be pulled most and mostly extracted
-    run = _run(setup, share_neighbours=False, budget=0.4).run_until_done()
+    run = _run(bandit_world, share_neighbours=False, budget=0.4).run_until_done()
     arms = run.arms_frame()
     assert arms.loc[arms["pulls"].idxmax(), "arm"] == 0
     assert arms.loc[0, "docs_left"] < arms.loc[0, "size"] / 2
-    rnd = _run(setup, policy="random", budget=0.4).run_until_done()
+    rnd = _run(bandit_world, policy="random", budget=0.4).run_until_done()
     assert run.coverage > rnd.coverage
     assert run.calc_de_distance() < rnd.calc_de_distance()
 
@@ -102,8 +97,9 @@ def test_budget_in_calls_and_cost():
     assert 10.0 <= cost.cost < 10.0 + 0.5 * config.batch_arms * config.docs_per_pull
 
 
-def test_empty_pulls_and_worst_reward(setup):
-    ids, texts, labels, ref, _, embed, config = setup
+def test_empty_pulls_and_worst_reward(bandit_world):
+    w = bandit_world
+    ids, texts, labels, ref, embed, config = w.ids, w.texts, w.labels, w.reference, w.embed, w.config
 
     class Nothing:
         name = "nothing"
@@ -122,16 +118,18 @@ def test_empty_pulls_and_worst_reward(setup):
     assert (run.pulls_frame()["reward"] == -0.25).all() and run.coverage == 0.0
 
 
-def test_cumulative_estimate_and_plateau_stop(setup):
-    run = _run(setup, reward=OTReward(estimate="cumulative"), budget=1.0, stop="plateau", patience=3).run_until_done()
-    assert run.docs_done < len(setup[0])  # stopped early
-    cum = _run(setup, reward=OTReward(estimate="cumulative"), unplayed="mean").run_until_done()
+def test_cumulative_estimate_and_plateau_stop(bandit_world):
+    run = _run(bandit_world, reward=OTReward(estimate="cumulative"), budget=1.0, stop="plateau",
+               patience=3).run_until_done()
+    assert run.docs_done < len(bandit_world.ids)  # stopped early
+    cum = _run(bandit_world, reward=OTReward(estimate="cumulative"), unplayed="mean").run_until_done()
     m = cum.arms_frame()
     last = cum.state.arm_to_last
     played = m["pulls"] > 0
     np.testing.assert_allclose(m.loc[played, "mean"], last[played.to_numpy()])
     # with the prior, the latest cumulative value is shrunk towards the prediction by prior_weight pseudo-pulls
-    cum = _run(setup, reward=OTReward(estimate="cumulative"), unplayed="prior", prior_weight=2.0).run_until_done()
+    cum = _run(bandit_world, reward=OTReward(estimate="cumulative"), unplayed="prior",
+               prior_weight=2.0).run_until_done()
     s, seen = cum.state, cum.state.arm_to_count > 0
     pred = s.calc_prior_prediction()
     np.testing.assert_allclose(
@@ -139,8 +137,8 @@ def test_cumulative_estimate_and_plateau_stop(setup):
     )
 
 
-def test_play_pull_is_bounded_and_round_completes(setup):
-    run = _run(setup)
+def test_play_pull_is_bounded_and_round_completes(bandit_world):
+    run = _run(bandit_world)
     assert run.play_pull() is None  # B=2: first pull of a round
     res = run.play_pull()
     assert res is not None and res.round == 0 and len(res.arms) == 2 and res.n_docs == 6
@@ -179,7 +177,7 @@ def test_config_round_trips_json():
     assert RunConfig.from_dict(no_credit).reward.credit == "pull"  # stored before credit existed: rewarded per pull
 
 
-# the rewards of ``_run(setup, seed=3, budget=0.5)`` as the code computed them before per-document credit existed
+# the rewards of ``_run(bandit_world, seed=3, budget=0.5)`` as the code computed them before per-document credit existed
 # (commit 69ac104); ``credit="pull"`` must give them again, bit for bit
 _PAPER_CREDIT_ARMS = [0, 3, 0, 1, 0, 2, 0, 3, 0, 1, 0, 3, 0, 3, 0, 3, 0, 3, 0, 3, 3, 1, 3, 1, 3]
 _PAPER_CREDIT_REWARDS = [
@@ -190,8 +188,8 @@ _PAPER_CREDIT_REWARDS = [
     -0.190060928231]
 
 
-def test_pull_credit_reproduces_the_earlier_run_exactly(setup):
-    pulls = _run(setup, seed=3, budget=0.5, reward=OTReward(credit="pull"), doc_order="random",
+def test_pull_credit_reproduces_the_earlier_run_exactly(bandit_world):
+    pulls = _run(bandit_world, seed=3, budget=0.5, reward=OTReward(credit="pull"), doc_order="random",
                  doc_similarity="max", neighbour_weight=1.0).run_until_done().pulls_frame()
     assert list(pulls["arm"]) == _PAPER_CREDIT_ARMS
     assert np.allclose(pulls["reward"], _PAPER_CREDIT_REWARDS, rtol=0, atol=1e-11)
@@ -238,8 +236,8 @@ def test_a_cluster_that_yields_nothing_is_valued_below_one_that_yields(credit):
         assert arms.loc[0, "mean"] > arms.loc[1, "mean"] + 0.5
 
 
-def test_mismatched_inputs_rejected(setup):
-    ids, texts, labels, ref, ext, embed, config = setup
+def test_mismatched_inputs_rejected(bandit_world):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
     with pytest.raises(ValueError, match="differ in length"):
         BanditRun(config, make_space(ids[:-1], texts, labels), ref, ext, embed)
 
@@ -269,35 +267,35 @@ def test_cli_run_resume_and_export(tmp_path, capsys):
     assert main(["run", *base[:-4], "--reference", "no-such-set", "--store", db]) == 2  # bad input: exit 2
 
 
-def test_first_pull_docs_honoured_and_paper_setting_reads_d(setup):
-    run = _run(setup, first_pull_docs=2, docs_per_pull=5, budget=1.0).run_until_done()
+def test_first_pull_docs_honoured_and_paper_setting_reads_d(bandit_world):
+    run = _run(bandit_world, first_pull_docs=2, docs_per_pull=5, budget=1.0).run_until_done()
     pulls = run.pulls_frame()
     first = ~pulls.duplicated("arm")
     full = pulls["n_docs"] == 5
     last_of_arm = ~pulls.duplicated("arm", keep="last")
     assert (pulls.loc[first, "n_docs"] <= 2).all()
     assert (full | last_of_arm | first).all()  # later pulls read D (an arm's last pull may be short)
-    paper = _run(setup, first_pull_docs=None, docs_per_pull=5, budget=0.5).run_until_done().pulls_frame()
+    paper = _run(bandit_world, first_pull_docs=None, docs_per_pull=5, budget=0.5).run_until_done().pulls_frame()
     assert (paper.loc[~paper.duplicated("arm"), "n_docs"] == 5).all()
-    capped = _run(setup, first_pull_docs=50, docs_per_pull=4, budget=0.3).run_until_done().pulls_frame()
+    capped = _run(bandit_world, first_pull_docs=50, docs_per_pull=4, budget=0.3).run_until_done().pulls_frame()
     assert capped["n_docs"].max() == 4  # never more than D
 
 
-def test_unplayed_and_first_pull_docs_validated(setup):
+def test_unplayed_and_first_pull_docs_validated(bandit_world):
     with pytest.raises(RunConfigError, match="unplayed"):
         RunConfig(unplayed="inf")
     with pytest.raises(RunConfigError, match="first_pull_docs"):
         RunConfig(first_pull_docs=0)
-    run = _run(setup, unplayed="zero")
+    run = _run(bandit_world, unplayed="zero")
     assert run.state.unplayed == "zero" and RunConfig().unplayed == "eb"
     with pytest.raises(RunConfigError, match="prior_weight"):
         RunConfig(prior_weight=-1.0)
 
 
-def test_similar_order_reads_the_documents_closest_to_the_reference_first(setup):
-    ids, texts, labels, ref, ext, embed, config = setup
+def test_similar_order_reads_the_documents_closest_to_the_reference_first(bandit_world):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
     emb = embed(texts)
-    run = _run(setup, doc_order="similar", doc_similarity="max", budget=0.3).run_until_done()
+    run = _run(bandit_world, doc_order="similar", doc_similarity="max", budget=0.3).run_until_done()
     top = (emb @ ref.T).max(axis=1)
     labels, played = np.asarray(labels), 0
     for arm in np.unique(labels):
@@ -312,8 +310,8 @@ def test_similar_order_reads_the_documents_closest_to_the_reference_first(setup)
                   embed)
 
 
-def test_prior_needs_document_embeddings_and_checks_them(setup):
-    ids, texts, labels, ref, ext, embed, config = setup
+def test_prior_needs_document_embeddings_and_checks_them(bandit_world):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
     with pytest.raises(RunConfigError, match="doc_emb"):
         BanditRun(config, make_space(ids, texts, labels), ref, ext, embed)  # the default unplayed="eb"
     with pytest.raises(RunConfigError, match="doc_emb"):
@@ -335,18 +333,18 @@ def test_prior_needs_document_embeddings_and_checks_them(setup):
     )
 
 
-def test_prior_probes_the_cluster_that_looks_like_the_task_first(setup):
-    run = _run(setup)
+def test_prior_probes_the_cluster_that_looks_like_the_task_first(bandit_world):
+    run = _run(bandit_world)
     run.step()
     assert run.pulls_frame()["arm"].iloc[0] == 0  # the JSON cluster, for a JSON reference set
     prior = run.state.arm_prior
     assert prior.argmax() == 0 and prior[4] < prior[0]
 
 
-def test_barren_cluster_is_not_mistaken_for_a_good_one(setup):
+def test_barren_cluster_is_not_mistaken_for_a_good_one(bandit_world):
     # cluster 4 yields no pairs here; "worst" (the default) drops it after one probe, while the
     # paper's empty reward 0 beats the real (mostly negative) rewards and keeps pulling it
-    ids, texts, labels, ref, ext, embed, config = setup
+    ids, texts, labels, ref, ext, embed, config = bandit_world
 
     class Barren:
         name = "barren"

@@ -20,16 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from core.corpus.chunking import estimate_tokens, split_text
 from core.corpus.load import (
     SUPPORTED_EXTENSIONS,
     CorpusFormatError,
     CorpusTooLargeError,
     EmptyCorpusError,
     LoadLimits,
-    estimate_tokens,
     load_corpus,
     load_corpus_bytes,
-    split_text,
 )
 
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from core.links import PAGE_PARAMS, page_params, restore_link
+from pages._lib.links import PAGE_PARAMS, page_params, restore_link
 
 PAYLOAD = ("[Click to verify](http://evil.example/login) <img src=x id=injected> **boldpayload** "
            ":red[redpayload] :material/warning: $x^2$ www.evil.example")

@@ -16,11 +16,12 @@ from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 if TYPE_CHECKING:
     from core.settings import LLMSettings
 
-__all__ = ["EXTRACTOR_KINDS", "ExtractionResult", "Extractor", "QAPair", "make_checked_extractor", "make_extractor"]
+__all__ = ["EXTRACTOR_ALIASES", "EXTRACTOR_KINDS", "ExtractionResult", "Extractor", "QAPair", "make_checked_extractor",
+           "make_extractor"]
 
 EXTRACTOR_KINDS = values(ExtractorKind)
-_ALIASES = {"rules": "rules", "rule": "rules", "openai": "openai", "llm": "openai",
-            "openai-compatible": "openai", "openai_compat": "openai"}
+EXTRACTOR_ALIASES = _ALIASES = {"rules": "rules", "rule": "rules", "openai": "openai", "llm": "openai",
+                                "openai-compatible": "openai", "openai_compat": "openai"}  # what stored runs may say
 
 
 def make_extractor(kind: str = "rules", settings: LLMSettings | None = None, **options) -> Extractor:

@@ -1,0 +1,106 @@
+"""The reader layer that :mod:`core.corpus.load` (whole files) and :mod:`core.corpus.stream` (larger than memory)
+share, so both treat a corpus alike:
+
+* **bad bytes**: text that is not UTF-8 is decoded with U+FFFD in place of the bad bytes and reported, one
+  ``non_utf8`` row per line, with its column (:func:`decode_utf8`); the record is kept;
+* **the text field**: the one named, else the first column whose name is in :data:`TEXT_FIELD_NAMES`, else the
+  string column with the longest mean length over the records seen (:func:`detect_text_field`); a named field
+  that is absent, or no string column at all, is a :class:`CorpusFormatError` naming the columns there are;
+* **the id field**: the first column in :data:`ID_FIELD_NAMES` (:func:`pick_column`), else none.
+
+A report is anything with ``add(kind, location, detail)`` (:class:`IssueSink`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+TEXT_FIELD_NAMES: tuple[str, ...] = (
+    "text", "content", "body", "document", "doc", "passage", "abstract", "question",
+    "prompt", "instruction", "sentence", "description", "summary", "title",
+)
+ID_FIELD_NAMES: tuple[str, ...] = ("id", "doc_id", "_id", "uuid", "docid", "document_id", "key")
+
+
+class CorpusFormatError(ValueError):
+    """The input cannot be read as a corpus at all (missing file, unknown format, absent field)."""
+
+
+class IssueSink(Protocol):
+    """Where a reader reports a problem with one record (``kind``, ``location`` such as ``file:line``, ``detail``)."""
+
+    def add(self, kind: str, location: str, detail: str) -> None: ...
+
+
+def decode_line(raw: bytes, location: str, report: IssueSink) -> str:
+    """One line as text: invalid UTF-8 bytes become U+FFFD and the line gets a ``non_utf8`` row.
+
+    >>> class Rows(list):
+    ...     def add(self, *row): self.append(row)
+    >>> rows = Rows()
+    >>> decode_line(b"caf\\xe9", "f.jsonl:3", rows), rows
+    ('caf\\ufffd', [('non_utf8', 'f.jsonl:3', 'invalid UTF-8 byte(s) at column 4; replaced with U+FFFD')])
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        report.add("non_utf8", location, f"invalid UTF-8 byte(s) at column {err.start + 1}; replaced with U+FFFD")
+        return raw.decode("utf-8", "replace")
+
+
+def decode_utf8(data: bytes, name: str, report: IssueSink) -> str:
+    """A whole file as text (a leading BOM dropped): invalid bytes become U+FFFD, each affected line reported
+    (:func:`decode_line`, location ``name:line``)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    return "\n".join(decode_line(raw, f"{name}:{lineno}", report) for lineno, raw in enumerate(data.split(b"\n"), 1))
+
+
+def pick_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` among ``columns`` (case-insensitive; of two columns equal but for case, the first).
+
+    >>> pick_column(["Body", "ID"], ID_FIELD_NAMES), pick_column(["x"], ID_FIELD_NAMES)
+    ('ID', None)
+    """
+    lower = {c.lower(): c for c in reversed(columns)}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    return None
+
+
+def record_columns(records: Iterable[tuple[str, Any]]) -> list[str]:
+    """The columns of ``(location, value)`` records, in first-seen order (plain strings have none)."""
+    seen: dict[str, None] = {}
+    for _, value in records:
+        if isinstance(value, dict):
+            for k in value:
+                seen.setdefault(str(k), None)
+    return list(seen)
+
+
+def detect_text_field(records: list[tuple[str, Any]], columns: list[str], name: str) -> str:
+    """The text column of ``records`` when none is named: by name (:data:`TEXT_FIELD_NAMES`), else the string
+    column with the longest mean length (ties: the first). Raises :class:`CorpusFormatError` when none holds text.
+
+    >>> detect_text_field([("f:1", {"a": "xy", "b": "long text"})], ["a", "b"], "f")
+    'b'
+    """
+    found = pick_column(columns, TEXT_FIELD_NAMES)
+    if found is not None:
+        return found
+    lengths: dict[str, list[int]] = {c: [] for c in columns}
+    for _, value in records:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, str):
+                    lengths.setdefault(str(k), []).append(len(v))
+    means = {c: sum(v) / len(v) for c, v in lengths.items() if v}
+    if not means:
+        raise CorpusFormatError(f"{name}: no column holds text; available columns: {columns}")
+    return max(columns, key=lambda c: (means.get(c, -1.0), -columns.index(c)))

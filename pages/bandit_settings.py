@@ -1,0 +1,87 @@
+"""The Bandit page's run settings, each drawn from its :class:`core.equal.settings.Setting` (no choice list here).
+
+:func:`draw` draws one setting (its widget key, label, help, range and choices come from the
+spec); :func:`draw_group` a group of them. A setting that does not apply (UCB1's ``c`` under
+EQUAL) is not drawn and takes its default. :func:`apply_config` shows a ``RunConfig`` in the widgets
+from the page's next run on (a reopened run, the tuning lab's pick): Streamlit lets a widget's
+value be set only before the widget is drawn, so the page calls :func:`apply_pending` first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core.equal.config import RunConfig
+from core.equal.settings import NUMBER, Setting, dependent_defaults, settings_link, widget_state
+
+__all__ = ["apply_config", "apply_pending", "draw", "draw_group", "settings_link"]
+
+PENDING = "bd_pending_config"
+
+
+def apply_config(config: RunConfig) -> None:
+    """Set every Bandit setting to ``config`` when the Bandit page next draws (any page may call it)."""
+    st.session_state[PENDING] = config
+
+
+def apply_pending() -> None:
+    """Before the Bandit page draws a setting: the config :func:`apply_config` left, put into the widgets' keys."""
+    config = st.session_state.pop(PENDING, None)
+    if config is not None:
+        st.session_state.update(**widget_state(config))
+
+
+def _reset_dependents(spec: Setting) -> None:
+    """A choice's ``on_change``: settings whose default depends on it take the new choice's default."""
+    st.session_state.update(**dependent_defaults(spec.name, st.session_state[spec.key]))
+
+
+def draw_group(values: dict[str, Any], specs: tuple[Setting, ...], where: Any) -> None:
+    """:func:`draw` each of ``specs`` in ``where``, in order (a condition reads the settings drawn before it)."""
+    for spec in specs:
+        draw(values, spec, where)
+
+
+def draw(values: dict[str, Any], spec: Setting, where: Any) -> None:
+    """Draw ``spec``'s widget in ``where`` (a column or ``st``) if it applies given ``values``, and record its value
+    in ``values`` under the setting's name. A widget starts at the setting's default unless its key holds a value."""
+    if not spec.applies(values):
+        return
+    default = spec.default_for(values)
+    if spec.word is not None:
+        st.session_state.setdefault(spec.rule_key, default if isinstance(default, str) else NUMBER)
+        rule = where.selectbox(spec.label, spec.word_choices, key=spec.rule_key, help=spec.help,
+                               format_func=lambda w: spec.choice_labels.get(w, w))
+        if rule != NUMBER:
+            values[spec.name] = rule
+            return
+        default = spec.number_default(values)
+    st.session_state.setdefault(spec.key, default)
+    values[spec.name] = _widget(spec, where, spec.label if spec.word is None else f"{spec.label}: value")
+
+
+def _widget(spec: Setting, where: Any, label: str) -> Any:
+    key, about = spec.key, spec.help
+    if spec.choices:
+        words = spec.choice_labels
+        if spec.widget == "radio":
+            return where.radio(label, spec.choices, key=key, help=about, horizontal=True,
+                               format_func=lambda c: words.get(c, c))
+        return where.selectbox(label, spec.choices, key=key, help=about, format_func=lambda c: words.get(c, c),
+                               on_change=_reset_dependents, args=(spec,))
+    if spec.kind is bool:
+        return (where.toggle if spec.widget == "toggle" else where.checkbox)(label, key=key, help=about)
+    if spec.kind is int:
+        lo = None if spec.lo is None else int(spec.lo) + int(spec.lo_open)
+        return where.number_input(label, min_value=lo, max_value=None if spec.hi is None else int(spec.hi), step=1,
+                                  key=key, help=about)
+    if spec.widget == "slider":  # a closed range; an open end starts one step in
+        step = spec.step or 0.01
+        low, high = float(spec.lo or 0.0), float(spec.hi if spec.hi is not None else 1.0)
+        return where.slider(label, low + step if spec.lo_open else low, high - step if spec.hi_open else high,
+                            step=step, key=key, help=about)
+    lo_f = None if spec.lo is None or spec.lo_open else float(spec.lo)  # an open end: RunConfig names a 0
+    return where.number_input(label, min_value=lo_f, max_value=None if spec.hi is None else float(spec.hi),
+                              step=spec.step or 0.01, format="%g", key=key, help=about)
