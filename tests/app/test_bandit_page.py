@@ -111,15 +111,18 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     out.mkdir(exist_ok=True)
     page.goto(f"{app_url}/bandit")
     page.get_by_role("button", name="Start").wait_for(timeout=240_000)
-    assert page.get_by_label("Budget value (share: 0-1)", exact=True).is_visible()  # the main choices are in view
-    assert not page.get_by_label("Arms per round (B)", exact=True).is_visible()  # the rest folded under "More settings"
+    def box(label: str):  # a number box by its label (its help button is labelled "Help for ...")
+        return page.get_by_role("spinbutton", name=label, exact=True)
+
+    box("Budget value (share: 0-1)").wait_for(state="visible", timeout=30_000)  # the main choices are in view
+    assert not box("Arms per round (B)").is_visible()  # the rest folded under "More settings"
     page.get_by_text("More settings").click()
     # one document per pull, one arm per round, the whole corpus: hundreds of rounds to watch
     for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"),
                          ("Budget value (share: 0-1)", "1")):
-        box = page.get_by_label(label, exact=True)
-        box.fill(value)
-        box.press("Enter")
+        field = box(label)
+        field.fill(value)
+        field.press("Enter")
         page.wait_for_timeout(800)
     page.get_by_role("button", name="Start").click()
     table = page.locator("[data-testid='stDataFrame']").first
