@@ -319,12 +319,14 @@ def policy_configs(base: RunConfig, variants: dict[str, RunConfig] | None = None
     pull = replace(base.reward, credit="pull")
     shuffled = replace(base, doc_order="random", neighbour_weight=1.0)  # how the paper reads clusters and shares
     paper = replace(shuffled, unplayed="zero", first_pull_docs=None, reward=replace(pull, empty_reward=0.0))
-    before = replace(RunConfig(reward=OTReward()), doc_order="similar", order_explore=0.0)
+    # the defaults before #28, spelled out (not read from RunConfig(), whose defaults this issue may change)
+    before = replace(RunConfig(reward=OTReward()), doc_order="similar", doc_similarity="max", order_explore=0.0,
+                     arm_prior="cluster")
     return {
         "random": replace(base, policy="random"),
         "avg-sim": replace(base, policy="avg-sim"),
         "EQUAL": base,
-        "EQUAL #13": before,
+        **({"EQUAL #13": before} if before != base else {}),
         "EQUAL paper": paper,
         **(variants or {}),
     }

@@ -49,11 +49,12 @@ class RunConfig:
         What a neighbour's pull counts for an arm, in ``[0, 1]`` (default 0.25; 1: as much as its own pull, the
         paper).
     doc_order : {"learned", "similar", "random", "file"}; exhaust : {"partial", "strict"}
-        See :mod:`core.equal.arms`. Default ``"similar"``: a cluster's documents most similar to ``D_r`` first;
-        ``"learned"`` (issue #28): by the value the run's own reads predict for each (:mod:`core.equal.docmodel`),
-        most similar first until 10 documents are read; the paper reads them in a random order (``"random"``).
-        ``"similar"`` and ``"learned"`` need ``doc_emb``. With ``doc_similarity="mean"``, ``"learned"`` won the
-        tuning half of ``benchmarks/bench_equal.py`` and lost the confirmation half, so it is not the default.
+        See :mod:`core.equal.arms`. Default ``"learned"`` (issue #28): a cluster's documents by the value the run's
+        own reads predict for each (:mod:`core.equal.docmodel`), most similar first until 10 documents are read;
+        ``"similar"``: most similar to ``D_r`` first, always (the default before #28); the paper reads them in a
+        random order (``"random"``). ``"similar"`` and ``"learned"`` need ``doc_emb``. With
+        ``doc_similarity="mean"`` the learned order won the tuning half of ``benchmarks/bench_equal.py`` and held
+        on the confirmation half (1.03x the figure of the defaults before #28; see benchmarks/README.md).
     order_explore : float
         With ``doc_order="similar"`` or ``"learned"``: seeded Gumbel noise on each document's similarity, in standard
         deviations of the similarities (see :mod:`core.equal.arms`); 0 (default) reads the best first, always, and
@@ -68,7 +69,7 @@ class RunConfig:
     doc_similarity : {"max", "mean"}
         A document's similarity to ``D_r``, which ``doc_order`` reads by and the ``"eb"``/``"prior"`` estimate starts
         from: its cosine to the nearest reference example (``"max"``) or its mean cosine to all of them
-        (``"mean"``, what Avg-sim ranks by).
+        (``"mean"``, default since #28: what Avg-sim ranks by).
     arm_prior : {"cluster", "next"}
         The covariate the ``"eb"``/``"prior"`` estimate predicts an arm's reward from: the mean similarity to
         ``D_r`` of all the cluster's documents (``"cluster"``, fixed), or of the documents its next pull will read
@@ -95,11 +96,11 @@ class RunConfig:
     seed: int = 0
     share_neighbours: bool = True
     neighbour_weight: float = 0.25
-    doc_order: str = "similar"
+    doc_order: str = "learned"
     order_explore: float = 0.0
     exhaust: str = "partial"
     unplayed: str = "eb"
-    doc_similarity: str = "max"
+    doc_similarity: str = "mean"
     arm_prior: str = "cluster"
     prior_weight: float = 4.0
     first_pull_docs: int | None = 3

@@ -51,14 +51,14 @@ exploiting anything. The defaults change that, each with the paper's behaviour o
   each document's value (the mean transported cosine of its pairs to ``D_r``, 0 for a document
   without pairs), so yield enters the arm's value; ``credit="pull"`` is the paper's one OT
   distance per pull (see :mod:`core.equal.reward`; measured in benchmarks/README.md, "EQUAL on provenance labels").
-* ``doc_order="similar"``: the bandit chooses the cluster from the rewards, and within it the
-  documents most similar to ``D_r`` are read first (the paper: a random order, ``"random"``).
-  ``"learned"`` (issue #28) reads them by the value a ridge regression on their embedding and
-  similarity predicts from every document the run has read (:mod:`core.equal.docmodel`), so barren
-  look-alikes fall behind the answered documents of their cluster; it won the tuning half of
-  ``benchmarks/bench_equal.py`` (with ``doc_similarity="mean"``) and lost the confirmation half, so
-  it is a setting, not the default. ``order_explore`` > 0 samples the order around the ranking from
-  the seed (default 0: the run is deterministic, ``RunConfig.deterministic``).
+* ``doc_order="learned"`` with ``doc_similarity="mean"`` (issue #28): the bandit chooses the cluster from
+  the rewards, and within it the documents are read by the value a ridge regression on their embedding
+  and their mean cosine to ``D_r`` predicts from every document the run has read
+  (:mod:`core.equal.docmodel`), so barren look-alikes fall behind the answered documents of their
+  cluster. ``"similar"``: most similar first, always (the default before #28); the paper: a random order
+  (``"random"``). Chosen on the tuning half of ``benchmarks/bench_equal.py``, held on the confirmation
+  half. ``order_explore`` > 0 samples the order around the ranking from the seed (default 0: the run is
+  deterministic, ``RunConfig.deterministic``).
 * ``neighbour_weight=0.25``: a neighbouring cluster's pull counts a quarter of the arm's own. At
   the paper's 1 the decoy neighbours of an answered FAQ cluster pulled its estimate from 0.60
   after one pull (the best of any arm) to 0.34, so it was never played again (static tier).

@@ -305,7 +305,7 @@ def test_similar_order_reads_the_documents_closest_to_the_reference_first(bandit
             played += 1
             assert read.min() >= left.max() - 1e-6
     assert played >= 1
-    with pytest.raises(RunConfigError, match="doc_order='similar'"):
+    with pytest.raises(RunConfigError, match="doc_order='learned'"):
         BanditRun(replace(config, unplayed="mean"), make_space(ids, texts, labels), ref, ext,
                   embed)
 
