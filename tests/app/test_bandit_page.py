@@ -28,6 +28,7 @@ def _metric(at: AppTest, label: str) -> str:
 def test_start_step_pause_reset(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["bd_budget"] = 1.0  # all 300 documents: many rounds of 5 x 10
+    at.session_state["bd_speed"] = 1  # one round per update, so the run is still playing when Pause comes
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Press **Start**" in i.value for i in at.info)
@@ -127,6 +128,7 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     page.get_by_role("button", name="Start").click()
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for(timeout=120_000)
+    table.scroll_into_view_if_needed()  # below the main charts
     page.wait_for_timeout(1500)
     shots, rounds = [], []
     for _ in range(3):
