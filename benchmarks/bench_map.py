@@ -101,7 +101,7 @@ def _highlights(page, renderer: str, n: int, changes: int = 20) -> list[float]:
 
 def _plot_box(page, renderer: str) -> dict:
     if renderer == "webgl":
-        return page.locator("[data-testid=corpus-map] canvas").bounding_box()
+        return page.locator("[data-testid=corpus-map] canvas:not(.cmap-overlay)").bounding_box()
     return page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
 
 

@@ -100,6 +100,17 @@ def parse_run_id(text: str) -> str:
     return text
 
 
+def parse_map_version(text: str) -> str:
+    """A map version (``core.viz.webgl_map.MapPoints.version``: 16 hex digits).
+
+    >>> parse_map_version("0123456789abcdef")
+    '0123456789abcdef'
+    """
+    if len(text) != 16 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError("is not a map version (16 hex digits)")
+    return text
+
+
 def parse_int_in(lo: int, hi: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:

@@ -1,12 +1,15 @@
 """Bandit: EQUAL's loop live, rendered from :class:`core.equal.live.LiveLoop` (the state machine).
 
 The live fragment refreshes every ``REFRESH_S`` s only while the loop plays; each refresh
-plays up to "rounds per update" rounds and at most ``TICK_S`` s of pulls. The baselines are a
-:mod:`core.jobs` job polled by their own fragment. Runs are committed as they happen; stored
-runs can be reopened and compared.
+plays as many rounds as fit in ``TICK_S`` s (at most "rounds per update"), then updates the
+charts in place: SVG plotly charts and the WebGL map component for the pulls map, so no
+refresh creates a WebGL context. The baselines are a :mod:`core.jobs` job polled by
+``common.poll_job_panel``. Runs are committed as they happen; stored runs can be reopened and compared.
 """
 
 from __future__ import annotations
+
+import threading
 
 import streamlit as st
 
@@ -18,21 +21,26 @@ from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stor
 from core.equal.provenance import RunProvenance
 from core.equal.reference import TAG_PREFIX, list_presets, load_reference, reference_from_tag, tag_choices
 from core.equal.reopen import reopen_recorded
+from core.equal.reward import import_solver
 from core.equal.run import BanditRun, encoder_embedder
 from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
 from core.equal.space import ArmSpace
 from core.equal.store import RunStore
 from core.text import md_escape
 from core.viz.bandit import (
+    METRIC_HELP,
+    arm_names,
     make_budget_figure,
     make_comparison_figure,
-    make_pulls_map_figure,
     make_reward_figure,
     make_score_bars_figure,
 )
+from core.viz.webgl_map import cluster_colors, prepare_points
 from pages import bandit_settings, common, why
+from pages.map_component import corpus_map as map_component
 
-TICK_S, REFRESH_S = 0.3, 0.5
+TICK_S, REFRESH_S = 0.4, 0.5
+ROUNDS_PER_UPDATE = 50  # the slider's default: each refresh plays what fits in TICK_S
 S = st.session_state
 
 common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts D documents of it and is rewarded "
@@ -43,6 +51,26 @@ common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extra
 @st.cache_resource
 def _store() -> RunStore:
     return RunStore()
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_solver() -> threading.Thread:
+    """Import the OT solver once per process in the background (5-10 s), so Start's first pull does not wait."""
+    thread = threading.Thread(target=import_solver, name="warm-ot", daemon=True)
+    thread.start()
+    return thread
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _pull_points(map_key: str, _cmap):
+    """The pulls map's points (every document at its map position, coded by cluster), once per map."""
+    return prepare_points(_cmap.xy[:, 0], _cmap.xy[:, 1], _cmap.labels)
+
+
+@st.cache_resource(max_entries=4)
+def _embedder(name: str):
+    """One pair-text embedder per encoder for the process: its memo is shared by every run and baselines job."""
+    return encoder_embedder(common.encoder(name))
 
 
 @st.cache_resource(max_entries=4)
@@ -63,9 +91,14 @@ except ValueError as exc:
     common.show_error(exc, "Could not build the corpus map")
     st.stop()
 corpus = cmap.corpus
-embed = encoder_embedder(common.encoder(common.encoder_name()))
+# the map's encoder, not the sidebar's: while MiniLM upgrades the map in the background the map (and so every
+# run) is in the static tier's space; a run keeps the embedder it started with
+map_encoder = cmap.settings.encoder_name
+embed = _embedder(map_encoder)
 k = len(cmap.clusters)
 space = ArmSpace.from_corpus_map(cmap)
+names = arm_names(cmap.clusters, k)  # arms by their cluster's keywords, as the Corpus map labels them
+_warm_solver()
 
 loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(_store()))
 # after Start the settings are labelled as being for the next run (the live one keeps its own)
@@ -75,7 +108,8 @@ bandit_settings.apply_pending()  # a reopened run's (or the tuning lab's) settin
 t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
-preset = t1.selectbox("Reference task (D_r)", presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
+preset = t1.selectbox("Reference task" if common.presenting() else "Reference task (D_r)",  # no notation presenting
+                      presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
                       index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
 values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
 for spec, col in zip(PAGE_GROUPS["main"], (t2, t3, t4)):
@@ -88,7 +122,8 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
     for col, title, group in ((c1, "**Policy**", "policy"), (c2, "**Pulls**", "pulls"), (c3, "**Reward**", "reward")):
         col.markdown(title)
         bandit_settings.draw_group(values, PAGE_GROUPS[group], col)
-    st.slider("Rounds per update (each update also stops after 0.3 s of work)", 1, 50, 1, key="bd_speed")
+    st.slider(f"Rounds per update (each update also stops after {TICK_S} s of work)", 1, 50, ROUNDS_PER_UPDATE,
+              key="bd_speed")
     bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
     kind = values["extractor"]
     if kind == "openai":
@@ -169,7 +204,7 @@ def live_panel() -> None:
         st.info("Press **Start** to run the bandit live, or **Step** to play one round.")
         return
     was_playing = loop.playing
-    loop.tick(max_rounds=int(S.get("bd_speed", 1)), max_seconds=TICK_S)
+    loop.tick(max_rounds=int(S.get("bd_speed", ROUNDS_PER_UPDATE)), max_seconds=TICK_S)
     if was_playing and not loop.playing:  # the budget is spent (or the disk is full): a full rerun stops the refresh
         st.rerun()
     if loop.problem:
@@ -180,63 +215,66 @@ def live_panel() -> None:
     m[1].metric("Round", run.round)
     m[2].metric("Budget spent", f"{run.budget_fraction:.0%}")
     m[3].metric("QA pairs", f"{len(run.pairs):,}")
-    m[4].metric("Reference coverage", f"{run.coverage:.3f}")
-    arms = run.arms_frame()
-    left, right = st.columns([1, 1])
-    left.dataframe(top_arms(run), hide_index=True, height=300, key="bd_arms")
-    right.plotly_chart(make_score_bars_figure(arms), key="bd_bars")
+    m[4].metric("Closeness to reference", f"{run.coverage:.3f}", help=METRIC_HELP["coverage"])
     rounds = run.rounds_frame()
-    c1, c2 = st.columns(2)
-    if not rounds.empty:
-        c1.plotly_chart(make_reward_figure(rounds), key="bd_reward")
-        c2.plotly_chart(make_budget_figure({run.name: rounds}, baselines=S.get("bd_baselines")), key="bd_budget_fig")
-    st.plotly_chart(make_pulls_map_figure(cmap.xy, run.doc_pulls(), cmap.labels, corpus.ids), key="bd_map")
+    c1, c2 = st.columns([3, 2])
+    if not rounds.empty:  # the main chart: closeness against extraction calls, the baselines beside it
+        c1.plotly_chart(make_budget_figure({run.name: rounds}, baselines=S.get("bd_baselines")), key="bd_budget_fig")
+        c2.plotly_chart(make_reward_figure(rounds), key="bd_reward")
+        c2.caption("A round's reward falls as the best clusters are used up: the bandit spends its best pulls first.",
+                   help=None if common.presenting() else METRIC_HELP["reward"])
+    left, right = st.columns([1, 1])
+    left.dataframe(top_arms(run, names=names), hide_index=True, height=300, key="bd_arms")
+    right.plotly_chart(make_score_bars_figure(run.arms_frame(), names=names), key="bd_bars")
+    taken = run.doc_pulls()
+    st.caption(f"**Where the bandit has read**: orange dots are the {int(taken.sum()):,} documents extracted so far; "
+               f"the other {len(taken) - int(taken.sum()):,} are the corpus, coloured by cluster as on the Corpus map.")
+    map_component(_pull_points(f"{corpus.content_hash}:{cmap.settings}", cmap), key="bd_map", height=420,
+                  highlight=taken.nonzero()[0], colors=cluster_colors(k),
+                  hover_text=lambda row: f"{names[int(cmap.labels[row])]}: {corpus.texts[row]}")
     st.caption("Newest extracted pairs")
-    st.dataframe(newest_pairs(run), hide_index=True, key="bd_pairs")
-    if run.pairs:  # inside the fragment: the counts and the files follow the run
+    st.dataframe(newest_pairs(run, names=names), hide_index=True, key="bd_pairs")
+    if run.pairs and not loop.playing:  # the exports read every pair: built once the run holds still
         n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
         reference = S.get("bd_ref", ref)
         d1, d2 = st.columns(2)
         for col, shape in ((d1, "messages"), (d2, "alpaca")):
             out = export_pairs(run.pairs_frame(), reference.raw_texts(), shape=shape, n=int(n))
-            col.download_button(f"D_e as {shape} JSONL ({out.n_written:,}; {out.n_removed} removed)", out.data,
-                                f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}")
+            col.download_button(f"Extracted pairs as {shape} JSONL ({out.n_written:,}; {out.n_removed} removed)",
+                                out.data, f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}",
+                                help="The extracted set (D_e in the paper), without pairs that share an n-gram "
+                                     "with the reference set.")
+    elif run.pairs:
+        st.caption("The extracted pairs can be downloaded when the run is paused or finished.")
 
 
 live_panel()
 
 why.cluster(corpus, cmap)
 
-run = loop.run
-if run is not None and kind == "rules" and st.button("Compute the Random / All / Avg-sim baselines (extracts "
-                                                     "everything once)",
-                                                     key="bd_base",
-                                                     disabled=common.job_running("bd_base_job")):
-    cache = _baseline_cache(corpus.content_hash, run.fingerprint, common.encoder_name())
-    S["bd_base_job"] = baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
+def _start_baselines():
+    run = loop.run
+    cache = _baseline_cache(corpus.content_hash, run.fingerprint, map_encoder)
+    return baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
 
 
-@st.fragment(run_every=REFRESH_S if common.job_running("bd_base_job") else None)
+base_polling = common.job_running("bd_base_job")  # decided per full run: the fragment polls only while the job runs
+
+
+@st.fragment(run_every=REFRESH_S if base_polling else None)
 def baselines_panel() -> None:
-    job = S.get("bd_base_job")
-    if job is None:
-        return
-    if job.running:
-        progress = job.advance(budget_s=TICK_S)
-        st.progress(progress.fraction, text=progress.describe("steps"))
-        if st.button("Cancel the baselines", key="bd_base_cancel"):
-            job.cancel()
-            st.rerun()
-    if job.status == "done" and S.get("bd_baselines") is not job.result:
+    st.caption("**Baselines** on the same axes: random documents, every document in order, and the documents most "
+               "similar to the reference set first (each document is extracted once, then every baseline replays).")
+    job = common.poll_job_panel("bd_base_job", base_polling, _start_baselines,
+                                start_label="Compute the baselines", start_key="bd_base", cancel_key="bd_base_cancel",
+                                failed="The baselines failed", budget_key="bd_base_budget", tick_s=TICK_S)
+    if job is not None and job.status == "done" and S.get("bd_baselines") is not job.result:
         S["bd_baselines"] = job.result
-        st.rerun()  # the budget chart draws them; the polling stops
-    if job.status == "cancelled":
-        st.caption("Baselines cancelled; what was extracted is kept, so computing them again resumes.")
-    if job.status == "failed":
-        common.show_error(job.error, "The baselines failed")
+        st.rerun()  # the main chart draws them
 
 
-baselines_panel()
+if loop.run is not None and kind == "rules":
+    baselines_panel()
 
 with st.expander("Stored runs: reopen or compare"):
     try:

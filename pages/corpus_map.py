@@ -1,20 +1,17 @@
-"""Corpus map: every document as a point, coloured by its k-means cluster (EQUAL stage B).
+"""Corpus map: every document as a point, coloured by its k-means cluster or any column (EQUAL stage B).
 
-Display sampling: above ``MAX_POINTS`` documents the scatter draws a seeded sample and says
-so. Box/lasso selections are then resolved against the FULL data (every document inside the
-drawn region, ``ids_in_selected_region``); clicked points map through their ``custom_data``
-id. Cluster exports, search and the cluster table always use all documents.
+The WebGL map (``pages.map_component``) draws every document, labelled by zoom (coarse groups
+zoomed out, clusters zoomed in); a click, box or lasso returns the documents' rows, a single
+clicked document rings its nearest neighbours, search matches and shown tags are stars, and a
+cluster picked in the table (or named by a link) is highlighted, all without redrawing the points.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-
 import streamlit as st
 
 from core.corpus.cluster import inertia_curve, suggest_k
-from core.corpus.selection import SelectionMemory, export_documents, ids_from_plotly_selection, ids_in_selected_region
+from core.corpus.selection import SelectionMemory, export_documents
 from core.corpus.views import (
     cluster_at_row,
     cluster_doc_ids,
@@ -25,11 +22,11 @@ from core.corpus.views import (
     row_of_cluster,
     selected_documents,
 )
-from core.equal.reference import list_presets
-from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
 from core.text import md_escape
-from core.viz.corpus_map import make_inertia_figure, make_warmup_loss_figure
-from pages import common, search_panel, tags_panel, upgrade_panel
+from core.viz.corpus_map import make_inertia_figure
+from core.viz.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
+from pages import common, search_panel, tags_panel, upgrade_panel, warmup_panel
+from pages.map_component import cluster_labels, colored_view, corpus_map, selection_before
 
 common.page_header(
     "Corpus map",
@@ -84,7 +81,7 @@ if job is not None:
 frame = cmap.documents_frame()
 S = st.session_state
 common.warm_encoder(cmap.settings.encoder_name)  # a first search does not wait for the query encoder to load
-
+MAP_KEY = "corpus_map_webgl"
 
 # the cluster table is drawn below the map, but its row selection is known before: it dims the map;
 # without a row selected, a shared link's cluster (checked against this map) is highlighted
@@ -104,21 +101,33 @@ stars = search_panel.star_request()
 S["_cm_map_stars"] = stars
 hits = None if stars is None else search_panel.search(cmap, *stars)
 starred = (() if hits is None else tuple(hits["doc_id"])) + tags_panel.shown_ids(corpus)  # matches, then tags
-fig = common.map_figure(cmap, highlight, starred, common.seed())  # shared by sessions
-if fig.layout.meta["sampled"]:
-    st.info(f"Showing a random sample of {fig.layout.meta['shown']:,} of {len(frame):,} documents to keep the map "
-            "responsive. Box and lasso selections, search and downloads use all documents.", icon="ℹ️")
-# no scroll zoom: the wheel scrolls the page (zoom with the toolbar, or a box)
-event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="corpus_map_chart",
-                        config={"scrollZoom": False})
-st.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
-           f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
-           f"{cmap.engine} engine.")
-search_panel.show(cmap, frame)  # under the map: its matches never push the map below the fold
 memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory())
-# a search or a highlighted cluster redraws the figure, which empties the chart's selection: the memory keeps it
-selected = memory.update(ids_from_plotly_selection(event) + ids_in_selected_region(frame, event),
-                         token=(highlight, starred))
+if S.get("cm_color", "cluster") not in color_columns(frame):  # a link's column this corpus does not have
+    st.warning(f"This map cannot be coloured by {md_escape(str(S['cm_color']))}: this corpus has the columns "
+               f"{md_escape(', '.join(color_columns(frame)))}. Coloured by cluster.", icon=":material/link_off:")
+    S["cm_color"] = "cluster"
+labels = cluster_labels(cmap)
+view = colored_view(cmap, S.get("cm_color", "cluster"), labels)
+if S.get("cm_map_link") not in (None, view.points.version):
+    st.warning(f"This link's map version {md_escape(S.pop('cm_map_link'))} no longer exists (the corpus, its encoder "
+               f"or the map settings changed since); the current version, {view.points.version}, is drawn.",
+               icon=":material/link_off:")
+S["_cm_version"] = view.points.version  # the search panel writes it into the URL
+# the browser's selection is known before the map is mounted: a single clicked document rings its neighbours
+before = selection_before(view.points, MAP_KEY)
+selected = memory.update(ids_of(frame, before.rows), token=before.seq)
+near = nearest_neighbours(cmap, selected[0]) if len(selected) == 1 else None
+corpus_map(view.points, key=MAP_KEY, labels=view.hover, colors=view.coloring.colors, height=600,
+           highlight=cluster_rows(frame, highlight), highlight_key=str(memory.clears),
+           stars=rows_of(frame, starred), marks=None if near is None else rows_of(frame, near["doc_id"]),
+           map_labels=labels, legend=view.coloring.legend, legend_title=S.get("cm_color", "cluster"))
+c1, c2 = st.columns([5, 1], vertical_alignment="center")
+c1.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
+           f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
+           f"{cmap.engine} engine. Click a point to read it and ring its nearest neighbours; drag with Box or Lasso "
+           "(or Shift+drag) to select; click the map to zoom with the wheel; the legend hides and shows.")
+c2.selectbox("Colour by", color_columns(frame), key="cm_color", help="Any column of the corpus; the legend follows.")
+search_panel.show(cmap, frame)  # under the map: its matches never push the map below the fold
 
 left, right = st.columns([2, 3])  # the clusters' keywords and representatives need the room
 with left:
@@ -128,6 +137,9 @@ with left:
         if len(selected) > 1:
             st.dataframe(chosen, hide_index=True, width="stretch", height=240)
         doc = st.selectbox("Read a document in full", chosen["doc_id"].tolist(), key="cm_doc")
+        if near is not None:
+            st.caption(f"Nearest neighbours of {md_escape(selected[0])} (ringed on the map), by cosine similarity")
+            st.dataframe(near, hide_index=True, width="stretch", height=213)
         with st.expander(f"Full text of {md_escape(doc)}", expanded=True):
             st.text(document_text(frame, doc))
         c1, c2, c3 = st.columns(3)
@@ -172,92 +184,4 @@ with st.expander("Choose k by the elbow of the inertia curve"):
         st.plotly_chart(make_inertia_figure(curve, best), key="inertia_chart")
         st.caption(f"Suggested k = {best} (the point farthest from the chord). Set it under Map settings.")
 
-
-WARMUP_JOB = "cm_warmup_job"
-
-
-def _start_warmup(form: dict, corpus, cmap) -> None:
-    from core.equal.extract import make_extractor
-    from core.equal.reference import load_reference
-    from core.equal.warmup import WarmupConfig
-
-    # the encoder chosen, not a provisional static map's: the warm-up stays in one embedding space
-    base = settings.encoder_name
-    share_pct = form["share"]
-    config = WarmupConfig(sample_share=share_pct / 100, epochs=form["epochs"], batch_size=form["batch"],
-                          hard_negatives=form["hard"], seed=cmap.settings.seed)
-    st.session_state[WARMUP_JOB] = warmup_job(corpus, base, make_extractor("rules"), config,
-                                              replace(cmap.settings, encoder_name=base), load_reference(form["ref"]),
-                                              base_encoder=common.encoder(base))
-    st.session_state.pop(WARMUP_JOB + "_applied", None)
-
-
-warm = st.session_state.get(WARMUP_JOB)
-warm_polling = warm is not None and warm.running  # decided per full run: the fragment polls only while it trains
-
-
-@st.fragment(run_every=0.5 if warm_polling else None)
-def warmup_panel() -> None:
-    job = st.session_state.get(WARMUP_JOB)
-    if job is None:
-        return
-    if job.running and not warm_polling:  # started by this run's click: a full rerun starts the polling
-        st.rerun()
-    if job.running:
-        p = job.progress()
-        st.progress(p.fraction, text=f"{STAGE_LABELS.get(p.stage, p.stage or 'Starting')} ({p.done}%) · "
-                                     f"{p.seconds:.0f} s so far" + (" · cancelling…" if job.cancelling else ""))
-        st.button("Cancel the warm-up", key="cm_warmup_cancel", on_click=job.cancel, disabled=job.cancelling)
-        return
-    if warm_polling:  # finished while polling: one full rerun shows the saved report and stops the polling
-        st.rerun()
-    if job.status == "done" and not st.session_state.get(WARMUP_JOB + "_applied"):
-        common.forget_encoder(job.result.warmup.model_path)
-        st.session_state[WARMUP_JOB + "_applied"] = True
-    if job.status == "failed" and job.error is not None:
-        common.show_error(job.error, "The warm-up could not run")
-    elif job.status == "cancelled":
-        st.warning("Warm-up cancelled: the map and the encoder in use are unchanged.")
-
-
-with st.expander("Contrastive warm-up (EQUAL stage A)"):
-    base = settings.encoder_name
-    st.caption("Extracts QA pairs (rule-based extractor) from a sample, fine-tunes the encoder so documents sit near "
-               "what they yield, saves it, re-maps with the same k and seed, and reports what changed.")
-    if base.startswith(("hashing", "static-minilm")):
-        st.info("The hashing test encoder has no weights to fine-tune, nor has the static tier a transformer. Choose "
-                "the packaged MiniLM or a local model folder in the sidebar to run the warm-up.", icon="ℹ️")
-    with st.form("warmup_form"):
-        c1, c2, c3 = st.columns(3)
-        form = dict(share=c1.number_input("Sample share (%)", 0.1, 100.0, 5.0, 0.5),
-                    epochs=int(c1.number_input("Epochs", 1, 20, 1)),
-                    batch=int(c2.number_input("Batch size", 2, 512, 16)),
-                    hard=c2.toggle("Hard negatives", help="Add 3 mined QA strings of similar documents per pair."),
-                    ref=c3.selectbox("Reference set (reward)", list_presets()))
-        clicked = st.form_submit_button("Run the warm-up", type="primary",
-                                        disabled=base.startswith(("hashing", "static-minilm")) or warm_polling)
-    if clicked:
-        try:
-            _start_warmup(form, corpus, cmap)
-        except (ValueError, RuntimeError) as exc:
-            common.show_error(exc, "The warm-up could not run")
-    warmup_panel()
-    saved = find_warmup_reports(corpus.content_hash)
-    if saved:
-        r = saved[0]
-        st.markdown(f"**Latest warm-up** of {md_escape(r['base_model'])} (k={r['k']}, reference "
-                    f"{md_escape(r['reference'])}): {r['n_train_pairs']} pairs from {r['n_docs_with_pairs']} of "
-                    f"{r['n_docs_sampled']} sampled documents, {r['n_steps']} steps, {r['seconds']:.0f} s. Model: "
-                    f"{md_escape(Path(r['model_path']).name)}")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("ARI before vs after", "n/a" if r["ari"] is None else f"{r['ari']:.3f}", help="1 = same clustering")
-        m2.metric("Reward spread within clusters", "n/a" if r["spread_after"] is None else f"{r['spread_after']:.4f}",
-                  None if r["spread_change"] is None else f"{r['spread_change']:+.4f}", delta_color="inverse")
-        m3.metric("Documents scored", int(r["n_scored"] or 0))
-        st.dataframe(summarize_warmup(r), hide_index=True, width="stretch")
-        if r.get("loss_history"):
-            st.plotly_chart(make_warmup_loss_figure(r["loss_history"]), key="warmup_loss_chart")
-        in_use = base == r["model_path"]
-        st.button("Use the warmed-up encoder", disabled=in_use, on_click=common.use_encoder, args=(r["model_path"],),
-                  help="Switch the sidebar encoder to the saved model folder." if not in_use else "Already in use.")
-
+warmup_panel.show(corpus, cmap, settings)

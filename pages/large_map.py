@@ -15,6 +15,7 @@ from core.corpus.index_job import IndexJob
 from core.corpus.stream import SAMPLE_DOCS
 from core.corpus.views import ids_as_lines, large_search_table, large_selection_table
 from core.text import md_escape
+from core.viz.map_view import index_view
 from core.viz.webgl_map import cluster_colors, prepare_points
 from pages import common
 from pages.map_component import corpus_map
@@ -38,6 +39,12 @@ def _open(path: str, mtime: float):
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
 def _points(folder: str, _lmap):
     return prepare_points(_lmap.xy[:, 0], _lmap.xy[:, 1], _lmap.labels)
+
+
+@st.cache_resource(show_spinner="Naming the clusters…", max_entries=2)
+def _labels(folder: str, _lmap):
+    """Labels by zoom and the legend, from the index's keywords (once per index)."""
+    return index_view(_lmap)
 
 
 SAMPLE_JOB, INDEX_JOB = "lm_sample_job", "lm_index_job"
@@ -122,7 +129,9 @@ if st.toggle("Show the clusters table", key="lm_clusters"):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")
 
 with map_box:
+    map_labels, legend = _labels(str(lmap.folder), lmap)
     picked = corpus_map(points, key="large_map", colors=cluster_colors(meta["k"]), height=600,
+                        map_labels=map_labels, legend=legend,
                         highlight=None if hits is None else hits["row"].to_numpy(),
                         hover_text=lambda row: lmap.texts([row])[0])
 caption_box.caption(
@@ -135,7 +144,8 @@ with selected_box:
     st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")
     if len(rows):
         st.dataframe(large_selection_table(lmap, rows), hide_index=True, width="stretch", height=240)
-        st.download_button("Selected ids (one per line)", ids_as_lines(lmap.ids[rows]), "selection_ids.txt",
+        # built when clicked, not on every rerun: a selection of a million rows is ~10 MB of ids
+        st.download_button("Selected ids (one per line)", lambda: ids_as_lines(lmap.ids[rows]), "selection_ids.txt",
                            "text/plain")
     else:
         st.caption("Select documents on the map: click one, or drag a box or lasso (Shift+drag) around many.")

@@ -17,8 +17,11 @@ import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
 
+from core.corpus.labels import label_names, map_labels
 from core.viz import webgl_map
+from core.viz.map_view import MapView, map_view
 from core.viz.webgl_map import MapPoints
+from pages import common
 
 DIST = Path(__file__).resolve().parent.parent / "components" / "corpus_map" / "dist"
 
@@ -37,6 +40,7 @@ class MapSelection:
 
     rows: NDArray[np.int64]
     note: str
+    seq: int = 0  # the browser's selection counter: a new selection has a new one
 
 
 def _noop() -> None:
@@ -51,18 +55,64 @@ def _browser_state(key: str) -> dict[str, Any]:
 
 def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = None, highlight: Any = None,
                colors: Sequence[str] | None = None, hover_text: Callable[[int], str] | None = None,
-               height: int = 560) -> MapSelection:
+               height: int = 560, stars: Any = None, marks: Any = None, map_labels: Sequence[Any] | None = None,
+               legend: Sequence[webgl_map.LegendEntry] | None = None, legend_title: str = "cluster",
+               highlight_key: str = "", png_name: str = "corpus-map") -> MapSelection:
     """Draw ``points`` (:func:`core.viz.webgl_map.prepare_points`, cached by the caller) and return the selection.
 
-    ``labels``: one hover text per given row (small maps; above ``MAX_INLINE_TEXTS`` points use
+    ``labels``: one hover text per given row (maps of up to ``MAX_INLINE_TEXTS`` points; above, use
     ``hover_text(row) -> str``, asked for one hovered point at a time). ``highlight``: rows to mark
-    (``None`` leaves the user's own selection as it is). ``colors``: one colour per cluster code.
+    (``None`` leaves the user's own selection as it is). ``colors``: one colour per code. ``stars`` and
+    ``marks``: rows drawn as stars and rings over the points; a new ``highlight_key`` applies ``highlight``
+    again. ``map_labels``: labels by zoom (:func:`core.corpus.labels.map_labels`). ``legend``: one entry per
+    code, each hides and shows its points. ``png_name``: the file name of the map's Save PNG button.
     """
     before = _browser_state(key)
+    send = before.get("have") != points.version
     payload = webgl_map.encode_payload(
-        points, send_points=before.get("have") != points.version, highlight=highlight, colors=colors,
-        texts=webgl_map.inline_texts(points, labels), height=height,
-        hover=webgl_map.hover_answer(points, before.get("hover"), hover_text))
+        points, send_points=send, highlight=highlight, colors=colors,
+        texts=webgl_map.inline_texts(points, labels) if send else None, height=height,
+        hover=webgl_map.hover_answer(points, before.get("hover"), hover_text), stars=stars, marks=marks,
+        labels=map_labels, legend=legend, legend_title=legend_title, highlight_key=highlight_key, png_name=png_name)
     result = _component()(key=key, data=payload, height=height + 2, on_have_change=_noop,
                           on_selection_change=_noop, on_hover_change=_noop)
-    return MapSelection(webgl_map.selection_rows(points, result.get("selection")), points.note)
+    selection = result.get("selection")
+    return MapSelection(webgl_map.selection_rows(points, selection), points.note,
+                        int((selection or {}).get("seq", 0) or 0))
+
+
+def selection_before(points: MapPoints, key: str) -> MapSelection:
+    """The selection the browser holds before this run mounts the map (what :func:`corpus_map` will return):
+    what the page draws may depend on it (a clicked point's neighbours)."""
+    state = _browser_state(key).get("selection")
+    return MapSelection(webgl_map.selection_rows(points, state), points.note, int((state or {}).get("seq", 0) or 0))
+
+
+def _map_key(cmap) -> str:
+    return f"{cmap.corpus.content_hash}|{cmap.settings!r}"
+
+
+@st.cache_resource(show_spinner="Naming the clusters…", max_entries=8)
+def _labels(key: str, _cmap) -> list:
+    try:
+        encode = common.encoder(_cmap.settings.encoder_name).encode
+    except (RuntimeError, ValueError, OSError):
+        encode = None
+    return map_labels(_cmap, encode)
+
+
+def cluster_labels(cmap) -> list:
+    """Labels by zoom of a corpus map, once per map (``core.corpus.labels``: phrases reranked by the map's own
+    encoder; by c-TF-IDF alone when that encoder cannot load, e.g. a map cached from a model folder since gone)."""
+    return _labels(_map_key(cmap), cmap)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _view(key: str, column: str, _labels, _cmap) -> MapView:
+    return map_view(_cmap.documents_frame(), column, label_names(_labels))
+
+
+def colored_view(cmap, column: str, labels) -> MapView:
+    """The corpus map's points coloured by ``column``, shared by sessions and pages (the browser gets them once
+    per version); the legend names clusters by their ``labels``."""
+    return _view(_map_key(cmap), column, labels, cmap)

@@ -1,6 +1,7 @@
 """Presentation mode's guided tour: one idea per step, its hero visual above the fold, big numbers, Next/Back.
 
-Step 2 starts two live bandit runs by itself (EQUAL and Random picks, small budget), so there
+Step 1's map is the WebGL map of the Corpus map page (its Save PNG button is the camera). Step 2 starts two
+live bandit runs by itself (EQUAL and Random picks, small budget), so there
 is motion to show; the fragment refreshes only while they play. Steps 3 and 4 compute a small
 CTAR sample and a small debiasing sweep once per process. Words and numbers come from
 :mod:`pages._lib.tour_steps`.
@@ -39,6 +40,7 @@ from pages._lib.tour_steps import (
     step,
     strongest,
 )
+from pages.map_component import cluster_labels, colored_view, corpus_map
 
 S = st.session_state
 HERO_HEIGHT, REFRESH_S = 470, 0.5
@@ -141,8 +143,10 @@ def _replay() -> None:
 if current.number == 1:
     cmap = common.corpus_map()
     _metrics(corpus_story(cmap))
-    fig = common.map_figure(cmap, seed=common.seed())  # the Corpus map's default view: one figure for every session
-    _hero(fig, "", "tour_map")
+    labels = cluster_labels(cmap)  # the Corpus map's default view, shared with it: labels by zoom and the legend
+    view = colored_view(cmap, "cluster", labels)
+    corpus_map(view.points, key="tour_map", labels=view.hover, colors=view.coloring.colors, height=HERO_HEIGHT,
+               map_labels=labels, legend=view.coloring.legend, png_name=f"tour-step-{current.number}")
 elif current.number == 2:
     loops = _race()
 

@@ -131,7 +131,8 @@ def tier_figures(corpus: Corpus) -> dict[str, str]:
     p = job.progress()
     out: dict[str, str] = {}
     if p.rate is not None:
-        out[DEFAULT_MODEL] = f"{p.rate:,.1f} docs/s here (the reference)"
+        variant = job.status().get("variant")  # which CPU variant the worker runs (core.corpus.variants)
+        out[DEFAULT_MODEL] = f"{p.rate:,.1f} docs/s here (the reference)" + (f", as {variant}" if variant else "")
     bucket = min(p.done, 1024) // 256
     for tier in (STATIC_MODEL, "hashing"):
         try:

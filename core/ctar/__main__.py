@@ -5,7 +5,13 @@ Examples::
     python -m core.ctar generate --out /tmp/ctar                       # synthetic catalogue, CTAR defaults
     python -m core.ctar generate --inputs ../shared/data/ctar/original --out /tmp/ctar --format both
     python -m core.ctar generate --n-users 10000 --mode normalised --set rating_rate=0.05 --do exposure=uniform
+    python -m core.ctar generate --n-users 1e5 --format partitioned --out /tmp/ctar1e8   # 1e8 pairs, streamed
+    python -m core.ctar generate --n-users 1e5 --format partitioned --engine ray --workers 4 --out /tmp/ctar1e8
     python -m core.ctar stats ../shared/data/ctar/release
+    python -m core.ctar stats /tmp/ctar1e8                                               # a partitioned output
+
+``--format partitioned`` streams (:mod:`core.ctar.stream`): one Parquet part per block of users,
+bounded memory, resumable (rerun the same command after a crash), the same data as in memory.
 
 Exit status 0 on success, 2 on a bad input or parameter (the message names it).
 """
@@ -67,7 +73,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--inputs", default="synthetic", help="'synthetic' (default), a CTAR original folder or a MovieLens folder"
     )
     g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--format", choices=("csv", "parquet", "both"), default="csv")
+    g.add_argument("--format", choices=("csv", "parquet", "both", "partitioned"), default="csv",
+                   help="csv/parquet/both: sampled in memory; partitioned: streamed block by block to Parquet")
+    g.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where the blocks of --format partitioned run (ray: RAY_ADDRESS or a local Ray)")
+    g.add_argument("--workers", type=_count, default=1, help="Ray workers (--engine ray)")
     g.add_argument("--mode", choices=("exact", "normalised"), default="exact")
     g.add_argument("--n-users", type=_count, default=1000, help="users (1000, 1e6, 1_000_000)")
     g.add_argument("--n-movies", type=_count, default=1000)
@@ -105,9 +115,13 @@ def _generate(args: argparse.Namespace) -> int:
         name, _, value = item.partition("=")
         do[name.strip()] = _parse_value(name.strip(), value.strip(), do_kinds)
     intervention = Intervention(**do)
+    if args.engine != "local" and args.format != "partitioned":
+        raise CTARConfigError(f"--engine {args.engine} needs --format partitioned (got --format {args.format})")
     inputs = load_inputs(args.inputs)
     for note in inputs.notes:
         print(f"note: {note}", file=sys.stderr)
+    if args.format == "partitioned":
+        return _generate_stream(args, config, inputs, intervention)
     bar = tqdm(total=100, desc="CTAR", unit="%", disable=args.quiet, file=sys.stderr)
 
     def progress(fraction: float, message: str) -> None:
@@ -142,14 +156,43 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate_stream(args: argparse.Namespace, config: CTARConfig, inputs: Any, intervention: Any) -> int:
+    from tqdm import tqdm
+
+    from core.ctar.stream import generate_stream
+
+    runner = None
+    if args.engine == "ray":
+        from core.engine.ray_engine import RayConfig
+        from core.engine.ray_jobs import ray_block_runner
+
+        runner = ray_block_runner(RayConfig(workers=args.workers))
+    bar = tqdm(desc="CTAR blocks", unit="block", disable=args.quiet, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    report = generate_stream(config, args.out, inputs, intervention=intervention, runner=runner, engine=args.engine,
+                             progress=progress)
+    bar.close()
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(report.describe())
+    return 0
+
+
 def _stats(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from core.ctar.stats import summarize
+    from core.ctar.stream import is_stream_output, load_stream
     from core.ctar.tables import load_release
 
+    tables = load_stream(args.folder) if is_stream_output(args.folder) else load_release(args.folder)
     with pd.option_context("display.max_rows", 200, "display.width", 120):
-        print(summarize(load_release(args.folder)).to_string(index=False))
+        print(summarize(tables).to_string(index=False))
     return 0
 
 

@@ -102,6 +102,8 @@ def _param(default: Any, label: str, group: str, about: str, *, choices: tuple[s
                                             "form": form})
 
 
+# long: a declaration, not logic: ~20 fields each carrying its form label and help (the settings' one home, issue
+# #22), their numpydoc, and __post_init__'s range checks
 @dataclass(frozen=True)
 class CTARConfig:
     """Constants of CTAR's generator (defaults = the released generator's).

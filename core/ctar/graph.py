@@ -30,9 +30,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.stats import norm
 
 from core.ctar.config import CTARConfig
+from core.ctar.equations import rating_probs_by_match
 from core.ctar.sampler import CTARSample, Intervention, popularity_decile
 
 NODE_KINDS = ("real", "synthetic", "latent", "observed")
@@ -220,16 +220,6 @@ class PairTemplate:
     config: CTARConfig
 
 
-def calc_rating_probs(mu: NDArray[np.float64], sigma: float) -> NDArray[np.float64]:
-    """``P(clip(round(mu + N(0, sigma^2)), 1, 5) = y)`` for y = 1..5, shape ``mu.shape + (5,)``."""
-    mu = np.asarray(mu, dtype=float)[..., None]
-    upper = np.array([1.5, 2.5, 3.5, 4.5, np.inf])
-    lower = np.array([-np.inf, 1.5, 2.5, 3.5, 4.5])
-    if sigma <= 0:
-        return ((mu >= lower) & (mu < upper)).astype(float)
-    return norm.cdf((upper - mu) / sigma) - norm.cdf((lower - mu) / sigma)
-
-
 def _normalise(
     a: NDArray[np.float64], axis: int = 0, fallback: NDArray[np.float64] | None = None
 ) -> NDArray[np.float64]:
@@ -282,8 +272,9 @@ def _rating_tables(sample: CTARSample, q: NDArray[np.float64], qbin: NDArray[np.
     )
     n_by_decile = np.array([sample.counts.n_match_by_movie[decile == d].sum(axis=0) for d in range(10)], float).T
     p_n_pop = _normalise(n_by_decile, 0, np.eye(k + 1)[:, :1])  # (K+1, 10)
-    mu = q[:, None] - cfg.rating_offset + effect * np.arange(k + 1)[None, :]  # (M, K+1)
-    probs = calc_rating_probs(mu, cfg.noise_sigma)  # (M, K+1, 5)
+    probs = rating_probs_by_match(
+        q, k, offset=cfg.rating_offset, tag_effect=effect, noise_sigma=cfg.noise_sigma
+    )  # (M, K+1, 5)
     p_y_qn = np.stack(
         [probs[qbin == b].mean(axis=0) if (qbin == b).any() else np.full((k + 1, 5), 0.2) for b in range(n_q)]
     )  # (n_q, K+1, 5)
@@ -462,8 +453,7 @@ def _rebuild_y(template: PairTemplate, tag_effect: float, quality: float | None 
     n_q = template.p_y_given_qn.shape[0]
     k = cfg.tags_per_movie
     q = template.quality if quality is None else np.full_like(template.quality, float(quality))
-    mu = q[:, None] - cfg.rating_offset + tag_effect * np.arange(k + 1)[None, :]
-    probs = calc_rating_probs(mu, cfg.noise_sigma)
+    probs = rating_probs_by_match(q, k, offset=cfg.rating_offset, tag_effect=tag_effect, noise_sigma=cfg.noise_sigma)
     return np.stack(
         [
             probs[template.q_bin_of_movie == b].mean(axis=0)

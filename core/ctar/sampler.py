@@ -58,6 +58,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from core.ctar.config import CTARConfig, CTARConfigError
+from core.ctar.equations import gumbel_top_k, rating_equation
 from core.ctar.inputs import Catalogue, CatalogueInputs, make_synthetic_inputs, prepare_catalogue
 from core.ctar.mechanisms import (
     ExposurePolicy,
@@ -225,6 +226,12 @@ class ChunkResult:
     forgotten: pd.DataFrame
     rct_rows: pd.DataFrame
 
+    def rating_rows(self, start: int) -> pd.DataFrame:
+        """rating.csv's rows of this chunk (userid, movieid, rating) int64: the recorded value of each observed pair."""
+        ou, om = np.nonzero(self.observed)
+        recorded = np.asarray(self.recorded)[ou, om].astype(np.int64)
+        return pd.DataFrame({"userid": ou + start, "movieid": om, "rating": recorded}).astype(np.int64)
+
 
 @dataclass
 class CTARSample:
@@ -367,24 +374,14 @@ def _stream(seed: int, name: str) -> np.random.Generator:
 def draw_liked(rng: np.random.Generator, pi: NDArray[np.float64], n: int, k_min: int, k_max: int) -> NDArray[np.bool_]:
     """(n, V) bool: ``k_u ~ UniformInt{k_min..k_max}`` tags per row drawn from ``pi`` without replacement.
 
-    Gumbel-top-k: the ``k`` largest of ``log pi_t + G_t`` (``G`` i.i.d. Gumbel) are a sample without
-    replacement with probabilities ``pi`` (Vieira 2014; Kool et al. 2019).
+    :func:`~core.ctar.equations.gumbel_top_k` with float32 keys: the ``k`` largest of ``log pi_t + G_t``
+    (``G`` i.i.d. Gumbel) are a sample without replacement with probabilities ``pi`` (Vieira 2014;
+    Kool et al. 2019).
     """
     k_u = rng.integers(k_min, k_max + 1, size=n)
     with np.errstate(divide="ignore"):
-        log_pi = np.log(pi).astype(np.float32)
-    keys = rng.gumbel(size=(n, pi.size)).astype(np.float32)
-    keys += log_pi
-    v = pi.size
-    top = np.argpartition(-keys, k_max - 1, axis=1)[:, :k_max] if k_max < v else np.tile(np.arange(v), (n, 1))
-    top_keys = np.take_along_axis(keys, top, axis=1)
-    order = np.argsort(-top_keys, axis=1)
-    top = np.take_along_axis(top, order, axis=1)
-    take = np.arange(top.shape[1])[None, :] < k_u[:, None]
-    liked = np.zeros((n, v), dtype=bool)
-    rows = np.repeat(np.arange(n), top.shape[1])[take.ravel()]
-    liked[rows, top.ravel()[take.ravel()]] = True
-    return liked
+        log_pi = np.log(pi)
+    return gumbel_top_k(rng, log_pi, k_u, k_max=k_max, dtype=np.float32)
 
 
 def draw_quality(config: CTARConfig, catalogue: Catalogue) -> NDArray[np.float64]:
@@ -466,14 +463,11 @@ def _draw_ratings(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.
     effect = config.tag_effect if do.tag_effect is None else float(do.tag_effect)
     n_eff = n_match if do.n_match is None else np.full_like(n_match, int(do.n_match))
     q = quality if do.quality is None else np.full_like(quality, float(do.quality))
-    latent = rngs["noise"].standard_normal((n, m_count), dtype=np.float32)
-    latent *= np.float32(config.noise_sigma)
-    latent += (q - config.rating_offset).astype(np.float32)[None, :]
-    latent += np.float32(effect) * n_eff
-    np.rint(latent, out=latent)
-    np.clip(latent, 1, 5, out=latent)
-    rating = latent.astype(np.int8)
-    del latent
+    noise = rngs["noise"].standard_normal((n, m_count), dtype=np.float32)
+    rating = rating_equation(
+        noise, q, n_eff, offset=config.rating_offset, tag_effect=effect, noise_sigma=config.noise_sigma
+    )
+    del noise
     if do.rating is not None:
         rating[:] = int(do.rating)
     return liked, n_match, n_eff, q, rating
@@ -612,12 +606,7 @@ class _Collected:
 
     def add(self, res: ChunkResult, start: int, stop: int) -> None:
         self.liked[start:stop] = res.ctx.extras["liked"]
-        ou, om = np.nonzero(res.observed)
-        self.ratings.append(
-            pd.DataFrame(
-                {"userid": ou + start, "movieid": om, "rating": np.asarray(res.recorded)[ou, om].astype(np.int64)}
-            )
-        )
+        self.ratings.append(res.rating_rows(start))
         self.obstags.append(res.obstag_rows)
         self.pairs.append(res.obstag_pairs)
         self.lost.append(res.forgotten)
@@ -663,45 +652,85 @@ def sample(
     ((50, 40), ['userid', 'movieid', 'rating'])
     """
     t0 = time.perf_counter()
-    do = intervention or Intervention()
-    catalogue = _catalogue_for(config, inputs)
-    config.check_memory(n_tags=catalogue.n_tags)  # with the real vocabulary, before any (U, .) allocation
-    exposure_policy = _resolve(do.exposure, config.rating_rate) or exposure or PopularityExposure.from_config(config)
-    obstag_policy = _resolve(do.obstag, config.obstag_rate) or obstag or ObsTagExposure.from_config(config)
-    outcome = outcome or LatentOutcome()
-    quality = draw_quality(config, catalogue)
-    rct_design = draw_rct_design(config, catalogue.n_movies)
-    got = _sample_users(config, catalogue, quality, rct_design, exposure_policy, obstag_policy, outcome, do, progress)
+    plan = plan_sample(config, inputs, exposure, outcome, obstag=obstag, intervention=intervention)
+    config.check_memory(n_tags=plan.catalogue.n_tags)  # with the real vocabulary, before any (U, .) allocation
+    got = _Collected(config, plan.catalogue)
+    bounds = plan.chunk_bounds()
+    for c, (start, stop) in enumerate(bounds):  # steps 4, 5 and 7-11, each chunk on its own seeded streams
+        got.add(plan.sample_chunk(c), start, stop)
+        if progress is not None:
+            progress((c + 1) / (len(bounds) + 1), f"sampled users {stop:,} / {config.n_users:,}")
     rating, obstag_df, rcttag, forgotten = got.tables()
-    tests, notes = build_test_sets(
-        config, got.liked, catalogue.movie_tags, rating, obstag_df, rcttag, forgotten, _stream(config.seed, "tests")
-    )
+    tests, notes = plan.build_test_sets(got.liked, rating, obstag_df, rcttag, forgotten)
     if progress is not None:
         progress(1.0, "test sets built")
     return CTARSample(
-        config=config, catalogue=catalogue, intervention=do,
-        exposure=exposure_policy, obstag_policy=obstag_policy, outcome=outcome,  # the mechanisms
-        liked=got.liked, quality=quality, rct_design=rct_design,  # the latent draws
+        config=config, catalogue=plan.catalogue, intervention=plan.intervention,
+        exposure=plan.exposure, obstag_policy=plan.obstag, outcome=plan.outcome,  # the mechanisms
+        liked=got.liked, quality=plan.quality, rct_design=plan.rct_design,  # the latent draws
         rating=rating, obstag=obstag_df, rcttag=rcttag, obstag_pairs=pd.concat(got.pairs, ignore_index=True),
         forgotten=forgotten, tests=tests,  # the tables
         counts=got.counts, notes=notes, seconds=time.perf_counter() - t0, **got.full,
     )
 
 
-def _sample_users(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.float64],
-                  rct_design: NDArray[np.int64], exposure: ExposurePolicy, obstag: ExposurePolicy,
-                  outcome: OutcomePolicy, do: Intervention, progress: Progress | None) -> _Collected:
-    """Steps 4, 5 and 7-11 (module docstring) chunk by chunk of users, each chunk on its own seeded streams."""
-    got = _Collected(config, catalogue)
-    n_users, step = config.n_users, config.users_per_chunk
-    bounds = [(s, min(s + step, n_users)) for s in range(0, n_users, step)]
-    for c, (start, stop) in enumerate(bounds):
-        res = _sample_chunk(config, catalogue, quality, rct_design, c, (start, stop), exposure, obstag, outcome, do)
-        got.add(res, start, stop)
-        del res
-        if progress is not None:
-            progress((c + 1) / (len(bounds) + 1), f"sampled users {stop:,} / {n_users:,}")
-    return got
+@dataclass(frozen=True)
+class SamplePlan:
+    """What every chunk of a sample shares: the catalogue, the per-movie draws and the mechanisms.
+
+    Chunk ``c`` (users ``chunk_bounds()[c]``) is a pure function of the plan and ``c``
+    (:meth:`sample_chunk`), so chunks can be sampled in any order, in any process, alone. The plan
+    is plain data (picklable) for workers.
+    """
+
+    config: CTARConfig
+    catalogue: Catalogue
+    quality: NDArray[np.float64]
+    rct_design: NDArray[np.int64]
+    exposure: ExposurePolicy
+    obstag: ExposurePolicy
+    outcome: OutcomePolicy
+    intervention: Intervention
+
+    def chunk_bounds(self) -> list[tuple[int, int]]:
+        """``[(start, stop), ...]`` user ranges of the chunks (``config.users_per_chunk`` users each)."""
+        n_users, step = self.config.n_users, self.config.users_per_chunk
+        return [(s, min(s + step, n_users)) for s in range(0, n_users, step)]
+
+    def sample_chunk(self, chunk: int) -> ChunkResult:
+        """Chunk ``chunk``'s arrays and rows, on its own seeded streams."""
+        return _sample_chunk(self.config, self.catalogue, self.quality, self.rct_design, chunk,
+                             self.chunk_bounds()[chunk], self.exposure, self.obstag, self.outcome, self.intervention)
+
+    def build_test_sets(self, liked: NDArray[np.bool_], rating: pd.DataFrame, obstag: pd.DataFrame,
+                        rcttag: pd.DataFrame, forgotten: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[str]]:
+        """CTAR's test sets from the joined chunks (:func:`core.ctar.testsets.build_test_sets`, the tests stream)."""
+        return build_test_sets(self.config, liked, self.catalogue.movie_tags, rating, obstag, rcttag, forgotten,
+                               _stream(self.config.seed, "tests"))
+
+
+def plan_sample(
+    config: CTARConfig,
+    inputs: CatalogueInputs | Catalogue | None = None,
+    exposure: ExposurePolicy | None = None,
+    outcome: OutcomePolicy | None = None,
+    *,
+    obstag: ExposurePolicy | None = None,
+    intervention: Intervention | None = None,
+) -> SamplePlan:
+    """Steps 1-3 and 6 (the catalogue, the qualities) and the RCT design; the mechanisms resolved."""
+    do = intervention or Intervention()
+    catalogue = _catalogue_for(config, inputs)
+    return SamplePlan(
+        config=config,
+        catalogue=catalogue,
+        quality=draw_quality(config, catalogue),
+        rct_design=draw_rct_design(config, catalogue.n_movies),
+        exposure=_resolve(do.exposure, config.rating_rate) or exposure or PopularityExposure.from_config(config),
+        obstag=_resolve(do.obstag, config.obstag_rate) or obstag or ObsTagExposure.from_config(config),
+        outcome=outcome or LatentOutcome(),
+        intervention=do,
+    )
 
 
 def intervene(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.ctar.graph import calc_rating_probs
+from core.ctar.equations import rating_probs_by_match
 from core.ctar.sampler import CTARSample, popularity_decile
 from core.ctar.tables import CTARTables
 
@@ -229,8 +229,10 @@ def _quality_and_memory_rows(sample: CTARSample) -> list[_Row]:
 def _rating_given_match_rows(sample: CTARSample) -> list[_Row]:
     """``E[Y | N = n]`` for n = 0, 1, 2 (with at least 100 pairs), analytic over the realised qualities."""
     cfg, c, rows = sample.config, sample.counts, []
-    mu = sample.quality[:, None] - cfg.rating_offset + cfg.tag_effect * np.arange(cfg.tags_per_movie + 1)[None, :]
-    probs = calc_rating_probs(mu, cfg.noise_sigma)  # (M, K+1, 5)
+    probs = rating_probs_by_match(
+        sample.quality, cfg.tags_per_movie, offset=cfg.rating_offset, tag_effect=cfg.tag_effect,
+        noise_sigma=cfg.noise_sigma,
+    )  # (M, K+1, 5)
     w = c.n_match_by_movie.astype(float)  # (M, K+1)
     for n in range(3):
         if w[:, n].sum() < 100:

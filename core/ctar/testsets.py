@@ -35,6 +35,18 @@ from numpy.typing import NDArray
 from core.ctar.config import CTARConfig
 
 
+def unique_sorted(keys: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``np.unique(keys)`` by sorting: numpy 2.4's hash-based ``unique`` takes ~2 s on 1.6M keys of a wide range
+    (the rated pairs' tag keys at 1e7 pairs), a sort 0.02 s."""
+    ordered = np.sort(np.asarray(keys).ravel())
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))] if ordered.size else ordered
+
+
+def _union(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``np.union1d`` by sorting (see :func:`unique_sorted`)."""
+    return unique_sorted(np.concatenate([np.asarray(a).ravel(), np.asarray(b).ravel()]))
+
+
 def _isin_sorted(keys: NDArray[np.int64], sorted_ref: NDArray[np.int64]) -> NDArray[np.bool_]:
     if sorted_ref.size == 0:
         return np.zeros(keys.shape, dtype=bool)
@@ -193,7 +205,7 @@ def _test1_keys(forgotten: pd.DataFrame, facts_keys: NDArray[np.int64], n_tags: 
             f"Test I: {int(leaked.sum())} forgotten tag(s) already known from training facts removed "
             f"(the original's leak)"
         )
-    return np.unique(t1[~leaked])
+    return unique_sorted(t1[~leaked])
 
 
 def _rated_drawer(ru: NDArray[np.int64], rm: NDArray[np.int64], movie_tags: NDArray[np.int64], n_tags: int,
@@ -273,16 +285,16 @@ def build_test_sets(
     exact = config.test_exact_compat
     facts = extract_facts(obstag, rcttag, movie_tags, liked, n_tags)
     t1 = _test1_keys(forgotten, facts.keys, n_tags, exact, notes)
-    exclude = np.union1d(facts.keys, t1)
+    exclude = _union(facts.keys, t1)
     ru = rating["userid"].to_numpy(np.int64)
     rm = rating["movieid"].to_numpy(np.int64)
     t2 = _fill_quota(_rated_drawer(ru, rm, movie_tags, n_tags, rng), exclude, liked_flat,
                      config.test_identifiable_n, config.test_identifiable_pos, config.test_max_rounds, not exact,
                      "Test II", notes, rng)
     # Test III: a tag on no movie the user rated, disjoint from the facts, Test I and Test II unless exact
-    rated_pairs = np.unique(ru * n_movies + rm)
-    rated_tags = np.unique((ru[:, None] * n_tags + movie_tags[rm]).ravel())
-    exclude3 = rated_tags if exact else np.union1d(rated_tags, np.union1d(exclude, t2))
+    rated_pairs = unique_sorted(ru * n_movies + rm)
+    rated_tags = unique_sorted(ru[:, None] * n_tags + movie_tags[rm])
+    exclude3 = rated_tags if exact else _union(rated_tags, _union(exclude, t2))
     t3 = _fill_quota(_unrated_drawer(rated_pairs, movie_tags, n_users, n_tags, rng), exclude3, liked_flat,
                      config.test_inidentifiable_n, config.test_inidentifiable_pos, config.test_max_rounds, not exact,
                      "Test III", notes, rng)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.debias.data import GENERATORS, SYNTHETIC, DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
@@ -13,6 +15,9 @@ from core.debias.propensity import PROPENSITY_MODELS
 from core.debias.sweep import IMPUTATIONS, SweepConfig, check_n_seeds, run_sweep, summarize_sweep
 from core.disk import DiskFullError, write_atomic
 from core.limits import parse_count
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _count(text: str) -> int:
@@ -58,7 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True, help=".csv or .parquet")
     s.add_argument("--summary", action="store_true", help="also print bias/sd/se per mechanism, strength, estimator")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="ray: one task per seed (RAY_ADDRESS or a local Ray); the same table as local")
+    s.add_argument("--workers", type=_count, default=2, help="Ray tasks in flight (--engine ray)")
     return parser
+
+
+def _sweep_on_ray(config: SweepConfig, args: argparse.Namespace, progress: Callable[[int, int], None]) -> pd.DataFrame:
+    from core.engine.ray_engine import RayConfig
+    from core.engine.ray_jobs import run_sweep_ray
+
+    return run_sweep_ray(config, RayConfig(workers=max(1, args.workers)), progress=progress)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\r{done}/{total} worlds", end="", file=sys.stderr, flush=True)
 
     try:
-        df = run_sweep(config, progress=progress)
+        if args.engine == "ray":
+            df = _sweep_on_ray(config, args, progress)
+        else:
+            df = run_sweep(config, progress=progress)
     except DebiasConfigError as exc:  # e.g. the CTAR generator refuses a world its catalogue cannot fill
         print(f"\nerror: {exc}", file=sys.stderr)
         return 2

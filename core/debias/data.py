@@ -62,6 +62,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.ctar.config import CTARConfig, CTARConfigError
+from core.ctar.equations import gumbel_top_k, rating_equation
 from core.ctar.inputs import Catalogue, CatalogueInputs, CTARInputError, load_inputs, make_synthetic_inputs
 from core.ctar.mechanisms import PairContext
 from core.ctar.sampler import CTARSample, sample
@@ -200,17 +201,6 @@ class BiasContext(PairContext):
         return replace(self, rating=rating, extras={**self.extras, **extras})
 
 
-def _gumbel_top_k(
-    rng: np.random.Generator, log_w: NDArray[np.float64], n_rows: int, k: NDArray[np.int64]
-) -> NDArray[np.bool_]:
-    """Rows of a boolean (n_rows, len(log_w)) mask with ``k[r]`` items drawn without replacement ∝ w."""
-    keys = log_w[None, :] + rng.gumbel(size=(n_rows, log_w.size))
-    order = np.argsort(-keys, axis=1)
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(log_w.size)[None, :].repeat(n_rows, 0), axis=1)
-    return ranks < k[:, None]
-
-
 def make_world(
     config: WorldConfig, seed: int, inputs: CatalogueInputs | Catalogue | str | Path | None = None
 ) -> BiasContext:
@@ -257,13 +247,15 @@ def make_compact_world(config: WorldConfig, seed: int) -> BiasContext:
     z = (logpop - logpop.mean()) / (logpop.std() or 1.0)
     base = np.clip(c.base_mean + c.base_pop_slope * z + rng.normal(0, c.base_sigma, c.n_items), 1, 5)
     log_pi = -np.log(np.arange(c.n_tags) + 1.0)
-    item_tag_mask = _gumbel_top_k(rng, log_pi, c.n_items, np.full(c.n_items, c.tags_per_item))
+    item_tag_mask = gumbel_top_k(rng, log_pi, np.full(c.n_items, c.tags_per_item), dtype=np.float64)
     k_u = rng.integers(c.liked_min, c.liked_max + 1, size=c.n_users)
-    liked = _gumbel_top_k(rng, log_pi, c.n_users, k_u)
+    liked = gumbel_top_k(rng, log_pi, k_u, k_max=c.liked_max, dtype=np.float64)
     n_match = liked.astype(np.int32) @ item_tag_mask.astype(np.int32).T  # (U, I)
     quality = base + rng.normal(0, c.quality_sigma, c.n_items)
-    latent = quality[None, :] - c.offset + c.tag_effect * n_match + rng.normal(0, c.noise_sigma, (c.n_users, c.n_items))
-    rating = np.clip(np.rint(latent), 1, 5).astype(np.int8)
+    noise = rng.standard_normal((c.n_users, c.n_items))  # the draws of rng.normal(0, noise_sigma, ...)
+    rating = rating_equation(
+        noise, quality, n_match, offset=c.offset, tag_effect=c.tag_effect, noise_sigma=c.noise_sigma
+    )
     return BiasContext(
         users=np.arange(c.n_users),
         rating=rating,

@@ -195,6 +195,16 @@ def run_world(config: SweepConfig, mechanism: str, strength: float, seed: int, w
     ]
 
 
+def run_seed(config: SweepConfig, seed: int) -> list[dict]:
+    """Every (mechanism, strength) world of one seed, in :func:`run_sweep`'s order (a unit of work for an engine)."""
+    world = make_world(config.world, seed)
+    rows: list[dict] = []
+    for mechanism in config.mechanisms:
+        for strength in config.grid(mechanism):
+            rows.extend(run_world(config, mechanism, strength, seed, world=world))
+    return rows
+
+
 def run_sweep(
     config: SweepConfig,
     progress: Callable[[int, int], None] | None = None,

@@ -246,15 +246,28 @@ def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], Any],
 
 
 # ---------------------------------------------------------------------- what the live panel shows
-def top_arms(run, n: int = 30):
-    """The ``n`` best-scored arms: columns ``arm, pulls, mean, score, docs_left``."""
-    return run.arms_frame().sort_values("score", ascending=False).head(n)[["arm", "pulls", "mean", "score",
-                                                                           "docs_left"]]
+ARM_COLUMNS = {"arm": "cluster", "pulls": "pulls", "mean": "mean reward", "score": "score",
+               "docs_left": "documents left"}
 
 
-def newest_pairs(run, n: int = 8):
-    """The ``n`` newest QA pairs, newest first: columns ``round, cluster, doc_id, question, answer``."""
-    return run.pairs_frame(last=n).iloc[::-1][["round", "cluster", "doc_id", "question", "answer"]]
+def _named(arms, names):
+    return arms if names is None else [names[int(a)] for a in arms]
+
+
+def top_arms(run, n: int = 30, names=None):
+    """The ``n`` best-scored arms, columns in words: ``cluster, pulls, mean reward, score, documents left``.
+
+    ``names``: one label per arm (``core.viz.bandit.arm_names``) shown instead of the arm number.
+    """
+    df = run.arms_frame().sort_values("score", ascending=False).head(n)[list(ARM_COLUMNS)]
+    return df.assign(arm=_named(df["arm"], names)).rename(columns=ARM_COLUMNS)
+
+
+def newest_pairs(run, n: int = 8, names=None):
+    """The ``n`` newest QA pairs, newest first: columns ``round, cluster, doc_id, question, answer``
+    (``cluster`` by name when ``names`` is given)."""
+    df = run.pairs_frame(last=n).iloc[::-1][["round", "cluster", "doc_id", "question", "answer"]]
+    return df.assign(cluster=_named(df["cluster"], names))
 
 
 def runs_table(runs):

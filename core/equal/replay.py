@@ -73,10 +73,15 @@ def replay(config: RunConfig, space: ArmSpace, pairs_by_doc: Mapping[str, Sequen
     ``embeddings`` is a ``{pair text: vector}`` table (see :func:`embed_pairs`) or an embed
     function. ``space.doc_emb`` is needed by ``unplayed="prior"`` and ``avg-sim``.
     """
+    return replay_run(config, space, pairs_by_doc, embeddings, reference).run_until_done(max_rounds=max_rounds)
+
+
+def replay_run(config: RunConfig, space: ArmSpace, pairs_by_doc: Mapping[str, Sequence[QAPair]],
+               embeddings: Mapping[str, NDArray] | EmbedFn, reference: NDArray) -> BanditRun:
+    """The run :func:`replay` plays, not played yet: a job steps it round by round (same arguments)."""
     embed = table_embedder(embeddings) if isinstance(embeddings, Mapping) else cached_embedder(embeddings)
-    run = BanditRun(config, space, reference, PrecomputedExtractor(pairs_by_doc), embed,
-                    name=f"{config.policy} (replay, seed {config.seed})")
-    return run.run_until_done(max_rounds=max_rounds)
+    return BanditRun(config, space, reference, PrecomputedExtractor(pairs_by_doc), embed,
+                     name=f"{config.policy} (replay, seed {config.seed})")
 
 
 def replay_baselines(config: RunConfig, space: ArmSpace, extractor: Extractor, embed: EmbedFn, reference: NDArray,

@@ -44,8 +44,10 @@ Choices (EQUAL.md "Open points"):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,6 +58,26 @@ OT_METHODS = values(OTMethod)
 ESTIMATES = values(RewardEstimate)
 CREDITS = values(Credit)
 
+
+
+_TENSOR_BACKENDS = {"torch": "POT_BACKEND_DISABLE_PYTORCH", "jax": "POT_BACKEND_DISABLE_JAX",
+                    "tensorflow": "POT_BACKEND_DISABLE_TENSORFLOW", "cupy": "POT_BACKEND_DISABLE_CUPY"}
+
+
+def import_solver() -> Any:
+    """POT (``ot``), imported once. Its first import takes 5-10 s on a busy CPU (scikit-learn, and PyTorch
+    when POT finds it): a page calls this in a background thread when it opens, so a run's first pull does
+    not wait for it. The rewards pass NumPy arrays only, so POT's tensor backends that are not loaded yet
+    are not imported for it (``POT_BACKEND_DISABLE_*``): the NumPy backend computes the same numbers."""
+    import sys
+
+    if "ot" not in sys.modules:
+        for module, flag in _TENSOR_BACKENDS.items():
+            if module not in sys.modules:
+                os.environ.setdefault(flag, "1")
+    import ot
+
+    return ot
 
 class RewardConfigError(ValueError):
     """A reward parameter is out of range; the message names it."""
@@ -182,7 +204,7 @@ class OTReward:
         cost, a, b, solver = self._transport_problem(x, y, "calc_distance")
         if solver == "ipot":
             return ipot(cost, self.ipot_beta, self.ipot_outer, self.ipot_inner)
-        import ot
+        ot = import_solver()
 
         if solver == "emd":
             return float(ot.emd2(a, b, cost))
@@ -196,7 +218,7 @@ class OTReward:
         cost, a, b, solver = self._transport_problem(x, y, "calc_plan")
         if solver == "ipot":
             return ipot_plan(cost, self.ipot_beta, self.ipot_outer, self.ipot_inner), cost
-        import ot
+        ot = import_solver()
 
         if solver == "emd":
             return np.asarray(ot.emd(a, b, cost), dtype=np.float64), cost

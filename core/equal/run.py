@@ -91,6 +91,7 @@ from numpy.typing import NDArray
 
 from core.disk import DiskFullError
 from core.equal.arms import ArmDocs
+from core.equal.budget import make_budget, make_stop_rule
 from core.equal.config import BUDGET_KINDS, STOP_RULES, RunConfig, RunConfigError
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 from core.equal.ledger import FailureLog, Ledger
@@ -187,7 +188,7 @@ def encoder_embedder(encoder: Any) -> EmbedFn:
 
 def check_cost_budget(config: RunConfig, extractor: Extractor) -> None:
     """Refuse a cost budget the extractor cannot spend: the free rule extractor, or an endpoint without prices."""
-    if config.budget_kind != "cost":
+    if not make_budget(config.budget_kind, config.budget).needs_prices:
         return
     prices = extractor_prices(extractor)
     unknown = prices is not None and (None in prices or not any(prices))
@@ -307,6 +308,8 @@ class BanditRun:
         self.config, self.space, self.reference, self.extractor, self.embed = config, space, reference, extractor, embed
         self.provenance = provenance or RunProvenance.build(space, None, extractor)
         self.policy = make_policy(config.policy, **dict(config.policy_params))
+        self.budget = make_budget(config.budget_kind, config.budget)  # what the budget counts (a strategy)
+        self.stop_rule = make_stop_rule(config.stop, config.patience)
         k = space.k if space.k is not None else int(space.labels.max()) + 1
         arm_prior, unplayed, doc_scores, doc_top = _similarity_prior(self.policy, space, reference, config, k)
         order = "random" if config.doc_order == "similar" and doc_top is None else config.doc_order
@@ -360,14 +363,12 @@ class BanditRun:
     # ------------------------------------------------------------------ budget
     @property
     def budget_target(self) -> float:
-        c = self.config
-        return math.ceil(c.budget * len(self.space)) if c.budget_kind == "share" else c.budget
+        return self.budget.target(len(self.space))
 
     @property
     def spent(self) -> float:
         """Budget spent in the units of ``budget_kind``."""
-        kind = self.config.budget_kind
-        return self.docs_done if kind == "share" else (self.calls if kind == "calls" else self.cost)
+        return self.budget.spent(self.docs_done, self.calls, self.cost)
 
     @property
     def budget_fraction(self) -> float:
@@ -393,9 +394,8 @@ class BanditRun:
 
     def _make_plan(self, round_: int) -> Plan:
         """The pulls of a round, trimmed to the budget left (see :func:`plan_round`)."""
-        c = self.config
-        room = int(max(0, math.ceil(self.budget_target - self.spent))) if c.budget_kind in ("share", "calls") else None
-        return plan_round(self.policy, self.state, self.arms, self.space.labels, c, room, self._rng(round_))
+        room = self.budget.room(self.budget_target, self.spent)
+        return plan_round(self.policy, self.state, self.arms, self.space.labels, self.config, room, self._rng(round_))
 
     # ------------------------------------------------------------------ playing
     def play_pull(self) -> RoundResult | None:
@@ -563,7 +563,7 @@ class BanditRun:
             self._best_round, self._stale = mean, 0
         else:
             self._stale += 1
-        if self.config.stop == "plateau" and self._stale >= self.config.patience:
+        if self.stop_rule.stops(self._stale):
             self._stopped = True
         result = RoundResult(self.round, [a for a, _ in plan], sum(r["n_docs"] for r in rows),
                              sum(r["n_pairs"] for r in rows), list(self._round_rewards),

@@ -1,7 +1,11 @@
 """Figures for the bandit loop: pure functions, frames in, plotly Figures out.
 
 Inputs are the frames of :class:`core.equal.run.BanditRun` (``arms_frame``, ``rounds_frame``)
-and the corpus map's ``xy``; nothing here runs a bandit.
+and the corpus map's ``xy``; nothing here runs a bandit. Every figure speaks in words: arms by
+their cluster's name (:func:`arm_names`, the keywords the Corpus map labels them with), axes by
+what they measure; the formulas live in :data:`METRIC_HELP`, for the page's help text. All traces
+are SVG (``go.Scatter``/``go.Bar``): an SVG chart updates in place, a WebGL one (``Scattergl``)
+costs a new WebGL context each time it is redrawn.
 """
 
 from __future__ import annotations
@@ -15,14 +19,51 @@ from plotly.subplots import make_subplots
 
 from core.viz.style import finish
 
-BASELINE_STYLE = {"random": dict(dash="dot", color="#888"), "all": dict(dash="dash", color="#444")}
-METRIC_LABELS = {"coverage": "reference coverage (mean best cosine)", "reward_cum": "mean reward so far",
-                 "pairs_cum": "QA pairs collected", "reward": "round mean reward"}
+BASELINE_STYLE = {"random": dict(dash="dot", color="#888"), "all": dict(dash="dash", color="#444"),
+                  "avg-sim": dict(dash="dashdot", color="#2ca02c")}
+BASELINE_NAMES = {"random": "Random documents", "all": "Every document, in corpus order",
+                  "avg-sim": "Most similar documents first (Avg-sim)"}
+METRIC_LABELS = {"coverage": "closeness to the reference set", "reward_cum": "mean reward so far",
+                 "pairs_cum": "QA pairs collected", "reward": "reward of the round"}
+METRIC_HELP = {
+    "coverage": "Closeness to the reference set: for each reference example, the cosine similarity of the "
+                "closest extracted pair, averaged over the reference examples (1 = every example has an exact "
+                "match). It can only rise as pairs are added.",
+    "reward": "The reward of a pull: how close its QA pairs sit to the reference set, by optimal transport "
+              "(reward = 1 - W - offset, W the Wasserstein distance; with document credit, the mean transported "
+              "cosine per document read). It falls as the best clusters are used up: that is the bandit spending "
+              "its best pulls first, not getting worse.",
+    "score": "How promising each cluster looks to the policy now: its estimated reward plus the policy's "
+             "exploration bonus (EQUAL's DS score, UCB's bound, Thompson's draw, EXP3's probability).",
+}
+EXTRACTED_COLOR = "#e8590c"  # the map component's highlight colour (components/corpus_map: ACTIVE)
 X_LABELS = {"calls_cum": "extraction calls", "docs_cum": "documents extracted", "cost_cum": "cost", "round": "round"}
 
 
-def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str = "selection score") -> go.Figure:
+def arm_names(clusters: pd.DataFrame | None, k: int) -> list[str]:
+    """A readable name per arm ``0..k-1``: ``"14 · numpy, array"`` from the map's cluster keywords.
+
+    >>> arm_names(pd.DataFrame({"cluster": [0, 1], "keywords": ["numpy, array, dtype", ""]}), 3)
+    ['0 · numpy, array', '1 · cluster 1', '2 · cluster 2']
+    """
+    from core.viz.corpus_map import short_label
+
+    words: dict[int, str] = {}
+    if clusters is not None and "keywords" in clusters:
+        words = {int(c): short_label(kw) for c, kw in zip(clusters["cluster"], clusters["keywords"])}
+    return [f"{a} · {words.get(a) or f'cluster {a}'}" for a in range(int(k))]
+
+
+def baseline_label(name: str) -> str:
+    """A baseline's legend entry in words (``"random"`` -> ``"Random documents (baseline)"``)."""
+    return f"{BASELINE_NAMES.get(name.split()[0].lower(), name)} (baseline)"
+
+
+def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str = "how promising (score)",
+                           names: Sequence[str] | None = None) -> go.Figure:
     """Bars of the top-``top`` arms by score (exhausted arms greyed); hover shows pulls, mean, docs left.
+
+    ``names``: one label per arm (:func:`arm_names`); without them an arm is ``"cluster 14"``.
 
     OT scores are almost always negative and close together (e.g. -0.36 to -0.44), so bars hanging
     from 0 would all look alike: when any score is negative the bars rise from just below the
@@ -37,24 +78,27 @@ def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str =
     floor = 0.0 if lo >= 0 else lo - max(0.15 * (hi - lo), 0.01)
     scores = np.clip(df["score"].to_numpy(dtype=float), floor, cap)
     colours = np.where(df["available"], "#1f77b4", "#c7c7c7")
-    fig = go.Figure(go.Bar(x=[f"c{a}" for a in df["arm"]], y=scores - floor, base=floor,
+    labels = [names[int(a)] if names is not None else f"cluster {a}" for a in df["arm"]]
+    fig = go.Figure(go.Bar(x=labels, y=scores - floor, base=floor,
                            marker_color=colours,
                            customdata=np.column_stack([df[["pulls", "mean", "docs_left"]].to_numpy(dtype=object),
                                                        scores]),
-                           hovertemplate="%{x}: score %{customdata[3]:.4f}<br>pulls %{customdata[0]}, mean "
+                           hovertemplate="%{x}: score %{customdata[3]:.4f}<br>pulls %{customdata[0]}, mean reward "
                                          "%{customdata[1]:.4f}, "
-                                         "docs left %{customdata[2]}<extra></extra>"))
-    fig.update_layout(title=f"{score_label} (top {len(df)} arms)", xaxis_title="cluster", yaxis_title=score_label,
-                      height=300, margin=dict(l=40, r=10, t=40, b=40))
+                                         "documents left %{customdata[2]}<extra></extra>"))
+    fig.update_layout(title=f"Which clusters the bandit favours (top {len(df)})", xaxis_title="cluster",
+                      yaxis_title=score_label, height=300, margin=dict(l=40, r=10, t=40, b=40),
+                      xaxis=dict(tickangle=-35, tickfont=dict(size=10)))
     return finish(fig)
 
 
 def make_reward_figure(rounds: pd.DataFrame) -> go.Figure:
-    """Round mean reward (markers) and running mean reward (line) against the round."""
+    """Round mean reward (markers) and running mean reward (line) against the round (formula: ``METRIC_HELP``)."""
     fig = go.Figure()
-    fig.add_scatter(x=rounds["round"], y=rounds["reward"], mode="markers", name="round mean", marker=dict(size=5))
-    fig.add_scatter(x=rounds["round"], y=rounds["reward_cum"], mode="lines", name="running mean")
-    fig.update_layout(title="Reward over rounds", xaxis_title="round", yaxis_title="reward = 1 - W - offset",
+    fig.add_scatter(x=rounds["round"], y=rounds["reward"], mode="markers", name="each round", marker=dict(size=5))
+    fig.add_scatter(x=rounds["round"], y=rounds["reward_cum"], mode="lines", name="mean so far")
+    fig.update_layout(title="Reward of each round", xaxis_title="round",
+                      yaxis_title="reward (closeness of the round's pairs)",
                       height=300, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25))
     return finish(fig)
 
@@ -62,24 +106,25 @@ def make_reward_figure(rounds: pd.DataFrame) -> go.Figure:
 def make_budget_figure(runs: Mapping[str, pd.DataFrame], metric: str = "coverage", x: str = "calls_cum",
                        baselines: Mapping[str, pd.DataFrame] | None = None,
                        colors: Mapping[str, str] | None = None) -> go.Figure:
-    """``metric`` against budget spent for one or more runs, Random/All baselines dashed on the same axes;
-    ``colors`` (by run name) sets a run's line colour."""
+    """``metric`` against budget spent for one or more runs, the baselines dashed on the same axes
+    (:func:`baseline_label`); ``colors`` (by run name) sets a run's line colour."""
     fig = go.Figure()
     for name, df in runs.items():
         fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=name,
                         line=dict(color=(colors or {}).get(name), width=3 if colors else 2))
     for name, df in (baselines or {}).items():
         style = BASELINE_STYLE.get(name.split()[0].lower(), dict(dash="dot"))
-        fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=f"{name} (baseline)", line=style)
-    fig.update_layout(title=f"{METRIC_LABELS.get(metric, metric)} vs budget", xaxis_title=X_LABELS.get(x, x),
-                      yaxis_title=METRIC_LABELS.get(metric, metric), height=320, margin=dict(l=40, r=10, t=40, b=40),
+        fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=baseline_label(name), line=style)
+    what = METRIC_LABELS.get(metric, metric)
+    fig.update_layout(title=f"{what[0].upper() + what[1:]} against {X_LABELS.get(x, x)}",
+                      xaxis_title=X_LABELS.get(x, x), yaxis_title=what, height=320, margin=dict(l=40, r=10, t=40, b=40),
                       legend=dict(orientation="h", y=-0.25))
     return finish(fig)
 
 
 def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray, doc_ids: Sequence[str],
                           max_points: int = 20000, seed: int = 0) -> go.Figure:
-    """The corpus map (Scattergl) with extracted documents coloured by cluster and the rest grey.
+    """The corpus map (Scattergl) with extracted documents in :data:`EXTRACTED_COLOR` and the rest grey.
 
     Above ``max_points`` documents a seeded sample is drawn (extracted documents always kept).
     Each point carries its ``doc_id`` in ``customdata``.
@@ -99,7 +144,7 @@ def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray,
                                hovertemplate="%{customdata}<extra></extra>"))
     hot = idx[taken[idx]]
     fig.add_trace(go.Scattergl(x=xy[hot, 0], y=xy[hot, 1], mode="markers", name="extracted",
-                               marker=dict(size=6, color=np.asarray(labels)[hot], colorscale="Turbo"),
+                               marker=dict(size=6, color=EXTRACTED_COLOR),  # one colour: the legend's dot matches
                                customdata=np.stack([ids[hot], np.asarray(labels)[hot]], axis=1) if len(hot) else None,
                                hovertemplate="%{customdata[0]} (cluster %{customdata[1]})<extra></extra>"))
     fig.update_layout(title=f"Extracted documents: {int(taken.sum()):,} of {len(xy):,}", height=420,
@@ -110,8 +155,8 @@ def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray,
 
 def make_comparison_figure(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str,
                            x: str = "calls_cum") -> go.Figure:
-    """Two runs side by side: reference coverage and running mean reward against budget."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("reference coverage", "mean reward so far"))
+    """Two runs side by side: closeness to the reference set and running mean reward against budget."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(METRIC_LABELS["coverage"], METRIC_LABELS["reward_cum"]))
     for df, name, colour in ((a, name_a, "#1f77b4"), (b, name_b, "#d62728")):
         fig.add_scatter(x=df[x], y=df["coverage"], name=name, line=dict(color=colour), row=1, col=1)
         fig.add_scatter(x=df[x], y=df["reward_cum"], name=name, line=dict(color=colour), showlegend=False, row=1, col=2)

@@ -33,7 +33,18 @@ from numpy.typing import NDArray
 
 SNIPPET_CHARS = 300  # a hover text's length
 EXTENT = 0.875  # points fill [-EXTENT, EXTENT] of the canvas's [-1, 1]
-MAX_INLINE_TEXTS = 5_000  # up to this many points, every point's snippet travels with the map (no hover rerun)
+MAX_INLINE_TEXTS = 20_000  # up to this many points, every point's snippet travels with the map (no hover rerun)
+MAX_MARKS = 2_000  # stars or rings drawn over the points, each
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One legend entry: the colour ``code`` of its points, its ``name``, ``color`` and ``count`` of points."""
+
+    code: int
+    name: str
+    color: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,18 @@ class MapPoints:
     rows: NDArray[np.int64]
     n_given: int
     version: str
+    center: tuple[float, float] = (0.0, 0.0)
+    half: float = 1.0
+
+    def to_map(self, x: Any, y: Any) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """The caller's coordinates in the drawn map's (the transform :func:`prepare_points` applied).
+
+        >>> prepare_points([0.0, 4.0], [0.0, 2.0]).to_map([2.0], [1.0])
+        (array([0.], dtype=float32), array([0.], dtype=float32))
+        """
+        xs = (np.asarray(x, dtype=np.float64) - self.center[0]) / self.half
+        ys = (np.asarray(y, dtype=np.float64) - self.center[1]) / self.half
+        return xs.astype(np.float32), ys.astype(np.float32)
 
     @property
     def n(self) -> int:
@@ -86,15 +109,17 @@ def prepare_points(x: Any, y: Any, codes: Any = None) -> MapPoints:
     rows = np.flatnonzero(keep).astype(np.int64)
     xs, ys = xs[rows], ys[rows]
     zs = np.where(np.isfinite(zs[rows]), zs[rows], 0.0)
+    cx = cy = 0.0
+    half = 1.0
     if len(rows):
-        cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
-        half = (max(xs.max() - xs.min(), ys.max() - ys.min()) / 2 or 1.0) / EXTENT
+        cx, cy = float(xs.min() + xs.max()) / 2, float(ys.min() + ys.max()) / 2
+        half = float(max(xs.max() - xs.min(), ys.max() - ys.min()) / 2 or 1.0) / EXTENT
         xs, ys = (xs - cx) / half, (ys - cy) / half
     out = [np.ascontiguousarray(a, dtype=np.float32) for a in (xs, ys, zs)]
     digest = hashlib.blake2b(digest_size=8)
     for a in out:
         digest.update(a.tobytes())
-    return MapPoints(out[0], out[1], out[2], rows, len(keep), digest.hexdigest())
+    return MapPoints(out[0], out[1], out[2], rows, len(keep), digest.hexdigest(), (cx, cy), half)
 
 
 def point_indices(points: MapPoints, rows: Any) -> NDArray[np.int32]:
@@ -106,10 +131,10 @@ def point_indices(points: MapPoints, rows: Any) -> NDArray[np.int32]:
     return pos[found].astype(np.int32)
 
 
-def _signature(values: NDArray | None) -> str | None:
+def _signature(values: NDArray | None, key: str = "") -> str | None:
     if values is None:
         return None
-    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=8).hexdigest()
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes() + key.encode(), digest_size=8).hexdigest()
 
 
 def short_text(text: Any, n: int = SNIPPET_CHARS) -> str:
@@ -121,23 +146,44 @@ def short_text(text: Any, n: int = SNIPPET_CHARS) -> str:
 
 def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = None,
                    colors: Sequence[str] | None = None, texts: Sequence[str] | None = None,
-                   hover: tuple[int, str] | None = None, height: int = 560) -> bytes:
+                   hover: tuple[int, str] | None = None, height: int = 560, stars: Any = None, marks: Any = None,
+                   labels: Sequence[Any] | None = None, legend: Sequence[LegendEntry] | None = None,
+                   legend_title: str = "cluster", highlight_key: str = "", png_name: str = "corpus-map") -> bytes:
     """The bytes one rerun sends the component (module docstring): the header, the highlight, and the points
     when ``send_points``. ``highlight``: caller rows to mark (``None``: leave the user's selection alone;
-    empty: clear it); ``texts``: one hover text per DRAWN point (small maps); ``hover``: ``(point index, text)``
-    answering the browser's request for one point's text."""
+    empty: clear it); ``texts``: one hover text per DRAWN point (small maps; sent with the points only, the
+    browser keeps them with its copy); ``hover``: ``(point index, text)`` answering the browser's request for
+    one point's text. ``stars`` and ``marks``: caller rows drawn as stars (search matches, tags) and as rings
+    (a clicked point's neighbours) over the points, at most :data:`MAX_MARKS` each. ``labels``:
+    :class:`core.corpus.labels.MapLabel` in the caller's coordinates (level 0 shows zoomed out, 1 zoomed in);
+    ``legend``: :class:`LegendEntry` per colour code, whose entries hide and show their points. A new
+    ``highlight_key`` applies the same ``highlight`` again (a Clear button: the user's selection is dropped);
+    ``png_name`` names the file the map's Save PNG button writes."""
     sections: dict[str, NDArray] = {}
     if send_points:
         sections.update(x=points.x, y=points.y, z=points.z)
     hl = None if highlight is None else point_indices(points, highlight)
     if hl is not None:
         sections["highlight"] = hl
+    for name, rows in (("stars", stars), ("marks", marks)):
+        if rows is not None:
+            sections[name] = point_indices(points, rows)[:MAX_MARKS]
     header: dict[str, Any] = {"v": points.version, "n": points.n, "height": int(height), "note": points.note,
-                              "colors": list(colors or []), "highlight_sig": _signature(hl), "sections": {}}
-    if texts is not None:
+                              "colors": list(colors or []), "highlight_sig": _signature(hl, highlight_key),
+                              "sections": {}}
+    if png_name != "corpus-map":
+        header["png"] = str(png_name)
+    if texts is not None and send_points:
         header["texts"] = list(texts)
     if hover is not None:
         header["hover"] = {"i": int(hover[0]), "text": str(hover[1])}
+    if labels:
+        lx, ly = points.to_map([lab.x for lab in labels], [lab.y for lab in labels])
+        header["labels"] = [[int(lab.level), int(lab.code), str(lab.text), round(float(x), 5), round(float(y), 5),
+                             int(lab.size)] for lab, x, y in zip(labels, lx, ly)]
+    if legend is not None:
+        entries = [[int(e.code), str(e.name), str(e.color), int(e.count)] for e in legend]
+        header["legend"] = {"title": str(legend_title), "clusters": legend_title == "cluster", "entries": entries}
     blobs, offset = [], 0
     for name, arr in sections.items():
         kind = "i32" if arr.dtype.kind in "iu" else "f32"
@@ -156,6 +202,16 @@ def decode_payload_header(payload: bytes) -> dict[str, Any]:
         raise ValueError("not a corpus map payload (no CMAP magic)")
     size = int.from_bytes(payload[4:8], "little")
     return json.loads(payload[8:8 + size].decode("utf-8"))
+
+
+def decode_payload(payload: bytes) -> tuple[dict[str, Any], dict[str, NDArray]]:
+    """The header and the binary sections of a payload, read as the browser reads them (tests and tools)."""
+    header = decode_payload_header(payload)
+    size = int.from_bytes(payload[4:8], "little")
+    start = 8 + size + (4 - size % 4) % 4
+    sections = {name: np.frombuffer(payload[start + off:start + off + 4 * n], dtype="<i4" if kind == "i32" else "<f4")
+                for name, (off, n, kind) in header["sections"].items()}
+    return header, sections
 
 
 def selection_indices(state: Mapping[str, Any] | None, n: int) -> NDArray[np.int64]:
@@ -211,3 +267,79 @@ def cluster_colors(k: int) -> list[str]:
     from core.viz.corpus_map import _palette
 
     return _palette(max(int(k), 1))
+
+
+MAX_CATEGORIES = 16  # colour by a column: its most frequent values, the rest "other"
+QUANTILE_BINS = 6  # colour by a numeric column: this many quantile bins
+SEQUENTIAL = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"]  # viridis, low to high
+
+
+@dataclass(frozen=True)
+class Coloring:
+    """Colour codes ``(n,)`` int per given row and the legend naming each code."""
+
+    codes: NDArray[np.int64]
+    legend: list[LegendEntry]
+
+    @property
+    def colors(self) -> list[str]:
+        """One colour per code ``0..len(legend)-1``."""
+        return [e.color for e in self.legend]
+
+
+def cluster_coloring(clusters: Any, names: Mapping[int, str] | None = None) -> Coloring:
+    """The clusters' own colours, one legend entry per cluster ``0..k-1`` named ``"c · name"``.
+
+    >>> [(e.code, e.name, e.count) for e in cluster_coloring([0, 1, 1], {1: "date parsing"}).legend]
+    [(0, '0', 1), (1, '1 · date parsing', 2)]
+    """
+    codes = np.asarray(clusters, dtype=np.int64).ravel()
+    k = int(codes.max()) + 1 if len(codes) else 1
+    counts = np.bincount(codes, minlength=k)
+    colors = cluster_colors(k)
+    names = names or {}
+    return Coloring(codes, [LegendEntry(c, f"{c} · {names[c]}" if names.get(c) else str(c), colors[c], int(counts[c]))
+                            for c in range(k)])
+
+
+def column_coloring(values: Any, max_categories: int = MAX_CATEGORIES) -> Coloring:
+    """Colour codes for any column: a numeric column in :data:`QUANTILE_BINS` quantile bins on a sequential
+    scale (NaN: "missing"); anything else by its ``max_categories - 1``
+    most frequent values, the rest "other".
+
+    >>> [(e.name, e.count) for e in column_coloring(["a", "b", "a", None, "c"], max_categories=3).legend]
+    [('a', 2), ('b', 1), ('other', 2)]
+    >>> c = column_coloring([1.0, 2.0, 3.0, 4.0, float("nan")])
+    >>> c.codes.tolist(), [e.name for e in c.legend][-1]
+    ([0, 2, 4, 5, 6], 'missing')
+    """
+    import pandas as pd
+
+    series = pd.Series(values).reset_index(drop=True)
+    if series.dtype.kind in "iuf":
+        return _numeric_coloring(series.to_numpy(dtype=np.float64))
+    labels = series.map(lambda v: "missing" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    counts = labels.value_counts(sort=True)
+    top = list(counts.index[:max_categories - 1]) if len(counts) > max_categories else list(counts.index)
+    top = sorted(top, key=lambda v: (-int(counts[v]), v))
+    where = {v: i for i, v in enumerate(top)}
+    codes = labels.map(lambda v: where.get(v, len(top))).to_numpy(dtype=np.int64)
+    colors = cluster_colors(len(top) + 1)
+    legend = [LegendEntry(i, short_text(v, 40), colors[i], int(counts[v])) for i, v in enumerate(top)]
+    if len(top) < len(counts):
+        legend.append(LegendEntry(len(top), "other", "#adb5bd", int((codes == len(top)).sum())))
+    return Coloring(codes, legend)
+
+
+def _numeric_coloring(x: NDArray[np.float64]) -> Coloring:
+    finite = np.isfinite(x)
+    edges = np.unique(np.quantile(x[finite], np.linspace(0, 1, QUANTILE_BINS + 1))) if finite.any() else np.zeros(1)
+    n_bins = max(len(edges) - 1, 1)
+    codes = np.full(len(x), n_bins, dtype=np.int64)  # the last code: missing
+    codes[finite] = np.clip(np.searchsorted(edges, x[finite], side="right") - 1, 0, n_bins - 1)
+    palette = [SEQUENTIAL[round(i * (len(SEQUENTIAL) - 1) / max(n_bins - 1, 1))] for i in range(n_bins)]
+    legend = [LegendEntry(i, f"{edges[i]:.4g} – {edges[min(i + 1, len(edges) - 1)]:.4g}", palette[i],
+                          int((codes == i).sum())) for i in range(n_bins)]
+    if (~finite).any():
+        legend.append(LegendEntry(n_bins, "missing", "#adb5bd", int((~finite).sum())))
+    return Coloring(codes, legend)

@@ -21,6 +21,7 @@ from core.links import (
     parse_choice,
     parse_float,
     parse_int_in,
+    parse_map_version,
     parse_run_id,
     parse_text,
 )
@@ -32,11 +33,14 @@ def common_params() -> list[Param]:
 
 
 def corpus_map_params(n_clusters: int | None = None) -> list[Param]:
-    """The search text, whether the map stars its matches, and the highlighted cluster (checked against
-    the map's clusters when known)."""
+    """The search text, whether the map stars its matches, the highlighted cluster (checked against
+    the map's clusters when known), the column the map is coloured by and the map's version (the page
+    says when the linked version no longer exists, and draws the current one)."""
     hi = (n_clusters - 1) if n_clusters else 10_000
     return [Param("q", "cm_query", parse_text, ""), Param("star", "cm_star", parse_bool, False),
-            Param("cluster", "cm_cluster_link", parse_int_in(0, hi), once=True)]
+            Param("cluster", "cm_cluster_link", parse_int_in(0, hi), once=True),
+            Param("color", "cm_color", parse_text, "cluster"),
+            Param("map", "cm_map_link", parse_map_version, once=True)]
 
 
 def bandit_params() -> list[Param]:

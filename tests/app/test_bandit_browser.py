@@ -59,7 +59,7 @@ def test_exports_follow_the_run_and_the_live_numbers_sit_above_the_fold(app_url,
     page.wait_for_timeout(1000)
     pairs = int(page.locator("[data-testid='stMetric']").filter(has_text="QA pairs")
                 .locator("[data-testid='stMetricValue']").inner_text().replace(",", ""))
-    label = page.get_by_role("button", name=re.compile(r"D_e as messages JSONL")).inner_text()
+    label = page.get_by_role("button", name=re.compile(r"Extracted pairs as messages JSONL")).inner_text()
     written, removed = map(int, re.search(r"\((\d+); (\d+) removed\)", label.replace(",", "")).groups())
     page.screenshot(path=str(output_dir / "bandit_finished.png"))
     assert pairs > 12 and written + removed == pairs, (label, pairs)  # the button counts every pair of the run

@@ -28,6 +28,7 @@ def _metric(at: AppTest, label: str) -> str:
 def test_start_step_pause_reset(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["bd_budget"] = 1.0  # all 300 documents: many rounds of 5 x 10
+    at.session_state["bd_speed"] = 1  # one round per update, so the run is still playing when Pause comes
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Press **Start**" in i.value for i in at.info)
@@ -111,19 +112,23 @@ def test_browser_arm_table_changes_while_running(app_url, page):
     out.mkdir(exist_ok=True)
     page.goto(f"{app_url}/bandit")
     page.get_by_role("button", name="Start").wait_for(timeout=240_000)
-    assert page.get_by_label("Budget value (share: 0-1)", exact=True).is_visible()  # the main choices are in view
-    assert not page.get_by_label("Arms per round (B)", exact=True).is_visible()  # the rest folded under "More settings"
+    def box(label: str):  # a number box by its label (its help button is labelled "Help for ...")
+        return page.get_by_role("spinbutton", name=label, exact=True)
+
+    box("Budget value (share: 0-1)").wait_for(state="visible", timeout=30_000)  # the main choices are in view
+    assert not box("Arms per round (B)").is_visible()  # the rest folded under "More settings"
     page.get_by_text("More settings").click()
     # one document per pull, one arm per round, the whole corpus: hundreds of rounds to watch
     for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"),
                          ("Budget value (share: 0-1)", "1")):
-        box = page.get_by_label(label, exact=True)
-        box.fill(value)
-        box.press("Enter")
+        field = box(label)
+        field.fill(value)
+        field.press("Enter")
         page.wait_for_timeout(800)
     page.get_by_role("button", name="Start").click()
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for(timeout=120_000)
+    table.scroll_into_view_if_needed()  # below the main charts
     page.wait_for_timeout(1500)
     shots, rounds = [], []
     for _ in range(3):

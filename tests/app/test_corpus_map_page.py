@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.viz.webgl_map import decode_payload
 from tests._text import shown
 from tests.corpus._mapdata import topic_corpus
 
@@ -36,13 +39,23 @@ def _app(path: Path) -> AppTest:
     return at
 
 
+def _map(at: AppTest) -> tuple[dict, dict]:
+    """The WebGL map's payload: header and sections (the points, highlight, stars, rings)."""
+    (element,) = at.get("bidi_component")
+    return decode_payload(element.proto.bytes)
+
+
 def test_page_shows_map_table_and_load_report(small_corpus_file):
     at = _app(small_corpus_file)
-    charts = at.get("plotly_chart")
-    assert charts, "no scatter on the page"
-    fig = json.loads(charts[0].proto.spec)
-    assert fig["data"][0]["type"] == "scattergl"
-    assert sum(len(t["customdata"]) for t in fig["data"]) == 120  # every document drawn, with its id
+    assert not at.get("plotly_chart"), "the map is the WebGL component, not plotly"
+    header, sections = _map(at)
+    assert header["n"] == 120 and len(sections["x"]) == 120  # every document drawn
+    assert len(header["texts"]) == 120 and header["texts"][0].startswith("doc0 · cluster ")  # hover: id, cluster, text
+    levels = {lab[0] for lab in header["labels"]}
+    assert levels == {0, 1}  # coarse groups and clusters, by zoom
+    assert all(" " in lab[2] for lab in header["labels"] if lab[0] == 1)  # phrases, not one token each
+    assert [e[0] for e in header["legend"]["entries"]] == list(range(8)) and header["legend"]["clusters"]
+    assert sum(e[3] for e in header["legend"]["entries"]) == 120
     assert any("120 documents" in c.value for c in at.caption)
     assert len(at.dataframe) >= 2  # load report issues + cluster table
     assert any("malformed_json" in shown(e.label) for e in at.expander)  # the label is escaped
@@ -53,32 +66,30 @@ def test_page_shows_map_table_and_load_report(small_corpus_file):
 
 def test_search_and_settings_rebuild(small_corpus_file):
     at = _app(small_corpus_file)
-    before = at.get("plotly_chart")[0].proto.spec
+    before = at.get("bidi_component")[0].proto.bytes
     at.text_input[0].set_value("numpy array shape dtype").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Nearest documents" in m.value for m in at.markdown)
     assert len(at.dataframe[1].value) == 20  # the matches listed under the search box, with their text
     assert "numpy" in " ".join(at.dataframe[1].value["text"]).lower()
-    assert at.get("plotly_chart")[0].proto.spec == before  # the map is not re-sent for a search
+    assert at.get("bidi_component")[0].proto.bytes == before  # the map is not re-sent for a search
     at.toggle(key="cm_star").set_value(True).run()
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert fig["data"][-1]["name"] == "highlighted" and len(fig["data"][-1]["customdata"]) == 20
-    assert {c[0] for c in fig["data"][-1]["customdata"]} == set(at.dataframe[1].value["doc_id"])
+    header, sections = _map(at)
+    assert len(sections["stars"]) == 20  # the matches are stars over the same points
+    assert {f"doc{r}" for r in sections["stars"]} == set(at.dataframe[1].value["doc_id"])  # doc<row>
     at.text_input[0].set_value("").run()
-    assert all(t["name"] != "highlighted" for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"])
+    assert len(_map(at)[1]["stars"]) == 0
     at.number_input[0].set_value(3)  # k inside the settings form
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     (overrides,) = at.session_state["map_overrides"].values()  # for this corpus only
     assert overrides["k"] == 3 and "seed" not in overrides  # the sidebar's Seed is the one seed
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert len([t for t in fig["data"] if t["name"] != "highlighted"]) == 3  # one trace per cluster
+    assert len(_map(at)[0]["legend"]["entries"]) == 3  # one legend entry per cluster
     other = small_corpus_file.with_name("other.jsonl")  # another corpus: the settings made for this one stay here
     other.write_text("\n".join(small_corpus_file.read_text().splitlines()[:80]) + "\n")
     at.session_state["sb_path"] = str(other)
     at.run()
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert len([t for t in fig["data"] if t["name"] != "highlighted"]) == 6  # its own default k, sqrt(80 / 2)
+    assert len(_map(at)[0]["legend"]["entries"]) == 6  # its own default k, sqrt(80 / 2)
 
 
 def test_bad_path_is_a_clear_error(tmp_path, monkeypatch):
@@ -94,12 +105,11 @@ def test_bad_path_is_a_clear_error(tmp_path, monkeypatch):
 @pytest.mark.browser
 def test_browser_renders_the_map(app_url, page, output_dir):
     page.goto(f"{app_url}/", wait_until="domcontentloaded")  # the default page lives at the root URL
-    page.locator(".js-plotly-plot .plot-container").first.wait_for(timeout=180_000)
+    page.locator("[data-testid='corpus-map'][data-points='600']").wait_for(timeout=180_000)  # every document
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(3000)  # let WebGL draw the points
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("Page not found").count() == 0
-    assert page.locator(".js-plotly-plot canvas").count() > 0  # WebGL scatter
+    assert page.locator("[data-testid='corpus-map'] canvas").count() == 2  # the points (WebGL) and the labels
     output_dir.mkdir(exist_ok=True)
     page.screenshot(path=str(output_dir / "corpus_map.png"), full_page=True)
 
@@ -147,7 +157,7 @@ def test_saved_warmup_report_survives_and_switches_the_encoder(small_corpus_file
     table = next(d.value for d in at.dataframe if "measure" in d.value.columns)
     spread = table[table["measure"].str.startswith("Within-cluster reward spread")].iloc[0]
     assert (spread["before"], spread["after"]) == (0.2, 0.15)
-    assert len(at.get("plotly_chart")) == 2  # the map and the warm-up loss curve
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("bidi_component")) == 1  # the loss curve; the map
     use = next(b for b in at.button if b.label == "Use the warmed-up encoder")
     assert not use.disabled
     use.click().run()
@@ -225,3 +235,45 @@ def test_forget_encoder_drops_only_that_models_encoder_and_maps():
     common.forget_encoder("hashing-16")
     assert common.encoder("hashing-16") is not first and common.encoder("hashing-32") is other
     assert stale not in maps and maps.pop(kept) == "kept"
+
+
+def test_colour_by_a_column_and_a_stale_link_say_what_they_could_not_restore(small_corpus_file):
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["sb_source"] = LOCAL
+    at.session_state["sb_path"] = str(small_corpus_file)
+    at.session_state["cm_map_link"] = "0123456789abcdef"  # an old link's map version
+    at.session_state["cm_color"] = "year"  # a column this corpus does not have
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown_warnings = " ".join(w.value for w in at.warning)
+    assert "0123456789abcdef no longer exists" in shown(shown_warnings)
+    assert "cannot be coloured by year" in shown_warnings
+    header, sections = _map(at)
+    assert header["n"] == 120 and header["legend"]["title"] == "cluster"  # the current version is drawn
+    assert f"current version, {header['v']}" in shown(shown_warnings)
+    at.selectbox(key="cm_color").set_value("length (characters)").run()
+    assert not at.exception, [e.value for e in at.exception]
+    header, sections = _map(at)
+    assert header["legend"]["title"] == "length (characters)" and not header["legend"]["clusters"]
+    assert sum(e[3] for e in header["legend"]["entries"]) == 120 and len(sections["x"]) == 120
+    assert set(np.unique(sections["z"]).astype(int)) <= {e[0] for e in header["legend"]["entries"]}
+    assert not at.warning  # the stale link was said once
+
+
+def test_a_clicked_document_lists_its_neighbours_and_rings_them(small_corpus_file):
+    from core.viz.webgl_map import decode_payload_header
+
+    at = _app(small_corpus_file)
+    header = decode_payload_header(at.get("bidi_component")[0].proto.bytes)
+    one = base64.b64encode(np.array([7], dtype="<i4").tobytes()).decode()
+    at.session_state["corpus_map_webgl"] = {"have": header["v"],
+                                            "selection": {"seq": 1, "n": 120, "v": header["v"], "enc": "i32",
+                                                          "b64": one}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Nearest neighbours of doc7" in c.value for c in at.caption)
+    near = next(d.value for d in at.dataframe if "score" in d.value.columns and len(d.value) == 10)
+    assert "doc7" not in set(near["doc_id"]) and near["score"].is_monotonic_decreasing
+    _, sections = _map(at)
+    assert {f"doc{r}" for r in sections["marks"]} == set(near["doc_id"])
+    assert "x" not in sections  # the browser holds this version: the points are not sent again

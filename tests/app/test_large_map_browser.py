@@ -44,7 +44,7 @@ def _open(page, url: str, path) -> None:
 
 def _drag_box(page) -> None:
     page.locator(MAP).get_by_role("button", name="Box").click()
-    bb = page.locator(f"{MAP} canvas").bounding_box()
+    bb = page.locator(f"{MAP} canvas:not(.cmap-overlay)").bounding_box()
     page.mouse.move(bb["x"] + 4, bb["y"] + 4)
     page.mouse.down()
     for k in range(1, 21):  # the whole canvas: every point

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core.corpus.encoders import DEFAULT_MODEL, chunking_options
 from core.corpus.load import load_corpus
 from core.corpus.upgrade import UpgradeJob, ensure_upgrade, run_worker
+from core.viz.webgl_map import decode_payload_header
 from tests._text import shown
 from tests.corpus._mapdata import topic_corpus
 
@@ -42,7 +43,7 @@ def test_first_open_shows_a_fast_map_then_upgrades_to_minilm(tmp_path, monkeypat
     captions = " ".join(shown(c.value) for c in at.caption)
     assert "Map made by the" in captions and "in the background" in captions, [e.value for e in at.error]
     assert "map made by the encoder static-minilm" in captions or "map made by the encoder hashing" in captions
-    assert at.get("plotly_chart"), "no map on the first open"
+    assert at.get("bidi_component"), "no map on the first open"
     folder = at.session_state["map_upgrade_job"]
     assert folder == str(held.folder), "the page did not pick up the background job"
     assert any("Upgrading this map to MiniLM" in (p.proto.text or "") for p in at.get("progress"))
@@ -55,6 +56,5 @@ def test_first_open_shows_a_fast_map_then_upgrades_to_minilm(tmp_path, monkeypat
     assert "map made by the encoder all-MiniLM-L6-v2 (packaged)" in captions
     assert "in the background" not in captions
     assert at.session_state["map_upgrade_job"] is None
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert sum(len(tr["customdata"]) for tr in fig["data"]) == 64
+    assert decode_payload_header(at.get("bidi_component")[0].proto.bytes)["n"] == 64  # every document
     print(f"first open {first_open:.1f} s")

@@ -29,7 +29,7 @@ def test_tour_walks_four_steps_with_big_numbers_and_a_live_run(small_builtin):
     seen = []
     for number in range(1, 5):
         assert at.subheader[0].value.startswith(f"{number} of 4")
-        assert len(at.metric) >= 3 and len(at.get("plotly_chart")) == 1
+        assert len(at.metric) >= 3 and len(at.get("plotly_chart")) + len(at.get("bidi_component")) == 1  # one hero
         text = " ".join([m.value for m in at.markdown] + [m.label for m in at.metric] + [s.value for s in at.subheader])
         assert not NOTATION.search(text), NOTATION.search(text)
         seen.append(at.subheader[0].value)
@@ -44,11 +44,14 @@ def test_tour_walks_four_steps_with_big_numbers_and_a_live_run(small_builtin):
     assert at.subheader[0].value.startswith("3 of 4")
 
 
+HERO = "[data-testid='stPlotlyChart'], [data-testid='corpus-map']"  # step 1's is the WebGL corpus map
+
+
 @pytest.mark.browser
 def test_each_tour_step_shows_its_hero_above_the_fold_without_notation(app_url, page, output_dir):
     for number in range(1, 5):
         page.goto(f"{app_url}/tour?demo=1&step={number}")
-        hero = page.locator("[data-testid='stPlotlyChart']").first
+        hero = page.locator(HERO).first
         hero.wait_for(timeout=180_000)
         page.locator("[data-testid='stMetric']").first.wait_for(timeout=60_000)
         page.wait_for_timeout(2500)
@@ -57,7 +60,7 @@ def test_each_tour_step_shows_its_hero_above_the_fold_without_notation(app_url, 
             if box is not None:
                 break
             page.wait_for_timeout(500)
-            box = page.locator("[data-testid='stPlotlyChart']").first.bounding_box()
+            box = page.locator(HERO).first.bounding_box()
         page.screenshot(path=str(output_dir / f"tour_{number}.png"))
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, (number, box)
         visible = page.locator("[data-testid='stMain']").inner_text()

@@ -169,6 +169,9 @@ def test_the_large_corpus_page_draws_every_point_of_the_index_on_the_webgl_map(b
     assert len(maps) == 1
     header = decode_payload_header(maps[0].proto.bytes)
     assert header["n"] == 50_000 and header["sections"]["x"][1] == 50_000  # the browser holds no points yet
+    assert len(header["legend"]["entries"]) == lmap.meta["k"]  # a legend entry per cluster, named by its keywords
+    assert {lab[0] for lab in header["labels"]} == {0, 1}  # labels by zoom: coarse groups, then clusters
+    assert sum(lab[5] for lab in header["labels"] if lab[0] == 0) == 50_000
     assert any("50,000 documents (50,000 drawn)" in c.value for c in at.caption)
     assert not at.dataframe  # nothing selected, clusters folded: no table on the first open
     at.toggle(key="lm_clusters").set_value(True).run()

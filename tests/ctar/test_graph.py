@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
+from core.ctar.equations import rating_probs
 from core.ctar.graph import (
     NODE_KINDS,
     backdoor_sets,
     build_pair_template,
     calc_interventional_table,
-    calc_rating_probs,
     causal_graph,
     compare_interventional,
     cross_check,
@@ -70,7 +70,7 @@ def test_backdoor_sets_show_popularity_confounds(template):
 
 
 def test_rating_probabilities_are_the_rounded_clipped_gaussian():
-    p = calc_rating_probs(np.array([3.0, 0.2, 9.0]), 0.25)
+    p = rating_probs(np.array([3.0, 0.2, 9.0]), 0.25)
     np.testing.assert_allclose(p.sum(axis=-1), 1)
     assert p[0, 2] > 0.95 and p[1, 0] > 0.99 and p[2, 4] > 0.99
 

@@ -51,3 +51,73 @@ class _Crashing(RuleExtractor):
             self.marker.write_text("crashed")
             os._exit(1)  # the worker dies mid-job, result unsent
         return super().extract(docs)
+
+
+class ExposureThatStops:
+    """A CTAR exposure policy: CTAR's own (``inner``), except that on the block whose first user is
+    ``user`` it first writes ``marker`` (the Ray node id it runs on, when it runs on Ray) and then, while
+    no ``marker + ".seen"`` exists, either kills its process (``crash``) or waits (up to ``pause``
+    seconds, until the ``.seen`` file appears) so that a test can kill the node under it (``marker``
+    holds :func:`ray_node_id`). Values are ``inner``'s: a block that completes is the normal one."""
+
+    def __init__(self, inner, user: int, marker: str, crash: bool = False, pause: float = 0.0) -> None:
+        self.inner, self.user, self.marker, self.crash, self.pause = inner, user, marker, crash, pause
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def calc_propensity(self, ctx):
+        import time
+
+        seen = Path(self.marker + ".seen")
+        if int(ctx.users[0]) == self.user and not seen.exists():
+            Path(self.marker).write_text(ray_node_id())
+            if self.crash:
+                seen.write_text("crashed")
+                os._exit(1)  # the worker dies mid-block, nothing of the block written
+            end = time.monotonic() + self.pause
+            while not seen.exists() and time.monotonic() < end:
+                time.sleep(0.1)
+        return self.inner.calc_propensity(ctx)
+
+
+def ray_node_id() -> str:
+    """``"<Ray node id> <pid>"``: where this code runs ("" for the node outside Ray), for a test that kills it."""
+    node = ""
+    try:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+    except ImportError:
+        pass
+    return f"{node} {os.getpid()}"
+
+
+class PauseOnce:
+    """Extractor factory: the rules extractor, except that the batch holding ``doc_id`` first writes
+    the Ray node id to ``marker`` and waits (up to ``pause`` s) while no ``marker + ".seen"`` exists, so a
+    test can kill the node under it."""
+
+    def __init__(self, doc_id: str, marker: str, pause: float = 60.0) -> None:
+        self.doc_id, self.marker, self.pause = doc_id, marker, pause
+
+    def __call__(self) -> _Pausing:
+        return _Pausing(self.doc_id, Path(self.marker), self.pause)
+
+
+class _Pausing(RuleExtractor):
+    def __init__(self, doc_id: str, marker: Path, pause: float) -> None:
+        super().__init__()
+        self.doc_id, self.marker, self.pause = doc_id, marker, pause
+
+    def extract(self, docs):
+        import time
+
+        seen = Path(f"{self.marker}.seen")
+        if any(d == self.doc_id for d, _ in docs) and not seen.exists():
+            self.marker.write_text(ray_node_id())
+            end = time.monotonic() + self.pause
+            while not seen.exists() and time.monotonic() < end:
+                time.sleep(0.1)
+        return super().extract(docs)

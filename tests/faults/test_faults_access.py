@@ -108,6 +108,7 @@ def test_page_refuses_a_path_outside_the_roots(layout, monkeypatch) -> None:
     shown = " ".join(e.value for e in at.error)
     assert "only paths under the allowed folders" in shown
     assert CANARY.split()[0] not in json.dumps([c.proto.spec for c in at.get("plotly_chart")])
+    assert CANARY.split()[0].encode() not in b"".join(m.proto.bytes for m in at.get("bidi_component"))  # the map
     assert not at.get("download_button")
 
 

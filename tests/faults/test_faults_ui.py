@@ -25,6 +25,7 @@ from core.corpus.selection import export_documents
 from core.csv_safe import escape_cell, to_safe_csv
 from core.errors import describe_failure
 from core.viz.corpus_map import MAX_LEGEND_CHARS, make_corpus_map_figure
+from core.viz.webgl_map import decode_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = "Local file or folder"
@@ -44,9 +45,9 @@ def test_one_document_corpus_is_one_point(tmp_path, monkeypatch) -> None:
     at = _page(path)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    points = [row[0] for t in fig["data"] if t.get("customdata") for row in t["customdata"]]
-    assert points == ["only"]
+    header, sections = decode_payload(at.get("bidi_component")[0].proto.bytes)
+    assert header["n"] == 1 and len(sections["x"]) == 1  # the one point, drawn
+    assert header["texts"][0].startswith("only · cluster 0: The one and only document")
 
 
 def test_a_giant_token_is_never_a_keyword_and_legends_stay_short() -> None:

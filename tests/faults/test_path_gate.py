@@ -142,6 +142,7 @@ def _open(box: str, path: str, home: Path) -> AppTest:
 def _shown(at: AppTest) -> str:
     parts = [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.markdown]
     parts += [str(c.proto.spec) for c in at.get("plotly_chart")] + [str(d.value) for d in at.dataframe]
+    parts += [m.proto.bytes.decode("utf-8", "replace") for m in at.get("bidi_component")]  # the WebGL map's payload
     return " ".join(parts)
 
 

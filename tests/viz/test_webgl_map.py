@@ -121,3 +121,26 @@ def test_point_indices_of_rows_not_drawn_are_left_out():
     assert point_indices(p, [3, 1, 0, 3, 42]).tolist() == [0, 2]
     empty = prepare_points([np.nan], [np.nan])
     assert point_indices(empty, [0]).tolist() == [] and empty.note.startswith("1 of 1")
+
+
+def test_stars_rings_labels_and_legend_travel_in_the_small_header_and_texts_only_with_the_points():
+    from core.corpus.labels import MapLabel
+    from core.viz.webgl_map import MAX_MARKS, LegendEntry, decode_payload
+
+    p = prepare_points([0.0, 2.0, float("nan"), 4.0], [0.0, 1.0, 1.0, 2.0], [0, 1, 1, 0])
+    kw = dict(stars=[3, 2], marks=np.arange(4), labels=[MapLabel(1, 0, "parse date", 2.0, 1.0, 2)],
+              legend=[LegendEntry(0, "zero <b>", "#000000", 2), LegendEntry(1, "one", "#ffffff", 1)],
+              texts=["a", "b", "c"])
+    header, sections = decode_payload(encode_payload(p, send_points=True, **kw))
+    assert sections["stars"].tolist() == [2] and sections["marks"].tolist() == [0, 1, 2]  # drawn points only
+    assert header["labels"] == [[1, 0, "parse date", 0.0, 0.0, 2]]  # in the drawn map's coordinates
+    assert header["legend"]["entries"][0] == [0, "zero <b>", "#000000", 2] and header["legend"]["clusters"]
+    assert header["texts"] == ["a", "b", "c"]
+    again, _ = decode_payload(encode_payload(p, send_points=False, **kw))
+    assert "texts" not in again  # the browser keeps them with its copy of the points
+    many = decode_payload(encode_payload(prepare_points(np.arange(5000.0), np.arange(5000.0)), send_points=False,
+                                         stars=np.arange(5000)))[1]
+    assert len(many["stars"]) == MAX_MARKS
+    cleared = decode_payload_header(encode_payload(p, send_points=False, highlight=[], highlight_key="1"))
+    assert cleared["highlight_sig"] != decode_payload_header(encode_payload(p, send_points=False, highlight=[]))[
+        "highlight_sig"]  # a Clear applies the same (empty) highlight again

@@ -9,14 +9,23 @@
 // binary sections named in header.sections {name: [byteOffset, length, "f32"|"i32"]}.
 // State sent back: have (the version whose points this browser holds), selection
 // ({seq, n, v, enc: "none"|"i32"|"bits", b64}), hover (the point index whose text it wants).
+// Over the WebGL canvas a 2-D canvas draws the labels (header.labels [level, code, text, x, y, size]: coarse
+// groups zoomed out, clusters zoomed in, largest first, none overlapping, none past an edge), stars
+// (sections.stars), rings (sections.marks) and a highlight of up to OVERLAY_HIGHLIGHT points (more: the
+// scatterplot's own selection); a legend (header.legend) hides and shows codes (sp.filter).
 import createScatterplot from 'regl-scatterplot';
 
 const MAPS = new WeakMap();
-const CACHE = new Map(); // version -> {x, y, z, n}; the last two versions
+const CACHE = new Map(); // version -> {x, y, z, n, texts}; the last two versions
 const HOVER_DELAY_MS = 250;
 const PERFORMANCE_MODE_POINTS = 500000;
 const ACTIVE = '#e8590c'; // selected and highlighted points
 const HOVER = '#1f2430';
+const STAR = '#f59f00';
+const RING = '#c2255c';
+const OVERLAY_HIGHLIGHT = 5000; // highlights of up to this many points are drawn on the 2-D overlay
+const FINE_ZOOM = 1.6; // camera scale from which cluster labels replace the coarse groups' labels
+const LABEL_FONT = '600 12px sans-serif';
 
 function parsePayload(data) {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -82,12 +91,18 @@ function buildDom(parent, height) {
   }
   const reset = el('button', 'cmap-btn', bar);
   reset.type = 'button'; reset.textContent = 'Reset view'; reset.dataset.action = 'reset';
+  const png = el('button', 'cmap-btn', bar);
+  png.type = 'button'; png.textContent = 'Save PNG'; png.dataset.action = 'png';
+  png.title = 'Save the map as it looks now (points, labels, stars) as a PNG file';
   const hint = el('span', 'cmap-hint', bar);
   const canvasBox = el('div', 'cmap-canvas', root);
   const canvas = el('canvas', '', canvasBox);
+  const overlay = el('canvas', 'cmap-overlay', canvasBox);
+  const legend = el('div', 'cmap-legend', canvasBox);
+  legend.setAttribute('data-testid', 'corpus-map-legend');
   const tip = el('div', 'cmap-tip', root);
   const note = el('div', 'cmap-note', root);
-  return { root, bar, modes, reset, hint, canvasBox, canvas, tip, note };
+  return { root, bar, modes, reset, png, hint, canvasBox, canvas, overlay, legend, tip, note };
 }
 
 function setMode(m, mode) {
@@ -119,10 +134,196 @@ function showTip(m, index, text) {
 }
 
 function hoverText(m, index) {
-  const h = m.header;
-  if (h.texts) return h.texts[index] ?? '';
+  if (m.texts) return m.texts[index] ?? '';
   if (m.hoverCache.has(index)) return m.hoverCache.get(index);
   return null;
+}
+
+// Data coordinates to canvas pixels: regl-scatterplot's projection (projectionLocal * view * model).
+function project(m, x, y) {
+  const v = m.view;
+  if (!v) return null;
+  const w = m.width, h = m.height;
+  const px = (v[0] * x + v[4] * y + v[12]) / (w / h);
+  const py = v[1] * x + v[5] * y + v[13];
+  return [(w * (px + 1)) / 2, h * (0.5 - py / 2)];
+}
+
+function visibleCode(m, code) { return !m.hidden.has(code); }
+
+// Labels of the current level, largest first, skipping any that would overlap one already placed; a label
+// near an edge is moved inside the canvas (and left of the legend), never cut.
+function drawLabels(m, ctx, w, h) {
+  const all = m.header.labels || [];
+  const scale = m.view ? m.view[0] : 1;
+  const hasCoarse = all.some((l) => l[0] === 0);
+  const level = hasCoarse && scale < FINE_ZOOM ? 0 : 1;
+  const right = w - (m.dom.legend.offsetParent && !m.dom.legend.classList.contains('cmap-folded')
+    ? m.dom.legend.offsetWidth + 12 : 4);
+  const placed = [];
+  const shown = [];
+  ctx.font = LABEL_FONT;
+  ctx.textBaseline = 'middle';
+  ctx.lineJoin = 'round';
+  for (const [lvl, code, text, x, y] of all) {
+    if (lvl !== level || (lvl === 1 && m.legendClusters && !visibleCode(m, code))) continue;
+    const p = project(m, x, y);
+    if (!p || p[0] < 0 || p[0] > w || p[1] < 0 || p[1] > h) continue;
+    const tw = ctx.measureText(text).width;
+    const left = Math.max(4, Math.min(p[0] - tw / 2, right - tw));
+    const top = Math.max(2, Math.min(p[1] - 9, h - 20));
+    const box = [left - 3, top, left + tw + 3, top + 18];
+    if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+    placed.push(box);
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = 'rgba(255,255,255,0.92)';
+    ctx.strokeText(text, left, top + 9);
+    ctx.fillStyle = level === 0 ? '#1f2430' : '#343a40';
+    ctx.fillText(text, left, top + 9);
+    shown.push(text);
+  }
+  m.dom.root.setAttribute('data-label-level', level === 0 ? 'groups' : 'clusters');
+  m.dom.root.setAttribute('data-labels', JSON.stringify(shown));
+}
+
+function drawStar(ctx, x, y, r) {
+  ctx.beginPath();
+  for (let k = 0; k < 10; k++) {
+    const a = -Math.PI / 2 + (k * Math.PI) / 5;
+    const rr = k % 2 ? r * 0.45 : r;
+    ctx.lineTo(x + rr * Math.cos(a), y + rr * Math.sin(a));
+  }
+  ctx.closePath();
+  ctx.fill();
+  ctx.stroke();
+}
+
+function drawMarks(m, ctx, w, h) {
+  const pts = m.pts;
+  if (!pts) return;
+  ctx.lineWidth = 2;
+  ctx.strokeStyle = RING;
+  for (const i of m.marks) {
+    const p = project(m, pts.x[i], pts.y[i]);
+    if (!p || p[0] < -8 || p[0] > w + 8 || p[1] < -8 || p[1] > h + 8) continue;
+    ctx.beginPath();
+    ctx.arc(p[0], p[1], 6, 0, 2 * Math.PI);
+    ctx.stroke();
+  }
+  ctx.fillStyle = ACTIVE;
+  ctx.strokeStyle = '#1f2430';
+  ctx.lineWidth = 1;
+  for (const i of m.highlight) {
+    const p = project(m, pts.x[i], pts.y[i]);
+    if (!p || p[0] < -4 || p[0] > w + 4 || p[1] < -4 || p[1] > h + 4) continue;
+    ctx.beginPath();
+    ctx.arc(p[0], p[1], 3.5, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.stroke();
+  }
+  ctx.fillStyle = STAR;
+  ctx.strokeStyle = '#5c3c00';
+  for (const i of m.stars) {
+    const p = project(m, pts.x[i], pts.y[i]);
+    if (!p || p[0] < -8 || p[0] > w + 8 || p[1] < -8 || p[1] > h + 8) continue;
+    drawStar(ctx, p[0], p[1], 7);
+  }
+}
+
+function drawOverlay(m) {
+  m.overlayQueued = false;
+  const c = m.dom.overlay;
+  const w = m.width, h = m.height;
+  const dpr = window.devicePixelRatio || 1;
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+    c.width = Math.round(w * dpr); c.height = Math.round(h * dpr);
+    c.style.width = `${w}px`; c.style.height = `${h}px`;
+  }
+  const ctx = c.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  if (!m.pts) return;
+  drawMarks(m, ctx, w, h);
+  drawLabels(m, ctx, w, h);
+}
+
+function queueOverlay(m) {
+  if (m.overlayQueued) return;
+  m.overlayQueued = true;
+  requestAnimationFrame(() => drawOverlay(m));
+}
+
+// The points whose codes are visible (all of them: no filter).
+function applyHidden(m) {
+  const pts = m.pts;
+  if (!pts) return;
+  if (!m.hidden.size) {
+    m.sp.unfilter({ preventEvent: true });
+    m.dom.root.setAttribute('data-visible', String(pts.n));
+  } else {
+    const keep = [];
+    for (let i = 0; i < pts.n; i++) if (!m.hidden.has(pts.z[i])) keep.push(i);
+    m.sp.filter(keep, { preventEvent: true });
+    m.dom.root.setAttribute('data-visible', String(keep.length));
+  }
+  m.dom.root.setAttribute('data-hidden', JSON.stringify([...m.hidden].sort((a, b) => a - b)));
+  queueOverlay(m);
+}
+
+function buildLegend(m, legend) {
+  const box = m.dom.legend;
+  box.replaceChildren();
+  if (!legend || !legend.entries || !legend.entries.length) { box.style.display = 'none'; return; }
+  box.style.display = '';
+  const head = el('div', 'cmap-legend-head', box);
+  const title = el('button', 'cmap-legend-title', head);
+  title.type = 'button';
+  title.textContent = legend.title ? `Colour: ${legend.title}` : 'Legend';
+  title.title = 'Fold or unfold the legend';
+  title.addEventListener('click', () => { box.classList.toggle('cmap-folded'); queueOverlay(m); });
+  for (const [label, action] of [['All', 'all'], ['None', 'none']]) {
+    const b = el('button', 'cmap-link', head);
+    b.type = 'button'; b.textContent = label; b.dataset.action = action;
+    b.title = action === 'all' ? 'Show every entry' : 'Hide every entry';
+    b.addEventListener('click', () => {
+      m.hidden = new Set(action === 'all' ? [] : legend.entries.map((e) => e[0]));
+      for (const item of box.querySelectorAll('.cmap-entry')) item.classList.toggle('cmap-off', action === 'none');
+      applyHidden(m);
+    });
+  }
+  const list = el('div', 'cmap-legend-list', box);
+  for (const [code, name, color, count] of legend.entries) {
+    const item = el('button', 'cmap-entry', list);
+    item.type = 'button';
+    item.dataset.code = String(code);
+    item.title = `${name}: ${count.toLocaleString()} points (click to hide or show)`;
+    const sw = el('span', 'cmap-swatch', item);
+    sw.style.background = color;
+    el('span', 'cmap-entry-name', item).textContent = name; // text, never markup
+    el('span', 'cmap-entry-count', item).textContent = count.toLocaleString();
+    item.classList.toggle('cmap-off', m.hidden.has(code));
+    item.addEventListener('click', () => {
+      if (m.hidden.has(code)) m.hidden.delete(code); else m.hidden.add(code);
+      item.classList.toggle('cmap-off', m.hidden.has(code));
+      applyHidden(m);
+    });
+  }
+}
+
+// The points (regl-scatterplot copies each frame into this 2-D canvas) and the overlay, on white, as a PNG file.
+function savePng(m) {
+  const src = m.dom.canvas;
+  const out = document.createElement('canvas');
+  out.width = src.width; out.height = src.height;
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(src, 0, 0);
+  ctx.drawImage(m.dom.overlay, 0, 0, out.width, out.height);
+  const a = document.createElement('a');
+  a.download = `${(m.header.png || 'corpus-map').replace(/[^A-Za-z0-9_.-]/g, '_')}.png`;
+  a.href = out.toDataURL('image/png');
+  a.click();
 }
 
 function wireEvents(m) {
@@ -152,10 +353,16 @@ function wireEvents(m) {
   });
   for (const [mode, b] of Object.entries(m.dom.modes)) b.addEventListener('click', () => setMode(m, mode));
   m.dom.reset.addEventListener('click', () => sp.reset());
+  m.dom.png.addEventListener('click', () => savePng(m));
   new ResizeObserver(() => {
     const { width, height } = m.dom.canvasBox.getBoundingClientRect();
-    if (width > 0 && height > 0) sp.set({ width, height });
+    if (width > 0 && height > 0) {
+      sp.set({ width, height });
+      m.width = width; m.height = height;
+      queueOverlay(m);
+    }
   }).observe(m.dom.canvasBox);
+  sp.subscribe('view', ({ view }) => { m.view = view; queueOverlay(m); });
   guardWheel(m);
 }
 
@@ -180,7 +387,10 @@ function create(parent, header, api) {
     deselectOnEscape: true, actionKeyMap: { lasso: 'shift' }, opacityInactiveScale: 0.5,
   });
   const m = { dom, sp, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
-    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: null, ...api };
+    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: null, pts: null, texts: null,
+    highlight: [], highlightSelected: false,
+    view: sp.get('cameraView'), width: Math.max(width, 100), height: Math.max(height, 100), stars: [], marks: [],
+    hidden: new Set(), legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false, ...api };
   dom.root.__cmap = m; // benchmarks and tests reach the scatterplot through the element
   wireEvents(m);
   setMode(m, 'pan');
@@ -189,7 +399,7 @@ function create(parent, header, api) {
 
 function pointsFor(header, sections) {
   if (sections.x) {
-    const pts = { x: sections.x, y: sections.y, z: sections.z, n: header.n };
+    const pts = { x: sections.x, y: sections.y, z: sections.z, n: header.n, texts: header.texts || null };
     CACHE.set(header.v, pts);
     while (CACHE.size > 2) CACHE.delete(CACHE.keys().next().value);
     return pts;
@@ -201,12 +411,25 @@ async function applyHighlight(m, header, sections) {
   const sig = header.highlight_sig ?? null;
   if (sig === m.highlightSig) return;
   m.highlightSig = sig;
+  if (sig === null) return; // no highlight asked: the user's own selection stays as it is
+  const ids = sections.highlight || new Int32Array(0);
   m.applyingHighlight = true;
   try {
-    const ids = sections.highlight ? Array.from(sections.highlight) : [];
-    if (ids.length) m.sp.select(ids, { preventEvent: true });
-    else m.sp.deselect({ preventEvent: true });
+    if (ids.length && ids.length <= OVERLAY_HIGHLIGHT) { // drawn over the points: no WebGL frame at all
+      m.highlight = ids;
+      if (m.highlightSelected) m.sp.deselect({ preventEvent: true });
+      m.highlightSelected = false;
+    } else if (ids.length) { // many: the scatterplot's own selection (the others dim)
+      m.highlight = [];
+      m.sp.select(Array.from(ids), { preventEvent: true });
+      m.highlightSelected = true;
+    } else { // empty: clear (a Clear button, a highlight taken away)
+      m.highlight = [];
+      m.sp.deselect({ preventEvent: true });
+      m.highlightSelected = false;
+    }
   } finally { m.applyingHighlight = false; }
+  queueOverlay(m);
   m.dom.root.setAttribute('data-highlighted', String(sections.highlight ? sections.highlight.length : 0));
   m.dom.root.setAttribute('data-highlight-sig', String(sig));
 }
@@ -229,14 +452,34 @@ async function update(m, header, sections) {
     if (!pts) { m.setStateValue('have', null); return; } // this browser lost the points: ask for them again
     m.version = header.v;
     m.n = pts.n;
+    m.pts = pts;
+    m.texts = pts.texts;
+    m.hoverCache = new Map();
     m.highlightSig = null;
+    m.highlight = [];
     const t0 = performance.now();
     await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical' });
+    if (m.hidden.size) applyHidden(m);
     m.dom.root.setAttribute('data-points', String(pts.n));
     m.dom.root.setAttribute('data-version', header.v);
     m.dom.root.setAttribute('data-draw-ms', String(Math.round(performance.now() - t0)));
     m.setStateValue('have', header.v);
   }
+  const legend = header.legend || null;
+  const legendSig = JSON.stringify(legend);
+  if (legendSig !== m.legendSig) {
+    const codesSig = legend ? JSON.stringify([legend.title, legend.entries.map((e) => e[0])]) : null;
+    if (codesSig !== m.codesSig && m.hidden.size) { m.hidden = new Set(); applyHidden(m); } // another colouring
+    m.codesSig = codesSig;
+    m.legendSig = legendSig;
+    m.legendClusters = !!(legend && legend.clusters);
+    buildLegend(m, legend);
+  }
+  m.stars = sections.stars ? Array.from(sections.stars) : [];
+  m.marks = sections.marks ? Array.from(sections.marks) : [];
+  m.dom.root.setAttribute('data-stars', String(m.stars.length));
+  m.dom.root.setAttribute('data-marks', String(m.marks.length));
+  queueOverlay(m);
   await applyHighlight(m, header, sections);
 }
 

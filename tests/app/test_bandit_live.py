@@ -1,0 +1,131 @@
+"""The Bandit page's live panel (AppTest): several rounds per refresh, charts in words, no notation while
+presenting, and baselines that cancel and resume."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "bandit.py")
+# what a newcomer cannot read: the paper's symbols, arm codes like "c14", the reward's formula
+NOTATION = re.compile(r"\bD_r\b|\bD_e\b|\bW\b|\bc\d+\b|reward = 1|1 - W")
+
+
+@pytest.fixture()
+def small_builtin(monkeypatch):
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
+
+
+def _button(at: AppTest, key: str):
+    return next(b for b in at.button if b.key == key)
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _chart_words(chart: dict) -> list[str]:
+    """Every word a chart shows: its title, axis titles, legend entries and category ticks."""
+    layout = chart.get("layout", {})
+    words = [str(layout.get("title", {}).get("text", ""))]
+    for axis in ("xaxis", "yaxis"):
+        words.append(str(layout.get(axis, {}).get("title", {}).get("text", "")))
+    for trace in chart.get("data", []):
+        words.append(str(trace.get("name", "")))
+        if trace.get("type") == "bar":
+            words += [str(x) for x in trace.get("x", [])]
+    return words
+
+
+def test_a_refresh_plays_several_rounds(small_builtin):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0  # every document: more rounds than one refresh can play
+    at.run()
+    _button(at, "bd_start").click().run()  # the run that handles Start also plays the fragment's first tick
+    assert not at.exception, [e.value for e in at.exception]
+    loop = at.session_state["bd_loop"]
+    first = loop.run.round
+    at.run()  # one more refresh
+    assert loop.run.round - first >= 2 or loop.state == "finished", (first, loop.run.round)
+    assert next(s for s in at.slider if s.key == "bd_speed").value > 1  # not one round per refresh by default
+
+
+def test_charts_name_clusters_and_speak_in_words(small_builtin):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    _button(at, "bd_step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    charts = _charts(at)
+    titles = [c["layout"]["title"]["text"] for c in charts]
+    main = next(c for c in charts if c["layout"]["title"]["text"].startswith("Closeness to the reference set"))
+    assert main["layout"]["xaxis"]["title"]["text"] == "extraction calls"
+    bars = next(c for c in charts if c["data"][0]["type"] == "bar")
+    cmap = at.session_state["bd_loop"].run.space
+    assert len(bars["data"][0]["x"]) > 0 and all(" · " in x for x in bars["data"][0]["x"]), bars["data"][0]["x"]
+    arms = at.dataframe[0].value
+    assert list(arms.columns) == ["cluster", "pulls", "mean reward", "score", "documents left"]
+    assert arms["cluster"].str.contains(" · ").all() and len(cmap.doc_ids) == 300
+    for chart in charts:
+        for word in _chart_words(chart):
+            assert not NOTATION.search(word), (titles, word)
+    # the pulls map is the WebGL map component (one context, updated in place), not a plotly chart
+    assert not any("Extracted documents" in t for t in titles)
+
+
+def test_presentation_mode_shows_no_notation(small_builtin):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["sb_demo"] = True
+    at.run()
+    _button(at, "bd_step").click().run()
+    _button(at, "bd_base").click().run()
+    for _ in range(200):
+        if "bd_baselines" in at.session_state:
+            break
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    more = next(e for e in at.expander if e.label.startswith("More settings"))
+    assert not more.proto.expanded  # its settings (B, D, alpha...) stay folded away
+    hidden = {id(w.proto) for w in more.get("selectbox") + more.get("number_input") + more.get("slider")
+              + more.get("toggle") + more.get("radio")}
+    shown = [at.title[0].value] + [c.value for c in at.caption] + [i.value for i in at.info]
+    shown += [m.label for m in at.metric] + [b.label for b in at.button]
+    shown += [w.label for kind in ("selectbox", "number_input", "slider", "toggle", "radio")
+              for w in at.get(kind) if id(w.proto) not in hidden]
+    shown += [str(c) for df in at.dataframe for c in df.value.columns]
+    shown += [w for chart in _charts(at) for w in _chart_words(chart)]
+    assert any("baseline" in w for w in shown)  # the baselines are drawn, in words
+    bad = [w for w in shown if NOTATION.search(w)]
+    assert not bad, bad
+
+
+def test_baselines_cancel_keeps_the_work_and_resume_finishes(small_builtin):
+    import streamlit as st
+
+    st.cache_resource.clear()  # the extraction cache is shared per process: start this test from nothing
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    _button(at, "bd_step").click().run()
+    at.session_state["bd_base_budget"] = 0.0  # one batch per poll: the job is still running when Cancel comes
+    _button(at, "bd_base").click().run()
+    at.run()
+    job = at.session_state["bd_base_job"]
+    assert job.running and 0 < job.progress().done < job.progress().total
+    _button(at, "bd_base_cancel").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert job.status == "cancelled" and any("Baselines cancelled" in w.value for w in at.warning)
+    kept = job.progress().done
+    _button(at, "bd_base").click().run()  # again: it starts from what the cancelled job kept
+    resumed = at.session_state["bd_base_job"]
+    assert resumed is not job and resumed.progress().total <= 300 - kept
+    at.session_state["bd_base_budget"] = 5.0
+    for _ in range(100):
+        if "bd_baselines" in at.session_state:
+            break
+        at.run()
+    assert set(at.session_state["bd_baselines"]) == {"random", "all", "avg-sim"}

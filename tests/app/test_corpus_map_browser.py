@@ -1,0 +1,79 @@
+"""The Corpus map's WebGL map in real chromium at 1440x900: every document, labels by zoom, the legend, a clicked
+document's neighbours, search stars, all in one WebGL context. Screenshots land in test-output/ (look at them)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests._app_server import COUNT_CONTEXTS
+
+MAP = '[data-testid="corpus-map"]'
+N_DOCS = 600  # serve_app's built-in corpus size
+
+
+def _attr(page, name: str) -> str | None:
+    return page.locator(MAP).get_attribute(name)
+
+
+def _wait_attr(page, name: str, check: str, timeout: int = 60_000) -> None:
+    """Wait until the map's ``data-<name>`` attribute ``v`` satisfies the JS expression ``check``."""
+    page.wait_for_function(f"(() => {{ const e = document.querySelector('{MAP}'); if (!e) return false; "
+                           f"const v = e.getAttribute('{name}'); return v !== null && ({check}); }})()",
+                           timeout=timeout)
+
+
+@pytest.mark.browser
+def test_corpus_map_labels_by_zoom_legend_neighbours_and_stars(app_url, page, output_dir):
+    page.add_init_script(COUNT_CONTEXTS)
+    page.goto(f"{app_url}/", wait_until="domcontentloaded")
+    _wait_attr(page, "data-points", f"v === '{N_DOCS}'", timeout=240_000)
+    _wait_attr(page, "data-labels", "JSON.parse(v).length > 0")
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert _attr(page, "data-label-level") == "groups"  # zoomed out: the coarse groups
+    coarse = json.loads(_attr(page, "data-labels"))
+    assert all(" " in text for text in coarse)  # phrases ("date parsing, time zone"), not single tokens
+    page.locator(MAP).scroll_into_view_if_needed()
+    output_dir.mkdir(exist_ok=True)
+    page.screenshot(path=str(output_dir / "corpus_map_groups.png"))
+    contexts = page.evaluate("window.__webglContexts")
+
+    # every label lies inside the canvas: none is cut at the right edge
+    inside = page.evaluate(f"""(() => {{
+        const m = document.querySelector('{MAP}').__cmap;
+        return m.width > 0 && m.dom.overlay.getBoundingClientRect().right <= m.dom.root.getBoundingClientRect().right;
+    }})()""")
+    assert inside
+
+    # zoomed in: the clusters' labels
+    page.evaluate(f"document.querySelector('{MAP}').__cmap.sp.zoomToLocation([0, 0], 0.3)")
+    _wait_attr(page, "data-label-level", "v === 'clusters'")
+    page.screenshot(path=str(output_dir / "corpus_map_clusters.png"))
+    page.evaluate(f"document.querySelector('{MAP}').__cmap.sp.reset()")
+
+    # the legend hides a cluster, and shows it again
+    legend = page.locator(f"{MAP} [data-testid='corpus-map-legend']")
+    entry = legend.locator(".cmap-entry").first
+    count = int(entry.locator(".cmap-entry-count").inner_text().replace(",", ""))
+    entry.click()
+    _wait_attr(page, "data-visible", f"Number(v) === {N_DOCS - count}")
+    assert json.loads(_attr(page, "data-hidden")) == [0]
+    page.screenshot(path=str(output_dir / "corpus_map_legend.png"))
+    entry.click()
+    _wait_attr(page, "data-visible", f"Number(v) === {N_DOCS}")
+
+    # a clicked document: its neighbours listed under the map and ringed on it
+    page.evaluate(f"document.querySelector('{MAP}').__cmap.sp.select([5])")
+    _wait_attr(page, "data-marks", "v === '10'", timeout=120_000)
+    page.get_by_text("Nearest neighbours of").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(output_dir / "corpus_map_neighbours.png"), full_page=True)
+
+    # a search starred on the map, in the same WebGL context
+    page.get_by_label("Search by meaning").fill("read a file")
+    page.get_by_label("Search by meaning").press("Enter")
+    page.get_by_text("Nearest documents to").first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stCheckbox'], [data-testid='stToggle']").filter(has_text="Star on map").click()
+    _wait_attr(page, "data-stars", "v === '20'", timeout=120_000)
+    assert page.evaluate("window.__webglContexts") == contexts  # updated in place, never remounted
+    assert page.locator("[data-testid='stException']").count() == 0
