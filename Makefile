@@ -36,7 +36,7 @@ $(RAY_STAMP): $(STAMP) requirements-ray.txt
 	touch $(RAY_STAMP)
 
 run: setup
-	$(VENV)/bin/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run serve.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 
 browser:
 	@bash scripts/ensure_chromium.sh
@@ -51,7 +51,7 @@ test-fast: setup lint
 
 # ruff (rules in pyproject.toml) over the code, mypy over core/ and pages/
 lint: setup
-	$(VENV)/bin/ruff check core pages tests benchmarks app.py
+	$(VENV)/bin/ruff check core pages tests benchmarks app.py serve.py
 	$(VENV)/bin/mypy core pages
 
 bench: setup setup-ray

@@ -1,7 +1,7 @@
 """First open on an empty cache: time until the Corpus map shows its points, and a page that
 stays responsive while MiniLM upgrades the map in the background.
 
-Starts the app as ``make run`` does (``streamlit run app.py --server.headless true`` with
+Starts the app as ``make run`` does (``streamlit run serve.py --server.headless true`` with
 ``HF_HUB_OFFLINE=1`` and ``TOKENIZERS_PARALLELISM=false``) on a fresh ``EQUALCTAR_HOME`` and
 drives Debian's chromium with Playwright:
 
@@ -53,7 +53,7 @@ def start_app(home: Path, extra_env: dict | None = None) -> tuple[subprocess.Pop
     env.pop("EQUALCTAR_ENCODER", None)
     env.update(extra_env or {})
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/streamlit"), "run", "app.py", "--server.port", str(port),
+    proc = subprocess.Popen([str(ROOT / ".venv/bin/streamlit"), "run", "serve.py", "--server.port", str(port),
                              "--server.headless", "true", "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
                             stdout=open(home / "streamlit.log", "w"), stderr=subprocess.STDOUT)

@@ -1,6 +1,6 @@
 """A room of sessions: what N people opening the Corpus map at once cost the one app server.
 
-Starts one server as ``make run`` does (``.venv/bin/streamlit run app.py --server.address
+Starts one server as ``make run`` does (``.venv/bin/streamlit run serve.py --server.address
 127.0.0.1 --server.headless true``, ``HF_HUB_OFFLINE=1``, ``TOKENIZERS_PARALLELISM=false``) on a
 free port with a fresh ``EQUALCTAR_HOME``; what ``make setup`` prepares (the static tier, the
 built-in corpus and its first map, inside the virtualenv) is made first if it is missing. The
@@ -321,7 +321,7 @@ class Server:
         for name in ("EQUALCTAR_ENCODER", "EQUALCTAR_BUILTIN_LIMIT", "EQUALCTAR_PROGRESSIVE"):
             env.pop(name, None)  # the product's defaults, as make run has them
         self.proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/streamlit"), "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
+            [str(ROOT / ".venv/bin/streamlit"), "run", "serve.py", "--server.address", "127.0.0.1", "--server.port",
              str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=open(self.home / "streamlit.log", "w"), stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"

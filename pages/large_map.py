@@ -11,7 +11,8 @@ import streamlit as st
 
 from core import access
 from core.corpus.align import describe_alignment
-from core.corpus.stream import SAMPLE_DOCS, StreamFormatError, index_large_corpus, sample_corpus
+from core.corpus.index_job import IndexJob
+from core.corpus.stream import SAMPLE_DOCS
 from core.corpus.views import ids_as_lines, large_search_table, large_selection_table
 from core.text import md_escape
 from core.viz.map_view import index_view
@@ -46,6 +47,39 @@ def _labels(folder: str, _lmap):
     return index_view(_lmap)
 
 
+SAMPLE_JOB, INDEX_JOB = "lm_sample_job", "lm_index_job"
+REFRESH_S, TICK_S = 1.0, 0.2
+sample_polling = common.job_running(SAMPLE_JOB)  # decided per full run: a fragment polls only while its job runs
+index_polling = common.job_running(INDEX_JOB)
+
+
+@st.fragment(run_every=REFRESH_S if sample_polling else None)
+def sample_panel() -> None:
+    """Build the sample index (one-time), then open it in the path box."""
+    job = common.poll_job_panel(
+        SAMPLE_JOB, sample_polling, lambda: IndexJob(None, access.allowed_roots()),
+        start_label=f"Build the sample index ({SAMPLE_DOCS:,} documents)", start_key="lm_sample",
+        cancel_key="lm_sample_cancel", failed="Could not build the sample index", budget_key="lm_job_budget",
+        tick_s=TICK_S)
+    if job is not None and job.status == "done":
+        del st.session_state[SAMPLE_JOB]
+        st.session_state["lm_pending_path"] = str(job.result)  # the box is drawn: set its value on the next run
+        st.rerun()
+
+
+@st.fragment(run_every=REFRESH_S if index_polling else None)
+def index_panel(source) -> None:
+    """Index the corpus at ``source`` here (every file of a folder under the allowed folders too), then open it."""
+    job = common.poll_job_panel(
+        INDEX_JOB, index_polling, lambda: IndexJob(source, access.allowed_roots()), start_label="Index it now",
+        start_key="lm_index", cancel_key="lm_index_cancel", failed="Could not index the corpus",
+        budget_key="lm_job_budget", tick_s=TICK_S)
+    if job is not None and job.status == "done":
+        del st.session_state[INDEX_JOB]
+        _open.clear()
+        st.rerun()
+
+
 if not common.server_paths_allowed():
     st.info("Large corpora are read from paths on the server, which this browser may not type (the server only "
             "accepts them from its own machine; see core.access). Open the app on the server itself.")
@@ -62,17 +96,7 @@ if not path.strip():
             f"**To try it now**, build the sample: the built-in documents recombined into {SAMPLE_DOCS:,} (a "
             "minute or two, once). **For your own corpus**, give its path above, or index it from the command "
             "line: `.venv/bin/python -m core.corpus index --corpus /data/corpus.jsonl`.")
-    if st.button(f"Build the sample index ({SAMPLE_DOCS:,} documents)", type="primary", key="lm_sample"):
-        bar = st.progress(0.0, text="Writing the sample corpus…")
-        try:
-            sample = sample_corpus()
-            index_large_corpus(sample, report=lambda p: bar.progress(p.fraction, text=p.describe()),
-                               roots=access.allowed_roots())
-        except (StreamFormatError, ValueError, OSError) as exc:
-            common.show_error(exc, "Could not build the sample index")
-            st.stop()
-        st.session_state["lm_pending_path"] = str(sample)  # the box is drawn: set its value on the next run
-        st.rerun()
+    sample_panel()
     st.stop()
 try:
     source = common.server_path("lm_path")  # the roots, links followed, before any stat
@@ -88,16 +112,7 @@ if lmap is None:
     st.warning(f"{md_escape(path.strip())} has no index yet. Build it with "
                f"`python -m core.corpus index --corpus {path.strip().replace('`', '')}` "
                "(or here, for corpora of up to a few hundred thousand documents).")
-    if st.button("Index it now", type="primary"):
-        bar = st.progress(0.0, text="Streaming the corpus…")
-        try:
-            index_large_corpus(source, report=lambda p: bar.progress(p.fraction, text=p.describe()),
-                               roots=access.allowed_roots())  # every file of a folder under the roots too
-        except (StreamFormatError, ValueError, OSError) as exc:
-            common.show_error(exc, "Could not index the corpus")
-            st.stop()
-        _open.clear()
-        st.rerun()
+    index_panel(source)
     st.stop()
 
 meta = lmap.meta

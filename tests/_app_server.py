@@ -67,7 +67,9 @@ def healthy(url: str) -> bool:
 @contextmanager
 def serve_app(home: Path, env: Mapping[str, str] | None = None, unset: Sequence[str] = (),
               address: str | None = "127.0.0.1") -> Iterator[tuple[str, int]]:
-    """Run ``streamlit run app.py`` on a free port with its own ``home``; yield ``(loopback url, port)``.
+    """Run ``streamlit run serve.py`` (app.py, as ``make run`` serves it) on a free port with its own ``home``.
+
+    Yields ``(loopback url, port)``.
 
     By default the app gets the fast hashing encoder and a small built-in corpus, so browser tests
     exercise the real pages without waiting minutes for the model; ``env`` overrides, ``unset``
@@ -80,7 +82,7 @@ def serve_app(home: Path, env: Mapping[str, str] | None = None, unset: Sequence[
     full.update(env or {})
     for name in unset:
         full.pop(name, None)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port),
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     if address is not None:
         cmd += ["--server.address", address]

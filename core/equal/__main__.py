@@ -316,6 +316,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
                    help="price per 1k output tokens (default $EQUAL_LLM_PRICE_PER_1K_COMPLETION)")
     p.add_argument("--resume", default=None, metavar="RUN_ID",
                    help="continue a stored run (with its recorded settings)")
+    p.add_argument("--arms-from-tag", default=None, metavar="NAME",
+                   help="restrict the arms to the clusters holding the documents of this saved map selection (tag)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_bandit)
 
@@ -443,6 +445,8 @@ def _run_bandit(args: argparse.Namespace) -> int:
     embed = encoder_embedder(encoder)
     ref_set = load_reference(args.reference)
     space = ArmSpace.from_corpus_map(cmap)
+    if args.arms_from_tag is not None:
+        space = _arms_from_tag(space, cmap.corpus.content_hash, args.arms_from_tag)
     run = _open_run(args, store, space, embed(ref_set.texts()), ref_set, extractor, embed)
     print(f"run {run.run_id} ({run.config.policy}); every pull is committed to {store.path}", file=sys.stderr)
     bar = tqdm(total=100, unit="%", desc="budget", file=sys.stderr, disable=args.quiet)
@@ -468,6 +472,23 @@ def _run_bandit(args: argparse.Namespace) -> int:
     print(f"run {run.run_id}: {run.round} rounds, {run.docs_done:,} documents, {len(run.pairs):,} pairs, "
           f"coverage {run.coverage:.3f}, W(D_e, D_r) {run.calc_de_distance():.4f}; store {store.path}")
     return 0
+
+
+def _arms_from_tag(space, corpus_hash: str, name: str):
+    """``space`` restricted to the clusters holding the tag ``name``'s documents; a missing tag is named with those
+    there are."""
+    from core.corpus.tags import TagStore
+
+    tags = TagStore(corpus_hash)
+    tag = tags.get(name)
+    if tag is None:
+        there = ", ".join(repr(t.name) for t in tags.tags()) or "none"
+        raise ValueError(f"--arms-from-tag: this corpus has no tag {name!r} (its tags: {there}); save one on the "
+                         "Corpus map page")
+    arms, clusters = space.restricted_to(tag.doc_ids)
+    print(f"arms: the {len(clusters)} clusters holding tag {name!r} ({len(tag.doc_ids)} documents): "
+          f"{', '.join(map(str, clusters.tolist()))}; {len(arms):,} of {len(space):,} documents", file=sys.stderr)
+    return arms
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:

@@ -10,7 +10,7 @@ This module imports nothing of the bandit, so every module of it can import the 
 >>> Policy("epsilon-greedy") is Policy.EPSILON_GREEDY, Credit.DOCUMENT == "document"
 (True, True)
 >>> values(DocOrder)
-('random', 'file', 'similar')
+('random', 'file', 'similar', 'learned')
 """
 
 from __future__ import annotations
@@ -72,6 +72,21 @@ class DocOrder(StrEnum):
     RANDOM = "random"
     FILE = "file"
     SIMILAR = "similar"
+    LEARNED = "learned"
+
+
+class DocSimilarity(StrEnum):
+    """A document's similarity to the reference set: its cosine to the nearest example, or its mean cosine."""
+
+    MAX = "max"
+    MEAN = "mean"
+
+
+class ArmPrior(StrEnum):
+    """What an arm's similarity prior averages: all the cluster's documents, or those its next pull reads."""
+
+    CLUSTER = "cluster"
+    NEXT = "next"
 
 
 class Exhaust(StrEnum):

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.equal.arms import DOC_ORDERS, EXHAUST_RULES
-from core.equal.choices import BudgetKind, StopRule, values
+from core.equal.choices import ArmPrior, BudgetKind, DocSimilarity, StopRule, values
 from core.equal.extract import EXTRACTOR_ALIASES, EXTRACTOR_KINDS
 from core.equal.policies import POLICIES, UNPLAYED_PRIORS, make_policy
 from core.equal.reward import OTReward
@@ -15,6 +15,8 @@ from core.validate import check_choice, check_int, check_range
 
 BUDGET_KINDS = values(BudgetKind)
 STOP_RULES = values(StopRule)
+ARM_PRIORS = values(ArmPrior)
+DOC_SIMILARITIES = values(DocSimilarity)
 
 
 class RunConfigError(ValueError):
@@ -46,15 +48,32 @@ class RunConfig:
     neighbour_weight : float
         What a neighbour's pull counts for an arm, in ``[0, 1]`` (default 0.25; 1: as much as its own pull, the
         paper).
-    doc_order : {"similar", "random", "file"}; exhaust : {"partial", "strict"}
-        See :mod:`core.equal.arms` (default ``"similar"``: a cluster's documents most similar to ``D_r`` first;
-        the paper reads them in a random order; needs ``doc_emb``).
+    doc_order : {"learned", "similar", "random", "file"}; exhaust : {"partial", "strict"}
+        See :mod:`core.equal.arms`. Default ``"learned"`` (issue #28): a cluster's documents by the value the run's
+        own reads predict for each (:mod:`core.equal.docmodel`), most similar first until 10 documents are read;
+        ``"similar"``: most similar to ``D_r`` first, always (the default before #28); the paper reads them in a
+        random order (``"random"``). ``"similar"`` and ``"learned"`` need ``doc_emb``. With
+        ``doc_similarity="mean"`` the learned order won the tuning half of ``benchmarks/bench_equal.py`` and held
+        on the confirmation half (1.03x the figure of the defaults before #28; see benchmarks/README.md).
+    order_explore : float
+        With ``doc_order="similar"`` or ``"learned"``: seeded Gumbel noise on each document's similarity, in standard
+        deviations of the similarities (see :mod:`core.equal.arms`); 0 (default) reads the best first, always, and
+        the run is :attr:`deterministic`. Above 0 the seed chooses among similar documents, so two seeds give two
+        runs (on the tuning half 0.1-0.5 cost more than they gained, so the default stays 0).
     unplayed : {"eb", "prior", "mean", "zero"}
         How an arm's reward is estimated before (and, for "eb"/"prior", while) it is observed:
         predicted from its documents' similarity to ``D_r`` and shrunk towards that prediction by a
         weight learned from the rewards' variances ("eb", default; the run needs ``doc_emb``) or by
         ``prior_weight`` pseudo-pulls ("prior"), the running mean reward, or 0 (the paper). See
         "Exploration" in :mod:`core.equal.run` and :mod:`core.equal.policies`.
+    doc_similarity : {"max", "mean"}
+        A document's similarity to ``D_r``, which ``doc_order`` reads by and the ``"eb"``/``"prior"`` estimate starts
+        from: its cosine to the nearest reference example (``"max"``) or its mean cosine to all of them
+        (``"mean"``, default since #28: what Avg-sim ranks by).
+    arm_prior : {"cluster", "next"}
+        The covariate the ``"eb"``/``"prior"`` estimate predicts an arm's reward from: the mean similarity to
+        ``D_r`` of all the cluster's documents (``"cluster"``, fixed), or of the documents its next pull will read
+        (``"next"``, refreshed every round; with ``doc_order="learned"`` their learned value).
     prior_weight : float
         Pseudo-pulls at the predicted reward with ``unplayed="prior"`` (default 4; 0: the
         prediction only orders the unplayed arms), and with ``"eb"`` until two arms have two pulls.
@@ -77,9 +96,12 @@ class RunConfig:
     seed: int = 0
     share_neighbours: bool = True
     neighbour_weight: float = 0.25
-    doc_order: str = "similar"
+    doc_order: str = "learned"
+    order_explore: float = 0.0
     exhaust: str = "partial"
     unplayed: str = "eb"
+    doc_similarity: str = "mean"
+    arm_prior: str = "cluster"
     prior_weight: float = 4.0
     first_pull_docs: int | None = 3
     max_failures: int = 5
@@ -100,14 +122,37 @@ class RunConfig:
         if not isinstance(self.reward, OTReward):
             raise RunConfigError("RunConfig.reward must be an OTReward")
         check_choice("RunConfig.doc_order", self.doc_order, DOC_ORDERS, error=err)
+        check_range("RunConfig.order_explore", self.order_explore, lo=0, error=err)
         check_choice("RunConfig.exhaust", self.exhaust, EXHAUST_RULES, error=err)
         check_choice("RunConfig.unplayed", self.unplayed, UNPLAYED_PRIORS, error=err)
         if self.first_pull_docs is not None:
             check_int("RunConfig.first_pull_docs (None or a count)", self.first_pull_docs, lo=1, error=err)
+        check_choice("RunConfig.doc_similarity", self.doc_similarity, DOC_SIMILARITIES, error=err)
+        check_choice("RunConfig.arm_prior", self.arm_prior, ARM_PRIORS, error=err)
         check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
         check_range("RunConfig.neighbour_weight", self.neighbour_weight, lo=0, hi=1, error=err)
         check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
         check_int("RunConfig.seed", self.seed, lo=0, error=err)
+
+    @property
+    def deterministic(self) -> bool:
+        """True when the seed changes nothing but exact ties: the run is the same for every seed.
+
+        The document baselines Avg-sim and All read a fixed order; an arm policy whose score has
+        no random draw (EQUAL, UCB1) is fixed too when each cluster is read in corpus order or
+        most-similar-first without exploration. Random, Thompson, epsilon-greedy and EXP3 draw
+        from the seed, and so does a random or explored order inside a cluster.
+
+        >>> RunConfig(policy="avg-sim").deterministic, RunConfig().deterministic
+        (True, True)
+        >>> RunConfig(order_explore=0.5).deterministic, RunConfig(doc_order="random").deterministic
+        (False, False)
+        """
+        if self.policy in ("avg-sim", "all"):
+            return True
+        if self.policy not in ("equal", "ucb1"):
+            return False
+        return self.doc_order == "file" or (self.doc_order in ("similar", "learned") and self.order_explore == 0)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -123,6 +168,10 @@ class RunConfig:
         d.setdefault("first_pull_docs", None)
         d.setdefault("neighbour_weight", 1.0)
         d.setdefault("doc_order", "random")
+        # runs stored before issue #28 read the most similar (nearest example) first, always, with a fixed arm prior
+        d.setdefault("order_explore", 0.0)
+        d.setdefault("doc_similarity", "max")
+        d.setdefault("arm_prior", "cluster")
         d["reward"] = OTReward(**{"empty_reward": 0.0, "credit": "pull", **d.get("reward", {})})
         if "policy_params" in d and "reward_range" in d["policy_params"]:
             d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}

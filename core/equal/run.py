@@ -51,8 +51,14 @@ exploiting anything. The defaults change that, each with the paper's behaviour o
   each document's value (the mean transported cosine of its pairs to ``D_r``, 0 for a document
   without pairs), so yield enters the arm's value; ``credit="pull"`` is the paper's one OT
   distance per pull (see :mod:`core.equal.reward`; measured in benchmarks/README.md, "EQUAL on provenance labels").
-* ``doc_order="similar"``: the bandit chooses the cluster from the rewards, and within it the
-  documents most similar to ``D_r`` are read first (the paper: a random order, ``"random"``).
+* ``doc_order="learned"`` with ``doc_similarity="mean"`` (issue #28): the bandit chooses the cluster from
+  the rewards, and within it the documents are read by the value a ridge regression on their embedding
+  and their mean cosine to ``D_r`` predicts from every document the run has read
+  (:mod:`core.equal.docmodel`), so barren look-alikes fall behind the answered documents of their
+  cluster. ``"similar"``: most similar first, always (the default before #28); the paper: a random order
+  (``"random"``). Chosen on the tuning half of ``benchmarks/bench_equal.py``, held on the confirmation
+  half. ``order_explore`` > 0 samples the order around the ranking from the seed (default 0: the run is
+  deterministic, ``RunConfig.deterministic``).
 * ``neighbour_weight=0.25``: a neighbouring cluster's pull counts a quarter of the arm's own. At
   the paper's 1 the decoy neighbours of an answered FAQ cluster pulled its estimate from 0.60
   after one pull (the best of any arm) to 0.34, so it was never played again (static tier).
@@ -93,6 +99,7 @@ from core.disk import DiskFullError
 from core.equal.arms import ArmDocs
 from core.equal.budget import make_budget, make_stop_rule
 from core.equal.config import BUDGET_KINDS, STOP_RULES, RunConfig, RunConfigError
+from core.equal.docmodel import DocValueModel, calc_doc_values
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 from core.equal.ledger import FailureLog, Ledger
 from core.equal.policies import (
@@ -212,9 +219,10 @@ def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: 
     is_docs = _is_document_policy(policy)
     needs_sim = is_docs and policy.needs_similarity
     if space.doc_emb is None:
-        if config.doc_order == "similar" and not is_docs:  # a document baseline picks its documents itself
-            raise RunConfigError("RunConfig.doc_order='similar' reads each cluster's documents by their similarity "
-                                 "to the reference set: pass doc_emb (the corpus embeddings), or choose 'random'")
+        if config.doc_order in ("similar", "learned") and not is_docs:  # a document baseline picks its own
+            raise RunConfigError(f"RunConfig.doc_order={config.doc_order!r} reads each cluster's documents by their "
+                                 "similarity to the reference set: pass doc_emb (the corpus embeddings), or choose "
+                                 "'random'")
         if needs_sim or (config.unplayed in ("prior", "eb") and not is_docs):
             why = f"the {config.policy} baseline" if needs_sim else f"RunConfig.unplayed={config.unplayed!r}"
             raise RunConfigError(f"{why} ranks clusters by their documents' similarity to the reference set: "
@@ -228,6 +236,8 @@ def _similarity_prior(policy: Any, space: ArmSpace, reference: NDArray, config: 
         top, avg = calc_doc_similarity(doc_emb, reference)
     except PolicyConfigError as exc:
         raise RunConfigError(str(exc)) from exc
+    if config.doc_similarity == "mean":  # issue #28: the mean cosine (Avg-sim's) instead of the nearest example's
+        top = avg
     return calc_arm_prior(top, space.labels, k), config.unplayed, avg if needs_sim else None, top
 
 
@@ -312,9 +322,15 @@ class BanditRun:
         self.stop_rule = make_stop_rule(config.stop, config.patience)
         k = space.k if space.k is not None else int(space.labels.max()) + 1
         arm_prior, unplayed, doc_scores, doc_top = _similarity_prior(self.policy, space, reference, config, k)
-        order = "random" if config.doc_order == "similar" and doc_top is None else config.doc_order
+        order = "random" if config.doc_order in ("similar", "learned") and doc_top is None else config.doc_order
+        # doc_order="learned" (issue #28): a cluster's documents by what the run's own reads predict they are worth
+        self._doc_top = doc_top
+        self.doc_model = (DocValueModel(np.asarray(space.doc_emb), doc_top)
+                          if order == "learned" and doc_top is not None else None)
         self.arms = ArmDocs(space.labels, k=k, docs_per_pull=config.docs_per_pull, order=order,
-                            exhaust=config.exhaust, seed=config.seed, scores=doc_top)
+                            exhaust=config.exhaust, seed=config.seed, scores=doc_top,
+                            explore=config.order_explore if order in ("similar", "learned") else 0.0,
+                            scorer=self.doc_model.score if self.doc_model is not None else None)
         self.k = self.arms.k
         if doc_scores is not None:
             assert isinstance(self.policy, DocumentPolicy)
@@ -394,8 +410,28 @@ class BanditRun:
 
     def _make_plan(self, round_: int) -> Plan:
         """The pulls of a round, trimmed to the budget left (see :func:`plan_round`)."""
+        c = self.config
         room = self.budget.room(self.budget_target, self.spent)
-        return plan_round(self.policy, self.state, self.arms, self.space.labels, self.config, room, self._rng(round_))
+        if c.arm_prior == "next" and self.state.arm_prior is not None and self._doc_top is not None:
+            self.state.arm_prior = self._calc_next_prior()
+        return plan_round(self.policy, self.state, self.arms, self.space.labels, c, room, self._rng(round_))
+
+    def _calc_next_prior(self) -> NDArray[np.float64]:
+        """``arm_prior="next"``: per arm, the mean score of the documents its next pull would read, shape ``(k,)``.
+
+        The score is the cosine to the nearest ``D_r`` example, or with ``doc_order="learned"`` the learned value
+        (:mod:`core.equal.docmodel`); an exhausted arm keeps its previous prior (it is never played).
+        """
+        assert self.state.arm_prior is not None and self._doc_top is not None
+        prior = self.state.arm_prior.copy()
+        first = min(self.config.first_pull_docs or self.config.docs_per_pull, self.config.docs_per_pull)
+        top = self._doc_top
+        score = self.doc_model.score if self.doc_model is not None else (lambda idx: top[idx])
+        for arm in np.flatnonzero(self.state.available):
+            docs = self.arms.peek(int(arm), first if self.state.arm_to_pulls[arm] == 0 else None)
+            if len(docs):
+                prior[arm] = float(np.mean(score(docs)))
+        return prior
 
     # ------------------------------------------------------------------ playing
     def play_pull(self) -> RoundResult | None:
@@ -515,6 +551,10 @@ class BanditRun:
             self.policy.update(self.state, arm, reward)
             self.worst = reward if self.worst is None else min(self.worst, reward)
             self._round_rewards.append(reward)
+            if self.doc_model is not None:
+                ids = self.space.doc_ids
+                self.doc_model.observe(ok, calc_doc_values([ids[i] for i in ok], [p.doc_id for p in result.pairs],
+                                                           emb, self.reference))
         self.arms.take(ok + self.failures.record(ok, failed))
         self.state.available = self.arms.available()
         if self.failures.streak >= self.config.max_failures:

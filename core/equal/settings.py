@@ -40,9 +40,11 @@ from urllib.parse import urlencode
 from core.equal.choices import (
     AlphaRule,
     ArmEstimate,
+    ArmPrior,
     BudgetKind,
     Credit,
     DocOrder,
+    DocSimilarity,
     EmptyReward,
     Exhaust,
     ExtractorKind,
@@ -268,7 +270,19 @@ SETTINGS: tuple[Setting, ...] = (
             "paper's behaviour.", "pulls", lo=1),
     Setting("doc_order", DocOrder, "Document order in a cluster", "similar: a cluster's documents most similar to "
             "the reference first (the bandit still picks the cluster from the rewards); random: a seeded shuffle "
-            "(the paper); file: corpus order.", "pulls", paper="random"),
+            "(the paper); file: corpus order; learned: by the value the run's own reads predict for each document "
+            "(a ridge regression on its embedding and similarity, most similar first until 10 are read).", "pulls",
+            paper="random"),
+    Setting("order_explore", float, "Order exploration", "similar/learned: seeded Gumbel noise on each document's "
+            "score, in standard deviations of the scores, so the seed samples the order around the ranking; 0 reads "
+            "the best first, always (the seed then changes nothing but ties).", "pulls", lo=0, step=0.25,
+            when=("doc_order", (DocOrder.SIMILAR.value, DocOrder.LEARNED.value))),
+    Setting("doc_similarity", DocSimilarity, "Document similarity", "max: a document's cosine to its nearest "
+            "reference example; mean: its mean cosine to them all (what avg-sim ranks by). Orders a cluster's "
+            "documents and starts the eb/prior estimate.", "pulls"),
+    Setting("arm_prior", ArmPrior, "Arm prior from", "cluster: the similarity of all the cluster's documents; next: "
+            "of the documents its next pull reads (with the learned order, their learned value), every round.",
+            "policy", when=_PRIORS),
     Setting("exhaust", Exhaust, "Arm with < D docs left", "partial: its last pull takes what is left; strict (the "
             "paper): the arm is exhausted.", "pulls", paper="strict"),
     Setting("stop", StopRule, "Stop rule", "budget: stop when the budget is spent; plateau: also stop after "

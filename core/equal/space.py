@@ -14,7 +14,7 @@ when the dimensions happen to match.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -123,6 +123,39 @@ class ArmSpace:
         if self.texts is None:
             return [(self.doc_ids[i], "") for i in indices]
         return [(self.doc_ids[i], self.texts[i]) for i in indices]
+
+    def restricted_to(self, doc_ids: Iterable[str]) -> tuple[ArmSpace, NDArray[np.int64]]:
+        """The arm space of only the clusters that hold at least one of ``doc_ids`` (a tag's documents), every
+        document of those clusters kept; and, shape ``(k',)``, the map cluster of each of its arms.
+
+        Arms are renumbered ``0..k'-1`` in the order of their map clusters; the neighbour graph and the
+        embeddings keep the rows of the kept clusters and documents, so a run over it compares the same
+        vectors. Raises :class:`ArmSpaceError` when ``doc_ids`` is empty or names a document not in the
+        space (the first few are named).
+
+        >>> space = ArmSpace(["a", "b", "c", "d"], None, np.array([0, 2, 1, 2]), k=3)
+        >>> arms, clusters = space.restricted_to(["b"])
+        >>> arms.doc_ids, arms.labels.tolist(), arms.k, clusters.tolist()
+        (['b', 'd'], [0, 0], 1, [2])
+        """
+        wanted = list(dict.fromkeys(doc_ids))
+        if not wanted:
+            raise ArmSpaceError("no documents to restrict the arms to (the tag is empty)")
+        position = {d: i for i, d in enumerate(self.doc_ids)}
+        missing = [d for d in wanted if d not in position]
+        if missing:
+            raise ArmSpaceError(f"{len(missing)} of the {len(wanted)} tagged documents are not in this map "
+                                f"(e.g. {', '.join(map(repr, missing[:3]))}): was the tag saved on another corpus?")
+        clusters = np.unique(self.labels[[position[d] for d in wanted]])
+        keep = np.flatnonzero(np.isin(self.labels, clusters)).tolist()
+        renumber = np.full(int(self.labels.max()) + 1, -1, dtype=np.int64)
+        renumber[clusters] = np.arange(len(clusters))
+        texts = None if self.texts is None else [self.texts[i] for i in keep]
+        neighbours = None if self.neighbours is None else self.neighbours[np.ix_(clusters, clusters)]
+        doc_emb = None if self.doc_emb is None else self.doc_emb[keep]
+        arms = ArmSpace([self.doc_ids[i] for i in keep], texts, renumber[self.labels[keep]], neighbours=neighbours,
+                        k=len(clusters), doc_emb=doc_emb, encoder=self.encoder)
+        return arms, clusters.astype(np.int64)
 
     def check_embedder(self, embed: object) -> None:
         """Refuse an embed function whose encoder differs from the one that made ``doc_emb``.

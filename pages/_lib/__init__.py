@@ -2,6 +2,7 @@
 
 ``choices`` (the sidebar's settings as pages read them), ``routing`` (the page's address and header),
 ``links`` (which page's link carries what), ``loaders`` (the cached encoder, corpus and corpus map), ``jobs``
-(the one polling panel) and ``errors`` (how a failure is shown). :mod:`pages.common` re-exports the names
+(the one polling panel), ``errors`` (how a failure is shown) and ``shell`` (the HTML that ``serve.py`` serves
+at each page's path). :mod:`pages.common` re-exports the names
 most pages use.
 """

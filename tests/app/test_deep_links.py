@@ -20,3 +20,43 @@ def test_first_request_deep_link_gets_the_apps_navigation(fresh_app_url, page, o
     assert page.get_by_text("Demo mode").count() >= 1  # app.py's shared sidebar ran
     assert page.get_by_text("Page not found").count() == 0
     assert page.url.rstrip("/").endswith("/debiasing_lab")
+
+
+# every page of app.py's navigation, by URL path (the Tour is hidden but its link opens)
+PAGES = ("corpus_map", "bandit", "large_map", "ctar_generator", "debiasing_lab", "tour")
+PAGE_HEADINGS = {"corpus_map": "Corpus map", "bandit": "Bandit", "large_map": "Large corpus",
+                 "ctar_generator": "CTAR generator", "debiasing_lab": "Debiasing lab"}
+
+
+@pytest.mark.browser
+def test_deep_links_log_no_console_errors(fresh_app_url, page, output_dir):
+    # Streamlit's front end probes a deep link's own path as its base URL first (404s for
+    # /<page>/_stcore/health and host-config, each a console error) unless the HTML pins it (serve.py)
+    errors: list[str] = []
+    failed: list[str] = []
+    page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    for name in PAGES:
+        page.goto(f"{fresh_app_url}/{name}")
+        nav = page.locator("[data-testid='stSidebarNav']")
+        nav.get_by_text("Corpus map").wait_for(timeout=120_000)
+        if name in PAGE_HEADINGS:
+            page.get_by_role("heading", name=PAGE_HEADINGS[name]).first.wait_for(timeout=120_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(output_dir / f"deep_link_{name}.png"))
+        # the default page's address is the root; every other page keeps its own
+        want = fresh_app_url if name == "corpus_map" else f"{fresh_app_url}/{name}"
+        assert page.url.split("?")[0].rstrip("/") == want, (name, page.url)
+    assert failed == [], f"requests that failed on deep links: {failed}"
+    assert errors == [], f"console errors on deep links: {errors}"
+
+
+@pytest.mark.slow
+def test_the_served_html_pins_the_base_url_for_every_page(fresh_app_url):
+    import urllib.request
+
+    for name in ("", *PAGES):
+        with urllib.request.urlopen(f"{fresh_app_url}/{name}", timeout=10) as r:
+            html = r.read().decode("utf-8")
+        assert "BACKEND_BASE_URL" in html, name
+        assert html.index("BACKEND_BASE_URL") < html.index('<script type="module"'), name

@@ -38,13 +38,23 @@ def test_every_policy_runs_to_budget_without_repeating_documents(bandit_world, p
 
 
 def test_same_seed_same_run_other_seed_differs(bandit_world):
-    a = _run(bandit_world, seed=3).run_until_done().pulls_frame()
-    b = _run(bandit_world, seed=3).run_until_done().pulls_frame()
-    assert a.equals(b)
-    # the seed orders a cluster's documents (doc_order="random", the paper) and breaks ties; with the default
-    # "similar" order the documents are read by their similarity, so only ties are left to it
+    # with order exploration the seed samples the order inside a cluster, so it means something
+    for order in ("similar", "learned"):
+        a = _run(bandit_world, seed=3, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        b = _run(bandit_world, seed=3, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        assert a.equals(b)
+        c = _run(bandit_world, seed=4, doc_order=order, order_explore=0.5).run_until_done().pulls_frame()
+        assert not RunConfig(doc_order=order, order_explore=0.5).deterministic
+        assert not a[["arm", "reward"]].equals(c[["arm", "reward"]])
     shuffled = [_run(bandit_world, seed=sd, doc_order="random").run_until_done().pulls_frame() for sd in (3, 4)]
     assert not shuffled[0][["arm", "reward"]].equals(shuffled[1][["arm", "reward"]])
+
+
+def test_a_deterministic_configuration_ignores_the_seed(bandit_world):
+    # the defaults read the best-scored documents first without exploration: the property says so, the runs agree
+    assert RunConfig().deterministic
+    runs = [_run(bandit_world, seed=sd).run_until_done().pulls_frame() for sd in (3, 4)]
+    assert runs[0][["arm", "reward", "n_docs"]].equals(runs[1][["arm", "reward", "n_docs"]])
 
 
 def test_equal_finds_the_on_task_cluster(bandit_world):
@@ -180,7 +190,7 @@ _PAPER_CREDIT_REWARDS = [
 
 def test_pull_credit_reproduces_the_earlier_run_exactly(bandit_world):
     pulls = _run(bandit_world, seed=3, budget=0.5, reward=OTReward(credit="pull"), doc_order="random",
-                 neighbour_weight=1.0).run_until_done().pulls_frame()
+                 doc_similarity="max", neighbour_weight=1.0).run_until_done().pulls_frame()
     assert list(pulls["arm"]) == _PAPER_CREDIT_ARMS
     assert np.allclose(pulls["reward"], _PAPER_CREDIT_REWARDS, rtol=0, atol=1e-11)
 
@@ -285,7 +295,7 @@ def test_unplayed_and_first_pull_docs_validated(bandit_world):
 def test_similar_order_reads_the_documents_closest_to_the_reference_first(bandit_world):
     ids, texts, labels, ref, ext, embed, config = bandit_world
     emb = embed(texts)
-    run = _run(bandit_world, doc_order="similar", budget=0.3).run_until_done()
+    run = _run(bandit_world, doc_order="similar", doc_similarity="max", budget=0.3).run_until_done()
     top = (emb @ ref.T).max(axis=1)
     labels, played = np.asarray(labels), 0
     for arm in np.unique(labels):
@@ -295,7 +305,7 @@ def test_similar_order_reads_the_documents_closest_to_the_reference_first(bandit
             played += 1
             assert read.min() >= left.max() - 1e-6
     assert played >= 1
-    with pytest.raises(RunConfigError, match="doc_order='similar'"):
+    with pytest.raises(RunConfigError, match="doc_order='learned'"):
         BanditRun(replace(config, unplayed="mean"), make_space(ids, texts, labels), ref, ext,
                   embed)
 

@@ -59,7 +59,8 @@ def test_cli_offers_every_setting_with_cores_choices_and_defaults():
         assert tuple(action.choices or ()) == spec.choices, spec.name
         assert action.default == (None if spec.default_by else spec.default), spec.name
     not_settings = {"-h", "--corpus", "--limit", "--k", "--encoder", "--map-seed", "--reference", "--store",
-                    "--price-in", "--price-out", "--resume", "--quiet"}
+                    "--price-in", "--price-out", "--resume", "--quiet",
+                    "--arms-from-tag"}  # which documents are arms, like --corpus and --k: the space, not a setting
     assert set(actions) - not_settings == {s.flag for s in SETTINGS}  # no run setting of the CLI's own
 
 

@@ -1,0 +1,21 @@
+"""The server entry point: ``streamlit run serve.py`` serves ``app.py`` with one page-link fix.
+
+A page's deep link (``/bandit``) opened directly makes Streamlit's front end probe the page path as
+a base URL first (``/bandit/_stcore/health``, ``/bandit/_stcore/host-config``; both 404, each a
+console error) and then the root, which answers. The front end reads its base URL from
+``window.__streamlit.BACKEND_BASE_URL`` when a host sets it, and then probes the root only. So the
+app's HTML is served here with that one line set to the server's root (``server.baseUrlPath``
+honoured); everything else, the static fallback for every other path included, is Streamlit's own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages._lib.shell import page_routes
+
+ROOT = Path(__file__).resolve().parent
+
+app = st.App(ROOT / "app.py", routes=page_routes(ROOT / "pages"))
