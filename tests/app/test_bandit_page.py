@@ -125,6 +125,10 @@ def test_browser_arm_table_changes_while_running(app_url, page):
         field.fill(value)
         field.press("Enter")
         page.wait_for_timeout(800)
+    # one round per update: at full speed the loop plays these 600 rounds in a few updates, before we can look
+    speed = page.locator("[data-testid='stSlider']").filter(has_text="Rounds per update").get_by_role("slider")
+    speed.press("Home")
+    page.wait_for_timeout(800)
     page.get_by_role("button", name="Start").click()
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for(timeout=120_000)
