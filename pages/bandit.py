@@ -9,34 +9,28 @@ refresh creates a WebGL context. The baselines are a :mod:`core.jobs` job polled
 
 from __future__ import annotations
 
-import threading
-
 import streamlit as st
 
 from core.corpus.tags import TagStore, tagged_ids
 from core.equal.baselines import baselines_job
-from core.equal.export import export_pairs
 from core.equal.extract import make_checked_extractor, make_extractor
-from core.equal.live import LiveLoop, label_runs, newest_pairs, runs_table, stored_rounds, top_arms
+from core.equal.live import LiveLoop, newest_pairs, top_arms
 from core.equal.provenance import RunProvenance
-from core.equal.reference import TAG_PREFIX, list_presets, load_reference, reference_from_tag, tag_choices
+from core.equal.reference import TAG_PREFIX, list_presets, load_reference, tag_choices
 from core.equal.reopen import reopen_recorded
-from core.equal.reward import import_solver
-from core.equal.run import BanditRun, encoder_embedder
+from core.equal.run import BanditRun
 from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
 from core.equal.space import ArmSpace
-from core.equal.store import RunStore
 from core.text import md_escape
 from core.viz.bandit import (
     METRIC_HELP,
     arm_names,
     make_budget_figure,
-    make_comparison_figure,
     make_reward_figure,
     make_score_bars_figure,
 )
-from core.viz.webgl_map import cluster_colors, prepare_points
-from pages import bandit_settings, common, why
+from core.viz.webgl_map import cluster_colors
+from pages import bandit_panels, bandit_settings, common, why
 from pages.map_component import corpus_map as map_component
 
 TICK_S, REFRESH_S = 0.4, 0.5
@@ -48,37 +42,6 @@ common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extra
                    "closer data.")
 
 
-@st.cache_resource
-def _store() -> RunStore:
-    return RunStore()
-
-
-@st.cache_resource(show_spinner=False)
-def _warm_solver() -> threading.Thread:
-    """Import the OT solver once per process in the background (5-10 s), so Start's first pull does not wait."""
-    thread = threading.Thread(target=import_solver, name="warm-ot", daemon=True)
-    thread.start()
-    return thread
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _pull_points(map_key: str, _cmap):
-    """The pulls map's points (every document at its map position, coded by cluster), once per map."""
-    return prepare_points(_cmap.xy[:, 0], _cmap.xy[:, 1], _cmap.labels)
-
-
-@st.cache_resource(max_entries=4)
-def _embedder(name: str):
-    """One pair-text embedder per encoder for the process: its memo is shared by every run and baselines job."""
-    return encoder_embedder(common.encoder(name))
-
-
-@st.cache_resource(max_entries=8)
-def _tag_reference(choice: str, tagged: tuple, corpus_hash: str, _tags, _corpus):
-    """A tag's reference task, extracted once per tag content (a rerun does not extract its documents again)."""
-    return reference_from_tag(choice, _tags, _corpus, make_extractor("rules"))
-
-
 try:
     cmap = common.corpus_map()
 except ValueError as exc:
@@ -88,13 +51,13 @@ corpus = cmap.corpus
 # the map's encoder, not the sidebar's: while MiniLM upgrades the map in the background the map (and so every
 # run) is in the static tier's space; a run keeps the embedder it started with
 map_encoder = cmap.settings.encoder_name
-embed = _embedder(map_encoder)
+embed = bandit_panels.embedder(map_encoder)
 k = len(cmap.clusters)
 space = ArmSpace.from_corpus_map(cmap)
 names = arm_names(cmap.clusters, k)  # arms by their cluster's keywords, as the Corpus map labels them
-_warm_solver()
+bandit_panels.warm_solver()
 
-loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(_store()))
+loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(bandit_panels.store()))
 # after Start the settings are labelled as being for the next run (the live one keeps its own)
 idle_view = loop.state == "idle" and S.get("bd_action") not in ("start", "step")
 bandit_settings.apply_pending()  # a reopened run's (or the tuning lab's) settings, before any setting is drawn
@@ -128,13 +91,16 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
 
 try:
     ref = (load_reference(upload.getvalue(), upload.name) if upload is not None else
-           _tag_reference(preset, tagged_ids(tags, [preset.removeprefix(TAG_PREFIX)]), corpus.content_hash, tags,
-                          corpus) if preset.startswith(TAG_PREFIX) else
+           bandit_panels.tag_reference(preset, tagged_ids(tags, [preset.removeprefix(TAG_PREFIX)]),
+                                       corpus.content_hash, tags, corpus) if preset.startswith(TAG_PREFIX) else
            load_reference(preset if preset != "Upload…" else presets[0]))
     config = config_from_values({**values, "seed": common.seed()})
 except ValueError as exc:
     common.show_error(exc, "Settings")
     st.stop()
+if config.deterministic:  # issue #28: say so, or a changed seed that changes nothing reads as a bug
+    st.caption("These settings are deterministic: the seed changes nothing. Raise **Order exploration** (More "
+               "settings) above 0 to see how runs spread over seeds.")
 
 
 def _new_run() -> BanditRun:
@@ -143,13 +109,14 @@ def _new_run() -> BanditRun:
     ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(),
                                                                                 api_key))
     S["bd_ref"] = ref
-    return BanditRun(config, space, embed(ref.texts()), ext, embed, store=_store(), provenance=RunProvenance.build(
-        space, ref, ext), name=f"{config.policy} · {ref.name} · seed {config.seed}")
+    return BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
+                     provenance=RunProvenance.build(space, ref, ext),
+                     name=f"{config.policy} · {ref.name} · seed {config.seed}")
 
 
 def _reopen(run_id: str) -> BanditRun:
     """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference)."""
-    return reopen_recorded(_store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
+    return reopen_recorded(bandit_panels.store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
 
 
 def _act(action: str) -> None:
@@ -223,23 +190,12 @@ def live_panel() -> None:
     taken = run.doc_pulls()
     st.caption(f"**Where the bandit has read**: orange dots are the {int(taken.sum()):,} documents extracted so far; "
                f"the other {len(taken) - int(taken.sum()):,} are the corpus, coloured by cluster as on the Corpus map.")
-    map_component(_pull_points(f"{corpus.content_hash}:{cmap.settings}", cmap), key="bd_map", height=420,
+    map_component(bandit_panels.pull_points(f"{corpus.content_hash}:{cmap.settings}", cmap), key="bd_map", height=420,
                   highlight=taken.nonzero()[0], colors=cluster_colors(k),
                   hover_text=lambda row: f"{names[int(cmap.labels[row])]}: {corpus.texts[row]}")
     st.caption("Newest extracted pairs")
     st.dataframe(newest_pairs(run, names=names), hide_index=True, key="bd_pairs")
-    if run.pairs and not loop.playing:  # the exports read every pair: built once the run holds still
-        n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
-        reference = S.get("bd_ref", ref)
-        d1, d2 = st.columns(2)
-        for col, shape in ((d1, "messages"), (d2, "alpaca")):
-            out = export_pairs(run.pairs_frame(), reference.raw_texts(), shape=shape, n=int(n))
-            col.download_button(f"Extracted pairs as {shape} JSONL ({out.n_written:,}; {out.n_removed} removed)",
-                                out.data, f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}",
-                                help="The extracted set (D_e in the paper), without pairs that share an n-gram "
-                                     "with the reference set.")
-    elif run.pairs:
-        st.caption("The extracted pairs can be downloaded when the run is paused or finished.")
+    bandit_panels.downloads(run, S.get("bd_ref", ref), loop.playing)
 
 
 live_panel()
@@ -270,33 +226,6 @@ def baselines_panel() -> None:
 if loop.run is not None and kind == "rules":
     baselines_panel()
 
-with st.expander("Stored runs: reopen or compare"):
-    try:
-        runs = _store().list_runs()
-    except ValueError as exc:
-        common.show_error(exc, "Stored runs unavailable")
-        st.stop()
-    if runs.empty:
-        st.write("No stored runs yet.")
-    else:
-        st.dataframe(runs_table(runs), hide_index=True, key="bd_runs")
-        labels = label_runs(runs)
-        pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels),
-                              format_func=lambda r: labels.get(r, r), max_selections=2, key="bd_pick")
-
-        if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
-            try:
-                loop.adopt(_reopen(pick[0]))
-                bandit_settings.apply_config(loop.run.config)  # every control shows the reopened run's settings
-                st.rerun()
-            except ValueError as exc:
-                common.show_error(exc, "Cannot reopen (was it made on another corpus or clustering?)")
-        if len(pick) == 2:  # resumed once per stored state, not per rerun
-            frames, problems = stored_rounds(S.setdefault("bd_cmp", {}), runs, pick, _reopen, S.get("bd_ref", ref).name)
-            if problems:
-                common.show_error(ValueError("; ".join(problems)), "Cannot compare: could not reopen")
-            else:
-                st.plotly_chart(make_comparison_figure(frames[0], frames[1], labels[pick[0]], labels[pick[1]]),
-                                key="bd_compare")
+bandit_panels.stored_runs(bandit_panels.store(), loop, _reopen, S.get("bd_ref", ref).name)
 
 common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id, **link_state(config))

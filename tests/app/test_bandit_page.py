@@ -213,3 +213,16 @@ def test_page_explains_per_document_why_a_cluster_yields_what_it_yields(small_bu
     assert frames and len(frames[0]) > 0
     why = frames[0]
     assert ((why.pairs > 0) == (why.rules != "")).all() and (why.why[why.pairs == 0] != "").all()
+
+
+def test_the_page_says_when_the_seed_changes_nothing(small_builtin):
+    """Issue #28: with the default settings two seeds give the same run, and the page says so; once the order
+    inside a cluster is explored, the seed matters and the note goes."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("the seed changes nothing" in c.value for c in at.caption)
+    at.session_state["bd_order_explore"] = 0.5
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("the seed changes nothing" in c.value for c in at.caption)

@@ -1,0 +1,106 @@
+"""The Bandit page's cached resources (run store, OT warm-up, embedder, pulls-map points, a tag's reference) and
+its panels below the live run: the extracted pairs' downloads and the stored runs (reopen
+or compare). Drawn by ``pages/bandit.py``; not a page of its own (``app.py`` lists the pages)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import streamlit as st
+
+from core.equal.export import export_pairs
+from core.equal.extract import make_extractor
+from core.equal.live import LiveLoop, label_runs, runs_table, stored_rounds
+from core.equal.reference import reference_from_tag
+from core.equal.reward import import_solver
+from core.equal.run import BanditRun, encoder_embedder
+from core.equal.store import RunStore
+from core.viz.bandit import make_comparison_figure
+from core.viz.webgl_map import prepare_points
+from pages import bandit_settings, common
+
+S = st.session_state
+
+
+# the page's resources, once per process (st.cache_resource)
+@st.cache_resource
+def store() -> RunStore:
+    """The run store every run of this process commits to (the cache's runs/runs.sqlite)."""
+    return RunStore()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_solver() -> threading.Thread:
+    """Import the OT solver once per process in the background (5-10 s), so Start's first pull does not wait."""
+    thread = threading.Thread(target=import_solver, name="warm-ot", daemon=True)
+    thread.start()
+    return thread
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def pull_points(map_key: str, _cmap):
+    """The pulls map's points (every document at its map position, coded by cluster), once per map."""
+    return prepare_points(_cmap.xy[:, 0], _cmap.xy[:, 1], _cmap.labels)
+
+
+@st.cache_resource(max_entries=4)
+def embedder(name: str):
+    """One pair-text embedder per encoder for the process: its memo is shared by every run and baselines job."""
+    return encoder_embedder(common.encoder(name))
+
+
+@st.cache_resource(max_entries=8)
+def tag_reference(choice: str, tagged: tuple, corpus_hash: str, _tags, _corpus):
+    """A tag's reference task, extracted once per tag content (a rerun does not extract its documents again)."""
+    return reference_from_tag(choice, _tags, _corpus, make_extractor("rules"))
+
+
+def downloads(run: BanditRun, reference, playing: bool) -> None:
+    """The extracted pairs as JSONL (messages and alpaca shapes), decontaminated against the reference set;
+    built only while the run holds still, since they read every pair."""
+    if not run.pairs:
+        return
+    if playing:
+        st.caption("The extracted pairs can be downloaded when the run is paused or finished.")
+        return
+    n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
+    d1, d2 = st.columns(2)
+    for col, shape in ((d1, "messages"), (d2, "alpaca")):
+        out = export_pairs(run.pairs_frame(), reference.raw_texts(), shape=shape, n=int(n))
+        col.download_button(f"Extracted pairs as {shape} JSONL ({out.n_written:,}; {out.n_removed} removed)",
+                            out.data, f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}",
+                            help="The extracted set (D_e in the paper), without pairs that share an n-gram "
+                                 "with the reference set.")
+
+
+def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditRun], reference_name: str) -> None:
+    """Every stored run in a table; one picked is reopened (its settings set on every control), two are
+    compared on one chart."""
+    with st.expander("Stored runs: reopen or compare"):
+        try:
+            runs = store.list_runs()
+        except ValueError as exc:
+            common.show_error(exc, "Stored runs unavailable")
+            return
+        if runs.empty:
+            st.write("No stored runs yet.")
+            return
+        st.dataframe(runs_table(runs), hide_index=True, key="bd_runs")
+        labels = label_runs(runs)
+        pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels),
+                              format_func=lambda r: labels.get(r, r), max_selections=2, key="bd_pick")
+        if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
+            try:
+                loop.adopt(reopen(pick[0]))
+                bandit_settings.apply_config(loop.run.config)  # every control shows the reopened run's settings
+                st.rerun()
+            except ValueError as exc:
+                common.show_error(exc, "Cannot reopen (was it made on another corpus or clustering?)")
+        if len(pick) == 2:  # resumed once per stored state, not per rerun
+            frames, problems = stored_rounds(S.setdefault("bd_cmp", {}), runs, pick, reopen, reference_name)
+            if problems:
+                common.show_error(ValueError("; ".join(problems)), "Cannot compare: could not reopen")
+            else:
+                st.plotly_chart(make_comparison_figure(frames[0], frames[1], labels[pick[0]], labels[pick[1]]),
+                                key="bd_compare")
