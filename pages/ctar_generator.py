@@ -25,6 +25,7 @@ from core.ctar.presets import (
 )
 from core.ctar.sampler import intervene, sample
 from core.ctar.stats import check_marginals, compare_statistics, summarize, summarize_truth
+from core.ctar.stream import StreamError, load_stream
 from core.text import md_escape
 from core.viz import ctar as viz
 
@@ -68,18 +69,22 @@ def _widget(name: str):
 sources = ["Synthetic catalogue (offline)"]
 if has_original_inputs(DATA):
     sources.append("CTAR original inputs")
+OPEN_OUTPUT = "Generated folder (python -m core.ctar generate)"  # a partitioned output: its statistics are read
 if common is not None and common.server_paths_allowed():  # a browser from another machine: no server paths
-    sources.append("Folder (CTAR original or MovieLens)")
+    sources += ["Folder (CTAR original or MovieLens)", OPEN_OUTPUT]
 left, right = st.columns([2, 3])
 with left:
     source = st.radio("Inputs", sources, horizontal=True, key="ctar_source")
-    if source.startswith("Folder") and common is not None:
+    if (source.startswith("Folder") or source == OPEN_OUTPUT) and common is not None:
         common.path_input("Folder path", "ctar_folder", help="Only under the server's allowed folders "
-                          "(EQUALCTAR_ROOTS); its files are read with their links followed.")
+                          "(EQUALCTAR_ROOTS); its files are read with their links followed."
+                          + (" A folder written by `python -m core.ctar generate --format partitioned --out DIR`: "
+                             "its statistics are read without loading every pair." if source == OPEN_OUTPUT else ""))
     choice = st.selectbox("Intervention", list(INTERVENTIONS), key="ctar_intervention")
     intervention = INTERVENTIONS[choice]
     g1, g2 = st.columns(2)  # above the parameters, so Generate is in view on a laptop screen
-    generate = g1.button("Generate", type="primary", key="ctar_generate", width="stretch")
+    generate = g1.button("Open its statistics" if source == OPEN_OUTPUT else "Generate", type="primary",
+                         key="ctar_generate", width="stretch")
     g2.button("Reset to CTAR defaults", on_click=_reset, width="stretch", key="ctar_reset")
     values: dict[str, Any] = {"seed": seed}  # each checked by CTARConfig
     for group, names in PARAMETER_GROUPS.items():
@@ -112,6 +117,24 @@ with right:
         st.dataframe(parameter_table(info), hide_index=True, width="stretch")
     st.caption("Click a node for its equation and parameters. Red dashed edges are cut by the chosen intervention.")
 
+
+if source == OPEN_OUTPUT:  # a generated folder: its statistics beside the release's, nothing sampled here
+    if generate and common is not None:
+        try:
+            opened = load_stream(common.server_path("ctar_folder") or "", roots=access.allowed_roots())
+            st.session_state["ctar_opened"] = (opened, summarize(opened))
+        except (StreamError, access.PathNotAllowedError, OSError) as exc:
+            common.show_error(exc, "Cannot open this folder")
+    if "ctar_opened" not in st.session_state:
+        st.info("Name a folder written by `python -m core.ctar generate --format partitioned` and press "
+                "**Open its statistics**.")
+        st.stop()
+    opened, opened_stats = st.session_state["ctar_opened"]
+    st.subheader(f"Statistics of the generated folder ({opened.n_users:,} users × {opened.n_movies:,} movies)")
+    released, label = released_reference(DATA)
+    st.dataframe(compare_statistics({"generated folder": opened_stats, label: released}), hide_index=True,
+                 width="stretch", height=360)
+    st.stop()
 
 if generate and config is not None:
     bar = st.progress(0.0, "Sampling…")

@@ -44,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.access import check_path
 from core.ctar.config import CTARConfig, CTARConfigError
 from core.ctar.inputs import Catalogue, CatalogueInputs
 from core.ctar.sampler import ChunkResult, Intervention, SamplePlan, plan_sample
@@ -273,13 +274,18 @@ def open_output(plan: SamplePlan, out: str | Path) -> Path:
     return out
 
 
-def read_parts(out: str | Path, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """One table's parts joined in block order (``truth/pairs`` is every pair: mind its size)."""
+def read_parts(out: str | Path, table: str, columns: Sequence[str] | None = None,
+               roots: tuple[Path, ...] | None = None) -> pd.DataFrame:
+    """One table's parts joined in block order (``truth/pairs`` is every pair: mind its size).
+
+    ``roots`` (a page's read): each part, its links followed, must lie under one of them.
+    """
     folder = Path(out) / table
     parts = sorted(folder.glob("part-*.parquet"))
     if not parts:
         raise StreamError(f"{folder}: no parts written")
-    frames = [pq.read_table(p, columns=list(columns) if columns else None).to_pandas() for p in parts]
+    frames = [pq.read_table(_checked(p, roots), columns=list(columns) if columns else None).to_pandas()
+              for p in parts]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -363,25 +369,32 @@ def is_stream_output(folder: str | Path) -> bool:
     return (Path(folder) / MANIFEST).is_file()
 
 
-def load_stream(folder: str | Path) -> CTARTables:
+def _checked(path: Path, roots: tuple[Path, ...] | None) -> Path:
+    """``path``, checked to lie under ``roots`` with its links followed (``None``: a command's read, unchecked)."""
+    return path if roots is None else check_path(path, roots)
+
+
+def load_stream(folder: str | Path, roots: tuple[Path, ...] | None = None) -> CTARTables:
     """A finished streamed output as :class:`~core.ctar.tables.CTARTables` (the observed tables and the tests).
 
     Reads the observed parts only (``truth/pairs`` stays on disk), so it fits in memory whenever
-    the observed rows do (2% of the pairs at CTAR's rates).
+    the observed rows do (2% of the pairs at CTAR's rates). ``roots`` (a page's read): the folder and
+    every file read, their links followed, must lie under one of them
+    (:class:`core.access.PathNotAllowedError` otherwise).
     """
-    folder = Path(folder)
+    folder = Path(folder) if roots is None else _checked(Path(folder), roots)
     if not is_stream_output(folder):
         raise StreamError(f"{folder}: no {MANIFEST}; not the output of a streamed CTAR run")
     if not (folder / DONE).is_file():
         have, n_blocks = written_blocks(folder), json.loads((folder / MANIFEST).read_text())["n_blocks"]
         raise StreamError(f"{folder}: the run has not finished ({len(have)} of {n_blocks} blocks written); "
                           "rerun `python -m core.ctar generate` with the same settings to finish it")
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    tables = {n: read_parts(folder, f"train/{n}") for n in ("rating", "obstag", "rcttag")}
+    manifest = json.loads(_checked(folder / MANIFEST, roots).read_text(encoding="utf-8"))
+    tables = {n: read_parts(folder, f"train/{n}", roots=roots) for n in ("rating", "obstag", "rcttag")}
     tests = {}
     for sub, names in (("test", TEST_NAMES), ("valid", VALID_NAMES)):
         for name in names:
-            tests[name] = pq.read_table(folder / sub / f"{name}.parquet").to_pandas()
-    movie = pq.read_table(folder / "train/movie.parquet").to_pandas()
+            tests[name] = pq.read_table(_checked(folder / sub / f"{name}.parquet", roots)).to_pandas()
+    movie = pq.read_table(_checked(folder / "train/movie.parquet", roots)).to_pandas()
     return CTARTables(tables["rating"], tables["obstag"], tables["rcttag"], movie, tests,
                       n_users=int(manifest["n_users"]), n_movies=int(manifest["n_movies"]))

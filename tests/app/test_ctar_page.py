@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,52 @@ def test_browser_generates_and_sees_the_statistics(app_url, page, output_dir):
     page.get_by_text("Statistics", exact=True).scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.screenshot(path=str(output_dir / "ctar.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def generated_folder(tmp_path_factory) -> Path:
+    """A small partitioned output, written as ``python -m core.ctar generate --format partitioned`` writes it."""
+    from core.ctar.stream import generate_stream
+    from tests.ctar.conftest import small_config
+
+    out = tmp_path_factory.mktemp("roots") / "ctar_out"
+    generate_stream(small_config(n_users=120, chunk_pairs=15_000), out)
+    return out
+
+
+def _open_folder(monkeypatch, roots: Path, folder: Path) -> AppTest:
+    monkeypatch.setenv("EQUALCTAR_ROOTS", str(roots))
+    at = _app()
+    at.session_state["ctar_source"] = "Generated folder (python -m core.ctar generate)"
+    at.run()
+    at.session_state["ctar_folder"] = str(folder)
+    at.button(key="ctar_generate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_generated_folder_opens_for_its_statistics(monkeypatch, generated_folder):
+    """Issue #25: the page reads a partitioned output's statistics (beside the release), sampling nothing."""
+    from core.ctar.stats import summarize
+    from core.ctar.stream import load_stream
+
+    at = _open_folder(monkeypatch, generated_folder.parent, generated_folder)
+    assert not at.error, [e.value for e in at.error]
+    stats = _frame_with(at, "generated folder")
+    want = summarize(load_stream(generated_folder)).set_index("item")["value"]
+    got = stats.set_index("item")["generated folder"]
+    assert got["ratings"] == want["ratings"] > 0
+    assert "ctar_result" not in at.session_state  # nothing was sampled
+
+
+def test_a_generated_folder_outside_the_roots_or_linking_out_is_refused(monkeypatch, generated_folder, tmp_path):
+    at = _open_folder(monkeypatch, tmp_path, generated_folder)  # the folder is not under these roots
+    assert any("allowed folders" in e.value for e in at.error), [e.value for e in at.error]
+    inside = tmp_path / "copy"  # a copy under the roots whose one test file links out of them
+    shutil.copytree(generated_folder, inside)
+    target = next((inside / "test").glob("*.parquet"))
+    target.unlink()
+    target.symlink_to(next((generated_folder / "test").glob(target.name)))
+    at = _open_folder(monkeypatch, tmp_path, inside)
+    assert any("allowed folders" in e.value for e in at.error), [e.value for e in at.error]
+    assert "ctar_opened" not in at.session_state
