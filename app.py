@@ -49,6 +49,7 @@ SECTIONS = {
 pages = st.navigation(SECTIONS)
 common.restore_link(pages.url_path)  # before the sidebar's widgets: a shared link sets them
 common.keep_views(pages.url_path)  # a page left and come back to shows the view it had
+sidebar.tour_opened(pages.url_path)  # the Tour's address alone means presentation mode
 # the sidebar before any page switch: a run cut short before its widgets are drawn forgets their values
 sidebar.draw_sidebar()
 goto = sidebar.pending_page(pages.url_path)  # presentation mode switched on (the tour) or off (the page left)

@@ -50,6 +50,16 @@ def exit_presentation() -> None:
     _on_demo_toggle()
 
 
+def tour_opened(current: str) -> None:
+    """The Tour is presentation mode's page: opened by its address without ``demo=1`` (a bookmark, an address
+    typed or shared), the mode goes on as the toggle would turn it on, saving the view (leaving it then opens
+    the first page), so no step shows the settings. Called by app.py before the sidebar is drawn."""
+    S = st.session_state
+    if current == "tour" and not S.get(PRESENTING) and "_goto" not in S:  # "_goto": the mode was just left
+        S[PRESENTING] = True
+        S[SAVED_VIEW] = {"page": "", "values": ui_state.snapshot(S, SIDEBAR_KEYS)}
+
+
 def pending_page(current: str) -> str | None:
     """The page to switch to after presentation mode changed (``None``: stay); remembers ``current`` as the page
     a presenter would come back to."""

@@ -94,3 +94,18 @@ def test_presenter_controls_keys_dots_png_and_exit(app_url, page, output_dir) ->
     page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=60_000)
     assert "/debiasing_lab" in page.url
     assert page.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name="Seed").count() == 1
+
+
+@pytest.mark.browser
+def test_the_tour_opened_by_its_address_alone_shows_no_settings(app_url, page, output_dir) -> None:
+    """Issue #24 item 2: ``/tour`` without ``demo=1`` (a bookmark) showed the technical sidebar on its first step."""
+    page.goto(f"{app_url}/tour")
+    page.get_by_role("button", name="Next").wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(output_dir / "tour_by_address.png"))
+    side = page.locator("[data-testid='stSidebar']")
+    assert side.get_by_role("spinbutton").count() == 0, "the Tour opened by its address shows the settings"
+    assert side.get_by_text("Presentation mode").count() == 1
+    page.get_by_text("Demo mode").click()  # leaving goes to the first page, its settings back
+    side.get_by_role("spinbutton", name="Seed").wait_for(timeout=60_000)
+    assert "/tour" not in page.url
