@@ -99,8 +99,8 @@ except ValueError as exc:
     common.show_error(exc, "Settings")
     st.stop()
 if config.deterministic:  # issue #28: say so, or a changed seed that changes nothing reads as a bug
-    st.caption("These settings are deterministic: the seed changes nothing. Raise **Order exploration** (More "
-               "settings) above 0 to see how runs spread over seeds.")
+    st.caption("These settings are deterministic: the seed changes nothing. An **Order exploration** above 0 lets "
+               "runs spread over seeds.")
 
 
 def _new_run() -> BanditRun:
