@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MAP_KEY = "corpus_map_chart"  # the Corpus map's st.plotly_chart key
+MAP_KEY = "corpus_map_webgl"  # the Corpus map's WebGL component key (pages/corpus_map.py MAP_KEY)
 QUERY_KEY = "cm_query"  # the search panel's text input
 QUERIES = ("parse a date from a string", "open a network socket", "sort a list in place", "read a csv file")
 GOALS = {"rss_mb": 50.0, "cpu_s": 3.0, "open_s": 10.0, "errors": 0}

@@ -37,6 +37,9 @@ os.environ.setdefault("EQUALCTAR_ROOTS", os.pathsep.join([str(Path(__file__).res
                                                           tempfile.gettempdir()]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests compare real-model numbers with fp32 expectations (warm-up losses, Ray against local): the faster
+# bf16/int8 variants (core.corpus.variants) stay off unless a test of them turns them on (tests/corpus/test_variants.py)
+os.environ.setdefault("EQUALCTAR_ENCODER_VARIANT", "fp32")
 
 
 @pytest.fixture(scope="session")
