@@ -40,8 +40,11 @@ def restore_link(page: str | None) -> None:
     then with the page's URL path. What the link could not restore is kept for
     :func:`link_warning` to say, and the rest of the view is shown.
     """
+    S = st.session_state
+    if page is not None and "link_problems" in S and S.get("link_problems_for") is None:
+        S["link_problems_for"] = page  # the page the link opened: its problems are said until it is left
     flag = f"link_restored:{page}"
-    if st.session_state.get(flag):
+    if S.get(flag):
         return
     st.session_state[flag] = True
     values, problems = decode_link(page, st.query_params.to_dict())
@@ -49,13 +52,17 @@ def restore_link(page: str | None) -> None:
     if "sb_demo" in values:  # a link's presentation mode
         st.session_state[PRESENTING] = values["sb_demo"]
     if problems:
-        st.session_state["link_problems"] = st.session_state.get("link_problems", []) + problems
+        S["link_problems"] = S.get("link_problems", []) + problems
+        S["link_problems_for"] = page
 
 
 def keep_views(page: str) -> None:
     """Every page's view (the keys its links carry) survives leaving the page (:func:`core.ui_state.carry`);
     ``page`` (its URL path) is the one about to draw."""
     ui_state.carry(st.session_state, view_keys(), view_keys(page))
+    if st.session_state.get("link_problems_for") not in (None, page):  # the linked page was left
+        st.session_state.pop("link_problems", None)
+        st.session_state.pop("link_problems_for", None)
 
 
 def share_view(page: str, **current) -> None:
@@ -71,7 +78,8 @@ def share_view(page: str, **current) -> None:
 
 def link_warning() -> None:
     """What the page's link could not restore, each value named (escaped: a link's text is data, never Markdown)."""
-    problems = st.session_state.pop("link_problems", None)
+    problems = st.session_state.get("link_problems")  # said on every run of the linked page (a map's first
+    # selection reruns it at once), dropped when another page is drawn (keep_views)
     if problems:
         st.warning("This link could not restore " + md_escape("; ".join(problems)) + ". The rest of the view is shown.",
                    icon=":material/link_off:")
