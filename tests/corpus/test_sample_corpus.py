@@ -35,6 +35,11 @@ def test_the_large_corpus_page_without_an_index_builds_the_sample_in_one_click(p
     assert any("To try it now" in i.value for i in at.info)
     at.button(key="lm_sample").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    for _ in range(120):  # the build is a polled job (pages/_lib/jobs.py): each run advances it, then it opens
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if at.text_input(key="lm_path").value:
+            break
     at.run()
     assert at.text_input(key="lm_path").value == str(stream.sample_corpus())
     drawn = [c.value for c in at.caption if " drawn)" in c.value]  # the map of the sample index is open

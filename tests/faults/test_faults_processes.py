@@ -249,6 +249,7 @@ def test_start_in_two_tabs_and_twice_in_one_leaves_no_run_nobody_controls(monkey
     tabs = [AppTest.from_file(str(ROOT / "pages" / "bandit.py"), default_timeout=240) for _ in range(2)]
     for at in tabs:
         at.session_state["bd_budget"] = 1.0  # long runs: they are still playing at the end
+        at.session_state["bd_speed"] = 1  # one round per update (the default plays many: the run would end first)
         at.run()
 
     def press_start(at) -> None:  # what the Start button's on_click leaves for the next script run
