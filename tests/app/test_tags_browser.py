@@ -6,17 +6,17 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.app.test_clicks_browser import _click_point
+from tests.app.test_clicks_browser import _click_map_point
 
 
 @pytest.mark.browser
 def test_a_saved_selection_stars_on_the_map_and_starts_a_bandit_run(app_url, page, output_dir) -> None:
     page.goto(f"{app_url}/corpus_map")
-    page.locator(".js-plotly-plot .plot-container").first.wait_for(timeout=180_000)
+    page.locator('[data-testid="corpus-map"][data-points]').first.wait_for(timeout=180_000)
     page.get_by_role("heading", name="Clusters").wait_for(timeout=60_000)
     page.wait_for_timeout(2500)
-    for _ in range(3):  # a click that lands while the page reruns is dropped by plotly: click again
-        doc_id, _ = _click_point(page)
+    for _ in range(3):  # a click that lands while the page reruns may be dropped: click again
+        _click_map_point(page)
         try:
             page.get_by_role("heading", name="Selected documents (1)").wait_for(timeout=10_000)
             break
@@ -35,8 +35,8 @@ def test_a_saved_selection_stars_on_the_map_and_starts_a_bandit_run(app_url, pag
     chooser.type("one odd")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
-    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(g => (g.data || [])"
-                           ".some(t => t.name === 'highlighted'))", timeout=30_000)
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=\"corpus-map\"]')"
+                           ".getAttribute('data-stars') || 0) >= 1", timeout=30_000)  # the tag stars on the map
     page.screenshot(path=str(output_dir / "tags_on_map.png"))
 
     page.goto(f"{app_url}/bandit")
