@@ -4,7 +4,7 @@ A case is the whole built-in corpus, a preset reference set and, for a decoy cas
 documents added to the corpus that speak the preset's vocabulary and answer nothing. Every decoy is
 made from real text this machine ships: the docstrings of the preset's own modules (harvested into
 the built-in corpus) and Python's changelog (``/usr/share/doc/python3.11/NEWS.gz``). On-task is
-provenance (the preset's modules, ``PROVENANCE`` in ``bench_equal.py``), never an embedding, so a
+provenance (the preset's modules, ``core.equal.ontask.PROVENANCE``), never an embedding, so a
 decoy is off-task whatever it looks like.
 
 Decoy kinds, one function each (``DECOY_KINDS``):

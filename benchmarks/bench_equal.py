@@ -58,6 +58,7 @@ from core.corpus.cluster import cluster_w2_distances, kmeans, neighbour_graph  #
 from core.corpus.embed import embed_corpus, embed_texts  # noqa: E402
 from core.corpus.encoders import DEFAULT_MODEL, load_encoder  # noqa: E402
 from core.equal.extract import make_extractor  # noqa: E402
+from core.equal.ontask import PROVENANCE, is_on_task  # noqa: E402  (the labels, declared once)
 from core.equal.reference import load_reference  # noqa: E402
 from core.equal.replay import PrecomputedExtractor, extract_all, table_embedder  # noqa: E402
 from core.equal.reward import OTReward  # noqa: E402
@@ -71,99 +72,7 @@ SEEDS = (0, 1, 2, 3, 4)
 GOAL_RANDOM, GOAL_DECOY, SHARE = 5.0, 1.5, 0.05
 CAP = 0.25  # a policy other than Random that needs more than a quarter of the corpus for half the on-task pairs
 DOC = Path("/usr/share/doc")
-_PANDAS_TIME = tuple(
-    f"pandas.{n}"
-    for n in (
-        "Timestamp",
-        "Timedelta",
-        "Period",
-        "DatetimeIndex",
-        "TimedeltaIndex",
-        "PeriodIndex",
-        "DatetimeTZDtype",
-        "date_range",
-        "bdate_range",
-        "period_range",
-        "timedelta_range",
-        "to_datetime",
-        "to_timedelta",
-        "tseries",
-        "offsets",
-        "DateOffset",
-    )
-)
 DECOY_ON_TASK = ("FAQ/lsof", "FAQ/procps")  # the decoy case's on-task region: answered FAQ entries
-PROVENANCE: dict[str, tuple[str, ...]] = {
-    "dates-and-time": (
-        "datetime",
-        "time",
-        "calendar",
-        "zoneinfo",
-        "numpy.datetime_as_string",
-        "numpy.datetime_data",
-        "numpy.busday_count",
-        "numpy.busday_offset",
-        "numpy.is_busday",
-        "numpy.busdaycalendar",
-        *_PANDAS_TIME,
-    ),
-    "files-and-os": (
-        "os",
-        "posix",
-        "pathlib",
-        "shutil",
-        "glob",
-        "fnmatch",
-        "tempfile",
-        "io",
-        "stat",
-        "filecmp",
-        "fileinput",
-        "zipfile",
-        "tarfile",
-        "subprocess",
-    ),
-    "networking": (
-        "socket",
-        "ssl",
-        "http",
-        "urllib",
-        "ftplib",
-        "smtplib",
-        "imaplib",
-        "poplib",
-        "nntplib",
-        "telnetlib",
-        "socketserver",
-        "xmlrpc",
-        "ipaddress",
-        "selectors",
-        "email",
-        "asyncio.streams",
-    ),
-    "numerical-arrays": ("numpy", "scipy.linalg"),
-    "statistics": ("statistics", "scipy.stats", "random", "numpy.random"),
-    "text-processing": (
-        "json",
-        "csv",
-        "re",
-        "string",
-        "textwrap",
-        "difflib",
-        "html",
-        "pprint",
-        "unicodedata",
-        "codecs",
-        "builtins.str",
-        "shlex",
-    ),
-}
-
-
-def is_on_task(doc_id: str, prefixes: tuple[str, ...]) -> bool:
-    """Provenance test: the id's name (before ``#chunk``) is one of ``prefixes`` or lies under one."""
-    name = doc_id.split("#", 1)[0]
-    return any(name == p or name.startswith(p + ".") or name.startswith(p + "/") for p in prefixes)
 
 
 # ---------------------------------------------------------------- real text for the decoy case
