@@ -15,7 +15,7 @@ from core.equal.extract import make_extractor
 from core.equal.ontask import on_task_ids
 from core.equal.policies import POLICIES
 from core.equal.reference import list_presets, load_reference
-from core.equal.run import RunConfig, encoder_embedder
+from core.equal.run import RunConfig
 from core.equal.space import ArmSpace
 from core.equal.tune import (
     TUNABLES,
@@ -31,18 +31,12 @@ from core.equal.tune import (
     summarize_tune,
 )
 from core.viz.tuning import make_tuning_figure
-from pages import bandit_settings, common
+from pages import bandit_panels, bandit_settings, common
 
 JOB, TICK_S, REFRESH_S = "tl_job", 0.3, 0.5
 VALUES = {"coverage": "Closeness to the reference set", "on_task_share": "On-task share (provenance label)"}
 S = st.session_state
 
-
-
-@st.cache_resource(max_entries=4)
-def _embedder(name: str):
-    """One pair-text embedder per encoder for the process: its memo is shared by every grid."""
-    return encoder_embedder(common.encoder(name))
 
 
 common.page_header("Tuning lab", "Many bandit settings side by side: each cell of the grid is replayed over several "
@@ -56,7 +50,7 @@ except ValueError as exc:
     st.stop()
 corpus = cmap.corpus
 map_encoder = cmap.settings.encoder_name  # the encoder that made this map (a static one while MiniLM embeds)
-embed = _embedder(map_encoder)
+embed = bandit_panels.embedder(map_encoder)  # the Bandit page's: one memo of pair embeddings
 space = ArmSpace.from_corpus_map(cmap)
 presets = list_presets()
 
