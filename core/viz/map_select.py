@@ -19,6 +19,7 @@ whose ``y`` lies in its span: ``O(k + sum of spans)`` for ``k`` points in the bo
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 MAX_VERTICES = 4096  # a lasso the map draws has at most 2,048
 _CACHE: OrderedDict[tuple, NDArray[np.int64]] = OrderedDict()
 _CACHE_SIZE = 8
+_LOCK = threading.Lock()  # sessions run in threads of one server
 BUCKETS = 1 << 16  # y keys of the points in the polygon's box
 
 
@@ -112,14 +114,16 @@ def region_indices(points, state: Mapping[str, Any]) -> NDArray[np.int64]:
     (a page asks twice per run: before it mounts the map, and for what the map returns)."""
     hidden = sorted({float(c) for c in state.get("hidden") or []})
     key = (points.version, tuple(polygon_vertices(state.get("poly") or []).ravel().tolist()), tuple(hidden))
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
     idx = points_in_polygon(points.x, points.y, state.get("poly") or [])
     if hidden and len(idx):
         idx = idx[~np.isin(points.z[idx], np.asarray(hidden, dtype=np.float32))]
     idx.setflags(write=False)
-    _CACHE[key] = idx
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _LOCK:
+        _CACHE[key] = idx
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return idx
