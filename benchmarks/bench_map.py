@@ -108,7 +108,7 @@ def _plot_box(page, renderer: str) -> dict:
 def _drag(page, renderer: str, mode: str) -> float:
     """Select with a box or a lasso over the middle of the map; seconds from release to the rows in Python."""
     if renderer == "webgl":
-        page.locator("[data-testid=corpus-map]").get_by_role("button", name=mode.capitalize()).click()
+        page.locator("[data-testid=corpus-map]").get_by_role("button", name=mode.capitalize(), exact=True).click()
     else:
         page.evaluate("(m) => Plotly.relayout(document.querySelector('.js-plotly-plot'), {dragmode: m})",
                       "select" if mode == "box" else "lasso")
