@@ -41,6 +41,7 @@ common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extra
                    "by how close its QA pairs sit to the reference task (optimal transport). Fewer extraction calls, "
                    "closer data.")
 
+bandit_panels.warm_solver()  # first: on a cold start the map and the encoder load for seconds before Start is drawn
 
 try:
     cmap = common.corpus_map()
@@ -55,7 +56,6 @@ embed = bandit_panels.embedder(map_encoder)
 k = len(cmap.clusters)
 space = ArmSpace.from_corpus_map(cmap)
 names = arm_names(cmap.clusters, k)  # arms by their cluster's keywords, as the Corpus map labels them
-bandit_panels.warm_solver()
 
 loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(bandit_panels.store()))
 # after Start the settings are labelled as being for the next run (the live one keeps its own)
@@ -165,7 +165,8 @@ def live_panel() -> None:
         st.info("Press **Start** to run the bandit live, or **Step** to play one round.")
         return
     was_playing = loop.playing
-    loop.tick(max_rounds=int(S.get("bd_speed", ROUNDS_PER_UPDATE)), max_seconds=TICK_S)
+    # a new run shows its first round as soon as it is played; later refreshes play what fits in TICK_S
+    loop.tick(max_rounds=1 if run.round == 0 else int(S.get("bd_speed", ROUNDS_PER_UPDATE)), max_seconds=TICK_S)
     if was_playing and not loop.playing:  # the budget is spent (or the disk is full): a full rerun stops the refresh
         st.rerun()
     if loop.problem:
@@ -177,6 +178,10 @@ def live_panel() -> None:
     m[2].metric("Budget spent", f"{run.budget_fraction:.0%}")
     m[3].metric("QA pairs", f"{len(run.pairs):,}")
     m[4].metric("Closeness to reference", f"{run.coverage:.3f}", help=METRIC_HELP["coverage"])
+    if loop.playing and S.get("bd_charts_of") != run.run_id:  # a new run's first numbers go out alone: the browser
+        S["bd_charts_of"] = run.run_id  # shows them before it mounts the charts and the map (seconds on a busy CPU),
+        st.caption("Drawing the charts…")  # which the next refresh, 0.5 s later, draws
+        return
     rounds = run.rounds_frame()
     c1, c2 = st.columns([3, 2])
     if not rounds.empty:  # the main chart: closeness against extraction calls, the baselines beside it
