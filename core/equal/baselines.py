@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -64,6 +65,7 @@ DOCS, PAIRS_NEW, PAIRS_KNOWN = "documents extracted", "pairs embedded", "pairs r
 SET_UP = "replays set up"
 WALL = "wall seconds per second of work"  # a page polls a slice of work per refresh and draws between them
 WALL_PER_WORK = 1.25  # until measured: the Bandit page works 0.4 s per 0.5 s refresh
+WALL_SLICES = 8  # the slices the wall time per second of work is measured over
 # a replayed document's cost against an extracted one's, measured on the built-in corpus (rule extractor, static tier;
 # extraction 0.6-1.0 ms a document): Random 1.0-1.5x, All 0.4-0.8x, Avg-sim 0.85-1.05x over budgets 0.2-1 (Random
 # reads many clusters a round, so it makes more, smaller pulls); the first rounds of a replay correct it
@@ -100,6 +102,7 @@ class BaselineForecast:
         self.replays_left = dict(replays_left)
         self.counts = {PAIRS_NEW: 0, PAIRS_KNOWN: 0}
         self.docs_done = 0
+        self._slices: deque[tuple[float, float]] = deque(maxlen=WALL_SLICES)
 
     def _add(self, kind: str, units: float, seconds: float) -> None:
         for meter in (self.meter, self.shared):
@@ -129,11 +132,14 @@ class BaselineForecast:
     def did_wait(self, work_seconds: float, wall_seconds: float) -> None:
         """A slice of ``work_seconds`` took ``wall_seconds`` until the next slice began (the page drew between)."""
         self._add(WALL, work_seconds, wall_seconds)
+        self._slices.append((work_seconds, wall_seconds))
 
     def wall_per_work(self) -> float:
-        """Wall seconds per second of work (>= 1): this job's after ``min_work_s`` s of work, else earlier jobs', else
-        :data:`WALL_PER_WORK`."""
-        rate = self._rate(WALL, self.min_work_s)
+        """Wall seconds per second of work (>= 1) over this job's last :data:`WALL_SLICES` slices once they worked
+        ``min_work_s`` s (the page's other refreshes come and go: a live run that ends frees the baselines' polls),
+        else earlier jobs', else :data:`WALL_PER_WORK`."""
+        work = sum(w for w, _ in self._slices)
+        rate = sum(t for _, t in self._slices) / work if work >= self.min_work_s else self.prior.rate(WALL)
         return max(1.0, WALL_PER_WORK if rate is None else rate)
 
     def did_replay(self, policy: str, docs: float, seconds: float) -> None:

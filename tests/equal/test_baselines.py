@@ -137,12 +137,13 @@ def timed_world(monkeypatch):
     return space, _TimedExtractor(world.extractor, clock, 0.01), timed, world.reference, config, clock
 
 
-def _poll(job, clock, stop_at=None):
-    """Poll as the page does (0.4 s of work, then 0.1 s drawing); ``[(time, time left shown)]`` and the end time."""
+def _poll(job, clock, stop_at=None, draw=lambda n: 0.1):
+    """Poll as the page does (0.4 s of work, then ``draw(n)`` s drawing after the n-th slice);
+    ``[(time, time left shown)]`` and the end time."""
     shown = []
     while job.running:
         job.advance(budget_s=0.4)
-        clock.now += 0.1
+        clock.now += draw(len(shown))
         shown.append((clock.now, job.progress().seconds_left))
         if stop_at is not None and job.progress().fraction >= stop_at:
             job.cancel()
@@ -171,6 +172,14 @@ def test_time_left_is_within_30_percent_on_a_first_run_and_after_cancel_and_resu
     again = baselines_job(replace(config, seed=config.seed + 1), space, ext, embed, ref, cache=cache, clock=clock)
     shown, end = _poll(again, clock)  # everything cached: replays only, forecast from the rates measured before
     assert again.status == "done" and _worst_error(shown, end) <= 0.3
+
+
+def test_time_left_follows_the_page_when_its_other_refreshes_stop(timed_world):
+    space, ext, embed, ref, config, clock = timed_world
+    # a live run still plays beside the baselines for their first 30 slices (1.6 s of drawing after each), then ends
+    shown, end = _poll(baselines_job(config, space, ext, embed, ref, clock=clock), clock,
+                       draw=lambda n: 1.6 if n < 30 else 0.1)
+    assert _worst_error(shown[30 + 8:], end) <= 0.3  # 8 slices after the change, the time left is right again
 
 
 def test_time_left_counts_each_kind_of_work_and_cancel_says_what_is_kept():
