@@ -16,7 +16,7 @@ from core.equal.baselines import baselines_job
 from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.live import LiveLoop, newest_pairs, top_arms
 from core.equal.provenance import RunProvenance
-from core.equal.reference import TAG_PREFIX, list_presets, load_reference, tag_choices
+from core.equal.reference import DEFAULT_PRESET, TAG_PREFIX, list_presets, load_reference, tag_choices
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
 from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
@@ -65,9 +65,9 @@ bandit_settings.apply_pending()  # a reopened run's (or the tuning lab's) settin
 t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
+S.setdefault("bd_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])  # a link or the lab may set it
 preset = t1.selectbox("Reference task" if common.presenting() else "Reference task (D_r)",  # no notation presenting
-                      presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
-                      index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
+                      presets + tag_choices(tags) + ["Upload…"], key="bd_preset")
 values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
 for spec, col in zip(PAGE_GROUPS["main"], (t2, t3, t4)):
     bandit_settings.draw(values, spec, col)
@@ -233,4 +233,5 @@ if loop.run is not None and kind == "rules":
 
 bandit_panels.stored_runs(bandit_panels.store(), loop, _reopen, S.get("bd_ref", ref).name)
 
-common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id, **link_state(config))
+common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id,  # a preset only: an upload
+                  bd_preset=preset if preset in presets else None, **link_state(config))  # or a tag stays here

@@ -14,7 +14,7 @@ from core.csv_safe import to_safe_csv
 from core.equal.extract import make_extractor
 from core.equal.ontask import on_task_ids
 from core.equal.policies import POLICIES
-from core.equal.reference import list_presets, load_reference
+from core.equal.reference import DEFAULT_PRESET, list_presets, load_reference
 from core.equal.run import RunConfig
 from core.equal.space import ArmSpace
 from core.equal.tune import (
@@ -55,7 +55,7 @@ space = ArmSpace.from_corpus_map(cmap)
 presets = list_presets()
 
 c1, c2, c3, c4, c5 = st.columns([1.2, 2, 0.8, 0.9, 1])
-S.setdefault("tl_preset", "numerical-arrays" if "numerical-arrays" in presets else presets[0])
+S.setdefault("tl_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])
 preset = c1.selectbox("Reference task", presets, key="tl_preset")
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
 vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key="tl_vary",
@@ -136,7 +136,7 @@ def grid_panel(grid: TuneGrid) -> None:
     config = cell_settings(job.grid, pick)
     right.button("Apply to the Bandit page", type="primary", key="tl_apply", on_click=_apply, args=(config, preset))
     right.caption("Shareable link to the Bandit page with these settings:")
-    right.code(bandit_link(st.context.url, config), language=None, wrap_lines=True)
+    right.code(bandit_link(st.context.url, config, preset), language=None, wrap_lines=True)
     if S.pop("tl_goto_bandit", False):
         st.switch_page("pages/bandit.py")
 

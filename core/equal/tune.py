@@ -464,17 +464,24 @@ def setting_cells(ranked: pd.DataFrame) -> list[str]:
     return ranked.loc[ranked["kind"] == "setting", "cell"].tolist()
 
 
-def bandit_link(page_url: str | None, config: RunConfig) -> str:
-    """The Bandit page's address with ``config``'s settings (:func:`core.equal.settings.settings_link`), beside the
-    page at ``page_url`` (the lab's own address; ``None``: a relative link).
+def bandit_link(page_url: str | None, config: RunConfig, reference: str | None = None) -> str:
+    """The Bandit page's address with ``config``'s settings (:func:`core.equal.settings.settings_link`) and the
+    ``reference`` task (a preset; left out at the page's default), beside the page at ``page_url`` (the lab's own
+    address; ``None``: a relative link).
 
     >>> bandit_link("http://127.0.0.1:8501/tuning_lab", RunConfig(batch_arms=5))
     'http://127.0.0.1:8501/bandit?batch_arms=5'
+    >>> bandit_link(None, RunConfig(batch_arms=5), reference="statistics")
+    '/bandit?reference=statistics&batch_arms=5'
     """
+    from urllib.parse import urlencode
+
+    from core.equal.reference import DEFAULT_PRESET
     from core.equal.settings import settings_link
 
     root = (page_url or "").split("?", 1)[0].rsplit("/", 1)[0]
-    query = settings_link(config)
+    query = "&".join(q for q in (urlencode({"reference": reference}) if reference not in (None, DEFAULT_PRESET)
+                                 else "", settings_link(config)) if q)
     return f"{root}/bandit" + (f"?{query}" if query else "")
 
 
