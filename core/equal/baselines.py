@@ -142,6 +142,10 @@ class BaselineForecast:
         rate = sum(t for _, t in self._slices) / work if work >= self.min_work_s else self.prior.rate(WALL)
         return max(1.0, WALL_PER_WORK if rate is None else rate)
 
+    def draw_seconds(self) -> float:
+        """The page's own seconds between two slices, over the last slices: the result shows after one more draw."""
+        return sum(max(0.0, t - w) for w, t in self._slices) / len(self._slices) if self._slices else 0.0
+
     def did_replay(self, policy: str, docs: float, seconds: float) -> None:
         """``docs`` documents' worth of ``policy``'s budget replayed in ``seconds``."""
         self._add(replay_kind(policy), docs, seconds)
@@ -280,8 +284,9 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
 class BaselinesJob(Job):
     """The baselines' :class:`~core.jobs.Job` with the words a polling panel shows (``common.poll_job_panel``).
 
-    Its time left covers the whole job: :class:`BaselineForecast`'s seconds of work, scaled by the
-    wall time per second of work so far (a page polls in slices, with its own drawing between them).
+    Its time left covers the whole job until the page shows it: :class:`BaselineForecast`'s seconds of
+    work, scaled by the wall time per second of work of the last slices (a page polls in slices, with its
+    own drawing between them), plus one more drawing.
     """
 
     def __init__(self, work: Generator[Tick, None, dict[str, pd.DataFrame]], n_docs: int,
@@ -305,7 +310,9 @@ class BaselinesJob(Job):
         if not self.running or self.forecast is None:
             return p
         left = self.forecast.seconds_left()
-        return replace(p, seconds_left=None if left is None else left * self.forecast.wall_per_work())
+        if left is not None:  # the work left at the page's pace, and the page's drawing of the result
+            left = left * self.forecast.wall_per_work() + self.forecast.draw_seconds()
+        return replace(p, seconds_left=left)
 
     def describe(self) -> str:
         p = self.progress()
