@@ -66,8 +66,9 @@ t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
 S.setdefault("bd_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])  # a link or the lab may set it
-preset = t1.selectbox("Reference task" if common.presenting() else "Reference task (D_r)",  # no notation presenting
-                      presets + tag_choices(tags) + ["Upload…"], key="bd_preset")
+preset = t1.selectbox("Reference task", presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
+                      help="A few examples of the downstream task (D_r in the paper): each pull is rewarded by how "
+                      "close its pairs sit to them.")
 values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
 for spec, col in zip(PAGE_GROUPS["main"], (t2, t3, t4)):
     bandit_settings.draw(values, spec, col)
