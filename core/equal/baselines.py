@@ -286,7 +286,8 @@ class BaselinesJob(Job):
 
     Its time left covers the whole job until the page shows it: :class:`BaselineForecast`'s seconds of
     work, scaled by the wall time per second of work of the last slices (a page polls in slices, with its
-    own drawing between them), plus one more drawing.
+    own drawing between them), plus the page's run that shows the result (:attr:`show_seconds`, set by the
+    page from its last full run; at least the mean drawing between two slices).
     """
 
     def __init__(self, work: Generator[Tick, None, dict[str, pd.DataFrame]], n_docs: int,
@@ -295,6 +296,7 @@ class BaselinesJob(Job):
         self.n_docs = n_docs
         self.forecast = forecast
         self._last: tuple[float, float] | None = None  # when the last slice began, and the seconds it worked
+        self.show_seconds = 0.0  # the page's seconds to show the result once the job is done (its last full run)
 
     def advance(self, budget_s: float = 0.3) -> JobProgress:
         now, work = self._clock(), self._seconds
@@ -310,8 +312,8 @@ class BaselinesJob(Job):
         if not self.running or self.forecast is None:
             return p
         left = self.forecast.seconds_left()
-        if left is not None:  # the work left at the page's pace, and the page's drawing of the result
-            left = left * self.forecast.wall_per_work() + self.forecast.draw_seconds()
+        if left is not None:  # the work left at the page's pace, then the page's run that draws the result
+            left = left * self.forecast.wall_per_work() + max(self.show_seconds, self.forecast.draw_seconds())
         return replace(p, seconds_left=left)
 
     def describe(self) -> str:

@@ -208,6 +208,8 @@ def test_time_left_counts_each_kind_of_work_and_cancel_says_what_is_kept():
     job.advance(budget_s=0.5)
     # and once drawn, the result shows: the page's 5 s between the two slices
     assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * 2.0 + 5.0)
+    job.show_seconds = 7.0  # the page says it takes 7 s to draw the curves once the job is done
+    assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * 2.0 + 7.0)
     assert job.cancel_note() is None
     job.cancel()
     assert job.status == "cancelled" and "kept" in job.cancel_note()
