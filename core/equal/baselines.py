@@ -66,6 +66,7 @@ SET_UP = "replays set up"
 WALL = "wall seconds per second of work"  # a page polls a slice of work per refresh and draws between them
 WALL_PER_WORK = 1.25  # until measured: the Bandit page works 0.4 s per 0.5 s refresh
 WALL_SLICES = 8  # the slices the wall time per second of work is measured over
+DOC_BATCHES = 10  # the batches of documents their rates are measured over
 # a replayed document's cost against an extracted one's, measured on the built-in corpus (rule extractor, static tier;
 # extraction 0.6-1.0 ms a document): Random 1.0-1.5x, All 0.4-0.8x, Avg-sim 0.85-1.05x over budgets 0.2-1 (Random
 # reads many clusters a round, so it makes more, smaller pulls); the first rounds of a replay correct it
@@ -80,18 +81,20 @@ class BaselineForecast:
     """The time left of a baselines job from counted work, each kind at its own measured rate.
 
     ``docs_left`` documents to extract, each costing the seconds of a document plus its share of
-    pairs embedded and pairs read from cache (as counted so far); then ``replays_left``
+    pairs embedded and pairs read from cache (as counted over its last :data:`DOC_BATCHES` batches, the
+    first batch of a job left out: it carries the start-up); then ``replays_left``
     (``{policy: documents to replay}``). Rates come from this job once it measured ``min_docs``
     documents (or 5 % of a replay), else from ``prior`` (what earlier jobs on this cache
     measured), else, for a replay, from another replay's rate or the extraction rate times
     :data:`REPLAY_COST`.
 
     >>> f = BaselineForecast(docs_left=100, replays_left={"all": 100}, min_docs=10)
+    >>> f.did_docs(5, 1.0, pairs_new=0, pairs_known=0, embed_seconds=(0.0, 0.0))  # the first batch: the start-up
     >>> f.seconds_left() is None                 # nothing measured yet
     True
     >>> f.did_docs(20, 2.0, pairs_new=40, pairs_known=0, embed_seconds=(1.0, 0.0))
-    >>> round(f.seconds_left(), 3)               # 80 docs at 0.1 s + 160 pairs at 0.025 s + 100 replayed at 0.06 s
-    18.0
+    >>> round(f.seconds_left(), 3)               # 75 docs at 0.1 s + 150 pairs at 0.025 s + 100 replayed at 0.06 s
+    17.25
     """
 
     def __init__(self, docs_left: int, replays_left: dict[str, float], prior: WorkMeter | None = None,
@@ -103,6 +106,7 @@ class BaselineForecast:
         self.counts = {PAIRS_NEW: 0, PAIRS_KNOWN: 0}
         self.docs_done = 0
         self._slices: deque[tuple[float, float]] = deque(maxlen=WALL_SLICES)
+        self._batches: deque[dict[str, tuple[float, float]]] = deque(maxlen=DOC_BATCHES)
 
     def _add(self, kind: str, units: float, seconds: float) -> None:
         for meter in (self.meter, self.shared):
@@ -122,6 +126,9 @@ class BaselineForecast:
         self._add(PAIRS_KNOWN, pairs_known, embed_seconds[1])
         self.counts[PAIRS_NEW] += pairs_new
         self.counts[PAIRS_KNOWN] += pairs_known
+        if self.docs_done:  # the first batch carries the start-up (the extractor's and the encoder's first calls)
+            self._batches.append({DOCS: (n, seconds), PAIRS_NEW: (pairs_new, embed_seconds[0]),
+                                  PAIRS_KNOWN: (pairs_known, embed_seconds[1])})
         self.docs_done += n
         self.docs_left = max(0, self.docs_left - n)
 
@@ -151,16 +158,30 @@ class BaselineForecast:
         self._add(replay_kind(policy), docs, seconds)
         self.replays_left[policy] = max(0.0, self.replays_left.get(policy, 0.0) - docs)
 
+    def _recent(self) -> WorkMeter | None:
+        """This job's last :data:`DOC_BATCHES` batches (its first left out) once they hold ``min_docs`` documents:
+        a fair sample of what is left (the order is random), at the machine's load now."""
+        recent = WorkMeter()
+        for batch in self._batches:
+            for kind, (units, seconds) in batch.items():
+                recent.add(kind, units, seconds)
+        return recent if recent.units.get(DOCS, 0.0) >= self.min_docs else None
+
+    def _extract_rate(self) -> float | None:
+        recent = self._recent()
+        return recent.rate(DOCS) if recent is not None else self.prior.rate(DOCS)
+
     def _seconds_per_doc(self) -> float | None:
-        doc = self._rate(DOCS, self.min_docs)
+        """A document's extraction plus its pairs, embedded or read from cache, each kind at its rate and count
+        per document (this job's recent batches, else what earlier jobs measured)."""
+        source = self._recent() or self.prior
+        doc = source.rate(DOCS)
         if doc is None:
             return None
         for kind in (PAIRS_NEW, PAIRS_KNOWN):
-            n = self.counts[kind] if self.docs_done >= self.min_docs else self.prior.units.get(kind, 0.0)
-            docs = self.docs_done if self.docs_done >= self.min_docs else self.prior.units.get(DOCS, 0.0)
-            rate = self._rate(kind, 1)
-            if n and docs and rate is not None:
-                doc += n / docs * rate
+            rate = source.rate(kind)
+            if rate is not None:
+                doc += source.units[kind] / source.units[DOCS] * rate
         return doc
 
     def _speed(self) -> float:
@@ -187,7 +208,7 @@ class BaselineForecast:
                 rate = source.rate(replay_kind(other), 10)
                 if rate is not None:
                     return rate * speed * cost / REPLAY_COST[other]
-        doc = self._rate(DOCS, self.min_docs)
+        doc = self._extract_rate()
         return None if doc is None else doc * cost
 
     def seconds_left(self) -> float | None:
