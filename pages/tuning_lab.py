@@ -26,6 +26,7 @@ from core.equal.tune import (
     calls_to_spend,
     cell_settings,
     check_grid,
+    clicked_cell,
     rank_cells,
     setting_cells,
     summarize_tune,
@@ -119,9 +120,14 @@ def grid_panel(grid: TuneGrid) -> None:
     shown = right.radio("Show", list(VALUES) if job.on_task is not None else ["coverage"], key="tl_value",
                         format_func=lambda v: VALUES.get(v, v))
     ranked = rank_cells(table)
-    pick = right.selectbox("Pick a curve (best first)", setting_cells(ranked), key="tl_pick",
+    cells = setting_cells(ranked)
+    clicked = clicked_cell(S.get("tl_chart"), cells)
+    if clicked is not None and clicked != S.get("tl_clicked"):  # a new click on a curve picks it
+        S["tl_pick"] = S["tl_clicked"] = clicked
+    pick = right.selectbox("Pick a curve (best first), or click it", cells, key="tl_pick",
                            help="Its settings go to the Bandit page, and the link below opens them.")
-    left.plotly_chart(make_tuning_figure(summarize_tune(table, shown), shown, highlight=pick), key="tl_chart")
+    left.plotly_chart(make_tuning_figure(summarize_tune(table, shown), shown, highlight=pick), key="tl_chart",
+                      on_select="rerun", selection_mode="points")
     with st.expander("Every cell, best first", expanded=False):
         st.dataframe(ranked, hide_index=True, key="tl_ranked", column_config={
             "cell": "Setting cell", "kind": "Kind",
