@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from crash_run import make_setup, make_space  # noqa: E402
 
-from core.equal.baselines import BaselineCache, baselines_job  # noqa: E402
+from core.equal.baselines import BaselineCache, baselines_job, documents_read  # noqa: E402
 from core.equal.replay import replay_baselines  # noqa: E402
 
 
@@ -56,11 +56,33 @@ def test_cancelled_job_keeps_its_work_and_the_next_one_reuses_it(bandit_world):
     kept = counting.docs
     job = baselines_job(config, make_space(ids, texts, labels), counting, embed, ref, cache=cache)
     _finish(job)
-    assert job.status == "done" and counting.docs == len(ids)  # each document extracted once over both jobs
-    assert counting.docs > kept
+    read = documents_read(config, make_space(ids, texts, labels), ref, ("random", "all"))
+    assert job.status == "done" and counting.docs == len(read)  # each document read extracted once over both jobs
+    assert counting.docs > kept and set(cache.pairs_by_doc) == read
     again = baselines_job(config, make_space(ids, texts, labels), counting, embed, ref, cache=cache)
     _finish(again)
-    assert counting.docs == len(ids) and again.result["random"] is job.result["random"]  # curves reused
+    assert counting.docs == len(read) and again.result["random"] is job.result["random"]  # curves reused
+
+
+def test_only_the_documents_the_baselines_read_are_extracted(bandit_world):
+    """A half budget reads about half the corpus per baseline: the job extracts their union, not every document,
+    and its curves are still those of the replay over everything extracted."""
+    ids, texts, labels, ref, ext, embed, config = bandit_world
+    doc_emb = embed(texts)
+    counting = CountingExtractor(ext)
+    small = replace(config, budget=0.2)
+    job = baselines_job(small, make_space(ids, texts, labels, doc_emb=doc_emb), counting, embed, ref)
+    _finish(job)
+    read = documents_read(small, make_space(ids, texts, labels, doc_emb=doc_emb), ref, ("random", "all", "avg-sim"))
+    assert job.status == "done" and counting.docs == len(read) < len(ids)
+    expected = replay_baselines(small, make_space(ids, texts, labels, doc_emb=doc_emb), ext, embed, ref)
+    for policy, frame in expected.items():
+        assert job.result[policy][["docs_cum", "coverage"]].equals(frame[["docs_cum", "coverage"]])
+
+
+def test_a_plateau_stop_reads_pairs_so_every_document_is_extracted(bandit_world):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
+    assert documents_read(replace(config, stop="plateau"), make_space(ids, texts, labels), ref, ("random",)) is None
 
 
 class _Clock:
