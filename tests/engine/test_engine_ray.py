@@ -42,6 +42,26 @@ def test_ray_embeddings_equal_local_and_land_in_the_apps_cache(ray_cluster):
     np.testing.assert_array_equal(np.asarray(cached), np.asarray(emb))
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ray_batches_are_the_local_encoders_batches(ray_cluster, workers):
+    """The local encoder batches longest first over the whole corpus; Ray must hand its actors the same batches
+    (in corpus order each batch pads to its longest text: ~25% more work on the built-in corpus)."""
+    from core.corpus.encoders import longest_first
+    from tests.engine._engine_data import BatchOf
+
+    corpus, _ = topic_corpus(150, seed=23)
+    lengths = np.array([len(t) for t in corpus.texts])
+    assert len(set(lengths.tolist())) > 20  # lengths vary, so the order matters
+    ds = ray_engine._embedding_dataset(ray_cluster, corpus, "hashing-8", 16, workers, 0.0, fn=BatchOf)
+    groups: dict[int, list[int]] = {}
+    for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        for row, first in zip(out["row"].tolist(), out["batch_of"].tolist()):
+            groups.setdefault(first, []).append(row)
+    order = longest_first(corpus.texts)
+    local = sorted(sorted(order[s : s + 16].tolist()) for s in range(0, 150, 16))
+    assert sorted(sorted(g) for g in groups.values()) == local
+
+
 def test_map_built_on_ray_embeddings_has_the_same_clusters_and_says_ray(ray_cluster):
     corpus, _ = topic_corpus(160, seed=22)
     settings = MapSettings(encoder_name="hashing-64", k=4, seed=3, umap_neighbors=10)
