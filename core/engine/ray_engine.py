@@ -15,13 +15,20 @@ streams the result batches into a memory-mapped ``.npy`` at their row positions 
 into place as :func:`core.corpus.embed.corpus_embedding_path`, the file the app reads, with a
 provenance ``.json`` saying ``{"engine": "ray", "workers": ..., "seconds": ...}``.
 
-Extraction (:func:`extract_all_ray`). A pool of ``workers`` actors, each holding one extractor
-built from the same :class:`~core.engine.local.ExtractorSpec` as the local engine; the driver
-sends batches of documents, commits each result to the :class:`~core.engine.sink.PairSink`
-as it arrives (``ray.wait``), and resends a batch whose worker died (the actor is replaced) up
-to ``max_attempts`` times; a batch that fails every time is recorded as failed, so a rerun
-retries it. With ``max_in_flight`` the requests to the endpoint are bounded in total:
-``min(workers, max_in_flight)`` actors with ``max_in_flight // actors`` requests each.
+Extraction (:func:`extract_all_ray`). Each batch of documents is one Ray task
+(:func:`extract_batch`), ``workers`` in flight, on Ray's pooled worker processes: the task
+builds its extractor from the same :class:`~core.engine.local.ExtractorSpec` as the local
+engine (microseconds: a spec holds settings only, and an extractor opens its HTTP client per
+``extract`` call anyway), so no actor has to be started per job (a fresh actor process costs
+seconds, 6.7 s of an 11 s job on 240 documents). The driver commits each result to the
+:class:`~core.engine.sink.PairSink` as it arrives (``ray.wait``) and resends a batch whose
+worker died up to ``max_attempts`` times; a batch that fails every time is recorded as failed,
+so a rerun retries it. With ``max_in_flight`` the requests to the endpoint are bounded in total:
+``min(workers, max_in_flight)`` tasks in flight with ``max_in_flight // tasks`` requests each.
+
+Start-up. A local Ray started by :func:`ensure_ray` also starts its task workers (one per CPU)
+and imports this package in them before returning, once per cluster, like Ray's own start-up:
+without it the first job waits for worker processes (seconds each on a busy machine).
 
 The bandit loop itself stays sequential; :class:`RayExtractorPool` serves its pulls from such
 a pool behind the ordinary extractor protocol, so ``BanditRun`` takes it like any extractor.
@@ -111,6 +118,11 @@ def ensure_ray(config: RayConfig | None = None):
     ``127.0.0.1`` to the node's address so that other nodes could join. On a cluster the code
     must already be there (``ray job submit --working-dir .``, see docs/DESIGN.md). An address that
     does not answer fails within seconds (``RuntimeError``), not after Ray's minute-long retries.
+
+    A local Ray's task workers are started and import the engine's task code (:func:`warm_worker`, one
+    task per CPU) before this returns: Ray starts worker processes only when the first tasks arrive, so
+    otherwise the first job would wait for them (seconds each on a busy machine). Like Ray's own start-up,
+    this is paid once per cluster.
     """
     ray = require_ray()
     if ray.is_initialized():
@@ -132,9 +144,30 @@ def ensure_ray(config: RayConfig | None = None):
         ray.init(address="local", num_cpus=int(config.num_cpus), include_dashboard=False,
                  object_store_memory=int(config.object_store_mb) * 1024 * 1024, log_to_driver=False,
                  logging_level=logging.WARNING, runtime_env={"env_vars": env})
+        _warm_workers(ray, int(config.num_cpus))
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     return ray
+
+
+def warm_worker() -> int:
+    """Run as a Ray task: import the engine's task code in this worker process (CTAR blocks and sweep seeds in
+    :mod:`core.engine.ray_jobs`, which imports this module, the extraction task's); the worker's pid."""
+    import core.engine.ray_jobs  # noqa: F401
+
+    return os.getpid()
+
+
+def _warm_workers(ray, n: int) -> None:
+    """Start ``n`` task workers (``n`` one-CPU tasks at once) with the engine imported; ``RuntimeError`` when they
+    cannot import it."""
+    from ray.exceptions import RayError
+
+    task = ray.remote(num_cpus=1)(warm_worker)
+    try:
+        ray.get([task.remote() for _ in range(n)])
+    except RayError as exc:
+        raise RuntimeError(f"Ray's workers could not import this project's engine: {exc}") from exc
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -359,7 +392,7 @@ def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None 
 def _worker_class(ray):
     @ray.remote(num_cpus=1, max_restarts=0)
     class ExtractWorker:
-        """One extractor per actor, built from the spec where it runs."""
+        """One extractor per actor, built from the spec where it runs (the bandit's :class:`RayExtractorPool`)."""
 
         def __init__(self, spec: Callable[[], Any]) -> None:
             self.extractor = spec()
@@ -368,16 +401,25 @@ def _worker_class(ray):
             return str(getattr(self.extractor, "name", type(self.extractor).__name__))
 
         def extract(self, batch: list[tuple[str, str]]):
-            t0 = time.perf_counter()
-            result = self.extractor.extract(batch)
-            return result, time.perf_counter() - t0
+            return extract_batch(self.extractor, batch)
 
     return ExtractWorker
 
 
+def extract_batch(extractor: Any, batch: list[tuple[str, str]]) -> tuple[Any, float]:
+    """``(result, seconds)`` of ``extractor.extract(batch)`` where a Ray worker runs it (a task or the pool's actor)."""
+    t0 = time.perf_counter()
+    return extractor.extract(batch), time.perf_counter() - t0
+
+
+def _extract_spec_batch(spec: Callable[[], Any], batch: list[tuple[str, str]]) -> tuple[Any, float]:
+    """The extraction task: build the extractor from ``spec`` on this worker and extract ``batch``."""
+    return extract_batch(spec(), batch)
+
+
 def _pool_size(spec: ExtractorSpec | Callable[[], Any], workers: int, n_batches: int,
                max_in_flight: int | None) -> tuple[int, ExtractorSpec | Callable[[], Any]]:
-    """Actors to start (no more than batches), and the spec with its share of ``max_in_flight`` requests."""
+    """Tasks in flight (no more than batches), and the spec with its share of ``max_in_flight`` requests."""
     n_workers = min(int(workers), max(1, n_batches))
     if isinstance(spec, ExtractorSpec) and spec.kind in ("openai", "llm") and max_in_flight is not None:
         n_workers = min(n_workers, max_in_flight)
@@ -387,39 +429,35 @@ def _pool_size(spec: ExtractorSpec | Callable[[], Any], workers: int, n_batches:
 
 def _run_batches(ray: Any, spec: ExtractorSpec | Callable[[], Any], n_workers: int, batches: list, sink: PairSink,
                  job: str, max_attempts: int, progress: Progress | None, started: float) -> tuple[int, float | None]:
-    """Feed ``batches`` to ``n_workers`` actors, one task each at a time; commit each result as it lands.
+    """Run ``batches`` as tasks (:func:`_extract_spec_batch`), ``n_workers`` in flight; commit each result as it lands.
 
-    A batch whose worker dies is retried on a fresh worker up to ``max_attempts`` tries, then its
+    A batch whose worker dies (or whose task raises) is resent up to ``max_attempts`` tries, then its
     documents are recorded as failed. Returns ``(retries, seconds to the first committed batch)``.
     """
     from ray.exceptions import RayError
 
-    worker_cls = _worker_class(ray)
+    task = ray.remote(num_cpus=1, max_retries=0)(_extract_spec_batch)  # retries counted here, not by Ray
     spec_ref = ray.put(spec)
-    actors = [worker_cls.remote(spec_ref) for _ in range(n_workers)]
-    free, pending = deque(range(n_workers)), deque(range(len(batches)))
+    pending = deque(range(len(batches)))
     attempts = [0] * len(batches)
-    in_flight: dict[Any, tuple[int, int]] = {}
+    in_flight: dict[Any, int] = {}
     done, retries, todo = 0, 0, sum(len(b) for b in batches)
     first: float | None = None
     try:
         while pending or in_flight:
-            while pending and free:
-                slot, b = free.popleft(), pending.popleft()
+            while pending and len(in_flight) < n_workers:
+                b = pending.popleft()
                 attempts[b] += 1
-                in_flight[actors[slot].extract.remote(batches[b])] = (slot, b)
+                in_flight[task.remote(spec_ref, batches[b])] = b
             ready, _ = ray.wait(list(in_flight), num_returns=1)
-            slot, b = in_flight.pop(ready[0])
+            b = in_flight.pop(ready[0])
             doc_ids = [d for d, _ in batches[b]]
-            free.append(slot)
             try:
                 result, seconds = ray.get(ready[0])
             except RayError as exc:
                 retries += 1
-                logging.getLogger(__name__).warning("batch %d failed on worker %d (try %d/%d): %s", b, slot,
-                                                    attempts[b], max_attempts, type(exc).__name__)
-                ray.kill(actors[slot], no_restart=True)
-                actors[slot] = worker_cls.remote(spec_ref)  # a fresh worker; the old one may be dead
+                logging.getLogger(__name__).warning("batch %d failed (try %d/%d): %s", b, attempts[b], max_attempts,
+                                                    type(exc).__name__)
                 if attempts[b] < max_attempts:
                     pending.appendleft(b)
                 else:
@@ -433,15 +471,15 @@ def _run_batches(ray: Any, spec: ExtractorSpec | Callable[[], Any], n_workers: i
             if progress is not None:
                 progress(done, todo)
     finally:
-        for actor in actors:
-            ray.kill(actor, no_restart=True)
+        for ref in in_flight:  # interrupted: stop what is still running
+            ray.cancel(ref, force=True)
     return retries, first
 
 
 def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Callable[[], Any], sink: PairSink,
                     config: RayConfig | None = None, batch_docs: int = 16, max_in_flight: int | None = None,
                     max_attempts: int = 3, progress: Progress | None = None) -> ExtractAllReport:
-    """Extract every document of ``docs`` not yet done in ``sink`` on a pool of Ray actors.
+    """Extract every document of ``docs`` not yet done in ``sink``, one Ray task per batch.
 
     Parameters
     ----------
@@ -450,13 +488,13 @@ def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Calla
     sink : PairSink
         Each batch is committed as its result arrives.
     config : RayConfig, optional
-        ``workers`` actors.
+        ``workers`` tasks in flight.
     batch_docs : int
         Documents per task.
     max_in_flight : int, optional
         Bound on concurrent requests to the endpoint over all actors (an :class:`ExtractorSpec`
-        of kind ``"openai"`` only): ``min(workers, max_in_flight)`` actors with
-        ``max_in_flight // actors`` requests each. Default: each actor keeps its extractor's
+        of kind ``"openai"`` only): ``min(workers, max_in_flight)`` tasks in flight with
+        ``max_in_flight // tasks`` requests each. Default: each actor keeps its extractor's
         ``concurrency``.
     max_attempts : int
         Tries per batch when its worker dies; after the last, the batch's documents are

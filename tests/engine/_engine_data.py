@@ -135,3 +135,14 @@ class BatchOf:
 
         rows = np.asarray(batch["row"], dtype=np.int64)
         return {"row": rows, "batch_of": np.full(len(rows), rows[0], dtype=np.int64)}
+
+
+def worker_state(hold: float = 1.0) -> tuple[int, bool]:
+    """Run as a Ray task: ``(pid, whether the engine's task code was already imported)``, after holding the worker
+    ``hold`` seconds (so that tasks sent together run on different workers)."""
+    import sys
+    import time
+
+    already = "core.engine.ray_jobs" in sys.modules
+    time.sleep(hold)
+    return os.getpid(), already

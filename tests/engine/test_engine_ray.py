@@ -76,6 +76,38 @@ def test_map_built_on_ray_embeddings_has_the_same_clusters_and_says_ray(ray_clus
     assert reopened is not None and reopened.engine == "ray"
 
 
+WARM_CHILD = """
+import json
+from core.engine.ray_engine import RayConfig, ensure_ray, shutdown_ray
+from tests.engine._engine_data import worker_state
+ray = ensure_ray(RayConfig(num_cpus=2))
+task = ray.remote(num_cpus=1)(worker_state)
+print(json.dumps(ray.get([task.remote() for _ in range(2)])))
+shutdown_ray()
+"""
+
+
+@pytest.mark.slow
+def test_a_local_ray_is_ready_with_one_worker_per_cpu_running_the_engine():
+    """The first job on a fresh local Ray waits for no worker process and no import (a fresh process costs seconds
+    on a busy machine: most of a short extraction job). Run in a child so that its Ray is a fresh one."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    run = subprocess.run([sys.executable, "-c", WARM_CHILD], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    states = json.loads(run.stdout.strip().splitlines()[-1])
+    assert len({pid for pid, _ in states}) == 2  # two workers at once
+    assert all(imported for _, imported in states)
+
+
 def test_ray_extract_all_gives_the_same_pairs_as_local(ray_cluster, tmp_path):
     docs = _docs(qa_corpus(45, seed=1))
     local = PairSink(tmp_path / "local.sqlite")
