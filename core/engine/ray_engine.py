@@ -298,14 +298,16 @@ def _embedding_dataset(ray, corpus: Corpus, encoder_name: str, batch_size: int, 
     ``workers`` actors (``gpus`` each).
 
     Blocks of whole batches (a multiple of ``batch_size``, so that each batch is the local path's), at most
-    about 10,000 rows, about 4 per worker, so every actor gets work.
+    about 10,000 rows, about 16 per worker, handed to an actor only when it is free (one block in flight per CPU
+    actor, two per GPU actor to hide the transfer): blocks come longest text first, so the last ones are the
+    shortest and the actors finish together (with 4 blocks queued per actor from the start, one of two actors
+    idled 30 s of a 110 s job on 800 documents).
     """
-    per_block = max(1, min(10_000 // batch_size, math.ceil(len(corpus) / (4 * workers * batch_size))))
-    rows_per_block = per_block * batch_size
-    return corpus_dataset(ray, corpus, rows_per_block).map_batches(
-        fn, fn_constructor_args=(encoder_name, batch_size), batch_size=batch_size,
-        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=0 if gpus > 0 else _actor_cpus(ray, workers), num_gpus=gpus)
+    per_block = max(1, min(10_000 // batch_size, math.ceil(len(corpus) / (16 * workers * batch_size))))
+    pool = ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=2 if gpus > 0 else 1)
+    return corpus_dataset(ray, corpus, per_block * batch_size).map_batches(
+        fn, fn_constructor_args=(encoder_name, batch_size), batch_size=batch_size, batch_format="numpy",
+        compute=pool, num_cpus=0 if gpus > 0 else _actor_cpus(ray, workers), num_gpus=gpus)
 
 
 def _gather_embeddings(ds, tmp: Path, n: int, encoder_name: str, started: float, progress: Progress | None,
