@@ -151,10 +151,11 @@ def ensure_ray(config: RayConfig | None = None):
 
 
 def warm_worker() -> int:
-    """Run as a Ray task: import the engine's task code in this worker process (CTAR blocks and sweep seeds in
-    :mod:`core.engine.ray_jobs`, which imports this module, the extraction task's, and the extractors that task
-    builds); the worker's pid."""
-    import core.engine.ray_jobs  # noqa: F401
+    """Run as a Ray task: import the engine's task code in this worker process (this module, the extraction
+    task's, with the extractors it builds; the CTAR block and sweep seed functions that
+    :mod:`core.engine.ray_jobs` sends); the worker's pid."""
+    import core.ctar.stream  # noqa: F401
+    import core.debias.sweep  # noqa: F401
     import core.equal.extract.openai_compat  # noqa: F401
     import core.equal.extract.rules  # noqa: F401
 

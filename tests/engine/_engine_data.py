@@ -143,6 +143,6 @@ def worker_state(hold: float = 1.0) -> tuple[int, bool]:
     import sys
     import time
 
-    already = "core.engine.ray_jobs" in sys.modules
+    already = "core.debias.sweep" in sys.modules
     time.sleep(hold)
     return os.getpid(), already
