@@ -75,7 +75,7 @@ class RayConfig:
     num_cpus : int
         CPUs of the local Ray (ignored when connecting to a cluster).
     workers : int
-        Actors in the pool (each takes one CPU, or ``gpus_per_worker`` GPUs).
+        Workers at once: embedding actors (one CPU, or ``gpus_per_worker`` GPUs, each), extraction tasks in flight.
     gpus_per_worker : float, optional
         GPUs per embedding actor; default 1 when the cluster has GPUs, else 0.
     object_store_mb : int
