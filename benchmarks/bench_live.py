@@ -1,18 +1,20 @@
 """The Bandit page live, in chromium, on an empty cache: Start to first numbers, rounds per second, baselines.
 
 Starts the app as ``make run`` does (see :mod:`bench_first_open`) on a fresh ``EQUALCTAR_HOME``
-(the built-in corpus, 3,000 documents; the map drawn from the static tier while MiniLM embeds
-the corpus in the background), opens the Bandit page with its defaults and the rule extractor:
+(the whole built-in corpus, 11,357 documents; the map drawn from the static tier while MiniLM
+embeds the corpus in the background), opens the Bandit page with its defaults and the rule extractor:
 
 1. seconds from the click on Start until the Round metric first reads >= 1; goal <= 2 s;
-2. rounds per second shown on the page (the Round metric, read every 0.25 s) from the first
+2. the Random / All / Avg-sim baselines of that default run (a 5% budget): wall time from the
+   first click until the budget chart draws them, with a Cancel 1 s in and a second click that
+   resumes; goal <= 20 s; Cancel acts within 1 s;
+3. rounds per second shown on the page (the Round metric, read every 0.25 s) from the first
    numbers until the run finishes or 60 s after Start; goal >= 2 rounds/s. When the default
    budget is spent within the first updates, the rate is measured on a second run over the
-   whole corpus (Reset, budget 1, Start);
-3. the Random / All / Avg-sim baselines' wall time, from the click until the budget chart
-   draws them; goal <= 20 s. Each time-left the progress line showed is printed against the
-   true time left (goal: within 30 %), and Cancel is timed on a second baselines job
-   (``--cancel``; goal <= 1 s).
+   whole corpus (Reset, budget 1, Start), and that run's baselines (every document: a longer
+   job, cancelled 3 s in) are timed too, for information;
+4. each time left the progress line showed, in both baselines jobs, against the true time left
+   while more than 2 s remained; goal: within 30 %.
 
 Baseline of the same run: the CLI (``python -m core.equal run``) plays the same settings on
 the same cache right after, and its rounds per second are printed beside the page's.
@@ -57,7 +59,7 @@ def _cli_rounds_per_s(home: Path, budget: float, encoder: str) -> tuple[float, i
     """The CLI's rounds per second on the same corpus, map encoder and cache (its wall time includes its start-up)."""
     env = dict(os.environ, EQUALCTAR_HOME=str(home), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env.pop("EQUALCTAR_ENCODER", None)
-    cmd = [sys.executable, "-m", "core.equal", "run", "--corpus", "builtin", "--limit", "3000",
+    cmd = [sys.executable, "-m", "core.equal", "run", "--corpus", "builtin",
            "--reference", "numerical-arrays", "--budget", str(budget), "--store", str(home / "cli_runs.sqlite"),
            "--encoder", encoder, "--quiet"]
     t = time.perf_counter()
@@ -66,6 +68,43 @@ def _cli_rounds_per_s(home: Path, budget: float, encoder: str) -> tuple[float, i
     m = re.search(r"(\d+) rounds,", out.stdout)
     n = int(m.group(1)) if m else 0
     return (n / wall if wall else float("nan")), n
+
+
+def _baselines(page, cancel_after_s: float) -> tuple[float, float, list[tuple[float, float]]]:
+    """Compute the baselines: a first job cancelled ``cancel_after_s`` in, then computed again (it resumes).
+
+    Returns (seconds of work from the first click until the chart draws them, the cancel's own wait left out;
+    seconds from Cancel's click until it acted; [(seconds since the first click, time left shown)])."""
+    button = page.get_by_role("button", name="Compute the baselines")
+    button.wait_for(timeout=60_000)
+    cancel = page.get_by_role("button", name="Cancel")
+    t0 = time.perf_counter()
+    button.click()
+    page.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(int(cancel_after_s * 1000))
+    t_click = time.perf_counter()
+    cancel.click()
+    drawn = page.locator(".legendtext").filter(has_text="baseline")
+    while not page.get_by_text("Baselines cancelled").count() and time.perf_counter() - t_click < 60:
+        if drawn.count():  # the job ended before the click reached it: nothing to cancel
+            return time.perf_counter() - t0, float("nan"), []
+        page.wait_for_timeout(20)
+    t_cancel = time.perf_counter() - t_click
+    t_resume, etas = time.perf_counter(), []
+    button.click()  # then computed again: it resumes from what the cancelled job kept
+    bar = page.locator("[data-testid='stProgress']")
+    while time.perf_counter() - t_resume < 600:
+        if page.locator(".legendtext").filter(has_text="baseline").count():
+            break
+        if bar.count():
+            try:
+                left = _left_seconds(bar.first.inner_text(timeout=1000))
+            except Exception:  # noqa: BLE001 - the bar went away between the count and the read
+                left = None
+            if left is not None:
+                etas.append((time.perf_counter() - t0 - t_cancel, left))
+        page.wait_for_timeout(250)
+    return time.perf_counter() - t0 - t_cancel, t_cancel, etas
 
 
 def main() -> int:  # noqa: C901 - one scripted session, step by step
@@ -95,13 +134,19 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
             page.wait_for_function(f"() => ({ROUND_JS})() >= 1", timeout=120_000, polling=50)
             t_first = time.perf_counter() - t0
             print(f"[1] first numbers {t_first:.2f} s after Start; goal <= 2 s")
-            for _ in range(8):  # a default run of a few rounds ends within the next updates
+            while time.perf_counter() - t0 < args.seconds:  # a default run (a 5% budget) ends within seconds
                 if page.evaluate(STATUS_JS) == "finished":
                     break
                 page.wait_for_timeout(250)
-            if page.evaluate(STATUS_JS) == "finished":  # the default budget fits in a few updates: for the rate,
-                page.get_by_role("button", name="Reset", exact=True).click()  # the whole corpus, from a fresh Start
-                page.get_by_role("button", name="Start", exact=True).wait_for(timeout=60_000)
+            default_finished = page.evaluate(STATUS_JS) == "finished"
+            if default_finished:  # the baselines of the page's defaults: the goal's job
+                t_base, t_cancel, etas = _baselines(page, cancel_after_s=1.0)
+                print(f"[3a] Cancel acted {t_cancel:.2f} s after its click; goal <= 1 s")
+                print(f"[3] baselines at the defaults drawn {t_base:.1f} s of work after the first click (cancelled "
+                      f"1 s in, then resumed); goal <= 20 s")
+                page.screenshot(path=args.screenshot.replace(".png", "_baselines.png"))
+                page.get_by_role("button", name="Reset", exact=True).click()  # for the rate: the whole corpus,
+                page.get_by_role("button", name="Start", exact=True).wait_for(timeout=60_000)  # from a fresh Start
                 box = page.get_by_label("Budget value (share: 0-1)", exact=True)
                 box.fill("1")
                 box.press("Enter")
@@ -125,36 +170,14 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
                   f"({status}): {rate:.2f} rounds/s; goal >= 2 (from the Start click: {n_rounds / (t_last - t0):.2f})")
             Path(args.screenshot).parent.mkdir(exist_ok=True)
             page.screenshot(path=args.screenshot)
-            button = page.get_by_role("button", name="Compute the baselines")
-            button.wait_for(timeout=60_000)
-            cancel = page.get_by_role("button", name="Cancel")
-            t0 = time.perf_counter()
-            button.click()  # first a cancel, 3 s in: it must act within 1 s and lose nothing
-            page.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(3000)
-            t_click = time.perf_counter()
-            cancel.click()
-            page.get_by_text("Baselines cancelled").first.wait_for(timeout=60_000)
-            t_cancel = time.perf_counter() - t_click
-            print(f"[3a] Cancel acted {t_cancel:.2f} s after its click; goal <= 1 s")
-            t_resume = time.perf_counter()
-            button.click()  # then computed again: it resumes from what the cancelled job kept
-            bar = page.locator("[data-testid='stProgress']")
-            while time.perf_counter() - t_resume < 600:
-                if page.locator(".legendtext").filter(has_text="baseline").count():
-                    break
-                if bar.count():
-                    try:
-                        left = _left_seconds(bar.first.inner_text(timeout=1000))
-                    except Exception:  # noqa: BLE001 - the bar went away between the count and the read
-                        left = None
-                    if left is not None:
-                        etas.append((time.perf_counter() - t0 - t_cancel, left))
-                page.wait_for_timeout(250)
-            t_base = time.perf_counter() - t0 - t_cancel  # the cancel's own wait is not the baselines' time
-            print(f"[3] baselines drawn {t_base:.1f} s of work after the first click (3 s, cancelled, then resumed: "
-                  f"{time.perf_counter() - t_resume:.1f} s); goal <= 20 s")
-            page.screenshot(path=args.screenshot.replace(".png", "_baselines.png"))
+            # the whole corpus's baselines (budget 1): a longer job, where the time left can be checked for many
+            # seconds; its wall time is printed, the goal is the defaults' ([3])
+            t_whole, t_cancel_whole, etas_whole = _baselines(page, cancel_after_s=3.0)
+            print(f"[3b] baselines of the whole corpus (budget 1, not a goal) drawn {t_whole:.1f} s of work after "
+                  f"the first click (cancelled 3 s in: Cancel {t_cancel_whole:.2f} s)")
+            if not default_finished:
+                t_base, t_cancel = t_whole, t_cancel_whole
+            etas = [("defaults", t_base, e) for e in etas] + [("whole corpus", t_whole, e) for e in etas_whole]
             browser.close()
     finally:
         proc.terminate()
@@ -170,14 +193,18 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
                 except (OSError, ValueError):
                     pass
     worst_eta = None
-    for at, left in etas:
-        truth = t_base - at
+    for _, total, (at, left) in etas:
+        truth = total - at
         if truth > 2:  # the last seconds' estimates are dominated by the poll interval
             err = abs(left - truth) / truth
             worst_eta = err if worst_eta is None else max(worst_eta, err)
-    if etas:
-        print("    time left shown vs true: " + ", ".join(f"{left:.0f}/{t_base - at:.0f}s" for at, left in etas[::4]))
-    print(f"    worst time-left error {'n/a' if worst_eta is None else f'{worst_eta:.0%}'}; goal <= 30 %")
+    for job in ("defaults", "whole corpus"):
+        shown = [(total, at, left) for name, total, (at, left) in etas if name == job]
+        if shown:
+            print(f"    time left shown vs true ({job}): "
+                  + ", ".join(f"{left:.0f}/{total - at:.0f}s" for total, at, left in shown))
+    print(f"    worst time-left error {'n/a' if worst_eta is None else f'{worst_eta:.0%}'} (while > 2 s remained); "
+          "goal <= 30 %")
     cli_rate = float("nan")
     if not args.no_cli:
         from core.equal.config import RunConfig
