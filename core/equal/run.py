@@ -99,12 +99,13 @@ from core.disk import DiskFullError
 from core.equal.arms import ArmDocs
 from core.equal.budget import make_budget, make_stop_rule
 from core.equal.config import BUDGET_KINDS, STOP_RULES, RunConfig, RunConfigError
-from core.equal.docmodel import DocValueModel, calc_doc_values
+from core.equal.docmodel import DocValueModel, LearnedValueModel, calc_doc_values
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 from core.equal.ledger import FailureLog, Ledger
 from core.equal.policies import (
     BanditState,
     DocumentPolicy,
+    LearnedDocs,
     PolicyConfigError,
     calc_arm_prior,
     calc_doc_similarity,
@@ -325,8 +326,14 @@ class BanditRun:
         order = "random" if config.doc_order in ("similar", "learned") and doc_top is None else config.doc_order
         # doc_order="learned" (issue #28): a cluster's documents by what the run's own reads predict they are worth
         self._doc_top = doc_top
-        self.doc_model = (DocValueModel(np.asarray(space.doc_emb), doc_top)
-                          if order == "learned" and doc_top is not None else None)
+        self.doc_model: DocValueModel | LearnedValueModel | None = (
+            DocValueModel(np.asarray(space.doc_emb), doc_top) if order == "learned" and doc_top is not None else None)
+        if isinstance(self.policy, LearnedDocs) and doc_top is not None:  # the "learned" policy (issue #28)
+            self.doc_model = LearnedValueModel(np.asarray(space.doc_emb), doc_top, space.labels)
+            noise = (config.order_explore * float(np.std(doc_top))
+                     * np.random.default_rng([int(config.seed), 19]).gumbel(size=len(doc_top))
+                     if config.order_explore > 0 else None)
+            self.policy.use_scorer(self.doc_model.score, noise)
         self.arms = ArmDocs(space.labels, k=k, docs_per_pull=config.docs_per_pull, order=order,
                             exhaust=config.exhaust, seed=config.seed, scores=doc_top,
                             explore=config.order_explore if order in ("similar", "learned") else 0.0,
