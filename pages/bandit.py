@@ -65,8 +65,9 @@ bandit_settings.apply_pending()  # a reopened run's (or the tuning lab's) settin
 t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
-preset = t1.selectbox("Reference task" if common.presenting() else "Reference task (D_r)",  # no notation presenting
-                      presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
+preset = t1.selectbox("Reference task", presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
+                      help="A few examples of the downstream task (D_r in the paper): each pull is rewarded by how "
+                      "close its pairs sit to them.",
                       index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
 values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
 for spec, col in zip(PAGE_GROUPS["main"], (t2, t3, t4)):

@@ -23,8 +23,8 @@ from pages import bandit_settings, common
 S = st.session_state
 
 
-# the page's resources, once per process (st.cache_resource)
-@st.cache_resource
+# the page's resources, once per process (st.cache_resource); a spinner names in words what it waits for
+@st.cache_resource(show_spinner="Opening the run store…")
 def store() -> RunStore:
     """The run store every run of this process commits to (the cache's runs/runs.sqlite)."""
     return RunStore()
@@ -44,13 +44,13 @@ def pull_points(map_key: str, _cmap):
     return prepare_points(_cmap.xy[:, 0], _cmap.xy[:, 1], _cmap.labels)
 
 
-@st.cache_resource(max_entries=4)
+@st.cache_resource(max_entries=4, show_spinner="Loading the encoder for the pairs…")
 def embedder(name: str):
     """One pair-text embedder per encoder for the process: its memo is shared by every run and baselines job."""
     return encoder_embedder(common.encoder(name))
 
 
-@st.cache_resource(max_entries=8)
+@st.cache_resource(max_entries=8, show_spinner="Extracting the saved selection's pairs…")
 def tag_reference(choice: str, tagged: tuple, corpus_hash: str, _tags, _corpus):
     """A tag's reference task, extracted once per tag content (a rerun does not extract its documents again)."""
     return reference_from_tag(choice, _tags, _corpus, make_extractor("rules"))
@@ -64,7 +64,9 @@ def downloads(run: BanditRun, reference, playing: bool) -> None:
     if playing:
         st.caption("The extracted pairs can be downloaded when the run is paused or finished.")
         return
-    n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram")
+    n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram", width=220,
+                        help="Pairs that share a run of this many words with the reference set are left out of "
+                        "the export.")
     d1, d2 = st.columns(2)
     for col, shape in ((d1, "messages"), (d2, "alpaca")):
         out = export_pairs(run.pairs_frame(), reference.raw_texts(), shape=shape, n=int(n))

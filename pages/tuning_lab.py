@@ -64,7 +64,7 @@ n_seeds = c3.number_input("Seeds per cell", 1, 10, 3, key="tl_seeds",
                           help="Each cell is played with seeds starting at the sidebar's seed; the band spans them.")
 budget = c4.number_input("Budget (share)", 0.01, 1.0, 0.2, 0.05, key="tl_budget",
                          help="The share of the corpus each run may extract (unless the budget is varied).")
-policy = c5.selectbox("Policy (unless varied)", POLICIES, key="tl_policy")
+policy = c5.selectbox("Policy (unless varied)", POLICIES, key="tl_policy", format_func=TUNABLES["policy"].choice_text)
 v1, v2, v3 = st.columns([2, 2, 1.2])
 value_cols, slot = (v1, v2), 0
 chosen: dict = {}
@@ -72,7 +72,7 @@ for name, tunable in TUNABLES.items():
     if name in vary:
         S.setdefault(f"tl_values_{name}", list(tunable.choices[:4]))
         chosen[name] = value_cols[slot].multiselect(f"{tunable.label}: values", list(tunable.choices),
-                                                    key=f"tl_values_{name}", format_func=tunable.value_text)
+                                                    key=f"tl_values_{name}", format_func=tunable.choice_text)
         slot += 1
 kind = v3.radio("Extractor", ["rules", "openai"], horizontal=True, key="tl_extractor",
                 format_func=lambda x: "Rule-based" if x == "rules" else "Endpoint (environment)",

@@ -94,3 +94,10 @@ def page(_browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.fixture()
+def small_builtin(monkeypatch):
+    """Page tests on a 300-document built-in subset with the hashing encoder: the real pages, in seconds."""
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")

@@ -229,9 +229,16 @@ SETTINGS: tuple[Setting, ...] = (
             "to the reference, corrected by what the run's own reads predict they yield (a ridge on the embedding "
             "with a per-cluster intercept), grouped into one pull per cluster; EQUAL's score over clusters (equal, "
             "the paper), UCB1, Thompson sampling, epsilon-greedy, EXP3; or a baseline that picks documents: random, "
-            "all, most similar to the reference (avg-sim).", "main", paper="equal"),
+            "all, most similar to the reference (avg-sim).", "main", paper="equal",
+            choice_labels={"equal": "EQUAL (the paper's score)", "ucb1": "UCB1", "thompson": "Thompson sampling",
+                           "epsilon-greedy": "Epsilon-greedy", "exp3": "EXP3",
+                           "random": "Baseline: random documents", "all": "Baseline: every document in order",
+                           "avg-sim": "Baseline: most similar first",
+                           "learned": "Learned: most similar, corrected by what the reads yield"}),
     Setting("budget_kind", BudgetKind, "Budget", "What the budget counts: a share of the corpus' documents, "
-            "extraction calls, or cost (an endpoint's prices).", "main", paper="share"),
+            "extraction calls, or cost (an endpoint's prices).", "main", paper="share",
+            choice_labels={"share": "Share of the documents", "calls": "Extraction calls",
+                           "cost": "Cost (endpoint prices)"}),
     Setting("budget", float, "Budget value (share: 0-1)", "A share of the documents in (0, 1] (the paper: 0.05), "
             "or a number of calls, or a cost.", "main", lo=0, lo_open=True, paper=0.05, step=0.01,
             default_by=("budget_kind", {BudgetKind.CALLS.value: 100.0, BudgetKind.COST.value: 100.0})),

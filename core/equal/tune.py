@@ -100,7 +100,12 @@ class Tunable:
             raise TuneConfigError(f"{self.label}: {text!r} {exc}") from None
 
     def value_text(self, value: Any) -> str:
+        """The value as cell labels and the table write it (``0.25``, ``equal``)."""
         return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def choice_text(self, value: Any) -> str:
+        """The value in words, as the Bandit page offers it (``EQUAL (the paper's score)``)."""
+        return self.spec.choice_labels.get(value, self.value_text(value))
 
 
 def _tunable(name: str, short: str, choices: tuple[Any, ...] = ()) -> Tunable:

@@ -62,10 +62,10 @@ def poll_job_panel(key: str, polling: bool, start: Callable[[], _Job], *, start_
     """
     job: _Job | None = st.session_state.get(key)
     running = job is not None and job.running
-    b1, b2, _ = st.columns([1, 1, 4])
-    b1.button(start_label, type="primary", disabled=running or not can_start, key=start_key, on_click=_start_job,
-              args=(key, start))
-    b2.button("Cancel", disabled=not running, key=cancel_key, on_click=_cancel_job, args=(key,))
+    row = st.container(horizontal=True)  # buttons as wide as their labels: none is cut
+    row.button(start_label, type="primary", disabled=running or not can_start, key=start_key, on_click=_start_job,
+               args=(key, start))
+    row.button("Cancel", disabled=not running, key=cancel_key, on_click=_cancel_job, args=(key,))
     if job is None:
         if idle:
             st.caption(idle)

@@ -87,7 +87,7 @@ def builtin_corpus() -> bool:
     return not (source == SOURCES[2] and server_path("sb_path") is not None)
 
 
-@st.cache_resource(max_entries=4)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def baseline_cache(corpus_hash: str, map_key: str, encoder: str, extractor: str = "rules") -> BaselineCache:
     """Extracted pairs and embeddings shared by every baselines job (Bandit page) and tuning grid (Tuning lab) on
     one corpus map, encoder and extractor."""

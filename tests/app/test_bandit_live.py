@@ -7,19 +7,12 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "bandit.py")
 # what a newcomer cannot read: the paper's symbols, arm codes like "c14", the reward's formula
 NOTATION = re.compile(r"\bD_r\b|\bD_e\b|\bW\b|\bc\d+\b|reward = 1|1 - W")
-
-
-@pytest.fixture()
-def small_builtin(monkeypatch):
-    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
-    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
 
 
 def _button(at: AppTest, key: str):

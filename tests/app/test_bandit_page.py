@@ -11,12 +11,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "bandit.py")
 
 
-@pytest.fixture()
-def small_builtin(monkeypatch):
-    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
-    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
-
-
 def _button(at: AppTest, key: str):
     return next(b for b in at.button if b.key == key)
 

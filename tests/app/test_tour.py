@@ -15,12 +15,6 @@ NOTATION = re.compile(r"⊥|_um\b|_m\b|O\^|clip\(|Test I|\bA[123]\b|UMAP|k-means
                       r"\bEIB\b.*=|σ|Σ|π_")
 
 
-@pytest.fixture()
-def small_builtin(monkeypatch):
-    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
-    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
-
-
 def test_tour_walks_four_steps_with_big_numbers_and_a_live_run(small_builtin):
     at = AppTest.from_file(str(ROOT / "pages" / "tour.py"), default_timeout=240)
     at.session_state["sb_demo"] = True

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests._text import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "tuning_lab.py")
-
-
-@pytest.fixture()
-def small_builtin(monkeypatch):
-    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
-    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
 
 
 def _button(at: AppTest, key: str):

@@ -149,12 +149,6 @@ def test_link_carries_every_page_setting_and_exactly_the_declared_choices():
 
 
 # ------------------------------------------------------------------ the page
-@pytest.fixture()
-def small_builtin(monkeypatch):
-    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
-    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
-
-
 def _widgets(at) -> dict:
     return {w.key: w for kind in ("selectbox", "number_input", "slider", "toggle", "radio") for w in at.get(kind)
             if w.key}
