@@ -56,7 +56,8 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     pick = at.selectbox(key="tl_pick")
     assert pick.value == pick.options[0]  # the best cell first
     pick.set_value("B=3 · credit=pull").run()
-    assert [c.value for c in at.code] == ["/bandit?budget=0.2&credit=pull"]  # the shareable link (B=3: default)
+    # the shareable link (B=3: default; the lab's policy, EQUAL's cluster bandit, is not the default since #28)
+    assert [c.value for c in at.code] == ["/bandit?policy=equal&budget=0.2&credit=pull"]
     _button(at, "tl_apply").click().run()  # then switches to the Bandit page (app.py's navigation; not in AppTest)
     config = at.session_state["bd_pending_config"]  # the Bandit page shows it in every control when it draws
     assert config == job.grid.cells()[3].config and (config.batch_arms, config.reward.credit) == (3, "pull")
