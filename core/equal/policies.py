@@ -18,7 +18,7 @@ similarity to the reference set (``needs_similarity``) is handed each document's
 ``D_r`` once through ``policy.prepare(doc_similarity)``. :class:`RandomDocs` (uniform over all
 remaining documents), :class:`AllDocs` (every document in corpus order) and :class:`AvgSimDocs`;
 and :class:`LearnedDocs` (EQUAL's default since issue #28: Avg-sim's ranking corrected by what the
-run's own reads predict, ``learns``: the run hands it its document model's score).
+run's own reads predict: the run hands it its document model's score through ``use_scorer``).
 The run dispatches on the protocol (``isinstance(policy, DocumentPolicy)``), never on a name.
 
 EQUAL's DS score (Zhang et al., arXiv 2505.12250, Stage C)::
@@ -504,7 +504,6 @@ class LearnedDocs(AvgSimDocs):
     """
 
     name = "learned"
-    learns = True
 
     def __init__(self) -> None:
         super().__init__()
