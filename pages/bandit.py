@@ -37,9 +37,10 @@ TICK_S, REFRESH_S = 0.4, 0.5
 ROUNDS_PER_UPDATE = 50  # the slider's default: each refresh plays what fits in TICK_S
 S = st.session_state
 
-common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts D documents of it and is rewarded "
-                   "by how close its QA pairs sit to the reference task (optimal transport). Fewer extraction calls, "
-                   "closer data.")
+common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts documents of it and is rewarded "
+                   "by how close its QA pairs sit to the reference task (optimal transport). The default policy reads "
+                   "the documents most similar to the task, learning from each pull which kind yields nothing. Fewer "
+                   "extraction calls, closer data.")
 
 
 try:

@@ -234,7 +234,7 @@ SETTINGS: tuple[Setting, ...] = (
                            "epsilon-greedy": "Epsilon-greedy", "exp3": "EXP3",
                            "random": "Baseline: random documents", "all": "Baseline: every document in order",
                            "avg-sim": "Baseline: most similar first",
-                           "learned": "Learned: most similar, corrected by what the reads yield"}),
+                           "learned": "Learned (the default)"}),
     Setting("budget_kind", BudgetKind, "Budget", "What the budget counts: a share of the corpus' documents, "
             "extraction calls, or cost (an endpoint's prices).", "main", paper="share",
             choice_labels={"share": "Share of the documents", "calls": "Extraction calls",
