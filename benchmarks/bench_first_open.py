@@ -36,9 +36,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 QUERIES = ("parse a date from a string", "open a network socket", "sort a list in place", "read a csv file")
-POINTS_JS = """() => { const gd = document.querySelector('.js-plotly-plot');
-  if (!gd || !gd._fullData || !gd._fullData.length) return 0;
-  return gd._fullData.reduce((s, t) => s + (t._length || 0), 0); }"""
+POINTS_JS = """() => { const m = document.querySelector('[data-testid=corpus-map]');
+  return m ? Number(m.dataset.points || 0) : 0; }"""  # the points the WebGL map has drawn
 
 
 def _free_port() -> int:

@@ -10,8 +10,8 @@
    static tier as it is, and (from the index) of the ridge-aligned vectors the map is built
    from, before and after, on the index's held-out sample.
 4. Serves the app, opens the Large corpus page in chromium on the index, waits for the points,
-   drags a box and waits for the selected ids' count: seconds for each (goal: the warm open plus
-   the selection <= 5 s; the cold open, first in a fresh server, is reported too).
+   drags a box and waits for the selected ids' count: seconds for each (goal, issue #23: the warm
+   open plus the selection <= 3 s; the cold open, first in a fresh server, is reported too).
 
 Last line ``bench_scale=... PASS|FAIL``. On the shared 2-core machine run it once, with ``nice``.
 """
@@ -37,9 +37,11 @@ import numpy as np  # noqa: E402
 
 from benchmarks.bench_first_open import ARGS, CHROMIUM, start_app  # noqa: E402
 
+OPEN_SELECT_GOAL_S = 3.0  # the Large corpus page's warm open plus a box selection
 # the WebGL map: every point of the index drawn
-MAP_JS = ("() => { const m = document.querySelector('[data-testid=corpus-map]'); "
-          "return m ? Number(m.dataset.points || 0) : 0; }")
+# (the page's own map: at least the index's points, not the Corpus map the app opened on)
+MAP_JS = ("(n) => { const m = document.querySelector('[data-testid=corpus-map]'); "
+          "return !!m && Number(m.dataset.points || 0) >= n; }")
 
 
 def build_corpus(n: int, path: Path) -> Path:
@@ -94,11 +96,13 @@ def throughput(path: Path, sample: int) -> tuple[float, float, float, float]:
     return sample / t_static, sample / t_mini, neighbour_recall(a, b), kmeans_ari(a, b, k)
 
 
-def browser(path: Path, home: Path) -> tuple[float, float, float, int]:
+def browser(path: Path, home: Path, n_docs: int = 1) -> tuple[float, float, float, int]:
     from playwright.sync_api import sync_playwright
 
     # no MiniLM job meanwhile
-    proc, url, _ = start_app(home, {"EQUALCTAR_PROGRESSIVE": "0", "EQUALCTAR_ENCODER": "hashing"})
+    # the page may read the corpus's folder only when the server names it (core.access's path gate)
+    proc, url, _ = start_app(home, {"EQUALCTAR_PROGRESSIVE": "0", "EQUALCTAR_ENCODER": "hashing",
+                                    "EQUALCTAR_ROOTS": str(path.parent)})
     opens: list[float] = []
     select_s, n_selected = float("nan"), 0
     try:
@@ -113,11 +117,11 @@ def browser(path: Path, home: Path) -> tuple[float, float, float, int]:
                 t = time.perf_counter()
                 box.fill(str(path))
                 box.press("Enter")
-                page.wait_for_function(MAP_JS, timeout=600_000, polling=100)
+                page.wait_for_function(MAP_JS, arg=n_docs, timeout=600_000, polling=100)
                 page.get_by_text("Selected documents (0)").first.wait_for(timeout=60_000)
                 opens.append(time.perf_counter() - t)
                 if attempt == 1:
-                    page.locator("[data-testid=corpus-map]").get_by_role("button", name="Box").click()
+                    page.locator("[data-testid=corpus-map]").get_by_role("button", name="Box", exact=True).click()
                     plot = page.locator("[data-testid=corpus-map] canvas").first.bounding_box()
                     if plot is None:
                         break
@@ -165,11 +169,12 @@ def main() -> int:
     cold = warm = sel = float("nan")
     n_sel = 0
     if not args.no_browser:
-        cold, warm, sel, n_sel = browser(path, home)
+        cold, warm, sel, n_sel = browser(path, home, args.n)
         print(f"[3] chromium: map of {args.n:,} opened in {cold:.1f} s cold (fresh server), {warm:.1f} s warm; "
               f"a box selection's {n_sel:,} ids back in {sel:.2f} s; warm open + selection {warm + sel:.1f} s "
-              "(goal <= 5 s)")
-    ok = [wall <= 600, rss <= 8, fast / slow >= 100, n_sel > 0 and warm + sel <= 5]  # nan (skipped) fails
+              f"(goal <= {OPEN_SELECT_GOAL_S:g} s)")
+    # nan (skipped) fails
+    ok = [wall <= 600, rss <= 8, fast / slow >= 100, n_sel > 0 and warm + sel <= OPEN_SELECT_GOAL_S]
     verdict = "PASS" if all(ok) and args.n >= 1_000_000 else "FAIL"  # a skipped part or a smaller n is no pass
     missing = (["the browser part was skipped"] if args.no_browser else []) + \
         ([f"n = {args.n:,} is below the goal's 1,000,000"] if args.n < 1_000_000 else [])
@@ -178,7 +183,7 @@ def main() -> int:
     browser_part = ("browser:skipped" if args.no_browser
                     else f"open_cold:{cold:.1f}s,open_warm:{warm:.1f}s,select:{sel:.2f}s")
     print(f"bench_scale=n:{args.n},index:{wall:.0f}s,rss:{rss:.2f}GB,speedup:{fast / slow:.0f}x,recall:{recall:.2f},"
-          f"ari:{ari:.2f},{align_part},{browser_part} goal=<=600s,<=8GB,>=100x,<=5s {verdict}")
+          f"ari:{ari:.2f},{align_part},{browser_part} goal=<=600s,<=8GB,>=100x,<={OPEN_SELECT_GOAL_S:g}s {verdict}")
     return 0 if verdict == "PASS" else 1
 
 

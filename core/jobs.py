@@ -65,6 +65,56 @@ class JobProgress:
         return text
 
 
+class WorkMeter:
+    """Seconds spent per unit of each kind of work, as measured; a forecast of the time left from counted work.
+
+    A job whose units cost very different amounts (a document extracted fresh against one whose
+    pairs are cached) forecasts better from one rate per kind than from one rate overall: it
+    counts what is left of each kind and multiplies by that kind's own rate.
+
+    >>> meter = WorkMeter()
+    >>> meter.add("docs", 10, 2.0)          # 10 documents took 2 s
+    >>> meter.add("pairs", 40, 1.0)         # 40 pairs embedded in 1 s
+    >>> meter.rate("docs"), meter.rate("pairs"), meter.rate("replays")
+    (0.2, 0.025, None)
+    >>> meter.forecast({"docs": 5, "pairs": 20})
+    1.5
+    >>> meter.forecast({"docs": 5, "replays": 3}) is None   # a kind without a rate: no forecast
+    True
+    """
+
+    def __init__(self) -> None:
+        self.units: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+
+    def add(self, kind: str, units: float, seconds: float) -> None:
+        """Record ``units`` of ``kind`` done in ``seconds``."""
+        self.units[kind] = self.units.get(kind, 0.0) + float(units)
+        self.seconds[kind] = self.seconds.get(kind, 0.0) + max(0.0, float(seconds))
+
+    def copy(self) -> WorkMeter:
+        out = WorkMeter()
+        out.units, out.seconds = dict(self.units), dict(self.seconds)
+        return out
+
+    def rate(self, kind: str, min_units: float = 1.0) -> float | None:
+        """Seconds per unit of ``kind``; ``None`` until ``min_units`` were measured."""
+        n = self.units.get(kind, 0.0)
+        return self.seconds[kind] / n if n >= min_units and n > 0 else None
+
+    def forecast(self, left: dict[str, float]) -> float | None:
+        """Seconds for the units ``left`` of each kind at its rate; ``None`` if some kind left has no rate."""
+        total = 0.0
+        for kind, units in left.items():
+            if units <= 0:
+                continue
+            rate = self.rate(kind)
+            if rate is None:
+                return None
+            total += units * rate
+        return total
+
+
 class Job:
     """A cooperative, cancellable job (see the module docstring).
 

@@ -9,6 +9,8 @@ refresh creates a WebGL context. The baselines are a :mod:`core.jobs` job polled
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from core.corpus.tags import TagStore, tagged_ids
@@ -16,7 +18,7 @@ from core.equal.baselines import baselines_job
 from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.live import LiveLoop, newest_pairs, top_arms
 from core.equal.provenance import RunProvenance
-from core.equal.reference import TAG_PREFIX, list_presets, load_reference, tag_choices
+from core.equal.reference import DEFAULT_PRESET, TAG_PREFIX, list_presets, load_reference, tag_choices
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
 from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
@@ -36,12 +38,14 @@ from pages.map_component import corpus_map as map_component
 TICK_S, REFRESH_S = 0.4, 0.5
 ROUNDS_PER_UPDATE = 50  # the slider's default: each refresh plays what fits in TICK_S
 S = st.session_state
+PAGE_START = time.perf_counter()  # the page's run time: what the baselines' time left adds for drawing their curves
 
 common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts documents of it and is rewarded "
                    "by how close its QA pairs sit to the reference task (optimal transport). The default policy reads "
                    "the documents most similar to the task, learning from each pull which kind yields nothing. Fewer "
                    "extraction calls, closer data.")
 
+bandit_panels.warm_solver()  # first: on a cold start the map and the encoder load for seconds before Start is drawn
 
 try:
     cmap = common.corpus_map()
@@ -56,7 +60,6 @@ embed = bandit_panels.embedder(map_encoder)
 k = len(cmap.clusters)
 space = ArmSpace.from_corpus_map(cmap)
 names = arm_names(cmap.clusters, k)  # arms by their cluster's keywords, as the Corpus map labels them
-bandit_panels.warm_solver()
 
 loop: LiveLoop = S.setdefault("bd_loop", LiveLoop(bandit_panels.store()))
 # after Start the settings are labelled as being for the next run (the live one keeps its own)
@@ -66,10 +69,10 @@ bandit_settings.apply_pending()  # a reopened run's (or the tuning lab's) settin
 t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
+S.setdefault("bd_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])  # a link or the lab may set it
 preset = t1.selectbox("Reference task", presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
                       help="A few examples of the downstream task (D_r in the paper): each pull is rewarded by how "
-                      "close its pairs sit to them.",
-                      index=presets.index("numerical-arrays") if "numerical-arrays" in presets else 0)
+                      "close its pairs sit to them.")
 values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
 for spec, col in zip(PAGE_GROUPS["main"], (t2, t3, t4)):
     bandit_settings.draw(values, spec, col)
@@ -167,7 +170,8 @@ def live_panel() -> None:
         st.info("Press **Start** to run the bandit live, or **Step** to play one round.")
         return
     was_playing = loop.playing
-    loop.tick(max_rounds=int(S.get("bd_speed", ROUNDS_PER_UPDATE)), max_seconds=TICK_S)
+    # a new run shows its first round as soon as it is played; later refreshes play what fits in TICK_S
+    loop.tick(max_rounds=1 if run.round == 0 else int(S.get("bd_speed", ROUNDS_PER_UPDATE)), max_seconds=TICK_S)
     if was_playing and not loop.playing:  # the budget is spent (or the disk is full): a full rerun stops the refresh
         st.rerun()
     if loop.problem:
@@ -179,6 +183,10 @@ def live_panel() -> None:
     m[2].metric("Budget spent", f"{run.budget_fraction:.0%}")
     m[3].metric("QA pairs", f"{len(run.pairs):,}")
     m[4].metric("Closeness to reference", f"{run.coverage:.3f}", help=METRIC_HELP["coverage"])
+    if loop.playing and S.get("bd_charts_of") != run.run_id:  # a new run's first numbers go out alone: the browser
+        S["bd_charts_of"] = run.run_id  # shows them before it mounts the charts and the map (seconds on a busy CPU),
+        st.caption("Drawing the charts…")  # which the next refresh, 0.5 s later, draws
+        return
     rounds = run.rounds_frame()
     c1, c2 = st.columns([3, 2])
     if not rounds.empty:  # the main chart: closeness against extraction calls, the baselines beside it
@@ -217,6 +225,8 @@ base_polling = common.job_running("bd_base_job")  # decided per full run: the fr
 def baselines_panel() -> None:
     st.caption("**Baselines** on the same axes: random documents, every document in order, and the documents most "
                "similar to the reference set first (each document is extracted once, then every baseline replays).")
+    if S.get("bd_base_job") is not None:  # once done, the curves show after a whole run of the page
+        S["bd_base_job"].show_seconds = S.get("bd_page_s", 0.0)
     job = common.poll_job_panel("bd_base_job", base_polling, _start_baselines,
                                 start_label="Compute the baselines", start_key="bd_base", cancel_key="bd_base_cancel",
                                 failed="The baselines failed", budget_key="bd_base_budget", tick_s=TICK_S)
@@ -225,9 +235,13 @@ def baselines_panel() -> None:
         st.rerun()  # the main chart draws them
 
 
+base_start = time.perf_counter()
 if loop.run is not None and kind == "rules":
     baselines_panel()
+base_s = time.perf_counter() - base_start  # the baselines' own slice of work: not part of drawing their curves
 
 bandit_panels.stored_runs(bandit_panels.store(), loop, _reopen, S.get("bd_ref", ref).name)
 
-common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id, **link_state(config))
+common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id,  # a preset only: an upload
+                  bd_preset=preset if preset in presets else None, **link_state(config))  # or a tag stays here
+S["bd_page_s"] = time.perf_counter() - PAGE_START - base_s

@@ -32,10 +32,16 @@ def store() -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def warm_solver() -> threading.Thread:
-    """Import the OT solver once per process in the background (5-10 s), so Start's first pull does not wait."""
-    thread = threading.Thread(target=import_solver, name="warm-ot", daemon=True)
+    """Import the OT solver and the rule extractor once per process in the background (5-12 s on a busy CPU), so
+    Start's first pull does not wait for them; called before anything else the page loads."""
+    thread = threading.Thread(target=_import_first_run, name="warm-ot", daemon=True)
     thread.start()
     return thread
+
+
+def _import_first_run() -> None:
+    import_solver()
+    make_extractor("rules")
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

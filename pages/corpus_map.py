@@ -83,6 +83,9 @@ S = st.session_state
 common.warm_encoder(cmap.settings.encoder_name)  # a first search does not wait for the query encoder to load
 MAP_KEY = "corpus_map_webgl"
 
+# what this page could not restore (a link's cluster, column or map version) is said on every run until the corpus
+# or the colouring changes: the map's own first rerun (its "have" state) must not take the warning away
+said: list[str] = []
 # the cluster table is drawn below the map, but its row selection is known before: it dims the map;
 # without a row selected, a shared link's cluster (checked against this map) is highlighted
 highlight = cluster_at_row(cmap, S.get("cluster_table", {}).get("selection", {}).get("rows", []))
@@ -91,8 +94,8 @@ if highlight is not None or S.get("_cm_had_rows"):
 S["_cm_had_rows"] = highlight is not None
 if highlight is None and S.get("cm_cluster_link") is not None:
     if row_of_cluster(cmap, S["cm_cluster_link"]) is None:
-        st.warning(f"This link could not restore cluster {S.pop('cm_cluster_link')}: this map has clusters "
-                   f"0-{cmap.settings.k - 1}. The rest of the view is shown.", icon=":material/link_off:")
+        said.append(f"This link could not restore cluster {S.pop('cm_cluster_link')}: this map has clusters "
+                    f"0-{cmap.settings.k - 1}. The rest of the view is shown.")
     else:
         highlight = int(S["cm_cluster_link"])
 
@@ -103,15 +106,19 @@ hits = None if stars is None else search_panel.search(cmap, *stars)
 starred = (() if hits is None else tuple(hits["doc_id"])) + tags_panel.shown_ids(corpus)  # matches, then tags
 memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory())
 if S.get("cm_color", "cluster") not in color_columns(frame):  # a link's column this corpus does not have
-    st.warning(f"This map cannot be coloured by {md_escape(str(S['cm_color']))}: this corpus has the columns "
-               f"{md_escape(', '.join(color_columns(frame)))}. Coloured by cluster.", icon=":material/link_off:")
+    said.append(f"This map cannot be coloured by {md_escape(str(S['cm_color']))}: this corpus has the columns "
+                f"{md_escape(', '.join(color_columns(frame)))}. Coloured by cluster.")
     S["cm_color"] = "cluster"
 labels = cluster_labels(cmap)
 view = colored_view(cmap, S.get("cm_color", "cluster"), labels)
 if S.get("cm_map_link") not in (None, view.points.version):
-    st.warning(f"This link's map version {md_escape(S.pop('cm_map_link'))} no longer exists (the corpus, its encoder "
-               f"or the map settings changed since); the current version, {view.points.version}, is drawn.",
-               icon=":material/link_off:")
+    said.append(f"This link's map version {md_escape(S.pop('cm_map_link'))} no longer exists (the corpus, its "
+                f"encoder or the map settings changed since); the current version, {view.points.version}, is drawn.")
+notes_for = (corpus.content_hash, S.get("cm_color", "cluster"))
+kept = S.get("_cm_notes", (None, ()))
+S["_cm_notes"] = (notes_for, (kept[1] if kept[0] == notes_for else ()) + tuple(said))
+if S["_cm_notes"][1]:
+    st.warning("\n\n".join(S["_cm_notes"][1]), icon=":material/link_off:")
 S["_cm_version"] = view.points.version  # the search panel writes it into the URL
 # the browser's selection is known before the map is mounted: a single clicked document rings its neighbours
 before = selection_before(view.points, MAP_KEY)

@@ -69,11 +69,13 @@ def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = No
     """
     before = _browser_state(key)
     send = before.get("have") != points.version
+    region = webgl_map.region_answer(points, before.get("selection"))
     payload = webgl_map.encode_payload(
         points, send_points=send, highlight=highlight, colors=colors,
         texts=webgl_map.inline_texts(points, labels) if send else None, height=height,
         hover=webgl_map.hover_answer(points, before.get("hover"), hover_text), stars=stars, marks=marks,
-        labels=map_labels, legend=legend, legend_title=legend_title, highlight_key=highlight_key, png_name=png_name)
+        labels=map_labels, legend=legend, legend_title=legend_title, highlight_key=highlight_key, png_name=png_name,
+        region=region)
     result = _component()(key=key, data=payload, height=height + 2, on_have_change=_noop,
                           on_selection_change=_noop, on_hover_change=_noop)
     selection = result.get("selection")

@@ -28,6 +28,7 @@ from pages._lib.choices import (
     presenting,
     server_paths_allowed,
 )
+from pages._lib.loaders import builtin_size
 
 
 def _on_demo_toggle() -> None:
@@ -105,10 +106,10 @@ def _draw_settings(paths_ok: bool) -> None:
     ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
     source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
     if source == SOURCES[0]:
-        st.session_state.setdefault("sb_builtin_limit", builtin_limit() or 3000)
+        st.session_state.setdefault("sb_builtin_limit", builtin_limit() or builtin_size())
         st.number_input(
             "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
-            help="An evenly spread subset of the harvested Python documentation.",
+            help="All of the harvested Python documentation by default; fewer: an evenly spread subset.",
         )
     elif source == SOURCES[1]:
         st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,

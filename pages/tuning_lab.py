@@ -14,7 +14,7 @@ from core.csv_safe import to_safe_csv
 from core.equal.extract import make_extractor
 from core.equal.ontask import on_task_ids
 from core.equal.policies import POLICIES
-from core.equal.reference import list_presets, load_reference
+from core.equal.reference import DEFAULT_PRESET, list_presets, load_reference
 from core.equal.run import RunConfig
 from core.equal.space import ArmSpace
 from core.equal.tune import (
@@ -26,6 +26,7 @@ from core.equal.tune import (
     calls_to_spend,
     cell_settings,
     check_grid,
+    clicked_cell,
     rank_cells,
     setting_cells,
     summarize_tune,
@@ -55,7 +56,7 @@ space = ArmSpace.from_corpus_map(cmap)
 presets = list_presets()
 
 c1, c2, c3, c4, c5 = st.columns([1.2, 2, 0.8, 0.9, 1])
-S.setdefault("tl_preset", "numerical-arrays" if "numerical-arrays" in presets else presets[0])
+S.setdefault("tl_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])
 preset = c1.selectbox("Reference task", presets, key="tl_preset")
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
 vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key="tl_vary",
@@ -119,9 +120,14 @@ def grid_panel(grid: TuneGrid) -> None:
     shown = right.radio("Show", list(VALUES) if job.on_task is not None else ["coverage"], key="tl_value",
                         format_func=lambda v: VALUES.get(v, v))
     ranked = rank_cells(table)
-    pick = right.selectbox("Pick a curve (best first)", setting_cells(ranked), key="tl_pick",
+    cells = setting_cells(ranked)
+    clicked = clicked_cell(S.get("tl_chart"), cells)
+    if clicked is not None and clicked != S.get("tl_clicked"):  # a new click on a curve picks it
+        S["tl_pick"] = S["tl_clicked"] = clicked
+    pick = right.selectbox("Pick a curve (best first), or click it", cells, key="tl_pick",
                            help="Its settings go to the Bandit page, and the link below opens them.")
-    left.plotly_chart(make_tuning_figure(summarize_tune(table, shown), shown, highlight=pick), key="tl_chart")
+    left.plotly_chart(make_tuning_figure(summarize_tune(table, shown), shown, highlight=pick), key="tl_chart",
+                      on_select="rerun", selection_mode="points")
     with st.expander("Every cell, best first", expanded=False):
         st.dataframe(ranked, hide_index=True, key="tl_ranked", column_config={
             "cell": "Setting cell", "kind": "Kind",
@@ -136,7 +142,7 @@ def grid_panel(grid: TuneGrid) -> None:
     config = cell_settings(job.grid, pick)
     right.button("Apply to the Bandit page", type="primary", key="tl_apply", on_click=_apply, args=(config, preset))
     right.caption("Shareable link to the Bandit page with these settings:")
-    right.code(bandit_link(st.context.url, config), language=None, wrap_lines=True)
+    right.code(bandit_link(st.context.url, config, preset), language=None, wrap_lines=True)
     if S.pop("tl_goto_bandit", False):
         st.switch_page("pages/bandit.py")
 

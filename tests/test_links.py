@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.equal.run import RunConfig
 from core.links import encode_view
 from pages._lib.links import page_params, restore_link
 
@@ -10,7 +11,7 @@ def test_round_trip_of_each_page():
     views = {
         "corpus_map": {"cm_query": "parse a date", "cm_cluster_link": 3, "sb_demo": True},
         "bandit": {"bd_link_run": "a1b2c3d4e5f6", "sb_seed": 7, "bd_policy": "ucb1", "bd_c": 2.5,
-                   "bd_budget_kind": "calls", "bd_budget": 40.0, "bd_credit": "pull"},
+                   "bd_preset": "statistics", "bd_budget_kind": "calls", "bd_budget": 40.0, "bd_credit": "pull"},
         "ctar_generator": {"ctar_n_users": 300, "ctar_tag_effect": 0.25,
                            "ctar_intervention": "do(Y = 5): cut Q, N → Y"},
         "debiasing_lab": {"dl_mech": "selection", "dl_strength": 1.0, "dl_on_pop": True},
@@ -54,3 +55,16 @@ def test_a_bandit_link_is_checked_by_run_config_with_its_other_settings():
     assert [p.split(" ", 1)[0] for p in problems] == ["c", "gamma"] and "UCB1.c must be >= 0" in problems[0]
     values, _ = restore_link("bandit", {"alpha": "0.002"})
     assert values == {"bd_alpha_rule": "number", "bd_alpha": 0.002}  # both of its widgets
+
+
+def test_a_bandit_link_carries_the_reference_task_a_preset_only():
+    from core.equal.tune import bandit_link
+
+    link = bandit_link(None, RunConfig(batch_arms=5), "statistics")
+    query = dict(q.split("=") for q in link.split("?")[1].split("&"))
+    values, problems = restore_link("bandit", query)
+    assert problems == [] and values["bd_preset"] == "statistics" and values["bd_batch_arms"] == 5
+    assert "reference" not in bandit_link(None, RunConfig(), "numerical-arrays")  # the page's default stays out
+    values, problems = restore_link("bandit", {"reference": "Upload…", "policy": "ucb1"})
+    assert "bd_preset" not in values and values["bd_policy"] == "ucb1"
+    assert len(problems) == 1 and problems[0].startswith("reference 'Upload…': must be one of")

@@ -16,7 +16,7 @@ import sys
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-FIRST_MAP_DOCUMENTS = 3000  # the Corpus map page's default built-in size (pages.common.builtin_limit)
+FIRST_MAP_DOCUMENTS = None  # the Corpus map page's default built-in size: all of it (pages.common.builtin_limit)
 
 
 def _distill(args: argparse.Namespace) -> int:

@@ -33,6 +33,17 @@ STATIC_MODEL = "static-minilm"  # model2vec distilled from the packaged MiniLM (
 STATIC_PCA_DIMS = 256
 
 
+def longest_first(texts: Sequence[str]) -> NDArray[np.intp]:
+    """Positions of ``texts`` longest first (ties in input order), ``shape (n,)``: the order in which
+    :meth:`SentenceEncoder.encode` batches them, so that a batch pads little. The ray engine stages a
+    corpus in this order, so that its batches are the local path's batches.
+
+    >>> longest_first(["ab", "abcd", "x", "wxyz"]).tolist()
+    [1, 3, 0, 2]
+    """
+    return np.argsort([-len(t) for t in texts], kind="stable")
+
+
 @runtime_checkable
 class Encoder(Protocol):
     """Anything that maps texts to unit vectors of a fixed dimension."""
@@ -154,7 +165,7 @@ class SentenceEncoder:
         """
         texts = list(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        order = longest_first(texts)
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
             with self.variant.running():  # fp32: nothing; bf16: torch.autocast (core.corpus.variants)

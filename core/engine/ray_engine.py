@@ -1,9 +1,12 @@
 """The ray engine: the same embedding and extraction functions, run on a Ray cluster.
 
 Embedding (:func:`embed_corpus_ray`). The corpus is staged once as Parquet files of
-``(row, id, text)`` (content-addressed under ``cache_dir("datasets")``; on a multi-node
-cluster it is shipped through the object store instead, since the other nodes cannot read this
-machine's disk), read as a streaming ``ray.data`` Dataset, and embedded by ``map_batches``
+``(row, id, text)``, longest text first (:func:`core.corpus.encoders.longest_first`, the order
+in which the local encoder batches it, so every Ray batch is one of the local path's batches and
+pads as little; in corpus order each batch pads to its longest text, ~25% more work on the
+built-in corpus), content-addressed under ``cache_dir("datasets")`` (on a multi-node cluster it
+is shipped through the object store instead, since the other nodes cannot read this machine's
+disk), read as a streaming ``ray.data`` Dataset, and embedded by ``map_batches``
 with the callable class :class:`EncodeBatch` on an actor pool
 (``compute=ray.data.ActorPoolStrategy(size=workers)``; ``num_gpus`` per actor when the
 cluster has GPUs). Each actor loads its encoder once with
@@ -12,13 +15,20 @@ streams the result batches into a memory-mapped ``.npy`` at their row positions 
 into place as :func:`core.corpus.embed.corpus_embedding_path`, the file the app reads, with a
 provenance ``.json`` saying ``{"engine": "ray", "workers": ..., "seconds": ...}``.
 
-Extraction (:func:`extract_all_ray`). A pool of ``workers`` actors, each holding one extractor
-built from the same :class:`~core.engine.local.ExtractorSpec` as the local engine; the driver
-sends batches of documents, commits each result to the :class:`~core.engine.sink.PairSink`
-as it arrives (``ray.wait``), and resends a batch whose worker died (the actor is replaced) up
-to ``max_attempts`` times; a batch that fails every time is recorded as failed, so a rerun
-retries it. With ``max_in_flight`` the requests to the endpoint are bounded in total:
-``min(workers, max_in_flight)`` actors with ``max_in_flight // actors`` requests each.
+Extraction (:func:`extract_all_ray`). Each batch of documents is one Ray task
+(:func:`extract_batch`), ``workers`` in flight, on Ray's pooled worker processes: the task
+builds its extractor from the same :class:`~core.engine.local.ExtractorSpec` as the local
+engine (microseconds: a spec holds settings only, and an extractor opens its HTTP client per
+``extract`` call anyway), so no actor has to be started per job (a fresh actor process costs
+seconds, 6.7 s of an 11 s job on 240 documents). The driver commits each result to the
+:class:`~core.engine.sink.PairSink` as it arrives (``ray.wait``) and resends a batch whose
+worker died up to ``max_attempts`` times; a batch that fails every time is recorded as failed,
+so a rerun retries it. With ``max_in_flight`` the requests to the endpoint are bounded in total:
+``min(workers, max_in_flight)`` tasks in flight with ``max_in_flight // tasks`` requests each.
+
+Start-up. A local Ray started by :func:`ensure_ray` also starts its task workers (one per CPU)
+and imports this package in them before returning, once per cluster, like Ray's own start-up:
+without it the first job waits for worker processes (seconds each on a busy machine).
 
 The bandit loop itself stays sequential; :class:`RayExtractorPool` serves its pulls from such
 a pool behind the ordinary extractor protocol, so ``BanditRun`` takes it like any extractor.
@@ -43,7 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.corpus.embed import corpus_embedding_path, read_cached_embeddings, write_embedding_provenance
-from core.corpus.encoders import Encoder, load_encoder
+from core.corpus.encoders import Encoder, load_encoder, longest_first
 from core.corpus.load import Corpus
 from core.engine.local import ExtractAllReport, ExtractorSpec, Progress, new_job_id, plan_batches
 from core.engine.sink import BatchOutcome, PairSink
@@ -65,7 +75,7 @@ class RayConfig:
     num_cpus : int
         CPUs of the local Ray (ignored when connecting to a cluster).
     workers : int
-        Actors in the pool (each takes one CPU, or ``gpus_per_worker`` GPUs).
+        Workers at once: embedding actors (one CPU, or ``gpus_per_worker`` GPUs, each), extraction tasks in flight.
     gpus_per_worker : float, optional
         GPUs per embedding actor; default 1 when the cluster has GPUs, else 0.
     object_store_mb : int
@@ -108,6 +118,11 @@ def ensure_ray(config: RayConfig | None = None):
     ``127.0.0.1`` to the node's address so that other nodes could join. On a cluster the code
     must already be there (``ray job submit --working-dir .``, see docs/DESIGN.md). An address that
     does not answer fails within seconds (``RuntimeError``), not after Ray's minute-long retries.
+
+    A local Ray's task workers are started and import the engine's task code (:func:`warm_worker`, one
+    task per CPU) before this returns: Ray starts worker processes only when the first tasks arrive, so
+    otherwise the first job would wait for them (seconds each on a busy machine). Like Ray's own start-up,
+    this is paid once per cluster.
     """
     ray = require_ray()
     if ray.is_initialized():
@@ -129,9 +144,34 @@ def ensure_ray(config: RayConfig | None = None):
         ray.init(address="local", num_cpus=int(config.num_cpus), include_dashboard=False,
                  object_store_memory=int(config.object_store_mb) * 1024 * 1024, log_to_driver=False,
                  logging_level=logging.WARNING, runtime_env={"env_vars": env})
+        _warm_workers(ray, int(config.num_cpus))
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     return ray
+
+
+def warm_worker() -> int:
+    """Run as a Ray task: import the engine's task code in this worker process (this module, the extraction
+    task's, with the extractors it builds; the CTAR block and sweep seed functions that
+    :mod:`core.engine.ray_jobs` sends); the worker's pid."""
+    import core.ctar.stream  # noqa: F401
+    import core.debias.sweep  # noqa: F401
+    import core.equal.extract.openai_compat  # noqa: F401
+    import core.equal.extract.rules  # noqa: F401
+
+    return os.getpid()
+
+
+def _warm_workers(ray, n: int) -> None:
+    """Start ``n`` task workers (``n`` one-CPU tasks at once) with the engine imported; ``RuntimeError`` when they
+    cannot import it."""
+    from ray.exceptions import RayError
+
+    task = ray.remote(num_cpus=1)(warm_worker)
+    try:
+        ray.get([task.remote() for _ in range(n)])
+    except RayError as exc:
+        raise RuntimeError(f"Ray's workers could not import this project's engine: {exc}") from exc
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -203,21 +243,30 @@ class EncodeBatch:
         return {"row": np.asarray(batch["row"], dtype=np.int64), "embedding": vecs}
 
 
-def stage_corpus(corpus: Corpus, rows_per_file: int) -> Path:
-    """Write ``corpus`` as Parquet files ``part-00000.parquet, ...`` of ``(row, id, text)``, once per content hash."""
+def _staged_tables(corpus: Corpus, rows_per_part: int):
+    """``(row, id, text)`` Arrow tables of ``rows_per_part`` rows, longest text first (:func:`longest_first`);
+    ``row`` is each document's position in ``corpus``."""
     import pyarrow as pa
+
+    order = longest_first(corpus.texts)
+    for start in range(0, len(corpus), rows_per_part):
+        rows = order[start : start + rows_per_part]
+        yield pa.table({"row": pa.array(rows.astype(np.int64)),
+                        "id": pa.array([corpus.ids[i] for i in rows], pa.string()),
+                        "text": pa.array([corpus.texts[i] for i in rows], pa.string())})
+
+
+def stage_corpus(corpus: Corpus, rows_per_file: int) -> Path:
+    """Write ``corpus`` as Parquet files ``part-00000.parquet, ...`` of ``(row, id, text)``, longest text first,
+    once per content hash."""
     import pyarrow.parquet as pq
 
-    folder = cache_dir("datasets") / f"{corpus.content_hash[:32]}-{rows_per_file}"
+    folder = cache_dir("datasets") / f"{corpus.content_hash[:32]}-{rows_per_file}-longest-first"
     if (folder / "done").exists():
         return folder
     tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
     tmp.mkdir(parents=True, exist_ok=True)
-    for part, start in enumerate(range(0, len(corpus), rows_per_file)):
-        stop = min(start + rows_per_file, len(corpus))
-        table = pa.table({"row": pa.array(np.arange(start, stop, dtype=np.int64)),
-                          "id": pa.array(corpus.ids[start:stop], pa.string()),
-                          "text": pa.array(corpus.texts[start:stop], pa.string())})
+    for part, table in enumerate(_staged_tables(corpus, rows_per_file)):
         pq.write_table(table, tmp / f"part-{part:05d}.parquet")
     (tmp / "done").write_text(str(len(corpus)))
     try:
@@ -230,8 +279,8 @@ def stage_corpus(corpus: Corpus, rows_per_file: int) -> Path:
 
 
 def corpus_dataset(ray, corpus: Corpus, rows_per_block: int):
-    """The corpus as a Ray Dataset of ``(row, id, text)``: read from staged Parquet on one node,
-    from the object store across several."""
+    """The corpus as a Ray Dataset of ``(row, id, text)``, longest text first: read from staged Parquet on one
+    node, from the object store across several."""
     if not _multi_node(ray):
         folder = stage_corpus(corpus, rows_per_block)
         n_files = sum(1 for _ in folder.glob("part-*.parquet"))
@@ -244,25 +293,25 @@ def corpus_dataset(ray, corpus: Corpus, rows_per_block: int):
         finally:
             if v2 is not None:
                 ctx.use_datasource_v2 = v2
-    import pyarrow as pa
-
-    tables = [pa.table({"row": np.arange(s, min(s + rows_per_block, len(corpus)), dtype=np.int64),
-                        "id": list(corpus.ids[s : s + rows_per_block]),
-                        "text": list(corpus.texts[s : s + rows_per_block])})
-              for s in range(0, len(corpus), rows_per_block)]
-    return ray.data.from_arrow(tables)
+    return ray.data.from_arrow(list(_staged_tables(corpus, rows_per_block)))
 
 
-def _embedding_dataset(ray, corpus: Corpus, encoder_name: str, batch_size: int, workers: int, gpus: float):
-    """The corpus dataset mapped through :class:`EncodeBatch` on a pool of ``workers`` actors (``gpus`` each).
+def _embedding_dataset(ray, corpus: Corpus, encoder_name: str, batch_size: int, workers: int, gpus: float,
+                       fn: type = EncodeBatch):
+    """The corpus dataset mapped through ``fn(encoder_name, batch_size)`` (:class:`EncodeBatch`) on a pool of
+    ``workers`` actors (``gpus`` each).
 
-    Blocks of at least ``batch_size`` and at most 10,000 rows, about 4 per worker, so every actor gets work.
+    Blocks of whole batches (a multiple of ``batch_size``, so that each batch is the local path's), at most
+    about 10,000 rows, about 16 per worker, handed to an actor only when it is free (one block in flight per CPU
+    actor, two per GPU actor to hide the transfer): blocks come longest text first, so the last ones are the
+    shortest and the actors finish together (with 4 blocks queued per actor from the start, one of two actors
+    idled 30 s of a 110 s job on 800 documents).
     """
-    rows_per_block = int(min(10_000, max(batch_size, math.ceil(len(corpus) / (4 * workers)))))
-    return corpus_dataset(ray, corpus, rows_per_block).map_batches(
-        EncodeBatch, fn_constructor_args=(encoder_name, batch_size), batch_size=batch_size,
-        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=0 if gpus > 0 else _actor_cpus(ray, workers), num_gpus=gpus)
+    per_block = max(1, min(10_000 // batch_size, math.ceil(len(corpus) / (16 * workers * batch_size))))
+    pool = ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=2 if gpus > 0 else 1)
+    return corpus_dataset(ray, corpus, per_block * batch_size).map_batches(
+        fn, fn_constructor_args=(encoder_name, batch_size), batch_size=batch_size, batch_format="numpy",
+        compute=pool, num_cpus=0 if gpus > 0 else _actor_cpus(ray, workers), num_gpus=gpus)
 
 
 def _gather_embeddings(ds, tmp: Path, n: int, encoder_name: str, started: float, progress: Progress | None,
@@ -349,7 +398,7 @@ def embed_corpus_ray(corpus: Corpus, encoder: Encoder, config: RayConfig | None 
 def _worker_class(ray):
     @ray.remote(num_cpus=1, max_restarts=0)
     class ExtractWorker:
-        """One extractor per actor, built from the spec where it runs."""
+        """One extractor per actor, built from the spec where it runs (the bandit's :class:`RayExtractorPool`)."""
 
         def __init__(self, spec: Callable[[], Any]) -> None:
             self.extractor = spec()
@@ -358,16 +407,25 @@ def _worker_class(ray):
             return str(getattr(self.extractor, "name", type(self.extractor).__name__))
 
         def extract(self, batch: list[tuple[str, str]]):
-            t0 = time.perf_counter()
-            result = self.extractor.extract(batch)
-            return result, time.perf_counter() - t0
+            return extract_batch(self.extractor, batch)
 
     return ExtractWorker
 
 
+def extract_batch(extractor: Any, batch: list[tuple[str, str]]) -> tuple[Any, float]:
+    """``(result, seconds)`` of ``extractor.extract(batch)`` where a Ray worker runs it (a task or the pool's actor)."""
+    t0 = time.perf_counter()
+    return extractor.extract(batch), time.perf_counter() - t0
+
+
+def _extract_spec_batch(spec: Callable[[], Any], batch: list[tuple[str, str]]) -> tuple[Any, float]:
+    """The extraction task: build the extractor from ``spec`` on this worker and extract ``batch``."""
+    return extract_batch(spec(), batch)
+
+
 def _pool_size(spec: ExtractorSpec | Callable[[], Any], workers: int, n_batches: int,
                max_in_flight: int | None) -> tuple[int, ExtractorSpec | Callable[[], Any]]:
-    """Actors to start (no more than batches), and the spec with its share of ``max_in_flight`` requests."""
+    """Tasks in flight (no more than batches), and the spec with its share of ``max_in_flight`` requests."""
     n_workers = min(int(workers), max(1, n_batches))
     if isinstance(spec, ExtractorSpec) and spec.kind in ("openai", "llm") and max_in_flight is not None:
         n_workers = min(n_workers, max_in_flight)
@@ -377,39 +435,35 @@ def _pool_size(spec: ExtractorSpec | Callable[[], Any], workers: int, n_batches:
 
 def _run_batches(ray: Any, spec: ExtractorSpec | Callable[[], Any], n_workers: int, batches: list, sink: PairSink,
                  job: str, max_attempts: int, progress: Progress | None, started: float) -> tuple[int, float | None]:
-    """Feed ``batches`` to ``n_workers`` actors, one task each at a time; commit each result as it lands.
+    """Run ``batches`` as tasks (:func:`_extract_spec_batch`), ``n_workers`` in flight; commit each result as it lands.
 
-    A batch whose worker dies is retried on a fresh worker up to ``max_attempts`` tries, then its
+    A batch whose worker dies (or whose task raises) is resent up to ``max_attempts`` tries, then its
     documents are recorded as failed. Returns ``(retries, seconds to the first committed batch)``.
     """
     from ray.exceptions import RayError
 
-    worker_cls = _worker_class(ray)
+    task = ray.remote(num_cpus=1, max_retries=0)(_extract_spec_batch)  # retries counted here, not by Ray
     spec_ref = ray.put(spec)
-    actors = [worker_cls.remote(spec_ref) for _ in range(n_workers)]
-    free, pending = deque(range(n_workers)), deque(range(len(batches)))
+    pending = deque(range(len(batches)))
     attempts = [0] * len(batches)
-    in_flight: dict[Any, tuple[int, int]] = {}
+    in_flight: dict[Any, int] = {}
     done, retries, todo = 0, 0, sum(len(b) for b in batches)
     first: float | None = None
     try:
         while pending or in_flight:
-            while pending and free:
-                slot, b = free.popleft(), pending.popleft()
+            while pending and len(in_flight) < n_workers:
+                b = pending.popleft()
                 attempts[b] += 1
-                in_flight[actors[slot].extract.remote(batches[b])] = (slot, b)
+                in_flight[task.remote(spec_ref, batches[b])] = b
             ready, _ = ray.wait(list(in_flight), num_returns=1)
-            slot, b = in_flight.pop(ready[0])
+            b = in_flight.pop(ready[0])
             doc_ids = [d for d, _ in batches[b]]
-            free.append(slot)
             try:
                 result, seconds = ray.get(ready[0])
             except RayError as exc:
                 retries += 1
-                logging.getLogger(__name__).warning("batch %d failed on worker %d (try %d/%d): %s", b, slot,
-                                                    attempts[b], max_attempts, type(exc).__name__)
-                ray.kill(actors[slot], no_restart=True)
-                actors[slot] = worker_cls.remote(spec_ref)  # a fresh worker; the old one may be dead
+                logging.getLogger(__name__).warning("batch %d failed (try %d/%d): %s", b, attempts[b], max_attempts,
+                                                    type(exc).__name__)
                 if attempts[b] < max_attempts:
                     pending.appendleft(b)
                 else:
@@ -423,15 +477,15 @@ def _run_batches(ray: Any, spec: ExtractorSpec | Callable[[], Any], n_workers: i
             if progress is not None:
                 progress(done, todo)
     finally:
-        for actor in actors:
-            ray.kill(actor, no_restart=True)
+        for ref in in_flight:  # interrupted: stop what is still running
+            ray.cancel(ref, force=True)
     return retries, first
 
 
 def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Callable[[], Any], sink: PairSink,
                     config: RayConfig | None = None, batch_docs: int = 16, max_in_flight: int | None = None,
                     max_attempts: int = 3, progress: Progress | None = None) -> ExtractAllReport:
-    """Extract every document of ``docs`` not yet done in ``sink`` on a pool of Ray actors.
+    """Extract every document of ``docs`` not yet done in ``sink``, one Ray task per batch.
 
     Parameters
     ----------
@@ -440,13 +494,13 @@ def extract_all_ray(docs: Sequence[tuple[str, str]], spec: ExtractorSpec | Calla
     sink : PairSink
         Each batch is committed as its result arrives.
     config : RayConfig, optional
-        ``workers`` actors.
+        ``workers`` tasks in flight.
     batch_docs : int
         Documents per task.
     max_in_flight : int, optional
         Bound on concurrent requests to the endpoint over all actors (an :class:`ExtractorSpec`
-        of kind ``"openai"`` only): ``min(workers, max_in_flight)`` actors with
-        ``max_in_flight // actors`` requests each. Default: each actor keeps its extractor's
+        of kind ``"openai"`` only): ``min(workers, max_in_flight)`` tasks in flight with
+        ``max_in_flight // tasks`` requests each. Default: each actor keeps its extractor's
         ``concurrency``.
     max_attempts : int
         Tries per batch when its worker dies; after the last, the batch's documents are

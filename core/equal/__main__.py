@@ -64,7 +64,8 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
                         "(pip install -r requirements-ray.txt)")
     p.add_argument("--address", default=None,
                    help="--engine ray: an existing cluster (default $RAY_ADDRESS, else a local Ray with --num-cpus)")
-    p.add_argument("--workers", type=_positive, default=2, help="--engine ray: actors in the pool (default 2)")
+    p.add_argument("--workers", type=_positive, default=2,
+                   help="--engine ray: workers at once (embedding actors, extraction tasks; default 2)")
     p.add_argument("--num-cpus", type=_positive, default=2, help="--engine ray: CPUs of a local Ray (default 2)")
 
 

@@ -1,31 +1,43 @@
 """The Random / All / Avg-sim baselines as a cancellable, incremental job (:mod:`core.jobs`).
 
-The baselines need every document extracted once and every pair text embedded once; then
-each baseline policy is replayed over that table (:mod:`core.equal.replay`). The job does
-this in small batches of documents, each extracted and its new pair texts embedded at once,
-yielding a :class:`~core.jobs.Tick` after each: every batch costs about the same, so the rate
-so far predicts the time left (extracting everything first and embedding after made the
-estimate jump between two stages of different speeds). It keeps what it has done in a
+The baselines need the documents they read extracted once and every pair text embedded once;
+then each baseline policy is replayed over that table (:mod:`core.equal.replay`). Which documents
+they read is known before any extraction (:func:`documents_read`: a dry replay; at a 5% budget on
+the whole built-in corpus, 1,615 of its 11,357 documents). The job extracts them in small
+batches, each extracted and its new pair texts embedded at once, yielding a
+:class:`~core.jobs.Tick` after each. It keeps what it has done in a
 :class:`BaselineCache`: a cancelled job loses nothing, and the next job (another seed, budget
 or policy setting on the same corpus) extracts and embeds only what is missing, and reuses
 replayed curves whose configuration is unchanged.
+
+Time left (:class:`BaselineForecast`): each kind of work has its own measured rate: a document
+extracted, a pair text embedded by the encoder, a pair text read from the embedder's cache (a
+live run already embedded it), a document replayed by each baseline; the job counts what is
+left of each kind. The documents are visited in a seeded random order, so the mix of cheap and
+costly documents seen so far is the mix still to come (in corpus order, documents of one
+module come together and the rate drifted by 2x along the corpus). A replay not yet started is
+forecast from the rate an earlier job measured for it (kept in the cache), else from another
+replay's rate, else from this job's extraction rate, scaled by :data:`REPLAY_COST`.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from core.equal import replay
+from core.equal.budget import make_budget
 from core.equal.extract.base import QAPair
 from core.equal.replay import replay_run
 from core.equal.run import RunConfig
-from core.jobs import Job, JobProgress, Tick
+from core.jobs import Job, JobProgress, Tick, WorkMeter
 
 BATCH_DOCS = 24  # a batch takes ~0.1 s with the static tier: Cancel acts between two batches
 
@@ -35,12 +47,14 @@ class BaselineCache:
     """What baseline jobs on one corpus and extractor have computed so far.
 
     ``pairs_by_doc``: ``{doc_id: [QAPair, ...]}`` for every extracted document; ``table``:
-    ``{pair text: vector}``; ``curves``: ``{(policy, config json): rounds_frame}``.
+    ``{pair text: vector}``; ``curves``: ``{(policy, config json): rounds_frame}``; ``rates``: seconds per
+    unit of each kind of work (:class:`BaselineForecast`) measured by the jobs so far.
     """
 
     pairs_by_doc: dict[str, list[QAPair]] = field(default_factory=dict)
     table: dict[str, NDArray[np.float32]] = field(default_factory=dict)
     curves: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    rates: WorkMeter = field(default_factory=WorkMeter)  # what every job measured: the next job's first forecast
 
 
 def baseline_policies(with_doc_emb: bool) -> tuple[str, ...]:
@@ -48,38 +62,307 @@ def baseline_policies(with_doc_emb: bool) -> tuple[str, ...]:
     return ("random", "all") + (("avg-sim",) if with_doc_emb else ())
 
 
-STAGE_PAIRS = "Extracting and embedding every document's pairs"
+STAGE_PAIRS = "Extracting and embedding the pairs of the documents the baselines read"
 STAGE_REPLAY = "Replaying the baselines"
+DOCS, PAIRS_NEW, PAIRS_KNOWN = "documents extracted", "pairs embedded", "pairs read from cache"
+SET_UP = "replays set up"
+WALL = "wall seconds per second of work"  # a page polls a slice of work per refresh and draws between them
+WALL_PER_WORK = 1.25  # until measured: the Bandit page works 0.4 s per 0.5 s refresh
+WALL_SLICES = 8  # the slices the wall time per second of work is measured over
+DOC_BATCHES = 10  # the batches of documents their rates are measured over
+# a replayed document's cost against an extracted one's, measured on the built-in corpus (rule extractor, static tier;
+# extraction 0.6-1.0 ms a document): Random 1.0-1.5x, All 0.4-0.8x, Avg-sim 0.85-1.05x over budgets 0.2-1 (Random
+# reads many clusters a round, so it makes more, smaller pulls); the first rounds of a replay correct it
+REPLAY_COST = {"random": 1.2, "all": 0.6, "avg-sim": 1.0}
+
+
+def replay_kind(policy: str) -> str:
+    return f"documents replayed by {policy}"
+
+
+class BaselineForecast:
+    """The time left of a baselines job from counted work, each kind at its own measured rate.
+
+    ``docs_left`` documents to extract, each costing the seconds of a document plus its share of
+    pairs embedded and pairs read from cache (as counted over its last :data:`DOC_BATCHES` batches, the
+    first batch of a job left out: it carries the start-up); then ``replays_left``
+    (``{policy: documents to replay}``). Rates come from this job once it measured ``min_docs``
+    documents (or 5 % of a replay), else from ``prior`` (what earlier jobs on this cache
+    measured), else, for a replay, from another replay's rate or the extraction rate times
+    :data:`REPLAY_COST`.
+
+    >>> f = BaselineForecast(docs_left=100, replays_left={"all": 100}, min_docs=10)
+    >>> f.did_docs(5, 1.0, pairs_new=0, pairs_known=0, embed_seconds=(0.0, 0.0))  # the first batch: the start-up
+    >>> f.seconds_left() is None                 # nothing measured yet
+    True
+    >>> f.did_docs(20, 2.0, pairs_new=40, pairs_known=0, embed_seconds=(1.0, 0.0))
+    >>> round(f.seconds_left(), 3)               # 75 docs at 0.1 s + 150 pairs at 0.025 s + 100 replayed at 0.06 s
+    17.25
+    """
+
+    def __init__(self, docs_left: int, replays_left: dict[str, float], prior: WorkMeter | None = None,
+                 min_docs: int = 48, shared: WorkMeter | None = None, min_work_s: float = 1.0) -> None:
+        self.meter, self.prior, self.shared = WorkMeter(), prior or WorkMeter(), shared
+        self.docs_left, self.min_docs, self.min_work_s = int(docs_left), min_docs, min_work_s
+        self.replays_total = dict(replays_left)
+        self.replays_left = dict(replays_left)
+        self.counts = {PAIRS_NEW: 0, PAIRS_KNOWN: 0}
+        self.docs_done = 0
+        self._slices: deque[tuple[float, float]] = deque(maxlen=WALL_SLICES)
+        self._batches: deque[dict[str, tuple[float, float]]] = deque(maxlen=DOC_BATCHES)
+
+    def _add(self, kind: str, units: float, seconds: float) -> None:
+        for meter in (self.meter, self.shared):
+            if meter is not None and units > 0:
+                meter.add(kind, units, seconds)
+
+    def _rate(self, kind: str, min_units: float) -> float | None:
+        own = self.meter.rate(kind, min_units)
+        return own if own is not None else self.prior.rate(kind)
+
+    def did_docs(self, n: int, seconds: float, pairs_new: int, pairs_known: int,
+                 embed_seconds: tuple[float, float]) -> None:
+        """``n`` documents extracted in ``seconds``; their pair texts: ``pairs_new`` embedded, ``pairs_known`` read
+        from the embedder's cache, in ``embed_seconds`` (new, known)."""
+        self._add(DOCS, n, seconds)
+        self._add(PAIRS_NEW, pairs_new, embed_seconds[0])
+        self._add(PAIRS_KNOWN, pairs_known, embed_seconds[1])
+        self.counts[PAIRS_NEW] += pairs_new
+        self.counts[PAIRS_KNOWN] += pairs_known
+        if self.docs_done:  # the first batch carries the start-up (the extractor's and the encoder's first calls)
+            self._batches.append({DOCS: (n, seconds), PAIRS_NEW: (pairs_new, embed_seconds[0]),
+                                  PAIRS_KNOWN: (pairs_known, embed_seconds[1])})
+        self.docs_done += n
+        self.docs_left = max(0, self.docs_left - n)
+
+    def did_set_up(self, seconds: float) -> None:
+        """A replay was built (its similarity prior computed) in ``seconds``."""
+        self._add(SET_UP, 1, seconds)
+
+    def did_wait(self, work_seconds: float, wall_seconds: float) -> None:
+        """A slice of ``work_seconds`` took ``wall_seconds`` until the next slice began (the page drew between)."""
+        self._add(WALL, work_seconds, wall_seconds)
+        self._slices.append((work_seconds, wall_seconds))
+
+    def wall_per_work(self) -> float:
+        """Wall seconds per second of work (>= 1) over this job's last :data:`WALL_SLICES` slices once they worked
+        ``min_work_s`` s (the page's other refreshes come and go: a live run that ends frees the baselines' polls),
+        else earlier jobs', else :data:`WALL_PER_WORK`."""
+        work = sum(w for w, _ in self._slices)
+        rate = sum(t for _, t in self._slices) / work if work >= self.min_work_s else self.prior.rate(WALL)
+        return max(1.0, WALL_PER_WORK if rate is None else rate)
+
+    def draw_seconds(self) -> float:
+        """The page's own seconds between two slices, over the last slices: the result shows after one more draw."""
+        return sum(max(0.0, t - w) for w, t in self._slices) / len(self._slices) if self._slices else 0.0
+
+    def did_replay(self, policy: str, docs: float, seconds: float) -> None:
+        """``docs`` documents' worth of ``policy``'s budget replayed in ``seconds``."""
+        self._add(replay_kind(policy), docs, seconds)
+        self.replays_left[policy] = max(0.0, self.replays_left.get(policy, 0.0) - docs)
+
+    def _recent(self) -> WorkMeter | None:
+        """This job's last :data:`DOC_BATCHES` batches (its first left out) once they hold ``min_docs`` documents:
+        a fair sample of what is left (the order is random), at the machine's load now."""
+        recent = WorkMeter()
+        for batch in self._batches:
+            for kind, (units, seconds) in batch.items():
+                recent.add(kind, units, seconds)
+        return recent if recent.units.get(DOCS, 0.0) >= self.min_docs else None
+
+    def _extract_rate(self) -> float | None:
+        recent = self._recent()
+        return recent.rate(DOCS) if recent is not None else self.prior.rate(DOCS)
+
+    def _seconds_per_doc(self) -> float | None:
+        """A document's extraction plus its pairs, embedded or read from cache, each kind at its rate and count
+        per document (this job's recent batches, else what earlier jobs measured)."""
+        source = self._recent() or self.prior
+        doc = source.rate(DOCS)
+        if doc is None:
+            return None
+        for kind in (PAIRS_NEW, PAIRS_KNOWN):
+            rate = source.rate(kind)
+            if rate is not None:
+                doc += source.units[kind] / source.units[DOCS] * rate
+        return doc
+
+    def _speed(self) -> float:
+        """This job's seconds per unit against earlier jobs', on a kind both measured (1 when none): a
+        forecast read from an earlier job follows the machine's load now."""
+        for kind in [replay_kind(p) for p in reversed(list(self.replays_total))] + [DOCS]:
+            own, prior = self.meter.rate(kind, 10), self.prior.rate(kind, 10)
+            if own is not None and prior:
+                return own / prior
+        return 1.0
+
+    def _replay_rate(self, policy: str) -> float | None:
+        """Seconds per document replayed by ``policy``: its own once 5 % is done, else (slowest to change first)
+        an earlier job's for it, another replay's scaled by :data:`REPLAY_COST`, the extraction's so scaled."""
+        own = self.meter.rate(replay_kind(policy), 0.05 * max(self.replays_total.get(policy, 0.0), 1.0))
+        if own is not None:
+            return own
+        prior = self.prior.rate(replay_kind(policy))
+        if prior is not None:
+            return prior * self._speed()
+        cost = REPLAY_COST.get(policy, 1.0)
+        for source, speed in ((self.meter, 1.0), (self.prior, self._speed())):  # another baseline's replay
+            for other in REPLAY_COST:
+                rate = source.rate(replay_kind(other), 10)
+                if rate is not None:
+                    return rate * speed * cost / REPLAY_COST[other]
+        doc = self._extract_rate()
+        return None if doc is None else doc * cost
+
+    def seconds_left(self) -> float | None:
+        """Seconds of work left (``None`` until every kind left has a rate)."""
+        left = 0.0
+        if self.docs_left:
+            per_doc = self._seconds_per_doc()
+            if per_doc is None:
+                return None
+            left += self.docs_left * per_doc
+        for policy, docs in self.replays_left.items():
+            if docs > 0:
+                rate = self._replay_rate(policy)
+                if rate is None:
+                    return None
+                left += docs * rate
+        set_up = self._rate(SET_UP, 1)
+        if set_up is not None:  # each replay not begun yet; unknown before the first, and small
+            begun = (docs == self.replays_total.get(p) and docs > 0 for p, docs in self.replays_left.items())
+            left += set_up * sum(begun)
+        return left
+
+
+def replay_docs(config: RunConfig, n_docs: int) -> float:
+    """The documents a baseline replays for ``config``'s budget on ``n_docs`` documents (at most all of them)."""
+    return float(min(n_docs, make_budget(config.budget_kind, config.budget).target(n_docs)))
+
+
+def _curve_key(config: RunConfig, policy: str) -> tuple[RunConfig, tuple[str, str]]:
+    """The baseline's own configuration and its key in ``BaselineCache.curves``."""
+    cfg = replace(config, policy=policy, policy_params={})
+    return cfg, (policy, json.dumps(cfg.to_dict(), sort_keys=True))
+
+
+def _embed_new(texts: list[str], embed, cache: BaselineCache,
+               clock: Callable[[], float]) -> tuple[int, int, float, float]:
+    """Embed the pair texts not in ``cache.table`` into it: those the embedder has cached apart from those it must
+    encode (same vectors either way). Returns (new, known, seconds new, seconds known)."""
+    cached = getattr(embed, "cached", None)  # core.equal.run.cached_embedder says which texts it holds
+    known = [t for t in texts if cached is not None and cached(t)]
+    new = [t for t in texts if cached is None or not cached(t)]
+    seconds = []
+    for group in (new, known):
+        t0 = clock()
+        if group:
+            cache.table.update(zip(group, np.asarray(embed(group), dtype=np.float32)))
+        seconds.append(clock() - t0)
+    return len(new), len(known), seconds[0], seconds[1]
+
+
+class _Recorder(Mapping[str, Sequence[QAPair]]):
+    """No pairs for any document, and the documents asked for, in order (a dry replay's reads)."""
+
+    def __init__(self) -> None:
+        self.asked: dict[str, None] = {}
+
+    def __getitem__(self, doc_id: str) -> Sequence[QAPair]:
+        self.asked[doc_id] = None
+        return ()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.asked)
+
+    def __len__(self) -> int:
+        return len(self.asked)
+
+
+def documents_read(config: RunConfig, space, reference: NDArray, policies: Sequence[str]) -> set[str] | None:
+    """The documents the baselines read under ``config``'s budget, found by replaying each with no pairs.
+
+    The document baselines (random, all, avg-sim) choose documents from the seed, the corpus order or the
+    similarity, never from what a document yields, and a budget of documents or calls does not look at the
+    pairs either: so a dry replay reads exactly the documents the real one will. ``None`` (every document)
+    when the run stops on a reward plateau or its budget counts cost, which do depend on the pairs.
+    """
+    if config.stop != "budget" or config.budget_kind == "cost":
+        return None
+    read: set[str] = set()
+    for policy in policies:  # core.equal.replay's own replay_run: a dry replay scores no pairs (no OT)
+        recorder = _Recorder()
+        replay.replay_run(_curve_key(config, policy)[0], space, recorder, {}, reference).run_until_done()
+        read.update(recorder.asked)
+    return read
+
+
+class _PairsOnDemand(Mapping[str, Sequence[QAPair]]):
+    """``cache.pairs_by_doc``, extracting (and embedding) a document a replay asks for that is not there yet."""
+
+    def __init__(self, cache: BaselineCache, extract_doc: Callable[[str], None]) -> None:
+        self.cache, self.extract_doc = cache, extract_doc
+
+    def __getitem__(self, doc_id: str) -> Sequence[QAPair]:
+        if doc_id not in self.cache.pairs_by_doc:
+            self.extract_doc(doc_id)
+        return self.cache.pairs_by_doc[doc_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.cache.pairs_by_doc)
+
+    def __len__(self) -> int:
+        return len(self.cache.pairs_by_doc)
 
 
 def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache,
-          policies: Sequence[str]) -> Generator[Tick, None, dict[str, pd.DataFrame]]:
+          policies: Sequence[str], forecast: BaselineForecast,
+          clock: Callable[[], float]) -> Generator[Tick, None, dict[str, pd.DataFrame]]:
     doc_ids, texts = list(space.doc_ids), space.texts
-    todo = [i for i, d in enumerate(doc_ids) if d not in cache.pairs_by_doc]
+    position = {d: i for i, d in enumerate(doc_ids)}
+
+    def extract_doc(doc_id: str) -> None:  # a document the dry replay did not foresee (kept like the others)
+        found = [p for p in extractor.extract([(doc_id, texts[position[doc_id]])]).pairs]
+        _embed_new(list(dict.fromkeys(p.as_text() for p in found if p.as_text() not in cache.table)), embed, cache,
+                   clock)
+        cache.pairs_by_doc[doc_id] = found
+
+    read = documents_read(config, space, reference, list(forecast.replays_left))  # one step: the first slice's
+    todo = [i for i, d in enumerate(doc_ids) if d not in cache.pairs_by_doc and (read is None or d in read)]
+    forecast.docs_left = len(todo)
+    # a seeded random order: the documents done so far are a fair sample of those left (see the module docstring)
+    todo = [todo[j] for j in np.random.default_rng(0).permutation(len(todo))]
     for start in range(0, len(todo), BATCH_DOCS):
         chunk = todo[start:start + BATCH_DOCS]
+        t0 = clock()
         found: dict[str, list[QAPair]] = {doc_ids[i]: [] for i in chunk}
         for p in extractor.extract([(doc_ids[i], texts[i]) for i in chunk]).pairs:
             found.setdefault(p.doc_id, []).append(p)
+        seconds = clock() - t0
         texts_found = (p.as_text() for ps in found.values() for p in ps)
         missing = list(dict.fromkeys(t for t in texts_found if t not in cache.table))
-        if missing:
-            cache.table.update(zip(missing, np.asarray(embed(missing), dtype=np.float32)))
+        n_new, n_known, s_new, s_known = _embed_new(missing, embed, cache, clock)
         cache.pairs_by_doc.update(found)  # per batch, after its embeddings: a cancelled job keeps what it did
+        forecast.did_docs(len(chunk), seconds, n_new, n_known, (s_new, s_known))
         yield Tick(min(start + BATCH_DOCS, len(todo)), len(todo), STAGE_PAIRS)
-    pairs = {d: cache.pairs_by_doc[d] for d in doc_ids}
+    pairs = _PairsOnDemand(cache, extract_doc)
     out: dict[str, pd.DataFrame] = {}
     total = 100 * len(policies)  # percent of each baseline's budget: rounds of one replay differ in cost
     for n, policy in enumerate(policies):
-        cfg = replace(config, policy=policy, policy_params={})
-        key = (policy, json.dumps(cfg.to_dict(), sort_keys=True))
+        cfg, key = _curve_key(config, policy)
         if key not in cache.curves:  # replayed round by round (as replay() would), so Cancel acts between rounds
+            docs, done, t0 = replay_docs(cfg, len(doc_ids)), 0.0, clock()
             run = replay_run(cfg, space, pairs, cache.table, reference)
+            forecast.did_set_up(clock() - t0)  # apart from the rounds: it would weigh on the first rounds' rate
             while not run.is_done:
+                t0 = clock()  # after the yield: the page's drawing between two slices is not the replay's
                 run.step()
+                forecast.did_replay(policy, run.budget_fraction * docs - done, clock() - t0)
+                done = run.budget_fraction * docs
                 yield Tick(100 * n + int(99 * run.budget_fraction), total, STAGE_REPLAY)
             run.finish()
             cache.curves[key] = run.rounds_frame()
+        forecast.replays_left[policy] = 0.0
         out[policy] = cache.curves[key]
         yield Tick(100 * (n + 1), total, STAGE_REPLAY)
     return out
@@ -88,41 +371,36 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
 class BaselinesJob(Job):
     """The baselines' :class:`~core.jobs.Job` with the words a polling panel shows (``common.poll_job_panel``).
 
-    Its time left covers the whole job, from 5 % of the documents on: the documents still to extract
-    and embed at the rate so far, plus the replays, forecast at ``replay_share`` of the time the
-    documents took until a third of them is replayed (measured on the
-    built-in corpus, static tier: 8.6 s to extract and embed 3,000 documents, 1.5 s for the three replays).
+    Its time left covers the whole job until the page shows it: :class:`BaselineForecast`'s seconds of
+    work, scaled by the wall time per second of work of the last slices (a page polls in slices, with its
+    own drawing between them), plus the page's run that shows the result (:attr:`show_seconds`, set by the
+    page from its last full run; at least the mean drawing between two slices).
     """
 
-    replay_share = 0.17
-
     def __init__(self, work: Generator[Tick, None, dict[str, pd.DataFrame]], n_docs: int,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, forecast: BaselineForecast | None = None) -> None:
         super().__init__("Random / All / Avg-sim baselines", work, clock)
         self.n_docs = n_docs
-        self._wall_start: float | None = None
+        self.forecast = forecast
+        self._last: tuple[float, float] | None = None  # when the last slice began, and the seconds it worked
+        self.show_seconds = 0.0  # the page's seconds to show the result once the job is done (its last full run)
 
     def advance(self, budget_s: float = 0.3) -> JobProgress:
-        if self._wall_start is None:
-            self._wall_start = self._clock()
-        return super().advance(budget_s)
+        now, work = self._clock(), self._seconds
+        if self._last is not None and self.forecast is not None:  # the last slice's work, and the wall time until now
+            self.forecast.did_wait(self._last[1], now - self._last[0])
+        try:
+            return super().advance(budget_s)
+        finally:
+            self._last = (now, self._seconds - work)
 
     def progress(self) -> JobProgress:
-        """Time left in wall-clock seconds: the work's own estimate (see the class docstring) scaled by the
-        wall time per second of work so far (a page polls in slices, with its own drawing between them)."""
         p = super().progress()
-        if not self.running or p.seconds_left is None:
+        if not self.running or self.forecast is None:
             return p
-        if p.stage == STAGE_PAIRS and p.fraction < 0.05:  # the first batches carry the start-up: no guess yet
-            return replace(p, seconds_left=None)
-        left = p.seconds_left
-        if p.stage == STAGE_PAIRS:
-            left += self.replay_share * p.seconds * p.total / max(p.done, 1)
-        elif p.fraction < 1 / 3:  # the replays' own rate is noisy over their first rounds: keep the forecast
-            docs_seconds = self._stage_start[2]
-            left = max(0.0, self.replay_share * docs_seconds - (p.seconds - docs_seconds))
-        if self._wall_start is not None and p.seconds > 0:
-            left *= max(1.0, (self._clock() - self._wall_start) / p.seconds)
+        left = self.forecast.seconds_left()
+        if left is not None:  # the work left at the page's pace, then the page's run that draws the result
+            left = left * self.forecast.wall_per_work() + max(self.show_seconds, self.forecast.draw_seconds())
         return replace(p, seconds_left=left)
 
     def describe(self) -> str:
@@ -140,7 +418,8 @@ class BaselinesJob(Job):
 
 
 def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache | None = None,
-                  policies: Sequence[str] | None = None) -> BaselinesJob:
+                  policies: Sequence[str] | None = None,
+                  clock: Callable[[], float] = time.perf_counter) -> BaselinesJob:
     """A :class:`BaselinesJob` whose result is ``{policy: rounds_frame}`` for ``config``'s budget.
 
     Parameters
@@ -155,7 +434,13 @@ def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray
         ``texts -> (len, d)`` unit vectors in the space of ``reference`` (shape ``(m, d)``).
     cache : BaselineCache, optional
         Shared by jobs on the same corpus and extractor; filled as the job works.
+    clock : callable, optional
+        Seconds as a float; the job and its forecast's measurements read it (tests inject one).
     """
     policies = tuple(policies) if policies is not None else baseline_policies(space.doc_emb is not None)
-    work = _work(config, space, extractor, embed, reference, cache if cache is not None else BaselineCache(), policies)
-    return BaselinesJob(work, len(space))
+    cache = cache if cache is not None else BaselineCache()
+    replays = {p: replay_docs(config, len(space)) for p in policies if _curve_key(config, p)[1] not in cache.curves}
+    n_todo = sum(d not in cache.pairs_by_doc for d in space.doc_ids)  # at most: the job's first step counts those read
+    forecast = BaselineForecast(n_todo, replays, prior=cache.rates.copy(), shared=cache.rates)
+    work = _work(config, space, extractor, embed, reference, cache, policies, forecast, clock)
+    return BaselinesJob(work, len(space), clock, forecast)

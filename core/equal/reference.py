@@ -52,6 +52,9 @@ class ReferenceSet:
         return [f"{q}\n{a}" for q, a in zip(self.questions, self.answers)]
 
 
+DEFAULT_PRESET = "numerical-arrays"  # the reference task the Bandit page and the tuning lab open with
+
+
 def list_presets() -> list[str]:
     """Names of the shipped presets (file stems under ``assets/reference``), sorted."""
     return sorted(p.stem for p in PRESET_DIR.glob("*.jsonl"))

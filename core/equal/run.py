@@ -168,10 +168,12 @@ def single_thread_blas() -> AbstractContextManager[Any]:
 def cached_embedder(embed: EmbedFn) -> EmbedFn:
     """Wrap ``embed`` with an in-memory per-text cache (each distinct text is embedded once).
 
+    ``fn.cached(text)`` says whether a text is held (a job that forecasts its time counts those apart).
+
     >>> calls = []
     >>> fn = cached_embedder(lambda texts: calls.append(list(texts)) or np.ones((len(texts), 2), np.float32))
-    >>> fn(["a", "b", "a"]).shape, fn(["b"]).shape, calls
-    ((3, 2), (1, 2), [['a', 'b']])
+    >>> fn(["a", "b", "a"]).shape, fn(["b"]).shape, calls, fn.cached("a"), fn.cached("c")
+    ((3, 2), (1, 2), [['a', 'b']], True, False)
     """
     memo: dict[str, NDArray[np.float32]] = {}
 
@@ -184,6 +186,7 @@ def cached_embedder(embed: EmbedFn) -> EmbedFn:
             return np.empty((0, 0), dtype=np.float32)
         return np.stack([memo[t] for t in texts])
 
+    fn.cached = memo.__contains__  # type: ignore[attr-defined]
     return fn
 
 

@@ -464,22 +464,51 @@ def rank_cells(table: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["coverage", "cell"], ascending=[False, True], ignore_index=True)[cols]
 
 
+def clicked_cell(chart_state: Any, cells: Sequence[str]) -> str | None:
+    """The setting cell a click on the tuning chart names, if it is one of ``cells`` (a baseline's curve is not).
+
+    ``chart_state`` is the chart's selection state (``{"selection": {"points": [...]}}``); each point carries its
+    cell in ``customdata`` (:func:`core.viz.tuning.make_tuning_figure`), so the click maps by name, not position.
+
+    >>> clicked_cell({"selection": {"points": [{"curve_number": 5, "customdata": "B=3"}]}}, ["B=1", "B=3"])
+    'B=3'
+    >>> clicked_cell({"selection": {"points": [{"customdata": "random"}]}}, ["B=1", "B=3"]) is None
+    True
+    >>> clicked_cell(None, ["B=1"]) is None
+    True
+    """
+    points = ((chart_state or {}).get("selection") or {}).get("points") or []
+    for point in points:
+        cell = point.get("customdata")
+        cell = cell[0] if isinstance(cell, (list, tuple)) and cell else cell
+        if isinstance(cell, str) and cell in cells:
+            return cell
+    return None
+
+
 def setting_cells(ranked: pd.DataFrame) -> list[str]:
     """The setting cells of :func:`rank_cells`'s frame, best first (the baselines have no settings to apply)."""
     return ranked.loc[ranked["kind"] == "setting", "cell"].tolist()
 
 
-def bandit_link(page_url: str | None, config: RunConfig) -> str:
-    """The Bandit page's address with ``config``'s settings (:func:`core.equal.settings.settings_link`), beside the
-    page at ``page_url`` (the lab's own address; ``None``: a relative link).
+def bandit_link(page_url: str | None, config: RunConfig, reference: str | None = None) -> str:
+    """The Bandit page's address with ``config``'s settings (:func:`core.equal.settings.settings_link`) and the
+    ``reference`` task (a preset; left out at the page's default), beside the page at ``page_url`` (the lab's own
+    address; ``None``: a relative link).
 
     >>> bandit_link("http://127.0.0.1:8501/tuning_lab", RunConfig(batch_arms=5))
     'http://127.0.0.1:8501/bandit?batch_arms=5'
+    >>> bandit_link(None, RunConfig(batch_arms=5), reference="statistics")
+    '/bandit?reference=statistics&batch_arms=5'
     """
+    from urllib.parse import urlencode
+
+    from core.equal.reference import DEFAULT_PRESET
     from core.equal.settings import settings_link
 
     root = (page_url or "").split("?", 1)[0].rsplit("/", 1)[0]
-    query = settings_link(config)
+    query = "&".join(q for q in (urlencode({"reference": reference}) if reference not in (None, DEFAULT_PRESET)
+                                 else "", settings_link(config)) if q)
     return f"{root}/bandit" + (f"?{query}" if query else "")
 
 

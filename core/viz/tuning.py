@@ -35,6 +35,9 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
 
 
+CLICK_MARKER = dict(size=12, opacity=0)  # what a click on a curve lands on
+
+
 def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight: str | None = None,
                        title: str | None = None) -> go.Figure:
     """Curves of ``summary`` (one per cell, a band over seeds) with the baselines dashed; ``highlight`` draws one
@@ -51,7 +54,9 @@ def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight
                         hoverinfo="skip", **group)
         fig.add_scatter(x=d["calls"], y=d["lo"], mode="lines", line=dict(width=0), fill="tonexty",
                         fillcolor=_rgba(color, 0.06 if faint else 0.18), showlegend=False, hoverinfo="skip", **group)
-        fig.add_scatter(x=d["calls"], y=d["mean"], mode="lines", name=cell,
+        # invisible markers on the mean line: plotly selects markers, not lines, so a click on the curve picks it
+        fig.add_scatter(x=d["calls"], y=d["mean"], mode="lines+markers", name=cell, marker=CLICK_MARKER,
+                        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
                         line=dict(color=color, width=4 if cell == highlight else 2), opacity=0.35 if faint else 1.0,
                         hovertemplate=f"{cell}<br>%{{x:,}} calls: %{{y:.3f}} (mean over seeds)<extra></extra>",
                         **group)

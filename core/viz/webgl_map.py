@@ -11,10 +11,14 @@ point with regl-scatterplot. Streamlit hands it one ``bytes`` payload per rerun:
 (its ``have`` state); every other rerun sends the header and the small sections (``highlight``)
 only, and the component updates the same WebGL context.
 
-Selections come back as ``{"seq", "n", "v", "enc", "b64"}`` (``v``: the version they were made on):
-``enc`` is ``"none"``, ``"i32"`` (little-endian int32 point indices, when fewer than ``n / 32`` are
-selected) or ``"bits"`` (a bitmap of ``n`` bits,
-bit ``i`` at byte ``i // 8``, bit ``i % 8``): at most ``n / 8`` bytes, 125 kB for a million points.
+Selections come back as ``{"seq", "n", "v", "enc", ...}`` (``v``: the version they were made on):
+``enc`` is ``"none"``, ``"i32"`` (``b64``: little-endian int32 point indices, when fewer than ``n / 32``
+are selected), ``"bits"`` (``b64``: a bitmap of ``n`` bits, bit ``i`` at byte ``i // 8``, bit ``i % 8``:
+at most ``n / 8`` bytes, 125 kB for a million points) or ``"poly"`` (a box or lasso: ``poly`` its
+polygon in the points' coordinates, ``hidden`` the colour codes the legend hid; the points inside are
+found here, :mod:`core.viz.map_select`, so a million-point lasso sends a few hundred numbers). The
+next payload answers a polygon with ``header["sel"] = {"seq", "n"}`` (how many it holds) and, when at
+most :data:`MAX_SELECTED_DOTS`, their point indices as the ``selected`` section: the map marks them.
 Point indices count the drawn points; :func:`selection_rows` maps them to the caller's rows
 through :attr:`MapPoints.rows` (non-finite coordinates are dropped, so the two differ).
 """
@@ -31,10 +35,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from core.viz.map_select import region_indices
+
 SNIPPET_CHARS = 300  # a hover text's length
 EXTENT = 0.875  # points fill [-EXTENT, EXTENT] of the canvas's [-1, 1]
 MAX_INLINE_TEXTS = 20_000  # up to this many points, every point's snippet travels with the map (no hover rerun)
 MAX_MARKS = 2_000  # stars or rings drawn over the points, each
+MAX_SELECTED_DOTS = 5_000  # a box or lasso holding at most this many points has them marked one by one
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
                    colors: Sequence[str] | None = None, texts: Sequence[str] | None = None,
                    hover: tuple[int, str] | None = None, height: int = 560, stars: Any = None, marks: Any = None,
                    labels: Sequence[Any] | None = None, legend: Sequence[LegendEntry] | None = None,
-                   legend_title: str = "cluster", highlight_key: str = "", png_name: str = "corpus-map") -> bytes:
+                   legend_title: str = "cluster", highlight_key: str = "", png_name: str = "corpus-map",
+                   region: tuple[int, NDArray[np.int64]] | None = None) -> bytes:
     """The bytes one rerun sends the component (module docstring): the header, the highlight, and the points
     when ``send_points``. ``highlight``: caller rows to mark (``None``: leave the user's selection alone;
     empty: clear it); ``texts``: one hover text per DRAWN point (small maps; sent with the points only, the
@@ -158,7 +166,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
     :class:`core.corpus.labels.MapLabel` in the caller's coordinates (level 0 shows zoomed out, 1 zoomed in);
     ``legend``: :class:`LegendEntry` per colour code, whose entries hide and show their points. A new
     ``highlight_key`` applies the same ``highlight`` again (a Clear button: the user's selection is dropped);
-    ``png_name`` names the file the map's Save PNG button writes."""
+    ``png_name`` names the file the map's Save PNG button writes. ``region``: ``(seq, point indices)`` of the
+    browser's box or lasso selection (:func:`region_answer`), counted in the header and, when few, sent back."""
     sections: dict[str, NDArray] = {}
     if send_points:
         sections.update(x=points.x, y=points.y, z=points.z)
@@ -173,6 +182,10 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
                               "sections": {}}
     if png_name != "corpus-map":
         header["png"] = str(png_name)
+    if region is not None:
+        header["sel"] = {"seq": int(region[0]), "n": len(region[1])}
+        if len(region[1]) <= MAX_SELECTED_DOTS:
+            sections["selected"] = np.asarray(region[1], dtype=np.int32)
     if texts is not None and send_points:
         header["texts"] = list(texts)
     if hover is not None:
@@ -237,12 +250,30 @@ def selection_indices(state: Mapping[str, Any] | None, n: int) -> NDArray[np.int
     return idx[(idx >= 0) & (idx < n)].astype(np.int64)
 
 
+def drawn_selection(points: MapPoints, state: Mapping[str, Any] | None) -> NDArray[np.int64]:
+    """Drawn point indices (ascending) of any selection state: ids sent by the browser, or the points inside its
+    box or lasso polygon. A selection made on another version of the map selects nothing."""
+    if not state or state.get("v") not in (None, points.version):
+        return np.zeros(0, dtype=np.int64)
+    if state.get("enc") == "poly":
+        if int(state.get("n", -1)) != points.n:
+            return np.zeros(0, dtype=np.int64)
+        return region_indices(points, state)
+    return selection_indices(state, points.n)
+
+
 def selection_rows(points: MapPoints, state: Mapping[str, Any] | None) -> NDArray[np.int64]:
     """The caller's rows of a selection state (ascending): drawn point indices mapped through ``points.rows``.
     A selection made on another version of the map selects nothing."""
-    if state and state.get("v") not in (None, points.version):
-        return np.zeros(0, dtype=np.int64)
-    return points.rows[selection_indices(state, points.n)]
+    return points.rows[drawn_selection(points, state)]
+
+
+def region_answer(points: MapPoints, state: Mapping[str, Any] | None) -> tuple[int, NDArray[np.int64]] | None:
+    """``(seq, point indices)`` of a box or lasso selection state, for :func:`encode_payload`; ``None`` for any
+    other selection."""
+    if not state or state.get("enc") != "poly":
+        return None
+    return int(state.get("seq", 0) or 0), drawn_selection(points, state)
 
 
 def hover_answer(points: MapPoints, index: Any, text_of: Callable[[int], str] | None) -> tuple[int, str] | None:

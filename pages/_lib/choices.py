@@ -85,8 +85,10 @@ def encoder_name() -> str:
 
 
 def builtin_limit() -> int | None:
+    """How many built-in documents the sidebar asks for; ``None``: all of them (the default; the static tier maps
+    the whole corpus in seconds, and ``make setup`` builds that first map once)."""
     env = os.environ.get("EQUALCTAR_BUILTIN_LIMIT")
-    value = sidebar_value("sb_builtin_limit", int(env) if env else 3000)
+    value = sidebar_value("sb_builtin_limit", int(env) if env else None)
     return int(value) if value else None
 
 

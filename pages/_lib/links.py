@@ -44,11 +44,14 @@ def corpus_map_params(n_clusters: int | None = None) -> list[Param]:
 
 
 def bandit_params() -> list[Param]:
-    """The stored run shown live (reopened from the run store), and every run setting by its slug
-    (:mod:`core.equal.settings`; the page writes only those that apply and are not at their default)."""
+    """The stored run shown live (reopened from the run store), the reference task (a shipped preset; an
+    upload or a tag stays out of the link), and every run setting by its slug (:mod:`core.equal.settings`;
+    the page writes only those that apply and are not at their default)."""
+    from core.equal.reference import DEFAULT_PRESET, list_presets
     from core.equal.settings import PAGE_SETTINGS
 
-    return [Param("run", "bd_link_run", parse_run_id, once=True)] + [
+    return [Param("run", "bd_link_run", parse_run_id, once=True),
+            Param("reference", "bd_preset", parse_choice(list_presets()), DEFAULT_PRESET)] + [
         Param(s.slug, s.key, s.parse, extra_keys=(s.rule_key,) if s.word is not None else ()) for s in PAGE_SETTINGS]
 
 
@@ -155,7 +158,8 @@ def restore_link(page: str | None, query: Mapping[str, str]) -> tuple[dict[str, 
     if page == "bandit":
         from core.equal.settings import decode_link
 
-        run_values, run_problems = decode_view(query, [p for p in params if p.once])
+        # the run and the reference task alone; the run settings are checked together by RunConfig
+        run_values, run_problems = decode_view(query, [p for p in params if p.key in ("bd_link_run", "bd_preset")])
         values, problems = decode_link(query)
         return {**run_values, **values}, run_problems + problems
     values, problems = decode_view(query, params)

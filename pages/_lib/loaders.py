@@ -53,6 +53,11 @@ def _builtin(limit: int | None) -> Corpus:
     return load_builtin_corpus(limit=limit)
 
 
+def builtin_size() -> int:
+    """Documents in the whole built-in corpus (the sidebar's default size)."""
+    return len(_builtin(None))
+
+
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
 def _uploaded(data: bytes, filename: str, text_field: str | None, encoder: str) -> tuple[Corpus, LoadReport]:
     return load_corpus_bytes(data, filename, text_field=text_field or None, **chunking_options(encoder))

@@ -43,9 +43,14 @@ def test_a_refresh_plays_several_rounds(small_builtin):
     _button(at, "bd_start").click().run()  # the run that handles Start also plays the fragment's first tick
     assert not at.exception, [e.value for e in at.exception]
     loop = at.session_state["bd_loop"]
+    while loop.run.round == 0:  # a new run's refreshes stop at its first round (its first pull may wait for POT)
+        at.run()
+    # the first numbers go out alone, the charts one refresh later: the browser shows them before mounting charts
+    assert loop.run.round == 1 and not at.get("plotly_chart") and at.metric[1].value == "1"
     first = loop.run.round
     at.run()  # one more refresh
     assert loop.run.round - first >= 2 or loop.state == "finished", (first, loop.run.round)
+    assert at.get("plotly_chart")  # and then the charts
     assert next(s for s in at.slider if s.key == "bd_speed").value > 1  # not one round per refresh by default
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -52,6 +53,19 @@ def _drag_box(page) -> None:
     page.mouse.up()
 
 
+def _drag_lasso_left_half(page) -> None:
+    page.locator(MAP).get_by_role("button", name="Pan").click()
+    bb = page.locator(f"{MAP} canvas:not(.cmap-overlay)").bounding_box()
+    x0, x1, y0, y1 = bb["x"] + 4, bb["x"] + bb["width"] / 2, bb["y"] + 4, bb["y"] + bb["height"] - 4
+    page.keyboard.down("Shift")
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0 + 2)):
+        page.mouse.move(x, y, steps=10)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+
+
 @pytest.mark.browser
 def test_the_map_draws_every_document_and_a_box_lists_them_without_a_new_webgl_context(small_index, page,
                                                                                        output_dir):
@@ -70,8 +84,19 @@ def test_the_map_draws_every_document_and_a_box_lists_them_without_a_new_webgl_c
         heading.wait_for(timeout=30_000)
         page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
         assert page.get_by_role("button", name="Selected ids (one per line)").count() == 1
+        # the box went to the server as a polygon; its answer is counted on the map, which shades the box
+        page.wait_for_function(f"document.querySelector('{MAP}').dataset.selected === '{N_DOCS}'", timeout=30_000)
+        assert root.get_attribute("data-selection") == "region"
         heading.scroll_into_view_if_needed()
         page.screenshot(path=str(output_dir / "large_map_box_selection.png"))
+        page.keyboard.press("Escape")  # clears the box: nothing listed
+        page.get_by_role("heading", name="Selected documents (0)").wait_for(timeout=30_000)
+        _drag_lasso_left_half(page)  # Shift+drag in Pan mode: a lasso around the left half of the canvas
+        listed = page.get_by_role("heading", name=re.compile(r"Selected documents \(([1-9][0-9]*)\)"))
+        listed.wait_for(timeout=30_000)
+        n_listed = int(re.search(r"\((\d+)\)", listed.inner_text()).group(1))
+        assert 0 < n_listed < N_DOCS
+        assert root.get_attribute("data-selected") == str(n_listed)
 
         query = page.get_by_label("Search by meaning", exact=True)
         for i in range(20):  # each search marks its hits on the same map: no remount, no new context

@@ -121,3 +121,28 @@ class _Pausing(RuleExtractor):
             while not seen.exists() and time.monotonic() < end:
                 time.sleep(0.1)
         return super().extract(docs)
+
+
+class BatchOf:
+    """A stand-in for ``EncodeBatch`` (same constructor) that returns, for each row, the first row of its batch:
+    which rows an actor was handed together."""
+
+    def __init__(self, encoder_name: str, batch_size: int) -> None:
+        self.batch_size = batch_size
+
+    def __call__(self, batch):
+        import numpy as np
+
+        rows = np.asarray(batch["row"], dtype=np.int64)
+        return {"row": rows, "batch_of": np.full(len(rows), rows[0], dtype=np.int64)}
+
+
+def worker_state(hold: float = 1.0) -> tuple[int, bool]:
+    """Run as a Ray task: ``(pid, whether the engine's task code was already imported)``, after holding the worker
+    ``hold`` seconds (so that tasks sent together run on different workers)."""
+    import sys
+    import time
+
+    already = "core.debias.sweep" in sys.modules
+    time.sleep(hold)
+    return os.getpid(), already

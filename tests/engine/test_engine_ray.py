@@ -42,6 +42,26 @@ def test_ray_embeddings_equal_local_and_land_in_the_apps_cache(ray_cluster):
     np.testing.assert_array_equal(np.asarray(cached), np.asarray(emb))
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ray_batches_are_the_local_encoders_batches(ray_cluster, workers):
+    """The local encoder batches longest first over the whole corpus; Ray must hand its actors the same batches
+    (in corpus order each batch pads to its longest text: ~25% more work on the built-in corpus)."""
+    from core.corpus.encoders import longest_first
+    from tests.engine._engine_data import BatchOf
+
+    corpus, _ = topic_corpus(150, seed=23)
+    lengths = np.array([len(t) for t in corpus.texts])
+    assert len(set(lengths.tolist())) > 20  # lengths vary, so the order matters
+    ds = ray_engine._embedding_dataset(ray_cluster, corpus, "hashing-8", 16, workers, 0.0, fn=BatchOf)
+    groups: dict[int, list[int]] = {}
+    for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        for row, first in zip(out["row"].tolist(), out["batch_of"].tolist()):
+            groups.setdefault(first, []).append(row)
+    order = longest_first(corpus.texts)
+    local = sorted(sorted(order[s : s + 16].tolist()) for s in range(0, 150, 16))
+    assert sorted(sorted(g) for g in groups.values()) == local
+
+
 def test_map_built_on_ray_embeddings_has_the_same_clusters_and_says_ray(ray_cluster):
     corpus, _ = topic_corpus(160, seed=22)
     settings = MapSettings(encoder_name="hashing-64", k=4, seed=3, umap_neighbors=10)
@@ -54,6 +74,38 @@ def test_map_built_on_ray_embeddings_has_the_same_clusters_and_says_ray(ray_clus
     np.testing.assert_allclose(np.asarray(ray_map.centroids), np.asarray(local_map.centroids), atol=1e-5)
     reopened = load_corpus_map(corpus, settings)
     assert reopened is not None and reopened.engine == "ray"
+
+
+WARM_CHILD = """
+import json
+from core.engine.ray_engine import RayConfig, ensure_ray, shutdown_ray
+from tests.engine._engine_data import worker_state
+ray = ensure_ray(RayConfig(num_cpus=2))
+task = ray.remote(num_cpus=1)(worker_state)
+print(json.dumps(ray.get([task.remote() for _ in range(2)])))
+shutdown_ray()
+"""
+
+
+@pytest.mark.slow
+def test_a_local_ray_is_ready_with_one_worker_per_cpu_running_the_engine():
+    """The first job on a fresh local Ray waits for no worker process and no import (a fresh process costs seconds
+    on a busy machine: most of a short extraction job). Run in a child so that its Ray is a fresh one."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    run = subprocess.run([sys.executable, "-c", WARM_CHILD], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    states = json.loads(run.stdout.strip().splitlines()[-1])
+    assert len({pid for pid, _ in states}) == 2  # two workers at once
+    assert all(imported for _, imported in states)
 
 
 def test_ray_extract_all_gives_the_same_pairs_as_local(ray_cluster, tmp_path):

@@ -8,12 +8,16 @@
 // Data (bytes, see core/viz/webgl_map.py): "CMAP" | uint32 header length | header JSON | pad to 4 |
 // binary sections named in header.sections {name: [byteOffset, length, "f32"|"i32"]}.
 // State sent back: have (the version whose points this browser holds), selection
-// ({seq, n, v, enc: "none"|"i32"|"bits", b64}), hover (the point index whose text it wants).
+// ({seq, n, v, enc: "none"|"i32"|"bits", b64} for clicked points; {seq, n, v, enc: "poly", poly, hidden} for a box
+// or lasso: its polygon in the points' coordinates, which the server tests the points against, so no ids travel
+// and no WebGL frame runs before the page answers), hover (the point index whose text it wants).
+// A box or lasso is drawn on the overlay while dragged and stays there, shaded, as the selection; the server's
+// answer (header.sel: {seq, n}, and sections.selected when few) counts it and marks its points.
 // Over the WebGL canvas a 2-D canvas draws the labels (header.labels [level, code, text, x, y, size]: coarse
 // groups zoomed out, clusters zoomed in, largest first, none overlapping, none past an edge), stars
 // (sections.stars), rings (sections.marks) and a highlight of up to OVERLAY_HIGHLIGHT points (more: the
 // scatterplot's own selection); a legend (header.legend) hides and shows codes (sp.filter).
-import createScatterplot from 'regl-scatterplot';
+import createScatterplot, { checkSupport, createRegl } from 'regl-scatterplot';
 
 const MAPS = new WeakMap();
 const CACHE = new Map(); // version -> {x, y, z, n, texts}; the last two versions
@@ -26,6 +30,65 @@ const RING = '#c2255c';
 const OVERLAY_HIGHLIGHT = 5000; // highlights of up to this many points are drawn on the 2-D overlay
 const FINE_ZOOM = 1.6; // camera scale from which cluster labels replace the coarse groups' labels
 const LABEL_FONT = '600 12px sans-serif';
+const DRAG_MIN_PX = 4; // a press that moves less is a click
+const LASSO_STEP_PX = 3; // lasso vertices at least this far apart (screen pixels)
+const MAX_LASSO_VERTICES = 2048; // the server refuses longer polygons
+const REGION_FILL = 'rgba(59, 91, 219, 0.10)';
+const REGION_LINE = 'rgba(59, 91, 219, 0.9)';
+
+// regl-scatterplot's own renderer draws into an offscreen WebGL canvas and copies every frame into the
+// visible 2-D canvas with drawImage: a synchronous read-back that holds the page's main thread until the
+// frame is rendered (0.3-1 s for a million points in software GL), so a selection's answer from the server
+// waited for it. This renderer draws into the visible canvas itself: frames render in the GPU process while
+// the page goes on. Otherwise the same steps as regl-scatterplot 1.16's createRenderer (MIT): points into a
+// float framebuffer, then gamma-corrected onto the canvas.
+function createDirectRenderer(canvas) {
+  const regl = createRegl(canvas);
+  const fboRes = [Math.max(canvas.width, 1), Math.max(canvas.height, 1)];
+  const fbo = regl.framebuffer({ width: fboRes[0], height: fboRes[1], colorFormat: 'rgba', colorType: 'float' });
+  const supported = checkSupport(regl, true);
+  let gamma = 1;
+  let destroyed = false;
+  const toCanvas = regl({
+    vert: 'precision highp float; attribute vec2 xy; void main () { gl_Position = vec4(xy, 0, 1); }',
+    frag: `precision highp float;
+      uniform vec2 srcRes; uniform sampler2D src; uniform float gamma;
+      void main () {
+        vec4 color = texture2D(src, gl_FragCoord.xy / srcRes);
+        gl_FragColor = vec4(pow(clamp(color.rgb, vec3(0), vec3(1)), vec3(1.0 / gamma)), color.a);
+      }`,
+    attributes: { xy: [-4, -4, 4, -4, 0, 4] },
+    uniforms: { src: () => fbo, srcRes: () => fboRes, gamma: () => gamma },
+    count: 3,
+    depth: { enable: false },
+    blend: { enable: true, func: { srcRGB: 'one', srcAlpha: 'one', dstRGB: 'one minus src alpha',
+      dstAlpha: 'one minus src alpha' } },
+  });
+  const clear = { color: [0, 0, 0, 0], depth: 1 };
+  const drawFns = new Set();
+  const frame = regl.frame(() => { for (const f of drawFns) f(); });
+  return {
+    get canvas() { return canvas; },
+    get regl() { return regl; },
+    get gamma() { return gamma; },
+    set gamma(g) { gamma = +g; },
+    get isSupported() { return supported; },
+    get isDestroyed() { return destroyed; },
+    render(draw) {
+      if (fboRes[0] !== canvas.width || fboRes[1] !== canvas.height) {
+        fboRes[0] = Math.max(canvas.width, 1); fboRes[1] = Math.max(canvas.height, 1);
+        fbo.resize(fboRes[0], fboRes[1]);
+      }
+      regl.clear(clear);
+      fbo.use(() => { regl.clear(clear); draw(); });
+      toCanvas();
+    },
+    resize() {}, // the canvas is the scatterplot's own: its width and height are set there
+    onFrame(draw) { drawFns.add(draw); return () => drawFns.delete(draw); },
+    refresh() { regl.poll(); },
+    destroy() { destroyed = true; frame.cancel(); regl.destroy(); },
+  };
+}
 
 function parsePayload(data) {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -105,11 +168,12 @@ function buildDom(parent, height) {
   return { root, bar, modes, reset, png, hint, canvasBox, canvas, overlay, legend, tip, note };
 }
 
+// regl-scatterplot always pans and zooms; box and lasso are drawn here (wireRegion), never by its own lasso, whose
+// point-in-polygon test and redraw of every point ran before the selection could be sent.
 function setMode(m, mode) {
   m.mode = mode;
   for (const [k, b] of Object.entries(m.dom.modes)) b.classList.toggle('cmap-on', k === mode);
-  if (mode === 'pan') m.sp.set({ mouseMode: 'panZoom' });
-  else m.sp.set({ mouseMode: 'lasso', lassoType: mode === 'box' ? 'rectangle' : 'freeform' });
+  m.dom.canvasBox.classList.toggle('cmap-selecting', mode !== 'pan');
 }
 
 // The wheel zooms only when the map has focus or with Ctrl/Cmd/Alt; otherwise the page scrolls.
@@ -147,6 +211,16 @@ function project(m, x, y) {
   const px = (v[0] * x + v[4] * y + v[12]) / (w / h);
   const py = v[1] * x + v[5] * y + v[13];
   return [(w * (px + 1)) / 2, h * (0.5 - py / 2)];
+}
+
+// Canvas pixels to data coordinates: the inverse of project().
+function unproject(m, sx, sy) {
+  const v = m.view;
+  const a = m.width / m.height;
+  const bx = ((2 * sx) / m.width - 1) * a - v[12];
+  const by = 1 - (2 * sy) / m.height - v[13];
+  const det = v[0] * v[5] - v[4] * v[1];
+  return [(bx * v[5] - v[4] * by) / det, (v[0] * by - v[1] * bx) / det];
 }
 
 function visibleCode(m, code) { return !m.hidden.has(code); }
@@ -213,6 +287,13 @@ function drawMarks(m, ctx, w, h) {
   ctx.fillStyle = ACTIVE;
   ctx.strokeStyle = '#1f2430';
   ctx.lineWidth = 1;
+  for (const i of (m.region && m.region.dots) || []) { // a box or lasso's points, when few (the server's answer)
+    const p = project(m, pts.x[i], pts.y[i]);
+    if (!p || p[0] < -4 || p[0] > w + 4 || p[1] < -4 || p[1] > h + 4) continue;
+    ctx.beginPath();
+    ctx.arc(p[0], p[1], 3, 0, 2 * Math.PI);
+    ctx.fill();
+  }
   for (const i of m.highlight) {
     const p = project(m, pts.x[i], pts.y[i]);
     if (!p || p[0] < -4 || p[0] > w + 4 || p[1] < -4 || p[1] > h + 4) continue;
@@ -243,8 +324,29 @@ function drawOverlay(m) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   if (!m.pts) return;
+  drawRegion(m, ctx);
   drawMarks(m, ctx, w, h);
   drawLabels(m, ctx, w, h);
+}
+
+// The box or lasso being dragged (screen pixels), or the one selected (data coordinates, so it follows the camera).
+function drawRegion(m, ctx) {
+  let screen = null;
+  if (m.drag && m.drag.moved) screen = dragPolygon(m.drag, m.drag.last);
+  else if (m.region) {
+    screen = [];
+    for (let i = 0; i < m.region.poly.length; i += 2) screen.push(project(m, m.region.poly[i], m.region.poly[i + 1]));
+  }
+  if (!screen || screen.length < 2) return;
+  ctx.beginPath();
+  ctx.moveTo(screen[0][0], screen[0][1]);
+  for (let i = 1; i < screen.length; i++) ctx.lineTo(screen[i][0], screen[i][1]);
+  ctx.closePath();
+  ctx.fillStyle = REGION_FILL;
+  ctx.fill('nonzero');
+  ctx.strokeStyle = REGION_LINE;
+  ctx.lineWidth = 1.5;
+  ctx.stroke();
 }
 
 function queueOverlay(m) {
@@ -330,13 +432,12 @@ function wireEvents(m) {
   const { sp } = m;
   sp.subscribe('select', ({ points }) => {
     if (m.applyingHighlight) return;
-    m.seq += 1;
-    m.setStateValue('selection', encodeSelection(points, m.n, m.seq, m.version));
+    setRegion(m, null);
+    sendSelection(m, encodeSelection(points, m.n, m.seq + 1, m.version));
   });
   sp.subscribe('deselect', () => {
     if (m.applyingHighlight) return;
-    m.seq += 1;
-    m.setStateValue('selection', encodeSelection([], m.n, m.seq, m.version));
+    clearSelection(m);
   });
   sp.subscribe('pointOver', (index) => {
     m.hovered = index;
@@ -364,6 +465,107 @@ function wireEvents(m) {
   }).observe(m.dom.canvasBox);
   sp.subscribe('view', ({ view }) => { m.view = view; queueOverlay(m); });
   guardWheel(m);
+  wireRegion(m);
+}
+
+function sendSelection(m, state) {
+  m.seq = state.seq;
+  m.sent = state.enc;
+  m.setStateValue('selection', state);
+}
+
+function setRegion(m, region) {
+  m.region = region;
+  m.dom.root.setAttribute('data-selection', region ? 'region' : 'points');
+  m.dom.root.removeAttribute('data-selected');
+  queueOverlay(m);
+}
+
+// Nothing selected: the scatterplot's own selection (a click) and a box or lasso alike.
+function clearSelection(m) {
+  const had = m.region || m.sent !== 'none';
+  setRegion(m, null);
+  if (had) sendSelection(m, encodeSelection([], m.n, m.seq + 1, m.version));
+}
+
+function dragPolygon(drag, end) {
+  if (drag.kind === 'lasso') return [...drag.screen, end];
+  const [x0, y0] = drag.start;
+  const [x1, y1] = end;
+  return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+}
+
+// The visible point nearest a click (within a few pixels), or -1.
+function nearestPoint(m, sx, sy) {
+  const pts = m.pts;
+  const [x, y] = unproject(m, sx, sy);
+  const [x2] = unproject(m, sx + 6, sy);
+  let best = -1;
+  let bestD = (x2 - x) * (x2 - x);
+  for (let i = 0; i < pts.n; i++) {
+    const dx = pts.x[i] - x;
+    if (dx * dx > bestD) continue;
+    const dy = pts.y[i] - y;
+    const d = dx * dx + dy * dy;
+    if (d <= bestD && visibleCode(m, pts.z[i])) { bestD = d; best = i; }
+  }
+  return best;
+}
+
+// Box and Lasso mode (and Shift+drag in Pan mode): the press never reaches regl-scatterplot (no camera move, no
+// hover redraws); on release the polygon goes to the server at once and stays drawn as the selection.
+function wireRegion(m) {
+  const canvas = m.dom.canvas;
+  m.dom.canvasBox.addEventListener('mousedown', (e) => {
+    if (e.button !== 0 || e.target !== canvas || !m.pts || !m.view) return;
+    if (m.mode === 'pan' && !e.shiftKey) return;
+    e.stopPropagation();
+    e.preventDefault();
+    m.dom.root.focus({ preventScroll: true });
+    const r = canvas.getBoundingClientRect();
+    const at = (ev) => [ev.clientX - r.left, ev.clientY - r.top];
+    const start = at(e);
+    const drag = { kind: m.mode === 'box' ? 'box' : 'lasso', start, screen: [start], last: start, moved: false };
+    m.drag = drag;
+    const move = (ev) => {
+      ev.stopPropagation();
+      const p = at(ev);
+      drag.last = p;
+      if (!drag.moved && Math.hypot(p[0] - start[0], p[1] - start[1]) < DRAG_MIN_PX) return;
+      drag.moved = true;
+      const prev = drag.screen[drag.screen.length - 1];
+      if (drag.kind === 'lasso' && drag.screen.length < MAX_LASSO_VERTICES - 1
+        && Math.hypot(p[0] - prev[0], p[1] - prev[1]) >= LASSO_STEP_PX) drag.screen.push(p);
+      queueOverlay(m);
+    };
+    const up = (ev) => {
+      ev.stopPropagation();
+      window.removeEventListener('mousemove', move, true);
+      window.removeEventListener('mouseup', up, true);
+      const eat = (c) => c.stopPropagation(); // the click that follows is this drag's, not regl-scatterplot's
+      window.addEventListener('click', eat, { capture: true, once: true });
+      setTimeout(() => window.removeEventListener('click', eat, { capture: true }), 100);
+      m.drag = null;
+      const end = at(ev);
+      if (!drag.moved) {
+        const i = nearestPoint(m, end[0], end[1]);
+        if (i >= 0) m.sp.select([i]); else { m.sp.deselect({ preventEvent: true }); clearSelection(m); }
+        return;
+      }
+      const poly = [];
+      for (const [sx, sy] of dragPolygon(drag, end)) poly.push(...unproject(m, sx, sy));
+      m.sp.deselect({ preventEvent: true });
+      setRegion(m, { seq: m.seq + 1, poly, count: null, dots: [] });
+      sendSelection(m, { seq: m.seq + 1, n: m.n, v: m.version, enc: 'poly', poly,
+        hidden: [...m.hidden].sort((a, b) => a - b) });
+    };
+    window.addEventListener('mousemove', move, true);
+    window.addEventListener('mouseup', up, true);
+  }, { capture: true });
+  // Escape and a double click clear a box or lasso (regl-scatterplot clears its own selection)
+  m.onKeyUp = (e) => { if (e.key === 'Escape' && m.region) clearSelection(m); };
+  window.addEventListener('keyup', m.onKeyUp);
+  canvas.addEventListener('dblclick', () => { if (m.region) clearSelection(m); });
 }
 
 function create(parent, header, api) {
@@ -376,21 +578,26 @@ function create(parent, header, api) {
     return { dom, sp: null };
   }
   const { width, height } = dom.canvasBox.getBoundingClientRect();
+  const renderer = createDirectRenderer(dom.canvas);
   const sp = createScatterplot({
-    canvas: dom.canvas, width: Math.max(width, 100), height: Math.max(height, 100),
+    renderer, canvas: dom.canvas, width: Math.max(width, 100), height: Math.max(height, 100),
     pointSize: 3, pointSizeSelected: 2, opacity: 0.85, lassoColor: [0.23, 0.36, 0.86, 1],
     backgroundColor: [1, 1, 1, 0], lassoInitiator: false, deselectOnDblClick: true,
     // events at once, not a few frames later (a frame of a million points takes ~0.7 s in software GL)
     syncEvents: true,
     // squares without alpha blending: cheaper frames for maps of many points (set once, at creation)
     performanceMode: (header.n || 0) >= PERFORMANCE_MODE_POINTS,
-    deselectOnEscape: true, actionKeyMap: { lasso: 'shift' }, opacityInactiveScale: 0.5,
+    deselectOnEscape: true, opacityInactiveScale: 0.5,
+    // the spatial index (hover, click) on this thread: from a million points on, regl-scatterplot would build it in
+    // a worker, posting it the points as a million small arrays: 1.5-3 s of structured cloning against 0.3-0.8 s
+    spatialIndexUseWorker: false,
   });
-  const m = { dom, sp, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
+  const m = { dom, sp, renderer, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
     hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: null, pts: null, texts: null,
     highlight: [], highlightSelected: false,
     view: sp.get('cameraView'), width: Math.max(width, 100), height: Math.max(height, 100), stars: [], marks: [],
-    hidden: new Set(), legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false, ...api };
+    hidden: new Set(), legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false,
+    region: null, drag: null, sent: 'none', ...api };
   dom.root.__cmap = m; // benchmarks and tests reach the scatterplot through the element
   wireEvents(m);
   setMode(m, 'pan');
@@ -421,6 +628,7 @@ async function applyHighlight(m, header, sections) {
       m.highlightSelected = false;
     } else if (ids.length) { // many: the scatterplot's own selection (the others dim)
       m.highlight = [];
+      if (m.region) setRegion(m, null);
       m.sp.select(Array.from(ids), { preventEvent: true });
       m.highlightSelected = true;
     } else { // empty: clear (a Clear button, a highlight taken away)
@@ -457,8 +665,11 @@ async function update(m, header, sections) {
     m.hoverCache = new Map();
     m.highlightSig = null;
     m.highlight = [];
+    if (m.region) setRegion(m, null); // drawn on another map: the server selects nothing from it
     const t0 = performance.now();
+    performance.mark('cmap-draw-start');
     await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical' });
+    performance.mark('cmap-draw-end');
     if (m.hidden.size) applyHidden(m);
     m.dom.root.setAttribute('data-points', String(pts.n));
     m.dom.root.setAttribute('data-version', header.v);
@@ -475,6 +686,12 @@ async function update(m, header, sections) {
     m.legendClusters = !!(legend && legend.clusters);
     buildLegend(m, legend);
   }
+  const sel = header.sel || null;
+  if (m.region && sel && sel.seq === m.region.seq) { // the server's count of the box or lasso (and its points, if few)
+    m.region.count = sel.n;
+    m.region.dots = sections.selected ? Array.from(sections.selected) : [];
+    m.dom.root.setAttribute('data-selected', String(sel.n));
+  }
   m.stars = sections.stars ? Array.from(sections.stars) : [];
   m.marks = sections.marks ? Array.from(sections.marks) : [];
   m.dom.root.setAttribute('data-stars', String(m.stars.length));
@@ -486,6 +703,7 @@ async function update(m, header, sections) {
 export default function corpusMap(component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
   if (!data) return undefined;
+  performance.mark('cmap-call');
   const { header, sections } = parsePayload(data);
   const size = data.byteLength;
   let m = MAPS.get(parentElement);
@@ -504,6 +722,8 @@ export default function corpusMap(component) {
     if (MAPS.get(parentElement) === m) {
       MAPS.delete(parentElement);
       m.sp.destroy();
+      m.renderer.destroy(); // a renderer passed in is the caller's to destroy
+      window.removeEventListener('keyup', m.onKeyUp);
       m.dom.root.remove();
     }
   };
