@@ -24,7 +24,9 @@ Split by a fixed rule (:func:`_equal_cases.split_of`): preset number + kind numb
 else confirmation. Defaults are chosen on the tuning half (``--half tuning --variants ...``); the
 verdict is the confirmation half's: EQUAL >= Avg-sim on every case (worst ratio >= 1.0, printed by
 name), geometric mean of EQUAL/Avg-sim >= 1.5x on the decoy cases, Random/EQUAL >= 5x on the standard
-cases. Policies: Random, Avg-sim (documents by mean cosine to D_r), EQUAL (RunConfig's defaults),
+cases. Policies: Random, Avg-sim (documents by mean cosine to D_r), EQUAL (RunConfig's defaults: the
+"learned" policy, Avg-sim's ranking corrected by a value model learned from the run's own reads), EQUAL arms
+(the cluster bandit with the DS score and the learned order inside a cluster: the first defaults of #28),
 EQUAL #13 (the defaults before issue #28: most similar first, always), EQUAL paper (per-pull credit,
 unplayed 0, first pull D, empty pull 0, random order, full sharing), the variants asked for, and the
 arm-level oracle on the provenance label (clusters densest in on-task pairs first: the ceiling of any
@@ -223,18 +225,21 @@ def replay(
 
 
 def policy_configs(base: RunConfig, variants: dict[str, RunConfig] | None = None) -> dict[str, RunConfig]:
-    """The policies of every case's table: the baselines, EQUAL's defaults, the defaults of the round before this
-    one (#13's: most similar first, always), the paper's settings, and any ``variants`` under study."""
+    """The policies of every case's table: the baselines, EQUAL's defaults, the cluster bandit of the round before
+    this one ("EQUAL arms": the DS score, learned order inside a cluster), the defaults before issue #28 (#13's: most
+    similar first, always), the paper's settings, and any ``variants`` under study."""
+    arms = replace(base, policy="equal", doc_order="learned", doc_similarity="mean", order_explore=0.0)
     pull = replace(base.reward, credit="pull")
-    shuffled = replace(base, doc_order="random", neighbour_weight=1.0)  # how the paper reads clusters and shares
+    shuffled = replace(arms, doc_order="random", neighbour_weight=1.0)  # how the paper reads clusters and shares
     paper = replace(shuffled, unplayed="zero", first_pull_docs=None, reward=replace(pull, empty_reward=0.0))
-    # the defaults before #28, spelled out (not read from RunConfig(), whose defaults this issue may change)
-    before = replace(RunConfig(reward=OTReward()), doc_order="similar", doc_similarity="max", order_explore=0.0,
-                     arm_prior="cluster")
+    # the defaults before #28, spelled out (not read from RunConfig(), whose defaults this issue changes)
+    before = replace(RunConfig(reward=OTReward()), policy="equal", doc_order="similar", doc_similarity="max",
+                     order_explore=0.0, arm_prior="cluster")
     return {
         "random": replace(base, policy="random"),
         "avg-sim": replace(base, policy="avg-sim"),
         "EQUAL": base,
+        **({"EQUAL arms": arms} if arms != base else {}),
         **({"EQUAL #13": before} if before != base else {}),
         "EQUAL paper": paper,
         **(variants or {}),
@@ -242,20 +247,12 @@ def policy_configs(base: RunConfig, variants: dict[str, RunConfig] | None = None
 
 
 VARIANTS: dict[str, dict] = {  # settings one step from the defaults, measured on the tuning half (--variants)
-    "explore 0": {"order_explore": 0.0},
-    "explore 1": {"order_explore": 1.0},
-    "random order": {"doc_order": "random"},
-    "mean sim": {"doc_similarity": "mean"},
-    "mean sim explore 0": {"doc_similarity": "mean", "order_explore": 0.0},
-    "mean sim next": {"doc_similarity": "mean", "arm_prior": "next"},
-    "next": {"arm_prior": "next"},
-    "learned": {"doc_order": "learned"},
-    "learned explore 0.25": {"doc_order": "learned", "order_explore": 0.25},
-    "learned explore 0.1": {"doc_order": "learned", "order_explore": 0.1},
-    "learned mean explore 0": {"doc_order": "learned", "doc_similarity": "mean", "order_explore": 0.0},
-    "explore 0.25": {"order_explore": 0.25},
-    "learned next": {"doc_order": "learned", "arm_prior": "next"},
-    "learned mean next": {"doc_order": "learned", "doc_similarity": "mean", "arm_prior": "next"},
+    "explore 0.1": {"order_explore": 0.1},
+    "explore 0.5": {"order_explore": 0.5},
+    "max sim": {"doc_similarity": "max"},
+    "B6": {"batch_arms": 6},
+    "D5": {"docs_per_pull": 5},
+    "arms next": {"policy": "equal", "arm_prior": "next"},
 }
 
 
@@ -407,7 +404,8 @@ def main() -> int:
     names = list(VARIANTS) if names == ["all"] else names
     configs = policy_configs(base, {f"EQUAL {n}": replace(base, **VARIANTS[n]) for n in names})
     print(
-        f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents; EQUAL: B={base.batch_arms}, "
+        f"encoder: {encoder.name}; built-in corpus: {len(corpus):,} documents; EQUAL: policy={base.policy}, "
+        f"B={base.batch_arms}, "
         f"D={base.docs_per_pull}, first pull {base.first_pull_docs}, unplayed={base.unplayed}, "
         f"credit={base.reward.credit}, order={base.doc_order} (explore {base.order_explore}); {len(seeds)} seeds"
     )

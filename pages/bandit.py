@@ -40,9 +40,10 @@ ROUNDS_PER_UPDATE = 50  # the slider's default: each refresh plays what fits in 
 S = st.session_state
 PAGE_START = time.perf_counter()  # the page's run time: what the baselines' time left adds for drawing their curves
 
-common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts D documents of it and is rewarded "
-                   "by how close its QA pairs sit to the reference task (optimal transport). Fewer extraction calls, "
-                   "closer data.")
+common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts documents of it and is rewarded "
+                   "by how close its QA pairs sit to the reference task (optimal transport). The default policy reads "
+                   "the documents most similar to the task, learning from each pull which kind yields nothing. Fewer "
+                   "extraction calls, closer data.")
 
 bandit_panels.warm_solver()  # first: on a cold start the map and the encoder load for seconds before Start is drawn
 

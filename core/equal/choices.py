@@ -19,7 +19,7 @@ from enum import StrEnum
 
 
 class Policy(StrEnum):
-    """Who picks the arms (the first five) or the documents (the three baselines)."""
+    """Who picks the arms (the first five) or the documents (the three baselines, and the learned value)."""
 
     EQUAL = "equal"
     UCB1 = "ucb1"
@@ -29,6 +29,7 @@ class Policy(StrEnum):
     RANDOM = "random"
     ALL = "all"
     AVG_SIM = "avg-sim"
+    LEARNED = "learned"
 
 
 ARM_POLICY_SET = frozenset({Policy.EQUAL, Policy.UCB1, Policy.THOMPSON, Policy.EPSILON_GREEDY, Policy.EXP3})

@@ -30,7 +30,10 @@ class RunConfig:
     Parameters
     ----------
     policy : str
-        One of :data:`core.equal.policies.POLICIES`.
+        One of :data:`core.equal.policies.POLICIES`. Default ``"learned"`` (issue #28): each round reads the
+        documents whose similarity to ``D_r`` times the value the run's own reads predict is highest, grouped into
+        one pull per cluster (:class:`~core.equal.policies.LearnedDocs`, :mod:`core.equal.docmodel`); chosen on the
+        tuning half of ``benchmarks/bench_equal.py``. ``"equal"``: EQUAL's DS score over clusters (the paper).
     policy_params : dict
         Keyword parameters of the policy (e.g. ``{"alpha": 0.001}``).
     batch_arms : int
@@ -56,10 +59,11 @@ class RunConfig:
         ``doc_similarity="mean"`` the learned order won the tuning half of ``benchmarks/bench_equal.py`` and held
         on the confirmation half (1.03x the figure of the defaults before #28; see benchmarks/README.md).
     order_explore : float
-        With ``doc_order="similar"`` or ``"learned"``: seeded Gumbel noise on each document's similarity, in standard
-        deviations of the similarities (see :mod:`core.equal.arms`); 0 (default) reads the best first, always, and
-        the run is :attr:`deterministic`. Above 0 the seed chooses among similar documents, so two seeds give two
-        runs (on the tuning half 0.1-0.5 cost more than they gained, so the default stays 0).
+        With ``doc_order="similar"`` or ``"learned"``, and with ``policy="learned"``: seeded Gumbel noise on each
+        document's score, in standard deviations of the similarities (see :mod:`core.equal.arms`); 0 (default)
+        reads the best first, always, and the run is :attr:`deterministic`. Above 0 the seed chooses among similar
+        documents, so two seeds give two runs (on the tuning half 0.1-0.5 cost more than they gained with the
+        learned order, so the default stays 0).
     unplayed : {"eb", "prior", "mean", "zero"}
         How an arm's reward is estimated before (and, for "eb"/"prior", while) it is observed:
         predicted from its documents' similarity to ``D_r`` and shrunk towards that prediction by a
@@ -83,7 +87,7 @@ class RunConfig:
         Consecutive failed extractions after which the run stops as ``"stopped: endpoint failing"`` (default 5).
     """
 
-    policy: str = "equal"
+    policy: str = "learned"
     policy_params: Mapping[str, Any] = field(default_factory=dict)
     batch_arms: int = 3
     docs_per_pull: int = 10
@@ -138,18 +142,20 @@ class RunConfig:
     def deterministic(self) -> bool:
         """True when the seed changes nothing but exact ties: the run is the same for every seed.
 
-        The document baselines Avg-sim and All read a fixed order; an arm policy whose score has
-        no random draw (EQUAL, UCB1) is fixed too when each cluster is read in corpus order or
-        most-similar-first without exploration. Random, Thompson, epsilon-greedy and EXP3 draw
-        from the seed, and so does a random or explored order inside a cluster.
+        The document baselines Avg-sim and All read a fixed order, and so does the learned policy without
+        ``order_explore``; an arm policy whose score has no random draw (EQUAL's DS score, UCB1) is fixed
+        too when each cluster is read in corpus order or most-similar-first without exploration. Random,
+        Thompson, epsilon-greedy and EXP3 draw from the seed, and so does a random or explored order.
 
         >>> RunConfig(policy="avg-sim").deterministic, RunConfig().deterministic
         (True, True)
-        >>> RunConfig(order_explore=0.5).deterministic, RunConfig(doc_order="random").deterministic
+        >>> RunConfig(order_explore=0.5).deterministic, RunConfig(policy="equal", doc_order="random").deterministic
         (False, False)
         """
         if self.policy in ("avg-sim", "all"):
             return True
+        if self.policy == "learned":  # its exploration: seeded noise on the learned score
+            return self.order_explore == 0
         if self.policy not in ("equal", "ucb1"):
             return False
         return self.doc_order == "file" or (self.doc_order in ("similar", "learned") and self.order_explore == 0)

@@ -119,3 +119,104 @@ class DocValueModel:
         if self.n_obs < self.min_docs:
             return self.sim[idx]
         return self._features(idx) @ self.coef
+
+
+class LearnedValueModel:
+    """What a document is worth: its similarity to ``D_r`` times the value the run's own reads predict for it.
+
+    The ``"learned"`` policy (issue #28) reads, each round, the documents this model scores highest::
+
+        score_i = (s_i - min_j s_j) * clip(v_hat_i, floor, 1)
+        v_hat_i = c + w . x_i + u_{a(i)}
+        minimise  sum_read (v_i - v_hat_i)^2 + lam0 (c - prior)^2 + lam ||w||^2 + lam_arm sum_a u_a^2
+
+    ``s_i``: the document's similarity to ``D_r`` (what Avg-sim ranks by), ``x_i``: its unit embedding, ``a(i)``:
+    its cluster, ``v_i``: the value of a read document (:func:`calc_doc_values`: the mean cosine of its pairs to
+    their nearest ``D_r`` example, 0 when it yields none). ``u_a`` is a per-cluster intercept shrunk towards 0 (a
+    random effect): a cluster whose reads come back barren is marked down as a whole, beyond what the embedding
+    direction says. Before anything is read ``v_hat`` is the constant ``prior``, so the first round reads exactly
+    what Avg-sim reads; documents that look like the barren ones read so far (an index, questions without
+    answers) then fall behind, wherever they sit. Chosen on the tuning half of ``benchmarks/bench_equal.py``
+    (``lam`` 3, ``lam_arm`` 10, ``prior`` 0.5; see benchmarks/README.md).
+
+    Parameters
+    ----------
+    doc_emb : array, shape (n, d)
+        Unit document embeddings.
+    similarity : array, shape (n,)
+        Each document's similarity to ``D_r``.
+    labels : array of int, shape (n,)
+        Each document's cluster (arm).
+    lam, lam_arm, lam0 : float
+        Ridge penalties on ``w``, on the cluster intercepts and on ``c - prior``.
+    prior : float
+        The value expected of a document before any is read.
+    floor : float
+        The least predicted value a document keeps (a barren-looking one is read late, not never).
+
+    >>> rng = np.random.default_rng(0)
+    >>> emb = np.eye(4)[rng.integers(0, 4, 40)]            # four kinds of document
+    >>> sim = np.r_[0.0, np.full(39, 0.5)]                  # all but the first equally similar to D_r
+    >>> m = LearnedValueModel(emb, sim, np.zeros(40, int), lam=0.1)
+    >>> m.score([20, 21]).tolist() == m.score([22, 23]).tolist()  # nothing read: by similarity alone
+    True
+    >>> m.observe(np.arange(20), emb[:20, 0] * 0.8)        # only the first kind pays
+    >>> s = m.score(np.arange(20, 40))
+    >>> bool(s[emb[20:, 0] == 1].min() > s[emb[20:, 0] == 0].max())
+    True
+    """
+
+    def __init__(self, doc_emb: NDArray, similarity: NDArray, labels: NDArray, lam: float = 3.0,
+                 lam_arm: float = 10.0, lam0: float = 5.0, prior: float = 0.5, floor: float = 0.05) -> None:
+        self.emb = np.asarray(doc_emb, dtype=np.float64)
+        self.sim = np.asarray(similarity, dtype=np.float64)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        if self.emb.ndim != 2 or self.sim.shape != (len(self.emb),) or self.labels.shape != self.sim.shape:
+            raise ValueError(f"LearnedValueModel: doc_emb {self.emb.shape}, similarity {self.sim.shape} and labels "
+                             f"{self.labels.shape} must have one row per document")
+        for name, value in (("lam", lam), ("lam_arm", lam_arm), ("lam0", lam0)):
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"LearnedValueModel: {name} must be > 0, got {value!r}")
+        self.d, self.k = self.emb.shape[1], int(self.labels.max()) + 1 if len(self.labels) else 0
+        self.base = float(self.sim.min()) if len(self.sim) else 0.0
+        self.floor = float(floor)
+        self.gram = np.diag(np.r_[lam0, np.full(self.d, float(lam)), np.full(self.k, float(lam_arm))])
+        self.moment = np.zeros(1 + self.d + self.k)
+        self.moment[0] = lam0 * prior
+        self.n_obs = 0
+        self._coef: NDArray[np.float64] | None = None
+
+    def _features(self, idx: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``[1, x_i, one-hot(a(i))]``, shape ``(len(idx), 1 + d + k)`` (only for the few documents of a pull)."""
+        arms = np.zeros((len(idx), self.k))
+        arms[np.arange(len(idx)), self.labels[idx]] = 1.0
+        return np.column_stack([np.ones(len(idx)), self.emb[idx], arms])
+
+    def observe(self, idx: Sequence[int] | NDArray, values: NDArray) -> None:
+        """Add the read documents ``idx`` with their values ``(len(idx),)``."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx) == 0:
+            return
+        f = self._features(idx)
+        self.gram += f.T @ f
+        self.moment += f.T @ np.asarray(values, dtype=np.float64)
+        self.n_obs += len(idx)
+        self._coef = None
+
+    @property
+    def coef(self) -> NDArray[np.float64]:
+        """``[c, w (d,), u (k,)]``."""
+        if self._coef is None:
+            self._coef = np.linalg.solve(self.gram, self.moment)
+        return self._coef
+
+    def predict(self, idx: Sequence[int] | NDArray) -> NDArray[np.float64]:
+        """``v_hat`` of the documents ``idx``, shape ``(len(idx),)`` (no one-hot matrix: fine for every document)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        coef = self.coef
+        return coef[0] + self.emb[idx] @ coef[1:1 + self.d] + coef[1 + self.d:][self.labels[idx]]
+
+    def score(self, idx: Sequence[int] | NDArray) -> NDArray[np.float64]:
+        """``score_i`` of the documents ``idx``, shape ``(len(idx),)``: higher is read first."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return (self.sim[idx] - self.base) * np.clip(self.predict(idx), self.floor, 1.0)

@@ -16,7 +16,9 @@ Document policies (the paper's baselines) pick documents, not arms, and implemen
 :class:`DocumentPolicy`: ``policy.select_docs(arm_docs, n_docs, rng)``; a policy that ranks by
 similarity to the reference set (``needs_similarity``) is handed each document's mean cosine to
 ``D_r`` once through ``policy.prepare(doc_similarity)``. :class:`RandomDocs` (uniform over all
-remaining documents), :class:`AllDocs` (every document in corpus order) and :class:`AvgSimDocs`.
+remaining documents), :class:`AllDocs` (every document in corpus order) and :class:`AvgSimDocs`;
+and :class:`LearnedDocs` (EQUAL's default since issue #28: Avg-sim's ranking corrected by what the
+run's own reads predict: the run hands it its document model's score through ``use_scorer``).
 The run dispatches on the protocol (``isinstance(policy, DocumentPolicy)``), never on a name.
 
 EQUAL's DS score (Zhang et al., arXiv 2505.12250, Stage C)::
@@ -55,6 +57,7 @@ much as the arm's own), a smaller weight pools neighbours as weaker evidence (me
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -488,6 +491,41 @@ class AvgSimDocs(RandomDocs):
         return np.sort(left[best]).astype(np.int64)
 
 
+class LearnedDocs(AvgSimDocs):
+    """EQUAL's default since issue #28: documents by similarity to ``D_r`` times the value the run's reads predict.
+
+    Each round reads the ``B * D`` unread documents with the highest score of the run's
+    :class:`~core.equal.docmodel.LearnedValueModel` (the run hands its ``score`` to :meth:`use_scorer`); the run
+    groups them into one pull per cluster, so each pull is the cluster's top-scored unread documents and its reward
+    is recorded against the cluster. Before anything is read the order is Avg-sim's; the reads then teach the model
+    which documents pay (a ridge on the embedding with a per-cluster intercept), so barren look-alikes of the
+    reference set fall behind the answered documents. Without a scorer it ranks as Avg-sim does. ``noise`` ``(n,)``
+    (seeded Gumbel draws, ``order_explore``) is added to the score, so with exploration two seeds read two orders.
+    """
+
+    name = "learned"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scorer: Callable[[NDArray[np.int64]], NDArray[np.float64]] | None = None
+        self.noise: NDArray[np.float64] | None = None
+
+    def use_scorer(self, scorer: Callable[[NDArray[np.int64]], NDArray[np.float64]],
+                   noise: NDArray[np.float64] | None = None) -> None:
+        """Rank by ``scorer(indices) -> scores`` from now on, plus ``noise[indices]`` when given."""
+        self.scorer, self.noise = scorer, noise
+
+    def select_docs(self, arm_docs, n_docs: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        if self.scorer is None:
+            return super().select_docs(arm_docs, n_docs, rng)
+        left = arm_docs.untaken()
+        key = np.asarray(self.scorer(left), dtype=np.float64)
+        if self.noise is not None:
+            key = key + self.noise[left]
+        best = np.argsort(-key, kind="stable")[:n_docs]
+        return np.sort(left[best]).astype(np.int64)
+
+
 def calc_doc_similarity(doc_emb: NDArray, reference: NDArray, chunk: int = 65536) -> tuple[NDArray, NDArray]:
     """Cosine of each document to its nearest reference example, and to the reference on average.
 
@@ -527,7 +565,7 @@ def make_policy(name: str, **params) -> ArmPolicy | DocumentPolicy:
     """Build a policy by name (one of :data:`POLICIES`) with its parameters.
 
     ``equal``: ``alpha``; ``ucb1``: ``c``; ``thompson``: ``sigma``, ``prior_sigma``; ``epsilon-greedy``:
-    ``epsilon``; ``exp3``: ``gamma``, ``reward_range``; ``random``/``all``/``avg-sim``: none.
+    ``epsilon``; ``exp3``: ``gamma``, ``reward_range``; ``random``/``all``/``avg-sim``/``learned``: none.
     """
     table = {
         "equal": EqualDS,
@@ -538,6 +576,7 @@ def make_policy(name: str, **params) -> ArmPolicy | DocumentPolicy:
         "random": RandomDocs,
         "all": AllDocs,
         "avg-sim": AvgSimDocs,
+        "learned": LearnedDocs,
     }
     if name not in table:
         raise PolicyConfigError(f"policy must be one of {POLICIES}, got {name!r}")

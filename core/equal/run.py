@@ -51,13 +51,20 @@ exploiting anything. The defaults change that, each with the paper's behaviour o
   each document's value (the mean transported cosine of its pairs to ``D_r``, 0 for a document
   without pairs), so yield enters the arm's value; ``credit="pull"`` is the paper's one OT
   distance per pull (see :mod:`core.equal.reward`; measured in benchmarks/README.md, "EQUAL on provenance labels").
-* ``doc_order="learned"`` with ``doc_similarity="mean"`` (issue #28): the bandit chooses the cluster from
-  the rewards, and within it the documents are read by the value a ridge regression on their embedding
-  and their mean cosine to ``D_r`` predicts from every document the run has read
+* ``policy="learned"`` (default since issue #28, :class:`~core.equal.policies.LearnedDocs`): each round reads
+  the ``B * D`` unread documents whose similarity to ``D_r`` times the value predicted for them is highest; the
+  prediction is a ridge regression, on the document's embedding with a per-cluster intercept, of the value of every
+  document the run has read (:class:`~core.equal.docmodel.LearnedValueModel`). The round's documents are grouped
+  into one pull per cluster. The first round reads what Avg-sim reads; barren look-alikes of ``D_r`` (an index,
+  unanswered questions, boilerplate) fall behind once a few come back empty. Chosen on the tuning half of
+  ``benchmarks/bench_equal.py``; the cluster bandit with the paper's DS score is ``policy="equal"``, with every
+  setting below.
+* ``doc_order="learned"`` with ``doc_similarity="mean"`` (issue #28, for the cluster policies): the bandit
+  chooses the cluster from the rewards, and within it the documents are read by the value a ridge regression on
+  their embedding and their mean cosine to ``D_r`` predicts from every document the run has read
   (:mod:`core.equal.docmodel`), so barren look-alikes fall behind the answered documents of their
   cluster. ``"similar"``: most similar first, always (the default before #28); the paper: a random order
-  (``"random"``). Chosen on the tuning half of ``benchmarks/bench_equal.py``, held on the confirmation
-  half. ``order_explore`` > 0 samples the order around the ranking from the seed (default 0: the run is
+  (``"random"``). ``order_explore`` > 0 samples the order around the ranking from the seed (default 0: the run is
   deterministic, ``RunConfig.deterministic``).
 * ``neighbour_weight=0.25``: a neighbouring cluster's pull counts a quarter of the arm's own. At
   the paper's 1 the decoy neighbours of an answered FAQ cluster pulled its estimate from 0.60
@@ -99,12 +106,13 @@ from core.disk import DiskFullError
 from core.equal.arms import ArmDocs
 from core.equal.budget import make_budget, make_stop_rule
 from core.equal.config import BUDGET_KINDS, STOP_RULES, RunConfig, RunConfigError
-from core.equal.docmodel import DocValueModel, calc_doc_values
+from core.equal.docmodel import DocValueModel, LearnedValueModel, calc_doc_values
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 from core.equal.ledger import FailureLog, Ledger
 from core.equal.policies import (
     BanditState,
     DocumentPolicy,
+    LearnedDocs,
     PolicyConfigError,
     calc_arm_prior,
     calc_doc_similarity,
@@ -328,8 +336,14 @@ class BanditRun:
         order = "random" if config.doc_order in ("similar", "learned") and doc_top is None else config.doc_order
         # doc_order="learned" (issue #28): a cluster's documents by what the run's own reads predict they are worth
         self._doc_top = doc_top
-        self.doc_model = (DocValueModel(np.asarray(space.doc_emb), doc_top)
-                          if order == "learned" and doc_top is not None else None)
+        self.doc_model: DocValueModel | LearnedValueModel | None = (
+            DocValueModel(np.asarray(space.doc_emb), doc_top) if order == "learned" and doc_top is not None else None)
+        if isinstance(self.policy, LearnedDocs) and doc_top is not None:  # the "learned" policy (issue #28)
+            self.doc_model = LearnedValueModel(np.asarray(space.doc_emb), doc_top, space.labels)
+            noise = (config.order_explore * float(np.std(doc_top))
+                     * np.random.default_rng([int(config.seed), 19]).gumbel(size=len(doc_top))
+                     if config.order_explore > 0 else None)
+            self.policy.use_scorer(self.doc_model.score, noise)
         self.arms = ArmDocs(space.labels, k=k, docs_per_pull=config.docs_per_pull, order=order,
                             exhaust=config.exhaust, seed=config.seed, scores=doc_top,
                             explore=config.order_explore if order in ("similar", "learned") else 0.0,

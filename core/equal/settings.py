@@ -225,13 +225,16 @@ _PRIORS = ("unplayed", (ArmEstimate.PRIOR.value, ArmEstimate.EB.value))
 #: Every setting of a run, in the order the page draws them (a condition names a setting drawn before it).
 SETTINGS: tuple[Setting, ...] = (
     # ------------------------------------------------------------------ in view above Start
-    Setting("policy", Policy, "Policy", "Who picks the clusters to read: EQUAL's score (the paper), UCB1, Thompson "
-            "sampling, epsilon-greedy, EXP3; or a baseline that picks documents: random, all, most similar to the "
-            "reference (avg-sim).", "main", paper="equal",
+    Setting("policy", Policy, "Policy", "Who picks what to read: learned (the default): the documents most similar "
+            "to the reference, corrected by what the run's own reads predict they yield (a ridge on the embedding "
+            "with a per-cluster intercept), grouped into one pull per cluster; EQUAL's score over clusters (equal, "
+            "the paper), UCB1, Thompson sampling, epsilon-greedy, EXP3; or a baseline that picks documents: random, "
+            "all, most similar to the reference (avg-sim).", "main", paper="equal",
             choice_labels={"equal": "EQUAL (the paper's score)", "ucb1": "UCB1", "thompson": "Thompson sampling",
                            "epsilon-greedy": "Epsilon-greedy", "exp3": "EXP3",
                            "random": "Baseline: random documents", "all": "Baseline: every document in order",
-                           "avg-sim": "Baseline: most similar first"}),
+                           "avg-sim": "Baseline: most similar first",
+                           "learned": "Learned (the default)"}),
     Setting("budget_kind", BudgetKind, "Budget", "What the budget counts: a share of the corpus' documents, "
             "extraction calls, or cost (an endpoint's prices).", "main", paper="share",
             choice_labels={"share": "Share of the documents", "calls": "Extraction calls",
@@ -279,10 +282,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(the paper); file: corpus order; learned: by the value the run's own reads predict for each document "
             "(a ridge regression on its embedding and similarity, most similar first until 10 are read).", "pulls",
             paper="random"),
-    Setting("order_explore", float, "Order exploration", "similar/learned: seeded Gumbel noise on each document's "
-            "score, in standard deviations of the scores, so the seed samples the order around the ranking; 0 reads "
-            "the best first, always (the seed then changes nothing but ties).", "pulls", lo=0, step=0.25,
-            when=("doc_order", (DocOrder.SIMILAR.value, DocOrder.LEARNED.value))),
+    Setting("order_explore", float, "Order exploration", "similar/learned order, and the learned policy: seeded "
+            "Gumbel noise on each document's score, in standard deviations of the similarities, so the seed samples "
+            "the order around the ranking; 0 reads the best first, always (the seed then changes nothing but ties).",
+            "pulls", lo=0, step=0.25, when=("doc_order", (DocOrder.SIMILAR.value, DocOrder.LEARNED.value))),
     Setting("doc_similarity", DocSimilarity, "Document similarity", "max: a document's cosine to its nearest "
             "reference example; mean: its mean cosine to them all (what avg-sim ranks by). Orders a cluster's "
             "documents and starts the eb/prior estimate.", "pulls"),

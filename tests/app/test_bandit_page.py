@@ -31,8 +31,10 @@ def test_start_step_pause_reset(small_builtin):
     assert not at.exception, [e.value for e in at.exception]
     assert _metric(at, "Round") == "1" and _metric(at, "Status") == "paused"
     run = at.session_state["bd_loop"].run
-    assert 0 < run.docs_done <= run.config.batch_arms * run.config.docs_per_pull  # one round (small clusters pull < D)
-    assert len(run.pulls_frame()) == run.config.batch_arms
+    assert run.config.policy == "learned"  # the default (#28): the round's B x D best-scored documents
+    assert run.docs_done == run.config.batch_arms * run.config.docs_per_pull
+    pulls = run.pulls_frame()
+    assert pulls["arm"].is_unique and pulls["n_docs"].sum() == run.docs_done  # grouped into one pull per cluster
     arms_before = at.dataframe[0].value.copy()
 
     _button(at, "bd_start").click().run()  # the fragment plays pulls for one tick during this run

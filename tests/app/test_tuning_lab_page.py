@@ -56,11 +56,12 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     pick = at.selectbox(key="tl_pick")
     assert pick.value == pick.options[0]  # the best cell first
     pick.set_value("B=3 · credit=pull").run()
-    assert [c.value for c in at.code] == ["/bandit?budget=0.2&credit=pull"]  # the shareable link (B=3: default)
+    # the shareable link (B=3: default; the lab's policy, EQUAL's cluster bandit, is not the default since #28)
+    assert [c.value for c in at.code] == ["/bandit?policy=equal&budget=0.2&credit=pull"]
     at.session_state["tl_chart"] = {"selection": {"points": [{"curve_number": 2, "customdata": "B=1 · credit=pull"}]}}
     at.run()  # a click on a curve picks it (its points carry their cell)
     assert at.selectbox(key="tl_pick").value == "B=1 · credit=pull"
-    assert [c.value for c in at.code] == ["/bandit?budget=0.2&batch_arms=1&credit=pull"]
+    assert [c.value for c in at.code] == ["/bandit?policy=equal&budget=0.2&batch_arms=1&credit=pull"]
     at.selectbox(key="tl_pick").set_value("B=3 · credit=pull").run()  # the box still picks: the old click stays put
     assert at.selectbox(key="tl_pick").value == "B=3 · credit=pull"
     _button(at, "tl_apply").click().run()  # then switches to the Bandit page (app.py's navigation; not in AppTest)

@@ -14,7 +14,7 @@ from crash_run import make_setup, make_space  # noqa: E402
 
 from core.equal.arms import ArmDocs  # noqa: E402
 from core.equal.config import RunConfig, RunConfigError  # noqa: E402
-from core.equal.docmodel import DocValueModel, calc_doc_values  # noqa: E402
+from core.equal.docmodel import DocValueModel, LearnedValueModel, calc_doc_values  # noqa: E402
 from core.equal.run import BanditRun  # noqa: E402
 from core.equal.store import RunStore  # noqa: E402
 
@@ -96,3 +96,65 @@ def test_new_settings_are_validated_by_name():
         RunConfig(doc_similarity="median")
     with pytest.raises(RunConfigError, match="order_explore"):
         RunConfig(order_explore=-1)
+
+
+# ------------------------------------------------------------------ the "learned" policy (issue #28)
+def _run_policy(policy: str, budget: float, **changes) -> BanditRun:
+    ids, texts, labels, ref, ext, embed, config = _mixed_setup()
+    space = make_space(ids, texts, labels, doc_emb=embed(texts))
+    return BanditRun(replace(config, policy=policy, budget=budget, **changes), space, ref, ext, embed)
+
+
+def _read(run: BanditRun) -> list[str]:
+    return [run.doc_ids[i] for i in np.flatnonzero(run.arms.taken)]
+
+
+def test_learned_policy_starts_where_avg_sim_starts_and_leaves_barren_look_alikes():
+    first = {p: _read(_run_policy(p, 0.5).run_until_done(max_rounds=1)) for p in ("avg-sim", "learned")}
+    assert first["learned"] == first["avg-sim"] and all(d.startswith("decoy") for d in first["learned"])
+    runs = {p: _run_policy(p, 0.2).run_until_done() for p in ("avg-sim", "learned")}
+    decoys = {p: sum(d.startswith("decoy") for d in _read(r)) for p, r in runs.items()}
+    assert decoys["avg-sim"] == 30 and decoys["learned"] <= 10  # Avg-sim reads every look-alike, learned stops early
+    assert len(runs["learned"].pairs) > 2 * len(runs["avg-sim"].pairs)
+    pulls = runs["learned"].pulls_frame()
+    assert (pulls.groupby("round")["arm"].nunique() == pulls.groupby("round").size()).all()  # one pull per cluster
+
+
+def test_learned_value_model_marks_down_a_barren_cluster_beyond_its_embedding():
+    # two clusters of identical documents (same embedding, same similarity): only the per-cluster intercept tells
+    # them apart once cluster 0's reads come back barren and cluster 1's pay
+    emb = np.tile(np.eye(3)[0], (40, 1))
+    labels = np.repeat([0, 1], 20)
+    sim = np.r_[0.0, np.full(39, 0.5)]
+    model = LearnedValueModel(emb, sim, labels)
+    assert model.score([5])[0] == model.score([25])[0]
+    model.observe(np.r_[1:6, 20:25], np.r_[np.zeros(5), np.full(5, 0.8)])
+    assert model.score([10])[0] < model.score([30])[0]
+    with pytest.raises(ValueError, match="lam_arm"):
+        LearnedValueModel(emb, sim, labels, lam_arm=0)
+
+
+def test_learned_policy_seeds_mean_something_only_with_exploration():
+    assert RunConfig().policy == "learned" and RunConfig().deterministic
+    fixed = [_run_policy("learned", 0.4, seed=sd).run_until_done().pulls_frame() for sd in (3, 4)]
+    assert fixed[0][["arm", "reward", "n_docs"]].equals(fixed[1][["arm", "reward", "n_docs"]])
+    assert not RunConfig(order_explore=0.5).deterministic
+    a, b, c = (_run_policy("learned", 0.4, seed=sd, order_explore=0.5).run_until_done() for sd in (3, 3, 4))
+    assert _read(a) == _read(b) and a.pulls_frame().equals(b.pulls_frame())  # the same seed: the same run
+    assert _read(a) != _read(c)  # another seed: another run
+
+
+def test_learned_policy_resumes_exactly(tmp_path):
+    whole = _run_policy("learned", 0.4).run_until_done()
+    ids, texts, labels, ref, ext, embed, config = _mixed_setup()
+    config = replace(config, policy="learned", budget=0.4)
+    store = RunStore(tmp_path / "runs.db")
+    first = BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed, store=store,
+                      run_id="r")
+    for _ in range(3):
+        first.step()
+    first.pause()
+    again = BanditRun.resume(store, "r", make_space(ids, texts, labels, doc_emb=embed(texts)), ref, ext, embed)
+    again.run_until_done()
+    cols = ["arm", "reward", "n_docs"]
+    assert again.pulls_frame()[cols].equals(whole.pulls_frame()[cols])
