@@ -105,14 +105,19 @@ def test_presentation_mode_shows_no_notation(small_builtin):
 def test_baselines_cancel_keeps_the_work_and_resume_finishes(small_builtin):
     import streamlit as st
 
+    from core.equal.baselines import STAGE_PAIRS
+
     st.cache_resource.clear()  # the extraction cache is shared per process: start this test from nothing
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.run()
     _button(at, "bd_step").click().run()
     at.session_state["bd_base_budget"] = 0.0  # one batch per poll: the job is still running when Cancel comes
     _button(at, "bd_base").click().run()
-    at.run()
     job = at.session_state["bd_base_job"]
+    for _ in range(10):  # past the dry replays that find the documents read, into their extraction
+        at.run()
+        if job.progress().stage == STAGE_PAIRS:
+            break
     assert job.running and 0 < job.progress().done < job.progress().total
     _button(at, "bd_base_cancel").click().run()
     assert not at.exception, [e.value for e in at.exception]
