@@ -288,8 +288,8 @@ def documents_read(config: RunConfig, space, reference: NDArray, policies: Seque
     pairs either: so a dry replay reads exactly the documents the real one will. ``None`` (every document)
     when the run stops on a reward plateau or its budget counts cost, which do depend on the pairs.
     """
-    if config.stop != "budget" or config.budget_kind == "cost":
-        return None
+    if config.stop != "budget" or config.budget_kind == "cost" or replay_docs(config, len(space)) >= len(space):
+        return None  # (a budget of every document: no need to look)
     read: set[str] = set()
     for policy in policies:  # core.equal.replay's own replay_run: a dry replay scores no pairs (no OT)
         recorder = _Recorder()

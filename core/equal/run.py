@@ -336,8 +336,9 @@ class BanditRun:
         order = "random" if config.doc_order in ("similar", "learned") and doc_top is None else config.doc_order
         # doc_order="learned" (issue #28): a cluster's documents by what the run's own reads predict they are worth
         self._doc_top = doc_top
-        self.doc_model: DocValueModel | LearnedValueModel | None = (
-            DocValueModel(np.asarray(space.doc_emb), doc_top) if order == "learned" and doc_top is not None else None)
+        self.doc_model: DocValueModel | LearnedValueModel | None = (  # the baselines pick documents without it
+            DocValueModel(np.asarray(space.doc_emb), doc_top)
+            if order == "learned" and doc_top is not None and not _is_document_policy(self.policy) else None)
         if isinstance(self.policy, LearnedDocs) and doc_top is not None:  # the "learned" policy (issue #28)
             self.doc_model = LearnedValueModel(np.asarray(space.doc_emb), doc_top, space.labels)
             noise = (config.order_explore * float(np.std(doc_top))
