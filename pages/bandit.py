@@ -224,7 +224,7 @@ base_polling = common.job_running("bd_base_job")  # decided per full run: the fr
 @st.fragment(run_every=REFRESH_S if base_polling else None)
 def baselines_panel() -> None:
     st.caption("**Baselines** on the same axes: random documents, every document in order, and the documents most "
-               "similar to the reference set first (each document is extracted once, then every baseline replays).")
+               "similar to the reference set first (the documents they read are extracted once, then each replays).")
     if S.get("bd_base_job") is not None:  # once done, the curves show after a whole run of the page
         S["bd_base_job"].show_seconds = S.get("bd_page_s", 0.0)
     job = common.poll_job_panel("bd_base_job", base_polling, _start_baselines,
