@@ -53,7 +53,39 @@ def calc_doc_values(doc_ids: Sequence[str], pair_docs: Sequence[str], pair_emb: 
     return np.maximum(out, 0.0)
 
 
-class DocValueModel:
+class _OnlineRidge:
+    """A ridge regression fitted online: ``gram`` and ``moment`` start as the penalty and the prior, each
+    :meth:`observe` adds the read documents' features, :attr:`coef` solves once per change. Subclasses give
+    :meth:`_features`."""
+
+    gram: NDArray[np.float64]
+    moment: NDArray[np.float64]
+    n_obs: int
+    _coef: NDArray[np.float64] | None
+
+    def _features(self, idx: NDArray[np.int64]) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def observe(self, idx: Sequence[int] | NDArray, values: NDArray) -> None:
+        """Add the read documents ``idx`` with their values ``(len(idx),)``."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx) == 0:
+            return
+        f = self._features(idx)
+        self.gram += f.T @ f
+        self.moment += f.T @ np.asarray(values, dtype=np.float64)
+        self.n_obs += len(idx)
+        self._coef = None
+
+    @property
+    def coef(self) -> NDArray[np.float64]:
+        """The fitted coefficients (``gram^-1 moment``)."""
+        if self._coef is None:
+            self._coef = np.asarray(np.linalg.solve(self.gram, self.moment), dtype=np.float64)
+        return self._coef
+
+
+class DocValueModel(_OnlineRidge):
     """Online ridge regression of a document's value on ``[1, s_i, x_i]`` (see the module docstring).
 
     Parameters
@@ -93,25 +125,9 @@ class DocValueModel:
         self.n_obs, self.min_docs = 0, int(min_docs)
         self._coef: NDArray[np.float64] | None = None
 
-    def _features(self, idx: NDArray) -> NDArray[np.float64]:
-        idx = np.asarray(idx, dtype=np.int64)
+    def _features(self, idx: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``[1, s_i, x_i]``, shape ``(len(idx), 2 + d)``."""
         return np.column_stack([np.ones(len(idx)), self.sim[idx], self.emb[idx]])
-
-    def observe(self, idx: Sequence[int] | NDArray, values: NDArray) -> None:
-        """Add the read documents ``idx`` with their values ``(len(idx),)``."""
-        if len(idx) == 0:
-            return
-        f = self._features(np.asarray(idx))
-        self.gram += f.T @ f
-        self.moment += f.T @ np.asarray(values, dtype=np.float64)
-        self.n_obs += len(idx)
-        self._coef = None
-
-    @property
-    def coef(self) -> NDArray[np.float64]:
-        if self._coef is None:
-            self._coef = np.linalg.solve(self.gram, self.moment)
-        return self._coef
 
     def score(self, idx: Sequence[int] | NDArray) -> NDArray[np.float64]:
         """Predicted value of the documents ``idx``, shape ``(len(idx),)`` (their similarity before ``min_docs``)."""
@@ -121,7 +137,7 @@ class DocValueModel:
         return self._features(idx) @ self.coef
 
 
-class LearnedValueModel:
+class LearnedValueModel(_OnlineRidge):
     """What a document is worth: its similarity to ``D_r`` times the value the run's own reads predict for it.
 
     The ``"learned"`` policy (issue #28) reads, each round, the documents this model scores highest::
@@ -191,24 +207,6 @@ class LearnedValueModel:
         arms = np.zeros((len(idx), self.k))
         arms[np.arange(len(idx)), self.labels[idx]] = 1.0
         return np.column_stack([np.ones(len(idx)), self.emb[idx], arms])
-
-    def observe(self, idx: Sequence[int] | NDArray, values: NDArray) -> None:
-        """Add the read documents ``idx`` with their values ``(len(idx),)``."""
-        idx = np.asarray(idx, dtype=np.int64)
-        if len(idx) == 0:
-            return
-        f = self._features(idx)
-        self.gram += f.T @ f
-        self.moment += f.T @ np.asarray(values, dtype=np.float64)
-        self.n_obs += len(idx)
-        self._coef = None
-
-    @property
-    def coef(self) -> NDArray[np.float64]:
-        """``[c, w (d,), u (k,)]``."""
-        if self._coef is None:
-            self._coef = np.linalg.solve(self.gram, self.moment)
-        return self._coef
 
     def predict(self, idx: Sequence[int] | NDArray) -> NDArray[np.float64]:
         """``v_hat`` of the documents ``idx``, shape ``(len(idx),)`` (no one-hot matrix: fine for every document)."""
