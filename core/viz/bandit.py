@@ -110,8 +110,8 @@ def make_budget_figure(runs: Mapping[str, pd.DataFrame], metric: str = "coverage
     (:func:`baseline_label`); ``colors`` (by run name) sets a run's line colour."""
     fig = go.Figure()
     for name, df in runs.items():
-        fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=name,
-                        line=dict(color=(colors or {}).get(name), width=3 if colors else 2))
+        fig.add_scatter(x=df[x], y=df[metric], mode="lines" if len(df) > 1 else "markers", name=name,  # one round:
+                        line=dict(color=(colors or {}).get(name), width=3 if colors else 2))  # a dot, not nothing
     for name, df in (baselines or {}).items():
         style = BASELINE_STYLE.get(name.split()[0].lower(), dict(dash="dot"))
         fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=baseline_label(name), line=style)
