@@ -323,7 +323,7 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
     position = {d: i for i, d in enumerate(doc_ids)}
 
     def extract_doc(doc_id: str) -> None:  # a document the dry replay did not foresee (kept like the others)
-        found = [p for p in extractor.extract([(doc_id, texts[position[doc_id]])]).pairs]
+        found = list(extractor.extract([(doc_id, texts[position[doc_id]])]).pairs)
         _embed_new(list(dict.fromkeys(p.as_text() for p in found if p.as_text() not in cache.table)), embed, cache,
                    clock)
         cache.pairs_by_doc[doc_id] = found
