@@ -38,7 +38,7 @@ from pages.map_component import corpus_map as map_component
 TICK_S, REFRESH_S = 0.4, 0.5
 ROUNDS_PER_UPDATE = 50  # the slider's default: each refresh plays what fits in TICK_S
 S = st.session_state
-PAGE_START = time.perf_counter()  # the page's run time: what the baselines' time left adds for drawing their curves
+PAGE_START = time.perf_counter()  # a full run's time to its charts: the baselines' first time left adds it
 
 common.page_header("Bandit", "EQUAL's loop: each cluster is an arm; a pull extracts documents of it and is rewarded "
                    "by how close its QA pairs sit to the reference task (optimal transport). The default policy reads "
@@ -191,6 +191,8 @@ def live_panel() -> None:
     c1, c2 = st.columns([3, 2])
     if not rounds.empty:  # the main chart: closeness against extraction calls, the baselines beside it
         c1.plotly_chart(make_budget_figure({run.name: rounds}, baselines=S.get("bd_baselines")), key="bd_budget_fig")
+        if S.get("bd_baselines") is not None:  # the job measures how long its curves took to show (once)
+            S["bd_base_job"].did_show()
         c2.plotly_chart(make_reward_figure(rounds), key="bd_reward")
         c2.caption("A round's reward falls as the best clusters are used up: the bandit spends its best pulls first.",
                    help=None if common.presenting() else METRIC_HELP["reward"])
@@ -209,6 +211,7 @@ def live_panel() -> None:
 
 
 live_panel()
+S["bd_drawn_s"] = time.perf_counter() - PAGE_START  # (a full run: a fragment's reruns do not run this line)
 
 why.cluster(corpus, cmap)
 
@@ -223,25 +226,13 @@ base_polling = common.job_running("bd_base_job")  # decided per full run: the fr
 
 @st.fragment(run_every=REFRESH_S if base_polling else None)
 def baselines_panel() -> None:
-    st.caption("**Baselines** on the same axes: random documents, every document in order, and the documents most "
-               "similar to the reference set first (the documents they read are extracted once, then each replays).")
-    if S.get("bd_base_job") is not None:  # once done, the curves show after a whole run of the page
-        S["bd_base_job"].show_seconds = S.get("bd_page_s", 0.0)
-    job = common.poll_job_panel("bd_base_job", base_polling, _start_baselines,
-                                start_label="Compute the baselines", start_key="bd_base", cancel_key="bd_base_cancel",
-                                failed="The baselines failed", budget_key="bd_base_budget", tick_s=TICK_S)
-    if job is not None and job.status == "done" and S.get("bd_baselines") is not job.result:
-        S["bd_baselines"] = job.result
-        st.rerun()  # the main chart draws them
+    bandit_panels.baselines(base_polling, _start_baselines, TICK_S)
 
 
-base_start = time.perf_counter()
 if loop.run is not None and kind == "rules":
     baselines_panel()
-base_s = time.perf_counter() - base_start  # the baselines' own slice of work: not part of drawing their curves
 
 bandit_panels.stored_runs(bandit_panels.store(), loop, _reopen, S.get("bd_ref", ref).name)
 
 common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id,  # a preset only: an upload
                   bd_preset=preset if preset in presets else None, **link_state(config))  # or a tag stays here
-S["bd_page_s"] = time.perf_counter() - PAGE_START - base_s

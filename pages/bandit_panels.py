@@ -1,5 +1,5 @@
 """The Bandit page's cached resources (run store, OT warm-up, embedder, pulls-map points, a tag's reference) and
-its panels below the live run: the extracted pairs' downloads and the stored runs (reopen
+its panels below the live run: the baselines, the extracted pairs' downloads and the stored runs (reopen
 or compare). Drawn by ``pages/bandit.py``; not a page of its own (``app.py`` lists the pages)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from core.equal.baselines import BaselinesJob
 from core.equal.export import export_pairs
 from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop, label_runs, runs_table, stored_rounds
@@ -80,6 +81,23 @@ def downloads(run: BanditRun, reference, playing: bool) -> None:
                             out.data, f"d_e_{shape}.jsonl", "application/jsonl", key=f"bd_dl_{shape}",
                             help="The extracted set (D_e in the paper), without pairs that share an n-gram "
                                  "with the reference set.")
+
+
+def baselines(polling: bool, start: Callable[[], BaselinesJob], tick_s: float) -> None:
+    """The baselines' panel, inside the page's fragment that refreshes while ``polling``: Start, Cancel and the
+    progress of the job in ``bd_base_job``; its result is kept in ``bd_baselines`` as it ends, so the one full
+    rerun that stops the polling draws the curves on the main chart."""
+    st.caption("**Baselines** on the same axes: random documents, every document in order, and the documents most "
+               "similar to the reference set first (the documents they read are extracted once, then each replays).")
+    if S.get("bd_base_job") is not None:  # until a job measured it, the curves show after a full run up to the charts
+        S["bd_base_job"].show_seconds = S.get("bd_drawn_s", 0.0)
+    common.poll_job_panel("bd_base_job", polling, start, start_label="Compute the baselines", start_key="bd_base",
+                          cancel_key="bd_base_cancel", failed="The baselines failed", budget_key="bd_base_budget",
+                          tick_s=tick_s, on_done=_keep_baselines)
+
+
+def _keep_baselines(job: BaselinesJob) -> None:
+    S["bd_baselines"] = job.result
 
 
 def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditRun], reference_name: str) -> None:

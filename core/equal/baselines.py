@@ -65,8 +65,10 @@ def baseline_policies(with_doc_emb: bool) -> tuple[str, ...]:
 STAGE_PAIRS = "Extracting and embedding the pairs of the documents the baselines read"
 STAGE_REPLAY = "Replaying the baselines"
 STAGE_FIND = "Finding the documents the baselines read"
+STAGE_SHOW = "Drawing the baselines' curves"
 DOCS, PAIRS_NEW, PAIRS_KNOWN = "documents extracted", "pairs embedded", "pairs read from cache"
 SET_UP = "replays set up"
+SHOW = "seconds from a job's end until the page showed its curves"  # one unit per job whose result was drawn
 WALL = "wall seconds per second of work"  # a page polls a slice of work per refresh and draws between them
 WALL_PER_WORK = 1.25  # until measured: the Bandit page works 0.4 s per 0.5 s refresh
 WALL_SLICES = 8  # the slices the wall time per second of work is measured over
@@ -189,13 +191,17 @@ class BaselineForecast:
         return doc
 
     def _speed(self) -> float:
-        """This job's seconds per unit against earlier jobs', on a kind both measured (1 when none): a
-        forecast read from an earlier job follows the machine's load now."""
-        for kind in [replay_kind(p) for p in reversed(list(self.replays_total))] + [DOCS]:
-            own, prior = self.meter.rate(kind, 10), self.prior.rate(kind, 10)
-            if own is not None and prior:
-                return own / prior
-        return 1.0
+        """This job's seconds of work against what earlier jobs' rates give for the same units, pooled over every
+        kind both measured, once this job worked ``min_work_s`` s of them (1 until then): a forecast read from an
+        earlier job follows the machine's load now. Pooled, not one kind: a replay's first step alone (30
+        documents, a fraction of a second, its caches cold) ran 6.5x its earlier rate in bench_live and put 76 s
+        on a 13 s job."""
+        own = expected = 0.0
+        for kind, units in self.meter.units.items():
+            rate = self.prior.rate(kind)
+            if rate is not None and kind not in (WALL, SHOW):
+                own, expected = own + self.meter.seconds[kind], expected + units * rate
+        return own / expected if own >= self.min_work_s and expected > 0 else 1.0
 
     def _replay_rate(self, policy: str) -> float | None:
         """Seconds per document replayed by ``policy``: its own once 5 % is done, else (slowest to change first)
@@ -214,6 +220,15 @@ class BaselineForecast:
                     return rate * speed * cost / REPLAY_COST[other]
         doc = self._extract_rate()
         return None if doc is None else doc * cost
+
+    def did_show(self, seconds: float) -> None:
+        """The page showed the job's curves ``seconds`` after the job ended (its run that draws them)."""
+        self._add(SHOW, 1, seconds)
+
+    def show_seconds(self) -> float | None:
+        """Seconds from the job's end until the page shows its curves, as earlier jobs measured it (``None``
+        before any was shown)."""
+        return self.prior.rate(SHOW)
 
     def seconds_left(self) -> float | None:
         """Seconds of work left (``None`` until every kind left has a rate)."""
@@ -362,11 +377,14 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
             while not run.is_done:
                 t0 = clock()  # after the yield: the page's drawing between two slices is not the replay's
                 run.step()
+                if run.is_done:  # the replay's end (its curve built) is part of its last step's cost
+                    run.finish()
+                    cache.curves[key] = run.rounds_frame()
                 forecast.did_replay(policy, run.budget_fraction * docs - done, clock() - t0)
                 done = run.budget_fraction * docs
                 yield Tick(100 * n + int(99 * run.budget_fraction), total, STAGE_REPLAY)
-            run.finish()
-            cache.curves[key] = run.rounds_frame()
+            if key not in cache.curves:  # a budget spent before its first step
+                cache.curves[key] = run.rounds_frame()
         forecast.replays_left[policy] = 0.0
         out[policy] = cache.curves[key]
         yield Tick(100 * (n + 1), total, STAGE_REPLAY)
@@ -378,8 +396,10 @@ class BaselinesJob(Job):
 
     Its time left covers the whole job until the page shows it: :class:`BaselineForecast`'s seconds of
     work, scaled by the wall time per second of work of the last slices (a page polls in slices, with its
-    own drawing between them), plus the page's run that shows the result (:attr:`show_seconds`, set by the
-    page from its last full run; at least the mean drawing between two slices).
+    own drawing between them), plus the page's run that shows the result: from the job's end until the page
+    said it drew the curves (:meth:`did_show`) in earlier jobs on the same cache, else :attr:`show_seconds`
+    (set by the page from its last full run), at least the mean drawing between two slices. Once done and
+    until shown, the time left is what remains of that run.
     """
 
     def __init__(self, work: Generator[Tick, None, dict[str, pd.DataFrame]], n_docs: int,
@@ -389,6 +409,8 @@ class BaselinesJob(Job):
         self.forecast = forecast
         self._last: tuple[float, float] | None = None  # when the last slice began, and the seconds it worked
         self.show_seconds = 0.0  # the page's seconds to show the result once the job is done (its last full run)
+        self.ended_at: float | None = None  # when the work ended (done), until the page shows the result
+        self.shown = False
 
     def advance(self, budget_s: float = 0.3) -> JobProgress:
         now, work = self._clock(), self._seconds
@@ -398,14 +420,34 @@ class BaselinesJob(Job):
             return super().advance(budget_s)
         finally:
             self._last = (now, self._seconds - work)
+            if self.status == "done" and self.ended_at is None:
+                self.ended_at = self._clock()
+
+    def did_show(self) -> None:
+        """The page drew the result: the seconds since the job ended are measured for the next job's time left."""
+        if self.ended_at is not None and not self.shown:
+            self.shown = True
+            if self.forecast is not None:
+                self.forecast.did_show(self._clock() - self.ended_at)
+
+    def _show_seconds(self) -> float:
+        """Seconds from the job's end until the page shows its result (see the class docstring)."""
+        assert self.forecast is not None
+        measured = self.forecast.show_seconds()
+        return measured if measured is not None else max(self.show_seconds, self.forecast.draw_seconds())
 
     def progress(self) -> JobProgress:
         p = super().progress()
-        if not self.running or self.forecast is None or p.stage == STAGE_FIND:  # what is left is not known yet
+        if self.forecast is None:
+            return p
+        if self.ended_at is not None and not self.shown:  # done: what remains of the page's run that shows it
+            since = self._clock() - self.ended_at
+            return replace(p, stage=STAGE_SHOW, seconds_left=max(0.0, self._show_seconds() - since))
+        if not self.running or p.stage == STAGE_FIND:  # what is left is not known yet
             return p
         left = self.forecast.seconds_left()
         if left is not None:  # the work left at the page's pace, then the page's run that draws the result
-            left = left * self.forecast.wall_per_work() + max(self.show_seconds, self.forecast.draw_seconds())
+            left = left * self.forecast.wall_per_work() + self._show_seconds()
         return replace(p, seconds_left=left)
 
     def describe(self) -> str:
@@ -413,7 +455,7 @@ class BaselinesJob(Job):
         if p.stage == STAGE_PAIRS:
             return p.describe("documents")
         left = "" if p.seconds_left is None else f" · {p.seconds_left:,.0f} s left"
-        return f"{p.stage}: {p.fraction:.0%}{left}"
+        return f"{p.stage}{left}" if p.stage == STAGE_SHOW else f"{p.stage}: {p.fraction:.0%}{left}"
 
     def cancel_note(self) -> str | None:
         if self.status != "cancelled":

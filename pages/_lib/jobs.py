@@ -50,13 +50,15 @@ def _cancel_job(key: str) -> None:
 
 def poll_job_panel(key: str, polling: bool, start: Callable[[], _Job], *, start_label: str, start_key: str,
                    cancel_key: str, failed: str, budget_key: str, tick_s: float, can_start: bool = True,
-                   idle: str | None = None) -> _Job | None:
+                   idle: str | None = None, on_done: Callable[[_Job], None] | None = None) -> _Job | None:
     """Start and Cancel buttons for the job in ``st.session_state[key]``, and one poll of it; called
     inside the page's fragment, which refreshes while ``polling`` (:func:`job_running` at the full run).
 
     Running: a slice of work (``st.session_state[budget_key]`` seconds if set, as tests do, else
     ``tick_s``) and its progress bar. A job started by a click inside the fragment, or finished in
-    this slice, gets a full rerun, which starts or stops the refresh. Failed: its error under
+    this slice, gets a full rerun, which starts or stops the refresh; one finished is first handed to
+    ``on_done`` (the page keeps its result, so that one rerun draws it) and its progress bar stays in
+    view, saying what is left, while the rerun draws. Failed: its error under
     ``failed``. Returns the job once it stopped without failing (a cancelled one with its note
     shown), for the page to show what it made; else ``None`` (``idle`` is the caption before any).
     """
@@ -74,9 +76,12 @@ def poll_job_panel(key: str, polling: bool, start: Callable[[], _Job], *, start_
         st.rerun()
     if running:
         job.advance(budget_s=st.session_state.get(budget_key, tick_s))
+        if job.status == "done" and on_done is not None:
+            on_done(job)
+        if job.status in ("running", "done"):  # a finished job's bar stays in view while the full rerun draws
+            st.progress(job.progress().fraction, text=job.describe())
         if not job.running:
             st.rerun()  # finished: a full rerun stops the polling
-        st.progress(job.progress().fraction, text=job.describe())
         return None
     if job.status == "failed":
         show_error(job.error or RuntimeError(f"{failed} without an error"), failed)

@@ -132,3 +132,8 @@ def test_baselines_cancel_keeps_the_work_and_resume_finishes(small_builtin):
             break
         at.run()
     assert set(at.session_state["bd_baselines"]) == {"random", "all", "avg-sim"}
+    # kept as the job ended, so the one full run that stops the polling draws them on the main chart, and the job
+    # learns how long that took (the next job's time left adds it)
+    main = next(c for c in _charts(at) if c["layout"]["title"]["text"].startswith("Closeness to the reference set"))
+    assert sum("baseline" in (t.get("name") or "") for t in main["data"]) == 3
+    assert resumed.shown and at.session_state["bd_base_job"] is resumed
