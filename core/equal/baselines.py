@@ -13,11 +13,15 @@ replayed curves whose configuration is unchanged.
 Time left (:class:`BaselineForecast`): each kind of work has its own measured rate: a document
 extracted, a pair text embedded by the encoder, a pair text read from the embedder's cache (a
 live run already embedded it), a document replayed by each baseline; the job counts what is
-left of each kind. The documents are visited in a seeded random order, so the mix of cheap and
-costly documents seen so far is the mix still to come (in corpus order, documents of one
-module come together and the rate drifted by 2x along the corpus). A replay not yet started is
-forecast from the rate an earlier job measured for it (kept in the cache), else from another
-replay's rate, else from this job's extraction rate, scaled by :data:`REPLAY_COST`.
+left of each kind. Rates are in CPU seconds of the working thread, which hold from one job to the
+next whatever the machine's load (a 5 % job's rates measured in wall seconds under a load 4x
+higher put 57 s on a 15 s job in bench_live); the wall seconds per CPU second of the job's last
+slices turn them into time left, then the page's run that shows the curves is added. The
+documents are visited in a seeded random order, so the mix of cheap and costly documents seen
+so far is the mix still to come (in corpus order, documents of one module come together and the
+rate drifted by 2x along the corpus). A replay not yet started is forecast from the rate an
+earlier job measured for it (kept in the cache), else from another replay's rate, else from this
+job's extraction rate, scaled by :data:`REPLAY_COST`.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ DOCS, PAIRS_NEW, PAIRS_KNOWN = "documents extracted", "pairs embedded", "pairs r
 SET_UP = "replays set up"
 SHOW = "seconds from a job's end until the page showed its curves"  # one unit per job whose result was drawn
 WALL = "wall seconds per second of work"  # a page polls a slice of work per refresh and draws between them
+DRAW = "page seconds between two slices"  # one unit a slice: from its end until the next slice begins
 WALL_PER_WORK = 1.25  # until measured: the Bandit page works 0.4 s per 0.5 s refresh
 WALL_SLICES = 8  # the slices the wall time per second of work is measured over
 DOC_BATCHES = 10  # the batches of documents their rates are measured over
@@ -81,6 +86,11 @@ REPLAY_COST = {"random": 1.2, "all": 0.6, "avg-sim": 1.0}
 
 def replay_kind(policy: str) -> str:
     return f"documents replayed by {policy}"
+
+
+def _but_slowest(items: list, key: Callable) -> list:
+    """``items`` without the one with the largest ``key`` once there are 3 or more (a one-off among paces)."""
+    return sorted(items, key=key)[:-1] if len(items) >= 3 else items
 
 
 class BaselineForecast:
@@ -104,7 +114,7 @@ class BaselineForecast:
     """
 
     def __init__(self, docs_left: int, replays_left: dict[str, float], prior: WorkMeter | None = None,
-                 min_docs: int = 48, shared: WorkMeter | None = None, min_work_s: float = 1.0) -> None:
+                 min_docs: int = 48, shared: WorkMeter | None = None, min_work_s: float = 0.2) -> None:
         self.meter, self.prior, self.shared = WorkMeter(), prior or WorkMeter(), shared
         self.docs_left, self.min_docs, self.min_work_s = int(docs_left), min_docs, min_work_s
         self.replays_total = dict(replays_left)
@@ -112,6 +122,8 @@ class BaselineForecast:
         self.counts = {PAIRS_NEW: 0, PAIRS_KNOWN: 0}
         self.docs_done = 0
         self._slices: deque[tuple[float, float]] = deque(maxlen=WALL_SLICES)
+        self._slice: tuple[float, float] | None = None  # the last slice, its own wall time only (the page draws next)
+        self._draws: deque[float] = deque(maxlen=WALL_SLICES)  # the page's seconds between two slices, the last ones
         self._batches: deque[dict[str, tuple[float, float]]] = deque(maxlen=DOC_BATCHES)
 
     def _add(self, kind: str, units: float, seconds: float) -> None:
@@ -142,22 +154,45 @@ class BaselineForecast:
         """A replay was built (its similarity prior computed) in ``seconds``."""
         self._add(SET_UP, 1, seconds)
 
+    def did_work(self, work_seconds: float, wall_seconds: float) -> None:
+        """A slice did ``work_seconds`` of work in ``wall_seconds`` (counted until the next slice begins)."""
+        self._slice = (work_seconds, wall_seconds)
+
     def did_wait(self, work_seconds: float, wall_seconds: float) -> None:
         """A slice of ``work_seconds`` took ``wall_seconds`` until the next slice began (the page drew between)."""
         self._add(WALL, work_seconds, wall_seconds)
+        if self._slice is not None:
+            self._add(DRAW, 1, wall_seconds - self._slice[1])
+            self._draws.append(wall_seconds - self._slice[1])
         self._slices.append((work_seconds, wall_seconds))
+        self._slice = None
 
     def wall_per_work(self) -> float:
-        """Wall seconds per second of work (>= 1) over this job's last :data:`WALL_SLICES` slices once they worked
-        ``min_work_s`` s (the page's other refreshes come and go: a live run that ends frees the baselines' polls),
-        else earlier jobs', else :data:`WALL_PER_WORK`."""
-        work = sum(w for w, _ in self._slices)
-        rate = sum(t for _, t in self._slices) / work if work >= self.min_work_s else self.prior.rate(WALL)
-        return max(1.0, WALL_PER_WORK if rate is None else rate)
+        """Wall seconds per second of work (>= 1) over this job's last :data:`WALL_SLICES` slices (and the one
+        just done); those it has not had yet count at earlier jobs' pace (else :data:`WALL_PER_WORK`), each as
+        much work as this job's slices: one slice alone is noise (at load 7, 0.33 s of work in one 0.5 s
+        slice, 0.1-0.28 s in the next ten). The work is
+        the job's own CPU time (:func:`baselines_job`), so this is both the page's drawing between slices and
+        the machine's load now: other refreshes and processes come and go (a live run that ends frees the
+        baselines' polls; a load that doubles halves the CPU the job gets). The slice just done counts from its
+        first poll on, with the page's drawing between two slices as measured so far. The slowest of the last
+        slices is left out: one full run of the page (a live run that ends, a click) is an event, not the
+        page's pace (bench_live: one 5 s gap put 110 s on 24 s for the next 8 slices)."""
+        slices = _but_slowest(list(self._slices), key=lambda s: s[1] / max(s[0], 1e-9))
+        if self._slice is not None:  # the slice just done, and the page's drawing after it as lately measured
+            draw = self.draw_seconds() if self._draws else self.prior.rate(DRAW)
+            slices.append((self._slice[0], self._slice[1] + (draw or 0.0)))
+        prior = self.prior.rate(WALL) or WALL_PER_WORK
+        work, wall = sum(w for w, _ in slices), sum(t for _, t in slices)
+        if work <= 0:
+            return max(1.0, prior)
+        unseen = max(0, WALL_SLICES - len(self._slices) - (self._slice is not None)) * work / len(slices)
+        return max(1.0, (wall + unseen * prior) / (work + unseen))
 
     def draw_seconds(self) -> float:
-        """The page's own seconds between two slices, over the last slices: the result shows after one more draw."""
-        return sum(max(0.0, t - w) for w, t in self._slices) / len(self._slices) if self._slices else 0.0
+        """The page's own seconds between two slices, over the last slices (the slowest left out)."""
+        draws = _but_slowest(list(self._draws), key=float)
+        return max(0.0, sum(draws) / len(draws)) if draws else 0.0
 
     def did_replay(self, policy: str, docs: float, seconds: float) -> None:
         """``docs`` documents' worth of ``policy``'s budget replayed in ``seconds``."""
@@ -191,16 +226,17 @@ class BaselineForecast:
         return doc
 
     def _speed(self) -> float:
-        """This job's seconds of work against what earlier jobs' rates give for the same units, pooled over every
-        kind both measured, once this job worked ``min_work_s`` s of them (1 until then): a forecast read from an
-        earlier job follows the machine's load now. Pooled, not one kind: a replay's first step alone (30
-        documents, a fraction of a second, its caches cold) ran 6.5x its earlier rate in bench_live and put 76 s
-        on a 13 s job."""
+        """This job's seconds of replay against what earlier jobs' rates give for the same documents, pooled over
+        the replays both measured, once this job replayed for ``min_work_s`` s (1 until then). The work is CPU
+        time, which the machine's load barely moves; pooled, not one replay's first step (30 documents in a
+        fraction of a second: 6.5x its earlier rate once in bench_live, which put 76 s on a 13 s job); replays
+        only: the documents extracted differ between jobs (a 5 % budget reads those most similar to the task)."""
         own = expected = 0.0
-        for kind, units in self.meter.units.items():
-            rate = self.prior.rate(kind)
-            if rate is not None and kind not in (WALL, SHOW):
-                own, expected = own + self.meter.seconds[kind], expected + units * rate
+        for policy in self.replays_total:
+            rate = self.prior.rate(replay_kind(policy))
+            if rate is not None and replay_kind(policy) in self.meter.units:
+                own += self.meter.seconds[replay_kind(policy)]
+                expected += self.meter.units[replay_kind(policy)] * rate
         return own / expected if own >= self.min_work_s and expected > 0 else 1.0
 
     def _replay_rate(self, policy: str) -> float | None:
@@ -403,23 +439,27 @@ class BaselinesJob(Job):
     """
 
     def __init__(self, work: Generator[Tick, None, dict[str, pd.DataFrame]], n_docs: int,
-                 clock: Callable[[], float] = time.perf_counter, forecast: BaselineForecast | None = None) -> None:
+                 clock: Callable[[], float] = time.perf_counter, forecast: BaselineForecast | None = None,
+                 work_clock: Callable[[], float] = time.thread_time) -> None:
         super().__init__("Random / All / Avg-sim baselines", work, clock)
         self.n_docs = n_docs
         self.forecast = forecast
+        self._work_clock = work_clock
         self._last: tuple[float, float] | None = None  # when the last slice began, and the seconds it worked
         self.show_seconds = 0.0  # the page's seconds to show the result once the job is done (its last full run)
         self.ended_at: float | None = None  # when the work ended (done), until the page shows the result
         self.shown = False
 
     def advance(self, budget_s: float = 0.3) -> JobProgress:
-        now, work = self._clock(), self._seconds
+        now, work = self._clock(), self._work_clock()
         if self._last is not None and self.forecast is not None:  # the last slice's work, and the wall time until now
             self.forecast.did_wait(self._last[1], now - self._last[0])
         try:
             return super().advance(budget_s)
         finally:
-            self._last = (now, self._seconds - work)
+            self._last = (now, self._work_clock() - work)
+            if self.forecast is not None:
+                self.forecast.did_work(self._last[1], self._clock() - now)
             if self.status == "done" and self.ended_at is None:
                 self.ended_at = self._clock()
 
@@ -465,8 +505,8 @@ class BaselinesJob(Job):
 
 
 def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache | None = None,
-                  policies: Sequence[str] | None = None,
-                  clock: Callable[[], float] = time.perf_counter) -> BaselinesJob:
+                  policies: Sequence[str] | None = None, clock: Callable[[], float] = time.perf_counter,
+                  work_clock: Callable[[], float] = time.thread_time) -> BaselinesJob:
     """A :class:`BaselinesJob` whose result is ``{policy: rounds_frame}`` for ``config``'s budget.
 
     Parameters
@@ -482,12 +522,16 @@ def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray
     cache : BaselineCache, optional
         Shared by jobs on the same corpus and extractor; filled as the job works.
     clock : callable, optional
-        Seconds as a float; the job and its forecast's measurements read it (tests inject one).
+        Wall seconds as a float: the job's slices and its time left (tests inject one).
+    work_clock : callable, optional
+        The seconds each kind of work is measured in: the CPU time of the thread that works (the page's script
+        thread), so a rate measured by an earlier job at another load still holds; the wall seconds per second
+        of it, measured over the last slices, says how fast the job runs now (tests inject their clock).
     """
     policies = tuple(policies) if policies is not None else baseline_policies(space.doc_emb is not None)
     cache = cache if cache is not None else BaselineCache()
     replays = {p: replay_docs(config, len(space)) for p in policies if _curve_key(config, p)[1] not in cache.curves}
     n_todo = sum(d not in cache.pairs_by_doc for d in space.doc_ids)  # at most: the job's first step counts those read
     forecast = BaselineForecast(n_todo, replays, prior=cache.rates.copy(), shared=cache.rates)
-    work = _work(config, space, extractor, embed, reference, cache, policies, forecast, clock)
-    return BaselinesJob(work, len(space), clock, forecast)
+    work = _work(config, space, extractor, embed, reference, cache, policies, forecast, work_clock)
+    return BaselinesJob(work, len(space), clock, forecast, work_clock)

@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from crash_run import make_setup, make_space  # noqa: E402
 
-from core.equal.baselines import BaselineCache, baselines_job, documents_read  # noqa: E402
+from core.equal.baselines import STAGE_SHOW, BaselineCache, baselines_job, documents_read  # noqa: E402
 from core.equal.replay import replay_baselines  # noqa: E402
 
 
@@ -180,18 +180,19 @@ def _worst_error(shown, end):
 
 def test_time_left_is_within_30_percent_on_a_first_run_and_after_cancel_and_resume(timed_world):
     space, ext, embed, ref, config, clock = timed_world
-    shown, end = _poll(baselines_job(config, space, ext, embed, ref, clock=clock), clock)
+    shown, end = _poll(baselines_job(config, space, ext, embed, ref, clock=clock, work_clock=clock), clock)
     assert _worst_error(shown, end) <= 0.3
     cache = BaselineCache()
     start = clock.now
-    first = baselines_job(config, space, ext, embed, ref, cache=cache, clock=clock)
+    first = baselines_job(config, space, ext, embed, ref, cache=cache, clock=clock, work_clock=clock)
     _poll(first, clock, stop_at=1 / 3)  # cancelled a third of the way through the documents
     assert first.status == "cancelled"
-    resumed = baselines_job(config, space, ext, embed, ref, cache=cache, clock=clock)
+    resumed = baselines_job(config, space, ext, embed, ref, cache=cache, clock=clock, work_clock=clock)
     shown, end = _poll(resumed, clock)
     assert resumed.status == "done" and _worst_error(shown, end) <= 0.3
     assert clock.now - start < 2 * (end - shown[0][0])  # the resumed job did the rest only, not everything again
-    again = baselines_job(replace(config, seed=config.seed + 1), space, ext, embed, ref, cache=cache, clock=clock)
+    again = baselines_job(replace(config, seed=config.seed + 1), space, ext, embed, ref, cache=cache, clock=clock,
+                          work_clock=clock)
     shown, end = _poll(again, clock)  # everything cached: replays only, forecast from the rates measured before
     assert again.status == "done" and _worst_error(shown, end) <= 0.3
 
@@ -199,7 +200,7 @@ def test_time_left_is_within_30_percent_on_a_first_run_and_after_cancel_and_resu
 def test_time_left_follows_the_page_when_its_other_refreshes_stop(timed_world):
     space, ext, embed, ref, config, clock = timed_world
     # a live run still plays beside the baselines for their first 30 slices (1.6 s of drawing after each), then ends
-    shown, end = _poll(baselines_job(config, space, ext, embed, ref, clock=clock), clock,
+    shown, end = _poll(baselines_job(config, space, ext, embed, ref, clock=clock, work_clock=clock), clock,
                        draw=lambda n: 1.6 if n < 30 else 0.1)
     assert _worst_error(shown[30 + 8:], end) <= 0.3  # 8 slices after the change, the time left is right again
 
@@ -218,20 +219,73 @@ def test_time_left_counts_each_kind_of_work_and_cancel_says_what_is_kept():
             yield Tick(done, 100, STAGE_PAIRS)
         return {"all": None}
 
-    job = BaselinesJob(work(), 100, clock=lambda: now[0], forecast=forecast)
+    job = BaselinesJob(work(), 100, clock=lambda: now[0], forecast=forecast, work_clock=lambda: now[0])
     job.advance(budget_s=4.5)  # 5 batches: 50 documents in 5 s, no drawing between slices yet
     p = job.progress()
     assert p.done == 50 and p.stage == STAGE_PAIRS
     # 50 documents at 0.1 s each, then All's 100 replayed at REPLAY_COST["all"] x the 0.05 s of an extraction,
-    # times the wall seconds per second of work assumed until the job has measured its own (1.25)
-    assert p.seconds_left == pytest.approx((50 * 0.1 + 100 * 0.05 * 0.6) * 1.25)
+    # at the wall seconds per second of work of the last 8 slices: the one just done (5 s in 5 s, no drawing measured
+    # yet) and 7 not seen yet, as much work each, at the pace assumed before any was measured (1.25)
+    assert p.seconds_left == pytest.approx((50 * 0.1 + 100 * 0.05 * 0.6) * (5 + 7 * 5 * 1.25) / (5 + 7 * 5))
     assert "50/100 documents" in job.describe() and "s left" in job.describe()
-    now[0] += 5.0  # the page drew for 5 s before the next slice: wall time runs at twice the work
+    now[0] += 5.0  # the page drew for 5 s before the next slice: the first slice's 5 s of work took 10 s
     job.advance(budget_s=0.5)
-    # and once drawn, the result shows: the page's 5 s between the two slices
-    assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * 2.0 + 5.0)
+    # the slice just done (1 s) will be followed by the page's 5 s of drawing too: 16 s of wall for 6 s of work, and 6
+    # slices not seen yet of 3 s each at 1.25; once drawn, the result shows: the page's 5 s between the two slices
+    pace = (16 + 6 * 3 * 1.25) / (6 + 6 * 3)
+    assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * pace + 5.0)
     job.show_seconds = 7.0  # the page says it takes 7 s to draw the curves once the job is done
-    assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * 2.0 + 7.0)
+    assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * pace + 7.0)
     assert job.cancel_note() is None
     job.cancel()
     assert job.status == "cancelled" and "kept" in job.cancel_note()
+
+
+def _poll_and_show(job, clock, show_s: float):
+    """:func:`_poll`, then the page's run that shows the curves: ``show_s`` fake seconds after the job ended, the
+    page draws them and says so (``did_show``). ``[(time, time left shown)]`` (the polls while the page draws
+    included) and when the curves showed."""
+    shown, end = _poll(job, clock)
+    while clock.now - end < show_s:  # the page's run (its bar says what remains of it) until the curves show
+        assert job.describe().startswith(STAGE_SHOW)
+        shown.append((clock.now, job.progress().seconds_left))
+        clock.now += 0.25
+    job.did_show()
+    return shown, clock.now
+
+
+def test_time_left_counts_the_page_run_that_shows_the_curves(timed_world):
+    """The job ends, then the page's run draws the curves (2.5 fake s here): the truth is when they show. A first
+    job adds the page's full run up to its charts (the page sets it); the next job adds what the first measured."""
+    space, ext, embed, ref, config, clock = timed_world
+    cache = BaselineCache()
+    first = baselines_job(replace(config, budget=0.3), space, ext, embed, ref, cache=cache, clock=clock,
+                          work_clock=clock)
+    first.show_seconds = 3.0  # the page's last full run up to its charts
+    shown, end = _poll_and_show(first, clock, show_s=2.5)
+    assert first.shown and _worst_error(shown, end) <= 0.3
+    whole = baselines_job(config, space, ext, embed, ref, cache=cache, clock=clock, work_clock=clock)
+    whole.show_seconds = 0.0  # not needed any more: the first job measured the page's run
+    shown, end = _poll_and_show(whole, clock, show_s=2.5)
+    near_end = [(at, left) for at, left in shown if 1.0 < end - at <= 4.0]  # the job's last work and the page's run
+    assert len(near_end) >= 4 and _worst_error(shown, end) <= 0.3
+    assert max(abs(left - (end - at)) / (end - at) for at, left in near_end) <= 0.3
+
+
+def test_one_slow_replay_step_does_not_scale_every_forecast():
+    """The load factor against earlier jobs pools all the work measured: a replay's first step alone (30
+    documents run at 6.5x their earlier rate while the extraction ran at its usual pace) does not multiply the
+    forecast of every replay to come by 6.5 (bench_live once showed 76 s for 13 s)."""
+    from core.equal.baselines import DOCS, BaselineForecast, replay_kind
+    from core.jobs import WorkMeter
+
+    prior = WorkMeter()  # what an earlier job measured: 1 ms a document extracted, replays 0.4 and 0.25 ms
+    prior.add(DOCS, 2000, 2.0)
+    prior.add(replay_kind("random"), 600, 0.24)
+    prior.add(replay_kind("all"), 600, 0.15)
+    forecast = BaselineForecast(6000, {"random": 11357, "all": 11357}, prior=prior)
+    for _ in range(250):  # this job's extraction at the earlier pace: 6,000 documents in 6 s
+        forecast.did_docs(24, 0.024, pairs_new=0, pairs_known=0, embed_seconds=(0.0, 0.0))
+    forecast.did_replay("random", 30, 30 * 0.0026)  # the first step of Random's replay: 6.5x its earlier rate
+    expected = (11357 - 30) * 0.0004 + 11357 * 0.00025  # each replay at the earlier jobs' rate
+    assert forecast.seconds_left() == pytest.approx(expected, rel=0.05)
