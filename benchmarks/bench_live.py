@@ -12,9 +12,9 @@ embeds the corpus in the background), opens the Bandit page with its defaults an
    numbers until the run finishes or 60 s after Start; goal >= 2 rounds/s. When the default
    budget is spent within the first updates, the rate is measured on a second run over the
    whole corpus (Reset, budget 1, Start), and that run's baselines (every document: a longer
-   job, cancelled 3 s in) are timed too, for information;
+   job, cancelled 3 s in, started once the run finished) are timed too, for information;
 4. each time left the progress line showed, in both baselines jobs, against the true time left
-   while more than 2 s remained; goal: within 30 %.
+   (until the curves show on the page) while more than 2 s remained; goal: within 30 %.
 
 Baseline of the same run: the CLI (``python -m core.equal run``) plays the same settings on
 the same cache right after, and its rounds per second are printed beside the page's.
@@ -171,7 +171,17 @@ def main() -> int:  # noqa: C901 - one scripted session, step by step
             Path(args.screenshot).parent.mkdir(exist_ok=True)
             page.screenshot(path=args.screenshot)
             # the whole corpus's baselines (budget 1): a longer job, where the time left can be checked for many
-            # seconds; its wall time is printed, the goal is the defaults' ([3])
+            # seconds; its wall time is printed, the goal is the defaults' ([3]). They start once the live run has
+            # finished (paused after 300 s): a run that plays beside them and ends midway changes the page's pace
+            # 2-3x at load 7 (its refreshes, then a full run of the page), which no forecast of the job foresees
+            # (the unit tests cover the forecast catching up after such a change)
+            t_wait = time.perf_counter()
+            while page.evaluate(STATUS_JS) == "playing" and time.perf_counter() - t_wait < 300:
+                page.wait_for_timeout(250)
+            if page.evaluate(STATUS_JS) == "playing":
+                page.get_by_role("button", name="Pause").click()
+            print(f"    the live run {page.evaluate(STATUS_JS)} {time.perf_counter() - t_wait:.0f} s after the rate's "
+                  "60 s; then the whole corpus's baselines")
             t_whole, t_cancel_whole, etas_whole = _baselines(page, cancel_after_s=3.0)
             print(f"[3b] baselines of the whole corpus (budget 1, not a goal) drawn {t_whole:.1f} s of work after "
                   f"the first click (cancelled 3 s in: Cancel {t_cancel_whole:.2f} s)")
