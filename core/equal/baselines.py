@@ -36,11 +36,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal import replay
 from core.equal.budget import make_budget
 from core.equal.extract.base import QAPair
 from core.equal.replay import replay_run
-from core.equal.run import RunConfig
+from core.equal.run import BanditRun, RunConfig
 from core.jobs import Job, JobProgress, Tick, WorkMeter
 
 BATCH_DOCS = 24  # a batch takes ~0.1 s with the static tier: Cancel acts between two batches
@@ -342,9 +341,9 @@ def documents_read(config: RunConfig, space, reference: NDArray, policies: Seque
     if config.stop != "budget" or config.budget_kind == "cost" or replay_docs(config, len(space)) >= len(space):
         return None  # (a budget of every document: no need to look)
     read: set[str] = set()
-    for policy in policies:  # core.equal.replay's own replay_run: a dry replay scores no pairs (no OT)
+    for policy in policies:  # a dry replay scores no pairs (no OT)
         recorder = _Recorder()
-        replay.replay_run(_curve_key(config, policy)[0], space, recorder, {}, reference).run_until_done()
+        replay_run(_curve_key(config, policy)[0], space, recorder, {}, reference).run_until_done()
         read.update(recorder.asked)
     return read
 
@@ -368,8 +367,8 @@ class _PairsOnDemand(Mapping[str, Sequence[QAPair]]):
 
 
 def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache,
-          policies: Sequence[str], forecast: BaselineForecast,
-          clock: Callable[[], float]) -> Generator[Tick, None, dict[str, pd.DataFrame]]:
+          policies: Sequence[str], forecast: BaselineForecast, clock: Callable[[], float],
+          replay: Callable[..., BanditRun]) -> Generator[Tick, None, dict[str, pd.DataFrame]]:
     doc_ids, texts = list(space.doc_ids), space.texts
     position = {d: i for i, d in enumerate(doc_ids)}
 
@@ -408,7 +407,7 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
         cfg, key = _curve_key(config, policy)
         if key not in cache.curves:  # replayed round by round (as replay() would), so Cancel acts between rounds
             docs, done, t0 = replay_docs(cfg, len(doc_ids)), 0.0, clock()
-            run = replay_run(cfg, space, pairs, cache.table, reference)
+            run = replay(cfg, space, pairs, cache.table, reference)
             forecast.did_set_up(clock() - t0)  # apart from the rounds: it would weigh on the first rounds' rate
             while not run.is_done:
                 t0 = clock()  # after the yield: the page's drawing between two slices is not the replay's
@@ -506,7 +505,8 @@ class BaselinesJob(Job):
 
 def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray, cache: BaselineCache | None = None,
                   policies: Sequence[str] | None = None, clock: Callable[[], float] = time.perf_counter,
-                  work_clock: Callable[[], float] = time.thread_time) -> BaselinesJob:
+                  work_clock: Callable[[], float] = time.thread_time,
+                  replay: Callable[..., BanditRun] = replay_run) -> BaselinesJob:
     """A :class:`BaselinesJob` whose result is ``{policy: rounds_frame}`` for ``config``'s budget.
 
     Parameters
@@ -527,11 +527,14 @@ def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray
         The seconds each kind of work is measured in: the CPU time of the thread that works (the page's script
         thread), so a rate measured by an earlier job at another load still holds; the wall seconds per second
         of it, measured over the last slices, says how fast the job runs now (tests inject their clock).
+    replay : callable, optional
+        Builds the run each baseline replays, with :func:`core.equal.replay.replay_run`'s arguments (a test
+        injects one whose steps cost fake seconds; the dry replays of :func:`documents_read` stay the real one).
     """
     policies = tuple(policies) if policies is not None else baseline_policies(space.doc_emb is not None)
     cache = cache if cache is not None else BaselineCache()
     replays = {p: replay_docs(config, len(space)) for p in policies if _curve_key(config, p)[1] not in cache.curves}
     n_todo = sum(d not in cache.pairs_by_doc for d in space.doc_ids)  # at most: the job's first step counts those read
     forecast = BaselineForecast(n_todo, replays, prior=cache.rates.copy(), shared=cache.rates)
-    work = _work(config, space, extractor, embed, reference, cache, policies, forecast, work_clock)
+    work = _work(config, space, extractor, embed, reference, cache, policies, forecast, work_clock, replay)
     return BaselinesJob(work, len(space), clock, forecast, work_clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -110,13 +111,29 @@ class _TimedExtractor:
 _REPLAY_COSTS = {"random": 0.013, "all": 0.005, "avg-sim": 0.009}
 
 
+class TimedWorld(NamedTuple):
+    space: object
+    extractor: object
+    embed: object
+    reference: object
+    config: object
+    clock: _Clock
+    replay: object  # core.equal.replay.replay_run, each step costing _REPLAY_COSTS fake seconds a document
+
+
+def _job(world: TimedWorld, config=None, cache=None):
+    """A baselines job in the timed world: its fake clock measures both the wall and the work."""
+    return baselines_job(config or world.config, world.space, world.extractor, world.embed, world.reference,
+                         cache=cache, clock=world.clock, work_clock=world.clock, replay=world.replay)
+
+
 @pytest.fixture()
-def timed_world(monkeypatch):
+def timed_world():
     """A 750-document corpus whose work costs fake seconds: 0.01 a document extracted, 0.06 a pair text
     embedded (a slow encoder), 0.0005 one read from the embedder's cache, ``_REPLAY_COSTS`` a document replayed. A live
     run read the first half of the corpus before, so those pairs are cached: in corpus order the work
     costs seven times as much in the second half as in the first."""
-    import core.equal.baselines as baselines
+    from core.equal.replay import replay_run as real_replay
     from core.equal.run import cached_embedder
 
     world = make_setup(n_per_topic=150, n_noise=150)
@@ -138,7 +155,6 @@ def timed_world(monkeypatch):
     first = world.extractor.extract(list(zip(world.ids[:half], world.texts[:half]))).pairs
     embed([p.as_text() for p in first])
     clock.now = 0.0
-    real_replay = baselines.replay_run
 
     def replay_run(cfg, *args):
         run = real_replay(cfg, *args)
@@ -153,10 +169,10 @@ def timed_world(monkeypatch):
         run.step = timed_step
         return run
 
-    monkeypatch.setattr(baselines, "replay_run", replay_run)
     space = make_space(world.ids, world.texts, world.labels, doc_emb=world.embed(world.texts))
     config = world.config.__class__(**{**world.config.__dict__, "budget": 1.0})
-    return space, _TimedExtractor(world.extractor, clock, 0.01), timed, world.reference, config, clock
+    return TimedWorld(space, _TimedExtractor(world.extractor, clock, 0.01), timed, world.reference, config, clock,
+                      replay_run)
 
 
 def _poll(job, clock, stop_at=None, draw=lambda n: 0.1):
@@ -179,29 +195,26 @@ def _worst_error(shown, end):
 
 
 def test_time_left_is_within_30_percent_on_a_first_run_and_after_cancel_and_resume(timed_world):
-    space, ext, embed, ref, config, clock = timed_world
-    shown, end = _poll(baselines_job(config, space, ext, embed, ref, clock=clock, work_clock=clock), clock)
+    clock = timed_world.clock
+    shown, end = _poll(_job(timed_world), clock)
     assert _worst_error(shown, end) <= 0.3
     cache = BaselineCache()
     start = clock.now
-    first = baselines_job(config, space, ext, embed, ref, cache=cache, clock=clock, work_clock=clock)
+    first = _job(timed_world, cache=cache)
     _poll(first, clock, stop_at=1 / 3)  # cancelled a third of the way through the documents
     assert first.status == "cancelled"
-    resumed = baselines_job(config, space, ext, embed, ref, cache=cache, clock=clock, work_clock=clock)
+    resumed = _job(timed_world, cache=cache)
     shown, end = _poll(resumed, clock)
     assert resumed.status == "done" and _worst_error(shown, end) <= 0.3
     assert clock.now - start < 2 * (end - shown[0][0])  # the resumed job did the rest only, not everything again
-    again = baselines_job(replace(config, seed=config.seed + 1), space, ext, embed, ref, cache=cache, clock=clock,
-                          work_clock=clock)
+    again = _job(timed_world, replace(timed_world.config, seed=timed_world.config.seed + 1), cache=cache)
     shown, end = _poll(again, clock)  # everything cached: replays only, forecast from the rates measured before
     assert again.status == "done" and _worst_error(shown, end) <= 0.3
 
 
 def test_time_left_follows_the_page_when_its_other_refreshes_stop(timed_world):
-    space, ext, embed, ref, config, clock = timed_world
     # a live run still plays beside the baselines for their first 30 slices (1.6 s of drawing after each), then ends
-    shown, end = _poll(baselines_job(config, space, ext, embed, ref, clock=clock, work_clock=clock), clock,
-                       draw=lambda n: 1.6 if n < 30 else 0.1)
+    shown, end = _poll(_job(timed_world), timed_world.clock, draw=lambda n: 1.6 if n < 30 else 0.1)
     assert _worst_error(shown[30 + 8:], end) <= 0.3  # 8 slices after the change, the time left is right again
 
 
@@ -257,14 +270,12 @@ def _poll_and_show(job, clock, show_s: float):
 def test_time_left_counts_the_page_run_that_shows_the_curves(timed_world):
     """The job ends, then the page's run draws the curves (2.5 fake s here): the truth is when they show. A first
     job adds the page's full run up to its charts (the page sets it); the next job adds what the first measured."""
-    space, ext, embed, ref, config, clock = timed_world
-    cache = BaselineCache()
-    first = baselines_job(replace(config, budget=0.3), space, ext, embed, ref, cache=cache, clock=clock,
-                          work_clock=clock)
+    clock, cache = timed_world.clock, BaselineCache()
+    first = _job(timed_world, replace(timed_world.config, budget=0.3), cache=cache)
     first.show_seconds = 3.0  # the page's last full run up to its charts
     shown, end = _poll_and_show(first, clock, show_s=2.5)
     assert first.shown and _worst_error(shown, end) <= 0.3
-    whole = baselines_job(config, space, ext, embed, ref, cache=cache, clock=clock, work_clock=clock)
+    whole = _job(timed_world, cache=cache)
     whole.show_seconds = 0.0  # not needed any more: the first job measured the page's run
     shown, end = _poll_and_show(whole, clock, show_s=2.5)
     near_end = [(at, left) for at, left in shown if 1.0 < end - at <= 4.0]  # the job's last work and the page's run
