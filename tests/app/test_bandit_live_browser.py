@@ -49,3 +49,24 @@ def test_live_panel_updates_in_place(app_url, page, output_dir):
     assert contexts >= 1 and page.evaluate("window.__webglContexts") == contexts  # no refresh made a new context
     assert int(page.locator("[data-highlighted]").first.get_attribute("data-highlighted")) > 0  # reads are marked
     assert rounds / seconds > 1, (rounds, seconds)  # several rounds a second even on a loaded test machine
+
+
+@pytest.mark.browser
+def test_baselines_show_on_the_main_chart_and_the_panel_is_ready_again(app_url, page, output_dir):
+    """The job's result is kept as it ends, so the full run that stops its polling draws the curves; that run
+    also leaves the panel ready for another job (no progress bar left behind, the button enabled)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/bandit")
+    step = page.get_by_role("button", name="Step")
+    step.wait_for(timeout=240_000)
+    step.click()
+    button = page.get_by_role("button", name="Compute the baselines")
+    button.wait_for(timeout=120_000)
+    button.click()
+    page.locator(".legendtext").filter(has_text="baseline").first.wait_for(timeout=120_000)
+    expect(button).to_be_enabled(timeout=30_000)
+    expect(page.locator("[data-testid='stProgress']")).to_have_count(0)
+    assert page.locator(".legendtext").filter(has_text="baseline").count() == 3
+    button.scroll_into_view_if_needed()
+    page.screenshot(path=str(output_dir / "bandit_baselines_done.png"))
