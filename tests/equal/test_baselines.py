@@ -215,11 +215,13 @@ def test_time_left_is_within_30_percent_on_a_first_run_and_after_cancel_and_resu
 def test_time_left_follows_the_page_when_its_other_refreshes_stop(timed_world):
     # a live run still plays beside the baselines for their first 30 slices (1.6 s of drawing after each), then ends
     shown, end = _poll(_job(timed_world), timed_world.clock, draw=lambda n: 1.6 if n < 30 else 0.1)
-    assert _worst_error(shown[30 + 8:], end) <= 0.3  # 8 slices after the change, the time left is right again
+    from core.equal.baselines import WALL_SLICES
+
+    assert _worst_error(shown[30 + WALL_SLICES:], end) <= 0.3  # one window after the change, the time left is right
 
 
 def test_time_left_counts_each_kind_of_work_and_cancel_says_what_is_kept():
-    from core.equal.baselines import STAGE_PAIRS, BaselineForecast, BaselinesJob
+    from core.equal.baselines import STAGE_PAIRS, WALL_SLICES, BaselineForecast, BaselinesJob
     from core.jobs import Tick
 
     now = [0.0]
@@ -237,15 +239,17 @@ def test_time_left_counts_each_kind_of_work_and_cancel_says_what_is_kept():
     p = job.progress()
     assert p.done == 50 and p.stage == STAGE_PAIRS
     # 50 documents at 0.1 s each, then All's 100 replayed at REPLAY_COST["all"] x the 0.05 s of an extraction,
-    # at the wall seconds per second of work of the last 8 slices: the one just done (5 s in 5 s, no drawing measured
-    # yet) and 7 not seen yet, as much work each, at the pace assumed before any was measured (1.25)
-    assert p.seconds_left == pytest.approx((50 * 0.1 + 100 * 0.05 * 0.6) * (5 + 7 * 5 * 1.25) / (5 + 7 * 5))
+    # at the wall seconds per second of work of the last W slices: the one just done (5 s in 5 s, no drawing measured
+    # yet) and W - 1 not seen yet, as much work each, at the pace assumed before any was measured (1.25)
+    unseen = (WALL_SLICES - 1) * 5
+    assert p.seconds_left == pytest.approx((50 * 0.1 + 100 * 0.05 * 0.6) * (5 + unseen * 1.25) / (5 + unseen))
     assert "50/100 documents" in job.describe() and "s left" in job.describe()
     now[0] += 5.0  # the page drew for 5 s before the next slice: the first slice's 5 s of work took 10 s
     job.advance(budget_s=0.5)
-    # the slice just done (1 s) will be followed by the page's 5 s of drawing too: 16 s of wall for 6 s of work, and 6
-    # slices not seen yet of 3 s each at 1.25; once drawn, the result shows: the page's 5 s between the two slices
-    pace = (16 + 6 * 3 * 1.25) / (6 + 6 * 3)
+    # the slice just done (1 s) will be followed by the page's 5 s of drawing too: 16 s of wall for 6 s of work, and
+    # W - 2 slices not seen yet of 3 s each at 1.25; once drawn, the result shows: the page's 5 s between two slices
+    unseen = (WALL_SLICES - 2) * 3
+    pace = (16 + unseen * 1.25) / (6 + unseen)
     assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * pace + 5.0)
     job.show_seconds = 7.0  # the page says it takes 7 s to draw the curves once the job is done
     assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * pace + 7.0)
