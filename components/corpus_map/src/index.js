@@ -23,6 +23,8 @@ const MAPS = new WeakMap();
 const CACHE = new Map(); // version -> {x, y, z, n, texts}; the last two versions
 const HOVER_DELAY_MS = 250;
 const PERFORMANCE_MODE_POINTS = 500000;
+const DEFER_INDEX_POINTS = 100000; // maps of this many points get their spatial index after the first frame
+const INDEX_NODE_SIZE = 16; // regl-scatterplot's
 const ACTIVE = '#e8590c'; // selected and highlighted points
 const HOVER = '#1f2430';
 const STAR = '#f59f00';
@@ -88,6 +90,85 @@ function createDirectRenderer(canvas) {
     refresh() { regl.poll(); },
     destroy() { destroyed = true; frame.cancel(); regl.destroy(); },
   };
+}
+
+// The spatial index (hover and click find points through it) of a big map is built after the first frame, in a
+// worker: regl-scatterplot builds it inside draw(), before any point shows (~0.3 s of a million points' 0.5 s of
+// JavaScript). draw() is handed an index in kdbush's serialised layout (regl-scatterplot's documented
+// `draw(points, { spatialIndex })`: KDBush.from reads views over this very buffer) whose coordinates are NaN, so it
+// finds nothing; the worker's index is then copied into the same buffer, and from then on hover and click find points.
+// The layout and the kd-sort below are kdbush 4.0's (ISC, Vladimir Agafonkin), as regl-scatterplot bundles it.
+// Self-contained (it also runs as a worker's source): the kd-sorted index of points x, y in kdbush's layout, or with
+// x null, an index of n points that are all NaN (no query finds one).
+function buildSpatialIndex(x, y, nodeSize, n = x.length) {
+  const idBytes = n < 65536 ? 2 : 4;
+  const coordsAt = 8 + n * idBytes + ((8 - ((n * idBytes) % 8)) % 8);
+  const data = new ArrayBuffer(coordsAt + n * 8);
+  new Uint8Array(data, 0, 2).set([0xdb, (1 << 4) + 7]); // kdbush format 1, Float32Array coordinates
+  new Uint16Array(data, 2, 1)[0] = nodeSize;
+  new Uint32Array(data, 4, 1)[0] = n;
+  const ids = idBytes === 2 ? new Uint16Array(data, 8, n) : new Uint32Array(data, 8, n);
+  const coords = new Float32Array(data, coordsAt, 2 * n);
+  if (!x) { coords.fill(NaN); return data; }
+  for (let i = 0; i < n; i++) { ids[i] = i; coords[2 * i] = x[i]; coords[2 * i + 1] = y[i]; }
+  const swapItem = (i, j) => {
+    const t = ids[i]; ids[i] = ids[j]; ids[j] = t;
+    const a = 2 * i, b = 2 * j;
+    const tx = coords[a], ty = coords[a + 1];
+    coords[a] = coords[b]; coords[a + 1] = coords[b + 1]; coords[b] = tx; coords[b + 1] = ty;
+  };
+  const select = (k, left, right, axis) => { // Floyd-Rivest: the k-th smallest along axis at k
+    while (right > left) {
+      if (right - left > 600) {
+        const m = right - left + 1, i = k - left + 1, z = Math.log(m), s = 0.5 * Math.exp((2 * z) / 3);
+        const sd = 0.5 * Math.sqrt((z * s * (m - s)) / m) * (i - m / 2 < 0 ? -1 : 1);
+        select(k, Math.max(left, Math.floor(k - (i * s) / m + sd)),
+          Math.min(right, Math.floor(k + ((m - i) * s) / m + sd)), axis);
+      }
+      const t = coords[2 * k + axis];
+      let i = left, j = right;
+      swapItem(left, k);
+      if (coords[2 * right + axis] > t) swapItem(left, right);
+      while (i < j) {
+        swapItem(i, j); i++; j--;
+        while (coords[2 * i + axis] < t) i++;
+        while (coords[2 * j + axis] > t) j--;
+      }
+      if (coords[2 * left + axis] === t) swapItem(left, j); else { j++; swapItem(j, right); }
+      if (j <= k) left = j + 1;
+      if (k <= j) right = j - 1;
+    }
+  };
+  const sort = (left, right, axis) => {
+    if (right - left <= nodeSize) return;
+    const m = (left + right) >> 1;
+    select(m, left, right, axis);
+    sort(left, m - 1, 1 - axis);
+    sort(m + 1, right, 1 - axis);
+  };
+  sort(0, n - 1, 0);
+  return data;
+}
+
+// Build the index off the page's thread (on it where workers are not allowed) and copy it into `target`.
+function fillSpatialIndex(x, y, nodeSize, target, done) {
+  const fill = (data) => { new Uint8Array(target).set(new Uint8Array(data)); done(); };
+  let worker = null;
+  try {
+    const src = `${buildSpatialIndex};onmessage=(e)=>{const d=${buildSpatialIndex.name}(e.data.x,e.data.y,e.data.s);`
+      + 'postMessage(d,[d]);};';
+    const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+    worker = new Worker(url, { name: 'corpus-map-index' });
+    URL.revokeObjectURL(url);
+  } catch (e) { worker = null; }
+  if (!worker) { setTimeout(() => fill(buildSpatialIndex(x, y, nodeSize)), 0); return; }
+  worker.onmessage = (e) => { worker.terminate(); fill(e.data); };
+  worker.onerror = () => { worker.terminate(); fill(buildSpatialIndex(x, y, nodeSize)); };
+  worker.postMessage({ x, y, s: nodeSize });
+}
+
+function afterFrames(count, f) {
+  if (count <= 0) f(); else requestAnimationFrame(() => afterFrames(count - 1, f));
 }
 
 function parsePayload(data) {
@@ -457,7 +538,8 @@ function wireEvents(m) {
   m.dom.png.addEventListener('click', () => savePng(m));
   new ResizeObserver(() => {
     const { width, height } = m.dom.canvasBox.getBoundingClientRect();
-    if (width > 0 && height > 0) {
+    // the first notice reports the size the map was created at: setting it again would draw every point twice more
+    if (width > 0 && height > 0 && (width !== m.width || height !== m.height)) {
       sp.set({ width, height });
       m.width = width; m.height = height;
       queueOverlay(m);
@@ -568,6 +650,13 @@ function wireRegion(m) {
   canvas.addEventListener('dblclick', () => { if (m.region) clearSelection(m); });
 }
 
+// The point colours: as many active and hover colours as point colours, or regl-scatterplot reuses each point's own.
+function colorOptions(header) {
+  const colors = header.colors && header.colors.length ? header.colors : ['#3b5bdb'];
+  return { colorBy: 'valueA', pointColor: colors, pointColorActive: colors.map(() => ACTIVE),
+    pointColorHover: colors.map(() => HOVER) };
+}
+
 function create(parent, header, api) {
   const dom = buildDom(parent, header.height || 560);
   if (!webglAvailable()) {
@@ -591,13 +680,19 @@ function create(parent, header, api) {
     // the spatial index (hover, click) on this thread: from a million points on, regl-scatterplot would build it in
     // a worker, posting it the points as a million small arrays: 1.5-3 s of structured cloning against 0.3-0.8 s
     spatialIndexUseWorker: false,
+    // the first colours here, not by set(): set() asks for one more frame, which at a million points in software GL
+    // drew every point a second time (~0.8 s) right after the first draw
+    ...colorOptions(header),
   });
   const m = { dom, sp, renderer, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
-    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: null, pts: null, texts: null,
+    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: JSON.stringify(header.colors || []), pts: null, texts: null,
     highlight: [], highlightSelected: false,
     view: sp.get('cameraView'), width: Math.max(width, 100), height: Math.max(height, 100), stars: [], marks: [],
     hidden: new Set(), legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false,
     region: null, drag: null, sent: 'none', ...api };
+  // createScatterplot asks for a redraw on its next animation frame: the points are drawn after it, or that frame
+  // would draw every point a second time (~0.8 s at a million points in software GL) right after the first draw
+  m.initialized = new Promise((resolve) => { sp.subscribe('init', resolve, 1); });
   dom.root.__cmap = m; // benchmarks and tests reach the scatterplot through the element
   wireEvents(m);
   setMode(m, 'pan');
@@ -650,10 +745,7 @@ async function update(m, header, sections) {
   const colorsSig = JSON.stringify(header.colors || []);
   if (colorsSig !== m.colorsSig) {
     m.colorsSig = colorsSig;
-    const colors = header.colors && header.colors.length ? header.colors : ['#3b5bdb'];
-    // as many active and hover colours as point colours, or regl-scatterplot reuses each point's own colour
-    m.sp.set({ colorBy: 'valueA', pointColor: colors, pointColorActive: colors.map(() => ACTIVE),
-      pointColorHover: colors.map(() => HOVER) });
+    m.sp.set(colorOptions(header));
   }
   if (m.version !== header.v) {
     const pts = pointsFor(header, sections);
@@ -666,10 +758,19 @@ async function update(m, header, sections) {
     m.highlightSig = null;
     m.highlight = [];
     if (m.region) setRegion(m, null); // drawn on another map: the server selects nothing from it
+    await m.initialized;
     const t0 = performance.now();
     performance.mark('cmap-draw-start');
-    await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical' });
+    const index = pts.n >= DEFER_INDEX_POINTS ? buildSpatialIndex(null, null, INDEX_NODE_SIZE, pts.n) : undefined;
+    m.dom.root.setAttribute('data-spatial-index', index ? 'building' : 'ready');
+    await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical', spatialIndex: index });
     performance.mark('cmap-draw-end');
+    if (index) { // once the first frame is on screen: the worker would take a core from the software renderer
+      afterFrames(2, () => fillSpatialIndex(pts.x, pts.y, INDEX_NODE_SIZE, index, () => {
+        performance.mark('cmap-index-ready');
+        if (m.pts === pts) m.dom.root.setAttribute('data-spatial-index', 'ready');
+      }));
+    }
     if (m.hidden.size) applyHidden(m);
     m.dom.root.setAttribute('data-points', String(pts.n));
     m.dom.root.setAttribute('data-version', header.v);
