@@ -6,7 +6,8 @@
 // version, for the module's lifetime): a call only applies what differs.
 //
 // Data (bytes, see core/viz/webgl_map.py): "CMAP" | uint32 header length | header JSON | pad to 4 |
-// binary sections named in header.sections {name: [byteOffset, length, "f32"|"i32"]}.
+// binary sections named in header.sections {name: [byteOffset, length, "f32"|"i32"|"u16"]} (z, the colour codes, is
+// uint16 when they fit).
 // State sent back: have (the version whose points this browser holds), selection
 // ({seq, n, v, enc: "none"|"i32"|"bits", b64} for clicked points; {seq, n, v, enc: "poly", poly, hidden} for a box
 // or lasso: its polygon in the points' coordinates, which the server tests the points against, so no ids travel
@@ -182,8 +183,8 @@ function parsePayload(data) {
   const sections = {};
   for (const [name, [off, len, kind]] of Object.entries(header.sections || {})) {
     // copy into an aligned buffer: the payload's byteOffset need not be a multiple of 4
-    const raw = bytes.slice(start + off, start + off + len * 4).buffer;
-    sections[name] = kind === 'i32' ? new Int32Array(raw) : new Float32Array(raw);
+    const Type = kind === 'i32' ? Int32Array : kind === 'u16' ? Uint16Array : Float32Array;
+    sections[name] = new Type(bytes.slice(start + off, start + off + len * Type.BYTES_PER_ELEMENT).buffer);
   }
   return { header, sections };
 }
