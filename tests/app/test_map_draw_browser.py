@@ -1,18 +1,22 @@
-"""The WebGL map's spatial index in real chromium: a big map gets it after its first frame, built in a worker.
+"""The WebGL map's first draw in real chromium: one frame of the points, the spatial index after it, Save PNG.
 
-From ``DEFER_INDEX_POINTS`` points on (``components/corpus_map/src/index.js``) the map draws first and hands
+A first draw renders the points once (a frame of a million points takes ~0.5-1 s in software GL). From
+``DEFER_INDEX_POINTS`` points on (``components/corpus_map/src/index.js``) the map draws first and hands
 regl-scatterplot an index whose points are NaN; the worker's kd-sorted index is then copied into that same buffer.
 The tests serve ``benchmarks/_map_bench_app.py`` (synthetic clusters, ``?n=<points>``) and check the index
-regl-scatterplot reads: a permutation of the points, kd-sorted, and hover finds the point under the mouse.
+regl-scatterplot reads (a permutation of the points, kd-sorted; hover finds the point under the mouse) and the
+picture the map saves (its points drawn straight onto the canvas, which keeps its drawing for the copy).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from tests._app_server import ROOT, free_port, healthy, require_chromium
@@ -125,3 +129,27 @@ def test_a_small_map_builds_its_index_with_its_first_draw(bench_app, page):
     result = page.evaluate(CHECK_INDEX)
     assert (result["n"], result["misplaced"], result["duplicates"], result["unordered"]) == (SMALL, 0, 0, 0)
     assert page.evaluate("performance.getEntriesByName('cmap-index-ready').length") == 0
+
+
+@pytest.mark.browser
+def test_a_first_draw_renders_the_points_once(bench_app, page):
+    _open(page, bench_app, BIG)
+    page.wait_for_timeout(2000)  # the init frame, the "have" rerun and the index: none of them draws again
+    assert page.evaluate(f"document.querySelector('{MAP}').__cmap.renderer.frames") == 1
+
+
+@pytest.mark.browser
+def test_save_png_writes_the_points_as_drawn(bench_app, page, tmp_path):
+    from PIL import Image
+
+    _open(page, bench_app, SMALL)
+    page.wait_for_timeout(500)
+    with page.expect_download() as download:
+        page.locator(MAP).get_by_role("button", name="Save PNG").click()
+    target = tmp_path / "map.png"
+    download.value.save_as(target)
+    picture = np.asarray(Image.open(io.BytesIO(target.read_bytes())).convert("RGB")).astype(int)
+    canvas = page.locator(f"{MAP} canvas:not(.cmap-overlay)").bounding_box()
+    assert picture.shape[:2] == (round(canvas["height"]), round(canvas["width"]))
+    coloured = (picture.max(axis=2) - picture.min(axis=2)) > 60  # the clusters' colours on white
+    assert coloured.mean() > 0.01, "the saved picture holds no points"
