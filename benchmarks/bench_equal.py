@@ -59,8 +59,10 @@ from core.corpus.builtin import load_builtin_corpus  # noqa: E402
 from core.corpus.cluster import cluster_w2_distances, kmeans, neighbour_graph  # noqa: E402
 from core.corpus.embed import embed_corpus, embed_texts  # noqa: E402
 from core.corpus.encoders import DEFAULT_MODEL, load_encoder  # noqa: E402
+from core.equal.docmodel import calc_doc_values  # noqa: E402
 from core.equal.extract import make_extractor  # noqa: E402
 from core.equal.ontask import PROVENANCE, is_on_task  # noqa: E402  (the labels, declared once)
+from core.equal.policies import calc_doc_similarity  # noqa: E402
 from core.equal.reference import load_reference  # noqa: E402
 from core.equal.replay import PrecomputedExtractor, extract_all, table_embedder  # noqa: E402
 from core.equal.reward import OTReward  # noqa: E402
@@ -197,6 +199,30 @@ def oracle_pairs(labels, per_doc_on: np.ndarray, calls: float) -> float:
     return float(before_on + (calls - before_docs) * on[order[i]] / sizes[order[i]])
 
 
+def top_docs_pairs(key: np.ndarray, per_doc_on: np.ndarray, budget: int) -> float:
+    """On-task pairs held by reading the ``budget`` documents with the highest ``key`` (a document-level oracle)."""
+    return float(per_doc_on[np.argsort(-key, kind="stable")[:budget]].sum())
+
+
+def ceilings(s: Setup, ref: np.ndarray, per_doc_on: np.ndarray, budget: int) -> dict[str, float]:
+    """Two ceilings of a decoy case at ``budget`` documents, to read the goal against.
+
+    ``ceil: label``: the documents with the most on-task pairs (provenance known in advance): no policy holds more.
+    ``ceil: reward``: every document's value known in advance -- the mean cosine of its pairs to their nearest
+    ``D_r`` example (what the reward and the learned policy see after reading it) -- read by similarity to ``D_r``
+    times that value (the learned policy's score with a perfect prediction). A policy that learns from the reward
+    estimates this value; beating the reward ceiling would take a signal the reward does not carry.
+    """
+    ids = s.ids
+    docs = [d for d in ids for _ in s.pairs[d]]
+    emb = np.array([s.table[p.as_text()] for d in ids for p in s.pairs[d]], dtype=np.float64).reshape(len(docs), -1)
+    unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # noqa: E731
+    value = calc_doc_values(ids, docs, unit(emb), unit(np.asarray(ref, dtype=np.float64)))
+    avg = calc_doc_similarity(s.emb, ref)[1]
+    return {"ceil: label": top_docs_pairs(per_doc_on, per_doc_on, budget),
+            "ceil: reward": top_docs_pairs((avg - avg.min()) * value, per_doc_on, budget)}
+
+
 def replay(
     config: RunConfig, s: Setup, ref: np.ndarray, on_doc: set[str], target: int | None, share: float,
     cap: float = 1.0,
@@ -294,6 +320,8 @@ def run_case(
     values["oracle"] = (
         oracle_calls(s.labels, per_doc_on, target) if target else oracle_pairs(s.labels, per_doc_on, budget)
     )
+    if not target:
+        values.update(ceilings(s, ref, per_doc_on, budget))
     figure = "calls to 50% on-task" if target else f"on-task pairs at a {SHARE:.0%} budget ({budget} calls)"
     return CaseResult(name, kind, split, figure, values)
 
@@ -357,7 +385,7 @@ def print_table(results: list[CaseResult], pols: list[str]) -> None:
     head = f"  {'case':<30} {'split':<12}" + "".join(f"{p[:12]:>13}" for p in pols)
     print(head + f"{'EQ/avg-sim':>11}{'EQ/random':>10}")
     for r in results:
-        row = "".join(f"{r.values[p]:13.1f}" for p in pols)
+        row = "".join(f"{r.values.get(p, float('nan')):13.1f}" for p in pols)
         print(f"  {r.name:<30} {r.split:<12}{row}{r.ratio('EQUAL', 'avg-sim'):11.2f}{r.ratio('EQUAL', 'random'):10.2f}")
 
 
@@ -440,13 +468,19 @@ def main() -> int:
                                 configs, seeds))
         print(f"  [{time.time() - t0:5.0f} s] {name}: "
               + ", ".join(f"{p} {v:.1f}" for p, v in results[-1].values.items()))
-    pols = [*configs, "oracle"]
+    pols = [*configs, "oracle", "ceil: label", "ceil: reward"]
     print("\nper case (standard: calls to hold 50% of the on-task pairs, fewer is better; decoy: on-task pairs at a "
           f"{SHARE:.0%} budget, more is better):")
     print_table(results, pols)
     for half in ("tuning", "confirmation"):
         if any(r.split == half for r in results):
             print("  " + verdict(results, half)[1])
+            dec = [r for r in results if r.split == half and r.kind not in ("standard", LEGACY)]
+            if dec:
+                print(f"    ceilings over Avg-sim (decoy cases, geometric mean): label "
+                      f"{gmean([r.ratio('ceil: label', 'avg-sim') for r in dec]):.2f}x, reward "
+                      f"{gmean([r.ratio('ceil: reward', 'avg-sim') for r in dec]):.2f}x (every document's value "
+                      f"known in advance; EQUAL {gmean([r.ratio('EQUAL', 'avg-sim') for r in dec]):.2f}x)")
             for pol in pols:
                 if pol.startswith("EQUAL ") and pol != "EQUAL":
                     rs = [r for r in results if r.split == half]
@@ -458,10 +492,14 @@ def main() -> int:
     g_dec = gmean([r.ratio("EQUAL", "avg-sim") for r in conf if r.kind != "standard"])
     g_rand = gmean([r.ratio("EQUAL", "random") for r in conf if r.kind == "standard"])
     worst = min(conf, key=lambda r: r.ratio("EQUAL", "avg-sim")) if conf else None
+    conf_dec = [r for r in conf if r.kind != "standard"]
+    ceil = ",".join(f"{c.split()[-1]}:{gmean([r.ratio(c, 'avg-sim') for r in conf_dec]):.2f}"
+                    for c in ("ceil: label", "ceil: reward")) if conf_dec else "-"
     print(f"total {time.time() - t0:.0f} s ({encoder.name}, {len(seeds)} seeds)")
     print(
         f"bench_equal=confirmation random/EQUAL={g_rand:.2f} decoy={g_dec:.2f} "
         f"worst={worst.ratio('EQUAL', 'avg-sim') if worst else float('nan'):.2f}({worst.name if worst else '-'}) "
+        f"decoy_ceilings={ceil} "
         f"goal=random/EQUAL>={GOAL_RANDOM:.0f}x_decoy>={GOAL_DECOY}x_worst>=1.0 {'PASS' if ok else 'FAIL'}"
     )
     return 0 if ok else 1
