@@ -697,8 +697,8 @@ function create(parent, header, api) {
     ...colorOptions(header),
   });
   const m = { dom, sp, renderer, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
-    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: JSON.stringify(header.colors || []), pts: null, texts: null,
-    highlight: [], highlightSelected: false,
+    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, pts: null, texts: null,
+    colorsSig: JSON.stringify(header.colors || []), highlight: [], highlightSelected: false,
     view: sp.get('cameraView'), width: Math.max(width, 100), height: Math.max(height, 100), stars: [], marks: [],
     hidden: new Set(), legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false,
     region: null, drag: null, sent: 'none', ...api };
