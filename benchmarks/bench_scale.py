@@ -14,11 +14,17 @@
    open plus the selection <= 3 s; the cold open, first in a fresh server, is reported too).
 
 Last line ``bench_scale=... PASS|FAIL``. On the shared 2-core machine run it once, with ``nice``.
+
+``--reuse DIR`` works in ``DIR`` instead of a new temporary folder and keeps what an earlier run with the same
+``--n`` left there: the corpus, and the index with the wall time, peak RSS and summary recorded when it was built
+(``DIR/index_run.json``; the line says ``reused``). Steps 3 and 4 are measured again. The index takes minutes;
+a change to the page or the map needs only the browser part.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -71,9 +77,28 @@ def run_index(path: Path, home: Path) -> tuple[float, float, str]:
     return wall, rss_gb, proc.stdout.strip()
 
 
-def throughput(path: Path, sample: int) -> tuple[float, float, float, float]:
-    import json
+def reused_index(work: Path, n: int) -> dict | None:
+    """The record of the index an earlier run built in ``work`` for ``n`` documents, if it is still there."""
+    from core.corpus.stream import find_large_index
 
+    record, path = work / "index_run.json", work / "corpus.jsonl"
+    try:
+        run = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    previous = os.environ.get("EQUALCTAR_HOME")
+    os.environ["EQUALCTAR_HOME"] = str(work / "home")  # the index lives under the run's own home
+    try:
+        folder = find_large_index(path) if path.exists() else None
+    finally:
+        if previous is None:
+            os.environ.pop("EQUALCTAR_HOME")
+        else:
+            os.environ["EQUALCTAR_HOME"] = previous
+    return run if folder is not None and run.get("n") == n else None
+
+
+def throughput(path: Path, sample: int) -> tuple[float, float, float, float]:
     from core.corpus.encoders import STATIC_MODEL, SentenceEncoder, load_encoder
     from core.corpus.tiers import kmeans_ari, neighbour_recall
 
@@ -149,16 +174,28 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--sample", type=int, default=300, help="documents for the MiniLM throughput and agreement")
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--reuse", type=Path, default=None, metavar="DIR",
+                    help="work in DIR and keep the corpus and index an earlier run with this --n left there")
     args = ap.parse_args()
     (ROOT / "test-output").mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    work = args.reuse.resolve() if args.reuse else Path(tempfile.mkdtemp(prefix="bench-scale-"))
     home = work / "home"
-    home.mkdir()
-    path = build_corpus(args.n, work / "corpus.jsonl")
-    wall, rss, summary = run_index(path, home)
+    home.mkdir(parents=True, exist_ok=True)
+    path = work / "corpus.jsonl"
+    run = reused_index(work, args.n) if args.reuse else None
+    if run is None:
+        build_corpus(args.n, path)
+        wall, rss, summary = run_index(path, home)
+        run = {"n": args.n, "wall_s": wall, "rss_gb": rss, "summary": summary,
+               "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        (work / "index_run.json").write_text(json.dumps(run, indent=1))
+        reused = ""
+    else:
+        wall, rss, summary = run["wall_s"], run["rss_gb"], run["summary"]
+        reused = f" (reused: built {run['built']} in {work})"
     print(f"[1] {summary}")
     print(f"[1] index of {args.n:,} documents end to end: {wall:.0f} s (goal <= 600 s), "
-          f"peak RSS {rss:.2f} GB (goal <= 8 GB)")
+          f"peak RSS {rss:.2f} GB (goal <= 8 GB){reused}")
     aligned = re.search(r"recall@10 ([0-9.]+) -> ([0-9.]+), k-means ARI ([0-9.-]+) -> ([0-9.-]+)", summary)
     align_part = ("aligned:no" if aligned is None else
                   f"aligned_recall:{aligned[1]}->{aligned[2]},aligned_ari:{aligned[3]}->{aligned[4]}")
@@ -182,7 +219,8 @@ def main() -> int:
         print(f"[!] not a pass whatever the figures: {'; '.join(missing)}")
     browser_part = ("browser:skipped" if args.no_browser
                     else f"open_cold:{cold:.1f}s,open_warm:{warm:.1f}s,select:{sel:.2f}s")
-    print(f"bench_scale=n:{args.n},index:{wall:.0f}s,rss:{rss:.2f}GB,speedup:{fast / slow:.0f}x,recall:{recall:.2f},"
+    print(f"bench_scale=n:{args.n},index:{wall:.0f}s{'(reused)' if reused else ''},rss:{rss:.2f}GB,"
+          f"speedup:{fast / slow:.0f}x,recall:{recall:.2f},"
           f"ari:{ari:.2f},{align_part},{browser_part} goal=<=600s,<=8GB,>=100x,<={OPEN_SELECT_GOAL_S:g}s {verdict}")
     return 0 if verdict == "PASS" else 1
 

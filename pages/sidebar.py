@@ -87,10 +87,13 @@ def draw_sidebar() -> None:
         st.toggle("Demo mode", key="sb_demo", on_change=_on_demo_toggle,
                   help="Presentation mode: a guided tour of the three methods, settings and notation out of sight. "
                        "Switch it off for every setting; nothing is lost.")
+        # Re-assigning each value keeps it while its widget is not drawn (presentation mode), and sends it with the
+        # widget: a page switched while the first page still loads mounts a fresh widget in the browser, which
+        # otherwise shows the widget's default ("Documents to use" 100) while the session holds 11,357.
+        for key in SIDEBAR_KEYS:
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
         if presenting():
-            for key in SIDEBAR_KEYS:  # re-assigning keeps an undrawn widget's value
-                if key in st.session_state:
-                    st.session_state[key] = st.session_state[key]
             st.caption("Presentation mode. Use the Tour, or switch this off for every setting.")
             return
         with st.container():

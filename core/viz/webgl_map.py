@@ -5,9 +5,10 @@ point with regl-scatterplot. Streamlit hands it one ``bytes`` payload per rerun:
 
     b"CMAP" | uint32 LE header length | header JSON (UTF-8) | zero pad to 4 bytes | sections
 
-``header["sections"]`` names each binary section ``{name: [byte offset, length, "f32" | "i32"]}``
-(offsets from the end of the padding). The points (``x, y`` in [-1, 1] with the aspect kept,
-``z`` the cluster code) travel only while the browser does not yet hold this map's ``version``
+``header["sections"]`` names each binary section ``{name: [byte offset, length, "f32" | "i32" | "u16"]}``
+(offsets from the end of the padding; each section padded to 4 bytes). The points (``x, y`` float32 in
+[-1, 1] with the aspect kept, ``z`` the colour code, uint16 when the codes fit: a million points are 10 MB,
+not 12) travel only while the browser does not yet hold this map's ``version``
 (its ``have`` state); every other rerun sends the header and the small sections (``highlight``)
 only, and the component updates the same WebGL context.
 
@@ -138,6 +139,21 @@ def point_indices(points: MapPoints, rows: Any) -> NDArray[np.int32]:
     return pos[found].astype(np.int32)
 
 
+WIRE_DTYPES = {"f32": "<f4", "i32": "<i4", "u16": "<u2"}  # a section's kind -> its little-endian dtype
+
+
+def wire_codes(z: NDArray[np.float32]) -> NDArray:
+    """Colour codes as they travel: uint16 when every code is a whole number in [0, 65535], else float32.
+
+    >>> wire_codes(np.array([0.0, 3.0, 65535.0], dtype=np.float32)).dtype.str, wire_codes(np.array([0.5])).dtype.str
+    ('<u2', '<f4')
+    """
+    z = np.asarray(z, dtype=np.float32)
+    if len(z) and (z.min() < 0 or z.max() > 65535 or not np.array_equal(z, np.floor(z))):
+        return z
+    return z.astype("<u2")
+
+
 def _signature(values: NDArray | None, key: str = "") -> str | None:
     if values is None:
         return None
@@ -170,7 +186,7 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
     browser's box or lasso selection (:func:`region_answer`), counted in the header and, when few, sent back."""
     sections: dict[str, NDArray] = {}
     if send_points:
-        sections.update(x=points.x, y=points.y, z=points.z)
+        sections.update(x=points.x, y=points.y, z=wire_codes(points.z))
     hl = None if highlight is None else point_indices(points, highlight)
     if hl is not None:
         sections["highlight"] = hl
@@ -199,8 +215,9 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
         header["legend"] = {"title": str(legend_title), "clusters": legend_title == "cluster", "entries": entries}
     blobs, offset = [], 0
     for name, arr in sections.items():
-        kind = "i32" if arr.dtype.kind in "iu" else "f32"
-        blob = np.ascontiguousarray(arr, dtype="<i4" if kind == "i32" else "<f4").tobytes()
+        kind = "u16" if arr.dtype == np.dtype("<u2") else "i32" if arr.dtype.kind in "iu" else "f32"
+        blob = np.ascontiguousarray(arr, dtype=WIRE_DTYPES[kind]).tobytes()
+        blob += b"\0" * ((4 - len(blob) % 4) % 4)
         header["sections"][name] = [offset, len(arr), kind]
         blobs.append(blob)
         offset += len(blob)
@@ -222,8 +239,10 @@ def decode_payload(payload: bytes) -> tuple[dict[str, Any], dict[str, NDArray]]:
     header = decode_payload_header(payload)
     size = int.from_bytes(payload[4:8], "little")
     start = 8 + size + (4 - size % 4) % 4
-    sections = {name: np.frombuffer(payload[start + off:start + off + 4 * n], dtype="<i4" if kind == "i32" else "<f4")
-                for name, (off, n, kind) in header["sections"].items()}
+    sections = {}
+    for name, (off, n, kind) in header["sections"].items():
+        dtype = np.dtype(WIRE_DTYPES[kind])
+        sections[name] = np.frombuffer(payload[start + off:start + off + dtype.itemsize * n], dtype=dtype)
     return header, sections
 
 

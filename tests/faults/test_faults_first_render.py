@@ -50,3 +50,27 @@ def test_encoder_survives_a_path_submitted_during_the_first_render(minilm_app_ur
     page.screenshot(path=str(output_dir / "faults_first_render.png"))
     shown = _encoder_shown(page)
     assert "Hashing" in shown and "MiniLM" not in shown, shown
+
+
+@pytest.mark.browser
+def test_document_count_survives_a_page_switched_during_the_first_render(fresh_app_url, _browser, output_dir) -> None:
+    """Switching page while the Corpus map's first render still runs mounted a fresh "Documents to use" box in the
+    browser, which showed its minimum (100) while the session held 600; the next change sent 100 back and rebuilt
+    the map. The switch comes at several moments of the first render, each in a fresh session."""
+    for delay_ms in (0, 100, 200, 300, 400, 500):  # the test server asks for 600 documents (EQUALCTAR_BUILTIN_LIMIT)
+        page = _browser.new_page(viewport={"width": 1440, "height": 900})
+        try:
+            page.goto(fresh_app_url + "/")
+            link = page.get_by_role("link", name="Large corpus")
+            link.wait_for(timeout=60_000)
+            page.wait_for_timeout(delay_ms)
+            link.click()
+            page.get_by_role("heading", name="Large corpus").wait_for(timeout=60_000)
+            box = page.get_by_role("spinbutton", name="Documents to use")
+            box.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            if box.input_value() != "600":
+                page.screenshot(path=str(output_dir / "faults_first_render_count.png"))
+            assert box.input_value() == "600", f"switched {delay_ms} ms into the first render"
+        finally:
+            page.close()

@@ -9,6 +9,7 @@ import pytest
 
 from core.viz.webgl_map import (
     MAX_INLINE_TEXTS,
+    decode_payload,
     decode_payload_header,
     encode_payload,
     hover_answer,
@@ -25,7 +26,8 @@ def _sections(payload: bytes) -> dict[str, np.ndarray]:
     header = decode_payload_header(payload)
     size = int.from_bytes(payload[4:8], "little")
     start = 8 + size + (4 - size % 4) % 4
-    return {name: np.frombuffer(payload[start + off:start + off + 4 * n], dtype="<i4" if kind == "i32" else "<f4")
+    dtypes = {"i32": np.dtype("<i4"), "f32": np.dtype("<f4"), "u16": np.dtype("<u2")}
+    return {name: np.frombuffer(payload[start + off:start + off + dtypes[kind].itemsize * n], dtype=dtypes[kind])
             for name, (off, n, kind) in header["sections"].items()}
 
 
@@ -70,6 +72,9 @@ def test_points_travel_only_when_asked_and_highlights_are_drawn_point_indices():
     np.testing.assert_array_equal(sections["x"], p.x)
     np.testing.assert_array_equal(sections["z"], p.z)
     assert sections["highlight"].tolist() == [5, 10, 998]  # rows 5, 11, 999; row 10 and 5000 are not drawn
+    # the codes travel as uint16 (10 bytes a point, not 12); the next section still starts 4-aligned after 999 of them
+    assert header["sections"]["z"][2] == "u16" and all(off % 4 == 0 for off, _, _ in header["sections"].values())
+    assert len(full) < 10 * 999 + 1000
     small = encode_payload(p, send_points=False, highlight=[5])
     assert set(_sections(small)) == {"highlight"} and len(small) < 600
     assert decode_payload_header(small)["highlight_sig"] != header["highlight_sig"]
@@ -144,3 +149,11 @@ def test_stars_rings_labels_and_legend_travel_in_the_small_header_and_texts_only
     cleared = decode_payload_header(encode_payload(p, send_points=False, highlight=[], highlight_key="1"))
     assert cleared["highlight_sig"] != decode_payload_header(encode_payload(p, send_points=False, highlight=[]))[
         "highlight_sig"]  # a Clear applies the same (empty) highlight again
+
+
+def test_codes_that_are_not_small_whole_numbers_travel_as_float32():
+    for codes in ([0.5, 1.0, 2.0], [-1.0, 0.0, 1.0], [0.0, 70_000.0, 1.0]):
+        p = prepare_points([0.0, 1.0, 2.0], [0.0, 1.0, 2.0], codes)
+        header, sections = decode_payload(encode_payload(p, send_points=True))
+        assert header["sections"]["z"][2] == "f32"
+        np.testing.assert_array_equal(sections["z"], np.asarray(codes, dtype=np.float32))

@@ -6,7 +6,8 @@
 // version, for the module's lifetime): a call only applies what differs.
 //
 // Data (bytes, see core/viz/webgl_map.py): "CMAP" | uint32 header length | header JSON | pad to 4 |
-// binary sections named in header.sections {name: [byteOffset, length, "f32"|"i32"]}.
+// binary sections named in header.sections {name: [byteOffset, length, "f32"|"i32"|"u16"]} (z, the colour codes, is
+// uint16 when they fit).
 // State sent back: have (the version whose points this browser holds), selection
 // ({seq, n, v, enc: "none"|"i32"|"bits", b64} for clicked points; {seq, n, v, enc: "poly", poly, hidden} for a box
 // or lasso: its polygon in the points' coordinates, which the server tests the points against, so no ids travel
@@ -17,12 +18,15 @@
 // groups zoomed out, clusters zoomed in, largest first, none overlapping, none past an edge), stars
 // (sections.stars), rings (sections.marks) and a highlight of up to OVERLAY_HIGHLIGHT points (more: the
 // scatterplot's own selection); a legend (header.legend) hides and shows codes (sp.filter).
-import createScatterplot, { checkSupport, createRegl } from 'regl-scatterplot';
+import createREGL from 'regl';
+import createScatterplot, { checkSupport } from 'regl-scatterplot';
 
 const MAPS = new WeakMap();
 const CACHE = new Map(); // version -> {x, y, z, n, texts}; the last two versions
 const HOVER_DELAY_MS = 250;
 const PERFORMANCE_MODE_POINTS = 500000;
+const DEFER_INDEX_POINTS = 100000; // maps of this many points get their spatial index after the first frame
+const INDEX_NODE_SIZE = 16; // regl-scatterplot's
 const ACTIVE = '#e8590c'; // selected and highlighted points
 const HOVER = '#1f2430';
 const STAR = '#f59f00';
@@ -40,15 +44,22 @@ const REGION_LINE = 'rgba(59, 91, 219, 0.9)';
 // visible 2-D canvas with drawImage: a synchronous read-back that holds the page's main thread until the
 // frame is rendered (0.3-1 s for a million points in software GL), so a selection's answer from the server
 // waited for it. This renderer draws into the visible canvas itself: frames render in the GPU process while
-// the page goes on. Otherwise the same steps as regl-scatterplot 1.16's createRenderer (MIT): points into a
-// float framebuffer, then gamma-corrected onto the canvas.
+// the page goes on. Its context has no multisampling (regl-scatterplot's createRegl asks for it, but the points
+// never had it: they are drawn into a framebuffer first), and with gamma 1 (always, here) the points are drawn
+// straight onto the canvas, the same blending, without the float framebuffer and the copy pass: 10-20 % of a
+// million points' frame in software GL. Otherwise the same steps as regl-scatterplot 1.16's createRenderer (MIT):
+// points into a float framebuffer, then gamma-corrected onto the canvas.
+const GL_EXTENSIONS = ['OES_texture_float', 'OES_element_index_uint', 'WEBGL_color_buffer_float', 'EXT_float_blend'];
+
 function createDirectRenderer(canvas) {
-  const regl = createRegl(canvas);
+  const gl = canvas.getContext('webgl', { antialias: false, preserveDrawingBuffer: true });
+  const regl = createREGL({ gl, extensions: GL_EXTENSIONS.filter((name) => gl.getExtension(name)) });
   const fboRes = [Math.max(canvas.width, 1), Math.max(canvas.height, 1)];
   const fbo = regl.framebuffer({ width: fboRes[0], height: fboRes[1], colorFormat: 'rgba', colorType: 'float' });
   const supported = checkSupport(regl, true);
   let gamma = 1;
   let destroyed = false;
+  let frames = 0; // frames rendered (tests: a first draw renders the points once)
   const toCanvas = regl({
     vert: 'precision highp float; attribute vec2 xy; void main () { gl_Position = vec4(xy, 0, 1); }',
     frag: `precision highp float;
@@ -74,12 +85,15 @@ function createDirectRenderer(canvas) {
     set gamma(g) { gamma = +g; },
     get isSupported() { return supported; },
     get isDestroyed() { return destroyed; },
+    get frames() { return frames; },
     render(draw) {
+      frames += 1;
       if (fboRes[0] !== canvas.width || fboRes[1] !== canvas.height) {
         fboRes[0] = Math.max(canvas.width, 1); fboRes[1] = Math.max(canvas.height, 1);
         fbo.resize(fboRes[0], fboRes[1]);
       }
       regl.clear(clear);
+      if (gamma === 1) { draw(); return; }
       fbo.use(() => { regl.clear(clear); draw(); });
       toCanvas();
     },
@@ -88,6 +102,85 @@ function createDirectRenderer(canvas) {
     refresh() { regl.poll(); },
     destroy() { destroyed = true; frame.cancel(); regl.destroy(); },
   };
+}
+
+// The spatial index (hover and click find points through it) of a big map is built after the first frame, in a
+// worker: regl-scatterplot builds it inside draw(), before any point shows (~0.3 s of a million points' 0.5 s of
+// JavaScript). draw() is handed an index in kdbush's serialised layout (regl-scatterplot's documented
+// `draw(points, { spatialIndex })`: KDBush.from reads views over this very buffer) whose coordinates are NaN, so it
+// finds nothing; the worker's index is then copied into the same buffer, and from then on hover and click find points.
+// The layout and the kd-sort below are kdbush 4.0's (ISC, Vladimir Agafonkin), as regl-scatterplot bundles it.
+// Self-contained (it also runs as a worker's source): the kd-sorted index of points x, y in kdbush's layout, or with
+// x null, an index of n points that are all NaN (no query finds one).
+function buildSpatialIndex(x, y, nodeSize, n = x.length) {
+  const idBytes = n < 65536 ? 2 : 4;
+  const coordsAt = 8 + n * idBytes + ((8 - ((n * idBytes) % 8)) % 8);
+  const data = new ArrayBuffer(coordsAt + n * 8);
+  new Uint8Array(data, 0, 2).set([0xdb, (1 << 4) + 7]); // kdbush format 1, Float32Array coordinates
+  new Uint16Array(data, 2, 1)[0] = nodeSize;
+  new Uint32Array(data, 4, 1)[0] = n;
+  const ids = idBytes === 2 ? new Uint16Array(data, 8, n) : new Uint32Array(data, 8, n);
+  const coords = new Float32Array(data, coordsAt, 2 * n);
+  if (!x) { coords.fill(NaN); return data; }
+  for (let i = 0; i < n; i++) { ids[i] = i; coords[2 * i] = x[i]; coords[2 * i + 1] = y[i]; }
+  const swapItem = (i, j) => {
+    const t = ids[i]; ids[i] = ids[j]; ids[j] = t;
+    const a = 2 * i, b = 2 * j;
+    const tx = coords[a], ty = coords[a + 1];
+    coords[a] = coords[b]; coords[a + 1] = coords[b + 1]; coords[b] = tx; coords[b + 1] = ty;
+  };
+  const select = (k, left, right, axis) => { // Floyd-Rivest: the k-th smallest along axis at k
+    while (right > left) {
+      if (right - left > 600) {
+        const m = right - left + 1, i = k - left + 1, z = Math.log(m), s = 0.5 * Math.exp((2 * z) / 3);
+        const sd = 0.5 * Math.sqrt((z * s * (m - s)) / m) * (i - m / 2 < 0 ? -1 : 1);
+        select(k, Math.max(left, Math.floor(k - (i * s) / m + sd)),
+          Math.min(right, Math.floor(k + ((m - i) * s) / m + sd)), axis);
+      }
+      const t = coords[2 * k + axis];
+      let i = left, j = right;
+      swapItem(left, k);
+      if (coords[2 * right + axis] > t) swapItem(left, right);
+      while (i < j) {
+        swapItem(i, j); i++; j--;
+        while (coords[2 * i + axis] < t) i++;
+        while (coords[2 * j + axis] > t) j--;
+      }
+      if (coords[2 * left + axis] === t) swapItem(left, j); else { j++; swapItem(j, right); }
+      if (j <= k) left = j + 1;
+      if (k <= j) right = j - 1;
+    }
+  };
+  const sort = (left, right, axis) => {
+    if (right - left <= nodeSize) return;
+    const m = (left + right) >> 1;
+    select(m, left, right, axis);
+    sort(left, m - 1, 1 - axis);
+    sort(m + 1, right, 1 - axis);
+  };
+  sort(0, n - 1, 0);
+  return data;
+}
+
+// Build the index off the page's thread (on it where workers are not allowed) and copy it into `target`.
+function fillSpatialIndex(x, y, nodeSize, target, done) {
+  const fill = (data) => { new Uint8Array(target).set(new Uint8Array(data)); done(); };
+  let worker = null;
+  try {
+    const src = `${buildSpatialIndex};onmessage=(e)=>{const d=${buildSpatialIndex.name}(e.data.x,e.data.y,e.data.s);`
+      + 'postMessage(d,[d]);};';
+    const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+    worker = new Worker(url, { name: 'corpus-map-index' });
+    URL.revokeObjectURL(url);
+  } catch (e) { worker = null; }
+  if (!worker) { setTimeout(() => fill(buildSpatialIndex(x, y, nodeSize)), 0); return; }
+  worker.onmessage = (e) => { worker.terminate(); fill(e.data); };
+  worker.onerror = () => { worker.terminate(); fill(buildSpatialIndex(x, y, nodeSize)); };
+  worker.postMessage({ x, y, s: nodeSize });
+}
+
+function afterFrames(count, f) {
+  if (count <= 0) f(); else requestAnimationFrame(() => afterFrames(count - 1, f));
 }
 
 function parsePayload(data) {
@@ -101,8 +194,8 @@ function parsePayload(data) {
   const sections = {};
   for (const [name, [off, len, kind]] of Object.entries(header.sections || {})) {
     // copy into an aligned buffer: the payload's byteOffset need not be a multiple of 4
-    const raw = bytes.slice(start + off, start + off + len * 4).buffer;
-    sections[name] = kind === 'i32' ? new Int32Array(raw) : new Float32Array(raw);
+    const Type = kind === 'i32' ? Int32Array : kind === 'u16' ? Uint16Array : Float32Array;
+    sections[name] = new Type(bytes.slice(start + off, start + off + len * Type.BYTES_PER_ELEMENT).buffer);
   }
   return { header, sections };
 }
@@ -457,7 +550,8 @@ function wireEvents(m) {
   m.dom.png.addEventListener('click', () => savePng(m));
   new ResizeObserver(() => {
     const { width, height } = m.dom.canvasBox.getBoundingClientRect();
-    if (width > 0 && height > 0) {
+    // the first notice reports the size the map was created at: setting it again would draw every point twice more
+    if (width > 0 && height > 0 && (width !== m.width || height !== m.height)) {
       sp.set({ width, height });
       m.width = width; m.height = height;
       queueOverlay(m);
@@ -568,6 +662,13 @@ function wireRegion(m) {
   canvas.addEventListener('dblclick', () => { if (m.region) clearSelection(m); });
 }
 
+// The point colours: as many active and hover colours as point colours, or regl-scatterplot reuses each point's own.
+function colorOptions(header) {
+  const colors = header.colors && header.colors.length ? header.colors : ['#3b5bdb'];
+  return { colorBy: 'valueA', pointColor: colors, pointColorActive: colors.map(() => ACTIVE),
+    pointColorHover: colors.map(() => HOVER) };
+}
+
 function create(parent, header, api) {
   const dom = buildDom(parent, header.height || 560);
   if (!webglAvailable()) {
@@ -591,13 +692,19 @@ function create(parent, header, api) {
     // the spatial index (hover, click) on this thread: from a million points on, regl-scatterplot would build it in
     // a worker, posting it the points as a million small arrays: 1.5-3 s of structured cloning against 0.3-0.8 s
     spatialIndexUseWorker: false,
+    // the first colours here, not by set(): set() asks for one more frame, which at a million points in software GL
+    // drew every point a second time (~0.8 s) right after the first draw
+    ...colorOptions(header),
   });
   const m = { dom, sp, renderer, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
-    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, colorsSig: null, pts: null, texts: null,
-    highlight: [], highlightSelected: false,
+    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, pts: null, texts: null,
+    colorsSig: JSON.stringify(header.colors || []), highlight: [], highlightSelected: false,
     view: sp.get('cameraView'), width: Math.max(width, 100), height: Math.max(height, 100), stars: [], marks: [],
     hidden: new Set(), legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false,
     region: null, drag: null, sent: 'none', ...api };
+  // createScatterplot asks for a redraw on its next animation frame: the points are drawn after it, or that frame
+  // would draw every point a second time (~0.8 s at a million points in software GL) right after the first draw
+  m.initialized = new Promise((resolve) => { sp.subscribe('init', resolve, 1); });
   dom.root.__cmap = m; // benchmarks and tests reach the scatterplot through the element
   wireEvents(m);
   setMode(m, 'pan');
@@ -650,10 +757,7 @@ async function update(m, header, sections) {
   const colorsSig = JSON.stringify(header.colors || []);
   if (colorsSig !== m.colorsSig) {
     m.colorsSig = colorsSig;
-    const colors = header.colors && header.colors.length ? header.colors : ['#3b5bdb'];
-    // as many active and hover colours as point colours, or regl-scatterplot reuses each point's own colour
-    m.sp.set({ colorBy: 'valueA', pointColor: colors, pointColorActive: colors.map(() => ACTIVE),
-      pointColorHover: colors.map(() => HOVER) });
+    m.sp.set(colorOptions(header));
   }
   if (m.version !== header.v) {
     const pts = pointsFor(header, sections);
@@ -666,10 +770,19 @@ async function update(m, header, sections) {
     m.highlightSig = null;
     m.highlight = [];
     if (m.region) setRegion(m, null); // drawn on another map: the server selects nothing from it
+    await m.initialized;
     const t0 = performance.now();
     performance.mark('cmap-draw-start');
-    await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical' });
+    const index = pts.n >= DEFER_INDEX_POINTS ? buildSpatialIndex(null, null, INDEX_NODE_SIZE, pts.n) : undefined;
+    m.dom.root.setAttribute('data-spatial-index', index ? 'building' : 'ready');
+    await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical', spatialIndex: index });
     performance.mark('cmap-draw-end');
+    if (index) { // once the first frame is on screen: the worker would take a core from the software renderer
+      afterFrames(2, () => fillSpatialIndex(pts.x, pts.y, INDEX_NODE_SIZE, index, () => {
+        performance.mark('cmap-index-ready');
+        if (m.pts === pts) m.dom.root.setAttribute('data-spatial-index', 'ready');
+      }));
+    }
     if (m.hidden.size) applyHidden(m);
     m.dom.root.setAttribute('data-points', String(pts.n));
     m.dom.root.setAttribute('data-version', header.v);
