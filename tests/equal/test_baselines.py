@@ -12,7 +12,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from crash_run import make_setup, make_space  # noqa: E402
 
-from core.equal.baselines import STAGE_SHOW, BaselineCache, baselines_job, documents_read  # noqa: E402
+from core.equal.baselines import (  # noqa: E402
+    STAGE_SHOW,
+    BaselineCache,
+    baselines_job,
+    documents_read,
+    replay_kind,
+)
 from core.equal.replay import replay_baselines  # noqa: E402
 
 
@@ -304,3 +310,17 @@ def test_one_slow_replay_step_does_not_scale_every_forecast():
     forecast.did_replay("random", 30, 30 * 0.0026)  # the first step of Random's replay: 6.5x its earlier rate
     expected = (11357 - 30) * 0.0004 + 11357 * 0.00025  # each replay at the earlier jobs' rate
     assert forecast.seconds_left() == pytest.approx(expected, rel=0.05)
+
+
+def test_every_replay_measures_its_own_rate_from_the_first_slices(timed_world, monkeypatch):
+    """bench_live: Avg-sim's replay cost more a document over the whole corpus than at the defaults' 5 % budget,
+    and replayed last it ran on the earlier job's rate until it began, so the job's last seconds were forecast
+    25-45 % short. The replays take turns, a round each: every one's own rate is known within the first slices."""
+    clock, cache = timed_world.clock, BaselineCache()
+    _poll(_job(timed_world, cache=cache), clock)  # an earlier job measures every rate
+    monkeypatch.setitem(_REPLAY_COSTS, "avg-sim", 3 * _REPLAY_COSTS["avg-sim"])  # now Avg-sim costs 3x as much
+    job = _job(timed_world, replace(timed_world.config, seed=timed_world.config.seed + 1), cache=cache)
+    job.advance(budget_s=0.4)
+    assert {replay_kind(p) for p in ("random", "all", "avg-sim")} <= set(job.forecast.meter.units)
+    shown, end = _poll(job, clock)
+    assert job.status == "done" and _worst_error(shown, end) <= 0.3
