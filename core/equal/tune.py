@@ -345,10 +345,15 @@ class TuneJob(Job):
         n = 0
         with single_thread_blas():
             for label, kind, config in runs:
+                first: pd.DataFrame | None = None
                 for seed in self.grid.seeds:
-                    run = BanditRun(replace(config, seed=seed), bare, self.reference, PrecomputedExtractor(pairs),
-                                    embed, name=f"{label} seed {seed}").run_until_done()
-                    self.frames.append(run_frame(run, label, kind, self.on_task))
+                    if first is not None and config.deterministic:  # the seed changes nothing: the same run again
+                        frame = first.assign(seed=seed)
+                    else:
+                        run = BanditRun(replace(config, seed=seed), bare, self.reference, PrecomputedExtractor(pairs),
+                                        embed, name=f"{label} seed {seed}").run_until_done()
+                        frame = first = run_frame(run, label, kind, self.on_task)
+                    self.frames.append(frame)
                     n += 1
                     yield Tick(n, total, "Replaying the grid")
         return self.table()

@@ -209,3 +209,32 @@ def test_an_llm_extractor_replays_only_its_cache_until_the_spend_is_confirmed(se
         job = TuneJob(_grid(config), space, llm, embed, ref, spend=True)
         _finish(job)
         assert job.status == "done" and len(server.chat_requests) == paid + len(ids) - 40  # the cached 40 are free
+
+
+def test_a_deterministic_cell_plays_once_and_every_seed_shows_that_run(setup, monkeypatch):
+    """A setting that ignores its seed (``RunConfig.deterministic``) gives the same run for every seed: the grid plays
+    it once (a third of the grid's time at 3 seeds on the built-in corpus); Random still plays every seed."""
+    import core.equal.tune as tune
+
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    played = []
+
+    class Counting(tune.BanditRun):
+        def __init__(self, cfg, *args, **kw) -> None:
+            if kw.get("name"):  # a replay of the grid (the settings' check before the job builds them unnamed)
+                played.append((cfg.policy, cfg.seed))
+            super().__init__(cfg, *args, **kw)
+
+    monkeypatch.setattr(tune, "BanditRun", Counting)
+    grid = _grid(replace(config, policy="learned", order_explore=0.0), axes=(("batch_arms", (1, 2)),), seeds=(3, 4, 5))
+    assert all(cell.config.deterministic for cell in grid.cells())
+    job = TuneJob(grid, make_space(ids, texts, labels, doc_emb=doc_emb), ext, embed, ref, spend=True)
+    _finish(job)
+    table = job.result
+    assert sorted(s for p, s in played if p == "random") == [3, 4, 5]
+    assert [p for p, _ in played].count("learned") == len(grid.cells())  # once per cell, not per seed
+    for cell in grid.cells():
+        rows = table[table["cell"] == cell.label]
+        by_seed = [g.drop(columns="seed").reset_index(drop=True) for _, g in rows.groupby("seed")]
+        assert sorted(rows["seed"].unique()) == [3, 4, 5]
+        assert all(b.equals(by_seed[0]) for b in by_seed[1:])
