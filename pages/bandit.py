@@ -215,6 +215,7 @@ S["bd_drawn_s"] = time.perf_counter() - PAGE_START  # (a full run: a fragment's 
 
 why.cluster(corpus, cmap)
 
+
 def _start_baselines():
     run = loop.run
     cache = common.baseline_cache(corpus.content_hash, run.fingerprint, map_encoder)  # the tuning lab's too

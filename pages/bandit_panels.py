@@ -90,7 +90,7 @@ def baselines(polling: bool, start: Callable[[], BaselinesJob], tick_s: float) -
     st.caption("**Baselines** on the same axes: random documents, every document in order, and the documents most "
                "similar to the reference set first (the documents they read are extracted once, then each replays).")
     if S.get("bd_base_job") is not None:  # until a job measured it, the curves show after a full run up to the charts
-        S["bd_base_job"].show_seconds = S.get("bd_drawn_s", 0.0)
+        S["bd_base_job"].page_run_seconds = S.get("bd_drawn_s", 0.0)
     common.poll_job_panel("bd_base_job", polling, start, start_label="Compute the baselines", start_key="bd_base",
                           cancel_key="bd_base_cancel", failed="The baselines failed", budget_key="bd_base_budget",
                           tick_s=tick_s, on_done=_keep_baselines)

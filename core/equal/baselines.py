@@ -411,7 +411,7 @@ def _replays(config: RunConfig, space, reference: NDArray, cache: BaselineCache,
              forecast: BaselineForecast, clock: Callable[[], float], replay: Callable[..., BanditRun],
              pairs: Mapping[str, Sequence[QAPair]]) -> Generator[Tick, None, dict[str, pd.DataFrame]]:
     """The job's last stage: each baseline not cached replays the extracted pairs; returns ``{policy: curve}``."""
-    doc_ids = space.doc_ids
+    n_docs = len(space.doc_ids)
     total = 100 * len(policies)  # percent of each baseline's budget: rounds of one replay differ in cost
     # The replays take turns, a round each, so every baseline's own rate is measured within the first slices. One
     # after the other, the last replay's time left came from an earlier job's rate until it began, and that can be
@@ -422,7 +422,7 @@ def _replays(config: RunConfig, space, reference: NDArray, cache: BaselineCache,
         cfg, key = _curve_key(config, policy)
         if key not in cache.curves:  # replayed round by round (as replay() would), so Cancel acts between rounds
             t0 = clock()
-            playing[policy] = (replay(cfg, space, pairs, cache.table, reference), key, replay_docs(cfg, len(doc_ids)))
+            playing[policy] = (replay(cfg, space, pairs, cache.table, reference), key, replay_docs(cfg, n_docs))
             forecast.did_set_up(clock() - t0)  # apart from the rounds: it would weigh on the first rounds' rate
             yield Tick(0, total, STAGE_REPLAY)
     done = dict.fromkeys(playing, 0.0)
@@ -453,7 +453,7 @@ class BaselinesJob(Job):
     Its time left covers the whole job until the page shows it: :class:`BaselineForecast`'s seconds of
     work, scaled by the wall time per second of work of the last slices (a page polls in slices, with its
     own drawing between them), plus the page's run that shows the result: from the job's end until the page
-    said it drew the curves (:meth:`did_show`) in earlier jobs on the same cache, else :attr:`show_seconds`
+    said it drew the curves (:meth:`did_show`) in earlier jobs on the same cache, else :attr:`page_run_seconds`
     (set by the page from its last full run), at least the mean drawing between two slices. Once done and
     until shown, the time left is what remains of that run.
     """
@@ -466,7 +466,7 @@ class BaselinesJob(Job):
         self.forecast = forecast
         self._work_clock = work_clock
         self._last: tuple[float, float] | None = None  # when the last slice began, and the seconds it worked
-        self.show_seconds = 0.0  # the page's seconds to show the result once the job is done (its last full run)
+        self.page_run_seconds = 0.0  # the page's seconds to show the result once the job is done (its last full run)
         self.ended_at: float | None = None  # when the work ended (done), until the page shows the result
         self.shown = False
 
@@ -494,7 +494,7 @@ class BaselinesJob(Job):
         """Seconds from the job's end until the page shows its result (see the class docstring)."""
         assert self.forecast is not None
         measured = self.forecast.show_seconds()
-        return measured if measured is not None else max(self.show_seconds, self.forecast.draw_seconds())
+        return measured if measured is not None else max(self.page_run_seconds, self.forecast.draw_seconds())
 
     def progress(self) -> JobProgress:
         p = super().progress()

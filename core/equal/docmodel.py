@@ -62,7 +62,6 @@ class _OnlineRidge:
     moment: NDArray[np.float64]
     n_obs: int
     _coef: NDArray[np.float64] | None
-    _projected: NDArray[np.float64] | None = None
 
     def _features(self, idx: NDArray[np.int64]) -> NDArray[np.float64]:
         raise NotImplementedError
@@ -77,7 +76,6 @@ class _OnlineRidge:
         self.moment += f.T @ np.asarray(values, dtype=np.float64)
         self.n_obs += len(idx)
         self._coef = None
-        self._projected = None
 
     @property
     def coef(self) -> NDArray[np.float64]:
@@ -203,7 +201,7 @@ class LearnedValueModel(_OnlineRidge):
         self.moment[0] = lam0 * prior
         self.n_obs = 0
         self._coef: NDArray[np.float64] | None = None
-        self._projected: NDArray[np.float64] | None = None  # emb @ w for every document, per fit
+        self._projected: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None  # (coef, emb @ w) per fit
 
     def _features(self, idx: NDArray[np.int64]) -> NDArray[np.float64]:
         """``[1, x_i, one-hot(a(i))]``, shape ``(len(idx), 1 + d + k)`` (only for the few documents of a pull)."""
@@ -219,9 +217,9 @@ class LearnedValueModel(_OnlineRidge):
         """
         idx = np.asarray(idx, dtype=np.int64)
         coef = self.coef
-        if self._projected is None:
-            self._projected = self.emb @ coef[1:1 + self.d]
-        return coef[0] + self._projected[idx] + coef[1 + self.d:][self.labels[idx]]
+        if self._projected is None or self._projected[0] is not coef:  # a new fit since the last projection
+            self._projected = (coef, self.emb @ coef[1:1 + self.d])
+        return coef[0] + self._projected[1][idx] + coef[1 + self.d:][self.labels[idx]]
 
     def score(self, idx: Sequence[int] | NDArray) -> NDArray[np.float64]:
         """``score_i`` of the documents ``idx``, shape ``(len(idx),)``: higher is read first."""

@@ -257,7 +257,7 @@ def test_time_left_counts_each_kind_of_work_and_cancel_says_what_is_kept():
     unseen = (WALL_SLICES - 2) * 3
     pace = (16 + unseen * 1.25) / (6 + unseen)
     assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * pace + 5.0)
-    job.show_seconds = 7.0  # the page says it takes 7 s to draw the curves once the job is done
+    job.page_run_seconds = 7.0  # the page says it takes 7 s to draw the curves once the job is done
     assert job.progress().seconds_left == pytest.approx((40 * 0.1 + 100 * 0.05 * 0.6) * pace + 7.0)
     assert job.cancel_note() is None
     job.cancel()
@@ -282,11 +282,11 @@ def test_time_left_counts_the_page_run_that_shows_the_curves(timed_world):
     job adds the page's full run up to its charts (the page sets it); the next job adds what the first measured."""
     clock, cache = timed_world.clock, BaselineCache()
     first = _job(timed_world, replace(timed_world.config, budget=0.3), cache=cache)
-    first.show_seconds = 3.0  # the page's last full run up to its charts
+    first.page_run_seconds = 3.0  # the page's last full run up to its charts
     shown, end = _poll_and_show(first, clock, show_s=2.5)
     assert first.shown and _worst_error(shown, end) <= 0.3
     whole = _job(timed_world, cache=cache)
-    whole.show_seconds = 0.0  # not needed any more: the first job measured the page's run
+    whole.page_run_seconds = 0.0  # not needed any more: the first job measured the page's run
     shown, end = _poll_and_show(whole, clock, show_s=2.5)
     near_end = [(at, left) for at, left in shown if 1.0 < end - at <= 4.0]  # the job's last work and the page's run
     assert len(near_end) >= 4 and _worst_error(shown, end) <= 0.3
