@@ -216,8 +216,7 @@ def ceilings(s: Setup, ref: np.ndarray, per_doc_on: np.ndarray, budget: int) -> 
     ids = s.ids
     docs = [d for d in ids for _ in s.pairs[d]]
     emb = np.array([s.table[p.as_text()] for d in ids for p in s.pairs[d]], dtype=np.float64).reshape(len(docs), -1)
-    unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # noqa: E731
-    value = calc_doc_values(ids, docs, unit(emb), unit(np.asarray(ref, dtype=np.float64)))
+    value = calc_doc_values(ids, docs, emb, ref)  # unit rows, as a run computes them (core.equal.run)
     avg = calc_doc_similarity(s.emb, ref)[1]
     return {"ceil: label": top_docs_pairs(per_doc_on, per_doc_on, budget),
             "ceil: reward": top_docs_pairs((avg - avg.min()) * value, per_doc_on, budget)}
