@@ -1,7 +1,8 @@
 """The family of cases `bench_equal.py` judges EQUAL on (issue #28), and the fixed rule that splits it.
 
-A case is the whole built-in corpus, a preset reference set and, for a decoy case, a few hundred
-documents added to the corpus that speak the preset's vocabulary and answer nothing. Every decoy is
+A case is the whole built-in corpus, a preset reference set and, for a decoy case, about as many
+documents as the 5% budget has calls (``DECOYS_PER_CASE``; the issue's whole-corpus case had 561 decoys
+for 593 calls) added to the corpus that speak the preset's vocabulary and answer nothing. Every decoy is
 made from real text this machine ships: the docstrings of the preset's own modules (harvested into
 the built-in corpus) and Python's changelog (``/usr/share/doc/python3.11/NEWS.gz``). On-task is
 provenance (the preset's modules, ``core.equal.ontask.PROVENANCE``), never an embedding, so a
@@ -14,6 +15,12 @@ Decoy kinds, one function each (``DECOY_KINDS``):
 * ``index``: an index / table of contents, ``name -- summary`` lines of the preset's objects;
 * ``changelog``: Python's NEWS entries that name the preset's modules;
 * ``boilerplate``: near-duplicates: each summary wrapped in the same generated-page boilerplate.
+
+A kind makes its units (a question, three index lines, three changelog entries, one page) once; the
+case mirrors them the way a crawl of a documentation site does, once per Python version in
+``VERSIONS``, until ``DECOYS_PER_CASE`` documents (:func:`mirrored`). The first family added each unit
+once (46 to 386 decoys a case): under MiniLM an Avg-sim that skipped every one of them held only 3%
+more on-task pairs, so those cases did not test where similarity ranking is misled.
 
 Where a decoy lands among the answered documents of the same cluster (the "mixed" kind of the issue)
 is not built by hand: the clustering puts them there, and :func:`mixing` prints how often.
@@ -44,6 +51,8 @@ PRESETS_SORTED = (
 DECOY_PRESETS = ("files-and-os", "networking", "statistics", "text-processing")
 KINDS = ("standard", "unanswered", "index", "changelog", "boilerplate")
 DECOY_KINDS = KINDS[1:]
+DECOYS_PER_CASE = 560
+VERSIONS = tuple(f"3.{m}" for m in range(14))
 NEWS = Path("/usr/share/doc/python3.11/NEWS.gz")
 LEGACY = "legacy-faq"
 
@@ -86,8 +95,18 @@ def _summaries(on_task: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _chunks(lines: list[str], per_doc: int, prefix: str, sep: str = "\n") -> list[tuple[str, str]]:
-    return [(f"{prefix}#{k}", sep.join(lines[i : i + per_doc])) for k, i in enumerate(range(0, len(lines), per_doc))]
+def _chunks(lines: list[str], per_doc: int, sep: str = "\n") -> list[str]:
+    return [sep.join(lines[i : i + per_doc]) for i in range(0, len(lines), per_doc)]
+
+
+def mirrored(units: list[str], prefix: str, n: int = DECOYS_PER_CASE) -> list[tuple[str, str]]:
+    """Each unit once per Python version, a version at a time, until ``n`` documents ``(id, text)``.
+
+    >>> [t for _, t in mirrored(["How do I quote a string?", "An index line"], "decoy-x", n=3)]
+    ['Python 3.0: How do I quote a string?', 'Python 3.0: An index line', 'Python 3.1: How do I quote a string?']
+    """
+    texts = [f"Python {v}: {u}" for v in VERSIONS for u in units][:n]
+    return [(f"{prefix}#{k}", t) for k, t in enumerate(texts)]
 
 
 VERBS = frozenset(
@@ -100,7 +119,7 @@ VERBS = frozenset(
 
 def unanswered(preset: str, on_task: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Questions in the reference set's style made from the summaries ("Return the ..." -> "How do I return the
-    ...?"), two to a paragraph, no answers."""
+    ...?"), one to a document, no answers."""
     qs = []
     for _, s in _summaries(on_task):
         verb, _, rest = s.partition(" ")
@@ -108,12 +127,12 @@ def unanswered(preset: str, on_task: list[tuple[str, str]]) -> list[tuple[str, s
         base = base[:-1] if base.endswith("s") and base[:-1] in VERBS else base
         if rest and base in VERBS:
             qs.append(f"How do I {base} {rest}?")
-    return _chunks(qs, 2, f"decoy-unanswered-{preset}")
+    return mirrored(qs, f"decoy-unanswered-{preset}")
 
 
 def index(preset: str, on_task: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """An index: ``name -- summary`` lines, three to a document."""
-    return _chunks([f"{n} -- {s}" for n, s in _summaries(on_task)], 3, f"decoy-index-{preset}")
+    return mirrored(_chunks([f"{n} -- {s}" for n, s in _summaries(on_task)], 3), f"decoy-index-{preset}")
 
 
 def changelog(preset: str, on_task: list[tuple[str, str]], modules: tuple[str, ...] = ()) -> list[tuple[str, str]]:
@@ -123,7 +142,7 @@ def changelog(preset: str, on_task: list[tuple[str, str]], modules: tuple[str, .
     tops = sorted({m.split(".")[0] for m in modules if "." not in m or m.split(".")[0] not in ("numpy", "pandas")})
     pat = re.compile(r"\b(?:" + "|".join(re.escape(m) for m in tops) + r")\b") if tops else None
     hits = [e[:600] for e in entries if pat is not None and pat.search(e)]
-    return _chunks(hits[:600], 3, f"decoy-changelog-{preset}", sep="\n\n")
+    return mirrored(_chunks(hits[:600], 3, sep="\n\n"), f"decoy-changelog-{preset}")
 
 
 BOILER = ("This page was generated automatically from the module source; edit the source, not this page. "
@@ -134,7 +153,7 @@ BOILER = ("This page was generated automatically from the module source; edit th
 def boilerplate(preset: str, on_task: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Near-duplicates: each summary in the same generated-page boilerplate."""
     docs = [f"Reference page for {n.rsplit('.', 1)[-1]} ({s.lower()}). {BOILER}" for n, s in _summaries(on_task)]
-    return [(f"decoy-boilerplate-{preset}#{k}", d) for k, d in enumerate(docs)]
+    return mirrored(docs, f"decoy-boilerplate-{preset}")
 
 
 MAKERS: dict[str, Callable[..., list[tuple[str, str]]]] = {

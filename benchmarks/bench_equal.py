@@ -74,6 +74,7 @@ from _equal_cases import LEGACY, family, make_decoys, split_of  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
 GOAL_RANDOM, GOAL_DECOY, SHARE = 5.0, 1.5, 0.05
+CEILINGS = ("ceil: no decoys", "ceil: label", "ceil: reward")
 CAP = 0.25  # a policy other than Random that needs more than a quarter of the corpus for half the on-task pairs
 DOC = Path("/usr/share/doc")
 DECOY_ON_TASK = ("FAQ/lsof", "FAQ/procps")  # the decoy case's on-task region: answered FAQ entries
@@ -204,8 +205,14 @@ def top_docs_pairs(key: np.ndarray, per_doc_on: np.ndarray, budget: int) -> floa
     return float(per_doc_on[np.argsort(-key, kind="stable")[:budget]].sum())
 
 
+DECOY_PREFIXES = ("decoy-", "man-index#", "toc/", "changelog/")  # the family's decoys, then the legacy case's
+
+
 def ceilings(s: Setup, ref: np.ndarray, per_doc_on: np.ndarray, budget: int) -> dict[str, float]:
-    """Two ceilings of a decoy case at ``budget`` documents, to read the goal against.
+    """Three ceilings of a decoy case at ``budget`` documents, to read the goal against.
+
+    ``ceil: no decoys``: Avg-sim's order with every decoy skipped (which documents are decoys known in advance):
+    how much the decoys cost similarity ranking, so whether the case tests where it is misled.
 
     ``ceil: label``: the documents with the most on-task pairs (provenance known in advance): no policy holds more.
     ``ceil: reward``: every document's value known in advance -- the mean cosine of its pairs to their nearest
@@ -218,7 +225,9 @@ def ceilings(s: Setup, ref: np.ndarray, per_doc_on: np.ndarray, budget: int) -> 
     emb = np.array([s.table[p.as_text()] for d in ids for p in s.pairs[d]], dtype=np.float64).reshape(len(docs), -1)
     value = calc_doc_values(ids, docs, emb, ref)  # unit rows, as a run computes them (core.equal.run)
     avg = calc_doc_similarity(s.emb, ref)[1]
-    return {"ceil: label": top_docs_pairs(per_doc_on, per_doc_on, budget),
+    real = np.array([not d.startswith(DECOY_PREFIXES) for d in ids])
+    return {"ceil: no decoys": top_docs_pairs((avg - avg.min() + 1e-9) * real, per_doc_on, budget),
+            "ceil: label": top_docs_pairs(per_doc_on, per_doc_on, budget),
             "ceil: reward": top_docs_pairs((avg - avg.min()) * value, per_doc_on, budget)}
 
 
@@ -467,7 +476,7 @@ def main() -> int:
                                 configs, seeds))
         print(f"  [{time.time() - t0:5.0f} s] {name}: "
               + ", ".join(f"{p} {v:.1f}" for p, v in results[-1].values.items()))
-    pols = [*configs, "oracle", "ceil: label", "ceil: reward"]
+    pols = [*configs, "oracle", *CEILINGS]
     print("\nper case (standard: calls to hold 50% of the on-task pairs, fewer is better; decoy: on-task pairs at a "
           f"{SHARE:.0%} budget, more is better):")
     print_table(results, pols)
@@ -476,10 +485,11 @@ def main() -> int:
             print("  " + verdict(results, half)[1])
             dec = [r for r in results if r.split == half and r.kind not in ("standard", LEGACY)]
             if dec:
-                print(f"    ceilings over Avg-sim (decoy cases, geometric mean): label "
-                      f"{gmean([r.ratio('ceil: label', 'avg-sim') for r in dec]):.2f}x, reward "
-                      f"{gmean([r.ratio('ceil: reward', 'avg-sim') for r in dec]):.2f}x (every document's value "
-                      f"known in advance; EQUAL {gmean([r.ratio('EQUAL', 'avg-sim') for r in dec]):.2f}x)")
+                print(f"    ceilings over Avg-sim (decoy cases, geometric mean): no decoys "
+                      f"{gmean([r.ratio('ceil: no decoys', 'avg-sim') for r in dec]):.2f}x (what the decoys cost "
+                      f"similarity ranking), label {gmean([r.ratio('ceil: label', 'avg-sim') for r in dec]):.2f}x, "
+                      f"reward {gmean([r.ratio('ceil: reward', 'avg-sim') for r in dec]):.2f}x (every document's "
+                      f"value known in advance; EQUAL {gmean([r.ratio('EQUAL', 'avg-sim') for r in dec]):.2f}x)")
             for pol in pols:
                 if pol.startswith("EQUAL ") and pol != "EQUAL":
                     rs = [r for r in results if r.split == half]
@@ -492,8 +502,8 @@ def main() -> int:
     g_rand = gmean([r.ratio("EQUAL", "random") for r in conf if r.kind == "standard"])
     worst = min(conf, key=lambda r: r.ratio("EQUAL", "avg-sim")) if conf else None
     conf_dec = [r for r in conf if r.kind != "standard"]
-    ceil = ",".join(f"{c.split()[-1]}:{gmean([r.ratio(c, 'avg-sim') for r in conf_dec]):.2f}"
-                    for c in ("ceil: label", "ceil: reward")) if conf_dec else "-"
+    ceil = ",".join(f"{c.split(': ')[1].replace(' ', '-')}:{gmean([r.ratio(c, 'avg-sim') for r in conf_dec]):.2f}"
+                    for c in CEILINGS) if conf_dec else "-"
     print(f"total {time.time() - t0:.0f} s ({encoder.name}, {len(seeds)} seeds)")
     print(
         f"bench_equal=confirmation random/EQUAL={g_rand:.2f} decoy={g_dec:.2f} "
