@@ -153,7 +153,7 @@ class LearnedValueModel(_OnlineRidge):
     direction says. Before anything is read ``v_hat`` is the constant ``prior``, so the first round reads exactly
     what Avg-sim reads; documents that look like the barren ones read so far (an index, questions without
     answers) then fall behind, wherever they sit. Chosen on the tuning half of ``benchmarks/bench_equal.py``
-    (``lam`` 3, ``lam_arm`` 10, ``prior`` 0.5; see benchmarks/README.md).
+    (``lam`` 1, ``lam_arm`` 10, ``prior`` 0.7; see benchmarks/README.md).
 
     Parameters
     ----------
@@ -182,8 +182,8 @@ class LearnedValueModel(_OnlineRidge):
     True
     """
 
-    def __init__(self, doc_emb: NDArray, similarity: NDArray, labels: NDArray, lam: float = 3.0,
-                 lam_arm: float = 10.0, lam0: float = 5.0, prior: float = 0.5, floor: float = 0.05) -> None:
+    def __init__(self, doc_emb: NDArray, similarity: NDArray, labels: NDArray, lam: float = 1.0,
+                 lam_arm: float = 10.0, lam0: float = 5.0, prior: float = 0.7, floor: float = 0.05) -> None:
         self.emb = np.asarray(doc_emb, dtype=np.float64)
         self.sim = np.asarray(similarity, dtype=np.float64)
         self.labels = np.asarray(labels, dtype=np.int64)
