@@ -57,7 +57,8 @@ class RunConfig:
         ``"similar"``: most similar to ``D_r`` first, always (the default before #28); the paper reads them in a
         random order (``"random"``). ``"similar"`` and ``"learned"`` need ``doc_emb``. With
         ``doc_similarity="mean"`` the learned order won the tuning half of ``benchmarks/bench_equal.py`` and held
-        on the confirmation half (1.03x the figure of the defaults before #28; see benchmarks/README.md).
+        on the confirmation half of the first family of cases (1.03x the figure of the defaults before #28; see
+        benchmarks/README.md).
     order_explore : float
         With ``doc_order="similar"`` or ``"learned"``, and with ``policy="learned"``: seeded Gumbel noise on each
         document's score, in standard deviations of the similarities (see :mod:`core.equal.arms`); 0 (default)
