@@ -45,6 +45,38 @@ from core.jobs import Job, JobProgress, Tick, WorkMeter
 BATCH_DOCS = 24  # a batch takes ~0.1 s with the static tier: Cancel acts between two batches
 
 
+AGAIN = "computing the baselines again"
+
+
+class ExtractionFailedError(RuntimeError):
+    """Documents the extractor could not read (a failing endpoint); the message names how many and the first."""
+
+
+def extract_batch(extractor, docs: Sequence[tuple[str, str]]) -> tuple[dict[str, list[QAPair]], list[str]]:
+    """Extract ``docs`` (``[(doc_id, text)]``): ``({doc_id: pairs}, failed ids)``.
+
+    Every document that did not fail gets its list, empty when it yields nothing; a failed one is left out, so no
+    cache records it as barren and the next job retries it (the baselines and the tuning lab both read this way).
+    """
+    result = extractor.extract(list(docs))
+    bad = {str(d) for d, _ in result.errors}
+    found: dict[str, list[QAPair]] = {d: [] for d, _ in docs if d not in bad}
+    for p in result.pairs:
+        if p.doc_id in found:
+            found[p.doc_id].append(p)
+    return found, sorted(bad)
+
+
+def failed_message(failed: Sequence[str], again: str) -> str:
+    """What a job that could not extract ``failed`` says; ``again``: what retries only them.
+
+    >>> failed_message(["os.path#2", "re"], "running it again")[:60]
+    "2 documents could not be extracted (first: 'os.path#2'); the"
+    """
+    return (f"{len(failed):,} documents could not be extracted (first: {failed[0]!r}); the others are kept, so "
+            f"{again} retries only these")
+
+
 @dataclass
 class BaselineCache:
     """What baseline jobs on one corpus and extractor have computed so far.
@@ -376,10 +408,13 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
     position = {d: i for i, d in enumerate(doc_ids)}
 
     def extract_doc(doc_id: str) -> None:  # a document the dry replay did not foresee (kept like the others)
-        found = list(extractor.extract([(doc_id, texts[position[doc_id]])]).pairs)
-        _embed_new(list(dict.fromkeys(p.as_text() for p in found if p.as_text() not in cache.table)), embed, cache,
+        found, bad = extract_batch(extractor, [(doc_id, texts[position[doc_id]])])
+        if bad:
+            raise ExtractionFailedError(failed_message(bad, AGAIN))
+        pairs = found[doc_id]
+        _embed_new(list(dict.fromkeys(p.as_text() for p in pairs if p.as_text() not in cache.table)), embed, cache,
                    clock)
-        cache.pairs_by_doc[doc_id] = found
+        cache.pairs_by_doc[doc_id] = pairs
 
     read: set[str] | None = set()
     for policy in forecast.replays_left:  # one dry replay a step (~0.25 s at 11k documents): Cancel acts between
@@ -390,12 +425,12 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
     forecast.docs_left = len(todo)
     # a seeded random order: the documents done so far are a fair sample of those left (see the module docstring)
     todo = [todo[j] for j in np.random.default_rng(0).permutation(len(todo))]
+    failed: list[str] = []
     for start in range(0, len(todo), BATCH_DOCS):
         chunk = todo[start:start + BATCH_DOCS]
         t0 = clock()
-        found: dict[str, list[QAPair]] = {doc_ids[i]: [] for i in chunk}
-        for p in extractor.extract([(doc_ids[i], texts[i]) for i in chunk]).pairs:
-            found.setdefault(p.doc_id, []).append(p)
+        found, bad = extract_batch(extractor, [(doc_ids[i], texts[i]) for i in chunk])
+        failed += bad
         seconds = clock() - t0
         texts_found = (p.as_text() for ps in found.values() for p in ps)
         missing = list(dict.fromkeys(t for t in texts_found if t not in cache.table))
@@ -403,6 +438,8 @@ def _work(config: RunConfig, space, extractor, embed, reference: NDArray, cache:
         cache.pairs_by_doc.update(found)  # per batch, after its embeddings: a cancelled job keeps what it did
         forecast.did_docs(len(chunk), seconds, n_new, n_known, (s_new, s_known))
         yield Tick(min(start + BATCH_DOCS, len(todo)), len(todo), STAGE_PAIRS)
+    if failed:  # a replay over them would count them barren: the curves would be wrong, not just late
+        raise ExtractionFailedError(failed_message(failed, AGAIN))
     pairs = _PairsOnDemand(cache, extract_doc)
     return (yield from _replays(config, space, reference, cache, policies, forecast, clock, replay, pairs))
 

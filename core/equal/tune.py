@@ -47,9 +47,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal.baselines import BATCH_DOCS, BaselineCache
+from core.equal.baselines import BATCH_DOCS, BaselineCache, extract_batch, failed_message
 from core.equal.config import RunConfig, RunConfigError
-from core.equal.extract.base import QAPair
 from core.equal.replay import PrecomputedExtractor, table_embedder
 from core.equal.run import BanditRun, single_thread_blas
 from core.equal.settings import BY_NAME, Setting, config_from_values, values_of
@@ -366,19 +365,12 @@ class TuneJob(Job):
         assert texts is not None or not todo
         for start in range(0, len(todo), BATCH_DOCS):
             chunk = todo[start:start + BATCH_DOCS]
-            result = self.extractor.extract([(ids[i], texts[i]) for i in chunk])  # type: ignore[index]
-            bad = {str(d) for d, _ in result.errors}
-            found: dict[str, list[QAPair]] = {ids[i]: [] for i in chunk if ids[i] not in bad}
-            for p in result.pairs:
-                if p.doc_id in found:
-                    found[p.doc_id].append(p)
+            found, bad = extract_batch(self.extractor, [(ids[i], texts[i]) for i in chunk])  # type: ignore[index]
             self.cache.pairs_by_doc.update(found)  # per batch: a cancelled job keeps what it extracted
-            self.failed_docs += sorted(bad)
+            self.failed_docs += bad
             yield Tick(min(start + BATCH_DOCS, len(todo)), len(todo), "Extracting the documents not cached")
         if self.failed_docs:
-            raise TuneConfigError(f"{len(self.failed_docs):,} documents could not be extracted (first: "
-                                  f"{self.failed_docs[0]!r}); the others are kept, so running the grid again retries "
-                                  "only these")
+            raise TuneConfigError(failed_message(self.failed_docs, "running the grid again"))
 
     def _embed(self) -> Generator[Tick, None, None]:
         wanted = dict.fromkeys(p.as_text() for d in self.space.doc_ids for p in self.cache.pairs_by_doc.get(d, []))

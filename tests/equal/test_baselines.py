@@ -324,3 +324,34 @@ def test_every_replay_measures_its_own_rate_from_the_first_slices(timed_world, m
     assert {replay_kind(p) for p in ("random", "all", "avg-sim")} <= set(job.forecast.meter.units)
     shown, end = _poll(job, clock)
     assert job.status == "done" and _worst_error(shown, end) <= 0.3
+
+
+class FailingExtractor:
+    """Fails the documents in ``bad`` the way a failing endpoint does: listed in ``errors``, no pairs."""
+
+    def __init__(self, inner, bad) -> None:
+        self.inner, self.bad, self.name = inner, set(bad), inner.name
+
+    def extract(self, docs):
+        result = self.inner.extract([(d, t) for d, t in docs if d not in self.bad])
+        result.errors += [(d, "endpoint failing") for d, _ in docs if d in self.bad]
+        return result
+
+
+def test_a_failed_extraction_fails_the_job_and_is_retried_never_counted_barren(bandit_world):
+    ids, texts, labels, ref, ext, embed, config = bandit_world
+    clean_cache = BaselineCache()
+    clean = baselines_job(config, make_space(ids, texts, labels), ext, embed, ref, cache=clean_cache)
+    _finish(clean)
+    bad = set(sorted(clean_cache.pairs_by_doc)[:2])  # two documents the baselines read
+    cache = BaselineCache()
+    job = baselines_job(config, make_space(ids, texts, labels), FailingExtractor(ext, bad), embed, ref, cache=cache)
+    _finish(job)
+    assert job.status == "failed" and "2 documents could not be extracted" in str(job.error)
+    assert bad.isdisjoint(cache.pairs_by_doc) and cache.pairs_by_doc  # the others kept, the failed not as barren
+    counting = CountingExtractor(ext)
+    again = baselines_job(config, make_space(ids, texts, labels), counting, embed, ref, cache=cache)
+    _finish(again)
+    assert again.status == "done" and counting.docs == 2  # only the two failed ones are extracted again
+    for policy, frame in clean.result.items():
+        assert again.result[policy][["docs_cum", "coverage"]].equals(frame[["docs_cum", "coverage"]])
