@@ -33,12 +33,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from core.corpus.tiers import unit_rows
+
 ALPHAS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # ridge strength, as a share of the mean feature variance
-
-
-def _unit(x: NDArray) -> NDArray[np.float32]:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class Alignment:
 
     def apply(self, x: NDArray) -> NDArray[np.float32]:
         """Mapped unit rows ``(n, d_out)`` float32 of ``x (n, d_in)``."""
-        return _unit(np.asarray(x, dtype=np.float32) @ self.weights + self.bias)
+        return unit_rows(np.asarray(x, dtype=np.float32) @ self.weights + self.bias)
 
     def save(self, path: str | Path) -> None:
         np.savez(path, weights=self.weights, bias=self.bias, alpha=self.alpha,
@@ -88,7 +85,7 @@ def _ridge(x: NDArray, y: NDArray, alpha: float) -> tuple[NDArray[np.float32], N
 
 
 def _mean_cosine(x: NDArray, y: NDArray, w: NDArray, b: NDArray) -> float:
-    return float(np.mean(np.sum(_unit(x @ w + b) * _unit(y), axis=1)))
+    return float(np.mean(np.sum(unit_rows(x @ w + b) * unit_rows(y), axis=1)))
 
 
 def _choose_alpha(x: NDArray, y: NDArray, folds: int, rng: np.random.Generator) -> float:
@@ -128,7 +125,7 @@ def fit_alignment(x: NDArray, y: NDArray, source_space: str, reference_space: st
     test, train = order[:m], order[m:]
     alpha = _choose_alpha(x[train], y[train], 4, rng)
     w, b = _ridge(x[train], y[train], alpha)
-    mapped = _unit(x[test] @ w + b)
+    mapped = unit_rows(x[test] @ w + b)
     k = max(2, round(np.sqrt(m / 2)))
     report = {"docs": n, "held_out": m, "alpha": alpha, "held_out_cosine": _mean_cosine(x[test], y[test], w, b),
               "recall_static": neighbour_recall(x[test], y[test]), "recall_aligned": neighbour_recall(mapped, y[test]),

@@ -64,7 +64,12 @@ class TierQuality:
                 f"(on {self.n_sample:,} documents)")
 
 
-def _unit(x) -> NDArray[np.float32]:
+def unit_rows(x) -> NDArray[np.float32]:
+    """``x (n, d)`` as float32 with each row scaled to unit length (a zero row stays zero); a new array.
+
+    >>> unit_rows([[3.0, 4.0], [0.0, 0.0]]).tolist()
+    [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
     x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
@@ -85,7 +90,7 @@ def neighbour_recall(a: NDArray[np.float32], b: NDArray[np.float32], k: int = 10
     for start in range(0, n, 2048):  # blocks keep the (block, n) similarity matrices small
         rows = slice(start, min(start + 2048, n))
         top = []
-        for x in (_unit(a), _unit(b)):
+        for x in (unit_rows(a), unit_rows(b)):
             sims = x[rows] @ x.T
             sims[np.arange(sims.shape[0]), np.arange(rows.start, rows.stop)] = -np.inf
             top.append(np.argpartition(-sims, k, axis=1)[:, :k])
@@ -100,7 +105,8 @@ def kmeans_ari(a: NDArray[np.float32], b: NDArray[np.float32], k: int, seed: int
     from core.corpus.cluster import kmeans
 
     k = max(2, min(int(k), len(a) - 1))
-    return float(adjusted_rand_score(kmeans(_unit(b), k, seed=seed).labels, kmeans(_unit(a), k, seed=seed).labels))
+    labels_b, labels_a = (kmeans(unit_rows(x), k, seed=seed).labels for x in (b, a))
+    return float(adjusted_rand_score(labels_b, labels_a))
 
 
 def _quality_path(content_hash: str, tier: str, reference: str, n: int) -> Path:

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from core.corpus.tiers import unit_rows
 from core.disk import write_atomic
 from core.settings import cache_dir
 
@@ -191,17 +192,12 @@ def cached_check(model: str, variant: str, cpu: str | None = None) -> VariantChe
         return None
 
 
-def _unit(x: Any) -> NDArray[np.float32]:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def compare(model: str, variant: Variant, reference: NDArray[np.float32], vectors: NDArray[np.float32],
             speedup: float, features: frozenset[str] = frozenset()) -> VariantCheck:
     """The verdict for ``vectors (n, d)`` of a variant against ``reference (n, d)`` (fp32) of the same texts."""
     from core.corpus.tiers import neighbour_recall
 
-    ref, vec = _unit(reference), _unit(vectors)
+    ref, vec = unit_rows(reference), unit_rows(vectors)
     cos = np.sum(ref * vec, axis=1)
     return VariantCheck(model, variant.name, cpu_signature(), len(ref), float(cos.mean()), float(cos.min()),
                         float(neighbour_recall(vec, ref)), float(speedup),
