@@ -55,7 +55,7 @@ embed = bandit_panels.embedder(map_encoder)  # the Bandit page's: one memo of pa
 space = ArmSpace.from_corpus_map(cmap)
 presets = list_presets()
 
-c1, c2, c3, c4, c5 = st.columns([1.2, 2, 0.8, 0.9, 1])
+c1, c2, c3, c4, c5 = st.columns([1.1, 1.5, 0.8, 0.9, 1.5])
 S.setdefault("tl_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])
 preset = c1.selectbox("Reference task", presets, key="tl_preset")
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
@@ -65,7 +65,10 @@ n_seeds = c3.number_input("Seeds per cell", 1, 10, 3, key="tl_seeds",
                           help="Each cell is played with seeds starting at the sidebar's seed; the band spans them.")
 budget = c4.number_input("Budget (share)", 0.01, 1.0, 0.2, 0.05, key="tl_budget",
                          help="The share of the corpus each run may extract (unless the budget is varied).")
-policy = c5.selectbox("Policy (unless varied)", POLICIES, key="tl_policy", format_func=TUNABLES["policy"].choice_text)
+policy = c5.selectbox("Policy (unless varied)", POLICIES, key="tl_policy", format_func=TUNABLES["policy"].choice_text,
+                      help="The policy every cell plays. The lab starts on EQUAL's bandit over clusters, where "
+                           "arms per round (B) and documents per pull (D) change which documents are read; under "
+                           "**Learned** (the Bandit page's default) they only set how many documents a round reads.")
 v1, v2, v3 = st.columns([2, 2, 1.2])
 value_cols, slot = (v1, v2), 0
 chosen: dict = {}
