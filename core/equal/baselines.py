@@ -38,43 +38,14 @@ from numpy.typing import NDArray
 
 from core.equal.budget import make_budget
 from core.equal.extract.base import QAPair
-from core.equal.replay import replay_run
+from core.equal.replay import ExtractionFailedError, extract_batch, failed_message, replay_run
 from core.equal.run import BanditRun, RunConfig
 from core.jobs import Job, JobProgress, Tick, WorkMeter
 
 BATCH_DOCS = 24  # a batch takes ~0.1 s with the static tier: Cancel acts between two batches
 
 
-AGAIN = "computing the baselines again"
-
-
-class ExtractionFailedError(RuntimeError):
-    """Documents the extractor could not read (a failing endpoint); the message names how many and the first."""
-
-
-def extract_batch(extractor, docs: Sequence[tuple[str, str]]) -> tuple[dict[str, list[QAPair]], list[str]]:
-    """Extract ``docs`` (``[(doc_id, text)]``): ``({doc_id: pairs}, failed ids)``.
-
-    Every document that did not fail gets its list, empty when it yields nothing; a failed one is left out, so no
-    cache records it as barren and the next job retries it (the baselines and the tuning lab both read this way).
-    """
-    result = extractor.extract(list(docs))
-    bad = {str(d) for d, _ in result.errors}
-    found: dict[str, list[QAPair]] = {d: [] for d, _ in docs if d not in bad}
-    for p in result.pairs:
-        if p.doc_id in found:
-            found[p.doc_id].append(p)
-    return found, sorted(bad)
-
-
-def failed_message(failed: Sequence[str], again: str) -> str:
-    """What a job that could not extract ``failed`` says; ``again``: what retries only them.
-
-    >>> failed_message(["os.path#2", "re"], "running it again")[:60]
-    "2 documents could not be extracted (first: 'os.path#2'); the"
-    """
-    return (f"{len(failed):,} documents could not be extracted (first: {failed[0]!r}); the others are kept, so "
-            f"{again} retries only these")
+AGAIN = "the others are kept, so computing the baselines again retries only these"
 
 
 @dataclass

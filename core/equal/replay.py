@@ -33,16 +33,52 @@ class PrecomputedExtractor:
         return ExtractionResult(pairs=pairs, calls=len(docs), cost=self.cost_per_call * len(docs))
 
 
+class ExtractionFailedError(RuntimeError):
+    """Documents the extractor could not read (a failing endpoint); the message names how many and the first."""
+
+
+def extract_batch(extractor: Extractor,
+                  docs: Sequence[tuple[str, str]]) -> tuple[dict[str, list[QAPair]], list[str]]:
+    """Extract ``docs`` (``[(doc_id, text)]``): ``({doc_id: pairs}, failed ids)``.
+
+    Every document that did not fail gets its list, empty when it yields nothing; a failed one is left out, so no
+    cache records it as barren and the next job retries it (the baselines, the tuning lab and :func:`extract_all`).
+    """
+    result = extractor.extract(list(docs))
+    bad = {str(d) for d, _ in result.errors}
+    found: dict[str, list[QAPair]] = {d: [] for d, _ in docs if d not in bad}
+    for p in result.pairs:
+        if p.doc_id in found:
+            found[p.doc_id].append(p)
+    return found, sorted(bad)
+
+
+def failed_message(failed: Sequence[str], then: str) -> str:
+    """What a job that could not extract ``failed`` says, ``then`` what becomes of the rest.
+
+    >>> failed_message(["os.path#2", "re"], "nothing was replayed")
+    "2 documents could not be extracted (first: 'os.path#2'); nothing was replayed"
+    """
+    n = len(failed)
+    return f"{n:,} document{'s' if n != 1 else ''} could not be extracted (first: {failed[0]!r}); {then}"
+
+
 def extract_all(doc_ids: Sequence[str], texts: Sequence[str], extractor: Extractor, batch_size: int = 256,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, list[QAPair]]:
-    """Extract every document once: ``{doc_id: [QAPair, ...]}`` (documents without pairs map to ``[]``)."""
-    out: dict[str, list[QAPair]] = {d: [] for d in doc_ids}
+    """Extract every document once: ``{doc_id: [QAPair, ...]}`` (documents without pairs map to ``[]``).
+
+    Raises :class:`ExtractionFailedError` when a document fails: a replay over it would count it barren."""
+    out: dict[str, list[QAPair]] = {}
+    failed: list[str] = []
     for start in range(0, len(doc_ids), batch_size):
-        chunk = list(zip(doc_ids[start:start + batch_size], texts[start:start + batch_size]))
-        for p in extractor.extract(chunk).pairs:
-            out.setdefault(p.doc_id, []).append(p)
+        found, bad = extract_batch(extractor, list(zip(doc_ids[start:start + batch_size],
+                                                       texts[start:start + batch_size])))
+        out.update(found)
+        failed += bad
         if progress is not None:
             progress(min(start + batch_size, len(doc_ids)), len(doc_ids))
+    if failed:
+        raise ExtractionFailedError(failed_message(failed, "nothing was replayed"))
     return out
 
 

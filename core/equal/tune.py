@@ -47,9 +47,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.equal.baselines import BATCH_DOCS, BaselineCache, extract_batch, failed_message
+from core.equal.baselines import BATCH_DOCS, BaselineCache
 from core.equal.config import RunConfig, RunConfigError
-from core.equal.replay import PrecomputedExtractor, table_embedder
+from core.equal.replay import PrecomputedExtractor, extract_batch, failed_message, table_embedder
 from core.equal.run import BanditRun, single_thread_blas
 from core.equal.settings import BY_NAME, Setting, config_from_values, values_of
 from core.equal.space import ArmSpace
@@ -370,7 +370,8 @@ class TuneJob(Job):
             self.failed_docs += bad
             yield Tick(min(start + BATCH_DOCS, len(todo)), len(todo), "Extracting the documents not cached")
         if self.failed_docs:
-            raise TuneConfigError(failed_message(self.failed_docs, "running the grid again"))
+            raise TuneConfigError(failed_message(self.failed_docs, "the others are kept, so running the grid again "
+                                                                   "retries only these"))
 
     def _embed(self) -> Generator[Tick, None, None]:
         wanted = dict.fromkeys(p.as_text() for d in self.space.doc_ids for p in self.cache.pairs_by_doc.get(d, []))

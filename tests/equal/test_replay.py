@@ -11,7 +11,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from crash_run import make_setup, make_space  # noqa: E402
 
-from core.equal.replay import PrecomputedExtractor, embed_pairs, extract_all, replay  # noqa: E402
+from core.equal.replay import (  # noqa: E402
+    ExtractionFailedError,
+    PrecomputedExtractor,
+    embed_pairs,
+    extract_all,
+    replay,
+)
 from core.equal.run import BanditRun  # noqa: E402
 
 
@@ -36,3 +42,18 @@ def test_precomputed_extractor_counts_calls_and_missing_embedding_is_clear():
     assert res.calls == 2 and res.cost == pytest.approx(0.02) and len(res.pairs) == len(pairs[ids[0]])
     with pytest.raises(KeyError, match="no precomputed embedding"):
         replay(config, make_space(ids, None, labels, doc_emb=embed(texts)), pairs, {}, ref)
+
+
+def test_extract_all_refuses_a_failed_document_instead_of_calling_it_barren():
+    ids, texts, labels, ref, ext, embed, config = make_setup()
+
+    class Failing:
+        name = ext.name
+
+        def extract(self, docs):
+            result = ext.extract([(d, t) for d, t in docs if d != ids[3]])
+            result.errors += [(d, "endpoint failing") for d, _ in docs if d == ids[3]]
+            return result
+
+    with pytest.raises(ExtractionFailedError, match=f"1 document could not be extracted \\(first: '{ids[3]}'\\)"):
+        extract_all(ids, texts, Failing(), batch_size=5)
