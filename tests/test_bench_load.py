@@ -7,23 +7,14 @@ No time is asserted: timing is the bench's business.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests._app_server import serve_app
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests._benchmarks import load_benchmark
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "benchmarks" / "bench_load.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_load"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_load")
 
 
 @pytest.mark.slow  # ~20 s: a real server starts and builds its first map

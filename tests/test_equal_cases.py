@@ -6,29 +6,15 @@ goal measure something else; these run the real makers and the real rule extract
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from core.corpus.builtin import load_builtin_corpus
 from core.equal.extract import make_extractor
 from core.equal.ontask import PROVENANCE, is_on_task
 from core.equal.replay import extract_all
+from tests._benchmarks import load_benchmark
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cases():
-    spec = importlib.util.spec_from_file_location("_equal_cases", ROOT / "benchmarks" / "_equal_cases.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["_equal_cases"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _cases()
+cases = load_benchmark("_equal_cases")
 
 
 def test_mirrored_cycles_versions_until_the_count():
