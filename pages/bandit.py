@@ -13,12 +13,12 @@ import time
 
 import streamlit as st
 
-from core.corpus.tags import TagStore, tagged_ids
+from core.corpus.tags import TagStore
 from core.equal.baselines import baselines_job
 from core.equal.extract import make_checked_extractor, make_extractor
 from core.equal.live import LiveLoop, newest_pairs, top_arms
 from core.equal.provenance import RunProvenance
-from core.equal.reference import DEFAULT_PRESET, TAG_PREFIX, list_presets, load_reference, tag_choices
+from core.equal.reference import DEFAULT_PRESET, list_presets, tag_choices
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
 from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
@@ -70,14 +70,14 @@ t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
 S.setdefault("bd_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])  # a link or the lab may set it
-preset = t1.selectbox("Reference task", presets + tag_choices(tags) + ["Upload…"], key="bd_preset",
+preset = t1.selectbox("Reference task", presets + tag_choices(tags) + [bandit_panels.UPLOAD], key="bd_preset",
                       help="A few examples of the downstream task (D_r in the paper): each pull is rewarded by how "
                       "close its pairs sit to them.")
 values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
 for spec, col in zip(PAGE_GROUPS["main"], (t2, t3, t4)):
     bandit_settings.draw(values, spec, col)
 upload = st.file_uploader("JSONL question/answer or text lines", type=["jsonl", "json", "txt"], key="bd_upload") \
-    if preset == "Upload…" else None
+    if preset == bandit_panels.UPLOAD else None
 settings_label = "More settings" if idle_view else "More settings (used by the next new run)"
 with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it stays open across reruns
     c1, c2, c3 = st.columns(3)  # the policy and its prior | what a pull reads | how a pull is rewarded
@@ -95,10 +95,7 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
         api_key = e3.text_input("API key", type="password", key="bd_key")
 
 try:
-    ref = (load_reference(upload.getvalue(), upload.name) if upload is not None else
-           bandit_panels.tag_reference(preset, tagged_ids(tags, [preset.removeprefix(TAG_PREFIX)]),
-                                       corpus.content_hash, tags, corpus) if preset.startswith(TAG_PREFIX) else
-           load_reference(preset if preset != "Upload…" else presets[0]))
+    ref = bandit_panels.chosen_reference(preset, upload, presets, tags, corpus)
     config = config_from_values({**values, "seed": common.seed()})
 except ValueError as exc:
     common.show_error(exc, "Settings")

@@ -9,17 +9,20 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from core.corpus.tags import tagged_ids
 from core.equal.baselines import BaselinesJob
 from core.equal.export import export_pairs
 from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop, label_runs, runs_table, stored_rounds
-from core.equal.reference import reference_from_tag
+from core.equal.reference import TAG_PREFIX, load_reference, reference_from_tag
 from core.equal.reward import import_solver
 from core.equal.run import BanditRun, encoder_embedder
 from core.equal.store import RunStore
 from core.viz.bandit import make_comparison_figure
 from core.viz.webgl_map import prepare_points
 from pages import bandit_settings, common
+
+UPLOAD = "Upload…"  # the reference choice that shows a file uploader
 
 S = st.session_state
 
@@ -61,6 +64,17 @@ def embedder(name: str):
 def tag_reference(choice: str, tagged: tuple, corpus_hash: str, _tags, _corpus):
     """A tag's reference task, extracted once per tag content (a rerun does not extract its documents again)."""
     return reference_from_tag(choice, _tags, _corpus, make_extractor("rules"))
+
+
+def chosen_reference(choice: str, upload, presets: list[str], tags, corpus):
+    """The reference task the page's choice names: an uploaded file, a saved selection of the map (``tag:``) or
+    a preset (the first while "Upload…" has no file yet). Raises ``ValueError`` naming what is wrong."""
+    if upload is not None:
+        return load_reference(upload.getvalue(), upload.name)
+    if choice.startswith(TAG_PREFIX):
+        tagged = tagged_ids(tags, [choice.removeprefix(TAG_PREFIX)])
+        return tag_reference(choice, tagged, corpus.content_hash, tags, corpus)
+    return load_reference(choice if choice != UPLOAD else presets[0])
 
 
 def downloads(run: BanditRun, reference, playing: bool) -> None:
