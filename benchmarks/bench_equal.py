@@ -310,10 +310,10 @@ class CaseResult:
 
 def run_case(
     name: str, kind: str, split: str, s: Setup, ref: np.ndarray, prefixes: tuple[str, ...],
-    configs: dict[str, RunConfig], seeds: tuple[int, ...] = SEEDS,
+    configs: dict[str, RunConfig], seeds: tuple[int, ...] = SEEDS, share: float = SHARE,
 ) -> CaseResult:
     """Every policy on one case. A standard case's figure is the calls to hold half of the on-task pairs; a decoy
-    case's the on-task pairs held at a 5% budget. Deterministic configurations run once."""
+    case's the on-task pairs held at a ``share`` budget (5%, the goals'). Deterministic configurations run once."""
     on_doc = {d for d in s.ids if is_on_task(d, prefixes)}
     per_doc_on = np.array([len(s.pairs[d]) if d in on_doc else 0 for d in s.ids], dtype=float)
     total = float(per_doc_on.sum())
@@ -322,15 +322,15 @@ def run_case(
     for pol, cfg in configs.items():
         runs = (0,) if cfg.deterministic else seeds
         cap = 1.0 if cfg.policy == "random" else CAP
-        out = [replay(replace(cfg, seed=sd), s, ref, on_doc, target, SHARE, cap) for sd in runs]
+        out = [replay(replace(cfg, seed=sd), s, ref, on_doc, target, share, cap) for sd in runs]
         values[pol] = float(np.mean([c if target else p for c, p in out]))
-    budget = math.ceil(SHARE * len(s.ids))
+    budget = math.ceil(share * len(s.ids))
     values["oracle"] = (
         oracle_calls(s.labels, per_doc_on, target) if target else oracle_pairs(s.labels, per_doc_on, budget)
     )
     if not target:
         values.update(ceilings(s, ref, per_doc_on, budget))
-    figure = "calls to 50% on-task" if target else f"on-task pairs at a {SHARE:.0%} budget ({budget} calls)"
+    figure = "calls to 50% on-task" if target else f"on-task pairs at a {share:.0%} budget ({budget} calls)"
     return CaseResult(name, kind, split, figure, values)
 
 
@@ -430,7 +430,12 @@ def main() -> int:
         help="also run the legacy decoy case on a seeded sample of this many built-in documents (labelled SAMPLE)",
     )
     ap.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds per policy (0, 1, ...)")
+    ap.add_argument("--share", type=float, default=SHARE,
+                    help=f"the decoy cases' budget, a share of the documents (the goals are set at {SHARE:.0%}; "
+                         "any other share is printed as a look, with no verdict)")
     args = ap.parse_args()
+    if not 0 < args.share <= 1:
+        ap.error(f"--share must be in (0, 1], got {args.share}")
     seeds = tuple(range(args.seeds))
     t0 = time.time()
     corpus = load_builtin_corpus()
@@ -463,7 +468,7 @@ def main() -> int:
         else:
             s, n_dec = fam.decoy_setup(preset, kind)
             note = f"+{n_dec} decoys, {mixing(s, n_dec, PROVENANCE[preset]):.0%} in clusters with answered on-task docs"
-        results.append(run_case(name, kind, split, s, ref, PROVENANCE[preset], configs, seeds))
+        results.append(run_case(name, kind, split, s, ref, PROVENANCE[preset], configs, seeds, args.share))
         print(f"  [{time.time() - t0:5.0f} s] {name} ({split}) {note}: "
               + ", ".join(f"{p} {v:.1f}" for p, v in results[-1].values.items()), flush=True)
     legacy_runs = [] if args.no_legacy or args.half == "confirmation" or keep else [None]
@@ -473,12 +478,12 @@ def main() -> int:
         s, _ = build_decoy_case(corpus, encoder, ref, sample)
         name = LEGACY if sample is None else f"SAMPLE {LEGACY} ({sample} docs)"
         results.append(run_case(name, LEGACY, "tuning" if sample is None else "sample", s, ref, DECOY_ON_TASK,
-                                configs, seeds))
+                                configs, seeds, args.share))
         print(f"  [{time.time() - t0:5.0f} s] {name}: "
               + ", ".join(f"{p} {v:.1f}" for p, v in results[-1].values.items()))
     pols = [*configs, "oracle", *CEILINGS]
     print("\nper case (standard: calls to hold 50% of the on-task pairs, fewer is better; decoy: on-task pairs at a "
-          f"{SHARE:.0%} budget, more is better):")
+          f"{args.share:.0%} budget, more is better):")
     print_table(results, pols)
     for half in ("tuning", "confirmation"):
         if any(r.split == half for r in results):
@@ -509,9 +514,11 @@ def main() -> int:
         f"bench_equal=confirmation random/EQUAL={g_rand:.2f} decoy={g_dec:.2f} "
         f"worst={worst.ratio('EQUAL', 'avg-sim') if worst else float('nan'):.2f}({worst.name if worst else '-'}) "
         f"decoy_ceilings={ceil} "
-        f"goal=random/EQUAL>={GOAL_RANDOM:.0f}x_decoy>={GOAL_DECOY}x_worst>=1.0 {'PASS' if ok else 'FAIL'}"
+        f"goal=random/EQUAL>={GOAL_RANDOM:.0f}x_decoy>={GOAL_DECOY}x_worst>=1.0 "
+        + ("PASS" if ok else "FAIL" if args.share == SHARE else f"LOOK (share {args.share:.0%}; the goals are set at "
+           f"{SHARE:.0%}, so no verdict)")
     )
-    return 0 if ok else 1
+    return 0 if ok or args.share != SHARE else 1
 
 
 if __name__ == "__main__":

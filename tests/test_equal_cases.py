@@ -6,6 +6,10 @@ goal measure something else; these run the real makers and the real rule extract
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from core.corpus.builtin import load_builtin_corpus
@@ -35,3 +39,10 @@ def test_decoys_are_off_task_barren_and_a_budget_of_them(kind):
     assert not any(is_on_task(i, prefixes) for i, _ in dec)
     pairs = extract_all([i for i, _ in dec], [t for _, t in dec], make_extractor("rules"))
     assert sum(len(p) for p in pairs.values()) == 0
+
+
+@pytest.mark.parametrize("share", ["0", "1.5", "-0.05"])
+def test_bench_equal_refuses_a_budget_share_outside_0_1(share):
+    bench = Path(__file__).parents[1] / "benchmarks" / "bench_equal.py"
+    out = subprocess.run([sys.executable, str(bench), "--share", share], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "--share must be in (0, 1]" in out.stderr
