@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from core.corpus.tiers import unit_rows
+from core.corpus.tiers import kmeans_ari, neighbour_recall, unit_rows
 
 ALPHAS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # ridge strength, as a share of the mean feature variance
 
@@ -112,8 +112,6 @@ def fit_alignment(x: NDArray, y: NDArray, source_space: str, reference_space: st
     ``held_out_cosine`` (mean cosine of mapped to true vectors), ``alpha``, ``docs``, ``held_out``.
     Needs at least 40 rows.
     """
-    from core.corpus.tiers import kmeans_ari, neighbour_recall
-
     n = len(x)
     if n != len(y):
         raise ValueError(f"both spaces must hold the same documents: {n} vs {len(y)} rows")

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from core.corpus.tiers import unit_rows
+from core.corpus.tiers import neighbour_recall, unit_rows
 from core.disk import write_atomic
 from core.settings import cache_dir
 
@@ -195,8 +195,6 @@ def cached_check(model: str, variant: str, cpu: str | None = None) -> VariantChe
 def compare(model: str, variant: Variant, reference: NDArray[np.float32], vectors: NDArray[np.float32],
             speedup: float, features: frozenset[str] = frozenset()) -> VariantCheck:
     """The verdict for ``vectors (n, d)`` of a variant against ``reference (n, d)`` (fp32) of the same texts."""
-    from core.corpus.tiers import neighbour_recall
-
     ref, vec = unit_rows(reference), unit_rows(vectors)
     cos = np.sum(ref * vec, axis=1)
     return VariantCheck(model, variant.name, cpu_signature(), len(ref), float(cos.mean()), float(cos.min()),

@@ -426,8 +426,10 @@ def _replays(config: RunConfig, space, reference: NDArray, cache: BaselineCache,
     # far off: bench_live's Avg-sim cost 0.13 ms a document at the defaults' 5 % budget and 0.17 ms over the whole
     # corpus, which held the forecast 25-45 % short for the job's last seconds.
     playing: dict[str, tuple[BanditRun, tuple[str, str], float]] = {}  # policy -> (replay, curve key, documents)
+    keys: dict[str, tuple[str, str]] = {}
     for policy in policies:
         cfg, key = _curve_key(config, policy)
+        keys[policy] = key
         if key not in cache.curves:  # replayed round by round (as replay() would), so Cancel acts between rounds
             t0 = clock()
             playing[policy] = (replay(cfg, space, pairs, cache.table, reference), key, replay_docs(cfg, n_docs))
@@ -451,8 +453,7 @@ def _replays(config: RunConfig, space, reference: NDArray, cache: BaselineCache,
                 del playing[policy]
             share = sum(int(99 * r.budget_fraction) for r, _, _ in playing.values())
             yield Tick(100 * (len(policies) - len(playing)) + share, total, STAGE_REPLAY)
-    out = {policy: cache.curves[_curve_key(config, policy)[1]] for policy in policies}
-    return out
+    return {policy: cache.curves[keys[policy]] for policy in policies}
 
 
 class BaselinesJob(Job):
