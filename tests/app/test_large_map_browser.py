@@ -83,7 +83,9 @@ def test_the_map_draws_every_document_and_a_box_lists_them_without_a_new_webgl_c
         heading = page.get_by_role("heading", name=f"Selected documents ({N_DOCS})")
         heading.wait_for(timeout=30_000)
         page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
-        assert page.get_by_role("button", name="Selected ids (one per line)").count() == 1
+        ids_button = page.get_by_role("button", name="Selected ids (one per line)")
+        ids_button.first.wait_for(timeout=30_000)  # drawn just after the table: count() alone does not wait
+        assert ids_button.count() == 1
         # the box went to the server as a polygon; its answer is counted on the map, which shades the box
         page.wait_for_function(f"document.querySelector('{MAP}').dataset.selected === '{N_DOCS}'", timeout=30_000)
         assert root.get_attribute("data-selection") == "region"
