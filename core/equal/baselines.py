@@ -425,19 +425,20 @@ def _replays(config: RunConfig, space, reference: NDArray, cache: BaselineCache,
     # after the other, the last replay's time left came from an earlier job's rate until it began, and that can be
     # far off: bench_live's Avg-sim cost 0.13 ms a document at the defaults' 5 % budget and 0.17 ms over the whole
     # corpus, which held the forecast 25-45 % short for the job's last seconds.
-    playing: dict[str, tuple[BanditRun, tuple[str, str], float]] = {}  # policy -> (replay, curve key, documents)
-    keys: dict[str, tuple[str, str]] = {}
+    playing: dict[str, tuple[BanditRun, float]] = {}  # policy -> (replay, documents)
+    keys: dict[str, tuple[str, str]] = {}  # policy -> its curve's key in the cache
     for policy in policies:
         cfg, key = _curve_key(config, policy)
         keys[policy] = key
         if key not in cache.curves:  # replayed round by round (as replay() would), so Cancel acts between rounds
             t0 = clock()
-            playing[policy] = (replay(cfg, space, pairs, cache.table, reference), key, replay_docs(cfg, n_docs))
+            playing[policy] = (replay(cfg, space, pairs, cache.table, reference), replay_docs(cfg, n_docs))
             forecast.did_set_up(clock() - t0)  # apart from the rounds: it would weigh on the first rounds' rate
             yield Tick(0, total, STAGE_REPLAY)
     done = dict.fromkeys(playing, 0.0)
     while playing:
-        for policy, (run, curve, docs) in list(playing.items()):
+        for policy, (run, docs) in list(playing.items()):
+            curve = keys[policy]
             if not run.is_done:
                 t0 = clock()  # after the yield: the page's drawing between two slices is not the replay's
                 run.step()
@@ -451,7 +452,7 @@ def _replays(config: RunConfig, space, reference: NDArray, cache: BaselineCache,
                     cache.curves[curve] = run.rounds_frame()
                 forecast.replays_left[policy] = 0.0
                 del playing[policy]
-            share = sum(int(99 * r.budget_fraction) for r, _, _ in playing.values())
+            share = sum(int(99 * r.budget_fraction) for r, _ in playing.values())
             yield Tick(100 * (len(policies) - len(playing)) + share, total, STAGE_REPLAY)
     return {policy: cache.curves[keys[policy]] for policy in policies}
 
