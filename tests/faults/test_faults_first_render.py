@@ -65,7 +65,12 @@ def test_document_count_survives_a_page_switched_during_the_first_render(fresh_a
             link.wait_for(timeout=60_000)
             page.wait_for_timeout(delay_ms)
             link.click()
-            page.get_by_role("heading", name="Large corpus").wait_for(timeout=60_000)
+            try:
+                page.get_by_role("heading", name="Large corpus").wait_for(timeout=60_000)
+            except Exception as exc:  # say when the switch came and keep what the browser showed
+                page.screenshot(path=str(output_dir / f"faults_first_render_switch_{delay_ms}ms.png"))
+                said = f"no Large corpus page 60 s after a switch {delay_ms} ms into the first render"
+                raise AssertionError(said) from exc
             box = page.get_by_role("spinbutton", name="Documents to use")
             box.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
