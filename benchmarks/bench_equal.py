@@ -59,6 +59,7 @@ from core.corpus.builtin import load_builtin_corpus  # noqa: E402
 from core.corpus.cluster import cluster_w2_distances, kmeans, neighbour_graph  # noqa: E402
 from core.corpus.embed import embed_corpus, embed_texts  # noqa: E402
 from core.corpus.encoders import DEFAULT_MODEL, load_encoder  # noqa: E402
+from core.equal.budget import share_of  # noqa: E402
 from core.equal.docmodel import calc_doc_values  # noqa: E402
 from core.equal.extract import make_extractor  # noqa: E402
 from core.equal.ontask import PROVENANCE, is_on_task  # noqa: E402  (the labels, declared once)
@@ -242,7 +243,7 @@ def replay(
     space = ArmSpace(s.ids, None, s.labels, neighbours=s.neighbours, doc_emb=s.emb)
     run = BanditRun(replace(config, budget=1.0), space, ref, PrecomputedExtractor(s.pairs), table_embedder(s.table))
     got, seen, calls, at_share = 0, 0, None, None
-    cut = math.ceil(share * len(s.ids))
+    cut = share_of(share, len(s.ids))
     with single_thread_blas():
         while not run.is_done and ((target is not None and calls is None) or at_share is None):
             if calls is None and at_share is not None and run.docs_done >= cap * len(s.ids):
@@ -324,7 +325,7 @@ def run_case(
         cap = 1.0 if cfg.policy == "random" else CAP
         out = [replay(replace(cfg, seed=sd), s, ref, on_doc, target, share, cap) for sd in runs]
         values[pol] = float(np.mean([c if target else p for c, p in out]))
-    budget = math.ceil(share * len(s.ids))
+    budget = share_of(share, len(s.ids))
     values["oracle"] = (
         oracle_calls(s.labels, per_doc_on, target) if target else oracle_pairs(s.labels, per_doc_on, budget)
     )

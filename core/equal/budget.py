@@ -24,6 +24,15 @@ from typing import ClassVar
 from core.equal.choices import BudgetKind, StopRule
 
 
+def share_of(share: float, n: int) -> int:
+    """``ceil(share * n)``, the product rounded to 9 decimals first: 7% of 100 is 7, not ``ceil(7.000000000000001)``.
+
+    >>> share_of(0.07, 100), share_of(0.05, 3000), share_of(0.05, 11917)
+    (7, 150, 596)
+    """
+    return math.ceil(round(share * n, 9))
+
+
 @dataclass(frozen=True)
 class Budget:
     """A budget of ``amount`` in the units of :attr:`kind` (subclasses say what they count)."""
@@ -52,7 +61,7 @@ class ShareBudget(Budget):
     kind = BudgetKind.SHARE
 
     def target(self, n_docs: int) -> float:
-        return math.ceil(self.amount * n_docs)
+        return share_of(self.amount, n_docs)
 
     def spent(self, docs: int, calls: int, cost: float) -> float:
         return docs

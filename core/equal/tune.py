@@ -36,7 +36,6 @@ core.equal.tune.TuneConfigError: the grid is empty: pick one or two settings to 
 from __future__ import annotations
 
 import itertools
-import math
 import warnings
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -48,6 +47,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from core.equal.baselines import BATCH_DOCS, BaselineCache
+from core.equal.budget import share_of
 from core.equal.config import RunConfig, RunConfigError
 from core.equal.replay import PrecomputedExtractor, extract_batch, failed_message, table_embedder
 from core.equal.run import BanditRun, single_thread_blas
@@ -521,7 +521,7 @@ def cell_settings(grid: TuneGrid, label: str) -> RunConfig:
 def total_calls_hint(grid: TuneGrid, n_docs: int) -> int:
     """The most documents one run of ``grid`` reads (its largest budget), for the page's caption."""
     budgets = [c.config.budget for c in grid.cells()]
-    return int(math.ceil(max(budgets) * n_docs)) if grid.base.budget_kind == "share" else int(max(budgets))
+    return share_of(max(budgets), n_docs) if grid.base.budget_kind == "share" else int(max(budgets))
 
 
 TABLE_FORMATS = (".csv", ".parquet")

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +45,7 @@ from numpy.typing import NDArray
 
 from core.corpus.load import content_hash
 from core.disk import naming_disk_full, write_atomic
+from core.equal.budget import share_of
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
 from core.validate import ValidationError, check_int, check_range
 
@@ -178,7 +178,7 @@ def _resolve_model(base_model: str) -> str:
 
 
 def _sample(n: int, share: float, rng: np.random.Generator) -> NDArray[np.int64]:
-    k = min(n, max(1, math.ceil(share * n)))
+    k = min(n, max(1, share_of(share, n)))
     return np.sort(rng.choice(n, size=k, replace=False))
 
 
