@@ -144,20 +144,27 @@ class RunConfig:
         """True when the seed changes nothing but exact ties: the run is the same for every seed.
 
         The document baselines Avg-sim and All read a fixed order, and so does the learned policy without
-        ``order_explore``; an arm policy whose score has no random draw (EQUAL's DS score, UCB1) is fixed
-        too when each cluster is read in corpus order or most-similar-first without exploration. Random,
-        Thompson, epsilon-greedy and EXP3 draw from the seed, and so does a random or explored order.
+        ``order_explore``. EQUAL's DS score has no random draw, so it is fixed too when unplayed arms start
+        from a predicted reward (``unplayed`` ``"eb"`` or ``"prior"``: no two arms tie) and each cluster is read
+        in corpus order or most-similar-first without exploration. Unplayed arms that start equal (``"zero"``,
+        ``"mean"``: the paper) tie, and the seed breaks the tie, as it does for UCB1's unplayed arms (all
+        infinite). Random, Thompson, epsilon-greedy and EXP3 draw from the seed, and so does a random or explored
+        order.
 
         >>> RunConfig(policy="avg-sim").deterministic, RunConfig().deterministic
         (True, True)
         >>> RunConfig(order_explore=0.5).deterministic, RunConfig(policy="equal", doc_order="random").deterministic
         (False, False)
+        >>> [RunConfig(policy="equal", unplayed=u).deterministic for u in ("eb", "zero")]
+        [True, False]
+        >>> RunConfig(policy="ucb1").deterministic
+        False
         """
         if self.policy in ("avg-sim", "all"):
             return True
         if self.policy == "learned":  # its exploration: seeded noise on the learned score
             return self.order_explore == 0
-        if self.policy not in ("equal", "ucb1"):
+        if self.policy != "equal" or self.unplayed not in ("eb", "prior"):
             return False
         return self.doc_order == "file" or (self.doc_order in ("similar", "learned") and self.order_explore == 0)
 
