@@ -97,7 +97,8 @@ class Ledger:
         out = g.agg(pulls=("seq", "size"), reward=("reward", "mean"), docs_cum=("docs_cum", "last"),
                     calls_cum=("calls_cum", "last"), cost_cum=("cost_cum", "last"), pairs_cum=("pairs_cum", "last"),
                     coverage=("coverage", "last")).reset_index()
-        out["reward_cum"] = (g["reward"].sum().cumsum() / g["reward"].size().cumsum()).to_numpy()
+        # a pull whose every document failed has no reward (NaN): it counts in neither the sum nor the number
+        out["reward_cum"] = (g["reward"].sum().cumsum() / g["reward"].count().cumsum()).to_numpy()
         out["share"] = out["docs_cum"] / n_docs
         out.insert(0, "policy", policy)
         out.insert(0, "run", name)

@@ -412,8 +412,11 @@ class BanditRun:
     def is_done(self) -> bool:
         if self._plan is not None:
             return False
+        # an arm policy ends when no arm may be pulled (``exhaust="strict"`` retires an arm with fewer than D documents
+        # left); a document policy picks documents, not arms, and reads until none is left
+        no_arm = not _is_document_policy(self.policy) and not self.state.available.any()
         return (self._stopped or bool(self.stop_reason) or self.spent >= self.budget_target or self.arms.n_left == 0
-                or not self.state.available.any())
+                or no_arm)
 
     @property
     def status(self) -> str:
@@ -616,13 +619,14 @@ class BanditRun:
             return None
         plan = self._plan
         rows = self.ledger.log[-len(plan):]
-        mean = float(np.mean(self._round_rewards)) if self._round_rewards else 0.0
-        if mean > self._best_round + 1e-12:
-            self._best_round, self._stale = mean, 0
-        else:
-            self._stale += 1
-        if self.stop_rule.stops(self._stale):
-            self._stopped = True
+        if self._round_rewards:  # a round whose every pull failed says nothing about a plateau
+            mean = float(np.mean(self._round_rewards))
+            if mean > self._best_round + 1e-12:
+                self._best_round, self._stale = mean, 0
+            else:
+                self._stale += 1
+            if self.stop_rule.stops(self._stale):
+                self._stopped = True
         result = RoundResult(self.round, [a for a, _ in plan], sum(r["n_docs"] for r in rows),
                              sum(r["n_pairs"] for r in rows), list(self._round_rewards),
                              sum(r["calls"] for r in rows), float(sum(r["cost"] for r in rows)), False)

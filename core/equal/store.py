@@ -326,10 +326,12 @@ class RunStore:
 
     def list_runs(self) -> pd.DataFrame:
         """One row per run: run_id, name, created (UTC), status, policy, reference, n_docs, pulls, docs, pairs, calls,
-        cost, mean_reward. Statuses as :func:`shown_status` rules them: a ``running`` run nobody controls is
-        ``interrupted``."""
+        cost, mean_reward (``docs``: documents read; a failed one is retried and counted once, when it is read).
+        Statuses as :func:`shown_status` rules them: a ``running`` run nobody controls is ``interrupted``."""
         sql = """SELECT r.run_id, r.name, r.created, r.status, r.config, r.provenance, r.owner, r.heartbeat, r.n_docs,
-                        COUNT(p.seq) AS pulls, COALESCE(SUM(json_array_length(p.doc_ids)),0) AS docs,
+                        COUNT(p.seq) AS pulls,
+                        COALESCE(SUM(json_array_length(p.doc_ids) - COALESCE(json_array_length(p.failed), 0)), 0)
+                            AS docs,
                         COALESCE(SUM(p.n_pairs),0) AS pairs, COALESCE(SUM(p.calls),0) AS calls,
                         COALESCE(SUM(p.cost),0) AS cost, AVG(p.reward) AS mean_reward
                  FROM runs r LEFT JOIN pulls p ON p.run_id = r.run_id

@@ -1,4 +1,6 @@
-"""A share budget reads the share asked for: float products such as 0.07 * 100 = 7.000000000000001 do not add a document."""
+"""A share budget reads the share asked for: a float product such as 0.07 * 100 = 7.000000000000001 adds no
+document."""
+
 from core.equal.budget import make_budget, share_of
 from core.equal.run import BanditRun, RunConfig
 from tests.equal.crash_run import make_setup, make_space
