@@ -95,7 +95,7 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -276,6 +276,15 @@ def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, 
         if len(docs):
             plan.append((int(arm), [int(i) for i in docs]))
     return plan
+
+
+def _without_failed_pairs(result: ExtractionResult) -> ExtractionResult:
+    """``result`` without the pairs of documents it also reports failed: a failed document is not done and is read
+    again, so pairs it returned now would be counted twice (as :func:`core.equal.replay.extract_batch` does)."""
+    bad = {str(d) for d, _ in result.errors}
+    if not bad or not any(p.doc_id in bad for p in result.pairs):
+        return result
+    return replace(result, pairs=[p for p in result.pairs if p.doc_id not in bad])
 
 
 class PullInterrupted(RuntimeError):
@@ -485,6 +494,7 @@ class BanditRun:
         if getattr(result, "cancelled", False):  # paused mid-call: nothing applied, the same pull replays
             self.interrupted = True
             return None
+        result = _without_failed_pairs(result)
         emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
                else np.empty((0, self.reference.shape[1]), np.float32))
         n_ok = len(self._split_failed(docs, result)[0])

@@ -251,13 +251,33 @@ def test_urls_and_validation():
     assert isinstance(ex, OpenAIChatExtractor)
 
 
-def test_refine_failure_keeps_extracted_pairs_and_is_not_cached(server, cache):
+def test_refine_failure_keeps_extracted_pairs_and_is_not_cached(server, cache, caplog):
     server.enqueue(Good(pairs=[{"question": "Q?", "answer": "A"}, {"question": "Open?", "answer": ""}]),
                    Status(400))
     result = _extractor(server, cache, refine=True).extract([("d1", "FACT z")])
     assert [(p.question, p.answer) for p in result.pairs] == [("Q?", "A")]  # empty answer dropped
-    assert len(result.errors) == 1 and "refine pass failed" in result.errors[0][1]
-    assert len(cache) == 0
+    assert result.errors == []  # the document was read: a run counts it done, once, and does not read it again
+    assert "refine pass failed" in caplog.text
+    assert len(cache) == 0  # a later run refines it
+
+
+def test_a_run_counts_the_pairs_of_a_document_whose_refine_pass_failed_once(server, cache):
+    import numpy as np
+
+    from core.corpus.encoders import HashingEncoder
+    from core.equal.run import BanditRun, RunConfig, cached_embedder
+    from core.equal.space import ArmSpace
+
+    enc = HashingEncoder(64)
+    embed = cached_embedder(enc.encode)
+    ids, texts = [f"d{i}" for i in range(4)], [f"FACT item{i} is value number {i}" for i in range(4)]
+    space = ArmSpace(ids, texts, np.array([0, 0, 1, 1]), doc_emb=embed(texts))
+    server.enqueue(Good(), Status(400))  # the first document: extracted, then its refine pass is refused
+    config = RunConfig(policy="all", batch_arms=1, docs_per_pull=2, budget=1.0, extractor="openai")
+    run = BanditRun(config, space, enc.encode(["What is item1? item1 is value number 1"]),
+                    _extractor(server, cache, refine=True, concurrency=1), embed).run_until_done()
+    per_doc = run.pairs_frame()["doc_id"].value_counts()
+    assert run.docs_done == 4 and per_doc.max() == 1 and run.pulls_frame()["n_failed"].sum() == 0
 
 
 def test_cache_is_thread_safe_and_persistent(tmp_path):

@@ -67,3 +67,28 @@ def test_strict_exhaustion_does_not_stop_a_document_policy(bandit_world, policy)
     run = _run(bandit_world, bandit_world.extractor, policy=policy, docs_per_pull=n, exhaust="strict", budget=0.5)
     run.run_until_done()
     assert run.docs_done == run.budget_target > 0
+
+
+class PairsAndError:
+    """An extractor that returns a document's pairs and also reports it failed (the first call only)."""
+
+    name = "rules"
+
+    def __init__(self, inner) -> None:
+        self.inner, self.n = inner, 0
+
+    def extract(self, docs):
+        self.n += 1
+        out = self.inner.extract(docs)
+        if self.n == 1 and out.pairs:
+            return replace(out, errors=[(out.pairs[0].doc_id, "refine pass failed")])
+        return out
+
+
+def test_a_document_reported_failed_adds_no_pairs_and_is_read_again_once(bandit_world):
+    run = _run(bandit_world, PairsAndError(bandit_world.extractor), budget=0.3).run_until_done()
+    clean = _run(bandit_world, bandit_world.extractor, budget=0.3).run_until_done()
+    per_doc = run.pairs_frame()["doc_id"].value_counts()
+    clean_per_doc = clean.pairs_frame()["doc_id"].value_counts()
+    assert run.pulls_frame()["n_failed"].sum() == 1
+    assert (per_doc <= clean_per_doc.reindex(per_doc.index).fillna(0)).all()  # no document's pairs counted twice

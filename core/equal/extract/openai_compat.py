@@ -751,7 +751,9 @@ class OpenAIChatExtractor:
     max_retries : int
         Retries after a 429/5xx/timeout/dropped connection (so at most ``max_retries + 1`` tries).
     refine : bool
-        Run the refine pass on every document that yielded pairs (a second request).
+        Run the refine pass on every document that yielded pairs (a second request). A refine pass that
+        fails keeps the extract pass's pairs: the document is read, not failed (a warning is logged, and the
+        answer is not cached, so a later run refines it).
     price_per_1k_prompt, price_per_1k_completion : float or None
         Prices per 1,000 input/output tokens, for ``ExtractionResult.cost``; ``None`` takes
         ``settings``' prices, and when those are ``None`` too the price is unknown (cost 0,
@@ -901,9 +903,9 @@ class OpenAIChatExtractor:
                 pairs = pairs[: self.max_pairs_per_doc]
                 try:
                     pairs = self._chat_pairs(_refine_messages(document, pairs), doc_id, batch, outcome.usage)
-                except _Failed as exc:
-                    outcome.error = f"refine pass failed, kept the extract pass's pairs: {exc}"
-                    outcome.cacheable = False
+                except _Failed as exc:  # the document was read: it is done with the extract pass's pairs, not failed
+                    logger.warning("%s: refine pass failed, kept the extract pass's pairs: %s", doc_id, exc)
+                    outcome.cacheable = False  # a later run refines it
             kept = [(q, a) for q, a in pairs if q and a]
             if len(kept) > self.max_pairs_per_doc:
                 logger.warning("%s: %d pairs in the answer, kept the first %d (max_pairs_per_doc)",
