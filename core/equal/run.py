@@ -382,6 +382,7 @@ class BanditRun:
         self.failures = FailureLog(MAX_DOC_ATTEMPTS)
         self.unknown_inputs: list[str] = []  # set by resume: inputs an old stored run did not record
         self._unstored = store is not None and _register  # written to the store by its first claim, not here
+        self._resumed_at: int | None = None  # set by resume: the pulls replayed, recorded by the first claim
         if self._unstored and store is not None and store.has_run(self.run_id):
             raise RunStoreError(f"run {self.run_id!r} already exists in the store")
 
@@ -401,6 +402,9 @@ class BanditRun:
             self._unstored = False
         else:
             self.store.claim(self.run_id, self.owner)
+        if self._resumed_at is not None:  # this session plays on after forgiving the set-aside documents
+            self.store.record_resume(self.run_id, self._resumed_at)
+            self._resumed_at = None
         self._claimed = True
 
     # ------------------------------------------------------------------ budget
@@ -720,10 +724,16 @@ def resume_run(cls: type[BanditRun], store: Recorder, run_id: str, space: ArmSpa
     if run.fingerprint != stored.fingerprint:
         raise RunStoreError(f"run {run_id!r} was made on another corpus or clustering (fingerprint differs)")
     _replay(run, stored)
-    run.stop_reason = ""  # a resume retries what failed
+    _forgive(run)
+    run._resumed_at = len(stored.pulls)
+    return run
+
+
+def _forgive(run: BanditRun) -> None:
+    """What a resume does before playing on: retry what failed (the documents set aside, the endpoint's stop)."""
+    run.stop_reason = ""
     run.arms.release(run.failures.forgive())
     run.state.available = run.arms.available()
-    return run
 
 
 def _replay(run: BanditRun, stored: StoredRun) -> None:
@@ -735,7 +745,7 @@ def _replay(run: BanditRun, stored: StoredRun) -> None:
     pulls_by_round: dict[int, list] = {}
     for p in stored.pulls.itertuples(index=False):
         pulls_by_round.setdefault(int(p.round), []).append(p)
-    width = run.reference.shape[1]
+    width, played, resumes = run.reference.shape[1], 0, set(stored.resumes)
     for round_ in sorted(stored.plans):
         plan = [(int(a), [int(i) for i in d]) for a, d in stored.plans[round_]]
         if run._make_plan(round_) != plan:
@@ -754,3 +764,6 @@ def _replay(run: BanditRun, stored: StoredRun) -> None:
             reward = float("nan") if p.reward is None else float(p.reward)  # NULL: every document failed
             run._apply(int(p.arm), plan[run._seq][1], result, emb, reward, commit=False)
             run._after_pull()
+            played += 1
+            if played in resumes:  # a session resumed here and played on: it forgave what had failed before
+                _forgive(run)

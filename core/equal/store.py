@@ -11,6 +11,8 @@ Tables::
               failed JSON  -- doc ids whose extraction failed: not done, retried
     pairs     (run_id, round, seq, pos) PK, arm, doc_id, question, answer, extractor
     arm_state (run_id, arm) PK, pulls, count, sum   -- the statistics after the newest pull
+    resumes   (run_id, pulls) PK  -- a session that resumed the run after ``pulls`` committed pulls and played on
+                                  (it retried the documents set aside before: the replay does the same there)
 
 A round's plan is committed before its first pull; each pull (row, pairs and arm-state rows)
 is committed in ONE transaction, so a process killed at any moment leaves either the whole
@@ -67,6 +69,8 @@ CREATE TABLE IF NOT EXISTS pairs (
     question TEXT, answer TEXT, extractor TEXT, PRIMARY KEY (run_id, round, seq, pos));
 CREATE TABLE IF NOT EXISTS arm_state (
     run_id TEXT, arm INTEGER, pulls INTEGER, count REAL, sum REAL, PRIMARY KEY (run_id, arm));
+CREATE TABLE IF NOT EXISTS resumes (
+    run_id TEXT, pulls INTEGER, PRIMARY KEY (run_id, pulls));
 """
 # columns added after the first release: (table, column, type); old databases get them on open
 _MIGRATIONS = (("runs", "provenance", "TEXT"), ("runs", "owner", "TEXT"), ("runs", "heartbeat", "REAL"),
@@ -110,6 +114,7 @@ class StoredRun:
     pulls: pd.DataFrame
     pairs: pd.DataFrame
     provenance: dict[str, Any] = field(default_factory=dict)
+    resumes: tuple[int, ...] = ()  # pull counts at which a session resumed the run and played on
 
 
 class Recorder(Protocol):
@@ -128,6 +133,8 @@ class Recorder(Protocol):
                     owner: str | None = None) -> None: ...
 
     def claim(self, run_id: str, owner: str) -> None: ...
+
+    def record_resume(self, run_id: str, pulls: int) -> None: ...
 
     def release(self, run_id: str, owner: str, status: str) -> None: ...
 
@@ -289,6 +296,11 @@ class RunStore:
         sql = "UPDATE runs SET owner=NULL, status=? WHERE run_id=? AND (owner IS NULL OR owner=?)"
         self._tx(f"the status of run {run_id}", [(sql, (check_status(status), run_id, owner))], [False])
 
+    def record_resume(self, run_id: str, pulls: int) -> None:
+        """Record that a session resumed ``run_id`` after ``pulls`` committed pulls and plays on (idempotent)."""
+        sql = "INSERT OR IGNORE INTO resumes VALUES (?,?)"
+        self._tx(f"the resume of run {run_id}", [(sql, (run_id, int(pulls)))], [False])
+
     def save_plan(self, run_id: str, round_: int, plan: Sequence[tuple[int, Sequence[int]]]) -> None:
         """Commit a round's plan (idempotent for the same round)."""
         data = json.dumps([[int(a), [int(i) for i in docs]] for a, docs in plan])
@@ -360,14 +372,16 @@ class RunStore:
                                       params=(run_id,))
             pairs = pd.read_sql_query("SELECT * FROM pairs WHERE run_id=? ORDER BY round, seq, pos", self._conn,
                                       params=(run_id,))
+            resumes = tuple(int(n) for (n,) in self._conn.execute(
+                "SELECT pulls FROM resumes WHERE run_id=? ORDER BY pulls", (run_id,)))
         pulls["doc_ids"] = [json.loads(x) for x in pulls["doc_ids"]]
         pulls["doc_idx"] = [json.loads(x) for x in pulls["doc_idx"]]
         pulls["failed"] = [json.loads(x) if x else [] for x in pulls["failed"]]
         status = shown_status(row[2], row[8], row[9], time.time())
         return StoredRun(row[0], row[1], status, row[3], json.loads(row[4]), row[5], int(row[6]), plans, pulls, pairs,
-                         json.loads(row[7] or "{}"))
+                         json.loads(row[7] or "{}"), resumes)
 
     def delete_run(self, run_id: str) -> None:
-        tables = ("pairs", "pulls", "rounds", "arm_state", "runs")
+        tables = ("pairs", "pulls", "rounds", "arm_state", "resumes", "runs")
         statements = [(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in tables]
         self._tx(f"the deletion of run {run_id}", statements, [False] * len(tables))

@@ -92,3 +92,41 @@ def test_a_document_reported_failed_adds_no_pairs_and_is_read_again_once(bandit_
     clean_per_doc = clean.pairs_frame()["doc_id"].value_counts()
     assert run.pulls_frame()["n_failed"].sum() == 1
     assert (per_doc <= clean_per_doc.reindex(per_doc.index).fillna(0)).all()  # no document's pairs counted twice
+
+
+class AlwaysFails:
+    """The rule extractor, except that one document always fails."""
+
+    name = "rules"
+
+    def __init__(self, inner, doc_id) -> None:
+        self.inner, self.doc_id = inner, doc_id
+
+    def extract(self, docs):
+        good = [(d, t) for d, t in docs if d != self.doc_id]
+        out = self.inner.extract(good) if good else ExtractionResult()
+        bad = [(d, "HTTP 500") for d, _ in docs if d == self.doc_id]
+        return replace(out, calls=len(docs), errors=bad)
+
+
+def test_a_run_resumed_twice_around_a_failing_document_reopens(bandit_world, tmp_path):
+    # each session retries the documents set aside before it; the replay must forgive at the same points, or the
+    # failures of every session add up, the document is set aside earlier and the stored plans no longer match
+    w = bandit_world
+    ext = AlwaysFails(w.extractor, w.ids[0])
+    store = RunStore(tmp_path / "r.sqlite")
+    run = _run(w, ext, store=store, policy="all", docs_per_pull=1, budget=1.0, max_failures=50)
+    run.step()
+    run.pause()
+    viewed = BanditRun.resume(store, "r", w.space(), w.reference, ext, w.embed)  # opened, not played: no mark
+    assert store.load_run("r").resumes == () and viewed.docs_done == run.docs_done
+    for _ in range(2):
+        run = BanditRun.resume(store, "r", w.space(), w.reference, ext, w.embed)
+        for _ in range(4):
+            run.step()
+        run.pause()
+    assert store.load_run("r").resumes == (1, 5)
+    again = BanditRun.resume(store, "r", w.space(), w.reference, ext, w.embed)
+    assert again.docs_done == run.docs_done and again.round == run.round
+    again.run_until_done()
+    assert again.docs_done == len(w.ids) - 1  # every document but the one that always fails
