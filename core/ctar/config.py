@@ -59,14 +59,20 @@ def max_obstag_rate_exact(n_movies: int, rating_slope: float, rank_slope: float)
     """Largest ``obstag_rate`` the exact ObsTag mechanism allows for *every* possible rating matrix.
 
     Per user ``p_uj = r w_uj / mean_j w_uj`` with ``w_uj = sigmoid(b_Y (M/1000) Y_uj - b_j j)``.
-    The worst case puts the largest weight (``Y = 5`` at ``j = 0``) over the smallest mean
-    (``Y = 1`` everywhere), so ``r <= mean_j sigmoid(b_Y (M/1000) - b_j j) / sigmoid(5 b_Y (M/1000))``
+    The worst case puts the largest weight (at ``j = 0``, as ``b_j >= 0``) over the smallest mean.
+    Over the ratings 1..5 the largest weight has ``Y_hi`` and the smallest ``Y_lo``, with
+    ``(Y_lo, Y_hi) = (1, 5)`` for ``b_Y >= 0`` and ``(5, 1)`` for a negative slope, so
+    ``r <= mean_j sigmoid(b_Y (M/1000) Y_lo - b_j j) / sigmoid(b_Y (M/1000) Y_hi)``
     guarantees ``p <= 1`` whatever ratings are drawn.
+
+    >>> round(max_obstag_rate_exact(1000, 1.0, 0.005), 3), round(max_obstag_rate_exact(200, -5.0, 0.005), 3)
+    (0.261, 0.016)
     """
     scale = rating_slope * n_movies / REFERENCE_N_MOVIES
+    y_lo, y_hi = (min(RATING_LEVELS), max(RATING_LEVELS)) if scale >= 0 else (max(RATING_LEVELS), min(RATING_LEVELS))
     j = np.arange(n_movies)
-    low_mean = float(_sigmoid(scale * 1 - rank_slope * j).mean())
-    return low_mean / float(_sigmoid(scale * 5))
+    low_mean = float(_sigmoid(scale * y_lo - rank_slope * j).mean())
+    return low_mean / float(_sigmoid(scale * y_hi))
 
 
 ESTIMATE_N_TAGS = 2000  # tag vocabulary assumed by the memory check (synthetic: 1,200; CTAR's release: ~1,700)

@@ -60,6 +60,21 @@ def test_exact_mode_refuses_rates_that_give_p_above_one_and_normalised_accepts_t
     assert p.max() <= 1 and abs(p.mean() - 0.8) < 1e-6
 
 
+def test_exact_obstag_bound_holds_for_a_negative_rating_slope():
+    # a negative slope makes rating 1 the heaviest: the bound must cover it, not allow any rate
+    top = max_obstag_rate_exact(200, -5.0, 0.005)
+    assert top < 0.05
+    with pytest.raises(CTARConfigError, match="obstag_rate"):
+        CTARConfig(n_movies=200, obstag_rating_slope=-5.0, obstag_rate=0.5)
+    # the worst rating matrix for this sign (one movie rated 1 at rank 0, the rest 5) stays at p <= 1
+    y = np.full((1, 200), 5, dtype=np.int8)
+    y[0, 0] = 1
+    rng = np.random.default_rng(0)
+    ctx = PairContext(np.arange(1), y, np.zeros(200), np.arange(200), np.ones(200), np.zeros((1, 200), np.int8), rng)
+    w = 1 / (1 + np.exp(-ObsTagExposure(rating_slope=-5.0).calc_logits(ctx)))
+    assert (top * w / w.mean()).max() <= 1 + 1e-12  # unclipped, so the configured rate is the realised mean
+
+
 def test_replace_rejects_unknown_names():
     with pytest.raises(CTARConfigError, match="bogus"):
         CTARConfig().replace(bogus=1)
