@@ -96,6 +96,7 @@ with left:
 config: CTARConfig | None
 try:
     config = CTARConfig(**values)
+    intervention.check_config(config)  # e.g. do(N = 2) with one tag per movie
 except CTARConfigError as exc:
     config = None
     left.error(f"Invalid parameter: {md_escape(in_words(str(exc)))}")

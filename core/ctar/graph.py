@@ -433,7 +433,8 @@ def calc_interventional_table(template: PairTemplate, intervention: Intervention
         )
     do: dict[str, Any] = {}
     if intervention.n_match is not None:
-        do["N"] = min(int(intervention.n_match), cfg.tags_per_movie)
+        intervention.check_config(cfg)  # N has states 0..K: a larger do(N) is refused, as the sampler refuses it
+        do["N"] = int(intervention.n_match)
     target = intervention_target(intervention)
     if intervention.rating is not None:
         s = _query(model, ["OT"], do={**do, "Y": int(intervention.rating)})

@@ -136,6 +136,15 @@ class Intervention:
             if value is not None and not (isinstance(value, (int, float, np.number)) and np.isfinite(value)):
                 raise CTARConfigError(f"{name} must be a finite number, got {value!r}")
 
+    def check_config(self, config: CTARConfig) -> None:
+        """Refuse a do() that ``config`` makes impossible: ``do(N = k)`` needs ``k <= tags_per_movie``
+        (``N = |T_m ∩ L_u|`` counts the movie's tags). Called by :func:`plan_sample`; a form calls it to
+        show the message before sampling."""
+        if self.n_match is not None and int(self.n_match) > config.tags_per_movie:
+            raise CTARConfigError(
+                f"n_match={int(self.n_match)} exceeds tags_per_movie={config.tags_per_movie}: do(N = k) sets the "
+                f"matching tags per pair, at most the movie's tags; lower n_match or raise tags_per_movie")
+
     @property
     def is_empty(self) -> bool:
         return all(
@@ -720,6 +729,7 @@ def plan_sample(
 ) -> SamplePlan:
     """Steps 1-3 and 6 (the catalogue, the qualities) and the RCT design; the mechanisms resolved."""
     do = intervention or Intervention()
+    do.check_config(config)
     catalogue = _catalogue_for(config, inputs)
     return SamplePlan(
         config=config,

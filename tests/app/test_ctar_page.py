@@ -62,6 +62,16 @@ def test_intervention_table_and_invalid_parameters():
     assert at.number_input(key="ctar_n_users").value == 1000
 
 
+def test_an_intervention_the_parameters_make_impossible_is_shown_as_invalid():
+    at = _app()
+    at.selectbox(key="ctar_intervention").set_value("do(N = 2): cut S → N")
+    at.number_input(key="ctar_tags_per_movie").set_value(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [shown(e.value) for e in at.error]
+    assert any("Invalid parameter" in e and "n_match=2 exceeds tags_per_movie (Tags per movie)=1" in e
+               for e in errors), errors
+
+
 @pytest.mark.browser
 def test_browser_generates_and_sees_the_statistics(app_url, page, output_dir):
     page.goto(f"{app_url}/ctar_generator", wait_until="networkidle")

@@ -181,6 +181,14 @@ def test_bad_policies_and_interventions_are_refused(synthetic_inputs):
         Intervention(exposure="sometimes")
 
 
+def test_do_n_above_the_tags_per_movie_is_refused(synthetic_inputs):
+    # N = |T_m ∩ L_u| <= tags_per_movie: the sampler used k while the exact pgmpy table used min(k, K)
+    cfg = small_config(n_users=50, tags_per_movie=1)
+    with pytest.raises(CTARConfigError, match="n_match=2 exceeds tags_per_movie=1"):
+        intervene(cfg, inputs=synthetic_inputs, n_match=2)
+    assert intervene(cfg, inputs=synthetic_inputs, n_match=1).n_match.max() == 1  # k = K is allowed
+
+
 def test_custom_outcome_policy_records_its_values(synthetic_inputs):
     class Shifted:
         def observe(self, ctx, observed):
