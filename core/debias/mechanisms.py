@@ -301,9 +301,18 @@ class PositionBias(BiasMechanism):
     graph_edges = (("X", "Rank"), ("Rank", "O"), ("X", "R"))
     explanation = "Items at the top of a list get looked at far more, and the list puts likely favourites on top."
 
+    def prepare(self, ctx: BiasContext) -> BiasContext:
+        """Draw the ranker's tie-break / exploration noise once, into ``extras["ranker_noise"]``, so that
+        :meth:`calc_propensity` (and the oracle's :meth:`calc_observable_propensity`) is a function of the
+        prepared context: the propensity that drew the observations, not a re-ranking with new noise."""
+        noise = ctx.rng.random(np.shape(ctx.rating))
+        return replace(ctx, extras={**ctx.extras, "ranker_noise": noise})
+
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         score = np.asarray(ctx.n_match, dtype=float)
-        noise = ctx.rng.random(score.shape)  # the ranker's tie-break / exploration noise
+        noise = (getattr(ctx, "extras", None) or {}).get("ranker_noise")
+        if noise is None:  # a context that never went through prepare(): a fresh draw of the ranker's noise
+            noise = ctx.rng.random(score.shape)
         rank = np.argsort(np.argsort(-(score + noise), axis=1), axis=1) + 1
         return _rescale((1.0 / rank) ** self.eta, self.rate)
 

@@ -109,6 +109,21 @@ def test_doubly_robust_learners_fit_fully_observed_data(name):
     assert np.isfinite(fit.prediction).all()
 
 
+def test_lab_oracle_propensity_under_position_bias_is_the_true_one():
+    from core.debias.data import make_world
+    from core.debias.mechanisms import make_mechanism
+
+    cfg = LearnerConfig(mechanism="position", strength=1.5, rate=0.05, tags=False,
+                        world=WorldConfig(n_users=60, n_items=80, n_tags=40, tags_per_item=4, liked_min=3, liked_max=6))
+    mech = make_mechanism(cfg.mechanism, cfg.strength, cfg.rate)
+    ctx = mech.prepare(make_world(cfg.world, cfg.seed))  # the lab's own steps: same world, same stream
+    p = mech.calc_propensity(ctx)
+    o = ctx.rng.random(p.shape) < p
+    data, _, _ = make_training_data(cfg)
+    np.testing.assert_array_equal(data.observed, o)
+    np.testing.assert_allclose(data.propensity, p)
+
+
 def test_missing_inputs_are_refused():
     o = np.ones((3, 3), bool)
     with pytest.raises(DebiasConfigError, match="propensity"):

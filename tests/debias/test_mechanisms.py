@@ -64,6 +64,15 @@ def test_confounder_shares_its_hidden_draw_between_truth_and_exposure(ctx):
     assert np.ptp(mech.calc_observable_propensity(prepared)) == 0  # nobody sees h
 
 
+def test_position_oracle_propensity_is_the_one_that_drew_the_observations(ctx):
+    # the ranker's noise is drawn once in prepare(); calc_propensity used to draw it anew on every call
+    mech = make_mechanism("position", 1.5)
+    prepared = mech.prepare(ctx)
+    p = mech.calc_propensity(prepared)
+    np.testing.assert_array_equal(mech.calc_propensity(prepared), p)
+    np.testing.assert_array_equal(mech.calc_observable_propensity(prepared), p)
+
+
 def test_positivity_blocks_the_long_tail(ctx):
     p = make_mechanism("positivity", 0.25).calc_propensity(ctx)
     assert (p[:, -50:] == 0).all() and (p[:, :150] > 0).all()
