@@ -15,7 +15,9 @@ intervention=None) -> CTARSample``
 * ``progress(fraction, message)``: called after each chunk.
 
 :class:`CTARSample` keeps the ground truth: ``liked (U, V) bool`` (``L_u``),
-``catalogue.movie_tags (M, K)`` (``T_m``), ``quality (M,)``, the full rating matrix
+``catalogue.movie_tags (M, K)`` (``T_m``), ``quality (M,)`` (the ``q_m`` the ratings used: the
+do() value under ``do(Q = q)``, as ``n_match`` holds the do() value under ``do(N = k)``) beside
+``quality_natural (M,)`` (the natural draw of step 6), the full rating matrix
 ``rating_full (U, M) int8``, the propensities ``propensity_rating``/``propensity_obstag
 (U, M) float32``, the masks ``observed``/``tagged (U, M) bool`` and ``n_match (U, M) int8`` (all
 kept up to ``config.keep_full_max_pairs`` pairs; :meth:`CTARSample.regenerate` recomputes any
@@ -136,6 +138,10 @@ class Intervention:
             if value is not None and not (isinstance(value, (int, float, np.number)) and np.isfinite(value)):
                 raise CTARConfigError(f"{name} must be a finite number, got {value!r}")
 
+    def calc_quality(self, natural: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(M,) the qualities the ratings use: the natural draws ``natural``, or the do() value for every movie."""
+        return natural if self.quality is None else np.full_like(natural, float(self.quality))
+
     def check_config(self, config: CTARConfig) -> None:
         """Refuse a do() that ``config`` makes impossible: ``do(N = k)`` needs ``k <= tags_per_movie``
         (``N = |T_m ∩ L_u|`` counts the movie's tags). Called by :func:`plan_sample`; a form calls it to
@@ -253,7 +259,8 @@ class CTARSample:
     obstag_policy: ExposurePolicy
     outcome: OutcomePolicy
     liked: NDArray[np.bool_]
-    quality: NDArray[np.float64]
+    quality: NDArray[np.float64]  # used by the ratings (the do() value under do(Q = q))
+    quality_natural: NDArray[np.float64]  # the natural draw q_m = b_m + N(0, quality_sigma^2)
     rct_design: NDArray[np.int64]
     rating: pd.DataFrame
     obstag: pd.DataFrame
@@ -317,7 +324,7 @@ class CTARSample:
         return _sample_chunk(
             self.config,
             self.catalogue,
-            self.quality,
+            self.quality_natural,
             self.rct_design,
             chunk,
             bounds[chunk],
@@ -340,7 +347,8 @@ class CTARSample:
         return np.concatenate([self.regenerate(c).p_rating.astype(np.float32) for c in range(len(self.chunk_bounds()))])
 
     def truth_frames(self) -> dict[str, pd.DataFrame]:
-        """Ground-truth tables: liked tags, movies (quality, popularity, tags), tags (names, pi), forgotten."""
+        """Ground-truth tables: liked tags, movies (quality used, its natural draw, popularity, tags), tags (names,
+        pi), forgotten."""
         u, t = np.nonzero(self.liked)
         cat = self.catalogue
         movies = pd.DataFrame(
@@ -351,6 +359,7 @@ class CTARSample:
                 "popularity": cat.popularity,
                 "base_rating": cat.base_rating,
                 "quality": self.quality,
+                "quality_natural": self.quality_natural,
                 "n_real_tags": cat.n_real_tags,
             }
         )
@@ -471,7 +480,7 @@ def _draw_ratings(config: CTARConfig, catalogue: Catalogue, quality: NDArray[np.
         n_match += liked[:, tags[:, col]]
     effect = config.tag_effect if do.tag_effect is None else float(do.tag_effect)
     n_eff = n_match if do.n_match is None else np.full_like(n_match, int(do.n_match))
-    q = quality if do.quality is None else np.full_like(quality, float(do.quality))
+    q = do.calc_quality(quality)
     noise = rngs["noise"].standard_normal((n, m_count), dtype=np.float32)
     rating = rating_equation(
         noise, q, n_eff, offset=config.rating_offset, tag_effect=effect, noise_sigma=config.noise_sigma
@@ -676,7 +685,8 @@ def sample(
     return CTARSample(
         config=config, catalogue=plan.catalogue, intervention=plan.intervention,
         exposure=plan.exposure, obstag_policy=plan.obstag, outcome=plan.outcome,  # the mechanisms
-        liked=got.liked, quality=plan.quality, rct_design=plan.rct_design,  # the latent draws
+        liked=got.liked, quality=plan.intervention.calc_quality(plan.quality), quality_natural=plan.quality,
+        rct_design=plan.rct_design,  # the latent draws
         rating=rating, obstag=obstag_df, rcttag=rcttag, obstag_pairs=pd.concat(got.pairs, ignore_index=True),
         forgotten=forgotten, tests=tests,  # the tables
         counts=got.counts, notes=notes, seconds=time.perf_counter() - t0, **got.full,

@@ -262,7 +262,8 @@ def open_output(plan: SamplePlan, out: str | Path) -> Path:
         "truth/movies": pd.DataFrame({"movieid": np.arange(cat.n_movies, dtype=np.int64),
                                       "source_movieid": cat.movie_source_ids, "title": cat.movie_titles.astype(str),
                                       "popularity": cat.popularity, "base_rating": cat.base_rating,
-                                      "quality": plan.quality, "n_real_tags": cat.n_real_tags}),
+                                      "quality": plan.intervention.calc_quality(plan.quality),
+                                      "quality_natural": plan.quality, "n_real_tags": cat.n_real_tags}),
         "truth/tags": pd.DataFrame({"tagid": np.arange(cat.n_tags, dtype=np.int64), "source_tagid": cat.tag_source_ids,
                                     "name": cat.tag_names.astype(str), "pi": cat.pi}),
     }

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.ctar.__main__ import main
-from core.ctar.sampler import SamplePlan, sample
+from core.ctar.sampler import Intervention, SamplePlan, sample
 from core.ctar.stats import summarize
 from core.ctar.stream import (
     StreamError,
@@ -61,6 +61,13 @@ def test_streamed_output_equals_the_in_memory_sample(streamed, synthetic_inputs)
     liked = read_parts(out, "truth/liked")
     assert np.array_equal(np.argwhere(s.liked), liked[["userid", "tagid"]].to_numpy())
     pd.testing.assert_frame_equal(read_parts(out, "truth/forgotten"), s.forgotten)
+
+
+def test_a_streamed_do_quality_writes_the_quality_used(synthetic_inputs, tmp_path):
+    do_q = Intervention(quality=4.0)
+    generate_stream(small_config(n_users=40), tmp_path / "out", synthetic_inputs, intervention=do_q)
+    movies = pd.read_parquet(tmp_path / "out" / "truth" / "movies.parquet")
+    assert (movies["quality"] == 4.0).all() and movies["quality_natural"].nunique() > 1
 
 
 def test_blocks_do_not_depend_on_order_or_on_who_writes_them(streamed, synthetic_inputs, tmp_path):

@@ -189,6 +189,17 @@ def test_do_n_above_the_tags_per_movie_is_refused(synthetic_inputs):
     assert intervene(cfg, inputs=synthetic_inputs, n_match=1).n_match.max() == 1  # k = K is allowed
 
 
+def test_do_quality_exports_the_quality_the_ratings_used(small_sample, synthetic_inputs):
+    # the truth used to keep the natural draws while the ratings used q: a learner was scored against the wrong q
+    s = intervene(small_config(), inputs=synthetic_inputs, quality=4.0)
+    movies = s.truth_frames()["movies"]
+    assert (s.quality == 4.0).all() and (movies["quality"] == 4.0).all()
+    np.testing.assert_array_equal(s.quality_natural, small_sample.quality)  # the natural draw, kept apart
+    np.testing.assert_array_equal(movies["quality_natural"], small_sample.quality)
+    np.testing.assert_array_equal(s.regenerate(0).ctx.rating, s.rating_full[: s.chunk_bounds()[0][1]])
+    assert (small_sample.truth_frames()["movies"]["quality"] == small_sample.quality).all()  # no do(): the draw
+
+
 def test_custom_outcome_policy_records_its_values(synthetic_inputs):
     class Shifted:
         def observe(self, ctx, observed):
