@@ -16,6 +16,11 @@ All functions are vectorised: the pairs run along ``axis`` (default: every axis,
 scalar); pass ``axis=-1`` with arrays of shape ``(n_seeds, n_pairs)`` to get one estimate per
 seed in a single call. A pair with ``o = 0`` never contributes ``e / phat``, so ``phat = 0`` there
 is harmless (it is what a positivity violation looks like); ``o = 1`` with ``phat = 0`` raises.
+Naive and SNIPS divide by the observed count (weight): with nothing observed they are undefined and
+return NaN (a missing value), never 0.
+
+>>> float(estimate_naive([2.0, 2.0], [0, 0]))
+nan
 """
 
 from __future__ import annotations
@@ -40,13 +45,20 @@ def _weights(o: NDArray, phat: NDArray) -> NDArray[np.float64]:
     return np.divide(o, phat, out=np.zeros(np.broadcast(o, phat).shape), where=o > 0)
 
 
+def _ratio(num: ArrayLike, den: ArrayLike) -> NDArray[np.float64]:
+    """``num / den``, NaN where ``den = 0`` (no observed pair: the self-normalised mean is undefined, not 0)."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    out = np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
+    return out[()]  # a 0-d result as a scalar, as the other estimators give
+
+
 def _masked(e: ArrayLike, o: ArrayLike) -> NDArray[np.float64]:
     return np.where(np.asarray(o, dtype=bool), np.asarray(e, dtype=float), 0.0)
 
 
 def estimate_naive(e, o, phat=None, ehat=None, axis=None) -> NDArray[np.float64]:
     o = np.asarray(o, dtype=float)
-    return _masked(e, o).sum(axis=axis) / np.maximum(o.sum(axis=axis), 1e-300)
+    return _ratio(_masked(e, o).sum(axis=axis), o.sum(axis=axis))
 
 
 def estimate_eib(e, o, phat=None, ehat=None, axis=None) -> NDArray[np.float64]:
@@ -62,7 +74,7 @@ def estimate_ips(e, o, phat, ehat=None, axis=None) -> NDArray[np.float64]:
 
 def estimate_snips(e, o, phat, ehat=None, axis=None) -> NDArray[np.float64]:
     w = _weights(o, phat)
-    return (w * _masked(e, o)).sum(axis=axis) / np.maximum(w.sum(axis=axis), 1e-300)
+    return _ratio((w * _masked(e, o)).sum(axis=axis), w.sum(axis=axis))
 
 
 def estimate_dr(e, o, phat, ehat, axis=None) -> NDArray[np.float64]:

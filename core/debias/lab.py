@@ -176,8 +176,9 @@ def explain_sweep(summary: pd.DataFrame, mechanism: str, strength: float, z: flo
         f"The true average error of the model over every user-item pair is {truth:.3f}; "
         f"each estimator only sees the observed pairs and tries to recover it ({int(s.n_seeds.max())} repeats)."
     ]
+    notes += _undefined_notes(s)
     on, off = [], []
-    for row in s.itertuples():
+    for row in s[s.bias.notna()].itertuples():
         if abs(row.bias) <= max(z * row.se, 0.005 * truth):
             on.append(row.estimator)
         else:
@@ -187,11 +188,25 @@ def explain_sweep(summary: pd.DataFrame, mechanism: str, strength: float, z: flo
         notes.append(f"On target (the error bars cover the truth): {', '.join(on)}.")
     if off:
         notes.append("Biased: " + "; ".join(off) + ". More data would not fix this: the gap is systematic, not noise.")
-    widest = s.loc[s.sd.idxmax()]
-    notes.append(
-        f"{widest.estimator} varies most between repeats (± {widest.sd:.3f}): unbiased on average is not the same as "
-        "reliable once."
-    )
+    if s.sd.notna().any():
+        widest = s.loc[s.sd.idxmax()]
+        notes.append(
+            f"{widest.estimator} varies most between repeats (± {widest.sd:.3f}): unbiased on average is not the same "
+            "as reliable once."
+        )
+    return notes
+
+
+def _undefined_notes(s: pd.DataFrame) -> list[str]:
+    """Estimators undefined in some repeats (Naive and SNIPS when no pair was observed): said, not scored as 0."""
+    never = [row.estimator for row in s.itertuples() if row.n_estimates == 0]
+    some = [f"{row.estimator} in {row.n_seeds - row.n_estimates} of {row.n_seeds}" for row in s.itertuples()
+            if 0 < row.n_estimates < row.n_seeds]
+    notes = []
+    if never:
+        notes.append(f"No estimate from {', '.join(never)}: no pair was observed, so their average is undefined.")
+    if some:
+        notes.append(f"Undefined in some repeats (no pair observed): {'; '.join(some)}; their figures use the rest.")
     return notes
 
 

@@ -241,19 +241,29 @@ def run_sweep(
 
 def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:
     """Per (mechanism, strength, estimator): mean estimate/truth, bias = mean error, spread (sd), standard error,
-    RMSE."""
+    RMSE.
+
+    A seed whose estimate is undefined (NaN: Naive and SNIPS with no observed pair) is a missing value, never a
+    0: estimate, bias, sd, se and RMSE are over the ``n_estimates`` seeds with an estimate (NaN when there is
+    none); ``n_seeds`` counts every seed and ``truth`` is over every seed (the estimand is always defined).
+    """
     if df.empty:
-        return pd.DataFrame(
-            columns=["mechanism", "strength", "estimator", "estimate", "truth", "bias", "sd", "se", "rmse", "n_seeds"]
-        )
+        return pd.DataFrame(columns=["mechanism", "strength", "estimator", "estimate", "truth", "bias", "sd", "se",
+                                     "rmse", "n_seeds", "n_estimates"])
     g = df.groupby(["mechanism", "strength", "estimator"], sort=False)
     out = g.agg(
         estimate=("estimate", "mean"),
         truth=("truth", "mean"),
         bias=("error", "mean"),
-        sd=("error", lambda x: float(np.std(x, ddof=1)) if len(x) > 1 else 0.0),
-        rmse=("error", lambda x: float(np.sqrt(np.mean(np.square(x))))),
+        sd=("error", lambda x: _sd(x.dropna())),
+        rmse=("error", lambda x: float(np.sqrt(np.mean(np.square(x.dropna())))) if x.notna().any() else np.nan),
         n_seeds=("seed", "nunique"),
+        n_estimates=("error", "count"),
     ).reset_index()
-    out["se"] = out["sd"] / np.sqrt(out["n_seeds"].clip(lower=1))
+    out["se"] = out["sd"] / np.sqrt(out["n_estimates"].clip(lower=1))
     return out
+
+
+def _sd(x: pd.Series) -> float:
+    """Sample sd of the defined errors: 0 for one, NaN for none."""
+    return float(np.std(x, ddof=1)) if len(x) > 1 else 0.0 if len(x) == 1 else np.nan

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -110,14 +111,15 @@ def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float
         go.Bar(x=[(names or {}).get(e, e) for e in s.estimator], y=s.estimate,
                error_y=dict(type="data", array=s.sd, visible=True),
                marker_color=[ESTIMATOR_COLORS.get(e, "#999") for e in s.estimator],
-               customdata=s[["bias", "sd", "n_seeds"]].to_numpy(),
+               customdata=s[["bias", "sd", "n_estimates"]].to_numpy(),
                hovertemplate="%{x}: %{y:.4f}<br>bias %{customdata[0]:+.4f} ± %{customdata[1]:.4f} over "
                              "%{customdata[2]} seeds<extra></extra>")
     )
     truth = float(s.truth.mean())
     fig.add_hline(y=truth, line_dash="dash", line_color=PALETTE["broken"], annotation_text=f"true loss {truth:.3f}")
-    lo = min(float((s.estimate - s.sd).min()), truth)
-    hi = max(float((s.estimate + s.sd).max()), truth)
+    # an estimator undefined in every seed (NaN: nothing observed) has no bar and does not move the axis
+    lo = float(np.nanmin(np.append((s.estimate - s.sd).to_numpy(dtype=float), truth)))
+    hi = float(np.nanmax(np.append((s.estimate + s.sd).to_numpy(dtype=float), truth)))
     pad = 0.15 * (hi - lo or 1.0)
     fig.update_layout(title=f"Estimates vs the true loss ({mechanism}, strength {strength:g})",
                       yaxis=dict(title="loss (bars: ± 1 sd over seeds)", range=[max(0.0, lo - pad), hi + pad]),

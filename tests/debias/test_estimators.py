@@ -109,3 +109,15 @@ def test_unknown_estimator_and_missing_inputs_are_named():
         estimate_loss("EIB", np.ones(2), np.ones(2), np.ones(2))
     with pytest.raises(DebiasConfigError, match="loss kind"):
         calc_error(np.ones(2), np.ones(2), "huber")
+
+
+def test_naive_and_snips_are_undefined_when_nothing_is_observed():
+    # they divide by the observed count: 0/0 used to come back as an estimate of exactly 0.0
+    e, p, ehat = np.full(100, 2.0), np.full(100, 0.01), np.full(100, 2.0)
+    est = estimate_all(e, np.zeros(100, bool), p, ehat)
+    assert np.isnan(est["Naive"]) and np.isnan(est["SNIPS"])
+    assert est["IPS"] == 0.0 and est["EIB"] == est["DR"] == 2.0  # defined: they average over every pair
+    o = np.array([[True] * 50 + [False] * 50, [False] * 100])  # per seed: only the empty one is undefined
+    naive = estimate_loss("Naive", np.tile(e, (2, 1)), o, axis=-1)
+    assert naive[0] == 2.0 and np.isnan(naive[1])
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,6 +33,31 @@ def test_sweep_reports_progress_and_can_be_cancelled():
     assert df.attrs["cancelled"] and seen == [(1, 25), (2, 25), (3, 25)]
     assert len(df) == 3 * 2
     assert summarize_sweep(df.iloc[:0]).empty
+
+
+def test_a_sweep_where_nothing_is_observed_shows_missing_values():
+    from core.debias.lab import explain_sweep
+    from core.viz.debias import make_error_vs_strength_figure, make_estimates_figure
+
+    world = WorldConfig(n_users=20, n_items=20, n_tags=20, tags_per_item=3, liked_min=2, liked_max=4,
+                        generator="compact")
+    cfg = SweepConfig(mechanisms=("mcar",), seeds=tuple(range(6)), rate=0.0005, world=world,
+                      estimators=("Naive", "SNIPS", "IPS"))
+    df = run_sweep(cfg)
+    empty = df.loc[(df.estimator == "IPS") & (df.estimate == 0), "seed"]  # IPS is 0 exactly when nothing is seen
+    assert 0 < len(empty) < 6
+    naive = df[df.estimator == "Naive"].set_index("seed")
+    assert naive.loc[empty, "estimate"].isna().all() and naive.drop(empty)["estimate"].notna().all()
+    s = summarize_sweep(df).set_index("estimator")
+    assert s.loc["Naive", "n_seeds"] == 6 and s.loc["Naive", "n_estimates"] == 6 - len(empty)
+    assert s.loc["Naive", "bias"] == pytest.approx(naive["error"].mean())  # over the seeds with an estimate
+    assert "Naive in" in " ".join(explain_sweep(summarize_sweep(df), "mcar", 0.0))
+    none = summarize_sweep(df[df.seed.isin(empty)])  # no seed with an estimate: NaN, and the page's parts still draw
+    assert none.set_index("estimator").loc[["Naive", "SNIPS"], ["estimate", "bias", "sd", "se", "rmse"]].isna().all(
+        axis=None)
+    assert any("No estimate from Naive, SNIPS" in n for n in explain_sweep(none, "mcar", 0.0))
+    assert all(np.isfinite(make_estimates_figure(none, "mcar", 0.0).layout.yaxis.range))
+    make_error_vs_strength_figure(none, "mcar")
 
 
 def test_seeded_sweeps_repeat():
