@@ -384,7 +384,12 @@ def _top_real_tags(sub: pd.DataFrame, movie_ids: NDArray[np.int64], src_tags: ND
 
 def _pad_from_pi(tags: NDArray[np.int64], pi_src: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.int64]:
     """Fill the -1 slots of movies with fewer than K real tags from ``pi`` without replacement (excluding the
-    movie's own tags), in place; returns the number of real tags per movie."""
+    movie's own tags), in place; returns the number of real tags per movie.
+
+    Tags with ``pi = 0`` (a tag applied 0 times) have key ``-inf`` and come last, in any order; the movie's own
+    tags are removed by id, not by key, so a movie never lists a tag twice even when the positive-weight tags
+    run out.
+    """
     k = tags.shape[1]
     n_real = (tags >= 0).sum(axis=1)
     short = np.flatnonzero(n_real < k)
@@ -392,14 +397,10 @@ def _pad_from_pi(tags: NDArray[np.int64], pi_src: NDArray[np.float64], rng: np.r
         with np.errstate(divide="ignore"):
             log_pi = np.log(pi_src)
         keys = log_pi[None, :] + rng.gumbel(size=(short.size, pi_src.size))
-        own = tags[short]
-        rows = np.repeat(np.arange(short.size), k)
-        cols = own.ravel()
-        ok = cols >= 0
-        keys[rows[ok], cols[ok]] = -np.inf
         for i, m in enumerate(short):
             need = k - n_real[m]
-            tags[m, n_real[m]:] = np.argsort(-keys[i])[:need]
+            order = np.argsort(-keys[i])
+            tags[m, n_real[m]:] = order[~np.isin(order, tags[m, :n_real[m]])][:need]
     return n_real
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from core.ctar.config import CTARConfigError
+from core.ctar.config import CTARConfig, CTARConfigError
 from core.ctar.inputs import (
+    CatalogueInputs,
     CTARInputError,
     load_ctar_original,
     load_inputs,
@@ -142,3 +144,18 @@ def test_catalogue_refuses_sizes_the_inputs_cannot_give(synthetic_inputs):
     tiny = make_synthetic_inputs(seed=0, n_movies=50, n_tags=12)
     with pytest.raises(CTARConfigError, match="liked_max"):
         prepare_catalogue(tiny, small_config(n_movies=50, rct_movies=5), np.random.default_rng(0))
+
+
+def test_padding_never_repeats_a_movies_own_tag_when_positive_tags_run_out():
+    # tag 7 was applied 0 times (pi = 0): movie 1 (tag 0 only) needs 7 more tags, and only 6 others have pi > 0,
+    # so padding reaches the pi = 0 keys (-inf), where it used to re-pick the movie's own tag 0 among them
+    mt = pd.DataFrame({"movieid": [0] * 8 + [1], "tagid": list(range(8)) + [0],
+                       "tagCount": [9, 8, 7, 6, 5, 4, 3, 0] + [5]}).astype("int64")
+    inputs = CatalogueInputs(mt, pd.DataFrame({"movieid": [0, 1], "rating": [3.5, 3.0]}), source="tiny")
+    cfg = CTARConfig(n_users=4, n_movies=2, tags_per_movie=8, liked_min=1, liked_max=2, rct_users=1, rct_movies=1,
+                     test_identifiable_n=0, test_identifiable_pos=0, test_inidentifiable_n=0,
+                     test_inidentifiable_pos=0)
+    for seed in range(20):
+        cat = prepare_catalogue(inputs, cfg, np.random.default_rng(seed))
+        assert all(len(set(row.tolist())) == 8 for row in cat.movie_tags), (seed, cat.movie_tags.tolist())
+
