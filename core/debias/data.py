@@ -154,6 +154,11 @@ class WorldConfig:
             raise DebiasConfigError(
                 f"need liked_min <= liked_max <= n_tags, got {self.liked_min}, {self.liked_max}, {self.n_tags}"
             )
+        for name in ("zipf", "base_mean", "base_pop_slope", "base_sigma", "quality_sigma", "offset", "tag_effect",
+                     "noise_sigma"):  # every generator: the compact one has no CTARConfig to check them
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+                raise DebiasConfigError(f"{name} must be a finite number, got {value!r}")
         for name in ("zipf", "base_sigma", "quality_sigma", "noise_sigma"):
             if getattr(self, name) < 0:
                 raise DebiasConfigError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -225,6 +225,15 @@ def test_bad_world_inputs_name_the_parameter(ctar_folder, tmp_path):
         make_world(SMALL, 0, inputs=tmp_path / "bad")
 
 
+@pytest.mark.parametrize("name, value", [("tag_effect", float("nan")), ("quality_sigma", float("nan")),
+                                         ("offset", float("inf")), ("base_mean", float("nan"))])
+def test_non_finite_world_constants_are_refused_by_the_compact_generator_too(name, value):
+    # the compact generator has no CTARConfig to check them: nan used to give ratings outside 1..5
+    with pytest.raises(DebiasConfigError, match=f"{name} must be a finite number"):
+        WorldConfig(n_users=20, n_items=20, n_tags=20, tags_per_item=3, liked_min=2, liked_max=4,
+                    generator="compact", **{name: value})
+
+
 def test_cli_generator_choice(tmp_path, capsys):
     out = tmp_path / "s.csv"
     for generator in ("ctar", "compact"):
