@@ -121,8 +121,12 @@ class Intervention:
             value = getattr(self, name)
             if value is not None and value != "uniform" and not isinstance(value, ExposurePolicy):
                 raise CTARConfigError(f"{name} must be 'uniform' or an ExposurePolicy, got {value!r}")
-        if self.rating is not None and int(self.rating) not in (1, 2, 3, 4, 5):
-            raise CTARConfigError(f"rating must be in 1..5, got {self.rating}")
+        if self.rating is not None and (
+            isinstance(self.rating, bool)
+            or not isinstance(self.rating, (int, float, np.number))
+            or self.rating not in (1, 2, 3, 4, 5)
+        ):
+            raise CTARConfigError(f"rating must be a whole number in 1..5 (a rating level), got {self.rating!r}")
         if self.n_match is not None:
             if (
                 isinstance(self.n_match, bool)

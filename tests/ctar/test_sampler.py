@@ -177,6 +177,9 @@ def test_bad_policies_and_interventions_are_refused(synthetic_inputs):
         sample(small_config(n_users=50), synthetic_inputs, exposure=Broken())
     with pytest.raises(CTARConfigError, match="rating"):
         Intervention(rating=7)
+    with pytest.raises(CTARConfigError, match="rating must be a whole number in 1..5"):
+        Intervention(rating=4.5)  # used to be truncated to 4
+    assert Intervention(rating=5.0).rating == 5
     with pytest.raises(CTARConfigError, match="exposure"):
         Intervention(exposure="sometimes")
 
