@@ -382,9 +382,10 @@ class BanditRun:
         self.failures = FailureLog(MAX_DOC_ATTEMPTS)
         self.unknown_inputs: list[str] = []  # set by resume: inputs an old stored run did not record
         self._unstored = store is not None and _register  # written to the store by its first claim, not here
-        self._resumed_at: int | None = None  # set by resume: the pulls replayed, recorded by the first claim
         if self._unstored and store is not None and store.has_run(self.run_id):
             raise RunStoreError(f"run {self.run_id!r} already exists in the store")
+
+    _resumed_at: int | None = None  # set by resume: the pulls it replayed, recorded by the first claim that plays on
 
     def claim(self) -> None:
         """Take this run's lease in the store, so that only this object commits to it (a no-op while held).
