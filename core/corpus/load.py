@@ -22,7 +22,7 @@ Bad input never crashes and never disappears silently: each problem becomes one 
 (JSONL, CSV, text) or ``file row N`` (JSON arrays, Parquet; 1-based). Kinds:
 
 ======================  =====================================================================
-``malformed_json``      a JSONL line that is not JSON (record dropped)
+``malformed_json``      a JSONL line that is not JSON, or nested too deeply to read (record dropped)
 ``not_a_record``        a JSON value that is neither an object nor a string (dropped)
 ``malformed_row``       a CSV row with too many or too few cells (kept, missing cells empty)
 ``missing_text``        no value, ``null`` or a non-string in the text field (dropped)
@@ -267,7 +267,7 @@ def _read_jsonl(data: bytes, name: str, report: LoadReport) -> list[_Record]:
         loc = f"{name}:{lineno}"
         try:
             records.append((loc, json.loads(line)))
-        except json.JSONDecodeError as err:
+        except (ValueError, RecursionError) as err:  # not JSON; nested too deeply; an int of > 4300 digits
             report.n_read += 1
             report.add("malformed_json", loc, _json_problem(err, loc in bad_bytes))
         else:
@@ -276,15 +276,23 @@ def _read_jsonl(data: bytes, name: str, report: LoadReport) -> list[_Record]:
     return records
 
 
-def _json_problem(err: json.JSONDecodeError, bad_bytes: bool) -> str:
-    """One row's detail for a line that is not JSON (which also held invalid UTF-8, if ``bad_bytes``: one dropped
-    record is one row, not two).
+def _json_problem(err: ValueError | RecursionError, bad_bytes: bool) -> str:
+    """One row's detail for a line that is not JSON, or JSON Python refuses to read (nested too deeply, an integer
+    of more than 4300 digits), which also held invalid UTF-8, if ``bad_bytes`` (one dropped record is one row, not
+    two).
 
     >>> _json_problem(json.JSONDecodeError("Unterminated string starting at", '{"a": "b', 6), False)
     'not valid JSON (unterminated string starting at column 7)'
+    >>> _json_problem(RecursionError("maximum recursion depth exceeded"), False)
+    'not readable JSON (nested too deeply)'
     """
-    msg = err.msg[:1].lower() + err.msg[1:]
-    text = f"not valid JSON ({msg.removesuffix(' at')} at column {err.colno})"
+    if isinstance(err, json.JSONDecodeError):
+        msg = err.msg[:1].lower() + err.msg[1:]
+        text = f"not valid JSON ({msg.removesuffix(' at')} at column {err.colno})"
+    elif isinstance(err, RecursionError):
+        text = "not readable JSON (nested too deeply)"
+    else:  # int(): "Exceeds the limit (4300 digits) ...; use sys.set_int_max_str_digits() ..."
+        text = f"not readable JSON ({str(err).split('; use ')[0]})"
     return text + "; it also held invalid UTF-8 bytes" if bad_bytes else text
 
 
@@ -299,6 +307,8 @@ def _read_json(data: bytes, name: str, report: LoadReport) -> list[_Record]:
             f"{name}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); "
             "a JSON corpus is an array of objects or strings (use .jsonl for one object per line)"
         ) from None
+    except (ValueError, RecursionError) as err:  # nested too deeply; an integer of more than 4300 digits
+        raise CorpusFormatError(f"{name}: {_json_problem(err, False)}") from None
     if isinstance(value, dict):
         lists = [k for k, v in value.items() if isinstance(v, list)]
         if len(lists) != 1:

@@ -135,8 +135,10 @@ def _jsonl_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]
             where = f"{path.name}:{lineno}"
             try:
                 yield where, json.loads(decode_line(raw, where, report))
-            except ValueError as exc:
+            except ValueError as exc:  # not JSON, or an integer of more than 4300 digits
                 report.skip(where, f"malformed JSON ({exc})")
+            except RecursionError:
+                report.skip(where, "malformed JSON (nested too deeply to read)")
 
 
 def _jsonl_records(path: Path, text_field: str | None, report: StreamReport) -> Iterator[tuple[str | None, str, str]]:

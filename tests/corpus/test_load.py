@@ -286,3 +286,18 @@ def test_a_dropped_record_is_one_row_even_with_bad_bytes_and_reads_plainly() -> 
     assert report.counts == {"non_utf8": 1, "malformed_json": 1}
     (detail,) = [d for kind, _, d in report.issues if kind == "malformed_json"]
     assert " at at " not in detail and "invalid UTF-8" in detail
+
+
+def test_a_jsonl_line_python_refuses_to_parse_is_one_malformed_row_not_a_crash() -> None:
+    """A line nested too deeply (RecursionError) or with an integer of more than 4300 digits (a plain ValueError)
+    aborted the whole load; it is now one malformed_json row, the other lines kept."""
+    data = (b'{"text": "a good document"}\n' + b"[" * 100_000 + b"\n"
+            + b'{"text": "x", "n": ' + b"1" * 5000 + b"}\n" + b'{"text": "another good one"}\n')
+    corpus, report = load_corpus_bytes(data, "c.jsonl")
+    assert corpus.texts == ("a good document", "another good one")
+    assert _kinds(report) == {"malformed_json": ["c.jsonl:2", "c.jsonl:3"]}
+    details = [d for _, _, d in report.issues]
+    assert "nested too deeply" in details[0] and "4300 digits" in details[1] and "set_int_max" not in details[1]
+    assert report.n_read == 4
+    with pytest.raises(CorpusFormatError, match=r"deep\.json: not readable JSON \(nested too deeply\)"):
+        load_corpus_bytes(b"[" * 100_000, "deep.json")

@@ -215,3 +215,14 @@ def test_load_and_stream_read_bad_bytes_and_an_unnamed_text_field_alike(tmp_path
     (tmp_path / "numbers.jsonl").write_text(json.dumps({"a": 1, "b": 2}) + "\n")
     with pytest.raises(StreamFormatError, match="no column holds text"):
         list(iter_document_chunks(tmp_path / "numbers.jsonl"))
+
+
+def test_a_line_nested_too_deeply_or_with_a_huge_integer_is_skipped_not_fatal(tmp_path):
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b'{"text": "a good document"}\n' + b"[" * 100_000 + b"\n"
+                     + b'{"text": "x", "n": ' + b"1" * 5000 + b"}\n" + b'{"text": "another good one"}\n')
+    report = StreamReport()
+    ((_, texts),) = list(iter_document_chunks(path, report=report))
+    assert texts == ["a good document", "another good one"]
+    assert report.skipped == 2 and [w for w, _ in report.issues] == ["odd.jsonl:2", "odd.jsonl:3"]
+    assert "nested too deeply" in report.issues[0][1]
