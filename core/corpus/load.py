@@ -77,9 +77,11 @@ import csv
 import hashlib
 import io
 import json
+import lzma
 import os
 import stat
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -392,6 +394,23 @@ def _not_readable_text(rel: str, size: int, limits: LoadLimits, size_verb: str =
     return None
 
 
+def _read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: LoadLimits) -> bytes:
+    """A member's bytes, at most one past the per-file limit (a lying central directory cannot exceed it); a member
+    that is encrypted or damaged raises :class:`CorpusFormatError` naming the archive and the member."""
+    if info.flag_bits & 0x1:
+        raise CorpusFormatError(f"{name}: member '{info.filename}' is encrypted (password-protected); "
+                                "upload a zip without a password")
+    try:
+        with zf.open(info) as fh:
+            return fh.read(limits.max_file_bytes + 1)
+    # damaged data: zlib.error (deflate), OSError (bzip2), lzma.LZMAError, EOFError (cut short), BadZipFile (CRC or
+    # header); NotImplementedError: a compression method Python cannot read
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, NotImplementedError,
+            RuntimeError) as err:
+        raise CorpusFormatError(f"{name}: member '{info.filename}' cannot be decompressed, the zip is damaged or "
+                                f"uses an unsupported method ({err})") from None
+
+
 def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) -> list[_Record]:
     """Text members of a zip, each checked from the central directory before it is decompressed."""
     try:
@@ -421,8 +440,7 @@ def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) ->
                 )
             files: list[tuple[str, bytes]] = []
             for info in chosen:
-                with zf.open(info) as fh:  # bounded: a lying central directory cannot exceed the limit
-                    content = fh.read(limits.max_file_bytes + 1)
+                content = _read_zip_member(zf, info, name, limits)
                 if len(content) > limits.max_file_bytes:
                     report.add("too_large", info.filename, f"expands past the {_size_text(limits.max_file_bytes)} "
                                "limit per file although its header says less; dropped")

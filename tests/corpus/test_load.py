@@ -301,3 +301,24 @@ def test_a_jsonl_line_python_refuses_to_parse_is_one_malformed_row_not_a_crash()
     assert report.n_read == 4
     with pytest.raises(CorpusFormatError, match=r"deep\.json: not readable JSON \(nested too deeply\)"):
         load_corpus_bytes(b"[" * 100_000, "deep.json")
+
+
+def test_a_damaged_or_encrypted_zip_member_is_a_format_error_naming_archive_and_member() -> None:
+    """A damaged member escaped as zlib.error and an encrypted one as RuntimeError; both are now
+    CorpusFormatError naming the archive and the member."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("docs/a.txt", "hello world " * 90)
+    good = buf.getvalue()
+    corrupt = bytearray(good)
+    start = 30 + len("docs/a.txt")  # the deflate data, right after the local header
+    corrupt[start:start + 10] = bytes(b ^ 0xFF for b in corrupt[start:start + 10])
+    encrypted = bytearray(good)
+    encrypted[6] |= 1  # the encrypted flag, in the local header and in the central directory
+    encrypted[good.find(b"PK\x01\x02") + 8] |= 1
+    with pytest.raises(CorpusFormatError, match=r"docs\.zip: member 'docs/a\.txt' cannot be decompressed"):
+        load_corpus_bytes(bytes(corrupt), "docs.zip")
+    with pytest.raises(CorpusFormatError, match=r"docs\.zip: member 'docs/a\.txt' is encrypted"):
+        load_corpus_bytes(bytes(encrypted), "docs.zip")
+    corpus, _ = load_corpus_bytes(good, "docs.zip")
+    assert corpus.texts == (("hello world " * 90).strip(),)
