@@ -24,7 +24,9 @@ Bad input never crashes and never disappears silently: each problem becomes one 
 ======================  =====================================================================
 ``malformed_json``      a JSONL line that is not JSON, or nested too deeply to read (record dropped)
 ``not_a_record``        a JSON value that is neither an object nor a string (dropped)
-``malformed_row``       a CSV row with too many or too few cells (kept, missing cells empty)
+``malformed_row``       a CSV row with too many or too few cells (kept, missing cells empty), or with
+                        broken quoting: a stray quote (its first line kept on its own, the next line read
+                        as a new row, so one quote never merges the rows after it)
 ``missing_text``        no value, ``null`` or a non-string in the text field (dropped)
 ``empty_text``          a text that is empty or only whitespace (dropped)
 ``non_utf8``            bytes that are not UTF-8; decoded with U+FFFD replacement (kept)
@@ -83,7 +85,7 @@ import stat
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -324,37 +326,73 @@ def _read_json(data: bytes, name: str, report: LoadReport) -> list[_Record]:
     return [(f"{name} row {i}", v) for i, v in enumerate(value, 1)]
 
 
+def _loose_cells(line: str, delimiter: str, width: int | None) -> list[str]:
+    """The cells of one physical line whose quoting is broken: quotes taken literally when that gives the header's
+    ``width`` (nothing of the line is lost), else read as the lenient (non-strict) reader does.
+
+    >>> _loose_cells('1,"Hello he said\\n', ",", 2), _loose_cells('1,"a, b" c\\n', ",", 2)
+    (['1', '"Hello he said'], ['1', 'a, b c'])
+    """
+    literal = next(csv.reader([line], delimiter=delimiter, quoting=csv.QUOTE_NONE), [])
+    if width is None or len(literal) == width:
+        return literal
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """``(line of the record's start, cells, problem)`` per CSV record (the header first), quoting read strictly.
+
+    A record whose quoting is broken (text after a closing quote, a quote never closed) is read from its first
+    physical line alone (:func:`_loose_cells`) with the problem said, and reading resumes on the next line: a
+    stray quote never merges the rows after it into one cell. ``cells`` is ``None`` for a line not read at all.
+    """
+    lines = io.StringIO(text, newline="").readlines()  # the physical lines as the csv module counts them
+    pos, width = 0, None
+    while pos < len(lines):
+        reader = csv.reader(map(lines.__getitem__, range(pos, len(lines))), delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            for row in reader:
+                width = len(row) if width is None else width
+                yield pos + start, row, None
+                start = reader.line_num + 1
+            return
+        except csv.Error as err:
+            pos += start
+            try:
+                cells: list[str] | None = _loose_cells(lines[pos - 1], delimiter, width)
+                width = len(cells or []) if width is None else width
+                why = f"broken quoting ({err}); this line read on its own and the next one as a new row"
+            except csv.Error as again:
+                cells, why = None, f"unreadable CSV row ({again}); dropped"
+            yield pos, cells, why
+
+
 def _read_csv(data: bytes, name: str, report: LoadReport, delimiter: str) -> list[_Record]:
     text = decode_utf8(data, name, report)
     csv.field_size_limit(1 << 30)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
+    rows = _csv_rows(text, delimiter)
+    first = next(rows, None)
+    if first is None:
         return []
-    except csv.Error as err:
-        raise CorpusFormatError(f"{name}: cannot read the CSV header ({err})") from None
+    lineno, header, why = first
+    if header is None:
+        raise CorpusFormatError(f"{name}: cannot read the CSV header ({why})")
+    if why is not None:
+        report.add("malformed_row", f"{name}:{lineno}", f"the header: {why}")
     header = [h.strip() for h in header]
     records: list[_Record] = []
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
+    for lineno, row, why in rows:
+        loc = f"{name}:{lineno}"
+        if row is None:  # not read at all: one record read, and dropped
             report.n_read += 1
-            report.add("malformed_row", f"{name}:{start}", f"unreadable CSV row ({err}); dropped")
-            start = reader.line_num + 1
-            continue
-        loc = f"{name}:{start}"
-        start = reader.line_num + 1
-        if not row:
-            continue
-        if len(row) != len(header):
-            report.add("malformed_row", loc, f"{len(row)} cells for {len(header)} columns; "
-                       "missing cells read as empty, extra cells ignored")
-        records.append((loc, {h: (row[j] if j < len(row) else "") for j, h in enumerate(header)}))
+        elif row and len(row) != len(header):
+            why = "; ".join(filter(None, (why, f"{len(row)} cells for {len(header)} columns; missing cells read as "
+                                                "empty, extra cells ignored")))
+        if why is not None:
+            report.add("malformed_row", loc, why)
+        if row:
+            records.append((loc, {h: (row[j] if j < len(row) else "") for j, h in enumerate(header)}))
     return records
 
 

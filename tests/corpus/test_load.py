@@ -322,3 +322,28 @@ def test_a_damaged_or_encrypted_zip_member_is_a_format_error_naming_archive_and_
         load_corpus_bytes(bytes(encrypted), "docs.zip")
     corpus, _ = load_corpus_bytes(good, "docs.zip")
     assert corpus.texts == (("hello world " * 90).strip(),)
+
+
+def test_a_stray_quote_is_a_malformed_row_and_never_merges_or_drops_the_rows_after_it() -> None:
+    """An unclosed quote used to merge every later row into one cell, and text after a closing quote lost the
+    quotes, both without a report row. Quoting is now read strictly: the broken line is kept on its own with a
+    malformed_row row naming it (quotes as written where that fits the columns), and the next line is a new row."""
+    corpus, report = load_corpus_bytes(b'id,text\n1,"Hello he said\n2,second row\n3,third row\n', "a.csv")
+    assert corpus.ids == ("1", "2", "3") and corpus.texts == ('"Hello he said', "second row", "third row")
+    assert _kinds(report) == {"malformed_row": ["a.csv:2"]} and "unexpected end of data" in report.issues[0][2]
+    corpus, report = load_corpus_bytes(b'id\ttext\n1\t"Quoted" start of text\n2\tnormal row\n', "a.tsv")
+    assert corpus.texts == ('"Quoted" start of text', "normal row")
+    assert _kinds(report) == {"malformed_row": ["a.tsv:2"]}
+    corpus, report = load_corpus_bytes(b'id,text\n1,"a, b" c\n2,"multi\nline, ""quoted"""\n3,plain\n', "b.csv")
+    assert corpus.texts == ("a, b c", 'multi\nline, "quoted"', "plain")  # a quoted comma kept; well-formed as ever
+    assert _kinds(report) == {"malformed_row": ["b.csv:2"]} and corpus.sources[2] == "b.csv:5"
+
+
+def test_well_formed_quoted_csv_reads_exactly_as_pandas_writes_it() -> None:
+    rows = [{"id": f"r{i}", "text": t} for i, t in enumerate(
+        ['He said "hi", then left.', "two\nlines, and a comma", '"fully quoted"', "trailing quote\"", "plain"])]
+    data = pd.DataFrame(rows).to_csv(index=False).encode()
+    corpus, report = load_corpus_bytes(data, "q.csv")
+    assert corpus.texts == tuple(r["text"] for r in rows) and report.issues == []
+    corpus, report = load_corpus_bytes(b'id,text\n1,He said "hi" to me\n2,x\n', "loose.csv")  # quote inside a cell
+    assert corpus.texts == ('He said "hi" to me', "x") and report.issues == []
