@@ -101,6 +101,7 @@ from core.corpus.chunking import (
 from core.corpus.readers import (
     ID_FIELD_NAMES,
     CorpusFormatError,
+    UniqueIds,
     decode_utf8,
     detect_text_field,
     pick_column,
@@ -653,25 +654,6 @@ def _record_text(loc: str, value: Any, text_field: str | None, id_field: str | N
     return text, raw_id
 
 
-class _UniqueIds:
-    """Hands out document ids, renaming a repeat ``id~2``, ``id~3``, ... (reported)."""
-
-    def __init__(self, report: LoadReport) -> None:
-        self.report, self.seen = report, set[str]()
-
-    def __call__(self, candidate: str, loc: str) -> str:
-        if candidate not in self.seen:
-            self.seen.add(candidate)
-            return candidate
-        n = 2
-        while f"{candidate}~{n}" in self.seen:
-            n += 1
-        new = f"{candidate}~{n}"
-        self.report.add("duplicate_id", loc, f"id '{candidate}' already used; renamed to '{new}'")
-        self.seen.add(new)
-        return new
-
-
 def _empty_corpus_error(name: str, report: LoadReport) -> EmptyCorpusError:
     counts = report.counts
     if report.n_read == 0:
@@ -698,7 +680,7 @@ def _assemble(
     texts: list[str] = []
     sources: list[str] = []
     seen_text: dict[str, str] = {}
-    unique = _UniqueIds(report)
+    unique = UniqueIds(report)
     for loc, value in records:
         read = _record_text(loc, value, text_field, id_field, report)
         if read is None:

@@ -6,7 +6,9 @@ share, so both treat a corpus alike:
 * **the text field**: the one named, else the first column whose name is in :data:`TEXT_FIELD_NAMES`, else the
   string column with the longest mean length over the records seen (:func:`detect_text_field`); a named field
   that is absent, or no string column at all, is a :class:`CorpusFormatError` naming the columns there are;
-* **the id field**: the first column in :data:`ID_FIELD_NAMES` (:func:`pick_column`), else none.
+* **the id field**: the first column in :data:`ID_FIELD_NAMES` (:func:`pick_column`), else none;
+* **unique ids**: a repeated id is renamed ``id~2``, ``id~3``, ... and reported as ``duplicate_id``
+  (:class:`UniqueIds`).
 
 A report is anything with ``add(kind, location, detail)`` (:class:`IssueSink`).
 """
@@ -104,3 +106,33 @@ def detect_text_field(records: list[tuple[str, Any]], columns: list[str], name: 
     if not means:
         raise CorpusFormatError(f"{name}: no column holds text; available columns: {columns}")
     return max(columns, key=lambda c: (means.get(c, -1.0), -columns.index(c)))
+
+
+class UniqueIds:
+    """Hands out document ids, renaming a repeat ``id~2``, ``id~3``, ... (a ``duplicate_id`` row in ``report``).
+
+    Every id handed out is kept (a set), so a stream of millions holds them all: about 100 bytes an id.
+
+    >>> class Rows(list):
+    ...     def add(self, *row): self.append(row)
+    >>> unique = UniqueIds(Rows())
+    >>> [unique(i, f"f:{n}") for n, i in enumerate(["a", "a", "a~2", "b"], 1)]
+    ['a', 'a~2', 'a~2~2', 'b']
+    >>> unique.report[0]
+    ('duplicate_id', 'f:2', "id 'a' already used; renamed to 'a~2'")
+    """
+
+    def __init__(self, report: IssueSink) -> None:
+        self.report, self.seen = report, set[str]()
+
+    def __call__(self, candidate: str, loc: str) -> str:
+        if candidate not in self.seen:
+            self.seen.add(candidate)
+            return candidate
+        n = 2
+        while f"{candidate}~{n}" in self.seen:
+            n += 1
+        new = f"{candidate}~{n}"
+        self.report.add("duplicate_id", loc, f"id '{candidate}' already used; renamed to '{new}'")
+        self.seen.add(new)
+        return new

@@ -48,6 +48,7 @@ from core.corpus.readers import (
     ID_FIELD_NAMES,
     TEXT_FIELD_NAMES,
     CorpusFormatError,
+    UniqueIds,
     decode_line,
     decode_utf8,
     detect_text_field,
@@ -214,7 +215,9 @@ def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field:
 
     Empty texts are skipped (counted in ``report``); documents longer than ``max_words`` words
     become ``<id>#0``, ``<id>#1``, ...; missing ids are the content hash. Exact duplicates are
-    not removed here (that would need every hash in memory; ids stay unique by a ``~n`` suffix).
+    not removed here (that would need every text's hash in memory); ids stay unique by a ``~n`` suffix, as
+    :func:`core.corpus.load.load_corpus` makes them (:class:`core.corpus.readers.UniqueIds`, a ``duplicate_id``
+    note in ``report``).
     ``roots`` (a page's read): the path and every file read in a folder, links followed, lie under
     one of them (:mod:`core.access`); ``None`` (the command line) reads any path.
     """
@@ -224,14 +227,15 @@ def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field:
     report = report if report is not None else StreamReport()
     ids: list[str] = []
     texts: list[str] = []
+    unique = UniqueIds(report)  # as load_corpus names them: a repeat is renamed id~2 and reported
     for doc_id, text, where in _records(path, text_field, report, chunk_size, roots):
         if not text.strip():
             report.skip(where, "empty text")
             continue
-        base = doc_id if doc_id is not None else content_id(text)
+        base = unique(doc_id if doc_id is not None else content_id(text), where)
         pieces = split_words(text, max_words)
         for j, piece in enumerate(pieces):
-            ids.append(base if len(pieces) == 1 else f"{base}#{j}")
+            ids.append(base if len(pieces) == 1 else unique(f"{base}#{j}", where))
             texts.append(piece)
         report.documents += 1
         if len(ids) >= chunk_size:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from core.corpus.chunking import content_id
 from core.corpus.encoders import STATIC_MODEL, HashingEncoder, load_encoder, static_model_ready
 from core.corpus.stream import (
     LargeIndexConfig,
@@ -226,3 +227,22 @@ def test_a_line_nested_too_deeply_or_with_a_huge_integer_is_skipped_not_fatal(tm
     assert texts == ["a good document", "another good one"]
     assert report.skipped == 2 and [w for w, _ in report.issues] == ["odd.jsonl:2", "odd.jsonl:3"]
     assert "nested too deeply" in report.issues[0][1]
+
+
+def test_streamed_ids_are_unique_like_load_corpus_makes_them(tmp_path):
+    """A repeated id, or a repeated text without one, gave two documents one id; a repeat now gets ``~2`` as in
+    load_corpus, with a duplicate_id note naming its line."""
+    from core.corpus.load import load_corpus
+
+    path = tmp_path / "dup.jsonl"
+    rows = [{"id": "a", "text": "first doc"}, {"id": "a", "text": "second doc"}, {"id": "a#0", "text": "third"},
+            {"id": "a", "text": "word " * 250}]
+    path.write_text("\n".join(json.dumps(r) for r in rows + [{"text": "same"}, {"text": "same"}]) + "\n")
+    report = StreamReport()
+    ids = [i for chunk_ids, _ in iter_document_chunks(path, chunk_size=2, report=report) for i in chunk_ids]
+    assert ids == ["a", "a~2", "a#0", "a~3#0", "a~3#1", content_id("same"), content_id("same") + "~2"]
+    assert [w for w, why in report.issues if why.startswith("duplicate_id")] == ["dup.jsonl:2", "dup.jsonl:4",
+                                                                                 "dup.jsonl:6"]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    corpus, _ = load_corpus(path)
+    assert [i for c in iter_document_chunks(path) for i in c[0]] == list(corpus.ids)  # the same ids as a load
