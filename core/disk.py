@@ -10,9 +10,10 @@ saved, and names at most the last component of a path, never a server folder::
     >>> str(err).split("; ")[0]
     'the run store could not save round 7: the disk is full (no space left on the device holding runs.sqlite)'
 
-:func:`write_atomic` writes to a temporary name beside the target and renames it into place, so
-an interrupted or failed write never leaves a half-written file under the final name, and the
-temporary file is removed on failure (a full disk gets its space back).
+:func:`write_atomic` writes to a temporary name beside the target, fresh for each call (:func:`temp_path`),
+and renames it into place, so an interrupted or failed write never leaves a half-written file under the final
+name, two concurrent writers of one file never write into each other's file (the last rename wins, whole), and
+the temporary file is removed on failure (a full disk gets its space back).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,8 +86,16 @@ def drop_frames(exc: BaseException | None) -> None:
 
 
 def temp_path(path: Path) -> Path:
-    """The temporary name :func:`write_atomic` writes ``path`` under (same folder and suffix, the pid inside)."""
-    return path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    """A fresh temporary name for ``path``, one per call: ``<stem>.<random>.<pid>.tmp<suffix>`` in the same folder.
+
+    The random part keeps two writers of one file apart (the sessions of a Streamlit server are threads of one
+    process); the pid, last before ``.tmp``, tells a cleaner whose file it is (a dead worker's may be removed).
+
+    >>> a, b = temp_path(Path("cache/x.npy")), temp_path(Path("cache/x.npy"))
+    >>> a != b and a.parent == b.parent == Path("cache") and a.name.endswith(f".{os.getpid()}.tmp.npy")
+    True
+    """
+    return path.with_name(f"{path.stem}.{secrets.token_hex(8)}.{os.getpid()}.tmp{path.suffix}")
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], object], what: str, place: str | Path = "") -> Path:

@@ -30,7 +30,7 @@ from core.corpus.encoders import DEFAULT_MODEL, Encoder, load_encoder, space_id
 from core.corpus.load import Corpus
 from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.project import preload_umap, umap_project
-from core.disk import naming_disk_full
+from core.disk import naming_disk_full, temp_path
 from core.settings import cache_dir
 
 StageProgress = Callable[[str, float], None]
@@ -231,8 +231,7 @@ def save_corpus_map(cmap: CorpusMap, root: Path | None = None) -> Path:
     if root is not None:
         final = Path(root) / final.name
         final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = temp_path(final)  # this call's own: two sessions may save the same map at once
     try:
         with naming_disk_full(f"the map cache could not save the map of {len(cmap.corpus):,} documents", "maps"):
             tmp.mkdir(parents=True)

@@ -55,7 +55,7 @@ from core.corpus.readers import (
     pick_column,
     record_columns,
 )
-from core.disk import DiskFullError, drop_frames, is_disk_full, write_atomic
+from core.disk import DiskFullError, drop_frames, is_disk_full, temp_path, write_atomic
 
 _FORMAT = 3  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space
 
@@ -711,8 +711,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
 
     preload_umap()  # its import overlaps the embedding
     encoder = encoder or load_encoder(config.encoder_name)
-    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = temp_path(final)  # this build's own: a concurrent build of the same index (another session) has another
     tmp.mkdir(parents=True)
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(int(os.environ.get("EQUALCTAR_FAISS_THREADS", "1")))  # OpenMP spin-waits on busy cores
@@ -806,7 +805,7 @@ def write_recombined_corpus(texts, n: int, path: str | Path, seed: int = 0, per_
     pool = np.asarray(sentences, dtype=object)
     rng = np.random.default_rng(seed)
     path = Path(path)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(path)  # this call's own: two sessions may write the sample corpus at once
     with open(tmp, "w", encoding="utf-8") as fh:
         for start in range(0, int(n), 50_000):
             m = min(50_000, int(n) - start)

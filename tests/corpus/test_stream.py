@@ -246,3 +246,48 @@ def test_streamed_ids_are_unique_like_load_corpus_makes_them(tmp_path):
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     corpus, _ = load_corpus(path)
     assert [i for c in iter_document_chunks(path) for i in c[0]] == list(corpus.ids)  # the same ids as a load
+
+
+def test_a_concurrent_build_of_the_same_index_keeps_the_other_builds_temporary_folder(tmp_path, monkeypatch):
+    """Both builds used ``<index>.<pid>.tmp``, and a build began by removing it: a second session (a thread of the
+    same process) deleted the first one's half-built index under it. Each build now has its own folder."""
+    import threading
+
+    import core.corpus.project
+    import core.corpus.stream as stream
+
+    path = tmp_path / "docs.jsonl"
+    path.write_text(json.dumps({"text": "one document"}) + "\n")
+    a_building, b_done = threading.Event(), threading.Event()
+
+    def fake_build(_path, tmp, config, encoder, report, roots=None):
+        first = not a_building.is_set()
+        (tmp / "who").write_text("first" if first else "second")
+        if first:
+            a_building.set()
+            assert b_done.wait(10)  # the second build runs whole meanwhile
+        (tmp / "done").write_text((tmp / "who").read_text())  # the first build's own files are still there
+
+    monkeypatch.setattr(stream, "_build_index", fake_build)
+    monkeypatch.setattr(stream, "load_large_map", lambda folder: folder)
+    monkeypatch.setattr(core.corpus.project, "preload_umap", lambda: None)
+    errors: list[BaseException] = []
+
+    def build(after=None):
+        try:
+            index_large_corpus(path, LargeIndexConfig(), encoder=HashingEncoder(16), use_cache=False)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            if after is not None:
+                after.set()
+
+    first = threading.Thread(target=build)
+    first.start()
+    assert a_building.wait(10)
+    build(after=b_done)
+    first.join(20)
+    b_done.set()
+    final = large_index_path(path, LargeIndexConfig())
+    assert errors == [] and (final / "done").read_text() == "first"  # the later rename won, whole
+    assert not list(final.parent.glob("*.tmp"))
