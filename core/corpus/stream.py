@@ -108,12 +108,33 @@ def _detect_text_field(head: list[tuple[str, Any]], columns: list[str], name: st
         raise StreamFormatError(str(exc)) from None
 
 
+def _text_files(path: Path) -> list[Path]:
+    """The files a stream of the folder ``path`` reads: every text file under it, links followed, sorted."""
+    return sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
+
+
+def _source_stamp(path: Path) -> dict[str, Any]:
+    """What says whether ``path`` changed since it was indexed: a file's size and mtime; a folder's a digest of the
+    relative path, size and mtime of every file a stream of it reads (:func:`_text_files`; ``stat`` only, nothing
+    opened). A folder's own size and mtime do not change when a file inside it is edited, and change when a file
+    it does not read is added, so they are not used."""
+    if not path.is_dir():
+        info = path.stat()
+        return {"size": info.st_size, "mtime": info.st_mtime}
+    digest = hashlib.sha256()
+    for f in _text_files(path):
+        f_info = f.stat()
+        line = f"{f.relative_to(path).as_posix()}\0{f_info.st_size}\0{f_info.st_mtime_ns}\n"
+        digest.update(line.encode("utf-8", "surrogateescape"))
+    return {"files": digest.hexdigest()}
+
+
 def _folder_records(path: Path, report: StreamReport,
                     roots: tuple[Path, ...] | None) -> Iterator[tuple[str | None, str, str]]:
     """Every text file under ``path`` (sorted), its relative path as id; bad bytes are replaced and reported
     (:func:`core.corpus.readers.decode_utf8`); a file whose links lead outside ``roots`` is skipped (a page's read;
     :func:`core.access.check_path`)."""
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
+    files = _text_files(path)
     if not files:
         raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
     for f in files:
@@ -274,13 +295,12 @@ class LargeIndexConfig:
 
 
 def large_index_path(path: str | Path, config: LargeIndexConfig) -> Path:
-    """Folder of the index of ``path`` (keyed by its absolute path, size, mtime and ``config``)."""
+    """Folder of the index of ``path`` (keyed by its absolute path, size, mtime and ``config``; a folder also by
+    the relative path, size and mtime of every file it reads, so editing one rebuilds the index)."""
     from core.settings import cache_dir
 
     p = Path(path).expanduser().resolve()
-    stat = p.stat()
-    payload = json.dumps({"path": str(p), "size": stat.st_size, "mtime": stat.st_mtime, "format": _FORMAT,
-                          **asdict(config)}, sort_keys=True)
+    payload = json.dumps({"path": str(p), **_source_stamp(p), "format": _FORMAT, **asdict(config)}, sort_keys=True)
     return cache_dir("large-maps") / hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -370,11 +390,11 @@ def find_large_index(path: str | Path) -> Path | None:
     p = Path(path).expanduser().resolve()
     try:
         pointer = json.loads(_source_key(p).read_text())
-        stat = p.stat()
+        stamp = _source_stamp(p)
     except (OSError, ValueError):
         return None
     folder = Path(pointer["folder"])
-    if pointer.get("size") != stat.st_size or pointer.get("mtime") != stat.st_mtime or not (folder / "done").exists():
+    if any(pointer.get(k) != v for k, v in stamp.items()) or not (folder / "done").exists():
         return None
     return folder
 
@@ -402,11 +422,10 @@ def _unit_rows(x: NDArray) -> NDArray:
 
 
 def _remember_source(path: Path, final: Path) -> None:
-    """Point ``path`` (by size and mtime) at its index folder, so the page finds it whatever the settings."""
+    """Point ``path`` (by :func:`_source_stamp`) at its index folder, so the page finds it whatever the settings."""
     pointer = _source_key(path)
     pointer.parent.mkdir(exist_ok=True)
-    stat = path.stat()
-    data = json.dumps({"folder": str(final), "size": stat.st_size, "mtime": stat.st_mtime})
+    data = json.dumps({"folder": str(final), **_source_stamp(path)})
     write_atomic(pointer, lambda tmp: tmp.write_text(data), f"the large index of {path.name} could not be recorded",
                  "large-maps")
 

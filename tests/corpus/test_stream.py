@@ -291,3 +291,29 @@ def test_a_concurrent_build_of_the_same_index_keeps_the_other_builds_temporary_f
     final = large_index_path(path, LargeIndexConfig())
     assert errors == [] and (final / "done").read_text() == "first"  # the later rename won, whole
     assert not list(final.parent.glob("*.tmp"))
+
+
+def test_a_folders_index_is_rebuilt_when_a_file_inside_it_changes(tmp_path):
+    """A folder was keyed by its own size and mtime, which editing a file inside does not change: the stale index
+    was served. It is now keyed by the relative path, size and mtime of every file it reads."""
+    import os
+
+    from core.corpus.stream import find_large_index
+
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(30):
+        (folder / ("sub" if i % 2 else ".") / f"d{i:02d}.txt").write_text(f"document number {i} about files")
+    config = LargeIndexConfig(k=2, layout_sample=100, align_docs=0)
+    lmap = index_large_corpus(folder, config, encoder=HashingEncoder(16))
+    assert find_large_index(folder) == lmap.folder == large_index_path(folder, config)
+    edited = folder / "sub" / "d01.txt"
+    info = edited.stat()
+    edited.write_text("document number 1 about dogs")  # the same size, in place: the folder's own stat is the same
+    os.utime(edited, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+    assert large_index_path(folder, config) != lmap.folder and find_large_index(folder) is None
+    rebuilt = index_large_corpus(folder, config, encoder=HashingEncoder(16))
+    assert rebuilt.folder != lmap.folder and "document number 1 about dogs" in rebuilt.texts(range(len(rebuilt)))
+    assert find_large_index(folder) == rebuilt.folder
+    (folder / "notes.bin").write_bytes(b"\0")  # a file the stream does not read changes nothing
+    assert large_index_path(folder, config) == rebuilt.folder
