@@ -29,7 +29,7 @@ Bad input never crashes and never disappears silently: each problem becomes one 
                         as a new row, so one quote never merges the rows after it)
 ``missing_text``        no value, ``null`` or a non-string in the text field (dropped)
 ``empty_text``          a text that is empty or only whitespace (dropped)
-``non_utf8``            bytes that are not UTF-8; decoded with U+FFFD replacement (kept)
+``non_utf8``            bytes that are not UTF-8, in a text or in a file's name; decoded with U+FFFD (kept)
 ``duplicate_text``      exact duplicate of an earlier text after stripping (later one dropped)
 ``missing_id``          the id field is empty on this record; the content hash is used (kept)
 ``duplicate_id``        an id seen before; made unique with ``~2``, ``~3``, ... (kept)
@@ -104,6 +104,7 @@ from core.corpus.readers import (
     UniqueIds,
     decode_utf8,
     detect_text_field,
+    displayable_name,
     pick_column,
     record_columns,
 )
@@ -530,13 +531,15 @@ def _prune_folders(root: Path, base: Path, dirnames: list[str], report: LoadRepo
     (in place, so ``os.walk`` does not descend); the rest stay, sorted."""
     kept = []
     for d in sorted(dirnames):
-        rel = (base / d).relative_to(root).as_posix()
-        if d.startswith(".") or d == "__MACOSX":
+        hidden = d.startswith(".") or d == "__MACOSX"
+        if not hidden and not (base / d).is_symlink():
+            kept.append(d)  # its files get their names checked as each is scanned
+            continue
+        rel = displayable_name((base / d).relative_to(root).as_posix(), report)
+        if hidden:
             report.add("hidden_file", rel + "/", "dot-named folder; not read")
-        elif (base / d).is_symlink():
-            report.add("skipped_file", rel + "/", "a link to a folder; not followed")
         else:
-            kept.append(d)
+            report.add("skipped_file", rel + "/", "a link to a folder; not followed")
     dirnames[:] = kept
 
 
@@ -589,7 +592,7 @@ def _scan_folder(
         _prune_folders(root, base, dirnames, report)
         for fname in sorted(filenames):
             path = base / fname
-            rel = path.relative_to(root).as_posix()
+            rel = displayable_name(path.relative_to(root).as_posix(), report)
             size = _readable_size(path, rel, report, limits, roots)
             if size is None:
                 continue
@@ -850,7 +853,8 @@ def load_corpus(
     path = Path(path).expanduser()
     info = _stat_corpus_path(path)
     if stat.S_ISDIR(info.st_mode):
-        report = LoadReport(source=path.name or str(path), max_words=max_words, format="folder")
+        report = LoadReport(source="", max_words=max_words, format="folder")
+        report.source = displayable_name(path.name or str(path), report)
         files = _read_chosen_files(_scan_folder(path, report, limits, roots), report, limits)
         records = _read_text_files(files, report.source, report)
         corpus = _assemble(records, report, report.source, text_field, id_field, max_words, max_tokens, count_tokens)

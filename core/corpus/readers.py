@@ -2,7 +2,8 @@
 share, so both treat a corpus alike:
 
 * **bad bytes**: text that is not UTF-8 is decoded with U+FFFD in place of the bad bytes and reported, one
-  ``non_utf8`` row per line, with its column (:func:`decode_utf8`); the record is kept;
+  ``non_utf8`` row per line, with its column (:func:`decode_utf8`); the record is kept; so is a file whose
+  *name* is not UTF-8, shown with U+FFFD and reported (:func:`displayable_name`);
 * **the text field**: the one named, else the first column whose name is in :data:`TEXT_FIELD_NAMES`, else the
   string column with the longest mean length over the records seen (:func:`detect_text_field`); a named field
   that is absent, or no string column at all, is a :class:`CorpusFormatError` naming the columns there are;
@@ -15,6 +16,7 @@ A report is anything with ``add(kind, location, detail)`` (:class:`IssueSink`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -49,6 +51,37 @@ def decode_line(raw: bytes, location: str, report: IssueSink) -> str:
     except UnicodeDecodeError as err:
         report.add("non_utf8", location, f"invalid UTF-8 byte(s) at column {err.start + 1}; replaced with U+FFFD")
         return raw.decode("utf-8", "replace")
+
+
+def displayable_name(name: str, report: IssueSink) -> str:
+    """A file or folder name as the file system gave it, made fit to show and to store.
+
+    A name whose bytes are not UTF-8 arrives holding lone surrogates (Python's ``surrogateescape``), which no
+    UTF-8 writer accepts (pandas and Arrow, a page); they become U+FFFD and the name gets a ``non_utf8`` row that
+    spells its bytes, so the file can still be found. Any other name is returned as it is.
+
+    >>> class Rows(list):
+    ...     def add(self, *row): self.append(row)
+    >>> rows = Rows()
+    >>> shown = displayable_name(os.fsdecode(b"caf\\xe9.txt"), rows)
+    >>> shown == "caf\\ufffd.txt", displayable_name("ok.txt", rows), [row[:2] == ("non_utf8", shown) for row in rows]
+    (True, 'ok.txt', [True])
+    >>> print(rows[0][2])
+    the name is not UTF-8 (caf\\xe9.txt); shown with U+FFFD
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:  # a surrogate that no file system byte produced
+        raw = name.encode("utf-8", "replace")
+    shown = raw.decode("utf-8", "replace")
+    report.add("non_utf8", shown, f"the name is not UTF-8 ({raw.decode('utf-8', 'backslashreplace')}); shown with "
+               "U+FFFD")
+    return shown
 
 
 def decode_utf8(data: bytes, name: str, report: IssueSink) -> str:

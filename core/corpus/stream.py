@@ -52,6 +52,7 @@ from core.corpus.readers import (
     decode_line,
     decode_utf8,
     detect_text_field,
+    displayable_name,
     pick_column,
     record_columns,
 )
@@ -139,10 +140,10 @@ def _folder_records(path: Path, report: StreamReport,
         raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
     for f in files:
         report.read += 1
+        rel = displayable_name(str(f.relative_to(path)), report)  # a name that is not UTF-8: U+FFFD, reported
         if roots is not None and not is_under_roots(f, roots):
-            report.skip(str(f.relative_to(path)), "a link that leads outside the allowed folders; not read")
+            report.skip(rel, "a link that leads outside the allowed folders; not read")
             continue
-        rel = str(f.relative_to(path))
         yield rel, decode_utf8(f.read_bytes(), rel, report), str(f)
 
 

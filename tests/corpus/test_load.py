@@ -347,3 +347,30 @@ def test_well_formed_quoted_csv_reads_exactly_as_pandas_writes_it() -> None:
     assert corpus.texts == tuple(r["text"] for r in rows) and report.issues == []
     corpus, report = load_corpus_bytes(b'id,text\n1,He said "hi" to me\n2,x\n', "loose.csv")  # quote inside a cell
     assert corpus.texts == ('He said "hi" to me', "x") and report.issues == []
+
+
+def _folder_with_a_latin1_name(tmp_path: Path) -> Path:
+    import os
+
+    folder = tmp_path / "names"
+    folder.mkdir()
+    try:
+        with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "w") as fh:
+            fh.write("a perfectly fine document about coffee")
+    except OSError as exc:  # a file system that only takes UTF-8 names cannot hold the case
+        pytest.skip(f"cannot create a file whose name is not UTF-8 here: {exc}")
+    (folder / "ok.txt").write_text("another fine document about tea")
+    return folder
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_and_reported(tmp_path: Path) -> None:
+    """b'caf\\xe9.txt' became a source holding a lone surrogate, and Corpus.to_frame() (and any UTF-8 writer after
+    it) failed with UnicodeEncodeError. The name is now shown with U+FFFD, the document kept, and a row says so."""
+    import pyarrow as pa
+
+    corpus, report = load_corpus(_folder_with_a_latin1_name(tmp_path))
+    assert corpus.sources == ("caf\ufffd.txt", "ok.txt")
+    assert corpus.texts[0] == "a perfectly fine document about coffee"
+    assert _kinds(report) == {"non_utf8": ["caf\ufffd.txt"]} and "caf\\xe9.txt" in report.issues[0][2]
+    assert pa.Table.from_pandas(corpus.to_frame()).num_rows == 2  # Arrow writes it: no surrogate left
+    assert pa.Table.from_pandas(report.to_frame()).num_rows == 1

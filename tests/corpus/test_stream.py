@@ -317,3 +317,20 @@ def test_a_folders_index_is_rebuilt_when_a_file_inside_it_changes(tmp_path):
     assert find_large_index(folder) == rebuilt.folder
     (folder / "notes.bin").write_bytes(b"\0")  # a file the stream does not read changes nothing
     assert large_index_path(folder, config) == rebuilt.folder
+
+
+def test_a_file_name_that_is_not_utf8_streams_with_a_replacement_and_a_note(tmp_path):
+    """The id of b'caf\\xe9.txt' held a lone surrogate and docs.parquet could not be written (UnicodeEncodeError);
+    it is now shown with U+FFFD, as load_corpus names it, with a non_utf8 note."""
+    import pyarrow as pa
+
+    from core.corpus.load import load_corpus
+    from tests.corpus.test_load import _folder_with_a_latin1_name
+
+    folder = _folder_with_a_latin1_name(tmp_path)
+    report = StreamReport()
+    ((ids, texts),) = list(iter_document_chunks(folder, report=report))
+    assert ids == ["caf\ufffd.txt", "ok.txt"] and texts[0] == "a perfectly fine document about coffee"
+    assert report.skipped == 0 and report.issues[0][0] == "caf\ufffd.txt" and "non_utf8" in report.issues[0][1]
+    assert pa.table({"doc_id": ids, "text": texts}).num_rows == 2
+    assert list(load_corpus(folder)[0].sources) == ids
