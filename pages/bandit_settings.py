@@ -80,8 +80,11 @@ def _widget(spec: Setting, where: Any, label: str) -> Any:
     if spec.widget == "slider":  # a closed range; an open end starts one step in
         step = spec.step or 0.01
         low, high = float(spec.lo or 0.0), float(spec.hi if spec.hi is not None else 1.0)
-        return where.slider(label, low + step if spec.lo_open else low, high - step if spec.hi_open else high,
-                            step=step, key=key, help=about)
+        low, high = low + step if spec.lo_open else low, high - step if spec.hi_open else high
+        value = st.session_state.get(key)
+        # a valid value between an open end and the slider's first step (a link, a stored run) is typed instead
+        if value is None or low <= float(value) <= high:
+            return where.slider(label, low, high, step=step, key=key, help=about)
     lo_f = None if spec.lo is None or spec.lo_open else float(spec.lo)  # an open end: RunConfig names a 0
     return where.number_input(label, min_value=lo_f, max_value=None if spec.hi is None else float(spec.hi),
                               step=spec.step or 0.01, format="%g", key=key, help=about)
