@@ -15,6 +15,7 @@ import streamlit as st
 from core import ui_state
 from core.corpus.encoders import DEFAULT_MODEL
 from core.corpus.views import label_of
+from core.text import md_escape
 from pages import upgrade_panel
 from pages._lib.choices import (
     ENCODER_CHOICES,
@@ -22,6 +23,7 @@ from pages._lib.choices import (
     SAVED_VIEW,
     SIDEBAR_KEYS,
     SOURCES,
+    UPLOAD_KEPT,
     UPLOAD_TYPES,
     builtin_limit,
     path_input,
@@ -100,6 +102,16 @@ def draw_sidebar() -> None:
             _draw_settings(server_paths_allowed())
 
 
+def _keep_upload() -> None:
+    """Keep the uploaded file where presentation mode cannot drop it (:data:`UPLOAD_KEPT`); a removed file goes."""
+    S = st.session_state
+    up = S.get("sb_upload")
+    if up is None:
+        S.pop(UPLOAD_KEPT, None)
+    else:
+        S[UPLOAD_KEPT] = (up.name, up.getvalue())
+
+
 def _draw_settings(paths_ok: bool) -> None:
     """The sidebar's seed, corpus and encoder (not in presentation mode)."""
     sources = SOURCES if paths_ok else SOURCES[:2]
@@ -116,7 +128,10 @@ def _draw_settings(paths_ok: bool) -> None:
         )
     elif source == SOURCES[1]:
         st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,
-                         key="sb_upload")
+                         key="sb_upload", on_change=_keep_upload)
+        kept = st.session_state.get(UPLOAD_KEPT)
+        if st.session_state.get("sb_upload") is None and kept is not None:
+            st.caption(f"Using **{md_escape(kept[0])}**, uploaded before; choose a file to replace it.")
     else:
         ui_state.restore(st.session_state, "sb_path", "")
         path_input("Path to a file or a folder of .txt/.md", "sb_path",

@@ -25,6 +25,9 @@ UPLOAD_TYPES = upload_types()
 
 SIDEBAR_KEYS = ("sb_seed", "sb_source", "sb_builtin_limit", "sb_path", "sb_text_field", "sb_encoder",
                 "sb_encoder_path")
+#: the uploaded corpus as ``(file name, bytes)``, in a key no widget owns: Streamlit forgets a file uploader's file
+#: while the uploader is not drawn (presentation mode), and a file cannot be put back into an uploader
+UPLOAD_KEPT = "_sb_upload_kept"
 #: presentation mode's saved view: ``{"page": url path, "values": {sidebar key: value}}`` while presenting
 SAVED_VIEW = "_presentation_saved"
 #: presentation mode itself, in a key no widget owns: a page switch (to the Tour and back) resets the toggle's
@@ -39,6 +42,15 @@ def sidebar_value(key: str, default):
     """A session value; while presenting, a sidebar value not drawn comes from the saved view."""
     saved = st.session_state.get(SAVED_VIEW, {}).get("values", {})
     return st.session_state.get(key, saved.get(key, default))
+
+
+def uploaded_file() -> tuple[str, bytes] | None:
+    """The corpus file the sidebar's uploader holds, else the one it held before it was last hidden (presentation
+    mode), as ``(file name, bytes)``; ``None`` when none was uploaded."""
+    up = st.session_state.get("sb_upload")
+    if up is not None:
+        return up.name, up.getvalue()
+    return st.session_state.get(UPLOAD_KEPT)
 
 
 def seed() -> int:

@@ -17,7 +17,15 @@ from core.corpus.load import Corpus, LoadReport, load_corpus, load_corpus_bytes
 from core.corpus.mapping import MapSettings
 from core.corpus.views import MapMemo, apply_overrides, cluster_names
 from core.equal.baselines import BaselineCache
-from pages._lib.choices import SOURCES, builtin_limit, encoder_name, seed, server_path, sidebar_value
+from pages._lib.choices import (
+    SOURCES,
+    builtin_limit,
+    encoder_name,
+    seed,
+    server_path,
+    sidebar_value,
+    uploaded_file,
+)
 
 
 @st.cache_resource(show_spinner="Loading the encoder…")
@@ -73,9 +81,9 @@ def corpus_source() -> tuple[Corpus, LoadReport | None]:
     ``ValueError`` that pages show with :func:`pages._lib.errors.show_error`."""
     source = sidebar_value("sb_source", SOURCES[0])
     text_field = sidebar_value("sb_text_field", "").strip() or None
-    if source == SOURCES[1] and sidebar_value("sb_upload", None) is not None:
-        up = st.session_state["sb_upload"]
-        return _uploaded(up.getvalue(), up.name, text_field, encoder_name())
+    upload = uploaded_file() if source == SOURCES[1] else None
+    if upload is not None:
+        return _uploaded(upload[1], upload[0], text_field, encoder_name())
     path = server_path("sb_path") if source == SOURCES[2] else None  # gated before any stat
     if path is not None:
         if not path.exists():
@@ -87,7 +95,7 @@ def corpus_source() -> tuple[Corpus, LoadReport | None]:
 def builtin_corpus() -> bool:
     """Whether :func:`corpus_source` gives the built-in corpus (its documents carry provenance labels)."""
     source = sidebar_value("sb_source", SOURCES[0])
-    if source == SOURCES[1] and sidebar_value("sb_upload", None) is not None:
+    if source == SOURCES[1] and uploaded_file() is not None:
         return False
     return not (source == SOURCES[2] and server_path("sb_path") is not None)
 
