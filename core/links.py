@@ -45,6 +45,20 @@ class Param:
         return str(value)
 
 
+@dataclass(frozen=True)
+class ListParam(Param):
+    """A parameter whose value is a list of choices, written comma-separated (``cond=position,genre``).
+
+    >>> ListParam("cond", "dl_cond", parse_choices(["a", "b"]), []).encode(["b", "a"])
+    'b,a'
+    """
+
+    def encode(self, value: Any) -> str | None:
+        if not value or list(value) == list(self.default or []):
+            return None
+        return ",".join(str(v) for v in value)
+
+
 def decode_view(query: Mapping[str, str], params: list[Param]) -> tuple[dict[str, Any], list[str]]:
     """``(session values, problems)`` from a link's query parameters; unknown parameters are ignored."""
     values, problems = {}, []
@@ -133,6 +147,20 @@ def parse_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError("must be a finite number")
     return value
+
+
+def parse_choices(options) -> Callable[[str], list[str]]:
+    """Comma-separated choices, each one of ``options`` (repeats dropped, order kept).
+
+    >>> parse_choices(["a", "b", "c"])("c,a,c")
+    ['c', 'a']
+    """
+    one = parse_choice(options)
+
+    def parse(text: str) -> list[str]:
+        return list(dict.fromkeys(one(t.strip()) for t in text.split(",") if t.strip()))
+
+    return parse
 
 
 def parse_choice(options) -> Callable[[str], str]:

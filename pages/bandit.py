@@ -84,8 +84,8 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
     for col, title, group in ((c1, "**Policy**", "policy"), (c2, "**Pulls**", "pulls"), (c3, "**Reward**", "reward")):
         col.markdown(title)
         bandit_settings.draw_group(values, PAGE_GROUPS[group], col)
-    st.slider(f"Rounds per update (each update also stops after {TICK_S} s of work)", 1, 50, ROUNDS_PER_UPDATE,
-              key="bd_speed")
+    st.session_state.setdefault("bd_speed", ROUNDS_PER_UPDATE)  # kept across pages (a default set twice warns)
+    st.slider(f"Rounds per update (each update also stops after {TICK_S} s of work)", 1, 50, key="bd_speed")
     bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
     kind = values["extractor"]
     if kind == "openai":

@@ -85,7 +85,8 @@ def downloads(run: BanditRun, reference, playing: bool) -> None:
     if playing:
         st.caption("The extracted pairs can be downloaded when the run is paused or finished.")
         return
-    n = st.number_input("Decontamination n-gram", 3, 50, 8, key="bd_ngram", width=220,
+    st.session_state.setdefault("bd_ngram", 8)
+    n = st.number_input("Decontamination n-gram", 3, 50, key="bd_ngram", width=220,
                         help="Pairs that share a run of this many words with the reference set are left out of "
                         "the export.")
     d1, d2 = st.columns(2)

@@ -191,7 +191,8 @@ else:
 
 st.subheader("Preview and downloads")
 previews = preview_tables(result.tables())
-shown = st.segmented_control("File", PREVIEW_TABLES, default=PREVIEW_TABLES[0], key="ctar_preview") or PREVIEW_TABLES[0]
+st.session_state.setdefault("ctar_preview", PREVIEW_TABLES[0])
+shown = st.segmented_control("File", PREVIEW_TABLES, key="ctar_preview") or PREVIEW_TABLES[0]
 st.dataframe(previews[shown], hide_index=True, width="stretch")
 c1, c2 = st.columns(2)
 c1.download_button("CSV (CTAR layout, zip)", zip_bytes(result, "csv"), "ctar_csv.zip", "application/zip")

@@ -15,7 +15,7 @@ from core.debias.estimators import ESTIMATORS
 from core.debias.jobs import LearnersJob, SweepJob, as_bullets, mechanism_labels, shown_strength
 from core.debias.lab import LearnerConfig, explain_learners, explain_sweep
 from core.debias.learners import LEARNERS, MFConfig
-from core.debias.mechanisms import ASSUMPTIONS, MECHANISMS, default_grid, make_mechanism
+from core.debias.mechanisms import ASSUMPTIONS, CONDITIONS, MECHANISMS, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_MODELS
 from core.debias.sweep import IMPUTATIONS, SweepConfig, summarize_sweep
 from core.viz.debias import (
@@ -30,9 +30,6 @@ SWEEP, LEARN, TICK_S, REFRESH_S = "debias_sweep", "debias_learners", 0.3, 0.5
 WORLDS = {"Small (150 users x 200 items, fast)": (150, 200), "Medium (300 x 400)": (300, 400),
           "Large (600 x 800)": (600, 800)}
 GENERATORS = {"ctar": "CTAR generator", "compact": "Compact (fastest)"}
-CONDITIONS = {"match": "user-item match (what the system scores)",
-              "rating": "the rating (naive Bayes with a random slice)",
-              "position": "position in the list", "confounder": "the hidden confounder (oracle only)"}
 
 common.page_header("Debiasing lab", "Every bias in a recommender is a broken causal assumption. Pick one, see which "
                    "assumption breaks, and measure what it does to each estimator against the known truth.")
@@ -70,15 +67,17 @@ st.info(mechanism.describe(conditioned, plain=common.presenting()))
 st.subheader("Estimators against the truth")
 with st.expander("Sweep settings", expanded=not common.demo_mode()):
     c1, c2, c3 = st.columns(3)
-    n_seeds = c1.number_input("Seeds (repeats)", 2, 500, 20, key="dl_seeds")
+    for key, default in (("dl_seeds", 20), ("dl_estimators", list(ESTIMATORS)), ("dl_clip", 0.0)):
+        st.session_state.setdefault(key, default)  # kept across pages (routing.keep_views): no widget default
+    n_seeds = c1.number_input("Seeds (repeats)", 2, 500, key="dl_seeds")
     world_label = c1.selectbox("World size", list(WORLDS), key="dl_world")
     generator = c1.selectbox("World", list(GENERATORS), format_func=lambda g: GENERATORS.get(g, g), key="dl_generator")
     c1.caption("CTAR generator: each seed is a full CTAR sample and its hidden truth; Compact: a lighter twin, same "
                "rating equation.")
-    estimators = c2.multiselect("Estimators", ESTIMATORS, default=list(ESTIMATORS), key="dl_estimators")
+    estimators = c2.multiselect("Estimators", ESTIMATORS, key="dl_estimators")
     propensity = c2.selectbox("Propensity model", PROPENSITY_MODELS, key="dl_prop",
                               help="oracle: the true observation probability (a hidden confounder stays hidden).")
-    clip = c3.slider("Propensity clip γ", 0.0, 0.2, 0.0, 0.01, key="dl_clip",
+    clip = c3.slider("Propensity clip γ", 0.0, 0.2, step=0.01, key="dl_clip",
                      help="Floor for propensities: less variance, some bias.")
     imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key="dl_imp")
 users, items = WORLDS[world_label]
@@ -126,10 +125,12 @@ st.caption("Matrix factorisation trained under each loss. Ratings: scored on eve
            "(MSE, AUC of 'rating ≥ 4', NDCG@10). Tags: trained on CTAR-style user-tag facts and scored by AUC on "
            "Test II (tags of movies the user rated) and Test III (tags of movies never rated), as CTAR's baselines "
            "are.")
-learners = st.multiselect("Learners", LEARNERS, default=list(LEARNERS), key="dl_learners")
+st.session_state.setdefault("dl_learners", list(LEARNERS))
+st.session_state.setdefault("dl_default_scenario", True)
+learners = st.multiselect("Learners", LEARNERS, key="dl_learners")
 use_default = st.toggle("Train on the lab's default scenario (selection bias, alpha 0.25, 5% observed, known "
                         "propensities)",
-                        value=True, key="dl_default_scenario",
+                        key="dl_default_scenario",
                         help="Where propensity and doubly-robust learners beat MF-Naive on the truth. Off: the bias "
                              "chosen above.")
 lcfg = (LearnerConfig(learners=tuple(learners), world=world, mf=MFConfig(seed=seed), seed=seed) if use_default else

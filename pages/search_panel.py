@@ -38,7 +38,8 @@ def show(cmap, frame) -> None:
     """
     q1, q2, q3 = st.columns([4.6, 1.4, 1.3], vertical_alignment="bottom")
     query = q1.text_input("Search by meaning", placeholder="e.g. parse a date from a string", key="cm_query")
-    top_n = q2.slider("Matches", 5, 100, 20, key="cm_top_n")
+    S.setdefault("cm_top_n", 20)  # a link's or the kept value (routing.keep_views): no widget default
+    top_n = q2.slider("Matches", 5, 100, key="cm_top_n")
     q3.toggle("Star on map", key="cm_star", help="Redraws the map with the matches as stars (a second or two "
               "at this size); off, a search answers here without redrawing the map.")
     if star_request() != S.get("_cm_map_stars"):  # the map shows other stars than asked: redraw the page

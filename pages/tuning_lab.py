@@ -61,9 +61,11 @@ preset = c1.selectbox("Reference task", presets, key="tl_preset")
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
 vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key="tl_vary",
                       format_func=lambda n: TUNABLES[n].label)
-n_seeds = c3.number_input("Seeds per cell", 1, 10, 3, key="tl_seeds",
+S.setdefault("tl_seeds", 3)
+S.setdefault("tl_budget", 0.2)
+n_seeds = c3.number_input("Seeds per cell", 1, 10, key="tl_seeds",
                           help="Each cell is played with seeds starting at the sidebar's seed; the band spans them.")
-budget = c4.number_input("Budget (share)", 0.01, 1.0, 0.2, 0.05, key="tl_budget",
+budget = c4.number_input("Budget (share)", 0.01, 1.0, step=0.05, key="tl_budget",
                          help="The share of the corpus each run may extract (unless the budget is varied).")
 policy = c5.selectbox("Policy (unless varied)", POLICIES, key="tl_policy", format_func=TUNABLES["policy"].choice_text,
                       help="The policy every cell plays. The lab starts on EQUAL's bandit over clusters, where "

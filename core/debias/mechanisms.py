@@ -391,6 +391,10 @@ REGISTRY: dict[str, tuple[Callable[[float, float], BiasMechanism], tuple[float, 
     "positivity": (lambda s, rate: PositivityBias(rate=rate, share=s), (0.0, 0.1, 0.2, 0.4)),
 }
 MECHANISMS = tuple(REGISTRY)
+#: what the Debiasing lab lets an estimator condition on besides popularity (its own toggle), by condition name
+CONDITIONS = {"match": "user-item match (what the system scores)",
+              "rating": "the rating (naive Bayes with a random slice)",
+              "position": "position in the list", "confounder": "the hidden confounder (oracle only)"}
 
 
 def make_mechanism(name: str, strength: float, rate: float = 0.1) -> BiasMechanism:

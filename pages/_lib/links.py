@@ -14,11 +14,14 @@ from typing import Any
 
 from core.links import (
     TOUR_STEPS,
+    ListParam,
     Param,
     SlugParam,
     decode_view,
+    describe_problem,
     parse_bool,
     parse_choice,
+    parse_choices,
     parse_float,
     parse_int_in,
     parse_map_version,
@@ -33,11 +36,12 @@ def common_params() -> list[Param]:
 
 
 def corpus_map_params(n_clusters: int | None = None) -> list[Param]:
-    """The search text, whether the map stars its matches, the highlighted cluster (checked against
+    """The search text, whether the map stars its matches and how many, the highlighted cluster (checked against
     the map's clusters when known), the column the map is coloured by and the map's version (the page
     says when the linked version no longer exists, and draws the current one)."""
     hi = (n_clusters - 1) if n_clusters else 10_000
     return [Param("q", "cm_query", parse_text, ""), Param("star", "cm_star", parse_bool, False),
+            Param("matches", "cm_top_n", parse_int_in(5, 100), 20),
             Param("cluster", "cm_cluster_link", parse_int_in(0, hi), once=True),
             Param("color", "cm_color", parse_text, "cluster"),
             Param("map", "cm_map_link", parse_map_version, once=True)]
@@ -79,7 +83,7 @@ def ctar_params() -> list[Param]:
             parse = parse_float
         else:
             parse = str
-        out.append(Param(name, f"ctar_{name}", _checked_by_config(name, parse), default))
+        out.append(Param(name, f"ctar_{name}", parse, default))
     names = list(INTERVENTIONS)
     by_slug = dict(zip(INTERVENTION_SLUGS, names))
     out.append(SlugParam("do", "ctar_intervention", lambda t: by_slug[parse_choice(INTERVENTION_SLUGS)(t)], names[0],
@@ -87,29 +91,52 @@ def ctar_params() -> list[Param]:
     return out
 
 
-def _checked_by_config(name: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """``parse``, then the value checked by :class:`CTARConfig` itself (its range), so a link cannot set a value
-    the form would refuse."""
-    from core.ctar.config import CTARConfig, CTARConfigError
+def check_ctar_together(values: dict[str, Any]) -> list[str]:
+    """Check a link's generator settings with each other (``rct_users <= n_users``, ``liked_min <= liked_max``) by
+    :class:`CTARConfig` itself, so a link cannot set what the form would refuse, and a valid combination is kept
+    whole. While the combination is refused, the last setting whose removal would let it through is dropped from
+    ``values`` and named (checked against the defaults alone, ``n_users=50`` is refused by ``rct_users``'s 100).
 
-    def checked(text: str) -> Any:
-        value = parse(text)
-        try:
-            replace(CTARConfig(), **{name: value})
-        except CTARConfigError as exc:
-            raise ValueError(str(exc)) from exc
-        return value
+    >>> check_ctar_together(v := {"ctar_n_users": 50, "ctar_rct_users": 30}), v
+    ([], {'ctar_n_users': 50, 'ctar_rct_users': 30})
+    >>> check_ctar_together(v := {"ctar_n_users": 50}), v
+    (["n_users '50': rct_users (100) exceeds n_users (50)"], {})
+    """
+    from core.ctar.config import CTARConfig
 
-    return checked
+    fields = {k.removeprefix("ctar_"): v for k, v in values.items()
+              if k.startswith("ctar_") and k != "ctar_intervention"}
+    problems = []
+    while fields:
+        refused = _ctar_refusal(CTARConfig, fields)
+        if refused is None:
+            break
+        culprit = next((n for n in reversed(fields) if _ctar_refusal(CTARConfig, {**fields, n: None}) is None),
+                       next(reversed(fields)))
+        problems.append(describe_problem(culprit, str(fields.pop(culprit)), refused))
+        values.pop(f"ctar_{culprit}")
+    return problems
+
+
+def _ctar_refusal(config_class: type, fields: Mapping[str, Any]) -> str | None:
+    """Why ``config_class`` refuses ``fields`` over its defaults (a ``None`` value: that field left at its default),
+    or ``None`` when it accepts them."""
+    try:
+        replace(config_class(), **{k: v for k, v in fields.items() if v is not None})
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 def debias_params() -> list[Param]:
-    """The bias, its strength (checked against the bias's grid) and whether the estimator conditions on popularity."""
-    from core.debias.mechanisms import MECHANISMS
+    """The bias, its strength (checked against the bias's grid), whether the estimator conditions on popularity and
+    what else it conditions on (both change the verdict)."""
+    from core.debias.mechanisms import CONDITIONS, MECHANISMS
 
     return [Param("bias", "dl_mech", parse_choice(MECHANISMS), "popularity"),
             Param("strength", "dl_strength", parse_float),
-            Param("on_pop", "dl_on_pop", parse_bool, False)]
+            Param("on_pop", "dl_on_pop", parse_bool, False),
+            ListParam("cond", "dl_cond", parse_choices(list(CONDITIONS)), [])]
 
 
 def check_strength(mechanism: str, strength: float) -> float:
@@ -132,12 +159,35 @@ PAGE_PARAMS: dict[str, Callable[[], list[Param]]] = {
 }
 
 
+def page_state(page: str) -> tuple[str, ...]:
+    """The session keys of ``page``'s settings that its links do not carry (an endpoint, a sweep's size, a tuning
+    grid, ...), kept when the page is left all the same; a page's picks (a row, a curve, a stored run) are not."""
+    from core.equal.tune import TUNABLES
+
+    corpus_map = ("cm_tags_shown",)
+    return {
+        "": corpus_map, "corpus_map": corpus_map,
+        "bandit": ("bd_speed", "bd_base_url", "bd_model", "bd_key", "bd_ngram"),
+        "tuning_lab": ("tl_preset", "tl_vary", "tl_seeds", "tl_budget", "tl_policy", "tl_extractor", "tl_value",
+                       *(f"tl_values_{name}" for name in TUNABLES)),
+        "debiasing_lab": ("dl_learners", "dl_default_scenario", "dl_seeds", "dl_world", "dl_generator",
+                          "dl_estimators", "dl_prop", "dl_clip", "dl_imp"),
+        "large_map": ("lm_query", "lm_clusters"),
+        "ctar_generator": ("ctar_source", "ctar_preview"),
+    }.get(page, ())
+
+
+PAGES_KEPT = ("", "corpus_map", "bandit", "tuning_lab", "ctar_generator", "debiasing_lab", "large_map", "tour")
+
+
 @functools.cache
 def view_keys(page: str | None = None) -> tuple[str, ...]:
-    """The session keys of ``page``'s view (every page's when ``None``): what its links carry, kept when the
-    page is left so that it comes back as it was (:func:`core.ui_state.carry`). Asked on every run: computed once."""
-    makers = PAGE_PARAMS.values() if page is None else [PAGE_PARAMS.get(page, lambda: [])]
-    return tuple(dict.fromkeys(k for make in makers for p in make() if not p.once for k in (p.key, *p.extra_keys)))
+    """The session keys of ``page``'s view (every page's when ``None``): what its links carry and its other
+    settings (:func:`page_state`), kept when the page is left so that it comes back as it was
+    (:func:`core.ui_state.carry`). Asked on every run: computed once."""
+    pages = PAGES_KEPT if page is None else (page,)
+    keys = [k for pg in pages for p in PAGE_PARAMS.get(pg, lambda: [])() if not p.once for k in (p.key, *p.extra_keys)]
+    return tuple(dict.fromkeys(keys + [k for pg in pages for k in page_state(pg)]))
 
 
 def page_params(page: str) -> list[Param]:
@@ -163,6 +213,8 @@ def restore_link(page: str | None, query: Mapping[str, str]) -> tuple[dict[str, 
         values, problems = decode_link(query)
         return {**run_values, **values}, run_problems + problems
     values, problems = decode_view(query, params)
+    if page == "ctar_generator":
+        problems += check_ctar_together(values)
     if "dl_strength" in values:
         try:
             check_strength(values.get("dl_mech", "popularity"), values["dl_strength"])
