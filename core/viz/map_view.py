@@ -8,6 +8,7 @@ nearest neighbours.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -64,9 +65,10 @@ class MapView:
 def map_view(frame: pd.DataFrame, column: str = "cluster", names: Mapping[int, str] | None = None) -> MapView:
     """The map of ``frame`` coloured by ``column``; hover texts read ``"<id> · cluster <c>: <text>"``."""
     colors = coloring(frame, column, names)
-    points = prepare_points(frame["x"].to_numpy(), frame["y"].to_numpy(), colors.codes)
     hover = (frame["doc_id"].astype(str) + " · cluster " + frame["cluster"].astype(str) + ": "
              + frame["text"].map(short_text)).tolist()
+    texts = hashlib.blake2b("\n".join(hover).encode("utf-8", "replace"), digest_size=8).hexdigest()
+    points = prepare_points(frame["x"].to_numpy(), frame["y"].to_numpy(), colors.codes, salt=texts)
     return MapView(points, colors, hover)
 
 

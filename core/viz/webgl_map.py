@@ -98,9 +98,11 @@ class MapPoints:
         return f"{self.dropped:,} of {self.n_given:,} points not drawn: their coordinates are NaN or infinite"
 
 
-def prepare_points(x: Any, y: Any, codes: Any = None) -> MapPoints:
+def prepare_points(x: Any, y: Any, codes: Any = None, salt: str = "") -> MapPoints:
     """Drop non-finite points and scale the rest into [-EXTENT, EXTENT] (one scale for both axes, so shapes
-    keep; the margin keeps edge points off the canvas border).
+    keep; the margin keeps edge points off the canvas border). The version digests the points, their codes and
+    ``salt``: what else the browser keeps with the points (their hover texts), so a map whose layout and colours
+    did not change but whose texts did (another number of clusters) is sent again.
 
     >>> p = prepare_points([0.0, 2.0, float("nan"), 4.0], [0.0, 1.0, 1.0, 2.0], [0, 1, 1, 2])
     >>> p.rows.tolist(), p.x.tolist(), p.y.tolist(), p.dropped
@@ -124,7 +126,7 @@ def prepare_points(x: Any, y: Any, codes: Any = None) -> MapPoints:
         half = float(max(xs.max() - xs.min(), ys.max() - ys.min()) / 2 or 1.0) / EXTENT
         xs, ys = (xs - cx) / half, (ys - cy) / half
     out = [np.ascontiguousarray(a, dtype=np.float32) for a in (xs, ys, zs)]
-    digest = hashlib.blake2b(digest_size=8)
+    digest = hashlib.blake2b(salt.encode(), digest_size=8)
     for a in out:
         digest.update(a.tobytes())
     return MapPoints(out[0], out[1], out[2], rows, len(keep), digest.hexdigest(), (cx, cy), half)

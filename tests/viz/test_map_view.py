@@ -54,3 +54,13 @@ def test_rows_of_ids_and_nearest_neighbours_leave_the_document_out():
     assert set(near["doc_id"]) == {f"doc{i}" for i in best}
     with pytest.raises(ValueError, match="no document 'nope'"):
         nearest_neighbours(cmap, "nope")
+
+
+def test_a_map_whose_hover_texts_changed_gets_a_new_version():
+    # another number of clusters: same layout and, coloured by source, same colours; the browser keeps hover texts
+    # until the version changes, so texts naming the old clusters must change the version
+    frame = _frame()
+    other = frame.assign(cluster=[1, 0, 0, 2])
+    for column in ("source", "length (characters)", "doc_id"):
+        assert map_view(frame, column).points.version == map_view(frame, column).points.version
+        assert map_view(frame, column).points.version != map_view(other, column).points.version
