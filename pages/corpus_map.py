@@ -17,6 +17,7 @@ from core.corpus.views import (
     cluster_doc_ids,
     cluster_keywords,
     cluster_table,
+    cluster_table_key,
     document_text,
     elbow_ks,
     row_of_cluster,
@@ -88,7 +89,8 @@ MAP_KEY = "corpus_map_webgl"
 said: list[str] = []
 # the cluster table is drawn below the map, but its row selection is known before: it dims the map;
 # without a row selected, a shared link's cluster (checked against this map) is highlighted
-highlight = cluster_at_row(cmap, S.get("cluster_table", {}).get("selection", {}).get("rows", []))
+TABLE_KEY = cluster_table_key(cmap)
+highlight = cluster_at_row(cmap, S.get(TABLE_KEY, {}).get("selection", {}).get("rows", []))
 if highlight is not None or S.get("_cm_had_rows"):
     S["cm_cluster_link"] = highlight  # a row picked, or the pick just cleared, overrides the link
 S["_cm_had_rows"] = highlight is not None
@@ -162,7 +164,7 @@ with right:
     st.subheader("Clusters")
     table = cluster_table(cmap)
     st.dataframe(
-        table, hide_index=True, width="stretch", height=300, key="cluster_table",
+        table, hide_index=True, width="stretch", height=300, key=TABLE_KEY,
         on_select="rerun", selection_mode="single-row",
         column_config={"keywords": st.column_config.TextColumn("keywords", width="large"),
                        "representatives": st.column_config.ListColumn("representatives (nearest the centroid)",

@@ -6,6 +6,7 @@ Pure functions over a :class:`~core.corpus.mapping.CorpusMap` and its ``document
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,10 +31,19 @@ def cluster_keywords(cmap, cluster: int) -> str:
     return str(cmap.clusters.loc[cmap.clusters["cluster"] == cluster, "keywords"].iloc[0])
 
 
+def cluster_table_key(cmap) -> str:
+    """The cluster table's widget key, naming its map (corpus and settings): Streamlit keeps a table's row selection
+    by key, so another map (another corpus, number of clusters) starts with no row selected instead of whichever
+    cluster now sits at the selected row."""
+    digest = hashlib.blake2b(f"{cmap.corpus.content_hash}|{cmap.settings!r}".encode(), digest_size=6).hexdigest()
+    return f"cluster_table_{digest}"
+
+
 def cluster_at_row(cmap, rows: Iterable[int]) -> int | None:
-    """The cluster of the first selected row of the cluster table (``None`` when no row is selected)."""
+    """The cluster of the first selected row of the cluster table (``None`` when no row is selected, or the row
+    is not in this map's table: a selection made on another map)."""
     rows = list(rows)
-    return int(cmap.clusters["cluster"].iloc[rows[0]]) if rows else None
+    return int(cmap.clusters["cluster"].iloc[rows[0]]) if rows and 0 <= rows[0] < len(cmap.clusters) else None
 
 
 def row_of_cluster(cmap, cluster: int | None) -> int | None:

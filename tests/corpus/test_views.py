@@ -72,3 +72,20 @@ def test_map_memo_lets_a_failed_build_be_retried():
     except RuntimeError:
         pass
     assert "k" not in memo and memo.obtain("k", lambda: 3) == 3
+
+
+def test_a_row_selected_on_another_map_picks_no_cluster_and_each_map_has_its_table():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from core.corpus.views import cluster_at_row, cluster_table_key
+
+    def cmap(k: int, corpus_hash: str = "h"):
+        return SimpleNamespace(clusters=pd.DataFrame({"cluster": range(k)}), corpus=SimpleNamespace(
+            content_hash=corpus_hash), settings=MapSettings(encoder_name="hashing", k=k))
+
+    assert cluster_at_row(cmap(8), [7]) == 7 and cluster_at_row(cmap(3), [7]) is None
+    assert cluster_at_row(cmap(3), []) is None
+    keys = {cluster_table_key(cmap(8)), cluster_table_key(cmap(3)), cluster_table_key(cmap(3, "other"))}
+    assert len(keys) == 3 and cluster_table_key(cmap(3)) == cluster_table_key(cmap(3))
