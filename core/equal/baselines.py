@@ -26,6 +26,7 @@ job's extraction rate, scaled by :data:`REPLAY_COST`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import deque
@@ -53,13 +54,13 @@ class BaselineCache:
     """What baseline jobs on one corpus and extractor have computed so far.
 
     ``pairs_by_doc``: ``{doc_id: [QAPair, ...]}`` for every extracted document; ``table``:
-    ``{pair text: vector}``; ``curves``: ``{(policy, config json): rounds_frame}``; ``rates``: seconds per
-    unit of each kind of work (:class:`BaselineForecast`) measured by the jobs so far.
+    ``{pair text: vector}``; ``curves``: ``{(policy, config json, reference digest): rounds_frame}``;
+    ``rates``: seconds per unit of each kind of work (:class:`BaselineForecast`) measured by the jobs so far.
     """
 
     pairs_by_doc: dict[str, list[QAPair]] = field(default_factory=dict)
     table: dict[str, NDArray[np.float32]] = field(default_factory=dict)
-    curves: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    curves: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
     rates: WorkMeter = field(default_factory=WorkMeter)  # what every job measured: the next job's first forecast
 
 
@@ -297,10 +298,22 @@ def replay_docs(config: RunConfig, n_docs: int) -> float:
     return float(min(n_docs, make_budget(config.budget_kind, config.budget).target(n_docs)))
 
 
-def _curve_key(config: RunConfig, policy: str) -> tuple[RunConfig, tuple[str, str]]:
-    """The baseline's own configuration and its key in ``BaselineCache.curves``."""
+def reference_digest(reference: NDArray) -> str:
+    """A digest of the reference embeddings (shape and float32 bytes): what a curve was scored against.
+
+    >>> a = np.eye(2, dtype=np.float32)
+    >>> reference_digest(a) == reference_digest(a.copy()), reference_digest(a) == reference_digest(a[::-1])
+    (True, False)
+    """
+    ref = np.ascontiguousarray(reference, dtype=np.float32)
+    return hashlib.sha256(repr(ref.shape).encode() + ref.tobytes()).hexdigest()[:24]
+
+
+def _curve_key(config: RunConfig, policy: str, reference: NDArray) -> tuple[RunConfig, tuple[str, str, str]]:
+    """The baseline's own configuration and its key in ``BaselineCache.curves``: the policy, the configuration and
+    the reference set (a :class:`RunConfig` does not name it, and a page shares one cache across reference sets)."""
     cfg = replace(config, policy=policy, policy_params={})
-    return cfg, (policy, json.dumps(cfg.to_dict(), sort_keys=True))
+    return cfg, (policy, json.dumps(cfg.to_dict(), sort_keys=True), reference_digest(reference))
 
 
 def _embed_new(texts: list[str], embed, cache: BaselineCache,
@@ -349,7 +362,7 @@ def documents_read(config: RunConfig, space, reference: NDArray, policies: Seque
     read: set[str] = set()
     for policy in policies:  # a dry replay scores no pairs (no OT)
         recorder = _Recorder()
-        replay_run(_curve_key(config, policy)[0], space, recorder, {}, reference).run_until_done()
+        replay_run(_curve_key(config, policy, reference)[0], space, recorder, {}, reference).run_until_done()
         read.update(recorder.asked)
     return read
 
@@ -426,9 +439,9 @@ def _replays(config: RunConfig, space, reference: NDArray, cache: BaselineCache,
     # far off: bench_live's Avg-sim cost 0.13 ms a document at the defaults' 5 % budget and 0.17 ms over the whole
     # corpus, which held the forecast 25-45 % short for the job's last seconds.
     playing: dict[str, tuple[BanditRun, float]] = {}  # policy -> (replay, documents)
-    keys: dict[str, tuple[str, str]] = {}  # policy -> its curve's key in the cache
+    keys: dict[str, tuple[str, str, str]] = {}  # policy -> its curve's key in the cache
     for policy in policies:
-        cfg, key = _curve_key(config, policy)
+        cfg, key = _curve_key(config, policy, reference)
         keys[policy] = key
         if key not in cache.curves:  # replayed round by round (as replay() would), so Cancel acts between rounds
             t0 = clock()
@@ -564,7 +577,8 @@ def baselines_job(config: RunConfig, space, extractor, embed, reference: NDArray
     """
     policies = tuple(policies) if policies is not None else baseline_policies(space.doc_emb is not None)
     cache = cache if cache is not None else BaselineCache()
-    replays = {p: replay_docs(config, len(space)) for p in policies if _curve_key(config, p)[1] not in cache.curves}
+    replays = {p: replay_docs(config, len(space)) for p in policies
+               if _curve_key(config, p, reference)[1] not in cache.curves}
     n_todo = sum(d not in cache.pairs_by_doc for d in space.doc_ids)  # at most: the job's first step counts those read
     forecast = BaselineForecast(n_todo, replays, prior=cache.rates.copy(), shared=cache.rates)
     work = _work(config, space, extractor, embed, reference, cache, policies, forecast, work_clock, replay)

@@ -71,6 +71,25 @@ def test_cancelled_job_keeps_its_work_and_the_next_one_reuses_it(bandit_world):
     assert counting.docs == len(read) and again.result["random"] is job.result["random"]  # curves reused
 
 
+def test_a_shared_cache_scores_each_reference_set_against_itself(bandit_world):
+    """The page shares one cache per corpus, map and encoder: a job with another reference set reuses the
+    extracted pairs but not the curves scored against the first reference."""
+    ids, texts, labels, ref, ext, embed, config = bandit_world
+    other = embed(["How do I bind a socket address?", "How do I listen with a socket timeout?"])
+    cache, counting = BaselineCache(), CountingExtractor(ext)
+    first = baselines_job(config, make_space(ids, texts, labels), counting, embed, ref, cache=cache)
+    _finish(first)
+    read = counting.docs
+    shared = baselines_job(config, make_space(ids, texts, labels), counting, embed, other, cache=cache)
+    _finish(shared)
+    fresh = baselines_job(config, make_space(ids, texts, labels), ext, embed, other)
+    _finish(fresh)
+    assert counting.docs == read  # the pairs are kept whatever the reference
+    for policy in ("random", "all"):
+        assert shared.result[policy]["coverage"].equals(fresh.result[policy]["coverage"])
+        assert not shared.result[policy]["coverage"].equals(first.result[policy]["coverage"])
+
+
 def test_only_the_documents_the_baselines_read_are_extracted(bandit_world):
     """A half budget reads about half the corpus per baseline: the job extracts their union, not every document,
     and its curves are still those of the replay over everything extracted."""
