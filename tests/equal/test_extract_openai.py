@@ -9,7 +9,7 @@ import time
 import pytest
 
 from core.equal.extract import make_extractor
-from core.equal.extract.cache import ExtractionCache
+from core.equal.extract.cache import CachedExtraction, ExtractionCache, content_key
 from core.equal.extract.openai_compat import (
     OpenAIChatExtractor,
     OutputParseError,
@@ -145,6 +145,27 @@ def test_cache_prevents_paying_twice(server, cache):
     assert len(server.chat_requests) == 4
     assert {p.doc_id for p in again.pairs} == {"copy-d1", "copy-d3", "d4"}
     assert again.prompt_tokens < first.prompt_tokens  # only the new document was paid for
+
+
+@pytest.mark.parametrize("options", [{"max_pairs_per_doc": 1}, {"temperature": 1.0}, {"max_tokens": 64},
+                                     {"json_mode": True}])
+def test_an_answer_made_under_other_settings_is_not_served_from_the_cache(server, cache, options):
+    """Settings that change the answer are in the cache key; the defaults' key is the one made before they were."""
+    doc = [("d", "\n".join(f"FACT item {i} is number {i}" for i in range(5)))]
+    other = _extractor(server, cache, **options).extract(doc)
+    default = _extractor(server, cache).extract(doc)
+    assert other.calls == default.calls == 1 and len(server.chat_requests) == 2
+    assert len(default.pairs) == 5 and len(other.pairs) == (1 if "max_pairs_per_doc" in options else 5)
+    again = _extractor(server, cache, **options).extract(doc)
+    assert again.cached == 1 and [p.question for p in again.pairs] == [p.question for p in other.pairs]
+
+
+def test_a_default_extractor_still_reads_the_keys_made_before_the_settings_were_keyed(server, cache):
+    plain = _extractor(server, cache)
+    key = content_key("FACT old is cached", "fake-model", plain.prompt_version)  # the key's shape until now
+    cache.put(key, CachedExtraction((("What is old?", "cached"),), 10, 5, 0.0), model="fake-model")
+    result = plain.extract([("d", "FACT old is cached")])
+    assert result.cached == 1 and result.calls == 0 and [p.answer for p in result.pairs] == ["cached"]
 
 
 def test_duplicate_texts_in_one_batch_are_sent_once(server, cache):

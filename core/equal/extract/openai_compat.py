@@ -95,6 +95,8 @@ errors against the document. Drop pairs that are not real question-answer pairs.
 Answer with JSON only, exactly of the form {"pairs": [{"question": "...", "answer": "..."}]}."""
 
 _RETRY_STATUSES = {408, 409, 425, 429}
+#: Keyword settings that change an answer, besides the prompts and the input cut (see :func:`_cache_version`)
+_ANSWER_SETTINGS = ("max_pairs_per_doc", "max_tokens", "temperature", "json_mode")
 _QUESTION_KEYS = ("question", "q", "instruction", "prompt", "query", "problem")
 _ANSWER_KEYS = ("answer", "a", "output", "response", "solution", "completion")
 _LIST_KEYS = ("pairs", "qa_pairs", "qa", "items", "data", "results", "questions")
@@ -683,6 +685,16 @@ def _cache_get(cache: ExtractionCache | None, key: str) -> CachedExtraction | No
         return None
 
 
+def _cache_version(extractor: OpenAIChatExtractor) -> str:
+    """The version in ``extractor``'s cache keys: its ``prompt_version`` plus each of :data:`_ANSWER_SETTINGS` not
+    at its default, so an answer made under other settings (cut to fewer pairs, sampled at another temperature...)
+    is never served, while the keys made at the defaults before these settings were named still hit."""
+    defaults = type(extractor).__init__.__kwdefaults__ or {}
+    changed = [f"{name}={getattr(extractor, name)!r}" for name in _ANSWER_SETTINGS
+               if getattr(extractor, name) != defaults[name]]
+    return ":".join([extractor.prompt_version, *changed])
+
+
 def _cache_put(cache: ExtractionCache | None, key: str, entry: CachedExtraction, model: str,
                prompt_version: str) -> None:
     """Cache ``entry``; a cache that cannot be written is logged, the results are kept."""
@@ -762,7 +774,8 @@ class OpenAIChatExtractor:
         Default: the on-disk cache under ``cache_dir("extractions")``; ``use_cache=False``
         turns caching off.
     max_doc_chars : int
-        Documents are cut to this many characters before sending (part of the cache key).
+        Documents are cut to this many characters before sending (part of the cache key, as are ``max_tokens``,
+        ``temperature``, ``json_mode`` and ``max_pairs_per_doc`` when not at their defaults: :func:`_cache_version`).
     max_tokens : int
         ``max_tokens`` of each completion.
     temperature : float
@@ -856,7 +869,7 @@ class OpenAIChatExtractor:
 
     def is_cached(self, text: str) -> bool:
         """Whether ``text``'s extraction is in the cache (extracting it again costs no call)."""
-        key = content_key(text[: self.max_doc_chars], self.settings.model, self.prompt_version)
+        key = content_key(text[: self.max_doc_chars], self.settings.model, _cache_version(self))
         return _cache_get(self._cache, key) is not None
 
     def cancel(self) -> None:
@@ -877,7 +890,7 @@ class OpenAIChatExtractor:
         stop = _AnyEvent(self._cancel, cancel)
         docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
         keyed = [(doc_id, text, content_key(text[: self.max_doc_chars], self.settings.model,
-                                            self.prompt_version)) for doc_id, text in docs]
+                                            _cache_version(self))) for doc_id, text in docs]
         outcomes, pending = _split_cached(keyed, self._cache)
         fresh: set[str] = set()
         if pending:
@@ -890,7 +903,7 @@ class OpenAIChatExtractor:
             u = outcome.usage
             _cache_put(self._cache, key, CachedExtraction(
                 tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
-                self.estimate_cost(u.prompt_tokens, u.completion_tokens)), self.settings.model, self.prompt_version)
+                self.estimate_cost(u.prompt_tokens, u.completion_tokens)), self.settings.model, _cache_version(self))
 
     # ------------------------------------------------------------------------- per document
     def _extract_one(self, doc_id: str, text: str, batch: _Batch) -> _Outcome:
