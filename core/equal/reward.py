@@ -29,8 +29,9 @@ Choices (EQUAL.md "Open points"):
   pairs. The other two give credit per pair and per document read. The pull's optimal plan
   ``P`` (the same OT problem) hands each pair ``i`` the reference examples it is moved to; its
   credit is the cosine it has to them, ``v_i = n sum_j P_ij (1 - C_ij^2 / 2)``, clipped at 0 (a
-  pair unrelated to ``D_r`` is worth nothing, never less). ``"document"`` (default): a document
-  is worth the mean credit of its pairs, 0 when it yields none, and the pull the mean over the
+  pair unrelated to ``D_r`` is worth nothing, never less; copies of one pair share its credit
+  equally, so the order the documents were read in does not matter). ``"document"`` (default): a
+  document is worth the mean credit of its pairs, 0 when it yields none, and the pull the mean over the
   documents it read: the closeness bought per extraction call. ``"pair"``: the pull is worth
   ``sum_i v_i / documents read``, so a document split into five pairs counts five times.
   ``"document"`` is the default because the number of pairs a document is cut into is the
@@ -105,11 +106,13 @@ def ipot(cost: NDArray, beta: float = 1.0, n_outer: int = 500, n_inner: int = 10
     return float((ipot_plan(c, beta, n_outer, n_inner) * c).sum())
 
 
-def ipot_plan(cost: NDArray, beta: float = 1.0, n_outer: int = 500, n_inner: int = 10) -> NDArray[np.float64]:
-    """The transport plan ``T`` ``(n, m)`` of :func:`ipot` (rows sum to ``1/n``, columns to ``1/m``)."""
+def ipot_plan(cost: NDArray, beta: float = 1.0, n_outer: int = 500, n_inner: int = 10,
+              a: NDArray | None = None) -> NDArray[np.float64]:
+    """The transport plan ``T`` ``(n, m)`` of :func:`ipot` (rows sum to ``a``, default ``1/n``; columns to
+    ``1/m``)."""
     c = np.asarray(cost, dtype=np.float64)
     n, m = c.shape
-    a = np.full(n, 1.0 / n)
+    a = np.full(n, 1.0 / n) if a is None else np.asarray(a, dtype=np.float64)
     b = np.full(m, 1.0 / m)
     sigma = np.full(m, 1.0 / m)
     t = np.ones((n, m))
@@ -181,11 +184,12 @@ class OTReward:
         if self.ipot_beta <= 0 or self.ipot_outer < 1 or self.ipot_inner < 1:
             raise RewardConfigError("OTReward.ipot_beta must be > 0 and ipot_outer/ipot_inner >= 1")
 
-    def _transport_problem(self, x: NDArray, y: NDArray,
-                           caller: str) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], str]:
-        """The cost ``C`` ``(n, m)`` between the rows of ``x`` and ``y``, the uniform weights ``a`` ``(n,)`` and
-        ``b`` ``(m,)``, and the solver: :attr:`method`, except ``"emd"`` above ``emd_max_n`` points per side,
-        which is ``"sinkhorn"``. Both sets must be non-empty (``caller`` names the method in the error)."""
+    def _transport_problem(self, x: NDArray, y: NDArray, caller: str, a: NDArray | None = None,
+                           ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], str]:
+        """The cost ``C`` ``(n, m)`` between the rows of ``x`` and ``y``, the weights ``a`` ``(n,)`` (default
+        uniform) and the uniform ``b`` ``(m,)``, and the solver: :attr:`method`, except ``"emd"`` above
+        ``emd_max_n`` points per side, which is ``"sinkhorn"``. Both sets must be non-empty (``caller`` names the
+        method in the error)."""
         x = np.atleast_2d(np.asarray(x))
         y = np.atleast_2d(np.asarray(y))
         if len(x) == 0 or len(y) == 0:
@@ -193,7 +197,8 @@ class OTReward:
         cost = calc_cost_matrix(x, y)
         n, m = cost.shape
         solver = "sinkhorn" if self.method == "emd" and max(n, m) > self.emd_max_n else self.method
-        return cost, np.full(n, 1.0 / n), np.full(m, 1.0 / m), solver
+        weights = np.full(n, 1.0 / n) if a is None else np.asarray(a, dtype=np.float64)
+        return cost, weights, np.full(m, 1.0 / m), solver
 
     def calc_distance(self, x: NDArray, y: NDArray) -> float:
         """OT distance ``W`` between the rows of ``x`` ``(n, d)`` and ``y`` ``(m, d)``, uniform weights.
@@ -210,14 +215,16 @@ class OTReward:
             return float(ot.emd2(a, b, cost))
         return float(ot.sinkhorn2(a, b, cost, self.reg, numItermax=2000))
 
-    def calc_plan(self, x: NDArray, y: NDArray) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def calc_plan(self, x: NDArray, y: NDArray,
+                  a: NDArray | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The optimal plan ``P`` and the cost ``C`` between ``x`` ``(n, d)`` and ``y`` ``(m, d)``, both ``(n, m)``.
 
-        The solver is the one :meth:`calc_distance` uses, so ``<P, C>`` is that distance (up to rounding).
+        ``a`` ``(n,)``: the mass of each row of ``x`` (summing to 1; default ``1/n`` each). The solver is the one
+        :meth:`calc_distance` uses, so with uniform ``a``, ``<P, C>`` is that distance (up to rounding).
         """
-        cost, a, b, solver = self._transport_problem(x, y, "calc_plan")
+        cost, a, b, solver = self._transport_problem(x, y, "calc_plan", a)
         if solver == "ipot":
-            return ipot_plan(cost, self.ipot_beta, self.ipot_outer, self.ipot_inner), cost
+            return ipot_plan(cost, self.ipot_beta, self.ipot_outer, self.ipot_inner, a), cost
         ot = import_solver()
 
         if solver == "emd":
@@ -227,13 +234,23 @@ class OTReward:
     def calc_pair_credit(self, x: NDArray, y: NDArray) -> NDArray[np.float64]:
         """Per pair (row of ``x``), the cosine it has to the reference examples the plan moves it to, clipped at 0.
 
-        ``v_i = max(0, n sum_j P_ij (1 - C_ij^2 / 2))``, shape ``(n,)``; 0 rows for an empty ``x``.
+        ``v_i = max(0, n sum_j P_ij (1 - C_ij^2 / 2))``, shape ``(n,)``; 0 rows for an empty ``x``. Equal rows
+        (one pair text read from two documents) are interchangeable in the transport problem, and an exact
+        solver gives them unequal shares by their order: they are solved as one point, in a canonical order,
+        with their summed mass ``c_k / n``, and its ``c_k`` copies share its credit equally (for Sinkhorn this
+        is the same plan; for EMD one of its optimal plans), so the credit does not depend on the row order.
         """
-        x = np.asarray(x)
+        x = np.atleast_2d(np.asarray(x))
         if x.size == 0:
             return np.zeros(0)
-        plan, cost = self.calc_plan(x, y)
-        return np.maximum(0.0, len(plan) * (plan * (1.0 - cost**2 / 2.0)).sum(axis=1))
+        n = len(x)
+        rows, inverse, counts = np.unique(x, axis=0, return_inverse=True, return_counts=True)
+        if len(rows) == n:  # no equal rows: the problem as given
+            plan, cost = self.calc_plan(x, y)
+            return np.maximum(0.0, n * (plan * (1.0 - cost**2 / 2.0)).sum(axis=1))
+        plan, cost = self.calc_plan(rows, y, a=counts / n)
+        per_copy = n * (plan * (1.0 - cost**2 / 2.0)).sum(axis=1) / counts
+        return np.maximum(0.0, per_copy[inverse.reshape(-1)])
 
     def calc_pull(self, x: NDArray, y: NDArray, n_docs: int, pair_docs: Sequence[object] | None = None,
                   worst: float | None = None) -> float:

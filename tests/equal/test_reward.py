@@ -117,6 +117,33 @@ def test_document_credit_does_not_count_how_finely_a_document_is_cut():
         OTReward().calc_pull(fair, ref, 4, ["a", "b"])
 
 
+def test_a_pull_is_worth_the_same_in_any_order_its_documents_are_read():
+    """Doc A yields pairs p and q, doc B the same pair text p: the two copies of p are interchangeable in the
+    transport problem, so the reward may not depend on which document was read first."""
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        p, q = rng.normal(size=4), rng.normal(size=4)
+        y = rng.normal(size=(3, 4))
+        for rw in (OTReward(), OTReward(credit="pair"), OTReward(credit="pull")):
+            a_first = rw.calc_pull(np.stack([p, q, p]), y, 2, ["A", "A", "B"])
+            b_first = rw.calc_pull(np.stack([p, p, q]), y, 2, ["B", "A", "A"])
+            assert a_first == pytest.approx(b_first, abs=1e-12)
+        v = OTReward().calc_pair_credit(np.stack([p, q, p]), y)
+        assert v[0] == v[2]  # the copies share their point's credit equally
+
+
+@pytest.mark.parametrize("rw", [OTReward(method="sinkhorn", reg=0.05), OTReward(method="ipot", ipot_outer=200)])
+def test_equal_pairs_solved_as_one_point_keep_each_solvers_plan(rw):
+    """Sinkhorn and IPOT already split an equal pair's mass evenly: solving the copies as one point with their
+    summed mass gives the credit the whole problem gives."""
+    rng = np.random.default_rng(3)
+    x, y = _unit(rng.normal(size=(5, 8))), _unit(rng.normal(size=(6, 8)))
+    x = x[[0, 1, 2, 1, 3, 4, 1]]
+    plan, cost = rw.calc_plan(x, y)
+    whole = np.maximum(0.0, len(x) * (plan * (1.0 - cost**2 / 2.0)).sum(axis=1))
+    assert rw.calc_pair_credit(x, y) == pytest.approx(whole, abs=1e-6)
+
+
 def test_pair_credit_is_the_transported_cosine_clipped_at_zero():
     ref = np.eye(4)[:2]  # two reference examples, e0 and e1
     x = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, -1.0, 0.2], [0, 0.6, 0.8, 0]])
