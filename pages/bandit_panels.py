@@ -87,8 +87,8 @@ def downloads(run: BanditRun, reference, playing: bool) -> None:
         return
     st.session_state.setdefault("bd_ngram", 8)
     n = st.number_input("Decontamination n-gram", 3, 50, key="bd_ngram", width=220,
-                        help="Pairs that share a run of this many words with the reference set are left out of "
-                        "the export.")
+                        help="Pairs that share a run of this many words with the reference set, or hold a "
+                        "shorter reference example whole, are left out of the export.")
     d1, d2 = st.columns(2)
     for col, shape in ((d1, "messages"), (d2, "alpaca")):
         out = export_pairs(run.pairs_frame(), reference.raw_texts(), shape=shape, n=int(n))

@@ -11,7 +11,9 @@ the run is written (no settings, no endpoint, no key).
 
 Decontamination (as the paper does before training): a pair is dropped when it shares a
 word ``n``-gram (default ``n = 8``, lower-cased ``[a-z0-9]+`` tokens) with any reference
-example's question or answer.
+example's question or answer, or, for a reference example shorter than ``n`` tokens (a
+one-line question of a plain-text set), when it contains that example's whole token sequence
+(examples under ``n // 2`` tokens are too short to tell and are not matched).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class ExportResult:
 def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     """Word ``n``-grams of ``text`` (lower-cased alphanumeric tokens).
 
-    Texts shorter than ``n`` give their whole token tuple.
+    Texts shorter than ``n`` give their whole token tuple, if it has at least ``max(1, n // 2)`` tokens.
     """
     toks = _TOKEN.findall(text.lower())
     if len(toks) < n:
@@ -49,13 +51,24 @@ def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
 
 def find_contaminated(questions: Sequence[str], answers: Sequence[str], reference_texts: Iterable[str],
                       n: int = 8) -> list[bool]:
-    """For each pair, whether it shares a word ``n``-gram with any reference text."""
+    """For each pair, whether its question and answer share a word ``n``-gram with any reference text, or hold
+    the whole token sequence of a reference text shorter than ``n`` tokens (see :func:`ngrams`).
+
+    >>> find_contaminated(["How do I reverse a list in place?"], ["Call lst.reverse()."],
+    ...                   ["How do I reverse a list in place?", "Why use a deque rather than a list here?"])
+    [True]
+    """
     if n < 1:
         raise ValueError(f"find_contaminated: n must be >= 1, got {n}")
     ref: set[tuple[str, ...]] = set()
     for t in reference_texts:
         ref |= ngrams(t, n)
-    return [bool(ngrams(q + "\n" + a, n) & ref) for q, a in zip(questions, answers)]
+    lengths = {len(g) for g in ref}  # n, and the lengths of the short reference texts
+    out = []
+    for q, a in zip(questions, answers):
+        toks = _TOKEN.findall((q + "\n" + a).lower())
+        out.append(any(tuple(toks[i:i + k]) in ref for k in lengths for i in range(len(toks) - k + 1)))
+    return out
 
 
 def export_pairs(pairs: pd.DataFrame, reference_texts: Iterable[str], shape: str = "messages", n: int = 8,

@@ -61,8 +61,9 @@ def test_export_shapes_with_provenance_after_decontamination(shape, monkeypatch)
 
 def test_ngram_size_is_a_parameter():
     q, a = ["How do I parse a JSON string into Python objects quickly?"], ["no"]
-    assert find_contaminated(q, a, ["parse a JSON string into Python"], n=5) == [True]
-    assert find_contaminated(q, a, ["parse a JSON string into Python"], n=8) == [False]
+    longer = ["We never parse a JSON string into Python by hand in this project"]  # shares 6 tokens in a row
+    assert find_contaminated(q, a, longer, n=5) == [True]
+    assert find_contaminated(q, a, longer, n=8) == [False]  # a fragment of a longer reference is not a copy
     assert ngrams("a b c", 2) == {("a", "b"), ("b", "c")}
     res = export_pairs(_pairs(), REF, decontaminate=False)
     assert res.n_removed == 0 and res.n_written == 3
@@ -73,3 +74,15 @@ def test_bad_export_arguments():
         export_pairs(_pairs(), REF, shape="sharegpt")
     with pytest.raises(ValueError, match="cluster"):
         export_pairs(_pairs().drop(columns="cluster"), REF)
+
+
+def test_a_reference_shorter_than_n_tokens_copied_whole_is_contamination():
+    """A plain-text reference set is one short question a line: copied into a pair's question or answer (or as
+    the pair's question and answer together), the pair is dropped; too short a text, or part of it, is not."""
+    ref = ["How do I reverse a list in place?", "What does json.dumps return?", "Why?"]
+    q = ["How do I reverse a list in place?", "Tell me: what does json.dumps return? Briefly.", "Why?",
+         "How do I reverse a list?"]
+    a = ["Call lst.reverse().", "A str.", "Because.", "Use reversed()."]
+    assert find_contaminated(q, a, ref, n=8) == [True, True, False, False]
+    assert find_contaminated(["How do I"], ["reverse a list in place?"], ref, n=8) == [True]
+    assert find_contaminated(["What does json.dumps"], ["return?"], ref, n=4) == [True]
