@@ -505,11 +505,13 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     from core.equal.export import export_pairs
+    from core.equal.provenance import RunProvenance
     from core.equal.reference import load_reference
     from core.equal.store import RunStore
 
     stored = RunStore(args.store).load_run(args.run_id)
-    pairs = stored.pairs.rename(columns={"arm": "cluster"}).assign(policy=stored.config.get("policy", ""))
+    clusters = RunProvenance.from_dict(stored.provenance).cluster_of(stored.pairs["arm"])  # arms may be renumbered
+    pairs = stored.pairs.assign(cluster=clusters, policy=stored.config.get("policy", ""))
     out = export_pairs(pairs, load_reference(args.reference).raw_texts(), shape=args.shape, n=args.ngram)
     write_atomic(args.out, lambda tmp: tmp.write_bytes(out.data),  # no half-written file under --out
                  f"the export of run {args.run_id} could not be written to {Path(args.out).name}")

@@ -6,7 +6,8 @@ Shapes (one JSON object per line):
   "provenance": {...}}``
 * ``"alpaca"``: ``{"instruction": Q, "input": "", "output": A, "provenance": {...}}``
 
-Provenance: ``doc_id``, ``cluster``, ``round``, ``policy``, ``extractor``. Nothing else about
+Provenance: ``doc_id``, ``cluster`` (the document's cluster on the corpus map, also when the
+run's arms were renumbered to a tag's clusters), ``round``, ``policy``, ``extractor``. Nothing else about
 the run is written (no settings, no endpoint, no key).
 
 Decontamination (as the paper does before training): a pair is dropped when it shares a

@@ -10,6 +10,7 @@ Reference coverage: ``mean_r max_{e in D_e} cos(r, e)`` over the reference examp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -104,12 +105,19 @@ class Ledger:
         out.insert(0, "run", name)
         return out
 
-    def pairs_frame(self, policy: str, last: int | None = None) -> pd.DataFrame:
-        """``D_e`` with provenance: round, cluster (arm), doc_id, question, answer, extractor, policy."""
+    def pairs_frame(self, policy: str, last: int | None = None,
+                    cluster_of: Callable[[list[int]], NDArray[np.int64]] | None = None) -> pd.DataFrame:
+        """``D_e`` with provenance: round, cluster, doc_id, question, answer, extractor, policy.
+
+        ``cluster`` is the map cluster of the pair's arm by ``cluster_of`` (``arms -> clusters``, e.g.
+        :meth:`core.equal.space.ArmSpace.cluster_of`); without it, the arm.
+        """
         pairs, meta = self.pairs, self.pair_meta
         if last is not None:
             pairs, meta = pairs[-last:], meta[-last:]
-        return pd.DataFrame({"round": [m[0] for m in meta], "cluster": [m[1] for m in meta],
+        arms = [m[1] for m in meta]
+        clusters = arms if cluster_of is None else [int(c) for c in cluster_of(arms)]
+        return pd.DataFrame({"round": [m[0] for m in meta], "cluster": clusters,
                              "doc_id": [p.doc_id for p in pairs], "question": [p.question for p in pairs],
                              "answer": [p.answer for p in pairs], "extractor": [p.extractor for p in pairs],
                              "policy": policy})

@@ -82,6 +82,7 @@ class RunProvenance:
     reference_sha: str = ""
     reference_examples: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     extractor: Mapping[str, Any] = field(default_factory=dict)
+    arm_clusters: tuple[int, ...] = ()  # the map cluster of each arm when they are renumbered (ArmSpace.clusters)
 
     @classmethod
     def build(cls, space: ArmSpace | None = None, reference: ReferenceSet | None = None,
@@ -93,12 +94,25 @@ class RunProvenance:
                    reference_name=reference.name if reference is not None else "",
                    reference_sha=reference_sha(reference.questions, reference.answers) if reference is not None else "",
                    reference_examples=examples,
-                   extractor=extractor_settings(extractor) if extractor is not None else {})
+                   extractor=extractor_settings(extractor) if extractor is not None else {},
+                   arm_clusters=() if space is None or space.clusters is None else tuple(map(int, space.clusters)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"encoder": self.encoder, "space_id": self.space_id, "reference_name": self.reference_name,
-                "reference_sha": self.reference_sha, "reference_examples": [list(x) for x in self.reference_examples],
-                "extractor": dict(self.extractor)}
+        out = {"encoder": self.encoder, "space_id": self.space_id, "reference_name": self.reference_name,
+               "reference_sha": self.reference_sha, "reference_examples": [list(x) for x in self.reference_examples],
+               "extractor": dict(self.extractor)}
+        return out | ({"arm_clusters": list(self.arm_clusters)} if self.arm_clusters else {})
+
+    def cluster_of(self, arms: Sequence[int]) -> list[int]:
+        """The corpus map's cluster of each of ``arms`` (the arms themselves when they were not renumbered, or the
+        run was stored before the renumbering was recorded).
+
+        >>> RunProvenance(arm_clusters=(2, 5)).cluster_of([1, 0]), RunProvenance().cluster_of([1, 0])
+        ([5, 2], [1, 0])
+        """
+        if not self.arm_clusters:
+            return [int(a) for a in arms]
+        return [self.arm_clusters[int(a)] for a in arms]
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> RunProvenance:
@@ -107,7 +121,8 @@ class RunProvenance:
         return cls(encoder=encoder, space_id=migrate_space_id(encoder, d.get("space_id", "")),
                    reference_name=d.get("reference_name", ""), reference_sha=d.get("reference_sha", ""),
                    reference_examples=tuple((str(q), str(a)) for q, a in d.get("reference_examples", [])),
-                   extractor=dict(d.get("extractor", {})))
+                   extractor=dict(d.get("extractor", {})),
+                   arm_clusters=tuple(int(c) for c in d.get("arm_clusters", ())))
 
     @property
     def unknown(self) -> list[str]:

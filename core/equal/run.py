@@ -676,7 +676,8 @@ class BanditRun:
         return self.ledger.rounds_frame(self.name, self.config.policy, len(self.space))
 
     def pairs_frame(self, last: int | None = None) -> pd.DataFrame:
-        return self.ledger.pairs_frame(self.config.policy, last)
+        """``D_e`` with provenance (:meth:`Ledger.pairs_frame`); ``cluster`` is the corpus map's cluster."""
+        return self.ledger.pairs_frame(self.config.policy, last, self.space.cluster_of)
 
     def arms_frame(self) -> pd.DataFrame:
         """One row per arm: size, docs_left, pulls, count (with shared), mean, score, available."""

@@ -76,6 +76,9 @@ class ArmSpace:
         The documents' embeddings (for ``unplayed="prior"`` and the avg-sim baseline).
     encoder : str
         Name of the encoder that made ``doc_emb`` ("" when unknown).
+    clusters : array of int, shape (k,), optional
+        The corpus map's cluster of each arm, when the arms are some of the map's clusters renumbered
+        (:meth:`restricted_to`); ``None``: arm ``i`` is map cluster ``i``.
     """
 
     doc_ids: Sequence[str]
@@ -85,10 +88,13 @@ class ArmSpace:
     k: int | None = None
     doc_emb: NDArray[np.float32] | None = field(default=None, repr=False)
     encoder: str = ""
+    clusters: NDArray[np.int64] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "doc_ids", list(self.doc_ids))
         object.__setattr__(self, "labels", np.asarray(self.labels, dtype=np.int64))
+        if self.clusters is not None:
+            object.__setattr__(self, "clusters", np.asarray(self.clusters, dtype=np.int64))
         n = len(self.doc_ids)
         if (self.texts is not None and len(self.texts) != n) or len(self.labels) != n:
             n_texts = "no" if self.texts is None else len(self.texts)
@@ -118,6 +124,16 @@ class ArmSpace:
     def fingerprint(self) -> str:
         return arms_fingerprint(self.doc_ids, self.labels)
 
+    def cluster_of(self, arms: Sequence[int] | NDArray) -> NDArray[np.int64]:
+        """The corpus map's cluster of each of ``arms`` (the arms themselves unless :attr:`clusters` renumbers
+        them).
+
+        >>> ArmSpace(["a", "b"], None, np.array([0, 1]), clusters=np.array([2, 5])).cluster_of([1, 0, 1]).tolist()
+        [5, 2, 5]
+        """
+        arms = np.asarray(arms, dtype=np.int64)
+        return arms if self.clusters is None else self.clusters[arms]
+
     def documents(self, indices: Sequence[int]) -> list[tuple[str, str]]:
         """``[(doc_id, text), ...]`` for the extractor (text "" when the space holds no texts)."""
         if self.texts is None:
@@ -128,15 +144,15 @@ class ArmSpace:
         """The arm space of only the clusters that hold at least one of ``doc_ids`` (a tag's documents), every
         document of those clusters kept; and, shape ``(k',)``, the map cluster of each of its arms.
 
-        Arms are renumbered ``0..k'-1`` in the order of their map clusters; the neighbour graph and the
-        embeddings keep the rows of the kept clusters and documents, so a run over it compares the same
-        vectors. Raises :class:`ArmSpaceError` when ``doc_ids`` is empty or names a document not in the
-        space (the first few are named).
+        Arms are renumbered ``0..k'-1`` in the order of their map clusters (kept as its :attr:`clusters`, so
+        an export names the map's clusters); the neighbour graph and the embeddings keep the rows of the kept
+        clusters and documents, so a run over it compares the same vectors. Raises :class:`ArmSpaceError`
+        when ``doc_ids`` is empty or names a document not in the space (the first few are named).
 
         >>> space = ArmSpace(["a", "b", "c", "d"], None, np.array([0, 2, 1, 2]), k=3)
         >>> arms, clusters = space.restricted_to(["b"])
-        >>> arms.doc_ids, arms.labels.tolist(), arms.k, clusters.tolist()
-        (['b', 'd'], [0, 0], 1, [2])
+        >>> arms.doc_ids, arms.labels.tolist(), arms.k, clusters.tolist(), arms.clusters.tolist()
+        (['b', 'd'], [0, 0], 1, [2], [2])
         """
         wanted = list(dict.fromkeys(doc_ids))
         if not wanted:
@@ -153,9 +169,10 @@ class ArmSpace:
         texts = None if self.texts is None else [self.texts[i] for i in keep]
         neighbours = None if self.neighbours is None else self.neighbours[np.ix_(clusters, clusters)]
         doc_emb = None if self.doc_emb is None else self.doc_emb[keep]
+        map_clusters = self.cluster_of(clusters)  # a space restricted twice still names the map's clusters
         arms = ArmSpace([self.doc_ids[i] for i in keep], texts, renumber[self.labels[keep]], neighbours=neighbours,
-                        k=len(clusters), doc_emb=doc_emb, encoder=self.encoder)
-        return arms, clusters.astype(np.int64)
+                        k=len(clusters), doc_emb=doc_emb, encoder=self.encoder, clusters=map_clusters)
+        return arms, map_clusters
 
     def check_embedder(self, embed: object) -> None:
         """Refuse an embed function whose encoder differs from the one that made ``doc_emb``.
