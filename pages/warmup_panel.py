@@ -9,7 +9,13 @@ from pathlib import Path
 import streamlit as st
 
 from core.equal.reference import list_presets
-from core.equal.warmup_report import STAGE_LABELS, find_warmup_reports, summarize_warmup, warmup_job
+from core.equal.warmup_report import (
+    STAGE_LABELS,
+    describe_training,
+    find_warmup_reports,
+    summarize_warmup,
+    warmup_job,
+)
 from core.text import md_escape
 from core.viz.corpus_map import make_warmup_loss_figure
 from pages import common
@@ -79,9 +85,8 @@ def _form(base: str, warm_polling: bool) -> tuple[dict, bool]:
 def _report(r: dict, base: str) -> None:
     """The latest saved warm-up of this corpus: what it trained on and what changed."""
     st.markdown(f"**Latest warm-up** of {md_escape(r['base_model'])} (k={r['k']}, reference "
-                f"{md_escape(r['reference'])}): {r['n_train_pairs']} pairs from {r['n_docs_with_pairs']} of "
-                f"{r['n_docs_sampled']} sampled documents, {r['n_steps']} steps, {r['seconds']:.0f} s. Model: "
-                f"{md_escape(Path(r['model_path']).name)}")
+                f"{md_escape(r['reference'])}): {describe_training(r)}, {r['n_steps']} steps, {r['seconds']:.0f} s. "
+                f"Model: {md_escape(Path(r['model_path']).name)}")
     m1, m2, m3 = st.columns(3)
     m1.metric("ARI before vs after", "n/a" if r["ari"] is None else f"{r['ari']:.3f}", help="1 = same clustering")
     m2.metric("Reward spread within clusters", "n/a" if r["spread_after"] is None else f"{r['spread_after']:.4f}",

@@ -238,7 +238,7 @@ def _run_warmup(args: argparse.Namespace) -> int:
     from core.equal.extract import make_extractor
     from core.equal.reference import load_reference
     from core.equal.warmup import WarmupConfig
-    from core.equal.warmup_report import check_finetunable, summarize_warmup, warm_up_and_compare
+    from core.equal.warmup_report import check_finetunable, describe_training, summarize_warmup, warm_up_and_compare
 
     check_finetunable(args.encoder)
     if args.reference is None:
@@ -267,8 +267,8 @@ def _run_warmup(args: argparse.Namespace) -> int:
             bar.close()
     r = out.report
     print(f"saved the warmed-up encoder to {out.warmup.model_path}")
-    print(f"{r['n_train_pairs']} training pairs from {r['n_docs_with_pairs']} of {r['n_docs_sampled']} sampled "
-          f"documents, {r['n_steps']} steps in {r['seconds']:.1f} s; reference {reference.name!r}, k={k}")
+    print(f"trained on {describe_training(r)}, {r['n_steps']} steps in {r['seconds']:.1f} s; "
+          f"reference {reference.name!r}, k={k}")
     table = summarize_warmup(r)
     for row in table.itertuples(index=False):
         print(f"  {row.measure}: {row.before:.4g} -> {row.after:.4g} (change {row.change:+.4g})")

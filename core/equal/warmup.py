@@ -8,7 +8,9 @@ Recipe (:func:`run_warmup`):
 
 1. sample ``sample_share`` of the documents (seeded) and extract their QA pairs with the
    injected extractor (these calls are part of EQUAL's cost: ``WarmupResult.extraction``);
-2. training pairs ``(document text, QAPair.as_text())``, at most ``max_pairs`` (seeded sample);
+2. training pairs ``(document text, QAPair.as_text())``, at most ``max_pairs`` (seeded sample),
+   less those of a few documents held out of training (seeded), on which the alignment of
+   documents with their own QA pairs is measured before and after (``eval_loss_*``);
 3. optionally ``n_negatives`` hard negatives per pair: QA strings of *other* documents whose
    base-encoder similarity to the document ranks within ``negative_ranks`` (paper: ranks
    2..200, 15 per document), drawn at random with the seed;
@@ -105,7 +107,9 @@ class WarmupConfig:
     max_seq_length : int
         Tokens per text during training and in the saved model (documents are truncated).
     eval_pairs : int
-        Pairs used to measure alignment before and after (0 turns the measurement off).
+        At most this many documents with pairs are held out of training, one QA pair each measuring the
+        alignment before and after (at most a fifth of them, at least 2 while 2 are left to train on; 0 turns
+        the measurement off).
     """
 
     sample_share: float = 0.05
@@ -139,7 +143,8 @@ class WarmupConfig:
 class WarmupResult:
     """What the warm-up produced.
 
-    ``eval_loss_*`` is the InfoNCE loss of the evaluation pairs (one per document, every other
+    ``eval_loss_*`` is the InfoNCE loss of the evaluation pairs (the first pair of each of the
+    ``n_docs_held_out`` documents held out of training, ``held_out_ids``; every other such
     document's QA string a negative), ``mean_i -log softmax_j(scale * cos(d_i, q_j))[i]``,
     before and after training (lower: documents sit nearer to what they yield than to what
     the others yield); ``recall_at_1_*`` the share of documents whose nearest QA string is
@@ -160,6 +165,8 @@ class WarmupResult:
     eval_loss_after: float | None = None
     recall_at_1_before: float | None = None
     recall_at_1_after: float | None = None
+    n_docs_held_out: int = 0
+    held_out_ids: list[str] = field(default_factory=list)
 
 
 def default_warmup_dir(corpus: _HasDocuments, base_model: str, config: WarmupConfig, extractor_name: str) -> Path:
@@ -257,26 +264,30 @@ def _mine_negatives(
 
 @dataclass
 class TrainingSet:
-    """Stage 2's output: the (document, QA) training pairs of the sample.
+    """Stage 2's output: the (document, QA) training pairs of the sample, and the held-out documents.
 
-    ``pair_doc[i]`` is the corpus index of pair ``i``'s document, ``anchors[i]`` its text and
-    ``positives[i]`` the pair's chat-format string; ``eval_idx`` picks the first pair of up to
-    ``eval_pairs`` documents for the before/after alignment.
+    ``pair_doc[i]`` is the corpus index of training pair ``i``'s document, ``anchors[i]`` its text and
+    ``positives[i]`` the pair's chat-format string. ``held_out`` are the corpus indices of the documents
+    kept out of training (none of their pairs is trained on or drawn as a negative) and ``eval_anchors``/
+    ``eval_positives`` the text and first QA string of each, for the before/after alignment.
     """
 
     pairs: list[QAPair]
     pair_doc: NDArray[np.int64]
     anchors: list[str]
     positives: list[str]
-    eval_idx: list[int]
+    held_out: list[int] = field(default_factory=list)
+    eval_anchors: list[str] = field(default_factory=list)
+    eval_positives: list[str] = field(default_factory=list)
 
     @property
     def n_docs_with_pairs(self) -> int:
-        return len(set(self.pair_doc.tolist()))
+        """Sampled documents that yielded pairs: those trained on and those held out."""
+        return len(set(self.pair_doc.tolist())) + len(self.held_out)
 
     @property
     def eval_texts(self) -> tuple[list[str], list[str]]:
-        return [self.anchors[i] for i in self.eval_idx], [self.positives[i] for i in self.eval_idx]
+        return self.eval_anchors, self.eval_positives
 
 
 def run_warmup(
@@ -331,17 +342,17 @@ def run_warmup(
     training = training_set(ids, texts, chosen, extraction, config, rng)
     model, negatives, loss_history, (loss_before, recall_before), (loss_after, recall_after) = _fine_tune(
         base_model, texts, training, config, rng, report)
+    held_out = [ids[i] for i in training.held_out]
     result = WarmupResult(
         model_path=str(out), n_train_pairs=len(training.pairs), seconds=0.0, loss_history=loss_history,
         n_docs_sampled=len(chosen), n_docs_with_pairs=training.n_docs_with_pairs, n_negatives=int(negatives.shape[1]),
         sampled_ids=[ids[i] for i in chosen], pairs=training.pairs, extraction=extraction,
-        eval_loss_before=loss_before, eval_loss_after=loss_after,
-        recall_at_1_before=recall_before, recall_at_1_after=recall_after,
-    )
+        eval_loss_before=loss_before, eval_loss_after=loss_after, recall_at_1_before=recall_before,
+        recall_at_1_after=recall_after, n_docs_held_out=len(held_out), held_out_ids=held_out)
     return save_warmup(model, result, out, base_model, extractor.name, config, started, report)
 
 
-_Alignment = tuple[float | None, float | None]  # (held-out loss, recall@1); None with fewer than 2 held-out pairs
+_Alignment = tuple[float | None, float | None]  # (held-out loss, recall@1); None with fewer than 2 held-out documents
 
 
 def _fine_tune(base_model: str, texts: Sequence[str], training: TrainingSet, config: WarmupConfig,
@@ -385,7 +396,8 @@ def extract_sample(ids: Sequence[str], texts: Sequence[str], chosen: NDArray[np.
 
 def training_set(ids: Sequence[str], texts: Sequence[str], chosen: NDArray[np.int64], extraction: ExtractionResult,
                  config: WarmupConfig, rng: np.random.Generator) -> TrainingSet:
-    """Stage 2: the sample's pairs (at most ``config.max_pairs``) with their documents.
+    """Stage 2: the sample's pairs (at most ``config.max_pairs``) with their documents, less the documents
+    held out of training to measure the alignment (:func:`_held_out_docs`).
 
     Raises :class:`WarmupError` when fewer than 2 documents yield pairs.
     """
@@ -405,8 +417,27 @@ def training_set(ids: Sequence[str], texts: Sequence[str], chosen: NDArray[np.in
     first_of_doc: dict[int, int] = {}
     for i, d in enumerate(pair_doc.tolist()):
         first_of_doc.setdefault(d, i)
-    return TrainingSet(pairs, pair_doc, [texts[i] for i in pair_doc], [p.as_text() for p in pairs],
-                       list(first_of_doc.values())[: config.eval_pairs])
+    held = _held_out_docs(list(first_of_doc), config.eval_pairs, rng)
+    train = [i for i, d in enumerate(pair_doc.tolist()) if d not in held]
+    evals = [first_of_doc[d] for d in sorted(held)]
+    return TrainingSet([pairs[i] for i in train], pair_doc[train], [texts[pair_doc[i]] for i in train],
+                       [pairs[i].as_text() for i in train], sorted(held), [texts[pair_doc[i]] for i in evals],
+                       [pairs[i].as_text() for i in evals])
+
+
+def _held_out_docs(docs: list[int], eval_pairs: int, rng: np.random.Generator) -> set[int]:
+    """A seeded draw of the documents (of ``docs``, those with pairs) held out of training: ``eval_pairs`` at
+    most, a fifth of ``docs`` at most but at least 2 (one pair cannot be ranked against another), and only
+    while at least 2 are left to train on; none otherwise (the alignment is then not measured).
+
+    >>> rng = np.random.default_rng(0)
+    >>> len(_held_out_docs(list(range(20)), 256, rng)), _held_out_docs([3, 7, 9], 256, rng)
+    (4, set())
+    """
+    n = min(eval_pairs, max(2, len(docs) // 5))
+    if n < 2 or len(docs) - n < 2:
+        return set()
+    return {int(d) for d in rng.choice(docs, size=n, replace=False)}
 
 
 def _load_model(base_model: str, config: WarmupConfig) -> Any:

@@ -18,9 +18,11 @@ Corpus map page's warm-up panel:
 5. :func:`core.equal.warmup.compare_clusterings` of the two label vectors with those rewards,
    plus the training summary, written as ``what_changed.json`` into the model folder.
 
-The rewards are measured on the documents the warm-up trained on (there is no held-out
-extraction: extraction is what EQUAL's budget pays for), so the spreads say how the clusters
-now group the documents the encoder has seen.
+The rewards are measured on the sampled documents, nearly all of which the warm-up trained on
+(there is no extraction beyond the sample: extraction is what EQUAL's budget pays for), so the
+spreads say how the clusters now group the documents the encoder has seen. The InfoNCE and
+Recall@1 rows are measured on the few sampled documents held out of training
+(``n_docs_held_out``; :func:`core.equal.warmup.training_set`).
 
 ``progress(stage, fraction)`` is called for every stage of :data:`STAGES` (``mine`` only
 with hard negatives), ``fraction`` in [0, 1].
@@ -57,6 +59,7 @@ __all__ = [
     "STAGE_LABELS",
     "WarmupComparison",
     "check_finetunable",
+    "describe_training",
     "find_warmup_reports",
     "load_warmup_report",
     "rewards_per_document",
@@ -181,6 +184,7 @@ def _summary(warmup: WarmupResult) -> dict[str, Any]:
         "n_train_pairs": warmup.n_train_pairs,
         "n_docs_sampled": warmup.n_docs_sampled,
         "n_docs_with_pairs": warmup.n_docs_with_pairs,
+        "n_docs_held_out": warmup.n_docs_held_out,
         "n_negatives": warmup.n_negatives,
         "n_steps": len(losses),
         "seconds": warmup.seconds,
@@ -349,19 +353,48 @@ def find_warmup_reports(corpus_hash: str | None = None, root: str | Path | None 
 
 _ROWS = (
     ("Train loss (in-batch InfoNCE; start -> end of training)", "train_loss_start", "train_loss_end"),
-    ("InfoNCE, one QA pair per document (lower: documents sit near what they yield)", "eval_loss_before",
+    ("InfoNCE on {docs}, one QA pair each (lower: documents sit near what they yield)", "eval_loss_before",
      "eval_loss_after"),
-    ("Recall@1: a document's nearest QA string is its own", "recall_at_1_before", "recall_at_1_after"),
+    ("Recall@1 on {docs}: a document's nearest QA string is its own", "recall_at_1_before", "recall_at_1_after"),
     ("Within-cluster reward spread (lower: clusters pay more uniformly)", "spread_before", "spread_after"),
     ("Reward variance explained by the clusters (higher is better)", "explained_before", "explained_after"),
     ("Clusters", "n_clusters_before", "n_clusters_after"),
 )
 
 
+def _aligned_docs(record: dict[str, Any]) -> str:
+    """The documents the alignment rows were measured on, in words (a report saved before the warm-up held
+    documents out of training measured them on documents it trained on).
+
+    >>> _aligned_docs({"n_docs_held_out": 8}), _aligned_docs({})
+    ('8 documents held out of training', 'documents trained on')
+    """
+    held = record.get("n_docs_held_out")
+    if held is None:
+        return "documents trained on"
+    return f"{int(held)} documents held out of training" if held else "held-out documents (none: too few to spare)"
+
+
+def describe_training(record: dict[str, Any]) -> str:
+    """What a report's warm-up trained on, and the documents it held out of training, in words.
+
+    >>> describe_training({"n_train_pairs": 48, "n_docs_with_pairs": 40, "n_docs_sampled": 44, "n_docs_held_out": 8})
+    '48 pairs from 32 of 44 sampled documents (8 more held out of training to measure the alignment)'
+    >>> describe_training({"n_train_pairs": 48, "n_docs_with_pairs": 40, "n_docs_sampled": 44})
+    '48 pairs from 40 of 44 sampled documents'
+    """
+    held = int(record.get("n_docs_held_out") or 0)
+    out = (f"{record['n_train_pairs']} pairs from {int(record['n_docs_with_pairs']) - held} of "
+           f"{record['n_docs_sampled']} sampled documents")
+    return out + (f" ({held} more held out of training to measure the alignment)" if held else "")
+
+
 def summarize_warmup(record: dict[str, Any]) -> pd.DataFrame:
     """Before/after table of a report: columns ``measure, before, after, change`` (``NaN`` when unknown)."""
     rows = []
+    docs = _aligned_docs(record)
     for label, b, a in _ROWS:
+        label = label.format(docs=docs)
         before = record.get(b)
         after = record.get(a)
         before = float("nan") if before is None else float(before)

@@ -17,6 +17,7 @@ from core.equal.warmup import (
     compare_clusterings,
     info_nce,
     run_warmup,
+    training_set,
 )
 
 TOPICS = ["python lists", "french cooking", "tax returns", "guitar chords", "mars rovers",
@@ -100,6 +101,24 @@ def test_mined_negatives_come_from_other_documents_within_the_rank_window():
         assert set(row.tolist()) <= set(others[1:3])  # ranks 2..3: the nearest other is skipped
 
 
+def test_the_alignment_is_measured_on_documents_held_out_of_training():
+    corpus = _corpus(40)
+    ids, texts = list(corpus.ids), list(corpus.texts)
+    chosen = np.arange(len(ids))
+    extraction = RuleExtractor().extract(list(zip(ids, texts)))
+    ts = training_set(ids, texts, chosen, extraction, WarmupConfig(), np.random.default_rng(0))
+    held = {ids[d] for d in ts.held_out}
+    assert len(held) == 8 and ts.n_docs_with_pairs == 40  # a fifth of the 40 documents with pairs
+    assert held.isdisjoint(p.doc_id for p in ts.pairs) and not set(ts.held_out) & set(ts.pair_doc.tolist())
+    eval_docs, eval_qas = ts.eval_texts
+    assert len(eval_docs) == len(eval_qas) == 8
+    assert set(eval_docs).isdisjoint(ts.anchors) and set(eval_qas).isdisjoint(ts.positives)
+    assert len(ts.pairs) + sum(p.doc_id in held for p in extraction.pairs) == len(extraction.pairs)
+    few = RuleExtractor().extract(list(zip(ids[4:7], texts[4:7])))  # 3 documents: none can be spared
+    small = training_set(ids, texts, chosen, few, WarmupConfig(), np.random.default_rng(0))
+    assert small.held_out == [] and small.eval_texts == ([], []) and len(small.pairs) == len(few.pairs)
+
+
 def test_warmup_without_pairs_fails_with_a_clear_message(tmp_path):
     prose = Corpus(("a", "b", "c"), ("Plain text.", "More plain text.", "Nothing here."), ("a", "b", "c"))
     with pytest.raises(WarmupError, match="sample_share"):
@@ -134,20 +153,23 @@ def test_real_warmup_of_packaged_model(tmp_path):
     cfg = WarmupConfig(sample_share=1.0, epochs=1, batch_size=8, lr=5e-5, hard_negatives=True, seed=7)
     result = run_warmup(corpus, DEFAULT_MODEL, RuleExtractor(), cfg, tmp_path / "warm",
                         progress=lambda stage, done, total: stages.append(stage))
-    assert result.n_train_pairs == 48 and result.n_docs_with_pairs == 40 and result.n_negatives == 3
+    assert result.n_docs_with_pairs == 40 and result.n_docs_held_out == 8 and result.n_negatives == 3
     assert result.extraction is not None and result.extraction.calls == 44
-    assert len(result.loss_history) >= 6 and all(np.isfinite(result.loss_history))  # >= 48 / 8 steps
+    held = set(result.held_out_ids)
+    assert held.isdisjoint(p.doc_id for p in result.pairs)  # none of their pairs was trained on
+    assert result.n_train_pairs == 48 - sum(p.doc_id in held for p in result.extraction.pairs)
+    assert len(result.loss_history) >= 4 and all(np.isfinite(result.loss_history))  # >= 36 / 8 steps
     assert result.seconds > 0  # timing is for benchmarks, not tests (CI machines are noisy)
     assert {"extract", "mine", "train", "save"} <= set(stages)
     meta = json.loads((tmp_path / "warm" / "warmup.json").read_text())
-    assert meta["n_train_pairs"] == 48 and meta["extractor"] == "rules"
+    assert meta["n_train_pairs"] == result.n_train_pairs and meta["extractor"] == "rules"
 
-    # the saved folder loads as an encoder, and documents sit nearer to their own QA string
-    # than to the others' (InfoNCE over each document's first pair fell; measured independently)
-    first = list({p.doc_id: p for p in reversed(result.pairs)}.values())[::-1]
+    # the saved folder loads as an encoder, and the held-out documents sit nearer to their own QA
+    # string than to the others' (InfoNCE over each one's first pair fell; measured independently)
+    first = [next(p for p in result.extraction.pairs if p.doc_id == d) for d in sorted(held, key=corpus.ids.index)]
     qa = [p.as_text() for p in first]
     docs = [corpus.texts[corpus.ids.index(p.doc_id)] for p in first]
-    assert len(first) == 40
+    assert len(first) == 8
     after = SentenceEncoder(result.model_path)
     assert after.encode(["hello"]).shape == (1, after.dim)
     before = SentenceEncoder(DEFAULT_MODEL)

@@ -21,6 +21,7 @@ from core.equal.warmup import WarmupConfig, WarmupError, WarmupResult, compare_c
 from core.equal.warmup_report import (
     REPORT_FILE,
     STAGES,
+    describe_training,
     find_warmup_reports,
     load_warmup_report,
     summarize_warmup,
@@ -150,6 +151,16 @@ def test_flow_wires_rewards_labels_and_report(tmp_path):
     assert seen.index("base map") < seen.index("extract") < seen.index("warm map") < seen.index("reward")
 
 
+def test_the_report_says_which_documents_the_alignment_was_measured_on():
+    record = {"eval_loss_before": 2.0, "eval_loss_after": 1.0, "recall_at_1_before": 0.5, "recall_at_1_after": 0.75}
+    held = summarize_warmup({**record, "n_docs_held_out": 8})["measure"].tolist()
+    assert "InfoNCE on 8 documents held out of training, one QA pair each" in held[1] and "8 documents held" in held[2]
+    old = summarize_warmup(record)["measure"].tolist()  # saved before documents were held out: said as it was
+    assert "on documents trained on" in old[1] and "on documents trained on" in old[2]
+    assert "held out" in describe_training({"n_train_pairs": 9, "n_docs_with_pairs": 7, "n_docs_sampled": 9,
+                                            "n_docs_held_out": 2})
+
+
 def test_flow_refuses_the_hashing_encoder_before_any_work(tmp_path):
     with pytest.raises(WarmupError, match="base_model='hashing'"):
         warm_up_and_compare(
@@ -234,7 +245,8 @@ def test_cli_warms_up_the_packaged_model(tmp_path, capsys):
     assert "ARI" in captured.out and "Within-cluster reward spread" in captured.out
     report = json.loads((out_dir / REPORT_FILE).read_text())
     assert {"ari", "nmi", "spread_before", "spread_after", "explained_before", "explained_after"} <= set(report)
-    assert report["n_scored"] == 18 and report["n_train_pairs"] >= 10
+    assert report["n_scored"] == 18 and report["n_train_pairs"] >= 6 and report["n_docs_held_out"] >= 2
+    assert f"{report['n_docs_held_out']} more held out of training" in captured.out
     assert report["train_loss_start"] is not None and report["k"] == 4
     for stage in ("base map", "extract", "train", "save", "warm map", "reward"):  # tqdm bars on stderr
         assert stage in captured.err, stage
