@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 # extractor attributes that change what it extracts (recorded and compared); prices change only the
 # accounting and are recorded apart
-_EXTRACTOR_FIELDS = ("refine", "max_doc_chars", "max_tokens", "temperature", "json_mode", "prompt_version")
+_EXTRACTOR_FIELDS = ("refine", "max_doc_chars", "max_pairs_per_doc", "max_tokens", "temperature", "json_mode",
+                     "prompt_version")
 _PRICE_FIELDS = ("price_per_1k_prompt", "price_per_1k_completion")
 
 

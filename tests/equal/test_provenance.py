@@ -172,3 +172,14 @@ def test_the_map_and_the_run_name_one_space_alike():
     assert space_id("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2" != space_id("hashing")
     spec = EncoderSpec.of("static-minilm:/models/static-minilm-pca64")
     assert spec.tier is Tier.STATIC and spec.space_id == "static-minilm/static-minilm-pca64" and not spec.fine_tunable
+
+
+def test_an_endpoint_that_keeps_fewer_pairs_per_document_is_another_extractor():
+    from core.equal.extract.openai_compat import OpenAIChatExtractor
+    from core.equal.provenance import extractor_settings
+    from core.settings import LLMSettings
+
+    settings = LLMSettings("http://127.0.0.1:9", "m", "")
+    one, many = (OpenAIChatExtractor(settings, max_pairs_per_doc=n, use_cache=False) for n in (1, 64))
+    recorded, given = (RunProvenance(extractor=extractor_settings(e)) for e in (one, many))
+    assert diff_provenance(recorded, given) == ["extractor differs (max_pairs_per_doc: 1 -> 64)"]
