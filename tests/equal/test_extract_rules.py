@@ -46,6 +46,33 @@ def test_question_answer_words_and_unanswered_question_dropped():
     assert _pairs("qa", text) == [("Why is the sky blue?", "Rayleigh scattering\nof sunlight.")]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Q: How do I install it?\n\nThe project is released under the MIT license.", []),
+        (
+            "Question: Why is the sky blue?\nAnswer: Rayleigh scattering of sunlight.\n\n"
+            "QUESTION: Is this one answered?\n\nContact us at the front desk for more information.",
+            [("Why is the sky blue?", "Rayleigh scattering of sunlight.")],
+        ),
+        (
+            "Q: What is X?\nQ: inner?\nA: inner answer here.\nA: outer answer words.",
+            [("inner?", "inner answer here.")],
+        ),
+    ],
+)
+def test_unanswered_question_marker_is_not_paired_by_a_later_rule(text, expected):
+    # "a question marker without an answer yields nothing": not even through question_heading
+    assert _pairs("d", text) == expected
+    fired = [t.rule for t in RuleExtractor().explain("d", text) if t.status == "fired"]
+    assert "question_heading" not in fired
+
+
+def test_unanswered_question_marker_leaves_later_shapes_alone():
+    text = "Q: How do I install it?\n\n## How do I upgrade?\n\nRun the upgrade script from the tools folder."
+    assert _pairs("d", text) == [("How do I upgrade?", "Run the upgrade script from the tools folder.")]
+
+
 def test_answer_stops_at_markdown_heading():
     text = "Q: What is 2+2?\nA: 4.\n\n## Related products\nBuy our calculator."
     assert _pairs("d", text) == [("What is 2+2?", "4.")]

@@ -12,7 +12,9 @@ Named rules, in this order (a span used by an earlier rule is not reused; :data:
     Explicit markers at a line start, case-insensitive: ``Q:``/``A:`` (also ``Q1.``/``A1.``,
     ``Q.``/``A.``), ``Question:``/``Answer:``, ``Problem:``/``Solution:``, ``Exercise 3.2``/
     ``Solution``. The answer runs up to the next marker (or a heading / horizontal rule). A
-    question marker without an answer yields nothing: filling in answers is an LLM's job.
+    question marker without an answer yields nothing: filling in answers is an LLM's job; its
+    line and the rest of its question's paragraph are consumed, so no later rule pairs it with
+    whatever follows.
 ``numbered``
     Numbered FAQ entries and exercises (``1.``, ``1.1.``, ``3.27<TAB>``): the item's line(s)
     and the block under it (``Solution:`` stripped). A statement item ("compress() returns
@@ -395,16 +397,18 @@ class _LineRules(_RuleBase):
             nxt = [b for b in breaks if marks[i].end() <= b < end]
             return min(nxt) if nxt else end
 
-        for i in range(len(marks) - 1):
+        for i in range(len(marks)):
             if _ANSWER_WORD.match(marks[i].group("word").strip()):
                 continue
-            nxt = marks[i + 1]
-            if not _ANSWER_WORD.match(nxt.group("word").strip()):
-                continue
-            question, answer = text[marks[i].end() : nxt.start()], text[nxt.end() : body_end(i + 1)]
-            if question.strip() and answer.strip():
-                pairs.append((question, answer))
-                used.append((marks[i].start(), body_end(i + 1)))
+            nxt = marks[i + 1] if i + 1 < len(marks) else None
+            if nxt is not None and _ANSWER_WORD.match(nxt.group("word").strip()):
+                question, answer = text[marks[i].end() : nxt.start()], text[nxt.end() : body_end(i + 1)]
+                if question.strip() and answer.strip():
+                    pairs.append((question, answer))
+                    used.append((marks[i].start(), body_end(i + 1)))
+                    continue
+            # unanswered: its marker and question text are consumed, so no later rule pairs them
+            used.append((marks[i].start(), _question_end(text, marks[i].end(), body_end(i))))
         rest = _cut_spans(text, used)
         n_q = sum(not _ANSWER_WORD.match(m.group("word").strip()) for m in marks)
         detail = "" if pairs else f"{n_q} question marker(s) without an answer marker right after"
@@ -825,6 +829,15 @@ class RuleExtractor(_LineRules, _ParagraphRules, _ContentRules):
             else:
                 traces.append(RuleTrace(rule, "near" if out.near else "absent", 0, out.detail))
         return kept, traces
+
+
+def _question_end(text: str, start: int, stop: int) -> int:
+    """Where the question text from ``start`` ends: its paragraph's end (a blank line), at most ``stop``."""
+    body = re.search(r"\S", text[start:stop])
+    if body is None:
+        return stop
+    blank = re.compile(r"\n[ \t]*\n").search(text, start + body.start(), stop)
+    return blank.start() if blank else stop
 
 
 def _cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
