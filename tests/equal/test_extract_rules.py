@@ -177,6 +177,42 @@ def test_private_dunder_and_stub_docstrings_yield_nothing():
     assert _pairs("numpy.row_stack", "Alias for the vstack function, kept for compatibility.") == []
 
 
+_PROSE = (
+    "Our office moved to a new building downtown last spring.\n\n"
+    "The cafeteria on the ground floor serves lunch from noon until two."
+)
+_MUTEX = "A mutex is a lock that lets only one thread at a time enter a critical section of the code."
+
+
+@pytest.mark.parametrize(
+    "doc_id",
+    ["https://example.com/about", "www.example.com", "report.pdf", "notes/a.txt", "x.md", "docs/v1.2.md", "pkg/mod.py"],
+)
+def test_url_host_and_file_ids_are_not_qualified_names(doc_id):
+    # prose under such an id is no docstring: no "What does `example.com.about` do?"
+    assert _pairs(doc_id, _PROSE) == []
+    # and the definition rule is not switched off as if the text were a docstring
+    assert _pairs(doc_id, _MUTEX) == [("What is a mutex?", _MUTEX)]
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "name"),
+    [
+        ("scipy.sparse.tril#0", "scipy.sparse.tril"),
+        ("py:mod.add", "mod.add"),
+        ("os.path.join", "os.path.join"),
+        ("numpy.ndarray.sum()", "numpy.ndarray.sum"),
+        ("scipy.stats.gaussian_kde.pdf", "scipy.stats.gaussian_kde.pdf"),
+        ("builtins.zip", "builtins.zip"),
+        ("py:flask.json", "flask.json"),
+        ("stdlib/json/dumps", "stdlib.json.dumps"),
+    ],
+)
+def test_python_object_ids_stay_qualified_names(doc_id, name):
+    summary = "Compute the thing from its inputs and return it as a new array."
+    assert _pairs(doc_id, summary) == [(f"What does `{name}` do?", summary)]
+
+
 def test_summary_requires_structure_option():
     one_paragraph = "Join two or more pathname components, inserting '/' as needed."
     assert _pairs("os.path.join", one_paragraph) != []

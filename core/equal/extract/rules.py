@@ -44,7 +44,12 @@ Named rules, in this order (a span used by an earlier rule is not reused; :data:
 ``docstring``
     For a docstring (a public qualified name *whatever the id looks like*: ``json.dumps``,
     ``py:json.dumps``, ``stdlib/json/dumps``, ``json::dumps``; or any text with numpydoc /
-    Google / Sphinx sections or ``>>>`` examples):
+    Google / Sphinx sections or ``>>>`` examples). An id that is a URL (``https://...``), a
+    ``www.`` host or a file name -- a last path component ``stem.ext`` with a document
+    extension (txt, md, rst, pdf, html, htm, json, jsonl, csv, tsv, doc, docx, xml, yaml, yml,
+    parquet, and py: ``mod.py`` is a source file, not an object; not zip: ``builtins.zip``) --
+    names no object and is never a docstring's name; a longer dotted name
+    (``scipy.stats.gaussian_kde.pdf``) or a ``py:`` id (``py:flask.json``) still is:
 
     - the summary -> "What does `<name>` do?" -> the summary paragraph plus the first
       extended-description paragraph (first chunk only, not a stub: ``Alias for ...``,
@@ -235,6 +240,11 @@ _ENDS_ASKING = re.compile(r"\?[\"')\]]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$")
 _CHUNK = re.compile(r"#(\d+)$")
 _SCHEME = re.compile(r"^[A-Za-z][\w+-]*:(?!:)")
+_URL = re.compile(r"^(?:[A-Za-z][\w+.-]*://|www\.)", re.IGNORECASE)
+# Document/file extensions: an id "report.pdf" or "notes/a.txt" names a file, not an object.
+# "py" is one too ("pkg/mod.py" is a source file; its object is the module "pkg.mod").
+# "zip" is not: builtins.zip is a Python object, and an archive is no text document.
+_FILE_EXTENSIONS = frozenset("txt md rst pdf html htm json jsonl csv tsv docx doc xml yaml yml parquet py".split())
 
 RULES = (
     "markers",
@@ -332,6 +342,30 @@ def _task_question(title: str) -> str | None:
             obj = t[len(word) :].strip()
             return f"How do you {verb} {obj}?".replace(" ?", "?") if obj else f"How do you {verb} it?"
     return None
+
+
+def _names_a_file(doc_id: str) -> bool:
+    """Is ``doc_id`` a URL, a ``www.`` host or a file name rather than an object's name.
+
+    A file name ends in an extension of :data:`_FILE_EXTENSIONS` after a path's last ``/``
+    (``notes/a.txt``, ``docs/v1.2.md``) or, without a path, after the id's only dot
+    (``report.pdf``). A longer dotted name (``scipy.stats.gaussian_kde.pdf``) or a ``py:``
+    id (``py:flask.json``) stays an object's name.
+
+    >>> [_names_a_file(i) for i in ("https://example.com/about", "www.example.com", "notes/a.txt")]
+    [True, True, True]
+    >>> [_names_a_file(i) for i in ("scipy.sparse.tril#0", "py:mod.add#2", "scipy.stats.gaussian_kde.pdf")]
+    [False, False, False]
+    """
+    doc_id = _CHUNK.sub("", doc_id.strip())
+    if _URL.match(doc_id):
+        return True
+    if doc_id.lower().startswith("py:"):
+        return False
+    path = doc_id.replace("\\", "/")
+    last = path.rsplit("/", 1)[-1]
+    one_file = last.count(".") == 1 or ("/" in path and "." in last)
+    return one_file and last.rsplit(".", 1)[-1].lower() in _FILE_EXTENSIONS
 
 
 def _qualified_name(doc_id: str) -> tuple[str, int]:
@@ -659,6 +693,8 @@ class _ContentRules(_RuleBase):
 
     # docstrings -----------------------------------------------------------------------
     def _rule_docstring(self, doc_id: str, text: str) -> _Outcome:
+        if _names_a_file(doc_id):
+            return _Outcome([], f"id {doc_id!r} is a URL, a host or a file name, not a qualified object name")
         name, chunk = _qualified_name(doc_id)
         private = any(p.startswith("_") for p in name.split("."))
         public = bool(_QUALIFIED.match(name)) and not private
