@@ -205,6 +205,8 @@ def test_url_host_and_file_ids_are_not_qualified_names(doc_id):
         ("scipy.stats.gaussian_kde.pdf", "scipy.stats.gaussian_kde.pdf"),
         ("builtins.zip", "builtins.zip"),
         ("py:flask.json", "flask.json"),
+        ("flask.json", "flask.json"),
+        ("lxml.html", "lxml.html"),
         ("stdlib/json/dumps", "stdlib.json.dumps"),
     ],
 )

@@ -47,9 +47,10 @@ Named rules, in this order (a span used by an earlier rule is not reused; :data:
     Google / Sphinx sections or ``>>>`` examples). An id that is a URL (``https://...``), a
     ``www.`` host or a file name -- a last path component ``stem.ext`` with a document
     extension (txt, md, rst, pdf, html, htm, json, jsonl, csv, tsv, doc, docx, xml, yaml, yml,
-    parquet, and py: ``mod.py`` is a source file, not an object; not zip: ``builtins.zip``) --
-    names no object and is never a docstring's name; a longer dotted name
-    (``scipy.stats.gaussian_kde.pdf``) or a ``py:`` id (``py:flask.json``) still is:
+    parquet, and py: ``pkg/mod.py`` is a source file, not an object; not zip: ``builtins.zip``),
+    or without a path ``stem.ext`` with an extension no module is named after (``report.pdf``, but
+    ``lxml.html`` and ``flask.json`` are modules) -- names no object and is never a docstring's
+    name; a longer dotted name (``scipy.stats.gaussian_kde.pdf``) or a ``py:`` id still is:
 
     - the summary -> "What does `<name>` do?" -> the summary paragraph plus the first
       extended-description paragraph (first chunk only, not a stub: ``Alias for ...``,
@@ -245,6 +246,8 @@ _URL = re.compile(r"^(?:[A-Za-z][\w+.-]*://|www\.)", re.IGNORECASE)
 # "py" is one too ("pkg/mod.py" is a source file; its object is the module "pkg.mod").
 # "zip" is not: builtins.zip is a Python object, and an archive is no text document.
 _FILE_EXTENSIONS = frozenset("txt md rst pdf html htm json jsonl csv tsv docx doc xml yaml yml parquet py".split())
+# of those, the ones no Python module is named after: ``lxml.html``, ``flask.json`` stay object names without a path
+_DOCUMENT_EXTENSIONS = frozenset("txt md rst pdf htm jsonl tsv docx yml parquet".split())
 
 RULES = (
     "markers",
@@ -348,14 +351,17 @@ def _names_a_file(doc_id: str) -> bool:
     """Is ``doc_id`` a URL, a ``www.`` host or a file name rather than an object's name.
 
     A file name ends in an extension of :data:`_FILE_EXTENSIONS` after a path's last ``/``
-    (``notes/a.txt``, ``docs/v1.2.md``) or, without a path, after the id's only dot
-    (``report.pdf``). A longer dotted name (``scipy.stats.gaussian_kde.pdf``) or a ``py:``
-    id (``py:flask.json``) stays an object's name.
+    (``notes/a.txt``, ``docs/v1.2.md``) or, without a path, in one of :data:`_DOCUMENT_EXTENSIONS`
+    after the id's only dot (``report.pdf``; ``lxml.html`` and ``flask.json`` name modules). A longer
+    dotted name (``scipy.stats.gaussian_kde.pdf``) or a ``py:`` id (``py:flask.json``) stays an
+    object's name.
 
     >>> [_names_a_file(i) for i in ("https://example.com/about", "www.example.com", "notes/a.txt")]
     [True, True, True]
     >>> [_names_a_file(i) for i in ("scipy.sparse.tril#0", "py:mod.add#2", "scipy.stats.gaussian_kde.pdf")]
     [False, False, False]
+    >>> [_names_a_file(i) for i in ("report.pdf", "lxml.html", "flask.json", "docs/flask.json")]
+    [True, False, False, True]
     """
     doc_id = _CHUNK.sub("", doc_id.strip())
     if _URL.match(doc_id):
@@ -364,8 +370,10 @@ def _names_a_file(doc_id: str) -> bool:
         return False
     path = doc_id.replace("\\", "/")
     last = path.rsplit("/", 1)[-1]
-    one_file = last.count(".") == 1 or ("/" in path and "." in last)
-    return one_file and last.rsplit(".", 1)[-1].lower() in _FILE_EXTENSIONS
+    ext = last.rsplit(".", 1)[-1].lower() if "." in last else ""
+    if "/" in path:
+        return ext in _FILE_EXTENSIONS
+    return last.count(".") == 1 and ext in _DOCUMENT_EXTENSIONS
 
 
 def _qualified_name(doc_id: str) -> tuple[str, int]:
