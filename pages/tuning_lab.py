@@ -19,6 +19,7 @@ from core.equal.run import RunConfig
 from core.equal.space import ArmSpace
 from core.equal.tune import (
     TUNABLES,
+    TUNE_SHARE,
     TuneGrid,
     TuneJob,
     axes_from,
@@ -62,7 +63,7 @@ S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
 vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key="tl_vary",
                       format_func=lambda n: TUNABLES[n].label)
 S.setdefault("tl_seeds", 3)
-S.setdefault("tl_budget", 0.2)
+S.setdefault("tl_budget", TUNE_SHARE)
 n_seeds = c3.number_input("Seeds per cell", 1, 10, key="tl_seeds",
                           help="Each cell is played with seeds starting at the sidebar's seed; the band spans them.")
 budget = c4.number_input("Budget (share)", 0.01, 1.0, step=0.05, key="tl_budget",

@@ -520,7 +520,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _add_tune(sub: argparse._SubParsersAction) -> None:
-    from core.equal.tune import TUNABLES
+    from core.equal.tune import TUNABLES, TUNE_SHARE
 
     p = sub.add_parser("tune", help="the tuning lab: replay a grid of one or two settings x seeds from the extraction "
                                     "and embedding caches, with Random and Avg-sim, and write the table")
@@ -532,7 +532,9 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="the first seed")
     p.add_argument("--policy", default="equal", help="the policy of every cell (unless --vary policy=...)")
     p.add_argument("--budget-kind", choices=("share", "calls"), default="share")
-    p.add_argument("--budget", type=float, default=0.2, help="share of the corpus (default 0.2) or extraction calls")
+    p.add_argument("--budget", type=float, default=None,
+                   help=f"share of the corpus (default {TUNE_SHARE}) or extraction calls (default "
+                        f"{_budget_default('calls'):g}, the run setting's)")
     p.add_argument("--extractor", default="rules",
                    help="'rules' (offline, default) or 'openai' "
                         "(EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY)")
@@ -542,6 +544,15 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="the table: .csv or .parquet")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_tune)
+
+
+def _budget_default(kind: str) -> float:
+    """The tune budget when ``--budget`` is not given: the lab's share (:data:`core.equal.tune.TUNE_SHARE`), or the
+    run setting's declared default for another kind (100 calls)."""
+    from core.equal.settings import BY_NAME
+    from core.equal.tune import TUNE_SHARE
+
+    return TUNE_SHARE if kind == "share" else float(BY_NAME["budget"].default_for({"budget_kind": kind}))
 
 
 def _run_tune(args: argparse.Namespace) -> int:
@@ -556,7 +567,8 @@ def _run_tune(args: argparse.Namespace) -> int:
 
     if Path(args.out).suffix.lower() not in TABLE_FORMATS:  # before any map or model is loaded
         raise ValueError(f"--out {Path(args.out).name}: the suffix picks the format, use .csv or .parquet")
-    base = RunConfig(policy=args.policy, budget_kind=args.budget_kind, budget=args.budget, extractor=args.extractor)
+    budget = _budget_default(args.budget_kind) if args.budget is None else args.budget
+    base = RunConfig(policy=args.policy, budget_kind=args.budget_kind, budget=budget, extractor=args.extractor)
     grid = TuneGrid(tuple(parse_axis(v) for v in args.vary), tuple(range(args.seed, args.seed + args.seeds)), base)
     extractor = make_checked_extractor(args.extractor)
     cmap, encoder = _load_map(args)

@@ -60,6 +60,9 @@ BATCH_TEXTS = 64  # pair texts embedded per unit of the job
 TABLE_COLUMNS = ["cell", "kind", "policy", "seed", "round", "calls", "coverage", "reward", "pairs", "on_task_share"]
 
 
+TUNE_SHARE = 0.2  # the lab's default share budget (page and command line): a run reads enough to tell cells apart
+
+
 class TuneConfigError(ValueError):
     """A grid that cannot be played; the message names the setting."""
 
@@ -171,7 +174,7 @@ class TuneGrid:
 
     axes: tuple[tuple[str, tuple[Any, ...]], ...]
     seeds: tuple[int, ...] = (0, 1, 2)
-    base: RunConfig = field(default_factory=lambda: RunConfig(budget=0.2))
+    base: RunConfig = field(default_factory=lambda: RunConfig(budget=TUNE_SHARE))
 
     def __post_init__(self) -> None:
         if not self.axes:

@@ -287,3 +287,17 @@ def test_tune_refuses_bad_settings_naming_them(tmp_path, capsys):
     assert "Arms per round (B) = 500 is more than the map's" in capsys.readouterr().err
     assert main([*base, "--vary", "B=1", "--out", str(tmp_path / "t.xlsx")]) == 2
     assert "use .csv or .parquet" in capsys.readouterr().err
+
+
+def test_tune_calls_budget_defaults_to_the_declared_calls_budget(tmp_path, capsys):
+    import pandas as pd
+
+    from core.equal.settings import BY_NAME
+
+    calls = BY_NAME["budget"].default_for({"budget_kind": "calls"})
+    args = ["tune", "--corpus", "builtin", "--limit", "200", "--encoder", "hashing-64", "--reference", "statistics",
+            "--vary", "B=1,3", "--seeds", "1", "--quiet", "--spend", "--budget-kind", "calls"]
+    assert main([*args, "--out", str(tmp_path / "t.csv")]) == 0, capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "t.csv")["calls"].max() == calls  # not 0.2 of a call: one pull
+    assert main([*args, "--budget", "30", "--out", str(tmp_path / "t30.csv")]) == 0
+    assert pd.read_csv(tmp_path / "t30.csv")["calls"].max() == 30
