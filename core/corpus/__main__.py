@@ -15,6 +15,8 @@ import os
 import sys
 import time
 
+from core.cli import CommandParser
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 FIRST_MAP_DOCUMENTS = None  # the Corpus map page's default built-in size: all of it (pages.common.builtin_limit)
 
@@ -121,7 +123,7 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m core.corpus", description=__doc__.split("\n\n")[0])
+    ap = CommandParser(prog="python -m core.corpus", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     d = sub.add_parser("distill", help="build the static (model2vec) encoder tier from the packaged MiniLM, once")
     d.add_argument("--pca-dims", type=int, default=256)

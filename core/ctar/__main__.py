@@ -23,6 +23,7 @@ import sys
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+from core.cli import CommandParser
 from core.ctar.config import CTARConfig, CTARConfigError
 from core.ctar.inputs import CTARInputError, load_inputs
 from core.disk import DiskFullError
@@ -66,7 +67,7 @@ def _kinds() -> dict[str, type]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core.ctar", description="CTAR semi-synthetic dataset generator")
+    p = CommandParser(prog="python -m core.ctar", description="CTAR semi-synthetic dataset generator")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="sample a dataset and write it in CTAR's layout")
     g.add_argument(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.cli import CommandParser
 from core.debias.data import GENERATORS, SYNTHETIC, DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
 from core.debias.mechanisms import MECHANISMS
@@ -29,7 +30,7 @@ def _count(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core.debias", description=__doc__)
+    parser = CommandParser(prog="python -m core.debias", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sweep", help="estimators vs the ideal loss over mechanisms x strengths x seeds")
     s.add_argument("--mechanisms", nargs="+", default=["selection"], choices=MECHANISMS)

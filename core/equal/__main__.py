@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from core.cli import CommandParser
 from core.disk import DiskFullError, write_atomic
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -599,7 +600,7 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_index, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.equal", description="EQUAL corpus tools")
+    parser = CommandParser(prog="python -m core.equal", description="EQUAL corpus tools")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in _SUBCOMMANDS:
         add(sub)
