@@ -54,7 +54,8 @@ def _add_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--umap-neighbors", type=_positive, default=15)
     p.add_argument("--umap-min-dist", type=float, default=0.1)
     p.add_argument("--stream", action="store_true",
-                   help="a corpus larger than memory: stream it into a large map index (python -m core.corpus index)")
+                   help="a corpus larger than memory: stream it into a large map index (python -m core.corpus index; "
+                        "the static tier unless --encoder is given; --limit, --umap-* and --engine ray do not apply)")
     _add_engine_args(p)
     p.set_defaults(func=_run_index)
 
@@ -82,11 +83,7 @@ def _run_index(args: argparse.Namespace) -> int:
     from core.corpus.progress import ProgressPrinter
 
     if args.stream:
-        from core.corpus.__main__ import main as corpus_main
-
-        extra = ["--k", str(args.k)] if args.k else []
-        extra += ["--text-field", args.text_field] if args.text_field else []
-        return corpus_main(["index", "--corpus", args.corpus, "--seed", str(args.seed), *extra])
+        return _run_index_stream(args)
     from core.corpus.encoders import load_encoder
     from core.corpus.mapping import MapSettings, build_corpus_map, map_cache_path
 
@@ -107,6 +104,26 @@ def _run_index(args: argparse.Namespace) -> int:
           f"({int(cmap.neighbours.sum()) // 2} neighbour pairs; embedded by the {cmap.engine} engine); "
           f"cache: {map_cache_path(corpus, settings)}")
     return 0
+
+
+_NOT_STREAMED = ("--limit", "--umap-neighbors", "--umap-min-dist")  # index flags a large map index has no use for
+
+
+def _run_index_stream(args: argparse.Namespace) -> int:
+    """``index --stream``: the large map index of ``python -m core.corpus index``, with this command's --k, --seed,
+    --text-field and (when given) --encoder; a flag it cannot honour is refused, not dropped."""
+    from core.corpus.__main__ import main as corpus_main
+
+    given = _explicit_flags(args.argv)
+    refused = [flag for flag in _NOT_STREAMED if flag in given] + (["--engine ray"] if args.engine == "ray" else [])
+    if refused:
+        raise ValueError(f"index --stream cannot use {', '.join(refused)}: the large map index reads the whole file "
+                         "in this process and lays it out with its own UMAP settings. Drop them, or index without "
+                         "--stream")
+    extra = ["--k", str(args.k)] if args.k else []
+    extra += ["--text-field", args.text_field] if args.text_field else []
+    extra += ["--encoder", args.encoder] if "--encoder" in given else []  # else the stream's own default: static
+    return corpus_main(["index", "--corpus", args.corpus, "--seed", str(args.seed), *extra])
 
 
 def _add_extract_all(sub: argparse._SubParsersAction) -> None:

@@ -301,3 +301,13 @@ def test_tune_calls_budget_defaults_to_the_declared_calls_budget(tmp_path, capsy
     assert pd.read_csv(tmp_path / "t.csv")["calls"].max() == calls  # not 0.2 of a call: one pull
     assert main([*args, "--budget", "30", "--out", str(tmp_path / "t30.csv")]) == 0
     assert pd.read_csv(tmp_path / "t30.csv")["calls"].max() == 30
+
+
+def test_index_stream_uses_the_encoder_and_refuses_flags_it_cannot_honour(tmp_path, capsys):
+    path = _write(tmp_path, 30)  # under the 40 documents a ridge map needs: no MiniLM alignment in a unit test
+    assert main(["index", "--stream", "--corpus", str(path), "--encoder", "hashing-64", "--k", "3"]) == 0
+    assert "into 3 clusters with hashing-64" in capsys.readouterr().out  # not the static tier
+    for flags in (["--limit", "10"], ["--umap-neighbors", "5"], ["--umap-min-dist=0.5"], ["--engine", "ray"]):
+        assert main(["index", "--stream", "--corpus", str(path), "--encoder", "hashing-64", *flags]) == 2
+        err = capsys.readouterr().err
+        assert f"index --stream cannot use {flags[0].split('=')[0]}" in err and "Traceback" not in err
