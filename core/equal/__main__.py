@@ -510,6 +510,15 @@ def _arms_from_tag(space, corpus_hash: str, name: str):
     return arms
 
 
+def _make_out_folder(out: str) -> None:
+    """Create ``--out``'s folder (as ``debias sweep`` does); one that cannot be made is named, before any work."""
+    folder = Path(out).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: its folder {folder} could not be created ({exc.strerror or exc})") from None
+
+
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write a stored run's D_e as decontaminated JSONL")
     p.add_argument("run_id")
@@ -531,6 +540,7 @@ def _run_export(args: argparse.Namespace) -> int:
     clusters = RunProvenance.from_dict(stored.provenance).cluster_of(stored.pairs["arm"])  # arms may be renumbered
     pairs = stored.pairs.assign(cluster=clusters, policy=stored.config.get("policy", ""))
     out = export_pairs(pairs, load_reference(args.reference).raw_texts(), shape=args.shape, n=args.ngram)
+    _make_out_folder(args.out)
     write_atomic(args.out, lambda tmp: tmp.write_bytes(out.data),  # no half-written file under --out
                  f"the export of run {args.run_id} could not be written to {Path(args.out).name}")
     print(f"wrote {out.n_written:,} pairs to {args.out} ({out.n_removed} removed by {args.ngram}-gram decontamination)")
@@ -585,6 +595,7 @@ def _run_tune(args: argparse.Namespace) -> int:
 
     if Path(args.out).suffix.lower() not in TABLE_FORMATS:  # before any map or model is loaded
         raise ValueError(f"--out {Path(args.out).name}: the suffix picks the format, use .csv or .parquet")
+    _make_out_folder(args.out)  # before the grid runs, not after
     budget = _budget_default(args.budget_kind) if args.budget is None else args.budget
     base = RunConfig(policy=args.policy, budget_kind=args.budget_kind, budget=budget, extractor=args.extractor)
     grid = TuneGrid(tuple(parse_axis(v) for v in args.vary), tuple(range(args.seed, args.seed + args.seeds)), base)

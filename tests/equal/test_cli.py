@@ -311,3 +311,24 @@ def test_index_stream_uses_the_encoder_and_refuses_flags_it_cannot_honour(tmp_pa
         assert main(["index", "--stream", "--corpus", str(path), "--encoder", "hashing-64", *flags]) == 2
         err = capsys.readouterr().err
         assert f"index --stream cannot use {flags[0].split('=')[0]}" in err and "Traceback" not in err
+
+
+def test_tune_and_export_create_the_out_folder_and_name_one_that_cannot_be(tmp_path, capsys):
+    from core.equal.store import RunStore
+
+    store = tmp_path / "runs.sqlite"
+    corpus = ["--corpus", str(_write(tmp_path, 40)), "--k", "4", "--encoder", "hashing-64", "--quiet",
+              "--reference", "statistics", "--store", str(store)]
+    assert main(["run", *corpus, "--budget", "0.2"]) == 0
+    run_id = RunStore(store).list_runs().loc[0, "run_id"]
+    out = tmp_path / "new" / "deeper" / "de.jsonl"
+    assert main(["export", run_id, "--reference", "statistics", "--store", str(store), "--out", str(out)]) == 0
+    assert out.exists()
+    tune = ["tune", *corpus, "--vary", "B=1,3", "--seeds", "1", "--spend"]
+    assert main([*tune, "--out", str(tmp_path / "grids" / "g.csv")]) == 0
+    assert (tmp_path / "grids" / "g.csv").exists()
+    (tmp_path / "a-file").write_text("")
+    capsys.readouterr()
+    assert main([*tune, "--out", str(tmp_path / "a-file" / "g.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "could not be created" in err and "a-file" in err and "Traceback" not in err
