@@ -587,6 +587,7 @@ def _run_tune(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from core.equal.extract import make_checked_extractor
+    from core.equal.extract.cache import kept_on_disk
     from core.equal.ontask import on_task_ids
     from core.equal.reference import load_reference
     from core.equal.run import RunConfig, encoder_embedder
@@ -599,7 +600,7 @@ def _run_tune(args: argparse.Namespace) -> int:
     budget = _budget_default(args.budget_kind) if args.budget is None else args.budget
     base = RunConfig(policy=args.policy, budget_kind=args.budget_kind, budget=budget, extractor=args.extractor)
     grid = TuneGrid(tuple(parse_axis(v) for v in args.vary), tuple(range(args.seed, args.seed + args.seeds)), base)
-    extractor = make_checked_extractor(args.extractor)
+    extractor = kept_on_disk(make_checked_extractor(args.extractor))  # the next tune replays what --spend extracts
     cmap, encoder = _load_map(args)
     embed = encoder_embedder(encoder)
     ref_set = load_reference(args.reference)

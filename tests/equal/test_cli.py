@@ -259,8 +259,10 @@ def test_run_records_the_reward_and_reading_flags_and_resume_checks_them(tmp_pat
     assert main([*base, "--neighbour-weight", "2"]) == 2 and "neighbour_weight" in capsys.readouterr().err
 
 
-def test_tune_writes_the_grid_table_and_asks_before_spending(tmp_path, capsys):
+def test_tune_writes_the_grid_table_and_asks_before_spending(tmp_path, capsys, monkeypatch):
     import pandas as pd
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))  # an extraction cache no other test filled
 
     args = ["tune", "--corpus", "builtin", "--limit", "200", "--encoder", "hashing-64", "--reference", "statistics",
             "--vary", "B=1,3", "--vary", "credit=document,pull", "--seeds", "2", "--quiet"]
@@ -277,6 +279,10 @@ def test_tune_writes_the_grid_table_and_asks_before_spending(tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "t.parquet"), "--spend"]) == 0
     assert pd.read_parquet(tmp_path / "t.parquet")[["cell", "seed", "calls", "coverage"]].equals(
         table[["cell", "seed", "calls", "coverage"]])
+    capsys.readouterr()
+    # another process, no --spend: what the first one extracted is on disk and replays, the same table
+    assert main([*args, "--out", str(tmp_path / "again.csv")]) == 0, capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "again.csv").equals(table)
 
 
 def test_tune_refuses_bad_settings_naming_them(tmp_path, capsys):
@@ -289,8 +295,10 @@ def test_tune_refuses_bad_settings_naming_them(tmp_path, capsys):
     assert "use .csv or .parquet" in capsys.readouterr().err
 
 
-def test_tune_calls_budget_defaults_to_the_declared_calls_budget(tmp_path, capsys):
+def test_tune_calls_budget_defaults_to_the_declared_calls_budget(tmp_path, capsys, monkeypatch):
     import pandas as pd
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))  # its extractions fill no other test's cache
 
     from core.equal.settings import BY_NAME
 
@@ -313,8 +321,10 @@ def test_index_stream_uses_the_encoder_and_refuses_flags_it_cannot_honour(tmp_pa
         assert f"index --stream cannot use {flags[0].split('=')[0]}" in err and "Traceback" not in err
 
 
-def test_tune_and_export_create_the_out_folder_and_name_one_that_cannot_be(tmp_path, capsys):
+def test_tune_and_export_create_the_out_folder_and_name_one_that_cannot_be(tmp_path, capsys, monkeypatch):
     from core.equal.store import RunStore
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
 
     store = tmp_path / "runs.sqlite"
     corpus = ["--corpus", str(_write(tmp_path, 40)), "--k", "4", "--encoder", "hashing-64", "--quiet",

@@ -260,3 +260,33 @@ def test_factory_passes_config_fields():
     doc = "Q: one?\nA: 1.\n\nQ: two?\nA: 2.\n\nQ: three?\nA: 3."
     extractor = make_extractor("rules", max_pairs_per_doc=2)
     assert [p.question for p in extractor.extract([("d", doc)]).pairs] == ["one?", "two?"]
+
+
+def test_rule_extractions_kept_on_disk_replay_in_another_process_and_a_new_version_misses(tmp_path):
+    from core.equal.extract.base import ExtractionResult
+    from core.equal.extract.cache import CachedExtractor, ExtractionCache, kept_on_disk
+
+    docs = [("faq", "Q: What is 2+2?\nA: 4."), ("prose", "Plain text without questions."), ("bad", None)]
+    rules = RuleExtractor()
+    first = CachedExtractor(rules, rules.version, ExtractionCache(tmp_path / "x.sqlite"))
+    fresh = first.extract(docs)
+    assert fresh.calls == 3 and [d for d, _ in fresh.errors] == ["bad"]
+    again = CachedExtractor(rules, rules.version, ExtractionCache(tmp_path / "x.sqlite"))  # a new process' view
+    assert again.is_cached(docs[0][1]) and again.is_cached(docs[1][1])  # "no pairs" is kept too
+    replay = again.extract(docs[:2])
+    assert (replay.calls, replay.cached, replay.pairs) == (0, 2, fresh.pairs)
+    other = CachedExtractor(RuleExtractor(max_pairs_per_doc=1), RuleExtractor(max_pairs_per_doc=1).version,
+                            ExtractionCache(tmp_path / "x.sqlite"))
+    assert not other.is_cached(docs[0][1])  # other limits: another key
+
+    class OwnCache:
+        name = "llm"
+
+        def is_cached(self, text):
+            return False
+
+        def extract(self, docs):
+            return ExtractionResult()
+
+    llm = OwnCache()
+    assert kept_on_disk(llm) is llm and isinstance(kept_on_disk(rules), CachedExtractor)

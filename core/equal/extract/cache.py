@@ -9,6 +9,8 @@ Storage: one SQLite file (default ``cache_dir("extractions") / "extractions.sqli
 journal, one connection shared under a lock (``check_same_thread=False``), so worker threads
 of one extractor and several processes (the app and a CLI run) can use it together.
 Failed extractions are not cached; an empty result ("this document holds no pairs") is.
+:class:`CachedExtractor` gives an extractor without a cache of its own (the rule-based one) the same
+file, keyed by its ``version``, so a command line run replays what an earlier one extracted.
 A write the disk refuses raises :class:`~core.disk.DiskFullError` and is rolled back (no lock is
 left held on the file for the other processes); the extractor logs it and keeps its results.
 """
@@ -20,12 +22,15 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from core.disk import naming_disk_full
+from core.disk import DiskFullError, naming_disk_full
+from core.equal.extract.base import ExtractionResult, QAPair
 
-__all__ = ["CachedExtraction", "ExtractionCache", "content_key"]
+__all__ = ["CachedExtraction", "CachedExtractor", "ExtractionCache", "content_key", "kept_on_disk"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS extractions (
@@ -136,3 +141,75 @@ class ExtractionCache:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class CachedExtractor:
+    """An extractor whose results are kept in an :class:`ExtractionCache`, so another process replays them.
+
+    Keyed by :func:`content_key` over ``(inner.name, version, text)``: ``version`` names everything the result
+    depends on besides the text (:attr:`RuleExtractor.version <core.equal.extract.rules.RuleExtractor.version>`:
+    the rules' source and limits). A document served from the cache costs no call (``cached`` counts it);
+    a failed one is not cached; a cache the disk refuses is skipped, the results are kept.
+
+    >>> import tempfile
+    >>> from core.equal.extract.rules import RuleExtractor
+    >>> rules = RuleExtractor()
+    >>> kept = CachedExtractor(rules, rules.version, ExtractionCache(tempfile.mkdtemp() + "/x.sqlite"))
+    >>> doc = ("faq", "Q: What is 2+2?\\nA: 4.")
+    >>> kept.is_cached(doc[1]), kept.extract([doc]).calls, kept.is_cached(doc[1]), kept.extract([doc]).cached
+    (False, 1, True, 1)
+    """
+
+    def __init__(self, inner: Any, version: str, cache: ExtractionCache | None = None) -> None:
+        self.inner, self.version, self.name = inner, str(version), str(inner.name)
+        self.cache = cache if cache is not None else ExtractionCache()
+
+    def __repr__(self) -> str:
+        return f"CachedExtractor({self.inner!r}, cache={self.cache!r})"
+
+    def _key(self, text: str) -> str:
+        return content_key(text, self.name, self.version)
+
+    def is_cached(self, text: str) -> bool:
+        """Whether ``text``'s pairs are in the cache (extracting it again costs no call)."""
+        return isinstance(text, str) and self._key(text) in self.cache
+
+    def extract(self, docs: Sequence[tuple[str, str]]) -> ExtractionResult:
+        """The pairs of ``docs`` (``[(doc_id, text)]``), in document order: from the cache where it has them,
+        else from the inner extractor, whose successes are cached."""
+        by_doc: dict[str, list[QAPair]] = {}
+        todo = []
+        result = ExtractionResult()
+        for doc_id, text in docs:
+            hit = self.cache.get(self._key(text)) if isinstance(text, str) else None
+            if hit is None:
+                todo.append((doc_id, text))
+            else:
+                result.cached += 1
+                by_doc[str(doc_id)] = [QAPair(q, a, str(doc_id), self.name) for q, a in hit.pairs]
+        if todo:
+            fresh = self.inner.extract(todo)
+            for pair in fresh.pairs:
+                by_doc.setdefault(pair.doc_id, []).append(pair)
+            self._keep(todo, fresh, by_doc)
+            result.calls, result.errors = fresh.calls, list(fresh.errors)
+        result.pairs = [p for doc_id, _ in docs for p in by_doc.pop(str(doc_id), [])]
+        return result
+
+    def _keep(self, todo: list, fresh: ExtractionResult, by_doc: dict[str, list[QAPair]]) -> None:
+        failed = {str(d) for d, _ in fresh.errors}
+        try:
+            for doc_id, text in todo:
+                if str(doc_id) not in failed and isinstance(text, str):
+                    pairs = tuple((p.question, p.answer) for p in by_doc.get(str(doc_id), []))
+                    self.cache.put(self._key(text), CachedExtraction(pairs), self.name, self.version)
+        except DiskFullError:
+            pass  # the results stand; the next run extracts these documents again
+
+
+def kept_on_disk(extractor: Any) -> Any:
+    """``extractor`` with its results kept between processes: an extractor with its own on-disk cache (an LLM's
+    ``is_cached``) as it is, one with a ``version`` (the rule-based one) in a :class:`CachedExtractor`."""
+    if callable(getattr(extractor, "is_cached", None)) or not getattr(extractor, "version", None):
+        return extractor
+    return CachedExtractor(extractor, extractor.version)

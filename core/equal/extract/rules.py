@@ -70,9 +70,12 @@ precision bars.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -116,6 +119,12 @@ _SPHINX_PARAM = re.compile(r"^\s*:(?:param|type|keyword)\b[^:]*:.*(?:\n(?!\s*:)\
 _SPHINX_RETURN = re.compile(r"^\s*:(?:returns?|rtype)\s*:.*(?:\n(?!\s*:)\s+\S.*)*", re.MULTILINE)
 _PARAM_SECTIONS = {"parameters", "args", "arguments", "params", "other parameters", "keyword args"}
 _RETURN_SECTIONS = {"returns", "return", "yields"}
+
+
+@cache
+def _source_digest() -> str:
+    """sha256 of this module's source: the rules as they are now."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -812,6 +821,13 @@ class RuleExtractor(_LineRules, _ParagraphRules, _ContentRules):
 
     def __repr__(self) -> str:
         return f"RuleExtractor({self.config!r})"
+
+    @property
+    def version(self) -> str:
+        """Names the rules and their limits (this module's source and :attr:`config`, hashed): part of an on-disk
+        cache key (:class:`~core.equal.extract.cache.CachedExtractor`), so a changed rule re-extracts."""
+        digest = hashlib.sha256(_source_digest().encode() + repr(self.config).encode()).hexdigest()
+        return f"rules:{digest[:16]}"
 
     def extract(self, docs: Sequence[tuple[str, str]]) -> ExtractionResult:
         """Extract the pairs of every document; ``calls = len(docs)``, cost 0."""
