@@ -322,12 +322,12 @@ def _add_bandit_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoder", default=os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL))
     p.add_argument("--map-seed", type=int, default=42)
     p.add_argument("--reference", required=True, help="a preset name (see assets/reference) or a JSONL/text file")
-    p.add_argument("--store", default=None, help="run database (default: the cache's runs/runs.sqlite)")
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the EQUAL bandit (or a baseline), committing every pull to SQLite")
     _add_bandit_common(p)
+    p.add_argument("--store", default=None, help="run database (default: the cache's runs/runs.sqlite)")
     _add_settings(p)
     p.add_argument("--price-in", type=_price, default=None,
                    help="price per 1k input tokens (default $EQUAL_LLM_PRICE_PER_1K_PROMPT); a cost budget needs both")

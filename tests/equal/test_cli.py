@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.corpus.load import load_corpus
 from core.corpus.mapping import MapSettings, load_corpus_map
 from core.equal.__main__ import main
@@ -293,6 +295,9 @@ def test_tune_refuses_bad_settings_naming_them(tmp_path, capsys):
     assert "Arms per round (B) = 500 is more than the map's" in capsys.readouterr().err
     assert main([*base, "--vary", "B=1", "--out", str(tmp_path / "t.xlsx")]) == 2
     assert "use .csv or .parquet" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # a grid stores no run: --store is no flag of tune
+        main([*base, "--vary", "B=1", "--out", str(tmp_path / "t.csv"), "--store", str(tmp_path / "s.sqlite")])
+    assert exit_.value.code == 2 and "unrecognized arguments: --store" in capsys.readouterr().err
 
 
 def test_tune_calls_budget_defaults_to_the_declared_calls_budget(tmp_path, capsys, monkeypatch):
@@ -328,8 +333,8 @@ def test_tune_and_export_create_the_out_folder_and_name_one_that_cannot_be(tmp_p
 
     store = tmp_path / "runs.sqlite"
     corpus = ["--corpus", str(_write(tmp_path, 40)), "--k", "4", "--encoder", "hashing-64", "--quiet",
-              "--reference", "statistics", "--store", str(store)]
-    assert main(["run", *corpus, "--budget", "0.2"]) == 0
+              "--reference", "statistics"]
+    assert main(["run", *corpus, "--store", str(store), "--budget", "0.2"]) == 0
     run_id = RunStore(store).list_runs().loc[0, "run_id"]
     out = tmp_path / "new" / "deeper" / "de.jsonl"
     assert main(["export", run_id, "--reference", "statistics", "--store", str(store), "--out", str(out)]) == 0
