@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 
 __all__ = ["SizeError", "available_memory_bytes", "check_fits", "format_bytes", "largest_fitting", "memory_budget",
-           "parse_bool", "parse_count"]
+           "parse_bool", "parse_count", "parse_size"]
 
 
 class SizeError(ValueError):
@@ -56,14 +56,31 @@ def available_memory_bytes() -> int:
 _SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
+def parse_size(text: str, name: str) -> int:
+    """Bytes from ``text``: a number of bytes or a size with a ``K``/``M``/``G``/``T`` suffix (``4G``, ``1.5GiB``).
+
+    Raises :class:`SizeError` naming ``name`` for anything else.
+
+    >>> parse_size("1.5GiB", "X"), parse_size("512", "X")
+    (1610612736, 512)
+    >>> parse_size("1.2.3G", "EQUALCTAR_MEMORY_BUDGET")
+    Traceback (most recent call last):
+    ...
+    core.limits.SizeError: EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G or 1.5G, got '1.2.3G'
+    """
+    raw = text.strip().upper().removesuffix("B").removesuffix("I")
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([KMGT]?)", raw)
+    if not match:
+        raise SizeError(f"{name} must be bytes or a size like 4G or 1.5G, got {text.strip()!r}")
+    return int(float(match.group(1)) * _SUFFIX[match.group(2)])
+
+
 def memory_budget() -> int:
-    """The most bytes one job may plan to use: ``EQUALCTAR_MEMORY_BUDGET`` or 80% of what is available."""
-    raw = os.environ.get("EQUALCTAR_MEMORY_BUDGET", "").strip().upper().removesuffix("B").removesuffix("I")
-    if raw:
-        match = re.fullmatch(r"([0-9.]+)\s*([KMGT]?)", raw)
-        if not match:
-            raise SizeError(f"EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G, got {raw!r}")
-        return int(float(match.group(1)) * _SUFFIX[match.group(2)])
+    """The most bytes one job may plan to use: ``EQUALCTAR_MEMORY_BUDGET`` (:func:`parse_size`; a malformed value
+    raises :class:`SizeError` naming it) or 80% of what is available."""
+    given = os.environ.get("EQUALCTAR_MEMORY_BUDGET", "").strip()
+    if given:
+        return parse_size(given, "EQUALCTAR_MEMORY_BUDGET")
     return int(0.8 * available_memory_bytes())
 
 

@@ -27,7 +27,7 @@ from core.cli import CommandParser
 from core.ctar.config import CTARConfig, CTARConfigError
 from core.ctar.inputs import CTARInputError, load_inputs
 from core.disk import DiskFullError
-from core.limits import parse_bool, parse_count
+from core.limits import SizeError, parse_bool, parse_count
 
 if TYPE_CHECKING:  # the export module (pandas, pyarrow) is imported only when a command needs it
     from core.ctar.export import Format
@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         return _generate(args) if args.command == "generate" else _stats(args)
-    except (CTARConfigError, CTARInputError, DiskFullError) as exc:  # a full disk names the file not written
+    # a full disk names the file not written; a malformed EQUALCTAR_MEMORY_BUDGET names the variable
+    except (CTARConfigError, CTARInputError, DiskFullError, SizeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -15,7 +15,7 @@ from core.debias.mechanisms import MECHANISMS
 from core.debias.propensity import PROPENSITY_MODELS
 from core.debias.sweep import IMPUTATIONS, SweepConfig, check_n_seeds, run_sweep, summarize_sweep
 from core.disk import DiskFullError, write_atomic
-from core.limits import parse_count
+from core.limits import SizeError, parse_count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             clip=args.clip,
             imputation=args.imputation,
         )
-    except DebiasConfigError as exc:
+    except (DebiasConfigError, SizeError) as exc:  # SizeError: a malformed EQUALCTAR_MEMORY_BUDGET, named
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             df = _sweep_on_ray(config, args, progress)
         else:
             df = run_sweep(config, progress=progress)
-    except DebiasConfigError as exc:  # e.g. the CTAR generator refuses a world its catalogue cannot fill
+    except (DebiasConfigError, SizeError) as exc:  # e.g. the CTAR generator refuses a world it cannot fill
         print(f"\nerror: {exc}", file=sys.stderr)
         return 2
     if not args.quiet:

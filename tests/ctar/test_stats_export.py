@@ -103,3 +103,11 @@ def test_cli_runs_as_a_module_with_progress(tmp_path):
                           "--set", "rct_users=20"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "%" in out.stderr and "sampled 200,000 pairs" in out.stdout
+
+
+@pytest.mark.parametrize("budget", ["lots", "1.2.3G", "4X"])
+def test_cli_names_a_malformed_memory_budget(budget, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EQUALCTAR_MEMORY_BUDGET", budget)
+    assert main(["generate", "--out", str(tmp_path / "o"), "--n-users", "120", "--n-movies", "100", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G or 1.5G, got {budget!r}" in err

@@ -120,3 +120,12 @@ def test_cli_writes_the_tidy_table(tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "s.csv")) == 4 * 5 * 2
     assert main(["sweep", "--out", str(tmp_path / "s.txt")]) == 2
     assert "--out must end in .csv or .parquet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("budget", ["lots", "1.2.3G"])
+def test_cli_names_a_malformed_memory_budget(budget, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EQUALCTAR_MEMORY_BUDGET", budget)
+    assert main(["sweep", "--seeds", "1", "--users", "50", "--items", "60", "--quiet",
+                 "--out", str(tmp_path / "s.csv")]) == 2
+    assert f"EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G or 1.5G, got {budget!r}" in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
