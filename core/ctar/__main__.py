@@ -61,6 +61,13 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _workers(text: str) -> int:
+    try:
+        return parse_count(text, "workers", low=1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _kinds() -> dict[str, type]:
     base = CTARConfig()
     return {f.name: type(getattr(base, f.name)) for f in fields(CTARConfig)}
@@ -78,7 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="csv/parquet/both: sampled in memory; partitioned: streamed block by block to Parquet")
     g.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="where the blocks of --format partitioned run (ray: RAY_ADDRESS or a local Ray)")
-    g.add_argument("--workers", type=_count, default=1, help="Ray workers (--engine ray)")
+    g.add_argument("--workers", type=_workers, default=1, help="Ray workers (--engine ray; at least 1)")
     g.add_argument("--mode", choices=("exact", "normalised"), default="exact")
     g.add_argument("--n-users", type=_count, default=1000, help="users (1000, 1e6, 1_000_000)")
     g.add_argument("--n-movies", type=_count, default=1000)
@@ -175,9 +182,15 @@ def _generate_stream(args: argparse.Namespace, config: CTARConfig, inputs: Any, 
         bar.n = done
         bar.refresh()
 
-    report = generate_stream(config, args.out, inputs, intervention=intervention, runner=runner, engine=args.engine,
-                             progress=progress)
-    bar.close()
+    try:
+        report = generate_stream(config, args.out, inputs, intervention=intervention, runner=runner,
+                                 engine=args.engine, progress=progress)
+    except RuntimeError as exc:  # no Ray, an unreachable cluster, a block failing every try: a message, rc 2
+        if runner is None:
+            raise
+        raise CTARConfigError(f"--engine ray: {exc}") from exc
+    finally:
+        bar.close()
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     print(report.describe())

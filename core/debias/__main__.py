@@ -29,6 +29,13 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _workers(text: str) -> int:
+    try:
+        return parse_count(text, "workers", low=1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog="python -m core.debias", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true")
     s.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="ray: one task per seed (RAY_ADDRESS or a local Ray); the same table as local")
-    s.add_argument("--workers", type=_count, default=2, help="Ray tasks in flight (--engine ray)")
+    s.add_argument("--workers", type=_workers, default=2, help="Ray tasks in flight (--engine ray; at least 1)")
     return parser
 
 
@@ -74,7 +81,10 @@ def _sweep_on_ray(config: SweepConfig, args: argparse.Namespace, progress: Calla
     from core.engine.ray_engine import RayConfig
     from core.engine.ray_jobs import run_sweep_ray
 
-    return run_sweep_ray(config, RayConfig(workers=max(1, args.workers)), progress=progress)
+    try:
+        return run_sweep_ray(config, RayConfig(workers=args.workers), progress=progress)
+    except RuntimeError as exc:  # no Ray, an unreachable cluster, a seed failing every try: a message, rc 2
+        raise DebiasConfigError(f"--engine ray: {exc}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:

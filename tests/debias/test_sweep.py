@@ -129,3 +129,17 @@ def test_cli_names_a_malformed_memory_budget(budget, tmp_path, capsys, monkeypat
                  "--out", str(tmp_path / "s.csv")]) == 2
     assert f"EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G or 1.5G, got {budget!r}" in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_cli_ray_errors_are_messages_and_workers_are_checked_when_parsed(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # nothing listens there
+    args = ["sweep", "--engine", "ray", "--seeds", "1", "--users", "50", "--items", "60", "--quiet",
+            "--out", str(tmp_path / "s.csv")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: --engine ray: Could not reach the Ray cluster at '127.0.0.1:1'" in err and "Traceback" not in err
+    assert not (tmp_path / "s.csv").exists()
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--workers", "0"])
+    assert exit_.value.code == 2 and "workers must be >= 1, got 0" in capsys.readouterr().err
