@@ -100,7 +100,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     s = sub.add_parser("stats", help="print the statistics of a dataset folder in CTAR's layout")
-    s.add_argument("folder")
+    s.add_argument("folder", help="CTAR's layout in CSV or Parquet (of --format both: its csv/ copy), or a "
+                                  "partitioned output")
     return p
 
 

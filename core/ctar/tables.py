@@ -57,22 +57,43 @@ class CTARTables:
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    if not path.is_file():
+    """``path`` (a ``.csv``), or the ``.parquet`` beside it that ``generate --format parquet`` writes instead."""
+    parquet = path.with_suffix(".parquet")
+    if not path.is_file() and not parquet.is_file():
         raise CTARInputError(f"{path}: file not found")
-    df = pd.read_csv(path)
+    df = pd.read_csv(path) if path.is_file() else pd.read_parquet(parquet)
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise CTARInputError(f"{path}: missing column(s) {missing}; found {list(df.columns)}")
+        raise CTARInputError(f"{path if path.is_file() else parquet}: missing column(s) {missing}; "
+                             f"found {list(df.columns)}")
     return df[list(columns)]
+
+
+def release_folder(folder: str | Path) -> Path:
+    """The folder that holds ``train/``: ``folder`` itself, or its ``csv/`` (else ``parquet/``) sub-folder, where
+    ``generate --format both`` writes the two copies.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> (out / "csv" / "train").mkdir(parents=True); (out / "parquet" / "train").mkdir(parents=True)
+    >>> release_folder(out).name
+    'csv'
+    """
+    folder = Path(folder)
+    if not (folder / "train").is_dir():
+        for sub in ("csv", "parquet"):
+            if (folder / sub / "train").is_dir():
+                return folder / sub
+    return folder
 
 
 def load_release(folder: str | Path) -> CTARTables:
     """Read a dataset in CTAR's layout (the released ``CTAR/`` folder or an exported sample).
 
-    ``folder`` holds ``train/`` and ``test/`` (and optionally ``valid/``). Test files that are
-    absent are left out of ``tests``.
+    ``folder`` (or its ``csv/``/``parquet/`` copy, :func:`release_folder`) holds ``train/`` and ``test/`` (and
+    optionally ``valid/``), as CSV or as Parquet. Test files that are absent are left out of ``tests``.
     """
-    folder = Path(folder)
+    folder = release_folder(folder)
     train = {name: _read(folder / "train" / f"{name}.csv", cols) for name, cols in TRAIN_FILES.items()}
     for name in ("rating", "obstag", "rcttag"):
         for col in train[name].columns:
@@ -82,6 +103,6 @@ def load_release(folder: str | Path) -> CTARTables:
     for sub, names in (("test", TEST_NAMES), ("valid", VALID_NAMES)):
         for name in names:
             path = folder / sub / f"{name}.csv"
-            if path.is_file():
+            if path.is_file() or path.with_suffix(".parquet").is_file():
                 tests[name] = _read(path, TEST_COLUMNS)
     return CTARTables(train["rating"], train["obstag"], train["rcttag"], train["movie"], tests)

@@ -124,3 +124,15 @@ def test_cli_ray_errors_are_messages_and_workers_are_checked_when_parsed(tmp_pat
     with pytest.raises(SystemExit) as exit_:
         main([*args, "--workers", "0"])
     assert exit_.value.code == 2 and "workers must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_cli_stats_reads_the_output_of_format_both_and_parquet(tmp_path, capsys):
+    out = tmp_path / "both"
+    assert main(["generate", "--n-users", "120", "--n-movies", "100", "--format", "both", "--quiet",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    printed = {}
+    for folder in (out, out / "csv", out / "parquet"):  # the README's example: stats on the --out of --format both
+        assert main(["stats", str(folder)]) == 0, capsys.readouterr().err
+        printed[folder.name] = capsys.readouterr().out
+    assert "ratings" in printed["both"] and printed["both"] == printed["csv"] == printed["parquet"]
