@@ -110,7 +110,6 @@ def _generate(args: argparse.Namespace) -> int:
 
     from core.ctar.export import export_sample
     from core.ctar.sampler import Intervention, sample
-    from core.ctar.stats import summarize
 
     kinds = _kinds()
     changes = {"mode": args.mode, "n_users": args.n_users, "n_movies": args.n_movies, "seed": args.seed}
@@ -126,6 +125,10 @@ def _generate(args: argparse.Namespace) -> int:
     intervention = Intervention(**do)
     if args.engine != "local" and args.format != "partitioned":
         raise CTARConfigError(f"--engine {args.engine} needs --format partitioned (got --format {args.format})")
+    if args.format != "partitioned":
+        from core.ctar.stream import check_not_stream_output
+
+        check_not_stream_output(args.out, args.format)  # before sampling
     inputs = load_inputs(args.inputs)
     for note in inputs.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -147,22 +150,21 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"wrote {len(paths)} files to {out}")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    stats = summarize(result.tables())
-    keep = stats["item"].isin(
-        [
-            "ratings",
-            "density",
-            "ObsTag pairs",
-            'ObsTag "-1" pairs',
-            'RCTTag "-1" share',
-            "Test I rows",
-            "Test II rows",
-            "Test III rows",
-        ]
-    )
-    print(stats[keep].to_string(index=False))
-    print(f"sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s ({intervention.describe()})")
+    _print_summary(result, config, intervention)
     return 0
+
+
+_SUMMARY_ITEMS = ["ratings", "density", "ObsTag pairs", 'ObsTag "-1" pairs', 'RCTTag "-1" share', "Test I rows",
+                  "Test II rows", "Test III rows"]
+
+
+def _print_summary(result: Any, config: CTARConfig, intervention: Any) -> None:
+    """The few statistics a sample is checked by at a glance, and how long it took."""
+    from core.ctar.stats import summarize
+
+    stats = summarize(result.tables())
+    print(stats[stats["item"].isin(_SUMMARY_ITEMS)].to_string(index=False))
+    print(f"sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s ({intervention.describe()})")
 
 
 def _generate_stream(args: argparse.Namespace, config: CTARConfig, inputs: Any, intervention: Any) -> int:

@@ -370,6 +370,18 @@ def is_stream_output(folder: str | Path) -> bool:
     return (Path(folder) / MANIFEST).is_file()
 
 
+def check_not_stream_output(out: str | Path, fmt: str) -> None:
+    """Refuse to write a sample in memory (``fmt``: csv, parquet, both) into a streamed run's output: ``stats`` and
+    the loaders read the stream's manifest and parts first, so they would go on reporting the old data.
+
+    Raises :class:`StreamError` naming the folder (checked before any sampling).
+    """
+    for folder in (Path(out), *(Path(out) / sub for sub in ("csv", "parquet") if fmt == "both")):
+        if is_stream_output(folder):
+            raise StreamError(f"--out {folder} holds a partitioned (streamed) CTAR output, which stats would go on "
+                              f"reading; write --format {fmt} to another folder, or remove this one first")
+
+
 def _checked(path: Path, roots: tuple[Path, ...] | None) -> Path:
     """``path``, checked to lie under ``roots`` with its links followed (``None``: a command's read, unchecked)."""
     return path if roots is None else check_path(path, roots)

@@ -136,3 +136,16 @@ def test_cli_stats_reads_the_output_of_format_both_and_parquet(tmp_path, capsys)
         assert main(["stats", str(folder)]) == 0, capsys.readouterr().err
         printed[folder.name] = capsys.readouterr().out
     assert "ratings" in printed["both"] and printed["both"] == printed["csv"] == printed["parquet"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "both"])
+def test_cli_refuses_an_in_memory_format_into_a_partitioned_output(fmt, tmp_path, capsys):
+    out = tmp_path / "o"
+    small = ["--n-movies", "100", "--quiet", "--out", str(out)]
+    assert main(["generate", "--n-users", "300", "--format", "partitioned", *small]) == 0
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    capsys.readouterr()
+    assert main(["generate", "--n-users", "400", "--format", fmt, *small]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} holds a partitioned (streamed) CTAR output" in err and "Traceback" not in err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # nothing written beside the stream
