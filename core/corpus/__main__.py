@@ -34,14 +34,10 @@ def _prepare(args: argparse.Namespace) -> int:
     """One-time set-up of the first open: the built-in corpus harvested, UMAP's numba code compiled and cached."""
     import numpy as np
 
-    from core.corpus.builtin import harvest_builtin_corpus, setup_builtin_path, write_builtin_cache
     from core.corpus.project import umap_project
 
     t = time.perf_counter()
-    path = setup_builtin_path() if args.setup else None
-    if path is not None and not path.exists():
-        write_builtin_cache(harvest_builtin_corpus(), path)
-    print(f"built-in corpus ready in {path or 'the cache'} ({time.perf_counter() - t:.0f} s; one-time)")
+    print(f"built-in corpus ready in {_prepare_builtin(args.setup)} ({time.perf_counter() - t:.0f} s; one-time)")
     t = time.perf_counter()
     x = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
     umap_project(x), umap_project(x, n_epochs=10)  # the map's and the large index's calls: compiled once, cached
@@ -49,6 +45,26 @@ def _prepare(args: argparse.Namespace) -> int:
     if args.setup:
         _prepare_first_map()
     return 0
+
+
+def _prepare_builtin(setup: bool):
+    """The built-in corpus harvested once: into the virtualenv (``setup``, what ``make setup`` runs), else into this
+    home's cache unless the set-up copy serves it already. Returns the file it is read from."""
+    from core.corpus.builtin import (
+        builtin_cache_path,
+        harvest_builtin_corpus,
+        load_builtin_corpus,
+        setup_builtin_path,
+        write_builtin_cache,
+    )
+
+    if setup:
+        path = setup_builtin_path()
+        if not path.exists():
+            write_builtin_cache(harvest_builtin_corpus(), path)
+        return path
+    load_builtin_corpus()  # this home's cache, else the set-up copy, else harvested and cached here
+    return builtin_cache_path() if builtin_cache_path().exists() else setup_builtin_path()
 
 
 def _prepare_first_map() -> None:
@@ -129,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--pca-dims", type=int, default=256)
     d.add_argument("--setup", action="store_true", help="write into the virtualenv (make setup) instead of the cache")
     d.set_defaults(func=_distill)
-    p = sub.add_parser("prepare", help="harvest the built-in corpus and compile UMAP, once")
+    p = sub.add_parser("prepare", help="harvest the built-in corpus into the cache (unless the set-up copy serves it) "
+                                       "and compile UMAP, once")
     p.add_argument("--setup", action="store_true", help="write the corpus into the virtualenv (make setup)")
     p.set_defaults(func=_prepare)
     v = sub.add_parser("variants", help="check the quality encoder's faster CPU variants (bf16, int8) against fp32, "

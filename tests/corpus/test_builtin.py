@@ -145,3 +145,17 @@ def test_builtin_topic() -> None:
     assert builtin_topic("xml.etree.ElementTree") == "xml"
     assert builtin_topic("pydoc_data.topics") == "pydoc_data"
     assert builtin_topic("numpy") == "numpy"
+
+
+def test_prepare_without_setup_harvests_into_this_homes_cache(tmp_path, monkeypatch, capsys):
+    import core.corpus.builtin as builtin
+    import core.corpus.project as project
+    from core.corpus.__main__ import main
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(builtin, "setup_builtin_path", lambda max_words=200: tmp_path / "no-setup" / "b.parquet")
+    monkeypatch.setattr(project, "umap_project", lambda *a, **k: None)  # compiling UMAP is not what this checks
+    assert main(["prepare"]) == 0
+    cached = builtin.builtin_cache_path()
+    assert cached.is_file() and f"built-in corpus ready in {cached}" in capsys.readouterr().out
+    assert len(builtin.load_builtin_corpus()) > 1000
