@@ -66,14 +66,15 @@ def healthy(url: str) -> bool:
 
 @contextmanager
 def serve_app(home: Path, env: Mapping[str, str] | None = None, unset: Sequence[str] = (),
-              address: str | None = "127.0.0.1") -> Iterator[tuple[str, int]]:
+              address: str | None = "127.0.0.1", base_url_path: str = "") -> Iterator[tuple[str, int]]:
     """Run ``streamlit run serve.py`` (app.py, as ``make run`` serves it) on a free port with its own ``home``.
 
     Yields ``(loopback url, port)``.
 
     By default the app gets the fast hashing encoder and a small built-in corpus, so browser tests
     exercise the real pages without waiting minutes for the model; ``env`` overrides, ``unset``
-    removes variables, ``address=None`` keeps the repository's configured bind address.
+    removes variables, ``address=None`` keeps the repository's configured bind address,
+    ``base_url_path`` serves under Streamlit's ``server.baseUrlPath`` (the yielded url then ends with it).
     """
     port = free_port()
     full = dict(os.environ)
@@ -86,9 +87,11 @@ def serve_app(home: Path, env: Mapping[str, str] | None = None, unset: Sequence[
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     if address is not None:
         cmd += ["--server.address", address]
+    if base_url_path:
+        cmd += ["--server.baseUrlPath", base_url_path]
     log = open(home / "streamlit.log", "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + (f"/{base_url_path.strip('/')}" if base_url_path else "")
     try:
         deadline = time.time() + 90
         while not healthy(url):

@@ -6,11 +6,14 @@ the browser as a console error; Streamlit issue #7074), then ``/_stcore/health``
 host that embeds Streamlit sets ``window.__streamlit.BACKEND_BASE_URL`` before the bundle loads, and
 the front end then probes that URL alone. :func:`page_routes` serves Streamlit's own ``index.html``
 at ``/`` and at each page's path with that one line added, naming the server's root; every other
-path (assets, the ``_stcore`` API, an unknown page's fallback) stays Streamlit's.
+path (assets, the ``_stcore`` API, an unknown page's fallback) stays Streamlit's. Under
+``server.baseUrlPath`` (``explorer``) the root is ``/explorer/``: the shell is served at ``/explorer/``
+and ``/explorer/<page>``, pinned to ``<origin>/explorer/``, and nothing is added at ``/``.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -19,11 +22,30 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Route
 
 MODULE_SCRIPT = '<script type="module"'
-# the root of this server, whatever host name or port the browser used
-PIN = '<script>window.__streamlit = {BACKEND_BASE_URL: window.location.origin + "/"}</script>\n    '
 
 
-def pinned_shell(html: str) -> str:
+def base_path(base_url_path: str) -> str:
+    """The URL path of the server's root under Streamlit's ``server.baseUrlPath`` (slashes as Streamlit trims them).
+
+    >>> base_path(""), base_path("explorer"), base_path("/tools/explorer/")
+    ('/', '/explorer/', '/tools/explorer/')
+    """
+    trimmed = base_url_path.strip("/")
+    return f"/{trimmed}/" if trimmed else "/"
+
+
+def pin_script(base_url_path: str = "") -> str:
+    """The line that pins the front end's backend to this server's root, whatever host name or port the browser used.
+
+    >>> pin_script("explorer")
+    '<script>window.__streamlit = {BACKEND_BASE_URL: window.location.origin + "/explorer/"}</script>\\n    '
+    """
+    # a JSON string is a JavaScript string literal; "<" escaped so no path can close the script element
+    root = json.dumps(base_path(base_url_path)).replace("<", "\\u003c")
+    return f"<script>window.__streamlit = {{BACKEND_BASE_URL: window.location.origin + {root}}}</script>\n    "
+
+
+def pinned_shell(html: str, base_url_path: str = "") -> str:
     """``html`` with the base-URL pin placed before the first module script (which reads it on load).
 
     >>> pinned_shell('<head><script type="module" src="x.js"></script></head>').count("BACKEND_BASE_URL")
@@ -33,19 +55,15 @@ def pinned_shell(html: str) -> str:
     if at < 0:
         raise ValueError("Streamlit's index.html has no module script to pin the base URL before; "
                          "serve.py needs updating for this Streamlit version")
-    return html[:at] + PIN + html[at:]
+    return html[:at] + pin_script(base_url_path) + html[at:]
 
 
 @cache
-def _shell() -> str:
+def _shell(base_url_path: str) -> str:
     from streamlit import file_util
 
-    return pinned_shell((Path(file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8"))
-
-
-async def _serve_shell(request: Request) -> HTMLResponse:
-    # no-cache, as Streamlit serves index.html: a new Streamlit version's asset names are picked up
-    return HTMLResponse(_shell(), headers={"Cache-Control": "no-cache"})
+    index = (Path(file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8")
+    return pinned_shell(index, base_url_path)
 
 
 def page_url_paths(pages_dir: Path) -> list[str]:
@@ -61,7 +79,19 @@ def page_url_paths(pages_dir: Path) -> list[str]:
     return sorted(p.stem for p in pages_dir.glob("*.py") if not p.name.startswith("_"))
 
 
-def page_routes(pages_dir: Path) -> list[BaseRoute]:
-    """Routes that serve the pinned shell at ``/`` and at ``/<page>`` for each page in ``pages_dir``."""
-    paths = ["/"] + [f"/{name}" for name in page_url_paths(pages_dir)]
-    return [Route(path, _serve_shell, methods=["GET", "HEAD"]) for path in paths]
+def page_routes(pages_dir: Path, base_url_path: str = "") -> list[BaseRoute]:
+    """Routes that serve the pinned shell at the root and at ``<root><page>`` for each page in ``pages_dir``.
+
+    The root is ``/``, or ``/<base_url_path>/`` when Streamlit serves under ``server.baseUrlPath``.
+
+    >>> [r.path for r in page_routes(Path(__file__).resolve().parents[1], "explorer")][:2]
+    ['/explorer/', '/explorer/bandit']
+    """
+    root = base_path(base_url_path)
+
+    async def serve_shell(request: Request) -> HTMLResponse:
+        # no-cache, as Streamlit serves index.html: a new Streamlit version's asset names are picked up
+        return HTMLResponse(_shell(base_url_path), headers={"Cache-Control": "no-cache"})
+
+    paths = [root] + [f"{root}{name}" for name in page_url_paths(pages_dir)]
+    return [Route(path, serve_shell, methods=["GET", "HEAD"]) for path in paths]

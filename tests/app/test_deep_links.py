@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+
 import pytest
+
+from tests._app_server import serve_app
 
 
 @pytest.mark.browser
@@ -60,3 +65,24 @@ def test_the_served_html_pins_the_base_url_for_every_page(fresh_app_url):
             html = r.read().decode("utf-8")
         assert "BACKEND_BASE_URL" in html, name
         assert html.index("BACKEND_BASE_URL") < html.index('<script type="module"'), name
+
+
+@pytest.mark.slow
+def test_under_a_base_url_path_the_pin_names_that_path_and_the_root_is_left_alone(tmp_path):
+    # --server.baseUrlPath explorer: Streamlit answers under /explorer/ only, so the shell pins
+    # <origin>/explorer/ at /explorer/ and /explorer/<page>, and adds nothing at / or /<page>
+    with serve_app(tmp_path, base_url_path="explorer") as (url, port):
+        assert url.endswith("/explorer")
+        for name in ("", *PAGES):
+            with urllib.request.urlopen(f"{url}/{name}", timeout=10) as r:
+                html = r.read().decode("utf-8")
+            assert 'BACKEND_BASE_URL: window.location.origin + "/explorer/"' in html, name
+            assert html.index("BACKEND_BASE_URL") < html.index('<script type="module"'), name
+        for path in ("/", "/bandit"):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+                    body = r.read().decode("utf-8")
+            except urllib.error.HTTPError as e:
+                assert e.code == 404, path
+                continue
+            assert "BACKEND_BASE_URL" not in body, path

@@ -44,3 +44,19 @@ def test_the_routes_answer_the_root_and_pages_with_the_pinned_shell_only():
     # everything else is left to Streamlit's own routes (here: none, so 404)
     for path in ("/favicon.png", "/bandit/_stcore/health", "/_lib", "/bandit/"):
         assert client.get(path, follow_redirects=False).status_code in (404, 307), path
+
+
+def test_under_a_base_url_path_the_routes_and_the_pin_name_that_path():
+    client = TestClient(Starlette(routes=page_routes(ROOT / "pages", "explorer")))
+    for path in ("/explorer/", "/explorer/bandit", "/explorer/tour"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert 'BACKEND_BASE_URL: window.location.origin + "/explorer/"}' in r.text, path
+    # the server's own root is not this app's: nothing is served there
+    for path in ("/", "/bandit"):
+        assert client.get(path, follow_redirects=False).status_code == 404, path
+
+
+def test_a_base_url_path_cannot_close_the_pin_script():
+    pinned = pinned_shell('<script type="module" src="x.js"></script>', "</script><b>")
+    assert pinned.count("</script>") == 2  # the pin's own and the bundle's
