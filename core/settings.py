@@ -1,4 +1,5 @@
-"""Where the product keeps its caches and run stores, and how the LLM endpoint is configured.
+"""Where the product keeps its caches and run stores, how the LLM endpoint is configured, and the app's
+built-in corpus size (``EQUALCTAR_BUILTIN_LIMIT``).
 
 Everything here reads the environment at call time, so tests can point the product at a
 temporary folder with ``EQUALCTAR_HOME``.
@@ -24,6 +25,58 @@ def cache_dir(kind: str) -> Path:
     path = home_dir() / kind
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+BUILTIN_LIMIT_ENV = "EQUALCTAR_BUILTIN_LIMIT"
+#: the sizes the app's "Documents to use" box accepts (the sidebar draws it with this range)
+BUILTIN_LIMIT_MIN, BUILTIN_LIMIT_MAX = 100, 50_000
+
+
+@dataclass(frozen=True)
+class EnvLimit:
+    """A document count read from the environment: ``value`` is ``None`` for all documents; ``note`` says, naming
+    the variable, why ``value`` is not what was set (clamped into range, or not a number); blank when it is."""
+
+    value: int | None
+    note: str = ""
+
+
+def parse_builtin_limit(raw: str | None) -> EnvLimit:
+    """``EQUALCTAR_BUILTIN_LIMIT``'s text as the app's built-in corpus size, clamped into
+    ``[BUILTIN_LIMIT_MIN, BUILTIN_LIMIT_MAX]``; unset or blank: all documents. Never raises: a value
+    that is not a whole number falls back to all documents, with a note that names the variable.
+
+    >>> parse_builtin_limit("600"), parse_builtin_limit(None)
+    (EnvLimit(value=600, note=''), EnvLimit(value=None, note=''))
+    >>> parse_builtin_limit("50").note
+    'EQUALCTAR_BUILTIN_LIMIT=50 is below the smallest size, 100: using 100 documents.'
+    >>> parse_builtin_limit("60000").value
+    50000
+    >>> parse_builtin_limit("abc")
+    EnvLimit(value=None, note="EQUALCTAR_BUILTIN_LIMIT must be a whole number of documents (100 to 50,000), \
+got 'abc': using all of the built-in corpus.")
+    """
+    text = (raw or "").strip()
+    if not text:
+        return EnvLimit(None)
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        return EnvLimit(None, f"{BUILTIN_LIMIT_ENV} must be a whole number of documents ({BUILTIN_LIMIT_MIN} to "
+                              f"{BUILTIN_LIMIT_MAX:,}), got {text!r}: using all of the built-in corpus.")
+    if value < BUILTIN_LIMIT_MIN:
+        return EnvLimit(BUILTIN_LIMIT_MIN, f"{BUILTIN_LIMIT_ENV}={text} is below the smallest size, "
+                                           f"{BUILTIN_LIMIT_MIN}: using {BUILTIN_LIMIT_MIN} documents.")
+    if value > BUILTIN_LIMIT_MAX:
+        return EnvLimit(BUILTIN_LIMIT_MAX, f"{BUILTIN_LIMIT_ENV}={text} is above the largest size, "
+                                           f"{BUILTIN_LIMIT_MAX:,}: using {BUILTIN_LIMIT_MAX:,} documents.")
+    return EnvLimit(value)
+
+
+def builtin_limit_setting() -> EnvLimit:
+    """The app's default built-in corpus size from ``EQUALCTAR_BUILTIN_LIMIT`` (:func:`parse_builtin_limit`).
+    The app alone reads it; the command line takes ``--limit``."""
+    return parse_builtin_limit(os.environ.get(BUILTIN_LIMIT_ENV))
 
 
 def _price(name: str) -> float | None:

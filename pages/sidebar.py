@@ -15,6 +15,7 @@ import streamlit as st
 from core import ui_state
 from core.corpus.encoders import DEFAULT_MODEL
 from core.corpus.views import label_of
+from core.settings import BUILTIN_LIMIT_MAX, BUILTIN_LIMIT_MIN, builtin_limit_setting
 from core.text import md_escape
 from pages import upgrade_panel
 from pages._lib.choices import (
@@ -121,11 +122,16 @@ def _draw_settings(paths_ok: bool) -> None:
     ui_state.restore(st.session_state, "sb_source", SOURCES[0], sources)
     source = st.radio("Documents", sources, key="sb_source", label_visibility="collapsed")
     if source == SOURCES[0]:
-        st.session_state.setdefault("sb_builtin_limit", builtin_limit() or builtin_size())
+        # clamped: Streamlit would reset a value outside the box's range to its minimum
+        st.session_state.setdefault("sb_builtin_limit", builtin_limit() or min(builtin_size(), BUILTIN_LIMIT_MAX))
         st.number_input(
-            "Documents to use", min_value=100, max_value=50_000, step=500, key="sb_builtin_limit",
+            "Documents to use", min_value=BUILTIN_LIMIT_MIN, max_value=BUILTIN_LIMIT_MAX, step=500,
+            key="sb_builtin_limit",
             help="All of the harvested Python documentation by default; fewer: an evenly spread subset.",
         )
+        env_note = builtin_limit_setting().note
+        if env_note:
+            st.warning(env_note)
     elif source == SOURCES[1]:
         st.file_uploader("JSONL, JSON, CSV, Parquet, text, or a .zip of text files", type=UPLOAD_TYPES,
                          key="sb_upload", on_change=_keep_upload)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import access, ui_state
+from core import access, settings, ui_state
 from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL
 from core.corpus.views import upload_types
 
@@ -98,9 +98,9 @@ def encoder_name() -> str:
 
 def builtin_limit() -> int | None:
     """How many built-in documents the sidebar asks for; ``None``: all of them (the default; the static tier maps
-    the whole corpus in seconds, and ``make setup`` builds that first map once)."""
-    env = os.environ.get("EQUALCTAR_BUILTIN_LIMIT")
-    value = sidebar_value("sb_builtin_limit", int(env) if env else None)
+    the whole corpus in seconds, and ``make setup`` builds that first map once). ``EQUALCTAR_BUILTIN_LIMIT`` sets
+    the default, clamped into the box's range (the sidebar says when it was clamped or not a number)."""
+    value = sidebar_value("sb_builtin_limit", settings.builtin_limit_setting().value)
     return int(value) if value else None
 
 
