@@ -8,18 +8,17 @@ Pages read the choices through :mod:`pages._lib.choices`' accessors.
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from core import ui_state
-from core.corpus.encoders import DEFAULT_MODEL
+from core.corpus.encoders import ENCODER_ENV, env_encoder
 from core.corpus.views import label_of
 from core.settings import BUILTIN_LIMIT_MAX, BUILTIN_LIMIT_MIN, builtin_limit_setting
 from core.text import md_escape
 from pages import upgrade_panel
 from pages._lib.choices import (
     ENCODER_CHOICES,
+    LOCAL_MODEL,
     PRESENTING,
     SAVED_VIEW,
     SIDEBAR_KEYS,
@@ -113,6 +112,22 @@ def _keep_upload() -> None:
         S[UPLOAD_KEPT] = (up.name, up.getvalue())
 
 
+def _env_encoder_label(options: list[str]) -> str:
+    """The encoder choice ``EQUALCTAR_ENCODER`` asks for: a named encoder's label, or the local model box filled
+    with its folder or name (when this browser may name server paths); a value not used is said, by name."""
+    env = env_encoder(tuple(ENCODER_CHOICES.values()))
+    if env.local and LOCAL_MODEL in options:
+        st.session_state.setdefault("sb_encoder_path", env.name)
+        return LOCAL_MODEL
+    note = env.note
+    if env.local:
+        note = (f"{ENCODER_ENV}={env.name!r} names a local model, which this browser may not choose: server "
+                f"paths are off for it (EQUALCTAR_SERVER_PATHS). Using {options[0]}.")
+    if note:
+        st.warning(note)
+    return label_of(ENCODER_CHOICES, env.name, options[0])
+
+
 def _draw_settings(paths_ok: bool) -> None:
     """The sidebar's seed, corpus and encoder (not in presentation mode)."""
     sources = SOURCES if paths_ok else SOURCES[:2]
@@ -145,17 +160,15 @@ def _draw_settings(paths_ok: bool) -> None:
     if source != SOURCES[0]:
         st.text_input("Text field (blank: detect)", key="sb_text_field")
     st.subheader("Encoder")
-    options = list(ENCODER_CHOICES) + (["Local model path"] if paths_ok else [])
-    env_default = os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
-    default_label = label_of(ENCODER_CHOICES, env_default, options[0])
-    ui_state.restore(st.session_state, "sb_encoder", default_label, options)  # use_encoder() sets it
+    options = list(ENCODER_CHOICES) + ([LOCAL_MODEL] if paths_ok else [])
+    ui_state.restore(st.session_state, "sb_encoder", _env_encoder_label(options), options)  # use_encoder() sets it
     choice = st.selectbox("Encoder", options, key="sb_encoder", label_visibility="collapsed",
                           help="MiniLM: all-MiniLM-L6-v2, packaged; the map opens from the static tier in seconds and "
                                "is redrawn with MiniLM once it has embedded the corpus in the background. Static: "
                                "model2vec distilled from MiniLM. Hashing: no model, for quick looks.")
     for key in ("sb_source", "sb_path", "sb_encoder"):
         ui_state.keep(st.session_state, key)
-    if choice == "Local model path":
+    if choice == LOCAL_MODEL:
         path_input("Model folder or name", "sb_encoder_path",
                    help="A folder under the server's allowed folders, or a model name in the local cache.")
     upgrade_panel.draw_tier_figures()

@@ -492,3 +492,88 @@ def token_counter(name: str = DEFAULT_MODEL) -> tuple[Callable[[str], int], int]
     count = _Count()
 
     return count, max(1, max_len - 2)
+
+
+ENCODER_ENV = "EQUALCTAR_ENCODER"
+
+
+@dataclass(frozen=True)
+class EnvEncoder:
+    """``EQUALCTAR_ENCODER`` as the app reads it.
+
+    Attributes
+    ----------
+    name : str
+        The encoder the app uses by default.
+    local : bool
+        ``name`` is a model folder or an encoder name outside the app's named choices (a model in the
+        local cache, ``hashing-<dim>``, ``static-minilm:<folder>``): the sidebar offers it as its local model.
+    note : str
+        Blank when the variable's value is used; else a message, naming the variable, of why it is not.
+    """
+
+    name: str
+    local: bool = False
+    note: str = ""
+
+
+def in_model_cache(name: str) -> bool:
+    """Whether model ``name`` is in the local Hugging Face cache, where sentence-transformers finds it offline
+    (a bare name also as ``sentence-transformers/<name>``). Nothing is fetched.
+
+    >>> in_model_cache("no-such-org/no-such-model-anywhere")
+    False
+    """
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - sentence-transformers depends on it
+        return False
+    repos = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo in repos:
+        try:
+            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
+                return True
+        except Exception:  # not a valid repository id: not in the cache
+            continue
+    return False
+
+
+def parse_env_encoder(raw: str | None, named: Sequence[str]) -> EnvEncoder:
+    """``EQUALCTAR_ENCODER``'s text as the app's default encoder; ``named``: the encoders the app lists by name.
+
+    A named encoder is used as it is (``hashing-128`` is ``hashing``); a folder (a path, existing or not: loading
+    it says what is wrong) or a name the encoders know (``hashing-<dim>``, ``static-minilm:<folder>``, a model in
+    the local cache, each maybe ``@<variant>``) is ``local``; anything else is named in ``note`` and
+    :data:`DEFAULT_MODEL` is used. Unset or blank: :data:`DEFAULT_MODEL`.
+
+    >>> named = (DEFAULT_MODEL, STATIC_MODEL, "hashing")
+    >>> parse_env_encoder("hashing-128", named), parse_env_encoder("/models/mine", named).local
+    (EnvEncoder(name='hashing', local=False, note=''), True)
+    >>> parse_env_encoder("bogus-encoder", named).note.split(":")[0]
+    "EQUALCTAR_ENCODER='bogus-encoder' names no encoder this machine has"
+    """
+    from core.access import is_model_path
+
+    text = (raw or "").strip()
+    if not text:
+        return EnvEncoder(DEFAULT_MODEL)
+    if text in named:
+        return EnvEncoder(text)
+    if _HASHING_NAME.fullmatch(text):  # hashing-128: the named "hashing"
+        alias = next((n for n in named if _HASHING_NAME.fullmatch(n) and space_id(n) == space_id(text)), None)
+        if alias is not None:
+            return EnvEncoder(alias)
+    model, _ = split_variant(text)
+    known = (model in named or bool(_HASHING_NAME.fullmatch(model)) or model.startswith(STATIC_MODEL + ":")
+             or is_model_path(model) or in_model_cache(model))
+    if known:
+        return EnvEncoder(text, local=True)
+    return EnvEncoder(DEFAULT_MODEL, note=(
+        f"{ENCODER_ENV}={text!r} names no encoder this machine has: not a folder, not a model in the local "
+        f"Hugging Face cache, not hashing-<dim> or {STATIC_MODEL}:<folder>. Using the default, {DEFAULT_MODEL}."))
+
+
+def env_encoder(named: Sequence[str]) -> EnvEncoder:
+    """The app's default encoder from ``EQUALCTAR_ENCODER`` (:func:`parse_env_encoder`), read at call time. The
+    command line's ``--encoder`` defaults to the variable as it is (a name it cannot load fails there by name)."""
+    return parse_env_encoder(os.environ.get(ENCODER_ENV), named)

@@ -6,13 +6,12 @@ defaults, so a page also runs alone (``AppTest.from_file("pages/...")``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
 
 from core import access, settings, ui_state
-from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL
+from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, env_encoder
 from core.corpus.views import upload_types
 
 ENCODER_CHOICES = {
@@ -20,6 +19,8 @@ ENCODER_CHOICES = {
     "Static (fast, from MiniLM)": STATIC_MODEL,
     "Hashing (instant, no model)": "hashing",
 }
+#: the sidebar's encoder choice that names a model folder or cached model (browsers that may name server paths)
+LOCAL_MODEL = "Local model path"
 SOURCES = ("Built-in: Python documentation", "Upload a file", "Local file or folder")
 UPLOAD_TYPES = upload_types()
 
@@ -86,14 +87,17 @@ def server_path(key: str) -> Path | None:
 
 
 def encoder_name() -> str:
-    """The sidebar's encoder; a local model path passes :func:`core.access.gate_model` (raises when refused)."""
+    """The sidebar's encoder; a local model path passes :func:`core.access.gate_model` (raises when refused). With
+    no sidebar choice, ``EQUALCTAR_ENCODER`` (:func:`core.corpus.encoders.env_encoder`: an unknown name is not
+    used; the sidebar says so)."""
     custom = sidebar_value("sb_encoder_path", "").strip()
     choice = ui_state.kept(st.session_state, "sb_encoder")
-    if choice == "Local model path" and custom:
+    if choice == LOCAL_MODEL and custom:
         return access.gate_model(custom, access.peer_address(st.context))
     if choice in ENCODER_CHOICES:
         return ENCODER_CHOICES[choice]
-    return os.environ.get("EQUALCTAR_ENCODER", DEFAULT_MODEL)
+    env = env_encoder(tuple(ENCODER_CHOICES.values()))  # no sidebar drawn (a page run alone): the environment's
+    return access.gate_model(env.name, access.peer_address(st.context)) if env.local else env.name
 
 
 def builtin_limit() -> int | None:
@@ -108,7 +112,7 @@ def use_encoder(path: str) -> None:
     """Switch the sidebar encoder to a local model folder. An ``on_click`` callback: it runs
     before the next script run draws the sidebar widgets, so their keys may be set here; a
     map-settings override of the encoder is dropped so the choice takes effect."""
-    st.session_state["sb_encoder"] = "Local model path"
+    st.session_state["sb_encoder"] = LOCAL_MODEL
     st.session_state["sb_encoder_path"] = str(path)
     st.session_state["map_overrides"] = ui_state.without_field(st.session_state.get("map_overrides", {}),
                                                                "encoder_name")

@@ -1,5 +1,5 @@
 """The sidebar's defaults from the environment: a value the app cannot use is named, never silently replaced,
-and never breaks a page (EQUALCTAR_BUILTIN_LIMIT)."""
+and never breaks a page (EQUALCTAR_BUILTIN_LIMIT, EQUALCTAR_ENCODER)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ def _sidebar_script() -> None:
     import streamlit as st
 
     from pages import sidebar
-    from pages._lib.choices import builtin_limit
+    from pages._lib.choices import builtin_limit, encoder_name
 
     st.write(f"before the sidebar: {builtin_limit()}")  # what a page reads when no sidebar was drawn yet
     sidebar._draw_settings(st.session_state.get("paths_ok", False))
     st.write(f"after the sidebar: {builtin_limit()}")
+    st.write(f"encoder: {encoder_name()}")
 
 
-def _run(monkeypatch, **env: str) -> AppTest:
+def _run(monkeypatch, paths_ok: bool = False, **env: str) -> AppTest:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     at = AppTest.from_function(_sidebar_script, default_timeout=120)
+    at.session_state["paths_ok"] = paths_ok
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -54,3 +56,39 @@ def test_a_builtin_limit_in_range_is_used_without_a_note(monkeypatch):
     at = _run(monkeypatch, EQUALCTAR_BUILTIN_LIMIT="600")
     assert _documents(at) == 600
     assert not at.warning
+
+
+def _encoder(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("encoder: ")).removeprefix("encoder: ")
+
+
+@pytest.mark.parametrize("kind", ["folder", "hashing-64"])
+def test_an_encoder_the_sidebar_does_not_list_is_offered_as_the_local_model_filled_in(monkeypatch, tmp_path, kind):
+    value = str(tmp_path) if kind == "folder" else kind
+    at = _run(monkeypatch, paths_ok=True, EQUALCTAR_ENCODER=value, EQUALCTAR_BUILTIN_LIMIT="300")
+    assert at.selectbox[0].value == "Local model path"
+    assert at.text_input(key="sb_encoder_path").value == value
+    assert _encoder(at) == value  # the app uses it, as the command line does
+    assert not at.warning
+
+
+def test_a_local_model_a_browser_may_not_choose_is_named_and_minilm_used(monkeypatch, tmp_path):
+    at = _run(monkeypatch, paths_ok=False, EQUALCTAR_ENCODER=str(tmp_path), EQUALCTAR_BUILTIN_LIMIT="300")
+    assert at.selectbox[0].value.startswith("MiniLM")
+    assert _encoder(at) == "all-MiniLM-L6-v2 (packaged)"
+    assert any(f"EQUALCTAR_ENCODER='{tmp_path}'" in w.value and "server paths are off" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+
+
+def test_an_unknown_encoder_name_is_named_and_the_default_used(monkeypatch):
+    at = _run(monkeypatch, paths_ok=True, EQUALCTAR_ENCODER="bogus-encoder", EQUALCTAR_BUILTIN_LIMIT="300")
+    assert at.selectbox[0].value.startswith("MiniLM")
+    assert _encoder(at) == "all-MiniLM-L6-v2 (packaged)"
+    assert any("EQUALCTAR_ENCODER='bogus-encoder' names no encoder this machine has" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+
+
+def test_a_named_encoder_is_chosen_by_its_label_without_a_note(monkeypatch):
+    at = _run(monkeypatch, paths_ok=True, EQUALCTAR_ENCODER="hashing", EQUALCTAR_BUILTIN_LIMIT="300")
+    assert at.selectbox[0].value.startswith("Hashing")
+    assert _encoder(at) == "hashing" and not at.warning
