@@ -106,7 +106,8 @@ stars = search_panel.star_request()
 S["_cm_map_stars"] = stars
 hits = None if stars is None else search_panel.search(cmap, *stars)
 starred = (() if hits is None else tuple(hits["doc_id"])) + tags_panel.shown_ids(corpus)  # matches, then tags
-memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory())
+# the WebGL map's selection counter is the token: an empty selection under a new one is the user deselecting
+memory: SelectionMemory = S.setdefault(f"cm_selection:{corpus.content_hash}", SelectionMemory(counter=True))
 if S.get("cm_color", "cluster") not in color_columns(frame):  # a link's column this corpus does not have
     said.append(f"This map cannot be coloured by {md_escape(str(S['cm_color']))}: this corpus has the columns "
                 f"{md_escape(', '.join(color_columns(frame)))}. Coloured by cluster.")

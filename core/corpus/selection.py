@@ -159,16 +159,22 @@ class SelectionMemory:
     (['c'], [])
 
     A map that keeps its selection across reruns (the WebGL map) passes the browser's selection
-    counter as the token: after :meth:`clear`, the same selection coming back is not restored.
+    counter as the token (``counter=True``): the browser counts only the user's own selecting, so an
+    empty selection under a new counter is the user deselecting (a click beside the points, Escape, the
+    legend hiding the selected points); a counter of 0 is a map that has sent nothing yet (mounted again).
+    After :meth:`clear`, the same selection coming back is not restored.
 
-    >>> w = SelectionMemory()
-    >>> w.update(["a"], token=1)
+    >>> w = SelectionMemory(counter=True)
+    >>> w.update(["a"], token=1), w.update(["a"], token=1), w.update([], token=0), w.update([], token=2)
+    (['a'], ['a'], ['a'], [])
+    >>> w.update(["a"], token=3)
     ['a']
-    >>> w.clear(); w.update(["a"], token=1), w.update(["b"], token=2)
+    >>> w.clear(); w.update(["a"], token=3), w.update(["b"], token=4)
     ([], ['b'])
     """
 
-    def __init__(self) -> None:
+    def __init__(self, counter: bool = False) -> None:
+        self.counter = counter
         self.ids: list[str] = []
         self._token: Any = None
         self._shown = False  # whether the previous rerun's event carried a selection
@@ -184,6 +190,8 @@ class SelectionMemory:
         if event_ids:
             self.ids = event_ids
         elif self._shown and token == self._token:
+            self.ids = []
+        elif self.counter and token and token != self._token:
             self.ids = []
         self._token, self._shown = token, bool(event_ids)
         return list(self.ids)

@@ -36,6 +36,19 @@ def test_selection_survives_a_redraw_and_clears_on_deselect():
     assert m.ids == []
 
 
+def test_the_webgl_maps_deselect_under_a_new_counter_clears_the_selection():
+    # the corpus map's browser counts the user's selecting: an empty selection with a new counter (a click beside
+    # the points, Escape, the legend hiding the selected point) is a deselect, not a redraw
+    m = SelectionMemory(counter=True)
+    assert m.update(["d1"], token=1) == ["d1"]
+    assert m.update(["d1"], token=1) == ["d1"]  # a rerun for something else (hover, a search)
+    assert m.update([], token=0) == ["d1"]  # the map mounted again (a page left and come back): nothing sent yet
+    assert m.update([], token=2) == []
+    assert m.update(["d2"], token=3) == ["d2"]
+    m.clear()
+    assert m.update(["d2"], token=3) == []  # the cleared selection, still held by the browser, is not restored
+
+
 def test_map_memo_builds_a_map_once_for_sessions_that_ask_at_once():
     import threading
     import time
