@@ -448,10 +448,12 @@ function queueOverlay(m) {
   requestAnimationFrame(() => drawOverlay(m));
 }
 
-// The points whose codes are visible (all of them: no filter).
-function applyHidden(m) {
+// The points whose codes are visible (all of them: no filter). With resend, the page is sent the selection left
+// (resendSelection); not for a map just drawn, whose selection is not the user's yet.
+function applyHidden(m, resend = true) {
   const pts = m.pts;
   if (!pts) return;
+  const selected = m.sp.get('selectedPoints').length;
   if (!m.hidden.size) {
     m.sp.unfilter({ preventEvent: true });
     m.dom.root.setAttribute('data-visible', String(pts.n));
@@ -461,8 +463,32 @@ function applyHidden(m) {
     m.sp.filter(keep, { preventEvent: true });
     m.dom.root.setAttribute('data-visible', String(keep.length));
   }
-  m.dom.root.setAttribute('data-hidden', JSON.stringify([...m.hidden].sort((a, b) => a - b)));
+  m.dom.root.setAttribute('data-hidden', JSON.stringify(hiddenCodes(m)));
+  if (resend) resendSelection(m, selected);
   queueOverlay(m);
+}
+
+function hiddenCodes(m) { return [...m.hidden].sort((a, b) => a - b); }
+
+// After the legend hid or showed codes: the page is sent the selection the map now shows. regl-scatterplot's filter
+// drops hidden points from its own selection without an event (preventEvent), so a clicked point whose code was
+// hidden stayed selected on the page while the map showed nothing selected (and in Pan mode nothing could clear
+// it): the points left are sent, or the deselect. A box or lasso is sent again with the codes now hidden, so the
+// server tests its polygon against the points shown. A highlight's selection is the server's, not the user's.
+function resendSelection(m, selectedBefore) {
+  if (m.region) {
+    const hidden = hiddenCodes(m);
+    if (JSON.stringify(hidden) === JSON.stringify(m.region.hidden)) return;
+    const seq = m.seq + 1;
+    setRegion(m, { seq, poly: m.region.poly, hidden, count: null, dots: [] });
+    sendSelection(m, { seq, n: m.n, v: m.version, enc: 'poly', poly: m.region.poly, hidden });
+    return;
+  }
+  if (m.highlightSelected || m.sent === 'none' || m.sent === 'poly') return;
+  const left = m.sp.get('selectedPoints');
+  if (left.length === selectedBefore) return;
+  if (left.length) sendSelection(m, encodeSelection(left, m.n, m.seq + 1, m.version));
+  else clearSelection(m);
 }
 
 function buildLegend(m, legend) {
@@ -649,9 +675,9 @@ function wireRegion(m) {
       const poly = [];
       for (const [sx, sy] of dragPolygon(drag, end)) poly.push(...unproject(m, sx, sy));
       m.sp.deselect({ preventEvent: true });
-      setRegion(m, { seq: m.seq + 1, poly, count: null, dots: [] });
-      sendSelection(m, { seq: m.seq + 1, n: m.n, v: m.version, enc: 'poly', poly,
-        hidden: [...m.hidden].sort((a, b) => a - b) });
+      const hidden = hiddenCodes(m);
+      setRegion(m, { seq: m.seq + 1, poly, hidden, count: null, dots: [] });
+      sendSelection(m, { seq: m.seq + 1, n: m.n, v: m.version, enc: 'poly', poly, hidden });
     };
     window.addEventListener('mousemove', move, true);
     window.addEventListener('mouseup', up, true);
@@ -783,7 +809,7 @@ async function update(m, header, sections) {
         if (m.pts === pts) m.dom.root.setAttribute('data-spatial-index', 'ready');
       }));
     }
-    if (m.hidden.size) applyHidden(m);
+    if (m.hidden.size) applyHidden(m, false);
     m.dom.root.setAttribute('data-points', String(pts.n));
     m.dom.root.setAttribute('data-version', header.v);
     m.dom.root.setAttribute('data-draw-ms', String(Math.round(performance.now() - t0)));
