@@ -7,6 +7,9 @@ without redrawing it. Hovering a point reads its text from disk.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
 
 from core import access
@@ -28,8 +31,18 @@ common.page_header(
 )
 
 
+@st.cache_data(ttl=30, show_spinner=False, max_entries=8)
+def _stamp(path: str, mtime: float) -> str:
+    """What says whether the corpus at ``path`` changed (:func:`core.corpus.stream.source_stamp`): a file's own mtime
+    (in the key: seen at once); a folder's files, walked at most every 30 s (its own mtime does not change when a
+    file inside is edited, and walking a large folder on every rerun would cost seconds)."""
+    from core.corpus.stream import source_stamp
+
+    return source_stamp(Path(path))
+
+
 @st.cache_resource(show_spinner="Opening the index…", max_entries=2)
-def _open(path: str, mtime: float):
+def _open(path: str, stamp: str):
     from core.corpus.stream import find_large_index, load_large_map
 
     folder = find_large_index(path)
@@ -107,7 +120,7 @@ assert source is not None  # the box is not blank
 if not source.exists():
     common.show_error(ValueError(f"{source} does not exist"), "Could not open the corpus")
     st.stop()
-lmap = _open(str(source), source.stat().st_mtime)
+lmap = _open(str(source), _stamp(str(source), source.stat().st_mtime))
 if lmap is None:
     st.warning(f"{md_escape(path.strip())} has no index yet. Build it with "
                f"`python -m core.corpus index --corpus {path.strip().replace('`', '')}` "
@@ -122,8 +135,11 @@ query = st.text_input("Search by meaning", key="lm_query", help="The hits are ma
 hits = None
 if query.strip():
     vec = lmap.query_encoder(common.encoder(meta.get("base_encoder", meta["encoder"]))).encode([query])[0]
-    hits = lmap.search(vec, top_n=20)
-    st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
+    if not np.any(vec):  # no word the encoder knows: every document would score 0, none is a hit
+        st.caption("No searchable words in the query: the encoder knows none of them.")
+    else:
+        hits = lmap.search(vec, top_n=20)
+        st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
 # on demand: a table drawn with the map costs the first open the data grid's code (~1.3 MB) and its drawing
 if st.toggle("Show the clusters table", key="lm_clusters"):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")

@@ -114,6 +114,11 @@ def _text_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
 
 
+def source_stamp(path: Path) -> str:
+    """:func:`_source_stamp` as one string: a key that changes when ``path``'s indexed content may have changed."""
+    return json.dumps(_source_stamp(Path(path)), sort_keys=True)
+
+
 def _source_stamp(path: Path) -> dict[str, Any]:
     """What says whether ``path`` changed since it was indexed: a file's size and mtime; a folder's a digest of the
     relative path, size and mtime of every file a stream of it reads (:func:`_text_files`; ``stat`` only, nothing
