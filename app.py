@@ -47,6 +47,7 @@ SECTIONS = {
     ],
 }
 pages = st.navigation(SECTIONS)
+st.session_state["_run_no"] = st.session_state.get("_run_no", 0) + 1  # a full run's number (the WebGL map reads it)
 common.restore_link(pages.url_path)  # before the sidebar's widgets: a shared link sets them
 common.keep_views(pages.url_path)  # a page left and come back to shows the view it had
 sidebar.tour_opened(pages.url_path)  # the Tour's address alone means presentation mode

@@ -68,7 +68,14 @@ def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = No
     code, each hides and shows its points. ``png_name``: the file name of the map's Save PNG button.
     """
     before = _browser_state(key)
-    send = before.get("have") != points.version
+    # the points go once per version and session, and again when the browser asks (``have`` None: it was mounted
+    # again and lost them); it does not report every draw: that rerun request could swallow a page switch
+    S = st.session_state
+    sent_key, run_key, run_no = f"_map_sent:{key}", f"_map_run:{key}", S.get("_run_no", 0)
+    mounted_again = S.get(run_key) not in (run_no, run_no - 1)  # not drawn by the run before: the browser lost it
+    asked = "have" in before and before["have"] is None
+    send = mounted_again or asked or S.get(sent_key) != points.version
+    S[sent_key], S[run_key] = points.version, run_no
     region = webgl_map.region_answer(points, before.get("selection"))
     payload = webgl_map.encode_payload(
         points, send_points=send, highlight=highlight, colors=colors,

@@ -787,7 +787,8 @@ async function update(m, header, sections) {
   }
   if (m.version !== header.v) {
     const pts = pointsFor(header, sections);
-    if (!pts) { m.setStateValue('have', null); return; } // this browser lost the points: ask for them again
+    // this browser lost the points (mounted again after a page switch): ask for them, and say when they are drawn
+    if (!pts) { m.askedForPoints = true; m.setStateValue('have', null); return; }
     m.version = header.v;
     m.n = pts.n;
     m.pts = pts;
@@ -813,7 +814,9 @@ async function update(m, header, sections) {
     m.dom.root.setAttribute('data-points', String(pts.n));
     m.dom.root.setAttribute('data-version', header.v);
     m.dom.root.setAttribute('data-draw-ms', String(Math.round(performance.now() - t0)));
-    m.setStateValue('have', header.v);
+    // Only an answer to that ask is reported: the server remembers what it sent, and a report after every first draw
+    // is a rerun request that Streamlit folds with a page switch clicked meanwhile, keeping this map's page.
+    if (m.askedForPoints) { m.askedForPoints = false; m.setStateValue('have', header.v); }
   }
   const legend = header.legend || null;
   const legendSig = JSON.stringify(legend);
