@@ -25,10 +25,10 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.disk import naming_disk_full
 from core.equal.extract.base import ExtractionResult, QAPair
@@ -36,6 +36,7 @@ from core.equal.extract.base import ExtractionResult, QAPair
 __all__ = ["CachedExtraction", "CachedExtractor", "ExtractionCache", "KeyedCache", "content_key", "kept_on_disk"]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS extractions (
@@ -179,17 +180,21 @@ class KeyedCache:
 
     def get(self, key: str) -> CachedExtraction | None:
         """The extraction kept under ``key``, or ``None`` (not kept, or the cache cannot be read)."""
-        if self.cache is None:
-            return None
-        try:
-            return self.cache.get(key)
-        except Exception as exc:
-            logger.warning("extraction cache unreadable (%s); treating as a miss", type(exc).__name__)
-            return None
+        return self._read(lambda cache: cache.get(key), None)
 
     def has(self, text: str) -> bool:
-        """Whether ``text``'s extraction is kept (extracting it again costs no call)."""
-        return self.get(self.key(text)) is not None
+        """Whether ``text``'s extraction is kept (extracting it again costs no call; not read, so a page can ask
+        this of every document at each rerun: ~0.1 s for the 11,357 built-in ones)."""
+        return self._read(lambda cache: self.key(text) in cache, False)
+
+    def _read(self, read: Callable[[ExtractionCache], _T], missing: _T) -> _T:
+        if self.cache is None:
+            return missing
+        try:
+            return read(self.cache)
+        except Exception as exc:
+            logger.warning("extraction cache unreadable (%s); treating as a miss", type(exc).__name__)
+            return missing
 
     def put(self, entries: Sequence[tuple[str, CachedExtraction]]) -> None:
         """Keep ``[(key, extraction)]`` (one transaction); a cache that cannot be written is logged, nothing raised."""
