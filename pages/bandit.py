@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.corpus.tags import TagStore
 from core.equal.baselines import baselines_job
-from core.equal.extract import make_checked_extractor, make_extractor
+from core.equal.extract import make_checked_extractor
 from core.equal.live import LiveLoop, newest_pairs, top_arms
 from core.equal.provenance import RunProvenance
 from core.equal.reference import DEFAULT_PRESET, list_presets, tag_choices
@@ -216,7 +216,7 @@ why.cluster(corpus, cmap)
 def _start_baselines():
     run = loop.run
     cache = common.baseline_cache(corpus.content_hash, run.fingerprint, map_encoder)  # the tuning lab's too
-    return baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
+    return baselines_job(run.config, space, common.baseline_extractor("rules"), embed, run.reference, cache=cache)
 
 
 base_polling = common.job_running("bd_base_job")  # decided per full run: the fragment polls only while the job runs

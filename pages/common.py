@@ -31,6 +31,7 @@ from pages._lib.errors import show_error
 from pages._lib.jobs import PolledJob, job_running, poll_job_panel
 from pages._lib.loaders import (
     baseline_cache,
+    baseline_extractor,
     builtin_corpus,
     corpus_source,
     default_k,
@@ -50,8 +51,8 @@ corpus_map = upgrade_panel.corpus_map
 
 __all__ = [
     "DEMO_NOTES", "ENCODER_CHOICES", "PATH_KEYS", "PRESENTING", "SAVED_VIEW", "SIDEBAR_KEYS", "SOURCES",
-    "UPLOAD_TYPES", "PolledJob", "baseline_cache", "builtin_corpus", "builtin_limit", "corpus_map",
-    "corpus_source", "default_k", "demo_mode",
+    "UPLOAD_TYPES", "PolledJob", "baseline_cache", "baseline_extractor", "builtin_corpus", "builtin_limit",
+    "corpus_map", "corpus_source", "default_k", "demo_mode",
     "encoder", "encoder_name", "forget_encoder", "job_running", "keep_views", "leave_pages_directory_mode",
     "link_warning", "map_figure", "map_memo", "map_settings", "page_header", "path_input", "poll_job_panel",
     "presenting", "restore_link", "seed", "server_path", "server_paths_allowed", "set_map_overrides",

@@ -2,8 +2,9 @@
 
 Widgets -> :class:`core.equal.tune.TuneGrid` -> a :class:`core.equal.tune.TuneJob` polled by a
 fragment while it runs (``common.poll_job_panel``) -> :func:`core.viz.tuning.make_tuning_figure`.
-The pairs and their vectors are shared with the Bandit page's baselines (``common.baseline_cache``);
-a grid that needs extraction calls says how many on its Run button, which is the confirmation.
+The pairs and their vectors are shared with the Bandit page's baselines (``common.baseline_cache``), and the
+extractions are kept on disk as they are made (``common.baseline_extractor``), so a restart or another tab reads
+them back; a grid that needs extraction calls says how many on its Run button, which is the confirmation.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core.csv_safe import to_safe_csv
-from core.equal.extract import make_extractor
 from core.equal.ontask import on_task_ids
 from core.equal.policies import POLICIES
 from core.equal.reference import DEFAULT_PRESET, list_presets, load_reference
@@ -89,7 +89,7 @@ kind = v3.radio("Extractor", ["rules", "openai"], horizontal=True, key="tl_extra
 try:
     grid = TuneGrid(axes_from(vary, chosen), tuple(range(common.seed(), common.seed() + int(n_seeds))),
                     RunConfig(policy=policy, budget=float(budget), extractor=kind))
-    extractor = make_extractor(kind)
+    extractor = common.baseline_extractor(kind)  # its extractions kept on disk: a restart re-reads, not re-extracts
     ref = load_reference(preset)
     ref_emb = embed(ref.texts())
     check_grid(grid, space, ref_emb)
