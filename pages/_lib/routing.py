@@ -10,7 +10,9 @@ not draw it, so a page left comes back at its defaults unless :func:`keep_views`
 - **kept**: drawn with ``key=kept_key("dl_seeds")``, the one place that says so: :func:`kept_key` records the key
   under the page drawing it (:func:`core.ui_state.declare_kept`), and from then on this session keeps its value
   when the page is left and puts it back when the page is drawn again (a sweep's size, the tuning grid, the
-  endpoint URL, model and key, a path typed);
+  endpoint URL, model and key, a path typed). Declared as drawn, not in a list beside the widgets (which drifted:
+  a widget added and not listed was lost on a page switch); a kept widget holds a value only once its page has
+  drawn it, and by then the session has recorded its key;
 - **a pick**: a key in :data:`PICKS`, the one exclusion list: what the user picks among the page's current data
   (a row, a document, a curve, a stored run, a tag to delete, a name for the selection), forgotten when the page
   is left, as it always was;
