@@ -76,7 +76,7 @@ def test_each_key_is_declared_one_way():
 
 
 def test_spec_drawn_widgets_are_the_links_settings():
-    """The keys the spec drawers compute are exactly the ones the links carry (and so the ones a page switch keeps)."""
+    """The keys the spec drawers compute are among the ones the links carry (and so the ones a page switch keeps)."""
     from core.ctar.config import FORM_FIELDS
     from core.equal.settings import PAGE_SETTINGS
 
