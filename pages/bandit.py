@@ -85,14 +85,15 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
         col.markdown(title)
         bandit_settings.draw_group(values, PAGE_GROUPS[group], col)
     st.session_state.setdefault("bd_speed", ROUNDS_PER_UPDATE)  # kept across pages (a default set twice warns)
-    st.slider(f"Rounds per update (each update also stops after {TICK_S} s of work)", 1, 50, key="bd_speed")
+    st.slider(f"Rounds per update (each update also stops after {TICK_S} s of work)", 1, 50,
+              key=common.kept_key("bd_speed"))
     bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
     kind = values["extractor"]
     if kind == "openai":
         e1, e2, e3 = st.columns(3)
-        base_url = e1.text_input("Base URL", key="bd_base_url", placeholder="http://127.0.0.1:8000/v1")
-        model = e2.text_input("Model", key="bd_model")
-        api_key = e3.text_input("API key", type="password", key="bd_key")
+        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"), placeholder="http://127.0.0.1:8000/v1")
+        model = e2.text_input("Model", key=common.kept_key("bd_model"))
+        api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"))
 
 try:
     ref = bandit_panels.chosen_reference(preset, upload, presets, tags, corpus)
