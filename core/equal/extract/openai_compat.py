@@ -684,6 +684,11 @@ def _cache_version(extractor: OpenAIChatExtractor) -> str:
     return ":".join([extractor.prompt_version, *changed])
 
 
+def _kept_by(extractor: OpenAIChatExtractor) -> KeyedCache:
+    """``extractor``'s entries in its cache: keyed by its model and :func:`_cache_version`."""
+    return KeyedCache(extractor._cache, extractor.settings.model, _cache_version(extractor))
+
+
 def _split_cached(keyed: list[tuple[str, str, str]],
                   kept: KeyedCache) -> tuple[dict[str, _Outcome], list[tuple[str, str, str]]]:
     """``(outcomes of the keys found in the cache, documents to send)``; one document per distinct key."""
@@ -845,13 +850,9 @@ class OpenAIChatExtractor:
         return (prompt_tokens / 1000.0 * (self.price_per_1k_prompt or 0.0)
                 + completion_tokens / 1000.0 * (self.price_per_1k_completion or 0.0))
 
-    def _kept(self) -> KeyedCache:
-        """This extractor's entries in its cache: keyed by model and :func:`_cache_version`."""
-        return KeyedCache(self._cache, self.settings.model, _cache_version(self))
-
     def is_cached(self, text: str) -> bool:
         """Whether ``text``'s extraction is in the cache (extracting it again costs no call)."""
-        return self._kept().has(text[: self.max_doc_chars])
+        return _kept_by(self).has(text[: self.max_doc_chars])
 
     def cancel(self) -> None:
         """Make a running :meth:`extract` (any thread) return within about 0.1 s; later calls run again."""
@@ -870,7 +871,7 @@ class OpenAIChatExtractor:
         self._cancel.clear()
         stop = _AnyEvent(self._cancel, cancel)
         docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
-        kept = self._kept()
+        kept = _kept_by(self)
         keyed = [(doc_id, text, kept.key(text[: self.max_doc_chars])) for doc_id, text in docs]
         outcomes, pending = _split_cached(keyed, kept)
         fresh: set[str] = set()
