@@ -139,7 +139,7 @@ def _folder_records(path: Path, report: StreamReport,
                     roots: tuple[Path, ...] | None) -> Iterator[tuple[str | None, str, str]]:
     """Every text file under ``path`` (sorted), its relative path as id; bad bytes are replaced and reported
     (:func:`core.corpus.readers.decode_utf8`); a file whose links lead outside ``roots`` is skipped (a page's read;
-    :func:`core.access.check_path`)."""
+    :func:`core.access.check_path`), and so is one that cannot be read (removed since the folder was listed)."""
     files = _text_files(path)
     if not files:
         raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
@@ -149,7 +149,12 @@ def _folder_records(path: Path, report: StreamReport,
         if roots is not None and not is_under_roots(f, roots):
             report.skip(rel, "a link that leads outside the allowed folders; not read")
             continue
-        yield rel, decode_utf8(f.read_bytes(), rel, report), str(f)
+        try:
+            data = f.read_bytes()
+        except OSError as err:  # removed (or made unreadable) since the folder was listed: the rest still indexes
+            report.skip(rel, f"cannot be read ({err.strerror}); not indexed")
+            continue
+        yield rel, decode_utf8(data, rel, report), str(f)
 
 
 def _jsonl_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]:
