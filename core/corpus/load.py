@@ -105,6 +105,7 @@ from core.corpus.readers import (
     decode_utf8,
     detect_text_field,
     displayable_name,
+    is_hidden,
     pick_column,
     record_columns,
 )
@@ -414,11 +415,6 @@ def _read_text_files(files: list[tuple[str, bytes]], name: str, report: LoadRepo
     return [(rel, {"text": decode_utf8(data, rel, report)}) for rel, data in sorted(files)]
 
 
-def _is_hidden(rel: str) -> bool:
-    parts = PurePosixPath(rel).parts
-    return any(part.startswith(".") for part in parts) or "__MACOSX" in parts
-
-
 def _is_text_name(rel: str) -> bool:
     return PurePosixPath(rel).suffix.lower() in TEXT_EXTENSIONS
 
@@ -463,7 +459,7 @@ def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) ->
             for info in infos:
                 rel = info.filename
                 refused = _not_readable_text(rel, info.file_size, limits, "expands to ")
-                if _is_hidden(rel):
+                if is_hidden(rel):
                     report.add("hidden_file", rel, "dot-named or __MACOSX member; not read")
                 elif refused is not None:
                     report.add(*refused)

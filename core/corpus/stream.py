@@ -53,6 +53,7 @@ from core.corpus.readers import (
     decode_utf8,
     detect_text_field,
     displayable_name,
+    is_hidden,
     pick_column,
     record_columns,
 )
@@ -109,9 +110,17 @@ def _detect_text_field(head: list[tuple[str, Any]], columns: list[str], name: st
         raise StreamFormatError(str(exc)) from None
 
 
-def _text_files(path: Path) -> list[Path]:
-    """The files a stream of the folder ``path`` reads: every text file under it, links followed, sorted."""
-    return sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
+def _text_files(path: Path, hidden: list[Path] | None = None) -> list[Path]:
+    """The files a stream of the folder ``path`` reads: every text file under it, links followed, sorted; as
+    :func:`core.corpus.load.load_corpus` does, a dot-named file or folder or ``__MACOSX`` is not read
+    (:func:`core.corpus.readers.is_hidden`; appended to ``hidden`` if given)."""
+    files = []
+    for p in sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file()):
+        if not is_hidden(p.relative_to(path).as_posix()):
+            files.append(p)
+        elif hidden is not None:
+            hidden.append(p)
+    return files
 
 
 def source_stamp(path: Path) -> str:
@@ -140,9 +149,14 @@ def _folder_records(path: Path, report: StreamReport,
     """Every text file under ``path`` (sorted), its relative path as id; bad bytes are replaced and reported
     (:func:`core.corpus.readers.decode_utf8`); a file whose links lead outside ``roots`` is skipped (a page's read;
     :func:`core.access.check_path`), and so is one that cannot be read (removed since the folder was listed)."""
-    files = _text_files(path)
+    hidden: list[Path] = []
+    files = _text_files(path, hidden)
+    for f in hidden:
+        report.add("hidden_file", displayable_name(f.relative_to(path).as_posix(), report),
+                   "dot-named or __MACOSX; not read")
     if not files:
-        raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
+        raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder"
+                                + (f" ({len(hidden)} dot-named or __MACOSX ones, not read)" if hidden else ""))
     for f in files:
         report.read += 1
         rel = displayable_name(str(f.relative_to(path)), report)  # a name that is not UTF-8: U+FFFD, reported

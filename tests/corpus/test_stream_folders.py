@@ -22,3 +22,21 @@ def test_a_file_removed_while_the_folder_is_indexed_is_skipped_with_a_note_not_f
     assert len(lmap) == 59 and "d59.txt" not in set(lmap.ids)
     assert lmap.meta["skipped"] == 1
     assert [where for where, why in lmap.meta["issues"] if "cannot be read" in why] == ["d59.txt"]
+
+
+def test_a_folder_streams_the_files_load_corpus_reads_leaving_hidden_and_macosx_members_out(tmp_path):
+    from core.corpus.load import load_corpus
+
+    folder = tmp_path / "unzipped"
+    (folder / "__MACOSX").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    (folder / "a.txt").write_text("a real document about apples")
+    (folder / "._a.txt").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(range(200)))
+    (folder / "__MACOSX" / "._a.txt").write_bytes(b"\x00\x05\x16\x07Mac OS X" + bytes(100))
+    (folder / ".git" / "notes.md").write_text("the repository's own notes")
+    report = StreamReport()
+    streamed = [text for _, texts in iter_document_chunks(folder, report=report) for text in texts]
+    loaded, _ = load_corpus(folder)
+    assert streamed == list(loaded.texts) == ["a real document about apples"]
+    hidden = sorted(where for where, why in report.issues if why.startswith("hidden_file"))
+    assert hidden == ["._a.txt", ".git/notes.md", "__MACOSX/._a.txt"]
