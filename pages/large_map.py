@@ -16,7 +16,7 @@ from core import access
 from core.corpus.align import describe_alignment
 from core.corpus.index_job import IndexJob
 from core.corpus.stream import SAMPLE_DOCS
-from core.corpus.views import ids_as_lines, large_search_table, large_selection_table
+from core.corpus.views import ids_as_lines, index_notes, large_search_table, large_selection_table
 from core.text import md_escape
 from core.viz.map_view import index_view
 from core.viz.webgl_map import cluster_colors, prepare_points
@@ -156,6 +156,10 @@ caption_box.caption(
     f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s."
     + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else "")
     + " Click the map to zoom with the wheel; drag with Box or Lasso (or Shift+drag) to select.")
+notes = index_notes(meta)
+if notes is not None:  # what indexing skipped or kept with a problem, each with its file and line
+    with caption_box.expander(f"What indexing skipped: {notes[0]}"):
+        st.dataframe(notes[1], hide_index=True, width="stretch")
 rows = picked.rows
 with selected_box:
     st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")

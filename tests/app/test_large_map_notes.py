@@ -1,0 +1,53 @@
+"""The Large corpus page says what indexing skipped, and a search that cannot run keeps the map."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.corpus.encoders import HashingEncoder
+from core.corpus.stream import LargeIndexConfig, index_large_corpus
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+WORDS = ["apple banana fruit", "car engine wheel", "python code function", "river water fish"]
+
+
+@pytest.fixture()
+def small_builtin_roots(tmp_path, monkeypatch):
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
+    monkeypatch.setenv("EQUALCTAR_ROOTS", str(tmp_path))
+    return tmp_path
+
+
+def _page(path: Path) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.switch_page("pages/large_map.py")
+    at.session_state["lm_path"] = str(path)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_page_lists_the_records_indexing_skipped_with_their_lines(small_builtin_roots):
+    path = small_builtin_roots / "mixed.jsonl"
+    lines = [json.dumps({"text": f"{WORDS[i % 4]} document {i}"}) for i in range(60)]
+    lines[10], lines[20] = "{not json", json.dumps({"text": ""})
+    path.write_text("\n".join(lines) + "\n")
+    index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(16))
+    at = _page(path)
+    notes = [e for e in at.expander if e.label.startswith("What indexing skipped")]
+    assert [e.label for e in notes] == ["What indexing skipped: 2 of 60 records skipped; 2 notes"]
+    table = notes[0].dataframe[0].value
+    assert table["where"].tolist() == ["mixed.jsonl:11", "mixed.jsonl:21"]
+    assert table["note"].str.contains("malformed JSON").iloc[0] and table["note"].str.contains("empty").iloc[1]
+
+
+def test_a_clean_index_shows_no_notes(small_builtin_roots):
+    path = small_builtin_roots / "clean.jsonl"
+    path.write_text("".join(json.dumps({"text": f"{WORDS[i % 4]} document {i}"}) + "\n" for i in range(60)))
+    index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(16))
+    assert not [e for e in _page(path).expander if e.label.startswith("What indexing skipped")]
