@@ -134,8 +134,13 @@ points = _points(str(lmap.folder), lmap)  # prepared once per index; the browser
 map_box, caption_box, selected_box = st.container(), st.container(), st.container()
 query = st.text_input("Search by meaning", key=common.kept_key("lm_query"), help="The hits are marked on the map.")
 hits = None
+vec = None
 if query.strip():
-    vec = lmap.query_encoder(common.encoder(meta.get("base_encoder", meta["encoder"]))).encode([query])[0]
+    try:  # the index's encoder may be a model folder since gone: the map stays, the search says why
+        vec = lmap.query_encoder(common.encoder(meta.get("base_encoder", meta["encoder"]))).encode([query])[0]
+    except (RuntimeError, ValueError, OSError) as exc:
+        common.show_error(exc, "Search could not run")
+if vec is not None:
     if not np.any(vec):  # no word the encoder knows: every document would score 0, none is a hit
         st.caption("No searchable words in the query: the encoder knows none of them.")
     else:

@@ -51,3 +51,19 @@ def test_a_clean_index_shows_no_notes(small_builtin_roots):
     path.write_text("".join(json.dumps({"text": f"{WORDS[i % 4]} document {i}"}) + "\n" for i in range(60)))
     index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(16))
     assert not [e for e in _page(path).expander if e.label.startswith("What indexing skipped")]
+
+
+def test_a_search_whose_encoder_cannot_load_says_so_and_keeps_the_map(small_builtin_roots):
+    """An index made by a model folder since gone (``python -m core.corpus index --encoder <folder>``)."""
+    gone = HashingEncoder(16)
+    gone.name = gone.space_id = str(small_builtin_roots / "models" / "mine")  # no such folder
+    path = small_builtin_roots / "docs.jsonl"
+    path.write_text("".join(json.dumps({"text": f"{WORDS[i % 4]} document {i}"}) + "\n" for i in range(60)))
+    index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=gone)
+    at = _page(path)
+    at.text_input(key="lm_query").set_value("apple").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and "Could not load the encoder" in at.error[0].value
+    assert "mine" in at.error[0].value  # the encoder that could not load is named
+    assert len(at.get("bidi_component")) == 1  # the map is still drawn
+    assert any("60 documents (60 drawn)" in c.value for c in at.caption)
