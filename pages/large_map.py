@@ -16,7 +16,13 @@ from core import access
 from core.corpus.align import describe_alignment
 from core.corpus.index_job import IndexJob
 from core.corpus.stream import SAMPLE_DOCS
-from core.corpus.views import ids_as_lines, index_notes, large_search_table, large_selection_table
+from core.corpus.views import (
+    ids_as_lines,
+    index_notes,
+    index_seconds,
+    large_search_table,
+    large_selection_table,
+)
 from core.text import md_escape
 from core.viz.map_view import index_view
 from core.viz.webgl_map import cluster_colors, prepare_points
@@ -158,7 +164,7 @@ with map_box:
                         hover_text=lambda row: lmap.texts([row])[0])
 caption_box.caption(
     f"{len(lmap):,} documents ({points.n:,} drawn), {meta['k']} clusters, map made by the encoder "
-    f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s."
+    f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {index_seconds(meta):.0f} s."
     + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else "")
     + " Click the map to zoom with the wheel; drag with Box or Lasso (or Shift+drag) to select.")
 notes = index_notes(meta)

@@ -622,7 +622,7 @@ def _layout_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Genera
     lay_xy = umap_project(lay_x, 15, 0.1, config.seed, n_epochs=int(config.layout_epochs))
     xy = np.empty((n, 2), dtype=np.float32)
     xy[lay] = lay_xy
-    timings["umap_sample"] = time.perf_counter() - t
+    timings["umap_sample"] = time.perf_counter() - t  # a part of the layout's time, not a stage of its own
     _place_rest(emb, lay, lay_x, lay_xy, xy, report)
     return xy
 

@@ -191,6 +191,16 @@ def index_notes(meta: dict) -> tuple[str, pd.DataFrame] | None:
     return f"{counted}; {shown}", pd.DataFrame(issues, columns=["where", "note"])
 
 
+def index_seconds(meta: dict) -> float:
+    """The seconds building a large index (``meta``) took: its stages' timings summed, ``umap_sample`` left out
+    (the UMAP of the layout's sample, timed inside ``layout``).
+
+    >>> index_seconds({"timings": {"embed": 10.0, "cluster": 2.0, "umap_sample": 30.0, "layout": 40.0}})
+    52.0
+    """
+    return float(sum(v for k, v in meta.get("timings", {}).items() if k != "umap_sample"))
+
+
 def large_search_table(lmap, hits: pd.DataFrame) -> pd.DataFrame:
     """Search hits of a large map with each hit's text read from disk."""
     return hits.assign(text=lmap.texts(hits["row"].to_numpy()))

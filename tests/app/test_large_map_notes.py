@@ -67,3 +67,16 @@ def test_a_search_whose_encoder_cannot_load_says_so_and_keeps_the_map(small_buil
     assert "mine" in at.error[0].value  # the encoder that could not load is named
     assert len(at.get("bidi_component")) == 1  # the map is still drawn
     assert any("60 documents (60 drawn)" in c.value for c in at.caption)
+
+
+def test_the_time_indexing_took_counts_the_layouts_umap_once(small_builtin_roots):
+    """``umap_sample`` is timed inside ``layout``: the caption's total must not add it again."""
+    path = small_builtin_roots / "docs.jsonl"
+    path.write_text("".join(json.dumps({"text": f"{WORDS[i % 4]} document {i}"}) + "\n" for i in range(60)))
+    lmap = index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(16))
+    assert lmap.meta["timings"]["umap_sample"] <= lmap.meta["timings"]["layout"]
+    meta = json.loads((lmap.folder / "meta.json").read_text())
+    meta["timings"] = {"embed": 10.0, "cluster": 2.0, "umap_sample": 30.0, "layout": 40.0, "keywords": 1.0,
+                       "search_index": 1.0}  # as a large corpus's build records them, UMAP 30 s of the layout's 40
+    (lmap.folder / "meta.json").write_text(json.dumps(meta))
+    assert any("indexed in 54 s." in c.value for c in _page(path).caption)
