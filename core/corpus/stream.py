@@ -483,7 +483,8 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    # the bytes the stream will read (a folder's other files, images or a .git, are not): the total's estimate
+    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in _text_files(path))
     tracker = ProgressTracker("embed", report)
     stream_report = StreamReport()
     dtype = np.float16 if config.float16 else np.float32

@@ -40,3 +40,16 @@ def test_a_folder_streams_the_files_load_corpus_reads_leaving_hidden_and_macosx_
     assert streamed == list(loaded.texts) == ["a real document about apples"]
     hidden = sorted(where for where, why in report.issues if why.startswith("hidden_file"))
     assert hidden == ["._a.txt", ".git/notes.md", "__MACOSX/._a.txt"]
+
+
+def test_the_embedding_progress_of_a_folder_estimates_its_documents_from_the_files_it_reads(tmp_path):
+    folder = tmp_path / "corp"
+    folder.mkdir()
+    for i in range(100):
+        (folder / f"d{i:02d}.txt").write_text(f"document {i} about topic {i % 3} " * 5)
+    (folder / "figure.png").write_bytes(bytes(2_000_000))  # not read: it must not count towards the total
+    seen = []
+    config = LargeIndexConfig(k=3, chunk_size=10, layout_sample=100, align_docs=0)
+    index_large_corpus(folder, config, encoder=HashingEncoder(16), report=seen.append)
+    totals = [p.total for p in seen if p.stage == "embed"]
+    assert totals[-1] == 100 and max(totals) <= 120  # the estimate, from bytes read so far: near 100, not 16,000
