@@ -168,7 +168,7 @@ def _folder_records(path: Path, report: StreamReport,
         except OSError as err:  # removed (or made unreadable) since the folder was listed: the rest still indexes
             report.skip(rel, f"cannot be read ({err.strerror}); not indexed")
             continue
-        yield rel, decode_utf8(data, rel, report), str(f)
+        yield rel, decode_utf8(data, rel, report), rel  # located by its path in the folder, as every note is
 
 
 def _jsonl_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]:

@@ -53,3 +53,14 @@ def test_the_embedding_progress_of_a_folder_estimates_its_documents_from_the_fil
     index_large_corpus(folder, config, encoder=HashingEncoder(16), report=seen.append)
     totals = [p.total for p in seen if p.stage == "embed"]
     assert totals[-1] == 100 and max(totals) <= 120  # the estimate, from bytes read so far: near 100, not 16,000
+
+
+def test_a_skipped_file_of_a_folder_is_located_by_its_path_inside_the_folder(tmp_path):
+    folder = tmp_path / "corp"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("a document")
+    (folder / "sub" / "empty.txt").write_text("   ")
+    (folder / "sub" / "again.txt").write_text("a document")
+    report = StreamReport()
+    list(iter_document_chunks(folder, report=report))
+    assert report.issues == [("sub/empty.txt", "empty text")]  # the server's folders are not shown
