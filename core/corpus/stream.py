@@ -172,10 +172,12 @@ def _folder_records(path: Path, report: StreamReport,
 
 
 def _jsonl_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]:
-    """``(location, JSON value)`` per non-blank line; bad bytes replaced and reported, a line that is not JSON
-    skipped."""
+    """``(location, JSON value)`` per non-blank line; a leading byte order mark dropped, bad bytes replaced and
+    reported, a line that is not JSON skipped."""
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a leading BOM (Windows editors), dropped as load does
+                raw = raw[3:]
             if not raw.strip():
                 continue
             report.read += 1

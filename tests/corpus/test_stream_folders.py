@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from core.corpus.encoders import HashingEncoder
 from core.corpus.stream import LargeIndexConfig, StreamReport, index_large_corpus, iter_document_chunks
 
@@ -64,3 +66,15 @@ def test_a_skipped_file_of_a_folder_is_located_by_its_path_inside_the_folder(tmp
     report = StreamReport()
     list(iter_document_chunks(folder, report=report))
     assert report.issues == [("sub/empty.txt", "empty text")]  # the server's folders are not shown
+
+
+def test_a_jsonl_file_saved_with_a_byte_order_mark_keeps_its_first_record(tmp_path):
+    from core.corpus.load import load_corpus
+
+    path = tmp_path / "windows.jsonl"
+    lines = "".join(json.dumps({"id": f"x{i}", "text": f"document {i}"}) + "\n" for i in range(3))
+    path.write_bytes(b"\xef\xbb\xbf" + lines.encode())
+    report = StreamReport()
+    streamed = [i for ids, _ in iter_document_chunks(path, report=report) for i in ids]
+    assert streamed == list(load_corpus(path)[0].ids) == ["x0", "x1", "x2"]
+    assert report.issues == [] and report.skipped == 0
