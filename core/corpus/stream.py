@@ -506,8 +506,9 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
             tracker.update(n, max(n, int(n * size / max(read_bytes, 1))))  # total estimated from the bytes read
     if writer is not None:
         writer.close()
-    if n == 0:
-        raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped)")
+    if n == 0:  # what went wrong, by its first note (a file in UTF-16 is a line of bad bytes, then not JSON)
+        first = "; the first note, {}: {}".format(*stream_report.issues[0]) if stream_report.issues else ""
+        raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped{first})")
     tracker.update(n, n)
     return n, stream_report
 

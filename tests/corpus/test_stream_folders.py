@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from core.corpus.encoders import HashingEncoder
-from core.corpus.stream import LargeIndexConfig, StreamReport, index_large_corpus, iter_document_chunks
+from core.corpus.stream import (
+    LargeIndexConfig,
+    StreamFormatError,
+    StreamReport,
+    index_large_corpus,
+    iter_document_chunks,
+)
 
 
 def test_a_file_removed_while_the_folder_is_indexed_is_skipped_with_a_note_not_fatal(tmp_path):
@@ -78,3 +86,10 @@ def test_a_jsonl_file_saved_with_a_byte_order_mark_keeps_its_first_record(tmp_pa
     streamed = [i for ids, _ in iter_document_chunks(path, report=report) for i in ids]
     assert streamed == list(load_corpus(path)[0].ids) == ["x0", "x1", "x2"]
     assert report.issues == [] and report.skipped == 0
+
+
+def test_a_corpus_with_no_readable_record_says_why_by_its_first_note(tmp_path):
+    path = tmp_path / "powershell.jsonl"  # PowerShell's Out-File writes UTF-16
+    path.write_bytes("".join(json.dumps({"text": f"document {i}"}) + "\n" for i in range(3)).encode("utf-16"))
+    with pytest.raises(StreamFormatError, match=r"4 records skipped; the first note, powershell.jsonl:1: non_utf8"):
+        index_large_corpus(path, LargeIndexConfig(align_docs=0), encoder=HashingEncoder(16))
