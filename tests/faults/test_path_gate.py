@@ -214,3 +214,29 @@ def test_a_model_name_passes_and_a_model_folder_outside_is_refused(layout) -> No
     access.check_model_files(access.gate_model(str(allowed / "model"), None))
     with pytest.raises(access.PathNotAllowedError, match="shared on a network"):
         access.gate_model("sentence-transformers/all-MiniLM-L6-v2", "192.0.2.7")
+
+
+def test_a_folder_inside_an_encoder_name_passes_the_gate_as_that_folder(layout, monkeypatch) -> None:
+    """``static-minilm:<folder>`` loads a static model from ``<folder>`` and ``<folder>@fp32`` a transformer from
+    ``<folder>``: the folder inside the name is gated, not the name as a whole (which named no existing path)."""
+    allowed, outside = layout
+    (outside / "mine").mkdir()
+    for bad in (f"static-minilm:{outside}", f"static-minilm:{allowed / 'outside_dir'}", "static-minilm:/etc",
+                f"{allowed / 'outside_dir'}@fp32", f"{outside}@bf16"):
+        with pytest.raises(access.PathNotAllowedError, match="only paths under the allowed folders"):
+            access.gate_model(bad, None)
+    monkeypatch.chdir(outside)  # a relative folder, from a working directory that is not a root
+    with pytest.raises(access.PathNotAllowedError):
+        access.gate_model("mine@fp32", None)
+    (allowed / "model").mkdir()
+    model = (allowed / "model").resolve()
+    assert access.gate_model(f"static-minilm:{allowed / 'model'}", None) == f"static-minilm:{model}"
+    assert access.gate_model(f"{allowed / 'model'}@fp32", None) == f"{model}@fp32"
+    assert access.gate_model("sentence-transformers/all-MiniLM-L6-v2@fp32", None) == \
+        "sentence-transformers/all-MiniLM-L6-v2@fp32"  # a cached model's name, not a folder
+
+
+def test_the_model_box_refuses_a_static_model_named_outside(layout, product_home) -> None:
+    _, outside = layout
+    _refused(_open("sb_encoder_path", f"static-minilm:{outside}", product_home), "only paths under the allowed folders")
+
