@@ -240,3 +240,35 @@ def test_the_model_box_refuses_a_static_model_named_outside(layout, product_home
     _, outside = layout
     _refused(_open("sb_encoder_path", f"static-minilm:{outside}", product_home), "only paths under the allowed folders")
 
+
+def test_a_model_folders_files_are_checked_before_its_tokenizer_reads_them(layout, monkeypatch, product_home) -> None:
+    """Loading a corpus chunks it with the chosen model's tokenizer: a tokenizer file that links outside the roots
+    is refused before the tokenizer opens the folder, as the model's own files are."""
+    from transformers import AutoTokenizer
+
+    from core.corpus.encoders import packaged_model_path
+
+    allowed, outside = layout
+    (allowed / "mine.jsonl").write_text('{"text": "an allowed document about dates"}\n')
+    model = allowed / "model"
+    model.mkdir()
+    for name in ("config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "tokenizer.json"):
+        (outside / name).write_bytes((Path(packaged_model_path()) / name).read_bytes())
+        if name == "tokenizer.json":
+            (model / name).symlink_to(outside / name)
+        else:
+            (model / name).write_bytes((outside / name).read_bytes())
+    opened: list[str] = []
+    real = AutoTokenizer.from_pretrained.__func__
+
+    def spy(cls, path, *args, **kwargs):
+        opened.append(str(path))
+        return real(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", classmethod(spy))
+    at = AppTest.from_file(str(ROOT / "pages" / "corpus_map.py"), default_timeout=180)
+    _sidebar(at, str(allowed / "mine.jsonl"))
+    _encoder(at, str(model))
+    at.run()
+    assert str(model.resolve()) not in opened, "the tokenizer read a model folder whose files lead outside the roots"
+    _refused(at, "only paths under the allowed folders")
