@@ -25,7 +25,8 @@ a ``running`` run nobody controls any more, as :func:`shown_status` rules for th
 loaded run and the lease check alike: no lease holder, a holder whose process is dead on this
 host (the server was killed: known at once), or a lease not renewed for :data:`LEASE_S` seconds.
 The old word ``abandoned`` reads as ``interrupted``. Only the session holding a run's lease
-(:meth:`RunStore.claim`) may commit pulls to it; a second session gets a
+(:meth:`RunStore.claim`, renewed by each pull's commit and, while a pull extracts, by :func:`keeping_lease`)
+may commit pulls to it; a second session gets a
 :class:`RunBusyError` naming the run, not a UNIQUE-constraint error. A damaged database file
 raises :class:`RunStoreCorrupt` naming the file and how to recover. A full disk raises
 :class:`RunStoreFull` naming what was not saved (``the run store could not save round 7, pull 2``);
@@ -196,6 +197,35 @@ def shown_status(status: str, owner: str | None, heartbeat: float | None, now: f
     return status
 
 
+@contextmanager
+def keeping_lease(store: Any, run_id: str, owner: str) -> Iterator[None]:
+    """Renew ``owner``'s lease on ``run_id`` every :data:`LEASE_S` / 4 seconds while the block runs (a pull whose
+    extraction outlasts the lease, e.g. a slow endpoint's documents and retries, would otherwise read
+    ``interrupted`` while it plays, another session could take the run over, and the pull's commit be refused).
+    A store without ``renew`` (``None``, a test double) is left as it is; a renewal that fails is retried at the
+    next beat (the pull's own commit reports a full disk)."""
+    renew = getattr(store, "renew", None)
+    if renew is None:
+        yield
+        return
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(LEASE_S / 4):
+            try:
+                renew(run_id, owner)
+            except (sqlite3.Error, OSError, RunStoreError):
+                pass
+
+    thread = threading.Thread(target=beat, name=f"lease-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 class RunStore:
     """The run database. Thread-safe (one connection behind a lock), usable from a Streamlit fragment."""
 
@@ -290,6 +320,11 @@ class RunStore:
         sql = "UPDATE runs SET owner=?, heartbeat=?, status='running' WHERE run_id=?"
         self._tx(f"the lease of run {run_id}", [(sql, (owner, time.time(), run_id))], [False],
                  check=lambda cur: self._check_lease(cur, run_id, owner))
+
+    def renew(self, run_id: str, owner: str) -> None:
+        """Renew ``owner``'s lease while it plays a long pull (:func:`keeping_lease`); nothing if it lost the lease."""
+        sql = "UPDATE runs SET heartbeat=? WHERE run_id=? AND owner=?"
+        self._tx(f"the lease of run {run_id}", [(sql, (time.time(), run_id, owner))], [False])
 
     def release(self, run_id: str, owner: str, status: str) -> None:
         """Give the lease back and set ``status`` (``paused``, ``finished``, ``stopped: ...``) if ``owner`` holds it."""

@@ -156,3 +156,46 @@ def test_start_pressed_twice_in_one_tab_and_once_in_another_builds_one_run_per_t
     assert first.run is built[0] and len(built) == 2 and _status(store, built[0]) == "running"
     second.press("reset", new_run)
     assert second.state == "idle" and _status(store, built[1]) == "interrupted"
+
+
+def test_a_pull_longer_than_the_lease_keeps_its_run_and_is_stored(bandit_world, store, monkeypatch):
+    """A slow endpoint's pull (D documents, retries) may outlast the lease (``LEASE_S``, 120 s; 2 s here): the
+    run still reads ``running`` while it plays, another session cannot take it over, and the pull is stored.
+    Once, the lease was renewed only by a commit: the playing run read ``interrupted``, a second session could
+    claim it, and the first session's pull, paid for, was refused with RunBusyError."""
+    import threading
+    import time
+
+    import core.equal.store as store_mod
+    from core.equal.store import RunBusyError, make_owner
+
+    monkeypatch.setattr(store_mod, "LEASE_S", 2.0)
+    ext = bandit_world.extractor
+
+    class SlowEndpoint:
+        name, version = ext.name, ext.version
+
+        def extract(self, docs):
+            time.sleep(4.0)
+            return ext.extract(docs)
+
+    ids, texts, labels, ref, _, embed, config = bandit_world
+    run = BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)), ref, SlowEndpoint(), embed,
+                    store=store)
+    loop, errors = LiveLoop(store), []
+    loop.start(run)
+
+    def tick() -> None:
+        try:
+            loop.tick(max_rounds=1, max_seconds=0.0)
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    playing = threading.Thread(target=tick)
+    playing.start()
+    time.sleep(3.0)  # mid-pull, past the lease
+    assert _status(store, run) == "running"
+    with pytest.raises(RunBusyError):
+        store.claim(run.run_id, make_owner())
+    playing.join()
+    assert errors == [] and len(store.load_run(run.run_id).pulls) == 1
