@@ -46,8 +46,6 @@ __all__ = [
     "gate_model",
     "check_model_files",
     "is_model_path",
-    "model_folder",
-    "split_model_name",
     "inside",
     "is_local_client",
     "peer_address",
@@ -136,39 +134,12 @@ def gate_model(name: str, client_ip: str | None, roots: tuple[Path, ...] | None 
     """A model typed on a page: a folder through :func:`gate`; a name (``org/model``, read from the
     local model cache, never fetched: ``HF_HUB_OFFLINE``) as it is, once the browser may name paths.
 
-    A name that starts like a path (``/``, ``.``, ``~``) or names an existing folder is a path, and so is the
-    folder inside ``static-minilm:<folder>`` and ``<folder>@<variant>`` (:func:`split_model_name`): the folder
-    passes the gate, the name keeps its wrapping. The files inside are checked by :func:`check_model_files`
-    when the model is loaded (once, not on every page run).
+    A name that starts like a path (``/``, ``.``, ``~``) or names an existing folder is a path. The files
+    inside are checked by :func:`check_model_files` when the model is loaded (once, not on every page run).
     """
     require_server_paths(client_ip)
-    prefix, model, suffix = split_model_name(name.strip())
-    if not prefix and not is_model_path(model):
-        return name.strip()
-    return prefix + str(check_path(model, roots)) + suffix
-
-
-def split_model_name(name: str) -> tuple[str, str, str]:
-    """``(prefix, model, suffix)``: the part of an encoder name the loader opens, and what wraps it. The static
-    tier's ``static-minilm:<folder>`` loads ``<folder>`` (always a folder); a transformer's ``<model>@<variant>``
-    (:func:`core.corpus.encoders.split_variant`) loads ``<model>``; any other name is all model.
-
-    >>> split_model_name("static-minilm:/models/s"), split_model_name("models/m@fp32"), split_model_name("org/m")
-    (('static-minilm:', '/models/s', ''), ('', 'models/m', '@fp32'), ('', 'org/m', ''))
-    """
-    from core.corpus.encoders import STATIC_MODEL, split_variant
-
-    if name.startswith(STATIC_MODEL + ":"):
-        return STATIC_MODEL + ":", name[len(STATIC_MODEL) + 1:], ""
-    model, variant = split_variant(name)
-    return "", model, name[len(model):] if model != name else ""
-
-
-def model_folder(name: str) -> Path | None:
-    """The folder an encoder name loads from, resolved (:func:`split_model_name`); ``None`` for a name in the local
-    model cache (``org/model``) or a built-in encoder (``hashing``, ``static-minilm``)."""
-    prefix, model, _ = split_model_name(name.strip())
-    return Path(model).expanduser().resolve() if prefix or is_model_path(model) else None
+    text = name.strip()
+    return str(check_path(text, roots)) if is_model_path(text) else text
 
 
 def is_model_path(name: str) -> bool:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import access
 from core.corpus.builtin import load_builtin_corpus
-from core.corpus.encoders import Encoder, chunking_options, load_encoder
+from core.corpus.encoders import Encoder, chunking_options, load_encoder, model_folder
 from core.corpus.load import Corpus, LoadReport, load_corpus, load_corpus_bytes
 from core.corpus.mapping import MapSettings
 from core.corpus.views import MapMemo, apply_overrides, cluster_names
@@ -40,8 +40,8 @@ def check_typed_model(name: str) -> None:
     in it, links followed, lies under the roots (:func:`core.access.check_model_files`), checked before the model
     or its tokenizer (the corpus's chunking) opens one. Raises :class:`core.access.PathNotAllowedError`."""
     typed = str(sidebar_value("sb_encoder_path", "")).strip()
-    folder = access.model_folder(name)
-    if typed and folder is not None and folder == access.model_folder(typed):
+    folder = model_folder(name)
+    if typed and folder is not None and folder == model_folder(typed):
         access.check_model_files(folder)
 
 

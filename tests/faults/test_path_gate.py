@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import access
+from core.corpus.encoders import gate_encoder
 from core.corpus.stream import iter_document_chunks
 from core.ctar.inputs import load_inputs
 from pages.common import PATH_KEYS
@@ -224,15 +225,15 @@ def test_a_folder_inside_an_encoder_name_passes_the_gate_as_that_folder(layout, 
     for bad in (f"static-minilm:{outside}", f"static-minilm:{allowed / 'outside_dir'}", "static-minilm:/etc",
                 f"{allowed / 'outside_dir'}@fp32", f"{outside}@bf16"):
         with pytest.raises(access.PathNotAllowedError, match="only paths under the allowed folders"):
-            access.gate_model(bad, None)
+            gate_encoder(bad, None)
     monkeypatch.chdir(outside)  # a relative folder, from a working directory that is not a root
     with pytest.raises(access.PathNotAllowedError):
-        access.gate_model("mine@fp32", None)
+        gate_encoder("mine@fp32", None)
     (allowed / "model").mkdir()
     model = (allowed / "model").resolve()
-    assert access.gate_model(f"static-minilm:{allowed / 'model'}", None) == f"static-minilm:{model}"
-    assert access.gate_model(f"{allowed / 'model'}@fp32", None) == f"{model}@fp32"
-    assert access.gate_model("sentence-transformers/all-MiniLM-L6-v2@fp32", None) == \
+    assert gate_encoder(f"static-minilm:{allowed / 'model'}", None) == f"static-minilm:{model}"
+    assert gate_encoder(f"{allowed / 'model'}@fp32", None) == f"{model}@fp32"
+    assert gate_encoder("sentence-transformers/all-MiniLM-L6-v2@fp32", None) == \
         "sentence-transformers/all-MiniLM-L6-v2@fp32"  # a cached model's name, not a folder
 
 
