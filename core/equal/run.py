@@ -123,7 +123,7 @@ from core.equal.space import ArmSpace, ArmSpaceError
 from core.equal.store import Recorder, RunStoreError, StoredRun, keeping_lease, make_owner
 
 __all__ = ["BUDGET_KINDS", "STOP_RULES", "BanditRun", "EmbedFn", "RoundResult", "RunConfig", "RunConfigError",
-           "cached_embedder", "check_cost_budget", "encoder_embedder", "single_thread_blas"]
+           "cached_embedder", "check_cost_budget", "encoder_embedder", "single_thread_blas", "without_failed_pairs"]
 
 MAX_DOC_ATTEMPTS = 3  # failures of one document in one session before it is set aside until a resume
 EmbedFn = Callable[[Sequence[str]], NDArray[np.float32]]
@@ -278,10 +278,17 @@ def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, 
     return plan
 
 
-def _without_failed_pairs(result: ExtractionResult) -> ExtractionResult:
+def without_failed_pairs(result: ExtractionResult) -> ExtractionResult:
     """``result`` without the pairs of documents it also reports failed: a failed document is not done and is read
-    again, so pairs it returned now would be counted twice (as :func:`core.equal.replay.extract_batch` does)."""
-    bad = {str(d) for d, _ in result.errors}
+    again, so pairs it returned now would be counted twice. A run's pull and
+    :func:`core.equal.replay.extract_batch` (the baselines, the tuning lab) both read their results through this.
+
+    >>> result = ExtractionResult(pairs=[QAPair("q?", "a.", "ok", "rules"), QAPair("q?", "a.", "bad", "rules")],
+    ...                           errors=[("bad", "timed out")])
+    >>> [p.doc_id for p in without_failed_pairs(result).pairs]
+    ['ok']
+    """
+    bad = result.failed_ids
     if not bad or not any(p.doc_id in bad for p in result.pairs):
         return result
     return replace(result, pairs=[p for p in result.pairs if p.doc_id not in bad])
@@ -500,7 +507,7 @@ class BanditRun:
             if getattr(result, "cancelled", False):  # paused mid-call: nothing applied, the same pull replays
                 self.interrupted = True
                 return None
-            result = _without_failed_pairs(result)
+            result = without_failed_pairs(result)
             emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
                    else np.empty((0, self.reference.shape[1]), np.float32))
             n_ok = len(self._split_failed(docs, result)[0])
@@ -577,7 +584,7 @@ class BanditRun:
         return rw.calc_pull(x, self.reference, n_docs, pair_docs=pair_docs, worst=self.worst)
 
     def _split_failed(self, docs: Sequence[int], result: ExtractionResult) -> tuple[list[int], list[int]]:
-        bad_ids = {str(d) for d, _ in result.errors}
+        bad_ids = result.failed_ids
         ok = [i for i in docs if self.space.doc_ids[i] not in bad_ids]
         return ok, [i for i in docs if self.space.doc_ids[i] in bad_ids]
 

@@ -16,6 +16,8 @@ from core.corpus.load import Corpus, LoadReport, load_corpus, load_corpus_bytes
 from core.corpus.mapping import MapSettings
 from core.corpus.views import MapMemo, apply_overrides, cluster_names
 from core.equal.baselines import BaselineCache
+from core.equal.extract import Extractor, make_extractor
+from core.equal.extract.cache import kept_on_disk
 from pages._lib.choices import (
     SOURCES,
     builtin_limit,
@@ -114,6 +116,16 @@ def baseline_cache(corpus_hash: str, map_key: str, encoder: str, extractor: str 
     """Extracted pairs and embeddings shared by every baselines job (Bandit page) and tuning grid (Tuning lab) on
     one corpus map, encoder and extractor."""
     return BaselineCache()
+
+
+def baseline_extractor(kind: str = "rules") -> Extractor:
+    """The extractor of every baselines job (Bandit page) and tuning grid (Tuning lab), beside
+    :func:`baseline_cache`: what it extracts is kept on disk as it is extracted, in the app's cache folder
+    (``EQUALCTAR_HOME/extractions``; :func:`core.equal.extract.cache.kept_on_disk`, as ``python -m core.equal
+    tune`` keeps it), so a closed tab or a restart loses none of it and the next job reads it back instead of
+    extracting again. Keyed by the extractor's name and version (the rules' source and limits; an endpoint's
+    model, prompts and answer settings): a changed setting or rule extracts again."""
+    return kept_on_disk(make_extractor(kind))
 
 
 def default_k(n_docs: int) -> int:

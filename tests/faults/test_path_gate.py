@@ -21,6 +21,7 @@ from core.corpus.encoders import gate_encoder
 from core.corpus.stream import iter_document_chunks
 from core.ctar.inputs import load_inputs
 from pages.common import PATH_KEYS
+from tests._widget_keys import read_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "zebracanary"
@@ -30,9 +31,10 @@ TEXT_WIDGETS = {"text_input", "text_area", "chat_input"}
 
 
 def _keyword(call: ast.Call, name: str) -> str | None:
+    """The literal value of the keyword ``name`` (a key declared kept, ``kept_key("bd_model")``, read inside)."""
     for kw in call.keywords:
-        if kw.arg == name and isinstance(kw.value, ast.Constant):
-            return str(kw.value.value)
+        if kw.arg == name:
+            return read_key(kw.value)[0]
     return None
 
 
@@ -61,8 +63,7 @@ def test_every_text_box_is_a_gated_path_box_or_declared_free_text() -> None:
 
 
 def test_every_path_box_is_declared_and_faulted() -> None:
-    drawn = {c.args[1].value for _, _, c in _calls("path_input")
-             if len(c.args) > 1 and isinstance(c.args[1], ast.Constant)}
+    drawn = {read_key(c.args[1])[0] for _, _, c in _calls("path_input") if len(c.args) > 1} - {None}
     assert len(drawn) == len(_calls("path_input")), "path_input's key must be a literal, so the scan can find it"
     assert drawn == set(PATH_KEYS), f"drawn path boxes {sorted(drawn)} != PATH_KEYS {sorted(PATH_KEYS)}"
     assert set(PATH_KEYS) == set(BOXES), "every path box needs its page in the fault matrix below"
