@@ -191,6 +191,20 @@ def test_ctar_files_inside_an_allowed_folder_are_read_with_their_links_followed(
     assert CANARY in " ".join(load_inputs(outside).movie_titles.values())  # the command line is exempt
 
 
+def test_an_unfinished_generated_folder_reads_its_manifest_through_the_gate(layout) -> None:
+    """The CTAR page's "Generated folder": a folder with no ``done.json`` read its ``manifest.json`` unchecked, so a
+    manifest linking outside the roots was opened and its ``n_blocks`` quoted in the error ("0 of 31337 blocks")."""
+    from core.ctar.stream import load_stream
+
+    allowed, outside = layout
+    (outside / "private.json").write_text('{"n_blocks": 31337}')
+    (allowed / "generated").mkdir()
+    (allowed / "generated" / "manifest.json").symlink_to(outside / "private.json")
+    with pytest.raises(access.PathNotAllowedError, match="only paths under the allowed folders") as refused:
+        load_stream(allowed / "generated", roots=access.allowed_roots())
+    assert "31337" not in str(refused.value)
+
+
 def test_a_streamed_folder_skips_links_that_lead_outside(layout) -> None:
     allowed, _ = layout
     (allowed / "docs").mkdir()
