@@ -409,7 +409,7 @@ class BanditRun:
                                   provenance=self.provenance.to_dict(), owner=self.owner)
             self._unstored = False
         else:
-            self.store.claim(self.run_id, self.owner)
+            self.store.claim(self.run_id, self.owner, next_pull=self._next_pull())
         if self._resumed_at is not None:  # this session plays on after forgiving the set-aside documents
             self.store.record_resume(self.run_id, self._resumed_at)
             self._resumed_at = None
@@ -538,6 +538,12 @@ class BanditRun:
         if self.is_done:
             self.finish()
         return self
+
+    def _next_pull(self) -> tuple[int, int]:
+        """``(round, seq)`` of the next pull this run commits (a pull a full disk kept from the store first)."""
+        if self._unsaved is not None:
+            return int(self._unsaved["round_"]), int(self._unsaved["seq"])
+        return (self.round, self._seq) if self._plan is not None else (self.round, 0)
 
     def finish(self) -> None:
         """Record the run's end in the store: ``finished``, or ``stopped: <reason>``."""
