@@ -93,3 +93,17 @@ def test_a_corpus_with_no_readable_record_says_why_by_its_first_note(tmp_path):
     path.write_bytes("".join(json.dumps({"text": f"document {i}"}) + "\n" for i in range(3)).encode("utf-16"))
     with pytest.raises(StreamFormatError, match=r"4 records skipped; the first note, powershell.jsonl:1: non_utf8"):
         index_large_corpus(path, LargeIndexConfig(align_docs=0), encoder=HashingEncoder(16))
+
+
+def test_the_index_command_counts_the_records_it_read_and_lists_what_it_skipped(tmp_path, capsys):
+    from core.corpus.__main__ import main
+
+    path = tmp_path / "mixed.jsonl"
+    lines = [json.dumps({"text": f"document {i} about topic {i % 3}"}) for i in range(60)]
+    lines[10] = "{not json"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["index", "--corpus", str(path), "--encoder", "hashing-16", "--k", "3", "--align", "0",
+                 "--layout-sample", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "indexed 59 documents (60 records read, 1 skipped)" in out
+    assert "  mixed.jsonl:11: malformed JSON" in out
