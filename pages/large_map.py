@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from core import access
@@ -140,18 +139,17 @@ points = _points(str(lmap.folder), lmap)  # prepared once per index; the browser
 map_box, caption_box, selected_box = st.container(), st.container(), st.container()
 query = st.text_input("Search by meaning", key=common.kept_key("lm_query"), help="The hits are marked on the map.")
 hits = None
-vec = None
 if query.strip():
     try:  # the index's encoder may be a model folder since gone: the map stays, the search says why
-        vec = lmap.query_encoder(common.encoder(meta.get("base_encoder", meta["encoder"]))).encode([query])[0]
+        vec = lmap.encode_query(common.encoder(meta.get("base_encoder", meta["encoder"])), query)
     except (RuntimeError, ValueError, OSError) as exc:
         common.show_error(exc, "Search could not run")
-if vec is not None:
-    if not np.any(vec):  # no word the encoder knows: every document would score 0, none is a hit
-        st.caption("No searchable words in the query: the encoder knows none of them.")
     else:
-        hits = lmap.search(vec, top_n=20)
-        st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
+        if vec is None:  # no word the encoder knows: every document would score alike, none is a hit
+            st.caption("No searchable words in the query: the encoder knows none of them.")
+        else:
+            hits = lmap.search(vec, top_n=20)
+            st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
 # on demand: a table drawn with the map costs the first open the data grid's code (~1.3 MB) and its drawing
 if st.toggle("Show the clusters table", key=common.kept_key("lm_clusters")):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")

@@ -362,6 +362,16 @@ class LargeMap:
         path = self.folder / "align.npz"
         return AlignedEncoder(base, Alignment.load(path)) if path.exists() else base
 
+    def encode_query(self, base, query: str) -> NDArray[np.float32] | None:
+        """``query`` as a unit vector ``(d,)`` in the rows' space (:meth:`query_encoder`), or ``None`` when ``base``
+        knows none of its words (an emoji to the static tier): that zero vector the ridge map would turn into its
+        intercept, which lies near every document alike, so any search would "find" 20 of them."""
+        raw = np.asarray(base.encode([query]), dtype=np.float32)
+        if not np.any(raw):
+            return None
+        encoder = self.query_encoder(base)
+        return raw[0] if encoder is base else encoder.alignment.apply(raw)[0]
+
     @property
     def ids(self) -> NDArray:
         """Every document id, ``shape (n,)`` (read once from ``docs.parquet``)."""

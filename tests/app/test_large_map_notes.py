@@ -80,3 +80,21 @@ def test_the_time_indexing_took_counts_the_layouts_umap_once(small_builtin_roots
                        "search_index": 1.0}  # as a large corpus's build records them, UMAP 30 s of the layout's 40
     (lmap.folder / "meta.json").write_text(json.dumps(meta))
     assert any("indexed in 54 s." in c.value for c in _page(path).caption)
+
+
+def test_a_query_with_no_known_word_marks_no_hits_on_an_aligned_index_too(small_builtin_roots):
+    """The ridge map turns the static tier's zero vector (an emoji) into its intercept, near every document alike:
+    hashing-64 stands in for MiniLM, a punctuation query for the emoji."""
+    path = small_builtin_roots / "docs.jsonl"
+    path.write_text("".join(json.dumps({"text": f"{WORDS[i % 4]} document {i}"}) + "\n" for i in range(200)))
+    config = LargeIndexConfig(k=4, layout_sample=100, align_docs=100, align_encoder="hashing-64")
+    lmap = index_large_corpus(path, config, encoder=HashingEncoder(16))
+    assert (lmap.folder / "align.npz").exists()
+    at = _page(path)
+    at.text_input(key="lm_query").set_value("!!!").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("No searchable words" in c.value for c in at.caption)
+    assert not any("score" in d.value.columns for d in at.dataframe)
+    at.text_input(key="lm_query").set_value("river water").run()
+    hits = next(d.value for d in at.dataframe if "score" in d.value.columns)
+    assert hits["text"].str.contains("river water").iloc[0]
