@@ -108,6 +108,7 @@ from core.corpus.readers import (
     is_hidden,
     pick_column,
     record_columns,
+    special_kind,
 )
 
 if TYPE_CHECKING:
@@ -512,16 +513,6 @@ def _read_records(data: bytes, filename: str, report: LoadReport, limits: LoadLi
     )
 
 
-def _special_kind(mode: int) -> str | None:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return None
-
-
 def _prune_folders(root: Path, base: Path, dirnames: list[str], report: LoadReport) -> None:
     """Give dot-named folders and links to folders a row each and drop them from ``dirnames``
     (in place, so ``os.walk`` does not descend); the rest stay, sorted."""
@@ -558,7 +549,7 @@ def _readable_size(path: Path, rel: str, report: LoadReport, limits: LoadLimits,
     except OSError as err:
         report.add("skipped_file", rel, f"cannot be examined ({err.strerror})")
         return None
-    special = _special_kind(info.st_mode)
+    special = special_kind(info.st_mode)
     refused = _not_readable_text(rel, info.st_size, limits)
     if path.is_symlink() and roots is not None and not is_under_roots(path, roots):
         report.add("outside_roots", rel, "a link that leads outside the allowed folders; not read")
@@ -778,7 +769,7 @@ def _stat_corpus_path(path: Path) -> os.stat_result:
         raise CorpusFormatError(f"{path}: {kind}") from None
     except OSError as err:
         raise CorpusFormatError(f"{path}: cannot read ({err.strerror})") from None
-    special = _special_kind(info.st_mode)
+    special = special_kind(info.st_mode)
     if special is not None:
         raise CorpusFormatError(f"{path}: {special}, not a file or folder; refused (it is never opened)")
     return info

@@ -18,6 +18,7 @@ A report is anything with ``add(kind, location, detail)`` (:class:`IssueSink`).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any, Protocol
@@ -107,6 +108,22 @@ def is_hidden(rel: str) -> bool:
     """
     parts = PurePosixPath(rel).parts
     return any(part.startswith(".") for part in parts) or "__MACOSX" in parts
+
+
+def special_kind(mode: int) -> str | None:
+    """What a path whose ``stat`` mode is ``mode`` is when it is neither a file nor a folder (a reader never opens
+    it: opening a FIFO waits for a writer, a device may never end), else ``None``.
+
+    >>> special_kind(stat.S_IFIFO), special_kind(stat.S_IFREG)
+    ('a FIFO (named pipe)', None)
+    """
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return None
 
 
 def pick_column(columns: list[str], names: tuple[str, ...]) -> str | None:

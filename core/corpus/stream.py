@@ -56,6 +56,7 @@ from core.corpus.readers import (
     is_hidden,
     pick_column,
     record_columns,
+    special_kind,
 )
 from core.disk import DiskFullError, drop_frames, is_disk_full, temp_path, write_atomic
 
@@ -256,6 +257,18 @@ def _records(path: Path, text_field: str | None, report: StreamReport, batch: in
                                 f"{suffix or 'this'}")
 
 
+def _check_streamable(path: Path) -> None:
+    """Refuse a path that does not exist or is neither a file nor a folder (a FIFO, a device, a socket: never
+    opened, as :func:`core.corpus.load.load_corpus` refuses it; a stream of a FIFO waited for a writer forever)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise StreamFormatError(f"{path} does not exist") from None
+    special = special_kind(info.st_mode)
+    if special is not None:
+        raise StreamFormatError(f"{path}: {special}, not a file or folder; refused (it is never opened)")
+
+
 def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field: str | None = None,
                          max_words: int | None = 200, report: StreamReport | None = None,
                          roots: tuple[Path, ...] | None = None) -> Iterator[tuple[list[str], list[str]]]:
@@ -270,8 +283,7 @@ def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field:
     one of them (:mod:`core.access`); ``None`` (the command line) reads any path.
     """
     path = Path(path).expanduser() if roots is None else check_path(path, roots)
-    if not path.exists():
-        raise StreamFormatError(f"{path} does not exist")
+    _check_streamable(path)
     report = report if report is not None else StreamReport()
     ids: list[str] = []
     texts: list[str] = []
@@ -756,8 +768,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     from core.corpus.encoders import load_encoder
 
     path = Path(path).expanduser() if roots is None else check_path(path, roots)  # before any stat
-    if not path.exists():
-        raise StreamFormatError(f"{path} does not exist")
+    _check_streamable(path)
     final = large_index_path(path, config)
     if use_cache and (final / "done").exists():
         try:

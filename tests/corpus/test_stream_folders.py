@@ -107,3 +107,29 @@ def test_the_index_command_counts_the_records_it_read_and_lists_what_it_skipped(
     out = capsys.readouterr().out
     assert "indexed 59 documents (60 records read, 1 skipped)" in out
     assert "  mixed.jsonl:11: malformed JSON" in out
+
+
+def test_a_named_pipe_is_refused_by_name_not_opened(tmp_path):
+    import os
+    import threading
+
+    pipe = tmp_path / "corpus.jsonl"
+    os.mkfifo(pipe)
+    outcome: list[BaseException] = []
+
+    def index() -> None:
+        try:
+            index_large_corpus(pipe, LargeIndexConfig(align_docs=0), encoder=HashingEncoder(16))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=index, daemon=True)
+    worker.start()
+    worker.join(20)
+    if worker.is_alive():  # opening the pipe waits for a writer: be that writer, so the thread ends
+        with open(pipe, "wb"):
+            pass
+        worker.join(20)
+        pytest.fail("indexing a named pipe waited for a writer instead of refusing it")
+    assert len(outcome) == 1 and isinstance(outcome[0], StreamFormatError)
+    assert "corpus.jsonl: a FIFO (named pipe), not a file or folder; refused" in str(outcome[0])
