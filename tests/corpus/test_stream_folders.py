@@ -1,4 +1,5 @@
-"""Streaming a folder of text files as a user's folder comes: files that vanish while it is read, hidden files."""
+"""Streaming a corpus as users' files come: files that vanish while a folder is read, hidden files, a byte order
+mark, UTF-16, a named pipe; and what the index command and the progress say of them."""
 
 from __future__ import annotations
 
