@@ -325,6 +325,8 @@ class LargeIndexConfig:
     def __post_init__(self) -> None:
         if self.k is not None and int(self.k) < 2:
             raise ValueError(f"k must be >= 2, got {self.k}")
+        if int(self.seed) < 0:  # numpy's generators refuse it, but only once the corpus is embedded
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
         if int(self.chunk_size) < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if int(self.layout_sample) < 100:

@@ -134,3 +134,14 @@ def test_a_named_pipe_is_refused_by_name_not_opened(tmp_path):
         pytest.fail("indexing a named pipe waited for a writer instead of refusing it")
     assert len(outcome) == 1 and isinstance(outcome[0], StreamFormatError)
     assert "corpus.jsonl: a FIFO (named pipe), not a file or folder; refused" in str(outcome[0])
+
+
+def test_a_negative_seed_is_refused_by_name_before_anything_is_embedded(tmp_path, capsys):
+    from core.corpus.__main__ import main
+
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"text": f"document {i}"}) + "\n" for i in range(60)))
+    assert main(["index", "--corpus", str(path), "--encoder", "hashing-16", "--align", "0", "--seed", "-1"]) == 2
+    captured = capsys.readouterr()
+    assert "error: seed must be >= 0, got -1" in captured.err
+    assert "Embedding" not in captured.err + captured.out  # refused before the stream was read
