@@ -120,7 +120,7 @@ from core.equal.policies import (
 )
 from core.equal.provenance import RunProvenance, diff_provenance, extractor_prices
 from core.equal.space import ArmSpace, ArmSpaceError
-from core.equal.store import Recorder, RunStoreError, StoredRun, make_owner
+from core.equal.store import Recorder, RunStoreError, StoredRun, keeping_lease, make_owner
 
 __all__ = ["BUDGET_KINDS", "STOP_RULES", "BanditRun", "EmbedFn", "RoundResult", "RunConfig", "RunConfigError",
            "cached_embedder", "check_cost_budget", "encoder_embedder", "single_thread_blas", "without_failed_pairs"]
@@ -409,7 +409,7 @@ class BanditRun:
                                   provenance=self.provenance.to_dict(), owner=self.owner)
             self._unstored = False
         else:
-            self.store.claim(self.run_id, self.owner)
+            self.store.claim(self.run_id, self.owner, next_pull=self._next_pull())
         if self._resumed_at is not None:  # this session plays on after forgiving the set-aside documents
             self.store.record_resume(self.run_id, self._resumed_at)
             self._resumed_at = None
@@ -502,15 +502,16 @@ class BanditRun:
                 self._record_end()
                 return RoundResult(self.round, [], 0, 0, [], 0, 0.0, True)
         arm, docs = self._plan[self._seq]
-        result = self.extractor.extract(self.space.documents(docs))
-        if getattr(result, "cancelled", False):  # paused mid-call: nothing applied, the same pull replays
-            self.interrupted = True
-            return None
-        result = without_failed_pairs(result)
-        emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
-               else np.empty((0, self.reference.shape[1]), np.float32))
-        n_ok = len(self._split_failed(docs, result)[0])
-        reward = self._calc_reward(arm, emb, [p.doc_id for p in result.pairs], n_ok) if n_ok else float("nan")
+        with keeping_lease(self.store if self._claimed else None, self.run_id, self.owner):  # a slow pull keeps it
+            result = self.extractor.extract(self.space.documents(docs))
+            if getattr(result, "cancelled", False):  # paused mid-call: nothing applied, the same pull replays
+                self.interrupted = True
+                return None
+            result = without_failed_pairs(result)
+            emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
+                   else np.empty((0, self.reference.shape[1]), np.float32))
+            n_ok = len(self._split_failed(docs, result)[0])
+            reward = self._calc_reward(arm, emb, [p.doc_id for p in result.pairs], n_ok) if n_ok else float("nan")
         self._apply(arm, docs, result, emb, reward)
         out = self._after_pull()
         if self.is_done:
@@ -537,6 +538,12 @@ class BanditRun:
         if self.is_done:
             self.finish()
         return self
+
+    def _next_pull(self) -> tuple[int, int]:
+        """``(round, seq)`` of the next pull this run commits (a pull a full disk kept from the store first)."""
+        if self._unsaved is not None:
+            return int(self._unsaved["round_"]), int(self._unsaved["seq"])
+        return (self.round, self._seq) if self._plan is not None else (self.round, 0)
 
     def finish(self) -> None:
         """Record the run's end in the store: ``finished``, or ``stopped: <reason>``."""

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import math
 import threading
-from pathlib import Path
 
 import streamlit as st
 
 from core import access
 from core.corpus.builtin import load_builtin_corpus
-from core.corpus.encoders import Encoder, chunking_options, load_encoder
+from core.corpus.encoders import Encoder, chunking_options, load_encoder, model_folder
 from core.corpus.load import Corpus, LoadReport, load_corpus, load_corpus_bytes
 from core.corpus.mapping import MapSettings
 from core.corpus.views import MapMemo, apply_overrides, cluster_names
@@ -33,11 +32,19 @@ from pages._lib.choices import (
 @st.cache_resource(show_spinner="Loading the encoder…")
 def encoder(name: str) -> Encoder:
     """The encoder ``name``, loaded once per process; a local model folder's files are checked against the
-    roots first (:func:`core.access.check_model_files`: the folder itself passed the gate in :func:`encoder_name`)."""
-    typed = str(sidebar_value("sb_encoder_path", "")).strip()
-    if typed and access.is_model_path(typed) and name == str(Path(typed).expanduser().resolve()):
-        access.check_model_files(name)  # once per load: the loader opens these files
+    roots first (:func:`check_typed_model`)."""
+    check_typed_model(name)  # once per load: the loader opens these files
     return load_encoder(name)
+
+
+def check_typed_model(name: str) -> None:
+    """When ``name`` loads the sidebar's typed model folder (it passed the gate in :func:`encoder_name`): every file
+    in it, links followed, lies under the roots (:func:`core.access.check_model_files`), checked before the model
+    or its tokenizer (the corpus's chunking) opens one. Raises :class:`core.access.PathNotAllowedError`."""
+    typed = str(sidebar_value("sb_encoder_path", "")).strip()
+    folder = model_folder(name)
+    if typed and folder is not None and folder == model_folder(typed):
+        access.check_model_files(folder)
 
 
 def warm_encoder(name: str) -> None:
@@ -70,11 +77,13 @@ def builtin_size() -> int:
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
 def _uploaded(data: bytes, filename: str, text_field: str | None, encoder: str) -> tuple[Corpus, LoadReport]:
+    check_typed_model(encoder)  # its tokenizer chunks the documents
     return load_corpus_bytes(data, filename, text_field=text_field or None, **chunking_options(encoder))
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
 def _from_path(path: str, text_field: str | None, mtime: float, encoder: str) -> tuple[Corpus, LoadReport]:
+    check_typed_model(encoder)  # its tokenizer chunks the documents
     return load_corpus(path, text_field=text_field or None, roots=access.allowed_roots(), **chunking_options(encoder))
 
 

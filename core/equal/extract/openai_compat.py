@@ -55,6 +55,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -312,24 +313,37 @@ _SECRET_SHAPES = (
 
 
 def scrub_secrets(text: str, secret: str = "") -> str:
-    """``text`` without ``secret`` (and any 6+ character piece of its start) or anything shaped like
-    a credential: ``sk-...``-style keys, bearer/basic tokens, JWTs, hex runs of 24+ and base64
-    runs of 32+ characters become ``***``.
+    """``text`` without ``secret`` (as sent, JSON-escaped or URL-encoded, and any piece of 6+ of its characters: an
+    echo that was cut, or split by an escaped character) or anything shaped like a credential: ``sk-...``-style
+    keys, bearer/basic tokens, JWTs, hex runs of 24+ and base64 runs of 32+ characters become ``***``.
 
     >>> scrub_secrets("bad key sk-abcdefghijklmnop; Authorization: Bearer abc.def.ghi123")
     'bad key ***; Authorization: Bearer ***'
+    >>> scrub_secrets('{"message": "Incorrect API key provided: Kx9\\/mQ2+vL7wR"}', "Kx9/mQ2+vL7wR")
+    '{"message": "Incorrect API key provided: ***"}'
     """
     text = str(text)
     if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-        for n in range(len(secret) - 1, 5, -1):  # an echo that was cut: its first n characters
-            if secret[:n] in text:
-                text = text.replace(secret[:n], "***")
+        for form in (secret, json.dumps(secret)[1:-1].replace("/", "\\/"), json.dumps(secret)[1:-1],
+                     urllib.parse.quote(secret, safe="")):
+            text = text.replace(form, "***")
+        text = _without_pieces(text, secret)
     for pattern in _SECRET_SHAPES:
         if pattern.groups >= 2:
             text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
         else:
             text = pattern.sub("***", text)
+    return text
+
+
+def _without_pieces(text: str, secret: str, shortest: int = 6) -> str:
+    """``text`` with every run of ``shortest`` or more consecutive characters of ``secret`` as ``***``, longest
+    first (``secret``'s length squared substrings at most: a key is short)."""
+    for n in range(len(secret), shortest - 1, -1):
+        for start in range(len(secret) - n + 1):
+            piece = secret[start:start + n]
+            if piece in text:
+                text = text.replace(piece, "***")
     return text
 
 
