@@ -122,6 +122,15 @@ def test_cli_writes_the_tidy_table(tmp_path, capsys):
     assert "--out must end in .csv or .parquet" in capsys.readouterr().err
 
 
+def test_cli_names_too_few_items_for_the_liked_tags(tmp_path, capsys):
+    """``--items 3``: three movies carry 11 tags, fewer than the 12 a user may like. The refusal named only liked_max,
+    which the command has no option for; it names the items and what to change."""
+    assert main(["sweep", "--seeds", "2", "--items", "3", "--out", str(tmp_path / "s.csv"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "liked_max=12 exceeds the 11 tags of the n_items=3 kept movies" in err, err
+    assert "raise n_items" in err, err
+
+
 @pytest.mark.parametrize("budget", ["lots", "1.2.3G"])
 def test_cli_names_a_malformed_memory_budget(budget, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("EQUALCTAR_MEMORY_BUDGET", budget)
