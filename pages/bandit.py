@@ -90,10 +90,16 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
     bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
     kind = values["extractor"]
     if kind == "openai":
+        from core.settings import LLMSettings
+
+        env_llm = LLMSettings.from_env()  # a blank box uses the environment's value (README: set before make run)
+        from_env = "blank: the environment's"  # the value itself is not shown: a URL may carry a credential
         e1, e2, e3 = st.columns(3)
-        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"), placeholder="http://127.0.0.1:8000/v1")
-        model = e2.text_input("Model", key=common.kept_key("bd_model"))
-        api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"))
+        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"),
+                                 placeholder=from_env if env_llm.base_url else "http://127.0.0.1:8000/v1")
+        model = e2.text_input("Model", key=common.kept_key("bd_model"), placeholder=from_env if env_llm.model else "")
+        api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"),
+                                placeholder=from_env if env_llm.api_key else "")
 
 try:
     ref = bandit_panels.chosen_reference(preset, upload, presets, tags, corpus)
@@ -109,8 +115,7 @@ if config.deterministic:  # issue #28: say so, or a changed seed that changes no
 def _new_run() -> BanditRun:
     from core.settings import LLMSettings
 
-    ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(),
-                                                                                api_key))
+    ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings.from_fields(base_url, model, api_key))
     S["bd_ref"] = ref
     return BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
                      provenance=RunProvenance.build(space, ref, ext),

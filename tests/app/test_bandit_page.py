@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.faults.hostile_llm import HostileLLM
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "bandit.py")
 
@@ -93,13 +95,39 @@ def test_exploration_settings_reach_the_run(small_builtin):
     assert at.session_state["bd_loop"].run.config.reward.credit == "pull"
 
 
-def test_bad_settings_are_reported(small_builtin):
+def test_bad_settings_are_reported(small_builtin, monkeypatch):
+    for name in ("EQUAL_LLM_BASE_URL", "OPENAI_BASE_URL", "EQUAL_LLM_MODEL", "OPENAI_MODEL"):
+        monkeypatch.delenv(name, raising=False)  # no endpoint anywhere: the blank boxes cannot start a run
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["bd_extractor"] = "openai"
     at.run()
     _button(at, "bd_start").click().run()
     assert not at.exception
     assert any("Cannot start" in e.value for e in at.error)
+
+
+def test_endpoint_set_in_the_environment_runs_with_the_boxes_blank(small_builtin, monkeypatch):
+    """README: point the app at an endpoint 'in the Bandit page's More settings or in the environment before
+    make run'. The page built its settings from the boxes alone, so blank boxes refused to start ('set
+    EQUAL_LLM_BASE_URL and EQUAL_LLM_MODEL', which were set); a box filled in still overrides the environment."""
+    key = "sk-envkey-0123456789abcdef"
+    with HostileLLM("good") as server:
+        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("EQUAL_LLM_MODEL", "m")
+        monkeypatch.setenv("EQUAL_LLM_API_KEY", key)
+        at = AppTest.from_file(PAGE, default_timeout=240)
+        at.session_state["bd_extractor"] = "openai"
+        at.run()
+        assert [t.value for t in at.text_input if t.key.startswith("bd_")] == ["", "", ""]  # nothing shown
+        _button(at, "bd_step").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        assert _metric(at, "Round") == "1" and server.requests > 0
+        assert key not in str(at.session_state["bd_loop"].run.config)
+        _button(at, "bd_reset").click().run()
+        at.text_input(key="bd_model").input("not-served")  # the box overrides the environment's model
+        _button(at, "bd_step").click().run()
+    assert any("does not serve model" in e.value for e in at.error), [e.value for e in at.error]
 
 
 @pytest.mark.browser
