@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -35,6 +36,16 @@ def test_summarize_counts_a_sample(small_sample):
     truth = summarize_truth(s)
     assert truth["reasons_per_pair"]["pairs"].sum() == 400 * 300
     assert truth["liked_per_user"]["users"].sum() == 400
+
+
+def test_summarize_counts_tag_pairs_by_user_and_movie(small_sample):
+    """A pair's rows need not be adjacent, and a "-1" row marks the pair untagged; the count is vectorised now (a
+    Python lambda per pair took 35 s on the 1e8 output of README's `core.ctar stats out/ctar1e8`)."""
+    rct = pd.DataFrame({"userid": [0, 1, 0, 0, 1, 2], "movieid": [0, 0, 1, 0, 1, 0], "tagid": [5, 3, -1, 7, -1, -1]})
+    df = summarize(dataclasses.replace(small_sample.tables(), rcttag=rct))
+    assert _value(df, "RCTTag rows") == 6 and _value(df, "RCTTag pairs") == 5  # (0, 0) holds two rows
+    assert _value(df, 'RCTTag "-1" pairs') == 3 and _value(df, "RCTTag users") == 3
+    assert _value(df, "RCTTag tags per tagged pair") == 1.5  # 3 tag rows over the 2 tagged pairs
 
 
 def test_compare_puts_columns_side_by_side(small_sample):
