@@ -431,8 +431,8 @@ def main() -> int:
         help="also run the legacy decoy case on a seeded sample of this many built-in documents (labelled SAMPLE)",
     )
     ap.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds per policy (0, 1, ...)")
-    ap.add_argument("--share", type=float, default=SHARE,
-                    help=f"the decoy cases' budget, a share of the documents (the goals are set at {SHARE:.0%}; "
+    ap.add_argument("--share", type=float, default=SHARE,  # '%%': argparse formats a help text with '%'
+                    help=f"the decoy cases' budget, a share of the documents (the goals are set at {SHARE:.0%}%; "
                          "any other share is printed as a look, with no verdict)")
     args = ap.parse_args()
     if not 0 < args.share <= 1:
