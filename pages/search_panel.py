@@ -46,7 +46,11 @@ def show(cmap, frame) -> None:
         st.rerun(scope="app")
     if query.strip():
         hits = search(cmap, query, top_n)
-        st.markdown(f"**Nearest documents to “{md_escape(query)}”** · {len(hits)} best first"
-                    + ("" if S.get("cm_star") else " · turn on *Star on map* to see where they lie"))
-        st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213)
+        if hits.empty:  # zeros: every document would score alike, none is nearest
+            st.caption(f"No searchable words in “{md_escape(query)}”: the encoder "
+                       f"{md_escape(cmap.settings.encoder_name)} knows none of them. Try other words.")
+        else:
+            st.markdown(f"**Nearest documents to “{md_escape(query)}”** · {len(hits)} best first"
+                        + ("" if S.get("cm_star") else " · turn on *Star on map* to see where they lie"))
+            st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213)
     common.share_view("", cm_cluster_link=S.get("_cm_highlight"), cm_map_link=S.get("_cm_version"))

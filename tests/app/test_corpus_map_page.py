@@ -93,6 +93,22 @@ def test_search_and_settings_rebuild(small_corpus_file):
     assert len(_map(at)[0]["legend"]["entries"]) == 6  # its own default k, sqrt(80 / 2)
 
 
+def test_a_query_with_no_known_word_lists_no_documents(small_corpus_file):
+    """Punctuation and an emoji encode to zeros under the hashing encoder (an emoji does under the static tier):
+    every document scores 0 alike, so none is "nearest"; 20 arbitrary ones were listed and starred."""
+    at = _app(small_corpus_file)
+    at.toggle(key="cm_star").set_value(True)
+    at.text_input[0].set_value("!!! \N{SLIGHTLY SMILING FACE}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("No searchable words" in c.value for c in at.caption)
+    assert not any("Nearest documents" in m.value for m in at.markdown)
+    assert not any("score" in d.value.columns for d in at.dataframe)
+    assert len(_map(at)[1]["stars"]) == 0
+    at.text_input[0].set_value("numpy array !!!").run()  # one known word is enough
+    assert any("Nearest documents" in m.value for m in at.markdown)
+    assert len(_map(at)[1]["stars"]) == 20
+
+
 def test_bad_path_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
     at = AppTest.from_file(PAGE, default_timeout=60)
