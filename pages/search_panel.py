@@ -54,3 +54,4 @@ def show(cmap, frame) -> None:
                         + ("" if S.get("cm_star") else " · turn on *Star on map* to see where they lie"))
             st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213)
     common.share_view("", cm_cluster_link=S.get("_cm_highlight"), cm_map_link=S.get("_cm_version"))
+    common.keep_view_now()  # this fragment's runs alone: the search typed survives leaving the page
