@@ -317,3 +317,39 @@ def test_the_points_go_once_per_session_and_again_when_the_browser_asks(small_co
     at.session_state["corpus_map_webgl"] = {"have": header["v"]}  # its answer once drawn
     at.run()
     assert "x" not in _map(at)[1]
+
+
+def _select(at: AppTest, rows: list[int], seq: int) -> None:
+    """The WebGL map's selection, as the browser reports it: ``rows`` of the points, the selection's counter."""
+    from core.viz.webgl_map import decode_payload_header
+
+    header = decode_payload_header(at.get("bidi_component")[0].proto.bytes)
+    b64 = base64.b64encode(np.array(rows, dtype="<i4").tobytes()).decode()
+    at.session_state["corpus_map_webgl"] = {"have": header["v"], "selection": {"seq": seq, "n": 120, "v": header["v"],
+                                                                               "enc": "i32", "b64": b64}}
+    at.run()
+
+
+def test_saving_a_tag_under_a_taken_name_is_refused_and_keeps_the_first(small_corpus_file, tmp_path, monkeypatch):
+    """A second "dates" replaced the first tag's documents without a word ("Saved the tag")."""
+    from core.corpus.tags import TagStore
+    from core.settings import cache_dir
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    at = _app(small_corpus_file)
+    _select(at, [1, 2, 3], seq=1)
+    at.text_input(key="cm_tag_name").set_value("dates")
+    at.button(key="cm_tag_save").click().run()
+    assert any("Saved the tag" in s.value for s in at.success)
+    _select(at, [7], seq=2)
+    at.text_input(key="cm_tag_name").set_value("dates")
+    at.button(key="cm_tag_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.success
+    (error,) = at.error
+    assert "Could not save the tag" in error.value and "“dates” already exists" in error.value
+    assert "3 documents" in error.value
+    assert at.text_input(key="cm_tag_name").value == "dates"  # the name typed is kept, to be changed
+    (path,) = cache_dir("tags").glob("*.json")  # the corpus's tags
+    (tag,) = TagStore(path.stem).tags()
+    assert tag.doc_ids == ("doc1", "doc2", "doc3")
