@@ -23,7 +23,7 @@ from core.corpus.views import (
     row_of_cluster,
     selected_documents,
 )
-from core.text import md_escape
+from core.text import counted, md_escape
 from core.viz.corpus_map import make_inertia_figure
 from core.viz.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
 from pages import common, search_panel, tags_panel, upgrade_panel, warmup_panel
@@ -132,7 +132,7 @@ corpus_map(view.points, key=MAP_KEY, labels=view.hover, colors=view.coloring.col
            stars=rows_of(frame, starred), marks=None if near is None else rows_of(frame, near["doc_id"]),
            map_labels=labels, legend=view.coloring.legend, legend_title=S.get("cm_color", "cluster"))
 c1, c2 = st.columns([5, 1], vertical_alignment="center")
-c1.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
+c1.caption(f"{counted(len(frame), 'document')}, {counted(cmap.settings.k, 'cluster')}, map made by the encoder "
            f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
            f"{cmap.engine} engine. Click a point to read it and ring its nearest neighbours; drag with Box or Lasso "
            "(or Shift+drag) to select; click the map to zoom with the wheel; the legend hides and shows.")
@@ -173,7 +173,8 @@ with right:
     )
     if highlight is not None:
         ids = cluster_doc_ids(frame, highlight)
-        st.markdown(f"**Cluster {highlight}**: {len(ids):,} documents · {md_escape(cluster_keywords(cmap, highlight))}")
+        st.markdown(f"**Cluster {highlight}**: {counted(len(ids), 'document')} · "
+                    f"{md_escape(cluster_keywords(cmap, highlight))}")
         c1, c2 = st.columns(2)
         c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl",
                            "application/jsonl")

@@ -110,6 +110,7 @@ from core.corpus.readers import (
     record_columns,
     special_kind,
 )
+from core.text import counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -253,7 +254,8 @@ class LoadReport:
         fields += f", id field '{self.id_field}'" if self.id_field else ", content-hash ids"
         counts = self.counts
         issues = ", ".join(f"{n} {kind}" for kind, n in counts.items()) if counts else "no issues"
-        return f"{self.source}: {self.n_loaded} documents from {self.n_read} records ({fields}); {issues}"
+        return (f"{self.source}: {counted(self.n_loaded, 'document')} from {counted(self.n_read, 'record')} "
+                f"({fields}); {issues}")
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``kind``, ``location``, ``detail``, one row per issue."""

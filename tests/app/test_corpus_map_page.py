@@ -353,3 +353,13 @@ def test_saving_a_tag_under_a_taken_name_is_refused_and_keeps_the_first(small_co
     (path,) = cache_dir("tags").glob("*.json")  # the corpus's tags
     (tag,) = TagStore(path.stem).tags()
     assert tag.doc_ids == ("doc1", "doc2", "doc3")
+
+
+def test_a_one_document_corpus_is_counted_in_the_singular(tmp_path, monkeypatch):
+    """An upload of one text file read "1 documents, 1 clusters" under the map and in its load report."""
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    path = tmp_path / "note.txt"
+    path.write_text("Parse a date from a string and convert it to a time zone.")
+    at = _app(path)
+    assert any(c.value.startswith("1 document, 1 cluster, map made") for c in at.caption)
+    assert any("1 document from 1 record" in e.label for e in at.expander)
