@@ -185,7 +185,10 @@ tags_panel.show(corpus, frame)
 
 curve_key = f"elbow:{corpus.content_hash}:{cmap.settings.encoder_name}"
 with st.expander("Choose k by the elbow of the inertia curve"):
-    if st.button("Compute the inertia curve"):
+    if not elbow_ks(len(corpus)):  # k-means cannot make 2 clusters of one document: there is no curve
+        st.caption(f"The curve compares k = 2, 5, 10, … clusters: this corpus has {counted(len(corpus), 'document')}, "
+                   "too few for two clusters.")
+    elif st.button("Compute the inertia curve"):
         with st.status("Running k-means for each k…") as status:
             st.session_state[curve_key] = inertia_curve(cmap.embeddings, elbow_ks(len(corpus)), seed=cmap.settings.seed)
             status.update(label="Inertia curve ready", state="complete")

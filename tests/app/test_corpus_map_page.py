@@ -363,3 +363,20 @@ def test_a_one_document_corpus_is_counted_in_the_singular(tmp_path, monkeypatch)
     at = _app(path)
     assert any(c.value.startswith("1 document, 1 cluster, map made") for c in at.caption)
     assert any("1 document from 1 record" in e.label for e in at.expander)
+
+
+def test_the_elbow_of_a_one_document_corpus_says_there_is_no_curve(tmp_path, monkeypatch):
+    """Compute the inertia curve on one document ran k-means for no k and failed ('the inertia curve is empty')."""
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    path = tmp_path / "note.txt"
+    path.write_text("Parse a date from a string and convert it to a time zone.")
+    at = _app(path)
+    assert not any(b.label == "Compute the inertia curve" for b in at.button)
+    assert any("has 1 document, too few for two clusters" in c.value for c in at.caption)
+    two = tmp_path / "two.jsonl"
+    two.write_text(json.dumps({"text": "open a file"}) + "\n" + json.dumps({"text": "parse a date"}) + "\n")
+    at.session_state["sb_path"] = str(two)
+    at.run()
+    next(b for b in at.button if b.label == "Compute the inertia curve").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Suggested k = 2" in c.value for c in at.caption)
