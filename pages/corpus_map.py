@@ -125,7 +125,7 @@ if S["_cm_notes"][1]:
 S["_cm_version"] = view.points.version  # the search panel writes it into the URL
 # the browser's selection is known before the map is mounted: a single clicked document rings its neighbours
 before = selection_before(view.points, MAP_KEY)
-selected = memory.update(ids_of(frame, before.rows), token=before.seq)
+selected = memory.update(ids_of(frame, before.rows), token=before.seq, stale=before.stale)  # kept when rebuilt
 near = nearest_neighbours(cmap, selected[0]) if len(selected) == 1 else None
 corpus_map(view.points, key=MAP_KEY, labels=view.hover, colors=view.coloring.colors, height=600,
            highlight=cluster_rows(frame, highlight), highlight_key=str(memory.clears),

@@ -380,3 +380,20 @@ def test_the_elbow_of_a_one_document_corpus_says_there_is_no_curve(tmp_path, mon
     next(b for b in at.button if b.label == "Compute the inertia curve").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Suggested k = 2" in c.value for c in at.caption)
+
+
+def test_a_selection_survives_the_map_being_rebuilt_under_it(small_corpus_file):
+    """A new map version (another k here; the MiniLM upgrade alike) leaves the browser's selection on the old one,
+    which selects nothing of the new map under the same counter: that read as the user deselecting, and the
+    documents listed were dropped. They are the same documents: they stay listed until the user selects anew."""
+    at = _app(small_corpus_file)
+    _select(at, [1, 2, 3], seq=1)
+    assert any("Selected documents (3)" in h.value for h in at.subheader)
+    version = _map(at)[0]["v"]
+    at.number_input[0].set_value(3)  # k inside the settings form
+    at.button[0].click().run()
+    at.run()  # the browser's next report: still its selection on the old version
+    assert _map(at)[0]["v"] != version
+    assert any("Selected documents (3)" in h.value for h in at.subheader)
+    _select(at, [], seq=2)  # the user's own deselecting on the new map still clears
+    assert any("Selected documents (0)" in h.value for h in at.subheader)
