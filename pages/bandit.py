@@ -94,13 +94,15 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
         model = e2.text_input("Model", key="bd_model")
         api_key = e3.text_input("API key", type="password", key="bd_key")
 
+ref, config = None, None  # None: a setting is wrong; they are for the next run, so a live run stays on screen
 try:
     ref = bandit_panels.chosen_reference(preset, upload, presets, tags, corpus)
     config = config_from_values({**values, "seed": common.seed()})
 except ValueError as exc:
-    common.show_error(exc, "Settings")
-    st.stop()
-if config.deterministic:  # issue #28: say so, or a changed seed that changes nothing reads as a bug
+    common.show_error(exc, "Settings" if loop.run is None else "Settings of the next run (the run below goes on)")
+    if loop.run is None:
+        st.stop()
+if config is not None and config.deterministic:  # issue #28: say so, or a seed that changes nothing reads as a bug
     st.caption("These settings are deterministic: the seed changes nothing. An **Order exploration** above 0 lets "
                "runs spread over seeds.")
 
@@ -108,6 +110,8 @@ if config.deterministic:  # issue #28: say so, or a changed seed that changes no
 def _new_run() -> BanditRun:
     from core.settings import LLMSettings
 
+    if config is None or ref is None:
+        raise ValueError("a setting above is not valid (its message names it)")
     ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(),
                                                                                 api_key))
     S["bd_ref"] = ref
@@ -149,11 +153,12 @@ if link_run and (loop.run is None or loop.run.run_id != link_run):
     except (ValueError, KeyError) as exc:
         st.warning(f"This link could not restore run {link_run}: {md_escape(exc)}. The rest of the view is shown.",
                    icon=":material/link_off:")
+no_new_run = config is None and loop.state != "paused"  # Start and Step would build a run of the wrong settings
 b1, b2, b3, b4, b5 = st.columns(5)
-b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start", disabled=loop.playing,
-          on_click=_act, args=("start",))
+b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start",
+          disabled=loop.playing or no_new_run, on_click=_act, args=("start",))
 b2.button("Pause", key="bd_pause", disabled=not loop.playing, on_click=_act, args=("pause",))
-b3.button("Step", key="bd_step", disabled=loop.playing, on_click=_act, args=("step",))
+b3.button("Step", key="bd_step", disabled=loop.playing or no_new_run, on_click=_act, args=("step",))
 b4.button("Finish", key="bd_finish", disabled=loop.state not in ("playing", "paused"), on_click=_act, args=("finish",),
           help="End the run here; it is stored as finished.")
 b5.button("Reset", key="bd_reset", disabled=loop.state == "idle", on_click=_act, args=("reset",),
@@ -204,7 +209,8 @@ def live_panel() -> None:
                   hover_text=lambda row: f"{names[int(cmap.labels[row])]}: {corpus.texts[row]}")
     st.caption("Newest extracted pairs")
     st.dataframe(newest_pairs(run, names=names), hide_index=True, key="bd_pairs")
-    bandit_panels.downloads(run, S.get("bd_ref", ref), loop.playing)
+    if S.get("bd_ref", ref) is not None:  # (a reopened run while the page's reference is wrong: none to check)
+        bandit_panels.downloads(run, S.get("bd_ref", ref), loop.playing)
 
 
 live_panel()
@@ -230,7 +236,8 @@ def baselines_panel() -> None:
 if loop.run is not None and kind == "rules":
     baselines_panel()
 
-bandit_panels.stored_runs(bandit_panels.store(), loop, _reopen, S.get("bd_ref", ref).name)
+bandit_panels.stored_runs(bandit_panels.store(), loop, _reopen, getattr(S.get("bd_ref", ref), "name", ""))
 
-common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id,  # a preset only: an upload
-                  bd_preset=preset if preset in presets else None, **link_state(config))  # or a tag stays here
+if config is not None:  # a wrong setting leaves the address at the last valid view
+    common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id,  # a preset only: an
+                      bd_preset=preset if preset in presets else None, **link_state(config))  # upload or tag stays

@@ -137,3 +137,24 @@ def test_baselines_cancel_keeps_the_work_and_resume_finishes(small_builtin):
     main = next(c for c in _charts(at) if c["layout"]["title"]["text"].startswith("Closeness to the reference set"))
     assert sum("baseline" in (t.get("name") or "") for t in main["data"]) == 3
     assert resumed.shown and at.session_state["bd_base_job"] is resumed
+
+
+def test_a_wrong_setting_for_the_next_run_leaves_the_live_run_playing(small_builtin):
+    """A budget of 0 typed while a run plays names the budget, and the run stays on screen, playing (the page used
+    to stop at the message: the live panel vanished, and in the browser its refresh blanked the whole page)."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0
+    at.session_state["bd_speed"] = 1
+    at.run()
+    _button(at, "bd_start").click().run()
+    loop = at.session_state["bd_loop"]
+    assert loop.state == "playing"
+    at.number_input(key="bd_budget").set_value(0.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("budget" in e.value.lower() for e in at.error), [e.value for e in at.error]
+    assert loop.state == "playing" and at.metric[0].value == "playing"  # the live panel is still drawn
+    assert _button(at, "bd_pause").disabled is False
+    assert _button(at, "bd_step").disabled and _button(at, "bd_start").disabled  # no new run of a wrong setting
+    _button(at, "bd_pause").click().run()
+    assert loop.state == "paused" and not _button(at, "bd_start").disabled  # Resume needs no new settings
+    assert at.session_state["bd_budget"] == 0.0  # the typed value is kept, for the user to correct
