@@ -115,14 +115,15 @@ def _new_run() -> BanditRun:
     ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(),
                                                                                 api_key))
     S["bd_ref"] = ref
-    return BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
-                     provenance=RunProvenance.build(space, ref, ext),
-                     name=f"{config.policy} · {ref.name} · seed {config.seed}")
+    return bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
+                                        provenance=RunProvenance.build(space, ref, ext),
+                                        name=f"{config.policy} · {ref.name} · seed {config.seed}"))
 
 
 def _reopen(run_id: str) -> BanditRun:
     """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference)."""
-    return reopen_recorded(bandit_panels.store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
+    return bandit_panels.hold(reopen_recorded(bandit_panels.store(), run_id, space, embed,
+                                              fallback_reference=S.get("bd_ref", ref)))
 
 
 def _act(action: str) -> None:

@@ -52,3 +52,22 @@ def test_a_wrong_setting_typed_while_a_run_plays_is_named_and_the_run_plays_on(a
     assert _round(page) > first  # still playing
     assert box.input_value() == "0"  # the typed value is kept, to be corrected
     assert page.get_by_role("button", name="Pause").is_enabled()
+
+
+@pytest.mark.browser
+def test_a_run_whose_tab_was_reloaded_resumes_at_once(app_url, page, output_dir):
+    """Reloading the tab mid-run reopens the run paused (the address names it); Resume plays it on at once."""
+    _slow_run(page, app_url)
+    page.wait_for_timeout(1500)
+    page.reload()
+    resume = page.get_by_role("button", name="Resume", exact=True)
+    resume.wait_for(timeout=120_000)
+    page.locator("[data-testid='stMetric']").filter(has_text="paused").wait_for(timeout=30_000)
+    first = _round(page)
+    resume.click()
+    page.wait_for_timeout(4000)
+    page.screenshot(path=str(output_dir / "bandit_resumed_after_reload.png"))
+    busy = page.locator("[data-testid='stAlert']").filter(has_text="another session")
+    assert busy.count() == 0, busy.all_inner_texts()
+    assert page.locator("[data-testid='stMetric']").filter(has_text="playing").is_visible()
+    assert _round(page) > first
