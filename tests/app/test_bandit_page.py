@@ -222,3 +222,16 @@ def test_the_page_says_when_the_seed_changes_nothing(small_builtin):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not any("the seed changes nothing" in c.value for c in at.caption)
+
+
+def test_the_budget_box_names_the_unit_its_kind_counts(small_builtin):
+    """A budget of extraction calls is not labelled a share of 0-1 (it held 100 under that label)."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    assert at.number_input(key="bd_budget").label == "Budget value (share: 0-1)"
+    at.selectbox(key="bd_budget_kind").select("calls").run()
+    box = at.number_input(key="bd_budget")
+    assert (box.label, box.value) == ("Budget value (extraction calls)", 100.0)
+    at.selectbox(key="bd_budget_kind").select("cost").run()
+    assert at.number_input(key="bd_budget").label == "Budget value (cost)"
+    assert not at.exception, [e.value for e in at.exception]
