@@ -270,6 +270,13 @@ def newest_pairs(run, n: int = 8, names=None):
     return df.assign(cluster=_named(df["cluster"], names))
 
 
+RUN_COLUMNS = {"name": "run", "created": "started (UTC)", "status": "status", "policy": "policy",
+               "reference": "reference task", "docs": "documents read", "calls": "extraction calls",
+               "pairs": "QA pairs", "mean_reward": "mean reward", "pulls": "pulls", "cost": "cost",
+               "n_docs": "documents in the corpus"}
+
+
 def runs_table(runs):
-    """A ``RunStore.list_runs`` frame as the page lists it (the id is in each pick's label)."""
-    return runs.drop(columns=["run_id"])
+    """A ``RunStore.list_runs`` frame as the page lists it: columns in words (``n_docs`` beside ``docs`` said
+    nothing of which is the corpus and which the run read), the id left to each pick's label."""
+    return runs[[c for c in RUN_COLUMNS if c in runs]].rename(columns=RUN_COLUMNS)

@@ -156,3 +156,16 @@ def test_start_pressed_twice_in_one_tab_and_once_in_another_builds_one_run_per_t
     assert first.run is built[0] and len(built) == 2 and _status(store, built[0]) == "running"
     second.press("reset", new_run)
     assert second.state == "idle" and _status(store, built[1]) == "interrupted"
+
+
+def test_the_stored_runs_table_speaks_words(bandit_world, store):
+    """The listing's columns name what they count: the documents a run read, not ``docs`` beside ``n_docs``."""
+    from core.equal.live import runs_table
+
+    loop = LiveLoop(store)
+    loop.step(_run(bandit_world, store))
+    table = runs_table(store.list_runs())
+    assert not [c for c in table.columns if "_" in c or c in ("docs", "n_docs")], list(table.columns)
+    row = table.iloc[0]
+    assert row["documents read"] == loop.run.docs_done and row["documents in the corpus"] == len(loop.run.space)
+    assert row["status"] == "paused" and "run_id" not in table
