@@ -53,6 +53,27 @@ def carry(state: MutableMapping[Any, Any], keep: Iterable[str], restore: Iterabl
             state[key] = state[KEEP_PREFIX + key]
 
 
+KEPT_WIDGETS = "_kept_widgets"  # {page: {key: True}}: the kept widgets each page declared as it drew them
+
+
+def declare_kept(state: MutableMapping[Any, Any], page: str | None, key: str) -> str:
+    """Record, as ``page`` draws the widget ``key``, that its value is kept when the page is left; returns ``key``.
+
+    >>> s = {}
+    >>> declare_kept(s, "bandit", "bd_speed"), kept_keys(s, "bandit"), kept_keys(s, "tour"), kept_keys(s)
+    ('bd_speed', ('bd_speed',), (), ('bd_speed',))
+    """
+    state.setdefault(KEPT_WIDGETS, {}).setdefault(page, {})[key] = True
+    return key
+
+
+def kept_keys(state: MutableMapping[Any, Any], page: str | None = None) -> tuple[str, ...]:
+    """The kept widgets' keys ``page`` declared (:func:`declare_kept`) when it was drawn; every page's when ``None``."""
+    declared = state.get(KEPT_WIDGETS, {})
+    pages = declared.values() if page is None else [declared.get(page, {})]
+    return tuple(dict.fromkeys(key for keys in pages for key in keys))
+
+
 def snapshot(state: MutableMapping[Any, Any], keys: Iterable[str]) -> dict[str, Any]:
     """The present ``keys`` of ``state`` and their values (a view to restore later).
 

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.corpus.tags import TagStore
 from core.equal.baselines import baselines_job
-from core.equal.extract import make_checked_extractor, make_extractor
+from core.equal.extract import make_checked_extractor
 from core.equal.live import LiveLoop, newest_pairs, top_arms
 from core.equal.provenance import RunProvenance
 from core.equal.reference import DEFAULT_PRESET, list_presets, tag_choices
@@ -85,14 +85,15 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
         col.markdown(title)
         bandit_settings.draw_group(values, PAGE_GROUPS[group], col)
     st.session_state.setdefault("bd_speed", ROUNDS_PER_UPDATE)  # kept across pages (a default set twice warns)
-    st.slider(f"Rounds per update (each update also stops after {TICK_S} s of work)", 1, 50, key="bd_speed")
+    st.slider(f"Rounds per update (each update also stops after {TICK_S} s of work)", 1, 50,
+              key=common.kept_key("bd_speed"))
     bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
     kind = values["extractor"]
     if kind == "openai":
         e1, e2, e3 = st.columns(3)
-        base_url = e1.text_input("Base URL", key="bd_base_url", placeholder="http://127.0.0.1:8000/v1")
-        model = e2.text_input("Model", key="bd_model")
-        api_key = e3.text_input("API key", type="password", key="bd_key")
+        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"), placeholder="http://127.0.0.1:8000/v1")
+        model = e2.text_input("Model", key=common.kept_key("bd_model"))
+        api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"))
 
 ref, config = None, None  # None: a setting is wrong; they are for the next run, so a live run stays on screen
 try:
@@ -223,7 +224,7 @@ why.cluster(corpus, cmap)
 def _start_baselines():
     run = loop.run
     cache = common.baseline_cache(corpus.content_hash, run.fingerprint, map_encoder)  # the tuning lab's too
-    return baselines_job(run.config, space, make_extractor("rules"), embed, run.reference, cache=cache)
+    return baselines_job(run.config, space, common.baseline_extractor("rules"), embed, run.reference, cache=cache)
 
 
 base_polling = common.job_running("bd_base_job")  # decided per full run: the fragment polls only while the job runs

@@ -111,7 +111,7 @@ def downloads(run: BanditRun, reference, playing: bool) -> None:
         st.caption("The extracted pairs can be downloaded when the run is paused or finished.")
         return
     st.session_state.setdefault("bd_ngram", 8)
-    n = st.number_input("Decontamination n-gram", 3, 50, key="bd_ngram", width=220,
+    n = st.number_input("Decontamination n-gram", 3, 50, key=common.kept_key("bd_ngram"), width=220,
                         help="Pairs that share a run of this many words with the reference set, or hold a "
                         "shorter reference example whole, are left out of the export.")
     d1, d2 = st.columns(2)

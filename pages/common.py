@@ -31,6 +31,7 @@ from pages._lib.errors import show_error
 from pages._lib.jobs import PolledJob, job_running, poll_job_panel
 from pages._lib.loaders import (
     baseline_cache,
+    baseline_extractor,
     builtin_corpus,
     corpus_source,
     default_k,
@@ -42,7 +43,14 @@ from pages._lib.loaders import (
     set_map_overrides,
     warm_encoder,
 )
-from pages._lib.routing import keep_views, leave_pages_directory_mode, link_warning, restore_link, share_view
+from pages._lib.routing import (
+    keep_views,
+    kept_key,
+    leave_pages_directory_mode,
+    link_warning,
+    restore_link,
+    share_view,
+)
 
 #: the corpus map for the sidebar's corpus and the map settings (memory, disk cache, else built with progress;
 #: a static map first while MiniLM embeds in the background)
@@ -50,9 +58,9 @@ corpus_map = upgrade_panel.corpus_map
 
 __all__ = [
     "DEMO_NOTES", "ENCODER_CHOICES", "PATH_KEYS", "PRESENTING", "SAVED_VIEW", "SIDEBAR_KEYS", "SOURCES",
-    "UPLOAD_TYPES", "PolledJob", "baseline_cache", "builtin_corpus", "builtin_limit", "corpus_map",
-    "corpus_source", "default_k", "demo_mode",
-    "encoder", "encoder_name", "forget_encoder", "job_running", "keep_views", "leave_pages_directory_mode",
+    "UPLOAD_TYPES", "PolledJob", "baseline_cache", "baseline_extractor", "builtin_corpus", "builtin_limit",
+    "corpus_map", "corpus_source", "default_k", "demo_mode", "encoder", "encoder_name", "forget_encoder",
+    "job_running", "keep_views", "kept_key", "leave_pages_directory_mode",
     "link_warning", "map_figure", "map_memo", "map_settings", "page_header", "path_input", "poll_job_panel",
     "presenting", "restore_link", "seed", "server_path", "server_paths_allowed", "set_map_overrides",
     "share_view", "show_error", "use_encoder", "warm_encoder",

@@ -45,6 +45,8 @@ if common is not None:
 else:
     st.title("CTAR generator")
     seed = 0
+#: a setting kept when the page is left (pages._lib.routing); the page run alone keeps nothing
+kept_key = common.kept_key if common is not None else str
 
 
 def _reset() -> None:
@@ -74,9 +76,9 @@ if common is not None and common.server_paths_allowed():  # a browser from anoth
     sources += ["Folder (CTAR original or MovieLens)", OPEN_OUTPUT]
 left, right = st.columns([2, 3])
 with left:
-    source = st.radio("Inputs", sources, horizontal=True, key="ctar_source")
+    source = st.radio("Inputs", sources, horizontal=True, key=kept_key("ctar_source"))
     if (source.startswith("Folder") or source == OPEN_OUTPUT) and common is not None:
-        common.path_input("Folder path", "ctar_folder", help="Only under the server's allowed folders "
+        common.path_input("Folder path", kept_key("ctar_folder"), help="Only under the server's allowed folders "
                           "(EQUALCTAR_ROOTS); its files are read with their links followed."
                           + (" A folder written by `python -m core.ctar generate --format partitioned --out DIR`: "
                              "its statistics are read without loading every pair." if source == OPEN_OUTPUT else ""))
@@ -192,7 +194,7 @@ else:
 st.subheader("Preview and downloads")
 previews = preview_tables(result.tables())
 st.session_state.setdefault("ctar_preview", PREVIEW_TABLES[0])
-shown = st.segmented_control("File", PREVIEW_TABLES, key="ctar_preview") or PREVIEW_TABLES[0]
+shown = st.segmented_control("File", PREVIEW_TABLES, key=kept_key("ctar_preview")) or PREVIEW_TABLES[0]
 st.dataframe(previews[shown], hide_index=True, width="stretch")
 c1, c2 = st.columns(2)
 c1.download_button("CSV (CTAR layout, zip)", zip_bytes(result, "csv"), "ctar_csv.zip", "application/zip")

@@ -69,17 +69,18 @@ with st.expander("Sweep settings", expanded=not common.demo_mode()):
     c1, c2, c3 = st.columns(3)
     for key, default in (("dl_seeds", 20), ("dl_estimators", list(ESTIMATORS)), ("dl_clip", 0.0)):
         st.session_state.setdefault(key, default)  # kept across pages (routing.keep_views): no widget default
-    n_seeds = c1.number_input("Seeds (repeats)", 2, 500, key="dl_seeds")
-    world_label = c1.selectbox("World size", list(WORLDS), key="dl_world")
-    generator = c1.selectbox("World", list(GENERATORS), format_func=lambda g: GENERATORS.get(g, g), key="dl_generator")
+    n_seeds = c1.number_input("Seeds (repeats)", 2, 500, key=common.kept_key("dl_seeds"))
+    world_label = c1.selectbox("World size", list(WORLDS), key=common.kept_key("dl_world"))
+    generator = c1.selectbox("World", list(GENERATORS), format_func=lambda g: GENERATORS.get(g, g),
+                             key=common.kept_key("dl_generator"))
     c1.caption("CTAR generator: each seed is a full CTAR sample and its hidden truth; Compact: a lighter twin, same "
                "rating equation.")
-    estimators = c2.multiselect("Estimators", ESTIMATORS, key="dl_estimators")
-    propensity = c2.selectbox("Propensity model", PROPENSITY_MODELS, key="dl_prop",
+    estimators = c2.multiselect("Estimators", ESTIMATORS, key=common.kept_key("dl_estimators"))
+    propensity = c2.selectbox("Propensity model", PROPENSITY_MODELS, key=common.kept_key("dl_prop"),
                               help="oracle: the true observation probability (a hidden confounder stays hidden).")
-    clip = c3.slider("Propensity clip γ", 0.0, 0.2, step=0.01, key="dl_clip",
+    clip = c3.slider("Propensity clip γ", 0.0, 0.2, step=0.01, key=common.kept_key("dl_clip"),
                      help="Floor for propensities: less variance, some bias.")
-    imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key="dl_imp")
+    imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key=common.kept_key("dl_imp"))
 users, items = WORLDS[world_label]
 try:
     world = WorldConfig(n_users=users, n_items=items, generator=generator)
@@ -127,10 +128,10 @@ st.caption("Matrix factorisation trained under each loss. Ratings: scored on eve
            "are.")
 st.session_state.setdefault("dl_learners", list(LEARNERS))
 st.session_state.setdefault("dl_default_scenario", True)
-learners = st.multiselect("Learners", LEARNERS, key="dl_learners")
+learners = st.multiselect("Learners", LEARNERS, key=common.kept_key("dl_learners"))
 use_default = st.toggle("Train on the lab's default scenario (selection bias, alpha 0.25, 5% observed, known "
                         "propensities)",
-                        key="dl_default_scenario",
+                        key=common.kept_key("dl_default_scenario"),
                         help="Where propensity and doubly-robust learners beat MF-Naive on the truth. Off: the bias "
                              "chosen above.")
 lcfg = (LearnerConfig(learners=tuple(learners), world=world, mf=MFConfig(seed=seed), seed=seed) if use_default else

@@ -99,7 +99,8 @@ if not common.server_paths_allowed():
     st.stop()
 if "lm_pending_path" in st.session_state:  # the sample index was just built: open it
     st.session_state["lm_path"] = st.session_state.pop("lm_pending_path")
-path = common.path_input("Corpus file (.jsonl/.parquet) or folder", "lm_path", placeholder="/data/corpus.jsonl",
+path = common.path_input("Corpus file (.jsonl/.parquet) or folder", common.kept_key("lm_path"),
+                         placeholder="/data/corpus.jsonl",
                          help="The same path given to `python -m core.corpus index --corpus`; only under the "
                               "server's allowed folders (EQUALCTAR_ROOTS).")
 if not path.strip():
@@ -131,7 +132,7 @@ if lmap is None:
 meta = lmap.meta
 points = _points(str(lmap.folder), lmap)  # prepared once per index; the browser gets the points once too
 map_box, caption_box, selected_box = st.container(), st.container(), st.container()
-query = st.text_input("Search by meaning", key="lm_query", help="The hits are marked on the map.")
+query = st.text_input("Search by meaning", key=common.kept_key("lm_query"), help="The hits are marked on the map.")
 hits = None
 if query.strip():
     vec = lmap.query_encoder(common.encoder(meta.get("base_encoder", meta["encoder"]))).encode([query])[0]
@@ -141,7 +142,7 @@ if query.strip():
         hits = lmap.search(vec, top_n=20)
         st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
 # on demand: a table drawn with the map costs the first open the data grid's code (~1.3 MB) and its drawing
-if st.toggle("Show the clusters table", key="lm_clusters"):
+if st.toggle("Show the clusters table", key=common.kept_key("lm_clusters")):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")
 
 with map_box:

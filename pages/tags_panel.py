@@ -51,7 +51,7 @@ def show(corpus, frame) -> None:
     names = tag_names(tags)
     S["cm_tags_shown"] = tag_names(tags, among=S.get("cm_tags_shown", []))  # a deleted tag is no longer shown
     t1, t2, t3, t4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-    t1.multiselect("Star on the map", names, key="cm_tags_shown")
+    t1.multiselect("Star on the map", names, key=common.kept_key("cm_tags_shown"))
     t2.download_button("Export the tags (CSV)", to_safe_csv(tag_membership(frame, tags)), "tags.csv", "text/csv",
                        width="stretch")
     t3.selectbox("Delete a tag", names, index=None, key="cm_tag_delete", placeholder="choose a tag")

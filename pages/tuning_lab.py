@@ -2,8 +2,9 @@
 
 Widgets -> :class:`core.equal.tune.TuneGrid` -> a :class:`core.equal.tune.TuneJob` polled by a
 fragment while it runs (``common.poll_job_panel``) -> :func:`core.viz.tuning.make_tuning_figure`.
-The pairs and their vectors are shared with the Bandit page's baselines (``common.baseline_cache``);
-a grid that needs extraction calls says how many on its Run button, which is the confirmation.
+The pairs and their vectors are shared with the Bandit page's baselines (``common.baseline_cache``), and the
+extractions are kept on disk as they are made (``common.baseline_extractor``), so a restart or another tab reads
+them back; a grid that needs extraction calls says how many on its Run button, which is the confirmation.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core.csv_safe import to_safe_csv
-from core.equal.extract import make_extractor
 from core.equal.ontask import on_task_ids
 from core.equal.policies import POLICIES
 from core.equal.reference import DEFAULT_PRESET, list_presets, load_reference
@@ -58,17 +58,18 @@ presets = list_presets()
 
 c1, c2, c3, c4, c5 = st.columns([1.1, 1.5, 0.8, 0.9, 1.5])
 S.setdefault("tl_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])
-preset = c1.selectbox("Reference task", presets, key="tl_preset")
+preset = c1.selectbox("Reference task", presets, key=common.kept_key("tl_preset"))
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
-vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key="tl_vary",
+vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key=common.kept_key("tl_vary"),
                       format_func=lambda n: TUNABLES[n].label)
 S.setdefault("tl_seeds", 3)
 S.setdefault("tl_budget", TUNE_SHARE)
-n_seeds = c3.number_input("Seeds per cell", 1, 10, key="tl_seeds",
+n_seeds = c3.number_input("Seeds per cell", 1, 10, key=common.kept_key("tl_seeds"),
                           help="Each cell is played with seeds starting at the sidebar's seed; the band spans them.")
-budget = c4.number_input("Budget (share)", 0.01, 1.0, step=0.05, key="tl_budget",
+budget = c4.number_input("Budget (share)", 0.01, 1.0, step=0.05, key=common.kept_key("tl_budget"),
                          help="The share of the corpus each run may extract (unless the budget is varied).")
-policy = c5.selectbox("Policy (unless varied)", POLICIES, key="tl_policy", format_func=TUNABLES["policy"].choice_text,
+policy = c5.selectbox("Policy (unless varied)", POLICIES, key=common.kept_key("tl_policy"),
+                      format_func=TUNABLES["policy"].choice_text,
                       help="The policy every cell plays. The lab starts on EQUAL's bandit over clusters, where "
                            "arms per round (B) and documents per pull (D) change which documents are read; under "
                            "**Learned** (the Bandit page's default) they only set how many documents a round reads.")
@@ -79,9 +80,10 @@ for name, tunable in TUNABLES.items():
     if name in vary:
         S.setdefault(f"tl_values_{name}", list(tunable.choices[:4]))
         chosen[name] = value_cols[slot].multiselect(f"{tunable.label}: values", list(tunable.choices),
-                                                    key=f"tl_values_{name}", format_func=tunable.choice_text)
+                                                    key=common.kept_key(f"tl_values_{name}"),
+                                                    format_func=tunable.choice_text)
         slot += 1
-kind = v3.radio("Extractor", ["rules", "openai"], horizontal=True, key="tl_extractor",
+kind = v3.radio("Extractor", ["rules", "openai"], horizontal=True, key=common.kept_key("tl_extractor"),
                 format_func=lambda x: "Rule-based" if x == "rules" else "Endpoint (environment)",
                 help="Rule-based: offline and free. An endpoint extractor (EQUAL_LLM_BASE_URL, EQUAL_LLM_MODEL) "
                      "replays what its cache holds; documents it lacks are extracted only after you confirm the calls.")
@@ -89,7 +91,7 @@ kind = v3.radio("Extractor", ["rules", "openai"], horizontal=True, key="tl_extra
 try:
     grid = TuneGrid(axes_from(vary, chosen), tuple(range(common.seed(), common.seed() + int(n_seeds))),
                     RunConfig(policy=policy, budget=float(budget), extractor=kind))
-    extractor = make_extractor(kind)
+    extractor = common.baseline_extractor(kind)  # its extractions kept on disk: a restart re-reads, not re-extracts
     ref = load_reference(preset)
     ref_emb = embed(ref.texts())
     check_grid(grid, space, ref_emb)
@@ -123,7 +125,8 @@ def grid_panel(grid: TuneGrid) -> None:
     if table.empty:
         return
     left, right = st.columns([3, 1])
-    shown = right.radio("Show", list(VALUES) if job.on_task is not None else ["coverage"], key="tl_value",
+    shown = right.radio("Show", list(VALUES) if job.on_task is not None else ["coverage"],
+                        key=common.kept_key("tl_value"),
                         format_func=lambda v: VALUES.get(v, v))
     ranked = rank_cells(table)
     cells = setting_cells(ranked)

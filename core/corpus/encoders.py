@@ -573,6 +573,43 @@ def parse_env_encoder(raw: str | None, named: Sequence[str]) -> EnvEncoder:
         f"Hugging Face cache, not hashing-<dim> or {STATIC_MODEL}:<folder>. Using the default, {DEFAULT_MODEL}."))
 
 
+def split_model_name(name: str) -> tuple[str, str, str]:
+    """``(prefix, model, suffix)``: the part of an encoder name the loader opens, and what wraps it. The static
+    tier's ``static-minilm:<folder>`` loads ``<folder>``; a transformer's ``<model>@<variant>``
+    (:func:`split_variant`) loads ``<model>``; any other name is all model.
+
+    >>> split_model_name("static-minilm:/models/s"), split_model_name("models/m@fp32"), split_model_name("org/m")
+    (('static-minilm:', '/models/s', ''), ('', 'models/m', '@fp32'), ('', 'org/m', ''))
+    """
+    if name.startswith(STATIC_MODEL + ":"):
+        return STATIC_MODEL + ":", name[len(STATIC_MODEL) + 1:], ""
+    model, _ = split_variant(name)
+    return "", model, name[len(model):]
+
+
+def model_folder(name: str) -> Path | None:
+    """The folder an encoder name loads from, resolved (:func:`split_model_name`); ``None`` for a name in the local
+    model cache (``org/model``) or a built-in encoder (``hashing``, ``static-minilm``)."""
+    from core.access import is_model_path
+
+    prefix, model, _ = split_model_name(name.strip())
+    return Path(model).expanduser().resolve() if prefix or is_model_path(model) else None
+
+
+def gate_encoder(name: str, client_ip: str | None, roots: tuple[Path, ...] | None = None) -> str:
+    """An encoder a page was given (the Local model path box, ``EQUALCTAR_ENCODER``) through
+    :func:`core.access.gate_model`, the folder inside ``static-minilm:<folder>`` and ``<folder>@<variant>`` too
+    (those names name no existing path, so they passed as cached models' names, and loaded folders outside the
+    roots). Returns the name with its folder resolved; raises :class:`core.access.PathNotAllowedError`."""
+    from core import access
+
+    prefix, model, suffix = split_model_name(name.strip())
+    if prefix:  # always a folder
+        access.require_server_paths(client_ip)
+        return prefix + str(access.check_path(model, roots)) + suffix
+    return access.gate_model(model, client_ip, roots) + suffix
+
+
 def env_encoder(named: Sequence[str]) -> EnvEncoder:
     """The app's default encoder from ``EQUALCTAR_ENCODER`` (:func:`parse_env_encoder`), read at call time. The
     command line's ``--encoder`` defaults to the variable as it is (a name it cannot load fails there by name)."""

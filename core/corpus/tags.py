@@ -8,14 +8,18 @@ documents' question-answer pairs become the reference task; see
 Tags belong to the corpus they were made on (its content hash): one JSON file per corpus under
 ``cache_dir("tags")``, written to a temporary name and renamed (:func:`core.disk.write_atomic`),
 so a crash or a full disk never leaves half a file; every visitor of a shared server sees the
-same tags (SECURITY.md: no per-user isolation).
+same tags (SECURITY.md: no per-user isolation). A save or a delete reads, changes and writes the file
+under an exclusive lock (``<corpus_hash>.json.lock``, ``flock``), so two sessions (threads of one
+server, or two servers) saving at once each keep their tag.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -82,14 +86,23 @@ class TagStore:
             if unknown:
                 raise TagError(f"{len(unknown)} of the {len(ids)} documents are not in this corpus")
         tag = Tag(name, ids, time.time())
-        self._write([t for t in self.tags() if t.name != name] + [tag])
+        with self._locked():
+            self._write([t for t in self.tags() if t.name != name] + [tag])
         return tag
 
     def delete(self, name: str) -> None:
-        self._write([t for t in self.tags() if t.name != name])
+        with self._locked():
+            self._write([t for t in self.tags() if t.name != name])
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the tags' exclusive lock: a read-change-write inside it sees every other session's last write."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:  # its own open: threads exclude too
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _write(self, tags: list[Tag]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         text = json.dumps([asdict(t) for t in tags])
         write_atomic(self.path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), "the tags")
 

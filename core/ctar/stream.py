@@ -398,11 +398,11 @@ def load_stream(folder: str | Path, roots: tuple[Path, ...] | None = None) -> CT
     folder = Path(folder) if roots is None else _checked(Path(folder), roots)
     if not is_stream_output(folder):
         raise StreamError(f"{folder}: no {MANIFEST}; not the output of a streamed CTAR run")
+    manifest = json.loads(_checked(folder / MANIFEST, roots).read_text(encoding="utf-8"))
     if not (folder / DONE).is_file():
-        have, n_blocks = written_blocks(folder), json.loads((folder / MANIFEST).read_text())["n_blocks"]
+        have, n_blocks = written_blocks(folder), manifest["n_blocks"]
         raise StreamError(f"{folder}: the run has not finished ({len(have)} of {n_blocks} blocks written); "
                           "rerun `python -m core.ctar generate` with the same settings to finish it")
-    manifest = json.loads(_checked(folder / MANIFEST, roots).read_text(encoding="utf-8"))
     tables = {n: read_parts(folder, f"train/{n}", roots=roots) for n in ("rating", "obstag", "rcttag")}
     tests = {}
     for sub, names in (("test", TEST_NAMES), ("valid", VALID_NAMES)):

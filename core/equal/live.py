@@ -153,8 +153,12 @@ class LiveLoop:
         self._settle()
 
     def finish(self) -> None:
-        """End the run here (recorded as finished), whether or not its budget is spent."""
+        """End the run here (recorded as finished), whether or not its budget is spent. The run takes its lease
+        first, so a tab holding a run that another session has since resumed cannot mark it finished while it plays
+        (``RunBusyError``, and nothing changes)."""
         self._require("finish", "playing", "paused")
+        if hasattr(self.run, "claim"):
+            self.run.claim()
         self.state = "finished"
         self.run.finish()  # records a run whose budget is spent
         if not self.run.is_done:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.equal.extract.base import ExtractionResult, Extractor, QAPair
-from core.equal.run import BanditRun, EmbedFn, RunConfig, cached_embedder
+from core.equal.run import BanditRun, EmbedFn, RunConfig, cached_embedder, without_failed_pairs
 from core.equal.space import ArmSpace
 
 
@@ -44,11 +44,11 @@ def extract_batch(extractor: Extractor,
     Every document that did not fail gets its list, empty when it yields nothing; a failed one is left out, so no
     cache records it as barren and the next job retries it (the baselines, the tuning lab and :func:`extract_all`).
     """
-    result = extractor.extract(list(docs))
-    bad = {str(d) for d, _ in result.errors}
+    result = without_failed_pairs(extractor.extract(list(docs)))
+    bad = result.failed_ids
     found: dict[str, list[QAPair]] = {d: [] for d, _ in docs if d not in bad}
     for p in result.pairs:
-        if p.doc_id in found:
+        if p.doc_id in found:  # a pair naming no document of the batch is left out
             found[p.doc_id].append(p)
     return found, sorted(bad)
 

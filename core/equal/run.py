@@ -120,10 +120,10 @@ from core.equal.policies import (
 )
 from core.equal.provenance import RunProvenance, diff_provenance, extractor_prices
 from core.equal.space import ArmSpace, ArmSpaceError
-from core.equal.store import Recorder, RunStoreError, StoredRun, make_owner
+from core.equal.store import Recorder, RunStoreError, StoredRun, keeping_lease, make_owner
 
 __all__ = ["BUDGET_KINDS", "STOP_RULES", "BanditRun", "EmbedFn", "RoundResult", "RunConfig", "RunConfigError",
-           "cached_embedder", "check_cost_budget", "encoder_embedder", "single_thread_blas"]
+           "cached_embedder", "check_cost_budget", "encoder_embedder", "single_thread_blas", "without_failed_pairs"]
 
 MAX_DOC_ATTEMPTS = 3  # failures of one document in one session before it is set aside until a resume
 EmbedFn = Callable[[Sequence[str]], NDArray[np.float32]]
@@ -278,10 +278,17 @@ def plan_round(policy: Any, state: BanditState, arms: ArmDocs, labels: NDArray, 
     return plan
 
 
-def _without_failed_pairs(result: ExtractionResult) -> ExtractionResult:
+def without_failed_pairs(result: ExtractionResult) -> ExtractionResult:
     """``result`` without the pairs of documents it also reports failed: a failed document is not done and is read
-    again, so pairs it returned now would be counted twice (as :func:`core.equal.replay.extract_batch` does)."""
-    bad = {str(d) for d, _ in result.errors}
+    again, so pairs it returned now would be counted twice. A run's pull and
+    :func:`core.equal.replay.extract_batch` (the baselines, the tuning lab) both read their results through this.
+
+    >>> result = ExtractionResult(pairs=[QAPair("q?", "a.", "ok", "rules"), QAPair("q?", "a.", "bad", "rules")],
+    ...                           errors=[("bad", "timed out")])
+    >>> [p.doc_id for p in without_failed_pairs(result).pairs]
+    ['ok']
+    """
+    bad = result.failed_ids
     if not bad or not any(p.doc_id in bad for p in result.pairs):
         return result
     return replace(result, pairs=[p for p in result.pairs if p.doc_id not in bad])
@@ -402,7 +409,7 @@ class BanditRun:
                                   provenance=self.provenance.to_dict(), owner=self.owner)
             self._unstored = False
         else:
-            self.store.claim(self.run_id, self.owner)
+            self.store.claim(self.run_id, self.owner, next_pull=self._next_pull())
         if self._resumed_at is not None:  # this session plays on after forgiving the set-aside documents
             self.store.record_resume(self.run_id, self._resumed_at)
             self._resumed_at = None
@@ -495,15 +502,16 @@ class BanditRun:
                 self._record_end()
                 return RoundResult(self.round, [], 0, 0, [], 0, 0.0, True)
         arm, docs = self._plan[self._seq]
-        result = self.extractor.extract(self.space.documents(docs))
-        if getattr(result, "cancelled", False):  # paused mid-call: nothing applied, the same pull replays
-            self.interrupted = True
-            return None
-        result = _without_failed_pairs(result)
-        emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
-               else np.empty((0, self.reference.shape[1]), np.float32))
-        n_ok = len(self._split_failed(docs, result)[0])
-        reward = self._calc_reward(arm, emb, [p.doc_id for p in result.pairs], n_ok) if n_ok else float("nan")
+        with keeping_lease(self.store if self._claimed else None, self.run_id, self.owner):  # a slow pull keeps it
+            result = self.extractor.extract(self.space.documents(docs))
+            if getattr(result, "cancelled", False):  # paused mid-call: nothing applied, the same pull replays
+                self.interrupted = True
+                return None
+            result = without_failed_pairs(result)
+            emb = (self.embed([p.as_text() for p in result.pairs]) if result.pairs
+                   else np.empty((0, self.reference.shape[1]), np.float32))
+            n_ok = len(self._split_failed(docs, result)[0])
+            reward = self._calc_reward(arm, emb, [p.doc_id for p in result.pairs], n_ok) if n_ok else float("nan")
         self._apply(arm, docs, result, emb, reward)
         out = self._after_pull()
         if self.is_done:
@@ -530,6 +538,12 @@ class BanditRun:
         if self.is_done:
             self.finish()
         return self
+
+    def _next_pull(self) -> tuple[int, int]:
+        """``(round, seq)`` of the next pull this run commits (a pull a full disk kept from the store first)."""
+        if self._unsaved is not None:
+            return int(self._unsaved["round_"]), int(self._unsaved["seq"])
+        return (self.round, self._seq) if self._plan is not None else (self.round, 0)
 
     def finish(self) -> None:
         """Record the run's end in the store: ``finished``, or ``stopped: <reason>``."""
@@ -576,7 +590,7 @@ class BanditRun:
         return rw.calc_pull(x, self.reference, n_docs, pair_docs=pair_docs, worst=self.worst)
 
     def _split_failed(self, docs: Sequence[int], result: ExtractionResult) -> tuple[list[int], list[int]]:
-        bad_ids = {str(d) for d, _ in result.errors}
+        bad_ids = result.failed_ids
         ok = [i for i in docs if self.space.doc_ids[i] not in bad_ids]
         return ok, [i for i in docs if self.space.doc_ids[i] in bad_ids]
 

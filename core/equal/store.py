@@ -26,8 +26,10 @@ loaded run and the lease check alike: no lease holder, a holder whose process is
 host (the server was killed: known at once), a holder the store's ``holder_alive`` says is gone
 (the app's: a browser tab that was closed or reloaded), or a lease not renewed for :data:`LEASE_S` seconds.
 The old word ``abandoned`` reads as ``interrupted``. Only the session holding a run's lease
-(:meth:`RunStore.claim`) may commit pulls to it; a second session gets a
-:class:`RunBusyError` naming the run, not a UNIQUE-constraint error. A damaged database file
+(:meth:`RunStore.claim`, renewed by each pull's commit and, while a pull extracts, by :func:`keeping_lease`)
+may commit pulls to it; a second session gets a :class:`RunBusyError` naming the run, not a
+UNIQUE-constraint error, and a copy of the run loaded before another session played on (a tab left
+paused) a :class:`RunStaleError` when it claims it, saying to reopen it. A damaged database file
 raises :class:`RunStoreCorrupt` naming the file and how to recover. A full disk raises
 :class:`RunStoreFull` naming what was not saved (``the run store could not save round 7, pull 2``);
 the failed transaction is rolled back, so every earlier row still reads back, and the same write
@@ -92,6 +94,19 @@ class RunBusyError(RunStoreError):
     """Another session holds the run's lease (it is playing the run)."""
 
 
+class RunStaleError(RunBusyError):
+    """Another session played the run on since this copy was loaded: reopen it to continue from its last pull."""
+
+
+def _check_not_played_on(cur: sqlite3.Cursor, run_id: str, next_pull: tuple[int, int]) -> None:
+    round_, seq = int(next_pull[0]), int(next_pull[1])
+    row = cur.execute("SELECT COUNT(*) FROM pulls WHERE run_id=? AND (round > ? OR (round = ? AND seq >= ?))",
+                      (run_id, round_, round_, seq)).fetchone()
+    if row[0]:
+        raise RunStaleError(f"run {run_id!r} was played on by another session since this page loaded it ({row[0]} "
+                            "pulls more are stored); reopen it under Stored runs to continue from its last pull")
+
+
 class RunStoreCorrupt(RunStoreError):
     """The database file is damaged; the message names it and how to recover."""
 
@@ -133,7 +148,7 @@ class Recorder(Protocol):
                     arm_rows: Sequence[tuple[int, int, float, float]], failed: Sequence[str] = (),
                     owner: str | None = None) -> None: ...
 
-    def claim(self, run_id: str, owner: str) -> None: ...
+    def claim(self, run_id: str, owner: str, next_pull: tuple[int, int] | None = None) -> None: ...
 
     def record_resume(self, run_id: str, pulls: int) -> None: ...
 
@@ -197,6 +212,35 @@ def shown_status(status: str, owner: str | None, heartbeat: float | None, now: f
     if status == "running" and (not owner or now - float(heartbeat or 0.0) > LEASE_S or not alive(owner)):
         return "interrupted"
     return status
+
+
+@contextmanager
+def keeping_lease(store: Any, run_id: str, owner: str) -> Iterator[None]:
+    """Renew ``owner``'s lease on ``run_id`` every :data:`LEASE_S` / 4 seconds while the block runs (a pull whose
+    extraction outlasts the lease, e.g. a slow endpoint's documents and retries, would otherwise read
+    ``interrupted`` while it plays, another session could take the run over, and the pull's commit be refused).
+    A store without ``renew`` (``None``, a test double) is left as it is; a renewal that fails is retried at the
+    next beat (the pull's own commit reports a full disk)."""
+    renew = getattr(store, "renew", None)
+    if renew is None:
+        yield
+        return
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(LEASE_S / 4):
+            try:
+                renew(run_id, owner)
+            except (sqlite3.Error, OSError, RunStoreError):
+                pass
+
+    thread = threading.Thread(target=beat, name=f"lease-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 class RunStore:
@@ -284,7 +328,8 @@ class RunStore:
         sql = "UPDATE runs SET status=? WHERE run_id=?"
         self._tx(f"the status of run {run_id}", [(sql, (check_status(status), run_id))], [False])
 
-    def _check_lease(self, cur: sqlite3.Cursor, run_id: str, owner: str) -> None:
+    def _check_lease(self, cur: sqlite3.Cursor, run_id: str, owner: str,
+                     next_pull: tuple[int, int] | None = None) -> None:
         row = cur.execute("SELECT owner, heartbeat, status FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is None:
             raise RunStoreError(f"no run {run_id!r} in the run store")
@@ -294,12 +339,20 @@ class RunStore:
         if holder and holder != owner and shown_status(status, holder, beat, now, self._alive) == "running":
             raise RunBusyError(f"run {run_id!r} is being played by another session (its last pull was {age:.0f} s "
                                f"ago); pause it there, or wait {LEASE_S:.0f} s after it stops, then press Start again")
+        if next_pull is not None:  # a copy loaded before another session played on would break the primary key
+            _check_not_played_on(cur, run_id, next_pull)
 
-    def claim(self, run_id: str, owner: str) -> None:
-        """Take the run's lease for ``owner`` and mark it running; :class:`RunBusyError` if another session holds it."""
+    def claim(self, run_id: str, owner: str, next_pull: tuple[int, int] | None = None) -> None:
+        """Take the run's lease for ``owner`` and mark it running; :class:`RunBusyError` if another session holds it,
+        :class:`RunStaleError` if a pull at ``next_pull`` (the claimer's next ``(round, seq)``) or later is stored."""
         sql = "UPDATE runs SET owner=?, heartbeat=?, status='running' WHERE run_id=?"
         self._tx(f"the lease of run {run_id}", [(sql, (owner, time.time(), run_id))], [False],
-                 check=lambda cur: self._check_lease(cur, run_id, owner))
+                 check=lambda cur: self._check_lease(cur, run_id, owner, next_pull))
+
+    def renew(self, run_id: str, owner: str) -> None:
+        """Renew ``owner``'s lease while it plays a long pull (:func:`keeping_lease`); nothing if it lost the lease."""
+        sql = "UPDATE runs SET heartbeat=? WHERE run_id=? AND owner=?"
+        self._tx(f"the lease of run {run_id}", [(sql, (time.time(), run_id, owner))], [False])
 
     def release(self, run_id: str, owner: str, status: str) -> None:
         """Give the lease back and set ``status`` (``paused``, ``finished``, ``stopped: ...``) if ``owner`` holds it."""

@@ -9,8 +9,10 @@ and Avg-sim (the paper's baselines) are replayed with the same seeds and budget 
 
 The pairs and their vectors live in a :class:`~core.equal.baselines.BaselineCache` shared with
 the Bandit page's baselines. A grid whose documents are not all in it needs extraction calls:
-:func:`calls_to_spend` counts them (a document an LLM extractor has in its own on-disk cache
-costs nothing) and :class:`TuneJob` refuses to start without ``spend=True``
+:func:`calls_to_spend` counts them (a document the extractor keeps on disk costs nothing: an LLM
+extractor's own cache, or the rule extractor's in a
+:func:`~core.equal.extract.cache.kept_on_disk` wrapper, as the page and ``tune`` build it, so a
+restart replays what an earlier process extracted) and :class:`TuneJob` refuses to start without ``spend=True``
 (:class:`TuneSpendError` names the count): an LLM extractor replays only what is cached unless
 the user confirms. Settings a grid cannot play (an empty grid, ``B`` above the map's clusters,
 ``D = 0``) are refused before the job starts, naming the setting (:class:`TuneConfigError`).
@@ -246,8 +248,9 @@ def check_grid(grid: TuneGrid, space: ArmSpace, reference: NDArray) -> None:
 
 
 def calls_to_spend(space: ArmSpace, extractor: Any, cache: BaselineCache) -> int:
-    """Extraction calls a grid on ``space`` would spend: documents neither in ``cache`` nor in the extractor's own
-    on-disk cache (``extractor.is_cached(text)``, an LLM extractor's), each read once."""
+    """Extraction calls a grid on ``space`` would spend: documents neither in ``cache`` nor kept on disk by the
+    extractor (``extractor.is_cached(text)``: an LLM extractor's own cache, a
+    :class:`~core.equal.extract.cache.CachedExtractor`'s), each read once."""
     is_cached = getattr(extractor, "is_cached", None)
     texts = space.texts
     n = 0

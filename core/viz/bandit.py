@@ -10,6 +10,7 @@ costs a new WebGL context each time it is redrawn.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -107,11 +108,13 @@ def make_budget_figure(runs: Mapping[str, pd.DataFrame], metric: str = "coverage
                        baselines: Mapping[str, pd.DataFrame] | None = None,
                        colors: Mapping[str, str] | None = None) -> go.Figure:
     """``metric`` against budget spent for one or more runs, the baselines dashed on the same axes
-    (:func:`baseline_label`); ``colors`` (by run name) sets a run's line colour."""
+    (:func:`baseline_label`); ``colors`` (by run name) sets a run's line colour. A run's name (it holds a tag's
+    name or an uploaded file's) is escaped: plotly reads ``<a href>``, ``<b>``... in a legend as markup."""
     fig = go.Figure()
     for name, df in runs.items():
-        fig.add_scatter(x=df[x], y=df[metric], mode="lines" if len(df) > 1 else "markers", name=name,  # one round:
-                        line=dict(color=(colors or {}).get(name), width=3 if colors else 2))  # a dot, not nothing
+        fig.add_scatter(x=df[x], y=df[metric], mode="lines" if len(df) > 1 else "markers",
+                        name=html.escape(name, quote=False),  # one round: a dot, not nothing
+                        line=dict(color=(colors or {}).get(name), width=3 if colors else 2))
     for name, df in (baselines or {}).items():
         style = BASELINE_STYLE.get(name.split()[0].lower(), dict(dash="dot"))
         fig.add_scatter(x=df[x], y=df[metric], mode="lines", name=baseline_label(name), line=style)
@@ -155,9 +158,11 @@ def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray,
 
 def make_comparison_figure(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str,
                            x: str = "calls_cum") -> go.Figure:
-    """Two runs side by side: closeness to the reference set and running mean reward against budget."""
+    """Two runs side by side: closeness to the reference set and running mean reward against budget (the names
+    escaped, as in :func:`make_budget_figure`)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=(METRIC_LABELS["coverage"], METRIC_LABELS["reward_cum"]))
     for df, name, colour in ((a, name_a, "#1f77b4"), (b, name_b, "#d62728")):
+        name = html.escape(name, quote=False)
         fig.add_scatter(x=df[x], y=df["coverage"], name=name, line=dict(color=colour), row=1, col=1)
         fig.add_scatter(x=df[x], y=df["reward_cum"], name=name, line=dict(color=colour), showlegend=False, row=1, col=2)
     fig.update_xaxes(title_text=X_LABELS.get(x, x))

@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import access, settings, ui_state
-from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, env_encoder
+from core.corpus.encoders import DEFAULT_MODEL, STATIC_MODEL, env_encoder, gate_encoder
 from core.corpus.views import upload_types
 
 ENCODER_CHOICES = {
@@ -87,17 +87,17 @@ def server_path(key: str) -> Path | None:
 
 
 def encoder_name() -> str:
-    """The sidebar's encoder; a local model path passes :func:`core.access.gate_model` (raises when refused). With
-    no sidebar choice, ``EQUALCTAR_ENCODER`` (:func:`core.corpus.encoders.env_encoder`: an unknown name is not
-    used; the sidebar says so)."""
+    """The sidebar's encoder; a local model path passes :func:`core.corpus.encoders.gate_encoder` (raises when
+    refused). With no sidebar choice, ``EQUALCTAR_ENCODER`` (:func:`core.corpus.encoders.env_encoder`: an unknown
+    name is not used; the sidebar says so)."""
     custom = sidebar_value("sb_encoder_path", "").strip()
     choice = ui_state.kept(st.session_state, "sb_encoder")
     if choice == LOCAL_MODEL and custom:
-        return access.gate_model(custom, access.peer_address(st.context))
+        return gate_encoder(custom, access.peer_address(st.context))
     if choice in ENCODER_CHOICES:
         return ENCODER_CHOICES[choice]
     env = env_encoder(tuple(ENCODER_CHOICES.values()))  # no sidebar drawn (a page run alone): the environment's
-    return access.gate_model(env.name, access.peer_address(st.context)) if env.local else env.name
+    return gate_encoder(env.name, access.peer_address(st.context)) if env.local else env.name
 
 
 def builtin_limit() -> int | None:

@@ -159,35 +159,14 @@ PAGE_PARAMS: dict[str, Callable[[], list[Param]]] = {
 }
 
 
-def page_state(page: str) -> tuple[str, ...]:
-    """The session keys of ``page``'s settings that its links do not carry (an endpoint, a sweep's size, a tuning
-    grid, ...), kept when the page is left all the same; a page's picks (a row, a curve, a stored run) are not."""
-    from core.equal.tune import TUNABLES
-
-    corpus_map = ("cm_tags_shown",)
-    return {
-        "": corpus_map, "corpus_map": corpus_map,
-        "bandit": ("bd_speed", "bd_base_url", "bd_model", "bd_key", "bd_ngram"),
-        "tuning_lab": ("tl_preset", "tl_vary", "tl_seeds", "tl_budget", "tl_policy", "tl_extractor", "tl_value",
-                       *(f"tl_values_{name}" for name in TUNABLES)),
-        "debiasing_lab": ("dl_learners", "dl_default_scenario", "dl_seeds", "dl_world", "dl_generator",
-                          "dl_estimators", "dl_prop", "dl_clip", "dl_imp"),
-        "large_map": ("lm_query", "lm_clusters"),
-        "ctar_generator": ("ctar_source", "ctar_preview"),
-    }.get(page, ())
-
-
-PAGES_KEPT = ("", "corpus_map", "bandit", "tuning_lab", "ctar_generator", "debiasing_lab", "large_map", "tour")
-
-
 @functools.cache
-def view_keys(page: str | None = None) -> tuple[str, ...]:
-    """The session keys of ``page``'s view (every page's when ``None``): what its links carry and its other
-    settings (:func:`page_state`), kept when the page is left so that it comes back as it was
-    (:func:`core.ui_state.carry`). Asked on every run: computed once."""
-    pages = PAGES_KEPT if page is None else (page,)
-    keys = [k for pg in pages for p in PAGE_PARAMS.get(pg, lambda: [])() if not p.once for k in (p.key, *p.extra_keys)]
-    return tuple(dict.fromkeys(keys + [k for pg in pages for k in page_state(pg)]))
+def link_keys(page: str | None = None) -> tuple[str, ...]:
+    """The session keys of the view ``page``'s links carry (every page's when ``None``), kept when the page is left so
+    that it comes back as it was (:func:`pages._lib.routing.keep_views`; a page's other kept settings are declared
+    at their widgets: :func:`pages._lib.routing.kept_key`). Asked on every run: computed once."""
+    pages = list(PAGE_PARAMS) if page is None else [page]
+    return tuple(dict.fromkeys(k for pg in pages for p in PAGE_PARAMS.get(pg, lambda: [])() if not p.once
+                               for k in (p.key, *p.extra_keys)))
 
 
 def page_params(page: str) -> list[Param]:

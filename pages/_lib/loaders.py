@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import math
 import threading
-from pathlib import Path
 
 import streamlit as st
 
 from core import access
 from core.corpus.builtin import load_builtin_corpus
-from core.corpus.encoders import Encoder, chunking_options, load_encoder
+from core.corpus.encoders import Encoder, chunking_options, load_encoder, model_folder
 from core.corpus.load import Corpus, LoadReport, load_corpus, load_corpus_bytes
 from core.corpus.mapping import MapSettings
 from core.corpus.views import MapMemo, apply_overrides, cluster_names
 from core.equal.baselines import BaselineCache
+from core.equal.extract import Extractor, make_extractor
+from core.equal.extract.cache import kept_on_disk
 from pages._lib.choices import (
     SOURCES,
     builtin_limit,
@@ -31,11 +32,19 @@ from pages._lib.choices import (
 @st.cache_resource(show_spinner="Loading the encoder…")
 def encoder(name: str) -> Encoder:
     """The encoder ``name``, loaded once per process; a local model folder's files are checked against the
-    roots first (:func:`core.access.check_model_files`: the folder itself passed the gate in :func:`encoder_name`)."""
-    typed = str(sidebar_value("sb_encoder_path", "")).strip()
-    if typed and access.is_model_path(typed) and name == str(Path(typed).expanduser().resolve()):
-        access.check_model_files(name)  # once per load: the loader opens these files
+    roots first (:func:`check_typed_model`)."""
+    check_typed_model(name)  # once per load: the loader opens these files
     return load_encoder(name)
+
+
+def check_typed_model(name: str) -> None:
+    """When ``name`` loads the sidebar's typed model folder (it passed the gate in :func:`encoder_name`): every file
+    in it, links followed, lies under the roots (:func:`core.access.check_model_files`), checked before the model
+    or its tokenizer (the corpus's chunking) opens one. Raises :class:`core.access.PathNotAllowedError`."""
+    typed = str(sidebar_value("sb_encoder_path", "")).strip()
+    folder = model_folder(name)
+    if typed and folder is not None and folder == model_folder(typed):
+        access.check_model_files(folder)
 
 
 def warm_encoder(name: str) -> None:
@@ -68,11 +77,13 @@ def builtin_size() -> int:
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
 def _uploaded(data: bytes, filename: str, text_field: str | None, encoder: str) -> tuple[Corpus, LoadReport]:
+    check_typed_model(encoder)  # its tokenizer chunks the documents
     return load_corpus_bytes(data, filename, text_field=text_field or None, **chunking_options(encoder))
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
 def _from_path(path: str, text_field: str | None, mtime: float, encoder: str) -> tuple[Corpus, LoadReport]:
+    check_typed_model(encoder)  # its tokenizer chunks the documents
     return load_corpus(path, text_field=text_field or None, roots=access.allowed_roots(), **chunking_options(encoder))
 
 
@@ -105,6 +116,16 @@ def baseline_cache(corpus_hash: str, map_key: str, encoder: str, extractor: str 
     """Extracted pairs and embeddings shared by every baselines job (Bandit page) and tuning grid (Tuning lab) on
     one corpus map, encoder and extractor."""
     return BaselineCache()
+
+
+def baseline_extractor(kind: str = "rules") -> Extractor:
+    """The extractor of every baselines job (Bandit page) and tuning grid (Tuning lab), beside
+    :func:`baseline_cache`: what it extracts is kept on disk as it is extracted, in the app's cache folder
+    (``EQUALCTAR_HOME/extractions``; :func:`core.equal.extract.cache.kept_on_disk`, as ``python -m core.equal
+    tune`` keeps it), so a closed tab or a restart loses none of it and the next job reads it back instead of
+    extracting again. Keyed by the extractor's name and version (the rules' source and limits; an endpoint's
+    model, prompts and answer settings): a changed setting or rule extracts again."""
+    return kept_on_disk(make_extractor(kind))
 
 
 def default_k(n_docs: int) -> int:

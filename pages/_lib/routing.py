@@ -1,5 +1,28 @@
 """The page's address: a deep link restores a view, the view is written back into the URL, views survive a
-page switch, and a fresh server's first request lands in ``app.py``'s navigation."""
+page switch, and a fresh server's first request lands in ``app.py``'s navigation.
+
+**What a page switch keeps, declared once.** Streamlit forgets a widget's value at the end of a run that does
+not draw it, so a page left comes back at its defaults unless :func:`keep_views` carries its keys
+(:func:`core.ui_state.carry`). Every keyed widget a page draws is one of:
+
+- **link-carried**: its :class:`core.links.Param` (``pages._lib.links.PAGE_PARAMS``, derived from the setting's
+  spec where there is one) names its key; kept on a page switch (unless ``once``) and written into the URL;
+- **kept**: drawn with ``key=kept_key("dl_seeds")``, the one place that says so: :func:`kept_key` records the key
+  under the page drawing it (:func:`core.ui_state.declare_kept`), and from then on this session keeps its value
+  when the page is left and puts it back when the page is drawn again (a sweep's size, the tuning grid, the
+  endpoint URL, model and key, a path typed). Declared as drawn, not in a list beside the widgets (which drifted:
+  a widget added and not listed was lost on a page switch); a kept widget holds a value only once its page has
+  drawn it, and by then the session has recorded its key;
+- **a pick**: a key in :data:`PICKS`, the one exclusion list: what the user picks among the page's current data
+  (a row, a document, a curve, a stored run, a tag to delete, a name for the selection), forgotten when the page
+  is left, as it always was;
+- **the sidebar's** (:data:`pages._lib.choices.SIDEBAR_KEYS`): drawn on every page, so never left.
+
+Buttons, uploads, downloads and a chart's or table's selection hold no value a session may set, and a form's
+fields are a draft until submitted; none of them is kept. ``tests/test_widget_keys.py`` reads every widget call
+in ``pages/`` and fails on a key of none of the four kinds, so a new widget cannot be silently lost on a page
+switch.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +32,7 @@ from core import ui_state
 from core.links import encode_view
 from core.text import md_escape
 from pages._lib.choices import PRESENTING
-from pages._lib.links import page_params, view_keys
+from pages._lib.links import link_keys, page_params
 from pages._lib.links import restore_link as decode_link
 
 
@@ -56,10 +79,23 @@ def restore_link(page: str | None) -> None:
         S["link_problems_for"] = page
 
 
+#: the picks of every page (see the module docstring): keyed widgets deliberately not kept when their page is left
+PICKS = ("cm_doc", "cm_tag_name", "cm_tag_delete", "bd_pick", "bd_why_cluster", "tl_pick")
+VIEW_PAGE = "_view_page"  # the URL path of the page this run draws (set by keep_views)
+
+
+def kept_key(key: str) -> str:
+    """``key``, declared at its widget a setting the page keeps when it is left although its links do not carry it
+    (``st.slider(..., key=common.kept_key("bd_speed"))``); the page drawing it is the one :func:`keep_views` named."""
+    return ui_state.declare_kept(st.session_state, st.session_state.get(VIEW_PAGE), key)
+
+
 def keep_views(page: str) -> None:
-    """Every page's view (the keys its links carry) survives leaving the page (:func:`core.ui_state.carry`);
-    ``page`` (its URL path) is the one about to draw."""
-    ui_state.carry(st.session_state, view_keys(), view_keys(page))
+    """Every page's view (the keys its links carry, and the kept widgets it declared when drawn: :func:`kept_key`)
+    survives leaving the page (:func:`core.ui_state.carry`); ``page`` (its URL path) is the one about to draw."""
+    S = st.session_state
+    S[VIEW_PAGE] = page
+    ui_state.carry(S, link_keys() + ui_state.kept_keys(S), link_keys(page) + ui_state.kept_keys(S, page))
     if st.session_state.get("link_problems_for") not in (None, page):  # the linked page was left
         st.session_state.pop("link_problems", None)
         st.session_state.pop("link_problems_for", None)

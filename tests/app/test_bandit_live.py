@@ -36,6 +36,22 @@ def _chart_words(chart: dict) -> list[str]:
     return words
 
 
+def _stepped(at: AppTest) -> AppTest:
+    at.run()
+    _button(at, "bd_step").click().run()  # a live run's round: the baselines are drawn beside it
+    return at
+
+
+def _baselines(at: AppTest) -> dict:
+    _button(at, "bd_base").click().run()
+    for _ in range(200):
+        if "bd_baselines" in at.session_state:
+            break
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at.session_state["bd_baselines"]
+
+
 def test_a_refresh_plays_several_rounds(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["bd_budget"] = 1.0  # every document: more rounds than one refresh can play
@@ -79,14 +95,7 @@ def test_charts_name_clusters_and_speak_in_words(small_builtin):
 def test_presentation_mode_shows_no_notation(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["sb_demo"] = True
-    at.run()
-    _button(at, "bd_step").click().run()
-    _button(at, "bd_base").click().run()
-    for _ in range(200):
-        if "bd_baselines" in at.session_state:
-            break
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    _baselines(_stepped(at))
     more = next(e for e in at.expander if e.label.startswith("More settings"))
     assert not more.proto.expanded  # its settings (B, D, alpha...) stay folded away
     hidden = {id(w.proto) for w in more.get("selectbox") + more.get("number_input") + more.get("slider")
@@ -158,3 +167,21 @@ def test_a_wrong_setting_for_the_next_run_leaves_the_live_run_playing(small_buil
     _button(at, "bd_pause").click().run()
     assert loop.state == "paused" and not _button(at, "bd_start").disabled  # Resume needs no new settings
     assert at.session_state["bd_budget"] == 0.0  # the typed value is kept, for the user to correct
+
+
+def test_baselines_after_a_restart_read_the_extractions_kept_on_disk(small_builtin, monkeypatch):
+    """The baselines' extractions are kept on disk under EQUALCTAR_HOME (shared with the Tuning lab): with nothing in
+    memory (a restart), the same baselines come back without one extraction call."""
+    from core.equal.extract.rules import RuleExtractor
+    from pages._lib.loaders import baseline_cache
+
+    first = _baselines(_stepped(AppTest.from_file(PAGE, default_timeout=240)))
+    baseline_cache.clear()  # the restart: the pairs and curves in memory are gone, the file stays
+    at = _stepped(AppTest.from_file(PAGE, default_timeout=240))
+    calls: list[int] = []
+    extract = RuleExtractor.extract
+    monkeypatch.setattr(RuleExtractor, "extract", lambda self, docs: calls.append(len(docs)) or extract(self, docs))
+    again = _baselines(at)  # the live run is stepped already: only the baselines could extract now
+    assert set(again) == set(first) == {"random", "all", "avg-sim"} and calls == []
+    for policy, frame in first.items():
+        assert again[policy]["coverage"].tolist() == frame["coverage"].tolist()

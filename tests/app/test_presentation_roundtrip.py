@@ -73,6 +73,37 @@ def test_a_page_left_and_come_back_to_keeps_its_view(app_url, page) -> None:
 
 
 @pytest.mark.browser
+def test_settings_declared_kept_survive_a_page_switch(app_url, page, output_dir) -> None:
+    """Settings no link carries, declared kept at their widget (pages._lib.routing.kept_key): the Debiasing lab's
+    sweep size and the path typed on the Large corpus page come back after the navigation went elsewhere."""
+    page.goto(f"{app_url}/debiasing_lab")
+    page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)
+    seeds = page.get_by_role("spinbutton", name="Seeds (repeats)", exact=True)
+    seeds.fill("50")
+    seeds.press("Enter")
+    page.wait_for_timeout(1500)
+    nav = page.locator("[data-testid='stSidebarNav']")
+    nav.get_by_text("Large corpus").click()
+    path = page.get_by_role("textbox", name="Corpus file (.jsonl/.parquet) or folder", exact=True)
+    path.wait_for(timeout=60_000)
+    path.fill("/no/such/corpus.jsonl")
+    path.press("Enter")
+    page.locator("[data-testid='stAlert']").first.wait_for(timeout=60_000)  # refused: outside the allowed folders
+    nav.get_by_text("Debiasing lab").click()
+    page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    seeds.scroll_into_view_if_needed()
+    page.screenshot(path=str(output_dir / "kept_setting_after_switch.png"))
+    assert seeds.input_value() == "50"
+    nav.get_by_text("Large corpus").click()
+    path.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(output_dir / "kept_path_after_switch.png"))
+    assert path.input_value() == "/no/such/corpus.jsonl"
+
+
+@pytest.mark.browser
 def test_presenter_controls_keys_dots_png_and_exit(app_url, page, output_dir) -> None:
     page.goto(f"{app_url}/debiasing_lab")
     page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=120_000)

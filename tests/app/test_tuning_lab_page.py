@@ -75,6 +75,28 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     assert _button(again, "tl_run").label == "Run the grid" and not again.warning
 
 
+def test_a_restart_replays_the_grid_from_the_extractions_kept_on_disk(small_builtin, monkeypatch):
+    """The lab's extractions are kept on disk under EQUALCTAR_HOME: with nothing in memory (a restart), the grid
+    asks for no spend and runs without one extraction call."""
+    from core.equal.extract.rules import RuleExtractor
+    from pages._lib.loaders import baseline_cache
+
+    _run_until_done(_click_run(_app()))  # extracts what no earlier test kept yet
+    baseline_cache.clear()  # the restart: the pairs in memory are gone, the file stays
+    calls: list[int] = []
+    extract = RuleExtractor.extract
+    monkeypatch.setattr(RuleExtractor, "extract", lambda self, docs: calls.append(len(docs)) or extract(self, docs))
+    at = _app()
+    assert _button(at, "tl_run").label == "Run the grid" and not at.warning
+    _run_until_done(_click_run(at))
+    assert at.session_state["tl_job"].status == "done" and not at.exception and calls == []
+
+
+def _click_run(at: AppTest) -> AppTest:
+    _button(at, "tl_run").click().run()
+    return at
+
+
 def test_bad_settings_are_refused_naming_them(small_builtin):
     at = _app()
     at.multiselect(key="tl_values_batch_arms").set_value([1, 20]).run()

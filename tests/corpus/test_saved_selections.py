@@ -52,3 +52,24 @@ def test_a_tag_is_a_reference_task_made_of_its_documents(tmp_path) -> None:
     assert all(q[:40] in texts for q in ref.questions if q)  # every question comes from a tagged document
     with pytest.raises(ReferenceFormatError, match="no such tag"):
         reference_from_tag("Tag: gone", store.tags(), corpus, make_extractor("rules"))
+
+
+def test_sessions_saving_tags_at_once_keep_every_tag(tmp_path) -> None:
+    """Sessions are threads of one server: eight saving at once, each its own tags, lose none of them (a save
+    once read the file, added its tag and wrote it back, dropping a tag another session wrote meanwhile)."""
+    import threading
+
+    start = threading.Barrier(8)
+
+    def save(session: int) -> None:
+        start.wait()
+        for n in range(10):
+            TagStore("c", root=tmp_path).save(f"s{session}-{n}", ["d1"], known=["d1", "d2"])
+
+    threads = [threading.Thread(target=save, args=(s,)) for s in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(t.name for t in TagStore("c", root=tmp_path).tags()) == sorted(
+        f"s{s}-{n}" for s in range(8) for n in range(10))

@@ -71,6 +71,28 @@ def test_cancelled_job_keeps_its_work_and_the_next_one_reuses_it(bandit_world):
     assert counting.docs == len(read) and again.result["random"] is job.result["random"]  # curves reused
 
 
+def test_a_new_process_computes_the_baselines_from_the_extractions_kept_on_disk(bandit_world, tmp_path):
+    """The Bandit page's baselines extract through ``common.baseline_extractor``: kept on disk, so after a restart
+    (a new cache object over the same file, an empty :class:`BaselineCache`) no document is extracted again."""
+    from core.equal.extract.cache import CachedExtractor, ExtractionCache
+
+    ids, texts, labels, ref, ext, embed, config = bandit_world
+
+    def job_over_the_file():
+        counting = CountingExtractor(ext)
+        kept = CachedExtractor(counting, ext.version, ExtractionCache(tmp_path / "extractions.sqlite"))
+        job = baselines_job(config, make_space(ids, texts, labels), kept, embed, ref, cache=BaselineCache())
+        _finish(job)
+        return job, counting
+
+    first, counting = job_over_the_file()
+    assert first.status == "done" and counting.docs > 0
+    again, counting = job_over_the_file()
+    assert again.status == "done" and counting.docs == 0
+    for policy, frame in first.result.items():
+        assert again.result[policy][["docs_cum", "coverage"]].equals(frame[["docs_cum", "coverage"]])
+
+
 def test_a_shared_cache_scores_each_reference_set_against_itself(bandit_world):
     """The page shares one cache per corpus, map and encoder: a job with another reference set reuses the
     extracted pairs but not the curves scored against the first reference."""

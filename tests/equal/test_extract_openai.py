@@ -301,6 +301,15 @@ def test_a_run_counts_the_pairs_of_a_document_whose_refine_pass_failed_once(serv
     assert run.docs_done == 4 and per_doc.max() == 1 and run.pulls_frame()["n_failed"].sum() == 0
 
 
+def test_a_cache_that_cannot_be_read_or_written_costs_calls_never_the_batch(server, tmp_path, caplog):
+    broken = ExtractionCache(tmp_path / "gone.sqlite")
+    broken.close()  # every read and write now raises
+    with caplog.at_level(logging.WARNING, logger="core.equal.extract.cache"):
+        result = _extractor(server, broken).extract(DOCS)
+    assert result.errors == [] and result.calls == 3 and len(result.pairs) == 3
+    assert "treating as a miss" in caplog.text and "results kept" in caplog.text
+
+
 def test_cache_is_thread_safe_and_persistent(tmp_path):
     import threading
 

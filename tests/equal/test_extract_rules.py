@@ -290,3 +290,21 @@ def test_rule_extractions_kept_on_disk_replay_in_another_process_and_a_new_versi
 
     llm = OwnCache()
     assert kept_on_disk(llm) is llm and isinstance(kept_on_disk(rules), CachedExtractor)
+
+
+def test_rule_extractions_kept_on_disk_survive_a_cache_that_fails_and_a_batch_is_kept_in_one_write(tmp_path, caplog):
+    import logging
+
+    from core.equal.extract.cache import CachedExtractor, ExtractionCache
+
+    docs = [("faq", "Q: What is 2+2?\nA: 4."), ("two", "Q: And 3+3?\nA: 6.")]
+    rules = RuleExtractor()
+    broken = ExtractionCache(tmp_path / "gone.sqlite")
+    broken.close()
+    with caplog.at_level(logging.WARNING, logger="core.equal.extract.cache"):
+        result = CachedExtractor(rules, rules.version, broken).extract(docs)
+    assert result.calls == 2 and [p.answer for p in result.pairs] == ["4.", "6."]  # read and kept in memory
+    assert caplog.text.count("results kept") == 1  # one write a batch: one warning, not one a document
+    cache = ExtractionCache(tmp_path / "ok.sqlite")
+    CachedExtractor(rules, rules.version, cache).extract(docs)
+    assert len(cache) == 2

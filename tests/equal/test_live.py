@@ -13,7 +13,7 @@ from crash_run import make_space  # noqa: E402
 
 from core.equal.live import IllegalTransition, LiveLoop  # noqa: E402
 from core.equal.run import BanditRun  # noqa: E402
-from core.equal.store import RunStore  # noqa: E402
+from core.equal.store import RunStaleError, RunStore  # noqa: E402
 
 
 @pytest.fixture()
@@ -169,3 +169,101 @@ def test_the_stored_runs_table_speaks_words(bandit_world, store):
     row = table.iloc[0]
     assert row["documents read"] == loop.run.docs_done and row["documents in the corpus"] == len(loop.run.space)
     assert row["status"] == "paused" and "run_id" not in table
+
+
+def test_a_pull_longer_than_the_lease_keeps_its_run_and_is_stored(bandit_world, store, monkeypatch):
+    """A slow endpoint's pull (D documents, retries) may outlast the lease (``LEASE_S``, 120 s; 2 s here): the
+    run still reads ``running`` while it plays, another session cannot take it over, and the pull is stored.
+    Once, the lease was renewed only by a commit: the playing run read ``interrupted``, a second session could
+    claim it, and the first session's pull, paid for, was refused with RunBusyError."""
+    import threading
+    import time
+
+    import core.equal.store as store_mod
+    from core.equal.store import RunBusyError, make_owner
+
+    monkeypatch.setattr(store_mod, "LEASE_S", 2.0)
+    ext = bandit_world.extractor
+
+    class SlowEndpoint:
+        name, version = ext.name, ext.version
+
+        def extract(self, docs):
+            time.sleep(4.0)
+            return ext.extract(docs)
+
+    ids, texts, labels, ref, _, embed, config = bandit_world
+    run = BanditRun(config, make_space(ids, texts, labels, doc_emb=embed(texts)), ref, SlowEndpoint(), embed,
+                    store=store)
+    loop, errors = LiveLoop(store), []
+    loop.start(run)
+
+    def tick() -> None:
+        try:
+            loop.tick(max_rounds=1, max_seconds=0.0)
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    playing = threading.Thread(target=tick)
+    playing.start()
+    time.sleep(3.0)  # mid-pull, past the lease
+    assert _status(store, run) == "running"
+    with pytest.raises(RunBusyError):
+        store.claim(run.run_id, make_owner())
+    playing.join()
+    assert errors == [] and len(store.load_run(run.run_id).pulls) == 1
+
+
+def test_finish_in_a_tab_whose_run_another_session_resumed_is_refused(bandit_world, store):
+    """Tab A pauses its run, tab B reopens and resumes it, then A (still showing it paused) presses Finish. A's
+    Finish once set the stored status to ``finished`` while B played on: the run then read finished, never
+    interrupted, once B's tab was closed. Finish takes the lease first, so A is told another session plays it."""
+    from core.equal.store import RunBusyError
+
+    ids, texts, labels, ref, ext, embed, config = bandit_world
+    space = make_space(ids, texts, labels, doc_emb=embed(texts))
+    a = LiveLoop(store)
+    run = BanditRun(replace(config, budget=1.0), space, ref, ext, embed, store=store)
+    a.start(run)
+    a.tick(max_rounds=1, max_seconds=100)
+    a.pause()
+    b = LiveLoop(store)
+    b.adopt(BanditRun.resume(store, run.run_id, space, ref, ext, embed))
+    b.resume()
+    with pytest.raises(RunBusyError):
+        a.finish()
+    assert a.state == "paused" and _status(store, run) == "running"
+    b.tick(max_rounds=1, max_seconds=100)
+    b.pause()
+    with pytest.raises(RunStaleError, match="reopen it"):  # nobody plays it now, but A's copy is behind B's pulls
+        a.finish()
+    b.finish()
+    assert b.state == "finished" and _status(store, run) == "finished"
+
+
+def test_a_tab_resuming_a_copy_another_session_played_on_is_told_to_reopen_it(bandit_world, store):
+    """Tab A pauses, tab B reopens, plays on and pauses, then A presses Resume on its older copy: its first commit
+    once broke the primary key (an IntegrityError, shown as a bug with an error id) and left the run leased to A,
+    reading ``running``. Now A's claim is refused, naming what to do, and the stored run is untouched."""
+    ids, texts, labels, ref, ext, embed, config = bandit_world
+    space = make_space(ids, texts, labels, doc_emb=embed(texts))
+    a = LiveLoop(store)
+    run = BanditRun(replace(config, budget=1.0), space, ref, ext, embed, store=store)
+    a.start(run)
+    a.tick(max_rounds=1, max_seconds=100)
+    a.pause()
+    b = LiveLoop(store)
+    b.adopt(BanditRun.resume(store, run.run_id, space, ref, ext, embed))
+    b.resume()
+    b.tick(max_rounds=2, max_seconds=100)
+    b.pause()
+    stored = len(store.load_run(run.run_id).pulls)
+    with pytest.raises(RunStaleError, match="played on by another session"):
+        a.resume()
+    assert a.state == "paused" and _status(store, run) == "paused"
+    assert len(store.load_run(run.run_id).pulls) == stored
+    again = LiveLoop(store)  # reopening it continues from the last pull
+    again.adopt(BanditRun.resume(store, run.run_id, space, ref, ext, embed))
+    again.resume()
+    again.tick(max_rounds=1, max_seconds=100)
+    assert len(store.load_run(run.run_id).pulls) > stored

@@ -57,3 +57,24 @@ def test_extract_all_refuses_a_failed_document_instead_of_calling_it_barren():
 
     with pytest.raises(ExtractionFailedError, match=f"1 document could not be extracted \\(first: '{ids[3]}'\\)"):
         extract_all(ids, texts, Failing(), batch_size=5)
+
+
+def test_a_batch_leaves_out_a_failed_document_and_the_pairs_it_returned_as_a_run_does():
+    """``extract_batch`` and a run's pull drop the pairs of a document reported failed the same way (one function)."""
+    from core.equal.extract.base import ExtractionResult, QAPair
+    from core.equal.replay import extract_batch
+    from core.equal.run import without_failed_pairs
+
+    def pair(doc_id):
+        return QAPair(f"what is {doc_id}?", "it is.", doc_id, "fake")
+
+    class HalfFailed:  # d2's refine pass failed after its pairs came back; a stray pair names no document asked for
+        name = "fake"
+
+        def extract(self, docs):
+            return ExtractionResult(pairs=[pair("d1"), pair("d2"), pair("stray")], calls=2,
+                                    errors=[("d2", "refine pass failed")])
+
+    found, failed = extract_batch(HalfFailed(), [("d1", "x"), ("d2", "y")])
+    assert found == {"d1": [pair("d1")]} and failed == ["d2"]
+    assert [p.doc_id for p in without_failed_pairs(HalfFailed().extract([])).pairs] == ["d1", "stray"]

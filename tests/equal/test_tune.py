@@ -140,6 +140,36 @@ def test_llm_documents_in_its_own_cache_are_not_counted_as_spend(setup):
     assert info.value.calls == len(ids) - 50
 
 
+def test_a_new_process_replays_the_extractions_a_grid_kept_on_disk_and_a_changed_setting_misses(setup, tmp_path):
+    """What the lab extracts is kept on disk (the page's ``common.baseline_extractor``): a new process (a new cache
+    object over the same file, nothing in memory) replays the grid without one extraction call."""
+    from core.equal.extract.cache import CachedExtractor, ExtractionCache
+    from core.equal.extract.rules import RuleExtractor
+    from core.equal.tune import calls_to_spend
+
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    space = make_space(ids, texts, labels, doc_emb=doc_emb)
+
+    def kept_rules(rules):
+        counting = CountingExtractor(rules)
+        return counting, CachedExtractor(counting, rules.version, ExtractionCache(tmp_path / "extractions.sqlite"))
+
+    counting, extractor = kept_rules(RuleExtractor())
+    first = TuneJob(_grid(config), space, extractor, embed, ref, cache=BaselineCache(), spend=True)
+    _finish(first)
+    assert first.status == "done" and counting.docs == len(ids)
+    counting, extractor = kept_rules(RuleExtractor())  # the next process
+    again = TuneJob(_grid(config), space, extractor, embed, ref, cache=BaselineCache())  # spends nothing
+    assert again.calls_needed == 0
+    _finish(again)
+    assert again.status == "done" and counting.docs == 0
+    pd.testing.assert_frame_equal(again.table(), first.table())
+    counting, changed = kept_rules(RuleExtractor(max_pairs_per_doc=1))  # another limit: another rule version
+    assert calls_to_spend(space, changed, BaselineCache()) == len(ids)
+    with pytest.raises(TuneSpendError):
+        TuneJob(_grid(config), space, changed, embed, ref, cache=BaselineCache())
+
+
 @pytest.mark.parametrize(("axes", "base", "named"), [
     ((), {}, "the grid is empty"),
     ((("batch_arms", ()),), {}, "Arms per round (B): pick at least one value"),

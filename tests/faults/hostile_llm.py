@@ -6,6 +6,7 @@ Each mode is one misbehaviour a real endpoint (or an attacker who controls one) 
 ``hang``      accepts the request, never answers (until the server stops)
 ``always500`` 500 with a JSON error body, every time
 ``echo_key``  401/500 whose body echoes the Authorization header and other secret-shaped text
+``echo_key_json`` 401/500 whose JSON body quotes the key as PHP's ``json_encode`` writes it (``/`` as ``\\/``)
 ``huge``      200 with ``n_pairs`` pairs in one answer (``usage`` included)
 ``malformed`` 200 with ``usage`` but content that is not JSON (billed, unusable)
 ``good``      200 with one pair
@@ -90,6 +91,10 @@ class HostileLLM:
                                 "deadbeefdeadbeefdeadbeefdeadbeef "
                                 "c2VjcmV0LXNlc3Npb24tdG9rZW4tMTIzNDU2Nzg5MA==")
                         self._send(owner.status, body.encode())
+                    elif mode == "echo_key_json":
+                        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                        body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}"}})
+                        self._send(owner.status, body.replace("/", "\\/").encode())
                     elif mode == "huge":
                         pairs = [{"question": f"Question {i}?", "answer": f"Answer {i}"} for i in range(owner.n_pairs)]
                         self._send(200, owner._completion(json.dumps({"pairs": pairs}), completion_tokens=1024))

@@ -18,6 +18,7 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,21 @@ def test_echoed_key_and_secret_shaped_text_never_reach_errors(caplog) -> None:
         for secret in (KEY, KEY[:13], KEY[3:20], "sk-proj-A1b2C3d4E5f6G7h8I9j0", "ghp_0123456789abcdefABCDEF",
                        "deadbeefdeadbeefdeadbeefdeadbeef", "c2VjcmV0LXNlc3Npb24tdG9rZW4tMTIzNDU2Nzg5MA=="):
             assert secret not in text, f"{secret[:6]}... leaked (HTTP {status})"
+
+
+def test_a_key_echoed_with_escaped_characters_never_reaches_errors(caplog) -> None:
+    """A server that writes JSON as PHP does quotes ``/`` as ``\\/``: a 32-character base64 key echoed so was shown
+    whole (its pieces were neither the key, nor a cut start of it, nor a 32+ character base64 run)."""
+    key = "Kx9/mQ2+vL7wR4tZp8nB3cJ6hF1dS5gA"
+    for status in (500, 400):
+        with HostileLLM("echo_key_json", status=status) as server:
+            result = OpenAIChatExtractor(LLMSettings(base_url=server.base_url, model="m", api_key=key),
+                                         use_cache=False, max_retries=0, timeout=5.0).extract(DOC)
+        text = " ".join(m for _, m in result.errors) + caplog.text
+        assert "Incorrect API key provided" in text  # the server's message is kept
+        shown = [key[i:i + 6] for i in range(len(key) - 5) if key[i:i + 6] in text]
+        assert shown == [], f"pieces of the key were shown (HTTP {status}): {shown}"
+    assert scrub_secrets("key: " + urllib.parse.quote(key, safe=""), key) == "key: ***"  # URL-encoded
 
 
 def test_scrub_keeps_ordinary_text() -> None:

@@ -17,9 +17,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import access
+from core.corpus.encoders import gate_encoder
 from core.corpus.stream import iter_document_chunks
 from core.ctar.inputs import load_inputs
 from pages.common import PATH_KEYS
+from tests._widget_keys import read_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "zebracanary"
@@ -29,9 +31,10 @@ TEXT_WIDGETS = {"text_input", "text_area", "chat_input"}
 
 
 def _keyword(call: ast.Call, name: str) -> str | None:
+    """The literal value of the keyword ``name`` (a key declared kept, ``kept_key("bd_model")``, read inside)."""
     for kw in call.keywords:
-        if kw.arg == name and isinstance(kw.value, ast.Constant):
-            return str(kw.value.value)
+        if kw.arg == name:
+            return read_key(kw.value)[0]
     return None
 
 
@@ -60,8 +63,7 @@ def test_every_text_box_is_a_gated_path_box_or_declared_free_text() -> None:
 
 
 def test_every_path_box_is_declared_and_faulted() -> None:
-    drawn = {c.args[1].value for _, _, c in _calls("path_input")
-             if len(c.args) > 1 and isinstance(c.args[1], ast.Constant)}
+    drawn = {read_key(c.args[1])[0] for _, _, c in _calls("path_input") if len(c.args) > 1} - {None}
     assert len(drawn) == len(_calls("path_input")), "path_input's key must be a literal, so the scan can find it"
     assert drawn == set(PATH_KEYS), f"drawn path boxes {sorted(drawn)} != PATH_KEYS {sorted(PATH_KEYS)}"
     assert set(PATH_KEYS) == set(BOXES), "every path box needs its page in the fault matrix below"
@@ -189,6 +191,20 @@ def test_ctar_files_inside_an_allowed_folder_are_read_with_their_links_followed(
     assert CANARY in " ".join(load_inputs(outside).movie_titles.values())  # the command line is exempt
 
 
+def test_an_unfinished_generated_folder_reads_its_manifest_through_the_gate(layout) -> None:
+    """The CTAR page's "Generated folder": a folder with no ``done.json`` read its ``manifest.json`` unchecked, so a
+    manifest linking outside the roots was opened and its ``n_blocks`` quoted in the error ("0 of 31337 blocks")."""
+    from core.ctar.stream import load_stream
+
+    allowed, outside = layout
+    (outside / "private.json").write_text('{"n_blocks": 31337}')
+    (allowed / "generated").mkdir()
+    (allowed / "generated" / "manifest.json").symlink_to(outside / "private.json")
+    with pytest.raises(access.PathNotAllowedError, match="only paths under the allowed folders") as refused:
+        load_stream(allowed / "generated", roots=access.allowed_roots())
+    assert "31337" not in str(refused.value)
+
+
 def test_a_streamed_folder_skips_links_that_lead_outside(layout) -> None:
     allowed, _ = layout
     (allowed / "docs").mkdir()
@@ -214,3 +230,61 @@ def test_a_model_name_passes_and_a_model_folder_outside_is_refused(layout) -> No
     access.check_model_files(access.gate_model(str(allowed / "model"), None))
     with pytest.raises(access.PathNotAllowedError, match="shared on a network"):
         access.gate_model("sentence-transformers/all-MiniLM-L6-v2", "192.0.2.7")
+
+
+def test_a_folder_inside_an_encoder_name_passes_the_gate_as_that_folder(layout, monkeypatch) -> None:
+    """``static-minilm:<folder>`` loads a static model from ``<folder>`` and ``<folder>@fp32`` a transformer from
+    ``<folder>``: the folder inside the name is gated, not the name as a whole (which named no existing path)."""
+    allowed, outside = layout
+    (outside / "mine").mkdir()
+    for bad in (f"static-minilm:{outside}", f"static-minilm:{allowed / 'outside_dir'}", "static-minilm:/etc",
+                f"{allowed / 'outside_dir'}@fp32", f"{outside}@bf16"):
+        with pytest.raises(access.PathNotAllowedError, match="only paths under the allowed folders"):
+            gate_encoder(bad, None)
+    monkeypatch.chdir(outside)  # a relative folder, from a working directory that is not a root
+    with pytest.raises(access.PathNotAllowedError):
+        gate_encoder("mine@fp32", None)
+    (allowed / "model").mkdir()
+    model = (allowed / "model").resolve()
+    assert gate_encoder(f"static-minilm:{allowed / 'model'}", None) == f"static-minilm:{model}"
+    assert gate_encoder(f"{allowed / 'model'}@fp32", None) == f"{model}@fp32"
+    assert gate_encoder("sentence-transformers/all-MiniLM-L6-v2@fp32", None) == \
+        "sentence-transformers/all-MiniLM-L6-v2@fp32"  # a cached model's name, not a folder
+
+
+def test_the_model_box_refuses_a_static_model_named_outside(layout, product_home) -> None:
+    _, outside = layout
+    _refused(_open("sb_encoder_path", f"static-minilm:{outside}", product_home), "only paths under the allowed folders")
+
+
+def test_a_model_folders_files_are_checked_before_its_tokenizer_reads_them(layout, monkeypatch, product_home) -> None:
+    """Loading a corpus chunks it with the chosen model's tokenizer: a tokenizer file that links outside the roots
+    is refused before the tokenizer opens the folder, as the model's own files are."""
+    from transformers import AutoTokenizer
+
+    from core.corpus.encoders import packaged_model_path
+
+    allowed, outside = layout
+    (allowed / "mine.jsonl").write_text('{"text": "an allowed document about dates"}\n')
+    model = allowed / "model"
+    model.mkdir()
+    for name in ("config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "tokenizer.json"):
+        (outside / name).write_bytes((Path(packaged_model_path()) / name).read_bytes())
+        if name == "tokenizer.json":
+            (model / name).symlink_to(outside / name)
+        else:
+            (model / name).write_bytes((outside / name).read_bytes())
+    opened: list[str] = []
+    real = AutoTokenizer.from_pretrained.__func__
+
+    def spy(cls, path, *args, **kwargs):
+        opened.append(str(path))
+        return real(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", classmethod(spy))
+    at = AppTest.from_file(str(ROOT / "pages" / "corpus_map.py"), default_timeout=180)
+    _sidebar(at, str(allowed / "mine.jsonl"))
+    _encoder(at, str(model))
+    at.run()
+    assert str(model.resolve()) not in opened, "the tokenizer read a model folder whose files lead outside the roots"
+    _refused(at, "only paths under the allowed folders")

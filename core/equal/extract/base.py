@@ -46,6 +46,11 @@ class ExtractionResult:
     retries: int = 0
     cancelled: bool = False
 
+    @property
+    def failed_ids(self) -> set[str]:
+        """The ids of the documents in :attr:`errors`: not done, so read again later."""
+        return {str(d) for d, _ in self.errors}
+
 
 @runtime_checkable
 class Extractor(Protocol):

@@ -55,6 +55,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +64,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from core.equal.extract.base import ExtractionResult, QAPair
-from core.equal.extract.cache import CachedExtraction, ExtractionCache, content_key
+from core.equal.extract.cache import CachedExtraction, ExtractionCache, KeyedCache
 from core.settings import LLMSettings
 
 __all__ = [
@@ -312,24 +313,37 @@ _SECRET_SHAPES = (
 
 
 def scrub_secrets(text: str, secret: str = "") -> str:
-    """``text`` without ``secret`` (and any 6+ character piece of its start) or anything shaped like
-    a credential: ``sk-...``-style keys, bearer/basic tokens, JWTs, hex runs of 24+ and base64
-    runs of 32+ characters become ``***``.
+    """``text`` without ``secret`` (as sent, JSON-escaped or URL-encoded, and any piece of 6+ of its characters: an
+    echo that was cut, or split by an escaped character) or anything shaped like a credential: ``sk-...``-style
+    keys, bearer/basic tokens, JWTs, hex runs of 24+ and base64 runs of 32+ characters become ``***``.
 
     >>> scrub_secrets("bad key sk-abcdefghijklmnop; Authorization: Bearer abc.def.ghi123")
     'bad key ***; Authorization: Bearer ***'
+    >>> scrub_secrets('{"message": "Incorrect API key provided: Kx9\\/mQ2+vL7wR"}', "Kx9/mQ2+vL7wR")
+    '{"message": "Incorrect API key provided: ***"}'
     """
     text = str(text)
     if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-        for n in range(len(secret) - 1, 5, -1):  # an echo that was cut: its first n characters
-            if secret[:n] in text:
-                text = text.replace(secret[:n], "***")
+        for form in (secret, json.dumps(secret)[1:-1].replace("/", "\\/"), json.dumps(secret)[1:-1],
+                     urllib.parse.quote(secret, safe="")):
+            text = text.replace(form, "***")
+        text = _without_pieces(text, secret)
     for pattern in _SECRET_SHAPES:
         if pattern.groups >= 2:
             text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
         else:
             text = pattern.sub("***", text)
+    return text
+
+
+def _without_pieces(text: str, secret: str, shortest: int = 6) -> str:
+    """``text`` with every run of ``shortest`` or more consecutive characters of ``secret`` as ``***``, longest
+    first (``secret``'s length squared substrings at most: a key is short)."""
+    for n in range(len(secret), shortest - 1, -1):
+        for start in range(len(secret) - n + 1):
+            piece = secret[start:start + n]
+            if piece in text:
+                text = text.replace(piece, "***")
     return text
 
 
@@ -674,17 +688,6 @@ def _or_setting(price: float | None, settings: LLMSettings, name: str) -> float 
     return getattr(settings, name, None) if price is None else price
 
 
-def _cache_get(cache: ExtractionCache | None, key: str) -> CachedExtraction | None:
-    """The cached answer of ``key``; a cache that cannot be read is a miss (it costs money, never the batch)."""
-    if cache is None:
-        return None
-    try:
-        return cache.get(key)
-    except Exception as exc:
-        logger.warning("extraction cache unreadable (%s); treating as a miss", type(exc).__name__)
-        return None
-
-
 def _cache_version(extractor: OpenAIChatExtractor) -> str:
     """The version in ``extractor``'s cache keys: its ``prompt_version`` plus each of :data:`_ANSWER_SETTINGS` not
     at its default, so an answer made under other settings (cut to fewer pairs, sampled at another temperature...)
@@ -695,19 +698,13 @@ def _cache_version(extractor: OpenAIChatExtractor) -> str:
     return ":".join([extractor.prompt_version, *changed])
 
 
-def _cache_put(cache: ExtractionCache | None, key: str, entry: CachedExtraction, model: str,
-               prompt_version: str) -> None:
-    """Cache ``entry``; a cache that cannot be written is logged, the results are kept."""
-    if cache is None:
-        return
-    try:
-        cache.put(key, entry, model=model, prompt_version=prompt_version)
-    except Exception as exc:
-        logger.warning("could not write the extraction cache (%s); results kept", type(exc).__name__)
+def _kept_by(extractor: OpenAIChatExtractor) -> KeyedCache:
+    """``extractor``'s entries in its cache: keyed by its model and :func:`_cache_version`."""
+    return KeyedCache(extractor._cache, extractor.settings.model, _cache_version(extractor))
 
 
 def _split_cached(keyed: list[tuple[str, str, str]],
-                  cache: ExtractionCache | None) -> tuple[dict[str, _Outcome], list[tuple[str, str, str]]]:
+                  kept: KeyedCache) -> tuple[dict[str, _Outcome], list[tuple[str, str, str]]]:
     """``(outcomes of the keys found in the cache, documents to send)``; one document per distinct key."""
     outcomes: dict[str, _Outcome] = {}
     pending: list[tuple[str, str, str]] = []
@@ -715,7 +712,7 @@ def _split_cached(keyed: list[tuple[str, str, str]],
     for doc_id, text, key in keyed:
         if key in outcomes or key in pending_keys:
             continue
-        hit = _cache_get(cache, key)
+        hit = kept.get(key)
         if hit is not None:
             outcomes[key] = _Outcome(pairs=list(hit.pairs))
         else:
@@ -869,8 +866,7 @@ class OpenAIChatExtractor:
 
     def is_cached(self, text: str) -> bool:
         """Whether ``text``'s extraction is in the cache (extracting it again costs no call)."""
-        key = content_key(text[: self.max_doc_chars], self.settings.model, _cache_version(self))
-        return _cache_get(self._cache, key) is not None
+        return _kept_by(self).has(text[: self.max_doc_chars])
 
     def cancel(self) -> None:
         """Make a running :meth:`extract` (any thread) return within about 0.1 s; later calls run again."""
@@ -889,21 +885,21 @@ class OpenAIChatExtractor:
         self._cancel.clear()
         stop = _AnyEvent(self._cancel, cancel)
         docs = [(str(d), t if isinstance(t, str) else "") for d, t in docs]
-        keyed = [(doc_id, text, content_key(text[: self.max_doc_chars], self.settings.model,
-                                            _cache_version(self))) for doc_id, text in docs]
-        outcomes, pending = _split_cached(keyed, self._cache)
+        kept = _kept_by(self)
+        keyed = [(doc_id, text, kept.key(text[: self.max_doc_chars])) for doc_id, text in docs]
+        outcomes, pending = _split_cached(keyed, kept)
         fresh: set[str] = set()
         if pending:
             _on_a_client(self.settings, self.timeout, stop, lambda batch: _run_pending(
-                pending, batch, outcomes, fresh, self.concurrency, self._extract_one, self._store))
+                pending, batch, outcomes, fresh, self.concurrency, self._extract_one,
+            lambda key, outcome: self._store(kept, key, outcome)))
         return _tally(keyed, outcomes, fresh, self.name, self.estimate_cost)
 
-    def _store(self, key: str, outcome: _Outcome) -> None:
+    def _store(self, kept: KeyedCache, key: str, outcome: _Outcome) -> None:
         if outcome.error is None and outcome.cacheable:
             u = outcome.usage
-            _cache_put(self._cache, key, CachedExtraction(
-                tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
-                self.estimate_cost(u.prompt_tokens, u.completion_tokens)), self.settings.model, _cache_version(self))
+            kept.put([(key, CachedExtraction(tuple(outcome.pairs), u.prompt_tokens, u.completion_tokens,
+                                             self.estimate_cost(u.prompt_tokens, u.completion_tokens)))])
 
     # ------------------------------------------------------------------------- per document
     def _extract_one(self, doc_id: str, text: str, batch: _Batch) -> _Outcome:
