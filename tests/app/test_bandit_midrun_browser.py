@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests._app_server import slow_bandit_settings
+
 BOX = "Budget value (share: 0-1)"
 
 
@@ -15,15 +17,7 @@ def _slow_run(page, app_url: str) -> None:
     """A run of one document a round over the whole (small) corpus, one round per refresh: it plays for minutes."""
     page.goto(f"{app_url}/bandit")
     page.get_by_role("button", name="Start", exact=True).wait_for(timeout=240_000)
-    page.get_by_text("More settings").click()
-    for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"), (BOX, "1")):
-        field = page.get_by_role("spinbutton", name=label, exact=True)
-        field.fill(value)
-        field.press("Enter")
-        page.wait_for_timeout(800)
-    speed = page.locator("[data-testid='stSlider']").filter(has_text="Rounds per update").get_by_role("slider")
-    speed.press("Home")
-    page.wait_for_timeout(800)
+    slow_bandit_settings(page)
     page.get_by_role("button", name="Start", exact=True).click()
     page.locator("[data-testid='stMetric']").filter(has_text="playing").wait_for(timeout=120_000)
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests._app_server import slow_bandit_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "bandit.py")
 
@@ -113,18 +115,9 @@ def test_browser_arm_table_changes_while_running(app_url, page):
 
     box("Budget value (share: 0-1)").wait_for(state="visible", timeout=30_000)  # the main choices are in view
     assert not box("Arms per round (B)").is_visible()  # the rest folded under "More settings"
-    page.get_by_text("More settings").click()
-    # one document per pull, one arm per round, the whole corpus: hundreds of rounds to watch
-    for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"),
-                         ("Budget value (share: 0-1)", "1")):
-        field = box(label)
-        field.fill(value)
-        field.press("Enter")
-        page.wait_for_timeout(800)
-    # one round per update: at full speed the loop plays these 600 rounds in a few updates, before we can look
-    speed = page.locator("[data-testid='stSlider']").filter(has_text="Rounds per update").get_by_role("slider")
-    speed.press("Home")
-    page.wait_for_timeout(800)
+    # one document per pull, one arm per round, the whole corpus, one round per update (at full speed the loop
+    # plays these 600 rounds in a few updates, before we can look): hundreds of rounds to watch
+    slow_bandit_settings(page)
     page.get_by_role("button", name="Start").click()
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for(timeout=120_000)
