@@ -21,7 +21,7 @@ from core.equal.provenance import RunProvenance
 from core.equal.reference import DEFAULT_PRESET, list_presets, tag_choices
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
-from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
+from core.equal.settings import PAGE_GROUPS, changed_settings, config_from_values, link_state
 from core.equal.space import ArmSpace
 from core.text import md_escape
 from core.viz.bandit import (
@@ -103,6 +103,10 @@ except ValueError as exc:
     common.show_error(exc, "Settings" if loop.run is None else "Settings of the next run (the run below goes on)")
     if loop.run is None:
         st.stop()
+changed = [] if config is None or loop.state not in ("playing", "paused") else changed_settings(loop.run.config, config)
+if changed:  # a tuning lab's Apply, or a control touched mid-run: the live run does not follow them
+    st.caption(f"**{', '.join(changed)}** above differ from the live run's: they are for the next new run (press "
+               "Reset, then Start). Resume and Step play the live run as it was started.")
 if config is not None and config.deterministic:  # issue #28: say so, or a seed that changes nothing reads as a bug
     st.caption("These settings are deterministic: the seed changes nothing. An **Order exploration** above 0 lets "
                "runs spread over seeds.")

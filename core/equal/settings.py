@@ -56,8 +56,9 @@ from core.equal.choices import (
 from core.equal.config import RunConfig, RunConfigError
 from core.equal.reward import OTReward
 
-__all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "check_setting", "config_from_values", "decode_link",
-           "dependent_defaults", "flat_values", "link_state", "link_values", "settings_link", "widget_state"]
+__all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "changed_settings", "check_setting", "config_from_values",
+           "decode_link", "dependent_defaults", "flat_values", "link_state", "link_values", "settings_link",
+           "widget_state"]
 
 NUMBER = "number"  # what a setting that takes a word or a number (alpha: "paper" or 0.001) holds when it is a number
 KEY_PREFIX = "bd_"  # the Bandit page's session keys: "bd_" + the field's own name
@@ -443,6 +444,19 @@ def values_of(config: RunConfig) -> dict[str, Any]:
     if out["first_pull_docs"] is None:
         out["first_pull_docs"] = config.docs_per_pull
     return out
+
+
+def changed_settings(old: RunConfig, new: RunConfig) -> list[str]:
+    """The labels of the page's settings whose value differs from ``old`` to ``new`` (a setting that applies under
+    neither, UCB1's ``c`` between two other policies, is left out): which controls a live run does not follow.
+
+    >>> changed_settings(RunConfig(), RunConfig(policy="ucb1", batch_arms=5))
+    ['Policy', 'Arms per round (B)']
+    >>> changed_settings(RunConfig(), RunConfig())
+    []
+    """
+    a, b = values_of(old), values_of(new)
+    return [s.label_for(b) for s in PAGE_SETTINGS if (s.applies(a) or s.applies(b)) and a[s.name] != b[s.name]]
 
 
 def link_values(config: RunConfig) -> dict[str, Any]:

@@ -228,3 +228,20 @@ def test_the_budget_box_names_the_unit_its_kind_counts(small_builtin):
     at.selectbox(key="bd_budget_kind").select("cost").run()
     assert at.number_input(key="bd_budget").label == "Budget value (cost)"
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_controls_the_live_run_does_not_follow_are_named(small_builtin):
+    """A setting changed while a run is held (by hand, or by the tuning lab's Apply) is for the next run: the page
+    says which, since Resume plays the run as it was started (the controls used to look like the run's own)."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0
+    at.run()
+    _button(at, "bd_step").click().run()
+    assert not [c for c in at.caption if "differ from the live run" in c.value]  # nothing changed yet
+    at.selectbox(key="bd_policy").select("ucb1").run()
+    notes = [c.value for c in at.caption if "differ from the live run" in c.value]
+    assert notes and "Policy" in notes[0] and "Budget" not in notes[0], notes
+    assert at.session_state["bd_loop"].run.config.policy == "learned"  # the held run keeps its own
+    at.selectbox(key="bd_policy").select("learned").run()
+    assert not [c for c in at.caption if "differ from the live run" in c.value]
+    assert not at.exception, [e.value for e in at.exception]
