@@ -173,10 +173,10 @@ tabs = st.tabs(["Ratings", "Exposure", "ObsTag", "Liked tags", "Reasons"])
 tabs[0].plotly_chart(viz.make_rating_distribution_figure(truth["rating_distribution"]), width="stretch")
 tabs[1].plotly_chart(viz.make_exposure_figure(truth["exposure_by_rank"]), width="stretch")
 tabs[2].plotly_chart(viz.make_obstag_rate_figure(truth["obstag_by_rating"]), width="stretch")
-tabs[3].plotly_chart(viz.make_count_figure(truth["liked_per_user"], "liked", "users", "Liked tags per user", "|L_u|"),
-                     width="stretch")
-tabs[4].plotly_chart(viz.make_count_figure(truth["reasons_per_pair"], "n_match", "pairs", "Reasons per pair", "N_um"),
-                     width="stretch")
+tabs[3].plotly_chart(viz.make_count_figure(truth["liked_per_user"], "liked", "users", "Liked tags per user",
+                                           "liked tags of the user"), width="stretch")
+tabs[4].plotly_chart(viz.make_count_figure(truth["reasons_per_pair"], "n_match", "pairs", "Reasons per pair",
+                                           "liked tags on the movie (reasons)"), width="stretch")
 
 st.subheader("Specified vs sampled marginals")
 st.dataframe(check_marginals(result), hide_index=True, width="stretch")

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from core import access
 from core.corpus.align import describe_alignment
 from core.corpus.index_job import IndexJob
 from core.corpus.stream import SAMPLE_DOCS
-from core.corpus.views import ids_as_lines, large_search_table, large_selection_table
+from core.corpus.views import (
+    ids_as_lines,
+    index_notes,
+    index_seconds,
+    large_search_table,
+    large_selection_table,
+)
 from core.text import md_escape
 from core.viz.map_view import index_view
 from core.viz.webgl_map import cluster_colors, prepare_points
@@ -135,12 +140,16 @@ map_box, caption_box, selected_box = st.container(), st.container(), st.containe
 query = st.text_input("Search by meaning", key=common.kept_key("lm_query"), help="The hits are marked on the map.")
 hits = None
 if query.strip():
-    vec = lmap.query_encoder(common.encoder(meta.get("base_encoder", meta["encoder"]))).encode([query])[0]
-    if not np.any(vec):  # no word the encoder knows: every document would score 0, none is a hit
-        st.caption("No searchable words in the query: the encoder knows none of them.")
+    try:  # the index's encoder may be a model folder since gone: the map stays, the search says why
+        vec = lmap.encode_query(common.encoder(meta.get("base_encoder", meta["encoder"])), query)
+    except (RuntimeError, ValueError, OSError) as exc:
+        common.show_error(exc, "Search could not run")
     else:
-        hits = lmap.search(vec, top_n=20)
-        st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
+        if vec is None:  # no word the encoder knows: every document would score alike, none is a hit
+            st.caption("No searchable words in the query: the encoder knows none of them.")
+        else:
+            hits = lmap.search(vec, top_n=20)
+            st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
 # on demand: a table drawn with the map costs the first open the data grid's code (~1.3 MB) and its drawing
 if st.toggle("Show the clusters table", key=common.kept_key("lm_clusters")):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")
@@ -153,9 +162,13 @@ with map_box:
                         hover_text=lambda row: lmap.texts([row])[0])
 caption_box.caption(
     f"{len(lmap):,} documents ({points.n:,} drawn), {meta['k']} clusters, map made by the encoder "
-    f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {sum(meta['timings'].values()):.0f} s."
+    f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {index_seconds(meta):.0f} s."
     + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else "")
     + " Click the map to zoom with the wheel; drag with Box or Lasso (or Shift+drag) to select.")
+notes = index_notes(meta)
+if notes is not None:  # what indexing skipped or kept with a problem, each with its file and line
+    with caption_box.expander(f"What indexing skipped: {notes[0]}"):
+        st.dataframe(notes[1], hide_index=True, width="stretch")
 rows = picked.rows
 with selected_box:
     st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")

@@ -129,8 +129,10 @@ def _index(args: argparse.Namespace) -> int:
         return 2
     m = lmap.meta
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in m["timings"].items())
-    print(f"indexed {m['n']:,} documents ({m['documents']:,} read, {m['skipped']:,} skipped) into {m['k']} clusters "
-          f"with {m['encoder']} in {time.perf_counter() - t:.1f} s ({timings}); index at {lmap.folder}")
+    print(f"indexed {m['n']:,} documents ({m['read']:,} records read, {m['skipped']:,} skipped) into {m['k']} "
+          f"clusters with {m['encoder']} in {time.perf_counter() - t:.1f} s ({timings}); index at {lmap.folder}")
+    for where, note in m["issues"]:  # what was skipped or kept with a problem (the first 20), by file and line
+        print(f"  {where}: {note}")
     if m.get("alignment"):
         from core.corpus.align import describe_alignment
 

@@ -38,14 +38,17 @@ class IndexJob(ThreadJob):
             return path
 
         self.unit = "documents"
-        super().__init__("Building the sample index" if source is None else "Indexing the corpus", work)
+        self.corpus = "the sample corpus" if source is None else Path(source).name  # the page may show another
+        super().__init__("Building the sample index" if source is None else f"Indexing {self.corpus}", work)
 
     def describe(self) -> str:
-        """``"embed: 40,000/100,000 documents · 2,100/s · 29 s left — one-time"``."""
-        return f"{self.progress().describe(self.unit)} — one-time (the index is kept on disk)"
+        """``"docs.jsonl: embed: 40,000/100,000 documents · 2,100/s · 29 s left — one-time"``: the corpus named, as
+        the page goes on showing the job when another path is typed meanwhile."""
+        return f"{self.corpus}: {self.progress().describe(self.unit)} — one-time (the index is kept on disk)"
 
     def cancel_note(self) -> str | None:
         """The warning a cancelled build shows (``None`` unless cancelled)."""
         if self.status != "cancelled":
             return None
-        return "Cancelled: nothing was kept (an earlier index is untouched); Start builds it from the beginning."
+        return (f"Cancelled indexing {self.corpus}: nothing was kept (an earlier index is untouched); starting again "
+                "builds it from the beginning.")

@@ -251,7 +251,8 @@ def keyword_labels(xy: NDArray[np.float32], clusters: NDArray[np.int64], keyword
                    centroids: NDArray[np.float32]) -> list[MapLabel]:
     """Labels by zoom of a map whose clusters are already named (a large index's ``keywords``, comma-separated,
     best first): a cluster by its first two keywords, a coarse group (:func:`coarse_groups`) by the first
-    keyword of each of its two largest clusters. No text is read again, so a million points take a second."""
+    keyword of each of its two largest clusters, two different words (:func:`_two_distinct`). No text is read
+    again, so a million points take a second."""
     clusters = np.asarray(clusters, dtype=np.int64)
     names = [", ".join(str(kw).split(", ")[:2]) for kw in keywords]
     fine = place_labels(xy, clusters, names, level=1)
@@ -262,6 +263,18 @@ def keyword_labels(xy: NDArray[np.float32], clusters: NDArray[np.int64], keyword
     group_names = []
     for g in range(int(groups.max()) + 1):
         members = np.flatnonzero(groups == g)
-        largest = members[np.argsort(-sizes[members], kind="stable")][:2]
-        group_names.append(_cap(", ".join(str(keywords[c]).split(", ")[0] for c in largest if keywords[c])))
+        by_size = [str(keywords[c]).split(", ") for c in members[np.argsort(-sizes[members], kind="stable")]]
+        group_names.append(_cap(", ".join(_two_distinct(by_size))))
     return place_labels(xy, groups[clusters], group_names, level=0) + fine
+
+
+def _two_distinct(keywords: list[list[str]]) -> list[str]:
+    """A coarse group's two words from its clusters' keywords (largest cluster first): the first keyword of each
+    cluster, then their other keywords, a word said once.
+
+    >>> _two_distinct([["apple", "banana"], ["apple", "fruit"]]), _two_distinct([["car", "engine"], ["wheel"]])
+    (['apple', 'banana'], ['car', 'wheel'])
+    """
+    firsts = [words[0] for words in keywords if words]
+    rest = [word for words in keywords for word in words[1:]]
+    return [word for word in dict.fromkeys(firsts + rest) if word][:2]

@@ -105,8 +105,10 @@ from core.corpus.readers import (
     decode_utf8,
     detect_text_field,
     displayable_name,
+    is_hidden,
     pick_column,
     record_columns,
+    special_kind,
 )
 
 if TYPE_CHECKING:
@@ -414,11 +416,6 @@ def _read_text_files(files: list[tuple[str, bytes]], name: str, report: LoadRepo
     return [(rel, {"text": decode_utf8(data, rel, report)}) for rel, data in sorted(files)]
 
 
-def _is_hidden(rel: str) -> bool:
-    parts = PurePosixPath(rel).parts
-    return any(part.startswith(".") for part in parts) or "__MACOSX" in parts
-
-
 def _is_text_name(rel: str) -> bool:
     return PurePosixPath(rel).suffix.lower() in TEXT_EXTENSIONS
 
@@ -463,7 +460,7 @@ def _read_zip(data: bytes, name: str, report: LoadReport, limits: LoadLimits) ->
             for info in infos:
                 rel = info.filename
                 refused = _not_readable_text(rel, info.file_size, limits, "expands to ")
-                if _is_hidden(rel):
+                if is_hidden(rel):
                     report.add("hidden_file", rel, "dot-named or __MACOSX member; not read")
                 elif refused is not None:
                     report.add(*refused)
@@ -516,16 +513,6 @@ def _read_records(data: bytes, filename: str, report: LoadReport, limits: LoadLi
     )
 
 
-def _special_kind(mode: int) -> str | None:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return None
-
-
 def _prune_folders(root: Path, base: Path, dirnames: list[str], report: LoadReport) -> None:
     """Give dot-named folders and links to folders a row each and drop them from ``dirnames``
     (in place, so ``os.walk`` does not descend); the rest stay, sorted."""
@@ -562,7 +549,7 @@ def _readable_size(path: Path, rel: str, report: LoadReport, limits: LoadLimits,
     except OSError as err:
         report.add("skipped_file", rel, f"cannot be examined ({err.strerror})")
         return None
-    special = _special_kind(info.st_mode)
+    special = special_kind(info.st_mode)
     refused = _not_readable_text(rel, info.st_size, limits)
     if path.is_symlink() and roots is not None and not is_under_roots(path, roots):
         report.add("outside_roots", rel, "a link that leads outside the allowed folders; not read")
@@ -782,7 +769,7 @@ def _stat_corpus_path(path: Path) -> os.stat_result:
         raise CorpusFormatError(f"{path}: {kind}") from None
     except OSError as err:
         raise CorpusFormatError(f"{path}: cannot read ({err.strerror})") from None
-    special = _special_kind(info.st_mode)
+    special = special_kind(info.st_mode)
     if special is not None:
         raise CorpusFormatError(f"{path}: {special}, not a file or folder; refused (it is never opened)")
     return info

@@ -8,6 +8,7 @@ share, so both treat a corpus alike:
   string column with the longest mean length over the records seen (:func:`detect_text_field`); a named field
   that is absent, or no string column at all, is a :class:`CorpusFormatError` naming the columns there are;
 * **the id field**: the first column in :data:`ID_FIELD_NAMES` (:func:`pick_column`), else none;
+* **hidden members**: a dot-named file or folder, or ``__MACOSX``, is not read (:func:`is_hidden`);
 * **unique ids**: a repeated id is renamed ``id~2``, ``id~3``, ... and reported as ``duplicate_id``
   (:class:`UniqueIds`).
 
@@ -17,7 +18,9 @@ A report is anything with ``add(kind, location, detail)`` (:class:`IssueSink`).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 TEXT_FIELD_NAMES: tuple[str, ...] = (
@@ -94,6 +97,33 @@ def decode_utf8(data: bytes, name: str, report: IssueSink) -> str:
     except UnicodeDecodeError:
         pass
     return "\n".join(decode_line(raw, f"{name}:{lineno}", report) for lineno, raw in enumerate(data.split(b"\n"), 1))
+
+
+def is_hidden(rel: str) -> bool:
+    """Whether a member of a folder or zip (its relative path, ``/``-separated) is left unread: a dot-named file or
+    folder on its way, or ``__MACOSX`` (the resource forks a Mac's zip adds beside every file).
+
+    >>> is_hidden("notes/a.txt"), is_hidden(".git/notes.md"), is_hidden("__MACOSX/._a.txt"), is_hidden("._a.txt")
+    (False, True, True, True)
+    """
+    parts = PurePosixPath(rel).parts
+    return any(part.startswith(".") for part in parts) or "__MACOSX" in parts
+
+
+def special_kind(mode: int) -> str | None:
+    """What a path whose ``stat`` mode is ``mode`` is when it is neither a file nor a folder (a reader never opens
+    it: opening a FIFO waits for a writer, a device may never end), else ``None``.
+
+    >>> special_kind(stat.S_IFIFO), special_kind(stat.S_IFREG)
+    ('a FIFO (named pipe)', None)
+    """
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return None
 
 
 def pick_column(columns: list[str], names: tuple[str, ...]) -> str | None:

@@ -53,8 +53,10 @@ from core.corpus.readers import (
     decode_utf8,
     detect_text_field,
     displayable_name,
+    is_hidden,
     pick_column,
     record_columns,
+    special_kind,
 )
 from core.disk import DiskFullError, drop_frames, is_disk_full, temp_path, write_atomic
 
@@ -109,9 +111,17 @@ def _detect_text_field(head: list[tuple[str, Any]], columns: list[str], name: st
         raise StreamFormatError(str(exc)) from None
 
 
-def _text_files(path: Path) -> list[Path]:
-    """The files a stream of the folder ``path`` reads: every text file under it, links followed, sorted."""
-    return sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file())
+def _text_files(path: Path, hidden: list[Path] | None = None) -> list[Path]:
+    """The files a stream of the folder ``path`` reads: every text file under it, links followed, sorted; as
+    :func:`core.corpus.load.load_corpus` does, a dot-named file or folder or ``__MACOSX`` is not read
+    (:func:`core.corpus.readers.is_hidden`; appended to ``hidden`` if given)."""
+    files = []
+    for p in sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_EXTENSIONS and p.is_file()):
+        if not is_hidden(p.relative_to(path).as_posix()):
+            files.append(p)
+        elif hidden is not None:
+            hidden.append(p)
+    return files
 
 
 def source_stamp(path: Path) -> str:
@@ -139,24 +149,36 @@ def _folder_records(path: Path, report: StreamReport,
                     roots: tuple[Path, ...] | None) -> Iterator[tuple[str | None, str, str]]:
     """Every text file under ``path`` (sorted), its relative path as id; bad bytes are replaced and reported
     (:func:`core.corpus.readers.decode_utf8`); a file whose links lead outside ``roots`` is skipped (a page's read;
-    :func:`core.access.check_path`)."""
-    files = _text_files(path)
+    :func:`core.access.check_path`), and so is one that cannot be read (removed since the folder was listed)."""
+    hidden: list[Path] = []
+    files = _text_files(path, hidden)
+    for f in hidden:
+        report.add("hidden_file", displayable_name(f.relative_to(path).as_posix(), report),
+                   "dot-named or __MACOSX; not read")
     if not files:
-        raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder")
+        raise StreamFormatError(f"{path}: no {', '.join(TEXT_EXTENSIONS)} files in this folder"
+                                + (f" ({len(hidden)} dot-named or __MACOSX ones, not read)" if hidden else ""))
     for f in files:
         report.read += 1
         rel = displayable_name(str(f.relative_to(path)), report)  # a name that is not UTF-8: U+FFFD, reported
         if roots is not None and not is_under_roots(f, roots):
             report.skip(rel, "a link that leads outside the allowed folders; not read")
             continue
-        yield rel, decode_utf8(f.read_bytes(), rel, report), str(f)
+        try:
+            data = f.read_bytes()
+        except OSError as err:  # removed (or made unreadable) since the folder was listed: the rest still indexes
+            report.skip(rel, f"cannot be read ({err.strerror}); not indexed")
+            continue
+        yield rel, decode_utf8(data, rel, report), rel  # located by its path in the folder, as every note is
 
 
 def _jsonl_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]:
-    """``(location, JSON value)`` per non-blank line; bad bytes replaced and reported, a line that is not JSON
-    skipped."""
+    """``(location, JSON value)`` per non-blank line; a leading byte order mark dropped, bad bytes replaced and
+    reported, a line that is not JSON skipped."""
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a leading BOM (Windows editors), dropped as load does
+                raw = raw[3:]
             if not raw.strip():
                 continue
             report.read += 1
@@ -235,6 +257,18 @@ def _records(path: Path, text_field: str | None, report: StreamReport, batch: in
                                 f"{suffix or 'this'}")
 
 
+def _check_streamable(path: Path) -> None:
+    """Refuse a path that does not exist or is neither a file nor a folder (a FIFO, a device, a socket: never
+    opened, as :func:`core.corpus.load.load_corpus` refuses it; a stream of a FIFO waited for a writer forever)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise StreamFormatError(f"{path} does not exist") from None
+    special = special_kind(info.st_mode)
+    if special is not None:
+        raise StreamFormatError(f"{path}: {special}, not a file or folder; refused (it is never opened)")
+
+
 def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field: str | None = None,
                          max_words: int | None = 200, report: StreamReport | None = None,
                          roots: tuple[Path, ...] | None = None) -> Iterator[tuple[list[str], list[str]]]:
@@ -249,8 +283,7 @@ def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field:
     one of them (:mod:`core.access`); ``None`` (the command line) reads any path.
     """
     path = Path(path).expanduser() if roots is None else check_path(path, roots)
-    if not path.exists():
-        raise StreamFormatError(f"{path} does not exist")
+    _check_streamable(path)
     report = report if report is not None else StreamReport()
     ids: list[str] = []
     texts: list[str] = []
@@ -292,6 +325,8 @@ class LargeIndexConfig:
     def __post_init__(self) -> None:
         if self.k is not None and int(self.k) < 2:
             raise ValueError(f"k must be >= 2, got {self.k}")
+        if int(self.seed) < 0:  # numpy's generators refuse it, but only once the corpus is embedded
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
         if int(self.chunk_size) < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if int(self.layout_sample) < 100:
@@ -340,6 +375,16 @@ class LargeMap:
 
         path = self.folder / "align.npz"
         return AlignedEncoder(base, Alignment.load(path)) if path.exists() else base
+
+    def encode_query(self, base, query: str) -> NDArray[np.float32] | None:
+        """``query`` as a unit vector ``(d,)`` in the rows' space (:meth:`query_encoder`), or ``None`` when ``base``
+        knows none of its words (an emoji to the static tier): that zero vector the ridge map would turn into its
+        intercept, which lies near every document alike, so any search would "find" 20 of them."""
+        raw = np.asarray(base.encode([query]), dtype=np.float32)
+        if not np.any(raw):
+            return None
+        encoder = self.query_encoder(base)
+        return raw[0] if encoder is base else encoder.alignment.apply(raw)[0]
 
     @property
     def ids(self) -> NDArray:
@@ -464,7 +509,8 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    # the bytes the stream will read (a folder's other files, images or a .git, are not): the total's estimate
+    size = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in _text_files(path))
     tracker = ProgressTracker("embed", report)
     stream_report = StreamReport()
     dtype = np.float16 if config.float16 else np.float32
@@ -484,8 +530,9 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
             tracker.update(n, max(n, int(n * size / max(read_bytes, 1))))  # total estimated from the bytes read
     if writer is not None:
         writer.close()
-    if n == 0:
-        raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped)")
+    if n == 0:  # what went wrong, by its first note (a file in UTF-16 is a line of bad bytes, then not JSON)
+        first = "; the first note, {}: {}".format(*stream_report.issues[0]) if stream_report.issues else ""
+        raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped{first})")
     tracker.update(n, n)
     return n, stream_report
 
@@ -603,7 +650,7 @@ def _layout_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Genera
     lay_xy = umap_project(lay_x, 15, 0.1, config.seed, n_epochs=int(config.layout_epochs))
     xy = np.empty((n, 2), dtype=np.float32)
     xy[lay] = lay_xy
-    timings["umap_sample"] = time.perf_counter() - t
+    timings["umap_sample"] = time.perf_counter() - t  # a part of the layout's time, not a stage of its own
     _place_rest(emb, lay, lay_x, lay_xy, xy, report)
     return xy
 
@@ -723,8 +770,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     from core.corpus.encoders import load_encoder
 
     path = Path(path).expanduser() if roots is None else check_path(path, roots)  # before any stat
-    if not path.exists():
-        raise StreamFormatError(f"{path} does not exist")
+    _check_streamable(path)
     final = large_index_path(path, config)
     if use_cache and (final / "done").exists():
         try:

@@ -173,6 +173,34 @@ def large_selection_table(lmap, rows, limit: int = 200) -> pd.DataFrame:
                          "text": lmap.texts(rows)})
 
 
+def index_notes(meta: dict) -> tuple[str, pd.DataFrame] | None:
+    """What streaming a corpus into a large index (``meta``, :class:`~core.corpus.stream.LargeMap`) skipped or kept
+    with a problem: a summary and the notes it kept (``where, note``: the first 20, each with its file and line);
+    ``None`` when there are none.
+
+    >>> summary, notes = index_notes({"read": 3, "skipped": 1, "issues": [["f.jsonl:2", "malformed JSON"]]})
+    >>> summary, notes.to_dict("records")
+    ('1 of 3 records skipped; 1 note', [{'where': 'f.jsonl:2', 'note': 'malformed JSON'}])
+    """
+    issues = [tuple(row) for row in meta.get("issues") or []]
+    skipped = int(meta.get("skipped") or 0)
+    if not issues and not skipped:
+        return None
+    counted = f"{skipped:,} of {int(meta.get('read') or 0):,} records skipped" if skipped else "no record skipped"
+    shown = f"the first {len(issues)} notes" if len(issues) >= 20 else f"{len(issues)} note" + "s" * (len(issues) != 1)
+    return f"{counted}; {shown}", pd.DataFrame(issues, columns=["where", "note"])
+
+
+def index_seconds(meta: dict) -> float:
+    """The seconds building a large index (``meta``) took: its stages' timings summed, ``umap_sample`` left out
+    (the UMAP of the layout's sample, timed inside ``layout``).
+
+    >>> index_seconds({"timings": {"embed": 10.0, "cluster": 2.0, "umap_sample": 30.0, "layout": 40.0}})
+    52.0
+    """
+    return float(sum(v for k, v in meta.get("timings", {}).items() if k != "umap_sample"))
+
+
 def large_search_table(lmap, hits: pd.DataFrame) -> pd.DataFrame:
     """Search hits of a large map with each hit's text read from disk."""
     return hits.assign(text=lmap.texts(hits["row"].to_numpy()))

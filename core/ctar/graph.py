@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from core.ctar.config import CTARConfig
 from core.ctar.equations import rating_probs_by_match
+from core.ctar.mechanisms import PairContext
 from core.ctar.sampler import CTARSample, Intervention, popularity_decile
 
 NODE_KINDS = ("real", "synthetic", "latent", "observed")
@@ -210,6 +211,8 @@ class PairTemplate:
     p_y_given_qn : (n_q, K+1, 5) float64, the Y CPD as an array
     q_bin_of_movie : (M,) int64, quality bin of each movie; quality : (M,) float64, the realised q_m
     config : CTARConfig
+    p_ot_do_rating : (10, 5) float64 or None, ``P(O^T = 1 | Pop, do(Y = y))`` for y = 1..5: the tagging
+        policy re-evaluated with every rating set to y (:func:`_obstag_under_do_rating`)
     """
 
     model: Any
@@ -218,6 +221,7 @@ class PairTemplate:
     q_bin_of_movie: NDArray[np.int64]
     quality: NDArray[np.float64]
     config: CTARConfig
+    p_ot_do_rating: NDArray[np.float64] | None = None
 
 
 def _normalise(
@@ -298,6 +302,28 @@ def _observation_tables(sample: CTARSample) -> tuple[NDArray[np.float64], NDArra
     return np.clip(p_oy, 0, 1), np.clip(p_ot, 0, 1)
 
 
+def _obstag_under_do_rating(sample: CTARSample) -> NDArray[np.float64]:
+    """``P(O^T = 1 | Pop decile, do(Y = y))``, shape (10, 5): the sample's tagging policy with every rating y.
+
+    CTAR's ObsTag rescales each user's propensities over *all* of that user's ratings (mean
+    ``obstag_rate``), so a do(Y) moves the normaliser too; the observational ``P(O^T | Pop, Y)`` keeps
+    the natural ratings' normaliser and is wrong under do(Y) (0.014 against the rate 0.007, normalised
+    mode). Five pseudo-users, one per rating level, each rated y everywhere, give the mutilated policy
+    exactly (it reads the ratings and the ranks; ``n_match`` is set to 0).
+    """
+    m = sample.n_movies
+    ctx = PairContext(users=np.arange(5, dtype=np.int64),
+                      rating=np.repeat(np.arange(1, 6, dtype=np.int8)[:, None], m, axis=1),
+                      quality=np.asarray(sample.quality, dtype=np.float64), pop_rank=np.arange(m, dtype=np.int64),
+                      popularity=np.asarray(sample.catalogue.popularity, dtype=np.float64),
+                      n_match=np.zeros((5, m), dtype=np.int8), rng=np.random.default_rng(0))
+    p = np.asarray(sample.obstag_policy.calc_propensity(ctx), dtype=np.float64)  # (5, M)
+    decile = popularity_decile(m)
+    sums = np.stack([p[:, decile == d].sum(axis=1) for d in range(10)])  # (10, 5)
+    movies = np.bincount(decile, minlength=10).astype(float)[:, None]
+    return np.clip(np.where(movies > 0, sums / np.maximum(movies, 1), p.mean(axis=1)[None, :]), 0, 1)
+
+
 def _pair_network(t: _PairTables, n_q: int, k: int) -> Any:
     """The pgmpy ``DiscreteBayesianNetwork`` Pop -> Q, N, OY, OT; Q, N -> Y -> OT with ``t`` as its CPDs."""
     from pgmpy.factors.discrete import TabularCPD
@@ -338,7 +364,7 @@ def build_pair_template(sample: CTARSample, n_q: int = 5, tag_effect: float | No
     p_oy, p_ot = _observation_tables(sample)
     tables = _PairTables(p_pop, p_q_pop, p_n_pop, p_y_qn, p_oy, p_ot)
     model = _pair_network(tables, n_q, cfg.tags_per_movie)
-    return PairTemplate(model, edges, p_y_qn, qbin, q, cfg)
+    return PairTemplate(model, edges, p_y_qn, qbin, q, cfg, _obstag_under_do_rating(sample))
 
 
 def backdoor_sets(template: PairTemplate, treatment: str = "N", outcome: str = "Y") -> list[list[str]]:
@@ -398,7 +424,8 @@ def calc_interventional_table(template: PairTemplate, intervention: Intervention
     ``n_match``/``rating`` cut the node (``model.do``) and fix it; ``tag_effect`` and ``quality``
     rebuild the Y CPD (``do(Q = q)`` sets every movie's quality, so ``Q -> Y`` carries the constant);
     ``exposure``/``obstag`` = "uniform" replace the
-    CPD of OY/OT by a constant (other policies are not representable per pair and raise).
+    CPD of OY/OT by a constant (other policies are not representable per pair and raise); under
+    ``rating`` the O^T CPD is the tagging policy with every rating set, per-user normaliser included.
     """
     from pgmpy.factors.discrete import TabularCPD
 
@@ -420,17 +447,7 @@ def calc_interventional_table(template: PairTemplate, intervention: Intervention
                 state_names={"Y": [1, 2, 3, 4, 5], "Q": list(range(p.shape[0])), "N": list(range(k + 1))},
             ),
         )
-    for node, policy, rate in (
-        ("OY", intervention.exposure, cfg.rating_rate),
-        ("OT", intervention.obstag, cfg.obstag_rate),
-    ):
-        if policy is None:
-            continue
-        if policy != "uniform":
-            raise ValueError(f"{node}: only 'uniform' exposure has an exact per-pair table, got {policy!r}")
-        model = _replace_cpd(
-            model.do([node]), node, TabularCPD(node, 2, [[1 - rate], [rate]], state_names={node: [0, 1]})
-        )
+    model = _cut_observations(model, template, intervention)
     do: dict[str, Any] = {}
     if intervention.n_match is not None:
         intervention.check_config(cfg)  # N has states 0..K: a larger do(N) is refused, as the sampler refuses it
@@ -445,6 +462,30 @@ def calc_interventional_table(template: PairTemplate, intervention: Intervention
     s = _query(model, ["Y"], do=do, evidence=evidence)
     s.name = target
     return s
+
+
+def _cut_observations(model: Any, template: PairTemplate, intervention: Intervention) -> Any:
+    """The mutilated observation CPDs: ``"uniform"`` exposure or tagging as a constant rate (other policies are not
+    representable per pair and raise); under do(Y) without a tagging do(), O^T's CPD is the tagging policy
+    re-evaluated with every rating set (:func:`_obstag_under_do_rating`), its per-user normaliser included."""
+    from pgmpy.factors.discrete import TabularCPD
+
+    cfg = template.config
+    for node, policy, rate in (("OY", intervention.exposure, cfg.rating_rate),
+                               ("OT", intervention.obstag, cfg.obstag_rate)):
+        if policy is None:
+            continue
+        if policy != "uniform":
+            raise ValueError(f"{node}: only 'uniform' exposure has an exact per-pair table, got {policy!r}")
+        model = _replace_cpd(
+            model.do([node]), node, TabularCPD(node, 2, [[1 - rate], [rate]], state_names={node: [0, 1]})
+        )
+    if intervention.rating is not None and intervention.obstag is None and template.p_ot_do_rating is not None:
+        p = template.p_ot_do_rating.ravel()  # evidence [Pop, Y] in row-major order, as the template's own CPD
+        model = _replace_cpd(model, "OT", TabularCPD("OT", 2, np.stack([1 - p, p]), ["Pop", "Y"], [10, 5],
+                                                     state_names={"OT": [0, 1], "Pop": list(range(10)),
+                                                                  "Y": [1, 2, 3, 4, 5]}))
+    return model
 
 
 def _rebuild_y(template: PairTemplate, tag_effect: float, quality: float | None = None) -> NDArray[np.float64]:

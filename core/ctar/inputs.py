@@ -358,11 +358,10 @@ def _popular_movies(inputs: CatalogueInputs, n_movies: int) -> pd.DataFrame:
 def _tag_popularity(sub: pd.DataFrame, config: CTARConfig) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Step 2: the kept movies' tags by total count (most first) and their popularity ``pi``."""
     tag_count = sub.groupby("tagid")["tagCount"].sum().sort_values(ascending=False, kind="stable")
-    if config.tags_per_movie > tag_count.size:
-        raise CTARConfigError(f"tags_per_movie={config.tags_per_movie} exceeds the {tag_count.size} tags of the "
-                              "kept movies")
-    if config.liked_max > tag_count.size:
-        raise CTARConfigError(f"liked_max={config.liked_max} exceeds the {tag_count.size} tags of the kept movies")
+    for name in ("tags_per_movie", "liked_max"):  # too few movies kept to carry that many tags: say which to change
+        if getattr(config, name) > tag_count.size:
+            raise CTARConfigError(f"{name}={getattr(config, name)} exceeds the {tag_count.size} tags of the "
+                                  f"n_movies={config.n_movies} kept movies; raise n_movies or lower {name}")
     weights = tag_count.to_numpy(np.float64)
     pi_src = weights / weights.sum() if weights.sum() > 0 else np.full(weights.size, 1.0 / weights.size)
     return tag_count.index.to_numpy(np.int64), pi_src

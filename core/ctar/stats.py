@@ -227,14 +227,15 @@ def _quality_and_memory_rows(sample: CTARSample) -> list[_Row]:
 
 
 def _rating_given_match_rows(sample: CTARSample) -> list[_Row]:
-    """``E[Y | N = n]`` for n = 0, 1, 2 (with at least 100 pairs), analytic over the realised qualities."""
+    """``E[Y | N = n]`` for n = 0, 1, 2 (those a movie's ``tags_per_movie`` tags allow, with at least 100 pairs),
+    analytic over the realised qualities."""
     cfg, c, rows = sample.config, sample.counts, []
     probs = rating_probs_by_match(
         sample.quality, cfg.tags_per_movie, offset=cfg.rating_offset, tag_effect=cfg.tag_effect,
         noise_sigma=cfg.noise_sigma,
     )  # (M, K+1, 5)
     w = c.n_match_by_movie.astype(float)  # (M, K+1)
-    for n in range(3):
+    for n in range(min(3, w.shape[1])):  # N <= tags_per_movie
         if w[:, n].sum() < 100:
             continue
         p = (probs[:, n, :] * w[:, n, None]).sum(axis=0) / w[:, n].sum()

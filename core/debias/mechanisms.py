@@ -28,7 +28,8 @@ Each states the assumption it violates **given what the estimator conditions on*
 randomized slice), ``"match"`` (the user-item affinity the system scores on), ``"position"``,
 ``"confounder"`` (only an oracle sees it), ``"others_feedback"``.
 
-All propensities are rescaled to a mean observation ``rate`` and clipped to [0, 1].
+All propensities have a mean observation ``rate`` and lie in [0, 1]: the logistic ones (exposure, confounder) by
+an intercept solved for the rate, the others rescaled to it and clipped.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from core.ctar.mechanisms import PairContext
+from core.ctar.mechanisms import PairContext, sigmoid, solve_intercept
 from core.debias.data import BiasContext, DebiasConfigError, context_from_pair_context
 
 ASSUMPTIONS = {
@@ -79,6 +80,18 @@ def _rescale(weight: NDArray[np.float64], rate: float) -> NDArray[np.float64]:
         free = p < 1
         p[free] = np.clip(p[free] * (rate * p.size - (~free).sum()) / p[free].sum(), 0, 1)
     return p
+
+
+def _logistic_at_rate(logits: NDArray[np.float64], rate: float) -> NDArray[np.float64]:
+    """``sigmoid(logits + b)`` with the one intercept ``b`` that makes the mean ``rate`` (every p in [0, 1]).
+
+    The spec's logistic mechanisms (exposure ``sigmoid(a * score + b)``; a hidden ``h`` in ``logit(p)``):
+    rescaling ``sigmoid(logits)`` instead would bend the logit and cap p at ``rate / mean sigmoid``.
+    """
+    x = np.asarray(logits, dtype=float)
+    if rate >= 1:
+        return np.ones_like(x)
+    return sigmoid(x + solve_intercept(x.reshape(1, -1), rate)[0])
 
 
 def _z(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -218,7 +231,7 @@ class ExposureBias(BiasMechanism):
 
     def calc_propensity(self, ctx) -> NDArray[np.float64]:
         score = _z(np.asarray(ctx.n_match, dtype=float))
-        return _rescale(1.0 / (1.0 + np.exp(-self.a * score)), self.rate)
+        return _logistic_at_rate(self.a * score, self.rate)
 
     def violated_assumptions(self, conditioned_on=frozenset()) -> list[str]:
         broken = [] if self.a == 0 or "match" in conditioned_on else ["A2"]
@@ -323,7 +336,8 @@ class PositionBias(BiasMechanism):
 
 @dataclass(frozen=True)
 class ConfounderBias(BiasMechanism):
-    """Unmeasured confounder ``h ~ N(0,1)`` per pair enters ``logit(p)`` and the rating (``r += gamma h``)."""
+    """Unmeasured confounder ``h ~ N(0,1)`` per pair enters ``logit(p) = gamma h + b`` and the rating
+    (``r += gamma h / 2``, rounded and clipped to 1..5)."""
 
     gamma: float = 1.0
     name = "confounder"
@@ -345,7 +359,7 @@ class ConfounderBias(BiasMechanism):
         if h is None:
             _refuse_unprepared(self, ctx, "draws the hidden h shared by exposure and rating")
             raise DebiasConfigError("mechanism 'confounder' needs prepare(ctx) first (the hidden h must be shared)")
-        return _rescale(1.0 / (1.0 + np.exp(-self.gamma * h)), self.rate)
+        return _logistic_at_rate(self.gamma * np.asarray(h, dtype=float), self.rate)
 
     def calc_observable_propensity(self, ctx) -> NDArray[np.float64]:
         """``E_h[p]``: nobody observes ``h``, so even an oracle on observables only knows the mean rate."""

@@ -106,18 +106,18 @@ def make_rating_distribution_figure(dist: pd.DataFrame) -> go.Figure:
 def make_exposure_figure(df: pd.DataFrame) -> go.Figure:
     """Observation probability by popularity rank: specified propensity and observed share."""
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=df["rank"], y=df["observed share"], mode="markers", name="observed share",
+    fig.add_trace(go.Scattergl(x=df["rank"], y=df["observed share"], mode="markers", name="observed share (sample)",
                                marker=dict(size=3, opacity=0.4)))
-    fig.add_trace(go.Scatter(x=df["rank"], y=df["propensity"], mode="lines", name="propensity p_j"))
-    fig.update_layout(xaxis_title="popularity rank j", yaxis_title="P(rating observed)", height=320,
-                      margin=dict(l=10, r=10, t=30, b=10), title="Rating exposure (MAR)")
+    fig.add_trace(go.Scatter(x=df["rank"], y=df["propensity"], mode="lines", name="specified chance (propensity)"))
+    fig.update_layout(xaxis_title="popularity rank (0 = most popular)", yaxis_title="chance a rating is observed",
+                      height=320, margin=dict(l=10, r=10, t=30, b=10), title="Rating exposure (MAR)")
     return finish(fig)
 
 
 def make_obstag_rate_figure(df: pd.DataFrame) -> go.Figure:
     """ObsTag rate by latent rating (MNAR self-selection)."""
     fig = go.Figure(go.Bar(x=df["rating"], y=df["rate"], text=[f"{v:.4f}" for v in df["rate"]], textposition="outside"))
-    fig.update_layout(xaxis_title="latent rating Y", yaxis_title="P(tag written)", height=320,
+    fig.update_layout(xaxis_title="true (latent) rating", yaxis_title="share of pairs tagged", height=320,
                       margin=dict(l=10, r=10, t=30, b=10), title="ObsTag rate by latent rating (MNAR)")
     return finish(fig)
 

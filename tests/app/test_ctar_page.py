@@ -144,3 +144,23 @@ def test_a_generated_folder_outside_the_roots_or_linking_out_is_refused(monkeypa
     at = _open_folder(monkeypatch, tmp_path, inside)
     assert any("allowed folders" in e.value for e in at.error), [e.value for e in at.error]
     assert "ctar_opened" not in at.session_state
+
+
+def test_truth_figures_label_axes_and_series_in_words():
+    """The five ground-truth figures after Generate: axis titles and series names in words, no bare notation
+    (they read "|L_u|", "N_um", "popularity rank j", "propensity p_j", "latent rating Y", "P(tag written)")."""
+    import json
+    import re
+
+    at = _app()
+    at.number_input(key="ctar_n_users").set_value(200)
+    at.number_input(key="ctar_rct_users").set_value(20)
+    at.button(key="ctar_generate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    truth = [s for s in specs if s["layout"].get("xaxis", {}).get("title")]  # the graph has no axes
+    assert len(truth) == 5, [s["layout"].get("title") for s in specs]
+    notation = re.compile(r"[_|^]|\bP\(|\b(?![aA]\b)[A-Za-z]\b")  # subscripts, bars, P(...), one-letter symbols
+    words = [s["layout"][axis]["title"]["text"] for s in truth for axis in ("xaxis", "yaxis")]
+    words += [trace["name"] for s in truth for trace in s["data"] if trace.get("name")]
+    assert not [w for w in words if notation.search(w)], words

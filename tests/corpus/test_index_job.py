@@ -21,6 +21,7 @@ def test_the_job_builds_the_index_and_reports_every_stage(tmp_path):
     assert job.progress().done == job.progress().total > 0
     assert len(job.stages) >= 3 and job.stages[0] == "embed"  # embed, then k-means, layout, ...
     assert "one-time" in job.describe() and job.cancel_note() is None
+    assert job.describe().startswith("docs.jsonl: ")  # the page shows it under whichever path is typed meanwhile
 
 
 def test_a_cancelled_job_keeps_nothing_and_says_so(tmp_path):
@@ -31,7 +32,7 @@ def test_a_cancelled_job_keeps_nothing_and_says_so(tmp_path):
     assert job.status == "cancelled"
     assert not (large_index_path(path, CONFIG) / "done").exists()
     assert not list(large_index_path(path, CONFIG).parent.glob("*.tmp"))  # the temporary folder is gone
-    assert "nothing was kept" in (job.cancel_note() or "")
+    assert "nothing was kept" in (job.cancel_note() or "") and "docs.jsonl" in (job.cancel_note() or "")
 
 
 def test_a_path_outside_the_allowed_folders_fails_the_job_by_name(tmp_path):

@@ -54,3 +54,12 @@ def test_coarse_groups_and_degenerate_inputs():
     assert L.coarse_groups(np.zeros((1, 4), dtype=np.float32)).tolist() == [0]
     assert L.coarse_groups(np.eye(4, dtype=np.float32), 4).tolist() == [0, 1, 2, 3]
     assert L.phrase_candidates(["the a of", "and or"], np.array([0, 1]), 2) == [[], []]  # stop words only
+
+
+def test_a_coarse_group_of_a_large_index_never_names_one_word_twice():
+    xy = np.array([[0, 0], [0.1, 0], [5, 5], [5.1, 5], [9, 0], [9.1, 0], [0, 9], [0.1, 9]], dtype=np.float32)
+    clusters = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    centroids = np.array([[1, 0], [0.99, 0.1], [0, 1], [0.1, 0.99]], dtype=np.float32)  # groups {0, 1}, {2, 3}
+    keywords = ["apple, banana", "apple, fruit", "car, engine", "wheel, car"]
+    coarse = sorted(lab.text for lab in L.keyword_labels(xy, clusters, keywords, centroids) if lab.level == 0)
+    assert coarse == ["apple, banana", "car, wheel"]

@@ -18,7 +18,7 @@ from core.ctar.graph import (
     cross_check,
     simulate_template,
 )
-from core.ctar.sampler import Intervention, intervene
+from core.ctar.sampler import Intervention, intervene, sample
 from tests.ctar.conftest import small_config
 
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -102,10 +102,25 @@ def test_pgmpy_samples_agree_with_the_numpy_sampler(template, small_sample):
 
 
 def test_pgmpy_missingness_is_mar_on_popularity(synthetic_inputs):
-    from core.ctar.sampler import sample
-
     steep = build_pair_template(sample(small_config(n_users=100, rating_slope=0.02, rating_rate=0.1), synthetic_inputs))
     sim = simulate_template(steep, 6000, seed=2, missing=True)
     assert 0.8 < sim["Y"].isna().mean() < 0.95
     top, bottom = sim[sim["Pop"] <= 2], sim[sim["Pop"] >= 7]
     assert top["Y"].notna().mean() > bottom["Y"].notna().mean()
+
+
+@pytest.mark.parametrize("mode", ["exact", "normalised"])
+@pytest.mark.parametrize("rating", [1, 5])
+def test_do_rating_table_keeps_the_per_user_tagging_rate(synthetic_inputs, mode, rating):
+    """do(Y = y) on every pair: CTAR's ObsTag rescales each user's propensities to mean ``obstag_rate`` over all of
+    that user's (now equal) ratings, so P(O^T = 1) stays the rate. The exact table must say so, not reuse the
+    observational P(O^T | Pop, Y), whose per-user normaliser came from the natural ratings (0.0139 against
+    the sampled 0.0072 in normalised mode before the fix)."""
+    config = small_config(mode=mode)
+    template = build_pair_template(sample(config, synthetic_inputs))
+    iv = Intervention(rating=rating)
+    sampled = intervene(config, iv, inputs=synthetic_inputs)
+    df = compare_interventional(template, sampled, iv)
+    assert df["exact (pgmpy)"].iloc[0] == pytest.approx(config.obstag_rate, rel=1e-6), df
+    se = np.sqrt(config.obstag_rate / config.n_pairs)
+    assert abs(df["difference"].iloc[0]) < 4 * se, df

@@ -64,6 +64,17 @@ def test_specified_marginals_match_within_sampling_error(small_sample):
     assert df["ok"].all(), df[~df["ok"]]
 
 
+@pytest.mark.parametrize("tags_per_movie", [1, 2])
+def test_marginals_of_movies_with_fewer_than_three_tags(synthetic_inputs, tags_per_movie):
+    """N counts the movie's tags, so N = 2 cannot occur with one tag a movie: E[Y | N = n] is checked only for the n
+    that exist (with one tag a movie the table indexed N = 2 and the page's marginals failed with an IndexError)."""
+    s = sample(small_config(tags_per_movie=tags_per_movie, liked_min=2, liked_max=4), synthetic_inputs)
+    df = check_marginals(s)
+    means = df[df["quantity"].str.startswith("E[Y | N =")]
+    assert means["quantity"].tolist() == [f"E[Y | N = {n}]" for n in range(tags_per_movie + 1)]
+    assert df["ok"].all(), df[~df["ok"]]
+
+
 def test_rating_equation_conditional_means():
     # quality sigma 0 and no noise: Y = clip(rint(b - 0.7 + 0.5 N)) exactly
     s = sample(small_config(quality_sigma=0.0, noise_sigma=0.0))

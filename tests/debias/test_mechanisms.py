@@ -110,3 +110,28 @@ def test_bad_rate_and_name():
         make_mechanism("selection", 0.5, rate=0)
     with pytest.raises(DebiasConfigError, match="mechanism must be one of"):
         make_mechanism("nope", 1)
+
+
+def _logit(p):
+    return np.log(p) - np.log1p(-p)
+
+
+@pytest.mark.parametrize("a", [1.0, 3.0])
+def test_exposure_is_a_logistic_in_the_score_with_a_solved_intercept(ctx, a):
+    """DEBIAS.md: exposure ``p = sigmoid(a * score + b)``. The intercept b sets the rate, so logit(p) - a * z(score)
+    is one constant; a rescaled sigmoid (the old form) bends it and caps p at rate / mean(sigmoid)."""
+    p = make_mechanism("exposure", a, rate=0.1).calc_propensity(ctx)
+    score = ctx.n_match.astype(float)
+    b = _logit(p) - a * (score - score.mean()) / score.std()
+    assert np.ptp(b) < 1e-6, np.ptp(b)
+    assert p.mean() == pytest.approx(0.1, rel=1e-6)
+
+
+def test_the_hidden_confounder_enters_the_logit_of_exposure(ctx):
+    """DEBIAS.md: h enters logit(p): logit(p) - gamma * h is one constant (the intercept that sets the rate)."""
+    mech = make_mechanism("confounder", 2.0, rate=0.1)
+    prepared = mech.prepare(make_world(WorldConfig(n_users=150, n_items=200, n_tags=40), seed=1))
+    p = mech.calc_propensity(prepared)
+    b = _logit(p) - 2.0 * prepared.extras["hidden"]
+    assert np.ptp(b) < 1e-6, np.ptp(b)
+    assert p.mean() == pytest.approx(0.1, rel=1e-6)
