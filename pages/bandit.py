@@ -91,7 +91,9 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
     kind = values["extractor"]
     if kind == "openai":
         e1, e2, e3 = st.columns(3)
-        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"), placeholder="http://127.0.0.1:8000/v1")
+        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"), placeholder="http://127.0.0.1:8000/v1",
+                                 help="Left empty with Model and API key: the endpoint the environment names "
+                                      "(EQUAL_LLM_BASE_URL, EQUAL_LLM_MODEL, EQUAL_LLM_API_KEY).")
         model = e2.text_input("Model", key=common.kept_key("bd_model"))
         api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"))
 
@@ -117,8 +119,9 @@ def _new_run() -> BanditRun:
 
     if config is None or ref is None:
         raise ValueError("a setting above is not valid (its message names it)")
-    ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings(base_url.strip(), model.strip(),
-                                                                                api_key))
+    typed = kind == "openai" and bool(base_url.strip() or model.strip() or api_key)  # none typed: the environment's
+    # endpoint, key and prices (EQUAL_LLM_*) as a whole; a typed endpoint gets only what was typed (never that key)
+    ext = make_checked_extractor(kind, LLMSettings(base_url.strip(), model.strip(), api_key) if typed else None)
     S["bd_ref"] = ref
     return bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
                                         provenance=RunProvenance.build(space, ref, ext),

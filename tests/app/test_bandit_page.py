@@ -245,3 +245,21 @@ def test_controls_the_live_run_does_not_follow_are_named(small_builtin):
     at.selectbox(key="bd_policy").select("learned").run()
     assert not [c for c in at.caption if "differ from the live run" in c.value]
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_an_endpoint_named_by_the_environment_is_used_when_no_box_is_typed(small_builtin, monkeypatch):
+    """README: the endpoint is set in More settings or in the environment. With the boxes empty the page built
+    empty settings and refused ("base_url and model are required (or set EQUAL_LLM_BASE_URL ...)") although the
+    environment named one; now it asks that endpoint (here a closed port, so the refusal names it)."""
+    monkeypatch.setenv("EQUAL_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("EQUAL_LLM_MODEL", "env-model")
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_extractor"] = "openai"
+    at.run()
+    _button(at, "bd_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert errors and "required" not in errors[0] and "Could not reach" in errors[0], errors  # the env's URL
+    at.text_input(key="bd_base_url").input("http://127.0.0.1:9/typed").run()  # a typed endpoint: only what is typed
+    _button(at, "bd_start").click().run()
+    assert any("required" in e.value for e in at.error), [e.value for e in at.error]  # no model typed
