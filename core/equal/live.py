@@ -250,7 +250,9 @@ def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], Any],
 
 
 # ---------------------------------------------------------------------- what the live panel shows
-ARM_COLUMNS = {"arm": "cluster", "pulls": "pulls", "mean": "mean reward", "score": "score",
+# "estimated": an arm's estimate holds its prior and its neighbours' shared pulls, so an arm never pulled has one too
+# (it read "mean reward" beside 0 pulls)
+ARM_COLUMNS = {"arm": "cluster", "pulls": "pulls", "mean": "estimated reward", "score": "score",
                "docs_left": "documents left"}
 
 
@@ -259,7 +261,7 @@ def _named(arms, names):
 
 
 def top_arms(run, n: int = 30, names=None):
-    """The ``n`` best-scored arms, columns in words: ``cluster, pulls, mean reward, score, documents left``.
+    """The ``n`` best-scored arms, columns in words: ``cluster, pulls, estimated reward, score, documents left``.
 
     ``names``: one label per arm (``core.viz.bandit.arm_names``) shown instead of the arm number.
     """

@@ -83,7 +83,7 @@ def test_charts_name_clusters_and_speak_in_words(small_builtin):
     cmap = at.session_state["bd_loop"].run.space
     assert len(bars["data"][0]["x"]) > 0 and all(" · " in x for x in bars["data"][0]["x"]), bars["data"][0]["x"]
     arms = at.dataframe[0].value
-    assert list(arms.columns) == ["cluster", "pulls", "mean reward", "score", "documents left"]
+    assert list(arms.columns) == ["cluster", "pulls", "estimated reward", "score", "documents left"]
     assert arms["cluster"].str.contains(" · ").all() and len(cmap.doc_ids) == 300
     for chart in charts:
         for word in _chart_words(chart):

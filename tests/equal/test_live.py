@@ -267,3 +267,16 @@ def test_a_tab_resuming_a_copy_another_session_played_on_is_told_to_reopen_it(ba
     again.resume()
     again.tick(max_rounds=1, max_seconds=100)
     assert len(store.load_run(run.run_id).pulls) > stored
+
+
+def test_an_arm_never_pulled_shows_an_estimate_not_a_mean_reward(bandit_world, store):
+    """Under the default prior (eb) an unpulled arm already has an estimate: the arms table calls it that; it read
+    "mean reward" beside 0 pulls."""
+    from core.equal.live import top_arms
+
+    loop = LiveLoop(store)
+    loop.step(_run(bandit_world, store))
+    arms = top_arms(loop.run)
+    assert list(arms.columns) == ["cluster", "pulls", "estimated reward", "score", "documents left"]
+    unpulled = arms[arms["pulls"] == 0]
+    assert len(unpulled) and (unpulled["estimated reward"] != 0).any()
