@@ -22,7 +22,7 @@ def star_request() -> tuple[str, int] | None:
 
 def search(cmap, query: str, top_n: int):
     """The map's nearest documents to ``query``, kept for the next run (the panel and the stars ask alike)."""
-    key = (cmap.space_id, len(cmap.corpus), query, top_n)
+    key = (cmap.corpus.content_hash, repr(cmap.settings), cmap.space_id, query, top_n)  # this map's: its clusters
     if S.get("_cm_search", (None,))[0] != key:
         S["_cm_search"] = (key, cmap.search(query, common.encoder(cmap.settings.encoder_name), top_n=top_n))
     return S["_cm_search"][1]

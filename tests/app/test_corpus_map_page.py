@@ -397,3 +397,26 @@ def test_a_selection_survives_the_map_being_rebuilt_under_it(small_corpus_file):
     assert any("Selected documents (3)" in h.value for h in at.subheader)
     _select(at, [], seq=2)  # the user's own deselecting on the new map still clears
     assert any("Selected documents (0)" in h.value for h in at.subheader)
+
+
+def test_a_search_is_answered_by_the_map_on_show(small_corpus_file):
+    """The matches were kept by the embedding space and the corpus's length: another corpus of as many documents
+    showed the first one's matches (none of its ids, so an empty table under "20 best first"), and another k
+    kept the old clusters in the matches' cluster column."""
+    at = _app(small_corpus_file)
+    at.text_input[0].set_value("numpy array shape dtype").run()
+    at.number_input[0].set_value(2)  # k inside the settings form
+    at.button[0].click().run()
+    hits = next(d.value for d in at.dataframe if "score" in d.value.columns)
+    frame = next(d.value for d in at.dataframe if "keywords" in d.value.columns)
+    assert len(frame) == 2
+    hover = [text.split(":")[0].split(" · ") for text in _map(at)[0]["texts"]]  # "<id> · cluster <c>: <text>"
+    drawn = {doc_id: cluster for doc_id, cluster in hover}
+    assert [f"cluster {c}" for c in hits["cluster"]] == [drawn[d] for d in hits["doc_id"]]
+    other = small_corpus_file.with_name("same_size.jsonl")  # as many documents, other ids
+    other.write_text("".join(json.dumps({"id": f"other{i}", "text": json.loads(line)["text"] + " again"}) + "\n"
+                             for i, line in enumerate(small_corpus_file.read_text().splitlines()[:120])))
+    at.session_state["sb_path"] = str(other)
+    at.run()
+    hits = next(d.value for d in at.dataframe if "score" in d.value.columns)
+    assert len(hits) == 20 and hits["doc_id"].str.startswith("other").all()
