@@ -652,8 +652,8 @@ def _empty_corpus_error(name: str, report: LoadReport) -> EmptyCorpusError:
         why = "it holds no records" + (f" ({', '.join(f'{n} {k}' for k, n in counts.items())})" if counts else "")
     else:
         why = "every record was dropped: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-    return EmptyCorpusError(f"{name}: read {report.n_read} records ({report.format or 'text'}) but no document "
-                            f"remained; {why}")
+    return EmptyCorpusError(f"{name}: read {counted(report.n_read, 'record')} ({report.format or 'text'}) but no "
+                            f"document remained; {why}")
 
 
 def _assemble(

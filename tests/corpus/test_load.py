@@ -388,3 +388,9 @@ def test_a_file_saved_as_utf16_or_utf32_with_its_bom_loads_its_text(name, data, 
     corpus, report = load_corpus_bytes(bom + data.encode(encoding), name)
     assert corpus.ids == ("d1", "d2") and corpus.texts == ("café au lait, naïve", "second line")
     assert report.issues == []
+
+
+def test_one_blank_record_is_counted_in_the_singular():
+    """An empty text file was refused as 'read 1 records (txt)'."""
+    with pytest.raises(EmptyCorpusError, match=r"blank\.txt: read 1 record \(txt\) but no document remained"):
+        load_corpus_bytes(b"  \n ", "blank.txt")
