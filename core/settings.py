@@ -8,7 +8,7 @@ temporary folder with ``EQUALCTAR_HOME``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -133,17 +133,6 @@ class LLMSettings:
             price_per_1k_prompt=_price("EQUAL_LLM_PRICE_PER_1K_PROMPT"),
             price_per_1k_completion=_price("EQUAL_LLM_PRICE_PER_1K_COMPLETION"),
         )
-
-    @classmethod
-    def from_fields(cls, base_url: str = "", model: str = "", api_key: str = "") -> LLMSettings:
-        """The Bandit page's endpoint boxes over :meth:`from_env`: a blank box takes the environment's value.
-
-        So an endpoint set in the environment before ``make run`` (README) is used with the boxes left
-        blank, and a box filled in overrides it; the prices always come from the environment.
-        """
-        env = cls.from_env()
-        return replace(env, base_url=base_url.strip() or env.base_url, model=model.strip() or env.model,
-                       api_key=api_key or env.api_key)
 
 
 def data_dir(kind: str = "") -> Path:

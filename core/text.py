@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import string
 
-__all__ = ["md_escape"]
+__all__ = ["counted", "md_escape"]
 
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 _AUTOLINK = re.compile(r"(?i)(?<=:)|(?<=www)(?=\\\.)|(?=\\@)")  # after ':', between 'www' and '.', before '@'
@@ -39,3 +39,12 @@ def md_escape(text: object) -> str:
     """
     escaped = _PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
     return _AUTOLINK.sub(_JOINER, escaped)
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1, thousands separated: what a caption says of a count.
+
+    >>> counted(1, "document"), counted(0, "cluster"), counted(11357, "document")
+    ('1 document', '0 clusters', '11,357 documents')
+    """
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -21,7 +21,7 @@ from core.equal.provenance import RunProvenance
 from core.equal.reference import DEFAULT_PRESET, list_presets, tag_choices
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
-from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
+from core.equal.settings import PAGE_GROUPS, changed_settings, config_from_values, link_state
 from core.equal.space import ArmSpace
 from core.text import md_escape
 from core.viz.bandit import (
@@ -90,24 +90,26 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
     bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
     kind = values["extractor"]
     if kind == "openai":
-        from core.settings import LLMSettings
-
-        env_llm = LLMSettings.from_env()  # a blank box uses the environment's value (README: set before make run)
-        from_env = "blank: the environment's"  # the value itself is not shown: a URL may carry a credential
         e1, e2, e3 = st.columns(3)
-        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"),
-                                 placeholder=from_env if env_llm.base_url else "http://127.0.0.1:8000/v1")
-        model = e2.text_input("Model", key=common.kept_key("bd_model"), placeholder=from_env if env_llm.model else "")
-        api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"),
-                                placeholder=from_env if env_llm.api_key else "")
+        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"), placeholder="http://127.0.0.1:8000/v1",
+                                 help="Left empty with Model and API key: the endpoint the environment names "
+                                      "(EQUAL_LLM_BASE_URL, EQUAL_LLM_MODEL, EQUAL_LLM_API_KEY).")
+        model = e2.text_input("Model", key=common.kept_key("bd_model"))
+        api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"))
 
+ref, config = None, None  # None: a setting is wrong; they are for the next run, so a live run stays on screen
 try:
     ref = bandit_panels.chosen_reference(preset, upload, presets, tags, corpus)
     config = config_from_values({**values, "seed": common.seed()})
 except ValueError as exc:
-    common.show_error(exc, "Settings")
-    st.stop()
-if config.deterministic:  # issue #28: say so, or a changed seed that changes nothing reads as a bug
+    common.show_error(exc, "Settings" if loop.run is None else "Settings of the next run (the run below goes on)")
+    if loop.run is None:
+        st.stop()
+changed = [] if config is None or loop.state not in ("playing", "paused") else changed_settings(loop.run.config, config)
+if changed:  # a tuning lab's Apply, or a control touched mid-run: the live run does not follow them
+    st.caption(f"**{', '.join(changed)}** above differ from the live run's: they are for the next new run (press "
+               "Reset, then Start). Resume and Step play the live run as it was started.")
+if config is not None and config.deterministic:  # issue #28: say so, or a seed that changes nothing reads as a bug
     st.caption("These settings are deterministic: the seed changes nothing. An **Order exploration** above 0 lets "
                "runs spread over seeds.")
 
@@ -115,16 +117,21 @@ if config.deterministic:  # issue #28: say so, or a changed seed that changes no
 def _new_run() -> BanditRun:
     from core.settings import LLMSettings
 
-    ext = make_checked_extractor(kind, None if kind == "rules" else LLMSettings.from_fields(base_url, model, api_key))
+    if config is None or ref is None:
+        raise ValueError("a setting above is not valid (its message names it)")
+    typed = kind == "openai" and bool(base_url.strip() or model.strip() or api_key)  # none typed: the environment's
+    # endpoint, key and prices (EQUAL_LLM_*) as a whole; a typed endpoint gets only what was typed (never that key)
+    ext = make_checked_extractor(kind, LLMSettings(base_url.strip(), model.strip(), api_key) if typed else None)
     S["bd_ref"] = ref
-    return BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
-                     provenance=RunProvenance.build(space, ref, ext),
-                     name=f"{config.policy} · {ref.name} · seed {config.seed}")
+    return bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
+                                        provenance=RunProvenance.build(space, ref, ext),
+                                        name=f"{config.policy} · {ref.name} · seed {config.seed}"))
 
 
 def _reopen(run_id: str) -> BanditRun:
     """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference)."""
-    return reopen_recorded(bandit_panels.store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref))
+    return bandit_panels.hold(reopen_recorded(bandit_panels.store(), run_id, space, embed,
+                                              fallback_reference=S.get("bd_ref", ref)))
 
 
 def _act(action: str) -> None:
@@ -155,11 +162,12 @@ if link_run and (loop.run is None or loop.run.run_id != link_run):
     except (ValueError, KeyError) as exc:
         st.warning(f"This link could not restore run {link_run}: {md_escape(exc)}. The rest of the view is shown.",
                    icon=":material/link_off:")
+no_new_run = config is None and loop.state != "paused"  # Start and Step would build a run of the wrong settings
 b1, b2, b3, b4, b5 = st.columns(5)
-b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start", disabled=loop.playing,
-          on_click=_act, args=("start",))
+b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start",
+          disabled=loop.playing or no_new_run, on_click=_act, args=("start",))
 b2.button("Pause", key="bd_pause", disabled=not loop.playing, on_click=_act, args=("pause",))
-b3.button("Step", key="bd_step", disabled=loop.playing, on_click=_act, args=("step",))
+b3.button("Step", key="bd_step", disabled=loop.playing or no_new_run, on_click=_act, args=("step",))
 b4.button("Finish", key="bd_finish", disabled=loop.state not in ("playing", "paused"), on_click=_act, args=("finish",),
           help="End the run here; it is stored as finished.")
 b5.button("Reset", key="bd_reset", disabled=loop.state == "idle", on_click=_act, args=("reset",),
@@ -210,7 +218,8 @@ def live_panel() -> None:
                   hover_text=lambda row: f"{names[int(cmap.labels[row])]}: {corpus.texts[row]}")
     st.caption("Newest extracted pairs")
     st.dataframe(newest_pairs(run, names=names), hide_index=True, key="bd_pairs")
-    bandit_panels.downloads(run, S.get("bd_ref", ref), loop.playing)
+    if S.get("bd_ref", ref) is not None:  # (a reopened run while the page's reference is wrong: none to check)
+        bandit_panels.downloads(run, S.get("bd_ref", ref), loop.playing)
 
 
 live_panel()
@@ -236,7 +245,8 @@ def baselines_panel() -> None:
 if loop.run is not None and kind == "rules":
     baselines_panel()
 
-bandit_panels.stored_runs(bandit_panels.store(), loop, _reopen, S.get("bd_ref", ref).name)
+bandit_panels.stored_runs(bandit_panels.store(), loop, _reopen, getattr(S.get("bd_ref", ref), "name", ""))
 
-common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id,  # a preset only: an upload
-                  bd_preset=preset if preset in presets else None, **link_state(config))  # or a tag stays here
+if config is not None:  # a wrong setting leaves the address at the last valid view
+    common.share_view("bandit", bd_link_run=None if loop.run is None else loop.run.run_id,  # a preset only: an
+                      bd_preset=preset if preset in presets else None, **link_state(config))  # upload or tag stays

@@ -4,10 +4,13 @@ or compare). Drawn by ``pages/bandit.py``; not a page of its own (``app.py`` lis
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.corpus.tags import tagged_ids
 from core.equal.baselines import BaselinesJob
@@ -30,8 +33,30 @@ S = st.session_state
 # the page's resources, once per process (st.cache_resource); a spinner names in words what it waits for
 @st.cache_resource(show_spinner="Opening the run store…")
 def store() -> RunStore:
-    """The run store every run of this process commits to (the cache's runs/runs.sqlite)."""
-    return RunStore()
+    """The run store every run of this process commits to (the cache's runs/runs.sqlite). A run whose browser tab
+    was closed or reloaded is free at once (:func:`hold`), not after the store's lease of two minutes."""
+    return RunStore(holder_alive=functools.partial(_tab_open, _lease_tabs()))
+
+
+@st.cache_resource(show_spinner=False)
+def _lease_tabs() -> dict[str, str]:
+    """The browser session (Streamlit's session id) of each run object this process built: ``{lease owner: id}``."""
+    return {}
+
+
+def hold(run: BanditRun) -> BanditRun:
+    """Note that ``run`` is this browser tab's, so its lease dies with the tab (returns ``run``)."""
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        _lease_tabs()[run.owner] = ctx.session_id
+    return run
+
+
+def _tab_open(tabs: dict[str, str], owner: str) -> bool:
+    """False when ``owner``'s run belongs to a tab that is no longer connected (closed or reloaded); True when
+    unknown (another process, a command line run, no server)."""
+    session = tabs.get(owner)
+    return session is None or not runtime.exists() or runtime.get_instance().is_active_session(session)
 
 
 @st.cache_resource(show_spinner=False)

@@ -59,7 +59,8 @@ def draw(values: dict[str, Any], spec: Setting, where: Any) -> None:
             return
         default = spec.number_default(values)
     st.session_state.setdefault(spec.key, default)
-    values[spec.name] = _widget(spec, where, spec.label if spec.word is None else f"{spec.label}: value")
+    label = spec.label_for(values)  # the budget's names its kind's unit
+    values[spec.name] = _widget(spec, where, label if spec.word is None else f"{label}: value")
 
 
 def _widget(spec: Setting, where: Any, label: str) -> Any:

@@ -44,6 +44,7 @@ from pages._lib.loaders import (
     warm_encoder,
 )
 from pages._lib.routing import (
+    keep_view_now,
     keep_views,
     kept_key,
     leave_pages_directory_mode,
@@ -60,7 +61,7 @@ __all__ = [
     "DEMO_NOTES", "ENCODER_CHOICES", "PATH_KEYS", "PRESENTING", "SAVED_VIEW", "SIDEBAR_KEYS", "SOURCES",
     "UPLOAD_TYPES", "PolledJob", "baseline_cache", "baseline_extractor", "builtin_corpus", "builtin_limit",
     "corpus_map", "corpus_source", "default_k", "demo_mode", "encoder", "encoder_name", "forget_encoder",
-    "job_running", "keep_views", "kept_key", "leave_pages_directory_mode",
+    "job_running", "keep_view_now", "keep_views", "kept_key", "leave_pages_directory_mode",
     "link_warning", "map_figure", "map_memo", "map_settings", "page_header", "path_input", "poll_job_panel",
     "presenting", "restore_link", "seed", "server_path", "server_paths_allowed", "set_map_overrides",
     "share_view", "show_error", "use_encoder", "warm_encoder",

@@ -23,7 +23,7 @@ from core.corpus.views import (
     row_of_cluster,
     selected_documents,
 )
-from core.text import md_escape
+from core.text import counted, md_escape
 from core.viz.corpus_map import make_inertia_figure
 from core.viz.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
 from pages import common, search_panel, tags_panel, upgrade_panel, warmup_panel
@@ -125,14 +125,14 @@ if S["_cm_notes"][1]:
 S["_cm_version"] = view.points.version  # the search panel writes it into the URL
 # the browser's selection is known before the map is mounted: a single clicked document rings its neighbours
 before = selection_before(view.points, MAP_KEY)
-selected = memory.update(ids_of(frame, before.rows), token=before.seq)
+selected = memory.update(ids_of(frame, before.rows), token=before.seq, stale=before.stale)  # kept when rebuilt
 near = nearest_neighbours(cmap, selected[0]) if len(selected) == 1 else None
 corpus_map(view.points, key=MAP_KEY, labels=view.hover, colors=view.coloring.colors, height=600,
            highlight=cluster_rows(frame, highlight), highlight_key=str(memory.clears),
            stars=rows_of(frame, starred), marks=None if near is None else rows_of(frame, near["doc_id"]),
            map_labels=labels, legend=view.coloring.legend, legend_title=S.get("cm_color", "cluster"))
 c1, c2 = st.columns([5, 1], vertical_alignment="center")
-c1.caption(f"{len(frame):,} documents, {cmap.settings.k} clusters, map made by the encoder "
+c1.caption(f"{counted(len(frame), 'document')}, {counted(cmap.settings.k, 'cluster')}, map made by the encoder "
            f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
            f"{cmap.engine} engine. Click a point to read it and ring its nearest neighbours; drag with Box or Lasso "
            "(or Shift+drag) to select; click the map to zoom with the wheel; the legend hides and shows.")
@@ -173,7 +173,8 @@ with right:
     )
     if highlight is not None:
         ids = cluster_doc_ids(frame, highlight)
-        st.markdown(f"**Cluster {highlight}**: {len(ids):,} documents · {md_escape(cluster_keywords(cmap, highlight))}")
+        st.markdown(f"**Cluster {highlight}**: {counted(len(ids), 'document')} · "
+                    f"{md_escape(cluster_keywords(cmap, highlight))}")
         c1, c2 = st.columns(2)
         c1.download_button("Cluster as JSONL", export_documents(frame, ids, "jsonl"), f"cluster_{highlight}.jsonl",
                            "application/jsonl")
@@ -184,7 +185,10 @@ tags_panel.show(corpus, frame)
 
 curve_key = f"elbow:{corpus.content_hash}:{cmap.settings.encoder_name}"
 with st.expander("Choose k by the elbow of the inertia curve"):
-    if st.button("Compute the inertia curve"):
+    if not elbow_ks(len(corpus)):  # k-means cannot make 2 clusters of one document: there is no curve
+        st.caption(f"The curve compares k = 2, 5, 10, … clusters: this corpus has {counted(len(corpus), 'document')}, "
+                   "too few for two clusters.")
+    elif st.button("Compute the inertia curve"):
         with st.status("Running k-means for each k…") as status:
             st.session_state[curve_key] = inertia_curve(cmap.embeddings, elbow_ks(len(corpus)), seed=cmap.settings.seed)
             status.update(label="Inertia curve ready", state="complete")

@@ -41,6 +41,7 @@ class MapSelection:
     rows: NDArray[np.int64]
     note: str
     seq: int = 0  # the browser's selection counter: a new selection has a new one
+    stale: bool = False  # made on another version of the map (rebuilt, upgraded since): it says nothing of this one
 
 
 def _noop() -> None:
@@ -94,7 +95,8 @@ def selection_before(points: MapPoints, key: str) -> MapSelection:
     """The selection the browser holds before this run mounts the map (what :func:`corpus_map` will return):
     what the page draws may depend on it (a clicked point's neighbours)."""
     state = _browser_state(key).get("selection")
-    return MapSelection(webgl_map.selection_rows(points, state), points.note, int((state or {}).get("seq", 0) or 0))
+    return MapSelection(webgl_map.selection_rows(points, state), points.note, int((state or {}).get("seq", 0) or 0),
+                        stale=webgl_map.selection_is_stale(points, state))
 
 
 def _map_key(cmap) -> str:

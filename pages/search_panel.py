@@ -22,7 +22,7 @@ def star_request() -> tuple[str, int] | None:
 
 def search(cmap, query: str, top_n: int):
     """The map's nearest documents to ``query``, kept for the next run (the panel and the stars ask alike)."""
-    key = (cmap.space_id, len(cmap.corpus), query, top_n)
+    key = (cmap.corpus.content_hash, repr(cmap.settings), cmap.space_id, query, top_n)  # this map's: its clusters
     if S.get("_cm_search", (None,))[0] != key:
         S["_cm_search"] = (key, cmap.search(query, common.encoder(cmap.settings.encoder_name), top_n=top_n))
     return S["_cm_search"][1]
@@ -46,7 +46,12 @@ def show(cmap, frame) -> None:
         st.rerun(scope="app")
     if query.strip():
         hits = search(cmap, query, top_n)
-        st.markdown(f"**Nearest documents to “{md_escape(query)}”** · {len(hits)} best first"
-                    + ("" if S.get("cm_star") else " · turn on *Star on map* to see where they lie"))
-        st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213)
+        if hits.empty:  # zeros: every document would score alike, none is nearest
+            st.caption(f"No searchable words in “{md_escape(query)}”: the encoder "
+                       f"{md_escape(cmap.settings.encoder_name)} knows none of them. Try other words.")
+        else:
+            st.markdown(f"**Nearest documents to “{md_escape(query)}”** · {len(hits)} best first"
+                        + ("" if S.get("cm_star") else " · turn on *Star on map* to see where they lie"))
+            st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213)
     common.share_view("", cm_cluster_link=S.get("_cm_highlight"), cm_map_link=S.get("_cm_version"))
+    common.keep_view_now()  # this fragment's runs alone: the search typed survives leaving the page

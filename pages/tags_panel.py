@@ -20,7 +20,8 @@ def shown_ids(corpus) -> tuple[str, ...]:
 
 def _save(corpus, frame, selected: list[str]) -> None:
     try:
-        TagStore(corpus.content_hash).save(S.get("cm_tag_name", ""), selected, known=frame["doc_id"])
+        TagStore(corpus.content_hash).save(S.get("cm_tag_name", ""), selected, known=frame["doc_id"],
+                                           replace=False)
         S["cm_tag_saved"] = S.get("cm_tag_name", "")
         S["cm_tag_name"] = ""
     except (TagError, OSError) as exc:

@@ -110,3 +110,18 @@ def serve_app(home: Path, env: Mapping[str, str] | None = None, unset: Sequence[
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def slow_bandit_settings(page) -> None:
+    """On the Bandit page: one arm per round, one document per pull, the whole corpus, one round per update (hundreds
+    of rounds that play for minutes, to watch or act on mid-run). Opens "More settings" to reach them."""
+    page.get_by_text("More settings").click()
+    for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"),
+                         ("Budget value (share: 0-1)", "1")):
+        field = page.get_by_role("spinbutton", name=label, exact=True)  # its help button is "Help for ..."
+        field.fill(value)
+        field.press("Enter")
+        page.wait_for_timeout(800)
+    speed = page.locator("[data-testid='stSlider']").filter(has_text="Rounds per update").get_by_role("slider")
+    speed.press("Home")
+    page.wait_for_timeout(800)

@@ -110,6 +110,7 @@ from core.corpus.readers import (
     record_columns,
     special_kind,
 )
+from core.text import counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -253,7 +254,8 @@ class LoadReport:
         fields += f", id field '{self.id_field}'" if self.id_field else ", content-hash ids"
         counts = self.counts
         issues = ", ".join(f"{n} {kind}" for kind, n in counts.items()) if counts else "no issues"
-        return f"{self.source}: {self.n_loaded} documents from {self.n_read} records ({fields}); {issues}"
+        return (f"{self.source}: {counted(self.n_loaded, 'document')} from {counted(self.n_read, 'record')} "
+                f"({fields}); {issues}")
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``kind``, ``location``, ``detail``, one row per issue."""
@@ -650,8 +652,8 @@ def _empty_corpus_error(name: str, report: LoadReport) -> EmptyCorpusError:
         why = "it holds no records" + (f" ({', '.join(f'{n} {k}' for k, n in counts.items())})" if counts else "")
     else:
         why = "every record was dropped: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-    return EmptyCorpusError(f"{name}: read {report.n_read} records ({report.format or 'text'}) but no document "
-                            f"remained; {why}")
+    return EmptyCorpusError(f"{name}: read {counted(report.n_read, 'record')} ({report.format or 'text'}) but no "
+                            f"document remained; {why}")
 
 
 def _assemble(

@@ -117,7 +117,9 @@ class CorpusMap:
     def search(self, query, encoder: Encoder | None = None, top_n: int = 20) -> pd.DataFrame:
         """Nearest documents by cosine similarity: columns ``doc_id, score, cluster``, best first.
 
-        ``query`` is a text (encoded with ``encoder``, default the map's encoder) or a vector ``(d,)``.
+        ``query`` is a text (encoded with ``encoder``, default the map's encoder) or a vector ``(d,)``. A text the
+        encoder knows no word of (an emoji to the static tier, punctuation to the hashing one) encodes to zeros, which
+        score every document 0 alike: no document is nearest, so the frame is empty.
         """
         import faiss
 
@@ -130,6 +132,9 @@ class CorpusMap:
             vec = np.asarray(query, dtype=np.float32).reshape(1, -1)
         if vec.shape[1] != self.embeddings.shape[1]:
             raise ValueError(f"query has dimension {vec.shape[1]}, the map's embeddings {self.embeddings.shape[1]}")
+        if not np.any(vec):
+            return pd.DataFrame({"doc_id": pd.Series(dtype=object), "score": pd.Series(dtype=float),
+                                 "cluster": pd.Series(dtype=np.int64)})
         vec = np.ascontiguousarray(vec / max(float(np.linalg.norm(vec)), 1e-12), dtype=np.float32)
         if self._index is None:
             index = faiss.IndexFlatIP(self.embeddings.shape[1])

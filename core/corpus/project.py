@@ -160,6 +160,8 @@ def umap_project(emb: NDArray[np.float32], n_neighbors: int = 15, min_dist: floa
         return (xy / spread).astype(np.float32)
     import warnings
 
+    if _preload is not None:  # two threads importing scikit-learn at once can each see the other's half-made module
+        _preload.join()  # ("cannot import name 'clone' from partially initialized module 'sklearn.base'"): both fail
     import umap
 
     cache_umap_compilation()

@@ -2,7 +2,8 @@
 share, so both treat a corpus alike:
 
 * **bad bytes**: text that is not UTF-8 is decoded with U+FFFD in place of the bad bytes and reported, one
-  ``non_utf8`` row per line, with its column (:func:`decode_utf8`); the record is kept; so is a file whose
+  ``non_utf8`` row per line, with its column (:func:`decode_utf8`; a file that starts with a UTF-16 or UTF-32
+  byte order mark is decoded as such); the record is kept; so is a file whose
   *name* is not UTF-8, shown with U+FFFD and reported (:func:`displayable_name`);
 * **the text field**: the one named, else the first column whose name is in :data:`TEXT_FIELD_NAMES`, else the
   string column with the longest mean length over the records seen (:func:`detect_text_field`); a named field
@@ -87,11 +88,34 @@ def displayable_name(name: str, report: IssueSink) -> str:
     return shown
 
 
+#: byte order marks of the Unicode encodings a file may be saved in besides UTF-8 (Excel's "Unicode text" and
+#: Notepad's "Unicode" are UTF-16 LE), UTF-32 before UTF-16: its little-endian mark starts with UTF-16's
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
+         (b"\xfe\xff", "utf-16-be"))
+
+
 def decode_utf8(data: bytes, name: str, report: IssueSink) -> str:
     """A whole file as text (a leading BOM dropped): invalid bytes become U+FFFD, each affected line reported
-    (:func:`decode_line`, location ``name:line``)."""
+    (:func:`decode_line`, location ``name:line``). A file that starts with a UTF-16 or UTF-32 byte order mark is
+    decoded as such (read as UTF-8, every other byte was a NUL and its text was lost to U+FFFD and NULs).
+
+    >>> class Rows(list):
+    ...     def add(self, *row): self.append(row)
+    >>> decode_utf8("text\\nhello".encode("utf-16"), "f.csv", Rows())
+    'text\\nhello'
+    >>> rows = Rows(); decode_utf8(b"\\xff\\xfeh\\x00\\x00", "g.txt", rows), rows
+    ('h\\ufffd', [('non_utf8', 'g.txt', 'invalid UTF-16-LE at byte 5; replaced with U+FFFD')])
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(codec)
+            except UnicodeDecodeError as err:
+                report.add("non_utf8", name, f"invalid {codec.upper()} at byte {err.start + len(bom) + 1}; "
+                           "replaced with U+FFFD")
+                return data[len(bom):].decode(codec, "replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -171,6 +171,12 @@ class SelectionMemory:
     ['a']
     >>> w.clear(); w.update(["a"], token=3), w.update(["b"], token=4)
     ([], ['b'])
+
+    A ``stale`` event (the browser's selection was made on a map since rebuilt or upgraded, so it selects nothing
+    of the new one) is neither a selection nor the user deselecting: the ids stay.
+
+    >>> w.update([], token=4, stale=True), w.update([], token=5)
+    (['b'], [])
     """
 
     def __init__(self, counter: bool = False) -> None:
@@ -182,7 +188,9 @@ class SelectionMemory:
         self._last: list[str] = []
         self.clears = 0  # how many times Clear was pressed: the map clears its own selection on a new one
 
-    def update(self, event_ids: Iterable[str], token: Any) -> list[str]:
+    def update(self, event_ids: Iterable[str], token: Any, stale: bool = False) -> list[str]:
+        if stale:
+            return list(self.ids)
         event_ids = list(dict.fromkeys(str(i) for i in event_ids))
         if self._cleared is not None and (token, event_ids) == self._cleared:
             event_ids = []  # the selection that was cleared, sent again

@@ -70,9 +70,11 @@ class TagStore:
     def get(self, name: str) -> Tag | None:
         return next((t for t in self.tags() if t.name == name), None)
 
-    def save(self, name: str, doc_ids: Iterable[str], known: Iterable[str] | None = None) -> Tag:
-        """Save (or replace) the tag ``name`` with ``doc_ids`` (deduplicated, in order); ``known`` (the corpus's
-        ids) refuses ids from elsewhere. Raises :class:`TagError` naming what is wrong."""
+    def save(self, name: str, doc_ids: Iterable[str], known: Iterable[str] | None = None,
+             replace: bool = True) -> Tag:
+        """Save (or, with ``replace``, replace) the tag ``name`` with ``doc_ids`` (deduplicated, in order); ``known``
+        (the corpus's ids) refuses ids from elsewhere. Raises :class:`TagError` naming what is wrong, and a name
+        already taken when not ``replace`` (the page: a second "dates" must not silently drop the first)."""
         name = " ".join(str(name).split())
         if not name:
             raise TagError("a tag needs a name")
@@ -87,6 +89,10 @@ class TagStore:
                 raise TagError(f"{len(unknown)} of the {len(ids)} documents are not in this corpus")
         tag = Tag(name, ids, time.time())
         with self._locked():
+            taken = self.get(name)
+            if taken is not None and not replace:
+                raise TagError(f"a tag named “{name}” already exists ({len(taken.doc_ids):,} documents): choose "
+                               "another name, or delete that tag first")
             self._write([t for t in self.tags() if t.name != name] + [tag])
         return tag
 

@@ -250,7 +250,9 @@ def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], Any],
 
 
 # ---------------------------------------------------------------------- what the live panel shows
-ARM_COLUMNS = {"arm": "cluster", "pulls": "pulls", "mean": "mean reward", "score": "score",
+# "estimated": an arm's estimate holds its prior and its neighbours' shared pulls, so an arm never pulled has one too
+# (it read "mean reward" beside 0 pulls)
+ARM_COLUMNS = {"arm": "cluster", "pulls": "pulls", "mean": "estimated reward", "score": "score",
                "docs_left": "documents left"}
 
 
@@ -259,7 +261,7 @@ def _named(arms, names):
 
 
 def top_arms(run, n: int = 30, names=None):
-    """The ``n`` best-scored arms, columns in words: ``cluster, pulls, mean reward, score, documents left``.
+    """The ``n`` best-scored arms, columns in words: ``cluster, pulls, estimated reward, score, documents left``.
 
     ``names``: one label per arm (``core.viz.bandit.arm_names``) shown instead of the arm number.
     """
@@ -274,6 +276,13 @@ def newest_pairs(run, n: int = 8, names=None):
     return df.assign(cluster=_named(df["cluster"], names))
 
 
+RUN_COLUMNS = {"name": "run", "created": "started (UTC)", "status": "status", "policy": "policy",
+               "reference": "reference task", "docs": "documents read", "calls": "extraction calls",
+               "pairs": "QA pairs", "mean_reward": "mean reward", "pulls": "pulls", "cost": "cost",
+               "n_docs": "documents in the corpus"}
+
+
 def runs_table(runs):
-    """A ``RunStore.list_runs`` frame as the page lists it (the id is in each pick's label)."""
-    return runs.drop(columns=["run_id"])
+    """A ``RunStore.list_runs`` frame as the page lists it: columns in words (``n_docs`` beside ``docs`` said
+    nothing of which is the corpus and which the run read), the id left to each pick's label."""
+    return runs[[c for c in RUN_COLUMNS if c in runs]].rename(columns=RUN_COLUMNS)

@@ -56,8 +56,9 @@ from core.equal.choices import (
 from core.equal.config import RunConfig, RunConfigError
 from core.equal.reward import OTReward
 
-__all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "check_setting", "config_from_values", "decode_link",
-           "dependent_defaults", "flat_values", "link_state", "link_values", "settings_link", "widget_state"]
+__all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "changed_settings", "check_setting", "config_from_values",
+           "decode_link", "dependent_defaults", "flat_values", "link_state", "link_values", "settings_link",
+           "widget_state"]
 
 NUMBER = "number"  # what a setting that takes a word or a number (alpha: "paper" or 0.001) holds when it is a number
 KEY_PREFIX = "bd_"  # the Bandit page's session keys: "bd_" + the field's own name
@@ -88,6 +89,8 @@ class Setting:
         ``(setting name, values)``: it applies only while that setting has one of those values.
     default_by : (str, mapping), optional
         ``(setting name, {value: default})``: its default depends on another setting (the budget on its kind).
+    label_by : (str, mapping), optional
+        ``(setting name, {value: label})``: its label too (the budget's unit: a share, calls or a cost).
     step, widget
         Page hints: a number input's step; ``"slider"``, ``"toggle"`` or ``"radio"`` instead of the usual widget.
     choice_labels : mapping
@@ -109,6 +112,7 @@ class Setting:
     paper: Any = None
     when: tuple[str, tuple[Any, ...]] | None = None
     default_by: tuple[str, Mapping[str, Any]] | None = None
+    label_by: tuple[str, Mapping[str, str]] | None = None
     step: float | None = None
     widget: str = ""
     choice_labels: Mapping[str, str] = field(default_factory=dict)
@@ -169,6 +173,17 @@ class Setting:
             if chosen in table:
                 return table[chosen]
         return self.default
+
+    def label_for(self, values: Mapping[str, Any]) -> str:
+        """The label given the other settings' ``values`` (the budget's names its kind's unit).
+
+        >>> BY_NAME["budget"].label_for({"budget_kind": "calls"})
+        'Budget value (extraction calls)'
+        """
+        if self.label_by is not None:
+            other, table = self.label_by
+            return table.get(_plain(values.get(other, _field_default(other))), self.label)
+        return self.label
 
     def applies(self, values: Mapping[str, Any]) -> bool:
         """Whether the setting matters given the other settings' ``values`` (missing ones at their default)."""
@@ -241,7 +256,9 @@ SETTINGS: tuple[Setting, ...] = (
                            "cost": "Cost (endpoint prices)"}),
     Setting("budget", float, "Budget value (share: 0-1)", "A share of the documents in (0, 1] (the paper: 0.05), "
             "or a number of calls, or a cost.", "main", lo=0, lo_open=True, paper=0.05, step=0.01,
-            default_by=("budget_kind", {BudgetKind.CALLS.value: 100.0, BudgetKind.COST.value: 100.0})),
+            default_by=("budget_kind", {BudgetKind.CALLS.value: 100.0, BudgetKind.COST.value: 100.0}),
+            label_by=("budget_kind", {BudgetKind.CALLS.value: "Budget value (extraction calls)",
+                                      BudgetKind.COST.value: "Budget value (cost)"})),
     # ------------------------------------------------------------------ the policy and its prior
     Setting("policy_params.alpha", float, "Exploration weight", "EQUAL's score mean_j + alpha sqrt(2 ln(sum T) / "
             "(T_j + 1)); paper: alpha = 1/(sum T + 1), the authors' code: a constant 0.001.", "policy", lo=0,
@@ -427,6 +444,19 @@ def values_of(config: RunConfig) -> dict[str, Any]:
     if out["first_pull_docs"] is None:
         out["first_pull_docs"] = config.docs_per_pull
     return out
+
+
+def changed_settings(old: RunConfig, new: RunConfig) -> list[str]:
+    """The labels of the page's settings whose value differs from ``old`` to ``new`` (a setting that applies under
+    neither, UCB1's ``c`` between two other policies, is left out): which controls a live run does not follow.
+
+    >>> changed_settings(RunConfig(), RunConfig(policy="ucb1", batch_arms=5))
+    ['Policy', 'Arms per round (B)']
+    >>> changed_settings(RunConfig(), RunConfig())
+    []
+    """
+    a, b = values_of(old), values_of(new)
+    return [s.label_for(b) for s in PAGE_SETTINGS if (s.applies(a) or s.applies(b)) and a[s.name] != b[s.name]]
 
 
 def link_values(config: RunConfig) -> dict[str, Any]:

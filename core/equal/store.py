@@ -23,7 +23,8 @@ Statuses (:data:`STATUSES`): ``running``, ``paused``, ``finished``, ``stopped: <
 (e.g. ``stopped: endpoint failing``) and ``interrupted``: given up unfinished (a page's Reset), or
 a ``running`` run nobody controls any more, as :func:`shown_status` rules for the listing, the
 loaded run and the lease check alike: no lease holder, a holder whose process is dead on this
-host (the server was killed: known at once), or a lease not renewed for :data:`LEASE_S` seconds.
+host (the server was killed: known at once), a holder the store's ``holder_alive`` says is gone
+(the app's: a browser tab that was closed or reloaded), or a lease not renewed for :data:`LEASE_S` seconds.
 The old word ``abandoned`` reads as ``interrupted``. Only the session holding a run's lease
 (:meth:`RunStore.claim`, renewed by each pull's commit and, while a pull extracts, by :func:`keeping_lease`)
 may commit pulls to it; a second session gets a :class:`RunBusyError` naming the run, not a
@@ -193,20 +194,22 @@ def _owner_alive(owner: str) -> bool:
     return True
 
 
-def shown_status(status: str, owner: str | None, heartbeat: float | None, now: float) -> str:
+def shown_status(status: str, owner: str | None, heartbeat: float | None, now: float,
+                 alive: Callable[[str], bool] = _owner_alive) -> str:
     """The status a stored run is shown with, the one rule for the listing, a loaded run and the lease check.
 
     A ``running`` run that nobody controls is ``interrupted``: no session holds its lease
     (``owner`` empty), the holder's process is dead on this host (:func:`_owner_alive`: a
-    killed server is seen at once, not after the lease runs out), or the lease was not renewed
-    for :data:`LEASE_S` seconds (``heartbeat``, epoch seconds; ``None`` counts as never). An
-    older store's word is mapped (``abandoned`` -> ``interrupted``).
+    killed server is seen at once, not after the lease runs out; ``alive`` may know more, as the
+    app knows a closed tab), or the lease was not renewed for :data:`LEASE_S` seconds
+    (``heartbeat``, epoch seconds; ``None`` counts as never). An older store's word is mapped
+    (``abandoned`` -> ``interrupted``).
 
     >>> shown_status("running", None, 0.0, 1.0), shown_status("abandoned", None, None, 1.0)
     ('interrupted', 'interrupted')
     """
     status = _OLD_STATUSES.get(status, status)
-    if status == "running" and (not owner or now - float(heartbeat or 0.0) > LEASE_S or not _owner_alive(owner)):
+    if status == "running" and (not owner or now - float(heartbeat or 0.0) > LEASE_S or not alive(owner)):
         return "interrupted"
     return status
 
@@ -241,9 +244,16 @@ def keeping_lease(store: Any, run_id: str, owner: str) -> Iterator[None]:
 
 
 class RunStore:
-    """The run database. Thread-safe (one connection behind a lock), usable from a Streamlit fragment."""
+    """The run database. Thread-safe (one connection behind a lock), usable from a Streamlit fragment.
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    ``holder_alive(owner)``, optional: False when the lease holder ``owner`` is known to be gone
+    although its process lives (the app: the browser tab that played the run was closed), so
+    its run reads ``interrupted`` and another session may claim it at once.
+    """
+
+    def __init__(self, path: str | Path | None = None, holder_alive: Callable[[str], bool] | None = None) -> None:
+        self._alive: Callable[[str], bool] = _owner_alive if holder_alive is None else (
+            lambda owner: _owner_alive(owner) and holder_alive(owner))
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -326,7 +336,7 @@ class RunStore:
         holder, beat, status = row
         now = time.time()
         age = now - float(beat or 0.0)
-        if holder and holder != owner and shown_status(status, holder, beat, now) == "running":
+        if holder and holder != owner and shown_status(status, holder, beat, now, self._alive) == "running":
             raise RunBusyError(f"run {run_id!r} is being played by another session (its last pull was {age:.0f} s "
                                f"ago); pause it there, or wait {LEASE_S:.0f} s after it stops, then press Start again")
         if next_pull is not None:  # a copy loaded before another session played on would break the primary key
@@ -407,7 +417,7 @@ class RunStore:
         df["reference"] = [json.loads(p or "{}").get("reference_name", "") for p in df["provenance"]]
         now = time.time()
         beats = df["heartbeat"].fillna(df["created"])
-        df["status"] = [shown_status(s, o, b, now) for s, o, b in zip(df["status"], df["owner"], beats)]
+        df["status"] = [shown_status(s, o, b, now, self._alive) for s, o, b in zip(df["status"], df["owner"], beats)]
         df["created"] = pd.to_datetime(df["created"], unit="s", utc=True)
         return df.drop(columns=["config", "provenance", "owner", "heartbeat"])
 
@@ -430,7 +440,7 @@ class RunStore:
         pulls["doc_ids"] = [json.loads(x) for x in pulls["doc_ids"]]
         pulls["doc_idx"] = [json.loads(x) for x in pulls["doc_idx"]]
         pulls["failed"] = [json.loads(x) if x else [] for x in pulls["failed"]]
-        status = shown_status(row[2], row[8], row[9], time.time())
+        status = shown_status(row[2], row[8], row[9], time.time(), self._alive)
         return StoredRun(row[0], row[1], status, row[3], json.loads(row[4]), row[5], int(row[6]), plans, pulls, pairs,
                          json.loads(row[7] or "{}"), resumes)
 

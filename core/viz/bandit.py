@@ -84,7 +84,7 @@ def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str =
                            marker_color=colours,
                            customdata=np.column_stack([df[["pulls", "mean", "docs_left"]].to_numpy(dtype=object),
                                                        scores]),
-                           hovertemplate="%{x}: score %{customdata[3]:.4f}<br>pulls %{customdata[0]}, mean reward "
+                           hovertemplate="%{x}: score %{customdata[3]:.4f}<br>pulls %{customdata[0]}, estimated reward "
                                          "%{customdata[1]:.4f}, "
                                          "documents left %{customdata[2]}<extra></extra>"))
     fig.update_layout(title=f"Which clusters the bandit favours (top {len(df)})", xaxis_title="cluster",

@@ -22,6 +22,8 @@ VALUE_LABELS = {
 BASELINE_STYLE = {"random": dict(color="#7f7f7f", dash="dash", width=2),
                   "avg-sim": dict(color="#222222", dash="dot", width=2)}
 BASELINE_NAMES = {"random": "Random (baseline)", "avg-sim": "Avg-sim (baseline)"}
+BASELINE_RANK = 1  # the dashed lines' names head the legend (plotly's default rank is 1000): below a dozen cells
+# they were scrolled out of the legend's view, dashed lines with no name in sight
 PALETTE = qualitative.Dark24
 
 
@@ -66,7 +68,7 @@ def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight
             continue
         name = BASELINE_NAMES[policy]
         fig.add_scatter(x=d["calls"], y=d["mean"], mode="lines", name=name, line=BASELINE_STYLE[policy],
-                        customdata=[policy] * len(d),
+                        customdata=[policy] * len(d), legendrank=BASELINE_RANK,
                         hovertemplate=f"{name}<br>%{{x:,}} calls: %{{y:.3f}}<extra></extra>")
     label = VALUE_LABELS.get(value, value)
     fig.update_layout(title=title or f"{label.split(' (')[0]} against extraction calls",

@@ -271,10 +271,16 @@ def selection_indices(state: Mapping[str, Any] | None, n: int) -> NDArray[np.int
     return idx[(idx >= 0) & (idx < n)].astype(np.int64)
 
 
+def selection_is_stale(points: MapPoints, state: Mapping[str, Any] | None) -> bool:
+    """Whether the browser's selection ``state`` was made on another version of the map than ``points`` (the map
+    was rebuilt or upgraded under it): it selects nothing here, and it is not the user deselecting either."""
+    return bool(state) and state is not None and state.get("v") not in (None, points.version)
+
+
 def drawn_selection(points: MapPoints, state: Mapping[str, Any] | None) -> NDArray[np.int64]:
     """Drawn point indices (ascending) of any selection state: ids sent by the browser, or the points inside its
     box or lasso polygon. A selection made on another version of the map selects nothing."""
-    if not state or state.get("v") not in (None, points.version):
+    if not state or selection_is_stale(points, state):
         return np.zeros(0, dtype=np.int64)
     if state.get("enc") == "poly":
         if int(state.get("n", -1)) != points.n:

@@ -101,6 +101,15 @@ def keep_views(page: str) -> None:
         st.session_state.pop("link_problems_for", None)
 
 
+def keep_view_now() -> None:
+    """Keep the drawing page's view now, from inside a fragment: :func:`keep_views` runs on full runs only, and a
+    page switch's run starts without the widgets' values, so a search typed and answered by the search panel's
+    fragment alone was lost when the page was left."""
+    S = st.session_state
+    page = S.get(VIEW_PAGE)
+    ui_state.carry(S, link_keys(page) + ui_state.kept_keys(S, page), ())
+
+
 def share_view(page: str, **current) -> None:
     """Write the page's current view into the URL, so copying the address shares it.
 

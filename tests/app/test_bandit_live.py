@@ -83,7 +83,7 @@ def test_charts_name_clusters_and_speak_in_words(small_builtin):
     cmap = at.session_state["bd_loop"].run.space
     assert len(bars["data"][0]["x"]) > 0 and all(" · " in x for x in bars["data"][0]["x"]), bars["data"][0]["x"]
     arms = at.dataframe[0].value
-    assert list(arms.columns) == ["cluster", "pulls", "mean reward", "score", "documents left"]
+    assert list(arms.columns) == ["cluster", "pulls", "estimated reward", "score", "documents left"]
     assert arms["cluster"].str.contains(" · ").all() and len(cmap.doc_ids) == 300
     for chart in charts:
         for word in _chart_words(chart):
@@ -147,6 +147,26 @@ def test_baselines_cancel_keeps_the_work_and_resume_finishes(small_builtin):
     assert sum("baseline" in (t.get("name") or "") for t in main["data"]) == 3
     assert resumed.shown and at.session_state["bd_base_job"] is resumed
 
+
+def test_a_wrong_setting_for_the_next_run_leaves_the_live_run_playing(small_builtin):
+    """A budget of 0 typed while a run plays names the budget, and the run stays on screen, playing (the page used
+    to stop at the message: the live panel vanished, and in the browser its refresh blanked the whole page)."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0
+    at.session_state["bd_speed"] = 1
+    at.run()
+    _button(at, "bd_start").click().run()
+    loop = at.session_state["bd_loop"]
+    assert loop.state == "playing"
+    at.number_input(key="bd_budget").set_value(0.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("budget" in e.value.lower() for e in at.error), [e.value for e in at.error]
+    assert loop.state == "playing" and at.metric[0].value == "playing"  # the live panel is still drawn
+    assert _button(at, "bd_pause").disabled is False
+    assert _button(at, "bd_step").disabled and _button(at, "bd_start").disabled  # no new run of a wrong setting
+    _button(at, "bd_pause").click().run()
+    assert loop.state == "paused" and not _button(at, "bd_start").disabled  # Resume needs no new settings
+    assert at.session_state["bd_budget"] == 0.0  # the typed value is kept, for the user to correct
 
 
 def test_baselines_after_a_restart_read_the_extractions_kept_on_disk(small_builtin, monkeypatch):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.faults.hostile_llm import HostileLLM
+from tests._app_server import slow_bandit_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "bandit.py")
@@ -95,39 +95,13 @@ def test_exploration_settings_reach_the_run(small_builtin):
     assert at.session_state["bd_loop"].run.config.reward.credit == "pull"
 
 
-def test_bad_settings_are_reported(small_builtin, monkeypatch):
-    for name in ("EQUAL_LLM_BASE_URL", "OPENAI_BASE_URL", "EQUAL_LLM_MODEL", "OPENAI_MODEL"):
-        monkeypatch.delenv(name, raising=False)  # no endpoint anywhere: the blank boxes cannot start a run
+def test_bad_settings_are_reported(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["bd_extractor"] = "openai"
     at.run()
     _button(at, "bd_start").click().run()
     assert not at.exception
     assert any("Cannot start" in e.value for e in at.error)
-
-
-def test_endpoint_set_in_the_environment_runs_with_the_boxes_blank(small_builtin, monkeypatch):
-    """README: point the app at an endpoint 'in the Bandit page's More settings or in the environment before
-    make run'. The page built its settings from the boxes alone, so blank boxes refused to start ('set
-    EQUAL_LLM_BASE_URL and EQUAL_LLM_MODEL', which were set); a box filled in still overrides the environment."""
-    key = "sk-envkey-0123456789abcdef"
-    with HostileLLM("good") as server:
-        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
-        monkeypatch.setenv("EQUAL_LLM_MODEL", "m")
-        monkeypatch.setenv("EQUAL_LLM_API_KEY", key)
-        at = AppTest.from_file(PAGE, default_timeout=240)
-        at.session_state["bd_extractor"] = "openai"
-        at.run()
-        assert [t.value for t in at.text_input if t.key.startswith("bd_")] == ["", "", ""]  # nothing shown
-        _button(at, "bd_step").click().run()
-        assert not at.exception, [e.value for e in at.exception]
-        assert not at.error, [e.value for e in at.error]
-        assert _metric(at, "Round") == "1" and server.requests > 0
-        assert key not in str(at.session_state["bd_loop"].run.config)
-        _button(at, "bd_reset").click().run()
-        at.text_input(key="bd_model").input("not-served")  # the box overrides the environment's model
-        _button(at, "bd_step").click().run()
-    assert any("does not serve model" in e.value for e in at.error), [e.value for e in at.error]
 
 
 @pytest.mark.browser
@@ -141,18 +115,9 @@ def test_browser_arm_table_changes_while_running(app_url, page):
 
     box("Budget value (share: 0-1)").wait_for(state="visible", timeout=30_000)  # the main choices are in view
     assert not box("Arms per round (B)").is_visible()  # the rest folded under "More settings"
-    page.get_by_text("More settings").click()
-    # one document per pull, one arm per round, the whole corpus: hundreds of rounds to watch
-    for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"),
-                         ("Budget value (share: 0-1)", "1")):
-        field = box(label)
-        field.fill(value)
-        field.press("Enter")
-        page.wait_for_timeout(800)
-    # one round per update: at full speed the loop plays these 600 rounds in a few updates, before we can look
-    speed = page.locator("[data-testid='stSlider']").filter(has_text="Rounds per update").get_by_role("slider")
-    speed.press("Home")
-    page.wait_for_timeout(800)
+    # one document per pull, one arm per round, the whole corpus, one round per update (at full speed the loop
+    # plays these 600 rounds in a few updates, before we can look): hundreds of rounds to watch
+    slow_bandit_settings(page)
     page.get_by_role("button", name="Start").click()
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for(timeout=120_000)
@@ -250,3 +215,51 @@ def test_the_page_says_when_the_seed_changes_nothing(small_builtin):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not any("the seed changes nothing" in c.value for c in at.caption)
+
+
+def test_the_budget_box_names_the_unit_its_kind_counts(small_builtin):
+    """A budget of extraction calls is not labelled a share of 0-1 (it held 100 under that label)."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    assert at.number_input(key="bd_budget").label == "Budget value (share: 0-1)"
+    at.selectbox(key="bd_budget_kind").select("calls").run()
+    box = at.number_input(key="bd_budget")
+    assert (box.label, box.value) == ("Budget value (extraction calls)", 100.0)
+    at.selectbox(key="bd_budget_kind").select("cost").run()
+    assert at.number_input(key="bd_budget").label == "Budget value (cost)"
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_controls_the_live_run_does_not_follow_are_named(small_builtin):
+    """A setting changed while a run is held (by hand, or by the tuning lab's Apply) is for the next run: the page
+    says which, since Resume plays the run as it was started (the controls used to look like the run's own)."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0
+    at.run()
+    _button(at, "bd_step").click().run()
+    assert not [c for c in at.caption if "differ from the live run" in c.value]  # nothing changed yet
+    at.selectbox(key="bd_policy").select("ucb1").run()
+    notes = [c.value for c in at.caption if "differ from the live run" in c.value]
+    assert notes and "Policy" in notes[0] and "Budget" not in notes[0], notes
+    assert at.session_state["bd_loop"].run.config.policy == "learned"  # the held run keeps its own
+    at.selectbox(key="bd_policy").select("learned").run()
+    assert not [c for c in at.caption if "differ from the live run" in c.value]
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_an_endpoint_named_by_the_environment_is_used_when_no_box_is_typed(small_builtin, monkeypatch):
+    """README: the endpoint is set in More settings or in the environment. With the boxes empty the page built
+    empty settings and refused ("base_url and model are required (or set EQUAL_LLM_BASE_URL ...)") although the
+    environment named one; now it asks that endpoint (here a closed port, so the refusal names it)."""
+    monkeypatch.setenv("EQUAL_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("EQUAL_LLM_MODEL", "env-model")
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_extractor"] = "openai"
+    at.run()
+    _button(at, "bd_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert errors and "required" not in errors[0] and "Could not reach" in errors[0], errors  # the env's URL
+    at.text_input(key="bd_base_url").input("http://127.0.0.1:9/typed").run()  # a typed endpoint: only what is typed
+    _button(at, "bd_start").click().run()
+    assert any("required" in e.value for e in at.error), [e.value for e in at.error]  # no model typed

@@ -77,3 +77,26 @@ def test_corpus_map_labels_by_zoom_legend_neighbours_and_stars(app_url, page, ou
     _wait_attr(page, "data-stars", "v === '20'", timeout=120_000)
     assert page.evaluate("window.__webglContexts") == contexts  # updated in place, never remounted
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+@pytest.mark.browser
+def test_a_search_answered_by_its_panel_alone_survives_leaving_the_page(app_url, page, output_dir):
+    """The search panel is a fragment: a query and a match count typed there rerun it alone, never app.py, which keeps
+    a page's view for a page switch on full runs only; a switch's run starts without the widgets' values, so the
+    search came back empty after a visit to the Bandit page."""
+    page.goto(f"{app_url}/", wait_until="domcontentloaded")
+    _wait_attr(page, "data-points", f"v === '{N_DOCS}'", timeout=240_000)
+    box = page.get_by_label("Search by meaning")
+    box.fill("read a file")
+    box.press("Enter")
+    page.get_by_text("Nearest documents to").first.wait_for(timeout=60_000)
+    page.get_by_role("link", name="Bandit").click()
+    page.get_by_role("button", name="Start", exact=True).wait_for(timeout=120_000)
+    page.get_by_role("link", name="Corpus map").click()
+    _wait_attr(page, "data-points", f"v === '{N_DOCS}'", timeout=120_000)
+    page.get_by_text("Nearest documents to").first.wait_for(timeout=60_000)
+    assert page.get_by_label("Search by meaning").input_value() == "read a file"
+    assert "q=read+a+file" in page.url
+    output_dir.mkdir(exist_ok=True)
+    page.get_by_text("Nearest documents to").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(output_dir / "corpus_map_search_kept.png"))

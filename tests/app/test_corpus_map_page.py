@@ -93,6 +93,22 @@ def test_search_and_settings_rebuild(small_corpus_file):
     assert len(_map(at)[0]["legend"]["entries"]) == 6  # its own default k, sqrt(80 / 2)
 
 
+def test_a_query_with_no_known_word_lists_no_documents(small_corpus_file):
+    """Punctuation and an emoji encode to zeros under the hashing encoder (an emoji does under the static tier):
+    every document scores 0 alike, so none is "nearest"; 20 arbitrary ones were listed and starred."""
+    at = _app(small_corpus_file)
+    at.toggle(key="cm_star").set_value(True)
+    at.text_input[0].set_value("!!! \N{SLIGHTLY SMILING FACE}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("No searchable words" in c.value for c in at.caption)
+    assert not any("Nearest documents" in m.value for m in at.markdown)
+    assert not any("score" in d.value.columns for d in at.dataframe)
+    assert len(_map(at)[1]["stars"]) == 0
+    at.text_input[0].set_value("numpy array !!!").run()  # one known word is enough
+    assert any("Nearest documents" in m.value for m in at.markdown)
+    assert len(_map(at)[1]["stars"]) == 20
+
+
 def test_bad_path_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
     at = AppTest.from_file(PAGE, default_timeout=60)
@@ -301,3 +317,106 @@ def test_the_points_go_once_per_session_and_again_when_the_browser_asks(small_co
     at.session_state["corpus_map_webgl"] = {"have": header["v"]}  # its answer once drawn
     at.run()
     assert "x" not in _map(at)[1]
+
+
+def _select(at: AppTest, rows: list[int], seq: int) -> None:
+    """The WebGL map's selection, as the browser reports it: ``rows`` of the points, the selection's counter."""
+    from core.viz.webgl_map import decode_payload_header
+
+    header = decode_payload_header(at.get("bidi_component")[0].proto.bytes)
+    b64 = base64.b64encode(np.array(rows, dtype="<i4").tobytes()).decode()
+    at.session_state["corpus_map_webgl"] = {"have": header["v"], "selection": {"seq": seq, "n": 120, "v": header["v"],
+                                                                               "enc": "i32", "b64": b64}}
+    at.run()
+
+
+def test_saving_a_tag_under_a_taken_name_is_refused_and_keeps_the_first(small_corpus_file, tmp_path, monkeypatch):
+    """A second "dates" replaced the first tag's documents without a word ("Saved the tag")."""
+    from core.corpus.tags import TagStore
+    from core.settings import cache_dir
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    at = _app(small_corpus_file)
+    _select(at, [1, 2, 3], seq=1)
+    at.text_input(key="cm_tag_name").set_value("dates")
+    at.button(key="cm_tag_save").click().run()
+    assert any("Saved the tag" in s.value for s in at.success)
+    _select(at, [7], seq=2)
+    at.text_input(key="cm_tag_name").set_value("dates")
+    at.button(key="cm_tag_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.success
+    (error,) = at.error
+    assert "Could not save the tag" in error.value and "“dates” already exists" in error.value
+    assert "3 documents" in error.value
+    assert at.text_input(key="cm_tag_name").value == "dates"  # the name typed is kept, to be changed
+    (path,) = cache_dir("tags").glob("*.json")  # the corpus's tags
+    (tag,) = TagStore(path.stem).tags()
+    assert tag.doc_ids == ("doc1", "doc2", "doc3")
+
+
+def test_a_one_document_corpus_is_counted_in_the_singular(tmp_path, monkeypatch):
+    """An upload of one text file read "1 documents, 1 clusters" under the map and in its load report."""
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    path = tmp_path / "note.txt"
+    path.write_text("Parse a date from a string and convert it to a time zone.")
+    at = _app(path)
+    assert any(c.value.startswith("1 document, 1 cluster, map made") for c in at.caption)
+    assert any("1 document from 1 record" in e.label for e in at.expander)
+
+
+def test_the_elbow_of_a_one_document_corpus_says_there_is_no_curve(tmp_path, monkeypatch):
+    """Compute the inertia curve on one document ran k-means for no k and failed ('the inertia curve is empty')."""
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    path = tmp_path / "note.txt"
+    path.write_text("Parse a date from a string and convert it to a time zone.")
+    at = _app(path)
+    assert not any(b.label == "Compute the inertia curve" for b in at.button)
+    assert any("has 1 document, too few for two clusters" in c.value for c in at.caption)
+    two = tmp_path / "two.jsonl"
+    two.write_text(json.dumps({"text": "open a file"}) + "\n" + json.dumps({"text": "parse a date"}) + "\n")
+    at.session_state["sb_path"] = str(two)
+    at.run()
+    next(b for b in at.button if b.label == "Compute the inertia curve").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Suggested k = 2" in c.value for c in at.caption)
+
+
+def test_a_selection_survives_the_map_being_rebuilt_under_it(small_corpus_file):
+    """A new map version (another k here; the MiniLM upgrade alike) leaves the browser's selection on the old one,
+    which selects nothing of the new map under the same counter: that read as the user deselecting, and the
+    documents listed were dropped. They are the same documents: they stay listed until the user selects anew."""
+    at = _app(small_corpus_file)
+    _select(at, [1, 2, 3], seq=1)
+    assert any("Selected documents (3)" in h.value for h in at.subheader)
+    version = _map(at)[0]["v"]
+    at.number_input[0].set_value(3)  # k inside the settings form
+    at.button[0].click().run()
+    at.run()  # the browser's next report: still its selection on the old version
+    assert _map(at)[0]["v"] != version
+    assert any("Selected documents (3)" in h.value for h in at.subheader)
+    _select(at, [], seq=2)  # the user's own deselecting on the new map still clears
+    assert any("Selected documents (0)" in h.value for h in at.subheader)
+
+
+def test_a_search_is_answered_by_the_map_on_show(small_corpus_file):
+    """The matches were kept by the embedding space and the corpus's length: another corpus of as many documents
+    showed the first one's matches (none of its ids, so an empty table under "20 best first"), and another k
+    kept the old clusters in the matches' cluster column."""
+    at = _app(small_corpus_file)
+    at.text_input[0].set_value("numpy array shape dtype").run()
+    at.number_input[0].set_value(2)  # k inside the settings form
+    at.button[0].click().run()
+    hits = next(d.value for d in at.dataframe if "score" in d.value.columns)
+    frame = next(d.value for d in at.dataframe if "keywords" in d.value.columns)
+    assert len(frame) == 2
+    hover = [text.split(":")[0].split(" · ") for text in _map(at)[0]["texts"]]  # "<id> · cluster <c>: <text>"
+    drawn = {doc_id: cluster for doc_id, cluster in hover}
+    assert [f"cluster {c}" for c in hits["cluster"]] == [drawn[d] for d in hits["doc_id"]]
+    other = small_corpus_file.with_name("same_size.jsonl")  # as many documents, other ids
+    other.write_text("".join(json.dumps({"id": f"other{i}", "text": json.loads(line)["text"] + " again"}) + "\n"
+                             for i, line in enumerate(small_corpus_file.read_text().splitlines()[:120])))
+    at.session_state["sb_path"] = str(other)
+    at.run()
+    hits = next(d.value for d in at.dataframe if "score" in d.value.columns)
+    assert len(hits) == 20 and hits["doc_id"].str.startswith("other").all()

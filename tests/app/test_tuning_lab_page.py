@@ -4,6 +4,7 @@ page."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -43,9 +44,12 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     at = _app()
     run = _button(at, "tl_run")
     assert "4 setting cells × 2 seeds" in " ".join(c.value for c in at.caption)
-    if run.label != "Run the grid":  # nothing cached yet: the button names the calls it will spend
-        assert run.label == "Run (300 calls)"
-        assert any("300 extraction calls" in shown(w.value) for w in at.warning)
+    if run.label != "Run the grid":  # not all cached yet: the button names the calls it will spend
+        # 300 on an empty cache; fewer where an earlier test of this session (the Bandit page's baselines) kept some
+        # of the same documents' extractions on disk, which the lab reuses
+        calls = re.fullmatch(r"Run \((\d+) calls\)", run.label)
+        assert calls and 0 < int(calls[1]) <= 300, run.label
+        assert any(f"{calls[1]} extraction calls" in shown(w.value) for w in at.warning)
     run.click().run()
     _run_until_done(at)
     job = at.session_state["tl_job"]

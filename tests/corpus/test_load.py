@@ -374,3 +374,23 @@ def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_and_reported(t
     assert _kinds(report) == {"non_utf8": ["caf\ufffd.txt"]} and "caf\\xe9.txt" in report.issues[0][2]
     assert pa.Table.from_pandas(corpus.to_frame()).num_rows == 2  # Arrow writes it: no surrogate left
     assert pa.Table.from_pandas(report.to_frame()).num_rows == 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("name, data", [
+    ("export.tsv", "id\ttext\nd1\tcafé au lait, naïve\nd2\tsecond line\n"),  # Excel's "Unicode text": UTF-16 TSV
+    ("notes.jsonl", '{"id": "d1", "text": "café au lait, naïve"}\n{"id": "d2", "text": "second line"}\n'),
+])
+def test_a_file_saved_as_utf16_or_utf32_with_its_bom_loads_its_text(name, data, encoding):
+    """Read as UTF-8, a UTF-16 CSV became documents of NULs and U+FFFD under one 'non_utf8' row (its header a
+    garbled text field), and a UTF-16 JSONL file had no document at all."""
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    corpus, report = load_corpus_bytes(bom + data.encode(encoding), name)
+    assert corpus.ids == ("d1", "d2") and corpus.texts == ("café au lait, naïve", "second line")
+    assert report.issues == []
+
+
+def test_one_blank_record_is_counted_in_the_singular():
+    """An empty text file was refused as 'read 1 records (txt)'."""
+    with pytest.raises(EmptyCorpusError, match=r"blank\.txt: read 1 record \(txt\) but no document remained"):
+        load_corpus_bytes(b"  \n ", "blank.txt")

@@ -64,3 +64,33 @@ def test_umap_compilation_is_cached_on_disk_once_turned_on():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2]).stdout.split()
     assert int(out[0]) > 10 and out[1] != "NullCache" and out[2] == "0"
+
+
+def test_the_layout_waits_for_umaps_preload_before_importing_it():
+    """A first map built by a fast encoder reached ``import umap`` while the preload thread was still importing it:
+    scikit-learn's circular imports then failed in both threads and the page showed the ImportError. The layout
+    now joins the preload first (checked in a fresh interpreter, where umap is not imported yet)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import threading, time
+import numpy as np
+import core.corpus.project as project
+order = []
+def slow_preload():
+    time.sleep(1.0)
+    import umap  # noqa: F401
+    order.append("preload done")
+project._preload = threading.Thread(target=slow_preload, daemon=True)
+project._preload.start()
+real = project.cache_umap_compilation
+project.cache_umap_compilation = lambda: (order.append("layout imported umap"), real())
+project.umap_project(np.random.default_rng(0).normal(size=(40, 8)).astype("float32"), n_epochs=20)
+print(order)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "['preload done', 'layout imported umap']"

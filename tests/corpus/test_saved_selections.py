@@ -32,6 +32,16 @@ def test_a_tag_that_cannot_be_saved_says_why_and_changes_nothing(tmp_path, name,
     assert [t.name for t in store.tags()] == ["kept"]
 
 
+def test_a_taken_name_is_refused_without_replace_and_the_first_tag_kept(tmp_path) -> None:
+    store = TagStore("c", root=tmp_path)
+    store.save("dates", ["d1", "d2"])
+    with pytest.raises(TagError, match="“dates” already exists \\(2 documents\\)"):
+        store.save(" dates ", ["d3"], replace=False)  # the name as saved: spaces collapsed
+    assert store.get("dates").doc_ids == ("d1", "d2")
+    store.save("dates", ["d3"], replace=True)
+    assert store.get("dates").doc_ids == ("d3",)
+
+
 def test_a_damaged_tag_file_reads_as_no_tags_and_is_replaced(tmp_path) -> None:
     store = TagStore("c", root=tmp_path)
     store.path.write_text("{not json")

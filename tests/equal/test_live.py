@@ -158,6 +158,19 @@ def test_start_pressed_twice_in_one_tab_and_once_in_another_builds_one_run_per_t
     assert second.state == "idle" and _status(store, built[1]) == "interrupted"
 
 
+def test_the_stored_runs_table_speaks_words(bandit_world, store):
+    """The listing's columns name what they count: the documents a run read, not ``docs`` beside ``n_docs``."""
+    from core.equal.live import runs_table
+
+    loop = LiveLoop(store)
+    loop.step(_run(bandit_world, store))
+    table = runs_table(store.list_runs())
+    assert not [c for c in table.columns if "_" in c or c in ("docs", "n_docs")], list(table.columns)
+    row = table.iloc[0]
+    assert row["documents read"] == loop.run.docs_done and row["documents in the corpus"] == len(loop.run.space)
+    assert row["status"] == "paused" and "run_id" not in table
+
+
 def test_a_pull_longer_than_the_lease_keeps_its_run_and_is_stored(bandit_world, store, monkeypatch):
     """A slow endpoint's pull (D documents, retries) may outlast the lease (``LEASE_S``, 120 s; 2 s here): the
     run still reads ``running`` while it plays, another session cannot take it over, and the pull is stored.
@@ -254,3 +267,16 @@ def test_a_tab_resuming_a_copy_another_session_played_on_is_told_to_reopen_it(ba
     again.resume()
     again.tick(max_rounds=1, max_seconds=100)
     assert len(store.load_run(run.run_id).pulls) > stored
+
+
+def test_an_arm_never_pulled_shows_an_estimate_not_a_mean_reward(bandit_world, store):
+    """Under the default prior (eb) an unpulled arm already has an estimate: the arms table calls it that; it read
+    "mean reward" beside 0 pulls."""
+    from core.equal.live import top_arms
+
+    loop = LiveLoop(store)
+    loop.step(_run(bandit_world, store))
+    arms = top_arms(loop.run)
+    assert list(arms.columns) == ["cluster", "pulls", "estimated reward", "score", "documents left"]
+    unpulled = arms[arms["pulls"] == 0]
+    assert len(unpulled) and (unpulled["estimated reward"] != 0).any()

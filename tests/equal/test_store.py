@@ -149,6 +149,26 @@ def test_one_rule_says_interrupted_for_the_listing_a_loaded_run_and_the_lease(tm
         store.claim("live", make_owner())  # a live one is not
 
 
+def test_a_holder_the_app_knows_is_gone_frees_its_run_at_once(tmp_path):
+    """The app's tab closed (its process lives on): the run reads interrupted and another session resumes it,
+    instead of "being played by another session" until the lease lapses two minutes later."""
+    from core.equal.store import RunBusyError, make_owner
+
+    closed, open_tab = make_owner(), make_owner()
+    store = RunStore(tmp_path / "r.sqlite", holder_alive=lambda owner: owner != closed)
+    store.create_run("tab-closed", {"policy": "equal"}, "f", 3, owner=closed)
+    store.create_run("tab-open", {"policy": "equal"}, "f", 3, owner=open_tab)
+    listed = store.list_runs().set_index("run_id").status
+    assert (listed["tab-closed"], listed["tab-open"]) == ("interrupted", "running")
+    assert store.load_run("tab-closed").status == "interrupted"
+    store.claim("tab-closed", make_owner())  # the reloaded tab resumes it
+    assert store.list_runs().set_index("run_id").status["tab-closed"] == "running"
+    with pytest.raises(RunBusyError):
+        store.claim("tab-open", make_owner())
+    plain = RunStore(tmp_path / "r.sqlite")  # without the app's knowledge: the live process's lease holds
+    assert plain.list_runs().set_index("run_id").status["tab-open"] == "running"
+
+
 def test_an_old_store_that_says_abandoned_reopens_as_interrupted(tmp_path):
     db = tmp_path / "old.sqlite"
     with sqlite3.connect(db) as conn:  # the first release's schema: no provenance, owner, heartbeat, failed
