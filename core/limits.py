@@ -67,10 +67,18 @@ def parse_size(text: str, name: str) -> int:
     Traceback (most recent call last):
     ...
     core.limits.SizeError: EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G or 1.5G, got '1.2.3G'
+
+    A fraction without a unit is no number of bytes (read as a share of memory it was 0 bytes, and every size
+    was refused as not fitting in '0 bytes'):
+
+    >>> parse_size("0.5", "EQUALCTAR_MEMORY_BUDGET")
+    Traceback (most recent call last):
+    ...
+    core.limits.SizeError: EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G or 1.5G, got '0.5'
     """
     raw = text.strip().upper().removesuffix("B").removesuffix("I")
     match = re.fullmatch(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([KMGT]?)", raw)
-    if not match:
+    if not match or (not match.group(2) and not float(match.group(1)).is_integer()):
         raise SizeError(f"{name} must be bytes or a size like 4G or 1.5G, got {text.strip()!r}")
     return int(float(match.group(1)) * _SUFFIX[match.group(2)])
 

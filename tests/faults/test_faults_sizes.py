@@ -103,3 +103,15 @@ def test_ctar_page_shows_the_same_refusal(monkeypatch) -> None:
     at.number_input(key="ctar_n_users").set_value(1_000_000_000).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("the largest n_users (Users) that fits is" in shown(e.value) for e in at.error)
+
+
+def test_a_memory_budget_given_as_a_share_is_refused_by_name(monkeypatch) -> None:
+    """README: 'EQUALCTAR_MEMORY_BUDGET; default 80% of the available memory'. A share (0.5) was read as 0 bytes,
+    so every size was refused as needing more than '0 bytes'; it is refused as a budget, naming the variable."""
+    from core.limits import SizeError, memory_budget
+
+    monkeypatch.setenv("EQUALCTAR_MEMORY_BUDGET", "0.5")
+    with pytest.raises(SizeError, match="EQUALCTAR_MEMORY_BUDGET must be bytes or a size like 4G"):
+        memory_budget()
+    monkeypatch.setenv("EQUALCTAR_MEMORY_BUDGET", "1.5G")
+    assert memory_budget() == 3 << 29
