@@ -199,6 +199,11 @@ def _load_corpus(args: argparse.Namespace):
     options = chunking_options(getattr(args, "encoder", None) or DEFAULT_MODEL)
     corpus, report = load_corpus(args.corpus, text_field=getattr(args, "text_field", None), **options)
     print(report.summary(), file=sys.stderr)
+    notes = [row for row in report.issues if row[0] != "chunked"]  # a chunked text is kept whole, in pieces
+    for kind, where, detail in notes[:20]:  # what was skipped or kept with a problem, by file and line
+        print(f"  {where}: {kind}: {detail}", file=sys.stderr)
+    if len(notes) > 20:
+        print(f"  ... and {len(notes) - 20:,} more", file=sys.stderr)
     return corpus
 
 

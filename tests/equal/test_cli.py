@@ -32,6 +32,8 @@ def test_index_builds_the_map_cache(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "indexed 60 documents into 4 clusters" in captured.out
     assert "malformed_json" in captured.err  # the load report is shown
+    # README: bad lines are listed, by file and line (it gave only the count '1 malformed_json')
+    assert "docs.jsonl:61: malformed_json: not valid JSON" in captured.err
     corpus, _ = load_corpus(path)
     cmap = load_corpus_map(corpus, MapSettings(encoder_name="hashing-64", k=4, seed=3))
     assert cmap is not None and cmap.xy.shape == (60, 2)
