@@ -243,6 +243,22 @@ def keeping_lease(store: Any, run_id: str, owner: str) -> Iterator[None]:
         thread.join()
 
 
+@contextmanager
+def _naming_damage(path: Path) -> Iterator[None]:
+    """Turn "database disk image is malformed" (and kin) into a :class:`RunStoreCorrupt` naming the file."""
+    try:
+        yield
+    except sqlite3.IntegrityError:
+        raise
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:  # pandas wraps the sqlite3 error
+        text = str(exc).lower()
+        if not any(s in text for s in ("malformed", "not a database", "encrypted", "corrupt")):
+            raise
+        raise RunStoreCorrupt(f"the run database {path} is damaged ({exc}). Move it aside "
+                              f"(mv '{path}' '{path}.broken'); a new, empty one is then created, and "
+                              "the rest of the app works meanwhile") from None
+
+
 class RunStore:
     """The run database. Thread-safe (one connection behind a lock), usable from a Streamlit fragment.
 
@@ -257,27 +273,12 @@ class RunStore:
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        with naming_disk_full("the run store could not be opened", self.path, RunStoreFull), self._guard():
+        with naming_disk_full("the run store could not be opened", self.path, RunStoreFull), _naming_damage(self.path):
             self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
             self._migrate()
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Turn "database disk image is malformed" (and kin) into a :class:`RunStoreCorrupt` naming the file."""
-        try:
-            yield
-        except sqlite3.IntegrityError:
-            raise
-        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:  # pandas wraps the sqlite3 error
-            text = str(exc).lower()
-            if not any(s in text for s in ("malformed", "not a database", "encrypted", "corrupt")):
-                raise
-            raise RunStoreCorrupt(f"the run database {self.path} is damaged ({exc}). Move it aside "
-                                  f"(mv '{self.path}' '{self.path}.broken'); a new, empty one is then created, and "
-                                  "the rest of the app works meanwhile") from None
 
     def _migrate(self) -> None:
         for table, column, kind in _MIGRATIONS:
@@ -293,7 +294,7 @@ class RunStore:
             check: Callable[[sqlite3.Cursor], None] | None = None) -> None:
         """Run ``statements`` in one transaction; a full disk raises :class:`RunStoreFull` naming ``what``."""
         with self._lock, naming_disk_full(f"the run store could not save {what}", self.path, RunStoreFull), \
-                self._guard():
+                _naming_damage(self.path):
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -320,7 +321,7 @@ class RunStore:
         self._tx(f"the new run {run_id}", [(sql, row)], [False])
 
     def has_run(self, run_id: str) -> bool:
-        with self._lock, self._guard():
+        with self._lock, _naming_damage(self.path):
             return self._conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone() is not None
 
     def set_status(self, run_id: str, status: str) -> None:
@@ -411,7 +412,7 @@ class RunStore:
                         COALESCE(SUM(p.cost),0) AS cost, AVG(p.reward) AS mean_reward
                  FROM runs r LEFT JOIN pulls p ON p.run_id = r.run_id
                  GROUP BY r.run_id ORDER BY r.created DESC"""
-        with self._lock, self._guard():
+        with self._lock, _naming_damage(self.path):
             df = pd.read_sql_query(sql, self._conn)
         df["policy"] = [json.loads(c).get("policy", "") for c in df["config"]]
         df["reference"] = [json.loads(p or "{}").get("reference_name", "") for p in df["provenance"]]
@@ -423,7 +424,7 @@ class RunStore:
 
     def load_run(self, run_id: str) -> StoredRun:
         """All committed rows of ``run_id`` (pulls ordered by round and seq)."""
-        with self._lock, self._guard():
+        with self._lock, _naming_damage(self.path):
             row = self._conn.execute("SELECT run_id, name, status, created, config, fingerprint, n_docs, provenance, "
                                      "owner, COALESCE(heartbeat, created) FROM runs WHERE run_id=?",
                                      (run_id,)).fetchone()
