@@ -136,7 +136,8 @@ c1.caption(f"{counted(len(frame), 'document')}, {counted(cmap.settings.k, 'clust
            f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
            f"{cmap.engine} engine. Click a point to read it and ring its nearest neighbours; drag with Box or Lasso "
            "(or Shift+drag) to select; click the map to zoom with the wheel; the legend hides and shows.")
-c2.selectbox("Colour by", color_columns(frame), key="cm_color", help="Any column of the corpus; the legend follows.")
+c2.selectbox("Colour by", color_columns(frame), key="cm_color",
+             help="The cluster, the source (file and line), the id or the length; the legend follows.")
 search_panel.show(cmap, frame)  # under the map: its matches never push the map below the fold
 
 left, right = st.columns([2, 3])  # the clusters' keywords and representatives need the room
