@@ -55,6 +55,7 @@ def _baselines(at: AppTest) -> dict:
 def test_a_refresh_plays_several_rounds(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["bd_budget"] = 1.0  # every document: more rounds than one refresh can play
+    at.session_state["bd_tick_s"] = 60.0  # a refresh is bounded by its rounds here, not by a loaded clock
     at.run()
     _button(at, "bd_start").click().run()  # the run that handles Start also plays the fragment's first tick
     assert not at.exception, [e.value for e in at.exception]

@@ -269,8 +269,8 @@ def test_start_in_two_tabs_and_twice_in_one_leaves_no_run_nobody_controls(monkey
     assert set(new.index) == controlled  # one run per tab: the repeated Starts built none
     assert (new.status == "running").all() and (new.pulls > 0).all()
     assert runs.set_index("run_id").loc["server-killed", "status"] == "interrupted"
-    shown = [d.value for d in tabs[0].dataframe if "status" in d.value.columns and "name" in d.value.columns]
-    assert shown and "interrupted" in set(shown[0].loc[shown[0].name == "killed with its server", "status"])
+    shown = [d.value for d in tabs[0].dataframe if "status" in d.value.columns and "run" in d.value.columns]
+    assert shown and "interrupted" in set(shown[0].loc[shown[0]["run"] == "killed with its server", "status"])
     for at in tabs:  # leave the shared store as found: the tabs' runs given up, the seeded one removed
         at.session_state["bd_action"] = "reset"
         at.run()
