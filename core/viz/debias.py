@@ -98,7 +98,8 @@ def _node_label(node: str, plain: bool) -> str:
 
 def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float,
                           names: Mapping[str, str] | None = None) -> go.Figure:
-    """Mean estimate per estimator with error bars of one sd over seeds; the dashed line is the true loss.
+    """Mean estimate per estimator with error bars of one sd of its error over seeds (each seed draws its own
+    world, so the spread of the error, not of the estimate); the dashed line is the true loss.
 
     ``names`` shows estimators under other names (the tour's words); colours stay the estimator's own.
     """
@@ -122,7 +123,8 @@ def make_estimates_figure(summary: pd.DataFrame, mechanism: str, strength: float
     hi = float(np.nanmax(np.append((s.estimate + s.sd).to_numpy(dtype=float), truth)))
     pad = 0.15 * (hi - lo or 1.0)
     fig.update_layout(title=f"Estimates vs the true loss ({mechanism}, strength {strength:g})",
-                      yaxis=dict(title="loss (bars: ± 1 sd over seeds)", range=[max(0.0, lo - pad), hi + pad]),
+                      yaxis=dict(title="loss (bars: ± 1 sd of the error over seeds)",
+                                 range=[max(0.0, lo - pad), hi + pad]),
                       height=380, margin=dict(l=10, r=10, t=50, b=10))
     return finish(fig)
 
