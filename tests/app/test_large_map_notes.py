@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core.corpus.encoders import HashingEncoder
 from core.corpus.stream import LargeIndexConfig, index_large_corpus
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-WORDS = ["apple banana fruit", "car engine wheel", "python code function", "river water fish"]
+from tests._large_map import WORDS, allow_root, open_large_map
 
 
 @pytest.fixture()
 def small_builtin_roots(tmp_path, monkeypatch):
-    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
-    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
-    monkeypatch.setenv("EQUALCTAR_ROOTS", str(tmp_path))
-    return tmp_path
-
-
-def _page(path: Path) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.switch_page("pages/large_map.py")
-    at.session_state["lm_path"] = str(path)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return allow_root(monkeypatch, tmp_path)
 
 
 def test_the_page_lists_the_records_indexing_skipped_with_their_lines(small_builtin_roots):
@@ -38,7 +22,7 @@ def test_the_page_lists_the_records_indexing_skipped_with_their_lines(small_buil
     lines[10], lines[20] = "{not json", json.dumps({"text": ""})
     path.write_text("\n".join(lines) + "\n")
     index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(16))
-    at = _page(path)
+    at = open_large_map(path)
     notes = [e for e in at.expander if e.label.startswith("What indexing skipped")]
     assert [e.label for e in notes] == ["What indexing skipped: 2 of 60 records skipped; 2 notes"]
     table = notes[0].dataframe[0].value
@@ -50,7 +34,7 @@ def test_a_clean_index_shows_no_notes(small_builtin_roots):
     path = small_builtin_roots / "clean.jsonl"
     path.write_text("".join(json.dumps({"text": f"{WORDS[i % 4]} document {i}"}) + "\n" for i in range(60)))
     index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(16))
-    assert not [e for e in _page(path).expander if e.label.startswith("What indexing skipped")]
+    assert not [e for e in open_large_map(path).expander if e.label.startswith("What indexing skipped")]
 
 
 def test_a_search_whose_encoder_cannot_load_says_so_and_keeps_the_map(small_builtin_roots):
@@ -60,7 +44,7 @@ def test_a_search_whose_encoder_cannot_load_says_so_and_keeps_the_map(small_buil
     path = small_builtin_roots / "docs.jsonl"
     path.write_text("".join(json.dumps({"text": f"{WORDS[i % 4]} document {i}"}) + "\n" for i in range(60)))
     index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=gone)
-    at = _page(path)
+    at = open_large_map(path)
     at.text_input(key="lm_query").set_value("apple").run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) == 1 and "Could not load the encoder" in at.error[0].value
@@ -79,7 +63,7 @@ def test_the_time_indexing_took_counts_the_layouts_umap_once(small_builtin_roots
     meta["timings"] = {"embed": 10.0, "cluster": 2.0, "umap_sample": 30.0, "layout": 40.0, "keywords": 1.0,
                        "search_index": 1.0}  # as a large corpus's build records them, UMAP 30 s of the layout's 40
     (lmap.folder / "meta.json").write_text(json.dumps(meta))
-    assert any("indexed in 54 s." in c.value for c in _page(path).caption)
+    assert any("indexed in 54 s." in c.value for c in open_large_map(path).caption)
 
 
 def test_a_query_with_no_known_word_marks_no_hits_on_an_aligned_index_too(small_builtin_roots):
@@ -90,7 +74,7 @@ def test_a_query_with_no_known_word_marks_no_hits_on_an_aligned_index_too(small_
     config = LargeIndexConfig(k=4, layout_sample=100, align_docs=100, align_encoder="hashing-64")
     lmap = index_large_corpus(path, config, encoder=HashingEncoder(16))
     assert (lmap.folder / "align.npz").exists()
-    at = _page(path)
+    at = open_large_map(path)
     at.text_input(key="lm_query").set_value("!!!").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("No searchable words" in c.value for c in at.caption)

@@ -3,25 +3,17 @@ mtime does not change), and a query with no word the encoder knows marks no hits
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from core.corpus.encoders import HashingEncoder
 from core.corpus.stream import LargeIndexConfig, index_large_corpus
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-WORDS = ["apple banana fruit", "car engine wheel", "python code function", "river water fish"]
+from tests._large_map import WORDS, allow_root, open_large_map
 
 
 @pytest.fixture()
 def indexed_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
-    monkeypatch.setenv("EQUALCTAR_BUILTIN_LIMIT", "300")
-    monkeypatch.setenv("EQUALCTAR_ROOTS", str(tmp_path))
-    folder = tmp_path / "corp"
+    folder = allow_root(monkeypatch, tmp_path) / "corp"
     folder.mkdir()
     for i in range(150):
         (folder / f"doc{i:03d}.txt").write_text(f"{WORDS[i % 4]} document {i}")
@@ -29,17 +21,8 @@ def indexed_folder(tmp_path, monkeypatch):
     return folder
 
 
-def _page(folder: Path) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.switch_page("pages/large_map.py")
-    at.session_state["lm_path"] = str(folder)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_a_file_edited_inside_an_indexed_folder_asks_for_a_new_index(indexed_folder):
-    at = _page(indexed_folder)
+    at = open_large_map(indexed_folder)
     assert not any("has no index yet" in w.value for w in at.warning)
     mtime = indexed_folder.stat().st_mtime
     with open(indexed_folder / "doc000.txt", "a") as f:
@@ -51,7 +34,7 @@ def test_a_file_edited_inside_an_indexed_folder_asks_for_a_new_index(indexed_fol
 
 
 def test_a_query_with_no_known_word_marks_no_hits(indexed_folder):
-    at = _page(indexed_folder)
+    at = open_large_map(indexed_folder)
     at.text_input(key="lm_query").set_value("!!!")
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -214,12 +214,9 @@ def test_a_pull_longer_than_the_lease_keeps_its_run_and_is_stored(bandit_world, 
     assert errors == [] and len(store.load_run(run.run_id).pulls) == 1
 
 
-def test_finish_in_a_tab_whose_run_another_session_resumed_is_refused(bandit_world, store):
-    """Tab A pauses its run, tab B reopens and resumes it, then A (still showing it paused) presses Finish. A's
-    Finish once set the stored status to ``finished`` while B played on: the run then read finished, never
-    interrupted, once B's tab was closed. Finish takes the lease first, so A is told another session plays it."""
-    from core.equal.store import RunBusyError
-
+def _reopened_in_a_second_tab(bandit_world, store):
+    """Tab A plays a round of a run and pauses; tab B reopens the stored run and resumes it. Returns A, B, the run
+    and a function that reopens the stored run as a third tab would."""
     ids, texts, labels, ref, ext, embed, config = bandit_world
     space = make_space(ids, texts, labels, doc_emb=embed(texts))
     a = LiveLoop(store)
@@ -228,8 +225,22 @@ def test_finish_in_a_tab_whose_run_another_session_resumed_is_refused(bandit_wor
     a.tick(max_rounds=1, max_seconds=100)
     a.pause()
     b = LiveLoop(store)
-    b.adopt(BanditRun.resume(store, run.run_id, space, ref, ext, embed))
+
+    def reopen() -> BanditRun:
+        return BanditRun.resume(store, run.run_id, space, ref, ext, embed)
+
+    b.adopt(reopen())
     b.resume()
+    return a, b, run, reopen
+
+
+def test_finish_in_a_tab_whose_run_another_session_resumed_is_refused(bandit_world, store):
+    """Tab A pauses its run, tab B reopens and resumes it, then A (still showing it paused) presses Finish. A's
+    Finish once set the stored status to ``finished`` while B played on: the run then read finished, never
+    interrupted, once B's tab was closed. Finish takes the lease first, so A is told another session plays it."""
+    from core.equal.store import RunBusyError
+
+    a, b, run, _ = _reopened_in_a_second_tab(bandit_world, store)
     with pytest.raises(RunBusyError):
         a.finish()
     assert a.state == "paused" and _status(store, run) == "running"
@@ -245,16 +256,7 @@ def test_a_tab_resuming_a_copy_another_session_played_on_is_told_to_reopen_it(ba
     """Tab A pauses, tab B reopens, plays on and pauses, then A presses Resume on its older copy: its first commit
     once broke the primary key (an IntegrityError, shown as a bug with an error id) and left the run leased to A,
     reading ``running``. Now A's claim is refused, naming what to do, and the stored run is untouched."""
-    ids, texts, labels, ref, ext, embed, config = bandit_world
-    space = make_space(ids, texts, labels, doc_emb=embed(texts))
-    a = LiveLoop(store)
-    run = BanditRun(replace(config, budget=1.0), space, ref, ext, embed, store=store)
-    a.start(run)
-    a.tick(max_rounds=1, max_seconds=100)
-    a.pause()
-    b = LiveLoop(store)
-    b.adopt(BanditRun.resume(store, run.run_id, space, ref, ext, embed))
-    b.resume()
+    a, b, run, reopen = _reopened_in_a_second_tab(bandit_world, store)
     b.tick(max_rounds=2, max_seconds=100)
     b.pause()
     stored = len(store.load_run(run.run_id).pulls)
@@ -263,7 +265,7 @@ def test_a_tab_resuming_a_copy_another_session_played_on_is_told_to_reopen_it(ba
     assert a.state == "paused" and _status(store, run) == "paused"
     assert len(store.load_run(run.run_id).pulls) == stored
     again = LiveLoop(store)  # reopening it continues from the last pull
-    again.adopt(BanditRun.resume(store, run.run_id, space, ref, ext, embed))
+    again.adopt(reopen())
     again.resume()
     again.tick(max_rounds=1, max_seconds=100)
     assert len(store.load_run(run.run_id).pulls) > stored
