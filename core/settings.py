@@ -122,6 +122,19 @@ class LLMSettings:
         return bool(self.base_url and self.model)
 
     @classmethod
+    def typed(cls, base_url: str, model: str, api_key: str) -> LLMSettings | None:
+        """What a page's endpoint boxes name: ``None`` when all three are blank (then the environment's endpoint,
+        key and prices are used as a whole, :meth:`from_env`); else only what was typed, so a typed address never
+        receives the environment's key.
+
+        >>> LLMSettings.typed(" ", "", "") is None, LLMSettings.typed("http://h/v1 ", "m", "").base_url
+        (True, 'http://h/v1')
+        """
+        if not (base_url.strip() or model.strip() or api_key):
+            return None
+        return cls(base_url.strip(), model.strip(), api_key)
+
+    @classmethod
     def from_env(cls) -> LLMSettings:
         """Read ``EQUAL_LLM_BASE_URL``/``EQUAL_LLM_MODEL``/``EQUAL_LLM_API_KEY`` (falling back to ``OPENAI_*``)
         and the prices ``EQUAL_LLM_PRICE_PER_1K_PROMPT``/``EQUAL_LLM_PRICE_PER_1K_COMPLETION``."""

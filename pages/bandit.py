@@ -21,7 +21,7 @@ from core.equal.provenance import RunProvenance
 from core.equal.reference import DEFAULT_PRESET, list_presets, tag_choices
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
-from core.equal.settings import PAGE_GROUPS, changed_settings, config_from_values, link_state
+from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
 from core.equal.space import ArmSpace
 from core.text import md_escape
 from core.viz.bandit import (
@@ -105,10 +105,7 @@ except ValueError as exc:
     common.show_error(exc, "Settings" if loop.run is None else "Settings of the next run (the run below goes on)")
     if loop.run is None:
         st.stop()
-changed = [] if config is None or loop.state not in ("playing", "paused") else changed_settings(loop.run.config, config)
-if changed:  # a tuning lab's Apply, or a control touched mid-run: the live run does not follow them
-    st.caption(f"**{', '.join(changed)}** above differ from the live run's: they are for the next new run (press "
-               "Reset, then Start). Resume and Step play the live run as it was started.")
+bandit_panels.next_run_note(loop, config)
 if config is not None and config.deterministic:  # issue #28: say so, or a seed that changes nothing reads as a bug
     st.caption("These settings are deterministic: the seed changes nothing. An **Order exploration** above 0 lets "
                "runs spread over seeds.")
@@ -119,9 +116,7 @@ def _new_run() -> BanditRun:
 
     if config is None or ref is None:
         raise ValueError("a setting above is not valid (its message names it)")
-    typed = kind == "openai" and bool(base_url.strip() or model.strip() or api_key)  # none typed: the environment's
-    # endpoint, key and prices (EQUAL_LLM_*) as a whole; a typed endpoint gets only what was typed (never that key)
-    ext = make_checked_extractor(kind, LLMSettings(base_url.strip(), model.strip(), api_key) if typed else None)
+    ext = make_checked_extractor(kind, LLMSettings.typed(base_url, model, api_key) if kind == "openai" else None)
     S["bd_ref"] = ref
     return bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
                                         provenance=RunProvenance.build(space, ref, ext),

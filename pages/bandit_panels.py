@@ -19,7 +19,8 @@ from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop, label_runs, runs_table, stored_rounds
 from core.equal.reference import TAG_PREFIX, load_reference, reference_from_tag
 from core.equal.reward import import_solver
-from core.equal.run import BanditRun, encoder_embedder
+from core.equal.run import BanditRun, RunConfig, encoder_embedder
+from core.equal.settings import changed_settings
 from core.equal.store import RunStore
 from core.viz.bandit import make_comparison_figure
 from core.viz.webgl_map import prepare_points
@@ -42,6 +43,16 @@ def store() -> RunStore:
 def _lease_tabs() -> dict[str, str]:
     """The browser session (Streamlit's session id) of each run object this process built: ``{lease owner: id}``."""
     return {}
+
+
+def next_run_note(loop: LiveLoop, config: RunConfig | None) -> None:
+    """Name the controls a live (playing or paused) run does not follow: a tuning lab's Apply, or a control touched
+    mid-run, sets them for the next new run."""
+    changed = [] if config is None or loop.state not in ("playing", "paused") else \
+        changed_settings(loop.run.config, config)
+    if changed:
+        st.caption(f"**{', '.join(changed)}** above differ from the live run's: they are for the next new run (press "
+                   "Reset, then Start). Resume and Step play the live run as it was started.")
 
 
 def hold(run: BanditRun) -> BanditRun:
