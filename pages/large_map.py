@@ -47,11 +47,12 @@ def _stamp(path: str, mtime: float) -> str:
 
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=2)
-def _open(path: str, stamp: str):
-    from core.corpus.stream import find_large_index, load_large_map
+def _open(path: str, stamp: str, roots: tuple[str, ...]):
+    """The index of ``path``, or ``None``; refused (:class:`core.corpus.stream.IndexOutsideRootsError`, not cached)
+    when the command line built it from files of a folder that are links leading outside ``roots``."""
+    from core.corpus.stream import open_large_index
 
-    folder = find_large_index(path)
-    return None if folder is None else load_large_map(folder)
+    return open_large_index(path, tuple(Path(r) for r in roots))
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
@@ -126,7 +127,12 @@ assert source is not None  # the box is not blank
 if not source.exists():
     common.show_error(ValueError(f"{source} does not exist"), "Could not open the corpus")
     st.stop()
-lmap = _open(str(source), _stamp(str(source), source.stat().st_mtime))
+try:  # the index's own files are checked too: the command line, which may have built it, reads any link
+    lmap = _open(str(source), _stamp(str(source), source.stat().st_mtime), tuple(map(str, access.allowed_roots())))
+except access.PathNotAllowedError as exc:
+    common.show_error(exc, "Could not open the index")
+    index_panel(source)
+    st.stop()
 if lmap is None:
     st.warning(f"{md_escape(path.strip())} has no index yet. Build it with "
                f"`python -m core.corpus index --corpus {path.strip().replace('`', '')}` "

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.access import check_path, is_under_roots
+from core.access import PathNotAllowedError, check_path, is_under_roots
 from core.corpus.chunking import content_id, split_words
 from core.corpus.load import TEXT_EXTENSIONS
 from core.corpus.progress import ProgressCallback, ProgressTracker
@@ -80,6 +80,10 @@ class StreamReport:
     documents: int = 0
     skipped: int = 0
     issues: list[tuple[str, str]] = field(default_factory=list)
+    #: a folder's files read through a link, by their path inside the folder (as the file system names them)
+    links: list[str] = field(default_factory=list)
+    #: a folder's files skipped as links that lead outside the allowed folders (a page's read)
+    outside: int = 0
 
     def skip(self, where: str, why: str) -> None:
         """A record not read (counted in ``skipped``)."""
@@ -162,6 +166,7 @@ def _folder_records(path: Path, report: StreamReport,
         report.read += 1
         rel = displayable_name(str(f.relative_to(path)), report)  # a name that is not UTF-8: U+FFFD, reported
         if roots is not None and not is_under_roots(f, roots):
+            report.outside += 1
             report.skip(rel, "a link that leads outside the allowed folders; not read")
             continue
         try:
@@ -169,6 +174,8 @@ def _folder_records(path: Path, report: StreamReport,
         except OSError as err:  # removed (or made unreadable) since the folder was listed: the rest still indexes
             report.skip(rel, f"cannot be read ({err.strerror}); not indexed")
             continue
+        if f.is_symlink():  # what a page re-checks before it opens the index (:func:`outside_links`)
+            report.links.append(f.relative_to(path).as_posix())
         yield rel, decode_utf8(data, rel, report), rel  # located by its path in the folder, as every note is
 
 
@@ -448,6 +455,66 @@ def find_large_index(path: str | Path) -> Path | None:
     if any(pointer.get(k) != v for k, v in stamp.items()) or not (folder / "done").exists():
         return None
     return folder
+
+
+def outside_links(lmap: LargeMap, source: str | Path, roots: tuple[Path, ...]) -> list[str]:
+    """The files of the folder ``source`` that ``lmap`` was built from through a link that leads outside ``roots``
+    today (paths inside the folder; ``[]`` for a file's index). Only the links the index recorded are resolved, no
+    file is opened; an index written before it recorded them has its folder walked once (``stat`` only, as
+    :func:`source_stamp` walks it).
+
+    The command line is exempt from the roots (:mod:`core.access`): an index it built of ``allowed/corp``, where
+    ``corp/theirs.txt -> /elsewhere/secret.txt``, holds that text, which a page must not show."""
+    source = Path(source)
+    if not source.is_dir():
+        return []  # a file: the page's gate resolved it, links followed
+    if "links" in lmap.meta:
+        names = json.loads((lmap.folder / "links.json").read_text()) if lmap.meta["links"] else []
+    else:
+        names = [f.relative_to(source).as_posix() for f in _text_files(source) if f.is_symlink()]
+    return [name for name in names if not is_under_roots(source / name, roots)]
+
+
+class IndexOutsideRootsError(PathNotAllowedError):
+    """An index built (by the command line) from files that lead outside the roots a page may read."""
+
+
+def check_index_sources(lmap: LargeMap, source: str | Path, roots: tuple[Path, ...]) -> None:
+    """Raise :class:`IndexOutsideRootsError`, naming the index and its files that lead outside ``roots``
+    (:func:`outside_links`), if it has any."""
+    bad = outside_links(lmap, source, roots)
+    if not bad:
+        return
+    shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3:,} more" if len(bad) > 3 else "")
+    one = len(bad) == 1
+    raise IndexOutsideRootsError(
+        f"the index of {Path(source).name} holds the text of {len(bad):,} file{'' if one else 's'} that "
+        f"{'is a link' if one else 'are links'} leading outside the allowed folders ({shown}), read by the command "
+        "line; a page does not open it. Index it again from the page (those files are skipped), or start the app with "
+        "EQUALCTAR_ROOTS naming the folders they lead to")
+
+
+def open_large_index(source: str | Path, roots: tuple[Path, ...] | None) -> LargeMap | None:
+    """The newest finished index of ``source`` (:func:`find_large_index`) read back, else ``None``; with ``roots``
+    (a page's open), refused with :class:`IndexOutsideRootsError` if it was built from files that lead outside them
+    (:func:`check_index_sources`)."""
+    folder = find_large_index(source)
+    if folder is None:
+        return None
+    lmap = load_large_map(folder)
+    if roots is not None:
+        check_index_sources(lmap, source, roots)
+    return lmap
+
+
+def _reusable(final: Path, source: Path, roots: tuple[Path, ...] | None) -> bool:
+    """Whether the finished index ``final`` of ``source`` serves this build: a page's (``roots``) only if none of
+    its files leads outside them; the command line's only if no file was skipped for leading outside (a page built
+    it), so that each gets what it would have built."""
+    lmap = load_large_map(final)
+    if roots is None:
+        return not lmap.meta.get("outside")
+    return not outside_links(lmap, source, roots)
 
 
 def load_large_map(folder: str | Path) -> LargeMap:
@@ -746,7 +813,9 @@ def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repor
             "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
             "config": asdict(config), "timings": timings, "read": stream_report.read,
             "documents": stream_report.documents, "skipped": stream_report.skipped,
-            "issues": stream_report.issues[:20]}
+            "issues": stream_report.issues[:20], "links": len(stream_report.links), "outside": stream_report.outside}
+    if stream_report.links:  # the files a page re-checks before it opens the index, and only those
+        (tmp / "links.json").write_text(json.dumps(stream_report.links))
     _write_outputs(tmp, labels, xy, centroids, clusters, meta)
     del emb
 
@@ -772,7 +841,7 @@ def index_large_corpus(path: str | Path, config: LargeIndexConfig = LargeIndexCo
     path = Path(path).expanduser() if roots is None else check_path(path, roots)  # before any stat
     _check_streamable(path)
     final = large_index_path(path, config)
-    if use_cache and (final / "done").exists():
+    if use_cache and (final / "done").exists() and _reusable(final, path, roots):
         try:
             _remember_source(path, final)
         except DiskFullError:
