@@ -18,7 +18,13 @@ from core.equal.baselines import baselines_job
 from core.equal.extract import make_checked_extractor
 from core.equal.live import LiveLoop, newest_pairs, top_arms
 from core.equal.provenance import RunProvenance
-from core.equal.reference import DEFAULT_PRESET, list_presets, tag_choices
+from core.equal.reference import (
+    DEFAULT_PRESET,
+    MAX_REFERENCE_BYTES,
+    MAX_REFERENCE_EXAMPLES,
+    list_presets,
+    tag_choices,
+)
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
 from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
@@ -76,8 +82,11 @@ preset = t1.selectbox("Reference task", presets + tag_choices(tags) + [bandit_pa
 values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
 for spec, col in zip(PAGE_GROUPS["main"], (t2, t3, t4)):
     bandit_settings.draw(values, spec, col)
-upload = st.file_uploader("JSONL question/answer or text lines", type=["jsonl", "json", "txt"], key="bd_upload") \
-    if preset == bandit_panels.UPLOAD else None
+upload = st.file_uploader(  # a reference set's own limit: the browser refuses a larger file before sending it
+    "JSONL question/answer or text lines", type=["jsonl", "json", "txt"], key="bd_upload",
+    max_upload_size=MAX_REFERENCE_BYTES >> 20, help=f"A few examples of the task: at most "
+    f"{MAX_REFERENCE_BYTES >> 20} MiB and {MAX_REFERENCE_EXAMPLES:,} examples.",
+) if preset == bandit_panels.UPLOAD else None
 settings_label = "More settings" if idle_view else "More settings (used by the next new run)"
 with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it stays open across reruns
     c1, c2, c3 = st.columns(3)  # the policy and its prior | what a pull reads | how a pull is rewarded

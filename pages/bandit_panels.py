@@ -17,7 +17,7 @@ from core.equal.baselines import BaselinesJob
 from core.equal.export import export_pairs
 from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop, label_runs, runs_table, stored_rounds
-from core.equal.reference import TAG_PREFIX, load_reference, reference_from_tag
+from core.equal.reference import TAG_PREFIX, check_reference_size, load_reference, reference_from_tag
 from core.equal.reward import import_solver
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.settings import changed_settings
@@ -106,6 +106,7 @@ def chosen_reference(choice: str, upload, presets: list[str], tags, corpus):
     """The reference task the page's choice names: an uploaded file, a saved selection of the map (``tag:``) or
     a preset (the first while "Upload…" has no file yet). Raises ``ValueError`` naming what is wrong."""
     if upload is not None:
+        check_reference_size(upload.size, upload.name)  # its own limit, far below the 1 GB of any upload
         return load_reference(upload.getvalue(), upload.name)
     if choice.startswith(TAG_PREFIX):
         tagged = tagged_ids(tags, [choice.removeprefix(TAG_PREFIX)])

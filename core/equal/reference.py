@@ -8,6 +8,10 @@ question per line (answer empty).
 
 Each example is embedded in the same chat format as extracted pairs
 (``QAPair.as_text()``), so the OT reward compares like with like.
+
+A reference set is a small list of examples, read whole and embedded at every run: an upload, a file or a
+preset over :data:`MAX_REFERENCE_BYTES` is refused before it is parsed, and one of more than
+:data:`MAX_REFERENCE_EXAMPLES` examples before any is embedded (:func:`check_reference_size`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from pathlib import Path
 PRESET_DIR = Path(__file__).resolve().parents[2] / "assets" / "reference"
 _Q_KEYS = ("question", "instruction", "prompt", "q", "query", "input")
 _A_KEYS = ("answer", "output", "completion", "a", "response")
+
+#: the largest reference set read, in bytes (the presets are about 5 KB; 200 extracted pairs some 100 KB)
+MAX_REFERENCE_BYTES = 5 << 20
+#: the most examples a reference set may hold (each is embedded at every run; the presets hold about 30)
+MAX_REFERENCE_EXAMPLES = 5_000
 
 
 class ReferenceFormatError(ValueError):
@@ -78,8 +87,29 @@ def _from_record(obj: object, where: str) -> tuple[str, str]:
     return q.strip(), a.strip()
 
 
+def check_reference_size(n_bytes: int, name: str, examples: int | None = None) -> None:
+    """Refuse a reference set of ``n_bytes`` bytes (or ``examples`` examples, once parsed) over the limits.
+
+    >>> check_reference_size(6 << 20, "big.jsonl")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    core.equal.reference.ReferenceFormatError: big.jsonl: 6.0 MiB is too large ... at most 5.0 MiB (5,000 examples)...
+    """
+    from core.limits import format_bytes
+
+    limit = f"at most {format_bytes(MAX_REFERENCE_BYTES)} ({MAX_REFERENCE_EXAMPLES:,} examples)"
+    if n_bytes > MAX_REFERENCE_BYTES:
+        raise ReferenceFormatError(f"{name}: {format_bytes(n_bytes)} is too large for a reference set, a small list "
+                                   f"of examples of the task: {limit}; not read")
+    if examples is not None and examples > MAX_REFERENCE_EXAMPLES:
+        raise ReferenceFormatError(f"{name}: {examples:,} examples are too many for a reference set, a small list "
+                                   f"of examples of the task: {limit}; none embedded")
+
+
 def parse_reference(data: bytes | str, name: str = "uploaded") -> ReferenceSet:
-    """Parse JSONL (or a JSON list) of question/answer records, or plain text lines."""
+    """Parse JSONL (or a JSON list) of question/answer records, or plain text lines; refused unparsed over
+    :data:`MAX_REFERENCE_BYTES`, and over :data:`MAX_REFERENCE_EXAMPLES` examples (:func:`check_reference_size`)."""
+    check_reference_size(len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data), name)
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
@@ -114,6 +144,7 @@ def parse_reference(data: bytes | str, name: str = "uploaded") -> ReferenceSet:
             if line.strip():
                 qs.append(line.strip())
                 ans.append("")
+    check_reference_size(0, name, len(qs))
     return ReferenceSet(name, tuple(qs), tuple(ans))
 
 
@@ -133,6 +164,7 @@ def load_reference(source: str | Path | bytes, name: str | None = None) -> Refer
     path = Path(text).expanduser()
     if not path.is_file():
         raise ReferenceFormatError(f"{text!r} is neither a preset ({', '.join(list_presets())}) nor a file")
+    check_reference_size(path.stat().st_size, path.name)  # before a byte is read
     return parse_reference(path.read_bytes(), name or path.stem)
 
 

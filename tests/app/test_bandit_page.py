@@ -263,3 +263,22 @@ def test_an_endpoint_named_by_the_environment_is_used_when_no_box_is_typed(small
     at.text_input(key="bd_base_url").input("http://127.0.0.1:9/typed").run()  # a typed endpoint: only what is typed
     _button(at, "bd_start").click().run()
     assert any("required" in e.value for e in at.error), [e.value for e in at.error]  # no model typed
+
+
+def test_an_oversized_reference_upload_is_refused_by_its_own_limit_and_nothing_is_lost(small_builtin):
+    """Streamlit lets any upload reach 1 GB; a reference set gets its own 5 MiB, said before it is parsed."""
+    from core.equal.reference import MAX_REFERENCE_BYTES
+
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 0.5
+    at.run()
+    at.selectbox(key="bd_preset").set_value("Upload…").run()
+    at.file_uploader(key="bd_upload").set_value(("task.jsonl", b'{"question": "q", "answer": "a"}\n' *
+                                                 (MAX_REFERENCE_BYTES // 30), "application/jsonl")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "task.jsonl" in said and "too large for a reference set" in said and "at most 5.0 MiB" in said, said
+    assert at.session_state["bd_budget"] == 0.5 and at.session_state["bd_preset"] == "Upload…"  # nothing lost
+    at.file_uploader(key="bd_upload").set_value(("task.jsonl", b'{"question": "q", "answer": "a"}\n' * 40,
+                                                 "application/jsonl")).run()
+    assert not at.error, [e.value for e in at.error]  # a reference set of a usual size reads as before

@@ -74,3 +74,29 @@ def test_bad_reference_messages(data, match):
 def test_unknown_preset_or_path():
     with pytest.raises(ReferenceFormatError, match="neither a preset"):
         load_reference("no-such-preset")
+
+
+def test_a_reference_set_over_its_limit_is_refused_by_size_before_it_is_parsed(tmp_path, monkeypatch):
+    """A reference set is a small list of examples: 5 MiB, not the 1 GB every upload may reach."""
+    from core.equal import reference
+
+    big = b"\xff" * (reference.MAX_REFERENCE_BYTES + 1)  # not UTF-8 either: refused by its size, never decoded
+    with pytest.raises(ReferenceFormatError, match=r"big\.txt: 5\.0 MiB is too large for a reference set.*at most "
+                                                   r"5\.0 MiB \(5,000 examples\); not read"):
+        parse_reference(big, "big.txt")
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(big)
+    monkeypatch.setattr(type(path), "read_bytes", lambda p: pytest.fail("an oversized file was read"))
+    with pytest.raises(ReferenceFormatError, match="too large for a reference set"):
+        load_reference(str(path))
+    fits = b"How do I sort?\n" * 1_000
+    assert len(parse_reference(fits)) == 1_000  # under both limits: read as before
+
+
+def test_a_reference_set_of_too_many_examples_is_refused_before_any_is_embedded():
+    from core.equal.reference import MAX_REFERENCE_EXAMPLES
+
+    many = "".join(f"q{i}\n" for i in range(MAX_REFERENCE_EXAMPLES + 1))  # small in bytes, many in examples
+    with pytest.raises(ReferenceFormatError, match=r"lines\.txt: 5,001 examples are too many for a reference set"):
+        parse_reference(many, "lines.txt")
+    assert len(parse_reference("".join(f"q{i}\n" for i in range(MAX_REFERENCE_EXAMPLES)))) == MAX_REFERENCE_EXAMPLES
