@@ -189,6 +189,7 @@ class HashingEncoder:
     """
 
     def __init__(self, dim: int = 128) -> None:
+        check_hashing_dimension(dim, f"hashing-{dim}")
         self.name = f"hashing-{dim}"
         self.space_id = self.name
         self.dim = dim
@@ -353,6 +354,38 @@ class Tier(StrEnum):
 
 
 _HASHING_NAME = re.compile(r"hashing(?:-(\d+))?")
+#: the dimensions a hashing encoder may have (``hashing-<dim>``): 1 puts every text on one line, and past a few
+#: thousand the vectors only cost memory (``n x dim`` floats)
+HASHING_DIMENSIONS = (2, 4096)
+
+
+class EncoderNameError(ValueError):
+    """An encoder name that would load another encoder than it says, or none: the message names it and says why."""
+
+
+def check_hashing_dimension(dim: int, name: str) -> None:
+    """Raise :class:`EncoderNameError` naming ``name`` unless ``dim`` lies in :data:`HASHING_DIMENSIONS`.
+
+    >>> check_hashing_dimension(0, "hashing-0")
+    Traceback (most recent call last):
+    ...
+    core.corpus.encoders.EncoderNameError: hashing-0: a hashing encoder's dimension must be 2 to 4,096, not 0
+    """
+    low, high = HASHING_DIMENSIONS
+    if not low <= int(dim) <= high:
+        raise EncoderNameError(f"{name}: a hashing encoder's dimension must be {low:,} to {high:,}, not {int(dim):,}")
+
+
+def _check_tier_name(name: str, model: str, variant: str) -> None:
+    """A name of the hashing or static tier that :meth:`EncoderSpec.of` would misread: ``<tier>@<variant>`` (a
+    variant is a transformer's; the name was looked for as a transformer) and ``static-minilm:`` with no folder
+    (it loaded the working directory). Raises :class:`EncoderNameError`."""
+    if variant != "auto" and (_HASHING_NAME.fullmatch(model) or model == STATIC_MODEL):
+        raise EncoderNameError(f"{name}: @{variant} is a CPU variant of a transformer model; {model} has none "
+                               "(leave the @ part out)")
+    if name.startswith(STATIC_MODEL + ":") and not name.split(":", 1)[1].strip():
+        raise EncoderNameError(f"{name}: names no folder after the colon ({STATIC_MODEL}:<folder>, or "
+                               f"{STATIC_MODEL} for the distilled one)")
 
 
 @dataclass(frozen=True)
@@ -387,12 +420,16 @@ fine_tunable=False)
 
     @classmethod
     def of(cls, name: str, dimension: int | None = None) -> EncoderSpec:
-        """The spec of encoder ``name``; ``dimension`` completes the bare ``"hashing"`` alias (default 128)."""
+        """The spec of encoder ``name``; ``dimension`` completes the bare ``"hashing"`` alias (default 128).
+        Raises :class:`EncoderNameError` for a name that would load another encoder or none (a hashing dimension
+        outside :data:`HASHING_DIMENSIONS`, a variant of the hashing or static tier, ``static-minilm:``)."""
         name = str(name)
         hashing = _HASHING_NAME.fullmatch(name)
         if hashing:
-            dim = int(hashing.group(1) or dimension or 128)
+            dim = int(hashing.group(1)) if hashing.group(1) else 128 if dimension is None else int(dimension)
+            check_hashing_dimension(dim, name if hashing.group(1) else f"hashing-{dim}")
             return cls(f"hashing-{dim}", Tier.HASHING, dim, f"hashing-{dim}", False)
+        _check_tier_name(name, *split_variant(name))
         if name == STATIC_MODEL:
             return cls(name, Tier.STATIC, None, f"{STATIC_MODEL}/{static_model_dir().name}", False)
         if name.startswith(STATIC_MODEL + ":"):
@@ -402,7 +439,7 @@ fine_tunable=False)
     def load(self) -> Encoder:
         """The encoder itself (:class:`HashingEncoder`, :class:`StaticEncoder` or :class:`SentenceEncoder`)."""
         if self.tier is Tier.HASHING:
-            return HashingEncoder(int(self.dimension or 128))
+            return HashingEncoder(int(self.dimension or 0))  # set by :meth:`of` for every hashing name
         if self.tier is Tier.STATIC:
             return StaticEncoder() if self.name == STATIC_MODEL else StaticEncoder(self.name.split(":", 1)[1])
         model, variant = split_variant(self.name)
@@ -559,6 +596,10 @@ def parse_env_encoder(raw: str | None, named: Sequence[str]) -> EnvEncoder:
         return EnvEncoder(DEFAULT_MODEL)
     if text in named:
         return EnvEncoder(text)
+    try:
+        EncoderSpec.of(text)
+    except EncoderNameError as exc:  # hashing-0 loaded 128 dimensions; hashing@bf16 looked for a transformer
+        return EnvEncoder(DEFAULT_MODEL, note=f"{ENCODER_ENV}={text!r}: {exc}. Using the default, {DEFAULT_MODEL}.")
     if _HASHING_NAME.fullmatch(text):  # hashing-128: the named "hashing"
         alias = next((n for n in named if _HASHING_NAME.fullmatch(n) and space_id(n) == space_id(text)), None)
         if alias is not None:
@@ -600,9 +641,11 @@ def gate_encoder(name: str, client_ip: str | None, roots: tuple[Path, ...] | Non
     """An encoder a page was given (the Local model path box, ``EQUALCTAR_ENCODER``) through
     :func:`core.access.gate_model`, the folder inside ``static-minilm:<folder>`` and ``<folder>@<variant>`` too
     (those names name no existing path, so they passed as cached models' names, and loaded folders outside the
-    roots). Returns the name with its folder resolved; raises :class:`core.access.PathNotAllowedError`."""
+    roots). Returns the name with its folder resolved; raises :class:`core.access.PathNotAllowedError`, or
+    :class:`EncoderNameError` for a name that would load another encoder or none (:meth:`EncoderSpec.of`)."""
     from core import access
 
+    EncoderSpec.of(name.strip())  # a name that would load another encoder, or none: refused by name first
     prefix, model, suffix = split_model_name(name.strip())
     if prefix:  # always a folder
         access.require_server_paths(client_ip)

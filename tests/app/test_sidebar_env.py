@@ -92,3 +92,12 @@ def test_a_named_encoder_is_chosen_by_its_label_without_a_note(monkeypatch):
     at = _run(monkeypatch, paths_ok=True, EQUALCTAR_ENCODER="hashing", EQUALCTAR_BUILTIN_LIMIT="300")
     assert at.selectbox[0].value.startswith("Hashing")
     assert _encoder(at) == "hashing" and not at.warning
+
+
+def test_a_hashing_dimension_out_of_range_is_named_with_the_range_and_the_default_used(monkeypatch):
+    """``hashing-0`` was offered as the local model and loaded a 128-dimension encoder in a space named hashing-0."""
+    at = _run(monkeypatch, paths_ok=True, EQUALCTAR_ENCODER="hashing-0", EQUALCTAR_BUILTIN_LIMIT="300")
+    assert at.selectbox[0].value.startswith("MiniLM")
+    assert _encoder(at) == "all-MiniLM-L6-v2 (packaged)"
+    assert any("EQUALCTAR_ENCODER='hashing-0'" in w.value and "must be 2 to 4,096, not 0" in w.value
+               for w in at.warning), [w.value for w in at.warning]

@@ -3,6 +3,8 @@ the local model, or named with the default used; never silently replaced."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core.corpus.encoders import (
@@ -23,7 +25,7 @@ def test_named_encoders_and_unset_are_used_as_named(raw, name):
     assert parse_env_encoder(raw, NAMED) == EnvEncoder(name)
 
 
-@pytest.mark.parametrize("raw", ["/models/not-here-yet", "./model", "~/model", "hashing-64", "hashing-64@fp32",
+@pytest.mark.parametrize("raw", ["/models/not-here-yet", "./model", "~/model", "hashing-64",
                                  f"{STATIC_MODEL}:/models/static", f"{DEFAULT_MODEL}@bf16"])
 def test_folders_and_names_the_encoders_know_are_local_and_kept_as_set(raw):
     got = parse_env_encoder(raw, NAMED)
@@ -65,3 +67,38 @@ def test_the_setting_reads_the_environment_at_call_time(monkeypatch):
     assert env_encoder(NAMED).name == "hashing-64"
     monkeypatch.delenv("EQUALCTAR_ENCODER")
     assert env_encoder(NAMED).name == DEFAULT_MODEL
+
+
+@pytest.mark.parametrize("raw, says", [
+    ("hashing-0", "hashing-0: a hashing encoder's dimension must be 2 to 4,096, not 0"),
+    ("hashing-1", "must be 2 to 4,096, not 1"),
+    ("hashing-99999999999", "must be 2 to 4,096, not 99,999,999,999"),
+    ("hashing-64@fp32", "hashing-64@fp32: @fp32 is a CPU variant of a transformer model; hashing-64 has none"),
+    (f"{STATIC_MODEL}@bf16", f"{STATIC_MODEL}@bf16: @bf16 is a CPU variant of a transformer model"),
+    (f"{STATIC_MODEL}:", f"{STATIC_MODEL}:: names no folder after the colon"),
+])
+def test_an_encoder_name_that_would_load_another_encoder_or_none_is_refused_by_name(raw, says):
+    """``hashing-0`` loaded a 128-dimension encoder (``0 or 128``) in a space it called ``hashing-0``; a huge
+    dimension allocated ``n x dim`` floats; ``@<variant>`` on the hashing or static tier looked for a transformer
+    of that name; ``static-minilm:`` loaded the working directory. Each is now refused, by name, in the variable's
+    note (the default used), at the sidebar's box and by the loader."""
+    from core.corpus.encoders import EncoderNameError, EncoderSpec, gate_encoder, load_encoder
+
+    got = parse_env_encoder(raw, NAMED)
+    assert (got.name, got.local) == (DEFAULT_MODEL, False)
+    assert got.note.startswith(f"EQUALCTAR_ENCODER={raw!r}") and says in got.note and DEFAULT_MODEL in got.note
+    for refuse in (EncoderSpec.of, load_encoder, lambda name: gate_encoder(name, None)):
+        with pytest.raises(EncoderNameError, match=re.escape(says)):
+            refuse(raw)
+
+
+@pytest.mark.parametrize("dim", [2, 16, 4096])
+def test_hashing_dimensions_in_range_load_with_that_dimension(dim):
+    from core.corpus.encoders import EncoderSpec, HashingEncoder, load_encoder
+
+    assert EncoderSpec.of(f"hashing-{dim}").dimension == dim == load_encoder(f"hashing-{dim}").dim
+    assert EncoderSpec.of("hashing", dimension=dim).space_id == f"hashing-{dim}"
+    with pytest.raises(ValueError, match="must be 2 to 4,096, not 0"):
+        EncoderSpec.of("hashing", dimension=0)  # was 128: ``dimension or 128``
+    with pytest.raises(ValueError, match="must be 2 to 4,096, not -3"):
+        HashingEncoder(-3)
