@@ -10,6 +10,7 @@ Run: ``.venv/bin/python benchmarks/bench_ctar.py``; prints figures, last line PA
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -41,6 +42,7 @@ print(json.dumps(dict(wall=wall, peak_gb=peak_kb / 1024 ** 2, base_gb=before / 1
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " ")).parse_args()  # --help, then exit
     out = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         print(out.stderr)

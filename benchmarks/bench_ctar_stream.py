@@ -19,6 +19,7 @@ size (default 100,000). Run: ``.venv/bin/python benchmarks/bench_ctar_stream.py`
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -104,7 +105,20 @@ def pgmpy_rate() -> float:
     return len(sim) / wall
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    ap.add_argument("--users", type=int, default=N_USERS,
+                    help=f"users x {N_MOVIES:,} movies streamed (BENCH_CTAR_STREAM_USERS; default {N_USERS:,}: "
+                         "1e8 pairs, the size the goals are set for)")
+    args = ap.parse_args(argv)
+    if args.users < 1:
+        ap.error(f"--users must be at least 1, got {args.users}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    global N_USERS
+    N_USERS = parse_args(argv).users
     with tempfile.TemporaryDirectory(prefix="bench_ctar_stream_") as name:
         tmp = Path(name)
         child = bench_stream(tmp)

@@ -13,6 +13,7 @@ Last line: ``bench_debias=<sweep seconds> goal=... PASS|FAIL``.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,7 @@ def python_loop_estimators(e, o, p, ehat) -> dict[str, float]:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " ")).parse_args()  # --help, then exit
     import torch
 
     torch.set_num_threads(2)

@@ -419,7 +419,7 @@ def verdict(results: list[CaseResult], split: str) -> tuple[bool, str]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--encoder", default=os.environ.get("EQUALCTAR_BENCH_ENCODER", DEFAULT_MODEL))
     ap.add_argument("--half", choices=("tuning", "confirmation", "both"), default="both",
                     help="which half of the family to run (the verdict is always the confirmation half's)")

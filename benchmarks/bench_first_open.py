@@ -67,7 +67,7 @@ def start_app(home: Path, extra_env: dict | None = None) -> tuple[subprocess.Pop
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--upgrade-limit", type=float, default=1200.0)
     ap.add_argument("--screenshot", default=str(ROOT / "test-output" / "bench_first_open.png"))
     args = ap.parse_args()

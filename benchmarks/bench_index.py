@@ -8,6 +8,7 @@ Ratios are against baselines measured in the same process. Goals: (1) overhead <
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -115,6 +116,7 @@ def bench_umap(n: int = 20_000, d: int = 384) -> float:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " ")).parse_args()  # --help, then exit
     ratio = bench_embedding()
     speed, gap = bench_kmeans()
     uspeed = bench_umap()

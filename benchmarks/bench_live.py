@@ -119,7 +119,7 @@ def _baselines(page, cancel_after_s: float) -> tuple[float, float, list[tuple[fl
 
 
 def main() -> int:  # noqa: C901 - one scripted session, step by step
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--screenshot", default=str(ROOT / "test-output" / "bench_live.png"))
     ap.add_argument("--no-cli", action="store_true", help="skip the CLI baseline")

@@ -38,6 +38,7 @@ the whole-job per-worker rate at 2 workers (start-up included: it errs on the sl
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -323,7 +324,29 @@ def projection(
     )
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The sizes of the four jobs; each defaults to its ``BENCH_RAY_*`` variable, then to the measured size."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    ap.add_argument("--docs", type=int, default=N_EMBED,
+                    help=f"built-in documents embedded (BENCH_RAY_DOCS; default {N_EMBED:,})")
+    ap.add_argument("--extract-docs", type=int, default=N_EXTRACT,
+                    help=f"documents extracted against the fake endpoint (BENCH_RAY_EXTRACT_DOCS; "
+                         f"default {N_EXTRACT:,})")
+    ap.add_argument("--ctar-users", type=int, default=N_CTAR_USERS,
+                    help=f"CTAR users x 1,000 movies (BENCH_RAY_CTAR_USERS; default {N_CTAR_USERS:,})")
+    ap.add_argument("--sweep-seeds", type=int, default=N_SWEEP_SEEDS,
+                    help=f"seeds of the debiasing sweep (BENCH_RAY_SWEEP_SEEDS; default {N_SWEEP_SEEDS})")
+    args = ap.parse_args(argv)
+    for name in ("docs", "extract_docs", "ctar_users", "sweep_seeds"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    global N_EMBED, N_EXTRACT, N_CTAR_USERS, N_SWEEP_SEEDS
+    args = parse_args(argv)  # before Ray starts: --help answers at once
+    N_EMBED, N_EXTRACT, N_CTAR_USERS, N_SWEEP_SEEDS = args.docs, args.extract_docs, args.ctar_users, args.sweep_seeds
     from core.engine.ray_engine import RayConfig, ensure_ray, shutdown_ray
 
     corpus = _corpus(N_EMBED)

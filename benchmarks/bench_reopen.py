@@ -8,6 +8,7 @@ the first build. Last line: ``bench_reopen=... PASS|FAIL``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -43,6 +44,7 @@ def _corpus():
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " ")).parse_args()  # --help, then exit
     import numpy as np
 
     from core.corpus.encoders import HashingEncoder

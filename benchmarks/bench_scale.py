@@ -170,7 +170,7 @@ def browser(path: Path, home: Path, n_docs: int = 1) -> tuple[float, float, floa
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--sample", type=int, default=300, help="documents for the MiniLM throughput and agreement")
     ap.add_argument("--no-browser", action="store_true")

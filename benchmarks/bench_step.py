@@ -14,6 +14,7 @@ map. The browser's own drawing is not included.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -103,6 +104,7 @@ def time_panel(run: BanditRun, repeats: int = 5) -> float:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " ")).parse_args()  # --help, then exit
     ms50, ot50 = time_rounds(50)
     print(f"k=50 arms, B=50 x D=10: {ms50:.1f} ms/round (OT solves alone {ot50:.1f} ms; overhead x{ms50 / ot50:.2f})")
     for policy in ("ucb1", "thompson", "random"):
