@@ -52,7 +52,7 @@ def _open(path: str, stamp: str, roots: tuple[str, ...]):
     when the command line built it from files of a folder that are links leading outside ``roots``."""
     from core.corpus.stream import open_large_index
 
-    return open_large_index(path, tuple(Path(r) for r in roots))
+    return open_large_index(path, roots)
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=2)

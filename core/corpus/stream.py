@@ -31,7 +31,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -494,16 +494,16 @@ def check_index_sources(lmap: LargeMap, source: str | Path, roots: tuple[Path, .
         "EQUALCTAR_ROOTS naming the folders they lead to")
 
 
-def open_large_index(source: str | Path, roots: tuple[Path, ...] | None) -> LargeMap | None:
+def open_large_index(source: str | Path, roots: Sequence[str | Path] | None) -> LargeMap | None:
     """The newest finished index of ``source`` (:func:`find_large_index`) read back, else ``None``; with ``roots``
-    (a page's open), refused with :class:`IndexOutsideRootsError` if it was built from files that lead outside them
-    (:func:`check_index_sources`)."""
+    (a page's open; folders, resolved), refused with :class:`IndexOutsideRootsError` if it was built from files that
+    lead outside them (:func:`check_index_sources`)."""
     folder = find_large_index(source)
     if folder is None:
         return None
     lmap = load_large_map(folder)
     if roots is not None:
-        check_index_sources(lmap, source, roots)
+        check_index_sources(lmap, source, tuple(Path(root) for root in roots))
     return lmap
 
 
