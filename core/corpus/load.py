@@ -40,7 +40,17 @@ Bad input never crashes and never disappears silently: each problem becomes one 
 ``special_file``        a FIFO, device or socket in a folder (refused without opening it)
 ``broken_link``         a symbolic link whose target does not exist
 ``outside_roots``       a link in a folder that leads outside the allowed roots (page loads only)
+``column_left_out``     one of the file's other columns not kept: nested values, long text, no name, no value,
+                        or beyond the first 32 (location: the file; :mod:`core.corpus.columns`)
+``column_renamed``      a column named like one of the map's own (``source``, ``cluster``, ...), kept as
+                        ``"<name> (column)"``
+``values_cut``          a kept text column's values longer than 80 characters, cut (counted per column)
 ======================  =====================================================================
+
+Other columns. Every column besides the text and the id that holds single values (numbers, booleans, short
+text) is kept in :attr:`Corpus.columns`, one value per document (a record without it: missing; each chunk of a
+long document: its record's values); see :mod:`core.corpus.columns`. The kept names are in
+:attr:`LoadReport.columns`.
 
 Limits (:class:`LoadLimits`). Sizes are checked before anything is read: a file path or an
 upload over ``max_total_bytes`` is refused; in a folder or a zip, a member's extension and
@@ -98,6 +108,7 @@ from core.corpus.chunking import (
     content_id,
     split_text,
 )
+from core.corpus.columns import Column, columns_digest, file_columns
 from core.corpus.readers import (
     ID_FIELD_NAMES,
     CorpusFormatError,
@@ -179,16 +190,21 @@ def _size_text(n: int) -> str:
 @dataclass(frozen=True)
 class Corpus:
     """Documents in a fixed order. ``ids[i]`` names ``texts[i]``; ``sources[i]`` says where it came from
-    (file name and line, or module path for the built-in corpus)."""
+    (file name and line, or module path for the built-in corpus). ``columns``: the file's own other columns
+    (:mod:`core.corpus.columns`), one value per document each; none for text files and the built-in corpus."""
 
     ids: tuple[str, ...]
     texts: tuple[str, ...]
     sources: tuple[str, ...]
     name: str = "corpus"
+    columns: tuple[Column, ...] = ()
 
     def __post_init__(self) -> None:
         if not (len(self.ids) == len(self.texts) == len(self.sources)):
             raise ValueError("ids, texts and sources must have the same length")
+        for col in self.columns:
+            if len(col.values) != len(self.texts):
+                raise ValueError(f"column '{col.name}' has {len(col.values)} values for {len(self.texts)} documents")
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -201,20 +217,39 @@ class Corpus:
         shares the cached corpus), kept in the instance: the corpus is frozen, so it cannot go stale."""
         return content_hash(self.ids, self.texts)
 
+    @cached_property
+    def frame_hash(self) -> str:
+        """The key of what is shown of this corpus (its map's documents, colours, hover texts): the
+        :attr:`content_hash` for a corpus without columns, else that hash and the columns' values hashed together.
+        Embeddings and the map on disk follow the text alone (:attr:`content_hash`); what is kept in memory with the
+        corpus follows this, so a file whose values changed but whose texts did not is coloured by the new values.
+
+        >>> plain = Corpus(("a",), ("x",), ("f:1",))
+        >>> year = Corpus(("a",), ("x",), ("f:1",), columns=(Column("year", (2001,), True),))
+        >>> plain.frame_hash == plain.content_hash == year.content_hash != year.frame_hash
+        True
+        """
+        digest = columns_digest(self.columns)
+        if not digest:
+            return self.content_hash
+        return hashlib.sha256(f"{self.content_hash}|{digest}".encode()).hexdigest()
+
     def subset(self, indices: list[int] | tuple[int, ...], name: str | None = None) -> Corpus:
-        """The documents at ``indices`` (in that order), as a new corpus."""
+        """The documents at ``indices`` (in that order), as a new corpus (their column values too)."""
         return Corpus(
             ids=tuple(self.ids[i] for i in indices),
             texts=tuple(self.texts[i] for i in indices),
             sources=tuple(self.sources[i] for i in indices),
             name=name or self.name,
+            columns=tuple(col.take(indices) for col in self.columns),
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """Columns ``id``, ``text``, ``source``, one row per document."""
+        """Columns ``id``, ``text``, ``source``, then the file's own columns, one row per document."""
         import pandas as pd
 
-        return pd.DataFrame({"id": list(self.ids), "text": list(self.texts), "source": list(self.sources)})
+        return pd.DataFrame({"id": list(self.ids), "text": list(self.texts), "source": list(self.sources),
+                             **{col.name: list(col.values) for col in self.columns}})
 
 
 @dataclass
@@ -233,6 +268,7 @@ class LoadReport:
     text_field: str | None = None
     id_field: str | None = None
     max_words: int | None = DEFAULT_MAX_WORDS
+    columns: list[str] = field(default_factory=list)  # the file's other columns kept (core.corpus.columns)
 
     def add(self, kind: str, location: str, detail: str) -> None:
         """Record one issue."""
@@ -252,6 +288,9 @@ class LoadReport:
         """One line: documents loaded, records read, fields used and issue counts."""
         fields = f"text field '{self.text_field}'" if self.text_field else "whole text"
         fields += f", id field '{self.id_field}'" if self.id_field else ", content-hash ids"
+        if self.columns:
+            names = ", ".join(f"'{c}'" for c in self.columns[:3]) + (", …" if len(self.columns) > 3 else "")
+            fields += f", {counted(len(self.columns), 'other column')} ({names})"
         counts = self.counts
         issues = ", ".join(f"{n} {kind}" for kind, n in counts.items()) if counts else "no issues"
         return (f"{self.source}: {counted(self.n_loaded, 'document')} from {counted(self.n_read, 'record')} "
@@ -671,6 +710,8 @@ def _assemble(
     ids: list[str] = []
     texts: list[str] = []
     sources: list[str] = []
+    kept: list[_Record] = []  # the records documents came from, in order
+    origin: list[int] = []  # per document, its record in ``kept`` (chunks share one)
     seen_text: dict[str, str] = {}
     unique = UniqueIds(report)
     for loc, value in records:
@@ -690,18 +731,30 @@ def _assemble(
         if len(chunks) > 1:
             report.add("chunked", loc, f"{len(text.split())} words split into {len(chunks)} chunks of at most "
                        f"{max_words} words" + (f" and {max_tokens} tokens" if max_tokens else ""))
-            for k, chunk in enumerate(chunks):
-                ids.append(unique(f"{doc_id}#{k}", loc))
-                texts.append(chunk)
-                sources.append(loc)
+            ids.extend(unique(f"{doc_id}#{k}", loc) for k in range(len(chunks)))
+            texts.extend(chunks)
         else:
             ids.append(doc_id)
             texts.append(text)
-            sources.append(loc)
+        sources.extend([loc] * (len(texts) - len(sources)))
+        origin.extend([len(kept)] * (len(texts) - len(origin)))  # every chunk has its record's values
+        kept.append((loc, value))
     report.n_loaded = len(texts)
     if not texts:
         raise _empty_corpus_error(name, report)
-    return Corpus(ids=tuple(ids), texts=tuple(texts), sources=tuple(sources), name=Path(name).stem or name)
+    columns = _extra_columns(kept, origin, text_field, id_field, name, report)
+    return Corpus(ids=tuple(ids), texts=tuple(texts), sources=tuple(sources), name=Path(name).stem or name,
+                  columns=columns)
+
+
+def _extra_columns(kept: list[_Record], origin: list[int], text_field: str | None, id_field: str | None, name: str,
+                   report: LoadReport) -> tuple[Column, ...]:
+    """The file's other columns (:mod:`core.corpus.columns`) over the ``kept`` records, one value per document
+    (``origin``: each document's record); text files have none."""
+    names = [c for c in record_columns(kept) if c not in (text_field, id_field)]
+    columns = tuple(col.take(origin) for col in file_columns(kept, names, name, report))
+    report.columns = [col.name for col in columns]
+    return columns
 
 
 def _check_max_words(max_words: int | None, max_tokens: int | None = None) -> None:
