@@ -130,14 +130,18 @@ near = nearest_neighbours(cmap, selected[0]) if len(selected) == 1 else None
 corpus_map(view.points, key=MAP_KEY, labels=view.hover, colors=view.coloring.colors, height=600,
            highlight=cluster_rows(frame, highlight), highlight_key=str(memory.clears),
            stars=rows_of(frame, starred), marks=None if near is None else rows_of(frame, near["doc_id"]),
-           map_labels=labels, legend=view.coloring.legend, legend_title=S.get("cm_color", "cluster"))
+           map_labels=labels, legend=view.coloring.legend, legend_title=view.title)
+if view.note:
+    st.caption(md_escape(view.note))
 c1, c2 = st.columns([5, 1], vertical_alignment="center")
 c1.caption(f"{counted(len(frame), 'document')}, {counted(cmap.settings.k, 'cluster')}, map made by the encoder "
            f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
            f"{cmap.engine} engine. Click a point to read it and ring its nearest neighbours; drag with Box or Lasso "
            "(or Shift+drag) to select; click the map to zoom with the wheel; the legend hides and shows.")
 c2.selectbox("Colour by", color_columns(frame), key="cm_color",
-             help="The cluster, the source (file and line), the id or the length; the legend follows.")
+             help="The cluster, the source (file and line), your file's own columns (numbers low to high, "
+                  "other values by their most frequent ones), the id or the length; the legend follows, and "
+                  "documents without a value are grey.")
 search_panel.show(cmap, frame)  # under the map: its matches never push the map below the fold
 
 left, right = st.columns([2, 3])  # the clusters' keywords and representatives need the room

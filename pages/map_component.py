@@ -100,7 +100,9 @@ def selection_before(points: MapPoints, key: str) -> MapSelection:
 
 
 def _map_key(cmap) -> str:
-    return f"{cmap.corpus.content_hash}|{cmap.settings!r}"
+    """A map's key in this module's caches: its corpus's frame hash (the content hash without file columns; the
+    columns' values too with them) and settings."""
+    return f"{cmap.corpus.frame_hash}|{cmap.settings!r}"
 
 
 @st.cache_resource(show_spinner="Naming the clusters…", max_entries=8)

@@ -58,7 +58,7 @@ def corpus_map():
     corpus, _ = corpus_source()
     settings = map_settings(corpus)
     st.session_state["map_upgrade_job"] = None
-    if progressive(settings.encoder_name) and (corpus.content_hash, settings) not in map_memo():
+    if progressive(settings.encoder_name) and (corpus.frame_hash, settings) not in map_memo():
         if load_corpus_map(corpus, settings) is None:
             from core.corpus.encoders import static_model_ready
             from core.corpus.upgrade import ensure_upgrade
@@ -68,9 +68,11 @@ def corpus_map():
                 st.session_state["map_upgrade_job"] = str(job.folder)
                 settings = replace(settings, encoder_name=STATIC_MODEL if static_model_ready() else "hashing")
     # one build per map, shared: a session asking while another builds it waits for that one
-    # (the memo, core.corpus.views.MapMemo, drops the oldest beyond its size)
+    # (the memo, core.corpus.views.MapMemo, drops the oldest beyond its size); keyed by the corpus's frame hash, its
+    # content hash when it has no columns of its own: a file whose values changed but not its texts gets its own
+    # entry (the map on disk, keyed by the texts, is read back, not built again), coloured by the new values
     note = st.empty()
-    cmap = map_memo().obtain((corpus.content_hash, settings), lambda: _map_with_progress(corpus, settings),
+    cmap = map_memo().obtain((corpus.frame_hash, settings), lambda: _map_with_progress(corpus, settings),
                           on_wait=lambda: note.caption("Another visitor is building this map; it is shared, so it "
                                                        "shows here as soon as it is ready."))
     note.empty()

@@ -4,7 +4,8 @@ A record file (CSV/TSV, JSONL, JSON, Parquet) often holds more than its text and
 holds single values is kept, one value per document, so the Corpus map can be coloured by it and list it:
 
 * **numbers** (JSON numbers, or CSV cells that all read as plain decimal numbers, ``2001``, ``-3.5``, ``1e3``)
-  are kept as numbers (whole numbers as ``int``); a blank cell, ``null`` or ``NaN`` is missing (``None``);
+  are kept as numbers, as ``int`` when every one is whole (``2001.0``, as pandas writes a column with blanks, is
+  2001); a blank cell, ``null`` or ``NaN`` is missing (``None``);
 * **booleans** (a column of JSON ``true``/``false`` only) are kept as ``bool``;
 * **anything else** (short strings, a mix of numbers and words, dates) is kept as text, each value cut to
   :data:`MAX_VALUE_CHARS` characters (a ``values_cut`` row counts the cut values).
@@ -145,7 +146,11 @@ def _typed(name: str, raw: list[Value]) -> tuple[Column | None, str]:
         return None, "no value in any record"
     numbers = [_as_number(v) for v in present]
     if all(n is not None for n in numbers):
-        return Column(name, tuple(_as_number(v) if v is not None else None for v in raw), numeric=True), ""
+        values = [None if v is None else _as_number(v) for v in raw]
+        if all(isinstance(n, int) or (math.isfinite(n) and float(n).is_integer() and abs(n) < 2**53)
+               for n in numbers if n is not None):  # 2001.0 (a spreadsheet's, pandas' with blanks) is the year 2001
+            values = [None if v is None else int(v) for v in values]
+        return Column(name, tuple(values), numeric=True), ""
     if all(isinstance(v, bool) for v in present):
         return Column(name, tuple(raw)), ""
     texts = [str(v).strip() for v in present]

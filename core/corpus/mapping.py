@@ -100,7 +100,9 @@ class CorpusMap:
         return space_id(self.settings.encoder_name)
 
     def documents_frame(self) -> pd.DataFrame:
-        """Columns ``doc_id, text, source, cluster, x, y``, one row per document, corpus order.
+        """Columns ``doc_id, text, source, cluster, x, y`` (:data:`core.corpus.columns.FRAME_COLUMNS`), then the
+        corpus file's own columns (:attr:`~core.corpus.load.Corpus.columns`, missing values blank), one row per
+        document, corpus order.
 
         Built once per map and shared (a server keeps one map for all its sessions: ~3 MB and ~40 ms
         for 3,000 documents, not one copy per page run and session). Read it, do not modify it in
@@ -111,6 +113,7 @@ class CorpusMap:
                 "doc_id": list(self.corpus.ids), "text": list(self.corpus.texts),
                 "source": list(self.corpus.sources), "cluster": np.asarray(self.labels, dtype=np.int64),
                 "x": np.asarray(self.xy[:, 0], dtype=np.float32), "y": np.asarray(self.xy[:, 1], dtype=np.float32),
+                **{col.name: col.to_series() for col in self.corpus.columns},
             })
         return self._frame
 

@@ -59,8 +59,17 @@ def cluster_doc_ids(frame: pd.DataFrame, cluster: int) -> pd.Series:
 
 
 def selected_documents(frame: pd.DataFrame, ids: Iterable[str]) -> pd.DataFrame:
-    """The rows of ``ids`` (in frame order): columns ``doc_id, cluster, source, text``."""
-    return frame.loc[frame["doc_id"].isin(list(ids)), ["doc_id", "cluster", "source", "text"]]
+    """The rows of ``ids`` (in frame order): columns ``doc_id, cluster, source``, the corpus file's own columns
+    (``year``, ``label``, ...; missing values blank), then ``text``.
+
+    >>> f = pd.DataFrame({"doc_id": ["a", "b"], "text": ["x", "y"], "source": ["f:2", "f:3"], "cluster": [0, 1],
+    ...                   "x": [0.0, 1.0], "y": [0.0, 1.0], "year": [2001, 1999]})
+    >>> selected_documents(f, ["b"]).to_dict("records")
+    [{'doc_id': 'b', 'cluster': 1, 'source': 'f:3', 'year': 1999, 'text': 'y'}]
+    """
+    from core.corpus.columns import file_columns_of
+
+    return frame.loc[frame["doc_id"].isin(list(ids)), ["doc_id", "cluster", "source", *file_columns_of(frame), "text"]]
 
 
 def document_text(frame: pd.DataFrame, doc_id: str) -> str:
@@ -95,9 +104,10 @@ def label_of(choices: dict[str, str], value: str, default: str) -> str:
 class MapMemo:
     """The process's in-memory corpus maps: at most ``max_entries``, oldest dropped first.
 
-    Keys are ``(corpus content hash, MapSettings)``; :meth:`forget_encoder` drops the maps of an
-    encoder whose model folder was rewritten (a warm-up saved over it). Shared by every session of
-    the server: :meth:`obtain` builds a missing map once, however many sessions ask for it at once.
+    Keys are ``(corpus frame hash, MapSettings)`` (the content hash for a corpus without columns);
+    :meth:`forget_encoder` drops the maps of an encoder whose model folder was rewritten (a warm-up saved
+    over it). Shared by every session of the server: :meth:`obtain` builds a missing map once, however many
+    sessions ask for it at once.
 
     >>> memo, calls = MapMemo(max_entries=2), []
     >>> memo.obtain("a", lambda: calls.append(1) or "map a"), memo.obtain("a", lambda: "again")

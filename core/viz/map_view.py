@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from core.corpus.columns import file_columns_of
 from core.viz.webgl_map import (
+    MISSING,
     Coloring,
     LegendEntry,
     MapPoints,
@@ -55,21 +57,64 @@ def coloring(frame: pd.DataFrame, column: str, names: Mapping[int, str] | None =
 
 @dataclass(frozen=True)
 class MapView:
-    """The points of one colouring (``points.z`` the codes), its legend, and one hover text per document."""
+    """The points of one colouring (``points.z`` the codes), its legend, one hover text per document, the legend's
+    ``title`` (the column, and a numeric column's range) and a ``note`` on rows drawn grey for want of a value."""
 
     points: MapPoints
     coloring: Coloring
     hover: list[str]
+    title: str = "cluster"
+    note: str = ""
+
+
+HOVER_VALUE_CHARS = 40  # one column's value in a hover text
+HOVER_VALUES_CHARS = 160  # all of them together
+
+
+def _value_words(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Per row, the ``columns``' values in words: ``"year 2001 · no label"`` (each value and the whole cut short)."""
+    parts = []
+    for name in columns:
+        values = frame[name].astype(object)
+        parts.append(values.map(lambda v, name=name: f"no {name}" if pd.isna(v)
+                                else f"{name} {short_text(v, HOVER_VALUE_CHARS)}"))
+    joined = parts[0].str.cat(parts[1:], sep=" · ") if len(parts) > 1 else parts[0]
+    return joined.map(lambda t: short_text(t, HOVER_VALUES_CHARS))
+
+
+def hover_texts(frame: pd.DataFrame, column: str = "cluster") -> list[str]:
+    """One hover text per row: ``"<id> · cluster <c>: <text>"``, with the corpus file's own columns' values after
+    the cluster (``column`` first when it is one of them).
+
+    >>> f = pd.DataFrame({"doc_id": ["a"], "text": ["hi"], "source": ["f:2"], "cluster": [3], "x": [0.0],
+    ...                   "y": [0.0], "year": pd.array([None], dtype="Int64"), "label": ["spam"]})
+    >>> hover_texts(f, "label"), hover_texts(f.drop(columns=["year", "label"]))
+    (['a · cluster 3 · label spam · no year: hi'], ['a · cluster 3: hi'])
+    """
+    head = frame["doc_id"].astype(str) + " · cluster " + frame["cluster"].astype(str)
+    extra = file_columns_of(frame)
+    if extra:
+        ordered = sorted(extra, key=lambda c: c != column)  # stable: the coloured column first, the rest in order
+        head = head + " · " + _value_words(frame, ordered)
+    return (head + ": " + frame["text"].map(short_text)).tolist()
+
+
+def _title_and_note(frame: pd.DataFrame, column: str, colors: Coloring) -> tuple[str, str]:
+    """The legend's title (``"year, 1990 – 2020"``) and what the page says of rows without a value."""
+    title = f"{column}, {colors.span}" if colors.span else column
+    if not colors.missing:
+        return title, ""
+    rows = f"{colors.missing:,} of {len(frame):,} documents have" if colors.missing > 1 else "1 document has"
+    return title, f"{rows} no {column}: drawn grey, as “{MISSING}” in the legend."
 
 
 def map_view(frame: pd.DataFrame, column: str = "cluster", names: Mapping[int, str] | None = None) -> MapView:
-    """The map of ``frame`` coloured by ``column``; hover texts read ``"<id> · cluster <c>: <text>"``."""
+    """The map of ``frame`` coloured by ``column``; hover texts :func:`hover_texts`."""
     colors = coloring(frame, column, names)
-    hover = (frame["doc_id"].astype(str) + " · cluster " + frame["cluster"].astype(str) + ": "
-             + frame["text"].map(short_text)).tolist()
+    hover = hover_texts(frame, column)
     texts = hashlib.blake2b("\n".join(hover).encode("utf-8", "replace"), digest_size=8).hexdigest()
     points = prepare_points(frame["x"].to_numpy(), frame["y"].to_numpy(), colors.codes, salt=texts)
-    return MapView(points, colors, hover)
+    return MapView(points, colors, hover, *_title_and_note(frame, column, colors))
 
 
 def rows_of(frame: pd.DataFrame, ids: Iterable[str]) -> NDArray[np.int64]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from core.viz.map_select import region_indices
@@ -328,16 +329,21 @@ def cluster_colors(k: int) -> list[str]:
 
 
 MAX_CATEGORIES = 16  # colour by a column: its most frequent values, the rest "other"
-QUANTILE_BINS = 6  # colour by a numeric column: this many quantile bins
+QUANTILE_BINS = 6  # colour by a numeric column: this many quantile bins (or one per value, when fewer)
 SEQUENTIAL = ["#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"]  # viridis, low to high
+MISSING, MISSING_COLOR = "missing", "#adb5bd"  # rows without a value: light grey, always their own entry
+OTHER, OTHER_COLOR = "other", "#5c636a"  # the less frequent categories together: dark grey
 
 
 @dataclass(frozen=True)
 class Coloring:
-    """Colour codes ``(n,)`` int per given row and the legend naming each code."""
+    """Colour codes ``(n,)`` int per given row and the legend naming each code; ``span`` a numeric column's range
+    (``"1990 – 2020"``, ``""`` for categories), ``missing`` the rows without a value (drawn grey)."""
 
     codes: NDArray[np.int64]
     legend: list[LegendEntry]
+    span: str = ""
+    missing: int = 0
 
     @property
     def colors(self) -> list[str]:
@@ -361,43 +367,69 @@ def cluster_coloring(clusters: Any, names: Mapping[int, str] | None = None) -> C
 
 
 def column_coloring(values: Any, max_categories: int = MAX_CATEGORIES) -> Coloring:
-    """Colour codes for any column: a numeric column in :data:`QUANTILE_BINS` quantile bins on a sequential
-    scale (NaN: "missing"); anything else by its ``max_categories - 1``
-    most frequent values, the rest "other".
+    """Colour codes for any column. A numeric column (plain or nullable numbers) on a sequential scale, low to high:
+    one entry per value when it has at most :data:`QUANTILE_BINS` distinct values, else that many quantile bins
+    named by their ranges. Anything else by its ``max_categories - 1`` most frequent values, the rest "other"
+    (dark grey). Missing values (``None``, NaN, ``<NA>``) are their own light grey "missing" entry, last.
 
-    >>> [(e.name, e.count) for e in column_coloring(["a", "b", "a", None, "c"], max_categories=3).legend]
-    [('a', 2), ('b', 1), ('other', 2)]
-    >>> c = column_coloring([1.0, 2.0, 3.0, 4.0, float("nan")])
-    >>> c.codes.tolist(), [e.name for e in c.legend][-1]
-    ([0, 2, 4, 5, 6], 'missing')
+    >>> [(e.name, e.count) for e in column_coloring(["a", "b", "a", None, "c", "d"], max_categories=3).legend]
+    [('a', 2), ('b', 1), ('other', 2), ('missing', 1)]
+    >>> c = column_coloring([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, float("nan")])
+    >>> c.codes.tolist(), c.legend[-1].name, c.span, c.missing
+    ([0, 1, 2, 3, 4, 5, 5, 6], 'missing', '1 – 7', 1)
+    >>> [e.name for e in column_coloring(pd.array([2001, None, 1999], dtype="Int64")).legend]
+    ['1999', '2001', 'missing']
     """
-    import pandas as pd
-
     series = pd.Series(values).reset_index(drop=True)
     if series.dtype.kind in "iuf":
-        return _numeric_coloring(series.to_numpy(dtype=np.float64))
-    labels = series.map(lambda v: "missing" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+        return _numeric_coloring(series.to_numpy(dtype=np.float64, na_value=np.nan))
+    missing = series.isna().to_numpy(dtype=bool)
+    labels = series[~missing].map(str)
     counts = labels.value_counts(sort=True)
     top = list(counts.index[:max_categories - 1]) if len(counts) > max_categories else list(counts.index)
     top = sorted(top, key=lambda v: (-int(counts[v]), v))
     where = {v: i for i, v in enumerate(top)}
-    codes = labels.map(lambda v: where.get(v, len(top))).to_numpy(dtype=np.int64)
-    colors = cluster_colors(len(top) + 1)
+    n_kept = len(top) + (len(top) < len(counts))  # the categories, then "other" when some are not among them
+    codes = np.full(len(series), n_kept, dtype=np.int64)  # missing: the code after them
+    codes[~missing] = labels.map(lambda v: where.get(v, len(top))).to_numpy(dtype=np.int64)
+    colors = cluster_colors(len(top))
     legend = [LegendEntry(i, short_text(v, 40), colors[i], int(counts[v])) for i, v in enumerate(top)]
     if len(top) < len(counts):
-        legend.append(LegendEntry(len(top), "other", "#adb5bd", int((codes == len(top)).sum())))
-    return Coloring(codes, legend)
+        legend.append(LegendEntry(len(top), OTHER, OTHER_COLOR, int((codes == len(top)).sum())))
+    return _with_missing(Coloring(codes, legend), int(missing.sum()))
+
+
+def _with_missing(coloring: Coloring, n_missing: int, span: str = "") -> Coloring:
+    """``coloring`` with its grey "missing" entry (when any row has no value) and ``span``."""
+    legend = list(coloring.legend)
+    if n_missing:
+        legend.append(LegendEntry(len(legend), MISSING, MISSING_COLOR, n_missing))
+    return Coloring(coloring.codes, legend, span, n_missing)
+
+
+def _number(v: float) -> str:
+    """A number as a legend writes it: whole numbers in full (a year is 2001, not 2e+03), others to 4 digits."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.4g}"
 
 
 def _numeric_coloring(x: NDArray[np.float64]) -> Coloring:
     finite = np.isfinite(x)
-    edges = np.unique(np.quantile(x[finite], np.linspace(0, 1, QUANTILE_BINS + 1))) if finite.any() else np.zeros(1)
-    n_bins = max(len(edges) - 1, 1)
-    codes = np.full(len(x), n_bins, dtype=np.int64)  # the last code: missing
-    codes[finite] = np.clip(np.searchsorted(edges, x[finite], side="right") - 1, 0, n_bins - 1)
+    distinct = np.unique(x[finite])
+    if not len(distinct):  # no value at all: every row missing
+        return _with_missing(Coloring(np.zeros(len(x), dtype=np.int64), []), len(x))
+    few = len(distinct) <= QUANTILE_BINS
+    if few:  # one entry per value
+        edges, n_bins = distinct, len(distinct)
+        codes = np.full(len(x), n_bins, dtype=np.int64)  # the last code: missing
+        codes[finite] = np.searchsorted(distinct, x[finite])
+    else:
+        edges = np.unique(np.quantile(x[finite], np.linspace(0, 1, QUANTILE_BINS + 1)))
+        n_bins = max(len(edges) - 1, 1)
+        codes = np.full(len(x), n_bins, dtype=np.int64)
+        codes[finite] = np.clip(np.searchsorted(edges, x[finite], side="right") - 1, 0, n_bins - 1)
     palette = [SEQUENTIAL[round(i * (len(SEQUENTIAL) - 1) / max(n_bins - 1, 1))] for i in range(n_bins)]
-    legend = [LegendEntry(i, f"{edges[i]:.4g} – {edges[min(i + 1, len(edges) - 1)]:.4g}", palette[i],
-                          int((codes == i).sum())) for i in range(n_bins)]
-    if (~finite).any():
-        legend.append(LegendEntry(n_bins, "missing", "#adb5bd", int((~finite).sum())))
-    return Coloring(codes, legend)
+    names = ([_number(v) for v in edges] if few else
+             [f"{_number(edges[i])} – {_number(edges[min(i + 1, len(edges) - 1)])}" for i in range(n_bins)])
+    legend = [LegendEntry(i, names[i], palette[i], int((codes == i).sum())) for i in range(n_bins)]
+    span = f"{_number(distinct[0])} – {_number(distinct[-1])}"
+    return _with_missing(Coloring(codes, legend), int((~finite).sum()), span)

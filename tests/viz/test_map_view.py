@@ -8,8 +8,8 @@ import pytest
 
 from core.corpus.encoders import HashingEncoder
 from core.corpus.mapping import MapSettings, build_corpus_map
-from core.viz.map_view import coloring, map_view, nearest_neighbours, rows_of
-from core.viz.webgl_map import column_coloring
+from core.viz.map_view import color_columns, coloring, map_view, nearest_neighbours, rows_of
+from core.viz.webgl_map import MISSING_COLOR, SEQUENTIAL, column_coloring
 from tests.corpus._mapdata import topic_corpus
 
 
@@ -64,3 +64,43 @@ def test_a_map_whose_hover_texts_changed_gets_a_new_version():
     for column in ("source", "length (characters)", "doc_id"):
         assert map_view(frame, column).points.version == map_view(frame, column).points.version
         assert map_view(frame, column).points.version != map_view(other, column).points.version
+
+
+def _with_file_columns() -> pd.DataFrame:
+    """The frame of a corpus whose file had ``year`` (one blank) and ``label`` columns."""
+    return _frame().assign(year=pd.array([2001, 1999, None, 2020], dtype="Int64"),
+                           label=pd.Series(["spam", None, "ham", "spam"], dtype=object))
+
+
+def test_a_numeric_file_column_is_a_low_to_high_scale_named_with_its_range_and_blanks_are_grey():
+    frame = _with_file_columns()
+    assert color_columns(frame) == ["cluster", "source", "year", "label", "doc_id", "length (characters)"]
+    view = map_view(frame, "year")
+    legend = view.coloring.legend
+    assert [(e.name, e.count) for e in legend] == [("1999", 1), ("2001", 1), ("2020", 1), ("missing", 1)]
+    assert [e.color for e in legend[:3]] == [SEQUENTIAL[0], SEQUENTIAL[round(2.5)], SEQUENTIAL[-1]]  # low to high
+    assert legend[-1].color == MISSING_COLOR and view.title == "year, 1999 – 2020"
+    assert view.note == "1 document has no year: drawn grey, as “missing” in the legend."
+    assert view.points.z.tolist() == [1.0, 0.0, 2.0]  # rows a, b, d (c's coordinates are NaN)
+    many = column_coloring(pd.array(list(range(100)) + [None], dtype="Int64"))
+    assert len(many.legend) == 7 and many.span == "0 – 99" and many.legend[0].name == "0 – 16.5"
+    assert many.codes[-1] == 6 and many.legend[-1].name == "missing"
+
+
+def test_a_text_file_column_is_categories_with_other_and_missing_kept_apart():
+    view = map_view(_with_file_columns(), "label")
+    assert [(e.name, e.count, e.color == MISSING_COLOR) for e in view.coloring.legend] == [
+        ("spam", 2, False), ("ham", 1, False), ("missing", 1, True)]
+    assert view.title == "label" and view.note.startswith("1 document has no label")
+    values = ["common"] * 50 + [f"rare{i}" for i in range(30)] + [None] * 5
+    c = column_coloring(values, max_categories=5)
+    assert [e.name for e in c.legend] == ["common", "rare0", "rare1", "rare2", "other", "missing"]
+    assert c.legend[-2].color != c.legend[-1].color == MISSING_COLOR and c.missing == 5
+
+
+def test_hover_shows_the_file_columns_coloured_one_first_and_only_for_a_file_that_has_them():
+    frame = _with_file_columns()
+    assert map_view(frame, "label").hover[1] == "b · cluster 1 · no label · year 1999: <b>bold</b> <b>bold</b> " \
+                                               "<b>bold</b> <b>bold</b> <b>bold</b>"
+    assert map_view(frame, "cluster").hover[0] == "a · cluster 0 · year 2001 · label spam: x"
+    assert map_view(_frame(), "cluster").hover[0] == "a · cluster 0: x"  # without file columns: as before
