@@ -146,11 +146,11 @@ def _typed(name: str, raw: list[Value]) -> tuple[Column | None, str]:
         return None, "no value in any record"
     numbers = [_as_number(v) for v in present]
     if all(n is not None for n in numbers):
-        values = [None if v is None else _as_number(v) for v in raw]
+        kept: list[int | float | None] = [None if v is None else _as_number(v) for v in raw]
         if all(isinstance(n, int) or (math.isfinite(n) and float(n).is_integer() and abs(n) < 2**53)
                for n in numbers if n is not None):  # 2001.0 (a spreadsheet's, pandas' with blanks) is the year 2001
-            values = [None if v is None else int(v) for v in values]
-        return Column(name, tuple(values), numeric=True), ""
+            kept = [None if v is None else int(v) for v in kept]
+        return Column(name, tuple(kept), numeric=True), ""
     if all(isinstance(v, bool) for v in present):
         return Column(name, tuple(raw)), ""
     texts = [str(v).strip() for v in present]

@@ -67,10 +67,21 @@ def export_documents(frame: pd.DataFrame, ids: Iterable[str], fmt: str) -> bytes
         return to_safe_csv(rows).encode("utf-8")
     buf = io.StringIO()
     for rec in rows.to_dict(orient="records"):
-        buf.write(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()},
-                             ensure_ascii=False))
+        buf.write(json.dumps({k: _json_value(v) for k, v in rec.items()}, ensure_ascii=False, allow_nan=False))
         buf.write("\n")
     return buf.getvalue().encode("utf-8")
+
+
+def _json_value(value: Any) -> Any:
+    """A frame cell as JSON holds it: numpy scalars as Python's, a missing value (a file column's blank: NaN,
+    ``<NA>``, ``None``) as ``null``, never the ``NaN`` that no JSON reader but Python's accepts.
+
+    >>> [_json_value(v) for v in (np.int64(3), float("nan"), pd.NA, "x")]
+    [3, None, None, 'x']
+    """
+    if value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def display_sample(n: int, max_points: int, seed: int = 0) -> NDArray[np.int64]:

@@ -56,6 +56,22 @@ def test_export_jsonl_and_csv_round_trip():
         export_documents(frame, [], "xml")
 
 
+def test_export_writes_a_file_columns_blanks_as_json_null_and_empty_csv_cells():
+    frame = pd.DataFrame({"doc_id": ["a", "b"], "text": ["x", "y"], "source": ["f:2", "f:3"], "cluster": [0, 1],
+                          "x": [0.0, 1.0], "y": [0.0, 1.0], "year": pd.array([2001, None], dtype="Int64"),
+                          "score": [0.5, np.nan], "label": pd.Series(["spam", None], dtype=object)})
+
+    def strict(text: str) -> dict:
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+
+    rows = [strict(line) for line in export_documents(frame, ["a", "b"], "jsonl").decode().splitlines()]
+    assert rows[0] == {"doc_id": "a", "text": "x", "source": "f:2", "cluster": 0, "year": 2001, "score": 0.5,
+                       "label": "spam"}
+    assert (rows[1]["year"], rows[1]["score"], rows[1]["label"]) == (None, None, None)
+    csv_rows = pd.read_csv(io.BytesIO(export_documents(frame, ["b"], "csv")))
+    assert csv_rows[["year", "score", "label"]].isna().all(axis=None)
+
+
 def test_display_sample_and_figure_note():
     assert (display_sample(10, 20, 0) == np.arange(10)).all()
     s = display_sample(1000, 100, 1)
