@@ -260,13 +260,27 @@ def _named(arms, names):
     return arms if names is None else [names[int(a)] for a in arms]
 
 
+UNTRIED = "untried (read first)"  # UCB1's score of an arm never pulled: +inf, which a table showed as "Infinity"
+
+
+def score_text(score: float) -> str:
+    """An arm's score as the arms table shows it: 4 decimals, or :data:`UNTRIED` for UCB1's +inf.
+
+    >>> score_text(0.61234), score_text(float("inf"))
+    ('0.6123', 'untried (read first)')
+    """
+    return UNTRIED if score == float("inf") else f"{score:.4f}"
+
+
 def top_arms(run, n: int = 30, names=None):
     """The ``n`` best-scored arms, columns in words: ``cluster, pulls, estimated reward, score, documents left``.
 
-    ``names``: one label per arm (``core.viz.bandit.arm_names``) shown instead of the arm number.
+    ``names``: one label per arm (``core.viz.bandit.arm_names``) shown instead of the arm number. The score is
+    text (:func:`score_text`): an untried arm's +inf says so in words.
     """
     df = run.arms_frame().sort_values("score", ascending=False).head(n)[list(ARM_COLUMNS)]
-    return df.assign(arm=_named(df["arm"], names)).rename(columns=ARM_COLUMNS)
+    return df.assign(arm=_named(df["arm"], names), score=[score_text(float(s)) for s in df["score"]]
+                     ).rename(columns=ARM_COLUMNS)
 
 
 def newest_pairs(run, n: int = 8, names=None):

@@ -27,8 +27,9 @@ band over seeds; :func:`rank_cells` into one line per cell.
 Example
 -------
 >>> grid = TuneGrid((("batch_arms", (1, 3)), ("credit", ("document", "pull"))), seeds=(0, 1))
->>> [c.label for c in grid.cells()]
-['B=1 · credit=document', 'B=1 · credit=pull', 'B=3 · credit=document', 'B=3 · credit=pull']
+>>> [c.label for c in grid.cells()]  # doctest: +NORMALIZE_WHITESPACE
+['1 arm per round · credit per document', '1 arm per round · credit per pull',
+ '3 arms per round · credit per document', '3 arms per round · credit per pull']
 >>> TuneGrid((), seeds=(0,))
 Traceback (most recent call last):
 ...
@@ -82,10 +83,11 @@ class TuneSpendError(TuneConfigError):
 @dataclass(frozen=True)
 class Tunable:
     """One setting the lab can vary: its :class:`~core.equal.settings.Setting` (label, parsing and rules come from
-    there, as on the Bandit page), its short name in cell labels, and the values the page offers."""
+    there, as on the Bandit page), how a cell label says one of its values in words (``"3 arms per round"``),
+    and the values the page offers."""
 
     spec: Setting
-    short: str
+    words: str
     choices: tuple[Any, ...]
 
     @property
@@ -111,22 +113,38 @@ class Tunable:
         """The value in words, as the Bandit page offers it (``EQUAL (the paper's score)``)."""
         return self.spec.choice_labels.get(value, self.value_text(value))
 
+    def cell_text(self, value: Any, budget_kind: str = "share") -> str:
+        """The value as a cell label says it, in the words of the page's controls (``"3 arms per round"``,
+        ``"1 doc per pull"``, ``"budget 20%"``), not the paper's letters.
 
-def _tunable(name: str, short: str, choices: tuple[Any, ...] = ()) -> Tunable:
+        >>> TUNABLES["batch_arms"].cell_text(3), TUNABLES["docs_per_pull"].cell_text(1)
+        ('3 arms per round', '1 doc per pull')
+        >>> TUNABLES["policy"].cell_text("learned"), TUNABLES["budget"].cell_text(0.2)
+        ('Learned', 'budget 20%')
+        """
+        if self.name == "budget":
+            return f"budget {value:.0%}" if budget_kind == "share" else f"budget {value:g} {budget_kind}"
+        text = self.choice_text(value).split(" (")[0]  # "Learned (the default)": the choice, not its note
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self.words.format(n=value, s="" if value == 1 else "s")
+        return self.words.format(n=text, s="")
+
+
+def _tunable(name: str, words: str, choices: tuple[Any, ...] = ()) -> Tunable:
     spec = BY_NAME[name]
-    return Tunable(spec, short, choices or spec.choices)
+    return Tunable(spec, words, choices or spec.choices)
 
 
 _LABELS = {"budget": "Budget (share of the corpus, or calls)"}  # the page's label names the share alone
 TUNABLES: dict[str, Tunable] = {t.name: t for t in (
-    _tunable("policy", "policy"),
-    _tunable("batch_arms", "B", (1, 2, 3, 5, 8, 10, 20)),
-    _tunable("docs_per_pull", "D", (1, 3, 5, 10, 20, 50)),
-    _tunable("unplayed", "prior"),
-    _tunable("neighbour_weight", "neighbour", (0.0, 0.1, 0.25, 0.5, 1.0)),
-    _tunable("reward.credit", "credit"),
-    _tunable("doc_order", "order"),
-    _tunable("budget", "budget", (0.05, 0.1, 0.2, 0.3, 0.5)),
+    _tunable("policy", "{n}"),
+    _tunable("batch_arms", "{n} arm{s} per round", (1, 2, 3, 5, 8, 10, 20)),
+    _tunable("docs_per_pull", "{n} doc{s} per pull", (1, 3, 5, 10, 20, 50)),
+    _tunable("unplayed", "estimate before pulls: {n}"),
+    _tunable("neighbour_weight", "neighbour weight {n}", (0.0, 0.1, 0.25, 0.5, 1.0)),
+    _tunable("reward.credit", "credit per {n}"),
+    _tunable("doc_order", "document order: {n}"),
+    _tunable("budget", "budget {n}", (0.05, 0.1, 0.2, 0.3, 0.5)),
 )}
 _ALIASES = {"B": "batch_arms", "D": "docs_per_pull", "prior": "unplayed", "order": "doc_order",
             "neighbour": "neighbour_weight"}
@@ -158,7 +176,8 @@ def parse_axis(text: str) -> tuple[str, tuple[Any, ...]]:
 
 @dataclass(frozen=True)
 class TuneCell:
-    """One setting cell: its label (``"B=3 · D=10"``), the values it sets, and its config (the base seed)."""
+    """One setting cell: its label in words (``"3 arms per round · 10 docs per pull"``), the values it sets, and its
+    config (the base seed)."""
 
     label: str
     values: Mapping[str, Any]
@@ -208,7 +227,7 @@ class TuneGrid:
             for (name, _), value in zip(self.axes, combo):
                 tunable = TUNABLES[name]
                 values[tunable.spec.name] = value
-                parts.append(f"{tunable.short}={tunable.value_text(value)}")
+                parts.append(tunable.cell_text(value, self.base.budget_kind))
             try:
                 config = config_from_values(values)
             except (RunConfigError, TypeError) as exc:

@@ -60,6 +60,15 @@ def baseline_label(name: str) -> str:
     return f"{BASELINE_NAMES.get(name.split()[0].lower(), name)} (baseline)"
 
 
+def _score_words(score: float) -> str:
+    """A bar's score in its hover: 4 decimals, or "untried" for UCB1's +inf (its bar is capped, its value is not).
+
+    >>> _score_words(-0.41237), _score_words(float("inf"))
+    ('-0.4124', 'untried (read first)')
+    """
+    return "untried (read first)" if score == np.inf else f"{score:.4f}"
+
+
 def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str = "how promising (score)",
                            names: Sequence[str] | None = None) -> go.Figure:
     """Bars of the top-``top`` arms by score (exhausted arms greyed); hover shows pulls, mean, docs left.
@@ -69,7 +78,7 @@ def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str =
     OT scores are almost always negative and close together (e.g. -0.36 to -0.44), so bars hanging
     from 0 would all look alike: when any score is negative the bars rise from just below the
     lowest one shown. Non-negative scores (EXP3's probabilities) rise from 0. Unplayed UCB arms
-    (+inf) are capped just above the highest finite score.
+    (+inf) are capped just above the highest finite score; their hover says "untried", not the cap.
     """
     df = arms.sort_values("score", ascending=False).head(top)
     finite = df["score"].replace([np.inf, -np.inf], np.nan)
@@ -83,8 +92,8 @@ def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str =
     fig = go.Figure(go.Bar(x=labels, y=scores - floor, base=floor,
                            marker_color=colours,
                            customdata=np.column_stack([df[["pulls", "mean", "docs_left"]].to_numpy(dtype=object),
-                                                       scores]),
-                           hovertemplate="%{x}: score %{customdata[3]:.4f}<br>pulls %{customdata[0]}, estimated reward "
+                                                       [_score_words(s) for s in df["score"]]]),
+                           hovertemplate="%{x}: score %{customdata[3]}<br>pulls %{customdata[0]}, estimated reward "
                                          "%{customdata[1]:.4f}, "
                                          "documents left %{customdata[2]}<extra></extra>"))
     fig.update_layout(title=f"Which clusters the bandit favours (top {len(df)})", xaxis_title="cluster",

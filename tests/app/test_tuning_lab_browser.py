@@ -37,7 +37,7 @@ def test_grid_curves_pick_apply_and_link(app_url, page, output_dir):
     legend = chart.locator(".legendtext")
     names = legend.all_text_contents()
     assert "Random (baseline)" in names and "Avg-sim (baseline)" in names
-    assert sum(n.startswith("B=") for n in names) == 16  # 4 x 4 setting cells, one curve each
+    assert sum("per round ·" in n for n in names) == 16  # 4 x 4 setting cells, one curve each, in words
     assert chart.locator(".xtitle").text_content() == "Extraction calls (documents read)"
     assert chart.locator(".ytitle").text_content().startswith("Closeness to the reference set")
     page.screenshot(path=str(output_dir / "tuning_lab_curves.png"))
@@ -47,7 +47,7 @@ def test_grid_curves_pick_apply_and_link(app_url, page, output_dir):
     page.wait_for_timeout(500)
     page.mouse.click(x, y)
     pick = page.get_by_role("combobox", name="Pick a curve (best first), or click it")
-    b, d = re.match(r"B=(\d+) · D=(\d+)", cell).groups()
+    b, d = re.match(r"(\d+) arms? per round · (\d+) docs? per pull", cell).groups()
     want = [f"batch_arms={b}"] * (b != "3") + [f"docs_per_pull={d}"] * (d != "10")  # defaults stay out of links
     box = page.get_by_test_id("stSelectbox").filter(has=pick)
     for _ in range(60):  # the box names the clicked curve, and the link carries its settings
@@ -58,7 +58,7 @@ def test_grid_curves_pick_apply_and_link(app_url, page, output_dir):
     assert cell in shown and all(w in link for w in want), (cell, shown, link)
     page.screenshot(path=str(output_dir / "tuning_lab_clicked.png"))
     pick.click()
-    page.get_by_role("option", name="B=5 · D=1", exact=True).click()
+    page.get_by_role("option", name="5 arms per round · 1 doc per pull", exact=True).click()
     page.wait_for_timeout(1500)
     link = page.locator("[data-testid='stCode']").inner_text()
     assert re.search(r"/bandit\?.*batch_arms=5.*docs_per_pull=1", link), link  # the shareable link

@@ -54,20 +54,21 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     _run_until_done(at)
     job = at.session_state["tl_job"]
     assert job.status == "done" and not at.exception
-    assert set(job.table()["cell"]) == {"B=1 · credit=document", "B=1 · credit=pull", "B=3 · credit=document",
-                                        "B=3 · credit=pull", "random", "avg-sim"}
+    one, three = "1 arm per round · credit per", "3 arms per round · credit per"
+    assert set(job.table()["cell"]) == {f"{one} document", f"{one} pull", f"{three} document", f"{three} pull",
+                                        "random", "avg-sim"}
     assert at.radio(key="tl_value").options == ["Closeness to the reference set", "On-task share (provenance label)"]
     pick = at.selectbox(key="tl_pick")
     assert pick.value == pick.options[0]  # the best cell first
-    pick.set_value("B=3 · credit=pull").run()
+    pick.set_value("3 arms per round · credit per pull").run()
     # the shareable link (B=3: default; the lab's policy, EQUAL's cluster bandit, is not the default since #28)
     assert [c.value for c in at.code] == ["/bandit?policy=equal&budget=0.2&credit=pull"]
-    at.session_state["tl_chart"] = {"selection": {"points": [{"curve_number": 2, "customdata": "B=1 · credit=pull"}]}}
+    at.session_state["tl_chart"] = {"selection": {"points": [{"curve_number": 2, "customdata": f"{one} pull"}]}}
     at.run()  # a click on a curve picks it (its points carry their cell)
-    assert at.selectbox(key="tl_pick").value == "B=1 · credit=pull"
+    assert at.selectbox(key="tl_pick").value == "1 arm per round · credit per pull"
     assert [c.value for c in at.code] == ["/bandit?policy=equal&budget=0.2&batch_arms=1&credit=pull"]
-    at.selectbox(key="tl_pick").set_value("B=3 · credit=pull").run()  # the box still picks: the old click stays put
-    assert at.selectbox(key="tl_pick").value == "B=3 · credit=pull"
+    at.selectbox(key="tl_pick").set_value(f"{three} pull").run()  # the box still picks: the old click stays put
+    assert at.selectbox(key="tl_pick").value == "3 arms per round · credit per pull"
     _button(at, "tl_apply").click().run()  # then switches to the Bandit page (app.py's navigation; not in AppTest)
     config = at.session_state["bd_pending_config"]  # the Bandit page shows it in every control when it draws
     assert config == job.grid.cells()[3].config and (config.batch_arms, config.reward.credit) == (3, "pull")

@@ -275,8 +275,9 @@ def test_tune_writes_the_grid_table_and_asks_before_spending(tmp_path, capsys, m
     assert main([*args, "--out", str(tmp_path / "t.csv"), "--spend"]) == 0
     assert "closest to the reference" in capsys.readouterr().out
     table = pd.read_csv(tmp_path / "t.csv")
-    assert set(table["cell"]) == {"B=1 · credit=document", "B=1 · credit=pull", "B=3 · credit=document",
-                                  "B=3 · credit=pull", "random", "avg-sim"}
+    one, three = "1 arm per round · credit per", "3 arms per round · credit per"
+    assert set(table["cell"]) == {f"{one} document", f"{one} pull", f"{three} document", f"{three} pull", "random",
+                                  "avg-sim"}
     assert set(table["seed"]) == {0, 1} and table["calls"].max() == 40  # a 0.2 share of 200 documents
     assert table["on_task_share"].between(0, 1).all()  # a built-in preset: the provenance label is known
     assert set(table.loc[table["kind"] == "setting", "batch_arms"]) == {1, 3}

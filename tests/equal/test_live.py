@@ -282,3 +282,17 @@ def test_an_arm_never_pulled_shows_an_estimate_not_a_mean_reward(bandit_world, s
     assert list(arms.columns) == ["cluster", "pulls", "estimated reward", "score", "documents left"]
     unpulled = arms[arms["pulls"] == 0]
     assert len(unpulled) and (unpulled["estimated reward"] != 0).any()
+
+
+def test_ucb1_untried_arms_say_untried_not_infinity(bandit_world, store):
+    """UCB1 scores an arm never pulled +inf; the arms table showed "Infinity". It says "untried" in words."""
+    from core.equal.live import UNTRIED, top_arms
+
+    loop = LiveLoop(store)
+    loop.step(_run(bandit_world, store, policy="ucb1", unplayed="zero", batch_arms=1))
+    arms = top_arms(loop.run, n=100)
+    untried = arms[arms["pulls"] == 0]
+    assert len(untried) and (untried["score"] == UNTRIED).all()
+    assert not arms["score"].str.contains("inf", case=False).any()
+    tried = arms.loc[arms["pulls"] > 0, "score"]
+    assert len(tried) and tried.map(float).notna().all()  # a pulled arm keeps its number

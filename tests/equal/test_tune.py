@@ -18,6 +18,7 @@ from core.equal.baselines import BaselineCache  # noqa: E402
 from core.equal.run import BanditRun  # noqa: E402
 from core.equal.tune import (  # noqa: E402
     TABLE_COLUMNS,
+    TUNABLES,
     TuneConfigError,
     TuneGrid,
     TuneJob,
@@ -268,3 +269,18 @@ def test_a_deterministic_cell_plays_once_and_every_seed_shows_that_run(setup, mo
         by_seed = [g.drop(columns="seed").reset_index(drop=True) for _, g in rows.groupby("seed")]
         assert sorted(rows["seed"].unique()) == [3, 4, 5]
         assert all(b.equals(by_seed[0]) for b in by_seed[1:])
+
+
+def test_cell_labels_speak_the_words_of_the_page_controls():
+    # they read "B=3 · D=1": letters the lab's controls ("Arms per round", "Documents per pull") only define
+    grid = TuneGrid((("batch_arms", (1, 3)), ("docs_per_pull", (1, 10))), seeds=(0,))
+    assert [c.label for c in grid.cells()] == ["1 arm per round · 1 doc per pull", "1 arm per round · 10 docs per pull",
+                                               "3 arms per round · 1 doc per pull",
+                                               "3 arms per round · 10 docs per pull"]
+    for name, tunable in TUNABLES.items():
+        for value in tunable.choices:
+            text = tunable.cell_text(value)
+            assert "=" not in text and "_" not in text and text.split()[0] not in ("B", "D"), (name, text)
+    assert TUNABLES["budget"].cell_text(0.05) == "budget 5%"
+    assert TUNABLES["budget"].cell_text(100.0, "calls") == "budget 100 calls"
+    assert TUNABLES["credit"].cell_text("pull") == "credit per pull"
