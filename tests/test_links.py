@@ -46,13 +46,17 @@ def test_an_invalid_link_restores_the_rest_and_names_what_it_could_not():
 def test_a_bandit_link_is_checked_by_run_config_with_its_other_settings():
     # 40 calls is a budget; 40 as a share of the corpus is not
     values, problems = restore_link("bandit", {"budget": "40"})
-    assert values == {} and problems[0].startswith("budget '40': RunConfig.budget must be")
+    # the refusal names the setting as the page labels it, its range in words (it named RunConfig.budget, "(0, 1]")
+    assert values == {}
+    assert problems == ["budget '40': Budget value (share: 0-1) must be above 0 and at most 1, got 40.0"]
     values, problems = restore_link("bandit", {"budget_kind": "calls", "budget": "40"})
     assert values == {"bd_budget_kind": "calls", "bd_budget": 40.0} and problems == []
     # a policy's parameter is checked under its policy, even when the link names another
     values, problems = restore_link("bandit", {"policy": "equal", "c": "-1", "alpha": "paper", "gamma": "0"})
     assert values == {"bd_policy": "equal", "bd_alpha_rule": "paper"}
-    assert [p.split(" ", 1)[0] for p in problems] == ["c", "gamma"] and "UCB1.c must be >= 0" in problems[0]
+    assert [p.split(" ", 1)[0] for p in problems] == ["c", "gamma"]
+    assert "Exploration weight c must be at least 0" in problems[0] and "UCB1" not in problems[0]
+    assert problems[1] == "gamma '0': Exploration share must be above 0 and at most 1, got 0.0"  # was EXP3.gamma
     values, _ = restore_link("bandit", {"alpha": "0.002"})
     assert values == {"bd_alpha_rule": "number", "bd_alpha": 0.002}  # both of its widgets
 

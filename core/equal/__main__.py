@@ -395,10 +395,13 @@ def _explicit_flags(argv: list[str]) -> set[str]:
 
 
 def _make_config(args: argparse.Namespace):
-    from core.equal.settings import SETTINGS, config_from_values
+    from core.equal.settings import SETTINGS, SettingRefusedError, config_from_values
 
     given = {spec.name: getattr(args, spec.field) for spec in SETTINGS}
-    return config_from_values({name: value for name, value in given.items() if value is not None})
+    try:
+        return config_from_values({name: value for name, value in given.items() if value is not None})
+    except SettingRefusedError as exc:  # worded for a form's label: name the option typed instead
+        raise ValueError(exc.for_cli()) from exc
 
 
 def _flat_config(config) -> dict:
@@ -595,7 +598,8 @@ def _run_tune(args: argparse.Namespace) -> int:
     from core.equal.extract.cache import kept_on_disk
     from core.equal.ontask import on_task_ids
     from core.equal.reference import load_reference
-    from core.equal.run import RunConfig, encoder_embedder
+    from core.equal.run import encoder_embedder
+    from core.equal.settings import SettingRefusedError, config_from_values
     from core.equal.space import ArmSpace
     from core.equal.tune import TABLE_FORMATS, TuneGrid, TuneJob, parse_axis, rank_cells, write_table
 
@@ -603,7 +607,11 @@ def _run_tune(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {Path(args.out).name}: the suffix picks the format, use .csv or .parquet")
     _make_out_folder(args.out)  # before the grid runs, not after
     budget = _budget_default(args.budget_kind) if args.budget is None else args.budget
-    base = RunConfig(policy=args.policy, budget_kind=args.budget_kind, budget=budget, extractor=args.extractor)
+    try:
+        base = config_from_values({"policy": args.policy, "budget_kind": args.budget_kind, "budget": budget,
+                                   "extractor": args.extractor})
+    except SettingRefusedError as exc:
+        raise ValueError(exc.for_cli()) from exc
     grid = TuneGrid(tuple(parse_axis(v) for v in args.vary), tuple(range(args.seed, args.seed + args.seeds)), base)
     extractor = kept_on_disk(make_checked_extractor(args.extractor))  # the next tune replays what --spend extracts
     cmap, encoder = _load_map(args)

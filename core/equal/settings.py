@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
@@ -55,6 +56,7 @@ from core.equal.choices import (
 )
 from core.equal.config import RunConfig, RunConfigError
 from core.equal.reward import OTReward
+from core.validate import rule_in_words
 
 __all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "changed_settings", "check_setting", "config_from_values",
            "decode_link", "dependent_defaults", "flat_values", "link_state", "link_values", "settings_link",
@@ -400,11 +402,58 @@ def resolve(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+class SettingRefusedError(RunConfigError):
+    """A setting's value refused, said as a form says it: the setting's label and its rule in words
+    (``"Budget value (share: 0-1) must be above 0 and at most 1, got 2.0"``). :attr:`setting`, :attr:`rule` and
+    :attr:`got` let the command line name its option instead (:meth:`for_cli`)."""
+
+    def __init__(self, setting: Setting, label: str, rule: str, got: str) -> None:
+        self.setting, self.label, self.rule, self.got = setting, label, rule, got
+        super().__init__(f"{label} must be {rule}, got {got}")
+
+    def for_cli(self) -> str:
+        """The refusal naming the command line's option (``"--budget must be above 0 and at most 1, got 2.0"``)."""
+        return f"{self.setting.flag} must be {self.rule}, got {self.got}"
+
+
+# what RunConfig, the policies and OTReward write: "RunConfig.budget must be in (0, 1], got 2.0", "UCB1.c must be ..."
+_REFUSAL = re.compile(r"(?:[A-Za-z]\w*\.)?(?P<field>\w+)(?: \([^)]*\))? must be (?P<rule>.+?), got (?P<got>.+)")
+_BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}
+
+
+def in_words(exc: ValueError, values: Mapping[str, Any]) -> ValueError:
+    """``exc`` (a refusal naming a code field, ``RunConfig.budget``, ``EXP3.gamma``) as a
+    :class:`SettingRefusedError` that names the setting by its label given the other ``values`` (the budget's
+    unit follows its kind) and says the rule in words; ``exc`` itself when it names no setting.
+
+    >>> str(in_words(RunConfigError("EXP3.gamma must be in (0, 1], got 0.0"), {"policy": "exp3"}))
+    'Exploration share must be above 0 and at most 1, got 0.0'
+    >>> str(in_words(RunConfigError("RunConfig.budget must be > 0, got 0.0"), {"budget_kind": "calls"}))
+    'Budget value (extraction calls) must be above 0, got 0.0'
+    """
+    m = _REFUSAL.fullmatch(str(exc))
+    spec = _BY_FIELD.get(m["field"]) if m else None
+    if m is None or spec is None:
+        return exc
+    return SettingRefusedError(spec, spec.label_for(values), rule_in_words(m["rule"]), m["got"])
+
+
 def config_from_values(values: Mapping[str, Any]) -> RunConfig:
     """The ``RunConfig`` of these settings (names as in :data:`SETTINGS`; missing ones at their default).
 
-    Raises :class:`~core.equal.config.RunConfigError` (a ``ValueError`` naming the setting) as ``RunConfig`` does.
+    Raises :class:`~core.equal.config.RunConfigError` (a ``ValueError`` naming the setting) as ``RunConfig`` does;
+    a value out of range as a :class:`SettingRefusedError`, in the words of the page's form (:func:`in_words`).
     """
+    try:
+        return _config_from_values(values)
+    except ValueError as exc:  # RunConfigError, and a policy's PolicyConfigError (EXP3.gamma)
+        worded = in_words(exc, values)
+        if worded is exc:
+            raise
+        raise worded from exc
+
+
+def _config_from_values(values: Mapping[str, Any]) -> RunConfig:
     v = resolve(values)
     policy_params = {s.field: v[s.name] for s in SETTINGS
                      if s.name.startswith("policy_params.") and s.applies(v) and v[s.name] != s.default}
@@ -509,7 +558,7 @@ def check_setting(spec: Setting, value: Any, context: Mapping[str, Any] | None =
     >>> check_setting(BY_NAME["policy_params.c"], -1.0)
     Traceback (most recent call last):
     ...
-    ValueError: UCB1.c must be >= 0, got -1.0
+    ValueError: Exploration weight c must be at least 0, got -1.0
     """
     given = dict(context or {})
     if spec.when is not None and not spec.applies(given):

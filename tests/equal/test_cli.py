@@ -260,7 +260,9 @@ def test_run_records_the_reward_and_reading_flags_and_resume_checks_them(tmp_pat
     assert main([*base, "--resume", row["run_id"], "--credit", "document"]) == 2
     assert "credit differs: run used 'pull', you passed 'document'" in capsys.readouterr().err
     assert main([*base, "--resume", row["run_id"], *flags]) == 0  # the recorded values are fine
-    assert main([*base, "--neighbour-weight", "2"]) == 2 and "neighbour_weight" in capsys.readouterr().err
+    # the option as typed, its range in words (it said RunConfig.neighbour_weight must be in [0, 1])
+    assert main([*base, "--neighbour-weight", "2"]) == 2
+    assert "error: --neighbour-weight must be from 0 to 1, got 2.0" in capsys.readouterr().err
 
 
 def test_tune_writes_the_grid_table_and_asks_before_spending(tmp_path, capsys, monkeypatch):

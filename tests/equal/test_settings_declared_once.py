@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def test_run_config_refuses_exactly_outside_the_declared_range(spec):
             continue
         inside = end - outward if is_open else end
         check_setting(spec, spec.kind(inside), context)  # accepted
-        with pytest.raises(ValueError, match=spec.field):
+        with pytest.raises(ValueError, match=re.escape(spec.label_for(context))):  # named as the form labels it
             check_setting(spec, spec.kind(end if is_open else end + outward), context)
     if spec.lo is None and spec.kind is float:  # unbounded below: any finite number, never NaN
         with pytest.raises(ValueError):
@@ -226,3 +227,16 @@ def test_reopening_a_run_sets_every_control_to_its_settings(small_builtin):
     fresh.session_state["bd_pending_config"] = replace(ODD, policy="thompson", policy_params={"sigma": 0.3})
     fresh.run()  # what the tuning lab does (pages.bandit_settings.apply_config), drawn on the next run
     assert fresh.session_state["bd_policy"] == "thompson" and fresh.session_state["bd_sigma"] == 0.3
+
+
+@pytest.mark.parametrize("spec", [s for s in PAGE_SETTINGS if s.lo is not None], ids=lambda s: s.name)
+def test_a_refused_value_is_named_as_the_form_labels_it_with_its_range_in_words(spec):
+    # a link (or a form) past a setting's range read "RunConfig.budget must be in (0, 1]", "EXP3.gamma must be ..."
+    bad = spec.lo - 1 if not spec.lo_open else spec.lo
+    values = {spec.when[0]: spec.when[1][0]} if spec.when is not None else {}
+    with pytest.raises(RunConfigError) as err:
+        config_from_values({**values, spec.name: spec.kind(bad)})
+    message = str(err.value)
+    assert message.startswith(f"{spec.label_for(values)} must be "), message
+    assert not re.search(r"[A-Za-z]\.[a-z]", message) and "(0" not in message and ">" not in message, message
+    assert err.value.for_cli().startswith(f"{spec.flag} must be ")  # the command line names its option
