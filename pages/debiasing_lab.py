@@ -17,7 +17,7 @@ from core.debias.lab import LearnerConfig, explain_learners, explain_sweep
 from core.debias.learners import LEARNERS, MFConfig
 from core.debias.mechanisms import ASSUMPTIONS, CONDITIONS, MECHANISMS, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_MODELS
-from core.debias.sweep import IMPUTATIONS, SweepConfig, summarize_sweep
+from core.debias.sweep import IMPUTATIONS, SweepConfig, summarize_sweep, summary_in_words
 from core.viz.debias import (
     make_bias_graph_figure,
     make_error_vs_strength_figure,
@@ -44,8 +44,8 @@ with left:
     knob = make_mechanism(mech_name, grid[-1]).knob
     if st.session_state.get("dl_strength") not in grid:
         st.session_state["dl_strength"] = grid[-1]
-    strength = st.select_slider("Strength" if common.presenting() else f"Strength ({knob})", options=list(grid),
-                                key="dl_strength")
+    strength = st.select_slider("Strength", options=list(grid), key="dl_strength",
+                                help=None if common.presenting() else f"The mechanism's knob, {knob} in its formula.")
     on_pop = st.toggle("Estimator conditions on popularity", key="dl_on_pop",
                        help="Popularity bias misleads only an estimator that ignores popularity." if common.presenting()
                        else "Popularity bias is an A2 violation only if the estimator ignores popularity.")
@@ -78,8 +78,8 @@ with st.expander("Sweep settings", expanded=not common.demo_mode()):
     estimators = c2.multiselect("Estimators", ESTIMATORS, key=common.kept_key("dl_estimators"))
     propensity = c2.selectbox("Propensity model", PROPENSITY_MODELS, key=common.kept_key("dl_prop"),
                               help="oracle: the true observation probability (a hidden confounder stays hidden).")
-    clip = c3.slider("Propensity clip γ", 0.0, 0.2, step=0.01, key=common.kept_key("dl_clip"),
-                     help="Floor for propensities: less variance, some bias.")
+    clip = c3.slider("Propensity floor (clip)", 0.0, 0.2, step=0.01, key=common.kept_key("dl_clip"),
+                     help="Floor for propensities (γ in the estimators' formulas): less variance, some bias.")
     imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key=common.kept_key("dl_imp"))
 users, items = WORLDS[world_label]
 try:
@@ -116,7 +116,7 @@ def sweep_panel(config: SweepConfig) -> None:
     st.download_button("Download the sweep table (CSV)", to_safe_csv(df), "debias_sweep.csv", "text/csv",
                        key="dl_download")
     with st.expander("Summary table"):
-        st.dataframe(summary.round(4), hide_index=True)
+        st.dataframe(summary_in_words(summary), hide_index=True)
 
 
 sweep_panel(config)

@@ -239,6 +239,22 @@ def run_sweep(
     return df
 
 
+#: The summary's columns in words, for a page's table (its ``n_seeds``, ``sd``, ``rmse`` headers were field names).
+SUMMARY_WORDS = {"mechanism": "bias mechanism", "strength": "strength", "estimator": "estimator",
+                 "estimate": "estimate", "truth": "true loss", "bias": "mean error (estimate − truth)",
+                 "sd": "spread of the error (sd)", "se": "standard error of the mean error",
+                 "rmse": "root mean squared error", "n_seeds": "seeds", "n_estimates": "seeds with an estimate"}
+
+
+def summary_in_words(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summarize_sweep`'s frame with its columns in words (:data:`SUMMARY_WORDS`), rounded to 4 places.
+
+    >>> list(summary_in_words(pd.DataFrame(columns=["estimator", "n_seeds"])).columns)
+    ['estimator', 'seeds']
+    """
+    return summary.round(4).rename(columns=SUMMARY_WORDS)
+
+
 def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:
     """Per (mechanism, strength, estimator): mean estimate/truth, bias = mean error, spread (sd), standard error,
     RMSE.

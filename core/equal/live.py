@@ -284,10 +284,11 @@ def top_arms(run, n: int = 30, names=None):
 
 
 def newest_pairs(run, n: int = 8, names=None):
-    """The ``n`` newest QA pairs, newest first: columns ``round, cluster, doc_id, question, answer``
-    (``cluster`` by name when ``names`` is given)."""
+    """The ``n`` newest QA pairs, newest first: columns ``round, cluster, document, question, answer`` (the
+    document's id under a word: the table showed the field name ``doc_id``; ``cluster`` by name when ``names``
+    is given)."""
     df = run.pairs_frame(last=n).iloc[::-1][["round", "cluster", "doc_id", "question", "answer"]]
-    return df.assign(cluster=_named(df["cluster"], names))
+    return df.assign(cluster=_named(df["cluster"], names)).rename(columns={"doc_id": "document"})
 
 
 RUN_COLUMNS = {"name": "run", "created": "started (UTC)", "status": "status", "policy": "policy",

@@ -8,7 +8,7 @@ import pytest
 
 from core.debias.__main__ import main
 from core.debias.data import DebiasConfigError, WorldConfig
-from core.debias.sweep import COLUMNS, SweepConfig, run_sweep, summarize_sweep
+from core.debias.sweep import COLUMNS, SweepConfig, run_sweep, summarize_sweep, summary_in_words
 
 TINY = WorldConfig(n_users=60, n_items=80, n_tags=30, generator="compact")  # fastest; CTAR worlds: test_ctar_world.py
 
@@ -169,3 +169,11 @@ def test_the_on_target_note_claims_only_what_the_figure_shows():
     assert "EIB" in on and "DR" in on  # within chance: on target
     assert "error bar" not in on, on  # ... but not what the bars show
     assert "5 repeats" in on  # the criterion, in words
+
+
+def test_the_summary_table_speaks_in_words():
+    # the Debiasing lab's "Summary table" showed n_seeds, n_estimates, sd, rmse: field names
+    shown = summary_in_words(summarize_sweep(run_sweep(SweepConfig(mechanisms=("popularity",), seeds=(0,),
+                                                                   world=TINY))))
+    assert not [c for c in shown.columns if "_" in c or c in ("sd", "se", "rmse")], list(shown.columns)
+    assert {"seeds", "true loss", "mean error (estimate − truth)"} <= set(shown.columns)

@@ -296,3 +296,12 @@ def test_ucb1_untried_arms_say_untried_not_infinity(bandit_world, store):
     assert not arms["score"].str.contains("inf", case=False).any()
     tried = arms.loc[arms["pulls"] > 0, "score"]
     assert len(tried) and tried.map(float).notna().all()  # a pulled arm keeps its number
+
+
+def test_the_newest_pairs_table_names_its_columns_in_words(bandit_world, store):
+    """It showed the field name "doc_id" as a column header."""
+    from core.equal.live import newest_pairs
+
+    loop = LiveLoop(store)
+    loop.step(_run(bandit_world, store))
+    assert list(newest_pairs(loop.run).columns) == ["round", "cluster", "document", "question", "answer"]
