@@ -17,6 +17,7 @@ from core.settings import BUILTIN_LIMIT_MAX, BUILTIN_LIMIT_MIN, builtin_limit_se
 from core.text import md_escape
 from pages import upgrade_panel
 from pages._lib.choices import (
+    DEMO_ON,
     ENCODER_CHOICES,
     LOCAL_MODEL,
     PRESENTING,
@@ -33,43 +34,76 @@ from pages._lib.choices import (
 from pages._lib.loaders import builtin_size
 
 
-def _on_demo_toggle() -> None:
-    """Entering presentation mode saves the view (every sidebar value and the page); leaving restores it
-    exactly and goes back to that page. A callback: it runs before the next run draws any widget."""
+def _enter_by_toggle() -> None:
+    """The toggle drawn outside presentation mode (``sb_demo``) only enters it: a value of ``False`` here is a
+    browser that has not yet heard the mode was left (see :func:`draw_sidebar`), never a reason to act."""
+    if st.session_state.get("sb_demo"):
+        _enter_presentation()
+
+
+def _leave_by_toggle() -> None:
+    """The toggle drawn in presentation mode (:data:`DEMO_ON`) only leaves it, on ``False``."""
+    if not st.session_state.get(DEMO_ON, True):
+        exit_presentation()
+
+
+def _enter_presentation() -> None:
+    """Entering presentation mode saves the view (every sidebar value and the page) and goes to the Tour.
+    A callback: it runs before the next run draws any widget."""
     S = st.session_state
-    S[PRESENTING] = bool(S.get("sb_demo"))
-    if S[PRESENTING]:
-        S[SAVED_VIEW] = {"page": S.get("_page", ""), "values": ui_state.snapshot(S, SIDEBAR_KEYS)}
-        S["_goto"] = "tour"
-        return
-    saved = S.pop(SAVED_VIEW, None) or {"page": "", "values": {}}  # a link opened presenting: the first page
-    S.update(saved["values"])
-    S["_goto"] = saved["page"] if saved["page"] != "tour" else ""
+    S[PRESENTING] = True
+    S.pop(LEFT_FOR, None)
+    S[SAVED_VIEW] = {"page": S.get("_page", ""), "values": ui_state.snapshot(S, SIDEBAR_KEYS)}
+    S["_goto"] = "tour"
 
 
 def exit_presentation() -> None:
-    """The Tour's Exit button (an ``on_click`` callback): presentation mode off, the saved view back."""
-    st.session_state["sb_demo"] = False
-    _on_demo_toggle()
+    """Leave presentation mode (the Tour's Exit, the toggle switched off): the saved view back exactly, and the
+    page it was saved on (an ``on_click`` callback)."""
+    S = st.session_state
+    S[PRESENTING] = False
+    saved = S.pop(SAVED_VIEW, None) or {"page": "", "values": {}}  # a link opened presenting: the first page
+    S.update(saved["values"])
+    S["_goto"] = S[LEFT_FOR] = saved["page"] if saved["page"] != "tour" else ""
+
+
+#: the page presentation mode was left for (set by :func:`exit_presentation`, dropped when the mode is entered again)
+LEFT_FOR = "_presentation_left_for"
+DEMO_HELP = ("Presentation mode: a guided tour of the three methods, settings and notation out of sight. "
+             "Switch it off for every setting; nothing is lost.")
 
 
 def tour_opened(current: str) -> None:
     """The Tour is presentation mode's page: opened by its address without ``demo=1`` (a bookmark, an address
     typed or shared), the mode goes on as the toggle would turn it on, saving the view (leaving it then opens
-    the first page), so no step shows the settings. Called by app.py before the sidebar is drawn."""
+    the first page), so no step shows the settings. Called by app.py before the sidebar is drawn.
+
+    Once this session has left the mode, a run of the Tour is not an address opened but a request the browser sent
+    before it heard of the Exit (Streamlit runs the page a request names, and that tab still showed the Tour; the
+    Tour is not in the navigation outside the mode): it goes back to the page the presenter left for.
+    """
     S = st.session_state
-    if current == "tour" and not S.get(PRESENTING) and "_goto" not in S:  # "_goto": the mode was just left
-        S[PRESENTING] = True
-        S[SAVED_VIEW] = {"page": "", "values": ui_state.snapshot(S, SIDEBAR_KEYS)}
+    if current != "tour" or S.get(PRESENTING) or "_goto" in S:  # "_goto": the mode was just left, a switch pending
+        return
+    if LEFT_FOR in S:
+        S["_goto"] = S[LEFT_FOR]
+        return
+    S[PRESENTING] = True
+    S[SAVED_VIEW] = {"page": "", "values": ui_state.snapshot(S, SIDEBAR_KEYS)}
 
 
 def pending_page(current: str) -> str | None:
     """The page to switch to after presentation mode changed (``None``: stay); remembers ``current`` as the page
     a presenter would come back to."""
     S = st.session_state
-    goto = S.pop("_goto", None)
     S["_page"] = current
-    return goto if goto not in (None, current) else None
+    goto = S.get("_goto")
+    if goto is None or goto == current:  # arrived (or nothing pending): forget it only now
+        S.pop("_goto", None)
+        return None
+    # kept until the page is reached: a request the browser sent meanwhile can replace the switch with a rerun of
+    # the page it still shows (Streamlit keeps the newer request's page), and that run must switch again
+    return goto
 
 
 def draw_sidebar() -> None:
@@ -83,12 +117,19 @@ def draw_sidebar() -> None:
     Values survive a cut-short first render (:mod:`core.ui_state`); a browser that may not name
     server paths gets uploads only.
     """
-    if PRESENTING in st.session_state:
-        st.session_state["sb_demo"] = st.session_state[PRESENTING]
+    S = st.session_state
+    if PRESENTING in S:
+        S["sb_demo"] = S[PRESENTING]
     with st.sidebar:
-        st.toggle("Demo mode", key="sb_demo", on_change=_on_demo_toggle,
-                  help="Presentation mode: a guided tour of the three methods, settings and notation out of sight. "
-                       "Switch it off for every setting; nothing is lost.")
+        # Two toggles, one shown at a time, each acting one way: the mode can change on the server (the Tour's Exit,
+        # a Tour link) while a browser's request still carries the toggle's old value (a refresh of the Tour's live
+        # race sent before the Exit reached it). One toggle read that stale "on" as a fresh switch and put the
+        # presenter back in the Tour; a toggle that only enters cannot be turned back by a stale value.
+        if presenting():
+            S[DEMO_ON] = True
+            st.toggle("Demo mode", key="sb_demo_on", on_change=_leave_by_toggle, help=DEMO_HELP)  # DEMO_ON
+        else:
+            st.toggle("Demo mode", key="sb_demo", on_change=_enter_by_toggle, help=DEMO_HELP)
         # Re-assigning each value keeps it while its widget is not drawn (presentation mode), and sends it with the
         # widget: a page switched while the first page still loads mounts a fresh widget in the browser, which
         # otherwise shows the widget's default ("Documents to use" 100) while the session holds 11,357.

@@ -4,7 +4,7 @@ widget that is none of them fails here instead of being silently lost when its p
 
 from __future__ import annotations
 
-from pages._lib.choices import SIDEBAR_KEYS
+from pages._lib.choices import DEMO_ON, SIDEBAR_KEYS
 from pages._lib.links import PAGE_PARAMS, link_keys, page_params
 from pages._lib.routing import PICKS
 from tests._widget_keys import WidgetCall, calls_in, widget_calls
@@ -29,7 +29,7 @@ def kind_of(call: WidgetCall) -> str | None:
         return "draft"
     if call.key is None and call.has_key and (call.file, call.function) in SPEC_DRAWN:
         return "spec"
-    for kind, keys in (("link", LINKED), ("pick", set(PICKS)), ("sidebar", set(SIDEBAR_KEYS))):
+    for kind, keys in (("link", LINKED), ("pick", set(PICKS)), ("sidebar", {*SIDEBAR_KEYS, DEMO_ON})):
         if call.key in keys:
             return kind
     return None

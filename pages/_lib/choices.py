@@ -34,6 +34,9 @@ SAVED_VIEW = "_presentation_saved"
 #: presentation mode itself, in a key no widget owns: a page switch (to the Tour and back) resets the toggle's
 #: own widget state in Streamlit 1.67, so the toggle is drawn from this key on every run (pages/sidebar.py)
 PRESENTING = "_presenting"
+#: the toggle shown in presentation mode, which only leaves it (``sb_demo``, shown otherwise, only enters it: see
+#: pages/sidebar.py); its value is always on when it is drawn
+DEMO_ON = "sb_demo_on"
 #: The path boxes of the app, by session key (tests/faults/test_path_gate.py runs the path faults on each).
 PATH_KEYS = {"sb_path": "Local file or folder", "sb_encoder_path": "Local model path", "lm_path": "Large corpus",
              "ctar_folder": "CTAR folder"}

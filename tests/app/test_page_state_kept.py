@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages._lib.choices import DEMO_ON
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
@@ -81,7 +83,7 @@ def test_presentation_mode_keeps_an_uploaded_corpus():
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [m.value for m in at.metric if m.label == "Documents"] == ["120"]  # the Tour shows the upload
-    at.toggle(key="sb_demo").set_value(False)
+    at.toggle(key=DEMO_ON).set_value(False)  # presentation mode's own toggle, which only leaves it
     at.run()
     assert any("mine" in c.value and "uploaded before" in c.value for c in at.sidebar.caption)  # still used, said so
 
