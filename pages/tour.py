@@ -10,7 +10,6 @@ CTAR sample and a small debiasing sweep once per process. Words and numbers come
 from __future__ import annotations
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop
@@ -85,7 +84,7 @@ nxt.button("Next", key="tour_next", on_click=_go, args=(1,), type="primary", dis
 for dot, tour_step in zip(st.columns(len(STEPS) + 12), STEPS):  # the step dots: where we are, a jump to any step
     dot.button("●" if tour_step is current else "○", key=f"tour_dot_{tour_step.number}", on_click=_jump,
                args=(tour_step.number,), type="tertiary", help=tour_step.title)
-components.html(ARROW_KEYS, height=0)
+st.iframe(ARROW_KEYS, height=1)  # a script only: 1 px (st.components.v1.html, which drew it at 0, is deprecated)
 st.markdown(current.text)
 
 
