@@ -8,9 +8,13 @@ documents' question-answer pairs become the reference task; see
 Tags belong to the corpus they were made on (its content hash): one JSON file per corpus under
 ``cache_dir("tags")``, written to a temporary name and renamed (:func:`core.disk.write_atomic`),
 so a crash or a full disk never leaves half a file; every visitor of a shared server sees the
-same tags (SECURITY.md: no per-user isolation). A save or a delete reads, changes and writes the file
-under an exclusive lock (``<corpus_hash>.json.lock``, ``flock``), so two sessions (threads of one
-server, or two servers) saving at once each keep their tag.
+same tags (SECURITY.md: no per-user isolation). A save, a rename or a delete reads, changes and writes the
+file under an exclusive lock (``<corpus_hash>.json.lock``, ``flock``), so two sessions (threads of one
+server, or two servers) saving or renaming at once each keep their change.
+
+A renamed tag keeps its documents, its place and the names it had (``former``): a session that still holds an
+old name (the tags it stars, the Bandit page's reference task) finds the tag under its new one
+(:func:`current_names`).
 """
 
 from __future__ import annotations
@@ -20,28 +24,50 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from core.disk import write_atomic
 from core.settings import cache_dir
+from core.text import counted
 
-__all__ = ["MAX_NAME", "Tag", "TagError", "TagStore", "tag_membership", "tag_names", "tagged_ids"]
+__all__ = ["MAX_NAME", "Tag", "TagError", "TagStore", "clean_name", "current_names", "tag_membership", "tag_names",
+           "tagged_ids"]
 
 MAX_NAME = 60
 
 
 class TagError(ValueError):
-    """A tag that cannot be saved (no name, no documents, ids outside the corpus); the message says which."""
+    """A tag that cannot be saved or renamed (no name, a name taken, no documents, ids outside the corpus); the
+    message says which."""
 
 
 @dataclass(frozen=True)
 class Tag:
+    """A saved selection: its ``name``, its documents and when it was made; ``former``: the names it had, oldest
+    first (a rename appends the old one)."""
+
     name: str
     doc_ids: tuple[str, ...]
     created: float
+    former: tuple[str, ...] = ()
+
+
+def clean_name(name: object) -> str:
+    """A tag's name as saved: whitespace runs as one space, ends trimmed; :class:`TagError` when it is empty or
+    longer than :data:`MAX_NAME` characters.
+
+    >>> clean_name("  date   parsing ")
+    'date parsing'
+    """
+    name = " ".join(str(name).split())
+    if not name:
+        raise TagError("a tag needs a name")
+    if len(name) > MAX_NAME:
+        raise TagError(f"a tag's name has at most {MAX_NAME} characters, got {len(name)}")
+    return name
 
 
 class TagStore:
@@ -63,7 +89,8 @@ class TagStore:
         """Every tag, oldest first; a damaged file reads as no tags (it is replaced on the next save)."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return [Tag(str(t["name"]), tuple(map(str, t["doc_ids"])), float(t["created"])) for t in raw]
+            return [Tag(str(t["name"]), tuple(map(str, t["doc_ids"])), float(t["created"]),
+                        tuple(map(str, t.get("former", ())))) for t in raw]
         except (OSError, ValueError, KeyError, TypeError):
             return []
 
@@ -75,11 +102,7 @@ class TagStore:
         """Save (or, with ``replace``, replace) the tag ``name`` with ``doc_ids`` (deduplicated, in order); ``known``
         (the corpus's ids) refuses ids from elsewhere. Raises :class:`TagError` naming what is wrong, and a name
         already taken when not ``replace`` (the page: a second "dates" must not silently drop the first)."""
-        name = " ".join(str(name).split())
-        if not name:
-            raise TagError("a tag needs a name")
-        if len(name) > MAX_NAME:
-            raise TagError(f"a tag's name has at most {MAX_NAME} characters, got {len(name)}")
+        name = clean_name(name)
         ids = tuple(dict.fromkeys(map(str, doc_ids)))
         if not ids:
             raise TagError("select documents on the map first: a tag with no documents is not saved")
@@ -91,10 +114,38 @@ class TagStore:
         with self._locked():
             taken = self.get(name)
             if taken is not None and not replace:
-                raise TagError(f"a tag named “{name}” already exists ({len(taken.doc_ids):,} documents): choose "
-                               "another name, or delete that tag first")
+                raise _taken(taken)
             self._write([t for t in self.tags() if t.name != name] + [tag])
         return tag
+
+    def rename(self, name: str, new_name: str) -> Tag:
+        """Rename the tag ``name`` to ``new_name`` (cleaned as :func:`clean_name`), keeping its documents, its place
+        and its former names (``name`` appended). Under the tags' lock, so a save or a rename of another session at
+        the same moment is kept. Raises :class:`TagError` (and changes nothing) when ``new_name`` is not allowed,
+        is already the tag's name or another tag's, or when ``name`` is no longer there.
+
+        >>> import tempfile
+        >>> store = TagStore("c0ffee", root=tempfile.mkdtemp())
+        >>> _ = store.save("dates", ["d1"])
+        >>> tag = store.rename("dates", " date  parsing ")
+        >>> tag.name, tag.doc_ids, tag.former, [t.name for t in store.tags()]
+        ('date parsing', ('d1',), ('dates',), ['date parsing'])
+        """
+        new_name = clean_name(new_name)
+        with self._locked():
+            tags = self.tags()
+            tag = next((t for t in tags if t.name == name), None)
+            if tag is None:
+                raise TagError(f"there is no tag named “{name}” any more (deleted or renamed in another session): "
+                               "nothing was renamed")
+            if new_name == name:
+                raise TagError(f"the tag is already named “{name}”: type another name")
+            taken = next((t for t in tags if t.name == new_name), None)
+            if taken is not None:
+                raise _taken(taken)
+            renamed = replace(tag, name=new_name, former=(*tag.former, name))
+            self._write([renamed if t is tag else t for t in tags])
+        return renamed
 
     def delete(self, name: str) -> None:
         with self._locked():
@@ -111,6 +162,11 @@ class TagStore:
     def _write(self, tags: list[Tag]) -> None:
         text = json.dumps([asdict(t) for t in tags])
         write_atomic(self.path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), "the tags")
+
+
+def _taken(tag: Tag) -> TagError:
+    size = counted(len(tag.doc_ids), "document")
+    return TagError(f"a tag named “{tag.name}” already exists ({size}): choose another name, or delete that tag first")
 
 
 def tag_membership(frame: pd.DataFrame, tags: list[Tag]) -> pd.DataFrame:
@@ -137,6 +193,18 @@ def tag_names(tags: list[Tag], among: Iterable[str] | None = None) -> list[str]:
     """
     names = [t.name for t in tags]
     return names if among is None else [n for n in names if n in set(among)]
+
+
+def current_names(tags: list[Tag], names: Iterable[str]) -> list[str]:
+    """The tags' names now for ``names`` a session holds (each once, in the order given): a name still a tag's
+    stays, a renamed tag's former name becomes its name now, a deleted tag's is dropped.
+
+    >>> current_names([Tag("b", ("d1",), 0.0, former=("a",)), Tag("c", ("d2",), 0.0)], ["a", "c", "gone", "b"])
+    ['b', 'c']
+    """
+    now = {t.name: t.name for t in tags}
+    was = {old: t.name for t in tags for old in t.former}  # a later tag's former name wins: the newest rename
+    return list(dict.fromkeys(now.get(n) or was[n] for n in names if n in now or n in was))
 
 
 def tagged_ids(tags: list[Tag], names: Iterable[str]) -> tuple[str, ...]:

@@ -504,16 +504,16 @@ def _run_bandit(args: argparse.Namespace) -> int:
 def _arms_from_tag(space, corpus_hash: str, name: str):
     """``space`` restricted to the clusters holding the tag ``name``'s documents; a missing tag is named with those
     there are."""
-    from core.corpus.tags import TagStore
+    from core.corpus.tags import TagStore, current_names
 
     tags = TagStore(corpus_hash)
-    tag = tags.get(name)
+    tag = next((tags.get(now) for now in current_names(tags.tags(), [name])), None)  # a renamed tag by its old name
     if tag is None:
         there = ", ".join(repr(t.name) for t in tags.tags()) or "none"
         raise ValueError(f"--arms-from-tag: this corpus has no tag {name!r} (its tags: {there}); save one on the "
                          "Corpus map page")
     arms, clusters = space.restricted_to(tag.doc_ids)
-    print(f"arms: the {len(clusters)} clusters holding tag {name!r} ({len(tag.doc_ids)} documents): "
+    print(f"arms: the {len(clusters)} clusters holding tag {tag.name!r} ({len(tag.doc_ids)} documents): "
           f"{', '.join(map(str, clusters.tolist()))}; {len(arms):,} of {len(space):,} documents", file=sys.stderr)
     return arms
 

@@ -198,6 +198,22 @@ def tag_choices(tags) -> list[str]:
     return [TAG_PREFIX + t.name for t in tags]
 
 
+def tag_choice_now(choice: str, tags) -> str:
+    """``choice`` under its tag's name now: a tag renamed since it was chosen (on this page or in another session)
+    is followed (``"Tag: old"`` -> ``"Tag: new"``); any other choice is returned as it is.
+
+    >>> from core.corpus.tags import Tag
+    >>> tag_choice_now("Tag: dates", [Tag("date parsing", ("d1",), 0.0, former=("dates",))])
+    'Tag: date parsing'
+    """
+    from core.corpus.tags import current_names
+
+    if not choice.startswith(TAG_PREFIX):
+        return choice
+    now = current_names(tags, [choice.removeprefix(TAG_PREFIX)])
+    return TAG_PREFIX + now[0] if now else choice
+
+
 def reference_from_tag(choice: str, tags, corpus, extractor) -> ReferenceSet:
     """The reference task of the tag chosen as ``choice`` (``"Tag: <name>"``): its documents' pairs
     (:func:`reference_from_documents`). Raises :class:`ReferenceFormatError` if the tag is gone or empty here."""

@@ -14,8 +14,8 @@ not draw it, so a page left comes back at its defaults unless :func:`keep_views`
   a widget added and not listed was lost on a page switch); a kept widget holds a value only once its page has
   drawn it, and by then the session has recorded its key;
 - **a pick**: a key in :data:`PICKS`, the one exclusion list: what the user picks among the page's current data
-  (a row, a document, a curve, a stored run, a tag to delete, a name for the selection), forgotten when the page
-  is left, as it always was;
+  (a row, a document, a curve, a stored run, a tag to delete or rename and its new name, a name for the
+  selection), forgotten when the page is left, as it always was;
 - **the sidebar's** (:data:`pages._lib.choices.SIDEBAR_KEYS`): drawn on every page, so never left.
 
 Buttons, uploads, downloads and a chart's or table's selection hold no value a session may set, and a form's
@@ -80,7 +80,8 @@ def restore_link(page: str | None) -> None:
 
 
 #: the picks of every page (see the module docstring): keyed widgets deliberately not kept when their page is left
-PICKS = ("cm_doc", "cm_tag_name", "cm_tag_delete", "bd_pick", "bd_why_cluster", "tl_pick")
+PICKS = ("cm_doc", "cm_tag_name", "cm_tag_delete", "cm_tag_rename", "cm_tag_new_name", "bd_pick", "bd_why_cluster",
+         "tl_pick")
 VIEW_PAGE = "_view_page"  # the URL path of the page this run draws (set by keep_views)
 
 

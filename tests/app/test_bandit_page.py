@@ -282,3 +282,26 @@ def test_an_oversized_reference_upload_is_refused_by_its_own_limit_and_nothing_i
     at.file_uploader(key="bd_upload").set_value(("task.jsonl", b'{"question": "q", "answer": "a"}\n' * 40,
                                                  "application/jsonl")).run()
     assert not at.error, [e.value for e in at.error]  # a reference set of a usual size reads as before
+
+
+def test_a_tag_renamed_on_the_corpus_map_stays_the_chosen_reference_task(small_builtin, tmp_path, monkeypatch):
+    """A tag chosen as the reference task and then renamed (on the Corpus map, here or in another session) was
+    dropped from the choice: the box fell back to the first preset without a word."""
+    from core.corpus.builtin import load_builtin_corpus
+    from core.corpus.tags import TagStore
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    corpus = load_builtin_corpus(limit=300)
+    store = TagStore(corpus.content_hash)
+    store.save("dates", corpus.ids[:10])
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_preset"] = "Tag: dates"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="bd_preset").value == "Tag: dates"
+    store.rename("dates", "date parsing")  # another session's rename
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    box = at.selectbox(key="bd_preset")
+    assert box.value == "Tag: date parsing" and "Tag: dates" not in box.options
+    assert not at.error

@@ -355,6 +355,54 @@ def test_saving_a_tag_under_a_taken_name_is_refused_and_keeps_the_first(small_co
     assert tag.doc_ids == ("doc1", "doc2", "doc3")
 
 
+def test_a_renamed_tag_keeps_its_documents_stars_and_refuses_a_taken_name(small_corpus_file, tmp_path, monkeypatch):
+    """Tags could be saved and deleted but not renamed: the page renames one, its stars follow, a taken or empty
+    name is refused by name with nothing lost, and the new name shows escaped."""
+    from core.corpus.tags import TagStore
+    from core.settings import cache_dir
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    at = _app(small_corpus_file)
+    for seq, (rows, name) in enumerate([([1, 2, 3], "dates"), ([7], "files")], start=1):
+        _select(at, rows, seq=seq)
+        at.text_input(key="cm_tag_name").set_value(name)
+        at.button(key="cm_tag_save").click().run()
+    at.multiselect(key="cm_tags_shown").set_value(["dates"]).run()
+    assert sorted(_map(at)[1]["stars"]) == [1, 2, 3]
+    (path,) = cache_dir("tags").glob("*.json")
+    store = TagStore(path.stem)
+
+    for typed, why in [("files", "“files” already exists (1 document)"), ("  ", "a tag needs a name")]:
+        at.selectbox(key="cm_tag_rename").set_value("dates").run()  # as in a browser: choosing reruns
+        at.text_input(key="cm_tag_new_name").set_value(typed)
+        at.button(key="cm_tag_rename_go").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        (error,) = at.error
+        assert "Could not rename the tag" in shown(error.value) and why in shown(error.value)
+        assert [(t.name, t.doc_ids) for t in store.tags()] == [("dates", ("doc1", "doc2", "doc3")),
+                                                               ("files", ("doc7",))]
+        assert at.text_input(key="cm_tag_new_name").value == typed  # the name typed is kept, to be changed
+
+    at.selectbox(key="cm_tag_rename").set_value("dates").run()
+    at.text_input(key="cm_tag_new_name").set_value("date *parsing*")
+    at.button(key="cm_tag_rename_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (done,) = at.success
+    assert "Renamed the tag “dates” to “date \\*parsing\\*”" in done.value  # user text escaped
+    assert [(t.name, t.doc_ids) for t in store.tags()] == [("date *parsing*", ("doc1", "doc2", "doc3")),
+                                                           ("files", ("doc7",))]
+    assert at.multiselect(key="cm_tags_shown").value == ["date *parsing*"]  # still starred, by its new name
+    assert sorted(_map(at)[1]["stars"]) == [1, 2, 3]
+    assert at.selectbox(key="cm_tag_delete").options == ["date *parsing*", "files"]
+    assert at.text_input(key="cm_tag_new_name").value == ""
+
+    store.rename("files", "file io")  # another session renames a tag this one stars
+    at.multiselect(key="cm_tags_shown").set_value(["date *parsing*", "files"])
+    at.run()
+    assert at.multiselect(key="cm_tags_shown").value == ["date *parsing*", "file io"]
+    assert sorted(_map(at)[1]["stars"]) == [1, 2, 3, 7]
+
+
 def test_a_one_document_corpus_is_counted_in_the_singular(tmp_path, monkeypatch):
     """An upload of one text file read "1 documents, 1 clusters" under the map and in its load report."""
     monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")

@@ -6,7 +6,7 @@ import pytest
 
 from core.corpus.tags import TagError, TagStore
 from core.equal.extract import make_extractor
-from core.equal.reference import ReferenceFormatError, reference_from_tag, tag_choices
+from core.equal.reference import ReferenceFormatError, reference_from_tag, tag_choice_now, tag_choices
 from tests.corpus._mapdata import topic_corpus
 
 
@@ -83,3 +83,72 @@ def test_sessions_saving_tags_at_once_keep_every_tag(tmp_path) -> None:
         t.join()
     assert sorted(t.name for t in TagStore("c", root=tmp_path).tags()) == sorted(
         f"s{s}-{n}" for s in range(8) for n in range(10))
+
+
+def test_a_renamed_tag_keeps_its_documents_and_place_and_other_sessions_find_it(tmp_path) -> None:
+    import pandas as pd
+
+    from core.corpus.tags import current_names, tag_membership
+
+    store = TagStore("c", root=tmp_path)
+    first = store.save("dates", ["d1", "d2"])
+    store.save("files", ["d3"])
+    renamed = store.rename("dates", "  date   parsing ")  # cleaned as a save cleans it
+    assert (renamed.name, renamed.doc_ids, renamed.created, renamed.former) == (
+        "date parsing", ("d1", "d2"), first.created, ("dates",))
+    again = TagStore("c", root=tmp_path)  # another session
+    assert [t.name for t in again.tags()] == ["date parsing", "files"] and again.get("dates") is None
+    # a session still holding the old name (the tags it stars, its chosen reference task) follows the rename
+    assert current_names(again.tags(), ["files", "dates"]) == ["files", "date parsing"]
+    assert tag_choice_now("Tag: dates", again.tags()) == "Tag: date parsing"
+    assert tag_choice_now("numerical-arrays", again.tags()) == "numerical-arrays"
+    frame = pd.DataFrame({"doc_id": ["d1", "d2", "d3"], "text": ["a", "b", "c"]})
+    assert tag_membership(frame, again.tags())["tags"].tolist() == ["date parsing", "date parsing", "files"]
+    again.rename("date parsing", "dates")  # back again: the old name is free once renamed
+    assert again.get("dates").former == ("dates", "date parsing")
+    assert current_names(again.tags(), ["date parsing", "dates"]) == ["dates"]
+
+
+@pytest.mark.parametrize("old, new, why", [
+    ("dates", "   ", "needs a name"), ("dates", "x" * 61, "at most 60"),
+    ("dates", " dates", "already named “dates”"), ("dates", "files", "“files” already exists \\(1 document\\)"),
+    ("gone", "fresh", "no tag named “gone” any more")])
+def test_a_rename_that_is_refused_says_why_and_changes_nothing(tmp_path, old, new, why) -> None:
+    store = TagStore("c", root=tmp_path)
+    store.save("dates", ["d1", "d2"])
+    store.save("files", ["d3"])
+    before = store.path.read_bytes()
+    with pytest.raises(TagError, match=why):
+        store.rename(old, new)
+    assert store.path.read_bytes() == before
+
+
+def test_sessions_renaming_and_saving_tags_at_once_lose_nothing(tmp_path) -> None:
+    """Four sessions rename their tags while four others save new ones, all at once: every rename and every save
+    is kept (a rename that read the file outside the lock wrote back a list without the tags saved meanwhile)."""
+    import threading
+
+    for s in range(4):
+        for n in range(10):
+            TagStore("c", root=tmp_path).save(f"r{s}-{n}", [f"d{n}"])
+    start = threading.Barrier(8)
+
+    def rename(session: int) -> None:
+        start.wait()
+        for n in range(10):
+            TagStore("c", root=tmp_path).rename(f"r{session}-{n}", f"renamed {session}-{n}")
+
+    def save(session: int) -> None:
+        start.wait()
+        for n in range(10):
+            TagStore("c", root=tmp_path).save(f"s{session}-{n}", ["d1"])
+
+    threads = [threading.Thread(target=f, args=(s,)) for f in (rename, save) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tags = TagStore("c", root=tmp_path).tags()
+    assert sorted(t.name for t in tags) == sorted([f"renamed {s}-{n}" for s in range(4) for n in range(10)]
+                                                  + [f"s{s}-{n}" for s in range(4) for n in range(10)])
+    assert all(t.doc_ids == (f"d{t.name.split('-')[1]}",) for t in tags if t.name.startswith("renamed"))
