@@ -37,7 +37,8 @@ Encode = Callable[[list[str]], NDArray[np.float32]]
 @dataclass(frozen=True)
 class MapLabel:
     """One label on the map: ``level`` 0 names a coarse group (zoomed out), 1 a cluster (zoomed in);
-    ``code`` is the group's or the cluster's number, ``size`` its documents, ``x, y`` in map coordinates."""
+    ``code`` is the group's or the cluster's number, ``size`` its documents, ``x, y`` in map coordinates;
+    ``members``: a group's clusters (the map hides a group's label with them; empty for a cluster's label)."""
 
     level: int
     code: int
@@ -45,6 +46,7 @@ class MapLabel:
     x: float
     y: float
     size: int
+    members: tuple[int, ...] = ()
 
 
 PHRASE_TEXT_CHARS = 1_000  # a document's first characters that its phrases are counted over
@@ -187,9 +189,16 @@ def coarse_groups(centroids: NDArray[np.float32], n_groups: int | None = None) -
 
 
 def place_labels(xy: NDArray[np.float32], classes: NDArray[np.int64], names: Sequence[str],
-                 level: int) -> list[MapLabel]:
+                 level: int, groups: NDArray[np.int64] | None = None) -> list[MapLabel]:
     """A label per non-empty class at the member nearest the median of its members' ``xy`` (inside the cluster,
-    unlike the mean of a curved cluster; on data even for a group of distant clusters), largest class first."""
+    unlike the mean of a curved cluster; on data even for a group of distant clusters), largest class first.
+    ``groups``: each cluster's coarse group (:func:`coarse_groups`), when the classes are groups: a group's label
+    names its clusters (``members``).
+
+    >>> xy = np.array([[0, 0], [1, 0], [5, 5]], dtype=np.float32)
+    >>> [(m.code, m.size, m.members) for m in place_labels(xy, np.array([0, 0, 1]), ["a", "b"], 0, np.array([0, 1, 0]))]
+    [(0, 2, (0, 2)), (1, 1, (1,))]
+    """
     classes = np.asarray(classes, dtype=np.int64)
     out = []
     for c, name in enumerate(names):
@@ -198,7 +207,8 @@ def place_labels(xy: NDArray[np.float32], classes: NDArray[np.int64], names: Seq
             continue
         median = np.median(members, axis=0)
         mx, my = members[int(np.argmin(((members - median) ** 2).sum(axis=1)))]  # on a member: never in a gap
-        out.append(MapLabel(level, c, name, float(mx), float(my), int(len(members))))
+        clusters = () if groups is None else tuple(int(k) for k in np.flatnonzero(groups == c))
+        out.append(MapLabel(level, c, name, float(mx), float(my), int(len(members)), clusters))
     return sorted(out, key=lambda m: (-m.size, m.code))
 
 
@@ -217,7 +227,8 @@ def labels_for(texts: Sequence[str], clusters: NDArray[np.int64], embeddings: ND
     emb = np.asarray(embeddings, dtype=np.float32)
     group_centroids = np.stack([emb[doc_groups == g].mean(axis=0) if np.any(doc_groups == g)
                                 else np.zeros(emb.shape[1], dtype=np.float32) for g in range(n_groups)])
-    coarse = place_labels(xy, doc_groups, class_phrases(terms, doc_groups, group_centroids, encode), level=0)
+    coarse = place_labels(xy, doc_groups, class_phrases(terms, doc_groups, group_centroids, encode), level=0,
+                          groups=groups)
     return coarse + fine
 
 
@@ -265,7 +276,7 @@ def keyword_labels(xy: NDArray[np.float32], clusters: NDArray[np.int64], keyword
         members = np.flatnonzero(groups == g)
         by_size = [str(keywords[c]).split(", ") for c in members[np.argsort(-sizes[members], kind="stable")]]
         group_names.append(_cap(", ".join(_two_distinct(by_size))))
-    return place_labels(xy, groups[clusters], group_names, level=0) + fine
+    return place_labels(xy, groups[clusters], group_names, level=0, groups=groups) + fine
 
 
 def _two_distinct(keywords: list[list[str]]) -> list[str]:

@@ -182,7 +182,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
     browser keeps them with its copy); ``hover``: ``(point index, text)`` answering the browser's request for
     one point's text. ``stars`` and ``marks``: caller rows drawn as stars (search matches, tags) and as rings
     (a clicked point's neighbours) over the points, at most :data:`MAX_MARKS` each. ``labels``:
-    :class:`core.corpus.labels.MapLabel` in the caller's coordinates (level 0 shows zoomed out, 1 zoomed in);
+    :class:`core.corpus.labels.MapLabel` in the caller's coordinates (level 0 shows zoomed out, 1 zoomed in; a
+    group's label ends with its clusters, which the browser's legend hides it with);
     ``legend``: :class:`LegendEntry` per colour code, whose entries hide and show their points. A new
     ``highlight_key`` applies the same ``highlight`` again (a Clear button: the user's selection is dropped);
     ``png_name`` names the file the map's Save PNG button writes. ``region``: ``(seq, point indices)`` of the
@@ -212,7 +213,8 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
     if labels:
         lx, ly = points.to_map([lab.x for lab in labels], [lab.y for lab in labels])
         header["labels"] = [[int(lab.level), int(lab.code), str(lab.text), round(float(x), 5), round(float(y), 5),
-                             int(lab.size)] for lab, x, y in zip(labels, lx, ly)]
+                             int(lab.size)] + ([list(map(int, lab.members))] if getattr(lab, "members", ()) else [])
+                            for lab, x, y in zip(labels, lx, ly)]
     if legend is not None:
         entries = [[int(e.code), str(e.name), str(e.color), int(e.count)] for e in legend]
         header["legend"] = {"title": str(legend_title), "clusters": legend_title == "cluster", "entries": entries}

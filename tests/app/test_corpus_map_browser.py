@@ -100,3 +100,49 @@ def test_a_search_answered_by_its_panel_alone_survives_leaving_the_page(app_url,
     output_dir.mkdir(exist_ok=True)
     page.get_by_text("Nearest documents to").first.scroll_into_view_if_needed()
     page.screenshot(path=str(output_dir / "corpus_map_search_kept.png"))
+
+
+@pytest.mark.browser
+def test_labels_hide_with_the_clusters_the_legend_hides(app_url, page, output_dir):
+    """The legend's None hid every point but the zoomed-out groups' labels stayed drawn over an empty map; a group
+    whose clusters are all hidden lost its points, not its label. Now a hidden cluster takes its labels along, and a
+    group only partly hidden is named by the clusters it still shows."""
+    page.goto(f"{app_url}/", wait_until="domcontentloaded")
+    _wait_attr(page, "data-points", f"v === '{N_DOCS}'", timeout=240_000)
+    _wait_attr(page, "data-labels", "JSON.parse(v).length > 0")
+    assert _attr(page, "data-label-level") == "groups"
+    page.locator(MAP).scroll_into_view_if_needed()
+    everything = json.loads(_attr(page, "data-labels"))
+    legend = page.locator(f"{MAP} [data-testid='corpus-map-legend']")
+
+    legend.locator('button[data-action="none"]').click()
+    _wait_attr(page, "data-visible", "v === '0'")
+    _wait_attr(page, "data-labels", "v === '[]'")  # no point shown: no label either
+    output_dir.mkdir(exist_ok=True)
+    page.screenshot(path=str(output_dir / "corpus_map_legend_none.png"))
+    legend.locator('button[data-action="all"]').click()
+    _wait_attr(page, "data-visible", f"v === '{N_DOCS}'")
+    _wait_attr(page, "data-labels", f"JSON.parse(v).length === {len(everything)}")
+    assert json.loads(_attr(page, "data-labels")) == everything
+
+    groups = page.evaluate(f"document.querySelector('{MAP}').__cmap.header.labels.filter((l) => l[0] === 0)"
+                           ".map((l) => [l[2], l[6]])")
+    fine = dict(page.evaluate(f"document.querySelector('{MAP}').__cmap.header.labels.filter((l) => l[0] === 1)"
+                              ".map((l) => [l[1], l[2]])"))
+    name, clusters = next((g for g in groups if len(g[1]) >= 2 and g[0] in everything), (None, None))
+    assert name is not None, f"a group of two clusters or more, shown: {groups}"
+    legend.locator(f'.cmap-entry[data-code="{clusters[0]}"]').click()  # part of the group hidden
+    _wait_attr(page, "data-hidden", f"v === '[{clusters[0]}]'")
+    _wait_attr(page, "data-labels", f"!JSON.parse(v).includes({json.dumps(name)})")
+    shown = json.loads(_attr(page, "data-labels"))
+    assert fine[clusters[0]] not in shown  # the hidden cluster is not named
+    assert any(fine[c] in shown for c in clusters[1:])  # the clusters left name the group's place
+    for code in clusters[1:]:  # all of the group hidden
+        legend.locator(f'.cmap-entry[data-code="{code}"]').click()
+    _wait_attr(page, "data-hidden", f"JSON.parse(v).length === {len(clusters)}")
+    page.wait_for_timeout(500)
+    shown = json.loads(_attr(page, "data-labels"))
+    assert name not in shown and not {fine[c] for c in clusters} & set(shown)
+    assert shown, "the other groups keep their labels"
+    page.screenshot(path=str(output_dir / "corpus_map_legend_group_hidden.png"))
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -46,6 +46,10 @@ def test_labels_have_two_levels_phrases_and_sit_inside_their_clusters():
         xy = cmap.xy[cmap.labels == lab.code]
         assert np.any((xy[:, 0] == np.float32(lab.x)) & (xy[:, 1] == np.float32(lab.y)))
     assert L.label_names(labels) == {lab.code: lab.text for lab in fine}
+    # a group's label names its clusters (the map's legend hides it with them): together, every cluster once
+    assert sorted(c for lab in coarse for c in lab.members) == sorted({lab.code for lab in fine})
+    assert all(sum(lab.size for lab in fine if lab.code in g.members) == g.size for g in coarse)
+    assert all(lab.members == () for lab in fine)
     n_calls = len(calls)
     assert L.map_labels(cmap, encode) is labels and len(calls) == n_calls  # cached per map: not computed again
 
@@ -61,5 +65,6 @@ def test_a_coarse_group_of_a_large_index_never_names_one_word_twice():
     clusters = np.array([0, 0, 1, 1, 2, 2, 3, 3])
     centroids = np.array([[1, 0], [0.99, 0.1], [0, 1], [0.1, 0.99]], dtype=np.float32)  # groups {0, 1}, {2, 3}
     keywords = ["apple, banana", "apple, fruit", "car, engine", "wheel, car"]
-    coarse = sorted(lab.text for lab in L.keyword_labels(xy, clusters, keywords, centroids) if lab.level == 0)
-    assert coarse == ["apple, banana", "car, wheel"]
+    coarse = sorted((lab.text, lab.members) for lab in L.keyword_labels(xy, clusters, keywords, centroids)
+                    if lab.level == 0)
+    assert coarse == [("apple, banana", (0, 1)), ("car, wheel", (2, 3))]

@@ -133,12 +133,14 @@ def test_stars_rings_labels_and_legend_travel_in_the_small_header_and_texts_only
     from core.viz.webgl_map import MAX_MARKS, LegendEntry, decode_payload
 
     p = prepare_points([0.0, 2.0, float("nan"), 4.0], [0.0, 1.0, 1.0, 2.0], [0, 1, 1, 0])
-    kw = dict(stars=[3, 2], marks=np.arange(4), labels=[MapLabel(1, 0, "parse date", 2.0, 1.0, 2)],
+    kw = dict(stars=[3, 2], marks=np.arange(4), labels=[MapLabel(1, 0, "parse date", 2.0, 1.0, 2),
+                                                         MapLabel(0, 0, "dates", 2.0, 1.0, 3, members=(0, 4))],
               legend=[LegendEntry(0, "zero <b>", "#000000", 2), LegendEntry(1, "one", "#ffffff", 1)],
               texts=["a", "b", "c"])
     header, sections = decode_payload(encode_payload(p, send_points=True, **kw))
     assert sections["stars"].tolist() == [2] and sections["marks"].tolist() == [0, 1, 2]  # drawn points only
-    assert header["labels"] == [[1, 0, "parse date", 0.0, 0.0, 2]]  # in the drawn map's coordinates
+    assert header["labels"] == [[1, 0, "parse date", 0.0, 0.0, 2],  # in the drawn map's coordinates
+                                [0, 0, "dates", 0.0, 0.0, 3, [0, 4]]]  # a group's label with its clusters
     assert header["legend"]["entries"][0] == [0, "zero <b>", "#000000", 2] and header["legend"]["clusters"]
     assert header["texts"] == ["a", "b", "c"]
     again, _ = decode_payload(encode_payload(p, send_points=False, **kw))

@@ -14,8 +14,9 @@
 // and no WebGL frame runs before the page answers), hover (the point index whose text it wants).
 // A box or lasso is drawn on the overlay while dragged and stays there, shaded, as the selection; the server's
 // answer (header.sel: {seq, n}, and sections.selected when few) counts it and marks its points.
-// Over the WebGL canvas a 2-D canvas draws the labels (header.labels [level, code, text, x, y, size]: coarse
-// groups zoomed out, clusters zoomed in, largest first, none overlapping, none past an edge), stars
+// Over the WebGL canvas a 2-D canvas draws the labels (header.labels [level, code, text, x, y, size, clusters?]:
+// coarse groups zoomed out, clusters zoomed in, largest first, none overlapping, none past an edge; a label goes
+// with the clusters the legend hides, see labelsToDraw), stars
 // (sections.stars), rings (sections.marks) and a highlight of up to OVERLAY_HIGHLIGHT points (more: the
 // scatterplot's own selection); a legend (header.legend) hides and shows codes (sp.filter).
 import createREGL from 'regl';
@@ -318,8 +319,30 @@ function unproject(m, sx, sy) {
 
 function visibleCode(m, code) { return !m.hidden.has(code); }
 
-// Labels of the current level, largest first, skipping any that would overlap one already placed; a label
-// near an edge is moved inside the canvas (and left of the legend), never cut.
+// The labels of one zoom level that name points still shown, largest first. Every point hidden (the legend's
+// None, whatever the colouring): none. With the legend on clusters, a hidden cluster's label goes; a coarse group's
+// label (level 0, its clusters at index 6) goes when all its clusters are hidden, and when only some are, the
+// labels of the clusters it still shows stand in for it (its phrase named the hidden ones too). A group label
+// without its clusters (an older payload) is kept while any point is shown.
+function labelsToDraw(m, all, level) {
+  if (m.hidden.size && m.visible === 0) return [];
+  const byCluster = !!m.legendClusters && m.hidden.size > 0;
+  if (level === 1) return all.filter((l) => l[0] === 1 && (!byCluster || visibleCode(m, l[1])));
+  const out = [];
+  const standIns = new Set();
+  for (const l of all) {
+    if (l[0] !== 0) continue;
+    const clusters = byCluster && Array.isArray(l[6]) ? l[6] : null;
+    const shown = clusters ? clusters.filter((c) => visibleCode(m, c)) : null;
+    if (!shown || shown.length === clusters.length) out.push(l);
+    else for (const c of shown) standIns.add(c);
+  }
+  for (const l of all) if (l[0] === 1 && standIns.has(l[1])) out.push(l);
+  return out.sort((a, b) => b[5] - a[5]);
+}
+
+// Labels of the current level (labelsToDraw), largest first, skipping any that would overlap one already placed; a
+// label near an edge is moved inside the canvas (and left of the legend), never cut.
 function drawLabels(m, ctx, w, h) {
   const all = m.header.labels || [];
   const scale = m.view ? m.view[0] : 1;
@@ -332,8 +355,7 @@ function drawLabels(m, ctx, w, h) {
   ctx.font = LABEL_FONT;
   ctx.textBaseline = 'middle';
   ctx.lineJoin = 'round';
-  for (const [lvl, code, text, x, y] of all) {
-    if (lvl !== level || (lvl === 1 && m.legendClusters && !visibleCode(m, code))) continue;
+  for (const [lvl, , text, x, y] of labelsToDraw(m, all, level)) {
     const p = project(m, x, y);
     if (!p || p[0] < 0 || p[0] > w || p[1] < 0 || p[1] > h) continue;
     const tw = ctx.measureText(text).width;
@@ -345,7 +367,7 @@ function drawLabels(m, ctx, w, h) {
     ctx.lineWidth = 4;
     ctx.strokeStyle = 'rgba(255,255,255,0.92)';
     ctx.strokeText(text, left, top + 9);
-    ctx.fillStyle = level === 0 ? '#1f2430' : '#343a40';
+    ctx.fillStyle = lvl === 0 ? '#1f2430' : '#343a40';
     ctx.fillText(text, left, top + 9);
     shown.push(text);
   }
@@ -456,13 +478,14 @@ function applyHidden(m, resend = true) {
   const selected = m.sp.get('selectedPoints').length;
   if (!m.hidden.size) {
     m.sp.unfilter({ preventEvent: true });
-    m.dom.root.setAttribute('data-visible', String(pts.n));
+    m.visible = pts.n;
   } else {
     const keep = [];
     for (let i = 0; i < pts.n; i++) if (!m.hidden.has(pts.z[i])) keep.push(i);
     m.sp.filter(keep, { preventEvent: true });
-    m.dom.root.setAttribute('data-visible', String(keep.length));
+    m.visible = keep.length;
   }
+  m.dom.root.setAttribute('data-visible', String(m.visible));
   m.dom.root.setAttribute('data-hidden', JSON.stringify(hiddenCodes(m)));
   if (resend) resendSelection(m, selected);
   queueOverlay(m);
@@ -726,7 +749,7 @@ function create(parent, header, api) {
     hoverCache: new Map(), highlightSig: null, applyingHighlight: false, pts: null, texts: null,
     colorsSig: JSON.stringify(header.colors || []), highlight: [], highlightSelected: false,
     view: sp.get('cameraView'), width: Math.max(width, 100), height: Math.max(height, 100), stars: [], marks: [],
-    hidden: new Set(), legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false,
+    hidden: new Set(), visible: null, legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false,
     region: null, drag: null, sent: 'none', ...api };
   // createScatterplot asks for a redraw on its next animation frame: the points are drawn after it, or that frame
   // would draw every point a second time (~0.8 s at a million points in software GL) right after the first draw
