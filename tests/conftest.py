@@ -42,6 +42,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("EQUALCTAR_ENCODER_VARIANT", "fp32")
 
 
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    """Never collect a ``conftest.py`` as a module of tests (pytest still loads it as the folder's conftest).
+
+    ``--doctest-modules`` collects every ``.py`` file, conftests too, importing each by its base name; with no
+    ``__init__.py`` (see tests/test_layout.py) every conftest is module ``conftest``, so ``pytest tests/ctar
+    tests/engine`` loaded both conftests and then found ``conftest`` to be the other file: "import file mismatch".
+    """
+    return True if collection_path.name == "conftest.py" else None
+
+
 @pytest.fixture(scope="session")
 def product_home() -> Path:
     """The temporary ``EQUALCTAR_HOME`` of this test session."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -156,6 +158,21 @@ def test_test_files_have_unique_names():
     """The test folders have no ``__init__.py``: two test files with one name stop pytest's collection."""
     names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+@pytest.mark.slow
+def test_two_test_folders_with_their_own_conftest_collect_together():
+    """``pytest tests/ctar tests/engine``: both conftests are module ``conftest`` (no ``__init__.py``); pytest loads
+    the second over the first, and ``--doctest-modules`` then collected the first as a module again: "import file
+    mismatch". tests/conftest.py keeps conftest files out of the collection (they are never test modules)."""
+    import subprocess
+    import sys
+
+    folders = [str(p.parent.relative_to(ROOT)) for p in sorted((ROOT / "tests").glob("*/conftest.py"))]
+    assert len(folders) >= 2, "the case needs two test folders with a conftest each"
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          *folders[:2]], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and "mismatch" not in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
 
 
 # The whole import order, every import read (those inside functions too: a lazy import is still an arrow).
