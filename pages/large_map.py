@@ -17,6 +17,7 @@ from core.corpus.index_job import IndexJob
 from core.corpus.stream import SAMPLE_DOCS
 from core.corpus.views import (
     ids_as_lines,
+    index_chunking,
     index_notes,
     index_seconds,
     large_search_table,
@@ -170,6 +171,7 @@ caption_box.caption(
     f"{len(lmap):,} documents ({points.n:,} drawn), {meta['k']} clusters, map made by the encoder "
     f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {index_seconds(meta):.0f} s."
     + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else "")
+    + f" {index_chunking(meta)}"
     + " Click the map to zoom with the wheel; drag with Box or Lasso (or Shift+drag) to select.")
 notes = index_notes(meta)
 if notes is not None:  # what indexing skipped or kept with a problem, each with its file and line

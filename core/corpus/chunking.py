@@ -3,7 +3,8 @@
 A document of more than ``max_words`` whitespace-separated words is split into consecutive chunks of at most
 ``max_words`` words (the original whitespace kept inside each); every chunk is then measured in tokens, with the
 encoder's own tokenizer when one is given (``count_tokens``), else with :func:`estimate_tokens`, and cut further
-until none exceeds ``max_tokens``. :mod:`core.corpus.load` and :mod:`core.corpus.stream` both chunk here.
+until none exceeds ``max_tokens``. :mod:`core.corpus.load` (the Corpus map) and :mod:`core.corpus.stream` (the
+Large corpus page) both cut a document with :func:`chunk_document`, so one file gives them the same chunks.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def estimate_tokens(text: str) -> int:
     >>> estimate_tokens("Hello, world"), estimate_tokens("\u4e2d\u6587\u6587\u672c")
     (3, 4)
     """
-    return sum(1 for _ in _PIECE.finditer(text))
+    return len(_PIECE.findall(text))
 
 
 def _estimate_spans(text: str) -> list[tuple[int, int]]:
@@ -114,6 +115,8 @@ def split_tokens(text: str, max_tokens: int, count_tokens: TokenCounter | None =
     is kept, and the pieces joined by the whitespace between them give the (stripped) text back.
     """
     count = count_tokens or estimate_tokens
+    if count is estimate_tokens and (len(text) <= max_tokens or estimate_tokens(text) <= max_tokens):
+        return [text]  # a char-rule piece holds at least one character; counting is cheaper than listing spans
     spans_of = getattr(count, "spans", None)
     if spans_of is not None:
         spans = spans_of(text)
@@ -155,6 +158,25 @@ def split_text(
     for chunk in chunks:
         out.extend(split_tokens(chunk, max_tokens, count_tokens))
     return out
+
+
+def chunk_document(
+    text: str,
+    max_words: int | None = DEFAULT_MAX_WORDS,
+    max_tokens: int | None = DEFAULT_MAX_TOKENS,
+    count_tokens: TokenCounter | None = None,
+) -> list[str]:
+    """The chunks of one document, as every loader makes them: ``text`` stripped of outer whitespace, then
+    :func:`split_text` (at most ``max_words`` words, then at most ``max_tokens`` tokens of ``count_tokens``, else of
+    :func:`estimate_tokens`). A blank text has no chunk.
+
+    >>> chunk_document("  one two three four five  ", max_words=2)
+    ['one two', 'three four', 'five']
+    >>> chunk_document("   ")
+    []
+    """
+    text = text.strip()
+    return split_text(text, max_words, max_tokens, count_tokens) if text else []
 
 
 # ---------------------------------------------------------------------------- reading

@@ -105,8 +105,8 @@ from core.corpus.chunking import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MAX_WORDS,
     TokenCounter,
+    chunk_document,
     content_id,
-    split_text,
 )
 from core.corpus.columns import Column, columns_digest, file_columns
 from core.corpus.readers import (
@@ -727,7 +727,7 @@ def _assemble(
             report.add("missing_id", loc, f"id field '{id_field}' is empty; content hash used")
             raw_id = None
         doc_id = unique(str(raw_id).strip() if raw_id is not None else content_id(text), loc)
-        chunks = split_text(text, max_words, max_tokens, count_tokens)
+        chunks = chunk_document(text, max_words, max_tokens, count_tokens)  # as the stream chunks it
         if len(chunks) > 1:
             report.add("chunked", loc, f"{len(text.split())} words split into {len(chunks)} chunks of at most "
                        f"{max_words} words" + (f" and {max_tokens} tokens" if max_tokens else ""))

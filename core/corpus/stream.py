@@ -41,7 +41,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from core.access import PathNotAllowedError, check_path, is_under_roots
-from core.corpus.chunking import content_id, split_words
+from core.corpus.chunking import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MAX_WORDS,
+    TokenCounter,
+    chunk_document,
+    content_id,
+)
 from core.corpus.load import TEXT_EXTENSIONS
 from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.readers import (
@@ -60,7 +66,7 @@ from core.corpus.readers import (
 )
 from core.disk import DiskFullError, drop_frames, is_disk_full, temp_path, write_atomic
 
-_FORMAT = 3  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space
+_FORMAT = 4  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space; 4: chunks as loads
 
 
 class StreamFormatError(CorpusFormatError):
@@ -277,12 +283,15 @@ def _check_streamable(path: Path) -> None:
 
 
 def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field: str | None = None,
-                         max_words: int | None = 200, report: StreamReport | None = None,
-                         roots: tuple[Path, ...] | None = None) -> Iterator[tuple[list[str], list[str]]]:
+                         max_words: int | None = DEFAULT_MAX_WORDS, report: StreamReport | None = None,
+                         roots: tuple[Path, ...] | None = None, *, max_tokens: int | None = DEFAULT_MAX_TOKENS,
+                         count_tokens: TokenCounter | None = None) -> Iterator[tuple[list[str], list[str]]]:
     """Yield ``(ids, texts)`` lists of at most ``chunk_size`` documents, reading ``path`` as a stream.
 
-    Empty texts are skipped (counted in ``report``); documents longer than ``max_words`` words
-    become ``<id>#0``, ``<id>#1``, ...; missing ids are the content hash. Exact duplicates are
+    Empty texts are skipped (counted in ``report``); every text is cut by
+    :func:`core.corpus.chunking.chunk_document` as :func:`core.corpus.load.load_corpus` cuts it (stripped; over
+    ``max_words`` words or ``max_tokens`` tokens of ``count_tokens``, else of the char rule, it becomes ``<id>#0``,
+    ``<id>#1``, ...); missing ids are the content hash of the stripped text. Exact duplicates are
     not removed here (that would need every text's hash in memory); ids stay unique by a ``~n`` suffix, as
     :func:`core.corpus.load.load_corpus` makes them (:class:`core.corpus.readers.UniqueIds`, a ``duplicate_id``
     note in ``report``).
@@ -296,11 +305,11 @@ def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field:
     texts: list[str] = []
     unique = UniqueIds(report)  # as load_corpus names them: a repeat is renamed id~2 and reported
     for doc_id, text, where in _records(path, text_field, report, chunk_size, roots):
-        if not text.strip():
+        pieces = chunk_document(text, max_words, max_tokens, count_tokens)
+        if not pieces:
             report.skip(where, "empty text")
             continue
-        base = unique(doc_id if doc_id is not None else content_id(text), where)
-        pieces = split_words(text, max_words)
+        base = unique(doc_id if doc_id is not None else content_id(text.strip()), where)
         for j, piece in enumerate(pieces):
             ids.append(base if len(pieces) == 1 else unique(f"{base}#{j}", where))
             texts.append(piece)
@@ -324,7 +333,8 @@ class LargeIndexConfig:
     layout_epochs: int = 200
     keyword_docs: int = 300
     float16: bool = True
-    max_words: int | None = 200
+    max_words: int | None = DEFAULT_MAX_WORDS
+    max_tokens: int | None = DEFAULT_MAX_TOKENS  # the encoder's own, when it has a tokenizer (chunking_options)
     text_field: str | None = None
     align_docs: int = 1024  # documents MiniLM embeds to fit the ridge map (0: the static space as it is)
     align_encoder: str = "all-MiniLM-L6-v2 (packaged)"
@@ -568,6 +578,17 @@ class _Reservoir:
             self.seen += len(rest)
 
 
+def chunking_of(config: LargeIndexConfig) -> dict[str, Any]:
+    """``max_tokens``/``count_tokens`` for :func:`iter_document_chunks`: as the Corpus map loads a corpus for the same
+    encoder (:func:`core.corpus.encoders.chunking_options`: its tokenizer and window where it has one, else the char
+    rule at ``config.max_tokens``), so a file gives both pages the same chunks."""
+    from core.corpus.encoders import chunking_options
+
+    if config.max_words is None or config.max_tokens is None:
+        return {"max_tokens": config.max_tokens}
+    return {"max_tokens": config.max_tokens, **chunking_options(config.encoder_name)}
+
+
 def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, report,
                   out_name: str = "embeddings.bin", sample: _Reservoir | None = None,
                   roots: tuple[Path, ...] | None = None) -> tuple[int, StreamReport]:
@@ -584,7 +605,7 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     writer, n, read_bytes = None, 0, 0
     with open(tmp / out_name, "wb") as fh:
         for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words,
-                                               stream_report, roots):
+                                               stream_report, roots, **chunking_of(config)):
             fh.write(np.asarray(encoder.encode(texts), dtype=np.float32).astype(dtype).tobytes())
             if sample is not None:
                 sample.add(texts)

@@ -201,6 +201,31 @@ def index_notes(meta: dict) -> tuple[str, pd.DataFrame] | None:
     return f"{counted}; {shown}", pd.DataFrame(issues, columns=["where", "note"])
 
 
+def index_chunking(meta: dict) -> str:
+    """How a large index (``meta``) cut its records into the rows the map draws, and how that compares with the
+    Corpus map, which loads the same file with the same cut but drops exact duplicates (a stream keeps them: finding
+    them would need every text's hash in memory).
+
+    >>> print(index_chunking({"n": 707, "documents": 300, "config": {"max_words": 200, "max_tokens": 254}}))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    707 rows from 300 documents: a document over 200 words or 254 word pieces is cut into chunks, as the
+    Corpus map cuts it; exact duplicates are kept (the Corpus map drops them).
+    >>> index_chunking({"n": 486, "documents": 300, "config": {"max_words": 200}}).endswith("to match them).")
+    True
+    """
+    config = meta.get("config") or {}
+    rows = f"{int(meta.get('n') or 0):,} rows from {int(meta.get('documents') or 0):,} documents"
+    words, pieces = config.get("max_words"), config.get("max_tokens")
+    if words is None:
+        return f"{rows}: no document is cut (chunking off); exact duplicates are kept (the Corpus map drops them)."
+    if "max_tokens" not in config:
+        return (f"{rows}: a document over {words} words is cut into chunks (the Corpus map's chunks can be shorter: "
+                "this index was built before chunks were cut by word pieces too: index it again to match them).")
+    limit = f"{words} words" + (f" or {pieces} word pieces" if pieces is not None else "")
+    return (f"{rows}: a document over {limit} is cut into chunks, as the Corpus map cuts it; exact duplicates are "
+            "kept (the Corpus map drops them).")
+
+
 def index_seconds(meta: dict) -> float:
     """The seconds building a large index (``meta``) took: its stages' timings summed, ``umap_sample`` left out
     (the UMAP of the layout's sample, timed inside ``layout``).
