@@ -79,6 +79,8 @@ if job is not None:
                f"**{md_escape(settings.encoder_name)}** is embedding the corpus in the background.")
     upgrade_panel.show_upgrade(job)
 
+if cmap.k_note:  # fewer clusters than asked: never a cluster of no document
+    st.info(f"{cmap.k_note} Every cluster holds a document.", icon=":material/info:")
 frame = cmap.documents_frame()
 S = st.session_state
 common.warm_encoder(cmap.settings.encoder_name)  # a first search does not wait for the query encoder to load
@@ -97,7 +99,7 @@ S["_cm_had_rows"] = highlight is not None
 if highlight is None and S.get("cm_cluster_link") is not None:
     if row_of_cluster(cmap, S["cm_cluster_link"]) is None:
         said.append(f"This link could not restore cluster {S.pop('cm_cluster_link')}: this map has clusters "
-                    f"0-{cmap.settings.k - 1}. The rest of the view is shown.")
+                    f"0-{cmap.k - 1}. The rest of the view is shown.")
     else:
         highlight = int(S["cm_cluster_link"])
 
@@ -134,7 +136,7 @@ corpus_map(view.points, key=MAP_KEY, labels=view.hover, colors=view.coloring.col
 if view.note:
     st.caption(md_escape(view.note))
 c1, c2 = st.columns([5, 1], vertical_alignment="center")
-c1.caption(f"{counted(len(frame), 'document')}, {counted(cmap.settings.k, 'cluster')}, map made by the encoder "
+c1.caption(f"{counted(len(frame), 'document')}, {counted(cmap.k, 'cluster')}, map made by the encoder "
            f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
            f"{cmap.engine} engine. Click a point to read it and ring its nearest neighbours; drag with Box or Lasso "
            "(or Shift+drag) to select; click the map to zoom with the wheel; the legend hides and shows.")

@@ -171,6 +171,7 @@ caption_box.caption(
     f"{len(lmap):,} documents ({points.n:,} drawn), {meta['k']} clusters, map made by the encoder "
     f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {index_seconds(meta):.0f} s."
     + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else "")
+    + (f" {meta['k_note']}" if meta.get("k_note") else "")
     + f" {index_chunking(meta)}"
     + " Click the map to zoom with the wheel; drag with Box or Lasso (or Shift+drag) to select.")
 notes = index_notes(meta)

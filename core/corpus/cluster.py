@@ -20,12 +20,55 @@ from numpy.typing import NDArray
 @dataclass(frozen=True)
 class KMeansResult:
     """``labels`` shape (n,) int64; ``centroids`` shape (k, d) float32; ``inertia`` = sum of
-    squared distances of *every* point to its centroid; ``sizes`` shape (k,) int64."""
+    squared distances of *every* point to its centroid; ``sizes`` shape (k,) int64, every one > 0.
+
+    ``requested_k``: the ``k`` asked for (``0``: not recorded); ``distinct``: the number of distinct rows, counted
+    only when a cluster came out empty (``None`` otherwise)."""
 
     labels: NDArray[np.int64]
     centroids: NDArray[np.float32]
     inertia: float
     sizes: NDArray[np.int64]
+    requested_k: int = 0
+    distinct: int | None = None
+
+    @property
+    def k(self) -> int:
+        """The number of clusters, all of them non-empty."""
+        return len(self.centroids)
+
+    def k_note(self) -> str:
+        """Why ``k`` is below the one asked for (``""`` when it is not): :func:`k_lowered_note`."""
+        return k_lowered_note(self.requested_k, self.k, self.distinct)
+
+
+def k_lowered_note(requested: int, kept: int, distinct: int | None = None) -> str:
+    """The words for a k-means that kept fewer clusters than asked (``""`` when it kept them all).
+
+    >>> k_lowered_note(12, 3, 3)
+    'k lowered to 3: only 3 distinct documents (every other one embeds exactly like one of them).'
+    >>> k_lowered_note(12, 10, 40)
+    'k lowered to 10: 2 of the 12 clusters came out empty and were dropped.'
+    >>> k_lowered_note(5, 5, None)
+    ''
+    """
+    if not requested or kept >= requested:
+        return ""
+    if distinct is not None and distinct < requested:
+        extra = f"; {distinct - kept} more came out empty and were dropped" if kept < distinct else ""
+        return (f"k lowered to {kept}: only {distinct} distinct documents (every other one embeds exactly like one "
+                f"of them){extra}.")
+    return f"k lowered to {kept}: {requested - kept} of the {requested} clusters came out empty and were dropped."
+
+
+def without_empty_clusters(labels: NDArray[np.integer], centroids: NDArray[np.float32],
+                   k: int) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.int64]]:
+    """Drop the clusters no point is nearest to, renumbering the others ``0..k'-1`` in their order."""
+    sizes = np.bincount(labels, minlength=k).astype(np.int64)
+    kept = np.flatnonzero(sizes)
+    new_of_old = np.full(k, -1, dtype=np.int64)
+    new_of_old[kept] = np.arange(len(kept))
+    return new_of_old[labels], np.ascontiguousarray(centroids[kept]), sizes[kept]
 
 
 def _as_f32(emb) -> NDArray[np.float32]:
@@ -42,21 +85,42 @@ def kmeans(
     niter: int = 25,
     max_points_per_centroid: int = 256,
 ) -> KMeansResult:
-    """faiss k-means (Lloyd, not spherical), then an exact assignment of every point.
+    """faiss k-means (Lloyd, not spherical), then an exact assignment of every point; no cluster is empty.
 
     faiss trains on at most ``max_points_per_centroid * k`` sampled points; the labels and
-    the inertia ``sum_i ||x_i - c_{l_i}||^2`` are computed on the full data afterwards.
+    the inertia ``sum_i ||x_i - c_{l_i}||^2`` are computed on the full data afterwards. A cluster no
+    point is nearest to is dropped and the others renumbered in order; when that happens and the rows hold
+    fewer than ``k`` distinct vectors (a corpus of repeats), each distinct vector is one cluster (the optimum for
+    that many), so ``result.k <= k`` and :meth:`KMeansResult.k_note` says why.
     """
-    import faiss
-
     x = _as_f32(emb)
-    n, d = x.shape
+    n = x.shape[0]
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if k > n:
         raise ValueError(f"k={k} clusters requested but only n={n} documents: choose k <= {n}")
     if niter < 1:
         raise ValueError(f"niter must be >= 1, got {niter}")
+    labels, centroids, inertia = _lloyd(x, int(k), seed, niter, max_points_per_centroid)
+    distinct = None
+    if len(np.unique(labels)) < k:  # an empty cluster: are there fewer distinct rows than clusters?
+        uniq, first, inverse = np.unique(x, axis=0, return_index=True, return_inverse=True)
+        distinct = len(uniq)
+        if distinct < k:  # every distinct row its own cluster (k-means' optimum: inertia 0), in order of appearance
+            order = np.argsort(first, kind="stable")
+            rank = np.empty(distinct, dtype=np.int64)
+            rank[order] = np.arange(distinct)
+            labels, centroids, inertia = rank[inverse.reshape(-1)], np.ascontiguousarray(uniq[order]), 0.0
+    labels, centroids, sizes = without_empty_clusters(labels, centroids, len(centroids))
+    return KMeansResult(labels, centroids, inertia, sizes, requested_k=int(k), distinct=distinct)
+
+
+def _lloyd(x: NDArray[np.float32], k: int, seed: int, niter: int,
+           max_points_per_centroid: int) -> tuple[NDArray[np.int64], NDArray[np.float32], float]:
+    """faiss's k-means of ``x`` into ``k``, then every row's nearest centroid: ``(labels, centroids, inertia)``."""
+    import faiss
+
+    d = x.shape[1]
     km = faiss.Kmeans(d, int(k), niter=int(niter), seed=int(seed), spherical=False, verbose=False,
                       max_points_per_centroid=int(max_points_per_centroid), min_points_per_centroid=1)
     km.train(x)
@@ -64,9 +128,7 @@ def kmeans(
     index = faiss.IndexFlatL2(d)
     index.add(centroids)
     dist, idx = index.search(x, 1)
-    labels = idx[:, 0].astype(np.int64)
-    sizes = np.bincount(labels, minlength=k).astype(np.int64)
-    return KMeansResult(labels, centroids, float(np.maximum(dist[:, 0], 0).astype(np.float64).sum()), sizes)
+    return idx[:, 0].astype(np.int64), centroids, float(np.maximum(dist[:, 0], 0).astype(np.float64).sum())
 
 
 def inertia_curve(emb: NDArray[np.float32], ks: Sequence[int], seed: int = 42, niter: int = 25) -> pd.DataFrame:

@@ -78,7 +78,9 @@ class MapSettings:
 class CorpusMap:
     """A built corpus map. Shapes: ``embeddings (n, d)``, ``labels (n,)`` int64,
     ``centroids (k, d)``, ``xy (n, 2)``, ``w2 (k, k)``, ``neighbours (k, k)`` bool; ``clusters``
-    has columns ``cluster, size, keywords (str), representatives (list of doc ids)``."""
+    has columns ``cluster, size, keywords (str), representatives (list of doc ids)``, one row per non-empty
+    cluster: ``k`` (:attr:`k`) is at most ``settings.k``, lower when the corpus has fewer distinct documents
+    (``k_note`` says so)."""
 
     corpus: Corpus
     settings: MapSettings
@@ -90,8 +92,14 @@ class CorpusMap:
     w2: NDArray[np.float64]
     neighbours: NDArray[np.bool_]
     engine: str = "local"
+    k_note: str = ""  # why the map has fewer clusters than settings.k ("" when it has them all; cluster.k_lowered_note)
     _index: Any = field(default=None, repr=False, compare=False)  # faiss index, built on the first search
     _frame: Any = field(default=None, repr=False, compare=False)  # documents_frame, built on the first ask
+
+    @property
+    def k(self) -> int:
+        """The number of clusters (every one holds a document; ``settings.k`` is the number asked for)."""
+        return len(self.clusters)
 
     @property
     def space_id(self) -> str:
@@ -205,8 +213,8 @@ def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | N
     engine = str(embedding_provenance(corpus, encoder).get("engine", "local")) if use_cache else "local"
     trackers["cluster"].started = time.perf_counter()
     step("cluster", 0, n)
-    km = kmeans(emb, settings.k, seed=settings.seed, niter=settings.niter)
-    w2 = cluster_w2_distances(emb, km.labels, settings.k)
+    km = kmeans(emb, settings.k, seed=settings.seed, niter=settings.niter)  # km.k <= settings.k, none empty
+    w2 = cluster_w2_distances(emb, km.labels, km.k)
     nb = neighbour_graph(w2, settings.w2_threshold)
     step("cluster", n, n)
     trackers["project"].started = time.perf_counter()
@@ -215,9 +223,10 @@ def build_corpus_map(corpus: Corpus, settings: MapSettings, encoder: Encoder | N
     step("project", n, n)
     trackers["keywords"].started = time.perf_counter()
     step("keywords", 0, n)
-    table = _cluster_table(corpus, km.labels, km.centroids, emb, settings.k)
+    table = _cluster_table(corpus, km.labels, km.centroids, emb, km.k)
     step("keywords", n, n)
-    cmap = CorpusMap(corpus, settings, emb, km.labels, km.centroids, xy, table, w2, nb, engine=engine)
+    cmap = CorpusMap(corpus, settings, emb, km.labels, km.centroids, xy, table, w2, nb, engine=engine,
+                     k_note=km.k_note())
     if use_cache:
         save_corpus_map(cmap)
     return cmap
@@ -246,7 +255,7 @@ def save_corpus_map(cmap: CorpusMap, root: Path | None = None) -> Path:
             for name in ("embeddings", "labels", "centroids", "xy", "w2", "neighbours"):
                 np.save(tmp / f"{name}.npy", np.asarray(getattr(cmap, name)))
             cmap.clusters.to_json(tmp / "clusters.json", orient="records")
-            (tmp / "engine.json").write_text(json.dumps({"engine": cmap.engine}))
+            (tmp / "engine.json").write_text(json.dumps({"engine": cmap.engine, "k_note": cmap.k_note}))
             (tmp / "done").write_text(json.dumps(asdict(cmap.settings)))
     except BaseException:  # a full disk gets the half-written folder's space back; earlier maps are untouched
         shutil.rmtree(tmp, ignore_errors=True)
@@ -275,11 +284,12 @@ def load_corpus_map(corpus: Corpus, settings: MapSettings) -> CorpusMap | None:
     except (OSError, ValueError):
         return None
     try:
-        engine = str(json.loads((path / "engine.json").read_text()).get("engine", "local"))
+        recorded = json.loads((path / "engine.json").read_text())
+        engine, k_note = str(recorded.get("engine", "local")), str(recorded.get("k_note", ""))
     except (OSError, ValueError, AttributeError):
-        engine = "local"  # maps written before engines were recorded
-    if len(arrays["labels"]) != len(corpus):
-        return None
+        engine, k_note = "local", ""  # maps written before engines were recorded
+    if len(arrays["labels"]) != len(corpus) or (clusters["size"] == 0).any():
+        return None  # another corpus; or a map from before empty clusters were dropped: built again
     clusters["representatives"] = clusters["representatives"].map(lambda r: [str(x) for x in r])
     clusters["keywords"] = clusters["keywords"].fillna("").astype(str)
-    return CorpusMap(corpus, settings, **arrays, clusters=clusters, engine=engine)
+    return CorpusMap(corpus, settings, **arrays, clusters=clusters, engine=engine, k_note=k_note)

@@ -669,16 +669,24 @@ def _fit_and_apply_alignment(tmp: Path, n: int, config: LargeIndexConfig, encode
     return AlignedEncoder(encoder, alignment), fitted
 
 
+def _asked_k(config: LargeIndexConfig, n: int) -> int:
+    """The k-means ``k`` of an index of ``n`` rows: ``config.k``, else ``sqrt(n / 2)`` within 2..200; at most ``n``."""
+    return min(int(config.k or min(200, max(2, round(np.sqrt(n / 2))))), n)
+
+
 def _cluster_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Generator,
                     report) -> tuple[NDArray, NDArray]:
     """Step 2: faiss k-means on a sample of at most ``256 k`` rows, then every row assigned in chunks.
 
-    Returns ``(centroids, shape (k, dim) float32; labels, shape (n,) int32)``.
+    Returns ``(centroids, shape (k', dim) float32; labels, shape (n,) int32)``: a cluster no row is nearest to (a
+    corpus of repeats) is dropped and the others renumbered, so ``k' <= k``.
     """
     import faiss
 
+    from core.corpus.cluster import without_empty_clusters
+
     n, dim = emb.shape
-    k = min(int(config.k or min(200, max(2, round(np.sqrt(n / 2))))), n)
+    k = _asked_k(config, n)
     tracker = ProgressTracker("cluster", report, unit="rows")
     sample = np.sort(rng.choice(n, size=min(n, 256 * k), replace=False))
     km = faiss.Kmeans(dim, k, niter=20, seed=config.seed, spherical=False, verbose=False,
@@ -691,7 +699,8 @@ def _cluster_stream(emb: NDArray, config: LargeIndexConfig, rng: np.random.Gener
     for sl in _chunks(n, 100_000):
         labels[sl] = cindex.search(np.ascontiguousarray(emb[sl], dtype=np.float32), 1)[1][:, 0]
         tracker.update(sl.stop, n)
-    return centroids, labels
+    kept, centroids, _ = without_empty_clusters(labels, centroids, k)  # repeats can leave a centroid no row
+    return centroids, kept.astype(np.int32)
 
 
 def _place_rest(emb: NDArray, lay: NDArray, lay_x: NDArray, lay_xy: NDArray, xy: NDArray, report) -> None:
@@ -803,6 +812,7 @@ def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repor
                  roots: tuple[Path, ...] | None = None) -> None:
     """Steps 1-5 into ``tmp``, each timed, then the arrays, the cluster table and ``meta.json`` (with the timings
     and what streaming skipped); returns with the embeddings' memory map closed, so ``tmp`` can be renamed."""
+    from core.corpus.cluster import k_lowered_note
     from core.corpus.encoders import space_id
 
     timings: dict[str, float] = {}
@@ -829,7 +839,8 @@ def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repor
     timings["keywords"], t = time.perf_counter() - t, time.perf_counter()
     _search_index_stream(tmp, emb, centroids, labels, rng, report)
     timings["search_index"] = time.perf_counter() - t
-    meta = {"n": n, "dim": dim, "k": len(centroids), "float16": bool(config.float16), "encoder": encoder.name,
+    meta = {"n": n, "dim": dim, "k": len(centroids), "k_note": k_lowered_note(_asked_k(config, n), len(centroids)),
+            "float16": bool(config.float16), "encoder": encoder.name,
             "base_encoder": base.name, "alignment": alignment,
             "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
             "config": asdict(config), "timings": timings, "read": stream_report.read,

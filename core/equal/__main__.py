@@ -100,9 +100,9 @@ def _run_index(args: argparse.Namespace) -> int:
 
         embed_corpus_ray(corpus, encoder, _ray_config(args), progress=ProgressTracker("embed", printer))
     cmap = build_corpus_map(corpus, settings, encoder=encoder, report=printer)
-    print(f"indexed {len(corpus):,} documents into {k} clusters "
+    print(f"indexed {len(corpus):,} documents into {cmap.k} clusters "
           f"({int(cmap.neighbours.sum()) // 2} neighbour pairs; embedded by the {cmap.engine} engine); "
-          f"cache: {map_cache_path(corpus, settings)}")
+          f"cache: {map_cache_path(corpus, settings)}" + (f"\n{cmap.k_note}" if cmap.k_note else ""))
     return 0
 
 

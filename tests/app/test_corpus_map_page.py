@@ -468,3 +468,15 @@ def test_a_search_is_answered_by_the_map_on_show(small_corpus_file):
     at.run()
     hits = next(d.value for d in at.dataframe if "score" in d.value.columns)
     assert len(hits) == 20 and hits["doc_id"].str.startswith("other").all()
+
+
+def test_a_corpus_of_repeats_says_k_was_lowered_and_shows_no_empty_cluster(tmp_path, monkeypatch):
+    from tests.corpus._mapdata import repeats
+
+    monkeypatch.setenv("EQUALCTAR_ENCODER", "hashing")
+    path = tmp_path / "repeats.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in repeats()))
+    at = _app(path)  # 150 documents: the default k is 9, but they embed as 3
+    assert any("k lowered to 3: only 3 distinct documents" in i.value for i in at.info)
+    assert any("150 documents, 3 clusters" in c.value for c in at.caption)
+    assert len(_map(at)[0]["legend"]["entries"]) == 3

@@ -32,3 +32,21 @@ def blobs(n: int = 400, k: int = 5, d: int = 32, spread: float = 0.05, seed: int
     x = centres[labels] + spread * rng.normal(size=(n, d))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x.astype(np.float32), labels
+
+
+REPEATED_TEXTS = ["The cat sat on the mat and looked out at the rainy garden all afternoon",
+                  "Stock markets fell sharply after the central bank raised its interest rates again",
+                  "Photosynthesis converts light into chemical energy stored in the sugars of plants"]
+
+
+def repeats(copies: int = 50) -> list[str]:
+    """``copies`` variants of each text that differ only in spacing and case: distinct texts (a load keeps them
+    all), one embedding each (the hashing encoder reads lower-cased words)."""
+    out = []
+    for i in range(copies):
+        for text in REPEATED_TEXTS:
+            words = text.split()
+            gap = i % (len(words) - 1)
+            spaced = " ".join(words[: gap + 1]) + " " * (2 + i // (len(words) - 1)) + " ".join(words[gap + 1:])
+            out.append(spaced.upper() if i % 2 else spaced)
+    return out
