@@ -27,10 +27,14 @@ it learned the noise level, not the preference: on CTAR's user-tag task DR-JL/MR
 scored AUC 0.51 against the truth. Regressing the outcome gives ``ehat = E[e|x] - Var(r|x)``,
 whose gradient in ``yhat`` is exactly that of the expected error.
 
-Validation (early stopping): each learner scores held-out observed pairs with its own estimator
-(naive mean for MF-Naive and CausE, SNIPS-weighted for MF-IPS/SNIPS, its DR estimate over every
-held-out pair for the DR family), since the unbiased validation it would need is exactly what
-the biased data lacks. Where truth-labelled validation pairs exist (CTAR's user-tag task ships
+Validation (early stopping): a random ``val_share`` of all pairs is held out; the learner trains
+on the others and scores the held-out ones with the same estimator of the risk as its training
+loss (:meth:`Learner.risk`: naive mean for MF-Naive and CausE, IPS for MF-IPS, SNIPS for
+MF-SNIPS, DR or Stable-DR over every held-out pair for the DR family), with each pair's own
+propensity ``phat``: within either part a pair is observed with chance ``p``. (Training once
+averaged the DR loss over every pair, held-out ones included with their imputed error only,
+which shrank the correction term by ``1 - val_share``; and MF-IPS validated with SNIPS.) The
+unbiased validation a learner would need is exactly what the biased data lacks. Where truth-labelled validation pairs exist (CTAR's user-tag task ships
 ``validation.csv``), :attr:`TrainingData.validation` selects the epoch by their AUC instead, as
 CTAR's baselines do. Every intercept starts at the constant that minimises the model's own
 (weighted) loss, so the first epochs are not spent moving it from the unweighted mean.
@@ -203,8 +207,9 @@ def _validation_auc(pred, validation) -> float:
 class Grid:
     """Tensors one fit shares between the loop and its learner, all ``(n, M)`` unless noted.
 
-    ``y`` outcomes; ``o_tr``/``o_va`` training / held-out observed pairs (0/1); ``d_va`` every
-    held-out pair; ``w = 1 / clip(phat)``; ``ph`` the clipped propensities (numpy); ``train`` the
+    ``y`` outcomes; ``o_tr``/``o_va`` training / held-out observed pairs (0/1); ``d_tr``/``d_va``
+    every training / held-out pair, observed or not (``d_tr`` is all ones when nothing is held
+    out); ``w = 1 / clip(phat)``; ``ph`` the clipped propensities (numpy); ``train`` the
     training mask (numpy); ``n_tr`` (scalar tensor) training pairs; ``size = n * M``.
     """
 
@@ -215,6 +220,7 @@ class Grid:
     y: Any
     o_tr: Any
     o_va: Any
+    d_tr: Any
     d_va: Any
     w: Any
     ph: NDArray[np.float64]
@@ -229,9 +235,12 @@ class Learner(Protocol):
 
     ``weighted``: the intercept starts at the ``1/phat``-weighted mean and the data must carry
     propensities. ``setup`` builds extra parameters (returned to the optimiser) or models;
-    ``loss(grid, model, pred)`` is the training loss before the ridge term; ``held_out`` the
-    learner's own estimate of the loss on held-out pairs; ``after_step`` runs once per epoch
-    after the prediction model's step (DR's imputation model); ``predict`` the final scores.
+    ``risk(grid, pred, observed, pairs)`` the learner's estimator of the risk over the pairs
+    ``pairs`` (0/1, shape (n, M)) of which ``observed`` were observed, each weighted by its own
+    ``1/phat``; ``loss(grid, model, pred)`` the training loss before the ridge term (``risk`` on
+    the training pairs, plus any extra term such as CausE's); ``held_out`` the same ``risk`` on
+    the held-out pairs; ``after_step`` runs once per epoch after the prediction model's step (DR's
+    imputation model); ``predict`` the final scores.
     """
 
     name: str
@@ -240,6 +249,8 @@ class Learner(Protocol):
     def check(self, data: TrainingData) -> None: ...
 
     def setup(self, grid: Grid, model: list) -> list: ...
+
+    def risk(self, grid: Grid, pred, observed, pairs) -> Any: ...
 
     def loss(self, grid: Grid, model: list, pred) -> Any: ...
 
@@ -262,11 +273,15 @@ class NaiveMF:
     def setup(self, grid: Grid, model: list) -> list:
         return []
 
+    def risk(self, grid: Grid, pred, observed, pairs) -> Any:
+        """``sum_O e / |O|``: the mean squared error over the observed pairs."""
+        return ((pred - grid.y) ** 2 * observed).sum() / observed.sum().clamp(min=1)
+
     def loss(self, grid: Grid, model: list, pred) -> Any:
-        return ((pred - grid.y) ** 2 * grid.o_tr).sum() / grid.n_tr
+        return self.risk(grid, pred, grid.o_tr, grid.d_tr)
 
     def held_out(self, grid: Grid, model: list, pred) -> Any:
-        return ((pred - grid.y) ** 2 * grid.o_va).sum() / grid.o_va.sum().clamp(min=1)
+        return self.risk(grid, pred, grid.o_va, grid.d_va)
 
     def after_step(self, grid: Grid) -> None:
         return None
@@ -285,11 +300,9 @@ class IPSMF(NaiveMF):
         if data.propensity is None:
             raise DebiasConfigError(f"{self.name} needs data.propensity")
 
-    def loss(self, grid: Grid, model: list, pred) -> Any:
-        return ((pred - grid.y) ** 2 * grid.o_tr * grid.w).sum() / grid.size
-
-    def held_out(self, grid: Grid, model: list, pred) -> Any:
-        return ((pred - grid.y) ** 2 * grid.o_va * grid.w).sum() / (grid.o_va * grid.w).sum().clamp(min=1e-12)
+    def risk(self, grid: Grid, pred, observed, pairs) -> Any:
+        """``(1/|D|) sum_D o e / phat`` over the pairs ``D``."""
+        return ((pred - grid.y) ** 2 * observed * grid.w).sum() / pairs.sum().clamp(min=1)
 
 
 class SNIPSMF(IPSMF):
@@ -297,8 +310,9 @@ class SNIPSMF(IPSMF):
 
     name = "MF-SNIPS"
 
-    def loss(self, grid: Grid, model: list, pred) -> Any:
-        return ((pred - grid.y) ** 2 * grid.o_tr * grid.w).sum() / (grid.o_tr * grid.w).sum()
+    def risk(self, grid: Grid, pred, observed, pairs) -> Any:
+        """``sum_D o e / phat / sum_D o / phat``."""
+        return ((pred - grid.y) ** 2 * observed * grid.w).sum() / (observed * grid.w).sum().clamp(min=1e-12)
 
 
 class DoublyRobustMF(IPSMF):
@@ -328,17 +342,14 @@ class DoublyRobustMF(IPSMF):
         self.opt_imp = grid.torch.optim.Adam(self.imput, lr=grid.config.lr)
         return []
 
-    def _ehat(self, pred, detach: bool) -> Any:
-        imputed = _predict(self.imput)
-        return (pred - (imputed.detach() if detach else imputed)) ** 2
+    def _ehat(self, pred) -> Any:
+        """``(yhat - rtilde)^2`` with the imputation held fixed (it has its own step)."""
+        return (pred - _predict(self.imput).detach()) ** 2
 
-    def loss(self, grid: Grid, model: list, pred) -> Any:
-        e, ehat = (pred - grid.y) ** 2, self._ehat(pred, detach=True)
-        return (ehat + grid.o_tr * grid.w * (e - ehat)).sum() / grid.size
-
-    def held_out(self, grid: Grid, model: list, pred) -> Any:
-        e, ehat = (pred - grid.y) ** 2, self._ehat(pred, detach=False)
-        return ((ehat + grid.o_va * grid.w * (e - ehat)) * grid.d_va).sum() / grid.d_va.sum()
+    def risk(self, grid: Grid, pred, observed, pairs) -> Any:
+        """``(1/|D|) sum_D [ehat + o (e - ehat) / phat]`` over the pairs ``D``."""
+        e, ehat = (pred - grid.y) ** 2, self._ehat(pred)
+        return ((ehat + observed * grid.w * (e - ehat)) * pairs).sum() / pairs.sum().clamp(min=1)
 
     def after_step(self, grid: Grid) -> None:
         """Outcome imputation: ``rtilde`` regresses the recorded outcome, weighted (see the module docstring)."""
@@ -363,14 +374,11 @@ class StableDR(DoublyRobustMF):
 
     name = "Stable-DR"
 
-    def loss(self, grid: Grid, model: list, pred) -> Any:
-        e, ehat = (pred - grid.y) ** 2, self._ehat(pred, detach=True)
-        return ehat.mean() + ((e - ehat) * grid.o_tr * grid.w).sum() / (grid.o_tr * grid.w).sum()
-
-    def held_out(self, grid: Grid, model: list, pred) -> Any:
-        e, ehat = (pred - grid.y) ** 2, self._ehat(pred, detach=False)
-        correction = ((e - ehat) * grid.o_va * grid.w).sum() / (grid.o_va * grid.w).sum().clamp(min=1e-12)
-        return (ehat * grid.d_va).sum() / grid.d_va.sum() + correction
+    def risk(self, grid: Grid, pred, observed, pairs) -> Any:
+        """``mean_D ehat + sum_D o (e - ehat) / phat / sum_D o / phat`` over the pairs ``D``."""
+        e, ehat = (pred - grid.y) ** 2, self._ehat(pred)
+        correction = ((e - ehat) * observed * grid.w).sum() / (observed * grid.w).sum().clamp(min=1e-12)
+        return (ehat * pairs).sum() / pairs.sum().clamp(min=1) + correction
 
 
 class CausE(NaiveMF):
@@ -437,6 +445,7 @@ def _make_grid(data: TrainingData, config: MFConfig) -> Grid:
         y=torch.from_numpy(data.values.astype(np.float32)),
         o_tr=o_tr,
         o_va=torch.from_numpy(val.astype(np.float32)),
+        d_tr=torch.from_numpy((~held).astype(np.float32)),
         d_va=torch.from_numpy(held.astype(np.float32)),
         w=torch.from_numpy((1.0 / ph).astype(np.float32)),
         ph=ph,

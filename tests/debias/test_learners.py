@@ -57,9 +57,14 @@ def test_trains_on_binary_user_tag_facts():
     liked = rng.random((300, 60)) < rate[None, :]  # users x tags, tag-level like-rates
     o = rng.random(liked.shape) < 0.2
     data = TrainingData(np.where(o, liked, 0).astype(float), o, np.full(o.shape, 0.2))
-    fit = fit_learner("MF-IPS", data, MFConfig(epochs=150, dim=4))
+    fit = fit_learner("MF-IPS", data, MFConfig(epochs=150, dim=4, threads=1))
+    naive = fit_learner("MF-Naive", data, MFConfig(epochs=150, dim=4, threads=1))
     oracle = calc_auc(np.broadcast_to(rate, liked.shape)[~o], liked[~o])
-    assert calc_auc(fit.prediction[~o], liked[~o]) > 0.5 + 0.8 * (oracle - 0.5)
+    auc = calc_auc(fit.prediction[~o], liked[~o])
+    assert auc > 0.5 + 0.75 * (oracle - 0.5)
+    # one propensity for every pair (MCAR): IPS is the naive loss up to sampling noise, and learns as well. It
+    # scored 0.697 against naive's 0.689 when its training loss still counted the held-out pairs (x 0.9)
+    assert abs(auc - calc_auc(naive.prediction[~o], liked[~o])) < 0.004
 
 
 def _binary_facts():
