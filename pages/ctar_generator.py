@@ -24,7 +24,7 @@ from core.ctar.presets import (
     released_reference,
 )
 from core.ctar.sampler import intervene, sample
-from core.ctar.stats import check_marginals, compare_statistics, summarize, summarize_truth
+from core.ctar.stats import check_marginals, compare_statistics, style_statistics, summarize, summarize_truth
 from core.ctar.stream import StreamError, load_stream
 from core.text import md_escape
 from core.viz import ctar as viz
@@ -135,8 +135,8 @@ if source == OPEN_OUTPUT:  # a generated folder: its statistics beside the relea
     opened, opened_stats = st.session_state["ctar_opened"]
     st.subheader(f"Statistics of the generated folder ({opened.n_users:,} users × {opened.n_movies:,} movies)")
     released, label = released_reference(DATA)
-    st.dataframe(compare_statistics({"generated folder": opened_stats, label: released}), hide_index=True,
-                 width="stretch", height=360)
+    st.dataframe(style_statistics(compare_statistics({"generated folder": opened_stats, label: released})),
+                 hide_index=True, width="stretch", height=360)
     st.stop()
 
 if generate and config is not None:
@@ -166,7 +166,7 @@ if result.notes:
 st.subheader("Statistics")
 released, label = released_reference(DATA)
 table = compare_statistics({"this sample": summarize(result.tables()), label: released})
-st.dataframe(table, hide_index=True, width="stretch", height=360)
+st.dataframe(style_statistics(table), hide_index=True, width="stretch", height=360)
 
 truth = summarize_truth(result)
 tabs = st.tabs(["Ratings", "Exposure", "ObsTag", "Liked tags", "Reasons"])

@@ -160,10 +160,10 @@ _SUMMARY_ITEMS = ["ratings", "density", "ObsTag pairs", 'ObsTag "-1" pairs', 'RC
 
 def _print_summary(result: Any, config: CTARConfig, intervention: Any) -> None:
     """The few statistics a sample is checked by at a glance, and how long it took."""
-    from core.ctar.stats import summarize
+    from core.ctar.stats import format_statistics, summarize
 
     stats = summarize(result.tables())
-    print(stats[stats["item"].isin(_SUMMARY_ITEMS)].to_string(index=False))
+    print(format_statistics(stats[stats["item"].isin(_SUMMARY_ITEMS)]).to_string(index=False))
     print(f"sampled {config.n_pairs:,} pairs in {result.seconds:.1f} s ({intervention.describe()})")
 
 
@@ -203,13 +203,13 @@ def _generate_stream(args: argparse.Namespace, config: CTARConfig, inputs: Any, 
 def _stats(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from core.ctar.stats import summarize
+    from core.ctar.stats import format_statistics, summarize
     from core.ctar.stream import is_stream_output, load_stream
     from core.ctar.tables import load_release
 
     tables = load_stream(args.folder) if is_stream_output(args.folder) else load_release(args.folder)
     with pd.option_context("display.max_rows", 200, "display.width", 120):
-        print(summarize(tables).to_string(index=False))
+        print(format_statistics(summarize(tables)).to_string(index=False))
     return 0
 
 

@@ -12,6 +12,9 @@ Ground-truth views that only a sample has (latent ratings, liked tags, propensit
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -111,6 +114,50 @@ def summarize(tables: CTARTables) -> pd.DataFrame:
             add(("tests", f"{label} positive share", float(t["islike"].mean()) if len(t) else 0.0))
             add(("tests", f"{label} duplicate rows", int(t.duplicated(["userid", "tagid"]).sum())))
     return pd.DataFrame(rows, columns=["group", "item", "value"])
+
+
+_RATE_WORDS = ("density", "share")  # items in [0, 1], shown as percentages
+
+
+def format_statistic(item: str, value: float) -> str:
+    """One :func:`summarize` value as text: a count as an integer with thousands separators, a density or
+    share as a percentage to 3 significant digits, any other fraction (a mean, a median) to 2 decimals;
+    a missing value (NaN, a row the other dataset lacks) is blank.
+
+    >>> format_statistic("ratings", 1e8), format_statistic("density", 0.019897), format_statistic("density", 2e-7)
+    ('100,000,000', '1.99%', '0.0000200%')
+    >>> format_statistic("mean rating", 3.799216), format_statistic('RCTTag "-1" share', 0.246)
+    ('3.80', '24.6%')
+    >>> format_statistic("ratings per user: median", 20.0), format_statistic("Test I rows", float("nan"))
+    ('20', '')
+    """
+    value = float(value)
+    if value != value:
+        return ""
+    if any(word in item for word in _RATE_WORDS):
+        pct = 100 * value
+        digits = max(0, 2 - int(np.floor(np.log10(abs(pct))))) if pct else 0
+        return f"{pct:.{digits}f}%"
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
+
+
+def format_statistics(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`summarize` or :func:`compare_statistics` output with every value column as text
+    (:func:`format_statistic`, row by row): what the command line prints."""
+    out = table.copy()
+    for col in out.columns.drop(["group", "item"], errors="ignore"):
+        out[col] = [format_statistic(item, v) for item, v in zip(out["item"], out[col])]
+    return out
+
+
+def style_statistics(table: pd.DataFrame) -> Any:
+    """:func:`format_statistics`'s text as a pandas ``Styler`` over the numbers (what the page shows): the
+    cells read 19,897 or 1.99% yet stay numbers underneath, so a column still sorts by value."""
+    values = [c for c in table.columns if c not in ("group", "item")]
+    styler = table.style
+    for row, item in zip(table.index, table["item"]):
+        styler = styler.format(partial(format_statistic, item), subset=pd.IndexSlice[[row], values])
+    return styler
 
 
 def compare_statistics(stats: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -160,3 +160,54 @@ def test_cli_refuses_an_in_memory_format_into_a_partitioned_output(fmt, tmp_path
     err = capsys.readouterr().err
     assert f"--out {out} holds a partitioned (streamed) CTAR output" in err and "Traceback" not in err
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # nothing written beside the stream
+
+
+def test_cli_stats_prints_counts_with_separators_and_shares_as_percentages(tmp_path, capsys, monkeypatch):
+    """A 1e8-pair folder printed '1.000000e+08' ratings (a float column); counts read 100,000,000 now."""
+    import core.ctar.stats as stats
+
+    out = tmp_path / "o"
+    assert main(["generate", "--n-users", "120", "--n-movies", "100", "--quiet", "--out", str(out)]) == 0
+    real = stats.summarize
+
+    def at_scale(tables):  # the real table, with the ratings and density of CTAR's 1e8-pair example
+        df = real(tables)
+        df.loc[df["item"] == "ratings", "value"] = 1e8
+        df.loc[df["item"] == "ratings per movie: max", "value"] = 123_456_789
+        df.loc[df["item"] == "density", "value"] = 0.019897
+        return df
+
+    monkeypatch.setattr(stats, "summarize", at_scale)
+    capsys.readouterr()
+    assert main(["stats", str(out)]) == 0
+    printed = capsys.readouterr().out
+    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in printed.splitlines()[1:]}
+    assert "e+" not in printed and "e-" not in printed
+    assert lines["ratings ratings"] == "100,000,000" and lines["ratings ratings per movie: max"] == "123,456,789"
+    assert lines["ratings density"] == "1.99%" and lines["size users"] == "120"
+    assert lines["ratings mean rating"].count(".") == 1 and len(lines["ratings mean rating"].split(".")[1]) == 2
+
+
+def test_format_statistics_keeps_the_rows_and_blanks_what_one_side_lacks(small_sample):
+    from core.ctar.stats import format_statistics
+
+    table = compare_statistics({"this sample": summarize(small_sample.tables()), "documented": released_statistics()})
+    text = format_statistics(table)
+    assert list(text.columns) == list(table.columns) and len(text) == len(table)
+    mean = text.loc[text["item"] == "mean rating"].iloc[0]
+    assert mean["documented"] == "" and mean["this sample"] != ""  # the release documents no mean rating
+    assert text.loc[text["item"] == "ratings", "documented"].iloc[0] == "19,897"
+    assert text.loc[text["item"] == 'RCTTag "-1" share', "documented"].iloc[0] == "24.6%"
+
+
+def test_the_pages_statistics_read_as_the_command_line_prints_them(small_sample):
+    from core.ctar.stats import format_statistics, style_statistics
+
+    table = compare_statistics({"this sample": summarize(small_sample.tables()), "documented": released_statistics()})
+    table.loc[table["item"] == "ratings", "this sample"] = 1e8
+    styler = style_statistics(table)
+    assert styler.data is table  # the numbers stay underneath (the page's columns sort by value)
+    shown = styler.to_string(delimiter="\t").splitlines()[1:]
+    want = format_statistics(table)
+    assert [line.split("\t")[-2:] for line in shown] == want[["this sample", "documented"]].values.tolist()
+    assert "100,000,000" in styler.to_string()
