@@ -16,8 +16,8 @@ from core.debias.jobs import LearnersJob, SweepJob, as_bullets, mechanism_labels
 from core.debias.lab import LearnerConfig, explain_learners, explain_sweep
 from core.debias.learners import LEARNERS, MFConfig
 from core.debias.mechanisms import ASSUMPTIONS, CONDITIONS, MECHANISMS, default_grid, make_mechanism
-from core.debias.propensity import PROPENSITY_MODELS
-from core.debias.sweep import IMPUTATIONS, SweepConfig, summarize_sweep, summary_in_words
+from core.debias.propensity import PROPENSITY_LABELS, PROPENSITY_MODELS
+from core.debias.sweep import IMPUTATION_LABELS, IMPUTATIONS, SweepConfig, summarize_sweep, summary_in_words
 from core.viz.debias import (
     make_bias_graph_figure,
     make_error_vs_strength_figure,
@@ -77,10 +77,12 @@ with st.expander("Sweep settings", expanded=not common.demo_mode()):
                "rating equation.")
     estimators = c2.multiselect("Estimators", ESTIMATORS, key=common.kept_key("dl_estimators"))
     propensity = c2.selectbox("Propensity model", PROPENSITY_MODELS, key=common.kept_key("dl_prop"),
+                              format_func=lambda m: PROPENSITY_LABELS.get(m, m),
                               help="oracle: the true observation probability (a hidden confounder stays hidden).")
     clip = c3.slider("Propensity floor (clip)", 0.0, 0.2, step=0.01, key=common.kept_key("dl_clip"),
                      help="Floor for propensities (γ in the estimators' formulas): less variance, some bias.")
-    imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key=common.kept_key("dl_imp"))
+    imputation = c3.selectbox("Imputed error (EIB, DR)", IMPUTATIONS, key=common.kept_key("dl_imp"),
+                              format_func=lambda m: IMPUTATION_LABELS.get(m, m))
 users, items = WORLDS[world_label]
 try:
     world = WorldConfig(n_users=users, n_items=items, generator=generator)

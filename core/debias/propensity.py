@@ -20,6 +20,13 @@ from numpy.typing import NDArray
 from core.debias.data import DebiasConfigError
 
 PROPENSITY_MODELS = ("oracle", "popularity", "naive_bayes", "logistic")
+#: each model in words (the page's choices)
+PROPENSITY_LABELS = {
+    "oracle": "true observation chance (oracle)",
+    "popularity": "item popularity (observed share)",
+    "naive_bayes": "naive Bayes on the rating, from the randomized slice",
+    "logistic": "logistic regression on popularity and activity",
+}
 
 
 def clip_propensity(p, clip: float = 0.0) -> NDArray[np.float64]:

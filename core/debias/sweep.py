@@ -41,6 +41,13 @@ from core.debias.propensity import (
 )
 
 IMPUTATIONS = ("item_mean", "observed_mean", "oracle_noisy", "zero")
+#: each imputation in words (the page's choices)
+IMPUTATION_LABELS = {
+    "item_mean": "each item's mean observed error",
+    "observed_mean": "one mean observed error (EIB = Naive)",
+    "oracle_noisy": "true error plus noise (right on average)",
+    "zero": "zero",
+}
 COLUMNS = ["mechanism", "strength", "estimator", "seed", "estimate", "truth", "error"]
 
 

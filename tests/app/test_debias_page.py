@@ -67,6 +67,21 @@ def test_cancel_keeps_the_seeds_done():
     assert any("true average error" in m.value for m in at.markdown)
 
 
+def test_propensity_and_imputation_choices_read_in_words():
+    """They offered the code's names ('naive_bayes', 'item_mean', 'oracle_noisy'); the sweep still gets the names."""
+    at = _app()
+    for key in ("dl_prop", "dl_imp"):
+        options = at.selectbox(key=key).options
+        assert len(options) >= 4 and not any("_" in o for o in options), options
+    assert at.selectbox(key="dl_prop").options[0].startswith("true observation chance")
+    at.selectbox(key="dl_imp").set_value("oracle_noisy").run()
+    at.number_input(key="dl_seeds").set_value(2).run()
+    at.button(key="dl_run").click().run()
+    _run_until_done(at)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["debias_sweep"].config.imputation == "oracle_noisy"
+
+
 def test_world_choice_reaches_the_sweep():
     at = _app()
     assert at.selectbox(key="dl_generator").value == "ctar"
