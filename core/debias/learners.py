@@ -34,10 +34,11 @@ MF-SNIPS, DR or Stable-DR over every held-out pair for the DR family), with each
 propensity ``phat``: within either part a pair is observed with chance ``p``. (Training once
 averaged the DR loss over every pair, held-out ones included with their imputed error only,
 which shrank the correction term by ``1 - val_share``; and MF-IPS validated with SNIPS.) The
-unbiased validation a learner would need is exactly what the biased data lacks. Where truth-labelled validation pairs exist (CTAR's user-tag task ships
-``validation.csv``), :attr:`TrainingData.validation` selects the epoch by their AUC instead, as
-CTAR's baselines do. Every intercept starts at the constant that minimises the model's own
-(weighted) loss, so the first epochs are not spent moving it from the unweighted mean.
+unbiased validation a learner would need is exactly what the biased data lacks. Where
+truth-labelled validation pairs exist (CTAR's user-tag task ships ``validation.csv``),
+:attr:`TrainingData.validation` selects the epoch by their AUC instead, as CTAR's baselines do.
+Every intercept starts at the constant that minimises the model's own (weighted) loss, so the
+first epochs are not spent moving it from the unweighted mean.
 
 Structure. Each learner is a strategy object behind the :class:`Learner` protocol (its training
 loss, its held-out estimate, an optional extra step per epoch such as DR's imputation model);
