@@ -13,7 +13,7 @@ from core.csv_safe import to_safe_csv
 from core.debias.data import DebiasConfigError, WorldConfig
 from core.debias.estimators import ESTIMATORS
 from core.debias.jobs import LearnersJob, SweepJob, as_bullets, mechanism_labels, shown_strength
-from core.debias.lab import LearnerConfig, explain_learners, explain_sweep
+from core.debias.lab import LearnerConfig, explain_learners, explain_sweep, label_learner_table
 from core.debias.learners import LEARNERS, MFConfig
 from core.debias.mechanisms import ASSUMPTIONS, CONDITIONS, MECHANISMS, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_LABELS, PROPENSITY_MODELS
@@ -155,9 +155,8 @@ def learners_panel(config: LearnerConfig) -> None:
     table = job.table()
     if table.empty:
         return
-    t1, t2 = st.columns([3, 2])
-    t1.dataframe(table.round(3), hide_index=True)
-    t2.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
+    st.dataframe(label_learner_table(table), hide_index=True)  # full width: 10 of its 11 columns in view at 1440 px
+    st.plotly_chart(make_learner_figure(table), key="dl_learner_fig")
     st.markdown(as_bullets(explain_learners(table, job.config)))
 
 

@@ -162,6 +162,31 @@ def run_learners(
     return pd.DataFrame(rows)
 
 
+#: :func:`run_learners`'s columns in words, for the page's table (the frame keeps the short names)
+LEARNER_COLUMN_LABELS = {
+    "learner": "learner",
+    "seconds": "seconds",
+    "epochs": "epochs",
+    "mse": "rating MSE vs truth",
+    "mae": "rating MAE vs truth",
+    "auc": "AUC of rating ≥ 4",
+    "ndcg@10": "NDCG@10",
+    "auc_test_II": "tag AUC, Test II",
+    "auc_test_III": "tag AUC, Test III",
+    "auc_test_all": "tag AUC, all tests",
+    "auc_tags_truth": "tag AUC vs truth",
+}
+
+
+def label_learner_table(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """:func:`run_learners`'s table for reading: rounded, columns in words (:data:`LEARNER_COLUMN_LABELS`).
+
+    >>> list(label_learner_table(pd.DataFrame({"learner": ["MF-IPS"], "auc_test_II": [0.61234]})).columns)
+    ['learner', 'tag AUC, Test II']
+    """
+    return table.round(digits).rename(columns=LEARNER_COLUMN_LABELS)
+
+
 def explain_sweep(summary: pd.DataFrame, mechanism: str, strength: float, z: float = 3.0) -> list[str]:
     """Plain-language notes (for a stakeholder audience) on one (mechanism, strength) of a sweep summary.
 

@@ -110,6 +110,8 @@ def test_learner_table():
     assert list(table.learner) == ["Popularity", "MF-Naive", "DR-JL"]
     # the default scenario (selection bias, known propensities): the doubly-robust learner is closer to the truth
     assert table.mse.iloc[2] < table.mse.iloc[1] and (table.auc.iloc[1:] > 0.7).all()
+    shown = [d.value for d in at.dataframe if "learner" in d.value.columns][0]  # columns in words, not code names
+    assert "tag AUC, Test II" in shown.columns and not any("_" in c for c in shown.columns), list(shown.columns)
     notes = " ".join(m.value for m in at.markdown)
     assert "popularity alone ranks likes with AUC" in notes and "Users mostly rate what they like" in notes
 
