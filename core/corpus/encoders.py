@@ -499,8 +499,11 @@ def token_counter(name: str = DEFAULT_MODEL) -> tuple[Callable[[str], int], int]
     length (hashing) or whose tokenizer cannot be found: the loader then falls back to its
     character rule (:func:`core.corpus.chunking.estimate_tokens`).
     """
-    if EncoderSpec.of(name).tier is Tier.HASHING:
+    tier = EncoderSpec.of(name).tier
+    if tier is Tier.HASHING:
         return None
+    if tier is Tier.STATIC:  # distilled from the packaged MiniLM: its word pieces (not a hub name to look up)
+        name = DEFAULT_MODEL
     import json
     from pathlib import Path
 

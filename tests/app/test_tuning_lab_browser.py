@@ -10,7 +10,7 @@ import pytest
 CURVE_POINT_JS = """() => {
   const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  const curves = gd._fullData.filter(t => t.showlegend !== false && String(t.name).startsWith('B='))
+  const curves = gd._fullData.filter(t => t.showlegend !== false && String(t.name).includes('per round'))
     .map(t => ({name: t.name, pts: Array.from(t.x, (x, i) => [xa.l2p(x), ya.l2p(t.y[i])])}));
   let best = null;
   for (const c of curves) for (const [px, py] of c.pts.slice(1, -1)) {

@@ -35,7 +35,7 @@ def test_the_large_corpus_page_without_an_index_builds_the_sample_in_one_click(p
     assert any("To try it now" in i.value for i in at.info)
     at.button(key="lm_sample").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    for _ in range(120):  # the build is a polled job (pages/_lib/jobs.py): each run advances it, then it opens
+    for _ in range(600):  # a bound on reruns, not time: each run of the polled job (pages/_lib/jobs.py) advances it
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         if at.text_input(key="lm_path").value:

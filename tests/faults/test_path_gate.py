@@ -26,7 +26,8 @@ from tests._widget_keys import read_key
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "zebracanary"
 #: Text boxes that take no server path: the searches, the endpoint's settings and the text field's name.
-FREE_TEXT_KEYS = {"cm_query", "lm_query", "bd_base_url", "bd_model", "bd_key", "sb_text_field", "cm_tag_name"}
+FREE_TEXT_KEYS = {"cm_query", "lm_query", "bd_base_url", "bd_model", "bd_key", "sb_text_field", "cm_tag_name",
+                  "cm_tag_new_name"}
 TEXT_WIDGETS = {"text_input", "text_area", "chat_input"}
 
 
