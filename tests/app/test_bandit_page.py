@@ -198,7 +198,7 @@ def test_page_explains_per_document_why_a_cluster_yields_what_it_yields(small_bu
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    frames = [d.value for d in at.dataframe if list(d.value.columns) == ["doc_id", "pairs", "rules", "why"]]
+    frames = [d.value for d in at.dataframe if list(d.value.columns) == ["document", "pairs", "rules", "why"]]
     assert frames and len(frames[0]) > 0
     why = frames[0]
     assert ((why.pairs > 0) == (why.rules != "")).all() and (why.why[why.pairs == 0] != "").all()

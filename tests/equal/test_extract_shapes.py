@@ -118,6 +118,7 @@ def test_explain_cluster_says_why_a_barren_cluster_yields_nothing():
     faq = next(r for r in ROWS if r["id"] == "zlib-faq-1")
     ids, texts, labels = [toc["id"], faq["id"], "stub"], [toc["text"], faq["text"], "Plain words."], [1, 0, 1]
     frame = explain_cluster(RuleExtractor(), ids, texts, labels, cluster=1)
-    assert list(frame.doc_id) == ["lsof-toc", "stub"] and (frame.pairs == 0).all()
+    assert list(frame.columns) == ["document", "pairs", "rules", "why"]  # in words: the page showed "doc_id"
+    assert list(frame.document) == ["lsof-toc", "stub"] and (frame.pairs == 0).all()
     assert "table of contents" in frame.loc[0, "why"] and "no question-answer shape" in frame.loc[1, "why"]
     assert explain_cluster(RuleExtractor(), ids, texts, labels, cluster=0).loc[0, "rules"] == "numbered"

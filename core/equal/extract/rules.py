@@ -921,8 +921,9 @@ def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]])
     Returns
     -------
     pandas.DataFrame
-        One row per document: ``doc_id``, ``pairs`` (int), ``rules`` (fired rules, comma-separated),
-        ``why`` (empty when a rule fired; else the rejected shapes, or that none was present).
+        One row per document: ``document`` (its id; the page's table showed the field name ``doc_id``), ``pairs``
+        (int), ``rules`` (fired rules, comma-separated), ``why`` (empty when a rule fired; else the rejected
+        shapes, or that none was present).
     """
     import pandas as pd
 
@@ -943,13 +944,13 @@ def explain_documents(extractor: RuleExtractor, docs: Sequence[tuple[str, str]])
         )
         rows.append(
             {
-                "doc_id": str(doc_id),
+                "document": str(doc_id),
                 "pairs": sum(t.n_pairs for t in fired),
                 "rules": ", ".join(t.rule for t in fired),
                 "why": why,
             }
         )
-    return pd.DataFrame(rows, columns=["doc_id", "pairs", "rules", "why"])
+    return pd.DataFrame(rows, columns=["document", "pairs", "rules", "why"])
 
 
 def explain_cluster(
