@@ -59,6 +59,8 @@ from core.equal.space import ArmSpace
 from core.jobs import Job, Tick
 
 BASELINES = ("random", "avg-sim")
+#: The baselines in words, as the chart's legend and the ranking (the page's "Every cell" table) name them.
+BASELINE_NAMES = {"random": "Random (baseline)", "avg-sim": "Avg-sim (baseline)"}
 BATCH_TEXTS = 64  # pair texts embedded per unit of the job
 TABLE_COLUMNS = ["cell", "kind", "policy", "seed", "round", "calls", "coverage", "reward", "pairs", "on_task_share"]
 
@@ -475,7 +477,8 @@ def summarize_tune(table: pd.DataFrame, value: str = "coverage", points: int = 6
 def rank_cells(table: pd.DataFrame) -> pd.DataFrame:
     """One row per cell, best first: the final coverage's mean and spread over seeds, the calls spent, and the
     final on-task share (NaN without a provenance label). Columns: ``cell, kind, coverage, coverage_sd,
-    calls, on_task_share``."""
+    calls, on_task_share``; a baseline's cell in words (:data:`BASELINE_NAMES`: ``"Random (baseline)"``, as the
+    chart's legend says it; the table read ``random``)."""
     cols = ["cell", "kind", "coverage", "coverage_sd", "calls", "on_task_share"]
     if table.empty:
         return pd.DataFrame(columns=cols)
@@ -484,6 +487,8 @@ def rank_cells(table: pd.DataFrame) -> pd.DataFrame:
         coverage=("coverage", "mean"), coverage_sd=("coverage", "std"), calls=("calls", "mean"),
         on_task_share=("on_task_share", "mean")).reset_index()
     out["coverage_sd"] = out["coverage_sd"].fillna(0.0)
+    baseline = out["kind"] == "baseline"
+    out.loc[baseline, "cell"] = out.loc[baseline, "cell"].map(lambda c: BASELINE_NAMES.get(c, c))
     return out.sort_values(["coverage", "cell"], ascending=[False, True], ignore_index=True)[cols]
 
 

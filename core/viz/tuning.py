@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from core.equal.tune import BASELINE_NAMES
 from core.viz.style import finish
 
 VALUE_LABELS = {
@@ -21,7 +22,6 @@ VALUE_LABELS = {
 }
 BASELINE_STYLE = {"random": dict(color="#7f7f7f", dash="dash", width=2),
                   "avg-sim": dict(color="#222222", dash="dot", width=2)}
-BASELINE_NAMES = {"random": "Random (baseline)", "avg-sim": "Avg-sim (baseline)"}
 BASELINE_RANK = 1  # the dashed lines' names head the legend (plotly's default rank is 1000): below a dozen cells
 # they were scrolled out of the legend's view, dashed lines with no name in sight
 PALETTE = qualitative.Dark24

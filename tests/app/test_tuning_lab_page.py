@@ -57,6 +57,8 @@ def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     one, three = "1 arm per round · credit per", "3 arms per round · credit per"
     assert set(job.table()["cell"]) == {f"{one} document", f"{one} pull", f"{three} document", f"{three} pull",
                                         "random", "avg-sim"}
+    ranked = next(d.value for d in at.dataframe if "coverage_sd" in d.value.columns)  # "Every cell, best first"
+    assert {"Random (baseline)", "Avg-sim (baseline)"} <= set(ranked["cell"]) and "random" not in set(ranked["cell"])
     assert at.radio(key="tl_value").options == ["Closeness to the reference set", "On-task share (provenance label)"]
     pick = at.selectbox(key="tl_pick")
     assert pick.value == pick.options[0]  # the best cell first

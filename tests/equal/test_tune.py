@@ -93,6 +93,8 @@ def test_cells_differ_and_baselines_share_the_axis(setup):
     assert (ok["lo"] <= ok["mean"] + 1e-12).all() and (ok["mean"] <= ok["hi"] + 1e-12).all()
     ranked = rank_cells(table)
     assert ranked["coverage"].is_monotonic_decreasing and len(ranked) == 4
+    # the baselines in words, as the chart's legend says them (the page's "Every cell" table read random, avg-sim)
+    assert set(ranked.loc[ranked["kind"] == "baseline", "cell"]) == {"Random (baseline)", "Avg-sim (baseline)"}
 
 
 def test_cancel_keeps_runs_and_cache_and_the_next_job_spends_nothing(setup):
