@@ -265,7 +265,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("policy_params.alpha", float, "Exploration weight", "EQUAL's score mean_j + alpha sqrt(2 ln(sum T) / "
             "(T_j + 1)); paper: alpha = 1/(sum T + 1), the authors' code: a constant 0.001.", "policy", lo=0,
             word=AlphaRule, paper="paper", when=("policy", ("equal",)), step=0.001, number=0.001,
-            choice_labels={"paper": "paper: 1/(ΣT+1)", NUMBER: "constant"}),
+            choice_labels={"paper": "The paper's, shrinking as pulls add up", NUMBER: "A constant"}),
     Setting("policy_params.c", float, "Exploration weight c", "UCB1's score mean_j + c sqrt(2 ln N / T_j) "
             "(Auer et al. 2002).", "policy", lo=0, when=("policy", ("ucb1",)), step=0.1),
     Setting("policy_params.sigma", float, "Reward noise", "Thompson sampling's known reward noise sigma: the "
@@ -278,9 +278,12 @@ SETTINGS: tuple[Setting, ...] = (
             widget="slider"),
     Setting("policy_params.gamma", float, "Exploration share", "EXP3: p = (1 - gamma) w / sum w + gamma / K.",
             "policy", lo=0, hi=1, lo_open=True, when=("policy", ("exp3",)), widget="slider"),
-    Setting("unplayed", ArmEstimate, "Arm estimate before pulls", "eb: from the cluster's similarity to the "
-            "reference, trusted as far as the rewards' variances say; prior: the same with a fixed weight; mean: the "
-            "running mean reward; zero: the paper (every arm first).", "policy", paper="zero"),
+    Setting("unplayed", ArmEstimate, "Arm estimate before pulls", "Similarity, trusted as the rewards allow (eb): "
+            "from the cluster's similarity to the reference, trusted as far as the rewards' variances say; "
+            "similarity, fixed weight (prior): the same with a fixed weight; mean reward so far (mean); zero (the "
+            "paper): every arm first.", "policy", paper="zero",
+            choice_labels={"eb": "Similarity, trusted as the rewards allow", "prior": "Similarity, fixed weight",
+                           "mean": "Mean reward so far", "zero": "Zero, every arm first (the paper)"}),
     Setting("prior_weight", float, "Prior weight (pseudo-pulls)", "Pseudo-pulls at the predicted reward (prior; "
             "eb until two arms have two pulls); 0: the prediction only orders the unplayed arms.", "policy", lo=0,
             when=_PRIORS, step=1.0),
@@ -296,41 +299,50 @@ SETTINGS: tuple[Setting, ...] = (
             "pulls", lo=1, paper=10),
     Setting("first_pull_docs", int, "First pull of an arm (docs)", "A cheap probe, at most D; set it to D for the "
             "paper's behaviour.", "pulls", lo=1),
-    Setting("doc_order", DocOrder, "Document order in a cluster", "similar: a cluster's documents most similar to "
-            "the reference first (the bandit still picks the cluster from the rewards); random: a seeded shuffle "
-            "(the paper); file: corpus order; learned: by the value the run's own reads predict for each document "
-            "(a ridge regression on its embedding and similarity, most similar first until 10 are read).", "pulls",
-            paper="random"),
+    Setting("doc_order", DocOrder, "Document order in a cluster", "Most similar first (similar): a cluster's "
+            "documents most similar to the reference first (the bandit still picks the cluster from the rewards); "
+            "random (random): a seeded shuffle (the paper); corpus order (file); learned value first (learned): by "
+            "the value the run's own reads predict for each document (a ridge regression on its embedding and "
+            "similarity, most similar first until 10 are read).", "pulls", paper="random",
+            choice_labels={"random": "Random (a seeded shuffle; the paper)", "file": "Corpus order",
+                           "similar": "Most similar first", "learned": "Learned value first"}),
     Setting("order_explore", float, "Order exploration", "similar/learned order, and the learned policy: seeded "
             "Gumbel noise on each document's score, in standard deviations of the similarities, so the seed samples "
             "the order around the ranking; 0 reads the best first, always (the seed then changes nothing but ties).",
             "pulls", lo=0, step=0.25, when=("doc_order", (DocOrder.SIMILAR.value, DocOrder.LEARNED.value))),
-    Setting("doc_similarity", DocSimilarity, "Document similarity", "max: a document's cosine to its nearest "
-            "reference example; mean: its mean cosine to them all (what avg-sim ranks by). Orders a cluster's "
-            "documents and starts the eb/prior estimate.", "pulls"),
-    Setting("arm_prior", ArmPrior, "Arm prior from", "cluster: the similarity of all the cluster's documents; next: "
-            "of the documents its next pull reads (with the learned order, their learned value), every round.",
-            "policy", when=_PRIORS),
-    Setting("exhaust", Exhaust, "Arm with < D docs left", "partial: its last pull takes what is left; strict (the "
-            "paper): the arm is exhausted.", "pulls", paper="strict"),
-    Setting("stop", StopRule, "Stop rule", "budget: stop when the budget is spent; plateau: also stop after "
-            "'patience' rounds whose mean reward did not beat the best round.", "pulls", paper="budget"),
+    Setting("doc_similarity", DocSimilarity, "Document similarity", "To the nearest reference example (max): a "
+            "document's cosine to it; to the reference on average (mean): its mean cosine to them all (what avg-sim "
+            "ranks by). Orders a cluster's documents and starts the similarity estimates of an arm.", "pulls",
+            choice_labels={"max": "To the nearest reference example", "mean": "To the reference on average"}),
+    Setting("arm_prior", ArmPrior, "Arm prior from", "The whole cluster (cluster): the similarity of all its "
+            "documents; its next pull's documents (next): of the documents its next pull reads (with the learned "
+            "order, their learned value), every round.", "policy", when=_PRIORS,
+            choice_labels={"cluster": "The whole cluster", "next": "Its next pull's documents"}),
+    Setting("exhaust", Exhaust, "Arm with < D docs left", "Its last pull takes what is left (partial), or it is "
+            "done (strict, the paper): the arm is exhausted.", "pulls", paper="strict",
+            choice_labels={"partial": "Its last pull takes what is left", "strict": "It is done (the paper)"}),
+    Setting("stop", StopRule, "Stop rule", "Stop when the budget is spent (budget), or also after "
+            "'patience' rounds whose mean reward did not beat the best round (plateau).", "pulls", paper="budget",
+            choice_labels={"budget": "When the budget is spent", "plateau": "Also when the reward plateaus"}),
     Setting("patience", int, "Plateau patience (rounds)", "Rounds without a better round before a plateau stop.",
             "pulls", lo=1, when=("stop", ("plateau",))),
     # ------------------------------------------------------------------ how a pull is rewarded
     Setting("reward.method", OTMethod, "OT solver", "The optimal-transport solver: exact EMD (Sinkhorn above 2,000 "
-            "points), Sinkhorn, or IPOT (the authors' code).", "reward", paper="ipot"),
-    Setting("reward.credit", Credit, "Reward credit", "document: each pair's cosine to the reference examples OT "
-            "moves it to, summed and divided by the documents read (yield counts); pair: per pair; pull: one OT "
-            "distance per pull, 1 - W - offset (the paper).", "reward", paper="pull"),
+            "points), Sinkhorn, or IPOT (the authors' code).", "reward", paper="ipot",
+            choice_labels={"emd": "Exact (EMD)", "sinkhorn": "Sinkhorn", "ipot": "IPOT (the authors' code)"}),
+    Setting("reward.credit", Credit, "Reward credit", "Per document (document): each pair's cosine to the reference "
+            "examples OT moves it to, summed and divided by the documents read (yield counts); per pair (pair); per "
+            "pull (pull): one OT distance per pull, 1 - W - offset (the paper).", "reward", paper="pull",
+            choice_labels={"document": "Per document", "pair": "Per pair", "pull": "Per pull (the paper)"}),
     Setting("reward.offset", float, "Reward offset (pull credit)", "reward = 1 - W - offset (the authors' code: "
             "0.12).", "reward", paper=0.12, when=_PULL_CREDIT, step=0.01),
-    Setting("reward.estimate", RewardEstimate, "Reward estimate", "batch: a pull is rewarded by the OT of its own "
-            "pairs (the authors' code); cumulative: by the OT of all the arm's pairs so far (the paper's text).",
-            "reward", paper="batch"),
+    Setting("reward.estimate", RewardEstimate, "Reward estimate", "A pull is rewarded by the OT of its own pairs "
+            "(batch, the authors' code), or of all the arm's pairs so far (cumulative, the paper's text).",
+            "reward", paper="batch", choice_labels={"batch": "The pull's own pairs (the authors' code)",
+                                                    "cumulative": "All the arm's pairs so far (the paper's text)"}),
     Setting("reward.empty_reward", float, "Empty pull reward (pull credit)", "A pull that yields no pairs: the worst "
             "reward so far, or a number (the paper: 0).", "reward", word=EmptyReward, paper=0.0, when=_PULL_CREDIT,
-            step=0.1, choice_labels={"worst": "worst so far", NUMBER: "a number"}),
+            step=0.1, choice_labels={"worst": "The worst so far", NUMBER: "A number"}),
     # ------------------------------------------------------------------ who extracts
     Setting("extractor", ExtractorKind, "Extractor", "rules: offline and free; openai: an OpenAI-compatible "
             "endpoint (the CLI reads it from EQUAL_LLM_BASE_URL / EQUAL_LLM_MODEL / EQUAL_LLM_API_KEY).",

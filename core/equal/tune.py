@@ -123,12 +123,16 @@ class Tunable:
         ('3 arms per round', '1 doc per pull')
         >>> TUNABLES["policy"].cell_text("learned"), TUNABLES["budget"].cell_text(0.2)
         ('Learned', 'budget 20%')
+        >>> TUNABLES["unplayed"].cell_text("eb"), TUNABLES["credit"].cell_text("pull")
+        ('estimate before pulls: similarity, trusted as the rewards allow', 'credit per pull')
         """
         if self.name == "budget":
             return f"budget {value:.0%}" if budget_kind == "share" else f"budget {value:g} {budget_kind}"
         text = self.choice_text(value).split(" (")[0]  # "Learned (the default)": the choice, not its note
         if isinstance(value, int) and not isinstance(value, bool):
             return self.words.format(n=value, s="" if value == 1 else "s")
+        if not self.words.startswith("{n}") and text[1:2].islower():  # "Per pull" inside a label: "per pull"
+            text = text[:1].lower() + text[1:]
         return self.words.format(n=text, s="")
 
 
@@ -144,7 +148,7 @@ TUNABLES: dict[str, Tunable] = {t.name: t for t in (
     _tunable("docs_per_pull", "{n} doc{s} per pull", (1, 3, 5, 10, 20, 50)),
     _tunable("unplayed", "estimate before pulls: {n}"),
     _tunable("neighbour_weight", "neighbour weight {n}", (0.0, 0.1, 0.25, 0.5, 1.0)),
-    _tunable("reward.credit", "credit per {n}"),
+    _tunable("reward.credit", "credit {n}"),
     _tunable("doc_order", "document order: {n}"),
     _tunable("budget", "budget {n}", (0.05, 0.1, 0.2, 0.3, 0.5)),
 )}

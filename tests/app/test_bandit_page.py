@@ -230,6 +230,18 @@ def test_the_budget_box_names_the_unit_its_kind_counts(small_builtin):
     assert not at.exception, [e.value for e in at.exception]
 
 
+def test_choice_boxes_offer_words_not_the_links_code_values(small_builtin):
+    """The arm estimate offered 'prior', 'eb', 'mean', 'zero' (and the solver 'emd', 'ipot'): the boxes now show the
+    words declared beside the choices, and the widget still holds the value."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    estimate = at.selectbox(key="bd_unplayed")
+    assert "Similarity, trusted as the rewards allow" in estimate.options and "eb" not in estimate.options
+    assert "Exact (EMD)" in at.selectbox(key="bd_method").options
+    estimate.set_value("eb").run()
+    assert at.session_state["bd_unplayed"] == "eb" and not at.exception, [e.value for e in at.exception]
+
+
 def test_controls_the_live_run_does_not_follow_are_named(small_builtin):
     """A setting changed while a run is held (by hand, or by the tuning lab's Apply) is for the next run: the page
     says which, since Resume plays the run as it was started (the controls used to look like the run's own)."""

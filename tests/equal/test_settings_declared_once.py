@@ -149,6 +149,17 @@ def test_link_carries_every_page_setting_and_exactly_the_declared_choices():
                                                        + ", ".join(spec.choices))
 
 
+def test_every_choice_the_page_offers_reads_in_words_and_the_link_keeps_the_code_value():
+    """A choice box shows a label declared beside the choices (the Bandit page showed 'eb', 'ipot', 'file', 'max',
+    'next' ...: the values links and the CLI carry); the link still writes the value."""
+    for spec in PAGE_SETTINGS:
+        for choice in (*spec.choices, *spec.word_choices):
+            label = spec.choice_labels.get(choice)
+            assert label and label != choice, (spec.name, choice)
+    config = config_from_values({"unplayed": "zero", "doc_order": "file", "reward.method": "ipot"})
+    assert settings_link(config) == "unplayed=zero&doc_order=file&method=ipot"
+
+
 # ------------------------------------------------------------------ the page
 def _widgets(at) -> dict:
     return {w.key: w for kind in ("selectbox", "number_input", "slider", "toggle", "radio") for w in at.get(kind)
