@@ -359,15 +359,35 @@ def parameter_label(name: str) -> str:
 
 
 def in_words(message: str) -> str:
-    """``message`` with each field name it mentions followed by the field's label, for a form's error.
+    """A refusal of :class:`CTARConfig` (which names fields, as the command line's ``--set NAME=VALUE`` does) said
+    with the form's labels, its rules in words: what the page and a link's problems show.
 
-    >>> in_words("rating_rate must be <= 0.5, got 0.9")
-    'rating_rate (Share of ratings observed) must be <= 0.5, got 0.9'
+    >>> in_words("rct_users (100) exceeds n_users (50)")
+    '"Randomized slice: users" (100) is more than "Users" (50)'
+    >>> in_words("rating_rate must be in (0, 1), got 1.5")
+    '"Share of ratings observed" must be above 0 and below 1, got 1.5'
+    >>> in_words("liked_min (30) must be <= liked_max (20)")
+    '"Liked tags per user, at least" (30) must be at most "Liked tags per user, at most" (20)'
+    >>> in_words("tags_per_movie must be an integer >= 1, got 0")
+    '"Tags per movie" must be a whole number of at least 1, got 0'
     """
     import re
 
-    names = "|".join(sorted(PARAMETER_LABELS, key=len, reverse=True))
-    return re.sub(rf"\b({names})\b", lambda m: f"{m[1]} ({parameter_label(m[1])})", message)
+    from core.validate import rule_in_words
+
+    text = message.replace(" exceeds ", " is more than ").replace("an integer >= ", "a whole number >= ")
+    text = re.sub(r"(a (?:finite |whole )?number) (?=[<>]=? )", r"\1 of ", text)
+    text = re.sub(r"must be (<=|>=|<|>) (?=[A-Za-z_])", lambda m: f"must be {_BOUND_WORDS[str(m[1])]} ", text)
+    text = re.sub(r"must be (.+?)(?=, got |$)", lambda m: "must be " + rule_in_words(str(m[1])), text)
+    labels = {**{name: parameter_label(name) for name in PARAMETER_LABELS}, **INTERVENTION_LABELS}
+    names = "|".join(sorted(labels, key=len, reverse=True))
+    return re.sub(rf"\b({names})\b(?:=('?)([^\s',]+)\2)?",
+                  lambda m: f'"{labels[m[1]]}"' + (f" = {m[3]}" if m[3] is not None else ""), text)
+
+
+_BOUND_WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
+#: An intervention's settings a refusal may name (``--do n_match=2`` on the command line), in words.
+INTERVENTION_LABELS = {"n_match": "Matching tags the intervention sets"}
 
 
 #: Parameters grouped by the mechanism they belong to (for forms and documentation), in field order.

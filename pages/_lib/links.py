@@ -95,14 +95,15 @@ def check_ctar_together(values: dict[str, Any]) -> list[str]:
     """Check a link's generator settings with each other (``rct_users <= n_users``, ``liked_min <= liked_max``) by
     :class:`CTARConfig` itself, so a link cannot set what the form would refuse, and a valid combination is kept
     whole. While the combination is refused, the last setting whose removal would let it through is dropped from
-    ``values`` and named (checked against the defaults alone, ``n_users=50`` is refused by ``rct_users``'s 100).
+    ``values`` and named by its link name, the reason in the form's labels (:func:`core.ctar.config.in_words`;
+    checked against the defaults alone, ``n_users=50`` is refused by ``rct_users``'s 100).
 
     >>> check_ctar_together(v := {"ctar_n_users": 50, "ctar_rct_users": 30}), v
     ([], {'ctar_n_users': 50, 'ctar_rct_users': 30})
     >>> check_ctar_together(v := {"ctar_n_users": 50}), v
-    (["n_users '50': rct_users (100) exceeds n_users (50)"], {})
+    (['n_users \\'50\\': "Randomized slice: users" (100) is more than "Users" (50)'], {})
     """
-    from core.ctar.config import CTARConfig
+    from core.ctar.config import CTARConfig, in_words
 
     fields = {k.removeprefix("ctar_"): v for k, v in values.items()
               if k.startswith("ctar_") and k != "ctar_intervention"}
@@ -113,7 +114,7 @@ def check_ctar_together(values: dict[str, Any]) -> list[str]:
             break
         culprit = next((n for n in reversed(fields) if _ctar_refusal(CTARConfig, {**fields, n: None}) is None),
                        next(reversed(fields)))
-        problems.append(describe_problem(culprit, str(fields.pop(culprit)), refused))
+        problems.append(describe_problem(culprit, str(fields.pop(culprit)), in_words(refused)))
         values.pop(f"ctar_{culprit}")
     return problems
 

@@ -53,7 +53,10 @@ def test_intervention_table_and_invalid_parameters():
     table = _frame_with(at, "exact (pgmpy)")
     assert (table["difference"].abs() < 0.02).all()
     at.number_input(key="ctar_rating_rate").set_value(0.9).run()
-    assert any("rating_rate (Share of ratings observed)" in shown(e.value) for e in at.error)  # field and label
+    # the form's label, not the field's name (it read "rating_rate (Share of ratings observed)=0.9 exceeds ...")
+    errors = [shown(e.value) for e in at.error]
+    assert any('"Share of ratings observed" = 0.9 is more than' in e for e in errors), errors
+    assert not any("rating_rate" in e for e in errors), errors
     assert at.number_input(key="ctar_rating_rate").label == "Share of ratings observed"
     assert at.number_input(key="ctar_n_users").label == "Users" and "`n_users`" in at.number_input(
         key="ctar_n_users").help
@@ -68,8 +71,10 @@ def test_an_intervention_the_parameters_make_impossible_is_shown_as_invalid():
     at.number_input(key="ctar_tags_per_movie").set_value(1).run()
     assert not at.exception, [e.value for e in at.exception]
     errors = [shown(e.value) for e in at.error]
-    assert any("Invalid parameter" in e and "n_match=2 exceeds tags_per_movie (Tags per movie)=1" in e
-               for e in errors), errors
+    # in the form's words (it read "n_match=2 exceeds tags_per_movie (Tags per movie)=1")
+    assert any("Invalid parameter" in e and '"Matching tags the intervention sets" = 2 is more than "Tags per movie" '
+               "= 1" in e for e in errors), errors
+    assert not any("n_match" in e or "tags_per_movie" in e for e in errors), errors
 
 
 @pytest.mark.browser

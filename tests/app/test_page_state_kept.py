@@ -104,7 +104,9 @@ def test_a_generator_link_restores_a_valid_combination_whole(form):
 def test_a_generator_link_names_what_it_cannot_restore():
     opened = _app("ctar_generator", {"n_users": "50"})  # rct_users stays 100: more than the users
     assert opened.session_state["ctar_n_users"] == 1000
-    assert opened.session_state["link_problems"] == ["n_users '50': rct_users (100) exceeds n_users (50)"]
+    # the reason in the form's labels (it read "rct_users (100) exceeds n_users (50)"); the link's name leads
+    assert opened.session_state["link_problems"] == ['n_users \'50\': "Randomized slice: users" (100) is more than '
+                                                     '"Users" (50)']
     assert len(opened.warning) == 1
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -44,6 +46,24 @@ def test_defaults_are_ctars():
 def test_impossible_values_are_refused_naming_the_parameter(changes, name):
     with pytest.raises(CTARConfigError, match=name):
         CTARConfig(**changes)
+
+
+@pytest.mark.parametrize("changes", [{"rct_users": 2000}, {"liked_min": 30}, {"rating_rate": 0.9},
+                                     {"forget_prob": 1.0}, {"tags_per_movie": 0}, {"mode": "fast"},
+                                     {"test_inidentifiable_pos": 4001}], ids=lambda c: next(iter(c)))
+def test_a_refusal_is_said_with_the_forms_labels_and_the_command_line_keeps_the_names(changes):
+    """The page and a link said 'rct_users (100) exceeds n_users (50)', the fields' names; they say the form's
+    labels now. The exception itself (what ``python -m core.ctar generate --set NAME=VALUE`` prints) keeps the
+    names its options take."""
+    from core.ctar.config import PARAMETER_LABELS, in_words, parameter_label
+
+    name = next(iter(changes))
+    with pytest.raises(CTARConfigError, match=name) as refused:
+        CTARConfig(**changes)
+    words = in_words(str(refused.value))
+    assert f'"{parameter_label(name)}"' in words, words
+    assert not [n for n in PARAMETER_LABELS if re.search(rf"\b{n}\b", words)], words
+    assert not re.search(r"[<>]=?|\bexceeds\b|\binteger\b", words), words
 
 
 def test_exact_mode_refuses_rates_that_give_p_above_one_and_normalised_accepts_them():
