@@ -82,7 +82,7 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
             "the ratings we see mislead" if broken else "the ratings we see are fair")
     else:
         verdict = ", ".join(f"{a}: {ASSUMPTIONS[a].split(':')[0]}" for a in broken) or "no assumption broken"
-        title = f"{mechanism.label} (knob {mechanism.knob} = {mechanism.strength:g}) — {verdict}"
+        title = f"{mechanism.label} (strength {mechanism.knob} = {mechanism.strength:g}) — {verdict}"
     fig.update_layout(
         title=dict(text=title,
                    font=dict(color=PALETTE["broken"] if broken else PALETTE["ok"])),
@@ -140,7 +140,7 @@ def make_error_vs_strength_figure(summary: pd.DataFrame, mechanism: str) -> go.F
     fig.add_hline(y=0, line_color="#444")
     grid = default_grid(mechanism)
     fig.update_layout(title=f"Error (estimate − truth) as {mechanism} bias grows",
-                      xaxis=dict(title="strength (the mechanism's knob; no bias on the left)",
+                      xaxis=dict(title="strength (no bias on the left)",
                                  autorange="reversed" if grid[0] > grid[-1] else True),  # selection: 1 is no bias
                       yaxis_title="bias ± sd", height=380, margin=dict(l=10, r=10, t=50, b=10))
     return finish(fig)

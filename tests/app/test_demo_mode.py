@@ -54,3 +54,4 @@ def test_presentation_mode_shows_the_bias_without_notation():
     at.run()
     graph = at.get("plotly_chart")[0].proto.spec
     assert "A2: Unconfoundedness" in graph and "Rating r(1)" in graph
+    assert "(strength eta = " in graph and "knob" not in graph  # the slider's own word, its symbol beside it
