@@ -105,14 +105,19 @@ def test_settings_declared_kept_survive_a_page_switch(app_url, page, output_dir)
     assert path.input_value() == "/no/such/corpus.jsonl"
 
 
-@pytest.mark.browser
-def test_presenter_controls_keys_dots_png_and_exit(app_url, page, output_dir) -> None:
+def _tour_from_the_debiasing_lab(page, app_url: str) -> None:
+    """Open the Debiasing lab, switch Demo mode on, and wait for the Tour's first step."""
     page.goto(f"{app_url}/debiasing_lab")
     page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=120_000)
     page.wait_for_timeout(1500)
     page.get_by_text("Demo mode").click()
     page.get_by_text("1 of 4").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
+
+
+@pytest.mark.browser
+def test_presenter_controls_keys_dots_png_and_exit(app_url, page, output_dir) -> None:
+    _tour_from_the_debiasing_lab(page, app_url)
     page.keyboard.press("ArrowRight")
     page.get_by_text("2 of 4").first.wait_for(timeout=60_000)
     page.keyboard.press("ArrowLeft")
@@ -176,12 +181,7 @@ def test_exit_holds_when_a_request_with_the_old_toggle_follows_it(app_url, page,
     before it heard of the Exit (the race's refresh) still carried the Demo mode toggle on, which read as switching
     presentation mode on again. Made certain here: the server's answer to Exit is held back while Next is clicked."""
     socket = _HeldSocket(page)
-    page.goto(f"{app_url}/debiasing_lab")
-    page.get_by_role("heading", name="Debiasing lab").wait_for(timeout=120_000)
-    page.wait_for_timeout(1500)
-    page.get_by_text("Demo mode").click()
-    page.get_by_text("1 of 4").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)
+    _tour_from_the_debiasing_lab(page, app_url)
     socket.holding = True
     page.locator(".st-key-tour_exit button").first.click()
     page.wait_for_timeout(2500)  # the server has left presentation mode; the browser does not know yet
