@@ -77,8 +77,8 @@ t1, t2, t3, t4 = st.columns(4)
 presets = list_presets()
 tags = TagStore(corpus.content_hash).tags()  # saved selections of the map (Corpus map page) are reference tasks too
 S.setdefault("bd_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])  # a link or the lab may set it
-if tag_choice_now(S["bd_preset"], tags) != S["bd_preset"]:  # a tag renamed on the Corpus map stays chosen here
-    S["bd_preset"] = tag_choice_now(S["bd_preset"], tags)
+if (followed := tag_choice_now(S["bd_preset"], tags)) != S["bd_preset"]:  # a tag renamed on the Corpus map
+    S["bd_preset"] = followed  # stays chosen here
 preset = t1.selectbox("Reference task", presets + tag_choices(tags) + [bandit_panels.UPLOAD], key="bd_preset",
                       help="A few examples of the downstream task (D_r in the paper): each pull is rewarded by how "
                       "close its pairs sit to them.")
