@@ -14,6 +14,8 @@ own routes do.
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 from pathlib import Path
 
 import streamlit as st
@@ -22,5 +24,7 @@ from streamlit import config
 from pages._lib.shell import page_routes
 
 ROOT = Path(__file__).resolve().parent
+if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <server pid>`: every thread's stack to the server's log (a hung page)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 app = st.App(ROOT / "app.py", routes=page_routes(ROOT / "pages", config.get_option("server.baseUrlPath") or ""))

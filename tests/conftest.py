@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._app_server import CHROMIUM, SERVER_PIDS, require_chromium, serve_app
+from tests._app_server import CHROMIUM, SERVER_PIDS, explain_failure, require_chromium, serve_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
@@ -50,6 +50,19 @@ def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
     tests/engine`` loaded both conftests and then found ``conftest`` to be the other file: "import file mismatch".
     """
     return True if collection_path.name == "conftest.py" else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report says what the browser showed and what the app's server threads were doing
+    (a wait that timed out otherwise says only which element never came): see ``explain_failure``."""
+    report = yield
+    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and page is not None:
+        OUTPUT.mkdir(exist_ok=True)
+        name = "failed-" + item.name.replace("/", "_")[:80]
+        report.sections.append(("browser and server at the failure", explain_failure(page, OUTPUT, name)))
+    return report
 
 
 @pytest.fixture(scope="session")

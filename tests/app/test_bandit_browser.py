@@ -7,12 +7,11 @@ import time
 
 import pytest
 
-from tests._app_server import cpu_seconds
+from tests._app_server import cpu_seconds, open_and_wait
 
 
 def _open_bandit(page, url):
-    page.goto(f"{url}/bandit")
-    page.get_by_role("button", name="Start").wait_for(timeout=240_000)
+    open_and_wait(page, f"{url}/bandit", page.get_by_role("button", name="Start"))
     page.wait_for_timeout(1500)
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests._app_server import COUNT_CONTEXTS
+from tests._app_server import COUNT_CONTEXTS, open_and_wait
 
 ROUND_JS = """() => { for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
     if (m.innerText.startsWith('Round')) return parseInt(
@@ -18,9 +18,8 @@ ROUND_JS = """() => { for (const m of document.querySelectorAll('[data-testid="s
 @pytest.mark.browser
 def test_live_panel_updates_in_place(app_url, page, output_dir):
     page.add_init_script(COUNT_CONTEXTS)
-    page.goto(f"{app_url}/bandit")
     start = page.get_by_role("button", name="Start")
-    start.wait_for(timeout=240_000)
+    open_and_wait(page, f"{app_url}/bandit", start)
     box = page.get_by_label("Budget value (share: 0-1)", exact=True)
     box.fill("1")  # the whole (small) corpus: a run long enough to watch several refreshes
     box.press("Enter")
@@ -57,9 +56,8 @@ def test_baselines_show_on_the_main_chart_and_the_panel_is_ready_again(app_url, 
     also leaves the panel ready for another job (no progress bar left behind, the button enabled)."""
     from playwright.sync_api import expect
 
-    page.goto(f"{app_url}/bandit")
     step = page.get_by_role("button", name="Step")
-    step.wait_for(timeout=240_000)
+    open_and_wait(page, f"{app_url}/bandit", step)
     step.click()
     button = page.get_by_role("button", name="Compute the baselines")
     button.wait_for(timeout=120_000)

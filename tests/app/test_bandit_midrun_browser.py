@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests._app_server import slow_bandit_settings
+from tests._app_server import open_and_wait, slow_bandit_settings
 
 BOX = "Budget value (share: 0-1)"
 
 
 def _slow_run(page, app_url: str) -> None:
     """A run of one document a round over the whole (small) corpus, one round per refresh: it plays for minutes."""
-    page.goto(f"{app_url}/bandit")
-    page.get_by_role("button", name="Start", exact=True).wait_for(timeout=240_000)
+    open_and_wait(page, f"{app_url}/bandit", page.get_by_role("button", name="Start", exact=True))
     slow_bandit_settings(page)
     page.get_by_role("button", name="Start", exact=True).click()
     page.locator("[data-testid='stMetric']").filter(has_text="playing").wait_for(timeout=120_000)

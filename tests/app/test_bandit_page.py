@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests._app_server import slow_bandit_settings
+from tests._app_server import open_and_wait, slow_bandit_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "bandit.py")
@@ -108,8 +108,7 @@ def test_bad_settings_are_reported(small_builtin):
 def test_browser_arm_table_changes_while_running(app_url, page):
     out = ROOT / "test-output"
     out.mkdir(exist_ok=True)
-    page.goto(f"{app_url}/bandit")
-    page.get_by_role("button", name="Start").wait_for(timeout=240_000)
+    open_and_wait(page, f"{app_url}/bandit", page.get_by_role("button", name="Start"))
     def box(label: str):  # a number box by its label (its help button is labelled "Help for ...")
         return page.get_by_role("spinbutton", name=label, exact=True)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests._app_server import open_and_wait
+
 
 def _box(page, label: str):
     """A number box by its label (the help button beside it is labelled "Help for ..." too)."""
@@ -13,8 +15,8 @@ def _box(page, label: str):
 
 @pytest.mark.browser
 def test_a_settings_link_sets_the_controls_and_a_change_reaches_the_link(app_url, page, output_dir):
-    page.goto(f"{app_url}/bandit?policy=ucb1&c=2.5&credit=pull&budget_kind=calls&budget=40&docs_per_pull=6")
-    page.get_by_role("button", name="Start").wait_for(timeout=240_000)
+    open_and_wait(page, f"{app_url}/bandit?policy=ucb1&c=2.5&credit=pull&budget_kind=calls&budget=40&docs_per_pull=6",
+                  page.get_by_role("button", name="Start"))
     page.get_by_text("More settings").click()
     page.wait_for_timeout(1000)
     page.screenshot(path=str(output_dir / "bandit_settings_link.png"))
