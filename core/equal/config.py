@@ -11,7 +11,7 @@ from core.equal.choices import ArmPrior, BudgetKind, DocSimilarity, StopRule, va
 from core.equal.extract import EXTRACTOR_ALIASES, EXTRACTOR_KINDS
 from core.equal.policies import POLICIES, UNPLAYED_PRIORS, make_policy
 from core.equal.reward import OTReward
-from core.validate import check_choice, check_int, check_range
+from core.validate import Refusal, RefusedError, Rule, check_choice, check_int, check_range, refused
 
 BUDGET_KINDS = values(BudgetKind)
 STOP_RULES = values(StopRule)
@@ -19,8 +19,9 @@ ARM_PRIORS = values(ArmPrior)
 DOC_SIMILARITIES = values(DocSimilarity)
 
 
-class RunConfigError(ValueError):
-    """A run parameter is out of range; the message names it."""
+class RunConfigError(RefusedError):
+    """A run parameter is out of range; the message names it, and a range or choice refused carries its
+    :class:`~core.validate.Refusal` (``refusal``: the field, the rule, the value), which a form words."""
 
 
 @dataclass(frozen=True)
@@ -112,32 +113,33 @@ class RunConfig:
     max_failures: int = 5
 
     def __post_init__(self) -> None:
-        err = RunConfigError
-        check_choice("RunConfig.policy", self.policy, POLICIES, error=err)
+        of: dict[str, Any] = {"owner": "RunConfig", "error": RunConfigError}
+        check_choice("policy", self.policy, POLICIES, **of)
         make_policy(self.policy, **dict(self.policy_params))  # validates the parameters
-        check_int("RunConfig.batch_arms", self.batch_arms, lo=1, error=err)
-        check_int("RunConfig.docs_per_pull", self.docs_per_pull, lo=1, error=err)
-        check_choice("RunConfig.budget_kind", self.budget_kind, BUDGET_KINDS, error=err)
-        check_range("RunConfig.budget", self.budget, lo=0, lo_open=True,
-                    hi=1 if self.budget_kind == "share" else None, error=err)
-        check_choice("RunConfig.stop", self.stop, STOP_RULES, error=err)
-        check_int("RunConfig.patience", self.patience, lo=1, error=err)
+        check_int("batch_arms", self.batch_arms, lo=1, **of)
+        check_int("docs_per_pull", self.docs_per_pull, lo=1, **of)
+        check_choice("budget_kind", self.budget_kind, BUDGET_KINDS, **of)
+        check_range("budget", self.budget, lo=0, lo_open=True,
+                    hi=1 if self.budget_kind == "share" else None, **of)
+        check_choice("stop", self.stop, STOP_RULES, **of)
+        check_int("patience", self.patience, lo=1, **of)
         if not isinstance(self.extractor, str) or self.extractor.strip().lower() not in EXTRACTOR_ALIASES:
-            raise RunConfigError(f"RunConfig.extractor must be one of {EXTRACTOR_KINDS}, got {self.extractor!r}")
+            rule = Rule(choices=EXTRACTOR_KINDS)  # an alias is accepted too (see core.equal.extract)
+            raise refused(Refusal("extractor", rule, self.extractor, "RunConfig"), RunConfigError)
         if not isinstance(self.reward, OTReward):
             raise RunConfigError("RunConfig.reward must be an OTReward")
-        check_choice("RunConfig.doc_order", self.doc_order, DOC_ORDERS, error=err)
-        check_range("RunConfig.order_explore", self.order_explore, lo=0, error=err)
-        check_choice("RunConfig.exhaust", self.exhaust, EXHAUST_RULES, error=err)
-        check_choice("RunConfig.unplayed", self.unplayed, UNPLAYED_PRIORS, error=err)
+        check_choice("doc_order", self.doc_order, DOC_ORDERS, **of)
+        check_range("order_explore", self.order_explore, lo=0, **of)
+        check_choice("exhaust", self.exhaust, EXHAUST_RULES, **of)
+        check_choice("unplayed", self.unplayed, UNPLAYED_PRIORS, **of)
         if self.first_pull_docs is not None:
-            check_int("RunConfig.first_pull_docs (None or a count)", self.first_pull_docs, lo=1, error=err)
-        check_choice("RunConfig.doc_similarity", self.doc_similarity, DOC_SIMILARITIES, error=err)
-        check_choice("RunConfig.arm_prior", self.arm_prior, ARM_PRIORS, error=err)
-        check_range("RunConfig.prior_weight", self.prior_weight, lo=0, error=err)
-        check_range("RunConfig.neighbour_weight", self.neighbour_weight, lo=0, hi=1, error=err)
-        check_int("RunConfig.max_failures", self.max_failures, lo=1, error=err)
-        check_int("RunConfig.seed", self.seed, lo=0, error=err)
+            check_int("first_pull_docs", self.first_pull_docs, lo=1, note="None or a count", **of)
+        check_choice("doc_similarity", self.doc_similarity, DOC_SIMILARITIES, **of)
+        check_choice("arm_prior", self.arm_prior, ARM_PRIORS, **of)
+        check_range("prior_weight", self.prior_weight, lo=0, **of)
+        check_range("neighbour_weight", self.neighbour_weight, lo=0, hi=1, **of)
+        check_int("max_failures", self.max_failures, lo=1, **of)
+        check_int("seed", self.seed, lo=0, **of)
 
     @property
     def deterministic(self) -> bool:

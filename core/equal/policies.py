@@ -65,6 +65,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.equal.choices import ARM_POLICY_SET, ArmEstimate, Policy, values
+from core.validate import RefusedError, Rule, check_rule
 
 UNPLAYED_PRIORS = values(ArmEstimate)
 ARM_POLICIES = tuple(p for p in values(Policy) if p in ARM_POLICY_SET)
@@ -73,8 +74,9 @@ PRIOR_MIN_ARMS = 3
 POLICIES = ARM_POLICIES + DOC_POLICIES
 
 
-class PolicyConfigError(ValueError):
-    """A policy parameter is out of range; the message names it."""
+class PolicyConfigError(RefusedError):
+    """A policy parameter is out of range; the message names it, and a parameter's range refused carries its
+    :class:`~core.validate.Refusal` (``refusal``), which a form words."""
 
 
 @dataclass
@@ -289,11 +291,8 @@ class EqualDS(_ScorePolicy):
     name = "equal"
 
     def __init__(self, alpha: str | float = "paper") -> None:
-        if isinstance(alpha, str):
-            if alpha != "paper":
-                raise PolicyConfigError(f"EqualDS.alpha must be 'paper' or a number >= 0, got {alpha!r}")
-        elif not (np.isfinite(alpha) and alpha >= 0):
-            raise PolicyConfigError(f"EqualDS.alpha must be >= 0, got {alpha!r}")
+        rule = Rule(lo=0, words=("paper",)) if isinstance(alpha, str) else Rule(lo=0)
+        check_rule("alpha", alpha, rule, owner="EqualDS", error=PolicyConfigError)
         self.alpha = alpha
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
@@ -309,8 +308,7 @@ class UCB1(_ScorePolicy):
     name = "ucb1"
 
     def __init__(self, c: float = 1.0) -> None:
-        if not (np.isfinite(c) and c >= 0):
-            raise PolicyConfigError(f"UCB1.c must be >= 0, got {c!r}")
+        check_rule("c", c, Rule(lo=0), owner="UCB1", error=PolicyConfigError)
         self.c = float(c)
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
@@ -332,10 +330,8 @@ class GaussianThompson:
     name = "thompson"
 
     def __init__(self, sigma: float = 0.1, prior_sigma: float = 0.5) -> None:
-        if not (np.isfinite(sigma) and sigma > 0):
-            raise PolicyConfigError(f"GaussianThompson.sigma must be > 0, got {sigma!r}")
-        if not (np.isfinite(prior_sigma) and prior_sigma > 0):
-            raise PolicyConfigError(f"GaussianThompson.prior_sigma must be > 0, got {prior_sigma!r}")
+        for name, value in (("sigma", sigma), ("prior_sigma", prior_sigma)):
+            check_rule(name, value, Rule(lo=0, lo_open=True), owner="GaussianThompson", error=PolicyConfigError)
         self.sigma = float(sigma)
         self.prior_sigma = float(prior_sigma)
 
@@ -360,8 +356,7 @@ class EpsilonGreedy:
     name = "epsilon-greedy"
 
     def __init__(self, epsilon: float = 0.1) -> None:
-        if not (0.0 <= epsilon <= 1.0):
-            raise PolicyConfigError(f"EpsilonGreedy.epsilon must be in [0, 1], got {epsilon!r}")
+        check_rule("epsilon", epsilon, Rule(lo=0, hi=1), owner="EpsilonGreedy", error=PolicyConfigError)
         self.epsilon = float(epsilon)
 
     def calc_scores(self, state: BanditState) -> NDArray[np.float64]:
@@ -396,8 +391,7 @@ class EXP3:
     name = "exp3"
 
     def __init__(self, gamma: float = 0.1, reward_range: tuple[float, float] = (-1.12, 0.88)) -> None:
-        if not (0.0 < gamma <= 1.0):
-            raise PolicyConfigError(f"EXP3.gamma must be in (0, 1], got {gamma!r}")
+        check_rule("gamma", gamma, Rule(lo=0, hi=1, lo_open=True), owner="EXP3", error=PolicyConfigError)
         lo, hi = reward_range
         if not hi > lo:
             raise PolicyConfigError(f"EXP3.reward_range must be (lo, hi) with hi > lo, got {reward_range!r}")

@@ -54,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.equal.choices import Credit, OTMethod, RewardEstimate, values
+from core.validate import RefusedError, Rule, check_choice, check_rule
 
 OT_METHODS = values(OTMethod)
 ESTIMATES = values(RewardEstimate)
@@ -80,8 +81,9 @@ def import_solver() -> Any:
 
     return ot
 
-class RewardConfigError(ValueError):
-    """A reward parameter is out of range; the message names it."""
+class RewardConfigError(RefusedError):
+    """A reward parameter is out of range; the message names it, and a range or choice refused carries its
+    :class:`~core.validate.Refusal` (``refusal``), which a form words."""
 
 
 def calc_cost_matrix(x: NDArray, y: NDArray) -> NDArray[np.float64]:
@@ -164,23 +166,16 @@ class OTReward:
     ipot_inner: int = 10
 
     def __post_init__(self) -> None:
-        if self.method not in OT_METHODS:
-            raise RewardConfigError(f"OTReward.method must be one of {OT_METHODS}, got {self.method!r}")
-        if self.estimate not in ESTIMATES:
-            raise RewardConfigError(f"OTReward.estimate must be one of {ESTIMATES}, got {self.estimate!r}")
-        if self.credit not in CREDITS:
-            raise RewardConfigError(f"OTReward.credit must be one of {CREDITS}, got {self.credit!r}")
-        if isinstance(self.empty_reward, str):
-            if self.empty_reward != "worst":
-                raise RewardConfigError(f"OTReward.empty_reward must be a number or 'worst', got {self.empty_reward!r}")
-        elif not np.isfinite(float(self.empty_reward)):
-            raise RewardConfigError(f"OTReward.empty_reward must be finite, got {self.empty_reward!r}")
-        if not np.isfinite(self.offset):
-            raise RewardConfigError(f"OTReward.offset must be finite, got {self.offset!r}")
-        if self.reg <= 0:
-            raise RewardConfigError(f"OTReward.reg must be > 0, got {self.reg!r}")
-        if self.emd_max_n < 1:
-            raise RewardConfigError(f"OTReward.emd_max_n must be >= 1, got {self.emd_max_n!r}")
+        of: dict[str, Any] = {"owner": "OTReward", "error": RewardConfigError}
+        check_choice("method", self.method, OT_METHODS, **of)
+        check_choice("estimate", self.estimate, ESTIMATES, **of)
+        check_choice("credit", self.credit, CREDITS, **of)
+        worst = isinstance(self.empty_reward, str)  # a word, or a number
+        check_rule("empty_reward", self.empty_reward,
+                   Rule(words=("worst",), kind="a number or 'worst'") if worst else Rule(kind="finite"), **of)
+        check_rule("offset", self.offset, Rule(kind="finite"), **of)
+        check_rule("reg", self.reg, Rule(lo=0, lo_open=True), **of)
+        check_rule("emd_max_n", self.emd_max_n, Rule(lo=1), **of)
         if self.ipot_beta <= 0 or self.ipot_outer < 1 or self.ipot_inner < 1:
             raise RewardConfigError("OTReward.ipot_beta must be > 0 and ipot_outer/ipot_inner >= 1")
 

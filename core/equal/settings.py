@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
@@ -56,7 +55,7 @@ from core.equal.choices import (
 )
 from core.equal.config import RunConfig, RunConfigError
 from core.equal.reward import OTReward
-from core.validate import rule_in_words
+from core.validate import Refusal, refusal_of
 
 __all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "changed_settings", "check_setting", "config_from_values",
            "decode_link", "dependent_defaults", "flat_values", "link_state", "link_values", "settings_link",
@@ -417,37 +416,40 @@ def resolve(values: Mapping[str, Any]) -> dict[str, Any]:
 class SettingRefusedError(RunConfigError):
     """A setting's value refused, said as a form says it: the setting's label and its rule in words
     (``"Budget value (share: 0-1) must be above 0 and at most 1, got 2.0"``). :attr:`setting`, :attr:`rule` and
-    :attr:`got` let the command line name its option instead (:meth:`for_cli`)."""
+    :attr:`got` let the command line name its option instead (:meth:`for_cli`); :attr:`refusal` is the refusal of
+    ``RunConfig`` (or a policy, or ``OTReward``) it words."""
 
-    def __init__(self, setting: Setting, label: str, rule: str, got: str) -> None:
+    def __init__(self, setting: Setting, label: str, rule: str, got: str, refusal: Refusal | None = None) -> None:
         self.setting, self.label, self.rule, self.got = setting, label, rule, got
-        super().__init__(f"{label} must be {rule}, got {got}")
+        super().__init__(f"{label} must be {rule}, got {got}", refusal)
 
     def for_cli(self) -> str:
         """The refusal naming the command line's option (``"--budget must be above 0 and at most 1, got 2.0"``)."""
         return f"{self.setting.flag} must be {self.rule}, got {self.got}"
 
 
-# what RunConfig, the policies and OTReward write: "RunConfig.budget must be in (0, 1], got 2.0", "UCB1.c must be ..."
-_REFUSAL = re.compile(r"(?:[A-Za-z]\w*\.)?(?P<field>\w+)(?: \([^)]*\))? must be (?P<rule>.+?), got (?P<got>.+)")
 _BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}
 
 
 def in_words(exc: ValueError, values: Mapping[str, Any]) -> ValueError:
-    """``exc`` (a refusal naming a code field, ``RunConfig.budget``, ``EXP3.gamma``) as a
-    :class:`SettingRefusedError` that names the setting by its label given the other ``values`` (the budget's
-    unit follows its kind) and says the rule in words; ``exc`` itself when it names no setting.
+    """``exc`` (a refusal of ``RunConfig``, ``OTReward`` or a policy that carries its
+    :class:`~core.validate.Refusal`) as a :class:`SettingRefusedError` that names the setting by its label given the
+    other ``values`` (the budget's unit follows its kind) and says the rule in words; ``exc`` itself when it names
+    no setting. The refusal's fields are read, never its message.
 
-    >>> str(in_words(RunConfigError("EXP3.gamma must be in (0, 1], got 0.0"), {"policy": "exp3"}))
+    >>> from core.validate import Rule
+    >>> gamma = Refusal("gamma", Rule(lo=0, hi=1, lo_open=True), 0.0, owner="EXP3")
+    >>> str(in_words(RunConfigError("anything at all", gamma), {"policy": "exp3"}))
     'Exploration share must be above 0 and at most 1, got 0.0'
-    >>> str(in_words(RunConfigError("RunConfig.budget must be > 0, got 0.0"), {"budget_kind": "calls"}))
+    >>> budget = Refusal("budget", Rule(lo=0, lo_open=True), 0.0, owner="RunConfig")
+    >>> str(in_words(RunConfigError(str(budget), budget), {"budget_kind": "calls"}))
     'Budget value (extraction calls) must be above 0, got 0.0'
     """
-    m = _REFUSAL.fullmatch(str(exc))
-    spec = _BY_FIELD.get(m["field"]) if m else None
-    if m is None or spec is None:
+    refusal = refusal_of(exc)
+    spec = _BY_FIELD.get(refusal.field) if refusal is not None else None
+    if refusal is None or spec is None:
         return exc
-    return SettingRefusedError(spec, spec.label_for(values), rule_in_words(m["rule"]), m["got"])
+    return SettingRefusedError(spec, spec.label_for(values), refusal.rule.in_words(), repr(refusal.got), refusal)
 
 
 def config_from_values(values: Mapping[str, Any]) -> RunConfig:
@@ -479,7 +481,7 @@ def _config_from_values(values: Mapping[str, Any]) -> RunConfig:
     try:
         rewarder = OTReward(**reward)
     except ValueError as exc:
-        raise RunConfigError(str(exc)) from exc
+        raise RunConfigError(str(exc), refusal_of(exc)) from exc
     return RunConfig(**top, policy_params=policy_params, reward=rewarder)
 
 
