@@ -6,7 +6,18 @@ import math
 
 import pytest
 
-from core.validate import ValidationError, check_choice, check_int, check_range, parse_bool
+from core.validate import (
+    Refusal,
+    RefusedError,
+    Rule,
+    ValidationError,
+    check_choice,
+    check_int,
+    check_range,
+    parse_bool,
+    refusal_of,
+    rule_in_words,
+)
 
 
 class MyConfigError(ValueError):
@@ -47,3 +58,43 @@ def test_parse_bool_accepts_the_usual_spellings(text, value):
 def test_parse_bool_is_strict(text):
     with pytest.raises(ValidationError, match="test_exact_compat must be true or false"):
         parse_bool(text, "test_exact_compat")
+
+
+class CarriedError(RefusedError):
+    pass
+
+
+def test_a_refusal_carries_the_field_its_owner_the_rule_and_the_value():
+    with pytest.raises(CarriedError) as err:
+        check_range("budget", 2.0, lo=0, hi=1, lo_open=True, owner="RunConfig", error=CarriedError)
+    assert str(err.value) == "RunConfig.budget must be in (0, 1], got 2.0"  # the message the CLI and logs show
+    assert err.value.refusal == Refusal("budget", Rule(lo=0, hi=1, lo_open=True), 2.0, owner="RunConfig")
+    assert err.value.refusal.rule.in_words() == "above 0 and at most 1"
+    with pytest.raises(ValidationError) as err:
+        check_int("first_pull_docs", 2.5, lo=1, owner="RunConfig", note="None or a count")
+    assert str(err.value) == "RunConfig.first_pull_docs (None or a count) must be a whole number, got 2.5"
+    assert refusal_of(err.value) == Refusal("first_pull_docs", Rule(kind="a whole number"), 2.5, "RunConfig",
+                                            "None or a count")
+    with pytest.raises(ValidationError) as err:
+        check_choice("stop", "never", ("budget", "plateau"))
+    assert err.value.refusal.rule.in_words() == "one of: budget, plateau"
+    with pytest.raises(MyConfigError) as plain:  # an error type that carries nothing still gets the message
+        check_range("budget", -1, lo=0, error=MyConfigError)
+    assert str(plain.value) == "budget must be >= 0, got -1" and refusal_of(plain.value) is None
+
+
+@pytest.mark.parametrize("rule", [Rule(lo=0, hi=1), Rule(lo=0, hi=1, lo_open=True), Rule(lo=0, hi=1, hi_open=True),
+                                  Rule(lo=0, hi=1, lo_open=True, hi_open=True), Rule(lo=1), Rule(lo=0, lo_open=True),
+                                  Rule(hi=5), Rule(hi=5, hi_open=True), Rule(lo=0, words=("paper",)),
+                                  Rule(choices=("share", "calls")), Rule(kind="a whole number")], ids=str)
+def test_a_rule_in_words_says_what_its_notation_says(rule):
+    # the CTAR generator still words its notation (rule_in_words); both must agree
+    assert rule.in_words() == rule_in_words(str(rule))
+    assert not any(c in rule.in_words() for c in "<>[]") and "(0" not in rule.in_words()
+
+
+def test_a_rule_admits_what_its_words_allow():
+    assert Rule(lo=0, lo_open=True).admits(0.5) and not Rule(lo=0, lo_open=True).admits(0)
+    assert not Rule(lo=0).admits(math.nan) and not Rule(lo=0).admits(True) and not Rule(lo=0).admits("1")
+    assert Rule(lo=0, words=("paper",)).admits("paper") and not Rule(lo=0, words=("paper",)).admits("other")
+    assert Rule(choices=("a", "b")).admits("b") and not Rule(choices=("a", "b")).admits("c")
