@@ -40,9 +40,10 @@ _FALSE = ("false", "no", "off", "0", "n", "f")
 @dataclass(frozen=True)
 class Rule:
     """What a value must be, as data: within bounds (``None``: unbounded; ``*_open``: that end excluded), one of
-    ``choices``, or, with neither, of a ``kind`` said as is (``"a whole number"``, ``"finite"``). ``words``: words
-    taken instead of a number (EQUAL's ``alpha="paper"``). ``str()`` is the notation a message writes;
-    :meth:`in_words` what a form says.
+    ``choices``, or of a ``kind`` (``"a whole number"``, ``"finite"``; with bounds, the kind of number they bound:
+    ``"an integer"``). ``words``: words taken instead of a number (EQUAL's ``alpha="paper"``). ``str()`` is the
+    notation a message writes; :meth:`in_words` what a form says. :meth:`admits` reads the bounds, choices and
+    words, not the kind.
 
     >>> rule = Rule(lo=0, hi=1, lo_open=True)
     >>> str(rule), rule.in_words(), rule.admits(0.0), rule.admits(1)
@@ -53,6 +54,8 @@ class Rule:
     ("one of ('share', 'calls')", 'one of: share, calls')
     >>> Rule(lo=0, hi=1).in_words(), Rule(lo=0, hi=1, hi_open=True).in_words(), Rule(lo=1).in_words()
     ('from 0 to 1', 'at least 0 and below 1', 'at least 1')
+    >>> str(Rule(lo=1, kind="an integer")), Rule(lo=1, kind="an integer").in_words()
+    ('an integer >= 1', 'a whole number of at least 1')
     """
 
     lo: float | None = None
@@ -74,16 +77,18 @@ class Rule:
         if not self.bounded:
             return self.kind
         bounds = _describe(self.lo, self.hi, self.lo_open, self.hi_open)
-        return f"{' or '.join(map(repr, self.words))} or a number {bounds}" if self.words else bounds
+        number = self.kind or ("a number" if self.words else "")
+        return " or ".join([*map(repr, self.words), f"{number} {bounds}" if number else bounds])
 
     def in_words(self) -> str:
         """The rule as a form says it: bounds in words (``"above 0 and at most 1"``), choices listed plainly."""
         if self.choices is not None:
             return "one of: " + ", ".join(str(c) for c in self.choices)
         if not self.bounded:
-            return self.kind
+            return _KIND_WORDS.get(self.kind, self.kind)
         bounds = _bounds_in_words(self.lo, self.hi, self.lo_open, self.hi_open)
-        return f"{' or '.join(map(repr, self.words))} or a number of {bounds}" if self.words else bounds
+        number = _KIND_WORDS.get(self.kind, self.kind) or ("a number" if self.words else "")
+        return " or ".join([*map(repr, self.words), f"{number} of {bounds}" if number else bounds])
 
     def admits(self, value: Any) -> bool:
         """Whether ``value`` keeps the rule: one of the choices or words, or a finite number within the bounds
@@ -225,6 +230,7 @@ def _bounds_in_words(lo: float | None, hi: float | None, lo_open: bool, hi_open:
     return " and ".join(part for part in (low, high) if part)
 
 
+_KIND_WORDS = {"an integer": "a whole number"}
 _NUM = r"-?[\d.]+(?:e-?\d+)?|inf"
 _INTERVAL = re.compile(rf"\bin ([\[(])\s*({_NUM}),\s*({_NUM})\s*([\])])")
 _BOUND = re.compile(rf"(>=|<=|>|<) ({_NUM})")

@@ -101,7 +101,7 @@ try:
     intervention.check_config(config)  # e.g. do(N = 2) with one tag per movie
 except CTARConfigError as exc:
     config = None
-    left.error(f"Invalid parameter: {md_escape(in_words(str(exc)))}")
+    left.error(f"Invalid parameter: {md_escape(in_words(exc))}")
 
 if common is not None:  # the address bar first: a link copied right after a change holds it
     common.share_view(PAGE)

@@ -34,13 +34,51 @@ from typing import Any, Literal
 
 import numpy as np
 
+from core.validate import Refusal, RefusedError, Rule, refusal_of
+
 MODES = ("exact", "normalised")
 RATING_LEVELS = (1, 2, 3, 4, 5)
 REFERENCE_N_MOVIES = 1000  # the M at which the normalised rank equals the original rank
 
 
-class CTARConfigError(ValueError):
-    """A CTAR configuration value is impossible; the message names the parameter."""
+@dataclass(frozen=True)
+class Exceeds:
+    """A value above another that bounds it (``rct_users`` above ``n_users``), as data; ``str()`` is the message
+    (``must``: said as ``"must be <="`` rather than ``"exceeds"``)."""
+
+    field: str
+    got: Any
+    limit_field: str
+    limit: Any
+    must: bool = False
+
+    def __str__(self) -> str:
+        said = "must be <=" if self.must else "exceeds"
+        return f"{self.field} ({self.got}) {said} {self.limit_field} ({self.limit})"
+
+    def in_words(self) -> str:
+        """Said with the form's labels (:func:`parameter_label`)."""
+        said = "must be at most" if self.must else "is more than"
+        limit = f'"{parameter_label(self.limit_field)}" ({self.limit})'
+        return f'"{parameter_label(self.field)}" ({self.got}) {said} {limit}'
+
+
+class CTARConfigError(RefusedError):
+    """A CTAR configuration value is impossible; the message names the parameter. A value out of its range carries
+    its :class:`~core.validate.Refusal` (``refusal``), one above another that bounds it its :class:`Exceeds`
+    (``exceeds``): :func:`in_words` words those for a form."""
+
+    def __init__(self, message: object = "", refusal: Refusal | None = None, exceeds: Exceeds | None = None) -> None:
+        super().__init__(message, refusal)
+        self.exceeds = exceeds
+
+
+def _refused(name: str, rule: Rule, value: Any) -> CTARConfigError:
+    return CTARConfigError(str(refusal := Refusal(name, rule, value)), refusal)
+
+
+def _exceeds(field: str, got: Any, limit_field: str, limit: Any, *, must: bool = False) -> CTARConfigError:
+    return CTARConfigError(str(exceeds := Exceeds(field, got, limit_field, limit, must)), exceeds=exceeds)
 
 
 def _sigmoid(x: Any) -> Any:
@@ -227,48 +265,41 @@ class CTARConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise CTARConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
+            raise _refused("mode", Rule(choices=MODES), self.mode)
         for name in ("n_users", "n_movies", "tags_per_movie", "liked_min", "liked_max",
                      "test_max_rounds", "chunk_pairs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise CTARConfigError(f"{name} must be an integer >= 1, got {value!r}")
+                raise _refused(name, Rule(lo=1, kind="an integer"), value)
         for name in ("rct_users", "rct_movies", "test_identifiable_n", "test_identifiable_pos",
                      "test_inidentifiable_n", "test_inidentifiable_pos", "keep_full_max_pairs", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise CTARConfigError(f"{name} must be an integer >= 0, got {value!r}")
+                raise _refused(name, Rule(lo=0, kind="an integer"), value)
         if self.liked_min > self.liked_max:
-            raise CTARConfigError(f"liked_min ({self.liked_min}) must be <= liked_max ({self.liked_max})")
+            raise _exceeds("liked_min", self.liked_min, "liked_max", self.liked_max, must=True)
         if not isinstance(self.test_exact_compat, (bool, np.bool_)):
-            raise CTARConfigError(f"test_exact_compat must be True or False, got {self.test_exact_compat!r}")
+            raise _refused("test_exact_compat", Rule(kind="True or False"), self.test_exact_compat)
         for name in ("quality_sigma", "noise_sigma", "rating_slope", "obstag_rank_slope"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
-                raise CTARConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+                raise _refused(name, Rule(lo=0, kind="a finite number"), value)
         for name in ("rating_offset", "tag_effect", "obstag_rating_slope"):
             if not np.isfinite(getattr(self, name)):
-                raise CTARConfigError(f"{name} must be finite, got {getattr(self, name)!r}")
+                raise _refused(name, Rule(kind="finite"), getattr(self, name))
         for name in ("rating_rate", "obstag_rate"):
             value = getattr(self, name)
             if not 0 < value < 1:
-                raise CTARConfigError(f"{name} must be in (0, 1), got {value!r}")
+                raise _refused(name, Rule(lo=0, hi=1, lo_open=True, hi_open=True), value)
         for name in ("forget_prob", "validation_share"):
             value = getattr(self, name)
             if not 0 <= value < 1:
-                raise CTARConfigError(f"{name} must be in [0, 1), got {value!r}")
-        if self.rct_users > self.n_users:
-            raise CTARConfigError(f"rct_users ({self.rct_users}) exceeds n_users ({self.n_users})")
-        if self.rct_movies > self.n_movies:
-            raise CTARConfigError(f"rct_movies ({self.rct_movies}) exceeds n_movies ({self.n_movies})")
-        if self.test_identifiable_pos > self.test_identifiable_n:
-            raise CTARConfigError(
-                f"test_identifiable_pos ({self.test_identifiable_pos}) exceeds test_identifiable_n "
-                f"({self.test_identifiable_n})")
-        if self.test_inidentifiable_pos > self.test_inidentifiable_n:
-            raise CTARConfigError(
-                f"test_inidentifiable_pos ({self.test_inidentifiable_pos}) exceeds test_inidentifiable_n "
-                f"({self.test_inidentifiable_n})")
+                raise _refused(name, Rule(lo=0, hi=1, hi_open=True), value)
+        for part, whole in (("rct_users", "n_users"), ("rct_movies", "n_movies"),
+                            ("test_identifiable_pos", "test_identifiable_n"),
+                            ("test_inidentifiable_pos", "test_inidentifiable_n")):
+            if getattr(self, part) > getattr(self, whole):
+                raise _exceeds(part, getattr(self, part), whole, getattr(self, whole))
         self.check_memory()  # before the exact-mode checks below, which allocate per movie
         if self.mode == "exact":
             top = max_rating_rate_exact(self.n_movies, self.rating_slope)
@@ -358,19 +389,33 @@ def parameter_label(name: str) -> str:
     return PARAMETER_LABELS.get(name, (name, ""))[0]
 
 
-def in_words(message: str) -> str:
+def in_words(refused: str | BaseException) -> str:
     """A refusal of :class:`CTARConfig` (which names fields, as the command line's ``--set NAME=VALUE`` does) said
     with the form's labels, its rules in words: what the page and a link's problems show.
 
-    >>> in_words("rct_users (100) exceeds n_users (50)")
+    A :class:`CTARConfigError` that carries its refusal (a range, :class:`~core.validate.Refusal`; a value above
+    another, :class:`Exceeds`) is worded from that; the rest (the memory limits, exact mode's rate caps, an
+    intervention's refusals, or a message given as text) by replacing the fields' names in the message.
+
+    >>> in_words(_exceeds("rct_users", 100, "n_users", 50))
     '"Randomized slice: users" (100) is more than "Users" (50)'
-    >>> in_words("rating_rate must be in (0, 1), got 1.5")
+    >>> in_words(_refused("rating_rate", Rule(lo=0, hi=1, lo_open=True, hi_open=True), 1.5))
     '"Share of ratings observed" must be above 0 and below 1, got 1.5'
-    >>> in_words("liked_min (30) must be <= liked_max (20)")
+    >>> in_words(_exceeds("liked_min", 30, "liked_max", 20, must=True))
     '"Liked tags per user, at least" (30) must be at most "Liked tags per user, at most" (20)'
     >>> in_words("tags_per_movie must be an integer >= 1, got 0")
     '"Tags per movie" must be a whole number of at least 1, got 0'
     """
+    if isinstance(refused, CTARConfigError) and refused.exceeds is not None:
+        return refused.exceeds.in_words()
+    refusal = refusal_of(refused) if isinstance(refused, BaseException) else None
+    if refusal is not None:
+        return f'"{parameter_label(refusal.field)}" must be {refusal.rule.in_words()}, got {refusal.got!r}'
+    return _message_in_words(str(refused))
+
+
+def _message_in_words(message: str) -> str:
+    """A refusal's message with the fields' names replaced by the form's labels and its rules in words."""
     import re
 
     from core.validate import rule_in_words

@@ -119,13 +119,13 @@ def check_ctar_together(values: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _ctar_refusal(config_class: type, fields: Mapping[str, Any]) -> str | None:
+def _ctar_refusal(config_class: type, fields: Mapping[str, Any]) -> ValueError | TypeError | None:
     """Why ``config_class`` refuses ``fields`` over its defaults (a ``None`` value: that field left at its default),
     or ``None`` when it accepts them."""
     try:
         replace(config_class(), **{k: v for k, v in fields.items() if v is not None})
     except (ValueError, TypeError) as exc:
-        return str(exc)
+        return exc
     return None
 
 

@@ -66,6 +66,32 @@ def test_a_refusal_is_said_with_the_forms_labels_and_the_command_line_keeps_the_
     assert not re.search(r"[<>]=?|\bexceeds\b|\binteger\b", words), words
 
 
+REFUSED = [{"rct_users": 2000}, {"liked_min": 30}, {"rating_rate": 1.5}, {"forget_prob": 1.0}, {"tags_per_movie": 0},
+           {"mode": "fast"}, {"quality_sigma": -1.0}, {"tag_effect": float("nan")}, {"test_exact_compat": "x"},
+           {"seed": -1}, {"test_inidentifiable_pos": 4001}, {"rct_movies": 5000}]
+
+
+@pytest.mark.parametrize("changes", REFUSED, ids=lambda c: next(iter(c)))
+def test_a_refusal_is_worded_from_what_it_carries_not_from_its_message(changes, monkeypatch):
+    """The page words a range refused (and a value above the one that bounds it) from the refusal's fields: a
+    reworded message changes nothing on the form. Before, :func:`in_words` rewrote the message with regexes."""
+    from core.ctar.config import PARAMETER_LABELS, Exceeds, in_words, parameter_label
+    from core.validate import Refusal
+
+    name = next(iter(changes))
+    with pytest.raises(CTARConfigError) as refused:
+        CTARConfig(**changes)
+    words = in_words(refused.value)
+    assert words == in_words(str(refused.value))  # the same words the message gave before
+    assert words.startswith(f'"{parameter_label(name)}"'), words
+    assert not [n for n in PARAMETER_LABELS if re.search(rf"\b{n}\b", words)], words
+    monkeypatch.setattr(Refusal, "__str__", lambda self: f"{self.field}: refused {self.got!r} ({self.rule})")
+    monkeypatch.setattr(Exceeds, "__str__", lambda self: f"{self.field}={self.got} over {self.limit_field}")
+    with pytest.raises(CTARConfigError) as reworded:
+        CTARConfig(**changes)
+    assert str(reworded.value) != str(refused.value) and in_words(reworded.value) == words
+
+
 def test_exact_mode_refuses_rates_that_give_p_above_one_and_normalised_accepts_them():
     top = max_rating_rate_exact(1000, 0.002)
     assert 0.6 < top < 0.7  # 1 / (2 sigmoid(1))
