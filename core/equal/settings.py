@@ -317,8 +317,9 @@ SETTINGS: tuple[Setting, ...] = (
             "documents; its next pull's documents (next): of the documents its next pull reads (with the learned "
             "order, their learned value), every round.", "policy", when=_PRIORS,
             choice_labels={"cluster": "The whole cluster", "next": "Its next pull's documents"}),
-    Setting("exhaust", Exhaust, "Arm with < D docs left", "Its last pull takes what is left (partial), or it is "
-            "done (strict, the paper): the arm is exhausted.", "pulls", paper="strict",
+    Setting("exhaust", Exhaust, "Cluster with fewer documents left than one pull reads", "Its last pull takes "
+            "what is left (partial), or it is done (strict, the paper): the arm is exhausted. One pull reads "
+            "Documents per pull (D in the paper).", "pulls", paper="strict",
             choice_labels={"partial": "Its last pull takes what is left", "strict": "It is done (the paper)"}),
     Setting("stop", StopRule, "Stop rule", "Stop when the budget is spent (budget), or also after "
             "'patience' rounds whose mean reward did not beat the best round (plateau).", "pulls", paper="budget",
