@@ -23,6 +23,7 @@ from core.equal.reference import (
     MAX_REFERENCE_BYTES,
     MAX_REFERENCE_EXAMPLES,
     list_presets,
+    preset_label,
     tag_choice_now,
     tag_choices,
 )
@@ -80,6 +81,7 @@ S.setdefault("bd_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else prese
 if (followed := tag_choice_now(S["bd_preset"], tags)) != S["bd_preset"]:  # a tag renamed on the Corpus map
     S["bd_preset"] = followed  # stays chosen here
 preset = t1.selectbox("Reference task", presets + tag_choices(tags) + [bandit_panels.UPLOAD], key="bd_preset",
+                      format_func=preset_label,  # a preset in words; its slug stays the value (and the link's)
                       help="A few examples of the downstream task (D_r in the paper): each pull is rewarded by how "
                       "close its pairs sit to them.")
 values: dict = {}  # each setting's value by its RunConfig name (core.equal.settings), drawn from its spec
@@ -132,7 +134,7 @@ def _new_run() -> BanditRun:
     S["bd_ref"] = ref
     return bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
                                         provenance=RunProvenance.build(space, ref, ext),
-                                        name=f"{config.policy} · {ref.name} · seed {config.seed}"))
+                                        name=f"{config.policy} · {preset_label(ref.name)} · seed {config.seed}"))
 
 
 def _reopen(run_id: str) -> BanditRun:

@@ -14,7 +14,7 @@ import streamlit as st
 from core.csv_safe import to_safe_csv
 from core.equal.ontask import on_task_ids
 from core.equal.policies import POLICIES
-from core.equal.reference import DEFAULT_PRESET, list_presets, load_reference
+from core.equal.reference import DEFAULT_PRESET, list_presets, load_reference, preset_label
 from core.equal.run import RunConfig
 from core.equal.space import ArmSpace
 from core.equal.tune import (
@@ -58,7 +58,7 @@ presets = list_presets()
 
 c1, c2, c3, c4, c5 = st.columns([1.1, 1.5, 0.8, 0.9, 1.5])
 S.setdefault("tl_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])
-preset = c1.selectbox("Reference task", presets, key=common.kept_key("tl_preset"))
+preset = c1.selectbox("Reference task", presets, key=common.kept_key("tl_preset"), format_func=preset_label)
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
 vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key=common.kept_key("tl_vary"),
                       format_func=lambda n: TUNABLES[n].label)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.equal.reference import list_presets
+from core.equal.reference import list_presets, preset_label
 from core.equal.warmup_report import (
     STAGE_LABELS,
     describe_training,
@@ -76,7 +76,7 @@ def _form(base: str, warm_polling: bool) -> tuple[dict, bool]:
                     epochs=int(c1.number_input("Epochs", 1, 20, 1)),
                     batch=int(c2.number_input("Batch size", 2, 512, 16)),
                     hard=c2.toggle("Hard negatives", help="Add 3 mined QA strings of similar documents per pair."),
-                    ref=c3.selectbox("Reference set (reward)", list_presets()))
+                    ref=c3.selectbox("Reference set (reward)", list_presets(), format_func=preset_label))
         clicked = st.form_submit_button("Run the warm-up", type="primary",
                                         disabled=base.startswith(("hashing", "static-minilm")) or warm_polling)
     return form, clicked
@@ -85,7 +85,7 @@ def _form(base: str, warm_polling: bool) -> tuple[dict, bool]:
 def _report(r: dict, base: str) -> None:
     """The latest saved warm-up of this corpus: what it trained on and what changed."""
     st.markdown(f"**Latest warm-up** of {md_escape(r['base_model'])} (k={r['k']}, reference "
-                f"{md_escape(r['reference'])}): {describe_training(r)}, {r['n_steps']} steps, {r['seconds']:.0f} s. "
+                f"{md_escape(preset_label(r['reference']))}): {describe_training(r)}, {r['n_steps']} steps, {r['seconds']:.0f} s. "
                 f"Model: {md_escape(Path(r['model_path']).name)}")
     m1, m2, m3 = st.columns(3)
     m1.metric("ARI before vs after", "n/a" if r["ari"] is None else f"{r['ari']:.3f}", help="1 = same clustering")

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from core.disk import DiskFullError
+from core.equal.reference import preset_label
 
 LIVE_STATES = ("idle", "playing", "paused", "finished", "interrupted")
 
@@ -300,4 +301,7 @@ RUN_COLUMNS = {"name": "run", "created": "started (UTC)", "status": "status", "p
 def runs_table(runs):
     """A ``RunStore.list_runs`` frame as the page lists it: columns in words (``n_docs`` beside ``docs`` said
     nothing of which is the corpus and which the run read), the id left to each pick's label."""
-    return runs[[c for c in RUN_COLUMNS if c in runs]].rename(columns=RUN_COLUMNS)
+    shown = runs[[c for c in RUN_COLUMNS if c in runs]]
+    if "reference" in shown:  # a preset in words ("Numerical arrays"), as the page's box offers it
+        shown = shown.assign(reference=[preset_label(str(r)) for r in shown["reference"]])
+    return shown.rename(columns=RUN_COLUMNS)

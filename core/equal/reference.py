@@ -69,6 +69,24 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.jsonl"))
 
 
+_ACRONYMS = {"os": "OS", "io": "IO", "csv": "CSV", "json": "JSON", "http": "HTTP", "sql": "SQL", "xml": "XML"}
+
+
+def preset_label(name: str) -> str:
+    """What a form shows for the reference task ``name``: a shipped preset's slug in words (the slug stays the
+    value, in links and the command line); any other name (a tag's choice, an uploaded file, a path) as it is.
+
+    >>> preset_label("text-processing"), preset_label("files-and-os")
+    ('Text processing', 'Files and OS')
+    >>> preset_label("Tag: dates"), preset_label("my-task.jsonl")
+    ('Tag: dates', 'my-task.jsonl')
+    """
+    if name not in list_presets():
+        return name
+    words = [_ACRONYMS.get(w, w) for w in name.split("-")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def _from_record(obj: object, where: str) -> tuple[str, str]:
     if isinstance(obj, str):
         return obj.strip(), ""
