@@ -8,20 +8,32 @@ from typing import Any
 import streamlit as st
 
 from core import access
-from core.ctar.config import FORM_FIELDS, PARAMETER_GROUPS, CTARConfig, CTARConfigError, field_meta, in_words
+from core.ctar.config import (
+    CHOICE_LABELS,
+    FORM_FIELDS,
+    PARAMETER_GROUPS,
+    CTARConfig,
+    CTARConfigError,
+    field_meta,
+    in_words,
+)
 from core.ctar.export import zip_bytes
 from core.ctar.graph import build_pair_template, causal_graph, compare_interventional
 from core.ctar.inputs import CatalogueInputs, CTARInputError, load_inputs
 from core.ctar.presets import (
+    INTERVENTION_HELP,
     INTERVENTIONS,
     PREVIEW_TABLES,
     ctar_data_dir,
     default_values,
     has_original_inputs,
+    intervention_in_words,
+    intervention_label,
     notes_text,
     parameter_table,
     preview_tables,
     released_reference,
+    target_in_words,
 )
 from core.ctar.sampler import intervene, sample
 from core.ctar.stats import check_marginals, compare_statistics, style_statistics, summarize, summarize_truth
@@ -60,7 +72,8 @@ def _widget(name: str):
     meta = field_meta(name)  # label, help and choices are CTARConfig's field metadata
     label, about = meta["label"], f"{meta['help']} (`{name}`)"  # the field's name, as in CTARConfig and the exports
     if meta["choices"]:
-        return st.selectbox(label, meta["choices"], key=key, help=about)
+        words = CHOICE_LABELS.get(name, {})  # a choice in words; the value stays the field's (links, --set)
+        return st.selectbox(label, meta["choices"], key=key, help=about, format_func=lambda v: words.get(v, v))
     if isinstance(default, bool):
         return st.checkbox(label, key=key, help=about)
     if isinstance(default, int):
@@ -82,7 +95,8 @@ with left:
                           "(EQUALCTAR_ROOTS); its files are read with their links followed."
                           + (" A folder written by `python -m core.ctar generate --format partitioned --out DIR`: "
                              "its statistics are read without loading every pair." if source == OPEN_OUTPUT else ""))
-    choice = st.selectbox("Intervention", list(INTERVENTIONS), key="ctar_intervention")
+    choice = st.selectbox("Intervention", list(INTERVENTIONS), key="ctar_intervention", format_func=intervention_label,
+                          help=INTERVENTION_HELP)  # the value stays the notation (links, tests)
     intervention = INTERVENTIONS[choice]
     g1, g2 = st.columns(2)  # above the parameters, so Generate is in view on a laptop screen
     generate = g1.button("Open its statistics" if source == OPEN_OUTPUT else "Generate", type="primary",
@@ -183,13 +197,16 @@ st.dataframe(check_marginals(result), hide_index=True, width="stretch")
 
 st.subheader("Intervention")
 if done is None:
-    st.caption("Choose an intervention and press Generate to compare pgmpy's exact table with the mutilated sampler.")
+    st.caption("Choose an intervention and press Generate to compare the exact answer (pgmpy) with a sample drawn "
+               "under it.")
 else:
     with st.spinner("Building the pgmpy template…"):
         template = build_pair_template(result)
-        st.markdown(f"**{done_iv.describe()}** — exact from the mutilated per-pair model (pgmpy) beside the numpy "
-                    "sample")
-        st.dataframe(compare_interventional(template, done, done_iv), width="stretch")
+        st.markdown(f"**{md_escape(intervention_in_words(done_iv))}** — the exact answer from the model with the "
+                    "cut edges removed (pgmpy's mutilated per-pair model) beside a sample drawn under it (numpy)")
+        compared = compare_interventional(template, done, done_iv)
+        compared.index.name = target_in_words(str(compared.index.name))
+        st.dataframe(compared, width="stretch")
 
 st.subheader("Preview and downloads")
 previews = preview_tables(result.tables())

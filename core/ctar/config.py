@@ -37,6 +37,9 @@ import numpy as np
 from core.validate import Refusal, RefusedError, Rule, refusal_of
 
 MODES = ("exact", "normalised")
+#: What a form offers for a choice field, in words (the value stays the field's: links and ``--set`` use it).
+CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "mode": {"exact": "CTAR's own formulas (exact)", "normalised": "Normalised: any rate holds (normalised)"}}
 RATING_LEVELS = (1, 2, 3, 4, 5)
 REFERENCE_N_MOVIES = 1000  # the M at which the normalised rank equals the original rank
 
@@ -206,7 +209,9 @@ class CTARConfig:
     """
 
     mode: Literal["exact", "normalised"] = _param("exact", "Formulas", "Size and seed",
-        "exact = CTAR's formulas; normalised = rank / M with intercepts solved so rates hold and p <= 1", choices=MODES)
+        "Exact: CTAR's own formulas; a high rate can push an observation probability above 1, so such rates are "
+        "refused. Normalised: the popularity rank is divided by the number of movies (rank / M) and each rate is met "
+        "exactly, every probability at most 1 (p <= 1).", choices=MODES)
     n_users: int = _param(1000, "Users", "Size and seed",
                           "Synthetic users U (CTAR: 1000).")
     n_movies: int = _param(1000, "Movies", "Size and seed",
@@ -305,14 +310,17 @@ class CTARConfig:
             top = max_rating_rate_exact(self.n_movies, self.rating_slope)
             if self.rating_rate > top:
                 raise CTARConfigError(
-                    f"rating_rate={self.rating_rate} exceeds {top:.4f}, the largest rate mode='exact' allows "
-                    f"at n_movies={self.n_movies} (2 * rate * sigmoid(rating_slope * M / 2) must be <= 1); "
-                    f"use mode='normalised' for higher rates")
+                    f"rating_rate={self.rating_rate} exceeds {top:.4f}, the largest rate the exact formulas "
+                    f"(mode='exact') allow at n_movies={self.n_movies}: a higher one gives the most popular movies "
+                    f"a chance of being rated above 1; the normalised formulas (mode='normalised') allow any rate "
+                    f"below 1")
             top = max_obstag_rate_exact(self.n_movies, self.obstag_rating_slope, self.obstag_rank_slope)
             if self.obstag_rate > top:
                 raise CTARConfigError(
-                    f"obstag_rate={self.obstag_rate} exceeds {top:.4f}, the largest rate mode='exact' can "
-                    f"guarantee without p > 1 at n_movies={self.n_movies}; use mode='normalised'")
+                    f"obstag_rate={self.obstag_rate} exceeds {top:.4f}, the largest rate the exact formulas "
+                    f"(mode='exact') allow at n_movies={self.n_movies}: a higher one can give a pair a chance of "
+                    f"being tagged above 1; the normalised formulas (mode='normalised') allow any rate "
+                    f"below 1")
 
     def estimate_bytes(self, n_users: int | None = None, n_movies: int | None = None,
                        n_tags: int = ESTIMATE_N_TAGS) -> float:

@@ -25,6 +25,23 @@ INTERVENTIONS = {
     "do(N = 2): cut S → N": Intervention(n_match=2),
     "do(Y = 5): cut Q, N → Y": Intervention(rating=5),
 }
+#: What each intervention does, in words a newcomer reads before its notation (``do(N = 2)``: N, the user's liked
+#: tags on the movie, set to 2 for every user-movie pair, cutting what normally causes it).
+INTERVENTION_WORDS = {
+    "none": "None: the data as observed",
+    "do(exposure = uniform): cut Pop → O^Y": "Every movie as likely to be rated, popular or not",
+    "do(ObsTag = uniform): cut Y, Pop → O^T": "Tags given at random, whatever the rating or popularity",
+    "do(tag effect = 0): cut N → Y": "Liked tags no longer change the rating",
+    "do(N = 2): cut S → N": "Every movie has 2 of its user's liked tags",
+    "do(Y = 5): cut Q, N → Y": "Every rating is 5 stars",
+}
+INTERVENTION_HELP = ("An intervention sets one cause for every user-movie pair, as an experiment would, whatever "
+                     "normally drives it; do(X = x) is its notation (N: the user's liked tags on the movie, Y: the "
+                     "rating, O^Y and O^T: whether a rating or a tag is observed). The graph draws the causes it cuts "
+                     "as red dashed edges.")
+#: The quantity an intervention's table shows (:func:`core.ctar.graph.intervention_target`), in words.
+TARGET_WORDS = {"P(O^T=1)": "share of pairs tagged", "Y | O^Y=1": "rating of the rated pairs",
+                "Y | O^T=1": "rating of the tagged pairs", "Y": "rating of every pair"}
 PREVIEW_TABLES = ("rating", "obstag", "rcttag", "movie", "test")
 PREVIEW_ROWS = 200
 
@@ -71,6 +88,37 @@ def parameter_table(details: dict) -> pd.DataFrame:
     params = details["parameters"]
     return pd.DataFrame({"setting": [parameter_label(p) for p in params], "parameter": list(params),
                          "value": [str(v) for v in params.values()]})
+
+
+def intervention_label(choice: str) -> str:
+    """The picker's text for the intervention ``choice``: its words, then its notation as a gloss.
+
+    >>> intervention_label("do(N = 2): cut S → N")
+    "Every movie has 2 of its user's liked tags (do(N = 2))"
+    >>> intervention_label("none")
+    'None: the data as observed'
+    """
+    words = INTERVENTION_WORDS.get(choice)
+    if words is None:
+        return choice
+    return words if choice == "none" else f"{words} ({choice.split(':')[0]})"
+
+
+def intervention_in_words(intervention: Intervention) -> str:
+    """A sampled intervention as the picker named it (:func:`intervention_label`); one the picker does not offer
+    by its notation (``Intervention.describe``)."""
+    choice = next((c for c, iv in INTERVENTIONS.items() if iv == intervention), None)
+    return intervention.describe() if choice is None else intervention_label(choice)
+
+
+def target_in_words(target: str) -> str:
+    """The quantity of an intervention's table in words, its notation after it.
+
+    >>> target_in_words("Y | O^Y=1")
+    'rating of the rated pairs (Y | O^Y=1)'
+    """
+    words = TARGET_WORDS.get(target)
+    return target if words is None else f"{words} ({target})"
 
 
 def notes_text(result) -> str:

@@ -251,8 +251,8 @@ def _observation_rows(sample: CTARSample) -> list[_Row]:
                      np.sqrt(p_rate * (1 - p_rate) / pairs)))
     p_tag = c.p_obstag_by_decile_rating.sum() / pairs
     if sample.intervention.obstag is None:
-        rows.append(_row("ObsTag rate (specified = obstag_rate)", cfg.obstag_rate, len(sample.obstag_pairs) / pairs,
-                         np.sqrt(p_tag * (1 - p_tag) / pairs)))
+        rows.append(_row("share of pairs tagged (ObsTag rate; specified: Share of tags given)", cfg.obstag_rate,
+                         len(sample.obstag_pairs) / pairs, np.sqrt(p_tag * (1 - p_tag) / pairs)))
     return rows
 
 
@@ -289,7 +289,8 @@ def _rating_given_match_rows(sample: CTARSample) -> list[_Row]:
         mean = float(p @ np.arange(1, 6))
         var = float(p @ (np.arange(1, 6) - mean) ** 2)
         got = c.rating_by_match[n] @ np.arange(1, 6) / max(c.rating_by_match[n].sum(), 1)
-        rows.append(_row(f"E[Y | N = {n}]", mean, got, np.sqrt(var / w[:, n].sum()) * 3))  # pairs share movies, users
+        name = f"mean rating, {n} liked tag{'' if n == 1 else 's'} on the movie (E[Y | N = {n}])"  # words, notation
+        rows.append(_row(name, mean, got, np.sqrt(var / w[:, n].sum()) * 3))  # pairs share movies, users
     return rows
 
 
