@@ -15,7 +15,7 @@ from core.debias.estimators import ESTIMATORS
 from core.debias.jobs import LearnersJob, SweepJob, as_bullets, mechanism_labels, shown_strength
 from core.debias.lab import LearnerConfig, explain_learners, explain_sweep, label_learner_table
 from core.debias.learners import LEARNERS, MFConfig
-from core.debias.mechanisms import ASSUMPTIONS, CONDITIONS, MECHANISMS, default_grid, make_mechanism
+from core.debias.mechanisms import CONDITIONS, MECHANISMS, assumption_status, default_grid, make_mechanism
 from core.debias.propensity import PROPENSITY_LABELS, PROPENSITY_MODELS
 from core.debias.sweep import IMPUTATION_LABELS, IMPUTATIONS, SweepConfig, summarize_sweep, summary_in_words
 from core.viz.debias import (
@@ -45,10 +45,11 @@ with left:
     if st.session_state.get("dl_strength") not in grid:
         st.session_state["dl_strength"] = grid[-1]
     strength = st.select_slider("Strength", options=list(grid), key="dl_strength",
-                                help=None if common.presenting() else f"The mechanism's knob, {knob} in its formula.")
+                                help=None if common.presenting()
+                                else f"How strong the bias is: the mechanism's setting, {knob} in its formula.")
     on_pop = st.toggle("Estimator conditions on popularity", key="dl_on_pop",
                        help="Popularity bias misleads only an estimator that ignores popularity." if common.presenting()
-                       else "Popularity bias is an A2 violation only if the estimator ignores popularity.")
+                       else "Popularity bias breaks A2 (unconfoundedness) only if the estimator ignores popularity.")
     more = st.multiselect("…and also conditions on", list(CONDITIONS), format_func=lambda c: CONDITIONS.get(c, c),
                           key="dl_cond")
 # the address bar first: a link copied right after a click holds it (the sweep and its charts come later)
@@ -60,8 +61,7 @@ with right:
     st.plotly_chart(make_bias_graph_figure(mechanism, conditioned, plain=common.presenting()), key="dl_graph")
 with left:  # the assumptions' notation stays out of presentation mode (the plain description below says it)
     for a in () if common.presenting() else ("A1", "A2", "A3"):
-        (st.error if a in broken else st.success)(f"**{a}** {'broken' if a in broken else 'holds'}: "
-                                                  f"{ASSUMPTIONS[a].split(': ', 1)[1]}")
+        (st.error if a in broken else st.success)(assumption_status(a, a in broken))
 st.info(mechanism.describe(conditioned, plain=common.presenting()))
 
 st.subheader("Estimators against the truth")

@@ -44,10 +44,12 @@ from numpy.typing import NDArray
 from core.ctar.mechanisms import PairContext, sigmoid, solve_intercept
 from core.debias.data import BiasContext, DebiasConfigError, context_from_pair_context
 
+# "name: words (notation)": the words first, for a newcomer; the notation after them as a gloss
 ASSUMPTIONS = {
     "A1": "Consistency / SUTVA: one version of exposure, no interference between pairs.",
-    "A2": "Unconfoundedness: r(1) ⊥ o | x (given what the estimator conditions on).",
-    "A3": "Positivity: 0 < P(o=1 | x) < 1 for every pair.",
+    "A2": "Unconfoundedness: whether a rating is seen says nothing more about it once the estimator accounts for "
+          "what it conditions on (r(1) ⊥ o | x).",
+    "A3": "Positivity: every pair has some chance of being rated and some of not being rated (0 < P(o=1 | x) < 1).",
 }
 # what goes wrong when each assumption breaks, in words for presentation mode (no notation shown)
 PLAIN_BREAKS = {
@@ -55,6 +57,17 @@ PLAIN_BREAKS = {
     "A2": "something the correction does not account for drives both what gets rated and how it is rated",
     "A3": "some user-movie pairs can never be rated",
 }
+
+
+def assumption_status(name: str, broken: bool) -> str:
+    """What the lab's box for assumption ``name`` says (Markdown): whether it holds, its name, then it in words
+    with its notation after them.
+
+    >>> assumption_status("A1", broken=True)
+    '**A1** broken — Consistency / SUTVA: one version of exposure, no interference between pairs.'
+    """
+    title, says = ASSUMPTIONS[name].split(": ", 1)
+    return f"**{name}** {'broken' if broken else 'holds'} — {title}: {says}"
 
 
 @runtime_checkable
