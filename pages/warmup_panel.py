@@ -85,7 +85,8 @@ def _form(base: str, warm_polling: bool) -> tuple[dict, bool]:
 def _report(r: dict, base: str) -> None:
     """The latest saved warm-up of this corpus: what it trained on and what changed."""
     st.markdown(f"**Latest warm-up** of {md_escape(r['base_model'])} (k={r['k']}, reference "
-                f"{md_escape(preset_label(r['reference']))}): {describe_training(r)}, {r['n_steps']} steps, {r['seconds']:.0f} s. "
+                f"{md_escape(preset_label(r['reference']))}): {describe_training(r)}, {r['n_steps']} steps, "
+                f"{r['seconds']:.0f} s. "
                 f"Model: {md_escape(Path(r['model_path']).name)}")
     m1, m2, m3 = st.columns(3)
     m1.metric("ARI before vs after", "n/a" if r["ari"] is None else f"{r['ari']:.3f}", help="1 = same clustering")
