@@ -101,6 +101,16 @@ class Tunable:
     def label(self) -> str:
         return _LABELS.get(self.spec.name, self.spec.label)
 
+    @property
+    def chip(self) -> str:
+        """The label short enough for a chip of the lab's "Settings to vary" box (the full one is in its help):
+        the words before any parenthesised gloss.
+
+        >>> TUNABLES["batch_arms"].chip, TUNABLES["budget"].chip, TUNABLES["unplayed"].chip
+        ('Arms per round', 'Budget', 'Estimate before pulls')
+        """
+        return _CHIPS.get(self.spec.name, self.label.split(" (")[0])
+
     def parse(self, text: str) -> Any:
         try:
             return self.spec.parse(text)
@@ -142,6 +152,7 @@ def _tunable(name: str, words: str, choices: tuple[Any, ...] = ()) -> Tunable:
 
 
 _LABELS = {"budget": "Budget (share of the corpus, or calls)"}  # the page's label names the share alone
+_CHIPS = {"unplayed": "Estimate before pulls", "doc_order": "Document order"}  # shorter than the labels' words
 TUNABLES: dict[str, Tunable] = {t.name: t for t in (
     _tunable("policy", "{n}"),
     _tunable("batch_arms", "{n} arm{s} per round", (1, 2, 3, 5, 8, 10, 20)),

@@ -286,3 +286,13 @@ def test_cell_labels_speak_the_words_of_the_page_controls():
     assert TUNABLES["budget"].cell_text(0.05) == "budget 5%"
     assert TUNABLES["budget"].cell_text(100.0, "calls") == "budget 100 calls"
     assert TUNABLES["credit"].cell_text("pull") == "credit per pull"
+
+
+def test_a_setting_chip_is_short_words_with_the_full_label_beside_it():
+    """The lab's "Settings to vary" chips showed the full labels, cut to "Arms per ro…" at 1440 px: a chip says the
+    label's words alone, short, and never a paper letter."""
+    from core.equal.tune import TUNABLES
+
+    for tunable in TUNABLES.values():
+        assert len(tunable.chip) <= 22 and "(" not in tunable.chip, tunable.chip
+    assert TUNABLES["docs_per_pull"].chip == "Documents per pull"  # the label's words, without "(D)"
