@@ -56,7 +56,10 @@ embed = bandit_panels.embedder(map_encoder)  # the Bandit page's: one memo of pa
 space = ArmSpace.from_corpus_map(cmap)
 presets = list_presets()
 
-c1, c2, c3, c4, c5 = st.columns([1.1, 1.5, 0.8, 0.9, 1.5])
+# what the grid is about above, its values and sizes below: "Settings to vary" gets the width for two chips at 1440 px
+# (at 1.5 of 5.8 its second chip scrolled out of view)
+c1, c2, c5, v3 = st.columns([1.1, 2.4, 1.5, 1.2])
+v1, v2, c3, c4 = st.columns([2, 2, 0.8, 0.9])
 S.setdefault("tl_preset", DEFAULT_PRESET if DEFAULT_PRESET in presets else presets[0])
 preset = c1.selectbox("Reference task", presets, key=common.kept_key("tl_preset"), format_func=preset_label)
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
@@ -75,7 +78,6 @@ policy = c5.selectbox("Policy (unless varied)", POLICIES, key=common.kept_key("t
                       help="The policy every cell plays. The lab starts on EQUAL's bandit over clusters, where "
                            "arms per round (B) and documents per pull (D) change which documents are read; under "
                            "**Learned** (the Bandit page's default) they only set how many documents a round reads.")
-v1, v2, v3 = st.columns([2, 2, 1.2])
 value_cols, slot = (v1, v2), 0
 chosen: dict = {}
 for name, tunable in TUNABLES.items():
