@@ -20,6 +20,7 @@ from core.equal.space import ArmSpace
 from core.equal.tune import (
     TUNABLES,
     TUNE_SHARE,
+    VARY_HELP,
     TuneGrid,
     TuneJob,
     axes_from,
@@ -65,8 +66,7 @@ preset = c1.selectbox("Reference task", presets, key=common.kept_key("tl_preset"
 S.setdefault("tl_vary", ["batch_arms", "docs_per_pull"])
 vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selections=2, key=common.kept_key("tl_vary"),
                       format_func=lambda n: TUNABLES[n].chip,  # a chip's words fit; the full labels are in the help
-                      help="Every combination of their values below is a cell of the grid. The settings, as the "
-                           "Bandit page names them: " + "; ".join(t.label for t in TUNABLES.values()) + ".")
+                      help=VARY_HELP)
 S.setdefault("tl_seeds", 3)
 S.setdefault("tl_budget", TUNE_SHARE)
 n_seeds = c3.number_input("Seeds per cell", 1, 10, key=common.kept_key("tl_seeds"),

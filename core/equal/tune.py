@@ -163,6 +163,10 @@ TUNABLES: dict[str, Tunable] = {t.name: t for t in (
     _tunable("doc_order", "document order: {n}"),
     _tunable("budget", "budget {n}", (0.05, 0.1, 0.2, 0.3, 0.5)),
 )}
+#: The lab's "Settings to vary" help: what a cell is, and the settings under the Bandit page's labels (the chips
+#: say only their words, :attr:`Tunable.chip`).
+VARY_HELP = ("Every combination of their values below is a cell of the grid. The settings, as the Bandit page names "
+             "them: " + "; ".join(t.label for t in TUNABLES.values()) + ".")
 _ALIASES = {"B": "batch_arms", "D": "docs_per_pull", "prior": "unplayed", "order": "doc_order",
             "neighbour": "neighbour_weight"}
 
