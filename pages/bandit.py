@@ -29,7 +29,7 @@ from core.equal.reference import (
 )
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
-from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
+from core.equal.settings import PAGE_GROUPS, config_from_values, link_state, run_name
 from core.equal.space import ArmSpace
 from core.text import md_escape
 from core.viz.bandit import (
@@ -134,7 +134,7 @@ def _new_run() -> BanditRun:
     S["bd_ref"] = ref
     return bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
                                         provenance=RunProvenance.build(space, ref, ext),
-                                        name=f"{config.policy} · {preset_label(ref.name)} · seed {config.seed}"))
+                                        name=run_name(config, preset_label(ref.name))))
 
 
 def _reopen(run_id: str) -> BanditRun:

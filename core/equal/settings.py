@@ -537,6 +537,19 @@ def encode_value(value: Any) -> str:
     return str(_plain(value))
 
 
+def run_name(config: RunConfig, task: str) -> str:
+    """A new run's name, as the stored-runs table and the charts' legends show it: the policy in the page's words
+    (without its gloss), the reference task's name, the seed.
+
+    >>> run_name(RunConfig(policy="learned", seed=3), "Numerical arrays")
+    'Learned · Numerical arrays · seed 3'
+    >>> run_name(RunConfig(policy="equal"), "Files and OS")
+    'EQUAL · Files and OS · seed 0'
+    """
+    words = BY_NAME["policy"].choice_labels.get(config.policy, config.policy).split(" (")[0]
+    return f"{words} · {task} · seed {config.seed}"
+
+
 def settings_link(config: RunConfig) -> str:
     """The Bandit page's query string for ``config``: every setting that applies and is not at its default, by its
     slug (``""`` when all are). The page's link restores them (:func:`check_setting` guards each)."""

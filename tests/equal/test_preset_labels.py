@@ -27,3 +27,14 @@ def test_the_stored_runs_table_names_a_preset_in_words():
     table = runs_table(runs)
     assert list(table["reference task"]) == ["Text processing", "my-task.jsonl"]
     assert list(runs["reference"]) == ["text-processing", "my-task.jsonl"]  # the store's own frame keeps the slug
+
+
+def test_a_new_run_is_named_in_words_for_every_policy():
+    from core.equal.config import RunConfig
+    from core.equal.settings import BY_NAME, run_name
+
+    for policy in BY_NAME["policy"].choice_labels:
+        name = run_name(RunConfig(policy=policy, seed=2), preset_label("text-processing"))
+        assert name.endswith(" · Text processing · seed 2"), name
+        assert not name.startswith(policy + " "), name  # the code value ("learned", "avg-sim") is not the name
+        assert "(" not in name, name  # the box's gloss ("(the default)") is left out
