@@ -36,7 +36,14 @@ from core.ctar.presets import (
     target_in_words,
 )
 from core.ctar.sampler import intervene, sample
-from core.ctar.stats import check_marginals, compare_statistics, style_statistics, summarize, summarize_truth
+from core.ctar.stats import (
+    MARGINAL_HEADINGS,
+    check_marginals,
+    compare_statistics,
+    style_statistics,
+    summarize,
+    summarize_truth,
+)
 from core.ctar.stream import StreamError, load_stream
 from core.text import md_escape
 from core.viz import ctar as viz
@@ -193,7 +200,9 @@ tabs[4].plotly_chart(viz.make_count_figure(truth["reasons_per_pair"], "n_match",
                                            "liked tags on the movie (reasons)"), width="stretch")
 
 st.subheader("Specified vs sampled marginals")
-st.dataframe(check_marginals(result), hide_index=True, width="stretch")
+st.caption("Each quantity the generator was told to produce, against what this sample holds; a difference within 4 "
+           "standard errors is sampling noise.")
+st.dataframe(check_marginals(result).rename(columns=MARGINAL_HEADINGS), hide_index=True, width="stretch")
 
 st.subheader("Intervention")
 if done is None:

@@ -294,6 +294,11 @@ def _rating_given_match_rows(sample: CTARSample) -> list[_Row]:
     return rows
 
 
+#: :func:`check_marginals`' columns as a page heads them (the frame keeps the short names the tests and scripts read)
+MARGINAL_HEADINGS = {"quantity": "Quantity", "specified": "Specified", "sampled": "Sampled", "se": "Standard error",
+                     "difference": "Sampled − specified", "ok": "Within 4 standard errors"}
+
+
 def check_marginals(sample: CTARSample) -> pd.DataFrame:
     """Specified vs sampled marginals, each with a standard error and ``ok = |diff| <= 4 se``.
 

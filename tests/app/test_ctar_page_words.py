@@ -32,5 +32,7 @@ def test_interventions_and_formulas_are_offered_in_words_and_the_result_is_named
     assert said and "Every movie has 2 of its user's liked tags (do(N = 2))" in said[0] and "n_match" not in said[0]
     table = next(d.value for d in at.dataframe if "exact (pgmpy)" in d.value.columns)
     assert table.index.name == "rating of every pair (Y)"
-    marginals = next(d.value for d in at.dataframe if "quantity" in d.value.columns)
-    assert "mean rating, 1 liked tag on the movie (E[Y | N = 1])" in list(marginals["quantity"])
+    marginals = next(d.value for d in at.dataframe if "Quantity" in d.value.columns)
+    assert "mean rating, 1 liked tag on the movie (E[Y | N = 1])" in list(marginals["Quantity"])
+    assert {"Standard error", "Within 4 standard errors"} <= set(marginals.columns)  # not "se", "ok"
+    assert not {"se", "ok"} & set(marginals.columns)
