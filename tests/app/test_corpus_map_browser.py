@@ -146,3 +146,55 @@ def test_labels_hide_with_the_clusters_the_legend_hides(app_url, page, output_di
     assert shown, "the other groups keep their labels"
     page.screenshot(path=str(output_dir / "corpus_map_legend_group_hidden.png"))
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+# The pixel (page coordinates) of the map point farthest toward one edge ("bottom" or "right") that the mouse can
+# reach: on the canvas, off the legend, inside the window.
+EDGE_POINT_JS = f"""(edge) => {{
+  const root = document.querySelector('{MAP}'), m = root.__cmap, r = m.dom.canvas.getBoundingClientRect();
+  const legend = m.dom.legend.getBoundingClientRect();
+  const right = Math.min(r.right, window.innerWidth) - 3, bottom = Math.min(r.bottom, window.innerHeight) - 3;
+  let best = null;
+  for (let i = 0; i < m.n; i++) {{
+    const p = m.sp.getScreenPosition(i);
+    if (!p) continue;
+    const x = r.left + p[0], y = r.top + p[1];
+    if (x < r.left + 3 || x > right || y < r.top + 3 || y > bottom) continue;
+    if (x >= legend.left - 3 && x <= legend.right + 3 && y >= legend.top - 3 && y <= legend.bottom + 3) continue;
+    if (!best || (edge === 'bottom' ? y > best[1] : x > best[0])) best = [x, y];
+  }}
+  return best;
+}}"""
+
+
+@pytest.mark.browser
+def test_the_hover_tip_of_a_point_at_the_bottom_or_right_edge_stays_inside_the_map(app_url, page, output_dir):
+    """The tip went 12 px below and right of the mouse whatever the room there: a point in the map's bottom rows had
+    its text cut off by the map's box (it clips what passes its edges). Now the tip goes above / left of the mouse
+    where it does not fit below / right of it, and stays in the part of the map the window shows."""
+    page.goto(f"{app_url}/", wait_until="domcontentloaded")
+    _wait_attr(page, "data-points", f"v === '{N_DOCS}'", timeout=240_000)
+    page.locator(MAP).scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # the "have" rerun
+    tip = page.locator(f"{MAP} .cmap-tip")
+    for edge in ("bottom", "right"):
+        x, y = page.evaluate(EDGE_POINT_JS, edge)
+        page.mouse.move(x - 2, y - 2)
+        page.mouse.move(x, y)
+        page.wait_for_function(f"(() => {{ const t = document.querySelector('{MAP} .cmap-tip'); "
+                               "return t.style.display === 'block' && t.textContent.length > 3; })()",
+                               timeout=60_000)
+        page.wait_for_timeout(300)  # a text that came from the server has been placed
+        box, map_box = tip.bounding_box(), page.locator(MAP).bounding_box()
+        page.screenshot(path=str(output_dir / f"corpus_map_tip_{edge}.png"))
+        assert box is not None and map_box is not None
+        seen = (max(map_box["x"], 0), max(map_box["y"], 0), min(map_box["x"] + map_box["width"], 1440),
+                min(map_box["y"] + map_box["height"], 900))
+        where = f"tip {box} at the mouse ({x:.0f}, {y:.0f}), the map's visible box {seen}"
+        assert box["x"] >= seen[0] and box["y"] >= seen[1], where
+        assert box["x"] + box["width"] <= seen[2] + 0.5 and box["y"] + box["height"] <= seen[3] + 0.5, where
+        if edge == "bottom" and y + 12 + box["height"] > seen[3]:  # no room below the mouse: the tip is above it
+            assert box["y"] + box["height"] <= y, where
+        if edge == "right" and x + 12 + box["width"] > seen[2]:  # no room right of the mouse: the tip is left of it
+            assert box["x"] + box["width"] <= x, where
+    assert page.locator("[data-testid='stException']").count() == 0

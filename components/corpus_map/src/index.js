@@ -25,6 +25,7 @@ import createScatterplot, { checkSupport } from 'regl-scatterplot';
 const MAPS = new WeakMap();
 const CACHE = new Map(); // version -> {x, y, z, n, texts}; the last two versions
 const HOVER_DELAY_MS = 250;
+const TIP_GAP = 12; // pixels between the mouse and its tip
 const PERFORMANCE_MODE_POINTS = 500000;
 const DEFER_INDEX_POINTS = 100000; // maps of this many points get their spatial index after the first frame
 const INDEX_NODE_SIZE = 16; // regl-scatterplot's
@@ -286,9 +287,28 @@ function showTip(m, index, text) {
   if (index === null || index === undefined) { tip.style.display = 'none'; return; }
   tip.textContent = text; // text, never markup: a document's <b> or <script> shows as written
   tip.style.display = 'block';
-  const [px, py] = m.mouse;
-  tip.style.left = `${Math.min(px + 12, m.dom.root.clientWidth - 320)}px`;
-  tip.style.top = `${py + 12}px`;
+  const [left, top] = tipPlace(m.mouse, [tip.offsetWidth, tip.offsetHeight], visibleBox(m.dom.root));
+  tip.style.left = `${left}px`;
+  tip.style.top = `${top}px`;
+}
+
+// The part of the map's box the reader can see, in the box's own coordinates ([x0, y0, x1, y1], from its padding
+// edge, where the tip's left and top count from): the box clips what passes its edges (overflow: hidden), the window
+// what passes the screen's.
+function visibleBox(root) {
+  const r = root.getBoundingClientRect(), x = r.left + root.clientLeft, y = r.top + root.clientTop;
+  return [Math.max(0, -x), Math.max(0, -y), Math.min(root.clientWidth, window.innerWidth - x),
+    Math.min(root.clientHeight, window.innerHeight - y)];
+}
+
+// The tip's top-left corner: below and right of the mouse, or above / left of it where it would not fit there, and
+// always inside the visible box (a tip larger than the box keeps its top-left corner in view).
+function tipPlace([px, py], [w, h], [x0, y0, x1, y1]) {
+  const along = (p, size, lo, hi) => {
+    const at = p + TIP_GAP + size <= hi ? p + TIP_GAP : p - TIP_GAP - size;
+    return Math.max(lo, Math.min(at, hi - size));
+  };
+  return [along(px, w, x0, x1), along(py, h, y0, y1)];
 }
 
 function hoverText(m, index) {
@@ -591,8 +611,8 @@ function wireEvents(m) {
   });
   sp.subscribe('pointOut', () => { m.hovered = null; showTip(m, null); });
   m.dom.canvasBox.addEventListener('mousemove', (e) => {
-    const r = m.dom.root.getBoundingClientRect();
-    m.mouse = [e.clientX - r.left, e.clientY - r.top];
+    const r = m.dom.root.getBoundingClientRect(); // from the padding edge, as the tip's left and top
+    m.mouse = [e.clientX - r.left - m.dom.root.clientLeft, e.clientY - r.top - m.dom.root.clientTop];
   });
   for (const [mode, b] of Object.entries(m.dom.modes)) b.addEventListener('click', () => setMode(m, mode));
   m.dom.reset.addEventListener('click', () => sp.reset());
