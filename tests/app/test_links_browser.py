@@ -43,7 +43,7 @@ def test_links_reproduce_each_pages_view(_browser, app_url, output_dir):
     page.goto(f"{app_url}/ctar_generator")
     page.get_by_text("Intervention").first.wait_for(timeout=60_000)
     page.locator("[data-testid='stSelectbox']").filter(has_text="Intervention").click()
-    page.get_by_role("option", name="do(Y = 5): cut Q, N → Y").click()
+    page.get_by_role("option", name="Every rating is 5 stars (do(Y = 5))").click()
     views.append((_wait_url(page, "do=rating"), "[data-testid='stSelectbox']"))
     # Bandit: a stored run, one round played
     page.goto(f"{app_url}/bandit")

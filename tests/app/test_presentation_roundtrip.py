@@ -52,7 +52,7 @@ def test_a_page_left_and_come_back_to_keeps_its_view(app_url, page) -> None:
     """Issue #24: leaving the CTAR generator lost its intervention (Streamlit drops an undrawn widget's value)."""
     page.goto(f"{app_url}/ctar_generator")
     page.get_by_text("Intervention").first.wait_for(timeout=120_000)
-    option = page.get_by_role("option", name="do(Y = 5): cut Q, N → Y")
+    option = page.get_by_role("option", name="Every rating is 5 stars (do(Y = 5))")
     for _ in range(5):  # a click while the page's first run is still drawing can be lost: open it again
         page.wait_for_timeout(1500)
         page.locator("[data-testid='stSelectbox']").filter(has_text="Intervention").click()
