@@ -18,13 +18,14 @@ from core.corpus.stream import SAMPLE_DOCS
 from core.corpus.views import (
     ids_as_lines,
     index_chunking,
+    index_columns_note,
     index_notes,
     index_seconds,
     large_search_table,
     large_selection_table,
 )
 from core.text import md_escape
-from core.viz.map_view import index_view
+from core.viz.map_view import index_view, large_color_columns, large_coloring, large_hover_text
 from core.viz.webgl_map import cluster_colors, prepare_points
 from pages import common
 from pages.map_component import corpus_map
@@ -59,6 +60,13 @@ def _open(path: str, stamp: str, roots: tuple[str, ...]):
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
 def _points(folder: str, _lmap):
     return prepare_points(_lmap.xy[:, 0], _lmap.xy[:, 1], _lmap.labels)
+
+
+@st.cache_resource(show_spinner="Colouring the map…", max_entries=4)
+def _colored(folder: str, column: str, _lmap):
+    """The points coloured by one of the file's own columns, with the Corpus map's legend, its title and note."""
+    colors, title, note = large_coloring(_lmap, column)
+    return prepare_points(_lmap.xy[:, 0], _lmap.xy[:, 1], colors.codes, salt=column), colors, title, note
 
 
 @st.cache_resource(show_spinner="Naming the clusters…", max_entries=2)
@@ -142,8 +150,18 @@ if lmap is None:
     st.stop()
 
 meta = lmap.meta
-points = _points(str(lmap.folder), lmap)  # prepared once per index; the browser gets the points once too
 map_box, caption_box, selected_box = st.container(), st.container(), st.container()
+caption_col, color_col = caption_box.columns([5, 1], vertical_alignment="center")
+choices = large_color_columns(lmap)
+if st.session_state.get("lm_color", "cluster") not in choices:  # a column of another index
+    st.session_state["lm_color"] = "cluster"
+color = color_col.selectbox("Colour by", choices, key=common.kept_key("lm_color"),
+                            help="The cluster, or your file's own columns (numbers low to high, other values by their "
+                                 "most frequent ones); the legend follows, and documents without a value are grey.")
+if color == "cluster":
+    points = _points(str(lmap.folder), lmap)  # prepared once per index; the browser gets the points once too
+else:
+    points, column_colors, column_title, column_note = _colored(str(lmap.folder), color, lmap)
 query = st.text_input("Search by meaning", key=common.kept_key("lm_query"), help="The hits are marked on the map.")
 hits = None
 if query.strip():
@@ -163,11 +181,18 @@ if st.toggle("Show the clusters table", key=common.kept_key("lm_clusters")):
 
 with map_box:
     map_labels, legend = _labels(str(lmap.folder), lmap)
-    picked = corpus_map(points, key="large_map", colors=cluster_colors(meta["k"]), height=600,
-                        map_labels=map_labels, legend=legend,
+    by_column = color != "cluster"
+    picked = corpus_map(points, key="large_map", height=600, map_labels=map_labels,
+                        colors=column_colors.colors if by_column else cluster_colors(meta["k"]),
+                        legend=column_colors.legend if by_column else legend,
+                        legend_title=column_title if by_column else "cluster",
                         highlight=None if hits is None else hits["row"].to_numpy(),
-                        hover_text=lambda row: lmap.texts([row])[0])
-caption_box.caption(
+                        hover_text=lambda row: large_hover_text(lmap, row, color))
+if color != "cluster" and column_note:
+    caption_col.caption(md_escape(column_note))
+if not source.is_dir() and index_columns_note(meta):
+    caption_col.caption(index_columns_note(meta))
+caption_col.caption(
     f"{len(lmap):,} documents ({points.n:,} drawn), {meta['k']} clusters, map made by the encoder "
     f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {index_seconds(meta):.0f} s."
     + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else "")

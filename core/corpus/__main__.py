@@ -131,6 +131,8 @@ def _index(args: argparse.Namespace) -> int:
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in m["timings"].items())
     print(f"indexed {m['n']:,} documents ({m['read']:,} records read, {m['skipped']:,} skipped) into {m['k']} "
           f"clusters with {m['encoder']} in {time.perf_counter() - t:.1f} s ({timings}); index at {lmap.folder}")
+    if m.get("columns"):  # the file's own columns, which the Large corpus page colours by
+        print(f"the file's own columns kept: {', '.join(m['columns'])}")
     for where, note in m["issues"]:  # what was skipped or kept with a problem (the first 20), by file and line
         print(f"  {where}: {note}")
     if m.get("alignment"):
@@ -156,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--encoder", default="all-MiniLM-L6-v2 (packaged)", help="the sentence-transformers model")
     v.set_defaults(func=_variants)
     i = sub.add_parser("index", help="stream a corpus of any size into a large map index")
-    i.add_argument("--corpus", required=True, help="a .jsonl/.ndjson or .parquet file, or a folder of .txt/.md/.rst")
+    i.add_argument("--corpus", required=True,
+                   help="a .jsonl/.ndjson, .csv/.tsv or .parquet file, or a folder of .txt/.md/.rst")
     i.add_argument("--encoder", default="static-minilm", help="encoder tier (default: the static tier)")
     i.add_argument("--k", type=int, default=None, help="clusters (default sqrt(n/2), at most 200)")
     i.add_argument("--seed", type=int, default=42)

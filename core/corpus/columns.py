@@ -28,7 +28,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -139,29 +140,53 @@ def _as_number(value: Value) -> int | float | None:
     return int(text) if re.fullmatch(r"[+-]?\d+", text) else number
 
 
-def _typed(name: str, raw: list[Value]) -> tuple[Column | None, str]:
-    """The column of ``raw`` values (missing already ``None``) and a note ("" when none), or ``None`` and why."""
-    present = [v for v in raw if v is not None]
-    if not present:
-        return None, "no value in any record"
-    numbers = [_as_number(v) for v in present]
+def _factorize(raw: Sequence[Value]) -> tuple[list[int], list[Value], list[int]]:
+    """``raw`` as one code per value (``-1``: missing), its distinct values (``True`` and ``1`` apart) and their
+    counts.
+
+    >>> _factorize(["a", None, "a", True, 1])
+    ([0, -1, 0, 1, 2], ['a', True, 1], [2, 1, 1])
+    """
+    where: dict[tuple[type, Value], int] = {}
+    codes = [-1 if v is None else where.setdefault((type(v), v), len(where)) for v in raw]
+    counts = [0] * len(where)
+    for c in codes:
+        if c >= 0:
+            counts[c] += 1
+    return codes, [v for _, v in where], counts
+
+
+def _typed_distinct(distinct: Sequence[Value], counts: Sequence[int]) -> tuple[list[Value] | None, bool, str]:
+    """The rules of the module docstring on a column's ``distinct`` present values (``counts`` times each): each one
+    as the column keeps it, whether the column is numeric, and a note (``""`` when none); ``None`` and why when the
+    column is left out."""
+    if not distinct:
+        return None, False, "no value in any record"
+    numbers = [_as_number(v) for v in distinct]
     if all(n is not None for n in numbers):
-        kept: list[int | float | None] = [None if v is None else _as_number(v) for v in raw]
         if all(isinstance(n, int) or (math.isfinite(n) and float(n).is_integer() and abs(n) < 2**53)
                for n in numbers if n is not None):  # 2001.0 (a spreadsheet's, pandas' with blanks) is the year 2001
-            kept = [None if v is None else int(v) for v in kept]
-        return Column(name, tuple(kept), numeric=True), ""
-    if all(isinstance(v, bool) for v in present):
-        return Column(name, tuple(raw)), ""
-    texts = [str(v).strip() for v in present]
-    mean = sum(map(len, texts)) / len(texts)
+            return [None if n is None else int(n) for n in numbers], True, ""
+        return list(numbers), True, ""
+    if all(isinstance(v, bool) for v in distinct):
+        return list(distinct), False, ""
+    texts = [str(v).strip() for v in distinct]
+    mean = sum(len(t) * c for t, c in zip(texts, counts, strict=True)) / max(sum(counts), 1)
     if mean > LONG_TEXT_CHARS:
-        return None, (f"long text (values of {mean:,.0f} characters on average; a column is kept when they average "
-                      f"at most {LONG_TEXT_CHARS})")
-    cut = sum(len(t) > MAX_VALUE_CHARS for t in texts)
-    values = tuple(None if v is None else _cut(str(v).strip(), MAX_VALUE_CHARS) for v in raw)
+        return None, False, (f"long text (values of {mean:,.0f} characters on average; a column is kept when they "
+                             f"average at most {LONG_TEXT_CHARS})")
+    cut = sum(c for t, c in zip(texts, counts, strict=True) if len(t) > MAX_VALUE_CHARS)
     note = f"{cut:,} value{'s' * (cut != 1)} longer than {MAX_VALUE_CHARS} characters cut" if cut else ""
-    return Column(name, values), note
+    return [_cut(t, MAX_VALUE_CHARS) for t in texts], False, note
+
+
+def _typed(name: str, raw: list[Value]) -> tuple[Column | None, str]:
+    """The column of ``raw`` values (missing already ``None``) and a note ("" when none), or ``None`` and why."""
+    codes, distinct, counts = _factorize(raw)
+    typed, numeric, note = _typed_distinct(distinct, counts)
+    if typed is None:
+        return None, note
+    return Column(name, tuple(None if c < 0 else typed[c] for c in codes), numeric), note
 
 
 def _cut(text: str, limit: int) -> str:
@@ -194,6 +219,50 @@ def _first_nested(records: Sequence[tuple[str, Any]], key: str) -> tuple[str, st
     return None
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A column kept: its name, one code per record (``-1``: missing) into ``values``, and whether it is numeric."""
+
+    name: str
+    codes: Sequence[int]
+    values: list[Value]
+    numeric: bool
+
+
+#: a column as read: its key, where it first held a nested value (``None``: never), and a call giving its codes,
+#: distinct values and counts (:func:`_factorize`; not made for a column left out as nested)
+_Candidate = tuple[str, tuple[str, str] | None, Callable[[], tuple[Any, list[Value], list[int]]]]
+
+
+def _kept_columns(candidates: Iterable[_Candidate], where: str, report: IssueSink) -> list[_Kept]:
+    """The columns kept of ``candidates`` (in order), bounded as the module docstring says; what is left out, cut or
+    renamed gets a row at ``where``. The one set of rules of :func:`file_columns` and :class:`ColumnCollector`."""
+    kept: list[_Kept] = []
+    over: list[str] = []
+    for key, nested, factorized in candidates:
+        if nested is not None:
+            report.add("column_left_out", where, f"column '{key}' holds {nested[1]} (first at {nested[0]}); left out")
+            continue
+        codes, distinct, counts = factorized()
+        typed, numeric, note = _typed_distinct(distinct, counts)
+        if typed is None:
+            report.add("column_left_out", where, f"column '{key}': {note}; left out")
+            continue
+        if len(kept) >= MAX_COLUMNS:
+            over.append(key)
+            continue
+        name = _column_name(key, {c.name for c in kept}, where, report)
+        if name is None:
+            continue
+        if note:
+            report.add("values_cut", where, f"column '{key}': {note}")
+        kept.append(_Kept(name, codes, typed, numeric))
+    if over:
+        report.add("column_left_out", where, f"{len(over):,} more column{'s' * (len(over) != 1)} left out (at most "
+                   f"{MAX_COLUMNS} are kept): {_cut(', '.join(over), 200)}")
+    return kept
+
+
 def file_columns(records: Sequence[tuple[str, Any]], names: Sequence[str], where: str,
                  report: IssueSink) -> tuple[Column, ...]:
     """The extra ``names`` columns of the kept ``records`` (``(location, dict)``, one per kept record, in order):
@@ -209,31 +278,106 @@ def file_columns(records: Sequence[tuple[str, Any]], names: Sequence[str], where
     >>> rows
     [('column_left_out', 'f', "column 'tags' holds lists or objects (nested values) (first at f:2); left out")]
     """
-    kept: list[Column] = []
-    over: list[str] = []
-    for key in names:
-        nested = _first_nested(records, key)
-        if nested is not None:
-            report.add("column_left_out", where, f"column '{key}' holds {nested[1]} (first at {nested[0]}); left out")
-            continue
-        raw = [None if not isinstance(v, dict) or _missing(v.get(key)) else _scalar(v.get(key)) for _, v in records]
-        column, note = _typed(key, raw)
-        if column is None:
-            report.add("column_left_out", where, f"column '{key}': {note}; left out")
-            continue
-        if len(kept) >= MAX_COLUMNS:
-            over.append(key)
-            continue
-        name = _column_name(key, {c.name for c in kept}, where, report)
-        if name is None:
-            continue
-        if note:
-            report.add("values_cut", where, f"column '{key}': {note}")
-        kept.append(Column(name, column.values, column.numeric))
-    if over:
-        report.add("column_left_out", where, f"{len(over):,} more column{'s' * (len(over) != 1)} left out (at most "
-                   f"{MAX_COLUMNS} are kept): {_cut(', '.join(over), 200)}")
-    return tuple(kept)
+    def factorized(key: str) -> tuple[Sequence[int], list[Value], list[int]]:
+        return _factorize([None if not isinstance(v, dict) or _missing(v.get(key)) else _scalar(v.get(key))
+                           for _, v in records])
+
+    candidates = ((key, _first_nested(records, key), lambda key=key: factorized(key)) for key in names)
+    return tuple(Column(c.name, tuple(None if i < 0 else c.values[i] for i in c.codes), c.numeric)
+                 for c in _kept_columns(candidates, where, report))
+
+
+class ColumnCollector:
+    """A stream's columns gathered record by record in little memory (:mod:`core.corpus.stream`): per column its
+    distinct values and one ``int32`` code per record (``-1``: missing), per record the rows (chunks) it became.
+    :meth:`frame` keeps them by the rules of :func:`file_columns`, one row per chunk.
+
+    >>> class Rows(list):
+    ...     def add(self, *row): self.append(row)
+    >>> cc = ColumnCollector(exclude={"text"})
+    >>> cc.add("f:2", {"text": "a", "year": "2001", "label": "spam"}, rows=2)
+    >>> cc.add("f:3", {"text": "b", "year": ""}, rows=1)
+    >>> f = cc.frame("f", Rows())
+    >>> f["year"].tolist(), f["label"].tolist(), str(f["year"].dtype), str(f["label"].dtype)
+    ([2001, 2001, <NA>], ['spam', 'spam', nan], 'Int64', 'category')
+    """
+
+    def __init__(self, exclude: Iterable[str] = ()) -> None:
+        #: the keys that are not columns (the text and the id field); a reader sets them once it has chosen
+        self.exclude: set[str] = set(exclude)
+        self._codes: dict[str, array[int]] = {}
+        self._distinct: dict[str, dict[tuple[type, Value], int]] = {}
+        self._nested: dict[str, tuple[str, str]] = {}
+        self._rows = array("i")
+
+    def add(self, where: str, record: Any, rows: int = 1) -> None:
+        """One kept record (a dict; anything else has no columns) at ``where``, which became ``rows`` rows."""
+        n = len(self._rows)
+        self._rows.append(int(rows))
+        if not isinstance(record, dict):
+            return
+        for key, value in record.items():
+            key = str(key)
+            if key in self.exclude or key in self._nested:
+                continue
+            codes = self._codes.get(key)
+            if codes is None:
+                codes = self._codes[key] = array("i")
+                self._distinct[key] = {}
+            if len(codes) < n:
+                codes.extend([-1] * (n - len(codes)))
+            kind = _nested_kind(value)
+            if kind is not None:
+                self._nested[key] = (where, kind)
+                continue
+            if _missing(value):
+                codes.append(-1)
+                continue
+            v = _scalar(value)
+            distinct = self._distinct[key]
+            codes.append(distinct.setdefault((type(v), v), len(distinct)))
+
+    def _factorized(self, key: str) -> tuple[Any, list[Value], list[int]]:
+        import numpy as np
+
+        codes = np.frombuffer(self._codes[key], dtype=np.int32) if len(self._codes[key]) else np.zeros(0, np.int32)
+        codes = np.concatenate([codes, np.full(len(self._rows) - len(codes), -1, dtype=np.int32)])
+        counts: list[int] = np.bincount(codes[codes >= 0], minlength=len(self._distinct[key])).tolist()
+        values: list[Value] = [v for _, v in self._distinct[key]]
+        return codes, values, counts
+
+    def frame(self, where: str, report: IssueSink) -> pd.DataFrame:
+        """The columns kept (:func:`file_columns`' rules and rows at ``where``), one row per chunk: whole numbers
+        ``Int64``, other numbers ``float64``, booleans ``boolean``, text ``category`` (no Python object a row)."""
+        import numpy as np
+        import pandas as pd
+
+        candidates = ((key, self._nested.get(key), lambda key=key: self._factorized(key)) for key in self._codes)
+        origin = np.repeat(np.arange(len(self._rows)), np.frombuffer(self._rows, dtype=np.int32)
+                           if len(self._rows) else np.zeros(0, np.int32))
+        out = {c.name: _compact(np.asarray(c.codes, dtype=np.int32)[origin], c.values, c.numeric)
+               for c in _kept_columns(candidates, where, report)}
+        return pd.DataFrame(out, index=pd.RangeIndex(len(origin)))
+
+
+def _compact(codes: Any, values: list[Value], numeric: bool) -> Any:
+    """One column's ``codes`` (``-1``: missing) into ``values``, a lean pandas array (:meth:`ColumnCollector.frame`)."""
+    import numpy as np
+    import pandas as pd
+
+    missing = codes < 0
+    safe = np.where(missing, 0, codes)
+    if numeric and all(isinstance(v, int) for v in values):
+        try:
+            return pd.arrays.IntegerArray(np.asarray(values, dtype=np.int64)[safe], missing)
+        except OverflowError:  # beyond int64: as floats
+            pass
+    if numeric:
+        return np.where(missing, np.nan, np.asarray(values, dtype=np.float64)[safe])
+    if values and all(isinstance(v, bool) for v in values):
+        return pd.arrays.BooleanArray(np.asarray(values, dtype=bool)[safe], missing)
+    index, uniques = pd.factorize(pd.Index([str(v) for v in values], dtype=object))  # cut values may coincide
+    return pd.Categorical.from_codes(np.where(missing, -1, np.asarray(index)[safe]), categories=uniques)
 
 
 def file_columns_of(frame: pd.DataFrame) -> list[str]:

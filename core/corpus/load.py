@@ -95,7 +95,7 @@ import stat
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -112,6 +112,7 @@ from core.corpus.columns import Column, columns_digest, file_columns
 from core.corpus.readers import (
     ID_FIELD_NAMES,
     CorpusFormatError,
+    IssueSink,
     UniqueIds,
     decode_utf8,
     detect_text_field,
@@ -384,60 +385,92 @@ def _loose_cells(line: str, delimiter: str, width: int | None) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
 
-def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | None, str | None]]:
-    """``(line of the record's start, cells, problem)`` per CSV record (the header first), quoting read strictly.
+def _csv_rows(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """``(line of the record's start, cells, problem)`` per CSV record (the header first), quoting read strictly;
+    ``lines`` are the physical lines (``io.StringIO(text, newline="")``, or a file's, read as a stream).
 
     A record whose quoting is broken (text after a closing quote, a quote never closed) is read from its first
     physical line alone (:func:`_loose_cells`) with the problem said, and reading resumes on the next line: a
     stray quote never merges the rows after it into one cell. ``cells`` is ``None`` for a line not read at all.
     """
-    lines = io.StringIO(text, newline="").readlines()  # the physical lines as the csv module counts them
-    pos, width = 0, None
-    while pos < len(lines):
-        reader = csv.reader(map(lines.__getitem__, range(pos, len(lines))), delimiter=delimiter, strict=True)
-        start = 1
+    source = iter(lines)
+    again: list[str] = []  # the lines a broken record took after its first, read again (the next one last)
+    taken: list[str] = []  # the lines the record being read has taken so far
+
+    def feed() -> Iterator[str]:
+        while True:
+            if again:
+                line = again.pop()
+            else:
+                try:
+                    line = next(source)
+                except StopIteration:
+                    return
+            taken.append(line)
+            yield line
+
+    done, width = 0, None  # the physical lines before the record being read
+    while True:
+        reader = csv.reader(feed(), delimiter=delimiter, strict=True)
         try:
             for row in reader:
                 width = len(row) if width is None else width
-                yield pos + start, row, None
-                start = reader.line_num + 1
+                start, done = done + 1, done + len(taken)
+                taken.clear()
+                yield start, row, None
             return
         except csv.Error as err:
-            pos += start
+            if not taken:
+                return
+            first = taken[0]
+            again.extend(reversed(taken[1:]))
+            taken.clear()
+            done += 1
             try:
-                cells: list[str] | None = _loose_cells(lines[pos - 1], delimiter, width)
+                cells: list[str] | None = _loose_cells(first, delimiter, width)
                 width = len(cells or []) if width is None else width
                 why = f"broken quoting ({err}); this line read on its own and the next one as a new row"
-            except csv.Error as again:
-                cells, why = None, f"unreadable CSV row ({again}); dropped"
-            yield pos, cells, why
+            except csv.Error as again_err:
+                cells, why = None, f"unreadable CSV row ({again_err}); dropped"
+            yield done, cells, why
 
 
-def _read_csv(data: bytes, name: str, report: LoadReport, delimiter: str) -> list[_Record]:
-    text = decode_utf8(data, name, report)
+def csv_records(lines: Iterable[str], name: str, report: IssueSink,
+                delimiter: str) -> Iterator[tuple[str, dict[str, str] | None]]:
+    """``(location, record)`` per CSV row of ``lines`` (:func:`_csv_rows`), a record a dict by the header's names
+    (missing cells empty); ``None`` for a row not read at all. A problem gets a ``malformed_row`` row in ``report``.
+    Shared by :func:`load_corpus` and the stream (:mod:`core.corpus.stream`)."""
     csv.field_size_limit(1 << 30)
-    rows = _csv_rows(text, delimiter)
+    rows = _csv_rows(lines, delimiter)
     first = next(rows, None)
     if first is None:
-        return []
+        return
     lineno, header, why = first
     if header is None:
         raise CorpusFormatError(f"{name}: cannot read the CSV header ({why})")
     if why is not None:
         report.add("malformed_row", f"{name}:{lineno}", f"the header: {why}")
     header = [h.strip() for h in header]
-    records: list[_Record] = []
     for lineno, row, why in rows:
         loc = f"{name}:{lineno}"
-        if row is None:  # not read at all: one record read, and dropped
-            report.n_read += 1
-        elif row and len(row) != len(header):
+        if row and len(row) != len(header):
             why = "; ".join(filter(None, (why, f"{len(row)} cells for {len(header)} columns; missing cells read as "
                                                 "empty, extra cells ignored")))
         if why is not None:
             report.add("malformed_row", loc, why)
-        if row:
-            records.append((loc, {h: (row[j] if j < len(row) else "") for j, h in enumerate(header)}))
+        if row is None:
+            yield loc, None
+        elif row:
+            yield loc, {h: (row[j] if j < len(row) else "") for j, h in enumerate(header)}
+
+
+def _read_csv(data: bytes, name: str, report: LoadReport, delimiter: str) -> list[_Record]:
+    records: list[_Record] = []
+    for loc, record in csv_records(io.StringIO(decode_utf8(data, name, report), newline=""), name, report, delimiter):
+        if record is None:  # not read at all: one record read, and dropped
+            report.n_read += 1
+        else:
+            records.append((loc, record))
     return records
 
 

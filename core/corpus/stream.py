@@ -1,8 +1,10 @@
 """Corpora larger than memory: streaming ingestion and a map index that scales to millions.
 
-:func:`iter_document_chunks` reads JSONL, Parquet or a folder of text files in chunks
+:func:`iter_document_chunks` reads JSONL, CSV/TSV, Parquet or a folder of text files in chunks
 (never the whole file), splitting long documents into ``<id>#i`` pieces as
-``core.corpus.load`` does. :func:`index_large_corpus` builds a map index from such a stream,
+``core.corpus.load`` does, and hands the file's own columns to a
+:class:`~core.corpus.columns.ColumnCollector` (``columns.parquet`` in the index).
+:func:`index_large_corpus` builds a map index from such a stream,
 with every step bounded in memory:
 
 1. embed chunk by chunk with the fast tier, appending to ``embeddings.bin`` (float16 rows,
@@ -48,6 +50,7 @@ from core.corpus.chunking import (
     chunk_document,
     content_id,
 )
+from core.corpus.columns import ColumnCollector
 from core.corpus.load import TEXT_EXTENSIONS
 from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.readers import (
@@ -66,7 +69,12 @@ from core.corpus.readers import (
 )
 from core.disk import DiskFullError, drop_frames, is_disk_full, temp_path, write_atomic
 
-_FORMAT = 4  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space; 4: chunks as loads
+_FORMAT = 5  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space; 4: chunks as loads;
+# 5: the file's own columns (columns.parquet)
+
+
+#: what a stream's reader yields per record: ``(id or None, text, location, the record's fields or None)``
+_Read = tuple[str | None, str, str, Any]
 
 
 class StreamFormatError(CorpusFormatError):
@@ -90,6 +98,8 @@ class StreamReport:
     links: list[str] = field(default_factory=list)
     #: a folder's files skipped as links that lead outside the allowed folders (a page's read)
     outside: int = 0
+    #: the file's own columns kept (:mod:`core.corpus.columns`), in ``columns.parquet``
+    columns: list[str] = field(default_factory=list)
 
     def skip(self, where: str, why: str) -> None:
         """A record not read (counted in ``skipped``)."""
@@ -156,7 +166,7 @@ def _source_stamp(path: Path) -> dict[str, Any]:
 
 
 def _folder_records(path: Path, report: StreamReport,
-                    roots: tuple[Path, ...] | None) -> Iterator[tuple[str | None, str, str]]:
+                    roots: tuple[Path, ...] | None) -> Iterator[_Read]:
     """Every text file under ``path`` (sorted), its relative path as id; bad bytes are replaced and reported
     (:func:`core.corpus.readers.decode_utf8`); a file whose links lead outside ``roots`` is skipped (a page's read;
     :func:`core.access.check_path`), and so is one that cannot be read (removed since the folder was listed)."""
@@ -182,7 +192,7 @@ def _folder_records(path: Path, report: StreamReport,
             continue
         if f.is_symlink():  # what a page re-checks before it opens the index (:func:`outside_links`)
             report.links.append(f.relative_to(path).as_posix())
-        yield rel, decode_utf8(data, rel, report), rel  # located by its path in the folder, as every note is
+        yield rel, decode_utf8(data, rel, report), rel, None  # located by its path in the folder, as every note is
 
 
 def _jsonl_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]:
@@ -204,20 +214,47 @@ def _jsonl_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]
                 report.skip(where, "malformed JSON (nested too deeply to read)")
 
 
-def _jsonl_records(path: Path, text_field: str | None, report: StreamReport) -> Iterator[tuple[str | None, str, str]]:
-    """One record per non-blank line: a string, or an object. The text and id fields are chosen as
-    :mod:`core.corpus.readers` does, on the first :data:`DETECT_RECORDS` records."""
-    values = _jsonl_values(path, report)
+def _csv_values(path: Path, report: StreamReport) -> Iterator[tuple[str, Any]]:
+    """``(location, record)`` per CSV (TSV) row, read line by line by the loader's own reader
+    (:func:`core.corpus.load.csv_records`: its header, quoting and ``malformed_row`` notes); a leading byte order mark
+    dropped, bad bytes replaced and reported per line, a row not read at all skipped."""
+    from core.corpus.load import csv_records
+
+    def lines() -> Iterator[str]:
+        with open(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                yield decode_line(raw, f"{path.name}:{lineno}", report)
+
+    try:
+        for where, record in csv_records(lines(), path.name, report, "\t" if path.suffix.lower() == ".tsv" else ","):
+            report.read += 1
+            if record is None:
+                report.skip(where, "unreadable CSV row")
+            else:
+                yield where, record
+    except CorpusFormatError as exc:
+        raise StreamFormatError(str(exc)) from None
+
+
+def _dict_records(values: Iterator[tuple[str, Any]], name: str, text_field: str | None, report: StreamReport,
+                  columns: ColumnCollector | None) -> Iterator[_Read]:
+    """One record per value: a string, or an object (a JSONL line, a CSV row). The text and id fields are chosen as
+    :mod:`core.corpus.readers` does, on the first :data:`DETECT_RECORDS` records; every other field is a column
+    (``columns``, if given, is told which are not)."""
     head = list(itertools.islice(values, DETECT_RECORDS))
-    columns = record_columns(head)
-    text_key = _pick_field(columns, text_field, TEXT_FIELD_NAMES, path.name) if columns else None
-    if columns and text_key is None:
-        text_key = _detect_text_field(head, columns, path.name)
-    id_key = pick_column(columns, ID_FIELD_NAMES) if columns else None
+    fields = record_columns(head)
+    text_key = _pick_field(fields, text_field, TEXT_FIELD_NAMES, name) if fields else None
+    if fields and text_key is None:
+        text_key = _detect_text_field(head, fields, name)
+    id_key = pick_column(fields, ID_FIELD_NAMES) if fields else None
     id_key = id_key if id_key != text_key else None
+    if columns is not None:
+        columns.exclude = {k for k in (text_key, id_key) if k is not None}
     for where, rec in itertools.chain(head, values):
         if isinstance(rec, str):
-            yield None, rec, where
+            yield None, rec, where, None
             continue
         if not isinstance(rec, dict):
             report.skip(where, f"expected an object or a string, got {type(rec).__name__}")
@@ -226,12 +263,13 @@ def _jsonl_records(path: Path, text_field: str | None, report: StreamReport) -> 
         if not isinstance(text, str):
             report.skip(where, f"field {text_key!r} missing or not text")
             continue
-        yield (None if id_key is None or rec.get(id_key) is None else str(rec[id_key])), text, where
+        yield (None if id_key is None or rec.get(id_key) is None else str(rec[id_key])), text, where, rec
 
 
-def _parquet_records(path: Path, text_field: str | None, report: StreamReport,
-                     batch: int) -> Iterator[tuple[str | None, str, str]]:
-    """One record per row, read ``batch`` rows at a time from the text (and id, if any) columns only."""
+def _parquet_records(path: Path, text_field: str | None, report: StreamReport, batch: int,
+                     columns: ColumnCollector | None = None) -> Iterator[_Read]:
+    """One record per row, read ``batch`` rows at a time from the text (and id, if any) columns only; every column
+    with ``columns`` (given the row as a dict)."""
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
@@ -242,32 +280,39 @@ def _parquet_records(path: Path, text_field: str | None, report: StreamReport,
         text_key = _detect_text_field([(path.name, row) for row in head], names, path.name)
     id_key = pick_column(names, ID_FIELD_NAMES)
     id_key = id_key if id_key != text_key else None
+    if columns is not None:
+        columns.exclude = {k for k in (text_key, id_key) if k is not None}
     row = 0
-    for rb in pf.iter_batches(batch_size=batch, columns=[c for c in (text_key, id_key) if c]):
+    for rb in pf.iter_batches(batch_size=batch, columns=None if columns is not None else
+                              [c for c in (text_key, id_key) if c]):
         texts = rb.column(text_key).to_pylist()
         ids = rb.column(id_key).to_pylist() if id_key else [None] * len(texts)
-        for i, t in zip(ids, texts):
+        recs = rb.to_pylist() if columns is not None and len(rb.schema) > 1 + bool(id_key) else [None] * len(texts)
+        for i, t, rec in zip(ids, texts, recs):
             row += 1
             report.read += 1
             if not isinstance(t, str):
                 report.skip(f"{path.name}: row {row}", f"column {text_key!r} empty or not text")
                 continue
-            yield (None if i is None else str(i)), t, f"{path.name}: row {row}"
+            yield (None if i is None else str(i)), t, f"{path.name}: row {row}", rec
 
 
 def _records(path: Path, text_field: str | None, report: StreamReport, batch: int,
-             roots: tuple[Path, ...] | None = None) -> Iterator[tuple[str | None, str, str]]:
-    """``(id or None, text, location)`` per record of one file or folder, streamed by the reader of its format."""
+             roots: tuple[Path, ...] | None = None, columns: ColumnCollector | None = None) -> Iterator[_Read]:
+    """``(id or None, text, location, record or None)`` per record of one file or folder, streamed by the reader of
+    its format (the record: its fields, for ``columns``)."""
     suffix = path.suffix.lower()
     if path.is_dir():
         yield from _folder_records(path, report, roots)
     elif suffix in (".jsonl", ".ndjson"):
-        yield from _jsonl_records(path, text_field, report)
+        yield from _dict_records(_jsonl_values(path, report), path.name, text_field, report, columns)
+    elif suffix in (".csv", ".tsv"):
+        yield from _dict_records(_csv_values(path, report), path.name, text_field, report, columns)
     elif suffix in (".parquet", ".pq"):
-        yield from _parquet_records(path, text_field, report, batch)
+        yield from _parquet_records(path, text_field, report, batch, columns)
     else:
-        raise StreamFormatError(f"{path}: streaming reads .jsonl/.ndjson, .parquet or a folder of text files, not "
-                                f"{suffix or 'this'}")
+        raise StreamFormatError(f"{path}: streaming reads .jsonl/.ndjson, .csv/.tsv, .parquet or a folder of text "
+                                f"files, not {suffix or 'this'}")
 
 
 def _check_streamable(path: Path) -> None:
@@ -285,7 +330,8 @@ def _check_streamable(path: Path) -> None:
 def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field: str | None = None,
                          max_words: int | None = DEFAULT_MAX_WORDS, report: StreamReport | None = None,
                          roots: tuple[Path, ...] | None = None, *, max_tokens: int | None = DEFAULT_MAX_TOKENS,
-                         count_tokens: TokenCounter | None = None) -> Iterator[tuple[list[str], list[str]]]:
+                         count_tokens: TokenCounter | None = None,
+                         columns: ColumnCollector | None = None) -> Iterator[tuple[list[str], list[str]]]:
     """Yield ``(ids, texts)`` lists of at most ``chunk_size`` documents, reading ``path`` as a stream.
 
     Empty texts are skipped (counted in ``report``); every text is cut by
@@ -297,6 +343,8 @@ def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field:
     note in ``report``).
     ``roots`` (a page's read): the path and every file read in a folder, links followed, lie under
     one of them (:mod:`core.access`); ``None`` (the command line) reads any path.
+    ``columns``: gets every kept record's other fields with the number of chunks it became
+    (:class:`core.corpus.columns.ColumnCollector`), so the file's own columns go with every chunk, as a load keeps them.
     """
     path = Path(path).expanduser() if roots is None else check_path(path, roots)
     _check_streamable(path)
@@ -304,11 +352,13 @@ def iter_document_chunks(path: str | Path, chunk_size: int = 20_000, text_field:
     ids: list[str] = []
     texts: list[str] = []
     unique = UniqueIds(report)  # as load_corpus names them: a repeat is renamed id~2 and reported
-    for doc_id, text, where in _records(path, text_field, report, chunk_size, roots):
+    for doc_id, text, where, record in _records(path, text_field, report, chunk_size, roots, columns):
         pieces = chunk_document(text, max_words, max_tokens, count_tokens)
         if not pieces:
             report.skip(where, "empty text")
             continue
+        if columns is not None:
+            columns.add(where, record, len(pieces))
         base = unique(doc_id if doc_id is not None else content_id(text.strip()), where)
         for j, piece in enumerate(pieces):
             ids.append(base if len(pieces) == 1 else unique(f"{base}#{j}", where))
@@ -377,6 +427,17 @@ class LargeMap:
     clusters: pd.DataFrame
     _ids: NDArray | None = None
     _index: Any = None  # a faiss index, read on the first search (faiss is imported lazily)
+    _columns: pd.DataFrame | None = None
+
+    @property
+    def columns(self) -> pd.DataFrame:
+        """The corpus file's own columns, one row per row of the index (read once from ``columns.parquet``: numbers
+        as ``Int64``/``float64``, booleans ``boolean``, text ``category``); no column for an index built before it
+        kept them (``"columns" not in meta``) or of a folder of text files."""
+        if self._columns is None:
+            path = self.folder / "columns.parquet"
+            self._columns = pd.read_parquet(path) if path.exists() else pd.DataFrame(index=pd.RangeIndex(len(self)))
+        return self._columns
 
     @property
     def space_id(self) -> str:
@@ -593,7 +654,8 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
                   out_name: str = "embeddings.bin", sample: _Reservoir | None = None,
                   roots: tuple[Path, ...] | None = None) -> tuple[int, StreamReport]:
     """Step 1: embed ``path`` chunk by chunk into ``tmp/<out_name>``, texts into ``tmp/docs.parquet``
-    (and into ``sample``, if given)."""
+    (and into ``sample``, if given), the file's own columns into ``tmp/columns.parquet`` (one row per chunk; names
+    in ``report.columns``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -603,9 +665,10 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     stream_report = StreamReport()
     dtype = np.float16 if config.float16 else np.float32
     writer, n, read_bytes = None, 0, 0
+    columns = ColumnCollector()
     with open(tmp / out_name, "wb") as fh:
         for ids, texts in iter_document_chunks(path, config.chunk_size, config.text_field, config.max_words,
-                                               stream_report, roots, **chunking_of(config)):
+                                               stream_report, roots, **chunking_of(config), columns=columns):
             fh.write(np.asarray(encoder.encode(texts), dtype=np.float32).astype(dtype).tobytes())
             if sample is not None:
                 sample.add(texts)
@@ -621,6 +684,10 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
     if n == 0:  # what went wrong, by its first note (a file in UTF-16 is a line of bad bytes, then not JSON)
         first = "; the first note, {}: {}".format(*stream_report.issues[0]) if stream_report.issues else ""
         raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped{first})")
+    frame = columns.frame(displayable_name(path.name, StreamReport()), stream_report)
+    if len(frame.columns):
+        frame.to_parquet(tmp / "columns.parquet", index=False)
+    stream_report.columns = [str(c) for c in frame.columns]
     tracker.update(n, n)
     return n, stream_report
 
@@ -845,7 +912,8 @@ def _build_index(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repor
             "space_id": getattr(encoder, "space_id", space_id(encoder.name)), "source": str(path),
             "config": asdict(config), "timings": timings, "read": stream_report.read,
             "documents": stream_report.documents, "skipped": stream_report.skipped,
-            "issues": stream_report.issues[:20], "links": len(stream_report.links), "outside": stream_report.outside}
+            "issues": stream_report.issues[:20], "links": len(stream_report.links), "outside": stream_report.outside,
+            "columns": stream_report.columns}
     if stream_report.links:  # the files a page re-checks before it opens the index, and only those
         (tmp / "links.json").write_text(json.dumps(stream_report.links))
     _write_outputs(tmp, labels, xy, centroids, clusters, meta)

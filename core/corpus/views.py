@@ -177,10 +177,25 @@ def upload_types() -> list[str]:
 
 
 def large_selection_table(lmap, rows, limit: int = 200) -> pd.DataFrame:
-    """The first ``limit`` of the selected ``rows`` of a large map: ``doc_id``, ``cluster`` and text read from disk."""
+    """The first ``limit`` of the selected ``rows`` of a large map: ``doc_id``, ``cluster``, the corpus file's own
+    columns (:attr:`~core.corpus.stream.LargeMap.columns`) and text read from disk."""
     rows = np.asarray(rows, dtype=np.int64)[:limit]
-    return pd.DataFrame({"doc_id": np.asarray(lmap.ids)[rows], "cluster": np.asarray(lmap.labels)[rows],
-                         "text": lmap.texts(rows)})
+    own = lmap.columns.iloc[rows].reset_index(drop=True)
+    table = pd.DataFrame({"doc_id": np.asarray(lmap.ids)[rows], "cluster": np.asarray(lmap.labels)[rows]})
+    return pd.concat([table, own, pd.DataFrame({"text": lmap.texts(rows)})], axis=1)
+
+
+def index_columns_note(meta: dict) -> str:
+    """What a large index (``meta``) built before it kept its file's own columns says under the Colour by choice
+    (``""`` for a newer one, with or without columns).
+
+    >>> index_columns_note({"columns": ["year"]}), index_columns_note({})[:40]
+    ('', 'This index was built before it kept the ')
+    """
+    if "columns" in meta:
+        return ""
+    return ("This index was built before it kept the file's own columns (numbers, short text): index it again to "
+            "colour the map by them.")
 
 
 def index_notes(meta: dict) -> tuple[str, pd.DataFrame] | None:

@@ -155,6 +155,35 @@ def cluster_rows(frame: pd.DataFrame, cluster: int | None) -> NDArray[np.int64]:
     return np.flatnonzero(frame["cluster"].to_numpy() == int(cluster)).astype(np.int64)
 
 
+def large_color_columns(lmap) -> list[str]:
+    """What a large index (:class:`core.corpus.stream.LargeMap`) can be coloured by: the cluster, then its corpus
+    file's own columns (:attr:`~core.corpus.stream.LargeMap.columns`)."""
+    return ["cluster", *(str(c) for c in lmap.columns.columns)]
+
+
+def large_coloring(lmap, column: str) -> tuple[Coloring, str, str]:
+    """A large index coloured by one of its file's own ``column``: the colour codes and legend of the Corpus map's
+    own colouring (:func:`coloring`: numbers low to high, text by its most frequent values, no value grey), the
+    legend's title and the note on rows without a value. An unknown column is a ``ValueError`` naming the ones
+    there are."""
+    frame = lmap.columns
+    if column not in frame.columns:
+        raise ValueError(f"cannot colour the map by {column!r}; choose one of {', '.join(large_color_columns(lmap))}")
+    colors = coloring(frame, column)
+    return (colors, *_title_and_note(frame, column, colors))
+
+
+def large_hover_text(lmap, row: int, column: str = "cluster") -> str:
+    """The hover text of ``row`` of a large index: its file's own values (``column`` first; ``"year 2001 · no
+    label"``, as the Corpus map's hover shows them), then its text read from disk."""
+    text = lmap.texts([int(row)])[0]
+    names = [str(c) for c in lmap.columns.columns]
+    if not names:
+        return text
+    values = _value_words(lmap.columns.iloc[[int(row)]], sorted(names, key=lambda c: c != column))
+    return f"{values.iloc[0]}: {text}"
+
+
 def index_view(lmap) -> tuple[list, list[LegendEntry]]:
     """Labels by zoom and the legend entries of a large index (:class:`core.corpus.stream.LargeMap`), by its
     clusters' keywords (:func:`core.corpus.labels.keyword_labels`)."""
