@@ -287,6 +287,9 @@ def file_columns(records: Sequence[tuple[str, Any]], names: Sequence[str], where
                  for c in _kept_columns(candidates, where, report))
 
 
+_PLAIN = frozenset({str, int, float, bool})  # values kept as they are (:func:`_scalar`), never nested
+
+
 class ColumnCollector:
     """A stream's columns gathered record by record in little memory (:mod:`core.corpus.stream`): per column its
     distinct values and one ``int32`` code per record (``-1``: missing), per record the rows (chunks) it became.
@@ -326,16 +329,22 @@ class ColumnCollector:
                 self._distinct[key] = {}
             if len(codes) < n:
                 codes.extend([-1] * (n - len(codes)))
-            kind = _nested_kind(value)
-            if kind is not None:
-                self._nested[key] = (where, kind)
-                continue
-            if _missing(value):
-                codes.append(-1)
-                continue
-            v = _scalar(value)
             distinct = self._distinct[key]
-            codes.append(distinct.setdefault((type(v), v), len(distinct)))
+            kind = type(value)
+            if kind in _PLAIN:  # the common case, spelled out: a million records pass here
+                if (kind is str and not value.strip()) or (kind is float and value != value):
+                    codes.append(-1)
+                else:
+                    codes.append(distinct.setdefault((kind, value), len(distinct)))
+                continue
+            nested = _nested_kind(value)
+            if nested is not None:
+                self._nested[key] = (where, nested)
+            elif _missing(value):
+                codes.append(-1)
+            else:
+                v = _scalar(value)
+                codes.append(distinct.setdefault((type(v), v), len(distinct)))
 
     def _factorized(self, key: str) -> tuple[Any, list[Value], list[int]]:
         import numpy as np
