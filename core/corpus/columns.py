@@ -346,6 +346,20 @@ class ColumnCollector:
                 v = _scalar(value)
                 codes.append(distinct.setdefault((type(v), v), len(distinct)))
 
+    def declare(self, keys: Iterable[str]) -> None:
+        """The columns of a file whose fields are known up front (a Parquet schema), in its order."""
+        for key in map(str, keys):
+            if key not in self.exclude and key not in self._codes:
+                self._codes[key], self._distinct[key] = array("i"), {}
+
+    def see(self, key: str, where: str, value: Any) -> None:
+        """One value of ``key`` at ``where`` shown apart from the records (a Parquet column of lists, of which the
+        stream reads only the first): a nested one leaves the column out, saying where, as :meth:`add` does."""
+        kind = _nested_kind(value)
+        if kind is not None and key not in self._nested and key not in self.exclude:
+            self.declare([key])
+            self._nested[key] = (where, kind)
+
     def _factorized(self, key: str) -> tuple[Any, list[Value], list[int]]:
         import numpy as np
 

@@ -268,8 +268,8 @@ def _dict_records(values: Iterator[tuple[str, Any]], name: str, text_field: str 
 
 def _parquet_records(path: Path, text_field: str | None, report: StreamReport, batch: int,
                      columns: ColumnCollector | None = None) -> Iterator[_Read]:
-    """One record per row, read ``batch`` rows at a time from the text (and id, if any) columns only; every column
-    with ``columns`` (given the row as a dict)."""
+    """One record per row, read ``batch`` rows at a time from the text (and id, if any) columns only; with
+    ``columns``, the other columns too (:func:`_parquet_columns`), given to it as the row's dict."""
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
@@ -280,14 +280,13 @@ def _parquet_records(path: Path, text_field: str | None, report: StreamReport, b
         text_key = _detect_text_field([(path.name, row) for row in head], names, path.name)
     id_key = pick_column(names, ID_FIELD_NAMES)
     id_key = id_key if id_key != text_key else None
-    if columns is not None:
-        columns.exclude = {k for k in (text_key, id_key) if k is not None}
+    fields = [c for c in (text_key, id_key) if c]
+    others = [] if columns is None else _parquet_columns(pf, path.name, fields, columns, batch)
     row = 0
-    for rb in pf.iter_batches(batch_size=batch, columns=None if columns is not None else
-                              [c for c in (text_key, id_key) if c]):
+    for rb in pf.iter_batches(batch_size=batch, columns=fields + others):
         texts = rb.column(text_key).to_pylist()
         ids = rb.column(id_key).to_pylist() if id_key else [None] * len(texts)
-        recs = rb.to_pylist() if columns is not None and len(rb.schema) > 1 + bool(id_key) else [None] * len(texts)
+        recs = rb.select(others).to_pylist() if others else [None] * len(texts)
         for i, t, rec in zip(ids, texts, recs):
             row += 1
             report.read += 1
@@ -295,6 +294,35 @@ def _parquet_records(path: Path, text_field: str | None, report: StreamReport, b
                 report.skip(f"{path.name}: row {row}", f"column {text_key!r} empty or not text")
                 continue
             yield (None if i is None else str(i)), t, f"{path.name}: row {row}", rec
+
+
+def _parquet_columns(pf, name: str, fields: list[str], columns: ColumnCollector, batch: int) -> list[str]:
+    """The Parquet columns besides ``fields`` (the text and id) that are read row by row for ``columns``, in the
+    file's order. A column of lists, structs, maps or bytes is not converted a row at a time (a column of embeddings
+    would cost gigabytes): its first value alone is shown to ``columns``, which leaves it out as a load does."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns.exclude = set(fields)
+    columns.declare(pf.schema_arrow.names)
+    scalar = []
+    for key in pf.schema_arrow.names:
+        kind = pf.schema_arrow.field(key).type
+        if key in fields:
+            continue
+        if not (pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+                or pa.types.is_fixed_size_binary(kind)):
+            scalar.append(key)
+            continue
+        row = 0
+        for rb in pf.iter_batches(batch_size=batch, columns=[key]):  # to its first value only
+            col = rb.column(0)
+            if col.null_count < len(col):
+                first = int(pc.indices_nonzero(pc.is_valid(col))[0].as_py())
+                columns.see(key, f"{name}: row {row + first + 1}", col[first].as_py())
+                break
+            row += len(col)
+    return scalar
 
 
 def _records(path: Path, text_field: str | None, report: StreamReport, batch: int,

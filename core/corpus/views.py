@@ -194,8 +194,8 @@ def index_columns_note(meta: dict) -> str:
     """
     if "columns" in meta:
         return ""
-    return ("This index was built before it kept the file's own columns (numbers, short text): index it again to "
-            "colour the map by them.")
+    return ("This index was built before it kept the file's own columns (numbers, short text): if the file has "
+            "some, index it again to colour the map by them.")
 
 
 def index_notes(meta: dict) -> tuple[str, pd.DataFrame] | None:

@@ -56,7 +56,7 @@ def _write(path, kind: str) -> None:
     if kind == "jsonl":
         rows.to_json(path, orient="records", lines=True)
     elif kind == "parquet":
-        rows.drop(columns=["tags"]).to_parquet(path, index=False)
+        rows.to_parquet(path, index=False)
 
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl", "parquet"])
@@ -70,5 +70,8 @@ def test_the_stream_types_columns_as_the_loader_does(tmp_path, kind):
     assert ids == list(loaded.ids)
     assert list(frame.columns) == [c.name for c in loaded.columns] and len(frame) == len(ids)
     assert all(frame[c].dtype != object for c in frame.columns)  # numbers, booleans, categories: no object a row
+    if kind != "csv":  # the list column is left out, where its first list is said, as a load says it
+        assert any("column 'tags' holds lists or objects (nested values) (first at " in note and "4)" in note
+                   for _, note in report.issues), report.issues
     for col in loaded.columns:
         assert frame[col.name].astype(object).where(frame[col.name].notna(), None).tolist() == list(col.values)

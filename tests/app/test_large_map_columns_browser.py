@@ -1,0 +1,53 @@
+"""The Large corpus page in real chromium coloured by a CSV's own column: the legend titles it with its range and
+lists the documents without a value as "missing"."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core.corpus.encoders import HashingEncoder
+from core.corpus.stream import LargeIndexConfig, index_large_corpus
+from tests._app_server import serve_app
+
+N_DOCS = 200
+TOPICS = ("files", "sockets", "dates", "colours")
+MAP = '[data-testid="corpus-map"]'
+LEGEND = '[data-testid="corpus-map-legend"]'
+
+
+@pytest.fixture(scope="module")
+def csv_index(tmp_path_factory):
+    """A home holding the index of a 200-row CSV with a ``year`` (every tenth blank) and a ``label`` column."""
+    home = tmp_path_factory.mktemp("large-columns-home")
+    path = home / "dated.csv"
+    pd.DataFrame({"id": [f"d{i}" for i in range(N_DOCS)],
+                  "text": [f"notes on {TOPICS[i % 4]} number {i}" for i in range(N_DOCS)],
+                  "year": [None if i % 10 == 0 else 1990 + i % 20 for i in range(N_DOCS)],
+                  "label": ["news" if i % 3 else "review" for i in range(N_DOCS)]}).to_csv(path, index=False)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EQUALCTAR_HOME", str(home))  # the app's server finds the index under its own home
+    try:
+        index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(32))
+    finally:
+        mp.undo()
+    return home, path
+
+
+@pytest.mark.browser
+def test_colour_by_a_csv_column_retitles_the_legend_with_its_range(csv_index, page, output_dir):
+    home, path = csv_index
+    with serve_app(home, env={"EQUALCTAR_ROOTS": str(home)}) as (url, _):
+        page.goto(url + "/large_map")
+        box = page.get_by_label("Corpus file (.jsonl/.parquet) or folder", exact=True)
+        box.fill(str(path))
+        box.press("Enter")
+        page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === "
+                               f"'{N_DOCS}'", timeout=60_000)
+        page.get_by_label("Colour by").click()  # Streamlit's selectbox opens its list of options
+        page.get_by_role("option", name="year", exact=True).click()
+        legend = page.locator(LEGEND)
+        legend.filter(has_text="year, 1991 – 2009").wait_for(timeout=30_000)
+        assert "missing" in legend.inner_text()
+        page.get_by_text(f"{N_DOCS // 10} of {N_DOCS} documents have no year").wait_for(timeout=10_000)
+        page.screenshot(path=str(output_dir / "large_map_by_year.png"))
