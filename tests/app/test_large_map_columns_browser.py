@@ -44,10 +44,14 @@ def test_colour_by_a_csv_column_retitles_the_legend_with_its_range(csv_index, pa
         box.press("Enter")
         page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === "
                                f"'{N_DOCS}'", timeout=60_000)
-        page.get_by_label("Colour by").click()  # Streamlit's selectbox opens its list of options
+        page.wait_for_timeout(1500)  # the browser's "have" rerun
+        choice = page.get_by_role("combobox", name="Colour by")
+        choice.scroll_into_view_if_needed()
+        choice.click()  # opens its options
         page.get_by_role("option", name="year", exact=True).click()
         legend = page.locator(LEGEND)
         legend.filter(has_text="year, 1991 – 2009").wait_for(timeout=30_000)
         assert "missing" in legend.inner_text()
         page.get_by_text(f"{N_DOCS // 10} of {N_DOCS} documents have no year").wait_for(timeout=10_000)
+        legend.scroll_into_view_if_needed()
         page.screenshot(path=str(output_dir / "large_map_by_year.png"))
