@@ -118,10 +118,14 @@ def test_large_map_selection_is_every_row_inside_by_number_and_its_table_reads_t
     clicks = {"selection": {"points": [{"customdata": ["d1"]}]}}
     assert len(rows_in_selected_region(xy, clicks)) == 0  # clicks: no region
     lmap = SimpleNamespace(ids=np.array([f"d{i}" for i in range(10_000)], dtype=object),
-                           labels=np.arange(10_000) % 7, texts=lambda r: [f"text {i}" for i in r])
+                           labels=np.arange(10_000) % 7, texts=lambda r: [f"text {i}" for i in r],
+                           columns=pd.DataFrame({"year": pd.array(np.arange(10_000) + 1000, dtype="Int64")}))
     table = large_selection_table(lmap, rows, limit=50)
     assert table["doc_id"].tolist() == [f"d{r}" for r in rows[:50]]
     assert table["cluster"].tolist() == (rows[:50] % 7).tolist() and table["text"].iloc[0] == f"text {rows[0]}"
+    assert table["year"].tolist() == (rows[:50] + 1000).tolist()  # the file's own columns, of the same rows
+    lmap.columns = pd.DataFrame(index=pd.RangeIndex(10_000))  # an index without columns (a folder, or format 4)
+    assert list(large_selection_table(lmap, rows, limit=5).columns) == ["doc_id", "cluster", "text"]
 
 
 def test_cluster_names_label_legend_and_escaped_hover():
