@@ -137,7 +137,7 @@ def browser(path: Path, home: Path, n_docs: int = 1) -> tuple[float, float, floa
                 page = b.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(url + "/", timeout=120_000)
                 page.get_by_role("link", name="Large corpus").first.click()
-                box = page.get_by_role("textbox", name="Corpus file (.jsonl/.parquet) or folder")
+                box = page.get_by_role("textbox", name="Corpus file (.jsonl, .parquet, .csv, .tsv) or folder")
                 box.wait_for(timeout=60_000)
                 t = time.perf_counter()
                 box.fill(str(path))

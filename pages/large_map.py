@@ -114,7 +114,7 @@ if not common.server_paths_allowed():
     st.stop()
 if "lm_pending_path" in st.session_state:  # the sample index was just built: open it
     st.session_state["lm_path"] = st.session_state.pop("lm_pending_path")
-path = common.path_input("Corpus file (.jsonl/.parquet) or folder", common.kept_key("lm_path"),
+path = common.path_input("Corpus file (.jsonl, .parquet, .csv, .tsv) or folder", common.kept_key("lm_path"),
                          placeholder="/data/corpus.jsonl",
                          help="The same path given to `python -m core.corpus index --corpus`; only under the "
                               "server's allowed folders (EQUALCTAR_ROOTS).")

@@ -36,7 +36,7 @@ def small_index(tmp_path_factory):
 def _open(page, url: str, path) -> None:
     page.add_init_script(COUNT_CONTEXTS)
     page.goto(url + "/large_map")
-    box = page.get_by_label("Corpus file (.jsonl/.parquet) or folder", exact=True)
+    box = page.get_by_label("Corpus file (.jsonl, .parquet, .csv, .tsv) or folder", exact=True)
     box.fill(str(path))
     box.press("Enter")
     page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === '{N_DOCS}'",

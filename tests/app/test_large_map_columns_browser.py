@@ -39,7 +39,7 @@ def test_colour_by_a_csv_column_retitles_the_legend_with_its_range(csv_index, pa
     home, path = csv_index
     with serve_app(home, env={"EQUALCTAR_ROOTS": str(home)}) as (url, _):
         page.goto(url + "/large_map")
-        box = page.get_by_label("Corpus file (.jsonl/.parquet) or folder", exact=True)
+        box = page.get_by_label("Corpus file (.jsonl, .parquet, .csv, .tsv) or folder", exact=True)
         box.fill(str(path))
         box.press("Enter")
         page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === "
