@@ -149,6 +149,7 @@ def explain_failure(page, output: Path, name: str) -> str:
     (``output/<name>.png``) and, from each running app server, the stacks of the threads running the app's code
     (``kill -USR1``); the whole logs go to ``output/<name>.<port>.log``."""
     lines = []
+    output.mkdir(exist_ok=True)
     try:
         page.screenshot(path=str(output / f"{name}.png"))
         main = page.locator("[data-testid='stMain']")  # the page's own part; the sidebar is the same on every page
@@ -166,11 +167,12 @@ def explain_failure(page, output: Path, name: str) -> str:
         except OSError:
             continue
         time.sleep(1.0)
-        text = log.read_text(errors="replace")
+        data = log.read_bytes()  # split at the size before the dump in bytes, then decoded (a log may hold non-ASCII)
+        earlier, dump = data[:before].decode(errors="replace"), data[before:].decode(errors="replace")
         kept = output / f"{name}.{url.rsplit(':', 1)[-1].split('/')[0]}.log"
-        kept.write_text(text)
+        kept.write_bytes(data)
         lines += [f"server {url} (pid {pid}; whole log {kept}), threads in the app's code:",
-                  page_threads(text[before:]) or "(none)", "log before the dump (end):", text[:before][-1500:]]
+                  page_threads(dump) or "(none)", "log before the dump (end):", earlier[-1500:]]
     return "\n".join(lines)
 
 
