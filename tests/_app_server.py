@@ -198,3 +198,17 @@ def open_and_wait(page, address: str, element, timeout_ms: int = 180_000) -> Non
                   stacklevel=2)
     page.reload()
     element.wait_for(timeout=timeout_ms)
+
+
+def index_in_home(home: Path, path: Path) -> None:
+    """Build the Large corpus index of ``path`` under ``home`` (4 clusters, the 32-dimension hashing encoder, no
+    MiniLM alignment), where an app server started with that home (:func:`serve_app`) finds it."""
+    from core.corpus.encoders import HashingEncoder
+    from core.corpus.stream import LargeIndexConfig, index_large_corpus
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EQUALCTAR_HOME", str(home))
+    try:
+        index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(32))
+    finally:
+        mp.undo()

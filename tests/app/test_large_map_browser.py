@@ -7,9 +7,7 @@ import re
 
 import pytest
 
-from core.corpus.encoders import HashingEncoder
-from core.corpus.stream import LargeIndexConfig, index_large_corpus
-from tests._app_server import COUNT_CONTEXTS, serve_app
+from tests._app_server import COUNT_CONTEXTS, index_in_home, serve_app
 
 N_DOCS = 300
 TOPICS = ("files", "sockets", "dates", "colours")
@@ -24,12 +22,7 @@ def small_index(tmp_path_factory):
     path.write_text("\n".join(json.dumps({"id": f"d{i}", "text": f"notes on {TOPICS[i % 4]} number {i} "
                                                             "<b>not bold</b> <script>window.__xss = 1</script>"})
                               for i in range(N_DOCS)) + "\n")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("EQUALCTAR_HOME", str(home))  # the app's server finds the index under its own home
-    try:
-        index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(32))
-    finally:
-        mp.undo()
+    index_in_home(home, path)  # the app's server finds the index under its own home
     return home, path
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.corpus.encoders import HashingEncoder
-from core.corpus.stream import LargeIndexConfig, index_large_corpus
-from tests._app_server import serve_app
+from tests._app_server import index_in_home, serve_app
 
 N_DOCS = 200
 TOPICS = ("files", "sockets", "dates", "colours")
@@ -25,12 +23,7 @@ def csv_index(tmp_path_factory):
                   "text": [f"notes on {TOPICS[i % 4]} number {i}" for i in range(N_DOCS)],
                   "year": [None if i % 10 == 0 else 1990 + i % 20 for i in range(N_DOCS)],
                   "label": ["news" if i % 3 else "review" for i in range(N_DOCS)]}).to_csv(path, index=False)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("EQUALCTAR_HOME", str(home))  # the app's server finds the index under its own home
-    try:
-        index_large_corpus(path, LargeIndexConfig(k=4, layout_sample=100, align_docs=0), encoder=HashingEncoder(32))
-    finally:
-        mp.undo()
+    index_in_home(home, path)  # the app's server finds the index under its own home
     return home, path
 
 
