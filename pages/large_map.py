@@ -190,8 +190,8 @@ with map_box:
                         hover_text=lambda row: large_hover_text(lmap, row, color))
 if color != "cluster" and column_note:
     caption_col.caption(md_escape(column_note))
-if not source.is_dir() and index_columns_note(meta):
-    caption_col.caption(index_columns_note(meta))
+if not source.is_dir() and (old_index := index_columns_note(meta)):
+    caption_col.caption(old_index)
 caption_col.caption(
     f"{len(lmap):,} documents ({points.n:,} drawn), {meta['k']} clusters, map made by the encoder "
     f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {index_seconds(meta):.0f} s."
