@@ -17,9 +17,10 @@ import math
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["SizeError", "available_memory_bytes", "check_fits", "format_bytes", "largest_fitting", "memory_budget",
-           "parse_bool", "parse_count", "parse_size"]
+__all__ = ["SizeError", "TooBig", "available_memory_bytes", "check_fits", "format_bytes", "largest_fitting",
+           "memory_budget", "parse_bool", "parse_count", "parse_size", "too_big"]
 
 
 class SizeError(ValueError):
@@ -114,22 +115,61 @@ def largest_fitting(estimate: Callable[[int], float], budget: float, low: int = 
     return low
 
 
+@dataclass(frozen=True)
+class TooBig:
+    """A job refused for memory, as data: ``what`` it is (``"a CTAR sample of 1,000 movies"``), the bytes it
+    ``needed`` and the ``budget``, the ``parameter`` sized and its ``value``, and the largest value that ``fits``
+    (``0``: none). ``str()`` is the message; :meth:`in_words` says it with a form's labels.
+
+    >>> big = TooBig("a sample", 3 << 30, 1 << 30, "n_users", 3000, 1000)
+    >>> str(big).split("; ")
+    ['a sample needs about 3.0 GiB of memory and 1.0 GiB is available (n_users=3,000)', \
+'the largest n_users that fits is 1,000 (set EQUALCTAR_MEMORY_BUDGET to change the budget)']
+    >>> big.in_words({"n_users": "Users"}.get).split("; ")[1]
+    'the largest "Users" that fits is 1,000 (set EQUALCTAR_MEMORY_BUDGET to change the budget)'
+    """
+
+    what: str
+    needed: float
+    budget: int
+    parameter: str
+    value: int
+    fits: int
+
+    def __str__(self) -> str:
+        return self._say(self.parameter, f"{self.parameter}=")
+
+    def in_words(self, label: Callable[[str], str | None] = lambda name: None) -> str:
+        """Said with ``label(parameter)`` (the parameter's name where it gives ``None``), quoted."""
+        name = f'"{label(self.parameter) or self.parameter}"'
+        return self._say(name, f"{name} = ")
+
+    def _say(self, name: str, name_is: str) -> str:
+        fits = (f"the largest {name} that fits is {self.fits:,}" if self.fits >= 1
+                else f"nothing fits even with {name_is}1; reduce the other sizes")
+        return (f"{self.what} needs about {format_bytes(self.needed)} of memory and {format_bytes(self.budget)} is "
+                f"available ({name_is}{int(self.value):,}); {fits} (set EQUALCTAR_MEMORY_BUDGET to change the budget)")
+
+
+def too_big(what: str, needed: float, parameter: str, value: int, estimate: Callable[[int], float],
+            budget: int | None = None) -> TooBig | None:
+    """What :func:`check_fits` refuses, as data (``None``: it fits)."""
+    budget = memory_budget() if budget is None else budget
+    if needed <= budget:
+        return None
+    return TooBig(what, needed, budget, parameter, value, largest_fitting(estimate, budget, 1, max(1, int(value))))
+
+
 def check_fits(what: str, needed: float, parameter: str, value: int, estimate: Callable[[int], float],
                error: type[Exception] = SizeError, budget: int | None = None) -> None:
-    """Raise ``error`` when ``needed`` bytes exceed the budget, naming the largest ``parameter`` that fits.
+    """Raise ``error`` when ``needed`` bytes exceed the budget, naming the largest ``parameter`` that fits
+    (:class:`TooBig`; :func:`too_big` gives it as data).
 
     ``estimate(v)`` is the job's bytes with ``parameter = v`` and every other size unchanged.
     """
-    budget = memory_budget() if budget is None else budget
-    if needed <= budget:
-        return
-    top = largest_fitting(estimate, budget, 1, max(1, int(value)))
-    fits = (f"the largest {parameter} that fits is {top:,}" if top >= 1
-            else f"nothing fits even with {parameter}=1; reduce the other sizes")
-    raise error(
-        f"{what} needs about {format_bytes(needed)} of memory and {format_bytes(budget)} is available "
-        f"({parameter}={int(value):,}); {fits} (set EQUALCTAR_MEMORY_BUDGET to change the budget)"
-    )
+    big = too_big(what, needed, parameter, value, estimate, budget)
+    if big is not None:
+        raise error(str(big))
 
 
 def parse_count(text: str | int | float, name: str, low: int = 0, error: type[Exception] = SizeError) -> int:

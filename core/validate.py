@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -56,6 +55,8 @@ class Rule:
     ('from 0 to 1', 'at least 0 and below 1', 'at least 1')
     >>> str(Rule(lo=1, kind="an integer")), Rule(lo=1, kind="an integer").in_words()
     ('an integer >= 1', 'a whole number of at least 1')
+    >>> Rule(lo=1, hi=5, kind="a whole number").in_words()
+    'a whole number from 1 to 5'
     """
 
     lo: float | None = None
@@ -88,7 +89,8 @@ class Rule:
             return _KIND_WORDS.get(self.kind, self.kind)
         bounds = _bounds_in_words(self.lo, self.hi, self.lo_open, self.hi_open)
         number = _KIND_WORDS.get(self.kind, self.kind) or ("a number" if self.words else "")
-        return " or ".join([*map(repr, self.words), f"{number} of {bounds}" if number else bounds])
+        number += "" if not number or bounds.startswith("from") else " of"  # "a whole number from 1 to 5"
+        return " or ".join([*map(repr, self.words), f"{number} {bounds}" if number else bounds])
 
     def admits(self, value: Any) -> bool:
         """Whether ``value`` keeps the rule: one of the choices or words, or a finite number within the bounds
@@ -231,32 +233,3 @@ def _bounds_in_words(lo: float | None, hi: float | None, lo_open: bool, hi_open:
 
 
 _KIND_WORDS = {"an integer": "a whole number"}
-_NUM = r"-?[\d.]+(?:e-?\d+)?|inf"
-_INTERVAL = re.compile(rf"\bin ([\[(])\s*({_NUM}),\s*({_NUM})\s*([\])])")
-_BOUND = re.compile(rf"(>=|<=|>|<) ({_NUM})")
-_BOUND_WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
-
-
-def rule_in_words(rule: str) -> str:
-    """A rule written in notation (what :func:`check_range` says a value must be) said in words, for a form.
-
-    >>> rule_in_words("in (0, 1]"), rule_in_words("in [0, 1]"), rule_in_words("in [0, 1)")
-    ('above 0 and at most 1', 'from 0 to 1', 'at least 0 and below 1')
-    >>> rule_in_words(">= 1"), rule_in_words("> 0"), rule_in_words("'paper' or a number >= 0")
-    ('at least 1', 'above 0', "'paper' or a number of at least 0")
-    >>> rule_in_words("one of ('share', 'calls')"), rule_in_words("a whole number")
-    ('one of: share, calls', 'a whole number')
-    """
-    def interval(m: re.Match[str]) -> str:
-        lo, hi = m[2], m[3]
-        if m[1] == "[" and m[4] == "]":
-            return f"from {lo} to {hi}"
-        return f"{'above' if m[1] == '(' else 'at least'} {lo} and {'at most' if m[4] == ']' else 'below'} {hi}"
-
-    text = _INTERVAL.sub(interval, rule)
-    text = re.sub(rf"a number (?=(?:{'|'.join(map(re.escape, _BOUND_WORDS))}) )", "a number of ", text)
-    text = _BOUND.sub(lambda m: f"{_BOUND_WORDS[m[1]]} {m[2]}", text)
-    choices = re.fullmatch(r"one of \((.*)\)", text)
-    if choices:
-        text = "one of: " + ", ".join(c.strip().strip("'\"") for c in choices[1].split(",") if c.strip())
-    return text

@@ -28,12 +28,13 @@ removes them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
 
+from core.limits import TooBig
 from core.validate import Refusal, RefusedError, Rule, refusal_of
 
 MODES = ("exact", "normalised")
@@ -47,41 +48,94 @@ REFERENCE_N_MOVIES = 1000  # the M at which the normalised rank equals the origi
 @dataclass(frozen=True)
 class Exceeds:
     """A value above another that bounds it (``rct_users`` above ``n_users``), as data; ``str()`` is the message
-    (``must``: said as ``"must be <="`` rather than ``"exceeds"``)."""
+    (``must``: said as ``"must be <="`` rather than ``"exceeds"``; ``why``: the reason, in words naming no field,
+    said after ``field=got exceeds limit_field=limit`` with what to change).
+
+    >>> print(Exceeds("n_match", 9, "tags_per_movie", 8, why="a movie has no more tags"))
+    n_match=9 exceeds tags_per_movie=8: a movie has no more tags; lower n_match or raise tags_per_movie
+    """
 
     field: str
     got: Any
     limit_field: str
     limit: Any
     must: bool = False
+    why: str = ""
 
     def __str__(self) -> str:
+        if self.why:
+            return (f"{self.field}={self.got} exceeds {self.limit_field}={self.limit}: {self.why}; lower {self.field} "
+                    f"or raise {self.limit_field}")
         said = "must be <=" if self.must else "exceeds"
         return f"{self.field} ({self.got}) {said} {self.limit_field} ({self.limit})"
 
-    def in_words(self) -> str:
-        """Said with the form's labels (:func:`parameter_label`)."""
+    def in_words(self, label: Callable[[str], str] | None = None) -> str:
+        """Said with the form's labels (``label``, else :func:`parameter_label`)."""
+        name, limit = (f'"{(label or parameter_label)(f)}"' for f in (self.field, self.limit_field))
+        if self.why:
+            return f"{name} = {self.got} is more than {limit} = {self.limit}: {self.why}; lower {name} or raise {limit}"
         said = "must be at most" if self.must else "is more than"
-        limit = f'"{parameter_label(self.limit_field)}" ({self.limit})'
-        return f'"{parameter_label(self.field)}" ({self.got}) {said} {limit}'
+        return f"{name} ({self.got}) {said} {limit} ({self.limit})"
+
+
+@dataclass(frozen=True)
+class RateCap:
+    """A rate above the largest that exact mode's formulas allow (:func:`max_rating_rate_exact`,
+    :func:`max_obstag_rate_exact`), as data: the rate's ``field``, the value ``got``, the largest allowed ``top`` and
+    the ``n_movies`` it holds at. ``str()`` is the message, :meth:`in_words` what a form says."""
+
+    field: Literal["rating_rate", "obstag_rate"]
+    got: float
+    top: float
+    n_movies: int
+
+    def __str__(self) -> str:
+        return self._say(f"{self.field}={self.got} exceeds", f"n_movies={self.n_movies}", "mode='exact'",
+                         "mode='normalised'")
+
+    def in_words(self, label: Callable[[str], str] | None = None) -> str:
+        """Said with the form's labels (``label``, else :func:`parameter_label`)."""
+        rate, movies, mode = (f'"{(label or parameter_label)(f)}" = ' for f in (self.field, "n_movies", "mode"))
+        return self._say(f"{rate}{self.got} is more than", f"{movies}{self.n_movies}", f"{mode}exact",
+                         f"{mode}normalised")
+
+    def _say(self, rate_exceeds: str, movies: str, exact: str, normalised: str) -> str:
+        return (f"{rate_exceeds} {self.top:.4f}, the largest rate the exact formulas ({exact}) allow at {movies}: a "
+                f"higher one {_RATE_RISK[self.field]}; the normalised formulas ({normalised}) allow any rate below 1")
+
+
+_RATE_RISK = {"rating_rate": "gives the most popular movies a chance of being rated above 1",
+              "obstag_rate": "can give a pair a chance of being tagged above 1"}
 
 
 class CTARConfigError(RefusedError):
-    """A CTAR configuration value is impossible; the message names the parameter. A value out of its range carries
-    its :class:`~core.validate.Refusal` (``refusal``), one above another that bounds it its :class:`Exceeds`
-    (``exceeds``): :func:`in_words` words those for a form."""
+    """A CTAR configuration value is impossible; the message names the parameter. What it refused may come as
+    data, which :func:`in_words` words for a form: a value out of its range as its
+    :class:`~core.validate.Refusal` (``refusal``); as ``detail``, a value above another that bounds it
+    (:class:`Exceeds`), a rate above exact mode's cap (:class:`RateCap`) or sizes that do not fit in memory
+    (:class:`~core.limits.TooBig`). Without either, the message alone says it (and a form shows it as it is)."""
 
-    def __init__(self, message: object = "", refusal: Refusal | None = None, exceeds: Exceeds | None = None) -> None:
+    def __init__(self, message: object = "", refusal: Refusal | None = None,
+                 detail: Exceeds | RateCap | TooBig | None = None) -> None:
         super().__init__(message, refusal)
-        self.exceeds = exceeds
+        self.detail = detail
+
+
+class InterventionError(CTARConfigError):
+    """An intervention (:class:`~core.ctar.sampler.Intervention`) is refused: the fields its refusal names are the
+    intervention's (:data:`INTERVENTION_LABELS`), before the configuration's."""
 
 
 def _refused(name: str, rule: Rule, value: Any) -> CTARConfigError:
     return CTARConfigError(str(refusal := Refusal(name, rule, value)), refusal)
 
 
+def _said(detail: Exceeds | RateCap | TooBig, error: type[CTARConfigError] = CTARConfigError) -> CTARConfigError:
+    return error(str(detail), detail=detail)
+
+
 def _exceeds(field: str, got: Any, limit_field: str, limit: Any, *, must: bool = False) -> CTARConfigError:
-    return CTARConfigError(str(exceeds := Exceeds(field, got, limit_field, limit, must)), exceeds=exceeds)
+    return _said(Exceeds(field, got, limit_field, limit, must))
 
 
 def _sigmoid(x: Any) -> Any:
@@ -309,18 +363,10 @@ class CTARConfig:
         if self.mode == "exact":
             top = max_rating_rate_exact(self.n_movies, self.rating_slope)
             if self.rating_rate > top:
-                raise CTARConfigError(
-                    f"rating_rate={self.rating_rate} exceeds {top:.4f}, the largest rate the exact formulas "
-                    f"(mode='exact') allow at n_movies={self.n_movies}: a higher one gives the most popular movies "
-                    f"a chance of being rated above 1; the normalised formulas (mode='normalised') allow any rate "
-                    f"below 1")
+                raise _said(RateCap("rating_rate", self.rating_rate, top, self.n_movies))
             top = max_obstag_rate_exact(self.n_movies, self.obstag_rating_slope, self.obstag_rank_slope)
             if self.obstag_rate > top:
-                raise CTARConfigError(
-                    f"obstag_rate={self.obstag_rate} exceeds {top:.4f}, the largest rate the exact formulas "
-                    f"(mode='exact') allow at n_movies={self.n_movies}: a higher one can give a pair a chance of "
-                    f"being tagged above 1; the normalised formulas (mode='normalised') allow any rate "
-                    f"below 1")
+                raise _said(RateCap("obstag_rate", self.obstag_rate, top, self.n_movies))
 
     def estimate_bytes(self, n_users: int | None = None, n_movies: int | None = None,
                        n_tags: int = ESTIMATE_N_TAGS) -> float:
@@ -335,14 +381,18 @@ class CTARConfig:
         """Refuse sizes whose sample would not fit in memory, naming the largest ``n_users`` (or
         ``n_movies``) that fits (:mod:`core.limits`). Called by ``__post_init__`` and by the sampler
         with the catalogue's real tag count."""
-        from core.limits import check_fits
+        from core.limits import too_big
 
+        budget = budget or _budget()
         needed = self.estimate_bytes(n_tags=n_tags)
-        if self.estimate_bytes(n_users=1, n_tags=n_tags) > (budget or _budget()):  # the movies alone do not fit
-            check_fits(f"a CTAR sample of {self.n_movies:,} movies", needed, "n_movies", self.n_movies,
-                       lambda v: self.estimate_bytes(n_users=1, n_movies=v, n_tags=n_tags), CTARConfigError, budget)
-        check_fits(f"a CTAR sample of {self.n_users:,} users x {self.n_movies:,} movies", needed, "n_users",
-                   self.n_users, lambda v: self.estimate_bytes(n_users=v, n_tags=n_tags), CTARConfigError, budget)
+        big = None
+        if self.estimate_bytes(n_users=1, n_tags=n_tags) > budget:  # the movies alone do not fit
+            big = too_big(f"a CTAR sample of {self.n_movies:,} movies", needed, "n_movies", self.n_movies,
+                          lambda v: self.estimate_bytes(n_users=1, n_movies=v, n_tags=n_tags), budget)
+        big = big or too_big(f"a CTAR sample of {self.n_users:,} users x {self.n_movies:,} movies", needed, "n_users",
+                             self.n_users, lambda v: self.estimate_bytes(n_users=v, n_tags=n_tags), budget)
+        if big is not None:
+            raise _said(big)
 
     @property
     def n_pairs(self) -> int:
@@ -397,13 +447,12 @@ def parameter_label(name: str) -> str:
     return PARAMETER_LABELS.get(name, (name, ""))[0]
 
 
-def in_words(refused: str | BaseException) -> str:
-    """A refusal of :class:`CTARConfig` (which names fields, as the command line's ``--set NAME=VALUE`` does) said
-    with the form's labels, its rules in words: what the page and a link's problems show.
-
-    A :class:`CTARConfigError` that carries its refusal (a range, :class:`~core.validate.Refusal`; a value above
-    another, :class:`Exceeds`) is worded from that; the rest (the memory limits, exact mode's rate caps, an
-    intervention's refusals, or a message given as text) by replacing the fields' names in the message.
+def in_words(refused: BaseException) -> str:
+    """A refusal of :class:`CTARConfig` or of an intervention (whose message names fields, as the command line's
+    ``--set NAME=VALUE`` and ``--do NAME=VALUE`` do) said with the form's labels, its rules in words: what the page
+    and a link's problems show. It is worded from what the :class:`CTARConfigError` carries (its
+    :class:`~core.validate.Refusal`, or its ``detail``), never from the message; an error that carries nothing
+    (an unknown parameter's name) is shown as its message.
 
     >>> in_words(_exceeds("rct_users", 100, "n_users", 50))
     '"Randomized slice: users" (100) is more than "Users" (50)'
@@ -411,36 +460,30 @@ def in_words(refused: str | BaseException) -> str:
     '"Share of ratings observed" must be above 0 and below 1, got 1.5'
     >>> in_words(_exceeds("liked_min", 30, "liked_max", 20, must=True))
     '"Liked tags per user, at least" (30) must be at most "Liked tags per user, at most" (20)'
-    >>> in_words("tags_per_movie must be an integer >= 1, got 0")
-    '"Tags per movie" must be a whole number of at least 1, got 0'
+    >>> in_words(CTARConfigError("n_users must be an integer >= 1, got 0"))  # nothing carried: the message
+    'n_users must be an integer >= 1, got 0'
     """
-    if isinstance(refused, CTARConfigError) and refused.exceeds is not None:
-        return refused.exceeds.in_words()
-    refusal = refusal_of(refused) if isinstance(refused, BaseException) else None
+    label = _intervention_label if isinstance(refused, InterventionError) else parameter_label
+    detail = refused.detail if isinstance(refused, CTARConfigError) else None
+    if detail is not None:
+        return detail.in_words(label)
+    refusal = refusal_of(refused)
     if refusal is not None:
-        return f'"{parameter_label(refusal.field)}" must be {refusal.rule.in_words()}, got {refusal.got!r}'
-    return _message_in_words(str(refused))
+        return f'"{label(refusal.field)}" must be {refusal.rule.in_words()}, got {refusal.got!r}'
+    return str(refused)
 
 
-def _message_in_words(message: str) -> str:
-    """A refusal's message with the fields' names replaced by the form's labels and its rules in words."""
-    import re
-
-    from core.validate import rule_in_words
-
-    text = message.replace(" exceeds ", " is more than ").replace("an integer >= ", "a whole number >= ")
-    text = re.sub(r"(a (?:finite |whole )?number) (?=[<>]=? )", r"\1 of ", text)
-    text = re.sub(r"must be (<=|>=|<|>) (?=[A-Za-z_])", lambda m: f"must be {_BOUND_WORDS[str(m[1])]} ", text)
-    text = re.sub(r"must be (.+?)(?=, got |$)", lambda m: "must be " + rule_in_words(str(m[1])), text)
-    labels = {**{name: parameter_label(name) for name in PARAMETER_LABELS}, **INTERVENTION_LABELS}
-    names = "|".join(sorted(labels, key=len, reverse=True))
-    return re.sub(rf"\b({names})\b(?:=('?)([^\s',]+)\2)?",
-                  lambda m: f'"{labels[m[1]]}"' + (f" = {m[3]}" if m[3] is not None else ""), text)
-
-
-_BOUND_WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
 #: An intervention's settings a refusal may name (``--do n_match=2`` on the command line), in words.
-INTERVENTION_LABELS = {"n_match": "Matching tags the intervention sets"}
+INTERVENTION_LABELS = {"exposure": "Rating exposure the intervention sets",
+                       "obstag": "Voluntary tagging the intervention sets",
+                       "tag_effect": "Effect of liked tags the intervention sets",
+                       "n_match": "Matching tags the intervention sets",
+                       "quality": "Movie quality the intervention sets",
+                       "rating": "Rating the intervention sets"}
+
+
+def _intervention_label(name: str) -> str:
+    return INTERVENTION_LABELS.get(name) or parameter_label(name)
 
 
 #: Parameters grouped by the mechanism they belong to (for forms and documentation), in field order.

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from core.ctar.config import CTARConfig, CTARConfigError
+from core.ctar.config import CTARConfig, CTARConfigError, Exceeds, InterventionError
 from core.ctar.equations import gumbel_top_k, rating_equation
 from core.ctar.inputs import Catalogue, CatalogueInputs, make_synthetic_inputs, prepare_catalogue
 from core.ctar.mechanisms import (
@@ -73,6 +73,7 @@ from core.ctar.mechanisms import (
 )
 from core.ctar.tables import CTARTables
 from core.ctar.testsets import build_test_sets
+from core.validate import Refusal, Rule
 
 Progress = Callable[[float, str], object]  # the return value is ignored
 
@@ -87,6 +88,16 @@ _CHUNK_STREAMS = (
     "obstag_draw",
     "forget",
 )
+
+
+def _refused(refusal: Refusal, message: str = "") -> InterventionError:
+    """An intervention's ``refusal``, said by ``message`` where its notation is not the refusal's own."""
+    return InterventionError(message or str(refusal), refusal)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (what a form shows), anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)
@@ -120,27 +131,27 @@ class Intervention:
         for name in ("exposure", "obstag"):
             value = getattr(self, name)
             if value is not None and value != "uniform" and not isinstance(value, ExposurePolicy):
-                raise CTARConfigError(f"{name} must be 'uniform' or an ExposurePolicy, got {value!r}")
+                raise _refused(Refusal(name, Rule(kind="'uniform' or an ExposurePolicy"), value))
         if self.rating is not None and (
             isinstance(self.rating, bool)
             or not isinstance(self.rating, (int, float, np.number))
             or self.rating not in (1, 2, 3, 4, 5)
         ):
-            raise CTARConfigError(f"rating must be a whole number in 1..5 (a rating level), got {self.rating!r}")
+            raise _refused(Refusal("rating", Rule(lo=1, hi=5, kind="a whole number"), _plain(self.rating)),
+                           f"rating must be a whole number in 1..5 (a rating level), got {self.rating!r}")
         if self.n_match is not None:
             if (
                 isinstance(self.n_match, bool)
                 or float(self.n_match) != int(float(self.n_match))
                 or not 0 <= int(self.n_match) <= 127
             ):
-                raise CTARConfigError(
-                    f"n_match must be a whole number in 0..127 (matching tags per pair, stored as "
-                    f"int8; a movie has tags_per_movie tags), got {self.n_match}"
-                )
+                raise _refused(Refusal("n_match", Rule(lo=0, hi=127, kind="a whole number"), _plain(self.n_match)),
+                               f"n_match must be a whole number in 0..127 (matching tags per pair, stored as "
+                               f"int8; a movie has tags_per_movie tags), got {self.n_match}")
         for name in ("tag_effect", "quality"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float, np.number)) and np.isfinite(value)):
-                raise CTARConfigError(f"{name} must be a finite number, got {value!r}")
+                raise _refused(Refusal(name, Rule(kind="a finite number"), value))
 
     def calc_quality(self, natural: NDArray[np.float64]) -> NDArray[np.float64]:
         """(M,) the qualities the ratings use: the natural draws ``natural``, or the do() value for every movie."""
@@ -151,9 +162,9 @@ class Intervention:
         (``N = |T_m ∩ L_u|`` counts the movie's tags). Called by :func:`plan_sample`; a form calls it to
         show the message before sampling."""
         if self.n_match is not None and int(self.n_match) > config.tags_per_movie:
-            raise CTARConfigError(
-                f"n_match={int(self.n_match)} exceeds tags_per_movie={config.tags_per_movie}: do(N = k) sets the "
-                f"matching tags per pair, at most the movie's tags; lower n_match or raise tags_per_movie")
+            too_many = Exceeds("n_match", int(self.n_match), "tags_per_movie", config.tags_per_movie,
+                               why="do(N = k) sets the matching tags per pair, at most the movie's tags")
+            raise InterventionError(str(too_many), detail=too_many)
 
     @property
     def is_empty(self) -> bool:

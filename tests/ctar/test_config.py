@@ -60,7 +60,7 @@ def test_a_refusal_is_said_with_the_forms_labels_and_the_command_line_keeps_the_
     name = next(iter(changes))
     with pytest.raises(CTARConfigError, match=name) as refused:
         CTARConfig(**changes)
-    words = in_words(str(refused.value))
+    words = in_words(refused.value)
     assert f'"{parameter_label(name)}"' in words, words
     assert not [n for n in PARAMETER_LABELS if re.search(rf"\b{n}\b", words)], words
     assert not re.search(r"[<>]=?|\bexceeds\b|\binteger\b", words), words
@@ -82,7 +82,6 @@ def test_a_refusal_is_worded_from_what_it_carries_not_from_its_message(changes, 
     with pytest.raises(CTARConfigError) as refused:
         CTARConfig(**changes)
     words = in_words(refused.value)
-    assert words == in_words(str(refused.value))  # the same words the message gave before
     assert words.startswith(f'"{parameter_label(name)}"'), words
     assert not [n for n in PARAMETER_LABELS if re.search(rf"\b{n}\b", words)], words
     monkeypatch.setattr(Refusal, "__str__", lambda self: f"{self.field}: refused {self.got!r} ({self.rule})")

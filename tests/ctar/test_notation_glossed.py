@@ -52,7 +52,7 @@ def test_the_marginals_name_each_quantity_in_words(small_sample):
 def test_the_exact_formulas_refusal_is_said_in_words(changes):
     with pytest.raises(CTARConfigError) as refused:
         CTARConfig(**changes)
-    words = in_words(str(refused.value))
+    words = in_words(refused.value)
     assert not re.search(r"\bp [<>]|sigmoid|\bM\b", words), words
     assert "above 1" in words and "normalised" in words, words
 
