@@ -29,7 +29,7 @@ from core.equal.reference import (
 )
 from core.equal.reopen import reopen_recorded
 from core.equal.run import BanditRun
-from core.equal.settings import PAGE_GROUPS, config_from_values, link_state, run_name
+from core.equal.settings import PAGE_GROUPS, config_from_values, link_state, run_name, shown_run_name
 from core.equal.space import ArmSpace
 from core.text import md_escape
 from core.viz.bandit import (
@@ -138,9 +138,12 @@ def _new_run() -> BanditRun:
 
 
 def _reopen(run_id: str) -> BanditRun:
-    """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference)."""
-    return bandit_panels.hold(reopen_recorded(bandit_panels.store(), run_id, space, embed,
-                                              fallback_reference=S.get("bd_ref", ref)))
+    """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference, a preset
+    in words); an old generated name is shown in today's words (the store keeps it)."""
+    run = reopen_recorded(bandit_panels.store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref),
+                          reference_label=preset_label)
+    run.name = shown_run_name(run.name, run.config.policy, run.config.seed, run.provenance.reference_name)
+    return bandit_panels.hold(run)
 
 
 def _act(action: str) -> None:

@@ -223,9 +223,21 @@ class LiveLoop:
 
 
 # ---------------------------------------------------------------------- stored runs
+def shown_names(runs) -> list[str]:
+    """Each run's name as the page shows it (:func:`core.equal.settings.shown_run_name`: a name generated before runs
+    were named in words, in today's words) for a ``RunStore.list_runs`` frame."""
+    from core.equal.settings import shown_run_name
+
+    if not {"policy", "seed", "reference"} <= set(runs):
+        return [str(n) for n in runs["name"]]
+    return [shown_run_name(str(r.name), str(r.policy), r.seed, str(r.reference)) for r in runs.itertuples()]
+
+
 def label_runs(runs) -> dict[str, str]:
-    """``{run_id: "name · 2026-12-01 20:15 · status · run_id"}`` for a ``RunStore.list_runs`` frame."""
-    return {r.run_id: f"{r.name} · {r.created:%Y-%m-%d %H:%M} · {r.status} · {r.run_id}" for r in runs.itertuples()}
+    """``{run_id: "name · 2026-12-01 20:15 · status · run_id"}`` for a ``RunStore.list_runs`` frame (the name as
+    :func:`shown_names` shows it)."""
+    return {r.run_id: f"{name} · {r.created:%Y-%m-%d %H:%M} · {r.status} · {r.run_id}"
+            for r, name in zip(runs.itertuples(), shown_names(runs))}
 
 
 def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], Any],
@@ -236,7 +248,7 @@ def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], Any],
     rerun redraws without replaying. Returns ``(frames, problems)``: one readable message per run
     that could not be reopened (``reopen`` raised ``ValueError``), never one per attempt.
     """
-    info = runs.set_index("run_id")
+    info = runs.assign(name=shown_names(runs)).set_index("run_id")
     frames, problems = [], []
     for run_id in run_ids:
         key = (run_id, int(info.docs[run_id]), str(info.status[run_id]), reference_name)
@@ -302,6 +314,8 @@ def runs_table(runs):
     """A ``RunStore.list_runs`` frame as the page lists it: columns in words (``n_docs`` beside ``docs`` said
     nothing of which is the corpus and which the run read), the id left to each pick's label."""
     shown = runs[[c for c in RUN_COLUMNS if c in runs]]
+    if "name" in shown:  # a name generated before runs were named in words, in today's words
+        shown = shown.assign(name=shown_names(runs))
     if "reference" in shown:  # a preset in words ("Numerical arrays"), as the page's box offers it
         shown = shown.assign(reference=[preset_label(str(r)) for r in shown["reference"]])
     return shown.rename(columns=RUN_COLUMNS)

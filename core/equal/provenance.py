@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -174,20 +174,27 @@ def migrate_space_id(encoder: str, recorded: str) -> str:
     return recorded
 
 
-def diff_provenance(recorded: RunProvenance, given: RunProvenance) -> list[str]:
-    """One sentence per input that differs; inputs unknown on either side are not compared.
+def diff_provenance(recorded: RunProvenance, given: RunProvenance,
+                    reference_label: Callable[[str], str] | None = None) -> list[str]:
+    """One sentence per input that differs; inputs unknown on either side are not compared. A reference set is named
+    as ``reference_label`` says it, quoted (a page: a preset in words, as its box offers it), else by its name.
 
     >>> a = RunProvenance(reference_name="numerical-arrays", reference_sha="1a2b")
-    >>> diff_provenance(a, RunProvenance(reference_name="statistics", reference_sha="9f"))
+    >>> diff_provenance(a, b := RunProvenance(reference_name="statistics", reference_sha="9f"))
     ["reference set differs: run used 'numerical-arrays' (sha 1a2b), you passed 'statistics' (sha 9f)"]
+    >>> diff_provenance(a, b, reference_label=str.upper)
+    ['reference set differs: run used "NUMERICAL-ARRAYS" (sha 1a2b), you passed "STATISTICS" (sha 9f)']
     """
+    def named(name: str) -> str:
+        return repr(name) if reference_label is None else f'"{reference_label(name)}"'
+
     out = []
     if recorded.space_id and given.space_id and recorded.space_id != given.space_id:
         out.append(f"embedding space differs: run used encoder {recorded.encoder!r} (space {recorded.space_id}), "
                    f"you passed {given.encoder!r} (space {given.space_id})")
     if recorded.reference_sha and given.reference_sha and recorded.reference_sha != given.reference_sha:
-        out.append(f"reference set differs: run used {recorded.reference_name!r} (sha {recorded.reference_sha}), "
-                   f"you passed {given.reference_name!r} (sha {given.reference_sha})")
+        out.append(f"reference set differs: run used {named(recorded.reference_name)} (sha {recorded.reference_sha}), "
+                   f"you passed {named(given.reference_name)} (sha {given.reference_sha})")
     if recorded.extractor and given.extractor:
         keys = sorted(set(recorded.extractor) & set(given.extractor))  # a setting known on one side only: unknown
         changed = [k for k in keys if recorded.extractor.get(k) != given.extractor.get(k)]

@@ -7,7 +7,7 @@ sets can be compared side by side, each against its own ``D_r``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -59,13 +59,15 @@ class _ReadOnlyExtractor:
 
 
 def reopen_recorded(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedFn, extractor: Extractor | None = None,
-                    fallback_reference: ReferenceSet | None = None) -> BanditRun:
+                    fallback_reference: ReferenceSet | None = None,
+                    reference_label: Callable[[str], str] | None = None) -> BanditRun:
     """Reopen ``run_id`` with ITS OWN recorded ``D_r`` (embedded with ``embed``), checked against ``space``.
 
     ``extractor`` defaults to the rule extractor for a rules run and to a read-only stand-in
     otherwise (enough to look at or compare the run). ``fallback_reference`` (a ReferenceSet) is
     used for an old run that did not record its ``D_r``; without one such a run is refused.
-    Two runs made with different reference sets can so be compared side by side.
+    Two runs made with different reference sets can so be compared side by side. A refusal names a reference set
+    as ``reference_label`` says it (a page: :func:`core.equal.reference.preset_label`), else by its name.
     """
     rec = recorded_inputs(store, run_id)
     ref = rec.reference or fallback_reference
@@ -85,5 +87,6 @@ def reopen_recorded(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedF
     given = RunProvenance.build(space, ref, extractor)
     if isinstance(extractor, _ReadOnlyExtractor):
         given = replace(given, extractor={})
-    return BanditRun.resume(store, run_id, space, embed(ref.texts()), extractor, embed, provenance=given)
+    return BanditRun.resume(store, run_id, space, embed(ref.texts()), extractor, embed, provenance=given,
+                            reference_label=reference_label)
 

@@ -667,9 +667,10 @@ class BanditRun:
     # ------------------------------------------------------------------ resume
     @classmethod
     def resume(cls, store: Recorder, run_id: str, space: ArmSpace, reference: NDArray, extractor: Extractor,
-               embed: EmbedFn, provenance: RunProvenance | None = None) -> BanditRun:
+               embed: EmbedFn, provenance: RunProvenance | None = None,
+               reference_label: Callable[[str], str] | None = None) -> BanditRun:
         """Rebuild a stored run by replaying its committed pulls, ready to continue (see :func:`resume_run`)."""
-        return resume_run(cls, store, run_id, space, reference, extractor, embed, provenance)
+        return resume_run(cls, store, run_id, space, reference, extractor, embed, provenance, reference_label)
 
     # ------------------------------------------------------------------ frames (read from the ledger)
     doc_ids = property(lambda self: self.space.doc_ids)
@@ -717,12 +718,14 @@ class BanditRun:
 
 
 def resume_run(cls: type[BanditRun], store: Recorder, run_id: str, space: ArmSpace, reference: NDArray,
-               extractor: Extractor, embed: EmbedFn, provenance: RunProvenance | None = None) -> BanditRun:
+               extractor: Extractor, embed: EmbedFn, provenance: RunProvenance | None = None,
+               reference_label: Callable[[str], str] | None = None) -> BanditRun:
     """Rebuild a stored run by replaying its committed pulls, ready to continue.
 
     Pass the same arm space (map) the run was made with: the plans are re-derived from it and
     checked against the stored ones. With ``provenance``, the inputs are compared with the
-    recorded ones first. Documents whose extraction failed are retried.
+    recorded ones first (a reference set named as ``reference_label`` says it: :func:`diff_provenance`). Documents
+    whose extraction failed are retried.
 
     Raises :class:`~core.equal.store.RunStoreError` naming every recorded input that differs,
     if the corpus or clustering differs, or a stored plan does not match what the policy selects.
@@ -730,7 +733,7 @@ def resume_run(cls: type[BanditRun], store: Recorder, run_id: str, space: ArmSpa
     stored = store.load_run(run_id)
     recorded = RunProvenance.from_dict(stored.provenance)
     given = provenance or RunProvenance.build(space, None, extractor)
-    problems = diff_provenance(recorded, given)
+    problems = diff_provenance(recorded, given, reference_label)
     if problems:
         raise RunStoreError(f"run {run_id!r} cannot be reopened with these inputs: " + "; ".join(problems)
                             + ". Reopen it with the recorded inputs (core.equal.reopen.reopen_recorded)")

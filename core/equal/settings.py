@@ -546,8 +546,31 @@ def run_name(config: RunConfig, task: str) -> str:
     >>> run_name(RunConfig(policy="equal"), "Files and OS")
     'EQUAL · Files and OS · seed 0'
     """
-    words = BY_NAME["policy"].choice_labels.get(config.policy, config.policy).split(" (")[0]
-    return f"{words} · {task} · seed {config.seed}"
+    return _run_name(config.policy, task, config.seed)
+
+
+def _run_name(policy: str, task: str, seed: Any) -> str:
+    words = BY_NAME["policy"].choice_labels.get(policy, policy).split(" (")[0]
+    return f"{words} · {task} · seed {seed}"
+
+
+def shown_run_name(name: str, policy: str, seed: Any, reference: str) -> str:
+    """A stored run's ``name`` as the page lists it. A name the page generated before runs were named in words
+    (``'learned · numerical-arrays · seed 0'``; later ``'learned · Numerical arrays · seed 0'``) is shown as
+    :func:`run_name` names it now, when it is exactly what the run's own ``policy``, ``seed`` and ``reference``
+    (its recorded reference set's name) gave; any other name (one typed, a tag's) as stored. The store keeps the
+    name it has.
+
+    >>> shown_run_name("learned · numerical-arrays · seed 0", "learned", 0, "numerical-arrays")
+    'Learned · Numerical arrays · seed 0'
+    >>> shown_run_name("learned · numerical-arrays · seed 0", "learned", 1, "numerical-arrays")  # not its own
+    'learned · numerical-arrays · seed 0'
+    """
+    from core.equal.reference import preset_label
+
+    task = preset_label(reference)
+    old = {f"{policy} · {reference} · seed {seed}", f"{policy} · {task} · seed {seed}"}
+    return _run_name(policy, task, seed) if name in old else name
 
 
 def settings_link(config: RunConfig) -> str:

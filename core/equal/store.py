@@ -401,8 +401,8 @@ class RunStore:
                  check=None if owner is None else lambda cur: self._check_lease(cur, run_id, owner))
 
     def list_runs(self) -> pd.DataFrame:
-        """One row per run: run_id, name, created (UTC), status, policy, reference, n_docs, pulls, docs, pairs, calls,
-        cost, mean_reward (``docs``: documents read; a failed one is retried and counted once, when it is read).
+        """One row per run: run_id, name, created (UTC), status, policy, seed, reference, n_docs, pulls, docs, pairs,
+        calls, cost, mean_reward (``docs``: documents read; a failed one is retried and counted once, when it is read).
         Statuses as :func:`shown_status` rules them: a ``running`` run nobody controls is ``interrupted``."""
         sql = """SELECT r.run_id, r.name, r.created, r.status, r.config, r.provenance, r.owner, r.heartbeat, r.n_docs,
                         COUNT(p.seq) AS pulls,
@@ -414,7 +414,9 @@ class RunStore:
                  GROUP BY r.run_id ORDER BY r.created DESC"""
         with self._lock, _naming_damage(self.path):
             df = pd.read_sql_query(sql, self._conn)
-        df["policy"] = [json.loads(c).get("policy", "") for c in df["config"]]
+        configs = [json.loads(c) for c in df["config"]]
+        df["policy"] = [c.get("policy", "") for c in configs]
+        df["seed"] = [c.get("seed", 0) for c in configs]
         df["reference"] = [json.loads(p or "{}").get("reference_name", "") for p in df["provenance"]]
         now = time.time()
         beats = df["heartbeat"].fillna(df["created"])

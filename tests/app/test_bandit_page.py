@@ -193,6 +193,34 @@ def test_runs_that_cannot_be_compared_say_so_once(small_builtin):
     assert len(at.error) == 1 or len(at.get("plotly_chart")) >= 1
 
 
+def test_a_run_stored_before_runs_were_named_in_words_is_listed_and_reopened_in_todays_words(small_builtin):
+    """A run the page named 'learned · numerical-arrays · seed 0' (before the rename) shows as 'Learned · Numerical
+    arrays · seed 0' in the stored runs, the picker and once reopened; its stored name is left as it is."""
+    import sqlite3
+
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    _button(at, "bd_step").click().run()
+    run = at.session_state["bd_loop"].run
+    assert run.name == "Learned · Numerical arrays · seed 0"
+    path, old = run.store.path, "learned · numerical-arrays · seed 0"
+    _button(at, "bd_reset").click().run()
+    with sqlite3.connect(path) as conn:  # as the page stored it before the rename
+        conn.execute("UPDATE runs SET name=? WHERE run_id=?", (old, run.run_id))
+    at.run()
+    table = next(d.value for d in at.dataframe if "reference task" in d.value.columns)
+    assert old not in set(table["run"]) and "Learned · Numerical arrays · seed 0" in set(table["run"])
+    picker = next(m for m in at.multiselect if m.key == "bd_pick")
+    assert picker.format_func(run.run_id).startswith("Learned · Numerical arrays · seed 0 · ")
+    at.session_state["bd_pick"] = [run.run_id]
+    at.run()
+    _button(at, "bd_reopen").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    assert at.session_state["bd_loop"].run.name == "Learned · Numerical arrays · seed 0"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM runs WHERE run_id=?", (run.run_id,)).fetchone() == (old,)
+
+
 def test_page_explains_per_document_why_a_cluster_yields_what_it_yields(small_builtin):
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.run()

@@ -183,3 +183,22 @@ def test_an_endpoint_that_keeps_fewer_pairs_per_document_is_another_extractor():
     one, many = (OpenAIChatExtractor(settings, max_pairs_per_doc=n, use_cache=False) for n in (1, 64))
     recorded, given = (RunProvenance(extractor=extractor_settings(e)) for e in (one, many))
     assert diff_provenance(recorded, given) == ["extractor differs (max_pairs_per_doc: 1 -> 64)"]
+
+
+def test_a_refused_reopen_names_the_presets_as_the_page_offers_them(world):
+    """The Bandit page reopens a run that recorded only its reference set's hash with the page's reference set; the
+    refusal named the presets by slug ('numerical-arrays'), where the page's box says "Numerical arrays"."""
+    from core.equal.reference import preset_label
+
+    space, ext, embed, _, store = world
+    _start(world, "numerical-arrays", "a")
+    with sqlite3.connect(store.path) as conn:  # as a run stored when only the reference set's hash was recorded
+        conn.execute("UPDATE runs SET provenance=json_set(provenance, '$.reference_examples', json('[]'))")
+    statistics = load_reference("statistics")
+    with pytest.raises(RunStoreError) as page:
+        reopen_recorded(store, "a", space, embed, ext, fallback_reference=statistics, reference_label=preset_label)
+    assert '"Numerical arrays"' in str(page.value) and '"Statistics"' in str(page.value), str(page.value)
+    assert "numerical-arrays" not in str(page.value)
+    with pytest.raises(RunStoreError) as cli:  # the command line (no label) keeps the slugs it takes
+        reopen_recorded(store, "a", space, embed, ext, fallback_reference=statistics)
+    assert "'numerical-arrays'" in str(cli.value) and "'statistics'" in str(cli.value)
