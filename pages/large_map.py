@@ -25,8 +25,7 @@ from core.corpus.views import (
     large_selection_table,
 )
 from core.text import md_escape
-from core.viz.map_view import index_view, large_color_columns, large_coloring, large_hover_text
-from core.viz.webgl_map import cluster_colors, prepare_points
+from core.viz.map_view import index_view, large_color_columns, large_hover_text, large_view
 from pages import common
 from pages.map_component import corpus_map
 
@@ -57,16 +56,10 @@ def _open(path: str, stamp: str, roots: tuple[str, ...]):
     return open_large_index(path, roots)
 
 
-@st.cache_resource(show_spinner="Preparing the map…", max_entries=2)
-def _points(folder: str, _lmap):
-    return prepare_points(_lmap.xy[:, 0], _lmap.xy[:, 1], _lmap.labels)
-
-
 @st.cache_resource(show_spinner="Colouring the map…", max_entries=4)
-def _colored(folder: str, column: str, _lmap):
-    """The points coloured by one of the file's own columns, with the Corpus map's legend, its title and note."""
-    colors, title, note = large_coloring(_lmap, column)
-    return prepare_points(_lmap.xy[:, 0], _lmap.xy[:, 1], colors.codes, salt=column), colors, title, note
+def _view(folder: str, column: str, _lmap, _cluster_legend):
+    """The points coloured by the cluster or one of the file's own columns, with the legend, its title and note."""
+    return large_view(_lmap, column, _cluster_legend)
 
 
 @st.cache_resource(show_spinner="Naming the clusters…", max_entries=2)
@@ -158,10 +151,9 @@ if st.session_state.get("lm_color", "cluster") not in choices:  # a column of an
 color = color_col.selectbox("Colour by", choices, key=common.kept_key("lm_color"),
                             help="The cluster, or your file's own columns (numbers low to high, other values by their "
                                  "most frequent ones); the legend follows, and documents without a value are grey.")
-if color == "cluster":
-    points = _points(str(lmap.folder), lmap)  # prepared once per index; the browser gets the points once too
-else:
-    points, column_colors, column_title, column_note = _colored(str(lmap.folder), color, lmap)
+map_labels, cluster_legend = _labels(str(lmap.folder), lmap)
+view = _view(str(lmap.folder), color, lmap, cluster_legend)  # once per index and colouring
+points = view.points
 query = st.text_input("Search by meaning", key=common.kept_key("lm_query"), help="The hits are marked on the map.")
 hits = None
 if query.strip():
@@ -180,16 +172,12 @@ if st.toggle("Show the clusters table", key=common.kept_key("lm_clusters")):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")
 
 with map_box:
-    map_labels, legend = _labels(str(lmap.folder), lmap)
-    by_column = color != "cluster"
-    picked = corpus_map(points, key="large_map", height=600, map_labels=map_labels,
-                        colors=column_colors.colors if by_column else cluster_colors(meta["k"]),
-                        legend=column_colors.legend if by_column else legend,
-                        legend_title=column_title if by_column else "cluster",
+    picked = corpus_map(points, key="large_map", height=600, map_labels=map_labels, colors=view.colors,
+                        legend=view.legend, legend_title=view.title,
                         highlight=None if hits is None else hits["row"].to_numpy(),
                         hover_text=lambda row: large_hover_text(lmap, row, color))
-if color != "cluster" and column_note:
-    caption_col.caption(md_escape(column_note))
+if view.note:
+    caption_col.caption(md_escape(view.note))
 if not source.is_dir() and (old_index := index_columns_note(meta)):
     caption_col.caption(old_index)
 caption_col.caption(

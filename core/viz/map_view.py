@@ -9,7 +9,7 @@ nearest neighbours.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from core.viz.webgl_map import (
     LegendEntry,
     MapPoints,
     cluster_coloring,
+    cluster_colors,
     column_coloring,
     prepare_points,
     short_text,
@@ -171,6 +172,30 @@ def large_coloring(lmap, column: str) -> tuple[Coloring, str, str]:
         raise ValueError(f"cannot colour the map by {column!r}; choose one of {', '.join(large_color_columns(lmap))}")
     colors = coloring(frame, column)
     return (colors, *_title_and_note(frame, column, colors))
+
+
+@dataclass(frozen=True)
+class LargeView:
+    """What the Large corpus page draws for one "Colour by" choice: the ``points`` (``points.z`` the colour codes),
+    one colour per code, the legend's entries and ``title``, and a ``note`` on documents drawn grey for want of a
+    value (``""`` when none)."""
+
+    points: MapPoints
+    colors: list[str]
+    legend: list[LegendEntry]
+    title: str = "cluster"
+    note: str = ""
+
+
+def large_view(lmap, column: str, cluster_legend: Sequence[LegendEntry]) -> LargeView:
+    """A large index (:class:`core.corpus.stream.LargeMap`) coloured by ``column``: ``"cluster"`` (its clusters'
+    colours and ``cluster_legend``, :func:`index_view`'s) or one of its file's own columns (:func:`large_coloring`;
+    an unknown one is a ``ValueError``)."""
+    x, y = lmap.xy[:, 0], lmap.xy[:, 1]
+    if column == "cluster":
+        return LargeView(prepare_points(x, y, lmap.labels), cluster_colors(int(lmap.meta["k"])), list(cluster_legend))
+    colors, title, note = large_coloring(lmap, column)
+    return LargeView(prepare_points(x, y, colors.codes, salt=column), colors.colors, colors.legend, title, note)
 
 
 def large_hover_text(lmap, row: int, column: str = "cluster") -> str:

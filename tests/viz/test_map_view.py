@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from core.corpus.encoders import HashingEncoder
 from core.corpus.mapping import MapSettings, build_corpus_map
-from core.viz.map_view import color_columns, coloring, map_view, nearest_neighbours, rows_of
-from core.viz.webgl_map import MISSING_COLOR, SEQUENTIAL, column_coloring
+from core.viz.map_view import color_columns, coloring, large_view, map_view, nearest_neighbours, rows_of
+from core.viz.webgl_map import MISSING_COLOR, SEQUENTIAL, LegendEntry, cluster_colors, column_coloring
 from tests.corpus._mapdata import topic_corpus
 
 
@@ -104,3 +106,25 @@ def test_hover_shows_the_file_columns_coloured_one_first_and_only_for_a_file_tha
                                                "<b>bold</b> <b>bold</b> <b>bold</b>"
     assert map_view(frame, "cluster").hover[0] == "a · cluster 0 · year 2001 · label spam: x"
     assert map_view(_frame(), "cluster").hover[0] == "a · cluster 0: x"  # without file columns: as before
+
+
+def _fake_large_index():
+    """What :func:`large_view` reads of a large index: coordinates, clusters, ``k`` and the file's own columns."""
+    xy = np.array([[0.0, 0.0], [1.0, 0.5], [2.0, 1.0], [3.0, 0.0]])
+    columns = pd.DataFrame({"year": pd.array([2001, None, 1999, 2001], dtype="Int64")})
+    return SimpleNamespace(xy=xy, labels=np.array([0, 1, 1, 2]), meta={"k": 3}, columns=columns)
+
+
+def test_large_view_colours_by_cluster_or_by_a_column_with_legend_title_and_note():
+    lmap = _fake_large_index()
+    legend = [LegendEntry(c, f"c{c}", "#000", 1) for c in range(3)]
+    by_cluster = large_view(lmap, "cluster", legend)
+    assert by_cluster.points.z.tolist() == [0, 1, 1, 2] and by_cluster.colors == cluster_colors(3)
+    assert by_cluster.legend == legend and (by_cluster.title, by_cluster.note) == ("cluster", "")
+    by_year = large_view(lmap, "year", legend)
+    assert [e.name for e in by_year.legend] == ["1999", "2001", "missing"]
+    assert by_year.points.z.tolist() == [1, 2, 0, 1] and by_year.colors == [e.color for e in by_year.legend]
+    assert by_year.title == "year, 1999 – 2001" and by_year.note.startswith("1 document has no year")
+    assert by_year.points.x.tolist() == by_cluster.points.x.tolist()  # the same points, coloured otherwise
+    with pytest.raises(ValueError, match="choose one of cluster, year"):
+        large_view(lmap, "label", legend)
