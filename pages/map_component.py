@@ -76,10 +76,12 @@ def corpus_map(points: MapPoints, *, key: str, labels: Sequence[Any] | None = No
     mounted_again = S.get(run_key) not in (run_no, run_no - 1)  # not drawn by the run before: the browser lost it
     asked = "have" in before and before["have"] is None
     send = mounted_again or asked or S.get(sent_key) != points.version
-    S[sent_key], S[run_key] = points.version, run_no
+    codes_key = f"_map_codes:{key}"  # the same points coloured otherwise: their codes go alone
+    send_codes = S.get(codes_key) != points.codes_version
+    S[sent_key], S[run_key], S[codes_key] = points.version, run_no, points.codes_version
     region = webgl_map.region_answer(points, before.get("selection"))
     payload = webgl_map.encode_payload(
-        points, send_points=send, highlight=highlight, colors=colors,
+        points, send_points=send, send_codes=send_codes, highlight=highlight, colors=colors,
         texts=webgl_map.inline_texts(points, labels) if send else None, height=height,
         hover=webgl_map.hover_answer(points, before.get("hover"), hover_text), stars=stars, marks=marks,
         labels=map_labels, legend=legend, legend_title=legend_title, highlight_key=highlight_key, png_name=png_name,

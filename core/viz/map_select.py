@@ -108,12 +108,16 @@ def points_in_polygon(x: Any, y: Any, poly: Any) -> NDArray[np.int64]:
 
 def region_indices(points, state: Mapping[str, Any]) -> NDArray[np.int64]:
     """Drawn point indices a ``{"enc": "poly", "poly": [...], "hidden": [codes]}`` selection holds: inside the
-    polygon, and not of a colour code the legend hid (the browser neither draws nor selects those).
+    polygon, and not of a colour code the legend hid (the browser neither draws nor selects those). Codes hidden
+    under another colouring (``state["zv"]`` is not ``points.codes_version``) hide nothing: the browser shows every
+    point of a new colouring.
 
     ``points``: :class:`core.viz.webgl_map.MapPoints`. The last few answers are kept by map version and polygon
     (a page asks twice per run: before it mounts the map, and for what the map returns)."""
-    hidden = sorted({float(c) for c in state.get("hidden") or []})
-    key = (points.version, tuple(polygon_vertices(state.get("poly") or []).ravel().tolist()), tuple(hidden))
+    other_codes = state.get("zv") not in (None, points.codes_version)
+    hidden = [] if other_codes else sorted({float(c) for c in state.get("hidden") or []})
+    poly = tuple(polygon_vertices(state.get("poly") or []).ravel().tolist())
+    key = (points.version, points.codes_version, poly, tuple(hidden))
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)

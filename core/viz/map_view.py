@@ -195,7 +195,7 @@ def large_view(lmap, column: str, cluster_legend: Sequence[LegendEntry]) -> Larg
     if column == "cluster":
         return LargeView(prepare_points(x, y, lmap.labels), cluster_colors(int(lmap.meta["k"])), list(cluster_legend))
     colors, title, note = large_coloring(lmap, column)
-    return LargeView(prepare_points(x, y, colors.codes, salt=column), colors.colors, colors.legend, title, note)
+    return LargeView(prepare_points(x, y, colors.codes), colors.colors, colors.legend, title, note)
 
 
 def large_hover_text(lmap, row: int, column: str = "cluster") -> str:

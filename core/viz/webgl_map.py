@@ -10,13 +10,17 @@ point with regl-scatterplot. Streamlit hands it one ``bytes`` payload per rerun:
 [-1, 1] with the aspect kept, ``z`` the colour code, uint16 when the codes fit: a million points are 10 MB,
 not 12) travel only while the browser does not yet hold this map's ``version``
 (its ``have`` state); every other rerun sends the header and the small sections (``highlight``)
-only, and the component updates the same WebGL context.
+only, and the component updates the same WebGL context. The ``version`` names the points' places (and what the
+browser keeps with them), not their colours: ``header["zv"]`` names the colour codes, and new codes for the same
+points (another "Colour by") travel alone, as the ``z`` section, so the browser recolours the points it holds and
+keeps the user's selection, whose ``v`` still names these points.
 
 Selections come back as ``{"seq", "n", "v", "enc", ...}`` (``v``: the version they were made on):
 ``enc`` is ``"none"``, ``"i32"`` (``b64``: little-endian int32 point indices, when fewer than ``n / 32``
 are selected), ``"bits"`` (``b64``: a bitmap of ``n`` bits, bit ``i`` at byte ``i // 8``, bit ``i % 8``:
 at most ``n / 8`` bytes, 125 kB for a million points) or ``"poly"`` (a box or lasso: ``poly`` its
-polygon in the points' coordinates, ``hidden`` the colour codes the legend hid; the points inside are
+polygon in the points' coordinates, ``hidden`` the colour codes the legend hid, ``zv`` the codes' version; the
+points inside are
 found here, :mod:`core.viz.map_select`, so a million-point lasso sends a few hundred numbers). The
 next payload answers a polygon with ``header["sel"] = {"seq", "n"}`` (how many it holds) and, when at
 most :data:`MAX_SELECTED_DOTS`, their point indices as the ``selected`` section: the map marks them.
@@ -61,7 +65,8 @@ class MapPoints:
     """The points a map draws, normalised, with the rows they came from.
 
     ``x, y, z`` have shape ``(m,)`` float32 (``m`` finite points of ``n`` given); ``rows (m,)`` int64
-    are the caller's row numbers of the drawn points, ascending; ``version`` names this content.
+    are the caller's row numbers of the drawn points, ascending; ``version`` names the points (their places and
+    :func:`prepare_points`'s ``salt``), ``codes_version`` their colour codes.
     """
 
     x: NDArray[np.float32]
@@ -72,6 +77,7 @@ class MapPoints:
     version: str
     center: tuple[float, float] = (0.0, 0.0)
     half: float = 1.0
+    codes_version: str = ""
 
     def to_map(self, x: Any, y: Any) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """The caller's coordinates in the drawn map's (the transform :func:`prepare_points` applied).
@@ -101,9 +107,10 @@ class MapPoints:
 
 def prepare_points(x: Any, y: Any, codes: Any = None, salt: str = "") -> MapPoints:
     """Drop non-finite points and scale the rest into [-EXTENT, EXTENT] (one scale for both axes, so shapes
-    keep; the margin keeps edge points off the canvas border). The version digests the points, their codes and
-    ``salt``: what else the browser keeps with the points (their hover texts), so a map whose layout and colours
-    did not change but whose texts did (another number of clusters) is sent again.
+    keep; the margin keeps edge points off the canvas border). The version digests the points and ``salt``: what
+    else the browser keeps with the points (their hover texts), so a map whose layout did not change but whose
+    texts did (another number of clusters) is sent again. The codes have their own ``codes_version``: the same
+    points coloured otherwise keep their version (and the browser its selection on them).
 
     >>> p = prepare_points([0.0, 2.0, float("nan"), 4.0], [0.0, 1.0, 1.0, 2.0], [0, 1, 1, 2])
     >>> p.rows.tolist(), p.x.tolist(), p.y.tolist(), p.dropped
@@ -128,9 +135,10 @@ def prepare_points(x: Any, y: Any, codes: Any = None, salt: str = "") -> MapPoin
         xs, ys = (xs - cx) / half, (ys - cy) / half
     out = [np.ascontiguousarray(a, dtype=np.float32) for a in (xs, ys, zs)]
     digest = hashlib.blake2b(salt.encode(), digest_size=8)
-    for a in out:
+    for a in (out[0], out[1], rows):
         digest.update(a.tobytes())
-    return MapPoints(out[0], out[1], out[2], rows, len(keep), digest.hexdigest(), (cx, cy), half)
+    codes = hashlib.blake2b(out[2].tobytes(), digest_size=8).hexdigest()
+    return MapPoints(out[0], out[1], out[2], rows, len(keep), digest.hexdigest(), (cx, cy), half, codes)
 
 
 def point_indices(points: MapPoints, rows: Any) -> NDArray[np.int32]:
@@ -170,14 +178,15 @@ def short_text(text: Any, n: int = SNIPPET_CHARS) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = None,
+def encode_payload(points: MapPoints, *, send_points: bool, send_codes: bool = False, highlight: Any = None,
                    colors: Sequence[str] | None = None, texts: Sequence[str] | None = None,
                    hover: tuple[int, str] | None = None, height: int = 560, stars: Any = None, marks: Any = None,
                    labels: Sequence[Any] | None = None, legend: Sequence[LegendEntry] | None = None,
                    legend_title: str = "cluster", highlight_key: str = "", png_name: str = "corpus-map",
                    region: tuple[int, NDArray[np.int64]] | None = None) -> bytes:
     """The bytes one rerun sends the component (module docstring): the header, the highlight, and the points
-    when ``send_points``. ``highlight``: caller rows to mark (``None``: leave the user's selection alone;
+    when ``send_points`` (their colour codes alone when ``send_codes``: the browser holds the points, coloured
+    otherwise). ``highlight``: caller rows to mark (``None``: leave the user's selection alone;
     empty: clear it); ``texts``: one hover text per DRAWN point (small maps; sent with the points only, the
     browser keeps them with its copy); ``hover``: ``(point index, text)`` answering the browser's request for
     one point's text. ``stars`` and ``marks``: caller rows drawn as stars (search matches, tags) and as rings
@@ -191,15 +200,17 @@ def encode_payload(points: MapPoints, *, send_points: bool, highlight: Any = Non
     sections: dict[str, NDArray] = {}
     if send_points:
         sections.update(x=points.x, y=points.y, z=wire_codes(points.z))
+    elif send_codes:
+        sections["z"] = wire_codes(points.z)
     hl = None if highlight is None else point_indices(points, highlight)
     if hl is not None:
         sections["highlight"] = hl
     for name, rows in (("stars", stars), ("marks", marks)):
         if rows is not None:
             sections[name] = point_indices(points, rows)[:MAX_MARKS]
-    header: dict[str, Any] = {"v": points.version, "n": points.n, "height": int(height), "note": points.note,
-                              "colors": list(colors or []), "highlight_sig": _signature(hl, highlight_key),
-                              "sections": {}}
+    header: dict[str, Any] = {"v": points.version, "zv": points.codes_version, "n": points.n, "height": int(height),
+                              "note": points.note, "colors": list(colors or []),
+                              "highlight_sig": _signature(hl, highlight_key), "sections": {}}
     if png_name != "corpus-map":
         header["png"] = str(png_name)
     if region is not None:

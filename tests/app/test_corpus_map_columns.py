@@ -52,6 +52,7 @@ def test_colour_by_a_file_column_names_its_range_greys_blanks_and_lists_its_valu
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="cm_color").options == ["cluster", "source", "year", "label", "doc_id",
                                                     "length (characters)"]
+    first, _ = _legend(at)  # by cluster: the points travel, with their hover texts
     at.selectbox(key="cm_color").set_value("year").run()
     assert not at.exception, [e.value for e in at.exception]
     header, sections = _legend(at)
@@ -59,7 +60,9 @@ def test_colour_by_a_file_column_names_its_range_greys_blanks_and_lists_its_valu
     assert legend["title"] == "year, 1990 – 2019" and not legend["clusters"]
     assert legend["entries"][-1][1:] == ["missing", MISSING_COLOR, 6]  # one in ten has no year
     assert sum(e[3] for e in legend["entries"]) == N
-    assert header["texts"][1].startswith("doc1 · cluster ") and " · year 1991 · label news: " in header["texts"][1]
+    # the same points and hover texts (year already first among the file's columns): their colour codes alone travel
+    assert header["v"] == first["v"] and "x" not in sections and len(sections["z"]) == N and "texts" not in header
+    assert first["texts"][1].startswith("doc1 · cluster ") and " · year 1991 · label news: " in first["texts"][1]
     assert any("6 of 60 documents have no year: drawn grey" in shown(c.value) for c in at.caption)
 
     two = base64.b64encode(np.array([0, 4], dtype="<i4").tobytes()).decode()  # a selection of two documents

@@ -48,3 +48,37 @@ def test_colour_by_a_csv_column_retitles_the_legend_with_its_range(csv_index, pa
         page.get_by_text(f"{N_DOCS // 10} of {N_DOCS} documents have no year").wait_for(timeout=10_000)
         legend.scroll_into_view_if_needed()
         page.screenshot(path=str(output_dir / "large_map_by_year.png"))
+
+
+@pytest.mark.browser
+def test_colour_by_another_column_keeps_the_box_selection_and_its_table(csv_index, page, output_dir):
+    home, path = csv_index
+    with serve_app(home, env={"EQUALCTAR_ROOTS": str(home)}) as (url, _):
+        page.goto(url + "/large_map")
+        box = page.get_by_label("Corpus file (.jsonl, .parquet, .csv, .tsv) or folder", exact=True)
+        box.fill(str(path))
+        box.press("Enter")
+        page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === "
+                               f"'{N_DOCS}'", timeout=60_000)
+        page.wait_for_timeout(1500)  # the browser's "have" rerun
+        version, codes = page.locator(MAP).get_attribute("data-version"), page.locator(MAP).get_attribute("data-codes")
+        page.locator(MAP).get_by_role("button", name="Box").click()
+        bb = page.locator(f"{MAP} canvas:not(.cmap-overlay)").bounding_box()
+        page.mouse.move(bb["x"] + 4, bb["y"] + 4)
+        page.mouse.down()
+        page.mouse.move(bb["x"] + bb["width"] - 4, bb["y"] + bb["height"] - 4, steps=20)  # the whole canvas
+        page.mouse.up()
+        page.get_by_role("heading", name=f"Selected documents ({N_DOCS})").wait_for(timeout=30_000)
+        choice = page.get_by_role("combobox", name="Colour by")
+        choice.scroll_into_view_if_needed()
+        choice.click()
+        page.get_by_role("option", name="label", exact=True).click()
+        page.locator(LEGEND).filter(has_text="Colour: label").wait_for(timeout=30_000)
+        page.wait_for_function(f"document.querySelector('{MAP}').dataset.codes !== '{codes}'", timeout=30_000)
+        page.wait_for_timeout(1500)  # any rerun the new colours cause
+        page.screenshot(path=str(output_dir / "large_map_recoloured_selection.png"))
+        root = page.locator(MAP)
+        assert root.get_attribute("data-version") == version  # the same points: only their colours changed
+        assert root.get_attribute("data-selection") == "region" and root.get_attribute("data-selected") == str(N_DOCS)
+        assert page.get_by_role("heading", name=f"Selected documents ({N_DOCS})").count() == 1
+        assert page.get_by_role("button", name="Selected ids (one per line)").count() == 1

@@ -102,6 +102,12 @@ def test_a_polygon_selection_comes_back_as_the_callers_rows_without_hidden_codes
     seq, idx = region_answer(p, _poly_state(p, everything, seq=7))
     assert seq == 7 and idx.tolist() == [0, 1, 2, 3, 4]
     assert region_indices(p, _poly_state(p, everything)) is region_indices(p, _poly_state(p, everything))
+    # the same points coloured otherwise: codes hidden under the old colouring hide nothing of the new one, and the
+    # answers kept for the old codes are not this colouring's
+    q = prepare_points(xs, xs, [1, 1, 0, 0, 0, 0])
+    assert q.version == p.version
+    assert selection_rows(q, _poly_state(p, everything, hidden=[1], zv=p.codes_version)).tolist() == [0, 1, 2, 4, 5]
+    assert selection_rows(q, _poly_state(q, everything, hidden=[1], zv=q.codes_version)).tolist() == [2, 4, 5]
 
 
 def test_the_next_payload_counts_the_polygon_and_sends_its_points_only_when_few():

@@ -17,6 +17,7 @@ from core.viz.webgl_map import (
     point_indices,
     prepare_points,
     selection_indices,
+    selection_is_stale,
     selection_rows,
 )
 
@@ -55,10 +56,23 @@ def test_non_finite_points_are_dropped_counted_in_a_note_and_rows_keep_their_num
         prepare_points([0.0], [0.0, 1.0])
 
 
-def test_the_version_names_the_content():
+def test_the_version_names_the_points_and_the_codes_version_their_colours():
     a = prepare_points([0.0, 1.0, 2.0], [0.0, 1.0, 0.5], [0, 1, 1])
     assert a.version == prepare_points([0.0, 1.0, 2.0], [0.0, 1.0, 0.5], [0, 1, 1]).version
-    assert a.version != prepare_points([0.0, 1.0, 2.0], [0.0, 1.0, 0.5], [0, 1, 2]).version
+    assert a.version != prepare_points([0.0, 1.0, 2.0], [0.0, 1.0, 0.6], [0, 1, 1]).version
+    recoloured = prepare_points([0.0, 1.0, 2.0], [0.0, 1.0, 0.5], [0, 1, 2])
+    assert recoloured.version == a.version and recoloured.codes_version != a.codes_version  # the same points
+
+
+def test_new_codes_for_the_same_points_travel_alone_and_a_selection_on_them_stays():
+    a = prepare_points([0.0, 1.0, 2.0], [0.0, 1.0, 0.5], [0, 1, 1])
+    b = prepare_points([0.0, 1.0, 2.0], [0.0, 1.0, 0.5], [2, 0, 1])
+    header, sections = decode_payload(encode_payload(b, send_points=False, send_codes=True))
+    assert header["v"] == a.version and header["zv"] == b.codes_version
+    assert set(sections) == {"z"} and sections["z"].tolist() == [2, 0, 1]
+    assert set(decode_payload(encode_payload(b, send_points=False))[1]) == set()  # codes held: nothing travels
+    state = {"seq": 1, "n": 3, "v": a.version, "enc": "i32", "b64": "AQAAAA=="}  # point 1, clicked on a
+    assert not selection_is_stale(b, state) and selection_rows(b, state).tolist() == [1]
 
 
 def test_points_travel_only_when_asked_and_highlights_are_drawn_point_indices():

@@ -8,8 +8,10 @@
 // Data (bytes, see core/viz/webgl_map.py): "CMAP" | uint32 header length | header JSON | pad to 4 |
 // binary sections named in header.sections {name: [byteOffset, length, "f32"|"i32"|"u16"]} (z, the colour codes, is
 // uint16 when they fit).
+// header.v names the points (their places), header.zv their colour codes: new codes for the same points come alone as
+// sections.z (another "Colour by"), and the points are recoloured in place, the selection kept (recolour).
 // State sent back: have (the version whose points this browser holds), selection
-// ({seq, n, v, enc: "none"|"i32"|"bits", b64} for clicked points; {seq, n, v, enc: "poly", poly, hidden} for a box
+// ({seq, n, v, enc: "none"|"i32"|"bits", b64} for clicked points; {seq, n, v, enc: "poly", poly, hidden, zv} for a box
 // or lasso: its polygon in the points' coordinates, which the server tests the points against, so no ids travel
 // and no WebGL frame runs before the page answers), hover (the point index whose text it wants).
 // A box or lasso is drawn on the overlay while dragged and stays there, shaded, as the selection; the server's
@@ -23,7 +25,7 @@ import createREGL from 'regl';
 import createScatterplot, { checkSupport } from 'regl-scatterplot';
 
 const MAPS = new WeakMap();
-const CACHE = new Map(); // version -> {x, y, z, n, texts}; the last two versions
+const CACHE = new Map(); // version -> {x, y, z, zv, n, texts}; the last two versions
 const HOVER_DELAY_MS = 250;
 const TIP_GAP = 12; // pixels between the mouse and its tip
 const PERFORMANCE_MODE_POINTS = 500000;
@@ -524,7 +526,7 @@ function resendSelection(m, selectedBefore) {
     if (JSON.stringify(hidden) === JSON.stringify(m.region.hidden)) return;
     const seq = m.seq + 1;
     setRegion(m, { seq, poly: m.region.poly, hidden, count: null, dots: [] });
-    sendSelection(m, { seq, n: m.n, v: m.version, enc: 'poly', poly: m.region.poly, hidden });
+    sendSelection(m, { seq, n: m.n, v: m.version, enc: 'poly', poly: m.region.poly, hidden, zv: m.pts.zv });
     return;
   }
   if (m.highlightSelected || m.sent === 'none' || m.sent === 'poly') return;
@@ -720,7 +722,7 @@ function wireRegion(m) {
       m.sp.deselect({ preventEvent: true });
       const hidden = hiddenCodes(m);
       setRegion(m, { seq: m.seq + 1, poly, hidden, count: null, dots: [] });
-      sendSelection(m, { seq: m.seq + 1, n: m.n, v: m.version, enc: 'poly', poly, hidden });
+      sendSelection(m, { seq: m.seq + 1, n: m.n, v: m.version, enc: 'poly', poly, hidden, zv: m.pts.zv });
     };
     window.addEventListener('mousemove', move, true);
     window.addEventListener('mouseup', up, true);
@@ -782,12 +784,32 @@ function create(parent, header, api) {
 
 function pointsFor(header, sections) {
   if (sections.x) {
-    const pts = { x: sections.x, y: sections.y, z: sections.z, n: header.n, texts: header.texts || null };
+    const pts = { x: sections.x, y: sections.y, z: sections.z, zv: header.zv, n: header.n, texts: header.texts || null };
     CACHE.set(header.v, pts);
     while (CACHE.size > 2) CACHE.delete(CACHE.keys().next().value);
     return pts;
   }
-  return CACHE.get(header.v) || null;
+  const pts = CACHE.get(header.v) || null;
+  if (pts && sections.z && sections.z.length === pts.n) { pts.z = sections.z; pts.zv = header.zv; }
+  return pts && pts.zv === header.zv ? pts : null; // coloured otherwise, without the codes: asked for again
+}
+
+function askForPoints(m) { m.askedForPoints = true; m.setStateValue('have', null); }
+
+// The same points, new colour codes (another "Colour by"): drawn again in place with the spatial index they have, the
+// box or lasso and the clicked points kept (the points did not change, so neither did what is selected).
+async function recolour(m, header, sections) {
+  const pts = m.pts;
+  if (!sections.z || sections.z.length !== pts.n) { askForPoints(m); return false; } // a payload was missed
+  pts.z = sections.z;
+  pts.zv = header.zv;
+  m.hoverCache = new Map(); // a hover text names the coloured column first
+  const selected = Array.from(m.sp.get('selectedPoints'));
+  await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical', spatialIndex: m.index,
+    preventFilterReset: true, select: selected.length ? selected : undefined });
+  m.dom.root.setAttribute('data-codes', header.zv);
+  if (m.askedForPoints) { m.askedForPoints = false; m.setStateValue('have', header.v); }
+  return true;
 }
 
 async function applyHighlight(m, header, sections) {
@@ -831,7 +853,7 @@ async function update(m, header, sections) {
   if (m.version !== header.v) {
     const pts = pointsFor(header, sections);
     // this browser lost the points (mounted again after a page switch): ask for them, and say when they are drawn
-    if (!pts) { m.askedForPoints = true; m.setStateValue('have', null); return; }
+    if (!pts) { askForPoints(m); return; }
     m.version = header.v;
     m.n = pts.n;
     m.pts = pts;
@@ -844,6 +866,7 @@ async function update(m, header, sections) {
     const t0 = performance.now();
     performance.mark('cmap-draw-start');
     const index = pts.n >= DEFER_INDEX_POINTS ? buildSpatialIndex(null, null, INDEX_NODE_SIZE, pts.n) : undefined;
+    m.index = index;
     m.dom.root.setAttribute('data-spatial-index', index ? 'building' : 'ready');
     await m.sp.draw({ x: pts.x, y: pts.y, valueA: pts.z }, { zDataType: 'categorical', spatialIndex: index });
     performance.mark('cmap-draw-end');
@@ -856,11 +879,12 @@ async function update(m, header, sections) {
     if (m.hidden.size) applyHidden(m, false);
     m.dom.root.setAttribute('data-points', String(pts.n));
     m.dom.root.setAttribute('data-version', header.v);
+    m.dom.root.setAttribute('data-codes', pts.zv || '');
     m.dom.root.setAttribute('data-draw-ms', String(Math.round(performance.now() - t0)));
     // Only an answer to that ask is reported: the server remembers what it sent, and a report after every first draw
     // is a rerun request that Streamlit folds with a page switch clicked meanwhile, keeping this map's page.
     if (m.askedForPoints) { m.askedForPoints = false; m.setStateValue('have', header.v); }
-  }
+  } else if (header.zv !== m.pts.zv && !(await recolour(m, header, sections))) return;
   const legend = header.legend || null;
   const legendSig = JSON.stringify(legend);
   if (legendSig !== m.legendSig) {
