@@ -229,6 +229,11 @@ def encode_payload(points: MapPoints, *, send_points: bool, send_codes: bool = F
     if legend is not None:
         entries = [[int(e.code), str(e.name), str(e.color), int(e.count)] for e in legend]
         header["legend"] = {"title": str(legend_title), "clusters": legend_title == "cluster", "entries": entries}
+    return _pack(header, sections)
+
+
+def _pack(header: dict[str, Any], sections: Mapping[str, NDArray]) -> bytes:
+    """``header`` (its ``sections`` filled in here) and the binary ``sections`` as the wire format lays them out."""
     blobs, offset = [], 0
     for name, arr in sections.items():
         kind = "u16" if arr.dtype == np.dtype("<u2") else "i32" if arr.dtype.kind in "iu" else "f32"
