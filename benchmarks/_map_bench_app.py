@@ -1,7 +1,8 @@
 """The app ``bench_map.py`` serves: ``?r=webgl|plotly&n=<points>``, synthetic clusters, a highlight box.
 
 Not a product page. ``hl`` (a number box) picks 100 random ids to highlight; the count of selected
-rows that reached Python is printed as ``SELECTED <count> <run>``.
+rows that reached Python is printed as ``SELECTED <count> <run>``. ``&hover=1`` gives every point a hover text
+(``document <row>: ...``), asked for one hovered point at a time as on the Large corpus page.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from core.viz.webgl_map import cluster_colors, prepare_points
 from pages.map_component import corpus_map
 
 K = 50
+TEXT = "a synthetic document of the benchmark whose hover text is read one point at a time " * 4
 
 
 @st.cache_resource(max_entries=3)
@@ -54,7 +56,9 @@ seed = int(st.number_input("hl", min_value=0, value=0, key="hl"))
 hl = _highlight(n, seed)
 st.session_state["runs"] = st.session_state.get("runs", 0) + 1
 if renderer == "webgl":
-    picked = corpus_map(_points(n), key="bench_map", highlight=hl, colors=cluster_colors(K), height=600)
+    hover = None if st.query_params.get("hover") != "1" else (lambda row: f"document {row}: {TEXT}")
+    picked = corpus_map(_points(n), key="bench_map", highlight=hl, colors=cluster_colors(K), height=600,
+                        hover_text=hover)
     count = len(picked.rows)
 else:
     fig = make_large_map_figure(_frame(n), height=600)

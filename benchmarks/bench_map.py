@@ -7,11 +7,15 @@ Serves ``benchmarks/_map_bench_app.py`` (synthetic clusters) and, for each rende
 * highlight of 100 ids (median of 20 changes of the highlight box: number typed -> highlight drawn);
 * box and lasso ids back in Python (mouse released -> the page printed the count of selected rows);
 * new WebGL contexts over those 20 highlight changes (``getContext('webgl*')`` calls on new canvases);
+* hover (the WebGL map only, ``&hover=1``: a text per point asked for one hovered point at a time, as on the Large
+  corpus page): the median of 20 seconds from the mouse on a new point to that point's text in the tip, and the same
+  with regl-scatterplot's own hover (``hoverByScatterplot``: every hover redraws every point, as before the hovered
+  point went onto the 2-D overlay), in the same page: their ratio;
 * requests to other hosts (anything but 127.0.0.1/localhost), and the bundle's size.
 
 Plotly draws 200k but not 1M here (minutes, then the tab runs out of memory): its 1M column is 'n/a'.
 Goals (the WebGL map): 1M first draw <= 3 s; highlight <= 0.3 s (200k) / <= 1 s (1M); ids back <= 0.5 s /
-<= 1.5 s; 0 new contexts; bundle <= 1 MB; 0 foreign requests. Last line ``bench_map=... PASS|FAIL``.
+<= 1.5 s; hover <= 0.5 s; 0 new contexts; bundle <= 1 MB; 0 foreign requests. Last line ``bench_map=... PASS|FAIL``.
 Chromium is Debian's (software GL, ``--disable-gpu``); on the shared 2-core machine numbers vary by ~20 %.
 """
 
@@ -50,7 +54,18 @@ WEBGL_HIGHLIGHTED = """(prev) => { const m = document.querySelector('[data-testi
 SELECTED = """() => { const p = [...document.querySelectorAll('[data-testid=stMarkdownContainer] p')]
   .map(e => e.textContent).find(t => t.startsWith('SELECTED ')); return p ? Number(p.split(' ')[1]) : -1; }"""
 WARM_OPENS = 3
-GOALS = {200_000: {"highlight": 0.3, "ids": 0.5}, 1_000_000: {"first": 3.0, "highlight": 1.0, "ids": 1.5}}
+GOALS = {200_000: {"highlight": 0.3, "ids": 0.5, "hover": 0.5},
+         1_000_000: {"first": 3.0, "highlight": 1.0, "ids": 1.5, "hover": 0.5}}
+HOVERS = 20
+HOVER_TARGETS = """(count) => { const m = document.querySelector('[data-testid=corpus-map]').__cmap;
+  const r = m.dom.canvas.getBoundingClientRect(), out = [];
+  let s = 12345; const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  while (out.length < count) { const i = Math.floor(rnd() * m.pts.n); const [x, y] = m.sp.getScreenPosition(i);
+    if (x > 20 && y > 20 && x < r.width - 20 && y < r.height - 20) out.push([r.left + x, r.top + y]); }
+  return out; }"""
+HOVER_SHOWN = """() => { const m = document.querySelector('[data-testid=corpus-map]').__cmap, tip = m.dom.tip;
+  return m.hovered !== null && tip.style.display === 'block'
+    && tip.textContent.startsWith('document ' + m.hovered + ':'); }"""
 
 
 def _serve(home: Path) -> tuple[subprocess.Popen, str]:
@@ -133,6 +148,34 @@ def _drag(page, renderer: str, mode: str) -> float:
     return took
 
 
+def _hover_times(page, targets: list) -> list[float]:
+    """Seconds from the mouse on each target to its point's own text in the tip (the text asked of the page)."""
+    out = []
+    for x, y in targets:
+        t = time.perf_counter()
+        page.mouse.move(x, y)
+        page.wait_for_function(HOVER_SHOWN, timeout=600_000, polling=10)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def _hovers(context, url: str, n: int) -> tuple[float, float]:
+    """Median seconds to a newly hovered point's text: as the map hovers now, then with regl-scatterplot's own hover
+    (every hover redraws every point), on other points of the same page."""
+    page = context.new_page()
+    page.goto(f"{url}/?r=webgl&n={n}&hover=1", timeout=600_000)
+    page.wait_for_function(WEBGL_READY, arg=n, timeout=600_000, polling=50)
+    page.wait_for_function("() => document.querySelector('[data-testid=corpus-map]').dataset.spatialIndex === 'ready'",
+                           timeout=600_000, polling=50)
+    page.wait_for_timeout(1500)  # the component's "have" rerun settles
+    targets = page.evaluate(HOVER_TARGETS, 2 * HOVERS)
+    now = _hover_times(page, targets[:HOVERS])
+    page.evaluate("() => { document.querySelector('[data-testid=corpus-map]').__cmap.hoverByScatterplot = true; }")
+    before = _hover_times(page, targets[HOVERS:])
+    page.close()
+    return statistics.median(now), statistics.median(before)
+
+
 def measure(browser, url: str, renderer: str, n: int) -> dict:
     """One renderer at one size: a cold open first (discarded), then the warm measurements."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
@@ -159,9 +202,11 @@ def measure(browser, url: str, renderer: str, n: int) -> dict:
     box = _drag(page, renderer, "box")
     lasso = _drag(page, renderer, "lasso")
     page.screenshot(path=str(ROOT / "test-output" / f"bench_map_{renderer}_{n}.png"))
+    page.close()
+    hover, hover_before = _hovers(context, url, n) if renderer == "webgl" else (None, None)
     context.close()
-    return {"first": first, "highlight": statistics.median(hl), "box": box, "lasso": lasso,
-            "contexts": new_contexts, "foreign": len(foreign)}
+    return {"first": first, "highlight": statistics.median(hl), "box": box, "lasso": lasso, "hover": hover,
+            "hover_before": hover_before, "contexts": new_contexts, "foreign": len(foreign)}
 
 
 def _fmt(value, unit: str = "s") -> str:
@@ -176,6 +221,7 @@ def report(results: dict, bundle_bytes: int) -> bool:
     print(f"{'measure':<34}" + "".join(f"{r + ' ' + format(n, ','):>20}" for n in sizes for r in ("webgl", "plotly")))
     rows = (("first draw (warm)", "first", "s"), ("highlight of 100 ids (median of 20)", "highlight", "s"),
             ("box ids back in Python", "box", "s"), ("lasso ids back in Python", "lasso", "s"),
+            ("hover text (median of 20)", "hover", "s"), ("  with regl-scatterplot's hover", "hover_before", "s"),
             ("new WebGL contexts / 20 highlights", "contexts", "n"), ("requests to other hosts", "foreign", "n"))
     for label, key, unit in rows:
         print(f"{label:<34}" + "".join(f"{_fmt((results.get((r, n)) or {}).get(key), unit):>20}"
@@ -184,15 +230,19 @@ def report(results: dict, bundle_bytes: int) -> bool:
     fails = []
     for n in sizes:
         w, goal = results[("webgl", n)], GOALS.get(n, {})
-        checks = {"first": w["first"], "highlight": w["highlight"], "ids": max(w["box"], w["lasso"])}
+        checks = {"first": w["first"], "highlight": w["highlight"], "ids": max(w["box"], w["lasso"]),
+                  "hover": w["hover"]}
         fails += [f"{k}@{n:,}={v:.2f}s>{goal[k]}s" for k, v in checks.items() if k in goal and v > goal[k]]
         fails += [f"contexts@{n:,}={w['contexts']}" for _ in [0] if w["contexts"]]
         fails += [f"foreign@{n:,}={w['foreign']}" for _ in [0] if w["foreign"]]
     if bundle_bytes > 1_000_000:
         fails.append(f"bundle={bundle_bytes}B")
-    parts = [f"{n // 1000}k:first={results[('webgl', n)]['first']:.2f}s,hl={results[('webgl', n)]['highlight']:.2f}s,"
-             f"box={results[('webgl', n)]['box']:.2f}s,lasso={results[('webgl', n)]['lasso']:.2f}s,"
-             f"ctx={results[('webgl', n)]['contexts']}" for n in sizes]
+    parts = []
+    for n in sizes:
+        w = results[("webgl", n)]
+        parts.append(f"{n // 1000}k:first={w['first']:.2f}s,hl={w['highlight']:.2f}s,box={w['box']:.2f}s,"
+                     f"lasso={w['lasso']:.2f}s,hover={w['hover']:.2f}s,hover_before={w['hover_before']:.2f}s,"
+                     f"hover_ratio={w['hover_before'] / w['hover']:.1f}x,ctx={w['contexts']}")
     print(f"bench_map={';'.join(parts)};bundle={bundle_bytes / 1e3:.0f}kB "
           + ("PASS" if not fails else "FAIL (" + ", ".join(fails) + ")"))
     return not fails

@@ -129,6 +129,28 @@ def test_hover_shows_the_text_as_text_and_the_wheel_scrolls_the_page_until_the_m
         assert "<b>not bold</b>" in text and "<script>" in text  # shown as written, never run as markup
         assert page.evaluate("window.__xss") is None
         page.screenshot(path=str(output_dir / "large_map_hover.png"))
+        # each newly hovered point shows its own document's text, ringed on the overlay: no WebGL frame (a frame of
+        # every point, ~1 s at a million points in software GL, came with each hovered point before)
+        frames = page.evaluate(f"document.querySelector('{MAP}').__cmap.renderer.frames")
+        for i in (0, 37, 150, N_DOCS - 1):
+            at = page.evaluate(f"""(i) => {{
+                const m = document.querySelector('{MAP}').__cmap, r = m.dom.canvas.getBoundingClientRect();
+                const [x, y] = m.sp.getScreenPosition(i);
+                return [r.left + x, r.top + y];
+            }}""", i)
+            page.mouse.move(at[0], at[1])
+            page.wait_for_function(f"""() => {{ const m = document.querySelector('{MAP}').__cmap;
+                return m.hovered !== null && m.dom.tip.textContent.startsWith(
+                    'notes on ' + {list(TOPICS)}[m.hovered % 4] + ' number ' + m.hovered + ' '); }}""", timeout=30_000)
+            assert page.evaluate(f"document.querySelector('{MAP}').__cmap.renderer.frames") == frames, i
+            hovered = page.evaluate(f"""() => {{
+                const m = document.querySelector('{MAP}').__cmap, r = m.dom.canvas.getBoundingClientRect();
+                const [x, y] = m.sp.getScreenPosition(m.hovered);
+                return [m.hovered, r.left + x, r.top + y];
+            }}""")
+            assert page.locator(MAP).get_attribute("data-hovered") == str(hovered[0])
+            # the point under the mouse: this one, or one drawn on the same pixel (the clusters are tight)
+            assert abs(hovered[1] - at[0]) <= 1.5 and abs(hovered[2] - at[1]) <= 1.5, (i, hovered, at)
 
         scroller = "document.querySelector('[data-testid=\"stMain\"]')"
         page.evaluate(f"{scroller}.scrollTop = 0")

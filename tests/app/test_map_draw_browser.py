@@ -106,13 +106,13 @@ def test_hover_finds_the_point_under_the_mouse_once_the_deferred_index_is_in(ben
             if (d < bestD) {{ bestD = d; best = i; }}
         }}
         const [x, y] = m.sp.getScreenPosition(best);
-        m.sp.subscribe('pointOver', (i) => {{ window.__over = i; }});
         return [best, r.left + x, r.top + y];
     }}""")
     page.mouse.move(where[1] - 5, where[2] - 5)
     page.mouse.move(where[1], where[2])
-    page.wait_for_function("window.__over !== undefined", timeout=30_000)
-    over = page.evaluate("window.__over")
+    # the map's own hover (through the index the worker filled; regl-scatterplot's hover would redraw every point)
+    page.wait_for_function(f"document.querySelector('{MAP}').__cmap.hovered !== null", timeout=30_000)
+    over = page.evaluate(f"document.querySelector('{MAP}').__cmap.hovered")
     # the hovered point is within a pixel or two of the mouse (others may lie as close)
     gap = page.evaluate(f"""([i, mx, my]) => {{
         const m = document.querySelector('{MAP}').__cmap, r = m.dom.canvas.getBoundingClientRect();

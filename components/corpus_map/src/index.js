@@ -19,8 +19,10 @@
 // Over the WebGL canvas a 2-D canvas draws the labels (header.labels [level, code, text, x, y, size, clusters?]:
 // coarse groups zoomed out, clusters zoomed in, largest first, none overlapping, none past an edge; a label goes
 // with the clusters the legend hides, see labelsToDraw), stars
-// (sections.stars), rings (sections.marks) and a highlight of up to OVERLAY_HIGHLIGHT points (more: the
-// scatterplot's own selection); a legend (header.legend) hides and shows codes (sp.filter).
+// (sections.stars), rings (sections.marks), the hovered point and a highlight of up to OVERLAY_HIGHLIGHT points (more:
+// the scatterplot's own selection); a legend (header.legend) hides and shows codes (sp.filter).
+// Hover is found here (wireHover), never by regl-scatterplot: its hover redraws every point, ~1 s a newly hovered
+// point at a million points in software GL.
 import createREGL from 'regl';
 import createScatterplot, { checkSupport } from 'regl-scatterplot';
 
@@ -39,6 +41,7 @@ const OVERLAY_HIGHLIGHT = 5000; // highlights of up to this many points are draw
 const FINE_ZOOM = 1.6; // camera scale from which cluster labels replace the coarse groups' labels
 const LABEL_FONT = '600 12px sans-serif';
 const DRAG_MIN_PX = 4; // a press that moves less is a click
+const NEAR_PX = 6; // a hover or click finds the nearest point within this many pixels
 const LASSO_STEP_PX = 3; // lasso vertices at least this far apart (screen pixels)
 const MAX_LASSO_VERTICES = 2048; // the server refuses longer polygons
 const REGION_FILL = 'rgba(59, 91, 219, 0.10)';
@@ -439,6 +442,16 @@ function drawMarks(m, ctx, w, h) {
     ctx.fill();
     ctx.stroke();
   }
+  const hp = m.hovered !== null && m.hovered < pts.n ? project(m, pts.x[m.hovered], pts.y[m.hovered]) : null;
+  if (hp) { // the hovered point, over the others: no WebGL frame
+    ctx.fillStyle = HOVER;
+    ctx.strokeStyle = '#ffffff';
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.arc(hp[0], hp[1], 4.5, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.stroke();
+  }
   ctx.fillStyle = STAR;
   ctx.strokeStyle = '#5c3c00';
   for (const i of m.stars) {
@@ -603,19 +616,10 @@ function wireEvents(m) {
     if (m.applyingHighlight) return;
     clearSelection(m);
   });
-  sp.subscribe('pointOver', (index) => {
-    m.hovered = index;
-    const text = hoverText(m, index);
-    if (text !== null) { showTip(m, index, text); return; }
-    showTip(m, index, '…');
-    clearTimeout(m.hoverTimer);
-    m.hoverTimer = setTimeout(() => { if (m.hovered === index) m.setStateValue('hover', index); }, HOVER_DELAY_MS);
-  });
-  sp.subscribe('pointOut', () => { m.hovered = null; showTip(m, null); });
-  m.dom.canvasBox.addEventListener('mousemove', (e) => {
-    const r = m.dom.root.getBoundingClientRect(); // from the padding edge, as the tip's left and top
-    m.mouse = [e.clientX - r.left - m.dom.root.clientLeft, e.clientY - r.top - m.dom.root.clientTop];
-  });
+  // regl-scatterplot's own hover: only with hoverByScatterplot (benchmarks measure the old way with it)
+  sp.subscribe('pointOver', (index) => setHovered(m, index));
+  sp.subscribe('pointOut', () => setHovered(m, null));
+  m.dom.canvasBox.addEventListener('mousemove', (e) => { m.mouse = mouseInRoot(m, e); });
   for (const [mode, b] of Object.entries(m.dom.modes)) b.addEventListener('click', () => setMode(m, mode));
   m.dom.reset.addEventListener('click', () => sp.reset());
   m.dom.png.addEventListener('click', () => savePng(m));
@@ -631,6 +635,46 @@ function wireEvents(m) {
   sp.subscribe('view', ({ view }) => { m.view = view; queueOverlay(m); });
   guardWheel(m);
   wireRegion(m);
+  wireHover(m);
+}
+
+function mouseInRoot(m, e) {
+  const r = m.dom.root.getBoundingClientRect(); // from the padding edge, as the tip's left and top
+  return [e.clientX - r.left - m.dom.root.clientLeft, e.clientY - r.top - m.dom.root.clientTop];
+}
+
+// The hovered point (null: none): ringed on the overlay, its text in the tip (asked of the page when not held).
+function setHovered(m, index) {
+  if (index === m.hovered) return;
+  m.hovered = index;
+  m.dom.root.setAttribute('data-hovered', index === null ? '' : String(index));
+  queueOverlay(m);
+  if (index === null) { showTip(m, null); return; }
+  const text = hoverText(m, index);
+  if (text !== null) { showTip(m, index, text); return; }
+  showTip(m, index, '…');
+  clearTimeout(m.hoverTimer);
+  m.hoverTimer = setTimeout(() => { if (m.hovered === index) m.setStateValue('hover', index); }, HOVER_DELAY_MS);
+}
+
+// A mouse moving over the points with no button pressed is this module's: it never reaches regl-scatterplot, whose
+// hover redraws every point (and sets them to be drawn again when the point is left), nor its camera, which only
+// moves while a button is pressed. The nearest point comes from the spatial index (nearestPoint).
+function wireHover(m) {
+  const canvas = m.dom.canvas;
+  m.onHoverMove = (e) => {
+    if (m.hoverByScatterplot || e.buttons !== 0 || e.target !== canvas || !m.pts || !m.view) return;
+    e.stopImmediatePropagation();
+    // a pan (a button pressed) still hovers through regl-scatterplot: its point, drawn in the hover colour on every
+    // frame, is let go (one frame, after a pan) so that only the overlay marks the hovered point
+    if (m.sp.get('hoveredPoint') >= 0) m.sp.hover(-1, { preventEvent: true });
+    m.mouse = mouseInRoot(m, e);
+    const r = canvas.getBoundingClientRect();
+    const i = nearestPoint(m, e.clientX - r.left, e.clientY - r.top);
+    setHovered(m, i >= 0 ? i : null);
+  };
+  window.addEventListener('mousemove', m.onHoverMove, true);
+  canvas.addEventListener('mouseleave', () => { if (!m.hoverByScatterplot) setHovered(m, null); });
 }
 
 function sendSelection(m, state) {
@@ -660,21 +704,46 @@ function dragPolygon(drag, end) {
   return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
 }
 
-// The visible point nearest a click (within a few pixels), or -1.
+// The visible point nearest a click or the mouse (within NEAR_PX pixels), or -1: through the spatial index of a big
+// map (none while it is built, as regl-scatterplot's hover and click find none then), by every point of a small one.
 function nearestPoint(m, sx, sy) {
   const pts = m.pts;
   const [x, y] = unproject(m, sx, sy);
-  const [x2] = unproject(m, sx + 6, sy);
+  const [x2] = unproject(m, sx + NEAR_PX, sy);
+  const r = Math.abs(x2 - x);
   let best = -1;
-  let bestD = (x2 - x) * (x2 - x);
-  for (let i = 0; i < pts.n; i++) {
-    const dx = pts.x[i] - x;
-    if (dx * dx > bestD) continue;
-    const dy = pts.y[i] - y;
-    const d = dx * dx + dy * dy;
+  let bestD = r * r;
+  const consider = (i) => {
+    const dx = pts.x[i] - x, dy = pts.y[i] - y, d = dx * dx + dy * dy;
     if (d <= bestD && visibleCode(m, pts.z[i])) { bestD = d; best = i; }
-  }
+  };
+  if (m.index) indexRange(m.index, x - r, y - r, x + r, y + r, consider);
+  else for (let i = 0; i < pts.n; i++) { const dx = pts.x[i] - x; if (dx * dx <= bestD) consider(i); }
   return best;
+}
+
+// Every point of a spatial index in kdbush's layout (buildSpatialIndex) inside [x0, x1] x [y0, y1], handed to `each`:
+// kdbush 4.0's range search (ISC, Vladimir Agafonkin).
+function indexRange(data, x0, y0, x1, y1, each) {
+  const nodeSize = new Uint16Array(data, 2, 1)[0];
+  const n = new Uint32Array(data, 4, 1)[0];
+  const idBytes = n < 65536 ? 2 : 4;
+  const ids = idBytes === 2 ? new Uint16Array(data, 8, n) : new Uint32Array(data, 8, n);
+  const coords = new Float32Array(data, 8 + n * idBytes + ((8 - ((n * idBytes) % 8)) % 8), 2 * n);
+  const inside = (k) => coords[2 * k] >= x0 && coords[2 * k] <= x1 && coords[2 * k + 1] >= y0 && coords[2 * k + 1] <= y1;
+  const stack = [0, n - 1, 0];
+  while (stack.length) {
+    const axis = stack.pop(), right = stack.pop(), left = stack.pop();
+    if (right - left <= nodeSize) {
+      for (let k = left; k <= right; k++) if (inside(k)) each(ids[k]);
+      continue;
+    }
+    const mid = (left + right) >> 1;
+    if (inside(mid)) each(ids[mid]);
+    const v = coords[2 * mid + axis];
+    if ((axis === 0 ? x0 : y0) <= v) stack.push(left, mid - 1, 1 - axis);
+    if ((axis === 0 ? x1 : y1) >= v) stack.push(mid + 1, right, 1 - axis);
+  }
 }
 
 // Box and Lasso mode (and Shift+drag in Pan mode): the press never reaches regl-scatterplot (no camera move, no
@@ -768,7 +837,7 @@ function create(parent, header, api) {
     ...colorOptions(header),
   });
   const m = { dom, sp, renderer, header, version: null, n: 0, seq: 0, mouse: [0, 0], hovered: null, hoverTimer: 0,
-    hoverCache: new Map(), highlightSig: null, applyingHighlight: false, pts: null, texts: null,
+    hoverCache: new Map(), hoverByScatterplot: false, highlightSig: null, applyingHighlight: false, pts: null, texts: null,
     colorsSig: JSON.stringify(header.colors || []), highlight: [], highlightSelected: false,
     view: sp.get('cameraView'), width: Math.max(width, 100), height: Math.max(height, 100), stars: [], marks: [],
     hidden: new Set(), visible: null, legendSig: null, codesSig: null, legendClusters: false, overlayQueued: false,
@@ -859,6 +928,7 @@ async function update(m, header, sections) {
     m.pts = pts;
     m.texts = pts.texts;
     m.hoverCache = new Map();
+    setHovered(m, null); // another map's point
     m.highlightSig = null;
     m.highlight = [];
     if (m.region) setRegion(m, null); // drawn on another map: the server selects nothing from it
@@ -933,6 +1003,7 @@ export default function corpusMap(component) {
       m.sp.destroy();
       m.renderer.destroy(); // a renderer passed in is the caller's to destroy
       window.removeEventListener('keyup', m.onKeyUp);
+      window.removeEventListener('mousemove', m.onHoverMove, true);
       m.dom.root.remove();
     }
   };
