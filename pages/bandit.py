@@ -27,7 +27,7 @@ from core.equal.reference import (
     tag_choice_now,
     tag_choices,
 )
-from core.equal.reopen import reopen_recorded
+from core.equal.reopen import reopen_with_reference
 from core.equal.run import BanditRun
 from core.equal.settings import PAGE_GROUPS, config_from_values, link_state, run_name, shown_run_name
 from core.equal.space import ArmSpace
@@ -132,17 +132,20 @@ def _new_run() -> BanditRun:
         raise ValueError("a setting above is not valid (its message names it)")
     ext = make_checked_extractor(kind, LLMSettings.typed(base_url, model, api_key) if kind == "openai" else None)
     S["bd_ref"] = ref
-    return bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
-                                        provenance=RunProvenance.build(space, ref, ext),
-                                        name=run_name(config, preset_label(ref.name))))
+    run = bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
+                                       provenance=RunProvenance.build(space, ref, ext),
+                                       name=run_name(config, preset_label(ref.name))))
+    S.setdefault("bd_refs", {})[run.run_id] = ref  # its export is decontaminated against it (run_reference)
+    return run
 
 
 def _reopen(run_id: str) -> BanditRun:
     """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference, a preset
     in words); an old generated name is shown in today's words (the store keeps it)."""
-    run = reopen_recorded(bandit_panels.store(), run_id, space, embed, fallback_reference=S.get("bd_ref", ref),
-                          reference_label=preset_label)
+    run, run_ref = reopen_with_reference(bandit_panels.store(), run_id, space, embed,
+                                         fallback_reference=S.get("bd_ref", ref), reference_label=preset_label)
     run.name = shown_run_name(run.name, run.config.policy, run.config.seed, run.provenance.reference_name)
+    S.setdefault("bd_refs", {})[run_id] = run_ref  # its own reference set, not the box's current choice
     return bandit_panels.hold(run)
 
 
@@ -231,8 +234,8 @@ def live_panel() -> None:
                   hover_text=lambda row: f"{names[int(cmap.labels[row])]}: {corpus.texts[row]}")
     st.caption("Newest extracted pairs")
     st.dataframe(newest_pairs(run, names=names), hide_index=True, key="bd_pairs")
-    if S.get("bd_ref", ref) is not None:  # (a reopened run while the page's reference is wrong: none to check)
-        bandit_panels.downloads(run, S.get("bd_ref", ref), loop.playing)
+    if (run_ref := S.get("bd_refs", {}).get(run.run_id)) is not None:  # the run's own reference set: a reopened
+        bandit_panels.downloads(run, run_ref, loop.playing)  # run's export was checked against the box's choice
 
 
 live_panel()

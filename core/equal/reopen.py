@@ -2,7 +2,8 @@
 
 :func:`recorded_inputs` says what a run was made with (and what an old run did not record);
 :func:`reopen_recorded` resumes it with those inputs, so two runs made with different reference
-sets can be compared side by side, each against its own ``D_r``.
+sets can be compared side by side, each against its own ``D_r``; :func:`reopen_with_reference` also returns that
+``D_r``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,16 @@ class _ReadOnlyExtractor:
 def reopen_recorded(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedFn, extractor: Extractor | None = None,
                     fallback_reference: ReferenceSet | None = None,
                     reference_label: Callable[[str], str] | None = None) -> BanditRun:
-    """Reopen ``run_id`` with ITS OWN recorded ``D_r`` (embedded with ``embed``), checked against ``space``.
+    """Reopen ``run_id`` with ITS OWN recorded ``D_r``: :func:`reopen_with_reference` without the reference set."""
+    return reopen_with_reference(store, run_id, space, embed, extractor, fallback_reference, reference_label)[0]
+
+
+def reopen_with_reference(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedFn,
+                          extractor: Extractor | None = None,
+                          fallback_reference: ReferenceSet | None = None,
+                          reference_label: Callable[[str], str] | None = None) -> tuple[BanditRun, ReferenceSet]:
+    """Reopen ``run_id`` with ITS OWN recorded ``D_r`` (embedded with ``embed``), checked against ``space``; returns
+    the run and that reference set (what its export is decontaminated against, not the page's current choice).
 
     ``extractor`` defaults to the rule extractor for a rules run and to a read-only stand-in
     otherwise (enough to look at or compare the run). ``fallback_reference`` (a ReferenceSet) is
@@ -88,5 +98,5 @@ def reopen_recorded(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedF
     if isinstance(extractor, _ReadOnlyExtractor):
         given = replace(given, extractor={})
     return BanditRun.resume(store, run_id, space, embed(ref.texts()), extractor, embed, provenance=given,
-                            reference_label=reference_label)
+                            reference_label=reference_label), ref
 

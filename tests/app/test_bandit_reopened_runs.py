@@ -1,0 +1,44 @@
+"""Runs reopened on the Bandit page (the Reopen button, a shared link, a reloaded tab) keep their own reference task:
+the export decontaminates against it, whatever the page's reference box shows now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "bandit.py")
+
+
+def _removed(at: AppTest) -> list[str]:
+    return [str(b.label) for b in at.get("download_button") if "messages JSONL" in str(b.label)]
+
+
+def test_a_reopened_runs_export_is_decontaminated_against_its_own_reference(small_builtin, tmp_path, monkeypatch):
+    """A run made with a saved selection (a tag of the corpus's own documents) drops from its export every pair of
+    those documents. Reopened (here after a Reset, as a reloaded tab or a link does) while the box shows a preset, the
+    export was decontaminated against the preset instead: '0 removed', the reference set's own pairs exported."""
+    from core.corpus.builtin import load_builtin_corpus
+    from core.corpus.tags import TagStore
+
+    monkeypatch.setenv("EQUALCTAR_HOME", str(tmp_path / "home"))
+    corpus = load_builtin_corpus(limit=300)
+    TagStore(corpus.content_hash).save("everything", corpus.ids)  # every pair the run extracts is in its reference
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_preset"] = "Tag: everything"
+    at.run()
+    next(b for b in at.button if b.key == "bd_step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    run_id = at.session_state["bd_loop"].run.run_id
+    made = _removed(at)
+    assert made and "; 0 removed" not in made[0], made  # the tag's pairs are left out of the export
+
+    next(b for b in at.button if b.key == "bd_reset").click().run()
+    at.selectbox(key="bd_preset").set_value("numerical-arrays").run()  # the box now shows a preset
+    at.session_state["bd_pick"] = [run_id]
+    at.run()
+    next(b for b in at.button if b.key == "bd_reopen").click().run()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["bd_loop"].run.run_id == run_id
+    assert _removed(at) == made, (made, _removed(at))  # the same export as before the Reset
