@@ -119,7 +119,7 @@ except ValueError as exc:
     common.show_error(exc, "Settings" if loop.run is None else "Settings of the next run (the run below goes on)")
     if loop.run is None:
         st.stop()
-bandit_panels.next_run_note(loop, config)
+bandit_panels.next_run_note(loop, config, ref)
 if config is not None and config.deterministic:  # issue #28: say so, or a seed that changes nothing reads as a bug
     st.caption("These settings are deterministic: the seed changes nothing. An **Order exploration** above 0 lets "
                "runs spread over seeds.")

@@ -45,14 +45,23 @@ def _lease_tabs() -> dict[str, str]:
     return {}
 
 
-def next_run_note(loop: LiveLoop, config: RunConfig | None) -> None:
+def next_run_note(loop: LiveLoop, config: RunConfig | None, reference=None) -> None:
     """Name the controls a live (playing or paused) run does not follow: a tuning lab's Apply, or a control touched
-    mid-run, sets them for the next new run."""
-    changed = [] if config is None or loop.state not in ("playing", "paused") else \
-        changed_settings(loop.run.config, config)
+    mid-run (a setting, the reference task ``reference`` a new run would get, the sidebar's seed), sets them for the
+    next new run."""
+    if config is None or loop.state not in ("playing", "paused"):
+        return
+    changed = changed_settings(loop.run.config, config)
+    own = S.get("bd_refs", {}).get(loop.run.run_id)  # the live run's reference set (pages/bandit.py keeps it)
+    if reference is not None and own is not None and reference.name != own.name:
+        changed.insert(0, "Reference task")
+    if config.seed != loop.run.config.seed:
+        changed.append("Seed (sidebar)")
     if changed:
-        st.caption(f"**{', '.join(changed)}** above differ from the live run's: they are for the next new run (press "
-                   "Reset, then Start). Resume and Step play the live run as it was started.")
+        one = len(changed) == 1
+        st.caption(f"**{', '.join(changed)}** above {'differs' if one else 'differ'} from the live run's: "
+                   f"{'it is' if one else 'they are'} for the next new run (press Reset, then Start). Resume and Step "
+                   "play the live run as it was started.")
 
 
 def hold(run: BanditRun) -> BanditRun:

@@ -276,13 +276,13 @@ def test_controls_the_live_run_does_not_follow_are_named(small_builtin):
     at.session_state["bd_budget"] = 1.0
     at.run()
     _button(at, "bd_step").click().run()
-    assert not [c for c in at.caption if "differ from the live run" in c.value]  # nothing changed yet
+    assert not [c for c in at.caption if "from the live run's:" in c.value]  # nothing changed yet
     at.selectbox(key="bd_policy").select("ucb1").run()
-    notes = [c.value for c in at.caption if "differ from the live run" in c.value]
+    notes = [c.value for c in at.caption if "from the live run's:" in c.value]
     assert notes and "Policy" in notes[0] and "Budget" not in notes[0], notes
     assert at.session_state["bd_loop"].run.config.policy == "learned"  # the held run keeps its own
     at.selectbox(key="bd_policy").select("learned").run()
-    assert not [c for c in at.caption if "differ from the live run" in c.value]
+    assert not [c for c in at.caption if "from the live run's:" in c.value]
     assert not at.exception, [e.value for e in at.exception]
 
 

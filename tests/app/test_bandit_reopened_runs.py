@@ -42,3 +42,29 @@ def test_a_reopened_runs_export_is_decontaminated_against_its_own_reference(smal
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["bd_loop"].run.run_id == run_id
     assert _removed(at) == made, (made, _removed(at))  # the same export as before the Reset
+
+
+def test_a_reference_task_or_seed_changed_mid_run_is_named_as_for_the_next_run(small_builtin):
+    """Changing the Policy mid-run was named as being for the next run; changing the Reference task (or the
+    sidebar's Seed) said nothing, so the box read "Networking" above a run, and its closeness, of "Numerical
+    arrays"."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0
+    at.run()
+    next(b for b in at.button if b.key == "bd_step").click().run()
+
+    def note() -> str:
+        return " ".join(c.value for c in at.caption if "from the live run's:" in c.value)
+
+    assert not note()
+    at.selectbox(key="bd_preset").set_value("networking").run()
+    assert "**Reference task** above differs from" in note() and "Seed" not in note(), note()
+    assert at.session_state["bd_loop"].run.run_id in at.session_state["bd_refs"]  # the live run keeps its own
+    at.session_state["sb_seed"] = 5
+    at.run()
+    assert "**Reference task, Seed (sidebar)** above differ from" in note(), note()
+    at.selectbox(key="bd_preset").set_value("numerical-arrays").run()
+    at.session_state["sb_seed"] = 0
+    at.run()
+    assert not note(), note()
+    assert not at.exception, [e.value for e in at.exception]
