@@ -30,6 +30,7 @@ from core.equal.tune import (
     check_grid,
     clicked_cell,
     rank_cells,
+    seed_note,
     setting_cells,
     summarize_tune,
 )
@@ -112,6 +113,8 @@ if need:
                f"**Run ({need:,} calls)** confirms the spend; they are extracted once and kept for every later grid.",
                icon=":material/payments:")
 st.caption(f"{len(grid.cells())} setting cells × {len(grid.seeds)} seeds, with Random and Avg-sim: {grid.n_runs} runs.")
+if note := seed_note(grid):  # the Bandit page's "the seed changes nothing", for the cells of the grid
+    st.caption(note)
 polling = common.job_running(JOB)
 
 

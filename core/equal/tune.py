@@ -268,6 +268,30 @@ class TuneGrid:
         return replace(self.base, policy=policy, policy_params={}, budget=budget)
 
 
+def seed_note(grid: TuneGrid) -> str:
+    """What the lab says when its seeds cannot spread some cells: ``""`` unless the grid plays several seeds and a
+    cell is deterministic (:attr:`RunConfig.deterministic`: every seed replays the same run, so its band is a line
+    and its spread over seeds 0; only the seeded baseline, Random, differs).
+
+    >>> seed_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0, 1, 2))).split(" replay")[0]
+    'Every setting cell here is deterministic: the 3 seeds of such a cell'
+    >>> seed_note(TuneGrid((("policy", ("equal", "thompson")),), seeds=(0, 1))).split(" replay")[0]
+    '1 of 2 setting cells is deterministic: the 2 seeds of such a cell'
+    >>> seed_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0,)))
+    ''
+    """
+    cells = grid.cells()
+    fixed = sum(c.config.deterministic for c in cells)
+    if len(grid.seeds) < 2 or not fixed:
+        return ""
+    which = ("Every setting cell here is deterministic" if fixed == len(cells) else
+             f"{fixed} of {len(cells)} setting cells {'is' if fixed == 1 else 'are'} deterministic")
+    return (f"{which}: the {len(grid.seeds)} seeds of such a cell replay the same run, so its band is a line and "
+            "its spread over seeds 0 (only Random's seeds differ). One seed per cell draws the same curve sooner; to "
+            "see a spread, vary the document order (Random) or the policy (Thompson sampling, Epsilon-greedy and EXP3 "
+            "draw from the seed).")
+
+
 def check_grid(grid: TuneGrid, space: ArmSpace, reference: NDArray) -> None:
     """Refuse, naming the setting, a grid some cell of which this map cannot play (before any work).
 

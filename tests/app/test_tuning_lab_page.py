@@ -124,3 +124,24 @@ def test_cancel_keeps_the_runs_done(small_builtin):
     job = at.session_state["tl_job"]
     assert job.status == "cancelled" and not at.exception
     assert any("Cancelled" in w.value for w in at.warning)
+
+
+def test_the_lab_says_when_its_seeds_replay_the_same_run(small_builtin):
+    """The lab's default grid (EQUAL, arms per round × documents per pull, 3 seeds) is deterministic: each cell's
+    seeds replayed the same run, a flat band and '± sd over seeds' 0.000 in every row, three times the work, and
+    nothing said so (the Bandit page says 'the seed changes nothing'). A random document order spreads them."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(c.value for c in at.caption)
+    assert "Every setting cell here is deterministic: the 3 seeds of such a cell replay the same run" in said, said
+    at.session_state["tl_seeds"] = 1
+    at.run()
+    assert "deterministic" not in " ".join(c.value for c in at.caption)
+    at.session_state["tl_seeds"] = 3
+    at.session_state["tl_vary"] = ["doc_order"]
+    at.session_state["tl_values_doc_order"] = ["random", "similar"]
+    at.run()
+    said = " ".join(c.value for c in at.caption)
+    assert "1 of 2 setting cells is deterministic" in said, said
+    assert not at.exception, [e.value for e in at.exception]
