@@ -16,12 +16,13 @@ from core.corpus.tags import tagged_ids
 from core.equal.baselines import BaselinesJob
 from core.equal.export import export_pairs
 from core.equal.extract import make_extractor
-from core.equal.live import LiveLoop, label_runs, runs_table, stored_rounds
+from core.equal.live import LiveLoop, label_runs, runs_table, stored_differences, stored_rounds
 from core.equal.reference import TAG_PREFIX, check_reference_size, load_reference, reference_from_tag
 from core.equal.reward import import_solver
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.settings import changed_settings
 from core.equal.store import RunStore
+from core.text import md_escape
 from core.viz.bandit import make_comparison_figure
 from core.viz.webgl_map import prepare_points
 from pages import bandit_settings, common
@@ -191,3 +192,15 @@ def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditR
             else:
                 st.plotly_chart(make_comparison_figure(frames[0], frames[1], labels[pick[0]], labels[pick[1]]),
                                 key="bd_compare")
+                _compare_note(store, pick)
+
+
+def _compare_note(store: RunStore, pick: list[str]) -> None:
+    """Which settings two compared runs differ in, both values (their names say only policy, task and seed)."""
+    try:
+        differ = stored_differences(store, pick)
+    except (ValueError, TypeError) as exc:  # a run deleted meanwhile, or stored by a version with other settings
+        st.caption(f"Their settings could not be read: {md_escape(exc)}")
+        return
+    st.caption("**Settings that differ** (in the order picked): " + md_escape("; ".join(differ)) if differ else
+               "Both runs have the same settings and seed (their names differ only in when they started).")

@@ -304,6 +304,16 @@ def newest_pairs(run, n: int = 8, names=None):
     return df.assign(cluster=_named(df["cluster"], names)).rename(columns={"doc_id": "document"})
 
 
+def stored_differences(store: Any, run_ids: list[str]) -> list[str]:
+    """The settings two stored runs of ``store`` differ in, in words with both values in the order of ``run_ids``
+    (:func:`core.equal.settings.settings_differences`); ``[]`` when they share every setting and the seed."""
+    from core.equal.config import RunConfig
+    from core.equal.settings import settings_differences
+
+    first, second = (RunConfig.from_dict(store.load_config(run_id)) for run_id in run_ids)
+    return settings_differences(first, second)
+
+
 RUN_COLUMNS = {"name": "run", "created": "started (UTC)", "status": "status", "policy": "policy",
                "reference": "reference task", "docs": "documents read", "calls": "extraction calls",
                "pairs": "QA pairs", "mean_reward": "mean reward", "pulls": "pulls", "cost": "cost",

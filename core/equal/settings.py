@@ -523,6 +523,30 @@ def changed_settings(old: RunConfig, new: RunConfig) -> list[str]:
     return [s.label_for(b) for s in PAGE_SETTINGS if (s.applies(a) or s.applies(b)) and a[s.name] != b[s.name]]
 
 
+def settings_differences(a: RunConfig, b: RunConfig) -> list[str]:
+    """The page's settings (and the seed) that differ from run ``a`` to run ``b``, in words with both values: what
+    two compared runs' names (policy, task, seed) do not say.
+
+    >>> settings_differences(RunConfig(budget=0.05), RunConfig(budget=0.5, seed=2))
+    ['Budget value (share: 0-1): 0.05 / 0.5', 'Seed: 0 / 2']
+    >>> settings_differences(RunConfig(), RunConfig(policy="ucb1"))
+    ['Policy: Learned (the default) / UCB1']
+    >>> settings_differences(RunConfig(), RunConfig())
+    []
+    """
+    va, vb = values_of(a), values_of(b)
+
+    def word(spec: Setting, value: Any) -> str:
+        value = _plain(value)
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return str(spec.choice_labels.get(value, value)) if isinstance(value, str) else f"{value:g}"
+
+    out = [f"{s.label_for(vb)}: {word(s, va[s.name])} / {word(s, vb[s.name])}" for s in PAGE_SETTINGS
+           if (s.applies(va) or s.applies(vb)) and va[s.name] != vb[s.name]]
+    return out + ([f"Seed: {a.seed} / {b.seed}"] if a.seed != b.seed else [])
+
+
 def link_values(config: RunConfig) -> dict[str, Any]:
     """The settings a link carries for ``config``: those that apply and differ from their default, by name."""
     values = values_of(config)

@@ -447,6 +447,14 @@ class RunStore:
         return StoredRun(row[0], row[1], status, row[3], json.loads(row[4]), row[5], int(row[6]), plans, pulls, pairs,
                          json.loads(row[7] or "{}"), resumes)
 
+    def load_config(self, run_id: str) -> dict[str, Any]:
+        """``run_id``'s settings as stored (``RunConfig.from_dict`` reads them), without its pulls and pairs."""
+        with self._lock, _naming_damage(self.path):
+            row = self._conn.execute("SELECT config FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            raise RunStoreError(f"no run {run_id!r} in the run store")
+        return json.loads(row[0])
+
     def delete_run(self, run_id: str) -> None:
         tables = ("pairs", "pulls", "rounds", "arm_state", "resumes", "runs")
         statements = [(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in tables]

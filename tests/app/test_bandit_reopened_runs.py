@@ -7,6 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests._text import shown
+
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "bandit.py")
 
 
@@ -68,3 +70,27 @@ def test_a_reference_task_or_seed_changed_mid_run_is_named_as_for_the_next_run(s
     at.run()
     assert not note(), note()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_two_compared_runs_name_the_settings_they_differ_in(small_builtin):
+    """Runs are named by policy, task and seed: two runs of other budgets (or any other setting) were compared under
+    legends that differed only by the time they started. The page now says which settings differ, both values."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    ids = []
+    for budget in (0.5, 1.0):
+        at.session_state["bd_budget"] = budget
+        next(b for b in at.button if b.key == "bd_step").click().run()
+        ids.append(at.session_state["bd_loop"].run.run_id)
+        next(b for b in at.button if b.key == "bd_reset").click().run()
+    at.session_state["bd_pick"] = ids
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    said = shown(" ".join(c.value for c in at.caption))
+    assert "Settings that differ** (in the order picked): Budget value (share: 0-1): 0.5 / 1" in said, said
+    at.session_state["bd_budget"] = 0.5
+    next(b for b in at.button if b.key == "bd_step").click().run()
+    twin = at.session_state["bd_loop"].run.run_id
+    at.session_state["bd_pick"] = [ids[0], twin]
+    at.run()
+    assert "same settings" in " ".join(c.value for c in at.caption)
