@@ -241,7 +241,7 @@ def live_panel() -> None:
 live_panel()
 S["bd_drawn_s"] = time.perf_counter() - PAGE_START  # (a full run: a fragment's reruns do not run this line)
 
-why.cluster(corpus, cmap)
+why.cluster(corpus, cmap, names)
 
 
 def _start_baselines():

@@ -94,3 +94,24 @@ def test_two_compared_runs_name_the_settings_they_differ_in(small_builtin):
     at.session_state["bd_pick"] = [ids[0], twin]
     at.run()
     assert "same settings" in " ".join(c.value for c in at.caption)
+
+
+def test_why_a_cluster_yields_names_the_clusters_and_keeps_the_reason_readable(small_builtin):
+    """'Why a cluster yields what it yields' asked for a bare cluster number (0..k-1) where the arm table and the
+    bars name each cluster by its keywords, and its reason column, the widest text, got the narrowest share of the
+    width at 1440 px ('docstring: the summary is a stub c…'). The box offers the clusters by name and the reason
+    column is the wide one."""
+    import json
+
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    box = at.selectbox(key="bd_why_cluster")
+    assert box.value == 0 and all(" · " in str(o) for o in box.options) and len(box.options) > 1, box.options
+    box.set_value(1).run()
+    why = next(d for d in at.dataframe if list(d.value.columns) == ["document", "pairs", "rules", "why"])
+    widths = {name: c.get("width") for name, c in json.loads(why.proto.columns).items() if name in why.value}
+    assert isinstance(widths["why"], int) and all(isinstance(w, int) and w * 2 <= widths["why"]
+                                                  for name, w in widths.items() if name != "why"), widths
+    said = " ".join(c.value for c in at.caption)
+    assert "documents of this cluster yield pairs" in said, said

@@ -60,7 +60,7 @@ def test_a_pick_is_forgotten_when_its_page_is_left():
     """A pick (pages._lib.routing.PICKS: here the cluster the Bandit page explains) comes back at its default, while
     a kept setting beside it comes back as set."""
     at = _app("bandit")
-    at.number_input(key="bd_why_cluster").set_value(1)
+    at.selectbox(key="bd_why_cluster").set_value(1)
     at.slider(key="bd_speed").set_value(5)
     at.run()
     at.switch_page("pages/ctar_generator.py")
@@ -68,7 +68,7 @@ def test_a_pick_is_forgotten_when_its_page_is_left():
     at.switch_page("pages/bandit.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert (at.slider(key="bd_speed").value, at.number_input(key="bd_why_cluster").value) == (5, 0)
+    assert (at.slider(key="bd_speed").value, at.selectbox(key="bd_why_cluster").value) == (5, 0)
 
 
 def test_presentation_mode_keeps_an_uploaded_corpus():
