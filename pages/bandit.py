@@ -27,7 +27,7 @@ from core.equal.reference import (
     tag_choice_now,
     tag_choices,
 )
-from core.equal.reopen import reopen_with_reference
+from core.equal.reopen import OtherMapError, reopen_with_reference
 from core.equal.run import BanditRun
 from core.equal.settings import PAGE_GROUPS, config_from_values, link_state, run_name, shown_run_name
 from core.equal.space import ArmSpace
@@ -142,8 +142,12 @@ def _new_run() -> BanditRun:
 def _reopen(run_id: str) -> BanditRun:
     """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference, a preset
     in words); an old generated name is shown in today's words (the store keeps it)."""
-    run, run_ref = reopen_with_reference(bandit_panels.store(), run_id, space, embed,
-                                         fallback_reference=S.get("bd_ref", ref), reference_label=preset_label)
+    try:
+        run, run_ref = reopen_with_reference(bandit_panels.store(), run_id, space, embed,
+                                             fallback_reference=S.get("bd_ref", ref), reference_label=preset_label)
+    except OtherMapError as exc:  # a run of the static map a fresh install draws first, once MiniLM has replaced it
+        raise OtherMapError(f"{exc}. Choose '{common.encoder_choice(exc.encoder)}' under Encoder in the sidebar, "
+                            "then pick the run again under Stored runs", exc.encoder) from None
     run.name = shown_run_name(run.name, run.config.policy, run.config.seed, run.provenance.reference_name)
     S.setdefault("bd_refs", {})[run_id] = run_ref  # its own reference set, not the box's current choice
     return bandit_panels.hold(run)

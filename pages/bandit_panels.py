@@ -184,7 +184,7 @@ def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditR
                 bandit_settings.apply_config(loop.run.config)  # every control shows the reopened run's settings
                 st.rerun()
             except ValueError as exc:
-                common.show_error(exc, "Cannot reopen (was it made on another corpus or clustering?)")
+                common.show_error(exc, "Cannot reopen")  # the message names what differs
         if len(pick) == 2:  # resumed once per stored state, not per rerun
             frames, problems = stored_rounds(S.setdefault("bd_cmp", {}), runs, pick, reopen, reference_name)
             if problems:

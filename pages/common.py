@@ -18,6 +18,7 @@ from pages._lib.choices import (
     UPLOAD_TYPES,
     builtin_limit,
     demo_mode,
+    encoder_choice,
     encoder_name,
     path_input,
     presenting,
@@ -60,8 +61,8 @@ corpus_map = upgrade_panel.corpus_map
 __all__ = [
     "DEMO_NOTES", "ENCODER_CHOICES", "PATH_KEYS", "PRESENTING", "SAVED_VIEW", "SIDEBAR_KEYS", "SOURCES",
     "UPLOAD_TYPES", "PolledJob", "baseline_cache", "baseline_extractor", "builtin_corpus", "builtin_limit",
-    "corpus_map", "corpus_source", "default_k", "demo_mode", "encoder", "encoder_name", "forget_encoder",
-    "job_running", "keep_view_now", "keep_views", "kept_key", "leave_pages_directory_mode",
+    "corpus_map", "corpus_source", "default_k", "demo_mode", "encoder", "encoder_choice", "encoder_name",
+    "forget_encoder", "job_running", "keep_view_now", "keep_views", "kept_key", "leave_pages_directory_mode",
     "link_warning", "map_figure", "map_memo", "map_settings", "page_header", "path_input", "poll_job_panel",
     "presenting", "restore_link", "seed", "server_path", "server_paths_allowed", "set_map_overrides",
     "share_view", "show_error", "use_encoder", "warm_encoder",

@@ -47,6 +47,15 @@ def recorded_inputs(store: Recorder, run_id: str) -> RecordedInputs:
     return RecordedInputs(run_id, stored.name, stored.status, RunConfig.from_dict(stored.config), prov, prov.unknown)
 
 
+class OtherMapError(RunStoreError):
+    """A stored run made on another encoder's map than the one given; ``encoder`` names the run's (the static tier's
+    while a fresh install upgrades its map to MiniLM, say), so a page can say which choice brings it back."""
+
+    def __init__(self, message: str, encoder: str) -> None:
+        super().__init__(message)
+        self.encoder = encoder
+
+
 class _ReadOnlyExtractor:
     """Stands in for the recorded extractor when a run is reopened only to be looked at or compared."""
 
@@ -77,7 +86,8 @@ def reopen_with_reference(store: Recorder, run_id: str, space: ArmSpace, embed: 
     otherwise (enough to look at or compare the run). ``fallback_reference`` (a ReferenceSet) is
     used for an old run that did not record its ``D_r``; without one such a run is refused.
     Two runs made with different reference sets can so be compared side by side. A refusal names a reference set
-    as ``reference_label`` says it (a page: :func:`core.equal.reference.preset_label`), else by its name.
+    as ``reference_label`` says it (a page: :func:`core.equal.reference.preset_label`), else by its name. A run made
+    on another encoder's map raises :class:`OtherMapError` naming that encoder.
     """
     rec = recorded_inputs(store, run_id)
     ref = rec.reference or fallback_reference
@@ -95,6 +105,11 @@ def reopen_with_reference(store: Recorder, run_id: str, space: ArmSpace, embed: 
             extractor = _ReadOnlyExtractor(rec.provenance.extractor)  # type: ignore[assignment]
     assert extractor is not None
     given = RunProvenance.build(space, ref, extractor)
+    made_on, this = rec.provenance, given
+    if made_on.space_id and this.space_id and made_on.space_id != this.space_id:  # said in words, not as a diff
+        raise OtherMapError(f"run {rec.name or run_id} ({run_id}) was made on the map of encoder {made_on.encoder!r}, "
+                            f"and this map is of {this.encoder!r}: it reopens only on its own encoder's map",
+                            made_on.encoder)
     if isinstance(extractor, _ReadOnlyExtractor):
         given = replace(given, extractor={})
     return BanditRun.resume(store, run_id, space, embed(ref.texts()), extractor, embed, provenance=given,

@@ -111,6 +111,15 @@ def builtin_limit() -> int | None:
     return int(value) if value else None
 
 
+def encoder_choice(name: str) -> str:
+    """The sidebar's Encoder choice that draws the map of encoder ``name`` (``"hashing-128"``: the hashing one), or
+    the local model box naming it."""
+    for label, model in ENCODER_CHOICES.items():
+        if name == model or name.startswith(f"{model}-"):
+            return label
+    return f"{LOCAL_MODEL}: {name}"
+
+
 def use_encoder(path: str) -> None:
     """Switch the sidebar encoder to a local model folder. An ``on_click`` callback: it runs
     before the next script run draws the sidebar widgets, so their keys may be set here; a

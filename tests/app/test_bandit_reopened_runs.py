@@ -115,3 +115,29 @@ def test_why_a_cluster_yields_names_the_clusters_and_keeps_the_reason_readable(s
                                                   for name, w in widths.items() if name != "why"), widths
     said = " ".join(c.value for c in at.caption)
     assert "documents of this cluster yield pairs" in said, said
+
+
+def test_a_run_of_another_encoders_map_says_which_sidebar_encoder_reopens_it(small_builtin):
+    """A fresh install draws a fast static map first and upgrades it to MiniLM in the background; every run made
+    before the upgrade then failed to reopen, compare or follow its link with 'embedding space differs ... Reopen it
+    with the recorded inputs (core.equal.reopen.reopen_recorded)': a Python function for a page that already does
+    that, and not a word on what brings the run back (choosing its encoder in the sidebar)."""
+    import json
+    import sqlite3
+
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    next(b for b in at.button if b.key == "bd_step").click().run()
+    run = at.session_state["bd_loop"].run
+    next(b for b in at.button if b.key == "bd_reset").click().run()
+    with sqlite3.connect(str(run.store.path)) as conn:  # as if made on the static tier's map
+        (prov,) = conn.execute("SELECT provenance FROM runs WHERE run_id=?", (run.run_id,)).fetchone()
+        prov = {**json.loads(prov), "encoder": "static-minilm", "space_id": "static-minilm/static-minilm-pca256"}
+        conn.execute("UPDATE runs SET provenance=? WHERE run_id=?", (json.dumps(prov), run.run_id))
+    at.session_state["bd_pick"] = [run.run_id]
+    at.run()
+    next(b for b in at.button if b.key == "bd_reopen").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = shown(" ".join(e.value for e in at.error))
+    assert "Static (fast, from MiniLM)" in said and "Encoder" in said, said
+    assert "core.equal" not in said and "another corpus or clustering?" not in said, said
