@@ -99,7 +99,7 @@ with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it st
         col.markdown(title)
         bandit_settings.draw_group(values, PAGE_GROUPS[group], col)
     st.session_state.setdefault("bd_speed", ROUNDS_PER_UPDATE)  # kept across pages (a default set twice warns)
-    st.slider(f"Rounds per update (each update also stops after {TICK_S} s of work)", 1, 50,
+    st.slider(f"Rounds per update, for the live run at once (each update also stops after {TICK_S} s of work)", 1, 50,
               key=common.kept_key("bd_speed"))
     bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
     kind = values["extractor"]

@@ -141,3 +141,18 @@ def test_a_run_of_another_encoders_map_says_which_sidebar_encoder_reopens_it(sma
     said = shown(" ".join(e.value for e in at.error))
     assert "Static (fast, from MiniLM)" in said and "Encoder" in said, said
     assert "core.equal" not in said and "another corpus or clustering?" not in said, said
+
+
+def test_the_speed_slider_says_it_applies_to_the_live_run_at_once(small_builtin):
+    """Mid-run every control under 'More settings (used by the next new run)' is for the next run, but one: Rounds
+    per update plays the live run faster at once. Its label now says so, not the heading's opposite."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0
+    at.run()
+    next(b for b in at.button if b.key == "bd_step").click().run()
+    assert any("used by the next new run" in str(e.label) for e in at.expander)
+    speed = at.slider(key="bd_speed")
+    assert "live run at once" in speed.label, speed.label
+    speed.set_value(3).run()
+    assert not [c for c in at.caption if "from the live run's:" in c.value]  # not a setting of the next run
+    assert not at.exception, [e.value for e in at.exception]
