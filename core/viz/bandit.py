@@ -103,13 +103,16 @@ def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str =
 
 
 def make_reward_figure(rounds: pd.DataFrame) -> go.Figure:
-    """Round mean reward (markers) and running mean reward (line) against the round (formula: ``METRIC_HELP``)."""
+    """Round mean reward (markers) and running mean reward (line) against the round (formula: ``METRIC_HELP``),
+    counted from 1 as the page's Round metric counts them (``rounds["round"]`` is 0-based), on whole-number ticks."""
     fig = go.Figure()
-    fig.add_scatter(x=rounds["round"], y=rounds["reward"], mode="markers", name="each round", marker=dict(size=5))
-    fig.add_scatter(x=rounds["round"], y=rounds["reward_cum"], mode="lines", name="mean so far")
+    shown = rounds["round"] + 1
+    fig.add_scatter(x=shown, y=rounds["reward"], mode="markers", name="each round", marker=dict(size=5))
+    fig.add_scatter(x=shown, y=rounds["reward_cum"], mode="lines", name="mean so far")
     fig.update_layout(title="Reward of each round", xaxis_title="round",
                       yaxis_title="reward (closeness of the round's pairs)",
                       height=300, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25))
+    fig.update_xaxes(rangemode="nonnegative", dtick=1 if len(rounds) <= 8 else None)  # few rounds: not -0.5, 0.5
     return finish(fig)
 
 
