@@ -208,9 +208,10 @@ def live_panel() -> None:
     if loop.problem:
         st.warning(f"Paused: {loop.problem}. The last pull is kept and is stored when you resume.",
                    icon=":material/hard_drive:")
+    rounds = run.rounds_frame()  # a row per round begun: the Round metric counts them as the charts do, from 1
     m = st.columns(5)
     m[0].metric("Status", loop.state)
-    m[1].metric("Round", run.round)
+    m[1].metric("Round", len(rounds))
     m[2].metric("Budget spent", f"{run.budget_fraction:.0%}")
     m[3].metric("QA pairs", f"{len(run.pairs):,}")
     m[4].metric("Closeness to reference", f"{run.coverage:.3f}", help=METRIC_HELP["coverage"])
@@ -218,7 +219,6 @@ def live_panel() -> None:
         S["bd_charts_of"] = run.run_id  # shows them before it mounts the charts and the map (seconds on a busy CPU),
         st.caption("Drawing the charts…")  # which the next refresh, 0.5 s later, draws
         return
-    rounds = run.rounds_frame()
     c1, c2 = st.columns([3, 2])
     if not rounds.empty:  # the main chart: closeness against extraction calls, the baselines beside it
         c1.plotly_chart(make_budget_figure({run.name: rounds}, baselines=S.get("bd_baselines")), key="bd_budget_fig")

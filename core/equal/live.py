@@ -299,9 +299,9 @@ def top_arms(run, n: int = 30, names=None):
 def newest_pairs(run, n: int = 8, names=None):
     """The ``n`` newest QA pairs, newest first: columns ``round, cluster, document, question, answer`` (the
     document's id under a word: the table showed the field name ``doc_id``; ``cluster`` by name when ``names``
-    is given)."""
+    is given; ``round`` counted from 1, as the page's Round metric and reward chart count it)."""
     df = run.pairs_frame(last=n).iloc[::-1][["round", "cluster", "doc_id", "question", "answer"]]
-    return df.assign(cluster=_named(df["cluster"], names)).rename(columns={"doc_id": "document"})
+    return df.assign(round=df["round"] + 1, cluster=_named(df["cluster"], names)).rename(columns={"doc_id": "document"})
 
 
 def stored_differences(store: Any, run_ids: list[str]) -> list[str]:

@@ -156,3 +156,29 @@ def test_the_speed_slider_says_it_applies_to_the_live_run_at_once(small_builtin)
     speed.set_value(3).run()
     assert not [c for c in at.caption if "from the live run's:" in c.value]  # not a setting of the next run
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_the_round_metric_the_reward_chart_and_the_pairs_table_count_rounds_alike(small_builtin):
+    """Paused mid-round, the page read 'Round 1' (rounds completed) above a reward chart with dots at rounds 0 and 1
+    (0-based) and pairs of 'round 1' (the second round, 0-based): three counts of one thing. All now count from 1
+    and include the round in progress."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_budget"] = 1.0
+    at.session_state["bd_tick_s"] = 0.0  # each refresh plays one pull: the run pauses inside a round
+    at.run()
+    next(b for b in at.button if b.key == "bd_start").click().run()
+    at.run()
+    next(b for b in at.button if b.key == "bd_pause").click().run()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = int(next(m.value for m in at.metric if m.label == "Round"))
+    import base64
+    import json
+
+    import numpy as np
+
+    chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Reward of each round" in c.proto.spec)
+    x = chart["data"][0]["x"]  # plotly sends numbers as typed bytes
+    last_dot = int(np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).max()) if "bdata" in x else max(x)
+    pairs = next(d.value for d in at.dataframe if list(d.value.columns)[:2] == ["round", "cluster"])
+    assert shown == last_dot == pairs["round"].max() >= 1, (shown, last_dot, pairs["round"].max())
