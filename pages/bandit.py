@@ -181,6 +181,7 @@ if link_run and (loop.run is None or loop.run.run_id != link_run):
     except (ValueError, KeyError) as exc:
         st.warning(f"This link could not restore run {link_run}: {md_escape(exc)}. The rest of the view is shown.",
                    icon=":material/link_off:")
+        bandit_panels.offer_its_map(exc, link_run, "bd_link_other_map")
 no_new_run = config is None and loop.state != "paused"  # Start and Step would build a run of the wrong settings
 b1, b2, b3, b4, b5 = st.columns(5)
 b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start",

@@ -18,6 +18,7 @@ from core.equal.export import export_pairs
 from core.equal.extract import make_extractor
 from core.equal.live import LiveLoop, label_runs, runs_table, stored_differences, stored_rounds
 from core.equal.reference import TAG_PREFIX, check_reference_size, load_reference, reference_from_tag
+from core.equal.reopen import OtherMapError
 from core.equal.reward import import_solver
 from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.settings import changed_settings
@@ -185,6 +186,7 @@ def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditR
                 st.rerun()
             except ValueError as exc:
                 common.show_error(exc, "Cannot reopen")  # the message names what differs
+                offer_its_map(exc, pick[0], "bd_reopen_other_map")
         if len(pick) == 2:  # resumed once per stored state, not per rerun
             frames, problems = stored_rounds(S.setdefault("bd_cmp", {}), runs, pick, reopen, reference_name)
             if problems:
@@ -193,6 +195,22 @@ def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditR
                 st.plotly_chart(make_comparison_figure(frames[0], frames[1], labels[pick[0]], labels[pick[1]]),
                                 key="bd_compare")
                 _compare_note(store, pick)
+
+
+def offer_its_map(exc: BaseException, run_id: str, key: str) -> None:
+    """A run refused because it was made on another encoder's map (:class:`~core.equal.reopen.OtherMapError`; the
+    static map a fresh install draws before MiniLM replaces it): a button that switches the sidebar's Encoder to that
+    map and reopens the run, as a link to it would."""
+    if not isinstance(exc, OtherMapError):
+        return
+    choice = common.encoder_choice(exc.encoder)
+    st.button(f"Switch the map to {choice} and reopen", key=key, icon=":material/restore:",
+              on_click=_reopen_on, args=(choice, run_id))
+
+
+def _reopen_on(choice: str, run_id: str) -> None:
+    common.switch_encoder(choice)
+    S["bd_link_run"] = run_id  # the page reopens it once the sidebar draws that map
 
 
 def _compare_note(store: RunStore, pick: list[str]) -> None:

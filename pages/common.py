@@ -25,6 +25,7 @@ from pages._lib.choices import (
     seed,
     server_path,
     server_paths_allowed,
+    switch_encoder,
     use_encoder,
 )
 from pages._lib.demo import DEMO_NOTES, page_header
@@ -65,5 +66,5 @@ __all__ = [
     "forget_encoder", "job_running", "keep_view_now", "keep_views", "kept_key", "leave_pages_directory_mode",
     "link_warning", "map_figure", "map_memo", "map_settings", "page_header", "path_input", "poll_job_panel",
     "presenting", "restore_link", "seed", "server_path", "server_paths_allowed", "set_map_overrides",
-    "share_view", "show_error", "use_encoder", "warm_encoder",
+    "share_view", "show_error", "switch_encoder", "use_encoder", "warm_encoder",
 ]

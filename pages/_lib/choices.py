@@ -124,7 +124,16 @@ def use_encoder(path: str) -> None:
     """Switch the sidebar encoder to a local model folder. An ``on_click`` callback: it runs
     before the next script run draws the sidebar widgets, so their keys may be set here; a
     map-settings override of the encoder is dropped so the choice takes effect."""
-    st.session_state["sb_encoder"] = LOCAL_MODEL
-    st.session_state["sb_encoder_path"] = str(path)
+    switch_encoder(f"{LOCAL_MODEL}: {path}")
+
+
+def switch_encoder(choice: str) -> None:
+    """Switch the sidebar encoder to ``choice``, as :func:`encoder_choice` words it (one of ``ENCODER_CHOICES``, or
+    ``"Local model path: <folder or name>"``). An ``on_click`` callback, as :func:`use_encoder`."""
+    if choice in ENCODER_CHOICES:
+        st.session_state["sb_encoder"] = choice
+    else:
+        st.session_state["sb_encoder"] = LOCAL_MODEL
+        st.session_state["sb_encoder_path"] = choice.removeprefix(f"{LOCAL_MODEL}: ")
     st.session_state["map_overrides"] = ui_state.without_field(st.session_state.get("map_overrides", {}),
                                                                "encoder_name")

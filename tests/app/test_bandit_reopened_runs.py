@@ -182,3 +182,28 @@ def test_the_round_metric_the_reward_chart_and_the_pairs_table_count_rounds_alik
     last_dot = int(np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).max()) if "bdata" in x else max(x)
     pairs = next(d.value for d in at.dataframe if list(d.value.columns)[:2] == ["round", "cluster"])
     assert shown == last_dot == pairs["round"].max() >= 1, (shown, last_dot, pairs["round"].max())
+
+
+def test_a_run_of_another_encoders_map_reopens_with_one_button(small_builtin):
+    """The refusal above named the sidebar choice that brings the run back, and the newcomer had to find the sidebar,
+    switch it and pick the run again. The button beside the refusal does both: the sidebar shows the run's encoder
+    and the run is reopened on that map (here a run of the hashing map, refused while the page draws the static one)."""
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    next(b for b in at.button if b.key == "bd_step").click().run()
+    run_id = at.session_state["bd_loop"].run.run_id
+    next(b for b in at.button if b.key == "bd_reset").click().run()
+    at.session_state["sb_encoder"] = "Static (fast, from MiniLM)"  # the sidebar's choice now: another map
+    at.session_state["bd_pick"] = [run_id]
+    at.run()
+    next(b for b in at.button if b.key == "bd_reopen").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Hashing (instant, no model)" in shown(" ".join(e.value for e in at.error))
+    assert at.session_state["bd_loop"].run is None  # refused: nothing reopened on the wrong map
+    switch = next(b for b in at.button if b.key == "bd_reopen_other_map")
+    assert "Hashing (instant, no model)" in str(switch.label)
+    switch.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["sb_encoder"] == "Hashing (instant, no model)"
+    assert at.session_state["bd_loop"].run.run_id == run_id  # reopened, on its own map
+    assert not at.error, [e.value for e in at.error]
