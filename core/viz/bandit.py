@@ -134,6 +134,11 @@ def make_budget_figure(runs: Mapping[str, pd.DataFrame], metric: str = "coverage
     fig.update_layout(title=f"{what[0].upper() + what[1:]} against {X_LABELS.get(x, x)}",
                       xaxis_title=X_LABELS.get(x, x), yaxis_title=what, height=320, margin=dict(l=40, r=10, t=40, b=40),
                       legend=dict(orientation="h", y=-0.25))
+    frames = [*runs.values(), *(baselines or {}).values()]
+    few = max((float(df[x].max()) for df in frames if len(df)), default=0.0) <= 8
+    fig.update_xaxes(rangemode="tozero", dtick=1 if few and x != "cost_cum" else None)  # calls count whole: not 0.5
+    if all(float(df[metric].min()) >= 0 for df in frames if len(df)):  # one round's dot: no axis below 0 for a
+        fig.update_yaxes(rangemode="nonnegative")                       # measure that is not negative
     return finish(fig)
 
 
