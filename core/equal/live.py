@@ -328,4 +328,10 @@ def runs_table(runs):
         shown = shown.assign(name=shown_names(runs))
     if "reference" in shown:  # a preset in words ("Numerical arrays"), as the page's box offers it
         shown = shown.assign(reference=[preset_label(str(r)) for r in shown["reference"]])
+    if "policy" in shown:  # as the Policy box offers it ("Learned"), not its code value
+        from core.equal.settings import policy_words
+
+        shown = shown.assign(policy=[policy_words(str(p)) for p in shown["policy"]])
+    if "created" in shown:  # to the minute, as each pick's label: the column says UTC, the cell needs no "+00:00"
+        shown = shown.assign(created=[f"{t:%Y-%m-%d %H:%M}" for t in shown["created"]])
     return shown.rename(columns=RUN_COLUMNS)

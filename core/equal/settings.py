@@ -574,8 +574,16 @@ def run_name(config: RunConfig, task: str) -> str:
 
 
 def _run_name(policy: str, task: str, seed: Any) -> str:
-    words = BY_NAME["policy"].choice_labels.get(policy, policy).split(" (")[0]
-    return f"{words} · {task} · seed {seed}"
+    return f"{policy_words(policy)} · {task} · seed {seed}"
+
+
+def policy_words(policy: str) -> str:
+    """A policy as the Policy box names it, without its gloss; an unknown one as given.
+
+    >>> policy_words("learned"), policy_words("ucb1"), policy_words("mine")
+    ('Learned', 'UCB1', 'mine')
+    """
+    return str(BY_NAME["policy"].choice_labels.get(policy, policy)).split(" (")[0]
 
 
 def shown_run_name(name: str, policy: str, seed: Any, reference: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -169,6 +170,10 @@ def test_the_stored_runs_table_speaks_words(bandit_world, store):
     row = table.iloc[0]
     assert row["documents read"] == loop.run.docs_done and row["documents in the corpus"] == len(loop.run.space)
     assert row["status"] == "paused" and "run_id" not in table
+    # the policy as the Policy box offers it, the start to the minute (the column says UTC; no "+00:00" per cell)
+    from core.equal.settings import BY_NAME
+    assert row["policy"] == BY_NAME["policy"].choice_labels[loop.run.config.policy].split(" (")[0] != "learned"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", str(row["started (UTC)"])), row["started (UTC)"]
 
 
 def test_a_pull_longer_than_the_lease_keeps_its_run_and_is_stored(bandit_world, store, monkeypatch):
