@@ -230,7 +230,8 @@ def live_panel() -> None:
                    help=None if common.presenting() else METRIC_HELP["reward"])
     left, right = st.columns([1, 1])
     left.dataframe(top_arms(run, names=names), hide_index=True, height=300, key="bd_arms")
-    right.plotly_chart(make_score_bars_figure(run.arms_frame(), names=names), key="bd_bars")
+    right.plotly_chart(make_score_bars_figure(run.arms_frame(), names=names, score_label=(
+        "best unread document's score" if run.config.policy == "learned" else "how promising (score)")), key="bd_bars")
     taken = run.doc_pulls()
     st.caption(f"**Where the bandit has read**: orange dots are the {int(taken.sum()):,} documents extracted so far; "
                f"the other {len(taken) - int(taken.sum()):,} are the corpus, coloured by cluster as on the Corpus map.")

@@ -277,12 +277,13 @@ UNTRIED = "untried (read first)"  # UCB1's score of an arm never pulled: +inf, w
 
 
 def score_text(score: float) -> str:
-    """An arm's score as the arms table shows it: 4 decimals, or :data:`UNTRIED` for UCB1's +inf.
+    """An arm's score as the arms table shows it: 4 decimals, :data:`UNTRIED` for UCB1's +inf, "none left" for the
+    learned policy's arm with no unread document.
 
-    >>> score_text(0.61234), score_text(float("inf"))
-    ('0.6123', 'untried (read first)')
+    >>> score_text(0.61234), score_text(float("inf")), score_text(float("-inf"))
+    ('0.6123', 'untried (read first)', 'none left')
     """
-    return UNTRIED if score == float("inf") else f"{score:.4f}"
+    return UNTRIED if score == float("inf") else "none left" if score == float("-inf") else f"{score:.4f}"
 
 
 def top_arms(run, n: int = 30, names=None):

@@ -695,11 +695,27 @@ class BanditRun:
         return self.ledger.pairs_frame(self.config.policy, last, self.space.cluster_of)
 
     def arms_frame(self) -> pd.DataFrame:
-        """One row per arm: size, docs_left, pulls, count (with shared), mean, score, available."""
+        """One row per arm: size, docs_left, pulls, count (with shared), mean, score, available. The score is what
+        the policy ranks arms by; the learned policy ranks documents, so an arm's is its best unread document's
+        (:meth:`best_unread_scores`): what decides whether the next round reads from it."""
         s = self.state
+        learned = isinstance(self.policy, LearnedDocs) and self.policy.scorer is not None
         return pd.DataFrame({"arm": np.arange(self.k), "size": self.arms.sizes, "docs_left": self.arms.left,
                              "pulls": s.arm_to_pulls, "count": s.arm_to_count, "mean": s.arm_to_mean,
-                             "score": self.policy.calc_scores(s), "available": s.available})
+                             "score": self.best_unread_scores() if learned else self.policy.calc_scores(s),
+                             "available": s.available})
+
+    def best_unread_scores(self) -> NDArray[np.float64]:
+        """Per arm, the learned policy's highest score among its unread documents (``-inf``: none left), shape
+        ``(k,)``; a round reads the ``B * D`` highest-scored unread documents of the whole corpus."""
+        assert isinstance(self.policy, LearnedDocs) and self.policy.scorer is not None
+        left = self.arms.untaken()
+        key = np.asarray(self.policy.scorer(left), dtype=np.float64)
+        if self.policy.noise is not None:
+            key = key + self.policy.noise[left]
+        best = np.full(self.k, -np.inf)
+        np.maximum.at(best, np.asarray(self.arms.labels)[left], key)
+        return best
 
     def doc_pulls(self) -> NDArray[np.int64]:
         """Per document: 1 if extracted, else 0, shape ``(n,)`` (colours the map)."""

@@ -368,3 +368,23 @@ def test_barren_cluster_is_not_mistaken_for_a_good_one(bandit_world):
     # per-document credit (the default) values an empty pull at 0, the least any pull is worth
     assert pulls_of_4(OTReward(credit="pull")) <= 2 and pulls_of_4(OTReward(credit="pull", empty_reward=0.0)) >= 8
     assert pulls_of_4(OTReward()) <= 2
+
+
+def test_the_learned_policys_arm_scores_say_where_the_next_round_reads(bandit_world):
+    """Under the learned policy (the default) the arms' bars showed each arm's mean reward so far, about the same
+    for every cluster, while the policy ranks documents: the bars said nothing of what it does next. An arm's score
+    is now its best unread document's, and the next round reads from the best-scored arm."""
+    run = _run(bandit_world, policy="learned", budget=0.6)
+    assert run.config.policy == "learned"
+    for _ in range(2):
+        run.step()
+        arms = run.arms_frame()
+        left = run.arms.untaken()
+        key = run.policy.scorer(left)  # no exploration: the defaults
+        for arm in arms["arm"]:
+            mine = key[run.arms.labels[left] == arm]
+            assert arms.loc[arm, "score"] == (mine.max() if len(mine) else -np.inf)
+        best = int(arms["score"].idxmax())
+        before = len(run.pulls_frame())
+        run.step()
+        assert best in set(run.pulls_frame()["arm"].iloc[before:])
