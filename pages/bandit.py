@@ -226,7 +226,8 @@ def live_panel() -> None:
         if S.get("bd_baselines") is not None:  # the job measures how long its curves took to show (once)
             S["bd_base_job"].did_show()
         c2.plotly_chart(make_reward_figure(rounds), key="bd_reward")
-        c2.caption("A round's reward falls as the best clusters are used up: the bandit spends its best pulls first.",
+        c2.caption("Dots: each round's reward; line: the mean so far. Rewards tend to fall as the best documents are "
+                   "used up (the policy reads what it expects to pay first); one round can still land low or high.",
                    help=None if common.presenting() else METRIC_HELP["reward"])
     left, right = st.columns([1, 1])
     left.dataframe(top_arms(run, names=names), hide_index=True, height=300, key="bd_arms")
