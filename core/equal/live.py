@@ -335,4 +335,6 @@ def runs_table(runs):
         shown = shown.assign(policy=[policy_words(str(p)) for p in shown["policy"]])
     if "created" in shown:  # to the minute, as each pick's label: the column says UTC, the cell needs no "+00:00"
         shown = shown.assign(created=[f"{t:%Y-%m-%d %H:%M}" for t in shown["created"]])
+    if "cost" in shown and not (shown["cost"].fillna(0) != 0).any():  # the rule extractor, a free endpoint: a column
+        shown = shown.drop(columns="cost")  # of zeros that pushed the table past a 1440-px window's width
     return shown.rename(columns=RUN_COLUMNS)

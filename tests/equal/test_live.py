@@ -174,6 +174,9 @@ def test_the_stored_runs_table_speaks_words(bandit_world, store):
     from core.equal.settings import BY_NAME
     assert row["policy"] == BY_NAME["policy"].choice_labels[loop.run.config.policy].split(" (")[0] != "learned"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", str(row["started (UTC)"])), row["started (UTC)"]
+    # no cost column while nothing cost anything (the rule extractor); one as soon as a run has a cost
+    runs = store.list_runs()
+    assert "cost" not in table and "cost" in runs_table(runs.assign(cost=[0.5] + [0.0] * (len(runs) - 1)))
 
 
 def test_a_pull_longer_than_the_lease_keeps_its_run_and_is_stored(bandit_world, store, monkeypatch):
