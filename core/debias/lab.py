@@ -214,13 +214,31 @@ def explain_sweep(summary: pd.DataFrame, mechanism: str, strength: float, z: flo
                      f"{', '.join(on)}.")
     if off:
         notes.append("Biased: " + "; ".join(off) + ". More data would not fix this: the gap is systematic, not noise.")
-    if s.sd.notna().any():
-        widest = s.loc[s.sd.idxmax()]
-        notes.append(
-            f"{widest.estimator} varies most between repeats (± {widest.sd:.3f}): unbiased on average is not the same "
-            "as reliable once."
-        )
+    notes += _spread_note(s, on)
     return notes
+
+
+def _spread_note(s: pd.DataFrame, on: list[str]) -> list[str]:
+    """Which estimator varies most between repeats. "Unbiased on average is not the same as reliable once" is said of
+    the widest of those on target only: said of a biased one (Naive under popularity) it contradicted the note above.
+
+    >>> s = pd.DataFrame({"estimator": ["Naive", "IPS"], "sd": [0.06, 0.04]})
+    >>> print(*_spread_note(s, ["IPS"]))  # doctest: +ELLIPSIS
+    Of the estimators on target, IPS varies most between repeats (± 0.040): unbiased on average is not the same...
+    >>> print(*_spread_note(s, []))
+    Naive varies most between repeats (± 0.060).
+    """
+    spread = s[s.sd.notna()]
+    if spread.empty:
+        return []
+    fair = spread[spread.estimator.isin(on)]
+    if fair.empty:
+        widest = spread.loc[spread.sd.idxmax()]
+        return [f"{widest.estimator} varies most between repeats (± {widest.sd:.3f})."]
+    widest = fair.loc[fair.sd.idxmax()]
+    among = "Of the estimators on target, " if len(fair) < len(spread) else ""
+    return [f"{among}{widest.estimator} varies most between repeats (± {widest.sd:.3f}): unbiased on average is not "
+            "the same as reliable once."]
 
 
 def _undefined_notes(s: pd.DataFrame) -> list[str]:

@@ -177,3 +177,21 @@ def test_the_summary_table_speaks_in_words():
                                                                    world=TINY))))
     assert not [c for c in shown.columns if "_" in c or c in ("sd", "se", "rmse")], list(shown.columns)
     assert {"seeds", "true loss", "mean error (estimate − truth)"} <= set(shown.columns)
+
+
+def test_the_widest_spread_note_does_not_call_a_biased_estimator_unbiased():
+    # the Debiasing lab (popularity 1.5, 20 repeats) said "Biased: Naive over-states it by 0.177" and then "Naive varies
+    # most between repeats (± 0.060): unbiased on average is not the same as reliable once": Naive is not unbiased
+    from core.debias.lab import explain_sweep
+
+    summary = pd.DataFrame({
+        "mechanism": "popularity", "strength": 1.5, "truth": 0.677, "n_seeds": 20, "n_estimates": 20,
+        "estimator": ["Naive", "IPS", "DR"], "bias": [0.177, 0.004, -0.002], "se": [0.013, 0.009, 0.008],
+        "sd": [0.060, 0.040, 0.035]})
+    notes = explain_sweep(summary, "popularity", 1.5)
+    assert any(n.startswith("Biased: Naive") for n in notes)
+    spread = [n for n in notes if "varies most" in n]
+    assert spread == ["Of the estimators on target, IPS varies most between repeats (± 0.040): unbiased on average "
+                      "is not the same as reliable once."], notes
+    biased_only = explain_sweep(summary[summary.estimator == "Naive"], "popularity", 1.5)
+    assert not [n for n in biased_only if "unbiased" in n], biased_only
