@@ -16,6 +16,7 @@ from core.ctar.config import (
     CTARConfigError,
     field_meta,
     in_words,
+    where_to_change,
 )
 from core.ctar.export import zip_bytes
 from core.ctar.graph import build_pair_template, causal_graph, compare_interventional
@@ -109,6 +110,7 @@ with left:
     generate = g1.button("Open its statistics" if source == OPEN_OUTPUT else "Generate", type="primary",
                          key="ctar_generate", width="stretch")
     g2.button("Reset to CTAR defaults", on_click=_reset, width="stretch", key="ctar_reset")
+    refused_at = st.empty()  # a refused parameter is said under Generate, in view, not below every group
     values: dict[str, Any] = {"seed": seed}  # each checked by CTARConfig
     for group, names in PARAMETER_GROUPS.items():
         with st.expander(group, expanded=group == "Size and seed" and not (common and common.demo_mode())):
@@ -122,7 +124,7 @@ try:
     intervention.check_config(config)  # e.g. do(N = 2) with one tag per movie
 except CTARConfigError as exc:
     config = None
-    left.error(f"Invalid parameter: {md_escape(in_words(exc))}")
+    refused_at.error(f"Invalid parameter: {md_escape(in_words(exc))}. {where_to_change(exc)}".rstrip())
 
 if common is not None:  # the address bar first: a link copied right after a change holds it
     common.share_view(PAGE)
@@ -178,7 +180,8 @@ if generate and config is not None:
 
 stored = st.session_state.get("ctar_result")
 if stored is None:
-    st.info("Set the parameters and press **Generate**.")
+    st.info("Set the parameters and press **Generate**." if config is not None else
+            "Change the parameter named under **Generate**, then press it.")
     st.stop()
 result, done, done_iv = stored
 if result.notes:

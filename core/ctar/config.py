@@ -492,3 +492,41 @@ PARAMETER_GROUPS: dict[str, tuple[str, ...]] = {
     for group in dict.fromkeys(f.metadata["group"] for f in fields(CTARConfig))}
 #: Fields a form shows (and a link carries): all but the seed (the sidebar's) and the engine's memory bounds.
 FORM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CTARConfig) if f.metadata["form"])
+
+
+def refused_groups(refused: BaseException) -> tuple[str, ...]:
+    """The form's groups (:data:`PARAMETER_GROUPS`) holding the parameters a refusal of :class:`CTARConfig` names,
+    in the form's order: where a reader changes one of them. Read from what the refusal carries (its ``detail`` or
+    :class:`~core.validate.Refusal`); an intervention's refusal, or one that carries nothing, names none.
+
+    >>> refused_groups(_exceeds("rct_users", 100, "n_users", 50))
+    ('Size and seed', 'Randomized slice (RCTTag)')
+    >>> refused_groups(_refused("rating_rate", Rule(lo=0, hi=1, lo_open=True, hi_open=True), 1.5))
+    ('Rating exposure (MAR)',)
+    >>> refused_groups(CTARConfigError("n_users must be an integer >= 1, got 0"))
+    ()
+    """
+    if isinstance(refused, InterventionError):
+        return ()
+    detail = refused.detail if isinstance(refused, CTARConfigError) else None
+    names: tuple[str, ...] = ()
+    if isinstance(detail, Exceeds):
+        names = (detail.field, detail.limit_field)
+    elif isinstance(detail, RateCap):
+        names = (detail.field, "n_movies", "mode")
+    elif isinstance(detail, TooBig):
+        names = (detail.parameter,)
+    elif (refusal := refusal_of(refused)) is not None:
+        names = (refusal.field,)
+    return tuple(group for group, members in PARAMETER_GROUPS.items() if set(names) & set(members))
+
+
+def where_to_change(refused: BaseException) -> str:
+    """A sentence naming the form's groups that hold what ``refused`` names (:func:`refused_groups`), or ``""``.
+
+    >>> where_to_change(_exceeds("rct_users", 100, "n_users", 50))
+    'Change it under "Size and seed" or "Randomized slice (RCTTag)".'
+    """
+    groups = refused_groups(refused)
+    named = " or ".join(f'"{group}"' for group in groups)
+    return f"Change it under {named}." if groups else ""

@@ -170,3 +170,20 @@ def test_truth_figures_label_axes_and_series_in_words():
     words = [s["layout"][axis]["title"]["text"] for s in truth for axis in ("xaxis", "yaxis")]
     words += [trace["name"] for s in truth for trace in s["data"] if trace.get("name")]
     assert not [w for w in words if notation.search(w)], words
+
+
+def test_a_refused_parameter_is_said_under_generate_with_the_group_to_change():
+    # Users 3 with the default randomized slice of 100 users: the refusal was drawn after the last parameter group,
+    # ~770 px below Generate (out of view at 1440x900, so Generate seemed to do nothing), said no group to open, and the
+    # info under it still read "Set the parameters and press Generate"
+    at = _app()
+    at.number_input(key="ctar_n_users").set_value(3).run()
+    assert not at.exception, [e.value for e in at.exception]
+    left = list(at.columns[0].children.values())
+    kinds = [type(c).__name__ for c in left]
+    at_error, first_group = kinds.index("Error"), kinds.index("Expander")
+    assert at_error < first_group, kinds  # under the buttons, above the parameter groups
+    said = shown(left[at_error].value)
+    assert '"Randomized slice: users" (100) is more than "Users" (3)' in said, said
+    assert 'Change it under "Size and seed" or "Randomized slice (RCTTag)".' in said, said
+    assert not any("press **Generate**." in i.value for i in at.info), [i.value for i in at.info]
