@@ -253,6 +253,15 @@ class Corpus:
                              **{col.name: list(col.values) for col in self.columns}})
 
 
+def kind_in_words(kind: str) -> str:
+    """A :class:`LoadReport` issue's kind as a reader says it (the report keeps the short name for scripts).
+
+    >>> kind_in_words("malformed_row"), kind_in_words("non_utf8")
+    ('malformed row', 'bytes not UTF-8')
+    """
+    return {"non_utf8": "bytes not UTF-8"}.get(kind, kind.replace("_", " "))
+
+
 @dataclass
 class LoadReport:
     """What happened to every input record. ``issues`` rows: (kind, location, detail).
@@ -293,15 +302,16 @@ class LoadReport:
             names = ", ".join(f"'{c}'" for c in self.columns[:3]) + (", …" if len(self.columns) > 3 else "")
             fields += f", {counted(len(self.columns), 'other column')} ({names})"
         counts = self.counts
-        issues = ", ".join(f"{n} {kind}" for kind, n in counts.items()) if counts else "no issues"
+        issues = ", ".join(f"{n} {kind_in_words(kind)}" for kind, n in counts.items()) if counts else "no issues"
         return (f"{self.source}: {counted(self.n_loaded, 'document')} from {counted(self.n_read, 'record')} "
                 f"({fields}); {issues}")
 
     def to_frame(self) -> pd.DataFrame:
-        """Columns ``kind``, ``location``, ``detail``, one row per issue."""
+        """Columns ``kind`` (in words, :func:`kind_in_words`), ``location``, ``detail``, one row per issue."""
         import pandas as pd
 
-        return pd.DataFrame(self.issues, columns=["kind", "location", "detail"])
+        return pd.DataFrame([(kind_in_words(kind), where, detail) for kind, where, detail in self.issues],
+                            columns=["kind", "location", "detail"])
 
 
 _Record = tuple[str, Any]  # (location, value: dict | str | other JSON value)

@@ -188,7 +188,7 @@ def test_every_bad_jsonl_case_is_reported_with_its_line() -> None:
     frame = report.to_frame()
     assert list(frame.columns) == ["kind", "location", "detail"] and len(frame) == len(report.issues)
     summary = report.summary()
-    assert "\n" not in summary and "3 documents from 10 records" in summary and "1 malformed_json" in summary
+    assert "\n" not in summary and "3 documents from 10 records" in summary and "1 malformed json" in summary
 
 
 def test_bad_csv_rows_and_bytes_reported() -> None:
@@ -394,3 +394,13 @@ def test_one_blank_record_is_counted_in_the_singular():
     """An empty text file was refused as 'read 1 records (txt)'."""
     with pytest.raises(EmptyCorpusError, match=r"blank\.txt: read 1 record \(txt\) but no document remained"):
         load_corpus_bytes(b"  \n ", "blank.txt")
+
+
+def test_the_load_report_names_its_issues_in_words() -> None:
+    # the Corpus map's "Load report" of a CSV with a broken quote read "...; 1 malformed_row" and its table's kind
+    # column "malformed_row": the code name; the report's issues keep it for scripts
+    corpus, report = load_corpus_bytes(b'id,text,year\nx1,"unterminated quote,1999\nx2,ok text,abc\n', "bad.csv")
+    assert report.counts == {"malformed_row": 1}
+    assert report.summary().endswith("; 1 malformed row"), report.summary()
+    assert report.to_frame()["kind"].tolist() == ["malformed row"]
+    assert not [s for s in [report.summary(), *report.to_frame()["kind"]] if "_" in s.split("(")[0]]
