@@ -31,8 +31,8 @@ from pages.map_component import cluster_labels, colored_view, corpus_map, select
 
 common.page_header(
     "Corpus map",
-    "Each point is a document; colours are its cluster (EQUAL's arms). Click a point to read it, or pick the "
-    "toolbar's box or lasso.",
+    "Each point is a document, coloured by its cluster (EQUAL's arms) or by what Colour by, under the map, names. "
+    "Click a point to read it, or pick the toolbar's box or lasso.",
 )
 
 try:

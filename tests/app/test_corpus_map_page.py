@@ -281,6 +281,9 @@ def test_colour_by_a_column_and_a_stale_link_say_what_they_could_not_restore(sma
     assert len(sections["z"]) == 120 and "x" not in sections  # the same points: their new colour codes alone travel
     assert set(np.unique(sections["z"]).astype(int)) <= {e[0] for e in header["legend"]["entries"]}
     assert not at.warning  # said until the colouring changed
+    # the page's caption said "colours are its cluster (EQUAL's arms)" over a map coloured by length
+    assert not [c.value for c in at.caption if "colours are its cluster" in c.value]
+    assert any("or by what Colour by, under the map, names" in c.value for c in at.caption)
 
 
 def test_a_clicked_document_lists_its_neighbours_and_rings_them(small_corpus_file):
