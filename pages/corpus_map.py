@@ -135,7 +135,7 @@ corpus_map(view.points, key=MAP_KEY, labels=view.hover, colors=view.coloring.col
            map_labels=labels, legend=view.coloring.legend, legend_title=view.title)
 if view.note:
     st.caption(md_escape(view.note))
-c1, c2 = st.columns([5, 1], vertical_alignment="center")
+c1, c2 = st.columns([4, 1], vertical_alignment="center")  # [5, 1] cut "length (characters)" at 1440 px
 c1.caption(f"{counted(len(frame), 'document')}, {counted(cmap.k, 'cluster')}, map made by the encoder "
            f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
            f"{cmap.engine} engine. Click a point to read it and ring its nearest neighbours; drag with Box or Lasso "

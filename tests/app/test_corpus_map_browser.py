@@ -198,3 +198,22 @@ def test_the_hover_tip_of_a_point_at_the_bottom_or_right_edge_stays_inside_the_m
         if edge == "right" and x + 12 + box["width"] > seen[2]:  # no room right of the mouse: the tip is left of it
             assert box["x"] + box["width"] <= x, where
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+@pytest.mark.browser
+def test_colour_by_shows_its_longest_built_in_choice_whole(app_url, page, output_dir):
+    # at 1440x900 the Colour by box beside the map's caption showed "length (characters" (its input 121 px wide for
+    # 126 px of text)
+    page.goto(f"{app_url}/", wait_until="domcontentloaded")
+    _wait_attr(page, "data-points", f"v === '{N_DOCS}'", timeout=240_000)
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text="Colour by")
+    box.scroll_into_view_if_needed()
+    box.locator("input").first.click()
+    page.locator("[role='option']", has_text="length (characters)").first.click()
+    _wait_attr(page, "data-codes", "v !== ''")
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stSelectbox] input')]"
+                           ".some(i => i.value === 'length (characters)')", timeout=60_000)
+    output_dir.mkdir(exist_ok=True)
+    page.screenshot(path=str(output_dir / "corpus_map_colour_by_length.png"))
+    widths = box.locator("input").first.evaluate("i => [i.value, i.scrollWidth, i.clientWidth]")
+    assert widths[0] == "length (characters)" and widths[1] <= widths[2], widths
