@@ -430,24 +430,45 @@ def _number(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.4g}"
 
 
+def _bin_names(edges: NDArray[np.float64], n_bins: int, whole: bool) -> list[str]:
+    """The quantile bins' names. A bin holds its low edge, not its high one (the last holds both): of whole numbers
+    it is named by the whole numbers it holds, so no two bins name the same value ("1 – 265", "266 – 602", where
+    "1 – 266", "266 – 602.7" left 266 to guess and spoke of 602.7 characters).
+
+    >>> _bin_names(np.array([1.0, 266.0, 603.0, 2968.0]), 3, True)
+    ['1 – 265', '266 – 602', '603 – 2968']
+    >>> _bin_names(np.array([0.5, 1.25, 2.0]), 2, False)
+    ['0.5 – 1.25', '1.25 – 2']
+    """
+    last = len(edges) - 1
+    names = []
+    for i in range(n_bins):
+        lo, hi = edges[i], edges[min(i + 1, last)]
+        if whole and i + 1 < last:
+            hi -= 1
+        names.append(_number(lo) if lo == hi else f"{_number(lo)} – {_number(hi)}")
+    return names
+
+
 def _numeric_coloring(x: NDArray[np.float64]) -> Coloring:
     finite = np.isfinite(x)
     distinct = np.unique(x[finite])
     if not len(distinct):  # no value at all: every row missing
         return _with_missing(Coloring(np.zeros(len(x), dtype=np.int64), []), len(x))
     few = len(distinct) <= QUANTILE_BINS
+    whole = bool(np.all(distinct == np.round(distinct)))
     if few:  # one entry per value
         edges, n_bins = distinct, len(distinct)
         codes = np.full(len(x), n_bins, dtype=np.int64)  # the last code: missing
         codes[finite] = np.searchsorted(distinct, x[finite])
     else:
-        edges = np.unique(np.quantile(x[finite], np.linspace(0, 1, QUANTILE_BINS + 1)))
+        edges = np.quantile(x[finite], np.linspace(0, 1, QUANTILE_BINS + 1))
+        edges = np.unique(np.ceil(edges) if whole else edges)  # whole numbers (lengths, counts) bin at whole numbers
         n_bins = max(len(edges) - 1, 1)
         codes = np.full(len(x), n_bins, dtype=np.int64)
         codes[finite] = np.clip(np.searchsorted(edges, x[finite], side="right") - 1, 0, n_bins - 1)
     palette = [SEQUENTIAL[round(i * (len(SEQUENTIAL) - 1) / max(n_bins - 1, 1))] for i in range(n_bins)]
-    names = ([_number(v) for v in edges] if few else
-             [f"{_number(edges[i])} – {_number(edges[min(i + 1, len(edges) - 1)])}" for i in range(n_bins)])
+    names = [_number(v) for v in edges] if few else _bin_names(edges, n_bins, whole)
     legend = [LegendEntry(i, names[i], palette[i], int((codes == i).sum())) for i in range(n_bins)]
     span = f"{_number(distinct[0])} – {_number(distinct[-1])}"
     return _with_missing(Coloring(codes, legend), int((~finite).sum()), span)

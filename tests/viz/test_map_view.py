@@ -85,7 +85,7 @@ def test_a_numeric_file_column_is_a_low_to_high_scale_named_with_its_range_and_b
     assert view.note == "1 document has no year: drawn grey, as “missing” in the legend."
     assert view.points.z.tolist() == [1.0, 0.0, 2.0]  # rows a, b, d (c's coordinates are NaN)
     many = column_coloring(pd.array(list(range(100)) + [None], dtype="Int64"))
-    assert len(many.legend) == 7 and many.span == "0 – 99" and many.legend[0].name == "0 – 16.5"
+    assert len(many.legend) == 7 and many.span == "0 – 99" and many.legend[0].name == "0 – 16"  # whole numbers
     assert many.codes[-1] == 6 and many.legend[-1].name == "missing"
 
 

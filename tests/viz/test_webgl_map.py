@@ -173,3 +173,21 @@ def test_codes_that_are_not_small_whole_numbers_travel_as_float32():
         header, sections = decode_payload(encode_payload(p, send_points=True))
         assert header["sections"]["z"][2] == "f32"
         np.testing.assert_array_equal(sections["z"], np.asarray(codes, dtype=np.float32))
+
+
+def test_whole_number_bins_are_named_by_the_whole_numbers_they_hold():
+    # the Corpus map coloured by length (600 built-in documents) read "6 – 261", "261 – 560.7", ...: a length of
+    # 560.7 characters, and 261 named by two bins (it belongs to the second)
+    from core.viz.webgl_map import column_coloring
+
+    lengths = np.random.default_rng(0).integers(6, 2500, size=600).astype(float)
+    lengths[3] = np.nan
+    coloring = column_coloring(lengths)
+    bins = [e for e in coloring.legend if e.name != "missing"]
+    assert len(bins) == 6 and not [e.name for e in bins if "." in e.name], [e.name for e in bins]
+    spans = [tuple(int(v) for v in e.name.split(" – ")) for e in bins]
+    assert all(hi < lo_next for (_, hi), (lo_next, _) in zip(spans, spans[1:])), spans  # no value named twice
+    for (lo, hi), entry in zip(spans, bins):  # each bin holds exactly the values its name says
+        held = lengths[coloring.codes == entry.code]
+        inside = ((lengths >= lo) & (lengths <= hi)).sum()
+        assert held.min() >= lo and held.max() <= hi and len(held) == entry.count == inside
