@@ -58,7 +58,7 @@ def test_page_shows_map_table_and_load_report(small_corpus_file):
     assert sum(e[3] for e in header["legend"]["entries"]) == 120
     assert any("120 documents" in c.value for c in at.caption)
     assert len(at.dataframe) >= 2  # load report issues + cluster table
-    assert any("malformed_json" in shown(e.label) for e in at.expander)  # the label is escaped
+    assert any("1 malformed json" in shown(e.label) for e in at.expander)  # the label is escaped
     clusters = at.dataframe[1].value
     assert {"cluster", "size", "keywords", "representatives"} <= set(clusters.columns)
     assert clusters["size"].sum() == 120
