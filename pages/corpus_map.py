@@ -13,6 +13,7 @@ import streamlit as st
 from core.corpus.cluster import inertia_curve, suggest_k
 from core.corpus.selection import SelectionMemory, export_documents
 from core.corpus.views import (
+    apply_overrides,
     cluster_at_row,
     cluster_doc_ids,
     cluster_keywords,
@@ -24,6 +25,7 @@ from core.corpus.views import (
     selected_documents,
 )
 from core.text import counted, md_escape
+from core.validate import refusal_of
 from core.viz.corpus_map import make_inertia_figure
 from core.viz.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
 from pages import common, search_panel, tags_panel, upgrade_panel, warmup_panel
@@ -50,21 +52,43 @@ if report is not None:
         else:
             st.write("Every record was loaded as is.")
 
+#: the Map settings form's boxes by the field they set (a refusal of core.corpus.mapping.MapSettings names the field)
+MAP_LABELS = {"k": "Clusters k", "umap_neighbors": "UMAP neighbours", "umap_min_dist": "UMAP min_dist",
+              "w2_threshold": "Neighbour threshold (squared W2)"}
+
+
+def _rebuild(values: dict) -> None:
+    """The form's values become this corpus's map settings, or a refusal in the form's words (the boxes set no
+    bounds of their own: a browser's bound turned a box red and Rebuild then rebuilt the old settings, silently)."""
+    try:
+        apply_overrides(settings, values, len(corpus))  # MapSettings checks every value
+    except ValueError as exc:
+        refusal = refusal_of(exc)
+        st.session_state["map_refused"] = str(exc) if refusal is None else (
+            f'"{MAP_LABELS.get(refusal.field, refusal.field)}" must be {refusal.rule.in_words()}, got {refusal.got:g}')
+        return
+    st.session_state.pop("map_refused", None)
+    common.set_map_overrides(corpus, values)
+    st.rerun()
+
+
 # a popover: opening the settings does not push the map down
 with st.popover("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP; this corpus only)"):
     with st.form("map_settings_form"):
-        c1, c2, c3 = st.columns(3)
         choices = list(dict.fromkeys([settings.encoder_name, *common.ENCODER_CHOICES.values()]))
-        model = c1.selectbox("Encoder", choices, index=0, help="Model name, local path or 'hashing'.")
-        k = c1.number_input("Clusters k", min_value=1, max_value=max(1, len(corpus)), value=int(settings.k), step=1)
-        neighbours = c2.number_input("UMAP neighbours", min_value=2, max_value=200, value=int(settings.umap_neighbors))
-        min_dist = c2.slider("UMAP min_dist", 0.0, 1.0, float(settings.umap_min_dist), 0.05)
-        w2 = c3.number_input("Neighbour threshold (squared W2)", min_value=0.0, value=float(settings.w2_threshold),
-                             step=0.05)
+        model = st.selectbox("Encoder", choices, index=0, help="Model name, local path or 'hashing'.")  # whole width
+        c1, c2, c3 = st.columns(3)
+        k = c1.number_input(MAP_LABELS["k"], value=int(settings.k), step=1,
+                            help=f"At most the number of documents ({len(corpus):,}).")
+        neighbours = c2.number_input(MAP_LABELS["umap_neighbors"], value=int(settings.umap_neighbors), step=1)
+        min_dist = c2.slider(MAP_LABELS["umap_min_dist"], 0.0, 1.0, float(settings.umap_min_dist), 0.05)
+        w2 = c3.number_input(MAP_LABELS["w2_threshold"], value=float(settings.w2_threshold), step=0.05)
         if st.form_submit_button("Rebuild the map", type="primary"):
-            common.set_map_overrides(corpus, dict(encoder_name=model, k=int(k), umap_neighbors=int(neighbours),
-                                                  umap_min_dist=float(min_dist), w2_threshold=float(w2)))
-            st.rerun()
+            _rebuild(dict(encoder_name=model, k=int(k), umap_neighbors=int(neighbours), umap_min_dist=float(min_dist),
+                          w2_threshold=float(w2)))
+if st.session_state.get("map_refused"):  # under the popover, which a rerun may close
+    st.error(f"Map settings not applied: {md_escape(st.session_state['map_refused'])}. The map keeps its settings.",
+             icon=":material/error:")
 
 try:
     cmap = common.corpus_map()

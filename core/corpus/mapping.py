@@ -55,18 +55,16 @@ class MapSettings:
     w2_threshold: float = 0.2
 
     def __post_init__(self) -> None:
+        """Refuses a value out of its range with a :class:`~core.validate.Refusal` (a form words it from that)."""
+        from core.validate import check_int, check_range
+
         if not self.encoder_name:
             raise ValueError("encoder_name must not be empty")
-        if int(self.k) < 1:
-            raise ValueError(f"k must be >= 1, got {self.k}")
-        if int(self.niter) < 1:
-            raise ValueError(f"niter must be >= 1, got {self.niter}")
-        if int(self.umap_neighbors) < 2:
-            raise ValueError(f"umap_neighbors must be >= 2, got {self.umap_neighbors}")
-        if not 0.0 <= float(self.umap_min_dist) <= 1.0:
-            raise ValueError(f"umap_min_dist must be in [0, 1], got {self.umap_min_dist}")
-        if float(self.w2_threshold) < 0:
-            raise ValueError(f"w2_threshold must be >= 0, got {self.w2_threshold}")
+        check_int("k", int(self.k), lo=1)
+        check_int("niter", int(self.niter), lo=1)
+        check_int("umap_neighbors", int(self.umap_neighbors), lo=2)
+        check_range("umap_min_dist", float(self.umap_min_dist), lo=0, hi=1)
+        check_range("w2_threshold", float(self.w2_threshold), lo=0)
 
     @property
     def validated(self) -> MapSettings:

@@ -93,6 +93,26 @@ def test_search_and_settings_rebuild(small_corpus_file):
     assert len(_map(at)[0]["legend"]["entries"]) == 6  # its own default k, sqrt(80 / 2)
 
 
+def test_an_impossible_map_setting_is_refused_in_words_and_keeps_the_map(small_corpus_file):
+    """UMAP neighbours 1 turned its box red (the browser's own bound) and Rebuild then rebuilt the old settings with
+    not a word: the setting is refused under the popover, in the form's words, and the map keeps its settings."""
+    at = _app(small_corpus_file)
+    boxes = {b.label: b for b in at.number_input}
+    boxes["UMAP neighbours"].set_value(1)
+    boxes["Clusters k"].set_value(3)
+    next(b for b in at.button if b.label == "Rebuild the map").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = shown(" ".join(e.value for e in at.error))
+    assert '"UMAP neighbours" must be at least 2, got 1' in said and "umap_neighbors" not in said, said
+    assert "map_overrides" not in at.session_state  # nothing applied: not even the valid k beside it
+    boxes = {b.label: b for b in at.number_input}
+    boxes["UMAP neighbours"].set_value(5)
+    next(b for b in at.button if b.label == "Rebuild the map").click().run()
+    assert not at.error, [e.value for e in at.error]
+    (overrides,) = at.session_state["map_overrides"].values()
+    assert overrides["umap_neighbors"] == 5 and overrides["k"] == 3
+
+
 def test_a_query_with_no_known_word_lists_no_documents(small_corpus_file):
     """Punctuation and an emoji encode to zeros under the hashing encoder (an emoji does under the static tier):
     every document scores 0 alike, so none is "nearest"; 20 arbitrary ones were listed and starred."""
