@@ -13,6 +13,8 @@ import streamlit as st
 from core.corpus.cluster import inertia_curve, suggest_k
 from core.corpus.selection import SelectionMemory, export_documents
 from core.corpus.views import (
+    DOCUMENT_HEADINGS,
+    MATCH_HEADINGS,
     apply_overrides,
     cluster_at_row,
     cluster_doc_ids,
@@ -176,11 +178,11 @@ with left:
     if selected:
         chosen = selected_documents(frame, selected)
         if len(selected) > 1:
-            st.dataframe(chosen, hide_index=True, width="stretch", height=240)
+            st.dataframe(chosen, hide_index=True, width="stretch", height=240, column_config=DOCUMENT_HEADINGS)
         doc = st.selectbox("Read a document in full", chosen["doc_id"].tolist(), key="cm_doc")
         if near is not None:
             st.caption(f"Nearest neighbours of {md_escape(selected[0])} (ringed on the map), by cosine similarity")
-            st.dataframe(near, hide_index=True, width="stretch", height=213)
+            st.dataframe(near, hide_index=True, width="stretch", height=213, column_config=MATCH_HEADINGS)
         with st.expander(f"Full text of {md_escape(doc)}", expanded=True):
             st.text(document_text(frame, doc))
         c1, c2, c3 = st.columns(3)

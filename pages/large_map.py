@@ -16,6 +16,8 @@ from core.corpus.align import describe_alignment
 from core.corpus.index_job import IndexJob
 from core.corpus.stream import SAMPLE_DOCS
 from core.corpus.views import (
+    DOCUMENT_HEADINGS,
+    MATCH_HEADINGS,
     ids_as_lines,
     index_chunking,
     index_columns_note,
@@ -166,7 +168,8 @@ if query.strip():
             st.caption("No searchable words in the query: the encoder knows none of them.")
         else:
             hits = lmap.search(vec, top_n=20)
-            st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch")
+            st.dataframe(large_search_table(lmap, hits), hide_index=True, width="stretch",
+                         column_config=MATCH_HEADINGS)
 # on demand: a table drawn with the map costs the first open the data grid's code (~1.3 MB) and its drawing
 if st.toggle("Show the clusters table", key=common.kept_key("lm_clusters")):
     st.dataframe(lmap.clusters, hide_index=True, width="stretch")
@@ -195,7 +198,8 @@ rows = picked.rows
 with selected_box:
     st.subheader(f"Selected documents ({len(rows):,})", anchor="selected-documents")
     if len(rows):
-        st.dataframe(large_selection_table(lmap, rows), hide_index=True, width="stretch", height=240)
+        st.dataframe(large_selection_table(lmap, rows), hide_index=True, width="stretch", height=240,
+                     column_config=DOCUMENT_HEADINGS)
         # built when clicked, not on every rerun: a selection of a million rows is ~10 MB of ids
         st.download_button("Selected ids (one per line)", lambda: ids_as_lines(lmap.ids[rows]), "selection_ids.txt",
                            "text/plain")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.corpus.views import search_table
+from core.corpus.views import MATCH_HEADINGS, search_table
 from core.text import md_escape
 from pages import common
 
@@ -52,6 +52,7 @@ def show(cmap, frame) -> None:
         else:
             st.markdown(f"**Nearest documents to “{md_escape(query)}”** · {len(hits)} best first"
                         + ("" if S.get("cm_star") else " · turn on *Star on map* to see where they lie"))
-            st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213)
+            st.dataframe(search_table(hits, frame), hide_index=True, width="stretch", height=213,
+                         column_config=MATCH_HEADINGS)
     common.share_view("", cm_cluster_link=S.get("_cm_highlight"), cm_map_link=S.get("_cm_version"))
     common.keep_view_now()  # this fragment's runs alone: the search typed survives leaving the page

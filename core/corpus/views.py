@@ -76,6 +76,12 @@ def document_text(frame: pd.DataFrame, doc_id: str) -> str:
     return str(frame.loc[frame["doc_id"] == doc_id, "text"].iloc[0])
 
 
+#: how a page heads the document tables' columns (the frames keep their names, for code, links and downloads): a
+#: selection's rows, and a search's or a document's nearest matches with their cosine
+DOCUMENT_HEADINGS = {"doc_id": "document"}
+MATCH_HEADINGS = {"doc_id": "document", "score": "similarity (cosine)"}
+
+
 def search_table(hits: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     """Search hits (``doc_id, score, cluster``) with each document's text."""
     return hits.merge(frame[["doc_id", "text"]], on="doc_id")

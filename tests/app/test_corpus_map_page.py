@@ -72,6 +72,8 @@ def test_search_and_settings_rebuild(small_corpus_file):
     assert any("Nearest documents" in m.value for m in at.markdown)
     assert len(at.dataframe[1].value) == 20  # the matches listed under the search box, with their text
     assert "numpy" in " ".join(at.dataframe[1].value["text"]).lower()
+    headed = json.loads(at.dataframe[1].proto.columns)  # headed in words: the code's doc_id and score stay in the data
+    assert headed["doc_id"]["label"] == "document" and headed["score"]["label"].startswith("similarity"), headed
     header, sections = _map(at)  # the map is not re-sent for a search: the session sent these points already
     assert "x" not in sections and "texts" not in header and header["v"] == decode_payload(before)[0]["v"]
     at.toggle(key="cm_star").set_value(True).run()
