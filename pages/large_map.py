@@ -185,11 +185,13 @@ if not source.is_dir() and (old_index := index_columns_note(meta)):
     caption_col.caption(old_index)
 caption_col.caption(
     f"{len(lmap):,} documents ({points.n:,} drawn), {meta['k']} clusters, map made by the encoder "
-    f"{meta['encoder']} (embedding space `{lmap.space_id}`); indexed in {index_seconds(meta):.0f} s."
+    f"{md_escape(meta['encoder'])}; indexed in {index_seconds(meta):.0f} s."
     + (f" The static vectors were {describe_alignment(meta['alignment'])}." if meta.get("alignment") else "")
     + (f" {meta['k_note']}" if meta.get("k_note") else "")
     + f" {index_chunking(meta)}"
-    + " Click the map to zoom with the wheel; drag with Box or Lasso (or Shift+drag) to select.")
+    + " Click the map to zoom with the wheel; drag with Box or Lasso (or Shift+drag) to select.",
+    help=f"Embedding space (what a search's query is embedded in, and what the index was built in): "
+         f"`{lmap.space_id}`.")
 notes = index_notes(meta)
 if notes is not None:  # what indexing skipped or kept with a problem, each with its file and line
     with caption_box.expander(f"What indexing skipped: {notes[0]}"):

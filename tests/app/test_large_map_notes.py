@@ -51,6 +51,9 @@ def test_a_search_whose_encoder_cannot_load_says_so_and_keeps_the_map(small_buil
     assert "mine" in at.error[0].value  # the encoder that could not load is named
     assert len(at.get("bidi_component")) == 1  # the map is still drawn
     assert any("60 documents (60 drawn)" in c.value for c in at.caption)
+    said = next(c for c in at.caption if "60 documents (60 drawn)" in c.value)  # the space's id is code: in the help
+    assert "embedding space" not in said.value and gone.space_id not in said.value, said.value
+    assert gone.space_id in said.proto.help, said.proto.help
     assert any("60 rows from 60 documents: a document over 200 words or 254 word pieces is cut into chunks, as the "
                "Corpus map cuts it" in c.value for c in at.caption)  # how the rows were cut, said under the map
 
