@@ -36,6 +36,23 @@ HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
 """
   # url -> pid of each app server a test started (for CPU measurements)
 
+# Where the map's points lie on screen (its current view): their pixel box, how many fall outside the canvas, and how
+# many under the legend's box (whatever size the DOM gives it, open or folded), each counted point by point through
+# the scatterplot's own projection.
+MAP_POINTS_AND_LEGEND = """() => {
+  const m = document.querySelector('[data-testid="corpus-map"]').__cmap, c = m.dom.canvas.getBoundingClientRect();
+  const l = m.dom.legend.getBoundingClientRect();
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity, outside = 0, underLegend = 0;
+  for (let i = 0; i < m.n; i++) {
+    const [px, py] = m.sp.getScreenPosition(i), x = c.left + px, y = c.top + py;
+    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    if (x < c.left || x > c.right || y < c.top || y > c.bottom) outside++;
+    if (x >= l.left && x <= l.right && y >= l.top && y <= l.bottom) underLegend++;
+  }
+  return {n: m.n, points: [x0, y0, x1, y1], canvas: [c.left, c.top, c.right, c.bottom],
+          legend: [l.left, l.top, l.right, l.bottom], outside, underLegend};
+}"""
+
 
 def free_port() -> int:
     with socket.socket() as s:

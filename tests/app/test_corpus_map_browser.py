@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests._app_server import COUNT_CONTEXTS
+from tests._app_server import COUNT_CONTEXTS, MAP_POINTS_AND_LEGEND
 
 MAP = '[data-testid="corpus-map"]'
 N_DOCS = 600  # serve_app's built-in corpus size
@@ -217,3 +217,47 @@ def test_colour_by_shows_its_longest_built_in_choice_whole(app_url, page, output
     page.screenshot(path=str(output_dir / "corpus_map_colour_by_length.png"))
     widths = box.locator("input").first.evaluate("i => [i.value, i.scrollWidth, i.clientWidth]")
     assert widths[0] == "length (characters)" and widths[1] <= widths[2], widths
+
+
+@pytest.mark.browser
+def test_the_starting_view_and_reset_view_keep_every_point_off_the_legend(app_url, page, output_dir):
+    """The starting view centred the points on the whole canvas, so at 1440x900 the right-most points lay under the
+    open legend (x 1116 with the legend from x 1112), where they could be neither hovered nor clicked. Now the
+    starting view and Reset view fit the points left of the open legend (as wide as the DOM makes it), and into the
+    whole canvas while the legend is folded."""
+    page.goto(f"{app_url}/", wait_until="domcontentloaded")
+    _wait_attr(page, "data-points", f"v === '{N_DOCS}'", timeout=240_000)
+    _wait_attr(page, "data-labels", "JSON.parse(v).length > 0")
+    page.locator(MAP).scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # the "have" rerun
+    output_dir.mkdir(exist_ok=True)
+    page.screenshot(path=str(output_dir / "corpus_map_start_view.png"))
+    start = page.evaluate(MAP_POINTS_AND_LEGEND)
+    assert start["n"] == N_DOCS and start["outside"] == 0, start
+    assert start["underLegend"] == 0 and start["points"][2] < start["legend"][0], start
+    assert _attr(page, "data-label-level") == "groups"
+
+    legend = page.locator(f"{MAP} [data-testid='corpus-map-legend']")
+    reset = page.locator(MAP).get_by_role("button", name="Reset view")
+    legend.locator(".cmap-legend-title").click()  # folded: the whole canvas is the points' again
+    reset.click()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(output_dir / "corpus_map_start_view_folded.png"))
+    folded = page.evaluate(MAP_POINTS_AND_LEGEND)
+    assert folded["outside"] == 0, folded
+    centre, middle = (folded["points"][0] + folded["points"][2]) / 2, (folded["canvas"][0] + folded["canvas"][2]) / 2
+    assert abs(centre - middle) <= 2, folded  # centred on the whole canvas
+    legend.locator(".cmap-legend-title").click()
+    page.locator(MAP).get_by_role("button", name="Pan").click()
+    canvas = page.locator(f"{MAP} canvas:not(.cmap-overlay)").bounding_box()
+    page.mouse.move(canvas["x"] + 200, canvas["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(canvas["x"] + 400, canvas["y"] + 260, steps=8)  # panned right: some points under the legend
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    reset.click()
+    page.wait_for_timeout(500)
+    again = page.evaluate(MAP_POINTS_AND_LEGEND)
+    assert again["outside"] == 0 and again["underLegend"] == 0, again
+    assert again["points"] == pytest.approx(start["points"], abs=1), (again, start)
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests._app_server import COUNT_CONTEXTS, index_in_home, serve_app
+from tests._app_server import COUNT_CONTEXTS, MAP_POINTS_AND_LEGEND, index_in_home, serve_app
 
 N_DOCS = 300
 TOPICS = ("files", "sockets", "dates", "colours")
@@ -71,6 +71,8 @@ def test_the_map_draws_every_document_and_a_box_lists_them_without_a_new_webgl_c
         first = page.evaluate("window.__webglContexts")
         assert first >= 1
         page.screenshot(path=str(output_dir / "large_map_drawn.png"))
+        start = page.evaluate(MAP_POINTS_AND_LEGEND)  # the starting view fits the points beside the open legend
+        assert start["n"] == N_DOCS and start["outside"] == 0 and start["underLegend"] == 0, start
 
         _drag_box(page)
         heading = page.get_by_role("heading", name=f"Selected documents ({N_DOCS})")

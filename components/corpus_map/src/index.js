@@ -38,7 +38,8 @@ const HOVER = '#1f2430';
 const STAR = '#f59f00';
 const RING = '#c2255c';
 const OVERLAY_HIGHLIGHT = 5000; // highlights of up to this many points are drawn on the 2-D overlay
-const FINE_ZOOM = 1.6; // camera scale from which cluster labels replace the coarse groups' labels
+const FINE_ZOOM = 1.6; // zoom (over the starting view's) from which cluster labels replace the coarse groups' labels
+const FIT_MARGIN_PX = 12; // the starting view keeps the points this far from the canvas's edges and an open legend
 const LABEL_FONT = '600 12px sans-serif';
 const DRAG_MIN_PX = 4; // a press that moves less is a click
 const NEAR_PX = 6; // a hover or click finds the nearest point within this many pixels
@@ -342,6 +343,48 @@ function unproject(m, sx, sy) {
   return [(bx * v[5] - v[4] * by) / det, (v[0] * by - v[1] * bx) / det];
 }
 
+// The part of the canvas an open legend leaves free, left of it ([x0, y0, x1, y1] in canvas pixels, less a margin);
+// with the legend folded or absent, the whole canvas. The legend's width is the DOM's.
+function freeBox(m) {
+  const legend = m.dom.legend;
+  let right = m.width;
+  if (legend.offsetParent && legend.childElementCount && !legend.classList.contains('cmap-folded')) {
+    right = Math.min(right, legend.getBoundingClientRect().left - m.dom.canvas.getBoundingClientRect().left);
+  }
+  return [FIT_MARGIN_PX, FIT_MARGIN_PX, right - FIT_MARGIN_PX, m.height - FIT_MARGIN_PX];
+}
+
+// The starting view (and Reset view's): the points' box centred in freeBox, at the scale a map always opened at (1:
+// the points fill [-EXTENT, EXTENT] of the canvas's height, see core/viz/webgl_map.py) or smaller where they would not
+// fit there. A view matrix as project() reads it: at scale 1 a data unit spans h / 2 canvas pixels.
+function homeView(m) {
+  const { x, y, n } = m.pts;
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let i = 0; i < n; i++) {
+    if (x[i] < x0) x0 = x[i];
+    if (x[i] > x1) x1 = x[i];
+    if (y[i] < y0) y0 = y[i];
+    if (y[i] > y1) y1 = y[i];
+  }
+  if (!(x0 <= x1 && y0 <= y1)) { x0 = x1 = 0; y0 = y1 = 0; }
+  const [b0, c0, b1, c1] = freeBox(m);
+  const half = m.height / 2;
+  const s = Math.max(0.05, Math.min(1, (b1 - b0) / ((x1 - x0) * half), (c1 - c0) / ((y1 - y0) * half)));
+  const ox = ((b0 + b1) / 2 - m.width / 2) / half - (s * (x0 + x1)) / 2;
+  const oy = (half - (c0 + c1) / 2) / half - (s * (y0 + y1)) / 2;
+  return new Float32Array([s, 0, 0, 0, 0, s, 0, 0, 0, 0, 1, 0, ox, oy, 0, 1]);
+}
+
+// The camera to homeView (no transition): before the first draw, the points are drawn there in their first frame.
+function goHome(m) {
+  if (!m.pts) { m.sp.reset(); return; }
+  const view = homeView(m);
+  m.homeScale = view[0];
+  m.sp.view(view);
+  m.view = m.sp.get('cameraView');
+  queueOverlay(m);
+}
+
 function visibleCode(m, code) { return !m.hidden.has(code); }
 
 // The labels of one zoom level that name points still shown, largest first. Every point hidden (the legend's
@@ -370,7 +413,7 @@ function labelsToDraw(m, all, level) {
 // label near an edge is moved inside the canvas (and left of the legend), never cut.
 function drawLabels(m, ctx, w, h) {
   const all = m.header.labels || [];
-  const scale = m.view ? m.view[0] : 1;
+  const scale = (m.view ? m.view[0] : 1) / (m.homeScale || 1);
   const hasCoarse = all.some((l) => l[0] === 0);
   const level = hasCoarse && scale < FINE_ZOOM ? 0 : 1;
   const right = w - (m.dom.legend.offsetParent && !m.dom.legend.classList.contains('cmap-folded')
@@ -621,7 +664,7 @@ function wireEvents(m) {
   sp.subscribe('pointOut', () => setHovered(m, null));
   m.dom.canvasBox.addEventListener('mousemove', (e) => { m.mouse = mouseInRoot(m, e); });
   for (const [mode, b] of Object.entries(m.dom.modes)) b.addEventListener('click', () => setMode(m, mode));
-  m.dom.reset.addEventListener('click', () => sp.reset());
+  m.dom.reset.addEventListener('click', () => goHome(m));
   m.dom.png.addEventListener('click', () => savePng(m));
   new ResizeObserver(() => {
     const { width, height } = m.dom.canvasBox.getBoundingClientRect();
@@ -909,6 +952,20 @@ async function applyHighlight(m, header, sections) {
   m.dom.root.setAttribute('data-highlight-sig', String(sig));
 }
 
+// The legend of header.legend, built again when it changed (another colouring shows every code again).
+function syncLegend(m, header) {
+  const legend = header.legend || null;
+  const legendSig = JSON.stringify(legend);
+  if (legendSig !== m.legendSig) {
+    const codesSig = legend ? JSON.stringify([legend.title, legend.entries.map((e) => e[0])]) : null;
+    if (codesSig !== m.codesSig && m.hidden.size) { m.hidden = new Set(); applyHidden(m); } // another colouring
+    m.codesSig = codesSig;
+    m.legendSig = legendSig;
+    m.legendClusters = !!(legend && legend.clusters);
+    buildLegend(m, legend);
+  }
+}
+
 async function update(m, header, sections) {
   m.header = header;
   m.dom.note.textContent = header.note || '';
@@ -933,6 +990,7 @@ async function update(m, header, sections) {
     m.highlight = [];
     if (m.region) setRegion(m, null); // drawn on another map: the server selects nothing from it
     await m.initialized;
+    if (!m.homeScale) { syncLegend(m, header); goHome(m); } // the first points: their view leaves the legend free
     const t0 = performance.now();
     performance.mark('cmap-draw-start');
     const index = pts.n >= DEFER_INDEX_POINTS ? buildSpatialIndex(null, null, INDEX_NODE_SIZE, pts.n) : undefined;
@@ -955,16 +1013,7 @@ async function update(m, header, sections) {
     // is a rerun request that Streamlit folds with a page switch clicked meanwhile, keeping this map's page.
     if (m.askedForPoints) { m.askedForPoints = false; m.setStateValue('have', header.v); }
   } else if (header.zv !== m.pts.zv && !(await recolour(m, header, sections))) return;
-  const legend = header.legend || null;
-  const legendSig = JSON.stringify(legend);
-  if (legendSig !== m.legendSig) {
-    const codesSig = legend ? JSON.stringify([legend.title, legend.entries.map((e) => e[0])]) : null;
-    if (codesSig !== m.codesSig && m.hidden.size) { m.hidden = new Set(); applyHidden(m); } // another colouring
-    m.codesSig = codesSig;
-    m.legendSig = legendSig;
-    m.legendClusters = !!(legend && legend.clusters);
-    buildLegend(m, legend);
-  }
+  syncLegend(m, header);
   const sel = header.sel || null;
   if (m.region && sel && sel.seq === m.region.seq) { // the server's count of the box or lasso (and its points, if few)
     m.region.count = sel.n;
