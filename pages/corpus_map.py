@@ -88,8 +88,10 @@ with st.popover("Map settings" if common.presenting() else "Map settings (model,
         if st.form_submit_button("Rebuild the map", type="primary"):
             _rebuild(dict(encoder_name=model, k=int(k), umap_neighbors=int(neighbours), umap_min_dist=float(min_dist),
                           w2_threshold=float(w2)))
-if st.session_state.get("map_refused"):  # under the popover, which a rerun may close
-    st.error(f"Map settings not applied: {md_escape(st.session_state['map_refused'])}. The map keeps its settings.",
+    if refused_map := st.session_state.get("map_refused"):  # where the eye is while the popover stays open
+        st.error(f"Not applied: {md_escape(refused_map)}.", icon=":material/error:")
+if refused_map := st.session_state.get("map_refused"):  # and under it, once it is closed (it covers this one)
+    st.error(f"Map settings not applied: {md_escape(refused_map)}. The map keeps its settings.",
              icon=":material/error:")
 
 try:
@@ -163,9 +165,10 @@ if view.note:
     st.caption(md_escape(view.note))
 c1, c2 = st.columns([4, 1], vertical_alignment="center")  # [5, 1] cut "length (characters)" at 1440 px
 c1.caption(f"{counted(len(frame), 'document')}, {counted(cmap.k, 'cluster')}, map made by the encoder "
-           f"{md_escape(cmap.settings.encoder_name)} (embedding space {md_escape(cmap.space_id)}), embedded by the "
+           f"{md_escape(cmap.settings.encoder_name)}, embedded by the "
            f"{cmap.engine} engine. Click a point to read it and ring its nearest neighbours; drag with Box or Lasso "
-           "(or Shift+drag) to select; click the map to zoom with the wheel; the legend hides and shows.")
+           "(or Shift+drag) to select; click the map to zoom with the wheel; the legend hides and shows.",
+           help=f"Embedding space (what searches and Bandit runs on this map are embedded in): `{cmap.space_id}`.")
 c2.selectbox("Colour by", color_columns(frame), key="cm_color",
              help="The cluster, the source (file and line), your file's own columns (numbers low to high, "
                   "other values by their most frequent ones), the id or the length; the legend follows, and "

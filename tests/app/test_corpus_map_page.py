@@ -56,7 +56,9 @@ def test_page_shows_map_table_and_load_report(small_corpus_file):
     assert all(" " in lab[2] for lab in header["labels"] if lab[0] == 1)  # phrases, not one token each
     assert [e[0] for e in header["legend"]["entries"]] == list(range(8)) and header["legend"]["clusters"]
     assert sum(e[3] for e in header["legend"]["entries"]) == 120
-    assert any("120 documents" in c.value for c in at.caption)
+    said = next(c for c in at.caption if "120 documents" in c.value)
+    assert "hashing" in said.value and "embedding space" not in said.value  # the space's id is code: in the help
+    assert "hashing-" in said.proto.help, said.proto.help
     assert len(at.dataframe) >= 2  # load report issues + cluster table
     assert any("1 malformed json" in shown(e.label) for e in at.expander)  # the label is escaped
     clusters = at.dataframe[1].value
