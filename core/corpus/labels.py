@@ -160,7 +160,33 @@ def class_phrases(texts: Sequence[str] | TermCounts, classes: NDArray[np.int64],
             where = {p: i for i, p in enumerate(flat)}
             units = _unit(centroids)
             sims = [vectors[[where[p] for p in ps]] @ units[c] if ps else None for c, ps in enumerate(candidates)]
-    return [_cap(", ".join(choose_phrases(ps, sims[c]))) for c, ps in enumerate(candidates)]
+    chosen = [choose_phrases(ps, sims[c]) for c, ps in enumerate(candidates)]
+    taken: set[str] = set()  # two clusters of one label read as one on the map: the larger keeps it
+    for c in np.argsort(-np.bincount(np.asarray(classes, dtype=np.int64), minlength=n_classes), kind="stable"):
+        chosen[c] = distinct_phrases(chosen[c], candidates[c], sims[c], taken)
+        taken.add(", ".join(chosen[c]))
+    return [_cap(", ".join(phrases)) for phrases in chosen]
+
+
+def distinct_phrases(chosen: list[str], candidates: Sequence[str], similarity: Sequence[float] | NDArray | None,
+                     taken: set[str]) -> list[str]:
+    """``chosen`` (:func:`choose_phrases` of ``candidates``), or, when another class's label is already that
+    (``taken``), the choice made without its last phrase, else without the one before: the first label no class has
+    yet (``chosen`` when none is).
+
+    >>> distinct_phrases(["sparse matrix", "n_samples"], ["sparse matrix", "n_samples", "csr"], None,
+    ...                  {"sparse matrix, n_samples"})
+    ['sparse matrix', 'csr']
+    """
+    if not chosen or ", ".join(chosen) not in taken:
+        return chosen
+    for drop in reversed(chosen):
+        keep = [i for i, p in enumerate(candidates) if p != drop]
+        again = choose_phrases([candidates[i] for i in keep],
+                               None if similarity is None else np.asarray(similarity)[keep])
+        if again and ", ".join(again) not in taken:
+            return again
+    return chosen
 
 
 def _cap(text: str, limit: int = MAX_LABEL_CHARS) -> str:

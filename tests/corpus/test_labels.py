@@ -68,3 +68,14 @@ def test_a_coarse_group_of_a_large_index_never_names_one_word_twice():
     coarse = sorted((lab.text, lab.members) for lab in L.keyword_labels(xy, clusters, keywords, centroids)
                     if lab.level == 0)
     assert coarse == [("apple, banana", (0, 1)), ("car, wheel", (2, 3))]
+
+
+def test_two_clusters_of_the_same_words_get_two_labels_the_larger_keeps_its_own():
+    """Two clusters of one kind of document (the built-in corpus's clusters 2 and 30, both "n_samples n_features,
+    sparse matrix") read as one cluster on the map, where only the label names a cluster."""
+    texts = (["sparse matrix rows columns csr format"] * 5 + ["parse date string time zone"] * 2)
+    classes = np.array([0, 0, 0, 1, 1, 2, 2])
+    names = L.class_phrases(texts, classes, np.eye(3, dtype=np.float32), None)
+    assert len(set(names)) == 3, names
+    alone = L.class_phrases(texts[:3], classes[:3], np.eye(1, dtype=np.float32), None)
+    assert names[0] == alone[0]  # the larger cluster keeps the label it has alone
