@@ -27,17 +27,22 @@ def csv_index(tmp_path_factory):
     return home, path
 
 
+def _open_index(page, url: str, path) -> None:
+    """The Large corpus page with the index of ``path``, every point drawn (and the browser's "have" rerun done)."""
+    page.goto(url + "/large_map")
+    box = page.get_by_label("Corpus file (.jsonl, .parquet, .csv, .tsv) or folder", exact=True)
+    box.fill(str(path))
+    box.press("Enter")
+    page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === "
+                           f"'{N_DOCS}'", timeout=60_000)
+    page.wait_for_timeout(1500)
+
+
 @pytest.mark.browser
 def test_colour_by_a_csv_column_retitles_the_legend_with_its_range(csv_index, page, output_dir):
     home, path = csv_index
     with serve_app(home, env={"EQUALCTAR_ROOTS": str(home)}) as (url, _):
-        page.goto(url + "/large_map")
-        box = page.get_by_label("Corpus file (.jsonl, .parquet, .csv, .tsv) or folder", exact=True)
-        box.fill(str(path))
-        box.press("Enter")
-        page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === "
-                               f"'{N_DOCS}'", timeout=60_000)
-        page.wait_for_timeout(1500)  # the browser's "have" rerun
+        _open_index(page, url, path)
         choice = page.get_by_role("combobox", name="Colour by")
         choice.scroll_into_view_if_needed()
         choice.click()  # opens its options
@@ -54,13 +59,7 @@ def test_colour_by_a_csv_column_retitles_the_legend_with_its_range(csv_index, pa
 def test_colour_by_another_column_keeps_the_box_selection_and_its_table(csv_index, page, output_dir):
     home, path = csv_index
     with serve_app(home, env={"EQUALCTAR_ROOTS": str(home)}) as (url, _):
-        page.goto(url + "/large_map")
-        box = page.get_by_label("Corpus file (.jsonl, .parquet, .csv, .tsv) or folder", exact=True)
-        box.fill(str(path))
-        box.press("Enter")
-        page.wait_for_function(f"(document.querySelector('{MAP}') || {{dataset: {{}}}}).dataset.points === "
-                               f"'{N_DOCS}'", timeout=60_000)
-        page.wait_for_timeout(1500)  # the browser's "have" rerun
+        _open_index(page, url, path)
         version, codes = page.locator(MAP).get_attribute("data-version"), page.locator(MAP).get_attribute("data-codes")
         page.locator(MAP).get_by_role("button", name="Box").click()
         bb = page.locator(f"{MAP} canvas:not(.cmap-overlay)").bounding_box()
