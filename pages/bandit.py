@@ -230,8 +230,9 @@ def live_panel() -> None:
                    "used up (the policy reads what it expects to pay first); one round can still land low or high.",
                    help=None if common.presenting() else METRIC_HELP["reward"])
     left, right = st.columns([1, 1])
-    left.dataframe(top_arms(run, names=names), hide_index=True, height=300, key="bd_arms")
-    right.plotly_chart(make_score_bars_figure(run.arms_frame(), names=names, score_label=(
+    arms = run.arms_frame()  # once per refresh: the learned policy scores every unread document for it
+    left.dataframe(top_arms(run, names=names, arms=arms), hide_index=True, height=300, key="bd_arms")
+    right.plotly_chart(make_score_bars_figure(arms, names=names, score_label=(
         "best unread document's score" if run.config.policy == "learned" else "how promising (score)")), key="bd_bars")
     taken = run.doc_pulls()
     st.caption(f"**Where the bandit has read**: orange dots are the {int(taken.sum()):,} documents extracted so far; "

@@ -286,13 +286,14 @@ def score_text(score: float) -> str:
     return UNTRIED if score == float("inf") else "none left" if score == float("-inf") else f"{score:.4f}"
 
 
-def top_arms(run, n: int = 30, names=None):
+def top_arms(run, n: int = 30, names=None, arms=None):
     """The ``n`` best-scored arms, columns in words: ``cluster, pulls, estimated reward, score, documents left``.
 
     ``names``: one label per arm (``core.viz.bandit.arm_names``) shown instead of the arm number. The score is
-    text (:func:`score_text`): an untried arm's +inf says so in words.
+    text (:func:`score_text`): an untried arm's +inf says so in words. ``arms``: ``run.arms_frame()`` when the caller
+    has it already (the learned policy scores every unread document for it).
     """
-    df = run.arms_frame().sort_values("score", ascending=False).head(n)[list(ARM_COLUMNS)]
+    df = (run.arms_frame() if arms is None else arms).sort_values("score", ascending=False).head(n)[list(ARM_COLUMNS)]
     return df.assign(arm=_named(df["arm"], names), score=[score_text(float(s)) for s in df["score"]]
                      ).rename(columns=ARM_COLUMNS)
 
