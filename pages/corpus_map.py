@@ -15,7 +15,6 @@ from core.corpus.selection import SelectionMemory, export_documents
 from core.corpus.views import (
     DOCUMENT_HEADINGS,
     MATCH_HEADINGS,
-    apply_overrides,
     cluster_at_row,
     cluster_doc_ids,
     cluster_keywords,
@@ -23,11 +22,12 @@ from core.corpus.views import (
     cluster_table_key,
     document_text,
     elbow_ks,
+    map_form,
     row_of_cluster,
     selected_documents,
+    settings_from_form,
 )
 from core.text import counted, md_escape
-from core.validate import refusal_of
 from core.viz.corpus_map import make_inertia_figure
 from core.viz.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
 from pages import common, search_panel, tags_panel, upgrade_panel, warmup_panel
@@ -54,20 +54,13 @@ if report is not None:
         else:
             st.write("Every record was loaded as is.")
 
-#: the Map settings form's boxes by the field they set (a refusal of core.corpus.mapping.MapSettings names the field)
-MAP_LABELS = {"k": "Clusters k", "umap_neighbors": "UMAP neighbours", "umap_min_dist": "UMAP min_dist",
-              "w2_threshold": "Neighbour threshold (squared W2)"}
-
 
 def _rebuild(values: dict) -> None:
     """The form's values become this corpus's map settings, or a refusal in the form's words (the boxes set no
     bounds of their own: a browser's bound turned a box red and Rebuild then rebuilt the old settings, silently)."""
-    try:
-        apply_overrides(settings, values, len(corpus))  # MapSettings checks every value
-    except ValueError as exc:
-        refusal = refusal_of(exc)
-        st.session_state["map_refused"] = str(exc) if refusal is None else (
-            f'"{MAP_LABELS.get(refusal.field, refusal.field)}" must be {refusal.rule.in_words()}, got {refusal.got:g}')
+    outcome = settings_from_form(settings, values, len(corpus))
+    if outcome.refused:
+        st.session_state["map_refused"] = outcome.refused
         return
     st.session_state.pop("map_refused", None)
     common.set_map_overrides(corpus, values)
@@ -76,18 +69,21 @@ def _rebuild(values: dict) -> None:
 
 # a popover: opening the settings does not push the map down
 with st.popover("Map settings" if common.presenting() else "Map settings (model, clusters, UMAP; this corpus only)"):
-    with st.form("map_settings_form"):
-        choices = list(dict.fromkeys([settings.encoder_name, *common.ENCODER_CHOICES.values()]))
-        model = st.selectbox("Encoder", choices, index=0, help="Model name, local path or 'hashing'.")  # whole width
+    with st.form("map_settings_form"):  # its boxes as core declares them; a number box sets no bounds (see above)
+        boxes = map_form(settings, len(corpus), common.ENCODER_CHOICES.values())
+        box = boxes["encoder_name"]
+        model = st.selectbox(box.label, box.options, index=0, help=box.help)  # whole width
         c1, c2, c3 = st.columns(3)
-        k = c1.number_input(MAP_LABELS["k"], value=int(settings.k), step=1,
-                            help=f"At most the number of documents ({len(corpus):,}).")
-        neighbours = c2.number_input(MAP_LABELS["umap_neighbors"], value=int(settings.umap_neighbors), step=1)
-        min_dist = c2.slider(MAP_LABELS["umap_min_dist"], 0.0, 1.0, float(settings.umap_min_dist), 0.05)
-        w2 = c3.number_input(MAP_LABELS["w2_threshold"], value=float(settings.w2_threshold), step=0.05)
+        box = boxes["k"]
+        k = c1.number_input(box.label, value=box.value, step=box.step, help=box.help)
+        box = boxes["umap_neighbors"]
+        neighbours = c2.number_input(box.label, value=box.value, step=box.step, help=box.help)
+        box = boxes["umap_min_dist"]
+        min_dist = c2.slider(box.label, box.lo, box.hi, box.value, box.step, help=box.help)
+        box = boxes["w2_threshold"]
+        w2 = c3.number_input(box.label, value=box.value, step=box.step, help=box.help)
         if st.form_submit_button("Rebuild the map", type="primary"):
-            _rebuild(dict(encoder_name=model, k=int(k), umap_neighbors=int(neighbours), umap_min_dist=float(min_dist),
-                          w2_threshold=float(w2)))
+            _rebuild(dict(encoder_name=model, k=k, umap_neighbors=neighbours, umap_min_dist=min_dist, w2_threshold=w2))
     if refused_map := st.session_state.get("map_refused"):  # where the eye is while the popover stays open
         st.error(f"Not applied: {md_escape(refused_map)}.", icon=":material/error:")
 if refused_map := st.session_state.get("map_refused"):  # and under it, once it is closed (it covers this one)

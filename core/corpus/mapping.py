@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
 import shutil
 import time
@@ -32,6 +33,7 @@ from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.project import preload_umap, umap_project
 from core.disk import naming_disk_full, temp_path
 from core.settings import cache_dir
+from core.validate import Refusal, Rule, check_int, check_range, refused
 
 StageProgress = Callable[[str, float], None]
 _FORMAT = 1
@@ -55,21 +57,84 @@ class MapSettings:
     w2_threshold: float = 0.2
 
     def __post_init__(self) -> None:
-        """Refuses a value out of its range with a :class:`~core.validate.Refusal` (a form words it from that)."""
-        from core.validate import check_int, check_range
-
-        if not self.encoder_name:
-            raise ValueError("encoder_name must not be empty")
-        check_int("k", int(self.k), lo=1)
-        check_int("niter", int(self.niter), lo=1)
-        check_int("umap_neighbors", int(self.umap_neighbors), lo=2)
-        check_range("umap_min_dist", float(self.umap_min_dist), lo=0, hi=1)
-        check_range("w2_threshold", float(self.w2_threshold), lo=0)
+        """Refuses a value out of its range (:data:`MAP_FIELDS` declares each) with a
+        :class:`~core.validate.Refusal` (a form words it from that)."""
+        check_int("niter", self.niter, lo=1)
+        for spec in MAP_FIELDS.values():
+            spec.check(getattr(self, spec.name))
 
     @property
     def validated(self) -> MapSettings:
         """Self (validation happens in ``__post_init__``); kept for call sites that chain it."""
         return self
+
+
+@dataclass(frozen=True)
+class MapField:
+    """One box of the Corpus map's Map settings form, declared once: the :class:`MapSettings` field it sets, its
+    ``label`` and ``help`` in words, and the range ``MapSettings`` accepts. ``MapSettings`` checks its values with
+    :meth:`check`; the page draws its form from :data:`MAP_FIELDS`, and a refusal is worded with the label
+    (:func:`core.corpus.views.settings_from_form`).
+
+    ``kind``: ``str`` (a choice), ``int`` or ``float``; ``lo``/``hi``: the bounds (``None``: unbounded);
+    ``per_document``: at most the corpus's number of documents too (the clusters); ``step``: the box's step;
+    ``slider``: drawn as a slider from ``lo`` to ``hi``. ``help`` may name ``{n_docs}`` (:meth:`help_for`).
+
+    >>> MAP_FIELDS["umap_neighbors"].check(1)
+    Traceback (most recent call last):
+    ...
+    core.validate.ValidationError: umap_neighbors must be >= 2, got 1
+    >>> MAP_FIELDS["k"].check(50, n_docs=40)
+    Traceback (most recent call last):
+    ...
+    core.validate.ValidationError: k must be in [1, 40], got 50
+    """
+
+    name: str
+    label: str
+    help: str
+    kind: type = float
+    lo: float | None = None
+    hi: float | None = None
+    per_document: bool = False
+    step: float = 1.0
+    slider: bool = False
+
+    def check(self, value: Any, n_docs: int | None = None) -> Any:
+        """``value`` if it is in range (a whole number for ``int``; at most ``n_docs`` when :attr:`per_document` and
+        ``n_docs`` is given), else a :class:`~core.validate.ValidationError` carrying its refusal."""
+        if self.kind is str:  # the encoder: any name not blank (loading it says what it cannot find)
+            if isinstance(value, str) and value.strip():
+                return value
+            raise refused(Refusal(self.name, Rule(kind="a model name, local path or 'hashing'"), value))
+        hi = n_docs if self.per_document and n_docs is not None else self.hi
+        if self.kind is int:
+            return check_int(self.name, value, None if self.lo is None else int(self.lo),
+                             None if hi is None else int(hi))
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)  # numpy's floats too
+        return check_range(self.name, float(value) if real else value, self.lo, hi)
+
+    def help_for(self, n_docs: int) -> str:
+        """The help, naming the corpus's number of documents where it says ``{n_docs}``."""
+        return self.help.format(n_docs=n_docs)
+
+
+#: the Map settings form's boxes by the :class:`MapSettings` field they set, in the form's order
+MAP_FIELDS: dict[str, MapField] = {spec.name: spec for spec in (
+    MapField("encoder_name", "Encoder", "Model name, local path or 'hashing'.", kind=str),
+    MapField("k", "Clusters k", "How many clusters k-means makes (the bandit's arms): at most the number of "
+             "documents ({n_docs:,}). The elbow of the inertia curve, below the map, suggests one.",
+             kind=int, lo=1, per_document=True),
+    MapField("umap_neighbors", "UMAP neighbours", "How many nearest documents UMAP weighs for each when it lays "
+             "out the map, at least 2: fewer keep small groups apart, more show the overall shape. Only the "
+             "picture changes, not the clusters.", kind=int, lo=2),
+    MapField("umap_min_dist", "UMAP minimum distance", "How close UMAP may draw points together, from 0 (tight "
+             "clumps) to 1 (evenly spread). Only the picture changes, not the clusters.",
+             lo=0, hi=1, step=0.05, slider=True),
+    MapField("w2_threshold", "Neighbour threshold", "Two clusters are neighbours, and the bandit shares a pull's "
+             "reward between them, when the squared 2-Wasserstein distance between them is below this, at least 0 "
+             "(EQUAL's code: 0.2).", lo=0, step=0.05),
+)}
 
 
 @dataclass

@@ -7,11 +7,16 @@ Pure functions over a :class:`~core.corpus.mapping.CorpusMap` and its ``document
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+import numbers
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from core.corpus.mapping import MAP_FIELDS, MapSettings
+from core.validate import refusal_of
 
 ELBOW_KS = (2, 5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200)
 
@@ -94,12 +99,98 @@ def elbow_ks(n_docs: int) -> list[int]:
 
 def apply_overrides(base, overrides: dict, n_docs: int):
     """``base`` (a ``MapSettings``) with the page's overrides that name one of its fields; k within ``1..n_docs``."""
-    from dataclasses import replace
-
     valid = {k: v for k, v in dict(overrides).items() if hasattr(base, k)}
     if "k" in valid:
         valid["k"] = max(1, min(int(valid["k"]), int(n_docs)))
     return replace(base, **valid)
+
+
+@dataclass(frozen=True)
+class MapBox:
+    """One box of the Map settings form as the page draws it, from its declaration (a
+    :class:`~core.corpus.mapping.MapField`): its ``label``, ``help`` for this corpus, the ``value`` it starts at, its
+    ``step``, a choice's ``options`` (the current value first), and a slider's ends ``lo``/``hi`` (``None`` for a
+    number box, which sets no bounds of its own: a browser's bound turned it red and Rebuild then kept the old
+    settings, unsaid; :func:`settings_from_form` refuses a value out of range in words instead)."""
+
+    label: str
+    help: str
+    value: Any
+    step: Any = None
+    options: tuple[Any, ...] = ()
+    lo: Any = None
+    hi: Any = None
+
+
+def map_form(settings: MapSettings, n_docs: int, encoders: Iterable[str] = ()) -> dict[str, MapBox]:
+    """The Map settings form's boxes (:data:`~core.corpus.mapping.MAP_FIELDS`, in order) at ``settings``, for a
+    corpus of ``n_docs`` documents; the encoder's options are the current one, then ``encoders``, each once.
+
+    >>> form = map_form(MapSettings(encoder_name="hashing", k=8), 40, ["static-minilm", "hashing"])
+    >>> form["encoder_name"].options, form["k"].label, form["k"].value, "(40)" in form["k"].help
+    (('hashing', 'static-minilm'), 'Clusters k', 8, True)
+    >>> form["umap_min_dist"].lo, form["umap_min_dist"].hi, form["k"].lo  # a slider's ends; a number box: none
+    (0.0, 1.0, None)
+    """
+    out: dict[str, MapBox] = {}
+    for name, spec in MAP_FIELDS.items():
+        value, about = getattr(settings, name), spec.help_for(n_docs)
+        if spec.kind is str:
+            out[name] = MapBox(spec.label, about, value, options=tuple(dict.fromkeys([value, *encoders])))
+        else:
+            kind = spec.kind  # a box's value, step and a slider's ends of one type (Streamlit refuses a mix)
+            ends = (kind(spec.lo), kind(spec.hi)) if spec.slider else (None, None)  # a number box: no bounds
+            out[name] = MapBox(spec.label, about, kind(value), kind(spec.step), lo=ends[0], hi=ends[1])
+    return out
+
+
+@dataclass(frozen=True)
+class MapFormOutcome:
+    """What Rebuild made of the Map settings form: the new ``settings``, or (``settings`` ``None``) ``refused``, why
+    not in the form's words; ``refused`` is ``""`` when the settings apply."""
+
+    settings: MapSettings | None
+    refused: str = ""
+
+
+def settings_from_form(base: MapSettings, values: Mapping[str, Any], n_docs: int) -> MapFormOutcome:
+    """The form's ``values`` (by :class:`~core.corpus.mapping.MapSettings` field; other names are ignored) as
+    ``base``'s new settings, each checked by its declaration (:data:`~core.corpus.mapping.MAP_FIELDS`; the clusters
+    at most ``n_docs``); else every value refused, named by its box's label with its rule in words, and nothing
+    applied (not even a good value beside a refused one). A refusal's fields are read, never its message.
+
+    >>> base = MapSettings(encoder_name="hashing", k=8)
+    >>> settings_from_form(base, {"k": 0, "umap_neighbors": 1}, n_docs=40).refused
+    '"Clusters k" must be from 1 to 40, got 0; "UMAP neighbours" must be at least 2, got 1'
+    >>> settings_from_form(base, {"k": 12, "umap_min_dist": 0.5}, n_docs=40).settings.k
+    12
+    """
+    said = []
+    for name, value in values.items():
+        if name in MAP_FIELDS:
+            try:
+                MAP_FIELDS[name].check(value, n_docs)
+            except ValueError as exc:
+                said.append(_in_form_words(exc))
+    if said:
+        return MapFormOutcome(None, "; ".join(said))
+    own = {f.name for f in fields(base)}
+    try:  # MapSettings checks the fields the form does not show too
+        return MapFormOutcome(replace(base, **{name: v for name, v in values.items() if name in own}))
+    except ValueError as exc:
+        return MapFormOutcome(None, _in_form_words(exc))
+
+
+def _in_form_words(exc: ValueError) -> str:
+    """A refusal of :class:`~core.corpus.mapping.MapSettings` with its box's label and its rule in words (the
+    message itself when it carries no refusal)."""
+    refusal = refusal_of(exc)
+    if refusal is None:
+        return str(exc)
+    spec = MAP_FIELDS.get(refusal.field)
+    got = refusal.got
+    said = str(got) if isinstance(got, numbers.Integral) else f"{got:g}" if isinstance(got, numbers.Real) else repr(got)
+    return f'"{spec.label if spec else refusal.field}" must be {refusal.rule.in_words()}, got {said}'
 
 
 def label_of(choices: dict[str, str], value: str, default: str) -> str:

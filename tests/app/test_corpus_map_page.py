@@ -117,6 +117,18 @@ def test_an_impossible_map_setting_is_refused_in_words_and_keeps_the_map(small_c
     assert overrides["umap_neighbors"] == 5 and overrides["k"] == 3
 
 
+def test_k_zero_is_refused_not_drawn_as_one_cluster(small_corpus_file):
+    """k 0 was raised to 1 before MapSettings saw it (the overrides keep k within 1..n): Rebuild drew a map of one
+    cluster, unsaid. It is refused like any other impossible setting, in the form's words, and nothing is applied."""
+    at = _app(small_corpus_file)
+    {b.label: b for b in at.number_input}["Clusters k"].set_value(0)
+    next(b for b in at.button if b.label == "Rebuild the map").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [shown(e.value) for e in at.error]
+    assert len(said) == 2 and all('"Clusters k" must be from 1 to 120, got 0' in s for s in said), said  # in and under
+    assert "map_overrides" not in at.session_state and len(_map(at)[0]["legend"]["entries"]) == 8  # the map keeps k
+
+
 def test_a_query_with_no_known_word_lists_no_documents(small_corpus_file):
     """Punctuation and an emoji encode to zeros under the hashing encoder (an emoji does under the static tier):
     every document scores 0 alike, so none is "nearest"; 20 arbitrary ones were listed and starred."""
