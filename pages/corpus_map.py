@@ -26,6 +26,7 @@ from core.corpus.views import (
     row_of_cluster,
     selected_documents,
     settings_from_form,
+    stand_in_caption,
 )
 from core.text import counted, md_escape
 from core.viz.corpus_map import make_inertia_figure
@@ -97,10 +98,7 @@ except (ValueError, RuntimeError) as exc:
     st.stop()
 job = upgrade_panel.upgrade_job()
 if job is not None:
-    tier = ("static tier (model2vec distilled from MiniLM)" if cmap.settings.encoder_name.startswith("static")
-            else "hashing encoder")
-    st.caption(f"Map made by the **{tier}**, {md_escape(cmap.settings.encoder_name)}, so it opens in seconds; "
-               f"**{md_escape(settings.encoder_name)}** is embedding the corpus in the background.")
+    st.caption(stand_in_caption(cmap.settings.encoder_name, settings.encoder_name))
     upgrade_panel.show_upgrade(job)
 
 if cmap.k_note:  # fewer clusters than asked: never a cluster of no document

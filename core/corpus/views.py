@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.corpus.mapping import MAP_FIELDS, MapSettings
+from core.text import md_escape
 from core.validate import refusal_of
 
 ELBOW_KS = (2, 5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200)
@@ -191,6 +192,21 @@ def _in_form_words(exc: ValueError) -> str:
     got = refusal.got
     said = str(got) if isinstance(got, numbers.Integral) else f"{got:g}" if isinstance(got, numbers.Real) else repr(got)
     return f'"{spec.label if spec else refusal.field}" must be {refusal.rule.in_words()}, got {said}'
+
+
+def stand_in_caption(drawn_by: str, target: str) -> str:
+    """What the Corpus map says (Markdown, names escaped) while a map drawn by the fast tier ``drawn_by`` (the
+    static tier, or the hashing encoder) stands in for the map of ``target``, which embeds in the background.
+
+    >>> print(stand_in_caption("hashing", "minilm"))  # doctest: +NORMALIZE_WHITESPACE
+    Map made by the **hashing encoder**, hashing, so it opens in seconds; **minilm** is embedding the corpus in
+    the background.
+    >>> stand_in_caption("static-minilm", "x").startswith("Map made by the **static tier (model2vec")
+    True
+    """
+    tier = "static tier (model2vec distilled from MiniLM)" if drawn_by.startswith("static") else "hashing encoder"
+    return (f"Map made by the **{tier}**, {md_escape(drawn_by)}, so it opens in seconds; **{md_escape(target)}** is "
+            "embedding the corpus in the background.")
 
 
 def label_of(choices: dict[str, str], value: str, default: str) -> str:
