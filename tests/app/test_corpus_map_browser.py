@@ -261,3 +261,33 @@ def test_the_starting_view_and_reset_view_keep_every_point_off_the_legend(app_ur
     assert again["outside"] == 0 and again["underLegend"] == 0, again
     assert again["points"] == pytest.approx(start["points"], abs=1), (again, start)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+@pytest.mark.browser
+def test_a_refused_map_setting_is_said_in_the_popover_and_under_it_then_a_good_one_rebuilds(app_url, page,
+                                                                                             output_dir):
+    """Map settings' UMAP neighbours 1 (the box sets no bound of its own) is refused in the form's words inside the
+    open popover and under it, and the map keeps its version; 5 then rebuilds the map and both messages go."""
+    page.goto(f"{app_url}/", wait_until="domcontentloaded")
+    _wait_attr(page, "data-points", f"v === '{N_DOCS}'", timeout=240_000)
+    version = _attr(page, "data-version")
+    page.get_by_role("button", name="Map settings").click()
+    box = page.get_by_label("UMAP neighbours", exact=True)
+    box.fill("1")
+    page.get_by_role("button", name="Rebuild the map").click()
+    refused = page.locator("[data-testid='stAlert']").filter(has_text='"UMAP neighbours" must be at least 2, got 1')
+    refused.nth(1).wait_for(timeout=60_000)
+    assert refused.count() == 2 and refused.first.is_visible(), refused.all_inner_texts()  # in the open popover
+    output_dir.mkdir(exist_ok=True)
+    page.screenshot(path=str(output_dir / "corpus_map_settings_refused.png"))
+    assert _attr(page, "data-version") == version
+    page.keyboard.press("Escape")  # closed, the popover uncovers the message under it
+    refused.filter(has_text="The map keeps its settings").wait_for(state="visible", timeout=30_000)
+    page.screenshot(path=str(output_dir / "corpus_map_settings_refused_under.png"))
+    page.get_by_role("button", name="Map settings").click()
+    page.get_by_label("UMAP neighbours", exact=True).fill("5")
+    page.get_by_role("button", name="Rebuild the map").click()
+    _wait_attr(page, "data-version", f"v !== {json.dumps(version)}", timeout=240_000)
+    assert refused.count() == 0 and _attr(page, "data-points") == str(N_DOCS)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(output_dir / "corpus_map_settings_rebuilt.png"))
