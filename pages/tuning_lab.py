@@ -77,7 +77,7 @@ budget = c4.number_input("Budget (share)", 0.01, 1.0, step=0.05, key=common.kept
 policy = c5.selectbox("Policy (unless varied)", POLICIES, key=common.kept_key("tl_policy"),
                       format_func=TUNABLES["policy"].choice_text,
                       help="The policy every cell plays. The lab starts on EQUAL's bandit over clusters, where "
-                           "arms per round (B) and documents per pull (D) change which documents are read; under "
+                           "arms per round and documents per pull change which documents are read; under "
                            "**Learned** (the Bandit page's default) they only set how many documents a round reads.")
 value_cols, slot = (v1, v2), 0
 chosen: dict = {}

@@ -137,7 +137,7 @@ def slow_bandit_settings(page) -> None:
     """On the Bandit page: one arm per round, one document per pull, the whole corpus, one round per update (hundreds
     of rounds that play for minutes, to watch or act on mid-run). Opens "More settings" to reach them."""
     page.get_by_text("More settings").click()
-    for label, value in (("Arms per round (B)", "1"), ("Documents per pull (D)", "1"),
+    for label, value in (("Arms per round", "1"), ("Documents per pull", "1"),
                          ("Budget value (share: 0-1)", "1")):
         field = page.get_by_role("spinbutton", name=label, exact=True)  # its help button is "Help for ..."
         field.fill(value)

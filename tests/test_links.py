@@ -55,7 +55,7 @@ def test_a_bandit_link_is_checked_by_run_config_with_its_other_settings():
     values, problems = restore_link("bandit", {"policy": "equal", "c": "-1", "alpha": "paper", "gamma": "0"})
     assert values == {"bd_policy": "equal", "bd_alpha_rule": "paper"}
     assert [p.split(" ", 1)[0] for p in problems] == ["c", "gamma"]
-    assert "Exploration weight c must be at least 0" in problems[0] and "UCB1" not in problems[0]
+    assert "Exploration weight must be at least 0" in problems[0] and "UCB1" not in problems[0]
     assert problems[1] == "gamma '0': Exploration share must be above 0 and at most 1, got 0.0"  # was EXP3.gamma
     values, _ = restore_link("bandit", {"alpha": "0.002"})
     assert values == {"bd_alpha_rule": "number", "bd_alpha": 0.002}  # both of its widgets

@@ -262,11 +262,13 @@ SETTINGS: tuple[Setting, ...] = (
             label_by=("budget_kind", {BudgetKind.CALLS.value: "Budget value (extraction calls)",
                                       BudgetKind.COST.value: "Budget value (cost)"})),
     # ------------------------------------------------------------------ the policy and its prior
-    Setting("policy_params.alpha", float, "Exploration weight", "EQUAL's score mean_j + alpha sqrt(2 ln(sum T) / "
-            "(T_j + 1)); paper: alpha = 1/(sum T + 1), the authors' code: a constant 0.001.", "policy", lo=0,
+    Setting("policy_params.alpha", float, "Exploration weight", "How strongly EQUAL tries the clusters it has "
+            "pulled least. Its score mean_j + alpha sqrt(2 ln(sum T) / (T_j + 1)), this weight being alpha; paper: "
+            "alpha = 1/(sum T + 1), the authors' code: a constant 0.001.", "policy", lo=0,
             word=AlphaRule, paper="paper", when=("policy", ("equal",)), step=0.001, number=0.001,
             choice_labels={"paper": "The paper's, shrinking as pulls add up", NUMBER: "A constant"}),
-    Setting("policy_params.c", float, "Exploration weight c", "UCB1's score mean_j + c sqrt(2 ln N / T_j) "
+    Setting("policy_params.c", float, "Exploration weight", "How strongly UCB1 tries the clusters it has pulled "
+            "least: 0 always pulls the best mean so far. Its score mean_j + c sqrt(2 ln N / T_j), this weight being c "
             "(Auer et al. 2002).", "policy", lo=0, when=("policy", ("ucb1",)), step=0.1),
     Setting("policy_params.sigma", float, "Reward noise", "Thompson sampling's known reward noise sigma: the "
             "posterior of an arm has variance 1 / (1/prior_sigma^2 + T_j/sigma^2).", "policy", lo=0, lo_open=True,
@@ -293,12 +295,12 @@ SETTINGS: tuple[Setting, ...] = (
             "as much as its own (the paper), less pools the neighbours as weaker evidence; 0: no sharing.", "policy",
             lo=0, hi=1, paper=1.0, when=("share_neighbours", (True,)), step=0.05),
     # ------------------------------------------------------------------ what a pull reads
-    Setting("batch_arms", int, "Arms per round (B)", "Clusters pulled each round (the authors' code: 50 of "
-            "k = 1000).", "pulls", lo=1),
-    Setting("docs_per_pull", int, "Documents per pull (D)", "Documents extracted per pull (the paper: 10).",
-            "pulls", lo=1, paper=10),
-    Setting("first_pull_docs", int, "First pull of an arm (docs)", "A cheap probe, at most D; set it to D for the "
-            "paper's behaviour.", "pulls", lo=1),
+    Setting("batch_arms", int, "Arms per round", "Clusters pulled each round (B in the paper; the authors' code: "
+            "50 of k = 1000).", "pulls", lo=1),
+    Setting("docs_per_pull", int, "Documents per pull", "Documents extracted per pull (D in the paper; the paper: "
+            "10).", "pulls", lo=1, paper=10),
+    Setting("first_pull_docs", int, "First pull of an arm (docs)", "A cheap probe, at most Documents per pull; set "
+            "it to Documents per pull for the paper's behaviour.", "pulls", lo=1),
     Setting("doc_order", DocOrder, "Document order in a cluster", "Most similar first (similar): a cluster's "
             "documents most similar to the reference first (the bandit still picks the cluster from the rewards); "
             "random (random): a seeded shuffle (the paper); corpus order (file); learned value first (learned): by "
@@ -522,7 +524,7 @@ def changed_settings(old: RunConfig, new: RunConfig) -> list[str]:
     neither, UCB1's ``c`` between two other policies, is left out): which controls a live run does not follow.
 
     >>> changed_settings(RunConfig(), RunConfig(policy="ucb1", batch_arms=5))
-    ['Policy', 'Arms per round (B)']
+    ['Policy', 'Arms per round']
     >>> changed_settings(RunConfig(), RunConfig())
     []
     """
@@ -648,7 +650,7 @@ def check_setting(spec: Setting, value: Any, context: Mapping[str, Any] | None =
     >>> check_setting(BY_NAME["policy_params.c"], -1.0)
     Traceback (most recent call last):
     ...
-    ValueError: Exploration weight c must be at least 0, got -1.0
+    ValueError: Exploration weight must be at least 0, got -1.0
     """
     given = dict(context or {})
     if spec.when is not None and not spec.applies(given):

@@ -82,7 +82,7 @@ def make_bias_graph_figure(mechanism: BiasMechanism, conditioned_on: set[str] | 
             "the ratings we see mislead" if broken else "the ratings we see are fair")
     else:
         verdict = ", ".join(f"{a}: {ASSUMPTIONS[a].split(':')[0]}" for a in broken) or "no assumption broken"
-        title = f"{mechanism.label} (strength {mechanism.knob} = {mechanism.strength:g}) — {verdict}"
+        title = f"{mechanism.label} at strength {mechanism.strength:g} — {verdict}"  # its symbol: the slider's help
     fig.update_layout(
         title=dict(text=title,
                    font=dict(color=PALETTE["broken"] if broken else PALETTE["ok"])),

@@ -53,7 +53,7 @@ def test_exports_follow_the_run_and_the_live_numbers_sit_above_the_fold(app_url,
     status.wait_for(timeout=60_000)
     box = status.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 900, f"live numbers start below the fold: {box}"
-    assert page.get_by_label("Arms per round (B)", exact=True).is_hidden()  # only the main four above the numbers
+    assert page.get_by_label("Arms per round", exact=True).is_hidden()  # only the main four above the numbers
     page.locator("[data-testid='stMetricValue']").filter(has_text="finished").wait_for(timeout=180_000)
     page.wait_for_timeout(1000)
     pairs = int(page.locator("[data-testid='stMetric']").filter(has_text="QA pairs")

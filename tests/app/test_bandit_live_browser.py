@@ -25,7 +25,7 @@ def test_live_panel_updates_in_place(app_url, page, output_dir):
     box.press("Enter")
     page.wait_for_timeout(1500)
     page.get_by_text("More settings").click()
-    for label in ("Arms per round (B)", "Documents per pull (D)"):  # one document a round: hundreds of rounds
+    for label in ("Arms per round", "Documents per pull"):  # one document a round: hundreds of rounds
         field = page.get_by_label(label, exact=True)
         field.fill("1")
         field.press("Enter")

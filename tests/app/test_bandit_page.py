@@ -113,7 +113,7 @@ def test_browser_arm_table_changes_while_running(app_url, page):
         return page.get_by_role("spinbutton", name=label, exact=True)
 
     box("Budget value (share: 0-1)").wait_for(state="visible", timeout=30_000)  # the main choices are in view
-    assert not box("Arms per round (B)").is_visible()  # the rest folded under "More settings"
+    assert not box("Arms per round").is_visible()  # the rest folded under "More settings"
     # one document per pull, one arm per round, the whole corpus, one round per update (at full speed the loop
     # plays these 600 rounds in a few updates, before we can look): hundreds of rounds to watch
     slow_bandit_settings(page)

@@ -20,14 +20,14 @@ def test_a_settings_link_sets_the_controls_and_a_change_reaches_the_link(app_url
     page.get_by_text("More settings").click()
     page.wait_for_timeout(1000)
     page.screenshot(path=str(output_dir / "bandit_settings_link.png"))
-    c = _box(page, "Exploration weight c")
+    c = _box(page, "Exploration weight")
     c.wait_for(timeout=30_000)
     assert c.input_value() == "2.5"  # drawn at all: the policy is UCB1
     assert _box(page, "Budget value (extraction calls)").input_value() == "40"  # a budget of 40 calls, not a share
-    assert _box(page, "Documents per pull (D)").input_value() == "6"
+    assert _box(page, "Documents per pull").input_value() == "6"
     assert _box(page, "Reward offset (pull credit)").is_visible()  # applies under pull credit only
     assert page.locator("[data-testid='stAlert']").filter(has_text="could not restore").count() == 0
-    box = _box(page, "Arms per round (B)")
+    box = _box(page, "Arms per round")
     box.fill("5")
     box.press("Enter")
     page.wait_for_function("() => location.search.includes('batch_arms=5')", timeout=30_000)

@@ -54,4 +54,5 @@ def test_presentation_mode_shows_the_bias_without_notation():
     at.run()
     graph = at.get("plotly_chart")[0].proto.spec
     assert "A2: Unconfoundedness" in graph and "Rating r(1)" in graph
-    assert "(strength eta = " in graph and "knob" not in graph  # the slider's own word, its symbol beside it
+    # the slider's own word in words, its symbol (eta) left to the slider's help: it read "(strength eta = 1.5)"
+    assert "at strength 1.5" in graph and "eta" not in graph and "knob" not in graph

@@ -68,6 +68,6 @@ def test_grid_curves_pick_apply_and_link(app_url, page, output_dir):
     page.get_by_role("button", name="Start").wait_for(timeout=120_000)
     page.get_by_text("More settings").click()
     page.wait_for_timeout(1000)
-    assert page.get_by_label("Arms per round (B)", exact=True).input_value() == "5"
-    assert page.get_by_label("Documents per pull (D)", exact=True).input_value() == "1"
+    assert page.get_by_label("Arms per round", exact=True).input_value() == "5"
+    assert page.get_by_label("Documents per pull", exact=True).input_value() == "1"
     page.screenshot(path=str(output_dir / "tuning_lab_applied.png"))

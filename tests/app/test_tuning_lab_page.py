@@ -107,9 +107,9 @@ def _click_run(at: AppTest) -> AppTest:
 def test_bad_settings_are_refused_naming_them(small_builtin):
     at = _app()
     at.multiselect(key="tl_values_batch_arms").set_value([1, 20]).run()
-    assert any("Arms per round (B) = 20 is more than the map's" in shown(e.value) for e in at.error)
+    assert any("Arms per round = 20 is more than the map's" in shown(e.value) for e in at.error)
     at.multiselect(key="tl_values_batch_arms").set_value([]).run()
-    assert any("Arms per round (B): pick at least one value" in shown(e.value) for e in at.error)
+    assert any("Arms per round: pick at least one value" in shown(e.value) for e in at.error)
     at.multiselect(key="tl_vary").set_value([]).run()
     assert any("the grid is empty" in shown(e.value) for e in at.error)
     assert not at.exception and not [b for b in at.button if b.key == "tl_run"]  # nothing to start

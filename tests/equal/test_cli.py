@@ -295,9 +295,9 @@ def test_tune_writes_the_grid_table_and_asks_before_spending(tmp_path, capsys, m
 def test_tune_refuses_bad_settings_naming_them(tmp_path, capsys):
     base = ["tune", "--corpus", "builtin", "--limit", "200", "--encoder", "hashing-64", "--reference", "statistics"]
     assert main([*base, "--vary", "D=0,10", "--out", str(tmp_path / "t.csv")]) == 2
-    assert "Documents per pull (D) = 0" in capsys.readouterr().err
+    assert "Documents per pull = 0" in capsys.readouterr().err
     assert main([*base, "--vary", "B=1,500", "--out", str(tmp_path / "t.csv"), "--spend"]) == 2
-    assert "Arms per round (B) = 500 is more than the map's" in capsys.readouterr().err
+    assert "Arms per round = 500 is more than the map's" in capsys.readouterr().err
     assert main([*base, "--vary", "B=1", "--out", str(tmp_path / "t.xlsx")]) == 2
     assert "use .csv or .parquet" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:  # a grid stores no run: --store is no flag of tune

@@ -1,5 +1,5 @@
-"""Run settings are labelled in words a newcomer reads: no comparison signs and no bare paper letters (a letter
-may follow the words as a gloss, "Documents per pull (D)")."""
+"""Run settings are labelled in words a newcomer reads: no comparison signs, no paper letters and no symbol names
+(the paper's symbol goes in the help: "Documents per pull" is D in the paper, UCB1's exploration weight its c)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,27 @@ def test_a_setting_label_has_no_notation(spec):
     for label in _labels(spec):
         assert not re.search(r"[<>=≤≥]", label), label
         assert not re.search(r"(?<!\()\b[A-Z]\b(?!\))", label), label  # "< D docs": a bare letter for a number
+
+
+GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "eta", "lambda", "mu", "sigma", "tau", "theta")
+
+
+@pytest.mark.parametrize("spec", SETTINGS, ids=lambda s: s.name)
+def test_a_setting_label_names_no_paper_symbol(spec):
+    """It read "Arms per round (B)", "Documents per pull (D)" and "Exploration weight c": letters only the paper
+    defines. A label says the words; its help keeps the symbol."""
+    for label in _labels(spec):
+        letters = [w for w in re.findall(r"\b[A-Za-z]\b", label) if w != "a"]
+        assert not letters, (label, letters)
+        assert not [w for w in re.findall(r"[A-Za-z]+", label.lower()) if w in GREEK], label
+
+
+def test_a_symbol_left_out_of_a_label_is_in_its_help():
+    by_name = {s.name: s for s in SETTINGS}
+    for name, symbol in (("batch_arms", "B in the paper"), ("docs_per_pull", "D in the paper"),
+                         ("policy_params.c", "this weight being c"),
+                         ("policy_params.alpha", "this weight being alpha")):
+        assert symbol in by_name[name].help, name
 
 
 def test_the_cut_off_rule_says_what_it_compares_in_the_page_words():

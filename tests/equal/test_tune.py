@@ -175,8 +175,8 @@ def test_a_new_process_replays_the_extractions_a_grid_kept_on_disk_and_a_changed
 
 @pytest.mark.parametrize(("axes", "base", "named"), [
     ((), {}, "the grid is empty"),
-    ((("batch_arms", ()),), {}, "Arms per round (B): pick at least one value"),
-    ((("docs_per_pull", (0, 10)),), {}, "Documents per pull (D) = 0"),
+    ((("batch_arms", ()),), {}, "Arms per round: pick at least one value"),
+    ((("docs_per_pull", (0, 10)),), {}, "Documents per pull = 0"),
     ((("neighbour_weight", (2.0,)),), {}, "Neighbour weight = 2.0"),
     ((("wobble", (1,)),), {}, "unknown setting 'wobble'"),
     ((("budget", (0.1,)),), {"budget_kind": "cost"}, "budget kind 'cost'"),
@@ -190,7 +190,7 @@ def test_bad_grids_are_refused_naming_the_setting(setup, axes, base, named):
 def test_more_arms_than_clusters_is_refused_before_any_work(setup):
     ids, texts, labels, ref, ext, embed, config, doc_emb = setup
     counting = CountingExtractor(ext)
-    with pytest.raises(TuneConfigError, match=r"Arms per round \(B\) = 8 is more than the map's 5 clusters"):
+    with pytest.raises(TuneConfigError, match=r"Arms per round = 8 is more than the map's 5 clusters"):
         TuneJob(_grid(config, axes=(("batch_arms", (2, 8)),)), make_space(ids, texts, labels, doc_emb=doc_emb),
                 counting, embed, ref, spend=True)
     assert counting.docs == 0
@@ -206,7 +206,7 @@ def test_a_similarity_setting_without_document_embeddings_is_refused(setup):
 def test_parse_axis_reads_the_command_line_form():
     assert parse_axis("B=1,3, 5") == ("batch_arms", (1, 3, 5))
     assert parse_axis("credit=pull,document") == ("credit", ("pull", "document"))
-    with pytest.raises(TuneConfigError, match=r"Documents per pull \(D\): .three. must be a whole number"):
+    with pytest.raises(TuneConfigError, match=r"Documents per pull: .three. must be a whole number"):
         parse_axis("D=three")
     with pytest.raises(TuneConfigError, match="SETTING=VALUE"):
         parse_axis("batch_arms")
