@@ -29,6 +29,7 @@ from core.equal.tune import (
     cell_settings,
     check_grid,
     clicked_cell,
+    grid_size_note,
     rank_cells,
     seed_note,
     setting_cells,
@@ -71,7 +72,8 @@ vary = c2.multiselect("Settings to vary (one or two)", list(TUNABLES), max_selec
 S.setdefault("tl_seeds", 3)
 S.setdefault("tl_budget", TUNE_SHARE)
 n_seeds = c3.number_input("Seeds per cell", 1, 10, key=common.kept_key("tl_seeds"),
-                          help="Each cell is played with seeds starting at the sidebar's seed; the band spans them.")
+                          help="Each cell is played with seeds starting at the sidebar's seed; the band spans them. A "
+                               "deterministic cell plays once: its seeds would replay the same run.")
 budget = c4.number_input("Budget (share)", 0.01, 1.0, step=0.05, key=common.kept_key("tl_budget"),
                          help="The share of the corpus each run may extract (unless the budget is varied).")
 policy = c5.selectbox("Policy (unless varied)", POLICIES, key=common.kept_key("tl_policy"),
@@ -112,7 +114,7 @@ if need:
                f"({'offline and free' if kind == 'rules' else 'paid, on the endpoint'}) before it replays. Pressing "
                f"**Run ({need:,} calls)** confirms the spend; they are extracted once and kept for every later grid.",
                icon=":material/payments:")
-st.caption(f"{len(grid.cells())} setting cells × {len(grid.seeds)} seeds, with Random and Avg-sim: {grid.n_runs} runs.")
+st.caption(grid_size_note(grid))  # a deterministic cell plays once: its seeds would replay the same run
 if note := seed_note(grid):  # the Bandit page's "the seed changes nothing", for the cells of the grid
     st.caption(note)
 polling = common.job_running(JOB)
@@ -149,6 +151,8 @@ def grid_panel(grid: TuneGrid) -> None:
             "cell": "Setting cell", "kind": "Kind",
             "coverage": st.column_config.NumberColumn("Closeness", format="%.3f"),
             "coverage_sd": st.column_config.NumberColumn("± sd over seeds", format="%.3f"),
+            "runs": st.column_config.NumberColumn("Runs", format="%d", help="Seeds played: one for a deterministic "
+                                                  "cell, whose seeds would replay the same run."),
             "calls": st.column_config.NumberColumn("Calls", format="%d"),
             "on_task_share": st.column_config.NumberColumn("On-task share", format="%.2f")})
     right.download_button("Download the table (CSV)", to_safe_csv(table), "tuning_lab.csv", "text/csv",

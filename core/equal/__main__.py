@@ -632,8 +632,9 @@ def _run_tune(args: argparse.Namespace) -> int:
     table = job.result
     write_table(table, args.out)
     best = rank_cells(table).iloc[0]
-    print(f"wrote {len(table):,} rows ({len(grid.cells())} cells x {len(grid.seeds)} seeds, Random and Avg-sim) to "
-          f"{args.out}; closest to the reference: {best['cell']} (coverage {best['coverage']:.3f})")
+    print(f"wrote {len(table):,} rows ({grid.n_runs} runs: {len(grid.cells())} cells and Random and Avg-sim, each "
+          f"over {len(grid.seeds)} seeds, a deterministic one once) to {args.out}; closest to the reference: "
+          f"{best['cell']} (coverage {best['coverage']:.3f})")
     return 0
 
 

@@ -1,7 +1,8 @@
 """The tuning lab: a grid of bandit settings, each over several seeds, replayed from cache as one job.
 
 Pick one or two settings of :class:`~core.equal.config.RunConfig` (:data:`TUNABLES`) and their
-values: every cell of the grid, for every seed, is played as an ordinary
+values: every cell of the grid, for every seed (once if the cell is deterministic: its seeds would
+replay the same run), is played as an ordinary
 :class:`~core.equal.run.BanditRun` over pairs extracted and embedded once
 (:mod:`core.equal.replay`), so a cell's curve is exactly what a live run with those settings
 would show (bit for bit, with a deterministic extractor) and a whole grid costs seconds. Random
@@ -257,10 +258,27 @@ class TuneGrid:
             out.append(TuneCell(" · ".join(parts), dict(zip((n for n, _ in self.axes), combo)), config))
         return out
 
+    def seeds_for(self, config: RunConfig) -> tuple[int, ...]:
+        """The seeds a run of ``config`` is played with: every seed of the grid, or only the first where the
+        configuration is :attr:`~core.equal.config.RunConfig.deterministic` (every seed would replay the same run,
+        so the cell is played and shown as one run, as ``benchmarks/bench_equal.py`` does).
+
+        >>> grid = TuneGrid((("policy", ("learned", "thompson")),), seeds=(4, 5, 6))
+        >>> [grid.seeds_for(c.config) for c in grid.cells()]
+        [(4,), (4, 5, 6)]
+        """
+        return self.seeds[:1] if config.deterministic else self.seeds
+
     @property
     def n_runs(self) -> int:
-        """Runs the job plays: every cell and each baseline, once per seed."""
-        return (len(self.cells()) + len(BASELINES)) * len(self.seeds)
+        """Runs the job plays: every cell and each baseline, once per seed of :meth:`seeds_for` (a deterministic
+        one once).
+
+        >>> TuneGrid((("batch_arms", (1, 3)),), seeds=(0, 1, 2), base=RunConfig(policy="learned")).n_runs
+        6
+        """
+        configs = [c.config for c in self.cells()] + [self.baseline_config(p) for p in BASELINES]
+        return sum(len(self.seeds_for(c)) for c in configs)
 
     def baseline_config(self, policy: str) -> RunConfig:
         """A baseline's settings: the base's, with the largest budget of any cell (its curve spans the x axis)."""
@@ -268,15 +286,38 @@ class TuneGrid:
         return replace(self.base, policy=policy, policy_params={}, budget=budget)
 
 
-def seed_note(grid: TuneGrid) -> str:
-    """What the lab says when its seeds cannot spread some cells: ``""`` unless the grid plays several seeds and a
-    cell is deterministic (:attr:`RunConfig.deterministic`: every seed replays the same run, so its band is a line
-    and its spread over seeds 0; only the seeded baseline, Random, differs).
+def grid_size_note(grid: TuneGrid) -> str:
+    """What the lab says a grid plays: its cells and its runs, a deterministic cell or baseline counted once.
 
-    >>> seed_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0, 1, 2))).split(" replay")[0]
-    'Every setting cell here is deterministic: the 3 seeds of such a cell'
-    >>> seed_note(TuneGrid((("policy", ("equal", "thompson")),), seeds=(0, 1))).split(" replay")[0]
-    '1 of 2 setting cells is deterministic: the 2 seeds of such a cell'
+    >>> grid_size_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0, 1, 2)))  # doctest: +NORMALIZE_WHITESPACE
+    '2 setting cells, with Random and Avg-sim: 6 runs. Each plays the 3 seeds, but a deterministic one plays
+     once: every setting cell here, and Avg-sim.'
+    >>> grid_size_note(TuneGrid((("policy", ("thompson", "equal")),), seeds=(0, 1, 2))).split(": ", 2)[2]
+    '1 of the 2 setting cells, and Avg-sim.'
+    >>> grid_size_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0,)))
+    '2 setting cells × 1 seed, with Random and Avg-sim: 4 runs.'
+    """
+    cells = grid.cells()
+    head = f"{len(cells)} setting cells"
+    if len(grid.seeds) == 1:
+        return f"{head} × 1 seed, with Random and Avg-sim: {grid.n_runs} runs."
+    fixed = sum(len(grid.seeds_for(c.config)) == 1 for c in cells)
+    which = ("every setting cell here, and " if fixed == len(cells) else
+             f"{fixed} of the {len(cells)} setting cells, and " if fixed else "")
+    return (f"{head}, with Random and Avg-sim: {grid.n_runs} runs. Each plays the {len(grid.seeds)} seeds, but a "
+            f"deterministic one plays once: {which}Avg-sim.")
+
+
+def seed_note(grid: TuneGrid) -> str:
+    """What the lab says when its seeds cannot spread some cells: ``""`` unless the grid has several seeds and a cell
+    is deterministic (:attr:`RunConfig.deterministic`: every seed would replay the same run, so the cell plays once,
+    :meth:`TuneGrid.seeds_for`, and shows as one line without a band; only the seeded baseline, Random, plays every
+    seed).
+
+    >>> seed_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0, 1, 2))).split(":")[0]
+    'Every setting cell here is deterministic'
+    >>> seed_note(TuneGrid((("policy", ("equal", "thompson")),), seeds=(0, 1))).split(":")[0]
+    '1 of 2 setting cells is deterministic'
     >>> seed_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0,)))
     ''
     """
@@ -286,10 +327,10 @@ def seed_note(grid: TuneGrid) -> str:
         return ""
     which = ("Every setting cell here is deterministic" if fixed == len(cells) else
              f"{fixed} of {len(cells)} setting cells {'is' if fixed == 1 else 'are'} deterministic")
-    return (f"{which}: the {len(grid.seeds)} seeds of such a cell replay the same run, so its band is a line and "
-            "its spread over seeds 0 (only Random's seeds differ). One seed per cell draws the same curve sooner; to "
-            "see a spread, vary the document order (Random) or the policy (Thompson sampling, Epsilon-greedy and EXP3 "
-            "draw from the seed).")
+    return (f"{which}: its {len(grid.seeds)} seeds would replay the same run, so such a cell plays once, with the "
+            "first seed, and shows as one run (a line without a band; only Random plays every seed). To see a spread, "
+            "vary the document order (Random) or the policy (Thompson sampling, Epsilon-greedy and EXP3 draw from "
+            "the seed).")
 
 
 def check_grid(grid: TuneGrid, space: ArmSpace, reference: NDArray) -> None:
@@ -357,7 +398,8 @@ class TuneJob(Job):
     """A :class:`TuneGrid` played as one cancellable :class:`~core.jobs.Job` (see the module docstring).
 
     Units: a batch of documents extracted (only those not cached, and only with ``spend``), a
-    batch of pair texts embedded, then one run per cell and seed, and per baseline and seed.
+    batch of pair texts embedded, then one run per cell and seed, and per baseline and seed (a deterministic cell
+    or baseline: one run, :meth:`TuneGrid.seeds_for`).
     :meth:`table` holds the runs finished so far (a cancelled job keeps them, and ``cache`` keeps
     what was extracted and embedded). ``result`` is the table when done.
 
@@ -410,19 +452,14 @@ class TuneJob(Job):
         runs = [(c.label, "setting", c.config) for c in self.grid.cells()]
         runs += [(p, "baseline", self.grid.baseline_config(p)) for p in BASELINES
                  if p != "avg-sim" or self.space.doc_emb is not None]
-        total = len(runs) * len(self.grid.seeds)
+        total = sum(len(self.grid.seeds_for(config)) for _, _, config in runs)
         n = 0
         with single_thread_blas():
             for label, kind, config in runs:
-                first: pd.DataFrame | None = None
-                for seed in self.grid.seeds:
-                    if first is not None and config.deterministic:  # the seed changes nothing: the same run again
-                        frame = first.assign(seed=seed)
-                    else:
-                        run = BanditRun(replace(config, seed=seed), bare, self.reference, PrecomputedExtractor(pairs),
-                                        embed, name=f"{label} seed {seed}").run_until_done()
-                        frame = first = run_frame(run, label, kind, self.on_task)
-                    self.frames.append(frame)
+                for seed in self.grid.seeds_for(config):  # a deterministic cell once: its seeds replay one run
+                    run = BanditRun(replace(config, seed=seed), bare, self.reference, PrecomputedExtractor(pairs),
+                                    embed, name=f"{label} seed {seed}").run_until_done()
+                    self.frames.append(run_frame(run, label, kind, self.on_task))
                     n += 1
                     yield Tick(n, total, "Replaying the grid")
         return self.table()
@@ -518,17 +555,18 @@ def summarize_tune(table: pd.DataFrame, value: str = "coverage", points: int = 6
 
 
 def rank_cells(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell, best first: the final coverage's mean and spread over seeds, the calls spent, and the
-    final on-task share (NaN without a provenance label). Columns: ``cell, kind, coverage, coverage_sd,
-    calls, on_task_share``; a baseline's cell in words (:data:`BASELINE_NAMES`: ``"Random (baseline)"``, as the
-    chart's legend says it; the table read ``random``)."""
-    cols = ["cell", "kind", "coverage", "coverage_sd", "calls", "on_task_share"]
+    """One row per cell, best first: the final coverage's mean and spread over seeds, the runs played (one for a
+    deterministic cell, :meth:`TuneGrid.seeds_for`), the calls spent, and the final on-task share (NaN without a
+    provenance label). Columns: ``cell, kind, coverage, coverage_sd, runs, calls, on_task_share``; a baseline's cell
+    in words (:data:`BASELINE_NAMES`: ``"Random (baseline)"``, as the chart's legend says it; the table read
+    ``random``)."""
+    cols = ["cell", "kind", "coverage", "coverage_sd", "runs", "calls", "on_task_share"]
     if table.empty:
         return pd.DataFrame(columns=cols)
     last = table.sort_values("round").groupby(["cell", "kind", "seed"], sort=False).tail(1)
     out = last.groupby(["cell", "kind"], sort=False).agg(
-        coverage=("coverage", "mean"), coverage_sd=("coverage", "std"), calls=("calls", "mean"),
-        on_task_share=("on_task_share", "mean")).reset_index()
+        coverage=("coverage", "mean"), coverage_sd=("coverage", "std"), runs=("seed", "nunique"),
+        calls=("calls", "mean"), on_task_share=("on_task_share", "mean")).reset_index()
     out["coverage_sd"] = out["coverage_sd"].fillna(0.0)
     baseline = out["kind"] == "baseline"
     out.loc[baseline, "cell"] = out.loc[baseline, "cell"].map(lambda c: BASELINE_NAMES.get(c, c))

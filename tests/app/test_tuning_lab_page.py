@@ -43,7 +43,8 @@ def _run_until_done(at: AppTest, limit: int = 40) -> None:
 def test_grid_runs_ranks_and_applies_a_cell_to_the_bandit_page(small_builtin):
     at = _app()
     run = _button(at, "tl_run")
-    assert "4 setting cells × 2 seeds" in " ".join(c.value for c in at.caption)
+    # every cell is deterministic: each plays once (it counted 4 cells × 2 seeds, with Random and Avg-sim: 12 runs)
+    assert "4 setting cells, with Random and Avg-sim: 7 runs." in " ".join(c.value for c in at.caption)
     if run.label != "Run the grid":  # not all cached yet: the button names the calls it will spend
         # 300 on an empty cache; fewer where an earlier test of this session (the Bandit page's baselines) kept some
         # of the same documents' extractions on disk, which the lab reuses
@@ -129,12 +130,15 @@ def test_cancel_keeps_the_runs_done(small_builtin):
 def test_the_lab_says_when_its_seeds_replay_the_same_run(small_builtin):
     """The lab's default grid (EQUAL, arms per round × documents per pull, 3 seeds) is deterministic: each cell's
     seeds replayed the same run, a flat band and '± sd over seeds' 0.000 in every row, three times the work, and
-    nothing said so (the Bandit page says 'the seed changes nothing'). A random document order spreads them."""
+    nothing said so (the Bandit page says 'the seed changes nothing'); now such a cell plays once and the lab says so.
+    A random document order spreads them."""
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     said = " ".join(c.value for c in at.caption)
-    assert "Every setting cell here is deterministic: the 3 seeds of such a cell replay the same run" in said, said
+    assert "Every setting cell here is deterministic: its 3 seeds would replay the same run, so such a cell plays " \
+           "once" in said, said
+    assert "16 setting cells, with Random and Avg-sim: 20 runs." in said, said  # it said 54 runs
     at.session_state["tl_seeds"] = 1
     at.run()
     assert "deterministic" not in " ".join(c.value for c in at.caption)

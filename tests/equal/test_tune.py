@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from crash_run import make_setup, make_space  # noqa: E402
 
 from core.equal.baselines import BaselineCache  # noqa: E402
-from core.equal.run import BanditRun  # noqa: E402
+from core.equal.run import BanditRun, RunConfig  # noqa: E402
 from core.equal.tune import (  # noqa: E402
     TABLE_COLUMNS,
     TUNABLES,
@@ -67,7 +67,7 @@ def test_each_cell_equals_its_own_bandit_run_bit_for_bit(setup):
     assert list(table.columns) == [*TABLE_COLUMNS, "batch_arms", "credit"]  # then each varied setting
     assert set(table["cell"]) == {c.label for c in grid.cells()} | {"random", "avg-sim"}
     for cell in grid.cells():
-        for seed in grid.seeds:
+        for seed in grid.seeds_for(cell.config):  # all of them, or the first where the cell is deterministic
             live = BanditRun(replace(cell.config, seed=seed), make_space(ids, texts, labels, doc_emb=doc_emb), ref,
                              ext, embed).run_until_done().rounds_frame()
             got = table[(table["cell"] == cell.label) & (table["seed"] == seed)]
@@ -244,21 +244,28 @@ def test_an_llm_extractor_replays_only_its_cache_until_the_spend_is_confirmed(se
         assert job.status == "done" and len(server.chat_requests) == paid + len(ids) - 40  # the cached 40 are free
 
 
-def test_a_deterministic_cell_plays_once_and_every_seed_shows_that_run(setup, monkeypatch):
-    """A setting that ignores its seed (``RunConfig.deterministic``) gives the same run for every seed: the grid plays
-    it once (a third of the grid's time at 3 seeds on the built-in corpus); Random still plays every seed."""
+def _counting_runs(monkeypatch) -> list[tuple[str, int]]:
+    """``(policy, seed)`` of every run a grid job replays (the settings' check builds its runs unnamed)."""
     import core.equal.tune as tune
 
-    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
-    played = []
+    played: list[tuple[str, int]] = []
 
     class Counting(tune.BanditRun):
         def __init__(self, cfg, *args, **kw) -> None:
-            if kw.get("name"):  # a replay of the grid (the settings' check before the job builds them unnamed)
+            if kw.get("name"):
                 played.append((cfg.policy, cfg.seed))
             super().__init__(cfg, *args, **kw)
 
     monkeypatch.setattr(tune, "BanditRun", Counting)
+    return played
+
+
+def test_a_deterministic_cell_plays_once_and_shows_as_one_run(setup, monkeypatch):
+    """A setting that ignores its seed (``RunConfig.deterministic``) gives the same run for every seed: the grid plays
+    it once, with the first seed, and its table holds that one run (it held a copy per seed, counted as runs);
+    Random still plays every seed."""
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    played = _counting_runs(monkeypatch)
     grid = _grid(replace(config, policy="learned", order_explore=0.0), axes=(("batch_arms", (1, 2)),), seeds=(3, 4, 5))
     assert all(cell.config.deterministic for cell in grid.cells())
     job = TuneJob(grid, make_space(ids, texts, labels, doc_emb=doc_emb), ext, embed, ref, spend=True)
@@ -266,11 +273,41 @@ def test_a_deterministic_cell_plays_once_and_every_seed_shows_that_run(setup, mo
     table = job.result
     assert sorted(s for p, s in played if p == "random") == [3, 4, 5]
     assert [p for p, _ in played].count("learned") == len(grid.cells())  # once per cell, not per seed
+    assert len(played) == grid.n_runs == job.progress().total == 2 + 3 + 1  # 2 cells, Random's 3 seeds, Avg-sim
     for cell in grid.cells():
-        rows = table[table["cell"] == cell.label]
-        by_seed = [g.drop(columns="seed").reset_index(drop=True) for _, g in rows.groupby("seed")]
-        assert sorted(rows["seed"].unique()) == [3, 4, 5]
-        assert all(b.equals(by_seed[0]) for b in by_seed[1:])
+        assert table.loc[table["cell"] == cell.label, "seed"].unique().tolist() == [3]
+    ranked = rank_cells(table).set_index("cell")
+    assert ranked["runs"].to_dict() == {**{c.label: 1 for c in grid.cells()}, "Random (baseline)": 3,
+                                        "Avg-sim (baseline)": 1}
+
+
+def test_the_default_grid_plays_fewer_runs_and_gives_the_same_means(setup, monkeypatch):
+    """The lab's default grid (arms per round x documents per pull, 3 seeds, its default policy) is deterministic
+    in every cell: it played 54 runs and now plays 20 (16 cells once, Random's 3 seeds, Avg-sim once), and every
+    cell's mean curve and final mean are those of all its seeds played in full."""
+    from core.equal.policies import POLICIES
+    from core.equal.tune import TUNE_SHARE, axes_from, run_frame
+
+    ids, texts, labels, ref, ext, embed, config, doc_emb = setup
+    vary = ["batch_arms", "docs_per_pull"]  # the page's defaults (pages/tuning_lab.py): four values of each
+    grid = TuneGrid(axes_from(vary, {n: TUNABLES[n].choices[:4] for n in vary}), seeds=(0, 1, 2),
+                    base=RunConfig(policy=POLICIES[0], budget=TUNE_SHARE))
+    assert len(grid.cells()) == 16 and all(c.config.deterministic for c in grid.cells())
+    assert grid.n_runs == 20 < (16 + 2) * 3
+    space = make_space(ids, texts, labels, doc_emb=doc_emb)
+    played = _counting_runs(monkeypatch)
+    job = TuneJob(grid, space, ext, embed, ref, spend=True)
+    _finish(job)
+    assert len(played) == job.progress().total == 20
+    every_seed = pd.concat([run_frame(BanditRun(replace(c.config, seed=s), space, ref, ext, embed).run_until_done(),
+                                      c.label, "setting", None) for c in grid.cells() for s in grid.seeds])
+    new = job.result[job.result["kind"] == "setting"]
+    got, want = rank_cells(new).set_index("cell"), rank_cells(every_seed).set_index("cell")
+    # the same up to the last bit a mean of three equal floats may round ((x + x + x) / 3 need not be x)
+    assert got["coverage"].to_numpy() == pytest.approx(want.loc[got.index, "coverage"].to_numpy(), rel=1e-12, abs=0)
+    curves = summarize_tune(new).merge(summarize_tune(every_seed), on=["cell", "kind", "calls"])
+    assert len(curves) == len(summarize_tune(new)) == len(summarize_tune(every_seed))
+    np.testing.assert_allclose(curves["mean_x"], curves["mean_y"], rtol=1e-12, atol=0)
 
 
 def test_cell_labels_speak_the_words_of_the_page_controls():
