@@ -16,7 +16,15 @@ from core.corpus.tags import tagged_ids
 from core.equal.baselines import BaselinesJob
 from core.equal.export import export_pairs
 from core.equal.extract import make_extractor
-from core.equal.live import LiveLoop, label_runs, runs_table, stored_differences, stored_rounds
+from core.equal.live import (
+    MAX_COMPARED,
+    LiveLoop,
+    label_runs,
+    picked_labels,
+    runs_table,
+    stored_rounds,
+    stored_settings_table,
+)
 from core.equal.reference import TAG_PREFIX, check_reference_size, load_reference, reference_from_tag
 from core.equal.reopen import OtherMapError
 from core.equal.reward import import_solver
@@ -164,8 +172,8 @@ def _keep_baselines(job: BaselinesJob) -> None:
 
 
 def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditRun], reference_name: str) -> None:
-    """Every stored run in a table; one picked is reopened (its settings set on every control), two are
-    compared on one chart."""
+    """Every stored run in a table; one picked is reopened (its settings set on every control), two to
+    :data:`~core.equal.live.MAX_COMPARED` are overlaid on one chart beside a table of the settings they differ in."""
     with st.expander("Stored runs: reopen or compare"):
         try:
             runs = store.list_runs()
@@ -177,8 +185,10 @@ def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditR
             return
         st.dataframe(runs_table(runs), hide_index=True, key="bd_runs")
         labels = label_runs(runs)
-        pick = st.multiselect("Pick one run to reopen, or two to compare", list(labels),
-                              format_func=lambda r: labels.get(r, r), max_selections=2, key="bd_pick")
+        pick = st.multiselect(f"Pick one run to reopen, or up to {MAX_COMPARED} to compare", list(labels),
+                              format_func=lambda r: labels.get(r, r), max_selections=MAX_COMPARED, key="bd_pick",
+                              help=f"Compared runs are overlaid on one chart, at most {MAX_COMPARED} (each is "
+                                   "reopened once to draw it), with a table of the settings they differ in.")
         if len(pick) == 1 and st.button("Reopen", key="bd_reopen"):
             try:
                 loop.adopt(reopen(pick[0]))
@@ -187,14 +197,14 @@ def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditR
             except ValueError as exc:
                 common.show_error(exc, "Cannot reopen")  # the message names what differs
                 offer_its_map(exc, pick[0], "bd_reopen_other_map")
-        if len(pick) == 2:  # resumed once per stored state, not per rerun
+        if len(pick) >= 2:  # resumed once per stored state, not per rerun
             frames, problems = stored_rounds(S.setdefault("bd_cmp", {}), runs, pick, reopen, reference_name)
             if problems:
                 common.show_error(ValueError("; ".join(problems)), "Cannot compare: could not reopen")
             else:
-                st.plotly_chart(make_comparison_figure(frames[0], frames[1], labels[pick[0]], labels[pick[1]]),
-                                key="bd_compare")
-                _compare_note(store, pick)
+                names = picked_labels(labels, pick)
+                st.plotly_chart(make_comparison_figure(list(zip(names, frames))), key="bd_compare")
+                _compare_note(store, pick, names)
 
 
 def offer_its_map(exc: BaseException, run_id: str, key: str) -> None:
@@ -213,12 +223,16 @@ def _reopen_on(choice: str, run_id: str) -> None:
     S["bd_link_run"] = run_id  # the page reopens it once the sidebar draws that map
 
 
-def _compare_note(store: RunStore, pick: list[str]) -> None:
-    """Which settings two compared runs differ in, both values (their names say only policy, task and seed)."""
+def _compare_note(store: RunStore, pick: list[str], names: list[str]) -> None:
+    """Which settings the compared runs differ in, a row per run (their names say only policy, task and seed)."""
     try:
-        differ = stored_differences(store, pick)
-    except (ValueError, TypeError) as exc:  # a run deleted meanwhile, or stored by a version with other settings
-        st.caption(f"Their settings could not be read: {md_escape(exc)}")
+        table = stored_settings_table(store, pick, names)
+    except (KeyError, ValueError, TypeError) as exc:  # a run deleted meanwhile, or stored by a version with other
+        st.caption(f"Their settings could not be read: {md_escape(exc)}")  # settings
         return
-    st.caption("**Settings that differ** (in the order picked): " + md_escape("; ".join(differ)) if differ else
-               "Both runs have the same settings and seed (their names differ only in when they started).")
+    if table.shape[1] == 1:
+        st.caption(f"{'Both' if len(pick) == 2 else f'All {len(pick)}'} runs have the same settings and seed (their "
+                   "names differ only in when they started).")
+        return
+    st.caption("**Settings that differ**, a row per run in the order picked:")
+    st.dataframe(table, hide_index=True, key="bd_compare_settings")

@@ -240,6 +240,15 @@ def label_runs(runs) -> dict[str, str]:
             for r, name in zip(runs.itertuples(), shown_names(runs))}
 
 
+def picked_labels(labels: dict[str, str], run_ids: list[str]) -> list[str]:
+    """The labels (:func:`label_runs`) of ``run_ids``, in the order picked; an id without a label as itself.
+
+    >>> picked_labels({"a1": "Learned · seed 0", "b2": "UCB1 · seed 1"}, ["b2", "a1", "c3"])
+    ['UCB1 · seed 1', 'Learned · seed 0', 'c3']
+    """
+    return [labels.get(run_id, run_id) for run_id in run_ids]
+
+
 def stored_rounds(cache: dict, runs, run_ids, reopen: Callable[[str], Any],
                   reference_name: str) -> tuple[list, list[str]]:
     """The ``rounds_frame`` of each stored run in ``run_ids``, reopening each once per stored state.
@@ -306,14 +315,23 @@ def newest_pairs(run, n: int = 8, names=None):
     return df.assign(round=df["round"] + 1, cluster=_named(df["cluster"], names)).rename(columns={"doc_id": "document"})
 
 
-def stored_differences(store: Any, run_ids: list[str]) -> list[str]:
-    """The settings two stored runs of ``store`` differ in, in words with both values in the order of ``run_ids``
-    (:func:`core.equal.settings.settings_differences`); ``[]`` when they share every setting and the seed."""
-    from core.equal.config import RunConfig
-    from core.equal.settings import settings_differences
+#: At most this many stored runs are compared on one chart: each is reopened (replayed) once, and past six the
+#: legend's names and the colours no longer tell the curves apart.
+MAX_COMPARED = 6
 
-    first, second = (RunConfig.from_dict(store.load_config(run_id)) for run_id in run_ids)
-    return settings_differences(first, second)
+
+def stored_settings_table(store: Any, run_ids: list[str], names: list[str]):
+    """The settings several stored runs of ``store`` differ in, as a table: one row per run in the order of
+    ``run_ids`` (column ``run``: its ``names`` entry), then one column per setting whose value is not the same in
+    all of them, in words (:func:`core.equal.settings.differing_settings`); only ``run`` when they share every
+    setting and the seed. Raises ``KeyError``/``ValueError``/``TypeError`` when a run's settings cannot be read."""
+    import pandas as pd
+
+    from core.equal.config import RunConfig
+    from core.equal.settings import differing_settings
+
+    differ = differing_settings([RunConfig.from_dict(store.load_config(run_id)) for run_id in run_ids])
+    return pd.DataFrame({"run": list(names), **differ})
 
 
 RUN_COLUMNS = {"name": "run", "created": "started (UTC)", "status": "status", "policy": "policy",

@@ -59,8 +59,8 @@ from core.equal.reward import OTReward
 from core.validate import Refusal, refusal_of
 
 __all__ = ["NUMBER", "PAGE_GROUPS", "SETTINGS", "Setting", "changed_settings", "check_setting", "config_from_values",
-           "decode_link", "dependent_defaults", "flat_values", "link_state", "link_values", "settings_link",
-           "widget_state"]
+           "decode_link", "dependent_defaults", "differing_settings", "flat_values", "link_state", "link_values",
+           "settings_link", "widget_state"]
 
 NUMBER = "number"  # what a setting that takes a word or a number (alpha: "paper" or 0.001) holds when it is a number
 KEY_PREFIX = "bd_"  # the Bandit page's session keys: "bd_" + the field's own name
@@ -543,17 +543,36 @@ def settings_differences(a: RunConfig, b: RunConfig) -> list[str]:
     >>> settings_differences(RunConfig(), RunConfig())
     []
     """
-    va, vb = values_of(a), values_of(b)
+    return [f"{label}: {' / '.join(words)}" for label, words in differing_settings([a, b]).items()]
 
-    def word(spec: Setting, value: Any) -> str:
-        value = _plain(value)
-        if isinstance(value, bool):
-            return "on" if value else "off"
-        return str(spec.choice_labels.get(value, value)) if isinstance(value, str) else f"{value:g}"
 
-    out = [f"{s.label_for(vb)}: {word(s, va[s.name])} / {word(s, vb[s.name])}" for s in PAGE_SETTINGS
-           if (s.applies(va) or s.applies(vb)) and va[s.name] != vb[s.name]]
-    return out + ([f"Seed: {a.seed} / {b.seed}"] if a.seed != b.seed else [])
+def differing_settings(configs: list[RunConfig]) -> dict[str, list[str]]:
+    """The page's settings (and the seed) whose value is not the same in all of ``configs``: each setting's label
+    with its value in words for every config, in order (a setting that applies under none of them, UCB1's weight
+    among other policies, is left out): the columns of a table that compares several runs.
+
+    >>> differing_settings([RunConfig(budget=0.05), RunConfig(budget=0.5), RunConfig(budget=0.5, seed=2)])
+    {'Budget value (share: 0-1)': ['0.05', '0.5', '0.5'], 'Seed': ['0', '0', '2']}
+    >>> differing_settings([RunConfig(), RunConfig()])
+    {}
+    """
+    values = [values_of(c) for c in configs]
+    out: dict[str, list[str]] = {}
+    for spec in PAGE_SETTINGS:
+        shown = [v[spec.name] for v in values]
+        if any(spec.applies(v) for v in values) and any(x != shown[0] for x in shown[1:]):
+            out[spec.label_for(values[-1])] = [_value_words(spec, x) for x in shown]
+    if len({c.seed for c in configs}) > 1:
+        out["Seed"] = [str(c.seed) for c in configs]
+    return out
+
+
+def _value_words(spec: Setting, value: Any) -> str:
+    """A setting's value as a person reads it: a choice in the page's words, on/off, a number in ``%g``."""
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(spec.choice_labels.get(value, value)) if isinstance(value, str) else f"{value:g}"
 
 
 def link_values(config: RunConfig) -> dict[str, Any]:

@@ -173,15 +173,21 @@ def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray,
     return finish(fig)
 
 
-def make_comparison_figure(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str,
-                           x: str = "calls_cum") -> go.Figure:
-    """Two runs side by side: closeness to the reference set and running mean reward against budget (the names
-    escaped, as in :func:`make_budget_figure`)."""
+COMPARE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")  # one per compared run
+
+
+def make_comparison_figure(runs: Sequence[tuple[str, pd.DataFrame]], x: str = "calls_cum") -> go.Figure:
+    """Several runs overlaid (``runs``: ``(name, rounds_frame)`` each, in order, at most
+    ``len(COMPARE_COLORS)``): closeness to the reference set and running mean reward against budget, one colour
+    per run (the names escaped, as in :func:`make_budget_figure`)."""
+    if len(runs) > len(COMPARE_COLORS):
+        raise ValueError(f"at most {len(COMPARE_COLORS)} runs can be compared on one chart, got {len(runs)}")
     fig = make_subplots(rows=1, cols=2, subplot_titles=(METRIC_LABELS["coverage"], METRIC_LABELS["reward_cum"]))
-    for df, name, colour in ((a, name_a, "#1f77b4"), (b, name_b, "#d62728")):
+    for (name, df), colour in zip(runs, COMPARE_COLORS):
         name = html.escape(name, quote=False)
         fig.add_scatter(x=df[x], y=df["coverage"], name=name, line=dict(color=colour), row=1, col=1)
         fig.add_scatter(x=df[x], y=df["reward_cum"], name=name, line=dict(color=colour), showlegend=False, row=1, col=2)
     fig.update_xaxes(title_text=X_LABELS.get(x, x))
-    fig.update_layout(height=340, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.3))
+    fig.update_layout(height=340 + 22 * max(len(runs) - 2, 0), margin=dict(l=40, r=10, t=40, b=40),
+                      legend=dict(orientation="h", y=-0.3))
     return finish(fig)

@@ -72,28 +72,64 @@ def test_a_reference_task_or_seed_changed_mid_run_is_named_as_for_the_next_run(s
     assert not at.exception, [e.value for e in at.exception]
 
 
+def _stored_runs(at: AppTest, budgets) -> list[str]:
+    """One stored run (one round) per budget, reset after each: their ids."""
+    ids = []
+    for budget in budgets:
+        at.session_state["bd_budget"] = budget
+        next(b for b in at.button if b.key == "bd_step").click().run()
+        ids.append(at.session_state["bd_loop"].run.run_id)
+        next(b for b in at.button if b.key == "bd_reset").click().run()
+    return ids
+
+
+def _settings_table(at: AppTest):
+    """The compared runs' settings table (the stored runs' table has a run column too, and when each started)."""
+    return next(d.value for d in at.dataframe if "run" in d.value.columns and "started (UTC)" not in d.value.columns)
+
+
 def test_two_compared_runs_name_the_settings_they_differ_in(small_builtin):
     """Runs are named by policy, task and seed: two runs of other budgets (or any other setting) were compared under
     legends that differed only by the time they started. The page now says which settings differ, both values."""
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.run()
-    ids = []
-    for budget in (0.5, 1.0):
-        at.session_state["bd_budget"] = budget
-        next(b for b in at.button if b.key == "bd_step").click().run()
-        ids.append(at.session_state["bd_loop"].run.run_id)
-        next(b for b in at.button if b.key == "bd_reset").click().run()
+    ids = _stored_runs(at, (0.5, 1.0))
     at.session_state["bd_pick"] = ids
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
-    said = shown(" ".join(c.value for c in at.caption))
-    assert "Settings that differ** (in the order picked): Budget value (share: 0-1): 0.5 / 1" in said, said
+    assert "Settings that differ" in shown(" ".join(c.value for c in at.caption))
+    table = _settings_table(at)
+    assert list(table.columns) == ["run", "Budget value (share: 0-1)"]
+    assert table["Budget value (share: 0-1)"].tolist() == ["0.5", "1"]  # in the order picked
     at.session_state["bd_budget"] = 0.5
     next(b for b in at.button if b.key == "bd_step").click().run()
     twin = at.session_state["bd_loop"].run.run_id
     at.session_state["bd_pick"] = [ids[0], twin]
     at.run()
     assert "same settings" in " ".join(c.value for c in at.caption)
+
+
+def test_several_stored_runs_are_overlaid_with_a_row_of_settings_each(small_builtin):
+    """The picker kept two runs ("Select all" dropped the rest: max_selections=2), so tuning by hand compared one
+    pair at a time. Up to six runs are overlaid on one chart, a colour each, beside a table of the settings they
+    differ in, a row per run; the limit is in the picker's label before it is reached."""
+    import json
+
+    from core.equal.live import MAX_COMPARED
+
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    ids = _stored_runs(at, (0.5, 1.0, 0.25))
+    picker = next(m for m in at.multiselect if m.key == "bd_pick")
+    assert f"up to {MAX_COMPARED} to compare" in picker.label and picker.max_selections == MAX_COMPARED
+    at.session_state["bd_pick"] = ids
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    chart = next(c for c in at.get("plotly_chart") if "bd_compare" in str(c.proto.id))
+    traces = json.loads(chart.proto.spec)["data"]
+    assert len(traces) == 2 * len(ids) and len({t["line"]["color"] for t in traces}) == len(ids)
+    table = _settings_table(at)
+    assert len(table) == len(ids) and table["Budget value (share: 0-1)"].tolist() == ["0.5", "1", "0.25"]
 
 
 def test_why_a_cluster_yields_names_the_clusters_and_keeps_the_reason_readable(small_builtin):

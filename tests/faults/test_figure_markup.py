@@ -20,7 +20,7 @@ NAME = f"learned · tag: {TAG} · seed 0"
 def test_a_run_named_with_markup_shows_its_characters_in_the_legends(page, tmp_path, output_dir) -> None:
     rounds = pd.DataFrame({"calls_cum": [10, 20, 30], "coverage": [0.1, 0.2, 0.3], "reward_cum": [0.1, 0.2, 0.2]})
     figures = {"budget": make_budget_figure({NAME: rounds}, baselines={"random": rounds}),
-               "compare": make_comparison_figure(rounds, rounds, NAME, "ucb · numerical-arrays · seed 1")}
+               "compare": make_comparison_figure([(NAME, rounds), ("ucb · numerical-arrays · seed 1", rounds)])}
     for what, fig in figures.items():
         fig.write_html(tmp_path / f"{what}.html", include_plotlyjs=True)
         page.goto((tmp_path / f"{what}.html").as_uri())
