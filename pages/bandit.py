@@ -15,9 +15,7 @@ import streamlit as st
 
 from core.corpus.tags import TagStore
 from core.equal.baselines import baselines_job
-from core.equal.extract import make_checked_extractor
-from core.equal.live import LiveLoop, newest_pairs, top_arms
-from core.equal.provenance import RunProvenance
+from core.equal.live import LiveLoop, new_live_run, newest_pairs, reopen_shown, top_arms
 from core.equal.reference import (
     DEFAULT_PRESET,
     MAX_REFERENCE_BYTES,
@@ -27,9 +25,9 @@ from core.equal.reference import (
     tag_choice_now,
     tag_choices,
 )
-from core.equal.reopen import OtherMapError, reopen_with_reference
+from core.equal.reopen import OtherMapError
 from core.equal.run import BanditRun
-from core.equal.settings import PAGE_GROUPS, config_from_values, link_state, run_name, shown_run_name
+from core.equal.settings import PAGE_GROUPS, config_from_values, link_state
 from core.equal.space import ArmSpace
 from core.text import md_escape
 from core.viz.bandit import (
@@ -38,6 +36,7 @@ from core.viz.bandit import (
     make_budget_figure,
     make_reward_figure,
     make_score_bars_figure,
+    score_label,
 )
 from core.viz.webgl_map import cluster_colors
 from pages import bandit_panels, bandit_settings, common, why
@@ -92,24 +91,8 @@ upload = st.file_uploader(  # a reference set's own limit: the browser refuses a
     max_upload_size=MAX_REFERENCE_BYTES >> 20, help=f"A few examples of the task: at most "
     f"{MAX_REFERENCE_BYTES >> 20} MiB and {MAX_REFERENCE_EXAMPLES:,} examples.",
 ) if preset == bandit_panels.UPLOAD else None
-settings_label = "More settings" if idle_view else "More settings (used by the next new run)"
-with st.expander(settings_label, expanded=False, key="bd_more"):  # a key: it stays open across reruns
-    c1, c2, c3 = st.columns(3)  # the policy and its prior | what a pull reads | how a pull is rewarded
-    for col, title, group in ((c1, "**Policy**", "policy"), (c2, "**Pulls**", "pulls"), (c3, "**Reward**", "reward")):
-        col.markdown(title)
-        bandit_settings.draw_group(values, PAGE_GROUPS[group], col)
-    st.session_state.setdefault("bd_speed", ROUNDS_PER_UPDATE)  # kept across pages (a default set twice warns)
-    st.slider(f"Rounds per update, for the live run at once (each update also stops after {TICK_S} s of work)", 1, 50,
-              key=common.kept_key("bd_speed"))
-    bandit_settings.draw_group(values, PAGE_GROUPS["extractor"], st)
-    kind = values["extractor"]
-    if kind == "openai":
-        e1, e2, e3 = st.columns(3)
-        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"), placeholder="http://127.0.0.1:8000/v1",
-                                 help="Left empty with Model and API key: the endpoint the environment names "
-                                      "(EQUAL_LLM_BASE_URL, EQUAL_LLM_MODEL, EQUAL_LLM_API_KEY).")
-        model = e2.text_input("Model", key=common.kept_key("bd_model"))
-        api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"))
+llm = bandit_settings.draw_more(values, idle_view, TICK_S, ROUNDS_PER_UPDATE)  # the rest, folded; an endpoint
+kind = values["extractor"]
 
 ref, config = None, None  # None: a setting is wrong; they are for the next run, so a live run stays on screen
 try:
@@ -126,29 +109,22 @@ if config is not None and config.deterministic:  # issue #28: say so, or a seed 
 
 
 def _new_run() -> BanditRun:
-    from core.settings import LLMSettings
-
     if config is None or ref is None:
         raise ValueError("a setting above is not valid (its message names it)")
-    ext = make_checked_extractor(kind, LLMSettings.typed(base_url, model, api_key) if kind == "openai" else None)
     S["bd_ref"] = ref
-    run = bandit_panels.hold(BanditRun(config, space, embed(ref.texts()), ext, embed, store=bandit_panels.store(),
-                                       provenance=RunProvenance.build(space, ref, ext),
-                                       name=run_name(config, preset_label(ref.name))))
+    run = bandit_panels.hold(new_live_run(config, space, ref, embed, bandit_panels.store(), llm))
     S.setdefault("bd_refs", {})[run.run_id] = ref  # its export is decontaminated against it (run_reference)
     return run
 
 
 def _reopen(run_id: str) -> BanditRun:
-    """A stored run rebuilt on this corpus map with its own recorded inputs (refused, naming the difference, a preset
-    in words); an old generated name is shown in today's words (the store keeps it)."""
+    """A stored run rebuilt on this corpus map with its own recorded inputs, named as the page lists it
+    (:func:`core.equal.live.reopen_shown`)."""
     try:
-        run, run_ref = reopen_with_reference(bandit_panels.store(), run_id, space, embed,
-                                             fallback_reference=S.get("bd_ref", ref), reference_label=preset_label)
+        run, run_ref = reopen_shown(bandit_panels.store(), run_id, space, embed, S.get("bd_ref", ref))
     except OtherMapError as exc:  # a run of the static map a fresh install draws first, once MiniLM has replaced it
         raise OtherMapError(f"{exc}. Choose '{common.encoder_choice(exc.encoder)}' under Encoder in the sidebar, "
                             "then pick the run again under Stored runs", exc.encoder) from None
-    run.name = shown_run_name(run.name, run.config.policy, run.config.seed, run.provenance.reference_name)
     S.setdefault("bd_refs", {})[run_id] = run_ref  # its own reference set, not the box's current choice
     return bandit_panels.hold(run)
 
@@ -182,15 +158,15 @@ if link_run and (loop.run is None or loop.run.run_id != link_run):
         st.warning(f"This link could not restore run {link_run}: {md_escape(exc)}. The rest of the view is shown.",
                    icon=":material/link_off:")
         bandit_panels.offer_its_map(exc, link_run, "bd_link_other_map")
-no_new_run = config is None and loop.state != "paused"  # Start and Step would build a run of the wrong settings
+new_ok = config is not None  # a wrong setting: Start and Step would build a run of the wrong settings
 b1, b2, b3, b4, b5 = st.columns(5)
 b1.button("Resume" if loop.state == "paused" else "Start", type="primary", key="bd_start",
-          disabled=loop.playing or no_new_run, on_click=_act, args=("start",))
-b2.button("Pause", key="bd_pause", disabled=not loop.playing, on_click=_act, args=("pause",))
-b3.button("Step", key="bd_step", disabled=loop.playing or no_new_run, on_click=_act, args=("step",))
-b4.button("Finish", key="bd_finish", disabled=loop.state not in ("playing", "paused"), on_click=_act, args=("finish",),
+          disabled=not loop.enabled("start", new_ok), on_click=_act, args=("start",))
+b2.button("Pause", key="bd_pause", disabled=not loop.enabled("pause"), on_click=_act, args=("pause",))
+b3.button("Step", key="bd_step", disabled=not loop.enabled("step", new_ok), on_click=_act, args=("step",))
+b4.button("Finish", key="bd_finish", disabled=not loop.enabled("finish"), on_click=_act, args=("finish",),
           help="End the run here; it is stored as finished.")
-b5.button("Reset", key="bd_reset", disabled=loop.state == "idle", on_click=_act, args=("reset",),
+b5.button("Reset", key="bd_reset", disabled=not loop.enabled("reset"), on_click=_act, args=("reset",),
           help="Drop the live run (stored as interrupted if unfinished: reopen it to resume).")
 
 
@@ -232,8 +208,8 @@ def live_panel() -> None:
     left, right = st.columns([1, 1])
     arms = run.arms_frame()  # once per refresh: the learned policy scores every unread document for it
     left.dataframe(top_arms(run, names=names, arms=arms), hide_index=True, height=300, key="bd_arms")
-    right.plotly_chart(make_score_bars_figure(arms, names=names, score_label=(
-        "best unread document's score" if run.config.policy == "learned" else "how promising (score)")), key="bd_bars")
+    right.plotly_chart(make_score_bars_figure(arms, names=names, score_label=score_label(run.config.policy)),
+                       key="bd_bars")
     taken = run.doc_pulls()
     st.caption(f"**Where the bandit has read**: orange dots are the {int(taken.sum()):,} documents extracted so far; "
                f"the other {len(taken) - int(taken.sum()):,} are the corpus, coloured by cluster as on the Corpus map.")

@@ -1,10 +1,11 @@
 """The Bandit page's run settings, each drawn from its :class:`core.equal.settings.Setting` (no choice list here).
 
 :func:`draw` draws one setting (its widget key, label, help, range and choices come from the
-spec); :func:`draw_group` a group of them. A setting that does not apply (UCB1's ``c`` under
-EQUAL) is not drawn and takes its default. :func:`apply_config` shows a ``RunConfig`` in the widgets
-from the page's next run on (a reopened run, the tuning lab's pick): Streamlit lets a widget's
-value be set only before the widget is drawn, so the page calls :func:`apply_pending` first.
+spec); :func:`draw_group` a group of them; :func:`draw_more` the page's folded "More settings". A
+setting that does not apply (UCB1's ``c`` under EQUAL) is not drawn and takes its default.
+:func:`apply_config` shows a ``RunConfig`` in the widgets from the page's next run on (a reopened
+run, the tuning lab's pick): Streamlit lets a widget's value be set only before the widget is
+drawn, so the page calls :func:`apply_pending` first.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 import streamlit as st
 
 from core.equal.config import RunConfig
-from core.equal.settings import NUMBER, Setting, dependent_defaults, settings_link, widget_state
+from core.equal.settings import NUMBER, PAGE_GROUPS, Setting, dependent_defaults, settings_link, widget_state
+from core.settings import LLMSettings
 
-__all__ = ["apply_config", "apply_pending", "draw", "draw_group", "settings_link"]
+__all__ = ["apply_config", "apply_pending", "draw", "draw_group", "draw_more", "settings_link"]
 
 PENDING = "bd_pending_config"
 
@@ -36,6 +38,35 @@ def apply_pending() -> None:
 def _reset_dependents(spec: Setting) -> None:
     """A choice's ``on_change``: settings whose default depends on it take the new choice's default."""
     st.session_state.update(**dependent_defaults(spec.name, st.session_state[spec.key]))
+
+
+def draw_more(values: dict[str, Any], idle_view: bool, tick_s: float, rounds_per_update: int) -> LLMSettings | None:
+    """The folded "More settings": the policy, pull and reward settings in three columns, the live run's rounds per
+    update (``rounds_per_update`` at first; an update also stops after ``tick_s`` s), the extractor, and for an
+    endpoint extractor its address, model and key. Records each setting in ``values``; returns the endpoint typed
+    (:meth:`~core.settings.LLMSettings.typed`: ``None`` for the environment's, or for the rule extractor)."""
+    from pages import common
+
+    label = "More settings" if idle_view else "More settings (used by the next new run)"
+    with st.expander(label, expanded=False, key="bd_more"):  # a key: it stays open across reruns
+        c1, c2, c3 = st.columns(3)  # the policy and its prior | what a pull reads | how a pull is rewarded
+        for col, title, group in ((c1, "**Policy**", "policy"), (c2, "**Pulls**", "pulls"),
+                                  (c3, "**Reward**", "reward")):
+            col.markdown(title)
+            draw_group(values, PAGE_GROUPS[group], col)
+        st.session_state.setdefault("bd_speed", rounds_per_update)  # kept across pages (a default set twice warns)
+        st.slider(f"Rounds per update, for the live run at once (each update also stops after {tick_s} s of work)",
+                  1, 50, key=common.kept_key("bd_speed"))
+        draw_group(values, PAGE_GROUPS["extractor"], st)
+        if values["extractor"] != "openai":
+            return None
+        e1, e2, e3 = st.columns(3)
+        base_url = e1.text_input("Base URL", key=common.kept_key("bd_base_url"), placeholder="http://127.0.0.1:8000/v1",
+                                 help="Left empty with Model and API key: the endpoint the environment names "
+                                      "(EQUAL_LLM_BASE_URL, EQUAL_LLM_MODEL, EQUAL_LLM_API_KEY).")
+        model = e2.text_input("Model", key=common.kept_key("bd_model"))
+        api_key = e3.text_input("API key", type="password", key=common.kept_key("bd_key"))
+        return LLMSettings.typed(base_url, model, api_key)
 
 
 def draw_group(values: dict[str, Any], specs: tuple[Setting, ...], where: Any) -> None:

@@ -71,6 +71,27 @@ class LiveLoop:
     def has_run(self) -> bool:
         return self.run is not None
 
+    def enabled(self, action: str, new_run_ok: bool = True) -> bool:
+        """Whether the page's button for ``action`` does something now (else it is greyed out). ``start`` and
+        ``step`` build a new run unless the loop is paused, so they need ``new_run_ok`` (the settings make a valid
+        run) then; pressed while playing they do nothing (:meth:`press`).
+
+        >>> loop = LiveLoop()
+        >>> [a for a in ("start", "pause", "step", "finish", "reset") if loop.enabled(a)]
+        ['start', 'step']
+        >>> loop.enabled("start", new_run_ok=False)
+        False
+        """
+        if action in ("start", "step"):
+            return not self.playing and (self.state == "paused" or new_run_ok)
+        if action == "pause":
+            return self.playing
+        if action == "finish":
+            return self.state in ("playing", "paused")
+        if action == "reset":
+            return self.state != "idle"
+        raise ValueError(f"unknown action {action!r}: start, pause, step, finish or reset")
+
     def _require(self, action: str, *states: str) -> None:
         if self.state not in states:
             raise IllegalTransition(f"cannot {action} a run that is {self.state} (allowed when {' or '.join(states)})")
@@ -220,6 +241,44 @@ class LiveLoop:
             self.run.finish()
             return True
         return False
+
+
+# ---------------------------------------------------------------------- the runs the page starts and reopens
+def new_live_run(config, space, reference, embed: Callable, store, llm=None,
+                 reference_label: Callable[[str], str] = preset_label):
+    """A new run for the live loop: ``config`` on ``space`` (an :class:`~core.equal.space.ArmSpace`) towards
+    ``reference`` (a :class:`~core.equal.reference.ReferenceSet`, embedded with ``embed``), extracted by
+    ``config.extractor`` (an endpoint: ``llm``, an :class:`~core.settings.LLMSettings` or ``None`` for the
+    environment's, checked before any work), committed to ``store``. Its provenance records the reference set and
+    the extractor, so reopening it is exact; its name says the policy, the task (``reference_label`` of the
+    reference's name: a preset in words) and the seed (:func:`core.equal.settings.run_name`).
+
+    Raises ``ValueError`` naming the cause: an endpoint that does not answer, a setting the run refuses.
+    """
+    from core.equal.extract import make_checked_extractor
+    from core.equal.provenance import RunProvenance
+    from core.equal.run import BanditRun
+    from core.equal.settings import run_name
+
+    extractor = make_checked_extractor(config.extractor, llm if config.extractor == "openai" else None)
+    return BanditRun(config, space, embed(reference.texts()), extractor, embed, store=store,
+                     provenance=RunProvenance.build(space, reference, extractor),
+                     name=run_name(config, reference_label(reference.name)))
+
+
+def reopen_shown(store, run_id: str, space, embed: Callable, fallback_reference=None,
+                 reference_label: Callable[[str], str] = preset_label):
+    """``(run, its reference set)``: the stored run ``run_id`` rebuilt on ``space`` with its own recorded inputs
+    (:func:`core.equal.reopen.reopen_with_reference`, which refuses naming the difference), its name as the page
+    lists it (:func:`core.equal.settings.shown_run_name`: a name generated before runs were named in words, in
+    today's words; the store keeps the name it has)."""
+    from core.equal.reopen import reopen_with_reference
+    from core.equal.settings import shown_run_name
+
+    run, reference = reopen_with_reference(store, run_id, space, embed, fallback_reference=fallback_reference,
+                                           reference_label=reference_label)
+    run.name = shown_run_name(run.name, run.config.policy, run.config.seed, run.provenance.reference_name)
+    return run, reference
 
 
 # ---------------------------------------------------------------------- stored runs

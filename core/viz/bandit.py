@@ -69,6 +69,16 @@ def _score_words(score: float) -> str:
     return "untried (read first)" if score == np.inf else f"{score:.4f}"
 
 
+def score_label(policy: str) -> str:
+    """What the score bars' axis calls a score under ``policy``: the learned policy's is the score of an arm's best
+    unread document (which decides whether the next round reads from it), any other's how promising the arm looks.
+
+    >>> score_label("learned"), score_label("ucb1")
+    ("best unread document's score", 'how promising (score)')
+    """
+    return "best unread document's score" if policy == "learned" else "how promising (score)"
+
+
 def make_score_bars_figure(arms: pd.DataFrame, top: int = 40, score_label: str = "how promising (score)",
                            names: Sequence[str] | None = None) -> go.Figure:
     """Bars of the top-``top`` arms by score (exhausted arms greyed); hover shows pulls, mean, docs left.
