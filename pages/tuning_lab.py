@@ -150,7 +150,10 @@ def grid_panel(grid: TuneGrid) -> None:
         st.dataframe(ranked, hide_index=True, key="tl_ranked", column_config={
             "cell": "Setting cell", "kind": "Kind",
             "coverage": st.column_config.NumberColumn("Closeness", format="%.3f"),
-            "coverage_sd": st.column_config.NumberColumn("± sd over seeds", format="%.3f"),
+            "coverage_sd": None,  # shown in words by "spread": a cell played once has none
+            "spread": st.column_config.TextColumn("Spread over seeds (sd)", help="The standard deviation of the "
+                                                  "final closeness over the seeds played; a deterministic cell "
+                                                  "plays once, so it has none."),
             "runs": st.column_config.NumberColumn("Runs", format="%d", help="Seeds played: one for a deterministic "
                                                   "cell, whose seeds would replay the same run."),
             "calls": st.column_config.NumberColumn("Calls", format="%d"),

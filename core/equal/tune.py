@@ -557,17 +557,18 @@ def summarize_tune(table: pd.DataFrame, value: str = "coverage", points: int = 6
 def rank_cells(table: pd.DataFrame) -> pd.DataFrame:
     """One row per cell, best first: the final coverage's mean and spread over seeds, the runs played (one for a
     deterministic cell, :meth:`TuneGrid.seeds_for`), the calls spent, and the final on-task share (NaN without a
-    provenance label). Columns: ``cell, kind, coverage, coverage_sd, runs, calls, on_task_share``; a baseline's cell
-    in words (:data:`BASELINE_NAMES`: ``"Random (baseline)"``, as the chart's legend says it; the table read
-    ``random``)."""
-    cols = ["cell", "kind", "coverage", "coverage_sd", "runs", "calls", "on_task_share"]
+    provenance label). Columns: ``cell, kind, coverage, coverage_sd, spread, runs, calls, on_task_share``; a
+    baseline's cell in words (:data:`BASELINE_NAMES`: ``"Random (baseline)"``, as the chart's legend says it; the
+    table read ``random``). A cell played once has no spread: ``coverage_sd`` is NaN and ``spread`` says "one run"
+    (it read "± 0.000", as if its seeds had agreed); otherwise ``spread`` is ``"± <sd>"``."""
+    cols = ["cell", "kind", "coverage", "coverage_sd", "spread", "runs", "calls", "on_task_share"]
     if table.empty:
         return pd.DataFrame(columns=cols)
     last = table.sort_values("round").groupby(["cell", "kind", "seed"], sort=False).tail(1)
     out = last.groupby(["cell", "kind"], sort=False).agg(
         coverage=("coverage", "mean"), coverage_sd=("coverage", "std"), runs=("seed", "nunique"),
         calls=("calls", "mean"), on_task_share=("on_task_share", "mean")).reset_index()
-    out["coverage_sd"] = out["coverage_sd"].fillna(0.0)
+    out["spread"] = np.where(out["runs"] > 1, "± " + out["coverage_sd"].map("{:.3f}".format), "one run")
     baseline = out["kind"] == "baseline"
     out.loc[baseline, "cell"] = out.loc[baseline, "cell"].map(lambda c: BASELINE_NAMES.get(c, c))
     return out.sort_values(["coverage", "cell"], ascending=[False, True], ignore_index=True)[cols]

@@ -333,3 +333,15 @@ def test_a_setting_chip_is_short_words_with_the_full_label_beside_it():
     for tunable in TUNABLES.values():
         assert len(tunable.chip) <= 22 and "(" not in tunable.chip, tunable.chip
     assert TUNABLES["docs_per_pull"].chip == "Documents per pull"  # the label's words, without "(D)"
+
+
+def test_a_cell_played_once_shows_no_spread_not_a_zero_one():
+    """A deterministic cell plays one run, so it has no spread over seeds: the table said "± 0.000", as if three seeds
+    had agreed. A cell with several runs keeps its standard deviation."""
+    rows = [("a", "setting", 0, 0.5), ("b", "setting", 0, 0.2), ("b", "setting", 1, 0.4)]
+    table = pd.DataFrame([dict(cell=c, kind=k, seed=s, round=1, coverage=v, calls=10, on_task_share=np.nan)
+                          for c, k, s, v in rows])
+    ranked = rank_cells(table).set_index("cell")
+    assert ranked.loc["a", "runs"] == 1 and np.isnan(ranked.loc["a", "coverage_sd"])
+    assert ranked.loc["a", "spread"] == "one run"
+    assert ranked.loc["b", "spread"] == f"± {np.std([0.2, 0.4], ddof=1):.3f}" == "± 0.141"
