@@ -84,7 +84,8 @@ recorded as failed, not done: it spends no share budget, stays in its arm's queu
 retried on its arm's next pull (after ``MAX_DOC_ATTEMPTS`` failures in one session it is set
 aside until the run is resumed). A pull whose documents all failed does not update the
 policy. After ``max_failures`` consecutive failed documents the run stops with status
-``"stopped: endpoint failing"``; resuming it retries every failed document.
+``"stopped: endpoint failing"`` at once, mid-round too (the rest of the round is not sent to a failing endpoint;
+it is played on resume); resuming it retries every failed document.
 
 Reference coverage, shown beside the reward: see :mod:`core.equal.ledger`.
 """
@@ -444,6 +445,8 @@ class BanditRun:
 
     @property
     def is_done(self) -> bool:
+        if self.stop_reason:  # at once, mid-round too: a failing endpoint is not sent the rest of the round
+            return True
         if self._plan is not None:
             return False
         # an arm policy ends when no arm may be pulled (``exhaust="strict"`` retires an arm with fewer than D documents
@@ -539,6 +542,8 @@ class BanditRun:
                 out = self._play_pull()
                 if out is not None:
                     return out
+                if self.is_done:  # stopped mid-round (the endpoint kept failing): the round so far
+                    return self._round_so_far()
                 if self.interrupted:
                     raise PullInterrupted("the extraction was interrupted (paused); the pull replays on the next step")
 
@@ -659,8 +664,6 @@ class BanditRun:
         self._seq += 1
         if self._seq < len(self._plan):
             return None
-        plan = self._plan
-        rows = self.ledger.log[-len(plan):]
         if self._round_rewards:  # a round whose every pull failed says nothing about a plateau
             mean = float(np.mean(self._round_rewards))
             if mean > self._best_round + 1e-12:
@@ -669,13 +672,20 @@ class BanditRun:
                 self._stale += 1
             if self.stop_rule.stops(self._stale):
                 self._stopped = True
-        result = RoundResult(self.round, [a for a, _ in plan], sum(r["n_docs"] for r in rows),
-                             sum(r["n_pairs"] for r in rows), list(self._round_rewards),
-                             sum(r["calls"] for r in rows), float(sum(r["cost"] for r in rows)), False)
+        result = self._round_so_far()
         self._plan = None
         self.round += 1
         result.done = self.is_done
         return result
+
+    def _round_so_far(self) -> RoundResult:
+        """The current round's :class:`RoundResult` over the pulls played so far (all of them once it is complete)."""
+        assert self._plan is not None
+        plan = self._plan[:self._seq]
+        rows = self.ledger.log[-len(plan):] if plan else []
+        return RoundResult(self.round, [a for a, _ in plan], sum(r["n_docs"] for r in rows),
+                           sum(r["n_pairs"] for r in rows), list(self._round_rewards),
+                           sum(r["calls"] for r in rows), float(sum(r["cost"] for r in rows)), self.is_done)
 
     # ------------------------------------------------------------------ resume
     @classmethod

@@ -81,6 +81,29 @@ def test_an_endpoint_that_keeps_failing_stops_the_run_and_a_resume_retries(bandi
     assert again.docs_done == _run(bandit_world, rules).run_until_done().docs_done
 
 
+def test_an_endpoint_failing_from_the_start_stops_mid_round_and_a_resume_plays_the_round_on(bandit_world, tmp_path):
+    """Found in chromium: an endpoint answering HTTP 500 to every request was sent the whole first round (30
+    documents, 5 attempts each, 100 s) although 'Failures before stopping' was 5; the run stops once they are
+    reached."""
+    rules, embed = bandit_world.extractor, bandit_world.embed
+    flaky = Flaky(rules)
+    flaky.down = True
+    store = RunStore(tmp_path / "r.sqlite")
+    run = _run(bandit_world, flaky, store=store, run_id="down0", batch_arms=3, docs_per_pull=3, max_failures=2)
+    result = run.step()
+    assert result.done and run.is_done and run.status == "stopped: endpoint failing"
+    assert len(flaky.seen) == 3 and result.arms == [result.arms[0]] and result.calls == 3  # one pull, not three
+    assert store.load_run("down0").status == "stopped: endpoint failing"
+    flaky.down = False
+    ids, texts, labels, ref = bandit_world.ids, bandit_world.texts, bandit_world.labels, bandit_world.reference
+    again = BanditRun.resume(store, "down0", make_space(ids, texts, labels, embed), ref, flaky, embed)
+    assert not again.is_done
+    again.run_until_done()
+    assert store.load_run("down0").status == "finished"
+    clean = _run(bandit_world, rules, batch_arms=3, docs_per_pull=3).run_until_done()
+    assert again.docs_done == clean.docs_done and len(again.pairs) == len(clean.pairs)
+
+
 def test_a_cost_budget_without_prices_is_refused(bandit_world):
     rules = bandit_world.extractor
     with pytest.raises(RunConfigError, match="needs prices"):
