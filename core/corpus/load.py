@@ -34,7 +34,8 @@ Bad input never crashes and never disappears silently: each problem becomes one 
 ``missing_id``          the id field is empty on this record; the content hash is used (kept)
 ``duplicate_id``        an id seen before; made unique with ``~2``, ``~3``, ... (kept)
 ``chunked``             a document longer than ``max_words`` words, split (kept, as chunks)
-``skipped_file``        a file in a folder/zip whose extension is not a text extension (never read)
+``skipped_file``        a file in a folder/zip whose extension is not a text extension (never read), or whose
+                        bytes are not text (a binary given a text name; :func:`~core.corpus.readers.not_text`)
 ``hidden_file``         a dot-named file or folder (or ``__MACOSX``) in a folder/zip (not read)
 ``too_large``           a file or zip member over :attr:`LoadLimits.max_file_bytes` (not read)
 ``special_file``        a FIFO, device or socket in a folder (refused without opening it)
@@ -79,7 +80,8 @@ its two special tokens).
 
 An input from which nothing remains raises :class:`EmptyCorpusError` (saying how many
 records were read and why each was dropped); an unreadable input (missing file, unknown
-extension, a named field that is absent, a JSON document that does not parse) raises
+extension, a named field that is absent, a JSON document that does not parse, a binary file given a text
+extension: :func:`~core.corpus.readers.not_text`) raises
 :class:`CorpusFormatError` naming the file and, where it applies, the available columns.
 """
 
@@ -118,6 +120,7 @@ from core.corpus.readers import (
     detect_text_field,
     displayable_name,
     is_hidden,
+    not_text,
     pick_column,
     record_columns,
     special_kind,
@@ -496,8 +499,16 @@ def _read_parquet(data: bytes, name: str) -> list[_Record]:
 
 
 def _read_text_files(files: list[tuple[str, bytes]], name: str, report: LoadReport) -> list[_Record]:
-    """One record ``{"text": ...}`` per text file (the caller has skipped and reported the others)."""
-    return [(rel, {"text": decode_utf8(data, rel, report)}) for rel, data in sorted(files)]
+    """One record ``{"text": ...}`` per text file (the caller has skipped and reported the others); a file whose
+    bytes are not text (:func:`~core.corpus.readers.not_text`: a binary given a text name) is skipped and reported."""
+    records: list[_Record] = []
+    for rel, data in sorted(files):
+        why = not_text(data)
+        if why is None:
+            records.append((rel, {"text": decode_utf8(data, rel, report)}))
+        else:
+            report.add("skipped_file", rel, f"{why}; not read")
+    return records
 
 
 def _is_text_name(rel: str) -> bool:
@@ -579,6 +590,8 @@ def _read_records(data: bytes, filename: str, report: LoadReport, limits: LoadLi
     if len(data) > limits.max_total_bytes:
         raise CorpusTooLargeError(f"{name}: {_size_text(len(data))}, over the {_size_text(limits.max_total_bytes)} "
                                   "limit")
+    if ext in (".jsonl", ".ndjson", ".json", ".csv", ".tsv", *TEXT_EXTENSIONS) and (why := not_text(data)):
+        raise CorpusFormatError(f"{name}: {why}")  # a binary given a text name: refused, not read as garbage
     if ext in (".jsonl", ".ndjson"):
         return _read_jsonl(data, name, report)
     if ext == ".json":

@@ -56,6 +56,7 @@ from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.readers import (
     ID_FIELD_NAMES,
     TEXT_FIELD_NAMES,
+    TEXT_SAMPLE_BYTES,
     CorpusFormatError,
     UniqueIds,
     decode_line,
@@ -63,6 +64,7 @@ from core.corpus.readers import (
     detect_text_field,
     displayable_name,
     is_hidden,
+    not_text,
     pick_column,
     record_columns,
     special_kind,
@@ -189,6 +191,9 @@ def _folder_records(path: Path, report: StreamReport,
             data = f.read_bytes()
         except OSError as err:  # removed (or made unreadable) since the folder was listed: the rest still indexes
             report.skip(rel, f"cannot be read ({err.strerror}); not indexed")
+            continue
+        if (why := not_text(data)) is not None:  # a binary given a text name: skipped, as load does
+            report.skip(rel, f"{why}; not indexed")
             continue
         if f.is_symlink():  # what a page re-checks before it opens the index (:func:`outside_links`)
             report.links.append(f.relative_to(path).as_posix())
@@ -332,6 +337,8 @@ def _records(path: Path, text_field: str | None, report: StreamReport, batch: in
     suffix = path.suffix.lower()
     if path.is_dir():
         yield from _folder_records(path, report, roots)
+    elif suffix in (".jsonl", ".ndjson", ".csv", ".tsv") and (why := _not_text_file(path)):
+        raise StreamFormatError(f"{path.name}: {why}")  # a binary given a text name: refused, as load does
     elif suffix in (".jsonl", ".ndjson"):
         yield from _dict_records(_jsonl_values(path, report), path.name, text_field, report, columns)
     elif suffix in (".csv", ".tsv"):
@@ -341,6 +348,12 @@ def _records(path: Path, text_field: str | None, report: StreamReport, batch: in
     else:
         raise StreamFormatError(f"{path}: streaming reads .jsonl/.ndjson, .csv/.tsv, .parquet or a folder of text "
                                 f"files, not {suffix or 'this'}")
+
+
+def _not_text_file(path: Path) -> str | None:
+    """Why the file at ``path`` is not text, read from its first bytes (:func:`core.corpus.readers.not_text`)."""
+    with open(path, "rb") as fh:
+        return not_text(fh.read(TEXT_SAMPLE_BYTES))
 
 
 def _check_streamable(path: Path) -> None:

@@ -404,3 +404,36 @@ def test_the_load_report_names_its_issues_in_words() -> None:
     assert report.summary().endswith("; 1 malformed row"), report.summary()
     assert report.to_frame()["kind"].tolist() == ["malformed row"]
     assert not [s for s in [report.summary(), *report.to_frame()["kind"]] if "_" in s.split("(")[0]]
+
+
+@pytest.mark.parametrize("name", ["binary.csv", "binary.tsv", "binary.jsonl", "binary.json", "binary.txt"])
+def test_a_binary_file_given_a_text_name_is_refused_with_what_to_do(name):
+    """Found in chromium: random bytes renamed binary.csv loaded as 44 garbage documents (a map of noise, the load
+    report naming a 'text field' of binary); a gzip renamed .csv loaded too. Both are refused, saying what to do."""
+    import random
+
+    noise = bytes(random.Random(0).randrange(256) for _ in range(5000))
+    with pytest.raises(CorpusFormatError, match=rf"{name}: .* not (UTF-8 )?text: save or export it as text"):
+        load_corpus_bytes(noise, name)
+    import gzip
+
+    with pytest.raises(CorpusFormatError, match="it is a gzip archive, not text: decompress it first"):
+        load_corpus_bytes(gzip.compress(b"id,text\n1,hello there\n"), name)
+    # text is still text: Latin-1 accents (a few bad bytes) and UTF-16 with its mark load as before
+    assert len(load_corpus_bytes("id,text\n1,café crème\n".encode("latin-1"), "latin.csv")[0]) == 1
+    assert len(load_corpus_bytes("id,text\n1,café\n".encode("utf-16"), "u16.csv")[0]) == 1
+
+
+def test_a_binary_file_in_a_folder_or_zip_is_skipped_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("a real note about lists")
+    (tmp_path / "docs" / "b.txt").write_bytes(b"\x00\x01\x02binary\xff" * 50)
+    corpus, report = load_corpus(tmp_path / "docs")
+    assert list(corpus.texts) == ["a real note about lists"]
+    assert [(k, loc) for k, loc, _ in report.issues] == [("skipped_file", "b.txt")]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.write(tmp_path / "docs" / "a.txt", "a.txt")
+        zf.write(tmp_path / "docs" / "b.txt", "b.txt")
+    corpus, report = load_corpus_bytes(buf.getvalue(), "docs.zip")
+    assert list(corpus.texts) == ["a real note about lists"] and "binary data" in report.issues[0][2]

@@ -334,3 +334,18 @@ def test_a_file_name_that_is_not_utf8_streams_with_a_replacement_and_a_note(tmp_
     assert report.skipped == 0 and report.issues[0][0] == "caf\ufffd.txt" and "non_utf8" in report.issues[0][1]
     assert pa.table({"doc_id": ids, "text": texts}).num_rows == 2
     assert list(load_corpus(folder)[0].sources) == ids
+
+
+def test_a_binary_file_given_a_text_name_is_refused_and_one_in_a_folder_skipped(tmp_path):
+    """As load_corpus: random bytes named .csv/.jsonl streamed into an index of garbage documents."""
+    noise = bytes(range(256)) * 20
+    for name in ("noise.csv", "noise.jsonl"):
+        (tmp_path / name).write_bytes(noise)
+        with pytest.raises(StreamFormatError, match=rf"{name}: it holds binary data"):
+            list(iter_document_chunks(tmp_path / name))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("hello there")
+    (tmp_path / "docs" / "b.txt").write_bytes(noise)
+    report = StreamReport()
+    assert list(iter_document_chunks(tmp_path / "docs", report=report)) == [(["a.txt"], ["hello there"])]
+    assert report.skipped == 1 and "binary data" in report.issues[0][1]
