@@ -741,12 +741,31 @@ def _record_text(loc: str, value: Any, text_field: str | None, id_field: str | N
     return text, raw_id
 
 
+#: what to do when every record was dropped for one of these reasons (the first that applies is said)
+_WHAT_TO_DO = (
+    (("empty_text", "missing_text"), "if another column holds the text, name it as the text field (Text field in "
+                                     "the sidebar, --text-field on the command line)"),
+    (("malformed_json",), "a .jsonl file holds one JSON object per line (a file that is one JSON array: name it "
+                          ".json)"),
+    (("not_a_record",), "each record must be a JSON object with a text field, or a string"),
+)
+
+
 def _empty_corpus_error(name: str, report: LoadReport) -> EmptyCorpusError:
+    """Why nothing remained, every count in words (:func:`kind_in_words`), and what to do."""
     counts = report.counts
+    said = ", ".join(f"{n} {kind_in_words(k)}" for k, n in counts.items())
+    files = report.format in ("folder", "zip") or f".{report.format}" in TEXT_EXTENSIONS  # a file is a document
     if report.n_read == 0:
-        why = "it holds no records" + (f" ({', '.join(f'{n} {k}' for k, n in counts.items())})" if counts else "")
+        what = f"text files ({', '.join(TEXT_EXTENSIONS)})" if files else "records"
+        why = f"it holds no {what}" + (f" ({said})" if counts else "") + "; choose one with documents in it"
+    elif files:
+        why = f"every file was dropped: {said}; choose one with text in it"
     else:
-        why = "every record was dropped: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+        why = f"every record was dropped: {said}"
+        if counts.keys() & {"empty_text", "missing_text"} and report.text_field:
+            why += f" (text field '{report.text_field}')"
+        why += next((f"; {todo}" for kinds, todo in _WHAT_TO_DO if counts.keys() & set(kinds)), "")
     return EmptyCorpusError(f"{name}: read {counted(report.n_read, 'record')} ({report.format or 'text'}) but no "
                             f"document remained; {why}")
 

@@ -215,8 +215,18 @@ def test_empty_corpus_error_says_what_was_read_and_why() -> None:
         load_corpus_bytes(data, "all_bad.jsonl")
     message = str(err.value)
     assert "all_bad.jsonl" in message and "read 3 records" in message
-    assert "1 empty_text" in message and "1 missing_text" in message and "1 malformed_json" in message
-    with pytest.raises(EmptyCorpusError, match="no records"):
+    # in words, and what to do (the Corpus map showed "every record was dropped: 10 empty_text", a code name, and
+    # said nothing to do for a CSV whose text column was blank)
+    assert "1 empty text" in message and "1 missing text" in message and "1 malformed json" in message
+    assert "_" not in message.split("dropped:")[1].split("(")[0], message
+    assert "text field 'text'" in message and "name it as the text field (Text field in the sidebar" in message
+    with pytest.raises(EmptyCorpusError, match=r"1 malformed json; a \.jsonl file holds one JSON object per line"):
+        load_corpus_bytes(b"{not json\n", "broken.jsonl")
+    with pytest.raises(EmptyCorpusError, match=r"3 not a record; each record must be a JSON object"):
+        load_corpus_bytes(b"[1, 2, 3]", "numbers.json")
+    with pytest.raises(EmptyCorpusError, match=r"every file was dropped: 1 empty text; choose one with text in it"):
+        load_corpus_bytes(b"  \n", "blank.md")
+    with pytest.raises(EmptyCorpusError, match="it holds no records; choose one with documents in it"):
         load_corpus_bytes(b"", "nothing.csv")
     assert issubclass(EmptyCorpusError, ValueError)
 
