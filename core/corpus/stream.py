@@ -722,15 +722,26 @@ def _embed_stream(path: Path, tmp: Path, config: LargeIndexConfig, encoder, repo
             tracker.update(n, max(n, int(n * size / max(read_bytes, 1))))  # total estimated from the bytes read
     if writer is not None:
         writer.close()
-    if n == 0:  # what went wrong, by its first note (a file in UTF-16 is a line of bad bytes, then not JSON)
-        first = "; the first note, {}: {}".format(*stream_report.issues[0]) if stream_report.issues else ""
-        raise StreamFormatError(f"{path}: no document with text ({stream_report.skipped} records skipped{first})")
+    if n == 0:
+        raise _no_document(path, stream_report, config.text_field)
     frame = columns.frame(displayable_name(path.name, StreamReport()), stream_report)
     if len(frame.columns):
         frame.to_parquet(tmp / "columns.parquet", index=False)
     stream_report.columns = [str(c) for c in frame.columns]
     tracker.update(n, n)
     return n, stream_report
+
+
+def _no_document(path: Path, report: StreamReport, text_field: str | None) -> StreamFormatError:
+    """Why no document remained, by the first note (a file in UTF-16 is a line of bad bytes, then not JSON), and what
+    to do: a file without records needs some; a text field that held no text, another one named."""
+    if report.read == 0:
+        return StreamFormatError(f"{path}: it holds no records; choose a file with documents in it")
+    first = "; the first note, {}: {}".format(*report.issues[0]) if report.issues else ""
+    todo = ("" if path.is_dir() else "; if another column holds the text, index it with `python -m core.corpus "
+            f"index --corpus {path} --text-field <column>`" + (f" (the text field was '{text_field}')"
+                                                               if text_field else ""))
+    return StreamFormatError(f"{path}: no document with text ({report.skipped} records skipped{first}){todo}")
 
 
 def _wants_alignment(config: LargeIndexConfig, encoder) -> bool:

@@ -349,3 +349,16 @@ def test_a_binary_file_given_a_text_name_is_refused_and_one_in_a_folder_skipped(
     report = StreamReport()
     assert list(iter_document_chunks(tmp_path / "docs", report=report)) == [(["a.txt"], ["hello there"])]
     assert report.skipped == 1 and "binary data" in report.issues[0][1]
+
+
+def test_an_index_of_no_document_says_what_to_do(tmp_path):
+    """Found on the Large corpus page: an empty file read 'no document with text (0 records skipped)' and a CSV whose
+    text column was blank said nothing to do."""
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(StreamFormatError, match=r"empty\.jsonl: it holds no records; choose a file with documents"):
+        index_large_corpus(tmp_path / "empty.jsonl", LargeIndexConfig(), encoder=HashingEncoder(16))
+    (tmp_path / "blank.csv").write_text("id,text,notes\n1, ,real words here\n2,,more words\n")
+    with pytest.raises(StreamFormatError, match=r"2 records skipped; the first note, blank\.csv:2: .*; if another "
+                                                r"column holds the text, index it with `python -m core\.corpus index "
+                                                r"--corpus .*blank\.csv --text-field <column>`"):
+        index_large_corpus(tmp_path / "blank.csv", LargeIndexConfig(), encoder=HashingEncoder(16))
