@@ -140,6 +140,7 @@ class FailureLog:
         self.attempts: dict[int, int] = {}
         self.set_aside: set[int] = set()
         self.streak = 0  # consecutive failed documents (reset by any success)
+        self.last_error = ""  # the newest failed document's error, as the extractor put it (no key in it)
 
     def record(self, ok: list[int], failed: list[int]) -> list[int]:
         """Count one pull's outcome; returns the documents to set aside now."""
@@ -155,5 +156,5 @@ class FailureLog:
     def forgive(self) -> list[int]:
         """Start afresh (a resume retries everything): the documents set aside so far, to put back."""
         back = sorted(self.set_aside)
-        self.attempts, self.set_aside, self.streak = {}, set(), 0
+        self.attempts, self.set_aside, self.streak, self.last_error = {}, set(), 0, ""
         return back

@@ -462,6 +462,18 @@ class BanditRun:
             return f"stopped: {self.stop_reason}"
         return "finished" if self.is_done else "running"
 
+    @property
+    def stop_note(self) -> str:
+        """Why the run stopped by itself and what to do, in words, for a page to show beside its status (``""``
+        unless the endpoint kept failing): the newest error, the extractor's own words, which never hold the key.
+        """
+        if self.stop_reason != "endpoint failing":
+            return ""
+        last = f" (the last: {self.failures.last_error})" if self.failures.last_error else ""
+        return (f"Stopped: the endpoint failed on {self.failures.streak} documents in a row{last}. Check it (its "
+                "address, model and key under More settings), then reopen this run under Stored runs and Resume: "
+                "the failed documents are tried again; the pairs extracted so far are kept.")
+
     # ------------------------------------------------------------------ planning
     def _rng(self, round_: int) -> np.random.Generator:
         return np.random.default_rng([int(self.config.seed), int(round_), 11])
@@ -624,6 +636,8 @@ class BanditRun:
                 self.doc_model.observe(ok, calc_doc_values([ids[i] for i in ok], [p.doc_id for p in result.pairs],
                                                            emb, self.reference, self._value_centre))
         self.arms.take(ok + self.failures.record(ok, failed))
+        if failed and result.errors:
+            self.failures.last_error = str(result.errors[-1][1])
         self.state.available = self.arms.available()
         if self.failures.streak >= self.config.max_failures:
             self.stop_reason = "endpoint failing"

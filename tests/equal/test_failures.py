@@ -94,10 +94,13 @@ def test_an_endpoint_failing_from_the_start_stops_mid_round_and_a_resume_plays_t
     assert result.done and run.is_done and run.status == "stopped: endpoint failing"
     assert len(flaky.seen) == 3 and result.arms == [result.arms[0]] and result.calls == 3  # one pull, not three
     assert store.load_run("down0").status == "stopped: endpoint failing"
+    assert run.stop_note.startswith("Stopped: the endpoint failed on 3 documents in a row (the last: HTTP 500). "
+                                    "Check it"), run.stop_note  # what a page shows: the status alone said nothing
+    assert "reopen this run under Stored runs and Resume" in run.stop_note
     flaky.down = False
     ids, texts, labels, ref = bandit_world.ids, bandit_world.texts, bandit_world.labels, bandit_world.reference
     again = BanditRun.resume(store, "down0", make_space(ids, texts, labels, embed), ref, flaky, embed)
-    assert not again.is_done
+    assert not again.is_done and again.stop_note == ""
     again.run_until_done()
     assert store.load_run("down0").status == "finished"
     clean = _run(bandit_world, rules, batch_arms=3, docs_per_pull=3).run_until_done()
