@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.corpus.readers import decode_utf8, not_text
+
 PRESET_DIR = Path(__file__).resolve().parents[2] / "assets" / "reference"
 _Q_KEYS = ("question", "instruction", "prompt", "q", "query", "input")
 _A_KEYS = ("answer", "output", "completion", "a", "response")
@@ -124,14 +126,30 @@ def check_reference_size(n_bytes: int, name: str, examples: int | None = None) -
                                    f"of examples of the task: {limit}; none embedded")
 
 
+class _FirstBadBytes(list):
+    def add(self, kind: str, location: str, detail: str) -> None:
+        self.append((location, detail.split(";")[0]))
+
+
+def _decode(data: bytes, name: str) -> str:
+    """``data`` as text (UTF-8, or UTF-16/32 with its byte order mark, as a corpus is read), else refused saying where
+    and what to do: a binary by what it is (:func:`~core.corpus.readers.not_text`), another encoding by its first
+    bad byte."""
+    if (why := not_text(data)) is not None:
+        raise ReferenceFormatError(f"{name}: {why}")
+    bad = _FirstBadBytes()
+    text = decode_utf8(data, name, bad)
+    if bad:
+        where, what = bad[0]
+        raise ReferenceFormatError(f"{where}: not UTF-8 text ({what}); save it as UTF-8 and upload it again")
+    return text
+
+
 def parse_reference(data: bytes | str, name: str = "uploaded") -> ReferenceSet:
     """Parse JSONL (or a JSON list) of question/answer records, or plain text lines; refused unparsed over
     :data:`MAX_REFERENCE_BYTES`, and over :data:`MAX_REFERENCE_EXAMPLES` examples (:func:`check_reference_size`)."""
     check_reference_size(len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data), name)
-    try:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    except UnicodeDecodeError as exc:
-        raise ReferenceFormatError(f"{name}: not UTF-8 text ({exc})") from None
+    text = _decode(data, name) if isinstance(data, bytes) else data
     stripped = text.strip()
     if not stripped:
         raise ReferenceFormatError(f"{name}: the file is empty")

@@ -71,6 +71,20 @@ def test_bad_reference_messages(data, match):
         parse_reference(data, name="up.jsonl")
 
 
+def test_a_reference_set_not_in_utf8_says_where_and_what_to_do():
+    """A Latin-1 file read "not UTF-8 text ('utf-8' codec can't decode byte 0xe9 in position 3: invalid continuation
+    byte)": Python's words, a position from 0, nothing to do; a gzip read the same. A UTF-16 file (Excel's "Unicode
+    text"), which a corpus reads, was refused."""
+    with pytest.raises(ReferenceFormatError, match=r"^mine\.txt:2: not UTF-8 text \(invalid UTF-8 byte\(s\) at "
+                                                   r"column 4\); save it as UTF-8 and upload it again$"):
+        parse_reference("How do I sort?\ncaf\u00e9 or tea?\n".encode("latin-1"), name="mine.txt")
+    import gzip
+
+    with pytest.raises(ReferenceFormatError, match=r"^mine\.txt: it is a gzip archive, not text: decompress it"):
+        parse_reference(gzip.compress(b"How do I sort?\n"), name="mine.txt")
+    assert parse_reference("How do I sort?\n".encode("utf-16"), name="mine.txt").questions == ("How do I sort?",)
+
+
 def test_unknown_preset_or_path():
     with pytest.raises(ReferenceFormatError, match="neither a preset"):
         load_reference("no-such-preset")
