@@ -756,7 +756,9 @@ def _empty_corpus_error(name: str, report: LoadReport) -> EmptyCorpusError:
     counts = report.counts
     said = ", ".join(f"{n} {kind_in_words(k)}" for k, n in counts.items())
     files = report.format in ("folder", "zip") or f".{report.format}" in TEXT_EXTENSIONS  # a file is a document
-    if report.n_read == 0:
+    if report.n_read == 0 and files and counts:  # every file skipped before it was read
+        why = f"none of its files was read ({said})"
+    elif report.n_read == 0:
         what = f"text files ({', '.join(TEXT_EXTENSIONS)})" if files else "records"
         why = f"it holds no {what}" + (f" ({said})" if counts else "") + "; choose one with documents in it"
     elif files:

@@ -81,7 +81,8 @@ def test_zip_total_expansion_checked_before_reading(monkeypatch) -> None:
         load_corpus_bytes(data, "big.zip", limits=limits)
     assert read == []
     small = LoadLimits(max_total_bytes=1 << 30, max_file_bytes=100_000, max_zip_ratio=10_000)
-    with pytest.raises(EmptyCorpusError, match=r"3 too_large"):  # every member over the per-file limit: nothing remains
+    # every member over the per-file limit: nothing remains (said in words: it read "3 too_large", a code name)
+    with pytest.raises(EmptyCorpusError, match=r"none of its files was read \(3 too large\)"):
         load_corpus_bytes(data, "big.zip", limits=small)
 
 
