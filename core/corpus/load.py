@@ -806,8 +806,8 @@ def _assemble(
         doc_id = unique(str(raw_id).strip() if raw_id is not None else content_id(text), loc)
         chunks = chunk_document(text, max_words, max_tokens, count_tokens)  # as the stream chunks it
         if len(chunks) > 1:
-            report.add("chunked", loc, f"{len(text.split())} words split into {len(chunks)} chunks of at most "
-                       f"{max_words} words" + (f" and {max_tokens} tokens" if max_tokens else ""))
+            report.add("chunked", loc, f"{counted(len(text.split()), 'word')} split into {len(chunks):,} chunks of "
+                       f"at most {max_words} words" + (f" and {max_tokens} tokens" if max_tokens else ""))
             ids.extend(unique(f"{doc_id}#{k}", loc) for k in range(len(chunks)))
             texts.extend(chunks)
         else:

@@ -447,3 +447,12 @@ def test_a_binary_file_in_a_folder_or_zip_is_skipped_and_reported(tmp_path: Path
         zf.write(tmp_path / "docs" / "b.txt", "b.txt")
     corpus, report = load_corpus_bytes(buf.getvalue(), "docs.zip")
     assert list(corpus.texts) == ["a real note about lists"] and "binary data" in report.issues[0][2]
+
+
+def test_a_huge_single_line_is_chunked_and_its_note_counts_in_words() -> None:
+    """A CSV cell of five million characters without a space read '1 words split into 2813 chunks' in the load report
+    (seen in chromium); a long text's count had no thousands separator."""
+    _, report = load_corpus_bytes(b'id,text\n1,"' + b"x" * 60_000 + b'"\n', "one_line.csv")
+    assert report.issues[0][0] == "chunked" and report.issues[0][2].startswith("1 word split into "), report.issues
+    _, report = load_corpus_bytes(("id,text\n2," + "word " * 2_000 + "\n").encode(), "long.csv")
+    assert report.issues[0][2].startswith("2,000 words split into 10 chunks"), report.issues
