@@ -205,14 +205,16 @@ def test_unreachable_endpoint_gives_clear_error_fast(cache):
     assert all(f"Could not reach http://127.0.0.1:{port}" in m and "connection refused" in m
                for _, m in result.errors)
     ok, message = check_endpoint(settings)
-    assert not ok and message == f"Could not reach http://127.0.0.1:{port}/v1: connection refused"
+    # and what to do (the Bandit page read "Cannot start: Could not reach …: connection refused" and no more)
+    assert not ok and message == (f"Could not reach http://127.0.0.1:{port}/v1: connection refused; check that the "
+                                  "server is running and that the base URL (scheme, host, port, /v1) is right")
 
 
 def test_check_endpoint_on_live_server(server):
     ok, message = check_endpoint(LLMSettings(base_url=server.base_url, model="fake-model", api_key=KEY))
     assert ok and "fake-model" in message
     ok, message = check_endpoint(LLMSettings(base_url=server.base_url, model="other"))
-    assert not ok and "does not serve model 'other'" in message
+    assert not ok and "does not serve model 'other'" in message and message.endswith("name one of those as the model")
     ok, message = check_endpoint(LLMSettings())
     assert not ok and "No LLM endpoint configured" in message
 

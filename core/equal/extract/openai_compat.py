@@ -261,6 +261,10 @@ def _client(settings: LLMSettings, timeout: float) -> httpx.Client:
     )
 
 
+#: what to do when the endpoint cannot be reached (said after the reason)
+_CHECK_URL = "; check that the server is running and that the base URL (scheme, host, port, /v1) is right"
+
+
 def check_endpoint(settings: LLMSettings, timeout: float = 5.0) -> tuple[bool, str]:
     """Ask the endpoint for its model list; return ``(ok, message)`` for the page to show.
 
@@ -281,13 +285,13 @@ def check_endpoint(settings: LLMSettings, timeout: float = 5.0) -> tuple[bool, s
         with _client(settings, timeout) as client:
             resp = client.get(url)
     except httpx.TimeoutException:
-        return False, f"{base} did not answer within {timeout:g} s"
+        return False, f"{base} did not answer within {timeout:g} s; check that the server is running and not overloaded"
     except (httpx.ConnectError, httpx.NetworkError) as exc:
-        return False, _redact(f"Could not reach {base}: {_connect_reason(exc)}", settings.api_key)
+        return False, _redact(f"Could not reach {base}: {_connect_reason(exc)}{_CHECK_URL}", settings.api_key)
     except httpx.HTTPError as exc:
-        return False, _redact(f"Could not reach {base}: {type(exc).__name__}", settings.api_key)
+        return False, _redact(f"Could not reach {base}: {type(exc).__name__}{_CHECK_URL}", settings.api_key)
     if resp.status_code in (401, 403):
-        return False, f"{base} rejected the API key (HTTP {resp.status_code})"
+        return False, f"{base} rejected the API key (HTTP {resp.status_code}); check the key"
     if resp.status_code != 200:
         return True, f"{base} is reachable (HTTP {resp.status_code} on /models; model not checked)"
     try:
@@ -296,7 +300,8 @@ def check_endpoint(settings: LLMSettings, timeout: float = 5.0) -> tuple[bool, s
         return True, f"{base} is reachable (its /models answer is not JSON; model not checked)"
     if ids and settings.model not in ids:
         shown = ", ".join(ids[:8]) + (" ..." if len(ids) > 8 else "")
-        return False, f"{base} is reachable but does not serve model {settings.model!r} (it serves: {shown})"
+        return False, (f"{base} is reachable but does not serve model {settings.model!r} (it serves: {shown}); "
+                       "name one of those as the model")
     return True, f"{base} is reachable and serves {settings.model!r}"
 
 
