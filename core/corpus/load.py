@@ -35,7 +35,7 @@ Bad input never crashes and never disappears silently: each problem becomes one 
 ``duplicate_id``        an id seen before; made unique with ``~2``, ``~3``, ... (kept)
 ``chunked``             a document longer than ``max_words`` words, split (kept, as chunks)
 ``skipped_file``        a file in a folder/zip whose extension is not a text extension (never read), or whose
-                        bytes are not text (a binary given a text name; :func:`~core.corpus.readers.not_text`)
+                        bytes are not text (a binary given a text name; :func:`core.text.not_text`)
 ``hidden_file``         a dot-named file or folder (or ``__MACOSX``) in a folder/zip (not read)
 ``too_large``           a file or zip member over :attr:`LoadLimits.max_file_bytes` (not read)
 ``special_file``        a FIFO, device or socket in a folder (refused without opening it)
@@ -81,7 +81,7 @@ its two special tokens).
 An input from which nothing remains raises :class:`EmptyCorpusError` (saying how many
 records were read and why each was dropped); an unreadable input (missing file, unknown
 extension, a named field that is absent, a JSON document that does not parse, a binary file given a text
-extension: :func:`~core.corpus.readers.not_text`) raises
+extension: :func:`core.text.not_text`) raises
 :class:`CorpusFormatError` naming the file and, where it applies, the available columns.
 """
 
@@ -120,12 +120,11 @@ from core.corpus.readers import (
     detect_text_field,
     displayable_name,
     is_hidden,
-    not_text,
     pick_column,
     record_columns,
     special_kind,
 )
-from core.text import counted
+from core.text import counted, not_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -500,7 +499,7 @@ def _read_parquet(data: bytes, name: str) -> list[_Record]:
 
 def _read_text_files(files: list[tuple[str, bytes]], name: str, report: LoadReport) -> list[_Record]:
     """One record ``{"text": ...}`` per text file (the caller has skipped and reported the others); a file whose
-    bytes are not text (:func:`~core.corpus.readers.not_text`: a binary given a text name) is skipped and reported."""
+    bytes are not text (:func:`core.text.not_text`: a binary given a text name) is skipped and reported."""
     records: list[_Record] = []
     for rel, data in sorted(files):
         why = not_text(data)

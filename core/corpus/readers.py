@@ -123,44 +123,6 @@ def decode_utf8(data: bytes, name: str, report: IssueSink) -> str:
     return "\n".join(decode_line(raw, f"{name}:{lineno}", report) for lineno, raw in enumerate(data.split(b"\n"), 1))
 
 
-#: leading bytes of the files most often given a text extension by mistake, and what to do instead
-_SIGNATURES = ((b"\x1f\x8b", "a gzip archive", "decompress it first"),
-               (b"PK\x03\x04", "a zip archive", "give it the .zip extension"),
-               (b"PAR1", "a Parquet file", "give it the .parquet extension"),
-               (b"%PDF", "a PDF", "save its text as a .txt file"),
-               (b"SQLite format 3\x00", "an SQLite database", "export a table as CSV"))
-#: how much of a file :func:`not_text` reads
-TEXT_SAMPLE_BYTES = 8192
-
-
-def not_text(data: bytes) -> str | None:
-    """Why ``data`` (a file's first bytes; :data:`TEXT_SAMPLE_BYTES` are read) is not text, with what to do, or
-    ``None`` for text: a known binary format by its leading bytes, a NUL byte (never in UTF-8 text; a file starting
-    with a UTF-16 or UTF-32 byte order mark is text), or more than a third of its characters not UTF-8 (a text in
-    another encoding has a few: Latin-1's accents).
-
-    >>> not_text(b"id,text\\n1,caf\\xe9\\n") is None, not_text("h\u00e9".encode("utf-16")) is None
-    (True, True)
-    >>> not_text(b"\\x1f\\x8b\\x08\\x00rest")
-    'it is a gzip archive, not text: decompress it first'
-    >>> not_text(bytes(range(256)))
-    'it holds binary data (NUL bytes), not text: save or export it as text (CSV, JSONL or plain text)'
-    """
-    head = data[:TEXT_SAMPLE_BYTES]
-    for magic, kind, todo in _SIGNATURES:
-        if head.startswith(magic):
-            return f"it is {kind}, not text: {todo}"
-    if any(head.startswith(bom) for bom, _ in _BOMS):
-        return None
-    todo = "save or export it as text (CSV, JSONL or plain text)"
-    if b"\x00" in head:
-        return f"it holds binary data (NUL bytes), not text: {todo}"
-    decoded = head.decode("utf-8", "replace")
-    if decoded and decoded.count("\ufffd") > len(decoded) / 3:
-        return f"most of its bytes are not UTF-8 text: {todo}"
-    return None
-
-
 def is_hidden(rel: str) -> bool:
     """Whether a member of a folder or zip (its relative path, ``/``-separated) is left unread: a dot-named file or
     folder on its way, or ``__MACOSX`` (the resource forks a Mac's zip adds beside every file).

@@ -56,7 +56,6 @@ from core.corpus.progress import ProgressCallback, ProgressTracker
 from core.corpus.readers import (
     ID_FIELD_NAMES,
     TEXT_FIELD_NAMES,
-    TEXT_SAMPLE_BYTES,
     CorpusFormatError,
     UniqueIds,
     decode_line,
@@ -64,12 +63,12 @@ from core.corpus.readers import (
     detect_text_field,
     displayable_name,
     is_hidden,
-    not_text,
     pick_column,
     record_columns,
     special_kind,
 )
 from core.disk import DiskFullError, drop_frames, is_disk_full, temp_path, write_atomic
+from core.text import TEXT_SAMPLE_BYTES, not_text
 
 _FORMAT = 5  # 2: search lists are the k-means clusters; 3: the ridge map into MiniLM's space; 4: chunks as loads;
 # 5: the file's own columns (columns.parquet)
@@ -351,7 +350,7 @@ def _records(path: Path, text_field: str | None, report: StreamReport, batch: in
 
 
 def _not_text_file(path: Path) -> str | None:
-    """Why the file at ``path`` is not text, read from its first bytes (:func:`core.corpus.readers.not_text`)."""
+    """Why the file at ``path`` is not text, read from its first bytes (:func:`core.text.not_text`)."""
     with open(path, "rb") as fh:
         return not_text(fh.read(TEXT_SAMPLE_BYTES))
 

@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from core.access import check_path, inside
 from core.ctar.config import CTARConfig, CTARConfigError
+from core.text import TEXT_SAMPLE_BYTES, not_text
 
 
 class CTARInputError(ValueError):
@@ -114,8 +115,17 @@ class Catalogue:
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
         raise CTARInputError(f"{path}: file not found (expected columns {', '.join(columns)})")
+    with open(path, "rb") as fh:
+        head = fh.read(TEXT_SAMPLE_BYTES)
+    if (why := not_text(head)) is not None:  # a binary (a gzip, random bytes) given the CSV's name
+        raise CTARInputError(f"{path}: {why}")
+    if not head.strip():
+        raise CTARInputError(f"{path}: the file is empty (expected a header row with columns {', '.join(columns)})")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError:  # another encoding: where, and what to do (not Python's codec words)
+        raise CTARInputError(f"{path}: line {_first_bad_line(path)}: not UTF-8 text; save it as UTF-8 and try "
+                             "again") from None
     except Exception as exc:  # pandas raises several parser errors
         raise CTARInputError(f"{path}: not a readable CSV ({exc})") from exc
     df.columns = [c.strip() for c in df.columns]
@@ -125,6 +135,17 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if df.empty:
         raise CTARInputError(f"{path}: no data rows")
     return df
+
+
+def _first_bad_line(path: Path) -> int:
+    """The first line of ``path`` that is not UTF-8 (1-based; read line by line, only when pandas refused it)."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return lineno
+    return 1
 
 
 def _numeric(df: pd.DataFrame, path: Path, column: str, *, integer: bool, low: float | None = None,

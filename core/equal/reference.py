@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.corpus.readers import decode_utf8, not_text
+from core.corpus.readers import decode_utf8
+from core.text import not_text
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "assets" / "reference"
 _Q_KEYS = ("question", "instruction", "prompt", "q", "query", "input")
@@ -133,7 +134,7 @@ class _FirstBadBytes(list):
 
 def _decode(data: bytes, name: str) -> str:
     """``data`` as text (UTF-8, or UTF-16/32 with its byte order mark, as a corpus is read), else refused saying where
-    and what to do: a binary by what it is (:func:`~core.corpus.readers.not_text`), another encoding by its first
+    and what to do: a binary by what it is (:func:`core.text.not_text`), another encoding by its first
     bad byte."""
     if (why := not_text(data)) is not None:
         raise ReferenceFormatError(f"{name}: {why}")

@@ -159,3 +159,22 @@ def test_padding_never_repeats_a_movies_own_tag_when_positive_tags_run_out():
         cat = prepare_catalogue(inputs, cfg, np.random.default_rng(seed))
         assert all(len(set(row.tolist())) == 8 for row in cat.movie_tags), (seed, cat.movie_tags.tolist())
 
+
+
+@pytest.mark.parametrize(
+    "ratings, fragment",
+    [
+        (bytes(range(256)) * 8, r"movie_rating\.csv: it holds binary data \(NUL bytes\), not text: save or export"),
+        (b"movieid,rating\n0,4.5\n" + "1,3.0 caf\u00e9\n".encode("latin-1") * 3,
+         r"movie_rating\.csv: line 3: not UTF-8 text; save it as UTF-8 and try again$"),
+        (b"", r"movie_rating\.csv: the file is empty \(expected a header row with columns movieid, rating\)$"),
+    ],
+)
+def test_a_binary_empty_or_non_utf8_input_says_what_it_is_and_what_to_do(tmp_path, ratings, fragment):
+    """Found on the CTAR generator page (Folder): random bytes named ratings.csv read "not a readable CSV ('utf-8'
+    codec can't decode byte 0xe9 in position 1: invalid continuation byte)", Python's words and nothing to do; an
+    empty movies.csv read "not a readable CSV (No columns to parse from file)"."""
+    _write(tmp_path)
+    (tmp_path / "movie_rating.csv").write_bytes(ratings)
+    with pytest.raises(CTARInputError, match=fragment):
+        load_ctar_original(tmp_path)
