@@ -344,3 +344,25 @@ def test_a_tag_renamed_on_the_corpus_map_stays_the_chosen_reference_task(small_b
     box = at.selectbox(key="bd_preset")
     assert box.value == "Tag: date parsing" and "Tag: dates" not in box.options
     assert not at.error
+
+
+def test_a_run_the_endpoint_stopped_says_so_and_what_to_do(small_builtin, monkeypatch):
+    """An endpoint that refuses every document stops the run ("stopped: endpoint failing" in the store). The page
+    said "finished" and nothing else, so the user took the empty run for a finished one; it now says "stopped", why,
+    and what to do."""
+    from tests.equal.fake_llm_server import FakeLLMServer, Status
+
+    with FakeLLMServer() as server:
+        server.responder = lambda body: Status(400)  # refused, not retried
+        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
+        at = AppTest.from_file(PAGE, default_timeout=240)
+        at.session_state["bd_extractor"] = "openai"
+        at.run()
+        _button(at, "bd_step").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        run = at.session_state["bd_loop"].run
+        assert run.status == "stopped: endpoint failing" and not run.pairs
+        assert _metric(at, "Status") == "stopped"
+        notes = [w.value for w in at.warning if "endpoint failed" in w.value]
+        assert notes and "Resume" in notes[0] and "More settings" in notes[0], [w.value for w in at.warning]
