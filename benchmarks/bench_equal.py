@@ -288,8 +288,6 @@ VARIANTS: dict[str, dict] = {  # settings one step from the defaults, measured o
     "B6": {"batch_arms": 6},
     "D5": {"docs_per_pull": 5},
     "arms next": {"policy": "equal", "arm_prior": "next"},
-    "centred": {"doc_value": "centred"},
-    "cosine": {"doc_value": "cosine"},
 }
 
 

@@ -83,14 +83,6 @@ class DocSimilarity(StrEnum):
     MEAN = "mean"
 
 
-class DocValue(StrEnum):
-    """What a read document is worth to the learned value: its pairs' cosine to the reference, plain or in the
-    corpus' own frame (the direction every text of the corpus shares taken off first)."""
-
-    COSINE = "cosine"
-    CENTRED = "centred"
-
-
 class ArmPrior(StrEnum):
     """What an arm's similarity prior averages: all the cluster's documents, or those its next pull reads."""
 

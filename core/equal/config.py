@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.equal.arms import DOC_ORDERS, EXHAUST_RULES
-from core.equal.choices import ArmPrior, BudgetKind, DocSimilarity, DocValue, StopRule, values
+from core.equal.choices import ArmPrior, BudgetKind, DocSimilarity, StopRule, values
 from core.equal.extract import EXTRACTOR_ALIASES, EXTRACTOR_KINDS
 from core.equal.policies import POLICIES, UNPLAYED_PRIORS, make_policy
 from core.equal.reward import OTReward
@@ -17,7 +17,6 @@ BUDGET_KINDS = values(BudgetKind)
 STOP_RULES = values(StopRule)
 ARM_PRIORS = values(ArmPrior)
 DOC_SIMILARITIES = values(DocSimilarity)
-DOC_VALUES = values(DocValue)
 
 
 class RunConfigError(RefusedError):
@@ -77,11 +76,6 @@ class RunConfig:
         A document's similarity to ``D_r``, which ``doc_order`` reads by and the ``"eb"``/``"prior"`` estimate starts
         from: its cosine to the nearest reference example (``"max"``) or its mean cosine to all of them
         (``"mean"``, default since #28: what Avg-sim ranks by).
-    doc_value : {"cosine", "centred"}
-        What a read document is worth to the learned value (``policy="learned"``, ``doc_order="learned"``): the mean
-        over its pairs of each pair's cosine to its nearest reference example (``"cosine"``), or the same cosine
-        in the corpus' own frame, the corpus' mean embedding taken off the pairs and the reference first
-        (``"centred"``; :func:`~core.equal.docmodel.calc_doc_values`).
     arm_prior : {"cluster", "next"}
         The covariate the ``"eb"``/``"prior"`` estimate predicts an arm's reward from: the mean similarity to
         ``D_r`` of all the cluster's documents (``"cluster"``, fixed), or of the documents its next pull will read
@@ -113,7 +107,6 @@ class RunConfig:
     exhaust: str = "partial"
     unplayed: str = "eb"
     doc_similarity: str = "mean"
-    doc_value: str = "cosine"
     arm_prior: str = "cluster"
     prior_weight: float = 4.0
     first_pull_docs: int | None = 3
@@ -142,7 +135,6 @@ class RunConfig:
         if self.first_pull_docs is not None:
             check_int("first_pull_docs", self.first_pull_docs, lo=1, note="None or a count", **of)
         check_choice("doc_similarity", self.doc_similarity, DOC_SIMILARITIES, **of)
-        check_choice("doc_value", self.doc_value, DOC_VALUES, **of)
         check_choice("arm_prior", self.arm_prior, ARM_PRIORS, **of)
         check_range("prior_weight", self.prior_weight, lo=0, **of)
         check_range("neighbour_weight", self.neighbour_weight, lo=0, hi=1, **of)
@@ -196,7 +188,6 @@ class RunConfig:
         d.setdefault("order_explore", 0.0)
         d.setdefault("doc_similarity", "max")
         d.setdefault("arm_prior", "cluster")
-        d.setdefault("doc_value", "cosine")  # runs stored before the document value could be centred
         d["reward"] = OTReward(**{"empty_reward": 0.0, "credit": "pull", **d.get("reward", {})})
         if "policy_params" in d and "reward_range" in d["policy_params"]:
             d["policy_params"] = {**d["policy_params"], "reward_range": tuple(d["policy_params"]["reward_range"])}

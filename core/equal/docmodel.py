@@ -30,29 +30,19 @@ from numpy.typing import NDArray
 
 
 def calc_doc_values(doc_ids: Sequence[str], pair_docs: Sequence[str], pair_emb: NDArray,
-                    reference: NDArray, centre: NDArray | None = None) -> NDArray[np.float64]:
+                    reference: NDArray) -> NDArray[np.float64]:
     """Per document read, the mean over its pairs of each pair's cosine to its nearest ``D_r`` example; 0 without pairs.
 
-    ``pair_emb`` ``(p, d)`` and ``reference`` ``(m, d)`` are unit rows; returns shape ``(len(doc_ids),)``. With
-    ``centre`` ``(d,)`` (the corpus' mean embedding) the cosines are taken in the corpus' own frame: ``centre`` is
-    taken off the pairs and the reference examples, which are normalised again, so the direction every text of the
-    corpus shares no longer counts as closeness to the task (issue #28: "the document value").
+    ``pair_emb`` ``(p, d)`` and ``reference`` ``(m, d)`` are unit rows; returns shape ``(len(doc_ids),)``.
 
     >>> ref = np.array([[1.0, 0.0]])
     >>> calc_doc_values(["a", "b"], ["a", "a"], np.array([[1.0, 0.0], [0.0, 1.0]]), ref).tolist()
     [0.5, 0.0]
-    >>> shared = np.array([[0.8, 0.6]])                        # a pair that only shares the corpus' direction
-    >>> calc_doc_values(["a"], ["a"], shared, ref).round(2).tolist(), calc_doc_values(
-    ...     ["a"], ["a"], shared, ref, centre=np.array([0.8, 0.6])).tolist()
-    ([0.8], [0.0])
     """
     out = np.zeros(len(doc_ids))
     if len(pair_docs) == 0:
         return out
-    pairs, ref = np.asarray(pair_emb, dtype=np.float64), np.asarray(reference, dtype=np.float64)
-    if centre is not None:
-        pairs, ref = _recentred(pairs, centre), _recentred(ref, centre)
-    best = (pairs @ ref.T).max(axis=1)
+    best = (np.asarray(pair_emb, dtype=np.float64) @ np.asarray(reference, dtype=np.float64).T).max(axis=1)
     where = {d: i for i, d in enumerate(doc_ids)}
     total, count = np.zeros(len(doc_ids)), np.zeros(len(doc_ids))
     for d, v in zip(pair_docs, best):
@@ -61,13 +51,6 @@ def calc_doc_values(doc_ids: Sequence[str], pair_docs: Sequence[str], pair_emb: 
             count[where[d]] += 1
     np.divide(total, count, out=out, where=count > 0)
     return np.maximum(out, 0.0)
-
-
-def _recentred(rows: NDArray[np.float64], centre: NDArray) -> NDArray[np.float64]:
-    """``rows`` less ``centre``, normalised again (a row equal to ``centre`` becomes 0)."""
-    x = rows - np.asarray(centre, dtype=np.float64)
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norm, out=np.zeros_like(x), where=norm > 1e-12)
 
 
 class _OnlineRidge:

@@ -299,28 +299,6 @@ class PullInterrupted(RuntimeError):
     """A pull whose extraction was cancelled (Pause) mid-call: nothing was applied; it plays again next."""
 
 
-def _doc_model(policy: Any, space: ArmSpace, config: RunConfig, order: str, doc_top: NDArray | None,
-               ) -> tuple[DocValueModel | LearnedValueModel | None, NDArray[np.float64] | None]:
-    """The run's document value model (issue #28; ``None`` for the baselines, which pick documents without one) and
-    the centre its values are measured from (the corpus' mean embedding with ``doc_value="centred"``, else ``None``).
-    The ``"learned"`` policy is handed the model's score here, with its seeded noise."""
-    if doc_top is None or (_is_document_policy(policy) and not isinstance(policy, LearnedDocs)):
-        return None, None
-    model: DocValueModel | LearnedValueModel
-    if isinstance(policy, LearnedDocs):  # the "learned" policy
-        model = LearnedValueModel(np.asarray(space.doc_emb), doc_top, space.labels)
-        noise = (config.order_explore * float(np.std(doc_top))
-                 * np.random.default_rng([int(config.seed), 19]).gumbel(size=len(doc_top))
-                 if config.order_explore > 0 else None)
-        policy.use_scorer(model.score, noise)
-    elif order == "learned":  # doc_order="learned": a cluster's documents by what the run's own reads predict
-        model = DocValueModel(np.asarray(space.doc_emb), doc_top)
-    else:
-        return None, None
-    centre = np.asarray(space.doc_emb, dtype=np.float64).mean(axis=0) if config.doc_value == "centred" else None
-    return model, centre
-
-
 # long: the run's round state (plan, sequence, round rewards, plateau counter, lease) is shared by planning,
 # playing, resuming and ending; splitting the class further would pass that state between objects. The ledger
 # (what was found), the arm space, the failure log, the recorder and the planning function are already apart.
@@ -373,8 +351,17 @@ class BanditRun:
         k = space.k if space.k is not None else int(space.labels.max()) + 1
         arm_prior, unplayed, doc_scores, doc_top = _similarity_prior(self.policy, space, reference, config, k)
         order = "random" if config.doc_order in ("similar", "learned") and doc_top is None else config.doc_order
+        # doc_order="learned" (issue #28): a cluster's documents by what the run's own reads predict they are worth
         self._doc_top = doc_top
-        self.doc_model, self._value_centre = _doc_model(self.policy, space, config, order, doc_top)
+        self.doc_model: DocValueModel | LearnedValueModel | None = (  # the baselines pick documents without it
+            DocValueModel(np.asarray(space.doc_emb), doc_top)
+            if order == "learned" and doc_top is not None and not _is_document_policy(self.policy) else None)
+        if isinstance(self.policy, LearnedDocs) and doc_top is not None:  # the "learned" policy (issue #28)
+            self.doc_model = LearnedValueModel(np.asarray(space.doc_emb), doc_top, space.labels)
+            noise = (config.order_explore * float(np.std(doc_top))
+                     * np.random.default_rng([int(config.seed), 19]).gumbel(size=len(doc_top))
+                     if config.order_explore > 0 else None)
+            self.policy.use_scorer(self.doc_model.score, noise)
         self.arms = ArmDocs(space.labels, k=k, docs_per_pull=config.docs_per_pull, order=order,
                             exhaust=config.exhaust, seed=config.seed, scores=doc_top,
                             explore=config.order_explore if order in ("similar", "learned") else 0.0,
@@ -634,7 +621,7 @@ class BanditRun:
             if self.doc_model is not None:
                 ids = self.space.doc_ids
                 self.doc_model.observe(ok, calc_doc_values([ids[i] for i in ok], [p.doc_id for p in result.pairs],
-                                                           emb, self.reference, self._value_centre))
+                                                           emb, self.reference))
         self.arms.take(ok + self.failures.record(ok, failed))
         if failed and result.errors:
             self.failures.last_error = str(result.errors[-1][1])

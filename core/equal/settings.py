@@ -45,7 +45,6 @@ from core.equal.choices import (
     Credit,
     DocOrder,
     DocSimilarity,
-    DocValue,
     EmptyReward,
     Exhaust,
     ExtractorKind,
@@ -316,12 +315,6 @@ SETTINGS: tuple[Setting, ...] = (
             "document's cosine to it; to the reference on average (mean): its mean cosine to them all (what avg-sim "
             "ranks by). Orders a cluster's documents and starts the similarity estimates of an arm.", "pulls",
             choice_labels={"max": "To the nearest reference example", "mean": "To the reference on average"}),
-    Setting("doc_value", DocValue, "What a read document is worth", "What the learned value learns from each read "
-            "document: its pairs' cosine to the nearest reference example (plain cosine), or the same cosine once the "
-            "direction every document of the corpus shares is taken off the pairs and the reference (in the corpus' "
-            "own frame), so text that is merely like the corpus does not count as close to the task.", "pulls",
-            when=("doc_order", (DocOrder.LEARNED.value,)),
-            choice_labels={"cosine": "Plain cosine", "centred": "Cosine in the corpus' own frame"}),
     Setting("arm_prior", ArmPrior, "Arm prior from", "The whole cluster (cluster): the similarity of all its "
             "documents; its next pull's documents (next): of the documents its next pull reads (with the learned "
             "order, their learned value), every round.", "policy", when=_PRIORS,

@@ -158,38 +158,3 @@ def test_learned_policy_resumes_exactly(tmp_path):
     again.run_until_done()
     cols = ["arm", "reward", "n_docs"]
     assert again.pulls_frame()[cols].equals(whole.pulls_frame()[cols])
-
-
-# ------------------------------------------------------------------ the document value in the corpus' own frame
-def test_doc_value_in_the_corpus_frame_does_not_count_what_every_document_shares():
-    centre = np.array([0.9, 0.3, 0.3]) / np.linalg.norm([0.9, 0.3, 0.3])
-    ref = np.array([[0.6, 0.8, 0.0]])
-    generic = centre[None, :]                           # a pair like any text of the corpus
-    on_task = np.array([[0.6, 0.8, 0.0]])               # a pair like the reference example
-    plain = calc_doc_values(["g", "t"], ["g", "t"], np.r_[generic, on_task], ref)
-    framed = calc_doc_values(["g", "t"], ["g", "t"], np.r_[generic, on_task], ref, centre=centre)
-    assert plain[0] > 0.7                               # plain cosine: the generic pair looks close to the task
-    assert framed[0] == 0.0 and framed[1] == pytest.approx(1.0)
-    assert calc_doc_values(["g"], [], np.zeros((0, 3)), ref, centre=centre).tolist() == [0.0]
-
-
-def test_a_centred_run_learns_from_values_in_the_corpus_frame_and_old_runs_reopen_plain():
-    runs = {v: _run_policy("learned", 0.5, doc_value=v) for v in ("cosine", "centred")}
-    for run in runs.values():
-        for _ in range(3):                              # the first round reads the barren look-alikes only
-            run.step()
-    assert runs["centred"].pairs
-    ids, texts, labels, ref, ext, embed, config = _mixed_setup()
-    read = np.flatnonzero(runs["centred"].arms.taken)
-    pairs = runs["centred"].pairs
-    emb = embed([p.as_text() for p in pairs])
-    want = calc_doc_values([ids[i] for i in read], [p.doc_id for p in pairs], emb, ref, embed(texts).mean(axis=0))
-    model = LearnedValueModel(embed(texts), runs["centred"].doc_model.sim, labels)
-    model.observe(read, want)
-    assert np.allclose(runs["centred"].doc_model.coef, model.coef)
-    assert not np.allclose(runs["cosine"].doc_model.coef, model.coef)
-    stored = RunConfig(doc_value="centred").to_dict()
-    del stored["doc_value"]                             # a run stored before the setting existed
-    assert RunConfig.from_dict(stored).doc_value == "cosine"
-    with pytest.raises(RunConfigError, match="doc_value"):
-        RunConfig(doc_value="raw")
