@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.corpus.tags import TagStore
 from core.equal.baselines import baselines_job
-from core.equal.live import LiveLoop, new_live_run, newest_pairs, reopen_shown, top_arms
+from core.equal.live import LiveLoop, new_live_run, newest_pairs, reopen_shown, shown_state, top_arms
 from core.equal.reference import (
     DEFAULT_PRESET,
     MAX_REFERENCE_BYTES,
@@ -185,11 +185,11 @@ def live_panel() -> None:
     if loop.problem:
         st.warning(f"Paused: {loop.problem}. The last pull is kept and is stored when you resume.",
                    icon=":material/hard_drive:")
-    if loop.shown_state == "stopped" and run.stop_note:
+    if shown_state(loop) == "stopped" and run.stop_note:
         st.warning(run.stop_note, icon=":material/cloud_off:")
     rounds = run.rounds_frame()  # a row per round begun: the Round metric counts them as the charts do, from 1
     m = st.columns(5)
-    m[0].metric("Status", loop.shown_state)
+    m[0].metric("Status", shown_state(loop))
     m[1].metric("Round", len(rounds))
     m[2].metric("Budget spent", f"{run.budget_fraction:.0%}")
     m[3].metric("QA pairs", f"{len(run.pairs):,}")

@@ -71,15 +71,6 @@ class LiveLoop:
     def has_run(self) -> bool:
         return self.run is not None
 
-    @property
-    def shown_state(self) -> str:
-        """The state a page shows: ``"stopped"`` for a run that ended by itself before its budget (an endpoint that
-        kept failing: the run's ``stop_note`` says why and what to do), else :attr:`state`. Such a run is
-        ``finished`` to the loop, and the page said so of an empty run."""
-        if self.state == "finished" and getattr(self.run, "stop_reason", None):
-            return "stopped"
-        return self.state
-
     def enabled(self, action: str, new_run_ok: bool = True) -> bool:
         """Whether the page's button for ``action`` does something now (else it is greyed out). ``start`` and
         ``step`` build a new run unless the loop is paused, so they need ``new_run_ok`` (the settings make a valid
@@ -250,6 +241,15 @@ class LiveLoop:
             self.run.finish()
             return True
         return False
+
+
+def shown_state(loop: LiveLoop) -> str:
+    """The state a page shows: ``"stopped"`` for a run that ended by itself before its budget (an endpoint that kept
+    failing: the run's ``stop_note`` says why and what to do), else the loop's state. Such a run is ``finished`` to
+    the loop, and the page said so of an empty run."""
+    if loop.state == "finished" and getattr(loop.run, "stop_reason", None):
+        return "stopped"
+    return loop.state
 
 
 # ---------------------------------------------------------------------- the runs the page starts and reopens
