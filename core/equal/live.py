@@ -246,8 +246,11 @@ class LiveLoop:
 def shown_state(loop: LiveLoop) -> str:
     """The state a page shows: ``"stopped"`` for a run that ended by itself before its budget (an endpoint that kept
     failing: the run's ``stop_note`` says why and what to do), else the loop's state. Such a run is ``finished`` to
-    the loop, and the page said so of an empty run."""
+    the loop, and the page said so of an empty run; reopened (a reload reopens it from the address), it is
+    ``paused`` to the loop, so that Resume retries it, and still stopped until it plays on (``reopened_stop``)."""
     if loop.state == "finished" and getattr(loop.run, "stop_reason", None):
+        return "stopped"
+    if loop.state == "paused" and getattr(loop.run, "reopened_stop", None):
         return "stopped"
     return loop.state
 

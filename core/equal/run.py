@@ -394,6 +394,10 @@ class BanditRun:
             raise RunStoreError(f"run {self.run_id!r} already exists in the store")
 
     _resumed_at: int | None = None  # set by resume: the pulls it replayed, recorded by the first claim that plays on
+    #: Set by resume: why the stored run had stopped by itself (``"endpoint failing"``), kept (its status, its note)
+    #: while it is reopened and cleared by the first claim that plays on; its failed documents are retried then.
+    reopened_stop = ""
+    _reopened_streak = 0  # the failure streak the reopened run had stopped on, for its note
 
     def claim(self) -> None:
         """Take this run's lease in the store, so that only this object commits to it (a no-op while held).
@@ -414,7 +418,7 @@ class BanditRun:
         if self._resumed_at is not None:  # this session plays on after forgiving the set-aside documents
             self.store.record_resume(self.run_id, self._resumed_at)
             self._resumed_at = None
-        self._claimed = True
+        self._claimed, self.reopened_stop = True, ""
 
     # ------------------------------------------------------------------ budget
     @property
@@ -444,22 +448,28 @@ class BanditRun:
 
     @property
     def status(self) -> str:
-        """``"finished"``, ``"stopped: <reason>"`` or ``"running"`` (the page adds ``paused``)."""
-        if self.stop_reason:
-            return f"stopped: {self.stop_reason}"
+        """``"finished"``, ``"stopped: <reason>"`` or ``"running"`` (the page adds ``paused``); a reopened run that
+        had stopped by itself says so until it plays on (:attr:`reopened_stop`)."""
+        if self.stop_reason or self.reopened_stop:
+            return f"stopped: {self.stop_reason or self.reopened_stop}"
         return "finished" if self.is_done else "running"
 
     @property
     def stop_note(self) -> str:
         """Why the run stopped by itself and what to do, in words, for a page to show beside its status (``""``
-        unless the endpoint kept failing): the newest error, the extractor's own words, which never hold the key.
+        unless the endpoint kept failing): the newest error, the extractor's own words, which never hold the key. A
+        reopened run says it until it plays on (the store keeps no error text, so its note names none).
         """
-        if self.stop_reason != "endpoint failing":
+        if self.stop_reason == "endpoint failing":
+            last = f" (the last: {self.failures.last_error})" if self.failures.last_error else ""
+            streak, then = self.failures.streak, "reopen this run under Stored runs and Resume"
+        elif self.reopened_stop == "endpoint failing":
+            last, streak, then = "", self._reopened_streak, "press Resume"
+        else:
             return ""
-        last = f" (the last: {self.failures.last_error})" if self.failures.last_error else ""
-        return (f"Stopped: the endpoint failed on {self.failures.streak} documents in a row{last}. Check it (its "
-                "address, model and key under More settings), then reopen this run under Stored runs and Resume: "
-                "the failed documents are tried again; the pairs extracted so far are kept.")
+        return (f"Stopped: the endpoint failed on {streak} documents in a row{last}. Check it (its address, model and "
+                f"key under More settings), then {then}: the failed documents are tried again; the pairs extracted so "
+                "far are kept.")
 
     # ------------------------------------------------------------------ planning
     def _rng(self, round_: int) -> np.random.Generator:
@@ -583,8 +593,8 @@ class BanditRun:
         cancel = getattr(self.extractor, "cancel", None)
         if callable(cancel):
             cancel()
-        if self.store is not None and not self.is_done and not self._unstored:
-            self._flush_unsaved()
+        if self.store is not None and not self.is_done and not self._unstored and not self.reopened_stop:
+            self._flush_unsaved()  # (a reopened stopped run, never played on, keeps its stored status)
             self.store.release(self.run_id, self.owner, status)
             self._claimed = False
 
@@ -765,7 +775,9 @@ def resume_run(cls: type[BanditRun], store: Recorder, run_id: str, space: ArmSpa
     Pass the same arm space (map) the run was made with: the plans are re-derived from it and
     checked against the stored ones. With ``provenance``, the inputs are compared with the
     recorded ones first (a reference set named as ``reference_label`` says it: :func:`diff_provenance`). Documents
-    whose extraction failed are retried.
+    whose extraction failed are retried. A run stored as stopped by itself (``stopped: endpoint failing``) keeps
+    that status and its note (:attr:`BanditRun.reopened_stop`) until it plays on: reopening it to look at it, or
+    pausing or giving it up, does not mark it ``paused``.
 
     Raises :class:`~core.equal.store.RunStoreError` naming every recorded input that differs,
     if the corpus or clustering differs, or a stored plan does not match what the policy selects.
@@ -783,8 +795,11 @@ def resume_run(cls: type[BanditRun], store: Recorder, run_id: str, space: ArmSpa
     if run.fingerprint != stored.fingerprint:
         raise RunStoreError(f"run {run_id!r} was made on another corpus or clustering (fingerprint differs)")
     _replay(run, stored)
+    stop, streak = run.stop_reason, run.failures.streak
     _forgive(run)
     run._resumed_at = len(stored.pulls)
+    if stop and stored.status.startswith("stopped") and not run.is_done:  # said until it plays on (claim)
+        run.reopened_stop, run._reopened_streak = stop, streak
     return run
 
 

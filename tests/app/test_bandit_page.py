@@ -366,3 +366,35 @@ def test_a_run_the_endpoint_stopped_says_so_and_what_to_do(small_builtin, monkey
         assert _metric(at, "Status") == "stopped"
         notes = [w.value for w in at.warning if "endpoint failed" in w.value]
         assert notes and "Resume" in notes[0] and "More settings" in notes[0], [w.value for w in at.warning]
+
+
+def test_a_stopped_run_reopened_by_a_reload_still_says_why_it_stopped(small_builtin, monkeypatch):
+    """Reloading the tab reopens the run named in the address (``run=<id>``). A run the endpoint had stopped was
+    then stored as "paused": "stopped: endpoint failing" left the Stored runs table and the page no longer said why.
+    It keeps both until Resume (fails on the old code: the Status read "paused" and the store said so)."""
+    from core.equal.store import RunStore
+    from tests.equal.fake_llm_server import FakeLLMServer, Status
+
+    with FakeLLMServer() as server:
+        server.responder = lambda body: Status(400)  # refused, not retried
+        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
+        at = AppTest.from_file(PAGE, default_timeout=240)
+        at.session_state["bd_extractor"] = "openai"
+        at.run()
+        _button(at, "bd_step").click().run()
+        run_id = at.session_state["bd_loop"].run.run_id
+        reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+        for key, value in dict(at.query_params).items():  # the address the first tab left: run=<id>
+            reloaded.query_params[key] = value
+        reloaded.switch_page("pages/bandit.py")
+        reloaded.run()
+    assert not reloaded.exception, [e.value for e in reloaded.exception]
+    loop = reloaded.session_state["bd_loop"]
+    assert loop.run.run_id == run_id and loop.state == "paused"  # Resume retries it
+    assert _metric(reloaded, "Status") == "stopped"
+    notes = [w.value for w in reloaded.warning if "endpoint failed" in w.value]
+    assert notes and "press Resume" in notes[0], [w.value for w in reloaded.warning]
+    assert _button(reloaded, "bd_start").label == "Resume"
+    runs = RunStore().list_runs().set_index("run_id")
+    assert runs.status[run_id] == "stopped: endpoint failing"

@@ -100,11 +100,47 @@ def test_an_endpoint_failing_from_the_start_stops_mid_round_and_a_resume_plays_t
     flaky.down = False
     ids, texts, labels, ref = bandit_world.ids, bandit_world.texts, bandit_world.labels, bandit_world.reference
     again = BanditRun.resume(store, "down0", make_space(ids, texts, labels, embed), ref, flaky, embed)
-    assert not again.is_done and again.stop_note == ""
+    assert not again.is_done and "press Resume" in again.stop_note  # said until it plays on
     again.run_until_done()
+    assert again.stop_note == ""
     assert store.load_run("down0").status == "finished"
     clean = _run(bandit_world, rules, batch_arms=3, docs_per_pull=3).run_until_done()
     assert again.docs_done == clean.docs_done and len(again.pairs) == len(clean.pairs)
+
+
+def test_a_reopened_stopped_run_says_why_it_stopped_until_it_is_resumed(bandit_world, tmp_path):
+    """Found on the Bandit page: reloading the tab reopens the run named in the address, and a run the endpoint had
+    stopped was stored as 'paused' on reopening: 'stopped: endpoint failing' left the Stored runs table and the page
+    no longer said why. It now keeps its stored status and its note, reopened, reset or reopened again, until
+    Resume plays it on; Resume retries the failed documents as before. Fails on the old code (stored 'paused')."""
+    from core.equal.live import LiveLoop, shown_state
+
+    rules, embed = bandit_world.extractor, bandit_world.embed
+    ids, texts, labels, ref = bandit_world.ids, bandit_world.texts, bandit_world.labels, bandit_world.reference
+    flaky = Flaky(rules)
+    flaky.down = True
+    store = RunStore(tmp_path / "r.sqlite")
+    _run(bandit_world, flaky, store=store, run_id="kept", batch_arms=3, docs_per_pull=3, max_failures=2).step()
+    loop = LiveLoop(store)
+    for _ in range(2):  # reopened (a reload), given up unplayed (Reset), reopened again
+        loop.adopt(BanditRun.resume(store, "kept", make_space(ids, texts, labels, embed), ref, flaky, embed))
+        assert store.load_run("kept").status == "stopped: endpoint failing"
+        assert store.list_runs().loc[0, "status"] == "stopped: endpoint failing"
+        assert loop.state == "paused" and shown_state(loop) == "stopped" and loop.enabled("start")  # Resume offered
+        assert loop.run.status == "stopped: endpoint failing"
+        assert loop.run.stop_note.startswith("Stopped: the endpoint failed on 3 documents in a row. Check it")
+        assert "press Resume" in loop.run.stop_note
+        loop.reset()
+        assert store.load_run("kept").status == "stopped: endpoint failing"
+    flaky.down, seen = False, len(flaky.seen)
+    again = BanditRun.resume(store, "kept", make_space(ids, texts, labels, embed), ref, flaky, embed)
+    loop.adopt(again)
+    loop.resume()  # plays on: the failed documents are retried
+    assert again.stop_note == "" and again.status == "running" and shown_state(loop) == "playing"
+    while loop.playing:
+        loop.tick(max_rounds=100, max_seconds=float("inf"))
+    assert store.load_run("kept").status == "finished"
+    assert set(flaky.seen[:seen]) <= set(flaky.seen[seen:])  # every document that failed was tried again
 
 
 def test_a_cost_budget_without_prices_is_refused(bandit_world):
