@@ -10,7 +10,7 @@ Pure functions over a ``MutableMapping``, so they are tested without a server.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Hashable, Iterable, MutableMapping
 from typing import Any
 
 KEEP_PREFIX = "_keep_"
@@ -95,3 +95,20 @@ def without_field(per_corpus: dict[str, dict[str, Any]], field: str) -> dict[str
 def kept(state: MutableMapping[Any, Any], key: str, default: Any = None) -> Any:
     """The widget's value, else its kept copy, else ``default``."""
     return state.get(key, state.get(KEEP_PREFIX + key, default))
+
+
+def kept_notes(state: MutableMapping[Any, Any], key: str, owner: Hashable, said: Iterable[str]) -> tuple[str, ...]:
+    """The notes a page shows: those kept under ``key`` while ``owner`` is the same (on the Corpus map, the corpus
+    and the colouring), then those ``said`` in this run, all kept in turn; a new ``owner`` drops the old ones. A
+    note said once (what a link could not restore) so stays through the reruns that follow (the map's own first).
+
+    >>> s = {}
+    >>> kept_notes(s, "_notes", ("c1", "cluster"), ["no cluster 9"])
+    ('no cluster 9',)
+    >>> kept_notes(s, "_notes", ("c1", "cluster"), []), kept_notes(s, "_notes", ("c1", "year"), [])
+    (('no cluster 9',), ())
+    """
+    kept = state.get(key, (None, ()))
+    notes = (kept[1] if kept[0] == owner else ()) + tuple(said)
+    state[key] = (owner, notes)
+    return notes

@@ -15,20 +15,20 @@ from core.corpus.selection import SelectionMemory, export_documents
 from core.corpus.views import (
     DOCUMENT_HEADINGS,
     MATCH_HEADINGS,
-    cluster_at_row,
     cluster_doc_ids,
     cluster_keywords,
     cluster_table,
     cluster_table_key,
     document_text,
     elbow_ks,
+    linked_cluster,
     map_form,
-    row_of_cluster,
     selected_documents,
     settings_from_form,
     stand_in_caption,
 )
 from core.text import counted, md_escape
+from core.ui_state import kept_notes
 from core.viz.corpus_map import make_inertia_figure
 from core.viz.map_view import cluster_rows, color_columns, ids_of, nearest_neighbours, rows_of
 from pages import common, search_panel, tags_panel, upgrade_panel, warmup_panel
@@ -108,22 +108,11 @@ S = st.session_state
 common.warm_encoder(cmap.settings.encoder_name)  # a first search does not wait for the query encoder to load
 MAP_KEY = "corpus_map_webgl"
 
-# what this page could not restore (a link's cluster, column or map version) is said on every run until the corpus
-# or the colouring changes: the map's own first rerun (its "have" state) must not take the warning away
-said: list[str] = []
 # the cluster table is drawn below the map, but its row selection is known before: it dims the map;
 # without a row selected, a shared link's cluster (checked against this map) is highlighted
 TABLE_KEY = cluster_table_key(cmap)
-highlight = cluster_at_row(cmap, S.get(TABLE_KEY, {}).get("selection", {}).get("rows", []))
-if highlight is not None or S.get("_cm_had_rows"):
-    S["cm_cluster_link"] = highlight  # a row picked, or the pick just cleared, overrides the link
-S["_cm_had_rows"] = highlight is not None
-if highlight is None and S.get("cm_cluster_link") is not None:
-    if row_of_cluster(cmap, S["cm_cluster_link"]) is None:
-        said.append(f"This link could not restore cluster {S.pop('cm_cluster_link')}: this map has clusters "
-                    f"0-{cmap.k - 1}. The rest of the view is shown.")
-    else:
-        highlight = int(S["cm_cluster_link"])
+highlight, lost = linked_cluster(S, cmap, S.get(TABLE_KEY, {}).get("selection", {}).get("rows", []))
+said = [] if lost is None else [lost]  # what this page could not restore (a link's cluster, column or map version)
 
 S["_cm_highlight"] = highlight  # the search panel writes the view into the URL
 stars = search_panel.star_request()
@@ -141,11 +130,10 @@ view = colored_view(cmap, S.get("cm_color", "cluster"), labels)
 if S.get("cm_map_link") not in (None, view.points.version):
     said.append(f"This link's map version {md_escape(S.pop('cm_map_link'))} no longer exists (the corpus, its "
                 f"encoder or the map settings changed since); the current version, {view.points.version}, is drawn.")
-notes_for = (corpus.content_hash, S.get("cm_color", "cluster"))
-kept = S.get("_cm_notes", (None, ()))
-S["_cm_notes"] = (notes_for, (kept[1] if kept[0] == notes_for else ()) + tuple(said))
-if S["_cm_notes"][1]:
-    st.warning("\n\n".join(S["_cm_notes"][1]), icon=":material/link_off:")
+# said on every run until the corpus or the colouring changes: the map's own first rerun (its "have" state) must not
+# take the warning away
+if notes := kept_notes(S, "_cm_notes", (corpus.content_hash, S.get("cm_color", "cluster")), said):
+    st.warning("\n\n".join(notes), icon=":material/link_off:")
 S["_cm_version"] = view.points.version  # the search panel writes it into the URL
 # the browser's selection is known before the map is mounted: a single clicked document rings its neighbours
 before = selection_before(view.points, MAP_KEY)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -58,6 +58,28 @@ def row_of_cluster(cmap, cluster: int | None) -> int | None:
         return None
     hits = (cmap.clusters["cluster"] == int(cluster)).to_numpy().nonzero()[0]
     return int(hits[0]) if len(hits) else None
+
+
+def linked_cluster(state: MutableMapping[Any, Any], cmap, rows: Iterable[int]) -> tuple[int | None, str | None]:
+    """``(the cluster the map highlights, what a link's cluster could not restore)``, over the Corpus map page's
+    session ``state`` (its ``cm_cluster_link``, a link's cluster, and ``_cm_had_rows``, whether a row was picked).
+
+    A row picked in the cluster table (``rows``: the table's selection) wins and replaces the link's cluster; the
+    pick cleared drops it too, so the link's cluster does not come back. Without a pick, the link's cluster is
+    highlighted when this map has it, else dropped with a note that says so (``None``: nothing to say).
+    """
+    picked = cluster_at_row(cmap, rows)
+    if picked is not None or state.get("_cm_had_rows"):
+        state["cm_cluster_link"] = picked  # a row picked, or the pick just cleared, overrides the link
+    state["_cm_had_rows"] = picked is not None
+    link = state.get("cm_cluster_link")
+    if picked is not None or link is None:
+        return picked, None
+    if row_of_cluster(cmap, link) is None:
+        state.pop("cm_cluster_link")
+        return None, (f"This link could not restore cluster {link}: this map has clusters 0-{cmap.k - 1}. The rest "
+                      "of the view is shown.")
+    return int(link), None
 
 
 def cluster_doc_ids(frame: pd.DataFrame, cluster: int) -> pd.Series:

@@ -102,3 +102,49 @@ def test_a_row_selected_on_another_map_picks_no_cluster_and_each_map_has_its_tab
     assert cluster_at_row(cmap(3), []) is None
     keys = {cluster_table_key(cmap(8)), cluster_table_key(cmap(3)), cluster_table_key(cmap(3, "other"))}
     assert len(keys) == 3 and cluster_table_key(cmap(3)) == cluster_table_key(cmap(3))
+
+
+def _clusters_map():
+    """A map of 4 clusters whose table lists cluster 3 first (rows follow the table, not the cluster numbers)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    return SimpleNamespace(clusters=pd.DataFrame({"cluster": [3, 0, 1, 2]}), k=4)
+
+
+def test_a_links_cluster_is_highlighted_replaced_by_a_pick_and_dropped_with_it():
+    """The Corpus map page's cluster link, decided over a plain dict (was session-state logic in the page)."""
+    from core.corpus.views import linked_cluster
+
+    cmap, state = _clusters_map(), {"cm_cluster_link": 2}
+    assert linked_cluster(state, cmap, []) == (2, None) and state["cm_cluster_link"] == 2  # the link's, kept
+    assert linked_cluster(state, cmap, []) == (2, None)  # on every rerun
+    assert linked_cluster(state, cmap, [0]) == (3, None)  # row 0 shows cluster 3: a pick wins
+    assert state == {"cm_cluster_link": 3, "_cm_had_rows": True}
+    assert linked_cluster(state, cmap, []) == (None, None)  # the pick cleared: nothing comes back
+    assert state == {"cm_cluster_link": None, "_cm_had_rows": False}
+    assert linked_cluster(state, cmap, []) == (None, None)
+
+
+def test_a_links_cluster_this_map_lacks_is_said_once_and_dropped():
+    from core.corpus.views import linked_cluster
+
+    state = {"cm_cluster_link": 9}
+    highlight, note = linked_cluster(state, _clusters_map(), [])
+    assert highlight is None and note == ("This link could not restore cluster 9: this map has clusters 0-3. The "
+                                          "rest of the view is shown.")
+    assert "cm_cluster_link" not in state and linked_cluster(state, _clusters_map(), []) == (None, None)
+    assert linked_cluster({"cm_cluster_link": 9}, _clusters_map(), [1]) == (0, None)  # a pick: nothing to say
+
+
+def test_notes_are_kept_while_their_owner_is_the_same():
+    from core.ui_state import kept_notes
+
+    state: dict = {}
+    assert kept_notes(state, "_n", ("corpus", "cluster"), ["a"]) == ("a",)
+    assert kept_notes(state, "_n", ("corpus", "cluster"), []) == ("a",)  # the map's own rerun says nothing new
+    assert kept_notes(state, "_n", ("corpus", "cluster"), ["b"]) == ("a", "b")
+    assert kept_notes(state, "_n", ("corpus", "year"), []) == ()  # the colouring changed: dropped
+    assert kept_notes(state, "_n", ("corpus", "cluster"), []) == ()  # and not brought back
+    assert state == {"_n": (("corpus", "cluster"), ())}
