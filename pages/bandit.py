@@ -121,7 +121,7 @@ def _reopen(run_id: str) -> BanditRun:
     """A stored run rebuilt on this corpus map with its own recorded inputs, named as the page lists it
     (:func:`core.equal.live.reopen_shown`)."""
     try:
-        run, run_ref = reopen_shown(bandit_panels.store(), run_id, space, embed, S.get("bd_ref", ref))
+        run, run_ref = reopen_shown(bandit_panels.store(), run_id, space, embed, S.get("bd_ref", ref), endpoint=llm)
     except OtherMapError as exc:  # a run of the static map a fresh install draws first, once MiniLM has replaced it
         raise OtherMapError(f"{exc}. Choose '{common.encoder_choice(exc.encoder)}' under Encoder in the sidebar, "
                             "then pick the run again under Stored runs", exc.encoder) from None

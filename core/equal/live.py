@@ -279,16 +279,18 @@ def new_live_run(config, space, reference, embed: Callable, store, llm=None,
 
 
 def reopen_shown(store, run_id: str, space, embed: Callable, fallback_reference=None,
-                 reference_label: Callable[[str], str] = preset_label):
+                 reference_label: Callable[[str], str] = preset_label, endpoint=None):
     """``(run, its reference set)``: the stored run ``run_id`` rebuilt on ``space`` with its own recorded inputs
     (:func:`core.equal.reopen.reopen_with_reference`, which refuses naming the difference), its name as the page
     lists it (:func:`core.equal.settings.shown_run_name`: a name generated before runs were named in words, in
-    today's words; the store keeps the name it has)."""
+    today's words; the store keeps the name it has). An endpoint run continues with ``endpoint`` (an
+    :class:`~core.settings.LLMSettings`, ``None``: the environment's) when it names the address and model the run was
+    made with; otherwise it is reopened to look at only."""
     from core.equal.reopen import reopen_with_reference
     from core.equal.settings import shown_run_name
 
     run, reference = reopen_with_reference(store, run_id, space, embed, fallback_reference=fallback_reference,
-                                           reference_label=reference_label)
+                                           reference_label=reference_label, endpoint=endpoint)
     run.name = shown_run_name(run.name, run.config.policy, run.config.seed, run.provenance.reference_name)
     return run, reference
 

@@ -19,6 +19,7 @@ from core.equal.reference import ReferenceSet
 from core.equal.run import BanditRun, EmbedFn
 from core.equal.space import ArmSpace
 from core.equal.store import Recorder, RunStoreError
+from core.settings import LLMSettings
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,34 @@ class _ReadOnlyExtractor:
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.name = str(settings.get("kind", "unknown"))
         self.config = None
+        self.made_with = (f"the endpoint {settings.get('base_url') or '(none recorded)'}, model "
+                          f"{settings.get('model') or '(none recorded)'}" if self.name == "openai" else "")
 
     def extract(self, docs: Sequence[tuple[str, str]]) -> ExtractionResult:
+        if self.made_with:  # an endpoint run: what to set so that it continues
+            raise RunStoreError(f"this run was reopened to look at only: it was made with {self.made_with}. Set that "
+                                "Base URL and Model under More settings (or in the environment), then pick the run "
+                                "again under Stored runs to continue it")
         raise RunStoreError("this run was reopened read-only (to look at or compare); reopen it with its extractor "
                             "to continue it")
+
+
+def _endpoint_extractor(recorded: Mapping[str, Any], endpoint: LLMSettings | None) -> Extractor | None:
+    """The extractor an endpoint run continues with once reopened: ``endpoint`` (``None``: the environment's) when
+    it is the endpoint the run was made with (the same address and model; the key is never recorded), else ``None``
+    (the run is reopened to look at only, and says what to set to continue it)."""
+    from core.equal.extract import make_extractor
+
+    if recorded.get("kind") != "openai":
+        return None
+    endpoint = endpoint if endpoint is not None else LLMSettings.from_env()
+    if (endpoint.base_url.rstrip("/"), endpoint.model) != (str(recorded.get("base_url", "")).rstrip("/"),
+                                                          str(recorded.get("model", ""))):
+        return None
+    try:
+        return make_extractor("openai", endpoint)
+    except ValueError:  # an endpoint the extractor refuses: looked at only
+        return None
 
 
 def reopen_recorded(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedFn, extractor: Extractor | None = None,
@@ -78,13 +103,16 @@ def reopen_recorded(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedF
 def reopen_with_reference(store: Recorder, run_id: str, space: ArmSpace, embed: EmbedFn,
                           extractor: Extractor | None = None,
                           fallback_reference: ReferenceSet | None = None,
-                          reference_label: Callable[[str], str] | None = None) -> tuple[BanditRun, ReferenceSet]:
+                          reference_label: Callable[[str], str] | None = None,
+                          endpoint: LLMSettings | None = None) -> tuple[BanditRun, ReferenceSet]:
     """Reopen ``run_id`` with ITS OWN recorded ``D_r`` (embedded with ``embed``), checked against ``space``; returns
     the run and that reference set (what its export is decontaminated against, not the page's current choice).
 
-    ``extractor`` defaults to the rule extractor for a rules run and to a read-only stand-in
-    otherwise (enough to look at or compare the run). ``fallback_reference`` (a ReferenceSet) is
-    used for an old run that did not record its ``D_r``; without one such a run is refused.
+    ``extractor`` defaults to the rule extractor for a rules run; for an endpoint run to ``endpoint`` (``None``:
+    the environment's) when it is the address and model the run was made with, so the run continues (Resume), else
+    to a read-only stand-in (enough to look at or compare the run; continuing it says what to set).
+    ``fallback_reference`` (a ReferenceSet) is used for an old run that did not record its ``D_r``; without one such
+    a run is refused.
     Two runs made with different reference sets can so be compared side by side. A refusal names a reference set
     as ``reference_label`` says it (a page: :func:`core.equal.reference.preset_label`), else by its name. A run made
     on another encoder's map raises :class:`OtherMapError` naming that encoder.
@@ -102,8 +130,21 @@ def reopen_with_reference(store: Recorder, run_id: str, space: ArmSpace, embed: 
             cfg = rec.provenance.extractor.get("config")
             extractor = RuleExtractor(RuleConfig(**cfg)) if cfg else RuleExtractor()
         else:
+            live = _endpoint_extractor(rec.provenance.extractor, endpoint)
+            if live is not None:
+                try:
+                    return _resume(store, rec, space, embed, live, ref, reference_label), ref
+                except RunStoreError:  # another of its recorded settings differs (its prices): looked at only
+                    pass
             extractor = _ReadOnlyExtractor(rec.provenance.extractor)  # type: ignore[assignment]
-    assert extractor is not None
+    return _resume(store, rec, space, embed, extractor, ref, reference_label), ref
+
+
+def _resume(store: Recorder, rec: RecordedInputs, space: ArmSpace, embed: EmbedFn, extractor: Extractor,
+            ref: ReferenceSet, reference_label: Callable[[str], str] | None) -> BanditRun:
+    """The run ``rec`` resumed with ``extractor`` and ``ref``, refused on another encoder's map
+    (:class:`OtherMapError`)."""
+    run_id = rec.run_id
     given = RunProvenance.build(space, ref, extractor)
     made_on, this = rec.provenance, given
     if made_on.space_id and this.space_id and made_on.space_id != this.space_id:  # said in words, not as a diff
@@ -113,5 +154,5 @@ def reopen_with_reference(store: Recorder, run_id: str, space: ArmSpace, embed: 
     if isinstance(extractor, _ReadOnlyExtractor):
         given = replace(given, extractor={})
     return BanditRun.resume(store, run_id, space, embed(ref.texts()), extractor, embed, provenance=given,
-                            reference_label=reference_label), ref
+                            reference_label=reference_label)
 

@@ -398,3 +398,44 @@ def test_a_stopped_run_reopened_by_a_reload_still_says_why_it_stopped(small_buil
     assert _button(reloaded, "bd_start").label == "Resume"
     runs = RunStore().list_runs().set_index("run_id")
     assert runs.status[run_id] == "stopped: endpoint failing"
+
+
+def test_resume_continues_an_endpoint_run_reopened_by_a_reload(small_builtin, monkeypatch):
+    """The stop note says: check the endpoint, then press Resume. A run reopened by a reload was given a read-only
+    stand-in for its extractor, so Resume failed ("this run was reopened read-only ...") even with the endpoint back
+    up. It now continues with the page's endpoint when that is the address and model the run was made with; with
+    another model it is shown, and Resume says which endpoint to set."""
+    from tests.equal.fake_llm_server import FakeLLMServer, Good, Status
+
+    with FakeLLMServer() as server:
+        server.responder = lambda body: Status(400)
+        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
+        at = AppTest.from_file(PAGE, default_timeout=240)
+        at.session_state["bd_extractor"] = "openai"
+        at.run()
+        _button(at, "bd_step").click().run()
+        address = dict(at.query_params)
+
+        def reload() -> AppTest:
+            again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+            for key, value in address.items():  # the address the first tab left: run=<id>
+                again.query_params[key] = value
+            again.switch_page("pages/bandit.py")
+            again.run()
+            return again
+
+        pair = [{"question": "What does this function return?", "answer": "An array of the results."}]
+        server.responder = lambda body: Good(pairs=pair)  # the endpoint is back
+        reloaded = reload()
+        _button(reloaded, "bd_step").click().run()  # Step plays one round of the paused run, as Resume plays on
+        assert not reloaded.exception and not reloaded.error, [e.value for e in [*reloaded.exception, *reloaded.error]]
+        run = reloaded.session_state["bd_loop"].run
+        assert run.pairs and run.status != "stopped: endpoint failing"
+
+        monkeypatch.setenv("EQUAL_LLM_MODEL", "another-model")  # not the endpoint the run was made with
+        other = reload()
+        assert other.session_state["bd_loop"].run.run_id == run.run_id  # still shown
+        _button(other, "bd_step").click().run()
+        said = " ".join(e.value for e in [*other.exception, *other.error]).replace("\\", "").replace("\u2060", "")
+        assert "model fake-model" in said and "More settings" in said, said
