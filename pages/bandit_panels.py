@@ -32,7 +32,7 @@ from core.equal.run import BanditRun, RunConfig, encoder_embedder
 from core.equal.settings import changed_settings
 from core.equal.store import RunStore
 from core.text import md_escape
-from core.viz.bandit import make_comparison_figure
+from core.viz.bandit import compared_names, compared_table_style, make_comparison_figure
 from core.viz.webgl_map import prepare_points
 from pages import bandit_settings, common
 
@@ -202,7 +202,7 @@ def stored_runs(store: RunStore, loop: LiveLoop, reopen: Callable[[str], BanditR
             if problems:
                 common.show_error(ValueError("; ".join(problems)), "Cannot compare: could not reopen")
             else:
-                names = picked_labels(labels, pick)
+                names = compared_names(picked_labels(labels, pick))  # the parts they share left to the picker
                 st.plotly_chart(make_comparison_figure(list(zip(names, frames))), key="bd_compare")
                 _compare_note(store, pick, names)
 
@@ -235,4 +235,4 @@ def _compare_note(store: RunStore, pick: list[str], names: list[str]) -> None:
                    "names differ only in when they started).")
         return
     st.caption("**Settings that differ**, a row per run in the order picked:")
-    st.dataframe(table, hide_index=True, key="bd_compare_settings")
+    st.dataframe(compared_table_style(table), hide_index=True, key="bd_compare_settings")  # run: its curves' colour

@@ -184,6 +184,32 @@ def make_pulls_map_figure(xy: np.ndarray, taken: np.ndarray, labels: np.ndarray,
 
 
 COMPARE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")  # one per compared run
+LABEL_SEP = " · "  # between the parts of a stored run's label (core.equal.live.label_runs)
+
+
+def compared_names(labels: Sequence[str]) -> list[str]:
+    """The compared runs' labels without the parts they all share, for the chart's legend and the settings table:
+    a full label ("Learned · Numerical arrays · seed 0 · 2026-12-06 11:54 · finished · 766ca680bfad") as the
+    table's first column pushed the settings it exists for past a 1440-px window. Labels of unequal parts are kept.
+
+    >>> compared_names(["Learned · Arrays · seed 0 · 11:54 · finished · 766c", "UCB1 · Arrays · seed 0 · 11:53 · "
+    ...                 "finished · 3ee9"])
+    ['Learned · 11:54 · 766c', 'UCB1 · 11:53 · 3ee9']
+    >>> compared_names(["a · b", "a · b · c"])
+    ['a · b', 'a · b · c']
+    """
+    parts = [label.split(LABEL_SEP) for label in labels]
+    if len(parts) < 2 or len({len(p) for p in parts}) != 1:
+        return list(labels)
+    keep = [i for i in range(len(parts[0])) if len({p[i] for p in parts}) > 1]
+    return [LABEL_SEP.join(p[i] for i in keep) for p in parts] if keep else list(labels)
+
+
+def compared_table_style(table: pd.DataFrame, column: str = "run"):
+    """``table`` (a row per compared run, in the chart's order) as a pandas ``Styler`` whose ``column`` is written in
+    each run's colour on :func:`make_comparison_figure`, so a row is matched to its curves by colour too."""
+    colours = [f"color: {c}; font-weight: 600" for c in COMPARE_COLORS[:len(table)]]
+    return table.style.apply(lambda _: colours, subset=[column])
 
 
 def make_comparison_figure(runs: Sequence[tuple[str, pd.DataFrame]], x: str = "calls_cum") -> go.Figure:

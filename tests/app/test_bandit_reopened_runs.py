@@ -243,3 +243,29 @@ def test_a_run_of_another_encoders_map_reopens_with_one_button(small_builtin):
     assert at.session_state["sb_encoder"] == "Hashing (instant, no model)"
     assert at.session_state["bd_loop"].run.run_id == run_id  # reopened, on its own map
     assert not at.error, [e.value for e in at.error]
+
+
+def test_compared_runs_are_named_alike_in_the_legend_and_the_table_which_is_coloured_as_the_chart(small_builtin):
+    """Seen in chromium at 1440x900: four compared runs' settings table began with each run's full label (policy,
+    task, seed, date and time, status, id: ~460 px), which pushed 'Documents per pull', a setting they differed in,
+    out of view, and nothing tied a row to its curve but that long text. The legend and the table now name each run
+    by what tells it apart, alike, and the table's run column is written in its curves' colour."""
+    import json
+
+    from core.viz.bandit import COMPARE_COLORS
+
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.run()
+    ids = _stored_runs(at, (0.5, 1.0, 0.25))
+    at.session_state["bd_pick"] = ids
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    chart = next(c for c in at.get("plotly_chart") if "bd_compare" in str(c.proto.id))
+    traces = json.loads(chart.proto.spec)["data"]
+    legend = [t["name"] for t in traces if t.get("showlegend") is not False]
+    table_el = next(d for d in at.dataframe if "run" in d.value.columns and "started (UTC)" not in d.value.columns)
+    assert table_el.value["run"].tolist() == legend  # a row and its curve under one name
+    assert all("seed 0" not in name and "Numerical arrays" not in name for name in legend), legend  # shared: left out
+    assert all(name.endswith(run_id) for name, run_id in zip(legend, ids))  # the id still tells them apart
+    styles = table_el.proto.arrow_data.styler.styles
+    assert all(colour in styles for colour in COMPARE_COLORS[:len(ids)]), styles  # the rows in the curves' colours
