@@ -221,8 +221,13 @@ def make_comparison_figure(runs: Sequence[tuple[str, pd.DataFrame]], x: str = "c
     fig = make_subplots(rows=1, cols=2, subplot_titles=(METRIC_LABELS["coverage"], METRIC_LABELS["reward_cum"]))
     for (name, df), colour in zip(runs, COMPARE_COLORS):
         name = html.escape(name, quote=False)
-        fig.add_scatter(x=df[x], y=df["coverage"], name=name, line=dict(color=colour), row=1, col=1)
-        fig.add_scatter(x=df[x], y=df["reward_cum"], name=name, line=dict(color=colour), showlegend=False, row=1, col=2)
+        # lines: plotly's default draws dots on a trace of under 20 points, so a short run read as another kind;
+        # a dot for a run of one round, which a line would not draw (as make_budget_figure)
+        mode = "lines" if len(df) > 1 else "markers"
+        fig.add_scatter(x=df[x], y=df["coverage"], name=name, mode=mode, line=dict(color=colour),
+                        marker=dict(color=colour), row=1, col=1)
+        fig.add_scatter(x=df[x], y=df["reward_cum"], name=name, mode=mode, line=dict(color=colour),
+                        marker=dict(color=colour), showlegend=False, row=1, col=2)
     fig.update_xaxes(title_text=X_LABELS.get(x, x))
     fig.update_layout(height=340 + 22 * max(len(runs) - 2, 0), margin=dict(l=40, r=10, t=40, b=40),
                       legend=dict(orientation="h", y=-0.3))

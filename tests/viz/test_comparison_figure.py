@@ -28,3 +28,15 @@ def test_more_runs_than_colours_is_refused_naming_the_limit():
     assert MAX_COMPARED <= len(COMPARE_COLORS)  # the page's limit fits the figure's colours
     with pytest.raises(ValueError, match=f"at most {len(COMPARE_COLORS)} runs"):
         make_comparison_figure([(f"run {i}", _rounds(0)) for i in range(len(COMPARE_COLORS) + 1)])
+
+
+def test_every_compared_run_is_drawn_as_a_line_however_few_its_rounds():
+    """Seen in chromium: of four compared runs, the one with 19 rounds was drawn with dots on its line (plotly's
+    default mode for a trace under 20 points) and the others, 33 rounds and more, without, as if it were another
+    kind of curve."""
+    short, long = _rounds(0), pd.DataFrame({"calls_cum": range(1, 31), "coverage": [0.5] * 30,
+                                            "reward_cum": [0.4] * 30})
+    fig = make_comparison_figure([("short", short), ("long", long)])
+    assert {t.mode for t in fig.data} == {"lines"}
+    one = make_comparison_figure([("one round", short.head(1)), ("long", long)])
+    assert [t.mode for t in one.data] == ["markers", "markers", "lines", "lines"]  # a line of one point draws nothing
