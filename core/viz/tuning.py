@@ -2,6 +2,7 @@
 
 Input is :func:`core.equal.tune.summarize_tune`'s frame (``cell, kind, calls, mean, lo, hi, seeds``).
 Each setting cell is a line (the mean over seeds) inside a band (the lowest to the highest seed);
+a deterministic cell, played once, is a line alone (the legend and hover say so).
 Random and Avg-sim are dashed beside them. Plain SVG traces: a grid of a dozen curves is a few
 hundred points, and a page that redraws it opens no WebGL context.
 """
@@ -38,6 +39,8 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 CLICK_MARKER = dict(size=12, opacity=0)  # what a click on a curve lands on
+#: the legend's title, by whether a setting cell draws a band (it said so over a grid of cells each played once)
+LEGEND_TITLES = {True: "Setting cell (band: lowest to highest seed)", False: "Setting cell (each played once)"}
 
 
 def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight: str | None = None,
@@ -47,10 +50,14 @@ def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight
     """
     fig = go.Figure()
     cells = list(dict.fromkeys(summary.loc[summary["kind"] == "setting", "cell"]))
+    banded = False  # a cell of several runs draws a band; a deterministic one plays once (TuneGrid.seeds_for)
     for i, cell in enumerate(cells):
         d = summary[summary["cell"] == cell].dropna(subset=["mean"])
         color = PALETTE[i % len(PALETTE)]
         faint = highlight is not None and cell != highlight
+        runs = int(d["seeds"].max()) if "seeds" in d and len(d) else 1
+        banded |= runs > 1
+        over = f"mean over {runs} seeds" if runs > 1 else "one run"
         group = dict(legendgroup=cell, customdata=[cell] * len(d))
         fig.add_scatter(x=d["calls"], y=d["hi"], mode="lines", line=dict(width=0), showlegend=False,
                         hoverinfo="skip", **group)
@@ -60,7 +67,7 @@ def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight
         fig.add_scatter(x=d["calls"], y=d["mean"], mode="lines+markers", name=cell, marker=CLICK_MARKER,
                         selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
                         line=dict(color=color, width=4 if cell == highlight else 2), opacity=0.35 if faint else 1.0,
-                        hovertemplate=f"{cell}<br>%{{x:,}} calls: %{{y:.3f}} (mean over seeds)<extra></extra>",
+                        hovertemplate=f"{cell}<br>%{{x:,}} calls: %{{y:.3f}} ({over})<extra></extra>",
                         **group)
     for policy in ("random", "avg-sim"):
         d = summary[(summary["cell"] == policy) & (summary["kind"] == "baseline")].dropna(subset=["mean"])
@@ -74,5 +81,5 @@ def make_tuning_figure(summary: pd.DataFrame, value: str = "coverage", highlight
     fig.update_layout(title=title or f"{label.split(' (')[0]} against extraction calls",
                       xaxis_title="Extraction calls (documents read)", yaxis_title=label, height=460,
                       margin=dict(l=50, r=10, t=50, b=40), hovermode="closest",
-                      legend=dict(title="Setting cell (band: lowest to highest seed)"))
+                      legend=dict(title=LEGEND_TITLES[banded]))
     return finish(fig)
