@@ -287,13 +287,17 @@ class TuneGrid:
 
 
 def grid_size_note(grid: TuneGrid) -> str:
-    """What the lab says a grid plays: its cells and its runs, a deterministic cell or baseline counted once.
+    """What the lab says a grid plays: its cells and its runs, a deterministic cell or baseline counted once, and
+    which play once and which play every seed (it read "Each plays the 3 seeds, but a deterministic one plays once:
+    every setting cell here, and Avg-sim", every part but Random contradicting "each").
 
     >>> grid_size_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0, 1, 2)))  # doctest: +NORMALIZE_WHITESPACE
-    '2 setting cells, with Random and Avg-sim: 6 runs. Each plays the 3 seeds, but a deterministic one plays
-     once: every setting cell here, and Avg-sim.'
-    >>> grid_size_note(TuneGrid((("policy", ("thompson", "equal")),), seeds=(0, 1, 2))).split(": ", 2)[2]
-    '1 of the 2 setting cells, and Avg-sim.'
+    '2 setting cells, with Random and Avg-sim: 6 runs. Every setting cell here and Avg-sim play once (their seeds
+     would replay one run); Random plays the 3 seeds.'
+    >>> grid_size_note(TuneGrid((("policy", ("thompson", "equal")),), seeds=(0, 1, 2))).split("; ")[1]
+    'the other cells and Random play the 3 seeds.'
+    >>> grid_size_note(TuneGrid((("policy", ("thompson", "exp3")),), seeds=(0, 1, 2))).split(". ", 1)[1]
+    'Avg-sim plays once (its seeds would replay one run); the setting cells and Random play the 3 seeds.'
     >>> grid_size_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0,)))
     '2 setting cells × 1 seed, with Random and Avg-sim: 4 runs.'
     """
@@ -302,10 +306,16 @@ def grid_size_note(grid: TuneGrid) -> str:
     if len(grid.seeds) == 1:
         return f"{head} × 1 seed, with Random and Avg-sim: {grid.n_runs} runs."
     fixed = sum(len(grid.seeds_for(c.config)) == 1 for c in cells)
-    which = ("every setting cell here, and " if fixed == len(cells) else
-             f"{fixed} of the {len(cells)} setting cells, and " if fixed else "")
-    return (f"{head}, with Random and Avg-sim: {grid.n_runs} runs. Each plays the {len(grid.seeds)} seeds, but a "
-            f"deterministic one plays once: {which}Avg-sim.")
+    seeds = f"{len(grid.seeds)} seeds"
+    if fixed == len(cells):
+        which = ("Every setting cell here and Avg-sim play once (their seeds would replay one run); Random plays "
+                 f"the {seeds}")
+    elif fixed:
+        which = (f"{fixed} of the {len(cells)} setting cells and Avg-sim play once (their seeds would replay one run); "
+                 f"the other cells and Random play the {seeds}")
+    else:
+        which = f"Avg-sim plays once (its seeds would replay one run); the setting cells and Random play the {seeds}"
+    return f"{head}, with Random and Avg-sim: {grid.n_runs} runs. {which}."
 
 
 def seed_note(grid: TuneGrid) -> str:

@@ -345,3 +345,17 @@ def test_a_cell_played_once_shows_no_spread_not_a_zero_one():
     assert ranked.loc["a", "runs"] == 1 and np.isnan(ranked.loc["a", "coverage_sd"])
     assert ranked.loc["a", "spread"] == "one run"
     assert ranked.loc["b", "spread"] == f"± {np.std([0.2, 0.4], ddof=1):.3f}" == "± 0.141"
+
+
+def test_the_grid_note_says_which_runs_play_once_and_which_play_every_seed_without_contradicting_itself():
+    """Seen in chromium on the default grid: 'Each plays the 3 seeds, but a deterministic one plays once: every
+    setting cell here, and Avg-sim' (each, then all but Random). The note now names who plays once and who plays
+    every seed."""
+    from core.equal.tune import TuneGrid, grid_size_note
+
+    note = grid_size_note(TuneGrid((("batch_arms", (1, 3)), ("docs_per_pull", (3, 5))), seeds=(0, 1, 2)))
+    assert "Each plays" not in note, note
+    assert note.endswith("Every setting cell here and Avg-sim play once (their seeds would replay one run); Random "
+                         "plays the 3 seeds."), note
+    mixed = grid_size_note(TuneGrid((("policy", ("thompson", "equal")),), seeds=(0, 1, 2)))
+    assert "1 of the 2 setting cells and Avg-sim play once" in mixed and "the other cells and Random play" in mixed
