@@ -122,7 +122,7 @@ class MapField:
 #: the Map settings form's boxes by the :class:`MapSettings` field they set, in the form's order
 MAP_FIELDS: dict[str, MapField] = {spec.name: spec for spec in (
     MapField("encoder_name", "Encoder", "Model name, local path or 'hashing'.", kind=str),
-    MapField("k", "Clusters k", "How many clusters k-means makes (the bandit's arms): at most the number of "
+    MapField("k", "Number of clusters", "How many clusters k-means makes (the bandit's arms): at most the number of "
              "documents ({n_docs:,}). The elbow of the inertia curve, below the map, suggests one.",
              kind=int, lo=1, per_document=True),
     MapField("umap_neighbors", "UMAP neighbours", "How many nearest documents UMAP weighs for each when it lays "

@@ -151,7 +151,7 @@ def map_form(settings: MapSettings, n_docs: int, encoders: Iterable[str] = ()) -
 
     >>> form = map_form(MapSettings(encoder_name="hashing", k=8), 40, ["static-minilm", "hashing"])
     >>> form["encoder_name"].options, form["k"].label, form["k"].value, "(40)" in form["k"].help
-    (('hashing', 'static-minilm'), 'Clusters k', 8, True)
+    (('hashing', 'static-minilm'), 'Number of clusters', 8, True)
     >>> form["umap_min_dist"].lo, form["umap_min_dist"].hi, form["k"].lo  # a slider's ends; a number box: none
     (0.0, 1.0, None)
     """
@@ -184,7 +184,7 @@ def settings_from_form(base: MapSettings, values: Mapping[str, Any], n_docs: int
 
     >>> base = MapSettings(encoder_name="hashing", k=8)
     >>> settings_from_form(base, {"k": 0, "umap_neighbors": 1}, n_docs=40).refused
-    '"Clusters k" must be from 1 to 40, got 0; "UMAP neighbours" must be at least 2, got 1'
+    '"Number of clusters" must be from 1 to 40, got 0; "UMAP neighbours" must be at least 2, got 1'
     >>> settings_from_form(base, {"k": 12, "umap_min_dist": 0.5}, n_docs=40).settings.k
     12
     """

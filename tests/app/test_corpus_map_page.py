@@ -103,7 +103,7 @@ def test_an_impossible_map_setting_is_refused_in_words_and_keeps_the_map(small_c
     at = _app(small_corpus_file)
     boxes = {b.label: b for b in at.number_input}
     boxes["UMAP neighbours"].set_value(1)
-    boxes["Clusters k"].set_value(3)
+    boxes["Number of clusters"].set_value(3)
     next(b for b in at.button if b.label == "Rebuild the map").click().run()
     assert not at.exception, [e.value for e in at.exception]
     said = shown(" ".join(e.value for e in at.error))
@@ -121,11 +121,12 @@ def test_k_zero_is_refused_not_drawn_as_one_cluster(small_corpus_file):
     """k 0 was raised to 1 before MapSettings saw it (the overrides keep k within 1..n): Rebuild drew a map of one
     cluster, unsaid. It is refused like any other impossible setting, in the form's words, and nothing is applied."""
     at = _app(small_corpus_file)
-    {b.label: b for b in at.number_input}["Clusters k"].set_value(0)
+    {b.label: b for b in at.number_input}["Number of clusters"].set_value(0)
     next(b for b in at.button if b.label == "Rebuild the map").click().run()
     assert not at.exception, [e.value for e in at.exception]
     said = [shown(e.value) for e in at.error]
-    assert len(said) == 2 and all('"Clusters k" must be from 1 to 120, got 0' in s for s in said), said  # in and under
+    assert len(said) == 2, said  # in the popover and under it
+    assert all('"Number of clusters" must be from 1 to 120, got 0' in s for s in said), said
     assert "map_overrides" not in at.session_state and len(_map(at)[0]["legend"]["entries"]) == 8  # the map keeps k
 
 

@@ -16,7 +16,8 @@ FORM = {"encoder_name": "hashing", "k": 8, "umap_neighbors": 15, "umap_min_dist"
 def test_a_refused_k_and_neighbours_are_said_with_the_forms_labels_and_nothing_applies():
     out = settings_from_form(BASE, {**FORM, "k": 0, "umap_neighbors": 1}, n_docs=120)
     assert out.settings is None
-    assert out.refused == '"Clusters k" must be from 1 to 120, got 0; "UMAP neighbours" must be at least 2, got 1'
+    assert out.refused == ('"Number of clusters" must be from 1 to 120, got 0; "UMAP neighbours" must be at least 2, '
+                           'got 1')
 
 
 def test_a_good_set_returns_the_new_settings():
@@ -28,8 +29,8 @@ def test_a_good_set_returns_the_new_settings():
 
 
 @pytest.mark.parametrize(("field", "value", "said"), [
-    ("k", 121, '"Clusters k" must be from 1 to 120, got 121'),  # was made 120 clusters, unsaid
-    ("k", 2.5, '"Clusters k" must be a whole number, got 2.5'),
+    ("k", 121, '"Number of clusters" must be from 1 to 120, got 121'),  # was made 120 clusters, unsaid
+    ("k", 2.5, '"Number of clusters" must be a whole number, got 2.5'),
     ("umap_min_dist", 1.5, '"UMAP minimum distance" must be from 0 to 1, got 1.5'),
     ("w2_threshold", -0.1, '"Neighbour threshold" must be at least 0, got -0.1'),
     ("encoder_name", " ", '"Encoder" must be a model name, local path or \'hashing\', got \' \''),
@@ -51,3 +52,11 @@ def test_the_form_is_drawn_from_the_declaration_and_mapsettings_checks_the_same_
     refusal = refusal_of(refused.value)
     assert refusal is not None and refusal.field == "umap_neighbors"
     assert refusal.rule.lo == MAP_FIELDS["umap_neighbors"].lo == 2
+
+
+def test_each_box_is_labelled_in_words():
+    """Seen in chromium: the clusters' box read 'Clusters k', the algorithm's letter where the other boxes (and the
+    Bandit page's settings, which dropped B, D and c) speak in words; k-means' k stays in the help."""
+    assert MAP_FIELDS["k"].label == "Number of clusters"
+    assert "k-means" in MAP_FIELDS["k"].help
+    assert all(not any(len(word) == 1 for word in spec.label.split()) for spec in MAP_FIELDS.values())
