@@ -85,11 +85,15 @@ with st.popover("Map settings" if common.presenting() else "Map settings (model,
         w2 = c3.number_input(box.label, value=box.value, step=box.step, help=box.help)
         if st.form_submit_button("Rebuild the map", type="primary"):
             _rebuild(dict(encoder_name=model, k=k, umap_neighbors=neighbours, umap_min_dist=min_dist, w2_threshold=w2))
-    if refused_map := st.session_state.get("map_refused"):  # where the eye is while the popover stays open
-        st.error(f"Not applied: {md_escape(refused_map)}.", icon=":material/error:")
-if refused_map := st.session_state.get("map_refused"):  # and under it, once it is closed (it covers this one)
-    st.error(f"Map settings not applied: {md_escape(refused_map)}. The map keeps its settings.",
-             icon=":material/error:")
+    # each refusal's place is drawn on every run: a valid Rebuild's rerun clears a refusal at once, not after the
+    # new map is built (minutes on a large corpus, the old "Not applied" faded beside the values being applied)
+    refused_here, refused_map = st.empty(), st.session_state.get("map_refused")
+    if refused_map:  # where the eye is while the popover stays open
+        refused_here.error(f"Not applied: {md_escape(refused_map)}.", icon=":material/error:")
+refused_under = st.empty()
+if refused_map:  # and under it, once it is closed (it covers this one)
+    refused_under.error(f"Map settings not applied: {md_escape(refused_map)}. The map keeps its settings.",
+                        icon=":material/error:")
 
 try:
     cmap = common.corpus_map()

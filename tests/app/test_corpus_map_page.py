@@ -117,6 +117,28 @@ def test_an_impossible_map_setting_is_refused_in_words_and_keeps_the_map(small_c
     assert overrides["umap_neighbors"] == 5 and overrides["k"] == 3
 
 
+def test_a_refusal_gives_way_as_soon_as_a_valid_rebuild_reruns(small_corpus_file):
+    """Seen in chromium on the 11,357-document built-in corpus: after 'Number of clusters' 0 was refused and 41 then
+    rebuilt the map, the popover kept 'Not applied: ... got 0' (faded, as Streamlit leaves an element the rerun has
+    not reached yet) beside the 41 being applied, for the minutes the new map took. Each refusal's place is drawn on
+    every run, before the map is built, so the rerun clears it at once."""
+    at = _app(small_corpus_file)
+
+    def after(block, kind: str) -> str:  # the type of the element that follows the first ``kind`` in ``block``
+        types = [c.type for c in block.children.values()]
+        return types[types.index(kind) + 1] if kind in types[:-1] else "nothing"
+
+    {b.label: b for b in at.number_input}["Number of clusters"].set_value(0)
+    next(b for b in at.button if b.label == "Rebuild the map").click().run()
+    popover = at.get("popover")[0]
+    assert after(popover, "form") == "error" and after(at.main, "popover") == "error"  # refused, in and under
+    {b.label: b for b in at.number_input}["Number of clusters"].set_value(3)
+    next(b for b in at.button if b.label == "Rebuild the map").click().run()
+    assert not at.error, [e.value for e in at.error]
+    popover = at.get("popover")[0]
+    assert after(popover, "form") == "empty" and after(at.main, "popover") == "empty"  # the places, cleared
+
+
 def test_k_zero_is_refused_not_drawn_as_one_cluster(small_corpus_file):
     """k 0 was raised to 1 before MapSettings saw it (the overrides keep k within 1..n): Rebuild drew a map of one
     cluster, unsaid. It is refused like any other impossible setting, in the form's words, and nothing is applied."""
