@@ -324,9 +324,9 @@ def seed_note(grid: TuneGrid) -> str:
     :meth:`TuneGrid.seeds_for`, and shows as one line without a band; only the seeded baseline, Random, plays every
     seed).
 
-    >>> seed_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0, 1, 2))).split(":")[0]
+    >>> seed_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0, 1, 2))).split(",")[0]
     'Every setting cell here is deterministic'
-    >>> seed_note(TuneGrid((("policy", ("equal", "thompson")),), seeds=(0, 1))).split(":")[0]
+    >>> seed_note(TuneGrid((("policy", ("equal", "thompson")),), seeds=(0, 1))).split(",")[0]
     '1 of 2 setting cells is deterministic'
     >>> seed_note(TuneGrid((("batch_arms", (1, 3)),), seeds=(0,)))
     ''
@@ -337,10 +337,9 @@ def seed_note(grid: TuneGrid) -> str:
         return ""
     which = ("Every setting cell here is deterministic" if fixed == len(cells) else
              f"{fixed} of {len(cells)} setting cells {'is' if fixed == 1 else 'are'} deterministic")
-    return (f"{which}: its {len(grid.seeds)} seeds would replay the same run, so such a cell plays once, with the "
-            "first seed, and shows as one run (a line without a band; only Random plays every seed). To see a spread, "
-            "vary the document order (Random) or the policy (Thompson sampling, Epsilon-greedy and EXP3 draw from "
-            "the seed).")
+    return (f"{which}, so it shows as one line without a band (the caption above counts its runs). To see a spread "
+            "over seeds, vary the document order (Random) or the policy (Thompson sampling, Epsilon-greedy and EXP3 "
+            "draw from the seed).")
 
 
 def check_grid(grid: TuneGrid, space: ArmSpace, reference: NDArray) -> None:

@@ -136,8 +136,8 @@ def test_the_lab_says_when_its_seeds_replay_the_same_run(small_builtin):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     said = " ".join(c.value for c in at.caption)
-    assert "Every setting cell here is deterministic: its 3 seeds would replay the same run, so such a cell plays " \
-           "once" in said, said
+    assert "Every setting cell here is deterministic, so it shows as one line without a band" in said, said
+    assert "Every setting cell here and Avg-sim play once (their seeds would replay one run)" in said, said
     assert "16 setting cells, with Random and Avg-sim: 20 runs." in said, said  # it said 54 runs
     at.session_state["tl_seeds"] = 1
     at.run()
