@@ -346,20 +346,39 @@ def test_a_tag_renamed_on_the_corpus_map_stays_the_chosen_reference_task(small_b
     assert not at.error
 
 
+def _step_on_a_refusing_endpoint(server, monkeypatch) -> AppTest:
+    """The Bandit page with the endpoint extractor on ``server`` (named by the environment), which refuses every
+    document (400, not retried), after one Step: the run stops as "endpoint failing"."""
+    from tests.equal.fake_llm_server import Status
+
+    server.responder = lambda body: Status(400)
+    monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
+    monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["bd_extractor"] = "openai"
+    at.run()
+    _button(at, "bd_step").click().run()
+    return at
+
+
+def _reload(address: dict) -> AppTest:
+    """A new tab on ``address`` (the query parameters a tab left, ``run=<id>``), opened on the Bandit page."""
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    for key, value in address.items():
+        again.query_params[key] = value
+    again.switch_page("pages/bandit.py")
+    again.run()
+    return again
+
+
 def test_a_run_the_endpoint_stopped_says_so_and_what_to_do(small_builtin, monkeypatch):
     """An endpoint that refuses every document stops the run ("stopped: endpoint failing" in the store). The page
     said "finished" and nothing else, so the user took the empty run for a finished one; it now says "stopped", why,
     and what to do."""
-    from tests.equal.fake_llm_server import FakeLLMServer, Status
+    from tests.equal.fake_llm_server import FakeLLMServer
 
     with FakeLLMServer() as server:
-        server.responder = lambda body: Status(400)  # refused, not retried
-        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
-        monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
-        at = AppTest.from_file(PAGE, default_timeout=240)
-        at.session_state["bd_extractor"] = "openai"
-        at.run()
-        _button(at, "bd_step").click().run()
+        at = _step_on_a_refusing_endpoint(server, monkeypatch)
         assert not at.exception, [e.value for e in at.exception]
         run = at.session_state["bd_loop"].run
         assert run.status == "stopped: endpoint failing" and not run.pairs
@@ -373,22 +392,12 @@ def test_a_stopped_run_reopened_by_a_reload_still_says_why_it_stopped(small_buil
     then stored as "paused": "stopped: endpoint failing" left the Stored runs table and the page no longer said why.
     It keeps both until Resume (fails on the old code: the Status read "paused" and the store said so)."""
     from core.equal.store import RunStore
-    from tests.equal.fake_llm_server import FakeLLMServer, Status
+    from tests.equal.fake_llm_server import FakeLLMServer
 
     with FakeLLMServer() as server:
-        server.responder = lambda body: Status(400)  # refused, not retried
-        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
-        monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
-        at = AppTest.from_file(PAGE, default_timeout=240)
-        at.session_state["bd_extractor"] = "openai"
-        at.run()
-        _button(at, "bd_step").click().run()
+        at = _step_on_a_refusing_endpoint(server, monkeypatch)
         run_id = at.session_state["bd_loop"].run.run_id
-        reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-        for key, value in dict(at.query_params).items():  # the address the first tab left: run=<id>
-            reloaded.query_params[key] = value
-        reloaded.switch_page("pages/bandit.py")
-        reloaded.run()
+        reloaded = _reload(dict(at.query_params))
     assert not reloaded.exception, [e.value for e in reloaded.exception]
     loop = reloaded.session_state["bd_loop"]
     assert loop.run.run_id == run_id and loop.state == "paused"  # Resume retries it
@@ -405,36 +414,20 @@ def test_resume_continues_an_endpoint_run_reopened_by_a_reload(small_builtin, mo
     stand-in for its extractor, so Resume failed ("this run was reopened read-only ...") even with the endpoint back
     up. It now continues with the page's endpoint when that is the address and model the run was made with; with
     another model it is shown, and Resume says which endpoint to set."""
-    from tests.equal.fake_llm_server import FakeLLMServer, Good, Status
+    from tests.equal.fake_llm_server import FakeLLMServer, Good
 
     with FakeLLMServer() as server:
-        server.responder = lambda body: Status(400)
-        monkeypatch.setenv("EQUAL_LLM_BASE_URL", server.base_url)
-        monkeypatch.setenv("EQUAL_LLM_MODEL", "fake-model")
-        at = AppTest.from_file(PAGE, default_timeout=240)
-        at.session_state["bd_extractor"] = "openai"
-        at.run()
-        _button(at, "bd_step").click().run()
-        address = dict(at.query_params)
-
-        def reload() -> AppTest:
-            again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-            for key, value in address.items():  # the address the first tab left: run=<id>
-                again.query_params[key] = value
-            again.switch_page("pages/bandit.py")
-            again.run()
-            return again
-
+        address = dict(_step_on_a_refusing_endpoint(server, monkeypatch).query_params)
         pair = [{"question": "What does this function return?", "answer": "An array of the results."}]
         server.responder = lambda body: Good(pairs=pair)  # the endpoint is back
-        reloaded = reload()
+        reloaded = _reload(address)
         _button(reloaded, "bd_step").click().run()  # Step plays one round of the paused run, as Resume plays on
         assert not reloaded.exception and not reloaded.error, [e.value for e in [*reloaded.exception, *reloaded.error]]
         run = reloaded.session_state["bd_loop"].run
         assert run.pairs and run.status != "stopped: endpoint failing"
 
         monkeypatch.setenv("EQUAL_LLM_MODEL", "another-model")  # not the endpoint the run was made with
-        other = reload()
+        other = _reload(address)
         assert other.session_state["bd_loop"].run.run_id == run.run_id  # still shown
         _button(other, "bd_step").click().run()
         said = " ".join(e.value for e in [*other.exception, *other.error]).replace("\\", "").replace("\u2060", "")
