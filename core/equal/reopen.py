@@ -14,7 +14,7 @@ from typing import Any
 
 from core.equal.config import RunConfig
 from core.equal.extract.base import ExtractionResult, Extractor
-from core.equal.provenance import RunProvenance
+from core.equal.provenance import RunProvenance, diff_provenance
 from core.equal.reference import ReferenceSet
 from core.equal.run import BanditRun, EmbedFn
 from core.equal.space import ArmSpace
@@ -131,12 +131,10 @@ def reopen_with_reference(store: Recorder, run_id: str, space: ArmSpace, embed: 
             extractor = RuleExtractor(RuleConfig(**cfg)) if cfg else RuleExtractor()
         else:
             live = _endpoint_extractor(rec.provenance.extractor, endpoint)
-            if live is not None:
-                try:
-                    return _resume(store, rec, space, embed, live, ref, reference_label), ref
-                except RunStoreError:  # another of its recorded settings differs (its prices): looked at only
-                    pass
-            extractor = _ReadOnlyExtractor(rec.provenance.extractor)  # type: ignore[assignment]
+            # the page's endpoint continues the run unless another recorded setting of it differs (its prices)
+            extractor = live if live is not None and not diff_provenance(
+                rec.provenance, RunProvenance.build(space, ref, live)) else _ReadOnlyExtractor(
+                rec.provenance.extractor)  # type: ignore[assignment]
     return _resume(store, rec, space, embed, extractor, ref, reference_label), ref
 
 
